@@ -1,0 +1,163 @@
+import { HwError } from './errors.js';
+import { PT_BITS } from '../shared/layout.js';
+
+/** What a physical frame currently holds. A freed frame keeps its old content until reused. */
+export type FrameKind = 'free' | 'data' | 'table';
+
+/** Owner of a frame: an mm slot, or the kernel (shared kernel half, vmalloc pages). */
+export const KERNEL_OWNER = -1;
+
+/** Page-table entry bits: present, writable, user. The frame number sits above them. */
+export const PTE_P = 1;
+export const PTE_W = 2;
+export const PTE_U = 4;
+export const PTE_FLAGS = 3;
+export const pteFrame = (e: number): number => e >>> PTE_FLAGS;
+export const makePte = (frame: number, flags: number): number => (frame << PTE_FLAGS) | flags;
+
+export const ENTRIES = 1 << PT_BITS;
+
+/** Something the hardware did that no correct kernel allows: the evidence of a use-after-free. */
+export type AnomalyKind =
+  /** A walker read a page-table page that has been freed (its stale entries were used). */
+  | 'walk-freed-table'
+  /** A walker read a frame that now holds data as if it were a page table. */
+  | 'walk-non-table'
+  /** A DMA reached a frame that is free or is a page table. */
+  | 'dma-freed-frame';
+
+export interface Anomaly {
+  readonly kind: AnomalyKind;
+  readonly frame: number;
+  /** Which unit did it, e.g. `vtd0`, `smmu1`, `dev2`. */
+  readonly by: string;
+}
+
+/**
+ * Physical memory: frames with a kind, an owner and a content token; page-table frames hold
+ * 512 entries. Freed frames go on a LIFO free list, so the next allocation reuses the most
+ * recently freed one: a stale translation then reaches somebody else's data, as in the kernel.
+ */
+export class PhysMem {
+  private readonly kinds: FrameKind[] = [];
+  private readonly owners: number[] = [];
+  private readonly tokens: number[] = [];
+  private readonly entries: (Int32Array | undefined)[] = [];
+  private readonly used: number[] = [];
+  private readonly freeList: number[] = [];
+  private anomalyLog: Anomaly[] = [];
+
+  get frameCount(): number {
+    return this.kinds.length;
+  }
+
+  /** Allocate a frame. A table frame is zeroed (pte_alloc_one returns a zeroed page). */
+  alloc(kind: 'data' | 'table', owner: number, token = 0): number {
+    const frame = this.freeList.pop() ?? this.kinds.length;
+    this.kinds[frame] = kind;
+    this.owners[frame] = owner;
+    this.tokens[frame] = token;
+    this.entries[frame] = kind === 'table' ? new Int32Array(ENTRIES) : undefined;
+    this.used[frame] = 0;
+    return frame;
+  }
+
+  /** Free a frame; its content (token, or table entries) stays readable by stale walkers. */
+  free(frame: number): void {
+    this.check(frame);
+    if (this.kinds[frame] === 'free') throw new HwError('mem', `double free of frame ${frame}`);
+    this.kinds[frame] = 'free';
+    this.freeList.push(frame);
+  }
+
+  kind(frame: number): FrameKind {
+    this.check(frame);
+    return this.kinds[frame]!;
+  }
+
+  owner(frame: number): number {
+    this.check(frame);
+    return this.owners[frame]!;
+  }
+
+  token(frame: number): number {
+    this.check(frame);
+    return this.tokens[frame]!;
+  }
+
+  /** Software (kernel) read of a live table entry. */
+  entry(table: number, index: number): number {
+    return this.table(table)[index]!;
+  }
+
+  /** Software (kernel) write of a table entry; keeps the table's count of used entries. */
+  setEntry(table: number, index: number, value: number): void {
+    const t = this.table(table);
+    const was = t[index]! !== 0;
+    t[index] = value;
+    this.used[table] = this.used[table]! + (value !== 0 ? 1 : 0) - (was ? 1 : 0);
+  }
+
+  /** Number of non-zero entries of a live table: a table with none can be freed. */
+  usedEntries(table: number): number {
+    this.table(table);
+    return this.used[table]!;
+  }
+
+  /**
+   * A hardware walker's read of a table entry. It reads whatever the frame holds: the stale
+   * entries of a freed table, or nothing usable from a data frame, and logs either as an
+   * anomaly. The caller names itself for the log.
+   */
+  hwEntry(table: number, index: number, by: string): number {
+    this.check(table);
+    const kind = this.kinds[table]!;
+    if (kind === 'table') return this.entries[table]![index]!;
+    if (kind === 'free' && this.entries[table] !== undefined) {
+      this.anomalyLog.push({ kind: 'walk-freed-table', frame: table, by });
+      return this.entries[table]![index]!;
+    }
+    this.anomalyLog.push({ kind: 'walk-non-table', frame: table, by });
+    return 0;
+  }
+
+  /** A DMA's access to a frame: returns the content token it reads, logging a stray access. */
+  hwAccess(frame: number, by: string): number {
+    this.check(frame);
+    if (this.kinds[frame] !== 'data') this.anomalyLog.push({ kind: 'dma-freed-frame', frame, by });
+    return this.tokens[frame]!;
+  }
+
+  /** Anomalies since the last call; the harness takes them once per step. */
+  takeAnomalies(): Anomaly[] {
+    const out = this.anomalyLog;
+    if (out.length > 0) this.anomalyLog = [];
+    return out;
+  }
+
+  get anomalies(): readonly Anomaly[] {
+    return this.anomalyLog;
+  }
+
+  /** Frames currently allocated, by kind: the leak check's raw material. */
+  liveFrames(kind: 'data' | 'table'): number[] {
+    const out: number[] = [];
+    for (let f = 0; f < this.kinds.length; f++) if (this.kinds[f] === kind) out.push(f);
+    return out;
+  }
+
+  private table(frame: number): Int32Array {
+    this.check(frame);
+    const t = this.entries[frame];
+    if (this.kinds[frame] !== 'table' || t === undefined) {
+      throw new HwError('mem', `frame ${frame} is not a live page table`);
+    }
+    return t;
+  }
+
+  private check(frame: number): void {
+    if (!Number.isInteger(frame) || frame < 0 || frame >= this.kinds.length) {
+      throw new HwError('mem', `frame ${frame} out of range [0, ${this.kinds.length - 1}]`);
+    }
+  }
+}

@@ -1,0 +1,119 @@
+import { HwError } from './errors.js';
+import { PhysMem, PTE_P, PTE_U, PTE_W, makePte, pteFrame } from './mem.js';
+
+/** 512^k for k = 0..5: vpns reach 2^45 (5-level), beyond 32-bit shifts, so index by division. */
+const SPAN = [1, 512, 512 ** 2, 512 ** 3, 512 ** 4, 512 ** 5] as const;
+
+/** The index a vpn selects in a table of the given level (1 = PTE table). */
+export const levelIndex = (vpn: number, level: number): number => Math.floor(vpn / SPAN[level - 1]!) % 512;
+
+/**
+ * The vpn bits translated by the tables above `level`: the tag of a paging-structure (walk)
+ * cache entry that caches the pointer to the level-`level` table for this vpn.
+ */
+export const levelPrefix = (vpn: number, level: number): number => Math.floor(vpn / SPAN[level]!);
+
+/** Number of pages one entry of a level-`level` table spans. */
+export const levelSpan = (level: number): number => SPAN[level - 1]!;
+
+/**
+ * A radix tree of page tables rooted at `root` (a table of level `rootLevel`), owned by
+ * `owner`. Intermediate tables are allocated on demand, as the kernel's pXX_alloc does, and
+ * freed bottom-up when their range empties (free_pgtables). Tables not owned by `owner` (the
+ * shared kernel half seen from a user pgd) are never allocated or freed here.
+ */
+export class Radix {
+  constructor(
+    protected readonly mem: PhysMem,
+    readonly root: number,
+    readonly rootLevel: number,
+    readonly owner: number,
+  ) {}
+
+  /** The leaf entry for vpn, or 0 when any level is not present. */
+  lookup(vpn: number): number {
+    let table = this.root;
+    for (let level = this.rootLevel; level > 1; level--) {
+      const e = this.mem.entry(table, levelIndex(vpn, level));
+      if ((e & PTE_P) === 0) return 0;
+      table = pteFrame(e);
+    }
+    return this.mem.entry(table, levelIndex(vpn, 1));
+  }
+
+  /** Install a leaf; present/writable/user bits come from the arguments. */
+  map(vpn: number, frame: number, write: boolean, user = true): void {
+    const table = this.leafTable(vpn, true)!;
+    const i = levelIndex(vpn, 1);
+    if (this.mem.entry(table, i) !== 0) throw new HwError('pagetable', `vpn ${vpn.toString(16)} already mapped`);
+    this.mem.setEntry(table, i, makePte(frame, PTE_P | (write ? PTE_W : 0) | (user ? PTE_U : 0)));
+  }
+
+  /** Change the writable bit of a present leaf; returns false when no leaf is present. */
+  setWrite(vpn: number, write: boolean): boolean {
+    const table = this.leafTable(vpn, false);
+    if (table === undefined) return false;
+    const i = levelIndex(vpn, 1);
+    const e = this.mem.entry(table, i);
+    if ((e & PTE_P) === 0) return false;
+    this.mem.setEntry(table, i, write ? e | PTE_W : e & ~PTE_W);
+    return true;
+  }
+
+  /** Clear a leaf (the zap); returns the old entry, 0 when nothing was mapped. */
+  unmap(vpn: number): number {
+    const table = this.leafTable(vpn, false);
+    if (table === undefined) return 0;
+    const i = levelIndex(vpn, 1);
+    const e = this.mem.entry(table, i);
+    if (e !== 0) this.mem.setEntry(table, i, 0);
+    return e;
+  }
+
+  /**
+   * Free the tables on vpn's path that no longer map anything, bottom-up, never the root and
+   * never a table of another owner. Returns the freed table frames (free_pgtables' work).
+   */
+  freeEmptyTables(vpn: number): number[] {
+    const path: { table: number; index: number }[] = [];
+    let table = this.root;
+    for (let level = this.rootLevel; level > 1; level--) {
+      const index = levelIndex(vpn, level);
+      const e = this.mem.entry(table, index);
+      if ((e & PTE_P) === 0) break;
+      path.push({ table, index });
+      table = pteFrame(e);
+    }
+    const freed: number[] = [];
+    // path[k] holds the entry pointing at the table one level down; walk back up from the leaf.
+    let child = table;
+    for (let k = path.length - 1; k >= 0; k--) {
+      if (this.mem.owner(child) !== this.owner || this.mem.usedEntries(child) !== 0) break;
+      const { table: parent, index } = path[k]!;
+      this.mem.setEntry(parent, index, 0);
+      this.mem.free(child);
+      freed.push(child);
+      child = parent;
+    }
+    return freed;
+  }
+
+  /** The level-1 table for vpn, allocating missing levels when `create`. */
+  private leafTable(vpn: number, create: boolean): number | undefined {
+    let table = this.root;
+    for (let level = this.rootLevel; level > 1; level--) {
+      const index = levelIndex(vpn, level);
+      const e = this.mem.entry(table, index);
+      if ((e & PTE_P) !== 0) {
+        table = pteFrame(e);
+        continue;
+      }
+      if (!create) return undefined;
+      const next = this.mem.alloc('table', this.owner);
+      // Non-leaf entries carry W|U so permission is decided at the leaf, as Linux sets them.
+      this.mem.setEntry(table, index, makePte(next, PTE_P | PTE_W | PTE_U));
+      table = next;
+    }
+    return table;
+  }
+}

@@ -1,0 +1,5 @@
+export * from './errno.js';
+export * from './layout.js';
+export * from './command.js';
+export * from './observation.js';
+export * from './topology.js';

@@ -1,0 +1,10 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // Two cores here: forks isolate the model suites' heaps without thread-shared overhead.
+    pool: 'forks',
+    testTimeout: 120_000,
+  },
+});
