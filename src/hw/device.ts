@@ -1,0 +1,111 @@
+import { Counters } from './counters.js';
+import { HwError } from './errors.js';
+import type { IommuUnit, Translation } from './iommu.js';
+import type { PhysMem } from './mem.js';
+
+export interface AtcEntry {
+  readonly frame: number;
+  readonly write: boolean;
+}
+
+/** A DMA's result: the content token it reached, or the fault that stopped it. */
+export type DmaResult = { readonly ok: true; readonly token: number } | { readonly ok: false; readonly fault: string };
+
+/**
+ * A PCIe endpoint behind an IOMMU. With ATS it caches translations in its ATC, keyed by
+ * (PASID, page); the ATC is emptied only by invalidations the IOMMU forwards to it.
+ */
+export class PciDevice {
+  readonly counters = new Counters();
+  /** ATC: PASID → (vpn → entry). Nested maps keep keys exact beyond 2^53. */
+  private readonly atc = new Map<number, Map<number, AtcEntry>>();
+  /** Surprise-removed: invalidations sent to it never complete. */
+  disconnected = false;
+
+  constructor(
+    readonly id: number,
+    /** Requester/stream id as the IOMMU sees it. */
+    readonly sid: number,
+    readonly iommu: IommuUnit,
+    readonly pasidBits: number,
+    readonly ats: boolean,
+    readonly pri: boolean,
+    private readonly mem: PhysMem,
+  ) {}
+
+  get name(): string {
+    return `dev${this.id}`;
+  }
+
+  get maxPasids(): number {
+    return this.pasidBits === 0 ? 0 : 2 ** this.pasidBits;
+  }
+
+  /**
+   * One DMA through `pasid`: the ATC first; on a miss (or a cached entry without write
+   * permission, for which PCIe ATS requires a fresh translation request) the IOMMU translates,
+   * and an ATS device caches the answer. Reads and writes both report the token they reached.
+   */
+  dma(pasid: number, vpn: number, write: boolean): DmaResult {
+    this.checkPasid(pasid);
+    if (this.ats) {
+      const hit = this.atc.get(pasid)?.get(vpn);
+      if (hit !== undefined && (hit.write || !write)) {
+        this.counters.bump('atc.hit');
+        return { ok: true, token: this.mem.hwAccess(hit.frame, this.name) };
+      }
+      this.counters.bump('atc.miss');
+    }
+    const t = this.iommu.translate(this, pasid, vpn, write);
+    if (!t.ok) return { ok: false, fault: `${this.iommu.name}: ${t.fault}` };
+    if (this.ats) this.fill(pasid, vpn, t);
+    return { ok: true, token: this.mem.hwAccess(t.frame, this.name) };
+  }
+
+  /** The adversary's prefetch: an ATS translation request (read) whose answer the ATC keeps. */
+  prefetch(pasid: number, vpn: number): void {
+    this.checkPasid(pasid);
+    const t = this.iommu.translate(this, pasid, vpn, false);
+    if (t.ok && this.ats) this.fill(pasid, vpn, t);
+  }
+
+  /**
+   * An ATC invalidation as the IOMMU delivers it: `pasid` undefined = all PASIDs; the range is
+   * [firstVpn, firstVpn + pages), pages = Infinity for all of the PASID's entries.
+   */
+  atcInvalidate(pasid: number | undefined, firstVpn: number, pages: number): void {
+    this.counters.bump('atc.inv');
+    const drop = (m: Map<number, AtcEntry>): void => {
+      if (pages === Infinity) return m.clear();
+      for (const vpn of [...m.keys()]) if (vpn >= firstVpn && vpn < firstVpn + pages) m.delete(vpn);
+    };
+    if (pasid === undefined) for (const m of this.atc.values()) drop(m);
+    else {
+      const m = this.atc.get(pasid);
+      if (m !== undefined) drop(m);
+    }
+  }
+
+  /** ATC entries, sorted by (PASID, vpn): for invariants and traces. */
+  atcEntries(): { pasid: number; vpn: number; entry: AtcEntry }[] {
+    const out: { pasid: number; vpn: number; entry: AtcEntry }[] = [];
+    for (const pasid of [...this.atc.keys()].sort((a, b) => a - b)) {
+      const m = this.atc.get(pasid)!;
+      for (const vpn of [...m.keys()].sort((a, b) => a - b)) out.push({ pasid, vpn, entry: m.get(vpn)! });
+    }
+    return out;
+  }
+
+  private fill(pasid: number, vpn: number, t: Translation & { ok: true }): void {
+    let m = this.atc.get(pasid);
+    if (m === undefined) this.atc.set(pasid, (m = new Map()));
+    m.set(vpn, { frame: t.frame, write: t.write });
+  }
+
+  private checkPasid(pasid: number): void {
+    if (this.pasidBits === 0) throw new HwError(this.name, 'device has no PASID capability');
+    if (!Number.isInteger(pasid) || pasid < 0 || pasid >= this.maxPasids) {
+      throw new HwError(this.name, `PASID ${pasid} out of range [0, ${this.maxPasids - 1}]`);
+    }
+  }
+}

@@ -1,0 +1,28 @@
+import type { Counters } from './counters.js';
+import type { PciDevice } from './device.js';
+
+/** Why a translation failed, as the unit would report it in a fault record. */
+export type FaultReason =
+  | 'no-pasid-entry' // VT-d PASID entry / SMMU CD not present or not valid
+  | 'fault-disabled' // VT-d FPD entry, SMMU CD with EPD0: blocked, no fault record
+  | 'not-present' // a page-table level or the leaf is not present
+  | 'no-permission' // write to a read-only leaf, or a user access to a supervisor leaf
+  | 'stream-abort' // SMMU STE aborts, or the stream has no CD table
+  | 'no-pasid-cap'; // the device cannot emit PASID-tagged requests
+
+export type Translation =
+  | { readonly ok: true; readonly frame: number; readonly write: boolean }
+  | { readonly ok: false; readonly fault: FaultReason };
+
+/**
+ * What every emulated IOMMU (a VT-d DMAR unit, an SMMUv3) offers the device side. The unit
+ * looks up its own caches (entry cache, IOTLB, paging-structure/walk cache), walks the CPU page
+ * tables on a miss, and fills its caches as real hardware may.
+ */
+export interface IommuUnit {
+  /** `vtd0`, `smmu1`: used in counters, anomalies and traces. */
+  readonly name: string;
+  readonly counters: Counters;
+  /** Translate a PASID-tagged request from `dev` (an untranslated DMA or an ATS request). */
+  translate(dev: PciDevice, pasid: number, vpn: number, write: boolean): Translation;
+}
