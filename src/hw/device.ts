@@ -47,7 +47,7 @@ export class PciDevice {
    * and an ATS device caches the answer. Reads and writes both report the token they reached.
    */
   dma(pasid: number, vpn: number, write: boolean): DmaResult {
-    this.checkPasid(pasid);
+    if (!this.canEmit(pasid)) return { ok: false, fault: `${this.name}: no-pasid-cap` };
     if (this.ats) {
       const hit = this.atc.get(pasid)?.get(vpn);
       if (hit !== undefined && (hit.write || !write)) {
@@ -64,7 +64,7 @@ export class PciDevice {
 
   /** The adversary's prefetch: an ATS translation request (read) whose answer the ATC keeps. */
   prefetch(pasid: number, vpn: number): void {
-    this.checkPasid(pasid);
+    if (!this.canEmit(pasid)) return;
     const t = this.iommu.translate(this, pasid, vpn, false);
     if (t.ok && this.ats) this.fill(pasid, vpn, t);
   }
@@ -102,10 +102,11 @@ export class PciDevice {
     m.set(vpn, { frame: t.frame, write: t.write });
   }
 
-  private checkPasid(pasid: number): void {
-    if (this.pasidBits === 0) throw new HwError(this.name, 'device has no PASID capability');
-    if (!Number.isInteger(pasid) || pasid < 0 || pasid >= this.maxPasids) {
-      throw new HwError(this.name, `PASID ${pasid} out of range [0, ${this.maxPasids - 1}]`);
+  /** The PCIe PASID prefix is as wide as the device's capability: it cannot send a larger one. */
+  private canEmit(pasid: number): boolean {
+    if (!Number.isInteger(pasid) || pasid < 0 || pasid >= 2 ** 20) {
+      throw new HwError(this.name, `PASID ${pasid} out of range [0, 2^20 - 1]`);
     }
+    return pasid < this.maxPasids;
   }
 }
