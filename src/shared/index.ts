@@ -3,3 +3,4 @@ export * from './layout.js';
 export * from './command.js';
 export * from './observation.js';
 export * from './topology.js';
+export * from './lane.js';

@@ -1,0 +1,40 @@
+/**
+ * The ops tables through which the core calls drivers, after include/linux/iommu.h (struct
+ * iommu_ops, struct iommu_domain_ops) and include/linux/mmu_notifier.h (struct
+ * mmu_notifier_ops), v6.17. The core never names a driver; drivers export frozen literals.
+ *
+ * Allowed errnos (iommu_domain_ops kernel-doc): EINVAL (soft: device and domain are
+ * incompatible), ENOMEM, ENOSPC, EBUSY, ENODEV.
+ */
+import type { Errno, Result } from '../../shared/index.js';
+import type { Device, IommuDomain, MmStruct, MmuNotifier } from './types.js';
+
+/** struct iommu_domain_ops (the members SVA uses). */
+export interface IommuDomainOps {
+  /**
+   * Attach `domain` to (dev, pasid), replacing `old` (undefined on a fresh attach). The
+   * blocked domain's set_dev_pasid is the detach path: it tears the PASID down.
+   */
+  set_dev_pasid(domain: IommuDomain, dev: Device, pasid: number, old: IommuDomain | undefined): Errno | 0;
+  /** Free the domain; SVA drivers defer the memory to the notifier's free_notifier. */
+  free(domain: IommuDomain): void;
+}
+
+/** struct iommu_ops (the members SVA uses). */
+export interface IommuOps {
+  readonly name: string;
+  /** Allocate an SVA domain for (dev, mm); registers the driver's mmu notifier. */
+  domain_alloc_sva(dev: Device, mm: MmStruct): Result<IommuDomain>;
+  /** The static blocking domain; `undefined` set_dev_pasid means PASID is unsupported. */
+  readonly blocked_domain: IommuDomain;
+}
+
+/** struct mmu_notifier_ops (the members SVA drivers implement). */
+export interface MmuNotifierOps {
+  /** exit_mmap, before the page tables are freed: stop all access to the mm. */
+  release(subscription: MmuNotifier, mm: MmStruct): void;
+  /** Secondary-TLB flush of [start, end): end exclusive; (0, ULONG_MAX) means everything. */
+  arch_invalidate_secondary_tlbs(subscription: MmuNotifier, mm: MmStruct, start: bigint, end: bigint): void;
+  /** After the SRCU grace period that follows the last mmu_notifier_put. */
+  free_notifier(subscription: MmuNotifier): void;
+}

@@ -1,0 +1,146 @@
+/**
+ * The kernel objects the SVA core and the drivers share, after include/linux/iommu.h,
+ * include/linux/mm_types.h and include/linux/mmu_notifier.h (v6.17). Driver-private state
+ * lives in the driver's own objects, reached through `container` (the kernel's container_of).
+ * Freed objects are kept as tombstones (`freed = true`) so a use-after-free is observable.
+ */
+import type { Platform, TraceSink } from '../../shared/index.js';
+import type { PciDevice } from '../../hw/device.js';
+import type { IommuUnit } from '../../hw/iommu.js';
+import type { CpuPageTable } from '../../hw/pagetable.js';
+import type { IommuDomainOps, IommuOps, MmuNotifierOps } from './ops.js';
+
+/** A VMA of an anonymous private mapping, in harness page units [first, first + count). */
+export interface Vma {
+  first: number;
+  count: number;
+  prot: 'r' | 'rw';
+}
+
+/** include/linux/mm_types.h: struct mm_struct (the parts SVA touches). */
+export interface MmStruct {
+  /** The harness's mm slot. */
+  readonly slot: number;
+  /** Which process incarnation of the slot this is (1, 2, ...), for traces. */
+  readonly gen: number;
+  mm_users: number;
+  mm_count: number;
+  readonly pgd: CpuPageTable;
+  /** Sorted by `first`, non-overlapping. */
+  vmas: Vma[];
+  /** mm->iommu_mm: NULL until the first SVA bind; set to NULL by mm_pasid_init in dup_mm. */
+  iommu_mm: IommuMmData | undefined;
+  /** mm->notifier_subscriptions->list, in registration order. */
+  notifiers: MmuNotifier[];
+  /** exit_mmap has run (mm_users reached 0). */
+  exited: boolean;
+  /** __mmdrop has run: a tombstone. */
+  freed: boolean;
+}
+
+/** include/linux/iommu.h: struct iommu_mm_data. Freed (kfree) only by mm_pasid_drop. */
+export interface IommuMmData {
+  readonly pasid: number;
+  readonly mm: MmStruct;
+  /** SVA domains of this mm, newest first (list_add). */
+  sva_domains: IommuDomain[];
+  freed: boolean;
+}
+
+/** include/linux/mmu_notifier.h: struct mmu_notifier, embedded in a driver's SVA domain. */
+export interface MmuNotifier {
+  readonly ops: MmuNotifierOps;
+  readonly mm: MmStruct;
+  /** The driver object it is embedded in (container_of). */
+  readonly container: unknown;
+  /** mmu_notifier_get/put reference count. */
+  users: number;
+  /** On mm->notifier_subscriptions: invalidations and release reach it. */
+  hooked: boolean;
+  /** free_notifier has run (after the SRCU grace period): a tombstone. */
+  freed: boolean;
+}
+
+export type DomainType = 'SVA' | 'BLOCKED';
+
+/** include/linux/iommu.h: struct iommu_domain. Drivers keep theirs in `container`. */
+export interface IommuDomain {
+  /** Allocation order, for traces. */
+  readonly id: number;
+  readonly type: DomainType;
+  readonly ops: IommuDomainOps;
+  /** domain->owner: the iommu_ops that allocated it. */
+  readonly owner: IommuOps;
+  /** domain->mm for SVA domains (mmgrab'd at alloc). */
+  mm: MmStruct | undefined;
+  /** domain->users: attachments through the SVA core. */
+  users: number;
+  /** The driver's domain object (dmar_domain, arm_smmu_domain). */
+  container: unknown;
+  freed: boolean;
+}
+
+/** include/linux/iommu.h: struct iommu_attach_handle + struct iommu_sva. */
+export interface IommuSva {
+  readonly id: number;
+  readonly domain: IommuDomain;
+  dev: Device | undefined;
+  /** refcount_t users: binds of the same (dev, mm) share this handle. */
+  users: number;
+  freed: boolean;
+}
+
+/** group->pasid_array entry: XA_ZERO_ENTRY reservation, or a tagged handle/domain pointer. */
+export type PasidArrayEntry =
+  | { readonly kind: 'reserved' }
+  | { readonly kind: 'handle'; readonly handle: IommuSva }
+  | { readonly kind: 'domain'; readonly domain: IommuDomain };
+
+/** drivers/iommu/iommu.c: struct iommu_group. */
+export interface IommuGroup {
+  readonly id: number;
+  readonly devices: Device[];
+  /** xarray indexed by PASID; Map insertion order is deterministic. */
+  readonly pasid_array: Map<number, PasidArrayEntry>;
+}
+
+/** include/linux/iommu.h: struct iommu_device, extended by each driver (intel_iommu, arm_smmu_device). */
+export interface IommuDevice {
+  /** Index in the topology's IOMMU list. */
+  readonly index: number;
+  readonly ops: IommuOps;
+  /** iommu->max_pasids: VT-d 2 << ecap_pss, SMMUv3 1 << ssid_bits. */
+  readonly max_pasids: number;
+  /** The emulated hardware unit this driver instance programs. */
+  readonly unit: IommuUnit;
+}
+
+/** struct device with dev->iommu (struct dev_iommu). */
+export interface Device {
+  readonly id: number;
+  readonly hw: PciDevice;
+  /** dev->iommu->iommu_dev. */
+  readonly iommu: IommuDevice;
+  /** dev->iommu_group. */
+  readonly group: IommuGroup;
+  /** dev->iommu->max_pasids = min(PCI PASID width, iommu->max_pasids); 0 = no PASID. */
+  readonly max_pasids: number;
+  /** The driver's per-device data (device_domain_info, arm_smmu_master). */
+  priv: unknown;
+}
+
+/** A platform: how to probe its IOMMUs and devices. The world builder knows only this. */
+export interface IommuDriver {
+  readonly platform: Platform;
+  /** Probe IOMMU instance `index` (creates the emulated unit and the driver's iommu_device). */
+  probeIommu(ctx: ProbeContext, index: number): IommuDevice;
+  /** probe_device: set up the driver's per-device state (PASID table, CD table, STE). */
+  probeDevice(ctx: ProbeContext, dev: Device): void;
+}
+
+/** What probing may use: the memory, the topology and the trace sink. */
+export interface ProbeContext {
+  readonly mem: import('../../hw/mem.js').PhysMem;
+  readonly topology: import('../../shared/index.js').Topology;
+  readonly trace: TraceSink | undefined;
+}
