@@ -4,7 +4,8 @@
  * lives in the driver's own objects, reached through `container` (the kernel's container_of).
  * Freed objects are kept as tombstones (`freed = true`) so a use-after-free is observable.
  */
-import type { Platform, TraceSink } from '../../shared/index.js';
+import type { FailSite, Platform, Topology, TraceSink } from '../../shared/index.js';
+import type { PhysMem } from '../../hw/mem.js';
 import type { PciDevice } from '../../hw/device.js';
 import type { IommuUnit } from '../../hw/iommu.js';
 import type { CpuPageTable } from '../../hw/pagetable.js';
@@ -17,8 +18,24 @@ export interface Vma {
   prot: 'r' | 'rw';
 }
 
+/**
+ * The kernel's globals for one world: memory, the SRCU callback queue, fault injection and the
+ * trace sink. Kept per world (never module-level) so runs in one process cannot interfere.
+ */
+export interface Kernel {
+  readonly mem: PhysMem;
+  readonly topology: Topology;
+  readonly trace: TraceSink | undefined;
+  /** call_srcu: callbacks queued here run, in order, when the next grace period elapses. */
+  readonly srcuCallbacks: (() => void)[];
+  /** Fault injection (iommufd_fail_nth style): true once for an armed site, which disarms it. */
+  shouldFail(site: FailSite): boolean;
+}
+
 /** include/linux/mm_types.h: struct mm_struct (the parts SVA touches). */
 export interface MmStruct {
+  /** The world's kernel services (the kernel's globals). */
+  readonly kernel: Kernel;
   /** The harness's mm slot. */
   readonly slot: number;
   /** Which process incarnation of the slot this is (1, 2, ...), for traces. */
@@ -138,9 +155,5 @@ export interface IommuDriver {
   probeDevice(ctx: ProbeContext, dev: Device): void;
 }
 
-/** What probing may use: the memory, the topology and the trace sink. */
-export interface ProbeContext {
-  readonly mem: import('../../hw/mem.js').PhysMem;
-  readonly topology: import('../../shared/index.js').Topology;
-  readonly trace: TraceSink | undefined;
-}
+/** What probing may use: the kernel services of the world being built. */
+export type ProbeContext = Kernel;
