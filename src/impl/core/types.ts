@@ -30,6 +30,8 @@ export interface Kernel {
   readonly srcuCallbacks: (() => void)[];
   /** Fault injection (iommufd_fail_nth style): true once for an armed site, which disarms it. */
   shouldFail(site: FailSite): boolean;
+  /** Next object id of a kind (domains, handles), in allocation order: stable names for traces. */
+  nextId(kind: 'domain' | 'handle'): number;
 }
 
 /** include/linux/mm_types.h: struct mm_struct (the parts SVA touches). */
