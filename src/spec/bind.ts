@@ -1,0 +1,144 @@
+/**
+ * What iommu_sva_bind_device / iommu_sva_unbind_device return and leave behind.
+ * Source: drivers/iommu/iommu-sva.c (v6.17), drivers/iommu/iommu.c: iommu_attach_device_pasid,
+ * __iommu_set_group_pasid, iommu_alloc_global_pasid, iommu_attach_handle_get; intel/svm.c:
+ * intel_svm_domain_alloc, intel_iommu_sva_supported; arm-smmu-v3-sva.c:
+ * arm_smmu_sva_domain_alloc; arm-smmu-v3.c: arm_smmu_set_pasid.
+ */
+import type { Errno, Observation } from '../shared/index.js';
+import { bondTable, domainTable, pasidTable } from './machines/index.js';
+import { consumeFail, discardDomain, freeDomain } from './lifetime.js';
+import { fail } from './observe.js';
+import type { SpecDomain, SpecSlot, SpecState } from './state.js';
+
+/** ida_alloc_range(min, max): the smallest free id in [min, max], or -1 (-ENOSPC). */
+const idaAllocRange = (used: Set<number>, min: number, max: number): number => {
+  for (let id = min; id <= max; id++) if (!used.has(id)) return id;
+  return -1;
+};
+
+/**
+ * iommu_attach_device_pasid(domain, dev, pasid) for dev's whole group; undefined on success.
+ * Devices with max_pasids 0 are skipped both in the range check and in set_dev_pasid (v6.17).
+ */
+const attachError = (s: SpecState, d: SpecDomain, group: number, pasid: number): Errno | undefined => {
+  const { t } = s;
+  const devs = t.groupDevs[group]!;
+  for (const dev of devs) {
+    const max = t.devMax[dev]!;
+    if (max > 0 && pasid >= max) return 'EINVAL';
+  }
+  // xa_insert cannot collide: iommu_attach_handle_get found no entry at (group, pasid).
+  for (const dev of devs) {
+    if (t.devMax[dev]! === 0) continue;
+    const spec = t.topology.devices[dev]!;
+    if (t.topology.platform === 'vtd') {
+      // intel_svm_set_dev_pasid → intel_iommu_sva_supported: PASID and ATS must be enabled,
+      // and PRI too when the device supports it (pri here means supported and enabled).
+      if (!spec.ats) return 'EINVAL';
+    } else if (d.iommu !== spec.iommu) {
+      // arm_smmu_set_pasid: an SMMU SVA domain only attaches to masters of its own SMMU.
+      return 'EINVAL';
+    }
+  }
+  return undefined;
+};
+
+/** ops->domain_alloc_sva(dev, mm): a new domain, or the errno it returns. */
+const domainAlloc = (s: SpecState, slot: number, dev: number): SpecDomain | Errno => {
+  const spec = s.t.topology.devices[dev]!;
+  let asid = 0;
+  if (s.t.topology.platform === 'vtd') {
+    // intel_svm_domain_alloc: intel_iommu_sva_supported(dev) first, then kzalloc.
+    if (!spec.ats) return 'EINVAL';
+    if (consumeFail(s, 'domain')) return 'ENOMEM';
+  } else {
+    // arm_smmu_sva_domain_alloc: arm_smmu_domain_alloc (kzalloc), then xa_alloc of a private
+    // ASID in [1, 2^asid_bits - 1] from the global arm_smmu_asid_xa; xa_alloc → -EBUSY when full.
+    if (consumeFail(s, 'domain')) return 'ENOMEM';
+    const bits = s.t.topology.iommus[spec.iommu]!.asidBits;
+    asid = idaAllocRange(s.asids, 1, 2 ** bits - 1);
+    if (asid < 0) return 'EBUSY';
+    s.asids.add(asid);
+  }
+  // mmu_notifier_register then mmgrab: the domain now pins mm_count.
+  return { slot, iommu: spec.iommu, asid, groups: [], m: domainTable.create() };
+};
+
+/** iommu_sva_bind_device(dev, mm). Precondition: the slot is live. */
+export const bind = (s: SpecState, dev: number, slot: number): Observation => {
+  const { t } = s;
+  const sl: SpecSlot = s.slots[slot]!;
+  const max = t.devMax[dev]!;
+  const cov = s.coverage;
+
+  // iommu_alloc_mm_data: reuse iommu_mm (-EOVERFLOW if its PASID is beyond this device), or
+  // kzalloc it and take a PASID; never rolled back when a later step fails.
+  let pasid = sl.pasid.ctx.pasid;
+  if (pasid !== 0) {
+    if (pasid >= max) return fail('EOVERFLOW');
+  } else {
+    if (consumeFail(s, 'iommu_mm')) return fail('ENOMEM');
+    // iommu_alloc_global_pasid: max_pasids 0 means no PASID at all.
+    pasid = max === 0 ? -1 : idaAllocRange(s.pasids, 1, max - 1);
+    if (pasid < 0) return fail('ENOSPC');
+    s.pasids.add(pasid);
+    pasidTable.send(sl.pasid, { type: 'assign', pasid }, cov);
+  }
+
+  // iommu_attach_handle_get(group, pasid, SVA): the group's handle is shared (refcount_inc).
+  const group = t.devGroup[dev]!;
+  const bond = s.bonds[dev * t.topology.mms + slot]!;
+  const h = sl.handles[group];
+  if (h !== undefined) {
+    h.users += 1;
+    bondTable.send(bond, { type: 'bind' }, cov);
+    return { ok: true, value: pasid };
+  }
+
+  if (consumeFail(s, 'handle')) return fail('ENOMEM');
+
+  // Try every existing domain of the mm (newest first); any error just moves on.
+  let domain: SpecDomain | undefined;
+  for (const d of sl.domains) {
+    if (attachError(s, d, group, pasid) === undefined) {
+      domain = d;
+      domainTable.send(d.m, { type: 'attach' }, cov);
+      break;
+    }
+  }
+  if (domain === undefined) {
+    const d = domainAlloc(s, slot, dev);
+    if (typeof d === 'string') return fail(d);
+    const e = attachError(s, d, group, pasid);
+    if (e !== undefined) {
+      discardDomain(s, d);
+      return fail(e);
+    }
+    domainTable.send(d.m, { type: 'alloc' }, cov);
+    sl.domains.unshift(d);
+    domain = d;
+  }
+  domain.groups.push(group);
+  sl.handles[group] = { domain, users: 1 };
+  bondTable.send(bond, { type: 'bind' }, cov);
+  return { ok: true, value: pasid };
+};
+
+/** iommu_sva_unbind_device on the pair's (group-shared) handle. Precondition: a bond exists. */
+export const unbind = (s: SpecState, dev: number, slot: number): void => {
+  const { t } = s;
+  const sl = s.slots[slot]!;
+  const cov = s.coverage;
+  bondTable.send(s.bonds[dev * t.topology.mms + slot]!, { type: 'unbind' }, cov);
+  const group = t.devGroup[dev]!;
+  const h = sl.handles[group]!;
+  h.users -= 1;
+  if (h.users > 0) return;
+  // iommu_detach_device_pasid, then --domain->users; at 0 list_del + iommu_domain_free.
+  sl.handles[group] = undefined;
+  const d = h.domain;
+  d.groups.splice(d.groups.indexOf(group), 1);
+  domainTable.send(d.m, { type: 'detach' }, cov);
+  if (d.m.ctx.users === 0) freeDomain(s, d);
+};

@@ -1,0 +1,24 @@
+/**
+ * The expected result of a device access through the mm's PASID (contracts.md "Observations"):
+ * ok with the content token iff the device's group holds an SVA handle for this mm_struct and
+ * the device itself took the PASID (max_pasids > 0; __iommu_set_group_pasid skips the others),
+ * the mm has not exited (release tore the entries down: VT-d FPD entry, SMMU EPD0 CD), the page
+ * is present and accessible, and for a write the PTE is writable. PRI is not modelled yet, so
+ * a miss never faults a page in.
+ */
+import type { Observation } from '../shared/index.js';
+import { dmaFault } from './observe.js';
+import { MM, PTE_ABSENT, PTE_PROTNONE, PTE_RW } from './state.js';
+import type { SpecState } from './state.js';
+
+export const dma = (s: SpecState, dev: number, slot: number, page: number, write: boolean): Observation => {
+  const sl = s.slots[slot]!;
+  if (s.t.devMax[dev] === 0) return dmaFault('no PASID capability');
+  if (sl.handles[s.t.devGroup[dev]!] === undefined) return dmaFault('not bound');
+  if (sl.mm.state !== MM.live) return dmaFault('mm exited');
+  const pte = sl.pte[page]!;
+  if (pte === PTE_ABSENT) return dmaFault('page not present');
+  if (pte === PTE_PROTNONE) return dmaFault('PROT_NONE');
+  if (write && pte !== PTE_RW) return dmaFault('read-only');
+  return { ok: true, value: sl.token[page]! };
+};

@@ -1,0 +1,13 @@
+/** Shared, frozen observations so the hot path allocates only when it returns a value. */
+import type { Errno, Observation } from '../shared/index.js';
+
+export const OK_OBS: Observation = Object.freeze({ ok: true });
+
+const errnoObs = {} as Record<Errno, Observation>;
+for (const e of ['ENODEV', 'EINVAL', 'ENOMEM', 'ENOSPC', 'EBUSY', 'EOVERFLOW', 'EOPNOTSUPP', 'EFAULT'] as const) {
+  errnoObs[e] = Object.freeze({ ok: false, errno: e });
+}
+export const fail = (e: Errno): Observation => errnoObs[e];
+
+/** A DMA fault with the spec's reason (the refinement check compares only ok/errno). */
+export const dmaFault = (fault: string): Observation => ({ ok: false, errno: 'EFAULT', fault });

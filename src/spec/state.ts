@@ -1,0 +1,180 @@
+/**
+ * The spec's abstract state: what a kernel developer would write on a whiteboard about SVA,
+ * and nothing about how the kernel stores it. Mutable on purpose (fast-check models mutate
+ * in place; the step is on the hot path); `cloneSpec` gives an independent copy for traces
+ * and the refinement check.
+ */
+import type { FailSite, Topology } from '../shared/index.js';
+import { bondTable, domainTable, mmTable, pasidTable } from './machines/index.js';
+import type { BondContext, DomainContext, Instance, MmContext, PasidContext } from './machines/index.js';
+import type { CoverageRecorder } from './coverage.js';
+
+/** Per-page VMA protection: 0 = no VMA, else a VMA with PROT_NONE, read-only or read-write. */
+export const VMA_NONE = 0, VMA_PROTNONE = 1, VMA_R = 2, VMA_RW = 3;
+/** Per-page PTE: absent, present but PROT_NONE (frame kept, no access), read-only, writable. */
+export const PTE_ABSENT = 0, PTE_PROTNONE = 1, PTE_RO = 2, PTE_RW = 3;
+
+/** One iommu_sva handle: per (group, mm) since iommu_attach_handle_get looks in the group's pasid_array. */
+export interface SpecHandle {
+  readonly domain: SpecDomain;
+  /** refcount_t users: every successful bind through any device of the group. */
+  users: number;
+}
+
+/** One SVA domain object of an mm. */
+export interface SpecDomain {
+  readonly slot: number;
+  /** The SMMU instance it belongs to (SMMUv3); the allocating IOMMU on VT-d (not a constraint). */
+  readonly iommu: number;
+  /** SMMUv3 ASID from the global arm_smmu_asid_xa; 0 on VT-d (SVA uses FLPT_DEFAULT_DID). */
+  readonly asid: number;
+  /** Dense group indexes attached through it, in attach order. */
+  readonly groups: number[];
+  readonly m: Instance<DomainContext>;
+}
+
+export interface SpecSlot {
+  readonly mm: Instance<MmContext>;
+  /** Reset to a fresh instance for each new mm_struct in the slot. */
+  pasid: Instance<PasidContext>;
+  /** Which mm_struct of the slot this is: 0 before the first spawn/fork, then 1, 2, ... */
+  gen: number;
+  readonly vma: Uint8Array;
+  readonly pte: Uint8Array;
+  /** Content token of each present page (valid when pte != PTE_ABSENT). */
+  readonly token: Int32Array;
+  /** Population counters: never reset, survive slot reuse (contracts.md "Content tokens"). */
+  readonly popGen: Int32Array;
+  /** mm->iommu_mm->sva_domains, newest first (list_add). */
+  domains: SpecDomain[];
+  /** By dense group index. */
+  readonly handles: (SpecHandle | undefined)[];
+  /** mmu_notifiers put but not yet freed (call_srcu): each holds mm_count until gracePeriod. */
+  pendingNotifiers: number;
+}
+
+/** Facts derived once from the topology. */
+export interface SpecTopo {
+  readonly topology: Topology;
+  /** dev->iommu->max_pasids = min(PCI PASID width, iommu max_pasids); 0 = no PASID. */
+  readonly devMax: readonly number[];
+  /** Dense group index of each device (groups numbered in order of first device). */
+  readonly devGroup: readonly number[];
+  /** Devices of each dense group, in device order (for_each_group_device). */
+  readonly groupDevs: readonly (readonly number[])[];
+  /** Topology group number of each dense group. */
+  readonly groupId: readonly number[];
+}
+
+export interface SpecState {
+  readonly t: SpecTopo;
+  readonly slots: SpecSlot[];
+  /** Caller-level bonds, index dev * mms + slot. */
+  readonly bonds: Instance<BondContext>[];
+  /** iommu_global_pasid_ida. */
+  readonly pasids: Set<number>;
+  /** arm_smmu_asid_xa: one xarray for every SMMU instance (arm-smmu-v3.c DEFINE_XARRAY_ALLOC1). */
+  readonly asids: Set<number>;
+  failArmed: FailSite | undefined;
+  readonly kMapped: Uint8Array;
+  readonly kToken: Int32Array;
+  readonly kGen: Int32Array;
+  /** Shared, not cloned: a run's coverage. */
+  coverage: CoverageRecorder | undefined;
+}
+
+const deriveTopo = (topology: Topology): SpecTopo => {
+  const devMax = topology.devices.map((d) => {
+    const iommu = topology.iommus[d.iommu]!;
+    // drivers/iommu/iommu.c: dev_iommu_get_max_pasids (v6.17): min(pci_max_pasids, iommu max).
+    return d.pasidBits === 0 ? 0 : Math.min(2 ** d.pasidBits, 2 ** iommu.pasidBits);
+  });
+  const groupId: number[] = [];
+  const groupDevs: number[][] = [];
+  const devGroup = topology.devices.map((d, i) => {
+    let g = groupId.indexOf(d.group);
+    if (g < 0) {
+      g = groupId.length;
+      groupId.push(d.group);
+      groupDevs.push([]);
+    }
+    groupDevs[g]!.push(i);
+    return g;
+  });
+  return { topology, devMax, devGroup, groupDevs, groupId };
+};
+
+const newSlot = (pages: number, groups: number): SpecSlot => ({
+  mm: mmTable.create(),
+  pasid: pasidTable.create(),
+  gen: 0,
+  vma: new Uint8Array(pages),
+  pte: new Uint8Array(pages),
+  token: new Int32Array(pages),
+  popGen: new Int32Array(pages),
+  domains: [],
+  handles: new Array<SpecHandle | undefined>(groups).fill(undefined),
+  pendingNotifiers: 0,
+});
+
+/** Every slot unborn, no PASIDs, no kernel pages mapped, nothing armed. */
+export const initSpec = (topology: Topology, coverage?: CoverageRecorder): SpecState => {
+  const t = deriveTopo(topology);
+  return {
+    t,
+    slots: Array.from({ length: topology.mms }, () => newSlot(topology.pages, t.groupId.length)),
+    bonds: Array.from({ length: topology.devices.length * topology.mms }, () => bondTable.create()),
+    pasids: new Set(),
+    asids: new Set(),
+    failArmed: undefined,
+    kMapped: new Uint8Array(topology.kpages),
+    kToken: new Int32Array(topology.kpages),
+    kGen: new Int32Array(topology.kpages),
+    coverage,
+  };
+};
+
+/** An independent deep copy (domains and handles keep their sharing within the copy). */
+export const cloneSpec = (s: SpecState): SpecState => {
+  const domainCopies = new Map<SpecDomain, SpecDomain>();
+  const copyDomain = (d: SpecDomain): SpecDomain => {
+    let c = domainCopies.get(d);
+    if (c === undefined) {
+      c = { slot: d.slot, iommu: d.iommu, asid: d.asid, groups: [...d.groups], m: domainTable.clone(d.m) };
+      domainCopies.set(d, c);
+    }
+    return c;
+  };
+  return {
+    t: s.t,
+    slots: s.slots.map((sl) => ({
+      mm: mmTable.clone(sl.mm),
+      pasid: pasidTable.clone(sl.pasid),
+      gen: sl.gen,
+      vma: sl.vma.slice(),
+      pte: sl.pte.slice(),
+      token: sl.token.slice(),
+      popGen: sl.popGen.slice(),
+      domains: sl.domains.map(copyDomain),
+      handles: sl.handles.map((h) => (h === undefined ? undefined : { domain: copyDomain(h.domain), users: h.users })),
+      pendingNotifiers: sl.pendingNotifiers,
+    })),
+    bonds: s.bonds.map((b) => bondTable.clone(b)),
+    pasids: new Set(s.pasids),
+    asids: new Set(s.asids),
+    failArmed: s.failArmed,
+    kMapped: s.kMapped.slice(),
+    kToken: s.kToken.slice(),
+    kGen: s.kGen.slice(),
+    coverage: s.coverage,
+  };
+};
+
+/** State indexes of the mm machine, for cheap comparisons on the hot path. */
+export const MM = {
+  unborn: mmTable.index('unborn'),
+  live: mmTable.index('live'),
+  exited: mmTable.index('exited'),
+  dropped: mmTable.index('dropped'),
+  freed: mmTable.index('freed'),
+} as const;
