@@ -9,9 +9,9 @@ export type Errno =
   | 'EINVAL'
   /** An allocation failed (kzalloc, ida_alloc, a CD or PASID-table leaf). */
   | 'ENOMEM'
-  /** The global PASID space or the SMMU ASID space is exhausted (iommu_alloc_global_pasid, xa_alloc). */
+  /** The global PASID space is exhausted (iommu_alloc_global_pasid). */
   | 'ENOSPC'
-  /** The PASID slot holds something else (xa_insert), or the handle belongs to another mm. */
+  /** The PASID slot holds something else (xa_insert), the handle belongs to another mm, or the SMMU ASID space is full (xa_alloc). */
   | 'EBUSY'
   /** The mm's PASID is beyond this device's max_pasids (iommu_alloc_mm_data). */
   | 'EOVERFLOW'

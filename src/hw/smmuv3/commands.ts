@@ -1,0 +1,123 @@
+import { match } from 'ts-pattern';
+import { HwError } from '../errors.js';
+
+/** log2 of the pages an ATC_INV of "everything" spans (ATC_INV_SIZE_ALL). */
+export const ATC_INV_SIZE_ALL = 52;
+/** VAs are 64-bit and pages 4 KiB: every vpn is below 2^52. */
+export const VPN_LIMIT = 2 ** 52;
+/** Largest TLBI range NUM/SCALE field values (5 bits each). */
+export const CMDQ_TLBI_RANGE_NUM_MAX = 31;
+export const CMDQ_TLBI_RANGE_SCALE_MAX = 31;
+
+/**
+ * A command-queue entry (IHI0070 §4), the subset SVA uses, as arm_smmu_cmdq_ent is: one
+ * discriminant and per-command fields. Addresses are page numbers (VA >> 12), exact in a JS
+ * number; the kernel's byte addresses are converted by the driver.
+ */
+export type SmmuCmd =
+  /** Invalidate the cached STE of `sid` (and the CDs fetched through it). */
+  | { readonly kind: 'CFGI_STE'; readonly sid: number; readonly leaf: boolean }
+  /** Invalidate the cached CD (sid, ssid); leaf = false also covers the L1 CD descriptor. */
+  | { readonly kind: 'CFGI_CD'; readonly sid: number; readonly ssid: number; readonly leaf: boolean }
+  /** Invalidate every TLB and walk-cache entry of an ASID. */
+  | { readonly kind: 'TLBI_NH_ASID'; readonly asid: number }
+  /**
+   * Invalidate by VA within an ASID. tg = 0: the one page at `addr`. tg = 1 (4K, RANGE_INV
+   * only): (num + 1) << scale pages from `addr`. leaf = true spares walk-cache entries; ttl is
+   * the level hint of a range command (0 = none).
+   */
+  | {
+      readonly kind: 'TLBI_NH_VA';
+      readonly asid: number;
+      readonly addr: number;
+      readonly leaf: boolean;
+      readonly num: number;
+      readonly scale: number;
+      readonly tg: number;
+      readonly ttl: number;
+    }
+  /**
+   * Forward an ATS invalidation to the endpoint on `sid`: 2^size pages from `addr` (aligned on
+   * the span), size 52 = everything. ssv = false sends it without a PASID prefix, which hits
+   * every PASID's entries in the range.
+   */
+  | {
+      readonly kind: 'ATC_INV';
+      readonly sid: number;
+      readonly ssv: boolean;
+      readonly ssid: number;
+      readonly addr: number;
+      readonly size: number;
+    }
+  /** Complete every earlier command; their effects become visible here. */
+  | { readonly kind: 'CMD_SYNC' };
+
+export type SmmuCmdKind = SmmuCmd['kind'];
+export const SMMU_CMD_KINDS: readonly SmmuCmdKind[] = ['CFGI_STE', 'CFGI_CD', 'TLBI_NH_ASID', 'TLBI_NH_VA', 'ATC_INV', 'CMD_SYNC'];
+
+/** What the unit supports; commands are checked against it when submitted. */
+export interface SmmuCaps {
+  readonly sidBits: number;
+  readonly ssidBits: number;
+  readonly asidBits: number;
+  readonly rangeInv: boolean;
+}
+
+const field = (unit: string, cmd: string, what: string, v: number, lo: number, hi: number): void => {
+  if (!Number.isInteger(v) || v < lo || v > hi) throw new HwError(unit, `${cmd}: ${what} ${v} out of range [${lo}, ${hi}]`);
+};
+
+/** Reject a malformed command as the SMMU would (CERROR_ILL): a typed HwError. */
+export const validateCmd = (unit: string, caps: SmmuCaps, cmd: SmmuCmd): void => {
+  const sidMax = 2 ** caps.sidBits - 1;
+  const ssidMax = 2 ** caps.ssidBits - 1;
+  const asidMax = 2 ** caps.asidBits - 1;
+  match(cmd)
+    .with({ kind: 'CFGI_STE' }, (c) => field(unit, c.kind, 'SID', c.sid, 0, sidMax))
+    .with({ kind: 'CFGI_CD' }, (c) => {
+      field(unit, c.kind, 'SID', c.sid, 0, sidMax);
+      field(unit, c.kind, 'SSID', c.ssid, 0, ssidMax);
+    })
+    .with({ kind: 'TLBI_NH_ASID' }, (c) => field(unit, c.kind, 'ASID', c.asid, 0, asidMax))
+    .with({ kind: 'TLBI_NH_VA' }, (c) => {
+      field(unit, c.kind, 'ASID', c.asid, 0, asidMax);
+      field(unit, c.kind, 'address vpn', c.addr, 0, VPN_LIMIT - 1);
+      field(unit, c.kind, 'TTL', c.ttl, 0, 3);
+      if (c.tg === 0) {
+        if (c.num !== 0 || c.scale !== 0 || c.ttl !== 0) {
+          throw new HwError(unit, `TLBI_NH_VA: NUM/SCALE/TTL (${c.num}/${c.scale}/${c.ttl}) need a TG`);
+        }
+        return;
+      }
+      if (!caps.rangeInv) throw new HwError(unit, `TLBI_NH_VA: range command (TG ${c.tg}) without RANGE_INV`);
+      // Only the 4K granule is modelled; TG 2/3 (16K/64K) would not match the tables walked.
+      field(unit, c.kind, 'TG', c.tg, 1, 1);
+      if (c.num < 0) throw new HwError(unit, `TLBI_NH_VA: zero-size range (NUM ${c.num})`);
+      field(unit, c.kind, 'NUM', c.num, 0, CMDQ_TLBI_RANGE_NUM_MAX);
+      field(unit, c.kind, 'SCALE', c.scale, 0, CMDQ_TLBI_RANGE_SCALE_MAX);
+    })
+    .with({ kind: 'ATC_INV' }, (c) => {
+      field(unit, c.kind, 'SID', c.sid, 0, sidMax);
+      field(unit, c.kind, 'SSID', c.ssid, 0, c.ssv ? ssidMax : 0);
+      field(unit, c.kind, 'size', c.size, 0, ATC_INV_SIZE_ALL);
+      field(unit, c.kind, 'address vpn', c.addr, 0, VPN_LIMIT - 1);
+      if (c.addr % 2 ** c.size !== 0) throw new HwError(unit, `ATC_INV: address vpn ${c.addr} not aligned on 2^${c.size} pages`);
+    })
+    .with({ kind: 'CMD_SYNC' }, () => undefined)
+    .exhaustive();
+};
+
+/** Pages a TLBI_NH_VA covers. */
+export const tlbiPages = (c: Extract<SmmuCmd, { kind: 'TLBI_NH_VA' }>): number => (c.tg === 0 ? 1 : (c.num + 1) * 2 ** c.scale);
+
+/** One line for traces: `TLBI_NH_VA asid=3 vpn=0x40000 pages=2 leaf=0`. */
+export const formatCmd = (cmd: SmmuCmd): string =>
+  match(cmd)
+    .with({ kind: 'CFGI_STE' }, (c) => `CFGI_STE sid=${c.sid}`)
+    .with({ kind: 'CFGI_CD' }, (c) => `CFGI_CD sid=${c.sid} ssid=${c.ssid}${c.leaf ? '' : ' leaf=0'}`)
+    .with({ kind: 'TLBI_NH_ASID' }, (c) => `TLBI_NH_ASID asid=${c.asid}`)
+    .with({ kind: 'TLBI_NH_VA' }, (c) => `TLBI_NH_VA asid=${c.asid} vpn=0x${c.addr.toString(16)} pages=${tlbiPages(c)} leaf=${c.leaf ? 1 : 0}`)
+    .with({ kind: 'ATC_INV' }, (c) =>
+      `ATC_INV sid=${c.sid}${c.ssv ? ` ssid=${c.ssid}` : ''} ${c.size === ATC_INV_SIZE_ALL ? 'all' : `vpn=0x${c.addr.toString(16)} pages=2^${c.size}`}`)
+    .with({ kind: 'CMD_SYNC' }, () => 'CMD_SYNC')
+    .exhaustive();

@@ -1,0 +1,197 @@
+import { match } from 'ts-pattern';
+import type { IommuSpec, TraceSink } from '../../shared/index.js';
+import { Counters } from '../counters.js';
+import type { PciDevice } from '../device.js';
+import { HwError } from '../errors.js';
+import type { FaultReason, IommuUnit, Translation } from '../iommu.js';
+import { PTE_P, PTE_U, PTE_W, pteFrame, type PhysMem } from '../mem.js';
+import { levelIndex, levelPrefix } from '../radix.js';
+import { CdTable } from './cdTable.js';
+import { ATC_INV_SIZE_ALL, VPN_LIMIT, formatCmd, tlbiPages, validateCmd, type SmmuCaps, type SmmuCmd } from './commands.js';
+import { ConfigCache } from './configCache.js';
+import { SmmuCmdq, type SmmuObserver, type SyncStatus } from './cmdq.js';
+import { StreamTable } from './streamTable.js';
+import { SmmuTlb, type TlbEntry } from './tlb.js';
+import { WalkCache } from './walkCache.js';
+
+const fault = (reason: FaultReason): Translation => ({ ok: false, fault: reason });
+const F_STREAM = fault('stream-abort');
+const F_NO_CD = fault('no-pasid-entry');
+const F_EPD0 = fault('fault-disabled');
+const F_NOT_PRESENT = fault('not-present');
+const F_PERM = fault('no-permission');
+
+/**
+ * An emulated SMMUv3 (stage 1 only, 4K granule): stream table, per-master CD tables, an
+ * STE/CD configuration cache, a TLB keyed by (ASID, page), a walk cache, and a command queue
+ * whose effects apply at CMD_SYNC. Passive: it knows nothing of SVA, it only obeys its tables
+ * and commands. FEAT_ATS is always present; whether a stream uses an ATC is the endpoint's
+ * business (STE.EATS is recorded for invariants but not enforced).
+ */
+export class SmmuV3 implements IommuUnit {
+  readonly counters = new Counters();
+  readonly caps: SmmuCaps;
+  readonly streamTable: StreamTable;
+  readonly config = new ConfigCache();
+  readonly tlb = new SmmuTlb();
+  readonly walkCache = new WalkCache();
+  trace: TraceSink | undefined;
+  observer: SmmuObserver | undefined;
+  private readonly cmdq: SmmuCmdq;
+  /** Endpoints by StreamID: where ATC invalidations are delivered. */
+  private readonly streams = new Map<number, PciDevice>();
+
+  constructor(
+    readonly name: string,
+    private readonly mem: PhysMem,
+    spec: Pick<IommuSpec, 'asidBits' | 'pasidBits' | 'rangeInv'>,
+    sidBits = 16,
+  ) {
+    this.caps = { sidBits, ssidBits: spec.pasidBits, asidBits: spec.asidBits, rangeInv: spec.rangeInv };
+    this.streamTable = new StreamTable(name, sidBits, spec.pasidBits);
+    this.cmdq = new SmmuCmdq(this.counters, (cmd) => this.apply(cmd));
+  }
+
+  /** Wire an endpoint to its StreamID (firmware's IORT mapping). Idempotent for the same device. */
+  connect(dev: PciDevice): void {
+    this.streamTable.checkSid(dev.sid);
+    const had = this.streams.get(dev.sid);
+    if (had !== undefined && had !== dev) throw new HwError(this.name, `SID ${dev.sid} already used by ${had.name}`);
+    this.streams.set(dev.sid, dev);
+  }
+
+  /** Allocate a master's CD table (dma_alloc_coherent of a linear table or an L1 table). */
+  allocCdTable(s1cdmax: number): CdTable {
+    if (!Number.isInteger(s1cdmax) || s1cdmax < 0 || s1cdmax > this.caps.ssidBits) {
+      throw new HwError(this.name, `S1CDMax ${s1cdmax} out of range [0, ${this.caps.ssidBits}]`);
+    }
+    return new CdTable(this.name, s1cdmax, this.caps.asidBits);
+  }
+
+  get pending(): readonly SmmuCmd[] {
+    return this.cmdq.pending;
+  }
+
+  get syncTimeouts(): number {
+    return this.cmdq.syncTimeouts;
+  }
+
+  get lastSyncTimedOut(): boolean {
+    return this.cmdq.lastSyncTimedOut;
+  }
+
+  /** Submit one command; malformed ones throw HwError before anything is queued. */
+  submit(cmd: SmmuCmd): SyncStatus {
+    validateCmd(this.name, this.caps, cmd);
+    if (cmd.kind === 'ATC_INV' && !this.streams.has(cmd.sid)) {
+      throw new HwError(this.name, `ATC_INV: no endpoint on SID ${cmd.sid}`);
+    }
+    if (this.trace) this.trace.event('queue', this.name, formatCmd(cmd));
+    this.observer?.onSubmit?.(this, cmd);
+    const status = this.cmdq.submit(cmd);
+    if (cmd.kind === 'CMD_SYNC') {
+      if (this.trace) this.trace.event('queue', this.name, `CMD_SYNC ${status}`);
+      this.observer?.onSync?.(this, status);
+    }
+    return status;
+  }
+
+  /**
+   * STE → CD → TLB → deepest walk-cache hit → walk. A cached leaf that does not permit a write
+   * FAULTS rather than re-walking: the Arm architecture lets a TLB hold entries that cause
+   * Permission faults and signals the fault from the matching entry (Arm ARM D8 "TLB
+   * maintenance", and e.g. Cortex-A76 TRM "Translation table walks": "If the matching entry
+   * does not pass the permission checks, the MMU signals a Permission fault"); SMMUv3 follows
+   * the same VMSA rules. Only Translation/Access-flag faulting walks are never cached. So a
+   * permission upgrade the OS does not invalidate stays invisible to the device.
+   */
+  translate(dev: PciDevice, pasid: number, vpn: number, write: boolean): Translation {
+    const sid = dev.sid;
+    let ste = this.config.ste(sid);
+    if (ste === undefined) {
+      this.counters.bump('ste.miss');
+      ste = this.streamTable.fetch(sid);
+      if (ste.v) this.config.fillSte(sid, ste);
+    } else this.counters.bump('ste.hit');
+    if (!ste.v || ste.config !== 's1' || ste.cdTable === undefined) return F_STREAM;
+    // Untagged traffic (PASID 0) follows S1DSS; the harness has no identity-mapped DMA target,
+    // so S1DSS bypass is reported as a stream abort like terminate.
+    if (pasid === 0 && ste.s1dss !== 'ssid0') return F_STREAM;
+    if (pasid >= 2 ** ste.s1cdmax) return F_NO_CD; // C_BAD_SUBSTREAMID
+    let cd = this.config.cd(sid, pasid);
+    if (cd === undefined) {
+      this.counters.bump('cd.miss');
+      cd = ste.cdTable.fetch(pasid);
+      if (cd === undefined || !cd.v) return F_NO_CD;
+      this.config.fillCd(sid, pasid, cd);
+    } else this.counters.bump('cd.hit');
+    if (cd.epd0) return F_EPD0;
+    return this.walk(cd.asid, cd.ttb0, cd.levels, vpn, write);
+  }
+
+  private walk(asid: number, ttb0: number, levels: number, vpn: number, write: boolean): Translation {
+    const hit = this.tlb.lookup(asid, vpn);
+    if (hit !== undefined) {
+      this.counters.bump('tlb.hit');
+      return write && !hit.write ? F_PERM : hit;
+    }
+    this.counters.bump('tlb.miss');
+    let table = ttb0;
+    let level = levels;
+    for (let l = 1; l < levels; l++) {
+      const t = this.walkCache.lookup(asid, l, levelPrefix(vpn, l));
+      if (t !== undefined) {
+        table = t;
+        level = l;
+        break;
+      }
+    }
+    this.counters.bump(level < levels ? 'walk.hit' : 'walk.miss');
+    // Non-leaf U is not checked: permission is decided at the leaf, and the walk cache keeps
+    // the pointers above a supervisor leaf (why kernel page-table frees must flush it).
+    for (; level > 1; level--) {
+      const e = this.mem.hwEntry(table, levelIndex(vpn, level), this.name);
+      if ((e & PTE_P) === 0) return F_NOT_PRESENT;
+      table = pteFrame(e);
+      this.walkCache.fill(asid, level - 1, levelPrefix(vpn, level - 1), table);
+    }
+    const leaf = this.mem.hwEntry(table, levelIndex(vpn, 1), this.name);
+    if ((leaf & PTE_P) === 0) return F_NOT_PRESENT;
+    if ((leaf & PTE_U) === 0) return F_PERM;
+    const entry: TlbEntry = { ok: true, frame: pteFrame(leaf), write: (leaf & PTE_W) !== 0 };
+    this.tlb.fill(asid, vpn, entry);
+    return write && !entry.write ? F_PERM : entry;
+  }
+
+  /** One command's effect, at the CMD_SYNC that completes it. */
+  private apply(cmd: SmmuCmd): boolean {
+    return match(cmd)
+      .with({ kind: 'CFGI_STE' }, (c) => {
+        this.config.invalidateSte(c.sid);
+        return true;
+      })
+      .with({ kind: 'CFGI_CD' }, (c) => {
+        this.config.invalidateCd(c.sid, c.ssid);
+        return true;
+      })
+      .with({ kind: 'TLBI_NH_ASID' }, (c) => {
+        this.tlb.invalidateAsid(c.asid);
+        this.walkCache.invalidateAsid(c.asid);
+        return true;
+      })
+      .with({ kind: 'TLBI_NH_VA' }, (c) => {
+        const pages = Math.min(tlbiPages(c), VPN_LIMIT - c.addr);
+        this.tlb.invalidateRange(c.asid, c.addr, pages);
+        if (!c.leaf) this.walkCache.invalidateRange(c.asid, c.addr, pages);
+        return true;
+      })
+      .with({ kind: 'ATC_INV' }, (c) => {
+        const dev = this.streams.get(c.sid)!;
+        if (dev.disconnected) return false;
+        dev.atcInvalidate(c.ssv ? c.ssid : undefined, c.addr, c.size === ATC_INV_SIZE_ALL ? Infinity : 2 ** c.size);
+        return true;
+      })
+      .with({ kind: 'CMD_SYNC' }, () => true)
+      .exhaustive();
+  }
+}

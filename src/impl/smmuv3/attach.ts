@@ -1,0 +1,136 @@
+/**
+ * Attaching domains to a master's RID or PASIDs, after drivers/iommu/arm/arm-smmu-v3/
+ * arm-smmu-v3.c (v6.17): the prepare / install / commit sequence that keeps the master_domain
+ * list, nr_ats_masters and PCI ATS consistent with the STE and CDs, arm_smmu_set_pasid, the
+ * blocking domain's PASID removal and the identity (bypass) RID attach.
+ */
+import type { Cd, Ste } from '../../hw/smmuv3/index.js';
+import type { Errno } from '../../shared/index.js';
+import type { Device, IommuDomain } from '../core/types.js';
+import { arm_smmu_alloc_cd_ptr, arm_smmu_clear_cd, arm_smmu_ssids_in_use, arm_smmu_write_cd_entry } from './cd.js';
+import { arm_smmu_atc_inv_master } from './inv.js';
+import { arm_smmu_install_ste_for_dev, arm_smmu_make_abort_ste, arm_smmu_make_bypass_ste, arm_smmu_make_cdtable_ste } from './ste.js';
+import { IOMMU_NO_PASID, dev_iommu_priv_get, to_smmu_domain, type ArmSmmuDomain, type ArmSmmuMaster, type SidDomainType } from './structs.js';
+
+/** struct arm_smmu_attach_state. Domains are the tracked (SVA) ones; RID domains are untracked. */
+interface ArmSmmuAttachState {
+  readonly master: ArmSmmuMaster;
+  readonly old_domain: ArmSmmuDomain | undefined;
+  readonly ssid: number;
+  cd_needs_ats: boolean;
+  ats_enabled: boolean;
+}
+
+/** arm_smmu_ats_supported (v6.17): the SMMU has ATS and the endpoint has an ATS capability. */
+const arm_smmu_ats_supported = (master: ArmSmmuMaster): boolean => master.smmu.features.ats && master.dev.hw.ats;
+
+/** arm_smmu_enable_ats (v6.17): flush the whole ATC, then enable ATS at the endpoint. */
+function arm_smmu_enable_ats(master: ArmSmmuMaster): void {
+  arm_smmu_atc_inv_master(master, IOMMU_NO_PASID);
+  // pci_enable_ats(): the endpoint's ATS capability is fixed in the model.
+}
+
+/** arm_smmu_remove_master_domain (v6.17). */
+function arm_smmu_remove_master_domain(master: ArmSmmuMaster, smmu_domain: ArmSmmuDomain | undefined, ssid: number): void {
+  if (smmu_domain === undefined) return;
+  const i = smmu_domain.devices.findIndex((md) => md.master === master && md.domain === smmu_domain && md.ssid === ssid);
+  if (i < 0) return;
+  smmu_domain.devices.splice(i, 1);
+  if (master.ats_enabled) smmu_domain.nr_ats_masters--;
+}
+
+/**
+ * arm_smmu_attach_prepare (v6.17): decide ATS, and put the new domain on the devices list
+ * before any hardware changes so that both old and new domains send ATC invalidations.
+ */
+function arm_smmu_attach_prepare(state: ArmSmmuAttachState, smmu_domain: ArmSmmuDomain | undefined): Errno | 0 {
+  const master = state.master;
+  // A plain bypass STE cannot do ATS; a CD table (S1DSS bypass included) can.
+  if (smmu_domain !== undefined || state.cd_needs_ats) state.ats_enabled = arm_smmu_ats_supported(master);
+  if (smmu_domain !== undefined) {
+    if (state.ats_enabled) smmu_domain.nr_ats_masters++;
+    smmu_domain.devices.unshift({ master, domain: smmu_domain, ssid: state.ssid });
+  }
+  // !ats_enabled && master->ats_enabled: pci_disable_ats() before the STE drops EATS.
+  return 0;
+}
+
+/** arm_smmu_attach_commit (v6.17): synchronise the ATC and drop the old domain's link. */
+function arm_smmu_attach_commit(state: ArmSmmuAttachState): void {
+  const master = state.master;
+  if (state.ats_enabled && !master.ats_enabled) arm_smmu_enable_ats(master);
+  else if (state.ats_enabled && master.ats_enabled) arm_smmu_atc_inv_master(master, state.ssid);
+  else if (!state.ats_enabled && master.ats_enabled) arm_smmu_atc_inv_master(master, IOMMU_NO_PASID);
+  arm_smmu_remove_master_domain(master, state.old_domain, state.ssid);
+  master.ats_enabled = state.ats_enabled;
+}
+
+/** arm_smmu_update_ste (v6.17): switch the STE to the CD table (S1DSS from the RID domain). */
+function arm_smmu_update_ste(master: ArmSmmuMaster, sid_domain: SidDomainType, ats_enabled: boolean): void {
+  if (master.cd_table.in_ste && master.ste_ats_enabled === ats_enabled) return;
+  const s1dss = sid_domain === 'IDENTITY' ? 'bypass' : 'terminate';
+  arm_smmu_install_ste_for_dev(master, arm_smmu_make_cdtable_ste(master, ats_enabled, s1dss));
+}
+
+/**
+ * arm_smmu_set_pasid (v6.17): install `cd` at `pasid`. -EINVAL when the domain belongs to
+ * another SMMU instance: an SVA domain is per (mm, SMMU), so the core allocates another one.
+ */
+export function arm_smmu_set_pasid(
+  master: ArmSmmuMaster,
+  smmu_domain: ArmSmmuDomain,
+  pasid: number,
+  cd: Cd,
+  old: IommuDomain | undefined,
+): Errno | 0 {
+  const sid_domain = master.sid_domain;
+  if (smmu_domain.smmu !== master.smmu) return 'EINVAL';
+  if (!arm_smmu_alloc_cd_ptr(master, pasid)) return 'ENOMEM';
+  const state: ArmSmmuAttachState = {
+    master, ssid: pasid, old_domain: old === undefined ? undefined : to_smmu_domain(old), cd_needs_ats: false, ats_enabled: false,
+  };
+  const ret = arm_smmu_attach_prepare(state, smmu_domain);
+  if (ret !== 0) return ret;
+  // The ASID is read again under arm_smmu_asid_lock in case it changed.
+  arm_smmu_write_cd_entry(master, pasid, { ...cd, asid: smmu_domain.cd.asid });
+  arm_smmu_update_ste(master, sid_domain, state.ats_enabled);
+  arm_smmu_attach_commit(state);
+  return 0;
+}
+
+/** arm_smmu_attach_dev_ste (v6.17): a non-paging RID domain, keeping the CD table if PASIDs use it. */
+function arm_smmu_attach_dev_ste(master: ArmSmmuMaster, ste: Ste, s1dss: 'bypass' | 'terminate'): void {
+  const state: ArmSmmuAttachState = { master, old_domain: undefined, ssid: IOMMU_NO_PASID, cd_needs_ats: false, ats_enabled: false };
+  let target = ste;
+  if (arm_smmu_ssids_in_use(master)) {
+    state.cd_needs_ats = true;
+    arm_smmu_attach_prepare(state, undefined);
+    target = arm_smmu_make_cdtable_ste(master, state.ats_enabled, s1dss);
+  } else {
+    arm_smmu_attach_prepare(state, undefined);
+  }
+  arm_smmu_install_ste_for_dev(master, target);
+  arm_smmu_attach_commit(state);
+  arm_smmu_clear_cd(master, IOMMU_NO_PASID);
+}
+
+/** arm_smmu_attach_dev_identity / arm_smmu_attach_dev_blocked (v6.17). */
+export function arm_smmu_attach_dev_sid_domain(master: ArmSmmuMaster, type: SidDomainType): void {
+  master.sid_domain = type;
+  if (type === 'IDENTITY') arm_smmu_attach_dev_ste(master, arm_smmu_make_bypass_ste(), 'bypass');
+  else arm_smmu_attach_dev_ste(master, arm_smmu_make_abort_ste(), 'terminate');
+}
+
+/**
+ * arm_smmu_blocking_set_dev_pasid (v6.17), i.e. arm_smmu_remove_dev_pasid: clear the CD
+ * (CFGI_CD + sync), flush the SSID's ATC, unlink the master_domain (nr_ats_masters), and once
+ * no SSID is left, re-attach the RID domain, which downgrades the STE to bypass.
+ */
+export function arm_smmu_blocking_set_dev_pasid(_new: IommuDomain, dev: Device, pasid: number, old: IommuDomain | undefined): Errno | 0 {
+  const master = dev_iommu_priv_get(dev);
+  arm_smmu_clear_cd(master, pasid);
+  if (master.ats_enabled) arm_smmu_atc_inv_master(master, pasid);
+  arm_smmu_remove_master_domain(master, old === undefined ? undefined : to_smmu_domain(old), pasid);
+  if (!arm_smmu_ssids_in_use(master)) arm_smmu_attach_dev_sid_domain(master, master.sid_domain);
+  return 0;
+}

@@ -1,0 +1,96 @@
+/**
+ * The SMMUv3 driver's probe and ops table, after drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c
+ * (v6.17): arm_smmu_device_probe (one emulated unit per topology IOMMU), arm_smmu_probe_device
+ * (the master, its PASID width, its RID in the identity domain: a bypass STE) and arm_smmu_ops
+ * with the blocked domain through which the core removes a PASID.
+ */
+import { SmmuV3 } from '../../hw/smmuv3/index.js';
+import type { IommuDomainOps, IommuOps } from '../core/ops.js';
+import type { Device, IommuDomain, IommuDriver, Kernel, ProbeContext } from '../core/types.js';
+import { arm_smmu_attach_dev_sid_domain, arm_smmu_blocking_set_dev_pasid } from './attach.js';
+import { arm_smmu_sva_domain_alloc } from './sva.js';
+import { ArmSmmuDomain, type ArmSmmuDevice, type ArmSmmuMaster } from './structs.js';
+import { XArrayAlloc } from './xarray.js';
+
+/**
+ * arm_smmu_asid_xa is a file-scope global in the kernel: every SMMU instance allocates from
+ * the same ASID space, each bounded by its own asid_bits. One per world here.
+ */
+const asidXas = new WeakMap<Kernel, XArrayAlloc<ArmSmmuDomain>>();
+export const arm_smmu_asid_xa = (kernel: Kernel): XArrayAlloc<ArmSmmuDomain> => {
+  let xa = asidXas.get(kernel);
+  if (xa === undefined) asidXas.set(kernel, (xa = new XArrayAlloc()));
+  return xa;
+};
+
+const arm_smmu_blocked_ops: IommuDomainOps = Object.freeze({
+  set_dev_pasid: arm_smmu_blocking_set_dev_pasid,
+  free: () => undefined, // a static domain
+});
+
+/** arm_smmu_ops (v6.17), the members SVA uses. */
+export const arm_smmu_ops: IommuOps = Object.freeze({
+  name: 'arm-smmu-v3',
+  domain_alloc_sva: arm_smmu_sva_domain_alloc,
+  get blocked_domain(): IommuDomain {
+    return arm_smmu_blocked_domain;
+  },
+});
+
+/** arm_smmu_blocked_domain (v6.17): static (id -1: never from nextId); its set_dev_pasid removes a PASID. */
+const arm_smmu_blocked_domain: IommuDomain = {
+  id: -1, type: 'BLOCKED', ops: arm_smmu_blocked_ops, owner: arm_smmu_ops, mm: undefined, users: 0, container: undefined, freed: false,
+};
+
+/**
+ * arm_smmu_device_probe (v6.17): the unit with the topology's SSID/ASID widths and RANGE_INV.
+ * arm_smmu_sva_supported()'s "SMMU ASID bits >= CPU ASID bits" is not applied: the model's CPU
+ * is taken to have the SMMU's ASID width, so tiny widths stay SVA-capable and ASID exhaustion
+ * is reachable.
+ */
+function arm_smmu_probe_iommu(ctx: ProbeContext, index: number): ArmSmmuDevice {
+  const spec = ctx.topology.iommus[index]!;
+  const unit = new SmmuV3(`smmu${index}`, ctx.mem, spec);
+  unit.trace = ctx.trace;
+  return {
+    index,
+    ops: arm_smmu_ops,
+    max_pasids: 2 ** spec.pasidBits,
+    unit,
+    kernel: ctx,
+    features: { range_inv: spec.rangeInv, ats: true, sva: true, two_lvl_cdtab: true },
+    asid_bits: spec.asidBits,
+    ssid_bits: spec.pasidBits,
+    asid_xa: arm_smmu_asid_xa(ctx),
+  };
+}
+
+/**
+ * arm_smmu_probe_device + arm_smmu_enable_pasid (v6.17), then the default identity domain's
+ * attach: ssid_bits = min(PCI PASID width, SMMU SSID bits); the CD table is allocated at the
+ * first CD; the STE becomes bypass.
+ */
+function arm_smmu_probe_device(_ctx: ProbeContext, dev: Device): void {
+  const smmu = dev.iommu as ArmSmmuDevice;
+  smmu.unit.connect(dev.hw);
+  const master: ArmSmmuMaster = {
+    dev,
+    smmu,
+    streams: [dev.hw.sid],
+    ssid_bits: Math.min(dev.hw.pasidBits, smmu.ssid_bits),
+    cd_table: { table: undefined, s1cdmax: 0, used_ssids: 0, in_ste: false },
+    ats_enabled: false,
+    ste_ats_enabled: false,
+    stall_enabled: false,
+    sid_domain: 'IDENTITY',
+  };
+  dev.priv = master;
+  arm_smmu_attach_dev_sid_domain(master, 'IDENTITY');
+}
+
+/** The platform plug-in the world builder probes with. */
+export const armSmmuV3Driver: IommuDriver = Object.freeze({
+  platform: 'smmuv3',
+  probeIommu: arm_smmu_probe_iommu,
+  probeDevice: arm_smmu_probe_device,
+});

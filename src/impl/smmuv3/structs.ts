@@ -1,0 +1,95 @@
+/**
+ * The driver's objects, after drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.h (v6.17): the SMMU
+ * instance, a master (one endpoint and its CD table), a domain and the master_domain links
+ * that tell invalidations where to go.
+ */
+import type { CdTable, SmmuV3 } from '../../hw/smmuv3/index.js';
+import type { IommuDomainOps, IommuOps, MmuNotifierOps } from '../core/ops.js';
+import type { Device, IommuDevice, IommuDomain, Kernel, MmStruct, MmuNotifier } from '../core/types.js';
+import type { XArrayAlloc } from './xarray.js';
+
+/** IOMMU_NO_PASID: SSID 0, the RID's own context. */
+export const IOMMU_NO_PASID = 0;
+
+/** struct arm_smmu_device (the members SVA reaches). */
+export interface ArmSmmuDevice extends IommuDevice {
+  readonly unit: SmmuV3;
+  readonly kernel: Kernel;
+  /** ARM_SMMU_FEAT_*: RANGE_INV from the IDR, ATS/SVA/2_LVL_CDTAB always present here. */
+  readonly features: { readonly range_inv: boolean; readonly ats: boolean; readonly sva: boolean; readonly two_lvl_cdtab: boolean };
+  readonly asid_bits: number;
+  readonly ssid_bits: number;
+  /** arm_smmu_asid_xa: one per world, shared by every SMMU instance, as the kernel's is global. */
+  readonly asid_xa: XArrayAlloc<ArmSmmuDomain>;
+}
+
+/** struct arm_smmu_ctx_desc_cfg. */
+export interface ArmSmmuCtxDescCfg {
+  /** The allocated table (linear or two-level), undefined until the first CD is needed. */
+  table: CdTable | undefined;
+  s1cdmax: number;
+  /** Valid CDs other than SSID 0 (arm_smmu_write_cd_entry keeps it). */
+  used_ssids: number;
+  /** The installed STE points at this table (STE.Config = S1_TRANS). */
+  in_ste: boolean;
+}
+
+/** The RID (SSID 0) domain's type: the harness's devices sit in an identity default domain. */
+export type SidDomainType = 'IDENTITY' | 'BLOCKED';
+
+/** struct arm_smmu_master. One stream per endpoint here (num_streams = 1). */
+export interface ArmSmmuMaster {
+  readonly dev: Device;
+  readonly smmu: ArmSmmuDevice;
+  readonly streams: readonly number[];
+  readonly ssid_bits: number;
+  readonly cd_table: ArmSmmuCtxDescCfg;
+  /** PCI ATS is enabled at the endpoint (pci_enable_ats). */
+  ats_enabled: boolean;
+  /** The installed STE has EATS set. */
+  ste_ats_enabled: boolean;
+  stall_enabled: boolean;
+  /** iommu_get_domain_for_dev(): what the RID is attached to. */
+  sid_domain: SidDomainType;
+}
+
+/** struct arm_smmu_master_domain: one (master, SSID) a domain is installed at. */
+export interface ArmSmmuMasterDomain {
+  readonly master: ArmSmmuMaster;
+  readonly domain: ArmSmmuDomain;
+  readonly ssid: number;
+}
+
+/** struct arm_smmu_domain, SVA flavour, with its embedded iommu_domain and mmu_notifier. */
+export class ArmSmmuDomain {
+  readonly domain: IommuDomain;
+  readonly mmu_notifier: MmuNotifier;
+  /** smmu_domain->cd.asid. */
+  readonly cd = { asid: 0 };
+  /** smmu_domain->devices under devices_lock; list_add puts the newest first. */
+  readonly devices: ArmSmmuMasterDomain[] = [];
+  /** atomic_t nr_ats_masters: master_domains whose master has ATS enabled. */
+  nr_ats_masters = 0;
+  /** domain.pgsize_bitmap (PAGE_SIZE for SVA since 12f78021973a). */
+  pgsize_bitmap = 0n;
+  /** kfree'd by the notifier's free_notifier: a tombstone. */
+  freed = false;
+
+  constructor(
+    readonly smmu: ArmSmmuDevice,
+    id: number,
+    ops: IommuDomainOps,
+    owner: IommuOps,
+    notifierOps: MmuNotifierOps,
+    mm: MmStruct,
+  ) {
+    this.domain = { id, type: 'SVA', ops, owner, mm: undefined, users: 0, container: this, freed: false };
+    this.mmu_notifier = { ops: notifierOps, mm, container: this, users: 0, hooked: false, freed: false };
+  }
+}
+
+/** to_smmu_domain(): the driver domain embedding an iommu_domain. */
+export const to_smmu_domain = (domain: IommuDomain): ArmSmmuDomain => domain.container as ArmSmmuDomain;
+
+/** dev_iommu_priv_get(): the master of a probed device. */
+export const dev_iommu_priv_get = (dev: Device): ArmSmmuMaster => dev.priv as ArmSmmuMaster;

@@ -1,0 +1,127 @@
+/**
+ * The SVA side of the SMMUv3 driver, after drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c
+ * (v6.17): one SVA domain per (mm, SMMU instance) with a private ASID, its mmu notifier
+ * (invalidate, release, free) and its set_dev_pasid / free ops.
+ */
+import { PAGE_SIZE, ULONG_MAX, err, ok, type Errno, type Result } from '../../shared/index.js';
+import { mmget_not_zero, mmput } from '../core/mm.js';
+import { mmu_notifier_put, mmu_notifier_register } from '../core/mmuNotifier.js';
+import type { IommuDomainOps, MmuNotifierOps } from '../core/ops.js';
+import type { Device, IommuDomain, MmStruct, MmuNotifier } from '../core/types.js';
+import { arm_smmu_set_pasid } from './attach.js';
+import { arm_smmu_make_sva_cd, arm_smmu_write_cd_entry } from './cd.js';
+import { arm_smmu_atc_inv_domain, arm_smmu_tlb_inv_asid, arm_smmu_tlb_inv_range_asid } from './inv.js';
+import { ArmSmmuDomain, dev_iommu_priv_get, to_smmu_domain } from './structs.js';
+
+/**
+ * CMDQ_MAX_TLBI_OPS (v6.17): 1 << (PAGE_SHIFT - 3) = 512 at 4K, cloned from arm64's
+ * MAX_TLBI_OPS. Without RANGE_INV, that many per-page TLBIs or more become one TLBI by ASID
+ * (d5afb4b47e13: the soft lockup of B10).
+ */
+export const CMDQ_MAX_TLBI_OPS = 1n << (12n - 3n);
+
+const U64 = (1n << 64n) - 1n;
+const container = (mn: MmuNotifier): ArmSmmuDomain => mn.container as ArmSmmuDomain;
+
+/**
+ * arm_smmu_mm_arch_invalidate_secondary_tlbs (v6.17). The range is [start, end), end
+ * exclusive, so size = end - start (B11 used end - start + 1). Size 0 means "everything".
+ */
+function arm_smmu_mm_arch_invalidate_secondary_tlbs(mn: MmuNotifier, _mm: MmStruct, start: bigint, end: bigint): void {
+  const smmu_domain = container(mn);
+  let size = (end - start) & U64;
+  if (!smmu_domain.smmu.features.range_inv) {
+    if (size >= CMDQ_MAX_TLBI_OPS * PAGE_SIZE) size = 0n;
+  } else if (size === ULONG_MAX) {
+    size = 0n;
+  }
+  if (size === 0n) arm_smmu_tlb_inv_asid(smmu_domain.smmu, smmu_domain.cd.asid);
+  else arm_smmu_tlb_inv_range_asid(start, size, smmu_domain.cd.asid, PAGE_SIZE, false, smmu_domain);
+  arm_smmu_atc_inv_domain(smmu_domain, start, size);
+}
+
+/**
+ * arm_smmu_mm_release (v6.17): DMA may still be running. Keep each CD valid (no C_BAD_CD
+ * events) but make it the quiet CD (EPD0, no walks, R/S clear), then flush the ASID and every
+ * ATS master's whole ATC for its SSID. The CDs stay until unbind clears them.
+ */
+function arm_smmu_mm_release(mn: MmuNotifier, _mm: MmStruct): void {
+  const smmu_domain = container(mn);
+  for (const master_domain of smmu_domain.devices) {
+    const master = master_domain.master;
+    const target = arm_smmu_make_sva_cd(master, undefined, smmu_domain.cd.asid);
+    arm_smmu_write_cd_entry(master, master_domain.ssid, target);
+  }
+  arm_smmu_tlb_inv_asid(smmu_domain.smmu, smmu_domain.cd.asid);
+  arm_smmu_atc_inv_domain(smmu_domain, 0n, 0n);
+}
+
+/** arm_smmu_mmu_notifier_free (v6.17): the kfree of the domain, one SRCU grace period late. */
+function arm_smmu_mmu_notifier_free(mn: MmuNotifier): void {
+  const smmu_domain = container(mn);
+  smmu_domain.freed = true;
+  smmu_domain.domain.freed = true;
+  mn.freed = true;
+}
+
+export const arm_smmu_mmu_notifier_ops: MmuNotifierOps = Object.freeze({
+  arch_invalidate_secondary_tlbs: arm_smmu_mm_arch_invalidate_secondary_tlbs,
+  release: arm_smmu_mm_release,
+  free_notifier: arm_smmu_mmu_notifier_free,
+});
+
+/**
+ * arm_smmu_sva_set_dev_pasid (v6.17): mmget_not_zero keeps release away while the CD is
+ * written; an exiting mm gives -EINVAL. The CD's TTB0 is the mm's pgd.
+ */
+function arm_smmu_sva_set_dev_pasid(domain: IommuDomain, dev: Device, id: number, old: IommuDomain | undefined): Errno | 0 {
+  const smmu_domain = to_smmu_domain(domain);
+  const master = dev_iommu_priv_get(dev);
+  if (!master.smmu.features.sva) return 'EOPNOTSUPP';
+  const mm = domain.mm!;
+  if (!mmget_not_zero(mm)) return 'EINVAL';
+  const target = arm_smmu_make_sva_cd(master, mm, smmu_domain.cd.asid);
+  const ret = arm_smmu_set_pasid(master, smmu_domain, id, target, old);
+  mmput(mm);
+  return ret;
+}
+
+/**
+ * arm_smmu_sva_domain_free (v6.17): empty the ASID from the TLB before it can be reused, free
+ * the ASID (a still-running invalidation then only costs a harmless extra flush), and put the
+ * notifier; the memory goes in arm_smmu_mmu_notifier_free after the grace period.
+ */
+function arm_smmu_sva_domain_free(domain: IommuDomain): void {
+  const smmu_domain = to_smmu_domain(domain);
+  arm_smmu_tlb_inv_asid(smmu_domain.smmu, smmu_domain.cd.asid);
+  smmu_domain.smmu.asid_xa.xa_erase(smmu_domain.cd.asid);
+  mmu_notifier_put(smmu_domain.mmu_notifier);
+}
+
+export const arm_smmu_sva_domain_ops: IommuDomainOps = Object.freeze({
+  set_dev_pasid: arm_smmu_sva_set_dev_pasid,
+  free: arm_smmu_sva_domain_free,
+});
+
+/**
+ * arm_smmu_sva_domain_alloc (v6.17): a domain of the master's SMMU, pgsize_bitmap = PAGE_SIZE
+ * (12f78021973a; 0 was B12), a private ASID from [1, 2^asid_bits - 1] (-EBUSY when none is
+ * free: xa_alloc's errno), then the notifier. Errors unwind in reverse.
+ */
+export function arm_smmu_sva_domain_alloc(dev: Device, mm: MmStruct): Result<IommuDomain> {
+  const master = dev_iommu_priv_get(dev);
+  const smmu = master.smmu;
+  if (!smmu.features.sva) return err('EOPNOTSUPP');
+  const smmu_domain = new ArmSmmuDomain(smmu, smmu.kernel.nextId('domain'), arm_smmu_sva_domain_ops, smmu.ops, arm_smmu_mmu_notifier_ops, mm);
+  smmu_domain.pgsize_bitmap = PAGE_SIZE;
+  const asid = smmu.asid_xa.xa_alloc(smmu_domain, 1, 2 ** smmu.asid_bits - 1);
+  if (asid === 'EBUSY') return err('EBUSY');
+  smmu_domain.cd.asid = asid;
+  const ret = mmu_notifier_register(smmu_domain.mmu_notifier, mm);
+  if (ret !== 0) {
+    smmu.asid_xa.xa_erase(asid);
+    return err(ret);
+  }
+  smmu.kernel.trace?.event('driver', smmu.unit.name, `sva domain ${smmu_domain.domain.id} asid ${asid} for mm${mm.slot}`);
+  return ok(smmu_domain.domain);
+}
