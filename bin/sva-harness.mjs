@@ -1,0 +1,8 @@
+#!/usr/bin/env node
+// Runs the TypeScript CLI from source through tsx: `npx sva-harness <command>` works from a
+// fresh clone with no build step.
+import { register } from 'tsx/esm/api';
+
+register();
+const { runCli } = await import(new URL('../src/cli/main.ts', import.meta.url).href);
+await runCli();

@@ -1,0 +1,37 @@
+import { diffJson, formatTimeline, loadTrace } from '../../trace/index.js';
+import type { TraceViolation } from '../../trace/index.js';
+import { type CliCommand, notWired, usageError } from '../command.js';
+import { EXIT_OK, EXIT_VIOLATION } from '../exit.js';
+
+const describe = (v: TraceViolation | undefined): string => (v === undefined ? 'no violation' : `${v.invariant} at step #${v.step}`);
+
+export const replayCommand: CliCommand = {
+  name: 'replay',
+  title: "re-execute a saved trace and show where it fails",
+  summary: "Re-execute a saved trace's commands deterministically (no fast-check) and show the\n" +
+    'timeline step by step, with the state diff at the failing step.',
+  positionals: ['<trace>'],
+  options: [{ name: 'quiet', help: 'print only the state diff and the outcome, not the timeline' }],
+  notes: ['Exit code 1 when a violation occurs on replay, 0 when the commands run clean.'],
+  run: (args, { io, runner }) => {
+    const loaded = loadTrace(args.positionals[0]!);
+    if (!loaded.ok) return usageError(io, 'replay', loaded.error);
+    if (runner === undefined) return notWired(io, 'replay');
+    const result = runner.replay(loaded.value);
+    if (!result.ok) return usageError(io, 'replay', result.error);
+    const { trace, stateBefore, stateAfter } = result.value;
+    if (args.options.get('quiet') !== true) io.out(formatTimeline(trace));
+    const now = trace.violation;
+    if (now !== undefined && (stateBefore !== undefined || stateAfter !== undefined)) {
+      const diff = diffJson(stateBefore, stateAfter);
+      io.out(`state diff at step #${now.step}:\n${diff.map((l) => `  ${l}\n`).join('') || '  (no change)\n'}`);
+    }
+    const recorded = loaded.value.violation;
+    const same = recorded !== undefined && now !== undefined && recorded.invariant === now.invariant && recorded.step === now.step;
+    const outcome = now === undefined
+      ? `replay: no violation${recorded === undefined ? '' : ` (recorded: ${describe(recorded)}: not reproduced)`}`
+      : `replay: violation ${describe(now)}${same ? ' (reproduced as recorded)' : ` (recorded: ${describe(recorded)})`}`;
+    io.out(`${outcome}\n`);
+    return now === undefined ? EXIT_OK : EXIT_VIOLATION;
+  },
+};

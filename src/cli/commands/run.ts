@@ -1,0 +1,37 @@
+import { type CliCommand, notWired, usageError } from '../command.js';
+import { EXIT_OK, EXIT_VIOLATION } from '../exit.js';
+import { createProgressReporter } from '../progress.js';
+import { RUN_OPTIONS, toRunOptions } from '../runOptions.js';
+import type { HarnessRunner } from '../runner.js';
+import { formatRunSummary } from '../summary.js';
+
+export const runCommand: CliCommand = {
+  name: 'run',
+  title: "generate command sequences; check spec vs kernel logic on emulated hardware",
+  summary: 'Generate command sequences and check the spec against the ported kernel logic on the\n' +
+    'emulated hardware, step by step, with every invariant.',
+  positionals: [],
+  options: RUN_OPTIONS,
+  notes: [
+    'A progress bar (steps/s) goes to stderr when it is a terminal. The run ends with a summary table.',
+    'Exit code 1 when a violation is found: its trace path is printed (see replay and show).',
+  ],
+  run: (args, { io, runner }) => {
+    const opts = toRunOptions(args);
+    if (!opts.ok) return usageError(io, 'run', opts.error);
+    // Options are validated before this, so a bad option is reported as such even now.
+    if (runner === undefined) return notWired(io, 'run');
+    const progress = createProgressReporter(io.tty, io.now);
+    let result: ReturnType<HarnessRunner['run']>;
+    try {
+      result = runner.run(progress === undefined ? opts.value : { ...opts.value, progress: progress.update });
+    } finally {
+      progress?.done();
+    }
+    if (!result.ok) return usageError(io, 'run', result.error);
+    const s = result.value;
+    io.out(`${formatRunSummary(s).join('\n')}\n`);
+    for (const path of s.traces) io.out(`violation trace: ${path}  (replay: npx sva-harness replay ${path})\n`);
+    return s.platforms.some((p) => p.violations > 0) || s.traces.length > 0 ? EXIT_VIOLATION : EXIT_OK;
+  },
+};

@@ -1,0 +1,12 @@
+/**
+ * Exit codes of `sva-harness`. 70 is sysexits.h EX_SOFTWARE: a bug of the harness itself,
+ * reported as one line rather than a stack trace.
+ */
+export const EXIT_OK = 0;
+/** A violation was found (run) or reproduced (replay); selfcheck failed. */
+export const EXIT_VIOLATION = 1;
+/** Bad input: usage, option values, an invalid trace file. */
+export const EXIT_USAGE = 2;
+export const EXIT_INTERNAL = 70;
+
+export type ExitCode = typeof EXIT_OK | typeof EXIT_VIOLATION | typeof EXIT_USAGE | typeof EXIT_INTERNAL;

@@ -1,0 +1,82 @@
+import { MAX_MMS, MAX_PAGES } from '../shared/index.js';
+import { type Checked, bad, good } from '../trace/index.js';
+import type { OptionDef, ParsedArgs } from './args.js';
+import type { Budget, RunOptions, TopologyChoice } from './runner.js';
+import { parseChoice, parseCount, parseDuration, parsePlatforms, parseSeed } from './values.js';
+
+/** The budget when neither --runs nor --time is given. */
+export const DEFAULT_BUDGET: Budget = { kind: 'runs', runs: 100 };
+export const DEFAULT_TRACES_DIR = 'traces';
+
+export const RUN_OPTIONS: readonly OptionDef[] = [
+  { name: 'platform', value: 'vtd|smmuv3|both', help: 'platform(s) to run, each with the whole budget (default: both)' },
+  { name: 'topology', value: 'random|default', help: 'draw topologies (default) or use the default topology of each platform' },
+  { name: 'iommus', value: 'N', help: 'pin the number of IOMMUs (1-4)' },
+  { name: 'devices', value: 'N', help: 'pin the devices per IOMMU (1-4)' },
+  { name: 'mms', value: 'N', help: `pin the number of mm slots (1-${MAX_MMS})` },
+  { name: 'pages', value: 'N', help: `pin the user pages per mm (1-${MAX_PAGES})` },
+  { name: 'pt-levels', value: '4|5', help: 'pin the CPU paging levels' },
+  { name: 'seed', value: 'SEED', help: "fast-check seed, an integer (default: the harness's fixed seed)" },
+  { name: 'runs', value: 'N', help: `budget: number of command sequences per platform (default: ${DEFAULT_BUDGET.kind === 'runs' ? DEFAULT_BUDGET.runs : ''})` },
+  { name: 'time', value: 'DURATION', help: 'budget: wall time per platform instead, e.g. 90s, 10m' },
+  { name: 'traces', value: 'DIR', help: `folder for counterexample traces (default: ${DEFAULT_TRACES_DIR})` },
+  { name: 'fault', value: 'NAME', help: 'inject a named bug from the corpus' },
+];
+
+/** --name's value, or undefined; flags never reach here (every run option takes a value). */
+const str = (args: ParsedArgs, name: string): string | undefined => {
+  const v = args.options.get(name);
+  return typeof v === 'string' ? v : undefined;
+};
+
+/** Parsed `run` options → RunOptions (without the progress sink, which main attaches). */
+export const toRunOptions = (args: ParsedArgs): Checked<RunOptions> => {
+  const platform = str(args, 'platform');
+  const platforms = platform === undefined ? parsePlatforms('both') : parsePlatforms(platform);
+  if (!platforms.ok) return platforms;
+
+  const topoMode = parseChoice('topology', str(args, 'topology') ?? 'random', ['random', 'default'] as const);
+  if (!topoMode.ok) return topoMode;
+  let topology: TopologyChoice = { mode: topoMode.value };
+  const pins = [['iommus', 'iommus', 4], ['devices', 'devicesPerIommu', 4], ['mms', 'mms', MAX_MMS], ['pages', 'pages', MAX_PAGES]] as const;
+  for (const [option, field, max] of pins) {
+    const raw = str(args, option);
+    if (raw === undefined) continue;
+    const n = parseCount(option, raw, 1, max);
+    if (!n.ok) return n;
+    topology = { ...topology, [field]: n.value };
+  }
+  const levels = str(args, 'pt-levels');
+  if (levels !== undefined) {
+    const l = parseChoice('pt-levels', levels, ['4', '5'] as const);
+    if (!l.ok) return l;
+    topology = { ...topology, ptLevels: l.value === '4' ? 4 : 5 };
+  }
+
+  const runs = str(args, 'runs');
+  const time = str(args, 'time');
+  if (runs !== undefined && time !== undefined) return bad('give --runs or --time, not both');
+  let budget: Budget = DEFAULT_BUDGET;
+  if (runs !== undefined) {
+    const n = parseCount('runs', runs, 1);
+    if (!n.ok) return n;
+    budget = { kind: 'runs', runs: n.value };
+  } else if (time !== undefined) {
+    const s = parseDuration(time);
+    if (!s.ok) return s;
+    budget = { kind: 'time', seconds: s.value };
+  }
+
+  const seedText = str(args, 'seed');
+  const seed = seedText === undefined ? undefined : parseSeed(seedText);
+  if (seed !== undefined && !seed.ok) return seed;
+  const fault = str(args, 'fault');
+  return good({
+    platforms: platforms.value,
+    topology,
+    budget,
+    tracesDir: str(args, 'traces') ?? DEFAULT_TRACES_DIR,
+    ...(seed === undefined ? {} : { seed: seed.value }),
+    ...(fault === undefined ? {} : { fault }),
+  });
+};

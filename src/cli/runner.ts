@@ -1,0 +1,91 @@
+import type { Platform } from '../shared/index.js';
+import type { Checked, Trace } from '../trace/index.js';
+
+/**
+ * The seam between the CLI and the harness. The CLI parses and validates everything, then
+ * calls one of these; the runner (models/, written later) generates, steps spec and impl,
+ * checks the invariants and writes traces. Both methods report bad input (an unknown fault
+ * name, a trace whose commands break a precondition) as `{ ok: false, error }`: one line,
+ * exit code 2. A violation is not an error: it is in the result.
+ */
+export interface HarnessRunner {
+  run(opts: RunOptions): Checked<RunSummary>;
+  /** Re-execute `trace.commands` on `trace.topology` (no fast-check involved). */
+  replay(trace: Trace): Checked<ReplayResult>;
+}
+
+export type Budget = { readonly kind: 'runs'; readonly runs: number } | { readonly kind: 'time'; readonly seconds: number };
+
+/** How each run's topology is chosen. Overrides pin one dimension in either mode. */
+export interface TopologyChoice {
+  /** `random`: drawn by the topology arbitraries; `default`: `defaultTopology(platform)`. */
+  readonly mode: 'random' | 'default';
+  readonly iommus?: number;
+  readonly devicesPerIommu?: number;
+  readonly mms?: number;
+  readonly pages?: number;
+  readonly ptLevels?: 4 | 5;
+}
+
+export interface RunOptions {
+  /** Run each, in this order, each with the whole budget. */
+  readonly platforms: readonly Platform[];
+  readonly topology: TopologyChoice;
+  /** fast-check seed; undefined = the harness's fixed default seed (the one CI uses). */
+  readonly seed?: number;
+  readonly budget: Budget;
+  /** Folder for counterexample traces (created on first write). */
+  readonly tracesDir: string;
+  /** A named injected bug from the corpus; the runner refuses an unknown name. */
+  readonly fault?: string;
+  /** Called now and then with counts; the CLI draws the progress bar (progress.ts). */
+  readonly progress?: (p: Progress) => void;
+}
+
+/** What the progress bar shows; the runner reports it, the CLI renders it. */
+export interface Progress {
+  readonly platform: Platform;
+  readonly runs: number;
+  readonly steps: number;
+  readonly violations: number;
+  /** Fraction of this platform's budget used, 0..1. */
+  readonly done: number;
+  readonly elapsedMs: number;
+}
+
+export interface PlatformRunSummary {
+  readonly platform: Platform;
+  readonly runs: number;
+  /** Checked steps: commands executed with every invariant evaluated. */
+  readonly steps: number;
+  /** Command kinds executed at least once, out of COMMAND_KINDS.length. */
+  readonly distinctCommands: number;
+  /** Spec machine transitions taken at least once, out of transitionsTotal. */
+  readonly transitionsCovered: number;
+  readonly transitionsTotal: number;
+  readonly violations: number;
+  /** Wall time, for steps/s only. */
+  readonly elapsedMs: number;
+}
+
+export interface RunSummary {
+  /** The seed actually used, so the run can be repeated. */
+  readonly seed: number;
+  readonly platforms: readonly PlatformRunSummary[];
+  /** Traces written, one per violation found. */
+  readonly traces: readonly string[];
+}
+
+export interface ReplayResult {
+  /** The trace as re-executed: its commands, fresh observations and events, the violation hit. */
+  readonly trace: Trace;
+  /** Abstract state (plain JSON) before and after the failing step, for the state diff. */
+  readonly stateBefore?: unknown;
+  readonly stateAfter?: unknown;
+}
+
+/**
+ * SEAM: the runner the CLI uses. Nothing implements HarnessRunner yet, so `run` and `replay`
+ * say so and exit 2. When models/ has one, return it here (one import, one line).
+ */
+export const defaultRunner = (): HarnessRunner | undefined => undefined;

@@ -1,0 +1,31 @@
+import { COMMAND_KINDS } from '../shared/index.js';
+import { groupDigits, stepsPerSecond } from './progress.js';
+import type { RunSummary } from './runner.js';
+
+/** A plain text table; columns right-aligned except the first. */
+export const formatTable = (header: readonly string[], rows: readonly (readonly string[])[]): string[] => {
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
+  const line = (cells: readonly string[]): string =>
+    cells.map((s, c) => (c === 0 ? s.padEnd(widths[c]!) : s.padStart(widths[c]!))).join('  ').trimEnd();
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
+};
+
+/** The end-of-run table: runs, steps, distinct commands, transitions covered, violations. */
+export const formatRunSummary = (s: RunSummary): string[] => {
+  const header = ['platform', 'runs', 'steps', 'steps/s', 'distinct commands', 'transitions covered', 'violations'];
+  const rows = s.platforms.map((p) => [
+    p.platform,
+    groupDigits(p.runs),
+    groupDigits(p.steps),
+    groupDigits(stepsPerSecond(p.steps, p.elapsedMs)),
+    `${p.distinctCommands}/${COMMAND_KINDS.length}`,
+    `${p.transitionsCovered}/${p.transitionsTotal}`,
+    String(p.violations),
+  ]);
+  if (s.platforms.length > 1) {
+    const sum = (f: (p: RunSummary['platforms'][number]) => number): number => s.platforms.reduce((a, p) => a + f(p), 0);
+    rows.push(['total', groupDigits(sum((p) => p.runs)), groupDigits(sum((p) => p.steps)),
+      groupDigits(stepsPerSecond(sum((p) => p.steps), sum((p) => p.elapsedMs))), '', '', String(sum((p) => p.violations))]);
+  }
+  return [`seed ${s.seed}`, ...formatTable(header, rows)];
+};

@@ -1,0 +1,16 @@
+/** The trace format: the only entry other folders import from src/trace. */
+export type { Checked } from './checked.js';
+export { bad, good, oneLine } from './checked.js';
+export type { Trace, TraceStep, TraceViolation } from './trace.js';
+export { newTrace } from './trace.js';
+export { TRACE_FORMAT_VERSION, harnessVersion } from './version.js';
+export { TraceEventLog } from './eventLog.js';
+export { MAX_TRACE_BYTES, parseJsonText } from './jsonText.js';
+export { parseTrace, traceProblem } from './validate.js';
+export { serializeTrace, stableJson } from './serialize.js';
+export { loadTrace, readTextFile, traceFileName, writeFileAtomic, writeTrace } from './io.js';
+export {
+  formatCommand, formatEvent, formatHeader, formatObservation, formatStepLine, formatTimeline, formatViolation, timelineLines,
+} from './timeline.js';
+export { escapeMermaid, traceToMermaid } from './mermaid.js';
+export { diffJson, formatJsonValue, naturalCompare } from './diff.js';

@@ -1,0 +1,44 @@
+import { match } from 'ts-pattern';
+import type { Command, Topology } from '../shared/index.js';
+
+/**
+ * Ids checked against the trace's own topology: a trace from a larger topology, or a
+ * hand-edited one, must be refused before replay indexes an array with it. Returns
+ * `where: what` for the first id out of range, or undefined. The topology itself has
+ * already passed `topologyError`.
+ */
+export const commandRangeError = (cmd: Command, t: Topology): string | undefined => {
+  const dev = (v: number): Bound => ['dev', v, t.devices.length, 'device'];
+  const mm = (v: number, field = 'mm'): Bound => [field, v, t.mms, 'mm slot'];
+  const page = (v: number): Bound => ['page', v, t.pages, 'page'];
+  const kpage = (v: number): Bound => ['kpage', v, t.kpages, 'kernel page'];
+  const first = (v: number): Bound => ['first', v, t.pages, 'page'];
+  const bounds: Bound[] = match(cmd)
+    .with({ kind: 'bind' }, { kind: 'unbind' }, (c) => [dev(c.dev), mm(c.mm)])
+    .with({ kind: 'dma' }, { kind: 'prefetch' }, (c) => [dev(c.dev), mm(c.mm), page(c.page)])
+    .with({ kind: 'touch' }, { kind: 'mprotect' }, (c) => [mm(c.mm), page(c.page)])
+    .with({ kind: 'mmap' }, { kind: 'munmap' }, (c) => [mm(c.mm), first(c.first)])
+    .with({ kind: 'exit' }, { kind: 'mmdrop' }, { kind: 'spawn' }, (c) => [mm(c.mm)])
+    .with({ kind: 'fork' }, (c) => [mm(c.mm), mm(c.child, 'child')])
+    .with({ kind: 'vmalloc' }, { kind: 'vfree' }, (c) => [kpage(c.kpage)])
+    // The site is an enum: the schema has already refused an unknown one.
+    .with({ kind: 'gracePeriod' }, { kind: 'failNext' }, () => [])
+    .exhaustive();
+  for (const [field, v, limit, noun] of bounds) {
+    if (v < 0 || v >= limit) {
+      return limit === 0
+        ? `${field}: ${noun} ${v}, but the topology has no ${noun}s`
+        : `${field}: ${noun} ${v} out of range for this topology (0..${limit - 1})`;
+    }
+  }
+  if (cmd.kind === 'mmap' || cmd.kind === 'munmap') {
+    if (cmd.count < 1) return `count: ${cmd.count}, must be at least 1`;
+    if (cmd.first + cmd.count > t.pages) {
+      return `count: pages ${cmd.first}..${cmd.first + cmd.count - 1} run past the topology's ${t.pages} pages`;
+    }
+  }
+  return undefined;
+};
+
+/** [field, value, exclusive limit, noun] */
+type Bound = readonly [string, number, number, string];

@@ -1,0 +1,89 @@
+import { match } from 'ts-pattern';
+import { formatToken, sameObservation } from '../shared/index.js';
+import type { Command, Observation, TraceEvent } from '../shared/index.js';
+import { oneLine } from './checked.js';
+import type { Trace, TraceStep, TraceViolation } from './trace.js';
+
+/** A replayable call, as fast-check's `Command.toString()` prints it: `dma(d2,mm0,p3,w)`. */
+export const formatCommand = (cmd: Command): string =>
+  match(cmd)
+    .with({ kind: 'bind' }, { kind: 'unbind' }, (c) => `${c.kind}(d${c.dev},mm${c.mm})`)
+    .with({ kind: 'mmap' }, (c) => `mmap(mm${c.mm},${pageRange(c.first, c.count)},${c.prot})`)
+    .with({ kind: 'munmap' }, (c) => `munmap(mm${c.mm},${pageRange(c.first, c.count)})`)
+    .with({ kind: 'touch' }, (c) => `touch(mm${c.mm},p${c.page},${c.write ? 'w' : 'r'})`)
+    .with({ kind: 'mprotect' }, (c) => `mprotect(mm${c.mm},p${c.page},${c.prot})`)
+    .with({ kind: 'dma' }, (c) => `dma(d${c.dev},mm${c.mm},p${c.page},${c.write ? 'w' : 'r'})`)
+    .with({ kind: 'prefetch' }, (c) => `prefetch(d${c.dev},mm${c.mm},p${c.page})`)
+    .with({ kind: 'exit' }, { kind: 'mmdrop' }, { kind: 'spawn' }, (c) => `${c.kind}(mm${c.mm})`)
+    .with({ kind: 'fork' }, (c) => `fork(mm${c.mm},mm${c.child})`)
+    .with({ kind: 'gracePeriod' }, () => 'gracePeriod()')
+    .with({ kind: 'vmalloc' }, { kind: 'vfree' }, (c) => `${c.kind}(k${c.kpage})`)
+    .with({ kind: 'failNext' }, (c) => `failNext(${c.site})`)
+    .exhaustive();
+
+const pageRange = (first: number, count: number): string =>
+  count === 1 ? `p${first}` : `p${first}..p${first + count - 1}`;
+
+/** An observation in the command's terms: a PASID for bind, a slot for fork, a token for DMA. */
+export const formatObservation = (cmd: Command, obs: Observation): string => {
+  if (!obs.ok) return obs.fault === undefined ? obs.errno : `${obs.errno} (${oneLine(obs.fault)})`;
+  const v = obs.value;
+  if (v === undefined) return 'ok';
+  return match(cmd)
+    .with({ kind: 'bind' }, () => `pasid ${v}`)
+    .with({ kind: 'fork' }, () => `mm${v}`)
+    .with({ kind: 'dma' }, { kind: 'prefetch' }, () => formatToken(v))
+    .with(
+      { kind: 'unbind' }, { kind: 'mmap' }, { kind: 'munmap' }, { kind: 'touch' }, { kind: 'mprotect' },
+      { kind: 'exit' }, { kind: 'mmdrop' }, { kind: 'spawn' }, { kind: 'gracePeriod' },
+      { kind: 'vmalloc' }, { kind: 'vfree' }, { kind: 'failNext' },
+      () => `ok ${v}`,
+    )
+    .exhaustive();
+};
+
+/** `#12 unbind(d1,mm0) → ok | expected ok`, marked when actual and expected differ. */
+export const formatStepLine = (index: number, cmd: Command, step: TraceStep | undefined): string => {
+  const call = `#${index} ${formatCommand(cmd)}`;
+  if (step === undefined) return `${call} (not run)`;
+  const line = `${call} → ${formatObservation(cmd, step.actual)} | expected ${formatObservation(cmd, step.expected)}`;
+  return sameObservation(step.expected, step.actual) ? line : `${line}  ✗ MISMATCH`;
+};
+
+/** One event under its step: lane column, then who did what. */
+export const formatEvent = (e: TraceEvent): string => `    ${e.lane.padEnd(6)} ${oneLine(e.actor)}: ${oneLine(e.text)}`;
+
+export const formatViolation = (v: TraceViolation): string => {
+  const objects = Object.entries(v.objects).map(([k, n]) => `${k}=${n}`).join(' ');
+  const title = v.title === '' ? '' : ` (${oneLine(v.title)})`;
+  return `  ✗ VIOLATION ${oneLine(v.invariant)}${title} at step #${v.step}: ${oneLine(v.message)}${objects === '' ? '' : ` [${objects}]`}`;
+};
+
+/** What the trace is: version, seed, fast-check path, fault, topology. */
+export const formatHeader = (trace: Trace): string[] => {
+  const t = trace.topology;
+  const fc = [trace.path === undefined ? '' : ` · path ${trace.path}`, trace.replayPath === undefined ? '' : ` · replayPath ${trace.replayPath}`];
+  const lines = [
+    `trace format ${trace.formatVersion} · sva-harness ${oneLine(trace.harnessVersion)} · seed ${trace.seed}${oneLine(fc.join(''))}`,
+    `topology: ${t.platform}, ${t.iommus.length} IOMMU(s), ${t.devices.length} device(s), ${t.mms} mm slot(s), ` +
+      `${t.pages} page(s), ${t.kpages} kernel page(s), ${t.ptLevels}-level page tables`,
+  ];
+  if (trace.fault !== undefined) lines.push(`fault: ${oneLine(trace.fault)}`);
+  return lines;
+};
+
+/** The whole timeline, one element per line: header, then each step with its events. */
+export const timelineLines = (trace: Trace): string[] => {
+  const lines = formatHeader(trace);
+  const v = trace.violation;
+  for (const [i, cmd] of trace.commands.entries()) {
+    const step = trace.steps[i];
+    lines.push(formatStepLine(i, cmd, step));
+    for (const e of step?.events ?? []) lines.push(formatEvent(e));
+    if (v !== undefined && v.step === i) lines.push(formatViolation(v));
+  }
+  lines.push(v === undefined ? `${trace.commands.length} step(s), no violation` : `${trace.commands.length} step(s), violation ${oneLine(v.invariant)} at step #${v.step}`);
+  return lines;
+};
+
+export const formatTimeline = (trace: Trace): string => `${timelineLines(trace).join('\n')}\n`;

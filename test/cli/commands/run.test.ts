@@ -1,0 +1,81 @@
+import { describe, expect, test } from 'vitest';
+import type { HarnessRunner, Progress, RunOptions, RunSummary } from '../../../src/cli/runner.js';
+import { runMain } from '../captureIo.js';
+
+const summary = (violations: number): RunSummary => ({
+  seed: 7,
+  platforms: [{ platform: 'vtd', runs: 10, steps: 12345, distinctCommands: 16, transitionsCovered: 40, transitionsTotal: 45, violations, elapsedMs: 500 }],
+  traces: violations > 0 ? ['traces/vtd-seed7-SVA001-0000abcd.json'] : [],
+});
+
+/** A runner that records its options and reports progress twice. */
+const fakeRunner = (result: RunSummary, seen: RunOptions[]): HarnessRunner => ({
+  run: (opts) => {
+    seen.push(opts);
+    const p: Progress = { platform: 'vtd', runs: 5, steps: 6000, violations: 0, done: 0.5, elapsedMs: 250 };
+    opts.progress?.(p);
+    opts.progress?.({ ...p, done: 1 });
+    return { ok: true, value: result };
+  },
+  replay: () => ({ ok: false, error: 'unused' }),
+});
+
+describe('run', () => {
+  test('Without a runner, run validates its options, then says it is not wired and exits 2', async () => {
+    const r = await runMain(['run', '--platform', 'vtd', '--runs', '5']);
+    expect(r.code).toBe(2);
+    expect(r.errLines).toEqual([
+      "sva-harness run: the harness runner is not wired yet (try 'sva-harness selfcheck' or 'sva-harness show <trace>')",
+    ]);
+  });
+
+  test('Options reach the runner as RunOptions with the documented defaults', async () => {
+    const seen: RunOptions[] = [];
+    const r = await runMain(['run', '--seed', '-12', '--time', '2m', '--pages', '8', '--pt-levels', '5', '--fault', 'skip-atc-inv'],
+      { runner: fakeRunner(summary(0), seen) });
+    expect(r.code).toBe(0);
+    expect(seen).toHaveLength(1);
+    const { progress: _, ...opts } = seen[0]!;
+    expect(opts).toEqual({
+      platforms: ['vtd', 'smmuv3'],
+      topology: { mode: 'random', pages: 8, ptLevels: 5 },
+      budget: { kind: 'time', seconds: 120 },
+      tracesDir: 'traces',
+      seed: -12,
+      fault: 'skip-atc-inv',
+    });
+    const d = await runMain(['run', '--platform', 'smmuv3', '--topology', 'default', '--seed', '0x10'], { runner: fakeRunner(summary(0), seen) });
+    expect(d.code).toBe(0);
+    expect(seen[1]).toMatchObject({ platforms: ['smmuv3'], topology: { mode: 'default' }, budget: { kind: 'runs', runs: 100 }, seed: 16 });
+  });
+
+  test('A clean run prints the summary table and exits 0; a violation prints the trace path and exits 1', async () => {
+    const clean = await runMain(['run'], { runner: fakeRunner(summary(0), []) });
+    expect(clean.code).toBe(0);
+    expect(clean.stdout).toBe(`\
+seed 7
+platform  runs   steps  steps/s  distinct commands  transitions covered  violations
+--------  ----  ------  -------  -----------------  -------------------  ----------
+vtd         10  12,345   24,690              16/16                40/45           0
+`);
+    const found = await runMain(['run'], { runner: fakeRunner(summary(1), []) });
+    expect(found.code).toBe(1);
+    expect(found.stdout).toContain('violation trace: traces/vtd-seed7-SVA001-0000abcd.json');
+  });
+
+  test('The progress bar is drawn only on a terminal and erased before the summary', async () => {
+    const piped = await runMain(['run'], { runner: fakeRunner(summary(0), []) });
+    expect(piped.stderr).toBe('');
+    let tty = '';
+    const onTty = await runMain(['run'], { runner: fakeRunner(summary(0), []) }, { write: (t: string) => (tty += t), columns: 120 });
+    expect(onTty.code).toBe(0);
+    expect(tty).toContain('vtd      [##########----------]   50%  run 5  6,000 steps  24,000 steps/s  0 violations');
+    expect(tty.endsWith('\r\x1b[K')).toBe(true);
+  });
+
+  test('A runner error (e.g. an unknown fault name) is one line and exit 2', async () => {
+    const runner: HarnessRunner = { run: () => ({ ok: false, error: "unknown fault 'nope'" }), replay: () => ({ ok: false, error: '' }) };
+    const r = await runMain(['run', '--fault', 'nope'], { runner });
+    expect(r).toMatchObject({ code: 2, errLines: ["sva-harness run: unknown fault 'nope'"] });
+  });
+});
