@@ -1,0 +1,108 @@
+import { HwError } from '../errors.js';
+
+/** PASID Granular Translation Type (PGTT): FL = 1, SL = 2, NESTED = 3, PT = 4 in the spec. */
+export type Pgtt = 'FL' | 'SL' | 'NESTED' | 'PT';
+
+/**
+ * A scalable-mode PASID table entry, reduced to the fields SVA uses. Entries are immutable
+ * values: software replaces a whole entry, so the PASID cache can hold the old one as a
+ * snapshot without copying.
+ */
+export interface PasidEntry {
+  readonly present: boolean;
+  /** Fault Processing Disable: a non-present entry with FPD blocks DMA without fault records. */
+  readonly fpd: boolean;
+  readonly pgtt: Pgtt;
+  /** First-level page-table pointer: the frame of the mm's pgd. */
+  readonly flptr: number;
+  readonly did: number;
+  /** First-level paging mode (FLPM): 4- or 5-level walk. */
+  readonly levels: 4 | 5;
+}
+
+/** The all-zero entry (pasid_clear_entry). */
+export const CLEAR_PASID_ENTRY: PasidEntry = Object.freeze({
+  present: false, fpd: false, pgtt: 'FL', flptr: 0, did: 0, levels: 4,
+} as const);
+
+/** The cleared entry with FPD kept set (pasid_clear_entry_with_fpd). */
+export const FPD_PASID_ENTRY: PasidEntry = Object.freeze({ ...CLEAR_PASID_ENTRY, fpd: true });
+
+/** PASID_PDE_SHIFT: a directory entry points at a leaf of 64 PASID entries. */
+export const PASID_PDE_SHIFT = 6;
+export const PASID_PTE_MASK = (1 << PASID_PDE_SHIFT) - 1;
+
+/**
+ * A device's scalable-mode PASID table: a directory whose entries point at 64-entry leaves.
+ *
+ * Leaves are allocated by the driver side (intel_pasid_get_entry allocates a missing leaf and
+ * publishes it with cmpxchg on the directory entry), never by the hardware: a walk that meets a
+ * non-present directory entry faults. The directory covers `maxPasid` PASIDs
+ * (pasid_table->max_pasid); the table is memory shared by software and hardware, so the
+ * hardware's reads see every software write at once, and only the PASID cache can hold an old
+ * value.
+ */
+export class PasidTable {
+  private readonly dir: (PasidEntry[] | undefined)[];
+
+  constructor(readonly maxPasid: number) {
+    if (!Number.isInteger(maxPasid) || maxPasid < 64 || maxPasid % 64 !== 0) {
+      throw new HwError('pasid-table', `bad directory size ${maxPasid}`);
+    }
+    this.dir = new Array<PasidEntry[] | undefined>(maxPasid >> PASID_PDE_SHIFT).fill(undefined);
+  }
+
+  /** Whether the leaf covering `pasid` has been allocated (directory entry present). */
+  hasLeaf(pasid: number): boolean {
+    return this.dir[this.check(pasid) >> PASID_PDE_SHIFT] !== undefined;
+  }
+
+  /** Software: allocate and publish the leaf covering `pasid` (a zeroed page). */
+  allocLeaf(pasid: number): void {
+    const d = this.check(pasid) >> PASID_PDE_SHIFT;
+    if (this.dir[d] === undefined) this.dir[d] = new Array<PasidEntry>(64).fill(CLEAR_PASID_ENTRY);
+  }
+
+  /** Software read of an entry; the leaf must exist. */
+  read(pasid: number): PasidEntry {
+    return this.leaf(pasid)[pasid & PASID_PTE_MASK]!;
+  }
+
+  /** Software write of a whole entry; the leaf must exist. */
+  write(pasid: number, entry: PasidEntry): void {
+    this.leaf(pasid)[pasid & PASID_PTE_MASK] = entry;
+  }
+
+  /**
+   * Hardware fetch: undefined when the PASID is beyond the directory or its leaf is absent,
+   * which the walker reports as a non-present entry (a fault, not a software bug).
+   */
+  fetch(pasid: number): PasidEntry | undefined {
+    if (pasid >= this.maxPasid) return undefined;
+    return this.dir[pasid >> PASID_PDE_SHIFT]?.[pasid & PASID_PTE_MASK];
+  }
+
+  /** Present or FPD entries, by PASID: for invariants and traces. */
+  entries(): { pasid: number; entry: PasidEntry }[] {
+    const out: { pasid: number; entry: PasidEntry }[] = [];
+    this.dir.forEach((leaf, d) => {
+      leaf?.forEach((entry, i) => {
+        if (entry.present || entry.fpd) out.push({ pasid: (d << PASID_PDE_SHIFT) | i, entry });
+      });
+    });
+    return out;
+  }
+
+  private leaf(pasid: number): PasidEntry[] {
+    const leaf = this.dir[this.check(pasid) >> PASID_PDE_SHIFT];
+    if (leaf === undefined) throw new HwError('pasid-table', `PASID ${pasid}: leaf not allocated`);
+    return leaf;
+  }
+
+  private check(pasid: number): number {
+    if (!Number.isInteger(pasid) || pasid < 0 || pasid >= this.maxPasid) {
+      throw new HwError('pasid-table', `PASID ${pasid} out of range [0, ${this.maxPasid - 1}]`);
+    }
+    return pasid;
+  }
+}

@@ -1,0 +1,131 @@
+import { match } from 'ts-pattern';
+import type { IommuSpec, TraceSink } from '../../shared/index.js';
+import { Counters } from '../counters.js';
+import type { PciDevice } from '../device.js';
+import { HwError } from '../errors.js';
+import type { IommuUnit, Translation } from '../iommu.js';
+import type { PhysMem } from '../mem.js';
+import { MAX_AGAW_PFN_WIDTH, type QiDesc } from './descriptor.js';
+import { InvalidationQueue, type DescResult } from './invQueue.js';
+import { Iotlb } from './iotlb.js';
+import { PasidCache } from './pasidCache.js';
+import type { PasidTable } from './pasidTable.js';
+import { PageRequestQueue } from './prq.js';
+import { PagingStructureCache } from './psc.js';
+import { FAULTS, firstLevelTranslate, type WalkCaches } from './walk.js';
+
+/**
+ * One emulated VT-d DMAR unit in scalable mode: context entries (source id → PASID table),
+ * PASID cache, IOTLB, first-level paging-structure cache, invalidation queue and page request
+ * queue. Passive: it holds what software programmed and obeys descriptors; it knows nothing of
+ * SVA. Capabilities come from the topology: `pasidBits` (ecap PSS + 1) and `didBits` (cap ND).
+ */
+export class VtdUnit implements IommuUnit, WalkCaches {
+  readonly name: string;
+  readonly counters = new Counters();
+  readonly pasidBits: number;
+  readonly didBits: number;
+  readonly pasidCache = new PasidCache();
+  readonly iotlb = new Iotlb();
+  readonly psc = new PagingStructureCache();
+  readonly prq = new PageRequestQueue();
+  readonly queue: InvalidationQueue;
+  private readonly contexts = new Map<number, { readonly dev: PciDevice; readonly table: PasidTable }>();
+
+  constructor(readonly index: number, spec: IommuSpec, readonly mem: PhysMem, readonly trace?: TraceSink) {
+    this.name = `vtd${index}`;
+    this.pasidBits = spec.pasidBits;
+    this.didBits = spec.didBits;
+    this.queue = new InvalidationQueue(
+      { unit: this.name, pasidBits: spec.pasidBits, didBits: spec.didBits },
+      this.counters, (d) => this.execute(d), trace,
+    );
+  }
+
+  /** Software programs the scalable-mode context entry of `dev`: its PASID directory. */
+  setContext(dev: PciDevice, table: PasidTable): void {
+    if (dev.iommu !== this) throw new HwError(this.name, `${dev.name} sits behind ${dev.iommu.name}`);
+    this.contexts.set(dev.sid, { dev, table });
+  }
+
+  /** The PASID table a source id's context entry points at. */
+  pasidTable(sid: number): PasidTable | undefined {
+    return this.contexts.get(sid)?.table;
+  }
+
+  /** Queue a descriptor; a wait runs the queue up to it (see InvalidationQueue). */
+  submit(desc: QiDesc): void {
+    if (desc.kind === 'devtlb' && !this.contexts.has(desc.sid)) {
+      throw new HwError(this.name, `devtlb descriptor for unknown SID ${desc.sid}`);
+    }
+    this.queue.submit(desc);
+  }
+
+  get ite(): boolean {
+    return this.queue.ite;
+  }
+
+  clearIte(): void {
+    this.queue.clearIte();
+  }
+
+  translate(dev: PciDevice, pasid: number, vpn: number, write: boolean): Translation {
+    const ctx = this.contexts.get(dev.sid);
+    if (ctx === undefined || pasid >= 2 ** this.pasidBits) return FAULTS['no-pasid-entry'];
+    let entry = this.pasidCache.lookup(dev.sid, pasid);
+    if (entry !== undefined) {
+      this.counters.bump('pc.hit');
+    } else {
+      this.counters.bump('pc.miss');
+      entry = ctx.table.fetch(pasid);
+      if (entry === undefined || !entry.present) {
+        return entry?.fpd === true ? FAULTS['fault-disabled'] : FAULTS['no-pasid-entry'];
+      }
+      this.pasidCache.fill(dev.sid, pasid, entry);
+    }
+    // Only first-level entries are modelled: SVA programs nothing else, and the harness has no
+    // second-stage tables for SL/nested/pass-through entries to walk.
+    if (entry.pgtt !== 'FL') return FAULTS['no-pasid-entry'];
+    return firstLevelTranslate(this, entry, pasid, vpn, write);
+  }
+
+  /** One descriptor taking effect (called by the queue, in order, up to a wait). */
+  private execute(d: QiDesc): DescResult {
+    if (this.trace) this.trace.event('cache', this.name, `apply ${d.kind}`);
+    return match(d)
+      .with({ kind: 'pc' }, (x): DescResult => {
+        if (x.granularity === 'domain') this.pasidCache.invalidateDomain(x.did);
+        else this.pasidCache.invalidatePasid(x.did, x.pasid);
+        return 'done';
+      })
+      .with({ kind: 'piotlb' }, (x): DescResult => {
+        if (x.granularity === 'pasid') {
+          this.iotlb.invalidatePasid(x.did, x.pasid);
+          this.psc.invalidatePasid(x.did, x.pasid);
+          return 'done';
+        }
+        const pages = 2 ** x.am;
+        this.iotlb.invalidateRange(x.did, x.pasid, x.addr, pages);
+        // IH (invalidation hint) = 0: paging-structure entries that could translate the range go too.
+        if (!x.ih) this.psc.invalidateRange(x.did, x.pasid, x.addr, pages);
+        return 'done';
+      })
+      // Second-stage invalidations: every IOTLB and PSC entry here was made by a first-level,
+      // PASID-tagged walk, which these descriptors do not match (VT-d spec 6.5.2.3).
+      .with({ kind: 'iotlb_dsi' }, { kind: 'iotlb_psi' }, (): DescResult => 'done')
+      .with({ kind: 'devtlb' }, (x): DescResult => {
+        const dev = this.contexts.get(x.sid)!.dev;
+        if (dev.disconnected) return 'timeout';
+        const pages = x.sizeOrder >= MAX_AGAW_PFN_WIDTH ? Infinity : 2 ** x.sizeOrder;
+        dev.atcInvalidate(x.global ? undefined : x.pasid, x.addr, pages);
+        return 'done';
+      })
+      .with({ kind: 'wait' }, (x): DescResult => {
+        // PD (page-request drain): requests the devices sent before this wait are in the PRQ by
+        // the time it completes; the queue is in memory already, so only the count is kept.
+        if (x.drain) this.counters.bump('prq.drain');
+        return 'done';
+      })
+      .exhaustive();
+  }
+}

@@ -1,0 +1,89 @@
+import type { Counters } from '../counters.js';
+import type { FaultReason, Translation } from '../iommu.js';
+import { PTE_P, PTE_U, PTE_W, pteFrame, type PhysMem } from '../mem.js';
+import { levelIndex } from '../radix.js';
+import type { CachedTranslation, Iotlb } from './iotlb.js';
+import type { PasidEntry } from './pasidTable.js';
+import { PSC_U, PSC_W, pscFlags, pscFrame, pscPack, type PagingStructureCache } from './psc.js';
+
+/** Faults are constants: a faulting DMA allocates nothing. */
+export const FAULTS: { readonly [R in FaultReason]: Translation } = {
+  'no-pasid-entry': { ok: false, fault: 'no-pasid-entry' },
+  'fault-disabled': { ok: false, fault: 'fault-disabled' },
+  'not-present': { ok: false, fault: 'not-present' },
+  'no-permission': { ok: false, fault: 'no-permission' },
+  'stream-abort': { ok: false, fault: 'stream-abort' },
+  'no-pasid-cap': { ok: false, fault: 'no-pasid-cap' },
+};
+
+export interface WalkCaches {
+  readonly iotlb: Iotlb;
+  readonly psc: PagingStructureCache;
+  readonly mem: PhysMem;
+  readonly counters: Counters;
+  readonly name: string;
+}
+
+/**
+ * First-level translation of a user (supervisor-request-disabled) DMA through a present FL
+ * PASID entry: IOTLB, then the deepest paging-structure-cache hit, then a walk of the rest with
+ * the hardware's own reads (mem.hwEntry: a freed table is still read, and logged).
+ *
+ * Every non-leaf entry read fills the PSC, even when the walk then faults: a user access to a
+ * supervisor leaf (or through a supervisor non-leaf, like the kernel half's top entry) faults
+ * with no-permission but leaves the upper levels cached. The IOTLB is filled only for a leaf
+ * that permits the access.
+ *
+ * A cached IOTLB entry that lacks write permission for a write is dropped and the walk redone,
+ * rather than faulting. IA-32 paging, which first-level translation follows, lets a CPU fault
+ * spuriously on such a stale entry because the OS handler retries; a DMA cannot retry, and
+ * Linux never invalidates secondary TLBs on a permission upgrade (a write fault that sets
+ * PTE_W), so hardware that faulted here would break every correct SVA kernel. A re-walk is
+ * also what PCIe ATS requires of the ATC (device.ts), and keeps a missing flush on a downgrade
+ * observable: a cached writable entry is still used as-is.
+ */
+export const firstLevelTranslate = (
+  c: WalkCaches, entry: PasidEntry, pasid: number, vpn: number, write: boolean,
+): Translation => {
+  const did = entry.did;
+  const hit = c.iotlb.lookup(did, pasid, vpn);
+  if (hit !== undefined) {
+    if (hit.write || !write) {
+      c.counters.bump('iotlb.hit');
+      return hit;
+    }
+    c.counters.bump('iotlb.rewalk');
+    c.iotlb.drop(did, pasid, vpn);
+  } else {
+    c.counters.bump('iotlb.miss');
+  }
+
+  let level: number = entry.levels;
+  let table = entry.flptr;
+  let flags = PSC_W | PSC_U;
+  const cached = c.psc.deepest(did, pasid, vpn, entry.levels - 1);
+  if (cached !== undefined) {
+    c.counters.bump('psc.hit');
+    level = cached.level;
+    table = pscFrame(cached.packed);
+    flags = pscFlags(cached.packed);
+  } else {
+    c.counters.bump('psc.miss');
+  }
+
+  for (; level > 1; level--) {
+    const e = c.mem.hwEntry(table, levelIndex(vpn, level), c.name);
+    if ((e & PTE_P) === 0) return FAULTS['not-present'];
+    flags &= ((e & PTE_W) !== 0 ? PSC_W : 0) | ((e & PTE_U) !== 0 ? PSC_U : 0);
+    table = pteFrame(e);
+    c.psc.fill(did, pasid, vpn, level - 1, pscPack(table, flags));
+  }
+  const leaf = c.mem.hwEntry(table, levelIndex(vpn, 1), c.name);
+  if ((leaf & PTE_P) === 0) return FAULTS['not-present'];
+  if ((leaf & PTE_U) === 0 || (flags & PSC_U) === 0) return FAULTS['no-permission'];
+  const writable = (leaf & PTE_W) !== 0 && (flags & PSC_W) !== 0;
+  if (write && !writable) return FAULTS['no-permission'];
+  const t: CachedTranslation = { ok: true, frame: pteFrame(leaf), write: writable };
+  c.iotlb.fill(did, pasid, vpn, t);
+  return t;
+};

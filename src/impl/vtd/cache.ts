@@ -1,0 +1,197 @@
+/**
+ * Cache tags and the range/all flushes built on them, after drivers/iommu/intel/cache.c
+ * (v6.17, with 04b1b069f151 "Flush piotlb for SVM and Nested domain"). The only place that
+ * turns a change of a domain's mappings into invalidation descriptors.
+ */
+import { match } from 'ts-pattern';
+import { ULONG_MAX } from '../../shared/index.js';
+import type { Device } from '../core/types.js';
+import type { QiDesc } from '../../hw/vtd/descriptor.js';
+import { type DmarDomain, FLPT_DEFAULT_DID, type IntelIommu, dev_iommu_priv_get } from './dmar.js';
+import {
+  NPAGES_ALL, U64, VTD_PAGE_SHIFT, ilog2, qi_desc_dev_iotlb_pasid, qi_desc_iotlb, qi_desc_piotlb,
+  qi_submit_sync, roundup_pow_of_two,
+} from './qi.js';
+
+export type CacheTagType = 'IOTLB' | 'DEVTLB';
+
+/** struct cache_tag: where a domain's translations may be cached. */
+export interface CacheTag {
+  readonly type: CacheTagType;
+  readonly iommu: IntelIommu;
+  readonly domain_id: number;
+  readonly pasid: number;
+  /** DEVTLB: the endpoint. IOTLB: undefined (the kernel stores the IOMMU's own device). */
+  readonly dev: Device | undefined;
+  users: number;
+}
+
+/** QI_MAX_BATCHED_DESC_COUNT. */
+export const QI_MAX_BATCHED_DESC_COUNT = 16;
+
+/** struct qi_batch: descriptors gathered for one IOMMU, submitted with one wait. */
+export interface QiBatch {
+  descs: QiDesc[];
+}
+
+/** MAX_AGAW_PFN_WIDTH. */
+const MAX_AGAW_PFN_WIDTH = 52;
+
+/** cache.c: cache_tage_match (sic). */
+const cache_tage_match = (tag: CacheTag, did: number, iommu: IntelIommu, dev: Device, pasid: number, type: CacheTagType): boolean =>
+  tag.type === type && tag.domain_id === did && tag.pasid === pasid &&
+  (type === 'IOTLB' ? tag.iommu === iommu : tag.dev === dev);
+
+/**
+ * cache.c: cache_tag_assign (v6.17). An existing matching tag gains a user; a new tag goes
+ * right after the last tag of the same IOMMU (list_add after `prev`, or at the head when the
+ * IOMMU has none yet), so one IOMMU's tags stay together for batching.
+ */
+export function cache_tag_assign(domain: DmarDomain, did: number, dev: Device, pasid: number, type: CacheTagType): 0 {
+  const iommu = dev_iommu_priv_get(dev).iommu;
+  let prev = -1;
+  for (const [i, tag] of domain.cache_tags.entries()) {
+    if (cache_tage_match(tag, did, iommu, dev, pasid, type)) {
+      tag.users++;
+      return 0;
+    }
+    if (tag.iommu === iommu) prev = i;
+  }
+  const tag: CacheTag = { type, iommu, domain_id: did, pasid, dev: type === 'DEVTLB' ? dev : undefined, users: 1 };
+  domain.cache_tags.splice(prev + 1, 0, tag);
+  if (iommu.kernel.trace) iommu.kernel.trace.event('driver', iommu.name, `cache_tag_assign ${type} did=${did} pasid=${pasid}`);
+  return 0;
+}
+
+/** cache.c: cache_tag_unassign. The last user frees the tag. */
+function cache_tag_unassign(domain: DmarDomain, did: number, dev: Device, pasid: number, type: CacheTagType): void {
+  const iommu = dev_iommu_priv_get(dev).iommu;
+  const i = domain.cache_tags.findIndex((tag) => cache_tage_match(tag, did, iommu, dev, pasid, type));
+  if (i >= 0 && --domain.cache_tags[i]!.users === 0) domain.cache_tags.splice(i, 1);
+}
+
+/**
+ * cache.c: domain_get_id_for_dev. SVA domains have no DID of their own: every first-level
+ * entry uses FLPT_DEFAULT_DID, on every IOMMU. (Paging domains, with per-IOMMU DIDs, are not
+ * modelled.)
+ */
+const domain_get_id_for_dev = (_domain: DmarDomain): number => FLPT_DEFAULT_DID;
+
+/** cache.c: cache_tag_assign_domain + __cache_tag_assign_domain (qi_batch allocated on first use). */
+export function cache_tag_assign_domain(domain: DmarDomain, dev: Device, pasid: number): 0 {
+  const did = domain_get_id_for_dev(domain);
+  domain.qi_batch ??= { descs: [] };
+  cache_tag_assign(domain, did, dev, pasid, 'IOTLB');
+  if (!dev_iommu_priv_get(dev).ats_enabled) return 0;
+  return cache_tag_assign(domain, did, dev, pasid, 'DEVTLB');
+}
+
+/** cache.c: cache_tag_unassign_domain. */
+export function cache_tag_unassign_domain(domain: DmarDomain, dev: Device, pasid: number): void {
+  const did = domain_get_id_for_dev(domain);
+  cache_tag_unassign(domain, did, dev, pasid, 'IOTLB');
+  if (dev_iommu_priv_get(dev).ats_enabled) cache_tag_unassign(domain, did, dev, pasid, 'DEVTLB');
+}
+
+/**
+ * cache.c: calculate_psi_aligned_address, on u64. [start, end] inclusive byte addresses →
+ * the aligned base address, the page count (a power of two) and the mask (log2 of it). An
+ * unaligned range widens the mask to the lowest bit where pfn and end_pfn agree above the
+ * mask, or to MAX_AGAW_PFN_WIDTH (everything) when they agree nowhere.
+ */
+export function calculate_psi_aligned_address(start: bigint, end: bigint): { addr: bigint; pages: bigint; mask: number } {
+  const size = (end - start + 1n) & U64;
+  // aligned_nrpages: PAGE_ALIGN((start & ~PAGE_MASK) + size) >> PAGE_SHIFT, wrapping as u64.
+  const pages = ((((start & 0xfffn) + size + 0xfffn) & U64) & ~0xfffn) >> VTD_PAGE_SHIFT;
+  let aligned = roundup_pow_of_two(pages);
+  const bitmask = aligned - 1n;
+  let mask = ilog2(aligned);
+  const pfn = start >> VTD_PAGE_SHIFT;
+  if ((bitmask & pfn) !== 0n) {
+    const endPfn = pfn + pages - 1n;
+    const shared = ~(pfn ^ endPfn) & ~bitmask & U64;
+    mask = shared !== 0n ? ilog2(shared & -shared) : MAX_AGAW_PFN_WIDTH;
+    aligned = 1n << BigInt(mask);
+  }
+  const block = 1n << (VTD_PAGE_SHIFT + BigInt(mask));
+  return { addr: (start - (start % block)) & U64, pages: aligned, mask };
+}
+
+/** cache.c: qi_batch_flush_descs: submit what the batch holds, with one wait. */
+function qi_batch_flush_descs(iommu: IntelIommu | undefined, batch: QiBatch): void {
+  if (iommu === undefined || batch.descs.length === 0) return;
+  qi_submit_sync(iommu, batch.descs);
+  batch.descs = [];
+}
+
+/** cache.c: qi_batch_increment_index: a full batch is submitted at once. */
+function qi_batch_add(iommu: IntelIommu, batch: QiBatch, desc: QiDesc): void {
+  batch.descs.push(desc);
+  if (batch.descs.length === QI_MAX_BATCHED_DESC_COUNT) qi_batch_flush_descs(iommu, batch);
+}
+
+/**
+ * cache.c: intel_domain_use_piotlb (04b1b069f151). SVA and nested domains are first-stage
+ * and need PASID-based IOTLB invalidations; 6.17's intel_domain_is_fs_paging alone sent them
+ * second-stage descriptors that never hit first-stage entries (bug B07).
+ */
+const intel_domain_use_piotlb = (domain: DmarDomain): boolean =>
+  domain.domain.type === 'SVA';
+
+/** cache.c: cache_tag_flush_iotlb. */
+function cache_tag_flush_iotlb(domain: DmarDomain, tag: CacheTag, addr: bigint, pages: bigint, mask: number, ih: boolean): void {
+  const iommu = tag.iommu;
+  const batch = domain.qi_batch!;
+  if (intel_domain_use_piotlb(domain)) {
+    // qi_batch_add_piotlb: npages 0 is not a valid input.
+    if (pages !== 0n) qi_batch_add(iommu, batch, qi_desc_piotlb(iommu, tag.domain_id, tag.pasid, addr, pages, ih));
+    return;
+  }
+  // Second-stage: fall back to domain-selective when the mask is beyond MAMV or for "all".
+  const dsi = mask > MAX_AMASK_VAL || pages === NPAGES_ALL;
+  qi_batch_add(iommu, batch, qi_desc_iotlb(tag.domain_id, dsi ? 0n : addr, dsi ? 0 : mask, dsi ? 'DSI' : 'PSI'));
+}
+
+/** cap_max_amask_val of the emulated unit (MAMV). */
+const MAX_AMASK_VAL = 18;
+
+/** cache.c: cache_tag_flush_devtlb_psi, PASID form (SVA never uses PASID 0). */
+function cache_tag_flush_devtlb_psi(domain: DmarDomain, tag: CacheTag, addr: bigint, mask: number): void {
+  const iommu = tag.iommu;
+  if (!iommu.translation_enabled) return;
+  const info = dev_iommu_priv_get(tag.dev!);
+  const desc = qi_desc_dev_iotlb_pasid(info.sid, tag.pasid, addr, mask);
+  qi_batch_add(iommu, domain.qi_batch!, desc);
+  if (info.dtlb_extra_inval) qi_batch_add(iommu, domain.qi_batch!, desc);
+}
+
+/**
+ * cache.c: cache_tag_flush_range (v6.17). Invalidates [start, end] (inclusive) wherever the
+ * domain's tags say translations may be cached: per IOMMU, its IOTLB tags then its device-TLB
+ * tags, batched, with one wait per IOMMU (the batch is submitted when the IOMMU changes).
+ */
+export function cache_tag_flush_range(domain: DmarDomain, start: bigint, end: bigint, ih: boolean): void {
+  let addr = 0n;
+  let pages = NPAGES_ALL;
+  let mask = MAX_AGAW_PFN_WIDTH;
+  if (!(start === 0n && end === ULONG_MAX)) ({ addr, pages, mask } = calculate_psi_aligned_address(start, end));
+  let iommu: IntelIommu | undefined;
+  for (const tag of domain.cache_tags) {
+    if (iommu !== undefined && iommu !== tag.iommu) qi_batch_flush_descs(iommu, domain.qi_batch!);
+    iommu = tag.iommu;
+    match(tag)
+      .with({ type: 'IOTLB' }, (t) => cache_tag_flush_iotlb(domain, t, addr, pages, mask, ih))
+      .with({ type: 'DEVTLB' }, (t) => cache_tag_flush_devtlb_psi(domain, t, addr, mask))
+      .exhaustive();
+    if (iommu.kernel.trace) {
+      iommu.kernel.trace.event('driver', iommu.name,
+        `cache_tag_flush_range ${tag.type} pasid=${tag.pasid} addr=${addr.toString(16)} mask=${mask}`);
+    }
+  }
+  if (domain.qi_batch !== undefined) qi_batch_flush_descs(iommu, domain.qi_batch);
+}
+
+/** cache.c: cache_tag_flush_all. */
+export function cache_tag_flush_all(domain: DmarDomain): void {
+  cache_tag_flush_range(domain, 0n, ULONG_MAX, false);
+}

@@ -1,0 +1,97 @@
+/**
+ * The VT-d driver's own objects, after drivers/iommu/intel/iommu.h (v6.17): struct
+ * intel_iommu, struct device_domain_info, struct dmar_domain and struct dev_pasid_info.
+ * Reached from the core's objects through IommuDevice (the IntelIommu itself), dev->priv
+ * (dev_iommu_priv_get) and domain->container (to_dmar_domain).
+ */
+import type { Device, IommuDevice, IommuDomain, Kernel, MmuNotifier } from '../core/types.js';
+import type { IommuOps } from '../core/ops.js';
+import { warn } from '../core/kernel.js';
+import type { PasidTable } from '../../hw/vtd/pasidTable.js';
+import type { VtdUnit } from '../../hw/vtd/unit.js';
+import type { CacheTag, QiBatch } from './cache.js';
+
+/** iommu.h: FLPT_DEFAULT_DID, the one DID of every first-level-only PASID entry (SVA). */
+export const FLPT_DEFAULT_DID = 1;
+/** IOMMU_NO_PASID: RID traffic, PASID 0. */
+export const IOMMU_NO_PASID = 0;
+
+/** struct intel_iommu: one DMAR unit as the driver sees it. */
+export class IntelIommu implements IommuDevice {
+  readonly name: string;
+  /** iommu->max_pasids = 2 << ecap_pss = 2^pasidBits. */
+  readonly max_pasids: number;
+  /** VTD_FLAG_SVM_CAPABLE (intel_svm_check): FL 1 GiB and 5-level paging match the CPU. */
+  readonly svm_capable = true;
+  /** ecap_flts, cap_fl5lp_support: first-level translation, 5-level first level. */
+  readonly flts = true;
+  readonly fl5lp = true;
+  /** cap_caching_mode: real hardware (CM=0), so setting up an entry needs no invalidation. */
+  readonly caching_mode = false;
+  /** gcmd & DMA_GCMD_TE: translation is enabled, so device-TLB invalidations are sent. */
+  readonly translation_enabled = true;
+  /** qi_submit_sync calls that ended in an invalidation time-out (qi_check_fault: -ETIMEDOUT). */
+  qi_timeouts = 0;
+
+  constructor(
+    readonly kernel: Kernel,
+    readonly index: number,
+    readonly unit: VtdUnit,
+    readonly ops: IommuOps,
+  ) {
+    this.name = `dmar${index}`;
+    this.max_pasids = 2 ** unit.pasidBits;
+  }
+}
+
+/** struct device_domain_info: the driver's per-device state (dev_iommu_priv_get). */
+export interface DeviceDomainInfo {
+  readonly dev: Device;
+  readonly iommu: IntelIommu;
+  /** PCI_DEVID(bus, devfn) and the physical function's SID. */
+  readonly sid: number;
+  readonly pfsid: number;
+  pasid_table: PasidTable | undefined;
+  readonly pasid_supported: boolean;
+  pasid_enabled: boolean;
+  readonly ats_supported: boolean;
+  ats_enabled: boolean;
+  readonly ats_qdep: number;
+  readonly pri_supported: boolean;
+  pri_enabled: boolean;
+  /** intel_iommu_enable_iopf references: non-zero once the device is on the IOMMU's iopf queue. */
+  iopf_refcount: number;
+  /** Errata: send every device-TLB invalidation twice. */
+  readonly dtlb_extra_inval: boolean;
+  /** The RID (PASID 0) domain: never set by SVA. */
+  domain: DmarDomain | undefined;
+}
+
+/** struct dev_pasid_info: one (device, PASID) attachment of a domain. */
+export interface DevPasidInfo {
+  readonly dev: Device;
+  readonly pasid: number;
+}
+
+/** struct dmar_domain, the members an SVA domain uses. */
+export interface DmarDomain {
+  readonly domain: IommuDomain;
+  /** The mmu notifier embedded in an SVA domain. */
+  notifier: MmuNotifier | undefined;
+  /** domain->dev_pasids, list_add order (newest first). */
+  readonly dev_pasids: DevPasidInfo[];
+  /** domain->cache_tags: tags of one IOMMU kept together so flushes batch per IOMMU. */
+  readonly cache_tags: CacheTag[];
+  qi_batch: QiBatch | undefined;
+  /** kfree'd by intel_mm_free_notifier: a tombstone. */
+  freed: boolean;
+}
+
+export const dev_iommu_priv_get = (dev: Device): DeviceDomainInfo => dev.priv as DeviceDomainInfo;
+export const to_dmar_domain = (domain: IommuDomain): DmarDomain => domain.container as DmarDomain;
+
+/** WARN_ON(cond): recorded with the core's warnings; returns cond so callers bail out as the kernel does. */
+export const WARN_ON = (iommu: IntelIommu, cond: boolean, what: string): boolean => {
+  if (cond) warn(iommu.kernel, `${iommu.name}: ${what}`);
+  return cond;
+};

@@ -1,0 +1,96 @@
+/**
+ * The Intel IOMMU driver's ops and probe, after drivers/iommu/intel/iommu.c (v6.17): the
+ * iommu_ops the core calls (domain_alloc_sva, the static blocking domain whose set_dev_pasid
+ * is the PASID detach path), domain_add/remove_dev_pasid, and probing of DMAR units and
+ * devices onto the emulated VT-d hardware.
+ */
+import type { Errno } from '../../shared/index.js';
+import { VtdUnit } from '../../hw/vtd/unit.js';
+import type { IommuOps } from '../core/ops.js';
+import type { Device, IommuDomain, IommuDriver, ProbeContext } from '../core/types.js';
+import { cache_tag_assign_domain, cache_tag_unassign_domain } from './cache.js';
+import { type DeviceDomainInfo, IntelIommu, WARN_ON, dev_iommu_priv_get, to_dmar_domain } from './dmar.js';
+import { iopf_for_domain_remove } from './iopf.js';
+import { intel_leak_check } from './leaks.js';
+import { intel_pasid_alloc_table, intel_pasid_tear_down_entry } from './pasid.js';
+import { intel_svm_domain_alloc } from './svm.js';
+
+
+/**
+ * iommu.c: domain_add_dev_pasid (v6.17). domain_attach_iommu is a no-op for SVA (no DID is
+ * allocated), so this assigns the cache tags and links the dev_pasid (list_add: at the head).
+ */
+export function domain_add_dev_pasid(domain: IommuDomain, dev: Device, pasid: number): Errno | 0 {
+  const dmar = to_dmar_domain(domain);
+  const ret = cache_tag_assign_domain(dmar, dev, pasid);
+  if (ret !== 0) return ret;
+  dmar.dev_pasids.unshift({ dev, pasid });
+  return 0;
+}
+
+/** iommu.c: domain_remove_dev_pasid (v6.17): unlink the dev_pasid and drop its cache tags. */
+export function domain_remove_dev_pasid(domain: IommuDomain | undefined, dev: Device, pasid: number): void {
+  if (domain === undefined || domain.type === 'BLOCKED') return;
+  const dmar = to_dmar_domain(domain);
+  const i = dmar.dev_pasids.findIndex((p) => p.dev === dev && p.pasid === pasid);
+  if (i >= 0) dmar.dev_pasids.splice(i, 1);
+  cache_tag_unassign_domain(dmar, dev, pasid);
+  WARN_ON(dev_iommu_priv_get(dev).iommu, i < 0, `domain_remove_dev_pasid: ${dev.hw.name} PASID ${pasid} not attached`);
+}
+
+/**
+ * iommu.c: blocking_domain_set_dev_pasid (v6.17): the PASID detach. Tear the entry down
+ * (flushes and PRQ drain included), stop IOPF for the old domain, then forget the attachment.
+ */
+function blocking_domain_set_dev_pasid(_domain: IommuDomain, dev: Device, pasid: number, old: IommuDomain | undefined): Errno | 0 {
+  const info = dev_iommu_priv_get(dev);
+  intel_pasid_tear_down_entry(info.iommu, dev, pasid, false);
+  iopf_for_domain_remove(old, dev);
+  domain_remove_dev_pasid(old, dev, pasid);
+  return 0;
+}
+
+/** iommu.c: intel_iommu_ops, the members SVA uses. The blocking domain is static. */
+export const intel_iommu_ops: IommuOps = {
+  name: 'intel-iommu',
+  domain_alloc_sva: (dev, mm) => intel_svm_domain_alloc(dev, mm),
+  get blocked_domain(): IommuDomain {
+    return blocking_domain;
+  },
+};
+
+/** iommu.c: blocking_domain (static; never freed, never holds state). */
+const blocking_domain: IommuDomain = Object.freeze({
+  id: -1, type: 'BLOCKED', owner: intel_iommu_ops, mm: undefined, users: 0, container: undefined, freed: false,
+  ops: Object.freeze({ set_dev_pasid: blocking_domain_set_dev_pasid, free: (): void => undefined }),
+}) as IommuDomain;
+
+/**
+ * The VT-d platform: probing a DMAR unit creates its emulated hardware; probing a device
+ * (intel_iommu_probe_device + probe_finalize) sets up its device_domain_info, enables PASID,
+ * ATS and PRI as the hardware allows, allocates its PASID table and programs the context entry.
+ */
+export const intelIommuDriver: IommuDriver = Object.freeze({
+  platform: 'vtd',
+  probeIommu(ctx: ProbeContext, index: number): IntelIommu {
+    const spec = ctx.topology.iommus[index];
+    if (spec === undefined) throw new Error(`no IOMMU ${index} in the topology`);
+    return new IntelIommu(ctx, index, new VtdUnit(index, spec, ctx.mem, ctx.trace), intel_iommu_ops);
+  },
+  probeDevice(_ctx: ProbeContext, dev: Device): void {
+    const iommu = dev.iommu as IntelIommu;
+    const hw = dev.hw;
+    const pasid = hw.pasidBits > 0 && iommu.unit.pasidBits > 0;
+    const info: DeviceDomainInfo = {
+      dev, iommu, sid: hw.sid, pfsid: hw.sid, pasid_table: undefined,
+      pasid_supported: pasid, pasid_enabled: pasid,
+      ats_supported: hw.ats, ats_enabled: hw.ats, ats_qdep: 32,
+      pri_supported: hw.pri, pri_enabled: hw.pri && hw.ats, iopf_refcount: 0,
+      dtlb_extra_inval: false, domain: undefined,
+    };
+    dev.priv = info;
+    intel_pasid_alloc_table(info, hw.maxPasids);
+    iommu.unit.setContext(hw, info.pasid_table!);
+  },
+  leakCheck: intel_leak_check,
+});

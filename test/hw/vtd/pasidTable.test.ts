@@ -1,0 +1,57 @@
+import { describe, expect, test } from 'vitest';
+import { userVpn } from '../../../src/shared/index.js';
+import { HwError } from '../../../src/hw/errors.js';
+import { FPD_PASID_ENTRY, PasidTable } from '../../../src/hw/vtd/pasidTable.js';
+import { bindAll, flEntry, mapPage, rig } from './fixture.js';
+
+describe('PASID table', () => {
+  test('leaves are allocated by software; the hardware fetches nothing from a missing leaf', () => {
+    const t = new PasidTable(128);
+    expect(t.fetch(70)).toBeUndefined();
+    expect(t.hasLeaf(70)).toBe(false);
+    t.allocLeaf(70);
+    expect(t.hasLeaf(64)).toBe(true);
+    expect(t.hasLeaf(10)).toBe(false);
+    expect(t.fetch(70)?.present).toBe(false);
+  });
+
+  test('software access beyond the directory or to a missing leaf is a HwError; a hardware fetch is not', () => {
+    const t = new PasidTable(64);
+    expect(() => t.read(3)).toThrow(/leaf not allocated/);
+    expect(() => t.allocLeaf(64)).toThrow(HwError);
+    expect(() => new PasidTable(100)).toThrow(HwError);
+    expect(t.fetch(1000)).toBeUndefined();
+  });
+
+  test('entries lists present and FPD entries only', () => {
+    const r = rig();
+    bindAll(r, 5);
+    r.tables[0]!.allocLeaf(130);
+    r.tables[0]!.write(130, FPD_PASID_ENTRY);
+    expect(r.tables[0]!.entries().map((e) => [e.pasid, e.entry.present, e.entry.fpd])).toEqual([
+      [5, true, false], [130, false, true],
+    ]);
+  });
+
+  test('a DMA through a missing, non-present or FPD entry faults with the matching reason', () => {
+    const r = rig({ ats: false });
+    mapPage(r, 0, true);
+    expect(r.devs[0]!.dma(5, userVpn(0), false)).toEqual({ ok: false, fault: 'vtd0: no-pasid-entry' });
+    r.tables[0]!.allocLeaf(5);
+    expect(r.devs[0]!.dma(5, userVpn(0), false)).toEqual({ ok: false, fault: 'vtd0: no-pasid-entry' });
+    r.tables[0]!.write(5, FPD_PASID_ENTRY);
+    expect(r.devs[0]!.dma(5, userVpn(0), false)).toEqual({ ok: false, fault: 'vtd0: fault-disabled' });
+    r.tables[0]!.write(5, { ...flEntry(r), pgtt: 'SL' });
+    expect(r.devs[0]!.dma(5, userVpn(0), false)).toEqual({ ok: false, fault: 'vtd0: no-pasid-entry' });
+    expect(r.devs[0]!.dma(300, userVpn(0), false)).toEqual({ ok: false, fault: 'dev0: no-pasid-cap' });
+    expect(r.unit.pasidCache.size).toBe(1);
+  });
+
+  test('a wait with the drain bit is counted as a PRQ drain', () => {
+    const r = rig();
+    r.unit.submit({ kind: 'wait', fence: true, drain: false });
+    r.unit.submit({ kind: 'wait', fence: false, drain: true });
+    expect(r.unit.counters.get('prq.drain')).toBe(1);
+    expect(r.unit.prq.pending).toEqual([]);
+  });
+});
