@@ -13,7 +13,9 @@ import type { Device, IommuDomain, MmStruct, MmuNotifier } from './types.js';
 export interface IommuDomainOps {
   /**
    * Attach `domain` to (dev, pasid), replacing `old` (undefined on a fresh attach). The
-   * blocked domain's set_dev_pasid is the detach path: it tears the PASID down.
+   * blocked domain's set_dev_pasid is the detach path: it tears the PASID down. A driver
+   * without PASID support leaves it out (NULL in C; the object is then cast): the core checks
+   * at run time and PASID attach returns -EOPNOTSUPP.
    */
   set_dev_pasid(domain: IommuDomain, dev: Device, pasid: number, old: IommuDomain | undefined): Errno | 0;
   /** Free the domain; SVA drivers defer the memory to the notifier's free_notifier. */

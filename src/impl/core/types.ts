@@ -4,18 +4,21 @@
  * lives in the driver's own objects, reached through `container` (the kernel's container_of).
  * Freed objects are kept as tombstones (`freed = true`) so a use-after-free is observable.
  */
-import type { FailSite, Platform, Topology, TraceSink } from '../../shared/index.js';
+import type { FailSite, Platform, Prot, Topology, TraceSink } from '../../shared/index.js';
 import type { PhysMem } from '../../hw/mem.js';
 import type { PciDevice } from '../../hw/device.js';
 import type { IommuUnit } from '../../hw/iommu.js';
 import type { CpuPageTable } from '../../hw/pagetable.js';
 import type { IommuDomainOps, IommuOps, MmuNotifierOps } from './ops.js';
 
-/** A VMA of an anonymous private mapping, in harness page units [first, first + count). */
+/**
+ * A VMA of an anonymous private mapping, in harness page units [first, first + count).
+ * 'none' appears only after mprotect(PROT_NONE) (mmap takes 'r' | 'rw').
+ */
 export interface Vma {
   first: number;
   count: number;
-  prot: 'r' | 'rw';
+  prot: Prot;
 }
 
 /**
@@ -49,7 +52,7 @@ export interface MmStruct {
   vmas: Vma[];
   /** mm->iommu_mm: NULL until the first SVA bind; set to NULL by mm_pasid_init in dup_mm. */
   iommu_mm: IommuMmData | undefined;
-  /** mm->notifier_subscriptions->list, in registration order. */
+  /** mm->notifier_subscriptions->list: newest first (hlist_add_head_rcu), hooked ones only. */
   notifiers: MmuNotifier[];
   /** exit_mmap has run (mm_users reached 0). */
   exited: boolean;
@@ -102,7 +105,8 @@ export interface IommuDomain {
 /** include/linux/iommu.h: struct iommu_attach_handle + struct iommu_sva. */
 export interface IommuSva {
   readonly id: number;
-  readonly domain: IommuDomain;
+  /** handle->handle.domain: set by iommu_attach_device_pasid (iommu_make_pasid_array_entry). */
+  domain: IommuDomain;
   dev: Device | undefined;
   /** refcount_t users: binds of the same (dev, mm) share this handle. */
   users: number;
@@ -155,6 +159,12 @@ export interface IommuDriver {
   probeIommu(ctx: ProbeContext, index: number): IommuDevice;
   /** probe_device: set up the driver's per-device state (PASID table, CD table, STE). */
   probeDevice(ctx: ProbeContext, dev: Device): void;
+  /**
+   * Leak check hook (no kernel counterpart): describe driver state that no live (not freed)
+   * SVA domain accounts for: cache tags, master_domains, ASIDs, nr_ats_masters, PASID table
+   * entries or CDs still valid. Empty when consistent. Used by src/impl/quiesce.ts.
+   */
+  leakCheck?(iommus: readonly IommuDevice[], devices: readonly Device[]): string[];
 }
 
 /** What probing may use: the kernel services of the world being built. */

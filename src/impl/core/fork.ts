@@ -1,0 +1,38 @@
+/**
+ * kernel/fork.c: dup_mm → mm_init + dup_mmap (v6.17). The child gets its own pgd and, through
+ * mm_pasid_init, no iommu_mm: the memcpy of the parent's mm_struct must not share the PASID
+ * (B03). DEVIATION: copy_page_range copies present pages eagerly into fresh frames with the
+ * same content and PTE bits instead of sharing them copy-on-write, so the parent's PTEs are not
+ * write-protected; dup_mmap's final flush_tlb_mm(oldmm) is kept, as in the kernel.
+ */
+import { makePte, pteFrame } from '../../hw/mem.js';
+import { userVpn } from '../../shared/index.js';
+import { coreOf } from './kernel.js';
+import { mm_alloc } from './mm.js';
+import { pte_offset, pte_offset_alloc } from './pgtable.js';
+import type { MmStruct } from './types.js';
+
+/** P, W and U: the child's PTE keeps the parent's permissions (and PROT_NONE state). */
+const PTE_BITS = 7;
+
+export function dup_mm(oldmm: MmStruct, slot: number, gen: number): MmStruct {
+  const kernel = oldmm.kernel;
+  const mem = kernel.mem;
+  const mm = mm_alloc(kernel, slot, gen);
+  for (const v of oldmm.vmas) {
+    mm.vmas.push({ first: v.first, count: v.count, prot: v.prot });
+    for (let page = v.first; page < v.first + v.count; page++) {
+      const vpn = userVpn(page);
+      const src = pte_offset(mem, oldmm.pgd.root, oldmm.pgd.levels, vpn);
+      if (src === undefined) continue;
+      const e = mem.entry(src.table, src.index);
+      if (e === 0) continue;
+      const dst = pte_offset_alloc(mem, mm.pgd.root, mm.pgd.levels, slot, vpn);
+      const frame = mem.alloc('data', slot, mem.token(pteFrame(e)));
+      mem.setEntry(dst.table, dst.index, makePte(frame, e & PTE_BITS));
+    }
+  }
+  kernel.trace?.event('cpu', `mm${oldmm.slot}`, `fork → mm${slot}`);
+  coreOf(kernel).arch.flush_tlb_mm(oldmm);
+  return mm;
+}

@@ -1,0 +1,146 @@
+/**
+ * drivers/iommu/iommu.c (v6.17): PASID attachment of a domain to a device's group. The group's
+ * pasid_array is the source of truth for "what is attached at this PASID": attach reserves the
+ * slot (XA_ZERO_ENTRY), programs every PASID-capable device of the group through the domain's
+ * set_dev_pasid, and only then stores the entry ("The new domain cannot be visible until the
+ * operation succeeds as we cannot tolerate PRIs becoming concurrently queued and then failing
+ * attach"). Detach goes through the driver's blocking domain.
+ */
+import type { Errno } from '../../shared/index.js';
+import { coreOf, warn } from './kernel.js';
+import { mmdrop } from './mm.js';
+import type { IommuOps } from './ops.js';
+import type { Device, DomainType, IommuDomain, IommuGroup, IommuSva, Kernel, PasidArrayEntry } from './types.js';
+
+/** A C ops member may be NULL; the TS types say required, so look at run time. */
+const hasOp = (f: unknown): boolean => typeof f === 'function';
+
+/** IOMMU_NO_PASID. */
+export const IOMMU_NO_PASID = 0;
+
+/** drivers/iommu/iommu.c: domain_iommu_ops_compatible (v6.17): same driver, or its static domain. */
+function domain_iommu_ops_compatible(ops: IommuOps, domain: IommuDomain): boolean {
+  return domain.owner === ops || domain === ops.blocked_domain;
+}
+
+/** drivers/iommu/iommu.c: iommu_remove_dev_pasid (v6.17): the blocked domain takes the PASID; must not fail. */
+function iommu_remove_dev_pasid(dev: Device, pasid: number, domain: IommuDomain): void {
+  const blocked = dev.iommu.ops.blocked_domain;
+  const ret = blocked.ops.set_dev_pasid(blocked, dev, pasid, domain);
+  if (ret !== 0) warn(kernelOf(domain), `blocked set_dev_pasid(dev${dev.id}, ${pasid}) = ${ret}`);
+}
+
+/**
+ * drivers/iommu/iommu.c: __iommu_set_group_pasid (v6.17): program each PASID-capable device;
+ * on failure undo the devices already done (to `old`, or through the blocking domain).
+ */
+function __iommu_set_group_pasid(domain: IommuDomain, group: IommuGroup, pasid: number, old: IommuDomain | undefined): Errno | 0 {
+  const devs = group.devices;
+  let failed = -1;
+  let ret: Errno | 0 = 0;
+  for (let i = 0; i < devs.length; i++) {
+    const d = devs[i]!;
+    if (d.max_pasids === 0) continue;
+    ret = domain.ops.set_dev_pasid(domain, d, pasid, old);
+    if (ret !== 0) {
+      failed = i;
+      break;
+    }
+  }
+  if (failed < 0) return 0;
+  for (let i = 0; i < failed; i++) {
+    const d = devs[i]!;
+    if (d.max_pasids === 0) continue;
+    // "it is a driver bug to fail attaching with a previously good domain"
+    if (old === undefined || warnIf(domain, old.ops.set_dev_pasid(old, d, pasid, domain), d, pasid)) {
+      iommu_remove_dev_pasid(d, pasid, domain);
+    }
+  }
+  return ret;
+}
+
+function warnIf(domain: IommuDomain, ret: Errno | 0, d: Device, pasid: number): boolean {
+  if (ret !== 0) warn(kernelOf(domain), `rollback set_dev_pasid(dev${d.id}, ${pasid}) = ${ret}`);
+  return ret !== 0;
+}
+
+/**
+ * drivers/iommu/iommu.c: iommu_attach_device_pasid (v6.17). `handle` (when given) becomes the
+ * pasid_array entry and gets handle.domain = domain (iommu_make_pasid_array_entry).
+ * Errors: -EOPNOTSUPP (no set_dev_pasid on the domain or the blocked domain), -EINVAL
+ * (another driver's domain, PASID 0, PASID beyond a group device's max_pasids), -EBUSY (the
+ * PASID is taken in the group), or the driver's set_dev_pasid error.
+ */
+export function iommu_attach_device_pasid(domain: IommuDomain, dev: Device, pasid: number, handle?: IommuSva): Errno | 0 {
+  const group = dev.group;
+  const ops = dev.iommu.ops;
+  if (!hasOp(domain.ops.set_dev_pasid) || !hasOp(ops.blocked_domain.ops.set_dev_pasid)) return 'EOPNOTSUPP';
+  if (!domain_iommu_ops_compatible(ops, domain) || pasid === IOMMU_NO_PASID) return 'EINVAL';
+  for (const d of group.devices) {
+    // Devices without PASID support cannot emit PASID traffic: they do not constrain the group.
+    if (d.max_pasids > 0 && pasid >= d.max_pasids) return 'EINVAL';
+  }
+  let entry: PasidArrayEntry;
+  if (handle !== undefined) {
+    handle.domain = domain;
+    entry = { kind: 'handle', handle };
+  } else {
+    entry = { kind: 'domain', domain };
+  }
+  // xa_insert(XA_ZERO_ENTRY): present (even reserved) is -EBUSY.
+  if (group.pasid_array.has(pasid)) return 'EBUSY';
+  group.pasid_array.set(pasid, RESERVED);
+  const ret = __iommu_set_group_pasid(domain, group, pasid, undefined);
+  if (ret !== 0) {
+    group.pasid_array.delete(pasid); // xa_release
+    return ret;
+  }
+  group.pasid_array.set(pasid, entry); // xa_store: cannot fail, the slot was reserved
+  return 0;
+}
+
+const RESERVED: PasidArrayEntry = Object.freeze({ kind: 'reserved' });
+
+/**
+ * drivers/iommu/iommu.c: iommu_detach_device_pasid → __iommu_remove_group_pasid (v6.17):
+ * every PASID-capable device of the group goes to the blocking domain, then xa_erase.
+ */
+export function iommu_detach_device_pasid(domain: IommuDomain, dev: Device, pasid: number): void {
+  const group = dev.group;
+  for (const d of group.devices) if (d.max_pasids > 0) iommu_remove_dev_pasid(d, pasid, domain);
+  group.pasid_array.delete(pasid);
+}
+
+/**
+ * drivers/iommu/iommu.c: iommu_attach_handle_get (v6.17): the handle at (group, PASID);
+ * 'ENOENT' when the slot is empty, reserved or holds a bare domain; 'EBUSY' when its domain is
+ * not of `type`.
+ */
+export function iommu_attach_handle_get(group: IommuGroup, pasid: number, type?: DomainType): IommuSva | 'ENOENT' | 'EBUSY' {
+  const entry = group.pasid_array.get(pasid);
+  if (entry === undefined || entry.kind !== 'handle') return 'ENOENT';
+  if (type !== undefined && entry.handle.domain.type !== type) return 'EBUSY';
+  return entry.handle;
+}
+
+/**
+ * drivers/iommu/iommu.c: iommu_domain_free (v6.17), for the SVA cookie: mmdrop(domain->mm),
+ * then ops->free. SVA drivers only put their notifier here; their memory goes with
+ * free_notifier after the grace period. `freed` marks that the core has let go of it.
+ */
+export function iommu_domain_free(domain: IommuDomain): void {
+  const mm = domain.mm;
+  if (domain.type === 'SVA' && mm !== undefined) {
+    coreOf(mm.kernel).live.domains.delete(domain);
+    mmdrop(mm);
+  }
+  domain.ops.free(domain);
+  domain.freed = true;
+}
+
+/** The Kernel behind a domain, for WARN records (SVA domains know their mm). */
+function kernelOf(domain: IommuDomain): Kernel {
+  const mm = domain.mm;
+  if (mm === undefined) throw new Error(`WARN on domain ${domain.id} without an mm`);
+  return mm.kernel;
+}

@@ -1,0 +1,159 @@
+/**
+ * drivers/iommu/iommu-sva.c (v6.17, plus v6.18's iommu_sva_mms / iommu_sva_invalidate_kva_range).
+ * One global lock (iommu_sva_lock) serialises all of it in the kernel; commands are atomic here.
+ * Not followed: v6.18-rc's x86 stop-gap that fails every bind with -EOPNOTSUPP (72f98ef9a4be),
+ * and arch_pgtable_dma_compat (x86 LAM is not modelled).
+ */
+import type { Errno, Result } from '../../shared/index.js';
+import { err, ok } from '../../shared/index.js';
+import { iommu_attach_device_pasid, iommu_attach_handle_get, iommu_detach_device_pasid, iommu_domain_free } from './iommu.js';
+import { coreOf } from './kernel.js';
+import { mmgrab } from './mm.js';
+import { mmu_notifier_arch_invalidate_secondary_tlbs } from './mmuNotifier.js';
+import { IOMMU_PASID_INVALID, iommu_alloc_global_pasid } from './pasid.js';
+import type { Device, IommuDomain, IommuMmData, IommuSva, Kernel, MmStruct } from './types.js';
+
+/**
+ * iommu-sva.c: iommu_alloc_mm_data (v6.17): the mm's existing iommu_mm (-EOVERFLOW when its
+ * PASID does not fit this device), or a new one with a fresh global PASID. Never rolled back
+ * when the bind fails later: the PASID stays with the mm until __mmdrop.
+ */
+function iommu_alloc_mm_data(mm: MmStruct, dev: Device): IommuMmData | Errno {
+  const existing = mm.iommu_mm;
+  if (existing !== undefined) return existing.pasid >= dev.max_pasids ? 'EOVERFLOW' : existing;
+  if (mm.kernel.shouldFail('iommu_mm')) return 'ENOMEM'; // kzalloc
+  const pasid = iommu_alloc_global_pasid(mm.kernel, dev);
+  if (pasid === IOMMU_PASID_INVALID) return 'ENOSPC';
+  const iommu_mm: IommuMmData = { pasid, mm, sva_domains: [], freed: false };
+  mm.iommu_mm = iommu_mm; // smp_store_release
+  mm.kernel.trace?.event('core', 'sva', `mm${mm.slot}: PASID ${pasid}`);
+  return iommu_mm;
+}
+
+/**
+ * iommu-sva.c: iommu_sva_domain_alloc (v6.17): the driver allocates (and registers its mmu
+ * notifier); the core pins the mm (mmgrab) and sets domain->mm. The 'domain' fault-injection
+ * site is checked just before ops->domain_alloc_sva, standing for the driver's kzalloc.
+ */
+function iommu_sva_domain_alloc(dev: Device, mm: MmStruct): Result<IommuDomain> {
+  const ops = dev.iommu.ops;
+  if (mm.kernel.shouldFail('domain')) return err('ENOMEM');
+  const r = ops.domain_alloc_sva(dev, mm);
+  if (!r.ok) return r;
+  const domain = r.value;
+  mmgrab(mm);
+  domain.mm = mm;
+  coreOf(mm.kernel).live.domains.add(domain);
+  mm.kernel.trace?.event('core', 'sva', `domain ${domain.id} allocated for mm${mm.slot} (${ops.name})`);
+  return r;
+}
+
+function kfree_handle(kernel: Kernel, handle: IommuSva): void {
+  handle.freed = true;
+  coreOf(kernel).live.handles.delete(handle);
+}
+
+/**
+ * iommu-sva.c: iommu_sva_bind_device (v6.17). The caller holds mm_users. A second bind of the
+ * same (group, PASID) shares the handle (users++; -EBUSY if it belongs to another mm). Else a
+ * new handle is attached with the first of the mm's SVA domains that accepts the device (any
+ * attach error moves on), or with a newly allocated domain.
+ */
+export function iommu_sva_bind_device(dev: Device, mm: MmStruct): Result<IommuSva> {
+  const kernel = mm.kernel;
+  const iommu_mm = iommu_alloc_mm_data(mm, dev);
+  if (typeof iommu_mm === 'string') return err(iommu_mm);
+
+  const existing = iommu_attach_handle_get(dev.group, iommu_mm.pasid, 'SVA');
+  if (typeof existing !== 'string') {
+    if (existing.domain.mm !== mm) return err('EBUSY');
+    existing.users++;
+    kernel.trace?.event('core', 'sva', `bind dev${dev.id} mm${mm.slot}: handle ${existing.id} users ${existing.users}`);
+    return ok(existing);
+  }
+  if (existing !== 'ENOENT') return err(existing);
+
+  if (kernel.shouldFail('handle')) return err('ENOMEM'); // kzalloc
+  // kzalloc'd: handle.domain is set by the attach that succeeds.
+  const handle: IommuSva = { id: kernel.nextId('handle'), domain: dev.iommu.ops.blocked_domain, dev: undefined, users: 0, freed: false };
+  coreOf(kernel).live.handles.add(handle);
+
+  let attached: IommuDomain | undefined;
+  for (const domain of iommu_mm.sva_domains) {
+    if (iommu_attach_device_pasid(domain, dev, iommu_mm.pasid, handle) === 0) {
+      domain.users++;
+      attached = domain;
+      break;
+    }
+  }
+  if (attached === undefined) {
+    const r = iommu_sva_domain_alloc(dev, mm);
+    if (!r.ok) {
+      kfree_handle(kernel, handle);
+      return err(r.errno);
+    }
+    const domain = r.value;
+    const ret = iommu_attach_device_pasid(domain, dev, iommu_mm.pasid, handle);
+    if (ret !== 0) {
+      iommu_domain_free(domain);
+      kfree_handle(kernel, handle);
+      return err(ret);
+    }
+    domain.users = 1;
+    const sva = coreOf(kernel).sva;
+    if (iommu_mm.sva_domains.length === 0) {
+      if (sva.mms.length === 0) sva.present = true;
+      sva.mms.unshift(iommu_mm);
+    }
+    iommu_mm.sva_domains.unshift(domain);
+    attached = domain;
+  }
+  handle.users = 1;
+  handle.dev = dev;
+  kernel.trace?.event('core', 'sva', `bind dev${dev.id} mm${mm.slot}: handle ${handle.id}, domain ${attached.id} users ${attached.users}`);
+  return ok(handle);
+}
+
+/**
+ * iommu-sva.c: iommu_sva_unbind_device (v6.17). The domain pins mm_count, so domain->mm and its
+ * iommu_mm are valid even after the process exited. Only the last reference detaches (through
+ * the blocking domain); the last attachment of a domain frees it.
+ */
+export function iommu_sva_unbind_device(handle: IommuSva): void {
+  const domain = handle.domain;
+  const mm = domain.mm!;
+  const iommu_mm = mm.iommu_mm!;
+  const dev = handle.dev!;
+  const kernel = mm.kernel;
+  if (--handle.users > 0) {
+    kernel.trace?.event('core', 'sva', `unbind dev${dev.id} mm${mm.slot}: handle ${handle.id} users ${handle.users}`);
+    return;
+  }
+  iommu_detach_device_pasid(domain, dev, iommu_mm.pasid);
+  if (--domain.users === 0) {
+    iommu_mm.sva_domains.splice(iommu_mm.sva_domains.indexOf(domain), 1);
+    const sva = coreOf(kernel).sva;
+    if (iommu_mm.sva_domains.length === 0) {
+      sva.mms.splice(sva.mms.indexOf(iommu_mm), 1);
+      if (sva.mms.length === 0) sva.present = false;
+    }
+    iommu_domain_free(domain);
+  }
+  kernel.trace?.event('core', 'sva', `unbind dev${dev.id} mm${mm.slot}: handle ${handle.id} freed, domain ${domain.id} users ${domain.users}`);
+  kfree_handle(kernel, handle);
+}
+
+/** iommu-sva.c: iommu_sva_get_pasid (v6.17): mm_get_enqcmd_pasid(domain->mm). */
+export function iommu_sva_get_pasid(handle: IommuSva): number {
+  return handle.domain.mm?.iommu_mm?.pasid ?? IOMMU_PASID_INVALID;
+}
+
+/**
+ * iommu-sva.c: iommu_sva_invalidate_kva_range (v6.18, CVE-2025-71202 fix): run the
+ * secondary-TLB hook of every mm with an SVA domain, for a kernel address range.
+ */
+export function iommu_sva_invalidate_kva_range(kernel: Kernel, start: bigint, end: bigint): void {
+  const sva = coreOf(kernel).sva;
+  if (!sva.present) return;
+  for (const iommu_mm of sva.mms) mmu_notifier_arch_invalidate_secondary_tlbs(iommu_mm.mm, start, end);
+}

@@ -1,0 +1,96 @@
+/**
+ * The kernel's globals for one world, and the Kernel services built on them. In C these are
+ * file-scope statics (iommu_sva_lock's list and flag in iommu-sva.c, iommu_global_pasid_ida in
+ * iommu.c, the SRCU of mm/mmu_notifier.c, the arch's TLB code, the kernel half of the page
+ * tables). Here they hang off the Kernel object (a WeakMap keyed by it) so that worlds in one
+ * process never share state, and drivers keep seeing only the Kernel interface of types.ts.
+ */
+import type { FailSite, Topology, TraceSink } from '../../shared/index.js';
+import { PhysMem } from '../../hw/mem.js';
+import { KernelSpace } from '../../hw/pagetable.js';
+import type { IommuDomain, IommuMmData, IommuSva, Kernel, MmuNotifier } from './types.js';
+import { type Arch, archFor } from './arch/index.js';
+import { ContentCounters } from './content.js';
+
+export interface CoreOptions {
+  /** arm64 only: FEAT_TLBIRANGE (system_supports_tlb_range). Default false: the MAX_DVM_OPS rule applies. */
+  readonly cpuTlbRange?: boolean;
+}
+
+export interface CoreGlobals {
+  readonly arch: Arch;
+  readonly kspace: KernelSpace;
+  readonly content: ContentCounters;
+  /** iommu.c: iommu_global_pasid_ida (the allocated ids). */
+  readonly pasidIda: Set<number>;
+  /** iommu-sva.c: iommu_sva_mms (list_add: newest first) and iommu_sva_present. */
+  readonly sva: { mms: IommuMmData[]; present: boolean };
+  /** Objects allocated and not yet freed, in allocation order: the leak check's slab view. */
+  readonly live: { domains: Set<IommuDomain>; handles: Set<IommuSva>; notifiers: Set<MmuNotifier> };
+  /** WARN_ON()s that fired, in order. A correct kernel never fills this. */
+  readonly warnings: string[];
+  /** failNext: the armed allocation site, if any. */
+  armed: FailSite | undefined;
+}
+
+const globals = new WeakMap<Kernel, CoreGlobals>();
+
+const makeGlobals = (kernel: Kernel, options: CoreOptions): CoreGlobals => ({
+  arch: archFor(kernel.topology, options.cpuTlbRange ?? false),
+  kspace: new KernelSpace(kernel.mem, kernel.topology.ptLevels),
+  content: new ContentCounters(kernel.topology.mms),
+  pasidIda: new Set(),
+  sva: { mms: [], present: false },
+  live: { domains: new Set(), handles: new Set(), notifiers: new Set() },
+  warnings: [],
+  armed: undefined,
+});
+
+/** The kernel services of a new world: fresh memory, empty SRCU queue, nothing armed. */
+export function createKernel(topology: Topology, trace?: TraceSink, options: CoreOptions = {}): Kernel {
+  const ids = { domain: 0, handle: 0 };
+  const kernel: Kernel = {
+    mem: new PhysMem(),
+    topology,
+    trace,
+    srcuCallbacks: [],
+    shouldFail(site: FailSite): boolean {
+      const g = coreOf(kernel);
+      if (g.armed !== site) return false;
+      g.armed = undefined;
+      return true;
+    },
+    nextId(kind: 'domain' | 'handle'): number {
+      return ids[kind]++;
+    },
+  };
+  // The kernel half of the page tables is set up at boot, before any process or IOMMU.
+  globals.set(kernel, makeGlobals(kernel, options));
+  return kernel;
+}
+
+/** The globals of a kernel; made on first use for a Kernel not built by createKernel. */
+export function coreOf(kernel: Kernel): CoreGlobals {
+  let g = globals.get(kernel);
+  if (g === undefined) globals.set(kernel, (g = makeGlobals(kernel, {})));
+  return g;
+}
+
+/** failNext(site): arm one allocation site (iommufd_fail_nth style). */
+export function failNext(kernel: Kernel, site: FailSite): void {
+  coreOf(kernel).armed = site;
+}
+
+/** WARN_ON(): record it (and trace it); the kernel carries on. */
+export function warn(kernel: Kernel, what: string): void {
+  coreOf(kernel).warnings.push(what);
+  kernel.trace?.event('core', 'WARN', what);
+}
+
+/** srcu: one grace period elapses; the callbacks queued before it run, in call_srcu order. */
+export function srcu_grace_period(kernel: Kernel): void {
+  const q = kernel.srcuCallbacks;
+  // Callbacks queued by these callbacks wait for the next grace period.
+  const batch = q.splice(0, q.length);
+  for (const cb of batch) cb();
+}

@@ -1,0 +1,81 @@
+/**
+ * mm/mmu_notifier.c (v6.17), the hlist (non-interval) notifiers SVA drivers use. SRCU is the
+ * world's srcuCallbacks queue: call_srcu appends, a grace period runs the queue.
+ */
+import { coreOf, warn } from './kernel.js';
+import { mmdrop, mmgrab } from './mm.js';
+import type { Errno } from '../../shared/index.js';
+import type { MmStruct, MmuNotifier } from './types.js';
+
+/**
+ * mm/mmu_notifier.c: mmu_notifier_register → __mmu_notifier_register (v6.17): the caller holds
+ * mm_users; pin the mm_struct (mmgrab, paired with the mmdrop after free_notifier), users = 1,
+ * hook the subscription at the head of the list.
+ */
+export function mmu_notifier_register(sub: MmuNotifier, mm: MmStruct): Errno | 0 {
+  if (mm.mm_users <= 0) throw new Error(`mmu_notifier_register on mm${mm.slot} with mm_users 0 (BUG_ON)`);
+  if (sub.mm !== mm) throw new Error('mmu_notifier_register: subscription built for another mm');
+  mmgrab(mm);
+  sub.users = 1;
+  sub.hooked = true;
+  mm.notifiers.unshift(sub);
+  coreOf(mm.kernel).live.notifiers.add(sub);
+  return 0;
+}
+
+function unhook(sub: MmuNotifier): void {
+  const list = sub.mm.notifiers;
+  const i = list.indexOf(sub);
+  if (i >= 0) list.splice(i, 1);
+  sub.hooked = false;
+}
+
+/**
+ * mm/mmu_notifier.c: mmu_notifier_put (v6.17): drop a reference; the last one unhooks the
+ * subscription (hlist_del_init_rcu) and defers mmu_notifier_free_rcu with call_srcu, so
+ * free_notifier runs only after every invalidation that may still see it has finished. put
+ * never calls release.
+ */
+export function mmu_notifier_put(sub: MmuNotifier): void {
+  const mm = sub.mm;
+  if (sub.users === 0) return warn(mm.kernel, `mmu_notifier_put with users 0 on mm${mm.slot}`);
+  if (--sub.users > 0) return;
+  unhook(sub);
+  mm.kernel.srcuCallbacks.push(() => mmu_notifier_free_rcu(sub));
+}
+
+/** mm/mmu_notifier.c: mmu_notifier_free_rcu (v6.17): free_notifier, then the register's mmdrop. */
+function mmu_notifier_free_rcu(sub: MmuNotifier): void {
+  const mm = sub.mm;
+  sub.ops.free_notifier(sub);
+  sub.freed = true;
+  coreOf(mm.kernel).live.notifiers.delete(sub);
+  mmdrop(mm);
+}
+
+/**
+ * mm/mmu_notifier.c: __mmu_notifier_release → mn_hlist_release (v6.17), from exit_mmap before
+ * anything is freed: every subscription's release runs, then all are unhooked, so no
+ * invalidation reaches them while the page tables are torn down.
+ */
+export function mmu_notifier_release(mm: MmStruct): void {
+  const list = mm.notifiers;
+  if (list.length === 0) return;
+  mm.kernel.trace?.event('core', 'mmu_notifier', `release mm${mm.slot}`);
+  for (const sub of [...list]) sub.ops.release(sub, mm);
+  for (const sub of [...list]) unhook(sub);
+}
+
+/**
+ * mm/mmu_notifier.c: __mmu_notifier_arch_invalidate_secondary_tlbs (v6.17), called from the
+ * arch TLB flush: [start, end) in bytes, end exclusive; (0, ULONG_MAX) means everything.
+ */
+export function mmu_notifier_arch_invalidate_secondary_tlbs(mm: MmStruct, start: bigint, end: bigint): void {
+  const list = mm.notifiers;
+  if (list.length === 0) return;
+  if (mm.kernel.trace) mm.kernel.trace.event('core', 'mmu_notifier', `invalidate mm${mm.slot} [0x${start.toString(16)}, 0x${end.toString(16)})`);
+  for (let i = 0; i < list.length; i++) {
+    const sub = list[i]!;
+    sub.ops.arch_invalidate_secondary_tlbs(sub, mm, start, end);
+  }
+}

@@ -1,0 +1,24 @@
+/**
+ * mm/memory.c: zap_pte_range and friends (v6.17), for the harness's pages [first, end) of one
+ * VMA: clear each present (or PROT_NONE) PTE, gather its page for freeing after the flush and
+ * add it to the flush range (tlb_remove_tlb_entry).
+ */
+import { pteFrame } from '../../hw/mem.js';
+import { userVpn } from '../../shared/index.js';
+import { tlb_flush_pte_range, tlb_remove_page, type MmuGather } from './mmuGather.js';
+import { pte_offset } from './pgtable.js';
+
+export function unmap_page_range(tlb: MmuGather, first: number, end: number): void {
+  const mm = tlb.mm;
+  const mem = mm.kernel.mem;
+  for (let page = first; page < end; page++) {
+    const vpn = userVpn(page);
+    const slot = pte_offset(mem, mm.pgd.root, mm.pgd.levels, vpn);
+    if (slot === undefined) continue;
+    const e = mem.entry(slot.table, slot.index);
+    if (e === 0) continue;
+    mem.setEntry(slot.table, slot.index, 0);
+    tlb_remove_page(tlb, pteFrame(e));
+    tlb_flush_pte_range(tlb, vpn);
+  }
+}

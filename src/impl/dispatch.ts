@@ -1,0 +1,161 @@
+/**
+ * implStep: one Command on the world, through the ported kernel entry points. Exceptions are
+ * not caught: an exception out of the impl is a finding. Preconditions are the spec's
+ * (contracts.md); a command that violates one throws.
+ */
+import type { Command, Observation } from '../shared/index.js';
+import { OK, userVpn } from '../shared/index.js';
+import { exit_mm, mmdrop_lazy_tlb } from './core/exit.js';
+import { handle_mm_fault } from './core/fault.js';
+import { dup_mm } from './core/fork.js';
+import { iommu_sva_bind_device, iommu_sva_get_pasid, iommu_sva_unbind_device } from './core/iommuSva.js';
+import { failNext, srcu_grace_period } from './core/kernel.js';
+import { mm_alloc } from './core/mm.js';
+import { do_mprotect } from './core/mprotect.js';
+import { do_munmap } from './core/munmap.js';
+import type { Device, MmStruct } from './core/types.js';
+import { vfree, vmalloc } from './core/vmalloc.js';
+import { do_mmap } from './core/vma.js';
+import type { World } from './world.js';
+
+const mmOf = (world: World, slot: number): MmStruct => {
+  const mm = world.mms[slot];
+  if (mm === undefined) throw new Error(`mm slot ${slot} is unborn (caller contract)`);
+  return mm;
+};
+
+const devOf = (world: World, id: number): Device => {
+  const d = world.devices[id];
+  if (d === undefined) throw new Error(`no device ${id}`);
+  return d;
+};
+
+/** The PASID a device uses for the slot's mm (dma/prefetch: the mm has an iommu_mm by contract). */
+const pasidOf = (world: World, slot: number): number => {
+  const mm = mmOf(world, slot);
+  if (mm.freed || mm.iommu_mm === undefined) throw new Error(`mm slot ${slot} has no PASID (caller contract)`);
+  return mm.iommu_mm.pasid;
+};
+
+/** A new process in a free slot: the next incarnation of the slot. */
+function startIn(world: World, slot: number, make: (gen: number) => MmStruct): MmStruct {
+  const old = world.mms[slot];
+  if (old !== undefined && !old.freed) throw new Error(`mm slot ${slot} is not free (caller contract)`);
+  if (world.fds[slot]!.some((fd) => fd !== undefined)) throw new Error(`mm slot ${slot} reused with open bonds`);
+  const gen = ++world.incarnations[slot]!;
+  const mm = make(gen);
+  world.mms[slot] = mm;
+  world.lazyRef[slot] = false;
+  return mm;
+}
+
+/**
+ * One command. A plain switch with a `never` default rather than ts-pattern: this is the
+ * per-command hot path. Measured on this machine (400k steps on the mock driver): a
+ * gracePeriod step took ~2.7 µs through the 16-arm `match().with().exhaustive()` chain and
+ * ~0.04 µs through this switch; a mixed touch/dma/munmap/mmap loop went from 0.53 M to 2.5 M
+ * steps/s. Exhaustiveness is still checked at compile time by the `never` default.
+ */
+export function implStep(world: World, cmd: Command): Observation {
+  switch (cmd.kind) {
+    case 'bind': {
+      const { dev, mm } = cmd;
+      const r = iommu_sva_bind_device(devOf(world, dev), mmOf(world, mm));
+      if (!r.ok) return { ok: false, errno: r.errno };
+      const row = world.fds[mm]!;
+      const fd = row[dev];
+      if (fd === undefined) row[dev] = { handle: r.value, binds: 1 };
+      else if (fd.handle === r.value) fd.binds++;
+      else throw new Error(`bind(dev${dev}, mm${mm}) returned a second handle for one bond`);
+      return { ok: true, value: iommu_sva_get_pasid(r.value) };
+    }
+    case 'unbind': {
+      const { dev, mm } = cmd;
+      const row = world.fds[mm]!;
+      const fd = row[dev];
+      if (fd === undefined) throw new Error(`unbind(dev${dev}, mm${mm}) without a bond (caller contract)`);
+      if (--fd.binds === 0) row[dev] = undefined;
+      iommu_sva_unbind_device(fd.handle);
+      return OK;
+    }
+    case 'mmap': {
+      const { mm, first, count, prot } = cmd;
+      do_mmap(mmOf(world, mm), first, count, prot);
+      return OK;
+    }
+    case 'touch': {
+      const { mm, page, write } = cmd;
+      const ret = handle_mm_fault(mmOf(world, mm), page, write);
+      return ret === 0 ? OK : { ok: false, errno: ret };
+    }
+    case 'munmap': {
+      const { mm, first, count } = cmd;
+      do_munmap(mmOf(world, mm), first, count);
+      return OK;
+    }
+    case 'mprotect': {
+      const { mm, page, prot } = cmd;
+      do_mprotect(mmOf(world, mm), page, prot);
+      return OK;
+    }
+    case 'dma': {
+      const { dev, mm, page, write } = cmd;
+      const r = devOf(world, dev).hw.dma(pasidOf(world, mm), userVpn(page), write);
+      return r.ok ? { ok: true, value: r.token } : { ok: false, errno: 'EFAULT', fault: r.fault };
+    }
+    case 'prefetch': {
+      const { dev, mm, page } = cmd;
+      devOf(world, dev).hw.prefetch(pasidOf(world, mm), userVpn(page));
+      return OK;
+    }
+    case 'exit': {
+      const { mm } = cmd;
+      const m = mmOf(world, mm);
+      if (m.exited) throw new Error(`exit of mm slot ${mm} twice (caller contract)`);
+      world.lazyRef[mm] = true;
+      exit_mm(m);
+      return OK;
+    }
+    case 'mmdrop': {
+      const { mm } = cmd;
+      if (!world.lazyRef[mm]) throw new Error(`mmdrop of mm slot ${mm} that is not exited (caller contract)`);
+      world.lazyRef[mm] = false;
+      mmdrop_lazy_tlb(mmOf(world, mm));
+      return OK;
+    }
+    case 'fork': {
+      const { mm, child } = cmd;
+      const parent = mmOf(world, mm);
+      startIn(world, child, (gen) => dup_mm(parent, child, gen));
+      return { ok: true, value: child };
+    }
+    case 'spawn': {
+      const { mm } = cmd;
+      startIn(world, mm, (gen) => mm_alloc(world.kernel, mm, gen));
+      return OK;
+    }
+    case 'gracePeriod': {
+      srcu_grace_period(world.kernel);
+      return OK;
+    }
+    case 'vmalloc': {
+      const { kpage } = cmd;
+      vmalloc(world.kernel, kpage);
+      return OK;
+    }
+    case 'vfree': {
+      const { kpage } = cmd;
+      vfree(world.kernel, kpage);
+      return OK;
+    }
+    case 'failNext': {
+      const { site } = cmd;
+      failNext(world.kernel, site);
+      return OK;
+    }
+    default: {
+      const never: never = cmd;
+      throw new Error(`implStep: unknown command ${JSON.stringify(never)}`);
+    }
+  }
+}
