@@ -1,8 +1,164 @@
 /**
- * What the hardware saw during one step. Placeholder shape; the hardware-invariants work owns
- * this file and extends it (attach to the units' submit/sync observers).
+ * What the hardware saw during one step: per IOMMU unit, the descriptors (VT-d) or commands
+ * (SMMUv3) submitted and the waits/syncs completed, in order; and each secondary-TLB
+ * invalidation the core made (mm, [start, end)) with the slice of every unit's log it produced.
+ * The ordering, cost and range invariants read it.
+ *
+ * Cheap by construction: events are the descriptor objects the driver already built (or a
+ * shared completion marker), stored in arrays that begin() rewinds without freeing; nothing is
+ * formatted.
  */
+import { match } from 'ts-pattern';
+import type { SmmuCmd, SmmuV3, SyncStatus } from '../src/hw/smmuv3/index.js';
+import type { QiDesc } from '../src/hw/vtd/descriptor.js';
+import type { VtdUnit, WaitStatus } from '../src/hw/vtd/unit.js';
+import { set_invalidate_observer } from '../src/impl/core/mmuNotifier.js';
+import type { MmStruct } from '../src/impl/index.js';
+import type { World } from '../src/impl/index.js';
+import type { Platform } from '../src/shared/index.js';
+import { cdTranslates, memoryCd } from './hardware/smmuRead.js';
+
+/** A wait (VT-d) or CMD_SYNC (SMMU) finishing: `ok` false = ITE / sync time-out, 'queued' never logged. */
+export interface Completion {
+  readonly kind: 'completion';
+  readonly ok: boolean;
+}
+export const COMPLETED: Completion = Object.freeze({ kind: 'completion', ok: true });
+export const TIMED_OUT: Completion = Object.freeze({ kind: 'completion', ok: false });
+
+/** One entry of a unit's log. QiDesc and SmmuCmd kinds do not overlap, so `kind` tells them apart. */
+export type ProbeEvent = QiDesc | SmmuCmd | Completion;
+
+/**
+ * One IOMMU unit's log for the current step: events[0 .. n), and aux[k] = what the entry in
+ * memory looked like when event k was submitted, for the two events whose order against the
+ * entry write matters (0 for every other event):
+ * - VT-d `pc` (PASID granularity): bit d set when device d behind the unit still had a present
+ *   PASID entry for that PASID (the entry must be cleared before its cache is invalidated);
+ * - SMMU `ATC_INV` with a PASID: 1 when the CD for (sid, ssid) still translated.
+ */
+export interface UnitLog {
+  readonly index: number;
+  readonly name: string;
+  n: number;
+  readonly events: ProbeEvent[];
+  readonly aux: number[];
+  /** Waits/syncs that timed out during the step. */
+  timeouts: number;
+}
+
+/**
+ * The secondary-TLB invalidations of the step: invalidation i covered [start[i], end[i]) of
+ * mm[i] and produced events [from[i*U + u], to[i*U + u]) of unit u (U = number of units).
+ */
+export interface InvalidationLog {
+  n: number;
+  readonly mm: MmStruct[];
+  readonly start: bigint[];
+  readonly end: bigint[];
+  from: Int32Array;
+  to: Int32Array;
+}
+
 export interface StepProbe {
+  readonly platform: Platform;
+  readonly units: readonly UnitLog[];
+  readonly invalidations: InvalidationLog;
   /** Start a new step: forget what the previous step recorded. */
   begin(): void;
+}
+
+const record = (log: UnitLog, e: ProbeEvent, aux = 0): void => {
+  log.aux[log.n] = aux;
+  log.events[log.n++] = e;
+};
+
+const completion = (log: UnitLog, status: WaitStatus | SyncStatus): void => {
+  if (status === 'queued') return;
+  if (status === 'timeout') log.timeouts++;
+  record(log, status === 'completed' ? COMPLETED : TIMED_OUT);
+};
+
+class Probe implements StepProbe {
+  readonly units: UnitLog[];
+  readonly invalidations: InvalidationLog;
+
+  constructor(readonly platform: Platform, names: readonly string[]) {
+    this.units = names.map((name, index) => ({ index, name, n: 0, events: [], aux: [], timeouts: 0 }));
+    const cap = 4 * names.length;
+    this.invalidations = { n: 0, mm: [], start: [], end: [], from: new Int32Array(cap), to: new Int32Array(cap) };
+  }
+
+  begin(): void {
+    for (const u of this.units) {
+      u.n = 0;
+      u.timeouts = 0;
+    }
+    this.invalidations.n = 0;
+  }
+
+  invalidateBefore(mm: MmStruct, start: bigint, end: bigint): void {
+    const inv = this.invalidations;
+    const units = this.units.length;
+    const i = inv.n++;
+    if ((i + 1) * units > inv.from.length) {
+      const from = new Int32Array(inv.from.length * 2);
+      const to = new Int32Array(inv.to.length * 2);
+      from.set(inv.from);
+      to.set(inv.to);
+      inv.from = from;
+      inv.to = to;
+    }
+    inv.mm[i] = mm;
+    inv.start[i] = start;
+    inv.end[i] = end;
+    for (let u = 0; u < units; u++) inv.from[i * units + u] = this.units[u]!.n;
+  }
+
+  invalidateAfter(): void {
+    const inv = this.invalidations;
+    const units = this.units.length;
+    const i = inv.n - 1;
+    for (let u = 0; u < units; u++) inv.to[i * units + u] = this.units[u]!.n;
+  }
+}
+
+/**
+ * Hook a probe onto every IOMMU unit of the world and onto its notifier invalidations. Call
+ * once per world (it replaces any observer already set on the units), then begin() per step.
+ */
+export function attachProbe(world: World): StepProbe {
+  const platform = world.topology.platform;
+  const probe = new Probe(platform, world.iommus.map((i) => i.unit.name));
+  match(platform)
+    .with('vtd', () => {
+      world.iommus.forEach((iommu, i) => {
+        const log = probe.units[i]!;
+        const behind = world.devices.filter((d) => d.iommu === iommu);
+        const presentMask = (unit: VtdUnit, pasid: number): number => {
+          let mask = 0;
+          for (const d of behind) if (unit.pasidTable(d.hw.sid)?.fetch(pasid)?.present === true) mask |= 1 << d.id;
+          return mask;
+        };
+        (iommu.unit as VtdUnit).observer = {
+          onSubmit: (u, desc) => record(log, desc, desc.kind === 'pc' && desc.granularity === 'pasid' ? presentMask(u, desc.pasid) : 0),
+          onWait: (_u, status) => completion(log, status),
+        };
+      });
+    })
+    .with('smmuv3', () => {
+      world.iommus.forEach((iommu, i) => {
+        const log = probe.units[i]!;
+        (iommu.unit as SmmuV3).observer = {
+          onSubmit: (u, cmd) => record(log, cmd, cmd.kind === 'ATC_INV' && cmd.ssv && cdTranslates(memoryCd(u, cmd.sid, cmd.ssid)) ? 1 : 0),
+          onSync: (_u, status) => completion(log, status),
+        };
+      });
+    })
+    .exhaustive();
+  set_invalidate_observer(world.kernel, {
+    before: (mm, start, end) => probe.invalidateBefore(mm, start, end),
+    after: () => probe.invalidateAfter(),
+  });
+  return probe;
 }

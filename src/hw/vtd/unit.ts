@@ -14,6 +14,15 @@ import { PageRequestQueue } from './prq.js';
 import { PagingStructureCache } from './psc.js';
 import { FAULTS, firstLevelTranslate, type WalkCaches } from './walk.js';
 
+/** What submitting a wait did: run the queue up to it, stopped at an ITE, or left it queued. */
+export type WaitStatus = 'completed' | 'timeout' | 'queued';
+
+/** Hooks for invariants that must see every descriptor and wait, in order (as SmmuObserver). */
+export interface VtdObserver {
+  onSubmit?(unit: VtdUnit, desc: QiDesc): void;
+  onWait?(unit: VtdUnit, status: WaitStatus): void;
+}
+
 /**
  * One emulated VT-d DMAR unit in scalable mode: context entries (source id → PASID table),
  * PASID cache, IOTLB, first-level paging-structure cache, invalidation queue and page request
@@ -30,6 +39,7 @@ export class VtdUnit implements IommuUnit, WalkCaches {
   readonly psc = new PagingStructureCache();
   readonly prq = new PageRequestQueue();
   readonly queue: InvalidationQueue;
+  observer: VtdObserver | undefined;
   private readonly contexts = new Map<number, { readonly dev: PciDevice; readonly table: PasidTable }>();
 
   constructor(readonly index: number, spec: IommuSpec, readonly mem: PhysMem, readonly trace?: TraceSink) {
@@ -58,7 +68,15 @@ export class VtdUnit implements IommuUnit, WalkCaches {
     if (desc.kind === 'devtlb' && !this.contexts.has(desc.sid)) {
       throw new HwError(this.name, `devtlb descriptor for unknown SID ${desc.sid}`);
     }
+    const obs = this.observer;
+    if (obs === undefined) return this.queue.submit(desc);
+    obs.onSubmit?.(this, desc);
+    const done = this.queue.completedWaits;
+    const aborted = this.queue.abortedWaits;
     this.queue.submit(desc);
+    if (desc.kind !== 'wait' || obs.onWait === undefined) return;
+    const status = this.queue.abortedWaits !== aborted ? 'timeout' : this.queue.completedWaits !== done ? 'completed' : 'queued';
+    obs.onWait(this, status);
   }
 
   get ite(): boolean {

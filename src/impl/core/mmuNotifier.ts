@@ -5,7 +5,23 @@
 import { coreOf, warn } from './kernel.js';
 import { mmdrop, mmgrab } from './mm.js';
 import type { Errno } from '../../shared/index.js';
-import type { MmStruct, MmuNotifier } from './types.js';
+import type { Kernel, MmStruct, MmuNotifier } from './types.js';
+
+/**
+ * No kernel counterpart: lets the invariants see each secondary-TLB invalidation's (mm, start,
+ * end) and which hardware commands it produced (called around the notifier loop). Per world.
+ */
+export interface InvalidateObserver {
+  before(mm: MmStruct, start: bigint, end: bigint): void;
+  after(mm: MmStruct): void;
+}
+const invalidateObservers = new WeakMap<Kernel, InvalidateObserver>();
+
+/** Hook (or unhook, with undefined) the invalidation observer of one world's kernel. */
+export function set_invalidate_observer(kernel: Kernel, obs: InvalidateObserver | undefined): void {
+  if (obs === undefined) invalidateObservers.delete(kernel);
+  else invalidateObservers.set(kernel, obs);
+}
 
 /**
  * mm/mmu_notifier.c: mmu_notifier_register → __mmu_notifier_register (v6.17): the caller holds
@@ -74,8 +90,11 @@ export function mmu_notifier_arch_invalidate_secondary_tlbs(mm: MmStruct, start:
   const list = mm.notifiers;
   if (list.length === 0) return;
   if (mm.kernel.trace) mm.kernel.trace.event('core', 'mmu_notifier', `invalidate mm${mm.slot} [0x${start.toString(16)}, 0x${end.toString(16)})`);
+  const obs = invalidateObservers.get(mm.kernel);
+  obs?.before(mm, start, end);
   for (let i = 0; i < list.length; i++) {
     const sub = list[i]!;
     sub.ops.arch_invalidate_secondary_tlbs(sub, mm, start, end);
   }
+  obs?.after(mm);
 }

@@ -1,0 +1,56 @@
+/**
+ * I12 on SMMUv3: what one notifier invalidation may cost on each SMMU, from the mm's domains
+ * there: one TLBI sequence of the domain's ASID (at least one, at most CMDQ_MAX_TLBI_OPS
+ * commands) closed by one CMD_SYNC, then one ATC_INV per stream of each ATS master_domain
+ * closed by one more CMD_SYNC, and no other command and no stream invalidated twice.
+ */
+import { CMDQ_MAX_TLBI_OPS } from '../../src/impl/smmuv3/sva.js';
+import type { ArmSmmuDomain } from '../../src/impl/smmuv3/structs.js';
+import type { CheckContext } from '../invariant.js';
+import { invalidationSlice } from './events.js';
+import type { Sink } from './platform.js';
+
+const MAX_TLBI = Number(CMDQ_MAX_TLBI_OPS);
+
+export function checkSmmuCost(ctx: CheckContext, out: Sink): void {
+  const { probe } = ctx;
+  const inv = probe.invalidations;
+  for (let i = 0; i < inv.n; i++) {
+    const mm = inv.mm[i]!;
+    for (let u = 0; u < probe.units.length; u++) {
+      let domains = 0, atcStreams = 0, syncsWanted = 0, asid = -1;
+      for (const sub of mm.notifiers) {
+        const d = sub.container as ArmSmmuDomain;
+        if (d.smmu.index !== u) continue;
+        domains++;
+        asid = d.cd.asid;
+        let streams = 0;
+        for (const md of d.devices) if (md.master.ats_enabled) streams += md.master.streams.length;
+        atcStreams += streams;
+        syncsWanted += streams > 0 ? 2 : 1;
+      }
+      const log = probe.units[u]!;
+      const { from, to } = invalidationSlice(probe, i, u);
+      let tlbi = 0, foreign = 0, atc = 0, syncs = 0, other = 0, dup = -1;
+      for (let k = from; k < to; k++) {
+        const e = log.events[k]!;
+        if (e.kind === 'TLBI_NH_ASID' || e.kind === 'TLBI_NH_VA') {
+          if (mm.notifiers.some((n) => (n.container as ArmSmmuDomain).cd.asid === e.asid)) tlbi++;
+          else foreign++;
+        } else if (e.kind === 'ATC_INV') {
+          atc++;
+          for (let j = from; j < k && dup < 0; j++) {
+            const f = log.events[j]!;
+            if (f.kind === 'ATC_INV' && f.sid === e.sid && f.ssid === e.ssid) dup = e.sid;
+          }
+        } else if (e.kind === 'CMD_SYNC') syncs++;
+        else if (e.kind !== 'completion') other++;
+      }
+      const tlbiOk = domains === 0 ? tlbi === 0 : tlbi >= domains && tlbi <= domains * MAX_TLBI;
+      if (tlbiOk && foreign === 0 && atc === atcStreams && syncs === syncsWanted && other === 0 && dup < 0) continue;
+      out.add({ iommu: u, mm: mm.slot, asid, tlbi, atc, syncs },
+        `${log.name}: invalidation ${i} of mm${mm.slot} cost ${tlbi} TLBI (${foreign} of foreign ASIDs), ${atc} ATC_INV, ${syncs} CMD_SYNC, ${other} other` +
+        `${dup >= 0 ? ` (sid ${dup} twice)` : ''}; the domains ask for 1..${MAX_TLBI} TLBI per domain (${domains}), ${atcStreams} ATC_INV, ${syncsWanted} CMD_SYNC`);
+    }
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * The reference side of the cache comparisons: what the CPU page tables say now, read the way
+ * software reads them (never through a cache), and which mm owns a PASID. Allocation-free.
+ */
+import { PTE_P, PTE_U, PTE_W, pteFrame, type PhysMem } from '../../src/hw/mem.js';
+import { levelIndex, levelSpan } from '../../src/hw/radix.js';
+import type { MmStruct, World } from '../../src/impl/index.js';
+
+/** The not-freed mm whose iommu_mm holds `pasid`, or undefined (the PASID is free or orphaned). */
+export function mmOfPasid(world: World, pasid: number): MmStruct | undefined {
+  const mms = world.mms;
+  for (let i = 0; i < mms.length; i++) {
+    const mm = mms[i];
+    if (mm !== undefined && !mm.freed && mm.iommu_mm !== undefined && !mm.iommu_mm.freed && mm.iommu_mm.pasid === pasid) return mm;
+  }
+  return undefined;
+}
+
+/**
+ * Whether a cached leaf (frame, write) is wider than the PTE for vpn: the PTE is gone, not a
+ * user page, maps another frame, or is read-only where the cache allows writes. A narrower
+ * entry (read-only cached, writable now) is allowed: hardware re-walks for the write.
+ */
+export function leafIsStale(mm: MmStruct, vpn: number, frame: number, write: boolean): boolean {
+  const pte = mm.pgd.lookup(vpn);
+  if ((pte & PTE_P) === 0 || (pte & PTE_U) === 0) return true;
+  if (pteFrame(pte) !== frame) return true;
+  return write && (pte & PTE_W) === 0;
+}
+
+/**
+ * The frame of the level-`level` table that a walk from `root` (a table of `rootLevel`) reaches
+ * for vpn, or -1 when an entry above it is not present.
+ */
+export function tableAt(mem: PhysMem, root: number, rootLevel: number, vpn: number, level: number): number {
+  let table = root;
+  for (let l = rootLevel; l > level; l--) {
+    const e = mem.entry(table, levelIndex(vpn, l));
+    if ((e & PTE_P) === 0) return -1;
+    table = pteFrame(e);
+  }
+  return table;
+}
+
+/** First vpn a paging-structure / walk-cache entry of (level, prefix) covers. */
+export const prefixVpn = (level: number, prefix: number): number => prefix * levelSpan(level + 1);
+
+/** Whether a cached pointer to the level-`level` table for `prefix` differs from mm's tables now. */
+export function pointerIsStale(mm: MmStruct, level: number, prefix: number, frame: number): boolean {
+  const pgd = mm.pgd;
+  return tableAt(mm.kernel.mem, pgd.root, pgd.levels, prefixVpn(level, prefix), level) !== frame;
+}

@@ -1,0 +1,90 @@
+/**
+ * I7 on VT-d, read from the step's descriptor log:
+ * - a device-TLB invalidation of (sid, PASID) comes after an IOTLB invalidation of the PASID,
+ *   with no earlier device-TLB invalidation of the same (sid, PASID) in between;
+ * - teardown (the last unbind of a live mm, or release at exit), per device: the entry is
+ *   cleared, then the PASID cache is invalidated and waited for, then P_IOTLB, then the
+ *   device TLB (ATS), and any PRQ drain comes after the IOTLB invalidation;
+ * - a bind returns with nothing left queued.
+ */
+import type { Device } from '../../src/impl/index.js';
+import type { CheckContext } from '../invariant.js';
+import type { UnitLog } from '../probe.js';
+import { dev_iommu_priv_get, to_dmar_domain } from '../../src/impl/vtd/dmar.js';
+import { completionAfter, findEvent } from './events.js';
+import { lastUnbind } from './lastUnbind.js';
+import type { Sink } from './platform.js';
+import { vtdUnits } from './vtdRead.js';
+
+function iotlbBeforeDevtlb(log: UnitLog, unit: number, out: Sink): void {
+  const ev = log.events;
+  for (let k = 0; k < log.n; k++) {
+    const e = ev[k]!;
+    if (e.kind !== 'devtlb' || e.global) continue;
+    let ok = false;
+    for (let j = k - 1; j >= 0; j--) {
+      const f = ev[j]!;
+      if (f.kind === 'piotlb' && f.pasid === e.pasid) {
+        ok = true;
+        break;
+      }
+      if (f.kind === 'devtlb' && f.sid === e.sid && f.pasid === e.pasid) break;
+    }
+    if (!ok) out.add({ iommu: unit, sid: e.sid, pasid: e.pasid, at: k }, `${log.name}: device-TLB invalidation of sid ${e.sid} PASID ${e.pasid} (descriptor ${k}) without a P_IOTLB invalidation of the PASID before it`);
+  }
+}
+
+/** The teardown sequence of (dev, pasid) on its unit; `release` = intel_mm_release (entry keeps FPD). */
+function teardown(ctx: CheckContext, dev: Device, pasid: number, release: boolean, out: Sink): void {
+  const info = dev_iommu_priv_get(dev);
+  const unit = dev.iommu.index;
+  const log = ctx.probe.units[unit]!;
+  const bit = 1 << dev.id;
+  const objects = { dev: dev.id, pasid, iommu: unit };
+  const entry = info.pasid_table?.fetch(pasid);
+  if (entry !== undefined && (entry.present || (!release && entry.fpd))) {
+    out.add(objects, `${dev.hw.name} PASID ${pasid}: entry still ${entry.present ? 'present' : 'FPD'} after ${release ? 'release' : 'the last unbind'}`);
+  }
+  const pc = findEvent(log, 0, log.n, (e, k) => e.kind === 'pc' && e.granularity === 'pasid' && e.pasid === pasid && (log.aux[k]! & bit) === 0);
+  if (pc < 0) {
+    const early = findEvent(log, 0, log.n, (e) => e.kind === 'pc' && e.granularity === 'pasid' && e.pasid === pasid);
+    out.add(objects, early >= 0
+      ? `${dev.hw.name} PASID ${pasid}: PASID cache invalidated (descriptor ${early}) while the entry was still present: clear the entry first`
+      : `${dev.hw.name} PASID ${pasid}: teardown without a PASID-cache invalidation`);
+    return;
+  }
+  const waited = completionAfter(log, pc, log.n);
+  const iotlb = waited < 0 ? -1 : findEvent(log, waited + 1, log.n, (e) => e.kind === 'piotlb' && e.pasid === pasid);
+  if (iotlb < 0) {
+    out.add(objects, `${dev.hw.name} PASID ${pasid}: no P_IOTLB invalidation after the PASID-cache invalidation and its wait`);
+    return;
+  }
+  if (info.ats_enabled && !dev.hw.disconnected) {
+    const devtlb = findEvent(log, iotlb + 1, log.n, (e) => e.kind === 'devtlb' && e.sid === info.sid && (e.global || e.pasid === pasid));
+    if (devtlb < 0) out.add(objects, `${dev.hw.name} PASID ${pasid}: no device-TLB invalidation after the P_IOTLB invalidation`);
+  }
+  const drain = findEvent(log, 0, log.n, (e) => e.kind === 'wait' && e.drain);
+  if (drain >= 0 && drain < iotlb) out.add(objects, `${dev.hw.name} PASID ${pasid}: PRQ drained (descriptor ${drain}) before the IOTLB invalidation`);
+}
+
+export function checkVtdOrdering(ctx: CheckContext, out: Sink): void {
+  const { probe, world, cmd } = ctx;
+  for (let u = 0; u < probe.units.length; u++) iotlbBeforeDevtlb(probe.units[u]!, u, out);
+  if (cmd.kind === 'unbind') {
+    const gone = lastUnbind(ctx);
+    // After release the entry is already blocked and flushed: unbind only clears it (and drains).
+    if (gone === undefined || gone.mm.exited) return;
+    for (const d of gone.devs) teardown(ctx, d, gone.pasid, false, out);
+  } else if (cmd.kind === 'exit') {
+    const mm = world.mms[cmd.mm];
+    for (const domain of mm?.iommu_mm?.sva_domains ?? []) {
+      for (const dp of to_dmar_domain(domain).dev_pasids) teardown(ctx, dp.dev, dp.pasid, true, out);
+    }
+  } else if (cmd.kind === 'bind') {
+    const units = vtdUnits(world);
+    for (let u = 0; u < units.length; u++) {
+      const q = units[u]!.unit.queue;
+      if (q.pendingCount > 0) out.add({ iommu: u }, `${units[u]!.name}: bind returned with ${q.pendingCount} descriptors queued without a completed wait`);
+    }
+  }
+}

@@ -1,0 +1,49 @@
+import { describe, expect, test } from 'vitest';
+import { kernelPageTables } from '../../../properties/hardware/kernelPageTables.js';
+import { kernelVpn } from '../../../src/shared/index.js';
+import { bench, holdsOnRandomWalks, ids, pasidOf, setup, type Bench } from './helpers.js';
+
+/** The hardware adversary walks a kernel address through the PASID: the supervisor leaf faults, the upper levels stay cached. */
+const walkKernel = (b: Bench, dev: number, kpage: number): void => b.world.devices[dev]!.hw.prefetch(pasidOf(b, 0), kernelVpn(kpage));
+
+describe('I15 kernel page tables', () => {
+  test.each(['vtd', 'smmuv3'] as const)('holds on random legal sequences on %s', (platform) => {
+    holdsOnRandomWalks(kernelPageTables, platform);
+  });
+
+  test('holds when vfree flushes the SVA mms before freeing the table (VT-d)', () => {
+    const b = bench('vtd');
+    setup(b, 0, [0]);
+    b.run({ kind: 'vmalloc', kpage: 0 });
+    walkKernel(b, 0, 0);
+    b.run({ kind: 'vfree', kpage: 0 });
+    expect(b.check(kernelPageTables)).toEqual([]);
+  });
+
+  test('fires when a kernel PTE table is freed with a cached pointer to it (CVE-2025-71202, VT-d)', () => {
+    const b = bench('vtd');
+    setup(b, 0, [0]);
+    b.run({ kind: 'vmalloc', kpage: 0 });
+    walkKernel(b, 0, 0);
+    // The pre-6.18 kernel: no iommu_sva_invalidate_kva_range before the table is freed.
+    b.world.core.sva.present = false;
+    b.run({ kind: 'vfree', kpage: 0 });
+    const v = b.check(kernelPageTables);
+    expect(ids(v)).toEqual(['I15']);
+    expect(v[0]!.message).toMatch(/kernel table frame \d+ \(level 1, .*\), now freed/);
+    // The frame is reused: the message says so.
+    b.run({ kind: 'vmalloc', kpage: 1 });
+    expect(b.check(kernelPageTables)[0]!.message).toMatch(/now reused as (table|data)/);
+  });
+
+  test('fires when the SMMU caches a walk of a kernel (TTB1) address (SMMUv3)', () => {
+    const b = bench('smmuv3');
+    setup(b, 0, [0]);
+    b.run({ kind: 'vmalloc', kpage: 0 });
+    expect(b.check(kernelPageTables)).toEqual([]);
+    walkKernel(b, 0, 0);
+    const v = b.check(kernelPageTables);
+    expect(ids(v)).toEqual(['I15']);
+    expect(v[0]!.message).toContain('kernel-half (TTB1) table pointer');
+  });
+});

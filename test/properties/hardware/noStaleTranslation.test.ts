@@ -1,0 +1,75 @@
+import { describe, expect, test } from 'vitest';
+import { noStaleTranslation } from '../../../properties/hardware/noStaleTranslation.js';
+import type { SmmuV3 } from '../../../src/hw/smmuv3/index.js';
+import type { VtdUnit } from '../../../src/hw/vtd/unit.js';
+import { userVpn } from '../../../src/shared/index.js';
+import { bench, holdsOnRandomWalks, ids, muteNotifier, pasidOf, setup } from './helpers.js';
+
+const dma = (dev: number, mm: number, page: number, write = false) => ({ kind: 'dma', dev, mm, page, write }) as const;
+
+describe('I6 no stale translation', () => {
+  test.each(['vtd', 'smmuv3'] as const)('holds on random legal sequences on %s', (platform) => {
+    holdsOnRandomWalks(noStaleTranslation, platform);
+  });
+
+  test.each(['vtd', 'smmuv3'] as const)('holds after munmap of pages a device had cached on %s', (platform) => {
+    const b = bench(platform);
+    setup(b, 0, [0]);
+    b.run(dma(0, 0, 0), dma(0, 0, 1, true), { kind: 'munmap', mm: 0, first: 0, count: 2 });
+    expect(b.check(noStaleTranslation)).toEqual([]);
+  });
+
+  test.each(['vtd', 'smmuv3'] as const)('fires when the notifier invalidation is skipped on %s', (platform) => {
+    const b = bench(platform);
+    setup(b, 0, [0]);
+    b.run(dma(0, 0, 0));
+    muteNotifier(b, 0, 'arch_invalidate_secondary_tlbs');
+    b.run({ kind: 'munmap', mm: 0, first: 0, count: 1 });
+    const v = b.check(noStaleTranslation);
+    expect(ids(v)).toEqual(['I6']);
+    expect(v.some((x) => x.message.includes('ATC'))).toBe(true);
+    expect(v.some((x) => /IOTLB|TLB entry/.test(x.message))).toBe(true);
+  });
+
+  test('fires on a planted IOTLB entry wider than the PTE and on a free PASID tag (VT-d)', () => {
+    const b = bench('vtd');
+    setup(b, 0, [0]);
+    b.run({ kind: 'mprotect', mm: 0, page: 0, prot: 'r' });
+    const u = b.world.iommus[0]!.unit as VtdUnit;
+    const pte = b.world.mms[0]!.pgd.translate(userVpn(0))!;
+    u.iotlb.fill(1, pasidOf(b, 0), userVpn(0), { ok: true, frame: pte.frame, write: true });
+    u.iotlb.fill(1, 9, userVpn(0), { ok: true, frame: pte.frame, write: false });
+    const v = b.check(noStaleTranslation);
+    expect(v.map((x) => x.objects['pasid'])).toEqual([pasidOf(b, 0), 9]);
+  });
+
+  test('fires on a stale paging-structure cache pointer and a stale PASID cache entry (VT-d)', () => {
+    const b = bench('vtd');
+    setup(b, 0, [0]);
+    const u = b.world.iommus[0]!.unit as VtdUnit;
+    u.psc.fill(1, pasidOf(b, 0), userVpn(0), 1, 7 * 4 + 3);
+    u.pasidCache.fill(0, 9, { present: true, fpd: false, pgtt: 'FL', flptr: 1, did: 1, levels: 4 });
+    const v = b.check(noStaleTranslation);
+    expect(v.map((x) => x.message)).toEqual([
+      expect.stringContaining('paging-structure cache'),
+      expect.stringContaining('PASID cache (sid 0, PASID 9)'),
+    ]);
+  });
+
+  test('fires on a TLB entry of a freed ASID, a stale walk-cache pointer and a stale CD cache entry (SMMUv3)', () => {
+    const b = bench('smmuv3');
+    setup(b, 0, [0]);
+    const u = b.world.iommus[0]!.unit as SmmuV3;
+    const pte = b.world.mms[0]!.pgd.translate(userVpn(0))!;
+    u.tlb.fill(7, userVpn(0), { ok: true, frame: pte.frame, write: true });
+    u.walkCache.fill(1, 1, Math.floor(userVpn(0) / 512), 3);
+    const cd = u.config.cd(0, pasidOf(b, 0)) ?? u.streamTable.fetch(0).cdTable!.fetch(pasidOf(b, 0))!;
+    u.config.fillCd(0, pasidOf(b, 0), { ...cd, ttb0: cd.ttb0 + 1 });
+    const v = b.check(noStaleTranslation);
+    expect(v.map((x) => x.message)).toEqual([
+      expect.stringContaining('ASID 7, which is free'),
+      expect.stringContaining('walk cache ASID 1'),
+      expect.stringContaining('CD cache (SID 0'),
+    ]);
+  });
+});

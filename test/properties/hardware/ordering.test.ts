@@ -1,0 +1,124 @@
+import { describe, expect, test } from 'vitest';
+import { ordering } from '../../../properties/hardware/ordering.js';
+import type { SmmuCmd, SmmuV3 } from '../../../src/hw/smmuv3/index.js';
+import type { QiDesc } from '../../../src/hw/vtd/descriptor.js';
+import type { PasidEntry } from '../../../src/hw/vtd/pasidTable.js';
+import type { VtdUnit } from '../../../src/hw/vtd/unit.js';
+import { bench, holdsOnRandomWalks, ids, setup, wrapSubmit } from './helpers.js';
+
+const dma = (dev: number, mm: number, page: number) => ({ kind: 'dma', dev, mm, page, write: false }) as const;
+
+describe('I7 ordering', () => {
+  test.each(['vtd', 'smmuv3'] as const)('holds on random legal sequences on %s', (platform) => {
+    holdsOnRandomWalks(ordering, platform);
+  });
+
+  test.each(['vtd', 'smmuv3'] as const)('holds on unbind, exit and munmap with two devices bound on %s', (platform) => {
+    const b = bench(platform);
+    setup(b, 0, [0, 1]);
+    b.run(dma(0, 0, 0), { kind: 'munmap', mm: 0, first: 0, count: 1 });
+    expect(b.check(ordering)).toEqual([]);
+    b.run({ kind: 'unbind', dev: 1, mm: 0 });
+    expect(b.check(ordering)).toEqual([]);
+    b.run({ kind: 'exit', mm: 0 });
+    expect(b.check(ordering)).toEqual([]);
+  });
+
+  test('fires when a flush sends the device-TLB invalidation before the P_IOTLB (VT-d)', () => {
+    const b = bench('vtd');
+    setup(b, 0, [0]);
+    let held: QiDesc | undefined;
+    wrapSubmit<QiDesc>(b.world.iommus[0]!.unit as VtdUnit, (d, submit) => {
+      if (d.kind === 'piotlb' && d.granularity === 'page') return void (held = d);
+      submit(d);
+      if (d.kind === 'devtlb' && held !== undefined) submit(held);
+    });
+    b.run({ kind: 'munmap', mm: 0, first: 0, count: 1 });
+    expect(ids(b.check(ordering))).toEqual(['I7']);
+    expect(b.check(ordering)[0]!.message).toContain('without a P_IOTLB');
+  });
+
+  test('fires when teardown skips the PASID-cache invalidation (VT-d)', () => {
+    const b = bench('vtd');
+    setup(b, 0, [0]);
+    wrapSubmit<QiDesc>(b.world.iommus[0]!.unit as VtdUnit, (d, submit) => (d.kind === 'pc' ? undefined : submit(d)));
+    b.run({ kind: 'unbind', dev: 0, mm: 0 });
+    expect(b.check(ordering).map((x) => x.message)).toEqual([expect.stringContaining('teardown without a PASID-cache invalidation')]);
+  });
+
+  test('fires when teardown invalidates the PASID cache before clearing the entry (VT-d)', () => {
+    const b = bench('vtd');
+    setup(b, 0, [0]);
+    const u = b.world.iommus[0]!.unit as VtdUnit;
+    const table = u.pasidTable(0)!;
+    const write = table.write.bind(table);
+    let deferred: (() => void) | undefined;
+    // The entry write lands only after the PASID-cache flush has completed.
+    table.write = (pasid: number, e: PasidEntry): void => {
+      if (e.present) write(pasid, e);
+      else deferred = () => write(pasid, e);
+    };
+    wrapSubmit<QiDesc>(u, (d, submit) => {
+      submit(d);
+      if (d.kind === 'wait' && deferred !== undefined) {
+        deferred();
+        deferred = undefined;
+      }
+    });
+    b.run({ kind: 'unbind', dev: 0, mm: 0 });
+    expect(b.check(ordering).map((x) => x.message)).toEqual([expect.stringContaining('while the entry was still present')]);
+  });
+
+  test('fires when the ATC is invalidated before the TLBI has completed (SMMUv3)', () => {
+    const b = bench('smmuv3');
+    setup(b, 0, [0]);
+    wrapSubmit<SmmuCmd>(b.world.iommus[0]!.unit as SmmuV3, (c, submit) => (c.kind === 'TLBI_NH_VA' ? undefined : submit(c)));
+    b.run({ kind: 'munmap', mm: 0, first: 0, count: 1 });
+    expect(b.check(ordering).map((x) => x.message)).toEqual([expect.stringContaining('before a TLBI of its ASID had completed')]);
+  });
+
+  test('fires when detach clears the CD without CFGI_CD (SMMUv3)', () => {
+    const b = bench('smmuv3');
+    setup(b, 0, [0]);
+    wrapSubmit<SmmuCmd>(b.world.iommus[0]!.unit as SmmuV3, (c, submit) => (c.kind === 'CFGI_CD' ? undefined : submit(c)));
+    b.run({ kind: 'unbind', dev: 0, mm: 0 });
+    const msgs = b.check(ordering).map((x) => x.message);
+    expect(msgs).toContain('dev0 SSID 1: CD cleared without CFGI_CD + CMD_SYNC');
+  });
+
+  test('fires when release flushes the ASID before making the CD quiet (SMMUv3)', () => {
+    const b = bench('smmuv3');
+    setup(b, 0, [0]);
+    const held: SmmuCmd[] = [];
+    let flushed = false;
+    // The quiet CD's CFGI_CD goes out only after the TLBI by ASID and its sync.
+    wrapSubmit<SmmuCmd>(b.world.iommus[0]!.unit as SmmuV3, (c, submit) => {
+      if (c.kind === 'CFGI_CD') return void held.push(c);
+      submit(c);
+      if (c.kind === 'TLBI_NH_ASID') flushed = true;
+      if (c.kind === 'CMD_SYNC' && flushed && held.length > 0) {
+        for (const h of held.splice(0)) submit(h);
+        submit({ kind: 'CMD_SYNC' });
+      }
+    });
+    b.run({ kind: 'exit', mm: 0 });
+    expect(b.check(ordering).map((x) => x.message)).toContain('smmu0: release flushed ASID 1 before making the CD of sid 0 SSID 1 quiet');
+  });
+
+  test('fires when a bind returns with a descriptor queued and no wait (VT-d)', () => {
+    const b = bench('vtd');
+    b.run({ kind: 'spawn', mm: 0 }, { kind: 'bind', dev: 0, mm: 0 });
+    (b.world.iommus[0]!.unit as VtdUnit).submit({ kind: 'pc', granularity: 'pasid', did: 1, pasid: 1 });
+    expect(b.check(ordering).map((x) => x.message)).toEqual([expect.stringContaining('bind returned with 1 descriptors queued')]);
+  });
+
+  test('fires when a bind returns with CD writes not synced (SMMUv3)', () => {
+    const b = bench('smmuv3');
+    b.run({ kind: 'spawn', mm: 0 });
+    wrapSubmit<SmmuCmd>(b.world.iommus[0]!.unit as SmmuV3, (c, submit) => (c.kind === 'CMD_SYNC' ? undefined : submit(c)));
+    b.run({ kind: 'bind', dev: 0, mm: 0 });
+    const v = b.check(ordering);
+    expect(ids(v)).toEqual(['I7']);
+    expect(v.map((x) => x.message)).toContain('smmu0: bind returned with 5 commands queued without a CMD_SYNC');
+  });
+});

@@ -1,0 +1,51 @@
+import { describe, expect, test } from 'vitest';
+import { queueLiveness } from '../../../properties/hardware/queueLiveness.js';
+import type { VtdUnit } from '../../../src/hw/vtd/unit.js';
+import { bench, holdsOnRandomWalks, ids, setup } from './helpers.js';
+
+describe('I-QUEUE queues are not hung', () => {
+  test.each(['vtd', 'smmuv3'] as const)('holds on random legal sequences on %s', (platform) => {
+    holdsOnRandomWalks(queueLiveness, platform);
+  });
+
+  test('holds when a surprise-removed device is unbound: the B15 guard skips its devTLB (VT-d)', () => {
+    const b = bench('vtd');
+    setup(b, 0, [0]);
+    b.world.devices[0]!.hw.disconnected = true;
+    b.run({ kind: 'unbind', dev: 0, mm: 0 });
+    expect(b.check(queueLiveness)).toEqual([]);
+  });
+
+  test('fires when a surprise-removed device is unbound: the SMMUv3 port has no such guard', () => {
+    const b = bench('smmuv3');
+    setup(b, 0, [0]);
+    b.world.devices[0]!.hw.disconnected = true;
+    b.run({ kind: 'unbind', dev: 0, mm: 0 });
+    expect(b.check(queueLiveness).map((x) => x.message)).toEqual([expect.stringMatching(/^smmu0: \d+ CMD_SYNCs timed out/)]);
+  });
+
+  test.each(['vtd', 'smmuv3'] as const)('fires when an invalidation reaches a surprise-removed device on %s', (platform) => {
+    const b = bench(platform);
+    setup(b, 0, [0]);
+    b.world.devices[0]!.hw.disconnected = true;
+    b.run({ kind: 'munmap', mm: 0, first: 0, count: 1 });
+    const v = b.check(queueLiveness);
+    expect(ids(v)).toEqual(['I-QUEUE']);
+    expect(v[0]!.message).toMatch(/timed out/);
+  });
+
+  test('fires when the queue is left stopped with ITE set (VT-d)', () => {
+    const b = bench('vtd');
+    setup(b, 0, [0]);
+    b.world.devices[0]!.hw.disconnected = true;
+    const u = b.world.iommus[0]!.unit as VtdUnit;
+    u.submit({ kind: 'devtlb', sid: 0, pasid: 1, global: false, addr: 0, sizeOrder: 0 });
+    u.submit({ kind: 'wait', fence: false, drain: false });
+    u.submit({ kind: 'piotlb', granularity: 'pasid', did: 1, pasid: 1 });
+    expect(b.check(queueLiveness).map((x) => x.message)).toEqual([
+      expect.stringContaining('1 invalidation waits timed out'),
+      'vtd0: ITE still set: the invalidation queue is stopped',
+      'vtd0: 1 descriptors queued without a completed wait',
+    ]);
+  });
+});
