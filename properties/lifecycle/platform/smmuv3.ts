@@ -1,0 +1,68 @@
+/**
+ * SMMUv3 reads for the lifecycle invariants, after arm-smmu-v3.c / arm-smmu-v3-sva.c (v6.17):
+ * an SVA attachment is a master_domain {master, ssid} on the arm_smmu_domain (which belongs to
+ * one SMMU and owns a private ASID in arm_smmu_asid_xa) plus a CD at the SSID: V, TTB0 = pgd,
+ * EPD0 clear, the domain's ASID. After arm_smmu_mm_release the CD stays valid with EPD0 set and
+ * R clear (the quiet CD).
+ */
+import type { Device, IommuDomain, World } from '../../../src/impl/index.js';
+import { IOMMU_NO_PASID, dev_iommu_priv_get, to_smmu_domain, type ArmSmmuDevice } from '../../../src/impl/smmuv3/structs.js';
+import { attachedTo } from '../scan.js';
+import type { LifecyclePlatform } from './types.js';
+
+const cdAt = (dev: Device, ssid: number) => dev_iommu_priv_get(dev).cd_table.table?.fetch(ssid);
+
+function bookkeepingProblem(domain: IommuDomain): string | undefined {
+  const d = to_smmu_domain(domain);
+  let ats = 0;
+  for (const md of d.devices) {
+    if (md.domain !== d) return `master_domain ${md.master.dev.hw.name}/${md.ssid} links another domain`;
+    if (md.master.smmu !== d.smmu) return `${md.master.dev.hw.name} is behind ${md.master.smmu.unit.name}, the domain belongs to ${d.smmu.unit.name}`;
+    if (md.master.ats_enabled) ats++;
+  }
+  if (ats !== d.nr_ats_masters) return `nr_ats_masters ${d.nr_ats_masters}, ${ats} ATS master_domains`;
+  if (!domain.freed && d.smmu.asid_xa.xa_load(d.cd.asid) !== d) return `ASID ${d.cd.asid} is not this domain's in arm_smmu_asid_xa`;
+  return undefined;
+}
+
+export const smmuv3Lifecycle: LifecyclePlatform = Object.freeze({
+  hasEntry(dev: Device, pasid: number): boolean {
+    return cdAt(dev, pasid)?.v === true;
+  },
+  entryProblem(dev: Device, pasid: number, domain: IommuDomain): string | undefined {
+    const mm = domain.mm;
+    const cd = cdAt(dev, pasid);
+    if (mm === undefined || cd === undefined || !cd.v) return 'CD not valid';
+    const asid = to_smmu_domain(domain).cd.asid;
+    if (cd.asid !== asid) return `CD ASID ${cd.asid}, the domain's is ${asid}`;
+    if (mm.exited) return cd.epd0 && !cd.r ? undefined : 'CD is not the quiet form (EPD0, R clear) after mm release';
+    if (cd.epd0) return 'EPD0 set on a live mm';
+    if (cd.ttb0 !== mm.pgd.pgd || cd.levels !== mm.pgd.levels) return `TTB0 ${cd.ttb0} is not mm${mm.slot}'s pgd ${mm.pgd.pgd}`;
+    return undefined;
+  },
+  listed(domain: IommuDomain, dev: Device, pasid: number): number {
+    let n = 0;
+    for (const md of to_smmu_domain(domain).devices) if (md.master.dev === dev && md.ssid === pasid) n++;
+    return n;
+  },
+  firstUnattached(domain: IommuDomain): { dev: Device; pasid: number } | undefined {
+    for (const md of to_smmu_domain(domain).devices) if (!attachedTo(md.master.dev, md.ssid, domain)) return { dev: md.master.dev, pasid: md.ssid };
+    return undefined;
+  },
+  bookkeepingProblem,
+  domainInstance: (domain: IommuDomain): number => to_smmu_domain(domain).smmu.index,
+  asid: (domain: IommuDomain): number => to_smmu_domain(domain).cd.asid,
+  asids: (world: World): number[] => (world.iommus[0] as ArmSmmuDevice).asid_xa.indices(),
+  driverFreed: (domain: IommuDomain): boolean => to_smmu_domain(domain).freed,
+  // The SMMUv3 driver has no leakCheck hook, so findLeaks cannot see ASIDs or CDs.
+  quiescenceLeaks(world: World): string[] {
+    const out: string[] = [];
+    for (const a of smmuv3Lifecycle.asids(world)) out.push(`ASID ${a} still allocated in arm_smmu_asid_xa`);
+    for (const dev of world.devices) {
+      const cd = dev_iommu_priv_get(dev).cd_table;
+      if (cd.used_ssids !== 0) out.push(`${dev.hw.name}: ${cd.used_ssids} SSIDs still in use (valid CDs)`);
+      if (cd.table !== undefined && cd.table.fetch(IOMMU_NO_PASID)?.v === true) out.push(`${dev.hw.name}: CD 0 valid`);
+    }
+    return out;
+  },
+});

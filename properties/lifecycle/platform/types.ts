@@ -1,0 +1,38 @@
+/**
+ * What the lifecycle invariants need to know about a platform driver's private structures,
+ * behind one interface so each invariant file stays platform-neutral. One implementation per
+ * driver (vtd.ts, smmuv3.ts); index.ts picks it from the topology. Every method only reads.
+ */
+import type { Device, IommuDomain, World } from '../../../src/impl/index.js';
+
+export interface LifecyclePlatform {
+  /** Whether the driver-written PASID entry / CD at (dev, pasid) is in use (present, FPD, or V). */
+  hasEntry(dev: Device, pasid: number): boolean;
+  /**
+   * Why the entry at (dev, pasid) is not the one `domain` must have there, or undefined when it
+   * is: the live form while the mm is alive, the quiet (fault-suppressing) form once it exited.
+   */
+  entryProblem(dev: Device, pasid: number, domain: IommuDomain): string | undefined;
+  /** How many times the domain's device list (dev_pasids / master_domains) holds (dev, pasid). */
+  listed(domain: IommuDomain, dev: Device, pasid: number): number;
+  /**
+   * The first (dev, pasid) of the domain's device list that its group's pasid_array does not
+   * attach to the domain, or undefined when every one is attached.
+   */
+  firstUnattached(domain: IommuDomain): { readonly dev: Device; readonly pasid: number } | undefined;
+  /**
+   * Why the domain's invalidation bookkeeping (cache tags; nr_ats_masters and the ASID xarray)
+   * disagrees with its device list, or undefined.
+   */
+  bookkeepingProblem(domain: IommuDomain): string | undefined;
+  /** The IOMMU instance the domain is tied to (SMMUv3), or undefined when it spans them (VT-d). */
+  domainInstance(domain: IommuDomain): number | undefined;
+  /** The domain's ASID (SMMUv3 cd.asid), 0 where the platform has none. */
+  asid(domain: IommuDomain): number;
+  /** arm_smmu_asid_xa's allocated ASIDs, ascending (empty on VT-d). */
+  asids(world: World): number[];
+  /** Whether the driver already kfree'd the domain's memory (free_notifier ran). */
+  driverFreed(domain: IommuDomain): boolean;
+  /** Driver state the core's leak check does not cover, once nothing is bound. */
+  quiescenceLeaks(world: World): string[];
+}

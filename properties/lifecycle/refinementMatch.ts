@@ -1,0 +1,153 @@
+/**
+ * The refinement check's fast path: decides, without building either view, whether
+ * abstract(world) would equal abstractView(spec). It may say "different" when the views are
+ * equal (the caller then builds both and diffs them), never "equal" when they differ; the
+ * property test in test/properties/lifecycle/refinement.test.ts holds it to that. It reads the
+ * same kernel objects as ../abstraction.ts and the spec's state directly (state.ts codes).
+ */
+import { PTE_P, PTE_W, pteFrame, type PhysMem } from '../../src/hw/mem.js';
+import { levelIndex } from '../../src/hw/radix.js';
+import type { World } from '../../src/impl/index.js';
+import { kernelVpn, userVpn, type Prot } from '../../src/shared/index.js';
+import { MM, type SpecState } from '../../src/spec/index.js';
+import { PTE_ABSENT, PTE_PROTNONE, PTE_RO, PTE_RW, VMA_NONE, VMA_PROTNONE, VMA_R, VMA_RW } from '../../src/spec/state.js';
+import { vmaProt } from '../abstraction.js';
+import { platformOf } from './platform/index.js';
+
+const vmaCode = (p: Prot | null): number => (p === null ? VMA_NONE : p === 'none' ? VMA_PROTNONE : p === 'r' ? VMA_R : VMA_RW);
+const pteCode = (e: number): number => (e === 0 ? PTE_ABSENT : (e & PTE_P) === 0 ? PTE_PROTNONE : (e & PTE_W) !== 0 ? PTE_RW : PTE_RO);
+
+/** The leaf table covering vpn, or -1 when an upper level is not present. */
+function leafTable(mem: PhysMem, root: number, levels: number, vpn: number): number {
+  let table = root;
+  for (let level = levels; level > 1; level--) {
+    const e = mem.entry(table, levelIndex(vpn, level));
+    if ((e & PTE_P) === 0) return -1;
+    table = pteFrame(e);
+  }
+  return table;
+}
+
+/** Per world: pending-notifier counts per slot, and matched (slot, group) handle marks. */
+interface Scratch {
+  readonly pending: Int32Array;
+  readonly matched: Uint8Array;
+}
+const scratchOf = new WeakMap<World, Scratch>();
+
+function slotsMatch(world: World, s: SpecState, pending: Int32Array): boolean {
+  const mem = world.kernel.mem;
+  const pages = world.topology.pages;
+  for (let slot = 0; slot < world.mms.length; slot++) {
+    const mm = world.mms[slot];
+    const sl = s.slots[slot]!;
+    const state = mm === undefined ? MM.unborn : mm.freed ? MM.freed : !mm.exited ? MM.live : world.lazyRef[slot] ? MM.exited : MM.dropped;
+    if (state !== sl.mm.state || (mm?.gen ?? 0) !== sl.gen || pending[slot] !== sl.pendingNotifiers) return false;
+    const d = mm?.iommu_mm;
+    const pasid = mm === undefined || mm.freed || d === undefined || d.freed ? -1 : d.pasid;
+    const want = sl.pasid.ctx.pasid;
+    if (pasid !== (want === 0 ? -1 : want)) return false;
+    if (mm === undefined || mm.freed) {
+      for (let page = 0; page < pages; page++) if (sl.vma[page] !== VMA_NONE || sl.pte[page] !== PTE_ABSENT) return false;
+      continue;
+    }
+    const { root, levels } = mm.pgd;
+    let leaf = -1;
+    for (let page = 0; page < pages; page++) {
+      const vpn = userVpn(page);
+      // Pages 2k and 2k+1 share a PTE table (layout.ts): walk the upper levels once per pair.
+      if ((page & 1) === 0) leaf = leafTable(mem, root, levels, vpn);
+      const e = leaf < 0 ? 0 : mem.entry(leaf, levelIndex(vpn, 1));
+      if (vmaCode(vmaProt(mm, page)) !== sl.vma[page] || pteCode(e) !== sl.pte[page]) return false;
+      if (e !== 0 && mem.token(pteFrame(e)) !== sl.token[page]) return false;
+    }
+  }
+  return true;
+}
+
+function domainsMatch(world: World, s: SpecState): boolean {
+  const p = platformOf(world);
+  const { t } = s;
+  for (let slot = 0; slot < world.mms.length; slot++) {
+    const list = world.mms[slot]?.iommu_mm?.sva_domains;
+    const want = s.slots[slot]!.domains;
+    if ((list?.length ?? 0) !== want.length) return false;
+    for (let i = 0; i < want.length; i++) {
+      const dom = list![i]!;
+      const sd = want[i]!;
+      if (dom.users !== sd.m.ctx.users || p.asid(dom) !== sd.asid) return false;
+      let mask = 0;
+      for (const g of world.groups) {
+        for (const e of g.pasid_array.values()) if (e.kind === 'handle' && e.handle.domain === dom) mask |= 1 << g.devices[0]!.iommu.index;
+      }
+      let wantMask = 0;
+      for (const g of sd.groups) wantMask |= 1 << t.topology.devices[t.groupDevs[g]![0]!]!.iommu;
+      if (mask !== wantMask) return false;
+    }
+  }
+  return true;
+}
+
+function handlesMatch(world: World, s: SpecState, matched: Uint8Array): boolean {
+  const groups = world.groups;
+  const G = groups.length;
+  matched.fill(0);
+  let n = 0;
+  for (let gi = 0; gi < G; gi++) {
+    const g = groups[gi]!;
+    if (g.id !== s.t.groupId[gi]) return false;
+    for (const e of g.pasid_array.values()) {
+      if (e.kind !== 'handle') continue;
+      const slot = e.handle.domain.mm?.slot;
+      if (slot === undefined) return false;
+      const want = s.slots[slot]?.handles[gi];
+      if (want === undefined || want.users !== e.handle.users || matched[slot * G + gi] !== 0) return false;
+      matched[slot * G + gi] = 1;
+      n++;
+    }
+  }
+  for (const sl of s.slots) for (const h of sl.handles) if (h !== undefined) n--;
+  return n === 0;
+}
+
+function globalsMatch(world: World, s: SpecState): boolean {
+  const { core, fds } = world;
+  if ((core.armed ?? null) !== (s.failArmed ?? null)) return false;
+  if (core.pasidIda.size !== s.pasids.size) return false;
+  for (const p of core.pasidIda) if (!s.pasids.has(p)) return false;
+  const asids = platformOf(world).asids(world);
+  if (asids.length !== s.asids.size) return false;
+  for (const a of asids) if (!s.asids.has(a)) return false;
+  const mms = world.mms.length;
+  for (let dev = 0; dev < world.devices.length; dev++) {
+    for (let slot = 0; slot < mms; slot++) {
+      const fd = fds[slot]![dev];
+      const n = fd !== undefined && fd.binds > 0 ? fd.binds : 0;
+      const want = s.bonds[dev * mms + slot]!.ctx.n;
+      if (n !== (want > 0 ? want : 0)) return false;
+    }
+  }
+  const mem = world.kernel.mem;
+  for (let k = 0; k < world.topology.kpages; k++) {
+    const e = world.kspace.lookup(kernelVpn(k));
+    const mapped = (e & PTE_P) !== 0;
+    if (mapped !== (s.kMapped[k] === 1) || (mapped && mem.token(pteFrame(e)) !== s.kToken[k])) return false;
+  }
+  return true;
+}
+
+/** True only if abstract(world) deep-equals abstractView(spec). */
+export function matchesSpec(world: World, s: SpecState): boolean {
+  let scratch = scratchOf.get(world);
+  if (scratch === undefined) {
+    scratch = { pending: new Int32Array(world.mms.length), matched: new Uint8Array(world.mms.length * world.groups.length) };
+    scratchOf.set(world, scratch);
+  }
+  const { pending } = scratch;
+  pending.fill(0);
+  for (const sub of world.core.live.notifiers) {
+    if (sub.users === 0 && !sub.freed && world.mms[sub.mm.slot] === sub.mm) pending[sub.mm.slot]!++;
+  }
+  if (s.slots.length !== world.mms.length) return false;
+  return globalsMatch(world, s) && slotsMatch(world, s, pending) && domainsMatch(world, s) && handlesMatch(world, s, scratch.matched);
+}

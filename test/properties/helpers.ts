@@ -1,0 +1,118 @@
+/**
+ * A world and the spec side by side, stepped through the real impl (createWorld + implStep)
+ * and the real spec (initSpec + specStep), and the CheckContext the runner would hand an
+ * invariant after the last command. Tests craft bad states by mutating world objects after
+ * building a legal one, then call `check` again.
+ */
+import { expect } from 'vitest';
+import { createWorld, implStep, type World } from '../../src/impl/index.js';
+import { armSmmuV3Driver } from '../../src/impl/smmuv3/smmu.js';
+import { intelIommuDriver } from '../../src/impl/vtd/iommu.js';
+import type { Command, DeviceSpec, IommuSpec, Observation, Platform, Topology } from '../../src/shared/index.js';
+import { initSpec, precondition, specStep, type SpecState } from '../../src/spec/index.js';
+import type { CheckContext, Invariant, Violation } from '../../properties/invariant.js';
+import type { StepProbe } from '../../properties/probe.js';
+
+export const PLATFORMS: readonly Platform[] = ['vtd', 'smmuv3'];
+
+const iommu = (over: Partial<IommuSpec> = {}): IommuSpec => ({ pasidBits: 4, didBits: 16, asidBits: 4, rangeInv: true, ...over });
+const dev = (i: number, iommuIdx: number, over: Partial<DeviceSpec> = {}): DeviceSpec => ({
+  iommu: iommuIdx, group: i, pasidBits: 20, ats: true, pri: false, ...over,
+});
+
+/**
+ * Two IOMMUs; dev0, dev1 behind IOMMU 0 (dev1 without ATS), dev2 behind IOMMU 1, and dev3,
+ * dev4 and dev5 sharing group 9 behind IOMMU 1 (dev4 has no PASID capability: B16's shape).
+ */
+export const topology = (platform: Platform, over: Partial<Topology> = {}): Topology => ({
+  platform,
+  iommus: [iommu(), iommu()],
+  devices: [dev(0, 0), dev(1, 0, { ats: false }), dev(2, 1), dev(3, 1, { group: 9 }), dev(4, 1, { group: 9, pasidBits: 0 }), dev(5, 1, { group: 9 })],
+  mms: 3,
+  pages: 6,
+  kpages: 2,
+  ptLevels: 4,
+  ...over,
+});
+
+export interface Pair {
+  readonly world: World;
+  readonly spec: SpecState;
+  /** Steps so far. */
+  step: number;
+  last: { cmd: Command; expected: Observation; actual: Observation };
+  /** Run legal commands on both sides; throws on an illegal command or differing observations. */
+  run(...cmds: Command[]): Pair;
+  /** The context after the last command. */
+  ctx(): CheckContext;
+}
+
+const probe = { begin: (): void => undefined } as StepProbe;
+
+export function pair(t: Topology | Platform = 'vtd'): Pair {
+  const top = typeof t === 'string' ? topology(t) : t;
+  const world = createWorld(top, top.platform === 'vtd' ? intelIommuDriver : armSmmuV3Driver);
+  const spec = initSpec(top);
+  const p: Pair = {
+    world, spec, step: -1,
+    last: { cmd: { kind: 'gracePeriod' }, expected: { ok: true }, actual: { ok: true } },
+    run(...cmds: Command[]): Pair {
+      for (const cmd of cmds) {
+        if (!precondition(spec, cmd)) throw new Error(`illegal in this state: ${JSON.stringify(cmd)}`);
+        const expected = specStep(spec, cmd);
+        const actual = implStep(world, cmd);
+        // The fault reason is diagnostic text that differs per platform; the outcome must agree.
+        expect({ ...actual, fault: undefined }, `step ${p.step + 1}: ${JSON.stringify(cmd)}`).toEqual({ ...expected, fault: undefined });
+        p.step++;
+        p.last = { cmd, expected, actual };
+      }
+      return p;
+    },
+    ctx(): CheckContext {
+      return { step: p.step, ...p.last, spec, world, anomalies: [], probe };
+    },
+  };
+  return p;
+}
+
+/** The invariant's violations on the pair's current state. */
+export const check = (inv: Invariant, p: Pair): readonly Violation[] => inv.check(p.ctx());
+
+/** Asserts the invariant holds, showing its messages when it does not. */
+export const expectHolds = (inv: Invariant, p: Pair): void => {
+  expect(check(inv, p).map((v) => v.message)).toEqual([]);
+};
+
+/** Asserts the invariant fires with its id and a message matching `what`. */
+export const expectFires = (inv: Invariant, p: Pair, what: RegExp): void => {
+  const vs = check(inv, p);
+  expect(vs.length).toBeGreaterThan(0);
+  for (const v of vs) expect(v.invariant).toBe(inv.id);
+  expect(vs.map((v) => v.message).join('\n')).toMatch(what);
+};
+
+/** Set a readonly field of a kernel object (crafting a bad state). */
+export const poke = <T extends object>(obj: T, field: string, value: unknown): void => {
+  (obj as Record<string, unknown>)[field] = value;
+};
+
+export const spawn = (mm: number): Command => ({ kind: 'spawn', mm });
+export const bind = (dev: number, mm: number): Command => ({ kind: 'bind', dev, mm });
+export const unbind = (dev: number, mm: number): Command => ({ kind: 'unbind', dev, mm });
+export const mmap = (mm: number, first: number, count: number, prot: 'r' | 'rw' = 'rw'): Command => ({ kind: 'mmap', mm, first, count, prot });
+export const touch = (mm: number, page: number, write = true): Command => ({ kind: 'touch', mm, page, write });
+export const munmap = (mm: number, first: number, count: number): Command => ({ kind: 'munmap', mm, first, count });
+export const mprotect = (mm: number, page: number, prot: 'none' | 'r' | 'rw'): Command => ({ kind: 'mprotect', mm, page, prot });
+export const dma = (dev: number, mm: number, page: number, write = false): Command => ({ kind: 'dma', dev, mm, page, write });
+export const exit = (mm: number): Command => ({ kind: 'exit', mm });
+export const mmdrop = (mm: number): Command => ({ kind: 'mmdrop', mm });
+export const fork = (mm: number, child: number): Command => ({ kind: 'fork', mm, child });
+export const grace: Command = { kind: 'gracePeriod' };
+export const vmalloc = (kpage: number): Command => ({ kind: 'vmalloc', kpage });
+
+/** A busy legal state: two mms bound through several devices (two binds of one pair), pages touched. */
+export const busy = (t: Topology | Platform): Pair =>
+  pair(t).run(
+    spawn(0), mmap(0, 0, 4), touch(0, 0), touch(0, 1, false), spawn(1), mmap(1, 2, 2, 'r'), touch(1, 2, false),
+    bind(0, 0), bind(0, 0), bind(2, 0), bind(3, 0), bind(0, 1), vmalloc(0),
+  );

@@ -1,0 +1,73 @@
+import { describe, expect, test } from 'vitest';
+import { createWorld, implStep } from '../../../src/impl/index.js';
+import { armSmmuV3Driver } from '../../../src/impl/smmuv3/smmu.js';
+import { intelIommuDriver } from '../../../src/impl/vtd/iommu.js';
+import { defaultTopology } from '../../../src/shared/index.js';
+import { abstractView, initSpec, specStep } from '../../../src/spec/index.js';
+import { abstract } from '../../../properties/abstraction.js';
+import { refinement } from '../../../properties/lifecycle/refinement.js';
+import { matchesSpec } from '../../../properties/lifecycle/refinementMatch.js';
+import type { StepProbe } from '../../../properties/probe.js';
+import { nextLegal, rng } from '../randomCommands.js';
+import { PLATFORMS, busy, check, exit, expectFires, expectHolds, mprotect, munmap, poke, topology, type Pair } from '../helpers.js';
+
+/** The fast path must see every crafted divergence, not only the full diff. */
+const diverges = (p: Pair, what: RegExp): void => {
+  expect(matchesSpec(p.world, p.spec)).toBe(false);
+  expectFires(refinement, p, what);
+};
+
+describe.each(PLATFORMS)('REF refinement on %s', (platform) => {
+  test('holds on a busy state, and abstract(world) is the spec\'s view', () => {
+    const p = busy(platform).run(mprotect(0, 1, 'none'), munmap(1, 3, 1), exit(0));
+    expectHolds(refinement, p);
+    expect(abstract(p.world)).toEqual(abstractView(p.spec));
+  });
+
+  test('fires with the differing path when a PTE loses its write bit', () => {
+    const p = busy(platform);
+    p.world.mms[0]!.pgd.setWrite(0x40000, false); // page 0 (layout.ts userVpn(0))
+    diverges(p, /view\.slots\[0\]\.pages\[0\]\.pte: "rw" expected, "r" actual/);
+    expect(check(refinement, p)[0]!.objects).toEqual({ mm: 0 });
+  });
+
+  test('fires when a handle refcount drifts', () => {
+    const p = busy(platform);
+    p.world.fds[0]![0]!.handle.users = 5;
+    diverges(p, /view\.handles\[0\]\.users: 2 expected, 5 actual/);
+  });
+
+  test('fires when the PASID IDA leaks an id', () => {
+    const p = busy(platform);
+    p.world.core.pasidIda.add(11);
+    diverges(p, /view\.pasids: length 2 expected, 3 actual/);
+  });
+
+  test('fires when an mm_struct is marked freed while the spec keeps it live', () => {
+    const p = busy(platform);
+    poke(p.world.mms[1]!, 'freed', true);
+    diverges(p, /view\.slots\[1\]\.state: "live" expected, "freed" actual/);
+  });
+});
+
+test.each(PLATFORMS)('on random legal runs (%s) the fast path agrees with the full views and REF never fires', (platform) => {
+  const probe = { begin: (): void => undefined } as StepProbe;
+  let compared = 0;
+  for (let seed = 1; seed <= 40; seed++) {
+    const t = seed % 2 === 0 ? defaultTopology(platform) : topology(platform);
+    const world = createWorld(t, platform === 'vtd' ? intelIommuDriver : armSmmuV3Driver);
+    const spec = initSpec(t);
+    const r = rng(seed);
+    for (let step = 0; step < 150; step++) {
+      const cmd = nextLegal(spec, r);
+      const expected = specStep(spec, cmd);
+      const actual = implStep(world, cmd);
+      const equal = JSON.stringify(abstract(world)) === JSON.stringify(abstractView(spec));
+      expect(equal, `seed ${seed} step ${step}`).toBe(true);
+      expect(matchesSpec(world, spec)).toBe(equal);
+      expect(refinement.check({ step, cmd, expected, actual, spec, world, anomalies: [], probe })).toEqual([]);
+      compared++;
+    }
+  }
+  expect(compared).toBe(6000);
+});

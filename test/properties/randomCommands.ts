@@ -1,0 +1,64 @@
+/**
+ * A seeded stream of legal commands (the spec's precondition filters random candidates), for
+ * the refinement property test and scripts/bench-invariants-lifecycle.ts. No vitest import,
+ * so scripts can use it under tsx.
+ */
+import { FAIL_SITES, type Command, type Topology } from '../../src/shared/index.js';
+import { precondition, type SpecState } from '../../src/spec/index.js';
+
+/** A small deterministic PRNG (mulberry32). */
+export const rng = (seed: number): (() => number) => {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+};
+
+const KINDS: readonly [Command['kind'], number][] = [
+  ['bind', 6], ['unbind', 4], ['mmap', 3], ['touch', 5], ['munmap', 2], ['mprotect', 2], ['dma', 5], ['prefetch', 1],
+  ['exit', 1], ['mmdrop', 2], ['fork', 1], ['spawn', 3], ['gracePeriod', 2], ['vmalloc', 1], ['vfree', 1], ['failNext', 1],
+];
+const TOTAL = KINDS.reduce((n, [, w]) => n + w, 0);
+
+function candidate(t: Topology, r: () => number): Command {
+  const int = (n: number): number => Math.floor(r() * n);
+  let x = r() * TOTAL;
+  let kind: Command['kind'] = 'gracePeriod';
+  for (const [k, w] of KINDS) {
+    if ((x -= w) < 0) {
+      kind = k;
+      break;
+    }
+  }
+  const dev = int(t.devices.length);
+  const mm = int(t.mms);
+  const page = int(t.pages);
+  const count = 1 + int(3);
+  const prot = r() < 0.5 ? ('r' as const) : ('rw' as const);
+  switch (kind) {
+    case 'bind': case 'unbind': return { kind, dev, mm };
+    case 'mmap': return { kind, mm, first: page, count, prot };
+    case 'touch': return { kind, mm, page, write: r() < 0.5 };
+    case 'munmap': return { kind, mm, first: page, count };
+    case 'mprotect': return { kind, mm, page, prot: r() < 0.2 ? 'none' : prot };
+    case 'dma': return { kind, dev, mm, page, write: r() < 0.5 };
+    case 'prefetch': return { kind, dev, mm, page };
+    case 'exit': case 'mmdrop': case 'spawn': return { kind, mm };
+    case 'fork': return { kind, mm, child: int(t.mms) };
+    case 'gracePeriod': return { kind };
+    case 'vmalloc': case 'vfree': return { kind, kpage: int(Math.max(1, t.kpages)) };
+    case 'failNext': return { kind, site: FAIL_SITES[int(FAIL_SITES.length)]! };
+  }
+}
+
+/** The next legal command in state `s` (tries random candidates until one is legal). */
+export function nextLegal(s: SpecState, r: () => number): Command {
+  for (;;) {
+    const c = candidate(s.t.topology, r);
+    if (precondition(s, c)) return c;
+  }
+}
