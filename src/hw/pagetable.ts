@@ -23,13 +23,14 @@ export class KernelSpace extends Radix {
 }
 
 /**
- * A process's CPU page tables: a pgd of `levels` levels whose user half is private to the mm
- * and whose kernel entry points at the shared KernelSpace tables.
+ * A process's CPU page tables: a pgd of `levels` levels whose user half is private to the mm.
+ * With `kernel` (x86), the pgd also carries the kernel's top-level entry, pointing at the
+ * shared KernelSpace tables; without it (arm64), the kernel lives behind another root (TTBR1).
  */
 export class CpuPageTable extends Radix {
-  constructor(mem: PhysMem, readonly levels: 4 | 5, owner: number, kernel: KernelSpace) {
+  constructor(mem: PhysMem, readonly levels: 4 | 5, owner: number, kernel: KernelSpace | undefined) {
     super(mem, mem.alloc('table', owner), levels, owner);
-    mem.setEntry(this.root, kernel.topIndex, kernel.topEntry);
+    if (kernel !== undefined) mem.setEntry(this.root, kernel.topIndex, kernel.topEntry);
   }
 
   /** The pgd's frame: what a VT-d PASID entry's FLPTR and an SMMU CD's TTB0 point at. */

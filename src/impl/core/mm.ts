@@ -11,11 +11,12 @@ import { mm_pasid_drop } from './pasid.js';
 import type { Kernel, MmStruct } from './types.js';
 
 /**
- * kernel/fork.c: mm_alloc → mm_init (v6.17): a fresh mm with its own pgd (pgd_alloc copies the
- * kernel half), mm_users = mm_count = 1, and mm_pasid_init: no iommu_mm.
+ * kernel/fork.c: mm_alloc → mm_init (v6.17): a fresh mm with its own pgd (on x86 pgd_alloc copies
+ * the kernel half), mm_users = mm_count = 1, and mm_pasid_init: no iommu_mm.
  */
 export function mm_alloc(kernel: Kernel, slot: number, gen: number): MmStruct {
-  const pgd = new CpuPageTable(kernel.mem, kernel.topology.ptLevels, slot, coreOf(kernel).kspace);
+  const core = coreOf(kernel);
+  const pgd = new CpuPageTable(kernel.mem, kernel.topology.ptLevels, slot, core.arch.kernelInUserPgd ? core.kspace : undefined);
   const mm: MmStruct = {
     kernel, slot, gen, mm_users: 1, mm_count: 1, pgd, vmas: [],
     iommu_mm: undefined, // mm_pasid_init

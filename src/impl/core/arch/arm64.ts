@@ -33,8 +33,10 @@ export function makeArm64(levels: 4 | 5, tlbRange: boolean): Arch {
 
   return {
     name: 'arm64',
+    kernelInUserPgd: false,
     // PAGE_OFFSET = -(1 << VA_BITS): 48-bit VA, or 52-bit with the fifth level (LPA2).
     pageOffset: levels === 5 ? 0xfff0000000000000n : 0xffff000000000000n,
+    asyncKernelPgtableFree: false,
     /**
      * arch/arm64/include/asm/tlb.h: tlb_flush (v6.17). A full-mm teardown only needs the walk
      * cache gone when tables were freed; otherwise __flush_tlb_range over the gathered range

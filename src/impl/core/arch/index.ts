@@ -13,6 +13,19 @@ export interface Arch {
   readonly name: 'x86' | 'arm64';
   /** PAGE_OFFSET: where the direct map starts; the kernel page-table free path flushes from it. */
   readonly pageOffset: bigint;
+  /**
+   * CONFIG_ASYNC_KERNEL_PGTABLE_FREE: freed kernel page-table pages go through
+   * kernel_pgtable_work_func, which flushes SVA secondary TLBs first (v6.18). Selected by
+   * arch/x86/Kconfig `if IOMMU_SVA` only; arm64 frees them directly (the SMMU never walks TTB1).
+   */
+  readonly asyncKernelPgtableFree: boolean;
+  /**
+   * The kernel half is reachable through the user pgd. x86 pgd_alloc copies the kernel's
+   * top-level entries into every pgd (arch/x86/mm/pgtable.c: pgd_ctor), so an SVA walk of the
+   * PASID's FLPTR can cache them. arm64 keeps the kernel in TTBR1 (swapper_pg_dir) and the SVA
+   * CD sets EPD1, so the SMMU never sees it.
+   */
+  readonly kernelInUserPgd: boolean;
   /** asm/tlb.h: tlb_flush(tlb), called by tlb_flush_mmu_tlbonly once something was cleared. */
   tlb_flush(tlb: MmuGather): void;
   /** flush_tlb_mm(mm): the whole address space, (0, ULONG_MAX) for secondary TLBs. */

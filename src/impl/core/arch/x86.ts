@@ -22,8 +22,10 @@ function flush_tlb_mm_range(mm: MmStruct, start: bigint, end: bigint): void {
 export function makeX86(levels: 4 | 5): Arch {
   return {
     name: 'x86',
+    kernelInUserPgd: true,
     // __PAGE_OFFSET_BASE_L4 / _L5 (no KASLR).
     pageOffset: levels === 5 ? 0xff11000000000000n : 0xffff888000000000n,
+    asyncKernelPgtableFree: true,
     /**
      * arch/x86/include/asm/tlb.h: tlb_flush (v6.17): the gathered range, or everything for a
      * full-mm teardown. need_flush_all is set only by 32-bit PAE pmd freeing: never here.
