@@ -33,11 +33,11 @@ function iommu_alloc_mm_data(mm: MmStruct, dev: Device): IommuMmData | Errno {
 /**
  * iommu-sva.c: iommu_sva_domain_alloc (v6.17): the driver allocates (and registers its mmu
  * notifier); the core pins the mm (mmgrab) and sets domain->mm. The 'domain' fault-injection
- * site is checked just before ops->domain_alloc_sva, standing for the driver's kzalloc.
+ * site is the driver's own kzalloc, checked inside ops->domain_alloc_sva after the driver's
+ * capability checks (intel_svm_domain_alloc tests intel_iommu_sva_supported first).
  */
 function iommu_sva_domain_alloc(dev: Device, mm: MmStruct): Result<IommuDomain> {
   const ops = dev.iommu.ops;
-  if (mm.kernel.shouldFail('domain')) return err('ENOMEM');
   const r = ops.domain_alloc_sva(dev, mm);
   if (!r.ok) return r;
   const domain = r.value;

@@ -44,7 +44,8 @@ export function vfree(kernel: Kernel, kpage: number): void {
   if (mem.usedEntries(table) !== 0) return;
   const parent = parentSlot(kernel, vpn);
   mem.setEntry(parent.table, parent.index, 0);
-  iommu_sva_invalidate_kva_range(kernel, g.arch.pageOffset, ULONG_MAX);
+  // pagetable_free_kernel: only x86 selects ASYNC_KERNEL_PGTABLE_FREE (arch/x86/Kconfig).
+  if (g.arch.asyncKernelPgtableFree) iommu_sva_invalidate_kva_range(kernel, g.arch.pageOffset, ULONG_MAX);
   mem.free(table);
 }
 

@@ -112,6 +112,7 @@ export function arm_smmu_sva_domain_alloc(dev: Device, mm: MmStruct): Result<Iom
   const master = dev_iommu_priv_get(dev);
   const smmu = master.smmu;
   if (!smmu.features.sva) return err('EOPNOTSUPP');
+  if (smmu.kernel.shouldFail('domain')) return err('ENOMEM'); // arm_smmu_domain_alloc: kzalloc
   const smmu_domain = new ArmSmmuDomain(smmu, smmu.kernel.nextId('domain'), arm_smmu_sva_domain_ops, smmu.ops, arm_smmu_mmu_notifier_ops, mm);
   smmu_domain.pgsize_bitmap = PAGE_SIZE;
   const asid = smmu.asid_xa.xa_alloc(smmu_domain, 1, 2 ** smmu.asid_bits - 1);

@@ -110,12 +110,13 @@ export const intel_svm_domain_ops: IommuDomainOps = Object.freeze({
 
 /**
  * svm.c: intel_svm_domain_alloc (v6.17): the device must support SVA, then a dmar_domain
- * (the core checks the 'domain' fault-injection site for its kzalloc) whose notifier is registered on the mm. The
+ * (its kzalloc is the 'domain' fault-injection site) whose notifier is registered on the mm. The
  * core sets domain->mm and takes its mmgrab afterwards (iommu_sva_domain_alloc).
  */
 export function intel_svm_domain_alloc(dev: Device, mm: MmStruct): Result<IommuDomain> {
   const ret = intel_iommu_sva_supported(dev);
   if (ret !== 0) return err(ret);
+  if (mm.kernel.shouldFail('domain')) return err('ENOMEM'); // kzalloc
   const domain: IommuDomain = {
     id: mm.kernel.nextId('domain'), type: 'SVA', ops: intel_svm_domain_ops, owner: intel_iommu_ops,
     mm: undefined, users: 0, container: undefined, freed: false,
