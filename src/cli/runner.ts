@@ -1,3 +1,4 @@
+import { harnessRunner } from '../../models/index.js';
 import type { Platform } from '../shared/index.js';
 import type { Checked, Trace } from '../trace/index.js';
 
@@ -84,8 +85,5 @@ export interface ReplayResult {
   readonly stateAfter?: unknown;
 }
 
-/**
- * SEAM: the runner the CLI uses. Nothing implements HarnessRunner yet, so `run` and `replay`
- * say so and exit 2. When models/ has one, return it here (one import, one line).
- */
-export const defaultRunner = (): HarnessRunner | undefined => undefined;
+/** SEAM: the runner the CLI uses (models/runner.ts). */
+export const defaultRunner = (): HarnessRunner | undefined => harnessRunner;

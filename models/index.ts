@@ -1,0 +1,8 @@
+/** models/: the fast-check side. Other folders import only from here. */
+export { SvaCommand, ViolationError, type Model } from './model.js';
+export { svaCommand } from './commands/index.js';
+export { DEFAULT_WEIGHTS, type Weights } from './weights.js';
+export { topologyArb, topologyFor, pinnedDefault, type TopologyPins } from './topology.js';
+export { RunStats, LENGTH_BUCKETS } from './stats.js';
+export { checkProperty, DEFAULT_MAX_COMMANDS, type PropertyConfig, type PropertyOutcome } from './property.js';
+export { harnessRunner, DEFAULT_SEED, CHUNK_RUNS } from './runner.js';

@@ -1,0 +1,28 @@
+/**
+ * How often each kind is drawn. Tuned (and measured: see the suites' executed/filtered line)
+ * so that most generated commands are legal: spawn is common enough that every slot is live
+ * early; exit/mmdrop/fork are rare enough that slots stay live long; DMA, touch and bind,
+ * which do the interesting work, dominate. A weight of 0 drops a kind.
+ */
+import type { CommandKind } from '../src/shared/index.js';
+
+export type Weights = Readonly<Record<CommandKind, number>>;
+
+export const DEFAULT_WEIGHTS: Weights = {
+  bind: 8,
+  unbind: 4,
+  mmap: 4,
+  touch: 8,
+  munmap: 3,
+  mprotect: 2,
+  dma: 12,
+  prefetch: 4,
+  exit: 1,
+  mmdrop: 3,
+  fork: 1,
+  spawn: 4,
+  gracePeriod: 2,
+  vmalloc: 1,
+  vfree: 1,
+  failNext: 1,
+};

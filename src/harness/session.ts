@@ -1,0 +1,55 @@
+/**
+ * A Session is one run's pair of worlds: a fresh spec state and a freshly booted world on the
+ * topology, the hardware probe, and the record of what ran (the only per-step state a run
+ * keeps; dropped with the session when the run ends).
+ */
+import type { StepProbe } from '../../properties/probe.js';
+import type { IommuDriver, World } from '../impl/index.js';
+import { createWorld } from '../impl/index.js';
+import type { Command, Topology } from '../shared/index.js';
+import { CoverageRecorder, initSpec } from '../spec/index.js';
+import type { SpecState } from '../spec/index.js';
+import { TraceEventLog } from '../trace/index.js';
+import type { TraceStep, TraceViolation } from '../trace/index.js';
+import { driverFor } from './platforms.js';
+import { attachStepProbe } from './probe.js';
+
+export interface SessionOptions {
+  /** Test-only: a driver other than the platform's (e.g. a deliberately broken one). */
+  readonly driver?: IommuDriver;
+  /** Shared by every session of a run, so the run reports "k of N transitions". */
+  readonly coverage?: CoverageRecorder;
+  /** Attach a trace sink and keep each step's events (replay, show). Off on the hot path. */
+  readonly events?: boolean;
+}
+
+export interface Session {
+  readonly topology: Topology;
+  readonly spec: SpecState;
+  readonly world: World;
+  readonly probe: StepProbe;
+  /** The sink the impl and hw emit into; undefined on the hot path. */
+  readonly log: TraceEventLog | undefined;
+  /** Commands executed, in order, and what each observed (steps[i] belongs to commands[i]). */
+  readonly commands: Command[];
+  readonly steps: TraceStep[];
+  /** The first violation, if any: a run stops there. */
+  violation: TraceViolation | undefined;
+}
+
+export const openSession = (topology: Topology, opts: SessionOptions = {}): Session => {
+  const log = opts.events === true ? new TraceEventLog() : undefined;
+  const world = createWorld(topology, opts.driver ?? driverFor(topology.platform), log);
+  // Booting (probe) may have emitted events; they belong to no step.
+  log?.take();
+  return {
+    topology,
+    spec: initSpec(topology, opts.coverage),
+    world,
+    probe: attachStepProbe(world),
+    log,
+    commands: [],
+    steps: [],
+    violation: undefined,
+  };
+};

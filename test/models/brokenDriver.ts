@@ -1,0 +1,42 @@
+/**
+ * A deliberately broken driver for tests: the platform's real driver, except that the mmu
+ * notifier it registers for each SVA domain forgets arch_invalidate_secondary_tlbs. munmap
+ * and mprotect then leave IOTLB and ATC entries behind: the stale-translation bug class of
+ * kernel-sva.md §6, made visible as a DMA that reads a page the mm no longer maps.
+ */
+import type { IommuDomain, IommuDriver, IommuOps, MmuNotifierOps } from '../../src/impl/index.js';
+
+const forgetful = (ops: MmuNotifierOps): MmuNotifierOps => ({ ...ops, arch_invalidate_secondary_tlbs: () => {} });
+
+export const withoutSecondaryTlbFlush = (real: IommuDriver): IommuDriver => {
+  // One wrapped table per real one: every IOMMU of a driver shares its ops (intel_iommu_ops),
+  // and reusing a domain across IOMMUs depends on that identity (domain->owner).
+  const wrapped = new Map<IommuOps, IommuOps>();
+  const wrap = (inner: IommuOps): IommuOps => {
+    const known = wrapped.get(inner);
+    if (known !== undefined) return known;
+    const ops: IommuOps = {
+      ...inner,
+      domain_alloc_sva(dev, mm) {
+        const r = inner.domain_alloc_sva(dev, mm);
+        if (r.ok) {
+          (r.value as { owner: IommuOps } & IommuDomain).owner = ops;
+          // domain_alloc_sva just registered its notifier: the newest on the mm's list.
+          const n = mm.notifiers[0]!;
+          (n as { ops: MmuNotifierOps }).ops = forgetful(n.ops);
+        }
+        return r;
+      },
+    };
+    wrapped.set(inner, ops);
+    return ops;
+  };
+  return {
+    ...real,
+    probeIommu(ctx, index) {
+      const iommu = real.probeIommu(ctx, index);
+      return { ...iommu, ops: wrap(iommu.ops) };
+    },
+    probeDevice: (ctx, dev) => real.probeDevice(ctx, dev),
+  };
+};

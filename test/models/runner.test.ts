@@ -1,0 +1,56 @@
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import { DEFAULT_SEED, harnessRunner } from '../../models/index.js';
+import type { Progress } from '../../src/cli/runner.js';
+import { defaultRunner } from '../../src/cli/runner.js';
+import { runMain } from '../cli/captureIo.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'sva-runner-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('The harness runner', () => {
+  test('Is the CLI\'s default runner', () => {
+    expect(defaultRunner()).toBe(harnessRunner);
+  });
+
+  test('A run budget gives a summary per platform, progress, and no trace on the correct impl', () => {
+    const seen: Progress[] = [];
+    const r = harnessRunner.run({
+      platforms: ['vtd', 'smmuv3'], topology: { mode: 'random' }, budget: { kind: 'runs', runs: 30 }, tracesDir: dir,
+      progress: (p) => seen.push(p),
+    });
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.value.seed).toBe(DEFAULT_SEED);
+    expect(r.value.traces).toEqual([]);
+    expect(r.value.platforms.map((p) => [p.platform, p.runs, p.violations])).toEqual([['vtd', 30, 0], ['smmuv3', 30, 0]]);
+    for (const p of r.value.platforms) {
+      expect(p.steps).toBeGreaterThan(500);
+      expect(p.transitionsCovered).toBeGreaterThan(10);
+      expect(p.transitionsCovered).toBeLessThanOrEqual(p.transitionsTotal);
+    }
+    expect(seen.at(-1)).toMatchObject({ platform: 'smmuv3', done: 1 });
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  test('The same seed and options give the same counts', () => {
+    const once = () => harnessRunner.run({ platforms: ['vtd'], topology: { mode: 'default', mms: 2 }, seed: 9, budget: { kind: 'runs', runs: 10 }, tracesDir: dir });
+    const a = once();
+    const b = once();
+    expect(a.ok && b.ok && a.value.platforms[0]!.steps).toBe(b.ok && b.value.platforms[0]!.steps);
+  });
+
+  test('An unknown fault name is refused with one line', () => {
+    const r = harnessRunner.run({ platforms: ['vtd'], topology: { mode: 'default' }, budget: { kind: 'runs', runs: 1 }, tracesDir: dir, fault: 'nope' });
+    expect(r).toEqual({ ok: false, error: "unknown fault 'nope' (no injected bug is registered yet)" });
+  });
+
+  test('`sva-harness run` ends with the summary table and exit 0 through the real runner', async () => {
+    const out = await runMain(['run', '--platform', 'smmuv3', '--runs', '5', '--traces', dir], { runner: harnessRunner });
+    expect(out.code).toBe(0);
+    expect(out.stdout).toMatch(/^seed 1729\nplatform/);
+    expect(out.stdout).toMatch(/smmuv3\s+5\s/);
+  });
+});

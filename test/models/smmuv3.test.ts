@@ -1,0 +1,18 @@
+import fc from 'fast-check';
+import { describe, expect, test } from 'vitest';
+import { topologyArb } from '../../models/index.js';
+import { defaultTopology } from '../../src/shared/index.js';
+import { suiteSeed } from './seed.js';
+import { runSuite } from './suite.js';
+
+describe('SMMUv3 model suite', () => {
+  test('Random SMMUv3 topologies show no violation on the correct impl', () => {
+    const stats = runSuite('smmuv3 random', topologyArb(['smmuv3']), suiteSeed(), 2600);
+    expect(stats.distinctKinds()).toBe(16);
+  });
+
+  test('The default SMMUv3 topology shows no violation on the correct impl', () => {
+    const stats = runSuite('smmuv3 default', fc.constant(defaultTopology('smmuv3')), suiteSeed() + 1, 1300);
+    expect(stats.steps).toBeGreaterThan(50_000);
+  });
+});

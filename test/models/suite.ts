@@ -1,0 +1,27 @@
+/**
+ * One model suite: a fast-check property over command sequences with every invariant on,
+ * expected to find nothing on the correct impl. Prints one line (steps, runs, elapsed and the
+ * generation measurements) so CI logs show how much was checked.
+ */
+import type fc from 'fast-check';
+import { expect } from 'vitest';
+import { RunStats, checkProperty } from '../../models/index.js';
+import type { Topology } from '../../src/shared/index.js';
+import { CoverageRecorder } from '../../src/spec/index.js';
+import { formatTimeline } from '../../src/trace/index.js';
+
+export const runSuite = (name: string, topologies: fc.Arbitrary<Topology>, seed: number, numRuns: number): RunStats => {
+  const stats = new RunStats();
+  const coverage = new CoverageRecorder();
+  const started = performance.now();
+  const out = checkProperty({ topologies, seed, numRuns, stats, coverage });
+  const elapsed = (performance.now() - started) / 1000;
+  const { covered, total } = coverage.count();
+  console.log(`[models] ${name}: seed ${seed}: ${stats.steps} checked steps in ${stats.runs} runs, ${elapsed.toFixed(1)} s ` +
+    `(${Math.round(stats.steps / elapsed)} steps/s); executed ${(stats.executedFraction() * 100).toFixed(1)}% of generated; ` +
+    `lengths [${stats.formatLengths()}]; transitions ${covered}/${total}`);
+  if (out.counterexample !== undefined) console.log(formatTimeline(out.counterexample));
+  expect(out.error).toBeUndefined();
+  expect(out.counterexample?.violation).toBeUndefined();
+  return stats;
+};

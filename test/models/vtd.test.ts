@@ -1,0 +1,18 @@
+import fc from 'fast-check';
+import { describe, expect, test } from 'vitest';
+import { topologyArb } from '../../models/index.js';
+import { defaultTopology } from '../../src/shared/index.js';
+import { suiteSeed } from './seed.js';
+import { runSuite } from './suite.js';
+
+describe('VT-d model suite', () => {
+  test('Random VT-d topologies show no violation on the correct impl', () => {
+    const stats = runSuite('vtd random', topologyArb(['vtd']), suiteSeed(), 2600);
+    expect(stats.distinctKinds()).toBe(16);
+  });
+
+  test('The default VT-d topology shows no violation on the correct impl', () => {
+    const stats = runSuite('vtd default', fc.constant(defaultTopology('vtd')), suiteSeed() + 1, 1300);
+    expect(stats.steps).toBeGreaterThan(50_000);
+  });
+});
