@@ -5,7 +5,7 @@ import type { Budget, RunOptions, TopologyChoice } from './runner.js';
 import { parseChoice, parseCount, parseDuration, parsePlatforms, parseSeed } from './values.js';
 
 /** The budget when neither --runs nor --time is given. */
-export const DEFAULT_BUDGET: Budget = { kind: 'runs', runs: 100 };
+export const DEFAULT_BUDGET: Budget = { kind: 'runs', runs: 1000 };
 export const DEFAULT_TRACES_DIR = 'traces';
 
 export const RUN_OPTIONS: readonly OptionDef[] = [

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import type { HarnessRunner, Progress, RunOptions, RunSummary } from '../../../src/cli/runner.js';
 import { runMain } from '../captureIo.js';
+import { DEFAULT_BUDGET } from '../../../src/cli/runOptions.js';
 
 const summary = (violations: number): RunSummary => ({
   seed: 7,
@@ -46,7 +47,7 @@ describe('run', () => {
     });
     const d = await runMain(['run', '--platform', 'smmuv3', '--topology', 'default', '--seed', '0x10'], { runner: fakeRunner(summary(0), seen) });
     expect(d.code).toBe(0);
-    expect(seen[1]).toMatchObject({ platforms: ['smmuv3'], topology: { mode: 'default' }, budget: { kind: 'runs', runs: 100 }, seed: 16 });
+    expect(seen[1]).toMatchObject({ platforms: ['smmuv3'], topology: { mode: 'default' }, budget: DEFAULT_BUDGET, seed: 16 });
   });
 
   test('A clean run prints the summary table and exits 0; a violation prints the trace path and exits 1', async () => {
