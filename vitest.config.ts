@@ -6,5 +6,7 @@ export default defineConfig({
     // Two cores here: forks isolate the model suites' heaps without thread-shared overhead.
     pool: 'forks',
     testTimeout: 120_000,
+    // Sums the model suites' checked steps across workers and prints the total.
+    globalSetup: ['test/setup/stepTotals.ts'],
   },
 });

@@ -9,6 +9,7 @@ import { RunStats, checkProperty } from '../../models/index.js';
 import type { Topology } from '../../src/shared/index.js';
 import { CoverageRecorder } from '../../src/spec/index.js';
 import { formatTimeline } from '../../src/trace/index.js';
+import { recordSuiteSteps } from '../setup/stepTotals.js';
 
 export const runSuite = (name: string, topologies: fc.Arbitrary<Topology>, seed: number, numRuns: number): RunStats => {
   const stats = new RunStats();
@@ -20,6 +21,7 @@ export const runSuite = (name: string, topologies: fc.Arbitrary<Topology>, seed:
   console.log(`[models] ${name}: seed ${seed}: ${stats.steps} checked steps in ${stats.runs} runs, ${elapsed.toFixed(1)} s ` +
     `(${Math.round(stats.steps / elapsed)} steps/s); executed ${(stats.executedFraction() * 100).toFixed(1)}% of generated; ` +
     `lengths [${stats.formatLengths()}]; transitions ${covered}/${total}`);
+  recordSuiteSteps(name, stats.steps);
   if (out.counterexample !== undefined) console.log(formatTimeline(out.counterexample));
   expect(out.error).toBeUndefined();
   expect(out.counterexample?.violation).toBeUndefined();
