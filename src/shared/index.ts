@@ -4,3 +4,4 @@ export * from './command.js';
 export * from './observation.js';
 export * from './topology.js';
 export * from './lane.js';
+export * from './fault.js';

@@ -5,7 +5,7 @@
  * tables). Here they hang off the Kernel object (a WeakMap keyed by it) so that worlds in one
  * process never share state, and drivers keep seeing only the Kernel interface of types.ts.
  */
-import type { FailSite, Topology, TraceSink } from '../../shared/index.js';
+import type { FailSite, FaultId, Topology, TraceSink } from '../../shared/index.js';
 import { PhysMem } from '../../hw/mem.js';
 import { KernelSpace } from '../../hw/pagetable.js';
 import type { IommuDomain, IommuMmData, IommuSva, Kernel, MmuNotifier } from './types.js';
@@ -15,6 +15,8 @@ import { ContentCounters } from './content.js';
 export interface CoreOptions {
   /** arm64 only: FEAT_TLBIRANGE (system_supports_tlb_range). Default false: the MAX_DVM_OPS rule applies. */
   readonly cpuTlbRange?: boolean;
+  /** Run with one historical bug switched back on (src/shared/fault.ts). */
+  readonly fault?: FaultId;
 }
 
 export interface CoreGlobals {
@@ -54,6 +56,7 @@ export function createKernel(topology: Topology, trace?: TraceSink, options: Cor
     topology,
     trace,
     srcuCallbacks: [],
+    fault: options.fault,
     shouldFail(site: FailSite): boolean {
       const g = coreOf(kernel);
       if (g.armed !== site) return false;

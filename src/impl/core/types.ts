@@ -4,7 +4,7 @@
  * lives in the driver's own objects, reached through `container` (the kernel's container_of).
  * Freed objects are kept as tombstones (`freed = true`) so a use-after-free is observable.
  */
-import type { FailSite, Platform, Prot, Topology, TraceSink } from '../../shared/index.js';
+import type { FailSite, FaultId, Platform, Prot, Topology, TraceSink } from '../../shared/index.js';
 import type { PhysMem } from '../../hw/mem.js';
 import type { PciDevice } from '../../hw/device.js';
 import type { IommuUnit } from '../../hw/iommu.js';
@@ -35,6 +35,11 @@ export interface Kernel {
   shouldFail(site: FailSite): boolean;
   /** Next object id of a kind (domains, handles), in allocation order: stable names for traces. */
   nextId(kind: 'domain' | 'handle'): number;
+  /**
+   * The historical bug this world runs with (src/shared/fault.ts), or undefined for the
+   * correct kernel. Read only at the place in the ported code where the old logic lived.
+   */
+  readonly fault: FaultId | undefined;
 }
 
 /** include/linux/mm_types.h: struct mm_struct (the parts SVA touches). */
