@@ -3,8 +3,13 @@
  * on the default topology of each platform, and where the time of a checked step goes.
  *
  * Commands are generated once (fixed seed) and filtered through the spec's preconditions
- * BEFORE any timing, so every loop sees exactly the same legal commands. Each phase runs
- * twice and the second (warm) pass is reported. Usage: npm run bench [-- sequences]
+ * BEFORE any timing, so every loop sees exactly the same legal commands. Each loop is warmed
+ * up, then repeated (impl-only and checked alternate, so drift hits both) and the median is
+ * reported. Booting a world is part of every real run, so each figure is given with it and
+ * without it: the loops time the boot (createWorld / openSession) and the steps of each
+ * sequence separately. Nothing is kept between sequences, so garbage is what a real run makes.
+ *
+ * Usage: npm run bench [-- sequences [repetitions]]
  */
 import fc from 'fast-check';
 import type { CheckContext } from '../properties/invariant.js';
@@ -18,11 +23,10 @@ import type { Command, Platform, Topology } from '../src/shared/index.js';
 import { initSpec, precondition, specStep } from '../src/spec/index.js';
 
 const SEQUENCES = Number(process.argv[2] ?? 400);
+const REPS = Number(process.argv[3] ?? 7);
+const WARMUP = 2;
 const SEED = 4242;
-let peakRss = 0;
-const sampleRss = (): void => {
-  peakRss = Math.max(peakRss, process.memoryUsage().rss);
-};
+const MiB = 2 ** 20;
 
 /** Legal command sequences: generated, then filtered by the spec (not timed). */
 const legalSequences = (t: Topology): Command[][] => {
@@ -43,97 +47,131 @@ const legalSequences = (t: Topology): Command[][] => {
   });
 };
 
-const time = (f: () => void): number => {
-  f();
-  sampleRss();
-  const t0 = performance.now();
-  f();
-  const ms = performance.now() - t0;
-  sampleRss();
-  return ms;
+/** One pass over every sequence: ms spent booting and ms spent stepping. */
+interface Pass {
+  boot: number;
+  steps: number;
+}
+
+const implPass = (t: Topology, seqs: readonly Command[][]): Pass => {
+  const driver = driverFor(t.platform);
+  const p: Pass = { boot: 0, steps: 0 };
+  for (const cmds of seqs) {
+    const t0 = performance.now();
+    const w = createWorld(t, driver);
+    const t1 = performance.now();
+    for (let i = 0; i < cmds.length; i++) implStep(w, cmds[i]!);
+    p.boot += t1 - t0;
+    p.steps += performance.now() - t1;
+  }
+  return p;
+};
+
+let violations = 0;
+const checkedPass = (t: Topology, seqs: readonly Command[][]): Pass => {
+  const p: Pass = { boot: 0, steps: 0 };
+  violations = 0;
+  for (const cmds of seqs) {
+    const t0 = performance.now();
+    const s = openSession(t);
+    const t1 = performance.now();
+    for (let i = 0; i < cmds.length; i++) if (checkedStep(s, cmds[i]!).length > 0) violations++;
+    p.boot += t1 - t0;
+    p.steps += performance.now() - t1;
+  }
+  return p;
+};
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/** The same checked loop with each phase timed separately (timer overhead included). */
+const breakdown = (t: Topology, seqs: readonly Command[][]): { spec: number; impl: number; perInv: Float64Array } => {
+  const driver = driverFor(t.platform);
+  const perInv = new Float64Array(INVARIANTS.length);
+  let spec = 0;
+  let impl = 0;
+  for (const cmds of seqs) {
+    const state = initSpec(t);
+    const world = createWorld(t, driver);
+    const probe = attachProbe(world);
+    for (const [step, cmd] of cmds.entries()) {
+      let t0 = performance.now();
+      const expected = specStep(state, cmd);
+      let t1 = performance.now();
+      spec += t1 - t0;
+      probe.begin();
+      const actual = implStep(world, cmd);
+      t0 = performance.now();
+      impl += t0 - t1;
+      const ctx: CheckContext = { step, cmd, expected, actual, spec: state, world, anomalies: world.kernel.mem.takeAnomalies(), probe };
+      sameObservation(expected, actual);
+      for (let i = 0; i < INVARIANTS.length; i++) {
+        t1 = performance.now();
+        INVARIANTS[i]!.check(ctx);
+        perInv[i]! += performance.now() - t1;
+      }
+    }
+  }
+  return { spec, impl, perInv };
 };
 
 const bench = (platform: Platform): void => {
   const t = defaultTopology(platform);
-  const driver = driverFor(platform);
   const seqs = legalSequences(t);
   const steps = seqs.reduce((a, s) => a + s.length, 0);
 
-  const bootMs = time(() => {
-    for (let i = 0; i < seqs.length; i++) createWorld(t, driver);
-  });
-  const implMs = time(() => {
-    for (const cmds of seqs) {
-      const w = createWorld(t, driver);
-      for (const c of cmds) implStep(w, c);
-    }
-  });
-  const specMs = time(() => {
+  for (let i = 0; i < WARMUP; i++) {
+    implPass(t, seqs);
+    checkedPass(t, seqs);
+  }
+  const impl: Pass[] = [];
+  const checked: Pass[] = [];
+  for (let i = 0; i < REPS; i++) {
+    impl.push(implPass(t, seqs));
+    checked.push(checkedPass(t, seqs));
+  }
+  const specMs = median(Array.from({ length: REPS }, () => {
+    const t0 = performance.now();
     for (const cmds of seqs) {
       const s = initSpec(t);
       for (const c of cmds) specStep(s, c);
     }
-  });
-  let violations = 0;
-  const checkedMs = time(() => {
-    violations = 0;
-    for (const cmds of seqs) {
-      const s = openSession(t);
-      for (const c of cmds) if (checkedStep(s, c).length > 0) violations++;
-    }
-  });
+    return performance.now() - t0;
+  }));
 
-  // Breakdown: the same checked loop, each phase timed separately (timer overhead included).
-  const perInv = new Float64Array(INVARIANTS.length);
-  let specPart = 0;
-  let implPart = 0;
-  for (let pass = 0; pass < 2; pass++) {
-    perInv.fill(0);
-    specPart = 0;
-    implPart = 0;
-    for (const cmds of seqs) {
-      const spec = initSpec(t);
-      const world = createWorld(t, driver);
-      const probe = attachProbe(world);
-      for (const [step, cmd] of cmds.entries()) {
-        let t0 = performance.now();
-        const expected = specStep(spec, cmd);
-        let t1 = performance.now();
-        specPart += t1 - t0;
-        probe.begin();
-        const actual = implStep(world, cmd);
-        t0 = performance.now();
-        implPart += t0 - t1;
-        const ctx: CheckContext = { step, cmd, expected, actual, spec, world, anomalies: world.kernel.mem.takeAnomalies(), probe };
-        sameObservation(expected, actual);
-        for (let i = 0; i < INVARIANTS.length; i++) {
-          t1 = performance.now();
-          INVARIANTS[i]!.check(ctx);
-          perInv[i]! += performance.now() - t1;
-        }
-      }
-    }
-  }
-  sampleRss();
+  const withBoot = (ps: Pass[]): number => median(ps.map((p) => p.boot + p.steps));
+  const noBoot = (ps: Pass[]): number => median(ps.map((p) => p.steps));
+  const boot = (ps: Pass[]): number => median(ps.map((p) => p.boot));
+  const spread = (ps: Pass[]): string => {
+    const xs = ps.map((p) => p.boot + p.steps);
+    return `±${((100 * (Math.max(...xs) - Math.min(...xs))) / 2 / median(xs)).toFixed(0)}%`;
+  };
+  const rate = (ms: number): string => `${Math.round((steps * 1000) / ms).toLocaleString('en-US').padStart(9)} steps/s`;
 
-  const rate = (ms: number): string => `${Math.round((steps * 1000) / ms).toLocaleString('en-US')} steps/s`;
-  console.log(`\n${platform}: ${seqs.length} sequences, ${steps} legal commands, ${INVARIANTS.length} invariants, ${violations} violating steps`);
-  console.log(`  checked step (spec + impl + every invariant + record): ${rate(checkedMs)}  (${checkedMs.toFixed(0)} ms)`);
-  console.log(`  impl only (same commands):                            ${rate(implMs)}  (${implMs.toFixed(0)} ms)`);
-  console.log(`  spec only:                                            ${rate(specMs)}  (${specMs.toFixed(0)} ms)`);
-  console.log(`  overhead (checked / impl-only time): ${(checkedMs / implMs).toFixed(2)}x`);
-  const net = (ms: number): number => ms - bootMs;
-  console.log(`  booting the worlds (createWorld x${seqs.length}): ${bootMs.toFixed(0)} ms; without it: checked ${rate(net(checkedMs))}, ` +
-    `impl-only ${rate(net(implMs))}, overhead ${(net(checkedMs) / net(implMs)).toFixed(2)}x`);
+  console.log(`\n${platform}: ${seqs.length} sequences, ${steps} legal commands, ${INVARIANTS.length} invariants, ${violations} violating steps; median of ${REPS} after ${WARMUP} warm-up passes`);
+  console.log(`                              with world creation              without (steps only)`);
+  console.log(`  checked (spec+impl+inv+rec) ${rate(withBoot(checked))} ${spread(checked).padStart(5)}      ${rate(noBoot(checked))}`);
+  console.log(`  impl only (same commands)   ${rate(withBoot(impl))} ${spread(impl).padStart(5)}      ${rate(noBoot(impl))}`);
+  console.log(`  overhead (checked/impl)     ${(withBoot(checked) / withBoot(impl)).toFixed(2).padStart(9)}x                  ${(noBoot(checked) / noBoot(impl)).toFixed(2).padStart(9)}x`);
+  console.log(`  spec only                   ${rate(specMs)}`);
+  console.log(`  boot per sequence: createWorld ${((boot(impl) * 1000) / seqs.length).toFixed(1)} µs, openSession ${((boot(checked) * 1000) / seqs.length).toFixed(1)} µs`);
+
+  const { spec, impl: implPart, perInv } = breakdown(t, seqs);
   const invTotal = perInv.reduce((a, b) => a + b, 0);
-  const total = specPart + implPart + invTotal;
+  const total = spec + implPart + invTotal;
   const pct = (ms: number): string => `${((100 * ms) / total).toFixed(1).padStart(5)}%  ${((ms * 1000) / steps).toFixed(2)} µs/step`;
-  console.log(`  where the time goes (timed pass):`);
-  console.log(`    spec step     ${pct(specPart)}`);
+  console.log(`  where the stepping time goes (one timed pass; timer overhead included):`);
+  console.log(`    spec step     ${pct(spec)}`);
   console.log(`    impl step     ${pct(implPart)}`);
   const order = [...INVARIANTS.keys()].sort((a, b) => perInv[b]! - perInv[a]!);
   for (const i of order) console.log(`    ${INVARIANTS[i]!.id.padEnd(13)} ${pct(perInv[i]!)}  ${INVARIANTS[i]!.title}`);
+  console.log(`  RSS now ${(process.memoryUsage().rss / MiB).toFixed(0)} MiB, heap used ${(process.memoryUsage().heapUsed / MiB).toFixed(0)} MiB`);
 };
 
 for (const p of PLATFORMS) bench(p);
-console.log(`\npeak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB`);
+// maxRSS is in KiB: the process's true peak, not a sample.
+console.log(`\npeak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);

@@ -57,7 +57,12 @@ export class PhysMem {
     this.kinds[frame] = kind;
     this.owners[frame] = owner;
     this.tokens[frame] = token;
-    this.entries[frame] = kind === 'table' ? new Int32Array(ENTRIES) : undefined;
+    // A reused table frame's old entries are unreachable once it is reallocated, so zero its
+    // array in place rather than allocating 2 KiB afresh (page-table churn drives the GC).
+    const old = this.entries[frame];
+    if (kind !== 'table') this.entries[frame] = undefined;
+    else if (old !== undefined) old.fill(0);
+    else this.entries[frame] = new Int32Array(ENTRIES);
     this.used[frame] = 0;
     return frame;
   }

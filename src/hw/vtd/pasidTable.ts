@@ -43,24 +43,28 @@ export const PASID_PTE_MASK = (1 << PASID_PDE_SHIFT) - 1;
  * value.
  */
 export class PasidTable {
-  private readonly dir: (PasidEntry[] | undefined)[];
+  /**
+   * The directory, sparse: directory index → leaf, only for present directory entries. A dense
+   * array would be 16,384 slots per device at a 20-bit width (allocated at every probe and
+   * walked by entries()) while SVA uses one or two leaves.
+   */
+  private readonly dir = new Map<number, PasidEntry[]>();
 
   constructor(readonly maxPasid: number) {
     if (!Number.isInteger(maxPasid) || maxPasid < 64 || maxPasid % 64 !== 0) {
       throw new HwError('pasid-table', `bad directory size ${maxPasid}`);
     }
-    this.dir = new Array<PasidEntry[] | undefined>(maxPasid >> PASID_PDE_SHIFT).fill(undefined);
   }
 
   /** Whether the leaf covering `pasid` has been allocated (directory entry present). */
   hasLeaf(pasid: number): boolean {
-    return this.dir[this.check(pasid) >> PASID_PDE_SHIFT] !== undefined;
+    return this.dir.has(this.check(pasid) >> PASID_PDE_SHIFT);
   }
 
   /** Software: allocate and publish the leaf covering `pasid` (a zeroed page). */
   allocLeaf(pasid: number): void {
     const d = this.check(pasid) >> PASID_PDE_SHIFT;
-    if (this.dir[d] === undefined) this.dir[d] = new Array<PasidEntry>(64).fill(CLEAR_PASID_ENTRY);
+    if (!this.dir.has(d)) this.dir.set(d, new Array<PasidEntry>(64).fill(CLEAR_PASID_ENTRY));
   }
 
   /** Software read of an entry; the leaf must exist. */
@@ -79,22 +83,26 @@ export class PasidTable {
    */
   fetch(pasid: number): PasidEntry | undefined {
     if (pasid >= this.maxPasid) return undefined;
-    return this.dir[pasid >> PASID_PDE_SHIFT]?.[pasid & PASID_PTE_MASK];
+    return this.dir.get(pasid >> PASID_PDE_SHIFT)?.[pasid & PASID_PTE_MASK];
   }
 
   /** Present or FPD entries, by PASID: for invariants and traces. */
   entries(): { pasid: number; entry: PasidEntry }[] {
     const out: { pasid: number; entry: PasidEntry }[] = [];
-    this.dir.forEach((leaf, d) => {
-      leaf?.forEach((entry, i) => {
+    // Leaves are allocated in any order; walk them by directory index so output is by PASID.
+    const dirs = [...this.dir.keys()].sort((a, b) => a - b);
+    for (const d of dirs) {
+      const leaf = this.dir.get(d)!;
+      for (let i = 0; i < leaf.length; i++) {
+        const entry = leaf[i]!;
         if (entry.present || entry.fpd) out.push({ pasid: (d << PASID_PDE_SHIFT) | i, entry });
-      });
-    });
+      }
+    }
     return out;
   }
 
   private leaf(pasid: number): PasidEntry[] {
-    const leaf = this.dir[this.check(pasid) >> PASID_PDE_SHIFT];
+    const leaf = this.dir.get(this.check(pasid) >> PASID_PDE_SHIFT);
     if (leaf === undefined) throw new HwError('pasid-table', `PASID ${pasid}: leaf not allocated`);
     return leaf;
   }
