@@ -2,7 +2,8 @@
  * Topologies as arbitraries (issue 5): platform VT-d or SMMUv3, 1–3 IOMMUs with 1–4 devices
  * each, mixed ATS and PASID capability (some devices without PASID, some groups of two),
  * tiny PASID and ASID widths so exhaustion and reuse happen, 1–3 mms of 2–8 pages, 0–2
- * kernel pages, 4- or 5-level paging. PRI stays off until the IOPF issue.
+ * kernel pages, 4- or 5-level paging. Some ATS devices are PRI endpoints (VT-d: PRI enabled;
+ * SMMUv3: stall-capable masters), so page requests, their service and the drain at unbind run.
  */
 import fc from 'fast-check';
 import type { DeviceSpec, IommuSpec, Platform, Topology } from '../src/shared/index.js';
@@ -20,12 +21,14 @@ const iommuSpec: fc.Arbitrary<IommuSpec> = fc.record({
 interface DeviceDraft {
   readonly pasidBits: number;
   readonly ats: boolean;
+  readonly pri: boolean;
   readonly shareGroup: boolean;
 }
 const deviceDraft: fc.Arbitrary<DeviceDraft> = fc.record({
   // Mostly PASID-capable; 0 (no PASID) and widths narrower than the IOMMU's sometimes.
   pasidBits: fc.oneof({ weight: 6, arbitrary: fc.constant(20) }, { weight: 2, arbitrary: fc.integer({ min: 1, max: 3 }) }, { weight: 1, arbitrary: fc.constant(0) }),
   ats: fc.boolean(),
+  pri: fc.oneof({ weight: 2, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
   shareGroup: fc.oneof({ weight: 4, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
 });
 
@@ -36,7 +39,8 @@ const place = (perIommu: readonly (readonly DeviceDraft[])[]): DeviceSpec[] => {
   perIommu.forEach((drafts, iommu) => {
     drafts.forEach((d, i) => {
       if (!(d.shareGroup && i > 0)) group++;
-      devices.push({ iommu, group, pasidBits: d.pasidBits, ats: d.ats, pri: false });
+      // PRI needs ATS (a page request answers a failed ATS translation; intel_iommu_probe_device).
+      devices.push({ iommu, group, pasidBits: d.pasidBits, ats: d.ats, pri: d.pri && d.ats });
     });
   });
   return devices;

@@ -25,4 +25,5 @@ export const DEFAULT_WEIGHTS: Weights = {
   vmalloc: 1,
   vfree: 1,
   failNext: 1,
+  serviceFaults: 3,
 };

@@ -12,6 +12,7 @@ import { match } from 'ts-pattern';
 import type { SmmuCmd, SmmuV3, SyncStatus } from '../src/hw/smmuv3/index.js';
 import type { QiDesc } from '../src/hw/vtd/descriptor.js';
 import type { VtdUnit, WaitStatus } from '../src/hw/vtd/unit.js';
+import type { PriEndpoint } from '../src/hw/pri.js';
 import { set_invalidate_observer } from '../src/impl/core/mmuNotifier.js';
 import type { MmStruct } from '../src/impl/index.js';
 import type { World } from '../src/impl/index.js';
@@ -82,6 +83,8 @@ const completion = (log: UnitLog, status: WaitStatus | SyncStatus): void => {
 class Probe implements StepProbe {
   readonly units: UnitLog[];
   readonly invalidations: InvalidationLog;
+  /** PRI endpoints whose completion logs belong to one step. */
+  readonly pri: PriEndpoint[] = [];
 
   constructor(readonly platform: Platform, names: readonly string[]) {
     this.units = names.map((name, index) => ({ index, name, n: 0, events: [], aux: [], timeouts: 0 }));
@@ -95,6 +98,7 @@ class Probe implements StepProbe {
       u.timeouts = 0;
     }
     this.invalidations.n = 0;
+    for (const p of this.pri) p.completions.length = 0;
   }
 
   invalidateBefore(mm: MmStruct, start: bigint, end: bigint): void {
@@ -130,6 +134,7 @@ class Probe implements StepProbe {
 export function attachProbe(world: World): StepProbe {
   const platform = world.topology.platform;
   const probe = new Probe(platform, world.iommus.map((i) => i.unit.name));
+  for (const d of world.devices) if (d.hw.priState !== undefined) probe.pri.push(d.hw.priState);
   match(platform)
     .with('vtd', () => {
       world.iommus.forEach((iommu, i) => {

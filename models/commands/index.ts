@@ -13,6 +13,7 @@ import { exitCommand } from './exit.js';
 import { failNextCommand } from './failNext.js';
 import { forkCommand } from './fork.js';
 import { gracePeriodCommand } from './gracePeriod.js';
+import { serviceFaultsCommand } from './serviceFaults.js';
 import { mmapCommand } from './mmap.js';
 import { mmdropCommand } from './mmdrop.js';
 import { mprotectCommand } from './mprotect.js';
@@ -41,6 +42,7 @@ const BUILDERS: Readonly<Record<CommandKind, (t: Topology) => fc.Arbitrary<SvaCo
   vmalloc: vmallocCommand,
   vfree: vfreeCommand,
   failNext: failNextCommand,
+  serviceFaults: serviceFaultsCommand,
 };
 
 const possible = (kind: CommandKind, t: Topology): boolean =>

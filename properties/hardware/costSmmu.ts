@@ -13,6 +13,9 @@ import type { Sink } from './platform.js';
 const MAX_TLBI = Number(CMDQ_MAX_TLBI_OPS);
 
 export function checkSmmuCost(ctx: CheckContext, out: Sink): void {
+  // An unbind invalidates only through its page-request drain (a fault that upgrades a PTE), and
+  // may free the very domains the cost is computed from later in the same step: not costed.
+  if (ctx.cmd.kind === 'unbind') return;
   const { probe } = ctx;
   const inv = probe.invalidations;
   for (let i = 0; i < inv.n; i++) {

@@ -7,6 +7,11 @@ import { kernelPageTables } from './kernelPageTables.js';
 import { noStaleTranslation } from './noStaleTranslation.js';
 import { ordering } from './ordering.js';
 import { queueLiveness } from './queueLiveness.js';
+import { priDrain } from './priDrain.js';
+import { priExit } from './priExit.js';
+import { priResponses } from './priResponses.js';
+import { priRetry } from './priRetry.js';
+import { priStale } from './priStale.js';
 import { uafDma } from './uafDma.js';
 
 /** Invariants over the emulated hardware's tables, caches and queues. */
@@ -20,4 +25,9 @@ export const HARDWARE_INVARIANTS: readonly Invariant[] = [
   invalidationRanges,
   kernelPageTables,
   queueLiveness,
+  priDrain,
+  priResponses,
+  priStale,
+  priExit,
+  priRetry,
 ];

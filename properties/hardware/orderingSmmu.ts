@@ -10,19 +10,19 @@
  * - a bind returns with nothing left queued.
  */
 import type { SmmuCmd } from '../../src/hw/smmuv3/index.js';
-import type { Device } from '../../src/impl/index.js';
+import type { Device, World } from '../../src/impl/index.js';
 import { dev_iommu_priv_get, to_smmu_domain, type ArmSmmuDomain } from '../../src/impl/smmuv3/structs.js';
 import type { CheckContext } from '../invariant.js';
 import type { StepProbe, UnitLog } from '../probe.js';
 import { completionAfter, findEvent, insideInvalidation, invalidationSlice } from './events.js';
 import { lastUnbind } from './lastUnbind.js';
 import type { Sink } from './platform.js';
-import { memoryCd, smmuUnits } from './smmuRead.js';
+import { asidOwner, memoryCd, smmuUnits } from './smmuRead.js';
 
 const isTlbi = (e: { kind: string }): e is Extract<SmmuCmd, { kind: 'TLBI_NH_ASID' | 'TLBI_NH_VA' }> =>
   e.kind === 'TLBI_NH_ASID' || e.kind === 'TLBI_NH_VA';
 
-function atcAfterTlbiInInvalidations(probe: StepProbe, out: Sink): void {
+function atcAfterTlbiInInvalidations(probe: StepProbe, world: World, out: Sink): void {
   const inv = probe.invalidations;
   for (let i = 0; i < inv.n; i++) {
     const mm = inv.mm[i]!;
@@ -34,7 +34,9 @@ function atcAfterTlbiInInvalidations(probe: StepProbe, out: Sink): void {
       for (let k = from; k < to; k++) {
         const e = log.events[k]!;
         if (isTlbi(e)) {
-          if (mm.notifiers.some((n) => (n.container as ArmSmmuDomain).cd.asid === e.asid)) {
+          // mm.notifiers is read after the step: a domain freed later in the same step (an
+          // unbind whose fault drain invalidated first) no longer lists its ASID, which then has no owner.
+          if (mm.notifiers.some((n) => (n.container as ArmSmmuDomain).cd.asid === e.asid) || asidOwner(world, e.asid) === undefined) {
             tlbi = k;
             synced = false;
           }
@@ -120,7 +122,7 @@ function release(ctx: CheckContext, d: ArmSmmuDomain, out: Sink): void {
 
 export function checkSmmuOrdering(ctx: CheckContext, out: Sink): void {
   const { probe, world, cmd } = ctx;
-  atcAfterTlbiInInvalidations(probe, out);
+  atcAfterTlbiInInvalidations(probe, ctx.world, out);
   atcAfterConfigElsewhere(probe, out);
   if (cmd.kind === 'unbind') {
     const gone = lastUnbind(ctx);

@@ -63,7 +63,12 @@ function teardown(ctx: CheckContext, dev: Device, pasid: number, release: boolea
     const devtlb = findEvent(log, iotlb + 1, log.n, (e) => e.kind === 'devtlb' && e.sid === info.sid && (e.global || e.pasid === pasid));
     if (devtlb < 0) out.add(objects, `${dev.hw.name} PASID ${pasid}: no device-TLB invalidation after the P_IOTLB invalidation`);
   }
-  const drain = findEvent(log, 0, log.n, (e) => e.kind === 'wait' && e.drain);
+  // This device's drain (prq.c: its wait-with-drain follows the devTLB invalidation of its sid);
+  // in a group, another device's drain may come earlier in the same step.
+  const drain = findEvent(log, 0, log.n, (e, k) => {
+    const prev = log.events[k - 1];
+    return e.kind === 'wait' && e.drain && prev !== undefined && prev.kind === 'devtlb' && prev.sid === info.sid;
+  });
   if (drain >= 0 && drain < iotlb) out.add(objects, `${dev.hw.name} PASID ${pasid}: PRQ drained (descriptor ${drain}) before the IOTLB invalidation`);
 }
 

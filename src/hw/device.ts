@@ -2,14 +2,27 @@ import { Counters } from './counters.js';
 import { HwError } from './errors.js';
 import type { IommuUnit, Translation } from './iommu.js';
 import type { PhysMem } from './mem.js';
+import { PriEndpoint } from './pri.js';
+import { PRI_CREDITS, type PageResponseCode } from '../shared/index.js';
 
 export interface AtcEntry {
   readonly frame: number;
   readonly write: boolean;
 }
 
-/** A DMA's result: the content token it reached, or the fault that stopped it. */
-export type DmaResult = { readonly ok: true; readonly token: number } | { readonly ok: false; readonly fault: string };
+/**
+ * A DMA's result: the content token it reached, or the fault that stopped it. A PRI endpoint's
+ * miss that became a page request is not done yet: `pending` marks it (the access waits for
+ * the page response; its outcome is recorded in the endpoint's completion log).
+ */
+export type DmaResult =
+  | { readonly ok: true; readonly token: number }
+  | { readonly ok: false; readonly fault: string; readonly pending?: true };
+
+/** The result of an access that sent a page request: shared, so a miss allocates only the request. */
+export const DMA_PENDING: DmaResult = Object.freeze({ ok: false, fault: 'PRI: page request sent', pending: true });
+
+const NO_CREDIT: DmaResult = Object.freeze({ ok: false, fault: 'PRI: no outstanding page request credit' });
 
 /**
  * A PCIe endpoint behind an IOMMU. With ATS it caches translations in its ATC, keyed by
@@ -21,6 +34,8 @@ export class PciDevice {
   private readonly atc = new Map<number, Map<number, AtcEntry>>();
   /** Surprise-removed: invalidations sent to it never complete. */
   disconnected = false;
+  /** PRI state when the endpoint has PRI (pri = true), else undefined. */
+  readonly priState: PriEndpoint | undefined;
 
   constructor(
     readonly id: number,
@@ -31,7 +46,9 @@ export class PciDevice {
     readonly ats: boolean,
     readonly pri: boolean,
     private readonly mem: PhysMem,
-  ) {}
+  ) {
+    this.priState = pri ? new PriEndpoint(PRI_CREDITS) : undefined;
+  }
 
   get name(): string {
     return `dev${this.id}`;
@@ -57,9 +74,60 @@ export class PciDevice {
       this.counters.bump('atc.miss');
     }
     const t = this.iommu.translate(this, pasid, vpn, write);
-    if (!t.ok) return { ok: false, fault: `${this.iommu.name}: ${t.fault}` };
+    if (!t.ok) {
+      // A walk that found no page, or too little permission, is what PRI recovers from; a
+      // missing or blocked PASID entry / CD is not (the completion is UR, not "no access").
+      if (this.priState !== undefined && (t.fault === 'not-present' || t.fault === 'no-permission')) {
+        const r = this.pageRequest(this.priState, pasid, vpn, write);
+        if (r !== undefined) return r;
+      }
+      return { ok: false, fault: `${this.iommu.name}: ${t.fault}` };
+    }
     if (this.ats) this.fill(pasid, vpn, t);
     return { ok: true, token: this.mem.hwAccess(t.frame, this.name) };
+  }
+
+  /** Send a page request for the access (one PRG, last = 1); undefined when the IOMMU refuses it. */
+  private pageRequest(pri: PriEndpoint, pasid: number, vpn: number, write: boolean): DmaResult | undefined {
+    if (!pri.hasCredit) return NO_CREDIT;
+    const prgi = pri.allocPrgi();
+    const root = this.iommu.pageRequest?.(this, pasid, vpn, write, prgi) ?? -1;
+    if (root < 0) return undefined;
+    this.counters.bump('pri.request');
+    pri.outstanding.push({ pasid, vpn, write, prgi, root });
+    return DMA_PENDING;
+  }
+
+  /**
+   * A page response (VT-d page group response descriptor, SMMU CMD_RESUME) as the IOMMU
+   * delivers it. One that names no outstanding request is a protocol error, logged. Success
+   * makes the endpoint retry: an ATS translation request, then the access; any other code
+   * ends the access with an error (the endpoint does not retry).
+   */
+  pageResponse(pasid: number | undefined, prgi: number, code: PageResponseCode): void {
+    const pri = this.priState;
+    const req = pri?.take(pasid, prgi);
+    if (pri === undefined || req === undefined) {
+      this.counters.bump('pri.stray_response');
+      const what = `${this.name}: ${code} response to PRG ${prgi}${pasid === undefined ? '' : ` PASID ${pasid}`} with no such request outstanding`;
+      if (pri === undefined) throw new HwError(this.name, `${what} (no PRI)`);
+      pri.protocolErrors.push(what);
+      return;
+    }
+    pri.responses++;
+    this.counters.bump(`pri.response.${code}`);
+    if (code !== 'success') {
+      pri.record({ pasid: req.pasid, vpn: req.vpn, write: req.write, code, ok: false, token: -1, root: req.root });
+      return;
+    }
+    const t = this.iommu.translate(this, req.pasid, req.vpn, req.write);
+    if (!t.ok) {
+      pri.record({ pasid: req.pasid, vpn: req.vpn, write: req.write, code, ok: false, token: -1, root: req.root });
+      return;
+    }
+    if (this.ats) this.fill(req.pasid, req.vpn, t);
+    const token = this.mem.hwAccess(t.frame, this.name);
+    pri.record({ pasid: req.pasid, vpn: req.vpn, write: req.write, code, ok: true, token, root: req.root });
   }
 
   /** The adversary's prefetch: an ATS translation request (read) whose answer the ATC keeps. */

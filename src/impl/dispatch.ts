@@ -7,6 +7,7 @@ import type { Command, Observation } from '../shared/index.js';
 import { OK, userVpn } from '../shared/index.js';
 import { exit_mm, mmdrop_lazy_tlb } from './core/exit.js';
 import { handle_mm_fault } from './core/fault.js';
+import { iopf_run_all } from './core/iopf.js';
 import { dup_mm } from './core/fork.js';
 import { iommu_sva_bind_device, iommu_sva_get_pasid, iommu_sva_unbind_device } from './core/iommuSva.js';
 import { failNext, srcu_grace_period } from './core/kernel.js';
@@ -101,7 +102,8 @@ export function implStep(world: World, cmd: Command): Observation {
     case 'dma': {
       const { dev, mm, page, write } = cmd;
       const r = devOf(world, dev).hw.dma(pasidOf(world, mm), userVpn(page), write);
-      return r.ok ? { ok: true, value: r.token } : { ok: false, errno: 'EFAULT', fault: r.fault };
+      // A PRI page request sent: the access is pending, `{ok}` with no value (spec/pri.ts).
+      return r.ok ? { ok: true, value: r.token } : r.pending === true ? OK : { ok: false, errno: 'EFAULT', fault: r.fault };
     }
     case 'prefetch': {
       const { dev, mm, page } = cmd;
@@ -153,6 +155,9 @@ export function implStep(world: World, cmd: Command): Observation {
       failNext(world.kernel, site);
       return OK;
     }
+    case 'serviceFaults':
+      // The IOMMUs' fault threads and IOPF workqueues run; value: groups answered SUCCESS.
+      return { ok: true, value: iopf_run_all(world.kernel) };
     default: {
       const never: never = cmd;
       throw new Error(`implStep: unknown command ${JSON.stringify(never)}`);

@@ -44,11 +44,16 @@ export type Command =
   /** Kernel vfree of kernel page k: the leaf and its now-empty kernel page-table page are freed. */
   | { readonly kind: 'vfree'; readonly kpage: number }
   /** Fault injection: the next allocation at site returns -ENOMEM. */
-  | { readonly kind: 'failNext'; readonly site: FailSite };
+  | { readonly kind: 'failNext'; readonly site: FailSite }
+  /**
+   * The I/O page-fault machinery runs: each IOMMU's fault interrupt thread reports the page
+   * requests its hardware queued, and the IOPF workqueue handles and answers them.
+   */
+  | { readonly kind: 'serviceFaults' };
 
 export type CommandKind = Command['kind'];
 
 export const COMMAND_KINDS: readonly CommandKind[] = [
   'bind', 'unbind', 'mmap', 'touch', 'munmap', 'mprotect', 'dma', 'exit', 'mmdrop', 'fork',
-  'spawn', 'gracePeriod', 'prefetch', 'vmalloc', 'vfree', 'failNext',
+  'spawn', 'gracePeriod', 'prefetch', 'vmalloc', 'vfree', 'failNext', 'serviceFaults',
 ];

@@ -5,3 +5,4 @@ export * from './observation.js';
 export * from './topology.js';
 export * from './lane.js';
 export * from './fault.js';
+export * from './pri.js';

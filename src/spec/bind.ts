@@ -9,12 +9,26 @@ import type { Errno, Observation } from '../shared/index.js';
 import { bondTable, domainTable, pasidTable } from './machines/index.js';
 import { consumeFail, discardDomain, freeDomain } from './lifetime.js';
 import { fail } from './observe.js';
+import { drainIommu } from './pri.js';
 import type { SpecDomain, SpecSlot, SpecState } from './state.js';
 
 /** ida_alloc_range(min, max): the smallest free id in [min, max], or -1 (-ENOSPC). */
 const idaAllocRange = (used: Set<number>, min: number, max: number): number => {
   for (let id = min; id <= max; id++) if (!used.has(id)) return id;
   return -1;
+};
+
+/**
+ * __iommu_set_group_pasid's unwind: the group's devices before `failed` were attached and go
+ * back through the blocking domain; a PRI device's teardown drains its IOMMU's page requests
+ * (none of them for this new PASID, so every retry can complete).
+ */
+const rollbackDrain = (s: SpecState, devs: readonly number[], failed: number): void => {
+  if (s.prq.length === 0) return;
+  for (const d of devs) {
+    if (d === failed) return;
+    if (s.t.devMax[d]! > 0 && s.t.devPri[d]) drainIommu(s, s.t.topology.devices[d]!.iommu, [], -1);
+  }
 };
 
 /**
@@ -35,7 +49,10 @@ const attachError = (s: SpecState, d: SpecDomain, group: number, pasid: number):
     if (t.topology.platform === 'vtd') {
       // intel_svm_set_dev_pasid → intel_iommu_sva_supported: PASID and ATS must be enabled,
       // and PRI too when the device supports it (pri here means supported and enabled).
-      if (!spec.ats) return 'EINVAL';
+      if (!spec.ats) {
+        rollbackDrain(s, devs, dev);
+        return 'EINVAL';
+      }
     } else if (d.iommu !== spec.iommu) {
       // arm_smmu_set_pasid: an SMMU SVA domain only attaches to masters of its own SMMU.
       return 'EINVAL';
@@ -135,7 +152,17 @@ export const unbind = (s: SpecState, dev: number, slot: number): void => {
   const h = sl.handles[group]!;
   h.users -= 1;
   if (h.users > 0) return;
-  // iommu_detach_device_pasid, then --domain->users; at 0 list_del + iommu_domain_free.
+  // iommu_detach_device_pasid: each PASID-capable device of the group is torn down in turn; a
+  // PRI device's teardown ends with the drain of its IOMMU's page requests (pri.ts).
+  if (s.prq.length > 0) {
+    const detached: number[] = [];
+    for (const d of t.groupDevs[group]!) {
+      if (t.devMax[d]! === 0) continue;
+      detached.push(d);
+      if (t.devPri[d]) drainIommu(s, t.topology.devices[d]!.iommu, detached, slot);
+    }
+  }
+  // Then --domain->users; at 0 list_del + iommu_domain_free.
   sl.handles[group] = undefined;
   const d = h.domain;
   d.groups.splice(d.groups.indexOf(group), 1);

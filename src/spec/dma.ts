@@ -3,11 +3,13 @@
  * ok with the content token iff the device's group holds an SVA handle for this mm_struct and
  * the device itself took the PASID (max_pasids > 0; __iommu_set_group_pasid skips the others),
  * the mm has not exited (release tore the entries down: VT-d FPD entry, SMMU EPD0 CD), the page
- * is present and accessible, and for a write the PTE is writable. PRI is not modelled yet, so
- * a miss never faults a page in.
+ * is present and accessible, and for a write the PTE is writable. A PRI device's miss (absent
+ * page, PROT_NONE, or a write to a read-only PTE) in that bound, live mm sends a page request
+ * instead (pri.ts).
  */
 import type { Observation } from '../shared/index.js';
 import { dmaFault } from './observe.js';
+import { pageRequest } from './pri.js';
 import { MM, PTE_ABSENT, PTE_PROTNONE, PTE_RW } from './state.js';
 import type { SpecState } from './state.js';
 
@@ -17,6 +19,9 @@ export const dma = (s: SpecState, dev: number, slot: number, page: number, write
   if (sl.handles[s.t.devGroup[dev]!] === undefined) return dmaFault('not bound');
   if (sl.mm.state !== MM.live) return dmaFault('mm exited');
   const pte = sl.pte[page]!;
+  if (s.t.devPri[dev] && (pte === PTE_ABSENT || pte === PTE_PROTNONE || (write && pte !== PTE_RW))) {
+    return pageRequest(s, dev, slot, page, write);
+  }
   if (pte === PTE_ABSENT) return dmaFault('page not present');
   if (pte === PTE_PROTNONE) return dmaFault('PROT_NONE');
   if (write && pte !== PTE_RW) return dmaFault('read-only');

@@ -53,6 +53,7 @@ export const precondition = (s: SpecState, cmd: Command): boolean => {
     case 'spawn':
       return slotIn(s, cmd.mm, FREE);
     case 'gracePeriod':
+    case 'serviceFaults':
       return true;
     case 'vmalloc':
       return inRange(cmd.kpage, kpages) && s.kMapped[cmd.kpage] === 0;

@@ -64,6 +64,26 @@ export interface SpecTopo {
   readonly groupDevs: readonly (readonly number[])[];
   /** Topology group number of each dense group. */
   readonly groupId: readonly number[];
+  /** PRI endpoint (VT-d: PRI enabled, SMMUv3: a stall-capable master): a miss becomes a page request. */
+  readonly devPri: readonly boolean[];
+}
+
+/** A page request the device sent and the kernel has not answered yet (arrival order). */
+export interface SpecRequest {
+  readonly dev: number;
+  readonly slot: number;
+  readonly page: number;
+  readonly write: boolean;
+}
+
+/** What answering one request must lead to at the device: a retried access that read `token`, or none. */
+export interface SpecRetired {
+  readonly dev: number;
+  readonly slot: number;
+  readonly page: number;
+  readonly ok: boolean;
+  /** Content token the retry reads; -1 when it does not complete. */
+  readonly token: number;
 }
 
 export interface SpecState {
@@ -79,6 +99,12 @@ export interface SpecState {
   readonly kMapped: Uint8Array;
   readonly kToken: Int32Array;
   readonly kGen: Int32Array;
+  /** Page requests not yet answered, in arrival order. */
+  readonly prq: SpecRequest[];
+  /** Requests outstanding per device (each holds one PRI credit). */
+  readonly outstanding: Uint8Array;
+  /** The requests answered by the last serviceFaults or unbind, in answer order. */
+  readonly retired: SpecRetired[];
   /** Shared, not cloned: a run's coverage. */
   coverage: CoverageRecorder | undefined;
 }
@@ -101,7 +127,8 @@ const deriveTopo = (topology: Topology): SpecTopo => {
     groupDevs[g]!.push(i);
     return g;
   });
-  return { topology, devMax, devGroup, groupDevs, groupId };
+  const devPri = topology.devices.map((d) => d.pri);
+  return { topology, devMax, devGroup, groupDevs, groupId, devPri };
 };
 
 const newSlot = (pages: number, groups: number): SpecSlot => ({
@@ -130,6 +157,9 @@ export const initSpec = (topology: Topology, coverage?: CoverageRecorder): SpecS
     kMapped: new Uint8Array(topology.kpages),
     kToken: new Int32Array(topology.kpages),
     kGen: new Int32Array(topology.kpages),
+    prq: [],
+    outstanding: new Uint8Array(topology.devices.length),
+    retired: [],
     coverage,
   };
 };
@@ -166,6 +196,9 @@ export const cloneSpec = (s: SpecState): SpecState => {
     kMapped: s.kMapped.slice(),
     kToken: s.kToken.slice(),
     kGen: s.kGen.slice(),
+    prq: [...s.prq],
+    outstanding: s.outstanding.slice(),
+    retired: [...s.retired],
     coverage: s.coverage,
   };
 };

@@ -8,6 +8,7 @@ import { exit, fork, mmap, mprotect, munmap, touch, vfree, vmalloc } from './add
 import { dma } from './dma.js';
 import { gracePeriod, mmdrop, newIncarnation } from './lifetime.js';
 import { OK_OBS } from './observe.js';
+import { serviceFaults } from './pri.js';
 import type { SpecState } from './state.js';
 
 export const specStep = (s: SpecState, cmd: Command): Observation => {
@@ -15,8 +16,10 @@ export const specStep = (s: SpecState, cmd: Command): Observation => {
   // (scripts/bench-spec.ts: ts-pattern's builder allocates per call and cost several times more).
   switch (cmd.kind) {
     case 'bind':
+      s.retired.length = 0; // a failed attach's unwind may drain page requests
       return bind(s, cmd.dev, cmd.mm);
     case 'unbind':
+      s.retired.length = 0;
       unbind(s, cmd.dev, cmd.mm);
       return OK_OBS;
     case 'mmap':
@@ -59,6 +62,8 @@ export const specStep = (s: SpecState, cmd: Command): Observation => {
     case 'failNext':
       s.failArmed = cmd.site;
       return OK_OBS;
+    case 'serviceFaults':
+      return serviceFaults(s);
     default: {
       const never: never = cmd;
       throw new Error(`specStep: unknown command ${JSON.stringify(never)}`);

@@ -22,7 +22,7 @@ export const commandRangeError = (cmd: Command, t: Topology): string | undefined
     .with({ kind: 'fork' }, (c) => [mm(c.mm), mm(c.child, 'child')])
     .with({ kind: 'vmalloc' }, { kind: 'vfree' }, (c) => [kpage(c.kpage)])
     // The site is an enum: the schema has already refused an unknown one.
-    .with({ kind: 'gracePeriod' }, { kind: 'failNext' }, () => [])
+    .with({ kind: 'gracePeriod' }, { kind: 'failNext' }, { kind: 'serviceFaults' }, () => [])
     .exhaustive();
   for (const [field, v, limit, noun] of bounds) {
     if (v < 0 || v >= limit) {

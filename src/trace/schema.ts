@@ -41,6 +41,7 @@ export const commandSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('vmalloc'), kpage: id }),
   z.strictObject({ kind: z.literal('vfree'), kpage: id }),
   z.strictObject({ kind: z.literal('failNext'), site: enumOf<FailSite>(FAIL_SITES) }),
+  z.strictObject({ kind: z.literal('serviceFaults') }),
 ]);
 
 const observationSchema = z.discriminatedUnion('ok', [

@@ -17,6 +17,7 @@ export const formatCommand = (cmd: Command): string =>
     .with({ kind: 'exit' }, { kind: 'mmdrop' }, { kind: 'spawn' }, (c) => `${c.kind}(mm${c.mm})`)
     .with({ kind: 'fork' }, (c) => `fork(mm${c.mm},mm${c.child})`)
     .with({ kind: 'gracePeriod' }, () => 'gracePeriod()')
+    .with({ kind: 'serviceFaults' }, () => 'serviceFaults()')
     .with({ kind: 'vmalloc' }, { kind: 'vfree' }, (c) => `${c.kind}(k${c.kpage})`)
     .with({ kind: 'failNext' }, (c) => `failNext(${c.site})`)
     .exhaustive();
@@ -33,6 +34,7 @@ export const formatObservation = (cmd: Command, obs: Observation): string => {
     .with({ kind: 'bind' }, () => `pasid ${v}`)
     .with({ kind: 'fork' }, () => `mm${v}`)
     .with({ kind: 'dma' }, { kind: 'prefetch' }, () => formatToken(v))
+    .with({ kind: 'serviceFaults' }, () => `${v} answered success`)
     .with(
       { kind: 'unbind' }, { kind: 'mmap' }, { kind: 'munmap' }, { kind: 'touch' }, { kind: 'mprotect' },
       { kind: 'exit' }, { kind: 'mmdrop' }, { kind: 'spawn' }, { kind: 'gracePeriod' },

@@ -35,6 +35,8 @@ describe('implStep', () => {
     expect(step(exit(0))).toEqual({ ok: true });
     expect(step(mmdrop(0))).toEqual({ ok: true });
     expect(step(grace)).toEqual({ ok: true });
+    // The mock driver has no PRI endpoints: nothing to answer.
+    expect(step({ kind: 'serviceFaults' })).toEqual({ ok: true, value: 0 });
     expect([...seen].sort()).toEqual([...COMMAND_KINDS].sort());
     expect(slotState(w.world, 0)).toBe('freed');
     expect(slotState(w.world, 2)).toBe('live');

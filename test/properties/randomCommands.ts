@@ -49,7 +49,7 @@ function candidate(t: Topology, r: () => number): Command {
     case 'prefetch': return { kind, dev, mm, page };
     case 'exit': case 'mmdrop': case 'spawn': return { kind, mm };
     case 'fork': return { kind, mm, child: int(t.mms) };
-    case 'gracePeriod': return { kind };
+    case 'gracePeriod': case 'serviceFaults': return { kind };
     case 'vmalloc': case 'vfree': return { kind, kpage: int(Math.max(1, t.kpages)) };
     case 'failNext': return { kind, site: FAIL_SITES[int(FAIL_SITES.length)]! };
   }

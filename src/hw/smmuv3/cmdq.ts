@@ -35,6 +35,12 @@ export class SmmuCmdq {
 
   submit(cmd: SmmuCmd): SyncStatus {
     this.counters.bump(`cmdq.${cmd.kind}`);
+    // The driver issues CMD_RESUME without a CMD_SYNC ("it doesn't do anything for RESUME"):
+    // the SMMU consumes it at once, and nothing older is ever left unsynced by the kernel.
+    if (cmd.kind === 'CMD_RESUME') {
+      this.apply(cmd);
+      return 'queued';
+    }
     if (cmd.kind !== 'CMD_SYNC') {
       this.queue.push(cmd);
       return 'queued';

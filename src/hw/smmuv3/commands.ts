@@ -50,10 +50,12 @@ export type SmmuCmd =
       readonly size: number;
     }
   /** Complete every earlier command; their effects become visible here. */
-  | { readonly kind: 'CMD_SYNC' };
+  | { readonly kind: 'CMD_SYNC' }
+  /** Resume the stalled transaction `stag` of stream `sid`: retry its translation, or abort it. */
+  | { readonly kind: 'CMD_RESUME'; readonly sid: number; readonly stag: number; readonly retry: boolean };
 
 export type SmmuCmdKind = SmmuCmd['kind'];
-export const SMMU_CMD_KINDS: readonly SmmuCmdKind[] = ['CFGI_STE', 'CFGI_CD', 'TLBI_NH_ASID', 'TLBI_NH_VA', 'ATC_INV', 'CMD_SYNC'];
+export const SMMU_CMD_KINDS: readonly SmmuCmdKind[] = ['CFGI_STE', 'CFGI_CD', 'TLBI_NH_ASID', 'TLBI_NH_VA', 'ATC_INV', 'CMD_SYNC', 'CMD_RESUME'];
 
 /** What the unit supports; commands are checked against it when submitted. */
 export interface SmmuCaps {
@@ -104,6 +106,10 @@ export const validateCmd = (unit: string, caps: SmmuCaps, cmd: SmmuCmd): void =>
       if (c.addr % 2 ** c.size !== 0) throw new HwError(unit, `ATC_INV: address vpn ${c.addr} not aligned on 2^${c.size} pages`);
     })
     .with({ kind: 'CMD_SYNC' }, () => undefined)
+    .with({ kind: 'CMD_RESUME' }, (c) => {
+      field(unit, c.kind, 'SID', c.sid, 0, sidMax);
+      field(unit, c.kind, 'STAG', c.stag, 0, 0xffff);
+    })
     .exhaustive();
 };
 
@@ -120,4 +126,5 @@ export const formatCmd = (cmd: SmmuCmd): string =>
     .with({ kind: 'ATC_INV' }, (c) =>
       `ATC_INV sid=${c.sid}${c.ssv ? ` ssid=${c.ssid}` : ''} ${c.size === ATC_INV_SIZE_ALL ? 'all' : `vpn=0x${c.addr.toString(16)} pages=2^${c.size}`}`)
     .with({ kind: 'CMD_SYNC' }, () => 'CMD_SYNC')
+    .with({ kind: 'CMD_RESUME' }, (c) => `CMD_RESUME sid=${c.sid} stag=${c.stag} ${c.retry ? 'retry' : 'abort'}`)
     .exhaustive();

@@ -15,6 +15,17 @@ import { SmmuTlb, type TlbEntry } from './tlb.js';
 import { WalkCache } from './walkCache.js';
 
 const fault = (reason: FaultReason): Translation => ({ ok: false, fault: reason });
+
+/** An event-queue record of a stalled transaction (the fields arm_smmu_decode_event reads). */
+export interface StallEvent {
+  readonly sid: number;
+  readonly ssv: boolean;
+  readonly ssid: number;
+  readonly vpn: number;
+  /** RnW: the access was a read. */
+  readonly read: boolean;
+  readonly stag: number;
+}
 const F_STREAM = fault('stream-abort');
 const F_NO_CD = fault('no-pasid-entry');
 const F_EPD0 = fault('fault-disabled');
@@ -38,6 +49,8 @@ export class SmmuV3 implements IommuUnit {
   trace: TraceSink | undefined;
   observer: SmmuObserver | undefined;
   private readonly cmdq: SmmuCmdq;
+  /** The event queue's stall records (EVT_ID_TRANSLATION/PERMISSION_FAULT with STALL = 1), oldest first. */
+  readonly evtq: StallEvent[] = [];
   /** Endpoints by StreamID: where ATC invalidations are delivered. */
   private readonly streams = new Map<number, PciDevice>();
 
@@ -83,8 +96,8 @@ export class SmmuV3 implements IommuUnit {
   /** Submit one command; malformed ones throw HwError before anything is queued. */
   submit(cmd: SmmuCmd): SyncStatus {
     validateCmd(this.name, this.caps, cmd);
-    if (cmd.kind === 'ATC_INV' && !this.streams.has(cmd.sid)) {
-      throw new HwError(this.name, `ATC_INV: no endpoint on SID ${cmd.sid}`);
+    if ((cmd.kind === 'ATC_INV' || cmd.kind === 'CMD_RESUME') && !this.streams.has(cmd.sid)) {
+      throw new HwError(this.name, `${cmd.kind}: no endpoint on SID ${cmd.sid}`);
     }
     if (this.trace) this.trace.event('queue', this.name, formatCmd(cmd));
     this.observer?.onSubmit?.(this, cmd);
@@ -127,6 +140,22 @@ export class SmmuV3 implements IommuUnit {
     } else this.counters.bump('cd.hit');
     if (cd.epd0) return F_EPD0;
     return this.walk(cd.asid, cd.ttb0, cd.levels, vpn, write);
+  }
+
+  /**
+   * A recoverable fault of `dev`'s access: if the CD it used has S (stall) set, the transaction
+   * is stalled and a stall event queued (STAG = the endpoint's tag); returns the CD's TTB0. A
+   * CD without S (or a quiet, EPD0 one) terminates the access instead: -1.
+   */
+  pageRequest(dev: PciDevice, pasid: number, vpn: number, write: boolean, stag: number): number {
+    const ste = this.config.ste(dev.sid) ?? this.streamTable.fetch(dev.sid);
+    if (!ste.v || ste.config !== 's1' || ste.cdTable === undefined || pasid >= 2 ** ste.s1cdmax) return -1;
+    const cd = this.config.cd(dev.sid, pasid) ?? ste.cdTable.fetch(pasid);
+    if (cd === undefined || !cd.v || cd.epd0 || !cd.s) return -1;
+    this.counters.bump('evtq.stall');
+    this.evtq.push({ sid: dev.sid, ssv: true, ssid: pasid, vpn, read: !write, stag });
+    if (this.trace) this.trace.event('queue', this.name, `EVTQ stall: ${dev.name} ssid=${pasid} vpn=0x${vpn.toString(16)}${write ? ' w' : ' r'} stag=${stag}`);
+    return cd.ttb0;
   }
 
   private walk(asid: number, ttb0: number, levels: number, vpn: number, write: boolean): Translation {
@@ -192,6 +221,10 @@ export class SmmuV3 implements IommuUnit {
         return true;
       })
       .with({ kind: 'CMD_SYNC' }, () => true)
+      .with({ kind: 'CMD_RESUME' }, (c) => {
+        this.streams.get(c.sid)!.pageResponse(undefined, c.stag, c.retry ? 'success' : 'invalid');
+        return true;
+      })
       .exhaustive();
   }
 }

@@ -1,4 +1,5 @@
 import { match } from 'ts-pattern';
+import type { PageResponseCode } from '../../shared/index.js';
 import { HwError } from '../errors.js';
 
 /** MAX_AGAW_PFN_WIDTH: an address mask or size order this wide covers the whole space. */
@@ -29,7 +30,12 @@ export type QiDesc =
       readonly addr: number; readonly sizeOrder: number;
     }
   /** Invalidation wait: completes every earlier descriptor; `drain` is the PD bit (PRQ drain). */
-  | { readonly kind: 'wait'; readonly fence: boolean; readonly drain: boolean };
+  | { readonly kind: 'wait'; readonly fence: boolean; readonly drain: boolean }
+  /** Page group response (QI_PGRP_RESP_TYPE): answers PRG `prgi` of (sid, PASID). */
+  | {
+      readonly kind: 'prs'; readonly sid: number; readonly pasid: number; readonly prgi: number;
+      readonly code: PageResponseCode; readonly lpig: boolean;
+    };
 
 export type QiKind = QiDesc['kind'];
 
@@ -76,6 +82,11 @@ export const checkDesc = (d: QiDesc, lim: QiLimits): void => {
       aligned(x.addr, x.sizeOrder);
     })
     .with({ kind: 'wait' }, () => undefined)
+    .with({ kind: 'prs' }, (x) => {
+      if (!int(x.sid, 0, 0xffff)) bad(`SID ${x.sid}`);
+      pasid(x.pasid);
+      if (!int(x.prgi, 0, 511)) bad(`PRG index ${x.prgi}`);
+    })
     .exhaustive();
 };
 
@@ -92,4 +103,5 @@ export const formatDesc = (d: QiDesc): string =>
     .with({ kind: 'devtlb' }, (x) =>
       `devtlb sid=${x.sid} ${x.global ? 'global' : `pasid=${x.pasid}`} addr=${x.addr.toString(16)} size=2^${x.sizeOrder}`)
     .with({ kind: 'wait' }, (x) => `wait${x.fence ? ' fence' : ''}${x.drain ? ' drain' : ''}`)
+    .with({ kind: 'prs' }, (x) => `prs sid=${x.sid} pasid=${x.pasid} prg=${x.prgi} ${x.code}`)
     .exhaustive();

@@ -6,13 +6,14 @@ export interface PageRequest {
   readonly write: boolean;
   /** Last request of its page request group: needs a page response. */
   readonly lpig: boolean;
+  /** Page Request Group index. */
+  readonly prgi: number;
 }
 
 /**
  * The page request queue (PRQ) of a VT-d unit: a ring that hardware appends to (tail) and
- * software consumes (head). PRI devices are a later issue; until then nothing is ever
- * appended, but the drain protocol of intel_iommu_drain_pasid_prq already runs against this
- * real, empty queue so its structure and cost are in place.
+ * software consumes (head). The unit appends a descriptor for each page request a PRI device
+ * sends through a context entry with PRE set; prq_event_thread consumes them.
  */
 export class PageRequestQueue {
   private readonly ring: PageRequest[] = [];

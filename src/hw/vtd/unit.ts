@@ -40,7 +40,7 @@ export class VtdUnit implements IommuUnit, WalkCaches {
   readonly prq = new PageRequestQueue();
   readonly queue: InvalidationQueue;
   observer: VtdObserver | undefined;
-  private readonly contexts = new Map<number, { readonly dev: PciDevice; readonly table: PasidTable }>();
+  private readonly contexts = new Map<number, { readonly dev: PciDevice; readonly table: PasidTable; readonly pre: boolean }>();
 
   constructor(readonly index: number, spec: IommuSpec, readonly mem: PhysMem, readonly trace?: TraceSink) {
     this.name = `vtd${index}`;
@@ -52,10 +52,28 @@ export class VtdUnit implements IommuUnit, WalkCaches {
     );
   }
 
-  /** Software programs the scalable-mode context entry of `dev`: its PASID directory. */
-  setContext(dev: PciDevice, table: PasidTable): void {
+  /**
+   * Software programs the scalable-mode context entry of `dev`: its PASID directory, and PRE
+   * (page request enable: the unit accepts the device's page requests into the PRQ).
+   */
+  setContext(dev: PciDevice, table: PasidTable, pre = false): void {
     if (dev.iommu !== this) throw new HwError(this.name, `${dev.name} sits behind ${dev.iommu.name}`);
-    this.contexts.set(dev.sid, { dev, table });
+    this.contexts.set(dev.sid, { dev, table, pre });
+  }
+
+  /**
+   * A page request from `dev`: with PRE set it becomes a PRQ descriptor (whatever the PASID
+   * entry says: requests of a torn-down PASID still arrive, hence the drain). The root is the
+   * first-level table the PASID entry points at now (-1 if the entry is not present).
+   */
+  pageRequest(dev: PciDevice, pasid: number, vpn: number, write: boolean, prgi: number): number {
+    const ctx = this.contexts.get(dev.sid);
+    if (ctx === undefined || !ctx.pre) return -1;
+    const e = ctx.table.fetch(pasid);
+    this.counters.bump('prq.request');
+    this.prq.append({ sid: dev.sid, pasid, vpn, write, lpig: true, prgi });
+    if (this.trace) this.trace.event('queue', this.name, `PRQ: ${dev.name} pasid=${pasid} vpn=0x${vpn.toString(16)}${write ? ' w' : ' r'} prg=${prgi}`);
+    return e?.present === true ? e.flptr : -1;
   }
 
   /** The PASID table a source id's context entry points at. */
@@ -65,8 +83,8 @@ export class VtdUnit implements IommuUnit, WalkCaches {
 
   /** Queue a descriptor; a wait runs the queue up to it (see InvalidationQueue). */
   submit(desc: QiDesc): void {
-    if (desc.kind === 'devtlb' && !this.contexts.has(desc.sid)) {
-      throw new HwError(this.name, `devtlb descriptor for unknown SID ${desc.sid}`);
+    if ((desc.kind === 'devtlb' || desc.kind === 'prs') && !this.contexts.has(desc.sid)) {
+      throw new HwError(this.name, `${desc.kind} descriptor for unknown SID ${desc.sid}`);
     }
     const obs = this.observer;
     if (obs === undefined) return this.queue.submit(desc);
@@ -142,6 +160,11 @@ export class VtdUnit implements IommuUnit, WalkCaches {
         // PD (page-request drain): requests the devices sent before this wait are in the PRQ by
         // the time it completes; the queue is in memory already, so only the count is kept.
         if (x.drain) this.counters.bump('prq.drain');
+        return 'done';
+      })
+      .with({ kind: 'prs' }, (x): DescResult => {
+        // The response travels to the endpoint as a PRG Response Message.
+        this.contexts.get(x.sid)!.dev.pageResponse(x.pasid, x.prgi, x.code);
         return 'done';
       })
       .exhaustive();

@@ -8,6 +8,7 @@ import type { Errno, Result } from '../../shared/index.js';
 import { err, ok } from '../../shared/index.js';
 import { iommu_attach_device_pasid, iommu_attach_handle_get, iommu_detach_device_pasid, iommu_domain_free } from './iommu.js';
 import { coreOf } from './kernel.js';
+import { iommu_sva_iopf_handler } from './iommuSvaFault.js';
 import { mmgrab } from './mm.js';
 import { mmu_notifier_arch_invalidate_secondary_tlbs } from './mmuNotifier.js';
 import { IOMMU_PASID_INVALID, iommu_alloc_global_pasid } from './pasid.js';
@@ -43,6 +44,7 @@ function iommu_sva_domain_alloc(dev: Device, mm: MmStruct): Result<IommuDomain> 
   const domain = r.value;
   mmgrab(mm);
   domain.mm = mm;
+  domain.iopf_handler = iommu_sva_iopf_handler;
   coreOf(mm.kernel).live.domains.add(domain);
   mm.kernel.trace?.event('core', 'sva', `domain ${domain.id} allocated for mm${mm.slot} (${ops.name})`);
   return r;

@@ -8,6 +8,7 @@
  */
 import type { Errno, Result } from '../../shared/index.js';
 import type { Device, IommuDomain, MmStruct, MmuNotifier } from './types.js';
+import type { IommuPageResponse, IopfFault } from './iopf.js';
 
 /** struct iommu_domain_ops (the members SVA uses). */
 export interface IommuDomainOps {
@@ -29,6 +30,8 @@ export interface IommuOps {
   domain_alloc_sva(dev: Device, mm: MmStruct): Result<IommuDomain>;
   /** The static blocking domain; `undefined` set_dev_pasid means PASID is unsupported. */
   readonly blocked_domain: IommuDomain;
+  /** Send a page response for `evt` to the hardware (absent: the driver cannot take IOPF). */
+  page_response?(dev: Device, evt: IopfFault, msg: IommuPageResponse): void;
 }
 
 /** struct mmu_notifier_ops (the members SVA drivers implement). */

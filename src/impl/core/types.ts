@@ -4,12 +4,13 @@
  * lives in the driver's own objects, reached through `container` (the kernel's container_of).
  * Freed objects are kept as tombstones (`freed = true`) so a use-after-free is observable.
  */
-import type { FailSite, FaultId, Platform, Prot, Topology, TraceSink } from '../../shared/index.js';
+import type { Errno, FailSite, FaultId, Platform, Prot, Topology, TraceSink } from '../../shared/index.js';
 import type { PhysMem } from '../../hw/mem.js';
 import type { PciDevice } from '../../hw/device.js';
 import type { IommuUnit } from '../../hw/iommu.js';
 import type { CpuPageTable } from '../../hw/pagetable.js';
 import type { IommuDomainOps, IommuOps, MmuNotifierOps } from './ops.js';
+import type { IopfGroup } from './iopf.js';
 
 /**
  * A VMA of an anonymous private mapping, in harness page units [first, first + count).
@@ -102,6 +103,8 @@ export interface IommuDomain {
   mm: MmStruct | undefined;
   /** domain->users: attachments through the SVA core. */
   users: number;
+  /** domain->iopf_handler: set by the core for SVA domains (iommu_sva_iopf_handler). */
+  iopf_handler?: (group: IopfGroup) => Errno | 0;
   /** The driver's domain object (dmar_domain, arm_smmu_domain). */
   container: unknown;
   freed: boolean;

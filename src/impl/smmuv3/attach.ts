@@ -8,9 +8,14 @@ import type { Cd, Ste } from '../../hw/smmuv3/index.js';
 import type { Errno } from '../../shared/index.js';
 import type { Device, IommuDomain } from '../core/types.js';
 import { arm_smmu_alloc_cd_ptr, arm_smmu_clear_cd, arm_smmu_ssids_in_use, arm_smmu_write_cd_entry } from './cd.js';
+import { iopf_queue_flush_dev } from '../core/iopf.js';
+import { warn } from '../core/kernel.js';
+import { arm_smmu_disable_iopf, arm_smmu_enable_iopf, arm_smmu_evtq_thread } from './evtq.js';
 import { arm_smmu_atc_inv_master } from './inv.js';
 import { arm_smmu_install_ste_for_dev, arm_smmu_make_abort_ste, arm_smmu_make_bypass_ste, arm_smmu_make_cdtable_ste } from './ste.js';
-import { IOMMU_NO_PASID, dev_iommu_priv_get, to_smmu_domain, type ArmSmmuDomain, type ArmSmmuMaster, type SidDomainType } from './structs.js';
+import {
+  IOMMU_NO_PASID, dev_iommu_priv_get, to_smmu_domain, type ArmSmmuDomain, type ArmSmmuMaster, type ArmSmmuMasterDomain, type SidDomainType,
+} from './structs.js';
 
 /** struct arm_smmu_attach_state. Domains are the tracked (SVA) ones; RID domains are untracked. */
 interface ArmSmmuAttachState {
@@ -35,8 +40,9 @@ function arm_smmu_remove_master_domain(master: ArmSmmuMaster, smmu_domain: ArmSm
   if (smmu_domain === undefined) return;
   const i = smmu_domain.devices.findIndex((md) => md.master === master && md.domain === smmu_domain && md.ssid === ssid);
   if (i < 0) return;
-  smmu_domain.devices.splice(i, 1);
+  const [master_domain] = smmu_domain.devices.splice(i, 1);
   if (master.ats_enabled) smmu_domain.nr_ats_masters--;
+  arm_smmu_disable_iopf(master, master_domain);
 }
 
 /**
@@ -48,8 +54,12 @@ function arm_smmu_attach_prepare(state: ArmSmmuAttachState, smmu_domain: ArmSmmu
   // A plain bypass STE cannot do ATS; a CD table (S1DSS bypass included) can.
   if (smmu_domain !== undefined || state.cd_needs_ats) state.ats_enabled = arm_smmu_ats_supported(master);
   if (smmu_domain !== undefined) {
+    const master_domain: ArmSmmuMasterDomain = { master, domain: smmu_domain, ssid: state.ssid, using_iopf: false };
+    // Every domain tracked here is an SVA domain: it takes I/O page faults.
+    const ret = arm_smmu_enable_iopf(master, master_domain);
+    if (ret !== 0) return ret;
     if (state.ats_enabled) smmu_domain.nr_ats_masters++;
-    smmu_domain.devices.unshift({ master, domain: smmu_domain, ssid: state.ssid });
+    smmu_domain.devices.unshift(master_domain);
   }
   // !ats_enabled && master->ats_enabled: pci_disable_ats() before the STE drops EATS.
   return 0;
@@ -130,6 +140,14 @@ export function arm_smmu_blocking_set_dev_pasid(_new: IommuDomain, dev: Device, 
   const master = dev_iommu_priv_get(dev);
   arm_smmu_clear_cd(master, pasid);
   if (master.ats_enabled) arm_smmu_atc_inv_master(master, pasid);
+  // DEVIATION from v6.17, which flushes nothing here: a stall master's faults for the PASID are
+  // drained as io-pgfault.c asks of every IOMMU driver before a PASID is released ("flush its
+  // low-level queue" = the event queue, then iopf_queue_flush_dev), mirroring VT-d's PRQ drain.
+  // Without it, work queued for this PASID outlives the attach handle it points at.
+  if (master.iopf_refcount > 0) {
+    arm_smmu_evtq_thread(master.smmu);
+    if (iopf_queue_flush_dev(dev) !== 0) warn(master.smmu.kernel, `iopf_queue_flush_dev: ${dev.hw.name} has no fault queue`);
+  }
   arm_smmu_remove_master_domain(master, old === undefined ? undefined : to_smmu_domain(old), pasid);
   if (!arm_smmu_ssids_in_use(master)) arm_smmu_attach_dev_sid_domain(master, master.sid_domain);
   return 0;

@@ -8,6 +8,8 @@ import { SmmuV3 } from '../../hw/smmuv3/index.js';
 import type { IommuDomainOps, IommuOps } from '../core/ops.js';
 import type { Device, IommuDomain, IommuDriver, Kernel, ProbeContext } from '../core/types.js';
 import { arm_smmu_attach_dev_sid_domain, arm_smmu_blocking_set_dev_pasid } from './attach.js';
+import { iopf_queue_alloc } from '../core/iopf.js';
+import { arm_smmu_evtq_thread, arm_smmu_page_response } from './evtq.js';
 import { arm_smmu_sva_domain_alloc } from './sva.js';
 import { ArmSmmuDomain, type ArmSmmuDevice, type ArmSmmuMaster } from './structs.js';
 import { XArrayAlloc } from './xarray.js';
@@ -32,6 +34,7 @@ const arm_smmu_blocked_ops: IommuDomainOps = Object.freeze({
 export const arm_smmu_ops: IommuOps = Object.freeze({
   name: 'arm-smmu-v3',
   domain_alloc_sva: arm_smmu_sva_domain_alloc,
+  page_response: arm_smmu_page_response,
   get blocked_domain(): IommuDomain {
     return arm_smmu_blocked_domain;
   },
@@ -52,7 +55,7 @@ function arm_smmu_probe_iommu(ctx: ProbeContext, index: number): ArmSmmuDevice {
   const spec = ctx.topology.iommus[index]!;
   const unit = new SmmuV3(`smmu${index}`, ctx.mem, spec);
   unit.trace = ctx.trace;
-  return {
+  const smmu: ArmSmmuDevice = {
     index,
     ops: arm_smmu_ops,
     max_pasids: 2 ** spec.pasidBits,
@@ -62,7 +65,12 @@ function arm_smmu_probe_iommu(ctx: ProbeContext, index: number): ArmSmmuDevice {
     asid_bits: spec.asidBits,
     ssid_bits: spec.pasidBits,
     asid_xa: arm_smmu_asid_xa(ctx),
+    evtq: { iopf: undefined },
+    masters: [],
   };
+  // arm_smmu_init_queues: with ARM_SMMU_FEAT_SVA and STALLS, the event queue gets a fault queue.
+  smmu.evtq.iopf = iopf_queue_alloc(ctx, `smmu${index}-evtq`, () => arm_smmu_evtq_thread(smmu));
+  return smmu;
 }
 
 /**
@@ -81,10 +89,13 @@ function arm_smmu_probe_device(_ctx: ProbeContext, dev: Device): void {
     cd_table: { table: undefined, s1cdmax: 0, used_ssids: 0, in_ste: false },
     ats_enabled: false,
     ste_ats_enabled: false,
-    stall_enabled: false,
+    // A PRI endpoint of the topology is a stall-capable master (evtq.ts explains why).
+    stall_enabled: dev.hw.pri,
+    iopf_refcount: 0,
     sid_domain: 'IDENTITY',
   };
   dev.priv = master;
+  smmu.masters.push(dev);
   arm_smmu_attach_dev_sid_domain(master, 'IDENTITY');
 }
 

@@ -7,6 +7,7 @@ import type { CdTable, SmmuV3 } from '../../hw/smmuv3/index.js';
 import type { IommuDomainOps, IommuOps, MmuNotifierOps } from '../core/ops.js';
 import type { Device, IommuDevice, IommuDomain, Kernel, MmStruct, MmuNotifier } from '../core/types.js';
 import type { XArrayAlloc } from './xarray.js';
+import type { IopfQueue } from '../core/iopf.js';
 
 /** IOMMU_NO_PASID: SSID 0, the RID's own context. */
 export const IOMMU_NO_PASID = 0;
@@ -21,6 +22,10 @@ export interface ArmSmmuDevice extends IommuDevice {
   readonly ssid_bits: number;
   /** arm_smmu_asid_xa: one per world, shared by every SMMU instance, as the kernel's is global. */
   readonly asid_xa: XArrayAlloc<ArmSmmuDomain>;
+  /** smmu->evtq.iopf: the fault queue stall events are reported to (arm_smmu_init_queues). */
+  readonly evtq: { iopf: IopfQueue | undefined };
+  /** smmu->streams: the probed masters' devices, in probe order (arm_smmu_find_master). */
+  readonly masters: Device[];
 }
 
 /** struct arm_smmu_ctx_desc_cfg. */
@@ -49,6 +54,8 @@ export interface ArmSmmuMaster {
   /** The installed STE has EATS set. */
   ste_ats_enabled: boolean;
   stall_enabled: boolean;
+  /** Master domains using IOPF (arm_smmu_enable_iopf references). */
+  iopf_refcount: number;
   /** iommu_get_domain_for_dev(): what the RID is attached to. */
   sid_domain: SidDomainType;
 }
@@ -58,6 +65,8 @@ export interface ArmSmmuMasterDomain {
   readonly master: ArmSmmuMaster;
   readonly domain: ArmSmmuDomain;
   readonly ssid: number;
+  /** This attachment took an IOPF reference (arm_smmu_enable_iopf). */
+  using_iopf: boolean;
 }
 
 /** struct arm_smmu_domain, SVA flavour, with its embedded iommu_domain and mmu_notifier. */

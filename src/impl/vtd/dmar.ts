@@ -10,6 +10,7 @@ import { warn } from '../core/kernel.js';
 import type { PasidTable } from '../../hw/vtd/pasidTable.js';
 import type { VtdUnit } from '../../hw/vtd/unit.js';
 import type { CacheTag, QiBatch } from './cache.js';
+import type { IopfQueue } from '../core/iopf.js';
 
 /** iommu.h: FLPT_DEFAULT_DID, the one DID of every first-level-only PASID entry (SVA). */
 export const FLPT_DEFAULT_DID = 1;
@@ -32,6 +33,10 @@ export class IntelIommu implements IommuDevice {
   readonly translation_enabled = true;
   /** qi_submit_sync calls that ended in an invalidation time-out (qi_check_fault: -ETIMEDOUT). */
   qi_timeouts = 0;
+  /** iommu->iopf_queue (intel_iommu_enable_prq); set at probe. */
+  iopf_queue: IopfQueue | undefined;
+  /** iommu->device_rbtree: probed devices by source id (device_rbtree_find). */
+  readonly device_rbtree = new Map<number, Device>();
 
   constructor(
     readonly kernel: Kernel,

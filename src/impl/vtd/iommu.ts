@@ -13,6 +13,7 @@ import { type DeviceDomainInfo, IntelIommu, WARN_ON, dev_iommu_priv_get, to_dmar
 import { iopf_for_domain_remove } from './iopf.js';
 import { intel_leak_check } from './leaks.js';
 import { intel_pasid_alloc_table, intel_pasid_tear_down_entry } from './pasid.js';
+import { intel_iommu_enable_prq, intel_iommu_page_response } from './prq.js';
 import { intel_svm_domain_alloc } from './svm.js';
 
 
@@ -54,6 +55,7 @@ function blocking_domain_set_dev_pasid(_domain: IommuDomain, dev: Device, pasid:
 export const intel_iommu_ops: IommuOps = {
   name: 'intel-iommu',
   domain_alloc_sva: (dev, mm) => intel_svm_domain_alloc(dev, mm),
+  page_response: intel_iommu_page_response,
   get blocked_domain(): IommuDomain {
     return blocking_domain;
   },
@@ -75,7 +77,9 @@ export const intelIommuDriver: IommuDriver = Object.freeze({
   probeIommu(ctx: ProbeContext, index: number): IntelIommu {
     const spec = ctx.topology.iommus[index];
     if (spec === undefined) throw new Error(`no IOMMU ${index} in the topology`);
-    return new IntelIommu(ctx, index, new VtdUnit(index, spec, ctx.mem, ctx.trace), intel_iommu_ops);
+    const iommu = new IntelIommu(ctx, index, new VtdUnit(index, spec, ctx.mem, ctx.trace), intel_iommu_ops);
+    intel_iommu_enable_prq(iommu);
+    return iommu;
   },
   probeDevice(_ctx: ProbeContext, dev: Device): void {
     const iommu = dev.iommu as IntelIommu;
@@ -90,7 +94,9 @@ export const intelIommuDriver: IommuDriver = Object.freeze({
     };
     dev.priv = info;
     intel_pasid_alloc_table(info, hw.maxPasids);
-    iommu.unit.setContext(hw, info.pasid_table!);
+    iommu.device_rbtree.set(info.sid, dev);
+    // context_set_sm_pre for a device that supports PRI: its page requests reach the PRQ.
+    iommu.unit.setContext(hw, info.pasid_table!, info.pri_supported);
   },
   leakCheck: intel_leak_check,
 });

@@ -1,20 +1,69 @@
 /**
- * Page request draining, after drivers/iommu/intel/prq.c (v6.17). The page request queue is
- * the hardware's (src/hw/vtd/prq.ts); servicing requests (IOPF) is a later issue, so for now
- * the queue stays empty and prq_event_thread only consumes what is there.
+ * The page request queue, after drivers/iommu/intel/prq.c (v6.17): the PRQ interrupt thread
+ * reporting each page request to the IOPF core, the page group response, and the PASID drain
+ * that ends a PASID teardown (pasid.c).
  */
+import type { PageRequest } from '../../hw/vtd/prq.js';
+import {
+  IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE, IOMMU_FAULT_PAGE_REQUEST_PASID_VALID, IOMMU_FAULT_PAGE_RESPONSE_NEEDS_PASID,
+  IOMMU_FAULT_PERM_READ, IOMMU_FAULT_PERM_WRITE, type IommuPageResponse, type IopfFault,
+  iopf_queue_alloc, iommu_report_device_fault, iopf_queue_flush_dev,
+} from '../core/iopf.js';
 import type { Device } from '../core/types.js';
-import { FLPT_DEFAULT_DID, type IntelIommu, dev_iommu_priv_get } from './dmar.js';
+import { FLPT_DEFAULT_DID, type IntelIommu, WARN_ON, dev_iommu_priv_get } from './dmar.js';
 import { NPAGES_ALL, qi_desc_dev_iotlb_pasid, qi_desc_piotlb, qi_submit_sync } from './qi.js';
 
+/** prq.c: prq_to_iommu_prot: the request's R/W bits (no execute or privileged requests here). */
+const prq_to_iommu_prot = (req: PageRequest): number => IOMMU_FAULT_PERM_READ | (req.write ? IOMMU_FAULT_PERM_WRITE : 0);
+
+/** prq.c: handle_bad_prq_event: a request nobody can handle gets INVALID if it ends its group. */
+function handle_bad_prq_event(iommu: IntelIommu, req: PageRequest): void {
+  if (iommu.kernel.trace) iommu.kernel.trace.event('driver', iommu.name, `invalid page request sid=${req.sid} pasid=${req.pasid}`);
+  if (!req.lpig) return;
+  qi_submit_sync(iommu, [{ kind: 'prs', sid: req.sid, pasid: req.pasid, prgi: req.prgi, code: 'invalid', lpig: req.lpig }]);
+}
+
+/** prq.c: intel_prq_report: the descriptor as an iopf_fault (PASID present: PASID_VALID | NEEDS_PASID). */
+function intel_prq_report(dev: Device, req: PageRequest): void {
+  let flags = IOMMU_FAULT_PAGE_REQUEST_PASID_VALID | IOMMU_FAULT_PAGE_RESPONSE_NEEDS_PASID;
+  if (req.lpig) flags |= IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE;
+  const evt: IopfFault = { prm: { flags, pasid: req.pasid, grpid: req.prgi, perm: prq_to_iommu_prot(req), addr: BigInt(req.vpn) << 12n } };
+  iommu_report_device_fault(dev, evt);
+}
+
 /**
- * prq.c: prq_event_thread, reduced: reads every pending request and advances the head.
- * Reporting them to the IOPF queue (iommu_report_device_fault) comes with the PRI issue.
+ * prq.c: prq_event_thread (v6.17): read every descriptor between head and tail, report each
+ * to the IOPF core (a source id no device owns is a bad request), advance the head, and
+ * clear an overflow once the ring is empty.
  */
 export function prq_event_thread(iommu: IntelIommu): void {
-  iommu.unit.prq.consumeAll();
+  const prq = iommu.unit.prq;
+  for (const req of prq.consumeAll()) {
+    // Canonical address, privileged and execute requests are never generated here.
+    const dev = iommu.device_rbtree.get(req.sid);
+    if (dev === undefined) {
+      handle_bad_prq_event(iommu, req);
+      continue;
+    }
+    intel_prq_report(dev, req);
+  }
   // head == tail: the overflow condition can be cleared (DMA_PRS_PRO).
-  iommu.unit.prq.overflow = false;
+  prq.overflow = false;
+}
+
+/** prq.c: intel_iommu_enable_prq (v6.17): the PRQ's fault queue; its IRQ thread is prq_event_thread. */
+export function intel_iommu_enable_prq(iommu: IntelIommu): void {
+  iommu.iopf_queue = iopf_queue_alloc(iommu.kernel, `dmar${iommu.index}-iopfq`, () => prq_event_thread(iommu));
+}
+
+/** prq.c: intel_iommu_page_response (v6.17): a page group response descriptor, synchronously. */
+export function intel_iommu_page_response(dev: Device, evt: IopfFault, msg: IommuPageResponse): void {
+  const info = dev_iommu_priv_get(dev);
+  const prm = evt.prm;
+  qi_submit_sync(info.iommu, [{
+    kind: 'prs', sid: info.sid, pasid: prm.pasid, prgi: prm.grpid, code: msg.code,
+    lpig: (prm.flags & IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE) !== 0,
+  }]);
 }
 
 /**
@@ -23,19 +72,22 @@ export function prq_event_thread(iommu: IntelIommu): void {
  * invalidated." Only a device on the IOMMU's iopf queue (iopf_refcount > 0, i.e. PRI enabled)
  * can have page requests, so any other device returns at once.
  *
- * It waits until the PRQ holds no request of (sid, pasid) (in this sequential model the prq
- * thread runs inline), flushes the IOPF queue, then drains hardware as VT-d spec 7.10 says: a
- * fenced wait, a PASID-selective P_IOTLB and a full PASID devTLB invalidation, submitted with
- * a page-request-drain wait, repeated while the PRQ reports an overflow.
+ * It waits until the PRQ holds no request of (sid, pasid): the PRQ interrupt thread is taken
+ * to have run by now (a legal interleaving: it runs whenever requests are pending), so every
+ * request in the ring is reported. Then iopf_queue_flush_dev runs the IOPF work, and the
+ * hardware is drained as VT-d spec 7.10 says: a fenced wait, a PASID-selective P_IOTLB and a
+ * full PASID devTLB invalidation, submitted with a page-request-drain wait, repeated while the
+ * PRQ reports an overflow.
  */
 export function intel_iommu_drain_pasid_prq(dev: Device, pasid: number): void {
   const info = dev_iommu_priv_get(dev);
   if (info.iopf_refcount === 0) return;
   const iommu = info.iommu;
   const did = FLPT_DEFAULT_DID; // info.domain is the RID domain; SVA devices have none
-  while (iommu.unit.prq.hasPending(info.sid, pasid)) prq_event_thread(iommu);
-  // iopf_queue_flush_dev(dev): the IOPF workqueue is the PRI issue's; nothing is queued yet.
   if (iommu.kernel.trace) iommu.kernel.trace.event('driver', iommu.name, `drain prq ${dev.hw.name} pasid=${pasid}`);
+  prq_event_thread(iommu);
+  while (iommu.unit.prq.hasPending(info.sid, pasid)) prq_event_thread(iommu);
+  WARN_ON(iommu, iopf_queue_flush_dev(dev) !== 0, `iopf_queue_flush_dev: ${dev.hw.name} has no fault queue`);
   const descs = [
     { kind: 'wait', fence: true, drain: false } as const,
     qi_desc_piotlb(iommu, did, pasid, 0n, NPAGES_ALL, false),
@@ -47,3 +99,4 @@ export function intel_iommu_drain_pasid_prq(dev: Device, pasid: number): void {
     prq_event_thread(iommu);
   }
 }
+

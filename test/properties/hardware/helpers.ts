@@ -90,7 +90,7 @@ export const randomCommand = (t: Topology, r: () => number, bonded?: { dev: numb
   const page = n(t.pages);
   const kinds = ['bind', 'bind', 'bind', 'unbind', 'mmap', 'mmap', 'mmap', 'touch', 'touch', 'touch', 'touch', 'touch',
     'munmap', 'mprotect', 'dma', 'dma', 'dma', 'dma', 'dma', 'dma', 'prefetch', 'prefetch', 'prefetch',
-    'spawn', 'spawn', 'gracePeriod', 'vmalloc', 'vfree'] as const;
+    'spawn', 'spawn', 'gracePeriod', 'vmalloc', 'vfree', 'serviceFaults'] as const;
   // Lifetime ends and injected failures are rare, so processes live long enough to be used.
   const rare = ['exit', 'mmdrop', 'fork', 'failNext', 'unbind'] as const;
   const kind = r() < 0.06 ? rare[n(rare.length)]! : kinds[n(kinds.length)]!;
@@ -107,7 +107,7 @@ export const randomCommand = (t: Topology, r: () => number, bonded?: { dev: numb
     case 'prefetch': return { kind, dev, mm, page };
     case 'exit': case 'mmdrop': case 'spawn': return { kind, mm };
     case 'fork': return { kind, mm, child: n(t.mms) };
-    case 'gracePeriod': return { kind };
+    case 'gracePeriod': case 'serviceFaults': return { kind };
     case 'vmalloc': case 'vfree': return { kind, kpage: n(Math.max(1, t.kpages)) };
     case 'failNext': return { kind, site: FAIL_SITES[n(FAIL_SITES.length)]! };
   }

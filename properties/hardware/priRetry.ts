@@ -1,0 +1,44 @@
+import { formatToken } from '../../src/shared/index.js';
+import type { Invariant } from '../invariant.js';
+import { perPlatform, type PlatformCheck } from './platform.js';
+
+/**
+ * Both platforms alike: the accesses devices retried after a page response during the step
+ * are, device by device and in order, the ones the spec answered (spec.retired): the same
+ * outcome and, for a completed one, the same content token. Only commands that run the fault
+ * machinery (serviceFaults, and the drains of unbind and of a failed bind's unwind) answer any.
+ */
+const check: PlatformCheck = (ctx, out) => {
+  const { world, spec, cmd } = ctx;
+  const answers = cmd.kind === 'serviceFaults' || cmd.kind === 'unbind' || cmd.kind === 'bind';
+  for (const dev of world.devices) {
+    const got = dev.hw.priState?.completions;
+    if (got === undefined) continue;
+    if (!answers) {
+      if (got.length > 0) out.add({ dev: dev.id }, `${dev.hw.name}: ${got.length} page request(s) answered during ${cmd.kind}, which runs no fault handling`);
+      continue;
+    }
+    const want = spec.retired.filter((r) => r.dev === dev.id);
+    if (got.length !== want.length) {
+      out.add({ dev: dev.id }, `${dev.hw.name}: ${got.length} page request(s) answered, the spec answered ${want.length}`);
+      continue;
+    }
+    for (let i = 0; i < got.length; i++) {
+      const g = got[i]!;
+      const w = want[i]!;
+      if (g.ok === w.ok && (!g.ok || g.token === w.token)) continue;
+      const show = (ok: boolean, token: number): string => (ok ? `read ${formatToken(token)}` : 'failed');
+      out.add({ dev: dev.id, mm: w.slot, page: w.page }, `${dev.hw.name}: retried access to mm${w.slot} page ${w.page} ${show(g.ok, g.token)}, the spec expects it ${show(w.ok, w.token)}`);
+    }
+  }
+};
+
+/** I-PRI-RETRY: a retried DMA reads what the spec says the page holds. */
+export const priRetry: Invariant = {
+  id: 'I-PRI-RETRY',
+  title: 'Retried DMAs after a page response match the spec',
+  kernelRule:
+    'A Success response follows handle_mm_fault on the faulting address, so the retried access reaches the page just faulted in; an Invalid response ends the access.',
+  source: 'drivers/iommu/iommu-sva.c: iommu_sva_handle_iopf (v6.17); PCIe r6.0 10.4.2 (PRG Response)',
+  check: perPlatform('I-PRI-RETRY', { vtd: check, smmuv3: check }),
+};

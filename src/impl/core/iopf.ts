@@ -1,0 +1,247 @@
+/**
+ * drivers/iommu/io-pgfault.c (v6.17): I/O page-fault reporting, grouping, dispatch to the
+ * attach handle's domain, the group response and the per-device fault queue. An IOMMU driver
+ * allocates one iopf_queue (its workqueue) and reports each recoverable fault from its fault
+ * interrupt thread; the domain's iopf_handler (SVA: iommu_sva_iopf_handler) queues the group's
+ * work on that workqueue.
+ *
+ * Asynchrony is explicit: the fault threads and the workqueue get CPU time only when the
+ * harness says so (iopf_run_all, the serviceFaults command) or when a driver waits for them
+ * (the PRQ drain, iopf_queue_flush_dev). Partial groups are kept as the kernel does, though the
+ * emulated endpoints send one request per group (last = 1).
+ */
+import type { Errno, PageResponseCode } from '../../shared/index.js';
+import { iommu_attach_handle_get } from './iommu.js';
+import { warn } from './kernel.js';
+import type { Device, IommuSva, Kernel } from './types.js';
+
+/** include/linux/iommu.h: IOMMU_FAULT_PAGE_REQUEST_* flags. */
+export const IOMMU_FAULT_PAGE_REQUEST_PASID_VALID = 1 << 0;
+export const IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE = 1 << 1;
+export const IOMMU_FAULT_PAGE_RESPONSE_NEEDS_PASID = 1 << 3;
+/** include/linux/iommu.h: IOMMU_FAULT_PERM_*. */
+export const IOMMU_FAULT_PERM_READ = 1 << 0;
+export const IOMMU_FAULT_PERM_WRITE = 1 << 1;
+export const IOMMU_FAULT_PERM_EXEC = 1 << 2;
+export const IOMMU_FAULT_PERM_PRIV = 1 << 3;
+
+/** include/linux/iommu.h: struct iommu_fault_page_request (addr: the faulting byte address). */
+export interface IommuFaultPageRequest {
+  readonly flags: number;
+  readonly pasid: number;
+  readonly grpid: number;
+  readonly perm: number;
+  readonly addr: bigint;
+}
+
+/** include/linux/iommu.h: struct iopf_fault (type IOMMU_FAULT_PAGE_REQ: the only one SVA sees). */
+export interface IopfFault {
+  readonly prm: IommuFaultPageRequest;
+}
+
+/** include/linux/iommu.h: struct iommu_page_response. */
+export interface IommuPageResponse {
+  readonly pasid: number;
+  readonly grpid: number;
+  readonly code: PageResponseCode;
+}
+
+/** include/linux/iommu.h: struct iopf_queue (its workqueue is `wq`, FIFO here). */
+export interface IopfQueue {
+  readonly name: string;
+  readonly kernel: Kernel;
+  readonly devices: IommuFaultParam[];
+  /** queue_work'ed groups not yet run. */
+  readonly wq: IopfGroup[];
+  /** The driver's fault interrupt thread: moves hardware-queued faults into iommu_report_device_fault. */
+  readonly irq_thread: () => void;
+}
+
+/** include/linux/iommu.h: struct iommu_fault_param (dev->iommu->fault_param). */
+export interface IommuFaultParam {
+  readonly dev: Device;
+  readonly queue: IopfQueue;
+  /** Groups reported and not yet responded to (pending_node). */
+  readonly faults: IopfGroup[];
+  /** Non-last requests waiting for the last of their group. */
+  readonly partial: IopfFault[];
+}
+
+/** include/linux/iommu.h: struct iopf_group. */
+export interface IopfGroup {
+  readonly last_fault: IopfFault;
+  readonly faults: readonly IopfFault[];
+  readonly fault_param: IommuFaultParam;
+  attach_handle: IommuSva | undefined;
+  /** The work function queued by the domain's iopf_handler. */
+  work: ((group: IopfGroup) => void) | undefined;
+  freed: boolean;
+}
+
+/** Per world: the iopf queues in allocation order (what iopf_run_all schedules). */
+const queuesOf = new WeakMap<Kernel, IopfQueue[]>();
+/** Per world: groups answered IOMMU_PAGE_RESP_SUCCESS so far (what serviceFaults reports). */
+const successes = new WeakMap<Kernel, number>();
+/** dev->iommu->fault_param. */
+const faultParams = new WeakMap<Device, IommuFaultParam>();
+
+export const dev_fault_param = (dev: Device): IommuFaultParam | undefined => faultParams.get(dev);
+
+export function iopf_queues(kernel: Kernel): readonly IopfQueue[] {
+  return queuesOf.get(kernel) ?? [];
+}
+
+/** io-pgfault.c: iopf_queue_alloc. `irq_thread` stands for the driver's threaded fault IRQ. */
+export function iopf_queue_alloc(kernel: Kernel, name: string, irq_thread: () => void): IopfQueue {
+  const queue: IopfQueue = { name, kernel, devices: [], wq: [], irq_thread };
+  let list = queuesOf.get(kernel);
+  if (list === undefined) queuesOf.set(kernel, (list = []));
+  list.push(queue);
+  return queue;
+}
+
+/** io-pgfault.c: iopf_queue_add_device: -ENODEV without ops->page_response, -EBUSY if already added. */
+export function iopf_queue_add_device(queue: IopfQueue, dev: Device): Errno | 0 {
+  if (typeof dev.iommu.ops.page_response !== 'function') return 'ENODEV';
+  if (faultParams.has(dev)) return 'EBUSY';
+  const param: IommuFaultParam = { dev, queue, faults: [], partial: [] };
+  queue.devices.unshift(param); // list_add
+  faultParams.set(dev, param);
+  return 0;
+}
+
+/**
+ * io-pgfault.c: iopf_queue_remove_device: partial faults are dropped and every group still
+ * awaiting a response is answered IOMMU_PAGE_RESP_INVALID and freed. (Work already queued for
+ * such a group still runs later, on freed memory: recorded as a WARN here.)
+ */
+export function iopf_queue_remove_device(queue: IopfQueue, dev: Device): void {
+  const param = faultParams.get(dev);
+  if (param === undefined || param.queue !== queue) {
+    warn(queue.kernel, `iopf_queue_remove_device: ${dev.hw.name} not on ${queue.name}`);
+    return;
+  }
+  param.partial.length = 0;
+  for (const group of [...param.faults]) {
+    const iopf = group.last_fault;
+    dev.iommu.ops.page_response!(dev, iopf, { pasid: iopf.prm.pasid, grpid: iopf.prm.grpid, code: 'invalid' });
+    param.faults.splice(param.faults.indexOf(group), 1);
+    iopf_free_group(group);
+  }
+  queue.devices.splice(queue.devices.indexOf(param), 1);
+  faultParams.delete(dev);
+}
+
+/** io-pgfault.c: iopf_free_group. */
+export function iopf_free_group(group: IopfGroup): void {
+  group.freed = true;
+}
+
+/** io-pgfault.c: find_fault_handler: the attach handle at the fault's PASID, if its domain takes faults. */
+function find_fault_handler(dev: Device, evt: IopfFault): IommuSva | undefined {
+  if ((evt.prm.flags & IOMMU_FAULT_PAGE_REQUEST_PASID_VALID) === 0) return undefined; // no RID domain faults here
+  const handle = iommu_attach_handle_get(dev.group, evt.prm.pasid);
+  if (typeof handle === 'string' || handle.domain.iopf_handler === undefined) return undefined;
+  return handle;
+}
+
+/** io-pgfault.c: iopf_error_response. */
+function iopf_error_response(dev: Device, evt: IopfFault): void {
+  dev.iommu.ops.page_response!(dev, evt, { pasid: evt.prm.pasid, grpid: evt.prm.grpid, code: 'invalid' });
+}
+
+/** io-pgfault.c: iopf_group_alloc: the last fault plus the partial ones of its group, now pending. */
+function iopf_group_alloc(param: IommuFaultParam, evt: IopfFault): IopfGroup {
+  const faults: IopfFault[] = [];
+  for (let i = param.partial.length - 1; i >= 0; i--) {
+    const p = param.partial[i]!;
+    if (p.prm.grpid !== evt.prm.grpid) continue;
+    param.partial.splice(i, 1);
+    faults.unshift(p);
+  }
+  faults.push(evt);
+  const group: IopfGroup = { last_fault: evt, faults, fault_param: param, attach_handle: undefined, work: undefined, freed: false };
+  param.faults.unshift(group); // list_add(&group->pending_node, &iopf_param->faults)
+  return group;
+}
+
+/**
+ * io-pgfault.c: iommu_report_device_fault (v6.17). A fault with no attach handle (or no
+ * iopf_handler) at its PASID, or a device with no fault queue, is answered INVALID at once
+ * (-EINVAL); a handler that cannot take the group gets it answered FAILURE.
+ */
+export function iommu_report_device_fault(dev: Device, evt: IopfFault): Errno | 0 {
+  const handle = find_fault_handler(dev, evt);
+  const param = handle === undefined ? undefined : faultParams.get(dev);
+  // WARN_ON: "a fault capable domain is attached but no iopf_param is setup"
+  if (handle !== undefined && param === undefined) warn(handle.domain.mm!.kernel, `iommu_report_device_fault: ${dev.hw.name} has no iopf_param`);
+  if (handle === undefined || param === undefined) {
+    iopf_error_response(dev, evt);
+    return 'EINVAL';
+  }
+  if ((evt.prm.flags & IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE) === 0) {
+    param.partial.unshift(evt); // report_partial_fault; not acknowledged
+    return 0;
+  }
+  const group = iopf_group_alloc(param, evt);
+  group.attach_handle = handle;
+  if (handle.domain.iopf_handler!(group) !== 0) {
+    iopf_group_response(group, 'failure');
+    iopf_free_group(group);
+  }
+  return 0;
+}
+
+/** io-pgfault.c: iopf_group_response: respond once, only while the group is still pending. */
+export function iopf_group_response(group: IopfGroup, status: PageResponseCode): void {
+  const param = group.fault_param;
+  const i = param.faults.indexOf(group);
+  if (i < 0) return;
+  const iopf = group.last_fault;
+  const dev = param.dev;
+  dev.iommu.ops.page_response!(dev, iopf, { pasid: iopf.prm.pasid, grpid: iopf.prm.grpid, code: status });
+  param.faults.splice(i, 1); // list_del_init(&group->pending_node)
+  if (status === 'success') successes.set(param.queue.kernel, (successes.get(param.queue.kernel) ?? 0) + 1);
+}
+
+/** kernel/workqueue.c: queue_work on the iopf queue's workqueue. */
+export function iopf_queue_work(group: IopfGroup, work: (group: IopfGroup) => void): Errno | 0 {
+  group.work = work;
+  group.fault_param.queue.wq.push(group);
+  return 0;
+}
+
+/** kernel/workqueue.c: flush_workqueue: every work item queued so far runs, in order. */
+export function flush_workqueue(queue: IopfQueue): void {
+  while (queue.wq.length > 0) {
+    const group = queue.wq.shift()!;
+    if (group.freed) warn(queue.kernel, `${queue.name}: iopf work runs on a freed group (PASID ${group.last_fault.prm.pasid})`);
+    group.work!(group);
+  }
+}
+
+/**
+ * io-pgfault.c: iopf_queue_flush_dev: "ensure that all queued faults have been processed"; the
+ * driver must have flushed its low-level queue first. A device not on a queue is a driver bug
+ * (the kernel's WARN_ON: callers here record it, since only they know the Kernel).
+ */
+export function iopf_queue_flush_dev(dev: Device): Errno | 0 {
+  const param = faultParams.get(dev);
+  if (param === undefined) return 'ENODEV';
+  flush_workqueue(param.queue);
+  return 0;
+}
+
+/**
+ * No kernel counterpart: the scheduler giving the fault machinery CPU time. Each queue's fault
+ * thread runs (reporting what its hardware queued), then its workqueue. Returns how many
+ * groups were answered SUCCESS meanwhile.
+ */
+export function iopf_run_all(kernel: Kernel): number {
+  const before = successes.get(kernel) ?? 0;
+  for (const q of iopf_queues(kernel)) {
+    q.irq_thread();
+    flush_workqueue(q);
+  }
+  return (successes.get(kernel) ?? 0) - before;
+}

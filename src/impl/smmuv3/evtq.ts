@@ -1,0 +1,74 @@
+/**
+ * Recoverable faults on SMMUv3, after drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c (v6.17): the
+ * event-queue thread turning stall events into iopf faults (arm_smmu_handle_event), the page
+ * response (CMD_RESUME), and the per-master IOPF enable/disable.
+ *
+ * v6.17 SVA takes I/O page faults on SMMUv3 only through stalls: arm_smmu_enable_iopf needs
+ * master->stall_enabled, and PCI PRI requests land in the PRI queue where arm_smmu_handle_ppr
+ * logs "unexpected PRI request" and denies them. So a `pri` endpoint of the topology is a
+ * stall-capable master here (firmware "dma-can-stall"), and its faults stall (CD.S).
+ */
+import type { Errno } from '../../shared/index.js';
+import {
+  IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE, IOMMU_FAULT_PAGE_REQUEST_PASID_VALID, IOMMU_FAULT_PERM_READ, IOMMU_FAULT_PERM_WRITE,
+  type IommuPageResponse, type IopfFault, iommu_report_device_fault, iopf_queue_add_device, iopf_queue_remove_device,
+} from '../core/iopf.js';
+import type { Device } from '../core/types.js';
+import { type ArmSmmuDevice, type ArmSmmuMaster, type ArmSmmuMasterDomain, dev_iommu_priv_get } from './structs.js';
+
+/** arm_smmu_find_master: the master owning a StreamID. */
+const arm_smmu_find_master = (smmu: ArmSmmuDevice, sid: number): ArmSmmuMaster | undefined => {
+  for (const d of smmu.masters) if (d.hw.sid === sid) return dev_iommu_priv_get(d);
+  return undefined;
+};
+
+/**
+ * arm_smmu_evtq_thread + arm_smmu_handle_event (v6.17), for the stall events the model
+ * produces: each becomes a last-page iopf fault with grpid = STAG, PASID valid when SSV, and
+ * is reported for the master's device.
+ */
+export function arm_smmu_evtq_thread(smmu: ArmSmmuDevice): void {
+  const q = smmu.unit.evtq;
+  while (q.length > 0) {
+    const evt = q.shift()!;
+    const perm = evt.read ? IOMMU_FAULT_PERM_READ : IOMMU_FAULT_PERM_WRITE;
+    let flags = IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE;
+    if (evt.ssv) flags |= IOMMU_FAULT_PAGE_REQUEST_PASID_VALID;
+    const fault: IopfFault = { prm: { flags, grpid: evt.stag, perm, addr: BigInt(evt.vpn) << 12n, pasid: evt.ssv ? evt.ssid : 0 } };
+    const master = arm_smmu_find_master(smmu, evt.sid);
+    if (master === undefined) continue; // -EINVAL: dumped, the stall is never resumed
+    iommu_report_device_fault(master.dev, fault);
+  }
+}
+
+/** arm_smmu_page_response (v6.17): a stall master gets CMD_RESUME (retry on success, else abort), no CMD_SYNC. */
+export function arm_smmu_page_response(dev: Device, _evt: IopfFault, resp: IommuPageResponse): void {
+  const master = dev_iommu_priv_get(dev);
+  if (!master.stall_enabled) return; // "TODO: insert PRI response here"
+  master.smmu.unit.submit({ kind: 'CMD_RESUME', sid: master.streams[0]!, stag: resp.grpid, retry: resp.code === 'success' });
+}
+
+/**
+ * arm_smmu_enable_iopf (v6.17): only stall masters need IOPF (others handle their faults
+ * themselves: not a failure); the first reference adds the master to the SMMU's fault queue.
+ */
+export function arm_smmu_enable_iopf(master: ArmSmmuMaster, master_domain: ArmSmmuMasterDomain): Errno | 0 {
+  if (!master.stall_enabled) return 0;
+  if (master.streams.length !== 1) return 'EOPNOTSUPP';
+  if (master.iopf_refcount > 0) {
+    master.iopf_refcount++;
+    master_domain.using_iopf = true;
+    return 0;
+  }
+  const ret = iopf_queue_add_device(master.smmu.evtq.iopf!, master.dev);
+  if (ret !== 0) return ret;
+  master.iopf_refcount = 1;
+  master_domain.using_iopf = true;
+  return 0;
+}
+
+/** arm_smmu_disable_iopf (v6.17): the last reference takes the master off the queue (pending faults answered INVALID). */
+export function arm_smmu_disable_iopf(master: ArmSmmuMaster, master_domain: ArmSmmuMasterDomain | undefined): void {
+  if (master_domain === undefined || !master_domain.using_iopf) return;
+  if (--master.iopf_refcount === 0) iopf_queue_remove_device(master.smmu.evtq.iopf!, master.dev);
+}

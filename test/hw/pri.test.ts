@@ -1,0 +1,65 @@
+import { describe, expect, test } from 'vitest';
+import { DMA_PENDING, PciDevice } from '../../src/hw/device.js';
+import type { IommuUnit, Translation } from '../../src/hw/iommu.js';
+import { PhysMem } from '../../src/hw/mem.js';
+import { Counters } from '../../src/hw/counters.js';
+import { PRI_CREDITS } from '../../src/shared/index.js';
+
+/** A unit whose translation is a switch and that accepts every page request (root 42). */
+class FakeUnit implements IommuUnit {
+  readonly name = 'fake0';
+  readonly counters = new Counters();
+  frame = -1;
+  requests: number[] = [];
+  translate(): Translation {
+    return this.frame < 0 ? { ok: false, fault: 'not-present' } : { ok: true, frame: this.frame, write: true };
+  }
+  pageRequest(_d: PciDevice, _p: number, _v: number, _w: boolean, prgi: number): number {
+    this.requests.push(prgi);
+    return 42;
+  }
+}
+
+const setup = (pri = true) => {
+  const mem = new PhysMem();
+  const unit = new FakeUnit();
+  return { mem, unit, dev: new PciDevice(0, 0, unit, 5, true, pri, mem) };
+};
+
+describe('PRI endpoint', () => {
+  test('a miss becomes a page request until the credits run out, each with its own PRG index', () => {
+    const { unit, dev } = setup();
+    for (let i = 0; i < PRI_CREDITS; i++) expect(dev.dma(1, 0x40000 + i, false)).toBe(DMA_PENDING);
+    expect(dev.dma(1, 0x40100, false)).toEqual({ ok: false, fault: 'PRI: no outstanding page request credit' });
+    expect(unit.requests).toEqual([0, 1]);
+    expect(dev.priState!.outstanding.map((r) => [r.prgi, r.root])).toEqual([[0, 42], [1, 42]]);
+  });
+
+  test('a device without PRI faults on a miss and sends nothing', () => {
+    const { unit, dev } = setup(false);
+    expect(dev.dma(1, 0x40000, false)).toEqual({ ok: false, fault: 'fake0: not-present' });
+    expect(unit.requests).toEqual([]);
+  });
+
+  test('a Success response frees the credit and the retry reads the page; Invalid ends the access', () => {
+    const { mem, unit, dev } = setup();
+    dev.dma(1, 0x40000, false);
+    dev.dma(1, 0x40001, true);
+    unit.frame = mem.alloc('data', 0, 77);
+    dev.pageResponse(1, 0, 'success');
+    dev.pageResponse(1, 1, 'invalid');
+    expect(dev.priState!.outstanding).toEqual([]);
+    expect(dev.priState!.completions.map((c) => [c.code, c.ok, c.token])).toEqual([['success', true, 77], ['invalid', false, -1]]);
+    expect(dev.atcEntries()).toHaveLength(1);
+  });
+
+  test('a response to a request that is not outstanding is a logged protocol error, not ignored', () => {
+    const { dev } = setup();
+    dev.dma(1, 0x40000, false);
+    dev.pageResponse(2, 0, 'success'); // wrong PASID
+    dev.pageResponse(1, 5, 'success'); // unknown PRG
+    expect(dev.priState!.protocolErrors).toHaveLength(2);
+    expect(dev.counters.get('pri.stray_response')).toBe(2);
+    expect(dev.priState!.outstanding).toHaveLength(1);
+  });
+});

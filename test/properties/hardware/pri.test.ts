@@ -1,0 +1,85 @@
+import { describe, expect, test } from 'vitest';
+import { priDrain } from '../../../properties/hardware/priDrain.js';
+import { priExit } from '../../../properties/hardware/priExit.js';
+import { priResponses } from '../../../properties/hardware/priResponses.js';
+import { priRetry } from '../../../properties/hardware/priRetry.js';
+import { priStale } from '../../../properties/hardware/priStale.js';
+import type { OutstandingRequest } from '../../../src/hw/pri.js';
+import { userVpn } from '../../../src/shared/index.js';
+import { ids } from './helpers.js';
+import { priHoldsOnRandomWalks, priSetup } from './priHelpers.js';
+
+const PLATFORMS = ['vtd', 'smmuv3'] as const;
+const dma = (page: number, write = false) => ({ kind: 'dma', dev: 0, mm: 0, page, write }) as const;
+const serviceFaults = { kind: 'serviceFaults' } as const;
+
+describe('PRI invariants hold on random legal walks with PRI endpoints', () => {
+  test.each(PLATFORMS)('I-PRI-DRAIN, I-PRI-ONCE, I-PRI-STALE, I-PRI-EXIT and I-PRI-RETRY hold on %s', (platform) => {
+    for (const inv of [priDrain, priResponses, priStale, priExit, priRetry]) expect(priHoldsOnRandomWalks(inv, platform, 4, 250)).toBeGreaterThan(5);
+  });
+});
+
+describe.each(PLATFORMS)('PRI invariants fire on crafted bad states on %s', (platform) => {
+  test('I-PRI-DRAIN fires when a request of the unbound PASID is still outstanding at the device', () => {
+    const b = priSetup(platform);
+    b.run({ kind: 'unbind', dev: 0, mm: 0 });
+    expect(b.check(priDrain)).toEqual([]);
+    const pri = b.world.devices[0]!.hw.priState!;
+    pri.outstanding.push({ pasid: 1, vpn: userVpn(0), write: false, prgi: 7, root: 0 });
+    const v = b.check(priDrain);
+    expect(ids(v)).toEqual(['I-PRI-DRAIN']);
+    expect(v[0]!.message).toMatch(/still outstanding at the device after the last unbind/);
+  });
+
+  test('I-PRI-ONCE fires on a stray response and on a request nobody holds', () => {
+    const b = priSetup(platform);
+    b.run(dma(0));
+    expect(b.check(priResponses)).toEqual([]);
+    const hw = b.world.devices[0]!.hw;
+    b.run(serviceFaults);
+    expect(b.check(priResponses)).toEqual([]);
+    hw.pageResponse(1, 0, 'success'); // PRG 0 was answered already
+    expect(b.check(priResponses).map((x) => x.message)).toEqual([expect.stringMatching(/protocol error: dev0: success response to PRG 0/)]);
+    const b2 = priSetup(platform);
+    b2.run(dma(1));
+    const lost: OutstandingRequest = { ...b2.world.devices[0]!.hw.priState!.outstanding[0]!, prgi: 9 };
+    b2.world.devices[0]!.hw.priState!.outstanding.push(lost);
+    expect(b2.check(priResponses).map((x) => x.message)).toEqual([
+      'dev0 waits for PRG 9 (PASID 1), which the IOMMU and kernel hold 0 times: it will get 0 responses',
+      'dev0 has 2 page requests outstanding, the spec 1',
+    ]);
+  });
+
+  test('I-PRI-STALE fires when a pending request outlives its binding', () => {
+    const b = priSetup(platform);
+    b.run(dma(2));
+    expect(b.check(priStale)).toEqual([]);
+    b.world.devices[0]!.group.pasid_array.delete(1);
+    expect(b.check(priStale).map((x) => x.message)).toEqual([expect.stringMatching(/waits on PASID 1, which is no longer bound/)]);
+  });
+
+  test('I-PRI-EXIT fires when an exited mm gets a page faulted in and a success answer', () => {
+    const b = priSetup(platform);
+    b.run(dma(0), { kind: 'exit', mm: 0 }, serviceFaults);
+    expect(b.check(priExit)).toEqual([]);
+    const mm = b.world.mms[0]!;
+    const pri = b.world.devices[0]!.hw.priState!;
+    const c = pri.completions[0]!;
+    expect(c).toMatchObject({ code: 'invalid', ok: false });
+    pri.completions[0] = { ...c, code: 'success', ok: true, token: 1 };
+    mm.pgd.map(userVpn(3), b.world.kernel.mem.alloc('data', 0, 1), true);
+    expect(b.check(priExit).map((x) => x.message)).toEqual([
+      'dev0 PRG on PASID 1 of exited mm0 was answered success and completed',
+      'exited mm0 has page 3 mapped again: a fault was handled after exit_mmap',
+    ]);
+  });
+
+  test('I-PRI-RETRY fires when a retried read returns a token the spec does not expect', () => {
+    const b = priSetup(platform);
+    b.run(dma(0), serviceFaults);
+    expect(b.check(priRetry)).toEqual([]);
+    const pri = b.world.devices[0]!.hw.priState!;
+    pri.completions[0] = { ...pri.completions[0]!, token: 12345 };
+    expect(b.check(priRetry).map((x) => x.message)).toEqual([expect.stringMatching(/^dev0: retried access to mm0 page 0 read .*, the spec expects it read mm0\.p0#1$/)]);
+  });
+});
