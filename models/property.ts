@@ -7,10 +7,10 @@
 import fc from 'fast-check';
 import { type Session, openSession, runSequence } from '../src/harness/index.js';
 import type { IommuDriver } from '../src/impl/index.js';
-import type { Topology } from '../src/shared/index.js';
+import type { FaultId, Topology } from '../src/shared/index.js';
 import type { CoverageRecorder } from '../src/spec/index.js';
 import { newTrace } from '../src/trace/index.js';
-import type { Trace } from '../src/trace/index.js';
+import type { Trace, TraceViolation } from '../src/trace/index.js';
 import { svaCommand } from './commands/index.js';
 import { type Model, SvaCommand } from './model.js';
 import { RunStats } from './stats.js';
@@ -27,11 +27,13 @@ export interface PropertyConfig {
   readonly weights?: Weights;
   /** Test-only: run this driver instead of the platform's. */
   readonly driver?: IommuDriver;
+  /** One historical bug switched on in every run's world; the trace records it. */
+  readonly fault?: FaultId;
   readonly coverage?: CoverageRecorder;
   /** Accumulates over several properties when given. */
   readonly stats?: RunStats;
-  /** Called after every run (for progress). */
-  readonly afterRun?: (stats: RunStats) => void;
+  /** Called after every run, shrinking runs included, with the run's violation if it failed. */
+  readonly afterRun?: (stats: RunStats, violation: TraceViolation | undefined) => void;
 }
 
 export interface PropertyOutcome {
@@ -68,6 +70,7 @@ export const checkProperty = (cfg: PropertyConfig): PropertyOutcome => {
     const session = openSession(t, {
       ...(cfg.coverage === undefined ? {} : { coverage: cfg.coverage }),
       ...(cfg.driver === undefined ? {} : { driver: cfg.driver }),
+      ...(cfg.fault === undefined ? {} : { fault: cfg.fault }),
     });
     const model: Model = { session, stats };
     try {
@@ -78,7 +81,7 @@ export const checkProperty = (cfg: PropertyConfig): PropertyOutcome => {
     } finally {
       stats.noteSequence(session.commands.length);
       if (session.violation !== undefined) lastFailing = session;
-      cfg.afterRun?.(stats);
+      cfg.afterRun?.(stats, session.violation);
     }
   });
   const result = fc.check(property, { seed: cfg.seed, numRuns: cfg.numRuns });
@@ -96,6 +99,7 @@ const counterexampleTrace = (failing: Session, cfg: PropertyConfig, path: string
   const again = runSequence(failing.topology, failing.commands, {
     events: true,
     ...(cfg.driver === undefined ? {} : { driver: cfg.driver }),
+    ...(cfg.fault === undefined ? {} : { fault: cfg.fault }),
   });
   const s = again.ok && again.value.session.violation !== undefined ? again.value.session : failing;
   return newTrace({
@@ -103,6 +107,7 @@ const counterexampleTrace = (failing: Session, cfg: PropertyConfig, path: string
     seed: cfg.seed,
     ...(path === null ? {} : { path }),
     ...(replayPath === undefined ? {} : { replayPath }),
+    ...(cfg.fault === undefined ? {} : { fault: cfg.fault }),
     commands: s.commands,
     steps: s.steps,
     ...(s.violation === undefined ? {} : { violation: s.violation }),

@@ -1,4 +1,5 @@
-import { MAX_MMS, MAX_PAGES } from '../shared/index.js';
+import { FAULTS, FAULT_IDS, MAX_MMS, MAX_PAGES, PLATFORMS, isFaultId } from '../shared/index.js';
+import type { FaultId, Platform } from '../shared/index.js';
 import { type Checked, bad, good } from '../trace/index.js';
 import type { OptionDef, ParsedArgs } from './args.js';
 import type { Budget, RunOptions, TopologyChoice } from './runner.js';
@@ -20,8 +21,25 @@ export const RUN_OPTIONS: readonly OptionDef[] = [
   { name: 'runs', value: 'N', help: `budget: number of command sequences per platform (default: ${DEFAULT_BUDGET.kind === 'runs' ? DEFAULT_BUDGET.runs : ''})` },
   { name: 'time', value: 'DURATION', help: 'budget: wall time per platform instead, e.g. 90s, 10m' },
   { name: 'traces', value: 'DIR', help: `folder for counterexample traces (default: ${DEFAULT_TRACES_DIR})` },
-  { name: 'fault', value: 'NAME', help: 'inject a named bug from the corpus' },
+  { name: 'fault', value: 'ID', help: `switch one historical bug back on (${FAULT_IDS[0]}-${FAULT_IDS[FAULT_IDS.length - 1]}); runs only on the platforms it applies to` },
+  { name: 'config', value: 'FILE', help: 'read these options from a JSON file (keys are the option names); the command line overrides it' },
 ];
+
+/**
+ * A fault narrows the platforms to those whose impl holds it (`both`, the default, becomes
+ * the fault's own); a choice that leaves none is refused rather than run fault-free.
+ */
+const parseFaultOption = (raw: string, platforms: readonly Platform[]): Checked<{ fault: FaultId; platforms: readonly Platform[] }> => {
+  if (!isFaultId(raw)) {
+    const q = raw.length > 40 ? `${raw.slice(0, 37)}...` : raw;
+    return bad(`bad --fault '${q}': expected a fault id ${FAULT_IDS[0]}-${FAULT_IDS[FAULT_IDS.length - 1]}`);
+  }
+  const where = FAULTS.find((f) => f.id === raw)!.platform;
+  const applies = where === 'both' ? PLATFORMS : [where];
+  const kept = platforms.filter((p) => applies.includes(p));
+  if (kept.length === 0) return bad(`--fault ${raw} applies to ${applies.join(', ')} only, not to --platform ${platforms.join(',')}`);
+  return good({ fault: raw, platforms: kept });
+};
 
 /** --name's value, or undefined; flags never reach here (every run option takes a value). */
 const str = (args: ParsedArgs, name: string): string | undefined => {
@@ -70,13 +88,15 @@ export const toRunOptions = (args: ParsedArgs): Checked<RunOptions> => {
   const seedText = str(args, 'seed');
   const seed = seedText === undefined ? undefined : parseSeed(seedText);
   if (seed !== undefined && !seed.ok) return seed;
-  const fault = str(args, 'fault');
+  const faultText = str(args, 'fault');
+  const fault = faultText === undefined ? undefined : parseFaultOption(faultText, platforms.value);
+  if (fault !== undefined && !fault.ok) return fault;
   return good({
-    platforms: platforms.value,
+    platforms: fault === undefined ? platforms.value : fault.value.platforms,
     topology,
     budget,
     tracesDir: str(args, 'traces') ?? DEFAULT_TRACES_DIR,
     ...(seed === undefined ? {} : { seed: seed.value }),
-    ...(fault === undefined ? {} : { fault }),
+    ...(fault === undefined ? {} : { fault: fault.value.fault }),
   });
 };

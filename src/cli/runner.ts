@@ -1,5 +1,5 @@
 import { harnessRunner } from '../../models/index.js';
-import type { Platform } from '../shared/index.js';
+import type { FaultId, Platform } from '../shared/index.js';
 import type { Checked, Trace } from '../trace/index.js';
 
 /**
@@ -11,7 +11,10 @@ import type { Checked, Trace } from '../trace/index.js';
  */
 export interface HarnessRunner {
   run(opts: RunOptions): Checked<RunSummary>;
-  /** Re-execute `trace.commands` on `trace.topology` (no fast-check involved). */
+  /**
+   * Re-execute `trace.commands` on `trace.topology` with the trace's fault (no fast-check
+   * involved). A fault the runner cannot re-create (a test-only one) is refused.
+   */
   replay(trace: Trace): Checked<ReplayResult>;
 }
 
@@ -37,8 +40,12 @@ export interface RunOptions {
   readonly budget: Budget;
   /** Folder for counterexample traces (created on first write). */
   readonly tracesDir: string;
-  /** A named injected bug from the corpus; the runner refuses an unknown name. */
-  readonly fault?: string;
+  /**
+   * One historical bug from the corpus switched on (src/shared/fault.ts). The platforms are
+   * narrowed to those the fault applies to; none left, or a name not in the corpus (from a
+   * programmatic caller), is refused.
+   */
+  readonly fault?: FaultId;
   /** Called now and then with counts; the CLI draws the progress bar (progress.ts). */
   readonly progress?: (p: Progress) => void;
 }
@@ -72,6 +79,8 @@ export interface PlatformRunSummary {
 export interface RunSummary {
   /** The seed actually used, so the run can be repeated. */
   readonly seed: number;
+  /** The fault the run had switched on, if any. */
+  readonly fault?: FaultId;
   readonly platforms: readonly PlatformRunSummary[];
   /** Traces written, one per violation found. */
   readonly traces: readonly string[];

@@ -1,4 +1,4 @@
-import { COMMAND_KINDS } from '../shared/index.js';
+import { COMMAND_KINDS, FAULTS } from '../shared/index.js';
 import { groupDigits, stepsPerSecond } from './progress.js';
 import type { RunSummary } from './runner.js';
 
@@ -10,7 +10,7 @@ export const formatTable = (header: readonly string[], rows: readonly (readonly 
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
 };
 
-/** The end-of-run table: runs, steps, distinct commands, transitions covered, violations. */
+/** The end-of-run table: runs, steps, distinct commands, transitions covered, violations; the fault on. */
 export const formatRunSummary = (s: RunSummary): string[] => {
   const header = ['platform', 'runs', 'steps', 'steps/s', 'distinct commands', 'transitions covered', 'violations'];
   const rows = s.platforms.map((p) => [
@@ -27,5 +27,7 @@ export const formatRunSummary = (s: RunSummary): string[] => {
     rows.push(['total', groupDigits(sum((p) => p.runs)), groupDigits(sum((p) => p.steps)),
       groupDigits(stepsPerSecond(sum((p) => p.steps), sum((p) => p.elapsedMs))), '', '', String(sum((p) => p.violations))]);
   }
-  return [`seed ${s.seed}`, ...formatTable(header, rows)];
+  const fault = s.fault === undefined ? undefined : FAULTS.find((f) => f.id === s.fault);
+  const head = fault === undefined ? `seed ${s.seed}` : `seed ${s.seed}, fault ${fault.id}: ${fault.title}`;
+  return [head, ...formatTable(header, rows)];
 };

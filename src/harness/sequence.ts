@@ -41,14 +41,21 @@ export const runSequence = (topology: Topology, commands: readonly Command[], op
   return good({ session });
 };
 
-/** Re-executes a trace's commands with events on; the result is the trace as it ran now. */
+/**
+ * Re-executes a trace's commands with events on; the result is the trace as it ran now. The
+ * caller chooses the fault (`opts.fault`; none by default, so a recorded fault can be replayed
+ * with and without it), and the result records the fault it ran with. A test driver stands
+ * in for the trace's test-only fault, so with one the recorded name is kept.
+ */
 export const replayTrace = (trace: Trace, opts: SessionOptions = {}): Checked<ReplayResult> => {
   const r = runSequence(trace.topology, trace.commands, { ...opts, events: true, views: true });
   if (!r.ok) return r;
   const { session, stateBefore, stateAfter } = r.value;
-  const { formatVersion: _v, harnessVersion: _h, steps: _s, violation: _old, ...header } = trace;
+  const { formatVersion: _v, harnessVersion: _h, steps: _s, violation: _old, fault: recorded, ...header } = trace;
+  const fault = opts.fault ?? (opts.driver === undefined ? undefined : recorded);
   const again = newTrace({
     ...header,
+    ...(fault === undefined ? {} : { fault }),
     steps: session.steps,
     ...(session.violation === undefined ? {} : { violation: session.violation }),
   });

@@ -6,7 +6,7 @@
 import type { StepProbe } from '../../properties/probe.js';
 import type { IommuDriver, World } from '../impl/index.js';
 import { createWorld } from '../impl/index.js';
-import type { Command, Topology } from '../shared/index.js';
+import type { Command, FaultId, Topology } from '../shared/index.js';
 import { CoverageRecorder, initSpec } from '../spec/index.js';
 import type { SpecState } from '../spec/index.js';
 import { TraceEventLog } from '../trace/index.js';
@@ -21,6 +21,8 @@ export interface SessionOptions {
   readonly coverage?: CoverageRecorder;
   /** Attach a trace sink and keep each step's events (replay, show). Off on the hot path. */
   readonly events?: boolean;
+  /** One historical bug switched back on in the impl (src/shared/fault.ts); the world reads it. */
+  readonly fault?: FaultId;
 }
 
 export interface Session {
@@ -39,7 +41,8 @@ export interface Session {
 
 export const openSession = (topology: Topology, opts: SessionOptions = {}): Session => {
   const log = opts.events === true ? new TraceEventLog() : undefined;
-  const world = createWorld(topology, opts.driver ?? driverFor(topology.platform), log);
+  const world = createWorld(topology, opts.driver ?? driverFor(topology.platform), log,
+    opts.fault === undefined ? {} : { fault: opts.fault });
   // Booting (probe) may have emitted events; they belong to no step.
   log?.take();
   return {

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { DEFAULT_SEED, harnessRunner } from '../../models/index.js';
 import type { Progress } from '../../src/cli/runner.js';
 import { defaultRunner } from '../../src/cli/runner.js';
+import type { FaultId } from '../../src/shared/index.js';
 import { runMain } from '../cli/captureIo.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sva-runner-'));
@@ -43,8 +44,8 @@ describe('The harness runner', () => {
   });
 
   test('An unknown fault name is refused with one line', () => {
-    const r = harnessRunner.run({ platforms: ['vtd'], topology: { mode: 'default' }, budget: { kind: 'runs', runs: 1 }, tracesDir: dir, fault: 'nope' });
-    expect(r).toEqual({ ok: false, error: "unknown fault 'nope' (no injected bug is registered yet)" });
+    const r = harnessRunner.run({ platforms: ['vtd'], topology: { mode: 'default' }, budget: { kind: 'runs', runs: 1 }, tracesDir: dir, fault: 'nope' as FaultId });
+    expect(r).toEqual({ ok: false, error: "unknown fault 'nope' (known: B01-B16)" });
   });
 
   test('`sva-harness run` ends with the summary table and exit 0 through the real runner', async () => {

@@ -1,6 +1,7 @@
 import { type CliCommand, notWired, usageError } from '../command.js';
 import { EXIT_OK, EXIT_VIOLATION } from '../exit.js';
 import { createProgressReporter } from '../progress.js';
+import { loadRunConfig, withRunConfig } from '../runConfig.js';
 import { RUN_OPTIONS, toRunOptions } from '../runOptions.js';
 import type { HarnessRunner } from '../runner.js';
 import { formatRunSummary } from '../summary.js';
@@ -15,9 +16,15 @@ export const runCommand: CliCommand = {
   notes: [
     'A progress bar (steps/s) goes to stderr when it is a terminal. The run ends with a summary table.',
     'Exit code 1 when a violation is found: its trace path is printed (see replay and show).',
+    'With --fault, a platform the fault does not apply to is skipped (--platform both, the default,',
+    'runs only the fault\'s own); naming only such platforms is refused (exit 2).',
+    '--config FILE: e.g. {"platform": "vtd", "topology": "default", "seed": 7, "runs": 500, "fault": "B07"}.',
   ],
   run: (args, { io, runner }) => {
-    const opts = toRunOptions(args);
+    const configPath = args.options.get('config');
+    const config = typeof configPath === 'string' ? loadRunConfig(configPath) : undefined;
+    if (config !== undefined && !config.ok) return usageError(io, 'run', config.error);
+    const opts = toRunOptions(config === undefined ? args : withRunConfig(args, config.value));
     if (!opts.ok) return usageError(io, 'run', opts.error);
     // Options are validated before this, so a bad option is reported as such even now.
     if (runner === undefined) return notWired(io, 'run');

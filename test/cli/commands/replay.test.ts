@@ -2,8 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
+import { harnessRunner } from '../../../models/index.js';
 import type { HarnessRunner, ReplayResult } from '../../../src/cli/runner.js';
-import { type Trace, formatTimeline, writeTrace } from '../../../src/trace/index.js';
+import { defaultTopology } from '../../../src/shared/index.js';
+import type { Command } from '../../../src/shared/index.js';
+import { type Trace, formatTimeline, newTrace, writeTrace } from '../../../src/trace/index.js';
 import { sampleTrace } from '../../trace/sampleTrace.js';
 import { runMain } from '../captureIo.js';
 
@@ -42,6 +45,25 @@ replay: violation SVA001 at step #5 (reproduced as recorded)
     const r = await runMain(['replay', '--quiet', saved], { runner: replaying({ trace: clean as Trace }) });
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('replay: no violation (recorded: SVA001 at step #5: not reproduced)\n');
+  });
+
+  test('A regression trace naming a test-only fault is one line and exit 2 through the real runner', async () => {
+    const regression = new URL('../../../regressions/smmuv3-munmap-without-tlbi.json', import.meta.url).pathname;
+    const r = await runMain(['replay', regression], { runner: harnessRunner });
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.errLines).toHaveLength(1);
+    expect(r.errLines[0]).toMatch(/^sva-harness replay: the trace was recorded with the test-only fault 'test:no-secondary-tlb-flush'/);
+  });
+
+  test('A trace with a corpus fault replays through the real runner with the fault on', async () => {
+    const path = join(dir, 'fault.json');
+    const commands: Command[] = [{ kind: 'spawn', mm: 0 }, { kind: 'bind', dev: 0, mm: 0 }];
+    writeTrace(path, newTrace({ topology: defaultTopology('vtd'), seed: 1, fault: 'B07', commands, steps: [] }));
+    const r = await runMain(['replay', path], { runner: harnessRunner });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('fault: B07');
+    expect(r.stdout).toMatch(/\nreplay: (no violation|violation .*)\n$/);
   });
 
   test('A replay error (a precondition broken by a hand-edited trace) is one line and exit 2', async () => {

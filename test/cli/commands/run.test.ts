@@ -1,7 +1,11 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import type { HarnessRunner, Progress, RunOptions, RunSummary } from '../../../src/cli/runner.js';
 import { runMain } from '../captureIo.js';
 import { DEFAULT_BUDGET } from '../../../src/cli/runOptions.js';
+import { COMMAND_KINDS } from '../../../src/shared/index.js';
 
 const summary = (violations: number): RunSummary => ({
   seed: 7,
@@ -32,7 +36,7 @@ describe('run', () => {
 
   test('Options reach the runner as RunOptions with the documented defaults', async () => {
     const seen: RunOptions[] = [];
-    const r = await runMain(['run', '--seed', '-12', '--time', '2m', '--pages', '8', '--pt-levels', '5', '--fault', 'skip-atc-inv'],
+    const r = await runMain(['run', '--seed', '-12', '--time', '2m', '--pages', '8', '--pt-levels', '5', '--fault', 'B01'],
       { runner: fakeRunner(summary(0), seen) });
     expect(r.code).toBe(0);
     expect(seen).toHaveLength(1);
@@ -43,7 +47,7 @@ describe('run', () => {
       budget: { kind: 'time', seconds: 120 },
       tracesDir: 'traces',
       seed: -12,
-      fault: 'skip-atc-inv',
+      fault: 'B01',
     });
     const d = await runMain(['run', '--platform', 'smmuv3', '--topology', 'default', '--seed', '0x10'], { runner: fakeRunner(summary(0), seen) });
     expect(d.code).toBe(0);
@@ -57,7 +61,7 @@ describe('run', () => {
 seed 7
 platform  runs   steps  steps/s  distinct commands  transitions covered  violations
 --------  ----  ------  -------  -----------------  -------------------  ----------
-vtd         10  12,345   24,690              16/16                40/45           0
+vtd         10  12,345   24,690              16/${COMMAND_KINDS.length}                40/45           0
 `);
     const found = await runMain(['run'], { runner: fakeRunner(summary(1), []) });
     expect(found.code).toBe(1);
@@ -74,9 +78,53 @@ vtd         10  12,345   24,690              16/16                40/45         
     expect(tty.endsWith('\r\x1b[K')).toBe(true);
   });
 
-  test('A runner error (e.g. an unknown fault name) is one line and exit 2', async () => {
-    const runner: HarnessRunner = { run: () => ({ ok: false, error: "unknown fault 'nope'" }), replay: () => ({ ok: false, error: '' }) };
-    const r = await runMain(['run', '--fault', 'nope'], { runner });
-    expect(r).toMatchObject({ code: 2, errLines: ["sva-harness run: unknown fault 'nope'"] });
+  test('--fault takes a corpus id; anything else is one line and exit 2, before the runner is asked', async () => {
+    const seen: RunOptions[] = [];
+    const r = await runMain(['run', '--fault', 'skip-atc-inv'], { runner: fakeRunner(summary(0), seen) });
+    expect(r).toMatchObject({ code: 2, errLines: ["sva-harness run: bad --fault 'skip-atc-inv': expected a fault id B01-B16"] });
+    expect(seen).toEqual([]);
+  });
+
+  test('--fault narrows --platform both to the fault\'s platforms and refuses a platform it does not apply to', async () => {
+    const seen: RunOptions[] = [];
+    const narrowed = await runMain(['run', '--fault', 'B10'], { runner: fakeRunner(summary(0), seen) });
+    expect(narrowed.code).toBe(0);
+    expect(seen[0]).toMatchObject({ platforms: ['smmuv3'], fault: 'B10' });
+    const refused = await runMain(['run', '--fault', 'B10', '--platform', 'vtd'], { runner: fakeRunner(summary(0), seen) });
+    expect(refused).toMatchObject({ code: 2, errLines: ['sva-harness run: --fault B10 applies to smmuv3 only, not to --platform vtd'] });
+    expect(seen).toHaveLength(1);
+  });
+
+  test('The summary names the fault the run had on', async () => {
+    const r = await runMain(['run', '--fault', 'B07'], { runner: fakeRunner({ ...summary(0), fault: 'B07' }, []) });
+    expect(r.stdout.split('\n')[0]).toBe('seed 7, fault B07: SVA domains get second-stage IOTLB flushes');
+  });
+
+  test('--config reads the options from a file; the command line overrides it; a bad file is one line and exit 2', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sva-run-config-'));
+    try {
+      const good = join(dir, 'run.json');
+      writeFileSync(good, JSON.stringify({ platform: 'smmuv3', topology: 'default', seed: 5, runs: 20, fault: 'B01' }));
+      const seen: RunOptions[] = [];
+      const r = await runMain(['run', '--config', good, '--seed', '6'], { runner: fakeRunner(summary(0), seen) });
+      expect(r.code).toBe(0);
+      const { progress: _, ...opts } = seen[0]!;
+      expect(opts).toEqual({ platforms: ['smmuv3'], topology: { mode: 'default' }, budget: { kind: 'runs', runs: 20 }, tracesDir: 'traces', seed: 6, fault: 'B01' });
+      const bad = join(dir, 'bad.json');
+      writeFileSync(bad, '{"fault": "B77"}');
+      const refused = await runMain(['run', '--config', bad], { runner: fakeRunner(summary(0), seen) });
+      expect(refused).toMatchObject({ code: 2, errLines: [`sva-harness run: ${bad}: fault: expected a fault id B01-B16`] });
+      const missing = await runMain(['run', '--config', join(dir, 'none.json')], { runner: fakeRunner(summary(0), seen) });
+      expect(missing).toMatchObject({ code: 2, errLines: [`sva-harness run: ${join(dir, 'none.json')}: cannot read: no such file or directory`] });
+      expect(seen).toHaveLength(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('A runner error is one line and exit 2', async () => {
+    const runner: HarnessRunner = { run: () => ({ ok: false, error: 'vtd: cannot write traces/x.json' }), replay: () => ({ ok: false, error: '' }) };
+    const r = await runMain(['run'], { runner });
+    expect(r).toMatchObject({ code: 2, errLines: ['sva-harness run: vtd: cannot write traces/x.json'] });
   });
 });

@@ -1,0 +1,99 @@
+/**
+ * One platform's search for a violation under a budget: the budget is spent in chunks of
+ * runs, each chunk one fast-check property on its own seed (base seed + chunk index), so a
+ * time budget and a run budget walk the same sequences in the same order and a
+ * counterexample names the seed that reproduces it. `sva-harness run` and findFault (the
+ * fault tests and the benchmark) both search through here, so they find the same thing.
+ */
+import type fc from 'fast-check';
+import type { IommuDriver } from '../src/impl/index.js';
+import type { FaultId, Topology } from '../src/shared/index.js';
+import type { CoverageRecorder } from '../src/spec/index.js';
+import type { Trace } from '../src/trace/index.js';
+import { checkProperty } from './property.js';
+import { RunStats } from './stats.js';
+import type { Weights } from './weights.js';
+
+/** Runs per fast-check property: the granularity of a time budget. */
+export const CHUNK_RUNS = 25;
+
+/** At least one of the two; the search stops at whichever is spent first. */
+export interface SearchBudget {
+  readonly runs?: number;
+  readonly seconds?: number;
+}
+
+export interface SearchOptions {
+  readonly topologies: fc.Arbitrary<Topology>;
+  readonly seed: number;
+  readonly budget: SearchBudget;
+  readonly fault?: FaultId;
+  /** Test-only: a driver other than the platform's. */
+  readonly driver?: IommuDriver;
+  readonly weights?: Weights;
+  readonly maxCommands?: number;
+  readonly stats?: RunStats;
+  readonly coverage?: CoverageRecorder;
+  /** After every run (shrinking included): the fraction of the budget spent, 0..1. */
+  readonly afterRun?: (stats: RunStats, done: number) => void;
+}
+
+export interface SearchResult {
+  readonly stats: RunStats;
+  /** Generated runs, shrinking excluded: up to the first failure, or the whole budget. */
+  readonly runs: number;
+  readonly counterexample?: Trace;
+  /** A failure that produced no trace (a harness bug): one line. */
+  readonly error?: string;
+  /** Runs up to and including the first failing one. */
+  readonly runsToFailure?: number;
+  /** The invariant the first failing run broke (shrinking may end on another). */
+  readonly firstInvariant?: string;
+  /** Wall time to the end of the first failing run; the rest of `elapsedMs` is shrinking. */
+  readonly msToFailure?: number;
+  readonly elapsedMs: number;
+}
+
+/** Wall time for budgets and measurements only; never for a decision about what a run does. */
+const now = (): number => performance.now();
+
+export const searchForViolation = (opts: SearchOptions): SearchResult => {
+  const stats = opts.stats ?? new RunStats();
+  const { runs: maxRuns = Infinity, seconds = Infinity } = opts.budget;
+  if (maxRuns === Infinity && seconds === Infinity) throw new Error('searchForViolation: a budget needs runs or seconds');
+  const started = now();
+  const base = stats.runs;
+  let runs = 0;
+  let first: { runs: number; ms: number; invariant: string } | undefined;
+  const done = (): number => Math.min(1, Math.max(runs / maxRuns, (now() - started) / (seconds * 1000)));
+  for (let chunk = 0; done() < 1; chunk++) {
+    const out = checkProperty({
+      topologies: opts.topologies,
+      seed: (opts.seed + chunk) | 0,
+      numRuns: Math.min(CHUNK_RUNS, maxRuns - runs),
+      stats,
+      ...(opts.coverage === undefined ? {} : { coverage: opts.coverage }),
+      ...(opts.driver === undefined ? {} : { driver: opts.driver }),
+      ...(opts.fault === undefined ? {} : { fault: opts.fault }),
+      ...(opts.weights === undefined ? {} : { weights: opts.weights }),
+      ...(opts.maxCommands === undefined ? {} : { maxCommands: opts.maxCommands }),
+      afterRun: (s, violation) => {
+        if (first === undefined) {
+          runs = s.runs - base;
+          if (violation !== undefined) first = { runs, ms: now() - started, invariant: violation.invariant };
+        }
+        opts.afterRun?.(s, done());
+      },
+    });
+    if (out.error !== undefined) return { stats, runs, error: out.error, elapsedMs: now() - started };
+    if (out.counterexample !== undefined) {
+      // afterRun always sees the failing run (checkProperty calls it in a finally).
+      const f = first ?? { runs, ms: now() - started, invariant: out.counterexample.violation?.invariant ?? '' };
+      return {
+        stats, runs: f.runs, counterexample: out.counterexample,
+        runsToFailure: f.runs, firstInvariant: f.invariant, msToFailure: f.ms, elapsedMs: now() - started,
+      };
+    }
+  }
+  return { stats, runs, elapsedMs: now() - started };
+};
