@@ -3,6 +3,7 @@ import { consistency } from './consistency.js';
 import { domainSharing } from './domainSharing.js';
 import { forkChild } from './fork.js';
 import { handles } from './handles.js';
+import { kernelLog } from './kernelLog.js';
 import { noUseAfterFree } from './noUseAfterFree.js';
 import { pasidLifetime } from './pasidLifetime.js';
 import { pasidRange } from './pasidRange.js';
@@ -21,5 +22,6 @@ export const LIFECYCLE_INVARIANTS: readonly Invariant[] = [
   quiescence,
   forkChild,
   svaMms,
+  kernelLog,
   refinement,
 ];
