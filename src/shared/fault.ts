@@ -18,22 +18,22 @@ export interface FaultInfo {
 }
 
 export const FAULTS: readonly FaultInfo[] = [
-  { id: 'B01', title: 'PASID freed in __mmput, before unbind', fix: '2667ed10d9f0 (v5.18-rc6)', platform: 'both', expected: ['I1', 'I9', 'REF', 'OBS'] },
+  { id: 'B01', title: 'PASID freed in __mmput, before unbind', fix: '2667ed10d9f0 (v5.18-rc6)', platform: 'both', expected: ['I1', 'I3', 'I10', 'REF', 'OBS'] },
   { id: 'B02', title: 'PASID freed at the last unbind', fix: '701fac40384f (v5.18)', platform: 'both', expected: ['I1', 'REF', 'OBS'] },
-  { id: 'B03', title: 'fork child inherits the PASID', fix: 'dc7507ddce59 (v5.18)', platform: 'both', expected: ['I13', 'REF'] },
-  { id: 'B04', title: 'PASID leak in unbind', fix: 'a21518cb23a3 (v5.15-rc1)', platform: 'vtd', expected: ['I11', 'REF', 'OBS'] },
-  { id: 'B05', title: 'deadlock in the PRQ drain', fix: '6ef0505158f7 (v5.15-rc1)', platform: 'vtd', expected: ['I-SPLAT', 'I8'] },
+  { id: 'B03', title: 'fork child inherits the PASID', fix: 'dc7507ddce59 (v5.18)', platform: 'both', expected: ['I1', 'I13', 'REF'] },
+  { id: 'B04', title: 'PASID leak in unbind', fix: 'a21518cb23a3 (v5.15-rc1)', platform: 'vtd', expected: ['I1', 'I11', 'REF'] },
+  { id: 'B05', title: 'deadlock in the PRQ drain', fix: '6ef0505158f7 (v5.15-rc1)', platform: 'vtd', expected: ['I-SPLAT', 'I8', 'I-PRI-DRAIN'] },
   { id: 'B06', title: 'teardown always uses P_IOTLB, even for SL/nested entries', fix: '8798d3641119 (v5.14-rc6)', platform: 'vtd', expected: ['I6', 'I7'] },
-  { id: 'B07', title: 'SVA domains get second-stage IOTLB flushes', fix: '04b1b069f151 (Dec 2025)', platform: 'vtd', expected: ['I6', 'I-UAF-DMA', 'OBS'] },
-  { id: 'B08', title: 'SVA handle sharing dropped: a second bind fails', fix: '65d4418c5002 (v6.8-rc5)', platform: 'both', expected: ['I4', 'OBS'] },
-  { id: 'B09', title: 'signedness: an ida errno used as a PASID', fix: 'c20ecf7bb615 (v6.5-rc2)', platform: 'both', expected: ['I2', 'OBS'] },
-  { id: 'B10', title: 'one TLBI per page without RANGE_INV: soft lockup', fix: 'd5afb4b47e13 (v6.6-rc4)', platform: 'smmuv3', expected: ['I12'] },
-  { id: 'B11', title: 'invalidation size = end - start + 1', fix: 'arm_smmu_mm_invalidate_range size fix (~v5.18-rc)', platform: 'smmuv3', expected: ['I14', 'EXC'] },
-  { id: 'B12', title: 'pgsize_bitmap = 0 for SVA domains', fix: '12f78021973a (2025)', platform: 'smmuv3', expected: ['I6', 'I14', 'EXC'] },
+  { id: 'B07', title: 'SVA domains get second-stage IOTLB flushes', fix: '04b1b069f151 (Dec 2025)', platform: 'vtd', expected: ['I6', 'I7', 'I-UAF-DMA', 'OBS'] },
+  { id: 'B08', title: 'SVA handle sharing dropped: a second bind fails', fix: '65d4418c5002 (v6.8-rc5)', platform: 'both', expected: ['OBS', 'REF'] },
+  { id: 'B09', title: 'signedness: an ida errno used as a PASID', fix: 'c20ecf7bb615 (v6.5-rc2)', platform: 'both', expected: ['OBS', 'I1', 'REF'] },
+  { id: 'B10', title: 'one TLBI per page without RANGE_INV: soft lockup', fix: 'd5afb4b47e13 (v6.6-rc4)', platform: 'smmuv3', expected: ['I12', 'I-SPLAT'] },
+  { id: 'B11', title: 'invalidation size = end - start + 1', fix: 'arm_smmu_mm_invalidate_range size fix (~v5.18-rc)', platform: 'smmuv3', expected: ['I14', 'I-SPLAT', 'I12'] },
+  { id: 'B12', title: 'pgsize_bitmap = 0 for SVA domains', fix: '12f78021973a (2025)', platform: 'smmuv3', expected: ['I-SPLAT', 'I6', 'I14'] },
   { id: 'B13', title: 'GFP_KERNEL allocation under a spinlock in SVA bind', fix: 'b5bf7778b722 (v6.8-rc5)', platform: 'smmuv3', expected: ['I-SPLAT'] },
-  { id: 'B14', title: 'kernel page-table pages freed without flushing SVA paging caches', fix: 'e37d5a2d60a3, CVE-2025-71202', platform: 'vtd', expected: ['I15', 'I-UAF-DMA'] },
-  { id: 'B15', title: 'devTLB invalidation sent to a disconnected device', fix: 'pci_dev_is_disconnected guard (2024)', platform: 'vtd', expected: ['I-QUEUE', 'I8'] },
-  { id: 'B16', title: 'PASID attached to a group member without PASID support', fix: 'core skips max_pasids == 0 (2025)', platform: 'both', expected: ['I2', 'I5', 'EXC'] },
+  { id: 'B14', title: 'kernel page-table pages freed without flushing SVA paging caches', fix: 'e37d5a2d60a3, CVE-2025-71202', platform: 'vtd', expected: ['I15', 'I6', 'I-UAF-DMA'] },
+  { id: 'B15', title: 'devTLB invalidation sent to a disconnected device', fix: '4fc82cd907ac (2024)', platform: 'vtd', expected: ['I-QUEUE', 'I8'] },
+  { id: 'B16', title: 'PASID attached to a group member without PASID support', fix: 'b3f6fcd8404f, the core skips max_pasids == 0 (2025)', platform: 'both', expected: ['EXC', 'OBS', 'REF'] },
 ];
 
 export const FAULT_IDS: readonly FaultId[] = FAULTS.map((f) => f.id);

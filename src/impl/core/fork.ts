@@ -19,6 +19,14 @@ export function dup_mm(oldmm: MmStruct, slot: number, gen: number): MmStruct {
   const kernel = oldmm.kernel;
   const mem = kernel.mem;
   const mm = mm_alloc(kernel, slot, gen);
+  if (kernel.fault === 'B03') {
+    // B03 (dc7507ddce59, v5.18, "x86/fpu: Clear PASID when copying fpstate"): fpu_clone copied
+    // the parent's PASID MSR state into the child. No task state is modelled, so the copy is
+    // rendered where today's kernel keeps the PASID: mm->iommu_mm, which dup_mm's
+    // memcpy(mm, oldmm) copies and mm_init → mm_pasid_init must clear. Without the clearing the
+    // child shares the parent's iommu_mm, and so its PASID.
+    mm.iommu_mm = oldmm.iommu_mm;
+  }
   for (const v of oldmm.vmas) {
     mm.vmas.push({ first: v.first, count: v.count, prot: v.prot });
     for (let page = v.first; page < v.first + v.count; page++) {

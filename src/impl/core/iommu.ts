@@ -31,16 +31,27 @@ function iommu_remove_dev_pasid(dev: Device, pasid: number, domain: IommuDomain)
 }
 
 /**
+ * B16: before b3f6fcd8404f ("iommu: Skip PASID validation for devices without PASID
+ * capability", 2025) the group loops of set, rollback and remove had no `max_pasids > 0` test:
+ * every device of the group got set_dev_pasid. The fault reproduces the state Tushar Dave's
+ * first version of that patch reached (validation relaxed, loops unchanged), which Gunthorpe
+ * answered with "it doesn't fail, but it corrupts memory in the driver": arm_smmu_set_pasid
+ * trusts "The core code validates pasid" and indexes a CD table sized for no PASID.
+ */
+const skipsNoPasidDevices = (domain: IommuDomain): boolean => kernelOf(domain).fault !== 'B16';
+
+/**
  * drivers/iommu/iommu.c: __iommu_set_group_pasid (v6.17): program each PASID-capable device;
  * on failure undo the devices already done (to `old`, or through the blocking domain).
  */
 function __iommu_set_group_pasid(domain: IommuDomain, group: IommuGroup, pasid: number, old: IommuDomain | undefined): Errno | 0 {
   const devs = group.devices;
+  const skip = skipsNoPasidDevices(domain);
   let failed = -1;
   let ret: Errno | 0 = 0;
   for (let i = 0; i < devs.length; i++) {
     const d = devs[i]!;
-    if (d.max_pasids === 0) continue;
+    if (d.max_pasids === 0 && skip) continue;
     ret = domain.ops.set_dev_pasid(domain, d, pasid, old);
     if (ret !== 0) {
       failed = i;
@@ -50,7 +61,7 @@ function __iommu_set_group_pasid(domain: IommuDomain, group: IommuGroup, pasid: 
   if (failed < 0) return 0;
   for (let i = 0; i < failed; i++) {
     const d = devs[i]!;
-    if (d.max_pasids === 0) continue;
+    if (d.max_pasids === 0 && skip) continue;
     // "it is a driver bug to fail attaching with a previously good domain"
     if (old === undefined || warnIf(domain, old.ops.set_dev_pasid(old, d, pasid, domain), d, pasid)) {
       iommu_remove_dev_pasid(d, pasid, domain);
@@ -107,7 +118,8 @@ const RESERVED: PasidArrayEntry = Object.freeze({ kind: 'reserved' });
  */
 export function iommu_detach_device_pasid(domain: IommuDomain, dev: Device, pasid: number): void {
   const group = dev.group;
-  for (const d of group.devices) if (d.max_pasids > 0) iommu_remove_dev_pasid(d, pasid, domain);
+  const skip = skipsNoPasidDevices(domain);
+  for (const d of group.devices) if (d.max_pasids > 0 || !skip) iommu_remove_dev_pasid(d, pasid, domain);
   group.pasid_array.delete(pasid);
 }
 

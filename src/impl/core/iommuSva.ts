@@ -11,7 +11,7 @@ import { coreOf } from './kernel.js';
 import { iommu_sva_iopf_handler } from './iommuSvaFault.js';
 import { mmgrab } from './mm.js';
 import { mmu_notifier_arch_invalidate_secondary_tlbs } from './mmuNotifier.js';
-import { IOMMU_PASID_INVALID, iommu_alloc_global_pasid } from './pasid.js';
+import { IOMMU_PASID_INVALID, iommu_alloc_global_pasid, iommu_sva_alloc_pasid_v6_4, iommu_sva_free_pasid } from './pasid.js';
 import type { Device, IommuDomain, IommuMmData, IommuSva, Kernel, MmStruct } from './types.js';
 
 /**
@@ -23,7 +23,8 @@ function iommu_alloc_mm_data(mm: MmStruct, dev: Device): IommuMmData | Errno {
   const existing = mm.iommu_mm;
   if (existing !== undefined) return existing.pasid >= dev.max_pasids ? 'EOVERFLOW' : existing;
   if (mm.kernel.shouldFail('iommu_mm')) return 'ENOMEM'; // kzalloc
-  const pasid = iommu_alloc_global_pasid(mm.kernel, dev);
+  // B09: before c20ecf7bb615 the allocation let an ida errno through as the PASID (pasid.ts).
+  const pasid = mm.kernel.fault === 'B09' ? iommu_sva_alloc_pasid_v6_4(mm.kernel, dev) : iommu_alloc_global_pasid(mm.kernel, dev);
   if (pasid === IOMMU_PASID_INVALID) return 'ENOSPC';
   const iommu_mm: IommuMmData = { pasid, mm, sva_domains: [], freed: false };
   mm.iommu_mm = iommu_mm; // smp_store_release
@@ -66,7 +67,11 @@ export function iommu_sva_bind_device(dev: Device, mm: MmStruct): Result<IommuSv
   const iommu_mm = iommu_alloc_mm_data(mm, dev);
   if (typeof iommu_mm === 'string') return err(iommu_mm);
 
-  const existing = iommu_attach_handle_get(dev.group, iommu_mm.pasid, 'SVA');
+  // B08: 092edaddb660 (v6.8-rc1, "iommu: Support mm PASID 1:n with sva domains") bound without
+  // looking for a bond: every bind kzalloc'd a new handle and tried the domains, whose attach
+  // then found the group's PASID slot taken (xa_insert: -EBUSY). 65d4418c5002 (v6.8-rc5)
+  // restored the sharing; today it is this lookup.
+  const existing = kernel.fault === 'B08' ? 'ENOENT' : iommu_attach_handle_get(dev.group, iommu_mm.pasid, 'SVA');
   if (typeof existing !== 'string') {
     if (existing.domain.mm !== mm) return err('EBUSY');
     existing.users++;
@@ -138,11 +143,30 @@ export function iommu_sva_unbind_device(handle: IommuSva): void {
     if (iommu_mm.sva_domains.length === 0) {
       sva.mms.splice(sva.mms.indexOf(iommu_mm), 1);
       if (sva.mms.length === 0) sva.present = false;
+      if (kernel.fault === 'B02' || kernel.fault === 'B04') unbind_last_pasid_ref_v5(mm, kernel.fault);
     }
     iommu_domain_free(domain);
   }
   kernel.trace?.event('core', 'sva', `unbind dev${dev.id} mm${mm.slot}: handle ${handle.id} freed, domain ${domain.id} users ${domain.users}`);
   kfree_handle(kernel, handle);
+}
+
+/**
+ * B02/B04 only: the mm's last unbind in the v5.1x drivers, where the PASID lived as long as the
+ * binds (the old intel_svm_unbind_mm's `list_empty(&svm->devs)` branch; today: the mm's last
+ * SVA domain left). Nothing of it remains in v6.17, where the PASID stays until __mmdrop.
+ * - B02 (fixed by 701fac40384f, v5.18): iommu_sva_free_pasid: the PASID goes back to the IDA
+ *   now, while the mm lives and its tasks may still hold it in the PASID MSR (ENQCMD).
+ * - B04 (fixed by a21518cb23a3, v5.15-rc1): load_pasid(mm, PASID_DISABLED) cleared mm->pasid
+ *   first, so the free read 0 and freed nothing. Today the free is mm_pasid_drop at __mmdrop,
+ *   which reads the same cleared field (mm->iommu_mm): the PASID and its iommu_mm leak.
+ */
+function unbind_last_pasid_ref_v5(mm: MmStruct, fault: 'B02' | 'B04'): void {
+  if (fault === 'B04') {
+    mm.iommu_mm = undefined; // load_pasid(mm, PASID_DISABLED)
+    mm.kernel.trace?.event('core', 'sva', `load_pasid mm${mm.slot}: PASID cleared`);
+  }
+  iommu_sva_free_pasid(mm); // intel_svm_free_pasid(mm)
 }
 
 /** iommu-sva.c: iommu_sva_get_pasid (v6.17): mm_get_enqcmd_pasid(domain->mm). */

@@ -63,6 +63,10 @@ export function mmput(mm: MmStruct): void {
 function __mmput(mm: MmStruct): void {
   mm.exited = true;
   exit_mmap(mm);
+  // B01: 701fac40384f (v5.18-rc1) dropped the PASID here, with the address space, although
+  // the SVA domains (through mmgrab) and the unbind at file release still use it.
+  // 2667ed10d9f0 (v5.18-rc6) moved mm_pasid_drop to __mmdrop.
+  if (mm.kernel.fault === 'B01') mm_pasid_drop(mm);
   mmdrop(mm);
 }
 
@@ -74,7 +78,8 @@ function __mmput(mm: MmStruct): void {
 export function __mmdrop(mm: MmStruct): void {
   if (mm.notifiers.length > 0) throw new Error(`__mmdrop of mm${mm.slot}#${mm.gen} with hooked notifiers`);
   mm.kernel.mem.free(mm.pgd.pgd);
-  mm_pasid_drop(mm);
+  // B01: before 2667ed10d9f0 __mmdrop did not drop the PASID; __mmput had.
+  if (mm.kernel.fault !== 'B01') mm_pasid_drop(mm);
   mm.freed = true;
   mm.kernel.trace?.event('cpu', `mm${mm.slot}`, `__mmdrop (incarnation ${mm.gen})`);
 }

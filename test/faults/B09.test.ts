@@ -1,0 +1,47 @@
+import { describe, expect, test } from 'vitest';
+import { findFault } from '../../models/index.js';
+import { runSequence } from '../../src/harness/index.js';
+import { PLATFORMS, defaultTopology } from '../../src/shared/index.js';
+import type { Command, Platform, Topology } from '../../src/shared/index.js';
+
+/** The shortest reproducer: a device with one usable PASID (PASID width 1), two processes. */
+const HAND: readonly Command[] = [
+  { kind: 'spawn', mm: 0 },
+  { kind: 'bind', dev: 0, mm: 0 },
+  { kind: 'spawn', mm: 1 },
+  { kind: 'bind', dev: 0, mm: 1 },
+];
+const onePasid = (platform: Platform): Topology => {
+  const d = defaultTopology(platform);
+  return { ...d, devices: [{ ...d.devices[0]!, pasidBits: 1 }] };
+};
+
+describe('B09: an ida errno taken for a PASID (c20ecf7bb615)', () => {
+  test.each(PLATFORMS)('On %s, exhausting the PASIDs gives the next mm PASID (u32)-ENOSPC; bind fails with -EINVAL, not -ENOSPC (OBS)', (platform) => {
+    const t = onePasid(platform);
+    const bad = runSequence(t, HAND, { fault: 'B09' });
+    if (!bad.ok) throw new Error(bad.error);
+    const s = bad.value.session;
+    expect(s.violation).toMatchObject({ invariant: 'OBS', step: 3 });
+    expect(s.steps[3]).toMatchObject({ expected: { ok: false, errno: 'ENOSPC' }, actual: { ok: false, errno: 'EINVAL' } });
+    // The errno, stored unsigned, is the mm's PASID; only today's attach range check stops it.
+    expect(s.world.mms[1]!.iommu_mm?.pasid).toBe(0x1_0000_0000 - 28);
+    const good = runSequence(t, HAND);
+    expect(good.ok && good.value.session.violation).toBeUndefined();
+    expect(good.ok && good.value.session.world.mms[1]!.iommu_mm).toBeUndefined();
+  });
+
+  test('Before the PASIDs run out the fault changes nothing', () => {
+    const r = runSequence(defaultTopology('vtd'), HAND, { fault: 'B09' });
+    expect(r.ok && r.value.session.violation).toBeUndefined();
+    expect(r.ok && r.value.session.steps[3]!.actual).toEqual({ ok: true, value: 2 });
+  });
+
+  test.each([1, 3])('findFault finds it on seed %i with an expected invariant, shrunk to at most one step more than by hand', (seed) => {
+    for (const platform of PLATFORMS) {
+      const f = findFault('B09', { platform, seed, runs: 200 });
+      expect(f, `${platform} seed ${seed}`).toMatchObject({ found: true, expected: true });
+      expect(f.shrunkLength).toBeLessThanOrEqual(HAND.length + 1);
+    }
+  });
+});
