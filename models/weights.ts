@@ -26,4 +26,6 @@ export const DEFAULT_WEIGHTS: Weights = {
   vfree: 1,
   failNext: 1,
   serviceFaults: 3,
+  prefetchKernel: 2,
+  unplug: 1,
 };

@@ -19,6 +19,8 @@ import { mmdropCommand } from './mmdrop.js';
 import { mprotectCommand } from './mprotect.js';
 import { munmapCommand } from './munmap.js';
 import { prefetchCommand } from './prefetch.js';
+import { prefetchKernelCommand } from './prefetchKernel.js';
+import { unplugCommand, unpluggable } from './unplug.js';
 import { spawnCommand } from './spawn.js';
 import { touchCommand } from './touch.js';
 import { unbindCommand } from './unbind.js';
@@ -43,10 +45,15 @@ const BUILDERS: Readonly<Record<CommandKind, (t: Topology) => fc.Arbitrary<SvaCo
   vfree: vfreeCommand,
   failNext: failNextCommand,
   serviceFaults: serviceFaultsCommand,
+  prefetchKernel: prefetchKernelCommand,
+  unplug: unplugCommand,
 };
 
 const possible = (kind: CommandKind, t: Topology): boolean =>
-  kind === 'fork' ? t.mms > 1 : kind === 'vmalloc' || kind === 'vfree' ? t.kpages > 0 : true;
+  kind === 'fork' ? t.mms > 1
+    : kind === 'vmalloc' || kind === 'vfree' || kind === 'prefetchKernel' ? t.kpages > 0
+    : kind === 'unplug' ? unpluggable(t).length > 0
+    : true;
 
 /** One weighted arbitrary over every kind that can be legal in `t`. */
 export const svaCommand = (t: Topology, weights: Weights = DEFAULT_WEIGHTS): fc.Arbitrary<SvaCommand> => {

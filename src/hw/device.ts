@@ -130,6 +130,16 @@ export class PciDevice {
     pri.record({ pasid: req.pasid, vpn: req.vpn, write: req.write, code, ok: true, token, root: req.root });
   }
 
+  /**
+   * Surprise removal (the slot lost power or the link went down): the endpoint is gone, and
+   * its ATC with it. Invalidations sent to it from now on never complete. (PRI state is kept:
+   * requests already in an IOMMU's queue are still answered by the kernel.)
+   */
+  surpriseRemove(): void {
+    this.disconnected = true;
+    this.atc.clear();
+  }
+
   /** The adversary's prefetch: an ATS translation request (read) whose answer the ATC keeps. */
   prefetch(pasid: number, vpn: number): void {
     if (!this.canEmit(pasid)) return;

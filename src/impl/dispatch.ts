@@ -4,7 +4,7 @@
  * (contracts.md); a command that violates one throws.
  */
 import type { Command, Observation } from '../shared/index.js';
-import { OK, userVpn } from '../shared/index.js';
+import { OK, kernelVpn, userVpn } from '../shared/index.js';
 import { exit_mm, mmdrop_lazy_tlb } from './core/exit.js';
 import { handle_mm_fault } from './core/fault.js';
 import { iopf_run_all } from './core/iopf.js';
@@ -17,6 +17,7 @@ import { do_munmap } from './core/munmap.js';
 import type { Device, MmStruct } from './core/types.js';
 import { vfree, vmalloc } from './core/vmalloc.js';
 import { do_mmap } from './core/vma.js';
+import { pciehp_surprise_remove } from './pciehp.js';
 import type { World } from './world.js';
 
 const mmOf = (world: World, slot: number): MmStruct => {
@@ -108,6 +109,15 @@ export function implStep(world: World, cmd: Command): Observation {
     case 'prefetch': {
       const { dev, mm, page } = cmd;
       devOf(world, dev).hw.prefetch(pasidOf(world, mm), userVpn(page));
+      return OK;
+    }
+    case 'prefetchKernel': {
+      const { dev, mm, kpage } = cmd;
+      devOf(world, dev).hw.prefetch(pasidOf(world, mm), kernelVpn(kpage));
+      return OK;
+    }
+    case 'unplug': {
+      pciehp_surprise_remove(world, devOf(world, cmd.dev));
       return OK;
     }
     case 'exit': {

@@ -39,6 +39,18 @@ export type Command =
   | { readonly kind: 'gracePeriod' }
   /** The hardware adversary: the device's ATC and its IOMMU cache whatever they can walk now. */
   | { readonly kind: 'prefetch'; readonly dev: number; readonly mm: number; readonly page: number }
+  /**
+   * The hardware adversary walks kernel page k through the mm's PASID: a device may put any
+   * address in a request, and the walk through the mm's pgd (whose kernel half x86 shares)
+   * fills the paging-structure cache before the supervisor leaf faults the access.
+   */
+  | { readonly kind: 'prefetchKernel'; readonly dev: number; readonly mm: number; readonly kpage: number }
+  /**
+   * Surprise removal of the device (pciehp): pci_dev_is_disconnected becomes true, then the
+   * bound driver's remove unbinds every bond it holds (uacce_remove → iommu_sva_unbind_device).
+   * The device is gone afterwards: no later command may name it.
+   */
+  | { readonly kind: 'unplug'; readonly dev: number }
   /** Kernel vmalloc of kernel page k (allocates its kernel page-table page if needed). */
   | { readonly kind: 'vmalloc'; readonly kpage: number }
   /** Kernel vfree of kernel page k: the leaf and its now-empty kernel page-table page are freed. */
@@ -55,5 +67,5 @@ export type CommandKind = Command['kind'];
 
 export const COMMAND_KINDS: readonly CommandKind[] = [
   'bind', 'unbind', 'mmap', 'touch', 'munmap', 'mprotect', 'dma', 'exit', 'mmdrop', 'fork',
-  'spawn', 'gracePeriod', 'prefetch', 'vmalloc', 'vfree', 'failNext', 'serviceFaults',
+  'spawn', 'gracePeriod', 'prefetch', 'vmalloc', 'vfree', 'failNext', 'serviceFaults', 'prefetchKernel', 'unplug',
 ];

@@ -17,6 +17,9 @@ const FREE = (1 << MM.unborn) | (1 << MM.freed);
 const slotIn = (s: SpecState, mm: number, states: number): boolean =>
   inRange(mm, s.t.topology.mms) && ((1 << s.slots[mm]!.mm.state) & states) !== 0;
 
+/** The device is still there (not surprise-removed). */
+const present = (s: SpecState, dev: number): boolean => inRange(dev, s.t.topology.devices.length) && s.unplugged[dev] === 0;
+
 const pageRange = (s: SpecState, first: number, count: number): boolean =>
   Number.isInteger(first) && Number.isInteger(count) && first >= 0 && count >= 1 && first + count <= s.t.topology.pages;
 
@@ -25,7 +28,7 @@ export const precondition = (s: SpecState, cmd: Command): boolean => {
   // A plain switch, not ts-pattern: this runs once per generated command (fast-check `check`).
   switch (cmd.kind) {
     case 'bind':
-      return inRange(cmd.dev, devices.length) && slotIn(s, cmd.mm, LIVE);
+      return present(s, cmd.dev) && slotIn(s, cmd.mm, LIVE);
     case 'unbind':
       return inRange(cmd.dev, devices.length) && inRange(cmd.mm, mms) && s.bonds[cmd.dev * mms + cmd.mm]!.ctx.n > 0;
     case 'mmap': {
@@ -42,8 +45,15 @@ export const precondition = (s: SpecState, cmd: Command): boolean => {
       return slotIn(s, cmd.mm, LIVE) && inRange(cmd.page, pages) && s.slots[cmd.mm]!.vma[cmd.page] !== VMA_NONE;
     case 'dma':
     case 'prefetch':
-      return inRange(cmd.dev, devices.length) && inRange(cmd.page, pages) &&
+      return present(s, cmd.dev) && inRange(cmd.page, pages) &&
         slotIn(s, cmd.mm, UNFREED) && s.slots[cmd.mm]!.pasid.ctx.pasid !== 0;
+    case 'prefetchKernel':
+      return present(s, cmd.dev) && inRange(cmd.kpage, kpages) &&
+        slotIn(s, cmd.mm, UNFREED) && s.slots[cmd.mm]!.pasid.ctx.pasid !== 0;
+    case 'unplug':
+      // The harness does not model iommu_group_remove_device, so a removed device must have
+      // had its group to itself: no sibling can attach a PASID to it afterwards.
+      return present(s, cmd.dev) && s.t.groupDevs[s.t.devGroup[cmd.dev]!]!.length === 1;
     case 'exit':
       return slotIn(s, cmd.mm, LIVE);
     case 'mmdrop':

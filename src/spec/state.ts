@@ -105,6 +105,8 @@ export interface SpecState {
   readonly outstanding: Uint8Array;
   /** The requests answered by the last serviceFaults or unbind, in answer order. */
   readonly retired: SpecRetired[];
+  /** Per device: 1 once surprise-removed (unplug); no later command may name it. */
+  readonly unplugged: Uint8Array;
   /** Shared, not cloned: a run's coverage. */
   coverage: CoverageRecorder | undefined;
 }
@@ -160,6 +162,7 @@ export const initSpec = (topology: Topology, coverage?: CoverageRecorder): SpecS
     prq: [],
     outstanding: new Uint8Array(topology.devices.length),
     retired: [],
+    unplugged: new Uint8Array(topology.devices.length),
     coverage,
   };
 };
@@ -199,6 +202,7 @@ export const cloneSpec = (s: SpecState): SpecState => {
     prq: [...s.prq],
     outstanding: s.outstanding.slice(),
     retired: [...s.retired],
+    unplugged: s.unplugged.slice(),
     coverage: s.coverage,
   };
 };

@@ -9,6 +9,7 @@ import { dma } from './dma.js';
 import { gracePeriod, mmdrop, newIncarnation } from './lifetime.js';
 import { OK_OBS } from './observe.js';
 import { serviceFaults } from './pri.js';
+import { unplug } from './hotplug.js';
 import type { SpecState } from './state.js';
 
 export const specStep = (s: SpecState, cmd: Command): Observation => {
@@ -36,7 +37,11 @@ export const specStep = (s: SpecState, cmd: Command): Observation => {
     case 'dma':
       return dma(s, cmd.dev, cmd.mm, cmd.page, cmd.write);
     case 'prefetch':
+    case 'prefetchKernel':
       // The hardware adversary changes no abstract state: caches may hold only what is walkable.
+      return OK_OBS;
+    case 'unplug':
+      unplug(s, cmd.dev);
       return OK_OBS;
     case 'exit':
       exit(s, cmd.mm);

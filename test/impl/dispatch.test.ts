@@ -25,6 +25,7 @@ describe('implStep', () => {
     expect(step(dma(0, 0, 0, true))).toEqual({ ok: true, value: userToken(0, 0, 1) });
     expect(step(dma(0, 0, 1))).toMatchObject({ ok: false, errno: 'EFAULT', fault: 'mock0: not-present' });
     expect(step({ kind: 'prefetch', dev: 1, mm: 0, page: 0 })).toEqual({ ok: true });
+    expect(step({ kind: 'prefetchKernel', dev: 1, mm: 0, kpage: 0 })).toEqual({ ok: true });
     expect(step({ kind: 'mprotect', mm: 0, page: 1, prot: 'r' })).toEqual({ ok: true });
     expect(step({ kind: 'munmap', mm: 0, first: 1, count: 1 })).toEqual({ ok: true });
     expect(step({ kind: 'fork', mm: 0, child: 2 })).toEqual({ ok: true, value: 2 });
@@ -35,6 +36,9 @@ describe('implStep', () => {
     expect(step(exit(0))).toEqual({ ok: true });
     expect(step(mmdrop(0))).toEqual({ ok: true });
     expect(step(grace)).toEqual({ ok: true });
+    // Surprise removal: the driver's remove drops dev1's bonds (it has none here).
+    expect(step({ kind: 'unplug', dev: 1 })).toEqual({ ok: true });
+    expect(w.world.devices[1]!.hw.disconnected).toBe(true);
     // The mock driver has no PRI endpoints: nothing to answer.
     expect(step({ kind: 'serviceFaults' })).toEqual({ ok: true, value: 0 });
     expect([...seen].sort()).toEqual([...COMMAND_KINDS].sort());

@@ -47,6 +47,8 @@ function candidate(t: Topology, r: () => number): Command {
     case 'mprotect': return { kind, mm, page, prot: r() < 0.2 ? 'none' : prot };
     case 'dma': return { kind, dev, mm, page, write: r() < 0.5 };
     case 'prefetch': return { kind, dev, mm, page };
+    case 'prefetchKernel': return { kind, dev, mm, kpage: int(Math.max(1, t.kpages)) };
+    case 'unplug': return { kind, dev };
     case 'exit': case 'mmdrop': case 'spawn': return { kind, mm };
     case 'fork': return { kind, mm, child: int(t.mms) };
     case 'gracePeriod': case 'serviceFaults': return { kind };

@@ -13,6 +13,7 @@
 import type { Errno, PageResponseCode } from '../../shared/index.js';
 import { iommu_attach_handle_get } from './iommu.js';
 import { warn } from './kernel.js';
+import { lock_map_acquire, lock_map_release, mutex_lock, mutex_unlock, run_waited } from './lockdep.js';
 import type { Device, IommuSva, Kernel } from './types.js';
 
 /** include/linux/iommu.h: IOMMU_FAULT_PAGE_REQUEST_* flags. */
@@ -199,8 +200,11 @@ export function iopf_group_response(group: IopfGroup, status: PageResponseCode):
   if (i < 0) return;
   const iopf = group.last_fault;
   const dev = param.dev;
+  const kernel = param.queue.kernel;
+  mutex_lock(kernel, 'fault_param->lock');
   dev.iommu.ops.page_response!(dev, iopf, { pasid: iopf.prm.pasid, grpid: iopf.prm.grpid, code: status });
   param.faults.splice(i, 1); // list_del_init(&group->pending_node)
+  mutex_unlock(kernel, 'fault_param->lock');
   if (status === 'success') successes.set(param.queue.kernel, (successes.get(param.queue.kernel) ?? 0) + 1);
 }
 
@@ -211,12 +215,30 @@ export function iopf_queue_work(group: IopfGroup, work: (group: IopfGroup) => vo
   return 0;
 }
 
-/** kernel/workqueue.c: flush_workqueue: every work item queued so far runs, in order. */
+/** The workqueue's lockdep map (wq->lockdep_map): held by every work item while it runs. */
+const wq_map = (queue: IopfQueue): string => `(wq_completion)${queue.name}`;
+
+/**
+ * kernel/workqueue.c: flush_workqueue: every work item queued so far runs, in order, each in
+ * a worker the caller waits for (process_one_work holds the workqueue's lockdep map). A work
+ * item that sleeps on a lock the flusher holds never finishes: lockdep reports it, the item
+ * stays on the queue (in flight) and the flush does not complete.
+ */
 export function flush_workqueue(queue: IopfQueue): void {
+  const kernel = queue.kernel;
+  const map = wq_map(queue);
+  lock_map_acquire(kernel, map);
+  lock_map_release(kernel, map);
   while (queue.wq.length > 0) {
-    const group = queue.wq.shift()!;
-    if (group.freed) warn(queue.kernel, `${queue.name}: iopf work runs on a freed group (PASID ${group.last_fault.prm.pasid})`);
-    group.work!(group);
+    const group = queue.wq[0]!;
+    if (group.freed) warn(kernel, `${queue.name}: iopf work runs on a freed group (PASID ${group.last_fault.prm.pasid})`);
+    const done = run_waited(kernel, `kworker/${queue.name}`, `flush_workqueue(${queue.name})`, () => {
+      lock_map_acquire(kernel, map);
+      group.work!(group);
+      lock_map_release(kernel, map);
+    });
+    if (!done) return;
+    queue.wq.shift();
   }
 }
 
@@ -240,7 +262,7 @@ export function iopf_queue_flush_dev(dev: Device): Errno | 0 {
 export function iopf_run_all(kernel: Kernel): number {
   const before = successes.get(kernel) ?? 0;
   for (const q of iopf_queues(kernel)) {
-    q.irq_thread();
+    run_waited(kernel, `irq/${q.name}`, 'the scheduler', q.irq_thread);
     flush_workqueue(q);
   }
   return (successes.get(kernel) ?? 0) - before;

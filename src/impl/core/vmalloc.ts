@@ -44,6 +44,12 @@ export function vfree(kernel: Kernel, kpage: number): void {
   if (mem.usedEntries(table) !== 0) return;
   const parent = parentSlot(kernel, vpn);
   mem.setEntry(parent.table, parent.index, 0);
+  if (kernel.fault === 'B14') {
+    // Before e37d5a2d60a3 (CVE-2025-71202, v6.18): pagetable_free_kernel freed the table page
+    // at once; nothing told the IOMMUs, whose paging-structure caches may still point at it.
+    mem.free(table);
+    return;
+  }
   // pagetable_free_kernel: only x86 selects ASYNC_KERNEL_PGTABLE_FREE (arch/x86/Kconfig).
   if (g.arch.asyncKernelPgtableFree) iommu_sva_invalidate_kva_range(kernel, g.arch.pageOffset, ULONG_MAX);
   mem.free(table);

@@ -135,8 +135,18 @@ function qi_batch_add(iommu: IntelIommu, batch: QiBatch, desc: QiDesc): void {
  * and need PASID-based IOTLB invalidations; 6.17's intel_domain_is_fs_paging alone sent them
  * second-stage descriptors that never hit first-stage entries (bug B07).
  */
-const intel_domain_use_piotlb = (domain: DmarDomain): boolean =>
-  domain.domain.type === 'SVA';
+const intel_domain_use_piotlb = (domain: DmarDomain): boolean => {
+  if (domain.domain.mm?.kernel.fault === 'B07') {
+    // b33125296b50 (v6.17) to 04b1b069f151: cache_tag_flush_iotlb asked only
+    // intel_domain_is_fs_paging(domain), i.e. ops == &intel_fs_paging_domain_ops. An SVA
+    // domain has intel_svm_domain_ops, so it fell through to the second-stage descriptors.
+    return intel_domain_is_fs_paging(domain);
+  }
+  return domain.domain.type === 'SVA';
+};
+
+/** iommu.h: intel_domain_is_fs_paging (v6.17): a first-stage paging domain (none is modelled). */
+const intel_domain_is_fs_paging = (_domain: DmarDomain): boolean => false;
 
 /** cache.c: cache_tag_flush_iotlb. */
 function cache_tag_flush_iotlb(domain: DmarDomain, tag: CacheTag, addr: bigint, pages: bigint, mask: number, ih: boolean): void {

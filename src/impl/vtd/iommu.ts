@@ -13,7 +13,8 @@ import { type DeviceDomainInfo, IntelIommu, WARN_ON, dev_iommu_priv_get, to_dmar
 import { iopf_for_domain_remove } from './iopf.js';
 import { intel_leak_check } from './leaks.js';
 import { intel_pasid_alloc_table, intel_pasid_tear_down_entry } from './pasid.js';
-import { intel_iommu_enable_prq, intel_iommu_page_response } from './prq.js';
+import { PASID_MUTEX, intel_iommu_enable_prq, intel_iommu_page_response } from './prq.js';
+import { mutex_lock, mutex_unlock } from '../core/lockdep.js';
 import { intel_svm_domain_alloc } from './svm.js';
 
 
@@ -45,7 +46,17 @@ export function domain_remove_dev_pasid(domain: IommuDomain | undefined, dev: De
  */
 function blocking_domain_set_dev_pasid(_domain: IommuDomain, dev: Device, pasid: number, old: IommuDomain | undefined): Errno | 0 {
   const info = dev_iommu_priv_get(dev);
-  intel_pasid_tear_down_entry(info.iommu, dev, pasid, false);
+  const kernel = info.iommu.kernel;
+  if (kernel.fault === 'B05') {
+    // Before 6ef0505158f7 (v5.15-rc1): intel_svm_unbind_mm held pasid_mutex across the entry
+    // teardown and intel_svm_drain_prq, whose iopf_queue_flush_dev waits for fault work that
+    // answers through intel_svm_page_response, which takes pasid_mutex too.
+    mutex_lock(kernel, PASID_MUTEX);
+    intel_pasid_tear_down_entry(info.iommu, dev, pasid, false);
+    mutex_unlock(kernel, PASID_MUTEX);
+  } else {
+    intel_pasid_tear_down_entry(info.iommu, dev, pasid, false);
+  }
   iopf_for_domain_remove(old, dev);
   domain_remove_dev_pasid(old, dev, pasid);
   return 0;

@@ -50,7 +50,12 @@ function devtlb_invalidation_with_pasid(iommu: IntelIommu, dev: Device, pasid: n
   const info = dev_iommu_priv_get(dev);
   if (!info.ats_enabled) return;
   // pci_dev_is_disconnected: an ATS invalidation to a surprise-removed device would time out.
-  if (dev.hw.disconnected) return;
+  if (dev.hw.disconnected) {
+    if (iommu.kernel.fault === 'B15') {
+      // Before 4fc82cd907ac ("Don't issue ATS Invalidation request when device is
+      // disconnected", 2024) there was no such check: the descriptor went out regardless.
+    } else return;
+  }
   // SVA never uses PASID 0 (RID2PASID): always the PASID form, whole address space (64 - 12).
   WARN_ON(iommu, pasid === IOMMU_NO_PASID, 'devtlb_invalidation_with_pasid: PASID 0');
   qi_flush_dev_iotlb_pasid(iommu, info.sid, pasid, 0n, 64 - 12);
@@ -79,7 +84,12 @@ export function intel_pasid_tear_down_entry(iommu: IntelIommu, dev: Device, pasi
   intel_pasid_clear_entry(dev, pasid, fault_ignore);
   if (iommu.kernel.trace) iommu.kernel.trace.event('driver', iommu.name, `pasid tear down ${dev.hw.name} pasid=${pasid}`);
   qi_flush_pasid_cache(iommu, did, pasid);
-  if (pgtt === 'PT' || pgtt === 'FL') qi_flush_piotlb(iommu, did, pasid, 0n, NPAGES_ALL, false);
+  if (iommu.kernel.fault === 'B06') {
+    // Before 8798d3641119 (v5.14-rc6): always the PASID-based IOTLB flush, which does not
+    // reach the DID-tagged entries of a second-level or nested entry. Unreachable here: SVA
+    // programs only first-level entries (see test/faults/B06.test.ts).
+    qi_flush_piotlb(iommu, did, pasid, 0n, NPAGES_ALL, false);
+  } else if (pgtt === 'PT' || pgtt === 'FL') qi_flush_piotlb(iommu, did, pasid, 0n, NPAGES_ALL, false);
   else qi_flush_iotlb(iommu, did, 0n, 0, 'DSI');
   devtlb_invalidation_with_pasid(iommu, dev, pasid);
   if (!fault_ignore) intel_iommu_drain_pasid_prq(dev, pasid);

@@ -9,6 +9,7 @@ import {
   IOMMU_FAULT_PERM_READ, IOMMU_FAULT_PERM_WRITE, type IommuPageResponse, type IopfFault,
   iopf_queue_alloc, iommu_report_device_fault, iopf_queue_flush_dev,
 } from '../core/iopf.js';
+import { mutex_lock, mutex_unlock, run_waited } from '../core/lockdep.js';
 import type { Device } from '../core/types.js';
 import { FLPT_DEFAULT_DID, type IntelIommu, WARN_ON, dev_iommu_priv_get } from './dmar.js';
 import { NPAGES_ALL, qi_desc_dev_iotlb_pasid, qi_desc_piotlb, qi_submit_sync } from './qi.js';
@@ -60,11 +61,21 @@ export function intel_iommu_enable_prq(iommu: IntelIommu): void {
 export function intel_iommu_page_response(dev: Device, evt: IopfFault, msg: IommuPageResponse): void {
   const info = dev_iommu_priv_get(dev);
   const prm = evt.prm;
+  const kernel = info.iommu.kernel;
+  if (kernel.fault === 'B05') {
+    // Before 6ef0505158f7 (v5.15-rc1): svm.c's intel_svm_page_response ran under pasid_mutex,
+    // which intel_svm_unbind_mm held across the PRQ drain that waits for this very work.
+    mutex_lock(kernel, PASID_MUTEX);
+  }
   qi_submit_sync(info.iommu, [{
     kind: 'prs', sid: info.sid, pasid: prm.pasid, prgi: prm.grpid, code: msg.code,
     lpig: (prm.flags & IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE) !== 0,
   }]);
+  if (kernel.fault === 'B05') mutex_unlock(kernel, PASID_MUTEX);
 }
+
+/** svm.c (to v6.1): the driver-global pasid_mutex of the old SVM bind/unbind code. */
+export const PASID_MUTEX = 'pasid_mutex';
 
 /**
  * prq.c: intel_iommu_drain_pasid_prq (v6.17). "Supposed to be called after the device driver
@@ -85,8 +96,11 @@ export function intel_iommu_drain_pasid_prq(dev: Device, pasid: number): void {
   const iommu = info.iommu;
   const did = FLPT_DEFAULT_DID; // info.domain is the RID domain; SVA devices have none
   if (iommu.kernel.trace) iommu.kernel.trace.event('driver', iommu.name, `drain prq ${dev.hw.name} pasid=${pasid}`);
-  prq_event_thread(iommu);
-  while (iommu.unit.prq.hasPending(info.sid, pasid)) prq_event_thread(iommu);
+  // wait_for_completion(&iommu->prq_complete): the PRQ thread runs, and this task waits for it.
+  const thread = (): void => prq_event_thread(iommu);
+  const irq = `irq/${iommu.name}-prq`;
+  run_waited(iommu.kernel, irq, 'intel_iommu_drain_pasid_prq', thread);
+  while (iommu.unit.prq.hasPending(info.sid, pasid)) run_waited(iommu.kernel, irq, 'intel_iommu_drain_pasid_prq', thread);
   WARN_ON(iommu, iopf_queue_flush_dev(dev) !== 0, `iopf_queue_flush_dev: ${dev.hw.name} has no fault queue`);
   const descs = [
     { kind: 'wait', fence: true, drain: false } as const,
@@ -96,7 +110,7 @@ export function intel_iommu_drain_pasid_prq(dev: Device, pasid: number): void {
   for (;;) {
     qi_submit_sync(iommu, descs, { drain: true });
     if (!iommu.unit.prq.overflow) return;
-    prq_event_thread(iommu);
+    run_waited(iommu.kernel, irq, 'intel_iommu_drain_pasid_prq', thread);
   }
 }
 

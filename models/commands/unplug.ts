@@ -1,0 +1,26 @@
+/**
+ * unplug(dev): surprise removal; the driver's remove unbinds everything the device holds.
+ *
+ * Generated only where the correct kernel is expected to survive it:
+ * - VT-d only. On SMMUv3 the v6.17 unbind path issues ATC_INV to the removed master with no
+ *   pci_dev_is_disconnected check (arm_smmu_atc_inv_master), which the emulated SMMU times out
+ *   (CMD_SYNC time-out: I-QUEUE) in the fixed kernel too.
+ * - Devices without PRI. intel_iommu_drain_pasid_prq (prq.c, v6.17) sends its devTLB
+ *   invalidation unconditionally, so a removed PRI device's drain times out once (qi_check_fault
+ *   gives up with -ETIMEDOUT since 6ba59ff42279) in the fixed kernel as well.
+ * - Devices alone in their group (the spec's precondition: group removal is not modelled).
+ * A hand-written trace may still unplug any device alone in its group.
+ */
+import fc from 'fast-check';
+import type { Topology } from '../../src/shared/index.js';
+import { SvaCommand } from '../model.js';
+
+/** The devices the generators may unplug in `t`. */
+export const unpluggable = (t: Topology): number[] => {
+  if (t.platform !== 'vtd') return [];
+  return t.devices.flatMap((d, i) =>
+    !d.pri && t.devices.filter((o) => o.group === d.group).length === 1 ? [i] : []);
+};
+
+export const unplugCommand = (t: Topology): fc.Arbitrary<SvaCommand> =>
+  fc.constantFrom(...unpluggable(t)).map((dev) => new SvaCommand({ kind: 'unplug', dev }));

@@ -1,0 +1,19 @@
+/**
+ * Surprise removal of a PCIe device as the spec sees it. pciehp marks the device disconnected
+ * (pci_dev_set_disconnected) and removes it (pci_stop_and_remove_bus_device): the bound
+ * driver's remove undoes every bind it holds, each through iommu_sva_unbind_device
+ * (drivers/misc/uacce/uacce.c: uacce_remove → uacce_put_queue → uacce_unbind_queue, v6.17),
+ * in mm-slot order. Afterwards the device is gone: nothing may name it again.
+ */
+import { unbind } from './bind.js';
+import type { SpecState } from './state.js';
+
+export const unplug = (s: SpecState, dev: number): void => {
+  s.retired.length = 0;
+  const mms = s.t.topology.mms;
+  for (let slot = 0; slot < mms; slot++) {
+    const bond = s.bonds[dev * mms + slot]!;
+    while (bond.ctx.n > 0) unbind(s, dev, slot);
+  }
+  s.unplugged[dev] = 1;
+};
