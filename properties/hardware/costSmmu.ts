@@ -1,16 +1,25 @@
 /**
  * I12 on SMMUv3: what one notifier invalidation may cost on each SMMU, from the mm's domains
- * there: one TLBI sequence of the domain's ASID (at least one, at most CMDQ_MAX_TLBI_OPS
+ * there: one TLBI sequence of the domain's ASID (at least one, fewer than CMDQ_MAX_TLBI_OPS
  * commands) closed by one CMD_SYNC, then one ATC_INV per stream of each ATS master_domain
  * closed by one more CMD_SYNC, and no other command and no stream invalidated twice.
  */
-import { CMDQ_MAX_TLBI_OPS } from '../../src/impl/smmuv3/sva.js';
 import type { ArmSmmuDomain } from '../../src/impl/smmuv3/structs.js';
 import type { CheckContext } from '../invariant.js';
 import { invalidationSlice } from './events.js';
 import type { Sink } from './platform.js';
 
-const MAX_TLBI = Number(CMDQ_MAX_TLBI_OPS);
+/**
+ * The kernel's rule, stated here rather than taken from the impl: arm-smmu-v3.h (v6.17)
+ * CMDQ_MAX_TLBI_OPS = 1 << (PAGE_SHIFT - 3), cloned from arm64's MAX_TLBI_OPS, and
+ * arm_smmu_mm_arch_invalidate_secondary_tlbs turns a range of that many pages or more into one
+ * TLBI by ASID. So one domain's TLBI sequence is at most CMDQ_MAX_TLBI_OPS - 1 per-page
+ * commands (a RANGE_INV sequence is a dozen at most); d5afb4b47e13's soft lockup (B10) is the
+ * sequence that breaks it.
+ */
+const PAGE_SHIFT = 12;
+const CMDQ_MAX_TLBI_OPS = 1 << (PAGE_SHIFT - 3);
+const MAX_TLBI = CMDQ_MAX_TLBI_OPS - 1;
 
 export function checkSmmuCost(ctx: CheckContext, out: Sink): void {
   // An unbind invalidates only through its page-request drain (a fault that upgrades a PTE), and

@@ -5,6 +5,8 @@ import { HwError } from '../errors.js';
 export const ATC_INV_SIZE_ALL = 52;
 /** VAs are 64-bit and pages 4 KiB: every vpn is below 2^52. */
 export const VPN_LIMIT = 2 ** 52;
+/** TLBI range TG of the one granule this SMMU implements (4K; SMMU_IDR5.GRAN16K/64K = 0). */
+export const TLBI_TG_4K = 1;
 /** Largest TLBI range NUM/SCALE field values (5 bits each). */
 export const CMDQ_TLBI_RANGE_NUM_MAX = 31;
 export const CMDQ_TLBI_RANGE_SCALE_MAX = 31;
@@ -92,8 +94,9 @@ export const validateCmd = (unit: string, caps: SmmuCaps, cmd: SmmuCmd): void =>
         return;
       }
       if (!caps.rangeInv) throw new HwError(unit, `TLBI_NH_VA: range command (TG ${c.tg}) without RANGE_INV`);
-      // Only the 4K granule is modelled; TG 2/3 (16K/64K) would not match the tables walked.
-      field(unit, c.kind, 'TG', c.tg, 1, 1);
+      // TG is a 2-bit field: 16K and 64K are encodable, but this SMMU implements only 4K
+      // (SMMU_IDR5.GRAN4K); such a command is consumed as CERROR_ILL (SmmuV3.apply), not here.
+      field(unit, c.kind, 'TG', c.tg, 1, 3);
       if (c.num < 0) throw new HwError(unit, `TLBI_NH_VA: zero-size range (NUM ${c.num})`);
       field(unit, c.kind, 'NUM', c.num, 0, CMDQ_TLBI_RANGE_NUM_MAX);
       field(unit, c.kind, 'SCALE', c.scale, 0, CMDQ_TLBI_RANGE_SCALE_MAX);

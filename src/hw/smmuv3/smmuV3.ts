@@ -7,7 +7,7 @@ import type { FaultReason, IommuUnit, Translation } from '../iommu.js';
 import { PTE_P, PTE_U, PTE_W, pteFrame, type PhysMem } from '../mem.js';
 import { levelIndex, levelPrefix } from '../radix.js';
 import { CdTable } from './cdTable.js';
-import { ATC_INV_SIZE_ALL, VPN_LIMIT, formatCmd, tlbiPages, validateCmd, type SmmuCaps, type SmmuCmd } from './commands.js';
+import { ATC_INV_SIZE_ALL, TLBI_TG_4K, VPN_LIMIT, formatCmd, tlbiPages, validateCmd, type SmmuCaps, type SmmuCmd } from './commands.js';
 import { ConfigCache } from './configCache.js';
 import { SmmuCmdq, type SmmuObserver, type SyncStatus } from './cmdq.js';
 import { StreamTable } from './streamTable.js';
@@ -49,6 +49,8 @@ export class SmmuV3 implements IommuUnit {
   trace: TraceSink | undefined;
   observer: SmmuObserver | undefined;
   private readonly cmdq: SmmuCmdq;
+  /** Commands consumed with a command error (GERROR.CMDQ_ERR, CERROR_ILL) and skipped, oldest first. */
+  readonly cmdqErrors: SmmuCmd[] = [];
   /** The event queue's stall records (EVT_ID_TRANSLATION/PERMISSION_FAULT with STALL = 1), oldest first. */
   readonly evtq: StallEvent[] = [];
   /** Endpoints by StreamID: where ATC invalidations are delivered. */
@@ -192,6 +194,20 @@ export class SmmuV3 implements IommuUnit {
     return write && !entry.write ? F_PERM : entry;
   }
 
+  /**
+   * CERROR_ILL at consumption (IHI0070 §7.1): a range TLBI naming a granule this SMMU does not
+   * implement (16K/64K; only 4K here) invalidates nothing. The SMMU stops with GERROR.CMDQ_ERR
+   * and the driver's arm_smmu_gerror_handler → arm_smmu_cmdq_skip_err overwrites the entry
+   * with a CMD_SYNC ("skipping command in error") and lets the queue run on, so the issuer's
+   * own sync still completes: the invalidation is silently lost. The architecture allows an
+   * SMMU to drop such a TLBI without the error, too; either way no entry goes.
+   */
+  private cerrorIll(cmd: SmmuCmd): void {
+    this.cmdqErrors.push(cmd);
+    this.counters.bump('cmdq.cerror_ill');
+    if (this.trace) this.trace.event('queue', this.name, `CMDQ error CERROR_ILL, skipped: ${formatCmd(cmd)}`);
+  }
+
   /** One command's effect, at the CMD_SYNC that completes it. */
   private apply(cmd: SmmuCmd): boolean {
     return match(cmd)
@@ -209,6 +225,10 @@ export class SmmuV3 implements IommuUnit {
         return true;
       })
       .with({ kind: 'TLBI_NH_VA' }, (c) => {
+        if (c.tg > TLBI_TG_4K) {
+          this.cerrorIll(c);
+          return true;
+        }
         const pages = Math.min(tlbiPages(c), VPN_LIMIT - c.addr);
         this.tlb.invalidateRange(c.asid, c.addr, pages);
         if (!c.leaf) this.walkCache.invalidateRange(c.asid, c.addr, pages);

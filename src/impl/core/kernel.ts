@@ -33,6 +33,8 @@ export interface CoreGlobals {
   readonly warnings: string[];
   /** failNext: the armed allocation site, if any. */
   armed: FailSite | undefined;
+  /** Spinlocks held by the one modelled CPU, innermost last: preempt_count's lock part. */
+  readonly atomic: string[];
 }
 
 const globals = new WeakMap<Kernel, CoreGlobals>();
@@ -46,6 +48,7 @@ const makeGlobals = (kernel: Kernel, options: CoreOptions): CoreGlobals => ({
   live: { domains: new Set(), handles: new Set(), notifiers: new Set() },
   warnings: [],
   armed: undefined,
+  atomic: [],
 });
 
 /** The kernel services of a new world: fresh memory, empty SRCU queue, nothing armed. */
@@ -96,4 +99,35 @@ export function srcu_grace_period(kernel: Kernel): void {
   // Callbacks queued by these callbacks wait for the next grace period.
   const batch = q.splice(0, q.length);
   for (const cb of batch) cb();
+}
+
+/**
+ * spin_lock / spin_lock_irqsave (include/linux/spinlock.h, v6.17), as far as sleeping goes:
+ * the CPU is in atomic context until the matching unlock. One CPU is modelled, so there is no
+ * contention, only the preempt_count that might_sleep reads.
+ */
+export function spin_lock(kernel: Kernel, lock: string): void {
+  coreOf(kernel).atomic.push(lock);
+}
+
+/** spin_unlock / spin_unlock_irqrestore: locks are released innermost first (WARN otherwise). */
+export function spin_unlock(kernel: Kernel, lock: string): void {
+  const held = coreOf(kernel).atomic;
+  if (held[held.length - 1] !== lock) warn(kernel, `spin_unlock(${lock}) but the innermost lock held is ${held[held.length - 1] ?? 'none'}`);
+  const i = held.lastIndexOf(lock);
+  if (i >= 0) held.splice(i, 1);
+}
+
+/** in_atomic(): a spinlock is held. */
+export const in_atomic = (kernel: Kernel): boolean => coreOf(kernel).atomic.length > 0;
+
+/**
+ * kernel/sched/core.c: __might_sleep (v6.17), called by every sleeping allocation (GFP_KERNEL,
+ * kmalloc, dma_alloc_coherent) and mutex_lock: sleeping while a spinlock is held is the
+ * "sleeping function called from invalid context" splat of CONFIG_DEBUG_ATOMIC_SLEEP.
+ */
+export function might_sleep(kernel: Kernel, where: string): void {
+  const held = coreOf(kernel).atomic;
+  if (held.length === 0) return;
+  warn(kernel, `BUG: sleeping function called from invalid context at ${where} (in_atomic(): 1, holding ${held.join(', ')})`);
 }

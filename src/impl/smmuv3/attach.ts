@@ -7,9 +7,9 @@
 import type { Cd, Ste } from '../../hw/smmuv3/index.js';
 import type { Errno } from '../../shared/index.js';
 import type { Device, IommuDomain } from '../core/types.js';
-import { arm_smmu_alloc_cd_ptr, arm_smmu_clear_cd, arm_smmu_ssids_in_use, arm_smmu_write_cd_entry } from './cd.js';
+import { arm_smmu_alloc_cd_ptr, arm_smmu_alloc_cd_tables, arm_smmu_clear_cd, arm_smmu_make_sva_cd, arm_smmu_ssids_in_use, arm_smmu_write_cd_entry } from './cd.js';
 import { iopf_queue_flush_dev } from '../core/iopf.js';
-import { warn } from '../core/kernel.js';
+import { spin_lock, spin_unlock, warn } from '../core/kernel.js';
 import { arm_smmu_disable_iopf, arm_smmu_enable_iopf, arm_smmu_evtq_thread } from './evtq.js';
 import { arm_smmu_atc_inv_master } from './inv.js';
 import { arm_smmu_install_ste_for_dev, arm_smmu_make_abort_ste, arm_smmu_make_bypass_ste, arm_smmu_make_cdtable_ste } from './ste.js';
@@ -40,8 +40,10 @@ function arm_smmu_remove_master_domain(master: ArmSmmuMaster, smmu_domain: ArmSm
   if (smmu_domain === undefined) return;
   const i = smmu_domain.devices.findIndex((md) => md.master === master && md.domain === smmu_domain && md.ssid === ssid);
   if (i < 0) return;
+  spin_lock(master.smmu.kernel, 'devices_lock');
   const [master_domain] = smmu_domain.devices.splice(i, 1);
   if (master.ats_enabled) smmu_domain.nr_ats_masters--;
+  spin_unlock(master.smmu.kernel, 'devices_lock');
   arm_smmu_disable_iopf(master, master_domain);
 }
 
@@ -58,8 +60,10 @@ function arm_smmu_attach_prepare(state: ArmSmmuAttachState, smmu_domain: ArmSmmu
     // Every domain tracked here is an SVA domain: it takes I/O page faults.
     const ret = arm_smmu_enable_iopf(master, master_domain);
     if (ret !== 0) return ret;
+    spin_lock(master.smmu.kernel, 'devices_lock');
     if (state.ats_enabled) smmu_domain.nr_ats_masters++;
     smmu_domain.devices.unshift(master_domain);
+    spin_unlock(master.smmu.kernel, 'devices_lock');
   }
   // !ats_enabled && master->ats_enabled: pci_disable_ats() before the STE drops EATS.
   return 0;
@@ -95,17 +99,42 @@ export function arm_smmu_set_pasid(
 ): Errno | 0 {
   const sid_domain = master.sid_domain;
   if (smmu_domain.smmu !== master.smmu) return 'EINVAL';
-  if (!arm_smmu_alloc_cd_ptr(master, pasid)) return 'ENOMEM';
+  const b13 = master.smmu.kernel.fault === 'B13';
+  // The CD's memory is allocated here, before anything takes a spinlock (b5bf7778b722). Under
+  // B13 only the table is (the old code had it from the RID attach); the leaf comes later.
+  if (b13 && master.cd_table.table === undefined) arm_smmu_alloc_cd_tables(master);
+  else if (!b13 && !arm_smmu_alloc_cd_ptr(master, pasid)) return 'ENOMEM';
   const state: ArmSmmuAttachState = {
     master, ssid: pasid, old_domain: old === undefined ? undefined : to_smmu_domain(old), cd_needs_ats: false, ats_enabled: false,
   };
   const ret = arm_smmu_attach_prepare(state, smmu_domain);
   if (ret !== 0) return ret;
+  if (b13) arm_smmu_write_ctx_desc_devices(smmu_domain, pasid);
   // The ASID is read again under arm_smmu_asid_lock in case it changed.
   arm_smmu_write_cd_entry(master, pasid, { ...cd, asid: smmu_domain.cd.asid });
   arm_smmu_update_ste(master, sid_domain, state.ats_enabled);
   arm_smmu_attach_commit(state);
   return 0;
+}
+
+/**
+ * B13's old logic, before b5bf7778b722 (v6.8-rc5): arm-smmu-v3-sva.c: arm_smmu_mmu_notifier_get
+ * (v6.8-rc1, since 24503148c545 "Refactor write_ctx_desc") installed the SVA CD on every master
+ * of the domain while walking smmu_domain->devices under devices_lock (spin_lock_irqsave), and
+ * arm_smmu_write_ctx_desc → arm_smmu_get_cd_ptr allocated a missing two-level CD leaf there,
+ * with GFP_KERNEL: a sleeping allocation in atomic context. The master being attached is on
+ * the list already (attach_prepare put it there), as it was on the RID domain's list then.
+ */
+function arm_smmu_write_ctx_desc_devices(smmu_domain: ArmSmmuDomain, pasid: number): void {
+  const kernel = smmu_domain.smmu.kernel;
+  spin_lock(kernel, 'devices_lock');
+  for (const master_domain of smmu_domain.devices) {
+    const master = master_domain.master;
+    if (master_domain.ssid !== pasid || !arm_smmu_alloc_cd_ptr(master, pasid)) continue;
+    // arm_smmu_write_ctx_desc built each master's CD from the shared ctx_desc (S per master).
+    arm_smmu_write_cd_entry(master, pasid, arm_smmu_make_sva_cd(master, smmu_domain.domain.mm, smmu_domain.cd.asid));
+  }
+  spin_unlock(kernel, 'devices_lock');
 }
 
 /** arm_smmu_attach_dev_ste (v6.17): a non-paging RID domain, keeping the CD table if PASIDs use it. */

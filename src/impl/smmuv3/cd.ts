@@ -4,6 +4,7 @@
  * leaves, and the hitless CD write whose every step is followed by CFGI_CD + CMD_SYNC.
  */
 import { CD_ZERO, type Cd } from '../../hw/smmuv3/index.js';
+import { might_sleep } from '../core/kernel.js';
 import type { MmStruct } from '../core/types.js';
 import { arm_smmu_write_entry, type EntryLayout } from './entryWriter.js';
 import { ArmSmmuCmdqBatch } from './inv.js';
@@ -49,8 +50,9 @@ export function arm_smmu_sync_cd(master: ArmSmmuMaster, ssid: number, leaf: bool
 }
 
 /** arm_smmu_alloc_cd_tables (v6.17): linear up to CTXDESC_L2_ENTRIES CDs, else two levels. */
-function arm_smmu_alloc_cd_tables(master: ArmSmmuMaster): void {
+export function arm_smmu_alloc_cd_tables(master: ArmSmmuMaster): void {
   const cd_table = master.cd_table;
+  might_sleep(master.smmu.kernel, 'arm_smmu_alloc_cd_tables: dma_alloc_coherent(GFP_KERNEL)');
   cd_table.s1cdmax = master.ssid_bits;
   // The hardware chooses the format from the size, exactly as the kernel's test does when
   // ARM_SMMU_FEAT_2_LVL_CDTAB is present (it always is here).
@@ -71,6 +73,8 @@ export function arm_smmu_alloc_cd_ptr(master: ArmSmmuMaster, ssid: number): bool
   if (master.cd_table.table === undefined) arm_smmu_alloc_cd_tables(master);
   const t = master.cd_table.table!;
   if (!t.hasLeaf(ssid)) {
+    // arm_smmu_alloc_cd_leaf_table: a 64K high-order dma_alloc_coherent(GFP_KERNEL) that sleeps.
+    might_sleep(master.smmu.kernel, 'arm_smmu_alloc_cd_leaf_table: dma_alloc_coherent(GFP_KERNEL)');
     t.allocLeaf(ssid);
     arm_smmu_sync_cd(master, ssid, false);
   }

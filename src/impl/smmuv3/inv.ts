@@ -5,7 +5,9 @@
  * of a domain. Byte addresses are u64 bigints, as the kernel's unsigned long; the commands
  * carry page numbers.
  */
-import { CMDQ_TLBI_RANGE_NUM_MAX, ATC_INV_SIZE_ALL, type SmmuCmd } from '../../hw/smmuv3/index.js';
+import { CMDQ_TLBI_RANGE_NUM_MAX, CMDQ_TLBI_RANGE_SCALE_MAX, ATC_INV_SIZE_ALL, type SmmuCmd } from '../../hw/smmuv3/index.js';
+import { spin_lock, spin_unlock, warn } from '../core/kernel.js';
+import { __ffs, fls_long, shl64, shr64 } from './shift.js';
 import { IOMMU_NO_PASID, type ArmSmmuDevice, type ArmSmmuDomain, type ArmSmmuMaster } from './structs.js';
 
 const U64 = (1n << 64n) - 1n;
@@ -13,17 +15,6 @@ const U64 = (1n << 64n) - 1n;
 export const CMDQ_BATCH_ENTRIES = 64;
 
 const vpn = (addr: bigint): number => Number((addr & U64) >> 12n);
-
-/** The kernel's __ffs / fls_long on u64 values (bit index of the lowest / 1 + highest set bit). */
-const ffs = (x: bigint): number => {
-  let n = 0;
-  while ((x & 1n) === 0n && n < 64) {
-    x >>= 1n;
-    n++;
-  }
-  return n;
-};
-const fls = (x: bigint): number => x.toString(2).length - (x === 0n ? 1 : 0);
 
 /**
  * arm_smmu_cmdq_issue_cmdlist (v6.17): publish commands, plus a CMD_SYNC when `sync`, and wait
@@ -67,8 +58,23 @@ export function arm_smmu_tlb_inv_asid(smmu: ArmSmmuDevice, asid: number): void {
 }
 
 /**
+ * The soft-lockup watchdog (kernel/watchdog.c: watchdog_timer_fn, v6.17) as a bound on one
+ * command loop. The real detector fires when a CPU has not scheduled for 2 * watchdog_thresh
+ * (20 s); the model has no clock, so it counts commands instead. Every finite range the
+ * harness makes needs at most MAX_PAGES / 2 * 512 = 4096 per-page TLBIs (and fewer than
+ * CMDQ_MAX_TLBI_OPS with the kernel's rule), so a loop that reaches this many is one that on
+ * a real machine runs for minutes or for ever: the 2^52 per-page TLBIs of (0, ULONG_MAX)
+ * without CMDQ_MAX_TLBI_OPS (B10), or the `iova += 0` loop of an unaligned size (B11). The
+ * model prints the splat and stops the loop there: nothing after a hung CPU is meaningful.
+ */
+export const SOFTLOCKUP_CMDS = 1 << 12;
+
+/**
  * __arm_smmu_tlb_inv_range (v6.17): one TLBI_NH_VA per granule, or with RANGE_INV as few
  * range commands as the 5-bit NUM allows, each covering num << scale pages; then a sync.
+ * Arithmetic is the kernel's on arm64: unsigned long wrap-around, __ffs(0) = 64, shifts taken
+ * modulo 64 (with UBSAN's report), and the u8 fields truncated by FIELD_PREP into the
+ * command's NUM/SCALE (5 bits) and TG/TTL (2 bits), as arm_smmu_cmdq_build_cmd encodes them.
  */
 export function __arm_smmu_tlb_inv_range(
   asid: number,
@@ -79,36 +85,45 @@ export function __arm_smmu_tlb_inv_range(
   smmu_domain: ArmSmmuDomain,
 ): void {
   const smmu = smmu_domain.smmu;
+  const kernel = smmu.kernel;
   if (size === 0n) return;
   const end = (iova + size) & U64;
   let inv_range = granule;
   let num_pages = 0n;
   let tg = 0;
-  let cmd_tg = 0;
   let ttl = 0;
   if (smmu.features.range_inv) {
-    // The leaf page size; __ffs(0) (B12's pgsize_bitmap = 0) is undefined in C: 64 here.
-    tg = ffs(smmu_domain.pgsize_bitmap);
-    num_pages = size >> BigInt(tg);
-    cmd_tg = Math.trunc((tg - 10) / 2);
+    // The leaf page size; B12's pgsize_bitmap = 0 makes it 64.
+    tg = __ffs(smmu_domain.pgsize_bitmap);
+    num_pages = shr64(kernel, '__arm_smmu_tlb_inv_range: num_pages = size >> tg', size, tg);
     // SVA passes a nominal last-level granule with leaf = false: TTL stays 0, and a lone
     // page is widened so NUM and SCALE are not both 0 (errata).
-    if (leaf) ttl = 4 - Math.trunc((fls(granule) - 1 - 3) / (tg - 3));
+    if (leaf) ttl = 4 - Math.trunc((fls_long(granule) - 1 - 3) / (tg - 3));
     else if ((num_pages & BigInt(CMDQ_TLBI_RANGE_NUM_MAX)) === 1n) num_pages++;
   }
+  // cmd->tlbi.tg = (tg - 10) / 2 as a u8, FIELD_PREP'd into 2 bits.
+  const cmd_tg = Math.trunc((tg - 10) / 2) & 3;
   const cmds = new ArmSmmuCmdqBatch(smmu);
+  let issued = 0;
   while (iova < end) {
+    if (issued === SOFTLOCKUP_CMDS) {
+      warn(kernel, `watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [__arm_smmu_tlb_inv_range: ${issued} TLBI_NH_VA of ASID ${asid}, iova 0x${iova.toString(16)} still below end 0x${end.toString(16)}]`);
+      break;
+    }
     let num = 0;
     let scale = 0;
     if (smmu.features.range_inv) {
-      scale = ffs(num_pages);
-      const n = (num_pages >> BigInt(scale)) & BigInt(CMDQ_TLBI_RANGE_NUM_MAX);
-      num = Number(n) - 1;
-      inv_range = n << BigInt(scale + tg);
-      num_pages -= n << BigInt(scale);
+      const s = __ffs(num_pages);
+      const n = shr64(kernel, '__arm_smmu_tlb_inv_range: num = num_pages >> scale', num_pages, s) & BigInt(CMDQ_TLBI_RANGE_NUM_MAX);
+      // cmd->tlbi.num = num - 1 and cmd->tlbi.scale = scale, u8s cut to their 5-bit fields.
+      num = (Number(n) - 1) & CMDQ_TLBI_RANGE_NUM_MAX;
+      scale = s & CMDQ_TLBI_RANGE_SCALE_MAX;
+      inv_range = shl64(kernel, '__arm_smmu_tlb_inv_range: inv_range = num << (scale + tg)', n, s + tg);
+      num_pages = (num_pages - shl64(kernel, '__arm_smmu_tlb_inv_range: num_pages -= num << scale', n, s)) & U64;
     }
-    cmds.add({ kind: 'TLBI_NH_VA', asid, addr: vpn(iova), leaf, num, scale, tg: cmd_tg, ttl });
-    iova += inv_range;
+    cmds.add({ kind: 'TLBI_NH_VA', asid, addr: vpn(iova), leaf, num, scale, tg: smmu.features.range_inv ? cmd_tg : 0, ttl });
+    issued++;
+    iova = (iova + inv_range) & U64;
   }
   cmds.submit();
 }
@@ -135,7 +150,7 @@ export function arm_smmu_atc_inv_to_cmd(sid: number, ssid: number, iova: bigint,
   if (size === 0n) return { kind: 'ATC_INV', sid, ssv, ssid, addr: 0, size: ATC_INV_SIZE_ALL };
   let page_start = (iova & U64) >> 12n;
   const page_end = ((iova + size - 1n) & U64) >> 12n;
-  const log2_span = fls(page_start ^ page_end);
+  const log2_span = fls_long(page_start ^ page_end);
   page_start &= ~((1n << BigInt(log2_span)) - 1n);
   return { kind: 'ATC_INV', sid, ssv, ssid, addr: Number(page_start), size: log2_span };
 }
@@ -156,12 +171,15 @@ export function arm_smmu_atc_inv_master(master: ArmSmmuMaster, ssid: number): bo
 export function arm_smmu_atc_inv_domain(smmu_domain: ArmSmmuDomain, iova: bigint, size: bigint): number {
   if (!smmu_domain.smmu.features.ats) return 0;
   if (smmu_domain.nr_ats_masters === 0) return 0;
+  const kernel = smmu_domain.smmu.kernel;
   const cmds = new ArmSmmuCmdqBatch(smmu_domain.smmu);
+  spin_lock(kernel, 'devices_lock');
   for (const master_domain of smmu_domain.devices) {
     const master = master_domain.master;
     if (!master.ats_enabled) continue;
     for (const sid of master.streams) cmds.add(arm_smmu_atc_inv_to_cmd(sid, master_domain.ssid, iova, size));
   }
+  spin_unlock(kernel, 'devices_lock');
   cmds.submit();
   return 0;
 }

@@ -4,6 +4,7 @@
  * (invalidate, release, free) and its set_dev_pasid / free ops.
  */
 import { PAGE_SIZE, ULONG_MAX, err, ok, type Errno, type Result } from '../../shared/index.js';
+import { spin_lock, spin_unlock } from '../core/kernel.js';
 import { mmget_not_zero, mmput } from '../core/mm.js';
 import { mmu_notifier_put, mmu_notifier_register } from '../core/mmuNotifier.js';
 import type { IommuDomainOps, MmuNotifierOps } from '../core/ops.js';
@@ -29,8 +30,22 @@ const container = (mn: MmuNotifier): ArmSmmuDomain => mn.container as ArmSmmuDom
  */
 function arm_smmu_mm_arch_invalidate_secondary_tlbs(mn: MmuNotifier, _mm: MmStruct, start: bigint, end: bigint): void {
   const smmu_domain = container(mn);
+  const fault = smmu_domain.smmu.kernel.fault;
   let size = (end - start) & U64;
-  if (!smmu_domain.smmu.features.range_inv) {
+  if (fault === 'B11') {
+    // Old arm_smmu_mm_invalidate_range (arm-smmu-v3-sva.c, v5.11-v5.19), before "Fix size
+    // calculation in arm_smmu_mm_invalidate_range()": it took `end` as inclusive, as the IOMMU
+    // API does, but mm's end is the first byte after the range, so size was one byte too big
+    // and never page aligned: one TLBI too many without RANGE_INV, and with it an
+    // __arm_smmu_tlb_inv_range whose range commands stop one byte short of `end`, iova +=
+    // 0 for ever.
+    size = (end - start + 1n) & U64;
+  }
+  if (fault === 'B10') {
+    // Before d5afb4b47e13 (v6.6-rc4) nothing bounded the per-page TLBIs of an SMMU without
+    // RANGE_INV: a munmap of gigabytes, or flush_tlb_mm's (0, ULONG_MAX), became one
+    // TLBI_NH_VA per page in one loop, the command-queue soft lockup.
+  } else if (!smmu_domain.smmu.features.range_inv) {
     if (size >= CMDQ_MAX_TLBI_OPS * PAGE_SIZE) size = 0n;
   } else if (size === ULONG_MAX) {
     size = 0n;
@@ -47,11 +62,14 @@ function arm_smmu_mm_arch_invalidate_secondary_tlbs(mn: MmuNotifier, _mm: MmStru
  */
 function arm_smmu_mm_release(mn: MmuNotifier, _mm: MmStruct): void {
   const smmu_domain = container(mn);
+  const kernel = smmu_domain.smmu.kernel;
+  spin_lock(kernel, 'devices_lock');
   for (const master_domain of smmu_domain.devices) {
     const master = master_domain.master;
     const target = arm_smmu_make_sva_cd(master, undefined, smmu_domain.cd.asid);
     arm_smmu_write_cd_entry(master, master_domain.ssid, target);
   }
+  spin_unlock(kernel, 'devices_lock');
   arm_smmu_tlb_inv_asid(smmu_domain.smmu, smmu_domain.cd.asid);
   arm_smmu_atc_inv_domain(smmu_domain, 0n, 0n);
 }
@@ -114,7 +132,9 @@ export function arm_smmu_sva_domain_alloc(dev: Device, mm: MmStruct): Result<Iom
   if (!smmu.features.sva) return err('EOPNOTSUPP');
   if (smmu.kernel.shouldFail('domain')) return err('ENOMEM'); // arm_smmu_domain_alloc: kzalloc
   const smmu_domain = new ArmSmmuDomain(smmu, smmu.kernel.nextId('domain'), arm_smmu_sva_domain_ops, smmu.ops, arm_smmu_mmu_notifier_ops, mm);
-  smmu_domain.pgsize_bitmap = PAGE_SIZE;
+  // Until 12f78021973a (2025) the SVA domain never set its pgsize_bitmap: it stayed 0, and
+  // __arm_smmu_tlb_inv_range's __ffs(0) = 64 became the range TLBI's page shift (B12).
+  if (smmu.kernel.fault !== 'B12') smmu_domain.pgsize_bitmap = PAGE_SIZE;
   const asid = smmu.asid_xa.xa_alloc(smmu_domain, 1, 2 ** smmu.asid_bits - 1);
   if (asid === 'EBUSY') return err('EBUSY');
   smmu_domain.cd.asid = asid;

@@ -91,7 +91,19 @@ describe('SMMUv3 command queue', () => {
     const ranged = rig({ rangeInv: true });
     expect(() => ranged.smmu.submit(va(3, A, { tg: 1, num: -1 }))).toThrow(/zero-size/);
     expect(() => ranged.smmu.submit(va(3, A, { tg: 1, scale: 32 }))).toThrow(/SCALE 32/);
-    expect(() => ranged.smmu.submit(va(3, A, { tg: 2 }))).toThrow(/TG 2/);
+    expect(() => ranged.smmu.submit(va(3, A, { tg: 4 }))).toThrow(/TG 4/);
+  });
+
+  test('a range TLBI naming an unimplemented granule (64K) is a skipped CERROR_ILL: the sync completes, nothing is invalidated', () => {
+    const r = rig({ rangeInv: true });
+    warm(r);
+    const bad = va(3, A, { tg: 3, num: 0, scale: 12 });
+    expect(r.smmu.submit(bad)).toBe('queued');
+    expect(r.smmu.cmdqErrors).toEqual([]);
+    expect(sync(r.smmu)).toBe('completed');
+    expect(r.smmu.cmdqErrors).toEqual([bad]);
+    expect(r.smmu.counters.get('cmdq.cerror_ill')).toBe(1);
+    expect(tlbVpns(r)).toEqual([0, 1, 2, 3]);
   });
 
   test('ATC_INV invalidates an aligned power-of-two span of one PASID, or everything', () => {
