@@ -94,7 +94,13 @@ function detach(ctx: CheckContext, dev: Device, pasid: number, out: Sink): void 
     return;
   }
   if (!dev.hw.ats) return;
-  const atc = findEvent(log, 0, log.n, (e) => e.kind === 'ATC_INV' && e.sid === sid && (!e.ssv || e.ssid === pasid));
+  // An ATC_INV inside a notifier invalidation (e.g. a fault drained during the unbind upgraded a
+  // PTE) belongs to that invalidation, not to this device's teardown; I7's first rule covers it.
+  let atc = -1;
+  for (let k = 0; k < log.n && atc < 0; k++) {
+    const e = log.events[k]!;
+    if (e.kind === 'ATC_INV' && e.sid === sid && (!e.ssv || e.ssid === pasid) && insideInvalidation(ctx.probe, u, k) < 0) atc = k;
+  }
   if (atc < 0) out.add(objects, `${dev.hw.name} SSID ${pasid}: no ATC invalidation on detach`);
   else if (atc < synced || log.aux[atc] === 1) out.add(objects, `${dev.hw.name} SSID ${pasid}: ATC invalidated (command ${atc}) before the CD was cleared and synced`);
 }

@@ -58,7 +58,8 @@ export const formatStepLine = (index: number, cmd: Command, step: TraceStep | un
 export const formatEvent = (e: TraceEvent): string => `    ${e.lane.padEnd(6)} ${oneLine(e.actor)}: ${oneLine(e.text)}`;
 
 export const formatViolation = (v: TraceViolation): string => {
-  const objects = Object.entries(v.objects).map(([k, n]) => `${k}=${n}`).join(' ');
+  // Sorted, as the serialiser stores them: a trace prints the same from memory and from disk.
+  const objects = Object.entries(v.objects).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, n]) => `${k}=${n}`).join(' ');
   const title = v.title === '' ? '' : ` (${oneLine(v.title)})`;
   return `  ✗ VIOLATION ${oneLine(v.invariant)}${title} at step #${v.step}: ${oneLine(v.message)}${objects === '' ? '' : ` [${objects}]`}`;
 };
