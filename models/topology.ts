@@ -1,7 +1,8 @@
 /**
  * Topologies as arbitraries (issue 5): platform VT-d or SMMUv3, 1–3 IOMMUs with 1–4 devices
  * each, mixed ATS and PASID capability (some devices without PASID, some groups of two),
- * tiny PASID and ASID widths so exhaustion and reuse happen, 1–3 mms of 2–8 pages, 0–2
+ * tiny PASID and ASID widths so exhaustion and reuse happen (and sometimes a PASID width that
+ * needs a two-level CD table), 1–3 mms of 2–8 pages, 0–2
  * kernel pages, 4- or 5-level paging. Some ATS devices are PRI endpoints (VT-d: PRI enabled;
  * SMMUv3: stall-capable masters), so page requests, their service and the drain at unbind run.
  */
@@ -11,7 +12,9 @@ import { PLATFORMS, defaultTopology } from '../src/shared/index.js';
 import type { TopologyChoice } from '../src/cli/runner.js';
 
 const iommuSpec: fc.Arbitrary<IommuSpec> = fc.record({
-  pasidBits: fc.integer({ min: 2, max: 4 }),
+  // Mostly tiny, so PASIDs run out and get reused; sometimes 11 bits, past the 1024 SSIDs of one
+  // CD-table leaf, so SMMUv3 builds a two-level CD table and allocates leaves at bind (B13).
+  pasidBits: fc.oneof({ weight: 6, arbitrary: fc.integer({ min: 2, max: 4 }) }, { weight: 1, arbitrary: fc.constant(11) }),
   didBits: fc.constant(16),
   asidBits: fc.integer({ min: 2, max: 4 }),
   rangeInv: fc.boolean(),

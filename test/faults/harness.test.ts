@@ -9,7 +9,7 @@ import type { Command } from '../../src/shared/index.js';
 import { loadTrace, newTrace } from '../../src/trace/index.js';
 import { withoutSecondaryTlbFlush } from '../models/brokenDriver.js';
 
-const REGRESSIONS = new URL('../../regressions/', import.meta.url).pathname;
+const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
 const TEST_FAULT = 'test:no-secondary-tlb-flush';
 afterEach(() => unregisterTestFault(TEST_FAULT));
 const dir = mkdtempSync(join(tmpdir(), 'sva-faults-'));
@@ -79,8 +79,8 @@ describe('Replaying a trace with its fault', () => {
     expect(r.ok && r.value.trace.fault).toBe('B07');
   });
 
-  test('A regression trace naming a test-only fault is refused in one line unless a test registers it', () => {
-    const loaded = loadTrace(join(REGRESSIONS, 'vtd-munmap-without-iotlb-flush.json'));
+  test('A trace naming a test-only fault is refused in one line unless a test registers it', () => {
+    const loaded = loadTrace(join(FIXTURES, 'test-only-fault.trace.json'));
     if (!loaded.ok) throw new Error(loaded.error);
     const refused = harnessRunner.replay(loaded.value);
     expect(refused.ok).toBe(false);

@@ -47,8 +47,8 @@ replay: violation SVA001 at step #5 (reproduced as recorded)
     expect(r.stdout).toBe('replay: no violation (recorded: SVA001 at step #5: not reproduced)\n');
   });
 
-  test('A regression trace naming a test-only fault is one line and exit 2 through the real runner', async () => {
-    const regression = new URL('../../../regressions/smmuv3-munmap-without-tlbi.json', import.meta.url).pathname;
+  test('A trace naming a test-only fault is one line and exit 2 through the real runner', async () => {
+    const regression = new URL('../../fixtures/test-only-fault.trace.json', import.meta.url).pathname;
     const r = await runMain(['replay', regression], { runner: harnessRunner });
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
