@@ -14,7 +14,7 @@ import type { QiDesc } from '../src/hw/vtd/descriptor.js';
 import type { VtdUnit, WaitStatus } from '../src/hw/vtd/unit.js';
 import type { PriEndpoint } from '../src/hw/pri.js';
 import { set_invalidate_observer } from '../src/impl/core/mmuNotifier.js';
-import type { MmStruct } from '../src/impl/index.js';
+import type { Device, MmStruct } from '../src/impl/index.js';
 import type { World } from '../src/impl/index.js';
 import type { Platform } from '../src/shared/index.js';
 import { cdTranslates, memoryCd } from './hardware/smmuRead.js';
@@ -80,6 +80,13 @@ const completion = (log: UnitLog, status: WaitStatus | SyncStatus): void => {
   record(log, status === 'completed' ? COMPLETED : TIMED_OUT);
 };
 
+/** Bit d set for each device d of `behind` whose PASID entry for `pasid` is present in memory. */
+function presentMask(behind: readonly Device[], unit: VtdUnit, pasid: number): number {
+  let mask = 0;
+  for (const d of behind) if (unit.pasidTable(d.hw.sid)?.fetch(pasid)?.present === true) mask |= 1 << d.id;
+  return mask;
+}
+
 class Probe implements StepProbe {
   readonly units: UnitLog[];
   readonly invalidations: InvalidationLog;
@@ -140,13 +147,8 @@ export function attachProbe(world: World): StepProbe {
       world.iommus.forEach((iommu, i) => {
         const log = probe.units[i]!;
         const behind = world.devices.filter((d) => d.iommu === iommu);
-        const presentMask = (unit: VtdUnit, pasid: number): number => {
-          let mask = 0;
-          for (const d of behind) if (unit.pasidTable(d.hw.sid)?.fetch(pasid)?.present === true) mask |= 1 << d.id;
-          return mask;
-        };
         (iommu.unit as VtdUnit).observer = {
-          onSubmit: (u, desc) => record(log, desc, desc.kind === 'pc' && desc.granularity === 'pasid' ? presentMask(u, desc.pasid) : 0),
+          onSubmit: (u, desc) => record(log, desc, desc.kind === 'pc' && desc.granularity === 'pasid' ? presentMask(behind, u, desc.pasid) : 0),
           onWait: (_u, status) => completion(log, status),
         };
       });

@@ -6,13 +6,14 @@
  */
 import type { MmStruct, World } from '../../src/impl/index.js';
 import type { CheckContext, Invariant, Violation } from '../invariant.js';
+import { PerWorld } from './perWorld.js';
 import { platformOf } from './platform/index.js';
 import { Findings } from './scan.js';
 
 const findings = new Findings('I10');
 
 /** Per-slot count of SVA pins (domains + notifiers) on each world's current mm_structs. */
-const pinsOf = new WeakMap<World, Int32Array>();
+const pinsOf = new PerWorld<Int32Array>((world) => new Int32Array(world.mms.length));
 
 const name = (mm: MmStruct): string => `mm${mm.slot}#${mm.gen}`;
 const pinned = (mm: MmStruct | undefined): string => (mm === undefined ? 'no mm' : `freed ${name(mm)}`);
@@ -27,8 +28,7 @@ function pin(mms: World['mms'], pins: Int32Array, mm: MmStruct | undefined): boo
 function check({ world }: CheckContext): readonly Violation[] {
   const f = findings.begin();
   const { mms, core } = world;
-  let pins = pinsOf.get(world);
-  if (pins === undefined) pinsOf.set(world, (pins = new Int32Array(mms.length)));
+  const pins = pinsOf.get(world);
   pins.fill(0);
   const p = platformOf(world);
 

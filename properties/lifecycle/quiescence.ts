@@ -8,13 +8,14 @@
 import { findLeaks, noBonds, type World } from '../../src/impl/index.js';
 import type { Command } from '../../src/shared/index.js';
 import type { CheckContext, Invariant, Violation } from '../invariant.js';
+import { PerWorld } from './perWorld.js';
 import { platformOf } from './platform/index.js';
 import { Findings, NO_VIOLATIONS } from './scan.js';
 
 const findings = new Findings('I11');
 
 /** Whether the world was quiescent at its previous check. */
-const wasQuiet = new WeakMap<World, boolean>();
+const wasQuiet = new PerWorld<{ quiet: boolean | undefined }>(() => ({ quiet: undefined }));
 
 /**
  * When findLeaks runs: on becoming quiescent (the last unbind, or the grace period that frees
@@ -46,8 +47,9 @@ function coreSubset(world: World, f: Findings): void {
 
 function check({ world, cmd }: CheckContext): readonly Violation[] {
   const quiet = world.kernel.srcuCallbacks.length === 0 && noBonds(world);
-  const before = wasQuiet.get(world);
-  wasQuiet.set(world, quiet);
+  const was = wasQuiet.get(world);
+  const before = was.quiet;
+  was.quiet = quiet;
   if (!quiet) return NO_VIOLATIONS;
   const f = findings.begin();
   if (fullCheck(before, cmd)) for (const leak of findLeaks(world)) f.add({}, `${leak.kind}: ${leak.what}`);

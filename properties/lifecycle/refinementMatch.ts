@@ -12,30 +12,57 @@ import { kernelVpn, userVpn, type Prot } from '../../src/shared/index.js';
 import { MM, type SpecState } from '../../src/spec/index.js';
 import { PTE_ABSENT, PTE_PROTNONE, PTE_RO, PTE_RW, VMA_NONE, VMA_PROTNONE, VMA_R, VMA_RW } from '../../src/spec/state.js';
 import { vmaProt } from '../abstraction.js';
+import { PerWorld } from './perWorld.js';
 import { platformOf } from './platform/index.js';
 
 const vmaCode = (p: Prot | null): number => (p === null ? VMA_NONE : p === 'none' ? VMA_PROTNONE : p === 'r' ? VMA_R : VMA_RW);
 const pteCode = (e: number): number => (e === 0 ? PTE_ABSENT : (e & PTE_P) === 0 ? PTE_PROTNONE : (e & PTE_W) !== 0 ? PTE_RW : PTE_RO);
 
-/** The leaf table covering vpn, or -1 when an upper level is not present. */
-function leafTable(mem: PhysMem, root: number, levels: number, vpn: number): number {
+/** Table levels indexed per page (1 = PTE table … 5 = a 5-level pgd): idx[page * LEVELS + level]. */
+const LEVELS = 6;
+
+/**
+ * levelIndex(vpn, level) for every level of a list of vpns, computed once per world: the
+ * layout fixes the vpns, and levelIndex's float division and modulo, once per level per page
+ * per step, were the largest single cost of this check.
+ */
+function indices(vpns: readonly number[]): Int32Array {
+  const idx = new Int32Array(vpns.length * LEVELS);
+  vpns.forEach((vpn, i) => {
+    for (let level = 1; level < LEVELS; level++) idx[i * LEVELS + level] = levelIndex(vpn, level);
+  });
+  return idx;
+}
+
+/** The leaf table covering vpn number i of idx, or -1 when an upper level is not present. */
+function leafTable(mem: PhysMem, root: number, levels: number, idx: Int32Array, i: number): number {
   let table = root;
   for (let level = levels; level > 1; level--) {
-    const e = mem.entry(table, levelIndex(vpn, level));
+    const e = mem.entry(table, idx[i * LEVELS + level]!);
     if ((e & PTE_P) === 0) return -1;
     table = pteFrame(e);
   }
   return table;
 }
 
-/** Per world: pending-notifier counts per slot, and matched (slot, group) handle marks. */
+/**
+ * Per world: pending-notifier counts per slot, matched (slot, group) handle marks, and the
+ * table indices of the user pages and kernel pages.
+ */
 interface Scratch {
   readonly pending: Int32Array;
   readonly matched: Uint8Array;
+  readonly user: Int32Array;
+  readonly kernel: Int32Array;
 }
-const scratchOf = new WeakMap<World, Scratch>();
+const scratchOf = new PerWorld<Scratch>((world) => ({
+  pending: new Int32Array(world.mms.length),
+  matched: new Uint8Array(world.mms.length * world.groups.length),
+  user: indices(Array.from({ length: world.topology.pages }, (_, page) => userVpn(page))),
+  kernel: indices(Array.from({ length: world.topology.kpages }, (_, k) => kernelVpn(k))),
+}));
 
-function slotsMatch(world: World, s: SpecState, pending: Int32Array): boolean {
+function slotsMatch(world: World, s: SpecState, pending: Int32Array, idx: Int32Array): boolean {
   const mem = world.kernel.mem;
   const pages = world.topology.pages;
   for (let slot = 0; slot < world.mms.length; slot++) {
@@ -54,10 +81,9 @@ function slotsMatch(world: World, s: SpecState, pending: Int32Array): boolean {
     const { root, levels } = mm.pgd;
     let leaf = -1;
     for (let page = 0; page < pages; page++) {
-      const vpn = userVpn(page);
       // Pages 2k and 2k+1 share a PTE table (layout.ts): walk the upper levels once per pair.
-      if ((page & 1) === 0) leaf = leafTable(mem, root, levels, vpn);
-      const e = leaf < 0 ? 0 : mem.entry(leaf, levelIndex(vpn, 1));
+      if ((page & 1) === 0) leaf = leafTable(mem, root, levels, idx, page);
+      const e = leaf < 0 ? 0 : mem.entry(leaf, idx[page * LEVELS + 1]!);
       if (vmaCode(vmaProt(mm, page)) !== sl.vma[page] || pteCode(e) !== sl.pte[page]) return false;
       if (e !== 0 && mem.token(pteFrame(e)) !== sl.token[page]) return false;
     }
@@ -110,7 +136,7 @@ function handlesMatch(world: World, s: SpecState, matched: Uint8Array): boolean 
   return n === 0;
 }
 
-function globalsMatch(world: World, s: SpecState): boolean {
+function globalsMatch(world: World, s: SpecState, idx: Int32Array): boolean {
   const { core, fds } = world;
   if ((core.armed ?? null) !== (s.failArmed ?? null)) return false;
   if (core.pasidIda.size !== s.pasids.size) return false;
@@ -128,8 +154,11 @@ function globalsMatch(world: World, s: SpecState): boolean {
     }
   }
   const mem = world.kernel.mem;
+  const { kspace } = world;
   for (let k = 0; k < world.topology.kpages; k++) {
-    const e = world.kspace.lookup(kernelVpn(k));
+    // kspace.lookup(kernelVpn(k)), with the indices computed once.
+    const leaf = leafTable(mem, kspace.root, kspace.rootLevel, idx, k);
+    const e = leaf < 0 ? 0 : mem.entry(leaf, idx[k * LEVELS + 1]!);
     const mapped = (e & PTE_P) !== 0;
     if (mapped !== (s.kMapped[k] === 1) || (mapped && mem.token(pteFrame(e)) !== s.kToken[k])) return false;
   }
@@ -138,16 +167,12 @@ function globalsMatch(world: World, s: SpecState): boolean {
 
 /** True only if abstract(world) deep-equals abstractView(spec). */
 export function matchesSpec(world: World, s: SpecState): boolean {
-  let scratch = scratchOf.get(world);
-  if (scratch === undefined) {
-    scratch = { pending: new Int32Array(world.mms.length), matched: new Uint8Array(world.mms.length * world.groups.length) };
-    scratchOf.set(world, scratch);
-  }
+  const scratch = scratchOf.get(world);
   const { pending } = scratch;
   pending.fill(0);
   for (const sub of world.core.live.notifiers) {
     if (sub.users === 0 && !sub.freed && world.mms[sub.mm.slot] === sub.mm) pending[sub.mm.slot]!++;
   }
   if (s.slots.length !== world.mms.length) return false;
-  return globalsMatch(world, s) && slotsMatch(world, s, pending) && domainsMatch(world, s) && handlesMatch(world, s, scratch.matched);
+  return globalsMatch(world, s, scratch.kernel) && slotsMatch(world, s, pending, scratch.user) && domainsMatch(world, s) && handlesMatch(world, s, scratch.matched);
 }

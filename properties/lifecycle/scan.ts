@@ -5,6 +5,7 @@
  */
 import type { Device, IommuDomain, IommuSva, PasidArrayEntry, World } from '../../src/impl/index.js';
 import type { Violation } from '../invariant.js';
+import { PerWorld } from './perWorld.js';
 
 /** Returned when an invariant holds: shared and frozen so the hot path allocates nothing. */
 export const NO_VIOLATIONS: readonly Violation[] = Object.freeze([]);
@@ -53,7 +54,7 @@ export function attachmentsOf(world: World, domain: IommuDomain): number {
   return n;
 }
 
-const watermarks = new WeakMap<World, { max: number }>();
+const watermarks = new PerWorld<{ max: number }>(() => ({ max: 0 }));
 
 /**
  * The highest PASID ever allocated or attached in this world, as seen by the checks so far.
@@ -61,8 +62,7 @@ const watermarks = new WeakMap<World, { max: number }>();
  * entries only at or below it; scanning [1, watermark] finds stray entries at freed PASIDs.
  */
 export function pasidWatermark(world: World): number {
-  let w = watermarks.get(world);
-  if (w === undefined) watermarks.set(world, (w = { max: 0 }));
+  const w = watermarks.get(world);
   for (const p of world.core.pasidIda) if (p > w.max) w.max = p;
   for (const g of world.groups) for (const p of g.pasid_array.keys()) if (p > w.max) w.max = p;
   return w.max;

@@ -24,6 +24,13 @@ export const DMA_PENDING: DmaResult = Object.freeze({ ok: false, fault: 'PRI: pa
 
 const NO_CREDIT: DmaResult = Object.freeze({ ok: false, fault: 'PRI: no outstanding page request credit' });
 
+/** Drop the ATC entries of one PASID in vpns [firstVpn, firstVpn + pages) (Infinity: all). */
+function dropRange(m: Map<number, AtcEntry>, firstVpn: number, pages: number): void {
+  if (pages === Infinity) return m.clear();
+  // Deleting the entry being visited is safe in a Map iteration.
+  for (const vpn of m.keys()) if (vpn >= firstVpn && vpn < firstVpn + pages) m.delete(vpn);
+}
+
 /**
  * A PCIe endpoint behind an IOMMU. With ATS it caches translations in its ATC, keyed by
  * (PASID, page); the ATC is emptied only by invalidations the IOMMU forwards to it.
@@ -48,15 +55,13 @@ export class PciDevice {
     private readonly mem: PhysMem,
   ) {
     this.priState = pri ? new PriEndpoint(PRI_CREDITS) : undefined;
+    this.name = `dev${id}`;
+    this.maxPasids = pasidBits === 0 ? 0 : 2 ** pasidBits;
   }
 
-  get name(): string {
-    return `dev${this.id}`;
-  }
-
-  get maxPasids(): number {
-    return this.pasidBits === 0 ? 0 : 2 ** this.pasidBits;
-  }
+  // Fields, not getters: both are read on every DMA and by most invariants, every step.
+  readonly name: string;
+  readonly maxPasids: number;
 
   /**
    * One DMA through `pasid`: the ATC first; on a miss (or a cached entry without write
@@ -153,14 +158,10 @@ export class PciDevice {
    */
   atcInvalidate(pasid: number | undefined, firstVpn: number, pages: number): void {
     this.counters.bump('atc.inv');
-    const drop = (m: Map<number, AtcEntry>): void => {
-      if (pages === Infinity) return m.clear();
-      for (const vpn of [...m.keys()]) if (vpn >= firstVpn && vpn < firstVpn + pages) m.delete(vpn);
-    };
-    if (pasid === undefined) for (const m of this.atc.values()) drop(m);
+    if (pasid === undefined) for (const m of this.atc.values()) dropRange(m, firstVpn, pages);
     else {
       const m = this.atc.get(pasid);
-      if (m !== undefined) drop(m);
+      if (m !== undefined) dropRange(m, firstVpn, pages);
     }
   }
 

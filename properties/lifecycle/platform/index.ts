@@ -4,22 +4,19 @@
  */
 import { match } from 'ts-pattern';
 import type { World } from '../../../src/impl/index.js';
+import { PerWorld } from '../perWorld.js';
 import { smmuv3Lifecycle } from './smmuv3.js';
 import type { LifecyclePlatform } from './types.js';
 import { vtdLifecycle } from './vtd.js';
 
 export type { LifecyclePlatform } from './types.js';
 
-const chosen = new WeakMap<World, LifecyclePlatform>();
+const chosen = new PerWorld<LifecyclePlatform>((world) =>
+  match(world.topology)
+    .with({ platform: 'vtd' }, () => vtdLifecycle)
+    .with({ platform: 'smmuv3' }, () => smmuv3Lifecycle)
+    .exhaustive());
 
 export function platformOf(world: World): LifecyclePlatform {
-  let p = chosen.get(world);
-  if (p === undefined) {
-    p = match(world.topology)
-      .with({ platform: 'vtd' }, () => vtdLifecycle)
-      .with({ platform: 'smmuv3' }, () => smmuv3Lifecycle)
-      .exhaustive();
-    chosen.set(world, p);
-  }
-  return p;
+  return chosen.get(world);
 }

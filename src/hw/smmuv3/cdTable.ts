@@ -44,6 +44,7 @@ export class CdTable {
     private readonly asidBits: number,
   ) {
     const n = 2 ** s1cdmax;
+    this.size = n;
     if (n <= CTXDESC_L2_ENTRIES) {
       this.format = 'linear';
       this.linear = new Array<Cd>(n).fill(CD_ZERO);
@@ -53,9 +54,8 @@ export class CdTable {
     }
   }
 
-  get size(): number {
-    return 2 ** this.s1cdmax;
-  }
+  /** 2^S1CDMax CDs; a field, since every SSID check reads it. */
+  readonly size: number;
 
   /** Two-level only: is the leaf holding `ssid` allocated (its L1 descriptor valid)? */
   hasLeaf(ssid: number): boolean {

@@ -1,5 +1,5 @@
 import type { Counters } from '../counters.js';
-import type { SmmuCmd } from './commands.js';
+import type { SmmuCmd, SmmuCmdKind } from './commands.js';
 import type { SmmuV3 } from './smmuV3.js';
 
 /** What a submission did: queued (no effect yet), or a CMD_SYNC that completed or timed out. */
@@ -10,6 +10,12 @@ export interface SmmuObserver {
   onSubmit?(unit: SmmuV3, cmd: SmmuCmd): void;
   onSync?(unit: SmmuV3, status: SyncStatus): void;
 }
+
+/** Counter names per command kind, built once: the submit path builds no strings. */
+const SUBMITTED: Readonly<Record<SmmuCmdKind, string>> = {
+  CFGI_STE: 'cmdq.CFGI_STE', CFGI_CD: 'cmdq.CFGI_CD', TLBI_NH_ASID: 'cmdq.TLBI_NH_ASID', TLBI_NH_VA: 'cmdq.TLBI_NH_VA',
+  ATC_INV: 'cmdq.ATC_INV', CMD_SYNC: 'cmdq.CMD_SYNC', CMD_RESUME: 'cmdq.CMD_RESUME',
+};
 
 /**
  * The command queue's ordering rule: commands are only queued when submitted; a CMD_SYNC
@@ -34,7 +40,7 @@ export class SmmuCmdq {
   }
 
   submit(cmd: SmmuCmd): SyncStatus {
-    this.counters.bump(`cmdq.${cmd.kind}`);
+    this.counters.bump(SUBMITTED[cmd.kind]);
     // The driver issues CMD_RESUME without a CMD_SYNC ("it doesn't do anything for RESUME"):
     // the SMMU consumes it at once, and nothing older is ever left unsynced by the kernel.
     if (cmd.kind === 'CMD_RESUME') {

@@ -39,7 +39,12 @@ export class StreamTable {
     readonly unit: string,
     readonly sidBits: number,
     private readonly ssidBits: number,
-  ) {}
+  ) {
+    this.sidLimit = 2 ** sidBits;
+  }
+
+  /** 2^sidBits, computed once: every fetch checks its SID against it. */
+  private readonly sidLimit: number;
 
   read(sid: number): Ste {
     this.checkSid(sid);
@@ -64,7 +69,7 @@ export class StreamTable {
   }
 
   checkSid(sid: number): void {
-    if (!Number.isInteger(sid) || sid < 0 || sid >= 2 ** this.sidBits) {
+    if (!Number.isInteger(sid) || sid < 0 || sid >= this.sidLimit) {
       throw new HwError(this.unit, `SID ${sid} out of range [0, ${2 ** this.sidBits - 1}]`);
     }
   }

@@ -48,46 +48,66 @@ export interface QiLimits {
 
 const int = (v: number, lo: number, hi: number): boolean => Number.isInteger(v) && v >= lo && v <= hi;
 
+const malformed = (d: QiDesc, lim: QiLimits, why: string): never => {
+  throw new HwError(lim.unit, `malformed ${d.kind} descriptor: ${why}`);
+};
+
+const checkDid = (d: QiDesc, lim: QiLimits, v: number): void => {
+  if (!int(v, 0, 2 ** lim.didBits - 1)) malformed(d, lim, `DID ${v} beyond ${lim.didBits} bits`);
+};
+
+const checkPasid = (d: QiDesc, lim: QiLimits, v: number): void => {
+  if (!int(v, 0, 2 ** lim.pasidBits - 1)) malformed(d, lim, `PASID ${v} beyond ${lim.pasidBits} bits`);
+};
+
+const checkSid = (d: QiDesc, lim: QiLimits, v: number): void => {
+  if (!int(v, 0, 0xffff)) malformed(d, lim, `SID ${v}`);
+};
+
+const checkAligned = (d: QiDesc, lim: QiLimits, addr: number, order: number): void => {
+  if (!int(order, 0, MAX_AGAW_PFN_WIDTH)) malformed(d, lim, `mask ${order} out of [0, ${MAX_AGAW_PFN_WIDTH}]`);
+  if (!int(addr, 0, 2 ** MAX_AGAW_PFN_WIDTH - 1)) malformed(d, lim, `address ${addr} out of range`);
+  if (addr % 2 ** order !== 0) malformed(d, lim, `address ${addr.toString(16)} not aligned to 2^${order} pages`);
+};
+
 /** Throws HwError for a malformed descriptor: a field out of range or a misaligned address. */
 export const checkDesc = (d: QiDesc, lim: QiLimits): void => {
-  const bad = (why: string): never => {
-    throw new HwError(lim.unit, `malformed ${d.kind} descriptor: ${why}`);
-  };
-  const did = (v: number): void => void (int(v, 0, 2 ** lim.didBits - 1) || bad(`DID ${v} beyond ${lim.didBits} bits`));
-  const pasid = (v: number): void =>
-    void (int(v, 0, 2 ** lim.pasidBits - 1) || bad(`PASID ${v} beyond ${lim.pasidBits} bits`));
-  const aligned = (addr: number, order: number): void => {
-    if (!int(order, 0, MAX_AGAW_PFN_WIDTH)) bad(`mask ${order} out of [0, ${MAX_AGAW_PFN_WIDTH}]`);
-    if (!int(addr, 0, 2 ** MAX_AGAW_PFN_WIDTH - 1)) bad(`address ${addr} out of range`);
-    if (addr % 2 ** order !== 0) bad(`address ${addr.toString(16)} not aligned to 2^${order} pages`);
-  };
-  match(d)
-    .with({ kind: 'pc' }, (x) => {
-      did(x.did);
-      if (x.granularity === 'pasid') pasid(x.pasid);
-    })
-    .with({ kind: 'piotlb' }, (x) => {
-      did(x.did);
-      pasid(x.pasid);
-      if (x.granularity === 'page') aligned(x.addr, x.am);
-    })
-    .with({ kind: 'iotlb_dsi' }, (x) => did(x.did))
-    .with({ kind: 'iotlb_psi' }, (x) => {
-      did(x.did);
-      aligned(x.addr, x.am);
-    })
-    .with({ kind: 'devtlb' }, (x) => {
-      if (!int(x.sid, 0, 0xffff)) bad(`SID ${x.sid}`);
-      if (!x.global) pasid(x.pasid);
-      aligned(x.addr, x.sizeOrder);
-    })
-    .with({ kind: 'wait' }, () => undefined)
-    .with({ kind: 'prs' }, (x) => {
-      if (!int(x.sid, 0, 0xffff)) bad(`SID ${x.sid}`);
-      pasid(x.pasid);
-      if (!int(x.prgi, 0, 511)) bad(`PRG index ${x.prgi}`);
-    })
-    .exhaustive();
+  // A plain switch with a `never` default instead of ts-pattern: measured hot path (every
+  // descriptor; the match builder and per-call helper closures were ~9% of a checked VT-d step).
+  switch (d.kind) {
+    case 'pc':
+      checkDid(d, lim, d.did);
+      if (d.granularity === 'pasid') checkPasid(d, lim, d.pasid);
+      return;
+    case 'piotlb':
+      checkDid(d, lim, d.did);
+      checkPasid(d, lim, d.pasid);
+      if (d.granularity === 'page') checkAligned(d, lim, d.addr, d.am);
+      return;
+    case 'iotlb_dsi':
+      checkDid(d, lim, d.did);
+      return;
+    case 'iotlb_psi':
+      checkDid(d, lim, d.did);
+      checkAligned(d, lim, d.addr, d.am);
+      return;
+    case 'devtlb':
+      checkSid(d, lim, d.sid);
+      if (!d.global) checkPasid(d, lim, d.pasid);
+      checkAligned(d, lim, d.addr, d.sizeOrder);
+      return;
+    case 'wait':
+      return;
+    case 'prs':
+      checkSid(d, lim, d.sid);
+      checkPasid(d, lim, d.pasid);
+      if (!int(d.prgi, 0, 511)) malformed(d, lim, `PRG index ${d.prgi}`);
+      return;
+    default: {
+      const never: never = d;
+      throw new Error(`checkDesc: unknown descriptor ${JSON.stringify(never)}`);
+    }
+  }
 };
 
 /** One line for traces: `piotlb did=1 pasid=5 addr=40000 am=2`. */

@@ -1,9 +1,15 @@
 import type { TraceSink } from '../../shared/index.js';
 import type { Counters } from '../counters.js';
-import { checkDesc, formatDesc, type QiDesc, type QiLimits } from './descriptor.js';
+import { checkDesc, formatDesc, type QiDesc, type QiKind, type QiLimits } from './descriptor.js';
 
 /** What applying one descriptor did: a device-TLB invalidation to a gone device never completes. */
 export type DescResult = 'done' | 'timeout';
+
+/** Counter names per descriptor kind, built once: the submit path builds no strings. */
+const SUBMITTED: Readonly<Record<QiKind, string>> = {
+  pc: 'qi.pc', piotlb: 'qi.piotlb', iotlb_dsi: 'qi.iotlb_dsi', iotlb_psi: 'qi.iotlb_psi',
+  devtlb: 'qi.devtlb', wait: 'qi.wait', prs: 'qi.prs',
+};
 
 /**
  * The invalidation queue (VT-d spec 6.5.2). Software submits descriptors at the tail; the
@@ -18,6 +24,8 @@ export type DescResult = 'done' | 'timeout';
  */
 export class InvalidationQueue {
   private readonly pending: QiDesc[] = [];
+  /** Wait descriptors among `pending` (the queue runs only while one is there). */
+  private waitsPending = 0;
   private timedOut = false;
   /** FSTS.ITE: set by a time-out, cleared only by software. */
   private iteFlag = false;
@@ -35,10 +43,12 @@ export class InvalidationQueue {
   /** Queue one descriptor; a wait makes the hardware run the queue up to it. */
   submit(desc: QiDesc): void {
     checkDesc(desc, this.limits);
-    this.counters.bump(`qi.${desc.kind}`);
+    this.counters.bump(SUBMITTED[desc.kind]);
     if (this.trace) this.trace.event('queue', this.limits.unit, `submit ${formatDesc(desc)}`);
     this.pending.push(desc);
-    if (desc.kind === 'wait' && !this.iteFlag) this.run();
+    if (desc.kind !== 'wait') return;
+    this.waitsPending++;
+    if (!this.iteFlag) this.run();
   }
 
   /** Invalidation time-out error pending: a device never answered a device-TLB invalidation. */
@@ -55,7 +65,7 @@ export class InvalidationQueue {
   clearIte(): void {
     if (!this.iteFlag) return;
     this.iteFlag = false;
-    if (this.pending.some((d) => d.kind === 'wait')) this.run();
+    if (this.waitsPending > 0) this.run();
   }
 
   private run(): void {
@@ -65,6 +75,7 @@ export class InvalidationQueue {
         if (this.apply(d) === 'timeout') this.timedOut = true;
         continue;
       }
+      this.waitsPending--;
       if (this.timedOut) {
         this.timedOut = false;
         this.iteFlag = true;
@@ -76,7 +87,7 @@ export class InvalidationQueue {
       this.apply(d);
       this.completedWaits++;
       if (this.trace) this.trace.event('queue', this.limits.unit, 'wait done');
-      if (!this.pending.some((p) => p.kind === 'wait')) return;
+      if (this.waitsPending === 0) return;
     }
   }
 }

@@ -1,4 +1,3 @@
-import { match } from 'ts-pattern';
 import type { IommuSpec, TraceSink } from '../../shared/index.js';
 import { Counters } from '../counters.js';
 import type { PciDevice } from '../device.js';
@@ -128,45 +127,50 @@ export class VtdUnit implements IommuUnit, WalkCaches {
   /** One descriptor taking effect (called by the queue, in order, up to a wait). */
   private execute(d: QiDesc): DescResult {
     if (this.trace) this.trace.event('cache', this.name, `apply ${d.kind}`);
-    return match(d)
-      .with({ kind: 'pc' }, (x): DescResult => {
-        if (x.granularity === 'domain') this.pasidCache.invalidateDomain(x.did);
-        else this.pasidCache.invalidatePasid(x.did, x.pasid);
+    // A plain switch with a `never` default instead of ts-pattern: measured hot path (every
+    // descriptor that takes effect; the match builder allocated on each one).
+    switch (d.kind) {
+      case 'pc':
+        if (d.granularity === 'domain') this.pasidCache.invalidateDomain(d.did);
+        else this.pasidCache.invalidatePasid(d.did, d.pasid);
         return 'done';
-      })
-      .with({ kind: 'piotlb' }, (x): DescResult => {
-        if (x.granularity === 'pasid') {
-          this.iotlb.invalidatePasid(x.did, x.pasid);
-          this.psc.invalidatePasid(x.did, x.pasid);
+      case 'piotlb': {
+        if (d.granularity === 'pasid') {
+          this.iotlb.invalidatePasid(d.did, d.pasid);
+          this.psc.invalidatePasid(d.did, d.pasid);
           return 'done';
         }
-        const pages = 2 ** x.am;
-        this.iotlb.invalidateRange(x.did, x.pasid, x.addr, pages);
+        const pages = 2 ** d.am;
+        this.iotlb.invalidateRange(d.did, d.pasid, d.addr, pages);
         // IH (invalidation hint) = 0: paging-structure entries that could translate the range go too.
-        if (!x.ih) this.psc.invalidateRange(x.did, x.pasid, x.addr, pages);
+        if (!d.ih) this.psc.invalidateRange(d.did, d.pasid, d.addr, pages);
         return 'done';
-      })
+      }
       // Second-stage invalidations: every IOTLB and PSC entry here was made by a first-level,
       // PASID-tagged walk, which these descriptors do not match (VT-d spec 6.5.2.3).
-      .with({ kind: 'iotlb_dsi' }, { kind: 'iotlb_psi' }, (): DescResult => 'done')
-      .with({ kind: 'devtlb' }, (x): DescResult => {
-        const dev = this.contexts.get(x.sid)!.dev;
-        if (dev.disconnected) return 'timeout';
-        const pages = x.sizeOrder >= MAX_AGAW_PFN_WIDTH ? Infinity : 2 ** x.sizeOrder;
-        dev.atcInvalidate(x.global ? undefined : x.pasid, x.addr, pages);
+      case 'iotlb_dsi':
+      case 'iotlb_psi':
         return 'done';
-      })
-      .with({ kind: 'wait' }, (x): DescResult => {
+      case 'devtlb': {
+        const dev = this.contexts.get(d.sid)!.dev;
+        if (dev.disconnected) return 'timeout';
+        const pages = d.sizeOrder >= MAX_AGAW_PFN_WIDTH ? Infinity : 2 ** d.sizeOrder;
+        dev.atcInvalidate(d.global ? undefined : d.pasid, d.addr, pages);
+        return 'done';
+      }
+      case 'wait':
         // PD (page-request drain): requests the devices sent before this wait are in the PRQ by
         // the time it completes; the queue is in memory already, so only the count is kept.
-        if (x.drain) this.counters.bump('prq.drain');
+        if (d.drain) this.counters.bump('prq.drain');
         return 'done';
-      })
-      .with({ kind: 'prs' }, (x): DescResult => {
+      case 'prs':
         // The response travels to the endpoint as a PRG Response Message.
-        this.contexts.get(x.sid)!.dev.pageResponse(x.pasid, x.prgi, x.code);
+        this.contexts.get(d.sid)!.dev.pageResponse(d.pasid, d.prgi, d.code);
         return 'done';
-      })
-      .exhaustive();
+      default: {
+        const never: never = d;
+        throw new Error(`execute: unknown descriptor ${JSON.stringify(never)}`);
+      }
+    }
   }
 }
