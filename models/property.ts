@@ -2,10 +2,10 @@
  * One fast-check property over command sequences: each run opens a fresh session on a drawn
  * topology and executes the generated commands through fc.modelRun. On a failure fast-check
  * shrinks; the last failing run is the shrunk counterexample, whose executed commands are
- * replayed (no fast-check) to build the trace.
+ * minimised and replayed (no fast-check) to build the trace.
  */
 import fc from 'fast-check';
-import { type Session, openSession, runSequence } from '../src/harness/index.js';
+import { type Session, minimizeCommands, openSession, runSequence } from '../src/harness/index.js';
 import type { IommuDriver } from '../src/impl/index.js';
 import type { FaultId, Topology } from '../src/shared/index.js';
 import type { CoverageRecorder } from '../src/spec/index.js';
@@ -94,13 +94,19 @@ export const checkProperty = (cfg: PropertyConfig): PropertyOutcome => {
   return { stats, counterexample: counterexampleTrace(lastFailing, cfg, result.counterexamplePath, replayPath) };
 };
 
-/** Replays the shrunk commands with events on; falls back to the run's own record. */
+/**
+ * Minimises the shrunk commands (src/harness/minimize.ts: 1-minimal for the same invariant),
+ * then replays them with events on; falls back to the run's own record.
+ */
 const counterexampleTrace = (failing: Session, cfg: PropertyConfig, path: string | null, replayPath: string | undefined): Trace => {
-  const again = runSequence(failing.topology, failing.commands, {
-    events: true,
+  const opts = {
     ...(cfg.driver === undefined ? {} : { driver: cfg.driver }),
     ...(cfg.fault === undefined ? {} : { fault: cfg.fault }),
-  });
+  };
+  const commands = failing.violation === undefined
+    ? failing.commands
+    : minimizeCommands(failing.topology, failing.commands, failing.violation.invariant, opts);
+  const again = runSequence(failing.topology, commands, { events: true, ...opts });
   const s = again.ok && again.value.session.violation !== undefined ? again.value.session : failing;
   return newTrace({
     topology: s.topology,

@@ -4,3 +4,4 @@ export { type Session, type SessionOptions, openSession } from './session.js';
 export { checkedStep } from './step.js';
 export { type SequenceOptions, type SequenceResult, replayTrace, runSequence } from './sequence.js';
 export { EXC_ID, OBS_ID, commandObjects, firstLine, invariantTitle, toTraceViolation } from './violation.js';
+export { minimizeCommands } from './minimize.js';

@@ -1,0 +1,39 @@
+/**
+ * The last word on a counterexample's length: delete commands one at a time, keeping a deletion
+ * when the rest is still legal and still breaks the same invariant, until no single deletion
+ * does (1-minimal, the fixpoint of ddmin's finest level). fast-check's shrinker is stronger on
+ * most runs but can stall (its command shrinker follows the replay record of its own list, and
+ * a co-shrinking argument that changes what ran confuses it); this pass makes every saved trace
+ * 1-minimal regardless. Replays run without fast-check on fresh sessions, so it is exact.
+ */
+import type { Command, Topology } from '../shared/index.js';
+import type { SessionOptions } from './session.js';
+import { runSequence } from './sequence.js';
+
+/** Longest sequence worth the quadratic pass; longer ones are left as fast-check shrank them. */
+const MAX_MINIMIZE = 400;
+
+const breaks = (topology: Topology, commands: readonly Command[], invariant: string, opts: SessionOptions): boolean => {
+  const r = runSequence(topology, commands, opts);
+  return r.ok && r.value.session.violation?.invariant === invariant;
+};
+
+export const minimizeCommands = (
+  topology: Topology, commands: readonly Command[], invariant: string, opts: SessionOptions = {},
+): readonly Command[] => {
+  if (commands.length > MAX_MINIMIZE || !breaks(topology, commands, invariant, opts)) return commands;
+  let current = commands;
+  let shrunk = true;
+  while (shrunk) {
+    shrunk = false;
+    // From the end: later commands are more often the tail after the failure's cause.
+    for (let i = current.length - 1; i >= 0; i--) {
+      const without = [...current.slice(0, i), ...current.slice(i + 1)];
+      if (breaks(topology, without, invariant, opts)) {
+        current = without;
+        shrunk = true;
+      }
+    }
+  }
+  return current;
+};
