@@ -49,6 +49,7 @@ export interface RowSummary {
   readonly medianMs?: number;
   readonly maxMs?: number;
   readonly medianShrunkLength?: number;
+  readonly maxShrunkLength?: number;
   readonly medianShrinkMs?: number;
   readonly errors: number;
 }
@@ -86,6 +87,7 @@ export const summarizeRow = (row: FaultRow): RowSummary => {
     ...opt('medianMs', median(ms)),
     ...opt('maxMs', max(ms)),
     ...opt('medianShrunkLength', median(defined(hits.map((s) => s.shrunkLength)))),
+    ...opt('maxShrunkLength', max(defined(hits.map((s) => s.shrunkLength)))),
     ...opt('medianShrinkMs', median(defined(hits.map((s) => s.shrinkMs)))),
     errors: row.seeds.filter((s) => s.error !== undefined).length,
   };
@@ -109,7 +111,7 @@ const invariantsCell = (row: FaultRow, r: RowSummary): string =>
     ? '-'
     : `${r.invariants.map((i) => `${i.id}×${i.count}`).join(' ')}${row.fault !== undefined && !r.allExpected ? ' (unexpected)' : ''}`;
 
-const HEADER = ['fault', 'platform', 'found', 'per seed', 'invariants', 'runs med/max', 'time to 1st failure med/max', 'shrunk len med', 'shrink time med'];
+const HEADER = ['fault', 'platform', 'found', 'per seed', 'invariants', 'runs med/max', 'time to 1st failure med/max', 'shrunk len med/max', 'shrink time med'];
 
 const cells = (row: FaultRow): string[] => {
   const r = summarizeRow(row);
@@ -117,7 +119,7 @@ const cells = (row: FaultRow): string[] => {
     rowName(row), row.platform, `${r.found}/${r.total}${r.errors > 0 ? ` (${r.errors} errors)` : ''}`, r.perSeed, invariantsCell(row, r),
     `${formatCount(r.medianRuns)} / ${formatCount(r.maxRuns)}`,
     `${formatSeconds(r.medianMs)} / ${formatSeconds(r.maxMs)}`,
-    formatCount(r.medianShrunkLength), formatSeconds(r.medianShrinkMs),
+    `${formatCount(r.medianShrunkLength)} / ${formatCount(r.maxShrunkLength)}`, formatSeconds(r.medianShrinkMs),
   ];
 };
 

@@ -34,7 +34,7 @@ describe('The fault benchmark\'s statistics', () => {
       found: 3, total: 4, perSeed: 'xx.x',
       invariants: [{ id: 'I6', count: 2 }, { id: 'OBS', count: 1 }],
       allExpected: true,
-      medianRuns: 4, maxRuns: 10, medianMs: 40, maxMs: 120, medianShrunkLength: 5, medianShrinkMs: 200, errors: 0,
+      medianRuns: 4, maxRuns: 10, medianMs: 40, maxMs: 120, medianShrunkLength: 5, maxShrunkLength: 6, medianShrinkMs: 200, errors: 0,
     });
   });
 
@@ -52,11 +52,11 @@ describe('The fault benchmark\'s statistics', () => {
 });
 
 describe('The fault benchmark\'s tables', () => {
-  test('The terminal table has one row per fault and platform, with found per seed and the medians', () => {
+  test('The terminal table has one row per fault and platform, with found per seed, the medians and the maxima', () => {
     const lines = formatFaultTable([clean, b07]);
     expect(lines).toHaveLength(4);
-    expect(lines[2]).toMatch(/^clean\s+vtd\s+0\/2\s+\.\.\s+-\s+- \/ -\s+- \/ -\s+-\s+-$/);
-    expect(lines[3]).toMatch(/^B07\s+vtd\s+3\/4\s+xx\.x\s+I6×2 OBS×1\s+4 \/ 10\s+0\.040 s \/ 0\.120 s\s+5\s+0\.200 s$/);
+    expect(lines[2]).toMatch(/^clean\s+vtd\s+0\/2\s+\.\.\s+-\s+- \/ -\s+- \/ -\s+- \/ -\s+-$/);
+    expect(lines[3]).toMatch(/^B07\s+vtd\s+3\/4\s+xx\.x\s+I6×2 OBS×1\s+4 \/ 10\s+0\.040 s \/ 0\.120 s\s+5 \/ 6\s+0\.200 s$/);
   });
 
   test('An invariant the fault table does not expect is flagged', () => {
@@ -69,7 +69,7 @@ describe('The fault benchmark\'s tables', () => {
     expect(md).toContain('on 2026-01-02: Node v20.20.2, AMD EPYC (2 cores, linux x64), one core used.');
     expect(md).toContain('over 2 seeds (1, 2), each until the first failure or 300 runs or 5 s.');
     expect(md).toContain('Clean run (no fault): 0 violations.');
-    expect(md).toContain('| B07 | vtd | 3/4 | xx.x | I6×2 OBS×1 | 4 / 10 | 0.040 s / 0.120 s | 5 | 0.200 s | SVA domains get second-stage IOTLB flushes |');
+    expect(md).toContain('| B07 | vtd | 3/4 | xx.x | I6×2 OBS×1 | 4 / 10 | 0.040 s / 0.120 s | 5 / 6 | 0.200 s | SVA domains get second-stage IOTLB flushes |');
     const table = md.split('\n').filter((l) => l.startsWith('|'));
     expect(table).toHaveLength(4);
     // Every table line has the same number of cells as the header.
