@@ -17,6 +17,7 @@ import { set_invalidate_observer } from '../src/impl/core/mmuNotifier.js';
 import type { Device, MmStruct } from '../src/impl/index.js';
 import type { World } from '../src/impl/index.js';
 import type { Platform } from '../src/shared/index.js';
+import { InvalidationInputs } from './hardware/invalidationInputs.js';
 import { cdTranslates, memoryCd } from './hardware/smmuRead.js';
 
 /** A wait (VT-d) or CMD_SYNC (SMMU) finishing: `ok` false = ITE / sync time-out, 'queued' never logged. */
@@ -50,7 +51,8 @@ export interface UnitLog {
 
 /**
  * The secondary-TLB invalidations of the step: invalidation i covered [start[i], end[i]) of
- * mm[i] and produced events [from[i*U + u], to[i*U + u]) of unit u (U = number of units).
+ * mm[i] and produced events [from[i*U + u], to[i*U + u]) of unit u (U = number of units);
+ * `inputs` holds, for the same (i, u), what the kernel objects asked of it at the call.
  */
 export interface InvalidationLog {
   n: number;
@@ -59,6 +61,7 @@ export interface InvalidationLog {
   readonly end: bigint[];
   from: Int32Array;
   to: Int32Array;
+  readonly inputs: InvalidationInputs;
 }
 
 export interface StepProbe {
@@ -96,7 +99,10 @@ class Probe implements StepProbe {
   constructor(readonly platform: Platform, names: readonly string[]) {
     this.units = names.map((name, index) => ({ index, name, n: 0, events: [], aux: [], timeouts: 0 }));
     const cap = 4 * names.length;
-    this.invalidations = { n: 0, mm: [], start: [], end: [], from: new Int32Array(cap), to: new Int32Array(cap) };
+    this.invalidations = {
+      n: 0, mm: [], start: [], end: [], from: new Int32Array(cap), to: new Int32Array(cap),
+      inputs: new InvalidationInputs(platform, names.length),
+    };
   }
 
   begin(): void {
@@ -124,6 +130,8 @@ class Probe implements StepProbe {
     inv.start[i] = start;
     inv.end[i] = end;
     for (let u = 0; u < units; u++) inv.from[i * units + u] = this.units[u]!.n;
+    inv.inputs.reserve(i);
+    inv.inputs.capture(mm, i);
   }
 
   invalidateAfter(): void {

@@ -4,28 +4,18 @@
  * first failure, median shrunk length and shrink time), as a text table for the terminal and
  * a Markdown page for bench/faults.md. Pure: the bench measures, this only counts and prints.
  */
+import type { FaultFinding } from '../models/index.js';
 import { formatTable } from '../src/cli/summary.js';
 import type { FaultId, Platform } from '../src/shared/index.js';
 
-/** One seed's search, as bench/faults.json keeps it. */
-export interface SeedResult {
-  readonly seed: number;
-  readonly found: boolean;
-  readonly invariant?: string;
-  readonly firstInvariant?: string;
-  /** The invariant is one the fault table expects. */
-  readonly expected: boolean;
-  /** Generated runs: to the first failure, or the whole budget. */
-  readonly runs: number;
-  readonly runsToFailure?: number;
-  readonly msToFailure?: number;
-  readonly shrunkLength?: number;
-  readonly shrinkMs?: number;
-  readonly elapsedMs: number;
-  /** The shrunk counterexample, one command per entry (`bind(d0,mm1)`). */
+/**
+ * One seed's search, as bench/faults.json keeps it: findFault's finding without what the row
+ * already says (fault, platform), times rounded, and the shrunk counterexample printed one
+ * command per entry (`bind(d0,mm1)`) in place of its trace.
+ */
+export type SeedResult = Omit<FaultFinding, 'fault' | 'platform' | 'trace'> & {
   readonly counterexample?: readonly string[];
-  readonly error?: string;
-}
+};
 
 /** One fault on one platform (fault undefined: the clean run). */
 export interface FaultRow {

@@ -2,11 +2,11 @@
  * I12 on SMMUv3: what one notifier invalidation may cost on each SMMU, from the mm's domains
  * there: one TLBI sequence of the domain's ASID (at least one, fewer than CMDQ_MAX_TLBI_OPS
  * commands) closed by one CMD_SYNC, then one ATC_INV per stream of each ATS master_domain
- * closed by one more CMD_SYNC, and no other command and no stream invalidated twice.
+ * closed by one more CMD_SYNC, and no other command and no stream invalidated twice. The
+ * domains are those the probe read when the notifier was called (invalidationInputs.ts).
  */
-import type { ArmSmmuDomain } from '../../src/impl/smmuv3/structs.js';
 import type { CheckContext } from '../invariant.js';
-import { invalidationSlice } from './events.js';
+import { eachInvalidationSlice, type InvalidationSlice } from './events.js';
 import type { Sink } from './platform.js';
 
 /**
@@ -21,48 +21,31 @@ const PAGE_SHIFT = 12;
 const CMDQ_MAX_TLBI_OPS = 1 << (PAGE_SHIFT - 3);
 const MAX_TLBI = CMDQ_MAX_TLBI_OPS - 1;
 
-export function checkSmmuCost(ctx: CheckContext, out: Sink): void {
-  // An unbind invalidates only through its page-request drain (a fault that upgrades a PTE), and
-  // may free the very domains the cost is computed from later in the same step: not costed.
-  if (ctx.cmd.kind === 'unbind') return;
-  const { probe } = ctx;
-  const inv = probe.invalidations;
-  for (let i = 0; i < inv.n; i++) {
-    const mm = inv.mm[i]!;
-    for (let u = 0; u < probe.units.length; u++) {
-      let domains = 0, atcStreams = 0, syncsWanted = 0, asid = -1;
-      for (const sub of mm.notifiers) {
-        const d = sub.container as ArmSmmuDomain;
-        if (d.smmu.index !== u) continue;
-        domains++;
-        asid = d.cd.asid;
-        let streams = 0;
-        for (const md of d.devices) if (md.master.ats_enabled) streams += md.master.streams.length;
-        atcStreams += streams;
-        syncsWanted += streams > 0 ? 2 : 1;
+function sliceCost(ctx: CheckContext, { i, u, at, mm, log, from, to }: InvalidationSlice, out: Sink): void {
+  const wanted = ctx.probe.invalidations.inputs;
+  const domains = wanted.domains[at]!;
+  const atcStreams = wanted.atsStreams[at]!;
+  const syncsWanted = domains + wanted.atsDomains[at]!;
+  let tlbi = 0, foreign = 0, atc = 0, syncs = 0, other = 0, dup = -1;
+  for (let k = from; k < to; k++) {
+    const e = log.events[k]!;
+    if (e.kind === 'TLBI_NH_ASID' || e.kind === 'TLBI_NH_VA') {
+      if (wanted.ownsAsid(i, e.asid)) tlbi++;
+      else foreign++;
+    } else if (e.kind === 'ATC_INV') {
+      atc++;
+      for (let j = from; j < k && dup < 0; j++) {
+        const f = log.events[j]!;
+        if (f.kind === 'ATC_INV' && f.sid === e.sid && f.ssid === e.ssid) dup = e.sid;
       }
-      const log = probe.units[u]!;
-      const { from, to } = invalidationSlice(probe, i, u);
-      let tlbi = 0, foreign = 0, atc = 0, syncs = 0, other = 0, dup = -1;
-      for (let k = from; k < to; k++) {
-        const e = log.events[k]!;
-        if (e.kind === 'TLBI_NH_ASID' || e.kind === 'TLBI_NH_VA') {
-          if (mm.notifiers.some((n) => (n.container as ArmSmmuDomain).cd.asid === e.asid)) tlbi++;
-          else foreign++;
-        } else if (e.kind === 'ATC_INV') {
-          atc++;
-          for (let j = from; j < k && dup < 0; j++) {
-            const f = log.events[j]!;
-            if (f.kind === 'ATC_INV' && f.sid === e.sid && f.ssid === e.ssid) dup = e.sid;
-          }
-        } else if (e.kind === 'CMD_SYNC') syncs++;
-        else if (e.kind !== 'completion') other++;
-      }
-      const tlbiOk = domains === 0 ? tlbi === 0 : tlbi >= domains && tlbi <= domains * MAX_TLBI;
-      if (tlbiOk && foreign === 0 && atc === atcStreams && syncs === syncsWanted && other === 0 && dup < 0) continue;
-      out.add({ iommu: u, mm: mm.slot, asid, tlbi, atc, syncs },
-        `${log.name}: invalidation ${i} of mm${mm.slot} cost ${tlbi} TLBI (${foreign} of foreign ASIDs), ${atc} ATC_INV, ${syncs} CMD_SYNC, ${other} other` +
-        `${dup >= 0 ? ` (sid ${dup} twice)` : ''}; the domains ask for 1..${MAX_TLBI} TLBI per domain (${domains}), ${atcStreams} ATC_INV, ${syncsWanted} CMD_SYNC`);
-    }
+    } else if (e.kind === 'CMD_SYNC') syncs++;
+    else if (e.kind !== 'completion') other++;
   }
+  const tlbiOk = domains === 0 ? tlbi === 0 : tlbi >= domains && tlbi <= domains * MAX_TLBI;
+  if (tlbiOk && foreign === 0 && atc === atcStreams && syncs === syncsWanted && other === 0 && dup < 0) return;
+  out.add({ iommu: u, mm: mm.slot, asid: wanted.asid[at]!, tlbi, atc, syncs },
+    `${log.name}: invalidation ${i} of mm${mm.slot} cost ${tlbi} TLBI (${foreign} of foreign ASIDs), ${atc} ATC_INV, ${syncs} CMD_SYNC, ${other} other` +
+    `${dup >= 0 ? ` (sid ${dup} twice)` : ''}; the domains ask for 1..${MAX_TLBI} TLBI per domain (${domains}), ${atcStreams} ATC_INV, ${syncsWanted} CMD_SYNC`);
 }
+
+export const checkSmmuCost = (ctx: CheckContext, out: Sink): void => eachInvalidationSlice(ctx, out, sliceCost);

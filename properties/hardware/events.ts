@@ -1,8 +1,11 @@
 /**
  * Reading a unit's step log (probe.ts): finding events in order, completions between two
- * positions, and a unit's slice of one invalidation. Plain loops: these run after every step.
+ * positions, and each unit's slice of each invalidation. Plain loops: these run after every step.
  */
+import type { MmStruct } from '../../src/impl/index.js';
+import type { CheckContext } from '../invariant.js';
 import type { ProbeEvent, StepProbe, UnitLog } from '../probe.js';
+import type { Sink } from './platform.js';
 
 /** First index k in [from, to) whose event satisfies `pred`, or -1. */
 export function findEvent(log: UnitLog, from: number, to: number, pred: (e: ProbeEvent, k: number) => boolean): number {
@@ -19,11 +22,31 @@ export function completionAfter(log: UnitLog, after: number, to: number): number
   return -1;
 }
 
-/** Unit u's slice [from, to) of invalidation i. */
-export function invalidationSlice(probe: StepProbe, i: number, u: number): { from: number; to: number } {
+/**
+ * Unit u's part of invalidation i of mm: events [from, to) of log; `at` = i * U + u indexes the
+ * invalidation's inputs (invalidationInputs.ts).
+ */
+export interface InvalidationSlice {
+  readonly i: number;
+  readonly u: number;
+  readonly at: number;
+  readonly mm: MmStruct;
+  readonly log: UnitLog;
+  readonly from: number;
+  readonly to: number;
+}
+
+/** Call `visit` on every unit's slice of every invalidation of the step, in order. */
+export function eachInvalidationSlice(ctx: CheckContext, out: Sink, visit: (ctx: CheckContext, s: InvalidationSlice, out: Sink) => void): void {
+  const { probe } = ctx;
   const inv = probe.invalidations;
-  const at = i * probe.units.length + u;
-  return { from: inv.from[at]!, to: inv.to[at]! };
+  const units = probe.units.length;
+  for (let i = 0; i < inv.n; i++) {
+    for (let u = 0; u < units; u++) {
+      const at = i * units + u;
+      visit(ctx, { i, u, at, mm: inv.mm[i]!, log: probe.units[u]!, from: inv.from[at]!, to: inv.to[at]! }, out);
+    }
+  }
 }
 
 /** Whether event k of unit u falls inside any invalidation of the step. */

@@ -1,10 +1,8 @@
 import { MAX_AGAW_PFN_WIDTH } from '../../src/hw/vtd/descriptor.js';
 import { ATC_INV_SIZE_ALL, tlbiPages } from '../../src/hw/smmuv3/index.js';
 import { ULONG_MAX } from '../../src/shared/index.js';
-import type { ArmSmmuDomain } from '../../src/impl/smmuv3/structs.js';
-import type { DmarDomain } from '../../src/impl/vtd/dmar.js';
 import type { CheckContext, Invariant } from '../invariant.js';
-import { invalidationSlice } from './events.js';
+import { eachInvalidationSlice, type InvalidationSlice } from './events.js';
 import { perPlatform, type Sink } from './platform.js';
 
 /** Whether the aligned block [addr, addr + 2^order) covers vpns [first, last]. */
@@ -19,67 +17,55 @@ const span = (ctx: CheckContext, i: number): { first: number; last: number; all:
   return { first: Number(start >> 12n), last: Number((end - 1n) >> 12n), all: start === 0n && end === ULONG_MAX };
 };
 
-function vtd(ctx: CheckContext, out: Sink): void {
-  const { probe } = ctx;
-  for (let i = 0; i < probe.invalidations.n; i++) {
-    const mm = probe.invalidations.mm[i]!;
-    const { first, last, all } = span(ctx, i);
-    for (let u = 0; u < probe.units.length; u++) {
-      const log = probe.units[u]!;
-      const { from, to } = invalidationSlice(probe, i, u);
-      let iotlb = 0;
-      for (let k = from; k < to; k++) {
-        const e = log.events[k]!;
-        const objects = { iommu: u, mm: mm.slot, at: k };
-        if (e.kind === 'piotlb') {
-          iotlb++;
-          if (e.granularity === 'pasid') continue;
-          if (all) out.add(objects, `${log.name}: (0, ULONG_MAX) flushed as a page range (addr 0x${e.addr.toString(16)}, am ${e.am}), not PASID-selective`);
-          else if (!covers(e.addr, e.am, first, last)) out.add(objects, `${log.name}: P_IOTLB [0x${e.addr.toString(16)}, +2^${e.am}) misses vpns [0x${first.toString(16)}, 0x${last.toString(16)}]`);
-        } else if (e.kind === 'devtlb' && !e.global && !all && !covers(e.addr, e.sizeOrder, first, last)) {
-          out.add(objects, `${log.name}: devTLB [0x${e.addr.toString(16)}, +2^${e.sizeOrder}) misses vpns [0x${first.toString(16)}, 0x${last.toString(16)}]`);
-        }
-      }
-      const tagged = mm.notifiers.some((n) => (n.container as DmarDomain).cache_tags.some((t) => t.type === 'IOTLB' && t.iommu.index === u));
-      if (tagged && iotlb === 0) out.add({ iommu: u, mm: mm.slot }, `${log.name}: no IOTLB invalidation for mm${mm.slot}'s range [0x${first.toString(16)}, 0x${last.toString(16)}]`);
+function vtdSlice(ctx: CheckContext, { i, u, at, mm, log, from, to }: InvalidationSlice, out: Sink): void {
+  const { first, last, all } = span(ctx, i);
+  let iotlb = 0;
+  for (let k = from; k < to; k++) {
+    const e = log.events[k]!;
+    const objects = { iommu: u, mm: mm.slot, at: k };
+    if (e.kind === 'piotlb') {
+      iotlb++;
+      if (e.granularity === 'pasid') continue;
+      if (all) out.add(objects, `${log.name}: (0, ULONG_MAX) flushed as a page range (addr 0x${e.addr.toString(16)}, am ${e.am}), not PASID-selective`);
+      else if (!covers(e.addr, e.am, first, last)) out.add(objects, `${log.name}: P_IOTLB [0x${e.addr.toString(16)}, +2^${e.am}) misses vpns [0x${first.toString(16)}, 0x${last.toString(16)}]`);
+    } else if (e.kind === 'devtlb' && !e.global && !all && !covers(e.addr, e.sizeOrder, first, last)) {
+      out.add(objects, `${log.name}: devTLB [0x${e.addr.toString(16)}, +2^${e.sizeOrder}) misses vpns [0x${first.toString(16)}, 0x${last.toString(16)}]`);
     }
   }
+  // The IOTLB tags as the probe read them at the notifier call (the domain may be gone by now).
+  const tagged = ctx.probe.invalidations.inputs.iotlbTags[at]! > 0;
+  if (tagged && iotlb === 0) out.add({ iommu: u, mm: mm.slot }, `${log.name}: no IOTLB invalidation for mm${mm.slot}'s range [0x${first.toString(16)}, 0x${last.toString(16)}]`);
 }
 
-function smmuv3(ctx: CheckContext, out: Sink): void {
-  const { probe } = ctx;
-  for (let i = 0; i < probe.invalidations.n; i++) {
-    const mm = probe.invalidations.mm[i]!;
-    const { first, last, all } = span(ctx, i);
-    for (let u = 0; u < probe.units.length; u++) {
-      const log = probe.units[u]!;
-      const { from, to } = invalidationSlice(probe, i, u);
-      let asidWide = false;
-      let reached = first;
-      let gap = -1;
-      let beyond = -1;
-      for (let k = from; k < to; k++) {
-        const e = log.events[k]!;
-        if (e.kind === 'TLBI_NH_ASID') asidWide = true;
-        else if (e.kind === 'TLBI_NH_VA') {
-          if (e.addr > reached && gap < 0) gap = reached;
-          reached = Math.max(reached, e.addr + tlbiPages(e));
-          // A single-page TLBI past the last page means size = end - start + 1 (B11).
-          if (e.tg === 0 && e.addr > last && beyond < 0) beyond = e.addr;
-        } else if (e.kind === 'ATC_INV' && e.size !== ATC_INV_SIZE_ALL && !covers(e.addr, e.size, first, last)) {
-          out.add({ iommu: u, mm: mm.slot, sid: e.sid, at: k }, `${log.name}: ATC_INV [0x${e.addr.toString(16)}, +2^${e.size}) misses vpns [0x${first.toString(16)}, 0x${last.toString(16)}]`);
-        }
-      }
-      const domain = mm.notifiers.some((n) => (n.container as ArmSmmuDomain).smmu.index === u);
-      if (!domain) continue;
-      const objects = { iommu: u, mm: mm.slot };
-      if (all && !asidWide) out.add(objects, `${log.name}: (0, ULONG_MAX) not flushed by ASID`);
-      if (asidWide) continue;
-      if (gap >= 0 || reached <= last) out.add(objects, `${log.name}: TLBI_NH_VA commands leave vpn 0x${(gap >= 0 ? gap : reached).toString(16)} of [0x${first.toString(16)}, 0x${last.toString(16)}] uninvalidated`);
-      if (beyond >= 0) out.add(objects, `${log.name}: TLBI_NH_VA of vpn 0x${beyond.toString(16)} beyond the range's last page 0x${last.toString(16)}: size is end - start`);
+function smmuSlice(ctx: CheckContext, { i, u, at, mm, log, from, to }: InvalidationSlice, out: Sink): void {
+  const { first, last, all } = span(ctx, i);
+  let asidWide = false;
+  let reached = first;
+  let gap = -1;
+  let beyond = -1;
+  for (let k = from; k < to; k++) {
+    const e = log.events[k]!;
+    if (e.kind === 'TLBI_NH_ASID') asidWide = true;
+    else if (e.kind === 'TLBI_NH_VA') {
+      if (e.addr > reached && gap < 0) gap = reached;
+      reached = Math.max(reached, e.addr + tlbiPages(e));
+      // A single-page TLBI past the last page means size = end - start + 1 (B11).
+      if (e.tg === 0 && e.addr > last && beyond < 0) beyond = e.addr;
+    } else if (e.kind === 'ATC_INV' && e.size !== ATC_INV_SIZE_ALL && !covers(e.addr, e.size, first, last)) {
+      out.add({ iommu: u, mm: mm.slot, sid: e.sid, at: k }, `${log.name}: ATC_INV [0x${e.addr.toString(16)}, +2^${e.size}) misses vpns [0x${first.toString(16)}, 0x${last.toString(16)}]`);
     }
   }
+  // The mm's domains on this SMMU as the probe read them at the notifier call.
+  if (ctx.probe.invalidations.inputs.domains[at] === 0) return;
+  const objects = { iommu: u, mm: mm.slot };
+  if (all && !asidWide) out.add(objects, `${log.name}: (0, ULONG_MAX) not flushed by ASID`);
+  if (asidWide) return;
+  if (gap >= 0 || reached <= last) out.add(objects, `${log.name}: TLBI_NH_VA commands leave vpn 0x${(gap >= 0 ? gap : reached).toString(16)} of [0x${first.toString(16)}, 0x${last.toString(16)}] uninvalidated`);
+  if (beyond >= 0) out.add(objects, `${log.name}: TLBI_NH_VA of vpn 0x${beyond.toString(16)} beyond the range's last page 0x${last.toString(16)}: size is end - start`);
 }
+
+const vtd = (ctx: CheckContext, out: Sink): void => eachInvalidationSlice(ctx, out, vtdSlice);
+const smmuv3 = (ctx: CheckContext, out: Sink): void => eachInvalidationSlice(ctx, out, smmuSlice);
 
 /** I14: every invalidation covers its range as the kernel converts it, without overflow. */
 export const invalidationRanges: Invariant = {

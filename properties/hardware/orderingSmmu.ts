@@ -10,43 +10,35 @@
  * - a bind returns with nothing left queued.
  */
 import type { SmmuCmd } from '../../src/hw/smmuv3/index.js';
-import type { Device, World } from '../../src/impl/index.js';
+import type { Device } from '../../src/impl/index.js';
 import { dev_iommu_priv_get, to_smmu_domain, type ArmSmmuDomain } from '../../src/impl/smmuv3/structs.js';
 import type { CheckContext } from '../invariant.js';
 import type { StepProbe, UnitLog } from '../probe.js';
-import { completionAfter, findEvent, insideInvalidation, invalidationSlice } from './events.js';
+import { completionAfter, eachInvalidationSlice, findEvent, insideInvalidation, type InvalidationSlice } from './events.js';
 import { lastUnbind } from './lastUnbind.js';
 import type { Sink } from './platform.js';
-import { asidOwner, memoryCd, smmuUnits } from './smmuRead.js';
+import { memoryCd, smmuUnits } from './smmuRead.js';
 
 const isTlbi = (e: { kind: string }): e is Extract<SmmuCmd, { kind: 'TLBI_NH_ASID' | 'TLBI_NH_VA' }> =>
   e.kind === 'TLBI_NH_ASID' || e.kind === 'TLBI_NH_VA';
 
-function atcAfterTlbiInInvalidations(probe: StepProbe, world: World, out: Sink): void {
-  const inv = probe.invalidations;
-  for (let i = 0; i < inv.n; i++) {
-    const mm = inv.mm[i]!;
-    for (let u = 0; u < probe.units.length; u++) {
-      const log = probe.units[u]!;
-      const { from, to } = invalidationSlice(probe, i, u);
-      let tlbi = -1;
-      let synced = false;
-      for (let k = from; k < to; k++) {
-        const e = log.events[k]!;
-        if (isTlbi(e)) {
-          // mm.notifiers is read after the step: a domain freed later in the same step (an
-          // unbind whose fault drain invalidated first) no longer lists its ASID, which then has no owner.
-          if (mm.notifiers.some((n) => (n.container as ArmSmmuDomain).cd.asid === e.asid) || asidOwner(world, e.asid) === undefined) {
-            tlbi = k;
-            synced = false;
-          }
-        } else if (e.kind === 'completion') {
-          if (e.ok && tlbi >= 0) synced = true;
-        } else if (e.kind === 'ATC_INV' && !synced) {
-          out.add({ iommu: u, mm: mm.slot, sid: e.sid, ssid: e.ssid, at: k },
-            `${log.name}: ATC_INV sid ${e.sid} (command ${k}) in mm${mm.slot}'s invalidation before a TLBI of its ASID had completed`);
-        }
+function atcAfterTlbiInInvalidation(ctx: CheckContext, { i, u, mm, log, from, to }: InvalidationSlice, out: Sink): void {
+  let tlbi = -1;
+  let synced = false;
+  for (let k = from; k < to; k++) {
+    const e = log.events[k]!;
+    if (isTlbi(e)) {
+      // The mm's ASIDs as the probe read them at the notifier call: a domain freed later in
+      // the same step (an unbind whose fault drain invalidated first) still counts.
+      if (ctx.probe.invalidations.inputs.ownsAsid(i, e.asid)) {
+        tlbi = k;
+        synced = false;
       }
+    } else if (e.kind === 'completion') {
+      if (e.ok && tlbi >= 0) synced = true;
+    } else if (e.kind === 'ATC_INV' && !synced) {
+      out.add({ iommu: u, mm: mm.slot, sid: e.sid, ssid: e.ssid, at: k },
+        `${log.name}: ATC_INV sid ${e.sid} (command ${k}) in mm${mm.slot}'s invalidation before a TLBI of its ASID had completed`);
     }
   }
 }
@@ -128,7 +120,7 @@ function release(ctx: CheckContext, d: ArmSmmuDomain, out: Sink): void {
 
 export function checkSmmuOrdering(ctx: CheckContext, out: Sink): void {
   const { probe, world, cmd } = ctx;
-  atcAfterTlbiInInvalidations(probe, ctx.world, out);
+  eachInvalidationSlice(ctx, out, atcAfterTlbiInInvalidation);
   atcAfterConfigElsewhere(probe, out);
   if (cmd.kind === 'unbind') {
     const gone = lastUnbind(ctx);

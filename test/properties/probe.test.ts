@@ -89,4 +89,22 @@ describe('StepProbe', () => {
     expect(probe.invalidations.to[i * 2]).toBe(probe.units[0]!.n);
     expect(world.kernel.mem.anomalies).toEqual([]);
   });
+
+  test('records at the notifier call what the kernel objects ask of each invalidation, per unit', () => {
+    const vtd = boot('vtd');
+    vtd.run({ kind: 'bind', dev: 0, mm: 0 }, { kind: 'bind', dev: 2, mm: 0 }, { kind: 'bind', dev: 3, mm: 0 });
+    vtd.run({ kind: 'munmap', mm: 0, first: 0, count: 1 });
+    const v = vtd.probe.invalidations.inputs;
+    // IOMMU 0: one IOTLB tag for the PASID, a DEVTLB tag for ATS dev0 (dev2 has no ATS); IOMMU 1: dev3.
+    expect([...v.iotlbTags.slice(0, 2), ...v.devtlbTags.slice(0, 2), ...v.devtlbExtra.slice(0, 2)]).toEqual([1, 1, 1, 1, 0, 0]);
+    const smmu = boot('smmuv3');
+    smmu.run({ kind: 'bind', dev: 0, mm: 0 }, { kind: 'bind', dev: 1, mm: 0 });
+    smmu.run({ kind: 'munmap', mm: 0, first: 0, count: 1 });
+    const s = smmu.probe.invalidations.inputs;
+    expect([...s.domains.slice(0, 2), ...s.asid.slice(0, 2), ...s.atsStreams.slice(0, 2), ...s.atsDomains.slice(0, 2)]).toEqual([1, 0, 1, -1, 2, 0, 1, 0]);
+    expect([s.ownsAsid(0, 1), s.ownsAsid(0, 2)]).toEqual([true, false]);
+    // The snapshot stays as it was when the domains go away later.
+    smmu.run({ kind: 'unbind', dev: 0, mm: 0 }, { kind: 'unbind', dev: 1, mm: 0 });
+    expect(s.ownsAsid(0, 1)).toBe(true);
+  });
 });

@@ -11,6 +11,7 @@ import { createWorld, implStep, type IommuDriver, type MmuNotifierOps, type Worl
 import type { Command, DeviceSpec, IommuSpec, Platform, Topology } from '../../../src/shared/index.js';
 import { FAIL_SITES, defaultTopology, seedThreadTopology } from '../../../src/shared/index.js';
 import { initSpec, precondition, specStep, type SpecState } from '../../../src/spec/index.js';
+import { rng } from '../randomCommands.js';
 
 export interface Bench {
   readonly world: World;
@@ -68,18 +69,6 @@ export const setup = (b: Bench, mm: number, devs: number[], pages = [0, 1]): voi
   b.run({ kind: 'spawn', mm }, { kind: 'mmap', mm, first: 0, count: 4, prot: 'rw' });
   for (const page of pages) b.run({ kind: 'touch', mm, page, write: true });
   for (const d of devs) b.run({ kind: 'bind', dev: d, mm });
-};
-
-/** Deterministic PRNG (mulberry32). */
-export const rng = (seed: number): (() => number) => {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 };
 
 /** One random command over the topology's ids (may be illegal: the caller filters). */

@@ -1,10 +1,31 @@
 import { describe, expect, test } from 'vitest';
 import { invalidationCost } from '../../../properties/hardware/invalidationCost.js';
+import { invalidationRanges } from '../../../properties/hardware/invalidationRanges.js';
+import { ordering } from '../../../properties/hardware/ordering.js';
 import type { SmmuCmd, SmmuV3 } from '../../../src/hw/smmuv3/index.js';
 import type { QiDesc } from '../../../src/hw/vtd/descriptor.js';
 import type { VtdUnit } from '../../../src/hw/vtd/unit.js';
 import { seedThreadTopology } from '../../../src/shared/index.js';
-import { bench, holdsOnRandomWalks, ids, setup, wrapSubmit } from './helpers.js';
+import type { Platform } from '../../../src/shared/index.js';
+import { type Bench, bench, holdsOnRandomWalks, ids, setup, wrapSubmit } from './helpers.js';
+import { priHoldsOnRandomWalks, priSetup } from './priHelpers.js';
+
+/**
+ * dev0 (PRI) bound to mm0 with page 0 read-touched, and a DMA write to it left pending; `before`
+ * runs just before the unbind, whose page-request drain services the write fault: the upgraded
+ * PTE invalidates the secondary TLBs, then the same step removes the domain.
+ */
+const unbindDrainingAWriteFault = (platform: Platform, before: (b: Bench) => void = () => undefined): Bench => {
+  const b = priSetup(platform);
+  b.run({ kind: 'touch', mm: 0, page: 0, write: false }, { kind: 'dma', dev: 0, mm: 0, page: 0, write: true });
+  expect(b.world.devices[0]!.hw.priState!.outstanding).toHaveLength(1);
+  before(b);
+  b.run({ kind: 'unbind', dev: 0, mm: 0 });
+  expect(b.probe.invalidations.n).toBe(1);
+  // The world after the step has no domain left to cost the invalidation from.
+  expect(b.world.mms[0]!.notifiers).toEqual([]);
+  return b;
+};
 
 describe('I12 invalidation cost', () => {
   test.each(['vtd', 'smmuv3'] as const)('holds on random legal sequences on %s', (platform) => {
@@ -71,5 +92,47 @@ describe('I12 invalidation cost', () => {
     });
     b.run({ kind: 'munmap', mm: 0, first: 0, count: 1 });
     expect(b.check(invalidationCost)[0]!.objects).toEqual({ iommu: 0, mm: 0, asid: 1, tlbi: 1, atc: 2, syncs: 4 });
+  });
+
+  test.each(['vtd', 'smmuv3'] as const)('holds on random legal walks with PRI endpoints on %s', (platform) => {
+    expect(priHoldsOnRandomWalks(invalidationCost, platform, 4, 250)).toBeGreaterThan(5);
+  });
+
+  test.each(['vtd', 'smmuv3'] as const)("holds (with I7 and I14) on an unbind whose drain services a write fault on %s", (platform) => {
+    const b = unbindDrainingAWriteFault(platform);
+    expect(b.check(invalidationCost)).toEqual([]);
+    expect(b.check(ordering)).toEqual([]);
+    expect(b.check(invalidationRanges)).toEqual([]);
+    const inv = b.probe.invalidations;
+    const kinds = b.probe.units[0]!.events.slice(inv.from[0], inv.to[0]).map((e) => e.kind);
+    expect(kinds).toEqual(platform === 'vtd'
+      ? ['piotlb', 'devtlb', 'wait', 'completion']
+      : ['TLBI_NH_VA', 'CMD_SYNC', 'completion', 'ATC_INV', 'CMD_SYNC', 'completion']);
+  });
+
+  test('fires on an unbind whose drain-time invalidation sends one devTLB twice (VT-d)', () => {
+    const b = unbindDrainingAWriteFault('vtd', (b) => {
+      wrapSubmit<QiDesc>(b.world.iommus[0]!.unit as VtdUnit, (d, submit) => {
+        submit(d);
+        if (d.kind === 'devtlb' && d.sid === 0) submit(d);
+      });
+    });
+    const v = b.check(invalidationCost);
+    expect(ids(v)).toEqual(['I12']);
+    expect(v[0]!.objects).toEqual({ iommu: 0, mm: 0, piotlb: 1, devtlb: 2, waits: 1 });
+    expect(v[0]!.message).toContain('(sid 0 twice); the cache tags ask for 1, 1, 1, 0');
+  });
+
+  test('fires on an unbind whose drain-time invalidation sends one ATC_INV twice (SMMUv3)', () => {
+    const b = unbindDrainingAWriteFault('smmuv3', (b) => {
+      wrapSubmit<SmmuCmd>(b.world.iommus[0]!.unit as SmmuV3, (c, submit) => {
+        submit(c);
+        if (c.kind === 'ATC_INV' && c.sid === 0) submit(c);
+      });
+    });
+    const v = b.check(invalidationCost);
+    expect(ids(v)).toEqual(['I12']);
+    expect(v[0]!.objects).toEqual({ iommu: 0, mm: 0, asid: 1, tlbi: 1, atc: 2, syncs: 2 });
+    expect(v[0]!.message).toContain('(sid 0 twice); the domains ask for 1..511 TLBI per domain (1), 1 ATC_INV, 2 CMD_SYNC');
   });
 });

@@ -1,0 +1,121 @@
+/**
+ * What the kernel objects asked of each secondary-TLB invalidation, read by the probe at the
+ * notifier call (InvalidateObserver.before), before any driver callback runs. The cost (I12),
+ * range (I14) and ordering (I7) rules compute an invalidation's expected commands from this
+ * snapshot rather than from the world after the step: later in the same step, an unbind whose
+ * page-request drain serviced a write fault (and so invalidated) may remove the very cache tags
+ * or free the very domains the invalidation was sent for.
+ *
+ * Struct of arrays indexed by i * U + u (invalidation i, unit u; U = number of units), grown
+ * with the probe's slices: a step without invalidations writes and allocates nothing.
+ */
+import { match } from 'ts-pattern';
+import type { ArmSmmuDomain } from '../../src/impl/smmuv3/structs.js';
+import { dev_iommu_priv_get, type DmarDomain } from '../../src/impl/vtd/dmar.js';
+import type { MmStruct } from '../../src/impl/index.js';
+import type { Platform } from '../../src/shared/index.js';
+
+const grow = (a: Int32Array, size: number): Int32Array => {
+  if (size <= a.length) return a;
+  const b = new Int32Array(Math.max(size, a.length * 2));
+  b.set(a);
+  return b;
+};
+
+export class InvalidationInputs {
+  /** VT-d: IOTLB cache tags of the mm's SVA domains on unit u (one per (IOMMU, PASID)). */
+  iotlbTags: Int32Array;
+  /** VT-d: DEVTLB cache tags of those domains on unit u (one per ATS device and PASID). */
+  devtlbTags: Int32Array;
+  /** VT-d: of those, the tags whose device has dtlb_extra_inval (errata: invalidated twice). */
+  devtlbExtra: Int32Array;
+  /** SMMUv3: the mm's domains on SMMU u. */
+  domains: Int32Array;
+  /** SMMUv3: cd.asid of the last of them in notifier order, -1 when there is none. */
+  asid: Int32Array;
+  /** SMMUv3: streams of the ATS-enabled masters over those domains' master_domains. */
+  atsStreams: Int32Array;
+  /** SMMUv3: those domains with at least one such stream (each costs a second batch). */
+  atsDomains: Int32Array;
+  /** SMMUv3, per invalidation: the ASIDs of all of the mm's domains are asids[asidFrom[i], asidFrom[i + 1]). */
+  asids: Int32Array;
+  asidFrom: Int32Array;
+  /** Record invalidation i's inputs for every unit (the platform's half, chosen once). */
+  readonly capture: (mm: MmStruct, i: number) => void;
+
+  constructor(platform: Platform, private readonly units: number) {
+    const cap = 4 * units;
+    this.iotlbTags = new Int32Array(cap);
+    this.devtlbTags = new Int32Array(cap);
+    this.devtlbExtra = new Int32Array(cap);
+    this.domains = new Int32Array(cap);
+    this.asid = new Int32Array(cap);
+    this.atsStreams = new Int32Array(cap);
+    this.atsDomains = new Int32Array(cap);
+    this.asids = new Int32Array(16);
+    this.asidFrom = new Int32Array(5);
+    this.capture = match(platform)
+      .with('vtd', () => (mm: MmStruct, i: number) => this.captureVtd(mm, i))
+      .with('smmuv3', () => (mm: MmStruct, i: number) => this.captureSmmu(mm, i))
+      .exhaustive();
+  }
+
+  /** Room for invalidations 0..i on every unit. */
+  reserve(i: number): void {
+    const size = (i + 1) * this.units;
+    if (size <= this.iotlbTags.length) return;
+    this.iotlbTags = grow(this.iotlbTags, size);
+    this.devtlbTags = grow(this.devtlbTags, size);
+    this.devtlbExtra = grow(this.devtlbExtra, size);
+    this.domains = grow(this.domains, size);
+    this.asid = grow(this.asid, size);
+    this.atsStreams = grow(this.atsStreams, size);
+    this.atsDomains = grow(this.atsDomains, size);
+    this.asidFrom = grow(this.asidFrom, i + 2);
+  }
+
+  /** Whether `asid` belonged to one of the mm's domains when invalidation i was called. */
+  ownsAsid(i: number, asid: number): boolean {
+    for (let k = this.asidFrom[i]!; k < this.asidFrom[i + 1]!; k++) if (this.asids[k] === asid) return true;
+    return false;
+  }
+
+  private captureVtd(mm: MmStruct, i: number): void {
+    const base = i * this.units;
+    this.iotlbTags.fill(0, base, base + this.units);
+    this.devtlbTags.fill(0, base, base + this.units);
+    this.devtlbExtra.fill(0, base, base + this.units);
+    for (const sub of mm.notifiers) {
+      for (const tag of (sub.container as DmarDomain).cache_tags) {
+        const at = base + tag.iommu.index;
+        if (tag.type === 'IOTLB') this.iotlbTags[at]!++;
+        else {
+          this.devtlbTags[at]!++;
+          if (dev_iommu_priv_get(tag.dev!).dtlb_extra_inval) this.devtlbExtra[at]!++;
+        }
+      }
+    }
+  }
+
+  private captureSmmu(mm: MmStruct, i: number): void {
+    const base = i * this.units;
+    this.domains.fill(0, base, base + this.units);
+    this.asid.fill(-1, base, base + this.units);
+    this.atsStreams.fill(0, base, base + this.units);
+    this.atsDomains.fill(0, base, base + this.units);
+    let a = this.asidFrom[i]!;
+    this.asids = grow(this.asids, a + mm.notifiers.length);
+    for (const sub of mm.notifiers) {
+      const d = sub.container as ArmSmmuDomain;
+      const at = base + d.smmu.index;
+      this.asids[a++] = d.cd.asid;
+      this.domains[at]!++;
+      this.asid[at] = d.cd.asid;
+      let streams = 0;
+      for (const md of d.devices) if (md.master.ats_enabled) streams += md.master.streams.length;
+      this.atsStreams[at]! += streams;
+      if (streams > 0) this.atsDomains[at]!++;
+    }
+    this.asidFrom[i + 1] = a;
+  }
+}
