@@ -6,6 +6,7 @@ import { prefixVpn, tableAt } from './cpuWalk.js';
 import { perPlatform, type Sink } from './platform.js';
 import { smmuUnits, walkCacheOf } from './smmuRead.js';
 import { pscOf, vtdUnits } from './vtdRead.js';
+import { walkKeyLevel, walkKeyPrefix } from '../../src/hw/walkKey.js';
 
 /**
  * Checks one cached non-leaf entry (level, prefix → frame): when it lies in the shared kernel
@@ -13,8 +14,8 @@ import { pscOf, vtdUnits } from './vtdRead.js';
  * page that was freed (and may be reused).
  */
 function kernelPointer(world: World, unit: string, tag: Record<string, number>, key: number, frame: number, out: Sink): void {
-  const level = key % 8;
-  const prefix = (key - level) / 8;
+  const level = walkKeyLevel(key);
+  const prefix = walkKeyPrefix(key);
   const ks = world.kspace;
   const vpn = prefixVpn(level, prefix);
   if (levelIndex(vpn, world.topology.ptLevels) !== ks.topIndex) return;
@@ -54,8 +55,8 @@ export const kernelPageTables: Invariant = {
         const u = units[i]!.unit;
         for (const [asid, m] of walkCacheOf(u)) {
           for (const [key, frame] of m) {
-            const level = key % 8;
-            const vpn = prefixVpn(level, (key - level) / 8);
+            const level = walkKeyLevel(key);
+            const vpn = prefixVpn(level, walkKeyPrefix(key));
             if (levelIndex(vpn, world.topology.ptLevels) !== world.kspace.topIndex) continue;
             out.add({ iommu: i, asid, level, frame }, `${u.name} walk cache ASID ${asid} holds a kernel-half (TTB1) table pointer (frame ${frame}, level ${level}, vpn 0x${vpn.toString(16)}): SVA CDs set EPD1`);
           }

@@ -8,7 +8,7 @@ import type { ArmSmmuDevice, ArmSmmuDomain } from '../../src/impl/smmuv3/structs
 
 /** TLB: ASID → vpn → translation. */
 export const tlbOf = (u: SmmuV3): ReadonlyMap<number, ReadonlyMap<number, TlbEntry>> => u.tlb['byAsid'];
-/** Walk cache: ASID → (prefix * 8 + level) → table frame. */
+/** Walk cache: ASID → walkKey(level, prefix) (src/hw/walkKey.ts) → table frame. */
 export const walkCacheOf = (u: SmmuV3): ReadonlyMap<number, ReadonlyMap<number, number>> => u.walkCache['byAsid'];
 /** CD cache: (sid * 2^20 + ssid) → CD. */
 export const cdCacheOf = (u: SmmuV3): ReadonlyMap<number, Cd> => u.config['cds'];

@@ -9,6 +9,7 @@ import type { SmmuV3 } from '../../src/hw/smmuv3/index.js';
 import { leafIsStale, pointerIsStale } from './cpuWalk.js';
 import type { Sink } from './platform.js';
 import { SSID_SPACE, asidOwner, cdCacheOf, memoryCd, sameCd, sameSte, smmuUnits, steCacheOf, tlbOf, walkCacheOf } from './smmuRead.js';
+import { walkKeyLevel, walkKeyPrefix } from '../../src/hw/walkKey.js';
 
 /** The domain owning `asid` on unit `u`, or undefined after reporting why the tag is dead. */
 function owner(world: World, u: SmmuV3, i: number, asid: number, what: string, entries: number, out: Sink): ArmSmmuDomain | undefined {
@@ -44,8 +45,8 @@ export function checkSmmuCaches(world: World, out: Sink): void {
       const mm = owner(world, u, i, asid, 'walk cache', m.size, out)?.domain.mm;
       if (mm === undefined) continue;
       for (const [k, frame] of m) {
-        const level = k % 8;
-        const prefix = (k - level) / 8;
+        const level = walkKeyLevel(k);
+        const prefix = walkKeyPrefix(k);
         if (pointerIsStale(mm, level, prefix, frame)) {
           out.add({ iommu: i, asid, mm: mm.slot, level, frame },
             `${u.name} walk cache ASID ${asid} level ${level} prefix 0x${prefix.toString(16)} → table ${frame} is no longer mm${mm.slot}'s table there`);

@@ -8,6 +8,7 @@ import type { World } from '../../src/impl/index.js';
 import { leafIsStale, mmOfPasid, pointerIsStale } from './cpuWalk.js';
 import type { Sink } from './platform.js';
 import { PASID_SPACE, iotlbOf, pasidCacheOf, pscOf, samePasidEntry, vtdUnits } from './vtdRead.js';
+import { walkKeyLevel, walkKeyPrefix } from '../../src/hw/walkKey.js';
 
 export function checkVtdCaches(world: World, out: Sink): void {
   const units = vtdUnits(world);
@@ -39,8 +40,8 @@ export function checkVtdCaches(world: World, out: Sink): void {
         continue;
       }
       for (const [k, packed] of m) {
-        const level = k % 8;
-        const prefix = (k - level) / 8;
+        const level = walkKeyLevel(k);
+        const prefix = walkKeyPrefix(k);
         const frame = pscFrame(packed);
         if (pointerIsStale(mm, level, prefix, frame)) {
           out.add({ iommu: i, did, pasid, mm: mm.slot, level, frame },

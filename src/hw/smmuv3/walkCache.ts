@@ -1,7 +1,4 @@
-import { levelSpan } from '../radix.js';
-
-/** Levels are at most 5, so (prefix, level) packs into prefix * 8 + level, exact below 2^53. */
-const key = (level: number, prefix: number): number => prefix * 8 + level;
+import { dropOverlapping, walkKey, walkKeyLevel, walkKeyPrefix } from '../walkKey.js';
 
 /**
  * The walk cache: non-leaf entries keyed by (ASID, level, levelPrefix) → the frame of the
@@ -12,13 +9,13 @@ export class WalkCache {
   private readonly byAsid = new Map<number, Map<number, number>>();
 
   lookup(asid: number, level: number, prefix: number): number | undefined {
-    return this.byAsid.get(asid)?.get(key(level, prefix));
+    return this.byAsid.get(asid)?.get(walkKey(level, prefix));
   }
 
   fill(asid: number, level: number, prefix: number, table: number): void {
     let m = this.byAsid.get(asid);
     if (m === undefined) this.byAsid.set(asid, (m = new Map()));
-    m.set(key(level, prefix), table);
+    m.set(walkKey(level, prefix), table);
   }
 
   invalidateAsid(asid: number): void {
@@ -28,13 +25,7 @@ export class WalkCache {
   /** Drop the ASID's entries whose span (512^level pages) meets pages [first, first + pages). */
   invalidateRange(asid: number, first: number, pages: number): void {
     const m = this.byAsid.get(asid);
-    if (m === undefined) return;
-    for (const k of m.keys()) {
-      const level = k % 8;
-      const span = levelSpan(level + 1);
-      const lo = ((k - level) / 8) * span;
-      if (lo < first + pages && first < lo + span) m.delete(k);
-    }
+    if (m !== undefined) dropOverlapping(m, first, pages);
   }
 
   /** Entries sorted by (ASID, level, prefix). */
@@ -42,7 +33,7 @@ export class WalkCache {
     const out: { asid: number; level: number; prefix: number; table: number }[] = [];
     for (const asid of [...this.byAsid.keys()].sort((a, b) => a - b)) {
       const m = this.byAsid.get(asid)!;
-      const rows = [...m.entries()].map(([k, table]) => ({ asid, level: k % 8, prefix: (k - (k % 8)) / 8, table }));
+      const rows = [...m.entries()].map(([k, table]) => ({ asid, level: walkKeyLevel(k), prefix: walkKeyPrefix(k), table }));
       rows.sort((a, b) => a.level - b.level || a.prefix - b.prefix);
       out.push(...rows);
     }

@@ -1,4 +1,5 @@
-import { levelPrefix, levelSpan } from '../radix.js';
+import { levelPrefix } from '../radix.js';
+import { dropOverlapping, walkKey, walkKeyLevel, walkKeyPrefix } from '../walkKey.js';
 import { didPasidKey } from './iotlb.js';
 
 const PASID_SPACE = 2 ** 20;
@@ -27,7 +28,7 @@ export class PagingStructureCache {
     const m = this.map.get(didPasidKey(did, pasid));
     if (m === undefined) return undefined;
     for (let level = 1; level <= maxLevel; level++) {
-      const packed = m.get(levelPrefix(vpn, level) * 8 + level);
+      const packed = m.get(walkKey(level, levelPrefix(vpn, level)));
       if (packed !== undefined) return { level, packed };
     }
     return undefined;
@@ -37,7 +38,7 @@ export class PagingStructureCache {
     const k = didPasidKey(did, pasid);
     let m = this.map.get(k);
     if (m === undefined) this.map.set(k, (m = new Map()));
-    m.set(levelPrefix(vpn, level) * 8 + level, packed);
+    m.set(walkKey(level, levelPrefix(vpn, level)), packed);
   }
 
   invalidatePasid(did: number, pasid: number): void {
@@ -47,13 +48,7 @@ export class PagingStructureCache {
   /** Entries whose span overlaps vpns [first, first + pages). */
   invalidateRange(did: number, pasid: number, first: number, pages: number): void {
     const m = this.map.get(didPasidKey(did, pasid));
-    if (m === undefined) return;
-    for (const k of m.keys()) {
-      const level = k % 8;
-      const span = levelSpan(level + 1);
-      const lo = ((k - level) / 8) * span;
-      if (lo < first + pages && first < lo + span) m.delete(k);
-    }
+    if (m !== undefined) dropOverlapping(m, first, pages);
   }
 
   /** Entries sorted by (DID, PASID, level, prefix): for invariants and traces. */
@@ -61,11 +56,11 @@ export class PagingStructureCache {
     const out: { did: number; pasid: number; level: number; prefix: number; frame: number }[] = [];
     for (const k of [...this.map.keys()].sort((a, b) => a - b)) {
       const m = this.map.get(k)!;
-      const keys = [...m.keys()].sort((a, b) => (a % 8) - (b % 8) || a - b);
+      const keys = [...m.keys()].sort((a, b) => walkKeyLevel(a) - walkKeyLevel(b) || a - b);
       for (const e of keys) {
         out.push({
           did: Math.floor(k / PASID_SPACE), pasid: k % PASID_SPACE,
-          level: e % 8, prefix: (e - (e % 8)) / 8, frame: pscFrame(m.get(e)!),
+          level: walkKeyLevel(e), prefix: walkKeyPrefix(e), frame: pscFrame(m.get(e)!),
         });
       }
     }
