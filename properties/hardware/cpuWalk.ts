@@ -2,8 +2,8 @@
  * The reference side of the cache comparisons: what the CPU page tables say now, read the way
  * software reads them (never through a cache), and which mm owns a PASID. Allocation-free.
  */
-import { PTE_P, PTE_U, PTE_W, pteFrame, type PhysMem } from '../../src/hw/mem.js';
-import { levelIndex, levelSpan } from '../../src/hw/radix.js';
+import { PTE_P, PTE_U, PTE_W, pteFrame } from '../../src/hw/mem.js';
+import { levelSpan, tableOnPath } from '../../src/hw/radix.js';
 import type { MmStruct, World } from '../../src/impl/index.js';
 
 /** The not-freed mm whose iommu_mm holds `pasid`, or undefined (the PASID is free or orphaned). */
@@ -28,25 +28,11 @@ export function leafIsStale(mm: MmStruct, vpn: number, frame: number, write: boo
   return write && (pte & PTE_W) === 0;
 }
 
-/**
- * The frame of the level-`level` table that a walk from `root` (a table of `rootLevel`) reaches
- * for vpn, or -1 when an entry above it is not present.
- */
-export function tableAt(mem: PhysMem, root: number, rootLevel: number, vpn: number, level: number): number {
-  let table = root;
-  for (let l = rootLevel; l > level; l--) {
-    const e = mem.entry(table, levelIndex(vpn, l));
-    if ((e & PTE_P) === 0) return -1;
-    table = pteFrame(e);
-  }
-  return table;
-}
-
 /** First vpn a paging-structure / walk-cache entry of (level, prefix) covers. */
 export const prefixVpn = (level: number, prefix: number): number => prefix * levelSpan(level + 1);
 
 /** Whether a cached pointer to the level-`level` table for `prefix` differs from mm's tables now. */
 export function pointerIsStale(mm: MmStruct, level: number, prefix: number, frame: number): boolean {
   const pgd = mm.pgd;
-  return tableAt(mm.kernel.mem, pgd.root, pgd.levels, prefixVpn(level, prefix), level) !== frame;
+  return tableOnPath(mm.kernel.mem, pgd.root, pgd.levels, prefixVpn(level, prefix), level) !== frame;
 }

@@ -2,7 +2,8 @@ import { levelIndex } from '../../src/hw/radix.js';
 import { pscFrame } from '../../src/hw/vtd/psc.js';
 import type { World } from '../../src/impl/index.js';
 import type { Invariant } from '../invariant.js';
-import { prefixVpn, tableAt } from './cpuWalk.js';
+import { prefixVpn } from './cpuWalk.js';
+import { tableOnPath } from '../../src/hw/radix.js';
 import { perPlatform, type Sink } from './platform.js';
 import { smmuUnits, walkCacheOf } from './smmuRead.js';
 import { pscOf, vtdUnits } from './vtdRead.js';
@@ -19,7 +20,7 @@ function kernelPointer(world: World, unit: string, tag: Record<string, number>, 
   const ks = world.kspace;
   const vpn = prefixVpn(level, prefix);
   if (levelIndex(vpn, world.topology.ptLevels) !== ks.topIndex) return;
-  if (tableAt(world.kernel.mem, ks.root, ks.rootLevel, vpn, level) === frame) return;
+  if (tableOnPath(world.kernel.mem, ks.root, ks.rootLevel, vpn, level) === frame) return;
   const mem = world.kernel.mem;
   const state = mem.kind(frame) === 'free' ? 'freed' : `reused as ${mem.kind(frame)} of owner ${mem.owner(frame)}`;
   out.add({ ...tag, level, frame }, `${unit} caches a pointer to kernel table frame ${frame} (level ${level}, vpn 0x${vpn.toString(16)}), now ${state}`);

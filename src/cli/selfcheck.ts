@@ -2,7 +2,9 @@ import { PciDevice } from '../hw/device.js';
 import { type Anomaly, KERNEL_OWNER, PTE_U, PhysMem, pteFrame } from '../hw/mem.js';
 import { CpuPageTable, KernelSpace } from '../hw/pagetable.js';
 import { formatToken, kernelToken, kernelVpn, userToken, userVpn } from '../shared/index.js';
-import { hwWalk, tableOnPath, WalkOnlyIommu } from './selfcheckWalker.js';
+import { tableOnPath } from '../hw/radix.js';
+import { PasidTable } from '../hw/vtd/pasidTable.js';
+import { VtdUnit } from '../hw/vtd/unit.js';
 
 export interface SelfcheckResult {
   /** What was done and checked, one line each, ending with the pass/fail line. */
@@ -16,10 +18,11 @@ const kinds = (a: readonly Anomaly[]): string[] => a.map((x) => x.kind);
 
 /**
  * The stale-translation story end to end on the emulated hardware alone: map pages, walk them
- * as the CPU and as an IOMMU, let a device cache a translation, unmap and free the PTE table,
- * then show that the stale ATC entry and a stale walk-cache pointer reach freed memory (and
- * that PhysMem's anomaly log sees it), that the freed table frame is the next one reused
- * (LIFO), and that teardown leaves nothing but the kernel's root.
+ * as the CPU and through a VT-d unit, let an ATS device cache a translation, unmap and free the
+ * PTE table, then show each cache that still reaches freed memory until it is invalidated (the
+ * ATC, the IOTLB, the paging-structure cache under IH=1), that PhysMem's anomaly log sees every
+ * such access, that the freed table frame is the next one reused (LIFO), and that teardown
+ * leaves nothing but the kernel's root.
  */
 const scenario = (levels: 4 | 5, check: Check): void => {
   const mem = new PhysMem();
@@ -36,23 +39,33 @@ const scenario = (levels: 4 | 5, check: Check): void => {
   check(`mapping pages 0..3 adds ${levels - 2} upper table(s) and 2 PTE tables`, mem.liveFrames('table').length, levels + 2);
   check('the CPU walk finds each page with its write bit', pages.map((p) => pt.translate(userVpn(p))),
     frames.map((frame, p) => ({ frame, write: p !== 1 })));
-  const tokens = pages.map((p) => formatToken(mem.hwAccess(pteFrame(hwWalk(mem, pt.pgd, levels, userVpn(p), 'walk0')), 'walk0')));
-  check(`a ${levels}-level hardware walk reads each page's content token`, tokens, pages.map((p) => formatToken(userToken(0, p, 1))));
+
+  // vtd0 with dev0 (ATS) and dev1 (no ATS); PASID 1 of both points at this pgd, DID 1.
+  const vtd = new VtdUnit(0, { pasidBits: 20, didBits: 16, asidBits: 16, rangeInv: true }, mem);
+  const dev0 = new PciDevice(0, 0, vtd, 20, true, false, mem);
+  const dev1 = new PciDevice(1, 1, vtd, 20, false, false, mem);
+  for (const dev of [dev0, dev1]) {
+    const table = new PasidTable(64);
+    table.allocLeaf(1);
+    table.write(1, { present: true, fpd: false, pgtt: 'FL', flptr: pt.pgd, did: 1, levels });
+    vtd.setContext(dev, table);
+  }
+  const read = (dev: PciDevice, vpn: number): string => {
+    const r = dev.dma(1, vpn, false);
+    return r.ok ? formatToken(r.token) : r.fault;
+  };
+  check(`a ${levels}-level walk by vtd0 reads each page's content token through PASID 1`,
+    pages.map((p) => read(dev1, userVpn(p))), pages.map((p) => formatToken(userToken(0, p, 1))));
   check('walks of live tables log no anomaly', kinds(mem.takeAnomalies()), []);
 
   const kframe = mem.alloc('data', KERNEL_OWNER, kernelToken(0, 1));
   kernel.map(kernelVpn(0), kframe, true, false);
-  const ke = hwWalk(mem, pt.pgd, levels, kernelVpn(0), 'walk0');
+  const ke = pt.lookup(kernelVpn(0));
   check('vmalloc page k0 is reached from the user pgd, supervisor-only',
     [pteFrame(ke) === kframe, (ke & PTE_U) === 0, pt.translate(kernelVpn(0))], [true, true, undefined]);
+  check('a user DMA to k0 faults at the supervisor leaf', read(dev1, kernelVpn(0)), 'vtd0: no-permission');
 
-  const iommu = new WalkOnlyIommu(mem, levels);
-  iommu.setPasid(1, pt.pgd);
-  const dev = new PciDevice(0, 0, iommu, 5, true, false, mem);
-  const first = dev.dma(1, userVpn(3), false);
-  check('dev0 reads p3 through PASID 1 and caches it in its ATC',
-    [first.ok ? formatToken(first.token) : first.fault, dev.atcEntries().length], ['mm0.p3#1', 1]);
-
+  check('dev0 reads p3 through PASID 1 and caches it in its ATC', [read(dev0, userVpn(3)), dev0.atcEntries().length], ['mm0.p3#1', 1]);
   const pte23 = tableOnPath(mem, pt.pgd, levels, userVpn(2), 1);
   for (const p of [2, 3]) {
     pt.unmap(userVpn(p));
@@ -60,23 +73,30 @@ const scenario = (levels: 4 | 5, check: Check): void => {
   }
   check('munmap of p2..p3 frees exactly their PTE table', pt.freeEmptyTables(userVpn(2)), [pte23]);
 
-  const stale = dev.dma(1, userVpn(3), false);
-  check('without an ATC invalidation dev0 still reads the freed page',
-    [stale.ok ? formatToken(stale.token) : stale.fault, dev.counters.get('atc.hit')], ['mm0.p3#1', 1]);
+  check('without an ATC invalidation dev0 still reads the freed page', [read(dev0, userVpn(3)), dev0.counters.get('atc.hit')], ['mm0.p3#1', 1]);
   check('the anomaly log records that DMA to a freed frame', kinds(mem.takeAnomalies()), ['dma-freed-frame']);
-  dev.atcInvalidate(1, userVpn(2), 2);
-  check('after the ATC invalidation the DMA faults: the PTE table is unlinked',
-    dev.dma(1, userVpn(3), false), { ok: false, fault: 'walk0: not-present' });
+  dev0.atcInvalidate(1, userVpn(2), 2);
+  check('after the ATC invalidation the IOTLB still serves the freed page', [read(dev0, userVpn(3)), kinds(mem.takeAnomalies())],
+    ['mm0.p3#1', ['dma-freed-frame']]);
 
-  const viaCache = hwWalk(mem, pte23!, 1, userVpn(3), 'walk0');
+  // Page-selective P_IOTLB of p2..p3 (2 pages, AM 1) with IH=1: the leaves go, the
+  // paging-structure cache keeps its pointer to the freed PTE table.
+  vtd.submit({ kind: 'piotlb', granularity: 'page', did: 1, pasid: 1, addr: userVpn(2), am: 1, ih: true });
+  check('a submitted P_IOTLB takes no effect before its wait', read(dev1, userVpn(3)), 'mm0.p3#1');
+  mem.takeAnomalies();
+  vtd.submit({ kind: 'wait', fence: false, drain: false });
   // munmap zapped the PTEs before freeing the table, so the stale read finds nothing mapped:
   // the harm is the read of a freed frame itself, which the next allocation hands out.
-  check('a walk through a cached pointer to the freed PTE table reads freed memory (logged)',
-    [viaCache, kinds(mem.takeAnomalies())], [0, ['walk-freed-table']]);
+  check('after the wait, a walk through the cached pointer to the freed PTE table reads freed memory (logged)',
+    [read(dev1, userVpn(3)), kinds(mem.takeAnomalies())], ['vtd0: not-present', ['walk-freed-table']]);
   const reused = mem.alloc('data', 1, userToken(1, 0, 1));
   check('the next allocation reuses the freed PTE table frame (LIFO)', reused, pte23);
   check("the same stale walk now reads mm1's data as a table: logged, nothing present",
-    [hwWalk(mem, pte23!, 1, userVpn(3), 'walk0'), kinds(mem.takeAnomalies())], [0, ['walk-non-table']]);
+    [read(dev1, userVpn(3)), kinds(mem.takeAnomalies())], ['vtd0: not-present', ['walk-non-table']]);
+  vtd.submit({ kind: 'piotlb', granularity: 'page', did: 1, pasid: 1, addr: userVpn(2), am: 1, ih: false });
+  vtd.submit({ kind: 'wait', fence: false, drain: false });
+  check('IH=0 drops the paging-structure entry: the walk starts at the pgd and logs nothing',
+    [read(dev1, userVpn(3)), kinds(mem.takeAnomalies())], ['vtd0: not-present', []]);
 
   const mapped = pt.destroy();
   check('exit_mmap returns the frames of p0..p1', mapped, [frames[0], frames[1]]);
@@ -90,7 +110,7 @@ const scenario = (levels: 4 | 5, check: Check): void => {
 
 /** `sva-harness selfcheck`: the scenario at 4 and 5 levels; deterministic, a few ms. */
 export const runSelfcheck = (): SelfcheckResult => {
-  const lines = ['selfcheck: emulated memory, CPU page tables and an ATS device (the harness runner is not involved)'];
+  const lines = ['selfcheck: emulated memory, CPU page tables, a VT-d unit and an ATS device (the harness runner is not involved)'];
   let total = 0;
   let failed = 0;
   const check: Check = (what, actual, expected) => {

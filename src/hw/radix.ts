@@ -117,3 +117,18 @@ export class Radix {
     return table;
   }
 }
+
+/**
+ * A software read of the path: the frame of the level-`level` table that a walk from `root` (a
+ * table of `rootLevel`) reaches for vpn, or -1 when an entry above it is not present. What a
+ * paging-structure cache entry for (vpn, level) should point at now.
+ */
+export function tableOnPath(mem: PhysMem, root: number, rootLevel: number, vpn: number, level: number): number {
+  let table = root;
+  for (let l = rootLevel; l > level; l--) {
+    const e = mem.entry(table, levelIndex(vpn, l));
+    if ((e & PTE_P) === 0) return -1;
+    table = pteFrame(e);
+  }
+  return table;
+}

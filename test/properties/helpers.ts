@@ -12,6 +12,8 @@ import type { Command, DeviceSpec, IommuSpec, Observation, Platform, Topology } 
 import { initSpec, precondition, specStep, type SpecState } from '../../src/spec/index.js';
 import type { CheckContext, Invariant, Violation } from '../../properties/invariant.js';
 import type { StepProbe } from '../../properties/probe.js';
+import { spawn, bind, unbind, mmap, touch, munmap, mprotect, dma, exit, mmdrop, fork, grace, vmalloc } from '../commands.js';
+export { spawn, bind, unbind, mmap, touch, munmap, mprotect, dma, exit, mmdrop, fork, grace, vmalloc };
 
 export const PLATFORMS: readonly Platform[] = ['vtd', 'smmuv3'];
 
@@ -96,19 +98,6 @@ export const poke = <T extends object>(obj: T, field: string, value: unknown): v
   (obj as Record<string, unknown>)[field] = value;
 };
 
-export const spawn = (mm: number): Command => ({ kind: 'spawn', mm });
-export const bind = (dev: number, mm: number): Command => ({ kind: 'bind', dev, mm });
-export const unbind = (dev: number, mm: number): Command => ({ kind: 'unbind', dev, mm });
-export const mmap = (mm: number, first: number, count: number, prot: 'r' | 'rw' = 'rw'): Command => ({ kind: 'mmap', mm, first, count, prot });
-export const touch = (mm: number, page: number, write = true): Command => ({ kind: 'touch', mm, page, write });
-export const munmap = (mm: number, first: number, count: number): Command => ({ kind: 'munmap', mm, first, count });
-export const mprotect = (mm: number, page: number, prot: 'none' | 'r' | 'rw'): Command => ({ kind: 'mprotect', mm, page, prot });
-export const dma = (dev: number, mm: number, page: number, write = false): Command => ({ kind: 'dma', dev, mm, page, write });
-export const exit = (mm: number): Command => ({ kind: 'exit', mm });
-export const mmdrop = (mm: number): Command => ({ kind: 'mmdrop', mm });
-export const fork = (mm: number, child: number): Command => ({ kind: 'fork', mm, child });
-export const grace: Command = { kind: 'gracePeriod' };
-export const vmalloc = (kpage: number): Command => ({ kind: 'vmalloc', kpage });
 
 /** A busy legal state: two mms bound through several devices (two binds of one pair), pages touched. */
 export const busy = (t: Topology | Platform): Pair =>

@@ -2,6 +2,8 @@ import type { Command, DeviceSpec, IommuSpec, Observation, Topology } from '../.
 import { defaultTopology } from '../../src/shared/index.js';
 import { precondition, specStep } from '../../src/spec/index.js';
 import type { SpecState } from '../../src/spec/index.js';
+import { bind, unbind, spawn, dma } from '../commands.js';
+export { bind, unbind, spawn, dma };
 
 /** Steps a legal command; throws if the precondition does not hold (so tests stay legal). */
 export const run = (s: SpecState, cmd: Command): Observation => {
@@ -27,7 +29,3 @@ export const topo = (
   mms,
 });
 
-export const bind = (dev: number, mm: number): Command => ({ kind: 'bind', dev, mm });
-export const unbind = (dev: number, mm: number): Command => ({ kind: 'unbind', dev, mm });
-export const spawn = (mm: number): Command => ({ kind: 'spawn', mm });
-export const dma = (dev: number, mm: number, page: number, write = false): Command => ({ kind: 'dma', dev, mm, page, write });

@@ -5,6 +5,8 @@ import { createWorld, type World } from '../../../src/impl/world.js';
 import type { CoreOptions } from '../../../src/impl/core/kernel.js';
 import type { Command, Observation } from '../../../src/shared/index.js';
 import { MockDriver, type MockConfig } from '../mockDriver.js';
+import { spawn, bind, unbind, mmap, touch, munmap, dma, exit, mmdrop, grace } from '../../commands.js';
+export { spawn, bind, unbind, mmap, touch, munmap, dma, exit, mmdrop, grace };
 
 export const iommuSpec = (over: Partial<IommuSpec> = {}): IommuSpec => ({ pasidBits: 8, didBits: 16, asidBits: 8, rangeInv: true, ...over });
 export const devSpec = (iommu: number, group: number, over: Partial<DeviceSpec> = {}): DeviceSpec => ({
@@ -55,13 +57,3 @@ export function mockWorld(s: Setup = {}): MockWorld {
   };
 }
 
-export const spawn = (mm: number): Command => ({ kind: 'spawn', mm });
-export const bind = (dev: number, mm: number): Command => ({ kind: 'bind', dev, mm });
-export const unbind = (dev: number, mm: number): Command => ({ kind: 'unbind', dev, mm });
-export const mmap = (mm: number, first: number, count: number, prot: 'r' | 'rw' = 'rw'): Command => ({ kind: 'mmap', mm, first, count, prot });
-export const touch = (mm: number, page: number, write = true): Command => ({ kind: 'touch', mm, page, write });
-export const munmap = (mm: number, first: number, count: number): Command => ({ kind: 'munmap', mm, first, count });
-export const dma = (dev: number, mm: number, page: number, write = false): Command => ({ kind: 'dma', dev, mm, page, write });
-export const exit = (mm: number): Command => ({ kind: 'exit', mm });
-export const mmdrop = (mm: number): Command => ({ kind: 'mmdrop', mm });
-export const grace: Command = { kind: 'gracePeriod' };
