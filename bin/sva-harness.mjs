@@ -5,4 +5,6 @@ import { register } from 'tsx/esm/api';
 
 register();
 const { runCli } = await import(new URL('../src/cli/main.ts', import.meta.url).href);
-await runCli();
+// The entry point wires the random-search runner into the CLI (the harness owns the contract).
+const { harnessRunner } = await import(new URL('../models/index.ts', import.meta.url).href);
+await runCli(harnessRunner);

@@ -1,10 +1,10 @@
 /**
- * The harness runner behind `sva-harness run` and `replay` (src/cli/runner.ts HarnessRunner).
+ * The harness runner behind `sva-harness run` and `replay` (src/harness/runner.ts HarnessRunner).
  * Each platform's budget is one search (search.ts: chunks of runs, one seed each); a fault
  * runs only on the platforms whose impl holds it.
  */
 import { join } from 'node:path';
-import type { HarnessRunner, PlatformRunSummary, RunOptions, RunSummary } from '../src/cli/runner.js';
+import type { HarnessRunner, PlatformRunSummary, RunOptions, RunSummary } from '../src/harness/index.js';
 import { replayTrace } from '../src/harness/index.js';
 import type { FaultId, Platform } from '../src/shared/index.js';
 import { CoverageRecorder } from '../src/spec/index.js';

@@ -9,7 +9,7 @@
 import fc from 'fast-check';
 import type { DeviceSpec, IommuSpec, Platform, Topology } from '../src/shared/index.js';
 import { PLATFORMS, defaultTopology } from '../src/shared/index.js';
-import type { TopologyChoice } from '../src/cli/runner.js';
+import type { TopologyChoice } from '../src/harness/index.js';
 
 const iommuSpec: fc.Arbitrary<IommuSpec> = fc.record({
   // Mostly tiny, so PASIDs run out and get reused; sometimes 11 bits, past the 1024 SSIDs of one

@@ -2,12 +2,12 @@ import { formatOptions, type OptionDef, type ParsedArgs } from './args.js';
 import type { CliIo } from './cliIo.js';
 import { EXIT_USAGE } from './exit.js';
 import type { MachineDiagram } from './machines.js';
-import type { HarnessRunner } from './runner.js';
+import type { HarnessRunner } from '../harness/index.js';
 
 /** What a subcommand may use; main builds it, tests inject their own. */
 export interface CliContext {
   readonly io: CliIo;
-  /** undefined until models/ provides a runner (see runner.ts: defaultRunner). */
+  /** Injected by the entry point; undefined in tests that exercise only parsing. */
   readonly runner: HarnessRunner | undefined;
   readonly machines: () => Promise<readonly MachineDiagram[]>;
 }

@@ -1,6 +1,4 @@
-/** What other folders may import from the CLI: the runner seam and the entry point. */
-export type { Budget, HarnessRunner, PlatformRunSummary, Progress, ReplayResult, RunOptions, RunSummary, TopologyChoice } from './runner.js';
-export { defaultRunner } from './runner.js';
+/** What other folders may import from the CLI: the entry point and its renderers. */
 export { createProgressReporter, renderProgress } from './progress.js';
 export type { ProgressReporter } from './progress.js';
 export { formatRunSummary } from './summary.js';

@@ -9,7 +9,7 @@ import { selfcheckCommand } from './commands/selfcheck.js';
 import { showCommand } from './commands/show.js';
 import { EXIT_INTERNAL, EXIT_OK, EXIT_USAGE } from './exit.js';
 import { specMachineDiagrams } from './machines.js';
-import { defaultRunner } from './runner.js';
+import type { HarnessRunner } from '../harness/index.js';
 
 export const COMMANDS: readonly CliCommand[] = [runCommand, replayCommand, showCommand, machinesCommand, selfcheckCommand];
 
@@ -37,7 +37,7 @@ export const main = async (argv: readonly string[], io: CliIo, ctx: Partial<Omit
   try {
     const context: CliContext = {
       io,
-      runner: 'runner' in ctx ? ctx.runner : defaultRunner(),
+      runner: ctx.runner,
       machines: ctx.machines ?? specMachineDiagrams,
     };
     const [name, ...rest] = argv;
@@ -73,11 +73,14 @@ export const main = async (argv: readonly string[], io: CliIo, ctx: Partial<Omit
   }
 };
 
-/** The process entry (bin/sva-harness.mjs): real argv and streams, exit code on the process. */
-export const runCli = async (): Promise<void> => {
+/**
+ * The process entry: real argv and streams, exit code on the process. bin/sva-harness.mjs
+ * passes the runner (models/), so the CLI never imports an implementation of the contract.
+ */
+export const runCli = async (runner: HarnessRunner): Promise<void> => {
   // `sva-harness show t.json | head`: a closed pipe is the reader's choice, not an error.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
   });
-  process.exitCode = await main(process.argv.slice(2), processIo());
+  process.exitCode = await main(process.argv.slice(2), processIo(), { runner });
 };

@@ -1,4 +1,4 @@
-import type { Progress } from './runner.js';
+import type { Progress } from '../harness/index.js';
 
 /** `1234567` → `1,234,567`, without a locale (output must not depend on the environment). */
 export const groupDigits = (n: number): string => String(Math.round(n)).replace(/\B(?=(\d{3})+(?!\d))/g, ',');

@@ -2,7 +2,7 @@ import { FAULTS, FAULT_IDS, MAX_MMS, MAX_PAGES, PLATFORMS, isFaultId } from '../
 import type { FaultId, Platform } from '../shared/index.js';
 import { type Checked, bad, good } from '../trace/index.js';
 import type { OptionDef, ParsedArgs } from './args.js';
-import type { Budget, RunOptions, TopologyChoice } from './runner.js';
+import type { Budget, RunOptions, TopologyChoice } from '../harness/index.js';
 import { parseChoice, parseCount, parseDuration, parsePlatforms, parseSeed } from './values.js';
 
 /** The budget when neither --runs nor --time is given. */

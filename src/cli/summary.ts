@@ -1,6 +1,6 @@
 import { COMMAND_KINDS, FAULTS } from '../shared/index.js';
 import { groupDigits, stepsPerSecond } from './progress.js';
-import type { RunSummary } from './runner.js';
+import type { RunSummary } from '../harness/index.js';
 
 /** A plain text table; columns right-aligned except the first. */
 export const formatTable = (header: readonly string[], rows: readonly (readonly string[])[]): string[] => {

@@ -2,7 +2,7 @@
  * Replay without fast-check: a command list on a fresh session, stopping at the first
  * violation. A saved trace needs nothing else (DESIGN §8).
  */
-import type { ReplayResult } from '../cli/runner.js';
+import type { ReplayResult } from './runner.js';
 import type { Command, Topology } from '../shared/index.js';
 import { abstractView, precondition } from '../spec/index.js';
 import { type Checked, bad, formatCommand, good, newTrace } from '../trace/index.js';

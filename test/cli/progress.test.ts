@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { createProgressReporter, groupDigits, renderProgress } from '../../src/cli/progress.js';
-import type { Progress } from '../../src/cli/runner.js';
+import type { Progress } from '../../src/harness/index.js';
 
 const p: Progress = { platform: 'smmuv3', runs: 412, steps: 1234567, violations: 1, done: 0.4, elapsedMs: 10_000 };
 

@@ -1,10 +1,9 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { DEFAULT_SEED, harnessRunner } from '../../models/index.js';
-import type { Progress } from '../../src/cli/runner.js';
-import { defaultRunner } from '../../src/cli/runner.js';
+import type { Progress } from '../../src/harness/index.js';
 import type { FaultId } from '../../src/shared/index.js';
 import { runMain } from '../cli/captureIo.js';
 
@@ -12,8 +11,14 @@ const dir = mkdtempSync(join(tmpdir(), 'sva-runner-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('The harness runner', () => {
-  test('Is the CLI\'s default runner', () => {
-    expect(defaultRunner()).toBe(harnessRunner);
+  test('Is wired into the CLI by the entry point, and neither src/cli nor src/harness imports models/', () => {
+    const importsModels = (dir: string): string[] =>
+      readdirSync(dir, { recursive: true, encoding: 'utf8' })
+        .filter((f) => f.endsWith('.ts'))
+        .filter((f) => /from '(\.\.\/)+models\//.test(readFileSync(join(dir, f), 'utf8')));
+    expect(importsModels('src/cli')).toEqual([]);
+    expect(importsModels('src/harness')).toEqual([]);
+    expect(readFileSync('bin/sva-harness.mjs', 'utf8')).toMatch(/harnessRunner/);
   });
 
   test('A run budget gives a summary per platform, progress, and no trace on the correct impl', () => {

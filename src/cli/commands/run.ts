@@ -3,7 +3,7 @@ import { EXIT_OK, EXIT_VIOLATION } from '../exit.js';
 import { createProgressReporter } from '../progress.js';
 import { loadRunConfig, withRunConfig } from '../runConfig.js';
 import { RUN_OPTIONS, toRunOptions } from '../runOptions.js';
-import type { HarnessRunner } from '../runner.js';
+import type { HarnessRunner } from '../../harness/index.js';
 import { formatRunSummary } from '../summary.js';
 
 export const runCommand: CliCommand = {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { harnessRunner } from '../../../models/index.js';
-import type { HarnessRunner, ReplayResult } from '../../../src/cli/runner.js';
+import type { HarnessRunner, ReplayResult } from '../../../src/harness/index.js';
 import { defaultTopology } from '../../../src/shared/index.js';
 import type { Command } from '../../../src/shared/index.js';
 import { type Trace, formatTimeline, newTrace, writeTrace } from '../../../src/trace/index.js';

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import type { HarnessRunner, Progress, RunOptions, RunSummary } from '../../../src/cli/runner.js';
+import type { HarnessRunner, Progress, RunOptions, RunSummary } from '../../../src/harness/index.js';
 import { runMain } from '../captureIo.js';
 import { DEFAULT_BUDGET } from '../../../src/cli/runOptions.js';
 import { COMMAND_KINDS } from '../../../src/shared/index.js';

@@ -1,11 +1,11 @@
-import { harnessRunner } from '../../models/index.js';
 import type { FaultId, Platform } from '../shared/index.js';
 import type { Checked, Trace } from '../trace/index.js';
 
 /**
- * The seam between the CLI and the harness. The CLI parses and validates everything, then
- * calls one of these; the runner (models/, written later) generates, steps spec and impl,
- * checks the invariants and writes traces. Both methods report bad input (an unknown fault
+ * The runner contract, owned by the harness. The CLI parses and validates everything, then
+ * calls one of these; an implementation (models/ for random search) generates, steps spec and
+ * impl, checks the invariants and writes traces. The CLI never imports an implementation: the
+ * entry point (bin/sva-harness.mjs) injects one. Both methods report bad input (an unknown fault
  * name, a trace whose commands break a precondition) as `{ ok: false, error }`: one line,
  * exit code 2. A violation is not an error: it is in the result.
  */
@@ -93,6 +93,3 @@ export interface ReplayResult {
   readonly stateBefore?: unknown;
   readonly stateAfter?: unknown;
 }
-
-/** SEAM: the runner the CLI uses (models/runner.ts). */
-export const defaultRunner = (): HarnessRunner | undefined => harnessRunner;
