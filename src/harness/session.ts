@@ -13,6 +13,7 @@ import { TraceEventLog } from '../trace/index.js';
 import type { TraceStep, TraceViolation } from '../trace/index.js';
 import { driverFor } from './platforms.js';
 import { attachStepProbe } from './probe.js';
+import { tracingDriver } from './traceOps.js';
 
 export interface SessionOptions {
   /** Test-only: a driver other than the platform's (e.g. a deliberately broken one). */
@@ -41,7 +42,9 @@ export interface Session {
 
 export const openSession = (topology: Topology, opts: SessionOptions = {}): Session => {
   const log = opts.events === true ? new TraceEventLog() : undefined;
-  const world = createWorld(topology, opts.driver ?? driverFor(topology.platform), log,
+  const driver = opts.driver ?? driverFor(topology.platform);
+  // Recording a timeline: driver entry points become events (traceOps.ts); never on the hot path.
+  const world = createWorld(topology, log === undefined ? driver : tracingDriver(driver, log), log,
     opts.fault === undefined ? {} : { fault: opts.fault });
   // Booting (probe) may have emitted events; they belong to no step.
   log?.take();
