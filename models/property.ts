@@ -5,7 +5,7 @@
  * minimised and replayed (no fast-check) to build the trace.
  */
 import fc from 'fast-check';
-import { type Session, minimizeCommands, openSession, runSequence } from '../src/harness/index.js';
+import { type Session, minimizeCounterexample, openSession, runSequence } from '../src/harness/index.js';
 import type { IommuDriver } from '../src/impl/index.js';
 import type { FaultId, Topology } from '../src/shared/index.js';
 import type { CoverageRecorder } from '../src/spec/index.js';
@@ -103,16 +103,19 @@ const counterexampleTrace = (failing: Session, cfg: PropertyConfig, path: string
     ...(cfg.driver === undefined ? {} : { driver: cfg.driver }),
     ...(cfg.fault === undefined ? {} : { fault: cfg.fault }),
   };
-  const commands = failing.violation === undefined
-    ? failing.commands
-    : minimizeCommands(failing.topology, failing.commands, failing.violation.invariant, opts);
-  const again = runSequence(failing.topology, commands, { events: true, ...opts });
+  const small = failing.violation === undefined
+    ? { topology: failing.topology, commands: failing.commands }
+    : minimizeCounterexample(failing.topology, failing.commands, failing.violation.invariant, opts);
+  const again = runSequence(small.topology, small.commands, { events: true, ...opts });
   const s = again.ok && again.value.session.violation !== undefined ? again.value.session : failing;
+  // fast-check's path names its own run on the generated topology; after topology shrinking
+  // it would replay something else, so it is kept only when the topology is the generated one.
+  const fcPath = s.topology === failing.topology;
   return newTrace({
     topology: s.topology,
     seed: cfg.seed,
-    ...(path === null ? {} : { path }),
-    ...(replayPath === undefined ? {} : { replayPath }),
+    ...(path === null || !fcPath ? {} : { path }),
+    ...(replayPath === undefined || !fcPath ? {} : { replayPath }),
     ...(cfg.fault === undefined ? {} : { fault: cfg.fault }),
     commands: s.commands,
     steps: s.steps,

@@ -4,5 +4,5 @@ export { type Session, type SessionOptions, openSession } from './session.js';
 export { checkedStep } from './step.js';
 export { type SequenceOptions, type SequenceResult, replayTrace, runSequence } from './sequence.js';
 export { EXC_ID, OBS_ID, commandObjects, firstLine, invariantTitle, toTraceViolation } from './violation.js';
-export { minimizeCommands } from './minimize.js';
+export { minimizeCommands, minimizeCounterexample } from './minimize.js';
 export type { Budget, HarnessRunner, PlatformRunSummary, Progress, ReplayResult, RunOptions, RunSummary, TopologyChoice } from './runner.js';

@@ -57,6 +57,13 @@ class OpsTracer {
 
   constructor(private readonly sink: TraceSink, private readonly actor: string) {}
 
+  /** The struct a table is, from the members it has: for anonymous members' names. */
+  private static kind(ops: object): string {
+    if ('domain_alloc_sva' in ops) return 'iommu_ops';
+    if ('set_dev_pasid' in ops || 'free' in ops) return 'iommu_domain_ops';
+    return 'mmu_notifier_ops';
+  }
+
   /** A traced copy of an ops table: every function member emits its call and its errno. */
   table<T extends object>(ops: T, onReturn?: (member: string, r: unknown, args: unknown[]) => void): T {
     if (this.mine.has(ops)) return ops;
@@ -76,7 +83,7 @@ class OpsTracer {
       }
       const fn = member as Fn;
       // The ported function's own name is the kernel's; an anonymous member shows its slot.
-      const name = fn.name !== '' && fn.name !== key ? fn.name : `${key}`;
+      const name = fn.name !== '' && fn.name !== key ? fn.name : `${OpsTracer.kind(ops)}->${key}`;
       out[key] = (...args: unknown[]): unknown => {
         this.sink.event('driver', this.actor, `${name}(${args.map(formatArg).join(', ')})`);
         const r = fn.apply(ops, args);

@@ -179,6 +179,8 @@ export class PciDevice {
     let m = this.atc.get(pasid);
     if (m === undefined) this.atc.set(pasid, (m = new Map()));
     m.set(vpn, { frame: t.frame, write: t.write });
+    const trace = this.iommu.trace;
+    if (trace) trace.event('device', this.name, `ATC fill PASID ${pasid} vpn 0x${vpn.toString(16)} → frame ${t.frame}${t.write ? ' rw' : ' r'}`);
   }
 
   /** The PCIe PASID prefix is as wide as the device's capability: it cannot send a larger one. */
