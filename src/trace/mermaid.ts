@@ -106,7 +106,7 @@ export const traceToMermaid = (trace: Trace): string => {
     const pad = failing ? '    ' : '  ';
     if (failing) lines.push('  rect rgb(255, 228, 228)');
     const { from, to } = callOf(cmd);
-    lines.push(`${pad}${from}->>${to}: ${escapeMermaid(`#${i} ${formatCommand(cmd)}`)}`);
+    lines.push(`${pad}${from}->>${to}: ${escapeMermaid(`[${i}] ${formatCommand(cmd)}`)}`);
     for (const e of step?.events ?? []) {
       const d = drawEvent(e);
       const text = escapeMermaid(`${e.actor}: ${e.text}`);
@@ -115,10 +115,10 @@ export const traceToMermaid = (trace: Trace): string => {
     }
     if (step !== undefined) {
       const actual = formatObservation(cmd, step.actual);
-      const reply = sameObservation(step.expected, step.actual)
-        ? actual
-        : `${actual} MISMATCH, expected ${formatObservation(cmd, step.expected)}`;
-      lines.push(`${pad}${to}-->>${from}: ${escapeMermaid(reply)}`);
+      const same = sameObservation(step.expected, step.actual);
+      const reply = same ? actual : `${actual} MISMATCH, expected ${formatObservation(cmd, step.expected)}`;
+      // A plain `ok` of a lane's call to itself says nothing the call did not.
+      if (from !== to || !same || actual !== 'ok') lines.push(`${pad}${to}-->>${from}: ${escapeMermaid(reply)}`);
     }
     if (failing) {
       const objects = Object.entries(v.objects).map(([k, n]) => `${k}=${n}`).join(' ');

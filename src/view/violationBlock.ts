@@ -100,8 +100,9 @@ export const violationBlock = (trace: Trace, fixed?: Trace): string[] => {
   const hw = hardwareComparison(trace, fixed);
   if (hw !== undefined) {
     lines.push(`  hardware commands at step #${v.step}`);
+    // Without a fault there is no fixed kernel to compare with: the rule says what was due.
     const rows = hw.required === undefined
-      ? sideBySide(hw.sent, [], ['sent', 'required: (no fault on; the rule above says what)'])
+      ? (hw.sent.length === 0 ? ['sent: (nothing)'] : ['sent:', ...hw.sent.map((l) => `  ${l}`)])
       : sideBySide(hw.sent, hw.required, [`sent (${trace.fault} on)`, `required (${trace.fault} off: the fixed kernel)`]);
     lines.push(...rows.map((r) => `    ${r}`));
   }

@@ -24,7 +24,9 @@ describe('A deliberately broken impl', () => {
         if (trace === undefined) continue;
         lengths.push(trace.commands.length);
         expect(trace.seed).toBe(seed);
-        expect(trace.path).toMatch(/^\d+(:\d+)*$/);
+        // fast-check's path is kept only while the topology is the generated one (shrinking may replace it).
+        if (JSON.stringify(trace.topology) === JSON.stringify(defaultTopology(platform))) expect(trace.path).toMatch(/^\d+(:\d+)*$/);
+        else expect(trace.path).toBeUndefined();
         expect(trace.steps).toHaveLength(trace.violation!.step + 1);
         // The missing flush shows once something the IOMMU may cache is unmapped or downgraded.
         expect(trace.commands.some((c) => c.kind === 'munmap' || c.kind === 'mprotect' || c.kind === 'exit' || c.kind === 'vfree')).toBe(true);
