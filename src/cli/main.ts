@@ -2,6 +2,9 @@ import { harnessVersion, oneLine } from '../trace/index.js';
 import { parseArgs, wantsHelp } from './args.js';
 import { type CliCommand, type CliContext, commandHelp, usageError } from './command.js';
 import { type CliIo, processIo } from './cliIo.js';
+import { exportCommand } from './commands/export.js';
+import { faultsCommand } from './commands/faults.js';
+import { invariantsCommand } from './commands/invariants.js';
 import { machinesCommand } from './commands/machines.js';
 import { replayCommand } from './commands/replay.js';
 import { runCommand } from './commands/run.js';
@@ -11,7 +14,10 @@ import { EXIT_INTERNAL, EXIT_OK, EXIT_USAGE } from './exit.js';
 import { specMachineDiagrams } from './machines.js';
 import type { HarnessRunner } from '../harness/index.js';
 
-export const COMMANDS: readonly CliCommand[] = [runCommand, replayCommand, showCommand, machinesCommand, selfcheckCommand];
+export const COMMANDS: readonly CliCommand[] = [
+  runCommand, replayCommand, showCommand, machinesCommand, selfcheckCommand,
+  exportCommand, faultsCommand, invariantsCommand,
+];
 
 const topHelp = (): string => {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
