@@ -12,5 +12,5 @@ export { loadTrace, readTextFile, traceFileName, writeFileAtomic, writeTrace } f
 export {
   formatCommand, formatEvent, formatHeader, formatObservation, formatStepLine, formatTimeline, formatViolation, timelineLines,
 } from './timeline.js';
-export { escapeMermaid, traceToMermaid } from './mermaid.js';
+export { type SequenceItem, type SequenceStep, escapeMermaid, laneLabel, sequenceModel, traceToMermaid, violationNote } from './mermaid.js';
 export { diffJson, formatJsonValue, naturalCompare } from './diff.js';

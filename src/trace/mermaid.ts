@@ -89,41 +89,74 @@ const drawEvent = (e: TraceEvent): Drawn => {
   }
 };
 
+/** One drawn item: an arrow between two lanes (a call or its reply) or a note on a lane. */
+export type SequenceItem =
+  | { readonly kind: 'call' | 'reply'; readonly from: Lane; readonly to: Lane; readonly text: string }
+  | { readonly kind: 'note'; readonly lane: Lane; readonly text: string };
+
+export interface SequenceStep {
+  readonly index: number;
+  readonly failing: boolean;
+  readonly items: readonly SequenceItem[];
+}
+
+/** The participant label of a lane. */
+export const laneLabel = (lane: Lane): string => LANE_LABEL[lane];
+
 /**
- * The trace as a Mermaid `sequenceDiagram`: each command an arrow from its issuer, the calls
- * it causes as arrows between lanes, state changes as notes, the result as the reply; the
- * failing step is shaded and carries the violation as a note across all lanes.
+ * The drawing of a trace, independent of the notation: each command an arrow from its issuer,
+ * the calls it causes as arrows between lanes, state changes as notes, the result as the
+ * reply. Mermaid (below) and the HTML viewer's SVG draw the same model.
  */
-export const traceToMermaid = (trace: Trace): string => {
-  const lines = ['sequenceDiagram'];
-  for (const lane of LANES) lines.push(`  participant ${lane} as ${LANE_LABEL[lane]}`);
-  const first = LANES[0]!;
-  const last = LANES[LANES.length - 1]!;
+export const sequenceModel = (trace: Trace): SequenceStep[] => {
   const v = trace.violation;
-  for (const [i, cmd] of trace.commands.entries()) {
+  return trace.commands.map((cmd, i) => {
     const step = trace.steps[i];
-    const failing = v !== undefined && v.step === i;
-    const pad = failing ? '    ' : '  ';
-    if (failing) lines.push('  rect rgb(255, 228, 228)');
+    const items: SequenceItem[] = [];
     const { from, to } = callOf(cmd);
-    lines.push(`${pad}${from}->>${to}: ${escapeMermaid(`[${i}] ${formatCommand(cmd)}`)}`);
+    items.push({ kind: 'call', from, to, text: `[${i}] ${formatCommand(cmd)}` });
     for (const e of step?.events ?? []) {
       const d = drawEvent(e);
-      const text = escapeMermaid(`${e.actor}: ${e.text}`);
-      if (d.kind === 'note') lines.push(`${pad}Note over ${d.lane}: ${text}`);
-      else lines.push(`${pad}${d.from}${d.kind === 'call' ? '->>' : '-->>'}${d.to}: ${text}`);
+      const text = `${e.actor}: ${e.text}`;
+      items.push(d.kind === 'note' ? { kind: 'note', lane: d.lane, text } : { kind: d.kind, from: d.from, to: d.to, text });
     }
     if (step !== undefined) {
       const actual = formatObservation(cmd, step.actual);
       const same = sameObservation(step.expected, step.actual);
       const reply = same ? actual : `${actual} MISMATCH, expected ${formatObservation(cmd, step.expected)}`;
       // A plain `ok` of a lane's call to itself says nothing the call did not.
-      if (from !== to || !same || actual !== 'ok') lines.push(`${pad}${to}-->>${from}: ${escapeMermaid(reply)}`);
+      if (from !== to || !same || actual !== 'ok') items.push({ kind: 'reply', from: to, to: from, text: reply });
     }
-    if (failing) {
-      const objects = Object.entries(v.objects).map(([k, n]) => `${k}=${n}`).join(' ');
-      const text = `VIOLATION ${v.invariant} ${v.title}: ${v.message}${objects === '' ? '' : ` [${objects}]`}`;
-      lines.push(`${pad}Note over ${first},${last}: ${escapeMermaid(text)}`);
+    return { index: i, failing: v !== undefined && v.step === i, items };
+  });
+};
+
+/** The violation's one-line text, as the diagrams show it across all lanes. */
+export const violationNote = (trace: Trace): string | undefined => {
+  const v = trace.violation;
+  if (v === undefined) return undefined;
+  const objects = Object.entries(v.objects).map(([k, n]) => `${k}=${n}`).join(' ');
+  return `VIOLATION ${v.invariant} ${v.title}: ${v.message}${objects === '' ? '' : ` [${objects}]`}`;
+};
+
+/**
+ * The trace as a Mermaid `sequenceDiagram` (see sequenceModel); the failing step is shaded
+ * and carries the violation as a note across all lanes.
+ */
+export const traceToMermaid = (trace: Trace): string => {
+  const lines = ['sequenceDiagram'];
+  for (const lane of LANES) lines.push(`  participant ${lane} as ${LANE_LABEL[lane]}`);
+  const first = LANES[0]!;
+  const last = LANES[LANES.length - 1]!;
+  for (const step of sequenceModel(trace)) {
+    const pad = step.failing ? '    ' : '  ';
+    if (step.failing) lines.push('  rect rgb(255, 228, 228)');
+    for (const it of step.items) {
+      if (it.kind === 'note') lines.push(`${pad}Note over ${it.lane}: ${escapeMermaid(it.text)}`);
+      else lines.push(`${pad}${it.from}${it.kind === 'call' ? '->>' : '-->>'}${it.to}: ${escapeMermaid(it.text)}`);
+    }
+    if (step.failing) {
+      lines.push(`${pad}Note over ${first},${last}: ${escapeMermaid(violationNote(trace)!)}`);
       lines.push('  end');
     }
   }
