@@ -1,3 +1,4 @@
+import { FAULTS } from '../../shared/index.js';
 import { type CliCommand, notWired, usageError } from '../command.js';
 import { EXIT_OK, EXIT_VIOLATION } from '../exit.js';
 import { createProgressReporter } from '../progress.js';
@@ -28,6 +29,8 @@ export const runCommand: CliCommand = {
     if (!opts.ok) return usageError(io, 'run', opts.error);
     // Options are validated before this, so a bad option is reported as such even now.
     if (runner === undefined) return notWired(io, 'run');
+    const unreachable = FAULTS.find((f) => f.id === opts.value.fault)?.notRepresented;
+    if (unreachable !== undefined) io.err(`sva-harness run: note: ${opts.value.fault} is not represented (${unreachable}): the search cannot find it\n`);
     const progress = createProgressReporter(io.tty, io.now);
     let result: ReturnType<HarnessRunner['run']>;
     try {
