@@ -8,6 +8,7 @@ import { type Session, checkedStep, openSession } from '../harness/index.js';
 import type { World } from '../impl/index.js';
 import { slotState } from '../impl/index.js';
 import type { PciDevice } from '../hw/device.js';
+import { KERNEL_OWNER } from '../hw/mem.js';
 import type { SmmuV3 } from '../hw/smmuv3/index.js';
 import type { VtdUnit } from '../hw/vtd/unit.js';
 import { isFaultId } from '../shared/index.js';
@@ -85,6 +86,18 @@ const smmuOf = (u: SmmuV3, devices: readonly PciDevice[], pasids: readonly numbe
   };
 };
 
+/** What each frame a cache entry names is now: a freed or reused frame is the bug made visible. */
+const cachedFrames = (w: World, s: Record<string, Record<string, string[]>>): string[] => {
+  const frames = new Set<number>();
+  for (const [unit, sections] of Object.entries(s)) {
+    if (unit === 'kernel') continue;
+    for (const lines of Object.values(sections)) for (const l of lines) for (const m of l.matchAll(/→ (?:frame|table) (\d+)/g)) frames.add(Number(m[1]));
+  }
+  const mem = w.kernel.mem;
+  const owner = (f: number): string => (mem.owner(f) === KERNEL_OWNER ? 'kernel' : `owner ${mem.owner(f)}`);
+  return [...frames].sort((a, b) => a - b).map((f) => `frame ${f}: ${mem.kind(f)}${mem.kind(f) === 'free' ? '' : ` (${owner(f)})`}`);
+};
+
 export const snapshotWorld = (w: World): Snapshot => {
   const out: Record<string, Record<string, string[]>> = { kernel: kernelOf(w) };
   const pasids = [0, ...w.mms.flatMap((mm) => (mm?.iommu_mm === undefined ? [] : [mm.iommu_mm.pasid]))].sort((a, b) => a - b);
@@ -96,6 +109,7 @@ export const snapshotWorld = (w: World): Snapshot => {
   out.devices = {
     ATC: w.devices.flatMap((d) => d.hw.atcEntries().map((e) => `${d.hw.name} PASID ${e.pasid} vpn ${hex(e.vpn)} → frame ${e.entry.frame}${e.entry.write ? ' rw' : ' r'}`)),
   };
+  out.kernel!['frames the IOMMU caches point at'] = cachedFrames(w, out);
   return out;
 };
 

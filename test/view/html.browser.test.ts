@@ -86,5 +86,7 @@ describe.skipIf(path === undefined)('HTML viewer in headless chromium', () => {
     const d = await text('#diff');
     expect(d).toMatch(/Step #3 → step #4 vfree\(k0\)/);
     expect(d).toMatch(/kpages\[0\]/);
+    // The freed PTE table the paging-structure cache still points at.
+    expect(d).toMatch(/− frame 4: table \(kernel\)\s+\+ frame 4: free/);
   });
 });
