@@ -18,6 +18,7 @@ const COMMON: Readonly<Record<string, string>> = {
   kpage: 'vmalloc page (kernel half)',
   page: 'user page of the mm',
   vpn: 'virtual page number',
+  at: 'position of the command among those the step queued',
 };
 
 // Partial: a platform added later reads the common names until it lists its own.
