@@ -74,6 +74,8 @@ const drawEvent = (e: TraceEvent): Drawn => {
       if (/^(wait done|wait aborted|CMD_SYNC (completed|timeout))/.test(e.text)) return { kind: 'reply', from: 'queue', to: 'driver' };
       return { kind: 'call', from: 'driver', to: 'queue' };
     case 'cache':
+      // A device-TLB / ATC invalidation travels on to the endpoint; the others stay in the IOMMU.
+      if (/^apply (devtlb|ATC_INV)\b/.test(e.text)) return { kind: 'call', from: 'queue', to: 'device' };
       if (/^apply /.test(e.text)) return { kind: 'call', from: 'queue', to: 'cache' };
       return { kind: 'note', lane: 'cache' };
     case 'core':
