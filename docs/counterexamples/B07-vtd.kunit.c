@@ -31,6 +31,8 @@ struct sva_repro {
 	struct device *dev[1];
 	struct mm_struct *mm[1];
 	struct iommu_sva *handle[1][1];
+	/* the mm's PASID once bound (the same for every device: one PASID per mm) */
+	ioasid_t pasid[1];
 	void *kpage[1];
 };
 
@@ -124,17 +126,21 @@ static void sva_repro_test(struct kunit *test)
 	long ret = 0;
 
 	KUNIT_ASSERT_NOT_NULL(test, r);
+	for (int i = 0; i < ARRAY_SIZE(r->pasid); i++)
+		r->pasid[i] = IOMMU_PASID_INVALID;
 	if (sva_repro_get_devices(r))
 		kunit_skip(test, "the devices this trace needs are not present");
 
 	/* step 0: spawn(mm0) */
 	r->mm[0] = sva_repro_mm_alloc(test);
+	r->pasid[0] = IOMMU_PASID_INVALID;
 
 	/* step 1: bind(d0,mm0) */
 	r->handle[0][0] = iommu_sva_bind_device(r->dev[0], r->mm[0]);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(r->handle[0][0]));
 	/* the harness's PASID allocator gave 1; a real IDA may differ, it must be valid */
-	KUNIT_EXPECT_NE(test, iommu_sva_get_pasid(r->handle[0][0]), IOMMU_PASID_INVALID);
+	r->pasid[0] = iommu_sva_get_pasid(r->handle[0][0]);
+	KUNIT_EXPECT_NE(test, r->pasid[0], IOMMU_PASID_INVALID);
 
 	/* step 2: mmap(mm0,p0,rw) */
 	ret = sva_repro_mmap(r->mm[0], 0, 1, PROT_READ | PROT_WRITE);

@@ -31,6 +31,8 @@ struct sva_repro {
 	struct device *dev[1];
 	struct mm_struct *mm[1];
 	struct iommu_sva *handle[1][1];
+	/* the mm's PASID once bound (the same for every device: one PASID per mm) */
+	ioasid_t pasid[1];
 	void *kpage[1];
 };
 
@@ -124,11 +126,14 @@ static void sva_repro_test(struct kunit *test)
 	long ret = 0;
 
 	KUNIT_ASSERT_NOT_NULL(test, r);
+	for (int i = 0; i < ARRAY_SIZE(r->pasid); i++)
+		r->pasid[i] = IOMMU_PASID_INVALID;
 	if (sva_repro_get_devices(r))
 		kunit_skip(test, "the devices this trace needs are not present");
 
 	/* step 0: spawn(mm0) */
 	r->mm[0] = sva_repro_mm_alloc(test);
+	r->pasid[0] = IOMMU_PASID_INVALID;
 
 	/* step 1: vmalloc(k0) */
 	r->kpage[0] = vmalloc(PAGE_SIZE);
@@ -138,11 +143,12 @@ static void sva_repro_test(struct kunit *test)
 	r->handle[0][0] = iommu_sva_bind_device(r->dev[0], r->mm[0]);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(r->handle[0][0]));
 	/* the harness's PASID allocator gave 1; a real IDA may differ, it must be valid */
-	KUNIT_EXPECT_NE(test, iommu_sva_get_pasid(r->handle[0][0]), IOMMU_PASID_INVALID);
+	r->pasid[0] = iommu_sva_get_pasid(r->handle[0][0]);
+	KUNIT_EXPECT_NE(test, r->pasid[0], IOMMU_PASID_INVALID);
 
 	/* step 3: prefetchKernel(d0,mm0,k0) */
 	/* the hardware adversary: an IOMMU walk of the kernel address k0 through PASID of mm0 */
-	sva_repro_dma(r->dev[0], iommu_sva_get_pasid(r->handle[0][0]), (unsigned long)r->kpage[0], false); /* TODO: helper */
+	sva_repro_dma(r->dev[0], r->pasid[0], (unsigned long)r->kpage[0], false); /* TODO: helper */
 
 	/* step 4: vfree(k0) */
 	vfree(r->kpage[0]);

@@ -29,7 +29,8 @@ const expectLines = (cmd: Command, exp: Observation | undefined, ret: string): s
       return [
         `\tKUNIT_ASSERT_FALSE(test, IS_ERR(${ret}));`,
         `\t/* the harness's PASID allocator gave ${exp.value ?? '?'}; a real IDA may differ, it must be valid */`,
-        `\tKUNIT_EXPECT_NE(test, iommu_sva_get_pasid(${ret}), IOMMU_PASID_INVALID);`,
+        `\tr->pasid[${(cmd as { mm: number }).mm}] = iommu_sva_get_pasid(${ret});`,
+        `\tKUNIT_EXPECT_NE(test, r->pasid[${(cmd as { mm: number }).mm}], IOMMU_PASID_INVALID);`,
       ];
     case 'dma':
     case 'prefetch':
@@ -54,7 +55,7 @@ const h = (c: { mm: number; dev: number }): string => `r->handle[${c.mm}][${c.de
 const callLines = (cmd: Command): { lines: string[]; ret: string } => {
   switch (cmd.kind) {
     case 'spawn':
-      return { lines: [`\tr->mm[${cmd.mm}] = sva_repro_mm_alloc(test);`], ret: '' };
+      return { lines: [`\tr->mm[${cmd.mm}] = sva_repro_mm_alloc(test);`, `\tr->pasid[${cmd.mm}] = IOMMU_PASID_INVALID;`], ret: '' };
     case 'bind':
       return { lines: [`\t${h(cmd)} = iommu_sva_bind_device(r->dev[${cmd.dev}], r->mm[${cmd.mm}]);`], ret: h(cmd) };
     case 'unbind':
@@ -72,19 +73,19 @@ const callLines = (cmd: Command): { lines: string[]; ret: string } => {
       return { lines: [`\tret = sva_repro_mprotect(r->mm[${cmd.mm}], SVA_REPRO_PAGE(${cmd.page}), ${prot(cmd.prot)}); /* TODO: helper */`], ret: 'ret' };
     case 'dma':
       return {
-        lines: [`\tret = sva_repro_dma(r->dev[${cmd.dev}], iommu_sva_get_pasid(${h(cmd)}), SVA_REPRO_PAGE(${cmd.page}), ${cmd.write}); /* TODO: helper */`],
+        lines: [`\tret = sva_repro_dma(r->dev[${cmd.dev}], r->pasid[${cmd.mm}], SVA_REPRO_PAGE(${cmd.page}), ${cmd.write}); /* TODO: helper */`],
         ret: 'ret',
       };
     case 'prefetch':
       return {
-        lines: [`\tret = sva_repro_dma(r->dev[${cmd.dev}], iommu_sva_get_pasid(${h(cmd)}), SVA_REPRO_PAGE(${cmd.page}), false); /* ATS translation request */`],
+        lines: [`\tret = sva_repro_dma(r->dev[${cmd.dev}], r->pasid[${cmd.mm}], SVA_REPRO_PAGE(${cmd.page}), false); /* ATS translation request */`],
         ret: 'ret',
       };
     case 'prefetchKernel':
       return {
         lines: [
           `\t/* the hardware adversary: an IOMMU walk of the kernel address ${`k${cmd.kpage}`} through PASID of mm${cmd.mm} */`,
-          `\tsva_repro_dma(r->dev[${cmd.dev}], iommu_sva_get_pasid(${h(cmd)}), (unsigned long)r->kpage[${cmd.kpage}], false); /* TODO: helper */`,
+          `\tsva_repro_dma(r->dev[${cmd.dev}], r->pasid[${cmd.mm}], (unsigned long)r->kpage[${cmd.kpage}], false); /* TODO: helper */`,
         ],
         ret: '',
       };
@@ -93,7 +94,13 @@ const callLines = (cmd: Command): { lines: string[]; ret: string } => {
     case 'mmdrop':
       return { lines: [`\tmmdrop(r->mm[${cmd.mm}]); /* the exited task's mm_count reference */`], ret: '' };
     case 'fork':
-      return { lines: [`\tr->mm[${cmd.child}] = sva_repro_fork(test, r->mm[${cmd.mm}]); /* TODO: dup_mm is not exported; fork a user task */`], ret: '' };
+      return {
+        lines: [
+          `\tr->mm[${cmd.child}] = sva_repro_fork(test, r->mm[${cmd.mm}]); /* TODO: dup_mm is not exported; fork a user task */`,
+          `\tr->pasid[${cmd.child}] = IOMMU_PASID_INVALID; /* the child has no PASID (mm_pasid_init) */`,
+        ],
+        ret: '',
+      };
     case 'gracePeriod':
       return { lines: ['\tmmu_notifier_synchronize(); /* the SRCU grace period: deferred free_notifier runs */'], ret: '' };
     case 'serviceFaults':
@@ -227,6 +234,8 @@ export const traceToKunit = (trace: Trace, name = 'trace'): string => {
     `\tstruct device *dev[${t.devices.length}];`,
     `\tstruct mm_struct *mm[${t.mms}];`,
     `\tstruct iommu_sva *handle[${t.mms}][${t.devices.length}];`,
+    '\t/* the mm\'s PASID once bound (the same for every device: one PASID per mm) */',
+    `\tioasid_t pasid[${t.mms}];`,
     `\tvoid *kpage[${Math.max(1, t.kpages)}];`,
     '};',
     '',
@@ -251,6 +260,8 @@ export const traceToKunit = (trace: Trace, name = 'trace'): string => {
     '\tlong ret = 0;',
     '',
     '\tKUNIT_ASSERT_NOT_NULL(test, r);',
+    '\tfor (int i = 0; i < ARRAY_SIZE(r->pasid); i++)',
+    '\t\tr->pasid[i] = IOMMU_PASID_INVALID;',
     '\tif (sva_repro_get_devices(r))',
     '\t\tkunit_skip(test, "the devices this trace needs are not present");',
   ];

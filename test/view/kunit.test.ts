@@ -14,7 +14,9 @@ describe('KUnit export', () => {
     expect(c).toContain(' * Fault B14: kernel page-table pages freed without flushing SVA paging caches; fixed by e37d5a2d60a3, CVE-2025-71202.');
     for (const [i, cmd] of t.value.commands.entries()) expect(c).toContain(`\t/* step ${i}: `), expect(cmd).toBeDefined();
     expect(c).toContain('iommu_sva_bind_device(r->dev[0], r->mm[0]);');
-    expect(c).toContain('KUNIT_EXPECT_NE(test, iommu_sva_get_pasid(r->handle[0][0]), IOMMU_PASID_INVALID);');
+    expect(c).toContain('r->pasid[0] = iommu_sva_get_pasid(r->handle[0][0]);\n\tKUNIT_EXPECT_NE(test, r->pasid[0], IOMMU_PASID_INVALID);');
+    // The DMA goes through the mm's PASID, valid or not: a DMA before bind must fault, not crash.
+    expect(c).toContain('sva_repro_dma(r->dev[0], r->pasid[0], (unsigned long)r->kpage[0], false);');
     expect(c).toContain('\tvfree(r->kpage[0]);\n\t/*\n\t * The harness\'s kernel broke I6 here:');
     expect(c).toContain('kunit_test_suite(sva_repro_suite);');
     // Plain ASCII C with balanced braces and comments.
