@@ -114,7 +114,7 @@ static int sva_repro_get_devices(struct sva_repro *r)
 
 static __maybe_unused void sva_repro_flush_iopf(struct sva_repro *r)
 {
-	int i;
+	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(r->dev); i++)
 		iopf_queue_flush_dev(r->dev[i]);
@@ -126,7 +126,7 @@ static void sva_repro_test(struct kunit *test)
 	long ret = 0;
 
 	KUNIT_ASSERT_NOT_NULL(test, r);
-	for (int i = 0; i < ARRAY_SIZE(r->pasid); i++)
+	for (unsigned int i = 0; i < ARRAY_SIZE(r->pasid); i++)
 		r->pasid[i] = IOMMU_PASID_INVALID;
 	if (sva_repro_get_devices(r))
 		kunit_skip(test, "the devices this trace needs are not present");
