@@ -11,6 +11,7 @@ import { FAULTS, formatToken } from '../shared/index.js';
 import type { Command, Observation } from '../shared/index.js';
 import { formatCommand, oneLine } from '../trace/index.js';
 import type { Trace } from '../trace/index.js';
+import { objectLabel } from './kernelNames.js';
 import { ruleOf } from './violationBlock.js';
 
 /** C comment text: no comment terminator, one line. */
@@ -198,7 +199,7 @@ export const traceToKunit = (trace: Trace, name = 'trace'): string => {
   const fault = FAULTS.find((f) => f.id === trace.fault);
   const rule = v === undefined ? undefined : ruleOf(v.invariant);
   const devs = t.devices.map((d, i) =>
-    ` *   dev${i}: behind ${t.platform === 'vtd' ? 'dmar' : 'smmu'}${d.iommu}, group ${d.group}, ${d.pasidBits} PASID bits, ATS ${d.ats ? 'on' : 'off'}, PRI ${d.pri ? 'on' : 'off'}`);
+    ` *   dev${i}: behind ${objectLabel(t.platform, 'iommu', d.iommu)}, group ${d.group}, ${d.pasidBits} PASID bits, ATS ${d.ats ? 'on' : 'off'}, PRI ${d.pri ? 'on' : 'off'}`);
   const out = [
     '// SPDX-License-Identifier: GPL-2.0',
     '/*',
