@@ -24,10 +24,18 @@ export const parseCount = (option: string, s: string, min: number, max = Number.
   return good(n);
 };
 
-/** fast-check seeds are integers; decimal (optionally negative) or 0x hex. */
+/**
+ * fast-check seeds are 32-bit (pure-rand reads `seed | 0`), so 4294967297 would silently run
+ * seed 1: only the signed 32-bit range is accepted, decimal or 0x hex (up to 0x7fffffff).
+ */
+export const SEED_MIN = -0x80000000;
+export const SEED_MAX = 0x7fffffff;
+
 export const parseSeed = (s: string): Checked<number> => {
   const n = /^-?\d+$/.test(s) || /^0x[0-9a-f]+$/i.test(s) ? Number(s) : NaN;
-  return Number.isSafeInteger(n) ? good(n) : bad(`bad --seed ${quote(s)}: expected an integer (decimal or 0x hex)`);
+  return Number.isSafeInteger(n) && n >= SEED_MIN && n <= SEED_MAX
+    ? good(n)
+    : bad(`bad --seed ${quote(s)}: expected an integer from ${SEED_MIN} to ${SEED_MAX} (decimal, or 0x hex up to 0x7fffffff)`);
 };
 
 /** A time budget in whole seconds: `90`, `90s`, `2m`, `1h`. */

@@ -8,7 +8,7 @@ export { TraceEventLog } from './eventLog.js';
 export { MAX_TRACE_BYTES, parseJsonText } from './jsonText.js';
 export { parseTrace, traceProblem } from './validate.js';
 export { serializeTrace, stableJson } from './serialize.js';
-export { loadTrace, readTextFile, traceFileName, writeFileAtomic, writeTrace } from './io.js';
+export { fsReason, loadTrace, makeDirectories, readTextFile, traceFileName, writeFileAtomic, writeTrace } from './io.js';
 export {
   formatCommand, formatEvent, formatHeader, formatObservation, formatStepLine, formatTimeline, formatViolation, timelineLines,
 } from './timeline.js';

@@ -67,7 +67,7 @@ replay: violation SVA001 at step #5 (reproduced as recorded)
   });
 
   test('A replay error (a precondition broken by a hand-edited trace) is one line and exit 2', async () => {
-    const runner: HarnessRunner = { run: () => ({ ok: false, error: '' }), replay: () => ({ ok: false, error: `${saved}: step 4: unbind(d0,mm0) without a bond` }) };
+    const runner: HarnessRunner = { run: () => ({ ok: false, error: '' }), replay: () => ({ ok: false, error: "step 4: unbind(d0,mm0) without a bond" }) };
     const r = await runMain(['replay', saved], { runner });
     expect(r).toMatchObject({ code: 2, stdout: '', errLines: [`sva-harness replay: ${saved}: step 4: unbind(d0,mm0) without a bond`] });
   });
