@@ -53,7 +53,7 @@ replay: violation SVA001 at step #5 (reproduced as recorded)
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.errLines).toHaveLength(1);
-    expect(r.errLines[0]).toMatch(/^sva-harness replay: the trace was recorded with the test-only fault 'test:no-secondary-tlb-flush'/);
+    expect(r.errLines[0]).toMatch(/^sva-harness replay: [^ ]*test-only-fault.trace.json: the trace was recorded with the test-only fault 'test:no-secondary-tlb-flush'/);
   });
 
   test('A trace with a corpus fault replays through the real runner with the fault on', async () => {
