@@ -30,6 +30,9 @@ export const runConfigSchema = z.strictObject({
   runs: z.int({ error: 'expected a positive integer' }).min(1).optional(),
   time: z.union([z.int().min(1, { error: DURATION }), z.string().regex(/^[1-9]\d*(s|m|h)?$/, { error: DURATION })], { error: DURATION }).optional(),
   traces: z.string({ error: 'expected a folder name' }).min(1).optional(),
+  slice: z.string().regex(/^\d+\/\d+$/, { error: 'expected "I/N", e.g. "2/4"' }).optional(),
+  'step-timeout': z.union([z.int().min(1, { error: DURATION }), z.string().regex(/^[1-9]\d*(s|m|h)?$/, { error: DURATION })], { error: DURATION }).optional(),
+  junit: z.string({ error: 'expected a file name' }).min(1).optional(),
   fault: z.string().refine(isFaultId, { error: `expected a fault id ${FAULT_IDS[0]}-${FAULT_IDS[FAULT_IDS.length - 1]}` }).optional(),
 }).refine((c) => c.runs === undefined || c.time === undefined, { error: 'give runs or time, not both' });
 

@@ -39,13 +39,26 @@ export const parseSeed = (s: string): Checked<number> => {
 };
 
 /** A time budget in whole seconds: `90`, `90s`, `2m`, `1h`. */
-export const parseDuration = (s: string): Checked<number> => {
+export const parseDuration = (s: string, option = 'time'): Checked<number> => {
   const m = /^(\d+)(s|m|h)?$/.exec(s);
   const seconds = m === null ? NaN : Number(m[1]) * (m[2] === 'h' ? 3600 : m[2] === 'm' ? 60 : 1);
   if (!Number.isSafeInteger(seconds) || seconds < 1) {
-    return bad(`bad --time ${quote(s)}: expected a positive whole number of seconds (90, 90s, 2m, 1h)`);
+    return bad(`bad --${option} ${quote(s)}: expected a positive whole number of seconds (90, 90s, 2m, 1h)`);
   }
   return good(seconds);
+};
+
+/** `--slice i/n`: part i (1-based) of n. */
+export const MAX_SLICES = 10_000;
+
+export const parseSlice = (s: string): Checked<{ readonly index: number; readonly count: number }> => {
+  const m = /^(\d+)\/(\d+)$/.exec(s);
+  const index = m === null ? NaN : Number(m[1]);
+  const count = m === null ? NaN : Number(m[2]);
+  if (!(index >= 1 && count >= 1 && index <= count && count <= MAX_SLICES)) {
+    return bad(`bad --slice ${quote(s)}: expected I/N with 1 <= I <= N <= ${MAX_SLICES}, e.g. 2/4`);
+  }
+  return good({ index, count });
 };
 
 export const parseChoice = <T extends string>(option: string, s: string, choices: readonly T[]): Checked<T> => {

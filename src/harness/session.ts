@@ -13,6 +13,7 @@ import { TraceEventLog } from '../trace/index.js';
 import type { TraceStep, TraceViolation } from '../trace/index.js';
 import { driverFor } from './platforms.js';
 import { attachStepProbe } from './probe.js';
+import type { StepWatch } from './watch.js';
 
 export interface SessionOptions {
   /** Test-only: a driver other than the platform's (e.g. a deliberately broken one). */
@@ -23,6 +24,8 @@ export interface SessionOptions {
   readonly events?: boolean;
   /** One historical bug switched back on in the impl (src/shared/fault.ts); the world reads it. */
   readonly fault?: FaultId;
+  /** The CLI's watchdog (watch.ts); undefined on the hot path of tests and benchmarks. */
+  readonly watch?: StepWatch;
 }
 
 export interface Session {
@@ -35,6 +38,7 @@ export interface Session {
   /** Commands executed, in order, and what each observed (steps[i] belongs to commands[i]). */
   readonly commands: Command[];
   readonly steps: TraceStep[];
+  readonly watch: StepWatch | undefined;
   /** The first violation, if any: a run stops there. */
   violation: TraceViolation | undefined;
 }
@@ -53,6 +57,7 @@ export const openSession = (topology: Topology, opts: SessionOptions = {}): Sess
     log,
     commands: [],
     steps: [],
+    watch: opts.watch,
     violation: undefined,
   };
 };

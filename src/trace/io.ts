@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type Stats, closeSync, constants, fstatSync, fsyncSync, mkdirSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { type Checked, bad, good } from './checked.js';
 import { MAX_TRACE_BYTES } from './jsonText.js';
@@ -13,7 +14,7 @@ let tempCounter = 0;
  * Write `text` so that `path` holds either its old content or all of the new, never a part:
  * a temp file in the same directory (same filesystem, so rename is atomic), fsync, rename,
  * then fsync the directory so the rename itself survives a crash. The temp name comes from
- * the content hash, the pid and a counter: unique without randomness.
+ * the content hash, the pid and a counter: unique without randomness (TEMP_FILE).
  */
 export const writeFileAtomic = (path: string, text: string): Checked<string> => {
   const dir = dirname(path);
@@ -47,7 +48,7 @@ export const writeFileAtomic = (path: string, text: string): Checked<string> => 
  * of /proc/nope): from the nearest existing ancestor down, one level at a time, so every
  * failure is the errno of one mkdir.
  */
-export const makeDirectories = (dir: string): void => {
+export const makeDirectories = (dir: string): string[] => {
   const missing: string[] = [];
   for (let d = resolve(dir); ; d = dirname(d)) {
     let st: Stats | undefined;
@@ -63,14 +64,39 @@ export const makeDirectories = (dir: string): void => {
     missing.push(d);
     if (dirname(d) === d) break;
   }
-  for (let i = missing.length - 1; i >= 0; i--) mkdirSync(missing[i]!);
+  const created: string[] = [];
+  for (let i = missing.length - 1; i >= 0; i--) {
+    mkdirSync(missing[i]!);
+    created.push(missing[i]!);
+  }
+  return created;
 };
+
+/** The temp name of an atomic write: `.<name>.<hash>.<pid>.<n>.tmp`, so a stale one names its writer. */
+export const TEMP_FILE = /^\.(.+)\.([0-9a-f]{12})\.(\d+)\.(\d+)\.tmp$/;
 
 /** Validates, serialises and writes a trace atomically; returns the path written. */
 export const writeTrace = (path: string, trace: Trace): Checked<string> => {
   const problem = traceProblem(trace);
   if (problem !== undefined) return bad(`${path}: refusing to write an invalid trace: ${problem}`);
   return writeFileAtomic(path, serializeTrace(trace));
+};
+
+/** Where a trace goes when its folder cannot take it. */
+export const FALLBACK_TRACES_DIR = join(tmpdir(), 'sva-harness-traces');
+
+/**
+ * Writes a counterexample into `dir`; when that fails (the folder is a file, the disk is
+ * full), into FALLBACK_TRACES_DIR. A finding is never dropped: `path` is where it went, `note`
+ * says why it is not where asked, and with neither written the caller prints the trace.
+ */
+export const saveTrace = (trace: Trace, dir: string): { readonly path?: string; readonly note?: string } => {
+  const name = traceFileName(trace);
+  const first = writeTrace(join(dir, name), trace);
+  if (first.ok) return { path: first.value };
+  const fallback = writeTrace(join(FALLBACK_TRACES_DIR, name), trace);
+  if (fallback.ok) return { path: fallback.value, note: `${first.error}; the trace was written to ${fallback.value} instead` };
+  return { note: `${first.error}; the fallback failed too (${fallback.error}): the trace follows on stdout` };
 };
 
 /** What a non-regular file is, for the refusal line. */
