@@ -9,7 +9,7 @@ export { MAX_TRACE_BYTES, parseJsonText } from './jsonText.js';
 export { parseTrace, traceProblem } from './validate.js';
 export { serializeTrace, stableJson } from './serialize.js';
 export {
-  FALLBACK_TRACES_DIR, TEMP_FILE, fsReason, loadTrace, makeDirectories, readTextFile, saveTrace, traceFileName, writeFileAtomic, writeTrace,
+  FALLBACK_TRACES_DIR, TEMP_FILE, atomicTempPath, fsReason, loadTrace, makeDirectories, readTextFile, saveTrace, traceFileName, writeFileAtomic, writeTrace,
 } from './io.js';
 export {
   formatCommand, formatEvent, formatHeader, formatObservation, formatStepLine, formatTimeline, formatViolation, timelineLines,

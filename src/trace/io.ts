@@ -10,6 +10,12 @@ import { parseTrace, traceProblem } from './validate.js';
 
 let tempCounter = 0;
 
+/** The temp file an atomic write of `data` to `path` goes through (TEMP_FILE names its parts). */
+export const atomicTempPath = (path: string, data: Buffer): string => {
+  const hash = createHash('sha256').update(data).digest('hex').slice(0, 12);
+  return join(dirname(path), `.${basename(path)}.${hash}.${process.pid}.${tempCounter++}.tmp`);
+};
+
 /**
  * Write `text` so that `path` holds either its old content or all of the new, never a part:
  * a temp file in the same directory (same filesystem, so rename is atomic), fsync, rename,
@@ -19,8 +25,7 @@ let tempCounter = 0;
 export const writeFileAtomic = (path: string, text: string): Checked<string> => {
   const dir = dirname(path);
   const data = Buffer.from(text, 'utf8');
-  const hash = createHash('sha256').update(data).digest('hex').slice(0, 12);
-  const temp = join(dir, `.${basename(path)}.${hash}.${process.pid}.${tempCounter++}.tmp`);
+  const temp = atomicTempPath(path, data);
   let fd: number | undefined;
   try {
     makeDirectories(dir);
