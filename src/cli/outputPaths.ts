@@ -74,16 +74,16 @@ export const releaseTracesDir = (t: TracesDir): void => {
 
 /** A report file: not a folder, in a folder that exists and is writable. */
 export const checkReportPath = (option: string, path: string): Checked<string> => {
-  const st = statSync(path, { throwIfNoEntry: false });
-  if (st?.isDirectory() === true) return bad(`--${option} ${path}: is a folder, not a file`);
   const parent = dirname(path);
-  const pst = statSync(parent, { throwIfNoEntry: false });
-  if (pst === undefined) return bad(`--${option} ${path}: the folder ${parent} does not exist`);
-  if (!pst.isDirectory()) return bad(`--${option} ${path}: ${parent} is not a folder`);
   try {
+    const st = statSync(path, { throwIfNoEntry: false });
+    if (st?.isDirectory() === true) return bad(`--${option} ${path}: is a folder, not a file`);
+    const pst = statSync(parent, { throwIfNoEntry: false });
+    if (pst === undefined) return bad(`--${option} ${path}: the folder ${parent} does not exist`);
+    if (!pst.isDirectory()) return bad(`--${option} ${path}: ${parent} is not a folder`);
     accessSync(parent, constants.W_OK);
   } catch (e) {
-    return bad(`--${option} ${path}: cannot write in ${parent}: ${fsReason(e)}`);
+    return bad(`--${option} ${path}: cannot write there: ${fsReason(e)}`);
   }
   return good(path);
 };

@@ -1,7 +1,7 @@
 /**
  * `run --config <file.json>`: a run's options kept in a small JSON file. The keys are the
  * option names of `run` (platform, topology, iommus, devices, mms, pages, pt-levels, seed,
- * runs, time, traces, fault) with JSON values; the file is validated with a schema and a bad
+ * runs, time, slice, step-timeout, traces, junit, fault) with JSON values; the file is validated with a schema and a bad
  * one is one line (`file: key: what`). Options on the command line override the file's.
  */
 import { z } from 'zod';
