@@ -10,17 +10,17 @@ export const DEFAULT_BUDGET: Budget = { kind: 'runs', runs: 1000 };
 export const DEFAULT_TRACES_DIR = 'traces';
 
 export const RUN_OPTIONS: readonly OptionDef[] = [
-  { name: 'platform', value: 'vtd|smmuv3|both', help: 'platform(s) to run, each with the whole budget (default: both)' },
+  { name: 'platform', value: 'vtd|smmuv3|both', help: 'platform(s) to run, one after the other (default: both)' },
   { name: 'topology', value: 'random|default', help: 'draw topologies (default) or use the default topology of each platform' },
   { name: 'iommus', value: 'N', help: 'pin the number of IOMMUs (1-4)' },
   { name: 'devices', value: 'N', help: 'pin the devices per IOMMU (1-4)' },
   { name: 'mms', value: 'N', help: `pin the number of mm slots (1-${MAX_MMS})` },
   { name: 'pages', value: 'N', help: `pin the user pages per mm (1-${MAX_PAGES})` },
   { name: 'pt-levels', value: '4|5', help: 'pin the CPU paging levels' },
-  { name: 'seed', value: 'SEED', help: "fast-check seed, an integer (default: the harness's fixed seed)" },
+  { name: 'seed', value: 'SEED', help: "fast-check seed, a 32-bit signed integer (default: the harness's fixed seed)" },
   { name: 'runs', value: 'N', help: `budget: number of command sequences per platform (default: ${DEFAULT_BUDGET.kind === 'runs' ? DEFAULT_BUDGET.runs : ''})` },
   { name: 'time', value: 'DURATION', help: 'budget: wall time of the whole run instead (shared by the platforms), e.g. 90s, 10m; a hard bound' },
-  { name: 'slice', value: 'I/N', help: 'run part I of N of the search (disjoint, balanced; N slices = the whole search), e.g. 2/4' },
+  { name: 'slice', value: 'I/N', help: 'run part I of N of the search: N slices are the whole search (--runs split, --time each), e.g. 2/4' },
   { name: 'step-timeout', value: 'DURATION', help: 'wall time one step may take before it is a soft lockup (I-LOCKUP; default: 1s)' },
   { name: 'traces', value: 'DIR', help: `folder for counterexample traces (default: ${DEFAULT_TRACES_DIR})` },
   { name: 'fault', value: 'ID', help: `switch one historical bug back on (${FAULT_IDS[0]}-${FAULT_IDS[FAULT_IDS.length - 1]}); runs only on the platforms it applies to` },

@@ -148,7 +148,7 @@ describe('Signals stop the search cleanly', () => {
       { entry: looping, env: { SVA_TEST_FAULT: 'test:endless-hw-loop', SVA_TEST_FAULT_ON: 'vtd' } });
     // vtd finds its lockup at once; smmuv3 is searching when the signal comes.
     await until(() => existsSync(traces) && readdirSync(traces).some((f) => f.endsWith('.json')), 60_000);
-    await new Promise((r) => setTimeout(r, 1500));
+    await new Promise((r) => setTimeout(r, 700));
     run.child.kill('SIGINT');
     const r = await run.done;
     expect(r.code).toBe(130);

@@ -59,6 +59,8 @@ describe('run --config files', () => {
     ['{"seeds": 5, "budget": 1}', "unknown keys 'seeds', 'budget'"],
     ['[1, 2]', 'a run config is a JSON object of run options'],
     ['{"runs": 5', 'truncated JSON'],
+    ['{"slice": "2-4"}', 'slice: expected "I/N", e.g. "2/4"'],
+    ['{"step-timeout": 0}', 'step-timeout: expected seconds (90) or a duration ("90s", "2m", "1h")'],
     ['{"seed": 4294967297}', 'seed: expected an integer from -2147483648 to 2147483647'],
     ['{"seed": 1e999}', 'malformed JSON at line 1 column 10: number 1e999 is out of range'],
     ['{"runs": NaN}', 'malformed JSON at line 1 column 10: NaN is not JSON'],
