@@ -83,5 +83,8 @@ export const runCli = async (runner: HarnessRunner, runnerModule?: string): Prom
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
   });
-  process.exitCode = await main(process.argv.slice(2), processIo(), { runner, ...(runnerModule === undefined ? {} : { runnerModule }) });
+  const code = await main(process.argv.slice(2), processIo(), { runner, ...(runnerModule === undefined ? {} : { runnerModule }) });
+  // Exit now: a search thread being terminated must not hold the process past the time bound.
+  // Writes to pipes, files and terminals are synchronous on Linux, so nothing is lost.
+  process.exit(code);
 };
