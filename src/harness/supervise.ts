@@ -72,6 +72,8 @@ interface PlatformOutcome {
   readonly notes: readonly string[];
   readonly unwritten: readonly Trace[];
   readonly error?: string;
+  /** The thread died: a harness bug, not bad input. */
+  readonly internal?: boolean;
 }
 
 const fromProgress = (platform: Platform, p: Progress | undefined, extraViolations: number, stopped: StopReason): PlatformRunSummary => ({
@@ -131,7 +133,7 @@ export const superviseRun = (opts: RunOptions, sup: SuperviseOptions): Supervise
     });
     const gone = (why: string): void => {
       thread.early ??= why;
-      thread.handler?.({ type: 'done', result: { ok: false, error: why } });
+      thread.handler?.({ type: 'crash', error: why });
     };
     worker.on('error', (e) => gone(`${platform}: the search thread failed: ${firstLine(e)}`));
     worker.on('exit', () => gone(`${platform}: the search thread ended without a summary`));
@@ -199,6 +201,9 @@ export const superviseRun = (opts: RunOptions, sup: SuperviseOptions): Supervise
             traces.push(m.path);
             onTrace?.(m.path);
             return;
+          case 'crash':
+            finish({ summary: fromProgress(platform, last, 0, 'time'), traces, notes: [], unwritten: [], error: m.error, internal: true });
+            return;
           case 'done': {
             if (!m.result.ok) {
               finish({ summary: fromProgress(platform, last, 0, 'time'), traces, notes: [], unwritten: [], error: m.result.error });
@@ -214,7 +219,7 @@ export const superviseRun = (opts: RunOptions, sup: SuperviseOptions): Supervise
           }
         }
       };
-      if (thread.early !== undefined) thread.handler({ type: 'done', result: { ok: false, error: thread.early } });
+      if (thread.early !== undefined) thread.handler({ type: 'crash', error: thread.early });
       else if (thread.ready) go();
       const timer = setInterval(() => {
         const t = performance.now();
@@ -250,6 +255,9 @@ export const superviseRun = (opts: RunOptions, sup: SuperviseOptions): Supervise
     for (const [i, thread] of threads.entries()) {
       if (signal !== undefined) break;
       const o = await runPlatform(thread, threads.length - i);
+      // A dead thread is a harness bug (main reports it as an internal error, exit 70)
+      // unless it leaves findings to report.
+      if (o.internal === true && o.traces.length === 0) throw new Error(o.error);
       if (o.error !== undefined && o.traces.length === 0) return bad(o.error);
       if (o.error !== undefined) notes.push(o.error);
       platforms.push(o.summary);

@@ -22,4 +22,6 @@ export type WorkerMessage =
   | { readonly type: 'ready' }
   | { readonly type: 'progress'; readonly progress: Progress }
   | { readonly type: 'trace'; readonly path: string }
-  | { readonly type: 'done'; readonly result: Checked<RunSummary> };
+  | { readonly type: 'done'; readonly result: Checked<RunSummary> }
+  /** Not sent by the thread: the supervisor's own note that it died (a harness bug). */
+  | { readonly type: 'crash'; readonly error: string };

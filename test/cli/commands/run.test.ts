@@ -190,6 +190,17 @@ describe('run: machine-readable output, slices, and a supervised run', () => {
     expect(seen).toEqual([]);
   });
 
+  test('A search thread that dies is an internal error (exit 70, one line); a module without a runner is bad input', async () => {
+    const dead = await runMain(['run', '--platform', 'vtd', '--traces', join(outDir, 'dead')],
+      { runner: fakeRunner(summary(0), []), runnerModule: 'data:text/javascript,throw new Error("boom")' });
+    expect(dead.code).toBe(70);
+    expect(dead.errLines).toEqual(['sva-harness: internal error: Error: vtd: the search thread failed: Error: boom']);
+    const empty = await runMain(['run', '--platform', 'vtd', '--traces', join(outDir, 'empty')],
+      { runner: fakeRunner(summary(0), []), runnerModule: 'data:text/javascript,export const x = 1;' });
+    expect(empty.code).toBe(2);
+    expect(empty.errLines).toEqual(['sva-harness run: data:text/javascript,export const x = 1; exports no harnessRunner']);
+  }, 30_000);
+
   test('A supervised run stopped by SIGINT erases the progress bar, prints the partial summary and exits 130', async () => {
     const { harnessRunner } = await import('../../../models/index.js');
     let stdout = '';
