@@ -7,7 +7,7 @@
  * per step (the topology is written once per run).
  */
 import { COMMAND_KINDS, FAIL_SITES } from '../shared/index.js';
-import type { Command, Topology } from '../shared/index.js';
+import type { Command, CommandKind, Topology } from '../shared/index.js';
 import type { Session } from './session.js';
 import type { StepWatch } from './watch.js';
 
@@ -38,6 +38,19 @@ const CMDS_OFFSET = TOPO_OFFSET + TOPO_BYTES;
 const BYTES = CMDS_OFFSET + WATCH_MAX_COMMANDS * CMD_INTS * 4;
 
 const KIND_INDEX = new Map(COMMAND_KINDS.map((k, i) => [k, i]));
+
+/** Per kind, the fields its commands have and their slots, from the schema's field lists. */
+const SLOT_OF: Readonly<Record<string, number>> = {
+  ...Object.fromEntries(FIELDS.map((f, i) => [f, 1 + i])), write: WRITE, prot: PROT, site: SITE,
+};
+const KIND_FIELDS: Readonly<Record<CommandKind, readonly string[]>> = {
+  bind: ['dev', 'mm'], unbind: ['dev', 'mm'], mmap: ['mm', 'first', 'count', 'prot'], touch: ['mm', 'page', 'write'],
+  munmap: ['mm', 'first', 'count'], mprotect: ['mm', 'page', 'prot'], dma: ['dev', 'mm', 'page', 'write'], exit: ['mm'],
+  mmdrop: ['mm'], fork: ['mm', 'child'], spawn: ['mm'], gracePeriod: [], prefetch: ['dev', 'mm', 'page'],
+  prefetchKernel: ['dev', 'mm', 'kpage'], unplug: ['dev'], vmalloc: ['kpage'], vfree: ['kpage'], failNext: ['site'], serviceFaults: [],
+};
+const KIND_SLOTS: readonly (readonly (readonly [string, number])[])[] =
+  COMMAND_KINDS.map((k) => KIND_FIELDS[k].map((f) => [f, SLOT_OF[f]!] as const));
 
 export const newWatchBuffer = (): SharedArrayBuffer => new SharedArrayBuffer(BYTES);
 
@@ -78,17 +91,19 @@ export class SharedStepWatch implements StepWatch {
       const c = this.cmds;
       const at = i * CMD_INTS;
       const any = cmd as unknown as Record<string, unknown>;
-      c[at] = KIND_INDEX.get(cmd.kind)!;
-      for (let f = 0; f < FIELDS.length; f++) {
-        const v = any[FIELDS[f]!];
-        c[at + 1 + f] = typeof v === 'number' ? v : -1;
+      c.fill(-1, at, at + CMD_INTS);
+      const kind = KIND_INDEX.get(cmd.kind)!;
+      c[at] = kind;
+      // Only the fields this kind has: the step pays for two or three reads, not ten.
+      const slots = KIND_SLOTS[kind]!;
+      for (let f = 0; f < slots.length; f++) {
+        const [name, slot] = slots[f]!;
+        const v = any[name];
+        c[at + slot] = slot === WRITE ? (v === true ? 1 : 0)
+          : slot === PROT ? PROTS.indexOf(v as (typeof PROTS)[number])
+          : slot === SITE ? FAIL_SITES.indexOf(v as (typeof FAIL_SITES)[number])
+          : (v as number);
       }
-      const w = any['write'];
-      c[at + WRITE] = w === undefined ? -1 : w === true ? 1 : 0;
-      const p = any['prot'];
-      c[at + PROT] = p === undefined ? -1 : PROTS.indexOf(p as (typeof PROTS)[number]);
-      const site = any['site'];
-      c[at + SITE] = site === undefined ? -1 : FAIL_SITES.indexOf(site as (typeof FAIL_SITES)[number]);
     }
     h[COUNT] = i + 1;
     h[IN_STEP] = 1;

@@ -60,12 +60,15 @@ const until = async (what: () => boolean, ms: number): Promise<void> => {
 };
 
 describe('Inputs never hang and never grow memory', () => {
-  test('show of a FIFO with no writer is refused at once, not waited on', () => {
+  test('show and replay of a FIFO with no writer are refused at once, not waited on', () => {
     const fifo = join(dir, 'pipe.json');
     expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
     const r = sh(['show', fifo], { timeout: 20_000 });
     expect(r.status).toBe(2);
     expect(r.stderr).toBe(`sva-harness show: ${fifo}: is a named pipe (FIFO), not a trace file\n`);
+    const replay = sh(['replay', fifo], { timeout: 20_000 });
+    expect(replay.status).toBe(2);
+    expect(replay.stderr).toBe(`sva-harness replay: ${fifo}: is a named pipe (FIFO), not a trace file\n`);
   });
 
   test('replay /dev/zero and run --config /dev/zero are one line each (they used to read until memory ran out)', () => {
