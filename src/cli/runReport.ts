@@ -6,6 +6,7 @@
 import { COMMAND_KINDS } from '../shared/index.js';
 import type { RunOptions, RunSummary } from '../harness/index.js';
 import { counterexampleKey, harnessVersion, loadTrace } from '../trace/index.js';
+import type { Trace } from '../trace/index.js';
 
 export const RUN_REPORT_VERSION = 1;
 
@@ -42,6 +43,8 @@ export interface RunReport {
     readonly stopped: string | null;
   }[];
   readonly traces: readonly ReportedTrace[];
+  /** Counterexamples that could be written nowhere, whole. */
+  readonly unwritten: readonly Trace[];
   readonly notes: readonly string[];
 }
 
@@ -74,5 +77,6 @@ export const runReport = (opts: RunOptions, s: RunSummary, notes: readonly strin
     violations: p.violations, elapsedMs: Math.round(p.elapsedMs), stopped: p.stopped ?? null,
   })),
   traces: s.traces.map(describeTrace),
+  unwritten: s.unwritten ?? [],
   notes,
 });

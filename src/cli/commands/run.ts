@@ -90,8 +90,9 @@ export const runCommand: CliCommand = {
       io.out(`${formatRunSummary(s).join('\n')}\n`);
       for (const path of s.traces) io.out(`violation trace: ${path}  (replay: npx sva-harness replay ${path})\n`);
     }
-    // Written nowhere: the finding itself goes to stdout rather than being lost.
-    for (const t of s.unwritten ?? []) io.out(`violation trace (not saved):\n${serializeTrace(t)}`);
+    // Written nowhere: the finding itself goes to stdout rather than being lost (with --json,
+    // inside the document, so stdout stays one JSON document).
+    if (!out.value.json) for (const t of s.unwritten ?? []) io.out(`violation trace (not saved):\n${serializeTrace(t)}`);
     if (out.value.junit !== undefined) {
       const w = writeFileAtomic(out.value.junit, junitReport(report));
       if (!w.ok) io.err(`sva-harness run: ${w.error}\n`);

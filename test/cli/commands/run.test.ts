@@ -169,6 +169,9 @@ describe('run: machine-readable output, slices, and a supervised run', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toContain(`violation trace (not saved):\n${serializeTrace(sampleTrace())}`);
     expect(r.errLines).toEqual(['sva-harness run: vtd: traces/x.json: cannot write: no space left on device; the fallback failed too']);
+    const json = await runMain(['run', '--json', '--traces', join(outDir, 'lost')], { runner: fakeRunner(lost, []) });
+    expect(json.code).toBe(1);
+    expect((JSON.parse(json.stdout) as { unwritten: unknown[] }).unwritten).toEqual([sampleTrace()]);
   });
 
   test('Bad --slice, --junit and --step-timeout values are one line and exit 2, before the search', async () => {
