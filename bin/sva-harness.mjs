@@ -6,5 +6,7 @@ import { register } from 'tsx/esm/api';
 register();
 const { runCli } = await import(new URL('../src/cli/main.ts', import.meta.url).href);
 // The entry point wires the random-search runner into the CLI (the harness owns the contract).
-const { harnessRunner } = await import(new URL('../models/index.ts', import.meta.url).href);
-await runCli(harnessRunner);
+// Its URL too: `run` loads it again in each search thread it supervises.
+const runnerModule = new URL('../models/index.ts', import.meta.url).href;
+const { harnessRunner } = await import(runnerModule);
+await runCli(harnessRunner, runnerModule);

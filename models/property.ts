@@ -5,7 +5,7 @@
  * minimised and replayed (no fast-check) to build the trace.
  */
 import fc from 'fast-check';
-import { type Session, minimizeCounterexample, openSession, runSequence } from '../src/harness/index.js';
+import { type Session, type StepWatch, minimizeCounterexample, openSession, runSequence } from '../src/harness/index.js';
 import type { IommuDriver } from '../src/impl/index.js';
 import type { FaultId, Topology } from '../src/shared/index.js';
 import type { CoverageRecorder } from '../src/spec/index.js';
@@ -34,6 +34,8 @@ export interface PropertyConfig {
   readonly stats?: RunStats;
   /** Called after every run, shrinking runs included, with the run's violation if it failed. */
   readonly afterRun?: (stats: RunStats, violation: TraceViolation | undefined) => void;
+  /** The CLI's watchdog over every step of every run (src/harness/watch.ts). */
+  readonly watch?: StepWatch;
 }
 
 export interface PropertyOutcome {
@@ -66,8 +68,10 @@ export const checkProperty = (cfg: PropertyConfig): PropertyOutcome => {
   let lastFailing: Session | undefined;
   const sequences = cfg.topologies.chain((t) =>
     fc.tuple(fc.constant(t), fc.commands([svaCommand(t, weights)], { maxCommands, size: 'max' }), startedSlots(t)));
+  cfg.watch?.chunk(cfg.seed);
   const property = fc.property(sequences, ([t, cmds, started]) => {
     const session = openSession(t, {
+      ...(cfg.watch === undefined ? {} : { watch: cfg.watch }),
       ...(cfg.coverage === undefined ? {} : { coverage: cfg.coverage }),
       ...(cfg.driver === undefined ? {} : { driver: cfg.driver }),
       ...(cfg.fault === undefined ? {} : { fault: cfg.fault }),

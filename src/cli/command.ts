@@ -9,6 +9,11 @@ export interface CliContext {
   readonly io: CliIo;
   /** Injected by the entry point; undefined in tests that exercise only parsing. */
   readonly runner: HarnessRunner | undefined;
+  /**
+   * URL of the module exporting that runner: with it, `run` runs each search in a worker
+   * thread under a watchdog (src/harness/supervise.ts); without it (tests), in-process.
+   */
+  readonly runnerModule?: string;
   readonly machines: () => Promise<readonly MachineDiagram[]>;
 }
 

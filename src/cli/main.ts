@@ -30,7 +30,7 @@ const topHelp = (): string => {
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.title}`),
     '',
     'exit codes: 0 ok, 1 violation found or reproduced (selfcheck: a check failed),',
-    '            2 bad usage or input, 70 internal error',
+    '            2 bad usage or input, 70 internal error, 130/143 run stopped by SIGINT/SIGTERM',
     '',
   ].join('\n');
 };
@@ -44,6 +44,7 @@ export const main = async (argv: readonly string[], io: CliIo, ctx: Partial<Omit
     const context: CliContext = {
       io,
       runner: ctx.runner,
+      ...(ctx.runnerModule === undefined ? {} : { runnerModule: ctx.runnerModule }),
       machines: ctx.machines ?? specMachineDiagrams,
     };
     const [name, ...rest] = argv;
@@ -83,10 +84,13 @@ export const main = async (argv: readonly string[], io: CliIo, ctx: Partial<Omit
  * The process entry: real argv and streams, exit code on the process. bin/sva-harness.mjs
  * passes the runner (models/), so the CLI never imports an implementation of the contract.
  */
-export const runCli = async (runner: HarnessRunner): Promise<void> => {
+export const runCli = async (runner: HarnessRunner, runnerModule?: string): Promise<void> => {
   // `sva-harness show t.json | head`: a closed pipe is the reader's choice, not an error.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
   });
-  process.exitCode = await main(process.argv.slice(2), processIo(), { runner });
+  const code = await main(process.argv.slice(2), processIo(), { runner, ...(runnerModule === undefined ? {} : { runnerModule }) });
+  // Exit now: a search thread being terminated must not hold the process past the time bound.
+  // Writes to pipes, files and terminals are synchronous on Linux, so nothing is lost.
+  process.exit(code);
 };

@@ -14,6 +14,7 @@ import type { TraceStep, TraceViolation } from '../trace/index.js';
 import { driverFor } from './platforms.js';
 import { attachStepProbe } from './probe.js';
 import { tracingDriver } from './traceOps.js';
+import type { StepWatch } from './watch.js';
 
 export interface SessionOptions {
   /** Test-only: a driver other than the platform's (e.g. a deliberately broken one). */
@@ -24,6 +25,8 @@ export interface SessionOptions {
   readonly events?: boolean;
   /** One historical bug switched back on in the impl (src/shared/fault.ts); the world reads it. */
   readonly fault?: FaultId;
+  /** The CLI's watchdog (watch.ts); undefined on the hot path of tests and benchmarks. */
+  readonly watch?: StepWatch;
 }
 
 export interface Session {
@@ -36,6 +39,7 @@ export interface Session {
   /** Commands executed, in order, and what each observed (steps[i] belongs to commands[i]). */
   readonly commands: Command[];
   readonly steps: TraceStep[];
+  readonly watch: StepWatch | undefined;
   /** The first violation, if any: a run stops there. */
   violation: TraceViolation | undefined;
 }
@@ -56,6 +60,7 @@ export const openSession = (topology: Topology, opts: SessionOptions = {}): Sess
     log,
     commands: [],
     steps: [],
+    watch: opts.watch,
     violation: undefined,
   };
 };

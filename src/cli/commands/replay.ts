@@ -18,11 +18,13 @@ export const replayCommand: CliCommand = {
   options: [{ name: 'quiet', help: 'print only the violation, the state diff and the outcome, not the timeline' }],
   notes: ['Exit code 1 when a violation occurs on replay, 0 when the commands run clean.'],
   run: (args, { io, runner }) => {
-    const loaded = loadTrace(args.positionals[0]!);
+    const path = args.positionals[0]!;
+    const loaded = loadTrace(path);
     if (!loaded.ok) return usageError(io, 'replay', loaded.error);
     if (runner === undefined) return notWired(io, 'replay');
     const result = runner.replay(loaded.value);
-    if (!result.ok) return usageError(io, 'replay', result.error);
+    // The runner's errors name a step or a fault, not the file: every replay error names it.
+    if (!result.ok) return usageError(io, 'replay', `${path}: ${result.error}`);
     const { trace, stateBefore, stateAfter } = result.value;
     if (args.options.get('quiet') !== true) io.out(formatTimeline(trace));
     const now = trace.violation;

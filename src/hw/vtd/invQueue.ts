@@ -1,5 +1,6 @@
 import type { TraceSink } from '../../shared/index.js';
 import type { Counters } from '../counters.js';
+import { hwWork } from '../work.js';
 import { checkDesc, formatDesc, type QiDesc, type QiKind, type QiLimits } from './descriptor.js';
 
 /** What applying one descriptor did: a device-TLB invalidation to a gone device never completes. */
@@ -42,6 +43,7 @@ export class InvalidationQueue {
 
   /** Queue one descriptor; a wait makes the hardware run the queue up to it. */
   submit(desc: QiDesc): void {
+    hwWork();
     checkDesc(desc, this.limits);
     this.counters.bump(SUBMITTED[desc.kind]);
     if (this.trace) this.trace.event('queue', this.limits.unit, `submit ${formatDesc(desc)}`);

@@ -76,7 +76,7 @@ replay: violation SVA001 at step #5 (reproduced as recorded)
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.errLines).toHaveLength(1);
-    expect(r.errLines[0]).toMatch(/^sva-harness replay: the trace was recorded with the test-only fault 'test:no-secondary-tlb-flush'/);
+    expect(r.errLines[0]).toMatch(/^sva-harness replay: [^ ]*test-only-fault.trace.json: the trace was recorded with the test-only fault 'test:no-secondary-tlb-flush'/);
   });
 
   test('A trace with a corpus fault replays through the real runner with the fault on', async () => {
@@ -90,7 +90,7 @@ replay: violation SVA001 at step #5 (reproduced as recorded)
   });
 
   test('A replay error (a precondition broken by a hand-edited trace) is one line and exit 2', async () => {
-    const runner: HarnessRunner = { run: () => ({ ok: false, error: '' }), replay: () => ({ ok: false, error: `${saved}: step 4: unbind(d0,mm0) without a bond` }) };
+    const runner: HarnessRunner = { run: () => ({ ok: false, error: '' }), replay: () => ({ ok: false, error: "step 4: unbind(d0,mm0) without a bond" }) };
     const r = await runMain(['replay', saved], { runner });
     expect(r).toMatchObject({ code: 2, stdout: '', errLines: [`sva-harness replay: ${saved}: step 4: unbind(d0,mm0) without a bond`] });
   });
