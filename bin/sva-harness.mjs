@@ -7,4 +7,6 @@ register();
 const { runCli } = await import(new URL('../src/cli/main.ts', import.meta.url).href);
 // The entry point wires the random-search runner into the CLI (the harness owns the contract).
 const { harnessRunner } = await import(new URL('../models/index.ts', import.meta.url).href);
-await runCli(harnessRunner);
+// ...and the exhaustive explorer (src/explore), the same way.
+const { harnessExplorer } = await import(new URL('../src/explore/index.ts', import.meta.url).href);
+await runCli(harnessRunner, harnessExplorer);

@@ -2,6 +2,7 @@ import { harnessVersion, oneLine } from '../trace/index.js';
 import { parseArgs, wantsHelp } from './args.js';
 import { type CliCommand, type CliContext, commandHelp, usageError } from './command.js';
 import { type CliIo, processIo } from './cliIo.js';
+import { exploreCommand } from './commands/explore.js';
 import { machinesCommand } from './commands/machines.js';
 import { replayCommand } from './commands/replay.js';
 import { runCommand } from './commands/run.js';
@@ -9,9 +10,9 @@ import { selfcheckCommand } from './commands/selfcheck.js';
 import { showCommand } from './commands/show.js';
 import { EXIT_INTERNAL, EXIT_OK, EXIT_USAGE } from './exit.js';
 import { specMachineDiagrams } from './machines.js';
-import type { HarnessRunner } from '../harness/index.js';
+import type { HarnessExplorer, HarnessRunner } from '../harness/index.js';
 
-export const COMMANDS: readonly CliCommand[] = [runCommand, replayCommand, showCommand, machinesCommand, selfcheckCommand];
+export const COMMANDS: readonly CliCommand[] = [runCommand, exploreCommand, replayCommand, showCommand, machinesCommand, selfcheckCommand];
 
 const topHelp = (): string => {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -38,6 +39,7 @@ export const main = async (argv: readonly string[], io: CliIo, ctx: Partial<Omit
     const context: CliContext = {
       io,
       runner: ctx.runner,
+      explorer: ctx.explorer,
       machines: ctx.machines ?? specMachineDiagrams,
     };
     const [name, ...rest] = argv;
@@ -77,10 +79,10 @@ export const main = async (argv: readonly string[], io: CliIo, ctx: Partial<Omit
  * The process entry: real argv and streams, exit code on the process. bin/sva-harness.mjs
  * passes the runner (models/), so the CLI never imports an implementation of the contract.
  */
-export const runCli = async (runner: HarnessRunner): Promise<void> => {
+export const runCli = async (runner: HarnessRunner, explorer?: HarnessExplorer): Promise<void> => {
   // `sva-harness show t.json | head`: a closed pipe is the reader's choice, not an error.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
   });
-  process.exitCode = await main(process.argv.slice(2), processIo(), { runner });
+  process.exitCode = await main(process.argv.slice(2), processIo(), { runner, explorer });
 };

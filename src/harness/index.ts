@@ -6,3 +6,6 @@ export { type SequenceOptions, type SequenceResult, replayTrace, runSequence } f
 export { EXC_ID, OBS_ID, commandObjects, firstLine, invariantTitle, toTraceViolation } from './violation.js';
 export { minimizeCommands } from './minimize.js';
 export type { Budget, HarnessRunner, PlatformRunSummary, Progress, ReplayResult, RunOptions, RunSummary, TopologyChoice } from './runner.js';
+export type {
+  ExploreOptions, ExploreOrder, ExploreProgress, ExploreScope, ExploreSummary, HarnessExplorer, PlatformExploreSummary,
+} from './explorer.js';
