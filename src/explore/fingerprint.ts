@@ -54,7 +54,13 @@ const keyWord = (k: string): number => {
 class Hasher {
   private a = 0x811c9dc5;
   private b = 0x9747b28c;
-  private readonly seen = new Map<object, number>();
+  /** First-visit numbers; one map for every fingerprint (cleared), so no Map per state. */
+  private static readonly seenMap = new Map<object, number>();
+  private readonly seen = Hasher.seenMap;
+
+  constructor() {
+    this.seen.clear();
+  }
 
   word(x: number): void {
     let k = Math.imul(x | 0, 0xcc9e2d51);
@@ -150,8 +156,9 @@ class Hasher {
     }
   }
 
-  /** 16 hex digits. */
+  /** 16 hex digits; drops the visit map's references so the world can be collected. */
   digest(): string {
+    this.seen.clear();
     return (this.a >>> 0).toString(16).padStart(8, '0') + (this.b >>> 0).toString(16).padStart(8, '0');
   }
 }

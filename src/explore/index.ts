@@ -4,3 +4,4 @@ export { exploreTopology, type SearchOptions as ExploreSearchOptions, type Searc
 export { fingerprint } from './fingerprint.js';
 export { DEFAULT_SCOPE, scopeTopology } from './scope.js';
 export { NONE_USED, NO_SYMMETRY, afterCommand, representative, symmetryOf, type Symmetry, type Used } from './symmetry.js';
+export { CI_SCOPES, type CiScope } from './ciScopes.js';
