@@ -31,13 +31,13 @@ export const drawOfKind = (s: SpecState, kind: CommandKind, rng: Rng): Command |
       return { kind, dev: Math.floor(i / t.mms), mm: i % t.mms };
     }
     case 'mmap': {
-      const mms = slotsIn(s, LIVE);
+      // An mm with a page no VMA covers, then such a page.
+      const mms = slotsIn(s, LIVE).filter((mm) => s.slots[mm]!.vma.includes(0));
       if (mms.length === 0) return undefined;
       const mm = rng.pick(mms);
       const vma = s.slots[mm]!.vma;
       const free: number[] = [];
       for (let p = 0; p < t.pages; p++) if (vma[p] === 0) free.push(p);
-      if (free.length === 0) return undefined;
       const first = rng.pick(free);
       let run = 0;
       while (first + run < t.pages && vma[first + run] === 0) run++;
@@ -54,12 +54,13 @@ export const drawOfKind = (s: SpecState, kind: CommandKind, rng: Rng): Command |
       return { kind, mm: rng.pick(mms), first, count: Math.min(rangeCount(rng, t.pages), t.pages - first) };
     }
     case 'mprotect': {
-      const mms = slotsIn(s, LIVE);
+      // An mm with a VMA, then a page it covers.
+      const mms = slotsIn(s, LIVE).filter((mm) => s.slots[mm]!.vma.some((v) => v !== 0));
       if (mms.length === 0) return undefined;
       const mm = rng.pick(mms);
       const mapped: number[] = [];
       for (let p = 0; p < t.pages; p++) if (s.slots[mm]!.vma[p] !== 0) mapped.push(p);
-      return mapped.length === 0 ? undefined : { kind, mm, page: rng.pick(mapped), prot: rng.pick(MPROTECT_PROTS) };
+      return { kind, mm, page: rng.pick(mapped), prot: rng.pick(MPROTECT_PROTS) };
     }
     case 'dma':
     case 'prefetch':
