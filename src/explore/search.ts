@@ -58,6 +58,7 @@ interface Node {
   readonly parent: Node | undefined;
   readonly cmd: Command | undefined;
   readonly used: Used;
+  readonly fp: string;
 }
 
 const pathOf = (n: Node): Command[] => {
@@ -114,8 +115,9 @@ class Explorer {
 
   /** Level by level. Returns the deepest depth whose sequences were all checked. */
   bfs(maxDepth: number): number {
-    const root: Node = { parent: undefined, cmd: undefined, used: NONE_USED };
-    this.seen.set(fingerprint(this.replay([])), 0);
+    const rootFp = fingerprint(this.replay([]));
+    const root: Node = { parent: undefined, cmd: undefined, used: NONE_USED, fp: rootFp };
+    this.seen.set(rootFp, 0);
     let level: Node[] = [root];
     for (let depth = 0; depth < maxDepth; depth++) {
       const next: Node[] = [];
@@ -123,15 +125,19 @@ class Explorer {
         const path = pathOf(node);
         let s = this.replay(path);
         const cmds = this.children(s, node.used);
+        // A transition that leaves the state as it was (a failed command, a grace period with
+        // nothing pending) leaves the session usable for the next command: no replay.
+        let atNode = true;
         for (let i = 0; i < cmds.length; i++) {
-          if (i > 0) s = this.replay(path);
+          if (!atNode) s = this.replay(path);
           const c = cmds[i]!;
           const fp = this.step(s, path, c, depth);
           if (this.found !== undefined) return depth;
           if (this.timedOut) return depth;
+          atNode = fp === node.fp;
           if (fp === undefined || this.seen.has(fp)) continue;
           this.seen.set(fp, depth + 1);
-          next.push({ parent: node, cmd: c, used: afterCommand(node.used, c) });
+          next.push({ parent: node, cmd: c, used: afterCommand(node.used, c), fp });
         }
       }
       level = next;
@@ -145,27 +151,32 @@ class Explorer {
    * subtree then reaches deeper), so the bound is exact whatever the visiting order.
    */
   dfs(maxDepth: number): number {
-    this.seen.set(fingerprint(this.replay([])), 0);
-    const visit = (s: Session, path: Command[], used: Used): void => {
+    const rootFp = fingerprint(this.replay([]));
+    this.seen.set(rootFp, 0);
+    const visit = (s: Session, path: Command[], used: Used, nodeFp: string): void => {
       const depth = path.length;
       if (depth >= maxDepth) return;
       const cmds = this.children(s, used);
+      let here = s;
+      let atNode = true;
       for (let i = 0; i < cmds.length; i++) {
-        const here = i === 0 ? s : this.replay(path);
+        if (!atNode) here = this.replay(path);
         const c = cmds[i]!;
         const fp = this.step(here, path, c, depth);
         if (this.found !== undefined || this.timedOut) return;
+        atNode = fp === nodeFp;
         if (fp === undefined) continue;
         const known = this.seen.get(fp);
         if (known !== undefined && known <= depth + 1) continue;
         this.seen.set(fp, depth + 1);
         path.push(c);
-        visit(here, path, afterCommand(used, c));
+        visit(here, path, afterCommand(used, c), fp);
+        atNode = false;
         path.pop();
         if (this.found !== undefined || this.timedOut) return;
       }
     };
-    visit(this.replay([]), [], NONE_USED);
+    visit(this.replay([]), [], NONE_USED, rootFp);
     return this.found === undefined && !this.timedOut ? maxDepth : 0;
   }
 }
