@@ -184,16 +184,29 @@ const bench = (platform: Platform): void => {
  * calls it, for a fixed number of runs. Steps/s counts checked steps over the whole wall time,
  * generation, fast-check and (for `commands`) the rejected commands included.
  */
-const runLoop = (platform: Platform, generator: Generator, mode: 'random' | 'default', runs: number): { rate: number; executed: number } => {
-  const once = (): { rate: number; executed: number } => {
+/** CPU seconds of this process (user + system): on a shared machine, the one core it had. */
+const cpuSeconds = (since: NodeJS.CpuUsage): number => {
+  const u = process.cpuUsage(since);
+  return (u.user + u.system) / 1e6;
+};
+
+interface LoopRate {
+  readonly rate: number;
+  readonly cpuRate: number;
+  readonly executed: number;
+}
+
+const runLoop = (platform: Platform, generator: Generator, mode: 'random' | 'default', runs: number): LoopRate => {
+  const once = (): LoopRate => {
     const stats = new RunStats();
+    const cpu = process.cpuUsage();
     const out = searchForViolation({ topologies: topologyFor(platform, { mode }), seed: SEED, budget: { runs }, stats, generator });
     if (out.counterexample !== undefined) throw new Error(`bench: the correct impl failed on ${platform}`);
-    return { rate: (stats.steps * 1000) / out.elapsedMs, executed: stats.executedFraction() };
+    return { rate: (stats.steps * 1000) / out.elapsedMs, cpuRate: stats.steps / cpuSeconds(cpu), executed: stats.executedFraction() };
   };
   once();
   const rs = Array.from({ length: 3 }, once);
-  return { rate: median(rs.map((r) => r.rate)), executed: rs[0]!.executed };
+  return { rate: median(rs.map((r) => r.rate)), cpuRate: median(rs.map((r) => r.cpuRate)), executed: rs[0]!.executed };
 };
 
 const runLoops = (): void => {
@@ -203,7 +216,7 @@ const runLoops = (): void => {
       for (const generator of ['state', 'commands'] as const) {
         const r = runLoop(platform, generator, mode, 500);
         console.log(`  ${platform.padEnd(7)} ${mode.padEnd(8)} topology  ${generator.padEnd(9)} ${Math.round(r.rate).toLocaleString('en-US').padStart(9)} checked steps/s  ` +
-          `(${(r.executed * 100).toFixed(1)}% of generated commands executed)`);
+          `(${Math.round(r.cpuRate).toLocaleString('en-US').padStart(9)} per CPU second; ${(r.executed * 100).toFixed(1)}% of generated commands executed)`);
       }
     }
   }
@@ -225,11 +238,13 @@ const exploreRates = (): void => {
     const t = scopeTopology(platform, DEFAULT_SCOPE);
     if (!t.ok) throw new Error(t.error);
     const t0 = performance.now();
+    const cpu = process.cpuUsage();
     const r = exploreTopology(t.value, { depth: EXPLORE_DEPTH, deadline: t0 + EXPLORE_SECONDS * 1000 });
     const ms = performance.now() - t0;
     console.log(`  ${platform.padEnd(7)} 1 IOMMU, 2 devices, 2 mms, 2 pages, depth ${EXPLORE_DEPTH}, ${EXPLORE_SECONDS} s budget: ` +
       `depth ${r.depthComplete} complete${r.timedOut ? ' (budget spent)' : ''}, ${r.distinctStates} states, ${r.transitions} transitions in ` +
-      `${(ms / 1000).toFixed(1)} s: ${Math.round((r.distinctStates * 1000) / ms).toLocaleString('en-US')} states/s`);
+      `${(ms / 1000).toFixed(1)} s: ${Math.round((r.distinctStates * 1000) / ms).toLocaleString('en-US')} states/s ` +
+      `(${Math.round(r.distinctStates / cpuSeconds(cpu)).toLocaleString('en-US')} per CPU second)`);
   }
 };
 

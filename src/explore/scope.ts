@@ -7,10 +7,11 @@
  */
 import type { Platform, Topology } from '../shared/index.js';
 import { topologyError } from '../shared/index.js';
+import { DEFAULT_EXPLORE_SCOPE } from '../harness/index.js';
 import type { ExploreScope } from '../harness/index.js';
 import { type Checked, bad, good } from '../trace/index.js';
 
-export const DEFAULT_SCOPE: ExploreScope = { iommus: 1, devicesPerIommu: 2, mms: 2, pages: 2, kpages: 0, pasidBits: 4 };
+export const DEFAULT_SCOPE: ExploreScope = DEFAULT_EXPLORE_SCOPE;
 
 export const scopeTopology = (platform: Platform, scope: ExploreScope): Checked<Topology> => {
   const t: Topology = {

@@ -23,6 +23,9 @@ export interface ExploreScope {
   readonly pasidBits: number;
 }
 
+/** The scope the issue names: 1 IOMMU, 2 devices, 2 mms, 2 pages (16 PASIDs, no kernel pages). */
+export const DEFAULT_EXPLORE_SCOPE: ExploreScope = Object.freeze({ iommus: 1, devicesPerIommu: 2, mms: 2, pages: 2, kpages: 0, pasidBits: 4 });
+
 export type ExploreOrder = 'bfs' | 'dfs';
 
 export interface ExploreOptions {

@@ -9,3 +9,4 @@ export type { Budget, HarnessRunner, PlatformRunSummary, Progress, ReplayResult,
 export type {
   ExploreOptions, ExploreOrder, ExploreProgress, ExploreScope, ExploreSummary, HarnessExplorer, PlatformExploreSummary,
 } from './explorer.js';
+export { DEFAULT_EXPLORE_SCOPE } from './explorer.js';

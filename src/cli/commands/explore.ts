@@ -1,6 +1,7 @@
 import { COMMAND_KINDS, FAULT_IDS, MAX_MMS, MAX_PAGES, isFaultId } from '../../shared/index.js';
 import type { CommandKind } from '../../shared/index.js';
-import type { ExploreOptions, ExploreProgress, ExploreScope, ExploreSummary } from '../../harness/index.js';
+import { DEFAULT_EXPLORE_SCOPE } from '../../harness/index.js';
+import type { ExploreOptions, ExploreProgress, ExploreSummary } from '../../harness/index.js';
 import { type Checked, bad, good } from '../../trace/index.js';
 import type { ParsedArgs } from '../args.js';
 import { type CliCommand, usageError } from '../command.js';
@@ -9,7 +10,7 @@ import { groupDigits } from '../progress.js';
 import { formatTable } from '../summary.js';
 import { parseChoice, parseCount, parseDuration, parsePlatforms } from '../values.js';
 
-const DEFAULTS: ExploreScope = { iommus: 1, devicesPerIommu: 2, mms: 2, pages: 2, kpages: 0, pasidBits: 4 };
+const DEFAULTS = DEFAULT_EXPLORE_SCOPE;
 const DEFAULT_DEPTH = 6;
 
 const OPTIONS = [
