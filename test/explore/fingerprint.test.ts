@@ -2,6 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { DEFAULT_SCOPE, fingerprint, scopeTopology } from '../../src/explore/index.js';
 import { checkedStep, openSession } from '../../src/harness/index.js';
 import { mutex_lock, mutex_unlock } from '../../src/impl/core/lockdep.js';
+import { arm_smmu_asid_xa } from '../../src/impl/smmuv3/smmu.js';
 import type { Command } from '../../src/shared/index.js';
 import { bind, dma, grace, mmap, spawn, touch } from '../commands.js';
 
@@ -35,6 +36,17 @@ describe('State fingerprints', () => {
     mutex_lock(s.world.kernel, 'group->mutex');
     mutex_unlock(s.world.kernel, 'group->mutex');
     mutex_unlock(s.world.kernel, 'iommu_sva_lock');
+    expect(fingerprint(s)).not.toBe(before);
+  });
+
+  test("A driver's own per-kernel state counts: an ASID leaked in SMMUv3's arm_smmu_asid_xa changes it", () => {
+    const st = scopeTopology('smmuv3', DEFAULT_SCOPE);
+    if (!st.ok) throw new Error(st.error);
+    const s = openSession(st.value);
+    for (const c of [spawn(0), bind(0, 0)]) expect(checkedStep(s, c)).toEqual([]);
+    const before = fingerprint(s);
+    // What a teardown that forgets xa_erase leaves behind: an index no domain of the world holds.
+    arm_smmu_asid_xa(s.world.kernel).xa_alloc({} as never, 1, 15);
     expect(fingerprint(s)).not.toBe(before);
   });
 
