@@ -9,4 +9,6 @@ const { runCli } = await import(new URL('../src/cli/main.ts', import.meta.url).h
 // Its URL too: `run` loads it again in each search thread it supervises.
 const runnerModule = new URL('../models/index.ts', import.meta.url).href;
 const { harnessRunner } = await import(runnerModule);
-await runCli(harnessRunner, runnerModule);
+// ...and the exhaustive explorer (src/explore), the same way.
+const { harnessExplorer } = await import(new URL('../src/explore/index.ts', import.meta.url).href);
+await runCli(harnessRunner, harnessExplorer, runnerModule);

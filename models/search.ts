@@ -10,7 +10,7 @@ import type { IommuDriver } from '../src/impl/index.js';
 import type { FaultId, Topology } from '../src/shared/index.js';
 import type { CoverageRecorder } from '../src/spec/index.js';
 import type { Trace } from '../src/trace/index.js';
-import { checkProperty } from './property.js';
+import { type Generator, checkProperty } from './property.js';
 import { RunStats } from './stats.js';
 import type { Weights } from './weights.js';
 import type { StepWatch } from '../src/harness/index.js';
@@ -32,6 +32,8 @@ export interface SearchOptions {
   /** Test-only: a driver other than the platform's. */
   readonly driver?: IommuDriver;
   readonly weights?: Weights;
+  readonly generator?: Generator;
+  readonly swarm?: number;
   readonly maxCommands?: number;
   readonly stats?: RunStats;
   readonly coverage?: CoverageRecorder;
@@ -104,6 +106,8 @@ export const searchForViolation = (opts: SearchOptions): SearchResult => {
       ...(opts.driver === undefined ? {} : { driver: opts.driver }),
       ...(opts.fault === undefined ? {} : { fault: opts.fault }),
       ...(opts.weights === undefined ? {} : { weights: opts.weights }),
+      ...(opts.generator === undefined ? {} : { generator: opts.generator }),
+      ...(opts.swarm === undefined ? {} : { swarm: opts.swarm }),
       ...(opts.maxCommands === undefined ? {} : { maxCommands: opts.maxCommands }),
       afterRun: (s, violation) => {
         if (first === undefined) {

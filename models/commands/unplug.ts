@@ -13,14 +13,11 @@
  */
 import fc from 'fast-check';
 import type { Topology } from '../../src/shared/index.js';
+import { unpluggable } from '../../src/harness/enabled.js';
 import { SvaCommand } from '../model.js';
 
-/** The devices the generators may unplug in `t`. */
-export const unpluggable = (t: Topology): number[] => {
-  if (t.platform !== 'vtd') return [];
-  return t.devices.flatMap((d, i) =>
-    !d.pri && t.devices.filter((o) => o.group === d.group).length === 1 ? [i] : []);
-};
+/** The devices the generators may unplug in `t` (the policy above lives with the enabled sets). */
+export { unpluggable };
 
 export const unplugCommand = (t: Topology): fc.Arbitrary<SvaCommand> =>
   fc.constantFrom(...unpluggable(t)).map((dev) => new SvaCommand({ kind: 'unplug', dev }));

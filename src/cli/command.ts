@@ -2,7 +2,7 @@ import { formatOptions, type OptionDef, type ParsedArgs } from './args.js';
 import type { CliIo } from './cliIo.js';
 import { EXIT_USAGE } from './exit.js';
 import type { MachineDiagram } from './machines.js';
-import type { HarnessRunner } from '../harness/index.js';
+import type { HarnessExplorer, HarnessRunner } from '../harness/index.js';
 
 /** What a subcommand may use; main builds it, tests inject their own. */
 export interface CliContext {
@@ -14,6 +14,8 @@ export interface CliContext {
    * thread under a watchdog (src/harness/supervise.ts); without it (tests), in-process.
    */
   readonly runnerModule?: string;
+  /** Injected by the entry point, like the runner (src/explore implements it). */
+  readonly explorer?: HarnessExplorer | undefined;
   readonly machines: () => Promise<readonly MachineDiagram[]>;
 }
 

@@ -5,6 +5,7 @@ import { type CliIo, processIo } from './cliIo.js';
 import { exportCommand } from './commands/export.js';
 import { faultsCommand } from './commands/faults.js';
 import { invariantsCommand } from './commands/invariants.js';
+import { exploreCommand } from './commands/explore.js';
 import { machinesCommand } from './commands/machines.js';
 import { replayCommand } from './commands/replay.js';
 import { runCommand } from './commands/run.js';
@@ -12,10 +13,10 @@ import { selfcheckCommand } from './commands/selfcheck.js';
 import { showCommand } from './commands/show.js';
 import { EXIT_INTERNAL, EXIT_OK, EXIT_USAGE } from './exit.js';
 import { specMachineDiagrams } from './machines.js';
-import type { HarnessRunner } from '../harness/index.js';
+import type { HarnessExplorer, HarnessRunner } from '../harness/index.js';
 
 export const COMMANDS: readonly CliCommand[] = [
-  runCommand, replayCommand, showCommand, machinesCommand, selfcheckCommand,
+  runCommand, exploreCommand, replayCommand, showCommand, machinesCommand, selfcheckCommand,
   exportCommand, faultsCommand, invariantsCommand,
 ];
 
@@ -45,6 +46,7 @@ export const main = async (argv: readonly string[], io: CliIo, ctx: Partial<Omit
       io,
       runner: ctx.runner,
       ...(ctx.runnerModule === undefined ? {} : { runnerModule: ctx.runnerModule }),
+      explorer: ctx.explorer,
       machines: ctx.machines ?? specMachineDiagrams,
     };
     const [name, ...rest] = argv;
@@ -84,12 +86,12 @@ export const main = async (argv: readonly string[], io: CliIo, ctx: Partial<Omit
  * The process entry: real argv and streams, exit code on the process. bin/sva-harness.mjs
  * passes the runner (models/), so the CLI never imports an implementation of the contract.
  */
-export const runCli = async (runner: HarnessRunner, runnerModule?: string): Promise<void> => {
+export const runCli = async (runner: HarnessRunner, explorer?: HarnessExplorer, runnerModule?: string): Promise<void> => {
   // `sva-harness show t.json | head`: a closed pipe is the reader's choice, not an error.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
   });
-  const code = await main(process.argv.slice(2), processIo(), { runner, ...(runnerModule === undefined ? {} : { runnerModule }) });
+  const code = await main(process.argv.slice(2), processIo(), { runner, explorer, ...(runnerModule === undefined ? {} : { runnerModule }) });
   // Exit now: a search thread being terminated must not hold the process past the time bound.
   // Writes to pipes, files and terminals are synchronous on Linux, so nothing is lost.
   process.exit(code);

@@ -7,3 +7,7 @@ export { EXC_ID, LOCKUP_ID, OBS_ID, commandObjects, firstLine, invariantTitle, t
 export { minimizeCommands, minimizeCounterexample } from './minimize.js';
 export type { StepWatch } from './watch.js';
 export type { Budget, HarnessRunner, PlatformRunSummary, Progress, ReplayResult, RunOptions, RunSummary, StopReason, TopologyChoice } from './runner.js';
+export type {
+  ExploreOptions, ExploreOrder, ExploreProgress, ExploreScope, ExploreSummary, HarnessExplorer, PlatformExploreSummary,
+} from './explorer.js';
+export { DEFAULT_EXPLORE_SCOPE } from './explorer.js';

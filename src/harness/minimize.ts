@@ -45,10 +45,16 @@ export const minimizeCommands = (
  * once more, since a smaller machine can make a step redundant. Every candidate is re-run and
  * must break the same invariant.
  */
+/** A command-list shrinker ending 1-minimal for the invariant (models/ passes its delta debugger). */
+export type CommandShrinker = (
+  topology: Topology, commands: readonly Command[], invariant: string, opts: SessionOptions,
+) => readonly Command[];
+
 export const minimizeCounterexample = (
   topology: Topology, commands: readonly Command[], invariant: string, opts: SessionOptions = {},
+  shrinkCommands: CommandShrinker = minimizeCommands,
 ): Candidate => {
-  const cmds = minimizeCommands(topology, commands, invariant, opts);
+  const cmds = shrinkCommands(topology, commands, invariant, opts);
   if (cmds.length > MAX_MINIMIZE || !breaks(topology, cmds, invariant, opts)) return { topology, commands: cmds };
   const small = shrinkTopology({ topology, commands: cmds }, (c) => breaks(c.topology, c.commands, invariant, opts));
   // Structurally unchanged: the caller gets its own topology object back (and keeps fast-check's path).
