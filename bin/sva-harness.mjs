@@ -11,4 +11,4 @@ const runnerModule = new URL('../models/index.ts', import.meta.url).href;
 const { harnessRunner } = await import(runnerModule);
 // ...and the exhaustive explorer (src/explore), the same way.
 const { harnessExplorer } = await import(new URL('../src/explore/index.ts', import.meta.url).href);
-await runCli(harnessRunner, harnessExplorer, runnerModule);
+await runCli({ runner: harnessRunner, explorer: harnessExplorer, runnerModule });

@@ -86,7 +86,14 @@ export const main = async (argv: readonly string[], io: CliIo, ctx: Partial<Omit
  * The process entry: real argv and streams, exit code on the process. bin/sva-harness.mjs
  * passes the runner (models/), so the CLI never imports an implementation of the contract.
  */
-export const runCli = async (runner: HarnessRunner, explorer?: HarnessExplorer, runnerModule?: string): Promise<void> => {
+export interface CliEntry {
+  readonly runner: HarnessRunner;
+  readonly explorer?: HarnessExplorer;
+  /** URL of the runner's module, so `run` can load it in each supervised search thread. */
+  readonly runnerModule?: string;
+}
+
+export const runCli = async ({ runner, explorer, runnerModule }: CliEntry): Promise<void> => {
   // `sva-harness show t.json | head`: a closed pipe is the reader's choice, not an error.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);

@@ -165,13 +165,17 @@ describe('Signals stop the search cleanly', () => {
 
   test('SIGTERM: the same, exit 143', async () => {
     const traces = fresh();
-    const run = start(['run', '--time', '120s', '--platform', 'vtd', '--traces', traces, '--json']);
-    await new Promise((r) => setTimeout(r, 2500));
+    const run = start(['run', '--time', '120s', '--traces', traces, '--json'],
+      { entry: looping, env: { SVA_TEST_FAULT: 'test:endless-hw-loop', SVA_TEST_FAULT_ON: 'vtd' } });
+    // As above: the first trace proves the handlers are installed and a search is running (a
+    // fixed sleep raced the process start on a loaded machine).
+    await until(() => existsSync(traces) && readdirSync(traces).some((f) => f.endsWith('.json')), 60_000);
+    await new Promise((r) => setTimeout(r, 700));
     run.child.kill('SIGTERM');
     const r = await run.done;
     expect(r.code).toBe(143);
-    const report = JSON.parse(r.stdout) as { stopped: string; seed: number; exitCode: number; platforms: { runs: number; stopped: string }[] };
+    const report = JSON.parse(r.stdout) as { stopped: string; seed: number; exitCode: number; platforms: { platform: string; runs: number; stopped: string }[] };
     expect(report).toMatchObject({ stopped: 'SIGTERM', seed: 1729, exitCode: 143 });
-    expect(report.platforms[0]?.stopped).toBe('SIGTERM');
+    expect(report.platforms.find((p) => p.platform === 'smmuv3')?.stopped).toBe('SIGTERM');
   }, 60_000);
 });
