@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { type Session, minimizeCommands, openSession, runSequence } from '../src/harness/index.js';
 import type { IommuDriver } from '../src/impl/index.js';
-import type { FaultId, Topology } from '../src/shared/index.js';
+import type { FaultId, FindingName, Topology } from '../src/shared/index.js';
 import type { CoverageRecorder } from '../src/spec/index.js';
 import { newTrace } from '../src/trace/index.js';
 import type { Trace, TraceViolation } from '../src/trace/index.js';
@@ -29,6 +29,8 @@ export interface PropertyConfig {
   readonly driver?: IommuDriver;
   /** One historical bug switched on in every run's world; the trace records it. */
   readonly fault?: FaultId;
+  /** Proposed fixes of known upstream findings switched on in every run's world. */
+  readonly fixes?: readonly FindingName[];
   readonly coverage?: CoverageRecorder;
   /** Accumulates over several properties when given. */
   readonly stats?: RunStats;
@@ -71,6 +73,7 @@ export const checkProperty = (cfg: PropertyConfig): PropertyOutcome => {
       ...(cfg.coverage === undefined ? {} : { coverage: cfg.coverage }),
       ...(cfg.driver === undefined ? {} : { driver: cfg.driver }),
       ...(cfg.fault === undefined ? {} : { fault: cfg.fault }),
+      ...(cfg.fixes === undefined ? {} : { fixes: cfg.fixes }),
     });
     const model: Model = { session, stats };
     try {
@@ -80,6 +83,7 @@ export const checkProperty = (cfg: PropertyConfig): PropertyOutcome => {
       fc.modelRun(() => ({ model, real: model }), cmds);
     } finally {
       stats.noteSequence(session.commands.length);
+      stats.noteKnown(session.known);
       if (session.violation !== undefined) lastFailing = session;
       cfg.afterRun?.(stats, session.violation);
     }
@@ -102,6 +106,7 @@ const counterexampleTrace = (failing: Session, cfg: PropertyConfig, path: string
   const opts = {
     ...(cfg.driver === undefined ? {} : { driver: cfg.driver }),
     ...(cfg.fault === undefined ? {} : { fault: cfg.fault }),
+    ...(cfg.fixes === undefined ? {} : { fixes: cfg.fixes }),
   };
   const commands = failing.violation === undefined
     ? failing.commands
@@ -114,6 +119,7 @@ const counterexampleTrace = (failing: Session, cfg: PropertyConfig, path: string
     ...(path === null ? {} : { path }),
     ...(replayPath === undefined ? {} : { replayPath }),
     ...(cfg.fault === undefined ? {} : { fault: cfg.fault }),
+    ...(cfg.fixes === undefined || cfg.fixes.length === 0 ? {} : { fixes: cfg.fixes }),
     commands: s.commands,
     steps: s.steps,
     ...(s.violation === undefined ? {} : { violation: s.violation }),

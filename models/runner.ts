@@ -33,6 +33,7 @@ const runPlatform = (platform: Platform, opts: RunOptions, seed: number, fault: 
   const out = searchForViolation({
     topologies: topologyFor(platform, opts.topology), seed, budget, stats, coverage,
     ...(fault === undefined ? {} : { fault }),
+    ...(opts.fixes === undefined ? {} : { fixes: opts.fixes }),
     afterRun: (_s, done) => {
       elapsedMs = performance.now() - started;
       report(done, 0);
@@ -51,7 +52,8 @@ const runPlatform = (platform: Platform, opts: RunOptions, seed: number, fault: 
   return good({
     summary: {
       platform, runs: stats.runs, steps: stats.steps, distinctCommands: stats.distinctKinds(),
-      transitionsCovered: covered, transitionsTotal: total, violations: tracePath === undefined ? 0 : 1, elapsedMs,
+      transitionsCovered: covered, transitionsTotal: total, violations: tracePath === undefined ? 0 : 1,
+      known: [...stats.known].map(([finding, runs]) => ({ finding, runs })), elapsedMs,
     },
     ...(tracePath === undefined ? {} : { trace: tracePath }),
   });
@@ -73,7 +75,8 @@ export const harnessRunner: HarnessRunner = {
       platforms.push(r.value.summary);
       if (r.value.trace !== undefined) traces.push(r.value.trace);
     }
-    return good({ seed, ...(fault === undefined ? {} : { fault: fault.value }), platforms, traces });
+    const fixes = opts.fixes === undefined || opts.fixes.length === 0 ? {} : { fixes: opts.fixes };
+    return good({ seed, ...(fault === undefined ? {} : { fault: fault.value }), ...fixes, platforms, traces });
   },
 
   replay(trace) {

@@ -18,6 +18,9 @@ export const runCommand: CliCommand = {
     'Exit code 1 when a violation is found: its trace path is printed (see replay and show).',
     'With --fault, a platform the fault does not apply to is skipped (--platform both, the default,',
     'runs only the fault\'s own); naming only such platforms is refused (exit 2).',
+    'Known upstream findings of the mainline port (docs/upstream-findings.md) are listed after the',
+    'table and do not change the exit code; any other violation does. --fix NAME (or all) switches',
+    'on a finding\'s proposed fix, after which that finding fails the run like any violation.',
     '--config FILE: e.g. {"platform": "vtd", "topology": "default", "seed": 7, "runs": 500, "fault": "B07"}.',
   ],
   run: (args, { io, runner }) => {
