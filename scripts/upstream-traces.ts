@@ -11,6 +11,10 @@ const vtd = defaultTopology('vtd');
 /** dev0 made a PRI endpoint (ATS, alone in its group), as the PRI model topologies do. */
 const vtdPri: Topology = { ...vtd, devices: vtd.devices.map((d, i) => (i === 0 ? { ...d, pri: true } : d)) };
 
+const smmu = defaultTopology('smmuv3');
+/** dev0 a stall-capable (PRI in the topology's terms) master. */
+const smmuPri: Topology = { ...smmu, devices: smmu.devices.map((d, i) => (i === 0 ? { ...d, pri: true } : d)) };
+
 const SEQUENCES: Record<FindingName, { topology: Topology; commands: Command[] }> = {
   'vtd-iopf-remove-nonpri': {
     topology: vtd,
@@ -21,6 +25,13 @@ const SEQUENCES: Record<FindingName, { topology: Topology; commands: Command[] }
     commands: [
       { kind: 'spawn', mm: 0 }, { kind: 'mmap', mm: 0, first: 0, count: 1, prot: 'rw' }, { kind: 'bind', dev: 0, mm: 0 },
       { kind: 'dma', dev: 0, mm: 0, page: 0, write: false }, { kind: 'exit', mm: 0 }, { kind: 'unbind', dev: 0, mm: 0 },
+    ],
+  },
+  'smmuv3-detach-no-iopf-flush': {
+    topology: smmuPri,
+    commands: [
+      { kind: 'spawn', mm: 0 }, { kind: 'mmap', mm: 0, first: 0, count: 1, prot: 'rw' }, { kind: 'bind', dev: 0, mm: 0 },
+      { kind: 'dma', dev: 0, mm: 0, page: 0, write: false }, { kind: 'unbind', dev: 0, mm: 0 },
     ],
   },
   'vtd-drain-devtlb-absent': {
