@@ -81,6 +81,11 @@ export const harnessRunner: HarnessRunner = {
 
   replay(trace) {
     const opts = replayOptions(trace);
-    return opts.ok ? replayTrace(trace, opts.value) : opts;
+    if (!opts.ok) return opts;
+    const r = replayTrace(trace, opts.value);
+    // A recorded violation that now replays clean is a known upstream finding's trace
+    // (regressions/upstream/): show it as the violation it is.
+    if (r.ok && trace.violation !== undefined && r.value.trace.violation === undefined) return replayTrace(trace, { ...opts.value, strict: true });
+    return r;
   },
 };
