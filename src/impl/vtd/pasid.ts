@@ -8,6 +8,7 @@ import { CLEAR_PASID_ENTRY, FPD_PASID_ENTRY, PasidTable, type PasidEntry } from 
 import type { Errno } from '../../shared/index.js';
 import type { Device } from '../core/types.js';
 import { type DeviceDomainInfo, type IntelIommu, IOMMU_NO_PASID, WARN_ON, dev_iommu_priv_get } from './dmar.js';
+import { dev_fault_param } from '../core/iopf.js';
 import { noteFinding } from '../core/kernel.js';
 import { intel_iommu_drain_pasid_prq, pci_device_is_present } from './prq.js';
 import { NPAGES_ALL, qi_flush_dev_iotlb_pasid, qi_flush_iotlb, qi_flush_pasid_cache, qi_flush_piotlb } from './qi.js';
@@ -87,7 +88,8 @@ export function intel_pasid_tear_down_entry(iommu: IntelIommu, dev: Device, pasi
       WARN_ON(iommu, pte !== CLEAR_PASID_ENTRY, `tear_down: PASID ${pasid} entry not clear`);
       // An attached PASID whose entry is clear was released without FPD: its PRQ is not
       // drained here any more (cf08ca81d08a's drain needs FPD; finding vtd-release-fpd-lost).
-      noteFinding(iommu.kernel, 'vtd-release-fpd-lost');
+      // It matters when the skipped drain had work: requests in the PRQ or faults unanswered.
+      if (dev_iommu_priv_get(dev).iopf_refcount > 0 && prq_work_pending(iommu)) noteFinding(iommu.kernel, 'vtd-release-fpd-lost');
       return;
     }
     table.write(pasid, CLEAR_PASID_ENTRY);
@@ -119,6 +121,11 @@ export function intel_pasid_tear_down_entry(iommu: IntelIommu, dev: Device, pasi
   }
   if (!fault_ignore) intel_iommu_drain_pasid_prq(dev, pasid);
 }
+
+/** What intel_iommu_drain_pasid_prq would act on: the PRQ thread and the fault workqueue are per IOMMU. */
+const prq_work_pending = (iommu: IntelIommu): boolean =>
+  iommu.unit.prq.pending.length > 0 ||
+  [...iommu.device_rbtree.values()].some((d) => (dev_fault_param(d)?.faults.length ?? 0) > 0);
 
 /** pasid.h: pasid_clear_present (75ed00055c05): only P goes; the hardware gives the entry up. */
 function pasid_clear_present(table: PasidTable, pasid: number): void {
