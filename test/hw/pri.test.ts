@@ -66,7 +66,7 @@ describe('PRI endpoint', () => {
   test('a Success response to a surprise-removed endpoint is lost: no retry, nothing cached, the access failed', () => {
     const { mem, unit, dev } = setup();
     expect(dev.dma(1, 0x40000, false)).toBe(DMA_PENDING);
-    unit.frame = mem.alloc();
+    unit.frame = mem.alloc('data', 0, 7);
     dev.surpriseRemove();
     dev.pageResponse(1, 0, 'success');
     expect(dev.priState!.outstanding).toEqual([]);
