@@ -5,7 +5,7 @@
  */
 import { driverFor } from '../src/harness/index.js';
 import type { SessionOptions } from '../src/harness/index.js';
-import { FAULTS, FAULT_IDS, PLATFORMS, isFaultId } from '../src/shared/index.js';
+import { FAULTS, FAULT_IDS, FINDING_NAMES, PLATFORMS, isFaultId, isFindingName } from '../src/shared/index.js';
 import type { FaultId, FaultInfo, Platform, Topology } from '../src/shared/index.js';
 import { type Checked, bad, good } from '../src/trace/index.js';
 import { isTestFaultName, testFaultDriver } from './testFaults.js';
@@ -33,7 +33,7 @@ export const platformsForFault = (fault: FaultId | undefined, requested: readonl
     : bad(`fault ${fault} applies to ${platformWords(applies)}, not to ${requested.join(', ')}`);
 };
 
-/** `unknown fault 'x' (known: B01-B16)`: the one line for a name that is not in the corpus. */
+/** `unknown fault 'x' (known: B01-B19)`: the one line for a name that is not in the corpus. */
 export const unknownFault = (name: string): string =>
   `unknown fault '${name}' (known: ${FAULT_IDS[0]}-${FAULT_IDS[FAULT_IDS.length - 1]})`;
 
@@ -44,7 +44,16 @@ export const parseFault = (name: string): Checked<FaultId> => (isFaultId(name) ?
  * The session options that re-create the world a trace ran in: its corpus fault, or a test
  * driver a test has registered for its test-only fault. Anything else is one line.
  */
-export const replayOptions = (trace: { readonly topology: Topology; readonly fault?: string }): Checked<SessionOptions> => {
+export const replayOptions = (trace: { readonly topology: Topology; readonly fault?: string; readonly fixes?: readonly string[] }): Checked<SessionOptions> => {
+  const fixes = trace.fixes ?? [];
+  const unknownFix = fixes.find((f) => !isFindingName(f));
+  if (unknownFix !== undefined) return bad(`the trace names an unknown finding fix '${unknownFix}' (known: ${FINDING_NAMES.join(', ')})`);
+  const withFixes = (o: SessionOptions): SessionOptions => (fixes.length === 0 ? o : { ...o, fixes: fixes.filter(isFindingName) });
+  const r = faultOptions(trace);
+  return r.ok ? good(withFixes(r.value)) : r;
+};
+
+const faultOptions = (trace: { readonly topology: Topology; readonly fault?: string }): Checked<SessionOptions> => {
   const name = trace.fault;
   if (name === undefined) return good({});
   if (isFaultId(name)) {

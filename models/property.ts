@@ -14,7 +14,7 @@ import fc from 'fast-check';
 import { type Session, type StepWatch, minimizeCommands, minimizeCounterexample, openSession, runSequence } from '../src/harness/index.js';
 import type { SessionOptions } from '../src/harness/index.js';
 import type { IommuDriver } from '../src/impl/index.js';
-import type { Command, FaultId, Topology } from '../src/shared/index.js';
+import type { Command, FaultId, FindingName, Topology } from '../src/shared/index.js';
 import type { CoverageRecorder } from '../src/spec/index.js';
 import { newTrace } from '../src/trace/index.js';
 import type { Trace, TraceViolation } from '../src/trace/index.js';
@@ -48,6 +48,8 @@ export interface PropertyConfig {
   readonly driver?: IommuDriver;
   /** One historical bug switched on in every run's world; the trace records it. */
   readonly fault?: FaultId;
+  /** Proposed fixes of known upstream findings switched on in every run's world. */
+  readonly fixes?: readonly FindingName[];
   readonly coverage?: CoverageRecorder;
   /** Accumulates over several properties when given. */
   readonly stats?: RunStats;
@@ -87,6 +89,7 @@ const sessionOptions = (cfg: PropertyConfig): SessionOptions => ({
   ...(cfg.coverage === undefined ? {} : { coverage: cfg.coverage }),
   ...(cfg.driver === undefined ? {} : { driver: cfg.driver }),
   ...(cfg.fault === undefined ? {} : { fault: cfg.fault }),
+  ...(cfg.fixes === undefined ? {} : { fixes: cfg.fixes }),
 });
 
 export const checkProperty = (cfg: PropertyConfig): PropertyOutcome =>
@@ -100,12 +103,14 @@ const checkStateAware = (cfg: PropertyConfig): PropertyOutcome => {
   const gen = { weights: cfg.weights ?? DEFAULT_WEIGHTS, maxCommands: cfg.maxCommands ?? DEFAULT_DRAWN_COMMANDS, swarm: cfg.swarm ?? DEFAULT_SWARM };
   const opts = sessionOptions(cfg);
   let lastFailing: Session | undefined;
+  cfg.watch?.chunk(cfg.seed);
   const property = fc.property(cfg.topologies, RUN_SEED, (t, runSeed) => {
     const session = openSession(t, opts);
     try {
       runGenerated(session, new Rng(runSeed), gen, stats);
     } finally {
       stats.noteSequence(session.commands.length);
+      stats.noteKnown(session.known);
       if (session.violation !== undefined) lastFailing = session;
       cfg.afterRun?.(stats, session.violation);
     }
@@ -139,6 +144,7 @@ const checkCommands = (cfg: PropertyConfig): PropertyOutcome => {
       fc.modelRun(() => ({ model, real: model }), cmds);
     } finally {
       stats.noteSequence(session.commands.length);
+      stats.noteKnown(session.known);
       if (session.violation !== undefined) lastFailing = session;
       cfg.afterRun?.(stats, session.violation);
     }
@@ -165,6 +171,7 @@ const counterexampleTrace = (
   const opts = {
     ...(cfg.driver === undefined ? {} : { driver: cfg.driver }),
     ...(cfg.fault === undefined ? {} : { fault: cfg.fault }),
+    ...(cfg.fixes === undefined ? {} : { fixes: cfg.fixes }),
   };
   const small = failing.violation === undefined
     ? { topology: failing.topology, commands: failing.commands }
@@ -180,6 +187,7 @@ const counterexampleTrace = (
     ...(path === null || !fcPath ? {} : { path }),
     ...(replayPath === undefined || !fcPath ? {} : { replayPath }),
     ...(cfg.fault === undefined ? {} : { fault: cfg.fault }),
+    ...(cfg.fixes === undefined || cfg.fixes.length === 0 ? {} : { fixes: cfg.fixes }),
     commands: s.commands,
     steps: s.steps,
     ...(s.violation === undefined ? {} : { violation: s.violation }),

@@ -38,6 +38,7 @@ const runPlatform = (platform: Platform, opts: RunOptions, seed: number, fault: 
     opts.progress({
       platform, runs: stats.runs, steps: stats.steps, violations, done, elapsedMs,
       distinctCommands: stats.distinctKinds(), transitionsCovered: covered, transitionsTotal: total,
+      known: [...stats.known].map(([finding, runs]) => ({ finding, runs })),
     });
   };
   const started = performance.now();
@@ -48,6 +49,7 @@ const runPlatform = (platform: Platform, opts: RunOptions, seed: number, fault: 
     ...(opts.slice === undefined ? {} : { slice: opts.slice }),
     ...(opts.shouldStop === undefined ? {} : { shouldStop: opts.shouldStop }),
     ...(opts.watch === undefined ? {} : { watch: opts.watch }),
+    ...(opts.fixes === undefined ? {} : { fixes: opts.fixes }),
     afterRun: (_s, done) => {
       elapsedMs = performance.now() - started;
       report(done, 0);
@@ -66,7 +68,8 @@ const runPlatform = (platform: Platform, opts: RunOptions, seed: number, fault: 
   return good({
     summary: {
       platform, runs: stats.runs, steps: stats.steps, distinctCommands: stats.distinctKinds(),
-      transitionsCovered: covered, transitionsTotal: total, violations, elapsedMs,
+      transitionsCovered: covered, transitionsTotal: total, violations,
+      known: [...stats.known].map(([finding, runs]) => ({ finding, runs })), elapsedMs,
     },
     ...(saved.path === undefined ? {} : { trace: saved.path }),
     ...(saved.note === undefined ? {} : { note: `${platform}: ${saved.note}` }),
@@ -99,14 +102,20 @@ export const harnessRunner: HarnessRunner = {
       if (r.value.unwritten !== undefined) unwritten.push(r.value.unwritten);
       if (opts.shouldStop?.() === true) break;
     }
+    const fixes = opts.fixes === undefined || opts.fixes.length === 0 ? {} : { fixes: opts.fixes };
     return good({
-      seed, ...(fault === undefined ? {} : { fault: fault.value }), platforms, traces,
+      seed, ...(fault === undefined ? {} : { fault: fault.value }), ...fixes, platforms, traces,
       ...(notes.length === 0 ? {} : { notes }), ...(unwritten.length === 0 ? {} : { unwritten }),
     });
   },
 
   replay(trace) {
     const opts = replayOptions(trace);
-    return opts.ok ? replayTrace(trace, opts.value) : opts;
+    if (!opts.ok) return opts;
+    const r = replayTrace(trace, opts.value);
+    // A recorded violation that now replays clean is a known upstream finding's trace
+    // (regressions/upstream/): show it as the violation it is.
+    if (r.ok && trace.violation !== undefined && r.value.trace.violation === undefined) return replayTrace(trace, { ...opts.value, strict: true });
+    return r;
   },
 };

@@ -7,7 +7,7 @@
  */
 import type fc from 'fast-check';
 import type { IommuDriver } from '../src/impl/index.js';
-import type { FaultId, Topology } from '../src/shared/index.js';
+import type { FaultId, FindingName, Topology } from '../src/shared/index.js';
 import type { CoverageRecorder } from '../src/spec/index.js';
 import type { Trace } from '../src/trace/index.js';
 import { type Generator, checkProperty } from './property.js';
@@ -29,6 +29,8 @@ export interface SearchOptions {
   readonly seed: number;
   readonly budget: SearchBudget;
   readonly fault?: FaultId;
+  /** Proposed fixes of known upstream findings switched on. */
+  readonly fixes?: readonly FindingName[];
   /** Test-only: a driver other than the platform's. */
   readonly driver?: IommuDriver;
   readonly weights?: Weights;
@@ -105,6 +107,7 @@ export const searchForViolation = (opts: SearchOptions): SearchResult => {
       ...(opts.coverage === undefined ? {} : { coverage: opts.coverage }),
       ...(opts.driver === undefined ? {} : { driver: opts.driver }),
       ...(opts.fault === undefined ? {} : { fault: opts.fault }),
+      ...(opts.fixes === undefined ? {} : { fixes: opts.fixes }),
       ...(opts.weights === undefined ? {} : { weights: opts.weights }),
       ...(opts.generator === undefined ? {} : { generator: opts.generator }),
       ...(opts.swarm === undefined ? {} : { swarm: opts.swarm }),

@@ -4,7 +4,7 @@
  * Bounded memory whatever the run length: counters and a fixed histogram.
  */
 import { COMMAND_KINDS } from '../src/shared/index.js';
-import type { CommandKind } from '../src/shared/index.js';
+import type { CommandKind, FindingName } from '../src/shared/index.js';
 
 /** Upper bounds (inclusive) of the sequence-length buckets; the last bucket is open. */
 export const LENGTH_BUCKETS: readonly number[] = [0, 9, 49, 99, 199, 399, 799];
@@ -25,6 +25,8 @@ export class RunStats {
   /** Executed commands per run, bucketed by LENGTH_BUCKETS (+1 open bucket). */
   readonly lengths = new Array<number>(LENGTH_BUCKETS.length + 1).fill(0);
   longest = 0;
+  /** Runs (shrinking included) that met each known upstream finding, in first-met order. */
+  readonly known = new Map<FindingName, number>();
 
   noteCheck(kind: CommandKind, legal: boolean): void {
     this.checks++;
@@ -43,6 +45,12 @@ export class RunStats {
     if (b < 0) b = LENGTH_BUCKETS.length;
     this.lengths[b]! += 1;
     if (executed > this.longest) this.longest = executed;
+  }
+
+  /** A run's known-finding hits (Session.known): each finding counts once per run. */
+  noteKnown(hits: readonly { readonly finding: FindingName }[]): void {
+    if (hits.length === 0) return;
+    for (const name of new Set(hits.map((h) => h.finding))) this.known.set(name, (this.known.get(name) ?? 0) + 1);
   }
 
   distinctKinds(): number {

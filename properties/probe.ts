@@ -11,6 +11,7 @@
 import { match } from 'ts-pattern';
 import type { SmmuCmd, SmmuV3, SyncStatus } from '../src/hw/smmuv3/index.js';
 import type { QiDesc } from '../src/hw/vtd/descriptor.js';
+import type { PasidTable } from '../src/hw/vtd/pasidTable.js';
 import type { VtdUnit, WaitStatus } from '../src/hw/vtd/unit.js';
 import type { PriEndpoint } from '../src/hw/pri.js';
 import { set_invalidate_observer } from '../src/impl/core/mmuNotifier.js';
@@ -95,6 +96,8 @@ class Probe implements StepProbe {
   readonly invalidations: InvalidationLog;
   /** PRI endpoints whose completion logs belong to one step. */
   readonly pri: PriEndpoint[] = [];
+  /** VT-d PASID tables whose in-place rewrite log belongs to one step. */
+  readonly pasidTables: PasidTable[] = [];
 
   constructor(readonly platform: Platform, names: readonly string[]) {
     this.units = names.map((name, index) => ({ index, name, n: 0, events: [], aux: [], timeouts: 0 }));
@@ -112,6 +115,7 @@ class Probe implements StepProbe {
     }
     this.invalidations.n = 0;
     for (const p of this.pri) p.completions.length = 0;
+    for (const t of this.pasidTables) t.liveRewrites.length = 0;
   }
 
   invalidateBefore(mm: MmStruct, start: bigint, end: bigint): void {
@@ -150,6 +154,12 @@ export function attachProbe(world: World): StepProbe {
   const platform = world.topology.platform;
   const probe = new Probe(platform, world.iommus.map((i) => i.unit.name));
   for (const d of world.devices) if (d.hw.priState !== undefined) probe.pri.push(d.hw.priState);
+  if (platform === 'vtd') {
+    for (const d of world.devices) {
+      const table = (d.iommu.unit as VtdUnit).pasidTable(d.hw.sid);
+      if (table !== undefined) probe.pasidTables.push(table);
+    }
+  }
   match(platform)
     .with('vtd', () => {
       world.iommus.forEach((iommu, i) => {

@@ -5,7 +5,10 @@
  * - teardown (the last unbind of a live mm, or release at exit), per device: the entry is
  *   cleared, then the PASID cache is invalidated and waited for, then P_IOTLB, then the
  *   device TLB (ATS), and any PRQ drain comes after the IOTLB invalidation;
- * - a bind returns with nothing left queued.
+ * - a bind returns with nothing left queued;
+ * - no present PASID entry is rewritten in place beyond its P bit (VT-d spec 6.5.3.3: software
+ *   clears P, completes the invalidations, and only then changes the other fields; the 512-bit
+ *   entry is several stores the hardware may fetch between).
  */
 import type { Device } from '../../src/impl/index.js';
 import type { CheckContext } from '../invariant.js';
@@ -72,9 +75,21 @@ function teardown(ctx: CheckContext, dev: Device, pasid: number, release: boolea
   if (drain >= 0 && drain < iotlb) out.add(objects, `${dev.hw.name} PASID ${pasid}: PRQ drained (descriptor ${drain}) before the IOTLB invalidation`);
 }
 
+/** Entries software rewrote while present during the step (the table logs them). */
+function liveRewrites(ctx: CheckContext, out: Sink): void {
+  for (const dev of ctx.world.devices) {
+    const table = dev_iommu_priv_get(dev).pasid_table;
+    if (table === undefined || table.liveRewrites.length === 0) continue;
+    for (const pasid of table.liveRewrites) {
+      out.add({ dev: dev.id, pasid, iommu: dev.iommu.index }, `${dev.hw.name} PASID ${pasid}: present entry rewritten in place (clear P and invalidate before changing the other fields)`);
+    }
+  }
+}
+
 export function checkVtdOrdering(ctx: CheckContext, out: Sink): void {
   const { probe, world, cmd } = ctx;
   for (let u = 0; u < probe.units.length; u++) iotlbBeforeDevtlb(probe.units[u]!, u, out);
+  liveRewrites(ctx, out);
   if (cmd.kind === 'unbind') {
     const gone = lastUnbind(ctx);
     // After release the entry is already blocked and flushed: unbind only clears it (and drains).

@@ -34,6 +34,8 @@ export const runConfigSchema = z.strictObject({
   'step-timeout': z.union([z.int().min(1, { error: DURATION }), z.string().regex(/^[1-9]\d*(s|m|h)?$/, { error: DURATION })], { error: DURATION }).optional(),
   junit: z.string({ error: 'expected a file name' }).min(1).optional(),
   fault: z.string().refine(isFaultId, { error: `expected a fault id ${FAULT_IDS[0]}-${FAULT_IDS[FAULT_IDS.length - 1]}` }).optional(),
+  // The same text as --fix (checked there): "all" or names joined by commas.
+  fix: z.string({ error: 'expected finding names joined by commas, or "all"' }).min(1).optional(),
 }).refine((c) => c.runs === undefined || c.time === undefined, { error: 'give runs or time, not both' });
 
 export type RunConfig = z.infer<typeof runConfigSchema>;

@@ -1,5 +1,5 @@
-import { FAULTS, FAULT_IDS, MAX_MMS, MAX_PAGES, PLATFORMS, isFaultId } from '../shared/index.js';
-import type { FaultId, Platform } from '../shared/index.js';
+import { FAULTS, FAULT_IDS, FINDING_NAMES, MAX_MMS, MAX_PAGES, PLATFORMS, isFaultId, isFindingName } from '../shared/index.js';
+import type { FaultId, FindingName, Platform } from '../shared/index.js';
 import { type Checked, bad, good } from '../trace/index.js';
 import type { OptionDef, ParsedArgs } from './args.js';
 import type { Budget, RunOptions, TopologyChoice } from '../harness/index.js';
@@ -26,6 +26,7 @@ export const RUN_OPTIONS: readonly OptionDef[] = [
   { name: 'fault', value: 'ID', help: `switch one historical bug back on (${FAULT_IDS[0]}-${FAULT_IDS[FAULT_IDS.length - 1]}); runs only on the platforms it applies to` },
   { name: 'json', help: 'print the summary as one JSON document on stdout (for CI) instead of the table' },
   { name: 'junit', value: 'FILE', help: 'also write a JUnit XML report (one test case per platform) to FILE' },
+  { name: 'fix', value: 'NAME[,NAME]', help: `switch on the proposed fix of known upstream findings (${FINDING_NAMES.join(', ')}, or all); the finding is then no longer reported as known` },
   { name: 'config', value: 'FILE', help: 'read these options from a JSON file (keys are the option names); the command line overrides it' },
 ];
 
@@ -43,6 +44,16 @@ const parseFaultOption = (raw: string, platforms: readonly Platform[]): Checked<
   const kept = platforms.filter((p) => applies.includes(p));
   if (kept.length === 0) return bad(`--fault ${raw} applies to ${applies.join(', ')} only, not to --platform ${platforms.join(',')}`);
   return good({ fault: raw, platforms: kept });
+};
+
+/** `--fix a,b` or `--fix all` → the finding names, each once, in registry order. */
+const parseFixes = (raw: string): Checked<readonly FindingName[]> => {
+  const names = raw.split(',').map((n) => n.trim());
+  if (names.length === 1 && names[0] === 'all') return good(FINDING_NAMES);
+  for (const n of names) {
+    if (!isFindingName(n)) return bad(`bad --fix '${n}': expected a known finding (${FINDING_NAMES.join(', ')}) or all`);
+  }
+  return good(FINDING_NAMES.filter((n) => names.includes(n)));
 };
 
 /** --name's value, or undefined; flags never reach here (every run option takes a value). */
@@ -98,6 +109,9 @@ export const toRunOptions = (args: ParsedArgs): Checked<RunOptions> => {
   const faultText = str(args, 'fault');
   const fault = faultText === undefined ? undefined : parseFaultOption(faultText, platforms.value);
   if (fault !== undefined && !fault.ok) return fault;
+  const fixText = str(args, 'fix');
+  const fixes = fixText === undefined ? undefined : parseFixes(fixText);
+  if (fixes !== undefined && !fixes.ok) return fixes;
   return good({
     platforms: fault === undefined ? platforms.value : fault.value.platforms,
     topology,
@@ -106,6 +120,7 @@ export const toRunOptions = (args: ParsedArgs): Checked<RunOptions> => {
     ...(seed === undefined ? {} : { seed: seed.value }),
     ...(fault === undefined ? {} : { fault: fault.value.fault }),
     ...(slice === undefined ? {} : { slice: slice.value }),
+    ...(fixes === undefined ? {} : { fixes: fixes.value }),
   });
 };
 

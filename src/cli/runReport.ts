@@ -27,6 +27,8 @@ export interface RunReport {
   readonly budget: RunOptions['budget'];
   readonly topology: RunOptions['topology'];
   readonly fault: string | null;
+  /** Proposed fixes of known upstream findings switched on (--fix). */
+  readonly fixes: readonly string[];
   /** null when the run ended by itself; else what stopped it. */
   readonly stopped: string | null;
   readonly exitCode: number;
@@ -41,6 +43,8 @@ export interface RunReport {
     readonly violations: number;
     readonly elapsedMs: number;
     readonly stopped: string | null;
+    /** Known upstream findings met: not violations, but CI should see them. */
+    readonly known: readonly { readonly finding: string; readonly runs: number }[];
   }[];
   readonly traces: readonly ReportedTrace[];
   /** Counterexamples that could be written nowhere, whole. */
@@ -68,6 +72,7 @@ export const runReport = (opts: RunOptions, s: RunSummary, notes: readonly strin
   budget: opts.budget,
   topology: opts.topology,
   fault: s.fault ?? null,
+  fixes: s.fixes ?? [],
   stopped: s.stopped ?? null,
   exitCode,
   platforms: s.platforms.map((p) => ({
@@ -75,6 +80,7 @@ export const runReport = (opts: RunOptions, s: RunSummary, notes: readonly strin
     distinctCommands: p.distinctCommands, commandKinds: COMMAND_KINDS.length,
     transitionsCovered: p.transitionsCovered, transitionsTotal: p.transitionsTotal,
     violations: p.violations, elapsedMs: Math.round(p.elapsedMs), stopped: p.stopped ?? null,
+    known: p.known,
   })),
   traces: s.traces.map(describeTrace),
   unwritten: s.unwritten ?? [],

@@ -1,4 +1,4 @@
-import { COMMAND_KINDS, FAULTS } from '../shared/index.js';
+import { COMMAND_KINDS, FAULTS, FINDINGS } from '../shared/index.js';
 import { groupDigits, stepsPerSecond } from './progress.js';
 import type { RunSummary } from '../harness/index.js';
 
@@ -29,6 +29,19 @@ export const formatRunSummary = (s: RunSummary): string[] => {
       groupDigits(stepsPerSecond(sum((p) => p.steps), sum((p) => p.elapsedMs))), '', '', String(sum((p) => p.violations))]);
   }
   const fault = s.fault === undefined ? undefined : FAULTS.find((f) => f.id === s.fault);
-  const head = fault === undefined ? `seed ${s.seed}` : `seed ${s.seed}, fault ${fault.id}: ${fault.title}`;
-  return [head, ...formatTable(header, rows)];
+  const fixes = s.fixes === undefined ? '' : `, fixes ${s.fixes.join(', ')}`;
+  const head = `${fault === undefined ? `seed ${s.seed}` : `seed ${s.seed}, fault ${fault.id}: ${fault.title}`}${fixes}`;
+  return [head, ...formatTable(header, rows), ...formatKnown(s)];
+};
+
+/**
+ * Known upstream findings met (docs/upstream-findings.md): one line each, per platform. They
+ * are not violations: the exit code ignores them; `--fix NAME` runs with the proposed fix.
+ */
+const formatKnown = (s: RunSummary): string[] => {
+  const lines = s.platforms.flatMap((p) => p.known.map((k) => {
+    const info = FINDINGS.find((f) => f.name === k.finding);
+    return `known finding ${k.finding} (${p.platform}, ${groupDigits(k.runs)} runs): ${info?.title ?? ''}`;
+  }));
+  return lines.length === 0 ? [] : [...lines, 'known findings are not violations (docs/upstream-findings.md; --fix NAME switches on the proposed fix)'];
 };

@@ -1,6 +1,6 @@
 /** src/harness: the checked step and sessions; the only entry other folders import. */
 export { DRIVERS, driverFor } from './platforms.js';
-export { type Session, type SessionOptions, openSession } from './session.js';
+export { type KnownHit, type Session, type SessionOptions, openSession } from './session.js';
 export { checkedStep } from './step.js';
 export { type SequenceOptions, type SequenceResult, replayTrace, runSequence } from './sequence.js';
 export { EXC_ID, LOCKUP_ID, OBS_ID, commandObjects, firstLine, invariantTitle, toTraceViolation } from './violation.js';
@@ -11,3 +11,4 @@ export type {
   ExploreOptions, ExploreOrder, ExploreProgress, ExploreScope, ExploreSummary, HarnessExplorer, PlatformExploreSummary,
 } from './explorer.js';
 export { DEFAULT_EXPLORE_SCOPE } from './explorer.js';
+export { excuseKnown } from './known.js';

@@ -1,4 +1,4 @@
-import type { FaultId, Platform } from '../shared/index.js';
+import type { FaultId, FindingName, Platform } from '../shared/index.js';
 import type { Checked, Trace } from '../trace/index.js';
 import type { StepWatch } from './watch.js';
 
@@ -49,6 +49,11 @@ export interface RunOptions {
    * programmatic caller), is refused.
    */
   readonly fault?: FaultId;
+  /**
+   * Proposed fixes of known upstream findings to switch on (src/shared/finding.ts). A finding
+   * whose fix is on is no longer excused: if it still fires, the run fails.
+   */
+  readonly fixes?: readonly FindingName[];
   /** Called now and then with counts; the CLI draws the progress bar (progress.ts). */
   readonly progress?: (p: Progress) => void;
   /**
@@ -81,6 +86,8 @@ export interface Progress {
   readonly distinctCommands?: number;
   readonly transitionsCovered?: number;
   readonly transitionsTotal?: number;
+  /** Known upstream findings met so far (PlatformRunSummary's), for the same reason. */
+  readonly known?: PlatformRunSummary['known'];
 }
 
 export interface PlatformRunSummary {
@@ -94,6 +101,11 @@ export interface PlatformRunSummary {
   readonly transitionsCovered: number;
   readonly transitionsTotal: number;
   readonly violations: number;
+  /**
+   * Known upstream findings met (docs/upstream-findings.md) and in how many runs: reported, but
+   * they do not count as violations and leave the exit code alone.
+   */
+  readonly known: readonly { readonly finding: FindingName; readonly runs: number }[];
   /** Wall time, for steps/s only. */
   readonly elapsedMs: number;
   /** Why this platform's search ended before its budget: a signal, the hard time bound, a hung step. */
@@ -109,6 +121,8 @@ export interface RunSummary {
   readonly stopped?: StopReason;
   /** The fault the run had switched on, if any. */
   readonly fault?: FaultId;
+  /** The proposed fixes the run had switched on, if any. */
+  readonly fixes?: readonly FindingName[];
   readonly platforms: readonly PlatformRunSummary[];
   /** Traces written, one per violation found. */
   readonly traces: readonly string[];

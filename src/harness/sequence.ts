@@ -34,7 +34,7 @@ export const runSequence = (topology: Topology, commands: readonly Command[], op
     }
     const before = views ? abstractView(session.spec) : undefined;
     const found = checkedStep(session, cmd);
-    if (found.length > 0) {
+    if (found.length > 0 || session.ended) {
       return good(views ? { session, stateBefore: before, stateAfter: abstractView(session.spec) } : { session });
     }
   }

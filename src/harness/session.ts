@@ -6,7 +6,7 @@
 import type { StepProbe } from '../../properties/probe.js';
 import type { IommuDriver, World } from '../impl/index.js';
 import { createWorld } from '../impl/index.js';
-import type { Command, FaultId, Topology } from '../shared/index.js';
+import type { Command, FaultId, FindingName, Topology } from '../shared/index.js';
 import { CoverageRecorder, initSpec } from '../spec/index.js';
 import type { SpecState } from '../spec/index.js';
 import { TraceEventLog } from '../trace/index.js';
@@ -27,6 +27,21 @@ export interface SessionOptions {
   readonly fault?: FaultId;
   /** The CLI's watchdog (watch.ts); undefined on the hot path of tests and benchmarks. */
   readonly watch?: StepWatch;
+  /** Proposed fixes of known upstream findings switched on (src/shared/finding.ts). */
+  readonly fixes?: readonly FindingName[];
+  /**
+   * Report known upstream findings as violations like any other (replaying a finding's own
+   * trace). By default a violation the step can pin on a known finding is recorded in `known`
+   * and the run goes on.
+   */
+  readonly strict?: boolean;
+}
+
+/** A known upstream finding met at a step, with the violations it explains. */
+export interface KnownHit {
+  readonly finding: FindingName;
+  readonly step: number;
+  readonly invariants: readonly string[];
 }
 
 export interface Session {
@@ -42,14 +57,24 @@ export interface Session {
   readonly watch: StepWatch | undefined;
   /** The first violation, if any: a run stops there. */
   violation: TraceViolation | undefined;
+  /** Known upstream findings met, in step order (none in a strict session). */
+  readonly known: KnownHit[];
+  readonly strict: boolean;
+  /**
+   * A known finding's excused violation left spec and kernel apart (FindingExcuse.ends): the
+   * run stops here without failing.
+   */
+  ended: boolean;
 }
 
 export const openSession = (topology: Topology, opts: SessionOptions = {}): Session => {
   const log = opts.events === true ? new TraceEventLog() : undefined;
   const driver = opts.driver ?? driverFor(topology.platform);
   // Recording a timeline: driver entry points become events (traceOps.ts); never on the hot path.
-  const world = createWorld(topology, log === undefined ? driver : tracingDriver(driver, log), log,
-    opts.fault === undefined ? {} : { fault: opts.fault });
+  const world = createWorld(topology, log === undefined ? driver : tracingDriver(driver, log), log, {
+    ...(opts.fault === undefined ? {} : { fault: opts.fault }),
+    ...(opts.fixes === undefined ? {} : { fixes: opts.fixes }),
+  });
   // Booting (probe) may have emitted events; they belong to no step.
   log?.take();
   return {
@@ -62,5 +87,8 @@ export const openSession = (topology: Topology, opts: SessionOptions = {}): Sess
     steps: [],
     watch: opts.watch,
     violation: undefined,
+    known: [],
+    strict: opts.strict === true,
+    ended: false,
   };
 };

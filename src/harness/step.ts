@@ -13,6 +13,7 @@ import type { Command, Observation } from '../shared/index.js';
 import { sameObservation } from '../shared/index.js';
 import { specStep } from '../spec/index.js';
 import type { TraceStep } from '../trace/index.js';
+import { excuseKnown } from './known.js';
 import type { Session } from './session.js';
 import { exceptionViolation, firstLine, lockupViolation, observationViolation, toTraceViolation } from './violation.js';
 
@@ -38,6 +39,7 @@ export const checkedStep = (s: Session, cmd: Command): readonly Violation[] => {
     return finish(s, step, { expected: threw(e), actual: threw(e) }, [exceptionViolation(cmd, 'spec', e)]);
   }
   s.probe.begin();
+  s.world.kernel.findingHits.length = 0;
   let actual: Observation;
   armWorkMeter(STEP_WORK_BUDGET);
   try {
@@ -68,6 +70,7 @@ export const checkedStep = (s: Session, cmd: Command): readonly Violation[] => {
     }
     if (v.length > 0) found = found.length === 0 ? v : found.concat(v);
   }
+  if (found.length > 0) found = excuseKnown(s, step, found);
   return finish(s, step, { expected, actual }, found);
 };
 

@@ -85,6 +85,7 @@ const fromProgress = (platform: Platform, p: Progress | undefined, extraViolatio
   transitionsTotal: p?.transitionsTotal ?? 0,
   violations: (p?.violations ?? 0) + extraViolations,
   elapsedMs: p?.elapsedMs ?? 0,
+  known: p?.known ?? [],
   stopped,
 });
 

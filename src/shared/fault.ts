@@ -6,7 +6,8 @@
  */
 export type FaultId =
   | 'B01' | 'B02' | 'B03' | 'B04' | 'B05' | 'B06' | 'B07' | 'B08'
-  | 'B09' | 'B10' | 'B11' | 'B12' | 'B13' | 'B14' | 'B15' | 'B16';
+  | 'B09' | 'B10' | 'B11' | 'B12' | 'B13' | 'B14' | 'B15' | 'B16'
+  | 'B17' | 'B18' | 'B19';
 
 export interface FaultInfo {
   readonly id: FaultId;
@@ -37,6 +38,9 @@ export const FAULTS: readonly FaultInfo[] = [
   { id: 'B14', title: 'kernel page-table pages freed without flushing SVA paging caches', fix: 'e37d5a2d60a3, CVE-2025-71202', platform: 'vtd', expected: ['I15', 'I6', 'I-UAF-DMA'] },
   { id: 'B15', title: 'devTLB invalidation sent to a disconnected device', fix: '4fc82cd907ac (2024)', platform: 'vtd', expected: ['I-QUEUE', 'I8'] },
   { id: 'B16', title: 'PASID attached to a group member without PASID support', fix: 'b3f6fcd8404f, the core skips max_pasids == 0 (2025)', platform: 'both', expected: ['EXC', 'OBS', 'REF'] },
+  { id: 'B17', title: 'SVA attach enables IOPF on a device without PRI: bind fails', fix: '39c20c4e83b9 (v7.0-rc5)', platform: 'vtd', expected: ['OBS', 'REF'] },
+  { id: 'B18', title: 'PASID teardown zeroes the entry while it is present', fix: '75ed00055c05 (v7.0-rc1)', platform: 'vtd', expected: ['I7'] },
+  { id: 'B19', title: 'ITE abort walk steps by 2: hard lockup after a multi-descriptor batch', fix: 'fe89277c9ceb (v7.0-rc5)', platform: 'vtd', expected: ['I-SPLAT'] },
 ];
 
 export const FAULT_IDS: readonly FaultId[] = FAULTS.map((f) => f.id);

@@ -6,3 +6,4 @@ export * from './topology.js';
 export * from './lane.js';
 export * from './fault.js';
 export * from './pri.js';
+export * from './finding.js';

@@ -75,6 +75,7 @@ export const traceSchema = z.strictObject({
   path: z.string().optional(),
   replayPath: z.string().optional(),
   fault: z.string().optional(),
+  fixes: z.array(z.string()).optional(),
   commands: z.array(commandSchema),
   steps: z.array(stepSchema),
   violation: violationSchema.optional(),

@@ -20,6 +20,8 @@ export interface Trace {
   readonly replayPath?: string;
   /** A named injected bug (the bug corpus), when the run used one. */
   readonly fault?: string;
+  /** Proposed fixes of known upstream findings the run had on (src/shared/finding.ts). */
+  readonly fixes?: readonly string[];
   readonly commands: readonly Command[];
   readonly steps: readonly TraceStep[];
   readonly violation?: TraceViolation;

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { DEFAULT_SEED, harnessRunner } from '../../models/index.js';
 import type { Progress } from '../../src/harness/index.js';
 import type { FaultId } from '../../src/shared/index.js';
+import { loadTrace } from '../../src/trace/index.js';
 import { runMain } from '../cli/captureIo.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sva-runner-'));
@@ -50,7 +51,7 @@ describe('The harness runner', () => {
 
   test('An unknown fault name is refused with one line', () => {
     const r = harnessRunner.run({ platforms: ['vtd'], topology: { mode: 'default' }, budget: { kind: 'runs', runs: 1 }, tracesDir: dir, fault: 'nope' as FaultId });
-    expect(r).toEqual({ ok: false, error: "unknown fault 'nope' (known: B01-B16)" });
+    expect(r).toEqual({ ok: false, error: "unknown fault 'nope' (known: B01-B19)" });
   });
 
   test('`sva-harness run` ends with the summary table and exit 0 through the real runner', async () => {
@@ -58,6 +59,27 @@ describe('The harness runner', () => {
     expect(out.code).toBe(0);
     expect(out.stdout).toMatch(/^seed 1729\nplatform/);
     expect(out.stdout).toMatch(/smmuv3\s+5\s/);
+  });
+
+  test('Replaying a known finding\'s trace shows its violation; its run summary lists it as known', () => {
+    const loaded = loadTrace(new URL('../../regressions/upstream/vtd-iopf-remove-nonpri.json', import.meta.url).pathname);
+    if (!loaded.ok) throw new Error(loaded.error);
+    const r = harnessRunner.replay(loaded.value);
+    expect(r.ok && r.value.trace.violation).toMatchObject({ invariant: 'I-SPLAT', step: 2 });
+    const dir = mkdtempSync(join(tmpdir(), 'sva-known-'));
+    try {
+      const run = harnessRunner.run({ platforms: ['vtd'], topology: { mode: 'default' }, budget: { kind: 'runs', runs: 30 }, tracesDir: dir });
+      if (!run.ok) throw new Error(run.error);
+      expect(run.value.platforms[0]!.violations).toBe(0);
+      expect(run.value.platforms[0]!.known.map((k) => k.finding)).toContain('vtd-iopf-remove-nonpri');
+      const fixed = harnessRunner.run({ platforms: ['vtd'], topology: { mode: 'default' }, budget: { kind: 'runs', runs: 30 }, tracesDir: dir, fixes: ['vtd-iopf-remove-nonpri', 'vtd-release-fpd-lost'] });
+      if (!fixed.ok) throw new Error(fixed.error);
+      expect(fixed.value).toMatchObject({ fixes: ['vtd-iopf-remove-nonpri', 'vtd-release-fpd-lost'] });
+      expect(fixed.value.platforms[0]!.known).toEqual([]);
+      expect(fixed.value.platforms[0]!.violations).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

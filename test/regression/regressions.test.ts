@@ -1,8 +1,8 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { replayTrace } from '../../src/harness/index.js';
-import { isFaultId } from '../../src/shared/index.js';
+import { replayTrace, runSequence } from '../../src/harness/index.js';
+import { FINDINGS, isFaultId, isFindingName } from '../../src/shared/index.js';
 import { loadTrace } from '../../src/trace/index.js';
 
 const DIR = new URL('../../regressions/', import.meta.url).pathname;
@@ -18,7 +18,7 @@ describe('Saved regression traces', () => {
       const loaded = loadTrace(join(DIR, file));
       if (!loaded.ok) throw new Error(loaded.error);
       const trace = loaded.value;
-      // A recorded fault must be one of the corpus's (B01-B16): switched on in the ported kernel.
+      // A recorded fault must be one of the corpus's (B01-B19): switched on in the ported kernel.
       const fault = trace.fault;
       if (fault !== undefined && !isFaultId(fault)) throw new Error(`${file}: unknown fault ${fault}`);
       const r = replayTrace(trace, fault === undefined ? {} : { fault });
@@ -33,6 +33,43 @@ describe('Saved regression traces', () => {
         const fixed = replayTrace(trace);
         expect(fixed.ok && fixed.value.trace.violation).toBeUndefined();
       }
+    });
+  }
+});
+
+const UPSTREAM = new URL('../../regressions/upstream/', import.meta.url).pathname;
+const upstream = readdirSync(UPSTREAM).filter((f) => f.endsWith('.json')).sort();
+
+describe('Known upstream findings (regressions/upstream/<finding>.json)', () => {
+  test('Every finding has its trace, and every trace names a finding', () => {
+    expect(upstream).toEqual(FINDINGS.map((f) => `${f.name}.json`).sort());
+    for (const f of FINDINGS) expect(f.trace).toBe(`regressions/upstream/${f.name}.json`);
+  });
+
+  for (const file of upstream) {
+    const name = file.replace(/\.json$/, '');
+    test(`${file}: a violation on mainline when replayed strictly, known otherwise, clean with --fix ${name}`, () => {
+      if (!isFindingName(name)) throw new Error(`${file}: not a finding`);
+      const loaded = loadTrace(join(UPSTREAM, file));
+      if (!loaded.ok) throw new Error(loaded.error);
+      const trace = loaded.value;
+      expect(trace.violation).toBeDefined();
+      const strict = replayTrace(trace, { strict: true });
+      if (!strict.ok) throw new Error(strict.error);
+      const now = strict.value.trace.violation;
+      expect(now && { invariant: now.invariant, step: now.step }).toEqual({ invariant: trace.violation!.invariant, step: trace.violation!.step });
+      expect(strict.value.trace.steps.map((s) => [s.expected, s.actual])).toEqual(trace.steps.map((s) => [s.expected, s.actual]));
+      // Run as the suites and `run` do: reported as this finding, not as a failure.
+      const known = runSequence(trace.topology, trace.commands);
+      if (!known.ok) throw new Error(known.error);
+      expect(known.value.session.violation).toBeUndefined();
+      expect(known.value.session.known.map((k) => k.finding)).toContain(name);
+      expect(known.value.session.known.find((k) => k.finding === name)!.invariants).toContain(trace.violation!.invariant);
+      // With the proposed fix the same commands run clean, strictly.
+      const fixed = runSequence(trace.topology, trace.commands, { strict: true, fixes: [name] });
+      if (!fixed.ok) throw new Error(fixed.error);
+      expect(fixed.value.session.violation).toBeUndefined();
+      expect(fixed.value.session.known).toEqual([]);
     });
   }
 });

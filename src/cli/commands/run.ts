@@ -49,6 +49,9 @@ export const runCommand: CliCommand = {
     '(counted from the start of the process). SIGINT/SIGTERM stop the search and print the partial',
     'summary (seed, runs, steps, traces written); exit code 130/143.',
     'If the trace folder cannot take a trace, it goes to the system temp folder (sva-harness-traces/).',
+    'Known upstream findings of the mainline port (docs/upstream-findings.md) are listed after the',
+    'table and do not change the exit code; any other violation does. --fix NAME (or all) switches',
+    'on a finding\'s proposed fix, after which that finding fails the run like any violation.',
     '--config FILE: e.g. {"platform": "vtd", "topology": "default", "seed": 7, "runs": 500, "fault": "B07"}.',
   ],
   run: async (args, ctx) => {

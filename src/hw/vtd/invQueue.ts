@@ -23,8 +23,18 @@ const SUBMITTED: Readonly<Record<QiKind, string>> = {
  * (invalidation time-out error) when the next wait is reached: that wait is aborted and the
  * hardware fetches nothing more until software clears ITE.
  */
+/** QI_LENGTH (intel/iommu.h): descriptor slots in the ring. */
+export const QI_LENGTH = 256;
+
 export class InvalidationQueue {
   private readonly pending: QiDesc[] = [];
+  /**
+   * The ring registers, as slot indices: IQT (software's tail, one past the last descriptor
+   * submitted) and IQH (the hardware's head, one past the last descriptor fetched). At an ITE
+   * the hardware stops right after the aborted wait, so IQH - 1 is that wait.
+   */
+  iqt = 0;
+  iqh = 0;
   /** Wait descriptors among `pending` (the queue runs only while one is there). */
   private waitsPending = 0;
   private timedOut = false;
@@ -48,6 +58,7 @@ export class InvalidationQueue {
     this.counters.bump(SUBMITTED[desc.kind]);
     if (this.trace) this.trace.event('queue', this.limits.unit, `submit ${formatDesc(desc)}`);
     this.pending.push(desc);
+    this.iqt = (this.iqt + 1) % QI_LENGTH;
     if (desc.kind !== 'wait') return;
     this.waitsPending++;
     if (!this.iteFlag) this.run();
@@ -73,6 +84,7 @@ export class InvalidationQueue {
   private run(): void {
     while (this.pending.length > 0 && !this.iteFlag) {
       const d = this.pending.shift()!;
+      this.iqh = (this.iqh + 1) % QI_LENGTH;
       if (d.kind !== 'wait') {
         if (this.apply(d) === 'timeout') this.timedOut = true;
         continue;

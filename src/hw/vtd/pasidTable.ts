@@ -28,6 +28,11 @@ export const CLEAR_PASID_ENTRY: PasidEntry = Object.freeze({
 /** The cleared entry with FPD kept set (pasid_clear_entry_with_fpd). */
 export const FPD_PASID_ENTRY: PasidEntry = Object.freeze({ ...CLEAR_PASID_ENTRY, fpd: true });
 
+/** `next` is `old` with at most its P bit cleared. */
+const onlyPresentCleared = (old: PasidEntry, next: PasidEntry): boolean =>
+  old === next || (next.fpd === old.fpd && next.pgtt === old.pgtt && next.flptr === old.flptr &&
+    next.did === old.did && next.levels === old.levels);
+
 /** PASID_PDE_SHIFT: a directory entry points at a leaf of 64 PASID entries. */
 export const PASID_PDE_SHIFT = 6;
 export const PASID_PTE_MASK = (1 << PASID_PDE_SHIFT) - 1;
@@ -49,6 +54,14 @@ export class PasidTable {
    * walked by entries()) while SVA uses one or two leaves.
    */
   private readonly dir = new Map<number, PasidEntry[]>();
+
+  /**
+   * PASIDs whose present entry software rewrote in place beyond its P bit, since the log was
+   * last cleared. The entry is 512 bits written as several 64-bit stores while the hardware may
+   * fetch it in 128-bit chunks, so such a write can be seen torn (VT-d spec 6.5.3.3: clear P,
+   * invalidate, then change the other fields). Only clearing P (or nothing) is safe.
+   */
+  readonly liveRewrites: number[] = [];
 
   constructor(readonly maxPasid: number) {
     if (!Number.isInteger(maxPasid) || maxPasid < 64 || maxPasid % 64 !== 0) {
@@ -74,7 +87,11 @@ export class PasidTable {
 
   /** Software write of a whole entry; the leaf must exist. */
   write(pasid: number, entry: PasidEntry): void {
-    this.leaf(pasid)[pasid & PASID_PTE_MASK] = entry;
+    const leaf = this.leaf(pasid);
+    const i = pasid & PASID_PTE_MASK;
+    const old = leaf[i]!;
+    if (old.present && !onlyPresentCleared(old, entry)) this.liveRewrites.push(pasid);
+    leaf[i] = entry;
   }
 
   /**

@@ -122,9 +122,13 @@ export function iommu_sva_bind_device(dev: Device, mm: MmStruct): Result<IommuSv
 }
 
 /**
- * iommu-sva.c: iommu_sva_unbind_device (v6.17). The domain pins mm_count, so domain->mm and its
- * iommu_mm are valid even after the process exited. Only the last reference detaches (through
- * the blocking domain); the last attachment of a domain frees it.
+ * iommu-sva.c: iommu_sva_unbind_device (v7.0-rc5: 06e14c36e20b "Fix crash in
+ * iommu_sva_unbind_device()"). The domain pins mm_count, so domain->mm and its iommu_mm are
+ * valid even after the process exited, but only until iommu_domain_free's mmdrop: the
+ * iommu_sva_mms bookkeeping is done before the free. (Before the fix it came after; here the
+ * notifier's own mmgrab, dropped only after the SRCU grace period, always outlives that mmdrop,
+ * so the old order never touched freed memory: no fault for it.) Only the last reference
+ * detaches (through the blocking domain); the last attachment of a domain frees it.
  */
 export function iommu_sva_unbind_device(handle: IommuSva): void {
   const domain = handle.domain;

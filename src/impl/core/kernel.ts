@@ -5,7 +5,7 @@
  * tables). Here they hang off the Kernel object (a WeakMap keyed by it) so that worlds in one
  * process never share state, and drivers keep seeing only the Kernel interface of types.ts.
  */
-import type { FailSite, FaultId, Topology, TraceSink } from '../../shared/index.js';
+import type { FailSite, FaultId, FindingName, Topology, TraceSink } from '../../shared/index.js';
 import { PhysMem } from '../../hw/mem.js';
 import { KernelSpace } from '../../hw/pagetable.js';
 import type { IommuDomain, IommuMmData, IommuSva, Kernel, MmuNotifier } from './types.js';
@@ -17,6 +17,8 @@ export interface CoreOptions {
   readonly cpuTlbRange?: boolean;
   /** Run with one historical bug switched back on (src/shared/fault.ts). */
   readonly fault?: FaultId;
+  /** Proposed fixes of known upstream findings switched on (src/shared/finding.ts). */
+  readonly fixes?: readonly FindingName[];
 }
 
 export interface CoreGlobals {
@@ -60,6 +62,8 @@ export function createKernel(topology: Topology, trace?: TraceSink, options: Cor
     trace,
     srcuCallbacks: [],
     fault: options.fault,
+    fixes: new Set(options.fixes ?? []),
+    findingHits: [],
     shouldFail(site: FailSite): boolean {
       const g = coreOf(kernel);
       if (g.armed !== site) return false;
@@ -91,6 +95,14 @@ export function failNext(kernel: Kernel, site: FailSite): void {
 export function warn(kernel: Kernel, what: string): void {
   coreOf(kernel).warnings.push(what);
   kernel.trace?.event('core', 'WARN', what);
+}
+
+/**
+ * A known upstream finding's buggy path ran (src/shared/finding.ts): the step may excuse the
+ * violation it causes as known. Called only where the finding's fix switch is read.
+ */
+export function noteFinding(kernel: Kernel, name: FindingName): void {
+  if (!kernel.findingHits.includes(name)) kernel.findingHits.push(name);
 }
 
 /** srcu: one grace period elapses; the callbacks queued before it run, in call_srcu order. */

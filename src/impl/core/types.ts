@@ -4,7 +4,7 @@
  * lives in the driver's own objects, reached through `container` (the kernel's container_of).
  * Freed objects are kept as tombstones (`freed = true`) so a use-after-free is observable.
  */
-import type { Errno, FailSite, FaultId, Platform, Prot, Topology, TraceSink } from '../../shared/index.js';
+import type { Errno, FailSite, FaultId, FindingName, Platform, Prot, Topology, TraceSink } from '../../shared/index.js';
 import type { PhysMem } from '../../hw/mem.js';
 import type { PciDevice } from '../../hw/device.js';
 import type { IommuUnit } from '../../hw/iommu.js';
@@ -41,6 +41,13 @@ export interface Kernel {
    * correct kernel. Read only at the place in the ported code where the old logic lived.
    */
   readonly fault: FaultId | undefined;
+  /**
+   * The proposed fixes of known upstream findings switched on (src/shared/finding.ts); read
+   * only at the finding's place in the ported code.
+   */
+  readonly fixes: ReadonlySet<FindingName>;
+  /** Known findings whose buggy path ran in the current step (noteFinding); the step clears it. */
+  readonly findingHits: FindingName[];
 }
 
 /** include/linux/mm_types.h: struct mm_struct (the parts SVA touches). */

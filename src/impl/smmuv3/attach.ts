@@ -8,13 +8,13 @@ import type { Cd, Ste } from '../../hw/smmuv3/index.js';
 import type { Errno } from '../../shared/index.js';
 import type { Device, IommuDomain } from '../core/types.js';
 import { arm_smmu_alloc_cd_ptr, arm_smmu_alloc_cd_tables, arm_smmu_clear_cd, arm_smmu_make_sva_cd, arm_smmu_ssids_in_use, arm_smmu_write_cd_entry } from './cd.js';
-import { iopf_queue_flush_dev } from '../core/iopf.js';
-import { spin_lock, spin_unlock, warn } from '../core/kernel.js';
+import { dev_fault_param, iopf_queue_flush_dev } from '../core/iopf.js';
+import { noteFinding, spin_lock, spin_unlock, warn } from '../core/kernel.js';
 import { arm_smmu_disable_iopf, arm_smmu_enable_iopf, arm_smmu_evtq_thread } from './evtq.js';
 import { arm_smmu_atc_inv_master } from './inv.js';
 import { arm_smmu_install_ste_for_dev, arm_smmu_make_abort_ste, arm_smmu_make_bypass_ste, arm_smmu_make_cdtable_ste } from './ste.js';
 import {
-  IOMMU_NO_PASID, dev_iommu_priv_get, to_smmu_domain, type ArmSmmuDomain, type ArmSmmuMaster, type ArmSmmuMasterDomain, type SidDomainType,
+  IOMMU_NO_PASID, dev_iommu_priv_get, to_smmu_domain, type ArmSmmuDevice, type ArmSmmuDomain, type ArmSmmuMaster, type ArmSmmuMasterDomain, type SidDomainType,
 } from './structs.js';
 
 /** struct arm_smmu_attach_state. Domains are the tracked (SVA) ones; RID domains are untracked. */
@@ -161,21 +161,34 @@ export function arm_smmu_attach_dev_sid_domain(master: ArmSmmuMaster, type: SidD
 }
 
 /**
- * arm_smmu_blocking_set_dev_pasid (v6.17), i.e. arm_smmu_remove_dev_pasid: clear the CD
- * (CFGI_CD + sync), flush the SSID's ATC, unlink the master_domain (nr_ats_masters), and once
- * no SSID is left, re-attach the RID domain, which downgrades the STE to bypass.
+ * Whether the flush would have had anything to do: a stall still in this SMMU's EVTQ, or one
+ * reported and unanswered (the EVTQ thread and the fault workqueue are per SMMU, so the drain
+ * answers every master's, not only this PASID's).
+ */
+const faults_pending = (smmu: ArmSmmuDevice): boolean =>
+  smmu.unit.evtq.length > 0 || smmu.masters.some((d) => (dev_fault_param(d)?.faults.length ?? 0) > 0);
+
+/**
+ * arm_smmu_blocking_set_dev_pasid (v6.17; in v7.0-rc5 only iommu_get_domain_for_dev_locked
+ * and the attach_dev old-domain argument changed, nothing SVA sees), i.e.
+ * arm_smmu_remove_dev_pasid: clear the CD (CFGI_CD + sync), flush the SSID's ATC, unlink the
+ * master_domain (nr_ats_masters), and once no SSID is left, re-attach the RID domain, which
+ * downgrades the STE to bypass.
  */
 export function arm_smmu_blocking_set_dev_pasid(_new: IommuDomain, dev: Device, pasid: number, old: IommuDomain | undefined): Errno | 0 {
   const master = dev_iommu_priv_get(dev);
+  const kernel = master.smmu.kernel;
   arm_smmu_clear_cd(master, pasid);
   if (master.ats_enabled) arm_smmu_atc_inv_master(master, pasid);
-  // DEVIATION from v6.17, which flushes nothing here: a stall master's faults for the PASID are
-  // drained as io-pgfault.c asks of every IOMMU driver before a PASID is released ("flush its
-  // low-level queue" = the event queue, then iopf_queue_flush_dev), mirroring VT-d's PRQ drain.
-  // Without it, work queued for this PASID outlives the attach handle it points at.
+  // Mainline (v6.17 to v7.0-rc5) flushes no pending fault here. The proposed fix of finding
+  // smmuv3-detach-no-iopf-flush drains the stall master's faults for the PASID as io-pgfault.c
+  // asks of every IOMMU driver before a PASID is released (the event queue, then
+  // iopf_queue_flush_dev), as VT-d's PRQ drain does.
   if (master.iopf_refcount > 0) {
-    arm_smmu_evtq_thread(master.smmu);
-    if (iopf_queue_flush_dev(dev) !== 0) warn(master.smmu.kernel, `iopf_queue_flush_dev: ${dev.hw.name} has no fault queue`);
+    if (kernel.fixes.has('smmuv3-detach-no-iopf-flush')) {
+      arm_smmu_evtq_thread(master.smmu);
+      if (iopf_queue_flush_dev(dev) !== 0) warn(kernel, `iopf_queue_flush_dev: ${dev.hw.name} has no fault queue`);
+    } else if (faults_pending(master.smmu)) noteFinding(kernel, 'smmuv3-detach-no-iopf-flush');
   }
   arm_smmu_remove_master_domain(master, old === undefined ? undefined : to_smmu_domain(old), pasid);
   if (!arm_smmu_ssids_in_use(master)) arm_smmu_attach_dev_sid_domain(master, master.sid_domain);

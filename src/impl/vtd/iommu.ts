@@ -14,6 +14,7 @@ import { iopf_for_domain_remove } from './iopf.js';
 import { intel_leak_check } from './leaks.js';
 import { intel_pasid_alloc_table, intel_pasid_tear_down_entry } from './pasid.js';
 import { PASID_MUTEX, intel_iommu_enable_prq, intel_iommu_page_response } from './prq.js';
+import { noteFinding } from '../core/kernel.js';
 import { mutex_lock, mutex_unlock } from '../core/lockdep.js';
 import { intel_svm_domain_alloc } from './svm.js';
 
@@ -41,8 +42,11 @@ export function domain_remove_dev_pasid(domain: IommuDomain | undefined, dev: De
 }
 
 /**
- * iommu.c: blocking_domain_set_dev_pasid (v6.17): the PASID detach. Tear the entry down
- * (flushes and PRQ drain included), stop IOPF for the old domain, then forget the attachment.
+ * iommu.c: blocking_domain_set_dev_pasid (v6.17, unchanged to v7.0-rc5): the PASID detach. Tear
+ * the entry down (flushes and PRQ drain included), stop IOPF for the old domain, then forget the
+ * attachment. Since 39c20c4e83b9 the attach enables IOPF only on a PRI device, but this still
+ * disables it for every SVA domain: on a device without PRI intel_iommu_disable_iopf WARNs
+ * (finding vtd-iopf-remove-nonpri; the proposed fix skips it as the attach does).
  */
 function blocking_domain_set_dev_pasid(_domain: IommuDomain, dev: Device, pasid: number, old: IommuDomain | undefined): Errno | 0 {
   const info = dev_iommu_priv_get(dev);
@@ -57,7 +61,13 @@ function blocking_domain_set_dev_pasid(_domain: IommuDomain, dev: Device, pasid:
   } else {
     intel_pasid_tear_down_entry(info.iommu, dev, pasid, false);
   }
-  iopf_for_domain_remove(old, dev);
+  if (kernel.fixes.has('vtd-iopf-remove-nonpri')) {
+    // The proposed fix: disable IOPF only where the attach enabled it (39c20c4e83b9's test).
+    if (info.pri_supported) iopf_for_domain_remove(old, dev);
+  } else {
+    if (!info.pri_supported && old?.type === 'SVA') noteFinding(kernel, 'vtd-iopf-remove-nonpri');
+    iopf_for_domain_remove(old, dev);
+  }
   domain_remove_dev_pasid(old, dev, pasid);
   return 0;
 }

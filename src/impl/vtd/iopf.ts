@@ -1,8 +1,8 @@
 /**
  * I/O page fault enablement, after drivers/iommu/intel/iommu.c (intel_iommu_enable_iopf,
- * intel_iommu_disable_iopf) and the iopf_for_domain_* helpers of iommu.h (v6.17, with the
- * later fix that skips them for SVA on a device without PRI). The first reference puts the
- * device on the IOMMU's iopf queue, the last takes it off (answering what is still pending).
+ * intel_iommu_disable_iopf) and the iopf_for_domain_* helpers of iommu.h (v6.17; unchanged in
+ * mainline up to v7.0-rc5, see docs/kernel-version.md). The first reference puts the device on
+ * the IOMMU's iopf queue, the last takes it off (answering what is still pending).
  */
 import type { Errno } from '../../shared/index.js';
 import type { Device, IommuDomain } from '../core/types.js';
@@ -28,20 +28,22 @@ export function intel_iommu_disable_iopf(dev: Device): void {
 }
 
 /**
- * Only domains with an iopf handler take part; the core gives every SVA domain one. SVA on a
- * device without PRI handles its faults in the device itself, so it is skipped.
+ * Only domains with an iopf handler take part; the core gives every SVA domain one. The helpers
+ * do not look at the device: since 39c20c4e83b9 intel_svm_set_dev_pasid skips them for a device
+ * without PRI, but the PASID detach (blocking_domain_set_dev_pasid) does not (finding
+ * vtd-iopf-remove-nonpri, docs/upstream-findings.md).
  */
-const takes_iopf = (domain: IommuDomain | undefined, dev: Device): domain is IommuDomain =>
-  domain !== undefined && domain.type === 'SVA' && dev_iommu_priv_get(dev).pri_supported;
+const has_iopf_handler = (domain: IommuDomain | undefined): domain is IommuDomain =>
+  domain !== undefined && domain.type === 'SVA';
 
-/** iommu.h: iopf_for_domain_set. */
+/** iommu.h: iopf_for_domain_set (v6.17). */
 export function iopf_for_domain_set(domain: IommuDomain | undefined, dev: Device): Errno | 0 {
-  return takes_iopf(domain, dev) ? intel_iommu_enable_iopf(dev) : 0;
+  return has_iopf_handler(domain) ? intel_iommu_enable_iopf(dev) : 0;
 }
 
-/** iommu.h: iopf_for_domain_remove. */
+/** iommu.h: iopf_for_domain_remove (v6.17). */
 export function iopf_for_domain_remove(domain: IommuDomain | undefined, dev: Device): void {
-  if (takes_iopf(domain, dev)) intel_iommu_disable_iopf(dev);
+  if (has_iopf_handler(domain)) intel_iommu_disable_iopf(dev);
 }
 
 /** iommu.h: iopf_for_domain_replace. */

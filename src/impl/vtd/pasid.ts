@@ -1,13 +1,16 @@
 /**
- * PASID table and entry management, after drivers/iommu/intel/pasid.c (v6.17): the table's
- * allocation, first-level entry setup and replacement, and the teardown whose order the
- * invariants check: clear the entry → PASID cache → P_IOTLB (or DSI) → device TLB → PRQ drain.
+ * PASID table and entry management, after drivers/iommu/intel/pasid.c (v7.0, as of the tree in
+ * docs/kernel-version.md): the table's allocation, first-level entry setup, and the teardown
+ * whose order the invariants check: clear P → PASID cache → P_IOTLB (or DSI) → device TLB →
+ * zero the entry → PRQ drain.
  */
 import { CLEAR_PASID_ENTRY, FPD_PASID_ENTRY, PasidTable, type PasidEntry } from '../../hw/vtd/pasidTable.js';
 import type { Errno } from '../../shared/index.js';
 import type { Device } from '../core/types.js';
 import { type DeviceDomainInfo, type IntelIommu, IOMMU_NO_PASID, WARN_ON, dev_iommu_priv_get } from './dmar.js';
-import { intel_iommu_drain_pasid_prq } from './prq.js';
+import { dev_fault_param } from '../core/iopf.js';
+import { noteFinding } from '../core/kernel.js';
+import { intel_iommu_drain_pasid_prq, pci_device_is_present } from './prq.js';
 import { NPAGES_ALL, qi_flush_dev_iotlb_pasid, qi_flush_iotlb, qi_flush_pasid_cache, qi_flush_piotlb } from './qi.js';
 
 /** PASID_MAX: the system-wide PASID space (intel_pasid_max_id). */
@@ -38,19 +41,25 @@ function intel_pasid_get_entry(dev: Device, pasid: number): PasidTable | undefin
   return table;
 }
 
-/** pasid.c: intel_pasid_clear_entry: keep FPD when the caller wants faults ignored. */
+/** pasid.c: intel_pasid_clear_entry: keep FPD when the caller wants faults ignored and P is set. */
 function intel_pasid_clear_entry(dev: Device, pasid: number, fault_ignore: boolean): void {
   const table = intel_pasid_get_entry(dev, pasid);
   if (table === undefined) return;
   table.write(pasid, fault_ignore && table.read(pasid).present ? FPD_PASID_ENTRY : CLEAR_PASID_ENTRY);
 }
 
-/** pasid.c: devtlb_invalidation_with_pasid: skipped without ATS and for a gone device. */
+/**
+ * pasid.c: devtlb_invalidation_with_pasid (v7.0: 10e60d878139 "Flush dev-IOTLB only when PCIe
+ * device is accessible in scalable mode"): skipped without ATS and for a device that is not
+ * there. pci_device_is_present reads the config space, so it also sees a link that went down
+ * without hotplug noticing (pci_dev_is_disconnected, the check 4fc82cd907ac added, did not);
+ * here every removal is a pciehp one, which marks the device disconnected before its driver's
+ * remove, so both checks agree.
+ */
 function devtlb_invalidation_with_pasid(iommu: IntelIommu, dev: Device, pasid: number): void {
   const info = dev_iommu_priv_get(dev);
   if (!info.ats_enabled) return;
-  // pci_dev_is_disconnected: an ATS invalidation to a surprise-removed device would time out.
-  if (dev.hw.disconnected) {
+  if (!pci_device_is_present(dev)) {
     if (iommu.kernel.fault === 'B15') {
       // Before 4fc82cd907ac ("Don't issue ATS Invalidation request when device is
       // disconnected", 2024) there was no such check: the descriptor went out regardless.
@@ -62,10 +71,13 @@ function devtlb_invalidation_with_pasid(iommu: IntelIommu, dev: Device, pasid: n
 }
 
 /**
- * pasid.c: intel_pasid_tear_down_entry (v6.17). An entry release left non-present with FPD
- * is simply cleared (plus a PRQ drain); a present one is cleared (keeping FPD if asked), then
- * the PASID cache, the IOTLB (P_IOTLB for first-level and pass-through, DSI for second-level
- * and nested), the device TLB and, unless faults are ignored, the PRQ are flushed, in that order.
+ * pasid.c: intel_pasid_tear_down_entry (v7.0: 75ed00055c05 "Clear Present bit before tearing
+ * down PASID entry"). An entry release left non-present with FPD is simply cleared (plus a PRQ
+ * drain). A present one follows the VT-d spec's ownership handshake (6.5.3.3): clear only P,
+ * then flush the PASID cache, the IOTLB (P_IOTLB for first-level and pass-through, DSI for
+ * second-level and nested) and the device TLB, and only then zero the rest of the entry
+ * (keeping FPD if asked; intel_pasid_clear_entry reads P, which is already clear: finding
+ * vtd-release-fpd-lost) and, unless faults are ignored, drain the PRQ.
  */
 export function intel_pasid_tear_down_entry(iommu: IntelIommu, dev: Device, pasid: number, fault_ignore: boolean): void {
   const table = intel_pasid_get_entry(dev, pasid);
@@ -74,6 +86,10 @@ export function intel_pasid_tear_down_entry(iommu: IntelIommu, dev: Device, pasi
   if (!pte.present) {
     if (!pte.fpd) {
       WARN_ON(iommu, pte !== CLEAR_PASID_ENTRY, `tear_down: PASID ${pasid} entry not clear`);
+      // An attached PASID whose entry is clear was released without FPD: its PRQ is not
+      // drained here any more (cf08ca81d08a's drain needs FPD; finding vtd-release-fpd-lost).
+      // It matters when the skipped drain had work: requests in the PRQ or faults unanswered.
+      if (dev_iommu_priv_get(dev).iopf_refcount > 0 && prq_work_pending(iommu)) noteFinding(iommu.kernel, 'vtd-release-fpd-lost');
       return;
     }
     table.write(pasid, CLEAR_PASID_ENTRY);
@@ -81,7 +97,11 @@ export function intel_pasid_tear_down_entry(iommu: IntelIommu, dev: Device, pasi
     return;
   }
   const { did, pgtt } = pte;
-  intel_pasid_clear_entry(dev, pasid, fault_ignore);
+  // B18: before 75ed00055c05 the whole entry was zeroed here, while the hardware may still be
+  // fetching it (several 64-bit stores to a present 512-bit entry: a torn read).
+  const b18 = iommu.kernel.fault === 'B18';
+  if (b18) intel_pasid_clear_entry(dev, pasid, fault_ignore);
+  else pasid_clear_present(table, pasid);
   if (iommu.kernel.trace) iommu.kernel.trace.event('driver', iommu.name, `pasid tear down ${dev.hw.name} pasid=${pasid}`);
   qi_flush_pasid_cache(iommu, did, pasid);
   if (iommu.kernel.fault === 'B06') {
@@ -92,7 +112,24 @@ export function intel_pasid_tear_down_entry(iommu: IntelIommu, dev: Device, pasi
   } else if (pgtt === 'PT' || pgtt === 'FL') qi_flush_piotlb(iommu, did, pasid, 0n, NPAGES_ALL, false);
   else qi_flush_iotlb(iommu, did, 0n, 0, 'DSI');
   devtlb_invalidation_with_pasid(iommu, dev, pasid);
+  if (!b18) {
+    if (fault_ignore && iommu.kernel.fixes.has('vtd-release-fpd-lost')) table.write(pasid, FPD_PASID_ENTRY);
+    else {
+      if (fault_ignore) noteFinding(iommu.kernel, 'vtd-release-fpd-lost');
+      intel_pasid_clear_entry(dev, pasid, fault_ignore);
+    }
+  }
   if (!fault_ignore) intel_iommu_drain_pasid_prq(dev, pasid);
+}
+
+/** What intel_iommu_drain_pasid_prq would act on: the PRQ thread and the fault workqueue are per IOMMU. */
+const prq_work_pending = (iommu: IntelIommu): boolean =>
+  iommu.unit.prq.pending.length > 0 ||
+  [...iommu.device_rbtree.values()].some((d) => (dev_fault_param(d)?.faults.length ?? 0) > 0);
+
+/** pasid.h: pasid_clear_present (75ed00055c05): only P goes; the hardware gives the entry up. */
+function pasid_clear_present(table: PasidTable, pasid: number): void {
+  table.write(pasid, { ...table.read(pasid), present: false });
 }
 
 /** pasid.c: pasid_pte_config_first_level. */
@@ -121,37 +158,15 @@ export function intel_pasid_setup_first_level(
   return 0;
 }
 
-/** pasid.c: intel_pasid_flush_present (VT-d spec table 28 guidance for a changed entry). */
-function intel_pasid_flush_present(iommu: IntelIommu, dev: Device, pasid: number, did: number): void {
-  qi_flush_pasid_cache(iommu, did, pasid);
-  qi_flush_piotlb(iommu, did, pasid, 0n, NPAGES_ALL, false);
-  devtlb_invalidation_with_pasid(iommu, dev, pasid);
-}
-
-/** pasid.c: intel_pasid_replace_first_level: swap a present entry in one write. */
-export function intel_pasid_replace_first_level(
-  iommu: IntelIommu, dev: Device, fsptptr: number, pasid: number, did: number, old_did: number, flags: number,
-): Errno | 0 {
-  if (!iommu.flts) return 'EINVAL';
-  if ((flags & PASID_FLAG_FL5LP) !== 0 && !iommu.fl5lp) return 'EINVAL';
-  const table = intel_pasid_get_entry(dev, pasid);
-  if (table === undefined) return 'ENODEV';
-  const pte = table.read(pasid);
-  if (!pte.present) return 'EINVAL';
-  WARN_ON(iommu, old_did !== pte.did, 'replace_first_level: old DID mismatch');
-  table.write(pasid, pasid_pte_config_first_level(fsptptr, did, flags));
-  intel_pasid_flush_present(iommu, dev, pasid, old_did);
-  intel_iommu_drain_pasid_prq(dev, pasid);
-  return 0;
-}
-
 /**
- * iommu.c: __domain_setup_first_level (v6.17): a fresh attach sets the entry up, a
- * replacement swaps it (`oldDid` is iommu_domain_did(old): FLPT_DEFAULT_DID for SVA).
+ * iommu.c: __domain_setup_first_level (v7.0: c3b1edea3791 "Fix race condition during PASID
+ * entry replacement"): a replacement tears the old entry down (clear P, flush, zero) and then
+ * sets the new one up; the in-place intel_pasid_replace_first_level is gone. SVA attaches
+ * never replace (the core passes old = NULL), so the old path was unreachable here.
  */
 export function __domain_setup_first_level(
-  iommu: IntelIommu, dev: Device, pasid: number, did: number, fsptptr: number, flags: number, oldDid: number | undefined,
+  iommu: IntelIommu, dev: Device, pasid: number, did: number, fsptptr: number, flags: number, old: boolean,
 ): Errno | 0 {
-  if (oldDid === undefined) return intel_pasid_setup_first_level(iommu, dev, fsptptr, pasid, did, flags);
-  return intel_pasid_replace_first_level(iommu, dev, fsptptr, pasid, did, oldDid, flags);
+  if (old) intel_pasid_tear_down_entry(iommu, dev, pasid, false);
+  return intel_pasid_setup_first_level(iommu, dev, fsptptr, pasid, did, flags);
 }

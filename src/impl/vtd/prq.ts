@@ -9,6 +9,7 @@ import {
   IOMMU_FAULT_PERM_READ, IOMMU_FAULT_PERM_WRITE, type IommuPageResponse, type IopfFault,
   iopf_queue_alloc, iommu_report_device_fault, iopf_queue_flush_dev,
 } from '../core/iopf.js';
+import { noteFinding } from '../core/kernel.js';
 import { mutex_lock, mutex_unlock, run_waited } from '../core/lockdep.js';
 import type { Device } from '../core/types.js';
 import { FLPT_DEFAULT_DID, type IntelIommu, WARN_ON, dev_iommu_priv_get } from './dmar.js';
@@ -78,7 +79,13 @@ export function intel_iommu_page_response(dev: Device, evt: IopfFault, msg: Iomm
 export const PASID_MUTEX = 'pasid_mutex';
 
 /**
- * prq.c: intel_iommu_drain_pasid_prq (v6.17). "Supposed to be called after the device driver
+ * drivers/pci/pci.c: pci_device_is_present: a config read of the vendor id; false once the
+ * link is down (the endpoint is physically gone), whether or not hotplug has noticed.
+ */
+export const pci_device_is_present = (dev: Device): boolean => !dev.hw.disconnected;
+
+/**
+ * prq.c: intel_iommu_drain_pasid_prq (v6.17, unchanged to v7.0-rc5). "Supposed to be called after the device driver
  * has stopped DMA, the pasid entry has been cleared, and both IOTLB and DevTLB have been
  * invalidated." Only a device on the IOMMU's iopf queue (iopf_refcount > 0, i.e. PRI enabled)
  * can have page requests, so any other device returns at once.
@@ -107,6 +114,13 @@ export function intel_iommu_drain_pasid_prq(dev: Device, pasid: number): void {
     qi_desc_piotlb(iommu, did, pasid, 0n, NPAGES_ALL, false),
     qi_desc_dev_iotlb_pasid(info.sid, pasid, 0n, 52),
   ];
+  // desc[2] goes out even to a device that is gone (a surprise-removed PRI device whose driver's
+  // remove unbinds): it can never complete (finding vtd-drain-devtlb-absent). The proposed fix
+  // leaves it out as devtlb_invalidation_with_pasid does since 10e60d878139.
+  if (!pci_device_is_present(dev)) {
+    if (iommu.kernel.fixes.has('vtd-drain-devtlb-absent')) descs.pop();
+    else noteFinding(iommu.kernel, 'vtd-drain-devtlb-absent');
+  }
   for (;;) {
     qi_submit_sync(iommu, descs, { drain: true });
     if (!iommu.unit.prq.overflow) return;

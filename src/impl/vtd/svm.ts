@@ -66,9 +66,10 @@ export function intel_iommu_sva_supported(dev: Device): Errno | 0 {
 }
 
 /**
- * svm.c: intel_svm_set_dev_pasid (v6.17, with 39c20c4e83b9: IOPF only when PRI is supported).
- * Tags the domain for (dev, pasid) with FLPT_DEFAULT_DID, then writes a first-level PASID
- * entry pointing at the mm's pgd; unwinds in reverse on failure.
+ * svm.c: intel_svm_set_dev_pasid (v7.0-rc5: 39c20c4e83b9 "Only handle IOPF for SVA when PRI is
+ * supported"; __domain_setup_first_level after c3b1edea3791). Tags the domain for (dev, pasid)
+ * with FLPT_DEFAULT_DID, enables IOPF on a PRI device, then writes a first-level PASID entry
+ * pointing at the mm's pgd; unwinds in reverse on failure.
  */
 function intel_svm_set_dev_pasid(domain: IommuDomain, dev: Device, pasid: number, old: IommuDomain | undefined): Errno | 0 {
   const ret = intel_iommu_sva_supported(dev);
@@ -78,7 +79,10 @@ function intel_svm_set_dev_pasid(domain: IommuDomain, dev: Device, pasid: number
   const mm = domain.mm!;
   const added = domain_add_dev_pasid(domain, dev, pasid);
   if (added !== 0) return added;
-  if (info.pri_supported) {
+  // B17: before 39c20c4e83b9 (v7.0-rc5) IOPF was set up for every device, and a device without
+  // PRI (device-specific IOPF, a86fb7717320) failed the attach with -ENODEV.
+  const iopf = info.pri_supported || iommu.kernel.fault === 'B17';
+  if (iopf) {
     const r = iopf_for_domain_replace(domain, old, dev);
     if (r !== 0) {
       domain_remove_dev_pasid(domain, dev, pasid);
@@ -86,10 +90,9 @@ function intel_svm_set_dev_pasid(domain: IommuDomain, dev: Device, pasid: number
     }
   }
   const sflags = mm.pgd.levels === 5 ? PASID_FLAG_FL5LP : 0;
-  const oldDid = old === undefined ? undefined : FLPT_DEFAULT_DID; // iommu_domain_did(old): SVA/blocked
-  const r = __domain_setup_first_level(iommu, dev, pasid, FLPT_DEFAULT_DID, mm.pgd.pgd, sflags, oldDid);
+  const r = __domain_setup_first_level(iommu, dev, pasid, FLPT_DEFAULT_DID, mm.pgd.pgd, sflags, old !== undefined);
   if (r !== 0) {
-    if (info.pri_supported) iopf_for_domain_replace(old, domain, dev);
+    if (iopf) iopf_for_domain_replace(old, domain, dev);
     domain_remove_dev_pasid(domain, dev, pasid);
     return r;
   }

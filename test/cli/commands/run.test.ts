@@ -5,11 +5,11 @@ import { afterAll, describe, expect, test } from 'vitest';
 import type { HarnessRunner, Progress, RunOptions, RunSummary } from '../../../src/harness/index.js';
 import { runMain } from '../captureIo.js';
 import { DEFAULT_BUDGET } from '../../../src/cli/runOptions.js';
-import { COMMAND_KINDS } from '../../../src/shared/index.js';
+import { COMMAND_KINDS, FINDING_NAMES } from '../../../src/shared/index.js';
 
 const summary = (violations: number): RunSummary => ({
   seed: 7,
-  platforms: [{ platform: 'vtd', runs: 10, steps: 12345, distinctCommands: 16, transitionsCovered: 40, transitionsTotal: 45, violations, elapsedMs: 500 }],
+  platforms: [{ platform: 'vtd', runs: 10, steps: 12345, distinctCommands: 16, transitionsCovered: 40, transitionsTotal: 45, violations, known: [], elapsedMs: 500 }],
   traces: violations > 0 ? ['traces/vtd-seed7-SVA001-0000abcd.json'] : [],
 });
 
@@ -68,6 +68,32 @@ vtd         10  12,345   24,690              16/${COMMAND_KINDS.length}         
     expect(found.stdout).toContain('violation trace: traces/vtd-seed7-SVA001-0000abcd.json');
   });
 
+  test('--fix NAME[,NAME] or all reaches the runner; an unknown name is one line and exit 2', async () => {
+    const seen: RunOptions[] = [];
+    const one = await runMain(['run', '--fix', 'vtd-drain-devtlb-absent,vtd-iopf-remove-nonpri'], { runner: fakeRunner(summary(0), seen) });
+    expect(one.code).toBe(0);
+    expect(seen[0]!.fixes).toEqual(['vtd-iopf-remove-nonpri', 'vtd-drain-devtlb-absent']);
+    const all = await runMain(['run', '--fix', 'all'], { runner: fakeRunner(summary(0), seen) });
+    expect(all.code).toBe(0);
+    expect(seen[1]!.fixes).toEqual(FINDING_NAMES);
+    const badName = await runMain(['run', '--fix', 'vtd-nope'], { runner: fakeRunner(summary(0), seen) });
+    expect(badName).toMatchObject({ code: 2, errLines: [`sva-harness run: bad --fix 'vtd-nope': expected a known finding (${FINDING_NAMES.join(', ')}) or all`] });
+    expect(seen).toHaveLength(2);
+  });
+
+  test('Known findings are listed after the table and leave the exit code at 0; another violation still exits 1', async () => {
+    const withKnown = (violations: number): RunSummary => {
+      const s = summary(violations);
+      return { ...s, platforms: s.platforms.map((p) => ({ ...p, known: [{ finding: 'vtd-iopf-remove-nonpri' as const, runs: 1234 }] })) };
+    };
+    const clean = await runMain(['run'], { runner: fakeRunner(withKnown(0), []) });
+    expect(clean.code).toBe(0);
+    expect(clean.stdout).toContain('known finding vtd-iopf-remove-nonpri (vtd, 1,234 runs): SVA unbind from a device without PRI WARNs in intel_iommu_disable_iopf\n');
+    const found = await runMain(['run'], { runner: fakeRunner(withKnown(1), []) });
+    expect(found.code).toBe(1);
+    expect(found.stdout).toContain('known finding vtd-iopf-remove-nonpri');
+  });
+
   test('The progress bar is drawn only on a terminal and erased before the summary', async () => {
     const piped = await runMain(['run'], { runner: fakeRunner(summary(0), []) });
     expect(piped.stderr).toBe('');
@@ -81,7 +107,7 @@ vtd         10  12,345   24,690              16/${COMMAND_KINDS.length}         
   test('--fault takes a corpus id; anything else is one line and exit 2, before the runner is asked', async () => {
     const seen: RunOptions[] = [];
     const r = await runMain(['run', '--fault', 'skip-atc-inv'], { runner: fakeRunner(summary(0), seen) });
-    expect(r).toMatchObject({ code: 2, errLines: ["sva-harness run: bad --fault 'skip-atc-inv': expected a fault id B01-B16"] });
+    expect(r).toMatchObject({ code: 2, errLines: ["sva-harness run: bad --fault 'skip-atc-inv': expected a fault id B01-B19"] });
     expect(seen).toEqual([]);
   });
 
@@ -113,7 +139,7 @@ vtd         10  12,345   24,690              16/${COMMAND_KINDS.length}         
       const bad = join(dir, 'bad.json');
       writeFileSync(bad, '{"fault": "B77"}');
       const refused = await runMain(['run', '--config', bad], { runner: fakeRunner(summary(0), seen) });
-      expect(refused).toMatchObject({ code: 2, errLines: [`sva-harness run: ${bad}: fault: expected a fault id B01-B16`] });
+      expect(refused).toMatchObject({ code: 2, errLines: [`sva-harness run: ${bad}: fault: expected a fault id B01-B19`] });
       const missing = await runMain(['run', '--config', join(dir, 'none.json')], { runner: fakeRunner(summary(0), seen) });
       expect(missing).toMatchObject({ code: 2, errLines: [`sva-harness run: ${join(dir, 'none.json')}: cannot read: no such file or directory`] });
       expect(seen).toHaveLength(1);

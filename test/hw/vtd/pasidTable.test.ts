@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { userVpn } from '../../../src/shared/index.js';
 import { HwError } from '../../../src/hw/errors.js';
-import { FPD_PASID_ENTRY, PasidTable } from '../../../src/hw/vtd/pasidTable.js';
+import { CLEAR_PASID_ENTRY, FPD_PASID_ENTRY, PasidTable } from '../../../src/hw/vtd/pasidTable.js';
 import { bindAll, flEntry, mapPage, rig } from './fixture.js';
 
 describe('PASID table', () => {
@@ -53,5 +53,20 @@ describe('PASID table', () => {
     r.unit.submit({ kind: 'wait', fence: false, drain: true });
     expect(r.unit.counters.get('prq.drain')).toBe(1);
     expect(r.unit.prq.pending).toEqual([]);
+  });
+
+  test('logs a write that changes a present entry beyond its P bit; setting up, clearing P and zeroing a non-present one are not logged', () => {
+    const t = new PasidTable(64);
+    t.allocLeaf(3);
+    const live = { present: true, fpd: false, pgtt: 'FL', flptr: 7, did: 1, levels: 4 } as const;
+    t.write(3, live);
+    t.write(3, { ...live, present: false });
+    t.write(3, CLEAR_PASID_ENTRY);
+    expect(t.liveRewrites).toEqual([]);
+    t.write(3, live);
+    t.write(3, CLEAR_PASID_ENTRY);
+    t.write(3, live);
+    t.write(3, { ...live, did: 2 });
+    expect(t.liveRewrites).toEqual([3, 3]);
   });
 });

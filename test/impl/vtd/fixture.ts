@@ -1,4 +1,4 @@
-import type { Command, Observation, TraceEvent, Topology } from '../../../src/shared/index.js';
+import type { Command, FindingName, Observation, TraceEvent, Topology } from '../../../src/shared/index.js';
 import { seedThreadTopology } from '../../../src/shared/index.js';
 import { createWorld, implStep, type World } from '../../../src/impl/index.js';
 import { IntelIommu, to_dmar_domain, type DmarDomain } from '../../../src/impl/vtd/dmar.js';
@@ -14,9 +14,10 @@ export interface VtdWorld {
   domainOf: (slot: number) => DmarDomain;
 }
 
-export const vtdWorld = (topology: Topology = seedThreadTopology()): VtdWorld => {
+/** `fixes`: proposed fixes of known upstream findings to switch on (none: mainline as it is). */
+export const vtdWorld = (topology: Topology = seedThreadTopology(), fixes: readonly FindingName[] = []): VtdWorld => {
   const events: TraceEvent[] = [];
-  const world = createWorld(topology, intelIommuDriver, { event: (lane, actor, text) => void events.push({ lane, actor, text }) });
+  const world = createWorld(topology, intelIommuDriver, { event: (lane, actor, text) => void events.push({ lane, actor, text }) }, { fixes });
   let seen = 0;
   return {
     world,

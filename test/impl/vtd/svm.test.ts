@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { defaultTopology, seedThreadTopology, type Topology } from '../../../src/shared/index.js';
+import { FINDING_NAMES, defaultTopology, seedThreadTopology, type Topology } from '../../../src/shared/index.js';
 import { FLPT_DEFAULT_DID, dev_iommu_priv_get } from '../../../src/impl/vtd/dmar.js';
 import { findLeaks } from '../../../src/impl/index.js';
 import { intel_leak_check } from '../../../src/impl/vtd/leaks.js';
@@ -46,7 +46,12 @@ describe('intel SVA domain and set_dev_pasid', () => {
     w.run({ kind: 'gracePeriod' });
     expect(dmar.freed).toBe(true);
     expect(dmar.qi_batch).toBeUndefined();
-    expect(w.world.core.warnings).toEqual([]);
+    // Mainline: each PASID detach of a device without PRI disables IOPF it never enabled
+    // (finding vtd-iopf-remove-nonpri); the proposed fix leaves the log empty.
+    expect(w.world.core.warnings).toEqual(['dmar0: intel_iommu_disable_iopf: not enabled', 'dmar0: intel_iommu_disable_iopf: not enabled']);
+    const fixed = vtdWorld(seedThreadTopology(), ['vtd-iopf-remove-nonpri']);
+    fixed.run(...populated(1), ...bindAll([0, 1]), { kind: 'unbind', dev: 0, mm: 0 }, { kind: 'unbind', dev: 1, mm: 0 });
+    expect(fixed.world.core.warnings).toEqual([]);
   });
 
   test('a device without ATS cannot do SVA on 6.17 (intel_iommu_sva_supported: -EINVAL)', () => {
@@ -56,25 +61,47 @@ describe('intel SVA domain and set_dev_pasid', () => {
     expect(w.world.core.live.domains.size).toBe(0);
   });
 
-  test('release tears every entry down to FPD; DMA then faults silently; unbind still cleans up', () => {
+  test('release tears every entry down: P first, the flushes, then the zeroing (75ed00055c05), which loses FPD', () => {
     const w = vtdWorld();
     w.run(...populated(2), ...bindAll([0, 1]), ...dmaAll([0, 1], 0));
     w.takeQueue();
     w.run({ kind: 'exit', mm: 0 });
+    // intel_pasid_clear_entry keeps FPD only for a present entry, and P is already clear
+    // (finding vtd-release-fpd-lost): the entry ends all zero.
     for (const dev of [0, 1]) {
       const e = dev_iommu_priv_get(w.world.devices[dev]!).pasid_table!.read(1);
-      expect(e).toMatchObject({ present: false, fpd: true });
+      expect(e).toMatchObject({ present: false, fpd: false, did: 0, flptr: 0 });
     }
     // Release flushes like a teardown but never drains the PRQ (fault_ignore).
     expect(w.takeQueue(0)).toEqual([
       'pc did=1 pasid=1', 'wait', 'piotlb did=1 pasid=1 all', 'wait', 'devtlb sid=1 pasid=1 addr=0 size=2^52', 'wait',
       'pc did=1 pasid=1', 'wait', 'piotlb did=1 pasid=1 all', 'wait', 'devtlb sid=0 pasid=1 addr=0 size=2^52', 'wait',
     ]);
+    // No FPD: the DMA faults are not silenced.
+    expect(w.run(...dmaAll([0, 1], 0))).toEqual([
+      { ok: false, errno: 'EFAULT', fault: 'vtd0: no-pasid-entry' },
+      { ok: false, errno: 'EFAULT', fault: 'vtd0: no-pasid-entry' },
+    ]);
+    w.run({ kind: 'unbind', dev: 0, mm: 0 }, { kind: 'unbind', dev: 1, mm: 0 });
+    // The clear entry is taken for one never set up: no descriptor, and no PRQ drain either.
+    expect(w.takeQueue(0)).toEqual([]);
+    expect(dev_iommu_priv_get(w.world.devices[0]!).pasid_table!.entries()).toEqual([]);
+  });
+
+  test('with the proposed fix release leaves FPD; DMA then faults silently; unbind clears it and drains', () => {
+    const w = vtdWorld(seedThreadTopology(), ['vtd-release-fpd-lost', 'vtd-iopf-remove-nonpri']);
+    w.run(...populated(2), ...bindAll([0, 1]), ...dmaAll([0, 1], 0));
+    w.run({ kind: 'exit', mm: 0 });
+    for (const dev of [0, 1]) {
+      const e = dev_iommu_priv_get(w.world.devices[dev]!).pasid_table!.read(1);
+      expect(e).toMatchObject({ present: false, fpd: true });
+    }
     expect(w.run(...dmaAll([0, 1], 0))).toEqual([
       { ok: false, errno: 'EFAULT', fault: 'vtd0: fault-disabled' },
       { ok: false, errno: 'EFAULT', fault: 'vtd0: fault-disabled' },
     ]);
     expect(w.world.kernel.mem.takeAnomalies()).toEqual([]);
+    w.takeQueue();
     w.run({ kind: 'unbind', dev: 0, mm: 0 }, { kind: 'unbind', dev: 1, mm: 0 });
     // The FPD entry is just cleared: nothing was cached from it, so no descriptor.
     expect(w.takeQueue(0)).toEqual([]);
@@ -94,8 +121,8 @@ describe('intel SVA domain and set_dev_pasid', () => {
 });
 
 describe('the VT-d leak check', () => {
-  test('is clean while bound, after exit, and once everything is unbound and dropped', () => {
-    const w = vtdWorld(seedThreadTopology(2));
+  test('is clean while bound, after exit, and once everything is unbound and dropped (findings fixed)', () => {
+    const w = vtdWorld(seedThreadTopology(2), FINDING_NAMES);
     w.run(...populated(2), ...bindAll([0, 1, 4]), ...dmaAll([0, 1, 4], 0), { kind: 'munmap', mm: 0, first: 0, count: 1 });
     expect(findLeaks(w.world)).toEqual([]);
     w.run({ kind: 'exit', mm: 0 });

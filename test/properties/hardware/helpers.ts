@@ -9,7 +9,7 @@ import { attachProbe, type StepProbe } from '../../../properties/probe.js';
 import { driverFor } from '../../../src/harness/platforms.js';
 import { createWorld, implStep, type IommuDriver, type MmuNotifierOps, type World } from '../../../src/impl/index.js';
 import type { Command, DeviceSpec, IommuSpec, Platform, Topology } from '../../../src/shared/index.js';
-import { FAIL_SITES, defaultTopology, seedThreadTopology } from '../../../src/shared/index.js';
+import { FAIL_SITES, FINDING_NAMES, defaultTopology, seedThreadTopology } from '../../../src/shared/index.js';
 import { initSpec, precondition, specStep, type SpecState } from '../../../src/spec/index.js';
 import { rng } from '../randomCommands.js';
 
@@ -41,8 +41,9 @@ export const smallTopology = (platform: Platform, over: Partial<Topology> = {}):
   ...over,
 });
 
+/** The real impl with the known upstream findings' proposed fixes on (as pair() in ../helpers.ts). */
 export function bench(platform: Platform, topology: Topology = smallTopology(platform), driver?: IommuDriver): Bench {
-  const world = createWorld(topology, driver ?? driverFor(platform));
+  const world = createWorld(topology, driver ?? driverFor(platform), undefined, { fixes: FINDING_NAMES });
   const spec = initSpec(topology);
   const probe = attachProbe(world);
   const b: Bench = {

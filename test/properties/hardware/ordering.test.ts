@@ -38,6 +38,20 @@ describe('I7 ordering', () => {
     expect(b.check(ordering)[0]!.message).toContain('without a P_IOTLB');
   });
 
+  test('fires when software rewrites a present PASID entry in place (VT-d spec 6.5.3.3), not for clearing P alone', () => {
+    const b = bench('vtd');
+    setup(b, 0, [0]);
+    const table = (b.world.iommus[0]!.unit as VtdUnit).pasidTable(0)!;
+    b.probe.begin();
+    const live = table.read(1);
+    // A different first-level pointer written over the live entry: a torn read can mix them.
+    table.write(1, { ...live, flptr: live.flptr + 1 });
+    expect(b.check(ordering).map((x) => x.message)).toEqual([expect.stringContaining('dev0 PASID 1: present entry rewritten in place')]);
+    b.probe.begin();
+    table.write(1, { ...table.read(1), present: false });
+    expect(b.check(ordering)).toEqual([]);
+  });
+
   test('fires when teardown skips the PASID-cache invalidation (VT-d)', () => {
     const b = bench('vtd');
     setup(b, 0, [0]);

@@ -1,0 +1,52 @@
+/**
+ * Writes the saved trace of every known upstream finding (src/shared/finding.ts) to
+ * regressions/upstream/<name>.json: the hand-written shortest sequence, replayed strictly on
+ * mainline (the finding reported as a violation). `npx tsx scripts/upstream-traces.ts`.
+ */
+import { runSequence } from '../src/harness/index.js';
+import { type Command, type FindingName, type Topology, defaultTopology } from '../src/shared/index.js';
+import { newTrace, writeTrace } from '../src/trace/index.js';
+
+const vtd = defaultTopology('vtd');
+/** dev0 made a PRI endpoint (ATS, alone in its group), as the PRI model topologies do. */
+const vtdPri: Topology = { ...vtd, devices: vtd.devices.map((d, i) => (i === 0 ? { ...d, pri: true } : d)) };
+
+const smmu = defaultTopology('smmuv3');
+/** dev0 a stall-capable (PRI in the topology's terms) master. */
+const smmuPri: Topology = { ...smmu, devices: smmu.devices.map((d, i) => (i === 0 ? { ...d, pri: true } : d)) };
+
+const SEQUENCES: Record<FindingName, { topology: Topology; commands: Command[] }> = {
+  'vtd-iopf-remove-nonpri': {
+    topology: vtd,
+    commands: [{ kind: 'spawn', mm: 0 }, { kind: 'bind', dev: 0, mm: 0 }, { kind: 'unbind', dev: 0, mm: 0 }],
+  },
+  'vtd-release-fpd-lost': {
+    topology: vtdPri,
+    commands: [
+      { kind: 'spawn', mm: 0 }, { kind: 'mmap', mm: 0, first: 0, count: 1, prot: 'rw' }, { kind: 'bind', dev: 0, mm: 0 },
+      { kind: 'dma', dev: 0, mm: 0, page: 0, write: false }, { kind: 'exit', mm: 0 }, { kind: 'unbind', dev: 0, mm: 0 },
+    ],
+  },
+  'smmuv3-detach-no-iopf-flush': {
+    topology: smmuPri,
+    commands: [
+      { kind: 'spawn', mm: 0 }, { kind: 'mmap', mm: 0, first: 0, count: 1, prot: 'rw' }, { kind: 'bind', dev: 0, mm: 0 },
+      { kind: 'dma', dev: 0, mm: 0, page: 0, write: false }, { kind: 'unbind', dev: 0, mm: 0 },
+    ],
+  },
+  'vtd-drain-devtlb-absent': {
+    topology: vtdPri,
+    commands: [{ kind: 'spawn', mm: 0 }, { kind: 'bind', dev: 0, mm: 0 }, { kind: 'unplug', dev: 0 }],
+  },
+};
+
+for (const [name, { topology, commands }] of Object.entries(SEQUENCES)) {
+  const r = runSequence(topology, commands, { strict: true, events: true });
+  if (!r.ok) throw new Error(`${name}: ${r.error}`);
+  const s = r.value.session;
+  if (s.violation === undefined) throw new Error(`${name}: no violation on mainline`);
+  const trace = newTrace({ topology, seed: 0, commands: s.commands, steps: s.steps, violation: s.violation });
+  const w = writeTrace(new URL(`../regressions/upstream/${name}.json`, import.meta.url).pathname, trace);
+  if (!w.ok) throw new Error(w.error);
+  console.log(`${name}: ${s.violation.invariant} at step ${s.violation.step}: ${s.violation.message}`);
+}

@@ -1,0 +1,94 @@
+/**
+ * Known upstream findings (docs/upstream-findings.md): places where the faithfully ported
+ * mainline kernel breaks an invariant and the kernel, not the harness, is wrong. Each has a
+ * proposed fix, switchable by name (`run --fix <name>`) and read only at its place in the impl,
+ * as faults are. When a finding's buggy path runs in a step, the impl notes it
+ * (Kernel.noteFinding); a violation of one of the finding's invariants in that step is then
+ * reported as known instead of failing the run. Any other violation still fails, and so does
+ * the finding itself once its fix is switched on.
+ */
+export type FindingName =
+  | 'vtd-iopf-remove-nonpri' | 'vtd-release-fpd-lost' | 'vtd-drain-devtlb-absent' | 'smmuv3-detach-no-iopf-flush';
+
+export interface FindingInfo {
+  readonly name: FindingName;
+  readonly title: string;
+  readonly platform: 'vtd' | 'smmuv3' | 'both';
+  /** What the buggy path trips; any other violation is not excused. */
+  readonly excuses: readonly FindingExcuse[];
+  /** The kernel functions involved (tree and commit: docs/kernel-version.md). */
+  readonly where: string;
+  /** The saved trace that replays it (regressions/upstream/). */
+  readonly trace: string;
+}
+
+/** One violation a finding explains. */
+export interface FindingExcuse {
+  readonly invariant: string;
+  /** When set, only a violation whose message contains it. */
+  readonly message?: string;
+  /**
+   * The bug leaves state the invariant keeps seeing after the step that caused it (an entry in
+   * the wrong form): once the finding was met in a run, later steps are excused too.
+   */
+  readonly persistent?: boolean;
+  /** Spec and kernel part ways here (the spec drains what the kernel left): the run ends, unfailed. */
+  readonly ends?: boolean;
+}
+
+export const FINDINGS: readonly FindingInfo[] = [
+  {
+    name: 'vtd-iopf-remove-nonpri',
+    title: 'SVA unbind from a device without PRI WARNs in intel_iommu_disable_iopf',
+    platform: 'vtd',
+    excuses: [{ invariant: 'I-SPLAT', message: 'intel_iommu_disable_iopf: not enabled' }],
+    where: 'intel/iommu.c: blocking_domain_set_dev_pasid → iommu.h: iopf_for_domain_remove → intel_iommu_disable_iopf (after 39c20c4e83b9)',
+    trace: 'regressions/upstream/vtd-iopf-remove-nonpri.json',
+  },
+  {
+    name: 'vtd-release-fpd-lost',
+    title: 'mm release no longer leaves FPD set, so the unbind after exit skips the PRQ drain',
+    platform: 'vtd',
+    excuses: [
+      { invariant: 'I5', message: 'entry is not the FPD form after mm release', persistent: true },
+      { invariant: 'I-PRI-DRAIN', ends: true },
+      { invariant: 'I8', message: 'still queued', ends: true },
+      { invariant: 'I-PRI-ONCE', ends: true },
+      { invariant: 'I-PRI-STALE', ends: true },
+      { invariant: 'I-PRI-RETRY', ends: true },
+      { invariant: 'REF', ends: true },
+    ],
+    where: 'intel/pasid.c: intel_pasid_tear_down_entry → intel_pasid_clear_entry (after 75ed00055c05); svm.c: intel_mm_release',
+    trace: 'regressions/upstream/vtd-release-fpd-lost.json',
+  },
+  {
+    name: 'vtd-drain-devtlb-absent',
+    title: 'PRQ drain sends a device-TLB invalidation to a PRI device that is gone',
+    platform: 'vtd',
+    excuses: [{ invariant: 'I-QUEUE' }],
+    where: 'intel/prq.c: intel_iommu_drain_pasid_prq (desc[2], no pci_device_is_present check, unlike pasid.c since 10e60d878139)',
+    trace: 'regressions/upstream/vtd-drain-devtlb-absent.json',
+  },
+  {
+    name: 'smmuv3-detach-no-iopf-flush',
+    title: 'SMMUv3 PASID detach leaves the PASID\'s pending stall faults queued',
+    platform: 'smmuv3',
+    // The stall stays for the evtq thread to meet after the PASID is gone or bound anew: from
+    // here on the spec (which drained) and the kernel part ways.
+    excuses: [
+      { invariant: 'I-PRI-DRAIN', ends: true },
+      { invariant: 'I-PRI-ONCE', ends: true },
+      { invariant: 'I-PRI-STALE', ends: true },
+      { invariant: 'I-PRI-RETRY', ends: true },
+      { invariant: 'REF', ends: true },
+    ],
+    where: 'arm-smmu-v3.c: arm_smmu_blocking_set_dev_pasid (no evtq drain, no iopf_queue_flush_dev; io-pgfault.c asks for both)',
+    trace: 'regressions/upstream/smmuv3-detach-no-iopf-flush.json',
+  },
+];
+
+export const FINDING_NAMES: readonly FindingName[] = FINDINGS.map((f) => f.name);
+
+export const isFindingName = (s: string): s is FindingName => (FINDING_NAMES as readonly string[]).includes(s);
+
+export const findingInfo = (name: FindingName): FindingInfo => FINDINGS.find((f) => f.name === name)!;

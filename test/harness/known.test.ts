@@ -1,0 +1,61 @@
+import { describe, expect, test } from 'vitest';
+import { runSequence } from '../../src/harness/index.js';
+import type { VtdUnit } from '../../src/hw/vtd/unit.js';
+import { type Command, type Topology, defaultTopology } from '../../src/shared/index.js';
+
+const vtd = defaultTopology('vtd');
+const vtdPri: Topology = { ...vtd, devices: vtd.devices.map((d, i) => (i === 0 ? { ...d, pri: true } : d)) };
+const BIND_UNBIND: readonly Command[] = [{ kind: 'spawn', mm: 0 }, { kind: 'bind', dev: 0, mm: 0 }, { kind: 'unbind', dev: 0, mm: 0 }];
+
+describe('Known upstream findings at the checked step (src/harness/known.ts)', () => {
+  test('A known finding is recorded, not failed; its splat leaves the kernel log; a strict session fails on it', () => {
+    const r = runSequence(vtd, [...BIND_UNBIND, { kind: 'gracePeriod' }, { kind: 'bind', dev: 0, mm: 0 }]);
+    if (!r.ok) throw new Error(r.error);
+    const s = r.value.session;
+    expect(s.violation).toBeUndefined();
+    expect(s.known).toEqual([{ finding: 'vtd-iopf-remove-nonpri', step: 2, invariants: ['I-SPLAT'] }]);
+    expect(s.world.core.warnings).toEqual([]);
+    expect(s.commands).toHaveLength(5);
+    const strict = runSequence(vtd, BIND_UNBIND, { strict: true });
+    expect(strict.ok && strict.value.session.violation).toMatchObject({ invariant: 'I-SPLAT', step: 2 });
+    expect(strict.ok && strict.value.session.known).toEqual([]);
+  });
+
+  test('Another violation in the same step still fails the run (B15 with the finding: I-QUEUE stays)', () => {
+    const r = runSequence(vtd, [{ kind: 'spawn', mm: 0 }, { kind: 'bind', dev: 0, mm: 0 }, { kind: 'unplug', dev: 0 }], { fault: 'B15' });
+    if (!r.ok) throw new Error(r.error);
+    expect(r.value.session.violation).toMatchObject({ invariant: 'I-QUEUE', step: 2 });
+    expect(r.value.session.known).toEqual([{ finding: 'vtd-iopf-remove-nonpri', step: 2, invariants: ['I-SPLAT'] }]);
+  });
+
+  test('The same violation without the finding\'s path in the step is not excused (a WARN of another kind)', () => {
+    // The SMMUv3 driver never takes the VT-d path: its splats are never the finding's.
+    const r = runSequence(defaultTopology('smmuv3'), BIND_UNBIND);
+    expect(r.ok && r.value.session.known).toEqual([]);
+  });
+
+  test('With its fix switched on, the finding is gone; nothing is excused for it', () => {
+    const r = runSequence(vtd, BIND_UNBIND, { strict: true, fixes: ['vtd-iopf-remove-nonpri'] });
+    expect(r.ok && r.value.session.violation).toBeUndefined();
+  });
+
+  test('vtd-release-fpd-lost: after exit the unbind skips the PRQ drain; the spec drained, so the run ends there, unfailed', () => {
+    const cmds: Command[] = [
+      { kind: 'spawn', mm: 0 }, { kind: 'mmap', mm: 0, first: 0, count: 1, prot: 'rw' }, { kind: 'bind', dev: 0, mm: 0 },
+      { kind: 'dma', dev: 0, mm: 0, page: 0, write: false }, { kind: 'exit', mm: 0 }, { kind: 'unbind', dev: 0, mm: 0 },
+      { kind: 'gracePeriod' },
+    ];
+    const r = runSequence(vtdPri, cmds);
+    if (!r.ok) throw new Error(r.error);
+    const s = r.value.session;
+    expect(s.violation).toBeUndefined();
+    expect(s.ended).toBe(true);
+    expect(s.commands).toHaveLength(6);
+    expect(s.known.map((k) => [k.finding, k.step])).toEqual([['vtd-release-fpd-lost', 4], ['vtd-release-fpd-lost', 5]]);
+    expect(s.known[1]!.invariants).toContain('I-PRI-DRAIN');
+    // The page request of the freed binding is still in the PRQ.
+    expect((s.world.iommus[0]!.unit as VtdUnit).prq.hasPending(s.world.devices[0]!.hw.sid, 1)).toBe(true);
+    const fixed = runSequence(vtdPri, cmds, { strict: true, fixes: ['vtd-release-fpd-lost'] });
+    expect(fixed.ok && fixed.value.session.violation).toBeUndefined();
+  });
+});
