@@ -3,7 +3,10 @@
  * iommu_sva_domain_alloc when no existing domain of the mm attaches, users = attached groups,
  * freed (iommu_domain_free) when users drops to 0 or when its first attach fails. Which domains
  * exist follows the platform: VT-d one per mm (intel/svm.c attaches behind any IOMMU), SMMUv3
- * one per (mm, SMMU) (arm_smmu_set_pasid: -EINVAL on another SMMU).
+ * one per (mm, SMMU) (arm_smmu_set_pasid: -EINVAL on another SMMU), AMD one per mm
+ * (amd/pasid.c iommu_sva_set_dev_pasid flushes through each attachment's own device, so any
+ * IOMMU takes the domain). AMD also refuses a replacement (set_dev_pasid with an old domain:
+ * -EOPNOTSUPP), which the SVA core never asks for: observable only through iommufd.
  */
 import { setup } from 'xstate';
 import type { PlainImpl } from './plain.js';

@@ -1,10 +1,11 @@
 import { describe, expect, test } from 'vitest';
 import type { ArmSmmuDevice } from '../../../src/impl/smmuv3/structs.js';
 import { quiescence } from '../../../properties/lifecycle/quiescence.js';
+import type { Platform } from '../../../src/shared/index.js';
 import { PLATFORMS, bind, busy, check, exit, expectFires, expectHolds, grace, mmdrop, pair, spawn, touch, unbind, type Pair } from '../helpers.js';
 
 /** busy() checked once (not quiescent), then every bond undone and the grace period run. */
-const drained = (platform: 'vtd' | 'smmuv3'): Pair => {
+const drained = (platform: Platform): Pair => {
   const p = busy(platform);
   expect(check(quiescence, p)).toEqual([]);
   return p.run(unbind(0, 0), unbind(0, 0), unbind(2, 0), unbind(3, 0), unbind(0, 1), grace);
