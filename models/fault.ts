@@ -18,7 +18,7 @@ export const faultPlatforms = (id: FaultId): readonly Platform[] => {
   return p === 'both' ? PLATFORMS : [p];
 };
 
-const platformWords = (ps: readonly Platform[]): string => (ps.length === PLATFORMS.length ? 'both platforms' : `${ps.join(', ')} only`);
+const platformWords = (ps: readonly Platform[]): string => (ps.length === PLATFORMS.length ? 'every platform' : `${ps.join(', ')} only`);
 
 /**
  * The requested platforms a fault applies to, in the requested order. A request that names
