@@ -1,3 +1,4 @@
+import { PLATFORMS } from '../../../src/shared/index.js';
 import { describe, expect, test } from 'vitest';
 import { afterUnbind } from '../../../properties/hardware/afterUnbind.js';
 import type { SmmuCmd, SmmuV3 } from '../../../src/hw/smmuv3/index.js';
@@ -9,11 +10,11 @@ import { bench, holdsOnRandomWalks, ids, setup, wrapSubmit } from './helpers.js'
 const dma = (dev: number, mm: number, page: number) => ({ kind: 'dma', dev, mm, page, write: false }) as const;
 
 describe('I8 after the last unbind', () => {
-  test.each(['vtd', 'smmuv3'] as const)('holds on random legal sequences on %s', (platform) => {
+  test.each(PLATFORMS)('holds on random legal sequences on %s', (platform) => {
     holdsOnRandomWalks(afterUnbind, platform);
   });
 
-  test.each(['vtd', 'smmuv3'] as const)('holds when a second device keeps the IOMMU tag alive on %s', (platform) => {
+  test.each(PLATFORMS)('holds when a second device keeps the IOMMU tag alive on %s', (platform) => {
     const b = bench(platform);
     setup(b, 0, [0, 1]);
     b.run(dma(0, 0, 0), dma(1, 0, 1), { kind: 'unbind', dev: 0, mm: 0 });

@@ -1,3 +1,4 @@
+import { PLATFORMS } from '../../../src/shared/index.js';
 import { describe, expect, test } from 'vitest';
 import { invalidationRanges } from '../../../properties/hardware/invalidationRanges.js';
 import type { QiDesc } from '../../../src/hw/vtd/descriptor.js';
@@ -6,7 +7,7 @@ import type { MmuNotifierOps } from '../../../src/impl/index.js';
 import { bench, holdsOnRandomWalks, ids, setup, wrapSubmit } from './helpers.js';
 
 describe('I14 invalidation ranges', () => {
-  test.each(['vtd', 'smmuv3'] as const)('holds on random legal sequences on %s', (platform) => {
+  test.each(PLATFORMS)('holds on random legal sequences on %s', (platform) => {
     holdsOnRandomWalks(invalidationRanges, platform);
   });
 
@@ -18,7 +19,7 @@ describe('I14 invalidation ranges', () => {
     expect(b.check(invalidationRanges)).toEqual([]);
   });
 
-  test.each(['vtd', 'smmuv3'] as const)('holds on a multi-page munmap across page tables on %s', (platform) => {
+  test.each(PLATFORMS)('holds on a multi-page munmap across page tables on %s', (platform) => {
     const b = bench(platform);
     setup(b, 0, [0, 3], [0, 1, 2, 3]);
     b.run({ kind: 'munmap', mm: 0, first: 0, count: 4 });

@@ -1,3 +1,4 @@
+import { PLATFORMS } from '../../../src/shared/index.js';
 import { describe, expect, test } from 'vitest';
 import { kernelPageTables } from '../../../properties/hardware/kernelPageTables.js';
 import { kernelVpn } from '../../../src/shared/index.js';
@@ -7,7 +8,7 @@ import { bench, holdsOnRandomWalks, ids, pasidOf, setup, type Bench } from './he
 const walkKernel = (b: Bench, dev: number, kpage: number): void => b.world.devices[dev]!.hw.prefetch(pasidOf(b, 0), kernelVpn(kpage));
 
 describe('I15 kernel page tables', () => {
-  test.each(['vtd', 'smmuv3'] as const)('holds on random legal sequences on %s', (platform) => {
+  test.each(PLATFORMS)('holds on random legal sequences on %s', (platform) => {
     holdsOnRandomWalks(kernelPageTables, platform);
   });
 

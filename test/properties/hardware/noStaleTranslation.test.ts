@@ -1,3 +1,4 @@
+import { PLATFORMS } from '../../../src/shared/index.js';
 import { describe, expect, test } from 'vitest';
 import { noStaleTranslation } from '../../../properties/hardware/noStaleTranslation.js';
 import type { SmmuV3 } from '../../../src/hw/smmuv3/index.js';
@@ -8,18 +9,18 @@ import { bench, holdsOnRandomWalks, ids, muteNotifier, pasidOf, setup } from './
 const dma = (dev: number, mm: number, page: number, write = false) => ({ kind: 'dma', dev, mm, page, write }) as const;
 
 describe('I6 no stale translation', () => {
-  test.each(['vtd', 'smmuv3'] as const)('holds on random legal sequences on %s', (platform) => {
+  test.each(PLATFORMS)('holds on random legal sequences on %s', (platform) => {
     holdsOnRandomWalks(noStaleTranslation, platform);
   });
 
-  test.each(['vtd', 'smmuv3'] as const)('holds after munmap of pages a device had cached on %s', (platform) => {
+  test.each(PLATFORMS)('holds after munmap of pages a device had cached on %s', (platform) => {
     const b = bench(platform);
     setup(b, 0, [0]);
     b.run(dma(0, 0, 0), dma(0, 0, 1, true), { kind: 'munmap', mm: 0, first: 0, count: 2 });
     expect(b.check(noStaleTranslation)).toEqual([]);
   });
 
-  test.each(['vtd', 'smmuv3'] as const)('fires when the notifier invalidation is skipped on %s', (platform) => {
+  test.each(PLATFORMS)('fires when the notifier invalidation is skipped on %s', (platform) => {
     const b = bench(platform);
     setup(b, 0, [0]);
     b.run(dma(0, 0, 0));

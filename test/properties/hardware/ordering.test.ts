@@ -1,3 +1,4 @@
+import { PLATFORMS } from '../../../src/shared/index.js';
 import { describe, expect, test } from 'vitest';
 import { ordering } from '../../../properties/hardware/ordering.js';
 import type { SmmuCmd, SmmuV3 } from '../../../src/hw/smmuv3/index.js';
@@ -9,11 +10,11 @@ import { bench, holdsOnRandomWalks, ids, setup, wrapSubmit } from './helpers.js'
 const dma = (dev: number, mm: number, page: number) => ({ kind: 'dma', dev, mm, page, write: false }) as const;
 
 describe('I7 ordering', () => {
-  test.each(['vtd', 'smmuv3'] as const)('holds on random legal sequences on %s', (platform) => {
+  test.each(PLATFORMS)('holds on random legal sequences on %s', (platform) => {
     holdsOnRandomWalks(ordering, platform);
   });
 
-  test.each(['vtd', 'smmuv3'] as const)('holds on unbind, exit and munmap with two devices bound on %s', (platform) => {
+  test.each(PLATFORMS)('holds on unbind, exit and munmap with two devices bound on %s', (platform) => {
     const b = bench(platform);
     setup(b, 0, [0, 1]);
     b.run(dma(0, 0, 0), { kind: 'munmap', mm: 0, first: 0, count: 1 });

@@ -1,10 +1,11 @@
+import { PLATFORMS } from '../../../src/shared/index.js';
 import { describe, expect, test } from 'vitest';
 import { queueLiveness } from '../../../properties/hardware/queueLiveness.js';
 import type { VtdUnit } from '../../../src/hw/vtd/unit.js';
 import { bench, holdsOnRandomWalks, ids, setup } from './helpers.js';
 
 describe('I-QUEUE queues are not hung', () => {
-  test.each(['vtd', 'smmuv3'] as const)('holds on random legal sequences on %s', (platform) => {
+  test.each(PLATFORMS)('holds on random legal sequences on %s', (platform) => {
     holdsOnRandomWalks(queueLiveness, platform);
   });
 
@@ -24,7 +25,7 @@ describe('I-QUEUE queues are not hung', () => {
     expect(b.check(queueLiveness).map((x) => x.message)).toEqual([expect.stringMatching(/^smmu0: \d+ CMD_SYNCs timed out/)]);
   });
 
-  test.each(['vtd', 'smmuv3'] as const)('fires when an invalidation reaches a surprise-removed device on %s', (platform) => {
+  test.each(PLATFORMS)('fires when an invalidation reaches a surprise-removed device on %s', (platform) => {
     const b = bench(platform);
     setup(b, 0, [0]);
     b.world.devices[0]!.hw.disconnected = true;
