@@ -3,6 +3,9 @@ import { MAX_KPAGES, MAX_MMS, MAX_PAGES } from './layout.js';
 export type Platform = 'vtd' | 'smmuv3' | 'amd';
 export const PLATFORMS: readonly Platform[] = ['vtd', 'smmuv3', 'amd'];
 
+/** The CPU each platform's IOMMU sits beside: VT-d and AMD-Vi in x86 machines, SMMUv3 in arm64 ones. */
+export const PLATFORM_CPU: Readonly<Record<Platform, 'x86' | 'arm64'>> = Object.freeze({ vtd: 'x86', smmuv3: 'arm64', amd: 'x86' });
+
 /** One PCIe endpoint. Global id = its index in `Topology.devices`. */
 export interface DeviceSpec {
   /** Index into `Topology.iommus`: the IOMMU this device sits behind. */

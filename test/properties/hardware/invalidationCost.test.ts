@@ -5,7 +5,7 @@ import { invalidationRanges } from '../../../properties/hardware/invalidationRan
 import { ordering } from '../../../properties/hardware/ordering.js';
 import type { SmmuCmd, SmmuV3 } from '../../../src/hw/smmuv3/index.js';
 import type { QiDesc } from '../../../src/hw/vtd/descriptor.js';
-import { INV_ALL_PAGES_ADDRESS, type AmdCmd } from '../../../src/hw/amd/index.js';
+import { INV_ALL_PAGES_ADDRESS, type AmdCmd, type AmdIommuUnit } from '../../../src/hw/amd/index.js';
 import type { VtdUnit } from '../../../src/hw/vtd/unit.js';
 import { seedThreadTopology } from '../../../src/shared/index.js';
 import type { Platform } from '../../../src/shared/index.js';
@@ -143,5 +143,31 @@ describe('I12 invalidation cost', () => {
     expect(ids(v)).toEqual(['I12']);
     expect(v[0]!.objects).toEqual({ iommu: 0, mm: 0, asid: 1, tlbi: 1, atc: 2, syncs: 2 });
     expect(v[0]!.message).toContain('(sid 0 twice); the domains ask for 1..511 TLBI per domain (1), 1 ATC_INV, 2 CMD_SYNC');
+  });
+});
+
+describe('I12 on AMD', () => {
+  test('holds on two ATS devices and one without: per device one IOMMU flush, one ATC flush if ATS, one wait', () => {
+    const b = bench('amd');
+    setup(b, 0, [0, 1, 2]);
+    b.run({ kind: 'munmap', mm: 0, first: 0, count: 1 });
+    expect(b.check(invalidationCost)).toEqual([]);
+    const kinds = b.probe.units[0]!.events.slice(0, b.probe.units[0]!.n).map((e) => e.kind);
+    expect(kinds.filter((k) => k === 'INVALIDATE_IOMMU_PAGES')).toHaveLength(3);
+    expect(kinds.filter((k) => k === 'INVALIDATE_IOTLB_PAGES')).toHaveLength(2);
+    expect(kinds.filter((k) => k === 'COMPLETION_WAIT')).toHaveLength(3);
+  });
+
+  test('fires when one device gets its ATC flush twice', () => {
+    const b = bench('amd');
+    setup(b, 0, [0, 1]);
+    wrapSubmit<AmdCmd>(b.world.iommus[0]!.unit as AmdIommuUnit, (c, submit) => {
+      submit(c);
+      if (c.kind === 'INVALIDATE_IOTLB_PAGES' && c.devid === 0) submit(c);
+    });
+    b.run({ kind: 'munmap', mm: 0, first: 0, count: 1 });
+    const v = b.check(invalidationCost);
+    expect(ids(v)).toEqual(['I12']);
+    expect(v[0]!.objects).toEqual({ iommu: 0, mm: 0, pages: 2, iotlb: 3, waits: 2 });
   });
 });

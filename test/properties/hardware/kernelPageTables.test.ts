@@ -59,3 +59,26 @@ describe('I15 kernel page tables', () => {
     expect(v[0]!.message).toContain('kernel-half (TTB1) table pointer');
   });
 });
+
+describe('I15 on AMD', () => {
+  test('holds when vfree flushes the SVA mms before freeing the table', () => {
+    const b = bench('amd');
+    setup(b, 0, [0]);
+    b.run({ kind: 'vmalloc', kpage: 0 });
+    walkKernel(b, 0, 0);
+    b.run({ kind: 'vfree', kpage: 0 });
+    expect(b.check(kernelPageTables)).toEqual([]);
+  });
+
+  test('fires when a kernel PTE table is freed with a cached page-directory pointer to it (CVE-2025-71202 on AMD)', () => {
+    const b = bench('amd');
+    setup(b, 0, [0]);
+    b.run({ kind: 'vmalloc', kpage: 0 });
+    walkKernel(b, 0, 0);
+    b.world.core.sva.present = false;
+    b.run({ kind: 'vfree', kpage: 0 });
+    const v = b.check(kernelPageTables);
+    expect(ids(v)).toEqual(['I15']);
+    expect(v[0]!.message).toMatch(/^amd0 .*kernel table frame \d+ \(level 1, .*\), now freed/);
+  });
+});
