@@ -111,9 +111,16 @@ export function amd_iommu_dev_flush_pasid_pages(dev_data: IommuDevData, pasid: n
   iommu_completion_wait(iommu);
 }
 
-/** dev_flush_pasid_all (v6.19-rc). */
-export const amd_iommu_dev_flush_pasid_all = (dev_data: IommuDevData, pasid: number): void =>
-  amd_iommu_dev_flush_pasid_pages(dev_data, pasid, 0n, ALL_PAGES);
+/**
+ * dev_flush_pasid_all (v6.19-rc). B30: from 474bf01ed9f0 (v6.9) until 8386207f37e9 (v6.12-rc1,
+ * "Fix argument order in amd_iommu_dev_flush_pasid_all()") the call passed (0, ALL_PAGES, pasid)
+ * for (pasid, address, size): every GCR3 update flushed one page of PASID 0, "leaving the old
+ * value of GCR3 from a previous process attached to the same PASID".
+ */
+export function amd_iommu_dev_flush_pasid_all(dev_data: IommuDevData, pasid: number): void {
+  if (dev_data.iommu.kernel.fault === 'B30') amd_iommu_dev_flush_pasid_pages(dev_data, 0, ALL_PAGES, BigInt(pasid));
+  else amd_iommu_dev_flush_pasid_pages(dev_data, pasid, 0n, ALL_PAGES);
+}
 
 /** domain_flush_complete (v6.19-rc): a completion wait on every IOMMU of the domain. */
 export function amd_iommu_domain_flush_complete(domain: ProtectionDomain): void {
