@@ -52,7 +52,7 @@ export const domainMachine = setup({
     absent: {
       on: {
         alloc: { target: 'attached', actions: 'add a user', description: 'domain_alloc_sva, then iommu_attach_device_pasid succeeds: users = 1, list_add to sva_domains.' },
-        discard: { target: 'freed', description: 'The new domain\'s first attach fails: iommu_domain_free (the notifier still awaits its grace period).' },
+        discard: { target: 'freed', description: 'The new domain\'s first attach fails: iommu_domain_free (VT-d, SMMUv3: the notifier still awaits its grace period; AMD unregisters it at once).' },
       },
     },
     attached: {
