@@ -91,6 +91,17 @@ function set_dte_gcr3_table(dev_data: IommuDevData): Dte {
 }
 
 /**
+ * set_dte_passthrough (v6.19-rc), as written: `data[1] |= FIELD_PREP(DTE_DOMID_MASK, id) |
+ * (ats_enabled) ? DTE_FLAG_IOTLB : 0` parses as `(FIELD_PREP(..) | ats_enabled) ? IOTLB : 0`
+ * (`|` binds tighter than `?:`), so the DTE gets no domain ID and the I bit whenever the
+ * domain ID is non-zero. Ported as the C evaluates it (docs/amd.md, upstream findings).
+ */
+function set_dte_passthrough(dev_data: IommuDevData): Dte {
+  const id = dev_data.domain?.id ?? 0;
+  return { ...CLEAR_DTE, v: true, tv: true, domid: 0, iotlb: (id | (dev_data.ats_enabled ? 1 : 0)) !== 0 };
+}
+
+/**
  * amd_iommu_update_dte (v6.19-rc): write the 256-bit entry (update_dte256), then flush it
  * (device_flush_dte: the DTE and the device's whole ATC) and wait.
  */
@@ -109,7 +120,7 @@ function set_dte_entry(dev_data: IommuDevData): void {
   const old_domid = iommu.unit.devTable.get(dev_data.devid).domid;
   let dte: Dte;
   if (dev_data.gcr3_info.gcr3_tbl !== undefined) dte = set_dte_gcr3_table(dev_data);
-  else dte = { ...CLEAR_DTE, v: true, tv: true, domid: dev_data.domain?.id ?? 0, iotlb: dev_data.ats_enabled };
+  else dte = set_dte_passthrough(dev_data);
   amd_iommu_update_dte(dev_data, dte);
   if (old_domid !== 0) {
     // amd_iommu_flush_tlb_domid: host translations of the old domain ID (none cached for SVA).

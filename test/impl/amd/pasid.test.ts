@@ -41,6 +41,12 @@ describe('AMD SVA (amd/pasid.c, v6.19-rc)', () => {
     expect(dte).toMatchObject({ v: true, tv: true, gv: true, giov: false, glx: 0, domid: 2, ppr: false, iotlb: true });
   });
 
+  test('a device without PASID sits in the identity domain by a passthrough DTE, as set_dte_passthrough evaluates', () => {
+    const { w } = world(topology([dev(0, 0, { pasidBits: 0, ats: false })]));
+    // `FIELD_PREP(DOMID, id) | (ats) ? IOTLB : 0`: no domain ID, and the I bit although the device has no ATS.
+    expect((w.iommus[0]!.unit as AmdIommuUnit).devTable.get(0)).toMatchObject({ v: true, tv: true, gv: false, domid: 0, iotlb: true });
+  });
+
   test('one SVA domain per mm across both IOMMUs; each attachment flushes through its own device', () => {
     const { w, run, take } = world();
     run(...live(w, 0));
