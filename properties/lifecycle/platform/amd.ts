@@ -8,7 +8,7 @@
  * table's); an SVA domain's ID is reported where SMMUv3 reports its ASID.
  */
 import type { Device, IommuDomain, World } from '../../../src/impl/index.js';
-import { pdom_ids } from '../../../src/impl/amd/pdomIds.js';
+import { pdom_id_allocated, pdom_ids } from '../../../src/impl/amd/pdomIds.js';
 import { dev_iommu_priv_get, to_pdomain } from '../../../src/impl/amd/structs.js';
 import { attachedTo } from '../scan.js';
 import type { LifecyclePlatform } from './types.js';
@@ -45,7 +45,7 @@ export const amdLifecycle: LifecyclePlatform = Object.freeze({
     for (const p of pdom.dev_data_list) {
       if (p.dev_data.gcr3_info.gcr3_tbl === undefined) return `${p.dev_data.dev.hw.name} PASID ${p.pasid} listed without a GCR3 table`;
     }
-    if (!pdom_ids(domain.mm!.kernel).includes(pdom.id)) return `domain ID ${pdom.id} is not allocated in pdom_ids`;
+    if (!pdom_id_allocated(domain.mm!.kernel, pdom.id)) return `domain ID ${pdom.id} is not allocated in pdom_ids`;
     return undefined;
   },
   domainInstance: (): number | undefined => undefined,

@@ -39,6 +39,9 @@ export function amd_iommu_pdom_id_free(kernel: Kernel, id: number): void {
   globalsOf(kernel).ids.delete(id);
 }
 
+/** Whether `id` is allocated (for invariants: no allocation on the per-step path). */
+export const pdom_id_allocated = (kernel: Kernel, id: number): boolean => globalsOf(kernel).ids.has(id);
+
 /** The allocated protection-domain IDs, ascending (for invariants). */
 export const pdom_ids = (kernel: Kernel): number[] => [...globalsOf(kernel).ids].sort((a, b) => a - b);
 
