@@ -62,15 +62,24 @@ const ALL: InvRange = Object.freeze({ first: 0, pages: Infinity });
  * 12..12+t-1 set and bit 12+t clear the range is 2^(t+1) pages, aligned to its size.
  */
 export function invRange(address: bigint, s: boolean): InvRange {
-  const vpn = address >> 12n;
-  if (!s) return { first: Number(vpn), pages: 1 };
-  let t = 0;
-  while (t < 52 && ((vpn >> BigInt(t)) & 1n) === 1n) t++;
+  // Address[63:12] as a number: below 2^52, exact. Plain arithmetic: this runs per command.
+  const vpn = Number(address >> 12n);
+  if (!s) return { first: vpn, pages: 1 };
+  const t = trailingOnes(vpn);
   if (t >= 51) return ALL;
   const pages = 2 ** (t + 1);
-  const first = Number(vpn & ~(BigInt(pages) - 1n));
-  return { first, pages };
+  return { first: vpn - (vpn % pages), pages };
 }
+
+/** How many low bits of v (an integer below 2^53) are ones. */
+function trailingOnes(v: number): number {
+  const lo = v % 2 ** 32;
+  if (lo !== 0xffff_ffff) return tz32(~lo);
+  return 32 + tz32(~Math.floor(v / 2 ** 32));
+}
+
+/** Trailing zeros of a 32-bit value (32 for 0). */
+const tz32 = (x: number): number => (x === 0 ? 32 : 31 - Math.clz32(x & -x));
 
 /** Reject commands no correct driver can build: a reserved PASID width, a tag beyond 9 bits. */
 export function validateCmd(unit: string, cmd: AmdCmd): void {

@@ -17,7 +17,10 @@ const U64 = (1n << 64n) - 1n;
 const PAGE_MASK = ~(PAGE_SIZE - 1n) & U64;
 
 /** include/linux/bitops.h fls64: the 1-based index of the most significant set bit, 0 for 0. */
-const fls64 = (x: bigint): number => (x === 0n ? 0 : x.toString(2).length);
+const fls64 = (x: bigint): number => {
+  const hi = Number(x >> 32n);
+  return hi !== 0 ? 64 - Math.clz32(hi) : 32 - Math.clz32(Number(x & 0xffff_ffffn));
+};
 
 /** iommu-helper.h iommu_num_pages: pages spanned by [addr, addr + len). */
 const iommu_num_pages = (addr: bigint, len: bigint): bigint => {

@@ -28,6 +28,8 @@ describe('AMD invalidation addresses (48882 §2.4.3)', () => {
     expect(invRange(0x40001000n, true)).toEqual({ first: 0x40000, pages: 4 });
     expect(invRange(0x40000000n, true)).toEqual({ first: 0x40000, pages: 2 });
     expect(invRange(INV_ALL_PAGES_ADDRESS, true).pages).toBe(Infinity);
+    expect(invRange(((1n << 40n) - 1n) << 12n, true)).toEqual({ first: 0, pages: 2 ** 41 });
+    expect(invRange(((3n << 40n) | ((1n << 33n) - 1n)) << 12n, true)).toEqual({ first: 3 * 2 ** 40, pages: 2 ** 34 });
   });
 });
 
