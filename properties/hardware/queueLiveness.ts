@@ -43,7 +43,8 @@ export const queueLiveness: Invariant = {
       for (let i = 0; i < units.length; i++) {
         const iommu = units[i]!;
         const u = iommu.unit;
-        const timeouts = u.eventLog.pending.filter((e) => e.type === 'IOTLB_INV_TIMEOUT').length;
+        let timeouts = 0;
+        for (const e of u.eventLog.pending) if (e.type === 'IOTLB_INV_TIMEOUT') timeouts++;
         if (timeouts > 0) out.add({ iommu: i, timeouts }, `${u.name}: ${timeouts} IOTLB invalidations timed out (IOTLB_INV_TIMEOUT in the event log)`);
         if (u.cmdBuf.pendingCount > 0) out.add({ iommu: i, pending: u.cmdBuf.pendingCount }, `${u.name}: ${u.cmdBuf.pendingCount} commands without a completed COMPLETION_WAIT`);
         if (u.cmdBuf.sem !== iommu.cmd_sem_val) out.add({ iommu: i }, `${u.name}: completion semaphore ${u.cmdBuf.sem}, the driver waited for ${iommu.cmd_sem_val}`);
