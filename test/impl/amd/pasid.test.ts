@@ -6,6 +6,7 @@ import { dev_iommu_priv_get, to_pdomain, type AmdIommu } from '../../../src/impl
 import { createWorld, implStep, type World } from '../../../src/impl/index.js';
 import type { Command, DeviceSpec, Topology } from '../../../src/shared/index.js';
 import { userVpn } from '../../../src/shared/index.js';
+import { runSequence } from '../../../src/harness/index.js';
 
 const dev = (iommu: number, group: number, over: Partial<DeviceSpec> = {}): DeviceSpec => ({ iommu, group, pasidBits: 20, ats: true, pri: false, ...over });
 const topology = (devices: DeviceSpec[] = [dev(0, 0), dev(0, 1, { ats: false }), dev(1, 2), dev(1, 3, { pasidBits: 0 })]): Topology => ({
@@ -113,5 +114,27 @@ describe('AMD SVA (amd/pasid.c, v6.19-rc)', () => {
     expect(run({ kind: 'serviceFaults' })).toEqual([{ ok: true, value: 1 }]);
     expect(take()).toContain('COMPLETE_PPR_REQUEST');
     expect(w.devices[0]!.hw.priState!.completions[0]).toMatchObject({ code: 'success', ok: true });
+  });
+});
+
+describe('AMD protection-domain IDs run out', () => {
+  test('15 IDs, 13 taken at boot (identity + 12 GCR3 tables): a third mm\'s bind is -ENOMEM, as the spec predicts', () => {
+    const t: Topology = {
+      ...topology(Array.from({ length: 12 }, (_, i) => dev(0, i))),
+      iommus: [{ pasidBits: 4, didBits: 4, asidBits: 4, rangeInv: true }], mms: 3,
+    };
+    const cmds: Command[] = [
+      { kind: 'spawn', mm: 0 }, { kind: 'bind', dev: 0, mm: 0 },
+      { kind: 'spawn', mm: 1 }, { kind: 'bind', dev: 0, mm: 1 },
+      { kind: 'spawn', mm: 2 }, { kind: 'bind', dev: 0, mm: 2 },
+      { kind: 'unbind', dev: 0, mm: 0 }, { kind: 'bind', dev: 0, mm: 2 },
+    ];
+    const r = runSequence(t, cmds);
+    if (!r.ok) throw new Error(r.error);
+    expect(r.value.session.violation).toBeUndefined();
+    expect(r.value.session.steps.map((s) => s.actual)).toEqual([
+      { ok: true }, { ok: true, value: 1 }, { ok: true }, { ok: true, value: 2 },
+      { ok: true }, { ok: false, errno: 'ENOMEM' }, { ok: true }, { ok: true, value: 3 },
+    ]);
   });
 });
