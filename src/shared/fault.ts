@@ -7,7 +7,7 @@
 export type FaultId =
   | 'B01' | 'B02' | 'B03' | 'B04' | 'B05' | 'B06' | 'B07' | 'B08'
   | 'B09' | 'B10' | 'B11' | 'B12' | 'B13' | 'B14' | 'B15' | 'B16'
-  | 'B30' | 'B39';
+  | 'B30' | 'B31' | 'B39';
 
 export interface FaultInfo {
   readonly id: FaultId;
@@ -37,6 +37,7 @@ export const FAULTS: readonly FaultInfo[] = [
   { id: 'B15', title: 'devTLB invalidation sent to a disconnected device', fix: '4fc82cd907ac (2024)', platform: 'vtd', expected: ['I-QUEUE', 'I8'] },
   { id: 'B16', title: 'PASID attached to a group member without PASID support', fix: 'b3f6fcd8404f, the core skips max_pasids == 0 (2025)', platform: 'both', expected: ['EXC', 'OBS', 'REF'] },
   { id: 'B30', title: 'AMD GCR3 updates flush PASID 0 instead of the PASID (argument order)', fix: '8386207f37e9 (v6.12-rc1)', platform: 'amd', expected: ['I6', 'I8', 'I7', 'I-UAF-DMA', 'OBS', 'REF'] },
+  { id: 'B31', title: 'AMD PPR handler leaks a pci_dev reference per page request', fix: '6cf0981c2233 (v6.2-rc1, iommu_v2 ppr_notifier); missing again in ppr.c since v6.10', platform: 'amd', expected: ['I11'] },
   { id: 'B39', title: 'AMD PASID removal leaves its page requests queued (upstream, unfixed)', fix: 'none: amd/pasid.c amd_iommu_remove_dev_pasid (v6.19-rc) drains nothing', platform: 'amd', expected: ['I8', 'I-PRI-DRAIN', 'I-PRI-STALE', 'I-PRI-ONCE', 'OBS', 'REF'] },
 ];
 

@@ -4,6 +4,7 @@
  */
 import { coreOf } from '../core/kernel.js';
 import type { Device, IommuDevice } from '../core/types.js';
+import { pci_dev_refs } from '../pciRefs.js';
 import { dev_iommu_priv_get, to_pdomain, type AmdIommu } from './structs.js';
 
 export function amd_iommu_leak_check(iommus: readonly IommuDevice[], devices: readonly Device[]): string[] {
@@ -12,6 +13,8 @@ export function amd_iommu_leak_check(iommus: readonly IommuDevice[], devices: re
   const kernel = (iommus[0] as AmdIommu | undefined)?.kernel;
   if (kernel !== undefined) for (const d of coreOf(kernel).live.domains) for (const p of to_pdomain(d).dev_data_list) live.add(p.dev_data.devid * 2 ** 20 + p.pasid);
   for (const dev of devices) {
+    const held = pci_dev_refs(dev);
+    if (held > 0) out.push(`${dev.hw.name}: ${held} pci_dev references taken by lookups and never put`);
     const dev_data = dev_iommu_priv_get(dev);
     const tbl = dev_data.gcr3_info.gcr3_tbl;
     if (tbl === undefined) continue;

@@ -12,6 +12,7 @@ import {
 import type { Errno } from '../../shared/index.js';
 import type { Device } from '../core/types.js';
 import { spin_lock, spin_unlock } from '../core/kernel.js';
+import { pci_dev_put, pci_get_domain_bus_and_slot } from '../pciRefs.js';
 import { PPR_STATUS, amd_iommu_complete_ppr } from './cmd.js';
 import { dev_iommu_priv_get, type AmdIommu, type IommuDevData } from './structs.js';
 
@@ -21,19 +22,28 @@ const ppr_flag_to_fault_perm = (e: PprEntry): number => IOMMU_FAULT_PERM_READ | 
 /**
  * iommu_call_iopf_notifier (v6.19-rc): a request with GN = 0 or a PASID outside [1, max_pasids)
  * is answered FAILURE at once ("Nobody cared, abort"); the others go to iommu_report_device_fault.
+ *
+ * DEVIATION from v6.19-rc, which never puts the pci_dev that pci_get_domain_bus_and_slot
+ * returned with a reference: one leaked reference per page request. 6cf0981c2233 (v6.2-rc1,
+ * "Fix pci device refcount leak in ppr_notifier()") fixed exactly this in the iommu_v2 PPR
+ * handler this function replaced in v6.10; the port puts it on both exits as that fix did, and
+ * B31 switches the missing put back on.
  */
 function iommu_call_iopf_notifier(iommu: AmdIommu, e: PprEntry): void {
-  const dev = iommu.devices.get(e.devid);
-  if (dev === undefined) return; // pci_get_domain_bus_and_slot found nothing: dropped
+  const dev = pci_get_domain_bus_and_slot(iommu.devices, e.devid);
+  if (dev === undefined) return;
+  const put = iommu.kernel.fault !== 'B31';
   const dev_data = dev_iommu_priv_get(dev);
   if (!e.gn || e.pasid === 0 || e.pasid >= dev_data.max_pasids) {
     amd_iommu_complete_ppr(dev_data, e.pasid, PPR_STATUS.failure, e.tag & 0x1ff);
+    if (put) pci_dev_put(dev);
     return;
   }
   let flags = IOMMU_FAULT_PAGE_RESPONSE_NEEDS_PASID | IOMMU_FAULT_PAGE_REQUEST_PASID_VALID;
   if (e.last) flags |= IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE;
   const evt: IopfFault = { prm: { flags, pasid: e.pasid, grpid: e.tag & 0x1ff, perm: ppr_flag_to_fault_perm(e), addr: BigInt(e.vpn) << 12n } };
   iommu_report_device_fault(dev, evt);
+  if (put) pci_dev_put(dev);
 }
 
 /** amd_iommu_poll_ppr_log (v6.19-rc): every entry between head and tail, head moved past each. */
