@@ -18,7 +18,7 @@ import { amd_iommu_leak_check } from './leaks.js';
 import { amd_iommu_domain_alloc_sva, amd_iommu_remove_dev_pasid } from './pasid.js';
 import { amd_iommu_pdom_id_alloc, amd_iommu_pdom_id_free } from './pdomIds.js';
 import { amd_iommu_iopf_add_device, amd_iommu_iopf_init, amd_iommu_iopf_remove_device, amd_iommu_page_response } from './ppr.js';
-import { ProtectionDomain, dev_iommu_priv_get, to_pdomain, type AmdIommu, type IommuDevData } from './structs.js';
+import { ProtectionDomain, to_pdomain, type AmdIommu, type IommuDevData } from './structs.js';
 
 /** blocked_domain_set_dev_pasid (v6.19-rc). */
 function blocked_domain_set_dev_pasid(_domain: IommuDomain, dev: Device, pasid: number, old: IommuDomain | undefined): Errno | 0 {
@@ -198,4 +198,3 @@ export const amdIommuDriver: IommuDriver = Object.freeze({
   leakCheck: amd_iommu_leak_check,
 });
 
-export { dev_iommu_priv_get };

@@ -18,7 +18,7 @@ import type { Device, IommuDomain, MmStruct, MmuNotifier } from '../core/types.j
 import { amd_iommu_dev_flush_pasid_pages } from './cmd.js';
 import { amd_iommu_clear_gcr3, amd_iommu_set_gcr3 } from './gcr3.js';
 import { amd_iommu_poll_ppr_log } from './ppr.js';
-import { amd_iommu_domain_free, amd_iommu_ops, protection_domain_alloc } from './iommu.js';
+import { amd_iommu_domain_free, protection_domain_alloc } from './iommu.js';
 import { dev_iommu_priv_get, to_pdomain, type IommuDevData, type PdomDevData, type ProtectionDomain } from './structs.js';
 
 const LOCK = 'pdom->lock';
@@ -151,4 +151,3 @@ export function amd_iommu_domain_alloc_sva(dev: Device, mm: MmStruct): Result<Io
   return ok(pdom.domain);
 }
 
-export { amd_iommu_ops };
