@@ -34,7 +34,7 @@ const HAND: Readonly<Partial<Record<FaultId, { length: number; scope?: Partial<E
 
 const platformsOf = (f: FaultId): readonly Platform[] => {
   const p = FAULTS.find((x) => x.id === f)!.platform;
-  return p === 'both' ? PLATFORMS : [p];
+  return p === 'core' ? PLATFORMS : [p];
 };
 
 const rows: string[] = [];

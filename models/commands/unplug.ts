@@ -2,7 +2,7 @@
  * unplug(dev): surprise removal; the driver's remove unbinds everything the device holds.
  *
  * Generated only where the correct kernel is expected to survive it:
- * - VT-d only. On SMMUv3 the v6.17 unbind path issues ATC_INV to the removed master with no
+ * - VT-d only. On SMMUv3 (and AMD: device_flush_iotlb, v6.19-rc) the unbind path issues ATC_INV to the removed master with no
  *   pci_dev_is_disconnected check (arm_smmu_atc_inv_master), which the emulated SMMU times out
  *   (CMD_SYNC time-out: I-QUEUE) in the fixed kernel too.
  * - Devices without PRI. intel_iommu_drain_pasid_prq (prq.c, unchanged to v7.0-rc5) sends its

@@ -42,5 +42,5 @@ export const priRetry: Invariant = {
   kernelRule:
     'A Success response follows handle_mm_fault on the faulting address, so the retried access reaches the page just faulted in; an Invalid response ends the access.',
   source: 'drivers/iommu/iommu-sva.c: iommu_sva_handle_iopf (v6.17); PCIe r6.0 10.4.2 (PRG Response)',
-  check: perPlatform('I-PRI-RETRY', { vtd: check, smmuv3: check }),
+  check: perPlatform('I-PRI-RETRY', { vtd: check, smmuv3: check, amd: check }),
 };

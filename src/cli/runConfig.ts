@@ -19,7 +19,7 @@ const DURATION = 'expected seconds (90) or a duration ("90s", "2m", "1h")';
 const count = (max: number) => z.int({ error: `expected an integer from 1 to ${max}` }).min(1).max(max);
 
 export const runConfigSchema = z.strictObject({
-  platform: z.enum(['vtd', 'smmuv3', 'both'], { error: 'expected "vtd", "smmuv3" or "both"' }).optional(),
+  platform: z.enum(['vtd', 'smmuv3', 'amd', 'all', 'both'], { error: 'expected "vtd", "smmuv3", "amd" or "all"' }).optional(),
   topology: z.enum(['random', 'default'], { error: 'expected "random" or "default"' }).optional(),
   iommus: count(4).optional(),
   devices: count(4).optional(),

@@ -9,9 +9,10 @@ import { type Checked, bad, good } from '../trace/index.js';
 const quote = (s: string): string => `'${s.length > 40 ? `${s.slice(0, 37)}...` : s}'`;
 
 export const parsePlatforms = (s: string): Checked<readonly Platform[]> => {
-  if (s === 'both') return good(PLATFORMS);
+  // 'both' named vtd and smmuv3 before AMD came; old configs and scripts keep working.
+  if (s === 'all' || s === 'both') return good(PLATFORMS);
   const p = PLATFORMS.find((x) => x === s);
-  return p === undefined ? bad(`bad --platform ${quote(s)}: expected ${PLATFORMS.join(', ')} or both`) : good([p]);
+  return p === undefined ? bad(`bad --platform ${quote(s)}: expected ${PLATFORMS.join(', ')} or all`) : good([p]);
 };
 
 /** A whole number in [min, max]; decimal digits only (no signs, exponents or fractions). */

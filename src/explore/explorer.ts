@@ -17,7 +17,7 @@ export const EXPLORE_SEED = 0;
 
 const faultApplies = (fault: FaultId, platform: Platform): boolean => {
   const p = FAULTS.find((f) => f.id === fault)?.platform;
-  return p === 'both' || p === platform;
+  return p === 'core' || p === platform;
 };
 
 const explorePlatform = (platform: Platform, opts: ExploreOptions): Checked<PlatformExploreSummary> => {

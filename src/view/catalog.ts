@@ -4,7 +4,7 @@
  */
 import { INVARIANTS } from '../../properties/registry.js';
 import { EXC_ID, OBS_ID } from '../harness/violation.js';
-import { FAULTS } from '../shared/index.js';
+import { FAULTS, PLATFORMS } from '../shared/index.js';
 import { ruleOf } from './violationBlock.js';
 
 export const FAULT_HEADER = ['id', 'platforms', 'represented', 'fix', 'title'] as const;
@@ -12,7 +12,7 @@ export const FAULT_HEADER = ['id', 'platforms', 'represented', 'fix', 'title'] a
 export const faultRows = (): string[][] =>
   FAULTS.map((f) => [
     f.id,
-    f.platform === 'both' ? 'vtd, smmuv3' : f.platform,
+    f.platform === 'core' ? PLATFORMS.join(', ') : f.platform,
     f.notRepresented === undefined ? 'yes' : 'no',
     f.fix,
     f.title,

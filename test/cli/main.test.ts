@@ -25,7 +25,7 @@ describe('sva-harness command line', () => {
   });
 
   test('Bad values: unknown platform, negative or non-integer budget, non-numeric seed', async () => {
-    await expectUsageError(['run', '--platform', 'amd-vi'], /^sva-harness run: bad --platform 'amd-vi': expected vtd, smmuv3 or both$/);
+    await expectUsageError(['run', '--platform', 'amd-vi'], /^sva-harness run: bad --platform 'amd-vi': expected vtd, smmuv3, amd or all$/);
     await expectUsageError(['run', '--runs', '-5'], /^sva-harness run: bad --runs '-5': expected a positive integer$/);
     await expectUsageError(['run', '--runs=2.5'], /bad --runs '2.5'/);
     await expectUsageError(['run', '--runs', '0'], /bad --runs '0'/);

@@ -47,8 +47,8 @@ describe('run --config files', () => {
   });
 
   test.each([
-    ['{"fault": "B99"}', 'fault: expected a fault id B01-B19'],
-    ['{"platform": "arm"}', 'platform: expected "vtd", "smmuv3" or "both"'],
+    ['{"fault": "B99"}', 'fault: expected a fault id B01-B39'],
+    ['{"platform": "arm"}', 'platform: expected "vtd", "smmuv3", "amd" or "all"'],
     ['{"runs": 0}', 'runs: expected a positive integer'],
     ['{"runs": "10"}', 'runs: expected a positive integer'],
     ['{"mms": 99}', 'mms: expected an integer from 1 to 8'],

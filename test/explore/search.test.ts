@@ -14,7 +14,7 @@ const scope = (platform: Platform): Topology => {
 const SHORT: readonly FaultId[] = ['B01', 'B02', 'B03', 'B04', 'B08', 'B15'];
 const platformsOf = (f: FaultId): Platform[] => {
   const p = FAULTS.find((x) => x.id === f)!.platform;
-  return p === 'both' ? ['vtd', 'smmuv3'] : [p];
+  return p === 'core' ? ['vtd', 'smmuv3', 'amd'] : [p];
 };
 const cases = SHORT.flatMap((f) => platformsOf(f).map((p) => [f, p] as const));
 

@@ -32,9 +32,16 @@ const ENTRY_POINTS: Readonly<Record<Platform, readonly RegExp[]>> = {
     /^arm-smmu-v3: \w+\(blocked_domain, dev0, 1, domain0\)$/,
     /^arm-smmu-v3: arm_smmu_mm_release\(notifier\(mm0\), mm0\)$/,
   ],
+  amd: [
+    /^amd-iommu: amd_iommu_domain_alloc_sva\(dev0, mm0\)$/,
+    /^amd-iommu: iommu_sva_set_dev_pasid\(domain0, dev0, 1, NULL\)$/,
+    /^amd-iommu: sva_arch_invalidate_secondary_tlbs\(notifier\(mm0\), mm0, 0x40001000, 0x40002000\)$/,
+    /^amd-iommu: blocked_domain_set_dev_pasid\(blocked_domain, dev0, 1, domain0\)$/,
+    /^amd-iommu: sva_mn_release\(notifier\(mm0\), mm0\)$/,
+  ],
 };
 
-describe.each<Platform>(['vtd', 'smmuv3'])('Driver entry points and cache activity in the timeline on %s', (platform) => {
+describe.each<Platform>(['vtd', 'smmuv3', 'amd'])('Driver entry points and cache activity in the timeline on %s', (platform) => {
   test('Every call through an ops table is an event named after the ported function', () => {
     const driver = events(platform, 'driver');
     for (const re of ENTRY_POINTS[platform]) expect(driver.some((l) => re.test(l)), `${re}`).toBe(true);
@@ -42,10 +49,14 @@ describe.each<Platform>(['vtd', 'smmuv3'])('Driver entry points and cache activi
 
   test('The IOMMU\'s and the ATC\'s fills and an invalidation\'s evictions are events', () => {
     const all = events(platform);
-    const fill = platform === 'vtd' ? /^vtd0: IOTLB fill DID \d+ PASID 1 vpn 0x40001 → frame \d+ rw$/ : /^smmu0: TLB fill ASID \d+ vpn 0x40001 → frame \d+ rw$/;
+    const fill = { vtd: /^vtd0: IOTLB fill DID \d+ PASID 1 vpn 0x40001 → frame \d+ rw$/, smmuv3: /^smmu0: TLB fill ASID \d+ vpn 0x40001 → frame \d+ rw$/, amd: /^amd0: IOTLB fill DID \d+ PASID 1 vpn 0x40001 → frame \d+ rw$/ }[platform];
     expect(all.some((l) => fill.test(l))).toBe(true);
     expect(all.some((l) => /^dev0: ATC fill PASID 1 vpn 0x40001 → frame \d+ rw$/.test(l))).toBe(true);
-    const evict = platform === 'vtd' ? /^vtd0: apply piotlb: evicts .*IOTLB DID \d+ PASID 1 vpn 0x40001/ : /^smmu0: apply TLBI_NH_VA: evicts .*TLB ASID \d+ vpn 0x40001/;
+    const evict = {
+      vtd: /^vtd0: apply piotlb: evicts .*IOTLB DID \d+ PASID 1 vpn 0x40001/,
+      smmuv3: /^smmu0: apply TLBI_NH_VA: evicts .*TLB ASID \d+ vpn 0x40001/,
+      amd: /^amd0: apply INVALIDATE_IOMMU_PAGES: evicts .*IOTLB DID \d+ PASID 1 vpn 0x40001/,
+    }[platform];
     expect(all.some((l) => evict.test(l))).toBe(true);
   });
 

@@ -14,7 +14,7 @@ const DEFAULTS = DEFAULT_EXPLORE_SCOPE;
 const DEFAULT_DEPTH = 6;
 
 const OPTIONS = [
-  { name: 'platform', value: 'vtd|smmuv3|both', help: 'platform(s) to explore, one after the other (default: both)' },
+  { name: 'platform', value: 'vtd|smmuv3|amd|all', help: 'platform(s) to explore, one after the other (default: all)' },
   { name: 'iommus', value: 'N', help: `IOMMUs in the scope (1-4, default ${DEFAULTS.iommus})` },
   { name: 'devices', value: 'N', help: `devices per IOMMU (1-4, default ${DEFAULTS.devicesPerIommu})` },
   { name: 'mms', value: 'N', help: `mm slots (1-${MAX_MMS}, default ${DEFAULTS.mms})` },
@@ -48,7 +48,7 @@ const parseKinds = (raw: string): Checked<readonly CommandKind[]> => {
 };
 
 export const toExploreOptions = (args: ParsedArgs): Checked<ExploreOptions> => {
-  const platforms = parsePlatforms(str(args, 'platform') ?? 'both');
+  const platforms = parsePlatforms(str(args, 'platform') ?? 'all');
   if (!platforms.ok) return platforms;
   const dims = [
     count(args, 'iommus', DEFAULTS.iommus, 1, 4), count(args, 'devices', DEFAULTS.devicesPerIommu, 1, 4),

@@ -42,7 +42,7 @@ export const runCommand: CliCommand = {
   notes: [
     'A progress bar (steps/s) goes to stderr when it is a terminal. The run ends with a summary table.',
     'Exit code 1 when a violation is found: its trace path is printed (see replay and show).',
-    'With --fault, a platform the fault does not apply to is skipped (--platform both, the default,',
+    'With --fault, a platform the fault does not apply to is skipped (--platform all, the default,',
     'runs only the fault\'s own); naming only such platforms is refused (exit 2).',
     'Each search runs in a worker thread under a watchdog: a step that runs longer than --step-timeout',
     'is an I-LOCKUP violation with the trace of its run so far; --time ends the run within 0.5 s of it',

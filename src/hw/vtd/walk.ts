@@ -46,7 +46,7 @@ export interface WalkCaches {
  * observable: a cached writable entry is still used as-is.
  */
 export const firstLevelTranslate = (
-  c: WalkCaches, entry: PasidEntry, pasid: number, vpn: number, write: boolean,
+  c: WalkCaches, entry: Pick<PasidEntry, 'did' | 'flptr' | 'levels'>, pasid: number, vpn: number, write: boolean,
 ): Translation => {
   const did = entry.did;
   const hit = c.iotlb.lookup(did, pasid, vpn);
