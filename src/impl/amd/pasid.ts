@@ -19,7 +19,7 @@ import { amd_iommu_dev_flush_pasid_pages } from './cmd.js';
 import { amd_iommu_clear_gcr3, amd_iommu_set_gcr3 } from './gcr3.js';
 import { amd_iommu_poll_ppr_log } from './ppr.js';
 import { amd_iommu_domain_free, protection_domain_alloc } from './iommu.js';
-import { dev_iommu_priv_get, to_pdomain, type IommuDevData, type PdomDevData, type ProtectionDomain } from './structs.js';
+import { dev_iommu_priv_get, to_pdomain, type AmdIommu, type IommuDevData, type PdomDevData, type ProtectionDomain } from './structs.js';
 
 const LOCK = 'pdom->lock';
 
@@ -94,14 +94,18 @@ export function iommu_sva_set_dev_pasid(domain: IommuDomain, dev: Device, pasid:
 }
 
 /**
- * Whether a page request of (dev, pasid) is still unanswered: in the PPR log, or reported to
- * the IOPF core and not yet responded to (a partial group, or a group queued or in its work).
+ * Whether the proposed fix's drain would answer a page request now: one still in the IOMMU's
+ * PPR log (the poll reports them all), or one reported to the IOPF core and not yet responded
+ * to on a device of this IOMMU (the IOPF queue's workqueue is per IOMMU). Iterated in devid
+ * order (a Map keeps insertion order, the probe's).
  */
-function iopf_pending(dev_data: IommuDevData, pasid: number): boolean {
-  const param = dev_fault_param(dev_data.dev);
-  return dev_data.iommu.unit.pprLog.pending.some((e) => e.devid === dev_data.devid && e.pasid === pasid)
-    || (param?.partial.some((f) => f.prm.pasid === pasid) ?? false)
-    || (param?.faults.some((g) => g.last_fault.prm.pasid === pasid) ?? false);
+function iopf_pending(iommu: AmdIommu): boolean {
+  if (iommu.unit.pprLog.pending.length > 0) return true;
+  for (const d of iommu.devices.values()) {
+    const param = dev_fault_param(d);
+    if (param !== undefined && (param.faults.length > 0 || param.partial.length > 0)) return true;
+  }
+  return false;
 }
 
 /**
@@ -124,7 +128,7 @@ export function amd_iommu_remove_dev_pasid(dev: Device, pasid: number, domain: I
   if (kernel.fixes.has('amd-remove-pasid-no-iopf-flush')) {
     amd_iommu_poll_ppr_log(dev_data.iommu);
     if (iopf_queue_flush_dev(dev) !== 0) warn(kernel, `iopf_queue_flush_dev: ${dev.hw.name} has no fault queue`);
-  } else if (iopf_pending(dev_data, pasid)) noteFinding(kernel, 'amd-remove-pasid-no-iopf-flush');
+  } else if (iopf_pending(dev_data.iommu)) noteFinding(kernel, 'amd-remove-pasid-no-iopf-flush');
 }
 
 /**
