@@ -5,7 +5,7 @@
  * Fault B07: SVA domains get second-stage IOTLB flushes; fixed by 04b1b069f151 (Dec 2025).
  * The harness found I7 (Invalidation and teardown ordering) at step 4: vtd0: device-TLB invalidation of sid 0 PASID 1 (descriptor 1) without a P_IOTLB invalidation of the PASID before it
  * Rule: The IOMMU's TLB invalidation (and its wait/sync) precedes the device-TLB/ATC invalidation; teardown clears the entry, then flushes the PASID cache or CD, the IOTLB, the device TLB, then drains the PRQ; attach returns only once the entry is visible.
- * Source: drivers/iommu/intel/pasid.c: intel_pasid_tear_down_entry; drivers/iommu/intel/cache.c: cache_tag_flush_range; drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c: arm_smmu_mm_arch_invalidate_secondary_tlbs, arm_smmu_mm_release; arm-smmu-v3.c: arm_smmu_blocking_set_dev_pasid (v6.17); bug B06
+ * Source: drivers/iommu/intel/pasid.c: intel_pasid_tear_down_entry; drivers/iommu/intel/cache.c: cache_tag_flush_range; drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c: arm_smmu_mm_arch_invalidate_secondary_tlbs, arm_smmu_mm_release; arm-smmu-v3.c: arm_smmu_blocking_set_dev_pasid (v6.17); drivers/iommu/amd/iommu.c: update_gcr3, amd_iommu_dev_flush_pasid_pages (v6.19-rc); bug B06
  *
  * Needs: CONFIG_KUNIT=y, CONFIG_IOMMU_SVA=y, the platform's IOMMU driver, and the test
  * built in (=y: mm_alloc, kthread_use_mm and the IOMMU internals are not all exported).

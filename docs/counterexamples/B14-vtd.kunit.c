@@ -5,7 +5,7 @@
  * Fault B14: kernel page-table pages freed without flushing SVA paging caches; fixed by e37d5a2d60a3, CVE-2025-71202.
  * The harness found I6 (No stale translation) at step 4: vtd0 paging-structure cache DID 1 PASID 1 level 1 prefix 0x7fffe480000 -> table 4 is no longer mm0's table there
  * Rule: When the secondary-TLB invalidation (or a detach/release flush) returns, no IOTLB, paging-structure/walk cache, PASID/CD cache or ATC entry is wider than the page tables, and none is tagged with a freed PASID or ASID.
- * Source: drivers/iommu/intel/svm.c: intel_arch_invalidate_secondary_tlbs; drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c: arm_smmu_mm_arch_invalidate_secondary_tlbs, arm_smmu_sva_domain_free (v6.17); bugs B06, B07, B12
+ * Source: drivers/iommu/intel/svm.c: intel_arch_invalidate_secondary_tlbs; drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c: arm_smmu_mm_arch_invalidate_secondary_tlbs, arm_smmu_sva_domain_free (v6.17); drivers/iommu/amd/pasid.c: sva_arch_invalidate_secondary_tlbs, amd/iommu.c: update_gcr3 (v6.19-rc); bugs B06, B07, B12
  *
  * Needs: CONFIG_KUNIT=y, CONFIG_IOMMU_SVA=y, the platform's IOMMU driver, and the test
  * built in (=y: mm_alloc, kthread_use_mm and the IOMMU internals are not all exported).

@@ -180,7 +180,7 @@ describe('run: machine-readable output, slices, and a supervised run', () => {
     expect(r.code).toBe(1);
     const xml = readFileSync(file, 'utf8');
     expect(xml).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuites name="sva-harness" tests="1" failures="1"/);
-    expect(xml).toContain('<testcase classname="sva-harness.run.vtd" name="vtd: seed 7, random topology, 1000 runs" time="0.500">');
+    expect(xml).toContain('<testcase classname="sva-harness.run.vtd" name="vtd: seed 7, random topology, 667 runs" time="0.500">');
     expect(xml).toContain('<failure type="violation"');
     const clean = await runMain(['run', '--junit', file, '--traces', join(outDir, 'junit-traces')], { runner: fakeRunner(summary(0), []) });
     expect(clean.code).toBe(0);
