@@ -15,6 +15,10 @@ const smmu = defaultTopology('smmuv3');
 /** dev0 a stall-capable (PRI in the topology's terms) master. */
 const smmuPri: Topology = { ...smmu, devices: smmu.devices.map((d, i) => (i === 0 ? { ...d, pri: true } : d)) };
 
+const amd = defaultTopology('amd');
+/** dev0 a PRI endpoint (DTE.PPR set at probe). */
+const amdPri: Topology = { ...amd, devices: amd.devices.map((d, i) => (i === 0 ? { ...d, pri: true } : d)) };
+
 const SEQUENCES: Record<FindingName, { topology: Topology; commands: Command[] }> = {
   'vtd-iopf-remove-nonpri': {
     topology: vtd,
@@ -29,6 +33,13 @@ const SEQUENCES: Record<FindingName, { topology: Topology; commands: Command[] }
   },
   'smmuv3-detach-no-iopf-flush': {
     topology: smmuPri,
+    commands: [
+      { kind: 'spawn', mm: 0 }, { kind: 'mmap', mm: 0, first: 0, count: 1, prot: 'rw' }, { kind: 'bind', dev: 0, mm: 0 },
+      { kind: 'dma', dev: 0, mm: 0, page: 0, write: false }, { kind: 'unbind', dev: 0, mm: 0 },
+    ],
+  },
+  'amd-remove-pasid-no-iopf-flush': {
+    topology: amdPri,
     commands: [
       { kind: 'spawn', mm: 0 }, { kind: 'mmap', mm: 0, first: 0, count: 1, prot: 'rw' }, { kind: 'bind', dev: 0, mm: 0 },
       { kind: 'dma', dev: 0, mm: 0, page: 0, write: false }, { kind: 'unbind', dev: 0, mm: 0 },

@@ -8,7 +8,7 @@ export type FaultId =
   | 'B01' | 'B02' | 'B03' | 'B04' | 'B05' | 'B06' | 'B07' | 'B08'
   | 'B09' | 'B10' | 'B11' | 'B12' | 'B13' | 'B14' | 'B15' | 'B16'
   | 'B17' | 'B18' | 'B19'
-  | 'B30' | 'B31' | 'B39';
+  | 'B30' | 'B31';
 
 export interface FaultInfo {
   readonly id: FaultId;
@@ -44,8 +44,7 @@ export const FAULTS: readonly FaultInfo[] = [
   { id: 'B18', title: 'PASID teardown zeroes the entry while it is present', fix: '75ed00055c05 (v7.0-rc1)', platform: 'vtd', expected: ['I7'] },
   { id: 'B19', title: 'ITE abort walk steps by 2: hard lockup after a multi-descriptor batch', fix: 'fe89277c9ceb (v7.0-rc5)', platform: 'vtd', expected: ['I-SPLAT'] },
   { id: 'B30', title: 'AMD GCR3 updates flush PASID 0 instead of the PASID (argument order)', fix: '8386207f37e9 (v6.12-rc1)', platform: 'amd', expected: ['I6', 'I8', 'I7', 'I-UAF-DMA', 'OBS', 'REF'] },
-  { id: 'B31', title: 'AMD PPR handler leaks a pci_dev reference per page request', fix: '6cf0981c2233 (v6.2-rc1, iommu_v2 ppr_notifier); missing again in ppr.c since v6.10', platform: 'amd', expected: ['I11'] },
-  { id: 'B39', title: 'AMD PASID removal leaves its page requests queued (upstream, unfixed)', fix: 'none: amd/pasid.c amd_iommu_remove_dev_pasid (v6.19-rc) drains nothing', platform: 'amd', expected: ['I8', 'I-PRI-DRAIN', 'I-PRI-STALE', 'I-PRI-ONCE', 'OBS', 'REF'] },
+  { id: 'B31', title: 'AMD PPR handler leaks a pci_dev reference per page request', fix: 'mainline ppr.c after 508cc055353a (the newer 3c6a2bac1524 puts it; fixing commit not in the archives); introduced by 978d626b8f1a (v6.10-rc1); 6cf0981c2233 (v6.2-rc1) had fixed it in iommu_v2', platform: 'amd', expected: ['I11'] },
 ];
 
 export const FAULT_IDS: readonly FaultId[] = FAULTS.map((f) => f.id);

@@ -8,12 +8,13 @@
  * the finding itself once its fix is switched on.
  */
 export type FindingName =
-  | 'vtd-iopf-remove-nonpri' | 'vtd-release-fpd-lost' | 'vtd-drain-devtlb-absent' | 'smmuv3-detach-no-iopf-flush';
+  | 'vtd-iopf-remove-nonpri' | 'vtd-release-fpd-lost' | 'vtd-drain-devtlb-absent' | 'smmuv3-detach-no-iopf-flush'
+  | 'amd-remove-pasid-no-iopf-flush';
 
 export interface FindingInfo {
   readonly name: FindingName;
   readonly title: string;
-  readonly platform: 'vtd' | 'smmuv3' | 'both';
+  readonly platform: 'vtd' | 'smmuv3' | 'amd' | 'both';
   /** What the buggy path trips; any other violation is not excused. */
   readonly excuses: readonly FindingExcuse[];
   /** The kernel functions involved (tree and commit: docs/kernel-version.md). */
@@ -84,6 +85,23 @@ export const FINDINGS: readonly FindingInfo[] = [
     ],
     where: 'arm-smmu-v3.c: arm_smmu_blocking_set_dev_pasid (no evtq drain, no iopf_queue_flush_dev; io-pgfault.c asks for both)',
     trace: 'regressions/upstream/smmuv3-detach-no-iopf-flush.json',
+  },
+  {
+    name: 'amd-remove-pasid-no-iopf-flush',
+    title: 'AMD PASID removal leaves the PASID\'s page requests in the PPR log and the IOPF queue',
+    platform: 'amd',
+    // The request stays for the PPR thread to report after the PASID is gone or bound anew:
+    // from here on the spec (which drained) and the kernel part ways, as on SMMUv3.
+    excuses: [
+      { invariant: 'I8', message: 'still in the PPR log', ends: true },
+      { invariant: 'I-PRI-DRAIN', ends: true },
+      { invariant: 'I-PRI-ONCE', ends: true },
+      { invariant: 'I-PRI-STALE', ends: true },
+      { invariant: 'I-PRI-RETRY', ends: true },
+      { invariant: 'REF', ends: true },
+    ],
+    where: 'amd/pasid.c: amd_iommu_remove_dev_pasid (no amd_iommu_poll_ppr_log, no iopf_queue_flush_dev; io-pgfault.c asks for both)',
+    trace: 'regressions/upstream/amd-remove-pasid-no-iopf-flush.json',
   },
 ];
 
