@@ -7,6 +7,7 @@
 import fc from 'fast-check';
 import { type Session, minimizeCommands, openSession, runSequence } from '../src/harness/index.js';
 import type { IommuDriver } from '../src/impl/index.js';
+import { iopf_counts } from '../src/impl/core/iopf.js';
 import type { FaultId, FindingName, Topology } from '../src/shared/index.js';
 import type { CoverageRecorder } from '../src/spec/index.js';
 import { newTrace } from '../src/trace/index.js';
@@ -84,6 +85,7 @@ export const checkProperty = (cfg: PropertyConfig): PropertyOutcome => {
     } finally {
       stats.noteSequence(session.commands.length);
       stats.noteKnown(session.known);
+      stats.noteIopf(iopf_counts(session.world.kernel));
       if (session.violation !== undefined) lastFailing = session;
       cfg.afterRun?.(stats, session.violation);
     }

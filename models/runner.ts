@@ -53,7 +53,7 @@ const runPlatform = (platform: Platform, opts: RunOptions, seed: number, fault: 
     summary: {
       platform, runs: stats.runs, steps: stats.steps, distinctCommands: stats.distinctKinds(),
       transitionsCovered: covered, transitionsTotal: total, violations: tracePath === undefined ? 0 : 1,
-      known: [...stats.known].map(([finding, runs]) => ({ finding, runs })), elapsedMs,
+      known: [...stats.known].map(([finding, runs]) => ({ finding, runs })), iopf: { ...stats.iopf }, elapsedMs,
     },
     ...(tracePath === undefined ? {} : { trace: tracePath }),
   });

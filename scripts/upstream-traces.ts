@@ -38,6 +38,13 @@ const SEQUENCES: Record<FindingName, { topology: Topology; commands: Command[] }
     topology: vtdPri,
     commands: [{ kind: 'spawn', mm: 0 }, { kind: 'bind', dev: 0, mm: 0 }, { kind: 'unplug', dev: 0 }],
   },
+  'iopf-partial-error-response': {
+    topology: vtdPri,
+    // A two-request group on the RID, where SVA attaches no fault handler.
+    commands: [
+      { kind: 'prg', dev: 0, mm: 0, page: 0, count: 2, write: false, rid: true }, { kind: 'serviceFaults' },
+    ],
+  },
 };
 
 for (const [name, { topology, commands }] of Object.entries(SEQUENCES)) {

@@ -10,7 +10,8 @@ import { perPlatform, type PlatformCheck } from './platform.js';
  */
 const check: PlatformCheck = (ctx, out) => {
   const { world, spec, cmd } = ctx;
-  const answers = cmd.kind === 'serviceFaults' || cmd.kind === 'unbind' || cmd.kind === 'bind';
+  // dma and prg: a PRQ overflow answers a dropped LAST at once.
+  const answers = cmd.kind === 'serviceFaults' || cmd.kind === 'unbind' || cmd.kind === 'bind' || cmd.kind === 'dma' || cmd.kind === 'prg';
   for (const dev of world.devices) {
     const got = dev.hw.priState?.completions;
     if (got === undefined) continue;

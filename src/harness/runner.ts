@@ -1,4 +1,4 @@
-import type { FaultId, FindingName, Platform } from '../shared/index.js';
+import type { FaultId, FindingName, IopfCounts, Platform } from '../shared/index.js';
 import type { Checked, Trace } from '../trace/index.js';
 
 /**
@@ -82,6 +82,8 @@ export interface PlatformRunSummary {
    * they do not count as violations and leave the exit code alone.
    */
   readonly known: readonly { readonly finding: FindingName; readonly runs: number }[];
+  /** The I/O page-fault protocol parts the runs reached, summed over runs (shrinking included). */
+  readonly iopf: IopfCounts;
   /** Wall time, for steps/s only. */
   readonly elapsedMs: number;
 }

@@ -26,10 +26,14 @@ export interface IommuUnit {
   /** Translate a PASID-tagged request from `dev` (an untranslated DMA or an ATS request). */
   translate(dev: PciDevice, pasid: number, vpn: number, write: boolean): Translation;
   /**
-   * A PRI endpoint's miss becomes a recoverable fault (VT-d: a descriptor in the page request
-   * queue; SMMUv3: a stalled transaction and its event): returns the table root the request
-   * was made against, or -1 when the unit does not accept it (no PRE / no CD.S) and the access
+   * A PRI endpoint's page request (`pasid` -1: on the RID) becomes a recoverable fault (VT-d: a
+   * descriptor in the page request queue; SMMUv3: a stalled transaction and its event):
+   * returns the table root the request was made against (-1: none), PR_DROPPED when the queue
+   * overflowed, or undefined when the unit does not accept it (no PRE / no CD.S) and the access
    * fails as an ordinary fault.
    */
-  pageRequest?(dev: PciDevice, pasid: number, vpn: number, write: boolean, prgi: number): number;
+  pageRequest?(dev: PciDevice, pasid: number, vpn: number, write: boolean, prgi: number, last: boolean): number | undefined;
 }
+
+/** IommuUnit.pageRequest: the hardware queue was full and the request was dropped. */
+export const PR_DROPPED = -2;

@@ -1,9 +1,11 @@
-import type { PageResponseCode } from '../shared/index.js';
+import { PRG_INDEX_LIMIT, type PageResponseCode } from '../shared/index.js';
 
-/** PRG indexes are 9 bits (PCIe Page Request Message). */
-export const PRG_INDEX_LIMIT = 512;
+export { PRG_INDEX_LIMIT };
 
-/** One page request the endpoint sent and holds a credit for until its response arrives. */
+/**
+ * One page request the endpoint sent and holds a credit for until its group's response
+ * arrives. `pasid` -1: sent without a PASID, on the RID.
+ */
 export interface OutstandingRequest {
   readonly pasid: number;
   readonly vpn: number;
@@ -12,6 +14,8 @@ export interface OutstandingRequest {
   readonly prgi: number;
   /** The table root the IOMMU walked when it turned the miss into a request (VT-d FLPTR, SMMU TTB0). */
   readonly root: number;
+  /** Last request of its group (LAST / LPIG). */
+  readonly last: boolean;
 }
 
 /** What happened to a request once answered: a retried access (its token) or a given-up one. */
@@ -52,11 +56,19 @@ export class PriEndpoint {
     return -1;
   }
 
-  /** Take the request a response names; `pasid` undefined matches on the index alone (CMD_RESUME). */
-  take(pasid: number | undefined, prgi: number): OutstandingRequest | undefined {
-    const i = this.outstanding.findIndex((r) => r.prgi === prgi && (pasid === undefined || r.pasid === pasid));
-    if (i < 0) return undefined;
-    return this.outstanding.splice(i, 1)[0];
+  /**
+   * Take every request of the group a response names, in send order; `pasid` undefined matches
+   * on the index alone (CMD_RESUME), -1 the requests sent without a PASID.
+   */
+  takeGroup(pasid: number | undefined, prgi: number): OutstandingRequest[] {
+    const out: OutstandingRequest[] = [];
+    let kept = 0;
+    for (const r of this.outstanding) {
+      if (r.prgi === prgi && (pasid === undefined || r.pasid === pasid)) out.push(r);
+      else this.outstanding[kept++] = r;
+    }
+    this.outstanding.length = kept;
+    return out;
   }
 
   record(c: PriCompletion): void {

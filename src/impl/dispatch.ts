@@ -106,6 +106,16 @@ export function implStep(world: World, cmd: Command): Observation {
       // A PRI page request sent: the access is pending, `{ok}` with no value (spec/pri.ts).
       return r.ok ? { ok: true, value: r.token } : r.pending === true ? OK : { ok: false, errno: 'EFAULT', fault: r.fault };
     }
+    case 'prg': {
+      const { dev, mm, page, count, write, rid } = cmd;
+      const hw = devOf(world, dev).hw;
+      // A device without PRI has no page requests to send (the spec's precondition keeps it out).
+      if (hw.priState === undefined) return { ok: false, errno: 'EFAULT', fault: `${hw.name}: no PRI` };
+      const vpns = Array.from({ length: count }, (_, i) => userVpn(page + i));
+      const r = hw.pageRequestGroup(rid ? -1 : pasidOf(world, mm), vpns, write);
+      if (r === undefined) return { ok: false, errno: 'EFAULT', fault: 'page requests refused' };
+      return r.ok ? { ok: true, value: r.token } : r.pending === true ? OK : { ok: false, errno: 'EFAULT', fault: r.fault };
+    }
     case 'prefetch': {
       const { dev, mm, page } = cmd;
       devOf(world, dev).hw.prefetch(pasidOf(world, mm), userVpn(page));

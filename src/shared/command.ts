@@ -27,6 +27,14 @@ export type Command =
   | { readonly kind: 'mprotect'; readonly mm: number; readonly page: number; readonly prot: Prot }
   /** The device accesses the page through the mm's PASID: ATC, then IOMMU caches, then a walk. */
   | { readonly kind: 'dma'; readonly dev: number; readonly mm: number; readonly page: number; readonly write: boolean }
+  /**
+   * The PRI device sends one Page Request Group: `count` requests for pages page.. (the last
+   * with LAST set), through the mm's PASID, or with no PASID on its RID when `rid` (mm unused).
+   */
+  | {
+      readonly kind: 'prg'; readonly dev: number; readonly mm: number; readonly page: number;
+      readonly count: number; readonly write: boolean; readonly rid: boolean;
+    }
   /** Last mmput: exit_mmap runs the notifiers' release, then frees tables and frames. */
   | { readonly kind: 'exit'; readonly mm: number }
   /** The process drops its own mm_count reference; __mmdrop runs once nothing else holds one. */
@@ -67,5 +75,5 @@ export type CommandKind = Command['kind'];
 
 export const COMMAND_KINDS: readonly CommandKind[] = [
   'bind', 'unbind', 'mmap', 'touch', 'munmap', 'mprotect', 'dma', 'exit', 'mmdrop', 'fork',
-  'spawn', 'gracePeriod', 'prefetch', 'vmalloc', 'vfree', 'failNext', 'serviceFaults', 'prefetchKernel', 'unplug',
+  'spawn', 'gracePeriod', 'prefetch', 'vmalloc', 'vfree', 'failNext', 'serviceFaults', 'prefetchKernel', 'unplug', 'prg',
 ];

@@ -27,6 +27,8 @@ export interface IommuSpec {
   readonly asidBits: number;
   /** SMMUv3: RANGE_INV (range TLBI) supported. */
   readonly rangeInv: boolean;
+  /** VT-d: page request queue entries (PQA_REG.PQS); absent = PRQ_DEFAULT_ENTRIES. Tiny values make overflow reachable. */
+  readonly prqSize?: number;
 }
 
 export interface Topology {
@@ -88,6 +90,7 @@ export const topologyError = (t: Topology): string | undefined => {
     if (!int(u.didBits, 4, 16)) return `iommu ${i}: didBits between 4 and 16`;
     if (!int(u.asidBits, 1, 16)) return `iommu ${i}: asidBits between 1 and 16`;
     if (typeof u.rangeInv !== 'boolean') return `iommu ${i}: rangeInv must be a boolean`;
+    if (u.prqSize !== undefined && !int(u.prqSize, 1, 64)) return `iommu ${i}: prqSize between 1 and 64`;
   }
   for (const [i, d] of t.devices.entries()) {
     if (!int(d.iommu, 0, t.iommus.length - 1)) return `device ${i}: iommu ${d.iommu} out of range`;

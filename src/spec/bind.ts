@@ -9,7 +9,7 @@ import type { Errno, Observation } from '../shared/index.js';
 import { bondTable, domainTable, pasidTable } from './machines/index.js';
 import { consumeFail, discardDomain, freeDomain } from './lifetime.js';
 import { fail } from './observe.js';
-import { drainIommu } from './pri.js';
+import { drainIommu, dropPartials } from './pri.js';
 import type { SpecDomain, SpecSlot, SpecState } from './state.js';
 
 /** ida_alloc_range(min, max): the smallest free id in [min, max], or -1 (-ENOSPC). */
@@ -164,6 +164,11 @@ export const unbind = (s: SpecState, dev: number, slot: number): void => {
   }
   // Then --domain->users; at 0 list_del + iommu_domain_free.
   sl.handles[group] = undefined;
+  // The group's last IOPF-capable attachment gone: each PRI device leaves its fault queue
+  // (iopf_queue_remove_device), its kept partial requests freed.
+  if (s.partial.length > 0 && s.slots.every((o) => o.handles[group] === undefined)) {
+    for (const d of t.groupDevs[group]!) if (t.devPri[d]) dropPartials(s, d);
+  }
   const d = h.domain;
   d.groups.splice(d.groups.indexOf(group), 1);
   domainTable.send(d.m, { type: 'detach' }, cov);

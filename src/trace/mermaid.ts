@@ -28,7 +28,7 @@ export const escapeMermaid = (text: string): string => {
 };
 
 /** DMA and prefetch are issued by the device; everything else is a call from the process. */
-const callerLane = (cmd: Command): Lane => (cmd.kind === 'dma' || cmd.kind === 'prefetch' ? 'device' : 'cpu');
+const callerLane = (cmd: Command): Lane => (cmd.kind === 'dma' || cmd.kind === 'prefetch' || cmd.kind === 'prg' ? 'device' : 'cpu');
 
 /**
  * The trace as a Mermaid `sequenceDiagram`: each command a message from its caller to the SVA

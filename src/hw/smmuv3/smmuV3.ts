@@ -146,13 +146,15 @@ export class SmmuV3 implements IommuUnit {
   /**
    * A recoverable fault of `dev`'s access: if the CD it used has S (stall) set, the transaction
    * is stalled and a stall event queued (STAG = the endpoint's tag); returns the CD's TTB0. A
-   * CD without S (or a quiet, EPD0 one) terminates the access instead: -1.
+   * CD without S (or a quiet, EPD0 one) terminates the access instead: undefined. A stall is
+   * one transaction: there are no multi-request groups and no stalls without a substream here.
    */
-  pageRequest(dev: PciDevice, pasid: number, vpn: number, write: boolean, stag: number): number {
+  pageRequest(dev: PciDevice, pasid: number, vpn: number, write: boolean, stag: number, _last: boolean): number | undefined {
+    if (pasid < 0) return undefined;
     const ste = this.config.ste(dev.sid) ?? this.streamTable.fetch(dev.sid);
-    if (!ste.v || ste.config !== 's1' || ste.cdTable === undefined || pasid >= 2 ** ste.s1cdmax) return -1;
+    if (!ste.v || ste.config !== 's1' || ste.cdTable === undefined || pasid >= 2 ** ste.s1cdmax) return undefined;
     const cd = this.config.cd(dev.sid, pasid) ?? ste.cdTable.fetch(pasid);
-    if (cd === undefined || !cd.v || cd.epd0 || !cd.s) return -1;
+    if (cd === undefined || !cd.v || cd.epd0 || !cd.s) return undefined;
     this.counters.bump('evtq.stall');
     this.evtq.push({ sid: dev.sid, ssv: true, ssid: pasid, vpn, read: !write, stag });
     if (this.trace) this.trace.event('queue', this.name, `EVTQ stall: ${dev.name} ssid=${pasid} vpn=0x${vpn.toString(16)}${write ? ' w' : ' r'} stag=${stag}`);

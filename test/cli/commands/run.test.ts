@@ -9,7 +9,7 @@ import { COMMAND_KINDS, FINDING_NAMES } from '../../../src/shared/index.js';
 
 const summary = (violations: number): RunSummary => ({
   seed: 7,
-  platforms: [{ platform: 'vtd', runs: 10, steps: 12345, distinctCommands: 16, transitionsCovered: 40, transitionsTotal: 45, violations, known: [], elapsedMs: 500 }],
+  platforms: [{ platform: 'vtd', runs: 10, steps: 12345, distinctCommands: 16, transitionsCovered: 40, transitionsTotal: 45, violations, known: [], iopf: { multiGroups: 3, overflows: 2, drainsWithQueued: 1, noHandler: 4, disablesWithoutPri: 5 }, elapsedMs: 500 }],
   traces: violations > 0 ? ['traces/vtd-seed7-SVA001-0000abcd.json'] : [],
 });
 
@@ -62,6 +62,7 @@ seed 7
 platform  runs   steps  steps/s  distinct commands  transitions covered  violations
 --------  ----  ------  -------  -----------------  -------------------  ----------
 vtd         10  12,345   24,690              16/${COMMAND_KINDS.length}                40/45           0
+iopf vtd: multi-request groups 3, overflows 2, drains with requests queued 1, no-handler requests 4, IOPF disables without PRI 5
 `);
     const found = await runMain(['run'], { runner: fakeRunner(summary(1), []) });
     expect(found.code).toBe(1);

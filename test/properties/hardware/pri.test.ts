@@ -25,7 +25,7 @@ describe.each(PLATFORMS)('PRI invariants fire on crafted bad states on %s', (pla
     b.run({ kind: 'unbind', dev: 0, mm: 0 });
     expect(b.check(priDrain)).toEqual([]);
     const pri = b.world.devices[0]!.hw.priState!;
-    pri.outstanding.push({ pasid: 1, vpn: userVpn(0), write: false, prgi: 7, root: 0 });
+    pri.outstanding.push({ pasid: 1, vpn: userVpn(0), write: false, prgi: 7, root: 0, last: true });
     const v = b.check(priDrain);
     expect(ids(v)).toEqual(['I-PRI-DRAIN']);
     expect(v[0]!.message).toMatch(/still outstanding at the device after the last unbind/);

@@ -1,0 +1,21 @@
+/**
+ * prg(dev, mm, pages, write, rid): a VT-d PRI device sends one Page Request Group of one or two
+ * requests (LAST on the second), through the mm's PASID or, sometimes, with no PASID on its RID
+ * (where SVA attaches no fault handler: the group must still be answered, Invalid). Several of
+ * them before a serviceFaults interleave groups of different devices and PASIDs in the PRQ.
+ */
+import fc from 'fast-check';
+import { PRG_MAX_REQUESTS, type Topology } from '../../src/shared/index.js';
+import { mmId, pageId } from '../ids.js';
+import { SvaCommand } from '../model.js';
+
+/** The devices that can send page request groups in `t`. */
+export const prgDevices = (t: Topology): number[] =>
+  t.platform !== 'vtd' ? [] : t.devices.flatMap((d, i) => (d.pri ? [i] : []));
+
+export const prgCommand = (t: Topology): fc.Arbitrary<SvaCommand> =>
+  fc.tuple(
+    fc.constantFrom(...prgDevices(t)), mmId(t), pageId(t), fc.integer({ min: 1, max: PRG_MAX_REQUESTS }), fc.boolean(),
+    fc.oneof({ weight: 4, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+  ).map(([dev, mm, page, count, write, rid]) =>
+    new SvaCommand({ kind: 'prg', dev, mm, page, count: Math.min(count, t.pages - page), write, rid }));
