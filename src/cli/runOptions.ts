@@ -1,4 +1,4 @@
-import { FAULTS, FAULT_IDS, FINDING_NAMES, MAX_MMS, MAX_PAGES, PLATFORMS, isFaultId, isFindingName } from '../shared/index.js';
+import { FAULTS, FAULT_IDS, FINDING_NAMES, faultIdRanges, MAX_MMS, MAX_PAGES, PLATFORMS, isFaultId, isFindingName } from '../shared/index.js';
 import type { FaultId, FindingName, Platform } from '../shared/index.js';
 import { type Checked, bad, good } from '../trace/index.js';
 import type { OptionDef, ParsedArgs } from './args.js';
@@ -33,7 +33,7 @@ export const RUN_OPTIONS: readonly OptionDef[] = [
 const parseFaultOption = (raw: string, platforms: readonly Platform[]): Checked<{ fault: FaultId; platforms: readonly Platform[] }> => {
   if (!isFaultId(raw)) {
     const q = raw.length > 40 ? `${raw.slice(0, 37)}...` : raw;
-    return bad(`bad --fault '${q}': expected a fault id ${FAULT_IDS[0]}-${FAULT_IDS[FAULT_IDS.length - 1]}`);
+    return bad(`bad --fault '${q}': expected a fault id ${faultIdRanges()}`);
   }
   const where = FAULTS.find((f) => f.id === raw)!.platform;
   const applies = where === 'both' ? PLATFORMS : [where];

@@ -7,7 +7,7 @@
 export type FaultId =
   | 'B01' | 'B02' | 'B03' | 'B04' | 'B05' | 'B06' | 'B07' | 'B08'
   | 'B09' | 'B10' | 'B11' | 'B12' | 'B13' | 'B14' | 'B15' | 'B16'
-  | 'B17' | 'B18';
+  | 'B17' | 'B18' | 'B50';
 
 export interface FaultInfo {
   readonly id: FaultId;
@@ -37,8 +37,23 @@ export const FAULTS: readonly FaultInfo[] = [
   { id: 'B16', title: 'PASID attached to a group member without PASID support', fix: 'b3f6fcd8404f, the core skips max_pasids == 0 (2025)', platform: 'both', expected: ['EXC', 'OBS', 'REF'] },
   { id: 'B17', title: 'SVA attach enables IOPF on a device without PRI: bind fails', fix: '39c20c4e83b9 (v7.0-rc5)', platform: 'vtd', expected: ['OBS', 'REF'] },
   { id: 'B18', title: 'PASID teardown zeroes the entry while it is present', fix: '75ed00055c05 (v7.0-rc1)', platform: 'vtd', expected: ['I7'] },
+  // The IOPF protocol (issue 14). Groups of several requests are sent only on VT-d here.
+  { id: 'B50', title: 'a non-last page request is handled and answered as a group of its own', fix: 'fca5b78511e9 (v6.11-rc, 2024; lost return from 3dfa64aecbaf)', platform: 'vtd', expected: ['I-PRI-ONCE', 'I-PRI-RETRY', 'REF', 'OBS'] },
 ];
 
 export const FAULT_IDS: readonly FaultId[] = FAULTS.map((f) => f.id);
+
+/** The corpus's ids as runs of consecutive numbers: `B01-B18, B50`. */
+export const faultIdRanges = (): string => {
+  const nums = FAULT_IDS.map((id) => Number(id.slice(1)));
+  const runs: string[] = [];
+  for (let i = 0; i < nums.length;) {
+    let j = i;
+    while (j + 1 < nums.length && nums[j + 1] === nums[j]! + 1) j++;
+    runs.push(i === j ? FAULT_IDS[i]! : `${FAULT_IDS[i]}-${FAULT_IDS[j]}`);
+    i = j + 1;
+  }
+  return runs.join(', ');
+};
 
 export const isFaultId = (s: string): s is FaultId => (FAULT_IDS as readonly string[]).includes(s);

@@ -215,7 +215,9 @@ export function iommu_report_device_fault(kernel: Kernel, dev: Device, evt: Iopf
   }
   if (!last) {
     param.partial.unshift(evt); // report_partial_fault; not acknowledged
-    return 0;
+    // B50: before fca5b78511e9 the return here was lost (3dfa64aecbaf): the partial request
+    // went on to become the last of a group of its own, handled and answered before its LAST.
+    if (kernel.fault !== 'B50') return 0;
   }
   const group = iopf_group_alloc(param, evt);
   group.attach_handle = handle;
