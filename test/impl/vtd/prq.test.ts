@@ -1,0 +1,72 @@
+import { describe, expect, test } from 'vitest';
+import { runSequence } from '../../../src/harness/index.js';
+import type { VtdUnit } from '../../../src/hw/vtd/unit.js';
+import { dev_fault_param, iopf_counts } from '../../../src/impl/core/iopf.js';
+import { defaultTopology } from '../../../src/shared/index.js';
+import type { Command, Topology } from '../../../src/shared/index.js';
+
+/** dev0 a PRI endpoint behind a VT-d unit whose PRQ holds `prqSize` requests. */
+const topo = (prqSize?: number): Topology => {
+  const t = defaultTopology('vtd');
+  return {
+    ...t,
+    iommus: t.iommus.map((u) => (prqSize === undefined ? u : { ...u, prqSize })),
+    devices: t.devices.map((d, i) => (i === 0 ? { ...d, pri: true } : d)),
+  };
+};
+const start: Command[] = [{ kind: 'spawn', mm: 0 }, { kind: 'mmap', mm: 0, first: 0, count: 4, prot: 'rw' }, { kind: 'bind', dev: 0, mm: 0 }];
+const prg = (page: number, count: number, rid = false): Command => ({ kind: 'prg', dev: 0, mm: 0, page, count, write: false, rid });
+const run = (t: Topology, cmds: Command[], fixes: readonly string[] = []) => {
+  const r = runSequence(t, cmds, { fixes: fixes as never });
+  if (!r.ok) throw new Error(r.error);
+  return r.value.session;
+};
+
+describe('prq_event_thread and the IOPF core on page request groups', () => {
+  test('a two-request group becomes one iopf group: both pages faulted in, one Success response', () => {
+    const s = run(topo(), [...start, prg(0, 2), { kind: 'serviceFaults' }]);
+    expect(s.violation).toBeUndefined();
+    expect(s.steps.at(-1)!.actual).toEqual({ ok: true, value: 2 });
+    const dev = s.world.devices[0]!;
+    expect(dev.hw.counters.get('pri.response.success')).toBe(1);
+    expect(dev.hw.priState!.completions.map((c) => c.ok)).toEqual([true, true]);
+    expect(iopf_counts(s.world.kernel).multiGroups).toBe(1);
+  });
+
+  test('an overflow: the LAST is dropped and answered Success by the unit; the thread discards the partial and clears PRO', () => {
+    const t = topo(1);
+    const s = run(t, [...start, prg(0, 2)]);
+    expect(s.violation).toBeUndefined();
+    const unit = s.world.iommus[0]!.unit as VtdUnit;
+    expect(unit.prq.overflow).toBe(true);
+    expect(unit.prq.pending.map((r) => r.lpig)).toEqual([false]);
+    expect(s.world.devices[0]!.hw.priState!.outstanding).toEqual([]);
+    const after = run(t, [...start, prg(0, 2), { kind: 'serviceFaults' }]);
+    expect(after.violation).toBeUndefined();
+    const u2 = after.world.iommus[0]!.unit as VtdUnit;
+    expect(u2.prq.overflow).toBe(false);
+    expect(u2.prq.pending).toEqual([]);
+    expect(dev_fault_param(after.world.devices[0]!)!.partial).toEqual([]);
+    expect(iopf_counts(after.world.kernel).overflows).toBe(1);
+    // Nothing was faulted in: the partial request was discarded unhandled.
+    expect(after.steps.at(-1)!.actual).toEqual({ ok: true, value: 0 });
+  });
+
+  test('an unbind drains with a request still in the ring; the drain is counted', () => {
+    const s = run(topo(), [...start, prg(0, 1), { kind: 'unbind', dev: 0, mm: 0 }]);
+    expect(s.violation).toBeUndefined();
+    expect(iopf_counts(s.world.kernel).drainsWithQueued).toBe(1);
+  });
+
+  test('a RID group finds no handler: answered Invalid once with the proposed fix, twice on mainline (finding iopf-partial-error-response)', () => {
+    const fixed = run(topo(), [...start, prg(0, 2, true), { kind: 'serviceFaults' }], ['iopf-partial-error-response']);
+    expect(fixed.violation).toBeUndefined();
+    const dev = fixed.world.devices[0]!;
+    expect(dev.hw.counters.get('pri.response.invalid')).toBe(1);
+    expect(dev.hw.priState!.protocolErrors).toEqual([]);
+    expect(iopf_counts(fixed.world.kernel).noHandler).toBe(2); // both requests were reported
+    const mainline = run(topo(), [...start, prg(0, 2, true), { kind: 'serviceFaults' }]);
+    expect(mainline.known.map((k) => k.finding)).toContain('iopf-partial-error-response');
+    expect(mainline.world.devices[0]!.hw.priState!.protocolErrors).toEqual(['dev0: invalid response to PRG 0 (RID) with no such request outstanding']);
+  });
+});
