@@ -105,6 +105,7 @@ export class PciDevice {
    * §7.5): that response is delivered here, once the request is outstanding.
    */
   sendGroup(pri: PriEndpoint, pasid: number, vpns: readonly number[], write: boolean): DmaResult | undefined {
+    if (pri.responseFailure) return undefined;
     if (pri.outstanding.length + vpns.length > pri.credits) return NO_CREDIT;
     const prgi = pri.allocPrgi();
     for (let i = 0; i < vpns.length; i++) {
@@ -131,8 +132,9 @@ export class PciDevice {
    * A page response (VT-d page group response descriptor, SMMU CMD_RESUME) as the IOMMU
    * delivers it: it answers the whole group. One that names no outstanding request is a
    * protocol error, logged. Success makes the endpoint retry each request of the group: an ATS
-   * translation request, then the access; any other code ends the accesses with an error (the
-   * endpoint does not retry). A request without a PASID has nothing to retry through here.
+   * translation request, then the access; Invalid ends the accesses with an error (the endpoint
+   * does not retry); Response Failure ends them too and disables the function's PRI for good.
+   * A request without a PASID has nothing to retry through here.
    */
   pageResponse(pasid: number | undefined, prgi: number, code: PageResponseCode): void {
     const pri = this.priState;
@@ -146,6 +148,7 @@ export class PciDevice {
     }
     pri.responses++;
     this.counters.bump(`pri.response.${code}`);
+    if (code === 'failure') pri.responseFailure = true;
     for (const req of reqs) this.retry(pri, req, code);
   }
 

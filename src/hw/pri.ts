@@ -43,6 +43,11 @@ export class PriEndpoint {
   readonly completions: PriCompletion[] = [];
   readonly protocolErrors: string[] = [];
   responses = 0;
+  /**
+   * PRI Status Response Failure: a Response Failure answer is catastrophic (PCIe r6.0
+   * 10.4.2.1): the function's Page Request Interface is disabled and sends no more requests.
+   */
+  responseFailure = false;
 
   constructor(readonly credits: number) {}
 

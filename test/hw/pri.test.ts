@@ -107,4 +107,13 @@ describe('PRI endpoint', () => {
     expect(dev.priState!.outstanding).toEqual([]);
     expect(dev.priState!.completions.map((c) => [c.code, c.ok])).toEqual([['success', false], ['success', false]]);
   });
+
+  test('a Response Failure disables PRI at the function: later misses fault instead of sending requests', () => {
+    const { unit, dev } = setup();
+    dev.dma(1, 0x40000, false);
+    dev.pageResponse(1, 0, 'failure');
+    expect(dev.priState!.responseFailure).toBe(true);
+    expect(dev.dma(1, 0x40001, false)).toEqual({ ok: false, fault: 'fake0: not-present' });
+    expect(unit.requests).toEqual([0]);
+  });
 });
