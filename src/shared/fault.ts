@@ -7,7 +7,7 @@
 export type FaultId =
   | 'B01' | 'B02' | 'B03' | 'B04' | 'B05' | 'B06' | 'B07' | 'B08'
   | 'B09' | 'B10' | 'B11' | 'B12' | 'B13' | 'B14' | 'B15' | 'B16'
-  | 'B17' | 'B18' | 'B50';
+  | 'B17' | 'B18' | 'B50' | 'B51';
 
 export interface FaultInfo {
   readonly id: FaultId;
@@ -39,6 +39,7 @@ export const FAULTS: readonly FaultInfo[] = [
   { id: 'B18', title: 'PASID teardown zeroes the entry while it is present', fix: '75ed00055c05 (v7.0-rc1)', platform: 'vtd', expected: ['I7'] },
   // The IOPF protocol (issue 14). Groups of several requests are sent only on VT-d here.
   { id: 'B50', title: 'a non-last page request is handled and answered as a group of its own', fix: 'fca5b78511e9 (v6.11-rc, 2024; lost return from 3dfa64aecbaf)', platform: 'vtd', expected: ['I-PRI-ONCE', 'I-PRI-RETRY', 'REF', 'OBS'] },
+  { id: 'B51', title: 'PASID teardown returns at a non-present entry: FPD left, PRQ drained at mm release instead of unbind', fix: 'cf08ca81d08a (v6.13-rc, Dec 2024)', platform: 'vtd', expected: ['I5', 'I11', 'I-PRI-ONCE', 'I-PRI-RETRY', 'I-PRI-DRAIN', 'REF'] },
 ];
 
 export const FAULT_IDS: readonly FaultId[] = FAULTS.map((f) => f.id);

@@ -83,7 +83,12 @@ export function intel_pasid_tear_down_entry(iommu: IntelIommu, dev: Device, pasi
   const table = intel_pasid_get_entry(dev, pasid);
   if (table === undefined) return;
   const pte = table.read(pasid);
+  // B51: between c43e1ccdebf2 and cf08ca81d08a (v6.13-rc, Dec 2024) the release path kept FPD
+  // (before 75ed00055c05) and drained the PRQ itself, and a non-present entry was returned from
+  // at once: the unbind after an exit left the FPD entry in the table and drained nothing.
+  const b51 = iommu.kernel.fault === 'B51';
   if (!pte.present) {
+    if (b51) return;
     if (!pte.fpd) {
       WARN_ON(iommu, pte !== CLEAR_PASID_ENTRY, `tear_down: PASID ${pasid} entry not clear`);
       // An attached PASID whose entry is clear was released without FPD: its PRQ is not
@@ -113,13 +118,13 @@ export function intel_pasid_tear_down_entry(iommu: IntelIommu, dev: Device, pasi
   else qi_flush_iotlb(iommu, did, 0n, 0, 'DSI');
   devtlb_invalidation_with_pasid(iommu, dev, pasid);
   if (!b18) {
-    if (fault_ignore && iommu.kernel.fixes.has('vtd-release-fpd-lost')) table.write(pasid, FPD_PASID_ENTRY);
+    if (fault_ignore && (b51 || iommu.kernel.fixes.has('vtd-release-fpd-lost'))) table.write(pasid, FPD_PASID_ENTRY);
     else {
       if (fault_ignore) noteFinding(iommu.kernel, 'vtd-release-fpd-lost');
       intel_pasid_clear_entry(dev, pasid, fault_ignore);
     }
   }
-  if (!fault_ignore) intel_iommu_drain_pasid_prq(dev, pasid);
+  if (!fault_ignore || b51) intel_iommu_drain_pasid_prq(dev, pasid);
 }
 
 /** What intel_iommu_drain_pasid_prq would act on: the PRQ thread and the fault workqueue are per IOMMU. */
