@@ -18,7 +18,8 @@ export interface PageRequest {
  * The page request queue (PRQ) of a VT-d unit: a ring of `size` descriptors that hardware
  * appends to (tail) and software consumes (head). The unit appends a descriptor for each page
  * request a PRI device sends through a context entry with PRE set; prq_event_thread consumes
- * them. A request that finds the ring full is not recorded: the unit sets PRO (VT-d 3.x §7.5).
+ * them. A request that finds the ring full is not recorded: the unit sets PRO (VT-d 3.x §7.5,
+ * as we read it; the unit's own Success answer to a dropped LAST is in PciDevice.sendGroup).
  */
 export class PageRequestQueue {
   private readonly ring: PageRequest[] = [];

@@ -102,7 +102,8 @@ export const PASID_MUTEX = 'pasid_mutex';
 export const pci_device_is_present = (dev: Device): boolean => !dev.hw.disconnected;
 
 /**
- * prq.c: intel_iommu_drain_pasid_prq (v6.17, unchanged to v7.0-rc5). "Supposed to be called after the device driver
+ * prq.c: intel_iommu_drain_pasid_prq (v7.0-rc5; the match by RID and PASID is add43c4fbc92's:
+ * PageRequestQueue.hasPending). "Supposed to be called after the device driver
  * has stopped DMA, the pasid entry has been cleared, and both IOTLB and DevTLB have been
  * invalidated." Only a device on the IOMMU's iopf queue (iopf_refcount > 0, i.e. PRI enabled)
  * can have page requests, so any other device returns at once.
