@@ -2,7 +2,8 @@ import { describe, expect, test } from 'vitest';
 import { runSequence } from '../../../src/harness/index.js';
 import type { VtdUnit } from '../../../src/hw/vtd/unit.js';
 import { dev_fault_param, iopf_counts } from '../../../src/impl/core/iopf.js';
-import { defaultTopology } from '../../../src/shared/index.js';
+import { defaultTopology, userVpn } from '../../../src/shared/index.js';
+import { vtdWorld } from './fixture.js';
 import type { Command, Topology } from '../../../src/shared/index.js';
 
 /** dev0 a PRI endpoint behind a VT-d unit whose PRQ holds `prqSize` requests. */
@@ -68,5 +69,33 @@ describe('prq_event_thread and the IOPF core on page request groups', () => {
     const mainline = run(topo(), [...start, prg(0, 2, true), { kind: 'serviceFaults' }]);
     expect(mainline.known.map((k) => k.finding)).toContain('iopf-partial-error-response');
     expect(mainline.world.devices[0]!.hw.priState!.protocolErrors).toEqual(['dev0: invalid response to PRG 0 (RID) with no such request outstanding']);
+  });
+});
+
+describe('partial requests of a PASID that goes away (no generator reaches this: prg sends whole groups)', () => {
+  test('mainline keeps them on the partial list while the device stays on its fault queue, and merges them into a later group with the same PRG index (matched by index alone)', () => {
+    const { world, run } = vtdWorld(topo(), ['vtd-iopf-remove-nonpri']);
+    run(
+      { kind: 'spawn', mm: 0 }, { kind: 'mmap', mm: 0, first: 0, count: 4, prot: 'rw' },
+      { kind: 'spawn', mm: 1 }, { kind: 'mmap', mm: 1, first: 0, count: 4, prot: 'rw' },
+      { kind: 'bind', dev: 0, mm: 0 }, { kind: 'bind', dev: 0, mm: 1 },
+    );
+    const dev = world.devices[0]!;
+    const unit = dev.iommu.unit as VtdUnit;
+    const pasid0 = world.mms[0]!.iommu_mm!.pasid;
+    // The device's first request of a group on mm0's PASID (page 3), whose LAST never comes:
+    // the device stops using the PASID and its driver unbinds.
+    unit.prq.append({ sid: dev.hw.sid, pasidPresent: true, pasid: pasid0, vpn: userVpn(3), write: true, lpig: false, prgi: 0 });
+    run({ kind: 'serviceFaults' });
+    expect(dev_fault_param(dev)!.partial.length).toBe(1);
+    run({ kind: 'unbind', dev: 0, mm: 0 });
+    // Still there: iopf_queue_flush_dev flushes the workqueue, not the partial list.
+    expect(dev_fault_param(dev)!.partial.map((f) => f.prm.pasid)).toEqual([pasid0]);
+    // A one-request group on mm1's PASID reuses PRG index 0 and takes the stale request along:
+    // iommu_sva_handle_iopf faults mm0's page 3 in mm1.
+    expect(world.mms[1]!.pgd.lookup(userVpn(3))).toBe(0);
+    run({ kind: 'prg', dev: 0, mm: 1, page: 0, count: 1, write: false, rid: false }, { kind: 'serviceFaults' });
+    expect(iopf_counts(world.kernel).multiGroups).toBe(1);
+    expect(world.mms[1]!.pgd.lookup(userVpn(3))).not.toBe(0);
   });
 });
