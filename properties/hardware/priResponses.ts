@@ -45,6 +45,14 @@ const check: PlatformCheck = (ctx, out) => {
       out.add({ dev: dev.id }, `${dev.hw.name} has ${pri.outstanding.length} page requests outstanding, the spec ${spec.outstanding[dev.id]}`);
     }
   }
+  // The kernel's partial lists hold what the spec says: none outlives its PASID's detach.
+  if (spec.partial.length > 0 || world.devices.some((d) => (dev_fault_param(d)?.partial.length ?? 0) > 0)) {
+    for (const dev of world.devices) {
+      const have = dev_fault_param(dev)?.partial.length ?? 0;
+      const want = spec.partial.filter((r) => r.dev === dev.id).length;
+      if (have !== want) out.add({ dev: dev.id }, `the kernel keeps ${have} partial page requests of ${dev.hw.name}, the spec ${want}`);
+    }
+  }
   if (world.topology.platform !== 'vtd') return;
   const devices = world.topology.devices;
   for (const iommu of world.iommus) {

@@ -1,6 +1,6 @@
 import { Counters } from './counters.js';
 import { HwError } from './errors.js';
-import { type IommuUnit, PR_DROPPED, type Translation } from './iommu.js';
+import type { IommuUnit, Translation } from './iommu.js';
 import type { PhysMem } from './mem.js';
 import { type OutstandingRequest, PriEndpoint } from './pri.js';
 import { PRI_CREDITS, type PageResponseCode } from '../shared/index.js';
@@ -104,28 +104,37 @@ export class PciDevice {
    * A LAST the IOMMU drops on a full queue is answered Success by the IOMMU itself (VT-d 3.x
    * §7.5): that response is delivered here, once the request is outstanding.
    */
-  sendGroup(pri: PriEndpoint, pasid: number, vpns: readonly number[], write: boolean): DmaResult | undefined {
+  sendGroup(pri: PriEndpoint, pasid: number, vpns: readonly number[], write: boolean, groupLast = true): DmaResult | undefined {
     if (pri.responseFailure) return undefined;
     if (pri.outstanding.length + vpns.length > pri.credits) return NO_CREDIT;
-    const prgi = pri.allocPrgi();
+    const open = pri.openPrgi(pasid);
+    const prgi = open >= 0 ? open : pri.allocPrgi();
     for (let i = 0; i < vpns.length; i++) {
       const vpn = vpns[i]!;
-      const last = i === vpns.length - 1;
-      const root = this.iommu.pageRequest?.(this, pasid, vpn, write, prgi, last);
-      if (root === undefined) return undefined;
+      const last = groupLast && i === vpns.length - 1;
+      const r = this.iommu.pageRequest?.(this, pasid, vpn, write, prgi, last);
+      if (r === undefined) return undefined;
       this.counters.bump('pri.request');
-      pri.outstanding.push({ pasid, vpn, write, prgi, root: root === PR_DROPPED ? -1 : root, last });
-      if (root === PR_DROPPED && last) this.pageResponse(pasid, prgi, 'success');
+      pri.outstanding.push({ pasid, vpn, write, prgi, root: r.root, last });
+      if (r.dropped && last) this.pageResponse(pasid, prgi, 'success');
     }
     return DMA_PENDING;
   }
 
-  /** `prg`: the device sends one Page Request Group; undefined when the IOMMU refuses page requests. */
-  pageRequestGroup(pasid: number, vpns: readonly number[], write: boolean): DmaResult | undefined {
+  /**
+   * `prg`: the device sends requests of one Page Request Group (continuing its open group on
+   * the PASID, if any); `last` false holds the LAST back. Undefined when the IOMMU refuses.
+   */
+  pageRequestGroup(pasid: number, vpns: readonly number[], write: boolean, last = true): DmaResult | undefined {
     const pri = this.priState;
     if (pri === undefined) throw new HwError(this.name, 'page request group from a device without PRI');
     if (pasid >= 0 && !this.canEmit(pasid)) return { ok: false, fault: `${this.name}: no-pasid-cap` };
-    return this.sendGroup(pri, pasid, vpns, write);
+    return this.sendGroup(pri, pasid, vpns, write, last);
+  }
+
+  /** The device's driver stops the device using `pasid` (before its unbind): open groups are abandoned. */
+  stopPasid(pasid: number): void {
+    this.priState?.abandon(pasid);
   }
 
   /**

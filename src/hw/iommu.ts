@@ -28,12 +28,15 @@ export interface IommuUnit {
   /**
    * A PRI endpoint's page request (`pasid` -1: on the RID) becomes a recoverable fault (VT-d: a
    * descriptor in the page request queue; SMMUv3: a stalled transaction and its event):
-   * returns the table root the request was made against (-1: none), PR_DROPPED when the queue
-   * overflowed, or undefined when the unit does not accept it (no PRE / no CD.S) and the access
-   * fails as an ordinary fault.
+   * returns the table root the request was made against (-1: none) and whether the queue was
+   * full and dropped it, or undefined when the unit does not accept it (no PRE / no CD.S) and
+   * the access fails as an ordinary fault.
    */
-  pageRequest?(dev: PciDevice, pasid: number, vpn: number, write: boolean, prgi: number, last: boolean): number | undefined;
+  pageRequest?(dev: PciDevice, pasid: number, vpn: number, write: boolean, prgi: number, last: boolean): PageRequestOutcome | undefined;
 }
 
-/** IommuUnit.pageRequest: the hardware queue was full and the request was dropped. */
-export const PR_DROPPED = -2;
+/** What became of a page request the unit accepted: the table root it was made against; dropped on a full queue. */
+export interface PageRequestOutcome {
+  readonly root: number;
+  readonly dropped: boolean;
+}

@@ -55,6 +55,24 @@ export class PriEndpoint {
     return this.outstanding.length < this.credits;
   }
 
+  /** The PRG index of `pasid`'s open group (requests sent, LAST not yet), or -1. */
+  openPrgi(pasid: number): number {
+    for (const r of this.outstanding) {
+      if (r.pasid === pasid && !this.outstanding.some((o) => o.pasid === pasid && o.prgi === r.prgi && o.last)) return r.prgi;
+    }
+    return -1;
+  }
+
+  /** The function stops using `pasid`: its open groups are abandoned (their credits return, no answer is awaited). */
+  abandon(pasid: number): void {
+    let kept = 0;
+    for (const r of this.outstanding) {
+      const open = r.pasid === pasid && !this.outstanding.some((o) => o.pasid === pasid && o.prgi === r.prgi && o.last);
+      if (!open) this.outstanding[kept++] = r;
+    }
+    this.outstanding.length = kept;
+  }
+
   /** The lowest PRG index no outstanding request uses. */
   allocPrgi(): number {
     for (let i = 0; i < PRG_INDEX_LIMIT; i++) if (!this.outstanding.some((r) => r.prgi === i)) return i;

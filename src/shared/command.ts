@@ -28,12 +28,14 @@ export type Command =
   /** The device accesses the page through the mm's PASID: ATC, then IOMMU caches, then a walk. */
   | { readonly kind: 'dma'; readonly dev: number; readonly mm: number; readonly page: number; readonly write: boolean }
   /**
-   * The PRI device sends one Page Request Group: `count` requests for pages page.. (the last
-   * with LAST set), through the mm's PASID, or with no PASID on its RID when `rid` (mm unused).
+   * The PRI device sends `count` requests of a Page Request Group for pages page.., through the
+   * mm's PASID, or with no PASID on its RID when `rid` (mm unused). With `last` the final one
+   * carries LAST; without it the group stays open: the device's next prg on that PASID
+   * continues it, and the device abandons it when it stops using the PASID (its last unbind).
    */
   | {
       readonly kind: 'prg'; readonly dev: number; readonly mm: number; readonly page: number;
-      readonly count: number; readonly write: boolean; readonly rid: boolean;
+      readonly count: number; readonly write: boolean; readonly rid: boolean; readonly last: boolean;
     }
   /** Last mmput: exit_mmap runs the notifiers' release, then frees tables and frames. */
   | { readonly kind: 'exit'; readonly mm: number }

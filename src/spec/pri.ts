@@ -13,11 +13,13 @@
  *   request is reported in order: one with no fault handler at its PASID (or on the RID, which
  *   SVA never gives one) ends its group with Invalid if it is the LAST and is otherwise dropped;
  *   a non-last one is kept until its group's LAST; the LAST takes every kept request of the
- *   device with its PRG index and the group is handled in order as iommu_sva_handle_iopf does
+ *   device with its PRG index and PASID and the group is handled in order as iommu_sva_handle_iopf does
  *   (errors sticky) against the mm of the LAST's handler, then answered once. After the thread,
  *   an overflow is cleared, and the kept requests discarded, once the queue is empty.
  * - A group's answer retires every request of it the device waits on; after Success the device
- *   retries each, reading the page's token if it now translates.
+ *   retries each, reading the page's token if it now translates. A group whose LAST was not sent
+ *   stays open; the device abandons it when it stops using the PASID (its last unbind of the
+ *   mm), and the PASID's detach frees the kernel's kept requests of it.
  * Sources: drivers/iommu/io-pgfault.c: iommu_report_device_fault, iopf_queue_discard_partial;
  * drivers/iommu/iommu-sva.c: iommu_sva_handle_iopf, iommu_sva_handle_mm; drivers/iommu/intel/prq.c:
  * prq_event_thread, intel_iommu_drain_pasid_prq (v7.0-rc5); VT-d 3.x §7.5 (page request queue
@@ -80,12 +82,24 @@ const send = (s: SpecState, r: SpecRequest): void => {
   s.prq.push(r);
 };
 
-/** Send a group of `count` requests for pages page.. of `slot` (-1: on the RID), or fail without the credits. */
-const sendGroup = (s: SpecState, dev: number, slot: number, page: number, count: number, write: boolean): Observation => {
+/** The PRG index of the device's open group on `slot` (requests sent, LAST not yet), or -1. */
+const openPrgi = (s: SpecState, dev: number, slot: number): number => {
+  for (const w of s.waiting) {
+    if (w.dev === dev && w.slot === slot && !s.waiting.some((o) => o.dev === dev && o.slot === slot && o.prgi === w.prgi && o.last)) return w.prgi;
+  }
+  return -1;
+};
+
+/**
+ * Send `count` requests for pages page.. of `slot` (-1: on the RID) in the device's open group
+ * there or a new one, LAST on the final one when `last`; or fail without the credits.
+ */
+const sendGroup = (s: SpecState, dev: number, slot: number, page: number, count: number, write: boolean, last = true): Observation => {
   if (s.outstanding[dev]! + count > PRI_CREDITS) return dmaFault('no PRI credit');
-  const prgi = allocPrgi(s, dev);
+  const open = openPrgi(s, dev, slot);
+  const prgi = open >= 0 ? open : allocPrgi(s, dev);
   for (let i = 0; i < count; i++) {
-    const r: SpecRequest = { dev, slot, page: page + i, write, prgi, last: i === count - 1 };
+    const r: SpecRequest = { dev, slot, page: page + i, write, prgi, last: last && i === count - 1 };
     s.outstanding[dev]! += 1;
     s.waiting.push(r);
     send(s, r);
@@ -97,9 +111,31 @@ const sendGroup = (s: SpecState, dev: number, slot: number, page: number, count:
 export const pageRequest = (s: SpecState, dev: number, slot: number, page: number, write: boolean): Observation => sendGroup(s, dev, slot, page, 1, write);
 
 /** prg: the device sends one Page Request Group. */
-export const prg = (s: SpecState, dev: number, slot: number, page: number, count: number, write: boolean, rid: boolean): Observation => {
+export const prg = (s: SpecState, dev: number, slot: number, page: number, count: number, write: boolean, rid: boolean, last: boolean): Observation => {
   s.retired.length = 0;
-  return sendGroup(s, dev, rid ? -1 : slot, page, count, write);
+  return sendGroup(s, dev, rid ? -1 : slot, page, count, write, last);
+};
+
+/** The device stops using `slot`'s PASID (its last unbind of the mm): its open groups there are abandoned. */
+export const abandonOpen = (s: SpecState, dev: number, slot: number): void => {
+  let kept = 0;
+  for (const w of s.waiting) {
+    const open = w.dev === dev && w.slot === slot && !s.waiting.some((o) => o.dev === dev && o.slot === slot && o.prgi === w.prgi && o.last);
+    if (open) s.outstanding[dev]! -= 1;
+    else s.waiting[kept++] = w;
+  }
+  s.waiting.length = kept;
+};
+
+/**
+ * The PASID's detach from the device (its PRQ drain): the kernel frees the device's kept
+ * partial requests of that PASID, whose LAST will never come (the proposed fix of finding
+ * iopf-stale-partial; mainline keeps them).
+ */
+export const dropPasidPartials = (s: SpecState, dev: number, slot: number): void => {
+  let p = 0;
+  for (const q of s.partial) if (q.dev !== dev || q.slot !== slot) s.partial[p++] = q;
+  s.partial.length = p;
 };
 
 /** iommu_sva_handle_mm on one fault, against the handler's mm (`slot`). */
@@ -146,7 +182,9 @@ const faultThread = (s: SpecState, iommu: number): SpecGroup[] => {
     const faults: SpecRequest[] = [];
     let p = 0;
     for (const q of s.partial) {
-      if (q.dev === r.dev && q.prgi === r.prgi) faults.push(q);
+      // Matched by PRG index and PASID (the proposed fix of finding iopf-stale-partial; mainline
+      // matches the index alone).
+      if (q.dev === r.dev && q.prgi === r.prgi && q.slot === r.slot) faults.push(q);
       else s.partial[p++] = q;
     }
     s.partial.length = p;

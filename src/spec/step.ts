@@ -38,7 +38,7 @@ export const specStep = (s: SpecState, cmd: Command): Observation => {
       s.retired.length = 0; // an overflowing PRQ answers a dropped request at once
       return dma(s, cmd.dev, cmd.mm, cmd.page, cmd.write);
     case 'prg':
-      return prg(s, cmd.dev, cmd.mm, cmd.page, cmd.count, cmd.write, cmd.rid);
+      return prg(s, cmd.dev, cmd.mm, cmd.page, cmd.count, cmd.write, cmd.rid, cmd.last);
     case 'prefetch':
     case 'prefetchKernel':
       // The hardware adversary changes no abstract state: caches may hold only what is walkable.

@@ -44,7 +44,7 @@ export const commandSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('serviceFaults') }),
   z.strictObject({ kind: z.literal('prefetchKernel'), dev: id, mm: id, kpage: id }),
   z.strictObject({ kind: z.literal('unplug'), dev: id }),
-  z.strictObject({ kind: z.literal('prg'), dev: id, mm: id, page: id, count: id, write: z.boolean(), rid: z.boolean() }),
+  z.strictObject({ kind: z.literal('prg'), dev: id, mm: id, page: id, count: id, write: z.boolean(), rid: z.boolean(), last: z.boolean() }),
 ]);
 
 const observationSchema = z.discriminatedUnion('ok', [

@@ -15,7 +15,7 @@ const HAND: readonly Command[] = [
   { kind: 'spawn', mm: 0 },
   { kind: 'mmap', mm: 0, first: 0, count: 2, prot: 'rw' },
   { kind: 'bind', dev: 0, mm: 0 },
-  { kind: 'prg', dev: 0, mm: 0, page: 0, count: 2, write: false, rid: false },
+  { kind: 'prg', dev: 0, mm: 0, page: 0, count: 2, write: false, rid: false, last: true },
   { kind: 'serviceFaults' },
 ];
 const vtd = defaultTopology('vtd');

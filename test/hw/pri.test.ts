@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { DMA_PENDING, PciDevice } from '../../src/hw/device.js';
-import { type IommuUnit, PR_DROPPED, type Translation } from '../../src/hw/iommu.js';
+import type { IommuUnit, PageRequestOutcome, Translation } from '../../src/hw/iommu.js';
 import { PhysMem } from '../../src/hw/mem.js';
 import { Counters } from '../../src/hw/counters.js';
 import { PRI_CREDITS } from '../../src/shared/index.js';
@@ -12,16 +12,16 @@ class FakeUnit implements IommuUnit {
   frame = -1;
   requests: number[] = [];
   lasts: boolean[] = [];
-  /** Requests accepted before the queue is full (then PR_DROPPED). */
+  /** Requests accepted before the queue is full (then dropped). */
   room = Infinity;
   translate(): Translation {
     return this.frame < 0 ? { ok: false, fault: 'not-present' } : { ok: true, frame: this.frame, write: true };
   }
-  pageRequest(_d: PciDevice, _p: number, _v: number, _w: boolean, prgi: number, last: boolean): number {
-    if (this.room-- <= 0) return PR_DROPPED;
+  pageRequest(_d: PciDevice, _p: number, _v: number, _w: boolean, prgi: number, last: boolean): PageRequestOutcome {
+    if (this.room-- <= 0) return { root: 42, dropped: true };
     this.requests.push(prgi);
     this.lasts.push(last);
-    return 42;
+    return { root: 42, dropped: false };
   }
 }
 
@@ -115,5 +115,24 @@ describe('PRI endpoint', () => {
     expect(dev.priState!.responseFailure).toBe(true);
     expect(dev.dma(1, 0x40001, false)).toEqual({ ok: false, fault: 'fake0: not-present' });
     expect(unit.requests).toEqual([0]);
+  });
+
+  test('a group held open is continued by the next requests on its PASID, and abandoned when the device stops the PASID', () => {
+    const { unit, dev } = setup();
+    dev.pageRequestGroup(1, [0x40000], false, false);
+    expect(dev.priState!.openPrgi(1)).toBe(0);
+    dev.pageRequestGroup(2, [0x50000], false);
+    dev.stopPasid(1);
+    expect(dev.priState!.outstanding.map((r) => [r.pasid, r.prgi])).toEqual([[2, 1]]);
+    expect(unit.lasts).toEqual([false, true]);
+  });
+
+  test('the LAST sent later closes the open group: one PRG index for all its requests', () => {
+    const { unit, dev } = setup();
+    dev.pageRequestGroup(1, [0x40000], false, false);
+    dev.pageRequestGroup(1, [0x40001], false, true);
+    expect(unit.requests).toEqual([0, 0]);
+    expect(unit.lasts).toEqual([false, true]);
+    expect(dev.priState!.openPrgi(1)).toBe(-1);
   });
 });

@@ -2,7 +2,7 @@ import type { IommuSpec, TraceSink } from '../../shared/index.js';
 import { Counters } from '../counters.js';
 import type { PciDevice } from '../device.js';
 import { HwError } from '../errors.js';
-import type { FaultReason, IommuUnit, Translation } from '../iommu.js';
+import type { FaultReason, IommuUnit, PageRequestOutcome, Translation } from '../iommu.js';
 import { PTE_P, PTE_U, PTE_W, pteFrame, type PhysMem } from '../mem.js';
 import { levelIndex, levelPrefix } from '../radix.js';
 import { CdTable } from './cdTable.js';
@@ -149,7 +149,7 @@ export class SmmuV3 implements IommuUnit {
    * CD without S (or a quiet, EPD0 one) terminates the access instead: undefined. A stall is
    * one transaction: there are no multi-request groups and no stalls without a substream here.
    */
-  pageRequest(dev: PciDevice, pasid: number, vpn: number, write: boolean, stag: number, _last: boolean): number | undefined {
+  pageRequest(dev: PciDevice, pasid: number, vpn: number, write: boolean, stag: number, _last: boolean): PageRequestOutcome | undefined {
     if (pasid < 0) return undefined;
     const ste = this.config.ste(dev.sid) ?? this.streamTable.fetch(dev.sid);
     if (!ste.v || ste.config !== 's1' || ste.cdTable === undefined || pasid >= 2 ** ste.s1cdmax) return undefined;
@@ -158,7 +158,7 @@ export class SmmuV3 implements IommuUnit {
     this.counters.bump('evtq.stall');
     this.evtq.push({ sid: dev.sid, ssv: true, ssid: pasid, vpn, read: !write, stag });
     if (this.trace) this.trace.event('queue', this.name, `EVTQ stall: ${dev.name} ssid=${pasid} vpn=0x${vpn.toString(16)}${write ? ' w' : ' r'} stag=${stag}`);
-    return cd.ttb0;
+    return { root: cd.ttb0, dropped: false };
   }
 
   private walk(asid: number, ttb0: number, levels: number, vpn: number, write: boolean): Translation {

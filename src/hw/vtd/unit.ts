@@ -2,7 +2,7 @@ import { type IommuSpec, type TraceSink, prqEntries } from '../../shared/index.j
 import { Counters } from '../counters.js';
 import type { PciDevice } from '../device.js';
 import { HwError } from '../errors.js';
-import { type IommuUnit, PR_DROPPED, type Translation } from '../iommu.js';
+import type { IommuUnit, PageRequestOutcome, Translation } from '../iommu.js';
 import type { PhysMem } from '../mem.js';
 import { MAX_AGAW_PFN_WIDTH, type QiDesc } from './descriptor.js';
 import { InvalidationQueue, type DescResult } from './invQueue.js';
@@ -65,24 +65,24 @@ export class VtdUnit implements IommuUnit, WalkCaches {
    * A page request from `dev` (`pasid` -1: none, a request on the RID): with PRE set it becomes
    * a PRQ descriptor (whatever the PASID entry says: requests of a torn-down PASID still
    * arrive, hence the drain). Returns the first-level table the PASID entry points at now (-1
-   * if none), undefined without PRE, or PR_DROPPED when the ring was full: PRO is set and the
+   * if none), or undefined without PRE; `dropped` when the ring was full: PRO is set and the
    * request is not recorded (for a LAST the unit answers the group Success itself: the caller
    * delivers that response, see PciDevice.sendGroup).
    */
-  pageRequest(dev: PciDevice, pasid: number, vpn: number, write: boolean, prgi: number, last: boolean): number | undefined {
+  pageRequest(dev: PciDevice, pasid: number, vpn: number, write: boolean, prgi: number, last: boolean): PageRequestOutcome | undefined {
     const ctx = this.contexts.get(dev.sid);
     if (ctx === undefined || !ctx.pre) return undefined;
     const pasidPresent = pasid >= 0;
+    const e = pasidPresent ? ctx.table.fetch(pasid) : undefined;
+    const root = e?.present === true ? e.flptr : -1;
     this.counters.bump('prq.request');
     if (!this.prq.append({ sid: dev.sid, pasidPresent, pasid: pasidPresent ? pasid : 0, vpn, write, lpig: last, prgi })) {
       this.counters.bump('prq.overflow');
       if (this.trace) this.trace.event('queue', this.name, `PRQ full: ${dev.name} prg=${prgi} dropped, PRO set`);
-      return PR_DROPPED;
+      return { root, dropped: true };
     }
     if (this.trace) this.trace.event('queue', this.name, `PRQ: ${dev.name} ${pasidPresent ? `pasid=${pasid}` : 'rid'} vpn=0x${vpn.toString(16)}${write ? ' w' : ' r'} prg=${prgi}${last ? '' : ' (not last)'}`);
-    if (!pasidPresent) return -1;
-    const e = ctx.table.fetch(pasid);
-    return e?.present === true ? e.flptr : -1;
+    return { root, dropped: false };
   }
 
   /** The PASID table a source id's context entry points at. */

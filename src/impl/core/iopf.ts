@@ -171,12 +171,25 @@ function iopf_error_response(dev: Device, evt: IopfFault): void {
   dev.iommu.ops.page_response!(dev, evt, { pasid: evt.prm.pasid, grpid: evt.prm.grpid, code: 'invalid' });
 }
 
-/** io-pgfault.c: iopf_group_alloc: the last fault plus the partial ones of its group, now pending. */
+/** The fault's PASID, or -1 without PASID_VALID. */
+const faultPasid = (f: IopfFault): number => ((f.prm.flags & IOMMU_FAULT_PAGE_REQUEST_PASID_VALID) !== 0 ? f.prm.pasid : -1);
+
+/**
+ * io-pgfault.c: iopf_group_alloc: the last fault plus the partial ones of its group, now
+ * pending. The partial ones are matched by PRG index alone, so a request of another PASID
+ * left there (finding iopf-stale-partial) joins the group and is handled against its mm; the
+ * proposed fix matches the PASID too.
+ */
 function iopf_group_alloc(param: IommuFaultParam, evt: IopfFault): IopfGroup {
   const faults: IopfFault[] = [];
+  const kernel = param.queue.kernel;
   for (let i = param.partial.length - 1; i >= 0; i--) {
     const p = param.partial[i]!;
     if (p.prm.grpid !== evt.prm.grpid) continue;
+    if (faultPasid(p) !== faultPasid(evt)) {
+      if (kernel.fixes.has('iopf-stale-partial')) continue;
+      noteFinding(kernel, 'iopf-stale-partial');
+    }
     param.partial.splice(i, 1);
     faults.unshift(p);
   }
@@ -234,6 +247,24 @@ export function iommu_report_device_fault(kernel: Kernel, dev: Device, evt: Iopf
  */
 export function iopf_queue_discard_partial(queue: IopfQueue): void {
   for (const param of queue.devices) param.partial.length = 0;
+}
+
+/**
+ * No mainline counterpart (the proposed fix of finding iopf-stale-partial, after the
+ * iopf_queue_discard_dev_pasid RFC): at a PASID's detach, after iopf_queue_flush_dev, the
+ * device's partial requests of that PASID go, since the device stopped the PASID and their LAST
+ * will never come. Mainline keeps them: noted as the finding when there are any.
+ */
+export function iopf_queue_discard_dev_pasid(kernel: Kernel, dev: Device, pasid: number): void {
+  const param = faultParams.get(dev);
+  if (param === undefined || !param.partial.some((f) => faultPasid(f) === pasid)) return;
+  if (!kernel.fixes.has('iopf-stale-partial')) {
+    noteFinding(kernel, 'iopf-stale-partial');
+    return;
+  }
+  let kept = 0;
+  for (const f of param.partial) if (faultPasid(f) !== pasid) param.partial[kept++] = f;
+  param.partial.length = kept;
 }
 
 /** io-pgfault.c: iopf_group_response: respond once, only while the group is still pending. */

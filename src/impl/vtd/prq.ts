@@ -7,7 +7,7 @@ import type { PageRequest } from '../../hw/vtd/prq.js';
 import {
   IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE, IOMMU_FAULT_PAGE_REQUEST_PASID_VALID, IOMMU_FAULT_PAGE_RESPONSE_NEEDS_PASID,
   IOMMU_FAULT_PERM_READ, IOMMU_FAULT_PERM_WRITE, type IommuPageResponse, type IopfFault,
-  iopf_counts, iopf_queue_alloc, iopf_queue_discard_partial, iommu_report_device_fault, iopf_queue_flush_dev,
+  iopf_counts, iopf_queue_alloc, iopf_queue_discard_dev_pasid, iopf_queue_discard_partial, iommu_report_device_fault, iopf_queue_flush_dev,
 } from '../core/iopf.js';
 import { noteFinding } from '../core/kernel.js';
 import { mutex_lock, mutex_unlock, run_waited } from '../core/lockdep.js';
@@ -128,6 +128,7 @@ export function intel_iommu_drain_pasid_prq(dev: Device, pasid: number): void {
   run_waited(iommu.kernel, irq, 'intel_iommu_drain_pasid_prq', thread);
   while (iommu.unit.prq.hasPending(info.sid, pasid)) run_waited(iommu.kernel, irq, 'intel_iommu_drain_pasid_prq', thread);
   WARN_ON(iommu, iopf_queue_flush_dev(dev) !== 0, `iopf_queue_flush_dev: ${dev.hw.name} has no fault queue`);
+  iopf_queue_discard_dev_pasid(iommu.kernel, dev, pasid); // finding iopf-stale-partial: mainline has no such step
   const descs = [
     { kind: 'wait', fence: true, drain: false } as const,
     qi_desc_piotlb(iommu, did, pasid, 0n, NPAGES_ALL, false),

@@ -16,7 +16,7 @@ const topo = (prqSize?: number): Topology => {
   };
 };
 const start: Command[] = [{ kind: 'spawn', mm: 0 }, { kind: 'mmap', mm: 0, first: 0, count: 4, prot: 'rw' }, { kind: 'bind', dev: 0, mm: 0 }];
-const prg = (page: number, count: number, rid = false): Command => ({ kind: 'prg', dev: 0, mm: 0, page, count, write: false, rid });
+const prg = (page: number, count: number, rid = false): Command => ({ kind: 'prg', dev: 0, mm: 0, page, count, write: false, rid, last: true });
 const run = (t: Topology, cmds: Command[], fixes: readonly string[] = []) => {
   const r = runSequence(t, cmds, { fixes: fixes as never });
   if (!r.ok) throw new Error(r.error);
@@ -72,7 +72,33 @@ describe('prq_event_thread and the IOPF core on page request groups', () => {
   });
 });
 
-describe('partial requests of a PASID that goes away (no generator reaches this: prg sends whole groups)', () => {
+describe('partial requests of a PASID that goes away (finding iopf-stale-partial)', () => {
+  const twoMms = (fixes: readonly ('vtd-iopf-remove-nonpri' | 'iopf-stale-partial')[]) => {
+    const w = vtdWorld(topo(), fixes);
+    w.run(
+      { kind: 'spawn', mm: 0 }, { kind: 'mmap', mm: 0, first: 0, count: 4, prot: 'rw' },
+      { kind: 'spawn', mm: 1 }, { kind: 'mmap', mm: 1, first: 0, count: 4, prot: 'rw' },
+      { kind: 'bind', dev: 0, mm: 0 }, { kind: 'bind', dev: 0, mm: 1 },
+      // A group on mm0's PASID whose LAST never comes: the device stops the PASID, then unbinds.
+      { kind: 'prg', dev: 0, mm: 0, page: 3, count: 1, write: true, rid: false, last: false },
+      { kind: 'serviceFaults' }, { kind: 'unbind', dev: 0, mm: 0 },
+    );
+    return w;
+  };
+
+  test('the device abandons its open group at its last unbind of the mm: its credits return, no answer is awaited', () => {
+    const { world } = twoMms(['vtd-iopf-remove-nonpri', 'iopf-stale-partial']);
+    expect(world.devices[0]!.hw.priState!.outstanding).toEqual([]);
+    expect(world.devices[0]!.hw.priState!.protocolErrors).toEqual([]);
+  });
+
+  test('with the proposed fix the detach frees the PASID\'s partial requests and a later group takes no stranger', () => {
+    const { world, run } = twoMms(['vtd-iopf-remove-nonpri', 'iopf-stale-partial']);
+    expect(dev_fault_param(world.devices[0]!)!.partial).toEqual([]);
+    run({ kind: 'prg', dev: 0, mm: 1, page: 0, count: 1, write: false, rid: false, last: true }, { kind: 'serviceFaults' });
+    expect(world.mms[1]!.pgd.lookup(userVpn(3))).toBe(0);
+  });
+
   test('mainline keeps them on the partial list while the device stays on its fault queue, and merges them into a later group with the same PRG index (matched by index alone)', () => {
     const { world, run } = vtdWorld(topo(), ['vtd-iopf-remove-nonpri']);
     run(
@@ -94,7 +120,7 @@ describe('partial requests of a PASID that goes away (no generator reaches this:
     // A one-request group on mm1's PASID reuses PRG index 0 and takes the stale request along:
     // iommu_sva_handle_iopf faults mm0's page 3 in mm1.
     expect(world.mms[1]!.pgd.lookup(userVpn(3))).toBe(0);
-    run({ kind: 'prg', dev: 0, mm: 1, page: 0, count: 1, write: false, rid: false }, { kind: 'serviceFaults' });
+    run({ kind: 'prg', dev: 0, mm: 1, page: 0, count: 1, write: false, rid: false, last: true }, { kind: 'serviceFaults' });
     expect(iopf_counts(world.kernel).multiGroups).toBe(1);
     expect(world.mms[1]!.pgd.lookup(userVpn(3))).not.toBe(0);
   });

@@ -88,7 +88,7 @@ describe.each(PLATFORMS)('PRI invariants fire on crafted bad states on %s', (pla
 describe('I-PRI-ONCE on page request groups (VT-d)', () => {
   test('holds on a two-request group through its one answer', () => {
     const b = priSetup('vtd');
-    b.run({ kind: 'prg', dev: 0, mm: 0, page: 0, count: 2, write: false, rid: false });
+    b.run({ kind: 'prg', dev: 0, mm: 0, page: 0, count: 2, write: false, rid: false, last: true });
     expect(b.check(priResponses)).toEqual([]);
     b.run(serviceFaults);
     expect(b.check(priResponses)).toEqual([]);
