@@ -8,12 +8,11 @@
  */
 import fc from 'fast-check';
 import { PRG_MAX_REQUESTS, type Topology } from '../../src/shared/index.js';
+import { prgDevices } from '../../src/harness/enabled.js';
 import { mmId, pageId } from '../ids.js';
 import { SvaCommand } from '../model.js';
 
-/** The devices that can send page request groups in `t`. */
-export const prgDevices = (t: Topology): number[] =>
-  t.platform !== 'vtd' ? [] : t.devices.flatMap((d, i) => (d.pri ? [i] : []));
+export { prgDevices };
 
 export const prgCommand = (t: Topology): fc.Arbitrary<SvaCommand> =>
   fc.tuple(

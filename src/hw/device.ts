@@ -143,7 +143,8 @@ export class PciDevice {
    * protocol error, logged. Success makes the endpoint retry each request of the group: an ATS
    * translation request, then the access; Invalid ends the accesses with an error (the endpoint
    * does not retry); Response Failure ends them too and disables the function's PRI for good.
-   * A request without a PASID has nothing to retry through here.
+   * A request without a PASID has nothing to retry through here. A surprise-removed endpoint
+   * receives nothing: its accesses are simply lost (no retry, nothing cached).
    */
   pageResponse(pasid: number | undefined, prgi: number, code: PageResponseCode): void {
     const pri = this.priState;
@@ -163,7 +164,7 @@ export class PciDevice {
 
   private retry(pri: PriEndpoint, req: OutstandingRequest, code: PageResponseCode): void {
     const failed = { pasid: req.pasid, vpn: req.vpn, write: req.write, code, ok: false, token: -1, root: req.root };
-    if (code !== 'success' || req.pasid < 0) return pri.record(failed);
+    if (code !== 'success' || req.pasid < 0 || this.disconnected) return pri.record(failed);
     const t = this.iommu.translate(this, req.pasid, req.vpn, req.write);
     if (!t.ok) return pri.record(failed);
     if (this.ats) this.fill(req.pasid, req.vpn, t);
@@ -215,6 +216,8 @@ export class PciDevice {
     let m = this.atc.get(pasid);
     if (m === undefined) this.atc.set(pasid, (m = new Map()));
     m.set(vpn, { frame: t.frame, write: t.write });
+    const trace = this.iommu.trace;
+    if (trace) trace.event('device', this.name, `ATC fill PASID ${pasid} vpn 0x${vpn.toString(16)} → frame ${t.frame}${t.write ? ' rw' : ' r'}`);
   }
 
   /** The PCIe PASID prefix is as wide as the device's capability: it cannot send a larger one. */

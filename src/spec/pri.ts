@@ -60,7 +60,8 @@ const respond = (s: SpecState, dev: number, slot: number, prgi: number, code: Pa
       continue;
     }
     s.outstanding[dev]! -= 1;
-    const ok = code === 'success' && attached && translates(s, w);
+    // A surprise-removed device never sees its response: its accesses are lost.
+    const ok = code === 'success' && attached && s.unplugged[dev] === 0 && translates(s, w);
     s.retired.push({ dev, slot: w.slot, page: w.page, ok, token: ok ? s.slots[w.slot]!.token[w.page]! : -1 });
   }
   s.waiting.length = kept;

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { iopfCount } from '../../../properties/hardware/iopfCount.js';
+import { dev_iommu_priv_get as amdDevData } from '../../../src/impl/amd/structs.js';
 import { dev_iommu_priv_get as smmuMaster } from '../../../src/impl/smmuv3/structs.js';
 import { dev_iommu_priv_get as vtdInfo } from '../../../src/impl/vtd/dmar.js';
 import type { Device } from '../../../src/impl/index.js';
@@ -54,5 +55,32 @@ describe('I-IOPF-COUNT fires on crafted bad states', () => {
     b.run({ kind: 'bind', dev: 1, mm: 0 });
     refcount(platform, b.world.devices[1]!).set(1);
     expect(b.check(iopfCount).map((x) => x.message)).toContainEqual(expect.stringMatching(/dev1: iopf_refcount is 1, but 0 .*cannot take faults/));
+  });
+});
+
+describe('I-IOPF-COUNT on AMD (no count: fault-queue membership follows dev_data->ppr)', () => {
+  test('holds on random legal walks, with and without PRI endpoints; binds and unbinds leave the queue alone', () => {
+    holdsOnRandomWalks(iopfCount, 'amd');
+    expect(priHoldsOnRandomWalks(iopfCount, 'amd', 4, 250)).toBeGreaterThan(5);
+    const b = priSetup('amd');
+    expect(amdDevData(b.world.devices[0]!).ppr).toBe(true);
+    b.run({ kind: 'unbind', dev: 0, mm: 0 });
+    expect(amdDevData(b.world.devices[0]!).ppr).toBe(true);
+    expect(b.check(iopfCount)).toEqual([]);
+  });
+
+  test('fires when dev_data->ppr disagrees with the fault queue', () => {
+    const b = priSetup('amd');
+    amdDevData(b.world.devices[0]!).ppr = false;
+    const v = b.check(iopfCount);
+    expect(ids(v)).toEqual(['I-IOPF-COUNT']);
+    expect(v[0]!.message).toMatch(/dev_data->ppr is clear but the device is on the IOMMU's fault queue/);
+  });
+
+  test('fires when a device without PRI enabled has dev_data->ppr', () => {
+    const b = priSetup('amd');
+    const d = amdDevData(b.world.devices[0]!);
+    d.pri_enabled = false;
+    expect(b.check(iopfCount).map((x) => x.message)).toContainEqual(expect.stringMatching(/dev_data->ppr is set but PRI is not enabled/));
   });
 });

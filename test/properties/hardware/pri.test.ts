@@ -10,7 +10,7 @@ import type { VtdUnit } from '../../../src/hw/vtd/unit.js';
 import { ids } from './helpers.js';
 import { priHoldsOnRandomWalks, priSetup } from './priHelpers.js';
 
-const PLATFORMS = ['vtd', 'smmuv3'] as const;
+const PLATFORMS = ['vtd', 'smmuv3', 'amd'] as const;
 const dma = (page: number, write = false) => ({ kind: 'dma', dev: 0, mm: 0, page, write }) as const;
 const serviceFaults = { kind: 'serviceFaults' } as const;
 
