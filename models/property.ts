@@ -112,6 +112,7 @@ const checkStateAware = (cfg: PropertyConfig): PropertyOutcome => {
     } finally {
       stats.noteSequence(session.commands.length);
       stats.noteKnown(session.known);
+      stats.noteIopf(iopf_counts(session.world.kernel));
       if (session.violation !== undefined) lastFailing = session;
       cfg.afterRun?.(stats, session.violation);
     }

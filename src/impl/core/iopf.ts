@@ -249,6 +249,11 @@ export function iopf_queue_discard_partial(queue: IopfQueue): void {
   for (const param of queue.devices) param.partial.length = 0;
 }
 
+/** Harness-side query, no kernel counterpart: whether the device keeps partial requests of `pasid`. */
+export function iopf_has_partial(dev: Device, pasid: number): boolean {
+  return faultParams.get(dev)?.partial.some((f) => faultPasid(f) === pasid) ?? false;
+}
+
 /**
  * No mainline counterpart (the proposed fix of finding iopf-stale-partial, after the
  * iopf_queue_discard_dev_pasid RFC): at a PASID's detach, after iopf_queue_flush_dev, the
