@@ -124,4 +124,23 @@ describe('partial requests of a PASID that goes away (finding iopf-stale-partial
     expect(iopf_counts(world.kernel).multiGroups).toBe(1);
     expect(world.mms[1]!.pgd.lookup(userVpn(3))).not.toBe(0);
   });
+
+  // Found by the merged model suite: after exit the unbind skips the drain (vtd-release-fpd-lost),
+  // where the finding used to be noted, so the kept partial request went unexcused.
+  const afterExit: Command[] = [
+    { kind: 'spawn', mm: 0 }, { kind: 'spawn', mm: 1 }, { kind: 'bind', dev: 0, mm: 0 },
+    { kind: 'prg', dev: 0, mm: 0, page: 0, count: 1, write: false, rid: false, last: false },
+    { kind: 'bind', dev: 0, mm: 1 }, { kind: 'exit', mm: 0 }, { kind: 'serviceFaults' }, { kind: 'unbind', dev: 0, mm: 0 },
+  ];
+  const oneDevice = (): Topology => ({ ...topo(), devices: [topo().devices[0]!], pages: 1, mms: 2 });
+
+  test('an unbind after exit skips the drain: the kept partial request is iopf-stale-partial on mainline, vtd-release-fpd-lost with that fix, no violation either way', () => {
+    const mainline = run(oneDevice(), afterExit);
+    expect(mainline.violation).toBeUndefined();
+    expect(mainline.known.map((k) => k.finding)).toContain('iopf-stale-partial');
+    const fixed = run(oneDevice(), afterExit, ['iopf-stale-partial']);
+    expect(fixed.violation).toBeUndefined();
+    expect(fixed.known.map((k) => k.finding)).toContain('vtd-release-fpd-lost');
+    expect(dev_fault_param(fixed.world.devices[0]!)!.partial.length).toBe(1);
+  });
 });
