@@ -54,7 +54,7 @@ export const FAULTS: readonly FaultInfo[] = [
 
 export const FAULT_IDS: readonly FaultId[] = FAULTS.map((f) => f.id);
 
-/** The corpus's ids as runs of consecutive numbers: `B01-B18, B50`. */
+/** The corpus's ids as runs of consecutive numbers: `B01-B19, B30-B31, B39, B50-B51`. */
 export const faultIdRanges = (): string => {
   const nums = FAULT_IDS.map((id) => Number(id.slice(1)));
   const runs: string[] = [];
