@@ -8,7 +8,7 @@ import { CLEAR_PASID_ENTRY, FPD_PASID_ENTRY, PasidTable, type PasidEntry } from 
 import type { Errno } from '../../shared/index.js';
 import type { Device } from '../core/types.js';
 import { type DeviceDomainInfo, type IntelIommu, IOMMU_NO_PASID, WARN_ON, dev_iommu_priv_get } from './dmar.js';
-import { dev_fault_param } from '../core/iopf.js';
+import { dev_fault_param, iopf_has_partial } from '../core/iopf.js';
 import { noteFinding } from '../core/kernel.js';
 import { intel_iommu_drain_pasid_prq, pci_device_is_present } from './prq.js';
 import { NPAGES_ALL, qi_flush_dev_iotlb_pasid, qi_flush_iotlb, qi_flush_pasid_cache, qi_flush_piotlb } from './qi.js';
@@ -95,6 +95,9 @@ export function intel_pasid_tear_down_entry(iommu: IntelIommu, dev: Device, pasi
       // drained here any more (cf08ca81d08a's drain needs FPD; finding vtd-release-fpd-lost).
       // It matters when the skipped drain had work: requests in the PRQ or faults unanswered.
       if (dev_iommu_priv_get(dev).iopf_refcount > 0 && prq_work_pending(iommu)) noteFinding(iommu.kernel, 'vtd-release-fpd-lost');
+      // Partial requests of the PASID: mainline's drain would keep them too (iopf-stale-partial);
+      // with that fix on, only the skipped drain keeps them.
+      if (iopf_has_partial(dev, pasid)) noteFinding(iommu.kernel, iommu.kernel.fixes.has('iopf-stale-partial') ? 'vtd-release-fpd-lost' : 'iopf-stale-partial');
       return;
     }
     table.write(pasid, CLEAR_PASID_ENTRY);
