@@ -260,6 +260,10 @@ export function iopf_has_partial(dev: Device, pasid: number): boolean {
  * device's partial requests of that PASID go, since the device stopped the PASID and their LAST
  * will never come. Mainline keeps them: noted as the finding when there are any.
  */
+/** Whether the device's partial list holds a request of `pasid` (for the findings' bookkeeping). */
+export const iopf_has_partial = (dev: Device, pasid: number): boolean =>
+  faultParams.get(dev)?.partial.some((f) => faultPasid(f) === pasid) ?? false;
+
 export function iopf_queue_discard_dev_pasid(kernel: Kernel, dev: Device, pasid: number): void {
   const param = faultParams.get(dev);
   if (param === undefined || !param.partial.some((f) => faultPasid(f) === pasid)) return;
