@@ -6,9 +6,9 @@
  * arbitraries in models/commands/ use (page ranges of 1–3 pages mostly, sometimes the whole
  * tail). `undefined` when no command of the kind is legal now.
  */
-import { EXITED, FREE, LIVE, MMAP_PROTS, MPROTECT_PROTS, pasidSlots, presentDevs, slotsIn, unpluggable } from '../src/harness/enabled.js';
+import { EXITED, FREE, LIVE, MMAP_PROTS, MPROTECT_PROTS, pasidSlots, prgDevices, presentDevs, slotsIn, unpluggable } from '../src/harness/enabled.js';
 import type { Command, CommandKind } from '../src/shared/index.js';
-import { FAIL_SITES } from '../src/shared/index.js';
+import { FAIL_SITES, PRG_MAX_REQUESTS } from '../src/shared/index.js';
 import type { SpecState } from '../src/spec/index.js';
 import type { Rng } from './rng.js';
 
@@ -77,6 +77,18 @@ export const drawOfKind = (s: SpecState, kind: CommandKind, rng: Rng): Command |
     case 'unplug': {
       const devs = unpluggable(t).filter((d) => s.unplugged[d] === 0);
       return devs.length === 0 ? undefined : { kind, dev: rng.pick(devs) };
+    }
+    case 'prg': {
+      // As models/commands/prg.ts: one RID group in five, one held-back LAST in five.
+      const devs = prgDevices(t).filter((d) => s.unplugged[d] === 0);
+      if (devs.length === 0) return undefined;
+      const dev = rng.pick(devs);
+      const page = rng.below(t.pages);
+      const count = Math.min(1 + rng.below(PRG_MAX_REQUESTS), t.pages - page);
+      const write = rng.bool();
+      const bound = s.t.devMax[dev]! > 0 ? slotsIn(s, LIVE).filter((mm) => s.bonds[dev * t.mms + mm]!.ctx.n > 0) : [];
+      if (bound.length === 0 || rng.below(5) === 0) return { kind, dev, mm: 0, page, count, write, rid: true, last: true };
+      return { kind, dev, mm: rng.pick(bound), page, count, write, rid: false, last: rng.below(5) !== 0 };
     }
     case 'exit':
     case 'mmdrop':

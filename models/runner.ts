@@ -38,7 +38,7 @@ const runPlatform = (platform: Platform, opts: RunOptions, seed: number, fault: 
     opts.progress({
       platform, runs: stats.runs, steps: stats.steps, violations, done, elapsedMs,
       distinctCommands: stats.distinctKinds(), transitionsCovered: covered, transitionsTotal: total,
-      known: [...stats.known].map(([finding, runs]) => ({ finding, runs })),
+      known: [...stats.known].map(([finding, runs]) => ({ finding, runs })), iopf: { ...stats.iopf },
     });
   };
   const started = performance.now();
@@ -69,7 +69,7 @@ const runPlatform = (platform: Platform, opts: RunOptions, seed: number, fault: 
     summary: {
       platform, runs: stats.runs, steps: stats.steps, distinctCommands: stats.distinctKinds(),
       transitionsCovered: covered, transitionsTotal: total, violations,
-      known: [...stats.known].map(([finding, runs]) => ({ finding, runs })), elapsedMs,
+      known: [...stats.known].map(([finding, runs]) => ({ finding, runs })), iopf: { ...stats.iopf }, elapsedMs,
     },
     ...(saved.path === undefined ? {} : { trace: saved.path }),
     ...(saved.note === undefined ? {} : { note: `${platform}: ${saved.note}` }),

@@ -3,8 +3,8 @@
  * rest were filtered by `check`), how long the executed sequences were, which kinds ran.
  * Bounded memory whatever the run length: counters and a fixed histogram.
  */
-import { COMMAND_KINDS } from '../src/shared/index.js';
-import type { CommandKind, FindingName } from '../src/shared/index.js';
+import { COMMAND_KINDS, zeroIopfCounts } from '../src/shared/index.js';
+import type { CommandKind, FindingName, IopfCounts } from '../src/shared/index.js';
 
 /** Upper bounds (inclusive) of the sequence-length buckets; the last bucket is open. */
 export const LENGTH_BUCKETS: readonly number[] = [0, 9, 49, 99, 199, 399, 799];
@@ -27,6 +27,8 @@ export class RunStats {
   longest = 0;
   /** Runs (shrinking included) that met each known upstream finding, in first-met order. */
   readonly known = new Map<FindingName, number>();
+  /** I/O page-fault protocol parts reached, summed over runs. */
+  readonly iopf: IopfCounts = zeroIopfCounts();
 
   noteCheck(kind: CommandKind, legal: boolean): void {
     this.checks++;
@@ -51,6 +53,11 @@ export class RunStats {
   noteKnown(hits: readonly { readonly finding: FindingName }[]): void {
     if (hits.length === 0) return;
     for (const name of new Set(hits.map((h) => h.finding))) this.known.set(name, (this.known.get(name) ?? 0) + 1);
+  }
+
+  /** A run's world-level IOPF counts (iopf_counts of its kernel). */
+  noteIopf(c: Readonly<IopfCounts>): void {
+    for (const k of Object.keys(this.iopf) as (keyof IopfCounts)[]) this.iopf[k] += c[k];
   }
 
   distinctKinds(): number {

@@ -49,6 +49,22 @@ const SEQUENCES: Record<FindingName, { topology: Topology; commands: Command[] }
     topology: vtdPri,
     commands: [{ kind: 'spawn', mm: 0 }, { kind: 'bind', dev: 0, mm: 0 }, { kind: 'unplug', dev: 0 }],
   },
+  'iopf-partial-error-response': {
+    topology: vtdPri,
+    // A two-request group on the RID, where SVA attaches no fault handler.
+    commands: [
+      { kind: 'prg', dev: 0, mm: 0, page: 0, count: 2, write: false, rid: true, last: true }, { kind: 'serviceFaults' },
+    ],
+  },
+  'iopf-stale-partial': {
+    topology: vtdPri,
+    // d0 bound to two mms; a group on mm0's PASID whose LAST never comes; d0 stops the PASID.
+    commands: [
+      { kind: 'spawn', mm: 0 }, { kind: 'spawn', mm: 1 }, { kind: 'bind', dev: 0, mm: 0 }, { kind: 'bind', dev: 0, mm: 1 },
+      { kind: 'prg', dev: 0, mm: 0, page: 0, count: 1, write: false, rid: false, last: false }, { kind: 'serviceFaults' },
+      { kind: 'unbind', dev: 0, mm: 0 },
+    ],
+  },
 };
 
 for (const [name, { topology, commands }] of Object.entries(SEQUENCES)) {

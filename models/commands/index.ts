@@ -20,6 +20,7 @@ import { mprotectCommand } from './mprotect.js';
 import { munmapCommand } from './munmap.js';
 import { prefetchCommand } from './prefetch.js';
 import { prefetchKernelCommand } from './prefetchKernel.js';
+import { prgCommand, prgDevices } from './prg.js';
 import { unplugCommand, unpluggable } from './unplug.js';
 import { spawnCommand } from './spawn.js';
 import { touchCommand } from './touch.js';
@@ -47,12 +48,14 @@ const BUILDERS: Readonly<Record<CommandKind, (t: Topology) => fc.Arbitrary<SvaCo
   serviceFaults: serviceFaultsCommand,
   prefetchKernel: prefetchKernelCommand,
   unplug: unplugCommand,
+  prg: prgCommand,
 };
 
 const possible = (kind: CommandKind, t: Topology): boolean =>
   kind === 'fork' ? t.mms > 1
     : kind === 'vmalloc' || kind === 'vfree' || kind === 'prefetchKernel' ? t.kpages > 0
     : kind === 'unplug' ? unpluggable(t).length > 0
+    : kind === 'prg' ? prgDevices(t).length > 0
     : true;
 
 /** One weighted arbitrary over every kind that can be legal in `t`. */

@@ -11,8 +11,9 @@ import { perPlatform, type PlatformCheck } from './platform.js';
  */
 const check: PlatformCheck = (ctx, out) => {
   const { world, spec, cmd } = ctx;
-  // unplug: the removed device's driver unbinds, and each unbind drains.
-  const answers = cmd.kind === 'serviceFaults' || cmd.kind === 'unbind' || cmd.kind === 'bind' || cmd.kind === 'unplug';
+  // unplug: the removed device's driver unbinds, and each unbind drains; dma and prg: a PRQ
+  // overflow answers a dropped LAST at once.
+  const answers = cmd.kind === 'serviceFaults' || cmd.kind === 'unbind' || cmd.kind === 'bind' || cmd.kind === 'unplug' || cmd.kind === 'dma' || cmd.kind === 'prg';
   for (const dev of world.devices) {
     const got = dev.hw.priState?.completions;
     if (got === undefined) continue;

@@ -1,12 +1,13 @@
 /**
  * The commands the harness generates in a spec state: exactly those whose caller contract
  * holds (src/spec/precondition.ts), narrowed by the generation policy (which devices may be
- * surprise-removed). The exhaustive explorer enumerates them (`enabledCommands`); the random
+ * surprise-removed, and a `prg` on the RID names mm 0: it sends no PASID, so its mm is unused
+ * and the other mm ids would only repeat it). The exhaustive explorer enumerates them (`enabledCommands`); the random
  * generator draws from the same sets (models/draw.ts), so neither ever produces a command a
  * precondition would reject.
  */
 import type { Command, CommandKind, Prot, Topology } from '../shared/index.js';
-import { FAIL_SITES } from '../shared/index.js';
+import { FAIL_SITES, PRG_MAX_REQUESTS } from '../shared/index.js';
 import { MM } from '../spec/index.js';
 import type { SpecState } from '../spec/index.js';
 
@@ -37,6 +38,17 @@ export const unpluggable = (t: Topology): number[] => {
     !d.pri && t.devices.filter((o) => o.group === d.group).length === 1 ? [i] : []);
 };
 
+/**
+ * The devices that can send page request groups in `t`: PRI devices on VT-d. An SMMUv3 stall
+ * is one transaction, not a group. AMD's PPR log has the protocol's fields (the tag's LAST bit,
+ * GN = 0 for PASID-less requests; drivers/iommu/amd/ppr.c iommu_call_iopf_notifier, v6.19-rc)
+ * and the emulated unit and the port carry them, but the spec's AMD half of `prg` (every GN = 0
+ * request answered FAILURE at once, which disables the endpoint's PRI) is not written yet, so
+ * the generators do not send groups there.
+ */
+export const prgDevices = (t: Topology): number[] =>
+  t.platform !== 'vtd' ? [] : t.devices.flatMap((d, i) => (d.pri ? [i] : []));
+
 /** Slots whose mm machine is in one of `states` (a bit set). */
 export const slotsIn = (s: SpecState, states: number): number[] => {
   const out: number[] = [];
@@ -60,6 +72,7 @@ export const possibleKind = (kind: CommandKind, t: Topology): boolean =>
   kind === 'fork' ? t.mms > 1
     : kind === 'vmalloc' || kind === 'vfree' || kind === 'prefetchKernel' ? t.kpages > 0
     : kind === 'unplug' ? unpluggable(t).length > 0
+    : kind === 'prg' ? prgDevices(t).length > 0
     : true;
 
 /**
@@ -122,6 +135,20 @@ export const enabledOfKind = (s: SpecState, kind: CommandKind): Command[] => {
       return out;
     case 'unplug':
       for (const dev of unpluggable(t)) if (s.unplugged[dev] === 0) out.push({ kind, dev });
+      return out;
+    case 'prg':
+      for (const dev of prgDevices(t)) {
+        if (s.unplugged[dev] !== 0) continue;
+        const bound = s.t.devMax[dev]! > 0 ? slotsIn(s, LIVE).filter((mm) => s.bonds[dev * t.mms + mm]!.ctx.n > 0) : [];
+        for (let page = 0; page < t.pages; page++) {
+          for (let count = 1; count <= PRG_MAX_REQUESTS && page + count <= t.pages; count++) {
+            for (const write of [false, true]) {
+              for (const mm of bound) for (const last of [false, true]) out.push({ kind, dev, mm, page, count, write, rid: false, last });
+              out.push({ kind, dev, mm: 0, page, count, write, rid: true, last: true });
+            }
+          }
+        }
+      }
       return out;
     case 'exit':
       for (const mm of slotsIn(s, LIVE)) out.push({ kind, mm });

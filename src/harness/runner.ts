@@ -1,4 +1,4 @@
-import type { FaultId, FindingName, Platform } from '../shared/index.js';
+import type { FaultId, FindingName, IopfCounts, Platform } from '../shared/index.js';
 import type { Checked, Trace } from '../trace/index.js';
 import type { StepWatch } from './watch.js';
 
@@ -88,6 +88,8 @@ export interface Progress {
   readonly transitionsTotal?: number;
   /** Known upstream findings met so far (PlatformRunSummary's), for the same reason. */
   readonly known?: PlatformRunSummary['known'];
+  /** The I/O page-fault protocol parts reached so far (PlatformRunSummary's). */
+  readonly iopf?: IopfCounts;
 }
 
 export interface PlatformRunSummary {
@@ -106,6 +108,8 @@ export interface PlatformRunSummary {
    * they do not count as violations and leave the exit code alone.
    */
   readonly known: readonly { readonly finding: FindingName; readonly runs: number }[];
+  /** The I/O page-fault protocol parts the runs reached, summed over runs (shrinking included). */
+  readonly iopf: IopfCounts;
   /** Wall time, for steps/s only. */
   readonly elapsedMs: number;
   /** Why this platform's search ended before its budget: a signal, the hard time bound, a hung step. */

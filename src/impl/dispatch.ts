@@ -76,7 +76,11 @@ export function implStep(world: World, cmd: Command): Observation {
       const row = world.fds[mm]!;
       const fd = row[dev];
       if (fd === undefined) throw new Error(`unbind(dev${dev}, mm${mm}) without a bond (caller contract)`);
-      if (--fd.binds === 0) row[dev] = undefined;
+      if (--fd.binds === 0) {
+        row[dev] = undefined;
+        // Its driver's last unbind of the mm: the device stopped using the PASID first.
+        devOf(world, dev).hw.stopPasid(pasidOf(world, mm));
+      }
       iommu_sva_unbind_device(fd.handle);
       return OK;
     }
@@ -104,6 +108,16 @@ export function implStep(world: World, cmd: Command): Observation {
       const { dev, mm, page, write } = cmd;
       const r = devOf(world, dev).hw.dma(pasidOf(world, mm), userVpn(page), write);
       // A PRI page request sent: the access is pending, `{ok}` with no value (spec/pri.ts).
+      return r.ok ? { ok: true, value: r.token } : r.pending === true ? OK : { ok: false, errno: 'EFAULT', fault: r.fault };
+    }
+    case 'prg': {
+      const { dev, mm, page, count, write, rid } = cmd;
+      const hw = devOf(world, dev).hw;
+      // A device without PRI has no page requests to send (the spec's precondition keeps it out).
+      if (hw.priState === undefined) return { ok: false, errno: 'EFAULT', fault: `${hw.name}: no PRI` };
+      const vpns = Array.from({ length: count }, (_, i) => userVpn(page + i));
+      const r = hw.pageRequestGroup(rid ? -1 : pasidOf(world, mm), vpns, write, cmd.last);
+      if (r === undefined) return { ok: false, errno: 'EFAULT', fault: 'page requests refused' };
       return r.ok ? { ok: true, value: r.token } : r.pending === true ? OK : { ok: false, errno: 'EFAULT', fault: r.fault };
     }
     case 'prefetch': {

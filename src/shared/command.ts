@@ -27,6 +27,16 @@ export type Command =
   | { readonly kind: 'mprotect'; readonly mm: number; readonly page: number; readonly prot: Prot }
   /** The device accesses the page through the mm's PASID: ATC, then IOMMU caches, then a walk. */
   | { readonly kind: 'dma'; readonly dev: number; readonly mm: number; readonly page: number; readonly write: boolean }
+  /**
+   * The PRI device sends `count` requests of a Page Request Group for pages page.., through the
+   * mm's PASID, or with no PASID on its RID when `rid` (mm unused). With `last` the final one
+   * carries LAST; without it the group stays open: the device's next prg on that PASID
+   * continues it, and the device abandons it when it stops using the PASID (its last unbind).
+   */
+  | {
+      readonly kind: 'prg'; readonly dev: number; readonly mm: number; readonly page: number;
+      readonly count: number; readonly write: boolean; readonly rid: boolean; readonly last: boolean;
+    }
   /** Last mmput: exit_mmap runs the notifiers' release, then frees tables and frames. */
   | { readonly kind: 'exit'; readonly mm: number }
   /** The process drops its own mm_count reference; __mmdrop runs once nothing else holds one. */
@@ -67,5 +77,5 @@ export type CommandKind = Command['kind'];
 
 export const COMMAND_KINDS: readonly CommandKind[] = [
   'bind', 'unbind', 'mmap', 'touch', 'munmap', 'mprotect', 'dma', 'exit', 'mmdrop', 'fork',
-  'spawn', 'gracePeriod', 'prefetch', 'vmalloc', 'vfree', 'failNext', 'serviceFaults', 'prefetchKernel', 'unplug',
+  'spawn', 'gracePeriod', 'prefetch', 'vmalloc', 'vfree', 'failNext', 'serviceFaults', 'prefetchKernel', 'unplug', 'prg',
 ];

@@ -8,7 +8,8 @@ export type FaultId =
   | 'B01' | 'B02' | 'B03' | 'B04' | 'B05' | 'B06' | 'B07' | 'B08'
   | 'B09' | 'B10' | 'B11' | 'B12' | 'B13' | 'B14' | 'B15' | 'B16'
   | 'B17' | 'B18' | 'B19'
-  | 'B30' | 'B31';
+  | 'B30' | 'B31'
+  | 'B50' | 'B51';
 
 export interface FaultInfo {
   readonly id: FaultId;
@@ -45,8 +46,24 @@ export const FAULTS: readonly FaultInfo[] = [
   { id: 'B19', title: 'ITE abort walk steps by 2: hard lockup after a multi-descriptor batch', fix: 'fe89277c9ceb (v7.0-rc5)', platform: 'vtd', expected: ['I-SPLAT'] },
   { id: 'B30', title: 'AMD GCR3 updates flush PASID 0 instead of the PASID (argument order)', fix: '8386207f37e9 (v6.12-rc1)', platform: 'amd', expected: ['I6', 'I8', 'I7', 'I-UAF-DMA', 'OBS', 'REF'] },
   { id: 'B31', title: 'AMD PPR handler leaks a pci_dev reference per page request', fix: 'mainline ppr.c after 508cc055353a (the newer 3c6a2bac1524 puts it; fixing commit not in the archives); introduced by 978d626b8f1a (v6.10-rc1); 6cf0981c2233 (v6.2-rc1) had fixed it in iommu_v2', platform: 'amd', expected: ['I11'] },
+  // The IOPF protocol (issue 14). Groups of several requests are sent only on VT-d here.
+  { id: 'B50', title: 'a non-last page request is handled and answered as a group of its own', fix: 'fca5b78511e9 (v6.11-rc, 2024; lost return from 3dfa64aecbaf)', platform: 'vtd', expected: ['I-PRI-ONCE', 'I-PRI-RETRY', 'REF', 'OBS'] },
+  { id: 'B51', title: 'PASID teardown returns at a non-present entry: FPD left, PRQ drained at mm release instead of unbind', fix: 'cf08ca81d08a (v6.13-rc, Dec 2024)', platform: 'vtd', expected: ['I5', 'I11', 'I-PRI-ONCE', 'I-PRI-RETRY', 'I-PRI-DRAIN', 'REF'] },
 ];
 
 export const FAULT_IDS: readonly FaultId[] = FAULTS.map((f) => f.id);
+
+/** The corpus's ids as runs of consecutive numbers: `B01-B19, B30-B31, B50-B51`. */
+export const faultIdRanges = (): string => {
+  const nums = FAULT_IDS.map((id) => Number(id.slice(1)));
+  const runs: string[] = [];
+  for (let i = 0; i < nums.length;) {
+    let j = i;
+    while (j + 1 < nums.length && nums[j + 1] === nums[j]! + 1) j++;
+    runs.push(i === j ? FAULT_IDS[i]! : `${FAULT_IDS[i]}-${FAULT_IDS[j]}`);
+    i = j + 1;
+  }
+  return runs.join(', ');
+};
 
 export const isFaultId = (s: string): s is FaultId => (FAULT_IDS as readonly string[]).includes(s);

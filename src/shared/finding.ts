@@ -9,7 +9,8 @@
  */
 export type FindingName =
   | 'vtd-iopf-remove-nonpri' | 'vtd-release-fpd-lost' | 'vtd-drain-devtlb-absent' | 'smmuv3-detach-no-iopf-flush'
-  | 'amd-remove-pasid-no-iopf-flush';
+  | 'amd-remove-pasid-no-iopf-flush'
+  | 'iopf-partial-error-response' | 'iopf-stale-partial';
 
 export interface FindingInfo {
   readonly name: FindingName;
@@ -102,6 +103,30 @@ export const FINDINGS: readonly FindingInfo[] = [
     ],
     where: 'amd/pasid.c: amd_iommu_remove_dev_pasid (no amd_iommu_poll_ppr_log, no iopf_queue_flush_dev; io-pgfault.c asks for both)',
     trace: 'regressions/upstream/amd-remove-pasid-no-iopf-flush.json',
+  },
+  {
+    name: 'iopf-partial-error-response',
+    title: 'A non-last page request with no fault handler is answered, so its group is answered twice, once before its LAST',
+    platform: 'vtd',
+    // The device retires the group at the first answer; the second names nothing outstanding,
+    // and the endpoint's protocol-error log keeps it.
+    excuses: [{ invariant: 'I-PRI-ONCE', message: 'with no such request outstanding', persistent: true }],
+    where: 'io-pgfault.c: iommu_report_device_fault → err_bad_iopf → iopf_error_response (since 3dfa64aecbafc moved the answer into the core; VT-d\'s handle_bad_prq_event answers only LPIG)',
+    trace: 'regressions/upstream/iopf-partial-error-response.json',
+  },
+  {
+    name: 'iopf-stale-partial',
+    title: 'Partial page requests of a detached PASID stay on the partial list and join a later group with the same PRG index',
+    platform: 'vtd',
+    // The kernel keeps what the spec freed: from here on they part ways.
+    excuses: [
+      { invariant: 'I-PRI-ONCE', message: 'partial page requests', ends: true },
+      { invariant: 'OBS', ends: true },
+      { invariant: 'REF', ends: true },
+      { invariant: 'I-PRI-RETRY', ends: true },
+    ],
+    where: 'io-pgfault.c: iopf_queue_flush_dev (flushes the workqueue, not the partial list), iopf_group_alloc (matches partials by grpid alone); intel/prq.c: intel_iommu_drain_pasid_prq',
+    trace: 'regressions/upstream/iopf-stale-partial.json',
   },
 ];
 

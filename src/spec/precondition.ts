@@ -2,7 +2,7 @@
  * The kernel's caller contracts (contracts.md "Caller contracts"): a command is legal in a
  * state iff this holds. Generators use it as fast-check `check`; the step assumes it.
  */
-import type { Command } from '../shared/index.js';
+import { type Command, PRG_MAX_REQUESTS } from '../shared/index.js';
 import { MM, VMA_NONE } from './state.js';
 import type { SpecState } from './state.js';
 
@@ -47,6 +47,17 @@ export const precondition = (s: SpecState, cmd: Command): boolean => {
     case 'prefetch':
       return present(s, cmd.dev) && inRange(cmd.page, pages) &&
         slotIn(s, cmd.mm, UNFREED) && s.slots[cmd.mm]!.pasid.ctx.pasid !== 0;
+    case 'prg': {
+      // VT-d PRI only (an SMMUv3 stall is one transaction, not a group); a PASID group needs
+      // the device bound to a live mm: a device is given a PASID only once it is attached, and
+      // (as for a DMA) a request after exit_mmap cleared the entry is not made against any table.
+      const { dev, mm, page, count, rid, last } = cmd;
+      if (s.t.topology.platform !== 'vtd' || !present(s, dev) || !s.t.devPri[dev] || !Number.isInteger(count) || count < 1 || count > PRG_MAX_REQUESTS) return false;
+      if (!inRange(page, pages) || page + count > pages || !inRange(mm, mms)) return false;
+      // The RID is never unbound: a group there that stayed open would hold its credits forever.
+      if (rid) return last;
+      return s.t.devMax[dev]! > 0 && slotIn(s, mm, LIVE) && s.bonds[dev * mms + mm]!.ctx.n > 0;
+    }
     case 'prefetchKernel':
       return present(s, cmd.dev) && inRange(cmd.kpage, kpages) &&
         slotIn(s, cmd.mm, UNFREED) && s.slots[cmd.mm]!.pasid.ctx.pasid !== 0;

@@ -8,7 +8,7 @@ import { exit, fork, mmap, mprotect, munmap, touch, vfree, vmalloc } from './add
 import { dma } from './dma.js';
 import { gracePeriod, mmdrop, newIncarnation } from './lifetime.js';
 import { OK_OBS } from './observe.js';
-import { serviceFaults } from './pri.js';
+import { prg, serviceFaults } from './pri.js';
 import { unplug } from './hotplug.js';
 import type { SpecState } from './state.js';
 
@@ -35,7 +35,10 @@ export const specStep = (s: SpecState, cmd: Command): Observation => {
       mprotect(s.slots[cmd.mm]!, cmd.page, cmd.prot);
       return OK_OBS;
     case 'dma':
+      s.retired.length = 0; // an overflowing PRQ answers a dropped request at once
       return dma(s, cmd.dev, cmd.mm, cmd.page, cmd.write);
+    case 'prg':
+      return prg(s, cmd.dev, cmd.mm, cmd.page, cmd.count, cmd.write, cmd.rid, cmd.last);
     case 'prefetch':
     case 'prefetchKernel':
       // The hardware adversary changes no abstract state: caches may hold only what is walkable.

@@ -40,6 +40,7 @@ const callOf = (cmd: Command): { from: Lane; to: Lane } => {
     case 'dma':
     case 'prefetch':
     case 'prefetchKernel':
+    case 'prg':
       return { from: 'device', to: 'cache' };
     case 'unplug':
       return { from: 'device', to: 'device' };

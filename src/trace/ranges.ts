@@ -18,6 +18,7 @@ export const commandRangeError = (cmd: Command, t: Topology): string | undefined
     .with({ kind: 'dma' }, { kind: 'prefetch' }, (c) => [dev(c.dev), mm(c.mm), page(c.page)])
     .with({ kind: 'prefetchKernel' }, (c) => [dev(c.dev), mm(c.mm), kpage(c.kpage)])
     .with({ kind: 'unplug' }, (c) => [dev(c.dev)])
+    .with({ kind: 'prg' }, (c) => [dev(c.dev), mm(c.mm), page(c.page), page(c.page + c.count - 1)])
     .with({ kind: 'touch' }, { kind: 'mprotect' }, (c) => [mm(c.mm), page(c.page)])
     .with({ kind: 'mmap' }, { kind: 'munmap' }, (c) => [mm(c.mm), first(c.first)])
     .with({ kind: 'exit' }, { kind: 'mmdrop' }, { kind: 'spawn' }, (c) => [mm(c.mm)])

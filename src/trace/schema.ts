@@ -14,7 +14,7 @@ const enumOf = <T extends string>(values: readonly T[]) => z.enum(values as [T, 
 
 const topologySchema = z.strictObject({
   platform: enumOf<Platform>(PLATFORMS),
-  iommus: z.array(z.strictObject({ pasidBits: id, didBits: id, asidBits: id, rangeInv: z.boolean() })),
+  iommus: z.array(z.strictObject({ pasidBits: id, didBits: id, asidBits: id, rangeInv: z.boolean(), prqSize: id.optional() })),
   devices: z.array(z.strictObject({ iommu: id, group: id, pasidBits: id, ats: z.boolean(), pri: z.boolean() })),
   mms: id,
   pages: id,
@@ -44,6 +44,7 @@ export const commandSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('serviceFaults') }),
   z.strictObject({ kind: z.literal('prefetchKernel'), dev: id, mm: id, kpage: id }),
   z.strictObject({ kind: z.literal('unplug'), dev: id }),
+  z.strictObject({ kind: z.literal('prg'), dev: id, mm: id, page: id, count: id, write: z.boolean(), rid: z.boolean(), last: z.boolean() }),
 ]);
 
 const observationSchema = z.discriminatedUnion('ok', [

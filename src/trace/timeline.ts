@@ -14,6 +14,7 @@ export const formatCommand = (cmd: Command): string =>
     .with({ kind: 'mprotect' }, (c) => `mprotect(mm${c.mm},p${c.page},${c.prot})`)
     .with({ kind: 'dma' }, (c) => `dma(d${c.dev},mm${c.mm},p${c.page},${c.write ? 'w' : 'r'})`)
     .with({ kind: 'prefetch' }, (c) => `prefetch(d${c.dev},mm${c.mm},p${c.page})`)
+    .with({ kind: 'prg' }, (c) => `prg(d${c.dev},${c.rid ? 'rid' : `mm${c.mm}`},${pageRange(c.page, c.count)},${c.write ? 'w' : 'r'}${c.last ? '' : ',open'})`)
     .with({ kind: 'prefetchKernel' }, (c) => `prefetchKernel(d${c.dev},mm${c.mm},k${c.kpage})`)
     .with({ kind: 'unplug' }, (c) => `unplug(d${c.dev})`)
     .with({ kind: 'exit' }, { kind: 'mmdrop' }, { kind: 'spawn' }, (c) => `${c.kind}(mm${c.mm})`)
@@ -41,7 +42,7 @@ export const formatObservation = (cmd: Command, obs: Observation): string => {
       { kind: 'unbind' }, { kind: 'mmap' }, { kind: 'munmap' }, { kind: 'touch' }, { kind: 'mprotect' },
       { kind: 'exit' }, { kind: 'mmdrop' }, { kind: 'spawn' }, { kind: 'gracePeriod' },
       { kind: 'vmalloc' }, { kind: 'vfree' }, { kind: 'failNext' }, { kind: 'prefetchKernel' }, { kind: 'unplug' },
-      () => `ok ${v}`,
+      { kind: 'prg' }, () => `ok ${v}`,
     )
     .exhaustive();
 };

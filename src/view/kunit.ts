@@ -42,6 +42,9 @@ const expectLines = (cmd: Command, exp: Observation | undefined, ret: string): s
           ? '\t/* expected: a page request is pending (PRI) */'
           : `\t/* expected content: ${formatToken(exp.value)} (the harness's token: mm slot, page, incarnation) */`,
       ];
+    case 'prg':
+      if (!exp.ok) return [`\tKUNIT_EXPECT_LT(test, ${ret}, 0); /* expected: the group is not sent (${exp.errno}) */`];
+      return [`\tKUNIT_EXPECT_EQ(test, ${ret}, 0);`, '\t/* expected: the page requests are pending (PRI) */'];
     case 'serviceFaults':
       return [`\t/* expected: ${exp.ok ? `${exp.value ?? 0} page request(s) answered Success` : exp.errno} */`];
     default:
@@ -77,6 +80,13 @@ const callLines = (cmd: Command): { lines: string[]; ret: string } => {
         lines: [`\tret = sva_repro_dma(r->dev[${cmd.dev}], r->pasid[${cmd.mm}], SVA_REPRO_PAGE(${cmd.page}), ${cmd.write}); /* TODO: helper */`],
         ret: 'ret',
       };
+    case 'prg': {
+      const pasid = cmd.rid ? 'IOMMU_NO_PASID' : `r->pasid[${cmd.mm}]`;
+      return {
+        lines: [`\tret = sva_repro_page_request_group(r->dev[${cmd.dev}], ${pasid}, SVA_REPRO_PAGE(${cmd.page}), ${cmd.count}, ${cmd.write}, ${cmd.last}); /* TODO: helper (the endpoint's PRI: ${cmd.rid ? 'no PASID prefix' : 'PASID prefix'}, LAST ${cmd.last ? 'on the final request' : 'held back'}) */`],
+        ret: 'ret',
+      };
+    }
     case 'prefetch':
       return {
         lines: [`\tret = sva_repro_dma(r->dev[${cmd.dev}], r->pasid[${cmd.mm}], SVA_REPRO_PAGE(${cmd.page}), false); /* ATS translation request */`],

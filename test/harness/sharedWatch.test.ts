@@ -13,6 +13,7 @@ const EVERY_KIND: Command[] = [
   { kind: 'fork', mm: 0, child: 1 }, { kind: 'gracePeriod' }, { kind: 'prefetch', dev: 0, mm: 1, page: 0 },
   { kind: 'vmalloc', kpage: 1 }, { kind: 'vfree', kpage: 1 }, { kind: 'failNext', site: 'domain' },
   { kind: 'serviceFaults' }, { kind: 'prefetchKernel', dev: 0, mm: 1, kpage: 0 }, { kind: 'unplug', dev: 1 },
+  { kind: 'prg', dev: 0, mm: 1, page: 1, count: 2, write: true, rid: false, last: false },
 ];
 
 describe('The shared-memory step watch', () => {

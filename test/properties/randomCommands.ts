@@ -49,6 +49,7 @@ function candidate(t: Topology, r: () => number): Command {
     case 'prefetch': return { kind, dev, mm, page };
     case 'prefetchKernel': return { kind, dev, mm, kpage: int(Math.max(1, t.kpages)) };
     case 'unplug': return { kind, dev };
+    case 'prg': return { kind, dev, mm, page, count: 1 + int(2), write: r() < 0.5, rid: r() < 0.3, last: r() < 0.8 };
     case 'exit': case 'mmdrop': case 'spawn': return { kind, mm };
     case 'fork': return { kind, mm, child: int(t.mms) };
     case 'gracePeriod': case 'serviceFaults': return { kind };

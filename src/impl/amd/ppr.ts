@@ -40,7 +40,7 @@ function iommu_call_iopf_notifier(iommu: AmdIommu, e: PprEntry): void {
   let flags = IOMMU_FAULT_PAGE_RESPONSE_NEEDS_PASID | IOMMU_FAULT_PAGE_REQUEST_PASID_VALID;
   if (e.last) flags |= IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE;
   const evt: IopfFault = { prm: { flags, pasid: e.pasid, grpid: e.tag & 0x1ff, perm: ppr_flag_to_fault_perm(e), addr: BigInt(e.vpn) << 12n } };
-  iommu_report_device_fault(dev, evt);
+  iommu_report_device_fault(iommu.kernel, dev, evt);
   if (put) pci_dev_put(dev);
 }
 

@@ -8,7 +8,7 @@ import { CLEAR_PASID_ENTRY, FPD_PASID_ENTRY, PasidTable, type PasidEntry } from 
 import type { Errno } from '../../shared/index.js';
 import type { Device } from '../core/types.js';
 import { type DeviceDomainInfo, type IntelIommu, IOMMU_NO_PASID, WARN_ON, dev_iommu_priv_get } from './dmar.js';
-import { dev_fault_param } from '../core/iopf.js';
+import { dev_fault_param, iopf_has_partial } from '../core/iopf.js';
 import { noteFinding } from '../core/kernel.js';
 import { intel_iommu_drain_pasid_prq, pci_device_is_present } from './prq.js';
 import { NPAGES_ALL, qi_flush_dev_iotlb_pasid, qi_flush_iotlb, qi_flush_pasid_cache, qi_flush_piotlb } from './qi.js';
@@ -83,13 +83,21 @@ export function intel_pasid_tear_down_entry(iommu: IntelIommu, dev: Device, pasi
   const table = intel_pasid_get_entry(dev, pasid);
   if (table === undefined) return;
   const pte = table.read(pasid);
+  // B51: between c43e1ccdebf2 and cf08ca81d08a (v6.13-rc, Dec 2024) the release path kept FPD
+  // (before 75ed00055c05) and drained the PRQ itself, and a non-present entry was returned from
+  // at once: the unbind after an exit left the FPD entry in the table and drained nothing.
+  const b51 = iommu.kernel.fault === 'B51';
   if (!pte.present) {
+    if (b51) return;
     if (!pte.fpd) {
       WARN_ON(iommu, pte !== CLEAR_PASID_ENTRY, `tear_down: PASID ${pasid} entry not clear`);
       // An attached PASID whose entry is clear was released without FPD: its PRQ is not
       // drained here any more (cf08ca81d08a's drain needs FPD; finding vtd-release-fpd-lost).
       // It matters when the skipped drain had work: requests in the PRQ or faults unanswered.
       if (dev_iommu_priv_get(dev).iopf_refcount > 0 && prq_work_pending(iommu)) noteFinding(iommu.kernel, 'vtd-release-fpd-lost');
+      // Partial requests of the PASID outlive it here as they do after a drain (mainline keeps
+      // them: iopf-stale-partial); with that finding's fix, the skipped drain skips its discard.
+      if (iopf_has_partial(dev, pasid)) noteFinding(iommu.kernel, iommu.kernel.fixes.has('iopf-stale-partial') ? 'vtd-release-fpd-lost' : 'iopf-stale-partial');
       return;
     }
     table.write(pasid, CLEAR_PASID_ENTRY);
@@ -113,13 +121,13 @@ export function intel_pasid_tear_down_entry(iommu: IntelIommu, dev: Device, pasi
   else qi_flush_iotlb(iommu, did, 0n, 0, 'DSI');
   devtlb_invalidation_with_pasid(iommu, dev, pasid);
   if (!b18) {
-    if (fault_ignore && iommu.kernel.fixes.has('vtd-release-fpd-lost')) table.write(pasid, FPD_PASID_ENTRY);
+    if (fault_ignore && (b51 || iommu.kernel.fixes.has('vtd-release-fpd-lost'))) table.write(pasid, FPD_PASID_ENTRY);
     else {
       if (fault_ignore) noteFinding(iommu.kernel, 'vtd-release-fpd-lost');
       intel_pasid_clear_entry(dev, pasid, fault_ignore);
     }
   }
-  if (!fault_ignore) intel_iommu_drain_pasid_prq(dev, pasid);
+  if (!fault_ignore || b51) intel_iommu_drain_pasid_prq(dev, pasid);
 }
 
 /** What intel_iommu_drain_pasid_prq would act on: the PRQ thread and the fault workqueue are per IOMMU. */
