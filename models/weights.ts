@@ -28,4 +28,11 @@ export const DEFAULT_WEIGHTS: Weights = {
   serviceFaults: 3,
   prefetchKernel: 2,
   unplug: 1,
+  // iommufd paging domains at a PASID (VT-d; elsewhere attachPasid is -EOPNOTSUPP and the
+  // others are never legal).
+  attachPasid: 3,
+  detachPasid: 2,
+  iommuMap: 3,
+  iommuUnmap: 2,
+  dmaIova: 4,
 };

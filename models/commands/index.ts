@@ -26,6 +26,8 @@ import { touchCommand } from './touch.js';
 import { unbindCommand } from './unbind.js';
 import { vfreeCommand } from './vfree.js';
 import { vmallocCommand } from './vmalloc.js';
+import { hasPagingDomains } from '../../src/spec/paging.js';
+import { attachPasidCommand, detachPasidCommand, dmaIovaCommand, iommuMapCommand, iommuUnmapCommand } from './paging.js';
 
 const BUILDERS: Readonly<Record<CommandKind, (t: Topology) => fc.Arbitrary<SvaCommand>>> = {
   bind: bindCommand,
@@ -47,12 +49,18 @@ const BUILDERS: Readonly<Record<CommandKind, (t: Topology) => fc.Arbitrary<SvaCo
   serviceFaults: serviceFaultsCommand,
   prefetchKernel: prefetchKernelCommand,
   unplug: unplugCommand,
+  attachPasid: attachPasidCommand,
+  detachPasid: detachPasidCommand,
+  iommuMap: iommuMapCommand,
+  iommuUnmap: iommuUnmapCommand,
+  dmaIova: dmaIovaCommand,
 };
 
 const possible = (kind: CommandKind, t: Topology): boolean =>
   kind === 'fork' ? t.mms > 1
     : kind === 'vmalloc' || kind === 'vfree' || kind === 'prefetchKernel' ? t.kpages > 0
     : kind === 'unplug' ? unpluggable(t).length > 0
+    : kind === 'detachPasid' || kind === 'iommuMap' || kind === 'iommuUnmap' || kind === 'dmaIova' ? hasPagingDomains(t.platform)
     : true;
 
 /** One weighted arbitrary over every kind that can be legal in `t`. */

@@ -18,6 +18,7 @@ import type { Device, MmStruct } from './core/types.js';
 import { vfree, vmalloc } from './core/vmalloc.js';
 import { do_mmap } from './core/vma.js';
 import { pciehp_surprise_remove } from './pciehp.js';
+import { attachPasid, detachPasid, dmaIova, ioasMap, ioasUnmap } from './iommufd.js';
 import type { World } from './world.js';
 
 const mmOf = (world: World, slot: number): MmStruct => {
@@ -168,6 +169,16 @@ export function implStep(world: World, cmd: Command): Observation {
     case 'serviceFaults':
       // The IOMMUs' fault threads and IOPF workqueues run; value: groups answered SUCCESS.
       return { ok: true, value: iopf_run_all(world.kernel) };
+    case 'attachPasid':
+      return attachPasid(world, devOf(world, cmd.dev), cmd.hwpt, cmd.pasid);
+    case 'detachPasid':
+      return detachPasid(world, devOf(world, cmd.dev), cmd.hwpt);
+    case 'iommuMap':
+      return ioasMap(world, cmd.hwpt, cmd.page, cmd.write);
+    case 'iommuUnmap':
+      return ioasUnmap(world, cmd.hwpt, cmd.page);
+    case 'dmaIova':
+      return dmaIova(world, devOf(world, cmd.dev), cmd.hwpt, cmd.page, cmd.write);
     default: {
       const never: never = cmd;
       throw new Error(`implStep: unknown command ${JSON.stringify(never)}`);

@@ -44,6 +44,11 @@ export const commandSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('serviceFaults') }),
   z.strictObject({ kind: z.literal('prefetchKernel'), dev: id, mm: id, kpage: id }),
   z.strictObject({ kind: z.literal('unplug'), dev: id }),
+  z.strictObject({ kind: z.literal('attachPasid'), dev: id, hwpt: id, pasid: id }),
+  z.strictObject({ kind: z.literal('detachPasid'), dev: id, hwpt: id }),
+  z.strictObject({ kind: z.literal('iommuMap'), hwpt: id, page: id, write: z.boolean() }),
+  z.strictObject({ kind: z.literal('iommuUnmap'), hwpt: id, page: id }),
+  z.strictObject({ kind: z.literal('dmaIova'), dev: id, hwpt: id, page: id, write: z.boolean() }),
 ]);
 
 const observationSchema = z.discriminatedUnion('ok', [

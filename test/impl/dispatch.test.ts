@@ -41,7 +41,11 @@ describe('implStep', () => {
     expect(w.world.devices[1]!.hw.disconnected).toBe(true);
     // The mock driver has no PRI endpoints: nothing to answer.
     expect(step({ kind: 'serviceFaults' })).toEqual({ ok: true, value: 0 });
-    expect([...seen].sort()).toEqual([...COMMAND_KINDS].sort());
+    // The mock driver allocates no paging domains: iommufd's PASID attach stops at the core.
+    expect(step({ kind: 'attachPasid', dev: 0, hwpt: 0, pasid: 3 })).toEqual({ ok: false, errno: 'EOPNOTSUPP' });
+    // The other paging-domain commands need an attached domain: test/impl/iommufd.test.ts (VT-d).
+    const needDomain = ['detachPasid', 'iommuMap', 'iommuUnmap', 'dmaIova'];
+    expect([...seen, ...needDomain].sort()).toEqual([...COMMAND_KINDS].sort());
     expect(slotState(w.world, 0)).toBe('freed');
     expect(slotState(w.world, 2)).toBe('live');
   });

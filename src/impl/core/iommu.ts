@@ -153,6 +153,7 @@ export function iommu_domain_free(domain: IommuDomain): void {
 /** The Kernel behind a domain, for WARN records (SVA domains know their mm). */
 function kernelOf(domain: IommuDomain): Kernel {
   const mm = domain.mm;
+  if (domain.kernel !== undefined) return domain.kernel;
   if (mm === undefined) throw new Error(`WARN on domain ${domain.id} without an mm`);
   return mm.kernel;
 }

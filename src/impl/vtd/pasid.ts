@@ -106,8 +106,8 @@ export function intel_pasid_tear_down_entry(iommu: IntelIommu, dev: Device, pasi
   qi_flush_pasid_cache(iommu, did, pasid);
   if (iommu.kernel.fault === 'B06') {
     // Before 8798d3641119 (v5.14-rc6): always the PASID-based IOTLB flush, which does not
-    // reach the DID-tagged entries of a second-level or nested entry. Unreachable here: SVA
-    // programs only first-level entries (see test/faults/B06.test.ts).
+    // reach the DID-tagged entries of a second-level or nested entry: a second-stage paging
+    // domain's IOTLB entries outlive its PASID and its DID (test/faults/B06.test.ts).
     qi_flush_piotlb(iommu, did, pasid, 0n, NPAGES_ALL, false);
   } else if (pgtt === 'PT' || pgtt === 'FL') qi_flush_piotlb(iommu, did, pasid, 0n, NPAGES_ALL, false);
   else qi_flush_iotlb(iommu, did, 0n, 0, 'DSI');
@@ -134,7 +134,7 @@ function pasid_clear_present(table: PasidTable, pasid: number): void {
 
 /** pasid.c: pasid_pte_config_first_level. */
 const pasid_pte_config_first_level = (fsptptr: number, did: number, flags: number): PasidEntry => ({
-  present: true, fpd: false, pgtt: 'FL', flptr: fsptptr, did, levels: (flags & PASID_FLAG_FL5LP) !== 0 ? 5 : 4,
+  present: true, fpd: false, pgtt: 'FL', flptr: fsptptr, slptr: 0, did, levels: (flags & PASID_FLAG_FL5LP) !== 0 ? 5 : 4,
 });
 
 /** pasid.c: pasid_flush_caches: with CM=0 a new entry needs only a write-buffer flush (none here). */
@@ -169,4 +169,33 @@ export function __domain_setup_first_level(
 ): Errno | 0 {
   if (old) intel_pasid_tear_down_entry(iommu, dev, pasid, false);
   return intel_pasid_setup_first_level(iommu, dev, fsptptr, pasid, did, flags);
+}
+
+/** pasid.c: pasid_pte_config_second_level: SLPTPTR, the DID, PGTT = SL, AW from the domain's levels. */
+const pasid_pte_config_second_level = (slptr: number, did: number, levels: 4 | 5): PasidEntry => ({
+  present: true, fpd: false, pgtt: 'SL', flptr: 0, slptr, did, levels,
+});
+
+/** pasid.c: intel_pasid_setup_second_level (v7.0-rc5). -EINVAL without SLTS, -EBUSY when present. */
+export function intel_pasid_setup_second_level(
+  iommu: IntelIommu, dev: Device, slptr: number, levels: 4 | 5, pasid: number, did: number,
+): Errno | 0 {
+  if (!iommu.slts) return 'EINVAL';
+  const table = intel_pasid_get_entry(dev, pasid);
+  if (table === undefined) return 'ENODEV';
+  if (table.read(pasid).present) return 'EBUSY';
+  table.write(pasid, pasid_pte_config_second_level(slptr, did, levels));
+  pasid_flush_caches(iommu, pasid, did);
+  return 0;
+}
+
+/**
+ * iommu.c: domain_setup_second_level (v7.0-rc5, after c3b1edea3791): as for the first level,
+ * a replacement tears the old entry down before the new one is written.
+ */
+export function domain_setup_second_level(
+  iommu: IntelIommu, dev: Device, pasid: number, did: number, slptr: number, levels: 4 | 5, old: boolean,
+): Errno | 0 {
+  if (old) intel_pasid_tear_down_entry(iommu, dev, pasid, false);
+  return intel_pasid_setup_second_level(iommu, dev, slptr, levels, pasid, did);
 }

@@ -58,7 +58,7 @@ describe('PASID table', () => {
   test('logs a write that changes a present entry beyond its P bit; setting up, clearing P and zeroing a non-present one are not logged', () => {
     const t = new PasidTable(64);
     t.allocLeaf(3);
-    const live = { present: true, fpd: false, pgtt: 'FL', flptr: 7, did: 1, levels: 4 } as const;
+    const live = { present: true, fpd: false, pgtt: 'FL', flptr: 7, slptr: 0, did: 1, levels: 4 } as const;
     t.write(3, live);
     t.write(3, { ...live, present: false });
     t.write(3, CLEAR_PASID_ENTRY);
