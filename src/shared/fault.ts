@@ -34,7 +34,7 @@ export const FAULTS: readonly FaultInfo[] = [
   { id: 'B13', title: 'GFP_KERNEL allocation under a spinlock in SVA bind', fix: 'b5bf7778b722 (v6.8-rc5)', platform: 'smmuv3', expected: ['I-SPLAT'] },
   { id: 'B14', title: 'kernel page-table pages freed without flushing SVA paging caches', fix: 'e37d5a2d60a3, CVE-2025-71202', platform: 'vtd', expected: ['I15', 'I6', 'I-UAF-DMA'] },
   { id: 'B15', title: 'devTLB invalidation sent to a disconnected device', fix: '4fc82cd907ac (2024)', platform: 'vtd', expected: ['I-QUEUE', 'I8'] },
-  { id: 'B16', title: 'PASID attached to a group member without PASID support', fix: 'b3f6fcd8404f, the core skips max_pasids == 0 (2025)', platform: 'both', expected: ['EXC', 'OBS', 'REF'] },
+  { id: 'B16', title: 'PASID attached to a group member without PASID support', fix: 'b3f6fcd8404f, the core skips max_pasids == 0 (2025)', platform: 'both', expected: ['EXC', 'OBS', 'REF', 'I2'] },
   { id: 'B17', title: 'SVA attach enables IOPF on a device without PRI: bind fails', fix: '39c20c4e83b9 (v7.0-rc5)', platform: 'vtd', expected: ['OBS', 'REF'] },
   { id: 'B18', title: 'PASID teardown zeroes the entry while it is present', fix: '75ed00055c05 (v7.0-rc1)', platform: 'vtd', expected: ['I7'] },
 ];

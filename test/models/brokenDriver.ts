@@ -28,6 +28,15 @@ export const withoutSecondaryTlbFlush = (real: IommuDriver): IommuDriver => {
         return r;
       },
     };
+    const paging = inner.domain_alloc_paging_flags;
+    if (paging !== undefined) {
+      // Paging domains keep their flushes; only their owner follows the wrapped table.
+      ops.domain_alloc_paging_flags = (dev, flags) => {
+        const r = paging(dev, flags);
+        if (r.ok) (r.value as { owner: IommuOps } & IommuDomain).owner = ops;
+        return r;
+      };
+    }
     wrapped.set(inner, ops);
     return ops;
   };

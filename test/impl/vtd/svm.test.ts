@@ -140,7 +140,7 @@ describe('the VT-d leak check', () => {
     dev_iommu_priv_get(w.world.devices[2]!).pasid_table!.allocLeaf(7);
     dev_iommu_priv_get(w.world.devices[2]!).pasid_table!.write(7, { present: true, fpd: false, pgtt: 'FL', flptr: 1, slptr: 0, did: 1, levels: 4 });
     expect(intel_leak_check(w.world.iommus, w.world.devices)).toEqual([
-      'dev2 PASID 7: present entry without an attached SVA domain',
+      'dev2 PASID 7: present entry without an attached domain',
       'domain 0: tag IOTLB dmar0 pasid=1 has 5 users, 2 expected',
     ]);
   });
