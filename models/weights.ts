@@ -35,4 +35,5 @@ export const DEFAULT_WEIGHTS: Weights = {
   iommuMap: 3,
   iommuUnmap: 2,
   dmaIova: 4,
+  migrate: 2,
 };

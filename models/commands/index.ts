@@ -26,6 +26,7 @@ import { touchCommand } from './touch.js';
 import { unbindCommand } from './unbind.js';
 import { vfreeCommand } from './vfree.js';
 import { vmallocCommand } from './vmalloc.js';
+import { migrateCommand } from './migrate.js';
 import { hasPagingDomains } from '../../src/spec/paging.js';
 import { attachPasidCommand, detachPasidCommand, dmaIovaCommand, iommuMapCommand, iommuUnmapCommand } from './paging.js';
 
@@ -54,6 +55,7 @@ const BUILDERS: Readonly<Record<CommandKind, (t: Topology) => fc.Arbitrary<SvaCo
   iommuMap: iommuMapCommand,
   iommuUnmap: iommuUnmapCommand,
   dmaIova: dmaIovaCommand,
+  migrate: migrateCommand,
 };
 
 const possible = (kind: CommandKind, t: Topology): boolean =>

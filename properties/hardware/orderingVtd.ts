@@ -26,7 +26,8 @@ function iotlbBeforeDevtlb(log: UnitLog, unit: number, out: Sink): void {
   const ev = log.events;
   for (let k = 0; k < log.n; k++) {
     const e = ev[k]!;
-    if (e.kind !== 'devtlb' || e.global) continue;
+    // A non-PASID (RID) invalidation flushes no PASID's translations: not a PASID flush's step.
+    if (e.kind !== 'devtlb' || e.global || e.pasid === 0) continue;
     let ok = false;
     for (let j = k - 1; j >= 0; j--) {
       const f = ev[j]!;

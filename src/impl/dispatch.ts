@@ -14,6 +14,7 @@ import { failNext, srcu_grace_period } from './core/kernel.js';
 import { mm_alloc } from './core/mm.js';
 import { do_mprotect } from './core/mprotect.js';
 import { do_munmap } from './core/munmap.js';
+import { migrate_page } from './core/migrate.js';
 import type { Device, MmStruct } from './core/types.js';
 import { vfree, vmalloc } from './core/vmalloc.js';
 import { do_mmap } from './core/vma.js';
@@ -179,6 +180,9 @@ export function implStep(world: World, cmd: Command): Observation {
       return ioasUnmap(world, cmd.hwpt, cmd.page);
     case 'dmaIova':
       return dmaIova(world, devOf(world, cmd.dev), cmd.hwpt, cmd.page, cmd.write);
+    case 'migrate':
+      migrate_page(mmOf(world, cmd.mm), cmd.page);
+      return OK;
     default: {
       const never: never = cmd;
       throw new Error(`implStep: unknown command ${JSON.stringify(never)}`);

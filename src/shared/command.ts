@@ -75,12 +75,18 @@ export type Command =
   /** iommu_unmap of IOVA page `page` of hwpt (flush, then the buffer is freed). */
   | { readonly kind: 'iommuUnmap'; readonly hwpt: number; readonly page: number }
   /** The device accesses IOVA page `page` through the PASID hwpt is attached at in its group. */
-  | { readonly kind: 'dmaIova'; readonly dev: number; readonly hwpt: number; readonly page: number; readonly write: boolean };
+  | { readonly kind: 'dmaIova'; readonly dev: number; readonly hwpt: number; readonly page: number; readonly write: boolean }
+  /**
+   * The kernel migrates the page (compaction, NUMA balancing): PTE cleared with a batched
+   * flush (x86: the secondary TLBs get (0, -1)), content moved to a new frame, PTE restored,
+   * old frame freed. Nothing observable changes; a secondary TLB that kept the old frame is stale.
+   */
+  | { readonly kind: 'migrate'; readonly mm: number; readonly page: number };
 
 export type CommandKind = Command['kind'];
 
 export const COMMAND_KINDS: readonly CommandKind[] = [
   'bind', 'unbind', 'mmap', 'touch', 'munmap', 'mprotect', 'dma', 'exit', 'mmdrop', 'fork',
   'spawn', 'gracePeriod', 'prefetch', 'vmalloc', 'vfree', 'failNext', 'serviceFaults', 'prefetchKernel', 'unplug',
-  'attachPasid', 'detachPasid', 'iommuMap', 'iommuUnmap', 'dmaIova',
+  'attachPasid', 'detachPasid', 'iommuMap', 'iommuUnmap', 'dmaIova', 'migrate',
 ];

@@ -7,7 +7,8 @@
 export type FaultId =
   | 'B01' | 'B02' | 'B03' | 'B04' | 'B05' | 'B06' | 'B07' | 'B08'
   | 'B09' | 'B10' | 'B11' | 'B12' | 'B13' | 'B14' | 'B15' | 'B16'
-  | 'B17' | 'B18';
+  | 'B17' | 'B18'
+  | 'B60' | 'B61';
 
 export interface FaultInfo {
   readonly id: FaultId;
@@ -37,6 +38,8 @@ export const FAULTS: readonly FaultInfo[] = [
   { id: 'B16', title: 'PASID attached to a group member without PASID support', fix: 'b3f6fcd8404f, the core skips max_pasids == 0 (2025)', platform: 'both', expected: ['EXC', 'OBS', 'REF', 'I2'] },
   { id: 'B17', title: 'SVA attach enables IOPF on a device without PRI: bind fails', fix: '39c20c4e83b9 (v7.0-rc5)', platform: 'vtd', expected: ['OBS', 'REF'] },
   { id: 'B18', title: 'PASID teardown zeroes the entry while it is present', fix: '75ed00055c05 (v7.0-rc1)', platform: 'vtd', expected: ['I7'] },
+  { id: 'B60', title: 'PASID replacement rewrites the present entry in place', fix: 'c3b1edea3791 (v7.0-rc)', platform: 'vtd', expected: ['I7', 'I6'] },
+  { id: 'B61', title: 'flush-all sends the device-TLB invalidation without the PASID', fix: '3141153816bf (v6.17)', platform: 'vtd', expected: ['I6', 'I-UAF-DMA'] },
 ];
 
 export const FAULT_IDS: readonly FaultId[] = FAULTS.map((f) => f.id);

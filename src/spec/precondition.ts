@@ -73,6 +73,8 @@ export const precondition = (s: SpecState, cmd: Command): boolean => {
       // device with one is not unplugged.
       return present(s, cmd.dev) && s.t.groupDevs[s.t.devGroup[cmd.dev]!]!.length === 1 &&
         !s.hwpts.some((h) => h.pasid[s.t.devGroup[cmd.dev]!] !== 0);
+    case 'migrate':
+      return slotIn(s, cmd.mm, LIVE) && inRange(cmd.page, pages);
     case 'attachPasid':
       return present(s, cmd.dev) && inRange(cmd.hwpt, MAX_HWPTS) && Number.isInteger(cmd.pasid) &&
         cmd.pasid >= 0 && cmd.pasid < PASID_LIMIT && s.hwpts[cmd.hwpt]!.pasid[s.t.devGroup[cmd.dev]!] === 0;

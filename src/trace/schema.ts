@@ -49,6 +49,7 @@ export const commandSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('iommuMap'), hwpt: id, page: id, write: z.boolean() }),
   z.strictObject({ kind: z.literal('iommuUnmap'), hwpt: id, page: id }),
   z.strictObject({ kind: z.literal('dmaIova'), dev: id, hwpt: id, page: id, write: z.boolean() }),
+  z.strictObject({ kind: z.literal('migrate'), mm: id, page: id }),
 ]);
 
 const observationSchema = z.discriminatedUnion('ok', [

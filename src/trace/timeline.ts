@@ -27,6 +27,7 @@ export const formatCommand = (cmd: Command): string =>
     .with({ kind: 'iommuMap' }, (c) => `iommuMap(hwpt${c.hwpt},iova${c.page},${c.write ? 'rw' : 'r'})`)
     .with({ kind: 'iommuUnmap' }, (c) => `iommuUnmap(hwpt${c.hwpt},iova${c.page})`)
     .with({ kind: 'dmaIova' }, (c) => `dmaIova(d${c.dev},hwpt${c.hwpt},iova${c.page},${c.write ? 'w' : 'r'})`)
+    .with({ kind: 'migrate' }, (c) => `migrate(mm${c.mm},p${c.page})`)
     .exhaustive();
 
 const pageRange = (first: number, count: number): string =>
@@ -46,7 +47,7 @@ export const formatObservation = (cmd: Command, obs: Observation): string => {
       { kind: 'unbind' }, { kind: 'mmap' }, { kind: 'munmap' }, { kind: 'touch' }, { kind: 'mprotect' },
       { kind: 'exit' }, { kind: 'mmdrop' }, { kind: 'spawn' }, { kind: 'gracePeriod' },
       { kind: 'vmalloc' }, { kind: 'vfree' }, { kind: 'failNext' }, { kind: 'prefetchKernel' }, { kind: 'unplug' },
-      { kind: 'detachPasid' }, { kind: 'iommuMap' }, { kind: 'iommuUnmap' },
+      { kind: 'detachPasid' }, { kind: 'iommuMap' }, { kind: 'iommuUnmap' }, { kind: 'migrate' },
       () => `ok ${v}`,
     )
     .exhaustive();

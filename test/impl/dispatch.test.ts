@@ -27,6 +27,7 @@ describe('implStep', () => {
     expect(step({ kind: 'prefetch', dev: 1, mm: 0, page: 0 })).toEqual({ ok: true });
     expect(step({ kind: 'prefetchKernel', dev: 1, mm: 0, kpage: 0 })).toEqual({ ok: true });
     expect(step({ kind: 'mprotect', mm: 0, page: 1, prot: 'r' })).toEqual({ ok: true });
+    expect(step({ kind: 'migrate', mm: 0, page: 0 })).toEqual({ ok: true });
     expect(step({ kind: 'munmap', mm: 0, first: 1, count: 1 })).toEqual({ ok: true });
     expect(step({ kind: 'fork', mm: 0, child: 2 })).toEqual({ ok: true, value: 2 });
     expect(step({ kind: 'vmalloc', kpage: 0 })).toEqual({ ok: true });

@@ -9,7 +9,7 @@ import type { Device } from '../core/types.js';
 import type { QiDesc } from '../../hw/vtd/descriptor.js';
 import { type DmarDomain, FLPT_DEFAULT_DID, type IntelIommu, dev_iommu_priv_get } from './dmar.js';
 import {
-  NPAGES_ALL, U64, VTD_PAGE_SHIFT, ilog2, qi_desc_dev_iotlb_pasid, qi_desc_iotlb, qi_desc_piotlb,
+  NPAGES_ALL, U64, VTD_PAGE_SHIFT, ilog2, qi_desc_dev_iotlb, qi_desc_dev_iotlb_pasid, qi_desc_iotlb, qi_desc_piotlb,
   qi_submit_sync, roundup_pow_of_two,
 } from './qi.js';
 
@@ -205,7 +205,34 @@ export function cache_tag_flush_range(domain: DmarDomain, start: bigint, end: bi
   if (domain.qi_batch !== undefined) qi_batch_flush_descs(iommu, domain.qi_batch);
 }
 
-/** cache.c: cache_tag_flush_all. */
+/**
+ * cache.c: cache_tag_flush_all (v7.0-rc5: since 3141153816bf "Fix missing PASID in dev TLB
+ * flush with cache_tag_flush_all", the whole-range case of cache_tag_flush_range).
+ */
 export function cache_tag_flush_all(domain: DmarDomain): void {
+  if (domain.domain.mm?.kernel.fault === 'B61' || domain.domain.kernel?.fault === 'B61') return cache_tag_flush_all_v6_10(domain);
   cache_tag_flush_range(domain, 0n, ULONG_MAX, false);
+}
+
+/**
+ * B61 only: cache.c: cache_tag_flush_all as c4d27ffaa8eb (v6.10) wrote it, before
+ * 3141153816bf (v6.17): each IOTLB tag flushed whole, but each device-TLB tag through
+ * cache_tag_flush_devtlb_all, which sends the non-PASID device-TLB invalidation
+ * (qi_batch_add_dev_iotlb) whatever the tag's PASID: the ATC entries of a PASID stay.
+ */
+function cache_tag_flush_all_v6_10(domain: DmarDomain): void {
+  let iommu: IntelIommu | undefined;
+  domain.qi_batch ??= { descs: [] };
+  for (const tag of domain.cache_tags) {
+    if (iommu !== undefined && iommu !== tag.iommu) qi_batch_flush_descs(iommu, domain.qi_batch);
+    iommu = tag.iommu;
+    if (tag.type === 'IOTLB') {
+      cache_tag_flush_iotlb(domain, tag, 0n, NPAGES_ALL, 0, false);
+      continue;
+    }
+    const info = dev_iommu_priv_get(tag.dev!);
+    qi_batch_add(iommu, domain.qi_batch, qi_desc_dev_iotlb(info.sid, 0n, MAX_AGAW_PFN_WIDTH));
+    if (info.dtlb_extra_inval) qi_batch_add(iommu, domain.qi_batch, qi_desc_dev_iotlb(info.sid, 0n, MAX_AGAW_PFN_WIDTH));
+  }
+  qi_batch_flush_descs(iommu, domain.qi_batch);
 }
