@@ -36,4 +36,5 @@ export const DEFAULT_WEIGHTS: Weights = {
   iommuUnmap: 2,
   dmaIova: 4,
   migrate: 2,
+  replacePasid: 2,
 };

@@ -95,7 +95,7 @@ const viaMatch = (c: Command): number =>
     .with({ kind: 'failNext' }, () => 16).with({ kind: 'serviceFaults' }, () => 17)
     .with({ kind: 'prefetchKernel' }, () => 18).with({ kind: 'unplug' }, () => 19)
     .with({ kind: 'attachPasid' }, () => 20).with({ kind: 'detachPasid' }, () => 21).with({ kind: 'iommuMap' }, () => 22)
-    .with({ kind: 'iommuUnmap' }, () => 23).with({ kind: 'dmaIova' }, () => 24).with({ kind: 'migrate' }, () => 25).exhaustive();
+    .with({ kind: 'iommuUnmap' }, () => 23).with({ kind: 'dmaIova' }, () => 24).with({ kind: 'migrate' }, () => 25).with({ kind: 'replacePasid' }, () => 26).exhaustive();
 const viaSwitch = (c: Command): number => {
   switch (c.kind) {
     case 'bind': return 1; case 'unbind': return 2; case 'mmap': return 3; case 'touch': return 4;
@@ -104,7 +104,7 @@ const viaSwitch = (c: Command): number => {
     case 'prefetch': return 13; case 'vmalloc': return 14; case 'vfree': return 15; case 'failNext': return 16; case 'serviceFaults': return 17;
     case 'prefetchKernel': return 18; case 'unplug': return 19;
     case 'attachPasid': return 20; case 'detachPasid': return 21; case 'iommuMap': return 22;
-    case 'iommuUnmap': return 23; case 'dmaIova': return 24; case 'migrate': return 25;
+    case 'iommuUnmap': return 23; case 'dmaIova': return 24; case 'migrate': return 25; case 'replacePasid': return 26;
     default: { const never: never = c; return never; }
   }
 };

@@ -28,7 +28,7 @@ import { vfreeCommand } from './vfree.js';
 import { vmallocCommand } from './vmalloc.js';
 import { migrateCommand } from './migrate.js';
 import { hasPagingDomains } from '../../src/spec/paging.js';
-import { attachPasidCommand, detachPasidCommand, dmaIovaCommand, iommuMapCommand, iommuUnmapCommand } from './paging.js';
+import { attachPasidCommand, detachPasidCommand, dmaIovaCommand, iommuMapCommand, iommuUnmapCommand, replacePasidCommand } from './paging.js';
 
 const BUILDERS: Readonly<Record<CommandKind, (t: Topology) => fc.Arbitrary<SvaCommand>>> = {
   bind: bindCommand,
@@ -56,13 +56,14 @@ const BUILDERS: Readonly<Record<CommandKind, (t: Topology) => fc.Arbitrary<SvaCo
   iommuUnmap: iommuUnmapCommand,
   dmaIova: dmaIovaCommand,
   migrate: migrateCommand,
+  replacePasid: replacePasidCommand,
 };
 
 const possible = (kind: CommandKind, t: Topology): boolean =>
   kind === 'fork' ? t.mms > 1
     : kind === 'vmalloc' || kind === 'vfree' || kind === 'prefetchKernel' ? t.kpages > 0
     : kind === 'unplug' ? unpluggable(t).length > 0
-    : kind === 'detachPasid' || kind === 'iommuMap' || kind === 'iommuUnmap' || kind === 'dmaIova' ? hasPagingDomains(t.platform)
+    : kind === 'detachPasid' || kind === 'replacePasid' || kind === 'iommuMap' || kind === 'iommuUnmap' || kind === 'dmaIova' ? hasPagingDomains(t.platform)
     : true;
 
 /** One weighted arbitrary over every kind that can be legal in `t`. */

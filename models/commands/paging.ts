@@ -27,3 +27,6 @@ export const iommuUnmapCommand = (_t: Topology): fc.Arbitrary<SvaCommand> =>
 
 export const dmaIovaCommand = (t: Topology): fc.Arbitrary<SvaCommand> =>
   fc.tuple(devId(t), hwptId, iovaPage, fc.boolean()).map(([dev, hwpt, page, write]) => new SvaCommand({ kind: 'dmaIova', dev, hwpt, page, write }));
+
+export const replacePasidCommand = (t: Topology): fc.Arbitrary<SvaCommand> =>
+  fc.tuple(devId(t), hwptId).map(([dev, hwpt]) => new SvaCommand({ kind: 'replacePasid', dev, hwpt, from: (hwpt + 1) % MAX_HWPTS }));

@@ -19,7 +19,7 @@ import type { Device, MmStruct } from './core/types.js';
 import { vfree, vmalloc } from './core/vmalloc.js';
 import { do_mmap } from './core/vma.js';
 import { pciehp_surprise_remove } from './pciehp.js';
-import { attachPasid, detachPasid, dmaIova, ioasMap, ioasUnmap } from './iommufd.js';
+import { attachPasid, detachPasid, dmaIova, ioasMap, ioasUnmap, replacePasid } from './iommufd.js';
 import type { World } from './world.js';
 
 const mmOf = (world: World, slot: number): MmStruct => {
@@ -174,6 +174,8 @@ export function implStep(world: World, cmd: Command): Observation {
       return attachPasid(world, devOf(world, cmd.dev), cmd.hwpt, cmd.pasid);
     case 'detachPasid':
       return detachPasid(world, devOf(world, cmd.dev), cmd.hwpt);
+    case 'replacePasid':
+      return replacePasid(world, devOf(world, cmd.dev), cmd.hwpt, cmd.from);
     case 'iommuMap':
       return ioasMap(world, cmd.hwpt, cmd.page, cmd.write);
     case 'iommuUnmap':

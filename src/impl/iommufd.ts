@@ -8,7 +8,7 @@
 import type { Errno, Observation } from '../shared/index.js';
 import { OK, iovaVpn } from '../shared/index.js';
 import { KERNEL_OWNER } from '../hw/mem.js';
-import { iommu_attach_device_pasid, iommu_detach_device_pasid } from './core/iommu.js';
+import { iommu_attach_device_pasid, iommu_detach_device_pasid, iommu_replace_device_pasid } from './core/iommu.js';
 import { IOMMU_HWPT_ALLOC_NEST_PARENT } from './core/ops.js';
 import { iommu_map, iommu_paging_domain_alloc_flags, iommu_unmap } from './core/paging.js';
 import type { Device, IommuDomain } from './core/types.js';
@@ -36,6 +36,23 @@ export function attachPasid(world: World, dev: Device, hwpt: number, pasid: numb
   if (ret !== 0) return fail(ret);
   slot.pasid.set(dev.group, pasid);
   return { ok: true, value: pasid };
+}
+
+/**
+ * iommufd_device_replace at the PASID (iommufd_hw_pagetable_replace → iommu_replace_device_pasid):
+ * the PASID HWPT `from` is attached at in dev's group takes HWPT `hwpt`'s domain.
+ */
+export function replacePasid(world: World, dev: Device, hwpt: number, from: number): Observation {
+  const old = world.hwpts[from]!;
+  const pasid = old.pasid.get(dev.group);
+  if (pasid === undefined || world.hwpts[hwpt]!.pasid.has(dev.group)) throw new Error(`replacePasid(hwpt ${from} → ${hwpt}): caller contract`);
+  const domain = hwptDomain(world, hwpt, dev);
+  if (typeof domain === 'string') return fail(domain);
+  const ret = iommu_replace_device_pasid(domain, dev, pasid);
+  if (ret !== 0) return fail(ret);
+  old.pasid.delete(dev.group);
+  world.hwpts[hwpt]!.pasid.set(dev.group, pasid);
+  return OK;
 }
 
 /** iommufd_device_detach at the PASID (iommu_detach_device_pasid). */

@@ -68,6 +68,11 @@ export type Command =
    * is attached to dev's group at the caller-chosen `pasid`.
    */
   | { readonly kind: 'attachPasid'; readonly dev: number; readonly hwpt: number; readonly pasid: number }
+  /**
+   * iommufd replace (iommu_replace_device_pasid): the PASID HWPT `from` is attached at in dev's
+   * group switches to HWPT `hwpt` (allocated on first use) without passing through blocked.
+   */
+  | { readonly kind: 'replacePasid'; readonly dev: number; readonly hwpt: number; readonly from: number }
   /** iommu_detach_device_pasid of hwpt from dev's group (at the PASID it was attached at). */
   | { readonly kind: 'detachPasid'; readonly dev: number; readonly hwpt: number }
   /** iommu_map of IOVA page `page` of hwpt to a fresh kernel buffer (IOMMU_READ, | IOMMU_WRITE). */
@@ -88,5 +93,5 @@ export type CommandKind = Command['kind'];
 export const COMMAND_KINDS: readonly CommandKind[] = [
   'bind', 'unbind', 'mmap', 'touch', 'munmap', 'mprotect', 'dma', 'exit', 'mmdrop', 'fork',
   'spawn', 'gracePeriod', 'prefetch', 'vmalloc', 'vfree', 'failNext', 'serviceFaults', 'prefetchKernel', 'unplug',
-  'attachPasid', 'detachPasid', 'iommuMap', 'iommuUnmap', 'dmaIova', 'migrate',
+  'attachPasid', 'detachPasid', 'iommuMap', 'iommuUnmap', 'dmaIova', 'migrate', 'replacePasid',
 ];

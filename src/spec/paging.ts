@@ -109,6 +109,19 @@ export const detachPasid = (s: SpecState, dev: number, hwpt: number): Observatio
   return OK_OBS;
 };
 
+/**
+ * replacePasid(dev, hwpt, from): the PASID moves to hwpt's domain. On VT-d the driver tears
+ * the old entry down first (c3b1edea3791), which drains as a detach does.
+ */
+export const replacePasid = (s: SpecState, dev: number, hwpt: number, from: number): Observation => {
+  const group = s.t.devGroup[dev]!;
+  const pasid = s.hwpts[from]!.pasid[group]!;
+  detachPasid(s, dev, from);
+  s.hwpts[hwpt]!.allocated = true;
+  s.hwpts[hwpt]!.pasid[group] = pasid;
+  return OK_OBS;
+};
+
 /** iommuMap(hwpt, page, write): a fresh buffer, read-only or read-write. */
 export const iommuMap = (s: SpecState, hwpt: number, page: number, write: boolean): Observation => {
   const h = s.hwpts[hwpt]!;

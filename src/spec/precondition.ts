@@ -78,6 +78,11 @@ export const precondition = (s: SpecState, cmd: Command): boolean => {
     case 'attachPasid':
       return present(s, cmd.dev) && inRange(cmd.hwpt, MAX_HWPTS) && Number.isInteger(cmd.pasid) &&
         cmd.pasid >= 0 && cmd.pasid < PASID_LIMIT && s.hwpts[cmd.hwpt]!.pasid[s.t.devGroup[cmd.dev]!] === 0;
+    case 'replacePasid': {
+      if (!present(s, cmd.dev) || !inRange(cmd.hwpt, MAX_HWPTS) || !inRange(cmd.from, MAX_HWPTS) || cmd.hwpt === cmd.from) return false;
+      const g = s.t.devGroup[cmd.dev]!;
+      return s.hwpts[cmd.from]!.pasid[g] !== 0 && s.hwpts[cmd.hwpt]!.pasid[g] === 0;
+    }
     case 'detachPasid':
       return inRange(cmd.dev, devices.length) && inRange(cmd.hwpt, MAX_HWPTS) &&
         s.hwpts[cmd.hwpt]!.pasid[s.t.devGroup[cmd.dev]!] !== 0;

@@ -10,7 +10,7 @@ import { gracePeriod, mmdrop, newIncarnation } from './lifetime.js';
 import { OK_OBS } from './observe.js';
 import { serviceFaults } from './pri.js';
 import { unplug } from './hotplug.js';
-import { attachPasid, detachPasid, dmaIova, iommuMap, iommuUnmap } from './paging.js';
+import { attachPasid, detachPasid, dmaIova, iommuMap, iommuUnmap, replacePasid } from './paging.js';
 import type { SpecState } from './state.js';
 
 export const specStep = (s: SpecState, cmd: Command): Observation => {
@@ -75,6 +75,8 @@ export const specStep = (s: SpecState, cmd: Command): Observation => {
       return attachPasid(s, cmd.dev, cmd.hwpt, cmd.pasid);
     case 'detachPasid':
       return detachPasid(s, cmd.dev, cmd.hwpt);
+    case 'replacePasid':
+      return replacePasid(s, cmd.dev, cmd.hwpt, cmd.from);
     case 'iommuMap':
       return iommuMap(s, cmd.hwpt, cmd.page, cmd.write);
     case 'iommuUnmap':

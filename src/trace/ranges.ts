@@ -26,6 +26,7 @@ export const commandRangeError = (cmd: Command, t: Topology): string | undefined
     .with({ kind: 'fork' }, (c) => [mm(c.mm), mm(c.child, 'child')])
     .with({ kind: 'vmalloc' }, { kind: 'vfree' }, (c) => [kpage(c.kpage)])
     .with({ kind: 'attachPasid' }, { kind: 'detachPasid' }, (c) => [dev(c.dev), hwpt(c.hwpt)])
+    .with({ kind: 'replacePasid' }, (c) => [dev(c.dev), hwpt(c.hwpt), hwpt(c.from)])
     .with({ kind: 'iommuMap' }, { kind: 'iommuUnmap' }, (c) => [hwpt(c.hwpt), iova(c.page)])
     .with({ kind: 'dmaIova' }, (c) => [dev(c.dev), hwpt(c.hwpt), iova(c.page)])
     // The site is an enum: the schema has already refused an unknown one.

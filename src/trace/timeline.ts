@@ -28,6 +28,7 @@ export const formatCommand = (cmd: Command): string =>
     .with({ kind: 'iommuUnmap' }, (c) => `iommuUnmap(hwpt${c.hwpt},iova${c.page})`)
     .with({ kind: 'dmaIova' }, (c) => `dmaIova(d${c.dev},hwpt${c.hwpt},iova${c.page},${c.write ? 'w' : 'r'})`)
     .with({ kind: 'migrate' }, (c) => `migrate(mm${c.mm},p${c.page})`)
+    .with({ kind: 'replacePasid' }, (c) => `replacePasid(d${c.dev},hwpt${c.from}→hwpt${c.hwpt})`)
     .exhaustive();
 
 const pageRange = (first: number, count: number): string =>
@@ -47,7 +48,7 @@ export const formatObservation = (cmd: Command, obs: Observation): string => {
       { kind: 'unbind' }, { kind: 'mmap' }, { kind: 'munmap' }, { kind: 'touch' }, { kind: 'mprotect' },
       { kind: 'exit' }, { kind: 'mmdrop' }, { kind: 'spawn' }, { kind: 'gracePeriod' },
       { kind: 'vmalloc' }, { kind: 'vfree' }, { kind: 'failNext' }, { kind: 'prefetchKernel' }, { kind: 'unplug' },
-      { kind: 'detachPasid' }, { kind: 'iommuMap' }, { kind: 'iommuUnmap' }, { kind: 'migrate' },
+      { kind: 'detachPasid' }, { kind: 'iommuMap' }, { kind: 'iommuUnmap' }, { kind: 'migrate' }, { kind: 'replacePasid' },
       () => `ok ${v}`,
     )
     .exhaustive();

@@ -45,7 +45,7 @@ describe('implStep', () => {
     // The mock driver allocates no paging domains: iommufd's PASID attach stops at the core.
     expect(step({ kind: 'attachPasid', dev: 0, hwpt: 0, pasid: 3 })).toEqual({ ok: false, errno: 'EOPNOTSUPP' });
     // The other paging-domain commands need an attached domain: test/impl/iommufd.test.ts (VT-d).
-    const needDomain = ['detachPasid', 'iommuMap', 'iommuUnmap', 'dmaIova'];
+    const needDomain = ['detachPasid', 'replacePasid', 'iommuMap', 'iommuUnmap', 'dmaIova'];
     expect([...seen, ...needDomain].sort()).toEqual([...COMMAND_KINDS].sort());
     expect(slotState(w.world, 0)).toBe('freed');
     expect(slotState(w.world, 2)).toBe('live');

@@ -99,3 +99,34 @@ describe('iommufd paging domains at a PASID (VT-d)', () => {
     expect(s.steps[0]!.actual).toEqual({ ok: false, errno: 'EOPNOTSUPP' });
   });
 });
+
+describe('PASID replacement (iommu_replace_device_pasid, VT-d replace branch)', () => {
+  test('SL → FL: the old entry is torn down with DSI for its DID, the new one is first-level; the old DID is freed', () => {
+    const { s } = run([
+      { kind: 'attachPasid', dev: 0, hwpt: 0, pasid: 5 },
+      { kind: 'iommuMap', hwpt: 0, page: 0, write: false },
+      { kind: 'dmaIova', dev: 0, hwpt: 0, page: 0, write: false },
+      { kind: 'replacePasid', dev: 0, hwpt: 1, from: 0 },
+      { kind: 'iommuMap', hwpt: 1, page: 0, write: true },
+      { kind: 'dmaIova', dev: 0, hwpt: 1, page: 0, write: true },
+    ]);
+    const w = s.world;
+    expect(s.steps[5]!.actual).toEqual({ ok: true, value: iovaToken(1, 0, 1) });
+    expect(dev_iommu_priv_get(w.devices[0]!).pasid_table!.read(5)).toMatchObject({ present: true, pgtt: 'FL' });
+    expect(w.iommus[0]!.unit.counters.snapshot()['qi.iotlb_dsi']).toBeGreaterThan(0);
+    expect(to_dmar_domain(w.hwpts[0]!.domain!).iommu_array!.size).toBe(0);
+    expect(w.devices[0]!.group.pasid_array.get(5)).toEqual({ kind: 'domain', domain: w.hwpts[1]!.domain });
+  });
+
+  test('A replaced PASID answers DMA through the new domain only', () => {
+    const { obs } = run([
+      { kind: 'attachPasid', dev: 0, hwpt: 1, pasid: 2 },
+      { kind: 'iommuMap', hwpt: 1, page: 0, write: false },
+      { kind: 'dmaIova', dev: 0, hwpt: 1, page: 0, write: false },
+      { kind: 'replacePasid', dev: 0, hwpt: 0, from: 1 },
+      { kind: 'dmaIova', dev: 0, hwpt: 0, page: 0, write: false },
+    ]);
+    expect(obs[2]).toEqual({ ok: true, value: iovaToken(1, 0, 1) });
+    expect(obs[4]).toMatchObject({ ok: false, errno: 'EFAULT' });
+  });
+});
