@@ -1,4 +1,4 @@
-import { FAULTS, FAULT_IDS, FINDING_NAMES, MAX_MMS, MAX_PAGES, PLATFORMS, isFaultId, isFindingName } from '../shared/index.js';
+import { FAULTS, faultIdRanges, FINDING_NAMES, MAX_MMS, MAX_PAGES, PLATFORMS, isFaultId, isFindingName } from '../shared/index.js';
 import type { FaultId, FindingName, Platform } from '../shared/index.js';
 import { type Checked, bad, good } from '../trace/index.js';
 import type { OptionDef, ParsedArgs } from './args.js';
@@ -21,7 +21,7 @@ export const RUN_OPTIONS: readonly OptionDef[] = [
   { name: 'runs', value: 'N', help: `budget: number of command sequences per platform (default: ${DEFAULT_BUDGET.kind === 'runs' ? DEFAULT_BUDGET.runs : ''})` },
   { name: 'time', value: 'DURATION', help: 'budget: wall time per platform instead, e.g. 90s, 10m' },
   { name: 'traces', value: 'DIR', help: `folder for counterexample traces (default: ${DEFAULT_TRACES_DIR})` },
-  { name: 'fault', value: 'ID', help: `switch one historical bug back on (${FAULT_IDS[0]}-${FAULT_IDS[FAULT_IDS.length - 1]}); runs only on the platforms it applies to` },
+  { name: 'fault', value: 'ID', help: `switch one historical bug back on (${faultIdRanges()}); runs only on the platforms it applies to` },
   { name: 'fix', value: 'NAME[,NAME]', help: `switch on the proposed fix of known upstream findings (${FINDING_NAMES.join(', ')}, or all); the finding is then no longer reported as known` },
   { name: 'config', value: 'FILE', help: 'read these options from a JSON file (keys are the option names); the command line overrides it' },
 ];
@@ -33,7 +33,7 @@ export const RUN_OPTIONS: readonly OptionDef[] = [
 const parseFaultOption = (raw: string, platforms: readonly Platform[]): Checked<{ fault: FaultId; platforms: readonly Platform[] }> => {
   if (!isFaultId(raw)) {
     const q = raw.length > 40 ? `${raw.slice(0, 37)}...` : raw;
-    return bad(`bad --fault '${q}': expected a fault id ${FAULT_IDS[0]}-${FAULT_IDS[FAULT_IDS.length - 1]}`);
+    return bad(`bad --fault '${q}': expected a fault id ${faultIdRanges()}`);
   }
   const where = FAULTS.find((f) => f.id === raw)!.platform;
   const applies = where === 'both' ? PLATFORMS : [where];

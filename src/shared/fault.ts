@@ -45,3 +45,15 @@ export const FAULTS: readonly FaultInfo[] = [
 export const FAULT_IDS: readonly FaultId[] = FAULTS.map((f) => f.id);
 
 export const isFaultId = (s: string): s is FaultId => (FAULT_IDS as readonly string[]).includes(s);
+
+/** The fault ids as runs of consecutive numbers, for messages: `B01-B18, B60-B61`. */
+export const faultIdRanges = (): string => {
+  const runs: string[] = [];
+  for (let i = 0; i < FAULT_IDS.length; ) {
+    let j = i;
+    while (j + 1 < FAULT_IDS.length && Number(FAULT_IDS[j + 1]!.slice(1)) === Number(FAULT_IDS[j]!.slice(1)) + 1) j++;
+    runs.push(i === j ? FAULT_IDS[i]! : `${FAULT_IDS[i]}-${FAULT_IDS[j]}`);
+    i = j + 1;
+  }
+  return runs.join(', ');
+};

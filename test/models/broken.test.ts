@@ -27,8 +27,8 @@ describe('A deliberately broken impl', () => {
         expect(trace.path).toMatch(/^\d+(:\d+)*$/);
         expect(trace.steps).toHaveLength(trace.violation!.step + 1);
         // The missing flush shows once something the IOMMU may cache is unmapped or downgraded
-        // (fork's flush_tlb_mm of the parent, after copy_page_range, counts).
-        expect(trace.commands.some((c) => c.kind === 'munmap' || c.kind === 'mprotect' || c.kind === 'exit' || c.kind === 'vfree' || c.kind === 'fork')).toBe(true);
+        // (fork's flush_tlb_mm of the parent after copy_page_range, and a migration's batched flush, count).
+        expect(trace.commands.some((c) => c.kind === 'munmap' || c.kind === 'mprotect' || c.kind === 'exit' || c.kind === 'vfree' || c.kind === 'fork' || c.kind === 'migrate')).toBe(true);
         const path = join(dir, traceFileName(trace));
         expect(writeTrace(path, trace)).toEqual({ ok: true, value: path });
         const loaded = loadTrace(path);
