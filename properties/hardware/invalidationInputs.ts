@@ -11,6 +11,7 @@
  */
 import { match } from 'ts-pattern';
 import type { ArmSmmuDomain } from '../../src/impl/smmuv3/structs.js';
+import type { ProtectionDomain } from '../../src/impl/amd/structs.js';
 import { dev_iommu_priv_get, type DmarDomain } from '../../src/impl/vtd/dmar.js';
 import type { MmStruct } from '../../src/impl/index.js';
 import type { Platform } from '../../src/shared/index.js';
@@ -23,9 +24,9 @@ const grow = (a: Int32Array, size: number): Int32Array => {
 };
 
 export class InvalidationInputs {
-  /** VT-d: IOTLB cache tags of the mm's SVA domains on unit u (one per (IOMMU, PASID)). */
+  /** VT-d: IOTLB cache tags of the mm's SVA domains on unit u (one per (IOMMU, PASID)). AMD: pdom_dev_data behind unit u. */
   iotlbTags: Int32Array;
-  /** VT-d: DEVTLB cache tags of those domains on unit u (one per ATS device and PASID). */
+  /** VT-d: DEVTLB cache tags of those domains on unit u (one per ATS device and PASID). AMD: those of ATS devices. */
   devtlbTags: Int32Array;
   /** VT-d: of those, the tags whose device has dtlb_extra_inval (errata: invalidated twice). */
   devtlbExtra: Int32Array;
@@ -57,6 +58,7 @@ export class InvalidationInputs {
     this.capture = match(platform)
       .with('vtd', () => (mm: MmStruct, i: number) => this.captureVtd(mm, i))
       .with('smmuv3', () => (mm: MmStruct, i: number) => this.captureSmmu(mm, i))
+      .with('amd', () => (mm: MmStruct, i: number) => this.captureAmd(mm, i))
       .exhaustive();
   }
 
@@ -93,6 +95,20 @@ export class InvalidationInputs {
           this.devtlbTags[at]!++;
           if (dev_iommu_priv_get(tag.dev!).dtlb_extra_inval) this.devtlbExtra[at]!++;
         }
+      }
+    }
+  }
+
+  private captureAmd(mm: MmStruct, i: number): void {
+    const base = i * this.units;
+    this.iotlbTags.fill(0, base, base + this.units);
+    this.devtlbTags.fill(0, base, base + this.units);
+    this.devtlbExtra.fill(0, base, base + this.units);
+    for (const sub of mm.notifiers) {
+      for (const p of (sub.container as ProtectionDomain).dev_data_list) {
+        const at = base + p.dev_data.iommu.index;
+        this.iotlbTags[at]!++;
+        if (p.dev_data.ats_enabled) this.devtlbTags[at]!++;
       }
     }
   }

@@ -7,6 +7,7 @@
 import type { CheckContext, Violation } from '../../properties/invariant.js';
 import { INVARIANTS } from '../../properties/registry.js';
 import type { Anomaly } from '../hw/mem.js';
+import { STEP_WORK_BUDGET, SoftLockup, armWorkMeter, disarmWorkMeter } from '../hw/work.js';
 import { implStep } from '../impl/index.js';
 import type { Command, Observation } from '../shared/index.js';
 import { sameObservation } from '../shared/index.js';
@@ -14,7 +15,7 @@ import { specStep } from '../spec/index.js';
 import type { TraceStep } from '../trace/index.js';
 import { excuseKnown } from './known.js';
 import type { Session } from './session.js';
-import { exceptionViolation, firstLine, observationViolation, toTraceViolation } from './violation.js';
+import { exceptionViolation, firstLine, lockupViolation, observationViolation, toTraceViolation } from './violation.js';
 
 const NONE: readonly Violation[] = Object.freeze([]);
 const NO_ANOMALIES: readonly Anomaly[] = Object.freeze([]);
@@ -30,6 +31,7 @@ const threw = (e: unknown): Observation => ({ ok: false, errno: 'EFAULT', fault:
 export const checkedStep = (s: Session, cmd: Command): readonly Violation[] => {
   const step = s.commands.length;
   s.commands.push(cmd);
+  s.watch?.enter(s, cmd);
   let expected: Observation;
   try {
     expected = specStep(s.spec, cmd);
@@ -39,12 +41,16 @@ export const checkedStep = (s: Session, cmd: Command): readonly Violation[] => {
   s.probe.begin();
   s.world.kernel.findingHits.length = 0;
   let actual: Observation;
+  armWorkMeter(STEP_WORK_BUDGET);
   try {
     actual = implStep(s.world, cmd);
   } catch (e) {
     // An exception out of the kernel logic is a finding; the invariants would only trip over
-    // the half-done state it left, so they are not run.
-    return finish(s, step, { expected, actual: threw(e) }, [exceptionViolation(cmd, 'impl', e)]);
+    // the half-done state it left, so they are not run. The work meter's is a soft lockup.
+    const v = e instanceof SoftLockup ? lockupViolation(cmd, e) : exceptionViolation(cmd, 'impl', e);
+    return finish(s, step, { expected, actual: threw(e) }, [v]);
+  } finally {
+    disarmWorkMeter();
   }
   const taken = s.world.kernel.mem.takeAnomalies();
   const ctx: CheckContext = {
@@ -69,6 +75,7 @@ export const checkedStep = (s: Session, cmd: Command): readonly Violation[] => {
 };
 
 const finish = (s: Session, step: number, record: TraceStep, found: readonly Violation[]): readonly Violation[] => {
+  s.watch?.leave();
   s.steps.push(s.log === undefined ? record : { ...record, events: s.log.take() });
   if (found.length > 0 && s.violation === undefined) s.violation = toTraceViolation(found[0]!, step);
   return found;

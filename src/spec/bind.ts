@@ -56,10 +56,12 @@ const attachError = (s: SpecState, d: SpecDomain, group: number, pasid: number):
         rollbackDrain(s, devs, dev);
         return 'EINVAL';
       }
-    } else if (d.iommu !== spec.iommu) {
+    } else if (t.topology.platform === 'smmuv3' && d.iommu !== spec.iommu) {
       // arm_smmu_set_pasid: an SMMU SVA domain only attaches to masters of its own SMMU.
       return 'EINVAL';
     }
+    // AMD (amd/pasid.c iommu_sva_set_dev_pasid): nothing ties a domain to an IOMMU; the PASID
+    // is valid and the device has its GCR3 table (a PASID-capable device always does).
   }
   return undefined;
 };
@@ -72,6 +74,14 @@ const domainAlloc = (s: SpecState, slot: number, dev: number): SpecDomain | Errn
     // intel_svm_domain_alloc: intel_iommu_sva_supported(dev) first, then kzalloc.
     if (!spec.ats) return 'EINVAL';
     if (consumeFail(s, 'domain')) return 'ENOMEM';
+  } else if (s.t.topology.platform === 'amd') {
+    // amd_iommu_domain_alloc_sva → protection_domain_alloc: kzalloc, then a domain ID from
+    // pdom_ids in [1, MAX_DOMAIN_ID - 1]; either failing is NULL → -ENOMEM.
+    if (consumeFail(s, 'domain')) return 'ENOMEM';
+    const bits = Math.min(...s.t.topology.iommus.map((u) => u.didBits));
+    asid = idaAllocRange(s.asids, 1, 2 ** bits - 1);
+    if (asid < 0) return 'ENOMEM';
+    s.asids.add(asid);
   } else {
     // arm_smmu_sva_domain_alloc: arm_smmu_domain_alloc (kzalloc), then xa_alloc of a private
     // ASID in [1, 2^asid_bits - 1] from the global arm_smmu_asid_xa; xa_alloc → -EBUSY when full.

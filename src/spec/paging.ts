@@ -37,13 +37,18 @@ export const cloneHwpts = (h: readonly SpecHwpt[]): SpecHwpt[] =>
 
 /**
  * Whether the platform's driver allocates paging domains for iommufd (domain_alloc_paging_flags):
- * VT-d does here; the SMMUv3 port has none yet, so the core answers -EOPNOTSUPP.
+ * VT-d does here; the SMMUv3 port has none yet and AMD none at a PASID, so the core answers -EOPNOTSUPP.
  */
 export const hasPagingDomains = (p: Platform): boolean => {
   switch (p) {
     case 'vtd':
       return true;
     case 'smmuv3':
+      return false;
+    case 'amd':
+      // AMD has no counterpart: only amd_sva_domain_ops (amd/pasid.c, v6.19-rc) has
+      // set_dev_pasid; its paging domains' ops (amd/iommu.c default_domain_ops) have none, so
+      // iommu_attach_device_pasid answers -EOPNOTSUPP as it does where allocation is missing.
       return false;
     default: {
       const never: never = p;

@@ -32,7 +32,7 @@ const pageRange = (s: SpecState, first: number, count: number): boolean =>
  * A PRI device's access at a PASID its group has only an iommufd paging domain at: a miss
  * would send a page request with no IOPF handler behind it (not modelled, as for dmaIova).
  */
-const priOnPaging = (s: SpecState, dev: number, mm: number): boolean => {
+export const priOnPaging = (s: SpecState, dev: number, mm: number): boolean => {
   if (!s.t.devPri[dev]) return false;
   const g = s.t.devGroup[dev]!;
   const sl = s.slots[mm]!;

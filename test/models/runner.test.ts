@@ -51,7 +51,7 @@ describe('The harness runner', () => {
 
   test('An unknown fault name is refused with one line', () => {
     const r = harnessRunner.run({ platforms: ['vtd'], topology: { mode: 'default' }, budget: { kind: 'runs', runs: 1 }, tracesDir: dir, fault: 'nope' as FaultId });
-    expect(r).toEqual({ ok: false, error: "unknown fault 'nope' (known: B01-B18, B60-B61)" });
+    expect(r).toEqual({ ok: false, error: "unknown fault 'nope' (known: B01-B19, B30-B31, B39, B60-B61)" });
   });
 
   test('`sva-harness run` ends with the summary table and exit 0 through the real runner', async () => {
@@ -80,5 +80,27 @@ describe('The harness runner', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('Nothing found is lost', () => {
+  test('A trace that cannot be written where asked goes to the fallback folder; the violation is still reported', async () => {
+    const { FALLBACK_TRACES_DIR } = await import('../../src/trace/index.js');
+    const { writeFileSync } = await import('node:fs');
+    const notAFolder = join(dir, 'file-not-folder');
+    writeFileSync(notAFolder, 'x');
+    const seen: string[] = [];
+    const r = harnessRunner.run({
+      platforms: ['vtd'], topology: { mode: 'random' }, budget: { kind: 'runs', runs: 200 }, tracesDir: notAFolder, fault: 'B01',
+      onTrace: (p) => seen.push(p),
+    });
+    if (!r.ok) throw new Error(r.error);
+    expect(r.value.platforms[0]?.violations).toBe(1);
+    expect(r.value.traces).toHaveLength(1);
+    const path = r.value.traces[0]!;
+    expect(path.startsWith(`${FALLBACK_TRACES_DIR}/`)).toBe(true);
+    expect(seen).toEqual([path]);
+    expect(r.value.notes?.[0]).toMatch(new RegExp(`^vtd: ${notAFolder}/vtd-seed\\d+-I1-[0-9a-f]{8}\\.json: cannot write: .*; the trace was written to ${path} instead$`));
+    rmSync(path);
   });
 });

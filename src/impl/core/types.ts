@@ -96,8 +96,8 @@ export interface MmuNotifier {
   freed: boolean;
 }
 
-/** IOMMU_DOMAIN_SVA, IOMMU_DOMAIN_BLOCKED, IOMMU_DOMAIN_UNMANAGED (an iommufd paging domain). */
-export type DomainType = 'SVA' | 'BLOCKED' | 'PAGING';
+/** IOMMU_DOMAIN_SVA, IOMMU_DOMAIN_BLOCKED, IOMMU_DOMAIN_IDENTITY, IOMMU_DOMAIN_UNMANAGED (an iommufd paging domain). */
+export type DomainType = 'SVA' | 'BLOCKED' | 'IDENTITY' | 'PAGING';
 
 /** include/linux/iommu.h: struct iommu_domain. Drivers keep theirs in `container`. */
 export interface IommuDomain {

@@ -1,0 +1,224 @@
+/**
+ * The commands the harness generates in a spec state: exactly those whose caller contract
+ * holds (src/spec/precondition.ts), narrowed by the generation policy (which devices may be
+ * surprise-removed). The exhaustive explorer enumerates them (`enabledCommands`); the random
+ * generator draws from the same sets (models/draw.ts), so neither ever produces a command a
+ * precondition would reject.
+ */
+import type { Command, CommandKind, Prot, Topology } from '../shared/index.js';
+import { FAIL_SITES, IOVA_PAGES, MAX_HWPTS } from '../shared/index.js';
+import { MM } from '../spec/index.js';
+import type { SpecState } from '../spec/index.js';
+import { hasPagingDomains } from '../spec/paging.js';
+import { priOnPaging } from '../spec/precondition.js';
+import { PTE_ABSENT } from '../spec/state.js';
+
+/** mm machine states as bit sets, as precondition.ts has them. */
+export const LIVE = 1 << MM.live;
+export const EXITED = 1 << MM.exited;
+export const UNFREED = (1 << MM.live) | (1 << MM.exited) | (1 << MM.dropped);
+export const FREE = (1 << MM.unborn) | (1 << MM.freed);
+
+export const MMAP_PROTS: readonly ('r' | 'rw')[] = ['rw', 'r'];
+export const MPROTECT_PROTS: readonly Prot[] = ['none', 'r', 'rw'];
+
+/**
+ * The PASIDs an iommufd attach is generated at (any PASID is legal; these are the ones that
+ * matter): 1 and 2, where SVA's global IDA allocates first (a collision is -EBUSY either way),
+ * and 8, past a 3-bit device's range (-EINVAL on a narrower group member).
+ */
+export const ATTACH_PASIDS: readonly number[] = [1, 2, 8];
+
+/**
+ * The devices the generators may unplug in `t`. Generated only where the correct kernel is
+ * expected to survive it:
+ * - VT-d only. On SMMUv3 the v6.17 unbind path issues ATC_INV to the removed master with no
+ *   pci_dev_is_disconnected check (arm_smmu_atc_inv_master), which the emulated SMMU times out
+ *   (CMD_SYNC time-out: I-QUEUE) in the fixed kernel too.
+ * - Devices without PRI. intel_iommu_drain_pasid_prq (prq.c, v6.17) sends its devTLB
+ *   invalidation unconditionally, so a removed PRI device's drain times out once (qi_check_fault
+ *   gives up with -ETIMEDOUT since 6ba59ff42279) in the fixed kernel as well.
+ * - Devices alone in their group (the spec's precondition: group removal is not modelled).
+ * A hand-written trace may still unplug any device alone in its group.
+ */
+export const unpluggable = (t: Topology): number[] => {
+  if (t.platform !== 'vtd') return [];
+  return t.devices.flatMap((d, i) =>
+    !d.pri && t.devices.filter((o) => o.group === d.group).length === 1 ? [i] : []);
+};
+
+/** Devices a generated unplug may remove now: unpluggable, present, no iommufd attachment on its group. */
+export const unplugNow = (s: SpecState): number[] => {
+  const g = s.t.devGroup;
+  return unpluggable(s.t.topology).filter((d) => s.unplugged[d] === 0 && !s.hwpts.some((h) => h.pasid[g[d]!] !== 0));
+};
+
+/** The PASID hwpt is attached at in dev's group (0: not attached). */
+const attachedIn = (s: SpecState, dev: number, hwpt: number): number => s.hwpts[hwpt]!.pasid[s.t.devGroup[dev]!]!;
+
+/** Slots whose mm machine is in one of `states` (a bit set). */
+export const slotsIn = (s: SpecState, states: number): number[] => {
+  const out: number[] = [];
+  for (let mm = 0; mm < s.slots.length; mm++) if (((1 << s.slots[mm]!.mm.state) & states) !== 0) out.push(mm);
+  return out;
+};
+
+/** Unfreed slots that hold a PASID: the ones a device can reach by DMA. */
+export const pasidSlots = (s: SpecState): number[] =>
+  slotsIn(s, UNFREED).filter((mm) => s.slots[mm]!.pasid.ctx.pasid !== 0);
+
+/** Devices not surprise-removed. */
+export const presentDevs = (s: SpecState): number[] => {
+  const out: number[] = [];
+  for (let d = 0; d < s.unplugged.length; d++) if (s.unplugged[d] === 0) out.push(d);
+  return out;
+};
+
+/** The kinds the generators may produce at all in `t` (fork needs two slots, and so on). */
+export const possibleKind = (kind: CommandKind, t: Topology): boolean =>
+  kind === 'fork' ? t.mms > 1
+    : kind === 'vmalloc' || kind === 'vfree' || kind === 'prefetchKernel' ? t.kpages > 0
+    : kind === 'unplug' ? unpluggable(t).length > 0
+    // Without paging domains attachPasid is -EOPNOTSUPP and nothing can use one.
+    : kind === 'detachPasid' || kind === 'replacePasid' || kind === 'iommuMap' || kind === 'iommuUnmap' || kind === 'dmaIova' ? hasPagingDomains(t.platform)
+    : true;
+
+/**
+ * Every generatable command of `kind` in state `s`, in a fixed order (ids ascending, then the
+ * other arguments as listed above), so exploration is deterministic.
+ */
+export const enabledOfKind = (s: SpecState, kind: CommandKind): Command[] => {
+  const t = s.t.topology;
+  const out: Command[] = [];
+  switch (kind) {
+    case 'bind':
+      for (const dev of presentDevs(s)) for (const mm of slotsIn(s, LIVE)) out.push({ kind, dev, mm });
+      return out;
+    case 'unbind':
+      for (let dev = 0; dev < t.devices.length; dev++) {
+        for (let mm = 0; mm < t.mms; mm++) if (s.bonds[dev * t.mms + mm]!.ctx.n > 0) out.push({ kind, dev, mm });
+      }
+      return out;
+    case 'mmap':
+      for (const mm of slotsIn(s, LIVE)) {
+        const vma = s.slots[mm]!.vma;
+        for (let first = 0; first < t.pages; first++) {
+          for (let end = first; end < t.pages && vma[end] === 0; end++) {
+            for (const prot of MMAP_PROTS) out.push({ kind, mm, first, count: end - first + 1, prot });
+          }
+        }
+      }
+      return out;
+    case 'touch':
+      for (const mm of slotsIn(s, LIVE)) {
+        for (let page = 0; page < t.pages; page++) for (const write of [false, true]) out.push({ kind, mm, page, write });
+      }
+      return out;
+    case 'munmap':
+      for (const mm of slotsIn(s, LIVE)) {
+        for (let first = 0; first < t.pages; first++) {
+          for (let count = 1; first + count <= t.pages; count++) out.push({ kind, mm, first, count });
+        }
+      }
+      return out;
+    case 'mprotect':
+      for (const mm of slotsIn(s, LIVE)) {
+        for (let page = 0; page < t.pages; page++) {
+          if (s.slots[mm]!.vma[page] !== 0) for (const prot of MPROTECT_PROTS) out.push({ kind, mm, page, prot });
+        }
+      }
+      return out;
+    case 'dma':
+      for (const dev of presentDevs(s)) {
+        for (const mm of pasidSlots(s)) {
+          if (priOnPaging(s, dev, mm)) continue;
+          for (let page = 0; page < t.pages; page++) for (const write of [false, true]) out.push({ kind, dev, mm, page, write });
+        }
+      }
+      return out;
+    case 'prefetch':
+      for (const dev of presentDevs(s)) {
+        for (const mm of pasidSlots(s)) if (!priOnPaging(s, dev, mm)) for (let page = 0; page < t.pages; page++) out.push({ kind, dev, mm, page });
+      }
+      return out;
+    case 'prefetchKernel':
+      for (const dev of presentDevs(s)) for (const mm of pasidSlots(s)) for (let kpage = 0; kpage < t.kpages; kpage++) out.push({ kind, dev, mm, kpage });
+      return out;
+    case 'unplug':
+      for (const dev of unplugNow(s)) out.push({ kind, dev });
+      return out;
+    case 'migrate':
+      for (const mm of slotsIn(s, LIVE)) for (let page = 0; page < t.pages; page++) out.push({ kind, mm, page });
+      return out;
+    case 'attachPasid':
+      for (const dev of presentDevs(s)) {
+        for (let hwpt = 0; hwpt < MAX_HWPTS; hwpt++) if (attachedIn(s, dev, hwpt) === 0) for (const pasid of ATTACH_PASIDS) out.push({ kind, dev, hwpt, pasid });
+      }
+      return out;
+    case 'replacePasid':
+      for (const dev of presentDevs(s)) {
+        for (let hwpt = 0; hwpt < MAX_HWPTS; hwpt++) {
+          if (attachedIn(s, dev, hwpt) !== 0) continue;
+          for (let from = 0; from < MAX_HWPTS; from++) if (from !== hwpt && attachedIn(s, dev, from) !== 0) out.push({ kind, dev, hwpt, from });
+        }
+      }
+      return out;
+    case 'detachPasid':
+      for (let dev = 0; dev < t.devices.length; dev++) for (let hwpt = 0; hwpt < MAX_HWPTS; hwpt++) if (attachedIn(s, dev, hwpt) !== 0) out.push({ kind, dev, hwpt });
+      return out;
+    case 'iommuMap':
+      for (let hwpt = 0; hwpt < MAX_HWPTS; hwpt++) {
+        const h = s.hwpts[hwpt]!;
+        if (!h.allocated) continue;
+        for (let page = 0; page < IOVA_PAGES; page++) if (h.pte[page] === PTE_ABSENT) for (const write of [false, true]) out.push({ kind, hwpt, page, write });
+      }
+      return out;
+    case 'iommuUnmap':
+      for (let hwpt = 0; hwpt < MAX_HWPTS; hwpt++) for (let page = 0; page < IOVA_PAGES; page++) if (s.hwpts[hwpt]!.pte[page] !== PTE_ABSENT) out.push({ kind, hwpt, page });
+      return out;
+    case 'dmaIova':
+      // Devices without PRI only (the precondition's reason: no IOPF handler behind the PASID).
+      for (const dev of presentDevs(s)) {
+        if (s.t.devPri[dev]) continue;
+        for (let hwpt = 0; hwpt < MAX_HWPTS; hwpt++) {
+          if (attachedIn(s, dev, hwpt) === 0) continue;
+          for (let page = 0; page < IOVA_PAGES; page++) for (const write of [false, true]) out.push({ kind, dev, hwpt, page, write });
+        }
+      }
+      return out;
+    case 'exit':
+      for (const mm of slotsIn(s, LIVE)) out.push({ kind, mm });
+      return out;
+    case 'mmdrop':
+      for (const mm of slotsIn(s, EXITED)) out.push({ kind, mm });
+      return out;
+    case 'fork':
+      for (const mm of slotsIn(s, LIVE)) for (const child of slotsIn(s, FREE)) out.push({ kind, mm, child });
+      return out;
+    case 'spawn':
+      for (const mm of slotsIn(s, FREE)) out.push({ kind, mm });
+      return out;
+    case 'gracePeriod':
+    case 'serviceFaults':
+      out.push({ kind });
+      return out;
+    case 'vmalloc':
+    case 'vfree':
+      for (let kpage = 0; kpage < t.kpages; kpage++) if (s.kMapped[kpage] === (kind === 'vfree' ? 1 : 0)) out.push({ kind, kpage });
+      return out;
+    case 'failNext':
+      if (s.failArmed === undefined) for (const site of FAIL_SITES) out.push({ kind, site });
+      return out;
+    default: {
+      const never: never = kind;
+      throw new Error(`enabledOfKind: unknown kind ${String(never)}`);
+    }
+  }
+};
+
+/** Every generatable command in `s` over `kinds`, kind by kind. */
+export const enabledCommands = (s: SpecState, kinds: readonly CommandKind[]): Command[] => {
+  const out: Command[] = [];
+  for (const k of kinds) if (possibleKind(k, s.t.topology)) out.push(...enabledOfKind(s, k));
+  return out;
+};
