@@ -8,9 +8,15 @@
  *   arm_smmu_atc_inv_to_cmd): TLBI by ASID only for (0, ULONG_MAX) or, without RANGE_INV, for
  *   CMDQ_MAX_TLBI_OPS pages or more; otherwise ATC_INV spans the smallest aligned block
  *   holding the range (log2_span = fls(page_start ^ page_end)).
+ * - AMD (amd/pasid.c: sva_arch_invalidate_secondary_tlbs → amd_iommu_dev_flush_pasid_pages;
+ *   amd/iommu.c: build_inv_address, v6.19-rc): a range other than (0, ULONG_MAX) is one page
+ *   (S clear) or the naturally aligned block holding both ends (msb of start ^ end), so every
+ *   INVALIDATE_IOMMU_PAGES and INVALIDATE_IOTLB_PAGES of it covers at most 2^fls(first ^ last)
+ *   pages; "all pages" only where the ends differ above bit 51.
  * Whole flushes are the kernel's choice where the rule allows them (x86's batched unmap sends
  * (0, -1): that is the notifier's range, not a widening by the driver).
  */
+import { invRange } from '../../src/hw/amd/index.js';
 import { ATC_INV_SIZE_ALL } from '../../src/hw/smmuv3/index.js';
 import { calculate_psi_aligned_address } from '../../src/impl/vtd/cache.js';
 import { ULONG_MAX } from '../../src/shared/index.js';
@@ -66,5 +72,22 @@ function smmuSlice(ctx: CheckContext, { i, u, mm, log, from, to }: InvalidationS
   }
 }
 
+function amdSlice(ctx: CheckContext, { i, u, mm, log, from, to }: InvalidationSlice, out: Sink): void {
+  const { start, end, all } = range(ctx, i);
+  if (all || from === to) return;
+  const first = Number(start >> 12n);
+  const last = Number((end - 1n) >> 12n);
+  const block = 2 ** fls(first ^ last);
+  for (let k = from; k < to; k++) {
+    const e = log.events[k]!;
+    if (e.kind !== 'INVALIDATE_IOMMU_PAGES' && e.kind !== 'INVALIDATE_IOTLB_PAGES') continue;
+    const { pages } = invRange(e.address, e.s);
+    if (pages <= block) continue;
+    out.add({ iommu: u, mm: mm.slot, at: k },
+      `${log.name}: ${e.kind} of ${pages === Infinity ? 'all pages' : `${pages} pages`} for mm${mm.slot}'s range [0x${start.toString(16)}, 0x${end.toString(16)}), whose aligned block is ${block} pages`);
+  }
+}
+
 export const checkVtdBreadth = (ctx: CheckContext, out: Sink): void => eachInvalidationSlice(ctx, out, vtdSlice);
 export const checkSmmuBreadth = (ctx: CheckContext, out: Sink): void => eachInvalidationSlice(ctx, out, smmuSlice);
+export const checkAmdBreadth = (ctx: CheckContext, out: Sink): void => eachInvalidationSlice(ctx, out, amdSlice);

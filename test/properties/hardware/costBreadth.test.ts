@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { invalidationCost } from '../../../properties/hardware/invalidationCost.js';
+import { INV_ALL_PAGES_ADDRESS, type AmdCmd, type AmdIommuUnit } from '../../../src/hw/amd/index.js';
 import type { SmmuCmd, SmmuV3 } from '../../../src/hw/smmuv3/index.js';
 import type { QiDesc } from '../../../src/hw/vtd/descriptor.js';
 import type { VtdUnit } from '../../../src/hw/vtd/unit.js';
@@ -44,5 +45,33 @@ describe('I12 breadth: an invalidation no broader than the kernel converts its r
       submit(c.kind === 'TLBI_NH_VA' ? ({ kind: 'TLBI_NH_ASID', asid: c.asid } as SmmuCmd) : c));
     b.run({ kind: 'mprotect', mm: 0, page: 0, prot: 'r' });
     expect(b.check(invalidationCost).map((x) => x.message).join('\n')).toMatch(/TLBI by ASID \d+ for mm0's 1-page range/);
+  });
+
+  test('holds on AMD for a one-page mprotect (S clear) and a two-page munmap (an aligned block of 2)', () => {
+    const b = bench('amd');
+    setup(b, 0, [0, 1]);
+    b.run({ kind: 'mprotect', mm: 0, page: 0, prot: 'r' });
+    expect(b.check(invalidationCost)).toEqual([]);
+    b.run({ kind: 'munmap', mm: 0, first: 0, count: 2 });
+    expect(b.probe.invalidations.n).toBeGreaterThan(0);
+    expect(b.check(invalidationCost)).toEqual([]);
+  });
+
+  test('fires on AMD when a one-page mprotect is flushed as all pages (same count, so only breadth shows)', () => {
+    const b = bench('amd');
+    setup(b, 0, [0, 1]);
+    wrapSubmit<AmdCmd>(b.world.iommus[0]!.unit as AmdIommuUnit, (c, submit) =>
+      submit(c.kind === 'INVALIDATE_IOMMU_PAGES' ? { ...c, s: true, address: INV_ALL_PAGES_ADDRESS } : c));
+    b.run({ kind: 'mprotect', mm: 0, page: 0, prot: 'r' });
+    expect(b.check(invalidationCost).map((x) => x.message).join('\n')).toMatch(/INVALIDATE_IOMMU_PAGES of all pages for mm0's range .* aligned block is 1 pages/);
+  });
+
+  test('fires on AMD when the device TLB flush of one page covers its aligned pair', () => {
+    const b = bench('amd');
+    setup(b, 0, [0]);
+    wrapSubmit<AmdCmd>(b.world.iommus[0]!.unit as AmdIommuUnit, (c, submit) =>
+      submit(c.kind === 'INVALIDATE_IOTLB_PAGES' ? { ...c, s: true, address: c.address } : c));
+    b.run({ kind: 'mprotect', mm: 0, page: 0, prot: 'r' });
+    expect(b.check(invalidationCost).map((x) => x.message).join('\n')).toMatch(/INVALIDATE_IOTLB_PAGES of 2 pages .* aligned block is 1 pages/);
   });
 });
