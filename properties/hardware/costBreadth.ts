@@ -50,8 +50,15 @@ function vtdSlice(ctx: CheckContext, { i, u, mm, log, from, to }: InvalidationSl
   }
 }
 
-/** fls_long: the 1-based index of the highest set bit, 0 for 0. */
-const fls = (x: number): number => (x === 0 ? 0 : Math.floor(Math.log2(x)) + 1);
+/**
+ * fls_long(first page ^ last page) of [start, end): the log2 of the smallest naturally aligned
+ * block of pages holding the range. In bigint: kernel addresses' page numbers pass 2^32, where
+ * JavaScript's `^` would cut them.
+ */
+const spanLog2 = (start: bigint, end: bigint): number => {
+  const diff = (start >> 12n) ^ ((end - 1n) >> 12n);
+  return diff === 0n ? 0 : diff.toString(2).length;
+};
 
 function smmuSlice(ctx: CheckContext, { i, u, mm, log, from, to }: InvalidationSlice, out: Sink): void {
   const { start, end, all } = range(ctx, i);
@@ -59,9 +66,7 @@ function smmuSlice(ctx: CheckContext, { i, u, mm, log, from, to }: InvalidationS
   const pages = Number((end - start) >> 12n);
   const asidAllowed = !ctx.world.topology.iommus[u]!.rangeInv && pages >= CMDQ_MAX_TLBI_OPS;
   if (asidAllowed) return;
-  const first = Number(start >> 12n);
-  const last = Number((end - 1n) >> 12n);
-  const span = fls(first ^ last);
+  const span = spanLog2(start, end);
   for (let k = from; k < to; k++) {
     const e = log.events[k]!;
     const objects = { iommu: u, mm: mm.slot, at: k };
@@ -75,9 +80,10 @@ function smmuSlice(ctx: CheckContext, { i, u, mm, log, from, to }: InvalidationS
 function amdSlice(ctx: CheckContext, { i, u, mm, log, from, to }: InvalidationSlice, out: Sink): void {
   const { start, end, all } = range(ctx, i);
   if (all || from === to) return;
-  const first = Number(start >> 12n);
-  const last = Number((end - 1n) >> 12n);
-  const block = 2 ** fls(first ^ last);
+  const span = spanLog2(start, end);
+  // Ends differing above address bit 51 (span past 40 page bits): build_inv_address flushes all.
+  if (span > 40) return;
+  const block = 2 ** span;
   for (let k = from; k < to; k++) {
     const e = log.events[k]!;
     if (e.kind !== 'INVALIDATE_IOMMU_PAGES' && e.kind !== 'INVALIDATE_IOTLB_PAGES') continue;
