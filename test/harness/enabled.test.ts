@@ -64,7 +64,7 @@ const walk = (t: Topology, walks: number, length: number, visit: (s: SpecState) 
 };
 
 describe('Enabled commands', () => {
-  for (const platform of ['vtd', 'smmuv3'] as const) {
+  for (const platform of ['vtd', 'smmuv3', 'amd'] as const) {
     test(`on ${platform}, each kind's enumeration is exactly the domain filtered by the precondition (and the unplug policy)`, () => {
       const t = defaultTopology(platform);
       const visited = walk(t, 8, 40, (s) => {
