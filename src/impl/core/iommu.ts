@@ -117,8 +117,10 @@ const pasid_array_entry_to_domain = (e: PasidArrayEntry): IommuDomain | undefine
   e.kind === 'handle' ? e.handle.domain : e.kind === 'domain' ? e.domain : undefined;
 
 /**
- * drivers/iommu/iommu.c: iommu_replace_device_pasid (v7.0-rc5; as introduced for iommufd in
- * v6.14, "iommu: Introduce a replace API for device pasid"): only a PASID that holds a domain
+ * drivers/iommu/iommu.c: iommu_replace_device_pasid, as introduced for iommufd in v6.14
+ * ("iommu: Introduce a replace API for device pasid", read in the iommu list's patch text; the
+ * v7.0 file itself was not re-read: its resetting_domain -EBUSY check for a device in reset is
+ * not modelled, as no command resets a device). Only a PASID that holds a domain
  * can be replaced (-EINVAL otherwise); the group's devices go to the new domain with the
  * current one as `old` (the driver's replace branch), and on failure __iommu_set_group_pasid
  * puts the done ones back on it. The pasid_array entry changes only on success. iommufd passes
