@@ -27,6 +27,9 @@ import { touchCommand } from './touch.js';
 import { unbindCommand } from './unbind.js';
 import { vfreeCommand } from './vfree.js';
 import { vmallocCommand } from './vmalloc.js';
+import { migrateCommand } from './migrate.js';
+import { hasPagingDomains } from '../../src/spec/paging.js';
+import { attachPasidCommand, detachPasidCommand, dmaIovaCommand, iommuMapCommand, iommuUnmapCommand, replacePasidCommand } from './paging.js';
 
 const BUILDERS: Readonly<Record<CommandKind, (t: Topology) => fc.Arbitrary<SvaCommand>>> = {
   bind: bindCommand,
@@ -49,6 +52,13 @@ const BUILDERS: Readonly<Record<CommandKind, (t: Topology) => fc.Arbitrary<SvaCo
   prefetchKernel: prefetchKernelCommand,
   unplug: unplugCommand,
   prg: prgCommand,
+  attachPasid: attachPasidCommand,
+  detachPasid: detachPasidCommand,
+  iommuMap: iommuMapCommand,
+  iommuUnmap: iommuUnmapCommand,
+  dmaIova: dmaIovaCommand,
+  migrate: migrateCommand,
+  replacePasid: replacePasidCommand,
 };
 
 const possible = (kind: CommandKind, t: Topology): boolean =>
@@ -56,6 +66,7 @@ const possible = (kind: CommandKind, t: Topology): boolean =>
     : kind === 'vmalloc' || kind === 'vfree' || kind === 'prefetchKernel' ? t.kpages > 0
     : kind === 'unplug' ? unpluggable(t).length > 0
     : kind === 'prg' ? prgDevices(t).length > 0
+    : kind === 'detachPasid' || kind === 'replacePasid' || kind === 'iommuMap' || kind === 'iommuUnmap' || kind === 'dmaIova' ? hasPagingDomains(t.platform)
     : true;
 
 /** One weighted arbitrary over every kind that can be legal in `t`. */

@@ -1,4 +1,4 @@
-import { FAULTS, FINDING_NAMES, faultIdRanges, MAX_MMS, MAX_PAGES, PLATFORMS, isFaultId, isFindingName } from '../shared/index.js';
+import { FAULTS, faultIdRanges, FINDING_NAMES, MAX_MMS, MAX_PAGES, PLATFORMS, isFaultId, isFindingName } from '../shared/index.js';
 import type { FaultId, FindingName, Platform } from '../shared/index.js';
 import { type Checked, bad, good } from '../trace/index.js';
 import type { OptionDef, ParsedArgs } from './args.js';

@@ -7,9 +7,12 @@
  * precondition would reject.
  */
 import type { Command, CommandKind, Prot, Topology } from '../shared/index.js';
-import { FAIL_SITES, PRG_MAX_REQUESTS } from '../shared/index.js';
+import { FAIL_SITES, IOVA_PAGES, MAX_HWPTS, PRG_MAX_REQUESTS } from '../shared/index.js';
 import { MM } from '../spec/index.js';
 import type { SpecState } from '../spec/index.js';
+import { hasPagingDomains } from '../spec/paging.js';
+import { priOnPaging } from '../spec/precondition.js';
+import { PTE_ABSENT } from '../spec/state.js';
 
 /** mm machine states as bit sets, as precondition.ts has them. */
 export const LIVE = 1 << MM.live;
@@ -19,6 +22,13 @@ export const FREE = (1 << MM.unborn) | (1 << MM.freed);
 
 export const MMAP_PROTS: readonly ('r' | 'rw')[] = ['rw', 'r'];
 export const MPROTECT_PROTS: readonly Prot[] = ['none', 'r', 'rw'];
+
+/**
+ * The PASIDs an iommufd attach is generated at (any PASID is legal; these are the ones that
+ * matter): 1 and 2, where SVA's global IDA allocates first (a collision is -EBUSY either way),
+ * and 8, past a 3-bit device's range (-EINVAL on a narrower group member).
+ */
+export const ATTACH_PASIDS: readonly number[] = [1, 2, 8];
 
 /**
  * The devices the generators may unplug in `t`. Generated only where the correct kernel is
@@ -49,6 +59,15 @@ export const unpluggable = (t: Topology): number[] => {
 export const prgDevices = (t: Topology): number[] =>
   t.platform !== 'vtd' ? [] : t.devices.flatMap((d, i) => (d.pri ? [i] : []));
 
+/** Devices a generated unplug may remove now: unpluggable, present, no iommufd attachment on its group. */
+export const unplugNow = (s: SpecState): number[] => {
+  const g = s.t.devGroup;
+  return unpluggable(s.t.topology).filter((d) => s.unplugged[d] === 0 && !s.hwpts.some((h) => h.pasid[g[d]!] !== 0));
+};
+
+/** The PASID hwpt is attached at in dev's group (0: not attached). */
+const attachedIn = (s: SpecState, dev: number, hwpt: number): number => s.hwpts[hwpt]!.pasid[s.t.devGroup[dev]!]!;
+
 /** Slots whose mm machine is in one of `states` (a bit set). */
 export const slotsIn = (s: SpecState, states: number): number[] => {
   const out: number[] = [];
@@ -73,6 +92,8 @@ export const possibleKind = (kind: CommandKind, t: Topology): boolean =>
     : kind === 'vmalloc' || kind === 'vfree' || kind === 'prefetchKernel' ? t.kpages > 0
     : kind === 'unplug' ? unpluggable(t).length > 0
     : kind === 'prg' ? prgDevices(t).length > 0
+    // Without paging domains attachPasid is -EOPNOTSUPP and nothing can use one.
+    : kind === 'detachPasid' || kind === 'replacePasid' || kind === 'iommuMap' || kind === 'iommuUnmap' || kind === 'dmaIova' ? hasPagingDomains(t.platform)
     : true;
 
 /**
@@ -123,18 +144,60 @@ export const enabledOfKind = (s: SpecState, kind: CommandKind): Command[] => {
     case 'dma':
       for (const dev of presentDevs(s)) {
         for (const mm of pasidSlots(s)) {
+          if (priOnPaging(s, dev, mm)) continue;
           for (let page = 0; page < t.pages; page++) for (const write of [false, true]) out.push({ kind, dev, mm, page, write });
         }
       }
       return out;
     case 'prefetch':
-      for (const dev of presentDevs(s)) for (const mm of pasidSlots(s)) for (let page = 0; page < t.pages; page++) out.push({ kind, dev, mm, page });
+      for (const dev of presentDevs(s)) {
+        for (const mm of pasidSlots(s)) if (!priOnPaging(s, dev, mm)) for (let page = 0; page < t.pages; page++) out.push({ kind, dev, mm, page });
+      }
       return out;
     case 'prefetchKernel':
       for (const dev of presentDevs(s)) for (const mm of pasidSlots(s)) for (let kpage = 0; kpage < t.kpages; kpage++) out.push({ kind, dev, mm, kpage });
       return out;
     case 'unplug':
-      for (const dev of unpluggable(t)) if (s.unplugged[dev] === 0) out.push({ kind, dev });
+      for (const dev of unplugNow(s)) out.push({ kind, dev });
+      return out;
+    case 'migrate':
+      for (const mm of slotsIn(s, LIVE)) for (let page = 0; page < t.pages; page++) out.push({ kind, mm, page });
+      return out;
+    case 'attachPasid':
+      for (const dev of presentDevs(s)) {
+        for (let hwpt = 0; hwpt < MAX_HWPTS; hwpt++) if (attachedIn(s, dev, hwpt) === 0) for (const pasid of ATTACH_PASIDS) out.push({ kind, dev, hwpt, pasid });
+      }
+      return out;
+    case 'replacePasid':
+      for (const dev of presentDevs(s)) {
+        for (let hwpt = 0; hwpt < MAX_HWPTS; hwpt++) {
+          if (attachedIn(s, dev, hwpt) !== 0) continue;
+          for (let from = 0; from < MAX_HWPTS; from++) if (from !== hwpt && attachedIn(s, dev, from) !== 0) out.push({ kind, dev, hwpt, from });
+        }
+      }
+      return out;
+    case 'detachPasid':
+      for (let dev = 0; dev < t.devices.length; dev++) for (let hwpt = 0; hwpt < MAX_HWPTS; hwpt++) if (attachedIn(s, dev, hwpt) !== 0) out.push({ kind, dev, hwpt });
+      return out;
+    case 'iommuMap':
+      for (let hwpt = 0; hwpt < MAX_HWPTS; hwpt++) {
+        const h = s.hwpts[hwpt]!;
+        if (!h.allocated) continue;
+        for (let page = 0; page < IOVA_PAGES; page++) if (h.pte[page] === PTE_ABSENT) for (const write of [false, true]) out.push({ kind, hwpt, page, write });
+      }
+      return out;
+    case 'iommuUnmap':
+      for (let hwpt = 0; hwpt < MAX_HWPTS; hwpt++) for (let page = 0; page < IOVA_PAGES; page++) if (s.hwpts[hwpt]!.pte[page] !== PTE_ABSENT) out.push({ kind, hwpt, page });
+      return out;
+    case 'dmaIova':
+      // Devices without PRI only (the precondition's reason: no IOPF handler behind the PASID).
+      for (const dev of presentDevs(s)) {
+        if (s.t.devPri[dev]) continue;
+        for (let hwpt = 0; hwpt < MAX_HWPTS; hwpt++) {
+          if (attachedIn(s, dev, hwpt) === 0) continue;
+          for (let page = 0; page < IOVA_PAGES; page++) for (const write of [false, true]) out.push({ kind, dev, hwpt, page, write });
+        }
+      }
       return out;
     case 'prg':
       for (const dev of prgDevices(t)) {

@@ -14,10 +14,12 @@ import { failNext, srcu_grace_period } from './core/kernel.js';
 import { mm_alloc } from './core/mm.js';
 import { do_mprotect } from './core/mprotect.js';
 import { do_munmap } from './core/munmap.js';
+import { migrate_page } from './core/migrate.js';
 import type { Device, MmStruct } from './core/types.js';
 import { vfree, vmalloc } from './core/vmalloc.js';
 import { do_mmap } from './core/vma.js';
 import { pciehp_surprise_remove } from './pciehp.js';
+import { attachPasid, detachPasid, dmaIova, ioasMap, ioasUnmap, replacePasid } from './iommufd.js';
 import type { World } from './world.js';
 
 const mmOf = (world: World, slot: number): MmStruct => {
@@ -182,6 +184,21 @@ export function implStep(world: World, cmd: Command): Observation {
     case 'serviceFaults':
       // The IOMMUs' fault threads and IOPF workqueues run; value: groups answered SUCCESS.
       return { ok: true, value: iopf_run_all(world.kernel) };
+    case 'attachPasid':
+      return attachPasid(world, devOf(world, cmd.dev), cmd.hwpt, cmd.pasid);
+    case 'detachPasid':
+      return detachPasid(world, devOf(world, cmd.dev), cmd.hwpt);
+    case 'replacePasid':
+      return replacePasid(world, devOf(world, cmd.dev), cmd.hwpt, cmd.from);
+    case 'iommuMap':
+      return ioasMap(world, cmd.hwpt, cmd.page, cmd.write);
+    case 'iommuUnmap':
+      return ioasUnmap(world, cmd.hwpt, cmd.page);
+    case 'dmaIova':
+      return dmaIova(world, devOf(world, cmd.dev), cmd.hwpt, cmd.page, cmd.write);
+    case 'migrate':
+      migrate_page(mmOf(world, cmd.mm), cmd.page);
+      return OK;
     default: {
       const never: never = cmd;
       throw new Error(`implStep: unknown command ${JSON.stringify(never)}`);

@@ -7,6 +7,7 @@
  */
 import type { Errno, Observation } from '../shared/index.js';
 import { bondTable, domainTable, pasidTable } from './machines/index.js';
+import { pagingHolds } from './paging.js';
 import { consumeFail, discardDomain, freeDomain } from './lifetime.js';
 import { fail } from './observe.js';
 import { abandonOpen, drainIommu, dropPartials, dropPasidPartials } from './pri.js';
@@ -42,7 +43,9 @@ const attachError = (s: SpecState, d: SpecDomain, group: number, pasid: number):
     const max = t.devMax[dev]!;
     if (max > 0 && pasid >= max) return 'EINVAL';
   }
-  // xa_insert cannot collide: iommu_attach_handle_get found no entry at (group, pasid).
+  // xa_insert: iommu_attach_handle_get found no SVA handle at (group, pasid), but an iommufd
+  // paging domain may hold the slot.
+  if (pagingHolds(s, group, pasid)) return 'EBUSY';
   for (const dev of devs) {
     if (t.devMax[dev]! === 0) continue;
     const spec = t.topology.devices[dev]!;

@@ -8,6 +8,7 @@ import type { FailSite, Topology } from '../shared/index.js';
 import { bondTable, domainTable, mmTable, pasidTable } from './machines/index.js';
 import type { BondContext, DomainContext, Instance, MmContext, PasidContext } from './machines/index.js';
 import type { CoverageRecorder } from './coverage.js';
+import { cloneHwpts, newHwpts, type SpecHwpt } from './paging.js';
 
 /** Per-page VMA protection: 0 = no VMA, else a VMA with PROT_NONE, read-only or read-write. */
 export const VMA_NONE = 0, VMA_PROTNONE = 1, VMA_R = 2, VMA_RW = 3;
@@ -118,6 +119,8 @@ export interface SpecState {
   readonly retired: SpecRetired[];
   /** Per device: 1 once surprise-removed (unplug); no later command may name it. */
   readonly unplugged: Uint8Array;
+  /** iommufd paging domains by HWPT id. */
+  readonly hwpts: SpecHwpt[];
   /** Shared, not cloned: a run's coverage. */
   coverage: CoverageRecorder | undefined;
 }
@@ -191,6 +194,7 @@ export const initSpec = (topology: Topology, coverage?: CoverageRecorder): SpecS
     prqOverflow: new Uint8Array(topology.iommus.length),
     retired: [],
     unplugged: new Uint8Array(topology.devices.length),
+    hwpts: newHwpts(t.groupId.length),
     coverage,
   };
 };
@@ -234,6 +238,7 @@ export const cloneSpec = (s: SpecState): SpecState => {
     prqOverflow: s.prqOverflow.slice(),
     retired: [...s.retired],
     unplugged: s.unplugged.slice(),
+    hwpts: cloneHwpts(s.hwpts),
     coverage: s.coverage,
   };
 };

@@ -10,6 +10,7 @@ import { gracePeriod, mmdrop, newIncarnation } from './lifetime.js';
 import { OK_OBS } from './observe.js';
 import { prg, serviceFaults } from './pri.js';
 import { unplug } from './hotplug.js';
+import { attachPasid, detachPasid, dmaIova, iommuMap, iommuUnmap, replacePasid } from './paging.js';
 import type { SpecState } from './state.js';
 
 export const specStep = (s: SpecState, cmd: Command): Observation => {
@@ -72,6 +73,22 @@ export const specStep = (s: SpecState, cmd: Command): Observation => {
       return OK_OBS;
     case 'serviceFaults':
       return serviceFaults(s);
+    case 'attachPasid':
+      s.retired.length = 0;
+      return attachPasid(s, cmd.dev, cmd.hwpt, cmd.pasid);
+    case 'detachPasid':
+      return detachPasid(s, cmd.dev, cmd.hwpt);
+    case 'replacePasid':
+      return replacePasid(s, cmd.dev, cmd.hwpt, cmd.from);
+    case 'iommuMap':
+      return iommuMap(s, cmd.hwpt, cmd.page, cmd.write);
+    case 'iommuUnmap':
+      return iommuUnmap(s, cmd.hwpt, cmd.page);
+    case 'dmaIova':
+      return dmaIova(s, cmd.dev, cmd.hwpt, cmd.page, cmd.write);
+    case 'migrate':
+      // Same content, same permissions: the abstract state does not change.
+      return OK_OBS;
     default: {
       const never: never = cmd;
       throw new Error(`specStep: unknown command ${JSON.stringify(never)}`);

@@ -45,6 +45,13 @@ export const commandSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('prefetchKernel'), dev: id, mm: id, kpage: id }),
   z.strictObject({ kind: z.literal('unplug'), dev: id }),
   z.strictObject({ kind: z.literal('prg'), dev: id, mm: id, page: id, count: id, write: z.boolean(), rid: z.boolean(), last: z.boolean() }),
+  z.strictObject({ kind: z.literal('attachPasid'), dev: id, hwpt: id, pasid: id }),
+  z.strictObject({ kind: z.literal('detachPasid'), dev: id, hwpt: id }),
+  z.strictObject({ kind: z.literal('iommuMap'), hwpt: id, page: id, write: z.boolean() }),
+  z.strictObject({ kind: z.literal('iommuUnmap'), hwpt: id, page: id }),
+  z.strictObject({ kind: z.literal('dmaIova'), dev: id, hwpt: id, page: id, write: z.boolean() }),
+  z.strictObject({ kind: z.literal('migrate'), mm: id, page: id }),
+  z.strictObject({ kind: z.literal('replacePasid'), dev: id, hwpt: id, from: id }),
 ]);
 
 const observationSchema = z.discriminatedUnion('ok', [

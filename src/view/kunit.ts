@@ -7,7 +7,7 @@
  * The user-page layout is the harness's (src/shared/layout.ts): page p at
  * 0x40000000 + (p >> 1) * 2 MiB + (p & 1) * 4 KiB, so pages land in the same page tables.
  */
-import { FAULTS, formatToken } from '../shared/index.js';
+import { FAULTS, IOVA_PAGES, MAX_HWPTS, formatToken } from '../shared/index.js';
 import type { Command, Observation } from '../shared/index.js';
 import { formatCommand, oneLine } from '../trace/index.js';
 import type { Trace } from '../trace/index.js';
@@ -124,6 +124,51 @@ const callLines = (cmd: Command): { lines: string[]; ret: string } => {
       return { lines: [`\tpci_stop_and_remove_bus_device_locked(to_pci_dev(r->dev[${cmd.dev}])); /* surprise removal stands in */`], ret: '' };
     case 'failNext':
       return { lines: [`\t/* TODO: fail the next allocation at '${cmd.site}' (failslab with a filter on its caller) */`], ret: '' };
+    case 'attachPasid':
+      return {
+        lines: [
+          `\tif (!r->hwpt[${cmd.hwpt}]) /* IOMMU_HWPT_ALLOC on first use: hwpt 0 is a nest parent, 1 first-stage */`,
+          `\t\tr->hwpt[${cmd.hwpt}] = iommu_paging_domain_alloc_flags(r->dev[${cmd.dev}], ${cmd.hwpt === 0 ? 'IOMMU_HWPT_ALLOC_NEST_PARENT' : '0'});`,
+          `\tret = iommu_attach_device_pasid(r->hwpt[${cmd.hwpt}], r->dev[${cmd.dev}], ${cmd.pasid}, NULL);`,
+          `\tif (!ret) r->hwpt_pasid[${cmd.hwpt}][${cmd.dev}] = ${cmd.pasid};`,
+        ],
+        ret: 'ret',
+      };
+    case 'replacePasid':
+      return {
+        lines: [
+          `\tif (!r->hwpt[${cmd.hwpt}])`,
+          `\t\tr->hwpt[${cmd.hwpt}] = iommu_paging_domain_alloc_flags(r->dev[${cmd.dev}], ${cmd.hwpt === 0 ? 'IOMMU_HWPT_ALLOC_NEST_PARENT' : '0'});`,
+          `\tret = iommu_replace_device_pasid(r->hwpt[${cmd.hwpt}], r->dev[${cmd.dev}], r->hwpt_pasid[${cmd.from}][${cmd.dev}], NULL);`,
+          `\tif (!ret) r->hwpt_pasid[${cmd.hwpt}][${cmd.dev}] = r->hwpt_pasid[${cmd.from}][${cmd.dev}];`,
+        ],
+        ret: 'ret',
+      };
+    case 'detachPasid':
+      return { lines: [`\tiommu_detach_device_pasid(r->hwpt[${cmd.hwpt}], r->dev[${cmd.dev}], r->hwpt_pasid[${cmd.hwpt}][${cmd.dev}]);`], ret: '' };
+    case 'iommuMap':
+      return {
+        lines: [
+          `\tr->iova_buf[${cmd.hwpt}][${cmd.page}] = (void *)get_zeroed_page(GFP_KERNEL);`,
+          `\tret = iommu_map(r->hwpt[${cmd.hwpt}], SVA_REPRO_IOVA(${cmd.page}), virt_to_phys(r->iova_buf[${cmd.hwpt}][${cmd.page}]), PAGE_SIZE, ${cmd.write ? 'IOMMU_READ | IOMMU_WRITE' : 'IOMMU_READ'}, GFP_KERNEL);`,
+        ],
+        ret: 'ret',
+      };
+    case 'iommuUnmap':
+      return {
+        lines: [
+          `\tiommu_unmap(r->hwpt[${cmd.hwpt}], SVA_REPRO_IOVA(${cmd.page}), PAGE_SIZE);`,
+          `\tfree_page((unsigned long)r->iova_buf[${cmd.hwpt}][${cmd.page}]);`,
+        ],
+        ret: '',
+      };
+    case 'dmaIova':
+      return {
+        lines: [`\tret = sva_repro_dma(r->dev[${cmd.dev}], r->hwpt_pasid[${cmd.hwpt}][${cmd.dev}], SVA_REPRO_IOVA(${cmd.page}), ${cmd.write}); /* TODO: helper */`],
+        ret: 'ret',
+      };
+    case 'migrate':
+      return { lines: [`\t/* TODO: migrate SVA_REPRO_PAGE(${cmd.page}) of mm${cmd.mm} (move_pages() from a user task, or migrate_pages() on its folio) */`], ret: '' };
     default: {
       const never: never = cmd;
       throw new Error(`callLines: unknown command ${JSON.stringify(never)}`);
@@ -136,6 +181,8 @@ const HELPERS = `/* ---- helpers: what KUnit cannot do for you is marked TODO --
 #define SVA_REPRO_UBASE	0x40000000UL
 /* The harness's layout: two user pages per 2 MiB, so they sit in distinct PTE tables. */
 #define SVA_REPRO_PAGE(p)	(SVA_REPRO_UBASE + ((unsigned long)(p) >> 1) * SZ_2M + ((p) & 1) * PAGE_SIZE)
+/* IOVA page p of a paging domain sits where user page p would (pairs share a leaf table). */
+#define SVA_REPRO_IOVA(p)	SVA_REPRO_PAGE(p)
 
 static __maybe_unused struct mm_struct *sva_repro_mm_alloc(struct kunit *test)
 {
@@ -248,6 +295,10 @@ export const traceToKunit = (trace: Trace, name = 'trace'): string => {
     '\t/* the mm\'s PASID once bound (the same for every device: one PASID per mm) */',
     `\tioasid_t pasid[${t.mms}];`,
     `\tvoid *kpage[${Math.max(1, t.kpages)}];`,
+    '\t/* iommufd paging domains (HWPTs), the PASID each is attached at per device, their IOVA pages */',
+    `\tstruct iommu_domain *hwpt[${MAX_HWPTS}];`,
+    `\tioasid_t hwpt_pasid[${MAX_HWPTS}][${t.devices.length}];`,
+    `\tvoid *iova_buf[${MAX_HWPTS}][${IOVA_PAGES}];`,
     '};',
     '',
     HELPERS,

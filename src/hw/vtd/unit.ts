@@ -11,7 +11,7 @@ import { PasidCache } from './pasidCache.js';
 import type { PasidTable } from './pasidTable.js';
 import { PageRequestQueue } from './prq.js';
 import { PagingStructureCache } from './psc.js';
-import { FAULTS, firstLevelTranslate, type WalkCaches } from './walk.js';
+import { FAULTS, firstLevelTranslate, secondLevelTranslate, type WalkCaches } from './walk.js';
 import { vtdCacheLines } from './cacheLines.js';
 
 /** What submitting a wait did: run the queue up to it, stopped at an ITE, or left it queued. */
@@ -135,10 +135,11 @@ export class VtdUnit implements IommuUnit, WalkCaches {
       this.pasidCache.fill(dev.sid, pasid, entry);
       if (this.trace) this.trace.event('cache', this.name, `PASID cache fill sid ${dev.sid} PASID ${pasid} (DID ${entry.did})`);
     }
-    // Only first-level entries are modelled: SVA programs nothing else, and the harness has no
-    // second-stage tables for SL/nested/pass-through entries to walk.
-    if (entry.pgtt !== 'FL') return FAULTS['no-pasid-entry'];
-    return firstLevelTranslate(this, entry, pasid, vpn, write);
+    // First-level (SVA, first-stage paging domains) and second-stage-only (second-stage paging
+    // domains) entries are walked; nested and pass-through entries are not programmed.
+    if (entry.pgtt === 'FL') return firstLevelTranslate(this, entry, pasid, vpn, write);
+    if (entry.pgtt === 'SL') return secondLevelTranslate(this, entry, vpn, write);
+    return FAULTS['no-pasid-entry'];
   }
 
   /** One descriptor taking effect (called by the queue, in order, up to a wait). */
@@ -172,10 +173,13 @@ export class VtdUnit implements IommuUnit, WalkCaches {
         if (!d.ih) this.psc.invalidateRange(d.did, d.pasid, d.addr, pages);
         return 'done';
       }
-      // Second-stage invalidations: every IOTLB and PSC entry here was made by a first-level,
-      // PASID-tagged walk, which these descriptors do not match (VT-d spec 6.5.2.3).
+      // Second-stage invalidations match only second-stage-only entries (DID-tagged); the
+      // first-level, PASID-tagged entries need P_IOTLB (VT-d spec 6.5.2.3, 6.5.2.4).
       case 'iotlb_dsi':
+        this.iotlb.invalidateDomain(d.did);
+        return 'done';
       case 'iotlb_psi':
+        this.iotlb.invalidateDomainRange(d.did, d.addr, 2 ** d.am);
         return 'done';
       case 'devtlb': {
         const dev = this.contexts.get(d.sid)!.dev;
