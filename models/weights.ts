@@ -28,4 +28,5 @@ export const DEFAULT_WEIGHTS: Weights = {
   serviceFaults: 3,
   prefetchKernel: 2,
   unplug: 1,
+  failNth: 2,
 };

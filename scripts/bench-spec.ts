@@ -93,14 +93,14 @@ const viaMatch = (c: Command): number =>
     .with({ kind: 'fork' }, () => 10).with({ kind: 'spawn' }, () => 11).with({ kind: 'gracePeriod' }, () => 12)
     .with({ kind: 'prefetch' }, () => 13).with({ kind: 'vmalloc' }, () => 14).with({ kind: 'vfree' }, () => 15)
     .with({ kind: 'failNext' }, () => 16).with({ kind: 'serviceFaults' }, () => 17)
-    .with({ kind: 'prefetchKernel' }, () => 18).with({ kind: 'unplug' }, () => 19).exhaustive();
+    .with({ kind: 'prefetchKernel' }, () => 18).with({ kind: 'unplug' }, () => 19).with({ kind: 'failNth' }, () => 20).exhaustive();
 const viaSwitch = (c: Command): number => {
   switch (c.kind) {
     case 'bind': return 1; case 'unbind': return 2; case 'mmap': return 3; case 'touch': return 4;
     case 'munmap': return 5; case 'mprotect': return 6; case 'dma': return 7; case 'exit': return 8;
     case 'mmdrop': return 9; case 'fork': return 10; case 'spawn': return 11; case 'gracePeriod': return 12;
     case 'prefetch': return 13; case 'vmalloc': return 14; case 'vfree': return 15; case 'failNext': return 16; case 'serviceFaults': return 17;
-    case 'prefetchKernel': return 18; case 'unplug': return 19;
+    case 'prefetchKernel': return 18; case 'unplug': return 19; case 'failNth': return 20;
     default: { const never: never = c; return never; }
   }
 };

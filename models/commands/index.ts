@@ -11,6 +11,7 @@ import { bindCommand } from './bind.js';
 import { dmaCommand } from './dma.js';
 import { exitCommand } from './exit.js';
 import { failNextCommand } from './failNext.js';
+import { failNthCommand } from './failNth.js';
 import { forkCommand } from './fork.js';
 import { gracePeriodCommand } from './gracePeriod.js';
 import { serviceFaultsCommand } from './serviceFaults.js';
@@ -47,6 +48,7 @@ const BUILDERS: Readonly<Record<CommandKind, (t: Topology) => fc.Arbitrary<SvaCo
   serviceFaults: serviceFaultsCommand,
   prefetchKernel: prefetchKernelCommand,
   unplug: unplugCommand,
+  failNth: failNthCommand,
 };
 
 const possible = (kind: CommandKind, t: Topology): boolean =>

@@ -5,12 +5,15 @@
  * check fails or a trace sink is attached.
  */
 import type { CheckContext, Violation } from '../../properties/invariant.js';
+import { failFootprint } from '../../properties/lifecycle/failedCall.js';
 import { INVARIANTS } from '../../properties/registry.js';
 import type { Anomaly } from '../hw/mem.js';
-import { implStep } from '../impl/index.js';
-import type { Command, Observation } from '../shared/index.js';
+import { implStep, injected_site } from '../impl/index.js';
+import type { Command, FailSite, Observation } from '../shared/index.js';
 import { sameObservation } from '../shared/index.js';
-import { specStep } from '../spec/index.js';
+import { abstractView, cloneSpec, diffViews, specStep } from '../spec/index.js';
+import { abstract } from '../../properties/abstraction.js';
+import { matchesSpec } from '../../properties/lifecycle/refinementMatch.js';
 import type { TraceStep } from '../trace/index.js';
 import { excuseKnown } from './known.js';
 import type { Session } from './session.js';
@@ -30,6 +33,9 @@ const threw = (e: unknown): Observation => ({ ok: false, errno: 'EFAULT', fault:
 export const checkedStep = (s: Session, cmd: Command): readonly Violation[] => {
   const step = s.commands.length;
   s.commands.push(cmd);
+  // With an injection armed the kernel runs first: which call failed (its FAULT_INJECTION
+  // report) is the one input the spec needs to say what the command must return and leave.
+  if (s.spec.failArmed !== undefined || s.spec.failNth > 0) return injectedStep(s, step, cmd);
   let expected: Observation;
   try {
     expected = specStep(s.spec, cmd);
@@ -37,6 +43,7 @@ export const checkedStep = (s: Session, cmd: Command): readonly Violation[] => {
     return finish(s, step, { expected: threw(e), actual: threw(e) }, [exceptionViolation(cmd, 'spec', e)]);
   }
   s.probe.begin();
+  s.probe.before = cmd.kind === 'bind' ? failFootprint(s.world, cmd.mm) : undefined;
   s.world.kernel.findingHits.length = 0;
   let actual: Observation;
   try {
@@ -46,6 +53,56 @@ export const checkedStep = (s: Session, cmd: Command): readonly Violation[] => {
     // the half-done state it left, so they are not run.
     return finish(s, step, { expected, actual: threw(e) }, [exceptionViolation(cmd, 'impl', e)]);
   }
+  return check(s, step, cmd, expected, actual);
+};
+
+const injectedStep = (s: Session, step: number, cmd: Command): readonly Violation[] => {
+  s.probe.begin();
+  s.probe.before = cmd.kind === 'bind' ? failFootprint(s.world, cmd.mm) : undefined;
+  s.world.kernel.findingHits.length = 0;
+  let actual: Observation;
+  try {
+    actual = implStep(s.world, cmd);
+  } catch (e) {
+    return finish(s, step, { expected: threw(e), actual: threw(e) }, [exceptionViolation(cmd, 'impl', e)]);
+  }
+  let expected: Observation;
+  const site = injected_site(s.world.kernel);
+  try {
+    s.spec.injectSkip = site === undefined ? 0 : failedAttempt(s, cmd, site, actual);
+    s.spec.injected = site;
+    expected = specStep(s.spec, cmd);
+  } catch (e) {
+    return finish(s, step, { expected: threw(e), actual }, [exceptionViolation(cmd, 'spec', e)]);
+  }
+  return check(s, step, cmd, expected, actual);
+};
+
+/** Attempts a bind may make (existing domains, then a new one) bound how far the search goes. */
+const MAX_ATTEMPTS = 8;
+
+/**
+ * Which opportunity to make the failed call the kernel took: the first k whose spec
+ * observation and abstract state are the kernel's, else the first whose observation is, else
+ * 0 (the mismatch then shows). Tried on copies, so the spec's state and coverage see only the
+ * chosen one.
+ */
+const failedAttempt = (s: Session, cmd: Command, site: FailSite, actual: Observation): number => {
+  if (cmd.kind !== 'bind') return 0;
+  let byObservation = -1;
+  for (let k = 0; k < MAX_ATTEMPTS; k++) {
+    const c = cloneSpec(s.spec);
+    c.coverage = undefined;
+    c.injected = site;
+    c.injectSkip = k;
+    if (!sameObservation(specStep(c, cmd), actual)) continue;
+    if (matchesSpec(s.world, c) || diffViews(abstractView(c), abstract(s.world)).length === 0) return k;
+    if (byObservation < 0) byObservation = k;
+  }
+  return Math.max(byObservation, 0);
+};
+
+const check = (s: Session, step: number, cmd: Command, expected: Observation, actual: Observation): readonly Violation[] => {
   const taken = s.world.kernel.mem.takeAnomalies();
   const ctx: CheckContext = {
     step, cmd, expected, actual, spec: s.spec, world: s.world,

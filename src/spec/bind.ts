@@ -5,9 +5,10 @@
  * intel_svm_domain_alloc, intel_iommu_sva_supported; arm-smmu-v3-sva.c:
  * arm_smmu_sva_domain_alloc; arm-smmu-v3.c: arm_smmu_set_pasid.
  */
-import type { Errno, Observation } from '../shared/index.js';
+import type { Errno, FailSite, Observation } from '../shared/index.js';
+import { failSiteInfo } from '../shared/index.js';
 import { bondTable, domainTable, pasidTable } from './machines/index.js';
-import { consumeFail, discardDomain, freeDomain } from './lifetime.js';
+import { consumeAnyFail, consumeFail, discardDomain, freeDomain } from './lifetime.js';
 import { fail } from './observe.js';
 import { drainIommu } from './pri.js';
 import type { SpecDomain, SpecSlot, SpecState } from './state.js';
@@ -32,7 +33,32 @@ const rollbackDrain = (s: SpecState, devs: readonly number[], failed: number): v
 };
 
 /**
+ * The fallible calls of a driver's set_dev_pasid for one device (intel_svm_set_dev_pasid:
+ * domain_add_dev_pasid, the cache tags and their batch, IOPF, the PASID-table leaf;
+ * arm_smmu_set_pasid: the CD table and leaf, the master_domain, IOPF). Each one's failure
+ * is unwound by the driver, so the attach fails with the site's errno and nothing else.
+ */
+const ATTACH_SITES: Readonly<Record<'vtd' | 'smmuv3', ReadonlySet<FailSite>>> = {
+  vtd: new Set<FailSite>([
+    'kzalloc@domain_add_dev_pasid', 'kzalloc@domain_qi_batch_alloc', 'kzalloc@cache_tag_assign',
+    'kzalloc@iopf_queue_add_device', 'iommu_alloc_pages_node@intel_pasid_get_entry',
+  ]),
+  smmuv3: new Set<FailSite>([
+    'kcalloc@arm_smmu_alloc_cd_tables', 'dma_alloc_coherent@arm_smmu_alloc_cd_tables',
+    'dma_alloc_coherent@arm_smmu_alloc_cd_leaf_table', 'kzalloc@arm_smmu_attach_prepare', 'kzalloc@iopf_queue_add_device',
+  ]),
+};
+
+/** ops->domain_alloc_sva's fallible calls before the ASID (SMMUv3) and the notifier's. */
+const DOMAIN_SITES: Readonly<Record<'vtd' | 'smmuv3', ReadonlySet<FailSite>>> = {
+  vtd: new Set<FailSite>(['kzalloc@intel_svm_domain_alloc', 'kzalloc@__mmu_notifier_register']),
+  smmuv3: new Set<FailSite>(['kzalloc@arm_smmu_domain_alloc', 'xa_alloc@arm_smmu_sva_domain_alloc']),
+};
+
+/**
  * iommu_attach_device_pasid(domain, dev, pasid) for dev's whole group; undefined on success.
+ * An injected failure is placed at the first device that gets as far as the driver's
+ * allocations (the first PASID-capable one, which has nothing before it to undo).
  * Devices with max_pasids 0 are skipped both in the range check and in set_dev_pasid (v6.17).
  */
 const attachError = (s: SpecState, d: SpecDomain, group: number, pasid: number): Errno | undefined => {
@@ -42,7 +68,10 @@ const attachError = (s: SpecState, d: SpecDomain, group: number, pasid: number):
     const max = t.devMax[dev]!;
     if (max > 0 && pasid >= max) return 'EINVAL';
   }
-  // xa_insert cannot collide: iommu_attach_handle_get found no entry at (group, pasid).
+  // xa_insert cannot collide: iommu_attach_handle_get found no entry at (group, pasid); it
+  // can fail to allocate its node.
+  if (consumeFail(s, 'xa_insert@iommu_attach_device_pasid')) return 'ENOMEM';
+  let first = true;
   for (const dev of devs) {
     if (t.devMax[dev]! === 0) continue;
     const spec = t.topology.devices[dev]!;
@@ -57,6 +86,11 @@ const attachError = (s: SpecState, d: SpecDomain, group: number, pasid: number):
       // arm_smmu_set_pasid: an SMMU SVA domain only attaches to masters of its own SMMU.
       return 'EINVAL';
     }
+    if (first) {
+      first = false;
+      const site = consumeAnyFail(s, ATTACH_SITES[t.topology.platform]);
+      if (site !== undefined) return failSiteInfo(site).errno;
+    }
   }
   return undefined;
 };
@@ -68,14 +102,16 @@ const domainAlloc = (s: SpecState, slot: number, dev: number): SpecDomain | Errn
   if (s.t.topology.platform === 'vtd') {
     // intel_svm_domain_alloc: intel_iommu_sva_supported(dev) first, then kzalloc.
     if (!spec.ats) return 'EINVAL';
-    if (consumeFail(s, 'domain')) return 'ENOMEM';
+    if (consumeAnyFail(s, DOMAIN_SITES.vtd) !== undefined) return 'ENOMEM';
   } else {
     // arm_smmu_sva_domain_alloc: arm_smmu_domain_alloc (kzalloc), then xa_alloc of a private
-    // ASID in [1, 2^asid_bits - 1] from the global arm_smmu_asid_xa; xa_alloc → -EBUSY when full.
-    if (consumeFail(s, 'domain')) return 'ENOMEM';
+    // ASID in [1, 2^asid_bits - 1] from the global arm_smmu_asid_xa; xa_alloc → -EBUSY when
+    // full, -ENOMEM when it cannot grow; then the notifier (err_asid: the ASID is erased).
+    if (consumeAnyFail(s, DOMAIN_SITES.smmuv3) !== undefined) return 'ENOMEM';
     const bits = s.t.topology.iommus[spec.iommu]!.asidBits;
     asid = idaAllocRange(s.asids, 1, 2 ** bits - 1);
     if (asid < 0) return 'EBUSY';
+    if (consumeFail(s, 'kzalloc@__mmu_notifier_register')) return 'ENOMEM';
     s.asids.add(asid);
   }
   // mmu_notifier_register then mmgrab: the domain now pins mm_count.
@@ -95,9 +131,10 @@ export const bind = (s: SpecState, dev: number, slot: number): Observation => {
   if (pasid !== 0) {
     if (pasid >= max) return fail('EOVERFLOW');
   } else {
-    if (consumeFail(s, 'iommu_mm')) return fail('ENOMEM');
-    // iommu_alloc_global_pasid: max_pasids 0 means no PASID at all.
-    pasid = max === 0 ? -1 : idaAllocRange(s.pasids, 1, max - 1);
+    if (consumeFail(s, 'kzalloc@iommu_alloc_mm_data')) return fail('ENOMEM');
+    // iommu_alloc_global_pasid: max_pasids 0 means no PASID at all; ida_alloc_range's
+    // -ENOMEM, like a full range, is IOMMU_PASID_INVALID and so -ENOSPC.
+    pasid = max === 0 ? -1 : consumeFail(s, 'ida_alloc_range@iommu_alloc_global_pasid') ? -1 : idaAllocRange(s.pasids, 1, max - 1);
     if (pasid < 0) return fail('ENOSPC');
     s.pasids.add(pasid);
     pasidTable.send(sl.pasid, { type: 'assign', pasid }, cov);
@@ -113,7 +150,7 @@ export const bind = (s: SpecState, dev: number, slot: number): Observation => {
     return { ok: true, value: pasid };
   }
 
-  if (consumeFail(s, 'handle')) return fail('ENOMEM');
+  if (consumeFail(s, 'kzalloc@iommu_sva_bind_device')) return fail('ENOMEM');
 
   // Try every existing domain of the mm (newest first); any error just moves on.
   let domain: SpecDomain | undefined;

@@ -22,6 +22,7 @@ export const formatCommand = (cmd: Command): string =>
     .with({ kind: 'serviceFaults' }, () => 'serviceFaults()')
     .with({ kind: 'vmalloc' }, { kind: 'vfree' }, (c) => `${c.kind}(k${c.kpage})`)
     .with({ kind: 'failNext' }, (c) => `failNext(${c.site})`)
+    .with({ kind: 'failNth' }, (c) => `failNth(${c.n})`)
     .exhaustive();
 
 const pageRange = (first: number, count: number): string =>
@@ -41,6 +42,7 @@ export const formatObservation = (cmd: Command, obs: Observation): string => {
       { kind: 'unbind' }, { kind: 'mmap' }, { kind: 'munmap' }, { kind: 'touch' }, { kind: 'mprotect' },
       { kind: 'exit' }, { kind: 'mmdrop' }, { kind: 'spawn' }, { kind: 'gracePeriod' },
       { kind: 'vmalloc' }, { kind: 'vfree' }, { kind: 'failNext' }, { kind: 'prefetchKernel' }, { kind: 'unplug' },
+      { kind: 'failNth' },
       () => `ok ${v}`,
     )
     .exhaustive();

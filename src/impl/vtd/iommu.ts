@@ -20,11 +20,13 @@ import { intel_svm_domain_alloc } from './svm.js';
 
 
 /**
- * iommu.c: domain_add_dev_pasid (v6.17). domain_attach_iommu is a no-op for SVA (no DID is
- * allocated), so this assigns the cache tags and links the dev_pasid (list_add: at the head).
+ * iommu.c: domain_add_dev_pasid (v7.0-rc5). domain_attach_iommu is a no-op for SVA (no DID is
+ * allocated), so this kzallocs the dev_pasid, assigns the cache tags (out_detach_iommu, then
+ * out_free on failure: nothing else to undo) and links it (list_add: at the head).
  */
 export function domain_add_dev_pasid(domain: IommuDomain, dev: Device, pasid: number): Errno | 0 {
   const dmar = to_dmar_domain(domain);
+  if (dev_iommu_priv_get(dev).iommu.kernel.shouldFail('kzalloc@domain_add_dev_pasid')) return 'ENOMEM';
   const ret = cache_tag_assign_domain(dmar, dev, pasid);
   if (ret !== 0) return ret;
   dmar.dev_pasids.unshift({ dev, pasid });
