@@ -84,6 +84,7 @@ export const checkProperty = (cfg: PropertyConfig): PropertyOutcome => {
     } finally {
       stats.noteSequence(session.commands.length);
       stats.noteKnown(session.known);
+      stats.noteFailed(session.world.core.inject.failed);
       if (session.violation !== undefined) lastFailing = session;
       cfg.afterRun?.(stats, session.violation);
     }

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { HarnessRunner, PlatformRunSummary, RunOptions, RunSummary } from '../src/harness/index.js';
 import { replayTrace } from '../src/harness/index.js';
 import type { FaultId, Platform } from '../src/shared/index.js';
+import { failSitesOf } from '../src/shared/index.js';
 import { CoverageRecorder } from '../src/spec/index.js';
 import { type Checked, bad, good, traceFileName, writeTrace } from '../src/trace/index.js';
 import { parseFault, platformsForFault, replayOptions } from './fault.js';
@@ -54,6 +55,8 @@ const runPlatform = (platform: Platform, opts: RunOptions, seed: number, fault: 
       platform, runs: stats.runs, steps: stats.steps, distinctCommands: stats.distinctKinds(),
       transitionsCovered: covered, transitionsTotal: total, violations: tracePath === undefined ? 0 : 1,
       known: [...stats.known].map(([finding, runs]) => ({ finding, runs })), elapsedMs,
+      sitesFailed: failSitesOf(platform).filter((site) => stats.failedSites.has(site)),
+      sitesTotal: failSitesOf(platform).length,
     },
     ...(tracePath === undefined ? {} : { trace: tracePath }),
   });

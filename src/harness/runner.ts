@@ -1,4 +1,4 @@
-import type { FaultId, FindingName, Platform } from '../shared/index.js';
+import type { FailSite, FaultId, FindingName, Platform } from '../shared/index.js';
 import type { Checked, Trace } from '../trace/index.js';
 
 /**
@@ -84,6 +84,9 @@ export interface PlatformRunSummary {
   readonly known: readonly { readonly finding: FindingName; readonly runs: number }[];
   /** Wall time, for steps/s only. */
   readonly elapsedMs: number;
+  /** Fault-injection sites of the platform failed at least once (src/shared/failSite.ts), of sitesTotal. */
+  readonly sitesFailed: readonly FailSite[];
+  readonly sitesTotal: number;
 }
 
 export interface RunSummary {

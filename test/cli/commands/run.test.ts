@@ -9,7 +9,7 @@ import { COMMAND_KINDS, FINDING_NAMES } from '../../../src/shared/index.js';
 
 const summary = (violations: number): RunSummary => ({
   seed: 7,
-  platforms: [{ platform: 'vtd', runs: 10, steps: 12345, distinctCommands: 16, transitionsCovered: 40, transitionsTotal: 45, violations, known: [], elapsedMs: 500 }],
+  platforms: [{ platform: 'vtd', runs: 10, steps: 12345, distinctCommands: 16, transitionsCovered: 40, transitionsTotal: 45, violations, known: [], elapsedMs: 500, sitesFailed: ['kzalloc@iommu_sva_bind_device'], sitesTotal: 11 }],
   traces: violations > 0 ? ['traces/vtd-seed7-SVA001-0000abcd.json'] : [],
 });
 
