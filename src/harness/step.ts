@@ -11,7 +11,8 @@ import type { Anomaly } from '../hw/mem.js';
 import { implStep, injected_site } from '../impl/index.js';
 import type { Command, FailSite, Observation } from '../shared/index.js';
 import { sameObservation } from '../shared/index.js';
-import { abstractView, cloneSpec, diffViews, specStep } from '../spec/index.js';
+import { abstractView, cloneSpec, diffViews, specStep, type SpecState } from '../spec/index.js';
+import type { World } from '../impl/index.js';
 import { abstract } from '../../properties/abstraction.js';
 import { matchesSpec } from '../../properties/lifecycle/refinementMatch.js';
 import type { TraceStep } from '../trace/index.js';
@@ -35,7 +36,7 @@ export const checkedStep = (s: Session, cmd: Command): readonly Violation[] => {
   s.commands.push(cmd);
   // With an injection armed the kernel runs first: which call failed (its FAULT_INJECTION
   // report) is the one input the spec needs to say what the command must return and leave.
-  if (s.spec.failArmed !== undefined || s.spec.failNth > 0) return injectedStep(s, step, cmd);
+  if (injectionArmed(s.spec)) return injectedStep(s, step, cmd);
   let expected: Observation;
   try {
     expected = specStep(s.spec, cmd);
@@ -67,11 +68,8 @@ const injectedStep = (s: Session, step: number, cmd: Command): readonly Violatio
     return finish(s, step, { expected: threw(e), actual: threw(e) }, [exceptionViolation(cmd, 'impl', e)]);
   }
   let expected: Observation;
-  const site = injected_site(s.world.kernel);
   try {
-    s.spec.injectSkip = site === undefined ? 0 : failedAttempt(s, cmd, site, actual);
-    s.spec.injected = site;
-    expected = specStep(s.spec, cmd);
+    expected = injectedExpectation(s.spec, s.world, cmd, actual);
   } catch (e) {
     return finish(s, step, { expected: threw(e), actual }, [exceptionViolation(cmd, 'spec', e)]);
   }
@@ -87,19 +85,44 @@ const MAX_ATTEMPTS = 8;
  * 0 (the mismatch then shows). Tried on copies, so the spec's state and coverage see only the
  * chosen one.
  */
-const failedAttempt = (s: Session, cmd: Command, site: FailSite, actual: Observation): number => {
+const failedAttempt = (spec: SpecState, world: World, cmd: Command, site: FailSite, actual: Observation): number => {
   if (cmd.kind !== 'bind') return 0;
   let byObservation = -1;
   for (let k = 0; k < MAX_ATTEMPTS; k++) {
-    const c = cloneSpec(s.spec);
+    const c = cloneSpec(spec);
     c.coverage = undefined;
     c.injected = site;
     c.injectSkip = k;
     if (!sameObservation(specStep(c, cmd), actual)) continue;
-    if (matchesSpec(s.world, c) || diffViews(abstractView(c), abstract(s.world)).length === 0) return k;
+    if (matchesSpec(world, c) || diffViews(abstractView(c), abstract(world)).length === 0) return k;
     if (byObservation < 0) byObservation = k;
   }
   return Math.max(byObservation, 0);
+};
+
+/** Whether the next command runs with a fault injection armed (failNext or failNth). */
+export const injectionArmed = (spec: SpecState): boolean => spec.failArmed !== undefined || spec.failNth > 0;
+
+/**
+ * The spec's expectation for a command the kernel already ran with an injection armed: the
+ * spec is told which call failed, if one did (the kernel's FAULT_INJECTION report), and at
+ * which of the command's opportunities.
+ */
+export const injectedExpectation = (spec: SpecState, world: World, cmd: Command, actual: Observation): Observation => {
+  const site = injected_site(world.kernel);
+  spec.injectSkip = site === undefined ? 0 : failedAttempt(spec, world, cmd, site, actual);
+  spec.injected = site;
+  return specStep(spec, cmd);
+};
+
+/** One command on both sides, in the order the checked step uses, without the checks. */
+export const stepBoth = (spec: SpecState, world: World, cmd: Command): { expected: Observation; actual: Observation } => {
+  if (injectionArmed(spec)) {
+    const actual = implStep(world, cmd);
+    return { expected: injectedExpectation(spec, world, cmd, actual), actual };
+  }
+  const expected = specStep(spec, cmd);
+  return { expected, actual: implStep(world, cmd) };
 };
 
 const check = (s: Session, step: number, cmd: Command, expected: Observation, actual: Observation): readonly Violation[] => {

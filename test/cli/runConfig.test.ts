@@ -47,7 +47,7 @@ describe('run --config files', () => {
   });
 
   test.each([
-    ['{"fault": "B99"}', 'fault: expected a fault id B01-B18'],
+    ['{"fault": "B99"}', 'fault: expected a fault id B01-B41'],
     ['{"platform": "arm"}', 'platform: expected "vtd", "smmuv3" or "both"'],
     ['{"runs": 0}', 'runs: expected a positive integer'],
     ['{"runs": "10"}', 'runs: expected a positive integer'],
