@@ -76,8 +76,11 @@ const injectedStep = (s: Session, step: number, cmd: Command): readonly Violatio
   return check(s, step, cmd, expected, actual);
 };
 
-/** Attempts a bind may make (existing domains, then a new one) bound how far the search goes. */
-const MAX_ATTEMPTS = 8;
+/**
+ * Opportunities a bind has to make one call (per attempted domain, per group device) bound how
+ * far the search goes.
+ */
+const MAX_ATTEMPTS = 16;
 
 /**
  * Which opportunity to make the failed call the kernel took: the first k whose spec
@@ -94,11 +97,18 @@ const failedAttempt = (spec: SpecState, world: World, cmd: Command, site: FailSi
     c.injected = site;
     c.injectSkip = k;
     if (!sameObservation(specStep(c, cmd), actual)) continue;
-    if (matchesSpec(world, c) || diffViews(abstractView(c), abstract(world)).length === 0) return k;
+    if (priMatches(world, c) && (matchesSpec(world, c) || diffViews(abstractView(c), abstract(world)).length === 0)) return k;
     if (byObservation < 0) byObservation = k;
   }
   return Math.max(byObservation, 0);
 };
+
+/**
+ * The page requests still outstanding per device agree (a group attach undone after its
+ * first device drains that device's page requests; the abstract view does not hold them).
+ */
+const priMatches = (world: World, spec: SpecState): boolean =>
+  world.devices.every((d) => (d.hw.priState?.outstanding.length ?? 0) === spec.outstanding[d.id]);
 
 /** Whether the next command runs with a fault injection armed (failNext or failNth). */
 export const injectionArmed = (spec: SpecState): boolean => spec.failArmed !== undefined || spec.failNth > 0;

@@ -57,8 +57,8 @@ const DOMAIN_SITES: Readonly<Record<'vtd' | 'smmuv3', ReadonlySet<FailSite>>> = 
 
 /**
  * iommu_attach_device_pasid(domain, dev, pasid) for dev's whole group; undefined on success.
- * An injected failure is placed at the first device that gets as far as the driver's
- * allocations (the first PASID-capable one, which has nothing before it to undo).
+ * An injected failure in the driver's set_dev_pasid may be at any group device that gets as
+ * far as the driver's allocations; the devices before it are undone as for any other error.
  * Devices with max_pasids 0 are skipped both in the range check and in set_dev_pasid (v6.17).
  */
 const attachError = (s: SpecState, d: SpecDomain, group: number, pasid: number): Errno | undefined => {
@@ -71,7 +71,6 @@ const attachError = (s: SpecState, d: SpecDomain, group: number, pasid: number):
   // xa_insert cannot collide: iommu_attach_handle_get found no entry at (group, pasid); it
   // can fail to allocate its node.
   if (consumeFail(s, 'xa_insert@iommu_attach_device_pasid')) return 'ENOMEM';
-  let first = true;
   for (const dev of devs) {
     if (t.devMax[dev]! === 0) continue;
     const spec = t.topology.devices[dev]!;
@@ -86,10 +85,10 @@ const attachError = (s: SpecState, d: SpecDomain, group: number, pasid: number):
       // arm_smmu_set_pasid: an SMMU SVA domain only attaches to masters of its own SMMU.
       return 'EINVAL';
     }
-    if (first) {
-      first = false;
-      const site = consumeAnyFail(s, ATTACH_SITES[t.topology.platform]);
-      if (site !== undefined) return failSiteInfo(site).errno;
+    const site = consumeAnyFail(s, ATTACH_SITES[t.topology.platform]);
+    if (site !== undefined) {
+      rollbackDrain(s, devs, dev);
+      return failSiteInfo(site).errno;
     }
   }
   return undefined;
