@@ -15,10 +15,10 @@ export const faultInfo = (id: FaultId): FaultInfo => FAULTS.find((f) => f.id ===
 /** The platforms whose impl holds the fault's code (both for a core bug). */
 export const faultPlatforms = (id: FaultId): readonly Platform[] => {
   const p = faultInfo(id).platform;
-  return p === 'both' ? PLATFORMS : [p];
+  return p === 'core' ? PLATFORMS : [p];
 };
 
-const platformWords = (ps: readonly Platform[]): string => (ps.length === PLATFORMS.length ? 'both platforms' : `${ps.join(', ')} only`);
+const platformWords = (ps: readonly Platform[]): string => (ps.length === PLATFORMS.length ? 'every platform' : `${ps.join(', ')} only`);
 
 /**
  * The requested platforms a fault applies to, in the requested order. A request that names
@@ -33,7 +33,7 @@ export const platformsForFault = (fault: FaultId | undefined, requested: readonl
     : bad(`fault ${fault} applies to ${platformWords(applies)}, not to ${requested.join(', ')}`);
 };
 
-/** `unknown fault 'x' (known: B01-B18)`: the one line for a name that is not in the corpus. */
+/** `unknown fault 'x' (known: B01-B19)`: the one line for a name that is not in the corpus. */
 export const unknownFault = (name: string): string =>
   `unknown fault '${name}' (known: ${FAULT_IDS[0]}-${FAULT_IDS[FAULT_IDS.length - 1]})`;
 

@@ -13,6 +13,7 @@ import { faultInfo, faultPlatforms } from './fault.js';
 import { DEFAULT_SEED } from './runner.js';
 import { searchForViolation } from './search.js';
 import { topologyFor } from './topology.js';
+import type { Generator } from './property.js';
 import type { Weights } from './weights.js';
 
 /** Runs per search when no budget is given: enough for a bug the model reaches at all. */
@@ -33,6 +34,8 @@ export interface FindFaultOptions {
   readonly seconds?: number;
   readonly maxCommands?: number;
   readonly weights?: Weights;
+  readonly generator?: Generator;
+  readonly swarm?: number;
   /** Test-only: a deliberately broken driver instead of the platform's (a test fault). */
   readonly driver?: IommuDriver;
 }
@@ -79,6 +82,8 @@ export const findFault = (fault: FaultId | undefined, opts: FindFaultOptions = {
     ...(fault === undefined ? {} : { fault }),
     ...(opts.maxCommands === undefined ? {} : { maxCommands: opts.maxCommands }),
     ...(opts.weights === undefined ? {} : { weights: opts.weights }),
+    ...(opts.generator === undefined ? {} : { generator: opts.generator }),
+    ...(opts.swarm === undefined ? {} : { swarm: opts.swarm }),
     ...(opts.driver === undefined ? {} : { driver: opts.driver }),
   });
   const trace = out.counterexample;

@@ -1,23 +1,38 @@
 /**
  * One fast-check property over command sequences: each run opens a fresh session on a drawn
- * topology and executes the generated commands through fc.modelRun. On a failure fast-check
- * shrinks; the last failing run is the shrunk counterexample, whose executed commands are
- * minimised and replayed (no fast-check) to build the trace.
+ * topology and executes a generated sequence. Two generators:
+ * - `state` (default): fast-check draws the topology and a run seed; the sequence is drawn
+ *   step by step from what the spec state allows (generate.ts), so no command is rejected.
+ *   fast-check does not shrink it (it has no shrink tree for the drawn commands); the failing
+ *   run's commands are delta-debugged and minimised (shrink.ts).
+ * - `commands`: fc.commands over the weighted per-kind arbitraries (models/commands/), filtered
+ *   by the preconditions, executed through fc.modelRun and shrunk by fast-check first. Kept for
+ *   comparison (npm run bench prints both) and for its shrinker.
+ * Either way the counterexample is replayed without fast-check to build the trace.
  */
 import fc from 'fast-check';
-import { type Session, minimizeCommands, openSession, runSequence } from '../src/harness/index.js';
+import { type Session, type StepWatch, minimizeCommands, minimizeCounterexample, openSession, runSequence } from '../src/harness/index.js';
+import type { SessionOptions } from '../src/harness/index.js';
 import type { IommuDriver } from '../src/impl/index.js';
-import type { FaultId, FindingName, Topology } from '../src/shared/index.js';
+import type { Command, FaultId, FindingName, Topology } from '../src/shared/index.js';
 import type { CoverageRecorder } from '../src/spec/index.js';
 import { newTrace } from '../src/trace/index.js';
 import type { Trace, TraceViolation } from '../src/trace/index.js';
 import { svaCommand } from './commands/index.js';
-import { type Model, SvaCommand } from './model.js';
+import { runGenerated } from './generate.js';
+import { type Model, SvaCommand, ViolationError } from './model.js';
+import { Rng } from './rng.js';
+import { shrinkCommands } from './shrink.js';
 import { RunStats } from './stats.js';
 import { DEFAULT_WEIGHTS, type Weights } from './weights.js';
 
 /** Longest generated sequence. fast-check 4 stays near 10 commands without `size: 'max'`. */
 export const DEFAULT_MAX_COMMANDS = 400;
+/** Longest drawn sequence (state-aware runs): every drawn command runs, so half the above gives
+ * about the executed lengths fc.commands reached after filtering. */
+export const DEFAULT_DRAWN_COMMANDS = 200;
+/** Fraction of state-aware runs that are swarm runs (generate.ts). */
+export const DEFAULT_SWARM = 0.25;
 
 export interface PropertyConfig {
   readonly topologies: fc.Arbitrary<Topology>;
@@ -25,6 +40,10 @@ export interface PropertyConfig {
   readonly numRuns: number;
   readonly maxCommands?: number;
   readonly weights?: Weights;
+  /** `state` (default): state-aware drawing; `commands`: fc.commands with precondition filtering. */
+  readonly generator?: Generator;
+  /** State-aware runs only: swarm testing, a random half of the kinds off per run (default on). */
+  readonly swarm?: number;
   /** Test-only: run this driver instead of the platform's. */
   readonly driver?: IommuDriver;
   /** One historical bug switched on in every run's world; the trace records it. */
@@ -36,6 +55,8 @@ export interface PropertyConfig {
   readonly stats?: RunStats;
   /** Called after every run, shrinking runs included, with the run's violation if it failed. */
   readonly afterRun?: (stats: RunStats, violation: TraceViolation | undefined) => void;
+  /** The CLI's watchdog over every step of every run (src/harness/watch.ts). */
+  readonly watch?: StepWatch;
 }
 
 export interface PropertyOutcome {
@@ -61,20 +82,60 @@ const startedSlots = (t: Topology): fc.Arbitrary<SvaCommand[]> =>
   fc.array(fc.integer({ min: 0, max: 7 }), { minLength: t.mms, maxLength: t.mms })
     .map((picks) => picks.flatMap((p, mm) => (p === 0 ? [] : [new SvaCommand({ kind: 'spawn', mm })])));
 
-export const checkProperty = (cfg: PropertyConfig): PropertyOutcome => {
+export type Generator = 'state' | 'commands';
+
+const sessionOptions = (cfg: PropertyConfig): SessionOptions => ({
+  ...(cfg.watch === undefined ? {} : { watch: cfg.watch }),
+  ...(cfg.coverage === undefined ? {} : { coverage: cfg.coverage }),
+  ...(cfg.driver === undefined ? {} : { driver: cfg.driver }),
+  ...(cfg.fault === undefined ? {} : { fault: cfg.fault }),
+  ...(cfg.fixes === undefined ? {} : { fixes: cfg.fixes }),
+});
+
+export const checkProperty = (cfg: PropertyConfig): PropertyOutcome =>
+  (cfg.generator ?? 'state') === 'state' ? checkStateAware(cfg) : checkCommands(cfg);
+
+/** fast-check's own 32-bit integers seed each run's generator. */
+const RUN_SEED = fc.integer({ min: -0x80000000, max: 0x7fffffff });
+
+const checkStateAware = (cfg: PropertyConfig): PropertyOutcome => {
+  const stats = cfg.stats ?? new RunStats();
+  const gen = { weights: cfg.weights ?? DEFAULT_WEIGHTS, maxCommands: cfg.maxCommands ?? DEFAULT_DRAWN_COMMANDS, swarm: cfg.swarm ?? DEFAULT_SWARM };
+  const opts = sessionOptions(cfg);
+  let lastFailing: Session | undefined;
+  cfg.watch?.chunk(cfg.seed);
+  const property = fc.property(cfg.topologies, RUN_SEED, (t, runSeed) => {
+    const session = openSession(t, opts);
+    try {
+      runGenerated(session, new Rng(runSeed), gen, stats);
+    } finally {
+      stats.noteSequence(session.commands.length);
+      stats.noteKnown(session.known);
+      if (session.violation !== undefined) lastFailing = session;
+      cfg.afterRun?.(stats, session.violation);
+    }
+    if (session.violation !== undefined) throw new ViolationError(session.violation);
+  });
+  // No fast-check shrinking: a smaller topology or another run seed is a different sequence.
+  const result = fc.check(property, { seed: cfg.seed, numRuns: cfg.numRuns, endOnFailure: true });
+  if (!result.failed) return { stats };
+  if (lastFailing === undefined) {
+    const why = result.errorInstance instanceof Error ? result.errorInstance.message : String(result.errorInstance);
+    return { stats, error: `run failed without a violation: ${why.split('\n')[0] ?? ''}` };
+  }
+  return { stats, counterexample: counterexampleTrace(lastFailing, cfg, result.counterexamplePath, undefined, shrinkCommands) };
+};
+
+const checkCommands = (cfg: PropertyConfig): PropertyOutcome => {
   const stats = cfg.stats ?? new RunStats();
   const weights = cfg.weights ?? DEFAULT_WEIGHTS;
   const maxCommands = cfg.maxCommands ?? DEFAULT_MAX_COMMANDS;
   let lastFailing: Session | undefined;
   const sequences = cfg.topologies.chain((t) =>
     fc.tuple(fc.constant(t), fc.commands([svaCommand(t, weights)], { maxCommands, size: 'max' }), startedSlots(t)));
+  cfg.watch?.chunk(cfg.seed);
   const property = fc.property(sequences, ([t, cmds, started]) => {
-    const session = openSession(t, {
-      ...(cfg.coverage === undefined ? {} : { coverage: cfg.coverage }),
-      ...(cfg.driver === undefined ? {} : { driver: cfg.driver }),
-      ...(cfg.fault === undefined ? {} : { fault: cfg.fault }),
-      ...(cfg.fixes === undefined ? {} : { fixes: cfg.fixes }),
-    });
+    const session = openSession(t, sessionOptions(cfg));
     const model: Model = { session, stats };
     try {
       for (const c of started) {
@@ -96,29 +157,36 @@ export const checkProperty = (cfg: PropertyConfig): PropertyOutcome => {
     return { stats, error: `run failed without a violation: ${why.split('\n')[0] ?? ''}` };
   }
   const replayPath = replayPathOf(result.counterexample?.[0]?.[1]);
-  return { stats, counterexample: counterexampleTrace(lastFailing, cfg, result.counterexamplePath, replayPath) };
+  return { stats, counterexample: counterexampleTrace(lastFailing, cfg, result.counterexamplePath, replayPath, minimizeCommands) };
 };
 
+type Shrinker = (topology: Topology, commands: readonly Command[], invariant: string, opts: SessionOptions) => readonly Command[];
+
 /**
- * Minimises the shrunk commands (src/harness/minimize.ts: 1-minimal for the same invariant),
- * then replays them with events on; falls back to the run's own record.
+ * Shrinks the failing run's commands to a 1-minimal list for the same invariant, then replays
+ * them with events on; falls back to the run's own record.
  */
-const counterexampleTrace = (failing: Session, cfg: PropertyConfig, path: string | null, replayPath: string | undefined): Trace => {
+const counterexampleTrace = (
+  failing: Session, cfg: PropertyConfig, path: string | null, replayPath: string | undefined, shrink: Shrinker,
+): Trace => {
   const opts = {
     ...(cfg.driver === undefined ? {} : { driver: cfg.driver }),
     ...(cfg.fault === undefined ? {} : { fault: cfg.fault }),
     ...(cfg.fixes === undefined ? {} : { fixes: cfg.fixes }),
   };
-  const commands = failing.violation === undefined
-    ? failing.commands
-    : minimizeCommands(failing.topology, failing.commands, failing.violation.invariant, opts);
-  const again = runSequence(failing.topology, commands, { events: true, ...opts });
+  const small = failing.violation === undefined
+    ? { topology: failing.topology, commands: failing.commands }
+    : minimizeCounterexample(failing.topology, failing.commands, failing.violation.invariant, opts, shrink);
+  const again = runSequence(small.topology, small.commands, { events: true, ...opts });
   const s = again.ok && again.value.session.violation !== undefined ? again.value.session : failing;
+  // fast-check's path names its own run on the generated topology; after topology shrinking
+  // it would replay something else, so it is kept only when the topology is the generated one.
+  const fcPath = s.topology === failing.topology;
   return newTrace({
     topology: s.topology,
     seed: cfg.seed,
-    ...(path === null ? {} : { path }),
-    ...(replayPath === undefined ? {} : { replayPath }),
+    ...(path === null || !fcPath ? {} : { path }),
+    ...(replayPath === undefined || !fcPath ? {} : { replayPath }),
     ...(cfg.fault === undefined ? {} : { fault: cfg.fault }),
     ...(cfg.fixes === undefined || cfg.fixes.length === 0 ? {} : { fixes: cfg.fixes }),
     commands: s.commands,

@@ -1,16 +1,17 @@
 /**
  * The harness runner behind `sva-harness run` and `replay` (src/harness/runner.ts HarnessRunner).
  * Each platform's budget is one search (search.ts: chunks of runs, one seed each); a fault
- * runs only on the platforms whose impl holds it.
+ * runs only on the platforms whose impl holds it. A run budget is each platform's; a time
+ * budget is the whole run's, shared equally by the platforms.
  */
-import { join } from 'node:path';
 import type { HarnessRunner, PlatformRunSummary, RunOptions, RunSummary } from '../src/harness/index.js';
-import { replayTrace } from '../src/harness/index.js';
+import { driverFor, replayTrace } from '../src/harness/index.js';
 import type { FaultId, Platform } from '../src/shared/index.js';
 import { failSitesOf } from '../src/shared/index.js';
 import { CoverageRecorder } from '../src/spec/index.js';
-import { type Checked, bad, good, traceFileName, writeTrace } from '../src/trace/index.js';
+import { type Checked, type Trace, bad, good, saveTrace } from '../src/trace/index.js';
 import { parseFault, platformsForFault, replayOptions } from './fault.js';
+import { testFaultDriver } from './testFaults.js';
 import { type SearchBudget, searchForViolation } from './search.js';
 import { RunStats } from './stats.js';
 import { topologyFor } from './topology.js';
@@ -21,19 +22,35 @@ export const DEFAULT_SEED = 1729;
 interface PlatformResult {
   readonly summary: PlatformRunSummary;
   readonly trace?: string;
+  readonly note?: string;
+  readonly unwritten?: Trace;
 }
 
-const runPlatform = (platform: Platform, opts: RunOptions, seed: number, fault: FaultId | undefined): Checked<PlatformResult> => {
+const runPlatform = (platform: Platform, opts: RunOptions, seed: number, fault: FaultId | undefined, seconds: number | undefined): Checked<PlatformResult> => {
   const stats = new RunStats();
   const coverage = new CoverageRecorder();
-  const budget: SearchBudget = opts.budget.kind === 'runs' ? { runs: opts.budget.runs } : { seconds: opts.budget.seconds };
+  const budget: SearchBudget = opts.budget.kind === 'runs' ? { runs: opts.budget.runs } : { seconds: seconds ?? opts.budget.seconds };
+  const wrap = opts.testFault === undefined ? undefined : testFaultDriver(opts.testFault);
+  if (opts.testFault !== undefined && wrap === undefined) return bad(`test-only fault '${opts.testFault}' is not registered`);
   let elapsedMs = 0;
-  const report = (done: number, violations: number): void =>
-    opts.progress?.({ platform, runs: stats.runs, steps: stats.steps, violations, done, elapsedMs });
+  const report = (done: number, violations: number): void => {
+    if (opts.progress === undefined) return;
+    const { covered, total } = coverage.count();
+    opts.progress({
+      platform, runs: stats.runs, steps: stats.steps, violations, done, elapsedMs,
+      distinctCommands: stats.distinctKinds(), transitionsCovered: covered, transitionsTotal: total,
+      known: [...stats.known].map(([finding, runs]) => ({ finding, runs })),
+      sitesFailed: failSitesOf(platform).filter((site) => stats.failedSites.has(site)),
+    });
+  };
   const started = performance.now();
   const out = searchForViolation({
     topologies: topologyFor(platform, opts.topology), seed, budget, stats, coverage,
     ...(fault === undefined ? {} : { fault }),
+    ...(wrap === undefined ? {} : { driver: wrap(driverFor(platform)) }),
+    ...(opts.slice === undefined ? {} : { slice: opts.slice }),
+    ...(opts.shouldStop === undefined ? {} : { shouldStop: opts.shouldStop }),
+    ...(opts.watch === undefined ? {} : { watch: opts.watch }),
     ...(opts.fixes === undefined ? {} : { fixes: opts.fixes }),
     afterRun: (_s, done) => {
       elapsedMs = performance.now() - started;
@@ -42,27 +59,30 @@ const runPlatform = (platform: Platform, opts: RunOptions, seed: number, fault: 
   });
   elapsedMs = out.elapsedMs;
   if (out.error !== undefined) return bad(`${platform}: ${out.error}`);
-  let tracePath: string | undefined;
+  let saved: { path?: string; note?: string } = {};
   if (out.counterexample !== undefined) {
-    const written = writeTrace(join(opts.tracesDir, traceFileName(out.counterexample)), out.counterexample);
-    if (!written.ok) return written;
-    tracePath = written.value;
+    saved = saveTrace(out.counterexample, opts.tracesDir);
+    if (saved.path !== undefined) opts.onTrace?.(saved.path);
   }
-  report(1, tracePath === undefined ? 0 : 1);
+  const violations = out.counterexample === undefined ? 0 : 1;
+  report(1, violations);
   const { covered, total } = coverage.count();
   return good({
     summary: {
       platform, runs: stats.runs, steps: stats.steps, distinctCommands: stats.distinctKinds(),
-      transitionsCovered: covered, transitionsTotal: total, violations: tracePath === undefined ? 0 : 1,
+      transitionsCovered: covered, transitionsTotal: total, violations,
       known: [...stats.known].map(([finding, runs]) => ({ finding, runs })), elapsedMs,
       sitesFailed: failSitesOf(platform).filter((site) => stats.failedSites.has(site)),
       sitesTotal: failSitesOf(platform).length,
     },
-    ...(tracePath === undefined ? {} : { trace: tracePath }),
+    ...(saved.path === undefined ? {} : { trace: saved.path }),
+    ...(saved.note === undefined ? {} : { note: `${platform}: ${saved.note}` }),
+    ...(saved.path === undefined && out.counterexample !== undefined ? { unwritten: out.counterexample } : {}),
   });
 };
 
 export const harnessRunner: HarnessRunner = {
+  defaultSeed: DEFAULT_SEED,
   run(opts: RunOptions): Checked<RunSummary> {
     // The CLI has validated the name; a programmatic caller may not have.
     const fault = opts.fault === undefined ? undefined : parseFault(opts.fault);
@@ -72,14 +92,25 @@ export const harnessRunner: HarnessRunner = {
     const seed = opts.seed ?? DEFAULT_SEED;
     const platforms: PlatformRunSummary[] = [];
     const traces: string[] = [];
-    for (const platform of chosen.value) {
-      const r = runPlatform(platform, opts, seed, fault?.value);
+    const notes: string[] = [];
+    const unwritten: Trace[] = [];
+    // A time budget is the whole run's: each platform gets an equal share of what is left.
+    const started = performance.now();
+    for (const [i, platform] of chosen.value.entries()) {
+      const left = opts.budget.kind === 'time' ? opts.budget.seconds - (performance.now() - started) / 1000 : undefined;
+      const r = runPlatform(platform, opts, seed, fault?.value, left === undefined ? undefined : Math.max(left, 0.001) / (chosen.value.length - i));
       if (!r.ok) return r;
       platforms.push(r.value.summary);
       if (r.value.trace !== undefined) traces.push(r.value.trace);
+      if (r.value.note !== undefined) notes.push(r.value.note);
+      if (r.value.unwritten !== undefined) unwritten.push(r.value.unwritten);
+      if (opts.shouldStop?.() === true) break;
     }
     const fixes = opts.fixes === undefined || opts.fixes.length === 0 ? {} : { fixes: opts.fixes };
-    return good({ seed, ...(fault === undefined ? {} : { fault: fault.value }), ...fixes, platforms, traces });
+    return good({
+      seed, ...(fault === undefined ? {} : { fault: fault.value }), ...fixes, platforms, traces,
+      ...(notes.length === 0 ? {} : { notes }), ...(unwritten.length === 0 ? {} : { unwritten }),
+    });
   },
 
   replay(trace) {

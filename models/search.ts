@@ -10,9 +10,10 @@ import type { IommuDriver } from '../src/impl/index.js';
 import type { FaultId, FindingName, Topology } from '../src/shared/index.js';
 import type { CoverageRecorder } from '../src/spec/index.js';
 import type { Trace } from '../src/trace/index.js';
-import { checkProperty } from './property.js';
+import { type Generator, checkProperty } from './property.js';
 import { RunStats } from './stats.js';
 import type { Weights } from './weights.js';
+import type { StepWatch } from '../src/harness/index.js';
 
 /** Runs per fast-check property: the granularity of a time budget. */
 export const CHUNK_RUNS = 25;
@@ -33,12 +34,38 @@ export interface SearchOptions {
   /** Test-only: a driver other than the platform's. */
   readonly driver?: IommuDriver;
   readonly weights?: Weights;
+  readonly generator?: Generator;
+  readonly swarm?: number;
   readonly maxCommands?: number;
   readonly stats?: RunStats;
   readonly coverage?: CoverageRecorder;
   /** After every run (shrinking included): the fraction of the budget spent, 0..1. */
   readonly afterRun?: (stats: RunStats, done: number) => void;
+  /** Part i of n (1-based): the chunks k with k mod n = i - 1 (see sliceRuns). */
+  readonly slice?: SearchSlice;
+  /** Asked before each chunk: true ends the search there. */
+  readonly shouldStop?: () => boolean;
+  readonly watch?: StepWatch;
 }
+
+export interface SearchSlice {
+  readonly index: number;
+  readonly count: number;
+}
+
+const WHOLE: SearchSlice = { index: 1, count: 1 };
+
+/**
+ * The runs slice i of n does out of a whole search of `runs`: chunk k (seed base + k) holds
+ * min(CHUNK_RUNS, runs - k * CHUNK_RUNS) runs, and the slice takes every n-th chunk from
+ * k = i - 1. Slices are disjoint, together they are the whole search, and no two differ by
+ * more than one chunk.
+ */
+export const sliceRuns = (runs: number, slice: SearchSlice): number => {
+  let total = 0;
+  for (let k = slice.index - 1; k * CHUNK_RUNS < runs; k += slice.count) total += Math.min(CHUNK_RUNS, runs - k * CHUNK_RUNS);
+  return total;
+};
 
 export interface SearchResult {
   readonly stats: RunStats;
@@ -67,18 +94,23 @@ export const searchForViolation = (opts: SearchOptions): SearchResult => {
   const base = stats.runs;
   let runs = 0;
   let first: { runs: number; ms: number; invariant: string } | undefined;
-  const done = (): number => Math.min(1, Math.max(runs / maxRuns, (now() - started) / (seconds * 1000)));
-  for (let chunk = 0; done() < 1; chunk++) {
+  const slice = opts.slice ?? WHOLE;
+  const mine = maxRuns === Infinity ? Infinity : sliceRuns(maxRuns, slice);
+  const done = (): number => (mine === 0 ? 1 : Math.min(1, Math.max(runs / mine, (now() - started) / (seconds * 1000))));
+  for (let chunk = slice.index - 1; done() < 1 && chunk * CHUNK_RUNS < maxRuns && opts.shouldStop?.() !== true; chunk += slice.count) {
     const out = checkProperty({
       topologies: opts.topologies,
       seed: (opts.seed + chunk) | 0,
-      numRuns: Math.min(CHUNK_RUNS, maxRuns - runs),
+      numRuns: Math.min(CHUNK_RUNS, maxRuns - chunk * CHUNK_RUNS),
+      ...(opts.watch === undefined ? {} : { watch: opts.watch }),
       stats,
       ...(opts.coverage === undefined ? {} : { coverage: opts.coverage }),
       ...(opts.driver === undefined ? {} : { driver: opts.driver }),
       ...(opts.fault === undefined ? {} : { fault: opts.fault }),
       ...(opts.fixes === undefined ? {} : { fixes: opts.fixes }),
       ...(opts.weights === undefined ? {} : { weights: opts.weights }),
+      ...(opts.generator === undefined ? {} : { generator: opts.generator }),
+      ...(opts.swarm === undefined ? {} : { swarm: opts.swarm }),
       ...(opts.maxCommands === undefined ? {} : { maxCommands: opts.maxCommands }),
       afterRun: (s, violation) => {
         if (first === undefined) {

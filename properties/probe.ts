@@ -12,6 +12,8 @@ import { match } from 'ts-pattern';
 import type { SmmuCmd, SmmuV3, SyncStatus } from '../src/hw/smmuv3/index.js';
 import type { QiDesc } from '../src/hw/vtd/descriptor.js';
 import type { PasidTable } from '../src/hw/vtd/pasidTable.js';
+import type { AmdCmd, AmdIommuUnit } from '../src/hw/amd/index.js';
+import { dev_iommu_priv_get as amdDevData } from '../src/impl/amd/structs.js';
 import type { VtdUnit, WaitStatus } from '../src/hw/vtd/unit.js';
 import type { PriEndpoint } from '../src/hw/pri.js';
 import { set_invalidate_observer } from '../src/impl/core/mmuNotifier.js';
@@ -29,8 +31,8 @@ export interface Completion {
 export const COMPLETED: Completion = Object.freeze({ kind: 'completion', ok: true });
 export const TIMED_OUT: Completion = Object.freeze({ kind: 'completion', ok: false });
 
-/** One entry of a unit's log. QiDesc and SmmuCmd kinds do not overlap, so `kind` tells them apart. */
-export type ProbeEvent = QiDesc | SmmuCmd | Completion;
+/** One entry of a unit's log. QiDesc, SmmuCmd and AmdCmd kinds do not overlap, so `kind` tells them apart. */
+export type ProbeEvent = QiDesc | SmmuCmd | AmdCmd | Completion;
 
 /**
  * One IOMMU unit's log for the current step: events[0 .. n), and aux[k] = what the entry in
@@ -38,7 +40,9 @@ export type ProbeEvent = QiDesc | SmmuCmd | Completion;
  * entry write matters (0 for every other event):
  * - VT-d `pc` (PASID granularity): bit d set when device d behind the unit still had a present
  *   PASID entry for that PASID (the entry must be cleared before its cache is invalidated);
- * - SMMU `ATC_INV` with a PASID: 1 when the CD for (sid, ssid) still translated.
+ * - SMMU `ATC_INV` with a PASID: 1 when the CD for (sid, ssid) still translated;
+ * - AMD `INVALIDATE_IOMMU_PAGES` with GN: 1 when the GCR3 entry its (DomainID, PASID) tags was
+ *   still valid in memory (the entry must be cleared before it is flushed).
  */
 export interface UnitLog {
   readonly index: number;
@@ -99,6 +103,15 @@ function presentMask(behind: readonly Device[], unit: VtdUnit, pasid: number): n
   let mask = 0;
   for (const d of behind) if (unit.pasidTable(d.hw.sid)?.fetch(pasid)?.present === true) mask |= 1 << d.id;
   return mask;
+}
+
+/** Whether the device behind the unit whose GCR3 table is tagged `domid` has a valid entry at `pasid`. */
+function gcr3Valid(behind: readonly Device[], domid: number, pasid: number): boolean {
+  for (const d of behind) {
+    const g = amdDevData(d).gcr3_info;
+    if (g.domid === domid) return g.gcr3_tbl?.fetch(pasid)?.valid === true;
+  }
+  return false;
 }
 
 class Probe implements StepProbe {
@@ -188,6 +201,16 @@ export function attachProbe(world: World): StepProbe {
         (iommu.unit as SmmuV3).observer = {
           onSubmit: (u, cmd) => record(log, cmd, cmd.kind === 'ATC_INV' && cmd.ssv && cdTranslates(memoryCd(u, cmd.sid, cmd.ssid)) ? 1 : 0),
           onSync: (_u, status) => completion(log, status),
+        };
+      });
+    })
+    .with('amd', () => {
+      world.iommus.forEach((iommu, i) => {
+        const log = probe.units[i]!;
+        const behind = world.devices.filter((d) => d.iommu === iommu);
+        (iommu.unit as AmdIommuUnit).observer = {
+          onSubmit: (_u, cmd) => record(log, cmd, cmd.kind === 'INVALIDATE_IOMMU_PAGES' && cmd.gn && gcr3Valid(behind, cmd.domid, cmd.pasid) ? 1 : 0),
+          onWait: () => record(log, COMPLETED),
         };
       });
     })

@@ -58,7 +58,7 @@ const seeds = seedList(countOpt('seeds', 10, 100));
 const topologyChoice = parseChoice('topology', opt('topology') ?? 'random', ['random', 'default'] as const);
 const topology = topologyChoice.ok ? topologyChoice.value : fail(topologyChoice.error);
 const only = opt('only')?.split(',').map((s) => s.trim());
-for (const name of only ?? []) if (name !== 'clean' && !isFaultId(name)) fail(`bad --only '${name}': expected fault ids (B01-B18) or clean`);
+for (const name of only ?? []) if (name !== 'clean' && !isFaultId(name)) fail(`bad --only '${name}': expected fault ids (B01-B19) or clean`);
 const wanted = (name: string): boolean => only === undefined || only.includes(name);
 const dryRun = args.ok && args.value.options.get('dry-run') === true;
 const outDir = opt('out') ?? 'bench';

@@ -5,6 +5,7 @@
  * timed separately after every step. Wall-clock time is only reported, never decides anything.
  */
 import { createWorld, implStep, type IommuDriver } from '../src/impl/index.js';
+import { amdIommuDriver } from '../src/impl/amd/iommu.js';
 import { armSmmuV3Driver } from '../src/impl/smmuv3/smmu.js';
 import { intelIommuDriver } from '../src/impl/vtd/iommu.js';
 import { defaultTopology, type Command, type Platform } from '../src/shared/index.js';
@@ -16,7 +17,7 @@ import { nextLegal, rng } from '../test/properties/randomCommands.js';
 const RUNS = Number(process.argv[2] ?? 150);
 const STEPS = Number(process.argv[3] ?? 200);
 const probe = { begin: (): void => undefined } as StepProbe;
-const drivers: Record<Platform, IommuDriver> = { vtd: intelIommuDriver, smmuv3: armSmmuV3Driver };
+const drivers: Record<Platform, IommuDriver> = { vtd: intelIommuDriver, smmuv3: armSmmuV3Driver, amd: amdIommuDriver };
 
 /** The command sequences, generated once against the spec so every timed pass replays the same. */
 const sequences = (platform: Platform): Command[][] =>

@@ -1,6 +1,8 @@
 /**
  * Benchmark (npm run bench): checked steps/s next to an impl-only loop on the same commands,
- * on the default topology of each platform, and where the time of a checked step goes.
+ * on the default topology of each platform, and where the time of a checked step goes; then
+ * the end-to-end `run` loop (generation, checking and bookkeeping: what `sva-harness run`
+ * does) for both generators, and the exhaustive explorer's states/s.
  *
  * Commands are generated once (fixed seed) and filtered through the spec's preconditions
  * BEFORE any timing, so every loop sees exactly the same legal commands. Each loop is warmed
@@ -9,13 +11,15 @@
  * without it: the loops time the boot (createWorld / openSession) and the steps of each
  * sequence separately. Nothing is kept between sequences, so garbage is what a real run makes.
  *
- * Usage: npm run bench [-- sequences [repetitions]]
+ * Usage: npm run bench [-- sequences [repetitions [explore-depth]]]
  */
 import fc from 'fast-check';
 import type { CheckContext } from '../properties/invariant.js';
 import { attachProbe } from '../properties/probe.js';
 import { INVARIANTS } from '../properties/registry.js';
-import { svaCommand } from '../models/index.js';
+import { RunStats, searchForViolation, svaCommand, topologyFor } from '../models/index.js';
+import type { Generator } from '../models/property.js';
+import { CI_SCOPES, DEFAULT_SCOPE, exploreTopology, scopeTopology } from '../src/explore/index.js';
 import { checkedStep, driverFor, openSession } from '../src/harness/index.js';
 import { createWorld, implStep } from '../src/impl/index.js';
 import { PLATFORMS, defaultTopology, sameObservation } from '../src/shared/index.js';
@@ -24,6 +28,9 @@ import { initSpec, precondition, specStep } from '../src/spec/index.js';
 
 const SEQUENCES = Number(process.argv[2] ?? 400);
 const REPS = Number(process.argv[3] ?? 7);
+const EXPLORE_DEPTH = Number(process.argv[4] ?? 6);
+/** The explore budget the issue sets for the scope 1 IOMMU, 2 devices, 2 mms, 2 pages. */
+const EXPLORE_SECONDS = 60;
 const WARMUP = 2;
 const SEED = 4242;
 const MiB = 2 ** 20;
@@ -172,6 +179,77 @@ const bench = (platform: Platform): void => {
   console.log(`  RSS now ${(process.memoryUsage().rss / MiB).toFixed(0)} MiB, heap used ${(process.memoryUsage().heapUsed / MiB).toFixed(0)} MiB`);
 };
 
+/**
+ * The `run` loop end to end: searchForViolation on the correct impl, as `sva-harness run`
+ * calls it, for a fixed number of runs. Steps/s counts checked steps over the whole wall time,
+ * generation, fast-check and (for `commands`) the rejected commands included.
+ */
+/** CPU seconds of this process (user + system): on a shared machine, the one core it had. */
+const cpuSeconds = (since: NodeJS.CpuUsage): number => {
+  const u = process.cpuUsage(since);
+  return (u.user + u.system) / 1e6;
+};
+
+interface LoopRate {
+  readonly rate: number;
+  readonly cpuRate: number;
+  readonly executed: number;
+}
+
+const runLoop = (platform: Platform, generator: Generator, mode: 'random' | 'default', runs: number): LoopRate => {
+  const once = (): LoopRate => {
+    const stats = new RunStats();
+    const cpu = process.cpuUsage();
+    const out = searchForViolation({ topologies: topologyFor(platform, { mode }), seed: SEED, budget: { runs }, stats, generator });
+    if (out.counterexample !== undefined) throw new Error(`bench: the correct impl failed on ${platform}`);
+    return { rate: (stats.steps * 1000) / out.elapsedMs, cpuRate: stats.steps / cpuSeconds(cpu), executed: stats.executedFraction() };
+  };
+  once();
+  const rs = Array.from({ length: 3 }, once);
+  return { rate: median(rs.map((r) => r.rate)), cpuRate: median(rs.map((r) => r.cpuRate)), executed: rs[0]!.executed };
+};
+
+const runLoops = (): void => {
+  console.log('\nend-to-end run loop (generation included), median of 3 after a warm-up, 500 runs each:');
+  for (const platform of PLATFORMS) {
+    for (const mode of ['default', 'random'] as const) {
+      for (const generator of ['state', 'commands'] as const) {
+        const r = runLoop(platform, generator, mode, 500);
+        console.log(`  ${platform.padEnd(7)} ${mode.padEnd(8)} topology  ${generator.padEnd(9)} ${Math.round(r.rate).toLocaleString('en-US').padStart(9)} checked steps/s  ` +
+          `(${Math.round(r.cpuRate).toLocaleString('en-US').padStart(9)} per CPU second; ${(r.executed * 100).toFixed(1)}% of generated commands executed)`);
+      }
+    }
+  }
+};
+
+const exploreRates = (): void => {
+  console.log(`\nexplore, breadth first, symmetry on, every kind:`);
+  for (const platform of PLATFORMS) {
+    const ci = CI_SCOPES[platform];
+    if (ci !== undefined) {
+      const t = scopeTopology(platform, ci.scope);
+      if (!t.ok) throw new Error(t.error);
+      const t0 = performance.now();
+      const r = exploreTopology(t.value, { depth: ci.depth });
+      const ms = performance.now() - t0;
+      console.log(`  ${platform.padEnd(7)} CI scope depth ${ci.depth}: ${r.distinctStates} states, ${r.transitions} transitions in ${(ms / 1000).toFixed(2)} s: ` +
+        `${Math.round((r.distinctStates * 1000) / ms).toLocaleString('en-US')} states/s, ${Math.round((r.transitions * 1000) / ms).toLocaleString('en-US')} transitions/s`);
+    }
+    const t = scopeTopology(platform, DEFAULT_SCOPE);
+    if (!t.ok) throw new Error(t.error);
+    const t0 = performance.now();
+    const cpu = process.cpuUsage();
+    const r = exploreTopology(t.value, { depth: EXPLORE_DEPTH, deadline: t0 + EXPLORE_SECONDS * 1000 });
+    const ms = performance.now() - t0;
+    console.log(`  ${platform.padEnd(7)} 1 IOMMU, 2 devices, 2 mms, 2 pages, depth ${EXPLORE_DEPTH}, ${EXPLORE_SECONDS} s budget: ` +
+      `depth ${r.depthComplete} complete${r.timedOut ? ' (budget spent)' : ''}, ${r.distinctStates} states, ${r.transitions} transitions in ` +
+      `${(ms / 1000).toFixed(1)} s: ${Math.round((r.distinctStates * 1000) / ms).toLocaleString('en-US')} states/s ` +
+      `(${Math.round(r.distinctStates / cpuSeconds(cpu)).toLocaleString('en-US')} per CPU second)`);
+  }
+};
+
 for (const p of PLATFORMS) bench(p);
+runLoops();
+exploreRates();
 // maxRSS is in KiB: the process's true peak, not a sample.
 console.log(`\npeak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);

@@ -7,6 +7,7 @@ import { lastUnbind } from './lastUnbind.js';
 import { perPlatform, type PlatformCheck, type Sink } from './platform.js';
 import { SSID_SPACE, asidOwner, cdCacheOf, memoryCd, smmuUnits, tlbOf, walkCacheOf } from './smmuRead.js';
 import { PASID_SPACE, atcOf, iotlbOf, pasidCacheOf, pscOf, vtdUnits } from './vtdRead.js';
+import { amdUnits, gcr3Domid, memoryGcr3, pprPending } from './amdRead.js';
 
 
 function atcClean(dev: Device, pasid: number, out: Sink): void {
@@ -66,6 +67,25 @@ const smmuv3: PlatformCheck = (ctx, out) => {
   }
 };
 
+/** AMD: the GCR3 entry, its cached copy, the ATC, the PPR log and the (per-device domain ID) IOTLB. */
+const amd: PlatformCheck = (ctx, out) => {
+  const gone = lastUnbind(ctx);
+  if (gone === undefined) return;
+  const { pasid } = gone;
+  const units = amdUnits(ctx.world);
+  for (const dev of gone.devs) {
+    const u = units[dev.iommu.index]!.unit;
+    const objects = { dev: dev.id, pasid, iommu: dev.iommu.index };
+    const key = didPasidKey(gcr3Domid(dev), pasid);
+    if (memoryGcr3(dev, pasid)?.valid === true) out.add(objects, `${dev.hw.name} PASID ${pasid}: GCR3 entry still valid after the last unbind`);
+    if (u.gcr3Cache.has(key)) out.add(objects, `${u.name}: GCR3 cache still holds ${dev.hw.name} PASID ${pasid}`);
+    atcClean(dev, pasid, out);
+    if (pprPending(u, dev.hw.sid, pasid)) out.add(objects, `${u.name}: page requests of ${dev.hw.name} PASID ${pasid} still in the PPR log`);
+    const n = (iotlbOf(u).get(key)?.size ?? 0) + (pscOf(u).get(key)?.size ?? 0);
+    if (n > 0) out.add(objects, `${u.name} IOTLB/page-directory cache keep ${n} entries of ${dev.hw.name} PASID ${pasid}`);
+  }
+};
+
 /** I8: after the last unbind of (dev, mm), nothing on the hardware still translates for that (dev, PASID). */
 export const afterUnbind: Invariant = {
   id: 'I8',
@@ -73,6 +93,6 @@ export const afterUnbind: Invariant = {
   kernelRule:
     "The last unbind leaves the device's PASID entry / CD non-translating, no cached PASID entry or CD, no ATC, IOTLB or walk-cache entry for the tag (unless another bond shares it) and no queued page request.",
   source:
-    'drivers/iommu/iommu-sva.c: iommu_sva_unbind_device; drivers/iommu/intel/iommu.c: blocking_domain_set_dev_pasid; drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c: arm_smmu_blocking_set_dev_pasid (v6.17); bugs B05, B15',
-  check: perPlatform('I8', { vtd, smmuv3 }),
+    'drivers/iommu/iommu-sva.c: iommu_sva_unbind_device; drivers/iommu/intel/iommu.c: blocking_domain_set_dev_pasid; drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c: arm_smmu_blocking_set_dev_pasid (v6.17); drivers/iommu/amd/pasid.c: amd_iommu_remove_dev_pasid (v6.19-rc); bugs B05, B15',
+  check: perPlatform('I8', { vtd, smmuv3, amd }),
 };

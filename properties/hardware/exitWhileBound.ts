@@ -4,6 +4,8 @@ import type { CheckContext, Invariant } from '../invariant.js';
 import { perPlatform, type Sink } from './platform.js';
 import { SSID_SPACE, cdCacheOf, cdTranslates, memoryCd, smmuUnits } from './smmuRead.js';
 import { PASID_SPACE, pasidCacheOf, vtdUnits } from './vtdRead.js';
+import { amdUnits, gcr3Domid, memoryGcr3 } from './amdRead.js';
+import { didPasidKey } from '../../src/hw/vtd/iotlb.js';
 
 /** Calls `each(dev, pasid)` for every bond of an mm that has exited but is not freed. */
 function exitedBonds(ctx: CheckContext, each: (dev: number, pasid: number, mm: MmStruct) => void): void {
@@ -35,7 +37,7 @@ export const exitWhileBound: Invariant = {
   kernelRule:
     "The mmu notifier's release (from exit_mmap, before the page tables are freed) blocks every PASID entry / CD of the mm, so no device walks the tables that exit_mmap then frees.",
   source:
-    'drivers/iommu/intel/svm.c: intel_mm_release; drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c: arm_smmu_mm_release; mm/mmap.c: exit_mmap (v6.17); bug B01',
+    'drivers/iommu/intel/svm.c: intel_mm_release; drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c: arm_smmu_mm_release; drivers/iommu/amd/pasid.c: sva_mn_release (v6.19-rc); mm/mmap.c: exit_mmap (v6.17); bug B01',
   check: perPlatform('I9', {
     vtd: (ctx, out) => {
       const units = vtdUnits(ctx.world);
@@ -58,6 +60,18 @@ export const exitWhileBound: Invariant = {
         const objects = { dev, pasid, mm: mm.slot };
         if (cdTranslates(memoryCd(u, sid, pasid))) out.add(objects, `${d.hw.name} SSID ${pasid}: CD still walks TTB0 after mm${mm.slot} exited`);
         if (cdTranslates(cdCacheOf(u).get(sid * SSID_SPACE + pasid))) out.add(objects, `${u.name} CD cache still holds a translating CD for ${d.hw.name} SSID ${pasid} after mm${mm.slot} exited`);
+      });
+      walks(ctx.anomalies, out);
+    },
+    // sva_mn_release clears the GCR3 entry of every attachment (and flushes it).
+    amd: (ctx, out) => {
+      const units = amdUnits(ctx.world);
+      exitedBonds(ctx, (dev, pasid, mm) => {
+        const d = ctx.world.devices[dev]!;
+        const u = units[d.iommu.index]!.unit;
+        const objects = { dev, pasid, mm: mm.slot };
+        if (memoryGcr3(d, pasid)?.valid === true) out.add(objects, `${d.hw.name} PASID ${pasid}: GCR3 entry still valid after mm${mm.slot} exited`);
+        if (u.gcr3Cache.get(didPasidKey(gcr3Domid(d), pasid))?.entry.valid === true) out.add(objects, `${u.name} GCR3 cache still holds a valid entry for ${d.hw.name} PASID ${pasid} after mm${mm.slot} exited`);
       });
       walks(ctx.anomalies, out);
     },

@@ -11,6 +11,7 @@
  */
 import { match } from 'ts-pattern';
 import type { ArmSmmuDomain } from '../../src/impl/smmuv3/structs.js';
+import type { ProtectionDomain } from '../../src/impl/amd/structs.js';
 import { dev_iommu_priv_get, type DmarDomain } from '../../src/impl/vtd/dmar.js';
 import { QI_MAX_BATCHED_DESC_COUNT } from '../../src/impl/vtd/cache.js';
 import type { MmStruct } from '../../src/impl/index.js';
@@ -24,9 +25,9 @@ const grow = (a: Int32Array, size: number): Int32Array => {
 };
 
 export class InvalidationInputs {
-  /** VT-d: IOTLB cache tags of the mm's SVA domains on unit u (one per (IOMMU, PASID)). */
+  /** VT-d: IOTLB cache tags of the mm's SVA domains on unit u (one per (IOMMU, PASID)). AMD: pdom_dev_data behind unit u. */
   iotlbTags: Int32Array;
-  /** VT-d: DEVTLB cache tags of those domains on unit u (one per ATS device and PASID). */
+  /** VT-d: DEVTLB cache tags of those domains on unit u (one per ATS device and PASID). AMD: those of ATS devices. */
   devtlbTags: Int32Array;
   /** VT-d: of those, the tags whose device has dtlb_extra_inval (errata: invalidated twice). */
   devtlbExtra: Int32Array;
@@ -69,6 +70,7 @@ export class InvalidationInputs {
     this.capture = match(platform)
       .with('vtd', () => (mm: MmStruct, i: number) => this.captureVtd(mm, i))
       .with('smmuv3', () => (mm: MmStruct, i: number) => this.captureSmmu(mm, i))
+      .with('amd', () => (mm: MmStruct, i: number) => this.captureAmd(mm, i))
       .exhaustive();
   }
 
@@ -117,6 +119,20 @@ export class InvalidationInputs {
         if (tag.type === 'IOTLB') descs[u]!++;
       }
       for (let u = 0; u < this.units; u++) this.batches[base + u]! += Math.ceil(descs[u]! / QI_MAX_BATCHED_DESC_COUNT);
+    }
+  }
+
+  private captureAmd(mm: MmStruct, i: number): void {
+    const base = i * this.units;
+    this.iotlbTags.fill(0, base, base + this.units);
+    this.devtlbTags.fill(0, base, base + this.units);
+    this.devtlbExtra.fill(0, base, base + this.units);
+    for (const sub of mm.notifiers) {
+      for (const p of (sub.container as ProtectionDomain).dev_data_list) {
+        const at = base + p.dev_data.iommu.index;
+        this.iotlbTags[at]!++;
+        if (p.dev_data.ats_enabled) this.devtlbTags[at]!++;
+      }
     }
   }
 

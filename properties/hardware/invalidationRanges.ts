@@ -1,6 +1,7 @@
 import { MAX_AGAW_PFN_WIDTH } from '../../src/hw/vtd/descriptor.js';
 import { ATC_INV_SIZE_ALL, tlbiPages } from '../../src/hw/smmuv3/index.js';
 import { ULONG_MAX } from '../../src/shared/index.js';
+import { invRange } from '../../src/hw/amd/index.js';
 import type { CheckContext, Invariant } from '../invariant.js';
 import { eachInvalidationSlice, type InvalidationSlice } from './events.js';
 import { perPlatform, type Sink } from './platform.js';
@@ -67,6 +68,22 @@ function smmuSlice(ctx: CheckContext, { i, u, at, mm, log, from, to }: Invalidat
 const vtd = (ctx: CheckContext, out: Sink): void => eachInvalidationSlice(ctx, out, vtdSlice);
 const smmuv3 = (ctx: CheckContext, out: Sink): void => eachInvalidationSlice(ctx, out, smmuSlice);
 
+/** AMD: every IOMMU and IOTLB invalidation covers the range (the whole-mm form: all pages). */
+function amdSlice(ctx: CheckContext, { i, u, at, mm, log, from, to }: InvalidationSlice, out: Sink): void {
+  const { first, last, all } = span(ctx, i);
+  let pages = 0;
+  for (let k = from; k < to; k++) {
+    const e = log.events[k]!;
+    if (e.kind !== 'INVALIDATE_IOMMU_PAGES' && e.kind !== 'INVALIDATE_IOTLB_PAGES') continue;
+    if (e.kind === 'INVALIDATE_IOMMU_PAGES') pages++;
+    const r = invRange(e.address, e.s);
+    const ok = r.pages === Infinity || (!all && r.first <= first && r.first + r.pages - 1 >= last);
+    if (!ok) out.add({ iommu: u, mm: mm.slot, at: k }, `${log.name}: ${e.kind} [0x${r.first.toString(16)}, +${r.pages}) misses ${all ? 'the whole-mm range' : `vpns [0x${first.toString(16)}, 0x${last.toString(16)}]`}`);
+  }
+  if (ctx.probe.invalidations.inputs.iotlbTags[at]! > 0 && pages === 0) out.add({ iommu: u, mm: mm.slot }, `${log.name}: no INVALIDATE_IOMMU_PAGES for mm${mm.slot}'s range [0x${first.toString(16)}, 0x${last.toString(16)}]`);
+}
+const amd = (ctx: CheckContext, out: Sink): void => eachInvalidationSlice(ctx, out, amdSlice);
+
 /** I14: every invalidation covers its range as the kernel converts it, without overflow. */
 export const invalidationRanges: Invariant = {
   id: 'I14',
@@ -75,5 +92,5 @@ export const invalidationRanges: Invariant = {
     'VT-d flushes cover [start, end - 1] (inclusive end) and treat (0, ULONG_MAX) as flush-all without overflow; SMMUv3 uses size = end - start (no +1) and falls back to TLBI by ASID for everything.',
   source:
     'drivers/iommu/intel/svm.c: intel_arch_invalidate_secondary_tlbs; drivers/iommu/intel/cache.c: calculate_psi_aligned_address; drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c: arm_smmu_mm_arch_invalidate_secondary_tlbs (v6.17); bugs B11, B12',
-  check: perPlatform('I14', { vtd, smmuv3 }),
+  check: perPlatform('I14', { vtd, smmuv3, amd }),
 };

@@ -7,6 +7,7 @@ import { tableOnPath } from '../../src/hw/radix.js';
 import { perPlatform, type Sink } from './platform.js';
 import { smmuUnits, walkCacheOf } from './smmuRead.js';
 import { pscOf, vtdUnits } from './vtdRead.js';
+import { amdUnits } from './amdRead.js';
 import { walkKeyLevel, walkKeyPrefix } from '../../src/hw/walkKey.js';
 
 /**
@@ -40,6 +41,16 @@ export const kernelPageTables: Invariant = {
   check: perPlatform('I15', {
     vtd: (ctx, out) => {
       const units = vtdUnits(ctx.world);
+      for (let i = 0; i < units.length; i++) {
+        const u = units[i]!.unit;
+        for (const [tag, m] of pscOf(u)) {
+          for (const [key, packed] of m) kernelPointer(ctx.world, u.name, { iommu: i, tag }, key, pscFrame(packed), out);
+        }
+      }
+    },
+    // x86 too: the AMD guest walk shares the kernel's top-level entry like VT-d first-level.
+    amd: (ctx, out) => {
+      const units = amdUnits(ctx.world);
       for (let i = 0; i < units.length; i++) {
         const u = units[i]!.unit;
         for (const [tag, m] of pscOf(u)) {

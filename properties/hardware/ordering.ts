@@ -1,6 +1,7 @@
 import type { Invariant } from '../invariant.js';
 import { checkSmmuOrdering } from './orderingSmmu.js';
 import { checkVtdOrdering } from './orderingVtd.js';
+import { checkAmdOrdering } from './orderingAmd.js';
 import { perPlatform } from './platform.js';
 
 /**
@@ -14,6 +15,6 @@ export const ordering: Invariant = {
   kernelRule:
     "The IOMMU's TLB invalidation (and its wait/sync) precedes the device-TLB/ATC invalidation; teardown clears the entry, then flushes the PASID cache or CD, the IOTLB, the device TLB, then drains the PRQ; attach returns only once the entry is visible.",
   source:
-    'drivers/iommu/intel/pasid.c: intel_pasid_tear_down_entry; drivers/iommu/intel/cache.c: cache_tag_flush_range; drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c: arm_smmu_mm_arch_invalidate_secondary_tlbs, arm_smmu_mm_release; arm-smmu-v3.c: arm_smmu_blocking_set_dev_pasid (v6.17); bug B06',
-  check: perPlatform('I7', { vtd: checkVtdOrdering, smmuv3: checkSmmuOrdering }),
+    'drivers/iommu/intel/pasid.c: intel_pasid_tear_down_entry; drivers/iommu/intel/cache.c: cache_tag_flush_range; drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c: arm_smmu_mm_arch_invalidate_secondary_tlbs, arm_smmu_mm_release; arm-smmu-v3.c: arm_smmu_blocking_set_dev_pasid (v6.17); drivers/iommu/amd/iommu.c: update_gcr3, amd_iommu_dev_flush_pasid_pages (v6.19-rc); bug B06',
+  check: perPlatform('I7', { vtd: checkVtdOrdering, smmuv3: checkSmmuOrdering, amd: checkAmdOrdering }),
 };

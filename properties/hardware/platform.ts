@@ -25,7 +25,7 @@ export class Sink {
 }
 
 /** Build check(ctx) from one function per platform; the choice is made once per world. */
-export function perPlatform(id: string, checks: { readonly vtd: PlatformCheck; readonly smmuv3: PlatformCheck }): (ctx: CheckContext) => readonly Violation[] {
+export function perPlatform(id: string, checks: { readonly vtd: PlatformCheck; readonly smmuv3: PlatformCheck; readonly amd: PlatformCheck }): (ctx: CheckContext) => readonly Violation[] {
   // The choice for the world checked last: runs check one world at a time, so a pointer compare
   // replaces the per-step WeakMap lookup (measured: ~2% of a checked step over 12 invariants).
   let lastWorld: World | undefined;
@@ -37,6 +37,7 @@ export function perPlatform(id: string, checks: { readonly vtd: PlatformCheck; r
       chosen = match(ctx.world.topology.platform)
         .with('vtd', () => checks.vtd)
         .with('smmuv3', () => checks.smmuv3)
+        .with('amd', () => checks.amd)
         .exhaustive();
       lastWorld = ctx.world;
     }

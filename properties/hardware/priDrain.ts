@@ -32,5 +32,5 @@ export const priDrain: Invariant = {
     'Unbind flushes the PASID\'s page requests: the driver drains its hardware queue, runs the IOPF work (iopf_queue_flush_dev) and answers everything, so none is queued, in flight or awaiting a response when unbind returns.',
   source:
     'drivers/iommu/iommu-sva.c: iommu_sva_unbind_device (kdoc); drivers/iommu/intel/prq.c: intel_iommu_drain_pasid_prq; drivers/iommu/io-pgfault.c: iopf_queue_flush_dev (v6.17); bug B05',
-  check: perPlatform('I-PRI-DRAIN', { vtd: check, smmuv3: check }),
+  check: perPlatform('I-PRI-DRAIN', { vtd: check, smmuv3: check, amd: check }),
 };

@@ -38,5 +38,5 @@ export const priExit: Invariant = {
   kernelRule:
     'iommu_sva_handle_mm takes mmget_not_zero first: once exit_mmap has run it fails and the group is answered IOMMU_PAGE_RESP_INVALID, so no page is faulted into tables being freed.',
   source: 'drivers/iommu/iommu-sva.c: iommu_sva_handle_mm (v6.17); mm/mmap.c: exit_mmap',
-  check: perPlatform('I-PRI-EXIT', { vtd: check, smmuv3: check }),
+  check: perPlatform('I-PRI-EXIT', { vtd: check, smmuv3: check, amd: check }),
 };

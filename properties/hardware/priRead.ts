@@ -5,6 +5,7 @@
  */
 import type { SmmuV3 } from '../../src/hw/smmuv3/index.js';
 import type { VtdUnit } from '../../src/hw/vtd/unit.js';
+import type { AmdIommuUnit } from '../../src/hw/amd/index.js';
 import { dev_fault_param } from '../../src/impl/core/iopf.js';
 import type { Device, World } from '../../src/impl/index.js';
 
@@ -15,7 +16,9 @@ export interface QueuedRequest {
 
 /** Whether `dev`'s IOMMU hardware queue is empty (no allocation: the per-step fast path). */
 export function hwQueueEmpty(world: World, dev: Device): boolean {
-  return world.topology.platform === 'vtd' ? (dev.iommu.unit as VtdUnit).prq.pending.length === 0 : (dev.iommu.unit as SmmuV3).evtq.length === 0;
+  const p = world.topology.platform;
+  if (p === 'amd') return (dev.iommu.unit as AmdIommuUnit).pprLog.pending.length === 0;
+  return p === 'vtd' ? (dev.iommu.unit as VtdUnit).prq.pending.length === 0 : (dev.iommu.unit as SmmuV3).evtq.length === 0;
 }
 
 /** Requests of `dev` still in its IOMMU's hardware queue. */
@@ -24,6 +27,8 @@ export function hwQueued(world: World, dev: Device): QueuedRequest[] {
   const sid = dev.hw.sid;
   if (world.topology.platform === 'vtd') {
     for (const r of (dev.iommu.unit as VtdUnit).prq.pending) if (r.sid === sid) out.push({ pasid: r.pasid, prgi: r.prgi });
+  } else if (world.topology.platform === 'amd') {
+    for (const e of (dev.iommu.unit as AmdIommuUnit).pprLog.pending) if (e.devid === sid) out.push({ pasid: e.pasid, prgi: e.tag });
   } else {
     for (const e of (dev.iommu.unit as SmmuV3).evtq) if (e.sid === sid) out.push({ pasid: e.ssid, prgi: e.stag });
   }

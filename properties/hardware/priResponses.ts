@@ -41,5 +41,5 @@ export const priResponses: Invariant = {
   kernelRule:
     'Each reported group is answered once (iopf_group_response only while the group is pending; iopf_error_response when no handler takes it); a response for a request that is not outstanding is a protocol error.',
   source: 'drivers/iommu/io-pgfault.c: iommu_report_device_fault, iopf_group_response, iopf_queue_remove_device (v6.17); PCIe r6.0 10.4.2',
-  check: perPlatform('I-PRI-ONCE', { vtd: check, smmuv3: check }),
+  check: perPlatform('I-PRI-ONCE', { vtd: check, smmuv3: check, amd: check }),
 };

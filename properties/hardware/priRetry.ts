@@ -6,11 +6,13 @@ import { perPlatform, type PlatformCheck } from './platform.js';
  * Both platforms alike: the accesses devices retried after a page response during the step
  * are, device by device and in order, the ones the spec answered (spec.retired): the same
  * outcome and, for a completed one, the same content token. Only commands that run the fault
- * machinery (serviceFaults, and the drains of unbind and of a failed bind's unwind) answer any.
+ * machinery (serviceFaults, and the drains of unbind, of unplug's unbinds and of a failed bind's
+ * unwind) answer any.
  */
 const check: PlatformCheck = (ctx, out) => {
   const { world, spec, cmd } = ctx;
-  const answers = cmd.kind === 'serviceFaults' || cmd.kind === 'unbind' || cmd.kind === 'bind';
+  // unplug: the removed device's driver unbinds, and each unbind drains.
+  const answers = cmd.kind === 'serviceFaults' || cmd.kind === 'unbind' || cmd.kind === 'bind' || cmd.kind === 'unplug';
   for (const dev of world.devices) {
     const got = dev.hw.priState?.completions;
     if (got === undefined) continue;
@@ -40,5 +42,5 @@ export const priRetry: Invariant = {
   kernelRule:
     'A Success response follows handle_mm_fault on the faulting address, so the retried access reaches the page just faulted in; an Invalid response ends the access.',
   source: 'drivers/iommu/iommu-sva.c: iommu_sva_handle_iopf (v6.17); PCIe r6.0 10.4.2 (PRG Response)',
-  check: perPlatform('I-PRI-RETRY', { vtd: check, smmuv3: check }),
+  check: perPlatform('I-PRI-RETRY', { vtd: check, smmuv3: check, amd: check }),
 };

@@ -30,5 +30,5 @@ export const priStale: Invariant = {
   kernelRule:
     'Pending faults are flushed before a PASID is released, so they "won\'t hit the address space of the next process that uses this PASID".',
   source: 'drivers/iommu/io-pgfault.c: iopf_queue_flush_dev (kdoc); drivers/iommu/intel/pasid.c: intel_pasid_tear_down_entry (v6.17)',
-  check: perPlatform('I-PRI-STALE', { vtd: check, smmuv3: check }),
+  check: perPlatform('I-PRI-STALE', { vtd: check, smmuv3: check, amd: check }),
 };

@@ -52,5 +52,5 @@ export const uafDma: Invariant = {
   kernelRule:
     'A frame is freed only after every IOMMU and ATC entry that could reach it has been invalidated (tlb_finish_mmu flushes, then frees), so a DMA reads only the current page of its own mm.',
   source: 'mm/mmu_gather.c: tlb_finish_mmu; drivers/iommu/intel/svm.c: intel_arch_invalidate_secondary_tlbs ("Pages have been freed at this point") (v6.17); bugs B07, B14',
-  check: perPlatform('I-UAF-DMA', { vtd: check, smmuv3: check }),
+  check: perPlatform('I-UAF-DMA', { vtd: check, smmuv3: check, amd: check }),
 };

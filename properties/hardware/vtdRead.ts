@@ -13,9 +13,9 @@ import type { World } from '../../src/impl/index.js';
 export const PASID_SPACE = 2 ** 20;
 
 /** IOTLB: (DID, PASID) key → vpn → translation. Key = did * 2^20 + pasid. */
-export const iotlbOf = (u: VtdUnit): ReadonlyMap<number, ReadonlyMap<number, CachedTranslation>> => u.iotlb['map'];
+export const iotlbOf = (u: Pick<VtdUnit, 'iotlb'>): ReadonlyMap<number, ReadonlyMap<number, CachedTranslation>> => u.iotlb['map'];
 /** PSC: (DID, PASID) key → (prefix * 8 + level) → packed (frame * 4 + flags). */
-export const pscOf = (u: VtdUnit): ReadonlyMap<number, ReadonlyMap<number, number>> => u.psc['map'];
+export const pscOf = (u: Pick<VtdUnit, 'psc'>): ReadonlyMap<number, ReadonlyMap<number, number>> => u.psc['map'];
 /** PASID cache: (sid * 2^20 + PASID) → snapshot. */
 export const pasidCacheOf = (u: VtdUnit): ReadonlyMap<number, PasidEntry> => u.pasidCache['map'];
 /** A device's ATC: PASID → vpn → entry. */

@@ -2,7 +2,8 @@
  * I3 Domain sharing: every domain on an mm's sva_domains list is a live SVA domain of that mm
  * whose users count its attachments; each allocated domain is on its mm's list; an SMMUv3 mm
  * has at most one domain per SMMU instance (arm_smmu_set_pasid refuses another SMMU's domain),
- * a VT-d mm at most one in all (no per-IOMMU DID: one domain works behind every IOMMU).
+ * a VT-d mm at most one in all (no per-IOMMU DID: one domain works behind every IOMMU), and
+ * so an AMD mm (amd/pasid.c: an SVA domain flushes through each attachment's own device).
  * "At most one" holds while no attach fails: a bind whose attach of the existing domain fails
  * (an allocation in the driver's set_dev_pasid) moves on and allocates another for the same
  * instance, as iommu_sva_bind_device's loop does. The spec says when that happened: an mm may
@@ -42,7 +43,7 @@ function check({ world, spec }: CheckContext): readonly Violation[] {
       instances |= 1 << inst;
     }
     if (list.length > 1 && p.domainInstance(list[0]!) === undefined && specDomains(spec, slot, undefined) < list.length) {
-      f.add({ mm: slot }, `mm${slot} has ${list.length} SVA domains; VT-d shares one per mm`);
+      f.add({ mm: slot }, `mm${slot} has ${list.length} SVA domains; ${world.topology.platform === 'amd' ? 'AMD' : 'VT-d'} shares one per mm`);
     }
   }
   for (const dom of world.core.live.domains) {
@@ -56,7 +57,7 @@ export const domainSharing: Invariant = {
   id: 'I3',
   title: 'Domain sharing: users = attachments, one domain per (mm, SMMU) / per mm on VT-d',
   kernelRule:
-    "Each domain in iommu_mm->sva_domains has domain->mm == mm and users == its attachments ≥ 1; SMMUv3 has at most one SVA domain per (mm, SMMU instance), VT-d one per mm.",
+    "Each domain in iommu_mm->sva_domains has domain->mm == mm and users == its attachments ≥ 1; SMMUv3 has at most one SVA domain per (mm, SMMU instance), VT-d and AMD one per mm.",
   source: 'drivers/iommu/iommu-sva.c: iommu_sva_bind_device, iommu_sva_unbind_device; arm-smmu-v3.c: arm_smmu_set_pasid; intel/svm.c: intel_svm_set_dev_pasid (v6.17); "Share sva domains with all devices bound to a mm" v8 (2023)',
   check,
 };

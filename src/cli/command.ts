@@ -2,13 +2,20 @@ import { formatOptions, type OptionDef, type ParsedArgs } from './args.js';
 import type { CliIo } from './cliIo.js';
 import { EXIT_USAGE } from './exit.js';
 import type { MachineDiagram } from './machines.js';
-import type { HarnessRunner } from '../harness/index.js';
+import type { HarnessExplorer, HarnessRunner } from '../harness/index.js';
 
 /** What a subcommand may use; main builds it, tests inject their own. */
 export interface CliContext {
   readonly io: CliIo;
   /** Injected by the entry point; undefined in tests that exercise only parsing. */
   readonly runner: HarnessRunner | undefined;
+  /**
+   * URL of the module exporting that runner: with it, `run` runs each search in a worker
+   * thread under a watchdog (src/harness/supervise.ts); without it (tests), in-process.
+   */
+  readonly runnerModule?: string;
+  /** Injected by the entry point, like the runner (src/explore implements it). */
+  readonly explorer?: HarnessExplorer | undefined;
   readonly machines: () => Promise<readonly MachineDiagram[]>;
 }
 

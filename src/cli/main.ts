@@ -2,6 +2,10 @@ import { harnessVersion, oneLine } from '../trace/index.js';
 import { parseArgs, wantsHelp } from './args.js';
 import { type CliCommand, type CliContext, commandHelp, usageError } from './command.js';
 import { type CliIo, processIo } from './cliIo.js';
+import { exportCommand } from './commands/export.js';
+import { faultsCommand } from './commands/faults.js';
+import { invariantsCommand } from './commands/invariants.js';
+import { exploreCommand } from './commands/explore.js';
 import { machinesCommand } from './commands/machines.js';
 import { replayCommand } from './commands/replay.js';
 import { runCommand } from './commands/run.js';
@@ -9,9 +13,12 @@ import { selfcheckCommand } from './commands/selfcheck.js';
 import { showCommand } from './commands/show.js';
 import { EXIT_INTERNAL, EXIT_OK, EXIT_USAGE } from './exit.js';
 import { specMachineDiagrams } from './machines.js';
-import type { HarnessRunner } from '../harness/index.js';
+import type { HarnessExplorer, HarnessRunner } from '../harness/index.js';
 
-export const COMMANDS: readonly CliCommand[] = [runCommand, replayCommand, showCommand, machinesCommand, selfcheckCommand];
+export const COMMANDS: readonly CliCommand[] = [
+  runCommand, exploreCommand, replayCommand, showCommand, machinesCommand, selfcheckCommand,
+  exportCommand, faultsCommand, invariantsCommand,
+];
 
 const topHelp = (): string => {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -24,7 +31,7 @@ const topHelp = (): string => {
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.title}`),
     '',
     'exit codes: 0 ok, 1 violation found or reproduced (selfcheck: a check failed),',
-    '            2 bad usage or input, 70 internal error',
+    '            2 bad usage or input, 70 internal error, 130/143 run stopped by SIGINT/SIGTERM',
     '',
   ].join('\n');
 };
@@ -38,6 +45,8 @@ export const main = async (argv: readonly string[], io: CliIo, ctx: Partial<Omit
     const context: CliContext = {
       io,
       runner: ctx.runner,
+      ...(ctx.runnerModule === undefined ? {} : { runnerModule: ctx.runnerModule }),
+      explorer: ctx.explorer,
       machines: ctx.machines ?? specMachineDiagrams,
     };
     const [name, ...rest] = argv;
@@ -77,10 +86,20 @@ export const main = async (argv: readonly string[], io: CliIo, ctx: Partial<Omit
  * The process entry: real argv and streams, exit code on the process. bin/sva-harness.mjs
  * passes the runner (models/), so the CLI never imports an implementation of the contract.
  */
-export const runCli = async (runner: HarnessRunner): Promise<void> => {
+export interface CliEntry {
+  readonly runner: HarnessRunner;
+  readonly explorer?: HarnessExplorer;
+  /** URL of the runner's module, so `run` can load it in each supervised search thread. */
+  readonly runnerModule?: string;
+}
+
+export const runCli = async ({ runner, explorer, runnerModule }: CliEntry): Promise<void> => {
   // `sva-harness show t.json | head`: a closed pipe is the reader's choice, not an error.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
   });
-  process.exitCode = await main(process.argv.slice(2), processIo(), { runner });
+  const code = await main(process.argv.slice(2), processIo(), { runner, explorer, ...(runnerModule === undefined ? {} : { runnerModule }) });
+  // Exit now: a search thread being terminated must not hold the process past the time bound.
+  // Writes to pipes, files and terminals are synchronous on Linux, so nothing is lost.
+  process.exit(code);
 };

@@ -3,31 +3,36 @@ import type { FaultId, FindingName, Platform } from '../shared/index.js';
 import { type Checked, bad, good } from '../trace/index.js';
 import type { OptionDef, ParsedArgs } from './args.js';
 import type { Budget, RunOptions, TopologyChoice } from '../harness/index.js';
-import { parseChoice, parseCount, parseDuration, parsePlatforms, parseSeed } from './values.js';
+import { parseChoice, parseCount, parseDuration, parsePlatforms, parseSeed, parseSlice } from './values.js';
 
 /** The budget when neither --runs nor --time is given. */
-export const DEFAULT_BUDGET: Budget = { kind: 'runs', runs: 1000 };
+/** 2000 runs in all, split over the three platforms as they were over two. */
+export const DEFAULT_BUDGET: Budget = { kind: 'runs', runs: 667 };
 export const DEFAULT_TRACES_DIR = 'traces';
 
 export const RUN_OPTIONS: readonly OptionDef[] = [
-  { name: 'platform', value: 'vtd|smmuv3|both', help: 'platform(s) to run, each with the whole budget (default: both)' },
+  { name: 'platform', value: 'vtd|smmuv3|amd|all', help: 'platform(s) to run, one after the other (default: all; "both" is an old name for all)' },
   { name: 'topology', value: 'random|default', help: 'draw topologies (default) or use the default topology of each platform' },
   { name: 'iommus', value: 'N', help: 'pin the number of IOMMUs (1-4)' },
   { name: 'devices', value: 'N', help: 'pin the devices per IOMMU (1-4)' },
   { name: 'mms', value: 'N', help: `pin the number of mm slots (1-${MAX_MMS})` },
   { name: 'pages', value: 'N', help: `pin the user pages per mm (1-${MAX_PAGES})` },
   { name: 'pt-levels', value: '4|5', help: 'pin the CPU paging levels' },
-  { name: 'seed', value: 'SEED', help: "fast-check seed, an integer (default: the harness's fixed seed)" },
+  { name: 'seed', value: 'SEED', help: "fast-check seed, a 32-bit signed integer (default: the harness's fixed seed)" },
   { name: 'runs', value: 'N', help: `budget: number of command sequences per platform (default: ${DEFAULT_BUDGET.kind === 'runs' ? DEFAULT_BUDGET.runs : ''})` },
-  { name: 'time', value: 'DURATION', help: 'budget: wall time per platform instead, e.g. 90s, 10m' },
+  { name: 'time', value: 'DURATION', help: 'budget: wall time of the whole run instead (shared by the platforms), e.g. 90s, 10m; a hard bound' },
+  { name: 'slice', value: 'I/N', help: 'run part I of N of the search: N slices are the whole search (--runs split, --time each), e.g. 2/4' },
+  { name: 'step-timeout', value: 'DURATION', help: 'wall time one step may take before it is a soft lockup (I-LOCKUP; default: 1s)' },
   { name: 'traces', value: 'DIR', help: `folder for counterexample traces (default: ${DEFAULT_TRACES_DIR})` },
   { name: 'fault', value: 'ID', help: `switch one historical bug back on (${FAULT_IDS[0]}-${FAULT_IDS[FAULT_IDS.length - 1]}); runs only on the platforms it applies to` },
+  { name: 'json', help: 'print the summary as one JSON document on stdout (for CI) instead of the table' },
+  { name: 'junit', value: 'FILE', help: 'also write a JUnit XML report (one test case per platform) to FILE' },
   { name: 'fix', value: 'NAME[,NAME]', help: `switch on the proposed fix of known upstream findings (${FINDING_NAMES.join(', ')}, or all); the finding is then no longer reported as known` },
   { name: 'config', value: 'FILE', help: 'read these options from a JSON file (keys are the option names); the command line overrides it' },
 ];
 
 /**
- * A fault narrows the platforms to those whose impl holds it (`both`, the default, becomes
+ * A fault narrows the platforms to those whose impl holds it (`all`, the default, becomes
  * the fault's own); a choice that leaves none is refused rather than run fault-free.
  */
 const parseFaultOption = (raw: string, platforms: readonly Platform[]): Checked<{ fault: FaultId; platforms: readonly Platform[] }> => {
@@ -36,7 +41,7 @@ const parseFaultOption = (raw: string, platforms: readonly Platform[]): Checked<
     return bad(`bad --fault '${q}': expected a fault id ${FAULT_IDS[0]}-${FAULT_IDS[FAULT_IDS.length - 1]}`);
   }
   const where = FAULTS.find((f) => f.id === raw)!.platform;
-  const applies = where === 'both' ? PLATFORMS : [where];
+  const applies = where === 'core' ? PLATFORMS : [where];
   const kept = platforms.filter((p) => applies.includes(p));
   if (kept.length === 0) return bad(`--fault ${raw} applies to ${applies.join(', ')} only, not to --platform ${platforms.join(',')}`);
   return good({ fault: raw, platforms: kept });
@@ -61,7 +66,7 @@ const str = (args: ParsedArgs, name: string): string | undefined => {
 /** Parsed `run` options → RunOptions (without the progress sink, which main attaches). */
 export const toRunOptions = (args: ParsedArgs): Checked<RunOptions> => {
   const platform = str(args, 'platform');
-  const platforms = platform === undefined ? parsePlatforms('both') : parsePlatforms(platform);
+  const platforms = platform === undefined ? parsePlatforms('all') : parsePlatforms(platform);
   if (!platforms.ok) return platforms;
 
   const topoMode = parseChoice('topology', str(args, 'topology') ?? 'random', ['random', 'default'] as const);
@@ -99,6 +104,9 @@ export const toRunOptions = (args: ParsedArgs): Checked<RunOptions> => {
   const seedText = str(args, 'seed');
   const seed = seedText === undefined ? undefined : parseSeed(seedText);
   if (seed !== undefined && !seed.ok) return seed;
+  const sliceText = str(args, 'slice');
+  const slice = sliceText === undefined ? undefined : parseSlice(sliceText);
+  if (slice !== undefined && !slice.ok) return slice;
   const faultText = str(args, 'fault');
   const fault = faultText === undefined ? undefined : parseFaultOption(faultText, platforms.value);
   if (fault !== undefined && !fault.ok) return fault;
@@ -112,6 +120,24 @@ export const toRunOptions = (args: ParsedArgs): Checked<RunOptions> => {
     tracesDir: str(args, 'traces') ?? DEFAULT_TRACES_DIR,
     ...(seed === undefined ? {} : { seed: seed.value }),
     ...(fault === undefined ? {} : { fault: fault.value.fault }),
+    ...(slice === undefined ? {} : { slice: slice.value }),
     ...(fixes === undefined ? {} : { fixes: fixes.value }),
   });
+};
+
+/** The options of `run` that shape its output and its watchdog, not the search. */
+export interface RunOutputOptions {
+  readonly json: boolean;
+  readonly junit?: string;
+  readonly stepTimeoutMs: number;
+}
+
+export const DEFAULT_STEP_TIMEOUT_S = 1;
+
+export const toRunOutputOptions = (args: ParsedArgs): Checked<RunOutputOptions> => {
+  const t = str(args, 'step-timeout');
+  const seconds = t === undefined ? good(DEFAULT_STEP_TIMEOUT_S) : parseDuration(t, 'step-timeout');
+  if (!seconds.ok) return seconds;
+  const junit = str(args, 'junit');
+  return good({ json: args.options.get('json') === true, ...(junit === undefined ? {} : { junit }), stepTimeoutMs: seconds.value * 1000 });
 };

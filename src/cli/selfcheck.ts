@@ -5,6 +5,7 @@ import { formatToken, kernelToken, kernelVpn, userToken, userVpn } from '../shar
 import { tableOnPath } from '../hw/radix.js';
 import { PasidTable } from '../hw/vtd/pasidTable.js';
 import { VtdUnit } from '../hw/vtd/unit.js';
+import { amdScenario } from './selfcheckAmd.js';
 
 export interface SelfcheckResult {
   /** What was done and checked, one line each, ending with the pass/fail line. */
@@ -110,7 +111,7 @@ const scenario = (levels: 4 | 5, check: Check): void => {
 
 /** `sva-harness selfcheck`: the scenario at 4 and 5 levels; deterministic, a few ms. */
 export const runSelfcheck = (): SelfcheckResult => {
-  const lines = ['selfcheck: emulated memory, CPU page tables, a VT-d unit and an ATS device (the harness runner is not involved)'];
+  const lines = ['selfcheck: emulated memory, CPU page tables, a VT-d unit, an AMD-Vi unit and ATS devices (the harness runner is not involved)'];
   let total = 0;
   let failed = 0;
   const check: Check = (what, actual, expected) => {
@@ -127,6 +128,7 @@ export const runSelfcheck = (): SelfcheckResult => {
     lines.push(`${levels}-level page tables:`);
     try {
       scenario(levels, check);
+      amdScenario(levels, check);
     } catch (e) {
       total++;
       failed++;

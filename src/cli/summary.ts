@@ -19,7 +19,8 @@ export const formatRunSummary = (s: RunSummary): string[] => {
     groupDigits(p.steps),
     groupDigits(stepsPerSecond(p.steps, p.elapsedMs)),
     `${p.distinctCommands}/${COMMAND_KINDS.length}`,
-    `${p.transitionsCovered}/${p.transitionsTotal}`,
+    // 0 of 0: a search stopped before its first run reported anything.
+    p.transitionsTotal === 0 ? '-' : `${p.transitionsCovered}/${p.transitionsTotal}`,
     `${p.sitesFailed.length}/${p.sitesTotal}`,
     String(p.violations),
   ]);

@@ -3,7 +3,12 @@ export { DRIVERS, driverFor } from './platforms.js';
 export { type KnownHit, type Session, type SessionOptions, openSession } from './session.js';
 export { checkedStep, injectionArmed, stepBoth } from './step.js';
 export { type SequenceOptions, type SequenceResult, replayTrace, runSequence } from './sequence.js';
-export { EXC_ID, OBS_ID, commandObjects, firstLine, invariantTitle, toTraceViolation } from './violation.js';
-export { minimizeCommands } from './minimize.js';
-export type { Budget, HarnessRunner, PlatformRunSummary, Progress, ReplayResult, RunOptions, RunSummary, TopologyChoice } from './runner.js';
+export { EXC_ID, LOCKUP_ID, OBS_ID, commandObjects, firstLine, invariantTitle, toTraceViolation } from './violation.js';
+export { minimizeCommands, minimizeCounterexample } from './minimize.js';
+export type { StepWatch } from './watch.js';
+export type { Budget, HarnessRunner, PlatformRunSummary, Progress, ReplayResult, RunOptions, RunSummary, StopReason, TopologyChoice } from './runner.js';
+export type {
+  ExploreOptions, ExploreOrder, ExploreProgress, ExploreScope, ExploreSummary, HarnessExplorer, PlatformExploreSummary,
+} from './explorer.js';
+export { DEFAULT_EXPLORE_SCOPE } from './explorer.js';
 export { excuseKnown } from './known.js';

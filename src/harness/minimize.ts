@@ -9,6 +9,7 @@
 import type { Command, Topology } from '../shared/index.js';
 import type { SessionOptions } from './session.js';
 import { runSequence } from './sequence.js';
+import { type Candidate, shrinkTopology } from './shrinkTopology.js';
 
 /** Longest sequence worth the quadratic pass; longer ones are left as fast-check shrank them. */
 const MAX_MINIMIZE = 400;
@@ -36,4 +37,27 @@ export const minimizeCommands = (
     }
   }
   return current;
+};
+
+/**
+ * The saved counterexample: the commands made 1-minimal, then the topology shrunk (devices,
+ * IOMMUs, mm slots, pages the sequence does not need; shrinkTopology.ts), then the commands
+ * once more, since a smaller machine can make a step redundant. Every candidate is re-run and
+ * must break the same invariant.
+ */
+/** A command-list shrinker ending 1-minimal for the invariant (models/ passes its delta debugger). */
+export type CommandShrinker = (
+  topology: Topology, commands: readonly Command[], invariant: string, opts: SessionOptions,
+) => readonly Command[];
+
+export const minimizeCounterexample = (
+  topology: Topology, commands: readonly Command[], invariant: string, opts: SessionOptions = {},
+  shrinkCommands: CommandShrinker = minimizeCommands,
+): Candidate => {
+  const cmds = shrinkCommands(topology, commands, invariant, opts);
+  if (cmds.length > MAX_MINIMIZE || !breaks(topology, cmds, invariant, opts)) return { topology, commands: cmds };
+  const small = shrinkTopology({ topology, commands: cmds }, (c) => breaks(c.topology, c.commands, invariant, opts));
+  // Structurally unchanged: the caller gets its own topology object back (and keeps fast-check's path).
+  if (JSON.stringify(small.topology) === JSON.stringify(topology)) return { topology, commands: cmds };
+  return { topology: small.topology, commands: minimizeCommands(small.topology, small.commands, invariant, opts) };
 };

@@ -1,5 +1,6 @@
 import type { FailSite, FaultId, FindingName, Platform } from '../shared/index.js';
 import type { Checked, Trace } from '../trace/index.js';
+import type { StepWatch } from './watch.js';
 
 /**
  * The runner contract, owned by the harness. The CLI parses and validates everything, then
@@ -11,6 +12,8 @@ import type { Checked, Trace } from '../trace/index.js';
  */
 export interface HarnessRunner {
   run(opts: RunOptions): Checked<RunSummary>;
+  /** The seed a run without `seed` uses (so a supervisor can name it before the run ends). */
+  readonly defaultSeed?: number;
   /**
    * Re-execute `trace.commands` on `trace.topology` with the trace's fault (no fast-check
    * involved). A fault the runner cannot re-create (a test-only one) is refused.
@@ -53,6 +56,21 @@ export interface RunOptions {
   readonly fixes?: readonly FindingName[];
   /** Called now and then with counts; the CLI draws the progress bar (progress.ts). */
   readonly progress?: (p: Progress) => void;
+  /**
+   * Part `index` (1-based) of `count` of the search: each platform's search is cut into
+   * chunks of runs (one seed each), and slice i takes every chunk k with k mod n = i - 1, so
+   * n slices cover exactly the runs of one unsliced search, disjoint and balanced. The run
+   * budget is the whole search's (each slice does its share); a time budget is per slice.
+   */
+  readonly slice?: { readonly index: number; readonly count: number };
+  /** Called as soon as a trace is written, before the run goes on (the CLI lists them if stopped). */
+  readonly onTrace?: (path: string) => void;
+  /** Asked between chunks of runs: true ends the search there, with the counts so far. */
+  readonly shouldStop?: () => boolean;
+  /** The CLI's watchdog over every checked step (src/harness/watch.ts). */
+  readonly watch?: StepWatch;
+  /** A test-only fault registered in models/testFaults.ts: programmatic callers (tests) only. */
+  readonly testFault?: string;
 }
 
 /** What the progress bar shows; the runner reports it, the CLI renders it. */
@@ -64,6 +82,14 @@ export interface Progress {
   /** Fraction of this platform's budget used, 0..1. */
   readonly done: number;
   readonly elapsedMs: number;
+  /** Coverage so far (PlatformRunSummary's), so a run stopped from outside still reports it. */
+  readonly distinctCommands?: number;
+  readonly transitionsCovered?: number;
+  readonly transitionsTotal?: number;
+  /** Known upstream findings met so far (PlatformRunSummary's), for the same reason. */
+  readonly known?: PlatformRunSummary['known'];
+  /** Fault-injection sites failed so far (PlatformRunSummary's), for the same reason. */
+  readonly sitesFailed?: readonly FailSite[];
 }
 
 export interface PlatformRunSummary {
@@ -87,11 +113,17 @@ export interface PlatformRunSummary {
   /** Fault-injection sites of the platform failed at least once (src/shared/failSite.ts), of sitesTotal. */
   readonly sitesFailed: readonly FailSite[];
   readonly sitesTotal: number;
+  /** Why this platform's search ended before its budget: a signal, the hard time bound, a hung step. */
+  readonly stopped?: StopReason;
 }
+
+export type StopReason = 'SIGINT' | 'SIGTERM' | 'time' | 'lockup';
 
 export interface RunSummary {
   /** The seed actually used, so the run can be repeated. */
   readonly seed: number;
+  /** Set when the run was stopped from outside (a signal, the hard time bound). */
+  readonly stopped?: StopReason;
   /** The fault the run had switched on, if any. */
   readonly fault?: FaultId;
   /** The proposed fixes the run had switched on, if any. */
@@ -99,6 +131,10 @@ export interface RunSummary {
   readonly platforms: readonly PlatformRunSummary[];
   /** Traces written, one per violation found. */
   readonly traces: readonly string[];
+  /** Things the user must know that are not violations: a trace written to a fallback place. */
+  readonly notes?: readonly string[];
+  /** A violation whose trace could be written nowhere: the whole trace, for the CLI to print. */
+  readonly unwritten?: readonly Trace[];
 }
 
 export interface ReplayResult {

@@ -13,6 +13,8 @@ import { TraceEventLog } from '../trace/index.js';
 import type { TraceStep, TraceViolation } from '../trace/index.js';
 import { driverFor } from './platforms.js';
 import { attachStepProbe } from './probe.js';
+import { tracingDriver } from './traceOps.js';
+import type { StepWatch } from './watch.js';
 
 export interface SessionOptions {
   /** Test-only: a driver other than the platform's (e.g. a deliberately broken one). */
@@ -23,6 +25,8 @@ export interface SessionOptions {
   readonly events?: boolean;
   /** One historical bug switched back on in the impl (src/shared/fault.ts); the world reads it. */
   readonly fault?: FaultId;
+  /** The CLI's watchdog (watch.ts); undefined on the hot path of tests and benchmarks. */
+  readonly watch?: StepWatch;
   /** Proposed fixes of known upstream findings switched on (src/shared/finding.ts). */
   readonly fixes?: readonly FindingName[];
   /**
@@ -50,6 +54,7 @@ export interface Session {
   /** Commands executed, in order, and what each observed (steps[i] belongs to commands[i]). */
   readonly commands: Command[];
   readonly steps: TraceStep[];
+  readonly watch: StepWatch | undefined;
   /** The first violation, if any: a run stops there. */
   violation: TraceViolation | undefined;
   /** Known upstream findings met, in step order (none in a strict session). */
@@ -64,7 +69,9 @@ export interface Session {
 
 export const openSession = (topology: Topology, opts: SessionOptions = {}): Session => {
   const log = opts.events === true ? new TraceEventLog() : undefined;
-  const world = createWorld(topology, opts.driver ?? driverFor(topology.platform), log, {
+  const driver = opts.driver ?? driverFor(topology.platform);
+  // Recording a timeline: driver entry points become events (traceOps.ts); never on the hot path.
+  const world = createWorld(topology, log === undefined ? driver : tracingDriver(driver, log), log, {
     ...(opts.fault === undefined ? {} : { fault: opts.fault }),
     ...(opts.fixes === undefined ? {} : { fixes: opts.fixes }),
   });
@@ -78,6 +85,7 @@ export const openSession = (topology: Topology, opts: SessionOptions = {}): Sess
     log,
     commands: [],
     steps: [],
+    watch: opts.watch,
     violation: undefined,
     known: [],
     strict: opts.strict === true,

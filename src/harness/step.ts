@@ -8,6 +8,7 @@ import type { CheckContext, Violation } from '../../properties/invariant.js';
 import { failFootprint } from '../../properties/lifecycle/failedCall.js';
 import { INVARIANTS } from '../../properties/registry.js';
 import type { Anomaly } from '../hw/mem.js';
+import { STEP_WORK_BUDGET, SoftLockup, armWorkMeter, disarmWorkMeter } from '../hw/work.js';
 import { implStep, injected_site } from '../impl/index.js';
 import type { Command, FailSite, Observation } from '../shared/index.js';
 import { sameObservation } from '../shared/index.js';
@@ -18,7 +19,7 @@ import { matchesSpec } from '../../properties/lifecycle/refinementMatch.js';
 import type { TraceStep } from '../trace/index.js';
 import { excuseKnown } from './known.js';
 import type { Session } from './session.js';
-import { exceptionViolation, firstLine, observationViolation, toTraceViolation } from './violation.js';
+import { exceptionViolation, firstLine, lockupViolation, observationViolation, toTraceViolation } from './violation.js';
 
 const NONE: readonly Violation[] = Object.freeze([]);
 const NO_ANOMALIES: readonly Anomaly[] = Object.freeze([]);
@@ -34,6 +35,7 @@ const threw = (e: unknown): Observation => ({ ok: false, errno: 'EFAULT', fault:
 export const checkedStep = (s: Session, cmd: Command): readonly Violation[] => {
   const step = s.commands.length;
   s.commands.push(cmd);
+  s.watch?.enter(s, cmd);
   // With an injection armed the kernel runs first: which call failed (its FAULT_INJECTION
   // report) is the one input the spec needs to say what the command must return and leave.
   if (injectionArmed(s.spec)) return injectedStep(s, step, cmd);
@@ -47,12 +49,16 @@ export const checkedStep = (s: Session, cmd: Command): readonly Violation[] => {
   s.probe.before = cmd.kind === 'bind' ? failFootprint(s.world, cmd.mm) : undefined;
   s.world.kernel.findingHits.length = 0;
   let actual: Observation;
+  armWorkMeter(STEP_WORK_BUDGET);
   try {
     actual = implStep(s.world, cmd);
   } catch (e) {
     // An exception out of the kernel logic is a finding; the invariants would only trip over
-    // the half-done state it left, so they are not run.
-    return finish(s, step, { expected, actual: threw(e) }, [exceptionViolation(cmd, 'impl', e)]);
+    // the half-done state it left, so they are not run. The work meter's is a soft lockup.
+    const v = e instanceof SoftLockup ? lockupViolation(cmd, e) : exceptionViolation(cmd, 'impl', e);
+    return finish(s, step, { expected, actual: threw(e) }, [v]);
+  } finally {
+    disarmWorkMeter();
   }
   return check(s, step, cmd, expected, actual);
 };
@@ -62,10 +68,14 @@ const injectedStep = (s: Session, step: number, cmd: Command): readonly Violatio
   s.probe.before = cmd.kind === 'bind' ? failFootprint(s.world, cmd.mm) : undefined;
   s.world.kernel.findingHits.length = 0;
   let actual: Observation;
+  armWorkMeter(STEP_WORK_BUDGET);
   try {
     actual = implStep(s.world, cmd);
   } catch (e) {
-    return finish(s, step, { expected: threw(e), actual: threw(e) }, [exceptionViolation(cmd, 'impl', e)]);
+    const v = e instanceof SoftLockup ? lockupViolation(cmd, e) : exceptionViolation(cmd, 'impl', e);
+    return finish(s, step, { expected: threw(e), actual: threw(e) }, [v]);
+  } finally {
+    disarmWorkMeter();
   }
   let expected: Observation;
   try {
@@ -159,6 +169,7 @@ const check = (s: Session, step: number, cmd: Command, expected: Observation, ac
 };
 
 const finish = (s: Session, step: number, record: TraceStep, found: readonly Violation[]): readonly Violation[] => {
+  s.watch?.leave();
   s.steps.push(s.log === undefined ? record : { ...record, events: s.log.take() });
   if (found.length > 0 && s.violation === undefined) s.violation = toTraceViolation(found[0]!, step);
   return found;

@@ -5,6 +5,7 @@
  */
 import type { Violation } from '../../properties/invariant.js';
 import { INVARIANTS } from '../../properties/registry.js';
+import type { SoftLockup } from '../hw/work.js';
 import type { Command, Observation } from '../shared/index.js';
 import { formatCommand, formatObservation } from '../trace/index.js';
 import type { TraceViolation } from '../trace/index.js';
@@ -13,10 +14,13 @@ import type { TraceViolation } from '../trace/index.js';
 export const OBS_ID = 'OBS';
 /** The impl (or the spec) threw instead of returning a value. */
 export const EXC_ID = 'EXC';
+/** A step that does not end: too much hardware work (src/hw/work.ts) or, under the CLI's watchdog, too much wall time. */
+export const LOCKUP_ID = 'I-LOCKUP';
 
 const HARNESS_TITLES: Readonly<Record<string, string>> = {
   [OBS_ID]: 'the observation refines the spec',
   [EXC_ID]: 'no exception out of the kernel logic',
+  [LOCKUP_ID]: 'every step ends: no soft lockup',
 };
 
 /** The ids a command names (dev, mm, page, ...), for a violation's `objects`. */
@@ -42,6 +46,13 @@ export const exceptionViolation = (cmd: Command, side: 'impl' | 'spec', e: unkno
   invariant: EXC_ID,
   objects: commandObjects(cmd),
   message: `${side} threw on ${formatCommand(cmd)}: ${firstLine(e)}`,
+});
+
+/** The work meter stopped the step (src/hw/work.ts). */
+export const lockupViolation = (cmd: Command, e: SoftLockup): Violation => ({
+  invariant: LOCKUP_ID,
+  objects: commandObjects(cmd),
+  message: `watchdog: BUG: soft lockup in ${formatCommand(cmd)}: ${e.spent} units of hardware work, the budget of one step is ${e.budget}`,
 });
 
 /** The title of an invariant id (registered or the harness's own). */

@@ -107,7 +107,8 @@ export class PciDevice {
    * A page response (VT-d page group response descriptor, SMMU CMD_RESUME) as the IOMMU
    * delivers it. One that names no outstanding request is a protocol error, logged. Success
    * makes the endpoint retry: an ATS translation request, then the access; any other code
-   * ends the access with an error (the endpoint does not retry).
+   * ends the access with an error (the endpoint does not retry). A surprise-removed endpoint
+   * receives nothing: its access is simply lost (no retry, nothing cached).
    */
   pageResponse(pasid: number | undefined, prgi: number, code: PageResponseCode): void {
     const pri = this.priState;
@@ -121,7 +122,7 @@ export class PciDevice {
     }
     pri.responses++;
     this.counters.bump(`pri.response.${code}`);
-    if (code !== 'success') {
+    if (code !== 'success' || this.disconnected) {
       pri.record({ pasid: req.pasid, vpn: req.vpn, write: req.write, code, ok: false, token: -1, root: req.root });
       return;
     }
@@ -179,6 +180,8 @@ export class PciDevice {
     let m = this.atc.get(pasid);
     if (m === undefined) this.atc.set(pasid, (m = new Map()));
     m.set(vpn, { frame: t.frame, write: t.write });
+    const trace = this.iommu.trace;
+    if (trace) trace.event('device', this.name, `ATC fill PASID ${pasid} vpn 0x${vpn.toString(16)} → frame ${t.frame}${t.write ? ' rw' : ' r'}`);
   }
 
   /** The PCIe PASID prefix is as wide as the device's capability: it cannot send a larger one. */

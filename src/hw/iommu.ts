@@ -1,3 +1,4 @@
+import type { TraceSink } from '../shared/index.js';
 import type { Counters } from './counters.js';
 import type { PciDevice } from './device.js';
 
@@ -23,6 +24,8 @@ export interface IommuUnit {
   /** `vtd0`, `smmu1`: used in counters, anomalies and traces. */
   readonly name: string;
   readonly counters: Counters;
+  /** Set when a timeline is recorded; the endpoints behind the unit report ATC fills into it. */
+  readonly trace?: TraceSink | undefined;
   /** Translate a PASID-tagged request from `dev` (an untranslated DMA or an ATS request). */
   translate(dev: PciDevice, pasid: number, vpn: number, write: boolean): Translation;
   /**

@@ -1,4 +1,5 @@
 import { HwError } from './errors.js';
+import { hwWork } from './work.js';
 import { PT_BITS } from '../shared/layout.js';
 
 /** What a physical frame currently holds. A freed frame keeps its old content until reused. */
@@ -115,6 +116,7 @@ export class PhysMem {
    * anomaly. The caller names itself for the log.
    */
   hwEntry(table: number, index: number, by: string): number {
+    hwWork();
     this.check(table);
     const kind = this.kinds[table]!;
     if (kind === 'table') return this.entries[table]![index]!;
@@ -128,6 +130,7 @@ export class PhysMem {
 
   /** A DMA's access to a frame: returns the content token it reads, logging a stray access. */
   hwAccess(frame: number, by: string): number {
+    hwWork();
     this.check(frame);
     if (this.kinds[frame] !== 'data') this.anomalyLog.push({ kind: 'dma-freed-frame', frame, by });
     return this.tokens[frame]!;

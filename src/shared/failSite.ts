@@ -29,7 +29,11 @@ export type FailSite =
   | 'kcalloc@arm_smmu_alloc_cd_tables'
   | 'dma_alloc_coherent@arm_smmu_alloc_cd_tables'
   | 'dma_alloc_coherent@arm_smmu_alloc_cd_leaf_table'
-  | 'kzalloc@arm_smmu_attach_prepare';
+  | 'kzalloc@arm_smmu_attach_prepare'
+  // drivers/iommu/amd/{iommu,pasid}.c
+  | 'kzalloc@protection_domain_alloc'
+  | 'kzalloc@iommu_sva_set_dev_pasid'
+  | 'iommu_alloc_pages_node@__get_gcr3_pte';
 
 export interface FailSiteInfo {
   readonly site: FailSite;
@@ -62,6 +66,9 @@ export const FAIL_SITE_INFO: readonly FailSiteInfo[] = [
   on('smmuv3', 'dma_alloc_coherent@arm_smmu_alloc_cd_tables', 'ENOMEM', 'arm-smmu-v3.c (v7.0-rc5): the linear table or the L1 table'),
   on('smmuv3', 'dma_alloc_coherent@arm_smmu_alloc_cd_leaf_table', 'ENOMEM', 'arm-smmu-v3.c (v7.0-rc5): a CD leaf; arm_smmu_set_pasid returns -ENOMEM'),
   on('smmuv3', 'kzalloc@arm_smmu_attach_prepare', 'ENOMEM', 'arm-smmu-v3.c (v7.0-rc5): the master_domain'),
+  on('amd', 'kzalloc@protection_domain_alloc', 'ENOMEM', 'drivers/iommu/amd/iommu.c (v6.19-rc): NULL → amd_iommu_domain_alloc_sva returns -ENOMEM'),
+  on('amd', 'kzalloc@iommu_sva_set_dev_pasid', 'EINVAL', 'drivers/iommu/amd/pasid.c (v6.19-rc): pdom_dev_data; ret is still -EINVAL there'),
+  on('amd', 'iommu_alloc_pages_node@__get_gcr3_pte', 'ENOMEM', 'drivers/iommu/amd/iommu.c (v6.19-rc): a GCR3 level (GFP_ATOMIC); update_gcr3 returns -ENOMEM'),
 ];
 
 export const FAIL_SITES: readonly FailSite[] = FAIL_SITE_INFO.map((i) => i.site);

@@ -1,7 +1,10 @@
 import { MAX_KPAGES, MAX_MMS, MAX_PAGES } from './layout.js';
 
-export type Platform = 'vtd' | 'smmuv3';
-export const PLATFORMS: readonly Platform[] = ['vtd', 'smmuv3'];
+export type Platform = 'vtd' | 'smmuv3' | 'amd';
+export const PLATFORMS: readonly Platform[] = ['vtd', 'smmuv3', 'amd'];
+
+/** The CPU each platform's IOMMU sits beside: VT-d and AMD-Vi in x86 machines, SMMUv3 in arm64 ones. */
+export const PLATFORM_CPU: Readonly<Record<Platform, 'x86' | 'arm64'>> = Object.freeze({ vtd: 'x86', smmuv3: 'arm64', amd: 'x86' });
 
 /** One PCIe endpoint. Global id = its index in `Topology.devices`. */
 export interface DeviceSpec {
@@ -19,9 +22,9 @@ export interface DeviceSpec {
 
 /** One IOMMU instance: a VT-d DMAR unit or an SMMUv3. Fields a platform does not use are ignored. */
 export interface IommuSpec {
-  /** VT-d: PASID width supported by the unit (ecap PSS + 1). SMMUv3: SSID bits. */
+  /** VT-d: PASID width supported by the unit (ecap PSS + 1). SMMUv3: SSID bits. AMD: PASmax + 1. */
   readonly pasidBits: number;
-  /** VT-d: domain-id bits (cap ND). */
+  /** VT-d: domain-id bits (cap ND). AMD: bits of the global protection-domain ID space (pdom_ids). */
   readonly didBits: number;
   /** SMMUv3: ASID bits (8 or 16; tiny values make exhaustion reachable). */
   readonly asidBits: number;
@@ -76,7 +79,7 @@ export const seedThreadTopology = (iommus = 1): Topology => ({
 export const topologyError = (t: Topology): string | undefined => {
   const int = (v: unknown, lo: number, hi: number): boolean =>
     typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi;
-  if (t.platform !== 'vtd' && t.platform !== 'smmuv3') return `unknown platform '${String(t.platform)}'`;
+  if (!PLATFORMS.includes(t.platform)) return `unknown platform '${String(t.platform)}'`;
   if (!int(t.iommus.length, 1, 4)) return 'iommus: between 1 and 4 IOMMUs';
   if (!int(t.devices.length, 1, 16)) return 'devices: between 1 and 16 devices';
   if (!int(t.mms, 1, MAX_MMS)) return `mms: between 1 and ${MAX_MMS}`;
@@ -88,6 +91,10 @@ export const topologyError = (t: Topology): string | undefined => {
     if (!int(u.didBits, 4, 16)) return `iommu ${i}: didBits between 4 and 16`;
     if (!int(u.asidBits, 1, 16)) return `iommu ${i}: asidBits between 1 and 16`;
     if (typeof u.rangeInv !== 'boolean') return `iommu ${i}: rangeInv must be a boolean`;
+    // AMD: PASmax ≤ 15 with GLXSup two-level GCR3 tables; the identity domain and every device's
+    // GCR3 table take a protection-domain ID at boot.
+    if (t.platform === 'amd' && u.pasidBits > 16) return `iommu ${i}: pasidBits at most 16 on AMD (PASmax 15)`;
+    if (t.platform === 'amd' && 2 ** u.didBits - 1 < t.devices.length + 2) return `iommu ${i}: didBits too small for ${t.devices.length} devices on AMD`;
   }
   for (const [i, d] of t.devices.entries()) {
     if (!int(d.iommu, 0, t.iommus.length - 1)) return `device ${i}: iommu ${d.iommu} out of range`;

@@ -5,7 +5,7 @@
  * intel_svm_domain_alloc, intel_iommu_sva_supported; arm-smmu-v3-sva.c:
  * arm_smmu_sva_domain_alloc; arm-smmu-v3.c: arm_smmu_set_pasid.
  */
-import type { Errno, FailSite, Observation } from '../shared/index.js';
+import type { Errno, FailSite, Observation, Platform } from '../shared/index.js';
 import { failSiteInfo } from '../shared/index.js';
 import { bondTable, domainTable, pasidTable } from './machines/index.js';
 import { consumeAnyFail, consumeFail, discardDomain, freeDomain } from './lifetime.js';
@@ -38,7 +38,7 @@ const rollbackDrain = (s: SpecState, devs: readonly number[], failed: number): v
  * arm_smmu_set_pasid: the CD table and leaf, the master_domain, IOPF). Each one's failure
  * is unwound by the driver, so the attach fails with the site's errno and nothing else.
  */
-const ATTACH_SITES: Readonly<Record<'vtd' | 'smmuv3', ReadonlySet<FailSite>>> = {
+const ATTACH_SITES: Readonly<Record<Platform, ReadonlySet<FailSite>>> = {
   vtd: new Set<FailSite>([
     'kzalloc@domain_add_dev_pasid', 'kzalloc@domain_qi_batch_alloc', 'kzalloc@cache_tag_assign',
     'kzalloc@iopf_queue_add_device', 'iommu_alloc_pages_node@intel_pasid_get_entry',
@@ -47,12 +47,17 @@ const ATTACH_SITES: Readonly<Record<'vtd' | 'smmuv3', ReadonlySet<FailSite>>> = 
     'kcalloc@arm_smmu_alloc_cd_tables', 'dma_alloc_coherent@arm_smmu_alloc_cd_tables',
     'dma_alloc_coherent@arm_smmu_alloc_cd_leaf_table', 'kzalloc@arm_smmu_attach_prepare', 'kzalloc@iopf_queue_add_device',
   ]),
+  // amd/pasid.c iommu_sva_set_dev_pasid: pdom_dev_data (its failure returns -EINVAL), then
+  // update_gcr3's missing GCR3 levels. No IOPF here: AMD adds a PRI device to its IOPF queue
+  // at attach_device (amd/iommu.c, probe time), not per PASID.
+  amd: new Set<FailSite>(['kzalloc@iommu_sva_set_dev_pasid', 'iommu_alloc_pages_node@__get_gcr3_pte']),
 };
 
 /** ops->domain_alloc_sva's fallible calls before the ASID (SMMUv3) and the notifier's. */
 const DOMAIN_SITES: Readonly<Record<'vtd' | 'smmuv3', ReadonlySet<FailSite>>> = {
   vtd: new Set<FailSite>(['kzalloc@intel_svm_domain_alloc', 'kzalloc@__mmu_notifier_register']),
   smmuv3: new Set<FailSite>(['kzalloc@arm_smmu_domain_alloc', 'xa_alloc@arm_smmu_sva_domain_alloc']),
+  // AMD's two are consumed in call order around the domain ID (domainAlloc).
 };
 
 /**
@@ -81,10 +86,12 @@ const attachError = (s: SpecState, d: SpecDomain, group: number, pasid: number):
         rollbackDrain(s, devs, dev);
         return 'EINVAL';
       }
-    } else if (d.iommu !== spec.iommu) {
+    } else if (t.topology.platform === 'smmuv3' && d.iommu !== spec.iommu) {
       // arm_smmu_set_pasid: an SMMU SVA domain only attaches to masters of its own SMMU.
       return 'EINVAL';
     }
+    // AMD (amd/pasid.c iommu_sva_set_dev_pasid): nothing ties a domain to an IOMMU; the PASID
+    // is valid and the device has its GCR3 table (a PASID-capable device always does).
     const site = consumeAnyFail(s, ATTACH_SITES[t.topology.platform]);
     if (site !== undefined) {
       rollbackDrain(s, devs, dev);
@@ -102,6 +109,16 @@ const domainAlloc = (s: SpecState, slot: number, dev: number): SpecDomain | Errn
     // intel_svm_domain_alloc: intel_iommu_sva_supported(dev) first, then kzalloc.
     if (!spec.ats) return 'EINVAL';
     if (consumeAnyFail(s, DOMAIN_SITES.vtd) !== undefined) return 'ENOMEM';
+  } else if (s.t.topology.platform === 'amd') {
+    // amd_iommu_domain_alloc_sva → protection_domain_alloc: kzalloc, then a domain ID from
+    // pdom_ids in [1, MAX_DOMAIN_ID - 1]; either failing is NULL → -ENOMEM. Then
+    // mmu_notifier_register (its failure frees the domain and its ID).
+    if (consumeFail(s, 'kzalloc@protection_domain_alloc')) return 'ENOMEM';
+    const bits = Math.min(...s.t.topology.iommus.map((u) => u.didBits));
+    asid = idaAllocRange(s.asids, 1, 2 ** bits - 1);
+    if (asid < 0) return 'ENOMEM';
+    if (consumeFail(s, 'kzalloc@__mmu_notifier_register')) return 'ENOMEM';
+    s.asids.add(asid);
   } else {
     // arm_smmu_sva_domain_alloc: arm_smmu_domain_alloc (kzalloc), then xa_alloc of a private
     // ASID in [1, 2^asid_bits - 1] from the global arm_smmu_asid_xa; xa_alloc → -EBUSY when

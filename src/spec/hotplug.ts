@@ -10,10 +10,11 @@ import type { SpecState } from './state.js';
 
 export const unplug = (s: SpecState, dev: number): void => {
   s.retired.length = 0;
+  // pci_dev_set_disconnected first: the drains of the unbinds below answer into the void.
+  s.unplugged[dev] = 1;
   const mms = s.t.topology.mms;
   for (let slot = 0; slot < mms; slot++) {
     const bond = s.bonds[dev * mms + slot]!;
     while (bond.ctx.n > 0) unbind(s, dev, slot);
   }
-  s.unplugged[dev] = 1;
 };

@@ -56,14 +56,24 @@ export const mmdrop = (s: SpecState, slot: number): void => {
 /**
  * drivers/iommu/iommu.c: iommu_domain_free of an SVA domain: mmdrop(domain->mm), then the
  * driver's free: SMMUv3 xa_erase()s the ASID at once (arm_smmu_sva_domain_free), and both
- * drivers mmu_notifier_put(), whose mm_count reference is dropped only after a grace period.
+ * drivers mmu_notifier_put(), whose mm_count reference is dropped only after a grace period;
+ * AMD frees its domain ID and unregisters the notifier synchronously.
  */
 export const freeDomain = (s: SpecState, d: SpecDomain): void => {
   const sl = s.slots[d.slot]!;
   const i = sl.domains.indexOf(d);
   if (i >= 0) sl.domains.splice(i, 1);
   if (d.asid !== 0) s.asids.delete(d.asid);
-  sl.pendingNotifiers += 1;
+  if (s.t.topology.platform !== 'amd') {
+    sl.pendingNotifiers += 1;
+    return;
+  }
+  // AMD (amd/pasid.c iommu_sva_domain_free): mmu_notifier_unregister drops the notifier's
+  // mm_count at once, with no grace period; the last pin of a dropped mm frees it now.
+  if (sl.mm.state === MM.dropped && !svaPinned(sl)) {
+    mmTable.send(sl.mm, { type: 'unpin' }, s.coverage);
+    mmdropFinal(s, sl);
+  }
 };
 
 /** mm/mmu_notifier.c: the SRCU grace period elapses: every mmu_notifier_free_rcu runs and mmdrops. */

@@ -36,7 +36,8 @@ const answer = (s: SpecState, r: SpecRequest, attached: boolean): boolean => {
   s.outstanding[r.dev]! -= 1;
   const sl = s.slots[r.slot]!;
   const success = sl.mm.state === MM.live && touch(sl, r.slot, r.page, r.write).ok;
-  const ok = success && attached;
+  // A surprise-removed device never sees its response: its access is lost.
+  const ok = success && attached && s.unplugged[r.dev] === 0;
   s.retired.push({ dev: r.dev, slot: r.slot, page: r.page, ok, token: ok ? sl.token[r.page]! : -1 });
   return success;
 };

@@ -93,7 +93,7 @@ export interface SpecState {
   readonly bonds: Instance<BondContext>[];
   /** iommu_global_pasid_ida. */
   readonly pasids: Set<number>;
-  /** arm_smmu_asid_xa: one xarray for every SMMU instance (arm-smmu-v3.c DEFINE_XARRAY_ALLOC1). */
+  /** arm_smmu_asid_xa: one xarray for every SMMU instance (arm-smmu-v3.c DEFINE_XARRAY_ALLOC1); AMD: pdom_ids. */
   readonly asids: Set<number>;
   /** failNext: the armed site, until the impl reaches it. */
   failArmed: FailSite | undefined;
@@ -131,7 +131,9 @@ const deriveTopo = (topology: Topology): SpecTopo => {
   const devMax = topology.devices.map((d) => {
     const iommu = topology.iommus[d.iommu]!;
     // drivers/iommu/iommu.c: dev_iommu_get_max_pasids (v6.17): min(pci_max_pasids, iommu max).
-    return d.pasidBits === 0 ? 0 : Math.min(2 ** d.pasidBits, 2 ** iommu.pasidBits);
+    // AMD: iommu->iommu.max_pasids = (1 << (PASmax + 1)) - 1 (amd/init.c iommu_init_pci).
+    const iommuMax = topology.platform === 'amd' ? 2 ** iommu.pasidBits - 1 : 2 ** iommu.pasidBits;
+    return d.pasidBits === 0 ? 0 : Math.min(2 ** d.pasidBits, iommuMax);
   });
   const groupId: number[] = [];
   const groupDevs: number[][] = [];
@@ -162,6 +164,18 @@ const newSlot = (pages: number, groups: number): SpecSlot => ({
   pendingNotifiers: 0,
 });
 
+/**
+ * AMD's pdom_ids after boot (drivers/iommu/amd/iommu.c, v6.19-rc): the identity domain's ID,
+ * then one per PASID-capable device for its GCR3 table (setup_gcr3_table), in probe order.
+ */
+const amdProbeIds = (topology: Topology, devMax: readonly number[]): Set<number> => {
+  const ids = new Set<number>();
+  if (topology.platform !== 'amd') return ids;
+  ids.add(1);
+  for (const max of devMax) if (max > 0) ids.add(ids.size + 1);
+  return ids;
+};
+
 /** Every slot unborn, no PASIDs, no kernel pages mapped, nothing armed. */
 export const initSpec = (topology: Topology, coverage?: CoverageRecorder): SpecState => {
   const t = deriveTopo(topology);
@@ -170,7 +184,7 @@ export const initSpec = (topology: Topology, coverage?: CoverageRecorder): SpecS
     slots: Array.from({ length: topology.mms }, () => newSlot(topology.pages, t.groupId.length)),
     bonds: Array.from({ length: topology.devices.length * topology.mms }, () => bondTable.create()),
     pasids: new Set(),
-    asids: new Set(),
+    asids: amdProbeIds(topology, t.devMax),
     failArmed: undefined,
     failNth: 0,
     injected: undefined,

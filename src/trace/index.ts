@@ -8,9 +8,12 @@ export { TraceEventLog } from './eventLog.js';
 export { MAX_TRACE_BYTES, parseJsonText } from './jsonText.js';
 export { parseTrace, traceProblem } from './validate.js';
 export { serializeTrace, stableJson } from './serialize.js';
-export { loadTrace, readTextFile, traceFileName, writeFileAtomic, writeTrace } from './io.js';
+export {
+  FALLBACK_TRACES_DIR, TEMP_FILE, atomicTempPath, fsReason, loadTrace, makeDirectories, readTextFile, saveTrace, traceFileName, writeFileAtomic, writeTrace,
+} from './io.js';
 export {
   formatCommand, formatEvent, formatHeader, formatObservation, formatStepLine, formatTimeline, formatViolation, timelineLines,
 } from './timeline.js';
-export { escapeMermaid, traceToMermaid } from './mermaid.js';
+export { type SequenceItem, type SequenceStep, escapeMermaid, laneLabel, sequenceModel, traceToMermaid, violationNote } from './mermaid.js';
 export { diffJson, formatJsonValue, naturalCompare } from './diff.js';
+export { counterexampleKey } from './dedupKey.js';

@@ -1,56 +1,55 @@
 import { type Checked, bad, good } from './checked.js';
+import { jsonProblem } from './jsonScan.js';
 
 /** Largest trace accepted: a shrunk counterexample is a few KiB; this bounds memory and time. */
 export const MAX_TRACE_BYTES = 8 * 1024 * 1024;
 
+/** An exponent of three digits or a 309-digit mantissa: the only texts that may overflow a double. */
+const MAY_OVERFLOW = /\d[eE][+-]?\d{3}|\d{309}/;
+
 /**
  * Untrusted text → a JSON value. The size is checked on the byte length before parsing, so an
- * oversized file costs nothing; a parse failure becomes one line with a line:column and says
- * "truncated" when the text simply stops (the usual result of a crash during a non-atomic copy).
+ * oversized text costs nothing; a parse failure becomes one line with a line:column (from our
+ * own scanner, jsonScan.ts: V8's messages carry neither on Node 20) and says "truncated" when
+ * the text simply stops (the usual result of a crash during a non-atomic copy). A number that
+ * overflows to Infinity is refused where it stands rather than reported later as null.
+ * `what` names the document in messages: "trace", "run config".
  */
-export const parseJsonText = (text: string, file: string, limit = MAX_TRACE_BYTES): Checked<unknown> => {
+export const parseJsonText = (text: string, file: string, limit = MAX_TRACE_BYTES, what = 'trace'): Checked<unknown> => {
   const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes > limit) return bad(`${file}: too large (${bytes} bytes; the limit is ${limit} bytes)`);
-  if (text.trim() === '') return bad(`${file}: empty file (not a trace)`);
+  if (text.trim() === '') return bad(`${file}: empty file (not a ${what})`);
+  let value: unknown;
   try {
-    return good(JSON.parse(text) as unknown);
+    value = JSON.parse(text) as unknown;
   } catch (e) {
-    return bad(`${file}: ${describeJsonError(text, e instanceof Error ? e.message : String(e))}`);
+    return bad(`${file}: ${describe(text, e)}`);
   }
+  if (MAY_OVERFLOW.test(text)) {
+    const p = jsonProblem(text);
+    if (p !== undefined) return bad(`${file}: malformed JSON at ${lineColumn(text, p.pos)}: ${p.what}`);
+  }
+  return good(value);
 };
 
-const describeJsonError = (text: string, message: string): string => {
-  const end = text.trimEnd().length;
-  const pos = jsonErrorPosition(text, message);
-  if (/end of JSON input|Unterminated string/.test(message) || (pos !== undefined && pos >= end)) {
-    return `truncated JSON: the text ends at ${lineColumn(text, end)} before the document is complete`;
+const describe = (text: string, e: unknown): string => {
+  const p = jsonProblem(text);
+  if (p === undefined) {
+    // JSON.parse and the scanner disagree: a bug of ours; V8's first line, without the quoted text.
+    const message = e instanceof Error ? e.message : String(e);
+    return `malformed JSON: ${message.replace(/,\s*".*$/s, '').slice(0, 120)}`;
   }
-  // V8 may quote the input in the message; keep only the explanation, never the file's text.
-  const what = message.replace(/,\s*".*$/s, '').replace(/\s*in JSON at position \d+.*$/s, '').replace(/\s*\(line \d+ column \d+\)$/, '');
-  const where = pos === undefined ? '' : ` at ${lineColumn(text, pos)}`;
-  return `malformed JSON${where}: ${what.slice(0, 120)}`;
+  if (p.truncated) return `truncated JSON: the text ends at ${lineColumn(text, text.trimEnd().length)} before the document is complete`;
+  return `malformed JSON at ${lineColumn(text, p.pos)}: ${p.what}`;
 };
 
-/** The character offset V8 reports: "at position N" (Node 20) or "(line L column C)" (Node 22). */
-const jsonErrorPosition = (text: string, message: string): number | undefined => {
-  const p = /at position (\d+)/.exec(message);
-  if (p) return Number(p[1]);
-  const lc = /\(line (\d+) column (\d+)\)/.exec(message);
-  if (!lc) return undefined;
+/** 1-based line and column (in UTF-16 code units, as editors that count characters show). */
+export const lineColumn = (text: string, pos: number): string => {
   let line = 1;
-  let i = 0;
-  while (line < Number(lc[1]) && i < text.length) if (text[i++] === '\n') line++;
-  return i + Number(lc[2]) - 1;
-};
-
-const lineColumn = (text: string, pos: number): string => {
-  let line = 1;
-  let col = 1;
-  for (let i = 0; i < pos && i < text.length; i++) {
-    if (text[i] === '\n') {
-      line++;
-      col = 1;
-    } else col++;
+  let start = 0;
+  for (let i = text.indexOf('\n'); i >= 0 && i < pos; i = text.indexOf('\n', i + 1)) {
+    line++;
+    start = i + 1;
   }
-  return `line ${line} column ${col}`;
+  return `line ${line} column ${pos - start + 1}`;
 };

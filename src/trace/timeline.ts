@@ -66,12 +66,14 @@ export const formatViolation = (v: TraceViolation): string => {
   return `  ✗ VIOLATION ${oneLine(v.invariant)}${title} at step #${v.step}: ${oneLine(v.message)}${objects === '' ? '' : ` [${objects}]`}`;
 };
 
-/** What the trace is: version, seed, fast-check path, fault, topology. */
+/**
+ * What the trace is: version, seed, fault, topology. fast-check's `path`/`replayPath` stay in
+ * the file for fast-check; a reader replays from the commands, so they are not printed.
+ */
 export const formatHeader = (trace: Trace): string[] => {
   const t = trace.topology;
-  const fc = [trace.path === undefined ? '' : ` · path ${trace.path}`, trace.replayPath === undefined ? '' : ` · replayPath ${trace.replayPath}`];
   const lines = [
-    `trace format ${trace.formatVersion} · sva-harness ${oneLine(trace.harnessVersion)} · seed ${trace.seed}${oneLine(fc.join(''))}`,
+    `trace format ${trace.formatVersion} · sva-harness ${oneLine(trace.harnessVersion)} · seed ${trace.seed}`,
     `topology: ${t.platform}, ${t.iommus.length} IOMMU(s), ${t.devices.length} device(s), ${t.mms} mm slot(s), ` +
       `${t.pages} page(s), ${t.kpages} kernel page(s), ${t.ptLevels}-level page tables`,
   ];

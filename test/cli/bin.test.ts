@@ -14,7 +14,7 @@ describe('bin/sva-harness.mjs', () => {
     const r = sh(['selfcheck']);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('selfcheck: pass (38 checks)');
+    expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('selfcheck: pass (60 checks)');
   });
 
   test('A truncated trace gives exactly one stderr line, no stack, exit 2', () => {

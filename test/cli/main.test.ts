@@ -21,11 +21,11 @@ describe('sva-harness command line', () => {
     await expectUsageError(['replay', '--quiet=yes', 't.json'], /option --quiet takes no value/);
     await expectUsageError(['show'], /^sva-harness show: missing <trace> argument/);
     await expectUsageError(['show', 'a.json', 'b.json'], /^sva-harness show: unexpected argument 'b.json'/);
-    await expectUsageError(['frob'], /^sva-harness: unknown command 'frob' \(commands: run, replay, show, machines, selfcheck\)$/);
+    await expectUsageError(['frob'], /^sva-harness: unknown command 'frob' \(commands: run, explore, replay, show, machines, selfcheck[a-z, ]*\)$/);
   });
 
   test('Bad values: unknown platform, negative or non-integer budget, non-numeric seed', async () => {
-    await expectUsageError(['run', '--platform', 'amd-vi'], /^sva-harness run: bad --platform 'amd-vi': expected vtd, smmuv3 or both$/);
+    await expectUsageError(['run', '--platform', 'amd-vi'], /^sva-harness run: bad --platform 'amd-vi': expected vtd, smmuv3, amd or all$/);
     await expectUsageError(['run', '--runs', '-5'], /^sva-harness run: bad --runs '-5': expected a positive integer$/);
     await expectUsageError(['run', '--runs=2.5'], /bad --runs '2.5'/);
     await expectUsageError(['run', '--runs', '0'], /bad --runs '0'/);
@@ -33,6 +33,10 @@ describe('sva-harness command line', () => {
     await expectUsageError(['run', '--time', '1.5m'], /bad --time '1.5m'/);
     await expectUsageError(['run', '--seed', 'forty-two'], /^sva-harness run: bad --seed 'forty-two': expected an integer/);
     await expectUsageError(['run', '--seed', '1e3'], /bad --seed '1e3'/);
+    // fast-check seeds are 32-bit: 4294967297 would run seed 1, 0x80000000 seed -2^31.
+    await expectUsageError(['run', '--seed', '4294967297'], /^sva-harness run: bad --seed '4294967297': expected an integer from -2147483648 to 2147483647/);
+    await expectUsageError(['run', '--seed', '0x80000000'], /bad --seed '0x80000000'/);
+    await expectUsageError(['run', '--seed', '-2147483649'], /bad --seed '-2147483649'/);
     await expectUsageError(['run', '--pages', '17'], /bad --pages '17': expected an integer from 1 to 16/);
     await expectUsageError(['run', '--pt-levels', '3'], /bad --pt-levels '3': expected 4 or 5/);
     await expectUsageError(['run', '--runs', '5', '--time', '5s'], /give --runs or --time, not both/);

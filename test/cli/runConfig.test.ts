@@ -48,7 +48,7 @@ describe('run --config files', () => {
 
   test.each([
     ['{"fault": "B99"}', 'fault: expected a fault id B01-B41'],
-    ['{"platform": "arm"}', 'platform: expected "vtd", "smmuv3" or "both"'],
+    ['{"platform": "arm"}', 'platform: expected "vtd", "smmuv3", "amd" or "all"'],
     ['{"runs": 0}', 'runs: expected a positive integer'],
     ['{"runs": "10"}', 'runs: expected a positive integer'],
     ['{"mms": 99}', 'mms: expected an integer from 1 to 8'],
@@ -59,6 +59,13 @@ describe('run --config files', () => {
     ['{"seeds": 5, "budget": 1}', "unknown keys 'seeds', 'budget'"],
     ['[1, 2]', 'a run config is a JSON object of run options'],
     ['{"runs": 5', 'truncated JSON'],
+    ['{"slice": "2-4"}', 'slice: expected "I/N", e.g. "2/4"'],
+    ['{"step-timeout": 0}', 'step-timeout: expected seconds (90) or a duration ("90s", "2m", "1h")'],
+    ['{"seed": 4294967297}', 'seed: expected an integer from -2147483648 to 2147483647'],
+    ['{"seed": 1e999}', 'malformed JSON at line 1 column 10: number 1e999 is out of range'],
+    ['{"runs": NaN}', 'malformed JSON at line 1 column 10: NaN is not JSON'],
+    ['{"runs": 5,}', "malformed JSON at line 1 column 12: trailing comma before '}'"],
+    ['', 'empty file (not a run config)'],
   ])('%s is one line naming the file and the problem', (text, message) => {
     const path = file(text);
     const r = loadRunConfig(path);
@@ -66,6 +73,11 @@ describe('run --config files', () => {
     if (r.ok) return;
     expect(r.error.startsWith(`${path}: ${message}`)).toBe(true);
     expect(r.error).not.toContain('\n');
+  });
+
+  test('A config that is not a regular file is worded as a config, not as a trace', () => {
+    expect(loadRunConfig(dir)).toEqual({ ok: false, error: `${dir}: is a directory, not a run config file` });
+    expect(loadRunConfig('/dev/zero')).toEqual({ ok: false, error: '/dev/zero: is a character device, not a run config file' });
   });
 
   test('A missing file is one line', () => {

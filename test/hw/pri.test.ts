@@ -62,4 +62,15 @@ describe('PRI endpoint', () => {
     expect(dev.counters.get('pri.stray_response')).toBe(2);
     expect(dev.priState!.outstanding).toHaveLength(1);
   });
+
+  test('a Success response to a surprise-removed endpoint is lost: no retry, nothing cached, the access failed', () => {
+    const { mem, unit, dev } = setup();
+    expect(dev.dma(1, 0x40000, false)).toBe(DMA_PENDING);
+    unit.frame = mem.alloc('data', 0, 7);
+    dev.surpriseRemove();
+    dev.pageResponse(1, 0, 'success');
+    expect(dev.priState!.outstanding).toEqual([]);
+    expect(dev.priState!.completions.map((c) => [c.code, c.ok, c.token])).toEqual([['success', false, -1]]);
+    expect(dev.atcEntries()).toEqual([]);
+  });
 });

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { checkProperty, topologyArb } from '../../models/index.js';
 import { driverFor, runSequence } from '../../src/harness/index.js';
-import { defaultTopology } from '../../src/shared/index.js';
+import { PLATFORMS, defaultTopology } from '../../src/shared/index.js';
 import { newTrace, serializeTrace } from '../../src/trace/index.js';
 import { withoutSecondaryTlbFlush } from './brokenDriver.js';
 
@@ -34,8 +34,8 @@ describe('Determinism', () => {
     }
   });
 
-  test('A recorded sequence re-run gives a byte-identical trace, events included', () => {
-    const t = defaultTopology('smmuv3');
+  test.each(PLATFORMS)('A recorded sequence re-run gives a byte-identical trace, events included, on %s', (platform) => {
+    const t = defaultTopology(platform);
     const cmds = [
       { kind: 'spawn', mm: 0 }, { kind: 'mmap', mm: 0, first: 0, count: 2, prot: 'rw' }, { kind: 'touch', mm: 0, page: 1, write: true },
       { kind: 'bind', dev: 0, mm: 0 }, { kind: 'dma', dev: 0, mm: 0, page: 1, write: false }, { kind: 'munmap', mm: 0, first: 0, count: 2 },

@@ -82,3 +82,25 @@ describe('The harness runner', () => {
     }
   });
 });
+
+describe('Nothing found is lost', () => {
+  test('A trace that cannot be written where asked goes to the fallback folder; the violation is still reported', async () => {
+    const { FALLBACK_TRACES_DIR } = await import('../../src/trace/index.js');
+    const { writeFileSync } = await import('node:fs');
+    const notAFolder = join(dir, 'file-not-folder');
+    writeFileSync(notAFolder, 'x');
+    const seen: string[] = [];
+    const r = harnessRunner.run({
+      platforms: ['vtd'], topology: { mode: 'random' }, budget: { kind: 'runs', runs: 200 }, tracesDir: notAFolder, fault: 'B01',
+      onTrace: (p) => seen.push(p),
+    });
+    if (!r.ok) throw new Error(r.error);
+    expect(r.value.platforms[0]?.violations).toBe(1);
+    expect(r.value.traces).toHaveLength(1);
+    const path = r.value.traces[0]!;
+    expect(path.startsWith(`${FALLBACK_TRACES_DIR}/`)).toBe(true);
+    expect(seen).toEqual([path]);
+    expect(r.value.notes?.[0]).toMatch(new RegExp(`^vtd: ${notAFolder}/vtd-seed\\d+-I1-[0-9a-f]{8}\\.json: cannot write: .*; the trace was written to ${path} instead$`));
+    rmSync(path);
+  });
+});

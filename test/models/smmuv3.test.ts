@@ -7,12 +7,12 @@ import { runSuite } from './suite.js';
 
 describe('SMMUv3 model suite', () => {
   test('Random SMMUv3 topologies show no violation on the correct impl', () => {
-    const stats = runSuite('smmuv3 random', topologyArb(['smmuv3']), suiteSeed(), 2600);
+    const stats = runSuite('smmuv3 random', topologyArb(['smmuv3']), suiteSeed(), 1850);
     expect(stats.distinctKinds()).toBe(19); // every kind but unplug (generated on VT-d only)
   });
 
   test('The default SMMUv3 topology shows no violation on the correct impl', () => {
-    const stats = runSuite('smmuv3 default', fc.constant(defaultTopology('smmuv3')), suiteSeed() + 1, 1300);
-    expect(stats.steps).toBeGreaterThan(50_000);
+    const stats = runSuite('smmuv3 default', fc.constant(defaultTopology('smmuv3')), suiteSeed() + 1, 920);
+    expect(stats.steps).toBeGreaterThan(35_000);
   });
 });

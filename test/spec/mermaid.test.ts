@@ -5,12 +5,16 @@ describe('toMermaid', () => {
   test('draws the bond machine with its initial state, guards, actions and self-loops', () => {
     const text = toMermaid(bondMachine);
     const lines = text.split('\n');
-    expect(lines[0]).toBe('stateDiagram-v2');
+    // One document per machine: its title in the front matter, then the diagram.
+    expect(lines.slice(0, 4)).toEqual(['---', 'title: bond (generated from the xstate machine definition)', '---', 'stateDiagram-v2']);
     expect(lines).toContain('  [*] --> unbound');
-    expect(lines).toContain('  unbound --> bound : bind / take a reference');
-    expect(lines).toContain('  bound --> bound : unbind [other references remain] / drop a reference');
-    expect(lines).toContain('  bound --> defunct : exit');
-    expect(lines).toContain('  defunct --> unbound : unbind / drop a reference');
+    // Each label: event, guard, actions, then the transition's description after a line break.
+    const label = (edge: string): string | undefined => lines.find((l) => l.startsWith(`  ${edge}<br/>`));
+    expect(label('unbound --> bound : bind / take a reference')).toMatch(/<br\/>iommu_sva_bind_device succeeds/);
+    expect(label('bound --> bound : unbind [other references remain] / drop a reference')).toBeDefined();
+    expect(label('bound --> defunct : exit')).toBeDefined();
+    expect(label('defunct --> unbound : unbind / drop a reference')).toBeDefined();
+    expect(text).not.toContain('%%');
   });
 
   test('marks final states and draws one edge per declared transition', () => {

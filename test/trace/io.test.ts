@@ -1,8 +1,9 @@
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { loadTrace, newTrace, readTextFile, serializeTrace, traceFileName, writeFileAtomic, writeTrace } from '../../src/trace/index.js';
+import { loadTrace, makeDirectories, newTrace, readTextFile, serializeTrace, traceFileName, writeFileAtomic, writeTrace } from '../../src/trace/index.js';
 import { sampleTrace } from './sampleTrace.js';
 
 let dir: string;
@@ -79,7 +80,44 @@ describe('trace files', () => {
     const big = join(dir, 'big.json');
     writeFileSync(big, ' '.repeat(2000));
     const tooBig = loadTrace(big, 1000);
-    expect(tooBig).toEqual({ ok: false, error: `${big}: too large (2000 bytes; the limit is 1000 bytes)` });
+    expect(tooBig).toEqual({ ok: false, error: `${big}: too large (over the limit of 1000 bytes)` });
+  });
+
+  test('Only regular files are read: a FIFO with no writer and /dev/zero are refused at once', () => {
+    const fifo = join(dir, 'pipe.json');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    // The open is non-blocking: a plain open of a FIFO with no writer never returns.
+    expect(readTextFile(fifo)).toEqual({ ok: false, error: `${fifo}: is a named pipe (FIFO), not a trace file` });
+    expect(loadTrace('/dev/zero')).toEqual({ ok: false, error: '/dev/zero: is a character device, not a trace file' });
+    expect(readTextFile('/dev/null', 100, 'run config')).toEqual({ ok: false, error: '/dev/null: is a character device, not a run config file' });
+  });
+
+  test('The size limit counts bytes read, not what fstat says', () => {
+    // /proc files report size 0 and still hold text: the limit must hold on what is read.
+    const r = readTextFile('/proc/self/maps', 10);
+    expect(r).toEqual({ ok: false, error: '/proc/self/maps: too large (over the limit of 10 bytes)' });
+    expect(readTextFile('/proc/self/maps', 1 << 20).ok).toBe(true);
+  });
+
+  test('A byte-order mark is skipped; binary and non-UTF-8 files are refused in one line', () => {
+    const bom = join(dir, 'bom.json');
+    writeFileSync(bom, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(serializeTrace(sampleTrace()))]));
+    expect(loadTrace(bom)).toEqual({ ok: true, value: sampleTrace() });
+    const bin = join(dir, 'bin.json');
+    writeFileSync(bin, Buffer.from([0x7b, 0x22, 0x00, 0xff, 0x10]));
+    expect(readTextFile(bin)).toEqual({ ok: false, error: `${bin}: binary data (a NUL byte at offset 2), not a JSON trace` });
+    const latin = join(dir, 'latin1.json');
+    writeFileSync(latin, Buffer.from([0x7b, 0x22, 0xe9, 0x22, 0x7d]));
+    expect(readTextFile(latin)).toEqual({ ok: false, error: `${latin}: not UTF-8 text (binary data?), not a JSON trace` });
+  });
+
+  test('makeDirectories creates each missing level and fails at once under /proc (recursive mkdir loops there)', () => {
+    const deep = join(dir, 'a', 'b', 'c');
+    makeDirectories(deep);
+    expect(existsSync(deep)).toBe(true);
+    expect(() => makeDirectories('/proc/nope/deeper')).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+    writeFileSync(join(dir, 'file'), '');
+    expect(() => makeDirectories(join(dir, 'file', 'sub'))).toThrow(expect.objectContaining({ code: 'ENOTDIR' }));
   });
 
   test('newTrace stamps the format version and package.json\'s version', () => {

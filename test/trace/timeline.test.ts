@@ -38,7 +38,7 @@ describe('text timeline', () => {
 
   test('The timeline marks the mismatch and the violation and indents events', () => {
     expect(formatTimeline(sampleTrace())).toBe(`\
-trace format 1 · sva-harness 0.0.0-test · seed 42 · path 7:1:0
+trace format 1 · sva-harness 0.0.0-test · seed 42
 topology: vtd, 1 IOMMU(s), 4 device(s), 2 mm slot(s), 4 page(s), 1 kernel page(s), 4-level page tables
 #0 mmap(mm0,p0..p1,rw) → ok | expected ok
 #1 bind(d0,mm0) → pasid 1 | expected pasid 1

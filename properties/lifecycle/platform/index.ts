@@ -5,6 +5,7 @@
 import { match } from 'ts-pattern';
 import type { World } from '../../../src/impl/index.js';
 import { PerWorld } from '../perWorld.js';
+import { amdLifecycle } from './amd.js';
 import { smmuv3Lifecycle } from './smmuv3.js';
 import type { LifecyclePlatform } from './types.js';
 import { vtdLifecycle } from './vtd.js';
@@ -15,6 +16,7 @@ const chosen = new PerWorld<LifecyclePlatform>((world) =>
   match(world.topology)
     .with({ platform: 'vtd' }, () => vtdLifecycle)
     .with({ platform: 'smmuv3' }, () => smmuv3Lifecycle)
+    .with({ platform: 'amd' }, () => amdLifecycle)
     .exhaustive());
 
 export function platformOf(world: World): LifecyclePlatform {

@@ -1,7 +1,7 @@
 /**
  * What the lifecycle invariants need to know about a platform driver's private structures,
  * behind one interface so each invariant file stays platform-neutral. One implementation per
- * driver (vtd.ts, smmuv3.ts); index.ts picks it from the topology. Every method only reads.
+ * driver (vtd.ts, smmuv3.ts, amd.ts); index.ts picks it from the topology. Every method only reads.
  */
 import type { Device, IommuDomain, World } from '../../../src/impl/index.js';
 
@@ -15,6 +15,8 @@ export interface LifecyclePlatform {
   entryProblem(dev: Device, pasid: number, domain: IommuDomain): string | undefined;
   /** How many times the domain's device list (dev_pasids / master_domains) holds (dev, pasid). */
   listed(domain: IommuDomain, dev: Device, pasid: number): number;
+  /** The notifier's release takes the exited mm's attachments off the device list (AMD). */
+  readonly releaseUnlists?: boolean;
   /**
    * The first (dev, pasid) of the domain's device list that its group's pasid_array does not
    * attach to the domain, or undefined when every one is attached.

@@ -4,7 +4,7 @@ import { runSelfcheck } from '../selfcheck.js';
 
 export const selfcheckCommand: CliCommand = {
   name: 'selfcheck',
-  title: "check the emulated memory, page tables and ATC with a fixed scenario",
+  title: "check the emulated memory, page tables, VT-d and AMD units and ATC with a fixed scenario",
   summary: 'Check the emulated hardware with a fixed scenario: map, walk at 4 and 5 levels, free a\n' +
     'page-table page, reuse its frame, and catch the stale walk and the stale ATC read.',
   positionals: [],

@@ -1,4 +1,5 @@
 import type { Counters } from '../counters.js';
+import { hwWork } from '../work.js';
 import type { SmmuCmd, SmmuCmdKind } from './commands.js';
 import type { SmmuV3 } from './smmuV3.js';
 
@@ -40,6 +41,7 @@ export class SmmuCmdq {
   }
 
   submit(cmd: SmmuCmd): SyncStatus {
+    hwWork();
     this.counters.bump(SUBMITTED[cmd.kind]);
     // The driver issues CMD_RESUME without a CMD_SYNC ("it doesn't do anything for RESUME"):
     // the SMMU consumes it at once, and nothing older is ever left unsynced by the kernel.

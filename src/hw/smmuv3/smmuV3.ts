@@ -5,6 +5,7 @@ import { HwError } from '../errors.js';
 import type { FaultReason, IommuUnit, Translation } from '../iommu.js';
 import { PTE_P, PTE_U, PTE_W, pteFrame, type PhysMem } from '../mem.js';
 import { levelIndex, levelPrefix } from '../radix.js';
+import { smmuCacheLines } from './cacheLines.js';
 import { CdTable } from './cdTable.js';
 import { ATC_INV_SIZE_ALL, TLBI_TG_4K, VPN_LIMIT, formatCmd, tlbiPages, validateCmd, type SmmuCaps, type SmmuCmd } from './commands.js';
 import { ConfigCache } from './configCache.js';
@@ -63,7 +64,7 @@ export class SmmuV3 implements IommuUnit {
   ) {
     this.caps = { sidBits, ssidBits: spec.pasidBits, asidBits: spec.asidBits, rangeInv: spec.rangeInv };
     this.streamTable = new StreamTable(name, sidBits, spec.pasidBits);
-    this.cmdq = new SmmuCmdq(this.counters, (cmd) => this.apply(cmd));
+    this.cmdq = new SmmuCmdq(this.counters, (cmd) => this.execute(cmd));
   }
 
   /** Wire an endpoint to its StreamID (firmware's IORT mapping). Idempotent for the same device. */
@@ -126,6 +127,7 @@ export class SmmuV3 implements IommuUnit {
       this.counters.bump('ste.miss');
       ste = this.streamTable.fetch(sid);
       if (ste.v) this.config.fillSte(sid, ste);
+      if (ste.v && this.trace) this.trace.event('cache', this.name, `STE cache fill sid ${sid}`);
     } else this.counters.bump('ste.hit');
     if (!ste.v || ste.config !== 's1' || ste.cdTable === undefined) return F_STREAM;
     // Untagged traffic (PASID 0) follows S1DSS; the harness has no identity-mapped DMA target,
@@ -138,6 +140,7 @@ export class SmmuV3 implements IommuUnit {
       cd = ste.cdTable.fetch(pasid);
       if (cd === undefined || !cd.v) return F_NO_CD;
       this.config.fillCd(sid, pasid, cd);
+      if (this.trace) this.trace.event('cache', this.name, `CD cache fill sid ${sid} ssid ${pasid} (ASID ${cd.asid})`);
     } else this.counters.bump('cd.hit');
     if (cd.epd0) return F_EPD0;
     return this.walk(cd.asid, cd.ttb0, cd.levels, vpn, write);
@@ -184,12 +187,16 @@ export class SmmuV3 implements IommuUnit {
       if ((e & PTE_P) === 0) return F_NOT_PRESENT;
       table = pteFrame(e);
       this.walkCache.fill(asid, level - 1, levelPrefix(vpn, level - 1), table);
+      if (this.trace) {
+        this.trace.event('cache', this.name, `walk cache fill ASID ${asid} level ${level - 1} prefix 0x${levelPrefix(vpn, level - 1).toString(16)} → table ${table}`);
+      }
     }
     const leaf = this.mem.hwEntry(table, levelIndex(vpn, 1), this.name);
     if ((leaf & PTE_P) === 0) return F_NOT_PRESENT;
     if ((leaf & PTE_U) === 0) return F_PERM;
     const entry: TlbEntry = { ok: true, frame: pteFrame(leaf), write: (leaf & PTE_W) !== 0 };
     this.tlb.fill(asid, vpn, entry);
+    if (this.trace) this.trace.event('cache', this.name, `TLB fill ASID ${asid} vpn 0x${vpn.toString(16)} → frame ${entry.frame}${entry.write ? ' rw' : ' r'}`);
     return write && !entry.write ? F_PERM : entry;
   }
 
@@ -205,6 +212,18 @@ export class SmmuV3 implements IommuUnit {
     this.cmdqErrors.push(cmd);
     this.counters.bump('cmdq.cerror_ill');
     if (this.trace) this.trace.event('queue', this.name, `CMDQ error CERROR_ILL, skipped: ${formatCmd(cmd)}`);
+  }
+
+  /** A command taking effect; with a timeline recorded, what it evicted becomes an event. */
+  private execute(cmd: SmmuCmd): boolean {
+    if (this.trace === undefined || cmd.kind === 'CMD_SYNC' || cmd.kind === 'CMD_RESUME') return this.apply(cmd);
+    const dev = cmd.kind === 'ATC_INV' ? this.streams.get(cmd.sid) : undefined;
+    const before = smmuCacheLines(this, dev);
+    const r = this.apply(cmd);
+    const after = new Set(smmuCacheLines(this, dev));
+    const evicted = before.filter((l) => !after.has(l));
+    this.trace.event('cache', this.name, `apply ${cmd.kind}: ${evicted.length === 0 ? 'evicts nothing' : `evicts ${evicted.join('; ')}`}`);
+    return r;
   }
 
   /** One command's effect, at the CMD_SYNC that completes it. */

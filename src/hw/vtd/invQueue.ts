@@ -1,5 +1,6 @@
 import type { TraceSink } from '../../shared/index.js';
 import type { Counters } from '../counters.js';
+import { hwWork } from '../work.js';
 import { checkDesc, formatDesc, type QiDesc, type QiKind, type QiLimits } from './descriptor.js';
 
 /** What applying one descriptor did: a device-TLB invalidation to a gone device never completes. */
@@ -22,8 +23,18 @@ const SUBMITTED: Readonly<Record<QiKind, string>> = {
  * (invalidation time-out error) when the next wait is reached: that wait is aborted and the
  * hardware fetches nothing more until software clears ITE.
  */
+/** QI_LENGTH (intel/iommu.h): descriptor slots in the ring. */
+export const QI_LENGTH = 256;
+
 export class InvalidationQueue {
   private readonly pending: QiDesc[] = [];
+  /**
+   * The ring registers, as slot indices: IQT (software's tail, one past the last descriptor
+   * submitted) and IQH (the hardware's head, one past the last descriptor fetched). At an ITE
+   * the hardware stops right after the aborted wait, so IQH - 1 is that wait.
+   */
+  iqt = 0;
+  iqh = 0;
   /** Wait descriptors among `pending` (the queue runs only while one is there). */
   private waitsPending = 0;
   private timedOut = false;
@@ -42,10 +53,12 @@ export class InvalidationQueue {
 
   /** Queue one descriptor; a wait makes the hardware run the queue up to it. */
   submit(desc: QiDesc): void {
+    hwWork();
     checkDesc(desc, this.limits);
     this.counters.bump(SUBMITTED[desc.kind]);
     if (this.trace) this.trace.event('queue', this.limits.unit, `submit ${formatDesc(desc)}`);
     this.pending.push(desc);
+    this.iqt = (this.iqt + 1) % QI_LENGTH;
     if (desc.kind !== 'wait') return;
     this.waitsPending++;
     if (!this.iteFlag) this.run();
@@ -71,6 +84,7 @@ export class InvalidationQueue {
   private run(): void {
     while (this.pending.length > 0 && !this.iteFlag) {
       const d = this.pending.shift()!;
+      this.iqh = (this.iqh + 1) % QI_LENGTH;
       if (d.kind !== 'wait') {
         if (this.apply(d) === 'timeout') this.timedOut = true;
         continue;

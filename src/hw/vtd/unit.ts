@@ -12,6 +12,7 @@ import type { PasidTable } from './pasidTable.js';
 import { PageRequestQueue } from './prq.js';
 import { PagingStructureCache } from './psc.js';
 import { FAULTS, firstLevelTranslate, type WalkCaches } from './walk.js';
+import { vtdCacheLines } from './cacheLines.js';
 
 /** What submitting a wait did: run the queue up to it, stopped at an ITE, or left it queued. */
 export type WaitStatus = 'completed' | 'timeout' | 'queued';
@@ -55,6 +56,11 @@ export class VtdUnit implements IommuUnit, WalkCaches {
    * Software programs the scalable-mode context entry of `dev`: its PASID directory, and PRE
    * (page request enable: the unit accepts the device's page requests into the PRQ).
    */
+  /** The endpoint behind `sid`, if a context entry names it (for traces). */
+  deviceOf(sid: number): PciDevice | undefined {
+    return this.contexts.get(sid)?.dev;
+  }
+
   setContext(dev: PciDevice, table: PasidTable, pre = false): void {
     if (dev.iommu !== this) throw new HwError(this.name, `${dev.name} sits behind ${dev.iommu.name}`);
     this.contexts.set(dev.sid, { dev, table, pre });
@@ -117,6 +123,7 @@ export class VtdUnit implements IommuUnit, WalkCaches {
         return entry?.fpd === true ? FAULTS['fault-disabled'] : FAULTS['no-pasid-entry'];
       }
       this.pasidCache.fill(dev.sid, pasid, entry);
+      if (this.trace) this.trace.event('cache', this.name, `PASID cache fill sid ${dev.sid} PASID ${pasid} (DID ${entry.did})`);
     }
     // Only first-level entries are modelled: SVA programs nothing else, and the harness has no
     // second-stage tables for SL/nested/pass-through entries to walk.
@@ -126,7 +133,16 @@ export class VtdUnit implements IommuUnit, WalkCaches {
 
   /** One descriptor taking effect (called by the queue, in order, up to a wait). */
   private execute(d: QiDesc): DescResult {
-    if (this.trace) this.trace.event('cache', this.name, `apply ${d.kind}`);
+    if (this.trace === undefined || d.kind === 'wait' || d.kind === 'prs') return this.apply(d);
+    const before = vtdCacheLines(this, d);
+    const r = this.apply(d);
+    const after = new Set(vtdCacheLines(this, d));
+    const evicted = before.filter((l) => !after.has(l));
+    this.trace.event('cache', this.name, `apply ${d.kind}: ${evicted.length === 0 ? 'evicts nothing' : `evicts ${evicted.join('; ')}`}`);
+    return r;
+  }
+
+  private apply(d: QiDesc): DescResult {
     // A plain switch with a `never` default instead of ts-pattern: measured hot path (every
     // descriptor that takes effect; the match builder allocated on each one).
     switch (d.kind) {

@@ -1,7 +1,8 @@
+import type { TraceSink } from '../../shared/index.js';
 import type { Counters } from '../counters.js';
 import type { FaultReason, Translation } from '../iommu.js';
 import { PTE_P, PTE_U, PTE_W, pteFrame, type PhysMem } from '../mem.js';
-import { levelIndex } from '../radix.js';
+import { levelIndex, levelPrefix } from '../radix.js';
 import type { CachedTranslation, Iotlb } from './iotlb.js';
 import type { PasidEntry } from './pasidTable.js';
 import { PSC_U, PSC_W, pscFlags, pscFrame, pscPack, type PagingStructureCache } from './psc.js';
@@ -22,6 +23,8 @@ export interface WalkCaches {
   readonly mem: PhysMem;
   readonly counters: Counters;
   readonly name: string;
+  /** Set when a timeline is recorded: every cache fill becomes an event. */
+  readonly trace?: TraceSink | undefined;
 }
 
 /**
@@ -43,7 +46,7 @@ export interface WalkCaches {
  * observable: a cached writable entry is still used as-is.
  */
 export const firstLevelTranslate = (
-  c: WalkCaches, entry: PasidEntry, pasid: number, vpn: number, write: boolean,
+  c: WalkCaches, entry: Pick<PasidEntry, 'did' | 'flptr' | 'levels'>, pasid: number, vpn: number, write: boolean,
 ): Translation => {
   const did = entry.did;
   const hit = c.iotlb.lookup(did, pasid, vpn);
@@ -77,6 +80,9 @@ export const firstLevelTranslate = (
     flags &= ((e & PTE_W) !== 0 ? PSC_W : 0) | ((e & PTE_U) !== 0 ? PSC_U : 0);
     table = pteFrame(e);
     c.psc.fill(did, pasid, vpn, level - 1, pscPack(table, flags));
+    if (c.trace) {
+      c.trace.event('cache', c.name, `PSC fill DID ${did} PASID ${pasid} level ${level - 1} prefix 0x${levelPrefix(vpn, level - 1).toString(16)} → table ${table}`);
+    }
   }
   const leaf = c.mem.hwEntry(table, levelIndex(vpn, 1), c.name);
   if ((leaf & PTE_P) === 0) return FAULTS['not-present'];
@@ -85,5 +91,6 @@ export const firstLevelTranslate = (
   if (write && !writable) return FAULTS['no-permission'];
   const t: CachedTranslation = { ok: true, frame: pteFrame(leaf), write: writable };
   c.iotlb.fill(did, pasid, vpn, t);
+  if (c.trace) c.trace.event('cache', c.name, `IOTLB fill DID ${did} PASID ${pasid} vpn 0x${vpn.toString(16)} → frame ${t.frame}${t.write ? ' rw' : ' r'}`);
   return t;
 };

@@ -139,3 +139,12 @@ export function run_waited(kernel: Kernel, name: string, what: string, fn: () =>
 export function lockdep_held(kernel: Kernel): readonly string[] {
   return stateOf(kernel).current.held;
 }
+
+/**
+ * The learned dependencies and lock owners, for the explorer's state fingerprint (state that
+ * decides later reports lives here, out of the world's object graph). Undefined before the
+ * first lock of the world.
+ */
+export function lockdep_state(kernel: Kernel): object | undefined {
+  return states.get(kernel);
+}

@@ -71,7 +71,25 @@ export function mmu_notifier_put(sub: MmuNotifier): void {
 /** mm/mmu_notifier.c: mmu_notifier_free_rcu (v6.17): free_notifier, then the register's mmdrop. */
 function mmu_notifier_free_rcu(sub: MmuNotifier): void {
   const mm = sub.mm;
-  sub.ops.free_notifier(sub);
+  sub.ops.free_notifier?.(sub);
+  sub.freed = true;
+  coreOf(mm.kernel).live.notifiers.delete(sub);
+  mmdrop(mm);
+}
+
+/**
+ * mm/mmu_notifier.c: mmu_notifier_unregister (v6.17), for a subscription of the synchronous
+ * kind (no free_notifier): if exit_mmap has not unhooked it, run its release under SRCU and
+ * unhook it; synchronize_srcu (no reader runs concurrently on the one modelled CPU, so it
+ * returns at once); then the register's mmdrop, at once. The caller frees the subscription.
+ */
+export function mmu_notifier_unregister(sub: MmuNotifier, mm: MmStruct): void {
+  if (sub.hooked) {
+    mm.kernel.trace?.event('core', 'mmu_notifier', `unregister mm${mm.slot}: release`);
+    sub.ops.release(sub, mm);
+    unhook(sub);
+  }
+  if (mm.mm_count <= 0) throw new Error(`mmu_notifier_unregister on mm${mm.slot} with mm_count 0 (BUG_ON)`);
   sub.freed = true;
   coreOf(mm.kernel).live.notifiers.delete(sub);
   mmdrop(mm);

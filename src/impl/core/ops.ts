@@ -40,6 +40,6 @@ export interface MmuNotifierOps {
   release(subscription: MmuNotifier, mm: MmStruct): void;
   /** Secondary-TLB flush of [start, end): end exclusive; (0, ULONG_MAX) means everything. */
   arch_invalidate_secondary_tlbs(subscription: MmuNotifier, mm: MmStruct, start: bigint, end: bigint): void;
-  /** After the SRCU grace period that follows the last mmu_notifier_put. */
-  free_notifier(subscription: MmuNotifier): void;
+  /** After the SRCU grace period that follows the last mmu_notifier_put (optional: NULL in C). */
+  free_notifier?(subscription: MmuNotifier): void;
 }

@@ -96,7 +96,7 @@ export interface MmuNotifier {
   freed: boolean;
 }
 
-export type DomainType = 'SVA' | 'BLOCKED';
+export type DomainType = 'SVA' | 'BLOCKED' | 'IDENTITY';
 
 /** include/linux/iommu.h: struct iommu_domain. Drivers keep theirs in `container`. */
 export interface IommuDomain {

@@ -44,6 +44,7 @@ export function vfree(kernel: Kernel, kpage: number): void {
   if (mem.usedEntries(table) !== 0) return;
   const parent = parentSlot(kernel, vpn);
   mem.setEntry(parent.table, parent.index, 0);
+  kernel.trace?.event('cpu', 'kernel', `pagetable_free_kernel: PTE table frame ${table} of k${kpage} leaves the kernel page tables`);
   if (kernel.fault === 'B14') {
     // Before e37d5a2d60a3 (CVE-2025-71202, v6.18): pagetable_free_kernel freed the table page
     // at once; nothing told the IOMMUs, whose paging-structure caches may still point at it.

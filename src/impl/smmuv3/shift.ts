@@ -47,3 +47,8 @@ export function shl64(kernel: Kernel, where: string, x: bigint, n: number): bigi
   if (n >= 64) outOfBounds(kernel, where, n);
   return (x << BigInt(n & 63)) & U64;
 }
+
+/** Sites reported so far, for the explorer's state fingerprint (a site reports once). */
+export function ubsan_reported(kernel: Kernel): ReadonlySet<string> | undefined {
+  return reported.get(kernel);
+}

@@ -4,6 +4,7 @@
  * Reached from the core's objects through IommuDevice (the IntelIommu itself), dev->priv
  * (dev_iommu_priv_get) and domain->container (to_dmar_domain).
  */
+import { QI_LENGTH } from '../../hw/vtd/invQueue.js';
 import type { Device, IommuDevice, IommuDomain, Kernel, MmuNotifier } from '../core/types.js';
 import type { IommuOps } from '../core/ops.js';
 import { warn } from '../core/kernel.js';
@@ -33,6 +34,8 @@ export class IntelIommu implements IommuDevice {
   readonly translation_enabled = true;
   /** qi_submit_sync calls that ended in an invalidation time-out (qi_check_fault: -ETIMEDOUT). */
   qi_timeouts = 0;
+  /** iommu->qi: the software view of the ring (desc_status per slot, free_head). */
+  readonly qi = { desc_status: new Uint8Array(QI_LENGTH), free_head: 0 };
   /** iommu->iopf_queue (intel_iommu_enable_prq); set at probe. */
   iopf_queue: IopfQueue | undefined;
   /** iommu->device_rbtree: probed devices by source id (device_rbtree_find). */

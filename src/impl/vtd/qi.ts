@@ -4,6 +4,8 @@
  * hardware's tagged union (src/hw/vtd/descriptor.ts); addresses arrive here as u64 bigints.
  */
 import type { QiDesc } from '../../hw/vtd/descriptor.js';
+import { QI_LENGTH } from '../../hw/vtd/invQueue.js';
+import { warn } from '../core/kernel.js';
 import { type IntelIommu, WARN_ON } from './dmar.js';
 
 export const VTD_PAGE_SHIFT = 12n;
@@ -48,21 +50,65 @@ export function qi_desc_iotlb(did: number, addr: bigint, size_order: number, typ
     : { kind: 'iotlb_psi', did, addr: Number(addr >> VTD_PAGE_SHIFT), am: size_order };
 }
 
+/** dmar.c: desc_status values. */
+const QI_FREE = 0;
+const QI_IN_USE = 1;
+const QI_ABORT = 3;
+
 /**
- * dmar.c: qi_submit_sync (v6.17). Queues the descriptors and a wait, and spins until the wait
- * completes. On an invalidation time-out (ITE) qi_check_fault clears ITE; since the device that
- * timed out is not present, it gives up with -ETIMEDOUT instead of resubmitting (a retry could
- * never complete). Returns false then; callers ignore it, as the kernel's do.
+ * dmar.c: qi_submit_sync (v6.17). Takes `count` slots and one for the wait from free_head,
+ * marks them in use, queues the descriptors and the wait, and spins until the wait completes;
+ * the slots are then done and reclaimed. On an invalidation time-out (ITE) qi_check_fault
+ * clears ITE and, the device that timed out not being present, gives up with -ETIMEDOUT
+ * instead of resubmitting (a retry could never complete). Returns false then; callers ignore
+ * it, as the kernel's do.
  */
 export function qi_submit_sync(iommu: IntelIommu, descs: readonly QiDesc[], options: { drain?: boolean } = {}): boolean {
   const unit = iommu.unit;
+  const qi = iommu.qi;
+  const index = qi.free_head;
+  const wait_index = (index + descs.length) % QI_LENGTH;
+  for (let i = 0; i <= descs.length; i++) qi.desc_status[(index + i) % QI_LENGTH] = QI_IN_USE;
+  qi.free_head = (wait_index + 1) % QI_LENGTH;
   for (const d of descs) unit.submit(d);
   unit.submit({ kind: 'wait', fence: false, drain: options.drain === true });
-  if (!unit.ite) return true;
+  const ok = !unit.ite || qi_check_fault(iommu) === 0;
+  // QI_DONE, then reclaim_free_desc: the slots are free again.
+  for (let i = 0; i <= descs.length; i++) qi.desc_status[(index + i) % QI_LENGTH] = QI_FREE;
+  return ok;
+}
+
+/**
+ * dmar.c: qi_check_fault, its ITE branch (v7.0-rc5: fe89277c9ceb "Fix intel iommu iotlb sync
+ * hardlockup and retry"). From the descriptor before IQH back to the one before IQT, every slot
+ * still in use is aborted, so a multi-descriptor batch can be resubmitted whatever its wait's
+ * slot. A time-out here always comes from a device that is gone (the only one that cannot
+ * answer), and for one that is not present the kernel stops retrying: -ETIMEDOUT.
+ */
+function qi_check_fault(iommu: IntelIommu): 'ETIMEDOUT' | 0 {
+  const unit = iommu.unit;
+  const status = iommu.qi.desc_status;
+  // B19: before fe89277c9ceb the walk assumed single-descriptor submissions (each wait in an odd
+  // slot): it started at head | 1 and stepped by 2, so a wait in an even slot is never reached.
+  const b19 = iommu.kernel.fault === 'B19';
+  let head = (unit.queue.iqh - 1 + QI_LENGTH) % QI_LENGTH;
+  if (b19) head |= 1;
+  const tail = (unit.queue.iqt - 1 + QI_LENGTH) % QI_LENGTH;
   unit.clearIte();
+  const step = b19 ? 2 : 1;
+  let visited = 0;
+  do {
+    if (status[head] === QI_IN_USE) status[head] = QI_ABORT;
+    head = (head - step + QI_LENGTH) % QI_LENGTH;
+    // The loop never ends: the NMI watchdog's report is all the machine still does.
+    if (++visited > QI_LENGTH) {
+      warn(iommu.kernel, `watchdog: Watchdog detected hard LOCKUP on cpu 0: qi_check_fault (${iommu.name}, head ${head} never meets tail ${tail})`);
+      break;
+    }
+  } while (head !== tail);
   iommu.qi_timeouts++;
   if (iommu.kernel.trace) iommu.kernel.trace.event('driver', iommu.name, 'qi_submit_sync: ITE, -ETIMEDOUT');
-  return false;
+  return 'ETIMEDOUT';
 }
 
 /** dmar.c: qi_flush_pasid_cache, PASID-selective-within-domain. */

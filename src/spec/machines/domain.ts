@@ -3,7 +3,10 @@
  * iommu_sva_domain_alloc when no existing domain of the mm attaches, users = attached groups,
  * freed (iommu_domain_free) when users drops to 0 or when its first attach fails. Which domains
  * exist follows the platform: VT-d one per mm (intel/svm.c attaches behind any IOMMU), SMMUv3
- * one per (mm, SMMU) (arm_smmu_set_pasid: -EINVAL on another SMMU).
+ * one per (mm, SMMU) (arm_smmu_set_pasid: -EINVAL on another SMMU), AMD one per mm
+ * (amd/pasid.c iommu_sva_set_dev_pasid flushes through each attachment's own device, so any
+ * IOMMU takes the domain). AMD also refuses a replacement (set_dev_pasid with an old domain:
+ * -EOPNOTSUPP), which the SVA core never asks for: observable only through iommufd.
  */
 import { setup } from 'xstate';
 import type { PlainImpl } from './plain.js';
@@ -49,7 +52,7 @@ export const domainMachine = setup({
     absent: {
       on: {
         alloc: { target: 'attached', actions: 'add a user', description: 'domain_alloc_sva, then iommu_attach_device_pasid succeeds: users = 1, list_add to sva_domains.' },
-        discard: { target: 'freed', description: 'The new domain\'s first attach fails: iommu_domain_free (the notifier still awaits its grace period).' },
+        discard: { target: 'freed', description: 'The new domain\'s first attach fails: iommu_domain_free (VT-d, SMMUv3: the notifier still awaits its grace period; AMD unregisters it at once).' },
       },
     },
     attached: {

@@ -19,7 +19,7 @@ export type MmEvent =
   | { readonly type: 'exit' }
   /** pinned: an SVA domain or a notifier awaiting its grace period still holds mm_count. */
   | { readonly type: 'mmdrop'; readonly pinned: boolean }
-  /** The last SVA pin went (a free_notifier ran after a grace period). */
+  /** The last SVA pin went (a free_notifier ran after a grace period; AMD: the last domain free). */
   | { readonly type: 'unpin' };
 
 export const mmImpl: PlainImpl<MmContext, MmEvent> = {
@@ -59,7 +59,7 @@ export const mmMachine = setup({
     },
     dropped: {
       on: {
-        unpin: { target: 'freed', description: 'The last SVA pin goes (free_notifier after a grace period): __mmdrop runs.' },
+        unpin: { target: 'freed', description: 'The last SVA pin goes (free_notifier after a grace period; on AMD the last domain free, mmu_notifier_unregister): __mmdrop runs.' },
       },
     },
     freed: {

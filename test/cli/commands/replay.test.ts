@@ -30,14 +30,37 @@ describe('replay', () => {
     expect(missing.errLines[0]).toMatch(/none\.json: cannot read: no such file or directory$/);
   });
 
-  test('A reproduced violation prints the timeline, the state diff and exits 1', async () => {
+  test('A reproduced violation prints the timeline, the violation block, the state diff and exits 1', async () => {
     const runner = replaying({ trace: sampleTrace(), stateBefore: { mm0: { pasid: 1, bonds: ['d0'] } }, stateAfter: { mm0: { pasid: 1, bonds: [] } } });
     const r = await runMain(['replay', saved], { runner });
     expect(r.code).toBe(1);
-    expect(r.stdout).toBe(`${formatTimeline(sampleTrace())}state diff at step #5:
+    expect(r.stdout).toBe(`${formatTimeline(sampleTrace())}
+VIOLATION SVA001: no stale translation after unbind
+  at step   #5 dma(d0,mm0,p1,w)
+  found     dev0 reached mm0.p1#1 through PASID 1 after unbind
+  objects
+    dev0       struct device (harness device id = requester/stream id)
+    mm0        struct mm_struct (mm slot)
+    pasid 1    PASID (mm->iommu_mm->pasid)
+
+spec state diff at step #5 (abstract view before → after):
   mm0.bonds[0]: "d0" → undefined
 replay: violation SVA001 at step #5 (reproduced as recorded)
 `);
+  });
+
+  test('A real fault\'s replay names the rule, its source, the fix, and the fixed kernel\'s commands beside the sent ones', async () => {
+    const b14 = new URL('../../../regressions/B14-vtd-vfree-without-kva-flush.json', import.meta.url).pathname;
+    const r = await runMain(['replay', '--quiet', b14], { runner: harnessRunner });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('VIOLATION I6: No stale translation');
+    expect(r.stdout).toMatch(/\n {2}rule {6}When the secondary-TLB invalidation/);
+    expect(r.stdout).toMatch(/\n {2}source {4}drivers\/iommu\/intel\/svm\.c/);
+    expect(r.stdout).toContain('  fixed by  e37d5a2d60a3, CVE-2025-71202');
+    expect(r.stdout).toContain('    dmar0      struct intel_iommu');
+    // Nothing was sent with B14 on; the fixed kernel sends a P_IOTLB, a devTLB and a wait.
+    expect(r.stdout).toMatch(/\n {4}\(nothing\) +\| vtd0: piotlb did=1 pasid=1 /);
+    expect(r.stdout).toMatch(/\n +\| vtd0: wait\n/);
   });
 
   test('A replay that runs clean says the recorded violation did not reproduce and exits 0', async () => {
@@ -53,7 +76,7 @@ replay: violation SVA001 at step #5 (reproduced as recorded)
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.errLines).toHaveLength(1);
-    expect(r.errLines[0]).toMatch(/^sva-harness replay: the trace was recorded with the test-only fault 'test:no-secondary-tlb-flush'/);
+    expect(r.errLines[0]).toMatch(/^sva-harness replay: [^ ]*test-only-fault.trace.json: the trace was recorded with the test-only fault 'test:no-secondary-tlb-flush'/);
   });
 
   test('A trace with a corpus fault replays through the real runner with the fault on', async () => {
@@ -67,7 +90,7 @@ replay: violation SVA001 at step #5 (reproduced as recorded)
   });
 
   test('A replay error (a precondition broken by a hand-edited trace) is one line and exit 2', async () => {
-    const runner: HarnessRunner = { run: () => ({ ok: false, error: '' }), replay: () => ({ ok: false, error: `${saved}: step 4: unbind(d0,mm0) without a bond` }) };
+    const runner: HarnessRunner = { run: () => ({ ok: false, error: '' }), replay: () => ({ ok: false, error: "step 4: unbind(d0,mm0) without a bond" }) };
     const r = await runMain(['replay', saved], { runner });
     expect(r).toMatchObject({ code: 2, stdout: '', errLines: [`sva-harness replay: ${saved}: step 4: unbind(d0,mm0) without a bond`] });
   });

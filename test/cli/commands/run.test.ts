@@ -1,7 +1,7 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, test } from 'vitest';
+import { afterAll, describe, expect, test } from 'vitest';
 import type { HarnessRunner, Progress, RunOptions, RunSummary } from '../../../src/harness/index.js';
 import { runMain } from '../captureIo.js';
 import { DEFAULT_BUDGET } from '../../../src/cli/runOptions.js';
@@ -42,7 +42,7 @@ describe('run', () => {
     expect(seen).toHaveLength(1);
     const { progress: _, ...opts } = seen[0]!;
     expect(opts).toEqual({
-      platforms: ['vtd', 'smmuv3'],
+      platforms: ['vtd', 'smmuv3', 'amd'],
       topology: { mode: 'random', pages: 8, ptLevels: 5 },
       budget: { kind: 'time', seconds: 120 },
       tracesDir: 'traces',
@@ -153,4 +153,108 @@ vtd         10  12,345   24,690              16/${COMMAND_KINDS.length}         
     const r = await runMain(['run'], { runner });
     expect(r).toMatchObject({ code: 2, errLines: ['sva-harness run: vtd: cannot write traces/x.json'] });
   });
+});
+
+describe('run: machine-readable output, slices, and a supervised run', () => {
+  const outDir = mkdtempSync(join(tmpdir(), 'sva-run-out-'));
+  afterAll(() => rmSync(outDir, { recursive: true, force: true }));
+
+  test('--json prints one document: seed, budget, slice, topology mode, per-platform counts and coverage, traces', async () => {
+    const seen: RunOptions[] = [];
+    const r = await runMain(['run', '--json', '--slice', '2/4', '--runs', '40', '--traces', join(outDir, 'json-traces')], { runner: fakeRunner(summary(1), seen) });
+    expect(r.code).toBe(1);
+    expect(seen[0]?.slice).toEqual({ index: 2, count: 4 });
+    const doc = JSON.parse(r.stdout) as Record<string, unknown>;
+    expect(doc).toMatchObject({
+      reportVersion: 1, seed: 7, slice: { index: 2, count: 4 }, budget: { kind: 'runs', runs: 40 }, topology: { mode: 'random' },
+      fault: null, stopped: null, exitCode: 1,
+      platforms: [{ platform: 'vtd', runs: 10, steps: 12345, distinctCommands: 16, commandKinds: COMMAND_KINDS.length, transitionsCovered: 40, transitionsTotal: 45, violations: 1 }],
+      // The fake trace path does not exist: reported, with what could not be read as null.
+      traces: [{ path: 'traces/vtd-seed7-SVA001-0000abcd.json', key: null }],
+    });
+  });
+
+  test('--junit FILE writes a JUnit report: a test case per platform, a failure per violation naming its trace', async () => {
+    const file = join(outDir, 'junit.xml');
+    const r = await runMain(['run', '--junit', file, '--traces', join(outDir, 'junit-traces')], { runner: fakeRunner(summary(1), []) });
+    expect(r.code).toBe(1);
+    const xml = readFileSync(file, 'utf8');
+    expect(xml).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuites name="sva-harness" tests="1" failures="1"/);
+    expect(xml).toContain('<testcase classname="sva-harness.run.vtd" name="vtd: seed 7, random topology, 667 runs" time="0.500">');
+    expect(xml).toContain('<failure type="violation"');
+    const clean = await runMain(['run', '--junit', file, '--traces', join(outDir, 'junit-traces')], { runner: fakeRunner(summary(0), []) });
+    expect(clean.code).toBe(0);
+    expect(readFileSync(file, 'utf8')).toContain('failures="0"');
+  });
+
+  test('A trace that could be written nowhere is printed whole on stdout; the run still exits 1', async () => {
+    const { sampleTrace } = await import('../../trace/sampleTrace.js');
+    const { serializeTrace } = await import('../../../src/trace/index.js');
+    const lost: RunSummary = { ...summary(1), traces: [], notes: ['vtd: traces/x.json: cannot write: no space left on device; the fallback failed too'], unwritten: [sampleTrace()] };
+    const r = await runMain(['run', '--traces', join(outDir, 'lost')], { runner: fakeRunner(lost, []) });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`violation trace (not saved):\n${serializeTrace(sampleTrace())}`);
+    expect(r.errLines).toEqual(['sva-harness run: vtd: traces/x.json: cannot write: no space left on device; the fallback failed too']);
+    const json = await runMain(['run', '--json', '--traces', join(outDir, 'lost')], { runner: fakeRunner(lost, []) });
+    expect(json.code).toBe(1);
+    expect((JSON.parse(json.stdout) as { unwritten: unknown[] }).unwritten).toEqual([sampleTrace()]);
+  });
+
+  test('Bad --slice, --junit and --step-timeout values are one line and exit 2, before the search', async () => {
+    const seen: RunOptions[] = [];
+    const runner = fakeRunner(summary(0), seen);
+    for (const [argv, message] of [
+      [['--slice', '0/4'], "bad --slice '0/4': expected I/N with 1 <= I <= N <= 10000, e.g. 2/4"],
+      [['--slice', '5/4'], "bad --slice '5/4'"],
+      [['--slice', 'half'], "bad --slice 'half'"],
+      [['--junit', outDir], `--junit ${outDir}: is a folder, not a file`],
+      [['--junit', join(outDir, 'no', 'such', 'r.xml')], `--junit ${join(outDir, 'no', 'such', 'r.xml')}: the folder ${join(outDir, 'no', 'such')} does not exist`],
+      [['--step-timeout', '0'], "bad --step-timeout '0'"],
+    ] as const) {
+      const r = await runMain(['run', ...argv], { runner });
+      expect(r.code).toBe(2);
+      expect(r.errLines).toHaveLength(1);
+      expect(r.errLines[0]).toContain(message);
+    }
+    expect(seen).toEqual([]);
+  });
+
+  test('A search thread that dies is an internal error (exit 70, one line); a module without a runner is bad input', async () => {
+    const dead = await runMain(['run', '--platform', 'vtd', '--traces', join(outDir, 'dead')],
+      { runner: fakeRunner(summary(0), []), runnerModule: 'data:text/javascript,throw new Error("boom")' });
+    expect(dead.code).toBe(70);
+    expect(dead.errLines).toEqual(['sva-harness: internal error: Error: vtd: the search thread failed: Error: boom']);
+    const empty = await runMain(['run', '--platform', 'vtd', '--traces', join(outDir, 'empty')],
+      { runner: fakeRunner(summary(0), []), runnerModule: 'data:text/javascript,export const x = 1;' });
+    expect(empty.code).toBe(2);
+    expect(empty.errLines).toEqual(['sva-harness run: data:text/javascript,export const x = 1; exports no harnessRunner']);
+  }, 30_000);
+
+  test('A supervised run stopped by SIGINT erases the progress bar, prints the partial summary and exits 130', async () => {
+    const { harnessRunner } = await import('../../../models/index.js');
+    let stdout = '';
+    let tty = '';
+    let fire: ((s: 'SIGINT' | 'SIGTERM') => void) | undefined;
+    let unsubscribed = false;
+    const io = {
+      out: (t: string) => void (stdout += t), err: () => {}, now: () => performance.now(),
+      tty: { write: (t: string) => (tty += t), columns: 120 },
+      onSignal: (h: (s: 'SIGINT' | 'SIGTERM') => void) => {
+        fire = h;
+        return () => void (unsubscribed = true);
+      },
+    };
+    const { main } = await import('../../../src/cli/main.js');
+    const code = main(['run', '--time', '60s', '--platform', 'vtd', '--traces', join(outDir, 'sigint')], io,
+      { runner: harnessRunner, runnerModule: new URL('../../../models/index.ts', import.meta.url).href });
+    // Signal once the search is drawing progress.
+    const end = performance.now() + 30_000;
+    while (!tty.includes('steps/s') && performance.now() < end) await new Promise((r) => setTimeout(r, 50));
+    fire!('SIGINT');
+    expect(await code).toBe(130);
+    expect(unsubscribed).toBe(true);
+    expect(tty.endsWith('\r\x1b[K')).toBe(true);
+    expect(stdout).toMatch(/^run stopped \(SIGINT\): partial results\nseed 1729\n/);
+    expect(/^vtd\s+(\d+)/m.exec(stdout)?.[1]).not.toBe('0');
+  }, 60_000);
 });

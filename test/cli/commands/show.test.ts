@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { formatTimeline, serializeTrace, traceToMermaid } from '../../../src/trace/index.js';
+import { violationBlock } from '../../../src/view/index.js';
 import { sampleTrace } from '../../trace/sampleTrace.js';
 import { runMain } from '../captureIo.js';
 
@@ -15,10 +16,10 @@ const file = (name: string, text: string): string => {
 };
 
 describe('show', () => {
-  test('A good trace prints as a timeline or as a Mermaid diagram, exit 0', async () => {
+  test('A good trace prints as a timeline with its violation block, or as a Mermaid diagram, exit 0', async () => {
     const p = file('good.json', serializeTrace(sampleTrace()));
     const text = await runMain(['show', p]);
-    expect(text).toMatchObject({ code: 0, stdout: formatTimeline(sampleTrace()), stderr: '' });
+    expect(text).toMatchObject({ code: 0, stdout: `${formatTimeline(sampleTrace())}\n${violationBlock(sampleTrace()).join('\n')}\n`, stderr: '' });
     const mermaid = await runMain(['show', p, '--format', 'mermaid']);
     expect(mermaid).toMatchObject({ code: 0, stdout: traceToMermaid(sampleTrace()), stderr: '' });
   });

@@ -179,12 +179,14 @@ describe('SMMUv3 command queue', () => {
     });
   });
 
-  test('a trace sink sees one queue event per command and per sync completion', () => {
+  test('a trace sink sees one queue event per command and per sync completion, and what each command evicted', () => {
     const r = rig();
     const events: string[] = [];
     r.smmu.trace = { event: (lane, actor, text) => events.push(`${lane}:${actor}:${text}`) };
     r.smmu.submit({ kind: 'TLBI_NH_ASID', asid: 3 });
     sync(r.smmu);
-    expect(events).toEqual(['queue:smmu0:TLBI_NH_ASID asid=3', 'queue:smmu0:CMD_SYNC', 'queue:smmu0:CMD_SYNC completed']);
+    expect(events).toEqual([
+      'queue:smmu0:TLBI_NH_ASID asid=3', 'queue:smmu0:CMD_SYNC', 'cache:smmu0:apply TLBI_NH_ASID: evicts nothing', 'queue:smmu0:CMD_SYNC completed',
+    ]);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { userVpn } from '../../../src/shared/index.js';
 import { HwError } from '../../../src/hw/errors.js';
+import { QI_LENGTH } from '../../../src/hw/vtd/invQueue.js';
 import { bindAll, mapPage, rig, wait, type Rig } from './fixture.js';
 
 /** Pages 0..7 mapped and cached (IOTLB, PSC and ATC) through PASID 5. */
@@ -206,5 +207,23 @@ describe('invalidation queue', () => {
     expect(r.unit.ite).toBe(false);
     expect(r.unit.iotlb.entries()).toEqual([]);
     expect(r.unit.queue.completedWaits).toBe(1);
+  });
+
+  test('IQT counts slots submitted and IQH slots fetched, modulo QI_LENGTH; a stopped queue leaves IQH after the aborted wait', () => {
+    const r = rig();
+    bindAll(r, 5);
+    r.unit.submit({ kind: 'piotlb', granularity: 'pasid', did: 1, pasid: 5 });
+    expect([r.unit.queue.iqt, r.unit.queue.iqh]).toEqual([1, 0]);
+    r.unit.submit(wait);
+    expect([r.unit.queue.iqt, r.unit.queue.iqh]).toEqual([2, 2]);
+    for (let i = 0; i < QI_LENGTH; i++) r.unit.submit(wait);
+    expect([r.unit.queue.iqt, r.unit.queue.iqh]).toEqual([2, 2]);
+    r.devs[0]!.surpriseRemove();
+    r.unit.submit({ kind: 'devtlb', sid: r.devs[0]!.sid, pasid: 5, global: false, addr: 0, sizeOrder: 52 });
+    r.unit.submit(wait);
+    r.unit.submit(wait);
+    expect(r.unit.ite).toBe(true);
+    // Fetching stopped right after the aborted wait (slot 3): the next wait is still queued.
+    expect([r.unit.queue.iqt, r.unit.queue.iqh]).toEqual([5, 4]);
   });
 });

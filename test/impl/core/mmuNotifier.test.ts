@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { mmu_notifier_put, mmu_notifier_register, mmu_notifier_release } from '../../../src/impl/core/mmuNotifier.js';
+import { mmu_notifier_put, mmu_notifier_register, mmu_notifier_release, mmu_notifier_unregister } from '../../../src/impl/core/mmuNotifier.js';
 import type { MmStruct, MmuNotifier } from '../../../src/impl/core/types.js';
 import type { MmuNotifierOps } from '../../../src/impl/core/ops.js';
 import { mockWorld, spawn } from './helpers.js';
@@ -71,5 +71,40 @@ describe('mmu notifiers', () => {
     expect(order).toEqual([1]);
     w.step({ kind: 'gracePeriod' });
     expect(order).toEqual([1, 2]);
+  });
+});
+
+describe('mmu_notifier_unregister (the synchronous kind: no free_notifier)', () => {
+  test('runs release once if still hooked, unhooks, and drops the mm reference at once', () => {
+    const w = mockWorld();
+    w.step(spawn(0));
+    const mm = w.world.mms[0]!;
+    const calls: string[] = [];
+    const ops: MmuNotifierOps = {
+      release: (_s, m) => calls.push(`release mm${m.slot}`),
+      arch_invalidate_secondary_tlbs: () => calls.push('inv'),
+    };
+    const sub: MmuNotifier = { ops, mm, container: 'x', users: 0, hooked: false, freed: false };
+    mmu_notifier_register(sub, mm);
+    const count = mm.mm_count;
+    mmu_notifier_unregister(sub, mm);
+    expect(calls).toEqual(['release mm0']);
+    expect(mm.notifiers).toEqual([]);
+    expect(mm.mm_count).toBe(count - 1);
+    expect(sub.freed).toBe(true);
+    expect(mm.kernel.srcuCallbacks).toEqual([]);
+  });
+
+  test('after exit_mmap already released and unhooked it, unregister does not call release again', () => {
+    const w = mockWorld();
+    w.step(spawn(0));
+    const mm = w.world.mms[0]!;
+    const calls: string[] = [];
+    const ops: MmuNotifierOps = { release: () => calls.push('release'), arch_invalidate_secondary_tlbs: () => undefined };
+    const sub: MmuNotifier = { ops, mm, container: 'x', users: 0, hooked: false, freed: false };
+    mmu_notifier_register(sub, mm);
+    mmu_notifier_release(mm);
+    mmu_notifier_unregister(sub, mm);
+    expect(calls).toEqual(['release']);
   });
 });

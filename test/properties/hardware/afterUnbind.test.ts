@@ -1,3 +1,7 @@
+import type { AmdIommuUnit } from '../../../src/hw/amd/index.js';
+import { didPasidKey } from '../../../src/hw/vtd/iotlb.js';
+import { dev_iommu_priv_get as amdDevData } from '../../../src/impl/amd/structs.js';
+import { PLATFORMS } from '../../../src/shared/index.js';
 import { describe, expect, test } from 'vitest';
 import { afterUnbind } from '../../../properties/hardware/afterUnbind.js';
 import type { SmmuCmd, SmmuV3 } from '../../../src/hw/smmuv3/index.js';
@@ -9,11 +13,11 @@ import { bench, holdsOnRandomWalks, ids, setup, wrapSubmit } from './helpers.js'
 const dma = (dev: number, mm: number, page: number) => ({ kind: 'dma', dev, mm, page, write: false }) as const;
 
 describe('I8 after the last unbind', () => {
-  test.each(['vtd', 'smmuv3'] as const)('holds on random legal sequences on %s', (platform) => {
+  test.each(PLATFORMS)('holds on random legal sequences on %s', (platform) => {
     holdsOnRandomWalks(afterUnbind, platform);
   });
 
-  test.each(['vtd', 'smmuv3'] as const)('holds when a second device keeps the IOMMU tag alive on %s', (platform) => {
+  test.each(PLATFORMS)('holds when a second device keeps the IOMMU tag alive on %s', (platform) => {
     const b = bench(platform);
     setup(b, 0, [0, 1]);
     b.run(dma(0, 0, 0), dma(1, 0, 1), { kind: 'unbind', dev: 0, mm: 0 });
@@ -75,5 +79,27 @@ describe('I8 after the last unbind', () => {
     wrapSubmit<SmmuCmd>(b.world.iommus[0]!.unit as SmmuV3, (c, submit) => (c.kind === 'TLBI_NH_ASID' ? undefined : submit(c)));
     b.run({ kind: 'unbind', dev: 0, mm: 0 });
     expect(b.check(afterUnbind).map((x) => x.objects['asid'])).toEqual([1, 1]);
+  });
+});
+
+describe('I8 on AMD', () => {
+  test('fires when the GCR3 entry, its cached copy, the IOTLB or a PPR log entry outlive the last unbind', () => {
+    const b = bench('amd');
+    setup(b, 0, [0]);
+    const dev = b.world.devices[0]!;
+    const g = amdDevData(dev).gcr3_info;
+    const u = b.world.iommus[0]!.unit as AmdIommuUnit;
+    b.run({ kind: 'unbind', dev: 0, mm: 0 });
+    expect(b.check(afterUnbind)).toEqual([]);
+    g.gcr3_tbl!.write(1, { valid: true, cr3: 5 });
+    u.gcr3Cache.set(didPasidKey(g.domid, 1), { table: g.gcr3_tbl!, entry: { valid: true, cr3: 5 } });
+    u.iotlb.fill(g.domid, 1, userVpn(0), { ok: true, frame: 5, write: false });
+    u.pprLog.append({ devid: 0, pasid: 1, gn: true, vpn: userVpn(0), write: false, tag: 3, last: true });
+    expect(b.check(afterUnbind).map((x) => x.message)).toEqual([
+      'dev0 PASID 1: GCR3 entry still valid after the last unbind',
+      'amd0: GCR3 cache still holds dev0 PASID 1',
+      'amd0: page requests of dev0 PASID 1 still in the PPR log',
+      'amd0 IOTLB/page-directory cache keep 1 entries of dev0 PASID 1',
+    ]);
   });
 });

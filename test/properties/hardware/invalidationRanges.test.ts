@@ -1,3 +1,5 @@
+import { invRange, type AmdCmd, type AmdIommuUnit } from '../../../src/hw/amd/index.js';
+import { PLATFORMS } from '../../../src/shared/index.js';
 import { describe, expect, test } from 'vitest';
 import { invalidationRanges } from '../../../properties/hardware/invalidationRanges.js';
 import type { QiDesc } from '../../../src/hw/vtd/descriptor.js';
@@ -6,7 +8,7 @@ import type { MmuNotifierOps } from '../../../src/impl/index.js';
 import { bench, holdsOnRandomWalks, ids, setup, wrapSubmit } from './helpers.js';
 
 describe('I14 invalidation ranges', () => {
-  test.each(['vtd', 'smmuv3'] as const)('holds on random legal sequences on %s', (platform) => {
+  test.each(PLATFORMS)('holds on random legal sequences on %s', (platform) => {
     holdsOnRandomWalks(invalidationRanges, platform);
   });
 
@@ -18,7 +20,7 @@ describe('I14 invalidation ranges', () => {
     expect(b.check(invalidationRanges)).toEqual([]);
   });
 
-  test.each(['vtd', 'smmuv3'] as const)('holds on a multi-page munmap across page tables on %s', (platform) => {
+  test.each(PLATFORMS)('holds on a multi-page munmap across page tables on %s', (platform) => {
     const b = bench(platform);
     setup(b, 0, [0, 3], [0, 1, 2, 3]);
     b.run({ kind: 'munmap', mm: 0, first: 0, count: 4 });
@@ -60,5 +62,33 @@ describe('I14 invalidation ranges', () => {
     const v = b.check(invalidationRanges);
     expect(ids(v)).toEqual(['I14']);
     expect(v.map((x) => x.message)).toContain('smmu1: TLBI_NH_VA commands leave vpn 0x40000 of [0x40000, 0x40001] uninvalidated');
+  });
+});
+
+describe('I14 on AMD', () => {
+  test('holds on a multi-page munmap: the aligned block with the size in its low one bits covers it', () => {
+    const b = bench('amd');
+    setup(b, 0, [0], [0, 1, 2, 3]);
+    b.run({ kind: 'munmap', mm: 0, first: 1, count: 3 });
+    expect(b.check(invalidationRanges)).toEqual([]);
+    // [vpn 0x40001, +513): the munmap freed the PTE table, so the flush spans it; the smallest
+    // naturally aligned block holding both ends is 1024 pages.
+    const e = b.probe.units[0]!.events[0]!;
+    expect(e.kind === 'INVALIDATE_IOMMU_PAGES' && invRange(e.address, e.s)).toEqual({ first: 0x40000, pages: 1024 });
+  });
+
+  test('fires when the flush names one page of a three-page range (S clear)', () => {
+    const b = bench('amd');
+    setup(b, 0, [0], [0, 1, 2, 3]);
+    wrapSubmit<AmdCmd>(b.world.iommus[0]!.unit as AmdIommuUnit, (c, submit) => {
+      submit(c.kind === 'INVALIDATE_IOMMU_PAGES' || c.kind === 'INVALIDATE_IOTLB_PAGES' ? { ...c, s: false } : c);
+    });
+    b.run({ kind: 'munmap', mm: 0, first: 1, count: 3 });
+    const v = b.check(invalidationRanges);
+    expect(ids(v)).toEqual(['I14']);
+    expect(v.map((x) => x.message)).toEqual([
+      expect.stringMatching(/^amd0: INVALIDATE_IOMMU_PAGES \[0x[0-9a-f]+, \+1\) misses vpns/),
+      expect.stringMatching(/^amd0: INVALIDATE_IOTLB_PAGES \[0x[0-9a-f]+, \+1\) misses vpns/),
+    ]);
   });
 });

@@ -1,3 +1,4 @@
+import { PLATFORMS } from '../../../src/shared/index.js';
 import { describe, expect, test } from 'vitest';
 import { kernelPageTables } from '../../../properties/hardware/kernelPageTables.js';
 import { kernelVpn } from '../../../src/shared/index.js';
@@ -7,7 +8,7 @@ import { bench, holdsOnRandomWalks, ids, pasidOf, setup, type Bench } from './he
 const walkKernel = (b: Bench, dev: number, kpage: number): void => b.world.devices[dev]!.hw.prefetch(pasidOf(b, 0), kernelVpn(kpage));
 
 describe('I15 kernel page tables', () => {
-  test.each(['vtd', 'smmuv3'] as const)('holds on random legal sequences on %s', (platform) => {
+  test.each(PLATFORMS)('holds on random legal sequences on %s', (platform) => {
     holdsOnRandomWalks(kernelPageTables, platform);
   });
 
@@ -56,5 +57,28 @@ describe('I15 kernel page tables', () => {
     const v = b.check(kernelPageTables);
     expect(ids(v)).toEqual(['I15']);
     expect(v[0]!.message).toContain('kernel-half (TTB1) table pointer');
+  });
+});
+
+describe('I15 on AMD', () => {
+  test('holds when vfree flushes the SVA mms before freeing the table', () => {
+    const b = bench('amd');
+    setup(b, 0, [0]);
+    b.run({ kind: 'vmalloc', kpage: 0 });
+    walkKernel(b, 0, 0);
+    b.run({ kind: 'vfree', kpage: 0 });
+    expect(b.check(kernelPageTables)).toEqual([]);
+  });
+
+  test('fires when a kernel PTE table is freed with a cached page-directory pointer to it (CVE-2025-71202 on AMD)', () => {
+    const b = bench('amd');
+    setup(b, 0, [0]);
+    b.run({ kind: 'vmalloc', kpage: 0 });
+    walkKernel(b, 0, 0);
+    b.world.core.sva.present = false;
+    b.run({ kind: 'vfree', kpage: 0 });
+    const v = b.check(kernelPageTables);
+    expect(ids(v)).toEqual(['I15']);
+    expect(v[0]!.message).toMatch(/^amd0 .*kernel table frame \d+ \(level 1, .*\), now freed/);
   });
 });

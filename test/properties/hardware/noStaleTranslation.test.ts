@@ -1,25 +1,29 @@
+import { PLATFORMS } from '../../../src/shared/index.js';
 import { describe, expect, test } from 'vitest';
 import { noStaleTranslation } from '../../../properties/hardware/noStaleTranslation.js';
 import type { SmmuV3 } from '../../../src/hw/smmuv3/index.js';
 import type { VtdUnit } from '../../../src/hw/vtd/unit.js';
+import { Gcr3Table, type AmdIommuUnit } from '../../../src/hw/amd/index.js';
+import { didPasidKey } from '../../../src/hw/vtd/iotlb.js';
+import { dev_iommu_priv_get as amdDevData } from '../../../src/impl/amd/structs.js';
 import { userVpn } from '../../../src/shared/index.js';
 import { bench, holdsOnRandomWalks, ids, muteNotifier, pasidOf, setup } from './helpers.js';
 
 const dma = (dev: number, mm: number, page: number, write = false) => ({ kind: 'dma', dev, mm, page, write }) as const;
 
 describe('I6 no stale translation', () => {
-  test.each(['vtd', 'smmuv3'] as const)('holds on random legal sequences on %s', (platform) => {
+  test.each(PLATFORMS)('holds on random legal sequences on %s', (platform) => {
     holdsOnRandomWalks(noStaleTranslation, platform);
   });
 
-  test.each(['vtd', 'smmuv3'] as const)('holds after munmap of pages a device had cached on %s', (platform) => {
+  test.each(PLATFORMS)('holds after munmap of pages a device had cached on %s', (platform) => {
     const b = bench(platform);
     setup(b, 0, [0]);
     b.run(dma(0, 0, 0), dma(0, 0, 1, true), { kind: 'munmap', mm: 0, first: 0, count: 2 });
     expect(b.check(noStaleTranslation)).toEqual([]);
   });
 
-  test.each(['vtd', 'smmuv3'] as const)('fires when the notifier invalidation is skipped on %s', (platform) => {
+  test.each(PLATFORMS)('fires when the notifier invalidation is skipped on %s', (platform) => {
     const b = bench(platform);
     setup(b, 0, [0]);
     b.run(dma(0, 0, 0));
@@ -70,6 +74,45 @@ describe('I6 no stale translation', () => {
       expect.stringContaining('ASID 7, which is free'),
       expect.stringContaining('walk cache ASID 1'),
       expect.stringContaining('CD cache (SID 0'),
+    ]);
+  });
+});
+
+describe('I6 on AMD', () => {
+  const unitOf = (b: ReturnType<typeof bench>): AmdIommuUnit => b.world.iommus[0]!.unit as AmdIommuUnit;
+  const domid = (b: ReturnType<typeof bench>, dev: number): number => amdDevData(b.world.devices[dev]!).gcr3_info.domid;
+
+  test('fires on a planted IOTLB entry wider than the PTE and on one tagged with a free PASID', () => {
+    const b = bench('amd');
+    setup(b, 0, [0]);
+    b.run({ kind: 'mprotect', mm: 0, page: 0, prot: 'r' });
+    const pte = b.world.mms[0]!.pgd.translate(userVpn(0))!;
+    unitOf(b).iotlb.fill(domid(b, 0), pasidOf(b, 0), userVpn(0), { ok: true, frame: pte.frame, write: true });
+    unitOf(b).iotlb.fill(domid(b, 0), 9, userVpn(0), { ok: true, frame: pte.frame, write: false });
+    const v = b.check(noStaleTranslation);
+    expect(v.map((x) => x.objects['pasid'])).toEqual([pasidOf(b, 0), 9]);
+    expect(v[0]!.message).toContain(`IOTLB entry DomainID ${domid(b, 0)}`);
+  });
+
+  test('fires on a stale page-directory pointer, a stale GCR3 cache entry, one of a freed table, and a stale DTE cache entry', () => {
+    const b = bench('amd');
+    setup(b, 0, [0]);
+    const u = unitOf(b);
+    const pasid = pasidOf(b, 0);
+    u.psc.fill(domid(b, 0), pasid, userVpn(0), 1, 7 * 4 + 3);
+    const table = amdDevData(b.world.devices[0]!).gcr3_info.gcr3_tbl!;
+    u.gcr3Cache.set(didPasidKey(domid(b, 0), pasid), { table, entry: { valid: true, cr3: 4242 } });
+    const freed = new Gcr3Table('amd0', 0);
+    freed.freed = true;
+    u.gcr3Cache.set(didPasidKey(domid(b, 1), pasid), { table: freed, entry: { valid: true, cr3: 1 } });
+    u.dteCache.set(0, { ...u.devTable.get(0) });
+    const v = b.check(noStaleTranslation);
+    expect(ids(v)).toEqual(['I6']);
+    expect(v.map((x) => x.message)).toEqual([
+      expect.stringContaining('page-directory cache'),
+      expect.stringMatching(/GCR3 cache \(DomainID \d+, PASID \d+\) holds CR3 4242/),
+      expect.stringContaining('holds an entry of a freed GCR3 table'),
+      expect.stringContaining('DTE cache for DevID 0 differs'),
     ]);
   });
 });

@@ -1,3 +1,5 @@
+import type { AmdCmd, AmdIommuUnit } from '../../../src/hw/amd/index.js';
+import { PLATFORMS } from '../../../src/shared/index.js';
 import { describe, expect, test } from 'vitest';
 import { ordering } from '../../../properties/hardware/ordering.js';
 import type { SmmuCmd, SmmuV3 } from '../../../src/hw/smmuv3/index.js';
@@ -9,11 +11,11 @@ import { bench, holdsOnRandomWalks, ids, setup, wrapSubmit } from './helpers.js'
 const dma = (dev: number, mm: number, page: number) => ({ kind: 'dma', dev, mm, page, write: false }) as const;
 
 describe('I7 ordering', () => {
-  test.each(['vtd', 'smmuv3'] as const)('holds on random legal sequences on %s', (platform) => {
+  test.each(PLATFORMS)('holds on random legal sequences on %s', (platform) => {
     holdsOnRandomWalks(ordering, platform);
   });
 
-  test.each(['vtd', 'smmuv3'] as const)('holds on unbind, exit and munmap with two devices bound on %s', (platform) => {
+  test.each(PLATFORMS)('holds on unbind, exit and munmap with two devices bound on %s', (platform) => {
     const b = bench(platform);
     setup(b, 0, [0, 1]);
     b.run(dma(0, 0, 0), { kind: 'munmap', mm: 0, first: 0, count: 1 });
@@ -134,5 +136,37 @@ describe('I7 ordering', () => {
     const v = b.check(ordering);
     expect(ids(v)).toEqual(['I7']);
     expect(v.map((x) => x.message)).toContain('smmu0: bind returned with 5 commands queued without a CMD_SYNC');
+  });
+});
+
+describe('I7 on AMD', () => {
+  test('fires when an INVALIDATE_IOTLB_PAGES is not preceded by the IOMMU flush of its PASID', () => {
+    const b = bench('amd');
+    setup(b, 0, [0]);
+    wrapSubmit<AmdCmd>(b.world.iommus[0]!.unit as AmdIommuUnit, (c, submit) => {
+      if (c.kind !== 'INVALIDATE_IOMMU_PAGES') submit(c);
+    });
+    b.run({ kind: 'munmap', mm: 0, first: 0, count: 1 });
+    const v = b.check(ordering);
+    expect(ids(v)).toEqual(['I7']);
+    expect(v[0]!.message).toMatch(/INVALIDATE_IOTLB_PAGES of DevID 0 PASID 1 \(command 0\) without an INVALIDATE_IOMMU_PAGES/);
+  });
+
+  test('holds on the teardown of the last unbind, and fires when the PASID flush came before the GCR3 clear', () => {
+    const b = bench('amd');
+    setup(b, 0, [0]);
+    b.run({ kind: 'unbind', dev: 0, mm: 0 });
+    expect(b.check(ordering)).toEqual([]);
+    // Crafted: the probe saw the entry still valid when the all-pages flush was submitted.
+    const log = b.probe.units[0]!;
+    for (let k = 0; k < log.n; k++) if (log.events[k]!.kind === 'INVALIDATE_IOMMU_PAGES') log.aux[k] = 1;
+    expect(b.check(ordering).map((x) => x.message)).toEqual([expect.stringMatching(/PASID flushed \(command \d+\) while its GCR3 entry was still valid/)]);
+  });
+
+  test('fires when a bind returns with a command still in the buffer', () => {
+    const b = bench('amd');
+    setup(b, 0, [0]);
+    (b.world.iommus[0]!.unit as AmdIommuUnit).submit({ kind: 'INVALIDATE_DEVTAB_ENTRY', devid: 1 });
+    expect(b.check(ordering).map((x) => x.message)).toEqual(['amd0: bind returned with 1 commands without a completed COMPLETION_WAIT']);
   });
 });

@@ -9,7 +9,7 @@ import { userVpn } from '../../../src/shared/index.js';
 import { ids } from './helpers.js';
 import { priHoldsOnRandomWalks, priSetup } from './priHelpers.js';
 
-const PLATFORMS = ['vtd', 'smmuv3'] as const;
+const PLATFORMS = ['vtd', 'smmuv3', 'amd'] as const;
 const dma = (page: number, write = false) => ({ kind: 'dma', dev: 0, mm: 0, page, write }) as const;
 const serviceFaults = { kind: 'serviceFaults' } as const;
 

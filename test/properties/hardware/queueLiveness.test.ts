@@ -1,10 +1,12 @@
+import type { AmdIommu } from '../../../src/impl/amd/structs.js';
+import { PLATFORMS } from '../../../src/shared/index.js';
 import { describe, expect, test } from 'vitest';
 import { queueLiveness } from '../../../properties/hardware/queueLiveness.js';
 import type { VtdUnit } from '../../../src/hw/vtd/unit.js';
 import { bench, holdsOnRandomWalks, ids, setup } from './helpers.js';
 
 describe('I-QUEUE queues are not hung', () => {
-  test.each(['vtd', 'smmuv3'] as const)('holds on random legal sequences on %s', (platform) => {
+  test.each(PLATFORMS)('holds on random legal sequences on %s', (platform) => {
     holdsOnRandomWalks(queueLiveness, platform);
   });
 
@@ -24,7 +26,7 @@ describe('I-QUEUE queues are not hung', () => {
     expect(b.check(queueLiveness).map((x) => x.message)).toEqual([expect.stringMatching(/^smmu0: \d+ CMD_SYNCs timed out/)]);
   });
 
-  test.each(['vtd', 'smmuv3'] as const)('fires when an invalidation reaches a surprise-removed device on %s', (platform) => {
+  test.each(PLATFORMS)('fires when an invalidation reaches a surprise-removed device on %s', (platform) => {
     const b = bench(platform);
     setup(b, 0, [0]);
     b.world.devices[0]!.hw.disconnected = true;
@@ -46,6 +48,28 @@ describe('I-QUEUE queues are not hung', () => {
       expect.stringContaining('1 invalidation waits timed out'),
       'vtd0: ITE still set: the invalidation queue is stopped',
       'vtd0: 1 descriptors queued without a completed wait',
+    ]);
+  });
+});
+
+describe('I-QUEUE on AMD', () => {
+  test('fires when an unbind after surprise removal sends INVALIDATE_IOTLB_PAGES: the v6.19-rc driver has no disconnected check', () => {
+    const b = bench('amd');
+    setup(b, 0, [0]);
+    b.world.devices[0]!.hw.disconnected = true;
+    b.run({ kind: 'unbind', dev: 0, mm: 0 });
+    expect(b.check(queueLiveness).map((x) => x.message)).toEqual([expect.stringMatching(/^amd0: \d+ IOTLB invalidations timed out \(IOTLB_INV_TIMEOUT/)]);
+  });
+
+  test('fires when a command is left without a COMPLETION_WAIT, and when the semaphore lags the driver', () => {
+    const b = bench('amd');
+    setup(b, 0, [0]);
+    const iommu = b.world.iommus[0] as AmdIommu;
+    iommu.unit.submit({ kind: 'INVALIDATE_DEVTAB_ENTRY', devid: 0 });
+    iommu.cmd_sem_val++;
+    expect(b.check(queueLiveness).map((x) => x.message)).toEqual([
+      'amd0: 1 commands without a completed COMPLETION_WAIT',
+      expect.stringMatching(/^amd0: completion semaphore \d+, the driver waited for \d+$/),
     ]);
   });
 });

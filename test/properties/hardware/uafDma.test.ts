@@ -1,3 +1,4 @@
+import { PLATFORMS } from '../../../src/shared/index.js';
 import { describe, expect, test } from 'vitest';
 import { uafDma } from '../../../properties/hardware/uafDma.js';
 import { bench, holdsOnRandomWalks, ids, muteNotifier, setup } from './helpers.js';
@@ -5,11 +6,11 @@ import { bench, holdsOnRandomWalks, ids, muteNotifier, setup } from './helpers.j
 const dma = (dev: number, mm: number, page: number, write = false) => ({ kind: 'dma', dev, mm, page, write }) as const;
 
 describe('I-UAF-DMA no DMA to a freed or foreign frame', () => {
-  test.each(['vtd', 'smmuv3'] as const)('holds on random legal sequences on %s', (platform) => {
+  test.each(PLATFORMS)('holds on random legal sequences on %s', (platform) => {
     holdsOnRandomWalks(uafDma, platform);
   });
 
-  test.each(['vtd', 'smmuv3'] as const)('fires when a DMA reaches a frame freed by munmap on %s', (platform) => {
+  test.each(PLATFORMS)('fires when a DMA reaches a frame freed by munmap on %s', (platform) => {
     const b = bench(platform);
     setup(b, 0, [0]);
     b.run(dma(0, 0, 0));
@@ -21,7 +22,7 @@ describe('I-UAF-DMA no DMA to a freed or foreign frame', () => {
     expect(v.map((x) => x.message)).toEqual([expect.stringContaining('which is free or a page table')]);
   });
 
-  test.each(['vtd', 'smmuv3'] as const)("fires when the freed frame now holds another mm's page on %s", (platform) => {
+  test.each(PLATFORMS)("fires when the freed frame now holds another mm's page on %s", (platform) => {
     const b = bench(platform);
     setup(b, 0, [0]);
     b.run({ kind: 'spawn', mm: 1 }, { kind: 'mmap', mm: 1, first: 2, count: 2, prot: 'rw' }, { kind: 'touch', mm: 1, page: 2, write: true });

@@ -4,6 +4,7 @@ import { CLEAR_PASID_ENTRY } from '../../../src/hw/vtd/pasidTable.js';
 import type { World } from '../../../src/impl/index.js';
 import { dev_iommu_priv_get as smmuMaster, to_smmu_domain } from '../../../src/impl/smmuv3/structs.js';
 import { dev_iommu_priv_get as vtdInfo, to_dmar_domain } from '../../../src/impl/vtd/dmar.js';
+import { dev_iommu_priv_get as amdDevData, to_pdomain } from '../../../src/impl/amd/structs.js';
 import { consistency } from '../../../properties/lifecycle/consistency.js';
 import { PLATFORMS, bind, busy, check, exit, expectFires, expectHolds, unbind } from '../helpers.js';
 
@@ -11,6 +12,7 @@ import { PLATFORMS, bind, busy, check, exit, expectFires, expectHolds, unbind } 
 const clearEntry = (world: World, dev: number, pasid: number): void => {
   const d = world.devices[dev]!;
   if (world.topology.platform === 'vtd') vtdInfo(d).pasid_table!.write(pasid, CLEAR_PASID_ENTRY);
+  else if (world.topology.platform === 'amd') amdDevData(d).gcr3_info.gcr3_tbl!.write(pasid, { valid: false, cr3: 0 });
   else smmuMaster(d).cd_table.table!.write(pasid, CD_ZERO);
 };
 
@@ -35,7 +37,7 @@ describe.each(PLATFORMS)('I5 consistency on %s', (platform) => {
   test('fires when the hardware entry of an attached PASID is cleared', () => {
     const p = busy(platform);
     clearEntry(p.world, 0, p.world.mms[1]!.iommu_mm!.pasid);
-    expectFires(consistency, p, platform === 'vtd' ? /dev0 PASID \d+ \(domain \d+\): entry not present/ : /dev0 PASID \d+ \(domain \d+\): CD not valid/);
+    expectFires(consistency, p, { vtd: /dev0 PASID \d+ \(domain \d+\): entry not present/, smmuv3: /dev0 PASID \d+ \(domain \d+\): CD not valid/, amd: /dev0 PASID \d+ \(domain \d+\): GCR3 entry not valid/ }[platform]);
   });
 
   test('fires when an XA_ZERO_ENTRY reservation is left behind', () => {
@@ -54,13 +56,37 @@ describe.each(PLATFORMS)('I5 consistency on %s', (platform) => {
       const live = table.read(pasid);
       p.run(exit(0));
       table.write(pasid, live);
+    } else if (platform === 'amd') {
+      const table = amdDevData(d).gcr3_info.gcr3_tbl!;
+      const live = table.fetch(pasid)!;
+      p.run(exit(0));
+      table.write(pasid, live);
     } else {
       const table = smmuMaster(d).cd_table.table!;
       const live = table.read(pasid);
       p.run(exit(0));
       table.write(pasid, live);
     }
-    expectFires(consistency, p, /after mm release/);
+    expectFires(consistency, p, platform === 'amd' ? /GCR3 entry still valid after sva_mn_release/ : /after mm release/);
+  });
+});
+
+describe('I5 on AMD: release empties the device list', () => {
+  test('fires when an exited mm\'s attachment stays on the domain\'s dev_data_list', () => {
+    const p = busy('amd');
+    const dom = to_pdomain(p.world.mms[0]!.iommu_mm!.sva_domains[0]!);
+    const kept = [...dom.dev_data_list];
+    p.run(exit(0));
+    expectHolds(consistency, p);
+    dom.dev_data_list.push(kept[0]!);
+    expectFires(consistency, p, /device list holds dev\d+\/\d+ 1 times, 0 expected/);
+  });
+
+  test('fires when an SVA domain\'s ID is no longer allocated in pdom_ids', () => {
+    const p = busy('amd');
+    const dom = to_pdomain(p.world.mms[0]!.iommu_mm!.sva_domains[0]!);
+    (dom as { id: number }).id = 999;
+    expectFires(consistency, p, /domain ID 999 is not allocated in pdom_ids/);
   });
 });
 

@@ -4,12 +4,14 @@ import type { CheckContext } from '../../../properties/invariant.js';
 import type { StepProbe } from '../../../properties/probe.js';
 import { runSequence } from '../../../src/harness/index.js';
 import { implStep } from '../../../src/impl/index.js';
-import { type Command, defaultTopology, failSitesOf } from '../../../src/shared/index.js';
+import { type Command, type Platform, defaultTopology, failSitesOf } from '../../../src/shared/index.js';
 import { dev_iommu_priv_get } from '../../../src/impl/vtd/dmar.js';
+import { dev_iommu_priv_get as amd_dev_data } from '../../../src/impl/amd/structs.js';
+import { amd_iommu_pdom_id_alloc } from '../../../src/impl/amd/pdomIds.js';
 import { PLATFORMS, bind, pair, spawn } from '../helpers.js';
 
 /** A failed bind(0, 0) of a fresh mm (the handle's kzalloc fails), its context built by hand. */
-function failedBind(platform: 'vtd' | 'smmuv3') {
+function failedBind(platform: Platform) {
   const p = pair(platform).run(spawn(0), { kind: 'failNext', site: 'kzalloc@iommu_sva_bind_device' });
   const before = failFootprint(p.world, 0);
   const cmd: Command = bind(0, 0);
@@ -69,4 +71,18 @@ test('I-FAIL fires when a failed VT-d bind left a PASID-cache entry at the new P
   const info = dev_iommu_priv_get(dev);
   info.iommu.unit.pasidCache.fill(info.sid, 1, { present: true, fpd: false, pgtt: 'FL', flptr: 1, did: 1, fl5lp: false } as never);
   expect(failedCall.check(ctx())[0]?.message).toMatch(/PASID cache .*:1 \(new\)/);
+});
+
+test('I-FAIL fires when a failed AMD bind left a valid GCR3 entry at the new PASID', () => {
+  const { p, ctx } = failedBind('amd');
+  const tbl = amd_dev_data(p.world.devices[0]!).gcr3_info.gcr3_tbl!;
+  tbl.allocLeaf(1);
+  tbl.write(1, { valid: true, cr3: 1 });
+  expect(failedCall.check(ctx())[0]?.message).toMatch(/GCR3 entry 1 valid \(new\)/);
+});
+
+test('I-FAIL fires when a failed AMD bind kept a protection-domain ID', () => {
+  const { p, ctx } = failedBind('amd');
+  expect(amd_iommu_pdom_id_alloc(p.world.kernel)).toBeGreaterThan(0);
+  expect(failedCall.check(ctx())[0]?.message).toMatch(/pdom_ids [\d,]+ → pdom_ids [\d,]+/);
 });

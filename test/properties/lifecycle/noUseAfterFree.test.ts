@@ -39,7 +39,8 @@ describe.each(PLATFORMS)('I10 no use-after-free on %s', (platform) => {
 
   test('fires when a pending notifier is tombstoned before its grace period', () => {
     const p = busy(platform).run(unbind(0, 1));
-    const pending = [...p.world.core.live.notifiers].find((n) => n.users === 0)!;
+    // AMD has no pending notifier (the domain free unregisters it at once): tombstone a live one.
+    const pending = [...p.world.core.live.notifiers].find((n) => platform === 'amd' || n.users === 0)!;
     pending.freed = true;
     expectFires(noUseAfterFree, p, /freed but still allocated/);
     expect(check(noUseAfterFree, p).every((v) => v.invariant === 'I10')).toBe(true);

@@ -1,10 +1,13 @@
 import { describe, expect, test } from 'vitest';
 import type { ArmSmmuDevice } from '../../../src/impl/smmuv3/structs.js';
 import { quiescence } from '../../../properties/lifecycle/quiescence.js';
+import type { Platform } from '../../../src/shared/index.js';
+import { amd_iommu_pdom_id_alloc } from '../../../src/impl/amd/pdomIds.js';
+import { dev_iommu_priv_get as amdDevData } from '../../../src/impl/amd/structs.js';
 import { PLATFORMS, bind, busy, check, exit, expectFires, expectHolds, grace, mmdrop, pair, spawn, touch, unbind, type Pair } from '../helpers.js';
 
 /** busy() checked once (not quiescent), then every bond undone and the grace period run. */
-const drained = (platform: 'vtd' | 'smmuv3'): Pair => {
+const drained = (platform: Platform): Pair => {
   const p = busy(platform);
   expect(check(quiescence, p)).toEqual([]);
   return p.run(unbind(0, 0), unbind(0, 0), unbind(2, 0), unbind(3, 0), unbind(0, 1), grace);
@@ -54,4 +57,21 @@ test('fires on vtd when a PASID entry outlives the attachment (the driver leak h
   p.run(unbind(0, 0), grace);
   info.pasid_table.write(pasid, live);
   expectFires(quiescence, p, /driver: .*PASID \d+: present entry without an attached SVA domain/);
+});
+
+test('fires on amd when a protection-domain ID beyond the boot-time ones stays allocated', () => {
+  const p = drained('amd');
+  amd_iommu_pdom_id_alloc(p.world.kernel);
+  expectFires(quiescence, p, /1 protection-domain IDs beyond the boot-time ones still allocated/);
+});
+
+test('fires on amd when a GCR3 entry outlives the attachment (the driver leak hook)', () => {
+  const p = pair('amd').run(spawn(0), bind(0, 0));
+  expect(check(quiescence, p)).toEqual([]);
+  const table = amdDevData(p.world.devices[0]!).gcr3_info.gcr3_tbl!;
+  const pasid = p.world.mms[0]!.iommu_mm!.pasid;
+  const live = table.fetch(pasid)!;
+  p.run(unbind(0, 0)); // AMD: no grace period needed, the domain free was synchronous
+  table.write(pasid, live);
+  expectFires(quiescence, p, /driver: dev0: GCR3 entry for PASID \d+ valid with no live SVA domain attached there/);
 });

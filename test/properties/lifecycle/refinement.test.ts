@@ -1,8 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { createWorld } from '../../../src/impl/index.js';
 import { stepBoth } from '../../../src/harness/index.js';
-import { armSmmuV3Driver } from '../../../src/impl/smmuv3/smmu.js';
-import { intelIommuDriver } from '../../../src/impl/vtd/iommu.js';
+import { driverFor } from '../../../src/harness/platforms.js';
 import { defaultTopology } from '../../../src/shared/index.js';
 import { abstractView, initSpec } from '../../../src/spec/index.js';
 import { abstract } from '../../../properties/abstraction.js';
@@ -56,7 +55,7 @@ test.each(PLATFORMS)('on random legal runs (%s) the fast path agrees with the fu
   let compared = 0;
   for (let seed = 1; seed <= 40; seed++) {
     const t = seed % 2 === 0 ? defaultTopology(platform) : topology(platform);
-    const world = createWorld(t, platform === 'vtd' ? intelIommuDriver : armSmmuV3Driver);
+    const world = createWorld(t, driverFor(platform));
     const spec = initSpec(t);
     const r = rng(seed);
     for (let step = 0; step < 150; step++) {

@@ -1,9 +1,9 @@
 /**
  * The architecture's TLB-flush paths that reach mmu_notifier_arch_invalidate_secondary_tlbs
  * (v6.6+: the secondary-TLB hook is called from the arch flush, not from the mm code). The
- * platform picks the CPU: VT-d sits in x86 machines, SMMUv3 in arm64 ones.
+ * platform picks the CPU (shared/topology.ts PLATFORM_CPU).
  */
-import type { Topology } from '../../../shared/index.js';
+import { PLATFORM_CPU, type Topology } from '../../../shared/index.js';
 import type { MmuGather } from '../mmuGather.js';
 import type { MmStruct } from '../types.js';
 import { makeArm64 } from './arm64.js';
@@ -35,4 +35,4 @@ export interface Arch {
 }
 
 export const archFor = (topology: Topology, cpuTlbRange: boolean): Arch =>
-  topology.platform === 'vtd' ? makeX86(topology.ptLevels) : makeArm64(topology.ptLevels, cpuTlbRange);
+  PLATFORM_CPU[topology.platform] === 'x86' ? makeX86(topology.ptLevels) : makeArm64(topology.ptLevels, cpuTlbRange);

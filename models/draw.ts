@@ -1,0 +1,111 @@
+/**
+ * State-aware drawing: one command of a kind, its arguments taken from the live objects of
+ * the spec state (a bind names a live mm, an unbind an existing bond, a DMA an mm with a
+ * PASID), so every drawn command is legal and nothing is generated to be thrown away. The
+ * sets are src/harness/enabled.ts's; the argument distributions are the ones the fast-check
+ * arbitraries in models/commands/ use (page ranges of 1–3 pages mostly, sometimes the whole
+ * tail). `undefined` when no command of the kind is legal now.
+ */
+import { EXITED, FREE, LIVE, MMAP_PROTS, MPROTECT_PROTS, injectionIdle, pasidSlots, presentDevs, slotsIn, unpluggable } from '../src/harness/enabled.js';
+import type { Command, CommandKind } from '../src/shared/index.js';
+import { FAIL_NTH_MAX, failSitesOf } from '../src/shared/index.js';
+import type { SpecState } from '../src/spec/index.js';
+import type { Rng } from './rng.js';
+
+/** 1–3 pages four times in five, else the whole tail (models/ids.ts pageRange). */
+const rangeCount = (rng: Rng, pages: number): number => (rng.below(5) < 4 ? 1 + rng.below(3) : pages);
+
+export const drawOfKind = (s: SpecState, kind: CommandKind, rng: Rng): Command | undefined => {
+  const t = s.t.topology;
+  switch (kind) {
+    case 'bind': {
+      const devs = presentDevs(s);
+      const mms = slotsIn(s, LIVE);
+      return devs.length === 0 || mms.length === 0 ? undefined : { kind, dev: rng.pick(devs), mm: rng.pick(mms) };
+    }
+    case 'unbind': {
+      const held: number[] = [];
+      for (let i = 0; i < s.bonds.length; i++) if (s.bonds[i]!.ctx.n > 0) held.push(i);
+      if (held.length === 0) return undefined;
+      const i = rng.pick(held);
+      return { kind, dev: Math.floor(i / t.mms), mm: i % t.mms };
+    }
+    case 'mmap': {
+      // An mm with a page no VMA covers, then such a page.
+      const mms = slotsIn(s, LIVE).filter((mm) => s.slots[mm]!.vma.includes(0));
+      if (mms.length === 0) return undefined;
+      const mm = rng.pick(mms);
+      const vma = s.slots[mm]!.vma;
+      const free: number[] = [];
+      for (let p = 0; p < t.pages; p++) if (vma[p] === 0) free.push(p);
+      const first = rng.pick(free);
+      let run = 0;
+      while (first + run < t.pages && vma[first + run] === 0) run++;
+      return { kind, mm, first, count: Math.min(rangeCount(rng, t.pages), run), prot: rng.pick(MMAP_PROTS) };
+    }
+    case 'touch': {
+      const mms = slotsIn(s, LIVE);
+      return mms.length === 0 ? undefined : { kind, mm: rng.pick(mms), page: rng.below(t.pages), write: rng.bool() };
+    }
+    case 'munmap': {
+      const mms = slotsIn(s, LIVE);
+      if (mms.length === 0) return undefined;
+      const first = rng.below(t.pages);
+      return { kind, mm: rng.pick(mms), first, count: Math.min(rangeCount(rng, t.pages), t.pages - first) };
+    }
+    case 'mprotect': {
+      // An mm with a VMA, then a page it covers.
+      const mms = slotsIn(s, LIVE).filter((mm) => s.slots[mm]!.vma.some((v) => v !== 0));
+      if (mms.length === 0) return undefined;
+      const mm = rng.pick(mms);
+      const mapped: number[] = [];
+      for (let p = 0; p < t.pages; p++) if (s.slots[mm]!.vma[p] !== 0) mapped.push(p);
+      return { kind, mm, page: rng.pick(mapped), prot: rng.pick(MPROTECT_PROTS) };
+    }
+    case 'dma':
+    case 'prefetch':
+    case 'prefetchKernel': {
+      const devs = presentDevs(s);
+      const mms = pasidSlots(s);
+      if (devs.length === 0 || mms.length === 0) return undefined;
+      const dev = rng.pick(devs);
+      const mm = rng.pick(mms);
+      if (kind === 'prefetchKernel') return t.kpages === 0 ? undefined : { kind, dev, mm, kpage: rng.below(t.kpages) };
+      const page = rng.below(t.pages);
+      return kind === 'dma' ? { kind, dev, mm, page, write: rng.bool() } : { kind, dev, mm, page };
+    }
+    case 'unplug': {
+      const devs = unpluggable(t).filter((d) => s.unplugged[d] === 0);
+      return devs.length === 0 ? undefined : { kind, dev: rng.pick(devs) };
+    }
+    case 'exit':
+    case 'mmdrop':
+    case 'spawn': {
+      const mms = slotsIn(s, kind === 'exit' ? LIVE : kind === 'mmdrop' ? EXITED : FREE);
+      return mms.length === 0 ? undefined : { kind, mm: rng.pick(mms) };
+    }
+    case 'fork': {
+      const parents = slotsIn(s, LIVE);
+      const children = slotsIn(s, FREE);
+      return parents.length === 0 || children.length === 0 ? undefined : { kind, mm: rng.pick(parents), child: rng.pick(children) };
+    }
+    case 'gracePeriod':
+    case 'serviceFaults':
+      return { kind };
+    case 'vmalloc':
+    case 'vfree': {
+      const want = kind === 'vfree' ? 1 : 0;
+      const ks: number[] = [];
+      for (let k = 0; k < t.kpages; k++) if (s.kMapped[k] === want) ks.push(k);
+      return ks.length === 0 ? undefined : { kind, kpage: rng.pick(ks) };
+    }
+    case 'failNext':
+      return injectionIdle(s) ? { kind, site: rng.pick(failSitesOf(t.platform)) } : undefined;
+    case 'failNth':
+      return injectionIdle(s) ? { kind, n: 1 + rng.below(FAIL_NTH_MAX) } : undefined;
+    default: {
+      const never: never = kind;
+      throw new Error(`drawOfKind: unknown kind ${String(never)}`);
+    }
+  }
+};

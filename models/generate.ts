@@ -1,0 +1,93 @@
+/**
+ * One state-aware run: a sequence drawn step by step from what the spec state allows
+ * (models/draw.ts), executed as it is drawn, every invariant checked after every step. A run
+ * is a pure function of (topology, run seed, options): fast-check supplies both, so seeding,
+ * chunk seeds and `path` replay stay fast-check's.
+ *
+ * Swarm testing (Groce et al., ISSTA 2012): each run switches off a random half of the command
+ * kinds, so some runs never exit, never munmap or never fault in, and reach the deep states
+ * those kinds would otherwise keep tearing down. spawn and bind are never switched off: without
+ * them a run has no SVA state at all.
+ */
+import { checkedStep } from '../src/harness/index.js';
+import type { Session } from '../src/harness/index.js';
+import { possibleKind } from '../src/harness/enabled.js';
+import { COMMAND_KINDS } from '../src/shared/index.js';
+import type { CommandKind } from '../src/shared/index.js';
+import { drawOfKind } from './draw.js';
+import type { Rng } from './rng.js';
+import type { RunStats } from './stats.js';
+import type { Weights } from './weights.js';
+
+export interface GenerateOptions {
+  readonly weights: Weights;
+  /** Commands after the starting spawns: drawn uniformly in [1, maxCommands] per run. */
+  readonly maxCommands: number;
+  /** Fraction of runs that are swarm runs (a random half of the kinds switched off). */
+  readonly swarm: number;
+}
+
+const NEVER_OFF: ReadonlySet<CommandKind> = new Set(['spawn', 'bind']);
+
+/** The kinds this run draws from, with their weights. */
+const runKinds = (session: Session, rng: Rng, opts: GenerateOptions): { kinds: CommandKind[]; weights: number[] } => {
+  const kinds: CommandKind[] = [];
+  const weights: number[] = [];
+  const swarm = rng.below(1 << 16) < opts.swarm * (1 << 16);
+  for (const k of COMMAND_KINDS) {
+    const w = opts.weights[k];
+    if (w <= 0 || !possibleKind(k, session.topology)) continue;
+    // Always draw, so the rng stream does not depend on which kinds the topology allows.
+    const off = rng.bool() && swarm && !NEVER_OFF.has(k);
+    if (off) continue;
+    kinds.push(k);
+    weights.push(w);
+  }
+  return { kinds, weights };
+};
+
+/**
+ * Runs the sequence on `session` until its length is reached, a violation is found, or no
+ * enabled kind has a legal command (the session records what ran).
+ */
+export const runGenerated = (session: Session, rng: Rng, opts: GenerateOptions, stats: RunStats): void => {
+  const { kinds, weights } = runKinds(session, rng, opts);
+  const length = 1 + rng.below(Math.max(1, opts.maxCommands));
+  // Every slot starts unborn and almost every command needs a live mm: most slots start with a
+  // spawn (a recorded command like any other, which the minimiser can delete).
+  for (let mm = 0; mm < session.topology.mms; mm++) {
+    if (rng.below(8) === 0) continue;
+    stats.noteCheck('spawn', true);
+    stats.noteRun('spawn');
+    if (checkedStep(session, { kind: 'spawn', mm }).length > 0 || session.ended) return;
+  }
+  const blocked = new Uint8Array(kinds.length);
+  for (let n = 0; n < length; n++) {
+    blocked.fill(0);
+    let total = 0;
+    for (const w of weights) total += w;
+    for (;;) {
+      if (total <= 0) return;
+      let r = rng.below(total);
+      let i = 0;
+      while (blocked[i] === 1 || r >= weights[i]!) {
+        if (blocked[i] === 0) r -= weights[i]!;
+        i++;
+      }
+      const kind = kinds[i]!;
+      const cmd = drawOfKind(session.spec, kind, rng);
+      if (cmd === undefined) {
+        // Nothing of this kind is legal now: draw again among the others (costs no step).
+        blocked[i] = 1;
+        total -= weights[i]!;
+        continue;
+      }
+      stats.noteCheck(kind, true);
+      stats.noteRun(kind);
+      if (checkedStep(session, cmd).length > 0) return;
+      // A known upstream finding made spec and kernel part ways: the run ends there, unfailed.
+      if (session.ended) return;
+      break;
+    }
+  }
+};

@@ -1,0 +1,168 @@
+/**
+ * The step watch over shared memory (watch.ts): the search thread writes, as each command
+ * starts, a heartbeat and the command itself into a SharedArrayBuffer; the supervising thread
+ * reads them without the search's cooperation. A step that never returns therefore still
+ * leaves the seed, the topology and every command of its run readable, and the supervisor can
+ * write the trace of the commands so far. Fixed-size integer records: no allocation, no JSON
+ * per step (the topology is written once per run).
+ */
+import { COMMAND_KINDS, FAIL_SITES } from '../shared/index.js';
+import type { Command, CommandKind, Topology } from '../shared/index.js';
+import type { Session } from './session.js';
+import type { StepWatch } from './watch.js';
+
+/** Header words. */
+const STOP = 0;
+const BEATS = 1;
+const IN_STEP = 2;
+const COUNT = 3;
+const SEED = 4;
+const TOPO_LEN = 5;
+const OVERFLOW = 6;
+const HEADER = 8;
+
+const TOPO_BYTES = 8192;
+/** Longer than any generated run (400 commands plus the starting spawns, shrinking included). */
+export const WATCH_MAX_COMMANDS = 4096;
+
+/** One command: its kind and every field a command may have, -1 where it has none. */
+const FIELDS = ['dev', 'mm', 'page', 'first', 'count', 'child', 'kpage', 'n'] as const;
+const WRITE = 1 + FIELDS.length;
+const PROT = WRITE + 1;
+const SITE = PROT + 1;
+const CMD_INTS = SITE + 1;
+const PROTS = ['none', 'r', 'rw'] as const;
+
+const TOPO_OFFSET = HEADER * 4;
+const CMDS_OFFSET = TOPO_OFFSET + TOPO_BYTES;
+const BYTES = CMDS_OFFSET + WATCH_MAX_COMMANDS * CMD_INTS * 4;
+
+const KIND_INDEX = new Map(COMMAND_KINDS.map((k, i) => [k, i]));
+
+/** Per kind, the fields its commands have and their slots, from the schema's field lists. */
+const SLOT_OF: Readonly<Record<string, number>> = {
+  ...Object.fromEntries(FIELDS.map((f, i) => [f, 1 + i])), write: WRITE, prot: PROT, site: SITE,
+};
+const KIND_FIELDS: Readonly<Record<CommandKind, readonly string[]>> = {
+  bind: ['dev', 'mm'], unbind: ['dev', 'mm'], mmap: ['mm', 'first', 'count', 'prot'], touch: ['mm', 'page', 'write'],
+  munmap: ['mm', 'first', 'count'], mprotect: ['mm', 'page', 'prot'], dma: ['dev', 'mm', 'page', 'write'], exit: ['mm'],
+  mmdrop: ['mm'], fork: ['mm', 'child'], spawn: ['mm'], gracePeriod: [], prefetch: ['dev', 'mm', 'page'],
+  prefetchKernel: ['dev', 'mm', 'kpage'], unplug: ['dev'], vmalloc: ['kpage'], vfree: ['kpage'], failNext: ['site'], serviceFaults: [], failNth: ['n'],
+};
+const KIND_SLOTS: readonly (readonly (readonly [string, number])[])[] =
+  COMMAND_KINDS.map((k) => KIND_FIELDS[k].map((f) => [f, SLOT_OF[f]!] as const));
+
+export const newWatchBuffer = (): SharedArrayBuffer => new SharedArrayBuffer(BYTES);
+
+/** The search thread's side. */
+export class SharedStepWatch implements StepWatch {
+  private readonly header: Int32Array;
+  private readonly cmds: Int32Array;
+  private readonly topo: Buffer;
+  private session: Session | undefined;
+
+  constructor(buffer: SharedArrayBuffer) {
+    this.header = new Int32Array(buffer, 0, HEADER);
+    this.topo = Buffer.from(buffer, TOPO_OFFSET, TOPO_BYTES);
+    this.cmds = new Int32Array(buffer, CMDS_OFFSET, WATCH_MAX_COMMANDS * CMD_INTS);
+  }
+
+  /** The supervisor asked the search to stop (between chunks). */
+  stopRequested(): boolean {
+    return Atomics.load(this.header, STOP) !== 0;
+  }
+
+  chunk(seed: number): void {
+    this.header[SEED] = seed;
+  }
+
+  enter(s: Session, cmd: Command): void {
+    const h = this.header;
+    if (s !== this.session) {
+      this.session = s;
+      const text = JSON.stringify(s.topology);
+      const n = this.topo.write(text, 0, 'utf8');
+      h[TOPO_LEN] = n === Buffer.byteLength(text) ? n : -1;
+      h[OVERFLOW] = 0;
+    }
+    const i = s.commands.length - 1;
+    if (i >= WATCH_MAX_COMMANDS) h[OVERFLOW] = 1;
+    else {
+      const c = this.cmds;
+      const at = i * CMD_INTS;
+      const any = cmd as unknown as Record<string, unknown>;
+      c.fill(-1, at, at + CMD_INTS);
+      const kind = KIND_INDEX.get(cmd.kind)!;
+      c[at] = kind;
+      // Only the fields this kind has: the step pays for two or three reads, not ten.
+      const slots = KIND_SLOTS[kind]!;
+      for (let f = 0; f < slots.length; f++) {
+        const [name, slot] = slots[f]!;
+        const v = any[name];
+        c[at + slot] = slot === WRITE ? (v === true ? 1 : 0)
+          : slot === PROT ? PROTS.indexOf(v as (typeof PROTS)[number])
+          : slot === SITE ? FAIL_SITES.indexOf(v as (typeof FAIL_SITES)[number])
+          : (v as number);
+      }
+    }
+    h[COUNT] = i + 1;
+    h[IN_STEP] = 1;
+    h[BEATS] = (h[BEATS]! + 1) | 0;
+  }
+
+  leave(): void {
+    this.header[IN_STEP] = 0;
+  }
+}
+
+/** What the supervisor reads: the heartbeat, and on a hang the run so far. */
+export class WatchReader {
+  private readonly header: Int32Array;
+  private readonly cmds: Int32Array;
+  private readonly topo: Buffer;
+
+  constructor(buffer: SharedArrayBuffer) {
+    this.header = new Int32Array(buffer, 0, HEADER);
+    this.topo = Buffer.from(buffer, TOPO_OFFSET, TOPO_BYTES);
+    this.cmds = new Int32Array(buffer, CMDS_OFFSET, WATCH_MAX_COMMANDS * CMD_INTS);
+  }
+
+  requestStop(): void {
+    Atomics.store(this.header, STOP, 1);
+  }
+
+  /** Changes whenever a step starts. */
+  beats(): number {
+    return Atomics.load(this.header, BEATS);
+  }
+
+  inStep(): boolean {
+    return Atomics.load(this.header, IN_STEP) !== 0;
+  }
+
+  /**
+   * The current run: its chunk's seed, topology and commands, the last one being the step in
+   * progress; undefined when the run is not fully recorded (a topology or a run too large).
+   */
+  run(): { readonly seed: number; readonly topology: Topology; readonly commands: Command[] } | undefined {
+    const h = this.header;
+    const len = h[TOPO_LEN]!;
+    const count = h[COUNT]!;
+    if (len <= 0 || h[OVERFLOW] !== 0 || count === 0) return undefined;
+    const topology = JSON.parse(this.topo.toString('utf8', 0, len)) as Topology;
+    const commands: Command[] = [];
+    for (let i = 0; i < count; i++) commands.push(this.command(i));
+    return { seed: h[SEED]!, topology, commands };
+  }
+
+  private command(i: number): Command {
+    const c = this.cmds;
+    const at = i * CMD_INTS;
+    const out: Record<string, unknown> = { kind: COMMAND_KINDS[c[at]!] };
+    for (let f = 0; f < FIELDS.length; f++) if (c[at + 1 + f]! >= 0) out[FIELDS[f]!] = c[at + 1 + f];
+    if (c[at + WRITE]! >= 0) out['write'] = c[at + WRITE] === 1;
+    if (c[at + PROT]! >= 0) out['prot'] = PROTS[c[at + PROT]!];
+    if (c[at + SITE]! >= 0) out['site'] = FAIL_SITES[c[at + SITE]!];
+    return out as unknown as Command;
+  }
+}

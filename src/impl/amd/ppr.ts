@@ -1,0 +1,84 @@
+/**
+ * Peripheral page requests, after drivers/iommu/amd/ppr.c (v6.19-rc): the PPR log's IRQ
+ * thread reporting each request to the IOPF core, the page response (COMPLETE_PPR_REQUEST)
+ * and the per-IOMMU IOPF queue.
+ */
+import type { PprEntry } from '../../hw/amd/index.js';
+import {
+  IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE, IOMMU_FAULT_PAGE_REQUEST_PASID_VALID, IOMMU_FAULT_PAGE_RESPONSE_NEEDS_PASID,
+  IOMMU_FAULT_PERM_READ, IOMMU_FAULT_PERM_WRITE, iopf_queue_add_device, iopf_queue_alloc, iopf_queue_remove_device,
+  iommu_report_device_fault, type IommuPageResponse, type IopfFault,
+} from '../core/iopf.js';
+import type { Errno } from '../../shared/index.js';
+import type { Device } from '../core/types.js';
+import { spin_lock, spin_unlock } from '../core/kernel.js';
+import { pci_dev_put, pci_get_domain_bus_and_slot } from '../pciRefs.js';
+import { PPR_STATUS, amd_iommu_complete_ppr } from './cmd.js';
+import { dev_iommu_priv_get, type AmdIommu, type IommuDevData } from './structs.js';
+
+/** ppr_flag_to_fault_perm (v6.19-rc): user requests (US set), read or write; no execute here. */
+const ppr_flag_to_fault_perm = (e: PprEntry): number => IOMMU_FAULT_PERM_READ | (e.write ? IOMMU_FAULT_PERM_WRITE : 0);
+
+/**
+ * iommu_call_iopf_notifier (v6.19-rc): a request with GN = 0 or a PASID outside [1, max_pasids)
+ * is answered FAILURE at once ("Nobody cared, abort"); the others go to iommu_report_device_fault.
+ *
+ * DEVIATION from v6.19-rc, which never puts the pci_dev that pci_get_domain_bus_and_slot
+ * returned with a reference: one leaked reference per page request. 6cf0981c2233 (v6.2-rc1,
+ * "Fix pci device refcount leak in ppr_notifier()") fixed exactly this in the iommu_v2 PPR
+ * handler this function replaced in v6.10; the port puts it on both exits as that fix did, and
+ * B31 switches the missing put back on.
+ */
+function iommu_call_iopf_notifier(iommu: AmdIommu, e: PprEntry): void {
+  const dev = pci_get_domain_bus_and_slot(iommu.devices, e.devid);
+  if (dev === undefined) return;
+  const put = iommu.kernel.fault !== 'B31';
+  const dev_data = dev_iommu_priv_get(dev);
+  if (!e.gn || e.pasid === 0 || e.pasid >= dev_data.max_pasids) {
+    amd_iommu_complete_ppr(dev_data, e.pasid, PPR_STATUS.failure, e.tag & 0x1ff);
+    if (put) pci_dev_put(dev);
+    return;
+  }
+  let flags = IOMMU_FAULT_PAGE_RESPONSE_NEEDS_PASID | IOMMU_FAULT_PAGE_REQUEST_PASID_VALID;
+  if (e.last) flags |= IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE;
+  const evt: IopfFault = { prm: { flags, pasid: e.pasid, grpid: e.tag & 0x1ff, perm: ppr_flag_to_fault_perm(e), addr: BigInt(e.vpn) << 12n } };
+  iommu_report_device_fault(dev, evt);
+  if (put) pci_dev_put(dev);
+}
+
+/** amd_iommu_poll_ppr_log (v6.19-rc): every entry between head and tail, head moved past each. */
+export function amd_iommu_poll_ppr_log(iommu: AmdIommu): void {
+  for (const e of iommu.unit.pprLog.consumeAll()) iommu_call_iopf_notifier(iommu, e);
+}
+
+/** amd_iommu_iopf_init (v6.19-rc): the IOMMU's IOPF queue; its IRQ thread is the PPR log's. */
+export function amd_iommu_iopf_init(iommu: AmdIommu): void {
+  if (iommu.iopf_queue !== undefined) return;
+  iommu.iopf_queue = iopf_queue_alloc(iommu.kernel, `amdiommu-${iommu.index}-iopfq`, () => amd_iommu_poll_ppr_log(iommu));
+}
+
+/** amd_iommu_page_response (v6.19-rc). */
+export function amd_iommu_page_response(dev: Device, _evt: IopfFault, resp: IommuPageResponse): void {
+  amd_iommu_complete_ppr(dev_iommu_priv_get(dev), resp.pasid, PPR_STATUS[resp.code], resp.grpid);
+}
+
+/** amd_iommu_iopf_add_device (v6.19-rc): a PRI-enabled device joins the queue; DTE.PPR follows. */
+export function amd_iommu_iopf_add_device(iommu: AmdIommu, dev_data: IommuDevData): Errno | 0 {
+  if (!dev_data.pri_enabled) return 0;
+  spin_lock(iommu.kernel, 'iommu->lock');
+  let ret: Errno | 0 = 'EINVAL';
+  if (iommu.iopf_queue !== undefined) {
+    ret = iopf_queue_add_device(iommu.iopf_queue, dev_data.dev);
+    if (ret === 0) dev_data.ppr = true;
+  }
+  spin_unlock(iommu.kernel, 'iommu->lock');
+  return ret;
+}
+
+/** amd_iommu_iopf_remove_device (v6.19-rc). */
+export function amd_iommu_iopf_remove_device(iommu: AmdIommu, dev_data: IommuDevData): void {
+  spin_lock(iommu.kernel, 'iommu->lock');
+  iopf_queue_remove_device(iommu.iopf_queue!, dev_data.dev);
+  dev_data.ppr = false;
+  spin_unlock(iommu.kernel, 'iommu->lock');
+}

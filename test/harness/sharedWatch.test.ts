@@ -1,0 +1,78 @@
+import { describe, expect, test } from 'vitest';
+import { WatchReader, SharedStepWatch, newWatchBuffer } from '../../src/harness/sharedWatch.js';
+import { checkedStep, openSession } from '../../src/harness/index.js';
+import { COMMAND_KINDS, defaultTopology } from '../../src/shared/index.js';
+import type { Command } from '../../src/shared/index.js';
+
+/** One command of every kind, with every field value shape (false, 0, each enum). */
+const EVERY_KIND: Command[] = [
+  { kind: 'spawn', mm: 0 }, { kind: 'bind', dev: 1, mm: 0 }, { kind: 'unbind', dev: 1, mm: 0 },
+  { kind: 'mmap', mm: 0, first: 0, count: 3, prot: 'r' }, { kind: 'touch', mm: 0, page: 2, write: false },
+  { kind: 'munmap', mm: 0, first: 1, count: 2 }, { kind: 'mprotect', mm: 0, page: 1, prot: 'none' },
+  { kind: 'dma', dev: 0, mm: 0, page: 1, write: true }, { kind: 'exit', mm: 0 }, { kind: 'mmdrop', mm: 0 },
+  { kind: 'fork', mm: 0, child: 1 }, { kind: 'gracePeriod' }, { kind: 'prefetch', dev: 0, mm: 1, page: 0 },
+  { kind: 'vmalloc', kpage: 1 }, { kind: 'vfree', kpage: 1 }, { kind: 'failNext', site: 'kzalloc@iommu_sva_bind_device' }, { kind: 'failNth', n: 3 },
+  { kind: 'serviceFaults' }, { kind: 'prefetchKernel', dev: 0, mm: 1, kpage: 0 }, { kind: 'unplug', dev: 1 },
+];
+
+describe('The shared-memory step watch', () => {
+  test('The supervisor reads back the seed, topology and every command of the run, field for field', () => {
+    expect(new Set(EVERY_KIND.map((c) => c.kind))).toEqual(new Set(COMMAND_KINDS));
+    const buffer = newWatchBuffer();
+    const watch = new SharedStepWatch(buffer);
+    const reader = new WatchReader(buffer);
+    const s = openSession(defaultTopology('smmuv3'));
+    watch.chunk(-7);
+    for (const cmd of EVERY_KIND) {
+      s.commands.push(cmd);
+      watch.enter(s, cmd);
+      watch.leave();
+    }
+    expect(reader.run()).toEqual({ seed: -7, topology: defaultTopology('smmuv3'), commands: EVERY_KIND });
+  });
+
+  test('The heartbeat moves at each step and says whether a step is in progress', () => {
+    const buffer = newWatchBuffer();
+    const watch = new SharedStepWatch(buffer);
+    const reader = new WatchReader(buffer);
+    const s = openSession(defaultTopology('vtd'));
+    const before = reader.beats();
+    s.commands.push({ kind: 'spawn', mm: 0 });
+    watch.enter(s, { kind: 'spawn', mm: 0 });
+    expect(reader.beats()).not.toBe(before);
+    expect(reader.inStep()).toBe(true);
+    watch.leave();
+    expect(reader.inStep()).toBe(false);
+  });
+
+  test('A new session starts a new record; the stop request reaches the search side', () => {
+    const buffer = newWatchBuffer();
+    const watch = new SharedStepWatch(buffer);
+    const reader = new WatchReader(buffer);
+    const a = openSession(defaultTopology('vtd'));
+    a.commands.push({ kind: 'spawn', mm: 0 }, { kind: 'spawn', mm: 1 });
+    watch.enter(a, { kind: 'spawn', mm: 1 });
+    const b = openSession(defaultTopology('smmuv3'));
+    b.commands.push({ kind: 'spawn', mm: 1 });
+    watch.enter(b, { kind: 'spawn', mm: 1 });
+    expect(reader.run()?.topology.platform).toBe('smmuv3');
+    expect(reader.run()?.commands).toEqual([{ kind: 'spawn', mm: 1 }]);
+    expect(watch.stopRequested()).toBe(false);
+    reader.requestStop();
+    expect(watch.stopRequested()).toBe(true);
+  });
+
+  test('The checked step drives the watch: enter before the step, leave after it', () => {
+    const buffer = newWatchBuffer();
+    const reader = new WatchReader(buffer);
+    const watch = new SharedStepWatch(buffer);
+    let inStepDuringImpl: boolean | undefined;
+    const s = openSession(defaultTopology('vtd'), {
+      watch: { chunk: () => {}, enter: (x, c) => { watch.enter(x, c); inStepDuringImpl = reader.inStep(); }, leave: () => watch.leave() },
+    });
+    checkedStep(s, { kind: 'spawn', mm: 0 });
+    expect(inStepDuringImpl).toBe(true);
+    expect(reader.inStep()).toBe(false);
+    expect(reader.run()?.commands).toEqual([{ kind: 'spawn', mm: 0 }]);
+  });
+});

@@ -1,0 +1,18 @@
+import fc from 'fast-check';
+import { describe, expect, test } from 'vitest';
+import { topologyArb } from '../../models/index.js';
+import { defaultTopology } from '../../src/shared/index.js';
+import { suiteSeed } from './seed.js';
+import { runSuite } from './suite.js';
+
+describe('AMD model suite', () => {
+  test('Random AMD topologies show no violation on the correct impl', () => {
+    const stats = runSuite('amd random', topologyArb(['amd']), suiteSeed() + 3, 1850);
+    expect(stats.distinctKinds()).toBe(19); // every kind but unplug (generated on VT-d only)
+  });
+
+  test('The default AMD topology shows no violation on the correct impl', () => {
+    const stats = runSuite('amd default', fc.constant(defaultTopology('amd')), suiteSeed() + 4, 920);
+    expect(stats.steps).toBeGreaterThan(35_000);
+  });
+});
