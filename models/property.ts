@@ -111,6 +111,7 @@ const checkStateAware = (cfg: PropertyConfig): PropertyOutcome => {
     } finally {
       stats.noteSequence(session.commands.length);
       stats.noteKnown(session.known);
+      stats.noteFailed(session.world.core.inject.failed);
       if (session.violation !== undefined) lastFailing = session;
       cfg.afterRun?.(stats, session.violation);
     }

@@ -39,14 +39,17 @@ export interface FailSiteInfo {
   readonly site: FailSite;
   /** What the caller returns when the call fails. */
   readonly errno: Errno;
-  /** Where the site exists: 'all' for the core's. */
-  readonly platform: Platform | 'all';
+  /**
+   * Where the site is reached by a bind: 'all' for the core's, else the platforms whose
+   * driver calls it there.
+   */
+  readonly platform: Platform | 'all' | readonly Platform[];
   /** The kernel file and version the failure path follows. */
   readonly source: string;
 }
 
 const all = (site: FailSite, errno: Errno, source: string): FailSiteInfo => ({ site, errno, platform: 'all', source });
-const on = (platform: Platform, site: FailSite, errno: Errno, source: string): FailSiteInfo => ({ site, errno, platform, source });
+const on = (platform: Platform | readonly Platform[], site: FailSite, errno: Errno, source: string): FailSiteInfo => ({ site, errno, platform, source });
 
 export const FAIL_SITE_INFO: readonly FailSiteInfo[] = [
   all('kzalloc@iommu_alloc_mm_data', 'ENOMEM', 'drivers/iommu/iommu-sva.c (v7.0-rc5)'),
@@ -54,7 +57,9 @@ export const FAIL_SITE_INFO: readonly FailSiteInfo[] = [
   all('kzalloc@iommu_sva_bind_device', 'ENOMEM', 'drivers/iommu/iommu-sva.c (v7.0-rc5): the handle'),
   all('xa_insert@iommu_attach_device_pasid', 'ENOMEM', 'drivers/iommu/iommu.c (v7.0-rc5): the pasid_array reservation'),
   all('kzalloc@__mmu_notifier_register', 'ENOMEM', 'mm/mmu_notifier.c (v7.0-rc5): the mm\'s first subscription list'),
-  all('kzalloc@iopf_queue_add_device', 'ENOMEM', 'drivers/iommu/io-pgfault.c (v7.0-rc5): the fault parameter'),
+  // A core call that only VT-d and SMMUv3 make per PASID attach (their set_dev_pasid enables
+  // IOPF); AMD adds a PRI device to its IOPF queue once, at attach_device (amd/iommu.c v6.19-rc).
+  on(['vtd', 'smmuv3'], 'kzalloc@iopf_queue_add_device', 'ENOMEM', 'drivers/iommu/io-pgfault.c (v7.0-rc5): the fault parameter'),
   on('vtd', 'kzalloc@intel_svm_domain_alloc', 'ENOMEM', 'drivers/iommu/intel/svm.c (v7.0-rc5)'),
   on('vtd', 'kzalloc@domain_add_dev_pasid', 'ENOMEM', 'drivers/iommu/intel/iommu.c (v7.0-rc5): the dev_pasid'),
   on('vtd', 'kzalloc@domain_qi_batch_alloc', 'ENOMEM', 'drivers/iommu/intel/cache.c (v7.0-rc5): GFP_ATOMIC, first tag of the domain'),
@@ -81,7 +86,7 @@ export const isFailSite = (s: string): s is FailSite => BY_SITE.has(s as FailSit
 
 /** The sites that exist on a platform, in registry order. */
 export const failSitesOf = (platform: Platform): readonly FailSite[] =>
-  FAIL_SITE_INFO.filter((i) => i.platform === 'all' || i.platform === platform).map((i) => i.site);
+  FAIL_SITE_INFO.filter((i) => i.platform === 'all' || i.platform === platform || (typeof i.platform !== 'string' && i.platform.includes(platform))).map((i) => i.site);
 
 /** failNth(n): n is 1-based, as /proc/self/fail-nth; generators draw up to this. */
 export const FAIL_NTH_MAX = 12;
