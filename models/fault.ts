@@ -33,7 +33,7 @@ export const platformsForFault = (fault: FaultId | undefined, requested: readonl
     : bad(`fault ${fault} applies to ${platformWords(applies)}, not to ${requested.join(', ')}`);
 };
 
-/** `unknown fault 'x' (known: B01-B19)`: the one line for a name that is not in the corpus. */
+/** `unknown fault 'x' (known: B01-B41)`: the one line for a name that is not in the corpus. */
 export const unknownFault = (name: string): string =>
   `unknown fault '${name}' (known: ${FAULT_IDS[0]}-${FAULT_IDS[FAULT_IDS.length - 1]})`;
 
