@@ -16,7 +16,7 @@ import type { CheckContext } from '../properties/invariant.js';
 import { attachProbe } from '../properties/probe.js';
 import { INVARIANTS } from '../properties/registry.js';
 import { svaCommand } from '../models/index.js';
-import { checkedStep, driverFor, openSession } from '../src/harness/index.js';
+import { checkedStep, driverFor, openSession, stepBoth } from '../src/harness/index.js';
 import { createWorld, implStep } from '../src/impl/index.js';
 import { PLATFORMS, defaultTopology, sameObservation } from '../src/shared/index.js';
 import type { Command, Platform, Topology } from '../src/shared/index.js';
@@ -28,19 +28,24 @@ const WARMUP = 2;
 const SEED = 4242;
 const MiB = 2 ** 20;
 
-/** Legal command sequences: generated, then filtered by the spec (not timed). */
+/**
+ * Legal command sequences: generated, then filtered by the spec's preconditions (not timed).
+ * The kernel runs beside the spec, as in the checked step: with a failure injected, only the
+ * kernel's report says what the spec state becomes.
+ */
 const legalSequences = (t: Topology): Command[][] => {
   const raw = fc.sample(fc.array(svaCommand(t).map((c) => c.cmd), { minLength: 100, maxLength: 400 }), { seed: SEED, numRuns: SEQUENCES });
   return raw.map((cmds) => {
     const s = initSpec(t);
+    const w = createWorld(t, driverFor(t.platform));
     const legal: Command[] = [];
     for (let i = 0; i < t.mms; i++) {
       const spawn: Command = { kind: 'spawn', mm: i };
-      specStep(s, spawn);
+      stepBoth(s, w, spawn);
       legal.push(spawn);
     }
     for (const c of cmds) if (precondition(s, c)) {
-      specStep(s, c);
+      stepBoth(s, w, c);
       legal.push(c);
     }
     return legal;
