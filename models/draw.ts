@@ -6,10 +6,11 @@
  * arbitraries in models/commands/ use (page ranges of 1–3 pages mostly, sometimes the whole
  * tail). `undefined` when no command of the kind is legal now.
  */
-import { EXITED, FREE, LIVE, MMAP_PROTS, MPROTECT_PROTS, injectionIdle, pasidSlots, presentDevs, slotsIn, unpluggable } from '../src/harness/enabled.js';
+import { EXITED, FREE, LIVE, MMAP_PROTS, MPROTECT_PROTS, enabledOfKind, injectionIdle, pasidSlots, prgDevices, presentDevs, slotsIn, unplugNow } from '../src/harness/enabled.js';
 import type { Command, CommandKind } from '../src/shared/index.js';
-import { FAIL_NTH_MAX, failSitesOf } from '../src/shared/index.js';
+import { FAIL_NTH_MAX, PRG_MAX_REQUESTS, failSitesOf } from '../src/shared/index.js';
 import type { SpecState } from '../src/spec/index.js';
+import { priOnPaging } from '../src/spec/precondition.js';
 import type { Rng } from './rng.js';
 
 /** 1–3 pages four times in five, else the whole tail (models/ids.ts pageRange). */
@@ -68,15 +69,34 @@ export const drawOfKind = (s: SpecState, kind: CommandKind, rng: Rng): Command |
       const devs = presentDevs(s);
       const mms = pasidSlots(s);
       if (devs.length === 0 || mms.length === 0) return undefined;
-      const dev = rng.pick(devs);
-      const mm = rng.pick(mms);
+      let dev = rng.pick(devs);
+      let mm = rng.pick(mms);
+      if (kind !== 'prefetchKernel' && priOnPaging(s, dev, mm)) {
+        // A PRI device at a PASID only a paging domain holds in its group: another pair.
+        const pairs: [number, number][] = [];
+        for (const d of devs) for (const m of mms) if (!priOnPaging(s, d, m)) pairs.push([d, m]);
+        if (pairs.length === 0) return undefined;
+        [dev, mm] = rng.pick(pairs);
+      }
       if (kind === 'prefetchKernel') return t.kpages === 0 ? undefined : { kind, dev, mm, kpage: rng.below(t.kpages) };
       const page = rng.below(t.pages);
       return kind === 'dma' ? { kind, dev, mm, page, write: rng.bool() } : { kind, dev, mm, page };
     }
     case 'unplug': {
-      const devs = unpluggable(t).filter((d) => s.unplugged[d] === 0);
+      const devs = unplugNow(s);
       return devs.length === 0 ? undefined : { kind, dev: rng.pick(devs) };
+    }
+    case 'prg': {
+      // As models/commands/prg.ts: one RID group in five, one held-back LAST in five.
+      const devs = prgDevices(t).filter((d) => s.unplugged[d] === 0);
+      if (devs.length === 0) return undefined;
+      const dev = rng.pick(devs);
+      const page = rng.below(t.pages);
+      const count = Math.min(1 + rng.below(PRG_MAX_REQUESTS), t.pages - page);
+      const write = rng.bool();
+      const bound = s.t.devMax[dev]! > 0 ? slotsIn(s, LIVE).filter((mm) => s.bonds[dev * t.mms + mm]!.ctx.n > 0) : [];
+      if (bound.length === 0 || rng.below(5) === 0) return { kind, dev, mm: 0, page, count, write, rid: true, last: true };
+      return { kind, dev, mm: rng.pick(bound), page, count, write, rid: false, last: rng.below(5) !== 0 };
     }
     case 'exit':
     case 'mmdrop':
@@ -103,6 +123,21 @@ export const drawOfKind = (s: SpecState, kind: CommandKind, rng: Rng): Command |
       return injectionIdle(s) ? { kind, site: rng.pick(failSitesOf(t.platform)) } : undefined;
     case 'failNth':
       return injectionIdle(s) ? { kind, n: 1 + rng.below(FAIL_NTH_MAX) } : undefined;
+    case 'migrate': {
+      const mms = slotsIn(s, LIVE);
+      return mms.length === 0 ? undefined : { kind, mm: rng.pick(mms), page: rng.below(t.pages) };
+    }
+    // The paging-domain commands: their sets are a few dozen commands at most (two HWPTs, four
+    // IOVA pages), so they are drawn from the enumeration itself.
+    case 'attachPasid':
+    case 'replacePasid':
+    case 'detachPasid':
+    case 'iommuMap':
+    case 'iommuUnmap':
+    case 'dmaIova': {
+      const all = enabledOfKind(s, kind);
+      return all.length === 0 ? undefined : rng.pick(all);
+    }
     default: {
       const never: never = kind;
       throw new Error(`drawOfKind: unknown kind ${String(never)}`);

@@ -5,7 +5,7 @@
  */
 import { driverFor } from '../src/harness/index.js';
 import type { SessionOptions } from '../src/harness/index.js';
-import { FAULTS, FAULT_IDS, FINDING_NAMES, PLATFORMS, isFaultId, isFindingName } from '../src/shared/index.js';
+import { FAULTS, faultIdRanges, FINDING_NAMES, PLATFORMS, isFaultId, isFindingName } from '../src/shared/index.js';
 import type { FaultId, FaultInfo, Platform, Topology } from '../src/shared/index.js';
 import { type Checked, bad, good } from '../src/trace/index.js';
 import { isTestFaultName, testFaultDriver } from './testFaults.js';
@@ -33,9 +33,9 @@ export const platformsForFault = (fault: FaultId | undefined, requested: readonl
     : bad(`fault ${fault} applies to ${platformWords(applies)}, not to ${requested.join(', ')}`);
 };
 
-/** `unknown fault 'x' (known: B01-B41)`: the one line for a name that is not in the corpus. */
+/** `unknown fault 'x' (known: B01-B19, B30-B31, B39-B41, B50-B51, B60-B61)`: the one line for a name that is not in the corpus. */
 export const unknownFault = (name: string): string =>
-  `unknown fault '${name}' (known: ${FAULT_IDS[0]}-${FAULT_IDS[FAULT_IDS.length - 1]})`;
+  `unknown fault '${name}' (known: ${faultIdRanges()})`;
 
 /** A user-supplied fault name → the corpus id, or the one error line. */
 export const parseFault = (name: string): Checked<FaultId> => (isFaultId(name) ? good(name) : bad(unknownFault(name)));

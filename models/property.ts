@@ -14,6 +14,7 @@ import fc from 'fast-check';
 import { type Session, type StepWatch, minimizeCommands, minimizeCounterexample, openSession, runSequence } from '../src/harness/index.js';
 import type { SessionOptions } from '../src/harness/index.js';
 import type { IommuDriver } from '../src/impl/index.js';
+import { iopf_counts } from '../src/impl/core/iopf.js';
 import type { Command, FaultId, FindingName, Topology } from '../src/shared/index.js';
 import type { CoverageRecorder } from '../src/spec/index.js';
 import { newTrace } from '../src/trace/index.js';
@@ -112,6 +113,7 @@ const checkStateAware = (cfg: PropertyConfig): PropertyOutcome => {
       stats.noteSequence(session.commands.length);
       stats.noteKnown(session.known);
       stats.noteFailed(session.world.core.inject.failed);
+      stats.noteIopf(iopf_counts(session.world.kernel));
       if (session.violation !== undefined) lastFailing = session;
       cfg.afterRun?.(stats, session.violation);
     }
@@ -147,6 +149,7 @@ const checkCommands = (cfg: PropertyConfig): PropertyOutcome => {
       stats.noteSequence(session.commands.length);
       stats.noteKnown(session.known);
       stats.noteFailed(session.world.core.inject.failed);
+      stats.noteIopf(iopf_counts(session.world.kernel));
       if (session.violation !== undefined) lastFailing = session;
       cfg.afterRun?.(stats, session.violation);
     }

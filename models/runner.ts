@@ -39,7 +39,7 @@ const runPlatform = (platform: Platform, opts: RunOptions, seed: number, fault: 
     opts.progress({
       platform, runs: stats.runs, steps: stats.steps, violations, done, elapsedMs,
       distinctCommands: stats.distinctKinds(), transitionsCovered: covered, transitionsTotal: total,
-      known: [...stats.known].map(([finding, runs]) => ({ finding, runs })),
+      known: [...stats.known].map(([finding, runs]) => ({ finding, runs })), iopf: { ...stats.iopf },
       sitesFailed: failSitesOf(platform).filter((site) => stats.failedSites.has(site)),
     });
   };
@@ -71,7 +71,7 @@ const runPlatform = (platform: Platform, opts: RunOptions, seed: number, fault: 
     summary: {
       platform, runs: stats.runs, steps: stats.steps, distinctCommands: stats.distinctKinds(),
       transitionsCovered: covered, transitionsTotal: total, violations,
-      known: [...stats.known].map(([finding, runs]) => ({ finding, runs })), elapsedMs,
+      known: [...stats.known].map(([finding, runs]) => ({ finding, runs })), iopf: { ...stats.iopf }, elapsedMs,
       sitesFailed: failSitesOf(platform).filter((site) => stats.failedSites.has(site)),
       sitesTotal: failSitesOf(platform).length,
     },

@@ -3,8 +3,8 @@
  * rest were filtered by `check`), how long the executed sequences were, which kinds ran.
  * Bounded memory whatever the run length: counters and a fixed histogram.
  */
-import { COMMAND_KINDS } from '../src/shared/index.js';
-import type { CommandKind, FailSite, FindingName } from '../src/shared/index.js';
+import { COMMAND_KINDS, zeroIopfCounts } from '../src/shared/index.js';
+import type { CommandKind, FailSite, FindingName, IopfCounts } from '../src/shared/index.js';
 
 /** Upper bounds (inclusive) of the sequence-length buckets; the last bucket is open. */
 export const LENGTH_BUCKETS: readonly number[] = [0, 9, 49, 99, 199, 399, 799];
@@ -29,6 +29,8 @@ export class RunStats {
   readonly known = new Map<FindingName, number>();
   /** Fault-injection sites failed at least once (failNext or failNth), in first-failed order. */
   readonly failedSites = new Set<FailSite>();
+  /** I/O page-fault protocol parts reached, summed over runs. */
+  readonly iopf: IopfCounts = zeroIopfCounts();
 
   noteCheck(kind: CommandKind, legal: boolean): void {
     this.checks++;
@@ -58,6 +60,11 @@ export class RunStats {
   /** A run's world: the sites its kernel failed. */
   noteFailed(sites: ReadonlySet<FailSite>): void {
     for (const site of sites) this.failedSites.add(site);
+  }
+
+  /** A run's world-level IOPF counts (iopf_counts of its kernel). */
+  noteIopf(c: Readonly<IopfCounts>): void {
+    for (const k of Object.keys(this.iopf) as (keyof IopfCounts)[]) this.iopf[k] += c[k];
   }
 
   distinctKinds(): number {

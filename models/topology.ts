@@ -18,6 +18,8 @@ const iommuSpec: fc.Arbitrary<IommuSpec> = fc.record({
   didBits: fc.constant(16),
   asidBits: fc.integer({ min: 2, max: 4 }),
   rangeInv: fc.boolean(),
+  // Mostly a PRQ of a few entries, so the devices behind the unit overflow it.
+  prqSize: fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 1, max: 3 }) }, { weight: 1, arbitrary: fc.constant(16) }),
 });
 
 /** A device before it is placed: whether it joins the previous device's group. */

@@ -29,4 +29,14 @@ export const DEFAULT_WEIGHTS: Weights = {
   prefetchKernel: 2,
   unplug: 1,
   failNth: 2,
+  prg: 4,
+  // iommufd paging domains at a PASID (VT-d; elsewhere attachPasid is -EOPNOTSUPP and the
+  // others are never legal).
+  attachPasid: 3,
+  detachPasid: 2,
+  iommuMap: 3,
+  iommuUnmap: 2,
+  dmaIova: 4,
+  migrate: 2,
+  replacePasid: 2,
 };

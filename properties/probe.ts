@@ -72,7 +72,7 @@ export interface InvalidationLog {
 /** I-FAIL's record of the world as a bind starts (lifecycle/failedCall.ts). */
 export interface FailFootprint {
   readonly objects: readonly string[];
-  /** The mm's PASID then, if it had one, and the hardware entries at it. */
+  /** The mm's PASID then, if it had one, and the hardware entries at it (else at every pasid_array PASID). */
   readonly pasid: number | undefined;
   readonly entries: readonly string[];
 }

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { DEFAULT_SEED, faultPlatforms, findFault } from '../models/index.js';
 import { parseArgs } from '../src/cli/args.js';
 import { parseChoice, parseCount } from '../src/cli/values.js';
-import { FAULTS, FAULT_IDS, PLATFORMS, isFaultId } from '../src/shared/index.js';
+import { FAULTS, PLATFORMS, faultIdRanges, isFaultId } from '../src/shared/index.js';
 import type { FaultId, Platform } from '../src/shared/index.js';
 import { formatCommand, harnessVersion, writeFileAtomic } from '../src/trace/index.js';
 import {
@@ -58,7 +58,7 @@ const seeds = seedList(countOpt('seeds', 10, 100));
 const topologyChoice = parseChoice('topology', opt('topology') ?? 'random', ['random', 'default'] as const);
 const topology = topologyChoice.ok ? topologyChoice.value : fail(topologyChoice.error);
 const only = opt('only')?.split(',').map((s) => s.trim());
-for (const name of only ?? []) if (name !== 'clean' && !isFaultId(name)) fail(`bad --only '${name}': expected fault ids (${FAULT_IDS[0]}-${FAULT_IDS.at(-1)}) or clean`);
+for (const name of only ?? []) if (name !== 'clean' && !isFaultId(name)) fail(`bad --only '${name}': expected fault ids (${faultIdRanges()}) or clean`);
 const wanted = (name: string): boolean => only === undefined || only.includes(name);
 const dryRun = args.ok && args.value.options.get('dry-run') === true;
 const outDir = opt('out') ?? 'bench';

@@ -93,14 +93,20 @@ const viaMatch = (c: Command): number =>
     .with({ kind: 'fork' }, () => 10).with({ kind: 'spawn' }, () => 11).with({ kind: 'gracePeriod' }, () => 12)
     .with({ kind: 'prefetch' }, () => 13).with({ kind: 'vmalloc' }, () => 14).with({ kind: 'vfree' }, () => 15)
     .with({ kind: 'failNext' }, () => 16).with({ kind: 'serviceFaults' }, () => 17)
-    .with({ kind: 'prefetchKernel' }, () => 18).with({ kind: 'unplug' }, () => 19).with({ kind: 'failNth' }, () => 20).exhaustive();
+    .with({ kind: 'prefetchKernel' }, () => 18).with({ kind: 'unplug' }, () => 19).with({ kind: 'prg' }, () => 20)
+    .with({ kind: 'attachPasid' }, () => 21).with({ kind: 'detachPasid' }, () => 22).with({ kind: 'iommuMap' }, () => 23)
+    .with({ kind: 'iommuUnmap' }, () => 24).with({ kind: 'dmaIova' }, () => 25).with({ kind: 'migrate' }, () => 26).with({ kind: 'replacePasid' }, () => 27)
+    .with({ kind: 'failNth' }, () => 28).exhaustive();
 const viaSwitch = (c: Command): number => {
   switch (c.kind) {
     case 'bind': return 1; case 'unbind': return 2; case 'mmap': return 3; case 'touch': return 4;
     case 'munmap': return 5; case 'mprotect': return 6; case 'dma': return 7; case 'exit': return 8;
     case 'mmdrop': return 9; case 'fork': return 10; case 'spawn': return 11; case 'gracePeriod': return 12;
     case 'prefetch': return 13; case 'vmalloc': return 14; case 'vfree': return 15; case 'failNext': return 16; case 'serviceFaults': return 17;
-    case 'prefetchKernel': return 18; case 'unplug': return 19; case 'failNth': return 20;
+    case 'prefetchKernel': return 18; case 'unplug': return 19; case 'prg': return 20;
+    case 'attachPasid': return 21; case 'detachPasid': return 22; case 'iommuMap': return 23;
+    case 'iommuUnmap': return 24; case 'dmaIova': return 25; case 'migrate': return 26; case 'replacePasid': return 27;
+    case 'failNth': return 28;
     default: { const never: never = c; return never; }
   }
 };

@@ -15,6 +15,10 @@ const smmu = defaultTopology('smmuv3');
 /** dev0 a stall-capable (PRI in the topology's terms) master. */
 const smmuPri: Topology = { ...smmu, devices: smmu.devices.map((d, i) => (i === 0 ? { ...d, pri: true } : d)) };
 
+const amd = defaultTopology('amd');
+/** dev0 a PRI endpoint (DTE.PPR set at probe). */
+const amdPri: Topology = { ...amd, devices: amd.devices.map((d, i) => (i === 0 ? { ...d, pri: true } : d)) };
+
 const SEQUENCES: Record<FindingName, { topology: Topology; commands: Command[] }> = {
   'vtd-iopf-remove-nonpri': {
     topology: vtd,
@@ -34,9 +38,32 @@ const SEQUENCES: Record<FindingName, { topology: Topology; commands: Command[] }
       { kind: 'dma', dev: 0, mm: 0, page: 0, write: false }, { kind: 'unbind', dev: 0, mm: 0 },
     ],
   },
+  'amd-remove-pasid-no-iopf-flush': {
+    topology: amdPri,
+    commands: [
+      { kind: 'spawn', mm: 0 }, { kind: 'mmap', mm: 0, first: 0, count: 1, prot: 'rw' }, { kind: 'bind', dev: 0, mm: 0 },
+      { kind: 'dma', dev: 0, mm: 0, page: 0, write: false }, { kind: 'unbind', dev: 0, mm: 0 },
+    ],
+  },
   'vtd-drain-devtlb-absent': {
     topology: vtdPri,
     commands: [{ kind: 'spawn', mm: 0 }, { kind: 'bind', dev: 0, mm: 0 }, { kind: 'unplug', dev: 0 }],
+  },
+  'iopf-partial-error-response': {
+    topology: vtdPri,
+    // A two-request group on the RID, where SVA attaches no fault handler.
+    commands: [
+      { kind: 'prg', dev: 0, mm: 0, page: 0, count: 2, write: false, rid: true, last: true }, { kind: 'serviceFaults' },
+    ],
+  },
+  'iopf-stale-partial': {
+    topology: vtdPri,
+    // d0 bound to two mms; a group on mm0's PASID whose LAST never comes; d0 stops the PASID.
+    commands: [
+      { kind: 'spawn', mm: 0 }, { kind: 'spawn', mm: 1 }, { kind: 'bind', dev: 0, mm: 0 }, { kind: 'bind', dev: 0, mm: 1 },
+      { kind: 'prg', dev: 0, mm: 0, page: 0, count: 1, write: false, rid: false, last: false }, { kind: 'serviceFaults' },
+      { kind: 'unbind', dev: 0, mm: 0 },
+    ],
   },
 };
 

@@ -34,6 +34,10 @@ struct sva_repro {
 	/* the mm's PASID once bound (the same for every device: one PASID per mm) */
 	ioasid_t pasid[1];
 	void *kpage[1];
+	/* iommufd paging domains (HWPTs), the PASID each is attached at per device, their IOVA pages */
+	struct iommu_domain *hwpt[2];
+	ioasid_t hwpt_pasid[2][1];
+	void *iova_buf[2][4];
 };
 
 /* ---- helpers: what KUnit cannot do for you is marked TODO ---- */
@@ -41,6 +45,8 @@ struct sva_repro {
 #define SVA_REPRO_UBASE	0x40000000UL
 /* The harness's layout: two user pages per 2 MiB, so they sit in distinct PTE tables. */
 #define SVA_REPRO_PAGE(p)	(SVA_REPRO_UBASE + ((unsigned long)(p) >> 1) * SZ_2M + ((p) & 1) * PAGE_SIZE)
+/* IOVA page p of a paging domain sits where user page p would (pairs share a leaf table). */
+#define SVA_REPRO_IOVA(p)	SVA_REPRO_PAGE(p)
 
 static __maybe_unused struct mm_struct *sva_repro_mm_alloc(struct kunit *test)
 {

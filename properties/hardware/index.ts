@@ -7,6 +7,7 @@ import { kernelPageTables } from './kernelPageTables.js';
 import { noStaleTranslation } from './noStaleTranslation.js';
 import { ordering } from './ordering.js';
 import { queueLiveness } from './queueLiveness.js';
+import { iopfCount } from './iopfCount.js';
 import { priDrain } from './priDrain.js';
 import { priExit } from './priExit.js';
 import { priResponses } from './priResponses.js';
@@ -30,4 +31,5 @@ export const HARDWARE_INVARIANTS: readonly Invariant[] = [
   priStale,
   priExit,
   priRetry,
+  iopfCount,
 ];

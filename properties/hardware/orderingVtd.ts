@@ -4,7 +4,9 @@
  *   with no earlier device-TLB invalidation of the same (sid, PASID) in between;
  * - teardown (the last unbind of a live mm, or release at exit), per device: the entry is
  *   cleared, then the PASID cache is invalidated and waited for, then P_IOTLB, then the
- *   device TLB (ATS), and any PRQ drain comes after the IOTLB invalidation;
+ *   device TLB (ATS), and any PRQ drain comes after the IOTLB invalidation; the PASID detach
+ *   of an iommufd paging domain the same, with the domain-selective IOTLB invalidation for a
+ *   second-level entry (8798d3641119, B06);
  * - a bind returns with nothing left queued;
  * - no present PASID entry is rewritten in place beyond its P bit (VT-d spec 6.5.3.3: software
  *   clears P, completes the invalidations, and only then changes the other fields; the 512-bit
@@ -18,27 +20,34 @@ import { completionAfter, findEvent } from './events.js';
 import { lastUnbind } from './lastUnbind.js';
 import type { Sink } from './platform.js';
 import { vtdUnits } from './vtdRead.js';
+import { IDA_START_DID } from '../../src/impl/vtd/did.js';
 
 function iotlbBeforeDevtlb(log: UnitLog, unit: number, out: Sink): void {
   const ev = log.events;
   for (let k = 0; k < log.n; k++) {
     const e = ev[k]!;
-    if (e.kind !== 'devtlb' || e.global) continue;
+    // A non-PASID (RID) invalidation flushes no PASID's translations: not a PASID flush's step.
+    if (e.kind !== 'devtlb' || e.global || e.pasid === 0) continue;
     let ok = false;
     for (let j = k - 1; j >= 0; j--) {
       const f = ev[j]!;
-      if (f.kind === 'piotlb' && f.pasid === e.pasid) {
+      // A second-stage paging domain's PASID is covered by the IOTLB invalidation of its DID
+      // (always one of domain_attach_iommu's, never SVA's FLPT_DEFAULT_DID).
+      if ((f.kind === 'piotlb' && f.pasid === e.pasid) || ((f.kind === 'iotlb_dsi' || f.kind === 'iotlb_psi') && f.did >= IDA_START_DID)) {
         ok = true;
         break;
       }
       if (f.kind === 'devtlb' && f.sid === e.sid && f.pasid === e.pasid) break;
     }
-    if (!ok) out.add({ iommu: unit, sid: e.sid, pasid: e.pasid, at: k }, `${log.name}: device-TLB invalidation of sid ${e.sid} PASID ${e.pasid} (descriptor ${k}) without a P_IOTLB invalidation of the PASID before it`);
+    if (!ok) out.add({ iommu: unit, sid: e.sid, pasid: e.pasid, at: k }, `${log.name}: device-TLB invalidation of sid ${e.sid} PASID ${e.pasid} (descriptor ${k}) without an IOTLB invalidation of the PASID before it`);
   }
 }
 
-/** The teardown sequence of (dev, pasid) on its unit; `release` = intel_mm_release (entry keeps FPD). */
-function teardown(ctx: CheckContext, dev: Device, pasid: number, release: boolean, out: Sink): void {
+/**
+ * The teardown sequence of (dev, pasid) on its unit; `release` = intel_mm_release (entry keeps
+ * FPD); `secondStage`: the entry was second-level, whose IOTLB flush is domain-selective.
+ */
+function teardown(ctx: CheckContext, dev: Device, pasid: number, release: boolean, out: Sink, secondStage = false): void {
   const info = dev_iommu_priv_get(dev);
   const unit = dev.iommu.index;
   const log = ctx.probe.units[unit]!;
@@ -57,9 +66,9 @@ function teardown(ctx: CheckContext, dev: Device, pasid: number, release: boolea
     return;
   }
   const waited = completionAfter(log, pc, log.n);
-  const iotlb = waited < 0 ? -1 : findEvent(log, waited + 1, log.n, (e) => e.kind === 'piotlb' && e.pasid === pasid);
+  const iotlb = waited < 0 ? -1 : findEvent(log, waited + 1, log.n, (e) => (secondStage ? e.kind === 'iotlb_dsi' : e.kind === 'piotlb' && e.pasid === pasid));
   if (iotlb < 0) {
-    out.add(objects, `${dev.hw.name} PASID ${pasid}: no P_IOTLB invalidation after the PASID-cache invalidation and its wait`);
+    out.add(objects, `${dev.hw.name} PASID ${pasid}: no ${secondStage ? 'domain-selective IOTLB' : 'P_IOTLB'} invalidation after the PASID-cache invalidation and its wait`);
     return;
   }
   if (info.ats_enabled && !dev.hw.disconnected) {
@@ -99,6 +108,22 @@ export function checkVtdOrdering(ctx: CheckContext, out: Sink): void {
     const mm = world.mms[cmd.mm];
     for (const domain of mm?.iommu_mm?.sva_domains ?? []) {
       for (const dp of to_dmar_domain(domain).dev_pasids) teardown(ctx, dp.dev, dp.pasid, true, out);
+    }
+  } else if (cmd.kind === 'detachPasid') {
+    const domain = world.hwpts[cmd.hwpt]?.domain;
+    if (domain === undefined) return;
+    const secondStage = to_dmar_domain(domain).pgtable?.first_stage === false;
+    for (const d of world.devices[cmd.dev]!.group.devices) {
+      if (d.max_pasids === 0) continue;
+      // The PASID is gone from the HWPT after the step: its PASID-cache invalidation names it.
+      const log = probe.units[d.iommu.index]!;
+      const pc = findEvent(log, 0, log.n, (e) => e.kind === 'pc' && e.granularity === 'pasid');
+      if (pc < 0) {
+        out.add({ dev: d.id, hwpt: cmd.hwpt }, `${d.hw.name}: PASID detach of HWPT ${cmd.hwpt} without a PASID-cache invalidation`);
+        continue;
+      }
+      const e = log.events[pc]!;
+      if (e.kind === 'pc' && e.granularity === 'pasid') teardown(ctx, d, e.pasid, false, out, secondStage);
     }
   } else if (cmd.kind === 'bind') {
     const units = vtdUnits(world);

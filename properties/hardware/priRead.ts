@@ -6,13 +6,19 @@
 import type { SmmuV3 } from '../../src/hw/smmuv3/index.js';
 import type { VtdUnit } from '../../src/hw/vtd/unit.js';
 import type { AmdIommuUnit } from '../../src/hw/amd/index.js';
-import { dev_fault_param } from '../../src/impl/core/iopf.js';
+import { IOMMU_FAULT_PAGE_REQUEST_PASID_VALID, type IopfFault, dev_fault_param } from '../../src/impl/core/iopf.js';
 import type { Device, World } from '../../src/impl/index.js';
 
 export interface QueuedRequest {
+  /** -1: a request without a PASID (on the RID). */
   readonly pasid: number;
   readonly prgi: number;
+  /** The LAST of its group: the one a response answers (a kernel group is always last). */
+  readonly last: boolean;
 }
+
+/** The fault's PASID as the endpoint names it: -1 without PASID_VALID. */
+const faultPasid = (f: IopfFault): number => ((f.prm.flags & IOMMU_FAULT_PAGE_REQUEST_PASID_VALID) !== 0 ? f.prm.pasid : -1);
 
 /** Whether `dev`'s IOMMU hardware queue is empty (no allocation: the per-step fast path). */
 export function hwQueueEmpty(world: World, dev: Device): boolean {
@@ -26,11 +32,11 @@ export function hwQueued(world: World, dev: Device): QueuedRequest[] {
   const out: QueuedRequest[] = [];
   const sid = dev.hw.sid;
   if (world.topology.platform === 'vtd') {
-    for (const r of (dev.iommu.unit as VtdUnit).prq.pending) if (r.sid === sid) out.push({ pasid: r.pasid, prgi: r.prgi });
+    for (const r of (dev.iommu.unit as VtdUnit).prq.pending) if (r.sid === sid) out.push({ pasid: r.pasidPresent ? r.pasid : -1, prgi: r.prgi, last: r.lpig });
   } else if (world.topology.platform === 'amd') {
-    for (const e of (dev.iommu.unit as AmdIommuUnit).pprLog.pending) if (e.devid === sid) out.push({ pasid: e.pasid, prgi: e.tag });
+    for (const e of (dev.iommu.unit as AmdIommuUnit).pprLog.pending) if (e.devid === sid) out.push({ pasid: e.gn ? e.pasid : -1, prgi: e.tag, last: e.last });
   } else {
-    for (const e of (dev.iommu.unit as SmmuV3).evtq) if (e.sid === sid) out.push({ pasid: e.ssid, prgi: e.stag });
+    for (const e of (dev.iommu.unit as SmmuV3).evtq) if (e.sid === sid) out.push({ pasid: e.ssv ? e.ssid : -1, prgi: e.stag, last: true });
   }
   return out;
 }
@@ -39,14 +45,14 @@ export function hwQueued(world: World, dev: Device): QueuedRequest[] {
 export function kernelPending(dev: Device): QueuedRequest[] {
   const p = dev_fault_param(dev);
   if (p === undefined) return [];
-  return p.faults.map((g) => ({ pasid: g.last_fault.prm.pasid, prgi: g.last_fault.prm.grpid }));
+  return p.faults.map((g) => ({ pasid: faultPasid(g.last_fault), prgi: g.last_fault.prm.grpid, last: true }));
 }
 
 /** Work items of `dev` queued on its fault queue's workqueue and not run yet. */
 export function workQueued(dev: Device): QueuedRequest[] {
   const p = dev_fault_param(dev);
   if (p === undefined) return [];
-  return p.queue.wq.filter((g) => g.fault_param.dev === dev).map((g) => ({ pasid: g.last_fault.prm.pasid, prgi: g.last_fault.prm.grpid }));
+  return p.queue.wq.filter((g) => g.fault_param.dev === dev).map((g) => ({ pasid: faultPasid(g.last_fault), prgi: g.last_fault.prm.grpid, last: true }));
 }
 
 /** The CPU page-table root of the mm attached at (dev's group, pasid) now, or -1. */

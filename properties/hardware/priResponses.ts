@@ -2,13 +2,18 @@ import type { Invariant } from '../invariant.js';
 import { perPlatform, type PlatformCheck } from './platform.js';
 import { dev_fault_param } from '../../src/impl/core/iopf.js';
 import { hwQueueEmpty, hwQueued, kernelPending } from './priRead.js';
+import type { VtdUnit } from '../../src/hw/vtd/unit.js';
 
 /**
- * Both platforms alike, for every PRI endpoint: no response ever named a request that was not
- * outstanding (the endpoint's protocol-error log); each outstanding request is held exactly
- * once by the IOMMU's queue or the kernel (a lost one would never be answered, a duplicate
- * answered twice); the kernel holds nothing the endpoint is not waiting for; and the endpoint
- * waits for as many requests as the spec says are pending.
+ * Both platforms alike, for every PRI endpoint, group by group (a group is the requests with
+ * one PASID and PRG index): no response ever named a group that was not outstanding (the
+ * endpoint's protocol-error log: a second answer, or one after the group was retired); a group
+ * whose LAST was sent is held exactly once, as its LAST in the IOMMU's queue or as a reported
+ * group in the kernel (a lost one would never be answered, a duplicate answered twice); a group
+ * whose LAST was not sent is held as no answerable group at all (an answer before the LAST is a
+ * protocol violation); the kernel holds nothing the endpoint is not waiting for; and the
+ * endpoint waits for as many requests as the spec says are pending. On VT-d each PRQ holds as
+ * many requests as the spec says, with the same overflow state (a skipped drain shows here).
  */
 const check: PlatformCheck = (ctx, out) => {
   const { world, spec } = ctx;
@@ -18,10 +23,18 @@ const check: PlatformCheck = (ctx, out) => {
     for (const e of pri.protocolErrors) out.add({ dev: dev.id }, `response protocol error: ${e}`);
     // Nothing pending anywhere: the common step, checked without allocating.
     if (pri.outstanding.length === 0 && spec.outstanding[dev.id] === 0 && (dev_fault_param(dev)?.faults.length ?? 0) === 0 && hwQueueEmpty(world, dev)) continue;
-    const held = [...hwQueued(world, dev), ...kernelPending(dev)];
+    const held = [...hwQueued(world, dev), ...kernelPending(dev)].filter((h) => h.last);
+    const seen = new Set<string>();
     for (const r of pri.outstanding) {
+      const key = `${r.pasid}/${r.prgi}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const lastSent = pri.outstanding.some((o) => o.pasid === r.pasid && o.prgi === r.prgi && o.last);
       const n = held.filter((h) => h.pasid === r.pasid && h.prgi === r.prgi).length;
-      if (n !== 1) out.add({ dev: dev.id, pasid: r.pasid, prg: r.prgi }, `${dev.hw.name} waits for PRG ${r.prgi} (PASID ${r.pasid}), which the IOMMU and kernel hold ${n} times: it will get ${n} responses`);
+      if (n === (lastSent ? 1 : 0)) continue;
+      out.add({ dev: dev.id, pasid: r.pasid, prg: r.prgi }, lastSent
+        ? `${dev.hw.name} waits for PRG ${r.prgi} (PASID ${r.pasid}), which the IOMMU and kernel hold ${n} times: it will get ${n} responses`
+        : `${dev.hw.name} has not sent the LAST of PRG ${r.prgi} (PASID ${r.pasid}), yet the IOMMU and kernel hold it as answerable`);
     }
     for (const h of held) {
       if (!pri.outstanding.some((r) => r.pasid === h.pasid && r.prgi === h.prgi)) {
@@ -32,14 +45,31 @@ const check: PlatformCheck = (ctx, out) => {
       out.add({ dev: dev.id }, `${dev.hw.name} has ${pri.outstanding.length} page requests outstanding, the spec ${spec.outstanding[dev.id]}`);
     }
   }
+  // The kernel's partial lists hold what the spec says: none outlives its PASID's detach.
+  if (spec.partial.length > 0 || world.devices.some((d) => (dev_fault_param(d)?.partial.length ?? 0) > 0)) {
+    for (const dev of world.devices) {
+      const have = dev_fault_param(dev)?.partial.length ?? 0;
+      const want = spec.partial.filter((r) => r.dev === dev.id).length;
+      if (have !== want) out.add({ dev: dev.id }, `the kernel keeps ${have} partial page requests of ${dev.hw.name}, the spec ${want}`);
+    }
+  }
+  if (world.topology.platform !== 'vtd') return;
+  const devices = world.topology.devices;
+  for (const iommu of world.iommus) {
+    const prq = (iommu.unit as VtdUnit).prq;
+    if (prq.pending.length === 0 && spec.prq.length === 0 && !prq.overflow && spec.prqOverflow[iommu.index] === 0) continue;
+    const want = spec.prq.filter((r) => devices[r.dev]!.iommu === iommu.index).length;
+    if (prq.pending.length !== want) out.add({ iommu: iommu.index }, `${iommu.unit.name}: the PRQ holds ${prq.pending.length} page requests, the spec ${want}`);
+    if (prq.overflow !== (spec.prqOverflow[iommu.index] === 1)) out.add({ iommu: iommu.index }, `${iommu.unit.name}: PRO is ${prq.overflow ? 'set' : 'clear'}, the spec has it ${prq.overflow ? 'clear' : 'set'}`);
+  }
 };
 
 /** I-PRI-ONCE: every page request gets exactly one response. */
 export const priResponses: Invariant = {
   id: 'I-PRI-ONCE',
-  title: 'Every page request gets exactly one response',
+  title: 'Every page request group gets exactly one response, and only after its LAST',
   kernelRule:
-    'Each reported group is answered once (iopf_group_response only while the group is pending; iopf_error_response when no handler takes it); a response for a request that is not outstanding is a protocol error.',
+    'Each group is answered once, after its LAST (iopf_group_response only while the group is pending; iopf_error_response when no handler takes it); a response for a group that is not outstanding is a protocol error.',
   source: 'drivers/iommu/io-pgfault.c: iommu_report_device_fault, iopf_group_response, iopf_queue_remove_device (v6.17); PCIe r6.0 10.4.2',
   check: perPlatform('I-PRI-ONCE', { vtd: check, smmuv3: check, amd: check }),
 };

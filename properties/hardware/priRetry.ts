@@ -6,13 +6,16 @@ import { perPlatform, type PlatformCheck } from './platform.js';
  * Both platforms alike: the accesses devices retried after a page response during the step
  * are, device by device and in order, the ones the spec answered (spec.retired): the same
  * outcome and, for a completed one, the same content token. Only commands that run the fault
- * machinery (serviceFaults, and the drains of unbind, of unplug's unbinds and of a failed bind's
- * unwind) answer any.
+ * machinery (serviceFaults, and the drains of unbind, of a PASID detach or replacement, of
+ * unplug's unbinds and of a failed bind's unwind) answer any.
  */
 const check: PlatformCheck = (ctx, out) => {
   const { world, spec, cmd } = ctx;
-  // unplug: the removed device's driver unbinds, and each unbind drains.
-  const answers = cmd.kind === 'serviceFaults' || cmd.kind === 'unbind' || cmd.kind === 'bind' || cmd.kind === 'unplug';
+  // unplug: the removed device's driver unbinds, and each unbind drains; dma and prg: a PRQ
+  // overflow answers a dropped LAST at once.
+  const answers =
+    cmd.kind === 'serviceFaults' || cmd.kind === 'unbind' || cmd.kind === 'bind' || cmd.kind === 'unplug' ||
+    cmd.kind === 'dma' || cmd.kind === 'prg' || cmd.kind === 'detachPasid' || cmd.kind === 'replacePasid';
   for (const dev of world.devices) {
     const got = dev.hw.priState?.completions;
     if (got === undefined) continue;

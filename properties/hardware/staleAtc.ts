@@ -3,7 +3,7 @@
  * the page tables of the mm that owns its PASID, and no entry may carry a PASID that is free.
  */
 import type { World } from '../../src/impl/index.js';
-import { leafIsStale, mmOfPasid } from './cpuWalk.js';
+import { ioLeafIsStale, leafIsStale, mmOfPasid, pagingTableAt } from './cpuWalk.js';
 import type { Sink } from './platform.js';
 import { atcOf } from './vtdRead.js';
 
@@ -14,9 +14,20 @@ export function checkAtcs(world: World, out: Sink): void {
     if (!hw.ats) continue;
     for (const [pasid, m] of atcOf(hw)) {
       if (m.size === 0) continue;
-      const mm = mmOfPasid(world, pasid);
+      // The group's pasid_array says what the PASID is on this device: a paging domain's, or an mm's.
+      const pt = pagingTableAt(world, devices[d]!.group, pasid);
+      const mm = pt === undefined ? mmOfPasid(world, pasid) : undefined;
+      if (pt !== undefined) {
+        for (const [vpn, e] of m) {
+          if (ioLeafIsStale(pt, vpn, e.frame, e.write)) {
+            out.add({ dev: d, pasid, vpn, frame: e.frame },
+              `${hw.name} ATC entry PASID ${pasid} IOVA 0x${vpn.toString(16)} → frame ${e.frame}${e.write ? ' rw' : ' ro'} disagrees with the paging domain's table`);
+          }
+        }
+        continue;
+      }
       if (mm === undefined) {
-        out.add({ dev: d, pasid, entries: m.size }, `${hw.name} ATC keeps ${m.size} entries tagged with PASID ${pasid}, which no mm owns (free, reusable)`);
+        out.add({ dev: d, pasid, entries: m.size }, `${hw.name} ATC keeps ${m.size} entries tagged with PASID ${pasid}, which no mm or attached paging domain owns (free, reusable)`);
         continue;
       }
       for (const [vpn, e] of m) {

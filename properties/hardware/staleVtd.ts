@@ -1,14 +1,17 @@
 /**
  * I6 on VT-d: each unit's IOTLB and paging-structure cache against the page tables of the mm
- * owning the PASID tag, and its PASID cache against the PASID tables in memory. Each cache is
+ * owning the PASID tag (or of the iommufd paging domain attached there with that DID; the
+ * second-stage-only IOTLB entries against the domain holding their DID), and its PASID cache
+ * against the PASID tables in memory. Each cache is
  * walked once; a tag is resolved to its mm once per (DID, PASID).
  */
 import { pscFrame } from '../../src/hw/vtd/psc.js';
 import type { World } from '../../src/impl/index.js';
-import { leafIsStale, mmOfPasid, pointerIsStale } from './cpuWalk.js';
+import { ioLeafIsStale, ioPointerIsStale, leafIsStale, mmOfPasid, pagingTableOfTag, pointerIsStale } from './cpuWalk.js';
 import type { Sink } from './platform.js';
-import { PASID_SPACE, iotlbOf, pasidCacheOf, pscOf, samePasidEntry, vtdUnits } from './vtdRead.js';
+import { PASID_SPACE, iotlbOf, pasidCacheOf, pscOf, samePasidEntry, slIotlbOf, vtdUnits } from './vtdRead.js';
 import { walkKeyLevel, walkKeyPrefix } from '../../src/hw/walkKey.js';
+import { IDA_START_DID } from '../../src/impl/vtd/did.js';
 
 export function checkVtdCaches(world: World, out: Sink): void {
   const units = vtdUnits(world);
@@ -18,9 +21,22 @@ export function checkVtdCaches(world: World, out: Sink): void {
       if (m.size === 0) continue;
       const did = Math.floor(key / PASID_SPACE);
       const pasid = key % PASID_SPACE;
-      const mm = mmOfPasid(world, pasid);
+      // SVA entries carry FLPT_DEFAULT_DID; a paging domain's carry a DID of its own, and its
+      // PASID is the caller's (it may be an mm's number too, on another group).
+      const paging = did >= IDA_START_DID;
+      const mm = paging ? undefined : mmOfPasid(world, pasid);
       if (mm === undefined) {
-        out.add({ iommu: i, did, pasid, entries: m.size }, `${u.name} IOTLB keeps ${m.size} entries tagged DID ${did} PASID ${pasid}, which no mm owns`);
+        const pt = paging ? pagingTableOfTag(world, units[i]!, did, pasid) : undefined;
+        if (pt === undefined) {
+          out.add({ iommu: i, did, pasid, entries: m.size }, `${u.name} IOTLB keeps ${m.size} entries tagged DID ${did} PASID ${pasid}, which no mm or attached paging domain owns`);
+          continue;
+        }
+        for (const [vpn, t] of m) {
+          if (ioLeafIsStale(pt, vpn, t.frame, t.write)) {
+            out.add({ iommu: i, did, pasid, vpn, frame: t.frame },
+              `${u.name} IOTLB entry DID ${did} PASID ${pasid} IOVA 0x${vpn.toString(16)} → frame ${t.frame}${t.write ? ' rw' : ' ro'} disagrees with the paging domain's table`);
+          }
+        }
         continue;
       }
       for (const [vpn, t] of m) {
@@ -34,9 +50,21 @@ export function checkVtdCaches(world: World, out: Sink): void {
       if (m.size === 0) continue;
       const did = Math.floor(key / PASID_SPACE);
       const pasid = key % PASID_SPACE;
-      const mm = mmOfPasid(world, pasid);
+      const paging = did >= IDA_START_DID;
+      const mm = paging ? undefined : mmOfPasid(world, pasid);
       if (mm === undefined) {
-        out.add({ iommu: i, did, pasid, entries: m.size }, `${u.name} paging-structure cache keeps ${m.size} entries tagged DID ${did} PASID ${pasid}, which no mm owns`);
+        const pt = paging ? pagingTableOfTag(world, units[i]!, did, pasid) : undefined;
+        if (pt === undefined) {
+          out.add({ iommu: i, did, pasid, entries: m.size }, `${u.name} paging-structure cache keeps ${m.size} entries tagged DID ${did} PASID ${pasid}, which no mm or attached paging domain owns`);
+          continue;
+        }
+        for (const [k, packed] of m) {
+          const level = walkKeyLevel(k);
+          const prefix = walkKeyPrefix(k);
+          if (ioPointerIsStale(world.kernel.mem, pt, level, prefix, pscFrame(packed))) {
+            out.add({ iommu: i, did, pasid, level }, `${u.name} paging-structure cache DID ${did} PASID ${pasid} level ${level} prefix 0x${prefix.toString(16)} is no longer the paging domain's table there`);
+          }
+        }
         continue;
       }
       for (const [k, packed] of m) {
@@ -46,6 +74,22 @@ export function checkVtdCaches(world: World, out: Sink): void {
         if (pointerIsStale(mm, level, prefix, frame)) {
           out.add({ iommu: i, did, pasid, mm: mm.slot, level, frame },
             `${u.name} paging-structure cache DID ${did} PASID ${pasid} level ${level} prefix 0x${prefix.toString(16)} → table ${frame} is no longer mm${mm.slot}'s table there`);
+        }
+      }
+    }
+    // Second-stage-only entries (DID-tagged): a DID no attached paging domain holds on this unit
+    // is free and will be handed to the next domain, which would then hit these entries.
+    for (const [did, m] of slIotlbOf(u)) {
+      if (m.size === 0) continue;
+      const pt = pagingTableOfTag(world, units[i]!, did, undefined);
+      if (pt === undefined) {
+        out.add({ iommu: i, did, entries: m.size }, `${u.name} IOTLB keeps ${m.size} second-stage entries tagged DID ${did}, which no attached paging domain holds`);
+        continue;
+      }
+      for (const [vpn, t] of m) {
+        if (ioLeafIsStale(pt, vpn, t.frame, t.write)) {
+          out.add({ iommu: i, did, vpn, frame: t.frame },
+            `${u.name} IOTLB second-stage entry DID ${did} IOVA 0x${vpn.toString(16)} → frame ${t.frame}${t.write ? ' rw' : ' ro'} disagrees with the paging domain's table`);
         }
       }
     }

@@ -1,5 +1,6 @@
 import { KERNEL_OWNER, PTE_P, PTE_U, pteFrame, type PhysMem } from '../../src/hw/mem.js';
-import { formatToken, userVpn } from '../../src/shared/index.js';
+import { formatToken, iovaVpn, userVpn } from '../../src/shared/index.js';
+import { pagingTableAt } from './cpuWalk.js';
 import type { CheckContext, Invariant } from '../invariant.js';
 import { perPlatform, type Sink } from './platform.js';
 
@@ -29,10 +30,15 @@ function check(ctx: CheckContext, out: Sink): void {
   }
   const { cmd, actual, world } = ctx;
   // A logged stray access already names the frame; its token says nothing more.
-  if (logged || cmd.kind !== 'dma' || !actual.ok || actual.value === undefined) return;
+  if (logged || (cmd.kind !== 'dma' && cmd.kind !== 'dmaIova') || !actual.ok || actual.value === undefined) return;
+  const mem = world.kernel.mem;
+  if (cmd.kind === 'dmaIova') return checkIova(ctx, cmd.dev, world.hwpts[cmd.hwpt]?.pasid.get(world.devices[cmd.dev]!.group), cmd.page, actual.value, out);
   const mm = world.mms[cmd.mm];
   if (mm === undefined || mm.freed) return;
-  const mem = world.kernel.mem;
+  const pasid = mm.iommu_mm?.pasid;
+  if (pasid !== undefined && pagingTableAt(world, world.devices[cmd.dev]!.group, pasid) !== undefined) {
+    return checkIova(ctx, cmd.dev, pasid, cmd.page, actual.value, out);
+  }
   const pte = mm.pgd.lookup(userVpn(cmd.page));
   if ((pte & PTE_P) !== 0 && (pte & PTE_U) !== 0 && mem.token(pteFrame(pte)) === actual.value) return;
   const f = frameOf(mem, actual.value);
@@ -43,6 +49,18 @@ function check(ctx: CheckContext, out: Sink): void {
   const owner = mem.owner(f);
   const what = kind === 'free' ? 'a freed frame' : owner === KERNEL_OWNER ? 'a kernel frame' : owner !== cmd.mm ? `a frame of mm slot ${owner}` : 'a frame no longer mapped at that page';
   out.add(objects, `dev${cmd.dev} DMA on mm${cmd.mm} page ${cmd.page} reached ${what} (frame ${f}, ${token})`);
+}
+
+/** An access through an iommufd paging domain must read the buffer its table maps at that IOVA page. */
+function checkIova(ctx: CheckContext, dev: number, pasid: number | undefined, page: number, token: number, out: Sink): void {
+  const world = ctx.world;
+  if (pasid === undefined) return;
+  const pt = pagingTableAt(world, world.devices[dev]!.group, pasid);
+  const mem = world.kernel.mem;
+  const pte = pt?.lookup(iovaVpn(page)) ?? 0;
+  if ((pte & PTE_P) !== 0 && mem.kind(pteFrame(pte)) === 'data' && mem.token(pteFrame(pte)) === token) return;
+  const f = frameOf(mem, token);
+  out.add({ dev, pasid, page, frame: f }, `dev${dev} DMA at PASID ${pasid} IOVA page ${page} read ${formatToken(token)}, not the buffer its paging domain maps there (frame ${f}${f >= 0 && mem.kind(f) === 'free' ? ', freed' : ''})`);
 }
 
 /** I-UAF-DMA: no DMA or walk reaches a freed frame or a frame now owned by another mm. */

@@ -14,6 +14,8 @@ export const PASID_SPACE = 2 ** 20;
 
 /** IOTLB: (DID, PASID) key → vpn → translation. Key = did * 2^20 + pasid. */
 export const iotlbOf = (u: Pick<VtdUnit, 'iotlb'>): ReadonlyMap<number, ReadonlyMap<number, CachedTranslation>> => u.iotlb['map'];
+/** IOTLB, second-stage-only entries: DID → vpn → translation (no PASID tag). */
+export const slIotlbOf = (u: Pick<VtdUnit, 'iotlb'>): ReadonlyMap<number, ReadonlyMap<number, CachedTranslation>> => u.iotlb['sl'];
 /** PSC: (DID, PASID) key → (prefix * 8 + level) → packed (frame * 4 + flags). */
 export const pscOf = (u: Pick<VtdUnit, 'psc'>): ReadonlyMap<number, ReadonlyMap<number, number>> => u.psc['map'];
 /** PASID cache: (sid * 2^20 + PASID) → snapshot. */
@@ -26,4 +28,4 @@ export const vtdUnits = (world: World): readonly IntelIommu[] => world.iommus as
 /** Whether a cached PASID entry still equals the one in memory (entries are replaced whole). */
 export const samePasidEntry = (a: PasidEntry, b: PasidEntry | undefined): boolean =>
   b !== undefined && (a === b || (a.present === b.present && a.fpd === b.fpd && a.pgtt === b.pgtt &&
-    a.flptr === b.flptr && a.did === b.did && a.levels === b.levels));
+    a.flptr === b.flptr && a.slptr === b.slptr && a.did === b.did && a.levels === b.levels));

@@ -45,10 +45,22 @@ function objects(world: World): string[] {
   return out;
 }
 
-/** The hardware entries at the mm's PASID, when it has one. */
+/**
+ * The hardware entries at the mm's PASID, when it has one; else at every PASID a group's
+ * pasid_array holds. The bind's PASID comes from the global ida, but an iommufd paging domain
+ * attached at a PASID of its own choosing (another group's slot) may sit at the same number:
+ * its entries were there before the bind and are not the bind's.
+ */
 function entries(world: World, pasid: number | undefined): string[] {
   const out: string[] = [];
-  if (pasid !== undefined) platformOf(world).entriesAt(world, pasid, out);
+  const platform = platformOf(world);
+  if (pasid !== undefined) {
+    platform.entriesAt(world, pasid, out);
+    return out;
+  }
+  const held = new Set<number>();
+  for (const g of world.groups) for (const p of g.pasid_array.keys()) held.add(p);
+  for (const p of [...held].sort((a, b) => a - b)) platform.entriesAt(world, p, out);
   return out;
 }
 
@@ -82,8 +94,9 @@ function check({ cmd, actual, world, probe }: CheckContext): readonly Violation[
   const before = probe.before;
   if (before === undefined) return NO_VIOLATIONS;
   const after = failFootprint(world, cmd.mm);
-  // A PASID this bind allocated was free before: nothing could be at it then.
-  const was = before.pasid === after.pasid ? before.entries : [];
+  // A PASID this bind allocated was free in the global ida before: only iommufd attachments'
+  // entries could be at it then, and the before footprint lists those.
+  const was = before.pasid === undefined || before.pasid === after.pasid ? before.entries : [];
   const diff = [...differences(before.objects, after.objects), ...added(was, after.entries)];
   if (diff.length === 0) return NO_VIOLATIONS;
   const objs: Record<string, number> = { dev: cmd.dev, mm: cmd.mm };

@@ -1,11 +1,11 @@
 /**
  * I11 Quiescence: once nothing is bound and every SRCU callback has run, no SVA state remains:
- * no domain, handle, pasid_array entry, notifier, iommu_sva_mms member or driver state (cache
+ * no domain, handle, pasid_array entry (but those of attached iommufd paging domains), notifier, iommu_sva_mms member or driver state (cache
  * tags, master_domains, ASIDs, valid CDs), and the PASID IDA holds exactly the PASIDs of the
  * iommu_mms not yet dropped (B04 leaked one at every unbind). The full check is
  * src/impl/quiesce.ts findLeaks plus what the platform's leak hook does not see.
  */
-import { findLeaks, noBonds, type World } from '../../src/impl/index.js';
+import { findLeaks, isHwptEntry, noBonds, type World } from '../../src/impl/index.js';
 import type { Command } from '../../src/shared/index.js';
 import type { CheckContext, Invariant, Violation } from '../invariant.js';
 import { PerWorld } from './perWorld.js';
@@ -33,7 +33,11 @@ function coreSubset(world: World, f: Findings): void {
   const { core } = world;
   const { domains, handles, notifiers } = core.live;
   if (domains.size + handles.size + notifiers.size > 0) f.add({}, `domain/handle/notifier: ${domains.size}/${handles.size}/${notifiers.size} still allocated with nothing bound`);
-  for (const g of world.groups) if (g.pasid_array.size > 0) f.add({ group: g.id }, `pasid_array: group ${g.id} has ${g.pasid_array.size} entries with nothing bound`);
+  for (const g of world.groups) {
+    let n = 0;
+    for (const [pasid, e] of g.pasid_array) if (!isHwptEntry(world, g, pasid, e)) n++;
+    if (n > 0) f.add({ group: g.id }, `pasid_array: group ${g.id} has ${n} entries with nothing bound`);
+  }
   if (core.sva.mms.length > 0 || core.sva.present) f.add({}, `sva_mm: iommu_sva_mms has ${core.sva.mms.length} members with nothing bound`);
   let owned = 0;
   for (const mm of world.mms) {

@@ -5,7 +5,7 @@
  * one is one line (`file: key: what`). Options on the command line override the file's.
  */
 import { z } from 'zod';
-import { FAULT_IDS, MAX_MMS, MAX_PAGES, isFaultId } from '../shared/index.js';
+import { faultIdRanges, MAX_MMS, MAX_PAGES, isFaultId } from '../shared/index.js';
 import { type Checked, bad, good, parseJsonText, readTextFile } from '../trace/index.js';
 import type { ParsedArgs } from './args.js';
 import { SEED_MAX, SEED_MIN } from './values.js';
@@ -33,7 +33,7 @@ export const runConfigSchema = z.strictObject({
   slice: z.string().regex(/^\d+\/\d+$/, { error: 'expected "I/N", e.g. "2/4"' }).optional(),
   'step-timeout': z.union([z.int().min(1, { error: DURATION }), z.string().regex(/^[1-9]\d*(s|m|h)?$/, { error: DURATION })], { error: DURATION }).optional(),
   junit: z.string({ error: 'expected a file name' }).min(1).optional(),
-  fault: z.string().refine(isFaultId, { error: `expected a fault id ${FAULT_IDS[0]}-${FAULT_IDS[FAULT_IDS.length - 1]}` }).optional(),
+  fault: z.string().refine(isFaultId, { error: `expected a fault id ${faultIdRanges()}` }).optional(),
   // The same text as --fix (checked there): "all" or names joined by commas.
   fix: z.string({ error: 'expected finding names joined by commas, or "all"' }).min(1).optional(),
 }).refine((c) => c.runs === undefined || c.time === undefined, { error: 'give runs or time, not both' });

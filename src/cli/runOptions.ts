@@ -1,4 +1,4 @@
-import { FAULTS, FAULT_IDS, FINDING_NAMES, MAX_MMS, MAX_PAGES, PLATFORMS, isFaultId, isFindingName } from '../shared/index.js';
+import { FAULTS, faultIdRanges, FINDING_NAMES, MAX_MMS, MAX_PAGES, PLATFORMS, isFaultId, isFindingName } from '../shared/index.js';
 import type { FaultId, FindingName, Platform } from '../shared/index.js';
 import { type Checked, bad, good } from '../trace/index.js';
 import type { OptionDef, ParsedArgs } from './args.js';
@@ -24,7 +24,7 @@ export const RUN_OPTIONS: readonly OptionDef[] = [
   { name: 'slice', value: 'I/N', help: 'run part I of N of the search: N slices are the whole search (--runs split, --time each), e.g. 2/4' },
   { name: 'step-timeout', value: 'DURATION', help: 'wall time one step may take before it is a soft lockup (I-LOCKUP; default: 1s)' },
   { name: 'traces', value: 'DIR', help: `folder for counterexample traces (default: ${DEFAULT_TRACES_DIR})` },
-  { name: 'fault', value: 'ID', help: `switch one historical bug back on (${FAULT_IDS[0]}-${FAULT_IDS[FAULT_IDS.length - 1]}); runs only on the platforms it applies to` },
+  { name: 'fault', value: 'ID', help: `switch one historical bug back on (${faultIdRanges()}); runs only on the platforms it applies to` },
   { name: 'json', help: 'print the summary as one JSON document on stdout (for CI) instead of the table' },
   { name: 'junit', value: 'FILE', help: 'also write a JUnit XML report (one test case per platform) to FILE' },
   { name: 'fix', value: 'NAME[,NAME]', help: `switch on the proposed fix of known upstream findings (${FINDING_NAMES.join(', ')}, or all); the finding is then no longer reported as known` },
@@ -38,7 +38,7 @@ export const RUN_OPTIONS: readonly OptionDef[] = [
 const parseFaultOption = (raw: string, platforms: readonly Platform[]): Checked<{ fault: FaultId; platforms: readonly Platform[] }> => {
   if (!isFaultId(raw)) {
     const q = raw.length > 40 ? `${raw.slice(0, 37)}...` : raw;
-    return bad(`bad --fault '${q}': expected a fault id ${FAULT_IDS[0]}-${FAULT_IDS[FAULT_IDS.length - 1]}`);
+    return bad(`bad --fault '${q}': expected a fault id ${faultIdRanges()}`);
   }
   const where = FAULTS.find((f) => f.id === raw)!.platform;
   const applies = where === 'core' ? PLATFORMS : [where];

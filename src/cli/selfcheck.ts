@@ -48,7 +48,7 @@ const scenario = (levels: 4 | 5, check: Check): void => {
   for (const dev of [dev0, dev1]) {
     const table = new PasidTable(64);
     table.allocLeaf(1);
-    table.write(1, { present: true, fpd: false, pgtt: 'FL', flptr: pt.pgd, did: 1, levels });
+    table.write(1, { present: true, fpd: false, pgtt: 'FL', flptr: pt.pgd, slptr: 0, did: 1, levels });
     vtd.setContext(dev, table);
   }
   const read = (dev: PciDevice, vpn: number): string => {

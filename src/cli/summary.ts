@@ -1,4 +1,4 @@
-import { COMMAND_KINDS, FAULTS, FINDINGS, failSitesOf } from '../shared/index.js';
+import { COMMAND_KINDS, FAULTS, FINDINGS, IOPF_COUNT_NAMES, type IopfCounts, failSitesOf } from '../shared/index.js';
 import { groupDigits, stepsPerSecond } from './progress.js';
 import type { RunSummary } from '../harness/index.js';
 
@@ -32,8 +32,12 @@ export const formatRunSummary = (s: RunSummary): string[] => {
   const fault = s.fault === undefined ? undefined : FAULTS.find((f) => f.id === s.fault);
   const fixes = s.fixes === undefined ? '' : `, fixes ${s.fixes.join(', ')}`;
   const head = `${fault === undefined ? `seed ${s.seed}` : `seed ${s.seed}, fault ${fault.id}: ${fault.title}`}${fixes}`;
-  return [head, ...formatTable(header, rows), ...formatUnfailed(s), ...formatKnown(s)];
+  return [head, ...formatTable(header, rows), ...formatIopf(s), ...formatUnfailed(s), ...formatKnown(s)];
 };
+
+/** One line per platform: the I/O page-fault protocol parts its runs reached. */
+const formatIopf = (s: RunSummary): string[] =>
+  s.platforms.map((p) => `iopf ${p.platform}: ${(Object.keys(IOPF_COUNT_NAMES) as (keyof IopfCounts)[]).map((k) => `${IOPF_COUNT_NAMES[k]} ${groupDigits(p.iopf[k])}`).join(', ')}`);
 
 /** The fault-injection sites a platform's run never failed, when there are any. */
 const formatUnfailed = (s: RunSummary): string[] =>

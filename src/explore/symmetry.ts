@@ -54,20 +54,26 @@ const mmsOf = (c: Command): number => {
   switch (c.kind) {
     case 'fork':
       return (1 << c.mm) | (1 << c.child);
+    case 'prg':
+      // A group on the RID names no mm (the generators give it mm 0, unused).
+      return c.rid ? 0 : 1 << c.mm;
     case 'bind': case 'unbind': case 'mmap': case 'touch': case 'munmap': case 'mprotect': case 'dma':
-    case 'prefetch': case 'prefetchKernel': case 'exit': case 'mmdrop': case 'spawn':
+    case 'prefetch': case 'prefetchKernel': case 'exit': case 'mmdrop': case 'spawn': case 'migrate':
       return 1 << c.mm;
     case 'gracePeriod': case 'serviceFaults': case 'vmalloc': case 'vfree': case 'failNext': case 'failNth': case 'unplug':
+    case 'attachPasid': case 'replacePasid': case 'detachPasid': case 'iommuMap': case 'iommuUnmap': case 'dmaIova':
       return 0;
   }
 };
 
 const devsOf = (c: Command): number => {
   switch (c.kind) {
-    case 'bind': case 'unbind': case 'dma': case 'prefetch': case 'prefetchKernel': case 'unplug':
+    case 'bind': case 'unbind': case 'dma': case 'prefetch': case 'prefetchKernel': case 'unplug': case 'prg':
+    case 'attachPasid': case 'replacePasid': case 'detachPasid': case 'dmaIova':
       return 1 << c.dev;
     case 'mmap': case 'touch': case 'munmap': case 'mprotect': case 'exit': case 'mmdrop': case 'spawn':
     case 'fork': case 'gracePeriod': case 'serviceFaults': case 'vmalloc': case 'vfree': case 'failNext': case 'failNth':
+    case 'iommuMap': case 'iommuUnmap': case 'migrate':
       return 0;
   }
 };

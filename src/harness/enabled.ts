@@ -1,14 +1,18 @@
 /**
  * The commands the harness generates in a spec state: exactly those whose caller contract
  * holds (src/spec/precondition.ts), narrowed by the generation policy (which devices may be
- * surprise-removed). The exhaustive explorer enumerates them (`enabledCommands`); the random
+ * surprise-removed, and a `prg` on the RID names mm 0: it sends no PASID, so its mm is unused
+ * and the other mm ids would only repeat it). The exhaustive explorer enumerates them (`enabledCommands`); the random
  * generator draws from the same sets (models/draw.ts), so neither ever produces a command a
  * precondition would reject.
  */
 import type { Command, CommandKind, Prot, Topology } from '../shared/index.js';
-import { FAIL_NTH_MAX, failSitesOf } from '../shared/index.js';
+import { FAIL_NTH_MAX, IOVA_PAGES, MAX_HWPTS, PRG_MAX_REQUESTS, failSitesOf } from '../shared/index.js';
 import { MM } from '../spec/index.js';
 import type { SpecState } from '../spec/index.js';
+import { hasPagingDomains } from '../spec/paging.js';
+import { priOnPaging } from '../spec/precondition.js';
+import { PTE_ABSENT } from '../spec/state.js';
 
 /** mm machine states as bit sets, as precondition.ts has them. */
 export const LIVE = 1 << MM.live;
@@ -18,6 +22,13 @@ export const FREE = (1 << MM.unborn) | (1 << MM.freed);
 
 export const MMAP_PROTS: readonly ('r' | 'rw')[] = ['rw', 'r'];
 export const MPROTECT_PROTS: readonly Prot[] = ['none', 'r', 'rw'];
+
+/**
+ * The PASIDs an iommufd attach is generated at (any PASID is legal; these are the ones that
+ * matter): 1 and 2, where SVA's global IDA allocates first (a collision is -EBUSY either way),
+ * and 8, past a 3-bit device's range (-EINVAL on a narrower group member).
+ */
+export const ATTACH_PASIDS: readonly number[] = [1, 2, 8];
 
 /**
  * The devices the generators may unplug in `t`. Generated only where the correct kernel is
@@ -44,6 +55,26 @@ export const unpluggable = (t: Topology): number[] => {
  */
 export const injectionIdle = (s: SpecState): boolean => s.failArmed === undefined && s.failNth === 0;
 
+/**
+ * The devices that can send page request groups in `t`: PRI devices on VT-d. An SMMUv3 stall
+ * is one transaction, not a group. AMD's PPR log has the protocol's fields (the tag's LAST bit,
+ * GN = 0 for PASID-less requests; drivers/iommu/amd/ppr.c iommu_call_iopf_notifier, v6.19-rc)
+ * and the emulated unit and the port carry them, but the spec's AMD half of `prg` (every GN = 0
+ * request answered FAILURE at once, which disables the endpoint's PRI) is not written yet, so
+ * the generators do not send groups there.
+ */
+export const prgDevices = (t: Topology): number[] =>
+  t.platform !== 'vtd' ? [] : t.devices.flatMap((d, i) => (d.pri ? [i] : []));
+
+/** Devices a generated unplug may remove now: unpluggable, present, no iommufd attachment on its group. */
+export const unplugNow = (s: SpecState): number[] => {
+  const g = s.t.devGroup;
+  return unpluggable(s.t.topology).filter((d) => s.unplugged[d] === 0 && !s.hwpts.some((h) => h.pasid[g[d]!] !== 0));
+};
+
+/** The PASID hwpt is attached at in dev's group (0: not attached). */
+const attachedIn = (s: SpecState, dev: number, hwpt: number): number => s.hwpts[hwpt]!.pasid[s.t.devGroup[dev]!]!;
+
 /** Slots whose mm machine is in one of `states` (a bit set). */
 export const slotsIn = (s: SpecState, states: number): number[] => {
   const out: number[] = [];
@@ -67,6 +98,9 @@ export const possibleKind = (kind: CommandKind, t: Topology): boolean =>
   kind === 'fork' ? t.mms > 1
     : kind === 'vmalloc' || kind === 'vfree' || kind === 'prefetchKernel' ? t.kpages > 0
     : kind === 'unplug' ? unpluggable(t).length > 0
+    : kind === 'prg' ? prgDevices(t).length > 0
+    // Without paging domains attachPasid is -EOPNOTSUPP and nothing can use one.
+    : kind === 'detachPasid' || kind === 'replacePasid' || kind === 'iommuMap' || kind === 'iommuUnmap' || kind === 'dmaIova' ? hasPagingDomains(t.platform)
     : true;
 
 /**
@@ -117,18 +151,74 @@ export const enabledOfKind = (s: SpecState, kind: CommandKind): Command[] => {
     case 'dma':
       for (const dev of presentDevs(s)) {
         for (const mm of pasidSlots(s)) {
+          if (priOnPaging(s, dev, mm)) continue;
           for (let page = 0; page < t.pages; page++) for (const write of [false, true]) out.push({ kind, dev, mm, page, write });
         }
       }
       return out;
     case 'prefetch':
-      for (const dev of presentDevs(s)) for (const mm of pasidSlots(s)) for (let page = 0; page < t.pages; page++) out.push({ kind, dev, mm, page });
+      for (const dev of presentDevs(s)) {
+        for (const mm of pasidSlots(s)) if (!priOnPaging(s, dev, mm)) for (let page = 0; page < t.pages; page++) out.push({ kind, dev, mm, page });
+      }
       return out;
     case 'prefetchKernel':
       for (const dev of presentDevs(s)) for (const mm of pasidSlots(s)) for (let kpage = 0; kpage < t.kpages; kpage++) out.push({ kind, dev, mm, kpage });
       return out;
     case 'unplug':
-      for (const dev of unpluggable(t)) if (s.unplugged[dev] === 0) out.push({ kind, dev });
+      for (const dev of unplugNow(s)) out.push({ kind, dev });
+      return out;
+    case 'migrate':
+      for (const mm of slotsIn(s, LIVE)) for (let page = 0; page < t.pages; page++) out.push({ kind, mm, page });
+      return out;
+    case 'attachPasid':
+      for (const dev of presentDevs(s)) {
+        for (let hwpt = 0; hwpt < MAX_HWPTS; hwpt++) if (attachedIn(s, dev, hwpt) === 0) for (const pasid of ATTACH_PASIDS) out.push({ kind, dev, hwpt, pasid });
+      }
+      return out;
+    case 'replacePasid':
+      for (const dev of presentDevs(s)) {
+        for (let hwpt = 0; hwpt < MAX_HWPTS; hwpt++) {
+          if (attachedIn(s, dev, hwpt) !== 0) continue;
+          for (let from = 0; from < MAX_HWPTS; from++) if (from !== hwpt && attachedIn(s, dev, from) !== 0) out.push({ kind, dev, hwpt, from });
+        }
+      }
+      return out;
+    case 'detachPasid':
+      for (let dev = 0; dev < t.devices.length; dev++) for (let hwpt = 0; hwpt < MAX_HWPTS; hwpt++) if (attachedIn(s, dev, hwpt) !== 0) out.push({ kind, dev, hwpt });
+      return out;
+    case 'iommuMap':
+      for (let hwpt = 0; hwpt < MAX_HWPTS; hwpt++) {
+        const h = s.hwpts[hwpt]!;
+        if (!h.allocated) continue;
+        for (let page = 0; page < IOVA_PAGES; page++) if (h.pte[page] === PTE_ABSENT) for (const write of [false, true]) out.push({ kind, hwpt, page, write });
+      }
+      return out;
+    case 'iommuUnmap':
+      for (let hwpt = 0; hwpt < MAX_HWPTS; hwpt++) for (let page = 0; page < IOVA_PAGES; page++) if (s.hwpts[hwpt]!.pte[page] !== PTE_ABSENT) out.push({ kind, hwpt, page });
+      return out;
+    case 'dmaIova':
+      // Devices without PRI only (the precondition's reason: no IOPF handler behind the PASID).
+      for (const dev of presentDevs(s)) {
+        if (s.t.devPri[dev]) continue;
+        for (let hwpt = 0; hwpt < MAX_HWPTS; hwpt++) {
+          if (attachedIn(s, dev, hwpt) === 0) continue;
+          for (let page = 0; page < IOVA_PAGES; page++) for (const write of [false, true]) out.push({ kind, dev, hwpt, page, write });
+        }
+      }
+      return out;
+    case 'prg':
+      for (const dev of prgDevices(t)) {
+        if (s.unplugged[dev] !== 0) continue;
+        const bound = s.t.devMax[dev]! > 0 ? slotsIn(s, LIVE).filter((mm) => s.bonds[dev * t.mms + mm]!.ctx.n > 0) : [];
+        for (let page = 0; page < t.pages; page++) {
+          for (let count = 1; count <= PRG_MAX_REQUESTS && page + count <= t.pages; count++) {
+            for (const write of [false, true]) {
+              for (const mm of bound) for (const last of [false, true]) out.push({ kind, dev, mm, page, count, write, rid: false, last });
+              out.push({ kind, dev, mm: 0, page, count, write, rid: true, last: true });
+            }
+          }
+        }
+      }
       return out;
     case 'exit':
       for (const mm of slotsIn(s, LIVE)) out.push({ kind, mm });

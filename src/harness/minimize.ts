@@ -1,7 +1,10 @@
 /**
  * The last word on a counterexample's length: delete commands one at a time, keeping a deletion
  * when the rest is still legal and still breaks the same invariant, until no single deletion
- * does (1-minimal, the fixpoint of ddmin's finest level). fast-check's shrinker is stronger on
+ * does (1-minimal, the fixpoint of ddmin's finest level); then runs of two and three
+ * consecutive commands, which a lifecycle often needs removed together (exit, mmdrop, spawn
+ * of a slot: no one of them goes alone and leaves the rest legal), and in short traces any
+ * two commands (an armed failNext and the call it fails). fast-check's shrinker is stronger on
  * most runs but can stall (its command shrinker follows the replay record of its own list, and
  * a co-shrinking argument that changes what ran confuses it); this pass makes every saved trace
  * 1-minimal regardless. Replays run without fast-check on fresh sessions, so it is exact.
@@ -13,6 +16,21 @@ import { type Candidate, shrinkTopology } from './shrinkTopology.js';
 
 /** Longest sequence worth the quadratic pass; longer ones are left as fast-check shrank them. */
 const MAX_MINIMIZE = 400;
+/** Longest run of consecutive commands tried as one deletion. */
+const MAX_RUN = 3;
+/** Up to this length, every pair of commands is also tried as one deletion. */
+const MAX_PAIRS = 16;
+
+/** The first two commands (any two) whose joint deletion keeps the failure, or undefined. */
+function withoutAPair(topology: Topology, cmds: readonly Command[], invariant: string, opts: SessionOptions): readonly Command[] | undefined {
+  for (let i = 0; i < cmds.length; i++) {
+    for (let j = i + 2; j < cmds.length; j++) {
+      const without = cmds.filter((_, k) => k !== i && k !== j);
+      if (breaks(topology, without, invariant, opts)) return without;
+    }
+  }
+  return undefined;
+}
 
 const breaks = (topology: Topology, commands: readonly Command[], invariant: string, opts: SessionOptions): boolean => {
   const r = runSequence(topology, commands, opts);
@@ -24,15 +42,24 @@ export const minimizeCommands = (
 ): readonly Command[] => {
   if (commands.length > MAX_MINIMIZE || !breaks(topology, commands, invariant, opts)) return commands;
   let current = commands;
-  let shrunk = true;
-  while (shrunk) {
-    shrunk = false;
+  for (let run = 1; run <= MAX_RUN; ) {
+    let shrunk = false;
     // From the end: later commands are more often the tail after the failure's cause.
-    for (let i = current.length - 1; i >= 0; i--) {
-      const without = [...current.slice(0, i), ...current.slice(i + 1)];
+    for (let i = current.length - run; i >= 0; i--) {
+      const without = [...current.slice(0, i), ...current.slice(i + run)];
       if (breaks(topology, without, invariant, opts)) {
         current = without;
         shrunk = true;
+        i = Math.min(i, current.length - run + 1);
+      }
+    }
+    // Any deletion may open new single ones: back to the finest level.
+    run = shrunk ? 1 : run + 1;
+    if (run > MAX_RUN && current.length <= MAX_PAIRS) {
+      const fewer = withoutAPair(topology, current, invariant, opts);
+      if (fewer !== undefined) {
+        current = fewer;
+        run = 1;
       }
     }
   }

@@ -1,4 +1,4 @@
-import type { FailSite, FaultId, FindingName, Platform } from '../shared/index.js';
+import type { FailSite, FaultId, FindingName, IopfCounts, Platform } from '../shared/index.js';
 import type { Checked, Trace } from '../trace/index.js';
 import type { StepWatch } from './watch.js';
 
@@ -90,6 +90,8 @@ export interface Progress {
   readonly known?: PlatformRunSummary['known'];
   /** Fault-injection sites failed so far (PlatformRunSummary's), for the same reason. */
   readonly sitesFailed?: readonly FailSite[];
+  /** The I/O page-fault protocol parts reached so far (PlatformRunSummary's). */
+  readonly iopf?: IopfCounts;
 }
 
 export interface PlatformRunSummary {
@@ -108,6 +110,8 @@ export interface PlatformRunSummary {
    * they do not count as violations and leave the exit code alone.
    */
   readonly known: readonly { readonly finding: FindingName; readonly runs: number }[];
+  /** The I/O page-fault protocol parts the runs reached, summed over runs (shrinking included). */
+  readonly iopf: IopfCounts;
   /** Wall time, for steps/s only. */
   readonly elapsedMs: number;
   /** Fault-injection sites of the platform failed at least once (src/shared/failSite.ts), of sitesTotal. */

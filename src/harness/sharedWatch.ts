@@ -26,11 +26,13 @@ const TOPO_BYTES = 8192;
 export const WATCH_MAX_COMMANDS = 4096;
 
 /** One command: its kind and every field a command may have, -1 where it has none. */
-const FIELDS = ['dev', 'mm', 'page', 'first', 'count', 'child', 'kpage', 'n'] as const;
+const FIELDS = ['dev', 'mm', 'page', 'first', 'count', 'child', 'kpage', 'n', 'hwpt', 'pasid', 'from'] as const;
 const WRITE = 1 + FIELDS.length;
 const PROT = WRITE + 1;
 const SITE = PROT + 1;
-const CMD_INTS = SITE + 1;
+const RID = SITE + 1;
+const LAST = RID + 1;
+const CMD_INTS = LAST + 1;
 const PROTS = ['none', 'r', 'rw'] as const;
 
 const TOPO_OFFSET = HEADER * 4;
@@ -41,13 +43,16 @@ const KIND_INDEX = new Map(COMMAND_KINDS.map((k, i) => [k, i]));
 
 /** Per kind, the fields its commands have and their slots, from the schema's field lists. */
 const SLOT_OF: Readonly<Record<string, number>> = {
-  ...Object.fromEntries(FIELDS.map((f, i) => [f, 1 + i])), write: WRITE, prot: PROT, site: SITE,
+  ...Object.fromEntries(FIELDS.map((f, i) => [f, 1 + i])), write: WRITE, prot: PROT, site: SITE, rid: RID, last: LAST,
 };
 const KIND_FIELDS: Readonly<Record<CommandKind, readonly string[]>> = {
   bind: ['dev', 'mm'], unbind: ['dev', 'mm'], mmap: ['mm', 'first', 'count', 'prot'], touch: ['mm', 'page', 'write'],
   munmap: ['mm', 'first', 'count'], mprotect: ['mm', 'page', 'prot'], dma: ['dev', 'mm', 'page', 'write'], exit: ['mm'],
   mmdrop: ['mm'], fork: ['mm', 'child'], spawn: ['mm'], gracePeriod: [], prefetch: ['dev', 'mm', 'page'],
   prefetchKernel: ['dev', 'mm', 'kpage'], unplug: ['dev'], vmalloc: ['kpage'], vfree: ['kpage'], failNext: ['site'], serviceFaults: [], failNth: ['n'],
+  prg: ['dev', 'mm', 'page', 'count', 'write', 'rid', 'last'],
+  attachPasid: ['dev', 'hwpt', 'pasid'], replacePasid: ['dev', 'hwpt', 'from'], detachPasid: ['dev', 'hwpt'],
+  iommuMap: ['hwpt', 'page', 'write'], iommuUnmap: ['hwpt', 'page'], dmaIova: ['dev', 'hwpt', 'page', 'write'], migrate: ['mm', 'page'],
 };
 const KIND_SLOTS: readonly (readonly (readonly [string, number])[])[] =
   COMMAND_KINDS.map((k) => KIND_FIELDS[k].map((f) => [f, SLOT_OF[f]!] as const));
@@ -99,7 +104,7 @@ export class SharedStepWatch implements StepWatch {
       for (let f = 0; f < slots.length; f++) {
         const [name, slot] = slots[f]!;
         const v = any[name];
-        c[at + slot] = slot === WRITE ? (v === true ? 1 : 0)
+        c[at + slot] = slot === WRITE || slot === RID || slot === LAST ? (v === true ? 1 : 0)
           : slot === PROT ? PROTS.indexOf(v as (typeof PROTS)[number])
           : slot === SITE ? FAIL_SITES.indexOf(v as (typeof FAIL_SITES)[number])
           : (v as number);
@@ -163,6 +168,8 @@ export class WatchReader {
     if (c[at + WRITE]! >= 0) out['write'] = c[at + WRITE] === 1;
     if (c[at + PROT]! >= 0) out['prot'] = PROTS[c[at + PROT]!];
     if (c[at + SITE]! >= 0) out['site'] = FAIL_SITES[c[at + SITE]!];
+    if (c[at + RID]! >= 0) out['rid'] = c[at + RID] === 1;
+    if (c[at + LAST]! >= 0) out['last'] = c[at + LAST] === 1;
     return out as unknown as Command;
   }
 }

@@ -17,7 +17,7 @@
 import { Worker } from 'node:worker_threads';
 import { type Checked, bad, formatCommand, good, newTrace, saveTrace } from '../trace/index.js';
 import type { Trace } from '../trace/index.js';
-import { type Platform, failSitesOf } from '../shared/index.js';
+import { type Platform, failSitesOf, zeroIopfCounts } from '../shared/index.js';
 import type { PlatformRunSummary, Progress, RunOptions, RunSummary, StopReason } from './runner.js';
 import { WatchReader, newWatchBuffer } from './sharedWatch.js';
 import { LOCKUP_ID, commandObjects, firstLine, invariantTitle } from './violation.js';
@@ -86,6 +86,7 @@ const fromProgress = (platform: Platform, p: Progress | undefined, extraViolatio
   violations: (p?.violations ?? 0) + extraViolations,
   elapsedMs: p?.elapsedMs ?? 0,
   known: p?.known ?? [],
+  iopf: p?.iopf ?? zeroIopfCounts(),
   sitesFailed: p?.sitesFailed ?? [],
   sitesTotal: failSitesOf(platform).length,
   stopped,

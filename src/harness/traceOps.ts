@@ -111,7 +111,7 @@ class OpsTracer {
     return stand;
   }
 
-  /** Point a freshly allocated SVA domain, and the mm's new notifiers, at traced tables. */
+  /** Point a freshly allocated SVA or paging domain at traced tables (the mm's new notifiers: adoptNotifiers). */
   adopt(domain: IommuDomain, owner: IommuOps, tracedOwner: IommuOps): void {
     const d = domain as { ops: IommuDomain['ops']; owner: IommuOps };
     d.ops = this.table(domain.ops);
@@ -132,9 +132,11 @@ export const tracingDriver = (driver: IommuDriver, sink: TraceSink): IommuDriver
       const tracer = new OpsTracer(sink, ops.name);
       const box: { ops: IommuOps | undefined } = { ops: undefined };
       const tracedOps = tracer.table(ops, (member, r, args) => {
-        if (member !== 'domain_alloc_sva' || !hasKeys(r, 'ok') || r.ok !== true) return;
+        // Paging domains (iommufd) as SVA ones: the core's domain->owner == ops check must
+        // see the traced table, or every PASID attach of a traced session is -EINVAL.
+        if ((member !== 'domain_alloc_sva' && member !== 'domain_alloc_paging_flags') || !hasKeys(r, 'ok') || r.ok !== true) return;
         tracer.adopt(r.value as IommuDomain, ops, box.ops!);
-        tracer.adoptNotifiers(args[1] as MmStruct);
+        if (member === 'domain_alloc_sva') tracer.adoptNotifiers(args[1] as MmStruct);
       });
       box.ops = tracedOps;
       t = { tracer, ops: tracedOps };

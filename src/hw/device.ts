@@ -2,7 +2,7 @@ import { Counters } from './counters.js';
 import { HwError } from './errors.js';
 import type { IommuUnit, Translation } from './iommu.js';
 import type { PhysMem } from './mem.js';
-import { PriEndpoint } from './pri.js';
+import { type OutstandingRequest, PriEndpoint } from './pri.js';
 import { PRI_CREDITS, type PageResponseCode } from '../shared/index.js';
 
 export interface AtcEntry {
@@ -92,45 +92,81 @@ export class PciDevice {
     return { ok: true, token: this.mem.hwAccess(t.frame, this.name) };
   }
 
-  /** Send a page request for the access (one PRG, last = 1); undefined when the IOMMU refuses it. */
+  /** Send a page request for the access (a group of one); undefined when the IOMMU refuses it. */
   private pageRequest(pri: PriEndpoint, pasid: number, vpn: number, write: boolean): DmaResult | undefined {
-    if (!pri.hasCredit) return NO_CREDIT;
-    const prgi = pri.allocPrgi();
-    const root = this.iommu.pageRequest?.(this, pasid, vpn, write, prgi) ?? -1;
-    if (root < 0) return undefined;
-    this.counters.bump('pri.request');
-    pri.outstanding.push({ pasid, vpn, write, prgi, root });
+    return this.sendGroup(pri, pasid, [vpn], write);
+  }
+
+  /**
+   * One Page Request Group (PCIe 10.4.1): a request per page, one PRG index, LAST on the final
+   * one; `pasid` -1 sends them without a PASID, on the RID. Each request takes a credit: with
+   * too few left the endpoint sends nothing. Undefined when the IOMMU refuses page requests.
+   * A LAST the IOMMU drops on a full queue is answered Success by the IOMMU itself (VT-d 3.x
+   * §7.5): that response is delivered here, once the request is outstanding.
+   */
+  sendGroup(pri: PriEndpoint, pasid: number, vpns: readonly number[], write: boolean, groupLast = true): DmaResult | undefined {
+    if (pri.responseFailure) return undefined;
+    if (pri.outstanding.length + vpns.length > pri.credits) return NO_CREDIT;
+    const open = pri.openPrgi(pasid);
+    const prgi = open >= 0 ? open : pri.allocPrgi();
+    for (let i = 0; i < vpns.length; i++) {
+      const vpn = vpns[i]!;
+      const last = groupLast && i === vpns.length - 1;
+      const r = this.iommu.pageRequest?.(this, pasid, vpn, write, prgi, last);
+      if (r === undefined) return undefined;
+      this.counters.bump('pri.request');
+      pri.outstanding.push({ pasid, vpn, write, prgi, root: r.root, last });
+      if (r.dropped && last) this.pageResponse(pasid, prgi, 'success');
+    }
     return DMA_PENDING;
   }
 
   /**
+   * `prg`: the device sends requests of one Page Request Group (continuing its open group on
+   * the PASID, if any); `last` false holds the LAST back. Undefined when the IOMMU refuses.
+   */
+  pageRequestGroup(pasid: number, vpns: readonly number[], write: boolean, last = true): DmaResult | undefined {
+    const pri = this.priState;
+    if (pri === undefined) throw new HwError(this.name, 'page request group from a device without PRI');
+    if (pasid >= 0 && !this.canEmit(pasid)) return { ok: false, fault: `${this.name}: no-pasid-cap` };
+    return this.sendGroup(pri, pasid, vpns, write, last);
+  }
+
+  /** The device's driver stops the device using `pasid` (before its unbind): open groups are abandoned. */
+  stopPasid(pasid: number): void {
+    this.priState?.abandon(pasid);
+  }
+
+  /**
    * A page response (VT-d page group response descriptor, SMMU CMD_RESUME) as the IOMMU
-   * delivers it. One that names no outstanding request is a protocol error, logged. Success
-   * makes the endpoint retry: an ATS translation request, then the access; any other code
-   * ends the access with an error (the endpoint does not retry). A surprise-removed endpoint
-   * receives nothing: its access is simply lost (no retry, nothing cached).
+   * delivers it: it answers the whole group. One that names no outstanding request is a
+   * protocol error, logged. Success makes the endpoint retry each request of the group: an ATS
+   * translation request, then the access; Invalid ends the accesses with an error (the endpoint
+   * does not retry); Response Failure ends them too and disables the function's PRI for good.
+   * A request without a PASID has nothing to retry through here. A surprise-removed endpoint
+   * receives nothing: its accesses are simply lost (no retry, nothing cached).
    */
   pageResponse(pasid: number | undefined, prgi: number, code: PageResponseCode): void {
     const pri = this.priState;
-    const req = pri?.take(pasid, prgi);
-    if (pri === undefined || req === undefined) {
+    const reqs = pri?.takeGroup(pasid, prgi);
+    if (pri === undefined || reqs === undefined || reqs.length === 0) {
       this.counters.bump('pri.stray_response');
-      const what = `${this.name}: ${code} response to PRG ${prgi}${pasid === undefined ? '' : ` PASID ${pasid}`} with no such request outstanding`;
+      const what = `${this.name}: ${code} response to PRG ${prgi}${pasid === undefined ? '' : pasid < 0 ? ' (RID)' : ` PASID ${pasid}`} with no such request outstanding`;
       if (pri === undefined) throw new HwError(this.name, `${what} (no PRI)`);
       pri.protocolErrors.push(what);
       return;
     }
     pri.responses++;
     this.counters.bump(`pri.response.${code}`);
-    if (code !== 'success' || this.disconnected) {
-      pri.record({ pasid: req.pasid, vpn: req.vpn, write: req.write, code, ok: false, token: -1, root: req.root });
-      return;
-    }
+    if (code === 'failure') pri.responseFailure = true;
+    for (const req of reqs) this.retry(pri, req, code);
+  }
+
+  private retry(pri: PriEndpoint, req: OutstandingRequest, code: PageResponseCode): void {
+    const failed = { pasid: req.pasid, vpn: req.vpn, write: req.write, code, ok: false, token: -1, root: req.root };
+    if (code !== 'success' || req.pasid < 0 || this.disconnected) return pri.record(failed);
     const t = this.iommu.translate(this, req.pasid, req.vpn, req.write);
-    if (!t.ok) {
-      pri.record({ pasid: req.pasid, vpn: req.vpn, write: req.write, code, ok: false, token: -1, root: req.root });
-      return;
-    }
+    if (!t.ok) return pri.record(failed);
     if (this.ats) this.fill(req.pasid, req.vpn, t);
     const token = this.mem.hwAccess(t.frame, this.name);
     pri.record({ pasid: req.pasid, vpn: req.vpn, write: req.write, code, ok: true, token, root: req.root });

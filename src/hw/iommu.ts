@@ -29,10 +29,17 @@ export interface IommuUnit {
   /** Translate a PASID-tagged request from `dev` (an untranslated DMA or an ATS request). */
   translate(dev: PciDevice, pasid: number, vpn: number, write: boolean): Translation;
   /**
-   * A PRI endpoint's miss becomes a recoverable fault (VT-d: a descriptor in the page request
-   * queue; SMMUv3: a stalled transaction and its event): returns the table root the request
-   * was made against, or -1 when the unit does not accept it (no PRE / no CD.S) and the access
-   * fails as an ordinary fault.
+   * A PRI endpoint's page request (`pasid` -1: on the RID) becomes a recoverable fault (VT-d: a
+   * descriptor in the page request queue; SMMUv3: a stalled transaction and its event):
+   * returns the table root the request was made against (-1: none) and whether the queue was
+   * full and dropped it, or undefined when the unit does not accept it (no PRE / no CD.S) and
+   * the access fails as an ordinary fault.
    */
-  pageRequest?(dev: PciDevice, pasid: number, vpn: number, write: boolean, prgi: number): number;
+  pageRequest?(dev: PciDevice, pasid: number, vpn: number, write: boolean, prgi: number, last: boolean): PageRequestOutcome | undefined;
+}
+
+/** What became of a page request the unit accepted: the table root it was made against; dropped on a full queue. */
+export interface PageRequestOutcome {
+  readonly root: number;
+  readonly dropped: boolean;
 }

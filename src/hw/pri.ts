@@ -1,9 +1,11 @@
-import type { PageResponseCode } from '../shared/index.js';
+import { PRG_INDEX_LIMIT, type PageResponseCode } from '../shared/index.js';
 
-/** PRG indexes are 9 bits (PCIe Page Request Message). */
-export const PRG_INDEX_LIMIT = 512;
+export { PRG_INDEX_LIMIT };
 
-/** One page request the endpoint sent and holds a credit for until its response arrives. */
+/**
+ * One page request the endpoint sent and holds a credit for until its group's response
+ * arrives. `pasid` -1: sent without a PASID, on the RID.
+ */
 export interface OutstandingRequest {
   readonly pasid: number;
   readonly vpn: number;
@@ -12,6 +14,8 @@ export interface OutstandingRequest {
   readonly prgi: number;
   /** The table root the IOMMU walked when it turned the miss into a request (VT-d FLPTR, SMMU TTB0). */
   readonly root: number;
+  /** Last request of its group (LAST / LPIG). */
+  readonly last: boolean;
 }
 
 /** What happened to a request once answered: a retried access (its token) or a given-up one. */
@@ -39,11 +43,34 @@ export class PriEndpoint {
   readonly completions: PriCompletion[] = [];
   readonly protocolErrors: string[] = [];
   responses = 0;
+  /**
+   * PRI Status Response Failure: a Response Failure answer is catastrophic (PCIe r6.0
+   * 10.4.2.1): the function's Page Request Interface is disabled and sends no more requests.
+   */
+  responseFailure = false;
 
   constructor(readonly credits: number) {}
 
   get hasCredit(): boolean {
     return this.outstanding.length < this.credits;
+  }
+
+  /** The PRG index of `pasid`'s open group (requests sent, LAST not yet), or -1. */
+  openPrgi(pasid: number): number {
+    for (const r of this.outstanding) {
+      if (r.pasid === pasid && !this.outstanding.some((o) => o.pasid === pasid && o.prgi === r.prgi && o.last)) return r.prgi;
+    }
+    return -1;
+  }
+
+  /** The function stops using `pasid`: its open groups are abandoned (their credits return, no answer is awaited). */
+  abandon(pasid: number): void {
+    let kept = 0;
+    for (const r of this.outstanding) {
+      const open = r.pasid === pasid && !this.outstanding.some((o) => o.pasid === pasid && o.prgi === r.prgi && o.last);
+      if (!open) this.outstanding[kept++] = r;
+    }
+    this.outstanding.length = kept;
   }
 
   /** The lowest PRG index no outstanding request uses. */
@@ -52,11 +79,19 @@ export class PriEndpoint {
     return -1;
   }
 
-  /** Take the request a response names; `pasid` undefined matches on the index alone (CMD_RESUME). */
-  take(pasid: number | undefined, prgi: number): OutstandingRequest | undefined {
-    const i = this.outstanding.findIndex((r) => r.prgi === prgi && (pasid === undefined || r.pasid === pasid));
-    if (i < 0) return undefined;
-    return this.outstanding.splice(i, 1)[0];
+  /**
+   * Take every request of the group a response names, in send order; `pasid` undefined matches
+   * on the index alone (CMD_RESUME), -1 the requests sent without a PASID.
+   */
+  takeGroup(pasid: number | undefined, prgi: number): OutstandingRequest[] {
+    const out: OutstandingRequest[] = [];
+    let kept = 0;
+    for (const r of this.outstanding) {
+      if (r.prgi === prgi && (pasid === undefined || r.pasid === pasid)) out.push(r);
+      else this.outstanding[kept++] = r;
+    }
+    this.outstanding.length = kept;
+    return out;
   }
 
   record(c: PriCompletion): void {

@@ -14,10 +14,12 @@ import { failNext, failNth, inject_begin, inject_end, srcu_grace_period } from '
 import { mm_alloc } from './core/mm.js';
 import { do_mprotect } from './core/mprotect.js';
 import { do_munmap } from './core/munmap.js';
+import { migrate_page } from './core/migrate.js';
 import type { Device, MmStruct } from './core/types.js';
 import { vfree, vmalloc } from './core/vmalloc.js';
 import { do_mmap } from './core/vma.js';
 import { pciehp_surprise_remove } from './pciehp.js';
+import { attachPasid, detachPasid, dmaIova, ioasMap, ioasUnmap, replacePasid } from './iommufd.js';
 import type { World } from './world.js';
 
 const mmOf = (world: World, slot: number): MmStruct => {
@@ -83,7 +85,11 @@ function step(world: World, cmd: Command): Observation {
       const row = world.fds[mm]!;
       const fd = row[dev];
       if (fd === undefined) throw new Error(`unbind(dev${dev}, mm${mm}) without a bond (caller contract)`);
-      if (--fd.binds === 0) row[dev] = undefined;
+      if (--fd.binds === 0) {
+        row[dev] = undefined;
+        // Its driver's last unbind of the mm: the device stopped using the PASID first.
+        devOf(world, dev).hw.stopPasid(pasidOf(world, mm));
+      }
       iommu_sva_unbind_device(fd.handle);
       return OK;
     }
@@ -111,6 +117,16 @@ function step(world: World, cmd: Command): Observation {
       const { dev, mm, page, write } = cmd;
       const r = devOf(world, dev).hw.dma(pasidOf(world, mm), userVpn(page), write);
       // A PRI page request sent: the access is pending, `{ok}` with no value (spec/pri.ts).
+      return r.ok ? { ok: true, value: r.token } : r.pending === true ? OK : { ok: false, errno: 'EFAULT', fault: r.fault };
+    }
+    case 'prg': {
+      const { dev, mm, page, count, write, rid } = cmd;
+      const hw = devOf(world, dev).hw;
+      // A device without PRI has no page requests to send (the spec's precondition keeps it out).
+      if (hw.priState === undefined) return { ok: false, errno: 'EFAULT', fault: `${hw.name}: no PRI` };
+      const vpns = Array.from({ length: count }, (_, i) => userVpn(page + i));
+      const r = hw.pageRequestGroup(rid ? -1 : pasidOf(world, mm), vpns, write, cmd.last);
+      if (r === undefined) return { ok: false, errno: 'EFAULT', fault: 'page requests refused' };
       return r.ok ? { ok: true, value: r.token } : r.pending === true ? OK : { ok: false, errno: 'EFAULT', fault: r.fault };
     }
     case 'prefetch': {
@@ -178,6 +194,21 @@ function step(world: World, cmd: Command): Observation {
     case 'serviceFaults':
       // The IOMMUs' fault threads and IOPF workqueues run; value: groups answered SUCCESS.
       return { ok: true, value: iopf_run_all(world.kernel) };
+    case 'attachPasid':
+      return attachPasid(world, devOf(world, cmd.dev), cmd.hwpt, cmd.pasid);
+    case 'detachPasid':
+      return detachPasid(world, devOf(world, cmd.dev), cmd.hwpt);
+    case 'replacePasid':
+      return replacePasid(world, devOf(world, cmd.dev), cmd.hwpt, cmd.from);
+    case 'iommuMap':
+      return ioasMap(world, cmd.hwpt, cmd.page, cmd.write);
+    case 'iommuUnmap':
+      return ioasUnmap(world, cmd.hwpt, cmd.page);
+    case 'dmaIova':
+      return dmaIova(world, devOf(world, cmd.dev), cmd.hwpt, cmd.page, cmd.write);
+    case 'migrate':
+      migrate_page(mmOf(world, cmd.mm), cmd.page);
+      return OK;
     default: {
       const never: never = cmd;
       throw new Error(`implStep: unknown command ${JSON.stringify(never)}`);

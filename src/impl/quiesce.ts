@@ -7,13 +7,20 @@
  * optional leakCheck hook, so this file stays generic).
  */
 import { slotState, type World } from './world.js';
-import type { IommuDomain, IommuMmData } from './core/types.js';
+import type { IommuDomain, IommuGroup, IommuMmData, PasidArrayEntry } from './core/types.js';
 
 export type LeakKind = 'domain' | 'handle' | 'pasid_array' | 'pasid' | 'sva_mm' | 'notifier' | 'frame' | 'driver' | 'warn';
 
 export interface Leak {
   readonly kind: LeakKind;
   readonly what: string;
+}
+
+/** A pasid_array entry an iommufd HWPT accounts for: its paging domain, attached there. */
+export function isHwptEntry(world: World, group: IommuGroup, pasid: number, e: PasidArrayEntry): boolean {
+  if (e.kind !== 'domain' || e.domain.type !== 'PAGING') return false;
+  for (const h of world.hwpts) if (h.domain === e.domain && h.pasid.get(group) === pasid) return true;
+  return false;
 }
 
 /** Nothing is bound: no fd holds a handle. */
@@ -49,9 +56,11 @@ export function findLeaks(world: World): Leak[] {
   for (const h of core.live.handles) if (!held.has(h)) out.push({ kind: 'handle', what: `handle ${h.id} (users ${h.users}) is held by no fd` });
   for (const h of held) if (h.freed) out.push({ kind: 'handle', what: `fd holds freed handle ${h.id}` });
 
-  // pasid_array: only stored handle entries of live handles; none when nothing is bound.
+  // pasid_array: only stored handle entries of live handles (none when nothing is bound) and
+  // the entries of attached iommufd paging domains.
   for (const g of world.groups) {
     for (const [pasid, e] of g.pasid_array) {
+      if (isHwptEntry(world, g, pasid, e)) continue;
       if (e.kind !== 'handle' || e.handle.freed || quiet) out.push({ kind: 'pasid_array', what: `group ${g.id} PASID ${pasid}: ${e.kind} entry remains` });
     }
   }

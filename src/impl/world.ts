@@ -7,15 +7,25 @@
 import { PciDevice } from '../hw/device.js';
 import type { KernelSpace } from '../hw/pagetable.js';
 import type { Topology, TraceSink } from '../shared/index.js';
-import { topologyError } from '../shared/index.js';
+import { IOVA_PAGES, MAX_HWPTS, topologyError } from '../shared/index.js';
 import type { ContentCounters } from './core/content.js';
 import { type CoreGlobals, type CoreOptions, coreOf, createKernel } from './core/kernel.js';
-import type { Device, IommuDevice, IommuDriver, IommuGroup, IommuSva, Kernel, MmStruct } from './core/types.js';
+import type { Device, IommuDevice, IommuDomain, IommuDriver, IommuGroup, IommuSva, Kernel, MmStruct } from './core/types.js';
 
 /** The harness's "file descriptor" on a bond: the handle a (dev, slot) bind returned, and how many binds it holds. */
 export interface Fd {
   readonly handle: IommuSva;
   binds: number;
+}
+
+/**
+ * An iommufd HWPT slot: its paging domain (allocated by the first attachPasid, kept after),
+ * the kernel buffer behind each mapped IOVA page, and the PASID it is attached at per group.
+ */
+export interface HwptSlot {
+  domain: IommuDomain | undefined;
+  readonly frames: (number | undefined)[];
+  readonly pasid: Map<IommuGroup, number>;
 }
 
 export type SlotState = 'unborn' | 'live' | 'exited' | 'dropped' | 'freed';
@@ -43,6 +53,8 @@ export interface World {
   readonly content: ContentCounters;
   /** The core's globals (PASID IDA, iommu_sva_mms, live objects, WARNs). */
   readonly core: CoreGlobals;
+  /** iommufd paging domains by HWPT id (MAX_HWPTS). */
+  readonly hwpts: readonly HwptSlot[];
 }
 
 export function createWorld(topology: Topology, driver: IommuDriver, trace?: TraceSink, options: CoreOptions = {}): World {
@@ -80,6 +92,9 @@ export function createWorld(topology: Topology, driver: IommuDriver, trace?: Tra
     fds: Array.from({ length: slots }, () => new Array<Fd | undefined>(devices.length).fill(undefined)),
     content: core.content,
     core,
+    hwpts: Array.from({ length: MAX_HWPTS }, () => ({
+      domain: undefined, frames: new Array<number | undefined>(IOVA_PAGES).fill(undefined), pasid: new Map(),
+    })),
   };
 }
 

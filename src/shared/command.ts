@@ -25,6 +25,16 @@ export type Command =
   | { readonly kind: 'mprotect'; readonly mm: number; readonly page: number; readonly prot: Prot }
   /** The device accesses the page through the mm's PASID: ATC, then IOMMU caches, then a walk. */
   | { readonly kind: 'dma'; readonly dev: number; readonly mm: number; readonly page: number; readonly write: boolean }
+  /**
+   * The PRI device sends `count` requests of a Page Request Group for pages page.., through the
+   * mm's PASID, or with no PASID on its RID when `rid` (mm unused). With `last` the final one
+   * carries LAST; without it the group stays open: the device's next prg on that PASID
+   * continues it, and the device abandons it when it stops using the PASID (its last unbind).
+   */
+  | {
+      readonly kind: 'prg'; readonly dev: number; readonly mm: number; readonly page: number;
+      readonly count: number; readonly write: boolean; readonly rid: boolean; readonly last: boolean;
+    }
   /** Last mmput: exit_mmap runs the notifiers' release, then frees tables and frames. */
   | { readonly kind: 'exit'; readonly mm: number }
   /** The process drops its own mm_count reference; __mmdrop runs once nothing else holds one. */
@@ -61,12 +71,37 @@ export type Command =
    * The I/O page-fault machinery runs: each IOMMU's fault interrupt thread reports the page
    * requests its hardware queued, and the IOPF workqueue handles and answers them.
    */
-  | { readonly kind: 'serviceFaults' };
+  | { readonly kind: 'serviceFaults' }
+  /**
+   * iommufd PASID attach (IOMMU_HWPT_ALLOC + iommu_attach_device_pasid): paging domain `hwpt`
+   * (0: a second-stage nest parent, 1: first-stage; allocated on first use, kept afterwards)
+   * is attached to dev's group at the caller-chosen `pasid`.
+   */
+  | { readonly kind: 'attachPasid'; readonly dev: number; readonly hwpt: number; readonly pasid: number }
+  /**
+   * iommufd replace (iommu_replace_device_pasid): the PASID HWPT `from` is attached at in dev's
+   * group switches to HWPT `hwpt` (allocated on first use) without passing through blocked.
+   */
+  | { readonly kind: 'replacePasid'; readonly dev: number; readonly hwpt: number; readonly from: number }
+  /** iommu_detach_device_pasid of hwpt from dev's group (at the PASID it was attached at). */
+  | { readonly kind: 'detachPasid'; readonly dev: number; readonly hwpt: number }
+  /** iommu_map of IOVA page `page` of hwpt to a fresh kernel buffer (IOMMU_READ, | IOMMU_WRITE). */
+  | { readonly kind: 'iommuMap'; readonly hwpt: number; readonly page: number; readonly write: boolean }
+  /** iommu_unmap of IOVA page `page` of hwpt (flush, then the buffer is freed). */
+  | { readonly kind: 'iommuUnmap'; readonly hwpt: number; readonly page: number }
+  /** The device accesses IOVA page `page` through the PASID hwpt is attached at in its group. */
+  | { readonly kind: 'dmaIova'; readonly dev: number; readonly hwpt: number; readonly page: number; readonly write: boolean }
+  /**
+   * The kernel migrates the page (compaction, NUMA balancing): PTE cleared with a batched
+   * flush (x86: the secondary TLBs get (0, -1)), content moved to a new frame, PTE restored,
+   * old frame freed. Nothing observable changes; a secondary TLB that kept the old frame is stale.
+   */
+  | { readonly kind: 'migrate'; readonly mm: number; readonly page: number };
 
 export type CommandKind = Command['kind'];
 
 export const COMMAND_KINDS: readonly CommandKind[] = [
   'bind', 'unbind', 'mmap', 'touch', 'munmap', 'mprotect', 'dma', 'exit', 'mmdrop', 'fork',
-  'spawn', 'gracePeriod', 'prefetch', 'vmalloc', 'vfree', 'failNext', 'serviceFaults', 'prefetchKernel', 'unplug',
-  'failNth',
+  'spawn', 'gracePeriod', 'prefetch', 'vmalloc', 'vfree', 'failNext', 'serviceFaults', 'prefetchKernel', 'unplug', 'prg',
+  'attachPasid', 'detachPasid', 'iommuMap', 'iommuUnmap', 'dmaIova', 'migrate', 'replacePasid', 'failNth',
 ];

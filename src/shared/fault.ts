@@ -9,7 +9,9 @@ export type FaultId =
   | 'B09' | 'B10' | 'B11' | 'B12' | 'B13' | 'B14' | 'B15' | 'B16'
   | 'B17' | 'B18' | 'B19'
   | 'B30' | 'B31' | 'B39'
-  | 'B40' | 'B41';
+  | 'B40' | 'B41'
+  | 'B50' | 'B51'
+  | 'B60' | 'B61';
 
 export interface FaultInfo {
   readonly id: FaultId;
@@ -29,8 +31,7 @@ export const FAULTS: readonly FaultInfo[] = [
   { id: 'B03', title: 'fork child inherits the PASID', fix: 'dc7507ddce59 (v5.18)', platform: 'core', expected: ['I1', 'I13', 'REF'] },
   { id: 'B04', title: 'PASID leak in unbind', fix: 'a21518cb23a3 (v5.15-rc1)', platform: 'vtd', expected: ['I1', 'I11', 'REF'] },
   { id: 'B05', title: 'deadlock in the PRQ drain', fix: '6ef0505158f7 (v5.15-rc1)', platform: 'vtd', expected: ['I-SPLAT', 'I8', 'I-PRI-DRAIN'] },
-  { id: 'B06', title: 'teardown always uses P_IOTLB, even for SL/nested entries', fix: '8798d3641119 (v5.14-rc6)', platform: 'vtd', expected: ['I6', 'I7'],
-    notRepresented: 'SVA writes only first-level PASID entries, so old and new teardown send the same descriptors; reaching it needs second-stage paging domains' },
+  { id: 'B06', title: 'teardown always uses P_IOTLB, even for SL/nested entries', fix: '8798d3641119 (v5.14-rc6)', platform: 'vtd', expected: ['I6', 'I7'] },
   { id: 'B07', title: 'SVA domains get second-stage IOTLB flushes', fix: '04b1b069f151 (Dec 2025)', platform: 'vtd', expected: ['I6', 'I7', 'I-UAF-DMA', 'OBS'] },
   { id: 'B08', title: 'SVA handle sharing dropped: a second bind fails', fix: '65d4418c5002 (v6.8-rc5)', platform: 'core', expected: ['OBS', 'REF'] },
   { id: 'B09', title: 'signedness: an ida errno used as a PASID', fix: 'c20ecf7bb615 (v6.5-rc2)', platform: 'core', expected: ['OBS', 'I1', 'REF'] },
@@ -40,17 +41,35 @@ export const FAULTS: readonly FaultInfo[] = [
   { id: 'B13', title: 'GFP_KERNEL allocation under a spinlock in SVA bind', fix: 'b5bf7778b722 (v6.8-rc5)', platform: 'smmuv3', expected: ['I-SPLAT'] },
   { id: 'B14', title: 'kernel page-table pages freed without flushing SVA paging caches', fix: 'e37d5a2d60a3, CVE-2025-71202', platform: 'vtd', expected: ['I15', 'I6', 'I-UAF-DMA'] },
   { id: 'B15', title: 'devTLB invalidation sent to a disconnected device', fix: '4fc82cd907ac (2024)', platform: 'vtd', expected: ['I-QUEUE', 'I8'] },
-  { id: 'B16', title: 'PASID attached to a group member without PASID support', fix: 'b3f6fcd8404f, the core skips max_pasids == 0 (2025)', platform: 'core', expected: ['EXC', 'OBS', 'REF'] },
+  { id: 'B16', title: 'PASID attached to a group member without PASID support', fix: 'b3f6fcd8404f, the core skips max_pasids == 0 (2025)', platform: 'core', expected: ['EXC', 'OBS', 'REF', 'I2'] },
   { id: 'B17', title: 'SVA attach enables IOPF on a device without PRI: bind fails', fix: '39c20c4e83b9 (v7.0-rc5)', platform: 'vtd', expected: ['OBS', 'REF'] },
   { id: 'B18', title: 'PASID teardown zeroes the entry while it is present', fix: '75ed00055c05 (v7.0-rc1)', platform: 'vtd', expected: ['I7'] },
   { id: 'B19', title: 'ITE abort walk steps by 2: hard lockup after a multi-descriptor batch', fix: 'fe89277c9ceb (v7.0-rc5)', platform: 'vtd', expected: ['I-SPLAT'] },
   { id: 'B30', title: 'AMD GCR3 updates flush PASID 0 instead of the PASID (argument order)', fix: '8386207f37e9 (v6.12-rc1)', platform: 'amd', expected: ['I6', 'I8', 'I7', 'I-UAF-DMA', 'OBS', 'REF'] },
-  { id: 'B31', title: 'AMD PPR handler leaks a pci_dev reference per page request', fix: '6cf0981c2233 (v6.2-rc1, iommu_v2 ppr_notifier); missing again in ppr.c since v6.10', platform: 'amd', expected: ['I11'] },
+  { id: 'B31', title: 'AMD PPR handler leaks a pci_dev reference per page request', fix: 'mainline ppr.c after 508cc055353a (the newer 3c6a2bac1524 puts it; fixing commit not in the archives); introduced by 978d626b8f1a (v6.10-rc1); 6cf0981c2233 (v6.2-rc1) had fixed it in iommu_v2', platform: 'amd', expected: ['I11'] },
   { id: 'B39', title: 'AMD PASID removal leaves its page requests queued (upstream, unfixed)', fix: 'none: amd/pasid.c amd_iommu_remove_dev_pasid (v6.19-rc) drains nothing', platform: 'amd', expected: ['I8', 'I-PRI-DRAIN', 'I-PRI-STALE', 'I-PRI-ONCE', 'OBS', 'REF'] },
   { id: 'B40', title: 'failed group PASID attach undone on devices never attached', fix: 'b025dea63cde (v6.10-rc1)', platform: 'vtd', expected: ['I-SPLAT', 'I-FAIL', 'I5', 'REF'] },
   { id: 'B41', title: 'CD L1 table allocation failure unnoticed: NULL l1tab written', fix: '5941f0e0c1e0 (v6.18-rc6)', platform: 'smmuv3', expected: ['EXC'] },
+  // The IOPF protocol (issue 14). Groups of several requests are sent only on VT-d here.
+  { id: 'B50', title: 'a non-last page request is handled and answered as a group of its own', fix: 'fca5b78511e9 (v6.11-rc, 2024; lost return from 3dfa64aecbaf)', platform: 'vtd', expected: ['I-PRI-ONCE', 'I-PRI-RETRY', 'REF', 'OBS'] },
+  { id: 'B51', title: 'PASID teardown returns at a non-present entry: FPD left, PRQ drained at mm release instead of unbind', fix: 'cf08ca81d08a (v6.13-rc, Dec 2024)', platform: 'vtd', expected: ['I5', 'I11', 'I-PRI-ONCE', 'I-PRI-RETRY', 'I-PRI-DRAIN', 'REF'] },
+  { id: 'B60', title: 'PASID replacement rewrites the present entry in place', fix: 'c3b1edea3791 (v7.0-rc)', platform: 'vtd', expected: ['I7', 'I6'] },
+  { id: 'B61', title: 'flush-all sends the device-TLB invalidation without the PASID', fix: '3141153816bf (v6.17)', platform: 'vtd', expected: ['I6', 'I-UAF-DMA'] },
 ];
 
 export const FAULT_IDS: readonly FaultId[] = FAULTS.map((f) => f.id);
+
+/** The corpus's ids as runs of consecutive numbers, for messages: `B01-B19, B30-B31, B50-B51, B60-B61`. */
+export const faultIdRanges = (): string => {
+  const nums = FAULT_IDS.map((id) => Number(id.slice(1)));
+  const runs: string[] = [];
+  for (let i = 0; i < nums.length;) {
+    let j = i;
+    while (j + 1 < nums.length && nums[j + 1] === nums[j]! + 1) j++;
+    runs.push(i === j ? FAULT_IDS[i]! : `${FAULT_IDS[i]}-${FAULT_IDS[j]}`);
+    i = j + 1;
+  }
+  return runs.join(', ');
+};
 
 export const isFaultId = (s: string): s is FaultId => (FAULT_IDS as readonly string[]).includes(s);

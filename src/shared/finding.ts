@@ -8,12 +8,14 @@
  * the finding itself once its fix is switched on.
  */
 export type FindingName =
-  | 'vtd-iopf-remove-nonpri' | 'vtd-release-fpd-lost' | 'vtd-drain-devtlb-absent' | 'smmuv3-detach-no-iopf-flush';
+  | 'vtd-iopf-remove-nonpri' | 'vtd-release-fpd-lost' | 'vtd-drain-devtlb-absent' | 'smmuv3-detach-no-iopf-flush'
+  | 'amd-remove-pasid-no-iopf-flush'
+  | 'iopf-partial-error-response' | 'iopf-stale-partial';
 
 export interface FindingInfo {
   readonly name: FindingName;
   readonly title: string;
-  readonly platform: 'vtd' | 'smmuv3' | 'both';
+  readonly platform: 'vtd' | 'smmuv3' | 'amd' | 'both';
   /** What the buggy path trips; any other violation is not excused. */
   readonly excuses: readonly FindingExcuse[];
   /** The kernel functions involved (tree and commit: docs/kernel-version.md). */
@@ -84,6 +86,47 @@ export const FINDINGS: readonly FindingInfo[] = [
     ],
     where: 'arm-smmu-v3.c: arm_smmu_blocking_set_dev_pasid (no evtq drain, no iopf_queue_flush_dev; io-pgfault.c asks for both)',
     trace: 'regressions/upstream/smmuv3-detach-no-iopf-flush.json',
+  },
+  {
+    name: 'amd-remove-pasid-no-iopf-flush',
+    title: 'AMD PASID removal leaves the PASID\'s page requests in the PPR log and the IOPF queue',
+    platform: 'amd',
+    // The request stays for the PPR thread to report after the PASID is gone or bound anew:
+    // from here on the spec (which drained) and the kernel part ways, as on SMMUv3.
+    excuses: [
+      { invariant: 'I8', message: 'still in the PPR log', ends: true },
+      { invariant: 'I-PRI-DRAIN', ends: true },
+      { invariant: 'I-PRI-ONCE', ends: true },
+      { invariant: 'I-PRI-STALE', ends: true },
+      { invariant: 'I-PRI-RETRY', ends: true },
+      { invariant: 'REF', ends: true },
+    ],
+    where: 'amd/pasid.c: amd_iommu_remove_dev_pasid (no amd_iommu_poll_ppr_log, no iopf_queue_flush_dev; io-pgfault.c asks for both)',
+    trace: 'regressions/upstream/amd-remove-pasid-no-iopf-flush.json',
+  },
+  {
+    name: 'iopf-partial-error-response',
+    title: 'A non-last page request with no fault handler is answered, so its group is answered twice, once before its LAST',
+    platform: 'vtd',
+    // The device retires the group at the first answer; the second names nothing outstanding,
+    // and the endpoint's protocol-error log keeps it.
+    excuses: [{ invariant: 'I-PRI-ONCE', message: 'with no such request outstanding', persistent: true }],
+    where: 'io-pgfault.c: iommu_report_device_fault → err_bad_iopf → iopf_error_response (since 3dfa64aecbafc moved the answer into the core; VT-d\'s handle_bad_prq_event answers only LPIG)',
+    trace: 'regressions/upstream/iopf-partial-error-response.json',
+  },
+  {
+    name: 'iopf-stale-partial',
+    title: 'Partial page requests of a detached PASID stay on the partial list and join a later group with the same PRG index',
+    platform: 'vtd',
+    // The kernel keeps what the spec freed: from here on they part ways.
+    excuses: [
+      { invariant: 'I-PRI-ONCE', message: 'partial page requests', ends: true },
+      { invariant: 'OBS', ends: true },
+      { invariant: 'REF', ends: true },
+      { invariant: 'I-PRI-RETRY', ends: true },
+    ],
+    where: 'io-pgfault.c: iopf_queue_flush_dev (flushes the workqueue, not the partial list), iopf_group_alloc (matches partials by grpid alone); intel/prq.c: intel_iommu_drain_pasid_prq',
+    trace: 'regressions/upstream/iopf-stale-partial.json',
   },
 ];
 

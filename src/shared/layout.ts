@@ -44,11 +44,26 @@ export const userToken = (mm: number, page: number, gen: number): number =>
 export const kernelToken = (kpage: number, gen: number): number =>
   (gen * (MAX_MMS + 1) + MAX_MMS) * MAX_PAGES + kpage;
 
-/** Human form of a token for traces: `mm1.p3#2`, `k0#1`. */
+/**
+ * Paging domains (iommufd HWPTs) the harness can allocate, and the IOVA pages each maps. An
+ * IOVA page is backed by a kernel buffer of its own (a DMA allocation, not a user page), so
+ * its tokens live in the kernel half's spare page ids, above the vmalloc pages.
+ */
+export const MAX_HWPTS = 2;
+export const IOVA_PAGES = 4;
+/** IOVA page p sits where user page p would: pairs share a leaf table (a range spans tables). */
+export const iovaVpn = (page: number): number => userVpn(page);
+const iovaId = (hwpt: number, page: number): number => MAX_KPAGES + hwpt * IOVA_PAGES + page;
+export const iovaToken = (hwpt: number, page: number, gen: number): number => kernelToken(iovaId(hwpt, page), gen);
+
+/** Human form of a token for traces: `mm1.p3#2`, `k0#1`, `hwpt1.iova2#1`. */
 export const formatToken = (token: number): string => {
   const page = token % MAX_PAGES;
   const rest = Math.floor(token / MAX_PAGES);
   const mm = rest % (MAX_MMS + 1);
   const gen = Math.floor(rest / (MAX_MMS + 1));
-  return mm === MAX_MMS ? `k${page}#${gen}` : `mm${mm}.p${page}#${gen}`;
+  if (mm !== MAX_MMS) return `mm${mm}.p${page}#${gen}`;
+  if (page < MAX_KPAGES) return `k${page}#${gen}`;
+  const i = page - MAX_KPAGES;
+  return `hwpt${Math.floor(i / IOVA_PAGES)}.iova${i % IOVA_PAGES}#${gen}`;
 };

@@ -30,6 +30,8 @@ export interface IommuSpec {
   readonly asidBits: number;
   /** SMMUv3: RANGE_INV (range TLBI) supported. */
   readonly rangeInv: boolean;
+  /** VT-d: page request queue entries (PQA_REG.PQS); absent = PRQ_DEFAULT_ENTRIES. Tiny values make overflow reachable. */
+  readonly prqSize?: number;
 }
 
 export interface Topology {
@@ -91,6 +93,7 @@ export const topologyError = (t: Topology): string | undefined => {
     if (!int(u.didBits, 4, 16)) return `iommu ${i}: didBits between 4 and 16`;
     if (!int(u.asidBits, 1, 16)) return `iommu ${i}: asidBits between 1 and 16`;
     if (typeof u.rangeInv !== 'boolean') return `iommu ${i}: rangeInv must be a boolean`;
+    if (u.prqSize !== undefined && !int(u.prqSize, 1, 64)) return `iommu ${i}: prqSize between 1 and 64`;
     // AMD: PASmax ≤ 15 with GLXSup two-level GCR3 tables; the identity domain and every device's
     // GCR3 table take a protection-domain ID at boot.
     if (t.platform === 'amd' && u.pasidBits > 16) return `iommu ${i}: pasidBits at most 16 on AMD (PASmax 15)`;

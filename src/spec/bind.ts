@@ -8,9 +8,10 @@
 import type { Errno, FailSite, Observation, Platform } from '../shared/index.js';
 import { failSiteInfo } from '../shared/index.js';
 import { bondTable, domainTable, pasidTable } from './machines/index.js';
+import { pagingHolds } from './paging.js';
 import { consumeAnyFail, consumeFail, discardDomain, freeDomain } from './lifetime.js';
 import { fail } from './observe.js';
-import { drainIommu } from './pri.js';
+import { abandonOpen, drainIommu, dropPartials, dropPasidPartials } from './pri.js';
 import type { SpecDomain, SpecSlot, SpecState } from './state.js';
 
 /** ida_alloc_range(min, max): the smallest free id in [min, max], or -1 (-ENOSPC). */
@@ -73,8 +74,10 @@ const attachError = (s: SpecState, d: SpecDomain, group: number, pasid: number):
     const max = t.devMax[dev]!;
     if (max > 0 && pasid >= max) return 'EINVAL';
   }
-  // xa_insert cannot collide: iommu_attach_handle_get found no entry at (group, pasid); it
-  // can fail to allocate its node.
+  // xa_insert: iommu_attach_handle_get found no SVA handle at (group, pasid), but an iommufd
+  // paging domain may hold the slot (-EBUSY, before any allocation); else it can fail to
+  // allocate its node.
+  if (pagingHolds(s, group, pasid)) return 'EBUSY';
   if (consumeFail(s, 'xa_insert@iommu_attach_device_pasid')) return 'ENOMEM';
   for (const dev of devs) {
     if (t.devMax[dev]! === 0) continue;
@@ -200,7 +203,10 @@ export const unbind = (s: SpecState, dev: number, slot: number): void => {
   const { t } = s;
   const sl = s.slots[slot]!;
   const cov = s.coverage;
-  bondTable.send(s.bonds[dev * t.topology.mms + slot]!, { type: 'unbind' }, cov);
+  const bond = s.bonds[dev * t.topology.mms + slot]!;
+  bondTable.send(bond, { type: 'unbind' }, cov);
+  // The caller's last unbind: the device stopped using the PASID first.
+  if (bond.ctx.n === 0 && t.devPri[dev] && s.outstanding[dev]! > 0) abandonOpen(s, dev, slot);
   const group = t.devGroup[dev]!;
   const h = sl.handles[group]!;
   h.users -= 1;
@@ -215,8 +221,14 @@ export const unbind = (s: SpecState, dev: number, slot: number): void => {
       if (t.devPri[d]) drainIommu(s, t.topology.devices[d]!.iommu, detached, slot);
     }
   }
+  if (s.partial.length > 0) for (const d of t.groupDevs[group]!) if (t.devPri[d] && t.devMax[d]! > 0) dropPasidPartials(s, d, slot);
   // Then --domain->users; at 0 list_del + iommu_domain_free.
   sl.handles[group] = undefined;
+  // The group's last IOPF-capable attachment gone: each PRI device leaves its fault queue
+  // (iopf_queue_remove_device), its kept partial requests freed.
+  if (s.partial.length > 0 && s.slots.every((o) => o.handles[group] === undefined)) {
+    for (const d of t.groupDevs[group]!) if (t.devPri[d]) dropPartials(s, d);
+  }
   const d = h.domain;
   d.groups.splice(d.groups.indexOf(group), 1);
   domainTable.send(d.m, { type: 'detach' }, cov);

@@ -5,18 +5,24 @@
  * the mm has not exited (release tore the entries down: VT-d FPD entry, SMMU EPD0 CD), the page
  * is present and accessible, and for a write the PTE is writable. A PRI device's miss (absent
  * page, PROT_NONE, or a write to a read-only PTE) in that bound, live mm sends a page request
- * instead (pri.ts).
+ * instead (pri.ts). Unbound, the PASID may still be an iommufd paging domain's in the group
+ * (a caller-chosen PASID the global IDA does not know): the access then translates through it.
  */
 import type { Observation } from '../shared/index.js';
 import { dmaFault } from './observe.js';
 import { pageRequest } from './pri.js';
+import { dmaIova, pagingAt } from './paging.js';
 import { MM, PTE_ABSENT, PTE_PROTNONE, PTE_RW } from './state.js';
 import type { SpecState } from './state.js';
 
 export const dma = (s: SpecState, dev: number, slot: number, page: number, write: boolean): Observation => {
   const sl = s.slots[slot]!;
   if (s.t.devMax[dev] === 0) return dmaFault('no PASID capability');
-  if (sl.handles[s.t.devGroup[dev]!] === undefined) return dmaFault('not bound');
+  if (sl.handles[s.t.devGroup[dev]!] === undefined) {
+    // The PASID number may be an iommufd paging domain's in this group: the access is an IOVA one.
+    const h = pagingAt(s, s.t.devGroup[dev]!, sl.pasid.ctx.pasid);
+    return h === undefined ? dmaFault('not bound') : dmaIova(s, dev, h, page, write);
+  }
   if (sl.mm.state !== MM.live) return dmaFault('mm exited');
   const pte = sl.pte[page]!;
   if (s.t.devPri[dev] && (pte === PTE_ABSENT || pte === PTE_PROTNONE || (write && pte !== PTE_RW))) {

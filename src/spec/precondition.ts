@@ -2,8 +2,12 @@
  * The kernel's caller contracts (contracts.md "Caller contracts"): a command is legal in a
  * state iff this holds. Generators use it as fast-check `check`; the step assumes it.
  */
-import type { Command } from '../shared/index.js';
-import { MM, VMA_NONE } from './state.js';
+import { type Command, IOVA_PAGES, MAX_HWPTS, PRG_MAX_REQUESTS } from '../shared/index.js';
+import { MM, PTE_ABSENT, VMA_NONE } from './state.js';
+import { pagingAt } from './paging.js';
+
+/** PASIDs are 20 bits (PCIe). */
+const PASID_LIMIT = 2 ** 20;
 import type { SpecState } from './state.js';
 
 const inRange = (x: number, n: number): boolean => Number.isInteger(x) && x >= 0 && x < n;
@@ -22,6 +26,17 @@ const present = (s: SpecState, dev: number): boolean => inRange(dev, s.t.topolog
 
 const pageRange = (s: SpecState, first: number, count: number): boolean =>
   Number.isInteger(first) && Number.isInteger(count) && first >= 0 && count >= 1 && first + count <= s.t.topology.pages;
+
+/**
+ * A PRI device's access at a PASID its group has only an iommufd paging domain at: a miss
+ * would send a page request with no IOPF handler behind it (not modelled, as for dmaIova).
+ */
+export const priOnPaging = (s: SpecState, dev: number, mm: number): boolean => {
+  if (!s.t.devPri[dev]) return false;
+  const g = s.t.devGroup[dev]!;
+  const sl = s.slots[mm]!;
+  return sl.handles[g] === undefined && pagingAt(s, g, sl.pasid.ctx.pasid) !== undefined;
+};
 
 export const precondition = (s: SpecState, cmd: Command): boolean => {
   const { devices, mms, pages, kpages } = s.t.topology;
@@ -46,14 +61,51 @@ export const precondition = (s: SpecState, cmd: Command): boolean => {
     case 'dma':
     case 'prefetch':
       return present(s, cmd.dev) && inRange(cmd.page, pages) &&
-        slotIn(s, cmd.mm, UNFREED) && s.slots[cmd.mm]!.pasid.ctx.pasid !== 0;
+        slotIn(s, cmd.mm, UNFREED) && s.slots[cmd.mm]!.pasid.ctx.pasid !== 0 && !priOnPaging(s, cmd.dev, cmd.mm);
+    case 'prg': {
+      // VT-d PRI only (an SMMUv3 stall is one transaction, not a group); a PASID group needs
+      // the device bound to a live mm: a device is given a PASID only once it is attached, and
+      // (as for a DMA) a request after exit_mmap cleared the entry is not made against any table.
+      const { dev, mm, page, count, rid, last } = cmd;
+      if (s.t.topology.platform !== 'vtd' || !present(s, dev) || !s.t.devPri[dev] || !Number.isInteger(count) || count < 1 || count > PRG_MAX_REQUESTS) return false;
+      if (!inRange(page, pages) || page + count > pages || !inRange(mm, mms)) return false;
+      // The RID is never unbound: a group there that stayed open would hold its credits forever.
+      if (rid) return last;
+      return s.t.devMax[dev]! > 0 && slotIn(s, mm, LIVE) && s.bonds[dev * mms + mm]!.ctx.n > 0;
+    }
     case 'prefetchKernel':
       return present(s, cmd.dev) && inRange(cmd.kpage, kpages) &&
         slotIn(s, cmd.mm, UNFREED) && s.slots[cmd.mm]!.pasid.ctx.pasid !== 0;
     case 'unplug':
       // The harness does not model iommu_group_remove_device, so a removed device must have
-      // had its group to itself: no sibling can attach a PASID to it afterwards.
-      return present(s, cmd.dev) && s.t.groupDevs[s.t.devGroup[cmd.dev]!]!.length === 1;
+      // had its group to itself: no sibling can attach a PASID to it afterwards. Its iommufd
+      // attachments are detached by the owning driver's remove first (not modelled), so a
+      // device with one is not unplugged.
+      return present(s, cmd.dev) && s.t.groupDevs[s.t.devGroup[cmd.dev]!]!.length === 1 &&
+        !s.hwpts.some((h) => h.pasid[s.t.devGroup[cmd.dev]!] !== 0);
+    case 'migrate':
+      return slotIn(s, cmd.mm, LIVE) && inRange(cmd.page, pages);
+    case 'attachPasid':
+      return present(s, cmd.dev) && inRange(cmd.hwpt, MAX_HWPTS) && Number.isInteger(cmd.pasid) &&
+        cmd.pasid >= 0 && cmd.pasid < PASID_LIMIT && s.hwpts[cmd.hwpt]!.pasid[s.t.devGroup[cmd.dev]!] === 0;
+    case 'replacePasid': {
+      if (!present(s, cmd.dev) || !inRange(cmd.hwpt, MAX_HWPTS) || !inRange(cmd.from, MAX_HWPTS) || cmd.hwpt === cmd.from) return false;
+      const g = s.t.devGroup[cmd.dev]!;
+      return s.hwpts[cmd.from]!.pasid[g] !== 0 && s.hwpts[cmd.hwpt]!.pasid[g] === 0;
+    }
+    case 'detachPasid':
+      return inRange(cmd.dev, devices.length) && inRange(cmd.hwpt, MAX_HWPTS) &&
+        s.hwpts[cmd.hwpt]!.pasid[s.t.devGroup[cmd.dev]!] !== 0;
+    case 'iommuMap':
+      return inRange(cmd.hwpt, MAX_HWPTS) && inRange(cmd.page, IOVA_PAGES) && s.hwpts[cmd.hwpt]!.allocated &&
+        s.hwpts[cmd.hwpt]!.pte[cmd.page] === PTE_ABSENT;
+    case 'iommuUnmap':
+      return inRange(cmd.hwpt, MAX_HWPTS) && inRange(cmd.page, IOVA_PAGES) && s.hwpts[cmd.hwpt]!.pte[cmd.page] !== PTE_ABSENT;
+    case 'dmaIova':
+      // A PRI device's miss would send a page request with no IOPF handler behind the PASID
+      // (the no-handler response path is not modelled here): only devices without PRI.
+      return present(s, cmd.dev) && !s.t.devPri[cmd.dev] && inRange(cmd.hwpt, MAX_HWPTS) &&
+        inRange(cmd.page, IOVA_PAGES) && s.hwpts[cmd.hwpt]!.pasid[s.t.devGroup[cmd.dev]!] !== 0;
     case 'exit':
       return slotIn(s, cmd.mm, LIVE);
     case 'mmdrop':

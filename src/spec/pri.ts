@@ -1,66 +1,245 @@
 /**
- * I/O page faults as the spec sees them (issue 7). A PRI device's access that misses in a
- * bound, live mm is not an error: a page request is sent (the DMA's observation is `{ok: true}`
- * with no value: "request sent, pending"), as long as the device has a free PRI credit. The
- * kernel answers requests only when its fault machinery runs:
- * - serviceFaults: every pending request is handled as iommu_sva_handle_mm does: the mm must
- *   still be live (mmget_not_zero), the page inside a VMA that allows the access; then the
- *   page is faulted in exactly as a CPU touch would and the answer is Success, after which the
- *   device retries and reads the page's token. Otherwise the answer is Invalid and the DMA fails.
- * - the last unbind of a group: each PRI device is detached (its PASID entry / CD cleared) and
- *   then its IOMMU's page requests are drained: every request pending behind that IOMMU is
- *   handled as above, but the retry of a device already detached fails (nothing translates).
- * exit and munmap leave requests pending; they are answered Invalid when handled.
- * Sources: drivers/iommu/iommu-sva.c: iommu_sva_handle_mm; drivers/iommu/intel/prq.c:
- * intel_iommu_drain_pasid_prq; drivers/iommu/io-pgfault.c: iopf_queue_flush_dev (v6.17).
+ * I/O page faults as the spec sees them. A PRI device's access that misses in a bound, live mm
+ * is not an error: a page request is sent (the DMA's observation is `{ok: true}` with no value:
+ * "request sent, pending"), as long as the device has a free PRI credit; `prg` sends a whole
+ * Page Request Group (several requests, one PRG index, LAST on the final one), through a PASID
+ * or, with no PASID, on the device's RID.
+ *
+ * The protocol, as PCIe, VT-d and io-pgfault.c define it:
+ * - Each request enters its IOMMU's hardware queue. A full VT-d PRQ sets PRO and drops the
+ *   request; a dropped LAST is answered Success by the hardware, so the device retries (and,
+ *   nothing having been faulted in, the retry fails).
+ * - When the IOMMU's fault thread runs (serviceFaults, or a teardown's drain), each queued
+ *   request is reported in order: one with no fault handler at its PASID (or on the RID, which
+ *   SVA never gives one) ends its group with Invalid if it is the LAST and is otherwise dropped;
+ *   a non-last one is kept until its group's LAST; the LAST takes every kept request of the
+ *   device with its PRG index and PASID and the group is handled in order as iommu_sva_handle_iopf does
+ *   (errors sticky) against the mm of the LAST's handler, then answered once. After the thread,
+ *   an overflow is cleared, and the kept requests discarded, once the queue is empty.
+ * - A group's answer retires every request of it the device waits on; after Success the device
+ *   retries each, reading the page's token if it now translates. A group whose LAST was not sent
+ *   stays open; the device abandons it when it stops using the PASID (its last unbind of the
+ *   mm), and the PASID's detach frees the kernel's kept requests of it.
+ * Sources: drivers/iommu/io-pgfault.c: iommu_report_device_fault, iopf_queue_discard_partial;
+ * drivers/iommu/iommu-sva.c: iommu_sva_handle_iopf, iommu_sva_handle_mm; drivers/iommu/intel/prq.c:
+ * prq_event_thread, intel_iommu_drain_pasid_prq (v7.0-rc5); VT-d 3.x §7.5 (page request queue
+ * overflow); PCIe r6.0 §10.4.
  */
-import type { Observation } from '../shared/index.js';
-import { PRI_CREDITS } from '../shared/index.js';
+import type { Observation, PageResponseCode } from '../shared/index.js';
+import { PRI_CREDITS, PRG_INDEX_LIMIT, prqEntries } from '../shared/index.js';
 import { touch } from './addressSpace.js';
 import { dmaFault } from './observe.js';
-import { MM, type SpecRequest, type SpecState } from './state.js';
+import { MM, PTE_ABSENT, PTE_PROTNONE, PTE_RW, type SpecRequest, type SpecState } from './state.js';
 
 /** The observation of an access that became a page request: done, no value yet. */
 export const PRI_QUEUED: Observation = Object.freeze({ ok: true });
 
-/** A PRI device's access that missed: queue a request, or fail without a credit. */
-export const pageRequest = (s: SpecState, dev: number, slot: number, page: number, write: boolean): Observation => {
-  if (s.outstanding[dev]! >= PRI_CREDITS) return dmaFault('no PRI credit');
-  s.outstanding[dev]! += 1;
-  s.prq.push({ dev, slot, page, write });
+/** The lowest PRG index none of the device's waiting requests uses (as the endpoint allocates). */
+const allocPrgi = (s: SpecState, dev: number): number => {
+  for (let i = 0; i < PRG_INDEX_LIMIT; i++) if (!s.waiting.some((w) => w.dev === dev && w.prgi === i)) return i;
+  return -1;
+};
+
+/** Whether the device's retry of `r` translates now. */
+const translates = (s: SpecState, r: SpecRequest): boolean => {
+  if (r.slot < 0) return false;
+  const sl = s.slots[r.slot]!;
+  const pte = sl.pte[r.page]!;
+  return sl.mm.state === MM.live && pte !== PTE_ABSENT && pte !== PTE_PROTNONE && (!r.write || pte === PTE_RW);
+};
+
+/**
+ * A PRG response reaches the device: every request it waits on with this PASID (slot) and PRG
+ * index is retired; after Success each is retried (`attached`: the retry can still translate).
+ */
+const respond = (s: SpecState, dev: number, slot: number, prgi: number, code: PageResponseCode, attached: boolean): void => {
+  let kept = 0;
+  for (const w of s.waiting) {
+    if (w.dev !== dev || w.slot !== slot || w.prgi !== prgi) {
+      s.waiting[kept++] = w;
+      continue;
+    }
+    s.outstanding[dev]! -= 1;
+    // A surprise-removed device never sees its response: its accesses are lost.
+    const ok = code === 'success' && attached && s.unplugged[dev] === 0 && translates(s, w);
+    s.retired.push({ dev, slot: w.slot, page: w.page, ok, token: ok ? s.slots[w.slot]!.token[w.page]! : -1 });
+  }
+  s.waiting.length = kept;
+};
+
+/** The request enters its IOMMU's queue, or overflows it (VT-d): dropped, a LAST answered Success. */
+const send = (s: SpecState, r: SpecRequest): void => {
+  const topo = s.t.topology;
+  const iommu = topo.devices[r.dev]!.iommu;
+  if (topo.platform === 'vtd') {
+    let queued = 0;
+    for (const q of s.prq) if (topo.devices[q.dev]!.iommu === iommu) queued++;
+    if (queued >= prqEntries(topo.iommus[iommu]!)) {
+      s.prqOverflow[iommu] = 1;
+      if (r.last) respond(s, r.dev, r.slot, r.prgi, 'success', true);
+      return;
+    }
+  }
+  s.prq.push(r);
+};
+
+/** The PRG index of the device's open group on `slot` (requests sent, LAST not yet), or -1. */
+const openPrgi = (s: SpecState, dev: number, slot: number): number => {
+  for (const w of s.waiting) {
+    if (w.dev === dev && w.slot === slot && !s.waiting.some((o) => o.dev === dev && o.slot === slot && o.prgi === w.prgi && o.last)) return w.prgi;
+  }
+  return -1;
+};
+
+/**
+ * Send `count` requests for pages page.. of `slot` (-1: on the RID) in the device's open group
+ * there or a new one, LAST on the final one when `last`; or fail without the credits.
+ */
+const sendGroup = (s: SpecState, dev: number, slot: number, page: number, count: number, write: boolean, last = true): Observation => {
+  if (s.outstanding[dev]! + count > PRI_CREDITS) return dmaFault('no PRI credit');
+  const open = openPrgi(s, dev, slot);
+  const prgi = open >= 0 ? open : allocPrgi(s, dev);
+  for (let i = 0; i < count; i++) {
+    const r: SpecRequest = { dev, slot, page: page + i, write, prgi, last: last && i === count - 1 };
+    s.outstanding[dev]! += 1;
+    s.waiting.push(r);
+    send(s, r);
+  }
   return PRI_QUEUED;
 };
 
-/** iommu_sva_handle_mm on one request, then the device's retry; `attached`: the retry can still translate. */
-const answer = (s: SpecState, r: SpecRequest, attached: boolean): boolean => {
-  s.outstanding[r.dev]! -= 1;
-  const sl = s.slots[r.slot]!;
-  const success = sl.mm.state === MM.live && touch(sl, r.slot, r.page, r.write).ok;
-  // A surprise-removed device never sees its response: its access is lost.
-  const ok = success && attached && s.unplugged[r.dev] === 0;
-  s.retired.push({ dev: r.dev, slot: r.slot, page: r.page, ok, token: ok ? sl.token[r.page]! : -1 });
+/** A PRI device's access that missed: one request in a group of its own. */
+export const pageRequest = (s: SpecState, dev: number, slot: number, page: number, write: boolean): Observation => sendGroup(s, dev, slot, page, 1, write);
+
+/** prg: the device sends one Page Request Group. */
+export const prg = (s: SpecState, dev: number, slot: number, page: number, count: number, write: boolean, rid: boolean, last: boolean): Observation => {
+  s.retired.length = 0;
+  return sendGroup(s, dev, rid ? -1 : slot, page, count, write, last);
+};
+
+/** The device stops using `slot`'s PASID (its last unbind of the mm): its open groups there are abandoned. */
+export const abandonOpen = (s: SpecState, dev: number, slot: number): void => {
+  let kept = 0;
+  for (const w of s.waiting) {
+    const open = w.dev === dev && w.slot === slot && !s.waiting.some((o) => o.dev === dev && o.slot === slot && o.prgi === w.prgi && o.last);
+    if (open) s.outstanding[dev]! -= 1;
+    else s.waiting[kept++] = w;
+  }
+  s.waiting.length = kept;
+};
+
+/**
+ * The PASID's detach from the device (its PRQ drain): the kernel frees the device's kept
+ * partial requests of that PASID, whose LAST will never come (the proposed fix of finding
+ * iopf-stale-partial; mainline keeps them).
+ */
+export const dropPasidPartials = (s: SpecState, dev: number, slot: number): void => {
+  let p = 0;
+  for (const q of s.partial) if (q.dev !== dev || q.slot !== slot) s.partial[p++] = q;
+  s.partial.length = p;
+};
+
+/** iommu_sva_handle_mm on one fault, against the handler's mm (`slot`). */
+const handleFault = (s: SpecState, slot: number, r: SpecRequest): boolean => {
+  const sl = s.slots[slot]!;
+  return sl.mm.state === MM.live && touch(sl, slot, r.page, r.write).ok;
+};
+
+/** A group the thread reported with a handler, in the order its work runs: its faults, and the handler's slot. */
+interface SpecGroup {
+  readonly faults: readonly SpecRequest[];
+  readonly last: SpecRequest;
+}
+
+/** The fault handler at the request's PASID: an attach handle of the device's group for that mm. */
+const hasHandler = (s: SpecState, r: SpecRequest): boolean =>
+  r.slot >= 0 && s.slots[r.slot]!.handles[s.t.devGroup[r.dev]!] !== undefined;
+
+/**
+ * The IOMMU's fault thread: report every queued request of `iommu` in order (prq_event_thread,
+ * iommu_report_device_fault), then clear an overflow with the queue empty (discarding the kept
+ * partial requests of its devices). Returns the groups handed to the workqueue.
+ */
+const faultThread = (s: SpecState, iommu: number): SpecGroup[] => {
+  const devices = s.t.topology.devices;
+  const groups: SpecGroup[] = [];
+  let kept = 0;
+  const queued = s.prq;
+  const mine: SpecRequest[] = [];
+  for (const r of queued) {
+    if (devices[r.dev]!.iommu === iommu) mine.push(r);
+    else queued[kept++] = r;
+  }
+  queued.length = kept;
+  for (const r of mine) {
+    if (!hasHandler(s, r)) {
+      if (r.last) respond(s, r.dev, r.slot, r.prgi, 'invalid', true);
+      continue;
+    }
+    if (!r.last) {
+      s.partial.push(r);
+      continue;
+    }
+    const faults: SpecRequest[] = [];
+    let p = 0;
+    for (const q of s.partial) {
+      // Matched by PRG index and PASID (the proposed fix of finding iopf-stale-partial; mainline
+      // matches the index alone).
+      if (q.dev === r.dev && q.prgi === r.prgi && q.slot === r.slot) faults.push(q);
+      else s.partial[p++] = q;
+    }
+    s.partial.length = p;
+    faults.push(r);
+    groups.push({ faults, last: r });
+  }
+  if (s.prqOverflow[iommu] === 1) {
+    s.prqOverflow[iommu] = 0;
+    let p = 0;
+    for (const q of s.partial) if (devices[q.dev]!.iommu !== iommu) s.partial[p++] = q;
+    s.partial.length = p;
+  }
+  return groups;
+};
+
+/** The workqueue runs the groups in order; `attached(r)`: the LAST's device can still translate its retry. Value: requests answered Success. */
+const runGroups = (s: SpecState, groups: readonly SpecGroup[], attached: (r: SpecRequest) => boolean): number => {
+  let success = 0;
+  for (const g of groups) {
+    let ok = true;
+    for (const f of g.faults) {
+      if (!handleFault(s, g.last.slot, f)) {
+        ok = false;
+        break;
+      }
+    }
+    if (ok) success += g.faults.length;
+    respond(s, g.last.dev, g.last.slot, g.last.prgi, ok ? 'success' : 'invalid', attached(g.last));
+  }
   return success;
 };
 
-/** serviceFaults: every pending request is answered. Value: how many were answered Success. */
+const ALWAYS = (): boolean => true;
+
+/** serviceFaults: each IOMMU's fault thread, then its workqueue. Value: requests answered Success. */
 export const serviceFaults = (s: SpecState): Observation => {
   s.retired.length = 0;
   let success = 0;
-  for (const r of s.prq) if (answer(s, r, true)) success++;
-  s.prq.length = 0;
+  const n = s.t.topology.iommus.length;
+  for (let iommu = 0; iommu < n; iommu++) success += runGroups(s, faultThread(s, iommu), ALWAYS);
   return { ok: true, value: success };
 };
 
 /**
- * The PRQ drain of a teardown: answer every request pending behind `iommu`; a request of a
- * device in `detached` (torn down already) for `slot`'s PASID cannot complete its retry.
+ * The PRQ drain of a teardown: the fault thread of `iommu` runs, then its workqueue; the retry
+ * of a request of a device in `detached` (torn down already) for `slot`'s PASID fails.
  */
 export const drainIommu = (s: SpecState, iommu: number, detached: readonly number[], slot: number): void => {
-  const devices = s.t.topology.devices;
-  let kept = 0;
-  for (const r of s.prq) {
-    if (devices[r.dev]!.iommu === iommu) answer(s, r, r.slot !== slot || !detached.includes(r.dev));
-    else s.prq[kept++] = r;
-  }
-  s.prq.length = kept;
+  runGroups(s, faultThread(s, iommu), (r) => r.slot !== slot || !detached.includes(r.dev));
+};
+
+/** iopf_queue_remove_device: the device's kept partial requests are freed. */
+export const dropPartials = (s: SpecState, dev: number): void => {
+  let p = 0;
+  for (const q of s.partial) if (q.dev !== dev) s.partial[p++] = q;
+  s.partial.length = p;
 };

@@ -8,6 +8,7 @@ import type { FailSite, Topology } from '../shared/index.js';
 import { bondTable, domainTable, mmTable, pasidTable } from './machines/index.js';
 import type { BondContext, DomainContext, Instance, MmContext, PasidContext } from './machines/index.js';
 import type { CoverageRecorder } from './coverage.js';
+import { cloneHwpts, newHwpts, type SpecHwpt } from './paging.js';
 
 /** Per-page VMA protection: 0 = no VMA, else a VMA with PROT_NONE, read-only or read-write. */
 export const VMA_NONE = 0, VMA_PROTNONE = 1, VMA_R = 2, VMA_RW = 3;
@@ -68,12 +69,17 @@ export interface SpecTopo {
   readonly devPri: readonly boolean[];
 }
 
-/** A page request the device sent and the kernel has not answered yet (arrival order). */
+/**
+ * One page request a device sent (PCIe Page Request Message). `slot` -1: a PASID-less request
+ * on the device's RID. Requests of one Page Request Group share `prgi`; only the last has `last`.
+ */
 export interface SpecRequest {
   readonly dev: number;
   readonly slot: number;
   readonly page: number;
   readonly write: boolean;
+  readonly prgi: number;
+  readonly last: boolean;
 }
 
 /** What answering one request must lead to at the device: a retried access that read `token`, or none. */
@@ -115,14 +121,22 @@ export interface SpecState {
   readonly kMapped: Uint8Array;
   readonly kToken: Int32Array;
   readonly kGen: Int32Array;
-  /** Page requests not yet answered, in arrival order. */
+  /** Page requests in the IOMMUs' hardware queues (VT-d PRQ, SMMUv3 event queue), in arrival order. */
   readonly prq: SpecRequest[];
+  /** Non-last requests the kernel holds until their group's last one (iommu_fault_param.partial), every device. */
+  readonly partial: SpecRequest[];
+  /** Requests the devices wait on, in send order (each holds one PRI credit until its group is answered). */
+  readonly waiting: SpecRequest[];
   /** Requests outstanding per device (each holds one PRI credit). */
   readonly outstanding: Uint8Array;
+  /** Per IOMMU: the page request queue overflowed (VT-d DMA_PRS_PRO) and software has not cleared it. */
+  readonly prqOverflow: Uint8Array;
   /** The requests answered by the last serviceFaults or unbind, in answer order. */
   readonly retired: SpecRetired[];
   /** Per device: 1 once surprise-removed (unplug); no later command may name it. */
   readonly unplugged: Uint8Array;
+  /** iommufd paging domains by HWPT id. */
+  readonly hwpts: SpecHwpt[];
   /** Shared, not cloned: a run's coverage. */
   coverage: CoverageRecorder | undefined;
 }
@@ -193,9 +207,13 @@ export const initSpec = (topology: Topology, coverage?: CoverageRecorder): SpecS
     kToken: new Int32Array(topology.kpages),
     kGen: new Int32Array(topology.kpages),
     prq: [],
+    partial: [],
+    waiting: [],
     outstanding: new Uint8Array(topology.devices.length),
+    prqOverflow: new Uint8Array(topology.iommus.length),
     retired: [],
     unplugged: new Uint8Array(topology.devices.length),
+    hwpts: newHwpts(t.groupId.length),
     coverage,
   };
 };
@@ -236,9 +254,13 @@ export const cloneSpec = (s: SpecState): SpecState => {
     kToken: s.kToken.slice(),
     kGen: s.kGen.slice(),
     prq: [...s.prq],
+    partial: [...s.partial],
+    waiting: [...s.waiting],
     outstanding: s.outstanding.slice(),
+    prqOverflow: s.prqOverflow.slice(),
     retired: [...s.retired],
     unplugged: s.unplugged.slice(),
+    hwpts: cloneHwpts(s.hwpts),
     coverage: s.coverage,
   };
 };

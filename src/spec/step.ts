@@ -8,8 +8,9 @@ import { exit, fork, mmap, mprotect, munmap, touch, vfree, vmalloc } from './add
 import { dma } from './dma.js';
 import { gracePeriod, mmdrop, newIncarnation } from './lifetime.js';
 import { OK_OBS } from './observe.js';
-import { serviceFaults } from './pri.js';
+import { prg, serviceFaults } from './pri.js';
 import { unplug } from './hotplug.js';
+import { attachPasid, detachPasid, dmaIova, iommuMap, iommuUnmap, replacePasid } from './paging.js';
 import type { SpecState } from './state.js';
 
 /**
@@ -53,7 +54,10 @@ const step = (s: SpecState, cmd: Command): Observation => {
       mprotect(s.slots[cmd.mm]!, cmd.page, cmd.prot);
       return OK_OBS;
     case 'dma':
+      s.retired.length = 0; // an overflowing PRQ answers a dropped request at once
       return dma(s, cmd.dev, cmd.mm, cmd.page, cmd.write);
+    case 'prg':
+      return prg(s, cmd.dev, cmd.mm, cmd.page, cmd.count, cmd.write, cmd.rid, cmd.last);
     case 'prefetch':
     case 'prefetchKernel':
       // The hardware adversary changes no abstract state: caches may hold only what is walkable.
@@ -89,6 +93,22 @@ const step = (s: SpecState, cmd: Command): Observation => {
       throw new Error('specStep: failNth is stepped above');
     case 'serviceFaults':
       return serviceFaults(s);
+    case 'attachPasid':
+      s.retired.length = 0;
+      return attachPasid(s, cmd.dev, cmd.hwpt, cmd.pasid);
+    case 'detachPasid':
+      return detachPasid(s, cmd.dev, cmd.hwpt);
+    case 'replacePasid':
+      return replacePasid(s, cmd.dev, cmd.hwpt, cmd.from);
+    case 'iommuMap':
+      return iommuMap(s, cmd.hwpt, cmd.page, cmd.write);
+    case 'iommuUnmap':
+      return iommuUnmap(s, cmd.hwpt, cmd.page);
+    case 'dmaIova':
+      return dmaIova(s, cmd.dev, cmd.hwpt, cmd.page, cmd.write);
+    case 'migrate':
+      // Same content, same permissions: the abstract state does not change.
+      return OK_OBS;
     default: {
       const never: never = cmd;
       throw new Error(`specStep: unknown command ${JSON.stringify(never)}`);

@@ -36,10 +36,17 @@ const callOf = (cmd: Command): { from: Lane; to: Lane } => {
   switch (cmd.kind) {
     case 'bind':
     case 'unbind':
+    case 'attachPasid':
+    case 'replacePasid':
+    case 'detachPasid':
+    case 'iommuMap':
+    case 'iommuUnmap':
       return { from: 'cpu', to: 'core' };
     case 'dma':
+    case 'dmaIova':
     case 'prefetch':
     case 'prefetchKernel':
+    case 'prg':
       return { from: 'device', to: 'cache' };
     case 'unplug':
       return { from: 'device', to: 'device' };
@@ -47,7 +54,7 @@ const callOf = (cmd: Command): { from: Lane; to: Lane } => {
     case 'serviceFaults':
       return { from: 'core', to: 'core' };
     case 'mmap': case 'touch': case 'munmap': case 'mprotect': case 'exit': case 'mmdrop':
-    case 'fork': case 'spawn': case 'vmalloc': case 'vfree': case 'failNext': case 'failNth':
+    case 'fork': case 'spawn': case 'vmalloc': case 'vfree': case 'failNext': case 'failNth': case 'migrate':
       return { from: 'cpu', to: 'cpu' };
     default: {
       const never: never = cmd;

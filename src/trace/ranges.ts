@@ -1,5 +1,5 @@
 import { match } from 'ts-pattern';
-import type { Command, Topology } from '../shared/index.js';
+import { IOVA_PAGES, MAX_HWPTS, type Command, type Topology } from '../shared/index.js';
 
 /**
  * Ids checked against the trace's own topology: a trace from a larger topology, or a
@@ -13,16 +13,23 @@ export const commandRangeError = (cmd: Command, t: Topology): string | undefined
   const page = (v: number): Bound => ['page', v, t.pages, 'page'];
   const kpage = (v: number): Bound => ['kpage', v, t.kpages, 'kernel page'];
   const first = (v: number): Bound => ['first', v, t.pages, 'page'];
+  const hwpt = (v: number): Bound => ['hwpt', v, MAX_HWPTS, 'hwpt'];
+  const iova = (v: number): Bound => ['page', v, IOVA_PAGES, 'IOVA page'];
   const bounds: Bound[] = match(cmd)
     .with({ kind: 'bind' }, { kind: 'unbind' }, (c) => [dev(c.dev), mm(c.mm)])
     .with({ kind: 'dma' }, { kind: 'prefetch' }, (c) => [dev(c.dev), mm(c.mm), page(c.page)])
     .with({ kind: 'prefetchKernel' }, (c) => [dev(c.dev), mm(c.mm), kpage(c.kpage)])
     .with({ kind: 'unplug' }, (c) => [dev(c.dev)])
-    .with({ kind: 'touch' }, { kind: 'mprotect' }, (c) => [mm(c.mm), page(c.page)])
+    .with({ kind: 'prg' }, (c) => [dev(c.dev), mm(c.mm), page(c.page), page(c.page + c.count - 1)])
+    .with({ kind: 'touch' }, { kind: 'mprotect' }, { kind: 'migrate' }, (c) => [mm(c.mm), page(c.page)])
     .with({ kind: 'mmap' }, { kind: 'munmap' }, (c) => [mm(c.mm), first(c.first)])
     .with({ kind: 'exit' }, { kind: 'mmdrop' }, { kind: 'spawn' }, (c) => [mm(c.mm)])
     .with({ kind: 'fork' }, (c) => [mm(c.mm), mm(c.child, 'child')])
     .with({ kind: 'vmalloc' }, { kind: 'vfree' }, (c) => [kpage(c.kpage)])
+    .with({ kind: 'attachPasid' }, { kind: 'detachPasid' }, (c) => [dev(c.dev), hwpt(c.hwpt)])
+    .with({ kind: 'replacePasid' }, (c) => [dev(c.dev), hwpt(c.hwpt), hwpt(c.from)])
+    .with({ kind: 'iommuMap' }, { kind: 'iommuUnmap' }, (c) => [hwpt(c.hwpt), iova(c.page)])
+    .with({ kind: 'dmaIova' }, (c) => [dev(c.dev), hwpt(c.hwpt), iova(c.page)])
     // The site is an enum: the schema has already refused an unknown one.
     .with({ kind: 'gracePeriod' }, { kind: 'failNext' }, { kind: 'serviceFaults' }, () => [])
     // n is checked by the schema (a positive integer); a call count beyond the command's calls fails nothing.

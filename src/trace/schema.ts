@@ -14,7 +14,7 @@ const enumOf = <T extends string>(values: readonly T[]) => z.enum(values as [T, 
 
 const topologySchema = z.strictObject({
   platform: enumOf<Platform>(PLATFORMS),
-  iommus: z.array(z.strictObject({ pasidBits: id, didBits: id, asidBits: id, rangeInv: z.boolean() })),
+  iommus: z.array(z.strictObject({ pasidBits: id, didBits: id, asidBits: id, rangeInv: z.boolean(), prqSize: id.optional() })),
   devices: z.array(z.strictObject({ iommu: id, group: id, pasidBits: id, ats: z.boolean(), pri: z.boolean() })),
   mms: id,
   pages: id,
@@ -45,6 +45,14 @@ export const commandSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('serviceFaults') }),
   z.strictObject({ kind: z.literal('prefetchKernel'), dev: id, mm: id, kpage: id }),
   z.strictObject({ kind: z.literal('unplug'), dev: id }),
+  z.strictObject({ kind: z.literal('prg'), dev: id, mm: id, page: id, count: id, write: z.boolean(), rid: z.boolean(), last: z.boolean() }),
+  z.strictObject({ kind: z.literal('attachPasid'), dev: id, hwpt: id, pasid: id }),
+  z.strictObject({ kind: z.literal('detachPasid'), dev: id, hwpt: id }),
+  z.strictObject({ kind: z.literal('iommuMap'), hwpt: id, page: id, write: z.boolean() }),
+  z.strictObject({ kind: z.literal('iommuUnmap'), hwpt: id, page: id }),
+  z.strictObject({ kind: z.literal('dmaIova'), dev: id, hwpt: id, page: id, write: z.boolean() }),
+  z.strictObject({ kind: z.literal('migrate'), mm: id, page: id }),
+  z.strictObject({ kind: z.literal('replacePasid'), dev: id, hwpt: id, from: id }),
 ]);
 
 const observationSchema = z.discriminatedUnion('ok', [

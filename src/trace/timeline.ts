@@ -14,6 +14,7 @@ export const formatCommand = (cmd: Command): string =>
     .with({ kind: 'mprotect' }, (c) => `mprotect(mm${c.mm},p${c.page},${c.prot})`)
     .with({ kind: 'dma' }, (c) => `dma(d${c.dev},mm${c.mm},p${c.page},${c.write ? 'w' : 'r'})`)
     .with({ kind: 'prefetch' }, (c) => `prefetch(d${c.dev},mm${c.mm},p${c.page})`)
+    .with({ kind: 'prg' }, (c) => `prg(d${c.dev},${c.rid ? 'rid' : `mm${c.mm}`},${pageRange(c.page, c.count)},${c.write ? 'w' : 'r'}${c.last ? '' : ',open'})`)
     .with({ kind: 'prefetchKernel' }, (c) => `prefetchKernel(d${c.dev},mm${c.mm},k${c.kpage})`)
     .with({ kind: 'unplug' }, (c) => `unplug(d${c.dev})`)
     .with({ kind: 'exit' }, { kind: 'mmdrop' }, { kind: 'spawn' }, (c) => `${c.kind}(mm${c.mm})`)
@@ -23,6 +24,13 @@ export const formatCommand = (cmd: Command): string =>
     .with({ kind: 'vmalloc' }, { kind: 'vfree' }, (c) => `${c.kind}(k${c.kpage})`)
     .with({ kind: 'failNext' }, (c) => `failNext(${c.site})`)
     .with({ kind: 'failNth' }, (c) => `failNth(${c.n})`)
+    .with({ kind: 'attachPasid' }, (c) => `attachPasid(d${c.dev},hwpt${c.hwpt},pasid ${c.pasid})`)
+    .with({ kind: 'detachPasid' }, (c) => `detachPasid(d${c.dev},hwpt${c.hwpt})`)
+    .with({ kind: 'iommuMap' }, (c) => `iommuMap(hwpt${c.hwpt},iova${c.page},${c.write ? 'rw' : 'r'})`)
+    .with({ kind: 'iommuUnmap' }, (c) => `iommuUnmap(hwpt${c.hwpt},iova${c.page})`)
+    .with({ kind: 'dmaIova' }, (c) => `dmaIova(d${c.dev},hwpt${c.hwpt},iova${c.page},${c.write ? 'w' : 'r'})`)
+    .with({ kind: 'migrate' }, (c) => `migrate(mm${c.mm},p${c.page})`)
+    .with({ kind: 'replacePasid' }, (c) => `replacePasid(d${c.dev},hwpt${c.from}→hwpt${c.hwpt})`)
     .exhaustive();
 
 const pageRange = (first: number, count: number): string =>
@@ -34,15 +42,16 @@ export const formatObservation = (cmd: Command, obs: Observation): string => {
   const v = obs.value;
   if (v === undefined) return 'ok';
   return match(cmd)
-    .with({ kind: 'bind' }, () => `pasid ${v}`)
+    .with({ kind: 'bind' }, { kind: 'attachPasid' }, () => `pasid ${v}`)
     .with({ kind: 'fork' }, () => `mm${v}`)
-    .with({ kind: 'dma' }, { kind: 'prefetch' }, () => formatToken(v))
+    .with({ kind: 'dma' }, { kind: 'prefetch' }, { kind: 'dmaIova' }, () => formatToken(v))
     .with({ kind: 'serviceFaults' }, () => `${v} answered success`)
     .with(
       { kind: 'unbind' }, { kind: 'mmap' }, { kind: 'munmap' }, { kind: 'touch' }, { kind: 'mprotect' },
       { kind: 'exit' }, { kind: 'mmdrop' }, { kind: 'spawn' }, { kind: 'gracePeriod' },
       { kind: 'vmalloc' }, { kind: 'vfree' }, { kind: 'failNext' }, { kind: 'prefetchKernel' }, { kind: 'unplug' },
       { kind: 'failNth' },
+      { kind: 'prg' }, { kind: 'detachPasid' }, { kind: 'iommuMap' }, { kind: 'iommuUnmap' }, { kind: 'migrate' }, { kind: 'replacePasid' },
       () => `ok ${v}`,
     )
     .exhaustive();

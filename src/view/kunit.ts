@@ -7,7 +7,7 @@
  * The user-page layout is the harness's (src/shared/layout.ts): page p at
  * 0x40000000 + (p >> 1) * 2 MiB + (p & 1) * 4 KiB, so pages land in the same page tables.
  */
-import { FAULTS, formatToken } from '../shared/index.js';
+import { FAULTS, IOVA_PAGES, MAX_HWPTS, formatToken } from '../shared/index.js';
 import type { Command, Observation } from '../shared/index.js';
 import { formatCommand, oneLine } from '../trace/index.js';
 import type { Trace } from '../trace/index.js';
@@ -42,6 +42,9 @@ const expectLines = (cmd: Command, exp: Observation | undefined, ret: string): s
           ? '\t/* expected: a page request is pending (PRI) */'
           : `\t/* expected content: ${formatToken(exp.value)} (the harness's token: mm slot, page, incarnation) */`,
       ];
+    case 'prg':
+      if (!exp.ok) return [`\tKUNIT_EXPECT_LT(test, ${ret}, 0); /* expected: the group is not sent (${exp.errno}) */`];
+      return [`\tKUNIT_EXPECT_EQ(test, ${ret}, 0);`, '\t/* expected: the page requests are pending (PRI) */'];
     case 'serviceFaults':
       return [`\t/* expected: ${exp.ok ? `${exp.value ?? 0} page request(s) answered Success` : exp.errno} */`];
     default:
@@ -77,6 +80,13 @@ const callLines = (cmd: Command): { lines: string[]; ret: string } => {
         lines: [`\tret = sva_repro_dma(r->dev[${cmd.dev}], r->pasid[${cmd.mm}], SVA_REPRO_PAGE(${cmd.page}), ${cmd.write}); /* TODO: helper */`],
         ret: 'ret',
       };
+    case 'prg': {
+      const pasid = cmd.rid ? 'IOMMU_NO_PASID' : `r->pasid[${cmd.mm}]`;
+      return {
+        lines: [`\tret = sva_repro_page_request_group(r->dev[${cmd.dev}], ${pasid}, SVA_REPRO_PAGE(${cmd.page}), ${cmd.count}, ${cmd.write}, ${cmd.last}); /* TODO: helper (the endpoint's PRI: ${cmd.rid ? 'no PASID prefix' : 'PASID prefix'}, LAST ${cmd.last ? 'on the final request' : 'held back'}) */`],
+        ret: 'ret',
+      };
+    }
     case 'prefetch':
       return {
         lines: [`\tret = sva_repro_dma(r->dev[${cmd.dev}], r->pasid[${cmd.mm}], SVA_REPRO_PAGE(${cmd.page}), false); /* ATS translation request */`],
@@ -116,6 +126,51 @@ const callLines = (cmd: Command): { lines: string[]; ret: string } => {
       return { lines: [`\t/* TODO: fail the next call at '${cmd.site}' (failslab / fail_page_alloc with a filter on its caller) */`], ret: '' };
     case 'failNth':
       return { lines: [`\t/* TODO: write ${cmd.n} to /proc/self/fail-nth: the ${cmd.n}th fallible call of the next command fails */`], ret: '' };
+    case 'attachPasid':
+      return {
+        lines: [
+          `\tif (!r->hwpt[${cmd.hwpt}]) /* IOMMU_HWPT_ALLOC on first use: hwpt 0 is a nest parent, 1 first-stage */`,
+          `\t\tr->hwpt[${cmd.hwpt}] = iommu_paging_domain_alloc_flags(r->dev[${cmd.dev}], ${cmd.hwpt === 0 ? 'IOMMU_HWPT_ALLOC_NEST_PARENT' : '0'});`,
+          `\tret = iommu_attach_device_pasid(r->hwpt[${cmd.hwpt}], r->dev[${cmd.dev}], ${cmd.pasid}, NULL);`,
+          `\tif (!ret) r->hwpt_pasid[${cmd.hwpt}][${cmd.dev}] = ${cmd.pasid};`,
+        ],
+        ret: 'ret',
+      };
+    case 'replacePasid':
+      return {
+        lines: [
+          `\tif (!r->hwpt[${cmd.hwpt}])`,
+          `\t\tr->hwpt[${cmd.hwpt}] = iommu_paging_domain_alloc_flags(r->dev[${cmd.dev}], ${cmd.hwpt === 0 ? 'IOMMU_HWPT_ALLOC_NEST_PARENT' : '0'});`,
+          `\tret = iommu_replace_device_pasid(r->hwpt[${cmd.hwpt}], r->dev[${cmd.dev}], r->hwpt_pasid[${cmd.from}][${cmd.dev}], NULL);`,
+          `\tif (!ret) r->hwpt_pasid[${cmd.hwpt}][${cmd.dev}] = r->hwpt_pasid[${cmd.from}][${cmd.dev}];`,
+        ],
+        ret: 'ret',
+      };
+    case 'detachPasid':
+      return { lines: [`\tiommu_detach_device_pasid(r->hwpt[${cmd.hwpt}], r->dev[${cmd.dev}], r->hwpt_pasid[${cmd.hwpt}][${cmd.dev}]);`], ret: '' };
+    case 'iommuMap':
+      return {
+        lines: [
+          `\tr->iova_buf[${cmd.hwpt}][${cmd.page}] = (void *)get_zeroed_page(GFP_KERNEL);`,
+          `\tret = iommu_map(r->hwpt[${cmd.hwpt}], SVA_REPRO_IOVA(${cmd.page}), virt_to_phys(r->iova_buf[${cmd.hwpt}][${cmd.page}]), PAGE_SIZE, ${cmd.write ? 'IOMMU_READ | IOMMU_WRITE' : 'IOMMU_READ'}, GFP_KERNEL);`,
+        ],
+        ret: 'ret',
+      };
+    case 'iommuUnmap':
+      return {
+        lines: [
+          `\tiommu_unmap(r->hwpt[${cmd.hwpt}], SVA_REPRO_IOVA(${cmd.page}), PAGE_SIZE);`,
+          `\tfree_page((unsigned long)r->iova_buf[${cmd.hwpt}][${cmd.page}]);`,
+        ],
+        ret: '',
+      };
+    case 'dmaIova':
+      return {
+        lines: [`\tret = sva_repro_dma(r->dev[${cmd.dev}], r->hwpt_pasid[${cmd.hwpt}][${cmd.dev}], SVA_REPRO_IOVA(${cmd.page}), ${cmd.write}); /* TODO: helper */`],
+        ret: 'ret',
+      };
+    case 'migrate':
+      return { lines: [`\t/* TODO: migrate SVA_REPRO_PAGE(${cmd.page}) of mm${cmd.mm} (move_pages() from a user task, or migrate_pages() on its folio) */`], ret: '' };
     default: {
       const never: never = cmd;
       throw new Error(`callLines: unknown command ${JSON.stringify(never)}`);
@@ -128,6 +183,8 @@ const HELPERS = `/* ---- helpers: what KUnit cannot do for you is marked TODO --
 #define SVA_REPRO_UBASE	0x40000000UL
 /* The harness's layout: two user pages per 2 MiB, so they sit in distinct PTE tables. */
 #define SVA_REPRO_PAGE(p)	(SVA_REPRO_UBASE + ((unsigned long)(p) >> 1) * SZ_2M + ((p) & 1) * PAGE_SIZE)
+/* IOVA page p of a paging domain sits where user page p would (pairs share a leaf table). */
+#define SVA_REPRO_IOVA(p)	SVA_REPRO_PAGE(p)
 
 static __maybe_unused struct mm_struct *sva_repro_mm_alloc(struct kunit *test)
 {
@@ -240,6 +297,10 @@ export const traceToKunit = (trace: Trace, name = 'trace'): string => {
     '\t/* the mm\'s PASID once bound (the same for every device: one PASID per mm) */',
     `\tioasid_t pasid[${t.mms}];`,
     `\tvoid *kpage[${Math.max(1, t.kpages)}];`,
+    '\t/* iommufd paging domains (HWPTs), the PASID each is attached at per device, their IOVA pages */',
+    `\tstruct iommu_domain *hwpt[${MAX_HWPTS}];`,
+    `\tioasid_t hwpt_pasid[${MAX_HWPTS}][${t.devices.length}];`,
+    `\tvoid *iova_buf[${MAX_HWPTS}][${IOVA_PAGES}];`,
     '};',
     '',
     HELPERS,

@@ -1,43 +1,45 @@
 import { describe, expect, test } from 'vitest';
 import { findFault } from '../../models/index.js';
-import { checkedStep, openSession } from '../../src/harness/index.js';
+import { runSequence } from '../../src/harness/index.js';
 import { defaultTopology } from '../../src/shared/index.js';
 import type { Command } from '../../src/shared/index.js';
 
 /**
  * B06 (8798d3641119): intel_pasid_tear_down_entry always sent a PASID-based IOTLB flush, but a
- * second-level or nested PASID entry caches translations by DID and needs a domain-selective
- * flush. The old branch is ported (src/impl/vtd/pasid.ts), but no command can reach it: SVA only
- * ever programs first-level entries, and the harness models no paging domain (IOVA page tables,
- * per-IOMMU DIDs, iommufd's PASID attach, second-stage walks and their spec). With a first-level
- * entry the old and the new teardown send the same descriptors.
+ * second-level PASID entry's translations are cached by DID alone and need the domain-selective
+ * flush. The shortest reproducer: a second-stage paging domain (HWPT 0, a nest parent) attached
+ * at a PASID, one mapped IOVA page read by DMA, then the detach: the IOTLB keeps the entry under
+ * a DID the domain gives back to the IOMMU (I6).
  */
-const t = defaultTopology('vtd');
-const TEARDOWN: readonly Command[] = [
-  { kind: 'spawn', mm: 0 },
-  { kind: 'mmap', mm: 0, first: 0, count: 1, prot: 'rw' },
-  { kind: 'touch', mm: 0, page: 0, write: true },
-  { kind: 'bind', dev: 0, mm: 0 },
-  { kind: 'dma', dev: 0, mm: 0, page: 0, write: false },
-  { kind: 'unbind', dev: 0, mm: 0 },
+const HAND: readonly Command[] = [
+  { kind: 'attachPasid', dev: 0, hwpt: 0, pasid: 5 },
+  { kind: 'iommuMap', hwpt: 0, page: 0, write: true },
+  { kind: 'dmaIova', dev: 0, hwpt: 0, page: 0, write: false },
+  { kind: 'detachPasid', dev: 0, hwpt: 0 },
 ];
+const t = defaultTopology('vtd');
 
-const descriptors = (fault: 'B06' | undefined): Record<string, number> => {
-  const s = openSession(t, fault === undefined ? {} : { fault });
-  for (const c of TEARDOWN) expect(checkedStep(s, c)).toEqual([]);
-  return s.world.iommus[0]!.unit.counters.snapshot();
-};
-
-describe('B06: teardown always P_IOTLB, even for second-level/nested entries (8798d3641119): not reachable through SVA', () => {
-  test('Tearing down a first-level (SVA) entry sends the same descriptors with and without the fault', () => {
-    const old = descriptors('B06');
-    expect(old['qi.piotlb']).toBeGreaterThan(0);
-    expect(old['qi.iotlb_dsi'] ?? 0).toBe(0);
-    expect(old).toEqual(descriptors(undefined));
+describe('B06: teardown always P_IOTLB, even for second-level entries (fixed by 8798d3641119)', () => {
+  test('The detach leaves a second-stage IOTLB entry under a freed DID (I6); mainline sends DSI', () => {
+    const bad = runSequence(t, HAND, { fault: 'B06' });
+    if (!bad.ok) throw new Error(bad.error);
+    expect(bad.value.session.violation).toMatchObject({ invariant: 'I6', step: 3 });
+    const good = runSequence(t, HAND);
+    if (!good.ok) throw new Error(good.error);
+    expect(good.value.session.violation).toBeUndefined();
+    expect(good.value.session.world.iommus[0]!.unit.counters.snapshot()['qi.iotlb_dsi']).toBeGreaterThan(0);
   });
 
-  test('The generators therefore cannot find it', () => {
-    const f = findFault('B06', { platform: 'vtd', seed: 1, runs: 40 });
-    expect(f.found).toBe(false);
+  test('A first-stage paging domain (HWPT 1) is torn down with P_IOTLB either way: the fault does not show', () => {
+    const fs = HAND.map((c) => ('hwpt' in c ? { ...c, hwpt: 1 } : c));
+    const r = runSequence(t, fs, { fault: 'B06' });
+    if (!r.ok) throw new Error(r.error);
+    expect(r.value.session.violation).toBeUndefined();
+  });
+
+  test.each([1, 2, 3])('findFault finds it on seed %i with an expected invariant, shrunk to the hand-written length', (seed) => {
+    const f = findFault('B06', { platform: 'vtd', seed, runs: 300 });
+    expect(f).toMatchObject({ found: true, expected: true });
+    expect(f.shrunkLength).toBeLessThanOrEqual(HAND.length);
   });
 });

@@ -6,7 +6,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { findFault } from '../../models/index.js';
-import { runSequence } from '../../src/harness/index.js';
+import { checkedStep, openSession, runSequence } from '../../src/harness/index.js';
 import { defaultTopology, type Command } from '../../src/shared/index.js';
 
 const topology = defaultTopology('smmuv3'); // smmu0 (devices 0, 1) has RANGE_INV, smmu1 not
@@ -34,10 +34,14 @@ const violation = (cmds: readonly Command[], fault?: 'B11') => {
 };
 
 describe('B11: invalidation size end - start + 1', () => {
-  test('Without RANGE_INV a one-page mprotect invalidates a second page: I14', () => {
+  test('Without RANGE_INV a one-page mprotect invalidates a second page: I14, and I12 sees the ATC_INV twice as wide', () => {
     const v = violation(downgrade(2), 'B11');
-    expect(v).toMatchObject({ invariant: 'I14', step: 4 });
-    expect(v?.message).toMatch(/beyond the range's last page/);
+    expect(v).toMatchObject({ step: 4 });
+    const s = openSession(topology, { fault: 'B11' });
+    let all: readonly { invariant: string; message: string }[] = [];
+    for (const c of downgrade(2)) all = checkedStep(s, c);
+    expect(all.find((x) => x.invariant === 'I14')?.message).toMatch(/beyond the range's last page/);
+    expect(all.find((x) => x.invariant === 'I12')?.message).toMatch(/ATC_INV of 2\^1 pages .* aligned span is 2\^0/);
   });
 
   test('With RANGE_INV a two-page range loops for ever: the UBSAN shift report and the watchdog', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
-import { enabledOfKind, possibleKind, unpluggable } from '../../src/harness/enabled.js';
+import { ATTACH_PASIDS, enabledOfKind, possibleKind, unpluggable } from '../../src/harness/enabled.js';
 import { checkedStep, openSession } from '../../src/harness/index.js';
-import { COMMAND_KINDS, FAIL_NTH_MAX, FAIL_SITES, defaultTopology, failSitesOf } from '../../src/shared/index.js';
+import { COMMAND_KINDS, FAIL_NTH_MAX, FAIL_SITES, IOVA_PAGES, MAX_HWPTS, PRG_MAX_REQUESTS, defaultTopology, failSitesOf } from '../../src/shared/index.js';
 import type { Command, CommandKind, Topology } from '../../src/shared/index.js';
 import { precondition } from '../../src/spec/index.js';
 import type { SpecState } from '../../src/spec/index.js';
@@ -11,6 +11,8 @@ import { Rng } from '../../models/rng.js';
 const domain = (t: Topology, kind: CommandKind): Command[] => {
   const ids = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
   const D = ids(t.devices.length), M = ids(t.mms), P = ids(t.pages), K = ids(t.kpages), B = [false, true];
+  // PASIDs: the whole range up to a 4-bit IOMMU's (the generation policy picks among them), HWPTs, IOVA pages.
+  const H = ids(MAX_HWPTS), I = ids(IOVA_PAGES), S = ids(17);
   const out: Command[] = [];
   switch (kind) {
     case 'bind': case 'unbind': for (const dev of D) for (const mm of M) out.push({ kind, dev, mm }); break;
@@ -29,14 +31,29 @@ const domain = (t: Topology, kind: CommandKind): Command[] => {
     case 'failNext': for (const site of FAIL_SITES) out.push({ kind, site }); break;
     // Up to one past the generators' bound, so the bound itself is checked.
     case 'failNth': for (let n = 0; n <= FAIL_NTH_MAX + 1; n++) out.push({ kind, n }); break;
+    case 'prg':
+      for (const dev of D) for (const mm of M) for (const page of P) for (let count = 1; count <= PRG_MAX_REQUESTS + 1; count++) {
+        for (const write of B) for (const rid of B) for (const last of B) out.push({ kind, dev, mm, page, count, write, rid, last });
+      }
+      break;
+    case 'migrate': for (const mm of M) for (const page of P) out.push({ kind, mm, page }); break;
+    case 'attachPasid': for (const dev of D) for (const hwpt of H) for (const pasid of S) out.push({ kind, dev, hwpt, pasid }); break;
+    case 'replacePasid': for (const dev of D) for (const hwpt of H) for (const from of H) out.push({ kind, dev, hwpt, from }); break;
+    case 'detachPasid': for (const dev of D) for (const hwpt of H) out.push({ kind, dev, hwpt }); break;
+    case 'iommuMap': for (const hwpt of H) for (const page of I) for (const write of B) out.push({ kind, hwpt, page, write }); break;
+    case 'iommuUnmap': for (const hwpt of H) for (const page of I) out.push({ kind, hwpt, page }); break;
+    case 'dmaIova': for (const dev of D) for (const hwpt of H) for (const page of I) for (const write of B) out.push({ kind, dev, hwpt, page, write }); break;
+    default: { const never: never = kind; throw new Error(String(never)); }
   }
   return out;
 };
 
 const key = (c: Command): string => JSON.stringify(c, Object.keys(c).sort());
 
+/** The generation policy on top of the preconditions: which devices unplug; a RID group names mm 0. */
 const generatable = (t: Topology, s: SpecState, c: Command): boolean =>
-  precondition(s, c) && (c.kind !== 'unplug' || unpluggable(t).includes(c.dev)) &&
+  precondition(s, c) && (c.kind !== 'unplug' || unpluggable(t).includes(c.dev)) && (c.kind !== 'prg' || !c.rid || c.mm === 0) &&
+  (c.kind !== 'attachPasid' || ATTACH_PASIDS.includes(c.pasid)) &&
   (c.kind !== 'failNext' || failSitesOf(t.platform).includes(c.site)) && (c.kind !== 'failNth' || c.n <= FAIL_NTH_MAX);
 
 /** Random legal walks (drawn from the brute-force domain); `visit` sees every state on the way. */
@@ -56,7 +73,7 @@ const walk = (t: Topology, walks: number, length: number, visit: (s: SpecState) 
 };
 
 describe('Enabled commands', () => {
-  for (const platform of ['vtd', 'smmuv3'] as const) {
+  for (const platform of ['vtd', 'smmuv3', 'amd'] as const) {
     test(`on ${platform}, each kind's enumeration is exactly the domain filtered by the precondition (and the unplug policy)`, () => {
       const t = defaultTopology(platform);
       const visited = walk(t, 8, 40, (s) => {

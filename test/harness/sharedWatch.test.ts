@@ -13,6 +13,11 @@ const EVERY_KIND: Command[] = [
   { kind: 'fork', mm: 0, child: 1 }, { kind: 'gracePeriod' }, { kind: 'prefetch', dev: 0, mm: 1, page: 0 },
   { kind: 'vmalloc', kpage: 1 }, { kind: 'vfree', kpage: 1 }, { kind: 'failNext', site: 'kzalloc@iommu_sva_bind_device' }, { kind: 'failNth', n: 3 },
   { kind: 'serviceFaults' }, { kind: 'prefetchKernel', dev: 0, mm: 1, kpage: 0 }, { kind: 'unplug', dev: 1 },
+  { kind: 'prg', dev: 0, mm: 1, page: 1, count: 2, write: true, rid: false, last: false },
+  { kind: 'attachPasid', dev: 2, hwpt: 0, pasid: 8 }, { kind: 'replacePasid', dev: 2, hwpt: 1, from: 0 },
+  { kind: 'detachPasid', dev: 3, hwpt: 1 }, { kind: 'iommuMap', hwpt: 1, page: 3, write: true },
+  { kind: 'iommuUnmap', hwpt: 0, page: 0 }, { kind: 'dmaIova', dev: 0, hwpt: 1, page: 2, write: false },
+  { kind: 'migrate', mm: 1, page: 2 },
 ];
 
 describe('The shared-memory step watch', () => {

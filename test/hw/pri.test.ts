@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { DMA_PENDING, PciDevice } from '../../src/hw/device.js';
-import type { IommuUnit, Translation } from '../../src/hw/iommu.js';
+import type { IommuUnit, PageRequestOutcome, Translation } from '../../src/hw/iommu.js';
 import { PhysMem } from '../../src/hw/mem.js';
 import { Counters } from '../../src/hw/counters.js';
 import { PRI_CREDITS } from '../../src/shared/index.js';
@@ -11,12 +11,17 @@ class FakeUnit implements IommuUnit {
   readonly counters = new Counters();
   frame = -1;
   requests: number[] = [];
+  lasts: boolean[] = [];
+  /** Requests accepted before the queue is full (then dropped). */
+  room = Infinity;
   translate(): Translation {
     return this.frame < 0 ? { ok: false, fault: 'not-present' } : { ok: true, frame: this.frame, write: true };
   }
-  pageRequest(_d: PciDevice, _p: number, _v: number, _w: boolean, prgi: number): number {
+  pageRequest(_d: PciDevice, _p: number, _v: number, _w: boolean, prgi: number, last: boolean): PageRequestOutcome {
+    if (this.room-- <= 0) return { root: 42, dropped: true };
     this.requests.push(prgi);
-    return 42;
+    this.lasts.push(last);
+    return { root: 42, dropped: false };
   }
 }
 
@@ -61,6 +66,74 @@ describe('PRI endpoint', () => {
     expect(dev.priState!.protocolErrors).toHaveLength(2);
     expect(dev.counters.get('pri.stray_response')).toBe(2);
     expect(dev.priState!.outstanding).toHaveLength(1);
+  });
+
+  test('a Page Request Group: one PRG index, LAST on the final request, credits for all or none', () => {
+    const { unit, dev } = setup();
+    expect(dev.pageRequestGroup(1, [0x40000, 0x40001], false)).toBe(DMA_PENDING);
+    expect(unit.requests).toEqual([0, 0]);
+    expect(unit.lasts).toEqual([false, true]);
+    // No credit left for another group of two: nothing is sent.
+    expect(dev.pageRequestGroup(1, [0x40002], false)).toEqual({ ok: false, fault: 'PRI: no outstanding page request credit' });
+    expect(unit.requests.length).toBe(2);
+  });
+
+  test('one response answers the whole group; a second names nothing outstanding and is a protocol error', () => {
+    const { mem, unit, dev } = setup();
+    dev.pageRequestGroup(1, [0x40000, 0x40001], false);
+    unit.frame = mem.alloc('data', 0, 77);
+    dev.pageResponse(1, 0, 'success');
+    expect(dev.priState!.outstanding).toEqual([]);
+    expect(dev.priState!.completions.map((c) => [c.vpn, c.ok, c.token])).toEqual([[0x40000, true, 77], [0x40001, true, 77]]);
+    dev.pageResponse(1, 0, 'invalid');
+    expect(dev.priState!.protocolErrors).toEqual(['dev0: invalid response to PRG 0 PASID 1 with no such request outstanding']);
+  });
+
+  test('a request without a PASID is answered on the RID and has nothing to retry', () => {
+    const { mem, unit, dev } = setup();
+    dev.pageRequestGroup(-1, [0x40000], true);
+    unit.frame = mem.alloc('data', 0, 77);
+    dev.pageResponse(1, 0, 'success');
+    expect(dev.priState!.protocolErrors.length).toBe(1);
+    dev.pageResponse(-1, 0, 'success');
+    expect(dev.priState!.completions).toMatchObject([{ pasid: -1, ok: false, token: -1 }]);
+  });
+
+  test('a LAST the IOMMU drops on a full queue is answered Success at once: the device retries', () => {
+    const { unit, dev } = setup();
+    unit.room = 1;
+    expect(dev.pageRequestGroup(1, [0x40000, 0x40001], false)).toBe(DMA_PENDING);
+    expect(unit.requests).toEqual([0]);
+    expect(dev.priState!.outstanding).toEqual([]);
+    expect(dev.priState!.completions.map((c) => [c.code, c.ok])).toEqual([['success', false], ['success', false]]);
+  });
+
+  test('a Response Failure disables PRI at the function: later misses fault instead of sending requests', () => {
+    const { unit, dev } = setup();
+    dev.dma(1, 0x40000, false);
+    dev.pageResponse(1, 0, 'failure');
+    expect(dev.priState!.responseFailure).toBe(true);
+    expect(dev.dma(1, 0x40001, false)).toEqual({ ok: false, fault: 'fake0: not-present' });
+    expect(unit.requests).toEqual([0]);
+  });
+
+  test('a group held open is continued by the next requests on its PASID, and abandoned when the device stops the PASID', () => {
+    const { unit, dev } = setup();
+    dev.pageRequestGroup(1, [0x40000], false, false);
+    expect(dev.priState!.openPrgi(1)).toBe(0);
+    dev.pageRequestGroup(2, [0x50000], false);
+    dev.stopPasid(1);
+    expect(dev.priState!.outstanding.map((r) => [r.pasid, r.prgi])).toEqual([[2, 1]]);
+    expect(unit.lasts).toEqual([false, true]);
+  });
+
+  test('the LAST sent later closes the open group: one PRG index for all its requests', () => {
+    const { unit, dev } = setup();
+    dev.pageRequestGroup(1, [0x40000], false, false);
+    dev.pageRequestGroup(1, [0x40001], false, true);
+    expect(unit.requests).toEqual([0, 0]);
+    expect(unit.lasts).toEqual([false, true]);
+    expect(dev.priState!.openPrgi(1)).toBe(-1);
   });
 
   test('a Success response to a surprise-removed endpoint is lost: no retry, nothing cached, the access failed', () => {

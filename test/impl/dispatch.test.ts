@@ -26,7 +26,9 @@ describe('implStep', () => {
     expect(step(dma(0, 0, 1))).toMatchObject({ ok: false, errno: 'EFAULT', fault: 'mock0: not-present' });
     expect(step({ kind: 'prefetch', dev: 1, mm: 0, page: 0 })).toEqual({ ok: true });
     expect(step({ kind: 'prefetchKernel', dev: 1, mm: 0, kpage: 0 })).toEqual({ ok: true });
+    expect(step({ kind: 'prg', dev: 1, mm: 0, page: 0, count: 2, write: false, rid: false, last: true })).toMatchObject({ ok: false, errno: 'EFAULT', fault: 'dev1: no PRI' });
     expect(step({ kind: 'mprotect', mm: 0, page: 1, prot: 'r' })).toEqual({ ok: true });
+    expect(step({ kind: 'migrate', mm: 0, page: 0 })).toEqual({ ok: true });
     expect(step({ kind: 'munmap', mm: 0, first: 1, count: 1 })).toEqual({ ok: true });
     expect(step({ kind: 'fork', mm: 0, child: 2 })).toEqual({ ok: true, value: 2 });
     expect(step({ kind: 'vmalloc', kpage: 0 })).toEqual({ ok: true });
@@ -42,7 +44,11 @@ describe('implStep', () => {
     expect(w.world.devices[1]!.hw.disconnected).toBe(true);
     // The mock driver has no PRI endpoints: nothing to answer.
     expect(step({ kind: 'serviceFaults' })).toEqual({ ok: true, value: 0 });
-    expect([...seen].sort()).toEqual([...COMMAND_KINDS].sort());
+    // The mock driver allocates no paging domains: iommufd's PASID attach stops at the core.
+    expect(step({ kind: 'attachPasid', dev: 0, hwpt: 0, pasid: 3 })).toEqual({ ok: false, errno: 'EOPNOTSUPP' });
+    // The other paging-domain commands need an attached domain: test/impl/iommufd.test.ts (VT-d).
+    const needDomain = ['detachPasid', 'replacePasid', 'iommuMap', 'iommuUnmap', 'dmaIova'];
+    expect([...seen, ...needDomain].sort()).toEqual([...COMMAND_KINDS].sort());
     expect(slotState(w.world, 0)).toBe('freed');
     expect(slotState(w.world, 2)).toBe('live');
   });

@@ -29,11 +29,11 @@ describe('A deliberately broken impl', () => {
         else expect(trace.path).toBeUndefined();
         expect(trace.steps).toHaveLength(trace.violation!.step + 1);
         // The missing flush shows once something the IOMMU may cache is unmapped, downgraded,
-        // upgraded by a write fault (the harness flushes secondary TLBs on that upgrade) or
-        // write-protected for a fork's copy (dup_mmap flushes the parent).
+        // upgraded by a write fault (the harness flushes secondary TLBs on that upgrade),
+        // write-protected for a fork's copy (dup_mmap flushes the parent) or migrated (the batched flush).
         const flushes = (c: (typeof trace.commands)[number]): boolean =>
           c.kind === 'munmap' || c.kind === 'mprotect' || c.kind === 'exit' || c.kind === 'vfree' || c.kind === 'fork' ||
-          (c.kind === 'touch' && c.write);
+          c.kind === 'migrate' || (c.kind === 'touch' && c.write);
         expect(trace.commands.some(flushes)).toBe(true);
         const path = join(dir, traceFileName(trace));
         expect(writeTrace(path, trace)).toEqual({ ok: true, value: path });

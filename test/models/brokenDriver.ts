@@ -8,7 +8,22 @@ import type { IommuDomain, IommuDriver, IommuOps, MmuNotifierOps } from '../../s
 
 const forgetful = (ops: MmuNotifierOps): MmuNotifierOps => ({ ...ops, arch_invalidate_secondary_tlbs: () => {} });
 
-export const withoutSecondaryTlbFlush = (real: IommuDriver): IommuDriver => {
+/** Only the whole-address-space flush (0, ULONG_MAX) is dropped; ranged ones still go out. */
+const ULONG_MAX = (1n << 64n) - 1n;
+const wholeRangeForgetful = (ops: MmuNotifierOps): MmuNotifierOps => ({
+  ...ops,
+  arch_invalidate_secondary_tlbs: (sub, mm, start, end) => {
+    if (start === 0n && end === ULONG_MAX) return;
+    ops.arch_invalidate_secondary_tlbs(sub, mm, start, end);
+  },
+});
+
+export const withoutSecondaryTlbFlush = (real: IommuDriver): IommuDriver => notifierWrapped(real, forgetful);
+
+/** The driver's SVA notifier ignores whole-range flushes (x86's batched unmap, flush_tlb_mm). */
+export const withoutWholeRangeFlush = (real: IommuDriver): IommuDriver => notifierWrapped(real, wholeRangeForgetful);
+
+const notifierWrapped = (real: IommuDriver, forget: (ops: MmuNotifierOps) => MmuNotifierOps): IommuDriver => {
   // One wrapped table per real one: every IOMMU of a driver shares its ops (intel_iommu_ops),
   // and reusing a domain across IOMMUs depends on that identity (domain->owner).
   const wrapped = new Map<IommuOps, IommuOps>();
@@ -23,11 +38,20 @@ export const withoutSecondaryTlbFlush = (real: IommuDriver): IommuDriver => {
           (r.value as { owner: IommuOps } & IommuDomain).owner = ops;
           // domain_alloc_sva just registered its notifier: the newest on the mm's list.
           const n = mm.notifiers[0]!;
-          (n as { ops: MmuNotifierOps }).ops = forgetful(n.ops);
+          (n as { ops: MmuNotifierOps }).ops = forget(n.ops);
         }
         return r;
       },
     };
+    const paging = inner.domain_alloc_paging_flags;
+    if (paging !== undefined) {
+      // Paging domains keep their flushes; only their owner follows the wrapped table.
+      ops.domain_alloc_paging_flags = (dev, flags) => {
+        const r = paging(dev, flags);
+        if (r.ok) (r.value as { owner: IommuOps } & IommuDomain).owner = ops;
+        return r;
+      };
+    }
     wrapped.set(inner, ops);
     return ops;
   };

@@ -10,7 +10,7 @@ import { RunStats } from '../../models/stats.js';
 import { DEFAULT_WEIGHTS } from '../../models/weights.js';
 
 describe('State-aware drawing', () => {
-  for (const platform of ['vtd', 'smmuv3'] as const) {
+  for (const platform of ['vtd', 'smmuv3', 'amd'] as const) {
     test(`on ${platform}, every drawn command is legal, and a kind draws nothing exactly when none of it is enabled`, () => {
       const t = defaultTopology(platform);
       const rng = new Rng(11);

@@ -18,7 +18,7 @@ describe('Saved regression traces', () => {
       const loaded = loadTrace(join(DIR, file));
       if (!loaded.ok) throw new Error(loaded.error);
       const trace = loaded.value;
-      // A recorded fault must be one of the corpus's (B01-B19, B30-B41): switched on in the ported kernel.
+      // A recorded fault must be one of the corpus's (FAULT_IDS): switched on in the ported kernel.
       const fault = trace.fault;
       if (fault !== undefined && !isFaultId(fault)) throw new Error(`${file}: unknown fault ${fault}`);
       const r = replayTrace(trace, fault === undefined ? {} : { fault });

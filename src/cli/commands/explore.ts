@@ -1,4 +1,4 @@
-import { COMMAND_KINDS, FAULT_IDS, MAX_MMS, MAX_PAGES, isFaultId } from '../../shared/index.js';
+import { COMMAND_KINDS, faultIdRanges, MAX_MMS, MAX_PAGES, isFaultId } from '../../shared/index.js';
 import type { CommandKind } from '../../shared/index.js';
 import { DEFAULT_EXPLORE_SCOPE } from '../../harness/index.js';
 import type { ExploreOptions, ExploreProgress, ExploreSummary } from '../../harness/index.js';
@@ -27,7 +27,7 @@ const OPTIONS = [
   { name: 'no-symmetry', help: 'explore mirror images of interchangeable mm slots and devices too' },
   { name: 'time', value: 'DURATION', help: 'wall-time budget per platform, e.g. 60s, 5m (default: none)' },
   { name: 'traces', value: 'DIR', help: 'folder for the counterexample trace (default: traces)' },
-  { name: 'fault', value: 'ID', help: `switch one historical bug back on (${FAULT_IDS[0]}-${FAULT_IDS[FAULT_IDS.length - 1]})` },
+  { name: 'fault', value: 'ID', help: `switch one historical bug back on (${faultIdRanges()})` },
 ];
 
 const str = (args: ParsedArgs, name: string): string | undefined => {
@@ -68,7 +68,7 @@ export const toExploreOptions = (args: ParsedArgs): Checked<ExploreOptions> => {
   if (seconds !== undefined && !seconds.ok) return seconds;
   const fault = str(args, 'fault');
   if (fault !== undefined && !isFaultId(fault)) {
-    return bad(`bad --fault '${fault.slice(0, 40)}': expected a fault id ${FAULT_IDS[0]}-${FAULT_IDS[FAULT_IDS.length - 1]}`);
+    return bad(`bad --fault '${fault.slice(0, 40)}': expected a fault id ${faultIdRanges()}`);
   }
   return good({
     platforms: platforms.value,

@@ -2,7 +2,7 @@ import type { TraceSink } from '../../shared/index.js';
 import { Counters } from '../counters.js';
 import type { PciDevice } from '../device.js';
 import { HwError } from '../errors.js';
-import type { IommuUnit, Translation } from '../iommu.js';
+import type { IommuUnit, PageRequestOutcome, Translation } from '../iommu.js';
 import type { PhysMem } from '../mem.js';
 import { Iotlb, didPasidKey } from '../vtd/iotlb.js';
 import { PagingStructureCache } from '../vtd/psc.js';
@@ -140,20 +140,25 @@ export class AmdIommuUnit implements IommuUnit, WalkCaches {
 
   /**
    * A PCIe page request: with DTE.PPR it is logged in the PPR log (whatever the GCR3 entry says
-   * now: requests of a torn-down PASID still arrive). Returns the guest CR3 the request was made
-   * against, -1 when the DTE does not take page requests (logged as INVALID_PPR_REQUEST).
+   * now: requests of a torn-down PASID still arrive); `pasid` -1 is a request without a PASID
+   * (GN = 0, logged with PASID 0); bit 9 of the logged tag is LAST. Returns the guest CR3 the
+   * request was made against (-1 when none is present); undefined when the DTE does not take
+   * page requests (logged as INVALID_PPR_REQUEST). A full PPR log discards the entry (48882
+   * §2.6, PPRLogOverflow); with LOG_ENTRIES far above PRI_CREDITS per device it is not reached
+   * here, and the request is refused rather than answered (AMD has no VT-d-style auto response).
    */
-  pageRequest(dev: PciDevice, pasid: number, vpn: number, write: boolean, prgi: number): number {
+  pageRequest(dev: PciDevice, pasid: number, vpn: number, write: boolean, prgi: number, last: boolean): PageRequestOutcome | undefined {
+    const gn = pasid >= 0;
     const dte = this.dte(dev.sid);
     if (!dte.v || !dte.ppr) {
-      this.eventLog.append({ type: 'INVALID_PPR_REQUEST', devid: dev.sid, pasid });
-      return -1;
+      this.eventLog.append({ type: 'INVALID_PPR_REQUEST', devid: dev.sid, pasid: gn ? pasid : 0 });
+      return undefined;
     }
-    const e = dte.gv && dte.gcr3 !== undefined ? this.gcr3(dte, pasid) : undefined;
-    if (!this.pprLog.append({ devid: dev.sid, pasid, gn: true, vpn, write, tag: prgi, last: true })) return -1;
+    const e = gn && dte.gv && dte.gcr3 !== undefined ? this.gcr3(dte, pasid) : undefined;
+    if (!this.pprLog.append({ devid: dev.sid, pasid: gn ? pasid : 0, gn, vpn, write, tag: prgi, last })) return undefined;
     this.counters.bump('ppr.request');
-    if (this.trace) this.trace.event('queue', this.name, `PPR: ${dev.name} pasid=${pasid} vpn=0x${vpn.toString(16)}${write ? ' w' : ' r'} tag=${prgi}`);
-    return e?.cr3 ?? -1;
+    if (this.trace) this.trace.event('queue', this.name, `PPR: ${dev.name} ${gn ? `pasid=${pasid}` : 'rid'} vpn=0x${vpn.toString(16)}${write ? ' w' : ' r'} tag=${prgi}${last ? '' : ' (not last)'}`);
+    return { root: e?.cr3 ?? -1, dropped: false };
   }
 
   /** One command taking effect (called by the buffer, in order). */

@@ -2,7 +2,7 @@ import type { IommuSpec, TraceSink } from '../../shared/index.js';
 import { Counters } from '../counters.js';
 import type { PciDevice } from '../device.js';
 import { HwError } from '../errors.js';
-import type { FaultReason, IommuUnit, Translation } from '../iommu.js';
+import type { FaultReason, IommuUnit, PageRequestOutcome, Translation } from '../iommu.js';
 import { PTE_P, PTE_U, PTE_W, pteFrame, type PhysMem } from '../mem.js';
 import { levelIndex, levelPrefix } from '../radix.js';
 import { smmuCacheLines } from './cacheLines.js';
@@ -149,17 +149,19 @@ export class SmmuV3 implements IommuUnit {
   /**
    * A recoverable fault of `dev`'s access: if the CD it used has S (stall) set, the transaction
    * is stalled and a stall event queued (STAG = the endpoint's tag); returns the CD's TTB0. A
-   * CD without S (or a quiet, EPD0 one) terminates the access instead: -1.
+   * CD without S (or a quiet, EPD0 one) terminates the access instead: undefined. A stall is
+   * one transaction: there are no multi-request groups and no stalls without a substream here.
    */
-  pageRequest(dev: PciDevice, pasid: number, vpn: number, write: boolean, stag: number): number {
+  pageRequest(dev: PciDevice, pasid: number, vpn: number, write: boolean, stag: number, _last: boolean): PageRequestOutcome | undefined {
+    if (pasid < 0) return undefined;
     const ste = this.config.ste(dev.sid) ?? this.streamTable.fetch(dev.sid);
-    if (!ste.v || ste.config !== 's1' || ste.cdTable === undefined || pasid >= 2 ** ste.s1cdmax) return -1;
+    if (!ste.v || ste.config !== 's1' || ste.cdTable === undefined || pasid >= 2 ** ste.s1cdmax) return undefined;
     const cd = this.config.cd(dev.sid, pasid) ?? ste.cdTable.fetch(pasid);
-    if (cd === undefined || !cd.v || cd.epd0 || !cd.s) return -1;
+    if (cd === undefined || !cd.v || cd.epd0 || !cd.s) return undefined;
     this.counters.bump('evtq.stall');
     this.evtq.push({ sid: dev.sid, ssv: true, ssid: pasid, vpn, read: !write, stag });
     if (this.trace) this.trace.event('queue', this.name, `EVTQ stall: ${dev.name} ssid=${pasid} vpn=0x${vpn.toString(16)}${write ? ' w' : ' r'} stag=${stag}`);
-    return cd.ttb0;
+    return { root: cd.ttb0, dropped: false };
   }
 
   private walk(asid: number, ttb0: number, levels: number, vpn: number, write: boolean): Translation {

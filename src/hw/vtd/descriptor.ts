@@ -35,6 +35,8 @@ export type QiDesc =
   | {
       readonly kind: 'prs'; readonly sid: number; readonly pasid: number; readonly prgi: number;
       readonly code: PageResponseCode; readonly lpig: boolean;
+      /** QI_PGRP_PASID_P: the response carries the PASID (absent for a request on the RID). */
+      readonly pasidPresent: boolean;
     };
 
 export type QiKind = QiDesc['kind'];
@@ -123,5 +125,5 @@ export const formatDesc = (d: QiDesc): string =>
     .with({ kind: 'devtlb' }, (x) =>
       `devtlb sid=${x.sid} ${x.global ? 'global' : `pasid=${x.pasid}`} addr=${x.addr.toString(16)} size=2^${x.sizeOrder}`)
     .with({ kind: 'wait' }, (x) => `wait${x.fence ? ' fence' : ''}${x.drain ? ' drain' : ''}`)
-    .with({ kind: 'prs' }, (x) => `prs sid=${x.sid} pasid=${x.pasid} prg=${x.prgi} ${x.code}`)
+    .with({ kind: 'prs' }, (x) => `prs sid=${x.sid} ${x.pasidPresent ? `pasid=${x.pasid}` : 'rid'} prg=${x.prgi} ${x.code}${x.lpig ? '' : ' !lpig'}`)
     .exhaustive();

@@ -9,11 +9,40 @@ export const didPasidKey = (did: number, pasid: number): number => did * PASID_S
 /**
  * The IOTLB: first-level leaf translations keyed by (DID, PASID, vpn), with the write
  * permission the walk found. Entries are the Translation objects themselves, so a hit returns
- * without allocating. Every entry here was made by a first-level (PASID-tagged) walk: the
- * second-stage descriptors (IOTLB DSI/PSI) never match them.
+ * without allocating. First-level (and nested) entries are tagged (DID, PASID) and only the
+ * PASID-based descriptors (P_IOTLB) match them; second-stage-only entries are tagged by DID
+ * alone (VT-d spec 6.2.1: their translation does not depend on the PASID) and only the IOTLB
+ * DSI/PSI descriptors match them. That split is what B06 and B07 get wrong in opposite ways.
  */
 export class Iotlb {
   private readonly map = new Map<number, Map<number, CachedTranslation>>();
+  private readonly sl = new Map<number, Map<number, CachedTranslation>>();
+
+  slLookup(did: number, vpn: number): CachedTranslation | undefined {
+    return this.sl.get(did)?.get(vpn);
+  }
+
+  slFill(did: number, vpn: number, t: CachedTranslation): void {
+    let m = this.sl.get(did);
+    if (m === undefined) this.sl.set(did, (m = new Map()));
+    m.set(vpn, t);
+  }
+
+  slDrop(did: number, vpn: number): void {
+    this.sl.get(did)?.delete(vpn);
+  }
+
+  /** IOTLB invalidate, domain-selective: every second-stage entry of the DID. */
+  invalidateDomain(did: number): void {
+    this.sl.delete(did);
+  }
+
+  /** IOTLB invalidate, page-selective: second-stage entries of the DID in [first, first + pages). */
+  invalidateDomainRange(did: number, first: number, pages: number): void {
+    const m = this.sl.get(did);
+    if (m === undefined) return;
+    for (const vpn of m.keys()) if (vpn >= first && vpn - first < pages) m.delete(vpn);
+  }
 
   lookup(did: number, pasid: number, vpn: number): CachedTranslation | undefined {
     return this.map.get(didPasidKey(did, pasid))?.get(vpn);

@@ -13,8 +13,10 @@ export interface PasidEntry {
   /** Fault Processing Disable: a non-present entry with FPD blocks DMA without fault records. */
   readonly fpd: boolean;
   readonly pgtt: Pgtt;
-  /** First-level page-table pointer: the frame of the mm's pgd. */
+  /** First-level page-table pointer: the frame of the mm's pgd (or a first-stage domain's root). */
   readonly flptr: number;
+  /** Second-level page-table pointer (SLPTPTR): the root of a second-stage domain's IOVA table; 0 unless SL or nested. */
+  readonly slptr: number;
   readonly did: number;
   /** First-level paging mode (FLPM): 4- or 5-level walk. */
   readonly levels: 4 | 5;
@@ -22,7 +24,7 @@ export interface PasidEntry {
 
 /** The all-zero entry (pasid_clear_entry). */
 export const CLEAR_PASID_ENTRY: PasidEntry = Object.freeze({
-  present: false, fpd: false, pgtt: 'FL', flptr: 0, did: 0, levels: 4,
+  present: false, fpd: false, pgtt: 'FL', flptr: 0, slptr: 0, did: 0, levels: 4,
 } as const);
 
 /** The cleared entry with FPD kept set (pasid_clear_entry_with_fpd). */
@@ -31,7 +33,7 @@ export const FPD_PASID_ENTRY: PasidEntry = Object.freeze({ ...CLEAR_PASID_ENTRY,
 /** `next` is `old` with at most its P bit cleared. */
 const onlyPresentCleared = (old: PasidEntry, next: PasidEntry): boolean =>
   old === next || (next.fpd === old.fpd && next.pgtt === old.pgtt && next.flptr === old.flptr &&
-    next.did === old.did && next.levels === old.levels);
+    next.slptr === old.slptr && next.did === old.did && next.levels === old.levels);
 
 /** PASID_PDE_SHIFT: a directory entry points at a leaf of 64 PASID entries. */
 export const PASID_PDE_SHIFT = 6;

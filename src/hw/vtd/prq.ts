@@ -1,6 +1,10 @@
-/** One page request as the device sent it (PCIe PRI Page Request Message). */
+import { PRQ_DEFAULT_ENTRIES } from '../../shared/index.js';
+
+/** One page request as the device sent it (PCIe PRI Page Request Message, VT-d page_req_dsc). */
 export interface PageRequest {
   readonly sid: number;
+  /** PASID Present: false for a request on the RID (then `pasid` is 0). */
+  readonly pasidPresent: boolean;
   readonly pasid: number;
   readonly vpn: number;
   readonly write: boolean;
@@ -11,18 +15,27 @@ export interface PageRequest {
 }
 
 /**
- * The page request queue (PRQ) of a VT-d unit: a ring that hardware appends to (tail) and
- * software consumes (head). The unit appends a descriptor for each page request a PRI device
- * sends through a context entry with PRE set; prq_event_thread consumes them.
+ * The page request queue (PRQ) of a VT-d unit: a ring of `size` descriptors that hardware
+ * appends to (tail) and software consumes (head). The unit appends a descriptor for each page
+ * request a PRI device sends through a context entry with PRE set; prq_event_thread consumes
+ * them. A request that finds the ring full is not recorded: the unit sets PRO (VT-d 3.x §7.5,
+ * as we read it; the unit's own Success answer to a dropped LAST is in PciDevice.sendGroup).
  */
 export class PageRequestQueue {
   private readonly ring: PageRequest[] = [];
-  /** DMA_PRS_PRO: the ring overflowed and requests were dropped. */
+  /** DMA_PRS_PRO: the ring overflowed and requests were dropped; software clears it (RW1C). */
   overflow = false;
 
-  /** Hardware: a page request arrives. */
-  append(req: PageRequest): void {
+  constructor(readonly size: number = PRQ_DEFAULT_ENTRIES) {}
+
+  /** Hardware: a page request arrives; false when the ring was full and it was dropped (PRO set). */
+  append(req: PageRequest): boolean {
+    if (this.ring.length >= this.size) {
+      this.overflow = true;
+      return false;
+    }
     this.ring.push(req);
+    return true;
   }
 
   /** Requests between head and tail, oldest first. */
@@ -30,9 +43,12 @@ export class PageRequestQueue {
     return this.ring;
   }
 
-  /** Whether a pending request comes from (sid, pasid): what the drain waits on. */
+  /**
+   * Whether a pending request comes from (sid, pasid): what the drain waits on. The RID is
+   * PASID 0 (IOMMU_NO_PASID): it matches the requests without a PASID.
+   */
   hasPending(sid: number, pasid: number): boolean {
-    return this.ring.some((r) => r.sid === sid && r.pasid === pasid);
+    return this.ring.some((r) => r.sid === sid && (r.pasidPresent ? r.pasid === pasid : pasid === 0));
   }
 
   /** Software: advance the head over everything read (prq_event_thread's PQH write). */

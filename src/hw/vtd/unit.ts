@@ -1,8 +1,8 @@
-import type { IommuSpec, TraceSink } from '../../shared/index.js';
+import { type IommuSpec, type TraceSink, prqEntries } from '../../shared/index.js';
 import { Counters } from '../counters.js';
 import type { PciDevice } from '../device.js';
 import { HwError } from '../errors.js';
-import type { IommuUnit, Translation } from '../iommu.js';
+import type { IommuUnit, PageRequestOutcome, Translation } from '../iommu.js';
 import type { PhysMem } from '../mem.js';
 import { MAX_AGAW_PFN_WIDTH, type QiDesc } from './descriptor.js';
 import { InvalidationQueue, type DescResult } from './invQueue.js';
@@ -11,7 +11,7 @@ import { PasidCache } from './pasidCache.js';
 import type { PasidTable } from './pasidTable.js';
 import { PageRequestQueue } from './prq.js';
 import { PagingStructureCache } from './psc.js';
-import { FAULTS, firstLevelTranslate, type WalkCaches } from './walk.js';
+import { FAULTS, firstLevelTranslate, secondLevelTranslate, type WalkCaches } from './walk.js';
 import { vtdCacheLines } from './cacheLines.js';
 
 /** What submitting a wait did: run the queue up to it, stopped at an ITE, or left it queued. */
@@ -37,7 +37,7 @@ export class VtdUnit implements IommuUnit, WalkCaches {
   readonly pasidCache = new PasidCache();
   readonly iotlb = new Iotlb();
   readonly psc = new PagingStructureCache();
-  readonly prq = new PageRequestQueue();
+  readonly prq: PageRequestQueue;
   readonly queue: InvalidationQueue;
   observer: VtdObserver | undefined;
   private readonly contexts = new Map<number, { readonly dev: PciDevice; readonly table: PasidTable; readonly pre: boolean }>();
@@ -46,6 +46,7 @@ export class VtdUnit implements IommuUnit, WalkCaches {
     this.name = `vtd${index}`;
     this.pasidBits = spec.pasidBits;
     this.didBits = spec.didBits;
+    this.prq = new PageRequestQueue(prqEntries(spec));
     this.queue = new InvalidationQueue(
       { unit: this.name, pasidBits: spec.pasidBits, didBits: spec.didBits },
       this.counters, (d) => this.execute(d), trace,
@@ -67,18 +68,27 @@ export class VtdUnit implements IommuUnit, WalkCaches {
   }
 
   /**
-   * A page request from `dev`: with PRE set it becomes a PRQ descriptor (whatever the PASID
-   * entry says: requests of a torn-down PASID still arrive, hence the drain). The root is the
-   * first-level table the PASID entry points at now (-1 if the entry is not present).
+   * A page request from `dev` (`pasid` -1: none, a request on the RID): with PRE set it becomes
+   * a PRQ descriptor (whatever the PASID entry says: requests of a torn-down PASID still
+   * arrive, hence the drain). Returns the first-level table the PASID entry points at now (-1
+   * if none), or undefined without PRE; `dropped` when the ring was full: PRO is set and the
+   * request is not recorded (for a LAST the unit answers the group Success itself: the caller
+   * delivers that response, see PciDevice.sendGroup).
    */
-  pageRequest(dev: PciDevice, pasid: number, vpn: number, write: boolean, prgi: number): number {
+  pageRequest(dev: PciDevice, pasid: number, vpn: number, write: boolean, prgi: number, last: boolean): PageRequestOutcome | undefined {
     const ctx = this.contexts.get(dev.sid);
-    if (ctx === undefined || !ctx.pre) return -1;
-    const e = ctx.table.fetch(pasid);
+    if (ctx === undefined || !ctx.pre) return undefined;
+    const pasidPresent = pasid >= 0;
+    const e = pasidPresent ? ctx.table.fetch(pasid) : undefined;
+    const root = e?.present === true ? e.flptr : -1;
     this.counters.bump('prq.request');
-    this.prq.append({ sid: dev.sid, pasid, vpn, write, lpig: true, prgi });
-    if (this.trace) this.trace.event('queue', this.name, `PRQ: ${dev.name} pasid=${pasid} vpn=0x${vpn.toString(16)}${write ? ' w' : ' r'} prg=${prgi}`);
-    return e?.present === true ? e.flptr : -1;
+    if (!this.prq.append({ sid: dev.sid, pasidPresent, pasid: pasidPresent ? pasid : 0, vpn, write, lpig: last, prgi })) {
+      this.counters.bump('prq.overflow');
+      if (this.trace) this.trace.event('queue', this.name, `PRQ full: ${dev.name} prg=${prgi} dropped, PRO set`);
+      return { root, dropped: true };
+    }
+    if (this.trace) this.trace.event('queue', this.name, `PRQ: ${dev.name} ${pasidPresent ? `pasid=${pasid}` : 'rid'} vpn=0x${vpn.toString(16)}${write ? ' w' : ' r'} prg=${prgi}${last ? '' : ' (not last)'}`);
+    return { root, dropped: false };
   }
 
   /** The PASID table a source id's context entry points at. */
@@ -125,10 +135,11 @@ export class VtdUnit implements IommuUnit, WalkCaches {
       this.pasidCache.fill(dev.sid, pasid, entry);
       if (this.trace) this.trace.event('cache', this.name, `PASID cache fill sid ${dev.sid} PASID ${pasid} (DID ${entry.did})`);
     }
-    // Only first-level entries are modelled: SVA programs nothing else, and the harness has no
-    // second-stage tables for SL/nested/pass-through entries to walk.
-    if (entry.pgtt !== 'FL') return FAULTS['no-pasid-entry'];
-    return firstLevelTranslate(this, entry, pasid, vpn, write);
+    // First-level (SVA, first-stage paging domains) and second-stage-only (second-stage paging
+    // domains) entries are walked; nested and pass-through entries are not programmed.
+    if (entry.pgtt === 'FL') return firstLevelTranslate(this, entry, pasid, vpn, write);
+    if (entry.pgtt === 'SL') return secondLevelTranslate(this, entry, vpn, write);
+    return FAULTS['no-pasid-entry'];
   }
 
   /** One descriptor taking effect (called by the queue, in order, up to a wait). */
@@ -162,10 +173,13 @@ export class VtdUnit implements IommuUnit, WalkCaches {
         if (!d.ih) this.psc.invalidateRange(d.did, d.pasid, d.addr, pages);
         return 'done';
       }
-      // Second-stage invalidations: every IOTLB and PSC entry here was made by a first-level,
-      // PASID-tagged walk, which these descriptors do not match (VT-d spec 6.5.2.3).
+      // Second-stage invalidations match only second-stage-only entries (DID-tagged); the
+      // first-level, PASID-tagged entries need P_IOTLB (VT-d spec 6.5.2.3, 6.5.2.4).
       case 'iotlb_dsi':
+        this.iotlb.invalidateDomain(d.did);
+        return 'done';
       case 'iotlb_psi':
+        this.iotlb.invalidateDomainRange(d.did, d.addr, 2 ** d.am);
         return 'done';
       case 'devtlb': {
         const dev = this.contexts.get(d.sid)!.dev;
@@ -181,7 +195,7 @@ export class VtdUnit implements IommuUnit, WalkCaches {
         return 'done';
       case 'prs':
         // The response travels to the endpoint as a PRG Response Message.
-        this.contexts.get(d.sid)!.dev.pageResponse(d.pasid, d.prgi, d.code);
+        this.contexts.get(d.sid)!.dev.pageResponse(d.pasidPresent ? d.pasid : -1, d.prgi, d.code);
         return 'done';
       default: {
         const never: never = d;

@@ -94,3 +94,38 @@ export const firstLevelTranslate = (
   if (c.trace) c.trace.event('cache', c.name, `IOTLB fill DID ${did} PASID ${pasid} vpn 0x${vpn.toString(16)} → frame ${t.frame}${t.write ? ' rw' : ' r'}`);
   return t;
 };
+
+/**
+ * Second-stage-only translation (PGTT = SL) of a request with PASID: the IOTLB by DID alone,
+ * then a walk of the domain's IOVA table from SLPTPTR. Read permission is the present bit,
+ * write the W bit; there is no user/supervisor distinction at the second stage. The walk
+ * fills no paging-structure cache here: the emulated PSC holds first-level entries only, so a
+ * stale second-stage walk pointer is out of reach (a known limit of the model).
+ */
+export const secondLevelTranslate = (c: WalkCaches, entry: PasidEntry, vpn: number, write: boolean): Translation => {
+  const did = entry.did;
+  const hit = c.iotlb.slLookup(did, vpn);
+  if (hit !== undefined) {
+    if (hit.write || !write) {
+      c.counters.bump('iotlb.hit');
+      return hit;
+    }
+    c.counters.bump('iotlb.rewalk');
+    c.iotlb.slDrop(did, vpn);
+  } else {
+    c.counters.bump('iotlb.miss');
+  }
+  let table = entry.slptr;
+  for (let level: number = entry.levels; level > 1; level--) {
+    const e = c.mem.hwEntry(table, levelIndex(vpn, level), c.name);
+    if ((e & PTE_P) === 0) return FAULTS['not-present'];
+    table = pteFrame(e);
+  }
+  const leaf = c.mem.hwEntry(table, levelIndex(vpn, 1), c.name);
+  if ((leaf & PTE_P) === 0) return FAULTS['not-present'];
+  const writable = (leaf & PTE_W) !== 0;
+  if (write && !writable) return FAULTS['no-permission'];
+  const t: CachedTranslation = { ok: true, frame: pteFrame(leaf), write: writable };
+  c.iotlb.slFill(did, vpn, t);
+  return t;
+};

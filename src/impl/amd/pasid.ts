@@ -10,8 +10,8 @@
  * every AMD IOMMU: one SVA domain per mm.
  */
 import { err, ok, type Errno, type Result } from '../../shared/index.js';
-import { iopf_queue_flush_dev } from '../core/iopf.js';
-import { spin_lock, spin_unlock, warn } from '../core/kernel.js';
+import { dev_fault_param, iopf_queue_flush_dev } from '../core/iopf.js';
+import { noteFinding, spin_lock, spin_unlock, warn } from '../core/kernel.js';
 import { mmu_notifier_register, mmu_notifier_unregister } from '../core/mmuNotifier.js';
 import type { IommuDomainOps, MmuNotifierOps } from '../core/ops.js';
 import type { Device, IommuDomain, MmStruct, MmuNotifier } from '../core/types.js';
@@ -19,7 +19,7 @@ import { amd_iommu_dev_flush_pasid_pages } from './cmd.js';
 import { amd_iommu_clear_gcr3, amd_iommu_set_gcr3 } from './gcr3.js';
 import { amd_iommu_poll_ppr_log } from './ppr.js';
 import { amd_iommu_domain_free, protection_domain_alloc } from './iommu.js';
-import { dev_iommu_priv_get, to_pdomain, type IommuDevData, type PdomDevData, type ProtectionDomain } from './structs.js';
+import { dev_iommu_priv_get, to_pdomain, type AmdIommu, type IommuDevData, type PdomDevData, type ProtectionDomain } from './structs.js';
 
 const LOCK = 'pdom->lock';
 
@@ -97,14 +97,27 @@ export function iommu_sva_set_dev_pasid(domain: IommuDomain, dev: Device, pasid:
 }
 
 /**
- * amd_iommu_remove_dev_pasid (v6.19-rc), the blocked domain's set_dev_pasid: drop the (dev,
- * pasid) attachment of `domain`, clearing its GCR3 entry.
- *
- * DEVIATION from v6.19-rc, which drains nothing here: the device's page requests still in the
- * PPR log and its queued IOPF work are flushed, as io-pgfault.c asks of every driver before a
- * PASID is released (iopf_queue_flush_dev: "the driver must have flushed its low-level queue
- * first"), mirroring VT-d's PRQ drain. Without it a page request of the PASID outlives the
- * attachment: B39 switches the upstream behaviour back on.
+ * Whether the proposed fix's drain would answer a page request now: one still in the IOMMU's
+ * PPR log (the poll reports them all), or one reported to the IOPF core and not yet responded
+ * to on a device of this IOMMU (the IOPF queue's workqueue is per IOMMU). Iterated in devid
+ * order (a Map keeps insertion order, the probe's).
+ */
+function iopf_pending(iommu: AmdIommu): boolean {
+  if (iommu.unit.pprLog.pending.length > 0) return true;
+  for (const d of iommu.devices.values()) {
+    const param = dev_fault_param(d);
+    if (param !== undefined && (param.faults.length > 0 || param.partial.length > 0)) return true;
+  }
+  return false;
+}
+
+/**
+ * amd_iommu_remove_dev_pasid (v6.19-rc; unchanged in v7.0-rc5), the blocked domain's
+ * set_dev_pasid: drop the (dev, pasid) attachment of `domain`, clearing its GCR3 entry. Upstream
+ * flushes no page request here, although io-pgfault.c asks every driver to flush its low-level
+ * queue and then iopf_queue_flush_dev before a PASID is released (VT-d's PRQ drain does both):
+ * finding amd-remove-pasid-no-iopf-flush, whose proposed fix drains the PPR log and the IOPF
+ * queue of a PPR device after the GCR3 entry is gone (no new request can then be logged).
  */
 export function amd_iommu_remove_dev_pasid(dev: Device, pasid: number, domain: IommuDomain | undefined): void {
   const dev_data = dev_iommu_priv_get(dev);
@@ -114,10 +127,11 @@ export function amd_iommu_remove_dev_pasid(dev: Device, pasid: number, domain: I
   spin_lock(kernel, LOCK);
   remove_pdom_dev_pasid(sva_pdom, dev, pasid);
   spin_unlock(kernel, LOCK);
-  if (dev_data.ppr && kernel.fault !== 'B39') {
+  if (!dev_data.ppr) return;
+  if (kernel.fixes.has('amd-remove-pasid-no-iopf-flush')) {
     amd_iommu_poll_ppr_log(dev_data.iommu);
     if (iopf_queue_flush_dev(dev) !== 0) warn(kernel, `iopf_queue_flush_dev: ${dev.hw.name} has no fault queue`);
-  }
+  } else if (iopf_pending(dev_data.iommu)) noteFinding(kernel, 'amd-remove-pasid-no-iopf-flush');
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
- * Peripheral page requests, after drivers/iommu/amd/ppr.c (v6.19-rc): the PPR log's IRQ
- * thread reporting each request to the IOPF core, the page response (COMPLETE_PPR_REQUEST)
- * and the per-IOMMU IOPF queue.
+ * Peripheral page requests, after drivers/iommu/amd/ppr.c (v6.19-rc; the PPR handler as the
+ * newer stored version, 3c6a2bac1524, has it): the PPR log's IRQ thread reporting each request
+ * to the IOPF core, the page response (COMPLETE_PPR_REQUEST) and the per-IOMMU IOPF queue.
  */
 import type { PprEntry } from '../../hw/amd/index.js';
 import {
@@ -20,14 +20,12 @@ import { dev_iommu_priv_get, type AmdIommu, type IommuDevData } from './structs.
 const ppr_flag_to_fault_perm = (e: PprEntry): number => IOMMU_FAULT_PERM_READ | (e.write ? IOMMU_FAULT_PERM_WRITE : 0);
 
 /**
- * iommu_call_iopf_notifier (v6.19-rc): a request with GN = 0 or a PASID outside [1, max_pasids)
- * is answered FAILURE at once ("Nobody cared, abort"); the others go to iommu_report_device_fault.
- *
- * DEVIATION from v6.19-rc, which never puts the pci_dev that pci_get_domain_bus_and_slot
- * returned with a reference: one leaked reference per page request. 6cf0981c2233 (v6.2-rc1,
- * "Fix pci device refcount leak in ppr_notifier()") fixed exactly this in the iommu_v2 PPR
- * handler this function replaced in v6.10; the port puts it on both exits as that fix did, and
- * B31 switches the missing put back on.
+ * iommu_call_iopf_notifier (mainline, ppr.c as of 3c6a2bac1524): a request with GN = 0 or a
+ * PASID outside [1, max_pasids) is answered FAILURE at once ("Nobody cared, abort"); the others
+ * go to iommu_report_device_fault. Both exits put the pci_dev that pci_get_domain_bus_and_slot
+ * returned with a reference. B31: the v6.10 handler (ppr.c as of 508cc055353a) put it on
+ * neither, one leaked reference per page request, the leak 6cf0981c2233 had fixed in the
+ * iommu_v2 ppr_notifier this function replaced.
  */
 function iommu_call_iopf_notifier(iommu: AmdIommu, e: PprEntry): void {
   const dev = pci_get_domain_bus_and_slot(iommu.devices, e.devid);
@@ -42,7 +40,7 @@ function iommu_call_iopf_notifier(iommu: AmdIommu, e: PprEntry): void {
   let flags = IOMMU_FAULT_PAGE_RESPONSE_NEEDS_PASID | IOMMU_FAULT_PAGE_REQUEST_PASID_VALID;
   if (e.last) flags |= IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE;
   const evt: IopfFault = { prm: { flags, pasid: e.pasid, grpid: e.tag & 0x1ff, perm: ppr_flag_to_fault_perm(e), addr: BigInt(e.vpn) << 12n } };
-  iommu_report_device_fault(dev, evt);
+  iommu_report_device_fault(iommu.kernel, dev, evt);
   if (put) pci_dev_put(dev);
 }
 

@@ -3,11 +3,12 @@
  * and one per kernel page, starting at 0 when the world is built and never reset, so a page
  * populated again (or a slot reused by a new process) gets a token nobody has seen before.
  */
-import { MAX_KPAGES, MAX_PAGES, kernelToken, userToken } from '../../shared/index.js';
+import { IOVA_PAGES, MAX_HWPTS, MAX_KPAGES, MAX_PAGES, iovaToken, kernelToken, userToken } from '../../shared/index.js';
 
 export class ContentCounters {
   private readonly user: Int32Array;
   private readonly kernel = new Int32Array(MAX_KPAGES);
+  private readonly iova = new Int32Array(MAX_HWPTS * IOVA_PAGES);
 
   constructor(mms: number) {
     this.user = new Int32Array(mms * MAX_PAGES);
@@ -25,6 +26,14 @@ export class ContentCounters {
     const gen = this.kernel[kpage]! + 1;
     this.kernel[kpage] = gen;
     return kernelToken(kpage, gen);
+  }
+
+  /** A kernel buffer is mapped at IOVA page `page` of `hwpt`. */
+  populateIova(hwpt: number, page: number): number {
+    const i = hwpt * IOVA_PAGES + page;
+    const gen = this.iova[i]! + 1;
+    this.iova[i] = gen;
+    return iovaToken(hwpt, page, gen);
   }
 
   /** Current counter of (slot, page): how many times it has been populated. */

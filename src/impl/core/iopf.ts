@@ -7,12 +7,13 @@
  *
  * Asynchrony is explicit: the fault threads and the workqueue get CPU time only when the
  * harness says so (iopf_run_all, the serviceFaults command) or when a driver waits for them
- * (the PRQ drain, iopf_queue_flush_dev). Partial groups are kept as the kernel does, though the
- * emulated endpoints send one request per group (last = 1).
+ * (the PRQ drain, iopf_queue_flush_dev). The workqueue is unbound in the kernel (groups may run
+ * in any order); here it runs in queue order: other orders need the concurrency work.
+ * Partial requests wait on the device's partial list until their group's LAST arrives.
  */
-import type { Errno, PageResponseCode } from '../../shared/index.js';
+import { type Errno, type IopfCounts, type PageResponseCode, zeroIopfCounts } from '../../shared/index.js';
 import { iommu_attach_handle_get } from './iommu.js';
-import { warn } from './kernel.js';
+import { noteFinding, warn } from './kernel.js';
 import { lock_map_acquire, lock_map_release, mutex_lock, mutex_unlock, run_waited } from './lockdep.js';
 import type { Device, IommuSva, Kernel } from './types.js';
 
@@ -79,9 +80,21 @@ export interface IopfGroup {
   freed: boolean;
 }
 
+/**
+ * Per world: how often the run met each part of the fault protocol (run statistics; no kernel
+ * counterpart, nothing in the kernel reads them).
+ */
+const counts = new WeakMap<Kernel, IopfCounts>();
+
+export function iopf_counts(kernel: Kernel): IopfCounts {
+  let c = counts.get(kernel);
+  if (c === undefined) counts.set(kernel, (c = zeroIopfCounts()));
+  return c;
+}
+
 /** Per world: the iopf queues in allocation order (what iopf_run_all schedules). */
 const queuesOf = new WeakMap<Kernel, IopfQueue[]>();
-/** Per world: groups answered IOMMU_PAGE_RESP_SUCCESS so far (what serviceFaults reports). */
+/** Per world: requests in groups answered IOMMU_PAGE_RESP_SUCCESS so far (what serviceFaults reports). */
 const successes = new WeakMap<Kernel, number>();
 /** dev->iommu->fault_param. */
 const faultParams = new WeakMap<Device, IommuFaultParam>();
@@ -139,10 +152,17 @@ export function iopf_free_group(group: IopfGroup): void {
   group.freed = true;
 }
 
-/** io-pgfault.c: find_fault_handler: the attach handle at the fault's PASID, if its domain takes faults. */
+/** include/linux/iommu.h: IOMMU_NO_PASID, the RID's entry in the pasid_array. */
+export const IOMMU_NO_PASID = 0;
+
+/**
+ * io-pgfault.c: find_fault_handler (v7.0-rc5): the attach handle at the fault's PASID, or at
+ * the RID for a fault without one, if its domain takes faults. (No driver here has a
+ * user-managed PASID table, so a missing PASID handle is not looked up on the RID.)
+ */
 function find_fault_handler(dev: Device, evt: IopfFault): IommuSva | undefined {
-  if ((evt.prm.flags & IOMMU_FAULT_PAGE_REQUEST_PASID_VALID) === 0) return undefined; // no RID domain faults here
-  const handle = iommu_attach_handle_get(dev.group, evt.prm.pasid);
+  const pasid = (evt.prm.flags & IOMMU_FAULT_PAGE_REQUEST_PASID_VALID) !== 0 ? evt.prm.pasid : IOMMU_NO_PASID;
+  const handle = iommu_attach_handle_get(dev.group, pasid);
   if (typeof handle === 'string' || handle.domain.iopf_handler === undefined) return undefined;
   return handle;
 }
@@ -152,38 +172,66 @@ function iopf_error_response(dev: Device, evt: IopfFault): void {
   dev.iommu.ops.page_response!(dev, evt, { pasid: evt.prm.pasid, grpid: evt.prm.grpid, code: 'invalid' });
 }
 
-/** io-pgfault.c: iopf_group_alloc: the last fault plus the partial ones of its group, now pending. */
+/** The fault's PASID, or -1 without PASID_VALID. */
+const faultPasid = (f: IopfFault): number => ((f.prm.flags & IOMMU_FAULT_PAGE_REQUEST_PASID_VALID) !== 0 ? f.prm.pasid : -1);
+
+/**
+ * io-pgfault.c: iopf_group_alloc: the last fault plus the partial ones of its group, now
+ * pending. The partial ones are matched by PRG index alone, so a request of another PASID
+ * left there (finding iopf-stale-partial) joins the group and is handled against its mm; the
+ * proposed fix matches the PASID too.
+ */
 function iopf_group_alloc(param: IommuFaultParam, evt: IopfFault): IopfGroup {
   const faults: IopfFault[] = [];
+  const kernel = param.queue.kernel;
   for (let i = param.partial.length - 1; i >= 0; i--) {
     const p = param.partial[i]!;
     if (p.prm.grpid !== evt.prm.grpid) continue;
+    if (faultPasid(p) !== faultPasid(evt)) {
+      if (kernel.fixes.has('iopf-stale-partial')) continue;
+      noteFinding(kernel, 'iopf-stale-partial');
+    }
     param.partial.splice(i, 1);
     faults.unshift(p);
   }
   faults.push(evt);
+  if (faults.length > 1) iopf_counts(param.queue.kernel).multiGroups++;
   const group: IopfGroup = { last_fault: evt, faults, fault_param: param, attach_handle: undefined, work: undefined, freed: false };
   param.faults.unshift(group); // list_add(&group->pending_node, &iopf_param->faults)
   return group;
 }
 
 /**
- * io-pgfault.c: iommu_report_device_fault (v6.17). A fault with no attach handle (or no
- * iopf_handler) at its PASID, or a device with no fault queue, is answered INVALID at once
- * (-EINVAL); a handler that cannot take the group gets it answered FAILURE.
+ * io-pgfault.c: iommu_report_device_fault (v7.0-rc5); `kernel` is the reporting driver's world
+ * (the kernel has one). A fault with no attach handle (or no
+ * iopf_handler) at its PASID or RID, or a device with no fault queue, is answered INVALID at
+ * once (-EINVAL); a non-last request waits on the partial list, unanswered; a handler that
+ * cannot take the group gets it answered FAILURE.
+ *
+ * The INVALID answer goes out for a non-last request too (finding iopf-partial-error-response):
+ * the device's group is answered before its LAST, and once more at the LAST. The proposed fix
+ * answers only the LAST, as VT-d's handle_bad_prq_event always has.
  */
-export function iommu_report_device_fault(dev: Device, evt: IopfFault): Errno | 0 {
+export function iommu_report_device_fault(kernel: Kernel, dev: Device, evt: IopfFault): Errno | 0 {
   const handle = find_fault_handler(dev, evt);
   const param = handle === undefined ? undefined : faultParams.get(dev);
   // WARN_ON: "a fault capable domain is attached but no iopf_param is setup"
-  if (handle !== undefined && param === undefined) warn(handle.domain.mm!.kernel, `iommu_report_device_fault: ${dev.hw.name} has no iopf_param`);
+  if (handle !== undefined && param === undefined) warn(kernel, `iommu_report_device_fault: ${dev.hw.name} has no iopf_param`);
+  const last = (evt.prm.flags & IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE) !== 0;
   if (handle === undefined || param === undefined) {
+    iopf_counts(kernel).noHandler++;
+    if (!last) {
+      if (kernel.fixes.has('iopf-partial-error-response')) return 'EINVAL';
+      noteFinding(kernel, 'iopf-partial-error-response');
+    }
     iopf_error_response(dev, evt);
     return 'EINVAL';
   }
-  if ((evt.prm.flags & IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE) === 0) {
+  if (!last) {
     param.partial.unshift(evt); // report_partial_fault; not acknowledged
-    return 0;
+    // B50: before fca5b78511e9 the return here was lost (3dfa64aecbaf): the partial request
+    // went on to become the last of a group of its own, handled and answered before its LAST.
+    if (kernel.fault !== 'B50') return 0;
   }
   const group = iopf_group_alloc(param, evt);
   group.attach_handle = handle;
@@ -192,6 +240,37 @@ export function iommu_report_device_fault(dev: Device, evt: IopfFault): Errno | 
     iopf_free_group(group);
   }
   return 0;
+}
+
+/**
+ * io-pgfault.c: iopf_queue_discard_partial (v7.0-rc5): after a hardware queue overflow the
+ * LAST of a group may be lost, so every device's partial requests go.
+ */
+export function iopf_queue_discard_partial(queue: IopfQueue): void {
+  for (const param of queue.devices) param.partial.length = 0;
+}
+
+/** Harness-side query, no kernel counterpart: whether the device keeps partial requests of `pasid`. */
+export function iopf_has_partial(dev: Device, pasid: number): boolean {
+  return faultParams.get(dev)?.partial.some((f) => faultPasid(f) === pasid) ?? false;
+}
+
+/**
+ * No mainline counterpart (the proposed fix of finding iopf-stale-partial, after the
+ * iopf_queue_discard_dev_pasid RFC): at a PASID's detach, after iopf_queue_flush_dev, the
+ * device's partial requests of that PASID go, since the device stopped the PASID and their LAST
+ * will never come. Mainline keeps them: noted as the finding when there are any.
+ */
+export function iopf_queue_discard_dev_pasid(kernel: Kernel, dev: Device, pasid: number): void {
+  const param = faultParams.get(dev);
+  if (param === undefined || !param.partial.some((f) => faultPasid(f) === pasid)) return;
+  if (!kernel.fixes.has('iopf-stale-partial')) {
+    noteFinding(kernel, 'iopf-stale-partial');
+    return;
+  }
+  let kept = 0;
+  for (const f of param.partial) if (faultPasid(f) !== pasid) param.partial[kept++] = f;
+  param.partial.length = kept;
 }
 
 /** io-pgfault.c: iopf_group_response: respond once, only while the group is still pending. */
@@ -206,7 +285,7 @@ export function iopf_group_response(group: IopfGroup, status: PageResponseCode):
   dev.iommu.ops.page_response!(dev, iopf, { pasid: iopf.prm.pasid, grpid: iopf.prm.grpid, code: status });
   param.faults.splice(i, 1); // list_del_init(&group->pending_node)
   mutex_unlock(kernel, 'fault_param->lock');
-  if (status === 'success') successes.set(param.queue.kernel, (successes.get(param.queue.kernel) ?? 0) + 1);
+  if (status === 'success') successes.set(kernel, (successes.get(kernel) ?? 0) + group.faults.length);
 }
 
 /** kernel/workqueue.c: queue_work on the iopf queue's workqueue. */
@@ -258,7 +337,7 @@ export function iopf_queue_flush_dev(dev: Device): Errno | 0 {
 /**
  * No kernel counterpart: the scheduler giving the fault machinery CPU time. Each queue's fault
  * thread runs (reporting what its hardware queued), then its workqueue. Returns how many
- * groups were answered SUCCESS meanwhile.
+ * requests were answered SUCCESS (with their group) meanwhile.
  */
 export function iopf_run_all(kernel: Kernel): number {
   const before = successes.get(kernel) ?? 0;

@@ -21,7 +21,24 @@ export interface IommuDomainOps {
   set_dev_pasid(domain: IommuDomain, dev: Device, pasid: number, old: IommuDomain | undefined): Errno | 0;
   /** Free the domain; SVA drivers defer the memory to the notifier's free_notifier. */
   free(domain: IommuDomain): void;
+  /** Paging domains: install one 4 KiB IOVA page (iova as a vpn) → frame. */
+  map_pages?(domain: IommuDomain, iova: number, frame: number, write: boolean): Errno | 0;
+  /** Paging domains: clear one IOVA page, recording it in the gather; returns the bytes unmapped. */
+  unmap_pages?(domain: IommuDomain, iova: number, gather: IommuIotlbGather): number;
+  /** Paging domains: flush what the gather collected (the driver's TLB sync). */
+  iotlb_sync?(domain: IommuDomain, gather: IommuIotlbGather): void;
 }
+
+/** include/linux/iommu.h: struct iommu_iotlb_gather: [start, end] inclusive byte addresses. */
+export interface IommuIotlbGather {
+  start: bigint;
+  end: bigint;
+  /** Page-table pages the unmap freed, to go after the flush (the freelist). */
+  readonly freelist: number[];
+}
+
+/** include/uapi/linux/iommufd.h: IOMMU_HWPT_ALLOC_NEST_PARENT. */
+export const IOMMU_HWPT_ALLOC_NEST_PARENT = 1;
 
 /** struct iommu_ops (the members SVA uses). */
 export interface IommuOps {
@@ -30,6 +47,11 @@ export interface IommuOps {
   domain_alloc_sva(dev: Device, mm: MmStruct): Result<IommuDomain>;
   /** The static blocking domain; `undefined` set_dev_pasid means PASID is unsupported. */
   readonly blocked_domain: IommuDomain;
+  /**
+   * Allocate a paging domain for dev (flags: IOMMU_HWPT_ALLOC_*); absent when the driver
+   * offers none here (the core answers -EOPNOTSUPP).
+   */
+  domain_alloc_paging_flags?(dev: Device, flags: number): Result<IommuDomain>;
   /** Send a page response for `evt` to the hardware (absent: the driver cannot take IOPF). */
   page_response?(dev: Device, evt: IopfFault, msg: IommuPageResponse): void;
 }

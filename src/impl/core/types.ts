@@ -96,7 +96,8 @@ export interface MmuNotifier {
   freed: boolean;
 }
 
-export type DomainType = 'SVA' | 'BLOCKED' | 'IDENTITY';
+/** IOMMU_DOMAIN_SVA, IOMMU_DOMAIN_BLOCKED, IOMMU_DOMAIN_IDENTITY, IOMMU_DOMAIN_UNMANAGED (an iommufd paging domain). */
+export type DomainType = 'SVA' | 'BLOCKED' | 'IDENTITY' | 'PAGING';
 
 /** include/linux/iommu.h: struct iommu_domain. Drivers keep theirs in `container`. */
 export interface IommuDomain {
@@ -108,6 +109,8 @@ export interface IommuDomain {
   readonly owner: IommuOps;
   /** domain->mm for SVA domains (mmgrab'd at alloc). */
   mm: MmStruct | undefined;
+  /** The world's kernel for a domain without an mm (paging domains): where its WARNs go. */
+  readonly kernel?: Kernel;
   /** domain->users: attachments through the SVA core. */
   users: number;
   /** domain->iopf_handler: set by the core for SVA domains (iommu_sva_iopf_handler). */

@@ -11,7 +11,7 @@
 import type { Errno } from '../../shared/index.js';
 import {
   IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE, IOMMU_FAULT_PAGE_REQUEST_PASID_VALID, IOMMU_FAULT_PERM_READ, IOMMU_FAULT_PERM_WRITE,
-  type IommuPageResponse, type IopfFault, iommu_report_device_fault, iopf_queue_add_device, iopf_queue_remove_device,
+  type IommuPageResponse, type IopfFault, iopf_counts, iommu_report_device_fault, iopf_queue_add_device, iopf_queue_remove_device,
 } from '../core/iopf.js';
 import type { Device } from '../core/types.js';
 import { type ArmSmmuDevice, type ArmSmmuMaster, type ArmSmmuMasterDomain, dev_iommu_priv_get } from './structs.js';
@@ -37,7 +37,7 @@ export function arm_smmu_evtq_thread(smmu: ArmSmmuDevice): void {
     const fault: IopfFault = { prm: { flags, grpid: evt.stag, perm, addr: BigInt(evt.vpn) << 12n, pasid: evt.ssv ? evt.ssid : 0 } };
     const master = arm_smmu_find_master(smmu, evt.sid);
     if (master === undefined) continue; // -EINVAL: dumped, the stall is never resumed
-    iommu_report_device_fault(master.dev, fault);
+    iommu_report_device_fault(smmu.kernel, master.dev, fault);
   }
 }
 
@@ -69,6 +69,7 @@ export function arm_smmu_enable_iopf(master: ArmSmmuMaster, master_domain: ArmSm
 
 /** arm_smmu_disable_iopf (v6.17): the last reference takes the master off the queue (pending faults answered INVALID). */
 export function arm_smmu_disable_iopf(master: ArmSmmuMaster, master_domain: ArmSmmuMasterDomain | undefined): void {
+  if (master_domain !== undefined && !master.stall_enabled) iopf_counts(master.smmu.kernel).disablesWithoutPri++;
   if (master_domain === undefined || !master_domain.using_iopf) return;
   if (--master.iopf_refcount === 0) iopf_queue_remove_device(master.smmu.evtq.iopf!, master.dev);
 }

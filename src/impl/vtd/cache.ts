@@ -9,7 +9,7 @@ import type { Device } from '../core/types.js';
 import type { QiDesc } from '../../hw/vtd/descriptor.js';
 import { type DmarDomain, FLPT_DEFAULT_DID, type IntelIommu, dev_iommu_priv_get } from './dmar.js';
 import {
-  NPAGES_ALL, U64, VTD_PAGE_SHIFT, ilog2, qi_desc_dev_iotlb_pasid, qi_desc_iotlb, qi_desc_piotlb,
+  NPAGES_ALL, U64, VTD_PAGE_SHIFT, ilog2, qi_desc_dev_iotlb, qi_desc_dev_iotlb_pasid, qi_desc_iotlb, qi_desc_piotlb,
   qi_submit_sync, roundup_pow_of_two,
 } from './qi.js';
 
@@ -73,11 +73,15 @@ function cache_tag_unassign(domain: DmarDomain, did: number, dev: Device, pasid:
 }
 
 /**
- * cache.c: domain_get_id_for_dev. SVA domains have no DID of their own: every first-level
- * entry uses FLPT_DEFAULT_DID, on every IOMMU. (Paging domains, with per-IOMMU DIDs, are not
- * modelled.)
+ * cache.c: domain_get_id_for_dev (v7.0-rc5). SVA domains have no DID of their own: every
+ * first-level SVA entry uses FLPT_DEFAULT_DID, on every IOMMU. A paging domain uses the DID
+ * domain_attach_iommu gave it on the device's IOMMU.
  */
-const domain_get_id_for_dev = (_domain: DmarDomain): number => FLPT_DEFAULT_DID;
+const domain_get_id_for_dev = (domain: DmarDomain, dev: Device): number =>
+  domain.domain.type === 'SVA' ? FLPT_DEFAULT_DID : domain_id_iommu(domain, dev_iommu_priv_get(dev).iommu);
+
+/** iommu.h: domain_id_iommu: the domain's DID on this IOMMU (0 if it is not attached there). */
+export const domain_id_iommu = (domain: DmarDomain, iommu: IntelIommu): number => domain.iommu_array?.get(iommu)?.did ?? 0;
 
 /**
  * cache.c: domain_qi_batch_alloc (v7.0-rc5): the domain's batch, kzalloc'd (GFP_ATOMIC, under
@@ -93,10 +97,10 @@ function domain_qi_batch_alloc(domain: DmarDomain, dev: Device): Errno | 0 {
 /**
  * cache.c: cache_tag_assign_domain + __cache_tag_assign_domain (v7.0-rc5): the batch, the
  * IOTLB tag, then (with ATS) the devTLB tag, whose failure unassigns the IOTLB tag again.
- * (The nested-parent half is not reached: SVA domains are not nested.)
+ * (The nested-parent half is not reached: neither SVA nor these paging domains are nested.)
  */
 export function cache_tag_assign_domain(domain: DmarDomain, dev: Device, pasid: number): Errno | 0 {
-  const did = domain_get_id_for_dev(domain);
+  const did = domain_get_id_for_dev(domain, dev);
   let ret = domain_qi_batch_alloc(domain, dev);
   if (ret !== 0) return ret;
   ret = cache_tag_assign(domain, did, dev, pasid, 'IOTLB');
@@ -108,7 +112,7 @@ export function cache_tag_assign_domain(domain: DmarDomain, dev: Device, pasid: 
 
 /** cache.c: cache_tag_unassign_domain. */
 export function cache_tag_unassign_domain(domain: DmarDomain, dev: Device, pasid: number): void {
-  const did = domain_get_id_for_dev(domain);
+  const did = domain_get_id_for_dev(domain, dev);
   cache_tag_unassign(domain, did, dev, pasid, 'IOTLB');
   if (dev_iommu_priv_get(dev).ats_enabled) cache_tag_unassign(domain, did, dev, pasid, 'DEVTLB');
 }
@@ -162,11 +166,11 @@ const intel_domain_use_piotlb = (domain: DmarDomain): boolean => {
     // domain has intel_svm_domain_ops, so it fell through to the second-stage descriptors.
     return intel_domain_is_fs_paging(domain);
   }
-  return domain.domain.type === 'SVA';
+  return domain.domain.type === 'SVA' || intel_domain_is_fs_paging(domain);
 };
 
-/** iommu.h: intel_domain_is_fs_paging (v6.17): a first-stage paging domain (none is modelled). */
-const intel_domain_is_fs_paging = (_domain: DmarDomain): boolean => false;
+/** iommu.h: intel_domain_is_fs_paging: ops == &intel_fs_paging_domain_ops, a first-stage paging domain. */
+export const intel_domain_is_fs_paging = (domain: DmarDomain): boolean => domain.pgtable?.first_stage === true;
 
 /** cache.c: cache_tag_flush_iotlb. */
 function cache_tag_flush_iotlb(domain: DmarDomain, tag: CacheTag, addr: bigint, pages: bigint, mask: number, ih: boolean): void {
@@ -221,7 +225,34 @@ export function cache_tag_flush_range(domain: DmarDomain, start: bigint, end: bi
   if (domain.qi_batch !== undefined) qi_batch_flush_descs(iommu, domain.qi_batch);
 }
 
-/** cache.c: cache_tag_flush_all. */
+/**
+ * cache.c: cache_tag_flush_all (v7.0-rc5: since 3141153816bf "Fix missing PASID in dev TLB
+ * flush with cache_tag_flush_all", the whole-range case of cache_tag_flush_range).
+ */
 export function cache_tag_flush_all(domain: DmarDomain): void {
+  if (domain.domain.mm?.kernel.fault === 'B61' || domain.domain.kernel?.fault === 'B61') return cache_tag_flush_all_v6_10(domain);
   cache_tag_flush_range(domain, 0n, ULONG_MAX, false);
+}
+
+/**
+ * B61 only: cache.c: cache_tag_flush_all as c4d27ffaa8eb (v6.10) wrote it, before
+ * 3141153816bf (v6.17): each IOTLB tag flushed whole, but each device-TLB tag through
+ * cache_tag_flush_devtlb_all, which sends the non-PASID device-TLB invalidation
+ * (qi_batch_add_dev_iotlb) whatever the tag's PASID: the ATC entries of a PASID stay.
+ */
+function cache_tag_flush_all_v6_10(domain: DmarDomain): void {
+  let iommu: IntelIommu | undefined;
+  domain.qi_batch ??= { descs: [] };
+  for (const tag of domain.cache_tags) {
+    if (iommu !== undefined && iommu !== tag.iommu) qi_batch_flush_descs(iommu, domain.qi_batch);
+    iommu = tag.iommu;
+    if (tag.type === 'IOTLB') {
+      cache_tag_flush_iotlb(domain, tag, 0n, NPAGES_ALL, 0, false);
+      continue;
+    }
+    const info = dev_iommu_priv_get(tag.dev!);
+    qi_batch_add(iommu, domain.qi_batch, qi_desc_dev_iotlb(info.sid, 0n, MAX_AGAW_PFN_WIDTH));
+    if (info.dtlb_extra_inval) qi_batch_add(iommu, domain.qi_batch, qi_desc_dev_iotlb(info.sid, 0n, MAX_AGAW_PFN_WIDTH));
+  }
+  qi_batch_flush_descs(iommu, domain.qi_batch);
 }

@@ -9,6 +9,7 @@ import type { Device, IommuDevice, IommuDomain, Kernel, MmuNotifier } from '../c
 import type { IommuOps } from '../core/ops.js';
 import { warn } from '../core/kernel.js';
 import type { PasidTable } from '../../hw/vtd/pasidTable.js';
+import type { Radix } from '../../hw/radix.js';
 import type { VtdUnit } from '../../hw/vtd/unit.js';
 import type { CacheTag, QiBatch } from './cache.js';
 import type { IopfQueue } from '../core/iopf.js';
@@ -40,6 +41,10 @@ export class IntelIommu implements IommuDevice {
   iopf_queue: IopfQueue | undefined;
   /** iommu->device_rbtree: probed devices by source id (device_rbtree_find). */
   readonly device_rbtree = new Map<number, Device>();
+  /** iommu->domain_ida: the DIDs of paging domains attached through this unit. */
+  readonly domain_ida = new Set<number>();
+  /** ecap_slts: second-level translation. */
+  readonly slts = true;
 
   constructor(
     readonly kernel: Kernel,
@@ -81,7 +86,21 @@ export interface DevPasidInfo {
   readonly pasid: number;
 }
 
-/** struct dmar_domain, the members an SVA domain uses. */
+/** struct iommu_domain_info: a paging domain's DID on one IOMMU and the attachments holding it. */
+export interface IommuDomainInfo {
+  refcnt: number;
+  readonly did: number;
+}
+
+/** The page table of a paging domain (generic_pt's pt_iommu: the VT-d first- or second-stage format). */
+export interface DmarPgtable {
+  readonly radix: Radix;
+  readonly levels: 4 | 5;
+  /** First-stage (use_first_level) or second-stage format. */
+  readonly first_stage: boolean;
+}
+
+/** struct dmar_domain, the members an SVA domain and a paging domain use. */
 export interface DmarDomain {
   readonly domain: IommuDomain;
   /** The mmu notifier embedded in an SVA domain. */
@@ -91,6 +110,10 @@ export interface DmarDomain {
   /** domain->cache_tags: tags of one IOMMU kept together so flushes batch per IOMMU. */
   readonly cache_tags: CacheTag[];
   qi_batch: QiBatch | undefined;
+  /** Paging domains: the IOVA page table (undefined for SVA, which walks the mm's). */
+  readonly pgtable?: DmarPgtable;
+  /** Paging domains: domain->iommu_array, the DID per IOMMU it is attached through. */
+  readonly iommu_array?: Map<IntelIommu, IommuDomainInfo>;
   /** kfree'd by intel_mm_free_notifier: a tombstone. */
   freed: boolean;
 }

@@ -17,29 +17,38 @@ import { PASID_MUTEX, intel_iommu_enable_prq, intel_iommu_page_response } from '
 import { noteFinding } from '../core/kernel.js';
 import { mutex_lock, mutex_unlock } from '../core/lockdep.js';
 import { intel_svm_domain_alloc } from './svm.js';
+import { domain_attach_iommu, domain_detach_iommu } from './did.js';
+import { intel_iommu_domain_alloc_paging_flags } from './paging.js';
 
 
 /**
- * iommu.c: domain_add_dev_pasid (v7.0-rc5). domain_attach_iommu is a no-op for SVA (no DID is
- * allocated), so this kzallocs the dev_pasid, assigns the cache tags (out_detach_iommu, then
- * out_free on failure: nothing else to undo) and links it (list_add: at the head).
+ * iommu.c: domain_add_dev_pasid (v7.0-rc5): kzalloc the dev_pasid, take the DID on the
+ * device's IOMMU (domain_attach_iommu: a no-op for SVA), assign the cache tags, then link the
+ * dev_pasid (list_add: at the head); undone in reverse on error (out_detach_iommu, out_free).
  */
 export function domain_add_dev_pasid(domain: IommuDomain, dev: Device, pasid: number): Errno | 0 {
   const dmar = to_dmar_domain(domain);
-  if (dev_iommu_priv_get(dev).iommu.kernel.shouldFail('kzalloc@domain_add_dev_pasid')) return 'ENOMEM';
-  const ret = cache_tag_assign_domain(dmar, dev, pasid);
+  const iommu = dev_iommu_priv_get(dev).iommu;
+  if (iommu.kernel.shouldFail('kzalloc@domain_add_dev_pasid')) return 'ENOMEM';
+  const ret = domain_attach_iommu(dmar, iommu);
   if (ret !== 0) return ret;
+  const tags = cache_tag_assign_domain(dmar, dev, pasid);
+  if (tags !== 0) {
+    domain_detach_iommu(dmar, iommu);
+    return tags;
+  }
   dmar.dev_pasids.unshift({ dev, pasid });
   return 0;
 }
 
-/** iommu.c: domain_remove_dev_pasid (v6.17): unlink the dev_pasid and drop its cache tags. */
+/** iommu.c: domain_remove_dev_pasid (v7.0-rc5): unlink the dev_pasid, drop its cache tags and its DID reference. */
 export function domain_remove_dev_pasid(domain: IommuDomain | undefined, dev: Device, pasid: number): void {
   if (domain === undefined || domain.type === 'BLOCKED') return;
   const dmar = to_dmar_domain(domain);
   const i = dmar.dev_pasids.findIndex((p) => p.dev === dev && p.pasid === pasid);
   if (i >= 0) dmar.dev_pasids.splice(i, 1);
   cache_tag_unassign_domain(dmar, dev, pasid);
+  domain_detach_iommu(dmar, dev_iommu_priv_get(dev).iommu);
   WARN_ON(dev_iommu_priv_get(dev).iommu, i < 0, `domain_remove_dev_pasid: ${dev.hw.name} PASID ${pasid} not attached`);
 }
 
@@ -74,10 +83,11 @@ function blocking_domain_set_dev_pasid(_domain: IommuDomain, dev: Device, pasid:
   return 0;
 }
 
-/** iommu.c: intel_iommu_ops, the members SVA uses. The blocking domain is static. */
+/** iommu.c: intel_iommu_ops, the members SVA and iommufd PASID attach use. The blocking domain is static. */
 export const intel_iommu_ops: IommuOps = {
   name: 'intel-iommu',
   domain_alloc_sva: (dev, mm) => intel_svm_domain_alloc(dev, mm),
+  domain_alloc_paging_flags: (dev, flags) => intel_iommu_domain_alloc_paging_flags(dev, flags),
   page_response: intel_iommu_page_response,
   get blocked_domain(): IommuDomain {
     return blocking_domain;

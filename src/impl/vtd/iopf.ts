@@ -6,7 +6,7 @@
  */
 import type { Errno } from '../../shared/index.js';
 import type { Device, IommuDomain } from '../core/types.js';
-import { iopf_queue_add_device, iopf_queue_remove_device } from '../core/iopf.js';
+import { iopf_counts, iopf_queue_add_device, iopf_queue_remove_device } from '../core/iopf.js';
 import { WARN_ON, dev_iommu_priv_get } from './dmar.js';
 
 /** iommu.c: intel_iommu_enable_iopf: -ENODEV unless PRI is enabled. */
@@ -22,6 +22,7 @@ export function intel_iommu_enable_iopf(dev: Device): Errno | 0 {
 /** iommu.c: intel_iommu_disable_iopf. */
 export function intel_iommu_disable_iopf(dev: Device): void {
   const info = dev_iommu_priv_get(dev);
+  if (!info.pri_enabled) iopf_counts(info.iommu.kernel).disablesWithoutPri++;
   if (WARN_ON(info.iommu, !info.pri_enabled || info.iopf_refcount === 0, 'intel_iommu_disable_iopf: not enabled')) return;
   if (--info.iopf_refcount > 0) return;
   iopf_queue_remove_device(info.iommu.iopf_queue!, dev);

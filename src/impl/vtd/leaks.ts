@@ -1,16 +1,16 @@
 /**
  * The VT-d driver's leak check (no kernel counterpart; src/impl/quiesce.ts asks for it): every
- * PASID-table entry, dev_pasid and cache tag must be accounted for by an SVA domain that is
+ * PASID-table entry, dev_pasid and cache tag must be accounted for by an SVA or paging domain that is
  * still attached through a group's pasid_array, and no invalidation may be left half done.
  */
 import type { Device, IommuDevice, IommuDomain } from '../core/types.js';
 import { type DmarDomain, type IntelIommu, dev_iommu_priv_get, to_dmar_domain } from './dmar.js';
 
-/** The live SVA domain the group has at (dev, pasid), if any. */
+/** The live SVA or paging domain the group has at (dev, pasid), if any. */
 const attached = (dev: Device, pasid: number): IommuDomain | undefined => {
   const e = dev.group.pasid_array.get(pasid);
   const domain = e === undefined ? undefined : e.kind === 'handle' ? e.handle.domain : e.kind === 'domain' ? e.domain : undefined;
-  return domain !== undefined && domain.type === 'SVA' && !domain.freed ? domain : undefined;
+  return domain !== undefined && domain.type !== 'BLOCKED' && !domain.freed ? domain : undefined;
 };
 
 /** Tags a domain should have for its dev_pasids, keyed like cache_tage_match, with users. */
@@ -34,7 +34,7 @@ export function intel_leak_check(iommus: readonly IommuDevice[], devices: readon
       const domain = attached(dev, pasid);
       const dmar = domain === undefined ? undefined : to_dmar_domain(domain);
       if (dmar === undefined || !dmar.dev_pasids.some((p) => p.dev === dev && p.pasid === pasid)) {
-        out.push(`${dev.hw.name} PASID ${pasid}: ${entry.present ? 'present' : 'FPD'} entry without an attached SVA domain`);
+        out.push(`${dev.hw.name} PASID ${pasid}: ${entry.present ? 'present' : 'FPD'} entry without an attached domain`);
       }
       if (dmar !== undefined) domains.add(dmar);
     }

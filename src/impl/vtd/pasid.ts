@@ -8,7 +8,7 @@ import { CLEAR_PASID_ENTRY, FPD_PASID_ENTRY, PasidTable, type PasidEntry } from 
 import type { Errno } from '../../shared/index.js';
 import type { Device } from '../core/types.js';
 import { type DeviceDomainInfo, type IntelIommu, IOMMU_NO_PASID, WARN_ON, dev_iommu_priv_get } from './dmar.js';
-import { dev_fault_param } from '../core/iopf.js';
+import { dev_fault_param, iopf_has_partial } from '../core/iopf.js';
 import { noteFinding } from '../core/kernel.js';
 import { intel_iommu_drain_pasid_prq, pci_device_is_present } from './prq.js';
 import { NPAGES_ALL, qi_flush_dev_iotlb_pasid, qi_flush_iotlb, qi_flush_pasid_cache, qi_flush_piotlb } from './qi.js';
@@ -87,13 +87,21 @@ export function intel_pasid_tear_down_entry(iommu: IntelIommu, dev: Device, pasi
   const table = intel_pasid_get_entry(dev, pasid);
   if (table === undefined) return;
   const pte = table.read(pasid);
+  // B51: between c43e1ccdebf2 and cf08ca81d08a (v6.13-rc, Dec 2024) the release path kept FPD
+  // (before 75ed00055c05) and drained the PRQ itself, and a non-present entry was returned from
+  // at once: the unbind after an exit left the FPD entry in the table and drained nothing.
+  const b51 = iommu.kernel.fault === 'B51';
   if (!pte.present) {
+    if (b51) return;
     if (!pte.fpd) {
       WARN_ON(iommu, pte !== CLEAR_PASID_ENTRY, `tear_down: PASID ${pasid} entry not clear`);
       // An attached PASID whose entry is clear was released without FPD: its PRQ is not
       // drained here any more (cf08ca81d08a's drain needs FPD; finding vtd-release-fpd-lost).
       // It matters when the skipped drain had work: requests in the PRQ or faults unanswered.
       if (dev_iommu_priv_get(dev).iopf_refcount > 0 && prq_work_pending(iommu)) noteFinding(iommu.kernel, 'vtd-release-fpd-lost');
+      // Partial requests of the PASID outlive it here as they do after a drain (mainline keeps
+      // them: iopf-stale-partial); with that finding's fix, the skipped drain skips its discard.
+      if (iopf_has_partial(dev, pasid)) noteFinding(iommu.kernel, iommu.kernel.fixes.has('iopf-stale-partial') ? 'vtd-release-fpd-lost' : 'iopf-stale-partial');
       return;
     }
     table.write(pasid, CLEAR_PASID_ENTRY);
@@ -110,20 +118,20 @@ export function intel_pasid_tear_down_entry(iommu: IntelIommu, dev: Device, pasi
   qi_flush_pasid_cache(iommu, did, pasid);
   if (iommu.kernel.fault === 'B06') {
     // Before 8798d3641119 (v5.14-rc6): always the PASID-based IOTLB flush, which does not
-    // reach the DID-tagged entries of a second-level or nested entry. Unreachable here: SVA
-    // programs only first-level entries (see test/faults/B06.test.ts).
+    // reach the DID-tagged entries of a second-level or nested entry: a second-stage paging
+    // domain's IOTLB entries outlive its PASID and its DID (test/faults/B06.test.ts).
     qi_flush_piotlb(iommu, did, pasid, 0n, NPAGES_ALL, false);
   } else if (pgtt === 'PT' || pgtt === 'FL') qi_flush_piotlb(iommu, did, pasid, 0n, NPAGES_ALL, false);
   else qi_flush_iotlb(iommu, did, 0n, 0, 'DSI');
   devtlb_invalidation_with_pasid(iommu, dev, pasid);
   if (!b18) {
-    if (fault_ignore && iommu.kernel.fixes.has('vtd-release-fpd-lost')) table.write(pasid, FPD_PASID_ENTRY);
+    if (fault_ignore && (b51 || iommu.kernel.fixes.has('vtd-release-fpd-lost'))) table.write(pasid, FPD_PASID_ENTRY);
     else {
       if (fault_ignore) noteFinding(iommu.kernel, 'vtd-release-fpd-lost');
       intel_pasid_clear_entry(dev, pasid, fault_ignore);
     }
   }
-  if (!fault_ignore) intel_iommu_drain_pasid_prq(dev, pasid);
+  if (!fault_ignore || b51) intel_iommu_drain_pasid_prq(dev, pasid);
 }
 
 /** What intel_iommu_drain_pasid_prq would act on: the PRQ thread and the fault workqueue are per IOMMU. */
@@ -138,7 +146,7 @@ function pasid_clear_present(table: PasidTable, pasid: number): void {
 
 /** pasid.c: pasid_pte_config_first_level. */
 const pasid_pte_config_first_level = (fsptptr: number, did: number, flags: number): PasidEntry => ({
-  present: true, fpd: false, pgtt: 'FL', flptr: fsptptr, did, levels: (flags & PASID_FLAG_FL5LP) !== 0 ? 5 : 4,
+  present: true, fpd: false, pgtt: 'FL', flptr: fsptptr, slptr: 0, did, levels: (flags & PASID_FLAG_FL5LP) !== 0 ? 5 : 4,
 });
 
 /** pasid.c: pasid_flush_caches: with CM=0 a new entry needs only a write-buffer flush (none here). */
@@ -165,12 +173,65 @@ export function intel_pasid_setup_first_level(
 /**
  * iommu.c: __domain_setup_first_level (v7.0: c3b1edea3791 "Fix race condition during PASID
  * entry replacement"): a replacement tears the old entry down (clear P, flush, zero) and then
- * sets the new one up; the in-place intel_pasid_replace_first_level is gone. SVA attaches
- * never replace (the core passes old = NULL), so the old path was unreachable here.
+ * sets the new one up; the in-place intel_pasid_replace_first_level is gone (B60). SVA attaches
+ * never replace (the core passes old = NULL); iommufd's replacePasid does.
  */
 export function __domain_setup_first_level(
   iommu: IntelIommu, dev: Device, pasid: number, did: number, fsptptr: number, flags: number, old: boolean,
 ): Errno | 0 {
+  if (old && iommu.kernel.fault === 'B60') return intel_pasid_replace_v6_x(iommu, dev, pasid, pasid_pte_config_first_level(fsptptr, did, flags));
   if (old) intel_pasid_tear_down_entry(iommu, dev, pasid, false);
   return intel_pasid_setup_first_level(iommu, dev, fsptptr, pasid, did, flags);
+}
+
+/** pasid.c: pasid_pte_config_second_level: SLPTPTR, the DID, PGTT = SL, AW from the domain's levels. */
+const pasid_pte_config_second_level = (slptr: number, did: number, levels: 4 | 5): PasidEntry => ({
+  present: true, fpd: false, pgtt: 'SL', flptr: 0, slptr, did, levels,
+});
+
+/** pasid.c: intel_pasid_setup_second_level (v7.0-rc5). -EINVAL without SLTS, -EBUSY when present. */
+export function intel_pasid_setup_second_level(
+  iommu: IntelIommu, dev: Device, slptr: number, levels: 4 | 5, pasid: number, did: number,
+): Errno | 0 {
+  if (!iommu.slts) return 'EINVAL';
+  const table = intel_pasid_get_entry(dev, pasid);
+  if (table === undefined) return 'ENODEV';
+  if (table.read(pasid).present) return 'EBUSY';
+  table.write(pasid, pasid_pte_config_second_level(slptr, did, levels));
+  pasid_flush_caches(iommu, pasid, did);
+  return 0;
+}
+
+/**
+ * iommu.c: domain_setup_second_level (v7.0-rc5, after c3b1edea3791): as for the first level,
+ * a replacement tears the old entry down before the new one is written.
+ */
+export function domain_setup_second_level(
+  iommu: IntelIommu, dev: Device, pasid: number, did: number, slptr: number, levels: 4 | 5, old: boolean,
+): Errno | 0 {
+  if (old && iommu.kernel.fault === 'B60') return intel_pasid_replace_v6_x(iommu, dev, pasid, pasid_pte_config_second_level(slptr, did, levels));
+  if (old) intel_pasid_tear_down_entry(iommu, dev, pasid, false);
+  return intel_pasid_setup_second_level(iommu, dev, slptr, levels, pasid, did);
+}
+
+/**
+ * B60 only: pasid.c: intel_pasid_replace_first_level / intel_pasid_replace_second_level and
+ * intel_pasid_flush_present (v6.13 to c3b1edea3791): the new entry is written over the present
+ * one (*pte = new_pte, several stores the IOMMU may fetch between), then the flushes for the
+ * old DID follow as for a present entry: PASID cache, always the PASID-based IOTLB (a
+ * second-level old entry's DID-tagged translations are not reached), the device TLB, and the
+ * PRQ drain.
+ */
+function intel_pasid_replace_v6_x(iommu: IntelIommu, dev: Device, pasid: number, next: PasidEntry): Errno | 0 {
+  const table = intel_pasid_get_entry(dev, pasid);
+  if (table === undefined) return 'ENODEV';
+  const pte = table.read(pasid);
+  if (!pte.present) return 'EINVAL';
+  const old_did = pte.did;
+  table.write(pasid, next);
+  qi_flush_pasid_cache(iommu, old_did, pasid);
+  qi_flush_piotlb(iommu, old_did, pasid, 0n, NPAGES_ALL, false);
+  devtlb_invalidation_with_pasid(iommu, dev, pasid);
+  intel_iommu_drain_pasid_prq(dev, pasid);
+  return 0;
 }

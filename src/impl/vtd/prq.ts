@@ -1,13 +1,13 @@
 /**
- * The page request queue, after drivers/iommu/intel/prq.c (v6.17): the PRQ interrupt thread
- * reporting each page request to the IOPF core, the page group response, and the PASID drain
- * that ends a PASID teardown (pasid.c).
+ * The page request queue, after drivers/iommu/intel/prq.c (v7.0-rc5): the PRQ interrupt thread
+ * reporting each page request to the IOPF core (with or without a PASID) and recovering from an
+ * overflow, the page group response, and the PASID drain that ends a PASID teardown (pasid.c).
  */
 import type { PageRequest } from '../../hw/vtd/prq.js';
 import {
   IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE, IOMMU_FAULT_PAGE_REQUEST_PASID_VALID, IOMMU_FAULT_PAGE_RESPONSE_NEEDS_PASID,
   IOMMU_FAULT_PERM_READ, IOMMU_FAULT_PERM_WRITE, type IommuPageResponse, type IopfFault,
-  iopf_queue_alloc, iommu_report_device_fault, iopf_queue_flush_dev,
+  iopf_counts, iopf_queue_alloc, iopf_queue_discard_dev_pasid, iopf_queue_discard_partial, iommu_report_device_fault, iopf_queue_flush_dev,
 } from '../core/iopf.js';
 import { noteFinding } from '../core/kernel.js';
 import { mutex_lock, mutex_unlock, run_waited } from '../core/lockdep.js';
@@ -22,21 +22,28 @@ const prq_to_iommu_prot = (req: PageRequest): number => IOMMU_FAULT_PERM_READ | 
 function handle_bad_prq_event(iommu: IntelIommu, req: PageRequest): void {
   if (iommu.kernel.trace) iommu.kernel.trace.event('driver', iommu.name, `invalid page request sid=${req.sid} pasid=${req.pasid}`);
   if (!req.lpig) return;
-  qi_submit_sync(iommu, [{ kind: 'prs', sid: req.sid, pasid: req.pasid, prgi: req.prgi, code: 'invalid', lpig: req.lpig }]);
-}
-
-/** prq.c: intel_prq_report: the descriptor as an iopf_fault (PASID present: PASID_VALID | NEEDS_PASID). */
-function intel_prq_report(dev: Device, req: PageRequest): void {
-  let flags = IOMMU_FAULT_PAGE_REQUEST_PASID_VALID | IOMMU_FAULT_PAGE_RESPONSE_NEEDS_PASID;
-  if (req.lpig) flags |= IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE;
-  const evt: IopfFault = { prm: { flags, pasid: req.pasid, grpid: req.prgi, perm: prq_to_iommu_prot(req), addr: BigInt(req.vpn) << 12n } };
-  iommu_report_device_fault(dev, evt);
+  qi_submit_sync(iommu, [{ kind: 'prs', sid: req.sid, pasid: req.pasid, pasidPresent: req.pasidPresent, prgi: req.prgi, code: 'invalid', lpig: req.lpig }]);
 }
 
 /**
- * prq.c: prq_event_thread (v6.17): read every descriptor between head and tail, report each
- * to the IOPF core (a source id no device owns is a bad request), advance the head, and
- * clear an overflow once the ring is empty.
+ * prq.c: intel_prq_report (v7.0-rc5): the descriptor as an iopf_fault; a PASID-tagged request
+ * is PASID_VALID | NEEDS_PASID, one on the RID has neither (since the pasid-present check left
+ * prq_event_thread, such requests reach the IOPF core).
+ */
+function intel_prq_report(iommu: IntelIommu, dev: Device, req: PageRequest): void {
+  let flags = 0;
+  if (req.pasidPresent) flags |= IOMMU_FAULT_PAGE_REQUEST_PASID_VALID | IOMMU_FAULT_PAGE_RESPONSE_NEEDS_PASID;
+  if (req.lpig) flags |= IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE;
+  const evt: IopfFault = { prm: { flags, pasid: req.pasid, grpid: req.prgi, perm: prq_to_iommu_prot(req), addr: BigInt(req.vpn) << 12n } };
+  iommu_report_device_fault(iommu.kernel, dev, evt);
+}
+
+/**
+ * prq.c: prq_event_thread (v7.0-rc5): read every descriptor between head and tail, report each
+ * to the IOPF core (a source id no device owns is a bad request), advance the head. Then, if
+ * the hardware reports an overflow (DMA_PRS_PRO), and only once head == tail, the partial
+ * requests of every device on the queue are discarded (their LAST may be among the dropped)
+ * and PRO is cleared.
  */
 export function prq_event_thread(iommu: IntelIommu): void {
   const prq = iommu.unit.prq;
@@ -47,10 +54,16 @@ export function prq_event_thread(iommu: IntelIommu): void {
       handle_bad_prq_event(iommu, req);
       continue;
     }
-    intel_prq_report(dev, req);
+    intel_prq_report(iommu, dev, req);
   }
-  // head == tail: the overflow condition can be cleared (DMA_PRS_PRO).
-  prq.overflow = false;
+  if (!prq.overflow) return;
+  iopf_counts(iommu.kernel).overflows++;
+  if (iommu.kernel.trace) iommu.kernel.trace.event('driver', iommu.name, 'PRQ overflow detected');
+  // Tail re-read: nothing arrives while this thread runs here, so head == tail holds.
+  if (prq.pending.length === 0) {
+    if (iommu.iopf_queue !== undefined) iopf_queue_discard_partial(iommu.iopf_queue);
+    prq.overflow = false; // writel(DMA_PRS_PRO, DMAR_PRS_REG): RW1C
+  }
 }
 
 /** prq.c: intel_iommu_enable_prq (v6.17): the PRQ's fault queue; its IRQ thread is prq_event_thread. */
@@ -58,7 +71,10 @@ export function intel_iommu_enable_prq(iommu: IntelIommu): void {
   iommu.iopf_queue = iopf_queue_alloc(iommu.kernel, `dmar${iommu.index}-iopfq`, () => prq_event_thread(iommu));
 }
 
-/** prq.c: intel_iommu_page_response (v6.17): a page group response descriptor, synchronously. */
+/**
+ * prq.c: intel_iommu_page_response (v7.0-rc5): a page group response descriptor, synchronously;
+ * it carries the PASID (PASID_P) when the request did, and the request's LPIG.
+ */
 export function intel_iommu_page_response(dev: Device, evt: IopfFault, msg: IommuPageResponse): void {
   const info = dev_iommu_priv_get(dev);
   const prm = evt.prm;
@@ -70,6 +86,7 @@ export function intel_iommu_page_response(dev: Device, evt: IopfFault, msg: Iomm
   }
   qi_submit_sync(info.iommu, [{
     kind: 'prs', sid: info.sid, pasid: prm.pasid, prgi: prm.grpid, code: msg.code,
+    pasidPresent: (prm.flags & IOMMU_FAULT_PAGE_REQUEST_PASID_VALID) !== 0,
     lpig: (prm.flags & IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE) !== 0,
   }]);
   if (kernel.fault === 'B05') mutex_unlock(kernel, PASID_MUTEX);
@@ -85,7 +102,8 @@ export const PASID_MUTEX = 'pasid_mutex';
 export const pci_device_is_present = (dev: Device): boolean => !dev.hw.disconnected;
 
 /**
- * prq.c: intel_iommu_drain_pasid_prq (v6.17, unchanged to v7.0-rc5). "Supposed to be called after the device driver
+ * prq.c: intel_iommu_drain_pasid_prq (v7.0-rc5; the match by RID and PASID is add43c4fbc92's:
+ * PageRequestQueue.hasPending). "Supposed to be called after the device driver
  * has stopped DMA, the pasid entry has been cleared, and both IOTLB and DevTLB have been
  * invalidated." Only a device on the IOMMU's iopf queue (iopf_refcount > 0, i.e. PRI enabled)
  * can have page requests, so any other device returns at once.
@@ -103,12 +121,14 @@ export function intel_iommu_drain_pasid_prq(dev: Device, pasid: number): void {
   const iommu = info.iommu;
   const did = FLPT_DEFAULT_DID; // info.domain is the RID domain; SVA devices have none
   if (iommu.kernel.trace) iommu.kernel.trace.event('driver', iommu.name, `drain prq ${dev.hw.name} pasid=${pasid}`);
+  if (iommu.unit.prq.pending.length > 0) iopf_counts(iommu.kernel).drainsWithQueued++;
   // wait_for_completion(&iommu->prq_complete): the PRQ thread runs, and this task waits for it.
   const thread = (): void => prq_event_thread(iommu);
   const irq = `irq/${iommu.name}-prq`;
   run_waited(iommu.kernel, irq, 'intel_iommu_drain_pasid_prq', thread);
   while (iommu.unit.prq.hasPending(info.sid, pasid)) run_waited(iommu.kernel, irq, 'intel_iommu_drain_pasid_prq', thread);
   WARN_ON(iommu, iopf_queue_flush_dev(dev) !== 0, `iopf_queue_flush_dev: ${dev.hw.name} has no fault queue`);
+  iopf_queue_discard_dev_pasid(iommu.kernel, dev, pasid); // finding iopf-stale-partial: mainline has no such step
   const descs = [
     { kind: 'wait', fence: true, drain: false } as const,
     qi_desc_piotlb(iommu, did, pasid, 0n, NPAGES_ALL, false),

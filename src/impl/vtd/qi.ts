@@ -43,6 +43,15 @@ export function qi_desc_dev_iotlb_pasid(sid: number, pasid: number, addr: bigint
   return { kind: 'devtlb', sid, pasid, global: false, addr: Number(base >> VTD_PAGE_SHIFT), sizeOrder: size_order };
 }
 
+/**
+ * iommu.h: qi_desc_dev_iotlb, the device-TLB invalidation without PASID: it reaches only the
+ * translations the device cached for requests without PASID (IOMMU_NO_PASID here).
+ */
+export function qi_desc_dev_iotlb(sid: number, addr: bigint, mask: number): QiDesc {
+  const block = 1n << (VTD_PAGE_SHIFT + BigInt(mask));
+  return { kind: 'devtlb', sid, pasid: 0, global: false, addr: Number((addr - (addr % block)) >> VTD_PAGE_SHIFT), sizeOrder: mask };
+}
+
 /** iommu.h: qi_desc_iotlb, second-stage (legacy) IOTLB invalidation: DSI or PSI. */
 export function qi_desc_iotlb(did: number, addr: bigint, size_order: number, type: 'DSI' | 'PSI'): QiDesc {
   return type === 'DSI'

@@ -93,8 +93,20 @@ describe('AMD IOMMU unit', () => {
     expect(dev.priState!.completions[0]).toMatchObject({ code: 'invalid', ok: false });
     const plain = rig(false);
     plain.pt.unmap(plain.vpn);
-    expect(plain.unit.pageRequest(plain.dev, 1, plain.vpn, false, 0)).toBe(-1);
+    expect(plain.unit.pageRequest(plain.dev, 1, plain.vpn, false, 0, true)).toBeUndefined();
     expect(plain.unit.eventLog.pending[0]!.type).toBe('INVALID_PPR_REQUEST');
+  });
+
+  test('a group of several requests shares its tag with LAST on the final one; a request without a PASID is logged with GN = 0', () => {
+    const { unit, dev, vpn, pt } = rig(true);
+    pt.unmap(vpn);
+    expect(dev.pageRequestGroup(1, [vpn, vpn + 1], true)).toMatchObject({ pending: true });
+    expect(unit.pprLog.pending.map((e) => [e.pasid, e.gn, e.tag, e.last])).toEqual([[1, true, 0, false], [1, true, 0, true]]);
+    unit.pprLog.consumeAll();
+    unit.submit({ kind: 'COMPLETE_PPR_REQUEST', devid: 0, pasid: 1, gn: true, status: 1, tag: 0 });
+    expect(dev.priState!.outstanding).toEqual([]);
+    expect(unit.pageRequest(dev, -1, vpn, false, 3, true)).toEqual({ root: -1, dropped: false });
+    expect(unit.pprLog.pending).toEqual([{ devid: 0, pasid: 0, gn: false, vpn, write: false, tag: 3, last: true }]);
   });
 
   test('malformed commands and GCR3 writes beyond the table are hardware misuse', () => {

@@ -40,7 +40,7 @@ export const rig = (opts: { levels?: 4 | 5; devices?: number; ats?: boolean; spe
 };
 
 export const flEntry = (r: Rig, did = 1): PasidEntry => ({
-  present: true, fpd: false, pgtt: 'FL', flptr: r.pt.pgd, did, levels: r.pt.levels,
+  present: true, fpd: false, pgtt: 'FL', flptr: r.pt.pgd, slptr: 0, did, levels: r.pt.levels,
 });
 
 /** Program an FL entry for `pasid` on every device. */

@@ -41,7 +41,7 @@ describe('PASID table', () => {
     expect(r.devs[0]!.dma(5, userVpn(0), false)).toEqual({ ok: false, fault: 'vtd0: no-pasid-entry' });
     r.tables[0]!.write(5, FPD_PASID_ENTRY);
     expect(r.devs[0]!.dma(5, userVpn(0), false)).toEqual({ ok: false, fault: 'vtd0: fault-disabled' });
-    r.tables[0]!.write(5, { ...flEntry(r), pgtt: 'SL' });
+    r.tables[0]!.write(5, { ...flEntry(r), pgtt: 'NESTED' });
     expect(r.devs[0]!.dma(5, userVpn(0), false)).toEqual({ ok: false, fault: 'vtd0: no-pasid-entry' });
     expect(r.devs[0]!.dma(300, userVpn(0), false)).toEqual({ ok: false, fault: 'dev0: no-pasid-cap' });
     expect(r.unit.pasidCache.size).toBe(1);
@@ -58,7 +58,7 @@ describe('PASID table', () => {
   test('logs a write that changes a present entry beyond its P bit; setting up, clearing P and zeroing a non-present one are not logged', () => {
     const t = new PasidTable(64);
     t.allocLeaf(3);
-    const live = { present: true, fpd: false, pgtt: 'FL', flptr: 7, did: 1, levels: 4 } as const;
+    const live = { present: true, fpd: false, pgtt: 'FL', flptr: 7, slptr: 0, did: 1, levels: 4 } as const;
     t.write(3, live);
     t.write(3, { ...live, present: false });
     t.write(3, CLEAR_PASID_ENTRY);

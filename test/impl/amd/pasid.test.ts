@@ -4,7 +4,7 @@ import { amdIommuDriver } from '../../../src/impl/amd/iommu.js';
 import { pdom_ids } from '../../../src/impl/amd/pdomIds.js';
 import { dev_iommu_priv_get, to_pdomain, type AmdIommu } from '../../../src/impl/amd/structs.js';
 import { createWorld, implStep, type World } from '../../../src/impl/index.js';
-import type { Command, DeviceSpec, Topology } from '../../../src/shared/index.js';
+import type { Command, DeviceSpec, FindingName, Topology } from '../../../src/shared/index.js';
 import { userVpn } from '../../../src/shared/index.js';
 import { runSequence } from '../../../src/harness/index.js';
 
@@ -136,5 +136,40 @@ describe('AMD protection-domain IDs run out', () => {
       { ok: true }, { ok: true, value: 1 }, { ok: true }, { ok: true, value: 2 },
       { ok: true }, { ok: false, errno: 'ENOMEM' }, { ok: true }, { ok: true, value: 3 },
     ]);
+  });
+});
+
+describe('finding amd-remove-pasid-no-iopf-flush: amd_iommu_remove_dev_pasid flushes no page request', () => {
+  const pri = topology([dev(0, 0, { pri: true })]);
+  const bound: Command[] = [{ kind: 'spawn', mm: 0 }, { kind: 'mmap', mm: 0, first: 0, count: 4, prot: 'rw' }, { kind: 'bind', dev: 0, mm: 0 }];
+  const boot = (fixes: readonly FindingName[] = []) => {
+    const w = createWorld(pri, amdIommuDriver, undefined, { fixes });
+    const run = (...cmds: Command[]) => cmds.map((c) => implStep(w, c));
+    return { w, run, ppr: (w.iommus[0]!.unit as AmdIommuUnit).pprLog };
+  };
+
+  test('mainline: the unbind returns with the request still in the PPR log, unanswered, and notes the finding', () => {
+    const { w, run, ppr } = boot();
+    run(...bound, { kind: 'dma', dev: 0, mm: 0, page: 0, write: false });
+    expect(w.kernel.findingHits).toEqual([]);
+    run({ kind: 'unbind', dev: 0, mm: 0 });
+    expect(ppr.pending).toHaveLength(1);
+    expect(w.devices[0]!.hw.priState!.outstanding).toHaveLength(1);
+    expect(w.kernel.findingHits).toEqual(['amd-remove-pasid-no-iopf-flush']);
+  });
+
+  test('mainline with nothing pending (the PPR thread ran first): the unbind notes nothing', () => {
+    const { w, run } = boot();
+    run(...bound, { kind: 'dma', dev: 0, mm: 0, page: 0, write: false }, { kind: 'serviceFaults' }, { kind: 'unbind', dev: 0, mm: 0 });
+    expect(w.kernel.findingHits).toEqual([]);
+  });
+
+  test('the proposed fix: the unbind polls the PPR log and flushes the IOPF queue, so the request is answered before it returns', () => {
+    const { w, run, ppr } = boot(['amd-remove-pasid-no-iopf-flush']);
+    run(...bound, { kind: 'dma', dev: 0, mm: 0, page: 0, write: false }, { kind: 'unbind', dev: 0, mm: 0 });
+    expect(ppr.pending).toEqual([]);
+    expect(w.devices[0]!.hw.priState!.outstanding).toEqual([]);
+    expect(w.devices[0]!.hw.priState!.completions).toHaveLength(1);
+    expect(w.kernel.findingHits).toEqual([]);
   });
 });

@@ -90,14 +90,14 @@ describe('the page response path of each platform', () => {
     const b = priSetup('vtd');
     b.run(dma(0));
     const unit = b.world.devices[0]!.iommu.unit as VtdUnit;
-    expect(unit.prq.pending).toEqual([{ sid: 0, pasid: 1, vpn: userVpn(0), write: false, lpig: true, prgi: 0 }]);
+    expect(unit.prq.pending).toEqual([{ sid: 0, pasidPresent: true, pasid: 1, vpn: userVpn(0), write: false, lpig: true, prgi: 0 }]);
     b.run(serviceFaults);
     expect(unit.prq.pending).toEqual([]);
     expect(b.probe.units[0]!.events.slice(0, b.probe.units[0]!.n).filter((e) => e.kind === 'prs')).toEqual([
-      { kind: 'prs', sid: 0, pasid: 1, prgi: 0, code: 'success', lpig: true },
+      { kind: 'prs', sid: 0, pasid: 1, prgi: 0, code: 'success', lpig: true, pasidPresent: true },
     ]);
     // A response the device is not waiting for reaches it anyway, and is logged as an error.
-    unit.submit({ kind: 'prs', sid: 0, pasid: 1, prgi: 0, code: 'success', lpig: true });
+    unit.submit({ kind: 'prs', sid: 0, pasid: 1, prgi: 0, code: 'success', lpig: true, pasidPresent: true });
     unit.submit({ kind: 'wait', fence: false, drain: false });
     expect(b.world.devices[0]!.hw.priState!.protocolErrors).toEqual(['dev0: success response to PRG 0 PASID 1 with no such request outstanding']);
   });

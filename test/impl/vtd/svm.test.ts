@@ -13,7 +13,7 @@ describe('intel SVA domain and set_dev_pasid', () => {
     expect(bind).toEqual({ ok: true, value: 1 });
     const mm = w.world.mms[0]!;
     const entry = dev_iommu_priv_get(w.world.devices[0]!).pasid_table!.read(1);
-    expect(entry).toEqual({ present: true, fpd: false, pgtt: 'FL', flptr: mm.pgd.pgd, did: FLPT_DEFAULT_DID, levels });
+    expect(entry).toEqual({ present: true, fpd: false, pgtt: 'FL', flptr: mm.pgd.pgd, slptr: 0, did: FLPT_DEFAULT_DID, levels });
     expect(w.run({ kind: 'dma', dev: 0, mm: 0, page: 0, write: true })[0]).toMatchObject({ ok: true });
     // A fresh first-level entry on real hardware (CM=0) needs no invalidation.
     expect(w.iommu(0).unit.counters.get('qi.wait')).toBe(0);
@@ -138,9 +138,9 @@ describe('the VT-d leak check', () => {
     w.run(...populated(1), ...bindAll([0, 1]));
     w.domainOf(0).cache_tags[0]!.users = 5;
     dev_iommu_priv_get(w.world.devices[2]!).pasid_table!.allocLeaf(7);
-    dev_iommu_priv_get(w.world.devices[2]!).pasid_table!.write(7, { present: true, fpd: false, pgtt: 'FL', flptr: 1, did: 1, levels: 4 });
+    dev_iommu_priv_get(w.world.devices[2]!).pasid_table!.write(7, { present: true, fpd: false, pgtt: 'FL', flptr: 1, slptr: 0, did: 1, levels: 4 });
     expect(intel_leak_check(w.world.iommus, w.world.devices)).toEqual([
-      'dev2 PASID 7: present entry without an attached SVA domain',
+      'dev2 PASID 7: present entry without an attached domain',
       'domain 0: tag IOTLB dmar0 pasid=1 has 5 users, 2 expected',
     ]);
   });

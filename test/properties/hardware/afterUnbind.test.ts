@@ -33,7 +33,7 @@ describe('I8 after the last unbind', () => {
     const u = b.world.iommus[0]!.unit as VtdUnit;
     wrapSubmit<QiDesc>(u, (d, submit) => (d.kind === 'devtlb' ? undefined : submit(d)));
     b.run({ kind: 'unbind', dev: 0, mm: 0 });
-    u.prq.append({ sid: 0, pasid: 1, vpn: userVpn(0), write: false, lpig: true, prgi: 0 });
+    u.prq.append({ sid: 0, pasidPresent: true, pasid: 1, vpn: userVpn(0), write: false, lpig: true, prgi: 0 });
     const v = b.check(afterUnbind);
     expect(ids(v)).toEqual(['I8']);
     expect(v.map((x) => x.message)).toEqual([

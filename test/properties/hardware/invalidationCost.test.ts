@@ -85,7 +85,10 @@ describe('I12 invalidation cost', () => {
       }
     });
     b.run({ kind: 'munmap', mm: 0, first: 0, count: 1 });
-    expect(b.check(invalidationCost).map((x) => x.objects['iommu'])).toEqual([1]);
+    // The count names IOMMU 1, and so does the breadth rule (a whole flush for one page).
+    const v = b.check(invalidationCost);
+    expect(v.length).toBeGreaterThan(0);
+    expect(new Set(v.map((x) => x.objects['iommu']))).toEqual(new Set([1]));
   });
 
   test('fires when each ATC_INV gets its own CMD_SYNC (SMMUv3)', () => {

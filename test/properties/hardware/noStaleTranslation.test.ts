@@ -52,7 +52,7 @@ describe('I6 no stale translation', () => {
     setup(b, 0, [0]);
     const u = b.world.iommus[0]!.unit as VtdUnit;
     u.psc.fill(1, pasidOf(b, 0), userVpn(0), 1, 7 * 4 + 3);
-    u.pasidCache.fill(0, 9, { present: true, fpd: false, pgtt: 'FL', flptr: 1, did: 1, levels: 4 });
+    u.pasidCache.fill(0, 9, { present: true, fpd: false, pgtt: 'FL', flptr: 1, slptr: 0, did: 1, levels: 4 });
     const v = b.check(noStaleTranslation);
     expect(v.map((x) => x.message)).toEqual([
       expect.stringContaining('paging-structure cache'),

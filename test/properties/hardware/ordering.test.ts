@@ -37,7 +37,7 @@ describe('I7 ordering', () => {
     });
     b.run({ kind: 'munmap', mm: 0, first: 0, count: 1 });
     expect(ids(b.check(ordering))).toEqual(['I7']);
-    expect(b.check(ordering)[0]!.message).toContain('without a P_IOTLB');
+    expect(b.check(ordering)[0]!.message).toContain('without an IOTLB invalidation');
   });
 
   test('fires when software rewrites a present PASID entry in place (VT-d spec 6.5.3.3), not for clearing P alone', () => {

@@ -6,6 +6,7 @@ import { priRetry } from '../../../properties/hardware/priRetry.js';
 import { priStale } from '../../../properties/hardware/priStale.js';
 import type { OutstandingRequest } from '../../../src/hw/pri.js';
 import { userVpn } from '../../../src/shared/index.js';
+import type { VtdUnit } from '../../../src/hw/vtd/unit.js';
 import { ids } from './helpers.js';
 import { priHoldsOnRandomWalks, priSetup } from './priHelpers.js';
 
@@ -25,7 +26,7 @@ describe.each(PLATFORMS)('PRI invariants fire on crafted bad states on %s', (pla
     b.run({ kind: 'unbind', dev: 0, mm: 0 });
     expect(b.check(priDrain)).toEqual([]);
     const pri = b.world.devices[0]!.hw.priState!;
-    pri.outstanding.push({ pasid: 1, vpn: userVpn(0), write: false, prgi: 7, root: 0 });
+    pri.outstanding.push({ pasid: 1, vpn: userVpn(0), write: false, prgi: 7, root: 0, last: true });
     const v = b.check(priDrain);
     expect(ids(v)).toEqual(['I-PRI-DRAIN']);
     expect(v[0]!.message).toMatch(/still outstanding at the device after the last unbind/);
@@ -81,5 +82,36 @@ describe.each(PLATFORMS)('PRI invariants fire on crafted bad states on %s', (pla
     const pri = b.world.devices[0]!.hw.priState!;
     pri.completions[0] = { ...pri.completions[0]!, token: 12345 };
     expect(b.check(priRetry).map((x) => x.message)).toEqual([expect.stringMatching(/^dev0: retried access to mm0 page 0 read .*, the spec expects it read mm0\.p0#1$/)]);
+  });
+});
+
+describe('I-PRI-ONCE on page request groups (VT-d)', () => {
+  test('holds on a two-request group through its one answer', () => {
+    const b = priSetup('vtd');
+    b.run({ kind: 'prg', dev: 0, mm: 0, page: 0, count: 2, write: false, rid: false, last: true });
+    expect(b.check(priResponses)).toEqual([]);
+    b.run(serviceFaults);
+    expect(b.check(priResponses)).toEqual([]);
+  });
+
+  test('fires when the IOMMU holds a group as answerable whose LAST the device has not sent', () => {
+    const b = priSetup('vtd');
+    const dev = b.world.devices[0]!;
+    dev.hw.priState!.outstanding.push({ pasid: 1, vpn: userVpn(0), write: false, prgi: 9, root: 0, last: false });
+    b.spec.outstanding[0] = 1;
+    (dev.iommu.unit as VtdUnit).prq.append({ sid: dev.hw.sid, pasidPresent: true, pasid: 1, vpn: userVpn(0), write: false, lpig: true, prgi: 9 });
+    const v = b.check(priResponses);
+    expect(v.map((x) => x.message)).toContainEqual(expect.stringMatching(/has not sent the LAST of PRG 9 .* as answerable/));
+  });
+
+  test('fires when a PRQ holds other requests than the spec says (a drain skipped), or PRO differs', () => {
+    const b = priSetup('vtd');
+    const dev = b.world.devices[0]!;
+    const unit = dev.iommu.unit as VtdUnit;
+    unit.prq.append({ sid: dev.hw.sid, pasidPresent: true, pasid: 1, vpn: userVpn(0), write: false, lpig: false, prgi: 3 });
+    unit.prq.overflow = true;
+    const msgs = b.check(priResponses).map((x) => x.message);
+    expect(msgs).toContainEqual(expect.stringMatching(/the PRQ holds 1 page requests, the spec 0/));
+    expect(msgs).toContainEqual(expect.stringMatching(/PRO is set, the spec has it clear/));
   });
 });

@@ -56,7 +56,7 @@ test('fires on vtd when a PASID entry outlives the attachment (the driver leak h
   const live = info.pasid_table.read(pasid);
   p.run(unbind(0, 0), grace);
   info.pasid_table.write(pasid, live);
-  expectFires(quiescence, p, /driver: .*PASID \d+: present entry without an attached SVA domain/);
+  expectFires(quiescence, p, /driver: .*PASID \d+: present entry without an attached domain/);
 });
 
 test('fires on amd when a protection-domain ID beyond the boot-time ones stays allocated', () => {

@@ -59,6 +59,13 @@ export function makeArm64(levels: 4 | 5, tlbRange: boolean): Arch {
       const va = vpnToVa(vpn);
       mmu_notifier_arch_invalidate_secondary_tlbs(mm, va, va + PAGE_SIZE);
     },
+    /**
+     * tlbflush.h: arch_tlbbatch_add_pending (v7.0-rc5): __flush_tlb_range_nosync over the one
+     * page (TLBI without the DSB, which arch_tlbbatch_flush issues): the hook gets that page.
+     */
+    tlbbatch_add_pending(mm: MmStruct, vpn: number): void {
+      flushTlbRange(mm, vpn, vpn + 1, 1);
+    },
   };
 }
 

@@ -32,6 +32,11 @@ export interface Arch {
   flush_tlb_mm(mm: MmStruct): void;
   /** The flush (if any) after a write fault made a present read-only PTE writable. */
   flush_tlb_upgrade(mm: MmStruct, vpn: number): void;
+  /**
+   * asm/tlbflush.h: arch_tlbbatch_add_pending: a PTE cleared with its CPU flush deferred
+   * (reclaim, migration); where the secondary-TLB hook runs for batched unmaps.
+   */
+  tlbbatch_add_pending(mm: MmStruct, vpn: number): void;
 }
 
 export const archFor = (topology: Topology, cpuTlbRange: boolean): Arch =>

@@ -49,5 +49,13 @@ export function makeX86(levels: 4 | 5): Arch {
       const va = vpnToVa(vpn);
       flush_tlb_mm_range(mm, va, va + PAGE_SIZE);
     },
+    /**
+     * arch/x86/include/asm/tlbflush.h: arch_tlbbatch_add_pending (v7.0-rc5): the CPU side only
+     * records the mm's CPUs for the later arch_tlbbatch_flush, which knows no address; so the
+     * secondary TLBs are told everything: mmu_notifier_arch_invalidate_secondary_tlbs(mm, 0, -1UL).
+     */
+    tlbbatch_add_pending(mm: MmStruct, _vpn: number): void {
+      mmu_notifier_arch_invalidate_secondary_tlbs(mm, 0n, TLB_FLUSH_ALL);
+    },
   };
 }

@@ -1,0 +1,32 @@
+/**
+ * The iommufd paging-domain commands: attachPasid / detachPasid of HWPT h on a device's group,
+ * iommuMap / iommuUnmap of one IOVA page, dmaIova through the attached PASID. PASIDs are drawn
+ * from the low end (where SVA's global IDA allocates too: collisions are -EBUSY both ways) and
+ * the top of small devices' ranges (so -EINVAL on a narrower group member is reached).
+ */
+import fc from 'fast-check';
+import { IOVA_PAGES, MAX_HWPTS, type Topology } from '../../src/shared/index.js';
+import { devId } from '../ids.js';
+import { SvaCommand } from '../model.js';
+
+const hwptId = fc.integer({ min: 0, max: MAX_HWPTS - 1 });
+const iovaPage = fc.integer({ min: 0, max: IOVA_PAGES - 1 });
+const pasidId = fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 1, max: 4 }) }, { weight: 1, arbitrary: fc.integer({ min: 5, max: 16 }) });
+
+export const attachPasidCommand = (t: Topology): fc.Arbitrary<SvaCommand> =>
+  fc.tuple(devId(t), hwptId, pasidId).map(([dev, hwpt, pasid]) => new SvaCommand({ kind: 'attachPasid', dev, hwpt, pasid }));
+
+export const detachPasidCommand = (t: Topology): fc.Arbitrary<SvaCommand> =>
+  fc.tuple(devId(t), hwptId).map(([dev, hwpt]) => new SvaCommand({ kind: 'detachPasid', dev, hwpt }));
+
+export const iommuMapCommand = (_t: Topology): fc.Arbitrary<SvaCommand> =>
+  fc.tuple(hwptId, iovaPage, fc.boolean()).map(([hwpt, page, write]) => new SvaCommand({ kind: 'iommuMap', hwpt, page, write }));
+
+export const iommuUnmapCommand = (_t: Topology): fc.Arbitrary<SvaCommand> =>
+  fc.tuple(hwptId, iovaPage).map(([hwpt, page]) => new SvaCommand({ kind: 'iommuUnmap', hwpt, page }));
+
+export const dmaIovaCommand = (t: Topology): fc.Arbitrary<SvaCommand> =>
+  fc.tuple(devId(t), hwptId, iovaPage, fc.boolean()).map(([dev, hwpt, page, write]) => new SvaCommand({ kind: 'dmaIova', dev, hwpt, page, write }));
+
+export const replacePasidCommand = (t: Topology): fc.Arbitrary<SvaCommand> =>
+  fc.tuple(devId(t), hwptId).map(([dev, hwpt]) => new SvaCommand({ kind: 'replacePasid', dev, hwpt, from: (hwpt + 1) % MAX_HWPTS }));

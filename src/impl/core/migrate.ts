@@ -1,0 +1,40 @@
+/**
+ * Page migration of one anonymous page (mm/migrate.c: migrate_pages → migrate_pages_batch,
+ * mm/rmap.c: try_to_migrate_one, v7.0-rc5), the path that sends secondary TLBs a batched
+ * flush. The PTE is cleared with the flush deferred (TTU_BATCH_FLUSH: should_defer_flush →
+ * set_tlb_ubc_flush_pending → arch_tlbbatch_add_pending, where the secondary-TLB hook runs),
+ * the CPU batch is flushed (try_to_unmap_flush), the content moves to a new frame
+ * (move_to_new_folio), the PTE is restored on it with the same permissions
+ * (remove_migration_ptes), and only then is the old frame freed. The page keeps its content:
+ * nothing observable changes unless a secondary TLB kept the old frame.
+ */
+import { PTE_P, makePte, pteFrame } from '../../hw/mem.js';
+import { userVpn } from '../../shared/index.js';
+import { coreOf } from './kernel.js';
+import { pte_offset } from './pgtable.js';
+import type { MmStruct } from './types.js';
+
+/** PTE flag bits below the frame number (pte_pgprot). */
+const PTE_FLAG_MASK = 0b111;
+
+/** Migrate the page at harness page `page` of a live mm; an absent page is skipped (nothing to migrate). */
+export function migrate_page(mm: MmStruct, page: number): void {
+  const kernel = mm.kernel;
+  const mem = kernel.mem;
+  const vpn = userVpn(page);
+  const slot = pte_offset(mem, mm.pgd.root, mm.pgd.levels, vpn);
+  if (slot === undefined) return;
+  const pteval = mem.entry(slot.table, slot.index);
+  if ((pteval & PTE_P) === 0) return;
+  const core = coreOf(kernel);
+  // try_to_migrate_one: ptep_get_and_clear, then set_tlb_ubc_flush_pending (the migration
+  // entry that replaces the PTE is not present: a walker faults on it).
+  mem.setEntry(slot.table, slot.index, 0);
+  core.arch.tlbbatch_add_pending(mm, vpn);
+  // try_to_unmap_flush → arch_tlbbatch_flush: the CPUs' TLBs only.
+  const old = pteFrame(pteval);
+  const frame = mem.alloc('data', mm.slot, mem.token(old)); // folio_copy
+  mem.setEntry(slot.table, slot.index, makePte(frame, pteval & PTE_FLAG_MASK)); // remove_migration_ptes
+  if (kernel.trace) kernel.trace.event('cpu', `mm${mm.slot}`, `migrate page ${page}: frame ${old} → ${frame}`);
+  mem.free(old);
+}

@@ -1,0 +1,180 @@
+/**
+ * iommufd paging domains at a PASID, as the spec sees them: HWPT h is one paging domain
+ * (allocated by its first attach, then kept), mapping IOVA pages to kernel buffers, attached
+ * to at most one PASID per group. A device's access at that PASID reads the buffer's token iff
+ * the page is mapped with the access's permission; the PASID space is shared with SVA through
+ * each group's pasid_array, so a PASID taken by one is -EBUSY for the other.
+ * Sources: drivers/iommu/iommu.c: iommu_attach_device_pasid, iommu_detach_device_pasid,
+ * iommu_paging_domain_alloc_flags, iommu_map, iommu_unmap; drivers/iommu/intel/iommu.c:
+ * intel_iommu_domain_alloc_paging_flags, intel_iommu_set_dev_pasid (v7.0-rc5).
+ */
+import { IOVA_PAGES, MAX_HWPTS, failSiteInfo, iovaToken, type Errno, type FailSite, type Observation, type Platform } from '../shared/index.js';
+import { consumeAnyFail, consumeFail } from './lifetime.js';
+import { OK_OBS, dmaFault, fail } from './observe.js';
+import { drainIommu } from './pri.js';
+import { PTE_ABSENT, PTE_RO, PTE_RW, type SpecState } from './state.js';
+
+export interface SpecHwpt {
+  /** The paging domain exists (the first attach on a platform that has them allocated it). */
+  allocated: boolean;
+  /** Per IOVA page: PTE_ABSENT, PTE_RO or PTE_RW. */
+  readonly pte: Uint8Array;
+  /** Content token of each mapped page. */
+  readonly token: Int32Array;
+  /** Population counters per IOVA page: never reset. */
+  readonly gen: Int32Array;
+  /** PASID attached at, per dense group; 0 = not attached. */
+  readonly pasid: Int32Array;
+}
+
+export const newHwpts = (groups: number): SpecHwpt[] =>
+  Array.from({ length: MAX_HWPTS }, () => ({
+    allocated: false, pte: new Uint8Array(IOVA_PAGES), token: new Int32Array(IOVA_PAGES),
+    gen: new Int32Array(IOVA_PAGES), pasid: new Int32Array(groups),
+  }));
+
+export const cloneHwpts = (h: readonly SpecHwpt[]): SpecHwpt[] =>
+  h.map((x) => ({ allocated: x.allocated, pte: x.pte.slice(), token: x.token.slice(), gen: x.gen.slice(), pasid: x.pasid.slice() }));
+
+/**
+ * Whether the platform's driver allocates paging domains for iommufd (domain_alloc_paging_flags):
+ * VT-d does here; the SMMUv3 port has none yet and AMD none at a PASID, so the core answers -EOPNOTSUPP.
+ */
+export const hasPagingDomains = (p: Platform): boolean => {
+  switch (p) {
+    case 'vtd':
+      return true;
+    case 'smmuv3':
+      return false;
+    case 'amd':
+      // AMD has no counterpart: only amd_sva_domain_ops (amd/pasid.c, v6.19-rc) has
+      // set_dev_pasid; its paging domains' ops (amd/iommu.c default_domain_ops) have none, so
+      // iommu_attach_device_pasid answers -EOPNOTSUPP as it does where allocation is missing.
+      return false;
+    default: {
+      const never: never = p;
+      throw new Error(`hasPagingDomains: ${String(never)}`);
+    }
+  }
+};
+
+/** The HWPT attached at (group, pasid), or undefined. */
+export const pagingAt = (s: SpecState, group: number, pasid: number): number | undefined => {
+  if (pasid === 0) return undefined;
+  for (let h = 0; h < s.hwpts.length; h++) if (s.hwpts[h]!.pasid[group] === pasid) return h;
+  return undefined;
+};
+
+/** A paging domain holds (group, pasid) in the group's pasid_array. */
+export const pagingHolds = (s: SpecState, group: number, pasid: number): boolean => pagingAt(s, group, pasid) !== undefined;
+
+/** The SVA handle of some mm holds (group, pasid). */
+const svaHolds = (s: SpecState, group: number, pasid: number): boolean => {
+  for (const sl of s.slots) if (sl.handles[group] !== undefined && sl.pasid.ctx.pasid === pasid) return true;
+  return false;
+};
+
+/**
+ * The fallible calls of intel_iommu_set_dev_pasid for a paging domain (fault injection):
+ * domain_add_dev_pasid's kzalloc, the domain's qi_batch and cache tags, and a PASID-table leaf
+ * for the entry. No IOPF: a paging domain has no fault handler. Any one of them may be the
+ * failing call at any PASID-capable device of the group; the driver unwinds its own steps and
+ * the core the devices before it, so the attachment is as before.
+ */
+const PAGING_SET_SITES: ReadonlySet<FailSite> = new Set<FailSite>([
+  'kzalloc@domain_add_dev_pasid', 'kzalloc@domain_qi_batch_alloc', 'kzalloc@cache_tag_assign',
+  'iommu_alloc_pages_node@intel_pasid_get_entry',
+]);
+
+/** An injected failure in set_dev_pasid: the errno its caller returns, else undefined. */
+const setDevPasidError = (s: SpecState): Errno | undefined => {
+  const site = consumeAnyFail(s, PAGING_SET_SITES);
+  return site === undefined ? undefined : failSiteInfo(site).errno;
+};
+
+/**
+ * iommu_attach_device_pasid's checks for a paging domain: PASID 0, range, then xa_insert
+ * (-EBUSY on a held slot, else its node allocation may fail), then the driver's set_dev_pasid.
+ */
+const attachError = (s: SpecState, group: number, pasid: number): Errno | undefined => {
+  if (pasid === 0) return 'EINVAL';
+  for (const d of s.t.groupDevs[group]!) {
+    const max = s.t.devMax[d]!;
+    if (max > 0 && pasid >= max) return 'EINVAL';
+  }
+  if (svaHolds(s, group, pasid) || pagingHolds(s, group, pasid)) return 'EBUSY';
+  if (consumeFail(s, 'xa_insert@iommu_attach_device_pasid')) return 'ENOMEM';
+  return setDevPasidError(s);
+};
+
+/** attachPasid(dev, hwpt, pasid). Precondition: hwpt is not attached to dev's group. */
+export const attachPasid = (s: SpecState, dev: number, hwpt: number, pasid: number): Observation => {
+  if (!hasPagingDomains(s.t.topology.platform)) return fail('EOPNOTSUPP');
+  const h = s.hwpts[hwpt]!;
+  h.allocated = true;
+  const group = s.t.devGroup[dev]!;
+  const e = attachError(s, group, pasid);
+  if (e !== undefined) return fail(e);
+  h.pasid[group] = pasid;
+  return { ok: true, value: pasid };
+};
+
+/**
+ * detachPasid(dev, hwpt): every PASID-capable device of the group is torn down; the teardown
+ * of a PRI device with IOPF enabled (an SVA handle on its group enabled it) drains its IOMMU's
+ * page requests (none is for this PASID: only SVA accesses send them), so every retry there
+ * can still complete.
+ */
+export const detachPasid = (s: SpecState, dev: number, hwpt: number): Observation => {
+  s.retired.length = 0;
+  const group = s.t.devGroup[dev]!;
+  if (s.prq.length > 0 && s.slots.some((sl) => sl.handles[group] !== undefined)) {
+    for (const d of s.t.groupDevs[group]!) {
+      if (s.t.devMax[d]! > 0 && s.t.devPri[d]) drainIommu(s, s.t.topology.devices[d]!.iommu, [], -1);
+    }
+  }
+  s.hwpts[hwpt]!.pasid[group] = 0;
+  return OK_OBS;
+};
+
+/**
+ * replacePasid(dev, hwpt, from): the PASID moves to hwpt's domain. On VT-d the driver tears
+ * the old entry down first (c3b1edea3791), which drains as a detach does.
+ */
+export const replacePasid = (s: SpecState, dev: number, hwpt: number, from: number): Observation => {
+  const group = s.t.devGroup[dev]!;
+  const pasid = s.hwpts[from]!.pasid[group]!;
+  // intel_iommu_set_dev_pasid allocates before it touches the old entry: a failure there
+  // leaves the PASID on `from`, nothing torn down.
+  s.retired.length = 0;
+  s.hwpts[hwpt]!.allocated = true;
+  const e = setDevPasidError(s);
+  if (e !== undefined) return fail(e);
+  detachPasid(s, dev, from);
+  s.hwpts[hwpt]!.allocated = true;
+  s.hwpts[hwpt]!.pasid[group] = pasid;
+  return OK_OBS;
+};
+
+/** iommuMap(hwpt, page, write): a fresh buffer, read-only or read-write. */
+export const iommuMap = (s: SpecState, hwpt: number, page: number, write: boolean): Observation => {
+  const h = s.hwpts[hwpt]!;
+  h.gen[page] = h.gen[page]! + 1;
+  h.token[page] = iovaToken(hwpt, page, h.gen[page]!);
+  h.pte[page] = write ? PTE_RW : PTE_RO;
+  return OK_OBS;
+};
+
+export const iommuUnmap = (s: SpecState, hwpt: number, page: number): Observation => {
+  s.hwpts[hwpt]!.pte[page] = PTE_ABSENT;
+  return OK_OBS;
+};
+
+/** dmaIova(dev, hwpt, page, write). Precondition: hwpt attached to dev's group; dev without PRI. */
+export const dmaIova = (s: SpecState, dev: number, hwpt: number, page: number, write: boolean): Observation => {
+  if (s.t.devMax[dev] === 0) return dmaFault('no PASID capability');
+  const pte = page < IOVA_PAGES ? s.hwpts[hwpt]!.pte[page]! : PTE_ABSENT;
+  if (pte === PTE_ABSENT) return dmaFault('IOVA not mapped');
+  if (write && pte !== PTE_RW) return dmaFault('IOVA read-only');
+  return { ok: true, value: s.hwpts[hwpt]!.token[page]! };
+};
