@@ -95,7 +95,10 @@ export const vtdLifecycle: LifecyclePlatform = Object.freeze({
       const e = info.pasid_table?.fetch(pasid);
       if (e !== undefined && (e.present || e.fpd)) out.push(`${dev.hw.name} PASID entry ${pasid} ${e.present ? 'P' : 'FPD'}`);
       const unit = info.iommu.unit;
-      if (unit.pasidCache.lookup(info.sid, pasid) !== undefined) out.push(`${unit.name} PASID cache ${info.sid}:${pasid}`);
+      // A cached copy of a present entry is covered by the entry's own line (a page request's
+      // retry during an unwind's PRQ drain refills it for a device still bound); only a copy of
+      // an entry that is gone is residue.
+      if (!e?.present && unit.pasidCache.lookup(info.sid, pasid) !== undefined) out.push(`${unit.name} PASID cache ${info.sid}:${pasid}`);
     }
   },
 });
