@@ -112,6 +112,7 @@ const checkStateAware = (cfg: PropertyConfig): PropertyOutcome => {
     } finally {
       stats.noteSequence(session.commands.length);
       stats.noteKnown(session.known);
+      stats.noteFailed(session.world.core.inject.failed);
       stats.noteIopf(iopf_counts(session.world.kernel));
       if (session.violation !== undefined) lastFailing = session;
       cfg.afterRun?.(stats, session.violation);
@@ -147,6 +148,7 @@ const checkCommands = (cfg: PropertyConfig): PropertyOutcome => {
     } finally {
       stats.noteSequence(session.commands.length);
       stats.noteKnown(session.known);
+      stats.noteFailed(session.world.core.inject.failed);
       stats.noteIopf(iopf_counts(session.world.kernel));
       if (session.violation !== undefined) lastFailing = session;
       cfg.afterRun?.(stats, session.violation);

@@ -7,6 +7,7 @@
 import type { HarnessRunner, PlatformRunSummary, RunOptions, RunSummary } from '../src/harness/index.js';
 import { driverFor, replayTrace } from '../src/harness/index.js';
 import type { FaultId, Platform } from '../src/shared/index.js';
+import { failSitesOf } from '../src/shared/index.js';
 import { CoverageRecorder } from '../src/spec/index.js';
 import { type Checked, type Trace, bad, good, saveTrace } from '../src/trace/index.js';
 import { parseFault, platformsForFault, replayOptions } from './fault.js';
@@ -39,6 +40,7 @@ const runPlatform = (platform: Platform, opts: RunOptions, seed: number, fault: 
       platform, runs: stats.runs, steps: stats.steps, violations, done, elapsedMs,
       distinctCommands: stats.distinctKinds(), transitionsCovered: covered, transitionsTotal: total,
       known: [...stats.known].map(([finding, runs]) => ({ finding, runs })), iopf: { ...stats.iopf },
+      sitesFailed: failSitesOf(platform).filter((site) => stats.failedSites.has(site)),
     });
   };
   const started = performance.now();
@@ -70,6 +72,8 @@ const runPlatform = (platform: Platform, opts: RunOptions, seed: number, fault: 
       platform, runs: stats.runs, steps: stats.steps, distinctCommands: stats.distinctKinds(),
       transitionsCovered: covered, transitionsTotal: total, violations,
       known: [...stats.known].map(([finding, runs]) => ({ finding, runs })), iopf: { ...stats.iopf }, elapsedMs,
+      sitesFailed: failSitesOf(platform).filter((site) => stats.failedSites.has(site)),
+      sitesTotal: failSitesOf(platform).length,
     },
     ...(saved.path === undefined ? {} : { trace: saved.path }),
     ...(saved.note === undefined ? {} : { note: `${platform}: ${saved.note}` }),

@@ -4,7 +4,7 @@
  * Bounded memory whatever the run length: counters and a fixed histogram.
  */
 import { COMMAND_KINDS, zeroIopfCounts } from '../src/shared/index.js';
-import type { CommandKind, FindingName, IopfCounts } from '../src/shared/index.js';
+import type { CommandKind, FailSite, FindingName, IopfCounts } from '../src/shared/index.js';
 
 /** Upper bounds (inclusive) of the sequence-length buckets; the last bucket is open. */
 export const LENGTH_BUCKETS: readonly number[] = [0, 9, 49, 99, 199, 399, 799];
@@ -27,6 +27,8 @@ export class RunStats {
   longest = 0;
   /** Runs (shrinking included) that met each known upstream finding, in first-met order. */
   readonly known = new Map<FindingName, number>();
+  /** Fault-injection sites failed at least once (failNext or failNth), in first-failed order. */
+  readonly failedSites = new Set<FailSite>();
   /** I/O page-fault protocol parts reached, summed over runs. */
   readonly iopf: IopfCounts = zeroIopfCounts();
 
@@ -53,6 +55,11 @@ export class RunStats {
   noteKnown(hits: readonly { readonly finding: FindingName }[]): void {
     if (hits.length === 0) return;
     for (const name of new Set(hits.map((h) => h.finding))) this.known.set(name, (this.known.get(name) ?? 0) + 1);
+  }
+
+  /** A run's world: the sites its kernel failed. */
+  noteFailed(sites: ReadonlySet<FailSite>): void {
+    for (const site of sites) this.failedSites.add(site);
   }
 
   /** A run's world-level IOPF counts (iopf_counts of its kernel). */

@@ -28,6 +28,7 @@ export const DEFAULT_WEIGHTS: Weights = {
   serviceFaults: 3,
   prefetchKernel: 2,
   unplug: 1,
+  failNth: 2,
   prg: 4,
   // iommufd paging domains at a PASID (VT-d; elsewhere attachPasid is -EOPNOTSUPP and the
   // others are never legal).

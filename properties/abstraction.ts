@@ -106,6 +106,6 @@ export function abstract(world: World): AbstractView {
     pasids: [...world.core.pasidIda].sort(byNum),
     asids: p.asids(world),
     kpages,
-    failArmed: world.core.armed ?? null,
+    failArmed: world.core.inject.armed ?? null,
   };
 }

@@ -69,10 +69,20 @@ export interface InvalidationLog {
   readonly inputs: InvalidationInputs;
 }
 
+/** I-FAIL's record of the world as a bind starts (lifecycle/failedCall.ts). */
+export interface FailFootprint {
+  readonly objects: readonly string[];
+  /** The mm's PASID then, if it had one, and the hardware entries at it (else at every pasid_array PASID). */
+  readonly pasid: number | undefined;
+  readonly entries: readonly string[];
+}
+
 export interface StepProbe {
   readonly platform: Platform;
   readonly units: readonly UnitLog[];
   readonly invalidations: InvalidationLog;
+  /** Set by the step before a bind runs (undefined for other commands). */
+  before: FailFootprint | undefined;
   /** Start a new step: forget what the previous step recorded. */
   begin(): void;
 }
@@ -111,6 +121,7 @@ class Probe implements StepProbe {
   readonly pri: PriEndpoint[] = [];
   /** VT-d PASID tables whose in-place rewrite log belongs to one step. */
   readonly pasidTables: PasidTable[] = [];
+  before: FailFootprint | undefined = undefined;
 
   constructor(readonly platform: Platform, names: readonly string[]) {
     this.units = names.map((name, index) => ({ index, name, n: 0, events: [], aux: [], timeouts: 0 }));

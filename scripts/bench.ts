@@ -20,7 +20,7 @@ import { INVARIANTS } from '../properties/registry.js';
 import { RunStats, searchForViolation, svaCommand, topologyFor } from '../models/index.js';
 import type { Generator } from '../models/property.js';
 import { CI_SCOPES, DEFAULT_SCOPE, exploreTopology, scopeTopology } from '../src/explore/index.js';
-import { checkedStep, driverFor, openSession } from '../src/harness/index.js';
+import { checkedStep, driverFor, injectedExpectation, injectionArmed, openSession, stepBoth } from '../src/harness/index.js';
 import { createWorld, implStep } from '../src/impl/index.js';
 import { PLATFORMS, defaultTopology, sameObservation } from '../src/shared/index.js';
 import type { Command, Platform, Topology } from '../src/shared/index.js';
@@ -35,19 +35,24 @@ const WARMUP = 2;
 const SEED = 4242;
 const MiB = 2 ** 20;
 
-/** Legal command sequences: generated, then filtered by the spec (not timed). */
+/**
+ * Legal command sequences: generated, then filtered by the spec (not timed). The kernel steps
+ * beside it: with an injection armed the spec needs to know which call the kernel failed.
+ */
 const legalSequences = (t: Topology): Command[][] => {
   const raw = fc.sample(fc.array(svaCommand(t).map((c) => c.cmd), { minLength: 100, maxLength: 400 }), { seed: SEED, numRuns: SEQUENCES });
+  const driver = driverFor(t.platform);
   return raw.map((cmds) => {
     const s = initSpec(t);
+    const w = createWorld(t, driver);
     const legal: Command[] = [];
     for (let i = 0; i < t.mms; i++) {
       const spawn: Command = { kind: 'spawn', mm: i };
-      specStep(s, spawn);
+      stepBoth(s, w, spawn);
       legal.push(spawn);
     }
     for (const c of cmds) if (precondition(s, c)) {
-      specStep(s, c);
+      stepBoth(s, w, c);
       legal.push(c);
     }
     return legal;
@@ -107,13 +112,26 @@ const breakdown = (t: Topology, seqs: readonly Command[][]): { spec: number; imp
     const probe = attachProbe(world);
     for (const [step, cmd] of cmds.entries()) {
       let t0 = performance.now();
-      const expected = specStep(state, cmd);
-      let t1 = performance.now();
-      spec += t1 - t0;
-      probe.begin();
-      const actual = implStep(world, cmd);
-      t0 = performance.now();
-      impl += t0 - t1;
+      let t1: number;
+      let expected, actual;
+      if (injectionArmed(state)) {
+        // The checked step's order under an injection: the kernel first.
+        probe.begin();
+        actual = implStep(world, cmd);
+        t1 = performance.now();
+        impl += t1 - t0;
+        expected = injectedExpectation(state, world, cmd, actual);
+        t0 = performance.now();
+        spec += t0 - t1;
+      } else {
+        expected = specStep(state, cmd);
+        t1 = performance.now();
+        spec += t1 - t0;
+        probe.begin();
+        actual = implStep(world, cmd);
+        t0 = performance.now();
+        impl += t0 - t1;
+      }
       const ctx: CheckContext = { step, cmd, expected, actual, spec: state, world, anomalies: world.kernel.mem.takeAnomalies(), probe };
       sameObservation(expected, actual);
       for (let i = 0; i < INVARIANTS.length; i++) {

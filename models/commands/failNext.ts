@@ -1,7 +1,7 @@
-/** failNext(site): the next allocation at site returns -ENOMEM. Legal when nothing is armed. */
+/** failNext(site): the next call at site fails. Legal when nothing is armed; sites of the platform only. */
 import fc from 'fast-check';
-import { FAIL_SITES } from '../../src/shared/index.js';
+import { type Topology, failSitesOf } from '../../src/shared/index.js';
 import { SvaCommand } from '../model.js';
 
-export const failNextCommand = (): fc.Arbitrary<SvaCommand> =>
-  fc.constantFrom(...FAIL_SITES).map((site) => new SvaCommand({ kind: 'failNext', site }));
+export const failNextCommand = (t: Topology): fc.Arbitrary<SvaCommand> =>
+  fc.constantFrom(...failSitesOf(t.platform)).map((site) => new SvaCommand({ kind: 'failNext', site }));

@@ -11,6 +11,7 @@ import { bindCommand } from './bind.js';
 import { dmaCommand } from './dma.js';
 import { exitCommand } from './exit.js';
 import { failNextCommand } from './failNext.js';
+import { failNthCommand } from './failNth.js';
 import { forkCommand } from './fork.js';
 import { gracePeriodCommand } from './gracePeriod.js';
 import { serviceFaultsCommand } from './serviceFaults.js';
@@ -51,6 +52,7 @@ const BUILDERS: Readonly<Record<CommandKind, (t: Topology) => fc.Arbitrary<SvaCo
   serviceFaults: serviceFaultsCommand,
   prefetchKernel: prefetchKernelCommand,
   unplug: unplugCommand,
+  failNth: failNthCommand,
   prg: prgCommand,
   attachPasid: attachPasidCommand,
   detachPasid: detachPasidCommand,

@@ -1,11 +1,10 @@
 /**
  * I12 on VT-d: what one notifier invalidation may cost on each unit, from the domain's cache
  * tags: one P_IOTLB per IOTLB tag (one per (IOMMU, PASID)), one device-TLB invalidation per
- * DEVTLB tag (twice on errata parts), one wait per batch of QI_MAX_BATCHED_DESC_COUNT, nothing
+ * DEVTLB tag (twice on errata parts), one wait per batch of QI_MAX_BATCHED_DESC_COUNT of each domain, nothing
  * else, and no device invalidated twice. The tags are those the probe read when the notifier
  * was called (invalidationInputs.ts), so a step that frees the domain afterwards costs the same.
  */
-import { QI_MAX_BATCHED_DESC_COUNT } from '../../src/impl/vtd/cache.js';
 import { dev_iommu_priv_get } from '../../src/impl/vtd/dmar.js';
 import type { CheckContext } from '../invariant.js';
 import { eachInvalidationSlice, type InvalidationSlice } from './events.js';
@@ -28,8 +27,7 @@ function sliceCost(ctx: CheckContext, { i, u, at, mm, log, from, to }: Invalidat
       }
     } else if (e.kind !== 'completion') other++;
   }
-  const descs = iotlbTags + devtlbTags;
-  const batches = Math.ceil(descs / QI_MAX_BATCHED_DESC_COUNT);
+  const batches = wanted.batches[at]!;
   if (piotlb === iotlbTags && devtlb === devtlbTags && waits === batches && other === 0 && dup < 0) return;
   out.add({ iommu: u, mm: mm.slot, piotlb, devtlb, waits },
     `${log.name}: invalidation ${i} of mm${mm.slot} cost ${piotlb} P_IOTLB, ${devtlb} devTLB, ${waits} waits, ${other} other descriptors` +

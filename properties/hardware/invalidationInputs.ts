@@ -13,6 +13,7 @@ import { match } from 'ts-pattern';
 import type { ArmSmmuDomain } from '../../src/impl/smmuv3/structs.js';
 import type { ProtectionDomain } from '../../src/impl/amd/structs.js';
 import { dev_iommu_priv_get, type DmarDomain } from '../../src/impl/vtd/dmar.js';
+import { QI_MAX_BATCHED_DESC_COUNT } from '../../src/impl/vtd/cache.js';
 import type { MmStruct } from '../../src/impl/index.js';
 import type { Platform } from '../../src/shared/index.js';
 
@@ -30,6 +31,12 @@ export class InvalidationInputs {
   devtlbTags: Int32Array;
   /** VT-d: of those, the tags whose device has dtlb_extra_inval (errata: invalidated twice). */
   devtlbExtra: Int32Array;
+  /**
+   * VT-d: waits those descriptors take: each domain flushes through its own qi_batch (one wait
+   * per QI_MAX_BATCHED_DESC_COUNT), so an mm with two SVA domains (after a failed attach of
+   * the first) pays one per domain.
+   */
+  batches: Int32Array;
   /** SMMUv3: the mm's domains on SMMU u. */
   domains: Int32Array;
   /** SMMUv3: cd.asid of the last of them in notifier order, -1 when there is none. */
@@ -44,11 +51,16 @@ export class InvalidationInputs {
   /** Record invalidation i's inputs for every unit (the platform's half, chosen once). */
   readonly capture: (mm: MmStruct, i: number) => void;
 
+  /** Scratch: one domain's descriptors per unit. */
+  private readonly perDomain: Int32Array;
+
   constructor(platform: Platform, private readonly units: number) {
+    this.perDomain = new Int32Array(units);
     const cap = 4 * units;
     this.iotlbTags = new Int32Array(cap);
     this.devtlbTags = new Int32Array(cap);
     this.devtlbExtra = new Int32Array(cap);
+    this.batches = new Int32Array(cap);
     this.domains = new Int32Array(cap);
     this.asid = new Int32Array(cap);
     this.atsStreams = new Int32Array(cap);
@@ -69,6 +81,7 @@ export class InvalidationInputs {
     this.iotlbTags = grow(this.iotlbTags, size);
     this.devtlbTags = grow(this.devtlbTags, size);
     this.devtlbExtra = grow(this.devtlbExtra, size);
+    this.batches = grow(this.batches, size);
     this.domains = grow(this.domains, size);
     this.asid = grow(this.asid, size);
     this.atsStreams = grow(this.atsStreams, size);
@@ -87,15 +100,25 @@ export class InvalidationInputs {
     this.iotlbTags.fill(0, base, base + this.units);
     this.devtlbTags.fill(0, base, base + this.units);
     this.devtlbExtra.fill(0, base, base + this.units);
+    this.batches.fill(0, base, base + this.units);
     for (const sub of mm.notifiers) {
+      const descs = this.perDomain;
+      descs.fill(0);
       for (const tag of (sub.container as DmarDomain).cache_tags) {
-        const at = base + tag.iommu.index;
+        const u = tag.iommu.index;
+        const at = base + u;
         if (tag.type === 'IOTLB') this.iotlbTags[at]!++;
         else {
           this.devtlbTags[at]!++;
-          if (dev_iommu_priv_get(tag.dev!).dtlb_extra_inval) this.devtlbExtra[at]!++;
+          descs[u]!++;
+          if (dev_iommu_priv_get(tag.dev!).dtlb_extra_inval) {
+            this.devtlbExtra[at]!++;
+            descs[u]!++;
+          }
         }
+        if (tag.type === 'IOTLB') descs[u]!++;
       }
+      for (let u = 0; u < this.units; u++) this.batches[base + u]! += Math.ceil(descs[u]! / QI_MAX_BATCHED_DESC_COUNT);
     }
   }
 

@@ -1,6 +1,7 @@
 import type { Invariant } from '../invariant.js';
 import { consistency } from './consistency.js';
 import { domainSharing } from './domainSharing.js';
+import { failedCall } from './failedCall.js';
 import { forkChild } from './fork.js';
 import { handles } from './handles.js';
 import { kernelLog } from './kernelLog.js';
@@ -23,5 +24,6 @@ export const LIFECYCLE_INVARIANTS: readonly Invariant[] = [
   forkChild,
   svaMms,
   kernelLog,
+  failedCall,
   refinement,
 ];

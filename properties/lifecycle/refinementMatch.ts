@@ -138,7 +138,7 @@ function handlesMatch(world: World, s: SpecState, matched: Uint8Array): boolean 
 
 function globalsMatch(world: World, s: SpecState, idx: Int32Array): boolean {
   const { core, fds } = world;
-  if ((core.armed ?? null) !== (s.failArmed ?? null)) return false;
+  if ((core.inject.armed ?? null) !== (s.failArmed ?? null)) return false;
   if (core.pasidIda.size !== s.pasids.size) return false;
   for (const p of core.pasidIda) if (!s.pasids.has(p)) return false;
   const asids = platformOf(world).asids(world);

@@ -1,4 +1,4 @@
-import { COMMAND_KINDS, FAULTS, FINDINGS, IOPF_COUNT_NAMES, type IopfCounts } from '../shared/index.js';
+import { COMMAND_KINDS, FAULTS, FINDINGS, IOPF_COUNT_NAMES, type IopfCounts, failSitesOf } from '../shared/index.js';
 import { groupDigits, stepsPerSecond } from './progress.js';
 import type { RunSummary } from '../harness/index.js';
 
@@ -12,7 +12,7 @@ export const formatTable = (header: readonly string[], rows: readonly (readonly 
 
 /** The end-of-run table: runs, steps, distinct commands, transitions covered, violations; the fault on. */
 export const formatRunSummary = (s: RunSummary): string[] => {
-  const header = ['platform', 'runs', 'steps', 'steps/s', 'distinct commands', 'transitions covered', 'violations'];
+  const header = ['platform', 'runs', 'steps', 'steps/s', 'distinct commands', 'transitions covered', 'sites failed', 'violations'];
   const rows = s.platforms.map((p) => [
     p.platform,
     groupDigits(p.runs),
@@ -21,22 +21,30 @@ export const formatRunSummary = (s: RunSummary): string[] => {
     `${p.distinctCommands}/${COMMAND_KINDS.length}`,
     // 0 of 0: a search stopped before its first run reported anything.
     p.transitionsTotal === 0 ? '-' : `${p.transitionsCovered}/${p.transitionsTotal}`,
+    `${p.sitesFailed.length}/${p.sitesTotal}`,
     String(p.violations),
   ]);
   if (s.platforms.length > 1) {
     const sum = (f: (p: RunSummary['platforms'][number]) => number): number => s.platforms.reduce((a, p) => a + f(p), 0);
     rows.push(['total', groupDigits(sum((p) => p.runs)), groupDigits(sum((p) => p.steps)),
-      groupDigits(stepsPerSecond(sum((p) => p.steps), sum((p) => p.elapsedMs))), '', '', String(sum((p) => p.violations))]);
+      groupDigits(stepsPerSecond(sum((p) => p.steps), sum((p) => p.elapsedMs))), '', '', '', String(sum((p) => p.violations))]);
   }
   const fault = s.fault === undefined ? undefined : FAULTS.find((f) => f.id === s.fault);
   const fixes = s.fixes === undefined ? '' : `, fixes ${s.fixes.join(', ')}`;
   const head = `${fault === undefined ? `seed ${s.seed}` : `seed ${s.seed}, fault ${fault.id}: ${fault.title}`}${fixes}`;
-  return [head, ...formatTable(header, rows), ...formatIopf(s), ...formatKnown(s)];
+  return [head, ...formatTable(header, rows), ...formatIopf(s), ...formatUnfailed(s), ...formatKnown(s)];
 };
 
 /** One line per platform: the I/O page-fault protocol parts its runs reached. */
 const formatIopf = (s: RunSummary): string[] =>
   s.platforms.map((p) => `iopf ${p.platform}: ${(Object.keys(IOPF_COUNT_NAMES) as (keyof IopfCounts)[]).map((k) => `${IOPF_COUNT_NAMES[k]} ${groupDigits(p.iopf[k])}`).join(', ')}`);
+
+/** The fault-injection sites a platform's run never failed, when there are any. */
+const formatUnfailed = (s: RunSummary): string[] =>
+  s.platforms.flatMap((p) => {
+    const never = failSitesOf(p.platform).filter((site) => !p.sitesFailed.includes(site));
+    return never.length === 0 ? [] : [`sites never failed (${p.platform}): ${never.join(', ')}`];
+  });
 
 /**
  * Known upstream findings met (docs/upstream-findings.md): one line each, per platform. They

@@ -60,7 +60,7 @@ const mmsOf = (c: Command): number => {
     case 'bind': case 'unbind': case 'mmap': case 'touch': case 'munmap': case 'mprotect': case 'dma':
     case 'prefetch': case 'prefetchKernel': case 'exit': case 'mmdrop': case 'spawn': case 'migrate':
       return 1 << c.mm;
-    case 'gracePeriod': case 'serviceFaults': case 'vmalloc': case 'vfree': case 'failNext': case 'unplug':
+    case 'gracePeriod': case 'serviceFaults': case 'vmalloc': case 'vfree': case 'failNext': case 'failNth': case 'unplug':
     case 'attachPasid': case 'replacePasid': case 'detachPasid': case 'iommuMap': case 'iommuUnmap': case 'dmaIova':
       return 0;
   }
@@ -72,7 +72,7 @@ const devsOf = (c: Command): number => {
     case 'attachPasid': case 'replacePasid': case 'detachPasid': case 'dmaIova':
       return 1 << c.dev;
     case 'mmap': case 'touch': case 'munmap': case 'mprotect': case 'exit': case 'mmdrop': case 'spawn':
-    case 'fork': case 'gracePeriod': case 'serviceFaults': case 'vmalloc': case 'vfree': case 'failNext':
+    case 'fork': case 'gracePeriod': case 'serviceFaults': case 'vmalloc': case 'vfree': case 'failNext': case 'failNth':
     case 'iommuMap': case 'iommuUnmap': case 'migrate':
       return 0;
   }

@@ -7,7 +7,7 @@
  * precondition would reject.
  */
 import type { Command, CommandKind, Prot, Topology } from '../shared/index.js';
-import { FAIL_SITES, IOVA_PAGES, MAX_HWPTS, PRG_MAX_REQUESTS } from '../shared/index.js';
+import { FAIL_NTH_MAX, IOVA_PAGES, MAX_HWPTS, PRG_MAX_REQUESTS, failSitesOf } from '../shared/index.js';
 import { MM } from '../spec/index.js';
 import type { SpecState } from '../spec/index.js';
 import { hasPagingDomains } from '../spec/paging.js';
@@ -47,6 +47,13 @@ export const unpluggable = (t: Topology): number[] => {
   return t.devices.flatMap((d, i) =>
     !d.pri && t.devices.filter((o) => o.group === d.group).length === 1 ? [i] : []);
 };
+
+/**
+ * No injection armed: failNext and failNth are legal (one at a time). Generation narrows
+ * failNext to the platform's own sites (failSitesOf; another platform's would never fire) and
+ * failNth to n in [1, FAIL_NTH_MAX] (no command makes more fallible calls).
+ */
+export const injectionIdle = (s: SpecState): boolean => s.failArmed === undefined && s.failNth === 0;
 
 /**
  * The devices that can send page request groups in `t`: PRI devices on VT-d. An SMMUv3 stall
@@ -234,7 +241,10 @@ export const enabledOfKind = (s: SpecState, kind: CommandKind): Command[] => {
       for (let kpage = 0; kpage < t.kpages; kpage++) if (s.kMapped[kpage] === (kind === 'vfree' ? 1 : 0)) out.push({ kind, kpage });
       return out;
     case 'failNext':
-      if (s.failArmed === undefined) for (const site of FAIL_SITES) out.push({ kind, site });
+      if (injectionIdle(s)) for (const site of failSitesOf(t.platform)) out.push({ kind, site });
+      return out;
+    case 'failNth':
+      if (injectionIdle(s)) for (let n = 1; n <= FAIL_NTH_MAX; n++) out.push({ kind, n });
       return out;
     default: {
       const never: never = kind;

@@ -1,7 +1,7 @@
 /** src/harness: the checked step and sessions; the only entry other folders import. */
 export { DRIVERS, driverFor } from './platforms.js';
 export { type KnownHit, type Session, type SessionOptions, openSession } from './session.js';
-export { checkedStep } from './step.js';
+export { checkedStep, injectedExpectation, injectionArmed, stepBoth } from './step.js';
 export { type SequenceOptions, type SequenceResult, replayTrace, runSequence } from './sequence.js';
 export { EXC_ID, LOCKUP_ID, OBS_ID, commandObjects, firstLine, invariantTitle, toTraceViolation } from './violation.js';
 export { minimizeCommands, minimizeCounterexample } from './minimize.js';

@@ -1,4 +1,4 @@
-import type { FaultId, FindingName, IopfCounts, Platform } from '../shared/index.js';
+import type { FailSite, FaultId, FindingName, IopfCounts, Platform } from '../shared/index.js';
 import type { Checked, Trace } from '../trace/index.js';
 import type { StepWatch } from './watch.js';
 
@@ -88,6 +88,8 @@ export interface Progress {
   readonly transitionsTotal?: number;
   /** Known upstream findings met so far (PlatformRunSummary's), for the same reason. */
   readonly known?: PlatformRunSummary['known'];
+  /** Fault-injection sites failed so far (PlatformRunSummary's), for the same reason. */
+  readonly sitesFailed?: readonly FailSite[];
   /** The I/O page-fault protocol parts reached so far (PlatformRunSummary's). */
   readonly iopf?: IopfCounts;
 }
@@ -112,6 +114,9 @@ export interface PlatformRunSummary {
   readonly iopf: IopfCounts;
   /** Wall time, for steps/s only. */
   readonly elapsedMs: number;
+  /** Fault-injection sites of the platform failed at least once (src/shared/failSite.ts), of sitesTotal. */
+  readonly sitesFailed: readonly FailSite[];
+  readonly sitesTotal: number;
   /** Why this platform's search ended before its budget: a signal, the hard time bound, a hung step. */
   readonly stopped?: StopReason;
 }

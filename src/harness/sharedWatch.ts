@@ -26,7 +26,7 @@ const TOPO_BYTES = 8192;
 export const WATCH_MAX_COMMANDS = 4096;
 
 /** One command: its kind and every field a command may have, -1 where it has none. */
-const FIELDS = ['dev', 'mm', 'page', 'first', 'count', 'child', 'kpage', 'hwpt', 'pasid', 'from'] as const;
+const FIELDS = ['dev', 'mm', 'page', 'first', 'count', 'child', 'kpage', 'n', 'hwpt', 'pasid', 'from'] as const;
 const WRITE = 1 + FIELDS.length;
 const PROT = WRITE + 1;
 const SITE = PROT + 1;
@@ -49,7 +49,7 @@ const KIND_FIELDS: Readonly<Record<CommandKind, readonly string[]>> = {
   bind: ['dev', 'mm'], unbind: ['dev', 'mm'], mmap: ['mm', 'first', 'count', 'prot'], touch: ['mm', 'page', 'write'],
   munmap: ['mm', 'first', 'count'], mprotect: ['mm', 'page', 'prot'], dma: ['dev', 'mm', 'page', 'write'], exit: ['mm'],
   mmdrop: ['mm'], fork: ['mm', 'child'], spawn: ['mm'], gracePeriod: [], prefetch: ['dev', 'mm', 'page'],
-  prefetchKernel: ['dev', 'mm', 'kpage'], unplug: ['dev'], vmalloc: ['kpage'], vfree: ['kpage'], failNext: ['site'], serviceFaults: [],
+  prefetchKernel: ['dev', 'mm', 'kpage'], unplug: ['dev'], vmalloc: ['kpage'], vfree: ['kpage'], failNext: ['site'], serviceFaults: [], failNth: ['n'],
   prg: ['dev', 'mm', 'page', 'count', 'write', 'rid', 'last'],
   attachPasid: ['dev', 'hwpt', 'pasid'], replacePasid: ['dev', 'hwpt', 'from'], detachPasid: ['dev', 'hwpt'],
   iommuMap: ['hwpt', 'page', 'write'], iommuUnmap: ['hwpt', 'page'], dmaIova: ['dev', 'hwpt', 'page', 'write'], migrate: ['mm', 'page'],

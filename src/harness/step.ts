@@ -5,13 +5,17 @@
  * check fails or a trace sink is attached.
  */
 import type { CheckContext, Violation } from '../../properties/invariant.js';
+import { failFootprint } from '../../properties/lifecycle/failedCall.js';
 import { INVARIANTS } from '../../properties/registry.js';
 import type { Anomaly } from '../hw/mem.js';
 import { STEP_WORK_BUDGET, SoftLockup, armWorkMeter, disarmWorkMeter } from '../hw/work.js';
-import { implStep } from '../impl/index.js';
-import type { Command, Observation } from '../shared/index.js';
+import { implStep, injected_site } from '../impl/index.js';
+import type { Command, FailSite, Observation } from '../shared/index.js';
 import { sameObservation } from '../shared/index.js';
-import { specStep } from '../spec/index.js';
+import { abstractView, cloneSpec, diffViews, specStep, type SpecState } from '../spec/index.js';
+import type { World } from '../impl/index.js';
+import { abstract } from '../../properties/abstraction.js';
+import { matchesSpec } from '../../properties/lifecycle/refinementMatch.js';
 import type { TraceStep } from '../trace/index.js';
 import { excuseKnown } from './known.js';
 import type { Session } from './session.js';
@@ -32,6 +36,9 @@ export const checkedStep = (s: Session, cmd: Command): readonly Violation[] => {
   const step = s.commands.length;
   s.commands.push(cmd);
   s.watch?.enter(s, cmd);
+  // With an injection armed the kernel runs first: which call failed (its FAULT_INJECTION
+  // report) is the one input the spec needs to say what the command must return and leave.
+  if (injectionArmed(s.spec)) return injectedStep(s, step, cmd);
   let expected: Observation;
   try {
     expected = specStep(s.spec, cmd);
@@ -39,6 +46,7 @@ export const checkedStep = (s: Session, cmd: Command): readonly Violation[] => {
     return finish(s, step, { expected: threw(e), actual: threw(e) }, [exceptionViolation(cmd, 'spec', e)]);
   }
   s.probe.begin();
+  s.probe.before = cmd.kind === 'bind' ? failFootprint(s.world, cmd.mm) : undefined;
   s.world.kernel.findingHits.length = 0;
   let actual: Observation;
   armWorkMeter(STEP_WORK_BUDGET);
@@ -52,6 +60,92 @@ export const checkedStep = (s: Session, cmd: Command): readonly Violation[] => {
   } finally {
     disarmWorkMeter();
   }
+  return check(s, step, cmd, expected, actual);
+};
+
+const injectedStep = (s: Session, step: number, cmd: Command): readonly Violation[] => {
+  s.probe.begin();
+  s.probe.before = cmd.kind === 'bind' ? failFootprint(s.world, cmd.mm) : undefined;
+  s.world.kernel.findingHits.length = 0;
+  let actual: Observation;
+  armWorkMeter(STEP_WORK_BUDGET);
+  try {
+    actual = implStep(s.world, cmd);
+  } catch (e) {
+    const v = e instanceof SoftLockup ? lockupViolation(cmd, e) : exceptionViolation(cmd, 'impl', e);
+    return finish(s, step, { expected: threw(e), actual: threw(e) }, [v]);
+  } finally {
+    disarmWorkMeter();
+  }
+  let expected: Observation;
+  try {
+    expected = injectedExpectation(s.spec, s.world, cmd, actual);
+  } catch (e) {
+    return finish(s, step, { expected: threw(e), actual }, [exceptionViolation(cmd, 'spec', e)]);
+  }
+  return check(s, step, cmd, expected, actual);
+};
+
+/**
+ * Opportunities a bind has to make one call (per attempted domain, per group device) bound how
+ * far the search goes.
+ */
+const MAX_ATTEMPTS = 16;
+
+/**
+ * Which opportunity to make the failed call the kernel took: the first k whose spec
+ * observation and abstract state are the kernel's, else the first whose observation is, else
+ * 0 (the mismatch then shows). Tried on copies, so the spec's state and coverage see only the
+ * chosen one.
+ */
+const failedAttempt = (spec: SpecState, world: World, cmd: Command, site: FailSite, actual: Observation): number => {
+  if (cmd.kind !== 'bind') return 0;
+  let byObservation = -1;
+  for (let k = 0; k < MAX_ATTEMPTS; k++) {
+    const c = cloneSpec(spec);
+    c.coverage = undefined;
+    c.injected = site;
+    c.injectSkip = k;
+    if (!sameObservation(specStep(c, cmd), actual)) continue;
+    if (priMatches(world, c) && (matchesSpec(world, c) || diffViews(abstractView(c), abstract(world)).length === 0)) return k;
+    if (byObservation < 0) byObservation = k;
+  }
+  return Math.max(byObservation, 0);
+};
+
+/**
+ * The page requests still outstanding per device agree (a group attach undone after its
+ * first device drains that device's page requests; the abstract view does not hold them).
+ */
+const priMatches = (world: World, spec: SpecState): boolean =>
+  world.devices.every((d) => (d.hw.priState?.outstanding.length ?? 0) === spec.outstanding[d.id]);
+
+/** Whether the next command runs with a fault injection armed (failNext or failNth). */
+export const injectionArmed = (spec: SpecState): boolean => spec.failArmed !== undefined || spec.failNth > 0;
+
+/**
+ * The spec's expectation for a command the kernel already ran with an injection armed: the
+ * spec is told which call failed, if one did (the kernel's FAULT_INJECTION report), and at
+ * which of the command's opportunities.
+ */
+export const injectedExpectation = (spec: SpecState, world: World, cmd: Command, actual: Observation): Observation => {
+  const site = injected_site(world.kernel);
+  spec.injectSkip = site === undefined ? 0 : failedAttempt(spec, world, cmd, site, actual);
+  spec.injected = site;
+  return specStep(spec, cmd);
+};
+
+/** One command on both sides, in the order the checked step uses, without the checks. */
+export const stepBoth = (spec: SpecState, world: World, cmd: Command): { expected: Observation; actual: Observation } => {
+  if (injectionArmed(spec)) {
+    const actual = implStep(world, cmd);
+    return { expected: injectedExpectation(spec, world, cmd, actual), actual };
+  }
+  const expected = specStep(spec, cmd);
+  return { expected, actual: implStep(world, cmd) };
+};
+
+const check = (s: Session, step: number, cmd: Command, expected: Observation, actual: Observation): readonly Violation[] => {
   const taken = s.world.kernel.mem.takeAnomalies();
   const ctx: CheckContext = {
     step, cmd, expected, actual, spec: s.spec, world: s.world,

@@ -17,8 +17,7 @@
 import { Worker } from 'node:worker_threads';
 import { type Checked, bad, formatCommand, good, newTrace, saveTrace } from '../trace/index.js';
 import type { Trace } from '../trace/index.js';
-import type { Platform } from '../shared/index.js';
-import { zeroIopfCounts } from '../shared/index.js';
+import { type Platform, failSitesOf, zeroIopfCounts } from '../shared/index.js';
 import type { PlatformRunSummary, Progress, RunOptions, RunSummary, StopReason } from './runner.js';
 import { WatchReader, newWatchBuffer } from './sharedWatch.js';
 import { LOCKUP_ID, commandObjects, firstLine, invariantTitle } from './violation.js';
@@ -88,6 +87,8 @@ const fromProgress = (platform: Platform, p: Progress | undefined, extraViolatio
   elapsedMs: p?.elapsedMs ?? 0,
   known: p?.known ?? [],
   iopf: p?.iopf ?? zeroIopfCounts(),
+  sitesFailed: p?.sitesFailed ?? [],
+  sitesTotal: failSitesOf(platform).length,
   stopped,
 });
 

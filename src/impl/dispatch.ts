@@ -10,7 +10,7 @@ import { handle_mm_fault } from './core/fault.js';
 import { iopf_run_all } from './core/iopf.js';
 import { dup_mm } from './core/fork.js';
 import { iommu_sva_bind_device, iommu_sva_get_pasid, iommu_sva_unbind_device } from './core/iommuSva.js';
-import { failNext, srcu_grace_period } from './core/kernel.js';
+import { failNext, failNth, inject_begin, inject_end, srcu_grace_period } from './core/kernel.js';
 import { mm_alloc } from './core/mm.js';
 import { do_mprotect } from './core/mprotect.js';
 import { do_munmap } from './core/munmap.js';
@@ -61,6 +61,13 @@ function startIn(world: World, slot: number, make: (gen: number) => MmStruct): M
  * steps/s. Exhaustiveness is still checked at compile time by the `never` default.
  */
 export function implStep(world: World, cmd: Command): Observation {
+  inject_begin(world.kernel);
+  const r = step(world, cmd);
+  if (cmd.kind !== 'failNth') inject_end(world.kernel);
+  return r;
+}
+
+function step(world: World, cmd: Command): Observation {
   switch (cmd.kind) {
     case 'bind': {
       const { dev, mm } = cmd;
@@ -181,6 +188,9 @@ export function implStep(world: World, cmd: Command): Observation {
       failNext(world.kernel, site);
       return OK;
     }
+    case 'failNth':
+      failNth(world.kernel, cmd.n);
+      return OK;
     case 'serviceFaults':
       // The IOMMUs' fault threads and IOPF workqueues run; value: groups answered SUCCESS.
       return { ok: true, value: iopf_run_all(world.kernel) };

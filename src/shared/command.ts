@@ -8,9 +8,7 @@
 /** VMA / PTE protection. 'none' exists only as an mprotect target. */
 export type Prot = 'none' | 'r' | 'rw';
 
-/** Allocation sites that `failNext` can make return -ENOMEM (iommufd_fail_nth style). */
-export type FailSite = 'iommu_mm' | 'handle' | 'domain';
-export const FAIL_SITES: readonly FailSite[] = ['iommu_mm', 'handle', 'domain'];
+import type { FailSite } from './failSite.js';
 
 export type Command =
   /** iommu_sva_bind_device(dev, mm); the caller holds an mm_users reference. */
@@ -65,8 +63,10 @@ export type Command =
   | { readonly kind: 'vmalloc'; readonly kpage: number }
   /** Kernel vfree of kernel page k: the leaf and its now-empty kernel page-table page are freed. */
   | { readonly kind: 'vfree'; readonly kpage: number }
-  /** Fault injection: the next allocation at site returns -ENOMEM. */
+  /** Fault injection: the next call at site (failSite.ts) fails, whichever command makes it. */
   | { readonly kind: 'failNext'; readonly site: FailSite }
+  /** Fault injection, /proc/self/fail-nth style: the n-th fallible call (1-based) of the next command fails. */
+  | { readonly kind: 'failNth'; readonly n: number }
   /**
    * The I/O page-fault machinery runs: each IOMMU's fault interrupt thread reports the page
    * requests its hardware queued, and the IOPF workqueue handles and answers them.
@@ -103,5 +103,5 @@ export type CommandKind = Command['kind'];
 export const COMMAND_KINDS: readonly CommandKind[] = [
   'bind', 'unbind', 'mmap', 'touch', 'munmap', 'mprotect', 'dma', 'exit', 'mmdrop', 'fork',
   'spawn', 'gracePeriod', 'prefetch', 'vmalloc', 'vfree', 'failNext', 'serviceFaults', 'prefetchKernel', 'unplug', 'prg',
-  'attachPasid', 'detachPasid', 'iommuMap', 'iommuUnmap', 'dmaIova', 'migrate', 'replacePasid',
+  'attachPasid', 'detachPasid', 'iommuMap', 'iommuUnmap', 'dmaIova', 'migrate', 'replacePasid', 'failNth',
 ];

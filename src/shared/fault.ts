@@ -9,6 +9,7 @@ export type FaultId =
   | 'B09' | 'B10' | 'B11' | 'B12' | 'B13' | 'B14' | 'B15' | 'B16'
   | 'B17' | 'B18' | 'B19'
   | 'B30' | 'B31'
+  | 'B40' | 'B41'
   | 'B50' | 'B51'
   | 'B60' | 'B61';
 
@@ -46,6 +47,8 @@ export const FAULTS: readonly FaultInfo[] = [
   { id: 'B19', title: 'ITE abort walk steps by 2: hard lockup after a multi-descriptor batch', fix: 'fe89277c9ceb (v7.0-rc5)', platform: 'vtd', expected: ['I-SPLAT'] },
   { id: 'B30', title: 'AMD GCR3 updates flush PASID 0 instead of the PASID (argument order)', fix: '8386207f37e9 (v6.12-rc1)', platform: 'amd', expected: ['I6', 'I8', 'I7', 'I-UAF-DMA', 'OBS', 'REF'] },
   { id: 'B31', title: 'AMD PPR handler leaks a pci_dev reference per page request', fix: 'mainline ppr.c after 508cc055353a (the newer 3c6a2bac1524 puts it; fixing commit not in the archives); introduced by 978d626b8f1a (v6.10-rc1); 6cf0981c2233 (v6.2-rc1) had fixed it in iommu_v2', platform: 'amd', expected: ['I11'] },
+  { id: 'B40', title: 'failed group PASID attach undone on devices never attached', fix: 'b025dea63cde (v6.10-rc1)', platform: 'vtd', expected: ['I-SPLAT', 'I-FAIL', 'I5', 'REF'] },
+  { id: 'B41', title: 'CD L1 table allocation failure unnoticed: NULL l1tab written', fix: '5941f0e0c1e0 (v6.18-rc6)', platform: 'smmuv3', expected: ['EXC'] },
   // The IOPF protocol (issue 14). Groups of several requests are sent only on VT-d here.
   { id: 'B50', title: 'a non-last page request is handled and answered as a group of its own', fix: 'fca5b78511e9 (v6.11-rc, 2024; lost return from 3dfa64aecbaf)', platform: 'vtd', expected: ['I-PRI-ONCE', 'I-PRI-RETRY', 'REF', 'OBS'] },
   { id: 'B51', title: 'PASID teardown returns at a non-present entry: FPD left, PRQ drained at mm release instead of unbind', fix: 'cf08ca81d08a (v6.13-rc, Dec 2024)', platform: 'vtd', expected: ['I5', 'I11', 'I-PRI-ONCE', 'I-PRI-RETRY', 'I-PRI-DRAIN', 'REF'] },

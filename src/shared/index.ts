@@ -7,3 +7,4 @@ export * from './lane.js';
 export * from './fault.js';
 export * from './pri.js';
 export * from './finding.js';
+export * from './failSite.js';

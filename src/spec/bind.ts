@@ -5,10 +5,11 @@
  * intel_svm_domain_alloc, intel_iommu_sva_supported; arm-smmu-v3-sva.c:
  * arm_smmu_sva_domain_alloc; arm-smmu-v3.c: arm_smmu_set_pasid.
  */
-import type { Errno, Observation } from '../shared/index.js';
+import type { Errno, FailSite, Observation, Platform } from '../shared/index.js';
+import { failSiteInfo } from '../shared/index.js';
 import { bondTable, domainTable, pasidTable } from './machines/index.js';
 import { pagingHolds } from './paging.js';
-import { consumeFail, discardDomain, freeDomain } from './lifetime.js';
+import { consumeAnyFail, consumeFail, discardDomain, freeDomain } from './lifetime.js';
 import { fail } from './observe.js';
 import { abandonOpen, drainIommu, dropPartials, dropPasidPartials } from './pri.js';
 import type { SpecDomain, SpecSlot, SpecState } from './state.js';
@@ -33,7 +34,37 @@ const rollbackDrain = (s: SpecState, devs: readonly number[], failed: number): v
 };
 
 /**
+ * The fallible calls of a driver's set_dev_pasid for one device (intel_svm_set_dev_pasid:
+ * domain_add_dev_pasid, the cache tags and their batch, IOPF, the PASID-table leaf;
+ * arm_smmu_set_pasid: the CD table and leaf, the master_domain, IOPF). Each one's failure
+ * is unwound by the driver, so the attach fails with the site's errno and nothing else.
+ */
+const ATTACH_SITES: Readonly<Record<Platform, ReadonlySet<FailSite>>> = {
+  vtd: new Set<FailSite>([
+    'kzalloc@domain_add_dev_pasid', 'kzalloc@domain_qi_batch_alloc', 'kzalloc@cache_tag_assign',
+    'kzalloc@iopf_queue_add_device', 'iommu_alloc_pages_node@intel_pasid_get_entry',
+  ]),
+  smmuv3: new Set<FailSite>([
+    'kcalloc@arm_smmu_alloc_cd_tables', 'dma_alloc_coherent@arm_smmu_alloc_cd_tables',
+    'dma_alloc_coherent@arm_smmu_alloc_cd_leaf_table', 'kzalloc@arm_smmu_attach_prepare', 'kzalloc@iopf_queue_add_device',
+  ]),
+  // amd/pasid.c iommu_sva_set_dev_pasid: pdom_dev_data (its failure returns -EINVAL), then
+  // update_gcr3's missing GCR3 levels. No IOPF here: AMD adds a PRI device to its IOPF queue
+  // at attach_device (amd/iommu.c, probe time), not per PASID.
+  amd: new Set<FailSite>(['kzalloc@iommu_sva_set_dev_pasid', 'iommu_alloc_pages_node@__get_gcr3_pte']),
+};
+
+/** ops->domain_alloc_sva's fallible calls before the ASID (SMMUv3) and the notifier's. */
+const DOMAIN_SITES: Readonly<Record<'vtd' | 'smmuv3', ReadonlySet<FailSite>>> = {
+  vtd: new Set<FailSite>(['kzalloc@intel_svm_domain_alloc', 'kzalloc@__mmu_notifier_register']),
+  smmuv3: new Set<FailSite>(['kzalloc@arm_smmu_domain_alloc', 'xa_alloc@arm_smmu_sva_domain_alloc']),
+  // AMD's two are consumed in call order around the domain ID (domainAlloc).
+};
+
+/**
  * iommu_attach_device_pasid(domain, dev, pasid) for dev's whole group; undefined on success.
+ * An injected failure in the driver's set_dev_pasid may be at any group device that gets as
+ * far as the driver's allocations; the devices before it are undone as for any other error.
  * Devices with max_pasids 0 are skipped both in the range check and in set_dev_pasid (v6.17).
  */
 const attachError = (s: SpecState, d: SpecDomain, group: number, pasid: number): Errno | undefined => {
@@ -44,8 +75,10 @@ const attachError = (s: SpecState, d: SpecDomain, group: number, pasid: number):
     if (max > 0 && pasid >= max) return 'EINVAL';
   }
   // xa_insert: iommu_attach_handle_get found no SVA handle at (group, pasid), but an iommufd
-  // paging domain may hold the slot.
+  // paging domain may hold the slot (-EBUSY, before any allocation); else it can fail to
+  // allocate its node.
   if (pagingHolds(s, group, pasid)) return 'EBUSY';
+  if (consumeFail(s, 'xa_insert@iommu_attach_device_pasid')) return 'ENOMEM';
   for (const dev of devs) {
     if (t.devMax[dev]! === 0) continue;
     const spec = t.topology.devices[dev]!;
@@ -62,6 +95,11 @@ const attachError = (s: SpecState, d: SpecDomain, group: number, pasid: number):
     }
     // AMD (amd/pasid.c iommu_sva_set_dev_pasid): nothing ties a domain to an IOMMU; the PASID
     // is valid and the device has its GCR3 table (a PASID-capable device always does).
+    const site = consumeAnyFail(s, ATTACH_SITES[t.topology.platform]);
+    if (site !== undefined) {
+      rollbackDrain(s, devs, dev);
+      return failSiteInfo(site).errno;
+    }
   }
   return undefined;
 };
@@ -73,22 +111,26 @@ const domainAlloc = (s: SpecState, slot: number, dev: number): SpecDomain | Errn
   if (s.t.topology.platform === 'vtd') {
     // intel_svm_domain_alloc: intel_iommu_sva_supported(dev) first, then kzalloc.
     if (!spec.ats) return 'EINVAL';
-    if (consumeFail(s, 'domain')) return 'ENOMEM';
+    if (consumeAnyFail(s, DOMAIN_SITES.vtd) !== undefined) return 'ENOMEM';
   } else if (s.t.topology.platform === 'amd') {
     // amd_iommu_domain_alloc_sva → protection_domain_alloc: kzalloc, then a domain ID from
-    // pdom_ids in [1, MAX_DOMAIN_ID - 1]; either failing is NULL → -ENOMEM.
-    if (consumeFail(s, 'domain')) return 'ENOMEM';
+    // pdom_ids in [1, MAX_DOMAIN_ID - 1]; either failing is NULL → -ENOMEM. Then
+    // mmu_notifier_register (its failure frees the domain and its ID).
+    if (consumeFail(s, 'kzalloc@protection_domain_alloc')) return 'ENOMEM';
     const bits = Math.min(...s.t.topology.iommus.map((u) => u.didBits));
     asid = idaAllocRange(s.asids, 1, 2 ** bits - 1);
     if (asid < 0) return 'ENOMEM';
+    if (consumeFail(s, 'kzalloc@__mmu_notifier_register')) return 'ENOMEM';
     s.asids.add(asid);
   } else {
     // arm_smmu_sva_domain_alloc: arm_smmu_domain_alloc (kzalloc), then xa_alloc of a private
-    // ASID in [1, 2^asid_bits - 1] from the global arm_smmu_asid_xa; xa_alloc → -EBUSY when full.
-    if (consumeFail(s, 'domain')) return 'ENOMEM';
+    // ASID in [1, 2^asid_bits - 1] from the global arm_smmu_asid_xa; xa_alloc → -EBUSY when
+    // full, -ENOMEM when it cannot grow; then the notifier (err_asid: the ASID is erased).
+    if (consumeAnyFail(s, DOMAIN_SITES.smmuv3) !== undefined) return 'ENOMEM';
     const bits = s.t.topology.iommus[spec.iommu]!.asidBits;
     asid = idaAllocRange(s.asids, 1, 2 ** bits - 1);
     if (asid < 0) return 'EBUSY';
+    if (consumeFail(s, 'kzalloc@__mmu_notifier_register')) return 'ENOMEM';
     s.asids.add(asid);
   }
   // mmu_notifier_register then mmgrab: the domain now pins mm_count.
@@ -108,9 +150,10 @@ export const bind = (s: SpecState, dev: number, slot: number): Observation => {
   if (pasid !== 0) {
     if (pasid >= max) return fail('EOVERFLOW');
   } else {
-    if (consumeFail(s, 'iommu_mm')) return fail('ENOMEM');
-    // iommu_alloc_global_pasid: max_pasids 0 means no PASID at all.
-    pasid = max === 0 ? -1 : idaAllocRange(s.pasids, 1, max - 1);
+    if (consumeFail(s, 'kzalloc@iommu_alloc_mm_data')) return fail('ENOMEM');
+    // iommu_alloc_global_pasid: max_pasids 0 means no PASID at all; ida_alloc_range's
+    // -ENOMEM, like a full range, is IOMMU_PASID_INVALID and so -ENOSPC.
+    pasid = max === 0 ? -1 : consumeFail(s, 'ida_alloc_range@iommu_alloc_global_pasid') ? -1 : idaAllocRange(s.pasids, 1, max - 1);
     if (pasid < 0) return fail('ENOSPC');
     s.pasids.add(pasid);
     pasidTable.send(sl.pasid, { type: 'assign', pasid }, cov);
@@ -126,7 +169,7 @@ export const bind = (s: SpecState, dev: number, slot: number): Observation => {
     return { ok: true, value: pasid };
   }
 
-  if (consumeFail(s, 'handle')) return fail('ENOMEM');
+  if (consumeFail(s, 'kzalloc@iommu_sva_bind_device')) return fail('ENOMEM');
 
   // Try every existing domain of the mm (newest first); any error just moves on.
   let domain: SpecDomain | undefined;

@@ -12,11 +12,26 @@ import type { SpecDomain, SpecSlot, SpecState } from './state.js';
 /** mm_count references other than the process's own: live domains and pending notifiers. */
 export const svaPinned = (sl: SpecSlot): boolean => sl.domains.length > 0 || sl.pendingNotifiers > 0;
 
-/** Fault injection: the armed site fails once, when the kernel reaches that allocation. */
+/**
+ * Fault injection: did the call at `site`, which the spec's command makes here, fail? Once
+ * consumed, the injection is spent (and an armed failNext with it).
+ */
 export const consumeFail = (s: SpecState, site: FailSite): boolean => {
-  if (s.failArmed !== site) return false;
-  s.failArmed = undefined;
+  if (s.injected !== site) return false;
+  if (s.injectSkip > 0) {
+    s.injectSkip--;
+    return false;
+  }
+  s.injected = undefined;
+  if (s.failArmed === site) s.failArmed = undefined;
   return true;
+};
+
+/** Whether one of `sites` failed, consuming it; the failing site's errno, else undefined. */
+export const consumeAnyFail = (s: SpecState, sites: ReadonlySet<FailSite>): FailSite | undefined => {
+  const site = s.injected;
+  if (site === undefined || !sites.has(site)) return undefined;
+  return consumeFail(s, site) ? site : undefined;
 };
 
 /**

@@ -8,7 +8,8 @@
  * iommu_paging_domain_alloc_flags, iommu_map, iommu_unmap; drivers/iommu/intel/iommu.c:
  * intel_iommu_domain_alloc_paging_flags, intel_iommu_set_dev_pasid (v7.0-rc5).
  */
-import { IOVA_PAGES, MAX_HWPTS, iovaToken, type Errno, type Observation, type Platform } from '../shared/index.js';
+import { IOVA_PAGES, MAX_HWPTS, failSiteInfo, iovaToken, type Errno, type FailSite, type Observation, type Platform } from '../shared/index.js';
+import { consumeAnyFail, consumeFail } from './lifetime.js';
 import { OK_OBS, dmaFault, fail } from './observe.js';
 import { drainIommu } from './pri.js';
 import { PTE_ABSENT, PTE_RO, PTE_RW, type SpecState } from './state.js';
@@ -73,7 +74,28 @@ const svaHolds = (s: SpecState, group: number, pasid: number): boolean => {
   return false;
 };
 
-/** iommu_attach_device_pasid's checks for a paging domain: PASID 0, range, then xa_insert. */
+/**
+ * The fallible calls of intel_iommu_set_dev_pasid for a paging domain (fault injection):
+ * domain_add_dev_pasid's kzalloc, the domain's qi_batch and cache tags, and a PASID-table leaf
+ * for the entry. No IOPF: a paging domain has no fault handler. Any one of them may be the
+ * failing call at any PASID-capable device of the group; the driver unwinds its own steps and
+ * the core the devices before it, so the attachment is as before.
+ */
+const PAGING_SET_SITES: ReadonlySet<FailSite> = new Set<FailSite>([
+  'kzalloc@domain_add_dev_pasid', 'kzalloc@domain_qi_batch_alloc', 'kzalloc@cache_tag_assign',
+  'iommu_alloc_pages_node@intel_pasid_get_entry',
+]);
+
+/** An injected failure in set_dev_pasid: the errno its caller returns, else undefined. */
+const setDevPasidError = (s: SpecState): Errno | undefined => {
+  const site = consumeAnyFail(s, PAGING_SET_SITES);
+  return site === undefined ? undefined : failSiteInfo(site).errno;
+};
+
+/**
+ * iommu_attach_device_pasid's checks for a paging domain: PASID 0, range, then xa_insert
+ * (-EBUSY on a held slot, else its node allocation may fail), then the driver's set_dev_pasid.
+ */
 const attachError = (s: SpecState, group: number, pasid: number): Errno | undefined => {
   if (pasid === 0) return 'EINVAL';
   for (const d of s.t.groupDevs[group]!) {
@@ -81,7 +103,8 @@ const attachError = (s: SpecState, group: number, pasid: number): Errno | undefi
     if (max > 0 && pasid >= max) return 'EINVAL';
   }
   if (svaHolds(s, group, pasid) || pagingHolds(s, group, pasid)) return 'EBUSY';
-  return undefined;
+  if (consumeFail(s, 'xa_insert@iommu_attach_device_pasid')) return 'ENOMEM';
+  return setDevPasidError(s);
 };
 
 /** attachPasid(dev, hwpt, pasid). Precondition: hwpt is not attached to dev's group. */
@@ -121,6 +144,12 @@ export const detachPasid = (s: SpecState, dev: number, hwpt: number): Observatio
 export const replacePasid = (s: SpecState, dev: number, hwpt: number, from: number): Observation => {
   const group = s.t.devGroup[dev]!;
   const pasid = s.hwpts[from]!.pasid[group]!;
+  // intel_iommu_set_dev_pasid allocates before it touches the old entry: a failure there
+  // leaves the PASID on `from`, nothing torn down.
+  s.retired.length = 0;
+  s.hwpts[hwpt]!.allocated = true;
+  const e = setDevPasidError(s);
+  if (e !== undefined) return fail(e);
   detachPasid(s, dev, from);
   s.hwpts[hwpt]!.allocated = true;
   s.hwpts[hwpt]!.pasid[group] = pasid;

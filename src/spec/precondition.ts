@@ -122,7 +122,9 @@ export const precondition = (s: SpecState, cmd: Command): boolean => {
     case 'vfree':
       return inRange(cmd.kpage, kpages) && s.kMapped[cmd.kpage] === 1;
     case 'failNext':
-      return s.failArmed === undefined;
+    case 'failNth':
+      // One injection armed at a time; failNth's n counts from 1 (/proc/self/fail-nth).
+      return s.failArmed === undefined && s.failNth === 0 && (cmd.kind === 'failNext' || (Number.isInteger(cmd.n) && cmd.n >= 1));
     default: {
       const never: never = cmd;
       throw new Error(`precondition: unknown command ${JSON.stringify(never)}`);

@@ -101,7 +101,23 @@ export interface SpecState {
   readonly pasids: Set<number>;
   /** arm_smmu_asid_xa: one xarray for every SMMU instance (arm-smmu-v3.c DEFINE_XARRAY_ALLOC1); AMD: pdom_ids. */
   readonly asids: Set<number>;
+  /** failNext: the armed site, until the impl reaches it. */
   failArmed: FailSite | undefined;
+  /** failNth: n for the next command (0 = none). */
+  failNth: number;
+  /**
+   * The site that failed in the command being stepped, as the kernel's FAULT_INJECTION report
+   * names it (the checked step sets it before the spec steps); the spec consumes it where its
+   * command makes that call, and a site left unconsumed is an injection the spec cannot place.
+   */
+  injected: FailSite | undefined;
+  /**
+   * How many of the command's opportunities to make that call to pass over before placing
+   * it: a bind may reach one site once per attempted domain, and which attempt failed is the
+   * one thing the report does not say (the checked step tries 0, 1, … and keeps the first
+   * whose observation is the kernel's).
+   */
+  injectSkip: number;
   readonly kMapped: Uint8Array;
   readonly kToken: Int32Array;
   readonly kGen: Int32Array;
@@ -184,6 +200,9 @@ export const initSpec = (topology: Topology, coverage?: CoverageRecorder): SpecS
     pasids: new Set(),
     asids: amdProbeIds(topology, t.devMax),
     failArmed: undefined,
+    failNth: 0,
+    injected: undefined,
+    injectSkip: 0,
     kMapped: new Uint8Array(topology.kpages),
     kToken: new Int32Array(topology.kpages),
     kGen: new Int32Array(topology.kpages),
@@ -228,6 +247,9 @@ export const cloneSpec = (s: SpecState): SpecState => {
     pasids: new Set(s.pasids),
     asids: new Set(s.asids),
     failArmed: s.failArmed,
+    failNth: s.failNth,
+    injected: s.injected,
+    injectSkip: s.injectSkip,
     kMapped: s.kMapped.slice(),
     kToken: s.kToken.slice(),
     kGen: s.kGen.slice(),

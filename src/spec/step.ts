@@ -13,7 +13,25 @@ import { unplug } from './hotplug.js';
 import { attachPasid, detachPasid, dmaIova, iommuMap, iommuUnmap, replacePasid } from './paging.js';
 import type { SpecState } from './state.js';
 
+/**
+ * One command. An injected failure the command's kernel path cannot make (the checked step
+ * sets `s.injected` from the kernel's report) turns the expectation into a failure naming it.
+ */
 export const specStep = (s: SpecState, cmd: Command): Observation => {
+  if (cmd.kind === 'failNth') {
+    s.failNth = cmd.n;
+    return OK_OBS;
+  }
+  const obs = step(s, cmd);
+  s.failNth = 0;
+  if (s.injected === undefined) return obs;
+  const site = s.injected;
+  s.injected = undefined;
+  s.injectSkip = 0;
+  return { ok: false, errno: 'EFAULT', fault: `spec: ${cmd.kind} makes no call at ${site} here` };
+};
+
+const step = (s: SpecState, cmd: Command): Observation => {
   // A plain switch with a `never` default instead of ts-pattern: this is the measured hot path
   // (scripts/bench-spec.ts: ts-pattern's builder allocates per call and cost several times more).
   switch (cmd.kind) {
@@ -71,6 +89,8 @@ export const specStep = (s: SpecState, cmd: Command): Observation => {
     case 'failNext':
       s.failArmed = cmd.site;
       return OK_OBS;
+    case 'failNth':
+      throw new Error('specStep: failNth is stepped above');
     case 'serviceFaults':
       return serviceFaults(s);
     case 'attachPasid':

@@ -54,7 +54,7 @@ const callOf = (cmd: Command): { from: Lane; to: Lane } => {
     case 'serviceFaults':
       return { from: 'core', to: 'core' };
     case 'mmap': case 'touch': case 'munmap': case 'mprotect': case 'exit': case 'mmdrop':
-    case 'fork': case 'spawn': case 'vmalloc': case 'vfree': case 'failNext': case 'migrate':
+    case 'fork': case 'spawn': case 'vmalloc': case 'vfree': case 'failNext': case 'failNth': case 'migrate':
       return { from: 'cpu', to: 'cpu' };
     default: {
       const never: never = cmd;

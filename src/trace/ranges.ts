@@ -32,6 +32,8 @@ export const commandRangeError = (cmd: Command, t: Topology): string | undefined
     .with({ kind: 'dmaIova' }, (c) => [dev(c.dev), hwpt(c.hwpt), iova(c.page)])
     // The site is an enum: the schema has already refused an unknown one.
     .with({ kind: 'gracePeriod' }, { kind: 'failNext' }, { kind: 'serviceFaults' }, () => [])
+    // n is checked by the schema (a positive integer); a call count beyond the command's calls fails nothing.
+    .with({ kind: 'failNth' }, () => [])
     .exhaustive();
   for (const [field, v, limit, noun] of bounds) {
     if (v < 0 || v >= limit) {

@@ -41,6 +41,7 @@ export const commandSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('vmalloc'), kpage: id }),
   z.strictObject({ kind: z.literal('vfree'), kpage: id }),
   z.strictObject({ kind: z.literal('failNext'), site: enumOf<FailSite>(FAIL_SITES) }),
+  z.strictObject({ kind: z.literal('failNth'), n: z.number().int().min(1) }),
   z.strictObject({ kind: z.literal('serviceFaults') }),
   z.strictObject({ kind: z.literal('prefetchKernel'), dev: id, mm: id, kpage: id }),
   z.strictObject({ kind: z.literal('unplug'), dev: id }),

@@ -23,6 +23,7 @@ export const formatCommand = (cmd: Command): string =>
     .with({ kind: 'serviceFaults' }, () => 'serviceFaults()')
     .with({ kind: 'vmalloc' }, { kind: 'vfree' }, (c) => `${c.kind}(k${c.kpage})`)
     .with({ kind: 'failNext' }, (c) => `failNext(${c.site})`)
+    .with({ kind: 'failNth' }, (c) => `failNth(${c.n})`)
     .with({ kind: 'attachPasid' }, (c) => `attachPasid(d${c.dev},hwpt${c.hwpt},pasid ${c.pasid})`)
     .with({ kind: 'detachPasid' }, (c) => `detachPasid(d${c.dev},hwpt${c.hwpt})`)
     .with({ kind: 'iommuMap' }, (c) => `iommuMap(hwpt${c.hwpt},iova${c.page},${c.write ? 'rw' : 'r'})`)
@@ -49,6 +50,7 @@ export const formatObservation = (cmd: Command, obs: Observation): string => {
       { kind: 'unbind' }, { kind: 'mmap' }, { kind: 'munmap' }, { kind: 'touch' }, { kind: 'mprotect' },
       { kind: 'exit' }, { kind: 'mmdrop' }, { kind: 'spawn' }, { kind: 'gracePeriod' },
       { kind: 'vmalloc' }, { kind: 'vfree' }, { kind: 'failNext' }, { kind: 'prefetchKernel' }, { kind: 'unplug' },
+      { kind: 'failNth' },
       { kind: 'prg' }, { kind: 'detachPasid' }, { kind: 'iommuMap' }, { kind: 'iommuUnmap' }, { kind: 'migrate' }, { kind: 'replacePasid' },
       () => `ok ${v}`,
     )

@@ -123,7 +123,9 @@ const callLines = (cmd: Command): { lines: string[]; ret: string } => {
     case 'unplug':
       return { lines: [`\tpci_stop_and_remove_bus_device_locked(to_pci_dev(r->dev[${cmd.dev}])); /* surprise removal stands in */`], ret: '' };
     case 'failNext':
-      return { lines: [`\t/* TODO: fail the next allocation at '${cmd.site}' (failslab with a filter on its caller) */`], ret: '' };
+      return { lines: [`\t/* TODO: fail the next call at '${cmd.site}' (failslab / fail_page_alloc with a filter on its caller) */`], ret: '' };
+    case 'failNth':
+      return { lines: [`\t/* TODO: write ${cmd.n} to /proc/self/fail-nth: the ${cmd.n}th fallible call of the next command fails */`], ret: '' };
     case 'attachPasid':
       return {
         lines: [

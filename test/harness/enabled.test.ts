@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { ATTACH_PASIDS, enabledOfKind, possibleKind, unpluggable } from '../../src/harness/enabled.js';
 import { checkedStep, openSession } from '../../src/harness/index.js';
-import { COMMAND_KINDS, FAIL_SITES, IOVA_PAGES, MAX_HWPTS, PRG_MAX_REQUESTS, defaultTopology } from '../../src/shared/index.js';
+import { COMMAND_KINDS, FAIL_NTH_MAX, FAIL_SITES, IOVA_PAGES, MAX_HWPTS, PRG_MAX_REQUESTS, defaultTopology, failSitesOf } from '../../src/shared/index.js';
 import type { Command, CommandKind, Topology } from '../../src/shared/index.js';
 import { precondition } from '../../src/spec/index.js';
 import type { SpecState } from '../../src/spec/index.js';
@@ -29,6 +29,8 @@ const domain = (t: Topology, kind: CommandKind): Command[] => {
     case 'gracePeriod': case 'serviceFaults': out.push({ kind }); break;
     case 'vmalloc': case 'vfree': for (const kpage of K) out.push({ kind, kpage }); break;
     case 'failNext': for (const site of FAIL_SITES) out.push({ kind, site }); break;
+    // Up to one past the generators' bound, so the bound itself is checked.
+    case 'failNth': for (let n = 0; n <= FAIL_NTH_MAX + 1; n++) out.push({ kind, n }); break;
     case 'prg':
       for (const dev of D) for (const mm of M) for (const page of P) for (let count = 1; count <= PRG_MAX_REQUESTS + 1; count++) {
         for (const write of B) for (const rid of B) for (const last of B) out.push({ kind, dev, mm, page, count, write, rid, last });
@@ -51,7 +53,8 @@ const key = (c: Command): string => JSON.stringify(c, Object.keys(c).sort());
 /** The generation policy on top of the preconditions: which devices unplug; a RID group names mm 0. */
 const generatable = (t: Topology, s: SpecState, c: Command): boolean =>
   precondition(s, c) && (c.kind !== 'unplug' || unpluggable(t).includes(c.dev)) && (c.kind !== 'prg' || !c.rid || c.mm === 0) &&
-  (c.kind !== 'attachPasid' || ATTACH_PASIDS.includes(c.pasid));
+  (c.kind !== 'attachPasid' || ATTACH_PASIDS.includes(c.pasid)) &&
+  (c.kind !== 'failNext' || failSitesOf(t.platform).includes(c.site)) && (c.kind !== 'failNth' || c.n <= FAIL_NTH_MAX);
 
 /** Random legal walks (drawn from the brute-force domain); `visit` sees every state on the way. */
 const walk = (t: Topology, walks: number, length: number, visit: (s: SpecState) => void): number => {

@@ -11,7 +11,7 @@ const EVERY_KIND: Command[] = [
   { kind: 'munmap', mm: 0, first: 1, count: 2 }, { kind: 'mprotect', mm: 0, page: 1, prot: 'none' },
   { kind: 'dma', dev: 0, mm: 0, page: 1, write: true }, { kind: 'exit', mm: 0 }, { kind: 'mmdrop', mm: 0 },
   { kind: 'fork', mm: 0, child: 1 }, { kind: 'gracePeriod' }, { kind: 'prefetch', dev: 0, mm: 1, page: 0 },
-  { kind: 'vmalloc', kpage: 1 }, { kind: 'vfree', kpage: 1 }, { kind: 'failNext', site: 'domain' },
+  { kind: 'vmalloc', kpage: 1 }, { kind: 'vfree', kpage: 1 }, { kind: 'failNext', site: 'kzalloc@iommu_sva_bind_device' }, { kind: 'failNth', n: 3 },
   { kind: 'serviceFaults' }, { kind: 'prefetchKernel', dev: 0, mm: 1, kpage: 0 }, { kind: 'unplug', dev: 1 },
   { kind: 'prg', dev: 0, mm: 1, page: 1, count: 2, write: true, rid: false, last: false },
   { kind: 'attachPasid', dev: 2, hwpt: 0, pasid: 8 }, { kind: 'replacePasid', dev: 2, hwpt: 1, from: 0 },

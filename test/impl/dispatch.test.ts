@@ -33,11 +33,12 @@ describe('implStep', () => {
     expect(step({ kind: 'fork', mm: 0, child: 2 })).toEqual({ ok: true, value: 2 });
     expect(step({ kind: 'vmalloc', kpage: 0 })).toEqual({ ok: true });
     expect(step({ kind: 'vfree', kpage: 0 })).toEqual({ ok: true });
-    expect(step({ kind: 'failNext', site: 'handle' })).toEqual({ ok: true });
+    expect(step({ kind: 'failNext', site: 'kzalloc@iommu_sva_bind_device' })).toEqual({ ok: true });
     expect(step(unbind(0, 0))).toEqual({ ok: true });
     expect(step(exit(0))).toEqual({ ok: true });
     expect(step(mmdrop(0))).toEqual({ ok: true });
     expect(step(grace)).toEqual({ ok: true });
+    expect(step({ kind: 'failNth', n: 1 })).toEqual({ ok: true });
     // Surprise removal: the driver's remove drops dev1's bonds (it has none here).
     expect(step({ kind: 'unplug', dev: 1 })).toEqual({ ok: true });
     expect(w.world.devices[1]!.hw.disconnected).toBe(true);

@@ -147,8 +147,8 @@ export class MockDriver implements IommuDriver {
       name: 'mock',
       domain_alloc_sva(dev: Device, mm: MmStruct): Result<IommuDomain> {
         if (self.config.failDomainAlloc) return err(self.config.failDomainAlloc);
-        // The driver's kzalloc is the 'domain' fault-injection site (as in intel_svm_domain_alloc).
-        if (mm.kernel.shouldFail('domain')) return err('ENOMEM');
+        // The driver's kzalloc, under the name of the site it stands for (intel_svm_domain_alloc's).
+        if (mm.kernel.shouldFail('kzalloc@intel_svm_domain_alloc')) return err('ENOMEM');
         const kernel = self.kernel!;
         const container: { md?: MockDomain } = {};
         const domain: IommuDomain = {

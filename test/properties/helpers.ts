@@ -5,12 +5,13 @@
  * building a legal one, then call `check` again.
  */
 import { expect } from 'vitest';
-import { createWorld, implStep, type World } from '../../src/impl/index.js';
+import { createWorld, type World } from '../../src/impl/index.js';
+import { stepBoth } from '../../src/harness/index.js';
 import { driverFor } from '../../src/harness/platforms.js';
 import { PLATFORMS as ALL_PLATFORMS } from '../../src/shared/index.js';
 import type { Command, DeviceSpec, FindingName, IommuSpec, Observation, Platform, Topology } from '../../src/shared/index.js';
 import { FINDING_NAMES } from '../../src/shared/index.js';
-import { initSpec, precondition, specStep, type SpecState } from '../../src/spec/index.js';
+import { initSpec, precondition, type SpecState } from '../../src/spec/index.js';
 import type { CheckContext, Invariant, Violation } from '../../properties/invariant.js';
 import type { StepProbe } from '../../properties/probe.js';
 import { spawn, bind, unbind, mmap, touch, munmap, mprotect, dma, exit, mmdrop, fork, grace, vmalloc } from '../commands.js';
@@ -67,8 +68,7 @@ export function pair(t: Topology | Platform = 'vtd', fixes: readonly FindingName
     run(...cmds: Command[]): Pair {
       for (const cmd of cmds) {
         if (!precondition(spec, cmd)) throw new Error(`illegal in this state: ${JSON.stringify(cmd)}`);
-        const expected = specStep(spec, cmd);
-        const actual = implStep(world, cmd);
+        const { expected, actual } = stepBoth(spec, world, cmd);
         // The fault reason is diagnostic text that differs per platform; the outcome must agree.
         expect({ ...actual, fault: undefined }, `step ${p.step + 1}: ${JSON.stringify(cmd)}`).toEqual({ ...expected, fault: undefined });
         p.step++;

@@ -3,7 +3,7 @@
  * the refinement property test and scripts/bench-invariants-lifecycle.ts. No vitest import,
  * so scripts can use it under tsx.
  */
-import { FAIL_SITES, IOVA_PAGES, MAX_HWPTS, type Command, type Topology } from '../../src/shared/index.js';
+import { FAIL_NTH_MAX, IOVA_PAGES, MAX_HWPTS, failSitesOf, type Command, type Topology } from '../../src/shared/index.js';
 import { precondition, type SpecState } from '../../src/spec/index.js';
 
 /** A small deterministic PRNG (mulberry32). */
@@ -20,7 +20,7 @@ export const rng = (seed: number): (() => number) => {
 
 const KINDS: readonly [Command['kind'], number][] = [
   ['bind', 6], ['unbind', 4], ['mmap', 3], ['touch', 5], ['munmap', 2], ['mprotect', 2], ['dma', 5], ['prefetch', 1],
-  ['exit', 1], ['mmdrop', 2], ['fork', 1], ['spawn', 3], ['gracePeriod', 2], ['vmalloc', 1], ['vfree', 1], ['failNext', 1],
+  ['exit', 1], ['mmdrop', 2], ['fork', 1], ['spawn', 3], ['gracePeriod', 2], ['vmalloc', 1], ['vfree', 1], ['failNext', 1], ['failNth', 1],
   ['attachPasid', 2], ['detachPasid', 1], ['iommuMap', 2], ['iommuUnmap', 1], ['dmaIova', 3], ['migrate', 2], ['replacePasid', 2],
 ];
 const TOTAL = KINDS.reduce((n, [, w]) => n + w, 0);
@@ -55,7 +55,11 @@ function candidate(t: Topology, r: () => number): Command {
     case 'fork': return { kind, mm, child: int(t.mms) };
     case 'gracePeriod': case 'serviceFaults': return { kind };
     case 'vmalloc': case 'vfree': return { kind, kpage: int(Math.max(1, t.kpages)) };
-    case 'failNext': return { kind, site: FAIL_SITES[int(FAIL_SITES.length)]! };
+    case 'failNext': {
+      const sites = failSitesOf(t.platform);
+      return { kind, site: sites[int(sites.length)]! };
+    }
+    case 'failNth': return { kind, n: 1 + int(FAIL_NTH_MAX) };
     case 'attachPasid': return { kind, dev, hwpt: int(MAX_HWPTS), pasid: 1 + int(7) };
     case 'detachPasid': return { kind, dev, hwpt: int(MAX_HWPTS) };
     case 'iommuMap': return { kind, hwpt: int(MAX_HWPTS), page: int(IOVA_PAGES), write: r() < 0.5 };

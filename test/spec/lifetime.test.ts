@@ -28,7 +28,8 @@ describe('exit, mmdrop, grace periods and fork', () => {
   test('mmdrop without SVA pins frees the mm and its PASID at once', () => {
     const s = initSpec(defaultTopology('vtd'));
     run(s, spawn(0));
-    run(s, { kind: 'failNext', site: 'handle' });
+    run(s, { kind: 'failNext', site: 'kzalloc@iommu_sva_bind_device' });
+    s.injected = 'kzalloc@iommu_sva_bind_device'; // the kernel's report of the failed kzalloc
     run(s, bind(0, 0)); // PASID assigned, no domain
     run(s, { kind: 'exit', mm: 0 });
     run(s, { kind: 'mmdrop', mm: 0 });

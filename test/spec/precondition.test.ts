@@ -72,8 +72,8 @@ describe('precondition is the caller contract', () => {
     run(s, { kind: 'vmalloc', kpage: 0 });
     expect(precondition(s, { kind: 'vmalloc', kpage: 0 })).toBe(false);
     expect(precondition(s, { kind: 'vmalloc', kpage: 2 })).toBe(false); // kpages = 2
-    run(s, { kind: 'failNext', site: 'handle' });
-    expect(precondition(s, { kind: 'failNext', site: 'domain' })).toBe(false);
+    run(s, { kind: 'failNext', site: 'kzalloc@iommu_sva_bind_device' });
+    expect(precondition(s, { kind: 'failNext', site: 'kzalloc@intel_svm_domain_alloc' })).toBe(false);
   });
 
   test('out-of-range ids are never legal', () => {

@@ -13,7 +13,7 @@ describe('abstractView', () => {
     run(s, bind(2, 1));
     run(s, bind(0, 1));
     run(s, bind(0, 0));
-    run(s, { kind: 'failNext', site: 'handle' });
+    run(s, { kind: 'failNext', site: 'kzalloc@iommu_sva_bind_device' });
     const v = abstractView(s);
     expect(JSON.parse(JSON.stringify(v))).toEqual(v);
     expect(v.slots[1]).toEqual({
@@ -29,7 +29,7 @@ describe('abstractView', () => {
     expect(v.bonds.map((b) => [b.dev, b.mm])).toEqual([[0, 0], [0, 1], [2, 1]]);
     expect(v.pasids).toEqual([1, 2]);
     expect(v.asids).toEqual([1, 2, 3]);
-    expect(v.failArmed).toBe('handle');
+    expect(v.failArmed).toBe('kzalloc@iommu_sva_bind_device');
   });
 
   test('diffViews names the paths that differ and nothing when equal', () => {

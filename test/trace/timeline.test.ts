@@ -22,7 +22,7 @@ describe('text timeline', () => {
       [{ kind: 'gracePeriod' }, 'gracePeriod()'],
       [{ kind: 'vmalloc', kpage: 1 }, 'vmalloc(k1)'],
       [{ kind: 'vfree', kpage: 0 }, 'vfree(k0)'],
-      [{ kind: 'failNext', site: 'iommu_mm' }, 'failNext(iommu_mm)'],
+      [{ kind: 'failNext', site: 'kzalloc@iommu_alloc_mm_data' }, 'failNext(kzalloc@iommu_alloc_mm_data)'], [{ kind: 'failNth', n: 3 }, 'failNth(3)'],
     ];
     for (const [cmd, text] of calls) expect(formatCommand(cmd)).toBe(text);
   });

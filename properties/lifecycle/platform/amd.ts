@@ -8,6 +8,7 @@
  * table's); an SVA domain's ID is reported where SMMUv3 reports its ASID.
  */
 import type { Device, IommuDomain, World } from '../../../src/impl/index.js';
+import { didPasidKey } from '../../../src/hw/vtd/iotlb.js';
 import { pdom_id_allocated, pdom_ids } from '../../../src/impl/amd/pdomIds.js';
 import { dev_iommu_priv_get, to_pdomain } from '../../../src/impl/amd/structs.js';
 import { attachedTo } from '../scan.js';
@@ -57,5 +58,25 @@ export const amdLifecycle: LifecyclePlatform = Object.freeze({
     const boot = 1 + world.devices.filter((d) => dev_iommu_priv_get(d).gcr3_info.gcr3_tbl !== undefined).length;
     const ids = pdom_ids(world.kernel);
     return ids.length > boot ? [`${ids.length - boot} protection-domain IDs beyond the boot-time ones still allocated`] : [];
+  },
+  footprint(world: World, out: string[]): void {
+    // GCR3 table levels are left out: the driver keeps them for the table's life, as VT-d its
+    // PASID-table leaves. A failed domain alloc or notifier register must give its ID back.
+    out.push(`pdom_ids ${pdom_ids(world.kernel).join(',')}`);
+    for (const domain of world.core.live.domains) {
+      out.push(`domain ${domain.id} dev_data_list ${to_pdomain(domain).dev_data_list.map((p) => `${p.dev_data.dev.id}:${p.pasid}`).join(',')}`);
+    }
+    for (const dev of world.devices) {
+      const dev_data = dev_iommu_priv_get(dev);
+      out.push(`${dev.hw.name} pasid_cnt ${dev_data.gcr3_info.pasid_cnt} ppr ${dev_data.ppr ? 'on' : 'off'}`);
+    }
+  },
+  entriesAt(world: World, pasid: number, out: string[]): void {
+    for (const dev of world.devices) {
+      const dev_data = dev_iommu_priv_get(dev);
+      if (gcr3At(dev, pasid)?.valid === true) out.push(`${dev.hw.name} GCR3 entry ${pasid} valid`);
+      const unit = dev_data.iommu.unit;
+      if (unit.gcr3Cache.has(didPasidKey(dev_data.gcr3_info.domid, pasid))) out.push(`${unit.name} GCR3 cache ${dev_data.gcr3_info.domid}:${pasid}`);
+    }
   },
 });

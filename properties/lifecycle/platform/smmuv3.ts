@@ -65,4 +65,23 @@ export const smmuv3Lifecycle: LifecyclePlatform = Object.freeze({
     }
     return out;
   },
+  footprint(world: World, out: string[]): void {
+    out.push(`asids ${smmuv3Lifecycle.asids(world).join(',')}`);
+    for (const domain of world.core.live.domains) {
+      const d = to_smmu_domain(domain);
+      out.push(`domain ${domain.id} masters ${d.devices.map((md) => `${md.master.dev.id}:${md.ssid}${md.using_iopf ? '+iopf' : ''}`).join(',')} ats ${d.nr_ats_masters}`);
+    }
+    // CD tables and leaves stay allocated once made (freed only with the master): left out.
+    for (const dev of world.devices) {
+      const m = dev_iommu_priv_get(dev);
+      out.push(`${dev.hw.name} ssids ${m.cd_table.used_ssids} iopf ${m.iopf_refcount} ats ${m.ats_enabled} ste ${m.cd_table.in_ste}/${m.ste_ats_enabled}`);
+    }
+  },
+  entriesAt(world: World, pasid: number, out: string[]): void {
+    for (const dev of world.devices) {
+      const m = dev_iommu_priv_get(dev);
+      if (pasid < 2 ** m.cd_table.s1cdmax && cdAt(dev, pasid)?.v === true) out.push(`${dev.hw.name} CD ${pasid} V`);
+      for (const sid of m.streams) if (m.smmu.unit.config.cd(sid, pasid) !== undefined) out.push(`${m.smmu.unit.name} CD cache ${sid}:${pasid}`);
+    }
+  },
 });

@@ -37,4 +37,12 @@ export interface LifecyclePlatform {
   driverFreed(domain: IommuDomain): boolean;
   /** Driver state the core's leak check does not cover, once nothing is bound. */
   quiescenceLeaks(world: World): string[];
+  /**
+   * I-FAIL: the driver's objects and refcounts a call may create or raise, one line each, in
+   * a fixed order (per live domain its device list and invalidation bookkeeping; per device
+   * its IOPF references and what it caches), for a before/after comparison.
+   */
+  footprint(world: World, out: string[]): void;
+  /** I-FAIL: the non-empty hardware entries at `pasid` (memory and cached), one line each. */
+  entriesAt(world: World, pasid: number, out: string[]): void;
 }

@@ -5,7 +5,8 @@
  * first-level PASID entry (P, PGTT=FL, FLPTR = pgd, DID = FLPT_DEFAULT_DID). After
  * intel_mm_release the entry is cleared with FPD kept.
  */
-import type { Device, IommuDomain } from '../../../src/impl/index.js';
+import type { Device, IommuDomain, World } from '../../../src/impl/index.js';
+import { dev_fault_param } from '../../../src/impl/core/iopf.js';
 import type { CacheTag } from '../../../src/impl/vtd/cache.js';
 import { FLPT_DEFAULT_DID, dev_iommu_priv_get, to_dmar_domain, type DevPasidInfo } from '../../../src/impl/vtd/dmar.js';
 import { attachedTo } from '../scan.js';
@@ -76,4 +77,28 @@ export const vtdLifecycle: LifecyclePlatform = Object.freeze({
   driverFreed: (domain: IommuDomain): boolean => to_dmar_domain(domain).freed,
   // intel_leak_check (through findLeaks) already covers entries, dev_pasids and tags.
   quiescenceLeaks: (): string[] => [],
+  footprint(world: World, out: string[]): void {
+    // The qi_batch is left out: domain_qi_batch_alloc keeps it for the domain's life.
+    for (const domain of world.core.live.domains) {
+      const dmar = to_dmar_domain(domain);
+      out.push(`domain ${domain.id} dev_pasids ${dmar.dev_pasids.map((p) => `${p.dev.id}:${p.pasid}`).join(',')}`);
+      out.push(`domain ${domain.id} tags ${dmar.cache_tags.map((t) => `${t.type}:${t.iommu.name}:${t.pasid}:${t.dev?.id ?? '-'}x${t.users}`).join(',')}`);
+    }
+    for (const dev of world.devices) {
+      const info = dev_iommu_priv_get(dev);
+      out.push(`${dev.hw.name} iopf ${info.iopf_refcount} ${dev_fault_param(dev) === undefined ? 'off' : 'queued'}`);
+    }
+  },
+  entriesAt(world: World, pasid: number, out: string[]): void {
+    for (const dev of world.devices) {
+      const info = dev_iommu_priv_get(dev);
+      const e = info.pasid_table?.fetch(pasid);
+      if (e !== undefined && (e.present || e.fpd)) out.push(`${dev.hw.name} PASID entry ${pasid} ${e.present ? 'P' : 'FPD'}`);
+      const unit = info.iommu.unit;
+      // A cached copy of a present entry is covered by the entry's own line (a page request's
+      // retry during an unwind's PRQ drain refills it for a device still bound); only a copy of
+      // an entry that is gone is residue.
+      if (!e?.present && unit.pasidCache.lookup(info.sid, pasid) !== undefined) out.push(`${unit.name} PASID cache ${info.sid}:${pasid}`);
+    }
+  },
 });

@@ -47,14 +47,16 @@ export function free_gcr3_table(gcr3_info: Gcr3TblInfo, dev_data: IommuDevData):
 }
 
 /**
- * update_gcr3 (v6.19-rc): __get_gcr3_pte with alloc (the missing levels; -ENOMEM only if a
- * GFP_ATOMIC page fails, which the model does not inject), write or clear the entry, then
+ * update_gcr3 (v6.19-rc): __get_gcr3_pte with alloc (the missing levels: -ENOMEM if a
+ * GFP_ATOMIC page fails, before anything is written), write or clear the entry, then
  * flush the PASID on the IOMMU and the ATC (dev_flush_pasid_all), which also drops the
  * IOMMU's cached copy of the entry.
  */
 function update_gcr3(dev_data: IommuDevData, pasid: number, gcr3: number, set: boolean): Errno | 0 {
   const tbl = dev_data.gcr3_info.gcr3_tbl;
   if (tbl === undefined) return 'ENOMEM';
+  // __get_gcr3_pte allocates only a level that is missing (the root always exists).
+  if (!tbl.hasLeaf(pasid) && dev_data.iommu.kernel.shouldFail('iommu_alloc_pages_node@__get_gcr3_pte')) return 'ENOMEM';
   tbl.allocLeaf(pasid);
   tbl.write(pasid, set ? { valid: true, cr3: gcr3 } : { valid: false, cr3: 0 });
   amd_iommu_dev_flush_pasid_all(dev_data, pasid);

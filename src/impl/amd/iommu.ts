@@ -48,7 +48,7 @@ const blocked_domain: IommuDomain = {
 
 /** protection_domain_alloc (v6.19-rc): kzalloc, then a domain ID; NULL when either fails. */
 export function protection_domain_alloc(kernel: Kernel, type: DomainType, ops: IommuDomainOps): ProtectionDomain | undefined {
-  if (kernel.shouldFail('domain')) return undefined; // kzalloc_obj
+  if (kernel.shouldFail('kzalloc@protection_domain_alloc')) return undefined; // kzalloc_obj
   const domid = amd_iommu_pdom_id_alloc(kernel);
   if (domid <= 0) return undefined;
   return new ProtectionDomain(domid, kernel.nextId('domain'), type, ops, amd_iommu_ops);

@@ -76,8 +76,8 @@ export const sva_mn: MmuNotifierOps = Object.freeze({
 /**
  * iommu_sva_set_dev_pasid (v6.19-rc): a replacement (old set) is refused with -EOPNOTSUPP;
  * -EINVAL for PASID 0 or one beyond the device, or a device without PASID and a GCR3 table;
- * then the GCR3 entry for the mm's pgd (flushed), and the attachment at the head of the list.
- * pdom_dev_data's kzalloc failing would be -EINVAL too (ret is still -EINVAL there).
+ * then pdom_dev_data's kzalloc (failing: -EINVAL too, ret is still -EINVAL there), the GCR3
+ * entry for the mm's pgd (flushed), and the attachment at the head of the list.
  */
 export function iommu_sva_set_dev_pasid(domain: IommuDomain, dev: Device, pasid: number, old: IommuDomain | undefined): Errno | 0 {
   const sva_pdom = to_pdomain(domain);
@@ -86,7 +86,10 @@ export function iommu_sva_set_dev_pasid(domain: IommuDomain, dev: Device, pasid:
   if (!is_pasid_valid(dev_data, pasid)) return 'EINVAL';
   if (!is_pasid_enabled(dev_data)) return 'EINVAL';
   const kernel = dev_data.iommu.kernel;
+  // pdom_dev_data = kzalloc(): ret is still -EINVAL.
+  if (kernel.shouldFail('kzalloc@iommu_sva_set_dev_pasid')) return 'EINVAL';
   spin_lock(kernel, LOCK);
+  // On failure pdom_dev_data is kfree'd: it was never on the list.
   const ret = amd_iommu_set_gcr3(dev_data, pasid, domain.mm!.pgd.pgd);
   if (ret === 0) sva_pdom.dev_data_list.unshift({ pasid, dev_data });
   spin_unlock(kernel, LOCK);

@@ -59,7 +59,10 @@ function __iommu_set_group_pasid(domain: IommuDomain, group: IommuGroup, pasid: 
     }
   }
   if (failed < 0) return 0;
-  for (let i = 0; i < failed; i++) {
+  // B40: before b025dea63cde (v6.10-rc1) the caller undid the attach on every group device
+  // (__iommu_remove_group_pasid), the failed one and those never tried included.
+  const undo = kernelOf(domain).fault === 'B40' ? devs.length : failed;
+  for (let i = 0; i < undo; i++) {
     const d = devs[i]!;
     if (d.max_pasids === 0 && skip) continue;
     // "it is a driver bug to fail attaching with a previously good domain"
@@ -100,6 +103,7 @@ export function iommu_attach_device_pasid(domain: IommuDomain, dev: Device, pasi
   }
   // xa_insert(XA_ZERO_ENTRY): present (even reserved) is -EBUSY.
   if (group.pasid_array.has(pasid)) return 'EBUSY';
+  if (kernelOf(domain).shouldFail('xa_insert@iommu_attach_device_pasid')) return 'ENOMEM'; // the xarray node
   group.pasid_array.set(pasid, RESERVED);
   const ret = __iommu_set_group_pasid(domain, group, pasid, undefined);
   if (ret !== 0) {

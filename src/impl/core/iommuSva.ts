@@ -22,7 +22,7 @@ import type { Device, IommuDomain, IommuMmData, IommuSva, Kernel, MmStruct } fro
 function iommu_alloc_mm_data(mm: MmStruct, dev: Device): IommuMmData | Errno {
   const existing = mm.iommu_mm;
   if (existing !== undefined) return existing.pasid >= dev.max_pasids ? 'EOVERFLOW' : existing;
-  if (mm.kernel.shouldFail('iommu_mm')) return 'ENOMEM'; // kzalloc
+  if (mm.kernel.shouldFail('kzalloc@iommu_alloc_mm_data')) return 'ENOMEM';
   // B09: before c20ecf7bb615 the allocation let an ida errno through as the PASID (pasid.ts).
   const pasid = mm.kernel.fault === 'B09' ? iommu_sva_alloc_pasid_v6_4(mm.kernel, dev) : iommu_alloc_global_pasid(mm.kernel, dev);
   if (pasid === IOMMU_PASID_INVALID) return 'ENOSPC';
@@ -80,7 +80,7 @@ export function iommu_sva_bind_device(dev: Device, mm: MmStruct): Result<IommuSv
   }
   if (existing !== 'ENOENT') return err(existing);
 
-  if (kernel.shouldFail('handle')) return err('ENOMEM'); // kzalloc
+  if (kernel.shouldFail('kzalloc@iommu_sva_bind_device')) return err('ENOMEM');
   // kzalloc'd: handle.domain is set by the attach that succeeds.
   const handle: IommuSva = { id: kernel.nextId('handle'), domain: dev.iommu.ops.blocked_domain, dev: undefined, users: 0, freed: false };
   coreOf(kernel).live.handles.add(handle);

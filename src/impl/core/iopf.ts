@@ -118,6 +118,7 @@ export function iopf_queue_alloc(kernel: Kernel, name: string, irq_thread: () =>
 export function iopf_queue_add_device(queue: IopfQueue, dev: Device): Errno | 0 {
   if (typeof dev.iommu.ops.page_response !== 'function') return 'ENODEV';
   if (faultParams.has(dev)) return 'EBUSY';
+  if (queue.kernel.shouldFail('kzalloc@iopf_queue_add_device')) return 'ENOMEM';
   const param: IommuFaultParam = { dev, queue, faults: [], partial: [] };
   queue.devices.unshift(param); // list_add
   faultParams.set(dev, param);

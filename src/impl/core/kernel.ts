@@ -33,8 +33,8 @@ export interface CoreGlobals {
   readonly live: { domains: Set<IommuDomain>; handles: Set<IommuSva>; notifiers: Set<MmuNotifier> };
   /** WARN_ON()s that fired, in order. A correct kernel never fills this. */
   readonly warnings: string[];
-  /** failNext: the armed allocation site, if any. */
-  armed: FailSite | undefined;
+  /** Fault injection (src/shared/failSite.ts); see should_fail. */
+  readonly inject: FailInject;
   /** Spinlocks held by the one modelled CPU, innermost last: preempt_count's lock part. */
   readonly atomic: string[];
 }
@@ -49,7 +49,7 @@ const makeGlobals = (kernel: Kernel, options: CoreOptions): CoreGlobals => ({
   sva: { mms: [], present: false },
   live: { domains: new Set(), handles: new Set(), notifiers: new Set() },
   warnings: [],
-  armed: undefined,
+  inject: { armed: undefined, nth: 0, calls: 0, injected: undefined, failed: new Set() },
   atomic: [],
 });
 
@@ -65,10 +65,7 @@ export function createKernel(topology: Topology, trace?: TraceSink, options: Cor
     fixes: new Set(options.fixes ?? []),
     findingHits: [],
     shouldFail(site: FailSite): boolean {
-      const g = coreOf(kernel);
-      if (g.armed !== site) return false;
-      g.armed = undefined;
-      return true;
+      return should_fail(kernel, site);
     },
     nextId(kind: 'domain' | 'handle'): number {
       return ids[kind]++;
@@ -86,10 +83,61 @@ export function coreOf(kernel: Kernel): CoreGlobals {
   return g;
 }
 
-/** failNext(site): arm one allocation site (iommufd_fail_nth style). */
-export function failNext(kernel: Kernel, site: FailSite): void {
-  coreOf(kernel).armed = site;
+/**
+ * Fault injection state. `armed` (failNext) stays until its site is reached; `nth`
+ * (failNth) applies to the next command only, counting its fallible calls in `calls`. At
+ * most one call fails per command; `injected` names it (what the kernel's FAULT_INJECTION
+ * message and stack trace tell the tester), `failed` every site failed so far in this world.
+ */
+export interface FailInject {
+  armed: FailSite | undefined;
+  nth: number;
+  calls: number;
+  injected: FailSite | undefined;
+  readonly failed: Set<FailSite>;
 }
+
+/**
+ * lib/fault-inject.c: should_fail (v7.0-rc5), as failslab and fail_page_alloc call it at each
+ * fallible call; one call per site check, at the place of the kernel call.
+ */
+function should_fail(kernel: Kernel, site: FailSite): boolean {
+  const f = coreOf(kernel).inject;
+  f.calls++;
+  if (f.injected !== undefined) return false;
+  if (f.armed === site) f.armed = undefined;
+  else if (f.nth !== f.calls) return false;
+  f.nth = 0;
+  f.injected = site;
+  f.failed.add(site);
+  kernel.trace?.event('core', 'FAULT_INJECTION', `forcing a failure: ${site}`);
+  return true;
+}
+
+/** failNext(site): arm one site until it is reached. */
+export function failNext(kernel: Kernel, site: FailSite): void {
+  coreOf(kernel).inject.armed = site;
+}
+
+/** failNth(n): the n-th fallible call of the next command fails (/proc/self/fail-nth). */
+export function failNth(kernel: Kernel, n: number): void {
+  coreOf(kernel).inject.nth = n;
+}
+
+/** A command starts: its own call count, nothing injected yet. */
+export function inject_begin(kernel: Kernel): void {
+  const f = coreOf(kernel).inject;
+  f.calls = 0;
+  f.injected = undefined;
+}
+
+/** A command ended: failNth applied to it only (reading fail-nth back resets it). */
+export function inject_end(kernel: Kernel): void {
+  coreOf(kernel).inject.nth = 0;
+}
+
+/** The site that failed during the last command, if any. */
+export const injected_site = (kernel: Kernel): FailSite | undefined => coreOf(kernel).inject.injected;
 
 /** WARN_ON(): record it (and trace it); the kernel carries on. */
 export function warn(kernel: Kernel, what: string): void {

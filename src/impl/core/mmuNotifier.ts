@@ -23,6 +23,9 @@ export function set_invalidate_observer(kernel: Kernel, obs: InvalidateObserver 
   else invalidateObservers.set(kernel, obs);
 }
 
+/** The mms whose notifier_subscriptions are allocated (an mm_struct is never reused here). */
+const subscribed = new WeakSet<MmStruct>();
+
 /**
  * mm/mmu_notifier.c: mmu_notifier_register → __mmu_notifier_register (v6.17): the caller holds
  * mm_users; pin the mm_struct (mmgrab, paired with the mmdrop after free_notifier), users = 1,
@@ -31,6 +34,11 @@ export function set_invalidate_observer(kernel: Kernel, obs: InvalidateObserver 
 export function mmu_notifier_register(sub: MmuNotifier, mm: MmStruct): Errno | 0 {
   if (mm.mm_users <= 0) throw new Error(`mmu_notifier_register on mm${mm.slot} with mm_users 0 (BUG_ON)`);
   if (sub.mm !== mm) throw new Error('mmu_notifier_register: subscription built for another mm');
+  // The mm's first registration kzallocs mm->notifier_subscriptions (freed at __mmdrop).
+  if (!subscribed.has(mm)) {
+    if (mm.kernel.shouldFail('kzalloc@__mmu_notifier_register')) return 'ENOMEM';
+    subscribed.add(mm);
+  }
   mmgrab(mm);
   sub.users = 1;
   sub.hooked = true;

@@ -33,6 +33,8 @@ export function ida_alloc_range(ida: Set<number>, min: number, max: number): num
  */
 export function iommu_alloc_global_pasid(kernel: Kernel, dev: Device): number {
   if (dev.max_pasids === 0) return IOMMU_PASID_INVALID;
+  // ida_alloc_range's -ENOMEM: the IDA could not grow.
+  if (kernel.shouldFail('ida_alloc_range@iommu_alloc_global_pasid')) return IOMMU_PASID_INVALID;
   const ret = ida_alloc_range(coreOf(kernel).pasidIda, IOMMU_FIRST_GLOBAL_PASID, dev.max_pasids - 1);
   return ret < 0 ? IOMMU_PASID_INVALID : ret;
 }

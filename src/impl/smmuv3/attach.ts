@@ -56,10 +56,11 @@ function arm_smmu_attach_prepare(state: ArmSmmuAttachState, smmu_domain: ArmSmmu
   // A plain bypass STE cannot do ATS; a CD table (S1DSS bypass included) can.
   if (smmu_domain !== undefined || state.cd_needs_ats) state.ats_enabled = arm_smmu_ats_supported(master);
   if (smmu_domain !== undefined) {
+    if (master.smmu.kernel.shouldFail('kzalloc@arm_smmu_attach_prepare')) return 'ENOMEM';
     const master_domain: ArmSmmuMasterDomain = { master, domain: smmu_domain, ssid: state.ssid, using_iopf: false };
     // Every domain tracked here is an SVA domain: it takes I/O page faults.
     const ret = arm_smmu_enable_iopf(master, master_domain);
-    if (ret !== 0) return ret;
+    if (ret !== 0) return ret; // err_free_master_domain: the kfree
     spin_lock(master.smmu.kernel, 'devices_lock');
     if (state.ats_enabled) smmu_domain.nr_ats_masters++;
     smmu_domain.devices.unshift(master_domain);

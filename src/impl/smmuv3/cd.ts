@@ -3,7 +3,8 @@
  * arm-smmu-v3-sva.c (v6.17): building the SVA CD, the CD table and its lazily allocated
  * leaves, and the hitless CD write whose every step is followed by CFGI_CD + CMD_SYNC.
  */
-import { CD_ZERO, type Cd } from '../../hw/smmuv3/index.js';
+import { CD_ZERO, CTXDESC_L2_ENTRIES, type Cd } from '../../hw/smmuv3/index.js';
+import type { Errno } from '../../shared/index.js';
 import { might_sleep } from '../core/kernel.js';
 import type { MmStruct } from '../core/types.js';
 import { arm_smmu_write_entry, type EntryLayout } from './entryWriter.js';
@@ -49,14 +50,32 @@ export function arm_smmu_sync_cd(master: ArmSmmuMaster, ssid: number, leaf: bool
   cmds.submit();
 }
 
-/** arm_smmu_alloc_cd_tables (v6.17): linear up to CTXDESC_L2_ENTRIES CDs, else two levels. */
-export function arm_smmu_alloc_cd_tables(master: ArmSmmuMaster): void {
+/**
+ * arm_smmu_alloc_cd_tables (v7.0-rc5): linear up to CTXDESC_L2_ENTRIES CDs (one
+ * dma_alloc_coherent), else two levels: kcalloc the l2ptrs, then dma_alloc_coherent the L1
+ * table, whose failure frees l2ptrs again (err_free_l2ptrs).
+ */
+export function arm_smmu_alloc_cd_tables(master: ArmSmmuMaster): Errno | 0 {
   const cd_table = master.cd_table;
-  might_sleep(master.smmu.kernel, 'arm_smmu_alloc_cd_tables: dma_alloc_coherent(GFP_KERNEL)');
+  const kernel = master.smmu.kernel;
+  might_sleep(kernel, 'arm_smmu_alloc_cd_tables: dma_alloc_coherent(GFP_KERNEL)');
   cd_table.s1cdmax = master.ssid_bits;
+  if (2 ** cd_table.s1cdmax <= CTXDESC_L2_ENTRIES) {
+    if (kernel.shouldFail('dma_alloc_coherent@arm_smmu_alloc_cd_tables')) return 'ENOMEM';
+  } else {
+    if (kernel.shouldFail('kcalloc@arm_smmu_alloc_cd_tables')) return 'ENOMEM';
+    if (kernel.shouldFail('dma_alloc_coherent@arm_smmu_alloc_cd_tables')) {
+      // B41: before 5941f0e0c1e0 (v6.18-rc6) the check after this allocation tested l2ptrs,
+      // which had just been allocated: the failure went unnoticed and 0 was returned with
+      // l2.l1tab NULL.
+      if (kernel.fault === 'B41') return 0;
+      return 'ENOMEM';
+    }
+  }
   // The hardware chooses the format from the size, exactly as the kernel's test does when
   // ARM_SMMU_FEAT_2_LVL_CDTAB is present (it always is here).
   cd_table.table = master.smmu.unit.allocCdTable(cd_table.s1cdmax);
+  return 0;
 }
 
 /** arm_smmu_get_cd_ptr (v6.17): is there memory for this SSID's CD (table and leaf)? */
@@ -70,11 +89,16 @@ export function arm_smmu_get_cd_ptr(master: ArmSmmuMaster, ssid: number): boolea
  * new L1 descriptor is synced with CFGI_CD(leaf = false) because an invalid L1CD may be cached.
  */
 export function arm_smmu_alloc_cd_ptr(master: ArmSmmuMaster, ssid: number): boolean {
-  if (master.cd_table.table === undefined) arm_smmu_alloc_cd_tables(master);
-  const t = master.cd_table.table!;
+  const kernel = master.smmu.kernel;
+  if (master.cd_table.table === undefined && arm_smmu_alloc_cd_tables(master) !== 0) return false;
+  const t = master.cd_table.table;
+  // Only B41's unnoticed failure gets here without a table: the leaf's L1 descriptor is then
+  // written through l2.l1tab = NULL.
+  if (t === undefined) throw new Error(`Oops: NULL pointer dereference writing the L1 CD descriptor of SSID ${ssid} (l2.l1tab NULL)`);
   if (!t.hasLeaf(ssid)) {
     // arm_smmu_alloc_cd_leaf_table: a 64K high-order dma_alloc_coherent(GFP_KERNEL) that sleeps.
-    might_sleep(master.smmu.kernel, 'arm_smmu_alloc_cd_leaf_table: dma_alloc_coherent(GFP_KERNEL)');
+    might_sleep(kernel, 'arm_smmu_alloc_cd_leaf_table: dma_alloc_coherent(GFP_KERNEL)');
+    if (kernel.shouldFail('dma_alloc_coherent@arm_smmu_alloc_cd_leaf_table')) return false;
     t.allocLeaf(ssid);
     arm_smmu_sync_cd(master, ssid, false);
   }

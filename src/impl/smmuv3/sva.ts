@@ -130,11 +130,13 @@ export function arm_smmu_sva_domain_alloc(dev: Device, mm: MmStruct): Result<Iom
   const master = dev_iommu_priv_get(dev);
   const smmu = master.smmu;
   if (!smmu.features.sva) return err('EOPNOTSUPP');
-  if (smmu.kernel.shouldFail('domain')) return err('ENOMEM'); // arm_smmu_domain_alloc: kzalloc
+  if (smmu.kernel.shouldFail('kzalloc@arm_smmu_domain_alloc')) return err('ENOMEM');
   const smmu_domain = new ArmSmmuDomain(smmu, smmu.kernel.nextId('domain'), arm_smmu_sva_domain_ops, smmu.ops, arm_smmu_mmu_notifier_ops, mm);
   // Until 12f78021973a (2025) the SVA domain never set its pgsize_bitmap: it stayed 0, and
   // __arm_smmu_tlb_inv_range's __ffs(0) = 64 became the range TLBI's page shift (B12).
   if (smmu.kernel.fault !== 'B12') smmu_domain.pgsize_bitmap = PAGE_SIZE;
+  // xa_alloc: -ENOMEM when the xarray cannot grow (err_free: the kfree), -EBUSY when full.
+  if (smmu.kernel.shouldFail('xa_alloc@arm_smmu_sva_domain_alloc')) return err('ENOMEM');
   const asid = smmu.asid_xa.xa_alloc(smmu_domain, 1, 2 ** smmu.asid_bits - 1);
   if (asid === 'EBUSY') return err('EBUSY');
   smmu_domain.cd.asid = asid;

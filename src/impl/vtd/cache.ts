@@ -4,7 +4,7 @@
  * turns a change of a domain's mappings into invalidation descriptors.
  */
 import { match } from 'ts-pattern';
-import { ULONG_MAX } from '../../shared/index.js';
+import { ULONG_MAX, type Errno } from '../../shared/index.js';
 import type { Device } from '../core/types.js';
 import type { QiDesc } from '../../hw/vtd/descriptor.js';
 import { type DmarDomain, FLPT_DEFAULT_DID, type IntelIommu, dev_iommu_priv_get } from './dmar.js';
@@ -43,12 +43,14 @@ const cache_tage_match = (tag: CacheTag, did: number, iommu: IntelIommu, dev: De
   (type === 'IOTLB' ? tag.iommu === iommu : tag.dev === dev);
 
 /**
- * cache.c: cache_tag_assign (v6.17). An existing matching tag gains a user; a new tag goes
- * right after the last tag of the same IOMMU (list_add after `prev`, or at the head when the
- * IOMMU has none yet), so one IOMMU's tags stay together for batching.
+ * cache.c: cache_tag_assign (v7.0-rc5). The tag is kzalloc'd first (-ENOMEM); an existing
+ * matching tag then gains a user (and the new one is kfree'd); else the new tag goes right
+ * after the last tag of the same IOMMU (list_add after `prev`, or at the head when the IOMMU
+ * has none yet), so one IOMMU's tags stay together for batching.
  */
-export function cache_tag_assign(domain: DmarDomain, did: number, dev: Device, pasid: number, type: CacheTagType): 0 {
+export function cache_tag_assign(domain: DmarDomain, did: number, dev: Device, pasid: number, type: CacheTagType): Errno | 0 {
   const iommu = dev_iommu_priv_get(dev).iommu;
+  if (iommu.kernel.shouldFail('kzalloc@cache_tag_assign')) return 'ENOMEM';
   let prev = -1;
   for (const [i, tag] of domain.cache_tags.entries()) {
     if (cache_tage_match(tag, did, iommu, dev, pasid, type)) {
@@ -81,13 +83,31 @@ const domain_get_id_for_dev = (domain: DmarDomain, dev: Device): number =>
 /** iommu.h: domain_id_iommu: the domain's DID on this IOMMU (0 if it is not attached there). */
 export const domain_id_iommu = (domain: DmarDomain, iommu: IntelIommu): number => domain.iommu_array?.get(iommu)?.did ?? 0;
 
-/** cache.c: cache_tag_assign_domain + __cache_tag_assign_domain (qi_batch allocated on first use). */
-export function cache_tag_assign_domain(domain: DmarDomain, dev: Device, pasid: number): 0 {
+/**
+ * cache.c: domain_qi_batch_alloc (v7.0-rc5): the domain's batch, kzalloc'd (GFP_ATOMIC, under
+ * cache_lock) by its first tag assignment and kept until the domain is freed.
+ */
+function domain_qi_batch_alloc(domain: DmarDomain, dev: Device): Errno | 0 {
+  if (domain.qi_batch !== undefined) return 0;
+  if (dev_iommu_priv_get(dev).iommu.kernel.shouldFail('kzalloc@domain_qi_batch_alloc')) return 'ENOMEM';
+  domain.qi_batch = { descs: [] };
+  return 0;
+}
+
+/**
+ * cache.c: cache_tag_assign_domain + __cache_tag_assign_domain (v7.0-rc5): the batch, the
+ * IOTLB tag, then (with ATS) the devTLB tag, whose failure unassigns the IOTLB tag again.
+ * (The nested-parent half is not reached: neither SVA nor these paging domains are nested.)
+ */
+export function cache_tag_assign_domain(domain: DmarDomain, dev: Device, pasid: number): Errno | 0 {
   const did = domain_get_id_for_dev(domain, dev);
-  domain.qi_batch ??= { descs: [] };
-  cache_tag_assign(domain, did, dev, pasid, 'IOTLB');
-  if (!dev_iommu_priv_get(dev).ats_enabled) return 0;
-  return cache_tag_assign(domain, did, dev, pasid, 'DEVTLB');
+  let ret = domain_qi_batch_alloc(domain, dev);
+  if (ret !== 0) return ret;
+  ret = cache_tag_assign(domain, did, dev, pasid, 'IOTLB');
+  if (ret !== 0 || !dev_iommu_priv_get(dev).ats_enabled) return ret;
+  ret = cache_tag_assign(domain, did, dev, pasid, 'DEVTLB');
+  if (ret !== 0) cache_tag_unassign(domain, did, dev, pasid, 'IOTLB');
+  return ret;
 }
 
 /** cache.c: cache_tag_unassign_domain. */

@@ -22,12 +22,14 @@ import { intel_iommu_domain_alloc_paging_flags } from './paging.js';
 
 
 /**
- * iommu.c: domain_add_dev_pasid (v7.0-rc5): the DID on the device's IOMMU (a no-op for SVA),
- * the cache tags, then the dev_pasid link (list_add: at the head); undone in reverse on error.
+ * iommu.c: domain_add_dev_pasid (v7.0-rc5): kzalloc the dev_pasid, take the DID on the
+ * device's IOMMU (domain_attach_iommu: a no-op for SVA), assign the cache tags, then link the
+ * dev_pasid (list_add: at the head); undone in reverse on error (out_detach_iommu, out_free).
  */
 export function domain_add_dev_pasid(domain: IommuDomain, dev: Device, pasid: number): Errno | 0 {
   const dmar = to_dmar_domain(domain);
   const iommu = dev_iommu_priv_get(dev).iommu;
+  if (iommu.kernel.shouldFail('kzalloc@domain_add_dev_pasid')) return 'ENOMEM';
   const ret = domain_attach_iommu(dmar, iommu);
   if (ret !== 0) return ret;
   const tags = cache_tag_assign_domain(dmar, dev, pasid);

@@ -37,7 +37,11 @@ function intel_pasid_get_entry(dev: Device, pasid: number): PasidTable | undefin
   const info = dev_iommu_priv_get(dev);
   const table = info.pasid_table;
   if (WARN_ON(info.iommu, table === undefined || pasid >= table.maxPasid, `intel_pasid_get_entry: ${pasid}`)) return undefined;
-  if (!table!.hasLeaf(pasid)) table!.allocLeaf(pasid);
+  if (!table!.hasLeaf(pasid)) {
+    // iommu_alloc_pages_node_sz(GFP_ATOMIC): no leaf, no entry; the callers return -ENODEV.
+    if (info.iommu.kernel.shouldFail('iommu_alloc_pages_node@intel_pasid_get_entry')) return undefined;
+    table!.allocLeaf(pasid);
+  }
   return table;
 }
 

@@ -119,7 +119,7 @@ export const intel_svm_domain_ops: IommuDomainOps = Object.freeze({
 export function intel_svm_domain_alloc(dev: Device, mm: MmStruct): Result<IommuDomain> {
   const ret = intel_iommu_sva_supported(dev);
   if (ret !== 0) return err(ret);
-  if (mm.kernel.shouldFail('domain')) return err('ENOMEM'); // kzalloc
+  if (mm.kernel.shouldFail('kzalloc@intel_svm_domain_alloc')) return err('ENOMEM');
   const domain: IommuDomain = {
     id: mm.kernel.nextId('domain'), type: 'SVA', ops: intel_svm_domain_ops, owner: intel_iommu_ops,
     mm: undefined, users: 0, container: undefined, freed: false,

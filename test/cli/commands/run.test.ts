@@ -5,11 +5,11 @@ import { afterAll, describe, expect, test } from 'vitest';
 import type { HarnessRunner, Progress, RunOptions, RunSummary } from '../../../src/harness/index.js';
 import { runMain } from '../captureIo.js';
 import { DEFAULT_BUDGET } from '../../../src/cli/runOptions.js';
-import { COMMAND_KINDS, FINDING_NAMES } from '../../../src/shared/index.js';
+import { COMMAND_KINDS, FINDING_NAMES, failSitesOf } from '../../../src/shared/index.js';
 
 const summary = (violations: number): RunSummary => ({
   seed: 7,
-  platforms: [{ platform: 'vtd', runs: 10, steps: 12345, distinctCommands: 16, transitionsCovered: 40, transitionsTotal: 45, violations, known: [], iopf: { multiGroups: 3, overflows: 2, drainsWithQueued: 1, noHandler: 4, disablesWithoutPri: 5 }, elapsedMs: 500 }],
+  platforms: [{ platform: 'vtd', runs: 10, steps: 12345, distinctCommands: 16, transitionsCovered: 40, transitionsTotal: 45, violations, known: [], iopf: { multiGroups: 3, overflows: 2, drainsWithQueued: 1, noHandler: 4, disablesWithoutPri: 5 }, elapsedMs: 500, sitesFailed: failSitesOf('vtd'), sitesTotal: failSitesOf('vtd').length }],
   traces: violations > 0 ? ['traces/vtd-seed7-SVA001-0000abcd.json'] : [],
 });
 
@@ -59,9 +59,9 @@ describe('run', () => {
     expect(clean.code).toBe(0);
     expect(clean.stdout).toBe(`\
 seed 7
-platform  runs   steps  steps/s  distinct commands  transitions covered  violations
---------  ----  ------  -------  -----------------  -------------------  ----------
-vtd         10  12,345   24,690              16/${COMMAND_KINDS.length}                40/45           0
+platform  runs   steps  steps/s  distinct commands  transitions covered  sites failed  violations
+--------  ----  ------  -------  -----------------  -------------------  ------------  ----------
+vtd         10  12,345   24,690              16/${COMMAND_KINDS.length}                40/45         11/11           0
 iopf vtd: multi-request groups 3, overflows 2, drains with requests queued 1, no-handler requests 4, IOPF disables without PRI 5
 `);
     const found = await runMain(['run'], { runner: fakeRunner(summary(1), []) });
@@ -108,7 +108,7 @@ iopf vtd: multi-request groups 3, overflows 2, drains with requests queued 1, no
   test('--fault takes a corpus id; anything else is one line and exit 2, before the runner is asked', async () => {
     const seen: RunOptions[] = [];
     const r = await runMain(['run', '--fault', 'skip-atc-inv'], { runner: fakeRunner(summary(0), seen) });
-    expect(r).toMatchObject({ code: 2, errLines: ["sva-harness run: bad --fault 'skip-atc-inv': expected a fault id B01-B19, B30-B31, B50-B51, B60-B61"] });
+    expect(r).toMatchObject({ code: 2, errLines: ["sva-harness run: bad --fault 'skip-atc-inv': expected a fault id B01-B19, B30-B31, B40-B41, B50-B51, B60-B61"] });
     expect(seen).toEqual([]);
   });
 
@@ -140,7 +140,7 @@ iopf vtd: multi-request groups 3, overflows 2, drains with requests queued 1, no
       const bad = join(dir, 'bad.json');
       writeFileSync(bad, '{"fault": "B77"}');
       const refused = await runMain(['run', '--config', bad], { runner: fakeRunner(summary(0), seen) });
-      expect(refused).toMatchObject({ code: 2, errLines: [`sva-harness run: ${bad}: fault: expected a fault id B01-B19, B30-B31, B50-B51, B60-B61`] });
+      expect(refused).toMatchObject({ code: 2, errLines: [`sva-harness run: ${bad}: fault: expected a fault id B01-B19, B30-B31, B40-B41, B50-B51, B60-B61`] });
       const missing = await runMain(['run', '--config', join(dir, 'none.json')], { runner: fakeRunner(summary(0), seen) });
       expect(missing).toMatchObject({ code: 2, errLines: [`sva-harness run: ${join(dir, 'none.json')}: cannot read: no such file or directory`] });
       expect(seen).toHaveLength(1);

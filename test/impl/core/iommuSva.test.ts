@@ -96,41 +96,41 @@ describe('iommu_sva_bind_device / iommu_sva_unbind_device', () => {
     expect(w.world.mms[1]!.iommu_mm!.pasid).toBe(2);
     expect(w.step(bind(1, 1))).toEqual({ ok: false, errno: 'EOVERFLOW' });
     // A failure after iommu_alloc_mm_data keeps the PASID: here the domain allocation fails.
-    w.run(spawn(2), { kind: 'failNext', site: 'domain' });
+    w.run(spawn(2), { kind: 'failNext', site: 'kzalloc@intel_svm_domain_alloc' });
     expect(w.step(bind(0, 2))).toEqual({ ok: false, errno: 'ENOMEM' });
     expect(w.world.mms[2]!.iommu_mm!.pasid).toBe(3);
   });
 
   test('failNext at each site fails with -ENOMEM and rolls back what the kernel rolls back', () => {
     const w = mockWorld();
-    w.run(spawn(0), { kind: 'failNext', site: 'iommu_mm' });
+    w.run(spawn(0), { kind: 'failNext', site: 'kzalloc@iommu_alloc_mm_data' });
     expect(w.step(bind(0, 0))).toEqual({ ok: false, errno: 'ENOMEM' });
     expect(w.world.mms[0]!.iommu_mm).toBeUndefined();
     expect(w.world.core.pasidIda.size).toBe(0);
 
-    w.step({ kind: 'failNext', site: 'handle' });
+    w.step({ kind: 'failNext', site: 'kzalloc@iommu_sva_bind_device' });
     expect(w.step(bind(0, 0))).toEqual({ ok: false, errno: 'ENOMEM' });
     expect(w.world.mms[0]!.iommu_mm!.pasid).toBe(1);
     expect(w.world.core.live.handles.size).toBe(0);
 
-    w.step({ kind: 'failNext', site: 'domain' });
+    w.step({ kind: 'failNext', site: 'kzalloc@intel_svm_domain_alloc' });
     expect(w.step(bind(0, 0))).toEqual({ ok: false, errno: 'ENOMEM' });
     expect(w.driver.events('domain_alloc_sva')).toHaveLength(0);
     expect(w.world.core.live.handles.size).toBe(0);
-    expect(w.world.core.armed).toBeUndefined();
+    expect(w.world.core.inject.armed).toBeUndefined();
     expect(findLeaks(w.world)).toEqual([]);
     expect(w.step(bind(0, 0))).toEqual({ ok: true, value: 1 });
   });
 
   test('an armed site that a bind does not reach stays armed', () => {
     const w = mockWorld();
-    w.run(spawn(0), bind(0, 0), { kind: 'failNext', site: 'domain' });
+    w.run(spawn(0), bind(0, 0), { kind: 'failNext', site: 'kzalloc@intel_svm_domain_alloc' });
     // Sharing the handle allocates nothing.
     expect(w.step(bind(0, 0)).ok).toBe(true);
-    expect(w.world.core.armed).toBe('domain');
+    expect(w.world.core.inject.armed).toBe('kzalloc@intel_svm_domain_alloc');
     // Attaching the existing domain for another device allocates a handle, not a domain.
     expect(w.step(bind(1, 0)).ok).toBe(true);
-    expect(w.world.core.armed).toBe('domain');
+    expect(w.world.core.inject.armed).toBe('kzalloc@intel_svm_domain_alloc');
   });
 
   test('a failing attach of a fresh domain frees the domain (mmdrop + ops.free) and the handle', () => {

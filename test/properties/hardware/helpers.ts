@@ -7,10 +7,11 @@ import { expect } from 'vitest';
 import type { CheckContext, Invariant, Violation } from '../../../properties/invariant.js';
 import { attachProbe, type StepProbe } from '../../../properties/probe.js';
 import { driverFor } from '../../../src/harness/platforms.js';
-import { createWorld, implStep, type IommuDriver, type MmuNotifierOps, type World } from '../../../src/impl/index.js';
+import { stepBoth } from '../../../src/harness/index.js';
+import { createWorld, type IommuDriver, type MmuNotifierOps, type World } from '../../../src/impl/index.js';
 import type { Command, DeviceSpec, IommuSpec, Platform, Topology } from '../../../src/shared/index.js';
-import { FAIL_SITES, FINDING_NAMES, defaultTopology, seedThreadTopology } from '../../../src/shared/index.js';
-import { initSpec, precondition, specStep, type SpecState } from '../../../src/spec/index.js';
+import { failSitesOf, FINDING_NAMES, defaultTopology, seedThreadTopology } from '../../../src/shared/index.js';
+import { initSpec, precondition, type SpecState } from '../../../src/spec/index.js';
 import { rng } from '../randomCommands.js';
 
 export interface Bench {
@@ -52,9 +53,8 @@ export function bench(platform: Platform, topology: Topology = smallTopology(pla
     run(...cmds) {
       for (const cmd of cmds) {
         if (!precondition(spec, cmd)) throw new Error(`illegal here: ${JSON.stringify(cmd)}`);
-        const expected = specStep(spec, cmd);
         probe.begin();
-        const actual = implStep(world, cmd);
+        const { expected, actual } = stepBoth(spec, world, cmd);
         const anomalies = world.kernel.mem.takeAnomalies();
         b.ctx = { step: (b.ctx?.step ?? -1) + 1, cmd, expected, actual, spec, world, anomalies, probe };
       }
@@ -99,7 +99,10 @@ export const randomCommand = (t: Topology, r: () => number, bonded?: { dev: numb
     case 'fork': return { kind, mm, child: n(t.mms) };
     case 'gracePeriod': case 'serviceFaults': return { kind };
     case 'vmalloc': case 'vfree': return { kind, kpage: n(Math.max(1, t.kpages)) };
-    case 'failNext': return { kind, site: FAIL_SITES[n(FAIL_SITES.length)]! };
+    case 'failNext': {
+      const sites = failSitesOf(t.platform);
+      return { kind, site: sites[n(sites.length)]! };
+    }
   }
 };
 

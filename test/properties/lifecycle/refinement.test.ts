@@ -1,8 +1,9 @@
 import { describe, expect, test } from 'vitest';
-import { createWorld, implStep } from '../../../src/impl/index.js';
+import { createWorld } from '../../../src/impl/index.js';
+import { stepBoth } from '../../../src/harness/index.js';
 import { driverFor } from '../../../src/harness/platforms.js';
 import { defaultTopology } from '../../../src/shared/index.js';
-import { abstractView, initSpec, specStep } from '../../../src/spec/index.js';
+import { abstractView, initSpec } from '../../../src/spec/index.js';
 import { abstract } from '../../../properties/abstraction.js';
 import { refinement } from '../../../properties/lifecycle/refinement.js';
 import { matchesSpec } from '../../../properties/lifecycle/refinementMatch.js';
@@ -59,8 +60,7 @@ test.each(PLATFORMS)('on random legal runs (%s) the fast path agrees with the fu
     const r = rng(seed);
     for (let step = 0; step < 150; step++) {
       const cmd = nextLegal(spec, r);
-      const expected = specStep(spec, cmd);
-      const actual = implStep(world, cmd);
+      const { expected, actual } = stepBoth(spec, world, cmd);
       const equal = JSON.stringify(abstract(world)) === JSON.stringify(abstractView(spec));
       expect(equal, `seed ${seed} step ${step}`).toBe(true);
       expect(matchesSpec(world, spec)).toBe(equal);

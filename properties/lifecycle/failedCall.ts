@@ -1,0 +1,117 @@
+/**
+ * I-FAIL A failed call leaves nothing behind: after a bind that returned an errno, no object it
+ * created is still alive, every refcount it raised is back, and no hardware entry it wrote is
+ * still present or cached. This is what every `goto err_*` ladder of the bind path owes its
+ * caller (iommu-sva.c: out_free_domain / out_free_handle; iommu.c: __iommu_set_group_pasid's
+ * revert; the drivers' set_dev_pasid unwinds), and what the iommufd selftest checks by running
+ * each ioctl under fail_nth.
+ *
+ * The kernel documents what stays, and it is left out of the comparison: the mm's iommu_mm
+ * and PASID (iommu_alloc_mm_data is never undone; freed at __mmdrop), the mm's
+ * notifier_subscriptions, a discarded domain's notifier with the mm_count it holds until the
+ * SRCU grace period (mmu_notifier_put defers free_notifier and its mmdrop), and the memory a
+ * driver keeps for the device or domain's life (VT-d PASID-table leaves and the domain's
+ * qi_batch, SMMUv3 CD tables and leaves).
+ *
+ * The step records the footprint before every bind (StepProbe.before); the check compares it
+ * with the one after a failed bind.
+ */
+import type { MmStruct, World } from '../../src/impl/index.js';
+import type { CheckContext, Invariant, Violation } from '../invariant.js';
+import type { FailFootprint } from '../probe.js';
+import { platformOf } from './platform/index.js';
+import { NO_VIOLATIONS } from './scan.js';
+
+/** Kernel objects and refcounts (PASID-independent), one line each in a fixed order. */
+function objects(world: World): string[] {
+  const { core } = world;
+  const out: string[] = [];
+  out.push(`domains ${[...core.live.domains].map((d) => `${d.id}x${d.users}`).join(',')}`);
+  out.push(`handles ${[...core.live.handles].map((h) => `${h.id}x${h.users}`).join(',')}`);
+  // A put notifier (unhooked) waits for the grace period, holding one mm_count.
+  const deferred = new Map<MmStruct, number>();
+  const hooked: number[] = [];
+  for (const n of core.live.notifiers) {
+    if (n.hooked) hooked.push(n.users);
+    else deferred.set(n.mm, (deferred.get(n.mm) ?? 0) + 1);
+  }
+  out.push(`notifiers ${hooked.join(',')}`);
+  out.push(`iommu_sva_mms ${core.sva.mms.map((m) => m.pasid).join(',')} present ${core.sva.present}`);
+  out.push(`mm_count ${world.mms.map((mm) => (mm === undefined ? '-' : `${mm.mm_count - (deferred.get(mm) ?? 0)}`)).join(',')}`);
+  for (const g of world.groups) {
+    out.push(`group ${g.id} pasid_array ${[...g.pasid_array].map(([p, e]) => `${p}:${e.kind}`).join(',')}`);
+  }
+  platformOf(world).footprint(world, out);
+  return out;
+}
+
+/**
+ * The hardware entries at the mm's PASID, when it has one; else at every PASID a group's
+ * pasid_array holds. The bind's PASID comes from the global ida, but an iommufd paging domain
+ * attached at a PASID of its own choosing (another group's slot) may sit at the same number:
+ * its entries were there before the bind and are not the bind's.
+ */
+function entries(world: World, pasid: number | undefined): string[] {
+  const out: string[] = [];
+  const platform = platformOf(world);
+  if (pasid !== undefined) {
+    platform.entriesAt(world, pasid, out);
+    return out;
+  }
+  const held = new Set<number>();
+  for (const g of world.groups) for (const p of g.pasid_array.keys()) held.add(p);
+  for (const p of [...held].sort((a, b) => a - b)) platform.entriesAt(world, p, out);
+  return out;
+}
+
+const pasidOf = (world: World, slot: number): number | undefined => {
+  const mm = world.mms[slot];
+  return mm === undefined || mm.freed ? undefined : mm.iommu_mm?.pasid;
+};
+
+/** The footprint of `world` as a bind of `slot`'s mm is about to run. */
+export function failFootprint(world: World, slot: number): FailFootprint {
+  const pasid = pasidOf(world, slot);
+  return { objects: objects(world), pasid, entries: entries(world, pasid) };
+}
+
+/** Lines of `after` that `before` lacks: what the call left in hardware (a flush may drop entries). */
+function added(before: readonly string[], after: readonly string[]): string[] {
+  return after.filter((e) => !before.includes(e)).slice(0, 3).map((e) => `${e} (new)`);
+}
+
+/** The first lines where `a` and `b` differ, as "before → after". */
+function differences(a: readonly string[], b: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < Math.max(a.length, b.length) && out.length < 3; i++) {
+    if (a[i] !== b[i]) out.push(`${a[i] ?? '(none)'} → ${b[i] ?? '(none)'}`);
+  }
+  return out;
+}
+
+function check({ cmd, actual, world, probe }: CheckContext): readonly Violation[] {
+  if (cmd.kind !== 'bind' || actual.ok) return NO_VIOLATIONS;
+  const before = probe.before;
+  if (before === undefined) return NO_VIOLATIONS;
+  const after = failFootprint(world, cmd.mm);
+  // A PASID this bind allocated was free in the global ida before: only iommufd attachments'
+  // entries could be at it then, and the before footprint lists those.
+  const was = before.pasid === undefined || before.pasid === after.pasid ? before.entries : [];
+  const diff = [...differences(before.objects, after.objects), ...added(was, after.entries)];
+  if (diff.length === 0) return NO_VIOLATIONS;
+  const objs: Record<string, number> = { dev: cmd.dev, mm: cmd.mm };
+  if (after.pasid !== undefined) objs.pasid = after.pasid;
+  return [{
+    invariant: 'I-FAIL',
+    objects: objs,
+    message: `bind(dev${cmd.dev}, mm${cmd.mm}) failed with ${actual.errno} but left behind: ${diff.join('; ')}`,
+  }];
+}
+
+export const failedCall: Invariant = {
+  id: 'I-FAIL',
+  title: 'A failed call leaves nothing behind',
+  kernelRule: 'A bind that returns an errno has freed every object it allocated, dropped every reference it took and removed every hardware entry it wrote (iommu_mm and its PASID excepted: kept until __mmdrop).',
+  source: 'drivers/iommu/iommu-sva.c: iommu_sva_bind_device; iommu.c: iommu_attach_device_pasid, __iommu_set_group_pasid; intel/svm.c: intel_svm_set_dev_pasid; arm-smmu-v3.c: arm_smmu_set_pasid (v7.0-rc5)',
+  check,
+};
