@@ -96,6 +96,18 @@ const sessionOptions = (cfg: PropertyConfig): SessionOptions => ({
 export const checkProperty = (cfg: PropertyConfig): PropertyOutcome =>
   (cfg.generator ?? 'state') === 'state' ? checkStateAware(cfg) : checkCommands(cfg);
 
+/** A failed property whose last run recorded no violation: a harness error, one line. */
+const failedWithoutViolation = (e: unknown): string =>
+  `run failed without a violation: ${(e instanceof Error ? e.message : String(e)).split('\n')[0] ?? ''}`;
+
+/** What a finished run adds to the statistics, whichever generator drew it. */
+const noteRunEnd = (stats: RunStats, session: Session): void => {
+  stats.noteSequence(session.commands.length);
+  stats.noteKnown(session.known);
+  stats.noteFailed(session.world.core.inject.failed);
+  stats.noteIopf(iopf_counts(session.world.kernel));
+};
+
 /** fast-check's own 32-bit integers seed each run's generator. */
 const RUN_SEED = fc.integer({ min: -0x80000000, max: 0x7fffffff });
 
@@ -110,10 +122,7 @@ const checkStateAware = (cfg: PropertyConfig): PropertyOutcome => {
     try {
       runGenerated(session, new Rng(runSeed), gen, stats);
     } finally {
-      stats.noteSequence(session.commands.length);
-      stats.noteKnown(session.known);
-      stats.noteFailed(session.world.core.inject.failed);
-      stats.noteIopf(iopf_counts(session.world.kernel));
+      noteRunEnd(stats, session);
       if (session.violation !== undefined) lastFailing = session;
       cfg.afterRun?.(stats, session.violation);
     }
@@ -122,10 +131,7 @@ const checkStateAware = (cfg: PropertyConfig): PropertyOutcome => {
   // No fast-check shrinking: a smaller topology or another run seed is a different sequence.
   const result = fc.check(property, { seed: cfg.seed, numRuns: cfg.numRuns, endOnFailure: true });
   if (!result.failed) return { stats };
-  if (lastFailing === undefined) {
-    const why = result.errorInstance instanceof Error ? result.errorInstance.message : String(result.errorInstance);
-    return { stats, error: `run failed without a violation: ${why.split('\n')[0] ?? ''}` };
-  }
+  if (lastFailing === undefined) return { stats, error: failedWithoutViolation(result.errorInstance) };
   return { stats, counterexample: counterexampleTrace(lastFailing, cfg, result.counterexamplePath, undefined, shrinkCommands) };
 };
 
@@ -146,20 +152,14 @@ const checkCommands = (cfg: PropertyConfig): PropertyOutcome => {
       }
       fc.modelRun(() => ({ model, real: model }), cmds);
     } finally {
-      stats.noteSequence(session.commands.length);
-      stats.noteKnown(session.known);
-      stats.noteFailed(session.world.core.inject.failed);
-      stats.noteIopf(iopf_counts(session.world.kernel));
+      noteRunEnd(stats, session);
       if (session.violation !== undefined) lastFailing = session;
       cfg.afterRun?.(stats, session.violation);
     }
   });
   const result = fc.check(property, { seed: cfg.seed, numRuns: cfg.numRuns });
   if (!result.failed) return { stats };
-  if (lastFailing === undefined) {
-    const why = result.errorInstance instanceof Error ? result.errorInstance.message : String(result.errorInstance);
-    return { stats, error: `run failed without a violation: ${why.split('\n')[0] ?? ''}` };
-  }
+  if (lastFailing === undefined) return { stats, error: failedWithoutViolation(result.errorInstance) };
   const replayPath = replayPathOf(result.counterexample?.[0]?.[1]);
   return { stats, counterexample: counterexampleTrace(lastFailing, cfg, result.counterexamplePath, replayPath, minimizeCommands) };
 };

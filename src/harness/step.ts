@@ -45,38 +45,35 @@ export const checkedStep = (s: Session, cmd: Command): readonly Violation[] => {
   } catch (e) {
     return finish(s, step, { expected: threw(e), actual: threw(e) }, [exceptionViolation(cmd, 'spec', e)]);
   }
+  const actual = implHalf(s, step, cmd, expected);
+  return Array.isArray(actual) ? actual : check(s, step, cmd, expected, actual as Observation);
+};
+
+/**
+ * The impl half of a step, under the work meter: its observation, or the finished step when the
+ * kernel logic threw. `expected` is undefined when the spec has not run yet (an armed injection).
+ */
+const implHalf = (s: Session, step: number, cmd: Command, expected: Observation | undefined): Observation | readonly Violation[] => {
   s.probe.begin();
   s.probe.before = cmd.kind === 'bind' ? failFootprint(s.world, cmd.mm) : undefined;
   s.world.kernel.findingHits.length = 0;
-  let actual: Observation;
   armWorkMeter(STEP_WORK_BUDGET);
   try {
-    actual = implStep(s.world, cmd);
+    return implStep(s.world, cmd);
   } catch (e) {
     // An exception out of the kernel logic is a finding; the invariants would only trip over
     // the half-done state it left, so they are not run. The work meter's is a soft lockup.
     const v = e instanceof SoftLockup ? lockupViolation(cmd, e) : exceptionViolation(cmd, 'impl', e);
-    return finish(s, step, { expected, actual: threw(e) }, [v]);
+    return finish(s, step, { expected: expected ?? threw(e), actual: threw(e) }, [v]);
   } finally {
     disarmWorkMeter();
   }
-  return check(s, step, cmd, expected, actual);
 };
 
 const injectedStep = (s: Session, step: number, cmd: Command): readonly Violation[] => {
-  s.probe.begin();
-  s.probe.before = cmd.kind === 'bind' ? failFootprint(s.world, cmd.mm) : undefined;
-  s.world.kernel.findingHits.length = 0;
-  let actual: Observation;
-  armWorkMeter(STEP_WORK_BUDGET);
-  try {
-    actual = implStep(s.world, cmd);
-  } catch (e) {
-    const v = e instanceof SoftLockup ? lockupViolation(cmd, e) : exceptionViolation(cmd, 'impl', e);
-    return finish(s, step, { expected: threw(e), actual: threw(e) }, [v]);
-  } finally {
-    disarmWorkMeter();
-  }
+  const result = implHalf(s, step, cmd, undefined);
+  if (Array.isArray(result)) return result;
+  const actual = result as Observation;
   let expected: Observation;
   try {
     expected = injectedExpectation(s.spec, s.world, cmd, actual);
