@@ -21,15 +21,15 @@ import { mprotectCommand } from './mprotect.js';
 import { munmapCommand } from './munmap.js';
 import { prefetchCommand } from './prefetch.js';
 import { prefetchKernelCommand } from './prefetchKernel.js';
-import { prgCommand, prgDevices } from './prg.js';
-import { unplugCommand, unpluggable } from './unplug.js';
+import { prgCommand } from './prg.js';
+import { unplugCommand } from './unplug.js';
 import { spawnCommand } from './spawn.js';
 import { touchCommand } from './touch.js';
 import { unbindCommand } from './unbind.js';
 import { vfreeCommand } from './vfree.js';
 import { vmallocCommand } from './vmalloc.js';
 import { migrateCommand } from './migrate.js';
-import { hasPagingDomains } from '../../src/spec/paging.js';
+import { possibleKind } from '../../src/harness/enabled.js';
 import { attachPasidCommand, detachPasidCommand, dmaIovaCommand, iommuMapCommand, iommuUnmapCommand, replacePasidCommand } from './paging.js';
 
 const BUILDERS: Readonly<Record<CommandKind, (t: Topology) => fc.Arbitrary<SvaCommand>>> = {
@@ -63,18 +63,10 @@ const BUILDERS: Readonly<Record<CommandKind, (t: Topology) => fc.Arbitrary<SvaCo
   replacePasid: replacePasidCommand,
 };
 
-const possible = (kind: CommandKind, t: Topology): boolean =>
-  kind === 'fork' ? t.mms > 1
-    : kind === 'vmalloc' || kind === 'vfree' || kind === 'prefetchKernel' ? t.kpages > 0
-    : kind === 'unplug' ? unpluggable(t).length > 0
-    : kind === 'prg' ? prgDevices(t).length > 0
-    : kind === 'detachPasid' || kind === 'replacePasid' || kind === 'iommuMap' || kind === 'iommuUnmap' || kind === 'dmaIova' ? hasPagingDomains(t.platform)
-    : true;
-
 /** One weighted arbitrary over every kind that can be legal in `t`. */
 export const svaCommand = (t: Topology, weights: Weights = DEFAULT_WEIGHTS): fc.Arbitrary<SvaCommand> => {
   const arms = (Object.keys(BUILDERS) as CommandKind[])
-    .filter((k) => weights[k] > 0 && possible(k, t))
+    .filter((k) => weights[k] > 0 && possibleKind(k, t))
     .map((k) => ({ weight: weights[k], arbitrary: BUILDERS[k](t) }));
   return fc.oneof(...arms);
 };
