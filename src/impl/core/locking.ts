@@ -1,0 +1,288 @@
+/**
+ * The kernel's locks as the ported code takes them, with lockdep (v7.0-rc5):
+ * - kernel/locking/mutex.c: mutex_lock / mutex_unlock;
+ * - include/linux/spinlock.h: spin_lock(_irqsave) / spin_unlock(_irqrestore) (preempt_count
+ *   raised while held: sleeping under one is "sleeping function called from invalid context");
+ * - kernel/locking/rwsem.c: down_read / up_read / down_write / up_write (mmap_lock);
+ * - kernel/sched/completion.c: wait_for_completion / complete;
+ * - include/linux/lockdep.h: lock_map_acquire / lock_map_release (pseudo locks such as a
+ *   workqueue's "(wq_completion)name" map: dependencies only, never contended).
+ *
+ * Every acquire and release is a yield point. A contended lock blocks its task (sched.ts:
+ * `wait`), naming the owner as the task it waits for. Lockdep (after kernel/locking/lockdep.c:
+ * check_prevs_add, check_deadlock, print_usage_bug) learns class dependencies A → B (B taken
+ * while A held), reports a new edge that closes a cycle, a task taking a lock it already holds,
+ * an unlock of a lock not held, and a sleeping lock taken in atomic context; each report is a
+ * warn (the I-SPLAT invariant). Lock classes are the kernel's names: "iommu_sva_lock",
+ * "&group->mutex", "&domain->lock"; two instances of one class share dependencies as in
+ * lockdep. Allocation-free on the common path (known edge, no contention).
+ */
+import { warn } from './kernel.js';
+import { type Co, type LockInstance, type Task, TaskHung, preemptPoint, schedOf, setReleaseAll, wait } from './sched.js';
+import type { Kernel } from './types.js';
+
+interface LockBase extends LockInstance {
+  readonly kernel: Kernel;
+  readonly acquirePoint: ReturnType<typeof preemptPoint>;
+  readonly releasePoint: ReturnType<typeof preemptPoint>;
+}
+
+/** struct mutex. */
+export interface Mutex extends LockBase {
+  readonly kind: 'mutex';
+  owner: Task | undefined;
+}
+
+/** spinlock_t. */
+export interface Spinlock extends LockBase {
+  readonly kind: 'spin';
+  owner: Task | undefined;
+}
+
+/** struct rw_semaphore. */
+export interface RwSem extends LockBase {
+  readonly kind: 'rwsem';
+  owner: Task | undefined;
+  readers: Task[];
+}
+
+/** struct completion. */
+export interface Completion {
+  readonly name: string;
+  done: number;
+}
+
+type Lock = Mutex | Spinlock | RwSem;
+
+interface Lockdep {
+  /** deps.get(A) has B when B was taken while A was held. */
+  readonly deps: Map<string, Set<string>>;
+}
+
+const lockdeps = new WeakMap<Kernel, Lockdep>();
+
+function lockdepOf(kernel: Kernel): Lockdep {
+  let l = lockdeps.get(kernel);
+  if (l === undefined) lockdeps.set(kernel, (l = { deps: new Map() }));
+  return l;
+}
+
+function make<K extends Lock['kind']>(kernel: Kernel, kind: K, name: string, sleeps: boolean): Lock & { kind: K } {
+  const lock = {
+    kind, name, sleeps, kernel, owner: undefined,
+    acquirePoint: preemptPoint(`${kind === 'spin' ? 'spin_lock' : kind === 'mutex' ? 'mutex_lock' : 'down'}(${name})`),
+    releasePoint: preemptPoint(`${kind === 'spin' ? 'spin_unlock' : kind === 'mutex' ? 'mutex_unlock' : 'up'}(${name})`),
+    ...(kind === 'rwsem' ? { readers: [] } : {}),
+  } as unknown as Lock & { kind: K };
+  return lock;
+}
+
+/** mutex_init / DEFINE_MUTEX. */
+export const mutex_init = (kernel: Kernel, name: string): Mutex => make(kernel, 'mutex', name, true);
+/** spin_lock_init / DEFINE_SPINLOCK. */
+export const spin_lock_init = (kernel: Kernel, name: string): Spinlock => make(kernel, 'spin', name, false);
+/** init_rwsem. */
+export const init_rwsem = (kernel: Kernel, name: string): RwSem => make(kernel, 'rwsem', name, true);
+/** init_completion. */
+export const init_completion = (name: string): Completion => ({ name, done: 0 });
+
+/** Whether `to` is reachable from `from` in the learned dependencies (depth-first). */
+function reaches(deps: Map<string, Set<string>>, from: string, to: string, seen: Set<string>): boolean {
+  if (from === to) return true;
+  if (seen.has(from)) return false;
+  seen.add(from);
+  for (const next of deps.get(from) ?? []) if (reaches(deps, next, to, seen)) return true;
+  return false;
+}
+
+/** lockdep.c: check_prevs_add: learn held → next; a new edge that closes a cycle is reported. */
+function lock_acquire(kernel: Kernel, t: Task, next: LockInstance): void {
+  const deps = lockdepOf(kernel).deps;
+  for (const prev of t.held) {
+    if (prev === next) {
+      warn(kernel, `possible recursive locking detected: ${t.name} takes ${next.name} while holding it`);
+      continue;
+    }
+    let out = deps.get(prev.name);
+    if (out === undefined) deps.set(prev.name, (out = new Set()));
+    if (out.has(next.name)) continue;
+    if (prev.name !== next.name && reaches(deps, next.name, prev.name, new Set())) {
+      warn(kernel, `possible circular locking dependency detected: ${t.name} takes ${next.name} while holding ${prev.name}, but ${next.name} -> ... -> ${prev.name} is already known`);
+    }
+    out.add(next.name);
+  }
+  t.held.push(next);
+}
+
+/** lockdep.c: lock_release: unlocking what the task does not hold is a WARN ("bad unlock balance"). */
+function lock_release(kernel: Kernel, t: Task, lock: LockInstance): boolean {
+  const i = t.held.lastIndexOf(lock);
+  if (i < 0) {
+    warn(kernel, `bad unlock balance detected: ${t.name} releases ${lock.name}, which it does not hold`);
+    return false;
+  }
+  t.held.splice(i, 1);
+  return true;
+}
+
+/**
+ * kernel/sched/core.c: __might_sleep (CONFIG_DEBUG_ATOMIC_SLEEP): every sleeping allocation
+ * (GFP_KERNEL, dma_alloc_coherent) and sleeping lock calls it.
+ */
+export function might_sleep(kernel: Kernel, where: string): void {
+  const t = schedOf(kernel).current;
+  if (t.atomic === 0) return;
+  const spins = t.held.filter((l) => !l.sleeps).map((l) => l.name);
+  warn(kernel, `BUG: sleeping function called from invalid context at ${where} (in_atomic(): 1, holding ${spins.join(', ')})`);
+}
+
+/** in_atomic(): the current task holds a spinlock. */
+export const in_atomic = (kernel: Kernel): boolean => schedOf(kernel).current.atomic > 0;
+
+function* acquire(lock: Mutex | Spinlock, what: string): Co {
+  const kernel = lock.kernel;
+  yield lock.acquirePoint;
+  const t = schedOf(kernel).current;
+  if (lock.sleeps) might_sleep(kernel, what);
+  lock_acquire(kernel, t, lock);
+  if (lock.owner === t) return; // recursive: reported; the real kernel would hang here
+  if (lock.owner !== undefined) {
+    const ok = yield* wait(kernel, what, () => lock.owner === undefined, () => lock.owner);
+    if (!ok) {
+      t.held.pop();
+      throw hung(t, what);
+    }
+  }
+  lock.owner = t;
+  if (!lock.sleeps) t.atomic++;
+}
+
+function* release(lock: Mutex | Spinlock): Co {
+  const kernel = lock.kernel;
+  const t = schedOf(kernel).current;
+  if (lock_release(kernel, t, lock) && lock.owner === t) {
+    lock.owner = undefined;
+    if (!lock.sleeps) t.atomic--;
+  }
+  yield lock.releasePoint;
+}
+
+/** kernel/locking/mutex.c: mutex_lock. */
+export const mutex_lock = (m: Mutex): Co => acquire(m, `mutex_lock(${m.name})`);
+/** kernel/locking/mutex.c: mutex_unlock. */
+export const mutex_unlock = (m: Mutex): Co => release(m);
+/** spin_lock (and spin_lock_irqsave: interrupts are not modelled apart from the atomic count). */
+export const spin_lock = (l: Spinlock): Co => acquire(l, `spin_lock(${l.name})`);
+/** spin_unlock (and spin_unlock_irqrestore). */
+export const spin_unlock = (l: Spinlock): Co => release(l);
+/** lockdep_assert_held. */
+export function lockdep_assert_held(kernel: Kernel, lock: LockInstance): void {
+  if (!schedOf(kernel).current.held.includes(lock)) warn(kernel, `WARNING: lockdep_assert_held(${lock.name}) failed in ${schedOf(kernel).current.name}`);
+}
+
+/** kernel/locking/rwsem.c: down_read: shares the lock with readers; waits for a writer. */
+export function* down_read(sem: RwSem): Co {
+  const kernel = sem.kernel;
+  yield sem.acquirePoint;
+  const t = schedOf(kernel).current;
+  might_sleep(kernel, `down_read(${sem.name})`);
+  lock_acquire(kernel, t, sem);
+  if (sem.owner !== undefined) {
+    const ok = yield* wait(kernel, `down_read(${sem.name})`, () => sem.owner === undefined, () => sem.owner);
+    if (!ok) {
+      t.held.pop();
+      throw hung(t, `down_read(${sem.name})`);
+    }
+  }
+  sem.readers.push(t);
+}
+
+/** kernel/locking/rwsem.c: up_read. */
+export function* up_read(sem: RwSem): Co {
+  const t = schedOf(sem.kernel).current;
+  const i = sem.readers.indexOf(t);
+  if (lock_release(sem.kernel, t, sem) && i >= 0) sem.readers.splice(i, 1);
+  yield sem.releasePoint;
+}
+
+/** kernel/locking/rwsem.c: down_write: waits for the writer and every reader. */
+export function* down_write(sem: RwSem): Co {
+  const kernel = sem.kernel;
+  yield sem.acquirePoint;
+  const t = schedOf(kernel).current;
+  might_sleep(kernel, `down_write(${sem.name})`);
+  lock_acquire(kernel, t, sem);
+  const free = (): boolean => sem.owner === undefined && sem.readers.length === 0;
+  if (!free()) {
+    const ok = yield* wait(kernel, `down_write(${sem.name})`, free, () => sem.owner ?? sem.readers[0]);
+    if (!ok) {
+      t.held.pop();
+      throw hung(t, `down_write(${sem.name})`);
+    }
+  }
+  sem.owner = t;
+}
+
+/** kernel/locking/rwsem.c: up_write. */
+export function* up_write(sem: RwSem): Co {
+  const t = schedOf(sem.kernel).current;
+  if (lock_release(sem.kernel, t, sem) && sem.owner === t) sem.owner = undefined;
+  yield sem.releasePoint;
+}
+
+/**
+ * kernel/sched/completion.c: wait_for_completion. `by` names the task that will complete it
+ * (the PRQ thread for prq_complete), so the sequential path can run it in place.
+ */
+export function* wait_for_completion(kernel: Kernel, c: Completion, by: () => Task | undefined): Co<boolean> {
+  might_sleep(kernel, `wait_for_completion(${c.name})`);
+  const ok = yield* wait(kernel, `wait_for_completion(${c.name})`, () => c.done > 0, by);
+  if (ok) c.done--;
+  return ok;
+}
+
+/** kernel/sched/completion.c: complete. */
+export function complete(c: Completion): void {
+  c.done++;
+}
+
+/** include/linux/lockdep.h: lock_map_acquire: a pseudo lock, for dependencies only. */
+export function lock_map_acquire(kernel: Kernel, map: LockInstance): void {
+  lock_acquire(kernel, schedOf(kernel).current, map);
+}
+
+/** include/linux/lockdep.h: lock_map_release. */
+export function lock_map_release(kernel: Kernel, map: LockInstance): void {
+  const held = schedOf(kernel).current.held;
+  const i = held.lastIndexOf(map);
+  if (i >= 0) held.splice(i, 1);
+}
+
+/** A pseudo lock class (lockdep_map) such as a workqueue's "(wq_completion)name". */
+export const lockdep_map = (name: string): LockInstance => ({ name, sleeps: true });
+
+/** The task can never take the lock (a deadlock, reported by `wait`): it hangs there for good. */
+const hung = (t: Task, what: string): TaskHung => new TaskHung(`${t.name} hung in ${what}`);
+
+/** Locks the current task holds, oldest first: for tests and traces. */
+export const lockdep_held = (kernel: Kernel): readonly string[] => schedOf(kernel).current.held.map((l) => l.name);
+
+/**
+ * The learned dependencies, for the explorer's state fingerprint (state that decides later
+ * reports lives here, out of the world's object graph). Undefined before the first lock.
+ */
+export const lockdep_state = (kernel: Kernel): object | undefined => lockdeps.get(kernel)?.deps;
+
+// A task parked after a deadlock report loses its locks, so one deadlock gives one report.
+setReleaseAll((t: Task) => {
+  for (const l of t.held) {
+    const lock = l as Partial<Lock>;
+    if (lock.owner === t) lock.owner = undefined;
+    if (lock.kind === 'rwsem') {
+      const i = lock.readers!.indexOf(t);
+      if (i >= 0) lock.readers!.splice(i, 1);
+    }
+  }
+  t.atomic = 0;
+  t.held.length = 0;
+});

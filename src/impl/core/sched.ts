@@ -1,0 +1,209 @@
+/**
+ * Tasks and yield points: the part of kernel/sched the ported code sees (v7.0-rc5).
+ *
+ * A ported function that can be interleaved is a generator (`function*`, type Co<T>); it calls
+ * other such functions with `yield*` and stops at yield points:
+ * - `preempt`: a place where the kernel can be preempted or another CPU can run (every lock
+ *   acquire and release, every store to a structure the hardware reads, cond_resched);
+ * - `block`: the task cannot go on until `until()` holds (a contended lock, a completion, a
+ *   flush, a grace period). `waitsFor` names the task that will make it hold, when one does.
+ *
+ * Who runs at a yield point is the scheduler's choice (src/sched: sequential, random, PCT,
+ * preemption-bounded exhaustive). Outside a concurrent group the harness drives a command to
+ * completion with `sync`, which ignores preempt points and resolves a block by running the
+ * task it waits for in place: the old run-to-completion order, so sequential traces are
+ * unchanged. Preempt points are preallocated constants: a sequential step allocates nothing
+ * for them.
+ */
+import type { Kernel } from './types.js';
+import { warn } from './kernel.js';
+
+/** What a task tells its scheduler when it stops. */
+export interface Yield {
+  readonly kind: 'preempt' | 'block';
+  /** Where, in kernel words: "mutex_lock(iommu_sva_lock)", "intel_pasid pe->val[1] store". */
+  readonly what: string;
+  /** block: the condition the task waits for. */
+  readonly until?: (() => boolean) | undefined;
+  /** block: the task that will make `until` hold (a lock's owner, the flushed work item). */
+  readonly waitsFor?: (() => Task | undefined) | undefined;
+}
+
+/** A ported function that may stop at yield points and returns T. */
+export type Co<T = void> = Generator<Yield, T, undefined>;
+
+/** A preempt point (make one per site, at module level: they are compared by identity in traces). */
+export const preemptPoint = (what: string): Yield => Object.freeze({ kind: 'preempt', what });
+
+/** Which kind of kernel context a task is; the trace's lane names use it. */
+export type TaskKind = 'cpu' | 'kworker' | 'irq' | 'srcu' | 'hw';
+
+/** A kernel context: a user task's system call on a CPU, a kworker, an IRQ thread, a device. */
+export class Task {
+  /** Locks held (lockdep's held_locks), oldest first. */
+  readonly held: LockInstance[] = [];
+  /** preempt_count: spinlocks held and interrupts disabled; sleeping is a bug while > 0. */
+  atomic = 0;
+  done = false;
+  /** Parked for good after a deadlock report: never runs again. */
+  parked = false;
+  result: unknown = undefined;
+  /** The block it stopped at, until `until()` holds. */
+  blocked: Yield | undefined = undefined;
+  constructor(
+    readonly id: number,
+    readonly name: string,
+    readonly kind: TaskKind,
+    readonly body: Co<unknown> | undefined,
+  ) {}
+  /** Can this task take a step now? */
+  runnable(): boolean {
+    return !this.done && !this.parked && (this.blocked === undefined || this.blocked.until!());
+  }
+}
+
+/** What lockdep knows of a lock object (locking.ts fills it in). */
+export interface LockInstance {
+  /** The lock class: "iommu_sva_lock", "&group->mutex", "(wq_completion)dmar0-iopfq". */
+  readonly name: string;
+  /** A sleeping lock (mutex, rwsem) or a spinning one. */
+  readonly sleeps: boolean;
+}
+
+/** The scheduler state of one world. */
+export interface Sched {
+  /** `current`. The harness's task until a group or a kernel thread runs. */
+  current: Task;
+  /** Tasks spawned and not yet finished, in spawn order. */
+  readonly tasks: Task[];
+  nextId: number;
+  /** A concurrent group is running: yields go to its scheduler instead of `sync`. */
+  concurrent: boolean;
+  /** Tasks `sync` is running in place, outermost first (a deadlock is a cycle through them). */
+  readonly inline: Task[];
+  /** `sync` calls in progress: inside one, even a concurrent task waits in place (no yield). */
+  bridges: number;
+}
+
+const scheds = new WeakMap<Kernel, Sched>();
+
+/** The scheduler state of a kernel, made on first use. */
+export function schedOf(kernel: Kernel): Sched {
+  let s = scheds.get(kernel);
+  if (s === undefined) {
+    const boot = new Task(0, 'task', 'cpu', undefined);
+    scheds.set(kernel, (s = { current: boot, tasks: [], nextId: 1, concurrent: false, inline: [], bridges: 0 }));
+  }
+  return s;
+}
+
+/** kthread_run / queue_work / a threaded IRQ waking: a new runnable task, not started yet. */
+export function spawn(kernel: Kernel, name: string, kind: TaskKind, body: Co<unknown>): Task {
+  const s = schedOf(kernel);
+  const t = new Task(s.nextId++, name, kind, body);
+  s.tasks.push(t);
+  return t;
+}
+
+/**
+ * Run `t` from where it stopped to its next yield point, as `current`. Returns the yield, or
+ * undefined when the task finished (its result stored, and removed from the task list).
+ */
+export function stepTask(kernel: Kernel, t: Task): Yield | undefined {
+  const s = schedOf(kernel);
+  const prev = s.current;
+  s.current = t;
+  t.blocked = undefined;
+  try {
+    const r = t.body!.next();
+    if (r.done) {
+      t.done = true;
+      t.result = r.value;
+      const i = s.tasks.indexOf(t);
+      if (i >= 0) s.tasks.splice(i, 1);
+      return undefined;
+    }
+    if (r.value.kind === 'block') {
+      if (t.atomic > 0) warn(kernel, `BUG: scheduling while atomic: ${t.name} blocks in ${r.value.what}`);
+      t.blocked = r.value;
+    }
+    return r.value;
+  } finally {
+    s.current = prev;
+  }
+}
+
+/** Thrown out of `sync` when the task it drives can never go on (a deadlock, reported once). */
+export class TaskHung extends Error {}
+
+/**
+ * Drive `co` to completion in the current task: the sequential path. Preempt points pass; a
+ * block is resolved by running the task it waits for in place, to its end or its own block
+ * (whose dependency is run the same way). A dependency that closes a cycle, or a block nobody
+ * can lift, is a deadlock: reported with warn (the I-SPLAT invariant), and the waiting
+ * function sees its wait fail (see `wait`).
+ */
+export function sync<T>(kernel: Kernel, co: Co<T>): T {
+  const s = schedOf(kernel);
+  s.bridges++;
+  try {
+    for (;;) {
+      const r = co.next();
+      if (r.done) return r.value;
+      // Under sync, `wait` resolves every block in place before yielding one.
+      if (r.value.kind === 'block') throw new TaskHung(`${s.current.name} hung in ${r.value.what}`);
+    }
+  } finally {
+    s.bridges--;
+  }
+}
+
+/**
+ * Wait until `until()` holds. Concurrent: yield a block and let the scheduler pick. Sequential
+ * (sync): run the task it waits for in place. Returns false when the wait can never end (a
+ * deadlock: reported); the caller then carries on as the old run_waited callers did, which is
+ * what the harness needs to report one deadlock once instead of hanging.
+ */
+export function* wait(kernel: Kernel, what: string, until: () => boolean, waitsFor?: () => Task | undefined): Co<boolean> {
+  if (until()) return true;
+  const s = schedOf(kernel);
+  if (s.concurrent && s.bridges === 0 && s.inline.length === 0) {
+    yield { kind: 'block', what, until, waitsFor };
+    return true;
+  }
+  return runUntil(kernel, what, until, waitsFor);
+}
+
+/** The sequential half of `wait`: run dependencies in place until the condition holds. */
+function runUntil(kernel: Kernel, what: string, until: () => boolean, waitsFor: (() => Task | undefined) | undefined): boolean {
+  const s = schedOf(kernel);
+  const me = s.current;
+  while (!until()) {
+    const dep = waitsFor?.();
+    if (dep === undefined || dep === me || dep.done || dep.parked || s.inline.includes(dep)) {
+      warn(kernel, `possible deadlock: ${me.name} waits in ${what}${dep === undefined ? ' for nothing that can run' : ` for ${dep.name}${dep.blocked ? `, which waits in ${dep.blocked.what}` : ''}`}`);
+      return false;
+    }
+    s.inline.push(me);
+    try {
+      while (stepTask(kernel, dep) !== undefined) {
+        // A dependency run in place never yields a block (its own waits run in place too).
+      }
+    } catch (e) {
+      if (!(e instanceof TaskHung)) throw e;
+      // The dependency sleeps forever: park it and forget its locks, one report per deadlock.
+      dep.parked = true;
+      releaseAll(dep);
+      return false;
+    } finally {
+      s.inline.pop();
+    }
+  }
+  return true;
+}
+
+/** Hook for locking.ts: drop a parked task's locks from the owners' view. */
+let releaseAll: (t: Task) => void = () => {};
+export function setReleaseAll(fn: (t: Task) => void): void {
+  releaseAll = fn;
+}
