@@ -4,6 +4,7 @@
  * stale), domain ops that record every call, and configurable failures. It names no real
  * driver and uses only the ops tables of src/impl/core.
  */
+import { sync } from '../../src/impl/core/sched.js';
 import { Counters } from '../../src/hw/counters.js';
 import type { PciDevice } from '../../src/hw/device.js';
 import type { IommuUnit, Translation } from '../../src/hw/iommu.js';
@@ -125,7 +126,7 @@ export class MockDriver implements IommuDriver {
       },
       free(domain): void {
         self.record({ op: 'free', domain: domain.id });
-        mmu_notifier_put(mockOf(domain).notifier);
+        sync(mockOf(domain).notifier.mm.kernel, mmu_notifier_put(mockOf(domain).notifier));
       },
     };
     const blockedOps = {
@@ -159,7 +160,7 @@ export class MockDriver implements IommuDriver {
         const md: MockDomain = { iommu: dev.iommu.index, notifier, attached: [], pasid: undefined, memFreed: false };
         container.md = md;
         domain.container = md;
-        const ret = mmu_notifier_register(notifier, mm);
+        const ret = sync(mm.kernel, mmu_notifier_register(notifier, mm));
         if (ret !== 0) return err(ret);
         self.domains.push(domain);
         self.record({ op: 'domain_alloc_sva', dev: dev.id, mm: mm.slot, domain: domain.id });

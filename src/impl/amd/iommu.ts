@@ -6,6 +6,7 @@
  * queue, the DTE), detach_device, protection_domain_alloc, amd_iommu_domain_free and the
  * blocked domain whose set_dev_pasid removes a PASID.
  */
+import { sync } from '../core/sched.js';
 import { AmdIommuUnit } from '../../hw/amd/index.js';
 import type { Errno } from '../../shared/index.js';
 import { iopf_queue_flush_dev } from '../core/iopf.js';
@@ -140,7 +141,7 @@ export function detach_device(dev_data: IommuDevData): void {
   const domain = dev_data.domain;
   if (domain === undefined) return warn(dev_data.iommu.kernel, `detach_device: ${dev_data.dev.hw.name} not attached`);
   if (dev_data.ppr) {
-    iopf_queue_flush_dev(dev_data.dev);
+    sync(dev_data.iommu.kernel, iopf_queue_flush_dev(dev_data.dev)); // BRIDGE(core)
     amd_iommu_iopf_remove_device(dev_data.iommu, dev_data);
   }
   dev_update_dte(dev_data, false);

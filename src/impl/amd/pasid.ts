@@ -9,6 +9,7 @@
  * pdom_dev_data's own device), so the core's iommu_sva_bind_device reuses the mm's domain on
  * every AMD IOMMU: one SVA domain per mm.
  */
+import { sync } from '../core/sched.js';
 import { err, ok, type Errno, type Result } from '../../shared/index.js';
 import { dev_fault_param, iopf_queue_flush_dev } from '../core/iopf.js';
 import { noteFinding, spin_lock, spin_unlock, warn } from '../core/kernel.js';
@@ -130,7 +131,7 @@ export function amd_iommu_remove_dev_pasid(dev: Device, pasid: number, domain: I
   if (!dev_data.ppr) return;
   if (kernel.fixes.has('amd-remove-pasid-no-iopf-flush')) {
     amd_iommu_poll_ppr_log(dev_data.iommu);
-    if (iopf_queue_flush_dev(dev) !== 0) warn(kernel, `iopf_queue_flush_dev: ${dev.hw.name} has no fault queue`);
+    if (sync(kernel, iopf_queue_flush_dev(dev)) !== 0) warn(kernel, `iopf_queue_flush_dev: ${dev.hw.name} has no fault queue`); // BRIDGE(core)
   } else if (iopf_pending(dev_data.iommu)) noteFinding(kernel, 'amd-remove-pasid-no-iopf-flush');
 }
 
@@ -141,7 +142,7 @@ export function amd_iommu_remove_dev_pasid(dev: Device, pasid: number, domain: I
  */
 function iommu_sva_domain_free(domain: IommuDomain): void {
   const sva_pdom = to_pdomain(domain);
-  if (sva_pdom.mn !== undefined) mmu_notifier_unregister(sva_pdom.mn, domain.mm!);
+  if (sva_pdom.mn !== undefined) sync(domain.mm!.kernel, mmu_notifier_unregister(sva_pdom.mn, domain.mm!)); // BRIDGE(core)
   amd_iommu_domain_free(domain);
 }
 
@@ -159,7 +160,7 @@ export function amd_iommu_domain_alloc_sva(dev: Device, mm: MmStruct): Result<Io
   const pdom = protection_domain_alloc(kernel, 'SVA', amd_sva_domain_ops);
   if (pdom === undefined) return err('ENOMEM');
   const mn = pdom.initNotifier(sva_mn, mm);
-  const ret = mmu_notifier_register(mn, mm);
+  const ret = sync(mm.kernel, mmu_notifier_register(mn, mm)); // BRIDGE(core)
   if (ret !== 0) {
     amd_iommu_domain_free(pdom.domain);
     return err(ret);

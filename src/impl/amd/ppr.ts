@@ -3,6 +3,7 @@
  * newer stored version, 3c6a2bac1524, has it): the PPR log's IRQ thread reporting each request
  * to the IOPF core, the page response (COMPLETE_PPR_REQUEST) and the per-IOMMU IOPF queue.
  */
+import { sync } from '../core/sched.js';
 import type { PprEntry } from '../../hw/amd/index.js';
 import {
   IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE, IOMMU_FAULT_PAGE_REQUEST_PASID_VALID, IOMMU_FAULT_PAGE_RESPONSE_NEEDS_PASID,
@@ -66,7 +67,7 @@ export function amd_iommu_iopf_add_device(iommu: AmdIommu, dev_data: IommuDevDat
   spin_lock(iommu.kernel, 'iommu->lock');
   let ret: Errno | 0 = 'EINVAL';
   if (iommu.iopf_queue !== undefined) {
-    ret = iopf_queue_add_device(iommu.iopf_queue, dev_data.dev);
+    ret = sync(iommu.kernel, iopf_queue_add_device(iommu.iopf_queue, dev_data.dev)); // BRIDGE(core)
     if (ret === 0) dev_data.ppr = true;
   }
   spin_unlock(iommu.kernel, 'iommu->lock');
@@ -76,7 +77,7 @@ export function amd_iommu_iopf_add_device(iommu: AmdIommu, dev_data: IommuDevDat
 /** amd_iommu_iopf_remove_device (v6.19-rc). */
 export function amd_iommu_iopf_remove_device(iommu: AmdIommu, dev_data: IommuDevData): void {
   spin_lock(iommu.kernel, 'iommu->lock');
-  iopf_queue_remove_device(iommu.iopf_queue!, dev_data.dev);
+  sync(iommu.kernel, iopf_queue_remove_device(iommu.iopf_queue!, dev_data.dev)); // BRIDGE(core)
   dev_data.ppr = false;
   spin_unlock(iommu.kernel, 'iommu->lock');
 }

@@ -5,6 +5,7 @@
  * (finish_task_switch → mmdrop_lazy_tlb). The harness's exit and mmdrop commands are these two
  * halves.
  */
+import { sync } from './sched.js';
 import { mmdrop, mmgrab, mmput } from './mm.js';
 import type { MmStruct } from './types.js';
 
@@ -12,7 +13,7 @@ import type { MmStruct } from './types.js';
 export function exit_mm(mm: MmStruct): void {
   mm.kernel.trace?.event('cpu', `mm${mm.slot}`, 'exit');
   mmgrab(mm);
-  mmput(mm);
+  sync(mm.kernel, mmput(mm)); // BRIDGE(core)
 }
 
 /** kernel/sched/core.c: finish_task_switch → mmdrop_lazy_tlb (v6.17). */

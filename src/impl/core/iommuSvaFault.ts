@@ -3,6 +3,7 @@
  * iommu_sva_iopf_handler queues the group on the fault queue's workqueue; the work
  * (iommu_sva_handle_iopf) handles each fault against the domain's mm and answers the group.
  */
+import { sync } from './sched.js';
 import type { Errno, PageResponseCode } from '../../shared/index.js';
 import { USER_BASE_VPN } from '../../shared/index.js';
 import { handle_mm_fault } from './fault.js';
@@ -45,7 +46,7 @@ export function iommu_sva_handle_mm(fault: IopfFault, mm: MmStruct): PageRespons
       status = ret === 0 ? 'success' : 'invalid';
     }
   }
-  mmput(mm);
+  sync(mm.kernel, mmput(mm)); // BRIDGE(core)
   return status;
 }
 

@@ -11,6 +11,7 @@
  * in any order); here it runs in queue order: other orders need the concurrency work.
  * Partial requests wait on the device's partial list until their group's LAST arrives.
  */
+import type { Co } from './sched.js';
 import { type Errno, type IopfCounts, type PageResponseCode, zeroIopfCounts } from '../../shared/index.js';
 import { iommu_attach_handle_get } from './iommu.js';
 import { noteFinding, warn } from './kernel.js';
@@ -115,7 +116,7 @@ export function iopf_queue_alloc(kernel: Kernel, name: string, irq_thread: () =>
 }
 
 /** io-pgfault.c: iopf_queue_add_device: -ENODEV without ops->page_response, -EBUSY if already added. */
-export function iopf_queue_add_device(queue: IopfQueue, dev: Device): Errno | 0 {
+export function* iopf_queue_add_device(queue: IopfQueue, dev: Device): Co<Errno | 0> {
   if (typeof dev.iommu.ops.page_response !== 'function') return 'ENODEV';
   if (faultParams.has(dev)) return 'EBUSY';
   if (queue.kernel.shouldFail('kzalloc@iopf_queue_add_device')) return 'ENOMEM';
@@ -130,7 +131,7 @@ export function iopf_queue_add_device(queue: IopfQueue, dev: Device): Errno | 0 
  * awaiting a response is answered IOMMU_PAGE_RESP_INVALID and freed. (Work already queued for
  * such a group still runs later, on freed memory: recorded as a WARN here.)
  */
-export function iopf_queue_remove_device(queue: IopfQueue, dev: Device): void {
+export function* iopf_queue_remove_device(queue: IopfQueue, dev: Device): Co {
   const param = faultParams.get(dev);
   if (param === undefined || param.queue !== queue) {
     warn(queue.kernel, `iopf_queue_remove_device: ${dev.hw.name} not on ${queue.name}`);
@@ -327,7 +328,7 @@ export function flush_workqueue(queue: IopfQueue): void {
  * driver must have flushed its low-level queue first. A device not on a queue is a driver bug
  * (the kernel's WARN_ON: callers here record it, since only they know the Kernel).
  */
-export function iopf_queue_flush_dev(dev: Device): Errno | 0 {
+export function* iopf_queue_flush_dev(dev: Device): Co<Errno | 0> {
   const param = faultParams.get(dev);
   if (param === undefined) return 'ENODEV';
   flush_workqueue(param.queue);

@@ -4,6 +4,7 @@
  * lazy-TLB users). The last mmput tears the address space down (__mmput → exit_mmap); the last
  * mmdrop frees the struct (__mmdrop), and only then the PASID (mm_pasid_drop).
  */
+import type { Co } from './sched.js';
 import { CpuPageTable } from '../../hw/pagetable.js';
 import { exit_mmap } from './exitMmap.js';
 import { coreOf } from './kernel.js';
@@ -51,7 +52,7 @@ export function mmget_not_zero(mm: MmStruct): boolean {
 }
 
 /** kernel/fork.c: mmput (v6.17). */
-export function mmput(mm: MmStruct): void {
+export function* mmput(mm: MmStruct): Co {
   if (mm.mm_users <= 0) throw new Error(`mmput underflow on mm${mm.slot}#${mm.gen}`);
   if (--mm.mm_users === 0) __mmput(mm);
 }

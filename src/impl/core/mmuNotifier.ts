@@ -2,6 +2,7 @@
  * mm/mmu_notifier.c (v6.17), the hlist (non-interval) notifiers SVA drivers use. SRCU is the
  * world's srcuCallbacks queue: call_srcu appends, a grace period runs the queue.
  */
+import type { Co } from './sched.js';
 import { coreOf, warn } from './kernel.js';
 import { mmdrop, mmgrab } from './mm.js';
 import type { Errno } from '../../shared/index.js';
@@ -31,7 +32,7 @@ const subscribed = new WeakSet<MmStruct>();
  * mm_users; pin the mm_struct (mmgrab, paired with the mmdrop after free_notifier), users = 1,
  * hook the subscription at the head of the list.
  */
-export function mmu_notifier_register(sub: MmuNotifier, mm: MmStruct): Errno | 0 {
+export function* mmu_notifier_register(sub: MmuNotifier, mm: MmStruct): Co<Errno | 0> {
   if (mm.mm_users <= 0) throw new Error(`mmu_notifier_register on mm${mm.slot} with mm_users 0 (BUG_ON)`);
   if (sub.mm !== mm) throw new Error('mmu_notifier_register: subscription built for another mm');
   // The mm's first registration kzallocs mm->notifier_subscriptions (freed at __mmdrop).
@@ -60,7 +61,7 @@ function unhook(sub: MmuNotifier): void {
  * free_notifier runs only after every invalidation that may still see it has finished. put
  * never calls release.
  */
-export function mmu_notifier_put(sub: MmuNotifier): void {
+export function* mmu_notifier_put(sub: MmuNotifier): Co {
   const mm = sub.mm;
   if (sub.users === 0) return warn(mm.kernel, `mmu_notifier_put with users 0 on mm${mm.slot}`);
   if (--sub.users > 0) return;
@@ -83,7 +84,7 @@ function mmu_notifier_free_rcu(sub: MmuNotifier): void {
  * unhook it; synchronize_srcu (no reader runs concurrently on the one modelled CPU, so it
  * returns at once); then the register's mmdrop, at once. The caller frees the subscription.
  */
-export function mmu_notifier_unregister(sub: MmuNotifier, mm: MmStruct): void {
+export function* mmu_notifier_unregister(sub: MmuNotifier, mm: MmStruct): Co {
   if (sub.hooked) {
     mm.kernel.trace?.event('core', 'mmu_notifier', `unregister mm${mm.slot}: release`);
     sub.ops.release(sub, mm);

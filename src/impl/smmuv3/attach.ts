@@ -4,6 +4,7 @@
  * list, nr_ats_masters and PCI ATS consistent with the STE and CDs, arm_smmu_set_pasid, the
  * blocking domain's PASID removal and the identity (bypass) RID attach.
  */
+import { sync } from '../core/sched.js';
 import type { Cd, Ste } from '../../hw/smmuv3/index.js';
 import type { Errno } from '../../shared/index.js';
 import type { Device, IommuDomain } from '../core/types.js';
@@ -188,7 +189,7 @@ export function arm_smmu_blocking_set_dev_pasid(_new: IommuDomain, dev: Device, 
   if (master.iopf_refcount > 0) {
     if (kernel.fixes.has('smmuv3-detach-no-iopf-flush')) {
       arm_smmu_evtq_thread(master.smmu);
-      if (iopf_queue_flush_dev(dev) !== 0) warn(kernel, `iopf_queue_flush_dev: ${dev.hw.name} has no fault queue`);
+      if (sync(kernel, iopf_queue_flush_dev(dev)) !== 0) warn(kernel, `iopf_queue_flush_dev: ${dev.hw.name} has no fault queue`); // BRIDGE(core)
     } else if (faults_pending(master.smmu)) noteFinding(kernel, 'smmuv3-detach-no-iopf-flush');
   }
   arm_smmu_remove_master_domain(master, old === undefined ? undefined : to_smmu_domain(old), pasid);

@@ -8,6 +8,7 @@
  * logs "unexpected PRI request" and denies them. So a `pri` endpoint of the topology is a
  * stall-capable master here (firmware "dma-can-stall"), and its faults stall (CD.S).
  */
+import { sync } from '../core/sched.js';
 import type { Errno } from '../../shared/index.js';
 import {
   IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE, IOMMU_FAULT_PAGE_REQUEST_PASID_VALID, IOMMU_FAULT_PERM_READ, IOMMU_FAULT_PERM_WRITE,
@@ -60,7 +61,7 @@ export function arm_smmu_enable_iopf(master: ArmSmmuMaster, master_domain: ArmSm
     master_domain.using_iopf = true;
     return 0;
   }
-  const ret = iopf_queue_add_device(master.smmu.evtq.iopf!, master.dev);
+  const ret = sync(master.smmu.kernel, iopf_queue_add_device(master.smmu.evtq.iopf!, master.dev)); // BRIDGE(core)
   if (ret !== 0) return ret;
   master.iopf_refcount = 1;
   master_domain.using_iopf = true;
@@ -71,5 +72,5 @@ export function arm_smmu_enable_iopf(master: ArmSmmuMaster, master_domain: ArmSm
 export function arm_smmu_disable_iopf(master: ArmSmmuMaster, master_domain: ArmSmmuMasterDomain | undefined): void {
   if (master_domain !== undefined && !master.stall_enabled) iopf_counts(master.smmu.kernel).disablesWithoutPri++;
   if (master_domain === undefined || !master_domain.using_iopf) return;
-  if (--master.iopf_refcount === 0) iopf_queue_remove_device(master.smmu.evtq.iopf!, master.dev);
+  if (--master.iopf_refcount === 0) sync(master.smmu.kernel, iopf_queue_remove_device(master.smmu.evtq.iopf!, master.dev)); // BRIDGE(core)
 }

@@ -3,6 +3,7 @@
  * (v6.17): one SVA domain per (mm, SMMU instance) with a private ASID, its mmu notifier
  * (invalidate, release, free) and its set_dev_pasid / free ops.
  */
+import { sync } from '../core/sched.js';
 import { PAGE_SIZE, ULONG_MAX, err, ok, type Errno, type Result } from '../../shared/index.js';
 import { spin_lock, spin_unlock } from '../core/kernel.js';
 import { mmget_not_zero, mmput } from '../core/mm.js';
@@ -100,7 +101,7 @@ function arm_smmu_sva_set_dev_pasid(domain: IommuDomain, dev: Device, id: number
   if (!mmget_not_zero(mm)) return 'EINVAL';
   const target = arm_smmu_make_sva_cd(master, mm, smmu_domain.cd.asid);
   const ret = arm_smmu_set_pasid(master, smmu_domain, id, target, old);
-  mmput(mm);
+  sync(mm.kernel, mmput(mm)); // BRIDGE(core)
   return ret;
 }
 
@@ -113,7 +114,7 @@ function arm_smmu_sva_domain_free(domain: IommuDomain): void {
   const smmu_domain = to_smmu_domain(domain);
   arm_smmu_tlb_inv_asid(smmu_domain.smmu, smmu_domain.cd.asid);
   smmu_domain.smmu.asid_xa.xa_erase(smmu_domain.cd.asid);
-  mmu_notifier_put(smmu_domain.mmu_notifier);
+  sync(smmu_domain.mmu_notifier.mm.kernel, mmu_notifier_put(smmu_domain.mmu_notifier)); // BRIDGE(core)
 }
 
 export const arm_smmu_sva_domain_ops: IommuDomainOps = Object.freeze({
@@ -140,7 +141,7 @@ export function arm_smmu_sva_domain_alloc(dev: Device, mm: MmStruct): Result<Iom
   const asid = smmu.asid_xa.xa_alloc(smmu_domain, 1, 2 ** smmu.asid_bits - 1);
   if (asid === 'EBUSY') return err('EBUSY');
   smmu_domain.cd.asid = asid;
-  const ret = mmu_notifier_register(smmu_domain.mmu_notifier, mm);
+  const ret = sync(mm.kernel, mmu_notifier_register(smmu_domain.mmu_notifier, mm)); // BRIDGE(core)
   if (ret !== 0) {
     smmu.asid_xa.xa_erase(asid);
     return err(ret);

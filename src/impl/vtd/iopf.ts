@@ -4,6 +4,7 @@
  * mainline up to v7.0-rc5, see docs/kernel-version.md). The first reference puts the device on
  * the IOMMU's iopf queue, the last takes it off (answering what is still pending).
  */
+import { sync } from '../core/sched.js';
 import type { Errno } from '../../shared/index.js';
 import type { Device, IommuDomain } from '../core/types.js';
 import { iopf_counts, iopf_queue_add_device, iopf_queue_remove_device } from '../core/iopf.js';
@@ -14,7 +15,7 @@ export function intel_iommu_enable_iopf(dev: Device): Errno | 0 {
   const info = dev_iommu_priv_get(dev);
   if (!info.pri_enabled) return 'ENODEV';
   if (info.iopf_refcount++ > 0) return 0;
-  const ret = iopf_queue_add_device(info.iommu.iopf_queue!, dev);
+  const ret = sync(info.iommu.kernel, iopf_queue_add_device(info.iommu.iopf_queue!, dev)); // BRIDGE(core)
   if (ret !== 0) info.iopf_refcount--;
   return ret;
 }
@@ -25,7 +26,7 @@ export function intel_iommu_disable_iopf(dev: Device): void {
   if (!info.pri_enabled) iopf_counts(info.iommu.kernel).disablesWithoutPri++;
   if (WARN_ON(info.iommu, !info.pri_enabled || info.iopf_refcount === 0, 'intel_iommu_disable_iopf: not enabled')) return;
   if (--info.iopf_refcount > 0) return;
-  iopf_queue_remove_device(info.iommu.iopf_queue!, dev);
+  sync(info.iommu.kernel, iopf_queue_remove_device(info.iommu.iopf_queue!, dev)); // BRIDGE(core)
 }
 
 /**

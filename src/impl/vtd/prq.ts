@@ -3,6 +3,7 @@
  * reporting each page request to the IOPF core (with or without a PASID) and recovering from an
  * overflow, the page group response, and the PASID drain that ends a PASID teardown (pasid.c).
  */
+import { sync } from '../core/sched.js';
 import type { PageRequest } from '../../hw/vtd/prq.js';
 import {
   IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE, IOMMU_FAULT_PAGE_REQUEST_PASID_VALID, IOMMU_FAULT_PAGE_RESPONSE_NEEDS_PASID,
@@ -127,7 +128,7 @@ export function intel_iommu_drain_pasid_prq(dev: Device, pasid: number): void {
   const irq = `irq/${iommu.name}-prq`;
   run_waited(iommu.kernel, irq, 'intel_iommu_drain_pasid_prq', thread);
   while (iommu.unit.prq.hasPending(info.sid, pasid)) run_waited(iommu.kernel, irq, 'intel_iommu_drain_pasid_prq', thread);
-  WARN_ON(iommu, iopf_queue_flush_dev(dev) !== 0, `iopf_queue_flush_dev: ${dev.hw.name} has no fault queue`);
+  WARN_ON(iommu, sync(iommu.kernel, iopf_queue_flush_dev(dev)) !== 0, /* BRIDGE(core) */ `iopf_queue_flush_dev: ${dev.hw.name} has no fault queue`);
   iopf_queue_discard_dev_pasid(iommu.kernel, dev, pasid); // finding iopf-stale-partial: mainline has no such step
   const descs = [
     { kind: 'wait', fence: true, drain: false } as const,

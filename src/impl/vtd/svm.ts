@@ -3,6 +3,7 @@
  * (one per mm, usable behind every Intel IOMMU since it needs no DID), its set_dev_pasid, and
  * the mmu notifier that keeps the IOMMU caches in step with the mm.
  */
+import { sync } from '../core/sched.js';
 import type { Errno, Result } from '../../shared/index.js';
 import { ULONG_MAX, err, ok } from '../../shared/index.js';
 import { mmu_notifier_put, mmu_notifier_register } from '../core/mmuNotifier.js';
@@ -102,7 +103,7 @@ function intel_svm_set_dev_pasid(domain: IommuDomain, dev: Device, pasid: number
 
 /** svm.c: intel_svm_domain_free: "dmar_domain free is deferred to the mmu free_notifier callback." */
 function intel_svm_domain_free(domain: IommuDomain): void {
-  mmu_notifier_put(to_dmar_domain(domain).notifier!);
+  sync(to_dmar_domain(domain).notifier!.mm.kernel, mmu_notifier_put(to_dmar_domain(domain).notifier!)); // BRIDGE(core)
 }
 
 /** svm.c: intel_svm_domain_ops. */
@@ -127,7 +128,7 @@ export function intel_svm_domain_alloc(dev: Device, mm: MmStruct): Result<IommuD
   const dmar: DmarDomain = { domain, notifier: undefined, dev_pasids: [], cache_tags: [], qi_batch: undefined, freed: false };
   domain.container = dmar;
   const notifier: MmuNotifier = { ops: intel_mmuops, mm, container: dmar, users: 0, hooked: false, freed: false };
-  const r = mmu_notifier_register(notifier, mm);
+  const r = sync(mm.kernel, mmu_notifier_register(notifier, mm)); // BRIDGE(core)
   if (r !== 0) return err(r);
   dmar.notifier = notifier;
   return ok(domain);
