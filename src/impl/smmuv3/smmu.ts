@@ -6,6 +6,7 @@
  */
 import { SmmuV3 } from '../../hw/smmuv3/index.js';
 import { sync } from '../core/sched.js';
+import { named } from './bridge.js';
 import type { IommuDomainOps, IommuOps } from '../core/ops.js';
 import type { Device, IommuDomain, IommuDriver, Kernel, MmStruct, ProbeContext } from '../core/types.js';
 import { arm_smmu_attach_dev_sid_domain, arm_smmu_blocking_set_dev_pasid } from './attach.js';
@@ -27,14 +28,15 @@ export const arm_smmu_asid_xa = (kernel: Kernel): XArrayAlloc<ArmSmmuDomain> => 
 };
 
 const arm_smmu_blocked_ops: IommuDomainOps = Object.freeze({
-  set_dev_pasid: (d: IommuDomain, dev: Device, pasid: number, old: IommuDomain | undefined) => sync(dev_iommu_priv_get(dev).smmu.kernel, arm_smmu_blocking_set_dev_pasid(d, dev, pasid, old)), // BRIDGE(ops)
+  set_dev_pasid: named('arm_smmu_blocking_set_dev_pasid', (d: IommuDomain, dev: Device, pasid: number, old: IommuDomain | undefined) =>
+    sync(dev_iommu_priv_get(dev).smmu.kernel, arm_smmu_blocking_set_dev_pasid(d, dev, pasid, old))), // BRIDGE(ops)
   free: () => undefined, // a static domain
 });
 
 /** arm_smmu_ops (v6.17), the members SVA uses. */
 export const arm_smmu_ops: IommuOps = Object.freeze({
   name: 'arm-smmu-v3',
-  domain_alloc_sva: (dev: Device, mm: MmStruct) => sync(mm.kernel, arm_smmu_sva_domain_alloc(dev, mm)), // BRIDGE(ops)
+  domain_alloc_sva: named('arm_smmu_sva_domain_alloc', (dev: Device, mm: MmStruct) => sync(mm.kernel, arm_smmu_sva_domain_alloc(dev, mm))), // BRIDGE(ops)
   page_response: arm_smmu_page_response,
   get blocked_domain(): IommuDomain {
     return arm_smmu_blocked_domain;

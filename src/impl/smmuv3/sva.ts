@@ -11,6 +11,7 @@ import { mmu_notifier_put, mmu_notifier_register } from '../core/mmuNotifier.js'
 import type { IommuDomainOps, MmuNotifierOps } from '../core/ops.js';
 import type { Device, IommuDomain, MmStruct, MmuNotifier } from '../core/types.js';
 import { arm_smmu_set_pasid } from './attach.js';
+import { named } from './bridge.js';
 import { arm_smmu_make_sva_cd, arm_smmu_write_cd_entry } from './cd.js';
 import { arm_smmu_atc_inv_domain, arm_smmu_tlb_inv_asid, arm_smmu_tlb_inv_range_asid } from './inv.js';
 import { ArmSmmuDomain, dev_iommu_priv_get, to_smmu_domain } from './structs.js';
@@ -83,9 +84,9 @@ function arm_smmu_mmu_notifier_free(mn: MmuNotifier): void {
 }
 
 export const arm_smmu_mmu_notifier_ops: MmuNotifierOps = Object.freeze({
-  arch_invalidate_secondary_tlbs: (mn: MmuNotifier, mm: MmStruct, start: bigint, end: bigint) =>
-    sync(mm.kernel, arm_smmu_mm_arch_invalidate_secondary_tlbs(mn, mm, start, end)), // BRIDGE(ops)
-  release: (mn: MmuNotifier, mm: MmStruct) => sync(mm.kernel, arm_smmu_mm_release(mn, mm)), // BRIDGE(ops)
+  arch_invalidate_secondary_tlbs: named('arm_smmu_mm_arch_invalidate_secondary_tlbs', (mn: MmuNotifier, mm: MmStruct, start: bigint, end: bigint) =>
+    sync(mm.kernel, arm_smmu_mm_arch_invalidate_secondary_tlbs(mn, mm, start, end))), // BRIDGE(ops)
+  release: named('arm_smmu_mm_release', (mn: MmuNotifier, mm: MmStruct) => sync(mm.kernel, arm_smmu_mm_release(mn, mm))), // BRIDGE(ops)
   free_notifier: arm_smmu_mmu_notifier_free,
 });
 
@@ -119,9 +120,9 @@ function* arm_smmu_sva_domain_free(domain: IommuDomain): Co {
 }
 
 export const arm_smmu_sva_domain_ops: IommuDomainOps = Object.freeze({
-  set_dev_pasid: (d: IommuDomain, dev: Device, id: number, old: IommuDomain | undefined) =>
-    sync(dev_iommu_priv_get(dev).smmu.kernel, arm_smmu_sva_set_dev_pasid(d, dev, id, old)), // BRIDGE(ops)
-  free: (d: IommuDomain) => sync(to_smmu_domain(d).smmu.kernel, arm_smmu_sva_domain_free(d)), // BRIDGE(ops)
+  set_dev_pasid: named('arm_smmu_sva_set_dev_pasid', (d: IommuDomain, dev: Device, id: number, old: IommuDomain | undefined) =>
+    sync(dev_iommu_priv_get(dev).smmu.kernel, arm_smmu_sva_set_dev_pasid(d, dev, id, old))), // BRIDGE(ops)
+  free: named('arm_smmu_sva_domain_free', (d: IommuDomain) => sync(to_smmu_domain(d).smmu.kernel, arm_smmu_sva_domain_free(d))), // BRIDGE(ops)
 });
 
 /**
