@@ -62,7 +62,7 @@ function* arm_smmu_mm_arch_invalidate_secondary_tlbs(mn: MmuNotifier, _mm: MmStr
  * events) but make it the quiet CD (EPD0, no walks, R/S clear), then flush the ASID and every
  * ATS master's whole ATC for its SSID. The CDs stay until unbind clears them.
  */
-function* arm_smmu_mm_release(mn: MmuNotifier, _mm: MmStruct): Co {
+export function* arm_smmu_mm_release(mn: MmuNotifier, _mm: MmStruct): Co {
   const smmu_domain = container(mn);
   yield* spin_lock(smmu_domain.devices_lock);
   for (const master_domain of smmu_domain.devices) {
