@@ -14,6 +14,7 @@ import { arm_smmu_alloc_cd_ptr, arm_smmu_make_sva_cd, arm_smmu_write_cd_entry } 
 import { arm_smmu_ops } from '../../../src/impl/smmuv3/smmu.js';
 import { arm_smmu_mm_release } from '../../../src/impl/smmuv3/sva.js';
 import { to_smmu_domain } from '../../../src/impl/smmuv3/structs.js';
+import { userVpn } from '../../../src/shared/index.js';
 import { devSpec, master, smmuSpec, smmuWorld } from './world.js';
 
 const CD_STORE = 'arm_smmu_write_cd_entry: WRITE_ONCE(cdptr->data[i])';
@@ -80,6 +81,29 @@ describe('SMMUv3 tasks: hardware-visible stores', () => {
     expect(v[0]).toBe(false);
     expect(v.at(-1)).toBe(true);
     expect(m.cd_table.table!.fetch(pasid)).toEqual(target);
+  });
+});
+
+describe('SMMUv3 tasks: the SMMU walks what memory holds mid-update', () => {
+  test('DMA between the steps of a breaking CD update aborts on the V = 0 CD, and translates after', () => {
+    // Without ATS, so no device-side ATC answers for the SMMU.
+    const w = smmuWorld([smmuSpec()], [devSpec(0, 0, { ats: false })]);
+    const mm = w.spawn(0, 1);
+    const h = bound(iommu_sva_bind_device(w.devs[0]!, mm));
+    const m = master(w.devs[0]!);
+    const pasid = mm.iommu_mm!.pasid;
+    const dev = w.devs[0]!.hw;
+    expect(dev.dma(pasid, userVpn(0), false).ok).toBe(true);
+    const mm2 = w.spawn(1, 1);
+    const target = arm_smmu_make_sva_cd(m, mm2, to_smmu_domain(h.domain).cd.asid + 1);
+    const t = spawn(w.kernel, 'writer', 'cpu', arm_smmu_write_cd_entry(m, pasid, target));
+    // After each step's CMD_SYNC the SMMU's cached CD is gone: a DMA then fetches from memory.
+    const dma: boolean[] = [];
+    runTask(w.kernel, t, (y) => {
+      if (y.what === 'arm_smmu_cmdq_poll_until_sync') dma.push(dev.dma(pasid, userVpn(0), false).ok);
+    });
+    expect(dma[0]).toBe(false);
+    expect(dma.at(-1)).toBe(true);
   });
 });
 
