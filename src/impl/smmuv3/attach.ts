@@ -198,9 +198,9 @@ const faults_pending = (smmu: ArmSmmuDevice): boolean =>
 /**
  * arm_smmu_blocking_set_dev_pasid (v6.17; in v7.0-rc5 only iommu_get_domain_for_dev_locked
  * and the attach_dev old-domain argument changed, nothing SVA sees), i.e.
- * arm_smmu_remove_dev_pasid: clear the CD (CFGI_CD + sync), flush the SSID's ATC, unlink the
- * master_domain (nr_ats_masters), and once no SSID is left, re-attach the RID domain, which
- * downgrades the STE to bypass.
+ * arm_smmu_remove_dev_pasid: under arm_smmu_asid_lock clear the CD (CFGI_CD + sync), flush the
+ * SSID's ATC and unlink the master_domain (nr_ats_masters); after the unlock, once no SSID is
+ * left, re-attach the RID domain (which takes the mutex again), downgrading the STE to bypass.
  */
 export function* arm_smmu_blocking_set_dev_pasid(_new: IommuDomain, dev: Device, pasid: number, old: IommuDomain | undefined): Co<Errno | 0> {
   const master = dev_iommu_priv_get(dev);
