@@ -2,20 +2,23 @@
  * Attaching domains to a master's RID or PASIDs, after drivers/iommu/arm/arm-smmu-v3/
  * arm-smmu-v3.c (v6.17): the prepare / install / commit sequence that keeps the master_domain
  * list, nr_ats_masters and PCI ATS consistent with the STE and CDs, arm_smmu_set_pasid, the
- * blocking domain's PASID removal and the identity (bypass) RID attach.
+ * blocking domain's PASID removal and the identity (bypass) RID attach. arm_smmu_asid_lock
+ * (a mutex) is held across prepare .. commit; the devices list and nr_ats_masters change only
+ * under &smmu_domain->devices_lock (spin_lock_irqsave), where the C takes them.
  */
-import { sync } from '../core/sched.js';
+import { type Co } from '../core/sched.js';
+import { lockdep_assert_held, mutex_lock, mutex_unlock, spin_lock, spin_unlock } from '../core/locking.js';
 import type { Cd, Ste } from '../../hw/smmuv3/index.js';
 import type { Errno } from '../../shared/index.js';
 import type { Device, IommuDomain } from '../core/types.js';
 import { arm_smmu_alloc_cd_ptr, arm_smmu_alloc_cd_tables, arm_smmu_clear_cd, arm_smmu_make_sva_cd, arm_smmu_ssids_in_use, arm_smmu_write_cd_entry } from './cd.js';
 import { dev_fault_param, iopf_queue_flush_dev } from '../core/iopf.js';
-import { noteFinding, spin_lock, spin_unlock, warn } from '../core/kernel.js';
+import { noteFinding, warn } from '../core/kernel.js';
 import { arm_smmu_disable_iopf, arm_smmu_enable_iopf, arm_smmu_evtq_thread } from './evtq.js';
 import { arm_smmu_atc_inv_master } from './inv.js';
 import { arm_smmu_install_ste_for_dev, arm_smmu_make_abort_ste, arm_smmu_make_bypass_ste, arm_smmu_make_cdtable_ste } from './ste.js';
 import {
-  IOMMU_NO_PASID, dev_iommu_priv_get, to_smmu_domain, type ArmSmmuDevice, type ArmSmmuDomain, type ArmSmmuMaster, type ArmSmmuMasterDomain, type SidDomainType,
+  IOMMU_NO_PASID, arm_smmu_asid_lock, dev_iommu_priv_get, to_smmu_domain, type ArmSmmuDevice, type ArmSmmuDomain, type ArmSmmuMaster, type ArmSmmuMasterDomain, type SidDomainType,
 } from './structs.js';
 
 /** struct arm_smmu_attach_state. Domains are the tracked (SVA) ones; RID domains are untracked. */
@@ -30,92 +33,108 @@ interface ArmSmmuAttachState {
 /** arm_smmu_ats_supported (v6.17): the SMMU has ATS and the endpoint has an ATS capability. */
 const arm_smmu_ats_supported = (master: ArmSmmuMaster): boolean => master.smmu.features.ats && master.dev.hw.ats;
 
-/** arm_smmu_enable_ats (v6.17): flush the whole ATC, then enable ATS at the endpoint. */
-function arm_smmu_enable_ats(master: ArmSmmuMaster): void {
-  arm_smmu_atc_inv_master(master, IOMMU_NO_PASID);
+/**
+ * arm_smmu_enable_ats (v6.17, as v7.0-rc5): STU from the SMMU's smallest granule, flush the
+ * whole ATC (an ATC_INV of PASID 0 hits every PASID), then enable ATS at the endpoint. The
+ * caller's attach_prepare already incremented nr_ats_masters: the order the smp_mb() in
+ * arm_smmu_atc_inv_domain pairs with.
+ */
+function* arm_smmu_enable_ats(master: ArmSmmuMaster): Co {
+  yield* arm_smmu_atc_inv_master(master, IOMMU_NO_PASID);
   // pci_enable_ats(): the endpoint's ATS capability is fixed in the model.
 }
 
-/** arm_smmu_remove_master_domain (v6.17). */
-function arm_smmu_remove_master_domain(master: ArmSmmuMaster, smmu_domain: ArmSmmuDomain | undefined, ssid: number): void {
+/**
+ * arm_smmu_remove_master_domain (v6.17): arm_smmu_find_master_domain and the list_del under
+ * devices_lock; a master_domain not found (NULL) is handed to disable_iopf, which ignores it.
+ */
+function* arm_smmu_remove_master_domain(master: ArmSmmuMaster, smmu_domain: ArmSmmuDomain | undefined, ssid: number): Co {
   if (smmu_domain === undefined) return;
+  yield* spin_lock(smmu_domain.devices_lock);
   const i = smmu_domain.devices.findIndex((md) => md.master === master && md.domain === smmu_domain && md.ssid === ssid);
-  if (i < 0) return;
-  spin_lock(master.smmu.kernel, 'devices_lock');
-  const [master_domain] = smmu_domain.devices.splice(i, 1);
-  if (master.ats_enabled) smmu_domain.nr_ats_masters--;
-  spin_unlock(master.smmu.kernel, 'devices_lock');
-  arm_smmu_disable_iopf(master, master_domain);
+  const master_domain = i < 0 ? undefined : smmu_domain.devices.splice(i, 1)[0];
+  if (master_domain !== undefined && master.ats_enabled) smmu_domain.nr_ats_masters--; // atomic_dec
+  yield* spin_unlock(smmu_domain.devices_lock);
+  yield* arm_smmu_disable_iopf(master, master_domain);
 }
 
 /**
  * arm_smmu_attach_prepare (v6.17): decide ATS, and put the new domain on the devices list
  * before any hardware changes so that both old and new domains send ATC invalidations.
  */
-function arm_smmu_attach_prepare(state: ArmSmmuAttachState, smmu_domain: ArmSmmuDomain | undefined): Errno | 0 {
+function* arm_smmu_attach_prepare(state: ArmSmmuAttachState, smmu_domain: ArmSmmuDomain | undefined): Co<Errno | 0> {
   const master = state.master;
+  // arm_smmu_share_asid() must not see two domains pointing at the same master_domain.
+  lockdep_assert_held(master.smmu.kernel, arm_smmu_asid_lock(master.smmu.kernel));
   // A plain bypass STE cannot do ATS; a CD table (S1DSS bypass included) can.
   if (smmu_domain !== undefined || state.cd_needs_ats) state.ats_enabled = arm_smmu_ats_supported(master);
   if (smmu_domain !== undefined) {
     if (master.smmu.kernel.shouldFail('kzalloc@arm_smmu_attach_prepare')) return 'ENOMEM';
     const master_domain: ArmSmmuMasterDomain = { master, domain: smmu_domain, ssid: state.ssid, using_iopf: false };
     // Every domain tracked here is an SVA domain: it takes I/O page faults.
-    const ret = arm_smmu_enable_iopf(master, master_domain);
+    const ret = yield* arm_smmu_enable_iopf(master, master_domain);
     if (ret !== 0) return ret; // err_free_master_domain: the kfree
-    spin_lock(master.smmu.kernel, 'devices_lock');
-    if (state.ats_enabled) smmu_domain.nr_ats_masters++;
-    smmu_domain.devices.unshift(master_domain);
-    spin_unlock(master.smmu.kernel, 'devices_lock');
+    yield* spin_lock(smmu_domain.devices_lock);
+    if (state.ats_enabled) smmu_domain.nr_ats_masters++; // atomic_inc
+    smmu_domain.devices.unshift(master_domain); // list_add
+    yield* spin_unlock(smmu_domain.devices_lock);
   }
   // !ats_enabled && master->ats_enabled: pci_disable_ats() before the STE drops EATS.
   return 0;
 }
 
 /** arm_smmu_attach_commit (v6.17): synchronise the ATC and drop the old domain's link. */
-function arm_smmu_attach_commit(state: ArmSmmuAttachState): void {
+function* arm_smmu_attach_commit(state: ArmSmmuAttachState): Co {
   const master = state.master;
-  if (state.ats_enabled && !master.ats_enabled) arm_smmu_enable_ats(master);
-  else if (state.ats_enabled && master.ats_enabled) arm_smmu_atc_inv_master(master, state.ssid);
-  else if (!state.ats_enabled && master.ats_enabled) arm_smmu_atc_inv_master(master, IOMMU_NO_PASID);
-  arm_smmu_remove_master_domain(master, state.old_domain, state.ssid);
+  lockdep_assert_held(master.smmu.kernel, arm_smmu_asid_lock(master.smmu.kernel));
+  if (state.ats_enabled && !master.ats_enabled) yield* arm_smmu_enable_ats(master);
+  else if (state.ats_enabled && master.ats_enabled) yield* arm_smmu_atc_inv_master(master, state.ssid);
+  else if (!state.ats_enabled && master.ats_enabled) yield* arm_smmu_atc_inv_master(master, IOMMU_NO_PASID);
+  yield* arm_smmu_remove_master_domain(master, state.old_domain, state.ssid);
   master.ats_enabled = state.ats_enabled;
 }
 
 /** arm_smmu_update_ste (v6.17): switch the STE to the CD table (S1DSS from the RID domain). */
-function arm_smmu_update_ste(master: ArmSmmuMaster, sid_domain: SidDomainType, ats_enabled: boolean): void {
+function* arm_smmu_update_ste(master: ArmSmmuMaster, sid_domain: SidDomainType, ats_enabled: boolean): Co {
   if (master.cd_table.in_ste && master.ste_ats_enabled === ats_enabled) return;
   const s1dss = sid_domain === 'IDENTITY' ? 'bypass' : 'terminate';
-  arm_smmu_install_ste_for_dev(master, arm_smmu_make_cdtable_ste(master, ats_enabled, s1dss));
+  yield* arm_smmu_install_ste_for_dev(master, arm_smmu_make_cdtable_ste(master, ats_enabled, s1dss));
 }
 
 /**
  * arm_smmu_set_pasid (v6.17): install `cd` at `pasid`. -EINVAL when the domain belongs to
  * another SMMU instance: an SVA domain is per (mm, SMMU), so the core allocates another one.
  */
-export function arm_smmu_set_pasid(
+export function* arm_smmu_set_pasid(
   master: ArmSmmuMaster,
   smmu_domain: ArmSmmuDomain,
   pasid: number,
   cd: Cd,
   old: IommuDomain | undefined,
-): Errno | 0 {
+): Co<Errno | 0> {
   const sid_domain = master.sid_domain;
+  const asid_lock = arm_smmu_asid_lock(master.smmu.kernel);
   if (smmu_domain.smmu !== master.smmu) return 'EINVAL';
   const b13 = master.smmu.kernel.fault === 'B13';
   // The CD's memory is allocated here, before anything takes a spinlock (b5bf7778b722). Under
   // B13 only the table is (the old code had it from the RID attach); the leaf comes later.
   if (b13 && master.cd_table.table === undefined) arm_smmu_alloc_cd_tables(master);
-  else if (!b13 && !arm_smmu_alloc_cd_ptr(master, pasid)) return 'ENOMEM';
+  else if (!b13 && !(yield* arm_smmu_alloc_cd_ptr(master, pasid))) return 'ENOMEM';
   const state: ArmSmmuAttachState = {
     master, ssid: pasid, old_domain: old === undefined ? undefined : to_smmu_domain(old), cd_needs_ats: false, ats_enabled: false,
   };
-  const ret = arm_smmu_attach_prepare(state, smmu_domain);
-  if (ret !== 0) return ret;
-  if (b13) arm_smmu_write_ctx_desc_devices(smmu_domain, pasid);
+  yield* mutex_lock(asid_lock);
+  const ret = yield* arm_smmu_attach_prepare(state, smmu_domain);
+  if (ret !== 0) {
+    yield* mutex_unlock(asid_lock); // out_unlock
+    return ret;
+  }
+  if (b13) yield* arm_smmu_write_ctx_desc_devices(smmu_domain, pasid);
   // The ASID is read again under arm_smmu_asid_lock in case it changed.
-  arm_smmu_write_cd_entry(master, pasid, { ...cd, asid: smmu_domain.cd.asid });
-  arm_smmu_update_ste(master, sid_domain, state.ats_enabled);
-  arm_smmu_attach_commit(state);
+  yield* arm_smmu_write_cd_entry(master, pasid, { ...cd, asid: smmu_domain.cd.asid });
+  yield* arm_smmu_update_ste(master, sid_domain, state.ats_enabled);
+  yield* arm_smmu_attach_commit(state);
+  yield* mutex_unlock(asid_lock);
   return 0;
 }
 
@@ -127,39 +146,45 @@ export function arm_smmu_set_pasid(
  * with GFP_KERNEL: a sleeping allocation in atomic context. The master being attached is on
  * the list already (attach_prepare put it there), as it was on the RID domain's list then.
  */
-function arm_smmu_write_ctx_desc_devices(smmu_domain: ArmSmmuDomain, pasid: number): void {
-  const kernel = smmu_domain.smmu.kernel;
-  spin_lock(kernel, 'devices_lock');
+function* arm_smmu_write_ctx_desc_devices(smmu_domain: ArmSmmuDomain, pasid: number): Co {
+  yield* spin_lock(smmu_domain.devices_lock);
   for (const master_domain of smmu_domain.devices) {
     const master = master_domain.master;
-    if (master_domain.ssid !== pasid || !arm_smmu_alloc_cd_ptr(master, pasid)) continue;
+    if (master_domain.ssid !== pasid || !(yield* arm_smmu_alloc_cd_ptr(master, pasid))) continue;
     // arm_smmu_write_ctx_desc built each master's CD from the shared ctx_desc (S per master).
-    arm_smmu_write_cd_entry(master, pasid, arm_smmu_make_sva_cd(master, smmu_domain.domain.mm, smmu_domain.cd.asid));
+    yield* arm_smmu_write_cd_entry(master, pasid, arm_smmu_make_sva_cd(master, smmu_domain.domain.mm, smmu_domain.cd.asid));
   }
-  spin_unlock(kernel, 'devices_lock');
+  yield* spin_unlock(smmu_domain.devices_lock);
 }
 
-/** arm_smmu_attach_dev_ste (v6.17): a non-paging RID domain, keeping the CD table if PASIDs use it. */
-function arm_smmu_attach_dev_ste(master: ArmSmmuMaster, ste: Ste, s1dss: 'bypass' | 'terminate'): void {
+/**
+ * arm_smmu_attach_dev_ste (v6.17): a non-paging RID domain, keeping the CD table if PASIDs use
+ * it; arm_smmu_asid_lock keeps ASIDs still while the STE changes, and SSID 0's CD is cleared
+ * only after the unlock (after the master left the old domain's list).
+ */
+function* arm_smmu_attach_dev_ste(master: ArmSmmuMaster, ste: Ste, s1dss: 'bypass' | 'terminate'): Co {
   const state: ArmSmmuAttachState = { master, old_domain: undefined, ssid: IOMMU_NO_PASID, cd_needs_ats: false, ats_enabled: false };
+  const asid_lock = arm_smmu_asid_lock(master.smmu.kernel);
   let target = ste;
+  yield* mutex_lock(asid_lock);
   if (arm_smmu_ssids_in_use(master)) {
     state.cd_needs_ats = true;
-    arm_smmu_attach_prepare(state, undefined);
+    yield* arm_smmu_attach_prepare(state, undefined);
     target = arm_smmu_make_cdtable_ste(master, state.ats_enabled, s1dss);
   } else {
-    arm_smmu_attach_prepare(state, undefined);
+    yield* arm_smmu_attach_prepare(state, undefined);
   }
-  arm_smmu_install_ste_for_dev(master, target);
-  arm_smmu_attach_commit(state);
-  arm_smmu_clear_cd(master, IOMMU_NO_PASID);
+  yield* arm_smmu_install_ste_for_dev(master, target);
+  yield* arm_smmu_attach_commit(state);
+  yield* mutex_unlock(asid_lock);
+  yield* arm_smmu_clear_cd(master, IOMMU_NO_PASID);
 }
 
 /** arm_smmu_attach_dev_identity / arm_smmu_attach_dev_blocked (v6.17). */
-export function arm_smmu_attach_dev_sid_domain(master: ArmSmmuMaster, type: SidDomainType): void {
+export function* arm_smmu_attach_dev_sid_domain(master: ArmSmmuMaster, type: SidDomainType): Co {
   master.sid_domain = type;
-  if (type === 'IDENTITY') arm_smmu_attach_dev_ste(master, arm_smmu_make_bypass_ste(), 'bypass');
-  else arm_smmu_attach_dev_ste(master, arm_smmu_make_abort_ste(), 'terminate');
+  if (type === 'IDENTITY') yield* arm_smmu_attach_dev_ste(master, arm_smmu_make_bypass_ste(), 'bypass');
+  else yield* arm_smmu_attach_dev_ste(master, arm_smmu_make_abort_ste(), 'terminate');
 }
 
 /**
@@ -173,26 +198,30 @@ const faults_pending = (smmu: ArmSmmuDevice): boolean =>
 /**
  * arm_smmu_blocking_set_dev_pasid (v6.17; in v7.0-rc5 only iommu_get_domain_for_dev_locked
  * and the attach_dev old-domain argument changed, nothing SVA sees), i.e.
- * arm_smmu_remove_dev_pasid: clear the CD (CFGI_CD + sync), flush the SSID's ATC, unlink the
- * master_domain (nr_ats_masters), and once no SSID is left, re-attach the RID domain, which
- * downgrades the STE to bypass.
+ * arm_smmu_remove_dev_pasid: under arm_smmu_asid_lock clear the CD (CFGI_CD + sync), flush the
+ * SSID's ATC and unlink the master_domain (nr_ats_masters); after the unlock, once no SSID is
+ * left, re-attach the RID domain (which takes the mutex again), downgrading the STE to bypass.
  */
-export function arm_smmu_blocking_set_dev_pasid(_new: IommuDomain, dev: Device, pasid: number, old: IommuDomain | undefined): Errno | 0 {
+export function* arm_smmu_blocking_set_dev_pasid(_new: IommuDomain, dev: Device, pasid: number, old: IommuDomain | undefined): Co<Errno | 0> {
   const master = dev_iommu_priv_get(dev);
   const kernel = master.smmu.kernel;
-  arm_smmu_clear_cd(master, pasid);
-  if (master.ats_enabled) arm_smmu_atc_inv_master(master, pasid);
+  const asid_lock = arm_smmu_asid_lock(kernel);
+  yield* mutex_lock(asid_lock);
+  yield* arm_smmu_clear_cd(master, pasid);
+  if (master.ats_enabled) yield* arm_smmu_atc_inv_master(master, pasid);
   // Mainline (v6.17 to v7.0-rc5) flushes no pending fault here. The proposed fix of finding
   // smmuv3-detach-no-iopf-flush drains the stall master's faults for the PASID as io-pgfault.c
   // asks of every IOMMU driver before a PASID is released (the event queue, then
   // iopf_queue_flush_dev), as VT-d's PRQ drain does.
   if (master.iopf_refcount > 0) {
     if (kernel.fixes.has('smmuv3-detach-no-iopf-flush')) {
-      arm_smmu_evtq_thread(master.smmu);
-      if (sync(kernel, iopf_queue_flush_dev(dev)) !== 0) warn(kernel, `iopf_queue_flush_dev: ${dev.hw.name} has no fault queue`); // BRIDGE(core)
+      yield* arm_smmu_evtq_thread(master.smmu);
+      if ((yield* iopf_queue_flush_dev(dev)) !== 0) warn(kernel, `iopf_queue_flush_dev: ${dev.hw.name} has no fault queue`);
     } else if (faults_pending(master.smmu)) noteFinding(kernel, 'smmuv3-detach-no-iopf-flush');
   }
-  arm_smmu_remove_master_domain(master, old === undefined ? undefined : to_smmu_domain(old), pasid);
-  if (!arm_smmu_ssids_in_use(master)) arm_smmu_attach_dev_sid_domain(master, master.sid_domain);
+  yield* arm_smmu_remove_master_domain(master, old === undefined ? undefined : to_smmu_domain(old), pasid);
+  yield* mutex_unlock(asid_lock);
+  // The last SSID gone: downgrade the STE by re-attaching the RID domain (outside the lock).
+  if (!arm_smmu_ssids_in_use(master)) yield* arm_smmu_attach_dev_sid_domain(master, master.sid_domain);
   return 0;
 }

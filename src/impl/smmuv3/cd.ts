@@ -5,7 +5,8 @@
  */
 import { CD_ZERO, CTXDESC_L2_ENTRIES, type Cd } from '../../hw/smmuv3/index.js';
 import type { Errno } from '../../shared/index.js';
-import { might_sleep } from '../core/kernel.js';
+import { might_sleep } from '../core/locking.js';
+import { type Co, preemptPoint } from '../core/sched.js';
 import type { MmStruct } from '../core/types.js';
 import { arm_smmu_write_entry, type EntryLayout } from './entryWriter.js';
 import { ArmSmmuCmdqBatch } from './inv.js';
@@ -30,6 +31,7 @@ export const CD_LAYOUT: EntryLayout<Cd> = {
   qword: [0, 0, 0, 0, 0, 0, 0, 1],
   zero: CD_ZERO,
   used: arm_smmu_get_cd_used,
+  store: preemptPoint('arm_smmu_write_cd_entry: WRITE_ONCE(cdptr->data[i])'),
 };
 
 /**
@@ -44,10 +46,10 @@ export function arm_smmu_make_sva_cd(master: ArmSmmuMaster, mm: MmStruct | undef
 }
 
 /** arm_smmu_sync_cd (v6.17): CFGI_CD for each of the master's streams, one batch, one sync. */
-export function arm_smmu_sync_cd(master: ArmSmmuMaster, ssid: number, leaf: boolean): void {
+export function* arm_smmu_sync_cd(master: ArmSmmuMaster, ssid: number, leaf: boolean): Co {
   const cmds = new ArmSmmuCmdqBatch(master.smmu);
   for (const sid of master.streams) cmds.add({ kind: 'CFGI_CD', sid, ssid, leaf });
-  cmds.submit();
+  yield* cmds.submit();
 }
 
 /**
@@ -84,11 +86,14 @@ export function arm_smmu_get_cd_ptr(master: ArmSmmuMaster, ssid: number): boolea
   return t !== undefined && t.hasLeaf(ssid);
 }
 
+/** The store of a new leaf's L1 descriptor (arm_smmu_write_cd_l1_desc's WRITE_ONCE). */
+const L1_DESC_STORE = preemptPoint('arm_smmu_write_cd_l1_desc: WRITE_ONCE(*dst)');
+
 /**
  * arm_smmu_alloc_cd_ptr (v6.17): allocate the table, and for a two-level table the leaf; a
  * new L1 descriptor is synced with CFGI_CD(leaf = false) because an invalid L1CD may be cached.
  */
-export function arm_smmu_alloc_cd_ptr(master: ArmSmmuMaster, ssid: number): boolean {
+export function* arm_smmu_alloc_cd_ptr(master: ArmSmmuMaster, ssid: number): Co<boolean> {
   const kernel = master.smmu.kernel;
   if (master.cd_table.table === undefined && arm_smmu_alloc_cd_tables(master) !== 0) return false;
   const t = master.cd_table.table;
@@ -100,17 +105,18 @@ export function arm_smmu_alloc_cd_ptr(master: ArmSmmuMaster, ssid: number): bool
     might_sleep(kernel, 'arm_smmu_alloc_cd_leaf_table: dma_alloc_coherent(GFP_KERNEL)');
     if (kernel.shouldFail('dma_alloc_coherent@arm_smmu_alloc_cd_leaf_table')) return false;
     t.allocLeaf(ssid);
-    arm_smmu_sync_cd(master, ssid, false);
+    yield L1_DESC_STORE;
+    yield* arm_smmu_sync_cd(master, ssid, false);
   }
   return arm_smmu_get_cd_ptr(master, ssid);
 }
 
 /** arm_smmu_write_cd_entry (v6.17): keep used_ssids, then the hitless write. */
-export function arm_smmu_write_cd_entry(master: ArmSmmuMaster, ssid: number, target: Cd): void {
+export function* arm_smmu_write_cd_entry(master: ArmSmmuMaster, ssid: number, target: Cd): Co {
   const table = master.cd_table.table!;
   const cur = table.read(ssid);
   if (ssid !== IOMMU_NO_PASID && cur.v !== target.v) master.cd_table.used_ssids += cur.v ? -1 : 1;
-  arm_smmu_write_entry(
+  yield* arm_smmu_write_entry(
     {
       layout: CD_LAYOUT,
       read: () => table.read(ssid),
@@ -122,10 +128,10 @@ export function arm_smmu_write_cd_entry(master: ArmSmmuMaster, ssid: number, tar
 }
 
 /** arm_smmu_clear_cd (v6.17): write an all-zero CD, if the table exists. */
-export function arm_smmu_clear_cd(master: ArmSmmuMaster, ssid: number): void {
+export function* arm_smmu_clear_cd(master: ArmSmmuMaster, ssid: number): Co {
   if (master.cd_table.table === undefined) return;
   if (!arm_smmu_get_cd_ptr(master, ssid)) return; // WARN_ON(!cdptr) in the kernel
-  arm_smmu_write_cd_entry(master, ssid, CD_ZERO);
+  yield* arm_smmu_write_cd_entry(master, ssid, CD_ZERO);
 }
 
 /** arm_smmu_ssids_in_use (v6.17, arm-smmu-v3.h). */

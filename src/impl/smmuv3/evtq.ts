@@ -8,7 +8,7 @@
  * logs "unexpected PRI request" and denies them. So a `pri` endpoint of the topology is a
  * stall-capable master here (firmware "dma-can-stall"), and its faults stall (CD.S).
  */
-import { sync } from '../core/sched.js';
+import { type Co, preemptPoint } from '../core/sched.js';
 import type { Errno } from '../../shared/index.js';
 import {
   IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE, IOMMU_FAULT_PAGE_REQUEST_PASID_VALID, IOMMU_FAULT_PERM_READ, IOMMU_FAULT_PERM_WRITE,
@@ -24,14 +24,21 @@ const arm_smmu_find_master = (smmu: ArmSmmuDevice, sid: number): ArmSmmuMaster |
 };
 
 /**
+ * queue_remove_raw's cons update (queue_inc_cons + queue_sync_cons_out: a writel of EVTQ_CONS
+ * the SMMU reads): after each event the thread takes, another CPU or the SMMU may run.
+ */
+const EVTQ_CONS_STORE = preemptPoint('arm_smmu_evtq_thread: queue_sync_cons_out(EVTQ_CONS)');
+
+/**
  * arm_smmu_evtq_thread + arm_smmu_handle_event (v6.17), for the stall events the model
  * produces: each becomes a last-page iopf fault with grpid = STAG, PASID valid when SSV, and
- * is reported for the master's device.
+ * is reported for the master's device. The threaded IRQ handler: an 'irq' task when spawned.
  */
-export function arm_smmu_evtq_thread(smmu: ArmSmmuDevice): void {
+export function* arm_smmu_evtq_thread(smmu: ArmSmmuDevice): Co {
   const q = smmu.unit.evtq;
   while (q.length > 0) {
     const evt = q.shift()!;
+    yield EVTQ_CONS_STORE;
     const perm = evt.read ? IOMMU_FAULT_PERM_READ : IOMMU_FAULT_PERM_WRITE;
     let flags = IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE;
     if (evt.ssv) flags |= IOMMU_FAULT_PAGE_REQUEST_PASID_VALID;
@@ -53,7 +60,7 @@ export function arm_smmu_page_response(dev: Device, _evt: IopfFault, resp: Iommu
  * arm_smmu_enable_iopf (v6.17): only stall masters need IOPF (others handle their faults
  * themselves: not a failure); the first reference adds the master to the SMMU's fault queue.
  */
-export function arm_smmu_enable_iopf(master: ArmSmmuMaster, master_domain: ArmSmmuMasterDomain): Errno | 0 {
+export function* arm_smmu_enable_iopf(master: ArmSmmuMaster, master_domain: ArmSmmuMasterDomain): Co<Errno | 0> {
   if (!master.stall_enabled) return 0;
   if (master.streams.length !== 1) return 'EOPNOTSUPP';
   if (master.iopf_refcount > 0) {
@@ -61,7 +68,7 @@ export function arm_smmu_enable_iopf(master: ArmSmmuMaster, master_domain: ArmSm
     master_domain.using_iopf = true;
     return 0;
   }
-  const ret = sync(master.smmu.kernel, iopf_queue_add_device(master.smmu.evtq.iopf!, master.dev)); // BRIDGE(core)
+  const ret = yield* iopf_queue_add_device(master.smmu.evtq.iopf!, master.dev);
   if (ret !== 0) return ret;
   master.iopf_refcount = 1;
   master_domain.using_iopf = true;
@@ -69,8 +76,8 @@ export function arm_smmu_enable_iopf(master: ArmSmmuMaster, master_domain: ArmSm
 }
 
 /** arm_smmu_disable_iopf (v6.17): the last reference takes the master off the queue (pending faults answered INVALID). */
-export function arm_smmu_disable_iopf(master: ArmSmmuMaster, master_domain: ArmSmmuMasterDomain | undefined): void {
+export function* arm_smmu_disable_iopf(master: ArmSmmuMaster, master_domain: ArmSmmuMasterDomain | undefined): Co {
   if (master_domain !== undefined && !master.stall_enabled) iopf_counts(master.smmu.kernel).disablesWithoutPri++;
   if (master_domain === undefined || !master_domain.using_iopf) return;
-  if (--master.iopf_refcount === 0) sync(master.smmu.kernel, iopf_queue_remove_device(master.smmu.evtq.iopf!, master.dev)); // BRIDGE(core)
+  if (--master.iopf_refcount === 0) yield* iopf_queue_remove_device(master.smmu.evtq.iopf!, master.dev);
 }

@@ -6,7 +6,9 @@
  * carry page numbers.
  */
 import { CMDQ_TLBI_RANGE_NUM_MAX, CMDQ_TLBI_RANGE_SCALE_MAX, ATC_INV_SIZE_ALL, type SmmuCmd } from '../../hw/smmuv3/index.js';
-import { spin_lock, spin_unlock, warn } from '../core/kernel.js';
+import { warn } from '../core/kernel.js';
+import { spin_lock, spin_unlock } from '../core/locking.js';
+import { type Co, preemptPoint } from '../core/sched.js';
 import { __ffs, fls_long, shl64, shr64 } from './shift.js';
 import { IOMMU_NO_PASID, type ArmSmmuDevice, type ArmSmmuDomain, type ArmSmmuMaster } from './structs.js';
 
@@ -17,16 +19,35 @@ export const CMDQ_BATCH_ENTRIES = 64;
 const vpn = (addr: bigint): number => Number((addr & U64) >> 12n);
 
 /**
+ * The CMD_SYNC wait: arm_smmu_cmdq_poll_until_sync spins (WFE or cpu_relax, never sleeps, and
+ * with local IRQs off), so it is a preempt point where another CPU runs, not a block: legal
+ * under devices_lock, as arm_smmu_mm_release's CD writes need.
+ */
+const CMD_SYNC_WAIT = preemptPoint('arm_smmu_cmdq_poll_until_sync');
+
+/**
+ * The lockless command queue's insertion (arm_smmu_cmdq_issue_cmdlist's cmpxchg on
+ * cmdq->q.llq, the entries' writes and the owner's prod update): one atomic publication of
+ * the list in the model, since the emulated SMMU consumes a command the moment it is published.
+ */
+function arm_smmu_cmdq_publish(smmu: ArmSmmuDevice, cmds: readonly SmmuCmd[]): void {
+  for (const c of cmds) smmu.unit.submit(c);
+}
+
+/**
  * arm_smmu_cmdq_issue_cmdlist (v6.17): publish commands, plus a CMD_SYNC when `sync`, and wait
  * for it. Returns false when the sync timed out (-ETIMEDOUT, which SVA callers ignore).
  */
-export function arm_smmu_cmdq_issue_cmdlist(smmu: ArmSmmuDevice, cmds: readonly SmmuCmd[], sync: boolean): boolean {
-  for (const c of cmds) smmu.unit.submit(c);
-  return sync ? smmu.unit.submit({ kind: 'CMD_SYNC' }) !== 'timeout' : true;
+export function* arm_smmu_cmdq_issue_cmdlist(smmu: ArmSmmuDevice, cmds: readonly SmmuCmd[], sync: boolean): Co<boolean> {
+  arm_smmu_cmdq_publish(smmu, cmds);
+  if (!sync) return true;
+  const status = smmu.unit.submit({ kind: 'CMD_SYNC' });
+  yield CMD_SYNC_WAIT;
+  return status !== 'timeout';
 }
 
 /** arm_smmu_cmdq_issue_cmd_with_sync (v6.17). */
-export const arm_smmu_cmdq_issue_cmd_with_sync = (smmu: ArmSmmuDevice, cmd: SmmuCmd): boolean =>
+export const arm_smmu_cmdq_issue_cmd_with_sync = (smmu: ArmSmmuDevice, cmd: SmmuCmd): Co<boolean> =>
   arm_smmu_cmdq_issue_cmdlist(smmu, [cmd], true);
 
 /** struct arm_smmu_cmdq_batch with arm_smmu_cmdq_batch_init/_add/_submit (v6.17). */
@@ -35,26 +56,29 @@ export class ArmSmmuCmdqBatch {
 
   constructor(private readonly smmu: ArmSmmuDevice) {}
 
-  /** A full batch is published without a sync, and gathering starts again. */
+  /**
+   * A full batch is published without a sync (arm_smmu_cmdq_issue_cmdlist(.., false): no
+   * wait, so no yield point: plain), and gathering starts again.
+   */
   add(cmd: SmmuCmd): void {
     if (this.cmds.length === CMDQ_BATCH_ENTRIES) {
-      arm_smmu_cmdq_issue_cmdlist(this.smmu, this.cmds, false);
+      arm_smmu_cmdq_publish(this.smmu, this.cmds);
       this.cmds = [];
     }
     this.cmds.push(cmd);
   }
 
   /** Publish what is left and a CMD_SYNC, even when nothing is left. */
-  submit(): boolean {
-    const ok = arm_smmu_cmdq_issue_cmdlist(this.smmu, this.cmds, true);
+  *submit(): Co<boolean> {
+    const ok = yield* arm_smmu_cmdq_issue_cmdlist(this.smmu, this.cmds, true);
     this.cmds = [];
     return ok;
   }
 }
 
 /** arm_smmu_tlb_inv_asid (v6.17): TLBI_NH_ASID + CMD_SYNC (no E2H in this model). */
-export function arm_smmu_tlb_inv_asid(smmu: ArmSmmuDevice, asid: number): void {
-  arm_smmu_cmdq_issue_cmd_with_sync(smmu, { kind: 'TLBI_NH_ASID', asid });
+export function* arm_smmu_tlb_inv_asid(smmu: ArmSmmuDevice, asid: number): Co {
+  yield* arm_smmu_cmdq_issue_cmd_with_sync(smmu, { kind: 'TLBI_NH_ASID', asid });
 }
 
 /**
@@ -76,14 +100,14 @@ export const SOFTLOCKUP_CMDS = 1 << 12;
  * modulo 64 (with UBSAN's report), and the u8 fields truncated by FIELD_PREP into the
  * command's NUM/SCALE (5 bits) and TG/TTL (2 bits), as arm_smmu_cmdq_build_cmd encodes them.
  */
-export function __arm_smmu_tlb_inv_range(
+export function* __arm_smmu_tlb_inv_range(
   asid: number,
   leaf: boolean,
   iova: bigint,
   size: bigint,
   granule: bigint,
   smmu_domain: ArmSmmuDomain,
-): void {
+): Co {
   const smmu = smmu_domain.smmu;
   const kernel = smmu.kernel;
   if (size === 0n) return;
@@ -125,19 +149,19 @@ export function __arm_smmu_tlb_inv_range(
     issued++;
     iova = (iova + inv_range) & U64;
   }
-  cmds.submit();
+  yield* cmds.submit();
 }
 
 /** arm_smmu_tlb_inv_range_asid (v6.17). */
-export function arm_smmu_tlb_inv_range_asid(
+export function* arm_smmu_tlb_inv_range_asid(
   iova: bigint,
   size: bigint,
   asid: number,
   granule: bigint,
   leaf: boolean,
   smmu_domain: ArmSmmuDomain,
-): void {
-  __arm_smmu_tlb_inv_range(asid, leaf, iova, size, granule, smmu_domain);
+): Co {
+  yield* __arm_smmu_tlb_inv_range(asid, leaf, iova, size, granule, smmu_domain);
 }
 
 /**
@@ -156,30 +180,45 @@ export function arm_smmu_atc_inv_to_cmd(sid: number, ssid: number, iova: bigint,
 }
 
 /** arm_smmu_atc_inv_master (v6.17): the whole ATC of one SSID on each of the master's streams. */
-export function arm_smmu_atc_inv_master(master: ArmSmmuMaster, ssid: number): boolean {
+export function* arm_smmu_atc_inv_master(master: ArmSmmuMaster, ssid: number): Co<boolean> {
   const cmds = new ArmSmmuCmdqBatch(master.smmu);
   for (const sid of master.streams) cmds.add(arm_smmu_atc_inv_to_cmd(sid, ssid, 0n, 0n));
-  return cmds.submit();
+  return yield* cmds.submit();
 }
 
 /**
- * arm_smmu_atc_inv_domain (v6.17): after the TLB invalidation has completed, invalidate the
- * range in the ATC of every ATS-enabled master the domain is installed on, one batch, one sync.
- * The kernel's smp_mb() orders the TLBI + SYNC before reading nr_ats_masters against a
- * concurrent arm_smmu_enable_ats(); this model runs one CPU, so program order stands for it.
+ * The smp_mb() of arm_smmu_atc_inv_domain: the full barrier between the caller's TLBI + SYNC
+ * and the read of nr_ats_masters. A preempt point, so a concurrent arm_smmu_enable_ats (the
+ * right-hand column of the C's diagram) can run exactly there.
  */
-export function arm_smmu_atc_inv_domain(smmu_domain: ArmSmmuDomain, iova: bigint, size: bigint): number {
+const ATC_INV_SMP_MB = preemptPoint('arm_smmu_atc_inv_domain: smp_mb() before atomic_read(&nr_ats_masters)');
+
+/**
+ * arm_smmu_atc_inv_domain (v6.17; unchanged in v7.0-rc5): after the TLB invalidation has
+ * completed, invalidate the range in the ATC of every ATS-enabled master the domain is
+ * installed on, one batch, one sync. The C's smp_mb() orders the caller's TLBI + SYNC before
+ * the read of nr_ats_masters, against a concurrent arm_smmu_enable_ats():
+ *
+ *   unmap()                          arm_smmu_enable_ats()
+ *   TLBI+SYNC                        atomic_inc(&nr_ats_masters);
+ *   smp_mb();                        [...]
+ *   atomic_read(&nr_ats_masters);    pci_enable_ats() // writel()
+ *
+ * so a master whose ATS was enabled before the TLBI completed is always seen. The barrier is
+ * a preempt point and the early return reads the count right after it, as the C orders them.
+ */
+export function* arm_smmu_atc_inv_domain(smmu_domain: ArmSmmuDomain, iova: bigint, size: bigint): Co<number> {
   if (!smmu_domain.smmu.features.ats) return 0;
+  yield ATC_INV_SMP_MB;
   if (smmu_domain.nr_ats_masters === 0) return 0;
-  const kernel = smmu_domain.smmu.kernel;
   const cmds = new ArmSmmuCmdqBatch(smmu_domain.smmu);
-  spin_lock(kernel, 'devices_lock');
+  yield* spin_lock(smmu_domain.devices_lock);
   for (const master_domain of smmu_domain.devices) {
     const master = master_domain.master;
     if (!master.ats_enabled) continue;
     for (const sid of master.streams) cmds.add(arm_smmu_atc_inv_to_cmd(sid, master_domain.ssid, iova, size));
   }
-  spin_unlock(kernel, 'devices_lock');
-  cmds.submit();
+  yield* spin_unlock(smmu_domain.devices_lock);
+  yield* cmds.submit();
   return 0;
 }

@@ -4,6 +4,7 @@
  * followed by CFGI_STE + CMD_SYNC. PREFETCH_CFG is not modelled (ARM_SMMU_OPT_SKIP_PREFETCH).
  */
 import type { S1Dss, Ste } from '../../hw/smmuv3/index.js';
+import { type Co, preemptPoint } from '../core/sched.js';
 import { arm_smmu_write_entry, type EntryLayout } from './entryWriter.js';
 import { arm_smmu_cmdq_issue_cmd_with_sync } from './inv.js';
 import type { ArmSmmuMaster } from './structs.js';
@@ -27,6 +28,7 @@ export const STE_LAYOUT: EntryLayout<Ste> = {
   qword: [0, 0, 0, 0, 1, 1],
   zero: STE_ZERO,
   used: arm_smmu_get_ste_used,
+  store: preemptPoint('arm_smmu_write_ste: WRITE_ONCE(ste->data[i])'),
 };
 
 /** arm_smmu_make_abort_ste (v6.17). */
@@ -42,9 +44,9 @@ export function arm_smmu_make_cdtable_ste(master: ArmSmmuMaster, ats_enabled: bo
 }
 
 /** arm_smmu_write_ste (v6.17). */
-function arm_smmu_write_ste(master: ArmSmmuMaster, sid: number, target: Ste): void {
+function* arm_smmu_write_ste(master: ArmSmmuMaster, sid: number, target: Ste): Co {
   const st = master.smmu.unit.streamTable;
-  arm_smmu_write_entry(
+  yield* arm_smmu_write_entry(
     {
       layout: STE_LAYOUT,
       read: () => st.read(sid),
@@ -56,13 +58,13 @@ function arm_smmu_write_ste(master: ArmSmmuMaster, sid: number, target: Ste): vo
 }
 
 /** arm_smmu_install_ste_for_dev (v6.17): remember what was installed, write each stream's STE. */
-export function arm_smmu_install_ste_for_dev(master: ArmSmmuMaster, target: Ste): void {
+export function* arm_smmu_install_ste_for_dev(master: ArmSmmuMaster, target: Ste): Co {
   master.cd_table.in_ste = target.config === 's1';
   master.ste_ats_enabled = target.eats;
   const seen = new Set<number>();
   for (const sid of master.streams) {
     if (seen.has(sid)) continue; // bridged PCI devices may share a StreamID
     seen.add(sid);
-    arm_smmu_write_ste(master, sid, target);
+    yield* arm_smmu_write_ste(master, sid, target);
   }
 }

@@ -8,6 +8,7 @@ import type { IommuDomainOps, IommuOps, MmuNotifierOps } from '../core/ops.js';
 import type { Device, IommuDevice, IommuDomain, Kernel, MmStruct, MmuNotifier } from '../core/types.js';
 import type { XArrayAlloc } from './xarray.js';
 import type { IopfQueue } from '../core/iopf.js';
+import { mutex_init, spin_lock_init, type Mutex, type Spinlock } from '../core/locking.js';
 
 /** IOMMU_NO_PASID: SSID 0, the RID's own context. */
 export const IOMMU_NO_PASID = 0;
@@ -77,6 +78,8 @@ export class ArmSmmuDomain {
   readonly cd = { asid: 0 };
   /** smmu_domain->devices under devices_lock; list_add puts the newest first. */
   readonly devices: ArmSmmuMasterDomain[] = [];
+  /** &smmu_domain->devices_lock: taken with spin_lock_irqsave around every walk of `devices`. */
+  readonly devices_lock: Spinlock;
   /** atomic_t nr_ats_masters: master_domains whose master has ATS enabled. */
   nr_ats_masters = 0;
   /** domain.pgsize_bitmap (PAGE_SIZE for SVA since 12f78021973a). */
@@ -92,6 +95,7 @@ export class ArmSmmuDomain {
     notifierOps: MmuNotifierOps,
     mm: MmStruct,
   ) {
+    this.devices_lock = spin_lock_init(smmu.kernel, '&smmu_domain->devices_lock');
     this.domain = { id, type: 'SVA', ops, owner, mm: undefined, users: 0, container: this, freed: false };
     this.mmu_notifier = { ops: notifierOps, mm, container: this, users: 0, hooked: false, freed: false };
   }
@@ -102,3 +106,15 @@ export const to_smmu_domain = (domain: IommuDomain): ArmSmmuDomain => domain.con
 
 /** dev_iommu_priv_get(): the master of a probed device. */
 export const dev_iommu_priv_get = (dev: Device): ArmSmmuMaster => dev.priv as ArmSmmuMaster;
+
+/**
+ * arm-smmu-v3.c: static DEFINE_MUTEX(arm_smmu_asid_lock): a file-scope global, so one per
+ * world. It keeps ASIDs from changing while an STE or CD is being worked on (attach, PASID
+ * set and removal).
+ */
+const asidLocks = new WeakMap<Kernel, Mutex>();
+export function arm_smmu_asid_lock(kernel: Kernel): Mutex {
+  let m = asidLocks.get(kernel);
+  if (m === undefined) asidLocks.set(kernel, (m = mutex_init(kernel, 'arm_smmu_asid_lock')));
+  return m;
+}

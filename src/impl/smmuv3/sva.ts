@@ -3,14 +3,15 @@
  * (v6.17): one SVA domain per (mm, SMMU instance) with a private ASID, its mmu notifier
  * (invalidate, release, free) and its set_dev_pasid / free ops.
  */
-import { sync } from '../core/sched.js';
+import { type Co, sync } from '../core/sched.js';
 import { PAGE_SIZE, ULONG_MAX, err, ok, type Errno, type Result } from '../../shared/index.js';
-import { spin_lock, spin_unlock } from '../core/kernel.js';
+import { spin_lock, spin_unlock } from '../core/locking.js';
 import { mmget_not_zero, mmput } from '../core/mm.js';
 import { mmu_notifier_put, mmu_notifier_register } from '../core/mmuNotifier.js';
 import type { IommuDomainOps, MmuNotifierOps } from '../core/ops.js';
 import type { Device, IommuDomain, MmStruct, MmuNotifier } from '../core/types.js';
 import { arm_smmu_set_pasid } from './attach.js';
+import { named } from './bridge.js';
 import { arm_smmu_make_sva_cd, arm_smmu_write_cd_entry } from './cd.js';
 import { arm_smmu_atc_inv_domain, arm_smmu_tlb_inv_asid, arm_smmu_tlb_inv_range_asid } from './inv.js';
 import { ArmSmmuDomain, dev_iommu_priv_get, to_smmu_domain } from './structs.js';
@@ -29,7 +30,7 @@ const container = (mn: MmuNotifier): ArmSmmuDomain => mn.container as ArmSmmuDom
  * arm_smmu_mm_arch_invalidate_secondary_tlbs (v6.17). The range is [start, end), end
  * exclusive, so size = end - start (B11 used end - start + 1). Size 0 means "everything".
  */
-function arm_smmu_mm_arch_invalidate_secondary_tlbs(mn: MmuNotifier, _mm: MmStruct, start: bigint, end: bigint): void {
+function* arm_smmu_mm_arch_invalidate_secondary_tlbs(mn: MmuNotifier, _mm: MmStruct, start: bigint, end: bigint): Co {
   const smmu_domain = container(mn);
   const fault = smmu_domain.smmu.kernel.fault;
   let size = (end - start) & U64;
@@ -51,9 +52,9 @@ function arm_smmu_mm_arch_invalidate_secondary_tlbs(mn: MmuNotifier, _mm: MmStru
   } else if (size === ULONG_MAX) {
     size = 0n;
   }
-  if (size === 0n) arm_smmu_tlb_inv_asid(smmu_domain.smmu, smmu_domain.cd.asid);
-  else arm_smmu_tlb_inv_range_asid(start, size, smmu_domain.cd.asid, PAGE_SIZE, false, smmu_domain);
-  arm_smmu_atc_inv_domain(smmu_domain, start, size);
+  if (size === 0n) yield* arm_smmu_tlb_inv_asid(smmu_domain.smmu, smmu_domain.cd.asid);
+  else yield* arm_smmu_tlb_inv_range_asid(start, size, smmu_domain.cd.asid, PAGE_SIZE, false, smmu_domain);
+  yield* arm_smmu_atc_inv_domain(smmu_domain, start, size);
 }
 
 /**
@@ -61,18 +62,17 @@ function arm_smmu_mm_arch_invalidate_secondary_tlbs(mn: MmuNotifier, _mm: MmStru
  * events) but make it the quiet CD (EPD0, no walks, R/S clear), then flush the ASID and every
  * ATS master's whole ATC for its SSID. The CDs stay until unbind clears them.
  */
-function arm_smmu_mm_release(mn: MmuNotifier, _mm: MmStruct): void {
+export function* arm_smmu_mm_release(mn: MmuNotifier, _mm: MmStruct): Co {
   const smmu_domain = container(mn);
-  const kernel = smmu_domain.smmu.kernel;
-  spin_lock(kernel, 'devices_lock');
+  yield* spin_lock(smmu_domain.devices_lock);
   for (const master_domain of smmu_domain.devices) {
     const master = master_domain.master;
     const target = arm_smmu_make_sva_cd(master, undefined, smmu_domain.cd.asid);
-    arm_smmu_write_cd_entry(master, master_domain.ssid, target);
+    yield* arm_smmu_write_cd_entry(master, master_domain.ssid, target);
   }
-  spin_unlock(kernel, 'devices_lock');
-  arm_smmu_tlb_inv_asid(smmu_domain.smmu, smmu_domain.cd.asid);
-  arm_smmu_atc_inv_domain(smmu_domain, 0n, 0n);
+  yield* spin_unlock(smmu_domain.devices_lock);
+  yield* arm_smmu_tlb_inv_asid(smmu_domain.smmu, smmu_domain.cd.asid);
+  yield* arm_smmu_atc_inv_domain(smmu_domain, 0n, 0n);
 }
 
 /** arm_smmu_mmu_notifier_free (v6.17): the kfree of the domain, one SRCU grace period late. */
@@ -84,8 +84,9 @@ function arm_smmu_mmu_notifier_free(mn: MmuNotifier): void {
 }
 
 export const arm_smmu_mmu_notifier_ops: MmuNotifierOps = Object.freeze({
-  arch_invalidate_secondary_tlbs: arm_smmu_mm_arch_invalidate_secondary_tlbs,
-  release: arm_smmu_mm_release,
+  arch_invalidate_secondary_tlbs: named('arm_smmu_mm_arch_invalidate_secondary_tlbs', (mn: MmuNotifier, mm: MmStruct, start: bigint, end: bigint) =>
+    sync(mm.kernel, arm_smmu_mm_arch_invalidate_secondary_tlbs(mn, mm, start, end))), // BRIDGE(ops)
+  release: named('arm_smmu_mm_release', (mn: MmuNotifier, mm: MmStruct) => sync(mm.kernel, arm_smmu_mm_release(mn, mm))), // BRIDGE(ops)
   free_notifier: arm_smmu_mmu_notifier_free,
 });
 
@@ -93,15 +94,16 @@ export const arm_smmu_mmu_notifier_ops: MmuNotifierOps = Object.freeze({
  * arm_smmu_sva_set_dev_pasid (v6.17): mmget_not_zero keeps release away while the CD is
  * written; an exiting mm gives -EINVAL. The CD's TTB0 is the mm's pgd.
  */
-function arm_smmu_sva_set_dev_pasid(domain: IommuDomain, dev: Device, id: number, old: IommuDomain | undefined): Errno | 0 {
+function* arm_smmu_sva_set_dev_pasid(domain: IommuDomain, dev: Device, id: number, old: IommuDomain | undefined): Co<Errno | 0> {
   const smmu_domain = to_smmu_domain(domain);
   const master = dev_iommu_priv_get(dev);
   if (!master.smmu.features.sva) return 'EOPNOTSUPP';
   const mm = domain.mm!;
   if (!mmget_not_zero(mm)) return 'EINVAL';
   const target = arm_smmu_make_sva_cd(master, mm, smmu_domain.cd.asid);
-  const ret = arm_smmu_set_pasid(master, smmu_domain, id, target, old);
-  sync(mm.kernel, mmput(mm)); // BRIDGE(core)
+  // No arm_smmu_asid_lock here: SVA domains never get their ASID reassigned.
+  const ret = yield* arm_smmu_set_pasid(master, smmu_domain, id, target, old);
+  yield* mmput(mm);
   return ret;
 }
 
@@ -110,16 +112,17 @@ function arm_smmu_sva_set_dev_pasid(domain: IommuDomain, dev: Device, id: number
  * the ASID (a still-running invalidation then only costs a harmless extra flush), and put the
  * notifier; the memory goes in arm_smmu_mmu_notifier_free after the grace period.
  */
-function arm_smmu_sva_domain_free(domain: IommuDomain): void {
+function* arm_smmu_sva_domain_free(domain: IommuDomain): Co {
   const smmu_domain = to_smmu_domain(domain);
-  arm_smmu_tlb_inv_asid(smmu_domain.smmu, smmu_domain.cd.asid);
+  yield* arm_smmu_tlb_inv_asid(smmu_domain.smmu, smmu_domain.cd.asid);
   smmu_domain.smmu.asid_xa.xa_erase(smmu_domain.cd.asid);
-  sync(smmu_domain.mmu_notifier.mm.kernel, mmu_notifier_put(smmu_domain.mmu_notifier)); // BRIDGE(core)
+  yield* mmu_notifier_put(smmu_domain.mmu_notifier);
 }
 
 export const arm_smmu_sva_domain_ops: IommuDomainOps = Object.freeze({
-  set_dev_pasid: arm_smmu_sva_set_dev_pasid,
-  free: arm_smmu_sva_domain_free,
+  set_dev_pasid: named('arm_smmu_sva_set_dev_pasid', (d: IommuDomain, dev: Device, id: number, old: IommuDomain | undefined) =>
+    sync(dev_iommu_priv_get(dev).smmu.kernel, arm_smmu_sva_set_dev_pasid(d, dev, id, old))), // BRIDGE(ops)
+  free: named('arm_smmu_sva_domain_free', (d: IommuDomain) => sync(to_smmu_domain(d).smmu.kernel, arm_smmu_sva_domain_free(d))), // BRIDGE(ops)
 });
 
 /**
@@ -127,7 +130,7 @@ export const arm_smmu_sva_domain_ops: IommuDomainOps = Object.freeze({
  * (12f78021973a; 0 was B12), a private ASID from [1, 2^asid_bits - 1] (-EBUSY when none is
  * free: xa_alloc's errno), then the notifier. Errors unwind in reverse.
  */
-export function arm_smmu_sva_domain_alloc(dev: Device, mm: MmStruct): Result<IommuDomain> {
+export function* arm_smmu_sva_domain_alloc(dev: Device, mm: MmStruct): Co<Result<IommuDomain>> {
   const master = dev_iommu_priv_get(dev);
   const smmu = master.smmu;
   if (!smmu.features.sva) return err('EOPNOTSUPP');
@@ -141,7 +144,7 @@ export function arm_smmu_sva_domain_alloc(dev: Device, mm: MmStruct): Result<Iom
   const asid = smmu.asid_xa.xa_alloc(smmu_domain, 1, 2 ** smmu.asid_bits - 1);
   if (asid === 'EBUSY') return err('EBUSY');
   smmu_domain.cd.asid = asid;
-  const ret = sync(mm.kernel, mmu_notifier_register(smmu_domain.mmu_notifier, mm)); // BRIDGE(core)
+  const ret = yield* mmu_notifier_register(smmu_domain.mmu_notifier, mm);
   if (ret !== 0) {
     smmu.asid_xa.xa_erase(asid);
     return err(ret);

@@ -11,7 +11,13 @@ const recorder = (start: Cd): { cd: () => Cd; seen: Cd[]; write: (t: Cd) => void
   return {
     cd: () => cur,
     seen,
-    write: (t) => arm_smmu_write_entry({ layout: CD_LAYOUT, read: () => cur, write: (c) => (cur = c), sync: () => seen.push(cur) }, t),
+    write: (t) => {
+      // The writer is a generator: run it to the end here (no kernel, no scheduler).
+      const sync = function* (): Generator<never, void> {
+        seen.push(cur);
+      };
+      for (const _ of arm_smmu_write_entry({ layout: CD_LAYOUT, read: () => cur, write: (c) => (cur = c), sync }, t)) void _;
+    },
   };
 };
 
