@@ -57,10 +57,17 @@ export function build_inv_iotlb_pages(devid: number, address: bigint, size: bigi
   return { kind: 'INVALIDATE_IOTLB_PAGES', devid, pasid: gn ? pasid : 0, gn, s: inv.s, address: inv.address };
 }
 
-/** iommu_queue_command → __iommu_queue_command_sync (v6.19-rc), under iommu->lock; sync: need_sync. */
+/** The command is in the ring and MMIO_CMD_TAIL moved past it: the IOMMU may fetch it now. */
+const CMD_TAIL = preemptPoint('__iommu_queue_command_sync: MMIO_CMD_TAIL write');
+
+/**
+ * iommu_queue_command → __iommu_queue_command_sync (v6.19-rc), under iommu->lock:
+ * copy_cmd_to_buffer (the command, then the tail register the IOMMU reads), then need_sync.
+ */
 export function* iommu_queue_command_sync(iommu: AmdIommu, cmd: AmdCmd, sync: boolean): Co<0> {
   yield* spin_lock(iommu.lock);
   iommu.unit.submit(cmd);
+  yield CMD_TAIL;
   iommu.need_sync = sync;
   yield* spin_unlock(iommu.lock);
   return 0;
@@ -95,6 +102,7 @@ export function* iommu_completion_wait(iommu: AmdIommu): Co<0 | 'EIO'> {
   yield* spin_lock(iommu.lock);
   const data = ++iommu.cmd_sem_val;
   iommu.unit.submit({ kind: 'COMPLETION_WAIT', data });
+  yield CMD_TAIL;
   iommu.need_sync = false;
   yield* spin_unlock(iommu.lock);
   return yield* wait_on_sem(iommu, data);
