@@ -7,7 +7,7 @@
  * blocked domain whose set_dev_pasid removes a PASID.
  */
 import { sync, type Co } from '../core/sched.js';
-import { spin_lock_init } from '../core/locking.js';
+import { mutex_init, mutex_lock, mutex_unlock, spin_lock, spin_lock_init, spin_unlock } from '../core/locking.js';
 import { AmdIommuUnit } from '../../hw/amd/index.js';
 import type { Errno } from '../../shared/index.js';
 import { iopf_queue_flush_dev, type IommuPageResponse, type IopfFault } from '../core/iopf.js';
@@ -75,15 +75,19 @@ function identity_domain(kernel: Kernel): ProtectionDomain {
   return d;
 }
 
-/** pdom_attach_iommu / pdom_detach_iommu (v6.19-rc): the domain's per-IOMMU refcount. */
-function pdom_attach_iommu(iommu: AmdIommu, pdom: ProtectionDomain): void {
+/** pdom_attach_iommu / pdom_detach_iommu (v6.19-rc): the domain's per-IOMMU refcount, under pdom->lock. */
+function* pdom_attach_iommu(iommu: AmdIommu, pdom: ProtectionDomain): Co {
+  yield* spin_lock(pdom.lock);
   const info = pdom.iommu_array.get(iommu.index);
   if (info !== undefined) info.refcnt++;
   else pdom.iommu_array.set(iommu.index, { iommu, refcnt: 1 });
+  yield* spin_unlock(pdom.lock);
 }
-function pdom_detach_iommu(iommu: AmdIommu, pdom: ProtectionDomain): void {
+function* pdom_detach_iommu(iommu: AmdIommu, pdom: ProtectionDomain): Co {
+  yield* spin_lock(pdom.lock);
   const info = pdom.iommu_array.get(iommu.index);
   if (info !== undefined && --info.refcnt === 0) pdom.iommu_array.delete(iommu.index);
+  yield* spin_unlock(pdom.lock);
 }
 
 /**
@@ -113,44 +117,60 @@ function pdev_enable_caps(dev_data: IommuDevData): void {
 }
 
 /**
- * attach_device (v6.19-rc) of the identity domain: -EBUSY if attached, the IOMMU refcount,
- * the GCR3 table (sva-capable: pass-through mode), the PCI capabilities, the IOPF queue (PRI is
- * disabled again if that fails), the domain's device list, the DTE.
+ * attach_device (v7.0-rc5, re-read) of the identity domain, under dev_data->mutex: -EBUSY if
+ * attached, the IOMMU refcount, the GCR3 table (sva-capable: pass-through mode), the PCI
+ * capabilities, the IOPF queue (PRI is disabled again if that fails), the domain's device list
+ * (under pdom->lock), the DTE.
  */
 function* attach_device(dev_data: IommuDevData, domain: ProtectionDomain): Co<Errno | 0> {
-  if (dev_data.domain !== undefined) return 'EBUSY';
-  pdom_attach_iommu(dev_data.iommu, domain);
-  const ret = init_gcr3_table(dev_data);
-  if (ret !== 0) {
-    pdom_detach_iommu(dev_data.iommu, domain);
-    return ret;
+  yield* mutex_lock(dev_data.mutex);
+  let ret: Errno | 0 = 0;
+  if (dev_data.domain !== undefined) ret = 'EBUSY';
+  else {
+    yield* pdom_attach_iommu(dev_data.iommu, domain);
+    ret = init_gcr3_table(dev_data);
+    if (ret !== 0) yield* pdom_detach_iommu(dev_data.iommu, domain);
+    else {
+      pdev_enable_caps(dev_data);
+      if ((yield* amd_iommu_iopf_add_device(dev_data.iommu, dev_data)) !== 0) dev_data.pri_enabled = false;
+      dev_data.domain = domain;
+      yield* spin_lock(domain.lock);
+      domain.dev_list.unshift(dev_data);
+      yield* spin_unlock(domain.lock);
+      yield* dev_update_dte(dev_data, true);
+    }
   }
-  pdev_enable_caps(dev_data);
-  if ((yield* amd_iommu_iopf_add_device(dev_data.iommu, dev_data)) !== 0) dev_data.pri_enabled = false;
-  dev_data.domain = domain;
-  domain.dev_list.unshift(dev_data);
-  yield* dev_update_dte(dev_data, true);
-  return 0;
+  // out:
+  yield* mutex_unlock(dev_data.mutex);
+  return ret;
 }
 
 /**
- * detach_device (v6.19-rc): the IOPF queue (flushed first), the DTE cleared and flushed, the
- * domain's TLB flushed, the GCR3 table destroyed, the IOMMU refcount. Not reached by the
- * harness's commands (the RID domain never changes), kept for the leak hook's completeness.
+ * detach_device (v7.0-rc5, re-read), under dev_data->mutex: the IOPF queue (flushed first),
+ * the DTE cleared and flushed, the domain's TLB flushed and the device unlinked under
+ * pdom->lock, the GCR3 table destroyed, the IOMMU refcount. Not reached by the harness's
+ * commands (the RID domain never changes), kept for the leak hook's completeness.
  */
 export function* detach_device(dev_data: IommuDevData): Co {
   const domain = dev_data.domain;
-  if (domain === undefined) return warn(dev_data.iommu.kernel, `detach_device: ${dev_data.dev.hw.name} not attached`);
-  if (dev_data.ppr) {
-    yield* iopf_queue_flush_dev(dev_data.dev);
-    yield* amd_iommu_iopf_remove_device(dev_data.iommu, dev_data);
+  yield* mutex_lock(dev_data.mutex);
+  if (domain === undefined) warn(dev_data.iommu.kernel, `detach_device: ${dev_data.dev.hw.name} not attached`);
+  else {
+    if (dev_data.ppr) {
+      yield* iopf_queue_flush_dev(dev_data.dev);
+      yield* amd_iommu_iopf_remove_device(dev_data.iommu, dev_data);
+    }
+    yield* dev_update_dte(dev_data, false);
+    yield* spin_lock(domain.lock);
+    yield* amd_iommu_domain_flush_all(domain);
+    domain.dev_list.splice(domain.dev_list.indexOf(dev_data), 1);
+    yield* spin_unlock(domain.lock);
+    if (dev_data.gcr3_info.gcr3_tbl !== undefined) free_gcr3_table(dev_data.gcr3_info, dev_data);
+    dev_data.domain = undefined;
+    yield* pdom_detach_iommu(dev_data.iommu, domain);
   }
-  yield* dev_update_dte(dev_data, false);
-  yield* amd_iommu_domain_flush_all(domain);
-  domain.dev_list.splice(domain.dev_list.indexOf(dev_data), 1);
-  if (dev_data.gcr3_info.gcr3_tbl !== undefined) free_gcr3_table(dev_data.gcr3_info, dev_data);
-  dev_data.domain = undefined;
-  pdom_detach_iommu(dev_data.iommu, domain);
+  // out:
+  yield* mutex_unlock(dev_data.mutex);
 }
 
 /**
@@ -181,7 +201,7 @@ function amd_iommu_probe_device(ctx: ProbeContext, dev: Device): void {
   iommu.unit.connect(dev.hw);
   iommu.devices.set(dev.hw.sid, dev);
   const dev_data: IommuDevData = {
-    dev, devid: dev.hw.sid, iommu, dte_lock: spin_lock_init(ctx, '&dev_data->dte_lock'),
+    dev, devid: dev.hw.sid, iommu, mutex: mutex_init(ctx, '&dev_data->mutex'), dte_lock: spin_lock_init(ctx, '&dev_data->dte_lock'),
     gcr3_info: { gcr3_tbl: undefined, glx: 0, pasid_cnt: 0, domid: 0 },
     max_pasids: dev.hw.maxPasids > 0 ? Math.min(iommu.max_pasids, dev.hw.maxPasids) : 0,
     domain: undefined, ats_enabled: false, ats_qdep: 0, pri_enabled: false, pasid_enabled: false, pri_tlp: false, ppr: false,

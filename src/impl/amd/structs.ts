@@ -5,7 +5,7 @@
  */
 import type { AmdIommuUnit, Gcr3Table } from '../../hw/amd/index.js';
 import type { IopfQueue } from '../core/iopf.js';
-import { spin_lock_init, type Spinlock } from '../core/locking.js';
+import { spin_lock_init, type Mutex, type Spinlock } from '../core/locking.js';
 import type { IommuDomainOps, IommuOps, MmuNotifierOps } from '../core/ops.js';
 import type { Device, DomainType, IommuDevice, IommuDomain, Kernel, MmStruct, MmuNotifier } from '../core/types.js';
 
@@ -39,6 +39,8 @@ export interface IommuDevData {
   readonly dev: Device;
   readonly devid: number;
   readonly iommu: AmdIommu;
+  /** dev_data->mutex: serialises attach_device / detach_device of the RID domain. */
+  readonly mutex: Mutex;
   /** dev_data->dte_lock: one writer of the 256-bit DTE at a time (update_dte256). */
   readonly dte_lock: Spinlock;
   readonly gcr3_info: Gcr3TblInfo;

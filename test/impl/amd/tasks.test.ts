@@ -5,7 +5,7 @@ import { in_atomic, lockdep_held, might_sleep } from '../../../src/impl/core/loc
 import { schedOf, spawn, stepTask, type Co } from '../../../src/impl/core/sched.js';
 import { amd_iommu_complete_ppr } from '../../../src/impl/amd/cmd.js';
 import { dev_update_dte } from '../../../src/impl/amd/gcr3.js';
-import { amdIommuDriver } from '../../../src/impl/amd/iommu.js';
+import { amdIommuDriver, detach_device } from '../../../src/impl/amd/iommu.js';
 import { amd_iommu_domain_alloc_sva, amd_iommu_remove_dev_pasid, iommu_sva_set_dev_pasid } from '../../../src/impl/amd/pasid.js';
 import { dev_iommu_priv_get } from '../../../src/impl/amd/structs.js';
 import { sync } from '../../../src/impl/core/sched.js';
@@ -153,5 +153,21 @@ describe('AMD driver tasks: yield points and locks (amd/iommu.c, pasid.c, v6.19-
     } finally {
       s.concurrent = false;
     }
+  });
+
+  test('detach_device holds &dev_data->mutex throughout and flushes the domain under &pdom->lock, as the C', () => {
+    const w = createWorld(topology(), amdIommuDriver);
+    const dev_data = dev_iommu_priv_get(w.devices[0]!);
+    const domain = dev_data.domain!;
+    const held = new Set<string>();
+    stepAll(detach_device(dev_data), (what) => {
+      if (what.includes('MMIO_CMD_TAIL')) held.add(lockdep_held(w.kernel).join(' > '));
+    });
+    // The DTE flush runs outside pdom->lock, the domain's TLB flush inside it; all under the mutex.
+    expect([...held]).toEqual(['&dev_data->mutex > &iommu->lock', '&dev_data->mutex > &pdom->lock > &iommu->lock']);
+    expect(domain.dev_list).not.toContain(dev_data);
+    expect(dev_data.domain).toBeUndefined();
+    expect((w.iommus[0]!.unit as AmdIommuUnit).devTable.get(0)).toMatchObject({ v: true, tv: false, gv: false });
+    expect(coreOf(w.kernel).warnings).toEqual([]);
   });
 });
