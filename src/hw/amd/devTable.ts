@@ -103,19 +103,67 @@ export class Gcr3Table {
   }
 }
 
-/** The device table: DevID → entry (the driver writes whole entries: amd_iommu_update_dte256). */
+/**
+ * The device table: DevID → entry. The IOMMU reads an entry in one 256-bit transaction, but
+ * the driver writes it as two 128-bit halves (update_dte256: write_dte_lower128 holds
+ * DTE[127:0] — V, TV, GV, GIoV, GLX, the GCR3 root, DomainID, PPR, I — and write_dte_upper128
+ * DTE[255:128], of which SVA uses the guest paging level). Between the two stores a fetch sees
+ * one half new and one old: the order rule (V|GV written last when setting, first when
+ * clearing) is what keeps that intermediate entry harmless.
+ */
 export class DevTable {
-  private readonly dtes = new Map<number, Dte>();
+  private readonly dtes = new Map<number, DteSlot>();
 
   constructor(readonly unit: string) {}
 
+  /** The entry as memory holds it now (a complete entry is the very object written). */
   get(devid: number): Dte {
-    return this.dtes.get(devid) ?? CLEAR_DTE;
+    return this.dtes.get(devid)?.view ?? CLEAR_DTE;
   }
 
+  /** Both halves at once (setup code and tests): what a fetch then sees is `dte` itself. */
   set(devid: number, dte: Dte): void {
-    if (!Number.isInteger(devid) || devid < 0 || devid > 0xffff) throw new HwError(this.unit, `DevID ${devid} out of range`);
-    if (dte.gv && dte.gcr3 === undefined) throw new HwError(this.unit, `DTE ${devid}: GV without a GCR3 table root`);
-    this.dtes.set(devid, dte);
+    this.check(devid, dte, dte);
+    this.dtes.set(devid, { lower: dte, upper: dte, view: dte });
   }
+
+  /** write_dte_lower128: DTE[127:0] from `dte`; DTE[255:128] stays as memory holds it. */
+  writeLower128(devid: number, dte: Dte): void {
+    const slot = this.slot(devid);
+    this.check(devid, dte, slot.upper);
+    slot.lower = dte;
+    slot.view = compose(dte, slot.upper);
+  }
+
+  /** write_dte_upper128: DTE[255:128] from `dte`; DTE[127:0] stays as memory holds it. */
+  writeUpper128(devid: number, dte: Dte): void {
+    const slot = this.slot(devid);
+    this.check(devid, slot.lower, dte);
+    slot.upper = dte;
+    slot.view = compose(slot.lower, dte);
+  }
+
+  private slot(devid: number): DteSlot {
+    let s = this.dtes.get(devid);
+    if (s === undefined) this.dtes.set(devid, (s = { lower: CLEAR_DTE, upper: CLEAR_DTE, view: CLEAR_DTE }));
+    return s;
+  }
+
+  private check(devid: number, lower: Dte, _upper: Dte): void {
+    if (!Number.isInteger(devid) || devid < 0 || devid > 0xffff) throw new HwError(this.unit, `DevID ${devid} out of range`);
+    if (lower.gv && lower.gcr3 === undefined) throw new HwError(this.unit, `DTE ${devid}: GV without a GCR3 table root`);
+  }
+}
+
+/** Where each half of a DTE came from, and the entry a fetch sees (built once per store). */
+interface DteSlot {
+  lower: Dte;
+  upper: Dte;
+  view: Dte;
+}
+
+/** The entry memory holds: the lower half's fields with the upper half's guest paging level. */
+function compose(lower: Dte, upper: Dte): Dte {
+  if (lower === upper || lower.gptLevels === upper.gptLevels) return lower;
+  return Object.freeze({ ...lower, gptLevels: upper.gptLevels });
 }

@@ -5,7 +5,9 @@
  */
 import { INV_ALL_PAGES_ADDRESS, type AmdCmd } from '../../hw/amd/index.js';
 import { PAGE_SIZE } from '../../shared/index.js';
-import { spin_lock, spin_unlock, warn } from '../core/kernel.js';
+import { warn } from '../core/kernel.js';
+import { spin_lock, spin_unlock } from '../core/locking.js';
+import { preemptPoint, type Co } from '../core/sched.js';
 import type { AmdIommu, IommuDevData, ProtectionDomain } from './structs.js';
 
 /** IOMMU_NO_PASID. */
@@ -55,29 +57,34 @@ export function build_inv_iotlb_pages(devid: number, address: bigint, size: bigi
   return { kind: 'INVALIDATE_IOTLB_PAGES', devid, pasid: gn ? pasid : 0, gn, s: inv.s, address: inv.address };
 }
 
-/** iommu_queue_command → __iommu_queue_command_sync (v6.19-rc), under iommu->lock; sync: need_sync. */
-export function iommu_queue_command_sync(iommu: AmdIommu, cmd: AmdCmd, sync: boolean): 0 {
-  spin_lock(iommu.kernel, 'iommu->lock');
+/** The command is in the ring and MMIO_CMD_TAIL moved past it: the IOMMU may fetch it now. */
+const CMD_TAIL = preemptPoint('__iommu_queue_command_sync: MMIO_CMD_TAIL write');
+
+/**
+ * iommu_queue_command → __iommu_queue_command_sync (v6.19-rc), under iommu->lock:
+ * copy_cmd_to_buffer (the command, then the tail register the IOMMU reads), then need_sync.
+ */
+export function* iommu_queue_command_sync(iommu: AmdIommu, cmd: AmdCmd, sync: boolean): Co<0> {
+  yield* spin_lock(iommu.lock);
   iommu.unit.submit(cmd);
+  yield CMD_TAIL;
   iommu.need_sync = sync;
-  spin_unlock(iommu.kernel, 'iommu->lock');
+  yield* spin_unlock(iommu.lock);
   return 0;
 }
 
-export const iommu_queue_command = (iommu: AmdIommu, cmd: AmdCmd): 0 => iommu_queue_command_sync(iommu, cmd, true);
+export const iommu_queue_command = (iommu: AmdIommu, cmd: AmdCmd): Co<0> => iommu_queue_command_sync(iommu, cmd, true);
+
+/** One poll of wait_on_sem's udelay(1) loop: the IOMMU (or another CPU) may run meanwhile. */
+const WAIT_ON_SEM = preemptPoint('wait_on_sem: udelay(1) polling iommu->cmd_sem');
 
 /**
- * iommu_completion_wait (v6.19-rc): nothing to wait for unless a command was queued since the
- * last wait; else a COMPLETION_WAIT storing the next semaphore value, then wait_on_sem. A
- * semaphore that never arrives is the "Completion-Wait loop timed out" alert and -EIO.
+ * wait_on_sem (v6.19-rc): poll the semaphore outside iommu->lock until the COMPLETION_WAIT
+ * stored `data`. The emulated buffer runs up to the wait at submit, so one poll decides; a
+ * value that has not arrived by then never will (the LOOP_TIMEOUT case).
  */
-export function iommu_completion_wait(iommu: AmdIommu): 0 | 'EIO' {
-  if (!iommu.need_sync) return 0;
-  spin_lock(iommu.kernel, 'iommu->lock');
-  const data = ++iommu.cmd_sem_val;
-  iommu.unit.submit({ kind: 'COMPLETION_WAIT', data });
-  iommu.need_sync = false;
-  spin_unlock(iommu.kernel, 'iommu->lock');
+function* wait_on_sem(iommu: AmdIommu, data: number): Co<0 | 'EIO'> {
+  yield WAIT_ON_SEM;
   if (iommu.unit.cmdBuf.sem - data < 0) {
     warn(iommu.kernel, `${iommu.unit.name}: Completion-Wait loop timed out`);
     return 'EIO';
@@ -85,21 +92,37 @@ export function iommu_completion_wait(iommu: AmdIommu): 0 | 'EIO' {
   return 0;
 }
 
+/**
+ * iommu_completion_wait (v6.19-rc): nothing to wait for unless a command was queued since the
+ * last wait; else a COMPLETION_WAIT storing the next semaphore value, then wait_on_sem. A
+ * semaphore that never arrives is the "Completion-Wait loop timed out" alert and -EIO.
+ */
+export function* iommu_completion_wait(iommu: AmdIommu): Co<0 | 'EIO'> {
+  if (!iommu.need_sync) return 0;
+  yield* spin_lock(iommu.lock);
+  const data = ++iommu.cmd_sem_val;
+  iommu.unit.submit({ kind: 'COMPLETION_WAIT', data });
+  yield CMD_TAIL;
+  iommu.need_sync = false;
+  yield* spin_unlock(iommu.lock);
+  return yield* wait_on_sem(iommu, data);
+}
+
 /** device_flush_iotlb (v6.19-rc): an INVALIDATE_IOTLB_PAGES to the device's ATC. */
-export function device_flush_iotlb(dev_data: IommuDevData, address: bigint, size: bigint, pasid: number, gn: boolean): 0 {
-  return iommu_queue_command(dev_data.iommu, build_inv_iotlb_pages(dev_data.devid, address, size, pasid, gn));
+export function* device_flush_iotlb(dev_data: IommuDevData, address: bigint, size: bigint, pasid: number, gn: boolean): Co<0> {
+  return yield* iommu_queue_command(dev_data.iommu, build_inv_iotlb_pages(dev_data.devid, address, size, pasid, gn));
 }
 
 /** iommu_flush_dte (v6.19-rc). */
-export const iommu_flush_dte = (iommu: AmdIommu, devid: number): 0 => iommu_queue_command(iommu, { kind: 'INVALIDATE_DEVTAB_ENTRY', devid });
+export const iommu_flush_dte = (iommu: AmdIommu, devid: number): Co<0> => iommu_queue_command(iommu, { kind: 'INVALIDATE_DEVTAB_ENTRY', devid });
 
 /**
  * device_flush_dte (v6.19-rc): the DTE (no aliases here: each endpoint is its own requester
  * id), then the whole ATC of an ATS device.
  */
-export function device_flush_dte(dev_data: IommuDevData): 0 {
-  iommu_flush_dte(dev_data.iommu, dev_data.devid);
-  if (dev_data.ats_enabled) device_flush_iotlb(dev_data, 0n, U64, IOMMU_NO_PASID, false);
+export function* device_flush_dte(dev_data: IommuDevData): Co<0> {
+  yield* iommu_flush_dte(dev_data.iommu, dev_data.devid);
+  if (dev_data.ats_enabled) yield* device_flush_iotlb(dev_data, 0n, U64, IOMMU_NO_PASID, false);
   return 0;
 }
 
@@ -107,11 +130,11 @@ export function device_flush_dte(dev_data: IommuDevData): 0 {
  * amd_iommu_dev_flush_pasid_pages (v6.19-rc): the IOMMU's TLB for (gcr3 domid, PASID), the ATC
  * of an ATS device for the PASID, and one completion wait.
  */
-export function amd_iommu_dev_flush_pasid_pages(dev_data: IommuDevData, pasid: number, address: bigint, size: bigint): void {
+export function* amd_iommu_dev_flush_pasid_pages(dev_data: IommuDevData, pasid: number, address: bigint, size: bigint): Co {
   const iommu = dev_data.iommu;
-  iommu_queue_command(iommu, build_inv_iommu_pages(address, size, dev_data.gcr3_info.domid, pasid, true));
-  if (dev_data.ats_enabled) device_flush_iotlb(dev_data, address, size, pasid, true);
-  iommu_completion_wait(iommu);
+  yield* iommu_queue_command(iommu, build_inv_iommu_pages(address, size, dev_data.gcr3_info.domid, pasid, true));
+  if (dev_data.ats_enabled) yield* device_flush_iotlb(dev_data, address, size, pasid, true);
+  yield* iommu_completion_wait(iommu);
 }
 
 /**
@@ -120,34 +143,34 @@ export function amd_iommu_dev_flush_pasid_pages(dev_data: IommuDevData, pasid: n
  * for (pasid, address, size): every GCR3 update flushed one page of PASID 0, "leaving the old
  * value of GCR3 from a previous process attached to the same PASID".
  */
-export function amd_iommu_dev_flush_pasid_all(dev_data: IommuDevData, pasid: number): void {
-  if (dev_data.iommu.kernel.fault === 'B30') amd_iommu_dev_flush_pasid_pages(dev_data, 0, ALL_PAGES, BigInt(pasid));
-  else amd_iommu_dev_flush_pasid_pages(dev_data, pasid, 0n, ALL_PAGES);
+export function* amd_iommu_dev_flush_pasid_all(dev_data: IommuDevData, pasid: number): Co {
+  if (dev_data.iommu.kernel.fault === 'B30') yield* amd_iommu_dev_flush_pasid_pages(dev_data, 0, ALL_PAGES, BigInt(pasid));
+  else yield* amd_iommu_dev_flush_pasid_pages(dev_data, pasid, 0n, ALL_PAGES);
 }
 
 /** domain_flush_complete (v6.19-rc): a completion wait on every IOMMU of the domain. */
-export function amd_iommu_domain_flush_complete(domain: ProtectionDomain): void {
-  for (const info of domain.iommu_array.values()) iommu_completion_wait(info.iommu);
+export function* amd_iommu_domain_flush_complete(domain: ProtectionDomain): Co {
+  for (const info of domain.iommu_array.values()) yield* iommu_completion_wait(info.iommu);
 }
 
 /**
  * __domain_flush_pages (v6.19-rc) for a v1/identity domain: one INVALIDATE_IOMMU_PAGES of the
  * domain ID per IOMMU (domain_flush_pages_v1), then each ATS device's whole-RID ATC range.
  */
-function __domain_flush_pages(domain: ProtectionDomain, address: bigint, size: bigint): void {
+function* __domain_flush_pages(domain: ProtectionDomain, address: bigint, size: bigint): Co {
   const cmd = build_inv_iommu_pages(address, size, domain.id, IOMMU_NO_PASID, false);
-  for (const info of domain.iommu_array.values()) iommu_queue_command(info.iommu, cmd);
-  for (const dev_data of domain.dev_list) if (dev_data.ats_enabled) device_flush_iotlb(dev_data, address, size, IOMMU_NO_PASID, false);
+  for (const info of domain.iommu_array.values()) yield* iommu_queue_command(info.iommu, cmd);
+  for (const dev_data of domain.dev_list) if (dev_data.ats_enabled) yield* device_flush_iotlb(dev_data, address, size, IOMMU_NO_PASID, false);
 }
 
 /** amd_iommu_domain_flush_pages (v6.19-rc), without NpCache (not a guest): flush, then wait. */
-export function amd_iommu_domain_flush_pages(domain: ProtectionDomain, address: bigint, size: bigint): void {
-  __domain_flush_pages(domain, address, size);
-  amd_iommu_domain_flush_complete(domain);
+export function* amd_iommu_domain_flush_pages(domain: ProtectionDomain, address: bigint, size: bigint): Co {
+  yield* __domain_flush_pages(domain, address, size);
+  yield* amd_iommu_domain_flush_complete(domain);
 }
 
 /** amd_iommu_domain_flush_all (v6.19-rc). */
-export const amd_iommu_domain_flush_all = (domain: ProtectionDomain): void => amd_iommu_domain_flush_pages(domain, 0n, ALL_PAGES);
+export const amd_iommu_domain_flush_all = (domain: ProtectionDomain): Co => amd_iommu_domain_flush_pages(domain, 0n, ALL_PAGES);
 
 /** PPR_STATUS values of COMPLETE_PPR_REQUEST (IOMMU_PAGE_RESP_SUCCESS/INVALID/FAILURE). */
 export const PPR_STATUS = { success: 0, invalid: 1, failure: 2 } as const;
@@ -156,8 +179,8 @@ export const PPR_STATUS = { success: 0, invalid: 1, failure: 2 } as const;
  * amd_iommu_complete_ppr (v6.19-rc): a COMPLETE_PPR_REQUEST, queued without a completion wait;
  * GN (the PASID in the response) when the device's PRG responses require it.
  */
-export function amd_iommu_complete_ppr(dev_data: IommuDevData, pasid: number, status: number, tag: number): 0 {
-  return iommu_queue_command(dev_data.iommu, {
+export function* amd_iommu_complete_ppr(dev_data: IommuDevData, pasid: number, status: number, tag: number): Co<0> {
+  return yield* iommu_queue_command(dev_data.iommu, {
     kind: 'COMPLETE_PPR_REQUEST', devid: dev_data.devid, pasid: dev_data.pri_tlp ? pasid : 0, gn: dev_data.pri_tlp, status, tag: tag & 0x1ff,
   });
 }

@@ -2,10 +2,16 @@
  * GCR3 tables and device table entries, after drivers/iommu/amd/iommu.c (v6.19-rc):
  * get_gcr3_levels, setup_gcr3_table, free_gcr3_table, __get_gcr3_pte, update_gcr3,
  * amd_iommu_set_gcr3, amd_iommu_clear_gcr3, set_dte_gcr3_table, set_dte_entry,
- * clear_dte_entry, dev_update_dte and amd_iommu_update_dte.
+ * clear_dte_entry, dev_update_dte, amd_iommu_update_dte and update_dte256 with its two
+ * 128-bit writers (write_dte_upper128 / write_dte_lower128, v6.14+).
+ *
+ * Yield points at the stores the IOMMU reads: the GCR3 entry (one 64-bit store) and each half
+ * of the DTE, so a device's DMA or page request can fetch between them.
  */
 import { CLEAR_DTE, Gcr3Table, type Dte } from '../../hw/amd/index.js';
 import type { Errno } from '../../shared/index.js';
+import { spin_lock, spin_unlock } from '../core/locking.js';
+import { preemptPoint, type Co } from '../core/sched.js';
 import { amd_iommu_dev_flush_pasid_all, build_inv_iommu_pages, device_flush_dte, iommu_completion_wait, iommu_queue_command, ALL_PAGES, IOMMU_NO_PASID } from './cmd.js';
 import { amd_iommu_max_glx_val, amd_iommu_pdom_id_alloc, amd_iommu_pdom_id_free } from './pdomIds.js';
 import type { Gcr3TblInfo, IommuDevData } from './structs.js';
@@ -52,28 +58,34 @@ export function free_gcr3_table(gcr3_info: Gcr3TblInfo, dev_data: IommuDevData):
  * flush the PASID on the IOMMU and the ATC (dev_flush_pasid_all), which also drops the
  * IOMMU's cached copy of the entry.
  */
-function update_gcr3(dev_data: IommuDevData, pasid: number, gcr3: number, set: boolean): Errno | 0 {
+function* update_gcr3(dev_data: IommuDevData, pasid: number, gcr3: number, set: boolean): Co<Errno | 0> {
   const tbl = dev_data.gcr3_info.gcr3_tbl;
   if (tbl === undefined) return 'ENOMEM';
   // __get_gcr3_pte allocates only a level that is missing (the root always exists).
   if (!tbl.hasLeaf(pasid) && dev_data.iommu.kernel.shouldFail('iommu_alloc_pages_node@__get_gcr3_pte')) return 'ENOMEM';
   tbl.allocLeaf(pasid);
   tbl.write(pasid, set ? { valid: true, cr3: gcr3 } : { valid: false, cr3: 0 });
-  amd_iommu_dev_flush_pasid_all(dev_data, pasid);
+  // The IOMMU may fetch the new entry (or still hit its cached old one) before the flush.
+  yield GCR3_STORE;
+  yield* amd_iommu_dev_flush_pasid_all(dev_data, pasid);
   return 0;
 }
 
+const GCR3_STORE = preemptPoint('update_gcr3: *pte store (GCR3 entry)');
+const DTE_UPPER_STORE = preemptPoint('write_dte_upper128: DTE[255:128] store');
+const DTE_LOWER_STORE = preemptPoint('write_dte_lower128: DTE[127:0] store');
+
 /** amd_iommu_set_gcr3 (v6.19-rc). */
-export function amd_iommu_set_gcr3(dev_data: IommuDevData, pasid: number, gcr3: number): Errno | 0 {
-  const ret = update_gcr3(dev_data, pasid, gcr3, true);
+export function* amd_iommu_set_gcr3(dev_data: IommuDevData, pasid: number, gcr3: number): Co<Errno | 0> {
+  const ret = yield* update_gcr3(dev_data, pasid, gcr3, true);
   if (ret !== 0) return ret;
   dev_data.gcr3_info.pasid_cnt++;
   return 0;
 }
 
 /** amd_iommu_clear_gcr3 (v6.19-rc). */
-export function amd_iommu_clear_gcr3(dev_data: IommuDevData, pasid: number): Errno | 0 {
-  const ret = update_gcr3(dev_data, pasid, 0, false);
+export function* amd_iommu_clear_gcr3(dev_data: IommuDevData, pasid: number): Co<Errno | 0> {
+  const ret = yield* update_gcr3(dev_data, pasid, 0, false);
   if (ret !== 0) return ret;
   dev_data.gcr3_info.pasid_cnt--;
   return 0;
@@ -103,36 +115,87 @@ function set_dte_passthrough(dev_data: IommuDevData): Dte {
   return { ...CLEAR_DTE, v: true, tv: true, domid: 0, iotlb: (id | (dev_data.ats_enabled ? 1 : 0)) !== 0 };
 }
 
+/** write_dte_upper128 (v6.14+): one 128-bit cmpxchg of DTE[255:128] (the IRQ bits kept). */
+function* write_dte_upper128(dev_data: IommuDevData, dte: Dte): Co {
+  dev_data.iommu.unit.devTable.writeUpper128(dev_data.devid, dte);
+  yield DTE_UPPER_STORE;
+}
+
+/** write_dte_lower128 (v6.14+): one 128-bit cmpxchg of DTE[127:0] (the IVRS bits kept). */
+function* write_dte_lower128(dev_data: IommuDevData, dte: Dte): Co {
+  dev_data.iommu.unit.devTable.writeLower128(dev_data.devid, dte);
+  yield DTE_LOWER_STORE;
+}
+
+/**
+ * update_dte256 (v6.14+, unchanged to v7.0-rc5), under dev_data->dte_lock: the IOMMU reads the
+ * entry in one 256-bit transaction but the driver writes two 128-bit halves, so V and GV (in
+ * the lower half) go last when set and first when cleared; a change of guest paging level
+ * with GV kept clears the lower half first. The C follows most cases with
+ * iommu_flush_dte_sync; the port leaves those out (amd_iommu_update_dte's device_flush_dte and
+ * completion wait follow at once), which keeps the command stream of the sequential traces.
+ */
+function* update_dte256(dev_data: IommuDevData, dte: Dte): Co {
+  yield* spin_lock(dev_data.dte_lock);
+  const ptr = dev_data.iommu.unit.devTable.get(dev_data.devid);
+  if (!ptr.v) {
+    // Existing DTE is not valid.
+    yield* write_dte_upper128(dev_data, dte);
+    yield* write_dte_lower128(dev_data, dte);
+  } else if (!dte.v) {
+    // Existing DTE is valid, the new one is not.
+    yield* write_dte_lower128(dev_data, dte);
+    yield* write_dte_upper128(dev_data, dte);
+  } else if (!ptr.gv) {
+    // Both valid; the existing one has no guest page table.
+    yield* write_dte_upper128(dev_data, dte);
+    yield* write_dte_lower128(dev_data, dte);
+  } else if (!dte.gv) {
+    // Both valid; the existing one has a guest page table, the new one none.
+    yield* write_dte_lower128(dev_data, dte);
+    yield* write_dte_upper128(dev_data, dte);
+  } else if (ptr.gptLevels !== dte.gptLevels) {
+    // Both have guest page tables of different levels: disable first, then write both.
+    yield* write_dte_lower128(dev_data, CLEAR_DTE);
+    yield* write_dte_upper128(dev_data, dte);
+    yield* write_dte_lower128(dev_data, dte);
+  } else {
+    // Same guest paging level: the lower half alone.
+    yield* write_dte_lower128(dev_data, dte);
+  }
+  yield* spin_unlock(dev_data.dte_lock);
+}
+
 /**
  * amd_iommu_update_dte (v6.19-rc): write the 256-bit entry (update_dte256), then flush it
  * (device_flush_dte: the DTE and the device's whole ATC) and wait.
  */
-function amd_iommu_update_dte(dev_data: IommuDevData, dte: Dte): void {
-  dev_data.iommu.unit.devTable.set(dev_data.devid, dte);
-  device_flush_dte(dev_data);
-  iommu_completion_wait(dev_data.iommu);
+function* amd_iommu_update_dte(dev_data: IommuDevData, dte: Dte): Co {
+  yield* update_dte256(dev_data, dte);
+  yield* device_flush_dte(dev_data);
+  yield* iommu_completion_wait(dev_data.iommu);
 }
 
 /**
  * set_dte_entry (v6.19-rc): a GCR3 table's DTE, or identity passthrough (TV, domain ID, no
  * GV), then a TLB flush of the domain ID the old entry held.
  */
-function set_dte_entry(dev_data: IommuDevData): void {
+function* set_dte_entry(dev_data: IommuDevData): Co {
   const iommu = dev_data.iommu;
   const old_domid = iommu.unit.devTable.get(dev_data.devid).domid;
   let dte: Dte;
   if (dev_data.gcr3_info.gcr3_tbl !== undefined) dte = set_dte_gcr3_table(dev_data);
   else dte = set_dte_passthrough(dev_data);
-  amd_iommu_update_dte(dev_data, dte);
+  yield* amd_iommu_update_dte(dev_data, dte);
   if (old_domid !== 0) {
     // amd_iommu_flush_tlb_domid: host translations of the old domain ID (none cached for SVA).
-    iommu_queue_command(iommu, build_inv_iommu_pages(0n, ALL_PAGES, old_domid, IOMMU_NO_PASID, false));
-    iommu_completion_wait(iommu);
+    yield* iommu_queue_command(iommu, build_inv_iommu_pages(0n, ALL_PAGES, old_domid, IOMMU_NO_PASID, false));
+    yield* iommu_completion_wait(iommu);
   }
 }
 
 /** dev_update_dte (v6.19-rc): set_dte_entry, or clear_dte_entry (V only: blocks all DMA). */
-export function dev_update_dte(dev_data: IommuDevData, set: boolean): void {
-  if (set) set_dte_entry(dev_data);
-  else amd_iommu_update_dte(dev_data, { ...CLEAR_DTE, v: true });
+export function* dev_update_dte(dev_data: IommuDevData, set: boolean): Co {
+  if (set) yield* set_dte_entry(dev_data);
+  else yield* amd_iommu_update_dte(dev_data, { ...CLEAR_DTE, v: true });
 }

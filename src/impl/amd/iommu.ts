@@ -6,37 +6,38 @@
  * queue, the DTE), detach_device, protection_domain_alloc, amd_iommu_domain_free and the
  * blocked domain whose set_dev_pasid removes a PASID.
  */
-import { sync } from '../core/sched.js';
+import { sync, type Co } from '../core/sched.js';
+import { mutex_init, mutex_lock, mutex_unlock, spin_lock, spin_lock_init, spin_unlock } from '../core/locking.js';
 import { AmdIommuUnit } from '../../hw/amd/index.js';
 import type { Errno } from '../../shared/index.js';
-import { iopf_queue_flush_dev } from '../core/iopf.js';
+import { iopf_queue_flush_dev, type IommuPageResponse, type IopfFault } from '../core/iopf.js';
 import { warn } from '../core/kernel.js';
 import type { IommuDomainOps, IommuOps } from '../core/ops.js';
-import type { Device, DomainType, IommuDomain, IommuDriver, Kernel, ProbeContext } from '../core/types.js';
+import type { Device, DomainType, IommuDomain, IommuDriver, Kernel, MmStruct, ProbeContext } from '../core/types.js';
 import { amd_iommu_domain_flush_all, iommu_completion_wait } from './cmd.js';
 import { dev_update_dte, free_gcr3_table, setup_gcr3_table } from './gcr3.js';
 import { amd_iommu_leak_check } from './leaks.js';
 import { amd_iommu_domain_alloc_sva, amd_iommu_remove_dev_pasid } from './pasid.js';
 import { amd_iommu_pdom_id_alloc, amd_iommu_pdom_id_free } from './pdomIds.js';
 import { amd_iommu_iopf_add_device, amd_iommu_iopf_init, amd_iommu_iopf_remove_device, amd_iommu_page_response } from './ppr.js';
-import { ProtectionDomain, to_pdomain, type AmdIommu, type IommuDevData } from './structs.js';
+import { ProtectionDomain, bridgeOp, dev_iommu_priv_get, to_pdomain, type AmdIommu, type IommuDevData } from './structs.js';
 
 /** blocked_domain_set_dev_pasid (v6.19-rc). */
-function blocked_domain_set_dev_pasid(_domain: IommuDomain, dev: Device, pasid: number, old: IommuDomain | undefined): Errno | 0 {
-  amd_iommu_remove_dev_pasid(dev, pasid, old);
+function* blocked_domain_set_dev_pasid(_domain: IommuDomain, dev: Device, pasid: number, old: IommuDomain | undefined): Co<Errno | 0> {
+  yield* amd_iommu_remove_dev_pasid(dev, pasid, old);
   return 0;
 }
 
 const blocked_ops: IommuDomainOps = Object.freeze({
-  set_dev_pasid: blocked_domain_set_dev_pasid,
+  set_dev_pasid: bridgeOp(blocked_domain_set_dev_pasid, (d: IommuDomain, dev: Device, pasid: number, old: IommuDomain | undefined) => sync(dev_iommu_priv_get(dev).iommu.kernel, blocked_domain_set_dev_pasid(d, dev, pasid, old))), // BRIDGE(ops)
   free: () => undefined, // a static domain
 });
 
 /** amd_iommu_ops (v6.19-rc), the members SVA uses. */
 export const amd_iommu_ops: IommuOps = Object.freeze({
   name: 'amd-iommu',
-  domain_alloc_sva: amd_iommu_domain_alloc_sva,
-  page_response: amd_iommu_page_response,
+  domain_alloc_sva: bridgeOp(amd_iommu_domain_alloc_sva, (dev: Device, mm: MmStruct) => sync(mm.kernel, amd_iommu_domain_alloc_sva(dev, mm))), // BRIDGE(ops)
+  page_response: bridgeOp(amd_iommu_page_response, (dev: Device, evt: IopfFault, resp: IommuPageResponse) => sync(dev_iommu_priv_get(dev).iommu.kernel, amd_iommu_page_response(dev, evt, resp))), // BRIDGE(ops)
   get blocked_domain(): IommuDomain {
     return blocked_domain;
   },
@@ -52,7 +53,7 @@ export function protection_domain_alloc(kernel: Kernel, type: DomainType, ops: I
   if (kernel.shouldFail('kzalloc@protection_domain_alloc')) return undefined; // kzalloc_obj
   const domid = amd_iommu_pdom_id_alloc(kernel);
   if (domid <= 0) return undefined;
-  return new ProtectionDomain(domid, kernel.nextId('domain'), type, ops, amd_iommu_ops);
+  return new ProtectionDomain(kernel, domid, kernel.nextId('domain'), type, ops, amd_iommu_ops);
 }
 
 /** amd_iommu_domain_free (v6.19-rc): WARN if devices are still attached, free the ID, kfree. */
@@ -70,19 +71,23 @@ const identityDomains = new WeakMap<Kernel, ProtectionDomain>();
 const identity_ops: IommuDomainOps = Object.freeze({ set_dev_pasid: (): Errno => 'EOPNOTSUPP', free: () => undefined });
 function identity_domain(kernel: Kernel): ProtectionDomain {
   let d = identityDomains.get(kernel);
-  if (d === undefined) identityDomains.set(kernel, (d = new ProtectionDomain(amd_iommu_pdom_id_alloc(kernel), -2, 'IDENTITY', identity_ops, amd_iommu_ops)));
+  if (d === undefined) identityDomains.set(kernel, (d = new ProtectionDomain(kernel, amd_iommu_pdom_id_alloc(kernel), -2, 'IDENTITY', identity_ops, amd_iommu_ops)));
   return d;
 }
 
-/** pdom_attach_iommu / pdom_detach_iommu (v6.19-rc): the domain's per-IOMMU refcount. */
-function pdom_attach_iommu(iommu: AmdIommu, pdom: ProtectionDomain): void {
+/** pdom_attach_iommu / pdom_detach_iommu (v6.19-rc): the domain's per-IOMMU refcount, under pdom->lock. */
+function* pdom_attach_iommu(iommu: AmdIommu, pdom: ProtectionDomain): Co {
+  yield* spin_lock(pdom.lock);
   const info = pdom.iommu_array.get(iommu.index);
   if (info !== undefined) info.refcnt++;
   else pdom.iommu_array.set(iommu.index, { iommu, refcnt: 1 });
+  yield* spin_unlock(pdom.lock);
 }
-function pdom_detach_iommu(iommu: AmdIommu, pdom: ProtectionDomain): void {
+function* pdom_detach_iommu(iommu: AmdIommu, pdom: ProtectionDomain): Co {
+  yield* spin_lock(pdom.lock);
   const info = pdom.iommu_array.get(iommu.index);
   if (info !== undefined && --info.refcnt === 0) pdom.iommu_array.delete(iommu.index);
+  yield* spin_unlock(pdom.lock);
 }
 
 /**
@@ -112,44 +117,60 @@ function pdev_enable_caps(dev_data: IommuDevData): void {
 }
 
 /**
- * attach_device (v6.19-rc) of the identity domain: -EBUSY if attached, the IOMMU refcount,
- * the GCR3 table (sva-capable: pass-through mode), the PCI capabilities, the IOPF queue (PRI is
- * disabled again if that fails), the domain's device list, the DTE.
+ * attach_device (v7.0-rc5, re-read) of the identity domain, under dev_data->mutex: -EBUSY if
+ * attached, the IOMMU refcount, the GCR3 table (sva-capable: pass-through mode), the PCI
+ * capabilities, the IOPF queue (PRI is disabled again if that fails), the domain's device list
+ * (under pdom->lock), the DTE.
  */
-function attach_device(dev_data: IommuDevData, domain: ProtectionDomain): Errno | 0 {
-  if (dev_data.domain !== undefined) return 'EBUSY';
-  pdom_attach_iommu(dev_data.iommu, domain);
-  const ret = init_gcr3_table(dev_data);
-  if (ret !== 0) {
-    pdom_detach_iommu(dev_data.iommu, domain);
-    return ret;
+function* attach_device(dev_data: IommuDevData, domain: ProtectionDomain): Co<Errno | 0> {
+  yield* mutex_lock(dev_data.mutex);
+  let ret: Errno | 0 = 0;
+  if (dev_data.domain !== undefined) ret = 'EBUSY';
+  else {
+    yield* pdom_attach_iommu(dev_data.iommu, domain);
+    ret = init_gcr3_table(dev_data);
+    if (ret !== 0) yield* pdom_detach_iommu(dev_data.iommu, domain);
+    else {
+      pdev_enable_caps(dev_data);
+      if ((yield* amd_iommu_iopf_add_device(dev_data.iommu, dev_data)) !== 0) dev_data.pri_enabled = false;
+      dev_data.domain = domain;
+      yield* spin_lock(domain.lock);
+      domain.dev_list.unshift(dev_data);
+      yield* spin_unlock(domain.lock);
+      yield* dev_update_dte(dev_data, true);
+    }
   }
-  pdev_enable_caps(dev_data);
-  if (amd_iommu_iopf_add_device(dev_data.iommu, dev_data) !== 0) dev_data.pri_enabled = false;
-  dev_data.domain = domain;
-  domain.dev_list.unshift(dev_data);
-  dev_update_dte(dev_data, true);
-  return 0;
+  // out:
+  yield* mutex_unlock(dev_data.mutex);
+  return ret;
 }
 
 /**
- * detach_device (v6.19-rc): the IOPF queue (flushed first), the DTE cleared and flushed, the
- * domain's TLB flushed, the GCR3 table destroyed, the IOMMU refcount. Not reached by the
- * harness's commands (the RID domain never changes), kept for the leak hook's completeness.
+ * detach_device (v7.0-rc5, re-read), under dev_data->mutex: the IOPF queue (flushed first),
+ * the DTE cleared and flushed, the domain's TLB flushed and the device unlinked under
+ * pdom->lock, the GCR3 table destroyed, the IOMMU refcount. Not reached by the harness's
+ * commands (the RID domain never changes), kept for the leak hook's completeness.
  */
-export function detach_device(dev_data: IommuDevData): void {
+export function* detach_device(dev_data: IommuDevData): Co {
   const domain = dev_data.domain;
-  if (domain === undefined) return warn(dev_data.iommu.kernel, `detach_device: ${dev_data.dev.hw.name} not attached`);
-  if (dev_data.ppr) {
-    sync(dev_data.iommu.kernel, iopf_queue_flush_dev(dev_data.dev)); // BRIDGE(core)
-    amd_iommu_iopf_remove_device(dev_data.iommu, dev_data);
+  yield* mutex_lock(dev_data.mutex);
+  if (domain === undefined) warn(dev_data.iommu.kernel, `detach_device: ${dev_data.dev.hw.name} not attached`);
+  else {
+    if (dev_data.ppr) {
+      yield* iopf_queue_flush_dev(dev_data.dev);
+      yield* amd_iommu_iopf_remove_device(dev_data.iommu, dev_data);
+    }
+    yield* dev_update_dte(dev_data, false);
+    yield* spin_lock(domain.lock);
+    yield* amd_iommu_domain_flush_all(domain);
+    domain.dev_list.splice(domain.dev_list.indexOf(dev_data), 1);
+    yield* spin_unlock(domain.lock);
+    if (dev_data.gcr3_info.gcr3_tbl !== undefined) free_gcr3_table(dev_data.gcr3_info, dev_data);
+    dev_data.domain = undefined;
+    yield* pdom_detach_iommu(dev_data.iommu, domain);
   }
-  dev_update_dte(dev_data, false);
-  amd_iommu_domain_flush_all(domain);
-  domain.dev_list.splice(domain.dev_list.indexOf(dev_data), 1);
-  if (dev_data.gcr3_info.gcr3_tbl !== undefined) free_gcr3_table(dev_data.gcr3_info, dev_data);
-  dev_data.domain = undefined;
-  pdom_detach_iommu(dev_data.iommu, domain);
+  // out:
+  yield* mutex_unlock(dev_data.mutex);
 }
 
 /**
@@ -161,7 +182,7 @@ function amd_iommu_probe_iommu(ctx: ProbeContext, index: number): AmdIommu {
   const spec = ctx.topology.iommus[index]!;
   const unit = new AmdIommuUnit(index, ctx.mem, ctx.trace);
   const iommu: AmdIommu = {
-    index, ops: amd_iommu_ops, max_pasids: 2 ** spec.pasidBits - 1, unit, kernel: ctx,
+    index, ops: amd_iommu_ops, max_pasids: 2 ** spec.pasidBits - 1, unit, kernel: ctx, lock: spin_lock_init(ctx, '&iommu->lock'),
     cmd_sem_val: 0, need_sync: false, iopf_queue: undefined, devices: new Map(),
   };
   amd_iommu_iopf_init(iommu);
@@ -180,14 +201,15 @@ function amd_iommu_probe_device(ctx: ProbeContext, dev: Device): void {
   iommu.unit.connect(dev.hw);
   iommu.devices.set(dev.hw.sid, dev);
   const dev_data: IommuDevData = {
-    dev, devid: dev.hw.sid, iommu,
+    dev, devid: dev.hw.sid, iommu, mutex: mutex_init(ctx, '&dev_data->mutex'), dte_lock: spin_lock_init(ctx, '&dev_data->dte_lock'),
     gcr3_info: { gcr3_tbl: undefined, glx: 0, pasid_cnt: 0, domid: 0 },
     max_pasids: dev.hw.maxPasids > 0 ? Math.min(iommu.max_pasids, dev.hw.maxPasids) : 0,
     domain: undefined, ats_enabled: false, ats_qdep: 0, pri_enabled: false, pasid_enabled: false, pri_tlp: false, ppr: false,
   };
   dev.priv = dev_data;
-  iommu_completion_wait(iommu);
-  const ret = attach_device(dev_data, identity_domain(ctx));
+  // IommuDriver.probeDevice is a plain entry point of the world builder, like an ops member.
+  sync(ctx, iommu_completion_wait(iommu)); // BRIDGE(ops)
+  const ret = sync(ctx, attach_device(dev_data, identity_domain(ctx))); // BRIDGE(ops)
   if (ret !== 0) ctx.trace?.event('driver', iommu.unit.name, `${dev.hw.name}: identity domain attach failed (${ret})`);
 }
 

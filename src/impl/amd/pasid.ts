@@ -9,10 +9,11 @@
  * pdom_dev_data's own device), so the core's iommu_sva_bind_device reuses the mm's domain on
  * every AMD IOMMU: one SVA domain per mm.
  */
-import { sync } from '../core/sched.js';
+import { sync, type Co } from '../core/sched.js';
 import { err, ok, type Errno, type Result } from '../../shared/index.js';
 import { dev_fault_param, iopf_queue_flush_dev } from '../core/iopf.js';
-import { noteFinding, spin_lock, spin_unlock, warn } from '../core/kernel.js';
+import { noteFinding, warn } from '../core/kernel.js';
+import { spin_lock, spin_unlock } from '../core/locking.js';
 import { mmu_notifier_register, mmu_notifier_unregister } from '../core/mmuNotifier.js';
 import type { IommuDomainOps, MmuNotifierOps } from '../core/ops.js';
 import type { Device, IommuDomain, MmStruct, MmuNotifier } from '../core/types.js';
@@ -20,9 +21,7 @@ import { amd_iommu_dev_flush_pasid_pages } from './cmd.js';
 import { amd_iommu_clear_gcr3, amd_iommu_set_gcr3 } from './gcr3.js';
 import { amd_iommu_poll_ppr_log } from './ppr.js';
 import { amd_iommu_domain_free, protection_domain_alloc } from './iommu.js';
-import { dev_iommu_priv_get, to_pdomain, type AmdIommu, type IommuDevData, type PdomDevData, type ProtectionDomain } from './structs.js';
-
-const LOCK = 'pdom->lock';
+import { bridgeOp, dev_iommu_priv_get, to_pdomain, type AmdIommu, type IommuDevData, type PdomDevData, type ProtectionDomain } from './structs.js';
 
 /** is_pasid_enabled (v6.19-rc). */
 const is_pasid_enabled = (dev_data: IommuDevData): boolean =>
@@ -32,46 +31,44 @@ const is_pasid_enabled = (dev_data: IommuDevData): boolean =>
 const is_pasid_valid = (dev_data: IommuDevData, pasid: number): boolean => pasid > 0 && pasid < dev_data.max_pasids;
 
 /** remove_dev_pasid (v6.19-rc): clear the GCR3 entry (and flush), unlink, kfree. */
-function remove_dev_pasid(pdom: ProtectionDomain, pdom_dev_data: PdomDevData): void {
-  amd_iommu_clear_gcr3(pdom_dev_data.dev_data, pdom_dev_data.pasid);
+function* remove_dev_pasid(pdom: ProtectionDomain, pdom_dev_data: PdomDevData): Co {
+  yield* amd_iommu_clear_gcr3(pdom_dev_data.dev_data, pdom_dev_data.pasid);
   pdom.dev_data_list.splice(pdom.dev_data_list.indexOf(pdom_dev_data), 1);
 }
 
 /** remove_pdom_dev_pasid (v6.19-rc): the first (dev, pasid) entry, under pdom->lock. */
-function remove_pdom_dev_pasid(pdom: ProtectionDomain, dev: Device, pasid: number): void {
+function* remove_pdom_dev_pasid(pdom: ProtectionDomain, dev: Device, pasid: number): Co {
   const dev_data = dev_iommu_priv_get(dev);
   const e = pdom.dev_data_list.find((p) => p.dev_data === dev_data && p.pasid === pasid);
-  if (e !== undefined) remove_dev_pasid(pdom, e);
+  if (e !== undefined) yield* remove_dev_pasid(pdom, e);
 }
 
 /**
  * sva_arch_invalidate_secondary_tlbs (v6.19-rc): every attachment's device flushes its PASID
  * over [start, end): size end - start, one completion wait per device.
  */
-function sva_arch_invalidate_secondary_tlbs(mn: MmuNotifier, _mm: MmStruct, start: bigint, end: bigint): void {
+function* sva_arch_invalidate_secondary_tlbs(mn: MmuNotifier, _mm: MmStruct, start: bigint, end: bigint): Co {
   const pdom = mn.container as ProtectionDomain;
-  const kernel = mn.mm.kernel;
-  spin_lock(kernel, LOCK);
-  for (const p of pdom.dev_data_list) amd_iommu_dev_flush_pasid_pages(p.dev_data, p.pasid, start, end - start);
-  spin_unlock(kernel, LOCK);
+  yield* spin_lock(pdom.lock);
+  for (const p of pdom.dev_data_list) yield* amd_iommu_dev_flush_pasid_pages(p.dev_data, p.pasid, start, end - start);
+  yield* spin_unlock(pdom.lock);
 }
 
 /**
  * sva_mn_release (v6.19-rc): exit_mmap, or the domain free's unregister: every attachment's
  * GCR3 entry is cleared (so DMA of the PASID faults from here on) and its pdom_dev_data freed.
  */
-function sva_mn_release(mn: MmuNotifier, _mm: MmStruct): void {
+function* sva_mn_release(mn: MmuNotifier, _mm: MmStruct): Co {
   const pdom = mn.container as ProtectionDomain;
-  const kernel = mn.mm.kernel;
-  spin_lock(kernel, LOCK);
-  for (const p of [...pdom.dev_data_list]) remove_dev_pasid(pdom, p);
-  spin_unlock(kernel, LOCK);
+  yield* spin_lock(pdom.lock);
+  for (const p of [...pdom.dev_data_list]) yield* remove_dev_pasid(pdom, p);
+  yield* spin_unlock(pdom.lock);
 }
 
 /** sva_mn (v6.19-rc): no free_notifier; the domain's memory goes in iommu_sva_domain_free. */
 export const sva_mn: MmuNotifierOps = Object.freeze({
-  arch_invalidate_secondary_tlbs: sva_arch_invalidate_secondary_tlbs,
-  release: sva_mn_release,
+  arch_invalidate_secondary_tlbs: bridgeOp(sva_arch_invalidate_secondary_tlbs, (mn: MmuNotifier, mm: MmStruct, start: bigint, end: bigint) => sync(mm.kernel, sva_arch_invalidate_secondary_tlbs(mn, mm, start, end))), // BRIDGE(ops)
+  release: bridgeOp(sva_mn_release, (mn: MmuNotifier, mm: MmStruct) => sync(mm.kernel, sva_mn_release(mn, mm))), // BRIDGE(ops)
 });
 
 /**
@@ -80,7 +77,7 @@ export const sva_mn: MmuNotifierOps = Object.freeze({
  * then pdom_dev_data's kzalloc (failing: -EINVAL too, ret is still -EINVAL there), the GCR3
  * entry for the mm's pgd (flushed), and the attachment at the head of the list.
  */
-export function iommu_sva_set_dev_pasid(domain: IommuDomain, dev: Device, pasid: number, old: IommuDomain | undefined): Errno | 0 {
+export function* iommu_sva_set_dev_pasid(domain: IommuDomain, dev: Device, pasid: number, old: IommuDomain | undefined): Co<Errno | 0> {
   const sva_pdom = to_pdomain(domain);
   const dev_data = dev_iommu_priv_get(dev);
   if (old !== undefined) return 'EOPNOTSUPP';
@@ -89,11 +86,11 @@ export function iommu_sva_set_dev_pasid(domain: IommuDomain, dev: Device, pasid:
   const kernel = dev_data.iommu.kernel;
   // pdom_dev_data = kzalloc(): ret is still -EINVAL.
   if (kernel.shouldFail('kzalloc@iommu_sva_set_dev_pasid')) return 'EINVAL';
-  spin_lock(kernel, LOCK);
+  yield* spin_lock(sva_pdom.lock);
   // On failure pdom_dev_data is kfree'd: it was never on the list.
-  const ret = amd_iommu_set_gcr3(dev_data, pasid, domain.mm!.pgd.pgd);
+  const ret = yield* amd_iommu_set_gcr3(dev_data, pasid, domain.mm!.pgd.pgd);
   if (ret === 0) sva_pdom.dev_data_list.unshift({ pasid, dev_data });
-  spin_unlock(kernel, LOCK);
+  yield* spin_unlock(sva_pdom.lock);
   return ret;
 }
 
@@ -120,18 +117,18 @@ function iopf_pending(iommu: AmdIommu): boolean {
  * finding amd-remove-pasid-no-iopf-flush, whose proposed fix drains the PPR log and the IOPF
  * queue of a PPR device after the GCR3 entry is gone (no new request can then be logged).
  */
-export function amd_iommu_remove_dev_pasid(dev: Device, pasid: number, domain: IommuDomain | undefined): void {
+export function* amd_iommu_remove_dev_pasid(dev: Device, pasid: number, domain: IommuDomain | undefined): Co {
   const dev_data = dev_iommu_priv_get(dev);
   if (!is_pasid_valid(dev_data, pasid) || domain === undefined) return;
   const sva_pdom = to_pdomain(domain);
   const kernel = dev_data.iommu.kernel;
-  spin_lock(kernel, LOCK);
-  remove_pdom_dev_pasid(sva_pdom, dev, pasid);
-  spin_unlock(kernel, LOCK);
+  yield* spin_lock(sva_pdom.lock);
+  yield* remove_pdom_dev_pasid(sva_pdom, dev, pasid);
+  yield* spin_unlock(sva_pdom.lock);
   if (!dev_data.ppr) return;
   if (kernel.fixes.has('amd-remove-pasid-no-iopf-flush')) {
-    amd_iommu_poll_ppr_log(dev_data.iommu);
-    if (sync(kernel, iopf_queue_flush_dev(dev)) !== 0) warn(kernel, `iopf_queue_flush_dev: ${dev.hw.name} has no fault queue`); // BRIDGE(core)
+    yield* amd_iommu_poll_ppr_log(dev_data.iommu);
+    if ((yield* iopf_queue_flush_dev(dev)) !== 0) warn(kernel, `iopf_queue_flush_dev: ${dev.hw.name} has no fault queue`);
   } else if (iopf_pending(dev_data.iommu)) noteFinding(kernel, 'amd-remove-pasid-no-iopf-flush');
 }
 
@@ -140,27 +137,27 @@ export function amd_iommu_remove_dev_pasid(dev: Device, pasid: number, domain: I
  * notifier's mmdrop, all synchronously), then amd_iommu_domain_free (the domain ID and the
  * memory).
  */
-function iommu_sva_domain_free(domain: IommuDomain): void {
+function* iommu_sva_domain_free(domain: IommuDomain): Co {
   const sva_pdom = to_pdomain(domain);
-  if (sva_pdom.mn !== undefined) sync(domain.mm!.kernel, mmu_notifier_unregister(sva_pdom.mn, domain.mm!)); // BRIDGE(core)
+  if (sva_pdom.mn !== undefined) yield* mmu_notifier_unregister(sva_pdom.mn, domain.mm!);
   amd_iommu_domain_free(domain);
 }
 
 export const amd_sva_domain_ops: IommuDomainOps = Object.freeze({
-  set_dev_pasid: iommu_sva_set_dev_pasid,
-  free: iommu_sva_domain_free,
+  set_dev_pasid: bridgeOp(iommu_sva_set_dev_pasid, (d: IommuDomain, dev: Device, pasid: number, old: IommuDomain | undefined) => sync(dev_iommu_priv_get(dev).iommu.kernel, iommu_sva_set_dev_pasid(d, dev, pasid, old))), // BRIDGE(ops)
+  free: bridgeOp(iommu_sva_domain_free, (d: IommuDomain) => sync(d.mm!.kernel, iommu_sva_domain_free(d))), // BRIDGE(ops)
 });
 
 /**
  * amd_iommu_domain_alloc_sva (v6.19-rc): protection_domain_alloc (kzalloc, then a domain ID:
  * NULL → -ENOMEM either way), the SVA ops and notifier, then mmu_notifier_register.
  */
-export function amd_iommu_domain_alloc_sva(dev: Device, mm: MmStruct): Result<IommuDomain> {
+export function* amd_iommu_domain_alloc_sva(dev: Device, mm: MmStruct): Co<Result<IommuDomain>> {
   const kernel = dev_iommu_priv_get(dev).iommu.kernel;
   const pdom = protection_domain_alloc(kernel, 'SVA', amd_sva_domain_ops);
   if (pdom === undefined) return err('ENOMEM');
   const mn = pdom.initNotifier(sva_mn, mm);
-  const ret = sync(mm.kernel, mmu_notifier_register(mn, mm)); // BRIDGE(core)
+  const ret = yield* mmu_notifier_register(mn, mm);
   if (ret !== 0) {
     amd_iommu_domain_free(pdom.domain);
     return err(ret);

@@ -1,9 +1,10 @@
 /**
  * Peripheral page requests, after drivers/iommu/amd/ppr.c (v6.19-rc; the PPR handler as the
  * newer stored version, 3c6a2bac1524, has it): the PPR log's IRQ thread reporting each request
- * to the IOPF core, the page response (COMPLETE_PPR_REQUEST) and the per-IOMMU IOPF queue.
+ * to the IOPF core, the page response (COMPLETE_PPR_REQUEST) and the per-IOMMU IOPF queue
+ * (amd_iommu_iopf_add_device / remove_device as ppr.c 3c6a2bac1524 has them: no iommu->lock).
  */
-import { sync } from '../core/sched.js';
+import { sync, type Co } from '../core/sched.js';
 import type { PprEntry } from '../../hw/amd/index.js';
 import {
   IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE, IOMMU_FAULT_PAGE_REQUEST_PASID_VALID, IOMMU_FAULT_PAGE_RESPONSE_NEEDS_PASID,
@@ -12,7 +13,6 @@ import {
 } from '../core/iopf.js';
 import type { Errno } from '../../shared/index.js';
 import type { Device } from '../core/types.js';
-import { spin_lock, spin_unlock } from '../core/kernel.js';
 import { pci_dev_put, pci_get_domain_bus_and_slot } from '../pciRefs.js';
 import { PPR_STATUS, amd_iommu_complete_ppr } from './cmd.js';
 import { dev_iommu_priv_get, type AmdIommu, type IommuDevData } from './structs.js';
@@ -28,13 +28,13 @@ const ppr_flag_to_fault_perm = (e: PprEntry): number => IOMMU_FAULT_PERM_READ | 
  * neither, one leaked reference per page request, the leak 6cf0981c2233 had fixed in the
  * iommu_v2 ppr_notifier this function replaced.
  */
-function iommu_call_iopf_notifier(iommu: AmdIommu, e: PprEntry): void {
+function* iommu_call_iopf_notifier(iommu: AmdIommu, e: PprEntry): Co {
   const dev = pci_get_domain_bus_and_slot(iommu.devices, e.devid);
   if (dev === undefined) return;
   const put = iommu.kernel.fault !== 'B31';
   const dev_data = dev_iommu_priv_get(dev);
   if (!e.gn || e.pasid === 0 || e.pasid >= dev_data.max_pasids) {
-    amd_iommu_complete_ppr(dev_data, e.pasid, PPR_STATUS.failure, e.tag & 0x1ff);
+    yield* amd_iommu_complete_ppr(dev_data, e.pasid, PPR_STATUS.failure, e.tag & 0x1ff);
     if (put) pci_dev_put(dev);
     return;
   }
@@ -45,39 +45,43 @@ function iommu_call_iopf_notifier(iommu: AmdIommu, e: PprEntry): void {
   if (put) pci_dev_put(dev);
 }
 
-/** amd_iommu_poll_ppr_log (v6.19-rc): every entry between head and tail, head moved past each. */
-export function amd_iommu_poll_ppr_log(iommu: AmdIommu): void {
-  for (const e of iommu.unit.pprLog.consumeAll()) iommu_call_iopf_notifier(iommu, e);
+/**
+ * amd_iommu_poll_ppr_log (v6.19-rc): every entry between head and tail, head moved past each.
+ * The PPR log's threaded IRQ handler; each entry's handling takes iommu->lock (a FAILURE
+ * response) or the IOPF core's locks, so another task can run between two entries.
+ */
+export function* amd_iommu_poll_ppr_log(iommu: AmdIommu): Co {
+  for (const e of iommu.unit.pprLog.consumeAll()) yield* iommu_call_iopf_notifier(iommu, e);
 }
 
 /** amd_iommu_iopf_init (v6.19-rc): the IOMMU's IOPF queue; its IRQ thread is the PPR log's. */
 export function amd_iommu_iopf_init(iommu: AmdIommu): void {
   if (iommu.iopf_queue !== undefined) return;
-  iommu.iopf_queue = iopf_queue_alloc(iommu.kernel, `amdiommu-${iommu.index}-iopfq`, () => amd_iommu_poll_ppr_log(iommu));
+  // iopf_queue_alloc's IRQ-thread hook is plain until the core spawns it as an 'irq' task.
+  iommu.iopf_queue = iopf_queue_alloc(iommu.kernel, `amdiommu-${iommu.index}-iopfq`, () => sync(iommu.kernel, amd_iommu_poll_ppr_log(iommu))); // BRIDGE(core)
 }
 
 /** amd_iommu_page_response (v6.19-rc). */
-export function amd_iommu_page_response(dev: Device, _evt: IopfFault, resp: IommuPageResponse): void {
-  amd_iommu_complete_ppr(dev_iommu_priv_get(dev), resp.pasid, PPR_STATUS[resp.code], resp.grpid);
+export function* amd_iommu_page_response(dev: Device, _evt: IopfFault, resp: IommuPageResponse): Co {
+  yield* amd_iommu_complete_ppr(dev_iommu_priv_get(dev), resp.pasid, PPR_STATUS[resp.code], resp.grpid);
 }
 
-/** amd_iommu_iopf_add_device (v6.19-rc): a PRI-enabled device joins the queue; DTE.PPR follows. */
-export function amd_iommu_iopf_add_device(iommu: AmdIommu, dev_data: IommuDevData): Errno | 0 {
+/**
+ * amd_iommu_iopf_add_device (v6.19-rc): a PRI-enabled device joins the queue; DTE.PPR follows.
+ * No iommu->lock: v6.19-rc takes none here (iopf_queue_add_device takes the queue's mutex,
+ * which must not be taken under a spinlock).
+ */
+export function* amd_iommu_iopf_add_device(iommu: AmdIommu, dev_data: IommuDevData): Co<Errno | 0> {
   if (!dev_data.pri_enabled) return 0;
-  spin_lock(iommu.kernel, 'iommu->lock');
-  let ret: Errno | 0 = 'EINVAL';
-  if (iommu.iopf_queue !== undefined) {
-    ret = sync(iommu.kernel, iopf_queue_add_device(iommu.iopf_queue, dev_data.dev)); // BRIDGE(core)
-    if (ret === 0) dev_data.ppr = true;
-  }
-  spin_unlock(iommu.kernel, 'iommu->lock');
-  return ret;
+  if (iommu.iopf_queue === undefined) return 'EINVAL';
+  const ret = yield* iopf_queue_add_device(iommu.iopf_queue, dev_data.dev);
+  if (ret !== 0) return ret;
+  dev_data.ppr = true;
+  return 0;
 }
 
-/** amd_iommu_iopf_remove_device (v6.19-rc). */
-export function amd_iommu_iopf_remove_device(iommu: AmdIommu, dev_data: IommuDevData): void {
-  spin_lock(iommu.kernel, 'iommu->lock');
-  sync(iommu.kernel, iopf_queue_remove_device(iommu.iopf_queue!, dev_data.dev)); // BRIDGE(core)
+/** amd_iommu_iopf_remove_device (v6.19-rc): the caller has checked the device is on the queue. */
+export function* amd_iommu_iopf_remove_device(iommu: AmdIommu, dev_data: IommuDevData): Co {
+  yield* iopf_queue_remove_device(iommu.iopf_queue!, dev_data.dev);
   dev_data.ppr = false;
-  spin_unlock(iommu.kernel, 'iommu->lock');
 }

@@ -5,6 +5,7 @@
  */
 import type { AmdIommuUnit, Gcr3Table } from '../../hw/amd/index.js';
 import type { IopfQueue } from '../core/iopf.js';
+import { spin_lock_init, type Mutex, type Spinlock } from '../core/locking.js';
 import type { IommuDomainOps, IommuOps, MmuNotifierOps } from '../core/ops.js';
 import type { Device, DomainType, IommuDevice, IommuDomain, Kernel, MmStruct, MmuNotifier } from '../core/types.js';
 
@@ -12,6 +13,8 @@ import type { Device, DomainType, IommuDevice, IommuDomain, Kernel, MmStruct, Mm
 export interface AmdIommu extends IommuDevice {
   readonly unit: AmdIommuUnit;
   readonly kernel: Kernel;
+  /** iommu->lock (a raw spinlock): serialises the command buffer's tail and need_sync. */
+  readonly lock: Spinlock;
   /** iommu->cmd_sem_val: the last COMPLETION_WAIT store value handed out. */
   cmd_sem_val: number;
   /** iommu->need_sync: a command was queued since the last completion wait. */
@@ -36,6 +39,10 @@ export interface IommuDevData {
   readonly dev: Device;
   readonly devid: number;
   readonly iommu: AmdIommu;
+  /** dev_data->mutex: serialises attach_device / detach_device of the RID domain. */
+  readonly mutex: Mutex;
+  /** dev_data->dte_lock: one writer of the 256-bit DTE at a time (update_dte256). */
+  readonly dte_lock: Spinlock;
   readonly gcr3_info: Gcr3TblInfo;
   /** min(iommu max_pasids, PCI max PASIDs) when both support PASID, else 0. */
   max_pasids: number;
@@ -76,9 +83,12 @@ export class ProtectionDomain {
   readonly iommu_array = new Map<number, PdomIommuInfo>();
   /** kfree'd (amd_iommu_domain_free): a tombstone. */
   freed = false;
+  /** pdom->lock (spin_lock_irqsave): guards dev_list and dev_data_list. */
+  readonly lock: Spinlock;
 
   /** `id` is the protection-domain ID (pdom_ids); `traceId` the core's allocation-order name. */
-  constructor(readonly id: number, traceId: number, type: DomainType, ops: IommuDomainOps, owner: IommuOps) {
+  constructor(kernel: Kernel, readonly id: number, traceId: number, type: DomainType, ops: IommuDomainOps, owner: IommuOps) {
+    this.lock = spin_lock_init(kernel, '&pdom->lock');
     this.domain = { id: traceId, type, ops, owner, mm: undefined, users: 0, container: this, freed: false };
   }
 
@@ -94,3 +104,10 @@ export const to_pdomain = (domain: IommuDomain): ProtectionDomain => domain.cont
 
 /** dev_iommu_priv_get(). */
 export const dev_iommu_priv_get = (dev: Device): IommuDevData => dev.priv as IommuDevData;
+
+/**
+ * An ops member that bridges to its converted generator: the plain wrapper carries the
+ * generator's C name, which the ops tracer prints (src/harness/traceOps.ts reads fn.name).
+ */
+export const bridgeOp = <F extends (...args: never[]) => unknown>(co: (...args: never[]) => Generator, fn: F): F =>
+  Object.defineProperty(fn, 'name', { value: co.name });
