@@ -264,6 +264,12 @@ export const lockdep_map = (name: string): LockInstance => ({ name, sleeps: true
 /** The task can never take the lock (a deadlock, reported by `wait`): it hangs there for good. */
 const hung = (t: Task, what: string): TaskHung => new TaskHung(`${t.name} hung in ${what}`);
 
+/**
+ * The learned class dependencies (deps.get(A) has B): lockdep.ts's string-named locks learn
+ * into the same graph, so a cycle through an old-style lock and a lock object is still seen.
+ */
+export const lockdep_deps = (kernel: Kernel): Map<string, Set<string>> => lockdepOf(kernel).deps;
+
 /** Locks the current task holds, oldest first: for tests and traces. */
 export const lockdep_held = (kernel: Kernel): readonly string[] => schedOf(kernel).current.held.map((l) => l.name);
 
