@@ -17,7 +17,7 @@ import { type Errno, type IopfCounts, type PageResponseCode, zeroIopfCounts } fr
 import { iommu_attach_handle_get } from './iommu.js';
 import { noteFinding, warn } from './kernel.js';
 import { LockBlocked, ctxName, lockdep_forget } from './lockdep.js';
-import { type Mutex, lock_map_acquire, lock_map_release, lockdep_map, mutex_init, mutex_lock, mutex_unlock } from './locking.js';
+import { type Mutex, lock_map_acquire, lockdep_release_all, lock_map_release, lockdep_map, mutex_init, mutex_lock, mutex_unlock } from './locking.js';
 import type { LockInstance } from './sched.js';
 import type { Device, IommuSva, Kernel } from './types.js';
 
@@ -358,6 +358,7 @@ function* process_one_work(queue: IopfQueue, item: IopfWork): Co {
   } catch (e) {
     if (!(e instanceof LockBlocked)) throw e;
     item.hung = e;
+    lockdep_release_all(self);
   } finally {
     lock_map_release(kernel, queue.map);
     lockdep_forget(kernel, self);
@@ -412,6 +413,7 @@ function* irq_thread_fn(q: IopfQueue, out: { hung: LockBlocked | undefined }): C
   } catch (e) {
     if (!(e instanceof LockBlocked)) throw e;
     out.hung = e;
+    lockdep_release_all(self);
   } finally {
     lockdep_forget(q.kernel, self);
   }

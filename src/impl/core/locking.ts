@@ -279,8 +279,11 @@ export const lockdep_held = (kernel: Kernel): readonly string[] => schedOf(kerne
  */
 export const lockdep_state = (kernel: Kernel): object | undefined => lockdeps.get(kernel)?.deps;
 
-// A task parked after a deadlock report loses its locks, so one deadlock gives one report.
-setReleaseAll((t: Task) => {
+/**
+ * A task that hangs for good (a deadlock, reported once) loses its locks from the owners'
+ * view, so that one deadlock gives one report and the rest of the run goes on.
+ */
+export function lockdep_release_all(t: Task): void {
   for (const l of t.held) {
     const lock = l as Partial<Lock>;
     if (lock.owner === t) lock.owner = undefined;
@@ -291,4 +294,5 @@ setReleaseAll((t: Task) => {
   }
   t.atomic = 0;
   t.held.length = 0;
-});
+}
+setReleaseAll(lockdep_release_all);
