@@ -296,3 +296,38 @@ export function lockdep_release_all(t: Task): void {
   t.held.length = 0;
 }
 setReleaseAll(lockdep_release_all);
+
+/** include/linux/srcu.h: struct srcu_struct: readers inside srcu_read_lock, by task. */
+export interface SrcuStruct {
+  readonly name: string;
+  readonly kernel: Kernel;
+  readonly readers: Task[];
+}
+
+/** init_srcu_struct / DEFINE_STATIC_SRCU. */
+export const init_srcu = (kernel: Kernel, name: string): SrcuStruct => ({ name, kernel, readers: [] });
+
+/** srcu_read_lock: readers never block each other nor a grace period's start (no yield). */
+export function srcu_read_lock(ssp: SrcuStruct): void {
+  ssp.readers.push(schedOf(ssp.kernel).current);
+}
+
+/** srcu_read_unlock. */
+export function srcu_read_unlock(ssp: SrcuStruct): void {
+  const i = ssp.readers.lastIndexOf(schedOf(ssp.kernel).current);
+  if (i < 0) warn(ssp.kernel, `srcu_read_unlock(${ssp.name}) by ${schedOf(ssp.kernel).current.name} outside a read side`);
+  else ssp.readers.splice(i, 1);
+}
+
+/**
+ * kernel/rcu/srcutree.c: synchronize_srcu: sleeps until every reader inside a read side when
+ * it was called has left it (readers that enter later are not waited for).
+ */
+export function* synchronize_srcu(ssp: SrcuStruct): Co<boolean> {
+  const kernel = ssp.kernel;
+  might_sleep(kernel, `synchronize_srcu(${ssp.name})`);
+  if (ssp.readers.length === 0) return true;
+  const before = ssp.readers.slice();
+  const left = (): boolean => before.every((t) => !ssp.readers.includes(t));
+  return yield* wait(kernel, `synchronize_srcu(${ssp.name})`, left, () => before.find((t) => ssp.readers.includes(t)));
+}

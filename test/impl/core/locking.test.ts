@@ -125,3 +125,24 @@ describe('locking.ts: tasks interleaving at lock boundaries', () => {
     expect(ran).toBe(true);
   });
 });
+
+describe('locking.ts: SRCU', () => {
+  test('synchronize_srcu waits for a reader inside the read side, not for one that enters later', async () => {
+    const { init_srcu, srcu_read_lock, srcu_read_unlock, synchronize_srcu } = await import('../../../src/impl/core/locking.js');
+    const k = kernel();
+    schedOf(k).concurrent = true;
+    const ssp = init_srcu(k, 'srcu');
+    function* reader(): Co { srcu_read_lock(ssp); yield P; srcu_read_unlock(ssp); }
+    const r = spawn(k, 'reader', 'cpu', reader());
+    expect(stepTask(k, r)).toBe(P);
+    const sync1 = spawn(k, 'synchronize', 'cpu', synchronize_srcu(ssp));
+    expect(stepTask(k, sync1)?.kind).toBe('block');
+    const late = spawn(k, 'late', 'cpu', reader());
+    stepTask(k, late);
+    expect(sync1.runnable()).toBe(false);
+    while (stepTask(k, r) !== undefined);
+    expect(sync1.runnable()).toBe(true); // `late` is still inside: not waited for
+    expect(stepTask(k, sync1)).toBeUndefined();
+    expect(coreOf(k).warnings).toEqual([]);
+  });
+});
