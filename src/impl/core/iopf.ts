@@ -128,12 +128,22 @@ export function iopf_queues(kernel: Kernel): readonly IopfQueue[] {
   return queuesOf.get(kernel) ?? [];
 }
 
+/**
+ * Scheduling bookkeeping (lock objects, free at every quiescent point; kworker tasks; the
+ * instance counter that names them) is no part of the state the explorer fingerprints
+ * (src/explore/fingerprint.ts hashes enumerable fields): a counter would make every state new.
+ */
+function hide(obj: object, key: string, value: unknown): void {
+  Object.defineProperty(obj, key, { value, writable: true, enumerable: false });
+}
+
 /** io-pgfault.c: iopf_queue_alloc. `irq_thread` stands for the driver's threaded fault IRQ. */
 export function iopf_queue_alloc(kernel: Kernel, name: string, irq_thread: () => void): IopfQueue {
-  const queue: IopfQueue = {
-    name, kernel, devices: [], lock: mutex_init(kernel, '&queue->lock'), works: [], wq: [],
-    map: lockdep_map(`(wq_completion)${name}`), nwork: 0, irq_thread,
-  };
+  const queue = { name, kernel, devices: [], wq: [], irq_thread } as unknown as IopfQueue;
+  hide(queue, 'lock', mutex_init(kernel, '&queue->lock'));
+  hide(queue, 'works', []);
+  hide(queue, 'map', lockdep_map(`(wq_completion)${name}`));
+  hide(queue, 'nwork', 0);
   let list = queuesOf.get(kernel);
   if (list === undefined) queuesOf.set(kernel, (list = []));
   list.push(queue);
@@ -148,7 +158,8 @@ export function* iopf_queue_add_device(queue: IopfQueue, dev: Device): Co<Errno 
   if (faultParams.has(dev)) ret = 'EBUSY';
   else if (queue.kernel.shouldFail('kzalloc@iopf_queue_add_device')) ret = 'ENOMEM';
   else {
-    const param: IommuFaultParam = { dev, queue, lock: mutex_init(queue.kernel, '&fault_param->lock'), faults: [], partial: [] };
+    const param = { dev, queue, faults: [], partial: [] } as unknown as IommuFaultParam;
+    hide(param, 'lock', mutex_init(queue.kernel, '&fault_param->lock'));
     queue.devices.unshift(param); // list_add
     faultParams.set(dev, param);
   }

@@ -11,7 +11,7 @@
  * io-pgfault.c (locking.ts) is found. Report texts are the old ones (trace digests).
  */
 import { warn } from './kernel.js';
-import { lockdep_deps } from './locking.js';
+import { lockdep_deps, lockdep_state as locking_state } from './locking.js';
 import { type LockInstance, Task, schedOf } from './sched.js';
 import type { Kernel } from './types.js';
 
@@ -160,8 +160,9 @@ export function lockdep_held(kernel: Kernel): readonly string[] {
  * first lock of the world.
  */
 export function lockdep_state(kernel: Kernel): object | undefined {
+  // Undefined until the first lock of either kind, as before the two lockdeps became one.
   const st = states.get(kernel);
-  const deps = lockdep_deps(kernel);
-  if (st === undefined && deps.size === 0) return undefined;
+  const deps = locking_state(kernel);
+  if (st === undefined && deps === undefined) return undefined;
   return { deps, owners: st?.ownerNames };
 }
