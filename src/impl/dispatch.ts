@@ -20,6 +20,7 @@ import { vfree, vmalloc } from './core/vmalloc.js';
 import { do_mmap } from './core/vma.js';
 import { pciehp_surprise_remove } from './pciehp.js';
 import { attachPasid, detachPasid, dmaIova, ioasMap, ioasUnmap, replacePasid } from './iommufd.js';
+import { type Co, type Yield, preemptPoint, sync } from './core/sched.js';
 import type { World } from './world.js';
 
 const mmOf = (world: World, slot: number): MmStruct => {
@@ -62,12 +63,32 @@ function startIn(world: World, slot: number, make: (gen: number) => MmStruct): M
  */
 export function implStep(world: World, cmd: Command): Observation {
   inject_begin(world.kernel);
-  const r = step(world, cmd);
+  const r = sync(world.kernel, implTask(world, cmd));
   if (cmd.kind !== 'failNth') inject_end(world.kernel);
   return r;
 }
 
-function step(world: World, cmd: Command): Observation {
+/** The device-side commands' one preempt point, per device and kind (made once: no per-step allocation). */
+const devicePoints = new WeakMap<Device, Map<string, Yield>>();
+
+/**
+ * A device-side command is one atomic hardware action: a CPU task may run before it, not
+ * inside it. "device <name> issues <kind>".
+ */
+function devicePoint(dev: Device, kind: string): Yield {
+  let m = devicePoints.get(dev);
+  if (m === undefined) devicePoints.set(dev, (m = new Map()));
+  let y = m.get(kind);
+  if (y === undefined) m.set(kind, (y = preemptPoint(`device ${dev.hw.name} issues ${kind}`)));
+  return y;
+}
+
+/**
+ * One command as a task body: what the harness spawns to run commands concurrently (the
+ * sequential implStep drives it with `sync`). Commands whose kernel paths are not converted yet
+ * run to completion without a yield.
+ */
+export function* implTask(world: World, cmd: Command): Co<Observation> {
   switch (cmd.kind) {
     case 'bind': {
       const { dev, mm } = cmd;
@@ -115,12 +136,14 @@ function step(world: World, cmd: Command): Observation {
     }
     case 'dma': {
       const { dev, mm, page, write } = cmd;
+      yield devicePoint(devOf(world, dev), cmd.kind);
       const r = devOf(world, dev).hw.dma(pasidOf(world, mm), userVpn(page), write);
       // A PRI page request sent: the access is pending, `{ok}` with no value (spec/pri.ts).
       return r.ok ? { ok: true, value: r.token } : r.pending === true ? OK : { ok: false, errno: 'EFAULT', fault: r.fault };
     }
     case 'prg': {
       const { dev, mm, page, count, write, rid } = cmd;
+      yield devicePoint(devOf(world, dev), cmd.kind);
       const hw = devOf(world, dev).hw;
       // A device without PRI has no page requests to send (the spec's precondition keeps it out).
       if (hw.priState === undefined) return { ok: false, errno: 'EFAULT', fault: `${hw.name}: no PRI` };
@@ -131,11 +154,13 @@ function step(world: World, cmd: Command): Observation {
     }
     case 'prefetch': {
       const { dev, mm, page } = cmd;
+      yield devicePoint(devOf(world, dev), cmd.kind);
       devOf(world, dev).hw.prefetch(pasidOf(world, mm), userVpn(page));
       return OK;
     }
     case 'prefetchKernel': {
       const { dev, mm, kpage } = cmd;
+      yield devicePoint(devOf(world, dev), cmd.kind);
       devOf(world, dev).hw.prefetch(pasidOf(world, mm), kernelVpn(kpage));
       return OK;
     }
@@ -193,7 +218,7 @@ function step(world: World, cmd: Command): Observation {
       return OK;
     case 'serviceFaults':
       // The IOMMUs' fault threads and IOPF workqueues run; value: groups answered SUCCESS.
-      return { ok: true, value: iopf_run_all(world.kernel) };
+      return { ok: true, value: yield* iopf_run_all(world.kernel) };
     case 'attachPasid':
       return attachPasid(world, devOf(world, cmd.dev), cmd.hwpt, cmd.pasid);
     case 'detachPasid':
@@ -205,6 +230,7 @@ function step(world: World, cmd: Command): Observation {
     case 'iommuUnmap':
       return ioasUnmap(world, cmd.hwpt, cmd.page);
     case 'dmaIova':
+      yield devicePoint(devOf(world, cmd.dev), cmd.kind);
       return dmaIova(world, devOf(world, cmd.dev), cmd.hwpt, cmd.page, cmd.write);
     case 'migrate':
       migrate_page(mmOf(world, cmd.mm), cmd.page);

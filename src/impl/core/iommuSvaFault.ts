@@ -3,7 +3,7 @@
  * iommu_sva_iopf_handler queues the group on the fault queue's workqueue; the work
  * (iommu_sva_handle_iopf) handles each fault against the domain's mm and answers the group.
  */
-import { sync } from './sched.js';
+import { type Co, sync } from './sched.js';
 import type { Errno, PageResponseCode } from '../../shared/index.js';
 import { USER_BASE_VPN } from '../../shared/index.js';
 import { handle_mm_fault } from './fault.js';
@@ -51,7 +51,7 @@ export function iommu_sva_handle_mm(fault: IopfFault, mm: MmStruct): PageRespons
 }
 
 /** iommu-sva.c: iommu_sva_handle_iopf (v6.17): errors are sticky within the group. */
-export function iommu_sva_handle_iopf(group: IopfGroup): void {
+export function* iommu_sva_handle_iopf(group: IopfGroup): Co {
   let status: PageResponseCode = 'success';
   const mm = group.attach_handle!.domain.mm!;
   for (const iopf of group.faults) {
@@ -59,7 +59,7 @@ export function iommu_sva_handle_iopf(group: IopfGroup): void {
     status = iommu_sva_handle_mm(iopf, mm);
   }
   if (mm.kernel.trace) mm.kernel.trace.event('core', 'iopf', `mm${mm.slot} PASID ${group.last_fault.prm.pasid} PRG ${group.last_fault.prm.grpid}: ${status}`);
-  iopf_group_response(group, status);
+  yield* iopf_group_response(group, status);
   iopf_free_group(group);
 }
 

@@ -5,17 +5,20 @@
  * interrupt thread; the domain's iopf_handler (SVA: iommu_sva_iopf_handler) queues the group's
  * work on that workqueue.
  *
- * Asynchrony is explicit: the fault threads and the workqueue get CPU time only when the
- * harness says so (iopf_run_all, the serviceFaults command) or when a driver waits for them
- * (the PRQ drain, iopf_queue_flush_dev). The workqueue is unbound in the kernel (groups may run
- * in any order); here it runs in queue order: other orders need the concurrency work.
+ * The fault threads and the workqueue are tasks (sched.ts). queue_work spawns a kworker task
+ * per work item; the IOPF workqueue is WQ_UNBOUND and unordered, so a concurrent scheduler may
+ * run queued items in any order and concurrently. Sequentially they get CPU time only when
+ * the harness says so (iopf_run_all, the serviceFaults command) or when a driver waits for
+ * them (the PRQ drain, iopf_queue_flush_dev): a flush runs them in place, oldest first.
  * Partial requests wait on the device's partial list until their group's LAST arrives.
  */
-import type { Co } from './sched.js';
+import { type Co, type Task, schedOf, spawn, sync, wait } from './sched.js';
 import { type Errno, type IopfCounts, type PageResponseCode, zeroIopfCounts } from '../../shared/index.js';
 import { iommu_attach_handle_get } from './iommu.js';
 import { noteFinding, warn } from './kernel.js';
-import { lock_map_acquire, lock_map_release, mutex_lock, mutex_unlock, run_waited } from './lockdep.js';
+import { LockBlocked, ctxName, lockdep_forget } from './lockdep.js';
+import { type Mutex, lock_map_acquire, lockdep_release_all, lock_map_release, lockdep_map, mutex_init, mutex_lock, mutex_unlock } from './locking.js';
+import type { LockInstance } from './sched.js';
 import type { Device, IommuSva, Kernel } from './types.js';
 
 /** include/linux/iommu.h: IOMMU_FAULT_PAGE_REQUEST_* flags. */
@@ -49,21 +52,40 @@ export interface IommuPageResponse {
   readonly code: PageResponseCode;
 }
 
-/** include/linux/iommu.h: struct iopf_queue (its workqueue is `wq`, FIFO here). */
+/** include/linux/iommu.h: struct iopf_queue. */
 export interface IopfQueue {
   readonly name: string;
   readonly kernel: Kernel;
   readonly devices: IommuFaultParam[];
-  /** queue_work'ed groups not yet run. */
+  /** queue->lock: protects `devices` (add/remove device). */
+  readonly lock: Mutex;
+  /** The workqueue's items queued and not finished, in queue order (hung ones stay). */
+  readonly works: IopfWork[];
+  /** Their groups (works[i].group), for the properties that read what is queued. */
   readonly wq: IopfGroup[];
+  /** The workqueue's lockdep map (wq->lockdep_map): held by every work item while it runs. */
+  readonly map: LockInstance;
+  /** Work items queued so far: names the kworker tasks. */
+  nwork: number;
   /** The driver's fault interrupt thread: moves hardware-queued faults into iommu_report_device_fault. */
   readonly irq_thread: () => void;
+}
+
+/** A queued work_struct and the kworker task that runs it. */
+export interface IopfWork {
+  readonly group: IopfGroup;
+  task: Task | undefined;
+  finished: boolean;
+  /** The item sleeps for good on a lock a waiter holds (lockdep.ts's deadlock shape). */
+  hung: LockBlocked | undefined;
 }
 
 /** include/linux/iommu.h: struct iommu_fault_param (dev->iommu->fault_param). */
 export interface IommuFaultParam {
   readonly dev: Device;
   readonly queue: IopfQueue;
+  /** fault_param->lock: protects `faults` and `partial`. */
+  readonly lock: Mutex;
   /** Groups reported and not yet responded to (pending_node). */
   readonly faults: IopfGroup[];
   /** Non-last requests waiting for the last of their group. */
@@ -77,7 +99,7 @@ export interface IopfGroup {
   readonly fault_param: IommuFaultParam;
   attach_handle: IommuSva | undefined;
   /** The work function queued by the domain's iopf_handler. */
-  work: ((group: IopfGroup) => void) | undefined;
+  work: ((group: IopfGroup) => Co) | undefined;
   freed: boolean;
 }
 
@@ -106,9 +128,22 @@ export function iopf_queues(kernel: Kernel): readonly IopfQueue[] {
   return queuesOf.get(kernel) ?? [];
 }
 
+/**
+ * Scheduling bookkeeping (lock objects, free at every quiescent point; kworker tasks; the
+ * instance counter that names them) is no part of the state the explorer fingerprints
+ * (src/explore/fingerprint.ts hashes enumerable fields): a counter would make every state new.
+ */
+function hide(obj: object, key: string, value: unknown): void {
+  Object.defineProperty(obj, key, { value, writable: true, enumerable: false });
+}
+
 /** io-pgfault.c: iopf_queue_alloc. `irq_thread` stands for the driver's threaded fault IRQ. */
 export function iopf_queue_alloc(kernel: Kernel, name: string, irq_thread: () => void): IopfQueue {
-  const queue: IopfQueue = { name, kernel, devices: [], wq: [], irq_thread };
+  const queue = { name, kernel, devices: [], wq: [], irq_thread } as unknown as IopfQueue;
+  hide(queue, 'lock', mutex_init(kernel, '&queue->lock'));
+  hide(queue, 'works', []);
+  hide(queue, 'map', lockdep_map(`(wq_completion)${name}`));
+  hide(queue, 'nwork', 0);
   let list = queuesOf.get(kernel);
   if (list === undefined) queuesOf.set(kernel, (list = []));
   list.push(queue);
@@ -118,12 +153,18 @@ export function iopf_queue_alloc(kernel: Kernel, name: string, irq_thread: () =>
 /** io-pgfault.c: iopf_queue_add_device: -ENODEV without ops->page_response, -EBUSY if already added. */
 export function* iopf_queue_add_device(queue: IopfQueue, dev: Device): Co<Errno | 0> {
   if (typeof dev.iommu.ops.page_response !== 'function') return 'ENODEV';
-  if (faultParams.has(dev)) return 'EBUSY';
-  if (queue.kernel.shouldFail('kzalloc@iopf_queue_add_device')) return 'ENOMEM';
-  const param: IommuFaultParam = { dev, queue, faults: [], partial: [] };
-  queue.devices.unshift(param); // list_add
-  faultParams.set(dev, param);
-  return 0;
+  yield* mutex_lock(queue.lock);
+  let ret: Errno | 0 = 0;
+  if (faultParams.has(dev)) ret = 'EBUSY';
+  else if (queue.kernel.shouldFail('kzalloc@iopf_queue_add_device')) ret = 'ENOMEM';
+  else {
+    const param = { dev, queue, faults: [], partial: [] } as unknown as IommuFaultParam;
+    hide(param, 'lock', mutex_init(queue.kernel, '&fault_param->lock'));
+    queue.devices.unshift(param); // list_add
+    faultParams.set(dev, param);
+  }
+  yield* mutex_unlock(queue.lock);
+  return ret;
 }
 
 /**
@@ -137,14 +178,18 @@ export function* iopf_queue_remove_device(queue: IopfQueue, dev: Device): Co {
     warn(queue.kernel, `iopf_queue_remove_device: ${dev.hw.name} not on ${queue.name}`);
     return;
   }
+  yield* mutex_lock(queue.lock);
+  yield* mutex_lock(param.lock);
   param.partial.length = 0;
   for (const group of [...param.faults]) {
     const iopf = group.last_fault;
-    dev.iommu.ops.page_response!(dev, iopf, { pasid: iopf.prm.pasid, grpid: iopf.prm.grpid, code: 'invalid' });
+    dev.iommu.ops.page_response!(dev, iopf, { pasid: iopf.prm.pasid, grpid: iopf.prm.grpid, code: 'invalid' }); // BRIDGE(ops)
     param.faults.splice(param.faults.indexOf(group), 1);
     iopf_free_group(group);
   }
   queue.devices.splice(queue.devices.indexOf(param), 1);
+  yield* mutex_unlock(param.lock);
+  yield* mutex_unlock(queue.lock);
   faultParams.delete(dev);
 }
 
@@ -237,7 +282,7 @@ export function iommu_report_device_fault(kernel: Kernel, dev: Device, evt: Iopf
   const group = iopf_group_alloc(param, evt);
   group.attach_handle = handle;
   if (handle.domain.iopf_handler!(group) !== 0) {
-    iopf_group_response(group, 'failure');
+    sync(kernel, iopf_group_response(group, 'failure')); // BRIDGE(core): drivers report from plain IRQ threads
     iopf_free_group(group);
   }
   return 0;
@@ -275,52 +320,88 @@ export function iopf_queue_discard_dev_pasid(kernel: Kernel, dev: Device, pasid:
 }
 
 /** io-pgfault.c: iopf_group_response: respond once, only while the group is still pending. */
-export function iopf_group_response(group: IopfGroup, status: PageResponseCode): void {
+export function* iopf_group_response(group: IopfGroup, status: PageResponseCode): Co {
   const param = group.fault_param;
-  const i = param.faults.indexOf(group);
-  if (i < 0) return;
   const iopf = group.last_fault;
   const dev = param.dev;
   const kernel = param.queue.kernel;
-  mutex_lock(kernel, 'fault_param->lock');
-  dev.iommu.ops.page_response!(dev, iopf, { pasid: iopf.prm.pasid, grpid: iopf.prm.grpid, code: status });
-  param.faults.splice(i, 1); // list_del_init(&group->pending_node)
-  mutex_unlock(kernel, 'fault_param->lock');
-  if (status === 'success') successes.set(kernel, (successes.get(kernel) ?? 0) + group.faults.length);
+  yield* mutex_lock(param.lock);
+  const i = param.faults.indexOf(group);
+  if (i >= 0) { // list_empty(&group->pending_node): answered already
+    dev.iommu.ops.page_response!(dev, iopf, { pasid: iopf.prm.pasid, grpid: iopf.prm.grpid, code: status }); // BRIDGE(ops)
+    param.faults.splice(i, 1); // list_del_init(&group->pending_node)
+  }
+  yield* mutex_unlock(param.lock);
+  if (i >= 0 && status === 'success') successes.set(kernel, (successes.get(kernel) ?? 0) + group.faults.length);
 }
 
-/** kernel/workqueue.c: queue_work on the iopf queue's workqueue. */
-export function iopf_queue_work(group: IopfGroup, work: (group: IopfGroup) => void): Errno | 0 {
+/**
+ * kernel/workqueue.c: queue_work on the iopf queue's workqueue: a kworker task will run the
+ * item (WQ_UNBOUND: in any order, concurrently with other items).
+ */
+export function iopf_queue_work(group: IopfGroup, work: (group: IopfGroup) => Co): Errno | 0 {
+  const queue = group.fault_param.queue;
   group.work = work;
-  group.fault_param.queue.wq.push(group);
+  const item: IopfWork = { group, task: undefined, finished: false, hung: undefined };
+  item.task = spawn(queue.kernel, `kworker/${queue.name}:${++queue.nwork}`, 'kworker', process_one_work(queue, item));
+  queue.works.push(item);
+  queue.wq.push(group);
   return 0;
 }
 
-/** The workqueue's lockdep map (wq->lockdep_map): held by every work item while it runs. */
-const wq_map = (queue: IopfQueue): string => `(wq_completion)${queue.name}`;
+/**
+ * kernel/workqueue.c: process_one_work: the item runs with the workqueue's lockdep map held.
+ * An item that would sleep for good on a string-named lock (lockdep.ts) a waiter holds is
+ * left hung: it never finishes, and whoever flushes reports the deadlock.
+ */
+function* process_one_work(queue: IopfQueue, item: IopfWork): Co {
+  const kernel = queue.kernel;
+  const self = schedOf(kernel).current;
+  const group = item.group;
+  if (group.freed) warn(kernel, `${queue.name}: iopf work runs on a freed group (PASID ${group.last_fault.prm.pasid})`);
+  lock_map_acquire(kernel, queue.map);
+  try {
+    yield* group.work!(group);
+    item.finished = true;
+    const i = queue.works.indexOf(item);
+    queue.works.splice(i, 1);
+    queue.wq.splice(i, 1);
+  } catch (e) {
+    if (!(e instanceof LockBlocked)) throw e;
+    item.hung = e;
+    lockdep_release_all(self);
+  } finally {
+    lock_map_release(kernel, queue.map);
+    lockdep_forget(kernel, self);
+  }
+}
 
 /**
- * kernel/workqueue.c: flush_workqueue: every work item queued so far runs, in order, each in
- * a worker the caller waits for (process_one_work holds the workqueue's lockdep map). A work
- * item that sleeps on a lock the flusher holds never finishes: lockdep reports it, the item
- * stays on the queue (in flight) and the flush does not complete.
+ * kernel/workqueue.c: flush_workqueue (v7.0-rc5): takes the workqueue's lockdep map for a
+ * moment (a flusher depends on every item), then waits until every item queued before the
+ * flush has finished, naming the oldest unfinished one as the task it waits for: the
+ * sequential path runs them in place in queue order. An item hung on a lock the flusher holds
+ * never finishes: the deadlock is reported and the flush does not complete (returns false).
  */
-export function flush_workqueue(queue: IopfQueue): void {
+export function* flush_workqueue(queue: IopfQueue): Co<boolean> {
   const kernel = queue.kernel;
-  const map = wq_map(queue);
-  lock_map_acquire(kernel, map);
-  lock_map_release(kernel, map);
-  while (queue.wq.length > 0) {
-    const group = queue.wq[0]!;
-    if (group.freed) warn(kernel, `${queue.name}: iopf work runs on a freed group (PASID ${group.last_fault.prm.pasid})`);
-    const done = run_waited(kernel, `kworker/${queue.name}`, `flush_workqueue(${queue.name})`, () => {
-      lock_map_acquire(kernel, map);
-      group.work!(group);
-      lock_map_release(kernel, map);
-    });
-    if (!done) return;
-    queue.wq.shift();
+  lock_map_acquire(kernel, queue.map);
+  lock_map_release(kernel, queue.map);
+  const last = queue.works[queue.works.length - 1];
+  if (last === undefined) return true;
+  const what = `flush_workqueue(${queue.name})`;
+  while (!last.finished) {
+    const oldest = queue.works[0]!;
+    if (oldest.hung === undefined) {
+      const ok = yield* wait(kernel, what, () => oldest.finished || oldest.hung !== undefined, () => oldest.task);
+      if (!ok) return false;
+    }
+    if (oldest.hung !== undefined) {
+      warn(kernel, `possible deadlock: ${ctxName(schedOf(kernel).current)} waits in ${what} for kworker/${queue.name}, which sleeps on ${oldest.hung.lock} held by ${oldest.hung.owner}`);
+      return false;
+    }
   }
+  return true;
 }
 
 /**
@@ -331,20 +412,39 @@ export function flush_workqueue(queue: IopfQueue): void {
 export function* iopf_queue_flush_dev(dev: Device): Co<Errno | 0> {
   const param = faultParams.get(dev);
   if (param === undefined) return 'ENODEV';
-  flush_workqueue(param.queue);
+  yield* flush_workqueue(param.queue);
   return 0;
+}
+
+/** The driver's threaded fault IRQ, woken: `hung` when it would sleep for good on a lock. */
+function* irq_thread_fn(q: IopfQueue, out: { hung: LockBlocked | undefined }): Co {
+  const self = schedOf(q.kernel).current;
+  try {
+    q.irq_thread();
+  } catch (e) {
+    if (!(e instanceof LockBlocked)) throw e;
+    out.hung = e;
+    lockdep_release_all(self);
+  } finally {
+    lockdep_forget(q.kernel, self);
+  }
 }
 
 /**
  * No kernel counterpart: the scheduler giving the fault machinery CPU time. Each queue's fault
- * thread runs (reporting what its hardware queued), then its workqueue. Returns how many
- * requests were answered SUCCESS (with their group) meanwhile.
+ * thread runs as a task (reporting what its hardware queued), then its workqueue is flushed.
+ * Returns how many requests were answered SUCCESS (with their group) meanwhile.
  */
-export function iopf_run_all(kernel: Kernel): number {
+export function* iopf_run_all(kernel: Kernel): Co<number> {
   const before = successes.get(kernel) ?? 0;
   for (const q of iopf_queues(kernel)) {
-    run_waited(kernel, `irq/${q.name}`, 'the scheduler', q.irq_thread);
-    flush_workqueue(q);
+    const out = { hung: undefined as LockBlocked | undefined };
+    const irq = spawn(kernel, `irq/${q.name}`, 'irq', irq_thread_fn(q, out));
+    yield* wait(kernel, 'the scheduler', () => irq.done, () => irq);
+    if (out.hung !== undefined) {
+      warn(kernel, `possible deadlock: ${ctxName(schedOf(kernel).current)} waits in the scheduler for irq/${q.name}, which sleeps on ${out.hung.lock} held by ${out.hung.owner}`);
+    }
+    yield* flush_workqueue(q);
   }
   return (successes.get(kernel) ?? 0) - before;
 }

@@ -11,6 +11,7 @@ import { KernelSpace } from '../../hw/pagetable.js';
 import type { IommuDomain, IommuMmData, IommuSva, Kernel, MmuNotifier } from './types.js';
 import { type Arch, archFor } from './arch/index.js';
 import { ContentCounters } from './content.js';
+import { schedOf } from './sched.js';
 
 export interface CoreOptions {
   /** arm64 only: FEAT_TLBIRANGE (system_supports_tlb_range). Default false: the MAX_DVM_OPS rule applies. */
@@ -178,8 +179,11 @@ export function spin_unlock(kernel: Kernel, lock: string): void {
   if (i >= 0) held.splice(i, 1);
 }
 
-/** in_atomic(): a spinlock is held. */
-export const in_atomic = (kernel: Kernel): boolean => coreOf(kernel).atomic.length > 0;
+/**
+ * in_atomic(): a spinlock is held, by the string-named helpers here or by a locking.ts
+ * spinlock of the current task (both kinds coexist while the drivers convert).
+ */
+export const in_atomic = (kernel: Kernel): boolean => coreOf(kernel).atomic.length > 0 || schedOf(kernel).current.atomic > 0;
 
 /**
  * kernel/sched/core.c: __might_sleep (v6.17), called by every sleeping allocation (GFP_KERNEL,
@@ -187,7 +191,8 @@ export const in_atomic = (kernel: Kernel): boolean => coreOf(kernel).atomic.leng
  * "sleeping function called from invalid context" splat of CONFIG_DEBUG_ATOMIC_SLEEP.
  */
 export function might_sleep(kernel: Kernel, where: string): void {
-  const held = coreOf(kernel).atomic;
-  if (held.length === 0) return;
+  const t = schedOf(kernel).current;
+  if (coreOf(kernel).atomic.length === 0 && t.atomic === 0) return;
+  const held = [...coreOf(kernel).atomic, ...t.held.filter((l) => !l.sleeps).map((l) => l.name)];
   warn(kernel, `BUG: sleeping function called from invalid context at ${where} (in_atomic(): 1, holding ${held.join(', ')})`);
 }

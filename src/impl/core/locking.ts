@@ -264,6 +264,12 @@ export const lockdep_map = (name: string): LockInstance => ({ name, sleeps: true
 /** The task can never take the lock (a deadlock, reported by `wait`): it hangs there for good. */
 const hung = (t: Task, what: string): TaskHung => new TaskHung(`${t.name} hung in ${what}`);
 
+/**
+ * The learned class dependencies (deps.get(A) has B): lockdep.ts's string-named locks learn
+ * into the same graph, so a cycle through an old-style lock and a lock object is still seen.
+ */
+export const lockdep_deps = (kernel: Kernel): Map<string, Set<string>> => lockdepOf(kernel).deps;
+
 /** Locks the current task holds, oldest first: for tests and traces. */
 export const lockdep_held = (kernel: Kernel): readonly string[] => schedOf(kernel).current.held.map((l) => l.name);
 
@@ -273,8 +279,11 @@ export const lockdep_held = (kernel: Kernel): readonly string[] => schedOf(kerne
  */
 export const lockdep_state = (kernel: Kernel): object | undefined => lockdeps.get(kernel)?.deps;
 
-// A task parked after a deadlock report loses its locks, so one deadlock gives one report.
-setReleaseAll((t: Task) => {
+/**
+ * A task that hangs for good (a deadlock, reported once) loses its locks from the owners'
+ * view, so that one deadlock gives one report and the rest of the run goes on.
+ */
+export function lockdep_release_all(t: Task): void {
   for (const l of t.held) {
     const lock = l as Partial<Lock>;
     if (lock.owner === t) lock.owner = undefined;
@@ -285,4 +294,40 @@ setReleaseAll((t: Task) => {
   }
   t.atomic = 0;
   t.held.length = 0;
-});
+}
+setReleaseAll(lockdep_release_all);
+
+/** include/linux/srcu.h: struct srcu_struct: readers inside srcu_read_lock, by task. */
+export interface SrcuStruct {
+  readonly name: string;
+  readonly kernel: Kernel;
+  readonly readers: Task[];
+}
+
+/** init_srcu_struct / DEFINE_STATIC_SRCU. */
+export const init_srcu = (kernel: Kernel, name: string): SrcuStruct => ({ name, kernel, readers: [] });
+
+/** srcu_read_lock: readers never block each other nor a grace period's start (no yield). */
+export function srcu_read_lock(ssp: SrcuStruct): void {
+  ssp.readers.push(schedOf(ssp.kernel).current);
+}
+
+/** srcu_read_unlock. */
+export function srcu_read_unlock(ssp: SrcuStruct): void {
+  const i = ssp.readers.lastIndexOf(schedOf(ssp.kernel).current);
+  if (i < 0) warn(ssp.kernel, `srcu_read_unlock(${ssp.name}) by ${schedOf(ssp.kernel).current.name} outside a read side`);
+  else ssp.readers.splice(i, 1);
+}
+
+/**
+ * kernel/rcu/srcutree.c: synchronize_srcu: sleeps until every reader inside a read side when
+ * it was called has left it (readers that enter later are not waited for).
+ */
+export function* synchronize_srcu(ssp: SrcuStruct): Co<boolean> {
+  const kernel = ssp.kernel;
+  might_sleep(kernel, `synchronize_srcu(${ssp.name})`);
+  if (ssp.readers.length === 0) return true;
+  const before = ssp.readers.slice();
+  const left = (): boolean => before.every((t) => !ssp.readers.includes(t));
+  return yield* wait(kernel, `synchronize_srcu(${ssp.name})`, left, () => before.find((t) => ssp.readers.includes(t)));
+}

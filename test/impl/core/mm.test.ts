@@ -1,3 +1,4 @@
+import { sync } from '../../../src/impl/core/sched.js';
 import { describe, expect, test } from 'vitest';
 import { mmget_not_zero, mmgrab, mmdrop, mmput } from '../../../src/impl/core/mm.js';
 import { slotState } from '../../../src/impl/world.js';
@@ -29,7 +30,7 @@ describe('mm_struct lifecycle', () => {
     w.step(spawn(0));
     const mm = w.world.mms[0]!;
     expect(mmget_not_zero(mm)).toBe(true);
-    mmput(mm);
+    sync(mm.kernel, mmput(mm));
     mmgrab(mm);
     w.step(exit(0));
     expect(mmget_not_zero(mm)).toBe(false);

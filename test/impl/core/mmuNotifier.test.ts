@@ -1,3 +1,4 @@
+import { sync } from '../../../src/impl/core/sched.js';
 import { describe, expect, test } from 'vitest';
 import { mmu_notifier_put, mmu_notifier_register, mmu_notifier_release, mmu_notifier_unregister } from '../../../src/impl/core/mmuNotifier.js';
 import type { MmStruct, MmuNotifier } from '../../../src/impl/core/types.js';
@@ -23,13 +24,13 @@ describe('mmu notifiers', () => {
     const { calls, sub } = recorder();
     const a = sub(mm, 'a');
     const b = sub(mm, 'b');
-    expect(mmu_notifier_register(a, mm)).toBe(0);
-    expect(mmu_notifier_register(b, mm)).toBe(0);
+    expect(sync(mm.kernel, mmu_notifier_register(a, mm))).toBe(0);
+    expect(sync(mm.kernel, mmu_notifier_register(b, mm))).toBe(0);
     expect(mm.mm_count).toBe(3);
     expect(mm.notifiers).toEqual([b, a]);
     expect(a.users).toBe(1);
 
-    mmu_notifier_put(a);
+    sync(mm.kernel, mmu_notifier_put(a));
     expect(a.hooked).toBe(false);
     expect(mm.notifiers).toEqual([b]);
     expect(calls).toEqual([]);
@@ -39,7 +40,7 @@ describe('mmu notifiers', () => {
     expect(a.freed).toBe(true);
     expect(mm.mm_count).toBe(2);
     // A second put is a WARN, not a crash.
-    mmu_notifier_put(a);
+    sync(mm.kernel, mmu_notifier_put(a));
     expect(w.world.core.warnings).toHaveLength(1);
   });
 
@@ -49,13 +50,13 @@ describe('mmu notifiers', () => {
     const mm = w.world.mms[0]!;
     const { calls, sub } = recorder();
     const a = sub(mm, 'a');
-    mmu_notifier_register(a, mm);
+    sync(mm.kernel, mmu_notifier_register(a, mm));
     mmu_notifier_release(mm);
     expect(calls).toEqual(['release mm0']);
     expect(a.hooked).toBe(false);
     expect(mm.notifiers).toEqual([]);
     // put after release: no second release, free after the grace period.
-    mmu_notifier_put(a);
+    sync(mm.kernel, mmu_notifier_put(a));
     w.step({ kind: 'gracePeriod' });
     expect(calls).toEqual(['release mm0', 'free_notifier']);
   });
@@ -85,9 +86,9 @@ describe('mmu_notifier_unregister (the synchronous kind: no free_notifier)', () 
       arch_invalidate_secondary_tlbs: () => calls.push('inv'),
     };
     const sub: MmuNotifier = { ops, mm, container: 'x', users: 0, hooked: false, freed: false };
-    mmu_notifier_register(sub, mm);
+    sync(mm.kernel, mmu_notifier_register(sub, mm));
     const count = mm.mm_count;
-    mmu_notifier_unregister(sub, mm);
+    sync(mm.kernel, mmu_notifier_unregister(sub, mm));
     expect(calls).toEqual(['release mm0']);
     expect(mm.notifiers).toEqual([]);
     expect(mm.mm_count).toBe(count - 1);
@@ -102,9 +103,9 @@ describe('mmu_notifier_unregister (the synchronous kind: no free_notifier)', () 
     const calls: string[] = [];
     const ops: MmuNotifierOps = { release: () => calls.push('release'), arch_invalidate_secondary_tlbs: () => undefined };
     const sub: MmuNotifier = { ops, mm, container: 'x', users: 0, hooked: false, freed: false };
-    mmu_notifier_register(sub, mm);
+    sync(mm.kernel, mmu_notifier_register(sub, mm));
     mmu_notifier_release(mm);
-    mmu_notifier_unregister(sub, mm);
+    sync(mm.kernel, mmu_notifier_unregister(sub, mm));
     expect(calls).toEqual(['release']);
   });
 });
