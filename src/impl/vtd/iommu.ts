@@ -5,6 +5,7 @@
  * devices onto the emulated VT-d hardware.
  */
 import type { Errno } from '../../shared/index.js';
+import { sync } from '../core/sched.js';
 import { VtdUnit } from '../../hw/vtd/unit.js';
 import type { IommuOps } from '../core/ops.js';
 import type { Device, IommuDomain, IommuDriver, ProbeContext } from '../core/types.js';
@@ -67,10 +68,10 @@ function blocking_domain_set_dev_pasid(_domain: IommuDomain, dev: Device, pasid:
     // teardown and intel_svm_drain_prq, whose iopf_queue_flush_dev waits for fault work that
     // answers through intel_svm_page_response, which takes pasid_mutex too.
     mutex_lock(kernel, PASID_MUTEX);
-    intel_pasid_tear_down_entry(info.iommu, dev, pasid, false);
+    sync(kernel, intel_pasid_tear_down_entry(info.iommu, dev, pasid, false)); // BRIDGE(vtd)
     mutex_unlock(kernel, PASID_MUTEX);
   } else {
-    intel_pasid_tear_down_entry(info.iommu, dev, pasid, false);
+    sync(kernel, intel_pasid_tear_down_entry(info.iommu, dev, pasid, false)); // BRIDGE(vtd)
   }
   if (kernel.fixes.has('vtd-iopf-remove-nonpri')) {
     // The proposed fix: disable IOPF only where the attach enabled it (39c20c4e83b9's test).

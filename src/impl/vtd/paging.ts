@@ -6,6 +6,7 @@
  * page table itself (generic_pt since v6.19) is a radix tree of kernel-owned table pages.
  */
 import { err, ok, type Errno, type Result } from '../../shared/index.js';
+import { sync } from '../core/sched.js';
 import { KERNEL_OWNER } from '../../hw/mem.js';
 import { Radix } from '../../hw/radix.js';
 import { IOMMU_HWPT_ALLOC_NEST_PARENT, type IommuDomainOps, type IommuIotlbGather } from '../core/ops.js';
@@ -41,8 +42,8 @@ function intel_iommu_set_dev_pasid(domain: IommuDomain, dev: Device, pasid: numb
   const pt = dmar.pgtable!;
   const did = domain_id_iommu(dmar, iommu);
   ret = intel_domain_is_fs_paging(dmar)
-    ? __domain_setup_first_level(iommu, dev, pasid, did, pt.radix.root, pt.levels === 5 ? PASID_FLAG_FL5LP : 0, old !== undefined)
-    : domain_setup_second_level(iommu, dev, pasid, did, pt.radix.root, pt.levels, old !== undefined);
+    ? sync(iommu.kernel, __domain_setup_first_level(iommu, dev, pasid, did, pt.radix.root, pt.levels === 5 ? PASID_FLAG_FL5LP : 0, old !== undefined)) // BRIDGE(vtd)
+    : sync(iommu.kernel, domain_setup_second_level(iommu, dev, pasid, did, pt.radix.root, pt.levels, old !== undefined)); // BRIDGE(vtd)
   if (ret !== 0) {
     iopf_for_domain_replace(old, domain, dev);
     domain_remove_dev_pasid(domain, dev, pasid);

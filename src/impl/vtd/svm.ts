@@ -34,7 +34,7 @@ function intel_mm_release(mn: MmuNotifier, _mm: MmStruct): void {
   const domain = dmarOf(mn);
   for (const dev_pasid of [...domain.dev_pasids]) {
     const info = dev_iommu_priv_get(dev_pasid.dev);
-    intel_pasid_tear_down_entry(info.iommu, dev_pasid.dev, dev_pasid.pasid, true);
+    sync(info.iommu.kernel, intel_pasid_tear_down_entry(info.iommu, dev_pasid.dev, dev_pasid.pasid, true)); // BRIDGE(vtd)
   }
 }
 
@@ -91,7 +91,7 @@ function intel_svm_set_dev_pasid(domain: IommuDomain, dev: Device, pasid: number
     }
   }
   const sflags = mm.pgd.levels === 5 ? PASID_FLAG_FL5LP : 0;
-  const r = __domain_setup_first_level(iommu, dev, pasid, FLPT_DEFAULT_DID, mm.pgd.pgd, sflags, old !== undefined);
+  const r = sync(iommu.kernel, __domain_setup_first_level(iommu, dev, pasid, FLPT_DEFAULT_DID, mm.pgd.pgd, sflags, old !== undefined)); // BRIDGE(vtd)
   if (r !== 0) {
     if (iopf) iopf_for_domain_replace(old, domain, dev);
     domain_remove_dev_pasid(domain, dev, pasid);
