@@ -113,6 +113,10 @@ export interface DmarDomain {
   readonly dev_pasids: DevPasidInfo[];
   /** domain->cache_tags: tags of one IOMMU kept together so flushes batch per IOMMU. */
   readonly cache_tags: CacheTag[];
+  /** domain->cache_lock: guards cache_tags and the batch (spin_lock_irqsave in cache.c). */
+  readonly cache_lock: Spinlock;
+  /** domain->lock: guards dev_pasids (iommu.c's domain_add/remove_dev_pasid). */
+  readonly lock: Spinlock;
   qi_batch: QiBatch | undefined;
   /** Paging domains: the IOVA page table (undefined for SVA, which walks the mm's). */
   readonly pgtable?: DmarPgtable;

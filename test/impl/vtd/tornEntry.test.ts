@@ -49,3 +49,21 @@ describe('PASID entries are written one 64-bit store at a time', () => {
     expect(table.fetch(1)).toMatchObject({ present: false, did: before.did, flptr: before.flptr });
   });
 });
+
+describe('domain locks', () => {
+  test('domain_add_dev_pasid: the batch and each tag under &domain->cache_lock, the dev_pasid link under &domain->lock', async () => {
+    const { domain_add_dev_pasid } = await import('../../../src/impl/vtd/iommu.js');
+    const w = vtdWorld(defaultTopology('vtd'));
+    w.run(...populated(1), ...bindAll([0]));
+    const dev = w.world.devices[0]!;
+    const dmar = w.domainOf(0);
+    const co = domain_add_dev_pasid(dmar.domain, dev, 3);
+    const seen: string[] = [];
+    for (let r = co.next(); !r.done; r = co.next()) seen.push(r.value.what);
+    expect(seen.filter((s) => s === 'spin_lock(&domain->cache_lock)').length).toBeGreaterThanOrEqual(2);
+    expect(seen.filter((s) => s === 'spin_lock(&domain->cache_lock)').length).toBe(seen.filter((s) => s === 'spin_unlock(&domain->cache_lock)').length);
+    expect(seen.slice(-2)).toEqual(['spin_lock(&domain->lock)', 'spin_unlock(&domain->lock)']);
+    expect(dmar.dev_pasids[0]).toEqual({ dev, pasid: 3 });
+    expect(lockdep_held(w.iommu(0).kernel)).toEqual([]);
+  });
+});
