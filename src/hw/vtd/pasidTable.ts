@@ -108,12 +108,16 @@ export class PasidTable {
     return this.leaf(pasid)[pasid & PASID_PTE_MASK]!;
   }
 
-  /** Software write of a whole entry; the leaf must exist. */
-  write(pasid: number, entry: PasidEntry): void {
+  /**
+   * Software write of a whole entry; the leaf must exist. `judged`: a word store (storeWord)
+   * whose whole write noteWrite already judged. Word stores come through here too, so a test
+   * that intercepts `write` sees every store.
+   */
+  write(pasid: number, entry: PasidEntry, judged = false): void {
     const leaf = this.leaf(pasid);
     const i = pasid & PASID_PTE_MASK;
     const old = leaf[i]!;
-    if (old.present && !onlyPresentCleared(old, entry)) this.liveRewrites.push(pasid);
+    if (!judged && old.present && !onlyPresentCleared(old, entry)) this.liveRewrites.push(pasid);
     leaf[i] = entry;
   }
 
@@ -134,10 +138,8 @@ export class PasidTable {
    * holds `to` itself, so a complete entry fetches exactly as a whole-entry write leaves it.
    */
   storeWord(pasid: number, word: PasidWord, to: PasidEntry): void {
-    const leaf = this.leaf(pasid);
-    const i = pasid & PASID_PTE_MASK;
-    const next = mergeWord(leaf[i]!, word, to);
-    leaf[i] = sameEntry(next, to) ? to : next;
+    const next = mergeWord(this.read(pasid), word, to);
+    this.write(pasid, sameEntry(next, to) ? to : next, true);
   }
 
   /**
