@@ -35,6 +35,27 @@ const onlyPresentCleared = (old: PasidEntry, next: PasidEntry): boolean =>
   old === next || (next.fpd === old.fpd && next.pgtt === old.pgtt && next.flptr === old.flptr &&
     next.slptr === old.slptr && next.did === old.did && next.levels === old.levels);
 
+/**
+ * A 64-bit word of a scalable-mode PASID entry as the model splits its fields (VT-d spec 9.6):
+ * val[0] holds P, FPD, AW, PGTT and SLPTPTR; val[1] the DID; val[2] FLPM and FLPTR. 'P' is the
+ * store of val[0] that changes only the Present bit. `levels` is AW (val[0]) for a second-level
+ * or nested entry and FLPM (val[2]) for a first-level one.
+ */
+export type PasidWord = 0 | 1 | 2 | 'P';
+
+const sameEntry = (a: PasidEntry, b: PasidEntry): boolean =>
+  a === b || (a.present === b.present && onlyPresentCleared(a, b));
+
+function mergeWord(cur: PasidEntry, word: PasidWord, to: PasidEntry): PasidEntry {
+  const flLevels = to.pgtt === 'FL';
+  switch (word) {
+    case 'P': return { ...cur, present: to.present };
+    case 0: return { ...cur, present: to.present, fpd: to.fpd, pgtt: to.pgtt, slptr: to.slptr, levels: flLevels ? cur.levels : to.levels };
+    case 1: return { ...cur, did: to.did };
+    case 2: return { ...cur, flptr: to.flptr, levels: flLevels ? to.levels : cur.levels };
+  }
+}
+
 /** PASID_PDE_SHIFT: a directory entry points at a leaf of 64 PASID entries. */
 export const PASID_PDE_SHIFT = 6;
 export const PASID_PTE_MASK = (1 << PASID_PDE_SHIFT) - 1;
@@ -87,13 +108,38 @@ export class PasidTable {
     return this.leaf(pasid)[pasid & PASID_PTE_MASK]!;
   }
 
-  /** Software write of a whole entry; the leaf must exist. */
-  write(pasid: number, entry: PasidEntry): void {
+  /**
+   * Software write of a whole entry; the leaf must exist. `judged`: a word store (storeWord)
+   * whose whole write noteWrite already judged. Word stores come through here too, so a test
+   * that intercepts `write` sees every store.
+   */
+  write(pasid: number, entry: PasidEntry, judged = false): void {
     const leaf = this.leaf(pasid);
     const i = pasid & PASID_PTE_MASK;
     const old = leaf[i]!;
-    if (old.present && !onlyPresentCleared(old, entry)) this.liveRewrites.push(pasid);
+    if (!judged && old.present && !onlyPresentCleared(old, entry)) this.liveRewrites.push(pasid);
     leaf[i] = entry;
+  }
+
+  /**
+   * Software: judge a write of `entry` over the current one before its words are stored one by
+   * one (storeWord): the live-rewrite log is about the whole old → new transition, as `write`.
+   */
+  noteWrite(pasid: number, entry: PasidEntry): void {
+    const old = this.read(pasid);
+    if (old.present && !onlyPresentCleared(old, entry)) this.liveRewrites.push(pasid);
+  }
+
+  /**
+   * Software: one 64-bit WRITE_ONCE of `word` (pe->val[word]), taking that word's fields from
+   * `to` and leaving the others as they are; `present` alone stands for the P-bit store
+   * (pasid_set_present / pasid_clear_present, bit 0 of val[0]). Between two such stores the
+   * hardware fetches the half-written entry. When the last store completes `to`, the table
+   * holds `to` itself, so a complete entry fetches exactly as a whole-entry write leaves it.
+   */
+  storeWord(pasid: number, word: PasidWord, to: PasidEntry): void {
+    const next = mergeWord(this.read(pasid), word, to);
+    this.write(pasid, sameEntry(next, to) ? to : next, true);
   }
 
   /**

@@ -6,6 +6,8 @@
 import { match } from 'ts-pattern';
 import { ULONG_MAX, type Errno } from '../../shared/index.js';
 import type { Device } from '../core/types.js';
+import type { Co } from '../core/sched.js';
+import { spin_lock, spin_unlock } from '../core/locking.js';
 import type { QiDesc } from '../../hw/vtd/descriptor.js';
 import { type DmarDomain, FLPT_DEFAULT_DID, type IntelIommu, dev_iommu_priv_get } from './dmar.js';
 import {
@@ -48,28 +50,33 @@ const cache_tage_match = (tag: CacheTag, did: number, iommu: IntelIommu, dev: De
  * after the last tag of the same IOMMU (list_add after `prev`, or at the head when the IOMMU
  * has none yet), so one IOMMU's tags stay together for batching.
  */
-export function cache_tag_assign(domain: DmarDomain, did: number, dev: Device, pasid: number, type: CacheTagType): Errno | 0 {
+export function* cache_tag_assign(domain: DmarDomain, did: number, dev: Device, pasid: number, type: CacheTagType): Co<Errno | 0> {
   const iommu = dev_iommu_priv_get(dev).iommu;
   if (iommu.kernel.shouldFail('kzalloc@cache_tag_assign')) return 'ENOMEM';
+  yield* spin_lock(domain.cache_lock);
   let prev = -1;
   for (const [i, tag] of domain.cache_tags.entries()) {
     if (cache_tage_match(tag, did, iommu, dev, pasid, type)) {
       tag.users++;
+      yield* spin_unlock(domain.cache_lock);
       return 0;
     }
     if (tag.iommu === iommu) prev = i;
   }
   const tag: CacheTag = { type, iommu, domain_id: did, pasid, dev: type === 'DEVTLB' ? dev : undefined, users: 1 };
   domain.cache_tags.splice(prev + 1, 0, tag);
+  yield* spin_unlock(domain.cache_lock);
   if (iommu.kernel.trace) iommu.kernel.trace.event('driver', iommu.name, `cache_tag_assign ${type} did=${did} pasid=${pasid}`);
   return 0;
 }
 
 /** cache.c: cache_tag_unassign. The last user frees the tag. */
-function cache_tag_unassign(domain: DmarDomain, did: number, dev: Device, pasid: number, type: CacheTagType): void {
+function* cache_tag_unassign(domain: DmarDomain, did: number, dev: Device, pasid: number, type: CacheTagType): Co {
   const iommu = dev_iommu_priv_get(dev).iommu;
+  yield* spin_lock(domain.cache_lock);
   const i = domain.cache_tags.findIndex((tag) => cache_tage_match(tag, did, iommu, dev, pasid, type));
   if (i >= 0 && --domain.cache_tags[i]!.users === 0) domain.cache_tags.splice(i, 1);
+  yield* spin_unlock(domain.cache_lock);
 }
 
 /**
@@ -87,11 +94,15 @@ export const domain_id_iommu = (domain: DmarDomain, iommu: IntelIommu): number =
  * cache.c: domain_qi_batch_alloc (v7.0-rc5): the domain's batch, kzalloc'd (GFP_ATOMIC, under
  * cache_lock) by its first tag assignment and kept until the domain is freed.
  */
-function domain_qi_batch_alloc(domain: DmarDomain, dev: Device): Errno | 0 {
-  if (domain.qi_batch !== undefined) return 0;
-  if (dev_iommu_priv_get(dev).iommu.kernel.shouldFail('kzalloc@domain_qi_batch_alloc')) return 'ENOMEM';
-  domain.qi_batch = { descs: [] };
-  return 0;
+function* domain_qi_batch_alloc(domain: DmarDomain, dev: Device): Co<Errno | 0> {
+  yield* spin_lock(domain.cache_lock);
+  let ret: Errno | 0 = 0;
+  if (domain.qi_batch === undefined) {
+    if (dev_iommu_priv_get(dev).iommu.kernel.shouldFail('kzalloc@domain_qi_batch_alloc')) ret = 'ENOMEM';
+    else domain.qi_batch = { descs: [] };
+  }
+  yield* spin_unlock(domain.cache_lock);
+  return ret;
 }
 
 /**
@@ -99,22 +110,22 @@ function domain_qi_batch_alloc(domain: DmarDomain, dev: Device): Errno | 0 {
  * IOTLB tag, then (with ATS) the devTLB tag, whose failure unassigns the IOTLB tag again.
  * (The nested-parent half is not reached: neither SVA nor these paging domains are nested.)
  */
-export function cache_tag_assign_domain(domain: DmarDomain, dev: Device, pasid: number): Errno | 0 {
+export function* cache_tag_assign_domain(domain: DmarDomain, dev: Device, pasid: number): Co<Errno | 0> {
   const did = domain_get_id_for_dev(domain, dev);
-  let ret = domain_qi_batch_alloc(domain, dev);
+  let ret = yield* domain_qi_batch_alloc(domain, dev);
   if (ret !== 0) return ret;
-  ret = cache_tag_assign(domain, did, dev, pasid, 'IOTLB');
+  ret = yield* cache_tag_assign(domain, did, dev, pasid, 'IOTLB');
   if (ret !== 0 || !dev_iommu_priv_get(dev).ats_enabled) return ret;
-  ret = cache_tag_assign(domain, did, dev, pasid, 'DEVTLB');
-  if (ret !== 0) cache_tag_unassign(domain, did, dev, pasid, 'IOTLB');
+  ret = yield* cache_tag_assign(domain, did, dev, pasid, 'DEVTLB');
+  if (ret !== 0) yield* cache_tag_unassign(domain, did, dev, pasid, 'IOTLB');
   return ret;
 }
 
 /** cache.c: cache_tag_unassign_domain. */
-export function cache_tag_unassign_domain(domain: DmarDomain, dev: Device, pasid: number): void {
+export function* cache_tag_unassign_domain(domain: DmarDomain, dev: Device, pasid: number): Co {
   const did = domain_get_id_for_dev(domain, dev);
-  cache_tag_unassign(domain, did, dev, pasid, 'IOTLB');
-  if (dev_iommu_priv_get(dev).ats_enabled) cache_tag_unassign(domain, did, dev, pasid, 'DEVTLB');
+  yield* cache_tag_unassign(domain, did, dev, pasid, 'IOTLB');
+  if (dev_iommu_priv_get(dev).ats_enabled) yield* cache_tag_unassign(domain, did, dev, pasid, 'DEVTLB');
 }
 
 /**

@@ -8,6 +8,7 @@ import { QI_LENGTH } from '../../hw/vtd/invQueue.js';
 import type { Device, IommuDevice, IommuDomain, Kernel, MmuNotifier } from '../core/types.js';
 import type { IommuOps } from '../core/ops.js';
 import { warn } from '../core/kernel.js';
+import { type Spinlock, spin_lock_init } from '../core/locking.js';
 import type { PasidTable } from '../../hw/vtd/pasidTable.js';
 import type { Radix } from '../../hw/radix.js';
 import type { VtdUnit } from '../../hw/vtd/unit.js';
@@ -45,6 +46,8 @@ export class IntelIommu implements IommuDevice {
   readonly domain_ida = new Set<number>();
   /** ecap_slts: second-level translation. */
   readonly slts = true;
+  /** iommu->lock: pasid.c takes it around reading and writing PASID entries. */
+  readonly lock: Spinlock;
 
   constructor(
     readonly kernel: Kernel,
@@ -54,6 +57,7 @@ export class IntelIommu implements IommuDevice {
   ) {
     this.name = `dmar${index}`;
     this.max_pasids = 2 ** unit.pasidBits;
+    this.lock = spin_lock_init(kernel, '&iommu->lock');
   }
 }
 
@@ -109,6 +113,10 @@ export interface DmarDomain {
   readonly dev_pasids: DevPasidInfo[];
   /** domain->cache_tags: tags of one IOMMU kept together so flushes batch per IOMMU. */
   readonly cache_tags: CacheTag[];
+  /** domain->cache_lock: guards cache_tags and the batch (spin_lock_irqsave in cache.c). */
+  readonly cache_lock: Spinlock;
+  /** domain->lock: guards dev_pasids (iommu.c's domain_add/remove_dev_pasid). */
+  readonly lock: Spinlock;
   qi_batch: QiBatch | undefined;
   /** Paging domains: the IOVA page table (undefined for SVA, which walks the mm's). */
   readonly pgtable?: DmarPgtable;

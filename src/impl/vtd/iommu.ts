@@ -5,6 +5,8 @@
  * devices onto the emulated VT-d hardware.
  */
 import type { Errno } from '../../shared/index.js';
+import { type Co, sync } from '../core/sched.js';
+import { spin_lock, spin_unlock } from '../core/locking.js';
 import { VtdUnit } from '../../hw/vtd/unit.js';
 import type { IommuOps } from '../core/ops.js';
 import type { Device, IommuDomain, IommuDriver, ProbeContext } from '../core/types.js';
@@ -26,28 +28,32 @@ import { intel_iommu_domain_alloc_paging_flags } from './paging.js';
  * device's IOMMU (domain_attach_iommu: a no-op for SVA), assign the cache tags, then link the
  * dev_pasid (list_add: at the head); undone in reverse on error (out_detach_iommu, out_free).
  */
-export function domain_add_dev_pasid(domain: IommuDomain, dev: Device, pasid: number): Errno | 0 {
+export function* domain_add_dev_pasid(domain: IommuDomain, dev: Device, pasid: number): Co<Errno | 0> {
   const dmar = to_dmar_domain(domain);
   const iommu = dev_iommu_priv_get(dev).iommu;
   if (iommu.kernel.shouldFail('kzalloc@domain_add_dev_pasid')) return 'ENOMEM';
   const ret = domain_attach_iommu(dmar, iommu);
   if (ret !== 0) return ret;
-  const tags = cache_tag_assign_domain(dmar, dev, pasid);
+  const tags = yield* cache_tag_assign_domain(dmar, dev, pasid);
   if (tags !== 0) {
     domain_detach_iommu(dmar, iommu);
     return tags;
   }
+  yield* spin_lock(dmar.lock);
   dmar.dev_pasids.unshift({ dev, pasid });
+  yield* spin_unlock(dmar.lock);
   return 0;
 }
 
 /** iommu.c: domain_remove_dev_pasid (v7.0-rc5): unlink the dev_pasid, drop its cache tags and its DID reference. */
-export function domain_remove_dev_pasid(domain: IommuDomain | undefined, dev: Device, pasid: number): void {
+export function* domain_remove_dev_pasid(domain: IommuDomain | undefined, dev: Device, pasid: number): Co {
   if (domain === undefined || domain.type === 'BLOCKED') return;
   const dmar = to_dmar_domain(domain);
+  yield* spin_lock(dmar.lock);
   const i = dmar.dev_pasids.findIndex((p) => p.dev === dev && p.pasid === pasid);
   if (i >= 0) dmar.dev_pasids.splice(i, 1);
-  cache_tag_unassign_domain(dmar, dev, pasid);
+  yield* spin_unlock(dmar.lock);
+  yield* cache_tag_unassign_domain(dmar, dev, pasid);
   domain_detach_iommu(dmar, dev_iommu_priv_get(dev).iommu);
   WARN_ON(dev_iommu_priv_get(dev).iommu, i < 0, `domain_remove_dev_pasid: ${dev.hw.name} PASID ${pasid} not attached`);
 }
@@ -67,10 +73,10 @@ function blocking_domain_set_dev_pasid(_domain: IommuDomain, dev: Device, pasid:
     // teardown and intel_svm_drain_prq, whose iopf_queue_flush_dev waits for fault work that
     // answers through intel_svm_page_response, which takes pasid_mutex too.
     mutex_lock(kernel, PASID_MUTEX);
-    intel_pasid_tear_down_entry(info.iommu, dev, pasid, false);
+    sync(kernel, intel_pasid_tear_down_entry(info.iommu, dev, pasid, false)); // BRIDGE(vtd)
     mutex_unlock(kernel, PASID_MUTEX);
   } else {
-    intel_pasid_tear_down_entry(info.iommu, dev, pasid, false);
+    sync(kernel, intel_pasid_tear_down_entry(info.iommu, dev, pasid, false)); // BRIDGE(vtd)
   }
   if (kernel.fixes.has('vtd-iopf-remove-nonpri')) {
     // The proposed fix: disable IOPF only where the attach enabled it (39c20c4e83b9's test).
@@ -79,7 +85,7 @@ function blocking_domain_set_dev_pasid(_domain: IommuDomain, dev: Device, pasid:
     if (!info.pri_supported && old?.type === 'SVA') noteFinding(kernel, 'vtd-iopf-remove-nonpri');
     iopf_for_domain_remove(old, dev);
   }
-  domain_remove_dev_pasid(old, dev, pasid);
+  sync(kernel, domain_remove_dev_pasid(old, dev, pasid)); // BRIDGE(vtd)
   return 0;
 }
 

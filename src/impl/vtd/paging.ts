@@ -6,6 +6,8 @@
  * page table itself (generic_pt since v6.19) is a radix tree of kernel-owned table pages.
  */
 import { err, ok, type Errno, type Result } from '../../shared/index.js';
+import { sync } from '../core/sched.js';
+import { spin_lock_init } from '../core/locking.js';
 import { KERNEL_OWNER } from '../../hw/mem.js';
 import { Radix } from '../../hw/radix.js';
 import { IOMMU_HWPT_ALLOC_NEST_PARENT, type IommuDomainOps, type IommuIotlbGather } from '../core/ops.js';
@@ -31,24 +33,24 @@ function intel_iommu_set_dev_pasid(domain: IommuDomain, dev: Device, pasid: numb
   if (WARN_ON(iommu, domain.type !== 'PAGING', 'intel_iommu_set_dev_pasid: not a paging domain')) return 'EINVAL';
   if (iommu.unit.pasidBits === 0) return 'EOPNOTSUPP'; // pasid_supported(iommu)
   const dmar = to_dmar_domain(domain);
-  let ret = domain_add_dev_pasid(domain, dev, pasid);
+  let ret = sync(iommu.kernel, domain_add_dev_pasid(domain, dev, pasid)); // BRIDGE(vtd)
   if (ret !== 0) return ret;
   ret = iopf_for_domain_replace(domain, old, dev);
   if (ret !== 0) {
-    domain_remove_dev_pasid(domain, dev, pasid);
+    sync(iommu.kernel, domain_remove_dev_pasid(domain, dev, pasid)); // BRIDGE(vtd)
     return ret;
   }
   const pt = dmar.pgtable!;
   const did = domain_id_iommu(dmar, iommu);
   ret = intel_domain_is_fs_paging(dmar)
-    ? __domain_setup_first_level(iommu, dev, pasid, did, pt.radix.root, pt.levels === 5 ? PASID_FLAG_FL5LP : 0, old !== undefined)
-    : domain_setup_second_level(iommu, dev, pasid, did, pt.radix.root, pt.levels, old !== undefined);
+    ? sync(iommu.kernel, __domain_setup_first_level(iommu, dev, pasid, did, pt.radix.root, pt.levels === 5 ? PASID_FLAG_FL5LP : 0, old !== undefined)) // BRIDGE(vtd)
+    : sync(iommu.kernel, domain_setup_second_level(iommu, dev, pasid, did, pt.radix.root, pt.levels, old !== undefined)); // BRIDGE(vtd)
   if (ret !== 0) {
     iopf_for_domain_replace(old, domain, dev);
-    domain_remove_dev_pasid(domain, dev, pasid);
+    sync(iommu.kernel, domain_remove_dev_pasid(domain, dev, pasid)); // BRIDGE(vtd)
     return ret;
   }
-  domain_remove_dev_pasid(old, dev, pasid);
+  sync(iommu.kernel, domain_remove_dev_pasid(old, dev, pasid)); // BRIDGE(vtd)
   return 0;
 }
 
@@ -104,6 +106,7 @@ export function intel_iommu_domain_alloc_paging_flags(dev: Device, flags: number
   };
   const dmar: DmarDomain = {
     domain, notifier: undefined, dev_pasids: [], cache_tags: [], qi_batch: undefined, freed: false,
+    cache_lock: spin_lock_init(iommu.kernel, '&domain->cache_lock'), lock: spin_lock_init(iommu.kernel, '&domain->lock'),
     pgtable: { radix, levels: PAGING_LEVELS, first_stage: first }, iommu_array: new Map(),
   };
   domain.container = dmar;

@@ -4,7 +4,9 @@
  * whose order the invariants check: clear P → PASID cache → P_IOTLB (or DSI) → device TLB →
  * zero the entry → PRQ drain.
  */
-import { CLEAR_PASID_ENTRY, FPD_PASID_ENTRY, PasidTable, type PasidEntry } from '../../hw/vtd/pasidTable.js';
+import { CLEAR_PASID_ENTRY, FPD_PASID_ENTRY, PasidTable, type PasidEntry, type PasidWord } from '../../hw/vtd/pasidTable.js';
+import { type Co, preemptPoint } from '../core/sched.js';
+import { spin_lock, spin_unlock } from '../core/locking.js';
 import type { Errno } from '../../shared/index.js';
 import type { Device } from '../core/types.js';
 import { type DeviceDomainInfo, type IntelIommu, IOMMU_NO_PASID, WARN_ON, dev_iommu_priv_get } from './dmar.js';
@@ -45,11 +47,53 @@ function intel_pasid_get_entry(dev: Device, pasid: number): PasidTable | undefin
   return table;
 }
 
+/** One preempt point per 64-bit store site: the IOMMU may fetch the entry between two stores. */
+const STORE: Record<PasidWord, ReturnType<typeof preemptPoint>> = {
+  0: preemptPoint('pasid entry pe->val[0] store'),
+  1: preemptPoint('pasid entry pe->val[1] store'),
+  2: preemptPoint('pasid entry pe->val[2] store'),
+  P: preemptPoint('pasid entry P bit store'),
+};
+
+/** The stores of pasid_clear_entry(_with_fpd): WRITE_ONCE(pe->val[0..7]) in ascending order. */
+const CLEAR_ORDER: readonly PasidWord[] = [0, 1, 2];
+/**
+ * pasid_pte_config_first_level: pasid_clear_entry, then pasid_set_flptr/flpm (val[2]),
+ * pasid_set_domain_id (val[1]), pasid_set_address_width and pasid_set_translation_type
+ * (val[0]), and pasid_set_present last.
+ */
+const FL_ORDER: readonly PasidWord[] = [2, 1, 0, 'P'];
+/** pasid_pte_config_second_level: pasid_set_domain_id (val[1]), slptr/AW/PGTT (val[0]), P last. */
+const SL_ORDER: readonly PasidWord[] = [1, 0, 'P'];
+/** `*pte = new_pte` (B60's in-place replace): a struct copy, val[0] first. */
+const COPY_ORDER: readonly PasidWord[] = [0, 1, 2];
+
+/**
+ * Write `next` as the C does, one 64-bit store at a time in `order`, with a preempt point
+ * between stores so a concurrent fetch can see the half-written entry. A setup's 'P' store sets
+ * only the P bit, after the other words; a word store before it keeps P as it is.
+ */
+function* pasid_store(table: PasidTable, pasid: number, next: PasidEntry, order: readonly PasidWord[]): Co {
+  table.noteWrite(pasid, next);
+  const setsP = order[order.length - 1] === 'P';
+  const staged = setsP ? { ...next, present: false } : next;
+  for (let i = 0; i < order.length; i++) {
+    if (i > 0) yield STORE[order[i]!];
+    const w = order[i]!;
+    table.storeWord(pasid, w, w === 'P' ? next : staged);
+  }
+}
+
+/** pasid_clear_entry before a setup: only a non-clear entry needs its words zeroed. */
+function* pasid_clear_for_setup(table: PasidTable, pasid: number): Co {
+  if (table.read(pasid) !== CLEAR_PASID_ENTRY) yield* pasid_store(table, pasid, CLEAR_PASID_ENTRY, CLEAR_ORDER);
+}
+
 /** pasid.c: intel_pasid_clear_entry: keep FPD when the caller wants faults ignored and P is set. */
-function intel_pasid_clear_entry(dev: Device, pasid: number, fault_ignore: boolean): void {
+function* intel_pasid_clear_entry(dev: Device, pasid: number, fault_ignore: boolean): Co {
   const table = intel_pasid_get_entry(dev, pasid);
   if (table === undefined) return;
-  table.write(pasid, fault_ignore && table.read(pasid).present ? FPD_PASID_ENTRY : CLEAR_PASID_ENTRY);
+  yield* pasid_store(table, pasid, fault_ignore && table.read(pasid).present ? FPD_PASID_ENTRY : CLEAR_PASID_ENTRY, CLEAR_ORDER);
 }
 
 /**
@@ -83,17 +127,25 @@ function devtlb_invalidation_with_pasid(iommu: IntelIommu, dev: Device, pasid: n
  * (keeping FPD if asked; intel_pasid_clear_entry reads P, which is already clear: finding
  * vtd-release-fpd-lost) and, unless faults are ignored, drain the PRQ.
  */
-export function intel_pasid_tear_down_entry(iommu: IntelIommu, dev: Device, pasid: number, fault_ignore: boolean): void {
+export function* intel_pasid_tear_down_entry(iommu: IntelIommu, dev: Device, pasid: number, fault_ignore: boolean): Co {
+  yield* spin_lock(iommu.lock);
   const table = intel_pasid_get_entry(dev, pasid);
-  if (table === undefined) return;
+  if (table === undefined) {
+    yield* spin_unlock(iommu.lock);
+    return;
+  }
   const pte = table.read(pasid);
   // B51: between c43e1ccdebf2 and cf08ca81d08a (v6.13-rc, Dec 2024) the release path kept FPD
   // (before 75ed00055c05) and drained the PRQ itself, and a non-present entry was returned from
   // at once: the unbind after an exit left the FPD entry in the table and drained nothing.
   const b51 = iommu.kernel.fault === 'B51';
   if (!pte.present) {
-    if (b51) return;
+    if (b51) {
+      yield* spin_unlock(iommu.lock);
+      return;
+    }
     if (!pte.fpd) {
+      yield* spin_unlock(iommu.lock);
       WARN_ON(iommu, pte !== CLEAR_PASID_ENTRY, `tear_down: PASID ${pasid} entry not clear`);
       // An attached PASID whose entry is clear was released without FPD: its PRQ is not
       // drained here any more (cf08ca81d08a's drain needs FPD; finding vtd-release-fpd-lost).
@@ -104,7 +156,8 @@ export function intel_pasid_tear_down_entry(iommu: IntelIommu, dev: Device, pasi
       if (iopf_has_partial(dev, pasid)) noteFinding(iommu.kernel, iommu.kernel.fixes.has('iopf-stale-partial') ? 'vtd-release-fpd-lost' : 'iopf-stale-partial');
       return;
     }
-    table.write(pasid, CLEAR_PASID_ENTRY);
+    yield* pasid_store(table, pasid, CLEAR_PASID_ENTRY, CLEAR_ORDER);
+    yield* spin_unlock(iommu.lock);
     intel_iommu_drain_pasid_prq(dev, pasid);
     return;
   }
@@ -112,8 +165,9 @@ export function intel_pasid_tear_down_entry(iommu: IntelIommu, dev: Device, pasi
   // B18: before 75ed00055c05 the whole entry was zeroed here, while the hardware may still be
   // fetching it (several 64-bit stores to a present 512-bit entry: a torn read).
   const b18 = iommu.kernel.fault === 'B18';
-  if (b18) intel_pasid_clear_entry(dev, pasid, fault_ignore);
+  if (b18) yield* intel_pasid_clear_entry(dev, pasid, fault_ignore);
   else pasid_clear_present(table, pasid);
+  yield* spin_unlock(iommu.lock);
   if (iommu.kernel.trace) iommu.kernel.trace.event('driver', iommu.name, `pasid tear down ${dev.hw.name} pasid=${pasid}`);
   qi_flush_pasid_cache(iommu, did, pasid);
   if (iommu.kernel.fault === 'B06') {
@@ -125,10 +179,10 @@ export function intel_pasid_tear_down_entry(iommu: IntelIommu, dev: Device, pasi
   else qi_flush_iotlb(iommu, did, 0n, 0, 'DSI');
   devtlb_invalidation_with_pasid(iommu, dev, pasid);
   if (!b18) {
-    if (fault_ignore && (b51 || iommu.kernel.fixes.has('vtd-release-fpd-lost'))) table.write(pasid, FPD_PASID_ENTRY);
+    if (fault_ignore && (b51 || iommu.kernel.fixes.has('vtd-release-fpd-lost'))) yield* pasid_store(table, pasid, FPD_PASID_ENTRY, CLEAR_ORDER);
     else {
       if (fault_ignore) noteFinding(iommu.kernel, 'vtd-release-fpd-lost');
-      intel_pasid_clear_entry(dev, pasid, fault_ignore);
+      yield* intel_pasid_clear_entry(dev, pasid, fault_ignore);
     }
   }
   if (!fault_ignore || b51) intel_iommu_drain_pasid_prq(dev, pasid);
@@ -141,6 +195,7 @@ const prq_work_pending = (iommu: IntelIommu): boolean =>
 
 /** pasid.h: pasid_clear_present (75ed00055c05): only P goes; the hardware gives the entry up. */
 function pasid_clear_present(table: PasidTable, pasid: number): void {
+  // One store of val[0]; the entry object changes once, so a fetch sees it before or after.
   table.write(pasid, { ...table.read(pasid), present: false });
 }
 
@@ -157,15 +212,24 @@ function pasid_flush_caches(iommu: IntelIommu, pasid: number, did: number): void
 }
 
 /** pasid.c: intel_pasid_setup_first_level. -EBUSY when the entry is already present. */
-export function intel_pasid_setup_first_level(
+export function* intel_pasid_setup_first_level(
   iommu: IntelIommu, dev: Device, fsptptr: number, pasid: number, did: number, flags: number,
-): Errno | 0 {
+): Co<Errno | 0> {
   if (!iommu.flts) return 'EINVAL';
   if ((flags & PASID_FLAG_FL5LP) !== 0 && !iommu.fl5lp) return 'EINVAL';
+  yield* spin_lock(iommu.lock);
   const table = intel_pasid_get_entry(dev, pasid);
-  if (table === undefined) return 'ENODEV';
-  if (table.read(pasid).present) return 'EBUSY';
-  table.write(pasid, pasid_pte_config_first_level(fsptptr, did, flags));
+  if (table === undefined) {
+    yield* spin_unlock(iommu.lock);
+    return 'ENODEV';
+  }
+  if (table.read(pasid).present) {
+    yield* spin_unlock(iommu.lock);
+    return 'EBUSY';
+  }
+  yield* pasid_clear_for_setup(table, pasid);
+  yield* pasid_store(table, pasid, pasid_pte_config_first_level(fsptptr, did, flags), FL_ORDER);
+  yield* spin_unlock(iommu.lock);
   pasid_flush_caches(iommu, pasid, did);
   return 0;
 }
@@ -176,12 +240,12 @@ export function intel_pasid_setup_first_level(
  * sets the new one up; the in-place intel_pasid_replace_first_level is gone (B60). SVA attaches
  * never replace (the core passes old = NULL); iommufd's replacePasid does.
  */
-export function __domain_setup_first_level(
+export function* __domain_setup_first_level(
   iommu: IntelIommu, dev: Device, pasid: number, did: number, fsptptr: number, flags: number, old: boolean,
-): Errno | 0 {
-  if (old && iommu.kernel.fault === 'B60') return intel_pasid_replace_v6_x(iommu, dev, pasid, pasid_pte_config_first_level(fsptptr, did, flags));
-  if (old) intel_pasid_tear_down_entry(iommu, dev, pasid, false);
-  return intel_pasid_setup_first_level(iommu, dev, fsptptr, pasid, did, flags);
+): Co<Errno | 0> {
+  if (old && iommu.kernel.fault === 'B60') return yield* intel_pasid_replace_v6_x(iommu, dev, pasid, pasid_pte_config_first_level(fsptptr, did, flags));
+  if (old) yield* intel_pasid_tear_down_entry(iommu, dev, pasid, false);
+  return yield* intel_pasid_setup_first_level(iommu, dev, fsptptr, pasid, did, flags);
 }
 
 /** pasid.c: pasid_pte_config_second_level: SLPTPTR, the DID, PGTT = SL, AW from the domain's levels. */
@@ -190,14 +254,23 @@ const pasid_pte_config_second_level = (slptr: number, did: number, levels: 4 | 5
 });
 
 /** pasid.c: intel_pasid_setup_second_level (v7.0-rc5). -EINVAL without SLTS, -EBUSY when present. */
-export function intel_pasid_setup_second_level(
+export function* intel_pasid_setup_second_level(
   iommu: IntelIommu, dev: Device, slptr: number, levels: 4 | 5, pasid: number, did: number,
-): Errno | 0 {
+): Co<Errno | 0> {
   if (!iommu.slts) return 'EINVAL';
+  yield* spin_lock(iommu.lock);
   const table = intel_pasid_get_entry(dev, pasid);
-  if (table === undefined) return 'ENODEV';
-  if (table.read(pasid).present) return 'EBUSY';
-  table.write(pasid, pasid_pte_config_second_level(slptr, did, levels));
+  if (table === undefined) {
+    yield* spin_unlock(iommu.lock);
+    return 'ENODEV';
+  }
+  if (table.read(pasid).present) {
+    yield* spin_unlock(iommu.lock);
+    return 'EBUSY';
+  }
+  yield* pasid_clear_for_setup(table, pasid);
+  yield* pasid_store(table, pasid, pasid_pte_config_second_level(slptr, did, levels), SL_ORDER);
+  yield* spin_unlock(iommu.lock);
   pasid_flush_caches(iommu, pasid, did);
   return 0;
 }
@@ -206,12 +279,12 @@ export function intel_pasid_setup_second_level(
  * iommu.c: domain_setup_second_level (v7.0-rc5, after c3b1edea3791): as for the first level,
  * a replacement tears the old entry down before the new one is written.
  */
-export function domain_setup_second_level(
+export function* domain_setup_second_level(
   iommu: IntelIommu, dev: Device, pasid: number, did: number, slptr: number, levels: 4 | 5, old: boolean,
-): Errno | 0 {
-  if (old && iommu.kernel.fault === 'B60') return intel_pasid_replace_v6_x(iommu, dev, pasid, pasid_pte_config_second_level(slptr, did, levels));
-  if (old) intel_pasid_tear_down_entry(iommu, dev, pasid, false);
-  return intel_pasid_setup_second_level(iommu, dev, slptr, levels, pasid, did);
+): Co<Errno | 0> {
+  if (old && iommu.kernel.fault === 'B60') return yield* intel_pasid_replace_v6_x(iommu, dev, pasid, pasid_pte_config_second_level(slptr, did, levels));
+  if (old) yield* intel_pasid_tear_down_entry(iommu, dev, pasid, false);
+  return yield* intel_pasid_setup_second_level(iommu, dev, slptr, levels, pasid, did);
 }
 
 /**
@@ -222,13 +295,21 @@ export function domain_setup_second_level(
  * second-level old entry's DID-tagged translations are not reached), the device TLB, and the
  * PRQ drain.
  */
-function intel_pasid_replace_v6_x(iommu: IntelIommu, dev: Device, pasid: number, next: PasidEntry): Errno | 0 {
+function* intel_pasid_replace_v6_x(iommu: IntelIommu, dev: Device, pasid: number, next: PasidEntry): Co<Errno | 0> {
+  yield* spin_lock(iommu.lock);
   const table = intel_pasid_get_entry(dev, pasid);
-  if (table === undefined) return 'ENODEV';
+  if (table === undefined) {
+    yield* spin_unlock(iommu.lock);
+    return 'ENODEV';
+  }
   const pte = table.read(pasid);
-  if (!pte.present) return 'EINVAL';
+  if (!pte.present) {
+    yield* spin_unlock(iommu.lock);
+    return 'EINVAL';
+  }
   const old_did = pte.did;
-  table.write(pasid, next);
+  yield* pasid_store(table, pasid, next, COPY_ORDER);
+  yield* spin_unlock(iommu.lock);
   qi_flush_pasid_cache(iommu, old_did, pasid);
   qi_flush_piotlb(iommu, old_did, pasid, 0n, NPAGES_ALL, false);
   devtlb_invalidation_with_pasid(iommu, dev, pasid);

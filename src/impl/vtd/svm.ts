@@ -4,6 +4,7 @@
  * the mmu notifier that keeps the IOMMU caches in step with the mm.
  */
 import { sync } from '../core/sched.js';
+import { spin_lock_init } from '../core/locking.js';
 import type { Errno, Result } from '../../shared/index.js';
 import { ULONG_MAX, err, ok } from '../../shared/index.js';
 import { mmu_notifier_put, mmu_notifier_register } from '../core/mmuNotifier.js';
@@ -34,7 +35,7 @@ function intel_mm_release(mn: MmuNotifier, _mm: MmStruct): void {
   const domain = dmarOf(mn);
   for (const dev_pasid of [...domain.dev_pasids]) {
     const info = dev_iommu_priv_get(dev_pasid.dev);
-    intel_pasid_tear_down_entry(info.iommu, dev_pasid.dev, dev_pasid.pasid, true);
+    sync(info.iommu.kernel, intel_pasid_tear_down_entry(info.iommu, dev_pasid.dev, dev_pasid.pasid, true)); // BRIDGE(vtd)
   }
 }
 
@@ -78,7 +79,7 @@ function intel_svm_set_dev_pasid(domain: IommuDomain, dev: Device, pasid: number
   const info = dev_iommu_priv_get(dev);
   const iommu = info.iommu;
   const mm = domain.mm!;
-  const added = domain_add_dev_pasid(domain, dev, pasid);
+  const added = sync(iommu.kernel, domain_add_dev_pasid(domain, dev, pasid)); // BRIDGE(vtd)
   if (added !== 0) return added;
   // B17: before 39c20c4e83b9 (v7.0-rc5) IOPF was set up for every device, and a device without
   // PRI (device-specific IOPF, a86fb7717320) failed the attach with -ENODEV.
@@ -86,18 +87,18 @@ function intel_svm_set_dev_pasid(domain: IommuDomain, dev: Device, pasid: number
   if (iopf) {
     const r = iopf_for_domain_replace(domain, old, dev);
     if (r !== 0) {
-      domain_remove_dev_pasid(domain, dev, pasid);
+      sync(iommu.kernel, domain_remove_dev_pasid(domain, dev, pasid)); // BRIDGE(vtd)
       return r;
     }
   }
   const sflags = mm.pgd.levels === 5 ? PASID_FLAG_FL5LP : 0;
-  const r = __domain_setup_first_level(iommu, dev, pasid, FLPT_DEFAULT_DID, mm.pgd.pgd, sflags, old !== undefined);
+  const r = sync(iommu.kernel, __domain_setup_first_level(iommu, dev, pasid, FLPT_DEFAULT_DID, mm.pgd.pgd, sflags, old !== undefined)); // BRIDGE(vtd)
   if (r !== 0) {
     if (iopf) iopf_for_domain_replace(old, domain, dev);
-    domain_remove_dev_pasid(domain, dev, pasid);
+    sync(iommu.kernel, domain_remove_dev_pasid(domain, dev, pasid)); // BRIDGE(vtd)
     return r;
   }
-  domain_remove_dev_pasid(old, dev, pasid);
+  sync(iommu.kernel, domain_remove_dev_pasid(old, dev, pasid)); // BRIDGE(vtd)
   return 0;
 }
 
@@ -125,7 +126,10 @@ export function intel_svm_domain_alloc(dev: Device, mm: MmStruct): Result<IommuD
     id: mm.kernel.nextId('domain'), type: 'SVA', ops: intel_svm_domain_ops, owner: intel_iommu_ops,
     mm: undefined, users: 0, container: undefined, freed: false,
   };
-  const dmar: DmarDomain = { domain, notifier: undefined, dev_pasids: [], cache_tags: [], qi_batch: undefined, freed: false };
+  const dmar: DmarDomain = {
+    domain, notifier: undefined, dev_pasids: [], cache_tags: [], qi_batch: undefined, freed: false,
+    cache_lock: spin_lock_init(mm.kernel, '&domain->cache_lock'), lock: spin_lock_init(mm.kernel, '&domain->lock'),
+  };
   domain.container = dmar;
   const notifier: MmuNotifier = { ops: intel_mmuops, mm, container: dmar, users: 0, hooked: false, freed: false };
   const r = sync(mm.kernel, mmu_notifier_register(notifier, mm)); // BRIDGE(core)

@@ -2,6 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { defaultTopology, seedThreadTopology } from '../../../src/shared/index.js';
 import { dev_iommu_priv_get } from '../../../src/impl/vtd/dmar.js';
 import { intel_pasid_setup_first_level, intel_pasid_tear_down_entry } from '../../../src/impl/vtd/pasid.js';
+import { sync } from '../../../src/impl/core/sched.js';
 import { bindAll, dmaAll, populated, vtdWorld } from './fixture.js';
 
 describe('intel_pasid_tear_down_entry', () => {
@@ -73,7 +74,7 @@ describe('intel_pasid_tear_down_entry', () => {
     w.run(...populated(1));
     const dev = w.world.devices[0]!;
     w.takeQueue();
-    intel_pasid_tear_down_entry(w.iommu(0), dev, 9, false);
+    sync(w.iommu(0).kernel, intel_pasid_tear_down_entry(w.iommu(0), dev, 9, false));
     expect(w.takeQueue()).toEqual([]);
     expect(w.world.core.warnings).toEqual([]);
   });
@@ -85,11 +86,11 @@ describe('intel_pasid_setup_first_level', () => {
     w.run(...populated(1), ...bindAll([0]));
     const dev = w.world.devices[0]!;
     const pgd = w.world.mms[0]!.pgd.pgd;
-    expect(intel_pasid_setup_first_level(w.iommu(0), dev, pgd, 1, 1, 0)).toBe('EBUSY');
+    expect(sync(w.iommu(0).kernel, intel_pasid_setup_first_level(w.iommu(0), dev, pgd, 1, 1, 0))).toBe('EBUSY');
     const max = dev_iommu_priv_get(dev).pasid_table!.maxPasid;
-    expect(intel_pasid_setup_first_level(w.iommu(0), dev, pgd, max, 1, 0)).toBe('ENODEV');
+    expect(sync(w.iommu(0).kernel, intel_pasid_setup_first_level(w.iommu(0), dev, pgd, max, 1, 0))).toBe('ENODEV');
     expect(w.world.core.warnings).toHaveLength(1);
-    expect(intel_pasid_setup_first_level(w.iommu(0), dev, pgd, 2, 1, 0)).toBe(0);
+    expect(sync(w.iommu(0).kernel, intel_pasid_setup_first_level(w.iommu(0), dev, pgd, 2, 1, 0))).toBe(0);
   });
 
   test('the PASID directory is sized from the PCI PASID width, at least 32768 PASIDs', () => {
