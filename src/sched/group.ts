@@ -17,7 +17,7 @@
 import { warn } from '../impl/core/kernel.js';
 import { type Task, schedOf, spawn, stepTask } from '../impl/core/sched.js';
 import type { Kernel } from '../impl/core/types.js';
-import { parkTask } from './park.js';
+import { owned, parkTask } from './park.js';
 import type { GroupMember, GroupOptions, GroupPoint, GroupRun, GroupTask, Policy, Switch } from './types.js';
 
 /** Run `members` concurrently under `policy` until every task of the group is done or stuck. */
@@ -101,7 +101,8 @@ function report(tasks: readonly Task[], what: string): string {
   const lines = [`possible ${what}: no task of the group can go on`];
   for (const t of tasks) {
     if (t.done) continue;
-    const held = t.held.length === 0 ? 'no locks held' : `holding ${t.held.map((l) => l.name).join(', ')}`;
+    const mine = owned(t);
+    const held = mine.length === 0 ? 'no locks held' : `holding ${mine.map((l) => l.name).join(', ')}`;
     lines.push(`  ${t.name} (${t.kind}) ${t.blocked !== undefined ? `waits in ${t.blocked.what}` : 'runnable'}, ${held}`);
   }
   return lines.join('\n');
