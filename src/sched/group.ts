@@ -1,0 +1,108 @@
+/**
+ * The group runner: 2–3 commands (and the kernel tasks they spawn) interleaved on one world.
+ *
+ * A scheduling point comes before every task step (a step runs a task from one yield point to
+ * the next, sched.ts: stepTask). The policy picks among the runnable tasks; the schedule records
+ * only the picks that differ from the default rule (types.ts: Switch), so the default policy's
+ * empty schedule is the sequential order and a counterexample lists just its context switches.
+ * A pick away from a runnable current task is a preemption (CHESS); a pick after the current
+ * task blocked or finished is free.
+ *
+ * Kernel tasks spawned while the group runs (queue_work, an IRQ thread woken by a page request)
+ * join it at the next index; tasks spawned before the group are not its tasks. When no task can
+ * run and some are not done, the group deadlocked: the report names what each task waits in and
+ * holds, like lockdep's "INFO: task blocked for more than 120 seconds" with its held-locks list;
+ * it is warn()ed (the I-SPLAT invariant) and the tasks are parked for good.
+ */
+import { warn } from '../impl/core/kernel.js';
+import { type Task, schedOf, spawn, stepTask } from '../impl/core/sched.js';
+import type { Kernel } from '../impl/core/types.js';
+import { parkTask } from './park.js';
+import type { GroupMember, GroupOptions, GroupPoint, GroupRun, GroupTask, Policy, Switch } from './types.js';
+
+/** Run `members` concurrently under `policy` until every task of the group is done or stuck. */
+export function runGroup(kernel: Kernel, members: readonly GroupMember[], policy: Policy, opts: GroupOptions = {}): GroupRun {
+  const s = schedOf(kernel);
+  const maxPoints = opts.maxPoints ?? 100000;
+  const onPoint = opts.onPoint;
+  const trace: GroupPoint[] | undefined = opts.record === true ? [] : undefined;
+  const tasks: Task[] = [];
+  const firstAt: number[] = [];
+  const doneAt: number[] = [];
+  const switches: Switch[] = [];
+  const runnable: number[] = [];
+  let seen = s.nextId;
+  const join = (t: Task): void => {
+    tasks.push(t);
+    firstAt.push(-1);
+    doneAt.push(-1);
+  };
+  for (const m of members) join(spawn(kernel, m.name, m.kind, m.body));
+  seen = s.nextId;
+  let live = tasks.length;
+  let current = -1;
+  let last = -1;
+  let preemptions = 0;
+  let at = 0;
+  let deadlock: string | undefined;
+  const was = s.concurrent;
+  s.concurrent = true;
+  try {
+    while (live > 0) {
+      if (s.nextId !== seen) live += adopt(s.tasks, seen, join);
+      seen = s.nextId;
+      runnable.length = 0;
+      for (let i = 0; i < tasks.length; i++) if (tasks[i]!.runnable()) runnable.push(i);
+      if (runnable.length === 0 || at >= maxPoints) {
+        deadlock = report(tasks, runnable.length === 0 ? 'deadlock' : `livelock: still running after ${maxPoints} scheduling points`);
+        warn(kernel, deadlock);
+        for (const t of tasks) if (!t.done) parkTask(t);
+        break;
+      }
+      const pick = policy.pick(at, current, runnable);
+      if (!runnable.includes(pick)) throw new Error(`scheduler picked task ${pick}, not runnable at point ${at} (runnable: ${runnable.join(',')})`);
+      if (pick !== (current >= 0 ? current : runnable[0])) switches.push({ at, to: pick });
+      if (current >= 0 && pick !== current) preemptions++;
+      if (firstAt[pick]! < 0) firstAt[pick] = at;
+      const y = stepTask(kernel, tasks[pick]!);
+      if (y === undefined) {
+        doneAt[pick] = at;
+        live--;
+        current = -1;
+      } else current = y.kind === 'block' ? -1 : pick;
+      if (trace !== undefined || onPoint !== undefined) {
+        const p: GroupPoint = { at, task: pick, what: y === undefined ? 'done' : y.what, switched: last >= 0 && pick !== last };
+        trace?.push(p);
+        onPoint?.(p);
+      }
+      last = pick;
+      at++;
+    }
+  } finally {
+    s.concurrent = was;
+  }
+  const results: unknown[] = [];
+  for (let i = 0; i < members.length; i++) results.push(tasks[i]!.done ? tasks[i]!.result : undefined);
+  const info: GroupTask[] = tasks.map((t, i) => ({ name: t.name, kind: t.kind, firstAt: firstAt[i]!, doneAt: doneAt[i]! }));
+  return { results, tasks: info, schedule: { switches }, points: at, preemptions, deadlock, trace };
+}
+
+/** Tasks spawned since id `from` that are still alive join the group in spawn order. */
+function adopt(all: readonly Task[], from: number, join: (t: Task) => void): number {
+  let i = all.length;
+  while (i > 0 && all[i - 1]!.id >= from) i--;
+  let n = 0;
+  for (; i < all.length; i++, n++) join(all[i]!);
+  return n;
+}
+
+/** What each unfinished task waits in and holds: the deadlock (or livelock) report. */
+function report(tasks: readonly Task[], what: string): string {
+  const lines = [`possible ${what}: no task of the group can go on`];
+  for (const t of tasks) {
+    if (t.done) continue;
+    const held = t.held.length === 0 ? 'no locks held' : `holding ${t.held.map((l) => l.name).join(', ')}`;
+    lines.push(`  ${t.name} (${t.kind}) ${t.blocked !== undefined ? `waits in ${t.blocked.what}` : 'runnable'}, ${held}`);
+  }
+  return lines.join('\n');
+}

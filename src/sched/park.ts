@@ -1,0 +1,24 @@
+/**
+ * Parking the tasks of a group that can never go on (a deadlock or livelock report): they never
+ * run again, and their locks are dropped from the owners' view, so the sequential commands that
+ * follow do not report the same deadlock again (one deadlock, one report: the rule sched.ts's
+ * in-place waits follow with their own release hook, which that module does not export).
+ */
+import type { LockInstance, Task } from '../impl/core/sched.js';
+
+/** The fields locking.ts keeps on its lock objects that say who holds them. */
+interface Held extends LockInstance {
+  owner?: Task | undefined;
+  readers?: Task[];
+}
+
+export function parkTask(t: Task): void {
+  t.parked = true;
+  for (const l of t.held as Held[]) {
+    if (l.owner === t) l.owner = undefined;
+    const i = l.readers?.indexOf(t) ?? -1;
+    if (i >= 0) l.readers!.splice(i, 1);
+  }
+  t.atomic = 0;
+  t.held.length = 0;
+}
