@@ -12,7 +12,9 @@ import { type Co, type TaskKind, preemptPoint } from '../impl/core/sched.js';
 import { coreOf, implStep, type World } from '../impl/index.js';
 import type { Command, Observation, TraceEvent } from '../shared/index.js';
 import { sameObservation } from '../shared/index.js';
-import { cloneSpec, precondition, specStep, type SpecState } from '../spec/index.js';
+import { abstractView, cloneSpec, diffViews, precondition, specStep, type SpecState } from '../spec/index.js';
+import { abstract } from '../../properties/abstraction.js';
+import { matchesSpec } from '../../properties/lifecycle/refinementMatch.js';
 import { runGroup } from '../sched/group.js';
 import { linearize } from '../sched/linearize.js';
 import { defaultPolicy, pctPolicy, randomPolicy, replayPolicy } from '../sched/policies.js';
@@ -58,9 +60,9 @@ const PERMS: readonly (readonly (readonly number[])[])[] = [[[]], [[0]], [[0, 1]
 /** A command the spec cannot place in a concurrent group: an armed injection fails whichever task calls first. */
 const SEQUENTIAL_ONLY = new Set<Command['kind']>(['failNext', 'failNth']);
 
-/** The spec's observations for `cmds` in `order` on a copy of `spec`, or undefined when a precondition fails or the spec throws. */
-const specInOrder = (spec: SpecState, cmds: readonly Command[], order: readonly number[]): Observation[] | undefined => {
-  const c = cloneSpec(spec);
+/** The spec's observations for `cmds` in `order` on a copy of `spec` (or on `spec` itself, a copy already), or undefined when a precondition fails or the spec throws. */
+const specInOrder = (spec: SpecState, cmds: readonly Command[], order: readonly number[], inPlace = false): Observation[] | undefined => {
+  const c = inPlace ? spec : cloneSpec(spec);
   c.coverage = undefined;
   const out: Observation[] = new Array<Observation>(cmds.length);
   try {
@@ -172,11 +174,19 @@ export const runChecked = (s: Session, cmds: readonly Command[], policy: Policy,
     o === undefined ? { ok: false, errno: 'EFAULT', fault: `never finished${run!.deadlock === undefined ? '' : `: ${run!.deadlock}`}` } : isThrown(o) ? threw(o.thrown) : o);
   const thrownAt = outcomes.findIndex(isThrown);
 
-  // The linearization: the first real-time-respecting order whose spec observations are the kernel's.
+  // The linearization: the first real-time-respecting order whose spec observations are the
+  // kernel's and whose spec state the kernel's refines; else the first whose observations are
+  // (two binds give the same PASID in either order, but the domain IDs or ASIDs follow the order
+  // the kernel took, so the state picks it; when none matches, refinement reports the difference).
+  let byObservation: readonly number[] | undefined;
   const order = thrownAt >= 0 ? undefined : linearize(run.tasks, n, (o: readonly number[]) => {
-    const obs = specInOrder(s.spec, cmds, o);
-    return obs !== undefined && obs.every((x, i) => sameObservation(x, actual[i]!));
-  });
+    const c = cloneSpec(s.spec);
+    c.coverage = undefined;
+    const obs = specInOrder(c, cmds, o, true);
+    if (obs === undefined || !obs.every((x, i) => sameObservation(x, actual[i]!))) return false;
+    byObservation ??= o.slice();
+    return matchesSpec(world, c) || diffViews(abstractView(c), abstract(world)).length === 0;
+  }) ?? byObservation;
   // Adopt it on the session's own spec (its coverage sees the chosen order only); without one,
   // the command order, so the record still says what the spec expects.
   const adopted = order ?? PERMS[n]![0]!;
