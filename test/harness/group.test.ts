@@ -62,6 +62,19 @@ describe('checkedGroup', () => {
     expect(groupLegal(s.spec, [twoBinds[0]!])).toBe(false);
   });
 
+  test('a member that throws is EXC at its own step; the others still finish', () => {
+    const throwing: MemberTask = function* (world: World, cmd: Command): Co<Observation> {
+      yield P;
+      if (cmd.kind === 'bind' && cmd.dev === 0) throw new Error('BUG: test');
+      return implStep(world, cmd);
+    };
+    const s = sessionAfter('smmuv3', setup, { task: throwing });
+    const found = checkedGroup(s, twoBinds, { scheduler: 'random', seed: 2 });
+    expect(found.map((v) => v.invariant)).toEqual(['EXC']);
+    expect(s.violation?.step).toBe(setup.length);
+    expect(s.steps[setup.length + 1]!.actual.ok).toBe(true);
+  });
+
   test('a WARN between two yields is I-SPLAT at that point, naming the task', () => {
     const splat: MemberTask = function* (world: World, cmd: Command): Co<Observation> {
       yield P;
