@@ -15,9 +15,9 @@
  * it is warn()ed (the I-SPLAT invariant) and the tasks are parked for good.
  */
 import { warn } from '../impl/core/kernel.js';
-import { type Task, schedOf, spawn, stepTask } from '../impl/core/sched.js';
+import { type Task, TaskHung, type Yield, schedOf, spawn, stepTask } from '../impl/core/sched.js';
 import type { Kernel } from '../impl/core/types.js';
-import { parkTask } from './park.js';
+import { owned, parkTask } from './park.js';
 import type { GroupMember, GroupOptions, GroupPoint, GroupRun, GroupTask, Policy, Switch } from './types.js';
 
 /** Run `members` concurrently under `policy` until every task of the group is done or stuck. */
@@ -39,7 +39,6 @@ export function runGroup(kernel: Kernel, members: readonly GroupMember[], policy
   };
   for (const m of members) join(spawn(kernel, m.name, m.kind, m.body));
   seen = s.nextId;
-  let live = tasks.length;
   let current = -1;
   let last = -1;
   let preemptions = 0;
@@ -48,11 +47,18 @@ export function runGroup(kernel: Kernel, members: readonly GroupMember[], policy
   const was = s.concurrent;
   s.concurrent = true;
   try {
-    while (live > 0) {
-      if (s.nextId !== seen) live += adopt(s.tasks, seen, join);
+    for (;;) {
+      if (s.nextId !== seen) adopt(s.tasks, seen, join);
       seen = s.nextId;
       runnable.length = 0;
-      for (let i = 0; i < tasks.length; i++) if (tasks[i]!.runnable()) runnable.push(i);
+      let pending = 0;
+      for (let i = 0; i < tasks.length; i++) {
+        const t = tasks[i]!;
+        if (t.done || t.parked) continue; // parked: hung for good, already reported
+        pending++;
+        if (t.runnable()) runnable.push(i);
+      }
+      if (pending === 0) break;
       if (runnable.length === 0 || at >= maxPoints) {
         deadlock = report(tasks, runnable.length === 0 ? 'deadlock' : `livelock: still running after ${maxPoints} scheduling points`);
         warn(kernel, deadlock);
@@ -64,14 +70,21 @@ export function runGroup(kernel: Kernel, members: readonly GroupMember[], policy
       if (pick !== (current >= 0 ? current : runnable[0])) switches.push({ at, to: pick });
       if (current >= 0 && pick !== current) preemptions++;
       if (firstAt[pick]! < 0) firstAt[pick] = at;
-      const y = stepTask(kernel, tasks[pick]!);
-      if (y === undefined) {
-        doneAt[pick] = at;
-        live--;
-        current = -1;
-      } else current = y.kind === 'block' ? -1 : pick;
+      const t = tasks[pick]!;
+      let y: Yield | undefined | null;
+      try {
+        y = stepTask(kernel, t);
+      } catch (e) {
+        // A wait run in place (under a sync bridge) found its deadlock and reported it: the
+        // task sleeps there for good, as sched.ts parks a hung dependency.
+        if (!(e instanceof TaskHung)) throw e;
+        parkTask(t);
+        y = null;
+      }
+      if (y === undefined) doneAt[pick] = at;
+      current = y === undefined || y === null || y.kind === 'block' ? -1 : pick;
       if (trace !== undefined || onPoint !== undefined) {
-        const p: GroupPoint = { at, task: pick, what: y === undefined ? 'done' : y.what, switched: last >= 0 && pick !== last };
+        const p: GroupPoint = { at, task: pick, what: y === undefined ? 'done' : y === null ? 'hung' : y.what, switched: last >= 0 && pick !== last };
         trace?.push(p);
         onPoint?.(p);
       }
@@ -88,20 +101,19 @@ export function runGroup(kernel: Kernel, members: readonly GroupMember[], policy
 }
 
 /** Tasks spawned since id `from` that are still alive join the group in spawn order. */
-function adopt(all: readonly Task[], from: number, join: (t: Task) => void): number {
+function adopt(all: readonly Task[], from: number, join: (t: Task) => void): void {
   let i = all.length;
   while (i > 0 && all[i - 1]!.id >= from) i--;
-  let n = 0;
-  for (; i < all.length; i++, n++) join(all[i]!);
-  return n;
+  for (; i < all.length; i++) join(all[i]!);
 }
 
 /** What each unfinished task waits in and holds: the deadlock (or livelock) report. */
 function report(tasks: readonly Task[], what: string): string {
   const lines = [`possible ${what}: no task of the group can go on`];
   for (const t of tasks) {
-    if (t.done) continue;
-    const held = t.held.length === 0 ? 'no locks held' : `holding ${t.held.map((l) => l.name).join(', ')}`;
+    if (t.done || t.parked) continue;
+    const mine = owned(t);
+    const held = mine.length === 0 ? 'no locks held' : `holding ${mine.map((l) => l.name).join(', ')}`;
     lines.push(`  ${t.name} (${t.kind}) ${t.blocked !== undefined ? `waits in ${t.blocked.what}` : 'runnable'}, ${held}`);
   }
   return lines.join('\n');

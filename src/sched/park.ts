@@ -22,3 +22,13 @@ export function parkTask(t: Task): void {
   t.atomic = 0;
   t.held.length = 0;
 }
+
+/**
+ * The locks `t` owns. Lockdep puts a lock in held_locks when the acquire starts, so a task
+ * blocked on a contended lock lists it too (as the kernel's "INFO: task blocked" does); the
+ * deadlock report says what it waits in apart, so it names only what the task owns.
+ * Pseudo locks (lockdep_map: no owner field) count as held while they are in the list.
+ */
+export function owned(t: Task): readonly LockInstance[] {
+  return (t.held as Held[]).filter((l) => !('owner' in l) || l.owner === t || (l.readers?.includes(t) ?? false));
+}

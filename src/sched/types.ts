@@ -26,7 +26,9 @@ export interface Policy {
 
 export interface GroupMember { readonly name: string; readonly kind: TaskKind; readonly body: Co<unknown> }
 
-/** One scheduling point, as the trace timeline shows it. */
+/** One scheduling point, as the trace timeline shows it: `task` ran from there to the yield
+ *  `what` ('done' when it finished, 'hung' when its in-place wait hung for good); `switched`
+ *  when `task` is not the task of the previous point (a context switch on the timeline). */
 export interface GroupPoint { readonly at: number; readonly task: number; readonly what: string; readonly switched: boolean }
 
 export interface GroupTask { readonly name: string; readonly kind: TaskKind; readonly firstAt: number; readonly doneAt: number }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { schedOf, spawn } from '../../src/impl/core/sched.js';
+import { TaskHung, schedOf, spawn } from '../../src/impl/core/sched.js';
 import { runGroup } from '../../src/sched/group.js';
 import { defaultPolicy, randomPolicy, replayPolicy } from '../../src/sched/policies.js';
 import type { Policy } from '../../src/sched/types.js';
@@ -81,6 +81,23 @@ describe('runGroup', () => {
     }
     expect(() => runGroup(k, [{ name: 'A', kind: 'cpu', body: boom() }], defaultPolicy())).toThrow('oops');
     expect(schedOf(k).concurrent).toBe(false);
+  });
+
+  it('parks a task whose in-place wait hung (already reported) and runs the others to the end', () => {
+    const k = toyKernel();
+    const log: string[] = [];
+    function* hangs(): Generator<never, void, undefined> {
+      throw new TaskHung('A hung in mutex_lock(x)');
+    }
+    const r = runGroup(k, [
+      { name: 'A', kind: 'cpu', body: hangs() },
+      { name: 'B', kind: 'cpu', body: stepper('b', 1, log) },
+    ], defaultPolicy(), { record: true });
+    expect(r.deadlock).toBeUndefined();
+    expect(r.trace!.map((p) => p.what)).toEqual(['hung', 'toy step', 'done']);
+    expect(r.results).toEqual([undefined, 'b']);
+    expect(r.tasks[0]!.doneAt).toBe(-1);
+    expect(schedOf(k).tasks.map((t) => [t.name, t.parked])).toEqual([['A', true]]);
   });
 
   it('rejects a policy that picks a task that cannot run', () => {
