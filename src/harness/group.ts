@@ -205,14 +205,20 @@ export const runChecked = (s: Session, cmds: readonly Command[], policy: Policy,
   if (thrownAt >= 0) {
     found = [exceptionViolation(cmds[thrownAt]!, 'impl', (outcomes[thrownAt] as { thrown: unknown }).thrown)];
     at = step0 + thrownAt;
-  } else if (atYield !== undefined) {
-    found = excuseKnown(s, step0 + Math.min(atYield.objects.task ?? 0, n - 1), [atYield]);
-    at = step0 + Math.min(atYield.objects.task ?? 0, n - 1);
   } else if (order === undefined) {
     found = [linViolation(s.spec, cmds, run, actual, expected)];
     at = step0 + lastToFinish(run.tasks, n);
+    if (atYield !== undefined && excuseKnown(s, at, [atYield]).length > 0) found = [atYield, ...found];
   } else {
     found = quiescentChecks(s, at, cmds[last]!, expected[last]!, actual[last]!);
+  }
+  // What an at-yield check saw is still there at the quiescent point (the kernel log, the
+  // anomaly log and the probe's time-outs persist), where a known finding may excuse it; if
+  // not, the at-yield violation says better where it happened: it replaces the quiescent one.
+  const same = atYield === undefined || thrownAt >= 0 ? -1 : found.findIndex((v) => v.invariant === atYield!.invariant);
+  if (same >= 0) {
+    found = [atYield!, ...found.filter((_, i) => i !== same)];
+    at = step0 + Math.min(atYield!.objects.task ?? 0, n - 1);
   }
   return { found: finishGroup(s, step0, steps, buckets, sched, run, found, at - step0), run };
 };
