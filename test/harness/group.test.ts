@@ -1,8 +1,9 @@
 import { describe, expect, test } from 'vitest';
 import {
-  LIN_ID, type MemberTask, type Session, checkedGroup, checkedStep, exploreGroup, groupLegal, minimizeCounterexample, openSession, replayTrace, runSequence,
+  AT_YIELD, LIN_ID, type MemberTask, type Session, checkedGroup, checkedStep, exploreGroup, groupLegal, minimizeCounterexample, openSession, replayTrace, runSequence,
 } from '../../src/harness/index.js';
 import { warn } from '../../src/impl/core/kernel.js';
+import { type Mutex, mutex_init, mutex_lock, mutex_unlock } from '../../src/impl/core/locking.js';
 import { type Co, preemptPoint } from '../../src/impl/core/sched.js';
 import { implStep, type World } from '../../src/impl/index.js';
 import { PLATFORMS, defaultTopology } from '../../src/shared/index.js';
@@ -75,6 +76,38 @@ describe('checkedGroup', () => {
     expect(s.steps[setup.length + 1]!.actual.ok).toBe(true);
   });
 
+  test('an ABBA deadlock between two members is I-SPLAT with the blocked tasks; neither member finished', () => {
+    const locks = new WeakMap<World, readonly [Mutex, Mutex]>();
+    const abba: MemberTask = function* (world: World, cmd: Command): Co<Observation> {
+      let l = locks.get(world);
+      if (l === undefined) locks.set(world, (l = [mutex_init(world.kernel, 'test_a'), mutex_init(world.kernel, 'test_b')]));
+      const [first, second] = cmd.kind === 'bind' && cmd.dev === 0 ? l : [l[1], l[0]];
+      yield* mutex_lock(first);
+      yield* mutex_lock(second);
+      const o = implStep(world, cmd);
+      yield* mutex_unlock(second);
+      yield* mutex_unlock(first);
+      return o;
+    };
+    const s = sessionAfter('vtd', setup, { task: abba });
+    // Member 0 takes A, then member 1 takes B: each then waits for the other.
+    const found = checkedGroup(s, twoBinds, { scheduler: 'replay', seed: 0, switches: [{ at: 2, to: 1 }] });
+    // Lockdep sees the cycle first, when cpu0 asks for B; then nothing can run: the deadlock report.
+    expect(found[0]?.invariant).toBe('I-SPLAT');
+    expect(found[0]?.message).toMatch(/^at point \d+ \(cpu0\): kernel splat: possible circular locking dependency/);
+    const report = found.find((v) => v.message.includes('possible deadlock'));
+    expect(report?.message).toMatch(/cpu0 \(cpu\) waits in mutex_lock\(test_b\), holding test_a/);
+    expect(s.steps.slice(-2).map((st) => st.actual)).toEqual([
+      expect.objectContaining({ ok: false, fault: expect.stringContaining('never finished') }),
+      expect.objectContaining({ ok: false, fault: expect.stringContaining('never finished') }),
+    ]);
+  });
+
+  test('the at-yield invariants are I-SPLAT, I-UAF-DMA and I-QUEUE, each with its reason', () => {
+    expect(AT_YIELD.map((c) => c.id)).toEqual(['I-SPLAT', 'I-UAF-DMA', 'I-QUEUE']);
+    for (const c of AT_YIELD) expect(c.why.length).toBeGreaterThan(20);
+  });
+
   test('a WARN between two yields is I-SPLAT at that point, naming the task', () => {
     const splat: MemberTask = function* (world: World, cmd: Command): Co<Observation> {
       yield P;
@@ -131,6 +164,13 @@ describe('groups in traces', () => {
       expect(again.ok).toBe(true);
       if (!again.ok) return;
       expect(again.value.trace.groups).toEqual(trace.groups);
+      // With events on, the group keeps its lanes: tasks, points, and each event's task and point.
+      const g = trace.groups![0]!;
+      expect(g.tasks?.map((t) => t.name)).toEqual(['cpu0', 'cpu1', 'cpu2']);
+      expect(g.points?.length).toBeGreaterThan(3);
+      const events = trace.steps.slice(setup.length).flatMap((st) => st.events ?? []);
+      expect(events.length).toBeGreaterThan(0);
+      expect(events.every((e) => 'task' in e && e.task < g.tasks!.length && e.at < g.points!.length)).toBe(true);
       expect(again.value.trace.steps).toEqual(trace.steps);
       expect(serializeTrace(again.value.trace)).toBe(text);
     }
