@@ -25,7 +25,7 @@ import { type AtYieldMark, checkAtYield } from './atYield.js';
 import { excuseKnown } from './known.js';
 import type { MemberTask, Session } from './session.js';
 import { injectionArmed, quiescentChecks } from './step.js';
-import { exceptionViolation, lockupViolation, toTraceViolation } from './violation.js';
+import { exceptionViolation, firstLine, lockupViolation, toTraceViolation } from './violation.js';
 
 export interface GroupSchedule {
   readonly scheduler: SchedulerName | 'replay';
@@ -126,7 +126,8 @@ export interface GroupChecked {
   readonly run: GroupRun | undefined;
 }
 
-const threw = (e: unknown): Observation => ({ ok: false, errno: 'EFAULT', fault: `threw: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}` });
+/** What a thrown member records as its observation (as the sequential step does): the violation carries the detail. */
+const threw = (e: unknown): Observation => ({ ok: false, errno: 'EFAULT', fault: `threw: ${firstLine(e)}` });
 
 export const runChecked = (s: Session, cmds: readonly Command[], policy: Policy, sched: GroupSchedule): GroupChecked => {
   const n = cmds.length;
@@ -190,6 +191,8 @@ export const runChecked = (s: Session, cmds: readonly Command[], policy: Policy,
   // Adopt it on the session's own spec (its coverage sees the chosen order only); without one,
   // the command order, so the record still says what the spec expects.
   const adopted = order ?? PERMS[n]![0]!;
+  // A LIN report prints every order's spec observations from the state before the group.
+  const specBefore = order === undefined && thrownAt < 0 ? cloneSpec(s.spec) : undefined;
   const expected: Observation[] = new Array<Observation>(n);
   try {
     for (const i of adopted) expected[i] = specStep(s.spec, cmds[i]!);
@@ -206,7 +209,7 @@ export const runChecked = (s: Session, cmds: readonly Command[], policy: Policy,
     found = [exceptionViolation(cmds[thrownAt]!, 'impl', (outcomes[thrownAt] as { thrown: unknown }).thrown)];
     at = step0 + thrownAt;
   } else if (order === undefined) {
-    found = [linViolation(s.spec, cmds, run, actual, expected)];
+    found = [linViolation(specBefore!, cmds, run, actual)];
     at = step0 + lastToFinish(run.tasks, n);
     if (atYield !== undefined && excuseKnown(s, at, [atYield]).length > 0) found = [atYield, ...found];
   } else {
@@ -246,7 +249,7 @@ const respectsRealTime = (tasks: readonly GroupTask[], order: readonly number[])
  * LIN: the history (each member's command, lane, first and last point, observation) and what
  * the spec says for each order, so the reader sees which observation no order explains.
  */
-const linViolation = (specBefore: SpecState, cmds: readonly Command[], run: GroupRun, actual: readonly Observation[], _adopted: readonly Observation[]): Violation => {
+const linViolation = (specBefore: SpecState, cmds: readonly Command[], run: GroupRun, actual: readonly Observation[]): Violation => {
   const n = cmds.length;
   const lines = ['no sequential order of the group gives its observations (not linearizable). History:'];
   for (let i = 0; i < n; i++) {
