@@ -12,3 +12,7 @@ export type {
 } from './explorer.js';
 export { DEFAULT_EXPLORE_SCOPE } from './explorer.js';
 export { excuseKnown } from './known.js';
+export { DEFAULT_PCT_DEPTH, type GroupSchedule, LIN_ID, MAX_GROUP, checkedGroup, groupLegal } from './group.js';
+export { exploreGroup } from './groupExplore.js';
+export { AT_YIELD, type AtYieldCheck } from './atYield.js';
+export type { MemberTask } from './session.js';

@@ -10,6 +10,8 @@
  * 1-minimal regardless. Replays run without fast-check on fresh sessions, so it is exact.
  */
 import type { Command, Topology } from '../shared/index.js';
+import type { TraceGroup } from '../trace/index.js';
+import { minimizeWithGroups } from './minimizeGroups.js';
 import type { SessionOptions } from './session.js';
 import { runSequence } from './sequence.js';
 import { type Candidate, shrinkTopology } from './shrinkTopology.js';
@@ -79,8 +81,9 @@ export type CommandShrinker = (
 
 export const minimizeCounterexample = (
   topology: Topology, commands: readonly Command[], invariant: string, opts: SessionOptions = {},
-  shrinkCommands: CommandShrinker = minimizeCommands,
+  shrinkCommands: CommandShrinker = minimizeCommands, groups: readonly TraceGroup[] = [],
 ): Candidate => {
+  if (groups.length > 0) return minimizeWithGroups(topology, commands, groups, invariant, opts);
   const cmds = shrinkCommands(topology, commands, invariant, opts);
   if (cmds.length > MAX_MINIMIZE || !breaks(topology, cmds, invariant, opts)) return { topology, commands: cmds };
   const small = shrinkTopology({ topology, commands: cmds }, (c) => breaks(c.topology, c.commands, invariant, opts));

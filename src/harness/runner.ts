@@ -1,3 +1,4 @@
+import type { SchedulerName } from '../sched/types.js';
 import type { FailSite, FaultId, FindingName, IopfCounts, Platform } from '../shared/index.js';
 import type { Checked, Trace } from '../trace/index.js';
 import type { StepWatch } from './watch.js';
@@ -54,6 +55,18 @@ export interface RunOptions {
    * whose fix is on is no longer excused: if it still fires, the run fails.
    */
   readonly fixes?: readonly FindingName[];
+  /**
+   * Concurrent groups (issue 11): the share of generated steps that run 2–3 commands as one
+   * group (checkedGroup), the scheduler that interleaves them, PCT's d, and the exhaustive
+   * scheduler's preemption bound. Absent: every command runs to completion in turn, as before
+   * (byte-identical traces for the same seed).
+   */
+  readonly concurrency?: {
+    readonly groupRate: number;
+    readonly scheduler: SchedulerName;
+    readonly depth?: number;
+    readonly preemptions?: number;
+  };
   /** Called now and then with counts; the CLI draws the progress bar (progress.ts). */
   readonly progress?: (p: Progress) => void;
   /**

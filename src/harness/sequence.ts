@@ -6,13 +6,16 @@ import type { ReplayResult } from './runner.js';
 import type { Command, Topology } from '../shared/index.js';
 import { abstractView, precondition } from '../spec/index.js';
 import { type Checked, bad, formatCommand, good, newTrace } from '../trace/index.js';
-import type { Trace } from '../trace/index.js';
+import type { Trace, TraceGroup } from '../trace/index.js';
+import { checkedGroup, groupLegal } from './group.js';
 import { type Session, type SessionOptions, openSession } from './session.js';
 import { checkedStep } from './step.js';
 
 export interface SequenceOptions extends SessionOptions {
   /** Keep the spec's abstract view before and after the failing step (for the state diff). */
   readonly views?: boolean;
+  /** Concurrent groups among the commands (a trace's `groups`), replayed by their switches. */
+  readonly groups?: readonly TraceGroup[];
 }
 
 export interface SequenceResult {
@@ -28,12 +31,22 @@ export interface SequenceResult {
 export const runSequence = (topology: Topology, commands: readonly Command[], opts: SequenceOptions = {}): Checked<SequenceResult> => {
   const session = openSession(topology, opts);
   const views = opts.views === true;
-  for (const [i, cmd] of commands.entries()) {
-    if (!precondition(session.spec, cmd)) {
-      return bad(`step ${i}: ${formatCommand(cmd)} breaks its caller contract in the state reached`);
+  const groups = opts.groups ?? [];
+  let g = 0;
+  for (let i = 0; i < commands.length; i++) {
+    const cmd = commands[i]!;
+    const group = groups[g]?.at === i ? groups[g++] : undefined;
+    const members = group === undefined ? undefined : commands.slice(i, i + group.size);
+    if (members !== undefined ? !groupLegal(session.spec, members) : !precondition(session.spec, cmd)) {
+      const what = members === undefined ? formatCommand(cmd) : `the group ${members.map(formatCommand).join(' | ')}`;
+      return bad(`step ${i}: ${what} breaks its caller contract in the state reached`);
     }
     const before = views ? abstractView(session.spec) : undefined;
-    const found = checkedStep(session, cmd);
+    // A recorded group replays exactly by its switches, and is recorded again as it was found.
+    const found = group === undefined ? checkedStep(session, cmd) : checkedGroup(session, members!, {
+      scheduler: group.scheduler, seed: group.seed, switches: group.switches, ...(group.depth === undefined ? {} : { depth: group.depth }),
+    });
+    if (group !== undefined) i += group.size - 1;
     if (found.length > 0 || session.ended) {
       return good(views ? { session, stateBefore: before, stateAfter: abstractView(session.spec) } : { session });
     }
@@ -48,14 +61,15 @@ export const runSequence = (topology: Topology, commands: readonly Command[], op
  * in for the trace's test-only fault, so with one the recorded name is kept.
  */
 export const replayTrace = (trace: Trace, opts: SessionOptions = {}): Checked<ReplayResult> => {
-  const r = runSequence(trace.topology, trace.commands, { ...opts, events: true, views: true });
+  const r = runSequence(trace.topology, trace.commands, { ...opts, events: true, views: true, ...(trace.groups === undefined ? {} : { groups: trace.groups }) });
   if (!r.ok) return r;
   const { session, stateBefore, stateAfter } = r.value;
-  const { formatVersion: _v, harnessVersion: _h, steps: _s, violation: _old, fault: recorded, ...header } = trace;
+  const { formatVersion: _v, harnessVersion: _h, steps: _s, violation: _old, fault: recorded, groups: _g, ...header } = trace;
   const fault = opts.fault ?? (opts.driver === undefined ? undefined : recorded);
   const again = newTrace({
     ...header,
     ...(fault === undefined ? {} : { fault }),
+    ...(session.groups.length === 0 ? {} : { groups: session.groups }),
     steps: session.steps,
     ...(session.violation === undefined ? {} : { violation: session.violation }),
   });

@@ -6,11 +6,12 @@
 import type { StepProbe } from '../../properties/probe.js';
 import type { IommuDriver, World } from '../impl/index.js';
 import { createWorld } from '../impl/index.js';
-import type { Command, FaultId, FindingName, Topology } from '../shared/index.js';
+import type { Co } from '../impl/core/sched.js';
+import type { Command, FaultId, FindingName, Observation, Topology } from '../shared/index.js';
 import { CoverageRecorder, initSpec } from '../spec/index.js';
 import type { SpecState } from '../spec/index.js';
 import { TraceEventLog } from '../trace/index.js';
-import type { TraceStep, TraceViolation } from '../trace/index.js';
+import type { TraceGroup, TraceStep, TraceViolation } from '../trace/index.js';
 import { driverFor } from './platforms.js';
 import { attachStepProbe } from './probe.js';
 import { tracingDriver } from './traceOps.js';
@@ -35,7 +36,15 @@ export interface SessionOptions {
    * and the run goes on.
    */
   readonly strict?: boolean;
+  /**
+   * Test-only: what a concurrent group runs for each member instead of the kernel's task (a test
+   * double for the impl half, to craft a race or a non-linearizable history).
+   */
+  readonly task?: MemberTask;
 }
+
+/** The impl half of one group member: a task body returning the member's observation. */
+export type MemberTask = (world: World, cmd: Command) => Co<Observation>;
 
 /** A known upstream finding met at a step, with the violations it explains. */
 export interface KnownHit {
@@ -54,6 +63,10 @@ export interface Session {
   /** Commands executed, in order, and what each observed (steps[i] belongs to commands[i]). */
   readonly commands: Command[];
   readonly steps: TraceStep[];
+  /** The concurrent groups among `commands`, ascending (empty in a sequential run). */
+  readonly groups: TraceGroup[];
+  /** SessionOptions.task, kept for the groups. */
+  readonly task: MemberTask | undefined;
   readonly watch: StepWatch | undefined;
   /** The first violation, if any: a run stops there. */
   violation: TraceViolation | undefined;
@@ -85,6 +98,8 @@ export const openSession = (topology: Topology, opts: SessionOptions = {}): Sess
     log,
     commands: [],
     steps: [],
+    groups: [],
+    task: opts.task,
     watch: opts.watch,
     violation: undefined,
     known: [],

@@ -6,6 +6,7 @@
  * flushed). Removal is tried one object at a time, highest id first, to a fixpoint.
  */
 import type { Command, Topology } from '../shared/index.js';
+import type { TraceGroup } from '../trace/index.js';
 import { topologyError } from '../shared/index.js';
 
 type Fields = Record<string, unknown>;
@@ -38,6 +39,8 @@ const mapAll = (commands: readonly Command[], f: (c: Command) => Command | undef
 export interface Candidate {
   readonly topology: Topology;
   readonly commands: readonly Command[];
+  /** Concurrent groups among the commands (minimize.ts); a topology removal keeps every command, so they stay valid. */
+  readonly groups?: readonly TraceGroup[];
 }
 
 const withoutDevice = (t: Topology, commands: readonly Command[], d: number): Candidate | undefined => {

@@ -142,7 +142,14 @@ export const stepBoth = (spec: SpecState, world: World, cmd: Command): { expecte
   return { expected, actual: implStep(world, cmd) };
 };
 
-const check = (s: Session, step: number, cmd: Command, expected: Observation, actual: Observation): readonly Violation[] => {
+const check = (s: Session, step: number, cmd: Command, expected: Observation, actual: Observation): readonly Violation[] =>
+  finish(s, step, { expected, actual }, quiescentChecks(s, step, cmd, expected, actual));
+
+/**
+ * At a quiescent point: the observation half of refinement and every registered invariant on
+ * `cmd` (the step's, or a group's last member in its linearization), known findings excused.
+ */
+export const quiescentChecks = (s: Session, step: number, cmd: Command, expected: Observation, actual: Observation): readonly Violation[] => {
   const taken = s.world.kernel.mem.takeAnomalies();
   const ctx: CheckContext = {
     step, cmd, expected, actual, spec: s.spec, world: s.world,
@@ -162,7 +169,7 @@ const check = (s: Session, step: number, cmd: Command, expected: Observation, ac
     if (v.length > 0) found = found.length === 0 ? v : found.concat(v);
   }
   if (found.length > 0) found = excuseKnown(s, step, found);
-  return finish(s, step, { expected, actual }, found);
+  return found;
 };
 
 const finish = (s: Session, step: number, record: TraceStep, found: readonly Violation[]): readonly Violation[] => {

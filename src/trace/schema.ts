@@ -60,7 +60,24 @@ const observationSchema = z.discriminatedUnion('ok', [
   z.strictObject({ ok: z.literal(false), errno: enumOf<Errno>(ERRNOS), fault: z.string().optional() }),
 ]);
 
-const eventSchema = z.strictObject({ lane: enumOf<Lane>(LANES), actor: z.string(), text: z.string() });
+const eventSchema = z.strictObject({
+  lane: enumOf<Lane>(LANES), actor: z.string(), text: z.string(),
+  // Inside a concurrent group: the task that emitted it and the scheduling point.
+  task: id.min(0).optional(), at: id.min(0).optional(),
+});
+
+const TASK_KINDS = ['cpu', 'kworker', 'irq', 'srcu', 'hw'] as const;
+
+const groupSchema = z.strictObject({
+  at: id.min(0),
+  size: id.min(2),
+  scheduler: z.enum(['random', 'pct', 'exhaustive', 'replay']),
+  seed: id,
+  depth: id.min(0).optional(),
+  switches: z.array(z.strictObject({ at: id.min(0), to: id.min(0) })),
+  tasks: z.array(z.strictObject({ name: z.string(), kind: z.enum(TASK_KINDS), firstAt: id.min(-1), doneAt: id.min(-1) })).optional(),
+  points: z.array(z.strictObject({ at: id.min(0), task: id.min(0), what: z.string(), switched: z.boolean() })).optional(),
+});
 
 const stepSchema = z.strictObject({
   expected: observationSchema,
@@ -86,6 +103,7 @@ export const traceSchema = z.strictObject({
   fault: z.string().optional(),
   fixes: z.array(z.string()).optional(),
   commands: z.array(commandSchema),
+  groups: z.array(groupSchema).optional(),
   steps: z.array(stepSchema),
   violation: violationSchema.optional(),
 });

@@ -8,7 +8,7 @@ import type { Trace } from './trace.js';
  */
 const KEY_RANK: readonly string[] = [
   // trace
-  'formatVersion', 'harnessVersion', 'topology', 'seed', 'path', 'replayPath', 'fault', 'violation', 'commands', 'steps',
+  'formatVersion', 'harnessVersion', 'topology', 'seed', 'path', 'replayPath', 'fault', 'violation', 'commands', 'groups', 'steps',
   // topology
   'platform', 'iommus', 'devices', 'mms', 'pages', 'kpages', 'ptLevels',
   // iommu and device specs
@@ -19,6 +19,8 @@ const KEY_RANK: readonly string[] = [
   'expected', 'actual', 'events', 'ok', 'value', 'errno', 'lane', 'actor', 'text',
   // violation
   'invariant', 'title', 'step', 'objects', 'message',
+  // concurrent group, its switches, tasks and points (an event's task and point last)
+  'at', 'size', 'scheduler', 'depth', 'switches', 'to', 'tasks', 'points', 'name', 'firstAt', 'doneAt', 'task', 'what', 'switched',
 ];
 const rank = new Map(KEY_RANK.map((k, i) => [k, i]));
 

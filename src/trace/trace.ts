@@ -1,3 +1,4 @@
+import type { TaskKind } from '../impl/core/sched.js';
 import type { Command, Observation, Topology, TraceEvent } from '../shared/index.js';
 import { TRACE_FORMAT_VERSION, harnessVersion } from './version.js';
 
@@ -23,16 +24,72 @@ export interface Trace {
   /** Proposed fixes of known upstream findings the run had on (src/shared/finding.ts). */
   readonly fixes?: readonly string[];
   readonly commands: readonly Command[];
+  /**
+   * Concurrent groups, ascending and disjoint: commands[at .. at + size) ran as tasks under one
+   * scheduler. Absent when every command ran to completion in turn (the format before groups).
+   */
+  readonly groups?: readonly TraceGroup[];
   readonly steps: readonly TraceStep[];
   readonly violation?: TraceViolation;
+}
+
+/** A scheduling decision away from the default rule (src/sched/types.ts Switch). */
+export interface TraceSwitch {
+  /** The scheduling point (0, 1, ... one per task step within the group). */
+  readonly at: number;
+  /** The task index run there (members first, in command order, then kernel tasks by spawn). */
+  readonly to: number;
+}
+
+/** One task of a group as it ran: its lane in the timeline. */
+export interface TraceTask {
+  readonly name: string;
+  readonly kind: TaskKind;
+  /** Its first and last scheduling point (-1 when it never ran / never finished). */
+  readonly firstAt: number;
+  readonly doneAt: number;
+}
+
+/** One scheduling point of a group: which task ran to which yield, and whether it was a switch. */
+export interface TracePoint {
+  readonly at: number;
+  readonly task: number;
+  readonly what: string;
+  readonly switched: boolean;
+}
+
+/**
+ * A concurrent group. Replay needs only `at`, `size` and `switches` (replayPolicy); scheduler,
+ * seed and depth say how the schedule was found. `tasks` and `points` are the record of the run
+ * for the timeline, written only when events were on.
+ */
+export interface TraceGroup {
+  readonly at: number;
+  readonly size: number;
+  readonly scheduler: 'random' | 'pct' | 'exhaustive' | 'replay';
+  readonly seed: number;
+  /** PCT's d (number of priority change points). */
+  readonly depth?: number;
+  readonly switches: readonly TraceSwitch[];
+  readonly tasks?: readonly TraceTask[];
+  readonly points?: readonly TracePoint[];
 }
 
 /** One executed command: what the spec predicted, what the impl on the hardware did. */
 export interface TraceStep {
   readonly expected: Observation;
   readonly actual: Observation;
-  /** What the impl and the hardware did, in order, when a trace sink was attached. */
-  readonly events?: readonly TraceEvent[];
+  /**
+   * What the impl and the hardware did, in order, when a trace sink was attached. In a group,
+   * each event carries the task that emitted it and the scheduling point (GroupEvent).
+   */
+  readonly events?: readonly (TraceEvent | GroupEvent)[];
+}
+
+/** An event emitted inside a concurrent group: task index (TraceGroup.tasks) and point. */
+export interface GroupEvent extends TraceEvent {
+  readonly task: number;
+  readonly at: number;
 }
 
 /** The first invariant that failed. */

@@ -44,12 +44,28 @@ export const traceProblem = (doc: unknown): string | undefined => {
     const e = commandRangeError(cmd, trace.topology);
     if (e !== undefined) return `commands[${i}].${e} (step ${i})`;
   }
+  const g = groupsError(trace);
+  if (g !== undefined) return g;
   if (trace.steps.length > trace.commands.length) {
     return `steps: ${trace.steps.length} steps recorded for ${trace.commands.length} commands`;
   }
   const v = trace.violation;
   if (v !== undefined && (v.step < 0 || v.step >= trace.commands.length)) {
     return `violation.step: step ${v.step} out of range (the trace has ${trace.commands.length} commands)`;
+  }
+  return undefined;
+};
+
+/** Groups lie inside the command list, ascending and disjoint; switches ascend by point. */
+const groupsError = (trace: Trace): string | undefined => {
+  let end = 0;
+  for (const [i, g] of (trace.groups ?? []).entries()) {
+    if (g.at < end) return `groups[${i}].at: group at command ${g.at} overlaps or precedes the group before it (which ends at ${end})`;
+    end = g.at + g.size;
+    if (end > trace.commands.length) return `groups[${i}]: commands ${g.at}..${end - 1} out of range (the trace has ${trace.commands.length} commands)`;
+    for (let k = 1; k < g.switches.length; k++) {
+      if (g.switches[k]!.at <= g.switches[k - 1]!.at) return `groups[${i}].switches[${k}].at: switch points must ascend (${g.switches[k]!.at} after ${g.switches[k - 1]!.at})`;
+    }
   }
   return undefined;
 };

@@ -1,0 +1,297 @@
+/**
+ * The checked step of a concurrent group (issue 11): 2–3 commands run as tasks on one session
+ * under a scheduler; the at-yield invariants are checked at every scheduling point; then the
+ * group must be linearizable (Wing and Gong 1993, as Knossos checks histories): some order of
+ * its members that respects real time gives, run on the spec one after another, the
+ * observations the kernel returned. That order's spec state becomes the session's, and the
+ * usual invariants and refinement run once at the group's quiescent end.
+ */
+import type { Violation } from '../../properties/invariant.js';
+import { STEP_WORK_BUDGET, SoftLockup, armWorkMeter, disarmWorkMeter } from '../hw/work.js';
+import { type Co, type TaskKind, preemptPoint } from '../impl/core/sched.js';
+import { coreOf, implStep, type World } from '../impl/index.js';
+import type { Command, Observation, TraceEvent } from '../shared/index.js';
+import { sameObservation } from '../shared/index.js';
+import { abstractView, cloneSpec, diffViews, precondition, specStep, type SpecState } from '../spec/index.js';
+import { abstract } from '../../properties/abstraction.js';
+import { matchesSpec } from '../../properties/lifecycle/refinementMatch.js';
+import { runGroup } from '../sched/group.js';
+import { linearize } from '../sched/linearize.js';
+import { defaultPolicy, pctPolicy, randomPolicy, replayPolicy } from '../sched/policies.js';
+import type { GroupMember, GroupPoint, GroupRun, GroupTask, Policy, SchedulerName, Switch } from '../sched/types.js';
+import { formatCommand, formatObservation } from '../trace/index.js';
+import type { GroupEvent, TraceStep } from '../trace/index.js';
+import { type AtYieldMark, checkAtYield } from './atYield.js';
+import { excuseKnown } from './known.js';
+import type { MemberTask, Session } from './session.js';
+import { injectionArmed, quiescentChecks } from './step.js';
+import { exceptionViolation, firstLine, lockupViolation, toTraceViolation } from './violation.js';
+
+export interface GroupSchedule {
+  readonly scheduler: SchedulerName | 'replay';
+  readonly seed: number;
+  /** PCT's d. */
+  readonly depth?: number;
+  /** Given: replayed exactly (whatever found them); absent: the scheduler decides. */
+  readonly switches?: readonly Switch[];
+}
+
+/** Linearizability: the group's observations are those of some sequential order. */
+export const LIN_ID = 'LIN';
+
+/** Groups the harness runs: larger ones make the n! orders and the schedules too many. */
+export const MAX_GROUP = 3;
+/** PCT's d when the caller gives none: two change points find most two-thread races. */
+export const DEFAULT_PCT_DEPTH = 2;
+/** PCT needs the run's length in advance; a guess per member (its k in Burckhardt et al.). */
+const POINTS_PER_MEMBER = 64;
+
+// until c-core's implTask: the whole command is one step after a single preempt point, so a
+// group interleaves only at command boundaries; the integrator switches to implTask(world, cmd).
+const STEP_POINT = preemptPoint('implStep (until c-core implTask)');
+function* implTaskAdapter(world: World, cmd: Command): Co<Observation> {
+  yield STEP_POINT;
+  return implStep(world, cmd);
+}
+
+/** Every order of 0..n-1, n <= MAX_GROUP, in lexicographic order (identity first). */
+const PERMS: readonly (readonly (readonly number[])[])[] = [[[]], [[0]], [[0, 1], [1, 0]], [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]]];
+
+/** A command the spec cannot place in a concurrent group: an armed injection fails whichever task calls first. */
+const SEQUENTIAL_ONLY = new Set<Command['kind']>(['failNext', 'failNth']);
+
+/** The spec's observations for `cmds` in `order` on a copy of `spec` (or on `spec` itself, a copy already), or undefined when a precondition fails or the spec throws. */
+const specInOrder = (spec: SpecState, cmds: readonly Command[], order: readonly number[], inPlace = false): Observation[] | undefined => {
+  const c = inPlace ? spec : cloneSpec(spec);
+  c.coverage = undefined;
+  const out: Observation[] = new Array<Observation>(cmds.length);
+  try {
+    for (const i of order) {
+      const cmd = cmds[i]!;
+      if (!precondition(c, cmd)) return undefined;
+      out[i] = specStep(c, cmd);
+    }
+  } catch {
+    return undefined;
+  }
+  return out;
+};
+
+/** Every order of the group meets the spec's preconditions: whatever the schedule, each member is a legal call. */
+export const groupLegal = (spec: SpecState, cmds: readonly Command[]): boolean => {
+  if (cmds.length < 2 || cmds.length > MAX_GROUP || injectionArmed(spec)) return false;
+  if (cmds.some((c) => SEQUENTIAL_ONLY.has(c.kind))) return false;
+  return PERMS[cmds.length]!.every((order) => specInOrder(spec, cmds, order) !== undefined);
+};
+
+/** What a member task did: its observation, or what it threw. */
+type Outcome = Observation | { readonly thrown: unknown };
+const isThrown = (o: Outcome | undefined): o is { readonly thrown: unknown } => o !== undefined && 'thrown' in o;
+
+function* guarded(task: MemberTask, world: World, cmd: Command): Co<Outcome> {
+  try {
+    return yield* task(world, cmd);
+  } catch (e) {
+    return { thrown: e };
+  }
+}
+
+/** Device-side commands run on a device's lane (the hardware issuing DMA and page requests). */
+const DEVICE_SIDE = new Set<Command['kind']>(['dma', 'dmaIova', 'prefetch', 'prefetchKernel', 'prg']);
+const memberKind = (cmd: Command): TaskKind => (DEVICE_SIDE.has(cmd.kind) ? 'hw' : 'cpu');
+const memberName = (cmd: Command, i: number): string => `${memberKind(cmd) === 'hw' ? 'dev' : 'cpu'}${i}`;
+
+const policyFor = (sched: GroupSchedule, n: number): Policy => {
+  if (sched.switches !== undefined) return replayPolicy({ switches: sched.switches });
+  switch (sched.scheduler) {
+    case 'random':
+      return randomPolicy(sched.seed);
+    case 'pct':
+      return pctPolicy(sched.seed, sched.depth ?? DEFAULT_PCT_DEPTH, n * POINTS_PER_MEMBER);
+    default:
+      return defaultPolicy();
+  }
+};
+
+/**
+ * 2–3 commands run concurrently on the session (the caller checked groupLegal). Returns the
+ * violations found and records each member as a step (steps[i] belongs to commands[i]) and the
+ * group, with the schedule taken, in `s.groups`.
+ */
+export const checkedGroup = (s: Session, cmds: readonly Command[], sched: GroupSchedule): readonly Violation[] =>
+  runChecked(s, cmds, policyFor(sched, cmds.length), sched).found;
+
+export interface GroupChecked {
+  readonly found: readonly Violation[];
+  readonly run: GroupRun | undefined;
+}
+
+/** What a thrown member records as its observation (as the sequential step does): the violation carries the detail. */
+const threw = (e: unknown): Observation => ({ ok: false, errno: 'EFAULT', fault: `threw: ${firstLine(e)}` });
+
+export const runChecked = (s: Session, cmds: readonly Command[], policy: Policy, sched: GroupSchedule): GroupChecked => {
+  const n = cmds.length;
+  const step0 = s.commands.length;
+  for (const c of cmds) s.commands.push(c);
+  s.watch?.enter(s, cmds[n - 1]!);
+  const world = s.world;
+  const task = s.task ?? implTaskAdapter;
+  const log = s.log;
+  s.probe.begin();
+  s.probe.before = undefined;
+  world.kernel.findingHits.length = 0;
+
+  // Events by the task that emitted them: members' go to their own step, kernel tasks' to the last.
+  const buckets: GroupEvent[][] | undefined = log === undefined ? undefined : Array.from({ length: n }, () => []);
+  const mark: AtYieldMark = { warnings: coreOf(world.kernel).warnings.length, anomalies: world.kernel.mem.anomalies.length };
+  let atYield: Violation | undefined;
+  let names: readonly string[] = cmds.map(memberName);
+  const onPoint = (p: GroupPoint): void => {
+    if (buckets !== undefined) {
+      const bucket = buckets[Math.min(p.task, n - 1)]!;
+      for (const e of log!.take()) bucket.push({ ...e, task: p.task, at: p.at });
+    }
+    if (atYield === undefined) atYield = checkAtYield(world, s.probe, mark, p.at, p.task, names[p.task] ?? `task ${p.task}`);
+  };
+
+  const members: GroupMember[] = cmds.map((cmd, i) => ({ name: memberName(cmd, i), kind: memberKind(cmd), body: guarded(task, world, cmd) }));
+  let run: GroupRun;
+  armWorkMeter(STEP_WORK_BUDGET * n);
+  try {
+    run = runGroup(world.kernel, members, policy, { record: log !== undefined, onPoint });
+  } catch (e) {
+    // Out of the scheduler itself (the work meter's soft lockup, a bug of ours): the group has
+    // no history to check; the world is half-done, so the invariants are not run.
+    const v = e instanceof SoftLockup ? lockupViolation(cmds[0]!, e) : exceptionViolation(cmds[0]!, 'impl', e);
+    const steps = cmds.map((): TraceStep => ({ expected: threw(e), actual: threw(e) }));
+    return { found: finishGroup(s, step0, steps, buckets, sched, undefined, [v], 0), run: undefined };
+  } finally {
+    disarmWorkMeter();
+  }
+  names = run.tasks.map((t) => t.name);
+
+  const outcomes = run.results as readonly (Outcome | undefined)[];
+  const actual: Observation[] = outcomes.map((o) =>
+    o === undefined ? { ok: false, errno: 'EFAULT', fault: `never finished${run!.deadlock === undefined ? '' : `: ${run!.deadlock}`}` } : isThrown(o) ? threw(o.thrown) : o);
+  const thrownAt = outcomes.findIndex(isThrown);
+
+  // The linearization: the first real-time-respecting order whose spec observations are the
+  // kernel's and whose spec state the kernel's refines; else the first whose observations are
+  // (two binds give the same PASID in either order, but the domain IDs or ASIDs follow the order
+  // the kernel took, so the state picks it; when none matches, refinement reports the difference).
+  let byObservation: readonly number[] | undefined;
+  const order = thrownAt >= 0 ? undefined : linearize(run.tasks, n, (o: readonly number[]) => {
+    const c = cloneSpec(s.spec);
+    c.coverage = undefined;
+    const obs = specInOrder(c, cmds, o, true);
+    if (obs === undefined || !obs.every((x, i) => sameObservation(x, actual[i]!))) return false;
+    byObservation ??= o.slice();
+    return matchesSpec(world, c) || diffViews(abstractView(c), abstract(world)).length === 0;
+  }) ?? byObservation;
+  // Adopt it on the session's own spec (its coverage sees the chosen order only); without one,
+  // the command order, so the record still says what the spec expects.
+  const adopted = order ?? PERMS[n]![0]!;
+  // A LIN report prints every order's spec observations from the state before the group.
+  const specBefore = order === undefined && thrownAt < 0 ? cloneSpec(s.spec) : undefined;
+  const expected: Observation[] = new Array<Observation>(n);
+  try {
+    for (const i of adopted) expected[i] = specStep(s.spec, cmds[i]!);
+  } catch (e) {
+    const steps = cmds.map((_, i): TraceStep => ({ expected: expected[i] ?? threw(e), actual: actual[i]! }));
+    return { found: finishGroup(s, step0, steps, buckets, sched, run, [exceptionViolation(cmds[adopted[0]!]!, 'spec', e)], n - 1), run };
+  }
+  const steps = cmds.map((_, i): TraceStep => ({ expected: expected[i]!, actual: actual[i]! }));
+
+  const last = adopted[n - 1]!;
+  let found: readonly Violation[];
+  let at = step0 + last;
+  if (thrownAt >= 0) {
+    found = [exceptionViolation(cmds[thrownAt]!, 'impl', (outcomes[thrownAt] as { thrown: unknown }).thrown)];
+    at = step0 + thrownAt;
+  } else if (order === undefined) {
+    found = [linViolation(specBefore!, cmds, run, actual)];
+    at = step0 + lastToFinish(run.tasks, n);
+    if (atYield !== undefined && excuseKnown(s, at, [atYield]).length > 0) found = [atYield, ...found];
+  } else {
+    found = quiescentChecks(s, at, cmds[last]!, expected[last]!, actual[last]!);
+  }
+  // What an at-yield check saw is still there at the quiescent point (the kernel log, the
+  // anomaly log and the probe's time-outs persist), where a known finding may excuse it; if
+  // not, the at-yield violation says better where it happened: it replaces the quiescent one.
+  const same = atYield === undefined || thrownAt >= 0 ? -1 : found.findIndex((v) => v.invariant === atYield!.invariant);
+  if (same >= 0) {
+    found = [atYield!, ...found.filter((_, i) => i !== same)];
+    at = step0 + Math.min(atYield!.objects.task ?? 0, n - 1);
+  }
+  return { found: finishGroup(s, step0, steps, buckets, sched, run, found, at - step0), run };
+};
+
+/** The member that finished last (the history's end): where a LIN violation is reported. */
+const lastToFinish = (tasks: readonly GroupTask[], n: number): number => {
+  let best = n - 1;
+  for (let i = 0; i < n; i++) if (tasks[i]!.doneAt > tasks[best]!.doneAt) best = i;
+  return best;
+};
+
+/** Whether `order` puts every member that finished before another began ahead of it. */
+const respectsRealTime = (tasks: readonly GroupTask[], order: readonly number[]): boolean => {
+  for (let a = 0; a < order.length; a++) {
+    for (let b = a + 1; b < order.length; b++) {
+      const early = tasks[order[b]!]!;
+      const late = tasks[order[a]!]!;
+      if (early.doneAt >= 0 && late.firstAt >= 0 && early.doneAt < late.firstAt) return false;
+    }
+  }
+  return true;
+};
+
+/**
+ * LIN: the history (each member's command, lane, first and last point, observation) and what
+ * the spec says for each order, so the reader sees which observation no order explains.
+ */
+const linViolation = (specBefore: SpecState, cmds: readonly Command[], run: GroupRun, actual: readonly Observation[]): Violation => {
+  const n = cmds.length;
+  const lines = ['no sequential order of the group gives its observations (not linearizable). History:'];
+  for (let i = 0; i < n; i++) {
+    const t = run.tasks[i]!;
+    lines.push(`  ${t.name} (${t.kind}) ${formatCommand(cmds[i]!)}: points ${t.firstAt}..${t.doneAt}, returned ${formatObservation(cmds[i]!, actual[i]!)}`);
+  }
+  lines.push(`  schedule: ${run.points} points, switches ${run.schedule.switches.map((w) => `${w.at}→${run.tasks[w.to]?.name ?? w.to}`).join(', ') || 'none'}`);
+  lines.push('The spec, order by order:');
+  for (const order of PERMS[n]!) {
+    const label = order.map((i) => run.tasks[i]!.name).join(' ; ');
+    if (!respectsRealTime(run.tasks, order)) {
+      lines.push(`  ${label}: excluded by real time`);
+      continue;
+    }
+    const obs = specInOrder(specBefore, cmds, order);
+    lines.push(`  ${label}: ${obs === undefined ? 'illegal' : order.map((i) => `${run.tasks[i]!.name} ${formatObservation(cmds[i]!, obs[i]!)}`).join(', ')}`);
+  }
+  return { invariant: LIN_ID, objects: {}, message: lines.join('\n') };
+};
+
+const finishGroup = (
+  s: Session, step0: number, steps: readonly TraceStep[], buckets: GroupEvent[][] | undefined, sched: GroupSchedule,
+  run: GroupRun | undefined, found: readonly Violation[], at: number,
+): readonly Violation[] => {
+  s.watch?.leave();
+  const n = steps.length;
+  if (buckets !== undefined) {
+    // What was emitted after the last point (none today) belongs to the group's end.
+    const rest: readonly TraceEvent[] = s.log!.take();
+    for (let i = 0; i < n; i++) s.steps.push({ ...steps[i]!, events: i === n - 1 ? [...buckets[i]!, ...rest] : buckets[i]! });
+  } else {
+    for (const st of steps) s.steps.push(st);
+  }
+  s.groups.push({
+    at: step0,
+    size: n,
+    scheduler: sched.scheduler,
+    seed: sched.seed,
+    ...(sched.depth === undefined ? {} : { depth: sched.depth }),
+    switches: run?.schedule.switches ?? sched.switches ?? [],
+    ...(run?.trace === undefined ? {} : { tasks: run.tasks, points: run.trace }),
+  });
+  if (found.length > 0 && s.violation === undefined) s.violation = toTraceViolation(found[0]!, step0 + at);
+  return found;
+};
