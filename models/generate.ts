@@ -8,6 +8,8 @@
  * kinds, so some runs never exit, never munmap or never fault in, and reach the deep states
  * those kinds would otherwise keep tearing down. spawn and bind are never switched off: without
  * them a run has no SVA state at all.
+ *
+ * With `groups`, a step is now and then 2–3 commands run concurrently (models/groups.ts).
  */
 import { checkedStep } from '../src/harness/index.js';
 import type { Session } from '../src/harness/index.js';
@@ -15,6 +17,7 @@ import { possibleKind } from '../src/harness/enabled.js';
 import { COMMAND_KINDS } from '../src/shared/index.js';
 import type { CommandKind } from '../src/shared/index.js';
 import { drawOfKind } from './draw.js';
+import { GroupPacer, type GroupOptions, drawGroup, runDrawnGroup } from './groups.js';
 import type { Rng } from './rng.js';
 import type { RunStats } from './stats.js';
 import type { Weights } from './weights.js';
@@ -25,6 +28,8 @@ export interface GenerateOptions {
   readonly maxCommands: number;
   /** Fraction of runs that are swarm runs (a random half of the kinds switched off). */
   readonly swarm: number;
+  /** Concurrent groups (models/groups.ts); absent or rate 0: the Rng is consumed exactly as before groups existed. */
+  readonly groups?: GroupOptions;
 }
 
 const NEVER_OFF: ReadonlySet<CommandKind> = new Set(['spawn', 'bind']);
@@ -62,7 +67,17 @@ export const runGenerated = (session: Session, rng: Rng, opts: GenerateOptions, 
     if (checkedStep(session, { kind: 'spawn', mm }).length > 0 || session.ended) return;
   }
   const blocked = new Uint8Array(kinds.length);
+  const groups = opts.groups !== undefined && opts.groups.rate > 0 ? opts.groups : undefined;
+  const enabled = groups === undefined ? undefined : new Set(kinds);
+  const pacer = groups === undefined ? undefined : new GroupPacer();
   for (let n = 0; n < length; n++) {
+    if (groups !== undefined && rng.below(1 << 16) < groups.rate * (1 << 16)) {
+      const cmds = drawGroup(session, enabled!, rng);
+      if (cmds !== undefined) {
+        if (runDrawnGroup(session, cmds, groups, rng, pacer!, stats) || session.ended) return;
+        continue;
+      }
+    }
     blocked.fill(0);
     let total = 0;
     for (const w of weights) total += w;

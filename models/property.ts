@@ -21,6 +21,7 @@ import { newTrace } from '../src/trace/index.js';
 import type { Trace, TraceViolation } from '../src/trace/index.js';
 import { svaCommand } from './commands/index.js';
 import { runGenerated } from './generate.js';
+import type { GroupOptions } from './groups.js';
 import { type Model, SvaCommand, ViolationError } from './model.js';
 import { Rng } from './rng.js';
 import { shrinkCommands } from './shrink.js';
@@ -45,6 +46,8 @@ export interface PropertyConfig {
   readonly generator?: Generator;
   /** State-aware runs only: swarm testing, a random half of the kinds off per run (default on). */
   readonly swarm?: number;
+  /** State-aware runs only: concurrent groups (models/groups.ts); absent = sequential runs. */
+  readonly groups?: GroupOptions;
   /** Test-only: run this driver instead of the platform's. */
   readonly driver?: IommuDriver;
   /** One historical bug switched on in every run's world; the trace records it. */
@@ -113,7 +116,8 @@ const RUN_SEED = fc.integer({ min: -0x80000000, max: 0x7fffffff });
 
 const checkStateAware = (cfg: PropertyConfig): PropertyOutcome => {
   const stats = cfg.stats ?? new RunStats();
-  const gen = { weights: cfg.weights ?? DEFAULT_WEIGHTS, maxCommands: cfg.maxCommands ?? DEFAULT_DRAWN_COMMANDS, swarm: cfg.swarm ?? DEFAULT_SWARM };
+  const gen = { weights: cfg.weights ?? DEFAULT_WEIGHTS, maxCommands: cfg.maxCommands ?? DEFAULT_DRAWN_COMMANDS, swarm: cfg.swarm ?? DEFAULT_SWARM,
+    ...(cfg.groups === undefined ? {} : { groups: cfg.groups }) };
   const opts = sessionOptions(cfg);
   let lastFailing: Session | undefined;
   cfg.watch?.chunk(cfg.seed);
@@ -179,9 +183,10 @@ const counterexampleTrace = (
     ...(cfg.fixes === undefined ? {} : { fixes: cfg.fixes }),
   };
   const small = failing.violation === undefined
-    ? { topology: failing.topology, commands: failing.commands }
-    : minimizeCounterexample(failing.topology, failing.commands, failing.violation.invariant, opts, shrink);
-  const again = runSequence(small.topology, small.commands, { events: true, ...opts });
+    ? { topology: failing.topology, commands: failing.commands, groups: failing.groups }
+    : minimizeCounterexample(failing.topology, failing.commands, failing.violation.invariant, opts, shrink, failing.groups);
+  const groups = small.groups ?? [];
+  const again = runSequence(small.topology, small.commands, { events: true, ...opts, ...(groups.length === 0 ? {} : { groups }) });
   const s = again.ok && again.value.session.violation !== undefined ? again.value.session : failing;
   // fast-check's path names its own run on the generated topology; after topology shrinking
   // it would replay something else, so it is kept only when the topology is the generated one.
@@ -195,6 +200,7 @@ const counterexampleTrace = (
     ...(cfg.fixes === undefined || cfg.fixes.length === 0 ? {} : { fixes: cfg.fixes }),
     commands: s.commands,
     steps: s.steps,
+    ...(s.groups.length === 0 ? {} : { groups: s.groups }),
     ...(s.violation === undefined ? {} : { violation: s.violation }),
   });
 };

@@ -11,6 +11,7 @@ import { failSitesOf } from '../src/shared/index.js';
 import { CoverageRecorder } from '../src/spec/index.js';
 import { type Checked, type Trace, bad, good, saveTrace } from '../src/trace/index.js';
 import { parseFault, platformsForFault, replayOptions } from './fault.js';
+import { GROUP_SCHEDULERS, type GroupOptions, type GroupScheduler } from './groups.js';
 import { testFaultDriver } from './testFaults.js';
 import { type SearchBudget, searchForViolation } from './search.js';
 import { RunStats } from './stats.js';
@@ -26,8 +27,22 @@ interface PlatformResult {
   readonly unwritten?: Trace;
 }
 
+/**
+ * RunOptions.concurrency as the generator's groups. Its scheduler is the harness's
+ * SchedulerName; the generator also takes `mix` (half PCT, half random), which the CLI passes
+ * through it; `exhaustive` is a per-group search (explore-schedules), not a generator's.
+ */
+const groupsOf = (c: RunOptions['concurrency']): Checked<GroupOptions | undefined> => {
+  if (c === undefined || c.groupRate <= 0) return good(undefined);
+  const scheduler = c.scheduler as string;
+  if (!(GROUP_SCHEDULERS as readonly string[]).includes(scheduler)) return bad(`scheduler '${scheduler}' cannot drive generated groups (random, pct or mix)`);
+  return good({ rate: c.groupRate, scheduler: scheduler as GroupScheduler, ...(c.depth === undefined ? {} : { depth: c.depth }) });
+};
+
 const runPlatform = (platform: Platform, opts: RunOptions, seed: number, fault: FaultId | undefined, seconds: number | undefined): Checked<PlatformResult> => {
   const stats = new RunStats();
+  const groups = groupsOf(opts.concurrency);
+  if (!groups.ok) return groups;
   const coverage = new CoverageRecorder();
   const budget: SearchBudget = opts.budget.kind === 'runs' ? { runs: opts.budget.runs } : { seconds: seconds ?? opts.budget.seconds };
   const wrap = opts.testFault === undefined ? undefined : testFaultDriver(opts.testFault);
@@ -49,6 +64,7 @@ const runPlatform = (platform: Platform, opts: RunOptions, seed: number, fault: 
     ...(fault === undefined ? {} : { fault }),
     ...(wrap === undefined ? {} : { driver: wrap(driverFor(platform)) }),
     ...(opts.slice === undefined ? {} : { slice: opts.slice }),
+    ...(groups.value === undefined ? {} : { groups: groups.value }),
     ...(opts.shouldStop === undefined ? {} : { shouldStop: opts.shouldStop }),
     ...(opts.watch === undefined ? {} : { watch: opts.watch }),
     ...(opts.fixes === undefined ? {} : { fixes: opts.fixes }),
@@ -74,6 +90,8 @@ const runPlatform = (platform: Platform, opts: RunOptions, seed: number, fault: 
       known: [...stats.known].map(([finding, runs]) => ({ finding, runs })), iopf: { ...stats.iopf }, elapsedMs,
       sitesFailed: failSitesOf(platform).filter((site) => stats.failedSites.has(site)),
       sitesTotal: failSitesOf(platform).length,
+      // Not yet a PlatformRunSummary field (src/harness/runner.ts): the CLI reads it as ScheduledSummary.
+      ...(groups.value === undefined ? {} : { schedule: { ...stats.sched } }),
     },
     ...(saved.path === undefined ? {} : { trace: saved.path }),
     ...(saved.note === undefined ? {} : { note: `${platform}: ${saved.note}` }),

@@ -10,6 +10,7 @@ import type { IommuDriver } from '../src/impl/index.js';
 import type { FaultId, FindingName, Topology } from '../src/shared/index.js';
 import type { CoverageRecorder } from '../src/spec/index.js';
 import type { Trace } from '../src/trace/index.js';
+import type { GroupOptions } from './groups.js';
 import { type Generator, checkProperty } from './property.js';
 import { RunStats } from './stats.js';
 import type { Weights } from './weights.js';
@@ -36,6 +37,7 @@ export interface SearchOptions {
   readonly weights?: Weights;
   readonly generator?: Generator;
   readonly swarm?: number;
+  readonly groups?: GroupOptions;
   readonly maxCommands?: number;
   readonly stats?: RunStats;
   readonly coverage?: CoverageRecorder;
@@ -111,6 +113,7 @@ export const searchForViolation = (opts: SearchOptions): SearchResult => {
       ...(opts.weights === undefined ? {} : { weights: opts.weights }),
       ...(opts.generator === undefined ? {} : { generator: opts.generator }),
       ...(opts.swarm === undefined ? {} : { swarm: opts.swarm }),
+      ...(opts.groups === undefined ? {} : { groups: opts.groups }),
       ...(opts.maxCommands === undefined ? {} : { maxCommands: opts.maxCommands }),
       afterRun: (s, violation) => {
         if (first === undefined) {

@@ -4,6 +4,7 @@
  * Bounded memory whatever the run length: counters and a fixed histogram.
  */
 import { COMMAND_KINDS, zeroIopfCounts } from '../src/shared/index.js';
+import type { GroupRun } from '../src/sched/types.js';
 import type { CommandKind, FailSite, FindingName, IopfCounts } from '../src/shared/index.js';
 
 /** Upper bounds (inclusive) of the sequence-length buckets; the last bucket is open. */
@@ -31,6 +32,8 @@ export class RunStats {
   readonly failedSites = new Set<FailSite>();
   /** I/O page-fault protocol parts reached, summed over runs. */
   readonly iopf: IopfCounts = zeroIopfCounts();
+  /** Concurrent groups (models/groups.ts): run, scheduling points, preemptions taken, deadlocks, LIN violations. */
+  readonly sched = { groups: 0, points: 0, preemptions: 0, deadlocks: 0, lin: 0 };
 
   noteCheck(kind: CommandKind, legal: boolean): void {
     this.checks++;
@@ -65,6 +68,16 @@ export class RunStats {
   /** A run's world-level IOPF counts (iopf_counts of its kernel). */
   noteIopf(c: Readonly<IopfCounts>): void {
     for (const k of Object.keys(this.iopf) as (keyof IopfCounts)[]) this.iopf[k] += c[k];
+  }
+
+  /** One generated group's run (undefined when the scheduler itself threw) and whether it was not linearizable. */
+  noteGroup(run: GroupRun | undefined, lin: boolean): void {
+    this.sched.groups++;
+    if (lin) this.sched.lin++;
+    if (run === undefined) return;
+    this.sched.points += run.points;
+    this.sched.preemptions += run.preemptions;
+    if (run.deadlock !== undefined) this.sched.deadlocks++;
   }
 
   distinctKinds(): number {

@@ -9,6 +9,17 @@ import { parseChoice, parseCount, parseDuration, parsePlatforms, parseSeed, pars
 /** 2000 runs in all, split over the three platforms as they were over two. */
 export const DEFAULT_BUDGET: Budget = { kind: 'runs', runs: 667 };
 export const DEFAULT_TRACES_DIR = 'traces';
+/**
+ * Share of generated steps that are concurrent groups when --groups is not given. The target is
+ * models/groups.ts DEFAULT_GROUP_RATE (0.15); it stays 0 until checkedGroup runs the per-step
+ * invariants against the member that did the work: today it checks the group's last member
+ * only, so serviceFaults ∥ munmap is a false I-PRI-RETRY (report /tmp/notes/c-gen.md).
+ */
+export const DEFAULT_GROUPS = 0;
+/** What --sched accepts: `mix` is half PCT, half random, per group. */
+export const SCHED_CHOICES = ['random', 'pct', 'mix'] as const;
+/** PCT's d: change points; beyond a few, PCT is a random scheduler with extra steps. */
+export const MAX_PCT_DEPTH = 8;
 
 export const RUN_OPTIONS: readonly OptionDef[] = [
   { name: 'platform', value: 'vtd|smmuv3|amd|all', help: 'platform(s) to run, one after the other (default: all; "both" is an old name for all)' },
@@ -28,6 +39,9 @@ export const RUN_OPTIONS: readonly OptionDef[] = [
   { name: 'json', help: 'print the summary as one JSON document on stdout (for CI) instead of the table' },
   { name: 'junit', value: 'FILE', help: 'also write a JUnit XML report (one test case per platform) to FILE' },
   { name: 'fix', value: 'NAME[,NAME]', help: `switch on the proposed fix of known upstream findings (${FINDING_NAMES.join(', ')}, or all); the finding is then no longer reported as known` },
+  { name: 'groups', value: 'F', help: `share of generated steps that run 2-3 commands concurrently as one group, 0-1 (default: ${DEFAULT_GROUPS}; 0: none, the sequential runs of before)` },
+  { name: 'sched', value: 'random|pct|mix', help: 'scheduler of each group: random, PCT, or half each (default: mix)' },
+  { name: 'pct-depth', value: 'D', help: `PCT's d, its priority change points (1-${MAX_PCT_DEPTH}; default: 2 or 3, drawn per group)` },
   { name: 'config', value: 'FILE', help: 'read these options from a JSON file (keys are the option names); the command line overrides it' },
 ];
 
@@ -61,6 +75,24 @@ const parseFixes = (raw: string): Checked<readonly FindingName[]> => {
 const str = (args: ParsedArgs, name: string): string | undefined => {
   const v = args.options.get(name);
   return typeof v === 'string' ? v : undefined;
+};
+
+/** --groups, --sched, --pct-depth → RunOptions.concurrency (absent when --groups 0). */
+const parseConcurrency = (args: ParsedArgs): Checked<RunOptions['concurrency']> => {
+  const g = str(args, 'groups');
+  const rate = g === undefined ? DEFAULT_GROUPS : Number(g);
+  if (g !== undefined && (g.trim() === '' || !Number.isFinite(rate) || rate < 0 || rate > 1)) return bad(`bad --groups '${g}': expected a fraction from 0 to 1`);
+  const sched = parseChoice('sched', str(args, 'sched') ?? 'mix', SCHED_CHOICES);
+  if (!sched.ok) return sched;
+  const d = str(args, 'pct-depth');
+  const depth = d === undefined ? undefined : parseCount('pct-depth', d, 1, MAX_PCT_DEPTH);
+  if (depth !== undefined && !depth.ok) return depth;
+  if (depth !== undefined && sched.value === 'random') return bad('--pct-depth needs --sched pct or mix');
+  if (rate === 0) return good(undefined);
+  // `mix` is the generator's (models/groups.ts), not a SchedulerName: until RunOptions.concurrency
+  // takes it (src/harness/runner.ts), it rides in the field as the string it is.
+  const scheduler = sched.value as string as NonNullable<RunOptions['concurrency']>['scheduler'];
+  return good({ groupRate: rate, scheduler, ...(depth === undefined ? {} : { depth: depth.value }) });
 };
 
 /** Parsed `run` options → RunOptions (without the progress sink, which main attaches). */
@@ -113,6 +145,8 @@ export const toRunOptions = (args: ParsedArgs): Checked<RunOptions> => {
   const fixText = str(args, 'fix');
   const fixes = fixText === undefined ? undefined : parseFixes(fixText);
   if (fixes !== undefined && !fixes.ok) return fixes;
+  const concurrency = parseConcurrency(args);
+  if (!concurrency.ok) return concurrency;
   return good({
     platforms: fault === undefined ? platforms.value : fault.value.platforms,
     topology,
@@ -122,6 +156,7 @@ export const toRunOptions = (args: ParsedArgs): Checked<RunOptions> => {
     ...(fault === undefined ? {} : { fault: fault.value.fault }),
     ...(slice === undefined ? {} : { slice: slice.value }),
     ...(fixes === undefined ? {} : { fixes: fixes.value }),
+    ...(concurrency.value === undefined ? {} : { concurrency: concurrency.value }),
   });
 };
 

@@ -1,6 +1,21 @@
 import { COMMAND_KINDS, FAULTS, FINDINGS, IOPF_COUNT_NAMES, type IopfCounts, failSitesOf } from '../shared/index.js';
 import { groupDigits, stepsPerSecond } from './progress.js';
-import type { RunSummary } from '../harness/index.js';
+import type { PlatformRunSummary, RunSummary } from '../harness/index.js';
+
+/**
+ * What a run with concurrent groups adds to a platform's summary (models/runner.ts writes it).
+ * Local until src/harness/runner.ts PlatformRunSummary gains the field; then this goes.
+ */
+export interface ScheduleCounts {
+  readonly groups: number;
+  /** Scheduling points the groups' tasks took (each checked by the at-yield invariants). */
+  readonly points: number;
+  readonly preemptions: number;
+  readonly deadlocks: number;
+  readonly lin: number;
+}
+type ScheduledSummary = PlatformRunSummary & { readonly schedule?: ScheduleCounts };
+export const scheduleOf = (p: PlatformRunSummary): ScheduleCounts | undefined => (p as ScheduledSummary).schedule;
 
 /** A plain text table; columns right-aligned except the first. */
 export const formatTable = (header: readonly string[], rows: readonly (readonly string[])[]): string[] => {
@@ -32,8 +47,16 @@ export const formatRunSummary = (s: RunSummary): string[] => {
   const fault = s.fault === undefined ? undefined : FAULTS.find((f) => f.id === s.fault);
   const fixes = s.fixes === undefined ? '' : `, fixes ${s.fixes.join(', ')}`;
   const head = `${fault === undefined ? `seed ${s.seed}` : `seed ${s.seed}, fault ${fault.id}: ${fault.title}`}${fixes}`;
-  return [head, ...formatTable(header, rows), ...formatIopf(s), ...formatUnfailed(s), ...formatKnown(s)];
+  return [head, ...formatTable(header, rows), ...formatSchedule(s), ...formatIopf(s), ...formatUnfailed(s), ...formatKnown(s)];
 };
+
+/** One line per platform that ran concurrent groups: each group is one schedule of its members. */
+const formatSchedule = (s: RunSummary): string[] =>
+  s.platforms.flatMap((p) => {
+    const c = scheduleOf(p);
+    return c === undefined ? [] : [`schedule ${p.platform}: groups ${groupDigits(c.groups)}, schedules ${groupDigits(c.groups)}, points ${groupDigits(c.points)}, ` +
+      `preemptions ${groupDigits(c.preemptions)}, deadlocks ${groupDigits(c.deadlocks)}, LIN violations ${groupDigits(c.lin)}`];
+  });
 
 /** One line per platform: the I/O page-fault protocol parts its runs reached. */
 const formatIopf = (s: RunSummary): string[] =>
