@@ -9,6 +9,7 @@
  * Identity checks of the core (domain->owner == ops, domain == ops->blocked_domain) keep
  * holding because every reference the core reads goes through the same traced table.
  */
+import type { Yield } from '../impl/core/sched.js';
 import type { Device, IommuDomain, IommuDriver, IommuOps, MmStruct, MmuNotifier } from '../impl/index.js';
 import { ERRNOS } from '../shared/index.js';
 import type { TraceSink } from '../shared/index.js';
@@ -84,12 +85,19 @@ class OpsTracer {
       const fn = member as Fn;
       // The ported function's own name is the kernel's; an anonymous member shows its slot.
       const name = fn.name !== '' && fn.name !== key ? fn.name : `${OpsTracer.kind(ops)}->${key}`;
-      out[key] = (...args: unknown[]): unknown => {
-        this.sink.event('driver', this.actor, `${name}(${args.map(formatArg).join(', ')})`);
-        const r = fn.apply(ops, args);
+      const done = (r: unknown, args: unknown[]): void => {
         const shown = formatResult(r);
         if (shown !== undefined) this.sink.event('driver', this.actor, `${name} → ${shown}`);
         onReturn?.(key, r, args);
+      };
+      const sink = this.sink;
+      const actor = this.actor;
+      // Ops are generators (src/impl/core/ops.ts): the call event goes out when the body starts
+      // and the return event when it ends, however many yield points lie between.
+      out[key] = function* (...args: unknown[]): Generator<Yield, unknown, undefined> {
+        sink.event('driver', actor, `${name}(${args.map(formatArg).join(', ')})`);
+        const r: unknown = yield* (fn.apply(ops, args) as Generator<Yield, unknown, undefined>);
+        done(r, args);
         return r;
       };
     }

@@ -220,15 +220,15 @@ export function* implTask(world: World, cmd: Command): Co<Observation> {
       // The IOMMUs' fault threads and IOPF workqueues run; value: groups answered SUCCESS.
       return { ok: true, value: yield* iopf_run_all(world.kernel) };
     case 'attachPasid':
-      return attachPasid(world, devOf(world, cmd.dev), cmd.hwpt, cmd.pasid);
+      return yield* attachPasid(world, devOf(world, cmd.dev), cmd.hwpt, cmd.pasid);
     case 'detachPasid':
-      return detachPasid(world, devOf(world, cmd.dev), cmd.hwpt);
+      return yield* detachPasid(world, devOf(world, cmd.dev), cmd.hwpt);
     case 'replacePasid':
-      return replacePasid(world, devOf(world, cmd.dev), cmd.hwpt, cmd.from);
+      return yield* replacePasid(world, devOf(world, cmd.dev), cmd.hwpt, cmd.from);
     case 'iommuMap':
-      return ioasMap(world, cmd.hwpt, cmd.page, cmd.write);
+      return yield* ioasMap(world, cmd.hwpt, cmd.page, cmd.write);
     case 'iommuUnmap':
-      return ioasUnmap(world, cmd.hwpt, cmd.page);
+      return yield* ioasUnmap(world, cmd.hwpt, cmd.page);
     case 'dmaIova':
       yield devicePoint(devOf(world, cmd.dev), cmd.kind);
       return dmaIova(world, devOf(world, cmd.dev), cmd.hwpt, cmd.page, cmd.write);

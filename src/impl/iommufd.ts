@@ -5,6 +5,7 @@
  * become iommu_map / iommu_unmap of one page backed by a kernel buffer, freed only after the
  * unmap has flushed (iopt_unmap_iova unpins after iommu_unmap returns).
  */
+import type { Co } from './core/sched.js';
 import type { Errno, Observation } from '../shared/index.js';
 import { OK, iovaVpn } from '../shared/index.js';
 import { KERNEL_OWNER } from '../hw/mem.js';
@@ -17,20 +18,20 @@ import type { HwptSlot, World } from './world.js';
 const fail = (errno: Errno): Observation => ({ ok: false, errno });
 
 /** The HWPT's domain, allocating it for dev on first use. */
-function hwptDomain(world: World, hwpt: number, dev: Device): IommuDomain | Errno {
+function* hwptDomain(world: World, hwpt: number, dev: Device): Co<IommuDomain | Errno> {
   const slot = world.hwpts[hwpt]!;
   if (slot.domain !== undefined) return slot.domain;
-  const r = iommu_paging_domain_alloc_flags(dev, hwpt === 0 ? IOMMU_HWPT_ALLOC_NEST_PARENT : 0);
+  const r = yield* iommu_paging_domain_alloc_flags(dev, hwpt === 0 ? IOMMU_HWPT_ALLOC_NEST_PARENT : 0);
   if (!r.ok) return r.errno;
   slot.domain = r.value;
   return r.value;
 }
 
 /** iommufd_device_attach at a PASID (iommufd_hw_pagetable_attach → iommu_attach_device_pasid). */
-export function attachPasid(world: World, dev: Device, hwpt: number, pasid: number): Observation {
+export function* attachPasid(world: World, dev: Device, hwpt: number, pasid: number): Co<Observation> {
   const slot = world.hwpts[hwpt]!;
   if (slot.pasid.has(dev.group)) throw new Error(`hwpt ${hwpt} already attached to group ${dev.group.id} (caller contract)`);
-  const domain = hwptDomain(world, hwpt, dev);
+  const domain = yield* hwptDomain(world, hwpt, dev);
   if (typeof domain === 'string') return fail(domain);
   const ret = iommu_attach_device_pasid(domain, dev, pasid);
   if (ret !== 0) return fail(ret);
@@ -42,11 +43,11 @@ export function attachPasid(world: World, dev: Device, hwpt: number, pasid: numb
  * iommufd_device_replace at the PASID (iommufd_hw_pagetable_replace → iommu_replace_device_pasid):
  * the PASID HWPT `from` is attached at in dev's group takes HWPT `hwpt`'s domain.
  */
-export function replacePasid(world: World, dev: Device, hwpt: number, from: number): Observation {
+export function* replacePasid(world: World, dev: Device, hwpt: number, from: number): Co<Observation> {
   const old = world.hwpts[from]!;
   const pasid = old.pasid.get(dev.group);
   if (pasid === undefined || world.hwpts[hwpt]!.pasid.has(dev.group)) throw new Error(`replacePasid(hwpt ${from} → ${hwpt}): caller contract`);
-  const domain = hwptDomain(world, hwpt, dev);
+  const domain = yield* hwptDomain(world, hwpt, dev);
   if (typeof domain === 'string') return fail(domain);
   const ret = iommu_replace_device_pasid(domain, dev, pasid);
   if (ret !== 0) return fail(ret);
@@ -56,7 +57,7 @@ export function replacePasid(world: World, dev: Device, hwpt: number, from: numb
 }
 
 /** iommufd_device_detach at the PASID (iommu_detach_device_pasid). */
-export function detachPasid(world: World, dev: Device, hwpt: number): Observation {
+export function* detachPasid(world: World, dev: Device, hwpt: number): Co<Observation> {
   const slot = world.hwpts[hwpt]!;
   const pasid = slot.pasid.get(dev.group);
   if (pasid === undefined || slot.domain === undefined) throw new Error(`hwpt ${hwpt} not attached to group ${dev.group.id} (caller contract)`);
@@ -66,13 +67,13 @@ export function detachPasid(world: World, dev: Device, hwpt: number): Observatio
 }
 
 /** IOMMU_IOAS_MAP of one page: a fresh kernel buffer at IOVA page `page`. */
-export function ioasMap(world: World, hwpt: number, page: number, write: boolean): Observation {
+export function* ioasMap(world: World, hwpt: number, page: number, write: boolean): Co<Observation> {
   const slot: HwptSlot = world.hwpts[hwpt]!;
   const domain = slot.domain;
   if (domain === undefined || slot.frames[page] !== undefined) throw new Error(`iommuMap(hwpt ${hwpt}, ${page}): caller contract`);
   const mem = world.kernel.mem;
   const frame = mem.alloc('data', KERNEL_OWNER, world.content.populateIova(hwpt, page));
-  const ret = iommu_map(domain, iovaVpn(page), frame, write);
+  const ret = yield* iommu_map(domain, iovaVpn(page), frame, write);
   if (ret !== 0) {
     mem.free(frame);
     return fail(ret);
@@ -82,11 +83,11 @@ export function ioasMap(world: World, hwpt: number, page: number, write: boolean
 }
 
 /** IOMMU_IOAS_UNMAP of one page: iommu_unmap (which flushes), then the buffer is freed. */
-export function ioasUnmap(world: World, hwpt: number, page: number): Observation {
+export function* ioasUnmap(world: World, hwpt: number, page: number): Co<Observation> {
   const slot = world.hwpts[hwpt]!;
   const frame = slot.frames[page];
   if (slot.domain === undefined || frame === undefined) throw new Error(`iommuUnmap(hwpt ${hwpt}, ${page}): caller contract`);
-  if (iommu_unmap(slot.domain, iovaVpn(page)) === 0n) throw new Error(`iommu_unmap(hwpt ${hwpt}, ${page}) unmapped nothing`);
+  if ((yield* iommu_unmap(slot.domain, iovaVpn(page))) === 0n) throw new Error(`iommu_unmap(hwpt ${hwpt}, ${page}) unmapped nothing`);
   world.kernel.mem.free(frame);
   slot.frames[page] = undefined;
   return OK;

@@ -1,4 +1,7 @@
 import { describe, expect, test } from 'vitest';
+import type { Co } from '../../src/impl/core/sched.js';
+import type { IommuDomain } from '../../src/impl/core/types.js';
+import type { Result } from '../../src/shared/index.js';
 import { EXC_ID, OBS_ID, checkedStep, driverFor, openSession } from '../../src/harness/index.js';
 import type { IommuDriver } from '../../src/impl/index.js';
 import { defaultTopology } from '../../src/shared/index.js';
@@ -32,7 +35,9 @@ describe('The checked step', () => {
       ...real,
       probeIommu: (ctx, i) => {
         const iommu = real.probeIommu(ctx, i);
-        return { ...iommu, ops: { ...iommu.ops, domain_alloc_sva: () => ({ ok: false, errno: 'ENOMEM' }) } };
+        return { ...iommu, ops: { ...iommu.ops, domain_alloc_sva: function* (): Co<Result<IommuDomain>> {
+          return { ok: false, errno: 'ENOMEM' };
+        } } };
       },
     };
     const s = openSession(t, { driver: broken });

@@ -4,7 +4,7 @@
  * stale), domain ops that record every call, and configurable failures. It names no real
  * driver and uses only the ops tables of src/impl/core.
  */
-import { sync } from '../../src/impl/core/sched.js';
+import { type Co, sync } from '../../src/impl/core/sched.js';
 import { Counters } from '../../src/hw/counters.js';
 import type { PciDevice } from '../../src/hw/device.js';
 import type { IommuUnit, Translation } from '../../src/hw/iommu.js';
@@ -93,7 +93,7 @@ export class MockDriver implements IommuDriver {
   constructor(readonly platform: Platform = 'vtd', readonly config: MockConfig = {}) {
     const self = this;
     this.mnOps = {
-      release(sub: MmuNotifier, mm: MmStruct): void {
+      *release(sub: MmuNotifier, mm: MmStruct): Co {
         const domain = sub.container as IommuDomain;
         self.record({ op: 'release', domain: domain.id, mm: mm.slot });
         const md = mockOf(domain);
@@ -102,18 +102,18 @@ export class MockDriver implements IommuDriver {
           if (e) e.released = true;
         }
       },
-      arch_invalidate_secondary_tlbs(sub: MmuNotifier, mm: MmStruct, start: bigint, end: bigint): void {
+      *arch_invalidate_secondary_tlbs(sub: MmuNotifier, mm: MmStruct, start: bigint, end: bigint): Co {
         self.record({ op: 'invalidate', domain: (sub.container as IommuDomain).id, mm: mm.slot, start, end });
         self.config.onInvalidate?.(mm, start, end);
       },
-      free_notifier(sub: MmuNotifier): void {
+      *free_notifier(sub: MmuNotifier): Co {
         const domain = sub.container as IommuDomain;
         self.record({ op: 'free_notifier', domain: domain.id });
         mockOf(domain).memFreed = true;
       },
     };
     this.domainOps = {
-      set_dev_pasid(domain, dev, pasid, _old): Errno | 0 {
+      *set_dev_pasid(domain, dev, pasid, _old): Co<Errno | 0> {
         const md = mockOf(domain);
         let ret: Errno | 0 = self.config.failSetDevPasid?.get(dev.id) ?? 0;
         if (ret === 0 && self.config.perInstance && md.iommu !== dev.iommu.index) ret = 'EINVAL';
@@ -124,15 +124,15 @@ export class MockDriver implements IommuDriver {
         md.pasid = pasid;
         return 0;
       },
-      free(domain): void {
+      *free(domain): Co {
         self.record({ op: 'free', domain: domain.id });
-        sync(mockOf(domain).notifier.mm.kernel, mmu_notifier_put(mockOf(domain).notifier));
+        yield* mmu_notifier_put(mockOf(domain).notifier);
       },
     };
     const blockedOps = {
-      free(): void {},
+      *free(): Co {},
       ...(config.noPasid ? {} : {
-        set_dev_pasid(_blocked: IommuDomain, dev: Device, pasid: number, old: IommuDomain | undefined): Errno | 0 {
+        *set_dev_pasid(_blocked: IommuDomain, dev: Device, pasid: number, old: IommuDomain | undefined): Co<Errno | 0> {
           self.record({ op: 'blocked', dev: dev.id, pasid, old: old?.id });
           self.unitOf(dev).entries.delete(`${dev.hw.sid}:${pasid}`);
           if (old !== undefined) {
@@ -146,7 +146,7 @@ export class MockDriver implements IommuDriver {
     } as IommuDomainOps; // without set_dev_pasid when noPasid: a NULL member in C
     const ops: IommuOps = {
       name: 'mock',
-      domain_alloc_sva(dev: Device, mm: MmStruct): Result<IommuDomain> {
+      *domain_alloc_sva(dev: Device, mm: MmStruct): Co<Result<IommuDomain>> {
         if (self.config.failDomainAlloc) return err(self.config.failDomainAlloc);
         // The driver's kzalloc, under the name of the site it stands for (intel_svm_domain_alloc's).
         if (mm.kernel.shouldFail('kzalloc@intel_svm_domain_alloc')) return err('ENOMEM');

@@ -6,15 +6,15 @@
  */
 import type { IommuDomain, IommuDriver, IommuOps, MmuNotifierOps } from '../../src/impl/index.js';
 
-const forgetful = (ops: MmuNotifierOps): MmuNotifierOps => ({ ...ops, arch_invalidate_secondary_tlbs: () => {} });
+const forgetful = (ops: MmuNotifierOps): MmuNotifierOps => ({ ...ops, arch_invalidate_secondary_tlbs: function* () {} });
 
 /** Only the whole-address-space flush (0, ULONG_MAX) is dropped; ranged ones still go out. */
 const ULONG_MAX = (1n << 64n) - 1n;
 const wholeRangeForgetful = (ops: MmuNotifierOps): MmuNotifierOps => ({
   ...ops,
-  arch_invalidate_secondary_tlbs: (sub, mm, start, end) => {
+  *arch_invalidate_secondary_tlbs(sub, mm, start, end) {
     if (start === 0n && end === ULONG_MAX) return;
-    ops.arch_invalidate_secondary_tlbs(sub, mm, start, end);
+    yield* ops.arch_invalidate_secondary_tlbs(sub, mm, start, end);
   },
 });
 
@@ -32,8 +32,8 @@ const notifierWrapped = (real: IommuDriver, forget: (ops: MmuNotifierOps) => Mmu
     if (known !== undefined) return known;
     const ops: IommuOps = {
       ...inner,
-      domain_alloc_sva(dev, mm) {
-        const r = inner.domain_alloc_sva(dev, mm);
+      *domain_alloc_sva(dev, mm) {
+        const r = yield* inner.domain_alloc_sva(dev, mm);
         if (r.ok) {
           (r.value as { owner: IommuOps } & IommuDomain).owner = ops;
           // domain_alloc_sva just registered its notifier: the newest on the mm's list.
@@ -46,8 +46,8 @@ const notifierWrapped = (real: IommuDriver, forget: (ops: MmuNotifierOps) => Mmu
     const paging = inner.domain_alloc_paging_flags;
     if (paging !== undefined) {
       // Paging domains keep their flushes; only their owner follows the wrapped table.
-      ops.domain_alloc_paging_flags = (dev, flags) => {
-        const r = paging(dev, flags);
+      ops.domain_alloc_paging_flags = function* (dev, flags) {
+        const r = yield* paging(dev, flags);
         if (r.ok) (r.value as { owner: IommuOps } & IommuDomain).owner = ops;
         return r;
       };

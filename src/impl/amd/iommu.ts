@@ -10,17 +10,17 @@ import { sync, type Co } from '../core/sched.js';
 import { mutex_init, mutex_lock, mutex_unlock, spin_lock, spin_lock_init, spin_unlock } from '../core/locking.js';
 import { AmdIommuUnit } from '../../hw/amd/index.js';
 import type { Errno } from '../../shared/index.js';
-import { iopf_queue_flush_dev, type IommuPageResponse, type IopfFault } from '../core/iopf.js';
+import { iopf_queue_flush_dev } from '../core/iopf.js';
 import { warn } from '../core/kernel.js';
 import type { IommuDomainOps, IommuOps } from '../core/ops.js';
-import type { Device, DomainType, IommuDomain, IommuDriver, Kernel, MmStruct, ProbeContext } from '../core/types.js';
+import type { Device, DomainType, IommuDomain, IommuDriver, Kernel, ProbeContext } from '../core/types.js';
 import { amd_iommu_domain_flush_all, iommu_completion_wait } from './cmd.js';
 import { dev_update_dte, free_gcr3_table, setup_gcr3_table } from './gcr3.js';
 import { amd_iommu_leak_check } from './leaks.js';
 import { amd_iommu_domain_alloc_sva, amd_iommu_remove_dev_pasid } from './pasid.js';
 import { amd_iommu_pdom_id_alloc, amd_iommu_pdom_id_free } from './pdomIds.js';
 import { amd_iommu_iopf_add_device, amd_iommu_iopf_init, amd_iommu_iopf_remove_device, amd_iommu_page_response } from './ppr.js';
-import { ProtectionDomain, bridgeOp, dev_iommu_priv_get, to_pdomain, type AmdIommu, type IommuDevData } from './structs.js';
+import { ProtectionDomain, to_pdomain, type AmdIommu, type IommuDevData } from './structs.js';
 
 /** blocked_domain_set_dev_pasid (v6.19-rc). */
 function* blocked_domain_set_dev_pasid(_domain: IommuDomain, dev: Device, pasid: number, old: IommuDomain | undefined): Co<Errno | 0> {
@@ -29,15 +29,15 @@ function* blocked_domain_set_dev_pasid(_domain: IommuDomain, dev: Device, pasid:
 }
 
 const blocked_ops: IommuDomainOps = Object.freeze({
-  set_dev_pasid: bridgeOp(blocked_domain_set_dev_pasid, (d: IommuDomain, dev: Device, pasid: number, old: IommuDomain | undefined) => sync(dev_iommu_priv_get(dev).iommu.kernel, blocked_domain_set_dev_pasid(d, dev, pasid, old))), // BRIDGE(ops)
-  free: () => undefined, // a static domain
+  set_dev_pasid: blocked_domain_set_dev_pasid,
+  free: function* () {}, // a static domain
 });
 
 /** amd_iommu_ops (v6.19-rc), the members SVA uses. */
 export const amd_iommu_ops: IommuOps = Object.freeze({
   name: 'amd-iommu',
-  domain_alloc_sva: bridgeOp(amd_iommu_domain_alloc_sva, (dev: Device, mm: MmStruct) => sync(mm.kernel, amd_iommu_domain_alloc_sva(dev, mm))), // BRIDGE(ops)
-  page_response: bridgeOp(amd_iommu_page_response, (dev: Device, evt: IopfFault, resp: IommuPageResponse) => sync(dev_iommu_priv_get(dev).iommu.kernel, amd_iommu_page_response(dev, evt, resp))), // BRIDGE(ops)
+  domain_alloc_sva: amd_iommu_domain_alloc_sva,
+  page_response: amd_iommu_page_response,
   get blocked_domain(): IommuDomain {
     return blocked_domain;
   },
@@ -68,7 +68,7 @@ export function amd_iommu_domain_free(dom: IommuDomain): void {
 /** The identity domain (amd_iommu_init_identity_domain), one per world, with its own domain ID. */
 const identityDomains = new WeakMap<Kernel, ProtectionDomain>();
 /** identity_domain_ops has no set_dev_pasid (NULL in C): the core never attaches it to a PASID. */
-const identity_ops: IommuDomainOps = Object.freeze({ set_dev_pasid: (): Errno => 'EOPNOTSUPP', free: () => undefined });
+const identity_ops: IommuDomainOps = Object.freeze({ set_dev_pasid: function* (): Co<Errno> { return 'EOPNOTSUPP'; }, free: function* () {} });
 function identity_domain(kernel: Kernel): ProtectionDomain {
   let d = identityDomains.get(kernel);
   if (d === undefined) identityDomains.set(kernel, (d = new ProtectionDomain(kernel, amd_iommu_pdom_id_alloc(kernel), -2, 'IDENTITY', identity_ops, amd_iommu_ops)));

@@ -9,7 +9,7 @@
  * pdom_dev_data's own device), so the core's iommu_sva_bind_device reuses the mm's domain on
  * every AMD IOMMU: one SVA domain per mm.
  */
-import { sync, type Co } from '../core/sched.js';
+import { type Co } from '../core/sched.js';
 import { err, ok, type Errno, type Result } from '../../shared/index.js';
 import { dev_fault_param, iopf_queue_flush_dev } from '../core/iopf.js';
 import { noteFinding, warn } from '../core/kernel.js';
@@ -21,7 +21,7 @@ import { amd_iommu_dev_flush_pasid_pages } from './cmd.js';
 import { amd_iommu_clear_gcr3, amd_iommu_set_gcr3 } from './gcr3.js';
 import { amd_iommu_poll_ppr_log } from './ppr.js';
 import { amd_iommu_domain_free, protection_domain_alloc } from './iommu.js';
-import { bridgeOp, dev_iommu_priv_get, to_pdomain, type AmdIommu, type IommuDevData, type PdomDevData, type ProtectionDomain } from './structs.js';
+import { dev_iommu_priv_get, to_pdomain, type AmdIommu, type IommuDevData, type PdomDevData, type ProtectionDomain } from './structs.js';
 
 /** is_pasid_enabled (v6.19-rc). */
 const is_pasid_enabled = (dev_data: IommuDevData): boolean =>
@@ -67,8 +67,8 @@ function* sva_mn_release(mn: MmuNotifier, _mm: MmStruct): Co {
 
 /** sva_mn (v6.19-rc): no free_notifier; the domain's memory goes in iommu_sva_domain_free. */
 export const sva_mn: MmuNotifierOps = Object.freeze({
-  arch_invalidate_secondary_tlbs: bridgeOp(sva_arch_invalidate_secondary_tlbs, (mn: MmuNotifier, mm: MmStruct, start: bigint, end: bigint) => sync(mm.kernel, sva_arch_invalidate_secondary_tlbs(mn, mm, start, end))), // BRIDGE(ops)
-  release: bridgeOp(sva_mn_release, (mn: MmuNotifier, mm: MmStruct) => sync(mm.kernel, sva_mn_release(mn, mm))), // BRIDGE(ops)
+  arch_invalidate_secondary_tlbs: sva_arch_invalidate_secondary_tlbs,
+  release: sva_mn_release,
 });
 
 /**
@@ -144,8 +144,8 @@ function* iommu_sva_domain_free(domain: IommuDomain): Co {
 }
 
 export const amd_sva_domain_ops: IommuDomainOps = Object.freeze({
-  set_dev_pasid: bridgeOp(iommu_sva_set_dev_pasid, (d: IommuDomain, dev: Device, pasid: number, old: IommuDomain | undefined) => sync(dev_iommu_priv_get(dev).iommu.kernel, iommu_sva_set_dev_pasid(d, dev, pasid, old))), // BRIDGE(ops)
-  free: bridgeOp(iommu_sva_domain_free, (d: IommuDomain) => sync(d.mm!.kernel, iommu_sva_domain_free(d))), // BRIDGE(ops)
+  set_dev_pasid: iommu_sva_set_dev_pasid,
+  free: iommu_sva_domain_free,
 });
 
 /**

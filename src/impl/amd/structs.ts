@@ -104,10 +104,3 @@ export const to_pdomain = (domain: IommuDomain): ProtectionDomain => domain.cont
 
 /** dev_iommu_priv_get(). */
 export const dev_iommu_priv_get = (dev: Device): IommuDevData => dev.priv as IommuDevData;
-
-/**
- * An ops member that bridges to its converted generator: the plain wrapper carries the
- * generator's C name, which the ops tracer prints (src/harness/traceOps.ts reads fn.name).
- */
-export const bridgeOp = <F extends (...args: never[]) => unknown>(co: (...args: never[]) => Generator, fn: F): F =>
-  Object.defineProperty(fn, 'name', { value: co.name });

@@ -6,6 +6,7 @@
  * operation succeeds as we cannot tolerate PRIs becoming concurrently queued and then failing
  * attach"). Detach goes through the driver's blocking domain.
  */
+import { sync } from './sched.js';
 import type { Errno } from '../../shared/index.js';
 import { coreOf, warn } from './kernel.js';
 import { mmdrop } from './mm.js';
@@ -26,7 +27,7 @@ function domain_iommu_ops_compatible(ops: IommuOps, domain: IommuDomain): boolea
 /** drivers/iommu/iommu.c: iommu_remove_dev_pasid (v6.17): the blocked domain takes the PASID; must not fail. */
 function iommu_remove_dev_pasid(dev: Device, pasid: number, domain: IommuDomain): void {
   const blocked = dev.iommu.ops.blocked_domain;
-  const ret = blocked.ops.set_dev_pasid(blocked, dev, pasid, domain);
+  const ret = sync(kernelOf(domain), blocked.ops.set_dev_pasid(blocked, dev, pasid, domain)); // BRIDGE(core-ops)
   if (ret !== 0) warn(kernelOf(domain), `blocked set_dev_pasid(dev${dev.id}, ${pasid}) = ${ret}`);
 }
 
@@ -52,7 +53,7 @@ function __iommu_set_group_pasid(domain: IommuDomain, group: IommuGroup, pasid: 
   for (let i = 0; i < devs.length; i++) {
     const d = devs[i]!;
     if (d.max_pasids === 0 && skip) continue;
-    ret = domain.ops.set_dev_pasid(domain, d, pasid, old);
+    ret = sync(kernelOf(domain), domain.ops.set_dev_pasid(domain, d, pasid, old)); // BRIDGE(core-ops)
     if (ret !== 0) {
       failed = i;
       break;
@@ -66,7 +67,7 @@ function __iommu_set_group_pasid(domain: IommuDomain, group: IommuGroup, pasid: 
     const d = devs[i]!;
     if (d.max_pasids === 0 && skip) continue;
     // "it is a driver bug to fail attaching with a previously good domain"
-    if (old === undefined || warnIf(domain, old.ops.set_dev_pasid(old, d, pasid, domain), d, pasid)) {
+    if (old === undefined || warnIf(domain, sync(kernelOf(domain), old.ops.set_dev_pasid(old, d, pasid, domain)), d, pasid) /* BRIDGE(core-ops) */) {
       iommu_remove_dev_pasid(d, pasid, domain);
     }
   }
@@ -181,7 +182,7 @@ export function iommu_domain_free(domain: IommuDomain): void {
     coreOf(mm.kernel).live.domains.delete(domain);
     mmdrop(mm);
   }
-  domain.ops.free(domain);
+  sync(kernelOf(domain), domain.ops.free(domain)); // BRIDGE(core-ops)
   domain.freed = true;
 }
 

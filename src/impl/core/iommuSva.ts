@@ -4,6 +4,7 @@
  * Not followed: v6.18-rc's x86 stop-gap that fails every bind with -EOPNOTSUPP (72f98ef9a4be),
  * and arch_pgtable_dma_compat (x86 LAM is not modelled).
  */
+import { sync } from './sched.js';
 import type { Errno, Result } from '../../shared/index.js';
 import { err, ok } from '../../shared/index.js';
 import { iommu_attach_device_pasid, iommu_attach_handle_get, iommu_detach_device_pasid, iommu_domain_free } from './iommu.js';
@@ -40,7 +41,7 @@ function iommu_alloc_mm_data(mm: MmStruct, dev: Device): IommuMmData | Errno {
  */
 function iommu_sva_domain_alloc(dev: Device, mm: MmStruct): Result<IommuDomain> {
   const ops = dev.iommu.ops;
-  const r = ops.domain_alloc_sva(dev, mm);
+  const r = sync(mm.kernel, ops.domain_alloc_sva(dev, mm)); // BRIDGE(core-ops)
   if (!r.ok) return r;
   const domain = r.value;
   mmgrab(mm);

@@ -183,7 +183,7 @@ export function* iopf_queue_remove_device(queue: IopfQueue, dev: Device): Co {
   param.partial.length = 0;
   for (const group of [...param.faults]) {
     const iopf = group.last_fault;
-    dev.iommu.ops.page_response!(dev, iopf, { pasid: iopf.prm.pasid, grpid: iopf.prm.grpid, code: 'invalid' }); // BRIDGE(ops)
+    yield* dev.iommu.ops.page_response!(dev, iopf, { pasid: iopf.prm.pasid, grpid: iopf.prm.grpid, code: 'invalid' });
     param.faults.splice(param.faults.indexOf(group), 1);
     iopf_free_group(group);
   }
@@ -214,8 +214,8 @@ function find_fault_handler(dev: Device, evt: IopfFault): IommuSva | undefined {
 }
 
 /** io-pgfault.c: iopf_error_response. */
-function iopf_error_response(dev: Device, evt: IopfFault): void {
-  dev.iommu.ops.page_response!(dev, evt, { pasid: evt.prm.pasid, grpid: evt.prm.grpid, code: 'invalid' });
+function* iopf_error_response(dev: Device, evt: IopfFault): Co {
+  yield* dev.iommu.ops.page_response!(dev, evt, { pasid: evt.prm.pasid, grpid: evt.prm.grpid, code: 'invalid' });
 }
 
 /** The fault's PASID, or -1 without PASID_VALID. */
@@ -270,7 +270,7 @@ export function iommu_report_device_fault(kernel: Kernel, dev: Device, evt: Iopf
       if (kernel.fixes.has('iopf-partial-error-response')) return 'EINVAL';
       noteFinding(kernel, 'iopf-partial-error-response');
     }
-    iopf_error_response(dev, evt);
+    sync(kernel, iopf_error_response(dev, evt)); // BRIDGE(core-ops)
     return 'EINVAL';
   }
   if (!last) {
@@ -328,7 +328,7 @@ export function* iopf_group_response(group: IopfGroup, status: PageResponseCode)
   yield* mutex_lock(param.lock);
   const i = param.faults.indexOf(group);
   if (i >= 0) { // list_empty(&group->pending_node): answered already
-    dev.iommu.ops.page_response!(dev, iopf, { pasid: iopf.prm.pasid, grpid: iopf.prm.grpid, code: status }); // BRIDGE(ops)
+    yield* dev.iommu.ops.page_response!(dev, iopf, { pasid: iopf.prm.pasid, grpid: iopf.prm.grpid, code: status });
     param.faults.splice(i, 1); // list_del_init(&group->pending_node)
   }
   yield* mutex_unlock(param.lock);

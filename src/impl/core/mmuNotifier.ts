@@ -2,7 +2,7 @@
  * mm/mmu_notifier.c (v6.17), the hlist (non-interval) notifiers SVA drivers use. SRCU is the
  * world's srcuCallbacks queue: call_srcu appends, a grace period runs the queue.
  */
-import type { Co } from './sched.js';
+import { sync, type  Co  } from './sched.js';
 import { coreOf, warn } from './kernel.js';
 import { mmdrop, mmgrab } from './mm.js';
 import type { Errno } from '../../shared/index.js';
@@ -72,7 +72,7 @@ export function* mmu_notifier_put(sub: MmuNotifier): Co {
 /** mm/mmu_notifier.c: mmu_notifier_free_rcu (v6.17): free_notifier, then the register's mmdrop. */
 function mmu_notifier_free_rcu(sub: MmuNotifier): void {
   const mm = sub.mm;
-  sub.ops.free_notifier?.(sub);
+  if (sub.ops.free_notifier !== undefined) sync(mm.kernel, sub.ops.free_notifier(sub)); // BRIDGE(core-ops)
   sub.freed = true;
   coreOf(mm.kernel).live.notifiers.delete(sub);
   mmdrop(mm);
@@ -87,7 +87,7 @@ function mmu_notifier_free_rcu(sub: MmuNotifier): void {
 export function* mmu_notifier_unregister(sub: MmuNotifier, mm: MmStruct): Co {
   if (sub.hooked) {
     mm.kernel.trace?.event('core', 'mmu_notifier', `unregister mm${mm.slot}: release`);
-    sub.ops.release(sub, mm);
+    yield* sub.ops.release(sub, mm);
     unhook(sub);
   }
   if (mm.mm_count <= 0) throw new Error(`mmu_notifier_unregister on mm${mm.slot} with mm_count 0 (BUG_ON)`);
@@ -105,7 +105,7 @@ export function mmu_notifier_release(mm: MmStruct): void {
   const list = mm.notifiers;
   if (list.length === 0) return;
   mm.kernel.trace?.event('core', 'mmu_notifier', `release mm${mm.slot}`);
-  for (const sub of [...list]) sub.ops.release(sub, mm);
+  for (const sub of [...list]) sync(mm.kernel, sub.ops.release(sub, mm)); // BRIDGE(core-ops)
   for (const sub of [...list]) unhook(sub);
 }
 
@@ -121,7 +121,7 @@ export function mmu_notifier_arch_invalidate_secondary_tlbs(mm: MmStruct, start:
   obs?.before(mm, start, end);
   for (let i = 0; i < list.length; i++) {
     const sub = list[i]!;
-    sub.ops.arch_invalidate_secondary_tlbs(sub, mm, start, end);
+    sync(mm.kernel, sub.ops.arch_invalidate_secondary_tlbs(sub, mm, start, end)); // BRIDGE(core-ops)
   }
   obs?.after(mm);
 }

@@ -2,11 +2,14 @@
  * The ops tables through which the core calls drivers, after include/linux/iommu.h (struct
  * iommu_ops, struct iommu_domain_ops) and include/linux/mmu_notifier.h (struct
  * mmu_notifier_ops), v6.17. The core never names a driver; drivers export frozen literals.
+ * Every op is a generator (Co): a driver's op can stop at its locks and hardware stores, so a
+ * concurrent task can run in the middle of an attach or an invalidation, as on real CPUs.
  *
  * Allowed errnos (iommu_domain_ops kernel-doc): EINVAL (soft: device and domain are
  * incompatible), ENOMEM, ENOSPC, EBUSY, ENODEV.
  */
 import type { Errno, Result } from '../../shared/index.js';
+import type { Co } from './sched.js';
 import type { Device, IommuDomain, MmStruct, MmuNotifier } from './types.js';
 import type { IommuPageResponse, IopfFault } from './iopf.js';
 
@@ -18,15 +21,15 @@ export interface IommuDomainOps {
    * without PASID support leaves it out (NULL in C; the object is then cast): the core checks
    * at run time and PASID attach returns -EOPNOTSUPP.
    */
-  set_dev_pasid(domain: IommuDomain, dev: Device, pasid: number, old: IommuDomain | undefined): Errno | 0;
+  set_dev_pasid(domain: IommuDomain, dev: Device, pasid: number, old: IommuDomain | undefined): Co<Errno | 0>;
   /** Free the domain; SVA drivers defer the memory to the notifier's free_notifier. */
-  free(domain: IommuDomain): void;
+  free(domain: IommuDomain): Co;
   /** Paging domains: install one 4 KiB IOVA page (iova as a vpn) → frame. */
-  map_pages?(domain: IommuDomain, iova: number, frame: number, write: boolean): Errno | 0;
+  map_pages?(domain: IommuDomain, iova: number, frame: number, write: boolean): Co<Errno | 0>;
   /** Paging domains: clear one IOVA page, recording it in the gather; returns the bytes unmapped. */
-  unmap_pages?(domain: IommuDomain, iova: number, gather: IommuIotlbGather): number;
+  unmap_pages?(domain: IommuDomain, iova: number, gather: IommuIotlbGather): Co<number>;
   /** Paging domains: flush what the gather collected (the driver's TLB sync). */
-  iotlb_sync?(domain: IommuDomain, gather: IommuIotlbGather): void;
+  iotlb_sync?(domain: IommuDomain, gather: IommuIotlbGather): Co;
 }
 
 /** include/linux/iommu.h: struct iommu_iotlb_gather: [start, end] inclusive byte addresses. */
@@ -44,24 +47,24 @@ export const IOMMU_HWPT_ALLOC_NEST_PARENT = 1;
 export interface IommuOps {
   readonly name: string;
   /** Allocate an SVA domain for (dev, mm); registers the driver's mmu notifier. */
-  domain_alloc_sva(dev: Device, mm: MmStruct): Result<IommuDomain>;
+  domain_alloc_sva(dev: Device, mm: MmStruct): Co<Result<IommuDomain>>;
   /** The static blocking domain; `undefined` set_dev_pasid means PASID is unsupported. */
   readonly blocked_domain: IommuDomain;
   /**
    * Allocate a paging domain for dev (flags: IOMMU_HWPT_ALLOC_*); absent when the driver
    * offers none here (the core answers -EOPNOTSUPP).
    */
-  domain_alloc_paging_flags?(dev: Device, flags: number): Result<IommuDomain>;
+  domain_alloc_paging_flags?(dev: Device, flags: number): Co<Result<IommuDomain>>;
   /** Send a page response for `evt` to the hardware (absent: the driver cannot take IOPF). */
-  page_response?(dev: Device, evt: IopfFault, msg: IommuPageResponse): void;
+  page_response?(dev: Device, evt: IopfFault, msg: IommuPageResponse): Co;
 }
 
 /** struct mmu_notifier_ops (the members SVA drivers implement). */
 export interface MmuNotifierOps {
   /** exit_mmap, before the page tables are freed: stop all access to the mm. */
-  release(subscription: MmuNotifier, mm: MmStruct): void;
+  release(subscription: MmuNotifier, mm: MmStruct): Co;
   /** Secondary-TLB flush of [start, end): end exclusive; (0, ULONG_MAX) means everything. */
-  arch_invalidate_secondary_tlbs(subscription: MmuNotifier, mm: MmStruct, start: bigint, end: bigint): void;
+  arch_invalidate_secondary_tlbs(subscription: MmuNotifier, mm: MmStruct, start: bigint, end: bigint): Co;
   /** After the SRCU grace period that follows the last mmu_notifier_put (optional: NULL in C). */
-  free_notifier?(subscription: MmuNotifier): void;
+  free_notifier?(subscription: MmuNotifier): Co;
 }

@@ -3,22 +3,23 @@
  * allocation through the driver's domain_alloc_paging_flags, and iommu_map / iommu_unmap with
  * the unmap's TLB gather flushed by the driver's iotlb_sync before the caller frees the pages.
  */
+import type { Co } from './sched.js';
 import { PAGE_SHIFT, err, type Errno, type Result } from '../../shared/index.js';
 import type { IommuIotlbGather } from './ops.js';
 import type { Device, IommuDomain } from './types.js';
 
 /** drivers/iommu/iommu.c: iommu_paging_domain_alloc_flags (v7.0-rc5). */
-export function iommu_paging_domain_alloc_flags(dev: Device, flags: number): Result<IommuDomain> {
+export function* iommu_paging_domain_alloc_flags(dev: Device, flags: number): Co<Result<IommuDomain>> {
   const alloc = dev.iommu.ops.domain_alloc_paging_flags;
   if (alloc === undefined) return err('EOPNOTSUPP');
-  return alloc(dev, flags);
+  return yield* alloc(dev, flags);
 }
 
 /** drivers/iommu/iommu.c: iommu_map (v7.0-rc5), one 4 KiB page at iova (a vpn). */
-export function iommu_map(domain: IommuDomain, iova: number, frame: number, write: boolean): Errno | 0 {
+export function* iommu_map(domain: IommuDomain, iova: number, frame: number, write: boolean): Co<Errno | 0> {
   const map = domain.ops.map_pages;
   if (map === undefined || domain.type !== 'PAGING') return 'EINVAL';
-  return map(domain, iova, frame, write);
+  return yield* map(domain, iova, frame, write);
 }
 
 /** include/linux/iommu.h: iommu_iotlb_gather_init: an empty range (start = ULONG_MAX, end = 0). */
@@ -36,11 +37,11 @@ export function iommu_iotlb_gather_add_range(gather: IommuIotlbGather, iova: num
  * drivers/iommu/iommu.c: iommu_unmap → __iommu_unmap (v7.0-rc5): unmap_pages into a gather,
  * then iommu_iotlb_sync. Returns the bytes unmapped (0: nothing was mapped there).
  */
-export function iommu_unmap(domain: IommuDomain, iova: number): bigint {
+export function* iommu_unmap(domain: IommuDomain, iova: number): Co<bigint> {
   const { unmap_pages, iotlb_sync } = domain.ops;
   if (unmap_pages === undefined || iotlb_sync === undefined) return 0n;
   const gather = iommu_iotlb_gather_init();
-  const unmapped = unmap_pages(domain, iova, gather);
-  iotlb_sync(domain, gather);
+  const unmapped = yield* unmap_pages(domain, iova, gather);
+  yield* iotlb_sync(domain, gather);
   return BigInt(unmapped);
 }

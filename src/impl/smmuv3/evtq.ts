@@ -50,7 +50,7 @@ export function* arm_smmu_evtq_thread(smmu: ArmSmmuDevice): Co {
 }
 
 /** arm_smmu_page_response (v6.17): a stall master gets CMD_RESUME (retry on success, else abort), no CMD_SYNC. */
-export function arm_smmu_page_response(dev: Device, _evt: IopfFault, resp: IommuPageResponse): void {
+export function* arm_smmu_page_response(dev: Device, _evt: IopfFault, resp: IommuPageResponse): Co {
   const master = dev_iommu_priv_get(dev);
   if (!master.stall_enabled) return; // "TODO: insert PRI response here"
   master.smmu.unit.submit({ kind: 'CMD_RESUME', sid: master.streams[0]!, stag: resp.grpid, retry: resp.code === 'success' });

@@ -6,14 +6,13 @@
  */
 import { SmmuV3 } from '../../hw/smmuv3/index.js';
 import { sync } from '../core/sched.js';
-import { named } from './bridge.js';
 import type { IommuDomainOps, IommuOps } from '../core/ops.js';
-import type { Device, IommuDomain, IommuDriver, Kernel, MmStruct, ProbeContext } from '../core/types.js';
+import type { Device, IommuDomain, IommuDriver, Kernel, ProbeContext } from '../core/types.js';
 import { arm_smmu_attach_dev_sid_domain, arm_smmu_blocking_set_dev_pasid } from './attach.js';
 import { iopf_queue_alloc } from '../core/iopf.js';
 import { arm_smmu_evtq_thread, arm_smmu_page_response } from './evtq.js';
 import { arm_smmu_sva_domain_alloc } from './sva.js';
-import { ArmSmmuDomain, dev_iommu_priv_get, type ArmSmmuDevice, type ArmSmmuMaster } from './structs.js';
+import { ArmSmmuDomain, type ArmSmmuDevice, type ArmSmmuMaster } from './structs.js';
 import { XArrayAlloc } from './xarray.js';
 
 /**
@@ -28,15 +27,14 @@ export const arm_smmu_asid_xa = (kernel: Kernel): XArrayAlloc<ArmSmmuDomain> => 
 };
 
 const arm_smmu_blocked_ops: IommuDomainOps = Object.freeze({
-  set_dev_pasid: named('arm_smmu_blocking_set_dev_pasid', (d: IommuDomain, dev: Device, pasid: number, old: IommuDomain | undefined) =>
-    sync(dev_iommu_priv_get(dev).smmu.kernel, arm_smmu_blocking_set_dev_pasid(d, dev, pasid, old))), // BRIDGE(ops)
-  free: () => undefined, // a static domain
+  set_dev_pasid: arm_smmu_blocking_set_dev_pasid,
+  free: function* () {}, // a static domain
 });
 
 /** arm_smmu_ops (v6.17), the members SVA uses. */
 export const arm_smmu_ops: IommuOps = Object.freeze({
   name: 'arm-smmu-v3',
-  domain_alloc_sva: named('arm_smmu_sva_domain_alloc', (dev: Device, mm: MmStruct) => sync(mm.kernel, arm_smmu_sva_domain_alloc(dev, mm))), // BRIDGE(ops)
+  domain_alloc_sva: arm_smmu_sva_domain_alloc,
   page_response: arm_smmu_page_response,
   get blocked_domain(): IommuDomain {
     return arm_smmu_blocked_domain;

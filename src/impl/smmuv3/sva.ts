@@ -3,7 +3,7 @@
  * (v6.17): one SVA domain per (mm, SMMU instance) with a private ASID, its mmu notifier
  * (invalidate, release, free) and its set_dev_pasid / free ops.
  */
-import { type Co, sync } from '../core/sched.js';
+import { type Co } from '../core/sched.js';
 import { PAGE_SIZE, ULONG_MAX, err, ok, type Errno, type Result } from '../../shared/index.js';
 import { spin_lock, spin_unlock } from '../core/locking.js';
 import { mmget_not_zero, mmput } from '../core/mm.js';
@@ -11,7 +11,6 @@ import { mmu_notifier_put, mmu_notifier_register } from '../core/mmuNotifier.js'
 import type { IommuDomainOps, MmuNotifierOps } from '../core/ops.js';
 import type { Device, IommuDomain, MmStruct, MmuNotifier } from '../core/types.js';
 import { arm_smmu_set_pasid } from './attach.js';
-import { named } from './bridge.js';
 import { arm_smmu_make_sva_cd, arm_smmu_write_cd_entry } from './cd.js';
 import { arm_smmu_atc_inv_domain, arm_smmu_tlb_inv_asid, arm_smmu_tlb_inv_range_asid } from './inv.js';
 import { ArmSmmuDomain, dev_iommu_priv_get, to_smmu_domain } from './structs.js';
@@ -76,7 +75,7 @@ export function* arm_smmu_mm_release(mn: MmuNotifier, _mm: MmStruct): Co {
 }
 
 /** arm_smmu_mmu_notifier_free (v6.17): the kfree of the domain, one SRCU grace period late. */
-function arm_smmu_mmu_notifier_free(mn: MmuNotifier): void {
+function* arm_smmu_mmu_notifier_free(mn: MmuNotifier): Co {
   const smmu_domain = container(mn);
   smmu_domain.freed = true;
   smmu_domain.domain.freed = true;
@@ -84,9 +83,8 @@ function arm_smmu_mmu_notifier_free(mn: MmuNotifier): void {
 }
 
 export const arm_smmu_mmu_notifier_ops: MmuNotifierOps = Object.freeze({
-  arch_invalidate_secondary_tlbs: named('arm_smmu_mm_arch_invalidate_secondary_tlbs', (mn: MmuNotifier, mm: MmStruct, start: bigint, end: bigint) =>
-    sync(mm.kernel, arm_smmu_mm_arch_invalidate_secondary_tlbs(mn, mm, start, end))), // BRIDGE(ops)
-  release: named('arm_smmu_mm_release', (mn: MmuNotifier, mm: MmStruct) => sync(mm.kernel, arm_smmu_mm_release(mn, mm))), // BRIDGE(ops)
+  arch_invalidate_secondary_tlbs: arm_smmu_mm_arch_invalidate_secondary_tlbs,
+  release: arm_smmu_mm_release,
   free_notifier: arm_smmu_mmu_notifier_free,
 });
 
@@ -120,9 +118,8 @@ function* arm_smmu_sva_domain_free(domain: IommuDomain): Co {
 }
 
 export const arm_smmu_sva_domain_ops: IommuDomainOps = Object.freeze({
-  set_dev_pasid: named('arm_smmu_sva_set_dev_pasid', (d: IommuDomain, dev: Device, id: number, old: IommuDomain | undefined) =>
-    sync(dev_iommu_priv_get(dev).smmu.kernel, arm_smmu_sva_set_dev_pasid(d, dev, id, old))), // BRIDGE(ops)
-  free: named('arm_smmu_sva_domain_free', (d: IommuDomain) => sync(to_smmu_domain(d).smmu.kernel, arm_smmu_sva_domain_free(d))), // BRIDGE(ops)
+  set_dev_pasid: arm_smmu_sva_set_dev_pasid,
+  free: arm_smmu_sva_domain_free,
 });
 
 /**

@@ -65,7 +65,7 @@ export function* domain_remove_dev_pasid(domain: IommuDomain | undefined, dev: D
  * disables it for every SVA domain: on a device without PRI intel_iommu_disable_iopf WARNs
  * (finding vtd-iopf-remove-nonpri; the proposed fix skips it as the attach does).
  */
-function blocking_domain_set_dev_pasid(_domain: IommuDomain, dev: Device, pasid: number, old: IommuDomain | undefined): Errno | 0 {
+function* blocking_domain_set_dev_pasid(_domain: IommuDomain, dev: Device, pasid: number, old: IommuDomain | undefined): Co<Errno | 0> {
   const info = dev_iommu_priv_get(dev);
   const kernel = info.iommu.kernel;
   if (kernel.fault === 'B05') {
@@ -103,7 +103,7 @@ export const intel_iommu_ops: IommuOps = {
 /** iommu.c: blocking_domain (static; never freed, never holds state). */
 const blocking_domain: IommuDomain = Object.freeze({
   id: -1, type: 'BLOCKED', owner: intel_iommu_ops, mm: undefined, users: 0, container: undefined, freed: false,
-  ops: Object.freeze({ set_dev_pasid: blocking_domain_set_dev_pasid, free: (): void => undefined }),
+  ops: Object.freeze({ set_dev_pasid: blocking_domain_set_dev_pasid, free: function* (): Co {} }),
 }) as IommuDomain;
 
 /**

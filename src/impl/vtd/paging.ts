@@ -6,7 +6,7 @@
  * page table itself (generic_pt since v6.19) is a radix tree of kernel-owned table pages.
  */
 import { err, ok, type Errno, type Result } from '../../shared/index.js';
-import { sync } from '../core/sched.js';
+import { sync, type Co } from '../core/sched.js';
 import { spin_lock_init } from '../core/locking.js';
 import { KERNEL_OWNER } from '../../hw/mem.js';
 import { Radix } from '../../hw/radix.js';
@@ -27,7 +27,7 @@ const PAGING_LEVELS = 4;
  * (none for a paging domain), then the PASID entry (first- or second-level form, tearing the
  * old one down on a replacement); only then is the old domain's bookkeeping dropped.
  */
-function intel_iommu_set_dev_pasid(domain: IommuDomain, dev: Device, pasid: number, old: IommuDomain | undefined): Errno | 0 {
+function* intel_iommu_set_dev_pasid(domain: IommuDomain, dev: Device, pasid: number, old: IommuDomain | undefined): Co<Errno | 0> {
   const info = dev_iommu_priv_get(dev);
   const iommu = info.iommu;
   if (WARN_ON(iommu, domain.type !== 'PAGING', 'intel_iommu_set_dev_pasid: not a paging domain')) return 'EINVAL';
@@ -55,7 +55,7 @@ function intel_iommu_set_dev_pasid(domain: IommuDomain, dev: Device, pasid: numb
 }
 
 /** iommu.c: intel_iommu_map_pages, one page (pt_iommu map: read always, write as asked). */
-function intel_iommu_map_pages(domain: IommuDomain, iova: number, frame: number, write: boolean): Errno | 0 {
+function* intel_iommu_map_pages(domain: IommuDomain, iova: number, frame: number, write: boolean): Co<Errno | 0> {
   // The first-stage format sets the U/S bit on every leaf (DMA is a user-level request).
   to_dmar_domain(domain).pgtable!.radix.map(iova, frame, write, true);
   return 0;
@@ -65,7 +65,7 @@ function intel_iommu_map_pages(domain: IommuDomain, iova: number, frame: number,
  * iommu.c: intel_iommu_unmap_pages: the leaf goes and its range joins the gather. A one-page
  * unmap never empties a table it does not fully cover, so nothing joins the freelist.
  */
-function intel_iommu_unmap_pages(domain: IommuDomain, iova: number, gather: IommuIotlbGather): number {
+function* intel_iommu_unmap_pages(domain: IommuDomain, iova: number, gather: IommuIotlbGather): Co<number> {
   if (to_dmar_domain(domain).pgtable!.radix.unmap(iova) === 0) return 0;
   iommu_iotlb_gather_add_range(gather, iova, 4096n);
   return 4096;
@@ -75,7 +75,7 @@ function intel_iommu_unmap_pages(domain: IommuDomain, iova: number, gather: Iomm
  * iommu.c: intel_iommu_tlb_sync (v7.0-rc5): one range flush through every cache tag; the
  * invalidation hint says the paging structures stayed (no table was freed).
  */
-function intel_iommu_tlb_sync(domain: IommuDomain, gather: IommuIotlbGather): void {
+function* intel_iommu_tlb_sync(domain: IommuDomain, gather: IommuIotlbGather): Co {
   if (gather.end < gather.start) return; // nothing gathered
   cache_tag_flush_range(to_dmar_domain(domain), gather.start, gather.end, gather.freelist.length === 0);
 }
@@ -83,7 +83,9 @@ function intel_iommu_tlb_sync(domain: IommuDomain, gather: IommuIotlbGather): vo
 /** iommu.c: intel_fs_paging_domain_ops / intel_ss_paging_domain_ops: the same members here. */
 const intel_paging_domain_ops: IommuDomainOps = Object.freeze({
   set_dev_pasid: intel_iommu_set_dev_pasid,
-  free: (domain: IommuDomain): void => void (to_dmar_domain(domain).freed = true),
+  free: function* (domain: IommuDomain): Co {
+    to_dmar_domain(domain).freed = true;
+  },
   map_pages: intel_iommu_map_pages,
   unmap_pages: intel_iommu_unmap_pages,
   iotlb_sync: intel_iommu_tlb_sync,
@@ -94,7 +96,7 @@ const intel_paging_domain_ops: IommuDomainOps = Object.freeze({
  * by default"; intel_iommu_domain_alloc_first_stage refuses any flag but ALLOC_PASID, so a
  * nest parent falls to intel_iommu_domain_alloc_second_stage (which needs SLTS).
  */
-export function intel_iommu_domain_alloc_paging_flags(dev: Device, flags: number): Result<IommuDomain> {
+export function* intel_iommu_domain_alloc_paging_flags(dev: Device, flags: number): Co<Result<IommuDomain>> {
   const iommu: IntelIommu = dev_iommu_priv_get(dev).iommu;
   const first = (flags & IOMMU_HWPT_ALLOC_NEST_PARENT) === 0 && iommu.flts;
   if (!first && !iommu.slts) return err('EOPNOTSUPP');

@@ -3,7 +3,7 @@
  * reporting each page request to the IOPF core (with or without a PASID) and recovering from an
  * overflow, the page group response, and the PASID drain that ends a PASID teardown (pasid.c).
  */
-import { sync } from '../core/sched.js';
+import { sync, type Co } from '../core/sched.js';
 import type { PageRequest } from '../../hw/vtd/prq.js';
 import {
   IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE, IOMMU_FAULT_PAGE_REQUEST_PASID_VALID, IOMMU_FAULT_PAGE_RESPONSE_NEEDS_PASID,
@@ -76,7 +76,7 @@ export function intel_iommu_enable_prq(iommu: IntelIommu): void {
  * prq.c: intel_iommu_page_response (v7.0-rc5): a page group response descriptor, synchronously;
  * it carries the PASID (PASID_P) when the request did, and the request's LPIG.
  */
-export function intel_iommu_page_response(dev: Device, evt: IopfFault, msg: IommuPageResponse): void {
+export function* intel_iommu_page_response(dev: Device, evt: IopfFault, msg: IommuPageResponse): Co {
   const info = dev_iommu_priv_get(dev);
   const prm = evt.prm;
   const kernel = info.iommu.kernel;

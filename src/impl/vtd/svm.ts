@@ -3,7 +3,7 @@
  * (one per mm, usable behind every Intel IOMMU since it needs no DID), its set_dev_pasid, and
  * the mmu notifier that keeps the IOMMU caches in step with the mm.
  */
-import { sync } from '../core/sched.js';
+import { sync, type Co } from '../core/sched.js';
 import { spin_lock_init } from '../core/locking.js';
 import type { Errno, Result } from '../../shared/index.js';
 import { ULONG_MAX, err, ok } from '../../shared/index.js';
@@ -19,7 +19,7 @@ import { PASID_FLAG_FL5LP, __domain_setup_first_level, intel_pasid_tear_down_ent
 const dmarOf = (mn: MmuNotifier): DmarDomain => mn.container as DmarDomain;
 
 /** svm.c: intel_arch_invalidate_secondary_tlbs. "Pages have been freed at this point." */
-function intel_arch_invalidate_secondary_tlbs(mn: MmuNotifier, _mm: MmStruct, start: bigint, end: bigint): void {
+function* intel_arch_invalidate_secondary_tlbs(mn: MmuNotifier, _mm: MmStruct, start: bigint, end: bigint): Co {
   const domain = dmarOf(mn);
   if (start === 0n && end === ULONG_MAX) return cache_tag_flush_all(domain);
   // vm_end is the first byte after the range; the IOMMU code takes the last byte.
@@ -31,7 +31,7 @@ function intel_arch_invalidate_secondary_tlbs(mn: MmuNotifier, _mm: MmStruct, st
  * of the domain is torn down with FPD kept, so the hardware stops walking the tables that are
  * about to go and blocks DMA without reporting faults.
  */
-function intel_mm_release(mn: MmuNotifier, _mm: MmStruct): void {
+function* intel_mm_release(mn: MmuNotifier, _mm: MmStruct): Co {
   const domain = dmarOf(mn);
   for (const dev_pasid of [...domain.dev_pasids]) {
     const info = dev_iommu_priv_get(dev_pasid.dev);
@@ -40,7 +40,7 @@ function intel_mm_release(mn: MmuNotifier, _mm: MmStruct): void {
 }
 
 /** svm.c: intel_mm_free_notifier: the deferred kfree of the qi_batch and the domain. */
-function intel_mm_free_notifier(mn: MmuNotifier): void {
+function* intel_mm_free_notifier(mn: MmuNotifier): Co {
   const domain = dmarOf(mn);
   domain.qi_batch = undefined;
   domain.freed = true;
@@ -73,7 +73,7 @@ export function intel_iommu_sva_supported(dev: Device): Errno | 0 {
  * with FLPT_DEFAULT_DID, enables IOPF on a PRI device, then writes a first-level PASID entry
  * pointing at the mm's pgd; unwinds in reverse on failure.
  */
-function intel_svm_set_dev_pasid(domain: IommuDomain, dev: Device, pasid: number, old: IommuDomain | undefined): Errno | 0 {
+function* intel_svm_set_dev_pasid(domain: IommuDomain, dev: Device, pasid: number, old: IommuDomain | undefined): Co<Errno | 0> {
   const ret = intel_iommu_sva_supported(dev);
   if (ret !== 0) return ret;
   const info = dev_iommu_priv_get(dev);
@@ -103,7 +103,7 @@ function intel_svm_set_dev_pasid(domain: IommuDomain, dev: Device, pasid: number
 }
 
 /** svm.c: intel_svm_domain_free: "dmar_domain free is deferred to the mmu free_notifier callback." */
-function intel_svm_domain_free(domain: IommuDomain): void {
+function* intel_svm_domain_free(domain: IommuDomain): Co {
   sync(to_dmar_domain(domain).notifier!.mm.kernel, mmu_notifier_put(to_dmar_domain(domain).notifier!)); // BRIDGE(core)
 }
 
@@ -118,7 +118,7 @@ export const intel_svm_domain_ops: IommuDomainOps = Object.freeze({
  * (its kzalloc is the 'domain' fault-injection site) whose notifier is registered on the mm. The
  * core sets domain->mm and takes its mmgrab afterwards (iommu_sva_domain_alloc).
  */
-export function intel_svm_domain_alloc(dev: Device, mm: MmStruct): Result<IommuDomain> {
+export function* intel_svm_domain_alloc(dev: Device, mm: MmStruct): Co<Result<IommuDomain>> {
   const ret = intel_iommu_sva_supported(dev);
   if (ret !== 0) return err(ret);
   if (mm.kernel.shouldFail('kzalloc@intel_svm_domain_alloc')) return err('ENOMEM');

@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest';
+import { sync } from '../../../src/impl/core/sched.js';
 import type { AmdCmd, AmdIommuUnit } from '../../../src/hw/amd/index.js';
 import { amdIommuDriver } from '../../../src/impl/amd/iommu.js';
 import { pdom_ids } from '../../../src/impl/amd/pdomIds.js';
@@ -70,10 +71,10 @@ describe('AMD SVA (amd/pasid.c, v6.19-rc)', () => {
     run(...live(w, 0), { kind: 'bind', dev: 0, mm: 0 });
     const domain = w.mms[0]!.iommu_mm!.sva_domains[0]!;
     take();
-    expect(domain.ops.set_dev_pasid(domain, w.devices[1]!, 1, domain)).toBe('EOPNOTSUPP');
-    expect(domain.ops.set_dev_pasid(domain, w.devices[1]!, 0, undefined)).toBe('EINVAL');
-    expect(domain.ops.set_dev_pasid(domain, w.devices[1]!, 15, undefined)).toBe('EINVAL');
-    expect(domain.ops.set_dev_pasid(domain, w.devices[3]!, 1, undefined)).toBe('EINVAL');
+    expect(sync(w.kernel, domain.ops.set_dev_pasid(domain, w.devices[1]!, 1, domain))).toBe('EOPNOTSUPP');
+    expect(sync(w.kernel, domain.ops.set_dev_pasid(domain, w.devices[1]!, 0, undefined))).toBe('EINVAL');
+    expect(sync(w.kernel, domain.ops.set_dev_pasid(domain, w.devices[1]!, 15, undefined))).toBe('EINVAL');
+    expect(sync(w.kernel, domain.ops.set_dev_pasid(domain, w.devices[3]!, 1, undefined))).toBe('EINVAL');
     expect(take()).toEqual([]);
   });
 

@@ -8,9 +8,15 @@ import { mockWorld, spawn } from './helpers.js';
 function recorder() {
   const calls: string[] = [];
   const ops: MmuNotifierOps = {
-    release: (_s, mm) => calls.push(`release mm${mm.slot}`),
-    arch_invalidate_secondary_tlbs: (_s, _mm, start, end) => calls.push(`inv ${start}-${end}`),
-    free_notifier: () => calls.push('free_notifier'),
+    release: function* (_s, mm) {
+      calls.push(`release mm${mm.slot}`);
+    },
+    arch_invalidate_secondary_tlbs: function* (_s, _mm, start, end) {
+      calls.push(`inv ${start}-${end}`);
+    },
+    free_notifier: function* () {
+      calls.push('free_notifier');
+    },
   };
   const sub = (mm: MmStruct, name: string): MmuNotifier => ({ ops, mm, container: name, users: 0, hooked: false, freed: false });
   return { calls, sub };
@@ -82,8 +88,12 @@ describe('mmu_notifier_unregister (the synchronous kind: no free_notifier)', () 
     const mm = w.world.mms[0]!;
     const calls: string[] = [];
     const ops: MmuNotifierOps = {
-      release: (_s, m) => calls.push(`release mm${m.slot}`),
-      arch_invalidate_secondary_tlbs: () => calls.push('inv'),
+      release: function* (_s, m) {
+        calls.push(`release mm${m.slot}`);
+      },
+      arch_invalidate_secondary_tlbs: function* () {
+        calls.push('inv');
+      },
     };
     const sub: MmuNotifier = { ops, mm, container: 'x', users: 0, hooked: false, freed: false };
     sync(mm.kernel, mmu_notifier_register(sub, mm));
@@ -101,7 +111,12 @@ describe('mmu_notifier_unregister (the synchronous kind: no free_notifier)', () 
     w.step(spawn(0));
     const mm = w.world.mms[0]!;
     const calls: string[] = [];
-    const ops: MmuNotifierOps = { release: () => calls.push('release'), arch_invalidate_secondary_tlbs: () => undefined };
+    const ops: MmuNotifierOps = {
+      release: function* () {
+        calls.push('release');
+      },
+      arch_invalidate_secondary_tlbs: function* () {},
+    };
     const sub: MmuNotifier = { ops, mm, container: 'x', users: 0, hooked: false, freed: false };
     sync(mm.kernel, mmu_notifier_register(sub, mm));
     mmu_notifier_release(mm);

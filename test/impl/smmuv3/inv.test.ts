@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest';
+import { sync } from '../../../src/impl/core/sched.js';
 import { iommu_sva_bind_device } from '../../../src/impl/core/iommuSva.js';
 import type { SmmuCmd } from '../../../src/hw/smmuv3/index.js';
 import { arm_smmu_atc_inv_to_cmd } from '../../../src/impl/smmuv3/inv.js';
@@ -15,7 +16,7 @@ const setup = (rangeInv: boolean): { w: SmmuWorld; sd: ArmSmmuDomain; inv: (star
   const sd = to_smmu_domain(r.value.domain);
   w.take();
   const inv = (start: bigint, end: bigint): SmmuCmd[] => {
-    arm_smmu_mmu_notifier_ops.arch_invalidate_secondary_tlbs(sd.mmu_notifier, mm, start, end);
+    sync(mm.kernel, arm_smmu_mmu_notifier_ops.arch_invalidate_secondary_tlbs(sd.mmu_notifier, mm, start, end));
     return w.take();
   };
   return { w, sd, inv };

@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest';
+import { sync } from '../../../src/impl/core/sched.js';
 import { exit_mm } from '../../../src/impl/core/exit.js';
 import { iommu_sva_bind_device, iommu_sva_unbind_device } from '../../../src/impl/core/iommuSva.js';
 import { srcu_grace_period } from '../../../src/impl/core/kernel.js';
@@ -34,7 +35,7 @@ describe('SMMUv3 SVA domains', () => {
     const mm = w.spawn(0);
     const h0 = bound(iommu_sva_bind_device(w.devs[0]!, mm));
     w.take(1);
-    expect(h0.domain.ops.set_dev_pasid(h0.domain, w.devs[1]!, mm.iommu_mm!.pasid, undefined)).toBe('EINVAL');
+    expect(sync(mm.kernel, h0.domain.ops.set_dev_pasid(h0.domain, w.devs[1]!, mm.iommu_mm!.pasid, undefined))).toBe('EINVAL');
     expect(w.take(1)).toEqual([]);
     expect(to_smmu_domain(h0.domain).devices).toHaveLength(1);
   });
