@@ -9,7 +9,8 @@
  * task blocked or finished is free.
  *
  * Kernel tasks spawned while the group runs (queue_work, an IRQ thread woken by a page request)
- * join it at the next index; tasks spawned before the group are not its tasks. When no task can
+ * join it at the next index; a task spawned before the group joins it when a group task waits
+ * for it (a flush of work queued earlier), and is otherwise left for later. When no task can
  * run and some are not done, the group deadlocked: the report names what each task waits in and
  * holds, like lockdep's "INFO: task blocked for more than 120 seconds" with its held-locks list;
  * it is warn()ed (the I-SPLAT invariant) and the tasks are parked for good.
@@ -50,6 +51,12 @@ export function runGroup(kernel: Kernel, members: readonly GroupMember[], policy
     for (;;) {
       if (s.nextId !== seen) adopt(s.tasks, seen, join);
       seen = s.nextId;
+      // A task spawned before the group (a work item queued earlier) joins it once a group task
+      // waits for it: a flush of earlier work is not a deadlock.
+      for (let i = 0; i < tasks.length; i++) {
+        const dep = tasks[i]!.blocked?.waitsFor?.();
+        if (dep !== undefined && !dep.done && !dep.parked && !tasks.includes(dep)) join(dep);
+      }
       runnable.length = 0;
       let pending = 0;
       for (let i = 0; i < tasks.length; i++) {

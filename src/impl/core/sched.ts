@@ -168,7 +168,9 @@ export function* wait(kernel: Kernel, what: string, until: () => boolean, waitsF
   if (until()) return true;
   const s = schedOf(kernel);
   if (s.concurrent && s.bridges === 0 && s.inline.length === 0) {
-    yield { kind: 'block', what, until, waitsFor };
+    // Re-check on every wake-up: a bridge may step this task in place before `until` holds.
+    const block: Yield = { kind: 'block', what, until, waitsFor };
+    while (!until()) yield block;
     return true;
   }
   return runUntil(kernel, what, until, waitsFor);
@@ -186,8 +188,16 @@ function runUntil(kernel: Kernel, what: string, until: () => boolean, waitsFor: 
     }
     s.inline.push(me);
     try {
-      while (stepTask(kernel, dep) !== undefined) {
-        // A dependency run in place never yields a block (its own waits run in place too).
+      for (;;) {
+        const y = stepTask(kernel, dep);
+        if (y === undefined) break;
+        // A dependency that blocked in a concurrent group before being run in place here.
+        if (y.kind === 'block') {
+          s.current = dep;
+          const ok = runUntil(kernel, y.what, y.until!, y.waitsFor);
+          s.current = me;
+          if (!ok) throw new TaskHung(`${dep.name} hung in ${y.what}`);
+        }
       }
     } catch (e) {
       if (!(e instanceof TaskHung)) throw e;
