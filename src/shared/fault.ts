@@ -2,7 +2,8 @@
  * The historical SVA bugs the impl can be switched back to, one at a time (reference/kernel-sva.md
  * §6). Each id names the place in the ported kernel code where the old logic lived; the switch
  * is read only there, never by the harness or the invariants. `expected` lists the invariant
- * ids the bug is meant to be caught by (any one of them catching it counts).
+ * ids the bug is meant to be caught by (any one of them catching it counts). R ids are races:
+ * they show only when tasks interleave (src/sched), in a concurrent group or its hand schedule.
  */
 export type FaultId =
   | 'B01' | 'B02' | 'B03' | 'B04' | 'B05' | 'B06' | 'B07' | 'B08'
@@ -11,7 +12,8 @@ export type FaultId =
   | 'B30' | 'B31'
   | 'B40' | 'B41'
   | 'B50' | 'B51'
-  | 'B60' | 'B61';
+  | 'B60' | 'B61'
+  | 'R01' | 'R02' | 'R03' | 'R04' | 'R05';
 
 export interface FaultInfo {
   readonly id: FaultId;
@@ -54,17 +56,28 @@ export const FAULTS: readonly FaultInfo[] = [
   { id: 'B51', title: 'PASID teardown returns at a non-present entry: FPD left, PRQ drained at mm release instead of unbind', fix: 'cf08ca81d08a (v6.13-rc, Dec 2024)', platform: 'vtd', expected: ['I5', 'I11', 'I-PRI-ONCE', 'I-PRI-RETRY', 'I-PRI-DRAIN', 'REF'] },
   { id: 'B60', title: 'PASID replacement rewrites the present entry in place', fix: 'c3b1edea3791 (v7.0-rc)', platform: 'vtd', expected: ['I7', 'I6'] },
   { id: 'B61', title: 'flush-all sends the device-TLB invalidation without the PASID', fix: '3141153816bf (v6.17)', platform: 'vtd', expected: ['I6', 'I-UAF-DMA'] },
+  // Races (issue 11).
+  // R01 row
+  //
+  // R02 row
+  //
+  // R03 row
+  //
+  // R04 row
+  //
+  // R05 row
 ];
 
 export const FAULT_IDS: readonly FaultId[] = FAULTS.map((f) => f.id);
 
 /** The corpus's ids as runs of consecutive numbers, for messages: `B01-B19, B30-B31, B50-B51, B60-B61`. */
 export const faultIdRanges = (): string => {
+  // Runs never cross a prefix: B19 and R01 are not consecutive.
   const nums = FAULT_IDS.map((id) => Number(id.slice(1)));
   const runs: string[] = [];
   for (let i = 0; i < nums.length;) {
     let j = i;
-    while (j + 1 < nums.length && nums[j + 1] === nums[j]! + 1) j++;
+    while (j + 1 < nums.length && nums[j + 1] === nums[j]! + 1 && FAULT_IDS[j + 1]![0] === FAULT_IDS[j]![0]) j++;
     runs.push(i === j ? FAULT_IDS[i]! : `${FAULT_IDS[i]}-${FAULT_IDS[j]}`);
     i = j + 1;
   }
