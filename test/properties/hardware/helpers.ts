@@ -166,7 +166,7 @@ export const wrapSubmit = <T>(unit: { submit(x: T): unknown }, f: (x: T, submit:
 /** Break one mmu-notifier op of every SVA domain of the slot's mm (a driver that forgets it). */
 export const muteNotifier = (b: Bench, mm: number, op: 'arch_invalidate_secondary_tlbs' | 'release'): void => {
   for (const n of b.world.mms[mm]!.notifiers) {
-    (n as { ops: MmuNotifierOps }).ops = { ...n.ops, [op]: () => undefined };
+    (n as { ops: MmuNotifierOps }).ops = { ...n.ops, [op]: function* () {} };
   }
 };
 
