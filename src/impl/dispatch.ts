@@ -92,7 +92,7 @@ export function* implTask(world: World, cmd: Command): Co<Observation> {
   switch (cmd.kind) {
     case 'bind': {
       const { dev, mm } = cmd;
-      const r = iommu_sva_bind_device(devOf(world, dev), mmOf(world, mm));
+      const r = yield* iommu_sva_bind_device(devOf(world, dev), mmOf(world, mm));
       if (!r.ok) return { ok: false, errno: r.errno };
       const row = world.fds[mm]!;
       const fd = row[dev];
@@ -111,7 +111,7 @@ export function* implTask(world: World, cmd: Command): Co<Observation> {
         // Its driver's last unbind of the mm: the device stopped using the PASID first.
         devOf(world, dev).hw.stopPasid(pasidOf(world, mm));
       }
-      iommu_sva_unbind_device(fd.handle);
+      yield* iommu_sva_unbind_device(fd.handle);
       return OK;
     }
     case 'mmap': {
@@ -165,7 +165,7 @@ export function* implTask(world: World, cmd: Command): Co<Observation> {
       return OK;
     }
     case 'unplug': {
-      pciehp_surprise_remove(world, devOf(world, cmd.dev));
+      yield* pciehp_surprise_remove(world, devOf(world, cmd.dev));
       return OK;
     }
     case 'exit': {

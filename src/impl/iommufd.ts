@@ -33,7 +33,7 @@ export function* attachPasid(world: World, dev: Device, hwpt: number, pasid: num
   if (slot.pasid.has(dev.group)) throw new Error(`hwpt ${hwpt} already attached to group ${dev.group.id} (caller contract)`);
   const domain = yield* hwptDomain(world, hwpt, dev);
   if (typeof domain === 'string') return fail(domain);
-  const ret = iommu_attach_device_pasid(domain, dev, pasid);
+  const ret = yield* iommu_attach_device_pasid(domain, dev, pasid);
   if (ret !== 0) return fail(ret);
   slot.pasid.set(dev.group, pasid);
   return { ok: true, value: pasid };
@@ -49,7 +49,7 @@ export function* replacePasid(world: World, dev: Device, hwpt: number, from: num
   if (pasid === undefined || world.hwpts[hwpt]!.pasid.has(dev.group)) throw new Error(`replacePasid(hwpt ${from} → ${hwpt}): caller contract`);
   const domain = yield* hwptDomain(world, hwpt, dev);
   if (typeof domain === 'string') return fail(domain);
-  const ret = iommu_replace_device_pasid(domain, dev, pasid);
+  const ret = yield* iommu_replace_device_pasid(domain, dev, pasid);
   if (ret !== 0) return fail(ret);
   old.pasid.delete(dev.group);
   world.hwpts[hwpt]!.pasid.set(dev.group, pasid);
@@ -61,7 +61,7 @@ export function* detachPasid(world: World, dev: Device, hwpt: number): Co<Observ
   const slot = world.hwpts[hwpt]!;
   const pasid = slot.pasid.get(dev.group);
   if (pasid === undefined || slot.domain === undefined) throw new Error(`hwpt ${hwpt} not attached to group ${dev.group.id} (caller contract)`);
-  iommu_detach_device_pasid(slot.domain, dev, pasid);
+  yield* iommu_detach_device_pasid(slot.domain, dev, pasid);
   slot.pasid.delete(dev.group);
   return OK;
 }

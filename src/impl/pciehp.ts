@@ -9,11 +9,12 @@
  * harness does not model removing the device from its group, so only a device alone in its
  * group may be unplugged (spec/precondition.ts), and no command names it afterwards.
  */
+import type { Co } from './core/sched.js';
 import { iommu_sva_unbind_device } from './core/iommuSva.js';
 import type { Device } from './core/types.js';
 import type { World } from './world.js';
 
-export function pciehp_surprise_remove(world: World, dev: Device): void {
+export function* pciehp_surprise_remove(world: World, dev: Device): Co {
   // The endpoint is physically gone, and its ATC with it.
   dev.hw.surpriseRemove();
   world.kernel.trace?.event('core', 'pciehp', `${dev.hw.name}: surprise removal`);
@@ -21,6 +22,6 @@ export function pciehp_surprise_remove(world: World, dev: Device): void {
     const fd = row[dev.id];
     if (fd === undefined) continue;
     row[dev.id] = undefined;
-    for (let n = fd.binds; n > 0; n--) iommu_sva_unbind_device(fd.handle);
+    for (let n = fd.binds; n > 0; n--) yield* iommu_sva_unbind_device(fd.handle);
   }
 }

@@ -4,9 +4,12 @@
  * slot (XA_ZERO_ENTRY), programs every PASID-capable device of the group through the domain's
  * set_dev_pasid, and only then stores the entry ("The new domain cannot be visible until the
  * operation succeeds as we cannot tolerate PRIs becoming concurrently queued and then failing
- * attach"). Detach goes through the driver's blocking domain.
+ * attach"). Detach goes through the driver's blocking domain. Every entry point runs under
+ * the group's mutex (&group->mutex), as the C's; the pasid_array stores are yield points, since
+ * the fault-reporting threads read the array without that mutex (iommu_attach_handle_get).
  */
-import { sync } from './sched.js';
+import { mutex_init, mutex_lock, mutex_unlock, type Mutex } from './locking.js';
+import { type Co, preemptPoint } from './sched.js';
 import type { Errno } from '../../shared/index.js';
 import { coreOf, warn } from './kernel.js';
 import { mmdrop } from './mm.js';
@@ -24,10 +27,22 @@ function domain_iommu_ops_compatible(ops: IommuOps, domain: IommuDomain): boolea
   return domain.owner === ops || domain === ops.blocked_domain;
 }
 
+/** struct iommu_group's mutex, made with the group (lockdep class "&group->mutex"). */
+const groupMutexes = new WeakMap<IommuGroup, Mutex>();
+function groupMutex(group: IommuGroup, kernel: Kernel): Mutex {
+  let m = groupMutexes.get(group);
+  if (m === undefined) groupMutexes.set(group, (m = mutex_init(kernel, '&group->mutex')));
+  return m;
+}
+
+const XA_INSERT = preemptPoint('xa_insert(&group->pasid_array, XA_ZERO_ENTRY)');
+const XA_STORE = preemptPoint('xa_store(&group->pasid_array)');
+const XA_ERASE = preemptPoint('xa_erase(&group->pasid_array)');
+
 /** drivers/iommu/iommu.c: iommu_remove_dev_pasid (v6.17): the blocked domain takes the PASID; must not fail. */
-function iommu_remove_dev_pasid(dev: Device, pasid: number, domain: IommuDomain): void {
+function* iommu_remove_dev_pasid(dev: Device, pasid: number, domain: IommuDomain): Co {
   const blocked = dev.iommu.ops.blocked_domain;
-  const ret = sync(kernelOf(domain), blocked.ops.set_dev_pasid(blocked, dev, pasid, domain)); // BRIDGE(core-ops)
+  const ret = yield* blocked.ops.set_dev_pasid(blocked, dev, pasid, domain);
   if (ret !== 0) warn(kernelOf(domain), `blocked set_dev_pasid(dev${dev.id}, ${pasid}) = ${ret}`);
 }
 
@@ -45,7 +60,7 @@ const skipsNoPasidDevices = (domain: IommuDomain): boolean => kernelOf(domain).f
  * drivers/iommu/iommu.c: __iommu_set_group_pasid (v6.17): program each PASID-capable device;
  * on failure undo the devices already done (to `old`, or through the blocking domain).
  */
-function __iommu_set_group_pasid(domain: IommuDomain, group: IommuGroup, pasid: number, old: IommuDomain | undefined): Errno | 0 {
+function* __iommu_set_group_pasid(domain: IommuDomain, group: IommuGroup, pasid: number, old: IommuDomain | undefined): Co<Errno | 0> {
   const devs = group.devices;
   const skip = skipsNoPasidDevices(domain);
   let failed = -1;
@@ -53,7 +68,7 @@ function __iommu_set_group_pasid(domain: IommuDomain, group: IommuGroup, pasid: 
   for (let i = 0; i < devs.length; i++) {
     const d = devs[i]!;
     if (d.max_pasids === 0 && skip) continue;
-    ret = sync(kernelOf(domain), domain.ops.set_dev_pasid(domain, d, pasid, old)); // BRIDGE(core-ops)
+    ret = yield* domain.ops.set_dev_pasid(domain, d, pasid, old);
     if (ret !== 0) {
       failed = i;
       break;
@@ -67,8 +82,8 @@ function __iommu_set_group_pasid(domain: IommuDomain, group: IommuGroup, pasid: 
     const d = devs[i]!;
     if (d.max_pasids === 0 && skip) continue;
     // "it is a driver bug to fail attaching with a previously good domain"
-    if (old === undefined || warnIf(domain, sync(kernelOf(domain), old.ops.set_dev_pasid(old, d, pasid, domain)), d, pasid) /* BRIDGE(core-ops) */) {
-      iommu_remove_dev_pasid(d, pasid, domain);
+    if (old === undefined || warnIf(domain, yield* old.ops.set_dev_pasid(old, d, pasid, domain), d, pasid)) {
+      yield* iommu_remove_dev_pasid(d, pasid, domain);
     }
   }
   return ret;
@@ -86,11 +101,20 @@ function warnIf(domain: IommuDomain, ret: Errno | 0, d: Device, pasid: number): 
  * (another driver's domain, PASID 0, PASID beyond a group device's max_pasids), -EBUSY (the
  * PASID is taken in the group), or the driver's set_dev_pasid error.
  */
-export function iommu_attach_device_pasid(domain: IommuDomain, dev: Device, pasid: number, handle?: IommuSva): Errno | 0 {
+export function* iommu_attach_device_pasid(domain: IommuDomain, dev: Device, pasid: number, handle?: IommuSva): Co<Errno | 0> {
   const group = dev.group;
   const ops = dev.iommu.ops;
   if (!hasOp(domain.ops.set_dev_pasid) || !hasOp(ops.blocked_domain.ops.set_dev_pasid)) return 'EOPNOTSUPP';
   if (!domain_iommu_ops_compatible(ops, domain) || pasid === IOMMU_NO_PASID) return 'EINVAL';
+  const mutex = groupMutex(group, kernelOf(domain));
+  yield* mutex_lock(mutex);
+  const ret = yield* attach_locked(domain, group, pasid, handle);
+  yield* mutex_unlock(mutex);
+  return ret;
+}
+
+/** iommu_attach_device_pasid's body under &group->mutex (the C's out_unlock ladder). */
+function* attach_locked(domain: IommuDomain, group: IommuGroup, pasid: number, handle: IommuSva | undefined): Co<Errno | 0> {
   for (const d of group.devices) {
     // Devices without PASID support cannot emit PASID traffic: they do not constrain the group.
     if (d.max_pasids > 0 && pasid >= d.max_pasids) return 'EINVAL';
@@ -103,14 +127,16 @@ export function iommu_attach_device_pasid(domain: IommuDomain, dev: Device, pasi
     entry = { kind: 'domain', domain };
   }
   // xa_insert(XA_ZERO_ENTRY): present (even reserved) is -EBUSY.
+  yield XA_INSERT;
   if (group.pasid_array.has(pasid)) return 'EBUSY';
   if (kernelOf(domain).shouldFail('xa_insert@iommu_attach_device_pasid')) return 'ENOMEM'; // the xarray node
   group.pasid_array.set(pasid, RESERVED);
-  const ret = __iommu_set_group_pasid(domain, group, pasid, undefined);
+  const ret = yield* __iommu_set_group_pasid(domain, group, pasid, undefined);
   if (ret !== 0) {
     group.pasid_array.delete(pasid); // xa_release
     return ret;
   }
+  yield XA_STORE;
   group.pasid_array.set(pasid, entry); // xa_store: cannot fail, the slot was reserved
   return 0;
 }
@@ -131,19 +157,29 @@ const pasid_array_entry_to_domain = (e: PasidArrayEntry): IommuDomain | undefine
  * puts the done ones back on it. The pasid_array entry changes only on success. iommufd passes
  * an attach handle; the harness stores the bare domain, as for the attach.
  */
-export function iommu_replace_device_pasid(domain: IommuDomain, dev: Device, pasid: number): Errno | 0 {
+export function* iommu_replace_device_pasid(domain: IommuDomain, dev: Device, pasid: number): Co<Errno | 0> {
   const group = dev.group;
   if (!hasOp(domain.ops.set_dev_pasid)) return 'EOPNOTSUPP';
   if (!domain_iommu_ops_compatible(dev.iommu.ops, domain) || pasid === IOMMU_NO_PASID) return 'EINVAL';
+  const mutex = groupMutex(group, kernelOf(domain));
+  yield* mutex_lock(mutex);
+  const ret = yield* replace_locked(domain, group, pasid);
+  yield* mutex_unlock(mutex);
+  return ret;
+}
+
+/** iommu_replace_device_pasid's body under &group->mutex. */
+function* replace_locked(domain: IommuDomain, group: IommuGroup, pasid: number): Co<Errno | 0> {
   const curr = group.pasid_array.get(pasid);
   // xa_cmpxchg(NULL → XA_ZERO_ENTRY) found nothing: "not a replace case".
   if (curr === undefined) return 'EINVAL';
   const curr_domain = pasid_array_entry_to_domain(curr);
   if (curr_domain === undefined) return 'EBUSY'; // a concurrent attach's reservation
   if (curr_domain !== domain) {
-    const ret = __iommu_set_group_pasid(domain, group, pasid, curr_domain);
+    const ret = yield* __iommu_set_group_pasid(domain, group, pasid, curr_domain);
     if (ret !== 0) return ret;
   }
+  yield XA_STORE;
   group.pasid_array.set(pasid, { kind: 'domain', domain });
   return 0;
 }
@@ -152,11 +188,15 @@ export function iommu_replace_device_pasid(domain: IommuDomain, dev: Device, pas
  * drivers/iommu/iommu.c: iommu_detach_device_pasid → __iommu_remove_group_pasid (v6.17):
  * every PASID-capable device of the group goes to the blocking domain, then xa_erase.
  */
-export function iommu_detach_device_pasid(domain: IommuDomain, dev: Device, pasid: number): void {
+export function* iommu_detach_device_pasid(domain: IommuDomain, dev: Device, pasid: number): Co {
   const group = dev.group;
   const skip = skipsNoPasidDevices(domain);
-  for (const d of group.devices) if (d.max_pasids > 0 || !skip) iommu_remove_dev_pasid(d, pasid, domain);
+  const mutex = groupMutex(group, kernelOf(domain));
+  yield* mutex_lock(mutex);
+  for (const d of group.devices) if (d.max_pasids > 0 || !skip) yield* iommu_remove_dev_pasid(d, pasid, domain);
+  yield XA_ERASE;
   group.pasid_array.delete(pasid);
+  yield* mutex_unlock(mutex);
 }
 
 /**
@@ -176,13 +216,13 @@ export function iommu_attach_handle_get(group: IommuGroup, pasid: number, type?:
  * then ops->free. SVA drivers only put their notifier here; their memory goes with
  * free_notifier after the grace period. `freed` marks that the core has let go of it.
  */
-export function iommu_domain_free(domain: IommuDomain): void {
+export function* iommu_domain_free(domain: IommuDomain): Co {
   const mm = domain.mm;
   if (domain.type === 'SVA' && mm !== undefined) {
     coreOf(mm.kernel).live.domains.delete(domain);
     mmdrop(mm);
   }
-  sync(kernelOf(domain), domain.ops.free(domain)); // BRIDGE(core-ops)
+  yield* domain.ops.free(domain);
   domain.freed = true;
 }
 

@@ -1,10 +1,12 @@
 /**
  * drivers/iommu/iommu-sva.c (v6.17, plus v6.18's iommu_sva_mms / iommu_sva_invalidate_kva_range).
- * One global lock (iommu_sva_lock) serialises all of it in the kernel; commands are atomic here.
+ * One global mutex (iommu_sva_lock) serialises bind and unbind; the attach under it takes the
+ * group's mutex and the driver's locks, and can interleave with anything that takes neither.
  * Not followed: v6.18-rc's x86 stop-gap that fails every bind with -EOPNOTSUPP (72f98ef9a4be),
  * and arch_pgtable_dma_compat (x86 LAM is not modelled).
  */
-import { sync } from './sched.js';
+import { mutex_init, mutex_lock, mutex_unlock, type Mutex } from './locking.js';
+import type { Co } from './sched.js';
 import type { Errno, Result } from '../../shared/index.js';
 import { err, ok } from '../../shared/index.js';
 import { iommu_attach_device_pasid, iommu_attach_handle_get, iommu_detach_device_pasid, iommu_domain_free } from './iommu.js';
@@ -39,9 +41,9 @@ function iommu_alloc_mm_data(mm: MmStruct, dev: Device): IommuMmData | Errno {
  * site is the driver's own kzalloc, checked inside ops->domain_alloc_sva after the driver's
  * capability checks (intel_svm_domain_alloc tests intel_iommu_sva_supported first).
  */
-function iommu_sva_domain_alloc(dev: Device, mm: MmStruct): Result<IommuDomain> {
+function* iommu_sva_domain_alloc(dev: Device, mm: MmStruct): Co<Result<IommuDomain>> {
   const ops = dev.iommu.ops;
-  const r = sync(mm.kernel, ops.domain_alloc_sva(dev, mm)); // BRIDGE(core-ops)
+  const r = yield* ops.domain_alloc_sva(dev, mm);
   if (!r.ok) return r;
   const domain = r.value;
   mmgrab(mm);
@@ -63,7 +65,26 @@ function kfree_handle(kernel: Kernel, handle: IommuSva): void {
  * new handle is attached with the first of the mm's SVA domains that accepts the device (any
  * attach error moves on), or with a newly allocated domain.
  */
-export function iommu_sva_bind_device(dev: Device, mm: MmStruct): Result<IommuSva> {
+/** iommu-sva.c: static DEFINE_MUTEX(iommu_sva_lock), one per world. */
+const svaLocks = new WeakMap<Kernel, Mutex>();
+function iommu_sva_lock(kernel: Kernel): Mutex {
+  let m = svaLocks.get(kernel);
+  if (m === undefined) svaLocks.set(kernel, (m = mutex_init(kernel, 'iommu_sva_lock')));
+  return m;
+}
+
+export function* iommu_sva_bind_device(dev: Device, mm: MmStruct): Co<Result<IommuSva>> {
+  const lock = iommu_sva_lock(mm.kernel);
+  yield* mutex_lock(lock);
+  const r = yield* bind_locked(dev, mm);
+  yield* mutex_unlock(lock);
+  // handle->dev = dev comes after the unlock in the C; the locked body set it already, which
+  // nothing can tell apart: the handle is not reachable by another bind before the store.
+  return r;
+}
+
+/** iommu_sva_bind_device's body under iommu_sva_lock (its out_unlock ladder returns through here). */
+function* bind_locked(dev: Device, mm: MmStruct): Co<Result<IommuSva>> {
   const kernel = mm.kernel;
   const iommu_mm = iommu_alloc_mm_data(mm, dev);
   if (typeof iommu_mm === 'string') return err(iommu_mm);
@@ -88,22 +109,22 @@ export function iommu_sva_bind_device(dev: Device, mm: MmStruct): Result<IommuSv
 
   let attached: IommuDomain | undefined;
   for (const domain of iommu_mm.sva_domains) {
-    if (iommu_attach_device_pasid(domain, dev, iommu_mm.pasid, handle) === 0) {
+    if ((yield* iommu_attach_device_pasid(domain, dev, iommu_mm.pasid, handle)) === 0) {
       domain.users++;
       attached = domain;
       break;
     }
   }
   if (attached === undefined) {
-    const r = iommu_sva_domain_alloc(dev, mm);
+    const r = yield* iommu_sva_domain_alloc(dev, mm);
     if (!r.ok) {
       kfree_handle(kernel, handle);
       return err(r.errno);
     }
     const domain = r.value;
-    const ret = iommu_attach_device_pasid(domain, dev, iommu_mm.pasid, handle);
+    const ret = yield* iommu_attach_device_pasid(domain, dev, iommu_mm.pasid, handle);
     if (ret !== 0) {
-      iommu_domain_free(domain);
+      yield* iommu_domain_free(domain);
       kfree_handle(kernel, handle);
       return err(ret);
     }
@@ -131,17 +152,20 @@ export function iommu_sva_bind_device(dev: Device, mm: MmStruct): Result<IommuSv
  * so the old order never touched freed memory: no fault for it.) Only the last reference
  * detaches (through the blocking domain); the last attachment of a domain frees it.
  */
-export function iommu_sva_unbind_device(handle: IommuSva): void {
+export function* iommu_sva_unbind_device(handle: IommuSva): Co {
   const domain = handle.domain;
   const mm = domain.mm!;
   const iommu_mm = mm.iommu_mm!;
   const dev = handle.dev!;
   const kernel = mm.kernel;
+  const lock = iommu_sva_lock(kernel);
+  yield* mutex_lock(lock);
   if (--handle.users > 0) {
     kernel.trace?.event('core', 'sva', `unbind dev${dev.id} mm${mm.slot}: handle ${handle.id} users ${handle.users}`);
+    yield* mutex_unlock(lock);
     return;
   }
-  iommu_detach_device_pasid(domain, dev, iommu_mm.pasid);
+  yield* iommu_detach_device_pasid(domain, dev, iommu_mm.pasid);
   if (--domain.users === 0) {
     iommu_mm.sva_domains.splice(iommu_mm.sva_domains.indexOf(domain), 1);
     const sva = coreOf(kernel).sva;
@@ -150,9 +174,10 @@ export function iommu_sva_unbind_device(handle: IommuSva): void {
       if (sva.mms.length === 0) sva.present = false;
       if (kernel.fault === 'B02' || kernel.fault === 'B04') unbind_last_pasid_ref_v5(mm, kernel.fault);
     }
-    iommu_domain_free(domain);
+    yield* iommu_domain_free(domain);
   }
   kernel.trace?.event('core', 'sva', `unbind dev${dev.id} mm${mm.slot}: handle ${handle.id} freed, domain ${domain.id} users ${domain.users}`);
+  yield* mutex_unlock(lock);
   kfree_handle(kernel, handle);
 }
 

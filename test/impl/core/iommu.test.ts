@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { iommu_attach_device_pasid, iommu_attach_handle_get, iommu_detach_device_pasid } from '../../../src/impl/core/iommu.js';
+import { sync } from '../../../src/impl/core/sched.js';
 import { findLeaks } from '../../../src/impl/quiesce.js';
 import { MockDriver } from '../mockDriver.js';
 import { bind, devSpec, grace, mockWorld, spawn, unbind } from './helpers.js';
@@ -36,15 +37,15 @@ describe('iommu_attach_device_pasid', () => {
     w.run(spawn(0), bind(2, 0));
     const domain = w.world.mms[0]!.iommu_mm!.sva_domains[0]!;
     const [d0] = w.world.devices;
-    expect(iommu_attach_device_pasid(domain, d0!, 0)).toBe('EINVAL');
+    expect(sync(domain.mm!.kernel, iommu_attach_device_pasid(domain, d0!, 0))).toBe('EINVAL');
     // PASID 2 exceeds device 1's max_pasids (2): the whole group refuses it.
-    expect(iommu_attach_device_pasid(domain, d0!, 2)).toBe('EINVAL');
-    expect(iommu_attach_device_pasid(domain, d0!, 1)).toBe(0);
-    expect(iommu_attach_device_pasid(domain, d0!, 1)).toBe('EBUSY');
+    expect(sync(domain.mm!.kernel, iommu_attach_device_pasid(domain, d0!, 2))).toBe('EINVAL');
+    expect(sync(domain.mm!.kernel, iommu_attach_device_pasid(domain, d0!, 1))).toBe(0);
+    expect(sync(domain.mm!.kernel, iommu_attach_device_pasid(domain, d0!, 1))).toBe('EBUSY');
     expect(w.world.groups[0]!.pasid_array.get(1)).toEqual({ kind: 'domain', domain });
     // A bare domain entry is not a handle: bind of the group sees -EBUSY through attach.
     expect(iommu_attach_handle_get(w.world.groups[0]!, 1, 'SVA')).toBe('ENOENT');
-    iommu_detach_device_pasid(domain, d0!, 1);
+    sync(domain.mm!.kernel, iommu_detach_device_pasid(domain, d0!, 1));
     expect(w.world.groups[0]!.pasid_array.size).toBe(0);
   });
 
@@ -55,7 +56,7 @@ describe('iommu_attach_device_pasid', () => {
     b.step(spawn(0));
     const domain = a.world.mms[0]!.iommu_mm!.sva_domains[0]!;
     const other = mockWorld({ mms: 1 });
-    expect(iommu_attach_device_pasid(domain, other.world.devices[0]!, 1)).toBe('EINVAL');
+    expect(sync(domain.mm!.kernel, iommu_attach_device_pasid(domain, other.world.devices[0]!, 1))).toBe('EINVAL');
     expect(b.step(bind(0, 0))).toEqual({ ok: false, errno: 'EOPNOTSUPP' });
     expect(other.driver).toBeInstanceOf(MockDriver);
   });

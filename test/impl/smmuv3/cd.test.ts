@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest';
+import { sync } from '../../../src/impl/core/sched.js';
 import { CD_ZERO, type Cd } from '../../../src/hw/smmuv3/index.js';
 import { arm_smmu_get_cd_used, arm_smmu_make_sva_cd, CD_LAYOUT } from '../../../src/impl/smmuv3/cd.js';
 import { arm_smmu_write_entry } from '../../../src/impl/smmuv3/entryWriter.js';
@@ -76,7 +77,7 @@ describe('SMMUv3 CD writes', () => {
     const { iommu_sva_bind_device } = await import('../../../src/impl/core/iommuSva.js');
     const w = smmuWorld([smmuSpec({ pasidBits: 12 })], [devSpec(0, 0)]);
     const mm = w.spawn(0);
-    expect(iommu_sva_bind_device(w.devs[0]!, mm).ok).toBe(true);
+    expect(sync(mm.kernel, iommu_sva_bind_device(w.devs[0]!, mm)).ok).toBe(true);
     const m = master(w.devs[0]!);
     expect(m.cd_table.table!.format).toBe('2lvl');
     expect(w.take()[0]).toEqual({ kind: 'CFGI_CD', sid: 0, ssid: mm.iommu_mm!.pasid, leaf: false });

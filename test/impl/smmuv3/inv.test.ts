@@ -11,7 +11,7 @@ import { devSpec, kinds, smmuSpec, smmuWorld, type SmmuWorld } from './world.js'
 const setup = (rangeInv: boolean): { w: SmmuWorld; sd: ArmSmmuDomain; inv: (start: bigint, end: bigint) => SmmuCmd[] } => {
   const w = smmuWorld([smmuSpec({ rangeInv })], [devSpec(0, 0)]);
   const mm = w.spawn(0, 2);
-  const r = iommu_sva_bind_device(w.devs[0]!, mm);
+  const r = sync(mm.kernel, iommu_sva_bind_device(w.devs[0]!, mm));
   if (!r.ok) throw new Error(r.errno);
   const sd = to_smmu_domain(r.value.domain);
   w.take();

@@ -3,6 +3,7 @@
  * hitless writer's stores, and the locks held at each yield (arm_smmu_asid_lock,
  * &smmu_domain->devices_lock), stepped by hand with stepTask as a scheduler would.
  */
+import { sync } from '../../../src/impl/core/sched.js';
 import { describe, expect, test } from 'vitest';
 import { iommu_sva_bind_device } from '../../../src/impl/core/iommuSva.js';
 import { coreOf } from '../../../src/impl/core/kernel.js';
@@ -41,7 +42,7 @@ describe('SMMUv3 tasks: hardware-visible stores', () => {
   test('a CD install is fetchable between steps: TTB0 stored, V still clear', () => {
     const w = smmuWorld([smmuSpec()], [devSpec(0, 0)]);
     const mm = w.spawn(0);
-    bound(iommu_sva_bind_device(w.devs[0]!, mm));
+    bound(sync(mm.kernel, iommu_sva_bind_device(w.devs[0]!, mm)));
     const m = master(w.devs[0]!);
     const table = m.cd_table.table!;
     const ssid = 5;
@@ -66,7 +67,7 @@ describe('SMMUv3 tasks: hardware-visible stores', () => {
   test('a breaking CD update (ASID and TTB0 both change) lets the SMMU fetch V = 0 in between', () => {
     const w = smmuWorld([smmuSpec()], [devSpec(0, 0)]);
     const mm = w.spawn(0);
-    const h = bound(iommu_sva_bind_device(w.devs[0]!, mm));
+    const h = bound(sync(mm.kernel, iommu_sva_bind_device(w.devs[0]!, mm)));
     const m = master(w.devs[0]!);
     const pasid = mm.iommu_mm!.pasid;
     const old = m.cd_table.table!.fetch(pasid)!;
@@ -89,7 +90,7 @@ describe('SMMUv3 tasks: the SMMU walks what memory holds mid-update', () => {
     // Without ATS, so no device-side ATC answers for the SMMU.
     const w = smmuWorld([smmuSpec()], [devSpec(0, 0, { ats: false })]);
     const mm = w.spawn(0, 1);
-    const h = bound(iommu_sva_bind_device(w.devs[0]!, mm));
+    const h = bound(sync(mm.kernel, iommu_sva_bind_device(w.devs[0]!, mm)));
     const m = master(w.devs[0]!);
     const pasid = mm.iommu_mm!.pasid;
     const dev = w.devs[0]!.hw;
@@ -111,7 +112,7 @@ describe('SMMUv3 tasks: locks at yields', () => {
   test('arm_smmu_mm_release writes CDs under devices_lock: atomic at every CD store and CMD_SYNC wait', () => {
     const w = smmuWorld([smmuSpec()], [devSpec(0, 0)]);
     const mm = w.spawn(0);
-    const h = bound(iommu_sva_bind_device(w.devs[0]!, mm));
+    const h = bound(sync(mm.kernel, iommu_sva_bind_device(w.devs[0]!, mm)));
     const d = to_smmu_domain(h.domain);
     const table = master(w.devs[0]!).cd_table.table!;
     const pasid = mm.iommu_mm!.pasid;
@@ -135,7 +136,7 @@ describe('SMMUv3 tasks: locks at yields', () => {
   test('a CD leaf allocated under devices_lock splats (B13 shape); the same allocation outside it does not', () => {
     const w = smmuWorld([smmuSpec({ pasidBits: 12 })], [devSpec(0, 0)]);
     const mm = w.spawn(0);
-    const h = bound(iommu_sva_bind_device(w.devs[0]!, mm));
+    const h = bound(sync(mm.kernel, iommu_sva_bind_device(w.devs[0]!, mm)));
     const d = to_smmu_domain(h.domain);
     const m = master(w.devs[0]!);
     expect(m.cd_table.table!.format).toBe('2lvl');
@@ -159,7 +160,7 @@ describe('SMMUv3 tasks: locks at yields', () => {
   test('PASID removal holds arm_smmu_asid_lock at each CD store; the RID re-attach takes it again for the STE', () => {
     const w = smmuWorld([smmuSpec()], [devSpec(0, 0)]);
     const mm = w.spawn(0);
-    const h = bound(iommu_sva_bind_device(w.devs[0]!, mm));
+    const h = bound(sync(mm.kernel, iommu_sva_bind_device(w.devs[0]!, mm)));
     const dev = w.devs[0]!;
     const t = spawn(w.kernel, 'unbind', 'cpu', arm_smmu_blocking_set_dev_pasid(arm_smmu_ops.blocked_domain, dev, mm.iommu_mm!.pasid, h.domain));
     const at: string[] = [];
@@ -179,7 +180,7 @@ describe('SMMUv3 tasks: locks at yields', () => {
   test('two tasks contending for arm_smmu_asid_lock: the second blocks on the owner and resumes after the unlock', () => {
     const w = smmuWorld([smmuSpec()], [devSpec(0, 0), devSpec(0, 1)]);
     const mm = w.spawn(0);
-    const h = bound(iommu_sva_bind_device(w.devs[0]!, mm));
+    const h = bound(sync(mm.kernel, iommu_sva_bind_device(w.devs[0]!, mm)));
     const s = schedOf(w.kernel);
     s.concurrent = true;
     try {
