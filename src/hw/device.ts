@@ -39,6 +39,14 @@ export class PciDevice {
   readonly counters = new Counters();
   /** ATC: PASID → (vpn → entry). Nested maps keep keys exact beyond 2^53. */
   private readonly atc = new Map<number, Map<number, AtcEntry>>();
+  /**
+   * The ATS Control register's Enable bit (PCIe 10.5.1.3), which the OS sets (pci_enable_ats)
+   * and clears (pci_disable_ats); `ats` is only the capability. With it clear the endpoint
+   * neither asks for translations to cache nor uses its ATC. Set from the start unless the
+   * IOMMU driver takes control of it at probe (SMMUv3's arm_smmu_enable_ats does; the VT-d and
+   * AMD ports enable ATS once at probe, which this default stands for).
+   */
+  atsEnabled: boolean;
   /** Surprise-removed: invalidations sent to it never complete. */
   disconnected = false;
   /** PRI state when the endpoint has PRI (pri = true), else undefined. */
@@ -54,6 +62,7 @@ export class PciDevice {
     readonly pri: boolean,
     private readonly mem: PhysMem,
   ) {
+    this.atsEnabled = ats;
     this.priState = pri ? new PriEndpoint(PRI_CREDITS) : undefined;
     this.name = `dev${id}`;
     this.maxPasids = pasidBits === 0 ? 0 : 2 ** pasidBits;
@@ -70,7 +79,7 @@ export class PciDevice {
    */
   dma(pasid: number, vpn: number, write: boolean): DmaResult {
     if (!this.canEmit(pasid)) return { ok: false, fault: `${this.name}: no-pasid-cap` };
-    if (this.ats) {
+    if (this.atsEnabled) {
       const hit = this.atc.get(pasid)?.get(vpn);
       if (hit !== undefined && (hit.write || !write)) {
         this.counters.bump('atc.hit');
@@ -88,7 +97,7 @@ export class PciDevice {
       }
       return { ok: false, fault: `${this.iommu.name}: ${t.fault}` };
     }
-    if (this.ats) this.fill(pasid, vpn, t);
+    if (this.atsEnabled) this.fill(pasid, vpn, t);
     return { ok: true, token: this.mem.hwAccess(t.frame, this.name) };
   }
 
@@ -167,7 +176,7 @@ export class PciDevice {
     if (code !== 'success' || req.pasid < 0 || this.disconnected) return pri.record(failed);
     const t = this.iommu.translate(this, req.pasid, req.vpn, req.write);
     if (!t.ok) return pri.record(failed);
-    if (this.ats) this.fill(req.pasid, req.vpn, t);
+    if (this.atsEnabled) this.fill(req.pasid, req.vpn, t);
     const token = this.mem.hwAccess(t.frame, this.name);
     pri.record({ pasid: req.pasid, vpn: req.vpn, write: req.write, code, ok: true, token, root: req.root });
   }
@@ -186,7 +195,7 @@ export class PciDevice {
   prefetch(pasid: number, vpn: number): void {
     if (!this.canEmit(pasid)) return;
     const t = this.iommu.translate(this, pasid, vpn, false);
-    if (t.ok && this.ats) this.fill(pasid, vpn, t);
+    if (t.ok && this.atsEnabled) this.fill(pasid, vpn, t);
   }
 
   /**

@@ -59,9 +59,9 @@ export const FAULTS: readonly FaultInfo[] = [
   // Races (issue 11).
   // R01 row
   //
-  // R02 row
+  { id: 'R02', title: 'ATC invalidated before the main TLB, a device refills its ATC from the stale TLB (the 2019 bug was on the ->unmap path; the variant carries it on the SVA notifier)', fix: '353e3cf8590c (v5.4-rc1)', platform: 'smmuv3', expected: ['I6', 'I-UAF-DMA'] },
   //
-  // R03 row
+  { id: 'R03', title: 'nr_ats_masters raised only after ATS is enabled: a concurrent invalidation skips the new ATS master', fix: 'none: constructed from the ordering rule of cdb8a3c34635 (v5.4-rc1), which no commit ever had to fix', platform: 'smmuv3', expected: ['I6', 'I-UAF-DMA'] },
   //
   // R04 row
   //

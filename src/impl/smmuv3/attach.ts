@@ -28,7 +28,20 @@ interface ArmSmmuAttachState {
   readonly ssid: number;
   cd_needs_ats: boolean;
   ats_enabled: boolean;
+  /** R03 only: the domain whose nr_ats_masters the moved atomic_inc raises in commit. */
+  r03_domain?: ArmSmmuDomain;
 }
+
+/**
+ * pci_enable_ats / pci_disable_ats (drivers/pci/ats.c): the write of the endpoint's ATS
+ * Control Enable bit, from which on it caches (or no longer caches) translations.
+ */
+const pci_enable_ats = (master: ArmSmmuMaster): void => {
+  master.dev.hw.atsEnabled = true;
+};
+const pci_disable_ats = (master: ArmSmmuMaster): void => {
+  master.dev.hw.atsEnabled = false;
+};
 
 /** arm_smmu_ats_supported (v6.17): the SMMU has ATS and the endpoint has an ATS capability. */
 const arm_smmu_ats_supported = (master: ArmSmmuMaster): boolean => master.smmu.features.ats && master.dev.hw.ats;
@@ -41,7 +54,8 @@ const arm_smmu_ats_supported = (master: ArmSmmuMaster): boolean => master.smmu.f
  */
 function* arm_smmu_enable_ats(master: ArmSmmuMaster): Co {
   yield* arm_smmu_atc_inv_master(master, IOMMU_NO_PASID);
-  // pci_enable_ats(): the endpoint's ATS capability is fixed in the model.
+  // The writel() of the C's diagram: from here the endpoint fills its ATC.
+  pci_enable_ats(master);
 }
 
 /**
@@ -75,11 +89,15 @@ function* arm_smmu_attach_prepare(state: ArmSmmuAttachState, smmu_domain: ArmSmm
     const ret = yield* arm_smmu_enable_iopf(master, master_domain);
     if (ret !== 0) return ret; // err_free_master_domain: the kfree
     yield* spin_lock(smmu_domain.devices_lock);
-    if (state.ats_enabled) smmu_domain.nr_ats_masters++; // atomic_inc
+    // R03 moves this atomic_inc after pci_enable_ats (into commit): the order cdb8a3c34635's
+    // diagram in arm_smmu_atc_inv_domain forbids.
+    if (state.ats_enabled && master.smmu.kernel.fault !== 'R03') smmu_domain.nr_ats_masters++; // atomic_inc
+    else if (state.ats_enabled) state.r03_domain = smmu_domain;
     smmu_domain.devices.unshift(master_domain); // list_add
     yield* spin_unlock(smmu_domain.devices_lock);
   }
-  // !ats_enabled && master->ats_enabled: pci_disable_ats() before the STE drops EATS.
+  // Disable ATS before the STE stops allowing it (the C's wmb() orders the config write first).
+  if (!state.ats_enabled && master.ats_enabled) pci_disable_ats(master);
   return 0;
 }
 
@@ -90,6 +108,14 @@ function* arm_smmu_attach_commit(state: ArmSmmuAttachState): Co {
   if (state.ats_enabled && !master.ats_enabled) yield* arm_smmu_enable_ats(master);
   else if (state.ats_enabled && master.ats_enabled) yield* arm_smmu_atc_inv_master(master, state.ssid);
   else if (!state.ats_enabled && master.ats_enabled) yield* arm_smmu_atc_inv_master(master, IOMMU_NO_PASID);
+  const late = state.r03_domain;
+  if (late !== undefined) {
+    // R03: nr_ats_masters raised only now, after pci_enable_ats. An invalidation in between
+    // reads 0 and skips the ATC the device is already filling.
+    yield* spin_lock(late.devices_lock);
+    late.nr_ats_masters++; // atomic_inc
+    yield* spin_unlock(late.devices_lock);
+  }
   yield* arm_smmu_remove_master_domain(master, state.old_domain, state.ssid);
   master.ats_enabled = state.ats_enabled;
 }

@@ -8,7 +8,7 @@
 import { CMDQ_TLBI_RANGE_NUM_MAX, CMDQ_TLBI_RANGE_SCALE_MAX, ATC_INV_SIZE_ALL, type SmmuCmd } from '../../hw/smmuv3/index.js';
 import { warn } from '../core/kernel.js';
 import { spin_lock, spin_unlock } from '../core/locking.js';
-import { type Co, preemptPoint } from '../core/sched.js';
+import { type Co, type Yield, preemptPoint } from '../core/sched.js';
 import { __ffs, fls_long, shl64, shr64 } from './shift.js';
 import { IOMMU_NO_PASID, type ArmSmmuDevice, type ArmSmmuDomain, type ArmSmmuMaster } from './structs.js';
 
@@ -35,10 +35,27 @@ function arm_smmu_cmdq_publish(smmu: ArmSmmuDevice, cmds: readonly SmmuCmd[]): v
 }
 
 /**
+ * The queue store itself is a hardware-read structure: before a list is published another CPU
+ * (or the device) may run, so the order of two command lists is a place where races live (R02:
+ * a translation served between an ATC_INV batch's CMD_SYNC and the TLBI). One constant per
+ * kind of the list's first command, built once, so a schedule can name the store it stops at.
+ */
+const CMDQ_STORE: Readonly<Record<SmmuCmd['kind'], Yield>> = {
+  CFGI_STE: preemptPoint('arm_smmu_cmdq_issue_cmdlist: store CFGI_STE'),
+  CFGI_CD: preemptPoint('arm_smmu_cmdq_issue_cmdlist: store CFGI_CD'),
+  TLBI_NH_ASID: preemptPoint('arm_smmu_cmdq_issue_cmdlist: store TLBI_NH_ASID'),
+  TLBI_NH_VA: preemptPoint('arm_smmu_cmdq_issue_cmdlist: store TLBI_NH_VA'),
+  ATC_INV: preemptPoint('arm_smmu_cmdq_issue_cmdlist: store ATC_INV'),
+  CMD_SYNC: preemptPoint('arm_smmu_cmdq_issue_cmdlist: store CMD_SYNC'),
+  CMD_RESUME: preemptPoint('arm_smmu_cmdq_issue_cmdlist: store CMD_RESUME'),
+};
+
+/**
  * arm_smmu_cmdq_issue_cmdlist (v6.17): publish commands, plus a CMD_SYNC when `sync`, and wait
  * for it. Returns false when the sync timed out (-ETIMEDOUT, which SVA callers ignore).
  */
 export function* arm_smmu_cmdq_issue_cmdlist(smmu: ArmSmmuDevice, cmds: readonly SmmuCmd[], sync: boolean): Co<boolean> {
+  yield CMDQ_STORE[cmds.length === 0 ? 'CMD_SYNC' : cmds[0]!.kind];
   arm_smmu_cmdq_publish(smmu, cmds);
   if (!sync) return true;
   const status = smmu.unit.submit({ kind: 'CMD_SYNC' });

@@ -82,6 +82,8 @@ function arm_smmu_probe_iommu(ctx: ProbeContext, index: number): ArmSmmuDevice {
 function arm_smmu_probe_device(_ctx: ProbeContext, dev: Device): void {
   const smmu = dev.iommu as ArmSmmuDevice;
   smmu.unit.connect(dev.hw);
+  // ATS is the driver's to enable (arm_smmu_enable_ats): the PCI core leaves it off.
+  dev.hw.atsEnabled = false;
   const master: ArmSmmuMaster = {
     dev,
     smmu,

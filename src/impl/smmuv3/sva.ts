@@ -51,9 +51,14 @@ function* arm_smmu_mm_arch_invalidate_secondary_tlbs(mn: MmuNotifier, _mm: MmStr
   } else if (size === ULONG_MAX) {
     size = 0n;
   }
+  // R02: the order of v5.3's arm_smmu_unmap (ATC first, main TLB later), before 353e3cf8590c
+  // moved the ATC invalidation after the TLBI + CMD_SYNC. The SVA notifier never had this
+  // order; the port has no SMMUv3 ->unmap, so the notifier carries it. Between the ATC_INV's
+  // CMD_SYNC and the TLBI a device can refill its ATC from the still-valid TLB entry.
+  if (fault === 'R02') yield* arm_smmu_atc_inv_domain(smmu_domain, start, size);
   if (size === 0n) yield* arm_smmu_tlb_inv_asid(smmu_domain.smmu, smmu_domain.cd.asid);
   else yield* arm_smmu_tlb_inv_range_asid(start, size, smmu_domain.cd.asid, PAGE_SIZE, false, smmu_domain);
-  yield* arm_smmu_atc_inv_domain(smmu_domain, start, size);
+  if (fault !== 'R02') yield* arm_smmu_atc_inv_domain(smmu_domain, start, size);
 }
 
 /**

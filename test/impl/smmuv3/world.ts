@@ -1,7 +1,7 @@
 import { PciDevice } from '../../../src/hw/device.js';
 import type { SmmuCmd } from '../../../src/hw/smmuv3/index.js';
 import { handle_mm_fault } from '../../../src/impl/core/fault.js';
-import { createKernel } from '../../../src/impl/core/kernel.js';
+import { type CoreOptions, createKernel } from '../../../src/impl/core/kernel.js';
 import { mm_alloc } from '../../../src/impl/core/mm.js';
 import type { Device, IommuGroup, Kernel, MmStruct } from '../../../src/impl/core/types.js';
 import { do_mmap } from '../../../src/impl/core/vma.js';
@@ -26,9 +26,9 @@ export const devSpec = (iommu: number, group: number, over: Partial<DeviceSpec> 
 });
 
 /** The world builder's job, by hand: kernel, SMMUs probed, devices probed (SID = device id). */
-export const smmuWorld = (iommus: IommuSpec[], devices: DeviceSpec[]): SmmuWorld => {
+export const smmuWorld = (iommus: IommuSpec[], devices: DeviceSpec[], options: CoreOptions = {}): SmmuWorld => {
   const topology: Topology = { platform: 'smmuv3', iommus, devices, mms: 4, pages: 8, kpages: 1, ptLevels: 4 };
-  const kernel = createKernel(topology);
+  const kernel = createKernel(topology, undefined, options);
   const smmus = iommus.map((_, i) => armSmmuV3Driver.probeIommu(kernel, i) as ArmSmmuDevice);
   const log: SmmuCmd[][] = smmus.map(() => []);
   smmus.forEach((s, i) => (s.unit.observer = { onSubmit: (_u, cmd) => log[i]!.push(cmd) }));
