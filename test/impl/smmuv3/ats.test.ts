@@ -6,6 +6,7 @@
 import { describe, expect, test } from 'vitest';
 import { iommu_sva_bind_device, iommu_sva_unbind_device } from '../../../src/impl/core/iommuSva.js';
 import { mmu_notifier_arch_invalidate_secondary_tlbs } from '../../../src/impl/core/mmuNotifier.js';
+import { sync } from '../../../src/impl/core/sched.js';
 import { to_smmu_domain } from '../../../src/impl/smmuv3/structs.js';
 import { PAGE_SIZE, userVpn } from '../../../src/shared/index.js';
 import { devSpec, kinds, master, smmuSpec, smmuWorld } from './world.js';
@@ -17,7 +18,7 @@ describe('SMMUv3 ATS enablement', () => {
     expect(hw.ats).toBe(true);
     expect(hw.atsEnabled).toBe(false);
     const mm = w.spawn(0, 1);
-    const r = iommu_sva_bind_device(w.devs[0]!, mm);
+    const r = sync(mm.kernel, iommu_sva_bind_device(w.devs[0]!, mm));
     if (!r.ok) throw new Error(r.errno);
     expect(hw.atsEnabled).toBe(true);
     expect(master(w.devs[0]!).ats_enabled).toBe(true);
@@ -26,7 +27,7 @@ describe('SMMUv3 ATS enablement', () => {
     expect(hw.counters.get('atc.miss')).toBe(1);
     expect(hw.dma(pasid, userVpn(0), false).ok).toBe(true);
     expect(hw.counters.get('atc.hit')).toBe(1);
-    iommu_sva_unbind_device(r.value);
+    sync(mm.kernel, iommu_sva_unbind_device(r.value));
     expect(kinds(w.take())).toContain('ATC_INV');
   });
 
@@ -34,7 +35,7 @@ describe('SMMUv3 ATS enablement', () => {
     for (const fault of [undefined, 'R03'] as const) {
       const w = smmuWorld([smmuSpec()], [devSpec(0, 0)], fault === undefined ? {} : { fault });
       const mm = w.spawn(0, 1);
-      const r = iommu_sva_bind_device(w.devs[0]!, mm);
+      const r = sync(mm.kernel, iommu_sva_bind_device(w.devs[0]!, mm));
       if (!r.ok) throw new Error(r.errno);
       expect(to_smmu_domain(r.value.domain).nr_ats_masters, String(fault)).toBe(1);
       w.take();
