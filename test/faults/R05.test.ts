@@ -6,6 +6,7 @@ import { runGroup } from '../../src/sched/group.js';
 import { explorePreemptionBounded } from '../../src/sched/exhaustive.js';
 import { replayPolicy } from '../../src/sched/policies.js';
 import type { GroupMember, GroupPoint, GroupRun, Policy } from '../../src/sched/types.js';
+import { KERNEL_OWNER } from '../../src/hw/mem.js';
 import { type Co, preemptPoint } from '../../src/impl/core/sched.js';
 import { PASID_FLAG_FL5LP, __domain_setup_first_level } from '../../src/impl/vtd/pasid.js';
 import { dev_iommu_priv_get, to_dmar_domain } from '../../src/impl/vtd/dmar.js';
@@ -71,7 +72,8 @@ function world(fault?: FaultId) {
     { name: 'hw:dev0', kind: 'hw', body: dma() },
   ];
   const dmaNow = (): Dma => dev.hw.dma(PASID, iovaVpn(0), false) as Dma;
-  return { kernel: w.kernel, members, oldToken, newToken, dmaNow };
+  const roots = [to_dmar_domain(w.hwpts[0]!.domain!).pgtable!.radix.root, pt.radix.root];
+  return { kernel: w.kernel, members, oldToken, newToken, dmaNow, roots };
 }
 
 /**
@@ -124,6 +126,11 @@ describe('R05: the IOMMU fetches a torn PASID entry during an in-place replaceme
     // DMA inside a correct replace sees a non-present entry.
     expect(r.inGroup).toEqual({ ok: false, fault: 'vtd0: not-present' });
     expect(r.ok).toBe(false);
+    // Frame 0 is a live kernel-owned table, neither domain's: the walk read a foreign table
+    // (no anomaly is logged, as it is a table, and its slot for IOVA page 0 is empty).
+    expect([w.kernel.mem.kind(0), w.kernel.mem.owner(0)]).toEqual(['table', KERNEL_OWNER]);
+    expect(w.roots).not.toContain(0);
+    expect(w.kernel.mem.anomalies).toEqual([]);
     // The torn snapshot was cached under the old DID, so the replace's old-DID PASID-cache flush
     // drops it: after the replace the device reads the new buffer.
     expect(r.after).toEqual({ ok: true, token: w.newToken });
@@ -142,6 +149,7 @@ describe('R05: the IOMMU fetches a torn PASID entry during an in-place replaceme
     const r = linearizable(w, run);
     expect(r.inGroup).toEqual({ ok: false, fault: 'vtd0: no-pasid-entry' });
     expect(r.ok).toBe(true);
+    expect(w.kernel.mem.anomalies).toEqual([]);
   });
 
   test('B60 keeps its rule-form detection; R05 does not log the live rewrite (it must be caught by the device)', () => {
