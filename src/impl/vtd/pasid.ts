@@ -65,7 +65,11 @@ const CLEAR_ORDER: readonly PasidWord[] = [0, 1, 2];
 const FL_ORDER: readonly PasidWord[] = [2, 1, 0, 'P'];
 /** pasid_pte_config_second_level: pasid_set_domain_id (val[1]), slptr/AW/PGTT (val[0]), P last. */
 const SL_ORDER: readonly PasidWord[] = [1, 0, 'P'];
-/** `*pte = new_pte` (B60's in-place replace): a struct copy, val[0] first. */
+/**
+ * `*pte = new_pte` (the in-place replace of B60/R05): a 64-byte struct copy. The kernel is built
+ * without SSE, so it compiles to 64-bit moves (or rep movsq) in ascending order; the commit's
+ * "128-bit chunks" are the IOMMU's fetches, which a 64-bit store boundary tears all the same.
+ */
 const COPY_ORDER: readonly PasidWord[] = [0, 1, 2];
 
 /**
@@ -73,8 +77,8 @@ const COPY_ORDER: readonly PasidWord[] = [0, 1, 2];
  * between stores so a concurrent fetch can see the half-written entry. A setup's 'P' store sets
  * only the P bit, after the other words; a word store before it keeps P as it is.
  */
-function* pasid_store(table: PasidTable, pasid: number, next: PasidEntry, order: readonly PasidWord[]): Co {
-  table.noteWrite(pasid, next);
+function* pasid_store(table: PasidTable, pasid: number, next: PasidEntry, order: readonly PasidWord[], judge = true): Co {
+  if (judge) table.noteWrite(pasid, next);
   const setsP = order[order.length - 1] === 'P';
   const staged = setsP ? { ...next, present: false } : next;
   for (let i = 0; i < order.length; i++) {
@@ -235,6 +239,13 @@ export function* intel_pasid_setup_first_level(
 }
 
 /**
+ * Before c3b1edea3791 a replacement wrote the new entry over the present one: B60 is that code
+ * caught by rule (I7 sees the live rewrite), R05 the same code caught only by what the device
+ * sees when the IOMMU fetches the entry between two of the stores (a torn entry).
+ */
+const replacesInPlace = (iommu: IntelIommu): boolean => iommu.kernel.fault === 'B60' || iommu.kernel.fault === 'R05';
+
+/**
  * iommu.c: __domain_setup_first_level (v7.0: c3b1edea3791 "Fix race condition during PASID
  * entry replacement"): a replacement tears the old entry down (clear P, flush, zero) and then
  * sets the new one up; the in-place intel_pasid_replace_first_level is gone (B60). SVA attaches
@@ -243,7 +254,7 @@ export function* intel_pasid_setup_first_level(
 export function* __domain_setup_first_level(
   iommu: IntelIommu, dev: Device, pasid: number, did: number, fsptptr: number, flags: number, old: boolean,
 ): Co<Errno | 0> {
-  if (old && iommu.kernel.fault === 'B60') return yield* intel_pasid_replace_v6_x(iommu, dev, pasid, pasid_pte_config_first_level(fsptptr, did, flags));
+  if (old && replacesInPlace(iommu)) return yield* intel_pasid_replace_v6_x(iommu, dev, pasid, pasid_pte_config_first_level(fsptptr, did, flags));
   if (old) yield* intel_pasid_tear_down_entry(iommu, dev, pasid, false);
   return yield* intel_pasid_setup_first_level(iommu, dev, fsptptr, pasid, did, flags);
 }
@@ -282,7 +293,7 @@ export function* intel_pasid_setup_second_level(
 export function* domain_setup_second_level(
   iommu: IntelIommu, dev: Device, pasid: number, did: number, slptr: number, levels: 4 | 5, old: boolean,
 ): Co<Errno | 0> {
-  if (old && iommu.kernel.fault === 'B60') return yield* intel_pasid_replace_v6_x(iommu, dev, pasid, pasid_pte_config_second_level(slptr, did, levels));
+  if (old && replacesInPlace(iommu)) return yield* intel_pasid_replace_v6_x(iommu, dev, pasid, pasid_pte_config_second_level(slptr, did, levels));
   if (old) yield* intel_pasid_tear_down_entry(iommu, dev, pasid, false);
   return yield* intel_pasid_setup_second_level(iommu, dev, slptr, levels, pasid, did);
 }
@@ -308,7 +319,8 @@ function* intel_pasid_replace_v6_x(iommu: IntelIommu, dev: Device, pasid: number
     return 'EINVAL';
   }
   const old_did = pte.did;
-  yield* pasid_store(table, pasid, next, COPY_ORDER);
+  // R05 leaves the rule check out: what it must be caught by is the torn fetch's effect.
+  yield* pasid_store(table, pasid, next, COPY_ORDER, iommu.kernel.fault !== 'R05');
   yield* spin_unlock(iommu.lock);
   qi_flush_pasid_cache(iommu, old_did, pasid);
   qi_flush_piotlb(iommu, old_did, pasid, 0n, NPAGES_ALL, false);

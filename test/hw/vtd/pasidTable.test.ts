@@ -69,4 +69,22 @@ describe('PASID table', () => {
     t.write(3, { ...live, did: 2 });
     expect(t.liveRewrites).toEqual([3, 3]);
   });
+  test('word stores over a present entry: each fetch in between sees the words stored so far (val[0]: P, PGTT, SLPTPTR, SL AW; val[1]: DID; val[2]: FLPTR, FLPM)', () => {
+    const t = new PasidTable(64);
+    t.allocLeaf(5);
+    const sl = { present: true, fpd: false, pgtt: 'SL', flptr: 0, slptr: 11, did: 3, levels: 4 } as const;
+    const fl = { present: true, fpd: false, pgtt: 'FL', flptr: 22, slptr: 0, did: 4, levels: 5 } as const;
+    t.write(5, sl);
+    t.storeWord(5, 0, fl);
+    // The torn entry of R05: first-level with the old second-level entry's FLPTR (0) and DID.
+    expect(t.fetch(5)).toEqual({ ...sl, pgtt: 'FL', slptr: 0 });
+    t.storeWord(5, 1, fl);
+    expect(t.fetch(5)).toEqual({ ...sl, pgtt: 'FL', slptr: 0, did: 4 });
+    t.storeWord(5, 2, fl);
+    // The last store completes it: the table holds the written entry itself.
+    expect(t.fetch(5)).toBe(fl);
+    // An SL entry's AW lives in val[0]: a val[0] store of one over an FL entry keeps nothing of FLPM.
+    t.storeWord(5, 0, sl);
+    expect(t.fetch(5)).toEqual({ ...fl, pgtt: 'SL', slptr: 11, levels: 4 });
+  });
 });
