@@ -8,8 +8,9 @@
  */
 import type { Violation } from '../../properties/invariant.js';
 import { STEP_WORK_BUDGET, SoftLockup, armWorkMeter, disarmWorkMeter } from '../hw/work.js';
-import { type Co, type TaskKind, preemptPoint } from '../impl/core/sched.js';
-import { coreOf, implStep, type World } from '../impl/index.js';
+import type { Co, TaskKind } from '../impl/core/sched.js';
+import { coreOf, type World } from '../impl/index.js';
+import { implTask } from '../impl/dispatch.js';
 import type { Command, Observation, TraceEvent } from '../shared/index.js';
 import { sameObservation } from '../shared/index.js';
 import { abstractView, cloneSpec, diffViews, precondition, specStep, type SpecState } from '../spec/index.js';
@@ -45,14 +46,6 @@ export const MAX_GROUP = 3;
 export const DEFAULT_PCT_DEPTH = 2;
 /** PCT needs the run's length in advance; a guess per member (its k in Burckhardt et al.). */
 const POINTS_PER_MEMBER = 64;
-
-// until c-core's implTask: the whole command is one step after a single preempt point, so a
-// group interleaves only at command boundaries; the integrator switches to implTask(world, cmd).
-const STEP_POINT = preemptPoint('implStep (until c-core implTask)');
-function* implTaskAdapter(world: World, cmd: Command): Co<Observation> {
-  yield STEP_POINT;
-  return implStep(world, cmd);
-}
 
 /** Every order of 0..n-1, n <= MAX_GROUP, in lexicographic order (identity first). */
 const PERMS: readonly (readonly (readonly number[])[])[] = [[[]], [[0]], [[0, 1], [1, 0]], [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]]];
@@ -135,7 +128,7 @@ export const runChecked = (s: Session, cmds: readonly Command[], policy: Policy,
   for (const c of cmds) s.commands.push(c);
   s.watch?.enter(s, cmds[n - 1]!);
   const world = s.world;
-  const task = s.task ?? implTaskAdapter;
+  const task = s.task ?? implTask;
   const log = s.log;
   s.probe.begin();
   s.probe.before = undefined;
