@@ -70,10 +70,16 @@ const specInOrder = (spec: SpecState, cmds: readonly Command[], order: readonly 
   return out;
 };
 
-/** Every order of the group meets the spec's preconditions: whatever the schedule, each member is a legal call. */
+/**
+ * Every order of the group meets the spec's preconditions: whatever the schedule, each member is a legal call.
+ * Two serviceFaults are not a group: each observes the page requests answered while it ran
+ * (the kernel-wide count of iopf_run_all in dispatch.ts), so two overlapping ones both count the
+ * same answer and no order explains them: a property of the observation, not of the kernel.
+ */
 export const groupLegal = (spec: SpecState, cmds: readonly Command[]): boolean => {
   if (cmds.length < 2 || cmds.length > MAX_GROUP || injectionArmed(spec)) return false;
   if (cmds.some((c) => SEQUENTIAL_ONLY.has(c.kind))) return false;
+  if (cmds.filter((c) => c.kind === 'serviceFaults').length > 1) return false;
   return PERMS[cmds.length]!.every((order) => specInOrder(spec, cmds, order) !== undefined);
 };
 
@@ -187,8 +193,17 @@ export const runChecked = (s: Session, cmds: readonly Command[], policy: Policy,
   // A LIN report prints every order's spec observations from the state before the group.
   const specBefore = order === undefined && thrownAt < 0 ? cloneSpec(s.spec) : undefined;
   const expected: Observation[] = new Array<Observation>(n);
+  // The page requests the spec answered are a per-command output; the group's are every
+  // member's, in the linearization's order, as the devices' completions hold every member's.
+  const retired: SpecState['retired'][number][] = [];
   try {
-    for (const i of adopted) expected[i] = specStep(s.spec, cmds[i]!);
+    for (const i of adopted) {
+      s.spec.retired.length = 0;
+      expected[i] = specStep(s.spec, cmds[i]!);
+      for (const r of s.spec.retired) retired.push(r);
+    }
+    s.spec.retired.length = 0;
+    for (const r of retired) s.spec.retired.push(r);
   } catch (e) {
     const steps = cmds.map((_, i): TraceStep => ({ expected: expected[i] ?? threw(e), actual: actual[i]! }));
     return { found: finishGroup(s, step0, steps, buckets, sched, run, [exceptionViolation(cmds[adopted[0]!]!, 'spec', e)], n - 1), run };
@@ -206,7 +221,8 @@ export const runChecked = (s: Session, cmds: readonly Command[], policy: Policy,
     at = step0 + lastToFinish(run.tasks, n);
     if (atYield !== undefined && excuseKnown(s, at, [atYield]).length > 0) found = [atYield, ...found];
   } else {
-    found = quiescentChecks(s, at, cmds[last]!, expected[last]!, actual[last]!);
+    const others = adopted.slice(0, n - 1).map((i) => ({ cmd: cmds[i]!, expected: expected[i]!, actual: actual[i]! }));
+    found = quiescentChecks(s, at, cmds[last]!, expected[last]!, actual[last]!, others);
   }
   // What an at-yield check saw is still there at the quiescent point (the kernel log, the
   // anomaly log and the probe's time-outs persist), where a known finding may excuse it; if
