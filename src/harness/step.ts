@@ -191,6 +191,28 @@ export const quiescentChecks = (
 
 const NONE_OTHER: readonly OtherMember[] = Object.freeze([]);
 
+/**
+ * How many violations the registered invariants report with `spec` as the spec's state (a
+ * candidate order's, for a group's linearization), judged as quiescentChecks judges, known
+ * findings not excused; the anomaly log is read, not taken.
+ */
+export const violationCount = (
+  s: Session, spec: SpecState, step: number, cmd: Command, expected: Observation, actual: Observation, others: readonly OtherMember[],
+): number => {
+  const anomalies = s.world.kernel.mem.anomalies;
+  const ctx: CheckContext = {
+    step, cmd, expected, actual, spec, world: s.world, anomalies: anomalies.length === 0 ? NO_ANOMALIES : anomalies, probe: s.probe,
+  };
+  let count = 0;
+  for (let i = 0; i < INVARIANTS.length; i++) {
+    const inv = INVARIANTS[i]!;
+    const v = runInvariant(inv, ctx);
+    if (v.length === 0) continue;
+    if (!others.some((o) => runInvariant(inv, { ...ctx, cmd: o.cmd, expected: o.expected, actual: o.actual }).length === 0)) count += v.length;
+  }
+  return count;
+};
+
 const runInvariant = (inv: (typeof INVARIANTS)[number], ctx: CheckContext): readonly Violation[] => {
   try {
     return inv.check(ctx);
