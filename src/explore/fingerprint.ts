@@ -173,7 +173,11 @@ export const fingerprint = (s: Session): string => {
   const kernel = s.world.kernel;
   h.value(iopf_queues(kernel));
   for (const dev of s.world.devices) h.value(dev_fault_param(dev));
-  h.value(lockdep_state(kernel));
+  // Lockdep's records (learned dependencies, owners of held locks) are made on first use: one
+  // that holds nothing is no record (a serviceFaults or gracePeriod that took no nested lock
+  // leaves the state as it found it).
+  const ld = lockdep_state(kernel) as { deps?: { size: number }; owners?: { size: number } } | undefined;
+  h.value(ld === undefined || ((ld.deps?.size ?? 0) === 0 && (ld.owners?.size ?? 0) === 0) ? undefined : ld);
   const hidden = DRIVER_HIDDEN_STATE[s.topology.platform];
   h.value(hidden === undefined ? undefined : hidden(kernel));
   return h.digest();

@@ -39,6 +39,19 @@ describe('State fingerprints', () => {
     expect(fingerprint(s)).not.toBe(before);
   });
 
+  test('A lockdep record that holds nothing is no state: a lock taken alone leaves the fingerprint as it was', () => {
+    // lockdep makes its record on the first lock; before, such a state was counted twice.
+    const s = after([spawn(0)]);
+    const before = fingerprint(s);
+    mutex_lock(s.world.kernel, 'iommu_sva_lock');
+    mutex_unlock(s.world.kernel, 'iommu_sva_lock');
+    expect(fingerprint(s)).toBe(before);
+    // A lock still held is state, dependencies or not.
+    mutex_lock(s.world.kernel, 'iommu_sva_lock');
+    expect(fingerprint(s)).not.toBe(before);
+    mutex_unlock(s.world.kernel, 'iommu_sva_lock');
+  });
+
   test("A driver's own per-kernel state counts: an ASID leaked in SMMUv3's arm_smmu_asid_xa changes it", () => {
     const st = scopeTopology('smmuv3', DEFAULT_SCOPE);
     if (!st.ok) throw new Error(st.error);
