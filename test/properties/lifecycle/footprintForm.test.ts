@@ -12,7 +12,7 @@ import { dev_iommu_priv_get as smmuMaster, to_smmu_domain } from '../../../src/i
 import { dev_iommu_priv_get as amdDevData, to_pdomain } from '../../../src/impl/amd/structs.js';
 import { pdom_ids } from '../../../src/impl/amd/pdomIds.js';
 import { platformOf } from '../../../properties/lifecycle/platform/index.js';
-import { PLATFORMS, pair } from '../helpers.js';
+import { PLATFORMS, pair, topology } from '../helpers.js';
 import { nextLegal, rng } from '../randomCommands.js';
 
 /** The footprint lines as the map/join implementation wrote them (reference). */
@@ -67,19 +67,25 @@ describe.each(PLATFORMS)('I-FAIL footprint lines on %s', (platform) => {
   test('equal the map/join form after every step of random legal sequences', () => {
     let compared = 0;
     let busyLines = 0;
+    let iopfLines = 0;
     for (let seed = 1; seed <= 30; seed++) {
       const r = rng(seed * 7919);
-      const p = pair(platform);
+      // Odd seeds: every device PRI-capable, so the IOPF parts of the lines (SMMUv3 '+iopf',
+      // VT-d 'queued', AMD 'ppr on') are reached too.
+      const t = topology(platform);
+      const p = pair(seed % 2 === 0 ? t : { ...t, devices: t.devices.map((d) => ({ ...d, pri: d.pasidBits > 0 })) });
       for (let i = 0; i < 80; i++) {
         p.run(nextLegal(p.spec, r));
         const want = reference(p.world);
         for (let slot = 0; slot < p.world.mms.length; slot++) expect(failFootprint(p.world, slot).objects).toEqual(want);
         compared++;
         if (want.some((l) => /^domain \d+ \S+ \d/.test(l))) busyLines++;
+        if (want.some((l) => /\+iopf|iopf [1-9]\d* queued|ppr on/.test(l))) iopfLines++;
       }
     }
     expect(compared).toBe(30 * 80);
     // The random states reach domains with attached devices (non-empty list lines).
     expect(busyLines).toBeGreaterThan(100);
+    expect(iopfLines).toBeGreaterThan(10);
   });
 });
