@@ -48,7 +48,8 @@ function check({ world }: CheckContext): readonly Violation[] {
   for (const dev of world.devices) {
     const end = Math.min(top, dev.max_pasids - 1);
     for (let pasid = 1; pasid <= end; pasid++) {
-      if (p.hasEntry(dev, pasid) && !dev.group.pasid_array.has(pasid)) {
+      // The cheap Map lookup first: an attached PASID's entry was checked above.
+      if (!dev.group.pasid_array.has(pasid) && p.hasEntry(dev, pasid)) {
         f.add({ dev: dev.id, pasid }, `dev${dev.id} has a hardware entry at PASID ${pasid} that its group does not attach`);
       }
     }

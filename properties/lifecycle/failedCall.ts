@@ -16,30 +16,69 @@
  * The step records the footprint before every bind (StepProbe.before); the check compares it
  * with the one after a failed bind.
  */
-import type { MmStruct, World } from '../../src/impl/index.js';
+import type { World } from '../../src/impl/index.js';
 import type { CheckContext, Invariant, Violation } from '../invariant.js';
 import type { FailFootprint } from '../probe.js';
 import { platformOf } from './platform/index.js';
 import { NO_VIOLATIONS } from './scan.js';
 
-/** Kernel objects and refcounts (PASID-independent), one line each in a fixed order. */
+/**
+ * Kernel objects and refcounts (PASID-independent), one line each in a fixed order. Built
+ * with plain concatenation, no intermediate arrays: it runs before every bind (the step's
+ * StepProbe.before), so it is on the hot path; the lines are those of the map/join form.
+ */
 function objects(world: World): string[] {
   const { core } = world;
   const out: string[] = [];
-  out.push(`domains ${[...core.live.domains].map((d) => `${d.id}x${d.users}`).join(',')}`);
-  out.push(`handles ${[...core.live.handles].map((h) => `${h.id}x${h.users}`).join(',')}`);
-  // A put notifier (unhooked) waits for the grace period, holding one mm_count.
-  const deferred = new Map<MmStruct, number>();
-  const hooked: number[] = [];
-  for (const n of core.live.notifiers) {
-    if (n.hooked) hooked.push(n.users);
-    else deferred.set(n.mm, (deferred.get(n.mm) ?? 0) + 1);
+  let line = 'domains ';
+  let sep = '';
+  for (const d of core.live.domains) {
+    line += sep + d.id + 'x' + d.users;
+    sep = ',';
   }
-  out.push(`notifiers ${hooked.join(',')}`);
-  out.push(`iommu_sva_mms ${core.sva.mms.map((m) => m.pasid).join(',')} present ${core.sva.present}`);
-  out.push(`mm_count ${world.mms.map((mm) => (mm === undefined ? '-' : `${mm.mm_count - (deferred.get(mm) ?? 0)}`)).join(',')}`);
+  out.push(line);
+  line = 'handles ';
+  sep = '';
+  for (const h of core.live.handles) {
+    line += sep + h.id + 'x' + h.users;
+    sep = ',';
+  }
+  out.push(line);
+  // A put notifier (unhooked) waits for the grace period, holding one mm_count.
+  line = 'notifiers ';
+  sep = '';
+  let unhooked = 0;
+  for (const n of core.live.notifiers) {
+    if (n.hooked) {
+      line += sep + n.users;
+      sep = ',';
+    } else unhooked++;
+  }
+  out.push(line);
+  line = 'iommu_sva_mms ';
+  sep = '';
+  for (const m of core.sva.mms) {
+    line += sep + m.pasid;
+    sep = ',';
+  }
+  out.push(line + ' present ' + core.sva.present);
+  line = 'mm_count ';
+  sep = '';
+  for (const mm of world.mms) {
+    let deferred = 0;
+    if (mm !== undefined && unhooked > 0) for (const n of core.live.notifiers) if (!n.hooked && n.mm === mm) deferred++;
+    line += sep + (mm === undefined ? '-' : `${mm.mm_count - deferred}`);
+    sep = ',';
+  }
+  out.push(line);
   for (const g of world.groups) {
-    out.push(`group ${g.id} pasid_array ${[...g.pasid_array].map(([p, e]) => `${p}:${e.kind}`).join(',')}`);
+    line = 'group ' + g.id + ' pasid_array ';
+    sep = '';
+    for (const [p, e] of g.pasid_array) {
+      line += sep + p + ':' + e.kind;
+      sep = ',';
+    }
+    out.push(line);
   }
   platformOf(world).footprint(world, out);
   return out;

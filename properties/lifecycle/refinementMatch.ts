@@ -7,7 +7,7 @@
  */
 import { PTE_P, PTE_W, pteFrame, type PhysMem } from '../../src/hw/mem.js';
 import { levelIndex } from '../../src/hw/radix.js';
-import type { World } from '../../src/impl/index.js';
+import type { IommuDomain, IommuSva, World } from '../../src/impl/index.js';
 import { kernelVpn, userVpn, type Prot } from '../../src/shared/index.js';
 import { MM, type SpecState } from '../../src/spec/index.js';
 import { PTE_ABSENT, PTE_PROTNONE, PTE_RO, PTE_RW, VMA_NONE, VMA_PROTNONE, VMA_R, VMA_RW } from '../../src/spec/state.js';
@@ -54,12 +54,14 @@ interface Scratch {
   readonly matched: Uint8Array;
   readonly user: Int32Array;
   readonly kernel: Int32Array;
+  readonly handles: HandleScan;
 }
 const scratchOf = new PerWorld<Scratch>((world) => ({
   pending: new Int32Array(world.mms.length),
   matched: new Uint8Array(world.mms.length * world.groups.length),
   user: indices(Array.from({ length: world.topology.pages }, (_, page) => userVpn(page))),
   kernel: indices(Array.from({ length: world.topology.kpages }, (_, k) => kernelVpn(k))),
+  handles: { n: 0, domains: [], handles: [], groups: [], bits: [] },
 }));
 
 function slotsMatch(world: World, s: SpecState, pending: Int32Array, idx: Int32Array): boolean {
@@ -91,7 +93,44 @@ function slotsMatch(world: World, s: SpecState, pending: Int32Array, idx: Int32A
   return true;
 }
 
-function domainsMatch(world: World, s: SpecState): boolean {
+/**
+ * The handle entries of every group's pasid_array, in one pass: their count, and per entry its
+ * domain, group index and the IOMMU bit of the group. domainsMatch and handlesMatch read
+ * these arrays instead of iterating every Map again (once per listed domain, then once more);
+ * the arrays are the world's scratch, overwritten each check.
+ */
+interface HandleScan {
+  n: number;
+  readonly domains: IommuDomain[];
+  readonly handles: IommuSva[];
+  readonly groups: number[];
+  readonly bits: number[];
+}
+
+function scanHandles(world: World, h: HandleScan): void {
+  const groups = world.groups;
+  let n = 0;
+  for (let gi = 0; gi < groups.length; gi++) {
+    const g = groups[gi]!;
+    if (g.pasid_array.size === 0) continue;
+    for (const e of g.pasid_array.values()) {
+      if (e.kind !== 'handle') continue;
+      h.domains[n] = e.handle.domain;
+      h.handles[n] = e.handle;
+      h.groups[n] = gi;
+      h.bits[n] = 1 << g.devices[0]!.iommu.index;
+      n++;
+    }
+  }
+  // Drop references past the end, so a scratch array keeps no freed object alive.
+  for (let i = n; i < h.domains.length; i++) {
+    h.domains[i] = undefined as unknown as IommuDomain;
+    h.handles[i] = undefined as unknown as IommuSva;
+  }
+  h.n = n;
+}
+
+function domainsMatch(world: World, s: SpecState, h: HandleScan): boolean {
   const p = platformOf(world);
   const { t } = s;
   for (let slot = 0; slot < world.mms.length; slot++) {
@@ -102,10 +141,9 @@ function domainsMatch(world: World, s: SpecState): boolean {
       const dom = list![i]!;
       const sd = want[i]!;
       if (dom.users !== sd.m.ctx.users || p.asid(dom) !== sd.asid) return false;
+      // The IOMMUs of the groups whose pasid_array attaches dom through a handle.
       let mask = 0;
-      for (const g of world.groups) {
-        for (const e of g.pasid_array.values()) if (e.kind === 'handle' && e.handle.domain === dom) mask |= 1 << g.devices[0]!.iommu.index;
-      }
+      for (let k = 0; k < h.n; k++) if (h.domains[k] === dom) mask |= h.bits[k]!;
       let wantMask = 0;
       for (const g of sd.groups) wantMask |= 1 << t.topology.devices[t.groupDevs[g]![0]!]!.iommu;
       if (mask !== wantMask) return false;
@@ -114,25 +152,22 @@ function domainsMatch(world: World, s: SpecState): boolean {
   return true;
 }
 
-function handlesMatch(world: World, s: SpecState, matched: Uint8Array): boolean {
+function handlesMatch(world: World, s: SpecState, matched: Uint8Array, h: HandleScan): boolean {
   const groups = world.groups;
   const G = groups.length;
+  for (let gi = 0; gi < G; gi++) if (groups[gi]!.id !== s.t.groupId[gi]) return false;
   matched.fill(0);
-  let n = 0;
-  for (let gi = 0; gi < G; gi++) {
-    const g = groups[gi]!;
-    if (g.id !== s.t.groupId[gi]) return false;
-    for (const e of g.pasid_array.values()) {
-      if (e.kind !== 'handle') continue;
-      const slot = e.handle.domain.mm?.slot;
-      if (slot === undefined) return false;
-      const want = s.slots[slot]?.handles[gi];
-      if (want === undefined || want.users !== e.handle.users || matched[slot * G + gi] !== 0) return false;
-      matched[slot * G + gi] = 1;
-      n++;
-    }
+  for (let k = 0; k < h.n; k++) {
+    const handle = h.handles[k]!;
+    const gi = h.groups[k]!;
+    const slot = h.domains[k]!.mm?.slot;
+    if (slot === undefined) return false;
+    const want = s.slots[slot]?.handles[gi];
+    if (want === undefined || want.users !== handle.users || matched[slot * G + gi] !== 0) return false;
+    matched[slot * G + gi] = 1;
   }
-  for (const sl of s.slots) for (const h of sl.handles) if (h !== undefined) n--;
+  let n = h.n;
+  for (const sl of s.slots) for (const x of sl.handles) if (x !== undefined) n--;
   return n === 0;
 }
 
@@ -174,5 +209,7 @@ export function matchesSpec(world: World, s: SpecState): boolean {
     if (sub.users === 0 && !sub.freed && world.mms[sub.mm.slot] === sub.mm) pending[sub.mm.slot]!++;
   }
   if (s.slots.length !== world.mms.length) return false;
-  return globalsMatch(world, s, scratch.kernel) && slotsMatch(world, s, pending, scratch.user) && domainsMatch(world, s) && handlesMatch(world, s, scratch.matched);
+  if (!globalsMatch(world, s, scratch.kernel) || !slotsMatch(world, s, pending, scratch.user)) return false;
+  scanHandles(world, scratch.handles);
+  return domainsMatch(world, s, scratch.handles) && handlesMatch(world, s, scratch.matched, scratch.handles);
 }

@@ -64,6 +64,6 @@ const watermarks = new PerWorld<{ max: number }>(() => ({ max: 0 }));
 export function pasidWatermark(world: World): number {
   const w = watermarks.get(world);
   for (const p of world.core.pasidIda) if (p > w.max) w.max = p;
-  for (const g of world.groups) for (const p of g.pasid_array.keys()) if (p > w.max) w.max = p;
+  for (const g of world.groups) if (g.pasid_array.size > 0) for (const p of g.pasid_array.keys()) if (p > w.max) w.max = p;
   return w.max;
 }

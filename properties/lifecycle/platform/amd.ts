@@ -64,7 +64,14 @@ export const amdLifecycle: LifecyclePlatform = Object.freeze({
     // PASID-table leaves. A failed domain alloc or notifier register must give its ID back.
     out.push(`pdom_ids ${pdom_ids(world.kernel).join(',')}`);
     for (const domain of world.core.live.domains) {
-      out.push(`domain ${domain.id} dev_data_list ${to_pdomain(domain).dev_data_list.map((p) => `${p.dev_data.dev.id}:${p.pasid}`).join(',')}`);
+      // Concatenated in a loop (the line of a map/join): this runs before every bind.
+      let line = 'domain ' + domain.id + ' dev_data_list ';
+      let sep = '';
+      for (const p of to_pdomain(domain).dev_data_list) {
+        line += sep + p.dev_data.dev.id + ':' + p.pasid;
+        sep = ',';
+      }
+      out.push(line);
     }
     for (const dev of world.devices) {
       const dev_data = dev_iommu_priv_get(dev);

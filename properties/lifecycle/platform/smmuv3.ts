@@ -69,7 +69,14 @@ export const smmuv3Lifecycle: LifecyclePlatform = Object.freeze({
     out.push(`asids ${smmuv3Lifecycle.asids(world).join(',')}`);
     for (const domain of world.core.live.domains) {
       const d = to_smmu_domain(domain);
-      out.push(`domain ${domain.id} masters ${d.devices.map((md) => `${md.master.dev.id}:${md.ssid}${md.using_iopf ? '+iopf' : ''}`).join(',')} ats ${d.nr_ats_masters}`);
+      // Concatenated in a loop (the line of a map/join): this runs before every bind.
+      let line = 'domain ' + domain.id + ' masters ';
+      let sep = '';
+      for (const md of d.devices) {
+        line += sep + md.master.dev.id + ':' + md.ssid + (md.using_iopf ? '+iopf' : '');
+        sep = ',';
+      }
+      out.push(line + ' ats ' + d.nr_ats_masters);
     }
     // CD tables and leaves stay allocated once made (freed only with the master): left out.
     for (const dev of world.devices) {

@@ -81,8 +81,21 @@ export const vtdLifecycle: LifecyclePlatform = Object.freeze({
     // The qi_batch is left out: domain_qi_batch_alloc keeps it for the domain's life.
     for (const domain of world.core.live.domains) {
       const dmar = to_dmar_domain(domain);
-      out.push(`domain ${domain.id} dev_pasids ${dmar.dev_pasids.map((p) => `${p.dev.id}:${p.pasid}`).join(',')}`);
-      out.push(`domain ${domain.id} tags ${dmar.cache_tags.map((t) => `${t.type}:${t.iommu.name}:${t.pasid}:${t.dev?.id ?? '-'}x${t.users}`).join(',')}`);
+      // Concatenated in loops (the lines of a map/join): this runs before every bind.
+      let line = 'domain ' + domain.id + ' dev_pasids ';
+      let sep = '';
+      for (const p of dmar.dev_pasids) {
+        line += sep + p.dev.id + ':' + p.pasid;
+        sep = ',';
+      }
+      out.push(line);
+      line = 'domain ' + domain.id + ' tags ';
+      sep = '';
+      for (const t of dmar.cache_tags) {
+        line += sep + t.type + ':' + t.iommu.name + ':' + t.pasid + ':' + (t.dev?.id ?? '-') + 'x' + t.users;
+        sep = ',';
+      }
+      out.push(line);
     }
     for (const dev of world.devices) {
       const info = dev_iommu_priv_get(dev);

@@ -43,6 +43,30 @@ describe.each(PLATFORMS)('REF refinement on %s', (platform) => {
     diverges(p, /view\.pasids: length 2 expected, 3 actual/);
   });
 
+  test('the handle scan is redone each check: an entry dropped between two checks is seen', () => {
+    // matchesSpec keeps its handle scan in per-world scratch arrays; a check after one that
+    // matched must not reuse the previous scan's entries.
+    const p = busy(platform);
+    expect(matchesSpec(p.world, p.spec)).toBe(true);
+    const g = p.world.devices[2]!.group;
+    const [pasid] = [...g.pasid_array.keys()];
+    g.pasid_array.delete(pasid!);
+    diverges(p, /abstract\(world\) differs from the spec: view\.(domains|handles)/);
+  });
+
+  test('fires when a handle entry moves to a group behind another IOMMU (the domain\'s IOMMUs change)', () => {
+    const p = busy(platform);
+    expect(matchesSpec(p.world, p.spec)).toBe(true);
+    const from = p.world.devices[0]!.group;
+    const pasid = p.world.mms[1]!.iommu_mm!.pasid;
+    const to = p.world.devices.find((d) => d.iommu.index !== p.world.devices[0]!.iommu.index && !d.group.pasid_array.has(pasid))!.group;
+    const e = from.pasid_array.get(pasid)!;
+    expect(e.kind).toBe('handle');
+    from.pasid_array.delete(pasid);
+    to.pasid_array.set(pasid, e);
+    diverges(p, /abstract\(world\) differs from the spec: view\.(domains|handles)/);
+  });
+
   test('fires when an mm_struct is marked freed while the spec keeps it live', () => {
     const p = busy(platform);
     poke(p.world.mms[1]!, 'freed', true);
