@@ -25,7 +25,7 @@ import type { GroupEvent, TraceStep } from '../trace/index.js';
 import { type AtYieldMark, checkAtYield } from './atYield.js';
 import { excuseKnown } from './known.js';
 import type { MemberTask, Session } from './session.js';
-import { injectionArmed, quiescentChecks } from './step.js';
+import { type OtherMember, injectionArmed, quiescentChecks, violationCount } from './step.js';
 import { exceptionViolation, firstLine, lockupViolation, toTraceViolation } from './violation.js';
 
 export interface GroupSchedule {
@@ -53,28 +53,48 @@ const PERMS: readonly (readonly (readonly number[])[])[] = [[[]], [[0]], [[0, 1]
 /** A command the spec cannot place in a concurrent group: an armed injection fails whichever task calls first. */
 const SEQUENTIAL_ONLY = new Set<Command['kind']>(['failNext', 'failNth']);
 
-/** The spec's observations for `cmds` in `order` on a copy of `spec` (or on `spec` itself, a copy already), or undefined when a precondition fails or the spec throws. */
+/**
+ * The spec's observations for `cmds` in `order` on a copy of `spec` (or on `spec` itself, a copy
+ * already), or undefined when a precondition fails or the spec throws. The page requests the
+ * spec answered are a per-command output; the group's are every member's, in the order's
+ * order, as the devices' completions hold every member's: `retired` is left holding them all.
+ */
 const specInOrder = (spec: SpecState, cmds: readonly Command[], order: readonly number[], inPlace = false): Observation[] | undefined => {
   const c = inPlace ? spec : cloneSpec(spec);
-  c.coverage = undefined;
+  if (!inPlace) c.coverage = undefined;
   const out: Observation[] = new Array<Observation>(cmds.length);
-  try {
-    for (const i of order) {
-      const cmd = cmds[i]!;
-      if (!precondition(c, cmd)) return undefined;
-      out[i] = specStep(c, cmd);
-    }
-  } catch {
-    return undefined;
+  const retired: SpecState['retired'][number][] = [];
+  for (const i of order) {
+    const cmd = cmds[i]!;
+    if (!precondition(c, cmd)) return undefined;
+    c.retired.length = 0;
+    out[i] = specStep(c, cmd);
+    for (const r of c.retired) retired.push(r);
   }
+  c.retired.length = 0;
+  for (const r of retired) c.retired.push(r);
   return out;
 };
 
-/** Every order of the group meets the spec's preconditions: whatever the schedule, each member is a legal call. */
+const specInOrderSafe = (spec: SpecState, cmds: readonly Command[], order: readonly number[], inPlace = false): Observation[] | undefined => {
+  try {
+    return specInOrder(spec, cmds, order, inPlace);
+  } catch {
+    return undefined;
+  }
+};
+
+/**
+ * Every order of the group meets the spec's preconditions: whatever the schedule, each member is a legal call.
+ * Two serviceFaults are not a group: each observes the page requests answered while it ran
+ * (the kernel-wide count of iopf_run_all in dispatch.ts), so two overlapping ones both count the
+ * same answer and no order explains them: a property of the observation, not of the kernel.
+ */
 export const groupLegal = (spec: SpecState, cmds: readonly Command[]): boolean => {
   if (cmds.length < 2 || cmds.length > MAX_GROUP || injectionArmed(spec)) return false;
   if (cmds.some((c) => SEQUENTIAL_ONLY.has(c.kind))) return false;
-  return PERMS[cmds.length]!.every((order) => specInOrder(spec, cmds, order) !== undefined);
+  if (cmds.filter((c) => c.kind === 'serviceFaults').length > 1) return false;
+  return PERMS[cmds.length]!.every((order) => specInOrderSafe(spec, cmds, order) !== undefined);
 };
 
 /** What a member task did: its observation, or what it threw. */
@@ -169,18 +189,33 @@ export const runChecked = (s: Session, cmds: readonly Command[], policy: Policy,
   const thrownAt = outcomes.findIndex(isThrown);
 
   // The linearization: the first real-time-respecting order whose spec observations are the
-  // kernel's and whose spec state the kernel's refines; else the first whose observations are
-  // (two binds give the same PASID in either order, but the domain IDs or ASIDs follow the order
-  // the kernel took, so the state picks it; when none matches, refinement reports the difference).
+  // kernel's, whose spec state the kernel's refines, and under which the invariants hold; else,
+  // of those whose observations and state are, the one with the fewest violations (a known
+  // finding's persists under every order); else the first whose observations are. Two binds
+  // give the same PASID in either order, but the domain IDs or ASIDs follow the order the kernel
+  // took, so the state picks it; a page request sent while serviceFaults ran is answered or still
+  // queued according to the order, which the refinement's view does not hold but the PRI
+  // invariants do. With no order matching, the quiescent checks report the difference.
   let byObservation: readonly number[] | undefined;
+  let byState: readonly number[] | undefined;
+  let fewest = Infinity;
+  const others = (o: readonly number[], exp: readonly Observation[]): OtherMember[] =>
+    o.slice(0, n - 1).map((i) => ({ cmd: cmds[i]!, expected: exp[i]!, actual: actual[i]! }));
   const order = thrownAt >= 0 ? undefined : linearize(run.tasks, n, (o: readonly number[]) => {
     const c = cloneSpec(s.spec);
     c.coverage = undefined;
-    const obs = specInOrder(c, cmds, o, true);
+    const obs = specInOrderSafe(c, cmds, o, true);
     if (obs === undefined || !obs.every((x, i) => sameObservation(x, actual[i]!))) return false;
     byObservation ??= o.slice();
-    return matchesSpec(world, c) || diffViews(abstractView(c), abstract(world)).length === 0;
-  }) ?? byObservation;
+    if (!matchesSpec(world, c) && diffViews(abstractView(c), abstract(world)).length > 0) return false;
+    const last = o[n - 1]!;
+    const count = violationCount(s, c, step0 + last, cmds[last]!, obs[last]!, actual[last]!, others(o, obs));
+    if (count < fewest) {
+      fewest = count;
+      byState = o.slice();
+    }
+    return count === 0;
+  }) ?? byState ?? byObservation;
   // Adopt it on the session's own spec (its coverage sees the chosen order only); without one,
   // the command order, so the record still says what the spec expects.
   const adopted = order ?? PERMS[n]![0]!;
@@ -188,7 +223,9 @@ export const runChecked = (s: Session, cmds: readonly Command[], policy: Policy,
   const specBefore = order === undefined && thrownAt < 0 ? cloneSpec(s.spec) : undefined;
   const expected: Observation[] = new Array<Observation>(n);
   try {
-    for (const i of adopted) expected[i] = specStep(s.spec, cmds[i]!);
+    const obs = specInOrder(s.spec, cmds, adopted, true);
+    if (obs === undefined) throw new Error('a precondition failed in the adopted order');
+    for (const i of adopted) expected[i] = obs[i]!;
   } catch (e) {
     const steps = cmds.map((_, i): TraceStep => ({ expected: expected[i] ?? threw(e), actual: actual[i]! }));
     return { found: finishGroup(s, step0, steps, buckets, sched, run, [exceptionViolation(cmds[adopted[0]!]!, 'spec', e)], n - 1), run };
@@ -206,7 +243,7 @@ export const runChecked = (s: Session, cmds: readonly Command[], policy: Policy,
     at = step0 + lastToFinish(run.tasks, n);
     if (atYield !== undefined && excuseKnown(s, at, [atYield]).length > 0) found = [atYield, ...found];
   } else {
-    found = quiescentChecks(s, at, cmds[last]!, expected[last]!, actual[last]!);
+    found = quiescentChecks(s, at, cmds[last]!, expected[last]!, actual[last]!, others(adopted, expected));
   }
   // What an at-yield check saw is still there at the quiescent point (the kernel log, the
   // anomaly log and the probe's time-outs persist), where a known finding may excuse it; if
@@ -257,7 +294,7 @@ const linViolation = (specBefore: SpecState, cmds: readonly Command[], run: Grou
       lines.push(`  ${label}: excluded by real time`);
       continue;
     }
-    const obs = specInOrder(specBefore, cmds, order);
+    const obs = specInOrderSafe(specBefore, cmds, order);
     lines.push(`  ${label}: ${obs === undefined ? 'illegal' : order.map((i) => `${run.tasks[i]!.name} ${formatObservation(cmds[i]!, obs[i]!)}`).join(', ')}`);
   }
   return { invariant: LIN_ID, objects: {}, message: lines.join('\n') };

@@ -145,11 +145,25 @@ export const stepBoth = (spec: SpecState, world: World, cmd: Command): { expecte
 const check = (s: Session, step: number, cmd: Command, expected: Observation, actual: Observation): readonly Violation[] =>
   finish(s, step, { expected, actual }, quiescentChecks(s, step, cmd, expected, actual));
 
+/** A group member other than the one a quiescent check runs on: its command and observations. */
+export interface OtherMember {
+  readonly cmd: Command;
+  readonly expected: Observation;
+  readonly actual: Observation;
+}
+
 /**
  * At a quiescent point: the observation half of refinement and every registered invariant on
  * `cmd` (the step's, or a group's last member in its linearization), known findings excused.
+ * A group's other members are in `others`: the hardware work of the whole group is in the
+ * probe and the device logs, so an invariant that reads the command (which of them may answer
+ * page requests, tear a PASID down, DMA) could blame one member for another's effects. Its
+ * violations stand only if the invariant fires with every member as the command; the spec and
+ * world stay the final ones, so an invariant that does not read the command cannot be excused.
  */
-export const quiescentChecks = (s: Session, step: number, cmd: Command, expected: Observation, actual: Observation): readonly Violation[] => {
+export const quiescentChecks = (
+  s: Session, step: number, cmd: Command, expected: Observation, actual: Observation, others: readonly OtherMember[] = NONE_OTHER,
+): readonly Violation[] => {
   const taken = s.world.kernel.mem.takeAnomalies();
   const ctx: CheckContext = {
     step, cmd, expected, actual, spec: s.spec, world: s.world,
@@ -157,19 +171,54 @@ export const quiescentChecks = (s: Session, step: number, cmd: Command, expected
     probe: s.probe,
   };
   let found = sameObservation(expected, actual) ? NONE : [observationViolation(cmd, expected, actual)];
+  for (let j = 0; j < others.length; j++) {
+    const o = others[j]!;
+    if (!sameObservation(o.expected, o.actual)) found = found.concat([observationViolation(o.cmd, o.expected, o.actual)]);
+  }
   // Indexed loop: this runs once per invariant per step.
   for (let i = 0; i < INVARIANTS.length; i++) {
     const inv = INVARIANTS[i]!;
-    let v: readonly Violation[];
-    try {
-      v = inv.check(ctx);
-    } catch (e) {
-      v = [{ invariant: inv.id, objects: {}, message: `the check threw: ${firstLine(e)}` }];
+    let v = runInvariant(inv, ctx);
+    for (let j = 0; v.length > 0 && j < others.length; j++) {
+      const o = others[j]!;
+      if (runInvariant(inv, { ...ctx, cmd: o.cmd, expected: o.expected, actual: o.actual }).length === 0) v = NONE;
     }
     if (v.length > 0) found = found.length === 0 ? v : found.concat(v);
   }
   if (found.length > 0) found = excuseKnown(s, step, found);
   return found;
+};
+
+const NONE_OTHER: readonly OtherMember[] = Object.freeze([]);
+
+/**
+ * How many violations the registered invariants report with `spec` as the spec's state (a
+ * candidate order's, for a group's linearization), judged as quiescentChecks judges, known
+ * findings not excused; the anomaly log is read, not taken.
+ */
+export const violationCount = (
+  s: Session, spec: SpecState, step: number, cmd: Command, expected: Observation, actual: Observation, others: readonly OtherMember[],
+): number => {
+  const anomalies = s.world.kernel.mem.anomalies;
+  const ctx: CheckContext = {
+    step, cmd, expected, actual, spec, world: s.world, anomalies: anomalies.length === 0 ? NO_ANOMALIES : anomalies, probe: s.probe,
+  };
+  let count = 0;
+  for (let i = 0; i < INVARIANTS.length; i++) {
+    const inv = INVARIANTS[i]!;
+    const v = runInvariant(inv, ctx);
+    if (v.length === 0) continue;
+    if (!others.some((o) => runInvariant(inv, { ...ctx, cmd: o.cmd, expected: o.expected, actual: o.actual }).length === 0)) count += v.length;
+  }
+  return count;
+};
+
+const runInvariant = (inv: (typeof INVARIANTS)[number], ctx: CheckContext): readonly Violation[] => {
+  try {
+    return inv.check(ctx);
+  } catch (e) {
+    return [{ invariant: inv.id, objects: {}, message: `the check threw: ${firstLine(e)}` }];
+  }
 };
 
 const finish = (s: Session, step: number, record: TraceStep, found: readonly Violation[]): readonly Violation[] => {
