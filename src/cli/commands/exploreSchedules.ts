@@ -1,4 +1,4 @@
-import { exploreSchedules } from '../../../models/exploreSchedules.js';
+import { exploreSchedules } from '../exploreSchedules.js';
 import { loadTrace, writeTrace } from '../../trace/index.js';
 import { type CliCommand, usageError } from '../command.js';
 import { EXIT_OK, EXIT_VIOLATION } from '../exit.js';

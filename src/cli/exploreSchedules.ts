@@ -4,10 +4,23 @@
  * prefix, the group's members are the tasks; the trace's fault and fixes apply as on replay.
  * The first failing schedule comes back as a trace that `replay` and `show` take.
  */
-import { exploreGroup } from '../src/harness/groupExplore.js';
-import { runSequence } from '../src/harness/index.js';
-import { type Checked, type Trace, bad, good, newTrace } from '../src/trace/index.js';
-import { replayOptions } from './fault.js';
+import { exploreGroup } from '../harness/groupExplore.js';
+import { type SessionOptions, runSequence } from '../harness/index.js';
+import { isFaultId, isFindingName } from '../shared/index.js';
+import { type Checked, type Trace, bad, good, newTrace } from '../trace/index.js';
+
+/**
+ * The trace's fault and fixes as session options. Only corpus faults: a test-only fault needs
+ * its test driver, which models/ supplies to replay and the CLI must not import.
+ */
+const sessionOptions = (trace: Trace): Checked<SessionOptions> => {
+  const unknownFix = (trace.fixes ?? []).find((f) => !isFindingName(f));
+  if (unknownFix !== undefined) return bad(`the trace names an unknown finding fix '${unknownFix}'`);
+  const fixes = (trace.fixes ?? []).filter(isFindingName);
+  const name = trace.fault;
+  if (name !== undefined && !isFaultId(name)) return bad(`the trace's fault '${name}' is not a corpus fault (explore-schedules runs corpus faults only)`);
+  return good({ ...(name === undefined ? {} : { fault: name }), ...(fixes.length === 0 ? {} : { fixes }) });
+};
 
 export interface ScheduleExploration {
   readonly schedules: number;
@@ -22,7 +35,7 @@ export interface ScheduleExploration {
 export const exploreSchedules = (trace: Trace, preemptions: number, limit: number): Checked<ScheduleExploration> => {
   const g = trace.groups?.[0];
   if (g === undefined) return bad('the trace has no concurrent group (record one with run --groups F)');
-  const opts = replayOptions(trace);
+  const opts = sessionOptions(trace);
   if (!opts.ok) return opts;
   const prefix = trace.commands.slice(0, g.at);
   const cmds = trace.commands.slice(g.at, g.at + g.size);
