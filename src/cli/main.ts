@@ -6,6 +6,7 @@ import { exportCommand } from './commands/export.js';
 import { faultsCommand } from './commands/faults.js';
 import { invariantsCommand } from './commands/invariants.js';
 import { exploreCommand } from './commands/explore.js';
+import { exploreSchedulesCommand } from './commands/exploreSchedules.js';
 import { machinesCommand } from './commands/machines.js';
 import { replayCommand } from './commands/replay.js';
 import { runCommand } from './commands/run.js';
@@ -16,7 +17,7 @@ import { specMachineDiagrams } from './machines.js';
 import type { HarnessExplorer, HarnessRunner } from '../harness/index.js';
 
 export const COMMANDS: readonly CliCommand[] = [
-  runCommand, exploreCommand, replayCommand, showCommand, machinesCommand, selfcheckCommand,
+  runCommand, exploreCommand, exploreSchedulesCommand, replayCommand, showCommand, machinesCommand, selfcheckCommand,
   exportCommand, faultsCommand, invariantsCommand,
 ];
 

@@ -1,7 +1,7 @@
 import { LANES, sameObservation } from '../shared/index.js';
 import type { Command, Lane, TraceEvent } from '../shared/index.js';
-import { formatCommand, formatObservation } from './timeline.js';
-import type { Trace } from './trace.js';
+import { formatCommand, formatObservation, groupLaneNames } from './timeline.js';
+import type { GroupEvent, Trace, TraceGroup } from './trace.js';
 
 /** Participant labels, one per trace lane (src/shared/lane.ts), in the diagram's column order. */
 const LANE_LABEL: Readonly<Record<Lane, string>> = {
@@ -149,15 +149,90 @@ export const violationNote = (trace: Trace): string | undefined => {
 };
 
 /**
+ * The task participants of a trace's groups, in order of first appearance: `cpu0`, `cpu1`,
+ * `dev0`, `kworker/u8:1`... One participant per task name, so the lanes of successive groups
+ * line up; the member's command is on its first note in each group.
+ */
+const taskParticipants = (trace: Trace): Map<string, string> => {
+  const ids = new Map<string, string>();
+  for (const g of trace.groups ?? []) {
+    const names = g.tasks?.map((t) => t.name) ?? Array.from({ length: g.size }, (_, i) => `task${i}`);
+    for (const n of names) if (!ids.has(n)) ids.set(n, `t${ids.size}`);
+  }
+  return ids;
+};
+
+/**
+ * A group in the diagram: the members' commands as notes on their task lanes, every event on
+ * the lane of the task that emitted it, in the order the tasks ran, and each context switch as
+ * a dashed arrow from the task that was running to the one that runs next.
+ */
+const groupMermaid = (trace: Trace, g: TraceGroup, ids: Map<string, string>, pad: string): string[] => {
+  const lines: string[] = [];
+  const names = g.tasks?.map((t) => t.name) ?? Array.from({ length: g.size }, (_, i) => `task${i}`);
+  const labels = groupLaneNames(trace, g);
+  const id = (task: number): string => ids.get(names[task] ?? '') ?? ids.values().next().value!;
+  const d = g.depth === undefined ? '' : ` d=${g.depth}`;
+  lines.push(`${pad}Note over ${id(0)},${id(g.size - 1)}: ${escapeMermaid(`group [${g.at}..${g.at + g.size - 1}] ${g.scheduler} seed ${g.seed}${d}`)}`);
+  for (let i = 0; i < g.size; i++) lines.push(`${pad}Note over ${id(i)}: ${escapeMermaid(`[${g.at + i}] ${labels[i]}`)}`);
+  const events: GroupEvent[] = [];
+  for (let k = 0; k < g.size; k++) for (const e of trace.steps[g.at + k]?.events ?? []) if ('task' in e && 'at' in e) events.push(e);
+  events.sort((a, b) => a.at - b.at);
+  let next = 0;
+  let running = -1;
+  const flush = (upTo: number): void => {
+    for (; next < events.length && events[next]!.at <= upTo; next++) {
+      const e = events[next]!;
+      lines.push(`${pad}Note over ${id(e.task)}: ${escapeMermaid(`${e.actor}: ${e.text}`)}`);
+    }
+  };
+  for (const p of g.points ?? []) {
+    if (p.switched && running >= 0 && running !== p.task) lines.push(`${pad}${id(running)}-->>${id(p.task)}: ${escapeMermaid(`switch at point ${p.at}`)}`);
+    running = p.task;
+    flush(p.at);
+    if (p.what !== 'done') lines.push(`${pad}Note over ${id(p.task)}: ${escapeMermaid(`yield: ${p.what}`)}`);
+  }
+  flush(Number.POSITIVE_INFINITY);
+  for (let i = 0; i < g.size; i++) {
+    const step = trace.steps[g.at + i];
+    const cmd = trace.commands[g.at + i];
+    if (step === undefined || cmd === undefined) continue;
+    const actual = formatObservation(cmd, step.actual);
+    const same = sameObservation(step.expected, step.actual);
+    lines.push(`${pad}Note over ${id(i)}: ${escapeMermaid(same ? `→ ${actual}` : `→ ${actual} MISMATCH, expected ${formatObservation(cmd, step.expected)}`)}`);
+  }
+  return lines;
+};
+
+/**
  * The trace as a Mermaid `sequenceDiagram` (see sequenceModel); the failing step is shaded
- * and carries the violation as a note across all lanes.
+ * and carries the violation as a note across all lanes. A trace with concurrent groups gets
+ * one more participant per task (groupMermaid); its sequential steps draw as before.
  */
 export const traceToMermaid = (trace: Trace): string => {
   const lines = ['sequenceDiagram'];
   for (const lane of LANES) lines.push(`  participant ${lane} as ${LANE_LABEL[lane]}`);
+  const ids = taskParticipants(trace);
+  for (const [name, id] of ids) lines.push(`  participant ${id} as ${escapeMermaid(`task ${name}`)}`);
   const first = LANES[0]!;
-  const last = LANES[LANES.length - 1]!;
-  for (const step of sequenceModel(trace)) {
+  const last = ids.size > 0 ? [...ids.values()][ids.size - 1]! : LANES[LANES.length - 1]!;
+  const groupAt = new Map((trace.groups ?? []).map((g) => [g.at, g]));
+  const model = sequenceModel(trace);
+  for (let i = 0; i < model.length; i++) {
+    const g = groupAt.get(i);
+    if (g !== undefined) {
+      const failing = model.slice(i, i + g.size).some((st) => st.failing);
+      const pad = failing ? '    ' : '  ';
+      if (failing) lines.push('  rect rgb(255, 228, 228)');
+      lines.push(...groupMermaid(trace, g, ids, pad));
+      if (failing) {
+        lines.push(`${pad}Note over ${first},${last}: ${escapeMermaid(violationNote(trace)!)}`);
+        lines.push('  end');
+      }
+      i += g.size - 1;
+      continue;
+    }
+    const step = model[i]!;
     const pad = step.failing ? '    ' : '  ';
     if (step.failing) lines.push('  rect rgb(255, 228, 228)');
     for (const it of step.items) {

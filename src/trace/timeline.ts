@@ -2,7 +2,7 @@ import { match } from 'ts-pattern';
 import { formatToken, sameObservation } from '../shared/index.js';
 import type { Command, Observation, TraceEvent } from '../shared/index.js';
 import { oneLine } from './checked.js';
-import type { Trace, TraceStep, TraceViolation } from './trace.js';
+import type { GroupEvent, Trace, TraceGroup, TraceStep, TraceViolation } from './trace.js';
 
 /** A replayable call, as fast-check's `Command.toString()` prints it: `dma(d2,mm0,p3,w)`. */
 export const formatCommand = (cmd: Command): string =>
@@ -90,14 +90,80 @@ export const formatHeader = (trace: Trace): string[] => {
   return lines;
 };
 
-/** The whole timeline, one element per line: header, then each step with its events. */
+/**
+ * The lane name of each task of a group: a member is its CPU or device and its command
+ * (`cpu0:bind(d0,mm1)`), a kernel task keeps the name the kernel gives it (kworker/u8:1,
+ * irq/dmar0-prq). Without a recorded task list (events off), the members only.
+ */
+export const groupLaneNames = (trace: Trace, g: TraceGroup): string[] => {
+  const member = (i: number, name: string): string => {
+    const cmd = trace.commands[g.at + i];
+    return cmd === undefined ? name : `${name}:${formatCommand(cmd)}`;
+  };
+  if (g.tasks === undefined) return Array.from({ length: g.size }, (_, i) => member(i, `task${i}`));
+  return g.tasks.map((t, i) => (i < g.size ? member(i, t.name) : t.name));
+};
+
+const isGroupEvent = (e: TraceEvent | GroupEvent): e is GroupEvent => 'task' in e && 'at' in e;
+
+/**
+ * A group as lanes: the header (scheduler, seed, switches), one line per task, then every
+ * event of every member in the order it ran, each under its task's lane, and a `⇄` line at
+ * each context switch. Events are ordered by scheduling point and, within one point, as
+ * emitted (a task runs alone between two points, so that order is the real one).
+ */
+export const groupLines = (trace: Trace, g: TraceGroup): string[] => {
+  const names = groupLaneNames(trace, g);
+  const d = g.depth === undefined ? '' : `, d=${g.depth}`;
+  const lines = [`── group #${g.at}..#${g.at + g.size - 1}: ${g.size} tasks in parallel, ${g.scheduler} scheduler, seed ${g.seed}${d}, ` +
+    `${g.switches.length} forced switch(es)${g.points === undefined ? '' : `, ${g.points.length} point(s)`}`];
+  for (const [i, n] of names.entries()) {
+    const t = g.tasks?.[i];
+    const span = t === undefined ? '' : t.doneAt < 0 ? `, points ${t.firstAt}.. (never finished)` : `, points ${t.firstAt}..${t.doneAt}`;
+    lines.push(`   lane ${i} ${n}${t === undefined ? '' : ` [${t.kind}]`}${span}`);
+  }
+  const events: GroupEvent[] = [];
+  for (let k = 0; k < g.size; k++) for (const e of trace.steps[g.at + k]?.events ?? []) if (isGroupEvent(e)) events.push(e);
+  // A stable sort: within one point the emission order stays.
+  events.sort((a, b) => a.at - b.at);
+  const width = Math.min(28, Math.max(...names.map((n) => n.length)));
+  const lane = (task: number): string => (names[task] ?? `task${task}`).padEnd(width);
+  let next = 0;
+  for (const p of g.points ?? []) {
+    if (p.switched) lines.push(`   ⇄ point ${p.at}: switch to ${names[p.task] ?? `task${p.task}`}`);
+    for (; next < events.length && events[next]!.at <= p.at; next++) {
+      const e = events[next]!;
+      lines.push(`   ${lane(e.task)} │ ${e.lane.padEnd(6)} ${oneLine(e.actor)}: ${oneLine(e.text)}`);
+    }
+    lines.push(`   ${lane(p.task)} ┄ ${p.what === 'done' ? 'finishes' : `yields at ${oneLine(p.what)}`} (point ${p.at})`);
+  }
+  for (; next < events.length; next++) {
+    const e = events[next]!;
+    lines.push(`   ${lane(e.task)} │ ${e.lane.padEnd(6)} ${oneLine(e.actor)}: ${oneLine(e.text)}`);
+  }
+  lines.push(`── end of group #${g.at}..#${g.at + g.size - 1}`);
+  return lines;
+};
+
+/**
+ * The whole timeline, one element per line: header, then each step with its events. A group
+ * shows its members' results first, then its lanes (groupLines) instead of per-step events.
+ */
 export const timelineLines = (trace: Trace): string[] => {
   const lines = formatHeader(trace);
   const v = trace.violation;
+  const groupAt = new Map((trace.groups ?? []).map((g) => [g.at, g]));
+  let inGroup: TraceGroup | undefined;
   for (const [i, cmd] of trace.commands.entries()) {
     const step = trace.steps[i];
+    const g = groupAt.get(i);
+    if (g !== undefined) inGroup = g;
     lines.push(formatStepLine(i, cmd, step));
-    for (const e of step?.events ?? []) lines.push(formatEvent(e));
+    if (inGroup === undefined) for (const e of step?.events ?? []) lines.push(formatEvent(e));
+    if (inGroup !== undefined && i === inGroup.at + inGroup.size - 1) {
+      lines.push(...groupLines(trace, inGroup));
+      inGroup = undefined;
+    }
     if (v !== undefined && v.step === i) lines.push(formatViolation(v));
   }
   lines.push(v === undefined ? `${trace.commands.length} step(s), no violation` : `${trace.commands.length} step(s), violation ${oneLine(v.invariant)} at step #${v.step}`);

@@ -21,7 +21,7 @@ describe('sva-harness command line', () => {
     await expectUsageError(['replay', '--quiet=yes', 't.json'], /option --quiet takes no value/);
     await expectUsageError(['show'], /^sva-harness show: missing <trace> argument/);
     await expectUsageError(['show', 'a.json', 'b.json'], /^sva-harness show: unexpected argument 'b.json'/);
-    await expectUsageError(['frob'], /^sva-harness: unknown command 'frob' \(commands: run, explore, replay, show, machines, selfcheck[a-z, ]*\)$/);
+    await expectUsageError(['frob'], /^sva-harness: unknown command 'frob' \(commands: run, explore, explore-schedules, replay, show, machines, selfcheck[a-z, ]*\)$/);
   });
 
   test('Bad values: unknown platform, negative or non-integer budget, non-numeric seed', async () => {

@@ -40,9 +40,9 @@ describe('generated concurrent groups', () => {
     expect(groups).toBeGreaterThan(10);
   });
 
-  it('the CLI default follows the models constant once the harness fix lands (0 until then)', async () => {
+  it('the CLI default is the models constant: groups on in a default run', async () => {
     const { DEFAULT_GROUPS } = await import('../../src/cli/runOptions.js');
     expect(DEFAULT_GROUP_RATE).toBe(0.15);
-    expect([0, DEFAULT_GROUP_RATE]).toContain(DEFAULT_GROUPS);
+    expect(DEFAULT_GROUPS).toBe(DEFAULT_GROUP_RATE);
   });
 });

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { MACHINES, toMermaid } from '../../src/spec/index.js';
 import { loadTrace, traceToMermaid } from '../../src/trace/index.js';
 import { NO_BROWSER, browserPath, launchBrowser } from '../browser.js';
+import { groupTrace } from '../view/groupTrace.js';
 import { sampleTrace } from './sampleTrace.js';
 
 const path = browserPath();
@@ -55,6 +56,10 @@ describe.skipIf(path === undefined)('Mermaid output parses with Mermaid', () => 
   test('The sequence diagrams of the three example counterexamples and of the sample trace parse', async () => {
     for (const name of EXAMPLES) expect([name, await parse(example(name))]).toEqual([name, null]);
     expect(await parse(traceToMermaid(sampleTrace()))).toBeNull();
+  });
+
+  test('A trace with a concurrent group (one participant per task, switch arrows) parses', async () => {
+    expect(await parse(traceToMermaid(groupTrace()))).toBeNull();
   });
 
   test('Every spec machine parses as its own document', async () => {
