@@ -26,7 +26,7 @@ describe('run --config files', () => {
     const cli = parseArgs(argv, RUN_OPTIONS, []);
     expect(cli.ok && toRunOptions(cli.value)).toEqual(fromFile);
     expect(fromFile).toEqual({ ok: true, value: {
-      platforms: ['vtd'], topology: { mode: 'default', mms: 2, ptLevels: 5 }, budget: { kind: 'runs', runs: 40 }, tracesDir: 'out', seed: -3, fault: 'B07', concurrency: { groupRate: 0.15, scheduler: 'mix' },
+      platforms: ['vtd'], topology: { mode: 'default', mms: 2, ptLevels: 5 }, budget: { kind: 'runs', runs: 40 }, tracesDir: 'out', seed: -3, fault: 'B07',
     } });
   });
 

@@ -22,8 +22,9 @@ describe('explore-schedules', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^explore-schedules: group #2\.\.#4 \(3 tasks\), at most 1 preemption\(s\): \d+ schedule\(s\) explored, all of them, none fails\n$/);
-    // Three one-point tasks: the 3! orders are the schedules, whatever the bound.
-    expect(r.stdout).toContain(': 6 schedule(s)');
+    // The members stop at their real yield points (iommu_sva_lock, &group->mutex, the driver's
+    // locks and stores): the count is recorded, and changes when a yield point is added or removed.
+    expect(r.stdout).toContain(': 86 schedule(s)');
   });
 
   test('a group that fails under a fault: the first failing schedule is written and replays to the same violation', async () => {

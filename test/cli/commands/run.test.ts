@@ -48,7 +48,6 @@ describe('run', () => {
       tracesDir: 'traces',
       seed: -12,
       fault: 'B01',
-      concurrency: { groupRate: 0.15, scheduler: 'mix' },
     });
     const d = await runMain(['run', '--platform', 'smmuv3', '--topology', 'default', '--seed', '0x10'], { runner: fakeRunner(summary(0), seen) });
     expect(d.code).toBe(0);
@@ -137,7 +136,7 @@ iopf vtd: multi-request groups 3, overflows 2, drains with requests queued 1, no
       const r = await runMain(['run', '--config', good, '--seed', '6'], { runner: fakeRunner(summary(0), seen) });
       expect(r.code).toBe(0);
       const { progress: _, ...opts } = seen[0]!;
-      expect(opts).toEqual({ platforms: ['smmuv3'], topology: { mode: 'default' }, budget: { kind: 'runs', runs: 20 }, tracesDir: 'traces', seed: 6, fault: 'B01', concurrency: { groupRate: 0.15, scheduler: 'mix' } });
+      expect(opts).toEqual({ platforms: ['smmuv3'], topology: { mode: 'default' }, budget: { kind: 'runs', runs: 20 }, tracesDir: 'traces', seed: 6, fault: 'B01' });
       const bad = join(dir, 'bad.json');
       writeFileSync(bad, '{"fault": "B77"}');
       const refused = await runMain(['run', '--config', bad], { runner: fakeRunner(summary(0), seen) });
