@@ -122,8 +122,7 @@ describe('Output paths are checked before the search', () => {
 describe('A step that never returns', () => {
   test('run --time 5s ends within 6 s, with an I-LOCKUP violation and its trace, exit 1', async () => {
     const traces = fresh();
-    // --groups 0: the step watchdog sees sequential steps only; a hang inside a group is not caught yet (report w3b).
-    const r = await start(['run', '--time', '5s', '--groups', '0', '--traces', traces], { entry: looping, env: { SVA_TEST_FAULT: 'test:step-never-returns' } }).done;
+    const r = await start(['run', '--time', '5s', '--traces', traces], { entry: looping, env: { SVA_TEST_FAULT: 'test:step-never-returns' } }).done;
     expect(r.ms).toBeLessThan(6000);
     expect(r.code).toBe(1);
     const paths = [...r.stdout.matchAll(/^violation trace: (\S+)/gm)].map((m) => m[1]!);
@@ -138,7 +137,7 @@ describe('A step that never returns', () => {
 
   test('Without a time budget, the step timeout alone ends it', async () => {
     const traces = fresh();
-    const r = await start(['run', '--runs', '100', '--platform', 'smmuv3', '--groups', '0', '--step-timeout', '1s', '--traces', traces],
+    const r = await start(['run', '--runs', '100', '--platform', 'smmuv3', '--step-timeout', '1s', '--traces', traces],
       { entry: looping, env: { SVA_TEST_FAULT: 'test:step-never-returns' } }).done;
     expect(r.code).toBe(1);
     expect(readdirSync(traces).filter((f) => f.includes('I-LOCKUP'))).toHaveLength(1);
