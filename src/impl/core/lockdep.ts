@@ -11,7 +11,7 @@
  * io-pgfault.c (locking.ts) is found. Report texts are the old ones (trace digests).
  */
 import { warn } from './kernel.js';
-import { lockdep_deps, lockdep_state as locking_state } from './locking.js';
+import { lockdep_deps, lockdep_reaches, lockdep_state as locking_state } from './locking.js';
 import { type LockInstance, Task, schedOf } from './sched.js';
 import type { Kernel } from './types.js';
 
@@ -46,15 +46,6 @@ function classOf(st: LockdepState, name: string): LockInstance {
 /** A task's name in reports: a kworker instance ("kworker/q:3") reports as its pool ("kworker/q"). */
 export const ctxName = (t: Task): string => (t.kind === 'kworker' ? t.name.replace(/:\d+$/, '') : t.name);
 
-/** Whether `to` is reachable from `from` in the learned dependencies (depth-first). */
-function reaches(deps: Map<string, Set<string>>, from: string, to: string, seen: Set<string>): boolean {
-  if (from === to) return true;
-  if (seen.has(from)) return false;
-  seen.add(from);
-  for (const next of deps.get(from) ?? []) if (reaches(deps, next, to, seen)) return true;
-  return false;
-}
-
 /** lockdep.c: check_prevs_add: a new edge held → next that closes a cycle is reported once. */
 function addDependencies(kernel: Kernel, t: Task, next: string): void {
   const deps = lockdep_deps(kernel);
@@ -63,7 +54,7 @@ function addDependencies(kernel: Kernel, t: Task, next: string): void {
     let out = deps.get(prev);
     if (out === undefined) deps.set(prev, (out = new Set()));
     if (out.has(next)) continue;
-    if (prev !== next && reaches(deps, next, prev, new Set())) {
+    if (prev !== next && lockdep_reaches(deps, next, prev, new Set())) {
       warn(kernel, `possible circular locking dependency detected: ${ctxName(t)} takes ${next} while holding ${prev}, but ${next} -> ... -> ${prev} is already known`);
     }
     out.add(next);

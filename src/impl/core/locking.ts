@@ -87,11 +87,11 @@ export const init_rwsem = (kernel: Kernel, name: string): RwSem => make(kernel, 
 export const init_completion = (name: string): Completion => ({ name, done: 0 });
 
 /** Whether `to` is reachable from `from` in the learned dependencies (depth-first). */
-function reaches(deps: Map<string, Set<string>>, from: string, to: string, seen: Set<string>): boolean {
+export function lockdep_reaches(deps: Map<string, Set<string>>, from: string, to: string, seen: Set<string>): boolean {
   if (from === to) return true;
   if (seen.has(from)) return false;
   seen.add(from);
-  for (const next of deps.get(from) ?? []) if (reaches(deps, next, to, seen)) return true;
+  for (const next of deps.get(from) ?? []) if (lockdep_reaches(deps, next, to, seen)) return true;
   return false;
 }
 
@@ -106,7 +106,7 @@ function lock_acquire(kernel: Kernel, t: Task, next: LockInstance): void {
     let out = deps.get(prev.name);
     if (out === undefined) deps.set(prev.name, (out = new Set()));
     if (out.has(next.name)) continue;
-    if (prev.name !== next.name && reaches(deps, next.name, prev.name, new Set())) {
+    if (prev.name !== next.name && lockdep_reaches(deps, next.name, prev.name, new Set())) {
       warn(kernel, `possible circular locking dependency detected: ${t.name} takes ${next.name} while holding ${prev.name}, but ${next.name} -> ... -> ${prev.name} is already known`);
     }
     out.add(next.name);
