@@ -207,9 +207,10 @@ function amd_iommu_probe_device(ctx: ProbeContext, dev: Device): void {
     domain: undefined, ats_enabled: false, ats_qdep: 0, pri_enabled: false, pasid_enabled: false, pri_tlp: false, ppr: false,
   };
   dev.priv = dev_data;
-  // IommuDriver.probeDevice is a plain entry point of the world builder, like an ops member.
-  sync(ctx, iommu_completion_wait(iommu)); // BRIDGE(ops)
-  const ret = sync(ctx, attach_device(dev_data, identity_domain(ctx))); // BRIDGE(ops)
+  // probe_device runs at world build, before any task exists: always the sequential path
+  // (as arm_smmu_probe_device's identity attach), so running it to completion is exact.
+  sync(ctx, iommu_completion_wait(iommu));
+  const ret = sync(ctx, attach_device(dev_data, identity_domain(ctx)));
   if (ret !== 0) ctx.trace?.event('driver', iommu.unit.name, `${dev.hw.name}: identity domain attach failed (${ret})`);
 }
 

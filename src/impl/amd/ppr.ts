@@ -4,7 +4,7 @@
  * to the IOPF core, the page response (COMPLETE_PPR_REQUEST) and the per-IOMMU IOPF queue
  * (amd_iommu_iopf_add_device / remove_device as ppr.c 3c6a2bac1524 has them: no iommu->lock).
  */
-import { sync, type Co } from '../core/sched.js';
+import type { Co } from '../core/sched.js';
 import type { PprEntry } from '../../hw/amd/index.js';
 import {
   IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE, IOMMU_FAULT_PAGE_REQUEST_PASID_VALID, IOMMU_FAULT_PAGE_RESPONSE_NEEDS_PASID,
@@ -41,7 +41,7 @@ function* iommu_call_iopf_notifier(iommu: AmdIommu, e: PprEntry): Co {
   let flags = IOMMU_FAULT_PAGE_RESPONSE_NEEDS_PASID | IOMMU_FAULT_PAGE_REQUEST_PASID_VALID;
   if (e.last) flags |= IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE;
   const evt: IopfFault = { prm: { flags, pasid: e.pasid, grpid: e.tag & 0x1ff, perm: ppr_flag_to_fault_perm(e), addr: BigInt(e.vpn) << 12n } };
-  iommu_report_device_fault(iommu.kernel, dev, evt);
+  yield* iommu_report_device_fault(iommu.kernel, dev, evt);
   if (put) pci_dev_put(dev);
 }
 
@@ -57,8 +57,7 @@ export function* amd_iommu_poll_ppr_log(iommu: AmdIommu): Co {
 /** amd_iommu_iopf_init (v6.19-rc): the IOMMU's IOPF queue; its IRQ thread is the PPR log's. */
 export function amd_iommu_iopf_init(iommu: AmdIommu): void {
   if (iommu.iopf_queue !== undefined) return;
-  // iopf_queue_alloc's IRQ-thread hook is plain until the core spawns it as an 'irq' task.
-  iommu.iopf_queue = iopf_queue_alloc(iommu.kernel, `amdiommu-${iommu.index}-iopfq`, () => sync(iommu.kernel, amd_iommu_poll_ppr_log(iommu))); // BRIDGE(core)
+  iommu.iopf_queue = iopf_queue_alloc(iommu.kernel, `amdiommu-${iommu.index}-iopfq`, () => amd_iommu_poll_ppr_log(iommu));
 }
 
 /** amd_iommu_page_response (v6.19-rc). */

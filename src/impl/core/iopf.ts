@@ -12,7 +12,7 @@
  * them (the PRQ drain, iopf_queue_flush_dev): a flush runs them in place, oldest first.
  * Partial requests wait on the device's partial list until their group's LAST arrives.
  */
-import { type Co, type Task, schedOf, spawn, sync, wait } from './sched.js';
+import { type Co, type Task, schedOf, spawn, wait } from './sched.js';
 import { type Errno, type IopfCounts, type PageResponseCode, zeroIopfCounts } from '../../shared/index.js';
 import { iommu_attach_handle_get } from './iommu.js';
 import { noteFinding, warn } from './kernel.js';
@@ -67,8 +67,12 @@ export interface IopfQueue {
   readonly map: LockInstance;
   /** Work items queued so far: names the kworker tasks. */
   nwork: number;
-  /** The driver's fault interrupt thread: moves hardware-queued faults into iommu_report_device_fault. */
-  readonly irq_thread: () => void;
+  /**
+   * The driver's threaded fault IRQ handler: moves hardware-queued faults into
+   * iommu_report_device_fault. A generator runs as the 'irq' task's body; a driver whose
+   * thread is not converted yet (VT-d's prq_event_thread) returns nothing and runs atomically.
+   */
+  readonly irq_thread: () => Co | void;
 }
 
 /** A queued work_struct and the kworker task that runs it. */
@@ -138,7 +142,7 @@ function hide(obj: object, key: string, value: unknown): void {
 }
 
 /** io-pgfault.c: iopf_queue_alloc. `irq_thread` stands for the driver's threaded fault IRQ. */
-export function iopf_queue_alloc(kernel: Kernel, name: string, irq_thread: () => void): IopfQueue {
+export function iopf_queue_alloc(kernel: Kernel, name: string, irq_thread: () => Co | void): IopfQueue {
   const queue = { name, kernel, devices: [], wq: [], irq_thread } as unknown as IopfQueue;
   hide(queue, 'lock', mutex_init(kernel, '&queue->lock'));
   hide(queue, 'works', []);
@@ -258,7 +262,7 @@ function iopf_group_alloc(param: IommuFaultParam, evt: IopfFault): IopfGroup {
  * the device's group is answered before its LAST, and once more at the LAST. The proposed fix
  * answers only the LAST, as VT-d's handle_bad_prq_event always has.
  */
-export function iommu_report_device_fault(kernel: Kernel, dev: Device, evt: IopfFault): Errno | 0 {
+export function* iommu_report_device_fault(kernel: Kernel, dev: Device, evt: IopfFault): Co<Errno | 0> {
   const handle = find_fault_handler(dev, evt);
   const param = handle === undefined ? undefined : faultParams.get(dev);
   // WARN_ON: "a fault capable domain is attached but no iopf_param is setup"
@@ -270,7 +274,7 @@ export function iommu_report_device_fault(kernel: Kernel, dev: Device, evt: Iopf
       if (kernel.fixes.has('iopf-partial-error-response')) return 'EINVAL';
       noteFinding(kernel, 'iopf-partial-error-response');
     }
-    sync(kernel, iopf_error_response(dev, evt)); // BRIDGE(core-ops)
+    yield* iopf_error_response(dev, evt);
     return 'EINVAL';
   }
   if (!last) {
@@ -282,7 +286,7 @@ export function iommu_report_device_fault(kernel: Kernel, dev: Device, evt: Iopf
   const group = iopf_group_alloc(param, evt);
   group.attach_handle = handle;
   if (handle.domain.iopf_handler!(group) !== 0) {
-    sync(kernel, iopf_group_response(group, 'failure')); // BRIDGE(core): drivers report from plain IRQ threads
+    yield* iopf_group_response(group, 'failure');
     iopf_free_group(group);
   }
   return 0;
@@ -420,7 +424,8 @@ export function* iopf_queue_flush_dev(dev: Device): Co<Errno | 0> {
 function* irq_thread_fn(q: IopfQueue, out: { hung: LockBlocked | undefined }): Co {
   const self = schedOf(q.kernel).current;
   try {
-    q.irq_thread();
+    const body = q.irq_thread();
+    if (body !== undefined) yield* body;
   } catch (e) {
     if (!(e instanceof LockBlocked)) throw e;
     out.hung = e;

@@ -45,7 +45,7 @@ export function* arm_smmu_evtq_thread(smmu: ArmSmmuDevice): Co {
     const fault: IopfFault = { prm: { flags, grpid: evt.stag, perm, addr: BigInt(evt.vpn) << 12n, pasid: evt.ssv ? evt.ssid : 0 } };
     const master = arm_smmu_find_master(smmu, evt.sid);
     if (master === undefined) continue; // -EINVAL: dumped, the stall is never resumed
-    iommu_report_device_fault(smmu.kernel, master.dev, fault);
+    yield* iommu_report_device_fault(smmu.kernel, master.dev, fault);
   }
 }
 

@@ -70,7 +70,7 @@ function arm_smmu_probe_iommu(ctx: ProbeContext, index: number): ArmSmmuDevice {
     masters: [],
   };
   // arm_smmu_init_queues: with ARM_SMMU_FEAT_SVA and STALLS, the event queue gets a fault queue.
-  smmu.evtq.iopf = iopf_queue_alloc(ctx, `smmu${index}-evtq`, () => sync(ctx, arm_smmu_evtq_thread(smmu))); // BRIDGE(core)
+  smmu.evtq.iopf = iopf_queue_alloc(ctx, `smmu${index}-evtq`, () => arm_smmu_evtq_thread(smmu));
   return smmu;
 }
 

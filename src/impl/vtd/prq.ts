@@ -36,7 +36,7 @@ function intel_prq_report(iommu: IntelIommu, dev: Device, req: PageRequest): voi
   if (req.pasidPresent) flags |= IOMMU_FAULT_PAGE_REQUEST_PASID_VALID | IOMMU_FAULT_PAGE_RESPONSE_NEEDS_PASID;
   if (req.lpig) flags |= IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE;
   const evt: IopfFault = { prm: { flags, pasid: req.pasid, grpid: req.prgi, perm: prq_to_iommu_prot(req), addr: BigInt(req.vpn) << 12n } };
-  iommu_report_device_fault(iommu.kernel, dev, evt);
+  sync(iommu.kernel, iommu_report_device_fault(iommu.kernel, dev, evt)); // BRIDGE(core): prq_event_thread is not a generator yet
 }
 
 /**
