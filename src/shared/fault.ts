@@ -63,7 +63,7 @@ export const FAULTS: readonly FaultInfo[] = [
   //
   { id: 'R03', title: 'nr_ats_masters raised only after ATS is enabled: a concurrent invalidation skips the new ATS master', fix: 'none: constructed from the ordering rule of cdb8a3c34635 (v5.4-rc1), which no commit ever had to fix', platform: 'smmuv3', expected: ['I6', 'I-UAF-DMA'] },
   //
-  // R04 row
+  { id: 'R04', title: 'attach handle stored in the pasid_array before the driver attach: a page request queued meanwhile outlives the failed attach (handle and domain freed under the fault work)', fix: '5e9f822c9c68 (v6.15-rc1; the order dates from the attach handle of v6.11)', platform: 'core', expected: ['I-SPLAT'] },
   //
   { id: 'R05', title: 'PASID replacement writes the live entry in place: the IOMMU fetches a torn entry', fix: 'c3b1edea3791 (v7.0-rc1; 6.19.4, 6.18.39), CVE-2026-45945', platform: 'vtd', expected: ['LIN', 'I-UAF-DMA', 'OBS'], notRepresented: "the run cannot interleave inside replacePasid yet (iommu_replace_device_pasid and intel_iommu_set_dev_pasid still bridge with sync) and dmaIova names a HWPT, so no {replacePasid, dmaIova} group is legal in both orders; test/faults/R05.test.ts steps the driver's replace against a device task" },
 ];

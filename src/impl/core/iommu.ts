@@ -38,6 +38,7 @@ function groupMutex(group: IommuGroup, kernel: Kernel): Mutex {
 const XA_INSERT = preemptPoint('xa_insert(&group->pasid_array, XA_ZERO_ENTRY)');
 const XA_STORE = preemptPoint('xa_store(&group->pasid_array)');
 const XA_ERASE = preemptPoint('xa_erase(&group->pasid_array)');
+const XA_RELEASE = preemptPoint('xa_release(&group->pasid_array)');
 
 /** drivers/iommu/iommu.c: iommu_remove_dev_pasid (v6.17): the blocked domain takes the PASID; must not fail. */
 function* iommu_remove_dev_pasid(dev: Device, pasid: number, domain: IommuDomain): Co {
@@ -100,6 +101,13 @@ function warnIf(domain: IommuDomain, ret: Errno | 0, d: Device, pasid: number): 
  * Errors: -EOPNOTSUPP (no set_dev_pasid on the domain or the blocked domain), -EINVAL
  * (another driver's domain, PASID 0, PASID beyond a group device's max_pasids), -EBUSY (the
  * PASID is taken in the group), or the driver's set_dev_pasid error.
+ *
+ * R04: from the attach handle's introduction (v6.11) until 5e9f822c9c68 ("iommu: Swap the
+ * order of setting group->pasid_array and calling attach op of iommu drivers", Yi Liu, v6.15)
+ * xa_insert stored the handle itself before __iommu_set_group_pasid, and a failed attach
+ * xa_erase'd it. Meanwhile the fault path (find_fault_handler → iommu_attach_handle_get) can
+ * take the handle and queue a group on the SVA domain's workqueue; the bind then frees the
+ * handle and the domain the queued work still points at.
  */
 export function* iommu_attach_device_pasid(domain: IommuDomain, dev: Device, pasid: number, handle?: IommuSva): Co<Errno | 0> {
   const group = dev.group;
@@ -130,12 +138,16 @@ function* attach_locked(domain: IommuDomain, group: IommuGroup, pasid: number, h
   yield XA_INSERT;
   if (group.pasid_array.has(pasid)) return 'EBUSY';
   if (kernelOf(domain).shouldFail('xa_insert@iommu_attach_device_pasid')) return 'ENOMEM'; // the xarray node
-  group.pasid_array.set(pasid, RESERVED);
+  const early = kernelOf(domain).fault === 'R04';
+  group.pasid_array.set(pasid, early ? entry : RESERVED);
   const ret = yield* __iommu_set_group_pasid(domain, group, pasid, undefined);
   if (ret !== 0) {
-    group.pasid_array.delete(pasid); // xa_release
+    // xa_release (R04: xa_erase of the handle), under the xarray's spinlock.
+    yield early ? XA_ERASE : XA_RELEASE;
+    group.pasid_array.delete(pasid);
     return ret;
   }
+  if (early) return 0;
   yield XA_STORE;
   group.pasid_array.set(pasid, entry); // xa_store: cannot fail, the slot was reserved
   return 0;

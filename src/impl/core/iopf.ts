@@ -363,6 +363,12 @@ function* process_one_work(queue: IopfQueue, item: IopfWork): Co {
   const self = schedOf(kernel).current;
   const group = item.group;
   if (group.freed) warn(kernel, `${queue.name}: iopf work runs on a freed group (PASID ${group.last_fault.prm.pasid})`);
+  // The work's first access is group->attach_handle->domain (iommu_sva_handle_iopf: ->mm):
+  // KASAN's report if the attach that published the handle failed or was undone meanwhile.
+  const h = group.attach_handle;
+  if (h !== undefined && (h.freed || h.domain.freed)) {
+    warn(kernel, `BUG: KASAN: slab-use-after-free in iommu_sva_handle_iopf: ${h.freed ? `attach handle ${h.id}` : `domain ${h.domain.id} of handle ${h.id}`} freed (PASID ${group.last_fault.prm.pasid})`);
+  }
   lock_map_acquire(kernel, queue.map);
   try {
     yield* group.work!(group);
