@@ -13,6 +13,7 @@ import { faultInfo, faultPlatforms } from './fault.js';
 import { DEFAULT_SEED } from './runner.js';
 import { searchForViolation } from './search.js';
 import { topologyFor } from './topology.js';
+import type { GroupOptions } from './groups.js';
 import type { Generator } from './property.js';
 import type { Weights } from './weights.js';
 
@@ -36,6 +37,8 @@ export interface FindFaultOptions {
   readonly weights?: Weights;
   readonly generator?: Generator;
   readonly swarm?: number;
+  /** Concurrent groups as `run --groups F --sched S` draws them; absent or rate 0: none (run's default today). */
+  readonly groups?: GroupOptions;
   /** Test-only: a deliberately broken driver instead of the platform's (a test fault). */
   readonly driver?: IommuDriver;
 }
@@ -84,6 +87,7 @@ export const findFault = (fault: FaultId | undefined, opts: FindFaultOptions = {
     ...(opts.weights === undefined ? {} : { weights: opts.weights }),
     ...(opts.generator === undefined ? {} : { generator: opts.generator }),
     ...(opts.swarm === undefined ? {} : { swarm: opts.swarm }),
+    ...(opts.groups === undefined || opts.groups.rate <= 0 ? {} : { groups: opts.groups }),
     ...(opts.driver === undefined ? {} : { driver: opts.driver }),
   });
   const trace = out.counterexample;

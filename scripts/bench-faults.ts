@@ -5,12 +5,19 @@
  * find nothing. Sequential, one core, no workers. Writes bench/faults.json (raw, per seed) and
  * bench/faults.md (the table, with the date and the machine), both atomically.
  *
+ * Concurrent groups are `run`'s: its default rate (models/groups.ts DEFAULT_GROUP_RATE) unless
+ * --groups F [--sched S] say otherwise, so the race faults (every registry id R..) are measured
+ * as the default `run` would find them, and again with groups on:
+ *   npm run bench:faults -- --only races,clean --groups 0.15 --sched mix --name faults-groups
+ *
  * Usage: npm run bench:faults [-- --runs N] [--seconds S] [--seeds N] [--topology random|default]
- *          [--only B07,B10,clean] [--date YYYY-MM-DD] [--out DIR] [--dry-run]
+ *          [--only B07,B10,races,clean] [--groups F] [--sched random|pct|mix] [--name STEM]
+ *          [--date YYYY-MM-DD] [--out DIR] [--dry-run]
  */
 import { cpus, platform as osPlatform, arch } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_SEED, faultPlatforms, findFault } from '../models/index.js';
+import { DEFAULT_GROUP_RATE, GROUP_SCHEDULERS, type GroupOptions } from '../models/groups.js';
 import { parseArgs } from '../src/cli/args.js';
 import { parseChoice, parseCount } from '../src/cli/values.js';
 import { FAULTS, PLATFORMS, faultIdRanges, isFaultId } from '../src/shared/index.js';
@@ -28,7 +35,10 @@ const OPTIONS = [
   { name: 'seconds', value: 'S', help: 'wall-time cap per seed, a safety net: the run budget is the measure (default 30)' },
   { name: 'seeds', value: 'N', help: 'how many of the fixed seeds (default 10)' },
   { name: 'topology', value: 'random|default', help: 'topology family (default random: the model suites\')' },
-  { name: 'only', value: 'LIST', help: 'comma-separated fault ids and/or "clean"' },
+  { name: 'only', value: 'LIST', help: 'comma-separated fault ids, "races" (every R id of the registry) and/or "clean"' },
+  { name: 'groups', value: 'F', help: `share of generated steps that are concurrent groups, as run --groups (default: run's, ${DEFAULT_GROUP_RATE})` },
+  { name: 'sched', value: 'random|pct|mix', help: 'scheduler of each group, as run --sched (default: mix)' },
+  { name: 'name', value: 'STEM', help: 'output file names STEM.json and STEM.md (default faults)' },
   { name: 'date', value: 'DATE', help: 'date printed in the report (default: today)' },
   { name: 'out', value: 'DIR', help: 'output folder (default bench)' },
   { name: 'dry-run', help: 'print only; write no files' },
@@ -58,8 +68,17 @@ const seeds = seedList(countOpt('seeds', 10, 100));
 const topologyChoice = parseChoice('topology', opt('topology') ?? 'random', ['random', 'default'] as const);
 const topology = topologyChoice.ok ? topologyChoice.value : fail(topologyChoice.error);
 const only = opt('only')?.split(',').map((s) => s.trim());
-for (const name of only ?? []) if (name !== 'clean' && !isFaultId(name)) fail(`bad --only '${name}': expected fault ids (${faultIdRanges()}) or clean`);
-const wanted = (name: string): boolean => only === undefined || only.includes(name);
+for (const name of only ?? []) if (name !== 'clean' && name !== 'races' && !isFaultId(name)) fail(`bad --only '${name}': expected fault ids (${faultIdRanges()}), races or clean`);
+/** A race fault is one whose id is R..: the registry's own split (src/shared/fault.ts), so a new one joins by itself. */
+const isRace = (name: string): boolean => name.startsWith('R');
+const wanted = (name: string): boolean => only === undefined || only.includes(name) || (only.includes('races') && isRace(name));
+const groupsRaw = opt('groups');
+const groupRate = groupsRaw === undefined ? DEFAULT_GROUP_RATE : Number(groupsRaw);
+if (groupsRaw !== undefined && (groupsRaw.trim() === '' || !Number.isFinite(groupRate) || groupRate < 0 || groupRate > 1)) fail(`bad --groups '${groupsRaw}': expected a fraction from 0 to 1`);
+const schedChoice = parseChoice('sched', opt('sched') ?? 'mix', GROUP_SCHEDULERS);
+const groups: GroupOptions = { rate: groupRate, scheduler: schedChoice.ok ? schedChoice.value : fail(schedChoice.error) };
+const stem = opt('name') ?? 'faults';
+if (!/^[A-Za-z0-9._-]+$/.test(stem)) fail(`bad --name '${stem}': expected a file stem (letters, digits, . _ -)`);
 const dryRun = args.ok && args.value.options.get('dry-run') === true;
 const outDir = opt('out') ?? 'bench';
 
@@ -71,11 +90,12 @@ const ctx: BenchContext = {
   budget: { runs, seconds },
   topology,
   seeds,
+  groups: { rate: groups.rate, scheduler: groups.scheduler },
 };
 
 const runSeeds = (fault: FaultId | undefined, platform: Platform): SeedResult[] =>
   seeds.map((seed) => {
-    const f = findFault(fault, { platform, topology, seed, runs, seconds });
+    const f = findFault(fault, { platform, topology, seed, runs, seconds, groups });
     return {
       seed: f.seed, found: f.found,
       ...(f.invariant === undefined ? {} : { invariant: f.invariant }),
@@ -99,7 +119,7 @@ const plan: { fault?: FaultId; title: string; platform: Platform }[] = [
 ];
 
 process.stdout.write(`bench:faults: ${plan.length} rows x ${seeds.length} seeds, budget ${runs} runs or ${seconds} s per seed, ` +
-  `${topology} topologies; ${ctx.machine.cpu}, node ${ctx.machine.node}\n`);
+  `${topology} topologies, groups ${groups.rate}${groups.rate > 0 ? ` (${groups.scheduler})` : ''}; ${ctx.machine.cpu}, node ${ctx.machine.node}\n`);
 // Untimed warm-up, so the first row does not pay for the JIT.
 for (const platform of PLATFORMS) findFault(undefined, { platform, topology, seed: 1, runs: 300 });
 const rows: FaultRow[] = [];
@@ -126,11 +146,12 @@ if (!dryRun) {
     machine: ctx.machine,
     budget: ctx.budget,
     topology,
+    groups: ctx.groups,
     seeds,
     cleanViolations: clean,
     rows: rows.map((r) => ({ ...r, expected: r.fault === undefined ? [] : FAULTS.find((f) => f.id === r.fault)!.expected, summary: summarizeRow(r) })),
   };
-  for (const [file, text] of [['faults.json', `${JSON.stringify(json, null, 2)}\n`], ['faults.md', renderFaultsMarkdown(ctx, rows)]] as const) {
+  for (const [file, text] of [[`${stem}.json`, `${JSON.stringify(json, null, 2)}\n`], [`${stem}.md`, renderFaultsMarkdown(ctx, rows)]] as const) {
     const w = writeFileAtomic(join(outDir, file), text);
     if (!w.ok) fail(w.error);
     process.stdout.write(`wrote ${w.ok ? w.value : ''}\n`);

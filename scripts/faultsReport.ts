@@ -126,9 +126,17 @@ export interface BenchContext {
   readonly budget: { readonly runs: number; readonly seconds: number };
   readonly topology: string;
   readonly seeds: readonly number[];
+  /** The generator's concurrent groups (run --groups / --sched); absent in reports from before them. */
+  readonly groups?: { readonly rate: number; readonly scheduler: string };
 }
 
 const mdEscape = (s: string): string => s.replace(/\|/g, '\\|');
+
+/** What the runs drew of concurrent groups: `run`'s --groups and --sched. */
+export const groupsLine = (g: NonNullable<BenchContext['groups']>): string =>
+  g.rate > 0
+    ? `Concurrent groups: ${g.rate} of the generated steps are groups of 2-3 commands, scheduler \`${g.scheduler}\` (\`run --groups ${g.rate} --sched ${g.scheduler}\`).`
+    : 'Concurrent groups: none (`run`\'s default today, `--groups 0`): a race fault (R ids) can fire only in a sequential run.';
 
 /** bench/faults.md: what was run where, then one row per fault and platform. */
 export const renderFaultsMarkdown = (ctx: BenchContext, rows: readonly FaultRow[]): string => {
@@ -143,6 +151,7 @@ export const renderFaultsMarkdown = (ctx: BenchContext, rows: readonly FaultRow[
       'Runs and time (after an untimed warm-up) are to the end of the first failing run; shrink time is from there to the shrunk trace. ' +
       'Medians and maxima are over the seeds that found it. `per seed`: `x` found, `.` not.',
     '',
+    ...(ctx.groups === undefined ? [] : [groupsLine(ctx.groups), '']),
     `Clean run (no fault): ${clean === 0 ? '0 violations' : `**${clean} violations**`}.`,
     '',
     `| ${HEADER.join(' | ')} | title |`,
