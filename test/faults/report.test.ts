@@ -76,6 +76,14 @@ describe('The fault benchmark\'s tables', () => {
     expect(new Set(table.map((l) => l.split('|').length)).size).toBe(1);
   });
 
+  test('The page states the concurrent groups the runs drew, when the bench recorded them', () => {
+    expect(renderFaultsMarkdown(ctx, [clean])).not.toContain('Concurrent groups');
+    const off = renderFaultsMarkdown({ ...ctx, groups: { rate: 0, scheduler: 'mix' } }, [clean]);
+    expect(off).toContain('Concurrent groups: none (`run`\'s default today, `--groups 0`)');
+    const on = renderFaultsMarkdown({ ...ctx, groups: { rate: 0.15, scheduler: 'mix' } }, [clean]);
+    expect(on).toContain('Concurrent groups: 0.15 of the generated steps are groups of 2-3 commands, scheduler `mix` (`run --groups 0.15 --sched mix`).');
+  });
+
   test('A clean run that found something is bold in the Markdown page', () => {
     const md = renderFaultsMarkdown(ctx, [{ ...clean, seeds: [hit(1, 'I12', 3, 10, 4, 5)] }]);
     expect(md).toContain('Clean run (no fault): **1 violations**.');
