@@ -51,6 +51,14 @@ const devOf = (c: Command): number | undefined => ('dev' in c && typeof c.dev ==
 const shares = (a: Command, b: Command): boolean =>
   (mmOf(a) !== undefined && mmOf(a) === mmOf(b)) || (devOf(a) !== undefined && devOf(a) === devOf(b)) || mmOf(b) === undefined;
 
+/**
+ * The device and the mm of `a` are both `b`'s: the shape of the published SVA races (a bind and
+ * the device's DMA or page request at that PASID, an unbind and a fault on it), which one shared
+ * object alone makes rare in 3-member groups (R03 needs bind, DMA and munmap of one pair).
+ */
+const samePair = (a: Command, b: Command): boolean =>
+  mmOf(a) !== undefined && devOf(a) !== undefined && mmOf(a) === mmOf(b) && devOf(a) === devOf(b);
+
 /** One racy command of a kind the run enables, or undefined. */
 const drawRacy = (session: Session, kinds: ReadonlySet<CommandKind>, rng: Rng): Command | undefined => {
   const k = RACY[rng.below(RACY.length)]!;
@@ -65,12 +73,18 @@ export const drawGroup = (session: Session, kinds: ReadonlySet<CommandKind>, rng
     const cmds = [first];
     const size = rng.below(4) === 0 ? 3 : 2;
     while (cmds.length < size) {
+      // Best: the same (device, mm) pair as the first member; then any shared object; else
+      // whatever was drawn last.
       let next: Command | undefined;
-      for (let p = 0; p < PARTNER_TRIES; p++) {
+      let rank = -1;
+      for (let p = 0; p < PARTNER_TRIES && rank < 2; p++) {
         const c = drawRacy(session, kinds, rng);
         if (c === undefined) continue;
-        next = c;
-        if (shares(first, c)) break;
+        const r = samePair(first, c) ? 2 : shares(first, c) ? 1 : 0;
+        if (r > rank) {
+          next = c;
+          rank = r;
+        }
       }
       if (next === undefined) break;
       cmds.push(next);
