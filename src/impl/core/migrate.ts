@@ -6,19 +6,21 @@
  * the CPU batch is flushed (try_to_unmap_flush), the content moves to a new frame
  * (move_to_new_folio), the PTE is restored on it with the same permissions
  * (remove_migration_ptes), and only then is the old frame freed. The page keeps its content:
- * nothing observable changes unless a secondary TLB kept the old frame.
+ * nothing observable changes unless a secondary TLB kept the old frame. No mmap_lock: the rmap
+ * walk (anon_vma lock, folio lock, PTL; not modelled) is what serialises it.
  */
 import { PTE_P, makePte, pteFrame } from '../../hw/mem.js';
 import { userVpn } from '../../shared/index.js';
 import { coreOf } from './kernel.js';
 import { pte_offset } from './pgtable.js';
 import type { MmStruct } from './types.js';
+import type { Co } from './sched.js';
 
 /** PTE flag bits below the frame number (pte_pgprot). */
 const PTE_FLAG_MASK = 0b111;
 
 /** Migrate the page at harness page `page` of a live mm; an absent page is skipped (nothing to migrate). */
-export function migrate_page(mm: MmStruct, page: number): void {
+export function* migrate_page(mm: MmStruct, page: number): Co {
   const kernel = mm.kernel;
   const mem = kernel.mem;
   const vpn = userVpn(page);
@@ -30,7 +32,7 @@ export function migrate_page(mm: MmStruct, page: number): void {
   // try_to_migrate_one: ptep_get_and_clear, then set_tlb_ubc_flush_pending (the migration
   // entry that replaces the PTE is not present: a walker faults on it).
   mem.setEntry(slot.table, slot.index, 0);
-  core.arch.tlbbatch_add_pending(mm, vpn);
+  yield* core.arch.tlbbatch_add_pending(mm, vpn);
   // try_to_unmap_flush → arch_tlbbatch_flush: the CPUs' TLBs only.
   const old = pteFrame(pteval);
   const frame = mem.alloc('data', mm.slot, mem.token(old)); // folio_copy

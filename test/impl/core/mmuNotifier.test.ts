@@ -70,9 +70,11 @@ describe('mmu notifiers', () => {
   test('callbacks queued during a grace period wait for the next one', () => {
     const w = mockWorld();
     const order: number[] = [];
-    w.world.kernel.srcuCallbacks.push(() => {
+    w.world.kernel.srcuCallbacks.push(function* () {
       order.push(1);
-      w.world.kernel.srcuCallbacks.push(() => order.push(2));
+      w.world.kernel.srcuCallbacks.push(function* () {
+        order.push(2);
+      });
     });
     w.step({ kind: 'gracePeriod' });
     expect(order).toEqual([1]);
