@@ -57,7 +57,7 @@ describe('mmu notifiers', () => {
     const { calls, sub } = recorder();
     const a = sub(mm, 'a');
     sync(mm.kernel, mmu_notifier_register(a, mm));
-    mmu_notifier_release(mm);
+    sync(mm.kernel, mmu_notifier_release(mm));
     expect(calls).toEqual(['release mm0']);
     expect(a.hooked).toBe(false);
     expect(mm.notifiers).toEqual([]);
@@ -121,7 +121,7 @@ describe('mmu_notifier_unregister (the synchronous kind: no free_notifier)', () 
     };
     const sub: MmuNotifier = { ops, mm, container: 'x', users: 0, hooked: false, freed: false };
     sync(mm.kernel, mmu_notifier_register(sub, mm));
-    mmu_notifier_release(mm);
+    sync(mm.kernel, mmu_notifier_release(mm));
     sync(mm.kernel, mmu_notifier_unregister(sub, mm));
     expect(calls).toEqual(['release']);
   });
