@@ -70,8 +70,9 @@ export interface InvalidationLog {
   to: Int32Array;
   readonly inputs: InvalidationInputs;
   /**
-   * interleaved[i]: in a concurrent group, another task's hardware commands fell inside
-   * invalidation i's slices (its notifier call yielded), so the slices are not its own: the
+   * interleaved[i]: in a concurrent group, another task ran while invalidation i's notifier
+   * call was in progress (a switch, or another task's hardware command inside its slices), so
+   * neither its slices nor its inputs (captured at the call) are its own alone: the
    * per-invalidation checks (eachInvalidationSlice) skip it. Always false outside groups.
    */
   readonly interleaved: boolean[];
@@ -93,6 +94,11 @@ export interface StepProbe {
   before: FailFootprint | undefined;
   /** Start a new step: forget what the previous step recorded. */
   begin(): void;
+  /**
+   * A concurrent group switched tasks: every invalidation whose notifier call is still running
+   * is interleaved (the kernel objects it was asked about may have changed under it).
+   */
+  noteSwitch(): void;
 }
 
 const record = (log: UnitLog, e: ProbeEvent, aux = 0): void => {
@@ -145,6 +151,10 @@ class Probe implements StepProbe {
   /** Invalidations whose notifier call is running, and the task running each. */
   private readonly open: number[] = [];
   private readonly openBy: Task[] = [];
+
+  noteSwitch(): void {
+    for (const i of this.open) this.invalidations.interleaved[i] = true;
+  }
 
   /** A unit is about to log an event: an open invalidation of another task is interleaved. */
   noteEvent(): void {
