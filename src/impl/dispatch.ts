@@ -14,7 +14,7 @@ import { failNext, failNth, inject_begin, inject_end } from './core/kernel.js';
 import { mm_alloc } from './core/mm.js';
 import { do_mprotect } from './core/mprotect.js';
 import { do_munmap } from './core/munmap.js';
-import { migrate_page } from './core/migrate.js';
+import { migrate_misplaced_page } from './core/migrate.js';
 import { mmu_notifier_synchronize } from './core/mmuNotifier.js';
 import type { Device, MmStruct } from './core/types.js';
 import { vfree, vmalloc } from './core/vmalloc.js';
@@ -239,7 +239,7 @@ export function* implTask(world: World, cmd: Command): Co<Observation> {
       yield devicePoint(devOf(world, cmd.dev), cmd.kind);
       return dmaIova(world, devOf(world, cmd.dev), cmd.hwpt, cmd.page, cmd.write);
     case 'migrate':
-      yield* migrate_page(mmOf(world, cmd.mm), cmd.page);
+      yield* migrate_misplaced_page(mmOf(world, cmd.mm), cmd.page);
       return OK;
     default: {
       const never: never = cmd;

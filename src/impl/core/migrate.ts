@@ -6,8 +6,13 @@
  * the CPU batch is flushed (try_to_unmap_flush), the content moves to a new frame
  * (move_to_new_folio), the PTE is restored on it with the same permissions
  * (remove_migration_ptes), and only then is the old frame freed. The page keeps its content:
- * nothing observable changes unless a secondary TLB kept the old frame. No mmap_lock: the rmap
- * walk (anon_vma lock, folio lock, PTL; not modelled) is what serialises it.
+ * nothing observable changes unless a secondary TLB kept the old frame.
+ *
+ * The harness's migrate is the NUMA-hinting fault's (mm/memory.c: do_numa_page →
+ * migrate_misplaced_folio, MIGRATE_ASYNC, so TTU_BATCH_FLUSH), which runs under the fault's
+ * mmap_read_lock: no munmap or mprotect (writers) can change the VMA or the page tables while
+ * the migration entry stands. The rmap walk's own locks (anon_vma, folio lock, PTL) are not
+ * modelled; against the other mm paths here the read lock excludes the same writers.
  */
 import { PTE_P, makePte, pteFrame } from '../../hw/mem.js';
 import { userVpn } from '../../shared/index.js';
@@ -15,9 +20,22 @@ import { coreOf } from './kernel.js';
 import { pte_offset } from './pgtable.js';
 import type { MmStruct } from './types.js';
 import type { Co } from './sched.js';
+import { mmap_read_lock, mmap_read_unlock } from './mmapLock.js';
+import { find_vma } from './vma.js';
 
 /** PTE flag bits below the frame number (pte_pgprot). */
 const PTE_FLAG_MASK = 0b111;
+
+/**
+ * The NUMA-hinting fault's migration of one page: under mmap_read_lock, the fault finds the
+ * VMA (lock_mm_and_find_vma; none: nothing to migrate, a munmap detached it), then
+ * migrate_page.
+ */
+export function* migrate_misplaced_page(mm: MmStruct, page: number): Co {
+  yield* mmap_read_lock(mm);
+  if (find_vma(mm, page) >= 0) yield* migrate_page(mm, page);
+  yield* mmap_read_unlock(mm);
+}
 
 /** Migrate the page at harness page `page` of a live mm; an absent page is skipped (nothing to migrate). */
 export function* migrate_page(mm: MmStruct, page: number): Co {
