@@ -34,7 +34,7 @@ export interface GroupOptions {
 }
 
 /** The kinds whose concurrent pairs the SVA history has races in (issue 11's list). */
-const RACY: readonly CommandKind[] = ['bind', 'unbind', 'exit', 'munmap', 'mprotect', 'serviceFaults', 'attachPasid', 'replacePasid', 'dma', 'prg'];
+const RACY: readonly CommandKind[] = ['bind', 'unbind', 'exit', 'munmap', 'mprotect', 'touch', 'fork', 'migrate', 'gracePeriod', 'serviceFaults', 'attachPasid', 'replacePasid', 'dma', 'prg'];
 /** Draws before a group gives up and the step runs one command instead. */
 const GROUP_TRIES = 4;
 /** Draws of a partner before one that shares no mm or device with the first member is taken. */

@@ -17,6 +17,8 @@ import { dev_iommu_priv_get as amdDevData } from '../src/impl/amd/structs.js';
 import type { VtdUnit, WaitStatus } from '../src/hw/vtd/unit.js';
 import type { PriEndpoint } from '../src/hw/pri.js';
 import { set_invalidate_observer } from '../src/impl/core/mmuNotifier.js';
+import { type Task, schedOf } from '../src/impl/core/sched.js';
+import type { Kernel } from '../src/impl/core/types.js';
 import type { Device, MmStruct } from '../src/impl/index.js';
 import type { World } from '../src/impl/index.js';
 import type { Platform } from '../src/shared/index.js';
@@ -67,6 +69,13 @@ export interface InvalidationLog {
   from: Int32Array;
   to: Int32Array;
   readonly inputs: InvalidationInputs;
+  /**
+   * interleaved[i]: in a concurrent group, another task ran while invalidation i's notifier
+   * call was in progress (a switch, or another task's hardware command inside its slices), so
+   * neither its slices nor its inputs (captured at the call) are its own alone: the
+   * per-invalidation checks (eachInvalidationSlice) skip it. Always false outside groups.
+   */
+  readonly interleaved: boolean[];
 }
 
 /** I-FAIL's record of the world as a bind starts (lifecycle/failedCall.ts). */
@@ -85,6 +94,11 @@ export interface StepProbe {
   before: FailFootprint | undefined;
   /** Start a new step: forget what the previous step recorded. */
   begin(): void;
+  /**
+   * A concurrent group switched tasks: every invalidation whose notifier call is still running
+   * is interleaved (the kernel objects it was asked about may have changed under it).
+   */
+  noteSwitch(): void;
 }
 
 const record = (log: UnitLog, e: ProbeEvent, aux = 0): void => {
@@ -128,8 +142,25 @@ class Probe implements StepProbe {
     const cap = 4 * names.length;
     this.invalidations = {
       n: 0, mm: [], start: [], end: [], from: new Int32Array(cap), to: new Int32Array(cap),
-      inputs: new InvalidationInputs(platform, names.length),
+      inputs: new InvalidationInputs(platform, names.length), interleaved: [],
     };
+  }
+
+  /** The world's kernel, to tell which task submits a command (set by attachProbe). */
+  kernel: Kernel | undefined = undefined;
+  /** Invalidations whose notifier call is running, and the task running each. */
+  private readonly open: number[] = [];
+  private readonly openBy: Task[] = [];
+
+  noteSwitch(): void {
+    for (const i of this.open) this.invalidations.interleaved[i] = true;
+  }
+
+  /** A unit is about to log an event: an open invalidation of another task is interleaved. */
+  noteEvent(): void {
+    if (this.open.length === 0) return;
+    const t = schedOf(this.kernel!).current;
+    for (let j = 0; j < this.open.length; j++) if (this.openBy[j] !== t) this.invalidations.interleaved[this.open[j]!] = true;
   }
 
   begin(): void {
@@ -138,6 +169,8 @@ class Probe implements StepProbe {
       u.timeouts = 0;
     }
     this.invalidations.n = 0;
+    this.open.length = 0;
+    this.openBy.length = 0;
     for (const p of this.pri) p.completions.length = 0;
     for (const t of this.pasidTables) t.liveRewrites.length = 0;
   }
@@ -155,6 +188,9 @@ class Probe implements StepProbe {
       inv.to = to;
     }
     inv.mm[i] = mm;
+    inv.interleaved[i] = false;
+    this.open.push(i);
+    this.openBy.push(schedOf(this.kernel!).current);
     inv.start[i] = start;
     inv.end[i] = end;
     for (let u = 0; u < units; u++) inv.from[i * units + u] = this.units[u]!.n;
@@ -165,7 +201,12 @@ class Probe implements StepProbe {
   invalidateAfter(): void {
     const inv = this.invalidations;
     const units = this.units.length;
-    const i = inv.n - 1;
+    // The current task's innermost open invalidation (n - 1 outside groups).
+    const t = schedOf(this.kernel!).current;
+    const j = this.openBy.lastIndexOf(t);
+    const i = this.open[j]!;
+    this.open.splice(j, 1);
+    this.openBy.splice(j, 1);
     for (let u = 0; u < units; u++) inv.to[i * units + u] = this.units[u]!.n;
   }
 }
@@ -177,6 +218,7 @@ class Probe implements StepProbe {
 export function attachProbe(world: World): StepProbe {
   const platform = world.topology.platform;
   const probe = new Probe(platform, world.iommus.map((i) => i.unit.name));
+  probe.kernel = world.kernel;
   for (const d of world.devices) if (d.hw.priState !== undefined) probe.pri.push(d.hw.priState);
   if (platform === 'vtd') {
     for (const d of world.devices) {
@@ -190,8 +232,14 @@ export function attachProbe(world: World): StepProbe {
         const log = probe.units[i]!;
         const behind = world.devices.filter((d) => d.iommu === iommu);
         (iommu.unit as VtdUnit).observer = {
-          onSubmit: (u, desc) => record(log, desc, desc.kind === 'pc' && desc.granularity === 'pasid' ? presentMask(behind, u, desc.pasid) : 0),
-          onWait: (_u, status) => completion(log, status),
+          onSubmit: (u, desc) => {
+            probe.noteEvent();
+            record(log, desc, desc.kind === 'pc' && desc.granularity === 'pasid' ? presentMask(behind, u, desc.pasid) : 0);
+          },
+          onWait: (_u, status) => {
+            probe.noteEvent();
+            completion(log, status);
+          },
         };
       });
     })
@@ -199,8 +247,14 @@ export function attachProbe(world: World): StepProbe {
       world.iommus.forEach((iommu, i) => {
         const log = probe.units[i]!;
         (iommu.unit as SmmuV3).observer = {
-          onSubmit: (u, cmd) => record(log, cmd, cmd.kind === 'ATC_INV' && cmd.ssv && cdTranslates(memoryCd(u, cmd.sid, cmd.ssid)) ? 1 : 0),
-          onSync: (_u, status) => completion(log, status),
+          onSubmit: (u, cmd) => {
+            probe.noteEvent();
+            record(log, cmd, cmd.kind === 'ATC_INV' && cmd.ssv && cdTranslates(memoryCd(u, cmd.sid, cmd.ssid)) ? 1 : 0);
+          },
+          onSync: (_u, status) => {
+            probe.noteEvent();
+            completion(log, status);
+          },
         };
       });
     })
@@ -209,8 +263,14 @@ export function attachProbe(world: World): StepProbe {
         const log = probe.units[i]!;
         const behind = world.devices.filter((d) => d.iommu === iommu);
         (iommu.unit as AmdIommuUnit).observer = {
-          onSubmit: (_u, cmd) => record(log, cmd, cmd.kind === 'INVALIDATE_IOMMU_PAGES' && cmd.gn && gcr3Valid(behind, cmd.domid, cmd.pasid) ? 1 : 0),
-          onWait: () => record(log, COMPLETED),
+          onSubmit: (_u, cmd) => {
+            probe.noteEvent();
+            record(log, cmd, cmd.kind === 'INVALIDATE_IOMMU_PAGES' && cmd.gn && gcr3Valid(behind, cmd.domid, cmd.pasid) ? 1 : 0);
+          },
+          onWait: () => {
+            probe.noteEvent();
+            record(log, COMPLETED);
+          },
         };
       });
     })

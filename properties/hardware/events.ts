@@ -36,12 +36,13 @@ export interface InvalidationSlice {
   readonly to: number;
 }
 
-/** Call `visit` on every unit's slice of every invalidation of the step, in order. */
+/** Call `visit` on every unit's slice of every invalidation of the step, in order (not the interleaved ones: probe.ts). */
 export function eachInvalidationSlice(ctx: CheckContext, out: Sink, visit: (ctx: CheckContext, s: InvalidationSlice, out: Sink) => void): void {
   const { probe } = ctx;
   const inv = probe.invalidations;
   const units = probe.units.length;
   for (let i = 0; i < inv.n; i++) {
+    if (inv.interleaved[i] === true) continue;
     for (let u = 0; u < units; u++) {
       const at = i * units + u;
       visit(ctx, { i, u, at, mm: inv.mm[i]!, log: probe.units[u]!, from: inv.from[at]!, to: inv.to[at]! }, out);

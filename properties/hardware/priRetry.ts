@@ -1,4 +1,4 @@
-import { formatToken } from '../../src/shared/index.js';
+import { formatToken, userVpn } from '../../src/shared/index.js';
 import type { Invariant } from '../invariant.js';
 import { perPlatform, type PlatformCheck } from './platform.js';
 
@@ -28,9 +28,16 @@ const check: PlatformCheck = (ctx, out) => {
       out.add({ dev: dev.id }, `${dev.hw.name}: ${got.length} page request(s) answered, the spec answered ${want.length}`);
       continue;
     }
+    // The IOPF workqueue is unbound and unordered: in a concurrent group two groups' responses
+    // may come in either order. Each retried access is matched to the spec's first unmatched
+    // answer for its page (in order, so a sequential step compares index by index).
+    const used = new Array<boolean>(want.length).fill(false);
     for (let i = 0; i < got.length; i++) {
       const g = got[i]!;
-      const w = want[i]!;
+      let k = want.findIndex((r, j) => !used[j] && userVpn(r.page) === g.vpn);
+      if (k < 0) k = used.indexOf(false);
+      used[k] = true;
+      const w = want[k]!;
       if (g.ok === w.ok && (!g.ok || g.token === w.token)) continue;
       const show = (ok: boolean, token: number): string => (ok ? `read ${formatToken(token)}` : 'failed');
       out.add({ dev: dev.id, mm: w.slot, page: w.page }, `${dev.hw.name}: retried access to mm${w.slot} page ${w.page} ${show(g.ok, g.token)}, the spec expects it ${show(w.ok, w.token)}`);

@@ -160,6 +160,7 @@ export const runChecked = (s: Session, cmds: readonly Command[], policy: Policy,
   let atYield: Violation | undefined;
   let names: readonly string[] = cmds.map(memberName);
   const onPoint = (p: GroupPoint): void => {
+    if (p.switched) s.probe.noteSwitch();
     if (buckets !== undefined) {
       const bucket = buckets[Math.min(p.task, n - 1)]!;
       for (const e of log!.take()) bucket.push({ ...e, task: p.task, at: p.at });

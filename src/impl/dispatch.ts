@@ -6,18 +6,19 @@
 import type { Command, Observation } from '../shared/index.js';
 import { OK, kernelVpn, userVpn } from '../shared/index.js';
 import { exit_mm, mmdrop_lazy_tlb } from './core/exit.js';
-import { handle_mm_fault } from './core/fault.js';
+import { do_user_addr_fault } from './core/fault.js';
 import { iopf_run_all } from './core/iopf.js';
 import { dup_mm } from './core/fork.js';
 import { iommu_sva_bind_device, iommu_sva_get_pasid, iommu_sva_unbind_device } from './core/iommuSva.js';
-import { failNext, failNth, inject_begin, inject_end, srcu_grace_period } from './core/kernel.js';
+import { failNext, failNth, inject_begin, inject_end } from './core/kernel.js';
 import { mm_alloc } from './core/mm.js';
 import { do_mprotect } from './core/mprotect.js';
 import { do_munmap } from './core/munmap.js';
-import { migrate_page } from './core/migrate.js';
+import { migrate_misplaced_page } from './core/migrate.js';
+import { mmu_notifier_synchronize } from './core/mmuNotifier.js';
 import type { Device, MmStruct } from './core/types.js';
 import { vfree, vmalloc } from './core/vmalloc.js';
-import { do_mmap } from './core/vma.js';
+import { vm_mmap } from './core/vma.js';
 import { pciehp_surprise_remove } from './pciehp.js';
 import { attachPasid, detachPasid, dmaIova, ioasMap, ioasUnmap, replacePasid } from './iommufd.js';
 import { type Co, type Yield, preemptPoint, sync } from './core/sched.js';
@@ -43,15 +44,20 @@ const pasidOf = (world: World, slot: number): number => {
 };
 
 /** A new process in a free slot: the next incarnation of the slot. */
-function startIn(world: World, slot: number, make: (gen: number) => MmStruct): MmStruct {
+function* startIn(world: World, slot: number, make: (gen: number) => Co<MmStruct>): Co<MmStruct> {
   const old = world.mms[slot];
   if (old !== undefined && !old.freed) throw new Error(`mm slot ${slot} is not free (caller contract)`);
   if (world.fds[slot]!.some((fd) => fd !== undefined)) throw new Error(`mm slot ${slot} reused with open bonds`);
   const gen = ++world.incarnations[slot]!;
-  const mm = make(gen);
+  const mm = yield* make(gen);
   world.mms[slot] = mm;
   world.lazyRef[slot] = false;
   return mm;
+}
+
+/** mm_alloc as a (yield-free) task step, for startIn. */
+function* spawnMm(world: World, slot: number, gen: number): Co<MmStruct> {
+  return mm_alloc(world.kernel, slot, gen);
 }
 
 /**
@@ -116,22 +122,22 @@ export function* implTask(world: World, cmd: Command): Co<Observation> {
     }
     case 'mmap': {
       const { mm, first, count, prot } = cmd;
-      do_mmap(mmOf(world, mm), first, count, prot);
+      yield* vm_mmap(mmOf(world, mm), first, count, prot);
       return OK;
     }
     case 'touch': {
       const { mm, page, write } = cmd;
-      const ret = handle_mm_fault(mmOf(world, mm), page, write);
+      const ret = yield* do_user_addr_fault(mmOf(world, mm), page, write);
       return ret === 0 ? OK : { ok: false, errno: ret };
     }
     case 'munmap': {
       const { mm, first, count } = cmd;
-      do_munmap(mmOf(world, mm), first, count);
+      yield* do_munmap(mmOf(world, mm), first, count);
       return OK;
     }
     case 'mprotect': {
       const { mm, page, prot } = cmd;
-      do_mprotect(mmOf(world, mm), page, prot);
+      yield* do_mprotect(mmOf(world, mm), page, prot);
       return OK;
     }
     case 'dma': {
@@ -173,7 +179,7 @@ export function* implTask(world: World, cmd: Command): Co<Observation> {
       const m = mmOf(world, mm);
       if (m.exited) throw new Error(`exit of mm slot ${mm} twice (caller contract)`);
       world.lazyRef[mm] = true;
-      exit_mm(m);
+      yield* exit_mm(m);
       return OK;
     }
     case 'mmdrop': {
@@ -186,16 +192,16 @@ export function* implTask(world: World, cmd: Command): Co<Observation> {
     case 'fork': {
       const { mm, child } = cmd;
       const parent = mmOf(world, mm);
-      startIn(world, child, (gen) => dup_mm(parent, child, gen));
+      yield* startIn(world, child, (gen) => dup_mm(parent, child, gen));
       return { ok: true, value: child };
     }
     case 'spawn': {
       const { mm } = cmd;
-      startIn(world, mm, (gen) => mm_alloc(world.kernel, mm, gen));
+      yield* startIn(world, mm, (gen) => spawnMm(world, mm, gen));
       return OK;
     }
     case 'gracePeriod': {
-      srcu_grace_period(world.kernel);
+      yield* mmu_notifier_synchronize(world.kernel);
       return OK;
     }
     case 'vmalloc': {
@@ -205,7 +211,7 @@ export function* implTask(world: World, cmd: Command): Co<Observation> {
     }
     case 'vfree': {
       const { kpage } = cmd;
-      vfree(world.kernel, kpage);
+      yield* vfree(world.kernel, kpage);
       return OK;
     }
     case 'failNext': {
@@ -233,7 +239,7 @@ export function* implTask(world: World, cmd: Command): Co<Observation> {
       yield devicePoint(devOf(world, cmd.dev), cmd.kind);
       return dmaIova(world, devOf(world, cmd.dev), cmd.hwpt, cmd.page, cmd.write);
     case 'migrate':
-      migrate_page(mmOf(world, cmd.mm), cmd.page);
+      yield* migrate_misplaced_page(mmOf(world, cmd.mm), cmd.page);
       return OK;
     default: {
       const never: never = cmd;

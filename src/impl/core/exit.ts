@@ -5,15 +5,21 @@
  * (finish_task_switch → mmdrop_lazy_tlb). The harness's exit and mmdrop commands are these two
  * halves.
  */
-import { sync } from './sched.js';
+import type { Co } from './sched.js';
+import { mmap_read_lock, mmap_read_unlock } from './mmapLock.js';
 import { mmdrop, mmgrab, mmput } from './mm.js';
 import type { MmStruct } from './types.js';
 
-/** kernel/exit.c: exit_mm (v6.17): mmgrab_lazy_tlb(mm), then mmput(mm). */
-export function exit_mm(mm: MmStruct): void {
+/**
+ * kernel/exit.c: exit_mm (v6.17, as in v7.0-rc5): under mmap_read_lock, mmgrab_lazy_tlb(mm)
+ * and current->mm = NULL; after the unlock, mmput(mm).
+ */
+export function* exit_mm(mm: MmStruct): Co {
   mm.kernel.trace?.event('cpu', `mm${mm.slot}`, 'exit');
+  yield* mmap_read_lock(mm);
   mmgrab(mm);
-  sync(mm.kernel, mmput(mm)); // BRIDGE(core)
+  yield* mmap_read_unlock(mm);
+  yield* mmput(mm);
 }
 
 /** kernel/sched/core.c: finish_task_switch → mmdrop_lazy_tlb (v6.17). */

@@ -3,7 +3,9 @@
  * mm_pasid_init, no iommu_mm: the memcpy of the parent's mm_struct must not share the PASID
  * (B03). DEVIATION: copy_page_range copies present pages eagerly into fresh frames with the
  * same content and PTE bits instead of sharing them copy-on-write, so the parent's PTEs are not
- * write-protected; dup_mmap's final flush_tlb_mm(oldmm) is kept, as in the kernel.
+ * write-protected; dup_mmap's final flush_tlb_mm(oldmm) is kept, as in the kernel. dup_mmap
+ * holds the parent's mmap_lock for writing throughout, and the child's (nested: "not linked
+ * in yet - no deadlock potential") for the copy; the flush runs after the child's unlock.
  */
 import { makePte, pteFrame } from '../../hw/mem.js';
 import { userVpn } from '../../shared/index.js';
@@ -11,13 +13,14 @@ import { coreOf } from './kernel.js';
 import { mm_alloc } from './mm.js';
 import { pte_offset, pte_offset_alloc } from './pgtable.js';
 import type { MmStruct } from './types.js';
+import { mmap_write_lock, mmap_write_unlock } from './mmapLock.js';
+import type { Co } from './sched.js';
 
 /** P, W and U: the child's PTE keeps the parent's permissions (and PROT_NONE state). */
 const PTE_BITS = 7;
 
-export function dup_mm(oldmm: MmStruct, slot: number, gen: number): MmStruct {
+export function* dup_mm(oldmm: MmStruct, slot: number, gen: number): Co<MmStruct> {
   const kernel = oldmm.kernel;
-  const mem = kernel.mem;
   const mm = mm_alloc(kernel, slot, gen);
   if (kernel.fault === 'B03') {
     // B03 (dc7507ddce59, v5.18, "x86/fpu: Clear PASID when copying fpstate"): fpu_clone copied
@@ -27,6 +30,17 @@ export function dup_mm(oldmm: MmStruct, slot: number, gen: number): MmStruct {
     // child shares the parent's iommu_mm, and so its PASID.
     mm.iommu_mm = oldmm.iommu_mm;
   }
+  yield* dup_mmap(mm, oldmm);
+  return mm;
+}
+
+/** kernel/fork.c: dup_mmap (v7.0-rc5). */
+function* dup_mmap(mm: MmStruct, oldmm: MmStruct): Co {
+  const kernel = oldmm.kernel;
+  const mem = kernel.mem;
+  const slot = mm.slot;
+  yield* mmap_write_lock(oldmm); // mmap_write_lock_killable
+  yield* mmap_write_lock(mm); // mmap_write_lock_nested(mm, SINGLE_DEPTH_NESTING)
   for (const v of oldmm.vmas) {
     mm.vmas.push({ first: v.first, count: v.count, prot: v.prot });
     for (let page = v.first; page < v.first + v.count; page++) {
@@ -41,6 +55,7 @@ export function dup_mm(oldmm: MmStruct, slot: number, gen: number): MmStruct {
     }
   }
   kernel.trace?.event('cpu', `mm${oldmm.slot}`, `fork → mm${slot}`);
-  coreOf(kernel).arch.flush_tlb_mm(oldmm);
-  return mm;
+  yield* mmap_write_unlock(mm);
+  yield* coreOf(kernel).arch.flush_tlb_mm(oldmm);
+  yield* mmap_write_unlock(oldmm);
 }

@@ -208,8 +208,8 @@ export function iommu_sva_get_pasid(handle: IommuSva): number {
  * iommu-sva.c: iommu_sva_invalidate_kva_range (v6.18, CVE-2025-71202 fix): run the
  * secondary-TLB hook of every mm with an SVA domain, for a kernel address range.
  */
-export function iommu_sva_invalidate_kva_range(kernel: Kernel, start: bigint, end: bigint): void {
+export function* iommu_sva_invalidate_kva_range(kernel: Kernel, start: bigint, end: bigint): Co {
   const sva = coreOf(kernel).sva;
   if (!sva.present) return;
-  for (const iommu_mm of sva.mms) mmu_notifier_arch_invalidate_secondary_tlbs(iommu_mm.mm, start, end);
+  for (const iommu_mm of sva.mms) yield* mmu_notifier_arch_invalidate_secondary_tlbs(iommu_mm.mm, start, end);
 }

@@ -3,7 +3,8 @@
  * iommu_sva_iopf_handler queues the group on the fault queue's workqueue; the work
  * (iommu_sva_handle_iopf) handles each fault against the domain's mm and answers the group.
  */
-import { type Co, sync } from './sched.js';
+import type { Co } from './sched.js';
+import { mmap_read_lock, mmap_read_unlock } from './mmapLock.js';
 import type { Errno, PageResponseCode } from '../../shared/index.js';
 import { USER_BASE_VPN } from '../../shared/index.js';
 import { handle_mm_fault } from './fault.js';
@@ -24,16 +25,19 @@ function pageOfAddr(mm: MmStruct, addr: bigint): number {
 }
 
 /**
- * iommu-sva.c: iommu_sva_handle_mm (v6.17): no PASID, an mm being torn down (mmget_not_zero
- * fails once exit_mmap started), no VMA, or an access the VMA does not allow: INVALID.
- * Otherwise handle_mm_fault (FAULT_FLAG_REMOTE) decides: an error is INVALID, else SUCCESS.
+ * iommu-sva.c: iommu_sva_handle_mm (v6.17, as in v7.0-rc5): no PASID, an mm being torn down
+ * (mmget_not_zero fails once exit_mmap started), no VMA (vma_lookup under mmap_read_lock), or
+ * an access the VMA does not allow: INVALID. Otherwise handle_mm_fault (FAULT_FLAG_REMOTE)
+ * decides: an error is INVALID, else SUCCESS. mmap_read_unlock, then mmput (which may be the
+ * last: exit_mmap in the kworker).
  */
-export function iommu_sva_handle_mm(fault: IopfFault, mm: MmStruct): PageResponseCode {
+export function* iommu_sva_handle_mm(fault: IopfFault, mm: MmStruct): Co<PageResponseCode> {
   const prm = fault.prm;
   if ((prm.flags & IOMMU_FAULT_PAGE_REQUEST_PASID_VALID) === 0) return 'invalid';
   if (!mmget_not_zero(mm)) return 'invalid';
   let status: PageResponseCode = 'invalid';
-  // mmap_read_lock(mm); vma_lookup(mm, prm->addr)
+  yield* mmap_read_lock(mm);
+  // vma_lookup(mm, prm->addr)
   const page = pageOfAddr(mm, prm.addr);
   const i = page < 0 ? -1 : find_vma(mm, page);
   if (i >= 0) {
@@ -42,11 +46,12 @@ export function iommu_sva_handle_mm(fault: IopfFault, mm: MmStruct): PageRespons
     const denied = ((prm.perm & IOMMU_FAULT_PERM_READ) !== 0 && prot === 'none') ||
       ((prm.perm & IOMMU_FAULT_PERM_WRITE) !== 0 && prot !== 'rw') || (prm.perm & IOMMU_FAULT_PERM_EXEC) !== 0;
     if (!denied) {
-      const ret = handle_mm_fault(mm, page, (prm.perm & IOMMU_FAULT_PERM_WRITE) !== 0);
+      const ret = yield* handle_mm_fault(mm, page, (prm.perm & IOMMU_FAULT_PERM_WRITE) !== 0);
       status = ret === 0 ? 'success' : 'invalid';
     }
   }
-  sync(mm.kernel, mmput(mm)); // BRIDGE(core)
+  yield* mmap_read_unlock(mm);
+  yield* mmput(mm);
   return status;
 }
 
@@ -56,7 +61,7 @@ export function* iommu_sva_handle_iopf(group: IopfGroup): Co {
   const mm = group.attach_handle!.domain.mm!;
   for (const iopf of group.faults) {
     if (status !== 'success') break;
-    status = iommu_sva_handle_mm(iopf, mm);
+    status = yield* iommu_sva_handle_mm(iopf, mm);
   }
   if (mm.kernel.trace) mm.kernel.trace.event('core', 'iopf', `mm${mm.slot} PASID ${group.last_fault.prm.pasid} PRG ${group.last_fault.prm.grpid}: ${status}`);
   yield* iopf_group_response(group, status);

@@ -11,7 +11,7 @@ import { KernelSpace } from '../../hw/pagetable.js';
 import type { IommuDomain, IommuMmData, IommuSva, Kernel, MmuNotifier } from './types.js';
 import { type Arch, archFor } from './arch/index.js';
 import { ContentCounters } from './content.js';
-import { schedOf } from './sched.js';
+import { type Co, schedOf } from './sched.js';
 
 export interface CoreOptions {
   /** arm64 only: FEAT_TLBIRANGE (system_supports_tlb_range). Default false: the MAX_DVM_OPS rule applies. */
@@ -155,11 +155,11 @@ export function noteFinding(kernel: Kernel, name: FindingName): void {
 }
 
 /** srcu: one grace period elapses; the callbacks queued before it run, in call_srcu order. */
-export function srcu_grace_period(kernel: Kernel): void {
+export function* srcu_grace_period(kernel: Kernel): Co {
   const q = kernel.srcuCallbacks;
   // Callbacks queued by these callbacks wait for the next grace period.
   const batch = q.splice(0, q.length);
-  for (const cb of batch) cb();
+  for (const cb of batch) yield* cb();
 }
 
 /**

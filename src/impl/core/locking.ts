@@ -331,3 +331,19 @@ export function* synchronize_srcu(ssp: SrcuStruct): Co<boolean> {
   const left = (): boolean => before.every((t) => !ssp.readers.includes(t));
   return yield* wait(kernel, `synchronize_srcu(${ssp.name})`, left, () => before.find((t) => ssp.readers.includes(t)));
 }
+
+/**
+ * kernel/locking/rwsem.c: downgrade_write (lockdep: lock_downgrade): the writer becomes a
+ * reader without letting another writer in; waiting readers may now run (a yield point, as
+ * the wake-up is). munmap downgrades before it zaps (mm/vma.c: vms_complete_munmap_vmas).
+ */
+export function* downgrade_write(sem: RwSem): Co {
+  const t = schedOf(sem.kernel).current;
+  if (sem.owner !== t) {
+    warn(sem.kernel, `DEBUG_RWSEMS_WARN_ON: downgrade_write(${sem.name}) by ${t.name}, which does not hold it for writing`);
+    return;
+  }
+  sem.owner = undefined;
+  sem.readers.push(t);
+  yield sem.releasePoint;
+}

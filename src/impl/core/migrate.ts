@@ -7,18 +7,38 @@
  * (move_to_new_folio), the PTE is restored on it with the same permissions
  * (remove_migration_ptes), and only then is the old frame freed. The page keeps its content:
  * nothing observable changes unless a secondary TLB kept the old frame.
+ *
+ * The harness's migrate is the NUMA-hinting fault's (mm/memory.c: do_numa_page →
+ * migrate_misplaced_folio, MIGRATE_ASYNC, so TTU_BATCH_FLUSH), which runs under the fault's
+ * mmap_read_lock: no munmap or mprotect (writers) can change the VMA or the page tables while
+ * the migration entry stands. The rmap walk's own locks (anon_vma, folio lock, PTL) are not
+ * modelled; against the other mm paths here the read lock excludes the same writers.
  */
 import { PTE_P, makePte, pteFrame } from '../../hw/mem.js';
 import { userVpn } from '../../shared/index.js';
 import { coreOf } from './kernel.js';
 import { pte_offset } from './pgtable.js';
 import type { MmStruct } from './types.js';
+import type { Co } from './sched.js';
+import { mmap_read_lock, mmap_read_unlock } from './mmapLock.js';
+import { find_vma } from './vma.js';
 
 /** PTE flag bits below the frame number (pte_pgprot). */
 const PTE_FLAG_MASK = 0b111;
 
+/**
+ * The NUMA-hinting fault's migration of one page: under mmap_read_lock, the fault finds the
+ * VMA (lock_mm_and_find_vma; none: nothing to migrate, a munmap detached it), then
+ * migrate_page.
+ */
+export function* migrate_misplaced_page(mm: MmStruct, page: number): Co {
+  yield* mmap_read_lock(mm);
+  if (find_vma(mm, page) >= 0) yield* migrate_page(mm, page);
+  yield* mmap_read_unlock(mm);
+}
+
 /** Migrate the page at harness page `page` of a live mm; an absent page is skipped (nothing to migrate). */
-export function migrate_page(mm: MmStruct, page: number): void {
+export function* migrate_page(mm: MmStruct, page: number): Co {
   const kernel = mm.kernel;
   const mem = kernel.mem;
   const vpn = userVpn(page);
@@ -30,7 +50,7 @@ export function migrate_page(mm: MmStruct, page: number): void {
   // try_to_migrate_one: ptep_get_and_clear, then set_tlb_ubc_flush_pending (the migration
   // entry that replaces the PTE is not present: a walker faults on it).
   mem.setEntry(slot.table, slot.index, 0);
-  core.arch.tlbbatch_add_pending(mm, vpn);
+  yield* core.arch.tlbbatch_add_pending(mm, vpn);
   // try_to_unmap_flush → arch_tlbbatch_flush: the CPUs' TLBs only.
   const old = pteFrame(pteval);
   const frame = mem.alloc('data', mm.slot, mem.token(old)); // folio_copy

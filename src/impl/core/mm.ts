@@ -8,6 +8,7 @@ import type { Co } from './sched.js';
 import { CpuPageTable } from '../../hw/pagetable.js';
 import { exit_mmap } from './exitMmap.js';
 import { coreOf } from './kernel.js';
+import { init_rwsem } from './locking.js';
 import { mm_pasid_drop } from './pasid.js';
 import type { Kernel, MmStruct } from './types.js';
 
@@ -20,6 +21,7 @@ export function mm_alloc(kernel: Kernel, slot: number, gen: number): MmStruct {
   const pgd = new CpuPageTable(kernel.mem, kernel.topology.ptLevels, slot, core.arch.kernelInUserPgd ? core.kspace : undefined);
   const mm: MmStruct = {
     kernel, slot, gen, mm_users: 1, mm_count: 1, pgd, vmas: [],
+    mmap_lock: init_rwsem(kernel, '&mm->mmap_lock'), // mmap_init_lock
     iommu_mm: undefined, // mm_pasid_init
     notifiers: [], exited: false, freed: false,
   };
@@ -54,16 +56,16 @@ export function mmget_not_zero(mm: MmStruct): boolean {
 /** kernel/fork.c: mmput (v6.17). */
 export function* mmput(mm: MmStruct): Co {
   if (mm.mm_users <= 0) throw new Error(`mmput underflow on mm${mm.slot}#${mm.gen}`);
-  if (--mm.mm_users === 0) __mmput(mm);
+  if (--mm.mm_users === 0) yield* __mmput(mm);
 }
 
 /**
  * kernel/fork.c: __mmput (v6.17): exit_mmap (release, then unmap and free), then drop the
  * mm_count reference that all mm_users held together.
  */
-function __mmput(mm: MmStruct): void {
+function* __mmput(mm: MmStruct): Co {
   mm.exited = true;
-  exit_mmap(mm);
+  yield* exit_mmap(mm);
   // B01: 701fac40384f (v5.18-rc1) dropped the PASID here, with the address space, although
   // the SVA domains (through mmgrab) and the unbind at file release still use it.
   // 2667ed10d9f0 (v5.18-rc6) moved mm_pasid_drop to __mmdrop.

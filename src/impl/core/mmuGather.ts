@@ -5,6 +5,7 @@
  * stale translation or walk-cache entry when they are reused.
  */
 import { coreOf } from './kernel.js';
+import type { Co } from './sched.js';
 import type { MmStruct } from './types.js';
 
 export interface MmuGather {
@@ -71,11 +72,11 @@ export function tlb_free_table(tlb: MmuGather, level: number, frame: number, vpn
  * tlb_flush_mmu_free: the table pages (tlb_table_flush), then the pages. The RCU delay of
  * MMU_GATHER_RCU_TABLE_FREE is not modelled: tables are freed right after the flush.
  */
-export function tlb_finish_mmu(tlb: MmuGather): void {
+export function* tlb_finish_mmu(tlb: MmuGather): Co {
   const { mem, trace } = tlb.mm.kernel;
   if (tlb.freed_tables || tlb.cleared_ptes || tlb.cleared_pmds || tlb.cleared_puds || tlb.cleared_p4ds) {
     if (trace) trace.event('cpu', `mm${tlb.mm.slot}`, tlb.fullmm ? 'tlb_flush fullmm' : `tlb_flush vpn [${tlb.start.toString(16)}, ${tlb.end.toString(16)})`);
-    coreOf(tlb.mm.kernel).arch.tlb_flush(tlb);
+    yield* coreOf(tlb.mm.kernel).arch.tlb_flush(tlb);
   }
   for (const f of tlb.tables) mem.free(f);
   for (const f of tlb.pages) mem.free(f);

@@ -1,12 +1,24 @@
 /**
- * mm/mmu_notifier.c (v6.17), the hlist (non-interval) notifiers SVA drivers use. SRCU is the
- * world's srcuCallbacks queue: call_srcu appends, a grace period runs the queue.
+ * mm/mmu_notifier.c (v6.17, unchanged in v7.0-rc5), the hlist (non-interval) notifiers SVA
+ * drivers use. The file's static SRCU (`DEFINE_STATIC_SRCU(srcu)`) is one srcu_struct per
+ * world: the hlist walks are its read side; call_srcu appends to the world's srcuCallbacks
+ * queue, which the next grace period runs (mmu_notifier_synchronize).
  */
-import { sync, type  Co  } from './sched.js';
-import { coreOf, warn } from './kernel.js';
+import { type Co, schedOf } from './sched.js';
+import { coreOf, srcu_grace_period, warn } from './kernel.js';
+import { type SrcuStruct, down_write, init_srcu, srcu_read_lock, srcu_read_unlock, synchronize_srcu, up_write } from './locking.js';
 import { mmdrop, mmgrab } from './mm.js';
 import type { Errno } from '../../shared/index.js';
 import type { Kernel, MmStruct, MmuNotifier } from './types.js';
+
+const srcus = new WeakMap<Kernel, SrcuStruct>();
+
+/** mm/mmu_notifier.c: `DEFINE_STATIC_SRCU(srcu)`, one per world. */
+export function mmu_notifier_srcu(kernel: Kernel): SrcuStruct {
+  let ssp = srcus.get(kernel);
+  if (ssp === undefined) srcus.set(kernel, (ssp = init_srcu(kernel, 'srcu')));
+  return ssp;
+}
 
 /**
  * No kernel counterpart: lets the invariants see each secondary-TLB invalidation's (mm, start,
@@ -28,11 +40,25 @@ export function set_invalidate_observer(kernel: Kernel, obs: InvalidateObserver 
 const subscribed = new WeakSet<MmStruct>();
 
 /**
- * mm/mmu_notifier.c: mmu_notifier_register → __mmu_notifier_register (v6.17): the caller holds
- * mm_users; pin the mm_struct (mmgrab, paired with the mmdrop after free_notifier), users = 1,
- * hook the subscription at the head of the list.
+ * mm/mmu_notifier.c: mmu_notifier_register (v6.17): mmap_write_lock(mm) around
+ * __mmu_notifier_register, so lockdep learns every caller's locks → &mm->mmap_lock (SVA:
+ * iommu_sva_lock → &mm->mmap_lock).
  */
 export function* mmu_notifier_register(sub: MmuNotifier, mm: MmStruct): Co<Errno | 0> {
+  yield* down_write(mm.mmap_lock);
+  const ret = __mmu_notifier_register(sub, mm);
+  yield* up_write(mm.mmap_lock);
+  return ret;
+}
+
+/**
+ * mm/mmu_notifier.c: __mmu_notifier_register (v6.17): the caller holds mm_users and the
+ * mmap_lock for writing; pin the mm_struct (mmgrab, paired with the mmdrop after
+ * free_notifier), users = 1, hook the subscription at the head of the list. The kernel's
+ * mm_take_all_locks and notifier_subscriptions->lock are not modelled: the list update has no
+ * yield point inside, so it is atomic with respect to every other task already.
+ */
+function __mmu_notifier_register(sub: MmuNotifier, mm: MmStruct): Errno | 0 {
   if (mm.mm_users <= 0) throw new Error(`mmu_notifier_register on mm${mm.slot} with mm_users 0 (BUG_ON)`);
   if (sub.mm !== mm) throw new Error('mmu_notifier_register: subscription built for another mm');
   // The mm's first registration kzallocs mm->notifier_subscriptions (freed at __mmdrop).
@@ -69,27 +95,49 @@ export function* mmu_notifier_put(sub: MmuNotifier): Co {
   mm.kernel.srcuCallbacks.push(() => mmu_notifier_free_rcu(sub));
 }
 
-/** mm/mmu_notifier.c: mmu_notifier_free_rcu (v6.17): free_notifier, then the register's mmdrop. */
-function mmu_notifier_free_rcu(sub: MmuNotifier): void {
+/**
+ * mm/mmu_notifier.c: mmu_notifier_free_rcu (v6.17): free_notifier, then the register's mmdrop.
+ * kernel/rcu/srcutree.c: srcu_invoke_callbacks runs each callback under local_bh_disable, so
+ * free_notifier must not sleep (raised preempt count: a sleep in it is reported).
+ */
+function* mmu_notifier_free_rcu(sub: MmuNotifier): Co {
   const mm = sub.mm;
-  if (sub.ops.free_notifier !== undefined) sync(mm.kernel, sub.ops.free_notifier(sub)); // BRIDGE(core-ops)
+  const t = schedOf(mm.kernel).current;
+  t.atomic++; // local_bh_disable
+  if (sub.ops.free_notifier !== undefined) yield* sub.ops.free_notifier(sub);
+  t.atomic--; // local_bh_enable
   sub.freed = true;
   coreOf(mm.kernel).live.notifiers.delete(sub);
   mmdrop(mm);
 }
 
 /**
+ * mm/mmu_notifier.c: mmu_notifier_synchronize (v6.17): synchronize_srcu, so every reader
+ * that may still see an unhooked subscription has left; then the callbacks queued before it
+ * run (the harness's grace period end, srcu_grace_period). They run in this task, in
+ * call_srcu order, as srcu_invoke_callbacks runs one srcu_data's callbacks in one work item.
+ */
+export function* mmu_notifier_synchronize(kernel: Kernel): Co {
+  yield* synchronize_srcu(mmu_notifier_srcu(kernel));
+  yield* srcu_grace_period(kernel);
+}
+
+/**
  * mm/mmu_notifier.c: mmu_notifier_unregister (v6.17), for a subscription of the synchronous
- * kind (no free_notifier): if exit_mmap has not unhooked it, run its release under SRCU and
- * unhook it; synchronize_srcu (no reader runs concurrently on the one modelled CPU, so it
- * returns at once); then the register's mmdrop, at once. The caller frees the subscription.
+ * kind (no free_notifier): if exit_mmap has not unhooked it, run its release inside the SRCU
+ * read side and unhook it; synchronize_srcu (a concurrent invalidation or release may still
+ * be inside the walk); then the register's mmdrop. The caller frees the subscription.
  */
 export function* mmu_notifier_unregister(sub: MmuNotifier, mm: MmStruct): Co {
+  const ssp = mmu_notifier_srcu(mm.kernel);
   if (sub.hooked) {
+    srcu_read_lock(ssp);
     mm.kernel.trace?.event('core', 'mmu_notifier', `unregister mm${mm.slot}: release`);
     yield* sub.ops.release(sub, mm);
+    srcu_read_unlock(ssp);
     unhook(sub);
   }
+  yield* synchronize_srcu(ssp);
   if (mm.mm_count <= 0) throw new Error(`mmu_notifier_unregister on mm${mm.slot} with mm_count 0 (BUG_ON)`);
   sub.freed = true;
   coreOf(mm.kernel).live.notifiers.delete(sub);
@@ -98,30 +146,46 @@ export function* mmu_notifier_unregister(sub: MmuNotifier, mm: MmStruct): Co {
 
 /**
  * mm/mmu_notifier.c: __mmu_notifier_release → mn_hlist_release (v6.17), from exit_mmap before
- * anything is freed: every subscription's release runs, then all are unhooked, so no
- * invalidation reaches them while the page tables are torn down.
+ * anything is freed: inside the SRCU read side every subscription's release runs, then all
+ * are unhooked, so no invalidation reaches them while the page tables are torn down; then
+ * synchronize_srcu, so that exit_mmap does not free pages while a concurrent
+ * mmu_notifier_unregister still runs a release. The walk is the RCU hlist's: a subscription
+ * unhooked (by a concurrent put) before the walk reaches it is not visited, one hooked after
+ * the walk passed the head is not either (hlist_add_head_rcu).
  */
-export function mmu_notifier_release(mm: MmStruct): void {
+export function* mmu_notifier_release(mm: MmStruct): Co {
   const list = mm.notifiers;
   if (list.length === 0) return;
+  const ssp = mmu_notifier_srcu(mm.kernel);
+  srcu_read_lock(ssp);
   mm.kernel.trace?.event('core', 'mmu_notifier', `release mm${mm.slot}`);
-  for (const sub of [...list]) sync(mm.kernel, sub.ops.release(sub, mm)); // BRIDGE(core-ops)
-  for (const sub of [...list]) unhook(sub);
+  for (const sub of list.slice()) if (sub.hooked) yield* sub.ops.release(sub, mm);
+  for (const sub of list.slice()) unhook(sub);
+  srcu_read_unlock(ssp);
+  yield* synchronize_srcu(ssp);
 }
 
 /**
  * mm/mmu_notifier.c: __mmu_notifier_arch_invalidate_secondary_tlbs (v6.17), called from the
- * arch TLB flush: [start, end) in bytes, end exclusive; (0, ULONG_MAX) means everything.
+ * arch TLB flush: [start, end) in bytes, end exclusive; (0, ULONG_MAX) means everything. The
+ * hlist walk is an SRCU read side (free_notifier waits for it), visited as in
+ * mmu_notifier_release.
  */
-export function mmu_notifier_arch_invalidate_secondary_tlbs(mm: MmStruct, start: bigint, end: bigint): void {
+export function* mmu_notifier_arch_invalidate_secondary_tlbs(mm: MmStruct, start: bigint, end: bigint): Co {
   const list = mm.notifiers;
   if (list.length === 0) return;
+  const ssp = mmu_notifier_srcu(mm.kernel);
+  srcu_read_lock(ssp);
   if (mm.kernel.trace) mm.kernel.trace.event('core', 'mmu_notifier', `invalidate mm${mm.slot} [0x${start.toString(16)}, 0x${end.toString(16)})`);
   const obs = invalidateObservers.get(mm.kernel);
   obs?.before(mm, start, end);
-  for (let i = 0; i < list.length; i++) {
-    const sub = list[i]!;
-    sync(mm.kernel, sub.ops.arch_invalidate_secondary_tlbs(sub, mm, start, end)); // BRIDGE(core-ops)
+  if (list.length === 1) {
+    // The common case needs no snapshot: the one subscription is hooked as the walk starts.
+    const sub = list[0]!;
+    yield* sub.ops.arch_invalidate_secondary_tlbs(sub, mm, start, end);
+  } else {
+    for (const sub of list.slice()) if (sub.hooked) yield* sub.ops.arch_invalidate_secondary_tlbs(sub, mm, start, end);
   }
   obs?.after(mm);
+  srcu_read_unlock(ssp);
 }

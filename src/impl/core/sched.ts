@@ -203,7 +203,7 @@ function runUntil(kernel: Kernel, what: string, until: () => boolean, waitsFor: 
       if (!(e instanceof TaskHung)) throw e;
       // The dependency sleeps forever: park it and forget its locks, one report per deadlock.
       dep.parked = true;
-      releaseAll(dep);
+      releaseAll?.(dep);
       return false;
     } finally {
       s.inline.pop();
@@ -213,7 +213,10 @@ function runUntil(kernel: Kernel, what: string, until: () => boolean, waitsFor: 
 }
 
 /** Hook for locking.ts: drop a parked task's locks from the owners' view. */
-let releaseAll: (t: Task) => void = () => {};
+// `var` without an initialiser: locking.ts may register before this module's body has run
+// (the import cycle kernel.ts → arch → mmuNotifier.ts → locking.ts → sched.ts).
+// eslint-disable-next-line no-var
+var releaseAll: ((t: Task) => void) | undefined;
 export function setReleaseAll(fn: (t: Task) => void): void {
   releaseAll = fn;
 }

@@ -11,6 +11,8 @@ import type { IommuUnit } from '../../hw/iommu.js';
 import type { CpuPageTable } from '../../hw/pagetable.js';
 import type { IommuDomainOps, IommuOps, MmuNotifierOps } from './ops.js';
 import type { IopfGroup } from './iopf.js';
+import type { RwSem } from './locking.js';
+import type { Co } from './sched.js';
 
 /**
  * A VMA of an anonymous private mapping, in harness page units [first, first + count).
@@ -30,8 +32,11 @@ export interface Kernel {
   readonly mem: PhysMem;
   readonly topology: Topology;
   readonly trace: TraceSink | undefined;
-  /** call_srcu: callbacks queued here run, in order, when the next grace period elapses. */
-  readonly srcuCallbacks: (() => void)[];
+  /**
+   * call_srcu: callbacks queued here run, in order, when the next grace period elapses. A
+   * callback is a generator: free_notifier is an ops call (ops.ts), which may yield.
+   */
+  readonly srcuCallbacks: (() => Co)[];
   /** Fault injection (iommufd_fail_nth style): true once for an armed site, which disarms it. */
   shouldFail(site: FailSite): boolean;
   /** Next object id of a kind (domains, handles), in allocation order: stable names for traces. */
@@ -61,6 +66,11 @@ export interface MmStruct {
   mm_users: number;
   mm_count: number;
   readonly pgd: CpuPageTable;
+  /**
+   * mm->mmap_lock (include/linux/mmap_lock.h): written by munmap, mprotect, mmap, fork and
+   * mmu_notifier_register; read by the page fault, iommu_sva_handle_mm and exit_mmap's unmap.
+   */
+  readonly mmap_lock: RwSem;
   /** Sorted by `first`, non-overlapping. */
   vmas: Vma[];
   /** mm->iommu_mm: NULL until the first SVA bind; set to NULL by mm_pasid_init in dup_mm. */

@@ -5,6 +5,8 @@
  */
 import type { Prot } from '../../shared/index.js';
 import type { MmStruct, Vma } from './types.js';
+import { mmap_write_lock, mmap_write_unlock } from './mmapLock.js';
+import type { Co } from './sched.js';
 
 /** find_vma for one page: the index of the VMA containing it, or -1. */
 export function find_vma(mm: MmStruct, page: number): number {
@@ -54,4 +56,11 @@ export function do_mmap(mm: MmStruct, first: number, count: number, prot: Prot):
   }
   mm.vmas.splice(i, 0, { first, count, prot });
   mm.kernel.trace?.event('cpu', `mm${mm.slot}`, `mmap pages [${first}, ${end}) ${prot}`);
+}
+
+/** mm/util.c: vm_mmap_pgoff (v7.0-rc5): do_mmap under mmap_write_lock. */
+export function* vm_mmap(mm: MmStruct, first: number, count: number, prot: Prot): Co {
+  yield* mmap_write_lock(mm);
+  do_mmap(mm, first, count, prot);
+  yield* mmap_write_unlock(mm);
 }

@@ -12,6 +12,7 @@ import { iommu_sva_invalidate_kva_range } from './iommuSva.js';
 import { coreOf } from './kernel.js';
 import { pte_offset } from './pgtable.js';
 import type { Kernel } from './types.js';
+import type { Co } from './sched.js';
 
 /** mm/vmalloc.c: __vmalloc_node_range (v6.17): the page first, then vmap_pages_range (tables on demand). */
 export function vmalloc(kernel: Kernel, kpage: number): void {
@@ -29,7 +30,7 @@ export function vmalloc(kernel: Kernel, kpage: number): void {
  * __pagetable_free. The deferred work runs synchronously here. (Real vfree keeps vmalloc page
  * tables; freeing this one stands for the kernel's table-freeing paths.)
  */
-export function vfree(kernel: Kernel, kpage: number): void {
+export function* vfree(kernel: Kernel, kpage: number): Co {
   const g = coreOf(kernel);
   const mem = kernel.mem;
   const ks = g.kspace;
@@ -52,7 +53,7 @@ export function vfree(kernel: Kernel, kpage: number): void {
     return;
   }
   // pagetable_free_kernel: only x86 selects ASYNC_KERNEL_PGTABLE_FREE (arch/x86/Kconfig).
-  if (g.arch.asyncKernelPgtableFree) iommu_sva_invalidate_kva_range(kernel, g.arch.pageOffset, ULONG_MAX);
+  if (g.arch.asyncKernelPgtableFree) yield* iommu_sva_invalidate_kva_range(kernel, g.arch.pageOffset, ULONG_MAX);
   mem.free(table);
 }
 

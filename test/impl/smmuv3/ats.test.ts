@@ -39,7 +39,7 @@ describe('SMMUv3 ATS enablement', () => {
       if (!r.ok) throw new Error(r.errno);
       expect(to_smmu_domain(r.value.domain).nr_ats_masters, String(fault)).toBe(1);
       w.take();
-      mmu_notifier_arch_invalidate_secondary_tlbs(mm, 0n, PAGE_SIZE);
+      sync(mm.kernel, mmu_notifier_arch_invalidate_secondary_tlbs(mm, 0n, PAGE_SIZE));
       expect(kinds(w.take()), String(fault)).toEqual(['TLBI_NH_VA', 'CMD_SYNC', 'ATC_INV', 'CMD_SYNC']);
     }
   });

@@ -73,7 +73,7 @@ describe('SMMUv3 SVA domains', () => {
     expect(w.devs[0]!.hw.dma(pasid, userVpn(0), false).ok).toBe(true);
     w.take();
     w.kernel.mem.takeAnomalies();
-    exit_mm(mm);
+    sync(mm.kernel, exit_mm(mm));
     const cmds = w.take();
     expect(kinds(cmds).slice(0, 4)).toEqual(['CFGI_CD', 'CMD_SYNC', 'CFGI_CD', 'CMD_SYNC']);
     expect(cmds.slice(4, 8)).toEqual([
@@ -98,7 +98,7 @@ describe('SMMUv3 SVA domains', () => {
     expect(sd.nr_ats_masters).toBe(2);
     const pasid = mm.iommu_mm!.pasid;
     w.take();
-    do_munmap(mm, 1, 1);
+    sync(mm.kernel, do_munmap(mm, 1, 1));
     const cmds = w.take();
     expect(kinds(cmds)).toEqual(['TLBI_NH_VA', 'CMD_SYNC', 'ATC_INV', 'ATC_INV', 'CMD_SYNC']);
     // RANGE_INV, leaf = false: a lone page is widened to 2 so NUM and SCALE are not both 0.
@@ -152,7 +152,7 @@ describe('SMMUv3 SVA domains', () => {
     expect(w.smmus[0]!.asid_xa.indices()).toEqual([]);
     expect(sd.mmu_notifier.hooked).toBe(false);
     expect(sd.freed).toBe(false);
-    srcu_grace_period(w.kernel);
+    sync(w.kernel, srcu_grace_period(w.kernel));
     expect(sd.freed).toBe(true);
     expect(sd.mmu_notifier.freed).toBe(true);
   });

@@ -8,6 +8,7 @@ import { do_mmap } from '../../../src/impl/core/vma.js';
 import { armSmmuV3Driver } from '../../../src/impl/smmuv3/smmu.js';
 import type { ArmSmmuDevice, ArmSmmuMaster } from '../../../src/impl/smmuv3/structs.js';
 import type { DeviceSpec, IommuSpec, Topology } from '../../../src/shared/index.js';
+import { sync } from '../../../src/impl/core/sched.js';
 
 export interface SmmuWorld {
   kernel: Kernel;
@@ -55,7 +56,7 @@ export const smmuWorld = (iommus: IommuSpec[], devices: DeviceSpec[], options: C
     spawn(slot, touched = 0) {
       const mm = mm_alloc(kernel, slot, 1);
       do_mmap(mm, 0, 8, 'rw');
-      for (let p = 0; p < touched; p++) handle_mm_fault(mm, p, true);
+      for (let p = 0; p < touched; p++) sync(kernel, handle_mm_fault(mm, p, true));
       return mm;
     },
   };

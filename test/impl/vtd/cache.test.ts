@@ -3,6 +3,7 @@ import { ULONG_MAX, seedThreadTopology, userVpn, vpnToVa, type Topology } from '
 import { calculate_psi_aligned_address, cache_tag_flush_range, cache_tag_flush_all } from '../../../src/impl/vtd/cache.js';
 import { mmu_notifier_arch_invalidate_secondary_tlbs } from '../../../src/impl/core/mmuNotifier.js';
 import { bindAll, dmaAll, populated, vtdWorld } from './fixture.js';
+import { sync } from '../../../src/impl/core/sched.js';
 
 const kinds = ['qi.pc', 'qi.piotlb', 'qi.iotlb_dsi', 'qi.iotlb_psi', 'qi.devtlb', 'qi.wait'];
 const count = (snap: Record<string, number>): Record<string, number> =>
@@ -77,12 +78,12 @@ describe('cache_tag_flush_range', () => {
     w.takeQueue();
     const mm = w.world.mms[0]!;
     // Pages 2 and 3 are vpns 0x40200 and 0x40201: two aligned pages, AM 1 (not 3 pages, AM 2).
-    mmu_notifier_arch_invalidate_secondary_tlbs(mm, vpnToVa(userVpn(2)), vpnToVa(userVpn(3) + 1));
+    sync(mm.kernel, mmu_notifier_arch_invalidate_secondary_tlbs(mm, vpnToVa(userVpn(2)), vpnToVa(userVpn(3) + 1)));
     expect(w.takeQueue(0)[0]).toBe('piotlb did=1 pasid=1 addr=40200 am=1');
     // Pages 1..2 straddle a 512-page boundary: widened to the 1024-page block at 0x40000.
-    mmu_notifier_arch_invalidate_secondary_tlbs(mm, vpnToVa(userVpn(1)), vpnToVa(userVpn(2) + 1));
+    sync(mm.kernel, mmu_notifier_arch_invalidate_secondary_tlbs(mm, vpnToVa(userVpn(1)), vpnToVa(userVpn(2) + 1)));
     expect(w.takeQueue(0)[0]).toBe('piotlb did=1 pasid=1 addr=40000 am=10');
-    mmu_notifier_arch_invalidate_secondary_tlbs(mm, 0n, ULONG_MAX);
+    sync(mm.kernel, mmu_notifier_arch_invalidate_secondary_tlbs(mm, 0n, ULONG_MAX));
     expect(w.takeQueue(0)[0]).toBe('piotlb did=1 pasid=1 all');
   });
 

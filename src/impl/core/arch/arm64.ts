@@ -1,6 +1,7 @@
 import { PAGE_SIZE, ULONG_MAX, vpnToVa } from '../../../shared/index.js';
 import type { MmuGather } from '../mmuGather.js';
 import { mmu_notifier_arch_invalidate_secondary_tlbs } from '../mmuNotifier.js';
+import type { Co } from '../sched.js';
 import type { MmStruct } from '../types.js';
 import type { Arch } from './index.js';
 
@@ -10,8 +11,8 @@ const MAX_DVM_OPS = 512;
 const MAX_TLBI_RANGE_PAGES = 32 * 2 ** 16;
 
 /** arch/arm64/include/asm/tlbflush.h: flush_tlb_mm (v6.17): TLBI ASIDE1IS, then the hook for everything. */
-function flush_tlb_mm(mm: MmStruct): void {
-  mmu_notifier_arch_invalidate_secondary_tlbs(mm, 0n, ULONG_MAX);
+function* flush_tlb_mm(mm: MmStruct): Co {
+  yield* mmu_notifier_arch_invalidate_secondary_tlbs(mm, 0n, ULONG_MAX);
 }
 
 export function makeArm64(levels: 4 | 5, tlbRange: boolean): Arch {
@@ -24,12 +25,12 @@ export function makeArm64(levels: 4 | 5, tlbRange: boolean): Arch {
    * to flush_tlb_mm when too many TLBIs would be needed, else TLBI by VA and pass the aligned
    * [start, end) to the secondary TLBs.
    */
-  const flushTlbRange = (mm: MmStruct, start: number, end: number, stride: number): void => {
+  function* flushTlbRange(mm: MmStruct, start: number, end: number, stride: number): Co {
     start = Math.floor(start / stride) * stride;
     end = Math.ceil(end / stride) * stride;
-    if (limitExcess(start, end, end - start, stride)) return flush_tlb_mm(mm);
-    mmu_notifier_arch_invalidate_secondary_tlbs(mm, vpnToVa(start), vpnToVa(end));
-  };
+    if (limitExcess(start, end, end - start, stride)) return yield* flush_tlb_mm(mm);
+    yield* mmu_notifier_arch_invalidate_secondary_tlbs(mm, vpnToVa(start), vpnToVa(end));
+  }
 
   return {
     name: 'arm64',
@@ -42,29 +43,29 @@ export function makeArm64(levels: 4 | 5, tlbRange: boolean): Arch {
      * cache gone when tables were freed; otherwise __flush_tlb_range over the gathered range
      * at the stride of the largest level cleared (tlb_get_unmap_size).
      */
-    tlb_flush(tlb: MmuGather): void {
+    *tlb_flush(tlb: MmuGather): Co {
       const lastLevel = !tlb.freed_tables;
       if (tlb.fullmm) {
-        if (!lastLevel) flush_tlb_mm(tlb.mm);
+        if (!lastLevel) yield* flush_tlb_mm(tlb.mm);
         return;
       }
-      flushTlbRange(tlb.mm, tlb.start, tlb.end, tlb_get_unmap_size(tlb));
+      yield* flushTlbRange(tlb.mm, tlb.start, tlb.end, tlb_get_unmap_size(tlb));
     },
     flush_tlb_mm,
     /**
      * arch/arm64/mm/fault.c: __ptep_set_access_flags (v6.17): "Invalidate a stale read-only
      * entry" → flush_tlb_page → __flush_tlb_page_nosync: the hook for [addr, addr + PAGE_SIZE).
      */
-    flush_tlb_upgrade(mm: MmStruct, vpn: number): void {
+    *flush_tlb_upgrade(mm: MmStruct, vpn: number): Co {
       const va = vpnToVa(vpn);
-      mmu_notifier_arch_invalidate_secondary_tlbs(mm, va, va + PAGE_SIZE);
+      yield* mmu_notifier_arch_invalidate_secondary_tlbs(mm, va, va + PAGE_SIZE);
     },
     /**
      * tlbflush.h: arch_tlbbatch_add_pending (v7.0-rc5): __flush_tlb_range_nosync over the one
      * page (TLBI without the DSB, which arch_tlbbatch_flush issues): the hook gets that page.
      */
-    tlbbatch_add_pending(mm: MmStruct, vpn: number): void {
-      flushTlbRange(mm, vpn, vpn + 1, 1);
+    *tlbbatch_add_pending(mm: MmStruct, vpn: number): Co {
+      yield* flushTlbRange(mm, vpn, vpn + 1, 1);
     },
   };
 }

@@ -1,10 +1,12 @@
 /**
  * The architecture's TLB-flush paths that reach mmu_notifier_arch_invalidate_secondary_tlbs
  * (v6.6+: the secondary-TLB hook is called from the arch flush, not from the mm code). The
- * platform picks the CPU (shared/topology.ts PLATFORM_CPU).
+ * platform picks the CPU (shared/topology.ts PLATFORM_CPU). Every flush is a generator: the
+ * secondary-TLB hook calls the drivers' notifier ops, which take locks.
  */
 import { PLATFORM_CPU, type Topology } from '../../../shared/index.js';
 import type { MmuGather } from '../mmuGather.js';
+import type { Co } from '../sched.js';
 import type { MmStruct } from '../types.js';
 import { makeArm64 } from './arm64.js';
 import { makeX86 } from './x86.js';
@@ -27,16 +29,16 @@ export interface Arch {
    */
   readonly kernelInUserPgd: boolean;
   /** asm/tlb.h: tlb_flush(tlb), called by tlb_flush_mmu_tlbonly once something was cleared. */
-  tlb_flush(tlb: MmuGather): void;
+  tlb_flush(tlb: MmuGather): Co;
   /** flush_tlb_mm(mm): the whole address space, (0, ULONG_MAX) for secondary TLBs. */
-  flush_tlb_mm(mm: MmStruct): void;
+  flush_tlb_mm(mm: MmStruct): Co;
   /** The flush (if any) after a write fault made a present read-only PTE writable. */
-  flush_tlb_upgrade(mm: MmStruct, vpn: number): void;
+  flush_tlb_upgrade(mm: MmStruct, vpn: number): Co;
   /**
    * asm/tlbflush.h: arch_tlbbatch_add_pending: a PTE cleared with its CPU flush deferred
    * (reclaim, migration); where the secondary-TLB hook runs for batched unmaps.
    */
-  tlbbatch_add_pending(mm: MmStruct, vpn: number): void;
+  tlbbatch_add_pending(mm: MmStruct, vpn: number): Co;
 }
 
 export const archFor = (topology: Topology, cpuTlbRange: boolean): Arch =>

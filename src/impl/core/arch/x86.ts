@@ -1,6 +1,7 @@
 import { PAGE_SIZE, ULONG_MAX, vpnToVa } from '../../../shared/index.js';
 import type { MmuGather } from '../mmuGather.js';
 import { mmu_notifier_arch_invalidate_secondary_tlbs } from '../mmuNotifier.js';
+import type { Co } from '../sched.js';
 import type { MmStruct } from '../types.js';
 import type { Arch } from './index.js';
 
@@ -15,8 +16,8 @@ const TLB_FLUSH_ALL = ULONG_MAX;
  * to pass info->start/end was rejected on linux-mm.) So (0, ULONG_MAX) reaches IOMMU drivers
  * only from callers that ask for the whole mm: flush_tlb_mm, fullmm tlb_flush.
  */
-function flush_tlb_mm_range(mm: MmStruct, start: bigint, end: bigint): void {
-  mmu_notifier_arch_invalidate_secondary_tlbs(mm, start, end);
+function* flush_tlb_mm_range(mm: MmStruct, start: bigint, end: bigint): Co {
+  yield* mmu_notifier_arch_invalidate_secondary_tlbs(mm, start, end);
 }
 
 export function makeX86(levels: 4 | 5): Arch {
@@ -30,13 +31,13 @@ export function makeX86(levels: 4 | 5): Arch {
      * arch/x86/include/asm/tlb.h: tlb_flush (v6.17): the gathered range, or everything for a
      * full-mm teardown. need_flush_all is set only by 32-bit PAE pmd freeing: never here.
      */
-    tlb_flush(tlb: MmuGather): void {
-      if (tlb.fullmm) flush_tlb_mm_range(tlb.mm, 0n, TLB_FLUSH_ALL);
-      else flush_tlb_mm_range(tlb.mm, vpnToVa(tlb.start), vpnToVa(tlb.end));
+    *tlb_flush(tlb: MmuGather): Co {
+      if (tlb.fullmm) yield* flush_tlb_mm_range(tlb.mm, 0n, TLB_FLUSH_ALL);
+      else yield* flush_tlb_mm_range(tlb.mm, vpnToVa(tlb.start), vpnToVa(tlb.end));
     },
     /** arch/x86/include/asm/tlbflush.h: flush_tlb_mm = flush_tlb_mm_range(mm, 0, TLB_FLUSH_ALL). */
-    flush_tlb_mm(mm: MmStruct): void {
-      flush_tlb_mm_range(mm, 0n, TLB_FLUSH_ALL);
+    *flush_tlb_mm(mm: MmStruct): Co {
+      yield* flush_tlb_mm_range(mm, 0n, TLB_FLUSH_ALL);
     },
     /**
      * DEVIATION (issue 3 requires upgrades to reach secondary TLBs): x86's
@@ -45,17 +46,17 @@ export function makeX86(levels: 4 | 5): Arch {
      * __ptep_set_access_flags → flush_tlb_page does, so a device never keeps a read-only
      * translation the CPU has upgraded.
      */
-    flush_tlb_upgrade(mm: MmStruct, vpn: number): void {
+    *flush_tlb_upgrade(mm: MmStruct, vpn: number): Co {
       const va = vpnToVa(vpn);
-      flush_tlb_mm_range(mm, va, va + PAGE_SIZE);
+      yield* flush_tlb_mm_range(mm, va, va + PAGE_SIZE);
     },
     /**
      * arch/x86/include/asm/tlbflush.h: arch_tlbbatch_add_pending (v7.0-rc5): the CPU side only
      * records the mm's CPUs for the later arch_tlbbatch_flush, which knows no address; so the
      * secondary TLBs are told everything: mmu_notifier_arch_invalidate_secondary_tlbs(mm, 0, -1UL).
      */
-    tlbbatch_add_pending(mm: MmStruct, _vpn: number): void {
-      mmu_notifier_arch_invalidate_secondary_tlbs(mm, 0n, TLB_FLUSH_ALL);
+    *tlbbatch_add_pending(mm: MmStruct, _vpn: number): Co {
+      yield* mmu_notifier_arch_invalidate_secondary_tlbs(mm, 0n, TLB_FLUSH_ALL);
     },
   };
 }
