@@ -4,7 +4,7 @@
  * overflow, the page group response, and the PASID drain that ends a PASID teardown (pasid.c).
  */
 import { type Co, type Task, spawn, sync, wait } from '../core/sched.js';
-import { type Mutex, complete, mutex_init, mutex_lock, mutex_unlock, wait_for_completion } from '../core/locking.js';
+import { type Mutex, complete, might_sleep, mutex_init, mutex_lock, mutex_unlock, wait_for_completion } from '../core/locking.js';
 import type { PageRequest } from '../../hw/vtd/prq.js';
 import {
   IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE, IOMMU_FAULT_PAGE_REQUEST_PASID_VALID, IOMMU_FAULT_PAGE_RESPONSE_NEEDS_PASID,
@@ -206,6 +206,8 @@ export function* intel_iommu_drain_pasid_prq(dev: Device, pasid: number): Co {
   // Requests queued while no group ran have not had their thread run yet (prq_interrupt); in
   // the kernel their interrupt ran it before this drain could start. It runs now, first.
   if (iommu.prq_thread === undefined && (prq.pending.length > 0 || prq.overflow)) {
+    // The kernel's scan below would wait for the thread here: it may sleep.
+    if (prq.hasPending(info.sid, pasid)) might_sleep(kernel, `wait_for_completion(${iommu.prq_complete.name})`);
     if (!(yield* prq_run_thread(iommu))) return;
   }
   for (;;) {
