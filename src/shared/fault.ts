@@ -57,7 +57,7 @@ export const FAULTS: readonly FaultInfo[] = [
   { id: 'B60', title: 'PASID replacement rewrites the present entry in place', fix: 'c3b1edea3791 (v7.0-rc)', platform: 'vtd', expected: ['I7', 'I6'] },
   { id: 'B61', title: 'flush-all sends the device-TLB invalidation without the PASID', fix: '3141153816bf (v6.17)', platform: 'vtd', expected: ['I6', 'I-UAF-DMA'] },
   // Races (issue 11).
-  // R01 row
+  { id: 'R01', title: 'B05 on its two-thread path: a page request arrives while the unbind holds pasid_mutex; the drain waits for the fault work, which sleeps on pasid_mutex', fix: '6ef0505158f7 (v5.15-rc1; lore 20210826215918.4073446-1-fenghua.yu@intel.com, reported by Dave Jiang), the lock order of d5b9e4bfe0d8', platform: 'vtd', expected: ['I-SPLAT'] },
   //
   { id: 'R02', title: 'ATC invalidated before the main TLB, a device refills its ATC from the stale TLB (the 2019 bug was on the ->unmap path; the variant carries it on the SVA notifier)', fix: '353e3cf8590c (v5.4-rc1)', platform: 'smmuv3', expected: ['I6', 'I-UAF-DMA'] },
   //

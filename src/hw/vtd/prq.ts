@@ -55,4 +55,12 @@ export class PageRequestQueue {
   consumeAll(): PageRequest[] {
     return this.ring.splice(0, this.ring.length);
   }
+
+  /**
+   * Software: advance the head over the first `n` requests (PQH = the tail read `n` requests
+   * ago: prq_event_thread writes back the tail it read, so requests that arrived since stay).
+   */
+  advance(n: number): void {
+    this.ring.splice(0, n);
+  }
 }

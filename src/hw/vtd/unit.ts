@@ -40,6 +40,11 @@ export class VtdUnit implements IommuUnit, WalkCaches {
   readonly prq: PageRequestQueue;
   readonly queue: InvalidationQueue;
   observer: VtdObserver | undefined;
+  /**
+   * The PRQ's interrupt line (PPR set: a page request was queued), as the driver's
+   * request_threaded_irq wired it; undefined while no handler is registered.
+   */
+  prqInterrupt: (() => void) | undefined;
   private readonly contexts = new Map<number, { readonly dev: PciDevice; readonly table: PasidTable; readonly pre: boolean }>();
 
   constructor(readonly index: number, spec: IommuSpec, readonly mem: PhysMem, readonly trace?: TraceSink) {
@@ -88,6 +93,7 @@ export class VtdUnit implements IommuUnit, WalkCaches {
       return { root, dropped: true };
     }
     if (this.trace) this.trace.event('queue', this.name, `PRQ: ${dev.name} ${pasidPresent ? `pasid=${pasid}` : 'rid'} vpn=0x${vpn.toString(16)}${write ? ' w' : ' r'} prg=${prgi}${last ? '' : ' (not last)'}`);
+    this.prqInterrupt?.();
     return { root, dropped: false };
   }
 

@@ -153,16 +153,16 @@ export function calculate_psi_aligned_address(start: bigint, end: bigint): { add
 }
 
 /** cache.c: qi_batch_flush_descs: submit what the batch holds, with one wait. */
-function qi_batch_flush_descs(iommu: IntelIommu | undefined, batch: QiBatch): void {
+function* qi_batch_flush_descs(iommu: IntelIommu | undefined, batch: QiBatch): Co {
   if (iommu === undefined || batch.descs.length === 0) return;
-  qi_submit_sync(iommu, batch.descs);
+  yield* qi_submit_sync(iommu, batch.descs);
   batch.descs = [];
 }
 
 /** cache.c: qi_batch_increment_index: a full batch is submitted at once. */
-function qi_batch_add(iommu: IntelIommu, batch: QiBatch, desc: QiDesc): void {
+function* qi_batch_add(iommu: IntelIommu, batch: QiBatch, desc: QiDesc): Co {
   batch.descs.push(desc);
-  if (batch.descs.length === QI_MAX_BATCHED_DESC_COUNT) qi_batch_flush_descs(iommu, batch);
+  if (batch.descs.length === QI_MAX_BATCHED_DESC_COUNT) yield* qi_batch_flush_descs(iommu, batch);
 }
 
 /**
@@ -184,47 +184,50 @@ const intel_domain_use_piotlb = (domain: DmarDomain): boolean => {
 export const intel_domain_is_fs_paging = (domain: DmarDomain): boolean => domain.pgtable?.first_stage === true;
 
 /** cache.c: cache_tag_flush_iotlb. */
-function cache_tag_flush_iotlb(domain: DmarDomain, tag: CacheTag, addr: bigint, pages: bigint, mask: number, ih: boolean): void {
+function* cache_tag_flush_iotlb(domain: DmarDomain, tag: CacheTag, addr: bigint, pages: bigint, mask: number, ih: boolean): Co {
   const iommu = tag.iommu;
   const batch = domain.qi_batch!;
   if (intel_domain_use_piotlb(domain)) {
     // qi_batch_add_piotlb: npages 0 is not a valid input.
-    if (pages !== 0n) qi_batch_add(iommu, batch, qi_desc_piotlb(iommu, tag.domain_id, tag.pasid, addr, pages, ih));
+    if (pages !== 0n) yield* qi_batch_add(iommu, batch, qi_desc_piotlb(iommu, tag.domain_id, tag.pasid, addr, pages, ih));
     return;
   }
   // Second-stage: fall back to domain-selective when the mask is beyond MAMV or for "all".
   const dsi = mask > MAX_AMASK_VAL || pages === NPAGES_ALL;
-  qi_batch_add(iommu, batch, qi_desc_iotlb(tag.domain_id, dsi ? 0n : addr, dsi ? 0 : mask, dsi ? 'DSI' : 'PSI'));
+  yield* qi_batch_add(iommu, batch, qi_desc_iotlb(tag.domain_id, dsi ? 0n : addr, dsi ? 0 : mask, dsi ? 'DSI' : 'PSI'));
 }
 
 /** cap_max_amask_val of the emulated unit (MAMV). */
 const MAX_AMASK_VAL = 18;
 
 /** cache.c: cache_tag_flush_devtlb_psi, PASID form (SVA never uses PASID 0). */
-function cache_tag_flush_devtlb_psi(domain: DmarDomain, tag: CacheTag, addr: bigint, mask: number): void {
+function* cache_tag_flush_devtlb_psi(domain: DmarDomain, tag: CacheTag, addr: bigint, mask: number): Co {
   const iommu = tag.iommu;
   if (!iommu.translation_enabled) return;
   const info = dev_iommu_priv_get(tag.dev!);
   const desc = qi_desc_dev_iotlb_pasid(info.sid, tag.pasid, addr, mask);
-  qi_batch_add(iommu, domain.qi_batch!, desc);
-  if (info.dtlb_extra_inval) qi_batch_add(iommu, domain.qi_batch!, desc);
+  yield* qi_batch_add(iommu, domain.qi_batch!, desc);
+  if (info.dtlb_extra_inval) yield* qi_batch_add(iommu, domain.qi_batch!, desc);
 }
 
 /**
- * cache.c: cache_tag_flush_range (v6.17). Invalidates [start, end] (inclusive) wherever the
+ * cache.c: cache_tag_flush_range (v7.0-rc5). Invalidates [start, end] (inclusive) wherever the
  * domain's tags say translations may be cached: per IOMMU, its IOTLB tags then its device-TLB
- * tags, batched, with one wait per IOMMU (the batch is submitted when the IOMMU changes).
+ * tags, batched, with one wait per IOMMU (the batch is submitted when the IOMMU changes). The
+ * walk and the submissions run under &domain->cache_lock (spin_lock_irqsave), so a tag
+ * assignment on another CPU waits for the flush; the QI waits inside it are yield points.
  */
-export function cache_tag_flush_range(domain: DmarDomain, start: bigint, end: bigint, ih: boolean): void {
+export function* cache_tag_flush_range(domain: DmarDomain, start: bigint, end: bigint, ih: boolean): Co {
   let addr = 0n;
   let pages = NPAGES_ALL;
   let mask = MAX_AGAW_PFN_WIDTH;
   if (!(start === 0n && end === ULONG_MAX)) ({ addr, pages, mask } = calculate_psi_aligned_address(start, end));
   let iommu: IntelIommu | undefined;
+  yield* spin_lock(domain.cache_lock);
   for (const tag of domain.cache_tags) {
-    if (iommu !== undefined && iommu !== tag.iommu) qi_batch_flush_descs(iommu, domain.qi_batch!);
+    if (iommu !== undefined && iommu !== tag.iommu) yield* qi_batch_flush_descs(iommu, domain.qi_batch!);
     iommu = tag.iommu;
-    match(tag)
+    yield* match(tag)
       .with({ type: 'IOTLB' }, (t) => cache_tag_flush_iotlb(domain, t, addr, pages, mask, ih))
       .with({ type: 'DEVTLB' }, (t) => cache_tag_flush_devtlb_psi(domain, t, addr, mask))
       .exhaustive();
@@ -233,16 +236,17 @@ export function cache_tag_flush_range(domain: DmarDomain, start: bigint, end: bi
         `cache_tag_flush_range ${tag.type} pasid=${tag.pasid} addr=${addr.toString(16)} mask=${mask}`);
     }
   }
-  if (domain.qi_batch !== undefined) qi_batch_flush_descs(iommu, domain.qi_batch);
+  if (domain.qi_batch !== undefined) yield* qi_batch_flush_descs(iommu, domain.qi_batch);
+  yield* spin_unlock(domain.cache_lock);
 }
 
 /**
  * cache.c: cache_tag_flush_all (v7.0-rc5: since 3141153816bf "Fix missing PASID in dev TLB
  * flush with cache_tag_flush_all", the whole-range case of cache_tag_flush_range).
  */
-export function cache_tag_flush_all(domain: DmarDomain): void {
-  if (domain.domain.mm?.kernel.fault === 'B61' || domain.domain.kernel?.fault === 'B61') return cache_tag_flush_all_v6_10(domain);
-  cache_tag_flush_range(domain, 0n, ULONG_MAX, false);
+export function* cache_tag_flush_all(domain: DmarDomain): Co {
+  if (domain.domain.mm?.kernel.fault === 'B61' || domain.domain.kernel?.fault === 'B61') return yield* cache_tag_flush_all_v6_10(domain);
+  yield* cache_tag_flush_range(domain, 0n, ULONG_MAX, false);
 }
 
 /**
@@ -251,19 +255,22 @@ export function cache_tag_flush_all(domain: DmarDomain): void {
  * cache_tag_flush_devtlb_all, which sends the non-PASID device-TLB invalidation
  * (qi_batch_add_dev_iotlb) whatever the tag's PASID: the ATC entries of a PASID stay.
  */
-function cache_tag_flush_all_v6_10(domain: DmarDomain): void {
+function* cache_tag_flush_all_v6_10(domain: DmarDomain): Co {
   let iommu: IntelIommu | undefined;
   domain.qi_batch ??= { descs: [] };
+  const batch = domain.qi_batch;
+  yield* spin_lock(domain.cache_lock);
   for (const tag of domain.cache_tags) {
-    if (iommu !== undefined && iommu !== tag.iommu) qi_batch_flush_descs(iommu, domain.qi_batch);
+    if (iommu !== undefined && iommu !== tag.iommu) yield* qi_batch_flush_descs(iommu, batch);
     iommu = tag.iommu;
     if (tag.type === 'IOTLB') {
-      cache_tag_flush_iotlb(domain, tag, 0n, NPAGES_ALL, 0, false);
+      yield* cache_tag_flush_iotlb(domain, tag, 0n, NPAGES_ALL, 0, false);
       continue;
     }
     const info = dev_iommu_priv_get(tag.dev!);
-    qi_batch_add(iommu, domain.qi_batch, qi_desc_dev_iotlb(info.sid, 0n, MAX_AGAW_PFN_WIDTH));
-    if (info.dtlb_extra_inval) qi_batch_add(iommu, domain.qi_batch, qi_desc_dev_iotlb(info.sid, 0n, MAX_AGAW_PFN_WIDTH));
+    yield* qi_batch_add(iommu, batch, qi_desc_dev_iotlb(info.sid, 0n, MAX_AGAW_PFN_WIDTH));
+    if (info.dtlb_extra_inval) yield* qi_batch_add(iommu, batch, qi_desc_dev_iotlb(info.sid, 0n, MAX_AGAW_PFN_WIDTH));
   }
-  qi_batch_flush_descs(iommu, domain.qi_batch);
+  yield* qi_batch_flush_descs(iommu, batch);
+  yield* spin_unlock(domain.cache_lock);
 }

@@ -8,7 +8,8 @@ import { QI_LENGTH } from '../../hw/vtd/invQueue.js';
 import type { Device, IommuDevice, IommuDomain, Kernel, MmuNotifier } from '../core/types.js';
 import type { IommuOps } from '../core/ops.js';
 import { warn } from '../core/kernel.js';
-import { type Spinlock, spin_lock_init } from '../core/locking.js';
+import { type Completion, type Mutex, type Spinlock, init_completion, mutex_init, spin_lock_init } from '../core/locking.js';
+import type { Task } from '../core/sched.js';
 import type { PasidTable } from '../../hw/vtd/pasidTable.js';
 import type { Radix } from '../../hw/radix.js';
 import type { VtdUnit } from '../../hw/vtd/unit.js';
@@ -36,8 +37,23 @@ export class IntelIommu implements IommuDevice {
   readonly translation_enabled = true;
   /** qi_submit_sync calls that ended in an invalidation time-out (qi_check_fault: -ETIMEDOUT). */
   qi_timeouts = 0;
-  /** iommu->qi: the software view of the ring (desc_status per slot, free_head). */
-  readonly qi = { desc_status: new Uint8Array(QI_LENGTH), free_head: 0 };
+  /**
+   * iommu->qi: the software view of the ring (desc_status per slot, free_head) and q_lock, the
+   * raw spinlock (irqsave) qi_submit_sync holds while it fills the ring and polls the wait.
+   */
+  readonly qi: { readonly desc_status: Uint8Array; free_head: number; readonly q_lock: Spinlock };
+  /** iommu->iopf_lock: prq_event_thread holds it across the device lookup and the report. */
+  declare readonly iopf_lock: Mutex;
+  /** iommu->prq_complete: completed by prq_event_thread, waited for by the PASID drain. */
+  declare readonly prq_complete: Completion;
+  /**
+   * The PRQ's threaded IRQ handler (request_threaded_irq(prq_event_thread), IRQF_ONESHOT): the
+   * task woken by the last page request interrupt, while it has not finished. A request that
+   * arrives after the thread read the tail sets `prq_rerun` (IRQTF_RUNTHREAD): the thread runs
+   * its handler once more. Scheduling state, not kernel data the explorer fingerprints.
+   */
+  declare prq_thread: Task | undefined;
+  declare prq_rerun: boolean;
   /** iommu->iopf_queue (intel_iommu_enable_prq); set at probe. */
   iopf_queue: IopfQueue | undefined;
   /** iommu->device_rbtree: probed devices by source id (device_rbtree_find). */
@@ -58,7 +74,22 @@ export class IntelIommu implements IommuDevice {
     this.name = `dmar${index}`;
     this.max_pasids = 2 ** unit.pasidBits;
     this.lock = spin_lock_init(kernel, '&iommu->lock');
+    const qi = { desc_status: new Uint8Array(QI_LENGTH), free_head: 0 };
+    hide(qi, 'q_lock', spin_lock_init(kernel, '&qi->q_lock'));
+    this.qi = qi as typeof this.qi;
+    hide(this, 'iopf_lock', mutex_init(kernel, '&iommu->iopf_lock'));
+    hide(this, 'prq_complete', init_completion('&iommu->prq_complete'));
+    hide(this, 'prq_thread', undefined);
+    hide(this, 'prq_rerun', false);
   }
+}
+
+/**
+ * Lock objects and the PRQ thread's task are scheduling state: hidden from the explorer's state
+ * fingerprint (src/explore/fingerprint.ts hashes enumerable fields), as core/iopf.ts hides its.
+ */
+function hide(obj: object, key: string, value: unknown): void {
+  Object.defineProperty(obj, key, { value, writable: true, enumerable: false, configurable: true });
 }
 
 /** struct device_domain_info: the driver's per-device state (dev_iommu_priv_get). */

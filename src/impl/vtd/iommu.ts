@@ -5,8 +5,8 @@
  * devices onto the emulated VT-d hardware.
  */
 import type { Errno } from '../../shared/index.js';
-import { type Co, sync } from '../core/sched.js';
-import { spin_lock, spin_unlock } from '../core/locking.js';
+import type { Co } from '../core/sched.js';
+import { mutex_lock, mutex_unlock, spin_lock, spin_unlock } from '../core/locking.js';
 import { VtdUnit } from '../../hw/vtd/unit.js';
 import type { IommuOps } from '../core/ops.js';
 import type { Device, IommuDomain, IommuDriver, ProbeContext } from '../core/types.js';
@@ -15,9 +15,8 @@ import { type DeviceDomainInfo, IntelIommu, WARN_ON, dev_iommu_priv_get, to_dmar
 import { iopf_for_domain_remove } from './iopf.js';
 import { intel_leak_check } from './leaks.js';
 import { intel_pasid_alloc_table, intel_pasid_tear_down_entry } from './pasid.js';
-import { PASID_MUTEX, intel_iommu_enable_prq, intel_iommu_page_response } from './prq.js';
+import { intel_iommu_enable_prq, intel_iommu_page_response, pasid_mutex, pasid_mutex_held_across_drain } from './prq.js';
 import { noteFinding } from '../core/kernel.js';
-import { mutex_lock, mutex_unlock } from '../core/lockdep.js';
 import { intel_svm_domain_alloc } from './svm.js';
 import { domain_attach_iommu, domain_detach_iommu } from './did.js';
 import { intel_iommu_domain_alloc_paging_flags } from './paging.js';
@@ -68,24 +67,22 @@ export function* domain_remove_dev_pasid(domain: IommuDomain | undefined, dev: D
 function* blocking_domain_set_dev_pasid(_domain: IommuDomain, dev: Device, pasid: number, old: IommuDomain | undefined): Co<Errno | 0> {
   const info = dev_iommu_priv_get(dev);
   const kernel = info.iommu.kernel;
-  if (kernel.fault === 'B05') {
-    // Before 6ef0505158f7 (v5.15-rc1): intel_svm_unbind_mm held pasid_mutex across the entry
-    // teardown and intel_svm_drain_prq, whose iopf_queue_flush_dev waits for fault work that
-    // answers through intel_svm_page_response, which takes pasid_mutex too.
-    mutex_lock(kernel, PASID_MUTEX);
-    sync(kernel, intel_pasid_tear_down_entry(info.iommu, dev, pasid, false)); // BRIDGE(vtd)
-    mutex_unlock(kernel, PASID_MUTEX);
-  } else {
-    sync(kernel, intel_pasid_tear_down_entry(info.iommu, dev, pasid, false)); // BRIDGE(vtd)
-  }
+  // B05, R01: before 6ef0505158f7 (v5.15-rc1) intel_svm_unbind held pasid_mutex across the
+  // entry teardown and intel_svm_drain_prq, whose iopf_queue_flush_dev waits for fault work
+  // that answers through intel_svm_page_response, which takes pasid_mutex too (the fix drops
+  // it around the flush).
+  const old_locking = pasid_mutex_held_across_drain(kernel);
+  if (old_locking) yield* mutex_lock(pasid_mutex(kernel));
+  yield* intel_pasid_tear_down_entry(info.iommu, dev, pasid, false);
+  if (old_locking) yield* mutex_unlock(pasid_mutex(kernel));
   if (kernel.fixes.has('vtd-iopf-remove-nonpri')) {
     // The proposed fix: disable IOPF only where the attach enabled it (39c20c4e83b9's test).
-    if (info.pri_supported) iopf_for_domain_remove(old, dev);
+    if (info.pri_supported) yield* iopf_for_domain_remove(old, dev);
   } else {
     if (!info.pri_supported && old?.type === 'SVA') noteFinding(kernel, 'vtd-iopf-remove-nonpri');
-    iopf_for_domain_remove(old, dev);
+    yield* iopf_for_domain_remove(old, dev);
   }
-  sync(kernel, domain_remove_dev_pasid(old, dev, pasid)); // BRIDGE(vtd)
+  yield* domain_remove_dev_pasid(old, dev, pasid);
   return 0;
 }
 

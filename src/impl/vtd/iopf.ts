@@ -4,29 +4,29 @@
  * mainline up to v7.0-rc5, see docs/kernel-version.md). The first reference puts the device on
  * the IOMMU's iopf queue, the last takes it off (answering what is still pending).
  */
-import { sync } from '../core/sched.js';
+import type { Co } from '../core/sched.js';
 import type { Errno } from '../../shared/index.js';
 import type { Device, IommuDomain } from '../core/types.js';
 import { iopf_counts, iopf_queue_add_device, iopf_queue_remove_device } from '../core/iopf.js';
 import { WARN_ON, dev_iommu_priv_get } from './dmar.js';
 
 /** iommu.c: intel_iommu_enable_iopf: -ENODEV unless PRI is enabled. */
-export function intel_iommu_enable_iopf(dev: Device): Errno | 0 {
+export function* intel_iommu_enable_iopf(dev: Device): Co<Errno | 0> {
   const info = dev_iommu_priv_get(dev);
   if (!info.pri_enabled) return 'ENODEV';
   if (info.iopf_refcount++ > 0) return 0;
-  const ret = sync(info.iommu.kernel, iopf_queue_add_device(info.iommu.iopf_queue!, dev)); // BRIDGE(core)
+  const ret = yield* iopf_queue_add_device(info.iommu.iopf_queue!, dev);
   if (ret !== 0) info.iopf_refcount--;
   return ret;
 }
 
 /** iommu.c: intel_iommu_disable_iopf. */
-export function intel_iommu_disable_iopf(dev: Device): void {
+export function* intel_iommu_disable_iopf(dev: Device): Co {
   const info = dev_iommu_priv_get(dev);
   if (!info.pri_enabled) iopf_counts(info.iommu.kernel).disablesWithoutPri++;
   if (WARN_ON(info.iommu, !info.pri_enabled || info.iopf_refcount === 0, 'intel_iommu_disable_iopf: not enabled')) return;
   if (--info.iopf_refcount > 0) return;
-  sync(info.iommu.kernel, iopf_queue_remove_device(info.iommu.iopf_queue!, dev)); // BRIDGE(core)
+  yield* iopf_queue_remove_device(info.iommu.iopf_queue!, dev);
 }
 
 /**
@@ -39,19 +39,19 @@ const has_iopf_handler = (domain: IommuDomain | undefined): domain is IommuDomai
   domain !== undefined && domain.type === 'SVA';
 
 /** iommu.h: iopf_for_domain_set (v6.17). */
-export function iopf_for_domain_set(domain: IommuDomain | undefined, dev: Device): Errno | 0 {
-  return has_iopf_handler(domain) ? intel_iommu_enable_iopf(dev) : 0;
+export function* iopf_for_domain_set(domain: IommuDomain | undefined, dev: Device): Co<Errno | 0> {
+  return has_iopf_handler(domain) ? yield* intel_iommu_enable_iopf(dev) : 0;
 }
 
 /** iommu.h: iopf_for_domain_remove (v6.17). */
-export function iopf_for_domain_remove(domain: IommuDomain | undefined, dev: Device): void {
-  if (has_iopf_handler(domain)) intel_iommu_disable_iopf(dev);
+export function* iopf_for_domain_remove(domain: IommuDomain | undefined, dev: Device): Co {
+  if (has_iopf_handler(domain)) yield* intel_iommu_disable_iopf(dev);
 }
 
 /** iommu.h: iopf_for_domain_replace. */
-export function iopf_for_domain_replace(next: IommuDomain | undefined, old: IommuDomain | undefined, dev: Device): Errno | 0 {
-  const ret = iopf_for_domain_set(next, dev);
+export function* iopf_for_domain_replace(next: IommuDomain | undefined, old: IommuDomain | undefined, dev: Device): Co<Errno | 0> {
+  const ret = yield* iopf_for_domain_set(next, dev);
   if (ret !== 0) return ret;
-  iopf_for_domain_remove(old, dev);
+  yield* iopf_for_domain_remove(old, dev);
   return 0;
 }

@@ -6,7 +6,7 @@
  * page table itself (generic_pt since v6.19) is a radix tree of kernel-owned table pages.
  */
 import { err, ok, type Errno, type Result } from '../../shared/index.js';
-import { sync, type Co } from '../core/sched.js';
+import type { Co } from '../core/sched.js';
 import { spin_lock_init } from '../core/locking.js';
 import { KERNEL_OWNER } from '../../hw/mem.js';
 import { Radix } from '../../hw/radix.js';
@@ -33,24 +33,24 @@ function* intel_iommu_set_dev_pasid(domain: IommuDomain, dev: Device, pasid: num
   if (WARN_ON(iommu, domain.type !== 'PAGING', 'intel_iommu_set_dev_pasid: not a paging domain')) return 'EINVAL';
   if (iommu.unit.pasidBits === 0) return 'EOPNOTSUPP'; // pasid_supported(iommu)
   const dmar = to_dmar_domain(domain);
-  let ret = sync(iommu.kernel, domain_add_dev_pasid(domain, dev, pasid)); // BRIDGE(vtd)
+  let ret = yield* domain_add_dev_pasid(domain, dev, pasid);
   if (ret !== 0) return ret;
-  ret = iopf_for_domain_replace(domain, old, dev);
+  ret = yield* iopf_for_domain_replace(domain, old, dev);
   if (ret !== 0) {
-    sync(iommu.kernel, domain_remove_dev_pasid(domain, dev, pasid)); // BRIDGE(vtd)
+    yield* domain_remove_dev_pasid(domain, dev, pasid);
     return ret;
   }
   const pt = dmar.pgtable!;
   const did = domain_id_iommu(dmar, iommu);
   ret = intel_domain_is_fs_paging(dmar)
-    ? sync(iommu.kernel, __domain_setup_first_level(iommu, dev, pasid, did, pt.radix.root, pt.levels === 5 ? PASID_FLAG_FL5LP : 0, old !== undefined)) // BRIDGE(vtd)
-    : sync(iommu.kernel, domain_setup_second_level(iommu, dev, pasid, did, pt.radix.root, pt.levels, old !== undefined)); // BRIDGE(vtd)
+    ? yield* __domain_setup_first_level(iommu, dev, pasid, did, pt.radix.root, pt.levels === 5 ? PASID_FLAG_FL5LP : 0, old !== undefined)
+    : yield* domain_setup_second_level(iommu, dev, pasid, did, pt.radix.root, pt.levels, old !== undefined);
   if (ret !== 0) {
-    iopf_for_domain_replace(old, domain, dev);
-    sync(iommu.kernel, domain_remove_dev_pasid(domain, dev, pasid)); // BRIDGE(vtd)
+    yield* iopf_for_domain_replace(old, domain, dev);
+    yield* domain_remove_dev_pasid(domain, dev, pasid);
     return ret;
   }
-  sync(iommu.kernel, domain_remove_dev_pasid(old, dev, pasid)); // BRIDGE(vtd)
+  yield* domain_remove_dev_pasid(old, dev, pasid);
   return 0;
 }
 
@@ -77,7 +77,7 @@ function* intel_iommu_unmap_pages(domain: IommuDomain, iova: number, gather: Iom
  */
 function* intel_iommu_tlb_sync(domain: IommuDomain, gather: IommuIotlbGather): Co {
   if (gather.end < gather.start) return; // nothing gathered
-  cache_tag_flush_range(to_dmar_domain(domain), gather.start, gather.end, gather.freelist.length === 0);
+  yield* cache_tag_flush_range(to_dmar_domain(domain), gather.start, gather.end, gather.freelist.length === 0);
 }
 
 /** iommu.c: intel_fs_paging_domain_ops / intel_ss_paging_domain_ops: the same members here. */

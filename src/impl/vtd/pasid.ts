@@ -108,7 +108,7 @@ function* intel_pasid_clear_entry(dev: Device, pasid: number, fault_ignore: bool
  * here every removal is a pciehp one, which marks the device disconnected before its driver's
  * remove, so both checks agree.
  */
-function devtlb_invalidation_with_pasid(iommu: IntelIommu, dev: Device, pasid: number): void {
+function* devtlb_invalidation_with_pasid(iommu: IntelIommu, dev: Device, pasid: number): Co {
   const info = dev_iommu_priv_get(dev);
   if (!info.ats_enabled) return;
   if (!pci_device_is_present(dev)) {
@@ -119,7 +119,7 @@ function devtlb_invalidation_with_pasid(iommu: IntelIommu, dev: Device, pasid: n
   }
   // SVA never uses PASID 0 (RID2PASID): always the PASID form, whole address space (64 - 12).
   WARN_ON(iommu, pasid === IOMMU_NO_PASID, 'devtlb_invalidation_with_pasid: PASID 0');
-  qi_flush_dev_iotlb_pasid(iommu, info.sid, pasid, 0n, 64 - 12);
+  yield* qi_flush_dev_iotlb_pasid(iommu, info.sid, pasid, 0n, 64 - 12);
 }
 
 /**
@@ -162,7 +162,7 @@ export function* intel_pasid_tear_down_entry(iommu: IntelIommu, dev: Device, pas
     }
     yield* pasid_store(table, pasid, CLEAR_PASID_ENTRY, CLEAR_ORDER);
     yield* spin_unlock(iommu.lock);
-    intel_iommu_drain_pasid_prq(dev, pasid);
+    yield* intel_iommu_drain_pasid_prq(dev, pasid);
     return;
   }
   const { did, pgtt } = pte;
@@ -173,15 +173,15 @@ export function* intel_pasid_tear_down_entry(iommu: IntelIommu, dev: Device, pas
   else pasid_clear_present(table, pasid);
   yield* spin_unlock(iommu.lock);
   if (iommu.kernel.trace) iommu.kernel.trace.event('driver', iommu.name, `pasid tear down ${dev.hw.name} pasid=${pasid}`);
-  qi_flush_pasid_cache(iommu, did, pasid);
+  yield* qi_flush_pasid_cache(iommu, did, pasid);
   if (iommu.kernel.fault === 'B06') {
     // Before 8798d3641119 (v5.14-rc6): always the PASID-based IOTLB flush, which does not
     // reach the DID-tagged entries of a second-level or nested entry: a second-stage paging
     // domain's IOTLB entries outlive its PASID and its DID (test/faults/B06.test.ts).
-    qi_flush_piotlb(iommu, did, pasid, 0n, NPAGES_ALL, false);
-  } else if (pgtt === 'PT' || pgtt === 'FL') qi_flush_piotlb(iommu, did, pasid, 0n, NPAGES_ALL, false);
-  else qi_flush_iotlb(iommu, did, 0n, 0, 'DSI');
-  devtlb_invalidation_with_pasid(iommu, dev, pasid);
+    yield* qi_flush_piotlb(iommu, did, pasid, 0n, NPAGES_ALL, false);
+  } else if (pgtt === 'PT' || pgtt === 'FL') yield* qi_flush_piotlb(iommu, did, pasid, 0n, NPAGES_ALL, false);
+  else yield* qi_flush_iotlb(iommu, did, 0n, 0, 'DSI');
+  yield* devtlb_invalidation_with_pasid(iommu, dev, pasid);
   if (!b18) {
     if (fault_ignore && (b51 || iommu.kernel.fixes.has('vtd-release-fpd-lost'))) yield* pasid_store(table, pasid, FPD_PASID_ENTRY, CLEAR_ORDER);
     else {
@@ -189,7 +189,7 @@ export function* intel_pasid_tear_down_entry(iommu: IntelIommu, dev: Device, pas
       yield* intel_pasid_clear_entry(dev, pasid, fault_ignore);
     }
   }
-  if (!fault_ignore || b51) intel_iommu_drain_pasid_prq(dev, pasid);
+  if (!fault_ignore || b51) yield* intel_iommu_drain_pasid_prq(dev, pasid);
 }
 
 /** What intel_iommu_drain_pasid_prq would act on: the PRQ thread and the fault workqueue are per IOMMU. */
@@ -209,10 +209,10 @@ const pasid_pte_config_first_level = (fsptptr: number, did: number, flags: numbe
 });
 
 /** pasid.c: pasid_flush_caches: with CM=0 a new entry needs only a write-buffer flush (none here). */
-function pasid_flush_caches(iommu: IntelIommu, pasid: number, did: number): void {
+function* pasid_flush_caches(iommu: IntelIommu, pasid: number, did: number): Co {
   if (!iommu.caching_mode) return;
-  qi_flush_pasid_cache(iommu, did, pasid);
-  qi_flush_piotlb(iommu, did, pasid, 0n, NPAGES_ALL, false);
+  yield* qi_flush_pasid_cache(iommu, did, pasid);
+  yield* qi_flush_piotlb(iommu, did, pasid, 0n, NPAGES_ALL, false);
 }
 
 /** pasid.c: intel_pasid_setup_first_level. -EBUSY when the entry is already present. */
@@ -234,7 +234,7 @@ export function* intel_pasid_setup_first_level(
   yield* pasid_clear_for_setup(table, pasid);
   yield* pasid_store(table, pasid, pasid_pte_config_first_level(fsptptr, did, flags), FL_ORDER);
   yield* spin_unlock(iommu.lock);
-  pasid_flush_caches(iommu, pasid, did);
+  yield* pasid_flush_caches(iommu, pasid, did);
   return 0;
 }
 
@@ -282,7 +282,7 @@ export function* intel_pasid_setup_second_level(
   yield* pasid_clear_for_setup(table, pasid);
   yield* pasid_store(table, pasid, pasid_pte_config_second_level(slptr, did, levels), SL_ORDER);
   yield* spin_unlock(iommu.lock);
-  pasid_flush_caches(iommu, pasid, did);
+  yield* pasid_flush_caches(iommu, pasid, did);
   return 0;
 }
 
@@ -322,9 +322,9 @@ function* intel_pasid_replace_v6_x(iommu: IntelIommu, dev: Device, pasid: number
   // R05 leaves the rule check out: what it must be caught by is the torn fetch's effect.
   yield* pasid_store(table, pasid, next, COPY_ORDER, iommu.kernel.fault !== 'R05');
   yield* spin_unlock(iommu.lock);
-  qi_flush_pasid_cache(iommu, old_did, pasid);
-  qi_flush_piotlb(iommu, old_did, pasid, 0n, NPAGES_ALL, false);
-  devtlb_invalidation_with_pasid(iommu, dev, pasid);
-  intel_iommu_drain_pasid_prq(dev, pasid);
+  yield* qi_flush_pasid_cache(iommu, old_did, pasid);
+  yield* qi_flush_piotlb(iommu, old_did, pasid, 0n, NPAGES_ALL, false);
+  yield* devtlb_invalidation_with_pasid(iommu, dev, pasid);
+  yield* intel_iommu_drain_pasid_prq(dev, pasid);
   return 0;
 }

@@ -6,6 +6,8 @@
 import type { QiDesc } from '../../hw/vtd/descriptor.js';
 import { QI_LENGTH } from '../../hw/vtd/invQueue.js';
 import { warn } from '../core/kernel.js';
+import { spin_lock, spin_unlock } from '../core/locking.js';
+import { type Co, preemptPoint } from '../core/sched.js';
 import { type IntelIommu, WARN_ON } from './dmar.js';
 
 export const VTD_PAGE_SHIFT = 12n;
@@ -65,25 +67,44 @@ const QI_IN_USE = 1;
 const QI_ABORT = 3;
 
 /**
- * dmar.c: qi_submit_sync (v6.17). Takes `count` slots and one for the wait from free_head,
- * marks them in use, queues the descriptors and the wait, and spins until the wait completes;
- * the slots are then done and reclaimed. On an invalidation time-out (ITE) qi_check_fault
- * clears ITE and, the device that timed out not being present, gives up with -ETIMEDOUT
- * instead of resubmitting (a retry could never complete). Returns false then; callers ignore
- * it, as the kernel's do.
+ * One turn of qi_submit_sync's poll loop with q_lock dropped (raw_spin_unlock; cpu_relax();
+ * raw_spin_lock): another CPU may take q_lock and queue its own batch here. Real hardware never
+ * completes a wait by the first poll (an invalidation takes microseconds, the loop test
+ * nanoseconds), so the loop body always runs at least once; the emulated unit completes the
+ * wait when the tail is written (InvalidationQueue.submit), so it runs exactly once, and this is
+ * where a QI wait yields. The wait itself never blocks: nothing here is left for a hardware task.
  */
-export function qi_submit_sync(iommu: IntelIommu, descs: readonly QiDesc[], options: { drain?: boolean } = {}): boolean {
+const QI_POLL = preemptPoint('qi_submit_sync: cpu_relax() polling desc_status[wait_index]');
+
+/**
+ * dmar.c: qi_submit_sync (v7.0-rc5). Under q_lock (raw_spin_lock_irqsave): takes `count` slots
+ * and one for the wait from free_head, marks them in use, queues the descriptors and the wait
+ * (the IQT write), then polls the wait's status; each turn of the poll first runs
+ * qi_check_fault, then drops q_lock for a cpu_relax. On an invalidation time-out (ITE)
+ * qi_check_fault clears ITE and, the device that timed out not being present, gives up with
+ * -ETIMEDOUT instead of resubmitting (a retry could never complete). The slots are then done
+ * and reclaimed. Returns false on -ETIMEDOUT; callers ignore it, as the kernel's do.
+ */
+export function* qi_submit_sync(iommu: IntelIommu, descs: readonly QiDesc[], options: { drain?: boolean } = {}): Co<boolean> {
   const unit = iommu.unit;
   const qi = iommu.qi;
+  yield* spin_lock(qi.q_lock);
   const index = qi.free_head;
   const wait_index = (index + descs.length) % QI_LENGTH;
   for (let i = 0; i <= descs.length; i++) qi.desc_status[(index + i) % QI_LENGTH] = QI_IN_USE;
   qi.free_head = (wait_index + 1) % QI_LENGTH;
   for (const d of descs) unit.submit(d);
   unit.submit({ kind: 'wait', fence: false, drain: options.drain === true });
+  // The first poll: the wait is not seen done yet (see QI_POLL), so qi_check_fault runs.
   const ok = !unit.ite || qi_check_fault(iommu) === 0;
-  // QI_DONE, then reclaim_free_desc: the slots are free again.
+  if (ok) {
+    yield* spin_unlock(qi.q_lock);
+    yield QI_POLL;
+    yield* spin_lock(qi.q_lock);
+  }
+  // QI_DONE (or aborted), then reclaim_free_desc: the slots are free again.
   for (let i = 0; i <= descs.length; i++) qi.desc_status[(index + i) % QI_LENGTH] = QI_FREE;
+  yield* spin_unlock(qi.q_lock);
   return ok;
 }
 
@@ -121,22 +142,22 @@ function qi_check_fault(iommu: IntelIommu): 'ETIMEDOUT' | 0 {
 }
 
 /** dmar.c: qi_flush_pasid_cache, PASID-selective-within-domain. */
-export function qi_flush_pasid_cache(iommu: IntelIommu, did: number, pasid: number): void {
-  qi_submit_sync(iommu, [{ kind: 'pc', granularity: 'pasid', did, pasid }]);
+export function* qi_flush_pasid_cache(iommu: IntelIommu, did: number, pasid: number): Co {
+  yield* qi_submit_sync(iommu, [{ kind: 'pc', granularity: 'pasid', did, pasid }]);
 }
 
 /** dmar.c: qi_flush_piotlb. */
-export function qi_flush_piotlb(iommu: IntelIommu, did: number, pasid: number, addr: bigint, npages: bigint, ih: boolean): void {
-  qi_submit_sync(iommu, [qi_desc_piotlb(iommu, did, pasid, addr, npages, ih)]);
+export function* qi_flush_piotlb(iommu: IntelIommu, did: number, pasid: number, addr: bigint, npages: bigint, ih: boolean): Co {
+  yield* qi_submit_sync(iommu, [qi_desc_piotlb(iommu, did, pasid, addr, npages, ih)]);
 }
 
 /** dmar.c: qi_flush_iotlb (iommu->flush.flush_iotlb with queued invalidation). */
-export function qi_flush_iotlb(iommu: IntelIommu, did: number, addr: bigint, size_order: number, type: 'DSI' | 'PSI'): void {
-  qi_submit_sync(iommu, [qi_desc_iotlb(did, addr, size_order, type)]);
+export function* qi_flush_iotlb(iommu: IntelIommu, did: number, addr: bigint, size_order: number, type: 'DSI' | 'PSI'): Co {
+  yield* qi_submit_sync(iommu, [qi_desc_iotlb(did, addr, size_order, type)]);
 }
 
 /** dmar.c: qi_flush_dev_iotlb_pasid. Not sent while translation is disabled (VT-d spec 4.3). */
-export function qi_flush_dev_iotlb_pasid(iommu: IntelIommu, sid: number, pasid: number, addr: bigint, size_order: number): void {
+export function* qi_flush_dev_iotlb_pasid(iommu: IntelIommu, sid: number, pasid: number, addr: bigint, size_order: number): Co {
   if (!iommu.translation_enabled) return;
-  qi_submit_sync(iommu, [qi_desc_dev_iotlb_pasid(sid, pasid, addr, size_order)]);
+  yield* qi_submit_sync(iommu, [qi_desc_dev_iotlb_pasid(sid, pasid, addr, size_order)]);
 }

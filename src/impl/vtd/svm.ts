@@ -1,9 +1,10 @@
 /**
- * Shared virtual memory for VT-d, after drivers/iommu/intel/svm.c (v6.17): the SVA domain
+ * Shared virtual memory for VT-d, after drivers/iommu/intel/svm.c (v6.17; unchanged to v7.0-rc5,
+ * which takes no lock of its own here: the pasid_mutex of the old bind/unbind code is gone): the SVA domain
  * (one per mm, usable behind every Intel IOMMU since it needs no DID), its set_dev_pasid, and
  * the mmu notifier that keeps the IOMMU caches in step with the mm.
  */
-import { sync, type Co } from '../core/sched.js';
+import type { Co } from '../core/sched.js';
 import { spin_lock_init } from '../core/locking.js';
 import type { Errno, Result } from '../../shared/index.js';
 import { ULONG_MAX, err, ok } from '../../shared/index.js';
@@ -21,9 +22,9 @@ const dmarOf = (mn: MmuNotifier): DmarDomain => mn.container as DmarDomain;
 /** svm.c: intel_arch_invalidate_secondary_tlbs. "Pages have been freed at this point." */
 function* intel_arch_invalidate_secondary_tlbs(mn: MmuNotifier, _mm: MmStruct, start: bigint, end: bigint): Co {
   const domain = dmarOf(mn);
-  if (start === 0n && end === ULONG_MAX) return cache_tag_flush_all(domain);
+  if (start === 0n && end === ULONG_MAX) return yield* cache_tag_flush_all(domain);
   // vm_end is the first byte after the range; the IOMMU code takes the last byte.
-  cache_tag_flush_range(domain, start, end - 1n, false);
+  yield* cache_tag_flush_range(domain, start, end - 1n, false);
 }
 
 /**
@@ -35,7 +36,7 @@ function* intel_mm_release(mn: MmuNotifier, _mm: MmStruct): Co {
   const domain = dmarOf(mn);
   for (const dev_pasid of [...domain.dev_pasids]) {
     const info = dev_iommu_priv_get(dev_pasid.dev);
-    sync(info.iommu.kernel, intel_pasid_tear_down_entry(info.iommu, dev_pasid.dev, dev_pasid.pasid, true)); // BRIDGE(vtd)
+    yield* intel_pasid_tear_down_entry(info.iommu, dev_pasid.dev, dev_pasid.pasid, true);
   }
 }
 
@@ -79,32 +80,32 @@ function* intel_svm_set_dev_pasid(domain: IommuDomain, dev: Device, pasid: numbe
   const info = dev_iommu_priv_get(dev);
   const iommu = info.iommu;
   const mm = domain.mm!;
-  const added = sync(iommu.kernel, domain_add_dev_pasid(domain, dev, pasid)); // BRIDGE(vtd)
+  const added = yield* domain_add_dev_pasid(domain, dev, pasid);
   if (added !== 0) return added;
   // B17: before 39c20c4e83b9 (v7.0-rc5) IOPF was set up for every device, and a device without
   // PRI (device-specific IOPF, a86fb7717320) failed the attach with -ENODEV.
   const iopf = info.pri_supported || iommu.kernel.fault === 'B17';
   if (iopf) {
-    const r = iopf_for_domain_replace(domain, old, dev);
+    const r = yield* iopf_for_domain_replace(domain, old, dev);
     if (r !== 0) {
-      sync(iommu.kernel, domain_remove_dev_pasid(domain, dev, pasid)); // BRIDGE(vtd)
+      yield* domain_remove_dev_pasid(domain, dev, pasid);
       return r;
     }
   }
   const sflags = mm.pgd.levels === 5 ? PASID_FLAG_FL5LP : 0;
-  const r = sync(iommu.kernel, __domain_setup_first_level(iommu, dev, pasid, FLPT_DEFAULT_DID, mm.pgd.pgd, sflags, old !== undefined)); // BRIDGE(vtd)
+  const r = yield* __domain_setup_first_level(iommu, dev, pasid, FLPT_DEFAULT_DID, mm.pgd.pgd, sflags, old !== undefined);
   if (r !== 0) {
-    if (iopf) iopf_for_domain_replace(old, domain, dev);
-    sync(iommu.kernel, domain_remove_dev_pasid(domain, dev, pasid)); // BRIDGE(vtd)
+    if (iopf) yield* iopf_for_domain_replace(old, domain, dev);
+    yield* domain_remove_dev_pasid(domain, dev, pasid);
     return r;
   }
-  sync(iommu.kernel, domain_remove_dev_pasid(old, dev, pasid)); // BRIDGE(vtd)
+  yield* domain_remove_dev_pasid(old, dev, pasid);
   return 0;
 }
 
 /** svm.c: intel_svm_domain_free: "dmar_domain free is deferred to the mmu free_notifier callback." */
 function* intel_svm_domain_free(domain: IommuDomain): Co {
-  sync(to_dmar_domain(domain).notifier!.mm.kernel, mmu_notifier_put(to_dmar_domain(domain).notifier!)); // BRIDGE(core)
+  yield* mmu_notifier_put(to_dmar_domain(domain).notifier!);
 }
 
 /** svm.c: intel_svm_domain_ops. */
@@ -132,7 +133,7 @@ export function* intel_svm_domain_alloc(dev: Device, mm: MmStruct): Co<Result<Io
   };
   domain.container = dmar;
   const notifier: MmuNotifier = { ops: intel_mmuops, mm, container: dmar, users: 0, hooked: false, freed: false };
-  const r = sync(mm.kernel, mmu_notifier_register(notifier, mm)); // BRIDGE(core)
+  const r = yield* mmu_notifier_register(notifier, mm);
   if (r !== 0) return err(r);
   dmar.notifier = notifier;
   return ok(domain);

@@ -2,6 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { ULONG_MAX, seedThreadTopology, userVpn, vpnToVa, type Topology } from '../../../src/shared/index.js';
 import { calculate_psi_aligned_address, cache_tag_flush_range, cache_tag_flush_all } from '../../../src/impl/vtd/cache.js';
 import { mmu_notifier_arch_invalidate_secondary_tlbs } from '../../../src/impl/core/mmuNotifier.js';
+import { sync } from '../../../src/impl/core/sched.js';
 import { bindAll, dmaAll, populated, vtdWorld } from './fixture.js';
 import { sync } from '../../../src/impl/core/sched.js';
 
@@ -66,7 +67,7 @@ describe('cache_tag_flush_range', () => {
     const w = vtdWorld();
     w.run(...populated(1), ...bindAll([0, 1]));
     w.takeQueue();
-    cache_tag_flush_all(w.domainOf(0));
+    sync(w.world.kernel, cache_tag_flush_all(w.domainOf(0)));
     expect(w.takeQueue(0)).toEqual([
       'piotlb did=1 pasid=1 all', 'devtlb sid=0 pasid=1 addr=0 size=2^52', 'devtlb sid=1 pasid=1 addr=0 size=2^52', 'wait',
     ]);
@@ -90,7 +91,7 @@ describe('cache_tag_flush_range', () => {
   test('flushing a range drops what the IOMMU and the ATCs cached inside it and keeps the rest', () => {
     const w = vtdWorld();
     w.run(...populated(4), ...bindAll([0]), ...[0, 1, 2, 3].flatMap((p) => dmaAll([0], p)));
-    cache_tag_flush_range(w.domainOf(0), vpnToVa(userVpn(2)), vpnToVa(userVpn(3) + 1) - 1n, false);
+    sync(w.world.kernel, cache_tag_flush_range(w.domainOf(0), vpnToVa(userVpn(2)), vpnToVa(userVpn(3) + 1) - 1n, false));
     expect(w.world.devices[0]!.hw.atcEntries().map((e) => e.vpn)).toEqual([userVpn(0), userVpn(1)]);
   });
 });
