@@ -4,7 +4,6 @@ import { calculate_psi_aligned_address, cache_tag_flush_range, cache_tag_flush_a
 import { mmu_notifier_arch_invalidate_secondary_tlbs } from '../../../src/impl/core/mmuNotifier.js';
 import { sync } from '../../../src/impl/core/sched.js';
 import { bindAll, dmaAll, populated, vtdWorld } from './fixture.js';
-import { sync } from '../../../src/impl/core/sched.js';
 
 const kinds = ['qi.pc', 'qi.piotlb', 'qi.iotlb_dsi', 'qi.iotlb_psi', 'qi.devtlb', 'qi.wait'];
 const count = (snap: Record<string, number>): Record<string, number> =>
