@@ -79,7 +79,9 @@ const specInPoints = (spec: SpecState, cmds: readonly Command[], seq: readonly L
     c.retired.length = 0;
   }
   for (const r of retired) c.retired.push(r);
-  return out.every((o) => o !== undefined) ? (out as Observation[]) : undefined;
+  // A sequence that left a member without its last point gives no history to compare.
+  for (let i = 0; i < cmds.length; i++) if (out[i] === undefined) return undefined;
+  return out as Observation[];
 };
 
 /** Each member's points back to back: no member inside another's window. */

@@ -1,7 +1,7 @@
 /**
  * The expected result of a device access addressed by (device, PASID) rather than by what is
  * attached there: whatever the spec says holds that PASID in the device's group decides it.
- * - a PASID outside the device's range (or a device without PASID): no-pasid-cap;
+ * - a PASID past the device's own width (or a device without PASID): no-pasid-cap;
  * - a replace onto a HWPT has torn the entry down and not set the new one up (the window of
  *   replaceHasWindow): the entry is not present;
  * - an iommufd paging domain: its IOVA mapping (dmaIova);
@@ -10,7 +10,7 @@
  * The PASID space is one per group (the pasid_array), so at most one of these holds.
  */
 import type { Observation } from '../shared/index.js';
-import { dma } from './dma.js';
+import { canEmit, dma } from './dma.js';
 import { dmaFault } from './observe.js';
 import { dmaIova, pagingAt, settingUpAt } from './paging.js';
 import type { SpecState } from './state.js';
@@ -25,8 +25,7 @@ const svaSlotAt = (s: SpecState, group: number, pasid: number): number | undefin
 };
 
 export const dmaPasid = (s: SpecState, dev: number, pasid: number, page: number, write: boolean): Observation => {
-  const max = s.t.devMax[dev]!;
-  if (max === 0 || pasid >= max) return dmaFault('no PASID capability');
+  if (s.t.devMax[dev] === 0 || !canEmit(s, dev, pasid)) return dmaFault('no PASID capability');
   const group = s.t.devGroup[dev]!;
   if (settingUpAt(s, group, pasid) !== undefined) return dmaFault('PASID entry torn down by the replace');
   const h = pagingAt(s, group, pasid);
