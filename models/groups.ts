@@ -12,6 +12,7 @@ import { LIN_ID, groupLegal, runChecked } from '../src/harness/group.js';
 import { pctPolicy, randomPolicy } from '../src/sched/policies.js';
 import type { Policy } from '../src/sched/types.js';
 import { IOVA_PAGES, type Command, type CommandKind } from '../src/shared/index.js';
+import { PTE_ABSENT } from '../src/spec/state.js';
 import { drawOfKind } from './draw.js';
 import type { Rng } from './rng.js';
 import type { RunStats } from './stats.js';
@@ -66,15 +67,19 @@ const drawRacy = (session: Session, kinds: ReadonlySet<CommandKind>, rng: Rng): 
 
 /**
  * A replace's natural partner: the device's DMA at the PASID being replaced (R05's race, the
- * window of spec/paging.ts replaceHasWindow), on a page an IOVA map may hold. Undefined for
- * any other first member, a device with PRI, or half the time (the partner is drawn as usual).
+ * window of spec/paging.ts replaceHasWindow), on a page the new HWPT maps when it maps one (a
+ * result that tells the old entry, the new one and a torn one apart). Undefined for any other
+ * first member, a device with PRI, or half the time (the partner is drawn as usual).
  */
 const aimedPartner = (session: Session, first: Command, kinds: ReadonlySet<CommandKind>, rng: Rng): Command | undefined => {
   if (first.kind !== 'replacePasid' || !groupEnables(kinds, 'dmaPasid') || !rng.bool()) return undefined;
   const s = session.spec;
   if (s.t.devPri[first.dev]) return undefined;
   const pasid = s.hwpts[first.from]!.pasid[s.t.devGroup[first.dev]!]!;
-  return { kind: 'dmaPasid', dev: first.dev, pasid, page: rng.below(IOVA_PAGES), write: rng.bool() };
+  const mapped: number[] = [];
+  for (let p = 0; p < IOVA_PAGES; p++) if (s.hwpts[first.hwpt]!.pte[p] !== PTE_ABSENT) mapped.push(p);
+  const page = mapped.length > 0 ? rng.pick(mapped) : rng.below(IOVA_PAGES);
+  return { kind: 'dmaPasid', dev: first.dev, pasid, page, write: rng.bool() };
 };
 
 /** 2–3 commands that groupLegal accepts, or undefined after a few tries. */

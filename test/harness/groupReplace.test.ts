@@ -38,10 +38,14 @@ const sessionAfter = (fault?: FaultId, task?: MemberTask) => {
   return s;
 };
 
-/** Every schedule with at most k preemptions; what the group's DMA returned on each, by fault kind (or token). */
-const exploreOutcomes = (k: number, fault?: FaultId) => {
+/**
+ * Every schedule with at most k preemptions (to the first violation, unless `all`); what the
+ * group's DMA returned on each, by fault kind (or token), and on how many LIN fired.
+ */
+const exploreOutcomes = (k: number, fault?: FaultId, all = false) => {
   const seen = new Map<string, number>();
   let lin: string | undefined;
+  let lins = 0;
   const r = explorePreemptionBounded((policy) => {
     const s = sessionAfter(fault);
     const c = runChecked(s, GROUP, policy, { scheduler: 'exhaustive', seed: 0 });
@@ -49,9 +53,10 @@ const exploreOutcomes = (k: number, fault?: FaultId) => {
     const key = dma.ok ? formatToken(dma.value!) : (faultKindOf(dma.fault) ?? dma.fault!);
     seen.set(key, (seen.get(key) ?? 0) + 1);
     if (c.found.length > 0) lin ??= c.found.map((v) => `${v.invariant}: ${v.message}`).join('\n');
-    return { run: c.run!, bad: c.found.length > 0 };
+    if (c.found.some((v) => v.invariant === LIN_ID)) lins++;
+    return { run: c.run!, bad: !all && c.found.length > 0 };
   }, k, 10_000);
-  return { ...r, seen: Object.fromEntries([...seen].sort()), lin };
+  return { ...r, seen: Object.fromEntries([...seen].sort()), lin, lins };
 };
 
 describe('sameObservation compares fault kinds', () => {
@@ -111,6 +116,15 @@ describe('LIN over {replacePasid, dmaPasid} on VT-d (R05)', () => {
     const again = sessionAfter('R05');
     const found = runChecked(again, GROUP, replayPolicy({ switches: r.found!.switches }), { scheduler: 'replay', seed: 0, switches: r.found!.switches }).found;
     expect(found.map((v) => v.invariant)).toEqual([LIN_ID]);
+  });
+
+  test('R05 on, k = 2, every schedule: LIN fires exactly where the DMA went through a torn entry', () => {
+    const r = exploreOutcomes(2, 'R05', true);
+    expect(r.complete).toBe(true);
+    expect(r.seen['translation-not-present']).toBeGreaterThan(0);
+    expect(r.lins).toBe(r.seen['translation-not-present']);
+    // The in-place write never shows a non-present entry (P stays set throughout).
+    expect(r.seen['pasid-not-present']).toBeUndefined();
   });
 
   test('a crafted history only a torn entry gives (a translation fault at a PASID whose both entries map the page) is LIN; the window\'s fault is not', () => {
