@@ -67,7 +67,7 @@ const drawRacy = (session: Session, kinds: ReadonlySet<CommandKind>, rng: Rng): 
 
 /**
  * A replace's natural partner: the device's DMA at the PASID being replaced (R05's race, the
- * window of spec/paging.ts replaceHasWindow), on a page the new HWPT maps when it maps one (a
+ * window of spec/paging.ts replaceHasWindow), on a page both HWPTs map when there is one (a
  * result that tells the old entry, the new one and a torn one apart). Undefined for any other
  * first member, a device with PRI, or half the time (the partner is drawn as usual).
  */
@@ -76,9 +76,16 @@ const aimedPartner = (session: Session, first: Command, kinds: ReadonlySet<Comma
   const s = session.spec;
   if (s.t.devPri[first.dev]) return undefined;
   const pasid = s.hwpts[first.from]!.pasid[s.t.devGroup[first.dev]!]!;
-  const mapped: number[] = [];
-  for (let p = 0; p < IOVA_PAGES; p++) if (s.hwpts[first.hwpt]!.pte[p] !== PTE_ABSENT) mapped.push(p);
-  const page = mapped.length > 0 ? rng.pick(mapped) : rng.below(IOVA_PAGES);
+  // Best a page both HWPTs map (old, torn and new entry all differ), else one either maps.
+  const both: number[] = [];
+  const either: number[] = [];
+  for (let p = 0; p < IOVA_PAGES; p++) {
+    const inOld = s.hwpts[first.from]!.pte[p] !== PTE_ABSENT;
+    const inNew = s.hwpts[first.hwpt]!.pte[p] !== PTE_ABSENT;
+    if (inOld && inNew) both.push(p);
+    if (inOld || inNew) either.push(p);
+  }
+  const page = both.length > 0 ? rng.pick(both) : either.length > 0 ? rng.pick(either) : rng.below(IOVA_PAGES);
   return { kind: 'dmaPasid', dev: first.dev, pasid, page, write: rng.bool() };
 };
 

@@ -65,7 +65,9 @@ export const FAULTS: readonly FaultInfo[] = [
   //
   // R04 row
   //
-  { id: 'R05', title: 'PASID replacement writes the live entry in place: the IOMMU fetches a torn entry', fix: 'c3b1edea3791 (v7.0-rc1; 6.19.4, 6.18.39), CVE-2026-45945', platform: 'vtd', expected: ['LIN', 'I-UAF-DMA', 'OBS'], notRepresented: "the run cannot interleave inside replacePasid yet (iommu_replace_device_pasid and intel_iommu_set_dev_pasid still bridge with sync) and dmaIova names a HWPT, so no {replacePasid, dmaIova} group is legal in both orders; test/faults/R05.test.ts steps the driver's replace against a device task" },
+  // R05: the run interleaves inside replacePasid (VT-d's entry setup is a task) and dmaPasid races it: LIN sees a torn
+  // fetch (test/harness/groupReplace.test.ts); the in-place write's stale old-DID IOTLB entry is also I6 sequentially.
+  { id: 'R05', title: 'PASID replacement writes the live entry in place: the IOMMU fetches a torn entry', fix: 'c3b1edea3791 (v7.0-rc1; 6.19.4, 6.18.39), CVE-2026-45945', platform: 'vtd', expected: ['LIN', 'I6', 'I-UAF-DMA', 'OBS'] },
 ];
 
 export const FAULT_IDS: readonly FaultId[] = FAULTS.map((f) => f.id);
