@@ -106,6 +106,13 @@ export type Command =
 
 export type CommandKind = Command['kind'];
 
+/**
+ * Kinds generated only inside concurrent groups (models/groups.ts): dmaPasid exists to race a
+ * replace of its PASID; sequentially dma and dmaIova already reach every attachment, so the
+ * sequential generators and the exhaustive explorer leave it out by default.
+ */
+export const GROUP_ONLY_KINDS: ReadonlySet<CommandKind> = new Set<CommandKind>(['dmaPasid']);
+
 export const COMMAND_KINDS: readonly CommandKind[] = [
   'bind', 'unbind', 'mmap', 'touch', 'munmap', 'mprotect', 'dma', 'exit', 'mmdrop', 'fork',
   'spawn', 'gracePeriod', 'prefetch', 'vmalloc', 'vfree', 'failNext', 'serviceFaults', 'prefetchKernel', 'unplug', 'prg',
