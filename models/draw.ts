@@ -6,7 +6,7 @@
  * arbitraries in models/commands/ use (page ranges of 1–3 pages mostly, sometimes the whole
  * tail). `undefined` when no command of the kind is legal now.
  */
-import { EXITED, FREE, LIVE, MMAP_PROTS, MPROTECT_PROTS, enabledOfKind, injectionIdle, pasidSlots, prgDevices, presentDevs, slotsIn, unplugNow } from '../src/harness/enabled.js';
+import { DMA_PASIDS, EXITED, FREE, LIVE, MMAP_PROTS, MPROTECT_PROTS, enabledOfKind, injectionIdle, pasidSlots, prgDevices, presentDevs, slotsIn, unplugNow } from '../src/harness/enabled.js';
 import type { Command, CommandKind } from '../src/shared/index.js';
 import { FAIL_NTH_MAX, PRG_MAX_REQUESTS, failSitesOf } from '../src/shared/index.js';
 import type { SpecState } from '../src/spec/index.js';
@@ -123,6 +123,10 @@ export const drawOfKind = (s: SpecState, kind: CommandKind, rng: Rng): Command |
       return injectionIdle(s) ? { kind, site: rng.pick(failSitesOf(t.platform)) } : undefined;
     case 'failNth':
       return injectionIdle(s) ? { kind, n: 1 + rng.below(FAIL_NTH_MAX) } : undefined;
+    case 'dmaPasid': {
+      const devs = presentDevs(s).filter((d) => !s.t.devPri[d]);
+      return devs.length === 0 ? undefined : { kind, dev: rng.pick(devs), pasid: rng.pick(DMA_PASIDS), page: rng.below(t.pages), write: rng.bool() };
+    }
     case 'migrate': {
       const mms = slotsIn(s, LIVE);
       return mms.length === 0 ? undefined : { kind, mm: rng.pick(mms), page: rng.below(t.pages) };

@@ -11,7 +11,8 @@ import type { Session } from '../src/harness/index.js';
 import { LIN_ID, groupLegal, runChecked } from '../src/harness/group.js';
 import { pctPolicy, randomPolicy } from '../src/sched/policies.js';
 import type { Policy } from '../src/sched/types.js';
-import type { Command, CommandKind } from '../src/shared/index.js';
+import { IOVA_PAGES, type Command, type CommandKind } from '../src/shared/index.js';
+import { PTE_ABSENT } from '../src/spec/state.js';
 import { drawOfKind } from './draw.js';
 import type { Rng } from './rng.js';
 import type { RunStats } from './stats.js';
@@ -34,7 +35,7 @@ export interface GroupOptions {
 }
 
 /** The kinds whose concurrent pairs the SVA history has races in (issue 11's list). */
-const RACY: readonly CommandKind[] = ['bind', 'unbind', 'exit', 'munmap', 'mprotect', 'touch', 'fork', 'migrate', 'gracePeriod', 'serviceFaults', 'attachPasid', 'replacePasid', 'dma', 'prg'];
+const RACY: readonly CommandKind[] = ['bind', 'unbind', 'exit', 'munmap', 'mprotect', 'touch', 'fork', 'migrate', 'gracePeriod', 'serviceFaults', 'attachPasid', 'replacePasid', 'dma', 'prg', 'dmaPasid'];
 /** Draws before a group gives up and the step runs one command instead. */
 const GROUP_TRIES = 4;
 /** Draws of a partner before one that shares no mm or device with the first member is taken. */
@@ -59,10 +60,41 @@ const shares = (a: Command, b: Command): boolean =>
 const samePair = (a: Command, b: Command): boolean =>
   mmOf(a) !== undefined && devOf(a) !== undefined && mmOf(a) === mmOf(b) && devOf(a) === devOf(b);
 
+/**
+ * Whether the run enables kind k for a group. dmaPasid has no sequential weight (weights.ts):
+ * it goes wherever the run's device accesses do.
+ */
+const groupEnables = (kinds: ReadonlySet<CommandKind>, k: CommandKind): boolean =>
+  kinds.has(k) || (k === 'dmaPasid' && (kinds.has('dma') || kinds.has('dmaIova')));
+
 /** One racy command of a kind the run enables, or undefined. */
 const drawRacy = (session: Session, kinds: ReadonlySet<CommandKind>, rng: Rng): Command | undefined => {
   const k = RACY[rng.below(RACY.length)]!;
-  return kinds.has(k) ? drawOfKind(session.spec, k, rng) : undefined;
+  return groupEnables(kinds, k) ? drawOfKind(session.spec, k, rng) : undefined;
+};
+
+/**
+ * A replace's natural partner: the device's DMA at the PASID being replaced (R05's race, the
+ * window of spec/paging.ts replaceHasWindow), on a page both HWPTs map when there is one (a
+ * result that tells the old entry, the new one and a torn one apart). Undefined for any other
+ * first member, a device with PRI, or half the time (the partner is drawn as usual).
+ */
+const aimedPartner = (session: Session, first: Command, kinds: ReadonlySet<CommandKind>, rng: Rng): Command | undefined => {
+  if (first.kind !== 'replacePasid' || !groupEnables(kinds, 'dmaPasid') || !rng.bool()) return undefined;
+  const s = session.spec;
+  if (s.t.devPri[first.dev]) return undefined;
+  const pasid = s.hwpts[first.from]!.pasid[s.t.devGroup[first.dev]!]!;
+  // Best a page both HWPTs map (old, torn and new entry all differ), else one either maps.
+  const both: number[] = [];
+  const either: number[] = [];
+  for (let p = 0; p < IOVA_PAGES; p++) {
+    const inOld = s.hwpts[first.from]!.pte[p] !== PTE_ABSENT;
+    const inNew = s.hwpts[first.hwpt]!.pte[p] !== PTE_ABSENT;
+    if (inOld && inNew) both.push(p);
+    if (inOld || inNew) either.push(p);
+  }
+  const page = both.length > 0 ? rng.pick(both) : either.length > 0 ? rng.pick(either) : rng.below(IOVA_PAGES);
+  return { kind: 'dmaPasid', dev: first.dev, pasid, page, write: rng.bool() };
 };
 
 /** 2–3 commands that groupLegal accepts, or undefined after a few tries. */
@@ -73,9 +105,11 @@ export const drawGroup = (session: Session, kinds: ReadonlySet<CommandKind>, rng
     const cmds = [first];
     const size = rng.below(4) === 0 ? 3 : 2;
     while (cmds.length < size) {
-      // Best: the same (device, mm) pair as the first member; then any shared object; else
-      // whatever was drawn last.
-      let next: Command | undefined;
+      let next: Command | undefined = cmds.length === 1 ? aimedPartner(session, first, kinds, rng) : undefined;
+      if (next !== undefined) {
+        cmds.push(next);
+        continue;
+      }
       let rank = -1;
       for (let p = 0; p < PARTNER_TRIES && rank < 2; p++) {
         const c = drawRacy(session, kinds, rng);

@@ -39,4 +39,7 @@ export const DEFAULT_WEIGHTS: Weights = {
   dmaIova: 4,
   migrate: 2,
   replacePasid: 2,
+  // Drawn only inside concurrent groups (models/groups.ts), racing a replace of its PASID: a
+  // sequential weight would change every seed's sequence.
+  dmaPasid: 0,
 };

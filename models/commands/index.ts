@@ -30,7 +30,7 @@ import { vfreeCommand } from './vfree.js';
 import { vmallocCommand } from './vmalloc.js';
 import { migrateCommand } from './migrate.js';
 import { possibleKind } from '../../src/harness/enabled.js';
-import { attachPasidCommand, detachPasidCommand, dmaIovaCommand, iommuMapCommand, iommuUnmapCommand, replacePasidCommand } from './paging.js';
+import { attachPasidCommand, detachPasidCommand, dmaIovaCommand, dmaPasidCommand, iommuMapCommand, iommuUnmapCommand, replacePasidCommand } from './paging.js';
 
 const BUILDERS: Readonly<Record<CommandKind, (t: Topology) => fc.Arbitrary<SvaCommand>>> = {
   bind: bindCommand,
@@ -61,6 +61,7 @@ const BUILDERS: Readonly<Record<CommandKind, (t: Topology) => fc.Arbitrary<SvaCo
   dmaIova: dmaIovaCommand,
   migrate: migrateCommand,
   replacePasid: replacePasidCommand,
+  dmaPasid: dmaPasidCommand,
 };
 
 /** One weighted arbitrary over every kind that can be legal in `t`. */

@@ -28,5 +28,10 @@ export const iommuUnmapCommand = (_t: Topology): fc.Arbitrary<SvaCommand> =>
 export const dmaIovaCommand = (t: Topology): fc.Arbitrary<SvaCommand> =>
   fc.tuple(devId(t), hwptId, iovaPage, fc.boolean()).map(([dev, hwpt, page, write]) => new SvaCommand({ kind: 'dmaIova', dev, hwpt, page, write }));
 
+/** dmaPasid at a small PASID (where the attach PASIDs and SVA's first PASIDs are). */
+export const dmaPasidCommand = (t: Topology): fc.Arbitrary<SvaCommand> =>
+  fc.tuple(devId(t), fc.integer({ min: 1, max: 8 }), fc.integer({ min: 0, max: t.pages - 1 }), fc.boolean())
+    .map(([dev, pasid, page, write]) => new SvaCommand({ kind: 'dmaPasid', dev, pasid, page, write }));
+
 export const replacePasidCommand = (t: Topology): fc.Arbitrary<SvaCommand> =>
   fc.tuple(devId(t), hwptId).map(([dev, hwpt]) => new SvaCommand({ kind: 'replacePasid', dev, hwpt, from: (hwpt + 1) % MAX_HWPTS }));

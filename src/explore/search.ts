@@ -19,7 +19,7 @@ import { checkedStep, openSession } from '../harness/index.js';
 import type { ExploreOrder, Session, SessionOptions } from '../harness/index.js';
 import { enabledCommands } from '../harness/enabled.js';
 import type { Command, CommandKind, Topology } from '../shared/index.js';
-import { COMMAND_KINDS } from '../shared/index.js';
+import { COMMAND_KINDS, GROUP_ONLY_KINDS } from '../shared/index.js';
 import type { TraceViolation } from '../trace/index.js';
 import { fingerprint } from './fingerprint.js';
 import { NONE_USED, NO_SYMMETRY, type Symmetry, type Used, afterCommand, representative, symmetryOf } from './symmetry.js';
@@ -80,7 +80,7 @@ class Explorer {
 
   constructor(readonly topology: Topology, readonly opts: SearchOptions) {
     this.sym = opts.symmetry === false ? NO_SYMMETRY(topology) : symmetryOf(topology);
-    this.kinds = opts.kinds ?? COMMAND_KINDS;
+    this.kinds = opts.kinds ?? COMMAND_KINDS.filter((k) => !GROUP_ONLY_KINDS.has(k));
     this.session = {
       ...(opts.fault === undefined ? {} : { fault: opts.fault }),
       ...(opts.driver === undefined ? {} : { driver: opts.driver }),

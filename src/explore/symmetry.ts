@@ -61,7 +61,7 @@ const mmsOf = (c: Command): number => {
     case 'prefetch': case 'prefetchKernel': case 'exit': case 'mmdrop': case 'spawn': case 'migrate':
       return 1 << c.mm;
     case 'gracePeriod': case 'serviceFaults': case 'vmalloc': case 'vfree': case 'failNext': case 'failNth': case 'unplug':
-    case 'attachPasid': case 'replacePasid': case 'detachPasid': case 'iommuMap': case 'iommuUnmap': case 'dmaIova':
+    case 'attachPasid': case 'replacePasid': case 'detachPasid': case 'iommuMap': case 'iommuUnmap': case 'dmaIova': case 'dmaPasid':
       return 0;
   }
 };
@@ -69,7 +69,7 @@ const mmsOf = (c: Command): number => {
 const devsOf = (c: Command): number => {
   switch (c.kind) {
     case 'bind': case 'unbind': case 'dma': case 'prefetch': case 'prefetchKernel': case 'unplug': case 'prg':
-    case 'attachPasid': case 'replacePasid': case 'detachPasid': case 'dmaIova':
+    case 'attachPasid': case 'replacePasid': case 'detachPasid': case 'dmaIova': case 'dmaPasid':
       return 1 << c.dev;
     case 'mmap': case 'touch': case 'munmap': case 'mprotect': case 'exit': case 'mmdrop': case 'spawn':
     case 'fork': case 'gracePeriod': case 'serviceFaults': case 'vmalloc': case 'vfree': case 'failNext': case 'failNth':

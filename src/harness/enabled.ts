@@ -31,6 +31,12 @@ export const MPROTECT_PROTS: readonly Prot[] = ['none', 'r', 'rw'];
 export const ATTACH_PASIDS: readonly number[] = [1, 2, 8];
 
 /**
+ * The PASIDs dmaPasid tags its accesses with: the attach PASIDs and the first ones SVA's
+ * global IDA hands out, so that most accesses reach something attached (or just detached).
+ */
+export const DMA_PASIDS: readonly number[] = [1, 2, 3, 4, 8];
+
+/**
  * The devices the generators may unplug in `t`. Generated only where the correct kernel is
  * expected to survive it:
  * - VT-d only. On SMMUv3 the v6.17 unbind path issues ATC_INV to the removed master with no
@@ -204,6 +210,13 @@ export const enabledOfKind = (s: SpecState, kind: CommandKind): Command[] => {
           if (attachedIn(s, dev, hwpt) === 0) continue;
           for (let page = 0; page < IOVA_PAGES; page++) for (const write of [false, true]) out.push({ kind, dev, hwpt, page, write });
         }
+      }
+      return out;
+    case 'dmaPasid':
+      // Devices without PRI (the precondition's); every page, in range or not of an IOVA map.
+      for (const dev of presentDevs(s)) {
+        if (s.t.devPri[dev]) continue;
+        for (const pasid of DMA_PASIDS) for (let page = 0; page < t.pages; page++) for (const write of [false, true]) out.push({ kind, dev, pasid, page, write });
       }
       return out;
     case 'prg':

@@ -13,11 +13,11 @@ import { coreOf, type World } from '../impl/index.js';
 import { implTask } from '../impl/dispatch.js';
 import type { Command, Observation, TraceEvent } from '../shared/index.js';
 import { sameObservation } from '../shared/index.js';
-import { abstractView, cloneSpec, diffViews, precondition, specStep, type SpecState } from '../spec/index.js';
+import { abstractView, cloneSpec, diffViews, linPoints, precondition, specPoint, type SpecState } from '../spec/index.js';
 import { abstract } from '../../properties/abstraction.js';
 import { matchesSpec } from '../../properties/lifecycle/refinementMatch.js';
 import { runGroup } from '../sched/group.js';
-import { linearize } from '../sched/linearize.js';
+import { type LinPoint, type PointRules, linearizePoints } from '../sched/linearize.js';
 import { defaultPolicy, pctPolicy, randomPolicy, replayPolicy } from '../sched/policies.js';
 import type { GroupMember, GroupPoint, GroupRun, GroupTask, Policy, SchedulerName, Switch } from '../sched/types.js';
 import { formatCommand, formatObservation } from '../trace/index.js';
@@ -54,31 +54,52 @@ const PERMS: readonly (readonly (readonly number[])[])[] = [[[]], [[0]], [[0, 1]
 const SEQUENTIAL_ONLY = new Set<Command['kind']>(['failNext', 'failNth']);
 
 /**
- * The spec's observations for `cmds` in `order` on a copy of `spec` (or on `spec` itself, a copy
- * already), or undefined when a precondition fails or the spec throws. The page requests the
- * spec answered are a per-command output; the group's are every member's, in the order's
- * order, as the devices' completions hold every member's: `retired` is left holding them all.
+ * The spec's observations for `cmds` linearized at the points `seq` (each member's points in
+ * its order; spec/points.ts) on a copy of `spec` (or on `spec` itself, a copy already), or
+ * undefined when a precondition fails or the spec throws. A member's precondition is checked
+ * at its first point. The page requests the spec answered are a per-command output; the
+ * group's are every member's, in the sequence's order, as the devices' completions hold every
+ * member's: `retired` is left holding them all.
  */
-const specInOrder = (spec: SpecState, cmds: readonly Command[], order: readonly number[], inPlace = false): Observation[] | undefined => {
+const specInPoints = (spec: SpecState, cmds: readonly Command[], seq: readonly LinPoint[], inPlace = false): Observation[] | undefined => {
   const c = inPlace ? spec : cloneSpec(spec);
   if (!inPlace) c.coverage = undefined;
-  const out: Observation[] = new Array<Observation>(cmds.length);
+  const out: (Observation | undefined)[] = new Array<Observation | undefined>(cmds.length);
   const retired: SpecState['retired'][number][] = [];
-  for (const i of order) {
+  for (const { member: i, point } of seq) {
     const cmd = cmds[i]!;
-    if (!precondition(c, cmd)) return undefined;
-    c.retired.length = 0;
-    out[i] = specStep(c, cmd);
+    // A two-point member that failed at its first point (an allocation before the teardown) is done.
+    if (out[i] !== undefined) continue;
+    if (point === 0) {
+      if (!precondition(c, cmd)) return undefined;
+      c.retired.length = 0;
+    }
+    out[i] = specPoint(c, cmd, point);
     for (const r of c.retired) retired.push(r);
+    c.retired.length = 0;
   }
-  c.retired.length = 0;
   for (const r of retired) c.retired.push(r);
-  return out;
+  // A sequence that left a member without its last point gives no history to compare.
+  for (let i = 0; i < cmds.length; i++) if (out[i] === undefined) return undefined;
+  return out as Observation[];
 };
 
-const specInOrderSafe = (spec: SpecState, cmds: readonly Command[], order: readonly number[], inPlace = false): Observation[] | undefined => {
+/** Each member's points back to back: no member inside another's window. */
+const isAtomic = (seq: readonly LinPoint[]): boolean => seq.every((p, k) => p.point === 0 || seq[k - 1]!.member === p.member);
+
+/** A member order as points: each member's points back to back (the atomic sequential order). */
+const atomicPoints = (spec: SpecState, cmds: readonly Command[], order: readonly number[]): LinPoint[] => {
+  const seq: LinPoint[] = [];
+  for (const i of order) for (let p = 0; p < linPoints(spec, cmds[i]!); p++) seq.push({ member: i, point: p });
+  return seq;
+};
+
+const specInOrderSafe = (spec: SpecState, cmds: readonly Command[], order: readonly number[]): Observation[] | undefined =>
+  specInPointsSafe(spec, cmds, atomicPoints(spec, cmds, order));
+
+const specInPointsSafe = (spec: SpecState, cmds: readonly Command[], seq: readonly LinPoint[], inPlace = false): Observation[] | undefined => {
   try {
-    return specInOrder(spec, cmds, order, inPlace);
+    return specInPoints(spec, cmds, seq, inPlace);
   } catch {
     return undefined;
   }
@@ -110,7 +131,7 @@ function* guarded(task: MemberTask, world: World, cmd: Command): Co<Outcome> {
 }
 
 /** Device-side commands run on a device's lane (the hardware issuing DMA and page requests). */
-const DEVICE_SIDE = new Set<Command['kind']>(['dma', 'dmaIova', 'prefetch', 'prefetchKernel', 'prg']);
+const DEVICE_SIDE = new Set<Command['kind']>(['dma', 'dmaIova', 'dmaPasid', 'prefetch', 'prefetchKernel', 'prg']);
 const memberKind = (cmd: Command): TaskKind => (DEVICE_SIDE.has(cmd.kind) ? 'hw' : 'cpu');
 const memberName = (cmd: Command, i: number): string => `${memberKind(cmd) === 'hw' ? 'dev' : 'cpu'}${i}`;
 
@@ -141,6 +162,24 @@ export interface GroupChecked {
 
 /** What a thrown member records as its observation (as the sequential step does): the violation carries the detail. */
 const threw = (e: unknown): Observation => ({ ok: false, errno: 'EFAULT', fault: `threw: ${firstLine(e)}` });
+
+/**
+ * The linearization rules of a group: each member's points (spec/points.ts), and which members
+ * may linearize inside another's window: device accesses only, as the kernel's own paths that
+ * could observe a replace half done (attach, detach, another replace of that PASID) wait on
+ * the &group->mutex it holds, and the others do not read the PASID's entry.
+ */
+const pointRules = (spec: SpecState, cmds: readonly Command[]): PointRules => ({
+  points: cmds.map((c) => linPoints(spec, c)),
+  mayEnterWindow: (i) => DEVICE_SIDE.has(cmds[i]!.kind),
+});
+
+/** Members in the order their last point takes effect (where each completes). */
+const completionOrder = (seq: readonly LinPoint[]): number[] => {
+  const out: number[] = [];
+  for (let k = seq.length - 1; k >= 0; k--) if (!out.includes(seq[k]!.member)) out.unshift(seq[k]!.member);
+  return out;
+};
 
 export const runChecked = (s: Session, cmds: readonly Command[], policy: Policy, sched: GroupSchedule): GroupChecked => {
   const n = cmds.length;
@@ -197,34 +236,36 @@ export const runChecked = (s: Session, cmds: readonly Command[], policy: Policy,
   // took, so the state picks it; a page request sent while serviceFaults ran is answered or still
   // queued according to the order, which the refinement's view does not hold but the PRI
   // invariants do. With no order matching, the quiescent checks report the difference.
-  let byObservation: readonly number[] | undefined;
-  let byState: readonly number[] | undefined;
+  let byObservation: readonly LinPoint[] | undefined;
+  let byState: readonly LinPoint[] | undefined;
   let fewest = Infinity;
   const others = (o: readonly number[], exp: readonly Observation[]): OtherMember[] =>
     o.slice(0, n - 1).map((i) => ({ cmd: cmds[i]!, expected: exp[i]!, actual: actual[i]! }));
-  const order = thrownAt >= 0 ? undefined : linearize(run.tasks, n, (o: readonly number[]) => {
+  const order = thrownAt >= 0 ? undefined : linearizePoints(run.tasks, pointRules(s.spec, cmds), (seq: readonly LinPoint[]) => {
     const c = cloneSpec(s.spec);
     c.coverage = undefined;
-    const obs = specInOrderSafe(c, cmds, o, true);
+    const obs = specInPointsSafe(c, cmds, seq, true);
     if (obs === undefined || !obs.every((x, i) => sameObservation(x, actual[i]!))) return false;
-    byObservation ??= o.slice();
+    byObservation ??= seq.slice();
     if (!matchesSpec(world, c) && diffViews(abstractView(c), abstract(world)).length > 0) return false;
+    const o = completionOrder(seq);
     const last = o[n - 1]!;
     const count = violationCount(s, c, step0 + last, cmds[last]!, obs[last]!, actual[last]!, others(o, obs));
     if (count < fewest) {
       fewest = count;
-      byState = o.slice();
+      byState = seq.slice();
     }
     return count === 0;
   }) ?? byState ?? byObservation;
   // Adopt it on the session's own spec (its coverage sees the chosen order only); without one,
   // the command order, so the record still says what the spec expects.
-  const adopted = order ?? PERMS[n]![0]!;
+  const adoptedPoints = order ?? atomicPoints(s.spec, cmds, PERMS[n]![0]!);
+  const adopted = completionOrder(adoptedPoints);
   // A LIN report prints every order's spec observations from the state before the group.
   const specBefore = order === undefined && thrownAt < 0 ? cloneSpec(s.spec) : undefined;
   const expected: Observation[] = new Array<Observation>(n);
   try {
-    const obs = specInOrder(s.spec, cmds, adopted, true);
+    const obs = specInPoints(s.spec, cmds, adoptedPoints, true);
     if (obs === undefined) throw new Error('a precondition failed in the adopted order');
     for (const i of adopted) expected[i] = obs[i]!;
   } catch (e) {
@@ -295,7 +336,21 @@ const linViolation = (specBefore: SpecState, cmds: readonly Command[], run: Grou
       lines.push(`  ${label}: excluded by real time`);
       continue;
     }
-    const obs = specInOrderSafe(specBefore, cmds, order);
+    const obs = specInPointsSafe(specBefore, cmds, atomicPoints(specBefore, cmds, order));
+    lines.push(`  ${label}: ${obs === undefined ? 'illegal' : order.map((i) => `${run.tasks[i]!.name} ${formatObservation(cmds[i]!, obs[i]!)}`).join(', ')}`);
+  }
+  // The sequences that put a device access inside a two-point member's window.
+  const rules = pointRules(specBefore, cmds);
+  const windows: LinPoint[][] = [];
+  linearizePoints(run.tasks, rules, (seq) => {
+    if (!isAtomic(seq)) windows.push(seq.slice());
+    return false;
+  });
+  if (windows.length > 0) lines.push('Inside a window (X.1: the old entry torn down, X.2: the new one set up):');
+  for (const seq of windows) {
+    const label = seq.map((p) => `${run.tasks[p.member]!.name}${rules.points[p.member] === 2 ? `.${p.point + 1}` : ''}`).join(' ; ');
+    const obs = specInPointsSafe(specBefore, cmds, seq);
+    const order = completionOrder(seq);
     lines.push(`  ${label}: ${obs === undefined ? 'illegal' : order.map((i) => `${run.tasks[i]!.name} ${formatObservation(cmds[i]!, obs[i]!)}`).join(', ')}`);
   }
   return { invariant: LIN_ID, objects: {}, message: lines.join('\n') };

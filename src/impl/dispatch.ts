@@ -238,6 +238,13 @@ export function* implTask(world: World, cmd: Command): Co<Observation> {
     case 'dmaIova':
       yield devicePoint(devOf(world, cmd.dev), cmd.kind);
       return dmaIova(world, devOf(world, cmd.dev), cmd.hwpt, cmd.page, cmd.write);
+    case 'dmaPasid': {
+      // Addressed by PASID: whatever the group has attached there (or nothing) translates it.
+      const hw = devOf(world, cmd.dev).hw;
+      yield devicePoint(devOf(world, cmd.dev), cmd.kind);
+      const r = hw.dma(cmd.pasid, userVpn(cmd.page), cmd.write);
+      return r.ok ? { ok: true, value: r.token } : r.pending === true ? OK : { ok: false, errno: 'EFAULT', fault: r.fault };
+    }
     case 'migrate':
       yield* migrate_misplaced_page(mmOf(world, cmd.mm), cmd.page);
       return OK;

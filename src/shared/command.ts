@@ -92,6 +92,12 @@ export type Command =
   /** The device accesses IOVA page `page` through the PASID hwpt is attached at in its group. */
   | { readonly kind: 'dmaIova'; readonly dev: number; readonly hwpt: number; readonly page: number; readonly write: boolean }
   /**
+   * The device accesses page `page` (the same virtual page as user page / IOVA page `page`)
+   * tagged with `pasid`, whatever is attached there now: an iommufd paging domain, an SVA mm,
+   * or nothing. Addressed by (device, PASID), so it may race with a replace of that PASID.
+   */
+  | { readonly kind: 'dmaPasid'; readonly dev: number; readonly pasid: number; readonly page: number; readonly write: boolean }
+  /**
    * The kernel migrates the page (compaction, NUMA balancing): PTE cleared with a batched
    * flush (x86: the secondary TLBs get (0, -1)), content moved to a new frame, PTE restored,
    * old frame freed. Nothing observable changes; a secondary TLB that kept the old frame is stale.
@@ -100,8 +106,15 @@ export type Command =
 
 export type CommandKind = Command['kind'];
 
+/**
+ * Kinds generated only inside concurrent groups (models/groups.ts): dmaPasid exists to race a
+ * replace of its PASID; sequentially dma and dmaIova already reach every attachment, so the
+ * sequential generators and the exhaustive explorer leave it out by default.
+ */
+export const GROUP_ONLY_KINDS: ReadonlySet<CommandKind> = new Set<CommandKind>(['dmaPasid']);
+
 export const COMMAND_KINDS: readonly CommandKind[] = [
   'bind', 'unbind', 'mmap', 'touch', 'munmap', 'mprotect', 'dma', 'exit', 'mmdrop', 'fork',
   'spawn', 'gracePeriod', 'prefetch', 'vmalloc', 'vfree', 'failNext', 'serviceFaults', 'prefetchKernel', 'unplug', 'prg',
-  'attachPasid', 'detachPasid', 'iommuMap', 'iommuUnmap', 'dmaIova', 'migrate', 'replacePasid', 'failNth',
+  'attachPasid', 'detachPasid', 'iommuMap', 'iommuUnmap', 'dmaIova', 'migrate', 'replacePasid', 'failNth', 'dmaPasid',
 ];

@@ -65,7 +65,9 @@ export const FAULTS: readonly FaultInfo[] = [
   //
   { id: 'R04', title: 'attach handle stored in the pasid_array before the driver attach: a page request queued meanwhile outlives the failed attach (handle and domain freed under the fault work)', fix: '5e9f822c9c68 (v6.15-rc1; the order dates from the attach handle of v6.11)', platform: 'core', expected: ['I-SPLAT'], notRepresented: "a run cannot fail an attach inside a concurrent group: failure injection is sequential-only (src/harness/group.ts: SEQUENTIAL_ONLY, injectionArmed), and past the core's checks no SVA attach fails without it; test/faults/R04.test.ts runs the bind with the failure armed against the device's page request and serviceFaults as tasks" },
   //
-  { id: 'R05', title: 'PASID replacement writes the live entry in place: the IOMMU fetches a torn entry', fix: 'c3b1edea3791 (v7.0-rc1; 6.19.4, 6.18.39), CVE-2026-45945', platform: 'vtd', expected: ['LIN', 'I-UAF-DMA', 'OBS'], notRepresented: "the run cannot interleave inside replacePasid yet (iommu_replace_device_pasid and intel_iommu_set_dev_pasid still bridge with sync) and dmaIova names a HWPT, so no {replacePasid, dmaIova} group is legal in both orders; test/faults/R05.test.ts steps the driver's replace against a device task" },
+  // R05: the run interleaves inside replacePasid (VT-d's entry setup is a task) and dmaPasid races it: LIN sees a torn
+  // fetch (test/harness/groupReplace.test.ts); the in-place write's stale old-DID IOTLB entry is also I6 sequentially.
+  { id: 'R05', title: 'PASID replacement writes the live entry in place: the IOMMU fetches a torn entry', fix: 'c3b1edea3791 (v7.0-rc1; 6.19.4, 6.18.39), CVE-2026-45945', platform: 'vtd', expected: ['LIN', 'I6', 'I-UAF-DMA', 'OBS'] },
 ];
 
 export const FAULT_IDS: readonly FaultId[] = FAULTS.map((f) => f.id);

@@ -2,6 +2,7 @@ export * from './errno.js';
 export * from './layout.js';
 export * from './command.js';
 export * from './observation.js';
+export * from './faultKind.js';
 export * from './topology.js';
 export * from './lane.js';
 export * from './fault.js';

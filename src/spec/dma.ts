@@ -15,9 +15,16 @@ import { dmaIova, pagingAt } from './paging.js';
 import { MM, PTE_ABSENT, PTE_PROTNONE, PTE_RW } from './state.js';
 import type { SpecState } from './state.js';
 
+/**
+ * The device can tag a request with `pasid`: below its own PCIe Max PASID Width (not the
+ * IOMMU's, which only bounds what can be attached): a wider PASID never leaves the device.
+ * A bound PASID is always in range (iommu_attach_device_pasid refused it otherwise).
+ */
+export const canEmit = (s: SpecState, dev: number, pasid: number): boolean => pasid < 2 ** s.t.topology.devices[dev]!.pasidBits;
+
 export const dma = (s: SpecState, dev: number, slot: number, page: number, write: boolean): Observation => {
   const sl = s.slots[slot]!;
-  if (s.t.devMax[dev] === 0) return dmaFault('no PASID capability');
+  if (s.t.devMax[dev] === 0 || !canEmit(s, dev, sl.pasid.ctx.pasid)) return dmaFault('no PASID capability');
   if (sl.handles[s.t.devGroup[dev]!] === undefined) {
     // The PASID number may be an iommufd paging domain's in this group: the access is an IOVA one.
     const h = pagingAt(s, s.t.devGroup[dev]!, sl.pasid.ctx.pasid);

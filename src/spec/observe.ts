@@ -1,5 +1,5 @@
 /** Shared, frozen observations so the hot path allocates only when it returns a value. */
-import type { Errno, Observation } from '../shared/index.js';
+import type { Errno, Observation, SpecFaultReason } from '../shared/index.js';
 
 export const OK_OBS: Observation = Object.freeze({ ok: true });
 
@@ -9,5 +9,5 @@ for (const e of ['ENODEV', 'EINVAL', 'ENOMEM', 'ENOSPC', 'EBUSY', 'EOVERFLOW', '
 }
 export const fail = (e: Errno): Observation => errnoObs[e];
 
-/** A DMA fault with the spec's reason (the refinement check compares only ok/errno). */
-export const dmaFault = (fault: string): Observation => ({ ok: false, errno: 'EFAULT', fault });
+/** A DMA fault with the spec's reason, from a closed set: sameObservation compares its kind (faultKind.ts). */
+export const dmaFault = (fault: SpecFaultReason): Observation => ({ ok: false, errno: 'EFAULT', fault });

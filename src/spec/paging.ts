@@ -25,16 +25,24 @@ export interface SpecHwpt {
   readonly gen: Int32Array;
   /** PASID attached at, per dense group; 0 = not attached. */
   readonly pasid: Int32Array;
+  /**
+   * PASID whose entry a replace onto this HWPT has torn down and not yet set up, per dense
+   * group; 0 = none. Non-zero only between the two linearization points of a replace (the
+   * concurrent oracle, src/harness/group.ts): a quiescent state never holds one.
+   */
+  readonly settingUp: Int32Array;
 }
 
 export const newHwpts = (groups: number): SpecHwpt[] =>
   Array.from({ length: MAX_HWPTS }, () => ({
     allocated: false, pte: new Uint8Array(IOVA_PAGES), token: new Int32Array(IOVA_PAGES),
-    gen: new Int32Array(IOVA_PAGES), pasid: new Int32Array(groups),
+    gen: new Int32Array(IOVA_PAGES), pasid: new Int32Array(groups), settingUp: new Int32Array(groups),
   }));
 
 export const cloneHwpts = (h: readonly SpecHwpt[]): SpecHwpt[] =>
-  h.map((x) => ({ allocated: x.allocated, pte: x.pte.slice(), token: x.token.slice(), gen: x.gen.slice(), pasid: x.pasid.slice() }));
+  h.map((x) => ({
+    allocated: x.allocated, pte: x.pte.slice(), token: x.token.slice(), gen: x.gen.slice(), pasid: x.pasid.slice(), settingUp: x.settingUp.slice(),
+  }));
 
 /**
  * Whether the platform's driver allocates paging domains for iommufd (domain_alloc_paging_flags):
@@ -138,23 +146,69 @@ export const detachPasid = (s: SpecState, dev: number, hwpt: number): Observatio
 };
 
 /**
- * replacePasid(dev, hwpt, from): the PASID moves to hwpt's domain. On VT-d the driver tears
- * the old entry down first (c3b1edea3791), which drains as a detach does.
+ * Whether the platform's mainline replace has a window in which the PASID has no present
+ * entry, so that a concurrent DMA may fault as non-present:
+ * - VT-d: yes. Since c3b1edea3791 (v7.0-rc1) intel_iommu_set_dev_pasid's replace tears the old
+ *   entry down (P cleared, PASID cache, IOTLB and device TLB flushed) and only then writes the
+ *   new one, P last (pasid.c: intel_pasid_tear_down_entry, then intel_pasid_setup_*).
+ * - SMMUv3: yes, though no run reaches it (the port has no paging domains at a PASID, so no
+ *   replace is legal): arm_smmu_write_cd_entry's entry writer (arm_smmu_write_entry, v7.0-rc5)
+ *   is hitless only when one qword's used bits change; a CD-to-CD switch changes ASID (qword 0)
+ *   and TTB0 (qword 1), so it first writes V = 0 and syncs: a breaking update.
+ * - AMD: no. A GCR3 entry is one 64-bit store (amd/pasid.c via update_gcr3: set_gcr3), and AMD
+ *   has no paging domains at a PASID here either (hasPagingDomains).
  */
-export const replacePasid = (s: SpecState, dev: number, hwpt: number, from: number): Observation => {
+export const replaceHasWindow = (p: Platform): boolean => {
+  switch (p) {
+    case 'vtd':
+    case 'smmuv3':
+      return true;
+    case 'amd':
+      return false;
+    default: {
+      const never: never = p;
+      throw new Error(`replaceHasWindow: ${String(never)}`);
+    }
+  }
+};
+
+/**
+ * replacePasid's first linearization point: intel_iommu_set_dev_pasid allocates before it
+ * touches the old entry (a failure there leaves the PASID on `from`, nothing torn down), then
+ * tears the old entry down, which drains as a detach does. Returns the failure, or undefined
+ * when the PASID is now between the two HWPTs (settingUp).
+ */
+export const replaceTeardown = (s: SpecState, dev: number, hwpt: number, from: number): Observation | undefined => {
   const group = s.t.devGroup[dev]!;
   const pasid = s.hwpts[from]!.pasid[group]!;
-  // intel_iommu_set_dev_pasid allocates before it touches the old entry: a failure there
-  // leaves the PASID on `from`, nothing torn down.
   s.retired.length = 0;
   s.hwpts[hwpt]!.allocated = true;
   const e = setDevPasidError(s);
   if (e !== undefined) return fail(e);
   detachPasid(s, dev, from);
-  s.hwpts[hwpt]!.allocated = true;
-  s.hwpts[hwpt]!.pasid[group] = pasid;
+  s.hwpts[hwpt]!.settingUp[group] = pasid;
+  return undefined;
+};
+
+/** replacePasid's second linearization point: the new entry is present (P set). */
+export const replaceSetup = (s: SpecState, dev: number, hwpt: number): Observation => {
+  const group = s.t.devGroup[dev]!;
+  const h = s.hwpts[hwpt]!;
+  h.pasid[group] = h.settingUp[group]!;
+  h.settingUp[group] = 0;
   return OK_OBS;
 };
+
+/** The PASID of `group` a replace has torn down and not yet set up, or undefined. */
+export const settingUpAt = (s: SpecState, group: number, pasid: number): number | undefined => {
+  if (pasid === 0) return undefined;
+  for (let h = 0; h < s.hwpts.length; h++) if (s.hwpts[h]!.settingUp[group] === pasid) return h;
+  return undefined;
+};
+
+/** replacePasid(dev, hwpt, from) as one atomic step: both points back to back. */
+export const replacePasid = (s: SpecState, dev: number, hwpt: number, from: number): Observation =>
+  replaceTeardown(s, dev, hwpt, from) ?? replaceSetup(s, dev, hwpt);
 
 /** iommuMap(hwpt, page, write): a fresh buffer, read-only or read-write. */
 export const iommuMap = (s: SpecState, hwpt: number, page: number, write: boolean): Observation => {

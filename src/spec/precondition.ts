@@ -106,6 +106,10 @@ export const precondition = (s: SpecState, cmd: Command): boolean => {
       // (the no-handler response path is not modelled here): only devices without PRI.
       return present(s, cmd.dev) && !s.t.devPri[cmd.dev] && inRange(cmd.hwpt, MAX_HWPTS) &&
         inRange(cmd.page, IOVA_PAGES) && s.hwpts[cmd.hwpt]!.pasid[s.t.devGroup[cmd.dev]!] !== 0;
+    case 'dmaPasid':
+      // Devices without PRI (dmaIova's reason); PASID 0 is the RID's (no PASID-tagged access).
+      return present(s, cmd.dev) && !s.t.devPri[cmd.dev] && Number.isInteger(cmd.pasid) && cmd.pasid >= 1 &&
+        cmd.pasid < PASID_LIMIT && inRange(cmd.page, s.t.topology.pages);
     case 'exit':
       return slotIn(s, cmd.mm, LIVE);
     case 'mmdrop':

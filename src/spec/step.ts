@@ -6,6 +6,7 @@ import type { Command, Observation } from '../shared/index.js';
 import { bind, unbind } from './bind.js';
 import { exit, fork, mmap, mprotect, munmap, touch, vfree, vmalloc } from './addressSpace.js';
 import { dma } from './dma.js';
+import { dmaPasid } from './dmaPasid.js';
 import { gracePeriod, mmdrop, newIncarnation } from './lifetime.js';
 import { OK_OBS } from './observe.js';
 import { prg, serviceFaults } from './pri.js';
@@ -106,6 +107,8 @@ const step = (s: SpecState, cmd: Command): Observation => {
       return iommuUnmap(s, cmd.hwpt, cmd.page);
     case 'dmaIova':
       return dmaIova(s, cmd.dev, cmd.hwpt, cmd.page, cmd.write);
+    case 'dmaPasid':
+      return dmaPasid(s, cmd.dev, cmd.pasid, cmd.page, cmd.write);
     case 'migrate':
       // Same content, same permissions: the abstract state does not change.
       return OK_OBS;

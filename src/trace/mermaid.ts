@@ -44,6 +44,7 @@ const callOf = (cmd: Command): { from: Lane; to: Lane } => {
       return { from: 'cpu', to: 'core' };
     case 'dma':
     case 'dmaIova':
+    case 'dmaPasid':
     case 'prefetch':
     case 'prefetchKernel':
     case 'prg':

@@ -29,6 +29,7 @@ export const formatCommand = (cmd: Command): string =>
     .with({ kind: 'iommuMap' }, (c) => `iommuMap(hwpt${c.hwpt},iova${c.page},${c.write ? 'rw' : 'r'})`)
     .with({ kind: 'iommuUnmap' }, (c) => `iommuUnmap(hwpt${c.hwpt},iova${c.page})`)
     .with({ kind: 'dmaIova' }, (c) => `dmaIova(d${c.dev},hwpt${c.hwpt},iova${c.page},${c.write ? 'w' : 'r'})`)
+    .with({ kind: 'dmaPasid' }, (c) => `dmaPasid(d${c.dev},pasid ${c.pasid},p${c.page},${c.write ? 'w' : 'r'})`)
     .with({ kind: 'migrate' }, (c) => `migrate(mm${c.mm},p${c.page})`)
     .with({ kind: 'replacePasid' }, (c) => `replacePasid(d${c.dev},hwpt${c.from}→hwpt${c.hwpt})`)
     .exhaustive();
@@ -44,7 +45,7 @@ export const formatObservation = (cmd: Command, obs: Observation): string => {
   return match(cmd)
     .with({ kind: 'bind' }, { kind: 'attachPasid' }, () => `pasid ${v}`)
     .with({ kind: 'fork' }, () => `mm${v}`)
-    .with({ kind: 'dma' }, { kind: 'prefetch' }, { kind: 'dmaIova' }, () => formatToken(v))
+    .with({ kind: 'dma' }, { kind: 'prefetch' }, { kind: 'dmaIova' }, { kind: 'dmaPasid' }, () => formatToken(v))
     .with({ kind: 'serviceFaults' }, () => `${v} answered success`)
     .with(
       { kind: 'unbind' }, { kind: 'mmap' }, { kind: 'munmap' }, { kind: 'touch' }, { kind: 'mprotect' },

@@ -169,6 +169,11 @@ const callLines = (cmd: Command): { lines: string[]; ret: string } => {
         lines: [`\tret = sva_repro_dma(r->dev[${cmd.dev}], r->hwpt_pasid[${cmd.hwpt}][${cmd.dev}], SVA_REPRO_IOVA(${cmd.page}), ${cmd.write}); /* TODO: helper */`],
         ret: 'ret',
       };
+    case 'dmaPasid':
+      return {
+        lines: [`\tret = sva_repro_dma(r->dev[${cmd.dev}], ${cmd.pasid}, SVA_REPRO_PAGE(${cmd.page}), ${cmd.write}); /* TODO: helper */`],
+        ret: 'ret',
+      };
     case 'migrate':
       return { lines: [`\t/* TODO: migrate SVA_REPRO_PAGE(${cmd.page}) of mm${cmd.mm} (move_pages() from a user task, or migrate_pages() on its folio) */`], ret: '' };
     default: {

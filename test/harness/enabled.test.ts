@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { ATTACH_PASIDS, enabledOfKind, possibleKind, unpluggable } from '../../src/harness/enabled.js';
+import { ATTACH_PASIDS, DMA_PASIDS, enabledOfKind, possibleKind, unpluggable } from '../../src/harness/enabled.js';
 import { checkedStep, openSession } from '../../src/harness/index.js';
 import { COMMAND_KINDS, FAIL_NTH_MAX, FAIL_SITES, IOVA_PAGES, MAX_HWPTS, PRG_MAX_REQUESTS, defaultTopology, failSitesOf } from '../../src/shared/index.js';
 import type { Command, CommandKind, Topology } from '../../src/shared/index.js';
@@ -43,6 +43,7 @@ const domain = (t: Topology, kind: CommandKind): Command[] => {
     case 'iommuMap': for (const hwpt of H) for (const page of I) for (const write of B) out.push({ kind, hwpt, page, write }); break;
     case 'iommuUnmap': for (const hwpt of H) for (const page of I) out.push({ kind, hwpt, page }); break;
     case 'dmaIova': for (const dev of D) for (const hwpt of H) for (const page of I) for (const write of B) out.push({ kind, dev, hwpt, page, write }); break;
+    case 'dmaPasid': for (const dev of D) for (const pasid of S) for (const page of P) for (const write of B) out.push({ kind, dev, pasid, page, write }); break;
     default: { const never: never = kind; throw new Error(String(never)); }
   }
   return out;
@@ -53,7 +54,7 @@ const key = (c: Command): string => JSON.stringify(c, Object.keys(c).sort());
 /** The generation policy on top of the preconditions: which devices unplug; a RID group names mm 0. */
 const generatable = (t: Topology, s: SpecState, c: Command): boolean =>
   precondition(s, c) && (c.kind !== 'unplug' || unpluggable(t).includes(c.dev)) && (c.kind !== 'prg' || !c.rid || c.mm === 0) &&
-  (c.kind !== 'attachPasid' || ATTACH_PASIDS.includes(c.pasid)) &&
+  (c.kind !== 'attachPasid' || ATTACH_PASIDS.includes(c.pasid)) && (c.kind !== 'dmaPasid' || DMA_PASIDS.includes(c.pasid)) &&
   (c.kind !== 'failNext' || failSitesOf(t.platform).includes(c.site)) && (c.kind !== 'failNth' || c.n <= FAIL_NTH_MAX);
 
 /** Random legal walks (drawn from the brute-force domain); `visit` sees every state on the way. */

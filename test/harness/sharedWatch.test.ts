@@ -17,7 +17,7 @@ const EVERY_KIND: Command[] = [
   { kind: 'attachPasid', dev: 2, hwpt: 0, pasid: 8 }, { kind: 'replacePasid', dev: 2, hwpt: 1, from: 0 },
   { kind: 'detachPasid', dev: 3, hwpt: 1 }, { kind: 'iommuMap', hwpt: 1, page: 3, write: true },
   { kind: 'iommuUnmap', hwpt: 0, page: 0 }, { kind: 'dmaIova', dev: 0, hwpt: 1, page: 2, write: false },
-  { kind: 'migrate', mm: 1, page: 2 },
+  { kind: 'migrate', mm: 1, page: 2 }, { kind: 'dmaPasid', dev: 1, pasid: 5, page: 3, write: true },
 ];
 
 describe('The shared-memory step watch', () => {

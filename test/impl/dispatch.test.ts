@@ -24,6 +24,9 @@ describe('implStep', () => {
     expect(step(bind(0, 0))).toEqual({ ok: true, value: 1 });
     expect(step(dma(0, 0, 0, true))).toEqual({ ok: true, value: userToken(0, 0, 1) });
     expect(step(dma(0, 0, 1))).toMatchObject({ ok: false, errno: 'EFAULT', fault: 'mock0: not-present' });
+    // By PASID: mm0's PASID 1 reads its page; nothing is attached at PASID 2.
+    expect(step({ kind: 'dmaPasid', dev: 0, pasid: 1, page: 0, write: false })).toEqual({ ok: true, value: userToken(0, 0, 1) });
+    expect(step({ kind: 'dmaPasid', dev: 0, pasid: 2, page: 0, write: false })).toMatchObject({ ok: false, errno: 'EFAULT' });
     expect(step({ kind: 'prefetch', dev: 1, mm: 0, page: 0 })).toEqual({ ok: true });
     expect(step({ kind: 'prefetchKernel', dev: 1, mm: 0, kpage: 0 })).toEqual({ ok: true });
     expect(step({ kind: 'prg', dev: 1, mm: 0, page: 0, count: 2, write: false, rid: false, last: true })).toMatchObject({ ok: false, errno: 'EFAULT', fault: 'dev1: no PRI' });

@@ -67,6 +67,7 @@ function candidate(t: Topology, r: () => number): Command {
     case 'dmaIova': return { kind, dev, hwpt: int(MAX_HWPTS), page: int(IOVA_PAGES), write: r() < 0.5 };
     case 'migrate': return { kind, mm, page };
     case 'replacePasid': return { kind, dev, hwpt: int(MAX_HWPTS), from: int(MAX_HWPTS) };
+    case 'dmaPasid': return { kind, dev, pasid: 1 + int(8), page, write: r() < 0.5 };
   }
 }
 

@@ -42,6 +42,7 @@ function* intel_iommu_set_dev_pasid(domain: IommuDomain, dev: Device, pasid: num
   }
   const pt = dmar.pgtable!;
   const did = domain_id_iommu(dmar, iommu);
+  // A task down to the entry stores: a device may fetch the entry between them (c3b1edea3791).
   ret = intel_domain_is_fs_paging(dmar)
     ? yield* __domain_setup_first_level(iommu, dev, pasid, did, pt.radix.root, pt.levels === 5 ? PASID_FLAG_FL5LP : 0, old !== undefined)
     : yield* domain_setup_second_level(iommu, dev, pasid, did, pt.radix.root, pt.levels, old !== undefined);
