@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -13,6 +14,10 @@ export default defineConfig({
     // supervised run must take a --runs budget (test/cli/commands/run.test.ts says so).
     pool: 'threads',
     isolate: false,
+    // vitest's default is one worker fewer than the cores: on the 2 cores here (and on a 2-core
+    // CI runner) that was one worker, the whole suite in series. The main process has little to
+    // do once the shared workers hold the module graph, so both cores run test files.
+    maxWorkers: Math.max(2, availableParallelism() - 1),
     testTimeout: 120_000,
     // Sums the model suites' checked steps across workers and prints the total; empties
     // test-results/traces/, where a failing search writes its counterexample for CI to upload.
