@@ -13,6 +13,7 @@ describe('AMD model suite', () => {
 
   test('The default AMD topology shows no violation on the correct impl', () => {
     const stats = runSuite('amd default', fc.constant(defaultTopology('amd')), suiteSeed() + 4, 920);
-    expect(stats.steps).toBeGreaterThan(35_000);
+    // Runs as long as the default topology allows: 35,000 steps in 920 runs before the budget was halved.
+    expect(stats.steps / stats.runs).toBeGreaterThan(35_000 / 920);
   });
 });

@@ -13,6 +13,7 @@ describe('SMMUv3 model suite', () => {
 
   test('The default SMMUv3 topology shows no violation on the correct impl', () => {
     const stats = runSuite('smmuv3 default', fc.constant(defaultTopology('smmuv3')), suiteSeed() + 1, 920);
-    expect(stats.steps).toBeGreaterThan(35_000);
+    // Runs as long as the default topology allows: 35,000 steps in 920 runs before the budget was halved.
+    expect(stats.steps / stats.runs).toBeGreaterThan(35_000 / 920);
   });
 });

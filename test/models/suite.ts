@@ -11,8 +11,11 @@ import { CoverageRecorder } from '../../src/spec/index.js';
 import { formatTimeline } from '../../src/trace/index.js';
 import { reportCounterexample } from '../setup/counterexamples.js';
 import { recordSuiteSteps } from '../setup/stepTotals.js';
+import { suiteRuns } from './budget.js';
 
-export const runSuite = (name: string, topologies: fc.Arbitrary<Topology>, seed: number, numRuns: number): RunStats => {
+/** `soakRuns` is the soak's budget; `npm test` runs half of it (budget.ts). */
+export const runSuite = (name: string, topologies: fc.Arbitrary<Topology>, seed: number, soakRuns: number): RunStats => {
+  const numRuns = suiteRuns(soakRuns);
   const stats = new RunStats();
   const coverage = new CoverageRecorder();
   const started = performance.now();

@@ -15,6 +15,7 @@ describe('VT-d model suite', () => {
 
   test('The default VT-d topology shows no violation on the correct impl', () => {
     const stats = runSuite('vtd default', fc.constant(defaultTopology('vtd')), suiteSeed() + 1, 920);
-    expect(stats.steps).toBeGreaterThan(35_000);
+    // Runs as long as the default topology allows: 35,000 steps in 920 runs before the budget was halved.
+    expect(stats.steps / stats.runs).toBeGreaterThan(35_000 / 920);
   });
 });

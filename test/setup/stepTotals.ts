@@ -1,5 +1,5 @@
 /**
- * Totals across the model suites. Each suite runs in its own worker process, so each appends
+ * Totals across the model suites. Suites run in several workers, so each suite appends
  * one line (`name steps`) to a file named by the run; the global teardown sums them and prints
  * the one line CI logs are read for. The file lives under the OS temp dir, never in the repo.
  */

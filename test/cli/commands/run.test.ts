@@ -246,7 +246,9 @@ describe('run: machine-readable output, slices, and a supervised run', () => {
       },
     };
     const { main } = await import('../../../src/cli/main.js');
-    const code = main(['run', '--time', '60s', '--platform', 'vtd', '--traces', join(outDir, 'sigint')], io,
+    // A runs budget far beyond the signal: a --time budget counts from the start of the thread
+    // (performance.timeOrigin), which in-process is the test worker's, already minutes old.
+    const code = main(['run', '--runs', '1000000', '--platform', 'vtd', '--traces', join(outDir, 'sigint')], io,
       { runner: harnessRunner, runnerModule: new URL('../../../models/index.ts', import.meta.url).href });
     // Signal once the search is drawing progress.
     const end = performance.now() + 30_000;

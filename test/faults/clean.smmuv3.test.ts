@@ -1,0 +1,4 @@
+import { describe } from 'vitest';
+import { cleanUnderFaultBudget } from './clean.js';
+
+describe('The correct impl on smmuv3', () => cleanUnderFaultBudget('smmuv3'));
