@@ -3,7 +3,7 @@
  * reporting each page request to the IOPF core (with or without a PASID) and recovering from an
  * overflow, the page group response, and the PASID drain that ends a PASID teardown (pasid.c).
  */
-import { type Co, type Task, spawn, sync, wait } from '../core/sched.js';
+import { type Co, type Task, spawn, wait } from '../core/sched.js';
 import { type Mutex, complete, might_sleep, mutex_init, mutex_lock, mutex_unlock, wait_for_completion } from '../core/locking.js';
 import type { PageRequest } from '../../hw/vtd/prq.js';
 import {
@@ -31,12 +31,12 @@ function* handle_bad_prq_event(iommu: IntelIommu, req: PageRequest): Co {
  * is PASID_VALID | NEEDS_PASID, one on the RID has neither (since the pasid-present check left
  * prq_event_thread, such requests reach the IOPF core).
  */
-function intel_prq_report(iommu: IntelIommu, dev: Device, req: PageRequest): void {
+function* intel_prq_report(iommu: IntelIommu, dev: Device, req: PageRequest): Co {
   let flags = 0;
   if (req.pasidPresent) flags |= IOMMU_FAULT_PAGE_REQUEST_PASID_VALID | IOMMU_FAULT_PAGE_RESPONSE_NEEDS_PASID;
   if (req.lpig) flags |= IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE;
   const evt: IopfFault = { prm: { flags, pasid: req.pasid, grpid: req.prgi, perm: prq_to_iommu_prot(req), addr: BigInt(req.vpn) << 12n } };
-  sync(iommu.kernel, iommu_report_device_fault(iommu.kernel, dev, evt)); // BRIDGE(core): prq_event_thread is not a generator yet
+  yield* iommu_report_device_fault(iommu.kernel, dev, evt);
 }
 
 /**
@@ -62,7 +62,7 @@ export function* prq_event_thread(iommu: IntelIommu): Co {
       yield* handle_bad_prq_event(iommu, req);
       continue;
     }
-    intel_prq_report(iommu, dev, req);
+    yield* intel_prq_report(iommu, dev, req);
     yield* mutex_unlock(iommu.iopf_lock);
   }
   prq.advance(tail); // dmar_writeq(DMAR_PQH_REG, tail)
@@ -132,8 +132,9 @@ function* prq_run_thread(iommu: IntelIommu): Co<boolean> {
 
 /** prq.c: intel_iommu_enable_prq (v6.17): the PRQ's fault queue, its threaded IRQ (prq_event_thread) and prq_complete. */
 export function intel_iommu_enable_prq(iommu: IntelIommu): void {
-  // core/iopf.ts's fault-IRQ hook (iopf_run_all) is a plain function; the PRQ thread is a task.
-  iommu.iopf_queue = iopf_queue_alloc(iommu.kernel, `dmar${iommu.index}-iopfq`, () => void sync(iommu.kernel, prq_run_thread(iommu))); // BRIDGE(core)
+  iommu.iopf_queue = iopf_queue_alloc(iommu.kernel, `dmar${iommu.index}-iopfq`, function* () {
+    yield* prq_run_thread(iommu);
+  });
   iommu.unit.prqInterrupt = () => prq_interrupt(iommu);
 }
 
