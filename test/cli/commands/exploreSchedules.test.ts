@@ -24,7 +24,8 @@ describe('explore-schedules', () => {
     expect(r.stdout).toMatch(/^explore-schedules: group #2\.\.#4 \(3 tasks\), at most 1 preemption\(s\): \d+ schedule\(s\) explored, all of them, none fails\n$/);
     // The members stop at their real yield points (iommu_sva_lock, &group->mutex, the driver's
     // locks and stores): the count is recorded, and changes when a yield point is added or removed.
-    expect(r.stdout).toContain(': 86 schedule(s)');
+    // 86 until the touch became a task with mmap_lock (its down_read and up_read: issue 11).
+    expect(r.stdout).toContain(': 98 schedule(s)');
   });
 
   test('a group that fails under a fault: the first failing schedule is written and replays to the same violation', async () => {
