@@ -18,8 +18,9 @@ import type { Rng } from './rng.js';
 import type { RunStats } from './stats.js';
 
 /**
- * Share of steps that are groups in `sva-harness run` unless --groups says otherwise: 0 until
- * the mm paths are tasks (src/cli/runOptions.ts DEFAULT_GROUPS says why).
+ * Share of steps that are groups in `sva-harness run` unless --groups says otherwise: 0 while
+ * bridges remain (the mm paths are tasks now; VT-d's svm.c, prq.c, qi.c and a few IOPF calls
+ * are not: src/cli/runOptions.ts DEFAULT_GROUPS says why).
  */
 export const DEFAULT_GROUP_RATE = 0;
 /** The schedulers a generated group may use; `mix` = half PCT, half random. */

@@ -37,10 +37,16 @@ export const CI_SCOPES: Readonly<Partial<Record<Platform, CiScope>>> = {
   // old counts failed (8,203, 2,600, 2,259). With the empty record not hashed, the tree before the
   // conversion (d6d30c5) and after it give the counts below, with the same partition of every
   // VT-d sequence of depth 2 into states: no state is merged that was distinct.
-  vtd: { scope: SMALL, depth: 3, distinctStates: 8113, transitions: 16646 },
+  // 8,113/16,646, 2,600/12,340, 2,259/10,704 until mmap_lock became a lock (issue 11, the mm
+  // side as tasks): lockdep now learns edges into and out of &mm->mmap_lock (iommu_sva_lock →
+  // &mm->mmap_lock at a first bind, &mm->mmap_lock → the drivers' locks at an invalidation under
+  // munmap or mprotect), so states that differ only in what lockdep has learned are distinct.
+  // With lockdep's records left out of the fingerprint the old counts come back exactly: the
+  // world's partition is unchanged.
+  vtd: { scope: SMALL, depth: 3, distinctStates: 8172, transitions: 16712 },
   // 755 states and 2,823 transitions before migrate (it moves a page's frame: +12 states) and
   // attachPasid (-EOPNOTSUPP here: transitions only) were generated.
-  smmuv3: { scope: SMALL, depth: 4, distinctStates: 2600, transitions: 12340 },
+  smmuv3: { scope: SMALL, depth: 4, distinctStates: 3269, transitions: 14559 },
   // 788 and 2,873 before migrate and attachPasid (-EOPNOTSUPP: AMD has no paging domain at a PASID).
-  amd: { scope: SMALL, depth: 4, distinctStates: 2259, transitions: 10704 },
+  amd: { scope: SMALL, depth: 4, distinctStates: 2804, transitions: 12600 },
 };

@@ -127,8 +127,8 @@ describe('R01: the PRQ drain deadlock of 6ef0505158f7 on its two-thread path', (
     expect(bad).toMatchObject({ complete: false, invariant: 'I-SPLAT' });
     expect(bad.found!.switches).toEqual([{ at: STOP.R01, to: 1 }]);
     expect(bad.schedules).toBe(39);
-    expect(exploreGroup(t, PREFIX, GROUP, 1, 10_000)).toEqual({ schedules: 54, complete: true, found: undefined, invariant: undefined });
-    expect(exploreGroup(t, PREFIX, GROUP, 2, 10_000)).toEqual({ schedules: 173, complete: true, found: undefined, invariant: undefined });
+    expect(exploreGroup(t, PREFIX, GROUP, 1, 10_000)).toEqual({ schedules: 56, complete: true, found: undefined, invariant: undefined });
+    expect(exploreGroup(t, PREFIX, GROUP, 2, 10_000)).toEqual({ schedules: 185, complete: true, found: undefined, invariant: undefined });
   });
 
   test('Without a preemption the DMA-first order is B05\'s sequential shape: k = 0 finds it on its second schedule', () => {

@@ -17,7 +17,8 @@ describe('sva-harness explore', () => {
     // 29 states and 56 transitions before the paging-domain commands and migrate were generated.
     // 199 and 304 before failNth and the platform's own failNext sites joined (merge-13).
     // 459 and 704 until lockdep records that learned nothing left the fingerprint (src/explore/ciScopes.ts says why).
-    expect(r.stdout).toMatch(/^vtd\s+421\s+671\s+2\s/m);
+    // 421 until lockdep learned &mm->mmap_lock's edges (src/explore/ciScopes.ts says why).
+    expect(r.stdout).toMatch(/^vtd\s+422\s+671\s+2\s/m);
     expect(r.stdout).toMatch(/vtd: no violation in any sequence of at most 2 commands in this scope/);
     expect(r.stdout).toMatch(/smmuv3: no violation/);
   });
