@@ -93,6 +93,32 @@ describe('runGroup with mutexes and spinlocks', () => {
     expect(w.some((x) => x.startsWith('BUG: sleeping function called from invalid context at mutex_lock(&group->mutex)'))).toBe(true);
   });
 
+  it('a spinlock holder that spins on a contended spinlock: no splat (spinning is not sleeping)', () => {
+    const kernel = toyKernel();
+    const inner = spin_lock_init(kernel, '&iommu->lock');
+    const outer = spin_lock_init(kernel, '&domain->lock');
+    const holding = preemptPoint('B holds &iommu->lock');
+    function* owner(): Co {
+      yield* spin_lock(inner);
+      yield holding;
+      yield* spin_unlock(inner);
+    }
+    function* nested(): Co {
+      yield* spin_lock(outer);
+      yield* spin_lock(inner);
+      yield* spin_unlock(inner);
+      yield* spin_unlock(outer);
+    }
+    const run = runGroup(kernel, [
+      { name: 'B', kind: 'cpu', body: owner() },
+      { name: 'A', kind: 'cpu', body: nested() },
+    ], replayPolicy({ switches: [{ at: 2, to: 1 }] }), { record: true });
+    expect(run.deadlock).toBeUndefined();
+    // A really waited: it announced spin_lock(&iommu->lock) twice, the second time spinning.
+    expect(run.trace!.filter((p) => p.task === 1 && p.what === 'spin_lock(&iommu->lock)').length).toBeGreaterThanOrEqual(2);
+    expect(warnings(kernel)).toEqual([]);
+  });
+
   it('a sleeping lock under a spinlock without contention: might_sleep only, no block', () => {
     const kernel = toyKernel();
     const m = mutex_init(kernel, '&group->mutex');

@@ -147,7 +147,7 @@ function* acquire(lock: Mutex | Spinlock, what: string): Co {
   lock_acquire(kernel, t, lock);
   if (lock.owner === t) return; // recursive: reported; the real kernel would hang here
   if (lock.owner !== undefined) {
-    const ok = yield* wait(kernel, what, () => lock.owner === undefined, () => lock.owner);
+    const ok = yield* wait(kernel, what, () => lock.owner === undefined, () => lock.owner, !lock.sleeps);
     if (!ok) {
       t.held.pop();
       throw hung(t, what);
