@@ -5,7 +5,7 @@
  */
 import { runSequence } from '../src/harness/index.js';
 import { type Command, type FindingName, type Topology, defaultTopology } from '../src/shared/index.js';
-import { newTrace, writeTrace } from '../src/trace/index.js';
+import { type TraceGroup, newTrace, writeTrace } from '../src/trace/index.js';
 
 const vtd = defaultTopology('vtd');
 /** dev0 made a PRI endpoint (ATS, alone in its group), as the PRI model topologies do. */
@@ -19,7 +19,10 @@ const amd = defaultTopology('amd');
 /** dev0 a PRI endpoint (DTE.PPR set at probe). */
 const amdPri: Topology = { ...amd, devices: amd.devices.map((d, i) => (i === 0 ? { ...d, pri: true } : d)) };
 
-const SEQUENCES: Record<FindingName, { topology: Topology; commands: Command[] }> = {
+/** A race: two commands from `at` run as one concurrent group, switched as `switches` says. */
+const race = (at: number, switches: TraceGroup['switches']): TraceGroup[] => [{ at, size: 2, scheduler: 'exhaustive', seed: 0, switches }];
+
+const SEQUENCES: Record<FindingName, { topology: Topology; commands: Command[]; groups?: TraceGroup[] }> = {
   'vtd-iopf-remove-nonpri': {
     topology: vtd,
     commands: [{ kind: 'spawn', mm: 0 }, { kind: 'bind', dev: 0, mm: 0 }, { kind: 'unbind', dev: 0, mm: 0 }],
@@ -30,6 +33,23 @@ const SEQUENCES: Record<FindingName, { topology: Topology; commands: Command[] }
       { kind: 'spawn', mm: 0 }, { kind: 'mmap', mm: 0, first: 0, count: 1, prot: 'rw' }, { kind: 'bind', dev: 0, mm: 0 },
       { kind: 'dma', dev: 0, mm: 0, page: 0, write: false }, { kind: 'exit', mm: 0 }, { kind: 'unbind', dev: 0, mm: 0 },
     ],
+  },
+  'vtd-teardown-race': {
+    topology: vtdPri,
+    // The unbind is switched out in its teardown's QI wait (P clear, the rest not yet zeroed);
+    // the exit's release tears the same entry down.
+    commands: [{ kind: 'spawn', mm: 0 }, { kind: 'bind', dev: 0, mm: 0 }, { kind: 'unbind', dev: 0, mm: 0 }, { kind: 'exit', mm: 0 }],
+    groups: race(2, [{ at: 4, to: 1 }]),
+  },
+  'smmuv3-release-vs-detach-cd': {
+    topology: smmu,
+    // The unbind is switched out after its CD clear; the exit's release rewrites the CD.
+    commands: [
+      { kind: 'spawn', mm: 0 }, { kind: 'mmap', mm: 0, first: 0, count: 1, prot: 'rw' }, { kind: 'touch', mm: 0, page: 0, write: true },
+      { kind: 'bind', dev: 0, mm: 0 }, { kind: 'dma', dev: 0, mm: 0, page: 0, write: false },
+      { kind: 'unbind', dev: 0, mm: 0 }, { kind: 'exit', mm: 0 },
+    ],
+    groups: race(5, [{ at: 0, to: 1 }, { at: 6, to: 0 }]),
   },
   'smmuv3-detach-no-iopf-flush': {
     topology: smmuPri,
@@ -67,12 +87,12 @@ const SEQUENCES: Record<FindingName, { topology: Topology; commands: Command[] }
   },
 };
 
-for (const [name, { topology, commands }] of Object.entries(SEQUENCES)) {
-  const r = runSequence(topology, commands, { strict: true, events: true });
+for (const [name, { topology, commands, groups }] of Object.entries(SEQUENCES)) {
+  const r = runSequence(topology, commands, { strict: true, events: true, ...(groups === undefined ? {} : { groups }) });
   if (!r.ok) throw new Error(`${name}: ${r.error}`);
   const s = r.value.session;
   if (s.violation === undefined) throw new Error(`${name}: no violation on mainline`);
-  const trace = newTrace({ topology, seed: 0, commands: s.commands, steps: s.steps, violation: s.violation });
+  const trace = newTrace({ topology, seed: 0, commands: s.commands, ...(s.groups.length === 0 ? {} : { groups: s.groups }), steps: s.steps, violation: s.violation });
   const w = writeTrace(new URL(`../regressions/upstream/${name}.json`, import.meta.url).pathname, trace);
   if (!w.ok) throw new Error(w.error);
   console.log(`${name}: ${s.violation.invariant} at step ${s.violation.step}: ${s.violation.message}`);

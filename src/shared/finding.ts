@@ -8,7 +8,8 @@
  * the finding itself once its fix is switched on.
  */
 export type FindingName =
-  | 'vtd-iopf-remove-nonpri' | 'vtd-release-fpd-lost' | 'vtd-drain-devtlb-absent' | 'smmuv3-detach-no-iopf-flush'
+  | 'vtd-iopf-remove-nonpri' | 'vtd-release-fpd-lost' | 'vtd-drain-devtlb-absent' | 'vtd-teardown-race' | 'smmuv3-detach-no-iopf-flush'
+  | 'smmuv3-release-vs-detach-cd'
   | 'amd-remove-pasid-no-iopf-flush'
   | 'iopf-partial-error-response' | 'iopf-stale-partial';
 
@@ -72,6 +73,14 @@ export const FINDINGS: readonly FindingInfo[] = [
     trace: 'regressions/upstream/vtd-drain-devtlb-absent.json',
   },
   {
+    name: 'vtd-teardown-race',
+    title: 'The unbind\'s and the mm release\'s PASID teardowns race: the second meets the first\'s non-present, not yet zeroed entry and WARNs',
+    platform: 'vtd',
+    excuses: [{ invariant: 'I-SPLAT', message: 'entry not clear' }],
+    where: 'intel/pasid.c: intel_pasid_tear_down_entry (the !present && !FPD WARN_ON(val[0] != 0) against 75ed00055c05\'s clear-P-flush-zero window); svm.c: intel_mm_release (under &domain->lock) vs intel/iommu.c: blocking_domain_set_dev_pasid (no &domain->lock until domain_remove_dev_pasid)',
+    trace: 'regressions/upstream/vtd-teardown-race.json',
+  },
+  {
     name: 'smmuv3-detach-no-iopf-flush',
     title: 'SMMUv3 PASID detach leaves the PASID\'s pending stall faults queued',
     platform: 'smmuv3',
@@ -86,6 +95,16 @@ export const FINDINGS: readonly FindingInfo[] = [
     ],
     where: 'arm-smmu-v3.c: arm_smmu_blocking_set_dev_pasid (no evtq drain, no iopf_queue_flush_dev; io-pgfault.c asks for both)',
     trace: 'regressions/upstream/smmuv3-detach-no-iopf-flush.json',
+  },
+  {
+    name: 'smmuv3-release-vs-detach-cd',
+    title: 'An mm release between an unbind\'s CD clear and its master_domain removal writes a valid quiet CD back into the cleared slot',
+    platform: 'smmuv3',
+    // The CD stays valid at an SSID nothing attaches (used_ssids never returns to 0, the STE keeps
+    // its CD table, the freed ASID is in it): the state is wrong from then on.
+    excuses: [{ invariant: 'I5', persistent: true }],
+    where: 'arm-smmu-v3.c: arm_smmu_blocking_set_dev_pasid (arm_smmu_clear_cd under arm_smmu_asid_lock only, then arm_smmu_remove_master_domain under devices_lock); arm-smmu-v3-sva.c: arm_smmu_mm_release (writes the quiet CD of every listed master under devices_lock)',
+    trace: 'regressions/upstream/smmuv3-release-vs-detach-cd.json',
   },
   {
     name: 'amd-remove-pasid-no-iopf-flush',

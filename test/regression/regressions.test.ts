@@ -60,13 +60,14 @@ describe('Known upstream findings (regressions/upstream/<finding>.json)', () => 
       expect(now && { invariant: now.invariant, step: now.step }).toEqual({ invariant: trace.violation!.invariant, step: trace.violation!.step });
       expect(strict.value.trace.steps.map((s) => [s.expected, s.actual])).toEqual(trace.steps.map((s) => [s.expected, s.actual]));
       // Run as the suites and `run` do: reported as this finding, not as a failure.
-      const known = runSequence(trace.topology, trace.commands);
+      const groups = trace.groups === undefined ? {} : { groups: trace.groups };
+      const known = runSequence(trace.topology, trace.commands, groups);
       if (!known.ok) throw new Error(known.error);
       expect(known.value.session.violation).toBeUndefined();
       expect(known.value.session.known.map((k) => k.finding)).toContain(name);
       expect(known.value.session.known.find((k) => k.finding === name)!.invariants).toContain(trace.violation!.invariant);
       // With the proposed fix the same commands run clean, strictly.
-      const fixed = runSequence(trace.topology, trace.commands, { strict: true, fixes: [name] });
+      const fixed = runSequence(trace.topology, trace.commands, { strict: true, fixes: [name], ...groups });
       if (!fixed.ok) throw new Error(fixed.error);
       expect(fixed.value.session.violation).toBeUndefined();
       expect(fixed.value.session.known).toEqual([]);

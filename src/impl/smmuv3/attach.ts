@@ -233,7 +233,12 @@ export function* arm_smmu_blocking_set_dev_pasid(_new: IommuDomain, dev: Device,
   const kernel = master.smmu.kernel;
   const asid_lock = arm_smmu_asid_lock(kernel);
   yield* mutex_lock(asid_lock);
+  // Mainline clears the CD with no devices_lock: an mm release walking the domain's devices in
+  // between rewrites it (finding smmuv3-release-vs-detach-cd); its fix clears under the lock.
+  const fixed = kernel.fixes.has('smmuv3-release-vs-detach-cd') && old !== undefined;
+  if (fixed) yield* spin_lock(to_smmu_domain(old).devices_lock);
   yield* arm_smmu_clear_cd(master, pasid);
+  if (fixed) yield* spin_unlock(to_smmu_domain(old).devices_lock);
   if (master.ats_enabled) yield* arm_smmu_atc_inv_master(master, pasid);
   // Mainline (v6.17 to v7.0-rc5) flushes no pending fault here. The proposed fix of finding
   // smmuv3-detach-no-iopf-flush drains the stall master's faults for the PASID as io-pgfault.c
@@ -246,6 +251,8 @@ export function* arm_smmu_blocking_set_dev_pasid(_new: IommuDomain, dev: Device,
     } else if (faults_pending(master.smmu)) noteFinding(kernel, 'smmuv3-detach-no-iopf-flush');
   }
   yield* arm_smmu_remove_master_domain(master, old === undefined ? undefined : to_smmu_domain(old), pasid);
+  // The CD this detach cleared is valid again: an mm release rewrote it in between.
+  if (master.cd_table.table?.read(pasid).v === true) noteFinding(kernel, 'smmuv3-release-vs-detach-cd');
   yield* mutex_unlock(asid_lock);
   // The last SSID gone: downgrade the STE by re-attaching the RID domain (outside the lock).
   if (!arm_smmu_ssids_in_use(master)) yield* arm_smmu_attach_dev_sid_domain(master, master.sid_domain);

@@ -68,9 +68,15 @@ function* arm_smmu_mm_arch_invalidate_secondary_tlbs(mn: MmuNotifier, _mm: MmStr
  */
 export function* arm_smmu_mm_release(mn: MmuNotifier, _mm: MmStruct): Co {
   const smmu_domain = container(mn);
+  const kernel = smmu_domain.smmu.kernel;
   yield* spin_lock(smmu_domain.devices_lock);
   for (const master_domain of smmu_domain.devices) {
     const master = master_domain.master;
+    // An unbind between its arm_smmu_clear_cd and its arm_smmu_remove_master_domain still lists
+    // the master: the quiet CD lands in the slot it cleared (finding smmuv3-release-vs-detach-cd,
+    // noted by the detach). The proposed fix leaves a cleared CD alone; the detach then clears
+    // under devices_lock, so the check cannot go stale while this walk holds the lock.
+    if (kernel.fixes.has('smmuv3-release-vs-detach-cd') && !master.cd_table.table!.read(master_domain.ssid).v) continue;
     const target = arm_smmu_make_sva_cd(master, undefined, smmu_domain.cd.asid);
     yield* arm_smmu_write_cd_entry(master, master_domain.ssid, target);
   }

@@ -150,6 +150,19 @@ export function* intel_pasid_tear_down_entry(iommu: IntelIommu, dev: Device, pas
     }
     if (!pte.fpd) {
       yield* spin_unlock(iommu.lock);
+      // Since 75ed00055c05 a present entry's teardown clears P, unlocks, flushes and only then
+      // zeroes the rest. The unbind's teardown and the mm release's (intel_mm_release, under
+      // &domain->lock, which the unbind's blocking set_dev_pasid does not take) can run at once:
+      // the second one meets the first's window, P clear with the fields still set, and WARNs
+      // (finding vtd-teardown-race). Its proposed fix takes such an entry as being torn down by
+      // someone else: no WARN, and the drain the caller asked for still happens.
+      if (pte !== CLEAR_PASID_ENTRY) {
+        if (iommu.kernel.fixes.has('vtd-teardown-race')) {
+          if (!fault_ignore) yield* intel_iommu_drain_pasid_prq(dev, pasid);
+          return;
+        }
+        noteFinding(iommu.kernel, 'vtd-teardown-race');
+      }
       WARN_ON(iommu, pte !== CLEAR_PASID_ENTRY, `tear_down: PASID ${pasid} entry not clear`);
       // An attached PASID whose entry is clear was released without FPD: its PRQ is not
       // drained here any more (cf08ca81d08a's drain needs FPD; finding vtd-release-fpd-lost).

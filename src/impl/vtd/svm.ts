@@ -5,7 +5,7 @@
  * the mmu notifier that keeps the IOMMU caches in step with the mm.
  */
 import type { Co } from '../core/sched.js';
-import { spin_lock_init } from '../core/locking.js';
+import { spin_lock, spin_lock_init, spin_unlock } from '../core/locking.js';
 import type { Errno, Result } from '../../shared/index.js';
 import { ULONG_MAX, err, ok } from '../../shared/index.js';
 import { mmu_notifier_put, mmu_notifier_register } from '../core/mmuNotifier.js';
@@ -34,10 +34,13 @@ function* intel_arch_invalidate_secondary_tlbs(mn: MmuNotifier, _mm: MmStruct, s
  */
 function* intel_mm_release(mn: MmuNotifier, _mm: MmStruct): Co {
   const domain = dmarOf(mn);
+  // spin_lock_irqsave(&domain->lock): the walk of dev_pasids, and every teardown in it, atomic.
+  yield* spin_lock(domain.lock);
   for (const dev_pasid of [...domain.dev_pasids]) {
     const info = dev_iommu_priv_get(dev_pasid.dev);
     yield* intel_pasid_tear_down_entry(info.iommu, dev_pasid.dev, dev_pasid.pasid, true);
   }
+  yield* spin_unlock(domain.lock);
 }
 
 /** svm.c: intel_mm_free_notifier: the deferred kfree of the qi_batch and the domain. */
