@@ -266,8 +266,12 @@ const exploreRates = (): void => {
   }
 };
 
-for (const p of PLATFORMS) bench(p);
-runLoops();
-exploreRates();
+/** BENCH_ONLY=steps,run,explore (comma-separated) runs only those sections; BENCH_PLATFORMS=vtd,amd narrows the platforms. */
+const only = process.env.BENCH_ONLY?.split(',');
+const platforms = process.env.BENCH_PLATFORMS?.split(',') ?? PLATFORMS;
+const section = (name: string): boolean => only === undefined || only.includes(name);
+if (section('steps')) for (const p of PLATFORMS) if (platforms.includes(p)) bench(p);
+if (section('run')) runLoops();
+if (section('explore')) exploreRates();
 // maxRSS is in KiB: the process's true peak, not a sample.
 console.log(`\npeak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);

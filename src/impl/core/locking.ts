@@ -18,11 +18,13 @@
  * lockdep. Allocation-free on the common path (known edge, no contention).
  */
 import { warn } from './kernel.js';
-import { type Co, type LockInstance, type Task, TaskHung, preemptPoint, schedOf, setReleaseAll, wait } from './sched.js';
+import { type Co, type LockInstance, type Sched, type Task, TaskHung, preemptPoint, preempts, schedOf, setReleaseAll, wait } from './sched.js';
 import type { Kernel } from './types.js';
 
 interface LockBase extends LockInstance {
   readonly kernel: Kernel;
+  /** schedOf(kernel), looked up once: a kernel's scheduler state is made once and never replaced. */
+  readonly sched: Sched;
   readonly acquirePoint: ReturnType<typeof preemptPoint>;
   readonly releasePoint: ReturnType<typeof preemptPoint>;
 }
@@ -69,7 +71,7 @@ function lockdepOf(kernel: Kernel): Lockdep {
 
 function make<K extends Lock['kind']>(kernel: Kernel, kind: K, name: string, sleeps: boolean): Lock & { kind: K } {
   const lock = {
-    kind, name, sleeps, kernel, owner: undefined,
+    kind, name, sleeps, kernel, sched: schedOf(kernel), owner: undefined,
     acquirePoint: preemptPoint(`${kind === 'spin' ? 'spin_lock' : kind === 'mutex' ? 'mutex_lock' : 'down'}(${name})`),
     releasePoint: preemptPoint(`${kind === 'spin' ? 'spin_unlock' : kind === 'mutex' ? 'mutex_unlock' : 'up'}(${name})`),
     ...(kind === 'rwsem' ? { readers: [] } : {}),
@@ -141,8 +143,8 @@ export const in_atomic = (kernel: Kernel): boolean => schedOf(kernel).current.at
 
 function* acquire(lock: Mutex | Spinlock, what: string): Co {
   const kernel = lock.kernel;
-  yield lock.acquirePoint;
-  const t = schedOf(kernel).current;
+  if (preempts(lock.sched)) yield lock.acquirePoint;
+  const t = lock.sched.current;
   if (lock.sleeps) might_sleep(kernel, what);
   lock_acquire(kernel, t, lock);
   if (lock.owner === t) return; // recursive: reported; the real kernel would hang here
@@ -159,12 +161,12 @@ function* acquire(lock: Mutex | Spinlock, what: string): Co {
 
 function* release(lock: Mutex | Spinlock): Co {
   const kernel = lock.kernel;
-  const t = schedOf(kernel).current;
+  const t = lock.sched.current;
   if (lock_release(kernel, t, lock) && lock.owner === t) {
     lock.owner = undefined;
     if (!lock.sleeps) t.atomic--;
   }
-  yield lock.releasePoint;
+  if (preempts(lock.sched)) yield lock.releasePoint;
 }
 
 /** kernel/locking/mutex.c: mutex_lock. */
@@ -183,8 +185,8 @@ export function lockdep_assert_held(kernel: Kernel, lock: LockInstance): void {
 /** kernel/locking/rwsem.c: down_read: shares the lock with readers; waits for a writer. */
 export function* down_read(sem: RwSem): Co {
   const kernel = sem.kernel;
-  yield sem.acquirePoint;
-  const t = schedOf(kernel).current;
+  if (preempts(sem.sched)) yield sem.acquirePoint;
+  const t = sem.sched.current;
   might_sleep(kernel, `down_read(${sem.name})`);
   lock_acquire(kernel, t, sem);
   if (sem.owner !== undefined) {
@@ -199,17 +201,17 @@ export function* down_read(sem: RwSem): Co {
 
 /** kernel/locking/rwsem.c: up_read. */
 export function* up_read(sem: RwSem): Co {
-  const t = schedOf(sem.kernel).current;
+  const t = sem.sched.current;
   const i = sem.readers.indexOf(t);
   if (lock_release(sem.kernel, t, sem) && i >= 0) sem.readers.splice(i, 1);
-  yield sem.releasePoint;
+  if (preempts(sem.sched)) yield sem.releasePoint;
 }
 
 /** kernel/locking/rwsem.c: down_write: waits for the writer and every reader. */
 export function* down_write(sem: RwSem): Co {
   const kernel = sem.kernel;
-  yield sem.acquirePoint;
-  const t = schedOf(kernel).current;
+  if (preempts(sem.sched)) yield sem.acquirePoint;
+  const t = sem.sched.current;
   might_sleep(kernel, `down_write(${sem.name})`);
   lock_acquire(kernel, t, sem);
   const free = (): boolean => sem.owner === undefined && sem.readers.length === 0;
@@ -225,9 +227,9 @@ export function* down_write(sem: RwSem): Co {
 
 /** kernel/locking/rwsem.c: up_write. */
 export function* up_write(sem: RwSem): Co {
-  const t = schedOf(sem.kernel).current;
+  const t = sem.sched.current;
   if (lock_release(sem.kernel, t, sem) && sem.owner === t) sem.owner = undefined;
-  yield sem.releasePoint;
+  if (preempts(sem.sched)) yield sem.releasePoint;
 }
 
 /**
