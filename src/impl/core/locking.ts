@@ -118,12 +118,18 @@ function lock_acquire(kernel: Kernel, t: Task, next: LockInstance): void {
 
 /** lockdep.c: lock_release: unlocking what the task does not hold is a WARN ("bad unlock balance"). */
 function lock_release(kernel: Kernel, t: Task, lock: LockInstance): boolean {
-  const i = t.held.lastIndexOf(lock);
+  const held = t.held;
+  // Locks are mostly released innermost first: pop, without splice's removed-elements array.
+  if (held.length > 0 && held[held.length - 1] === lock) {
+    held.pop();
+    return true;
+  }
+  const i = held.lastIndexOf(lock);
   if (i < 0) {
     warn(kernel, `bad unlock balance detected: ${t.name} releases ${lock.name}, which it does not hold`);
     return false;
   }
-  t.held.splice(i, 1);
+  held.splice(i, 1);
   return true;
 }
 
@@ -141,14 +147,40 @@ export function might_sleep(kernel: Kernel, where: string): void {
 /** in_atomic(): the current task holds a spinlock. */
 export const in_atomic = (kernel: Kernel): boolean => schedOf(kernel).current.atomic > 0;
 
-function* acquire(lock: Mutex | Spinlock, what: string): Co {
+/**
+ * What a lock call returns when it did all its work on the call: an iterator already done. On
+ * the sequential path (no scheduler can switch at its preempt points: sched.ts `preempts`) an
+ * uncontended lock or any unlock needs no generator: `yield* mutex_lock(m)` iterates the result
+ * at once, so doing the work on the call is the same order, without allocating and resuming a
+ * generator per lock call (the commonest call of a sequential step).
+ */
+const DONE: Co = {
+  next: () => DONE_RESULT,
+  return: () => DONE_RESULT,
+  throw: (e: unknown) => {
+    throw e;
+  },
+  [Symbol.iterator]() {
+    return DONE;
+  },
+} as Co;
+const DONE_RESULT: IteratorReturnResult<void> = Object.freeze({ done: true, value: undefined });
+
+/** What an acquire checks after its preempt point, before it may wait: might_sleep, then lockdep. */
+function acquireChecks(lock: Mutex | Spinlock, t: Task): void {
+  if (lock.sleeps && t.atomic > 0) might_sleep(lock.kernel, lock.acquirePoint.what);
+  lock_acquire(lock.kernel, t, lock);
+}
+
+function* acquire(lock: Mutex | Spinlock): Co {
   const kernel = lock.kernel;
   if (preempts(lock.sched)) yield lock.acquirePoint;
   const t = lock.sched.current;
-  if (lock.sleeps) might_sleep(kernel, what);
-  lock_acquire(kernel, t, lock);
+  acquireChecks(lock, t);
   if (lock.owner === t) return; // recursive: reported; the real kernel would hang here
   if (lock.owner !== undefined) {
+    // The contended path only: `what` is the preempt point's text ("mutex_lock(name)").
+    const what = lock.acquirePoint.what;
     const ok = yield* wait(kernel, what, () => lock.owner === undefined, () => lock.owner);
     if (!ok) {
       t.held.pop();
@@ -159,24 +191,44 @@ function* acquire(lock: Mutex | Spinlock, what: string): Co {
   if (!lock.sleeps) t.atomic++;
 }
 
-function* release(lock: Mutex | Spinlock): Co {
-  const kernel = lock.kernel;
+/** acquire when nothing can switch at its point and the lock is free: done on the call. */
+function acquireNow(lock: Mutex | Spinlock): Co {
   const t = lock.sched.current;
-  if (lock_release(kernel, t, lock) && lock.owner === t) {
+  acquireChecks(lock, t);
+  lock.owner = t;
+  if (!lock.sleeps) t.atomic++;
+  return DONE;
+}
+
+const lock = (l: Mutex | Spinlock): Co => (l.owner === undefined && !preempts(l.sched) ? acquireNow(l) : acquire(l));
+
+function releaseLock(lock: Mutex | Spinlock): void {
+  const t = lock.sched.current;
+  if (lock_release(lock.kernel, t, lock) && lock.owner === t) {
     lock.owner = undefined;
     if (!lock.sleeps) t.atomic--;
   }
+}
+
+function* release(lock: Mutex | Spinlock): Co {
+  releaseLock(lock);
   if (preempts(lock.sched)) yield lock.releasePoint;
 }
 
+const unlock = (l: Mutex | Spinlock): Co => {
+  if (preempts(l.sched)) return release(l);
+  releaseLock(l);
+  return DONE;
+};
+
 /** kernel/locking/mutex.c: mutex_lock. */
-export const mutex_lock = (m: Mutex): Co => acquire(m, `mutex_lock(${m.name})`);
+export const mutex_lock = (m: Mutex): Co => lock(m);
 /** kernel/locking/mutex.c: mutex_unlock. */
-export const mutex_unlock = (m: Mutex): Co => release(m);
+export const mutex_unlock = (m: Mutex): Co => unlock(m);
 /** spin_lock (and spin_lock_irqsave: interrupts are not modelled apart from the atomic count). */
-export const spin_lock = (l: Spinlock): Co => acquire(l, `spin_lock(${l.name})`);
+export const spin_lock = (l: Spinlock): Co => lock(l);
 /** spin_unlock (and spin_unlock_irqrestore). */
-export const spin_unlock = (l: Spinlock): Co => release(l);
+export const spin_unlock = (l: Spinlock): Co => unlock(l);
 /** lockdep_assert_held. */
 export function lockdep_assert_held(kernel: Kernel, lock: LockInstance): void {
   if (!schedOf(kernel).current.held.includes(lock)) warn(kernel, `WARNING: lockdep_assert_held(${lock.name}) failed in ${schedOf(kernel).current.name}`);
@@ -187,7 +239,7 @@ export function* down_read(sem: RwSem): Co {
   const kernel = sem.kernel;
   if (preempts(sem.sched)) yield sem.acquirePoint;
   const t = sem.sched.current;
-  might_sleep(kernel, `down_read(${sem.name})`);
+  if (t.atomic > 0) might_sleep(kernel, `down_read(${sem.name})`);
   lock_acquire(kernel, t, sem);
   if (sem.owner !== undefined) {
     const ok = yield* wait(kernel, `down_read(${sem.name})`, () => sem.owner === undefined, () => sem.owner);
@@ -212,7 +264,7 @@ export function* down_write(sem: RwSem): Co {
   const kernel = sem.kernel;
   if (preempts(sem.sched)) yield sem.acquirePoint;
   const t = sem.sched.current;
-  might_sleep(kernel, `down_write(${sem.name})`);
+  if (t.atomic > 0) might_sleep(kernel, `down_write(${sem.name})`);
   lock_acquire(kernel, t, sem);
   const free = (): boolean => sem.owner === undefined && sem.readers.length === 0;
   if (!free()) {

@@ -105,14 +105,14 @@ export function schedOf(kernel: Kernel): Sched {
 }
 
 /**
- * Whether a preempt point yielded now reaches a scheduler that may switch tasks there. It does
- * not under `sync` (bridges > 0) nor while a dependency runs in place (`inline`), both of which
- * pass over every preempt point, nor outside a concurrent group; that is exactly when `wait`
- * resolves in place instead of yielding. Hot sites test it before `yield point`: skipping a
- * preempt point that would be passed over saves resuming the whole yield* chain up to `sync`
- * and back (measured: the most frequent yields of a sequential step are lock acquire/release).
+ * Whether a preempt point yielded now can reach a driver that may switch tasks there (a group's
+ * scheduler, or a test stepping a generator by hand). It cannot under `sync` (bridges > 0:
+ * every sequential command runs under one) nor while a dependency runs in place (`inline`),
+ * both of which pass over every preempt point. Hot sites test it before `yield point`: skipping
+ * a point that would be passed over saves resuming the whole yield* chain up to `sync` and back
+ * (lock acquire and release were two thirds of the yields of a sequential step).
  */
-export const preempts = (s: Sched): boolean => s.concurrent && s.bridges === 0 && s.inline.length === 0;
+export const preempts = (s: Sched): boolean => s.bridges === 0 && s.inline.length === 0;
 
 /** kthread_run / queue_work / a threaded IRQ waking: a new runnable task, not started yet. */
 export function spawn(kernel: Kernel, name: string, kind: TaskKind, body: Co<unknown>): Task {
@@ -184,7 +184,7 @@ export function sync<T>(kernel: Kernel, co: Co<T>): T {
 export function* wait(kernel: Kernel, what: string, until: () => boolean, waitsFor?: () => Task | undefined): Co<boolean> {
   if (until()) return true;
   const s = schedOf(kernel);
-  if (preempts(s)) {
+  if (s.concurrent && preempts(s)) {
     // Re-check on every wake-up: a bridge may step this task in place before `until` holds.
     const block: Yield = { kind: 'block', what, until, waitsFor };
     while (!until()) yield block;

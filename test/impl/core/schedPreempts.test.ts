@@ -40,6 +40,44 @@ describe('sched.ts: preempt points reach only a scheduler that can switch there'
     expect(points).toEqual(['mutex_lock(iommu_sva_lock)', 'spin_lock(&domain->lock)', 'spin_unlock(&domain->lock)', 'mutex_unlock(iommu_sva_lock)']);
   });
 
+  test('A generator stepped by hand outside sync (a test acting as the scheduler) stops at every point too', () => {
+    const k = kernel();
+    const m = mutex_init(k, 'iommu_sva_lock');
+    function* body(): Co {
+      yield* mutex_lock(m);
+      yield* mutex_unlock(m);
+    }
+    const points: string[] = [];
+    const co = body();
+    for (let r = co.next(); !r.done; r = co.next()) points.push(r.value.what);
+    expect(points).toEqual(['mutex_lock(iommu_sva_lock)', 'mutex_unlock(iommu_sva_lock)']);
+  });
+
+  test('A contended lock under sync takes the generator path and waits in place for its owner', () => {
+    const k = kernel();
+    const s = schedOf(k);
+    const m = mutex_init(k, '&group->mutex');
+    const order: string[] = [];
+    // The owner: a kernel task that took the mutex and stopped inside its critical section.
+    const owner = spawn(k, 'kworker', 'kworker', (function* (): Co {
+      yield* mutex_lock(m);
+      order.push('owner in');
+      yield { kind: 'preempt', what: 'owner: in the critical section' };
+      order.push('owner out');
+      yield* mutex_unlock(m);
+    })());
+    while (m.owner === undefined) stepTask(k, owner);
+    sync(k, (function* (): Co {
+      yield* mutex_lock(m);
+      order.push('me in');
+      expect(m.owner).toBe(s.current);
+      yield* mutex_unlock(m);
+    })());
+    expect(order).toEqual(['owner in', 'owner out', 'me in']);
+    expect(m.owner).toBeUndefined();
+    expect(coreOf(k).warnings).toEqual([]);
+  });
+
   test('Under sync no lock preempt point is yielded, and the locks, lockdep and its reports are as before', () => {
     const k = kernel();
     const s = schedOf(k);
@@ -47,6 +85,7 @@ describe('sched.ts: preempt points reach only a scheduler that can switch there'
     const b = mutex_init(k, 'B');
     const seen: string[] = [];
     function* ab(): Co {
+      expect(preempts(s)).toBe(false);
       yield* mutex_lock(a);
       yield* mutex_lock(b);
       expect(a.owner).toBe(s.current);
@@ -60,7 +99,6 @@ describe('sched.ts: preempt points reach only a scheduler that can switch there'
       yield* mutex_unlock(a);
       yield* mutex_unlock(b);
     }
-    expect(preempts(s)).toBe(false);
     sync(k, counting(ab(), seen));
     expect(lockdep_deps(k).get('A')?.has('B')).toBe(true);
     expect(a.owner).toBeUndefined();
