@@ -114,6 +114,9 @@ export function schedOf(kernel: Kernel): Sched {
  */
 export const preempts = (s: Sched): boolean => s.bridges === 0 && s.inline.length === 0;
 
+/** preempts for a kernel: `if (preempting(kernel)) yield POINT;` at a hot preempt point. */
+export const preempting = (kernel: Kernel): boolean => preempts(schedOf(kernel));
+
 /** kthread_run / queue_work / a threaded IRQ waking: a new runnable task, not started yet. */
 export function spawn(kernel: Kernel, name: string, kind: TaskKind, body: Co<unknown>): Task {
   const s = schedOf(kernel);
