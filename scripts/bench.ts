@@ -314,10 +314,10 @@ const concurrent = (platform: Platform): void => {
     const cpuMs = median(passes.map((p) => p[k]!.cpuMs));
     const g = (r.groups * 1000) / ms;
     const y = (r.points * 1000) / ms;
-    console.log(`  ${r.scheduler.padEnd(7)} ${r.groups} groups, ${r.points} checked yields, ${r.violating} violating: ` +
+    console.log(`  ${r.scheduler.padEnd(7)} ${r.groups} groups, ${r.points} checked yields, ${r.violating} violating${r.violating > 0 ? ` (${r.invariants.join(', ')})` : ''}: ` +
       `${Math.round(g).toLocaleString('en-US').padStart(7)} groups/s, ${Math.round(y).toLocaleString('en-US').padStart(8)} checked yields/s ` +
       `(per CPU second: ${Math.round((r.groups * 1000) / cpuMs).toLocaleString('en-US')} groups, ${Math.round((r.points * 1000) / cpuMs).toLocaleString('en-US')} yields)`);
-    out[r.scheduler] = { groups: r.groups, yields: r.points, violating: r.violating, groupsPerSecond: Math.round(g), yieldsPerSecond: Math.round(y),
+    out[r.scheduler] = { groups: r.groups, yields: r.points, violating: r.violating, invariants: r.invariants, groupsPerSecond: Math.round(g), yieldsPerSecond: Math.round(y),
       groupsPerCpuSecond: Math.round((r.groups * 1000) / cpuMs), yieldsPerCpuSecond: Math.round((r.points * 1000) / cpuMs) };
   }
   explorePass(platform, EXPLORE_PREEMPTIONS, 50);

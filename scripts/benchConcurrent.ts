@@ -30,6 +30,8 @@ export interface ConcurrentRate {
   readonly groups: number;
   readonly points: number;
   readonly violating: number;
+  /** The invariants of the violating groups (the correct impl should have none). */
+  readonly invariants: readonly string[];
   readonly ms: number;
   readonly cpuMs: number;
 }
@@ -37,7 +39,10 @@ export interface ConcurrentRate {
 /** One pass of the group workload over `seqs` on `platform`; one figure per scheduler. */
 export const groupPass = (platform: Platform, seqs: readonly Command[][], seed: number): ConcurrentRate[] => {
   const t = defaultTopology(platform);
-  const acc = { random: { groups: 0, points: 0, violating: 0, ms: 0, cpu: 0 }, pct: { groups: 0, points: 0, violating: 0, ms: 0, cpu: 0 } };
+  const acc = {
+    random: { groups: 0, points: 0, violating: 0, invariants: [] as string[], ms: 0, cpu: 0 },
+    pct: { groups: 0, points: 0, violating: 0, invariants: [] as string[], ms: 0, cpu: 0 },
+  };
   let n = 0;
   seqs.forEach((cmds, si) => {
     const rng = new Rng(seed + si);
@@ -59,7 +64,10 @@ export const groupPass = (platform: Platform, seqs: readonly Command[][], seed: 
           a.cpu += (c.user + c.system) / 1000;
           a.groups++;
           a.points += r.run?.points ?? 0;
-          if (r.found.length > 0) a.violating++;
+          if (r.found.length > 0) {
+            a.violating++;
+            for (const v of r.found) if (!a.invariants.includes(v.invariant)) a.invariants.push(v.invariant);
+          }
           continue;
         }
       }
@@ -67,7 +75,7 @@ export const groupPass = (platform: Platform, seqs: readonly Command[][], seed: 
       if (precondition(s.spec, cmds[i]!)) checkedStep(s, cmds[i]!);
     }
   });
-  return (['random', 'pct'] as const).map((k) => ({ scheduler: k, groups: acc[k].groups, points: acc[k].points, violating: acc[k].violating, ms: acc[k].ms, cpuMs: acc[k].cpu }));
+  return (['random', 'pct'] as const).map((k) => ({ scheduler: k, groups: acc[k].groups, points: acc[k].points, violating: acc[k].violating, invariants: acc[k].invariants, ms: acc[k].ms, cpuMs: acc[k].cpu }));
 };
 
 /** The explorer's fixed group: two binds of one mm racing (test/harness/group.test.ts's), after a small prefix. */
