@@ -23,7 +23,7 @@ import type { Kernel } from './types.js';
 
 interface LockBase extends LockInstance {
   readonly kernel: Kernel;
-  /** schedOf(kernel), looked up once: a kernel's scheduler state is made once and never replaced. */
+  /** schedOf(kernel), looked up once (a kernel's scheduler state is never replaced); not enumerable. */
   readonly sched: Sched;
   readonly acquirePoint: ReturnType<typeof preemptPoint>;
   readonly releasePoint: ReturnType<typeof preemptPoint>;
@@ -71,11 +71,14 @@ function lockdepOf(kernel: Kernel): Lockdep {
 
 function make<K extends Lock['kind']>(kernel: Kernel, kind: K, name: string, sleeps: boolean): Lock & { kind: K } {
   const lock = {
-    kind, name, sleeps, kernel, sched: schedOf(kernel), owner: undefined,
+    kind, name, sleeps, kernel, owner: undefined,
     acquirePoint: preemptPoint(`${kind === 'spin' ? 'spin_lock' : kind === 'mutex' ? 'mutex_lock' : 'down'}(${name})`),
     releasePoint: preemptPoint(`${kind === 'spin' ? 'spin_unlock' : kind === 'mutex' ? 'mutex_unlock' : 'up'}(${name})`),
     ...(kind === 'rwsem' ? { readers: [] } : {}),
   } as unknown as Lock & { kind: K };
+  // Not enumerable: the explorer's fingerprint walks enumerable keys, and the scheduler state
+  // (task ids, the current task) is not world state.
+  Object.defineProperty(lock, 'sched', { value: schedOf(kernel), enumerable: false });
   return lock;
 }
 
