@@ -11,7 +11,12 @@
  * without it: the loops time the boot (createWorld / openSession) and the steps of each
  * sequence separately. Nothing is kept between sequences, so garbage is what a real run makes.
  *
+ * Then the concurrent figures (scripts/benchConcurrent.ts): checked groups and checked yields per
+ * second under the random and PCT schedulers, and the preemption-bounded explorer's schedules
+ * per second on one fixed group. Every figure also goes to bench/speed.json (machine-readable).
+ *
  * Usage: npm run bench [-- sequences [repetitions [explore-depth]]]
+ * BENCH_ONLY=steps,run,explore,concurrent runs only those sections; BENCH_PLATFORMS=vtd,amd only those platforms.
  */
 import fc from 'fast-check';
 import type { CheckContext } from '../properties/invariant.js';
@@ -22,6 +27,8 @@ import type { Generator } from '../models/property.js';
 import { CI_SCOPES, DEFAULT_SCOPE, exploreTopology, scopeTopology } from '../src/explore/index.js';
 import { checkedStep, driverFor, injectedExpectation, injectionArmed, openSession, stepBoth } from '../src/harness/index.js';
 import { createWorld, implStep } from '../src/impl/index.js';
+import { writeFileAtomic } from '../src/trace/index.js';
+import { explorePass, groupPass } from './benchConcurrent.js';
 import { PLATFORMS, defaultTopology, sameObservation } from '../src/shared/index.js';
 import type { Command, Platform, Topology } from '../src/shared/index.js';
 import { initSpec, precondition, specStep } from '../src/spec/index.js';
@@ -63,11 +70,14 @@ const legalSequences = (t: Topology): Command[][] => {
 interface Pass {
   boot: number;
   steps: number;
+  /** CPU seconds of the whole pass (boot included): on a loaded machine, steadier than wall time. */
+  cpu: number;
 }
 
 const implPass = (t: Topology, seqs: readonly Command[][]): Pass => {
   const driver = driverFor(t.platform);
-  const p: Pass = { boot: 0, steps: 0 };
+  const p: Pass = { boot: 0, steps: 0, cpu: 0 };
+  const cpu = process.cpuUsage();
   for (const cmds of seqs) {
     const t0 = performance.now();
     const w = createWorld(t, driver);
@@ -76,12 +86,14 @@ const implPass = (t: Topology, seqs: readonly Command[][]): Pass => {
     p.boot += t1 - t0;
     p.steps += performance.now() - t1;
   }
+  p.cpu = cpuSeconds(cpu);
   return p;
 };
 
 let violations = 0;
 const checkedPass = (t: Topology, seqs: readonly Command[][]): Pass => {
-  const p: Pass = { boot: 0, steps: 0 };
+  const p: Pass = { boot: 0, steps: 0, cpu: 0 };
+  const cpu = process.cpuUsage();
   violations = 0;
   for (const cmds of seqs) {
     const t0 = performance.now();
@@ -91,6 +103,7 @@ const checkedPass = (t: Topology, seqs: readonly Command[][]): Pass => {
     p.boot += t1 - t0;
     p.steps += performance.now() - t1;
   }
+  p.cpu = cpuSeconds(cpu);
   return p;
 };
 
@@ -144,6 +157,12 @@ const breakdown = (t: Topology, seqs: readonly Command[][]): { spec: number; imp
   return { spec, impl, perInv };
 };
 
+/** Every figure printed, for bench/speed.json. */
+const results: Record<string, unknown> = {};
+const put = (section: string, key: string, value: unknown): void => {
+  ((results[section] ??= {}) as Record<string, unknown>)[key] = value;
+};
+
 const bench = (platform: Platform): void => {
   const t = defaultTopology(platform);
   const seqs = legalSequences(t);
@@ -183,6 +202,16 @@ const bench = (platform: Platform): void => {
   console.log(`  impl only (same commands)   ${rate(withBoot(impl))} ${spread(impl).padStart(5)}      ${rate(noBoot(impl))}`);
   console.log(`  overhead (checked/impl)     ${(withBoot(checked) / withBoot(impl)).toFixed(2).padStart(9)}x                  ${(noBoot(checked) / noBoot(impl)).toFixed(2).padStart(9)}x`);
   console.log(`  spec only                   ${rate(specMs)}`);
+  const perSecond = (ms: number): number => Math.round((steps * 1000) / ms);
+  put('steps', platform, {
+    sequences: seqs.length, steps, repetitions: REPS,
+    checked: { withBoot: perSecond(withBoot(checked)), stepsOnly: perSecond(noBoot(checked)) },
+    implOnly: { withBoot: perSecond(withBoot(impl)), stepsOnly: perSecond(noBoot(impl)) },
+    ratio: { withBoot: withBoot(checked) / withBoot(impl), stepsOnly: noBoot(checked) / noBoot(impl) },
+    cpu: { checked: Math.round(steps / median(checked.map((p) => p.cpu))), implOnly: Math.round(steps / median(impl.map((p) => p.cpu))) },
+    specOnly: perSecond(specMs),
+  });
+  console.log(`  per CPU second (steps only)  checked ${Math.round(steps / median(checked.map((p) => p.cpu))).toLocaleString('en-US')}, impl only ${Math.round(steps / median(impl.map((p) => p.cpu))).toLocaleString('en-US')}`);
   console.log(`  boot per sequence: createWorld ${((boot(impl) * 1000) / seqs.length).toFixed(1)} µs, openSession ${((boot(checked) * 1000) / seqs.length).toFixed(1)} µs`);
 
   const { spec, impl: implPart, perInv } = breakdown(t, seqs);
@@ -266,8 +295,56 @@ const exploreRates = (): void => {
   }
 };
 
-for (const p of PLATFORMS) bench(p);
-runLoops();
-exploreRates();
+/** Sequences of the concurrent workload (the first of the bench's legal sequences). */
+const GROUP_SEQUENCES = 60;
+/** The explorer's fixed group: every schedule within this many preemptions, at most EXPLORE_LIMIT of them. */
+const EXPLORE_PREEMPTIONS = 3;
+const EXPLORE_LIMIT = 5000;
+
+const concurrent = (platform: Platform): void => {
+  const t = defaultTopology(platform);
+  const seqs = legalSequences(t).slice(0, GROUP_SEQUENCES);
+  groupPass(platform, seqs.slice(0, 10), SEED);
+  const passes = Array.from({ length: 3 }, () => groupPass(platform, seqs, SEED));
+  console.log(`\n${platform}: concurrent groups (2-3 commands drawn as models/groups.ts does, every 4th step of ${seqs.length} sequences), median of 3:`);
+  const out: Record<string, unknown> = {};
+  for (const k of [0, 1]) {
+    const r = passes[0]![k]!;
+    const ms = median(passes.map((p) => p[k]!.ms));
+    const cpuMs = median(passes.map((p) => p[k]!.cpuMs));
+    const g = (r.groups * 1000) / ms;
+    const y = (r.points * 1000) / ms;
+    console.log(`  ${r.scheduler.padEnd(7)} ${r.groups} groups, ${r.points} checked yields, ${r.violating} violating${r.violating > 0 ? ` (${r.invariants.join(', ')})` : ''}: ` +
+      `${Math.round(g).toLocaleString('en-US').padStart(7)} groups/s, ${Math.round(y).toLocaleString('en-US').padStart(8)} checked yields/s ` +
+      `(per CPU second: ${Math.round((r.groups * 1000) / cpuMs).toLocaleString('en-US')} groups, ${Math.round((r.points * 1000) / cpuMs).toLocaleString('en-US')} yields)`);
+    out[r.scheduler] = { groups: r.groups, yields: r.points, violating: r.violating, invariants: r.invariants, groupsPerSecond: Math.round(g), yieldsPerSecond: Math.round(y),
+      groupsPerCpuSecond: Math.round((r.groups * 1000) / cpuMs), yieldsPerCpuSecond: Math.round((r.points * 1000) / cpuMs) };
+  }
+  explorePass(platform, EXPLORE_PREEMPTIONS, 50);
+  const ex = Array.from({ length: 3 }, () => explorePass(platform, EXPLORE_PREEMPTIONS, EXPLORE_LIMIT));
+  const e = ex[0]!;
+  const ems = median(ex.map((x) => x.ms));
+  const ecpu = median(ex.map((x) => x.cpuMs));
+  console.log(`  explorer: two binds of one mm, ≤ ${e.preemptions} preemptions: ${e.schedules} schedules${e.complete ? ' (every one)' : ' (limit reached)'} in ${(ems / 1000).toFixed(2)} s: ` +
+    `${Math.round((e.schedules * 1000) / ems).toLocaleString('en-US')} schedules/s (${Math.round((e.schedules * 1000) / ecpu).toLocaleString('en-US')} per CPU second)`);
+  out.explorer = { preemptions: e.preemptions, schedules: e.schedules, complete: e.complete, schedulesPerSecond: Math.round((e.schedules * 1000) / ems),
+    schedulesPerCpuSecond: Math.round((e.schedules * 1000) / ecpu) };
+  put('concurrent', platform, out);
+};
+
+const only = process.env.BENCH_ONLY?.split(',');
+const platforms = process.env.BENCH_PLATFORMS?.split(',') ?? PLATFORMS;
+const section = (name: string): boolean => only === undefined || only.includes(name);
+if (section('steps')) for (const p of PLATFORMS) if (platforms.includes(p)) bench(p);
+if (section('run')) runLoops();
+if (section('explore')) exploreRates();
+if (section('concurrent')) for (const p of PLATFORMS) if (platforms.includes(p)) concurrent(p);
+{
+  const { execSync } = await import('node:child_process');
+  const load = (await import('node:os')).loadavg().map((x) => x.toFixed(2)).join(' ');
+  const json = { benchFormat: 1, generatedAt: new Date().toISOString(), node: process.version, loadAverage: load, args: { sequences: SEQUENCES, repetitions: REPS }, commit: (() => { try { return execSync('git rev-parse --short HEAD', { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim(); } catch { return 'unknown'; } })(), ...results };
+  const w = writeFileAtomic('bench/speed.json', `${JSON.stringify(json, null, 2)}\n`);
+  console.log(w.ok ? `wrote ${w.value} (load average at the end: ${load})` : `bench: ${w.error}`);
+}
 // maxRSS is in KiB: the process's true peak, not a sample.
 console.log(`\npeak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);

@@ -176,9 +176,7 @@ function globalsMatch(world: World, s: SpecState, idx: Int32Array): boolean {
   if ((core.inject.armed ?? null) !== (s.failArmed ?? null)) return false;
   if (core.pasidIda.size !== s.pasids.size) return false;
   for (const p of core.pasidIda) if (!s.pasids.has(p)) return false;
-  const asids = platformOf(world).asids(world);
-  if (asids.length !== s.asids.size) return false;
-  for (const a of asids) if (!s.asids.has(a)) return false;
+  if (!platformOf(world).asidsAre(world, s.asids)) return false;
   const mms = world.mms.length;
   for (let dev = 0; dev < world.devices.length; dev++) {
     for (let slot = 0; slot < mms; slot++) {

@@ -18,32 +18,49 @@ export const excuseKnown = (s: Session, step: number, found: readonly Violation[
   const hits = s.world.kernel.findingHits;
   const met = s.known;
   if (hits.length === 0 && met.length === 0) return found;
-  const excusedBy = (v: Violation): FindingName | undefined => {
-    for (const name of hits) {
-      const e = findingInfo(name).excuses.find((x) => explains(x, v));
-      if (e === undefined) continue;
-      if (e.ends === true) s.ended = true;
-      return name;
-    }
-    for (const k of met) {
-      if (findingInfo(k.finding).excuses.some((e) => e.persistent === true && explains(e, v))) return k.finding;
-    }
-    return undefined;
-  };
-  const by = found.map(excusedBy);
-  const left = found.filter((_, i) => by[i] === undefined);
+  // s.known gains an entry per step a finding explained, so a long run repeats the same few
+  // findings many times: each is asked once (first met first, the order the list gives).
+  const metNames: FindingName[] = [];
+  for (let i = 0; i < met.length; i++) if (!metNames.includes(met[i]!.finding)) metNames.push(met[i]!.finding);
+  const by: (FindingName | undefined)[] = new Array<FindingName | undefined>(found.length);
+  const left: Violation[] = [];
+  for (let i = 0; i < found.length; i++) {
+    const v = found[i]!;
+    const name = excusedBy(s, hits, metNames, v);
+    by[i] = name;
+    if (name === undefined) left.push(v);
+  }
   for (const name of hits) {
-    const invariants = [...new Set(found.filter((_, i) => by[i] === name).map((v) => v.invariant))].sort();
-    if (invariants.length > 0) s.known.push({ finding: name, step, invariants });
+    const invariants: string[] = [];
+    for (let i = 0; i < found.length; i++) if (by[i] === name && !invariants.includes(found[i]!.invariant)) invariants.push(found[i]!.invariant);
+    if (invariants.length > 0) s.known.push({ finding: name, step, invariants: invariants.sort() });
   }
   if (left.length > 0) s.ended = false;
   // The excused splats leave the kernel log; any other entry stays for I-SPLAT to report.
-  const printed = new Set(found.filter((v, i) => by[i] !== undefined && v.invariant === 'I-SPLAT').map((v) => v.message));
-  if (printed.size > 0) {
+  let printed: Set<string> | undefined;
+  for (let i = 0; i < found.length; i++) if (by[i] !== undefined && found[i]!.invariant === 'I-SPLAT') (printed ??= new Set()).add(found[i]!.message);
+  if (printed !== undefined) {
     const log = coreOf(s.world.kernel).warnings;
     const kept = log.filter((w) => !printed.has(`kernel splat: ${w}`));
     log.length = 0;
     log.push(...kept);
   }
-  return left;
+  return left.length === found.length ? found : left;
 };
+
+/**
+ * The finding that excuses `v`: one whose buggy path ran in this step and explains it (an
+ * excuse that ends the run says so), else one met earlier whose persistent excuse explains it.
+ */
+function excusedBy(s: Session, hits: readonly FindingName[], metNames: readonly FindingName[], v: Violation): FindingName | undefined {
+  for (const name of hits) {
+    const e = findingInfo(name).excuses.find((x) => explains(x, v));
+    if (e === undefined) continue;
+    if (e.ends === true) s.ended = true;
+    return name;
+  }
+  for (const name of metNames) {
+    if (findingInfo(name).excuses.some((e) => e.persistent === true && explains(e, v))) return name;
+  }
+  return undefined;
+}

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { runSequence } from '../../src/harness/index.js';
+import { checkedStep, openSession, runSequence } from '../../src/harness/index.js';
 import type { VtdUnit } from '../../src/hw/vtd/unit.js';
 import { type Command, type Topology, defaultTopology } from '../../src/shared/index.js';
 
@@ -57,5 +57,29 @@ describe('Known upstream findings at the checked step (src/harness/known.ts)', (
     expect((s.world.iommus[0]!.unit as VtdUnit).prq.hasPending(s.world.devices[0]!.hw.sid, 1)).toBe(true);
     const fixed = runSequence(vtdPri, cmds, { strict: true, fixes: ['vtd-release-fpd-lost'] });
     expect(fixed.ok && fixed.value.session.violation).toBeUndefined();
+  });
+});
+
+describe('excuseKnown (loops, each finding met earlier asked once)', () => {
+  test('A persistent excuse met on many steps still excuses; a violation it does not explain is still reported', () => {
+    const s = openSession(vtd);
+    // Bound on two devices, then exit: release leaves the entries without FPD (the finding), and
+    // I5 says so on every later step until the unbinds.
+    for (const c of [{ kind: 'spawn', mm: 0 }, { kind: 'bind', dev: 0, mm: 0 }, { kind: 'bind', dev: 2, mm: 0 }, { kind: 'exit', mm: 0 }] as Command[]) {
+      expect(checkedStep(s, c)).toEqual([]);
+    }
+    for (let i = 0; i < 6; i++) expect(checkedStep(s, { kind: 'gracePeriod' })).toEqual([]);
+    // Strict, the same steps fail on I5: the excuse is doing the work above.
+    const strict = openSession(vtd, { strict: true });
+    const fired = ([{ kind: 'spawn', mm: 0 }, { kind: 'bind', dev: 0, mm: 0 }, { kind: 'bind', dev: 2, mm: 0 }, { kind: 'exit', mm: 0 }] as Command[])
+      .flatMap((c) => checkedStep(strict, c).map((v) => v.invariant));
+    expect(fired).toContain('I5');
+    // Met once (the exit step); the later steps are excused by its persistent excuse.
+    expect(s.known.map((k) => k.finding)).toEqual(['vtd-release-fpd-lost']);
+    // Behind the harness's back: a handle's refcount drifts. Not the finding's: reported.
+    s.world.fds[0]![0]!.handle.users += 3;
+    const found = checkedStep(s, { kind: 'gracePeriod' });
+    expect(found.map((v) => v.invariant)).toContain('I4');
+    expect(found.every((v) => v.invariant !== 'I5')).toBe(true);
   });
 });

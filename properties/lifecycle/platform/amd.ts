@@ -9,7 +9,7 @@
  */
 import type { Device, IommuDomain, World } from '../../../src/impl/index.js';
 import { didPasidKey } from '../../../src/hw/vtd/iotlb.js';
-import { pdom_id_allocated, pdom_ids } from '../../../src/impl/amd/pdomIds.js';
+import { pdom_id_allocated, pdom_id_count, pdom_ids } from '../../../src/impl/amd/pdomIds.js';
 import { dev_iommu_priv_get, to_pdomain } from '../../../src/impl/amd/structs.js';
 import { attachedTo } from '../scan.js';
 import type { LifecyclePlatform } from './types.js';
@@ -52,6 +52,11 @@ export const amdLifecycle: LifecyclePlatform = Object.freeze({
   domainInstance: (): number | undefined => undefined,
   asid: (domain: IommuDomain): number => to_pdomain(domain).id,
   asids: (world: World): number[] => pdom_ids(world.kernel),
+  asidsAre(world: World, want: ReadonlySet<number>): boolean {
+    if (pdom_id_count(world.kernel) !== want.size) return false;
+    for (const id of want) if (!pdom_id_allocated(world.kernel, id)) return false;
+    return true;
+  },
   driverFreed: (domain: IommuDomain): boolean => to_pdomain(domain).freed,
   // The leak hook covers GCR3 entries; the IDs left over must be the boot-time ones.
   quiescenceLeaks(world: World): string[] {

@@ -53,6 +53,12 @@ export const smmuv3Lifecycle: LifecyclePlatform = Object.freeze({
   domainInstance: (domain: IommuDomain): number => to_smmu_domain(domain).smmu.index,
   asid: (domain: IommuDomain): number => to_smmu_domain(domain).cd.asid,
   asids: (world: World): number[] => (world.iommus[0] as ArmSmmuDevice).asid_xa.indices(),
+  asidsAre(world: World, want: ReadonlySet<number>): boolean {
+    const xa = (world.iommus[0] as ArmSmmuDevice).asid_xa;
+    if (xa.size !== want.size) return false;
+    for (const a of want) if (xa.xa_load(a) === undefined) return false;
+    return true;
+  },
   driverFreed: (domain: IommuDomain): boolean => to_smmu_domain(domain).freed,
   // The SMMUv3 driver has no leakCheck hook, so findLeaks cannot see ASIDs or CDs.
   quiescenceLeaks(world: World): string[] {

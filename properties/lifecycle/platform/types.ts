@@ -33,6 +33,11 @@ export interface LifecyclePlatform {
   asid(domain: IommuDomain): number;
   /** arm_smmu_asid_xa's allocated ASIDs, ascending (empty on VT-d). */
   asids(world: World): number[];
+  /**
+   * Whether the allocated ASIDs are exactly `want` (REF's per-step fast path: a count and a
+   * lookup per ASID, where `asids` copies and sorts).
+   */
+  asidsAre(world: World, want: ReadonlySet<number>): boolean;
   /** Whether the driver already kfree'd the domain's memory (free_notifier ran). */
   driverFreed(domain: IommuDomain): boolean;
   /** Driver state the core's leak check does not cover, once nothing is bound. */

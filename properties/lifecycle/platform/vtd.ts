@@ -74,6 +74,7 @@ export const vtdLifecycle: LifecyclePlatform = Object.freeze({
   domainInstance: (): number | undefined => undefined,
   asid: (): number => 0,
   asids: (): number[] => [],
+  asidsAre: (_world: World, want: ReadonlySet<number>): boolean => want.size === 0,
   driverFreed: (domain: IommuDomain): boolean => to_dmar_domain(domain).freed,
   // intel_leak_check (through findLeaks) already covers entries, dev_pasids and tags.
   quiescenceLeaks: (): string[] => [],

@@ -7,7 +7,7 @@ import { INV_ALL_PAGES_ADDRESS, type AmdCmd } from '../../hw/amd/index.js';
 import { PAGE_SIZE } from '../../shared/index.js';
 import { warn } from '../core/kernel.js';
 import { spin_lock, spin_unlock } from '../core/locking.js';
-import { preemptPoint, type Co } from '../core/sched.js';
+import { preemptPoint, preempting, type Co } from '../core/sched.js';
 import type { AmdIommu, IommuDevData, ProtectionDomain } from './structs.js';
 
 /** IOMMU_NO_PASID. */
@@ -67,7 +67,7 @@ const CMD_TAIL = preemptPoint('__iommu_queue_command_sync: MMIO_CMD_TAIL write')
 export function* iommu_queue_command_sync(iommu: AmdIommu, cmd: AmdCmd, sync: boolean): Co<0> {
   yield* spin_lock(iommu.lock);
   iommu.unit.submit(cmd);
-  yield CMD_TAIL;
+  if (preempting(iommu.kernel)) yield CMD_TAIL;
   iommu.need_sync = sync;
   yield* spin_unlock(iommu.lock);
   return 0;
@@ -84,7 +84,7 @@ const WAIT_ON_SEM = preemptPoint('wait_on_sem: udelay(1) polling iommu->cmd_sem'
  * value that has not arrived by then never will (the LOOP_TIMEOUT case).
  */
 function* wait_on_sem(iommu: AmdIommu, data: number): Co<0 | 'EIO'> {
-  yield WAIT_ON_SEM;
+  if (preempting(iommu.kernel)) yield WAIT_ON_SEM;
   if (iommu.unit.cmdBuf.sem - data < 0) {
     warn(iommu.kernel, `${iommu.unit.name}: Completion-Wait loop timed out`);
     return 'EIO';
@@ -102,7 +102,7 @@ export function* iommu_completion_wait(iommu: AmdIommu): Co<0 | 'EIO'> {
   yield* spin_lock(iommu.lock);
   const data = ++iommu.cmd_sem_val;
   iommu.unit.submit({ kind: 'COMPLETION_WAIT', data });
-  yield CMD_TAIL;
+  if (preempting(iommu.kernel)) yield CMD_TAIL;
   iommu.need_sync = false;
   yield* spin_unlock(iommu.lock);
   return yield* wait_on_sem(iommu, data);

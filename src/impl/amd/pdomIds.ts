@@ -42,6 +42,9 @@ export function amd_iommu_pdom_id_free(kernel: Kernel, id: number): void {
 /** Whether `id` is allocated (for invariants: no allocation on the per-step path). */
 export const pdom_id_allocated = (kernel: Kernel, id: number): boolean => globalsOf(kernel).ids.has(id);
 
+/** How many protection-domain IDs are allocated (for invariants: no allocation on the per-step path). */
+export const pdom_id_count = (kernel: Kernel): number => globalsOf(kernel).ids.size;
+
 /** The allocated protection-domain IDs, ascending (for invariants). */
 export const pdom_ids = (kernel: Kernel): number[] => [...globalsOf(kernel).ids].sort((a, b) => a - b);
 

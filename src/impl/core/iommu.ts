@@ -9,7 +9,7 @@
  * the fault-reporting threads read the array without that mutex (iommu_attach_handle_get).
  */
 import { mutex_init, mutex_lock, mutex_unlock, type Mutex } from './locking.js';
-import { type Co, preemptPoint } from './sched.js';
+import { type Co, preemptPoint, preempting } from './sched.js';
 import type { Errno } from '../../shared/index.js';
 import { coreOf, warn } from './kernel.js';
 import { mmdrop } from './mm.js';
@@ -135,7 +135,7 @@ function* attach_locked(domain: IommuDomain, group: IommuGroup, pasid: number, h
     entry = { kind: 'domain', domain };
   }
   // xa_insert(XA_ZERO_ENTRY): present (even reserved) is -EBUSY.
-  yield XA_INSERT;
+  if (preempting(kernelOf(domain))) yield XA_INSERT;
   if (group.pasid_array.has(pasid)) return 'EBUSY';
   if (kernelOf(domain).shouldFail('xa_insert@iommu_attach_device_pasid')) return 'ENOMEM'; // the xarray node
   const early = kernelOf(domain).fault === 'R04';
@@ -143,12 +143,12 @@ function* attach_locked(domain: IommuDomain, group: IommuGroup, pasid: number, h
   const ret = yield* __iommu_set_group_pasid(domain, group, pasid, undefined);
   if (ret !== 0) {
     // xa_release (R04: xa_erase of the handle), under the xarray's spinlock.
-    yield early ? XA_ERASE : XA_RELEASE;
+    if (preempting(kernelOf(domain))) yield early ? XA_ERASE : XA_RELEASE;
     group.pasid_array.delete(pasid);
     return ret;
   }
   if (early) return 0;
-  yield XA_STORE;
+  if (preempting(kernelOf(domain))) yield XA_STORE;
   group.pasid_array.set(pasid, entry); // xa_store: cannot fail, the slot was reserved
   return 0;
 }
@@ -191,7 +191,7 @@ function* replace_locked(domain: IommuDomain, group: IommuGroup, pasid: number):
     const ret = yield* __iommu_set_group_pasid(domain, group, pasid, curr_domain);
     if (ret !== 0) return ret;
   }
-  yield XA_STORE;
+  if (preempting(kernelOf(domain))) yield XA_STORE;
   group.pasid_array.set(pasid, { kind: 'domain', domain });
   return 0;
 }
@@ -206,7 +206,7 @@ export function* iommu_detach_device_pasid(domain: IommuDomain, dev: Device, pas
   const mutex = groupMutex(group, kernelOf(domain));
   yield* mutex_lock(mutex);
   for (const d of group.devices) if (d.max_pasids > 0 || !skip) yield* iommu_remove_dev_pasid(d, pasid, domain);
-  yield XA_ERASE;
+  if (preempting(kernelOf(domain))) yield XA_ERASE;
   group.pasid_array.delete(pasid);
   yield* mutex_unlock(mutex);
 }

@@ -18,11 +18,13 @@
  * lockdep. Allocation-free on the common path (known edge, no contention).
  */
 import { warn } from './kernel.js';
-import { type Co, type LockInstance, type Task, TaskHung, preemptPoint, schedOf, setReleaseAll, wait } from './sched.js';
+import { type Co, type LockInstance, type Sched, type Task, TaskHung, preemptPoint, preempts, schedOf, setReleaseAll, wait } from './sched.js';
 import type { Kernel } from './types.js';
 
 interface LockBase extends LockInstance {
   readonly kernel: Kernel;
+  /** schedOf(kernel), looked up once (a kernel's scheduler state is never replaced); not enumerable. */
+  readonly sched: Sched;
   readonly acquirePoint: ReturnType<typeof preemptPoint>;
   readonly releasePoint: ReturnType<typeof preemptPoint>;
 }
@@ -74,6 +76,9 @@ function make<K extends Lock['kind']>(kernel: Kernel, kind: K, name: string, sle
     releasePoint: preemptPoint(`${kind === 'spin' ? 'spin_unlock' : kind === 'mutex' ? 'mutex_unlock' : 'up'}(${name})`),
     ...(kind === 'rwsem' ? { readers: [] } : {}),
   } as unknown as Lock & { kind: K };
+  // Not enumerable: the explorer's fingerprint walks enumerable keys, and the scheduler state
+  // (task ids, the current task) is not world state.
+  Object.defineProperty(lock, 'sched', { value: schedOf(kernel), enumerable: false });
   return lock;
 }
 
@@ -116,12 +121,18 @@ function lock_acquire(kernel: Kernel, t: Task, next: LockInstance): void {
 
 /** lockdep.c: lock_release: unlocking what the task does not hold is a WARN ("bad unlock balance"). */
 function lock_release(kernel: Kernel, t: Task, lock: LockInstance): boolean {
-  const i = t.held.lastIndexOf(lock);
+  const held = t.held;
+  // Locks are mostly released innermost first: pop, without splice's removed-elements array.
+  if (held.length > 0 && held[held.length - 1] === lock) {
+    held.pop();
+    return true;
+  }
+  const i = held.lastIndexOf(lock);
   if (i < 0) {
     warn(kernel, `bad unlock balance detected: ${t.name} releases ${lock.name}, which it does not hold`);
     return false;
   }
-  t.held.splice(i, 1);
+  held.splice(i, 1);
   return true;
 }
 
@@ -139,14 +150,40 @@ export function might_sleep(kernel: Kernel, where: string): void {
 /** in_atomic(): the current task holds a spinlock. */
 export const in_atomic = (kernel: Kernel): boolean => schedOf(kernel).current.atomic > 0;
 
-function* acquire(lock: Mutex | Spinlock, what: string): Co {
+/**
+ * What a lock call returns when it did all its work on the call: an iterator already done. On
+ * the sequential path (no scheduler can switch at its preempt points: sched.ts `preempts`) an
+ * uncontended lock or any unlock needs no generator: `yield* mutex_lock(m)` iterates the result
+ * at once, so doing the work on the call is the same order, without allocating and resuming a
+ * generator per lock call (the commonest call of a sequential step).
+ */
+const DONE: Co = {
+  next: () => DONE_RESULT,
+  return: () => DONE_RESULT,
+  throw: (e: unknown) => {
+    throw e;
+  },
+  [Symbol.iterator]() {
+    return DONE;
+  },
+} as Co;
+const DONE_RESULT: IteratorReturnResult<void> = Object.freeze({ done: true, value: undefined });
+
+/** What an acquire checks after its preempt point, before it may wait: might_sleep, then lockdep. */
+function acquireChecks(lock: Mutex | Spinlock, t: Task): void {
+  if (lock.sleeps && t.atomic > 0) might_sleep(lock.kernel, lock.acquirePoint.what);
+  lock_acquire(lock.kernel, t, lock);
+}
+
+function* acquire(lock: Mutex | Spinlock): Co {
   const kernel = lock.kernel;
-  yield lock.acquirePoint;
-  const t = schedOf(kernel).current;
-  if (lock.sleeps) might_sleep(kernel, what);
-  lock_acquire(kernel, t, lock);
+  if (preempts(lock.sched)) yield lock.acquirePoint;
+  const t = lock.sched.current;
+  acquireChecks(lock, t);
   if (lock.owner === t) return; // recursive: reported; the real kernel would hang here
   if (lock.owner !== undefined) {
+    // The contended path only: `what` is the preempt point's text ("mutex_lock(name)").
+    const what = lock.acquirePoint.what;
     const ok = yield* wait(kernel, what, () => lock.owner === undefined, () => lock.owner, !lock.sleeps);
     if (!ok) {
       t.held.pop();
@@ -157,24 +194,44 @@ function* acquire(lock: Mutex | Spinlock, what: string): Co {
   if (!lock.sleeps) t.atomic++;
 }
 
-function* release(lock: Mutex | Spinlock): Co {
-  const kernel = lock.kernel;
-  const t = schedOf(kernel).current;
-  if (lock_release(kernel, t, lock) && lock.owner === t) {
+/** acquire when nothing can switch at its point and the lock is free: done on the call. */
+function acquireNow(lock: Mutex | Spinlock): Co {
+  const t = lock.sched.current;
+  acquireChecks(lock, t);
+  lock.owner = t;
+  if (!lock.sleeps) t.atomic++;
+  return DONE;
+}
+
+const lock = (l: Mutex | Spinlock): Co => (l.owner === undefined && !preempts(l.sched) ? acquireNow(l) : acquire(l));
+
+function releaseLock(lock: Mutex | Spinlock): void {
+  const t = lock.sched.current;
+  if (lock_release(lock.kernel, t, lock) && lock.owner === t) {
     lock.owner = undefined;
     if (!lock.sleeps) t.atomic--;
   }
-  yield lock.releasePoint;
 }
 
+function* release(lock: Mutex | Spinlock): Co {
+  releaseLock(lock);
+  if (preempts(lock.sched)) yield lock.releasePoint;
+}
+
+const unlock = (l: Mutex | Spinlock): Co => {
+  if (preempts(l.sched)) return release(l);
+  releaseLock(l);
+  return DONE;
+};
+
 /** kernel/locking/mutex.c: mutex_lock. */
-export const mutex_lock = (m: Mutex): Co => acquire(m, `mutex_lock(${m.name})`);
+export const mutex_lock = (m: Mutex): Co => lock(m);
 /** kernel/locking/mutex.c: mutex_unlock. */
-export const mutex_unlock = (m: Mutex): Co => release(m);
+export const mutex_unlock = (m: Mutex): Co => unlock(m);
 /** spin_lock (and spin_lock_irqsave: interrupts are not modelled apart from the atomic count). */
-export const spin_lock = (l: Spinlock): Co => acquire(l, `spin_lock(${l.name})`);
+export const spin_lock = (l: Spinlock): Co => lock(l);
 /** spin_unlock (and spin_unlock_irqrestore). */
-export const spin_unlock = (l: Spinlock): Co => release(l);
+export const spin_unlock = (l: Spinlock): Co => unlock(l);
 /** lockdep_assert_held. */
 export function lockdep_assert_held(kernel: Kernel, lock: LockInstance): void {
   if (!schedOf(kernel).current.held.includes(lock)) warn(kernel, `WARNING: lockdep_assert_held(${lock.name}) failed in ${schedOf(kernel).current.name}`);
@@ -183,9 +240,9 @@ export function lockdep_assert_held(kernel: Kernel, lock: LockInstance): void {
 /** kernel/locking/rwsem.c: down_read: shares the lock with readers; waits for a writer. */
 export function* down_read(sem: RwSem): Co {
   const kernel = sem.kernel;
-  yield sem.acquirePoint;
-  const t = schedOf(kernel).current;
-  might_sleep(kernel, `down_read(${sem.name})`);
+  if (preempts(sem.sched)) yield sem.acquirePoint;
+  const t = sem.sched.current;
+  if (t.atomic > 0) might_sleep(kernel, `down_read(${sem.name})`);
   lock_acquire(kernel, t, sem);
   if (sem.owner !== undefined) {
     const ok = yield* wait(kernel, `down_read(${sem.name})`, () => sem.owner === undefined, () => sem.owner);
@@ -199,18 +256,18 @@ export function* down_read(sem: RwSem): Co {
 
 /** kernel/locking/rwsem.c: up_read. */
 export function* up_read(sem: RwSem): Co {
-  const t = schedOf(sem.kernel).current;
+  const t = sem.sched.current;
   const i = sem.readers.indexOf(t);
   if (lock_release(sem.kernel, t, sem) && i >= 0) sem.readers.splice(i, 1);
-  yield sem.releasePoint;
+  if (preempts(sem.sched)) yield sem.releasePoint;
 }
 
 /** kernel/locking/rwsem.c: down_write: waits for the writer and every reader. */
 export function* down_write(sem: RwSem): Co {
   const kernel = sem.kernel;
-  yield sem.acquirePoint;
-  const t = schedOf(kernel).current;
-  might_sleep(kernel, `down_write(${sem.name})`);
+  if (preempts(sem.sched)) yield sem.acquirePoint;
+  const t = sem.sched.current;
+  if (t.atomic > 0) might_sleep(kernel, `down_write(${sem.name})`);
   lock_acquire(kernel, t, sem);
   const free = (): boolean => sem.owner === undefined && sem.readers.length === 0;
   if (!free()) {
@@ -225,9 +282,9 @@ export function* down_write(sem: RwSem): Co {
 
 /** kernel/locking/rwsem.c: up_write. */
 export function* up_write(sem: RwSem): Co {
-  const t = schedOf(sem.kernel).current;
+  const t = sem.sched.current;
   if (lock_release(sem.kernel, t, sem) && sem.owner === t) sem.owner = undefined;
-  yield sem.releasePoint;
+  if (preempts(sem.sched)) yield sem.releasePoint;
 }
 
 /**

@@ -8,7 +8,7 @@
 import { CMDQ_TLBI_RANGE_NUM_MAX, CMDQ_TLBI_RANGE_SCALE_MAX, ATC_INV_SIZE_ALL, type SmmuCmd } from '../../hw/smmuv3/index.js';
 import { warn } from '../core/kernel.js';
 import { spin_lock, spin_unlock } from '../core/locking.js';
-import { type Co, type Yield, preemptPoint } from '../core/sched.js';
+import { type Co, type Yield, preemptPoint, preempting } from '../core/sched.js';
 import { __ffs, fls_long, shl64, shr64 } from './shift.js';
 import { IOMMU_NO_PASID, type ArmSmmuDevice, type ArmSmmuDomain, type ArmSmmuMaster } from './structs.js';
 
@@ -55,11 +55,11 @@ const CMDQ_STORE: Readonly<Record<SmmuCmd['kind'], Yield>> = {
  * for it. Returns false when the sync timed out (-ETIMEDOUT, which SVA callers ignore).
  */
 export function* arm_smmu_cmdq_issue_cmdlist(smmu: ArmSmmuDevice, cmds: readonly SmmuCmd[], sync: boolean): Co<boolean> {
-  yield CMDQ_STORE[cmds.length === 0 ? 'CMD_SYNC' : cmds[0]!.kind];
+  if (preempting(smmu.kernel)) yield CMDQ_STORE[cmds.length === 0 ? 'CMD_SYNC' : cmds[0]!.kind];
   arm_smmu_cmdq_publish(smmu, cmds);
   if (!sync) return true;
   const status = smmu.unit.submit({ kind: 'CMD_SYNC' });
-  yield CMD_SYNC_WAIT;
+  if (preempting(smmu.kernel)) yield CMD_SYNC_WAIT;
   return status !== 'timeout';
 }
 

@@ -30,6 +30,11 @@ export class XArrayAlloc<T> {
     return this.slots.get(id);
   }
 
+  /** How many indices are allocated (for invariants: no allocation on the per-step path). */
+  get size(): number {
+    return this.slots.size;
+  }
+
   /** Allocated indices, ascending: the leak check's view. */
   indices(): number[] {
     return [...this.slots.keys()].sort((a, b) => a - b);

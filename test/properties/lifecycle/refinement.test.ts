@@ -9,6 +9,10 @@ import { refinement } from '../../../properties/lifecycle/refinement.js';
 import { matchesSpec } from '../../../properties/lifecycle/refinementMatch.js';
 import type { StepProbe } from '../../../properties/probe.js';
 import { nextLegal, rng } from '../randomCommands.js';
+import { platformOf } from '../../../properties/lifecycle/platform/index.js';
+import { amd_iommu_pdom_id_alloc } from '../../../src/impl/amd/pdomIds.js';
+import { arm_smmu_asid_xa } from '../../../src/impl/smmuv3/smmu.js';
+import type { ArmSmmuDomain } from '../../../src/impl/smmuv3/structs.js';
 import { PLATFORMS, busy, check, exit, expectFires, expectHolds, mprotect, munmap, poke, topology, type Pair } from '../helpers.js';
 
 /** The fast path must see every crafted divergence, not only the full diff. */
@@ -65,6 +69,30 @@ describe.each(PLATFORMS)('REF refinement on %s', (platform) => {
     from.pasid_array.delete(pasid);
     to.pasid_array.set(pasid, e);
     diverges(p, /abstract\(world\) differs from the spec: view\.(domains|handles)/);
+  });
+
+  test('asidsAre (the ASID fast path: a count and a lookup each) sees an ASID allocated, or swapped, behind the spec', () => {
+    const p = busy(platform);
+    expect(matchesSpec(p.world, p.spec)).toBe(true);
+    const lc = platformOf(p.world);
+    const kernel = p.world.kernel;
+    if (platform === 'vtd') {
+      expect(lc.asidsAre(p.world, new Set([1]))).toBe(false);
+      return;
+    }
+    const before = lc.asids(p.world);
+    expect(before.length).toBeGreaterThan(0);
+    const extra = platform === 'amd'
+      ? amd_iommu_pdom_id_alloc(kernel)
+      : arm_smmu_asid_xa(kernel).xa_alloc({} as ArmSmmuDomain, 1, 255);
+    expect(typeof extra).toBe('number');
+    diverges(p, /view\.asids/);
+    // Same count, one ID different: the lookup direction catches it.
+    const swapped = new Set(before);
+    swapped.delete(before[0]!);
+    swapped.add(extra as number);
+    expect(lc.asidsAre(p.world, new Set([...before, extra as number]))).toBe(true);
+    expect(lc.asidsAre(p.world, swapped)).toBe(false);
   });
 
   test('fires when an mm_struct is marked freed while the spec keeps it live', () => {
