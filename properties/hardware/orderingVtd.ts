@@ -1,7 +1,9 @@
 /**
  * I7 on VT-d, read from the step's descriptor log:
- * - a device-TLB invalidation of (sid, PASID) comes after an IOTLB invalidation of the PASID,
- *   with no earlier device-TLB invalidation of the same (sid, PASID) in between;
+ * - a device-TLB invalidation of (sid, PASID) comes after an IOTLB invalidation of the PASID
+ *   that covers its range, with no earlier device-TLB invalidation of the same (sid, PASID)
+ *   covering that range in between (a narrower one between is another CPU's batch: qi_submit_sync
+ *   keeps each batch contiguous, but a teardown's IOTLB and device-TLB flushes are two batches);
  * - teardown (the last unbind of a live mm, or release at exit), per device: the entry is
  *   cleared, then the PASID cache is invalidated and waited for, then P_IOTLB, then the
  *   device TLB (ATS), and any PRQ drain comes after the IOTLB invalidation; the PASID detach
@@ -21,8 +23,19 @@ import { lastUnbind } from './lastUnbind.js';
 import type { Sink } from './platform.js';
 import { vtdUnits } from './vtdRead.js';
 import { IDA_START_DID } from '../../src/impl/vtd/did.js';
+import { MAX_AGAW_PFN_WIDTH } from '../../src/hw/vtd/descriptor.js';
 
-function iotlbBeforeDevtlb(log: UnitLog, unit: number, out: Sink): void {
+/** Does [a, a + 2^ao) contain [b, b + 2^bo) (page numbers; an order of the full width is everything)? */
+const contains = (a: number, ao: number, b: number, bo: number): boolean =>
+  ao >= MAX_AGAW_PFN_WIDTH || (bo <= ao && b >= a && b + 2 ** bo <= a + 2 ** ao);
+
+/**
+ * `gone(sid, pasid)`: the PASID entry is not present at the end of the step. Its teardown
+ * flushed the whole PASID from the IOTLB after clearing P, so nothing can refill it: a later,
+ * narrower device-TLB flush (another CPU's munmap in cache_tag_unassign_domain's window, where
+ * the IOTLB tag is gone and the DEVTLB tag not yet) is redundant, not out of order.
+ */
+function iotlbBeforeDevtlb(log: UnitLog, unit: number, out: Sink, gone: (sid: number, pasid: number) => boolean): void {
   const ev = log.events;
   for (let k = 0; k < log.n; k++) {
     const e = ev[k]!;
@@ -33,11 +46,12 @@ function iotlbBeforeDevtlb(log: UnitLog, unit: number, out: Sink): void {
       const f = ev[j]!;
       // A second-stage paging domain's PASID is covered by the IOTLB invalidation of its DID
       // (always one of domain_attach_iommu's, never SVA's FLPT_DEFAULT_DID).
-      if ((f.kind === 'piotlb' && f.pasid === e.pasid) || ((f.kind === 'iotlb_dsi' || f.kind === 'iotlb_psi') && f.did >= IDA_START_DID)) {
+      if ((f.kind === 'piotlb' && f.pasid === e.pasid && (f.granularity === 'pasid' || contains(f.addr, f.am, e.addr, e.sizeOrder))) ||
+        ((f.kind === 'iotlb_dsi' || f.kind === 'iotlb_psi') && f.did >= IDA_START_DID)) {
         ok = true;
         break;
       }
-      if (f.kind === 'devtlb' && f.sid === e.sid && f.pasid === e.pasid) break;
+      if (f.kind === 'devtlb' && f.sid === e.sid && f.pasid === e.pasid && (f.global || contains(f.addr, f.sizeOrder, e.addr, e.sizeOrder)) && !gone(e.sid, e.pasid)) break;
     }
     if (!ok) out.add({ iommu: unit, sid: e.sid, pasid: e.pasid, at: k }, `${log.name}: device-TLB invalidation of sid ${e.sid} PASID ${e.pasid} (descriptor ${k}) without an IOTLB invalidation of the PASID before it`);
   }
@@ -97,7 +111,11 @@ function liveRewrites(ctx: CheckContext, out: Sink): void {
 
 export function checkVtdOrdering(ctx: CheckContext, out: Sink): void {
   const { probe, world, cmd } = ctx;
-  for (let u = 0; u < probe.units.length; u++) iotlbBeforeDevtlb(probe.units[u]!, u, out);
+  const gone = (sid: number, pasid: number): boolean => {
+    const dev = world.devices.find((d) => dev_iommu_priv_get(d).sid === sid);
+    return dev !== undefined && dev_iommu_priv_get(dev).pasid_table?.fetch(pasid)?.present !== true;
+  };
+  for (let u = 0; u < probe.units.length; u++) iotlbBeforeDevtlb(probe.units[u]!, u, out, gone);
   liveRewrites(ctx, out);
   if (cmd.kind === 'unbind') {
     const gone = lastUnbind(ctx);

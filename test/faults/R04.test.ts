@@ -47,7 +47,7 @@ const KASAN = /^BUG: KASAN: slab-use-after-free in iommu_sva_handle_iopf: attach
  * is 386 schedules, all clean: the reservation is never a handle.
  */
 const R04_SCHEDULES_TO_FIND = 77;
-const MAINLINE_SCHEDULES = 386;
+const MAINLINE_SCHEDULES = 466;
 
 interface R04Run { run: GroupRun; bad: boolean; splats: string[]; bind: unknown; handles: number }
 
@@ -139,7 +139,7 @@ describe('R04: the attach handle visible before the attach succeeds (5e9f822c9c6
 
   test('preemption-bounded exploration (k = 1) finds it; mainline explores every schedule clean', () => {
     const found = explorePreemptionBounded((p) => runR04('R04', p), 1, 2000);
-    expect(found.found).toEqual({ switches: [{ at: 4, to: 1 }, { at: 6, to: 2 }, { at: 7, to: 3 }] });
+    expect(found.found).toEqual({ switches: [{ at: 6, to: 1 }, { at: 8, to: 2 }, { at: 9, to: 3 }] });
     expect(found.schedules).toBe(R04_SCHEDULES_TO_FIND);
     const clean = explorePreemptionBounded((p) => runR04(undefined, p), 1, 2000);
     expect(clean).toMatchObject({ complete: true, found: undefined, schedules: MAINLINE_SCHEDULES });

@@ -34,9 +34,10 @@ describe('exit_mmap', () => {
    */
   test('smmuv3: a release between the unbind\'s clear_cd and its remove_master_domain leaves a quiet CD at a detached PASID (I5)', () => {
     const unbindThenExit: Command[] = [{ kind: 'unbind', dev: 0, mm: 0 }, { kind: 'exit', mm: 0 }];
-    const r = exploreGroup(defaultTopology('smmuv3'), PREFIX, unbindThenExit, 1, 1000);
+    // Strictly: the run reports it as the known finding smmuv3-release-vs-detach-cd (test/regression).
+    const r = exploreGroup(defaultTopology('smmuv3'), PREFIX, unbindThenExit, 1, 1000, { strict: true });
     expect(r).toEqual({ schedules: 19, complete: false, found: { switches: [{ at: 12, to: 1 }] }, invariant: 'I5' });
-    const s = openSession(defaultTopology('smmuv3'));
+    const s = openSession(defaultTopology('smmuv3'), { strict: true });
     for (const c of PREFIX) expect(checkedStep(s, c)).toEqual([]);
     const found = checkedGroup(s, unbindThenExit, { scheduler: 'exhaustive', seed: 0, switches: [{ at: 12, to: 1 }] });
     expect(found.map((v) => `${v.invariant}: ${v.message}`)).toEqual(['I5: dev0 has a hardware entry at PASID 1 that its group does not attach']);

@@ -40,6 +40,57 @@ describe('I7 ordering', () => {
     expect(b.check(ordering)[0]!.message).toContain('without an IOTLB invalidation');
   });
 
+  test('fires when the P_IOTLB invalidation does not cover the device-TLB range (VT-d)', () => {
+    const b = bench('vtd');
+    setup(b, 0, [0]);
+    // The IOTLB flush names the pages after the range; the device-TLB flush the range itself.
+    wrapSubmit<QiDesc>(b.world.iommus[0]!.unit as VtdUnit, (d, submit) =>
+      submit(d.kind === 'piotlb' && d.granularity === 'page' ? { ...d, addr: d.addr + 2 ** d.am } : d));
+    b.run({ kind: 'munmap', mm: 0, first: 0, count: 1 });
+    expect(ids(b.check(ordering))).toEqual(['I7']);
+    expect(b.check(ordering)[0]!.message).toContain('without an IOTLB invalidation');
+  });
+
+  test("holds when another CPU's flush batch lands between a teardown's P_IOTLB and its device-TLB flush (VT-d)", () => {
+    const b = bench('vtd');
+    setup(b, 0, [0]);
+    // What a concurrent munmap's cache_tag_flush_range queues under qi->q_lock: one page's
+    // P_IOTLB and device-TLB invalidations, between the unbind's two batches.
+    let once = false;
+    wrapSubmit<QiDesc>(b.world.iommus[0]!.unit as VtdUnit, (d, submit) => {
+      submit(d);
+      if (once || d.kind !== 'piotlb' || d.granularity !== 'pasid') return;
+      once = true;
+      submit({ kind: 'piotlb', granularity: 'page', did: d.did, pasid: d.pasid, addr: 0x40000, am: 0, ih: false });
+      submit({ kind: 'devtlb', sid: 0, pasid: d.pasid, global: false, addr: 0x40000, sizeOrder: 0 });
+    });
+    b.run({ kind: 'unbind', dev: 0, mm: 0 });
+    expect(once).toBe(true);
+    expect(b.check(ordering)).toEqual([]);
+  });
+
+  test("holds for a redundant device-TLB flush after the PASID's teardown (cache_tag_unassign_domain's window) (VT-d)", () => {
+    const b = bench('vtd');
+    setup(b, 0, [0]);
+    wrapSubmit<QiDesc>(b.world.iommus[0]!.unit as VtdUnit, (d, submit) => {
+      submit(d);
+      if (d.kind === 'devtlb' && d.sizeOrder >= 52) submit({ ...d, addr: 0x40000, sizeOrder: 0 });
+    });
+    b.run({ kind: 'unbind', dev: 0, mm: 0 });
+    expect(b.check(ordering)).toEqual([]);
+  });
+
+  test('fires for a second device-TLB flush of a live PASID without its own IOTLB flush (VT-d)', () => {
+    const b = bench('vtd');
+    setup(b, 0, [0]);
+    wrapSubmit<QiDesc>(b.world.iommus[0]!.unit as VtdUnit, (d, submit) => {
+      submit(d);
+      if (d.kind === 'devtlb') submit(d);
+    });
+    b.run({ kind: 'munmap', mm: 0, first: 0, count: 1 });
+    expect(ids(b.check(ordering))).toEqual(['I7']);
+  });
+
   test('fires when software rewrites a present PASID entry in place (VT-d spec 6.5.3.3), not for clearing P alone', () => {
     const b = bench('vtd');
     setup(b, 0, [0]);
