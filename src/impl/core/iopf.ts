@@ -231,9 +231,12 @@ const faultPasid = (f: IopfFault): number => ((f.prm.flags & IOMMU_FAULT_PAGE_RE
  * left there (finding iopf-stale-partial) joins the group and is handled against its mm; the
  * proposed fix matches the PASID too.
  */
-function iopf_group_alloc(param: IommuFaultParam, evt: IopfFault): IopfGroup {
+function* iopf_group_alloc(param: IommuFaultParam, evt: IopfFault): Co<IopfGroup> {
   const faults: IopfFault[] = [];
   const kernel = param.queue.kernel;
+  // The partial list and the pending list change under iopf_param->lock: an answer or a
+  // device removal on another CPU walks them under it.
+  yield* mutex_lock(param.lock);
   for (let i = param.partial.length - 1; i >= 0; i--) {
     const p = param.partial[i]!;
     if (p.prm.grpid !== evt.prm.grpid) continue;
@@ -248,6 +251,7 @@ function iopf_group_alloc(param: IommuFaultParam, evt: IopfFault): IopfGroup {
   if (faults.length > 1) iopf_counts(param.queue.kernel).multiGroups++;
   const group: IopfGroup = { last_fault: evt, faults, fault_param: param, attach_handle: undefined, work: undefined, freed: false };
   param.faults.unshift(group); // list_add(&group->pending_node, &iopf_param->faults)
+  yield* mutex_unlock(param.lock);
   return group;
 }
 
@@ -278,12 +282,15 @@ export function* iommu_report_device_fault(kernel: Kernel, dev: Device, evt: Iop
     return 'EINVAL';
   }
   if (!last) {
-    param.partial.unshift(evt); // report_partial_fault; not acknowledged
+    // report_partial_fault: under iopf_param->lock; not acknowledged.
+    yield* mutex_lock(param.lock);
+    param.partial.unshift(evt);
+    yield* mutex_unlock(param.lock);
     // B50: before fca5b78511e9 the return here was lost (3dfa64aecbaf): the partial request
     // went on to become the last of a group of its own, handled and answered before its LAST.
     if (kernel.fault !== 'B50') return 0;
   }
-  const group = iopf_group_alloc(param, evt);
+  const group = yield* iopf_group_alloc(param, evt);
   group.attach_handle = handle;
   if (handle.domain.iopf_handler!(group) !== 0) {
     yield* iopf_group_response(group, 'failure');
@@ -333,7 +340,7 @@ export function* iopf_group_response(group: IopfGroup, status: PageResponseCode)
   const i = param.faults.indexOf(group);
   if (i >= 0) { // list_empty(&group->pending_node): answered already
     yield* dev.iommu.ops.page_response!(dev, iopf, { pasid: iopf.prm.pasid, grpid: iopf.prm.grpid, code: status });
-    param.faults.splice(i, 1); // list_del_init(&group->pending_node)
+    param.faults.splice(param.faults.indexOf(group), 1); // list_del_init(&group->pending_node)
   }
   yield* mutex_unlock(param.lock);
   if (i >= 0 && status === 'success') successes.set(kernel, (successes.get(kernel) ?? 0) + group.faults.length);

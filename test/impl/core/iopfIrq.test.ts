@@ -10,7 +10,8 @@ import { priSetup } from '../../properties/hardware/priHelpers.js';
  * The SMMUv3 event-queue thread and the AMD PPR-log handler are the bodies of the io-pgfault
  * queue's 'irq' task (iopf_queue_alloc's hook), no longer run atomically under sync: inside a
  * concurrent group the IRQ thread stops at its own yield points (the EVTQ_CONS store after each
- * event, the locks of the FAILURE/INVALID response), where another task may run.
+ * event, iopf_param->lock around queueing the group, the locks of the FAILURE/INVALID response),
+ * where another task may run.
  */
 const irqPoints = (trace: readonly GroupPoint[], irqTask: number): string[] => [...new Set(trace.filter((p) => p.task === irqTask).map((p) => p.what))];
 
@@ -25,8 +26,10 @@ describe.each(['smmuv3', 'amd'] as const)('%s: the fault IRQ thread is an irq ta
     // One IRQ thread per IOMMU (dev0's is the first queue), and the one work item.
     expect(run.tasks.map((t) => t.kind)).toEqual(['cpu', 'irq', 'kworker', ...b.world.iommus.slice(1).map(() => 'irq')]);
     const points = irqPoints(run.trace!, 1);
-    // SMMUv3's thread stops after taking each event; AMD's takes no lock on a request it queues.
-    expect(points).toEqual(platform === 'smmuv3' ? ['arm_smmu_evtq_thread: queue_sync_cons_out(EVTQ_CONS)', 'done'] : ['done']);
+    // SMMUv3's thread stops after taking each event; both take iopf_param->lock to queue the
+    // group (iopf_group_alloc).
+    const queued = ['mutex_lock(&fault_param->lock)', 'mutex_unlock(&fault_param->lock)', 'done'];
+    expect(points).toEqual(platform === 'smmuv3' ? ['arm_smmu_evtq_thread: queue_sync_cons_out(EVTQ_CONS)', ...queued] : queued);
     expect(b.world.devices[0]!.hw.priState!.completions.map((c) => c.code)).toEqual(['success']);
   });
 
