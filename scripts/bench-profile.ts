@@ -5,13 +5,11 @@
  *
  * Usage: node --import tsx scripts/bench-profile.ts platform [checked|impl] [sequences] [passes]
  */
-import fc from 'fast-check';
-import { svaCommand } from '../models/index.js';
-import { checkedStep, driverFor, openSession, stepBoth } from '../src/harness/index.js';
+import { checkedStep, driverFor, openSession } from '../src/harness/index.js';
 import { createWorld, implStep } from '../src/impl/index.js';
 import { defaultTopology } from '../src/shared/index.js';
-import type { Command, Platform } from '../src/shared/index.js';
-import { initSpec, precondition } from '../src/spec/index.js';
+import type { Platform } from '../src/shared/index.js';
+import { legalSequences } from './benchSequences.js';
 
 const platform = (process.argv[2] ?? 'vtd') as Platform;
 const mode = process.argv[3] ?? 'checked';
@@ -19,22 +17,7 @@ const SEQUENCES = Number(process.argv[4] ?? 200);
 const PASSES = Number(process.argv[5] ?? 10);
 const t = defaultTopology(platform);
 const driver = driverFor(platform);
-const raw = fc.sample(fc.array(svaCommand(t).map((c) => c.cmd), { minLength: 100, maxLength: 400 }), { seed: 4242, numRuns: SEQUENCES });
-const seqs = raw.map((cmds) => {
-  const s = initSpec(t);
-  const w = createWorld(t, driver);
-  const legal: Command[] = [];
-  for (let i = 0; i < t.mms; i++) {
-    const spawn: Command = { kind: 'spawn', mm: i };
-    stepBoth(s, w, spawn);
-    legal.push(spawn);
-  }
-  for (const c of cmds) if (precondition(s, c)) {
-    stepBoth(s, w, c);
-    legal.push(c);
-  }
-  return legal;
-});
+const seqs = legalSequences(t, 4242, SEQUENCES);
 const steps = seqs.reduce((a, s) => a + s.length, 0);
 const pass = (): void => {
   for (const cmds of seqs) {

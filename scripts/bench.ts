@@ -18,20 +18,20 @@
  * Usage: npm run bench [-- sequences [repetitions [explore-depth]]]
  * BENCH_ONLY=steps,run,explore,concurrent runs only those sections; BENCH_PLATFORMS=vtd,amd only those platforms.
  */
-import fc from 'fast-check';
 import type { CheckContext } from '../properties/invariant.js';
 import { attachProbe } from '../properties/probe.js';
 import { INVARIANTS } from '../properties/registry.js';
-import { RunStats, searchForViolation, svaCommand, topologyFor } from '../models/index.js';
+import { RunStats, searchForViolation, topologyFor } from '../models/index.js';
 import type { Generator } from '../models/property.js';
 import { CI_SCOPES, DEFAULT_SCOPE, exploreTopology, scopeTopology } from '../src/explore/index.js';
-import { checkedStep, driverFor, injectedExpectation, injectionArmed, openSession, stepBoth } from '../src/harness/index.js';
+import { checkedStep, driverFor, injectedExpectation, injectionArmed, openSession } from '../src/harness/index.js';
 import { createWorld, implStep } from '../src/impl/index.js';
 import { writeFileAtomic } from '../src/trace/index.js';
 import { explorePass, groupPass } from './benchConcurrent.js';
+import { legalSequences as generateSequences } from './benchSequences.js';
 import { PLATFORMS, defaultTopology, sameObservation } from '../src/shared/index.js';
 import type { Command, Platform, Topology } from '../src/shared/index.js';
-import { initSpec, precondition, specStep } from '../src/spec/index.js';
+import { initSpec, specStep } from '../src/spec/index.js';
 
 const SEQUENCES = Number(process.argv[2] ?? 400);
 const REPS = Number(process.argv[3] ?? 7);
@@ -42,29 +42,7 @@ const WARMUP = 2;
 const SEED = 4242;
 const MiB = 2 ** 20;
 
-/**
- * Legal command sequences: generated, then filtered by the spec (not timed). The kernel steps
- * beside it: with an injection armed the spec needs to know which call the kernel failed.
- */
-const legalSequences = (t: Topology): Command[][] => {
-  const raw = fc.sample(fc.array(svaCommand(t).map((c) => c.cmd), { minLength: 100, maxLength: 400 }), { seed: SEED, numRuns: SEQUENCES });
-  const driver = driverFor(t.platform);
-  return raw.map((cmds) => {
-    const s = initSpec(t);
-    const w = createWorld(t, driver);
-    const legal: Command[] = [];
-    for (let i = 0; i < t.mms; i++) {
-      const spawn: Command = { kind: 'spawn', mm: i };
-      stepBoth(s, w, spawn);
-      legal.push(spawn);
-    }
-    for (const c of cmds) if (precondition(s, c)) {
-      stepBoth(s, w, c);
-      legal.push(c);
-    }
-    return legal;
-  });
-};
+const legalSequences = (t: Topology): Command[][] => generateSequences(t, SEED, SEQUENCES);
 
 /** One pass over every sequence: ms spent booting and ms spent stepping. */
 interface Pass {
