@@ -68,11 +68,10 @@ export interface IopfQueue {
   /** Work items queued so far: names the kworker tasks. */
   nwork: number;
   /**
-   * The driver's threaded fault IRQ handler: moves hardware-queued faults into
-   * iommu_report_device_fault. A generator runs as the 'irq' task's body; a driver whose
-   * thread is not converted yet (VT-d's prq_event_thread) returns nothing and runs atomically.
+   * The driver's threaded fault IRQ handler (VT-d's PRQ thread, SMMUv3's evtq thread, AMD's PPR
+   * log poll): moves hardware-queued faults into iommu_report_device_fault, as the 'irq' task's body.
    */
-  readonly irq_thread: () => Co | void;
+  readonly irq_thread: () => Co;
 }
 
 /** A queued work_struct and the kworker task that runs it. */
@@ -142,7 +141,7 @@ function hide(obj: object, key: string, value: unknown): void {
 }
 
 /** io-pgfault.c: iopf_queue_alloc. `irq_thread` stands for the driver's threaded fault IRQ. */
-export function iopf_queue_alloc(kernel: Kernel, name: string, irq_thread: () => Co | void): IopfQueue {
+export function iopf_queue_alloc(kernel: Kernel, name: string, irq_thread: () => Co): IopfQueue {
   const queue = { name, kernel, devices: [], wq: [], irq_thread } as unknown as IopfQueue;
   hide(queue, 'lock', mutex_init(kernel, '&queue->lock'));
   hide(queue, 'works', []);
@@ -437,8 +436,7 @@ export function* iopf_queue_flush_dev(dev: Device): Co<Errno | 0> {
 function* irq_thread_fn(q: IopfQueue, out: { hung: LockBlocked | undefined }): Co {
   const self = schedOf(q.kernel).current;
   try {
-    const body = q.irq_thread();
-    if (body !== undefined) yield* body;
+    yield* q.irq_thread();
   } catch (e) {
     if (!(e instanceof LockBlocked)) throw e;
     out.hung = e;

@@ -12,7 +12,7 @@ const groupOn = (queue: IopfQueue, pasid: number): IopfGroup =>
 
 function setup() {
   const k = createKernel(defaultTopology('vtd'));
-  const q = iopf_queue_alloc(k, 'dmar9-iopfq', () => {});
+  const q = iopf_queue_alloc(k, 'dmar9-iopfq', function* () {});
   const log: string[] = [];
   function* work(g: IopfGroup): Co {
     log.push(`start ${g.last_fault.prm.pasid}`);
