@@ -30,7 +30,7 @@ export const CI_SCOPES: Readonly<Partial<Record<Platform, CiScope>>> = {
   // failNth(1..12) is a kind, so every armed injection is a state and every fallible call of the
   // next command (the paging attach/replace ones included) a branch.
   // 8,611/17,641 (VT-d), 2,963/13,832 (SMMUv3), 2,574/12,004 (AMD) until the fingerprint
-  // stopped hashing lockdep records that learned nothing (issue 11): lockdep.ts makes its record
+  // stopped hashing lockdep records that learned nothing (issue 11): lockdep makes its record
   // on first use, so a state reached through a serviceFaults or gracePeriod that took no nested
   // lock differed from the same state reached without one, by an empty record alone. The
   // conversion moved the first use (sequential behaviour unchanged: trace digests equal), so the

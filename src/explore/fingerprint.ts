@@ -22,7 +22,7 @@
 import type { Session } from '../harness/index.js';
 import { DRIVER_HIDDEN_STATE } from '../harness/platforms.js';
 import { dev_fault_param, iopf_queues } from '../impl/core/iopf.js';
-import { lockdep_state } from '../impl/core/lockdep.js';
+import { lockdep_state } from '../impl/core/locking.js';
 import { Counters } from '../hw/counters.js';
 
 /**
@@ -173,11 +173,11 @@ export const fingerprint = (s: Session): string => {
   const kernel = s.world.kernel;
   h.value(iopf_queues(kernel));
   for (const dev of s.world.devices) h.value(dev_fault_param(dev));
-  // Lockdep's records (learned dependencies, owners of held locks) are made on first use: one
-  // that holds nothing is no record (a serviceFaults or gracePeriod that took no nested lock
-  // leaves the state as it found it).
-  const ld = lockdep_state(kernel) as { deps?: { size: number }; owners?: { size: number } } | undefined;
-  h.value(ld === undefined || ((ld.deps?.size ?? 0) === 0 && (ld.owners?.size ?? 0) === 0) ? undefined : ld);
+  // Lockdep's learned dependencies are made on first use: a record that holds nothing is no
+  // record (a serviceFaults or gracePeriod that took no nested lock leaves the state as it
+  // found it). Held locks are no state here: every command has released its locks by the end.
+  const deps = lockdep_state(kernel);
+  h.value(deps === undefined || deps.size === 0 ? undefined : deps);
   const hidden = DRIVER_HIDDEN_STATE[s.topology.platform];
   h.value(hidden === undefined ? undefined : hidden(kernel));
   return h.digest();

@@ -1,7 +1,9 @@
 import { describe, expect, test } from 'vitest';
 import { DEFAULT_SCOPE, fingerprint, scopeTopology } from '../../src/explore/index.js';
 import { checkedStep, openSession } from '../../src/harness/index.js';
-import { mutex_lock, mutex_unlock } from '../../src/impl/core/lockdep.js';
+import { type Mutex, mutex_init, mutex_lock, mutex_unlock } from '../../src/impl/core/locking.js';
+import { sync } from '../../src/impl/core/sched.js';
+import type { Kernel } from '../../src/impl/core/types.js';
 import { arm_smmu_asid_xa } from '../../src/impl/smmuv3/smmu.js';
 import type { Command } from '../../src/shared/index.js';
 import { bind, dma, grace, mmap, spawn, touch } from '../commands.js';
@@ -11,6 +13,10 @@ const t = (() => {
   if (!r.ok) throw new Error(r.error);
   return r.value;
 })();
+
+/** Take and release lock objects as a task of the world would (the sequential path). */
+const lock = (k: Kernel, m: Mutex): void => sync(k, mutex_lock(m));
+const unlock = (k: Kernel, m: Mutex): void => sync(k, mutex_unlock(m));
 
 const after = (cmds: readonly Command[]) => {
   const s = openSession(t);
@@ -31,25 +37,25 @@ describe('State fingerprints', () => {
 
   test('Per-kernel state outside the object graph counts: a lock order lockdep learned changes it', () => {
     const s = after([spawn(0)]);
+    const k = s.world.kernel;
+    const [a, b] = [mutex_init(k, 'test_outer'), mutex_init(k, 'test_inner')];
     const before = fingerprint(s);
-    mutex_lock(s.world.kernel, 'iommu_sva_lock');
-    mutex_lock(s.world.kernel, 'group->mutex');
-    mutex_unlock(s.world.kernel, 'group->mutex');
-    mutex_unlock(s.world.kernel, 'iommu_sva_lock');
+    lock(k, a);
+    lock(k, b);
+    unlock(k, b);
+    unlock(k, a);
     expect(fingerprint(s)).not.toBe(before);
   });
 
   test('A lockdep record that holds nothing is no state: a lock taken alone leaves the fingerprint as it was', () => {
     // lockdep makes its record on the first lock; before, such a state was counted twice.
     const s = after([spawn(0)]);
+    const k = s.world.kernel;
+    const m = mutex_init(k, 'test_alone');
     const before = fingerprint(s);
-    mutex_lock(s.world.kernel, 'iommu_sva_lock');
-    mutex_unlock(s.world.kernel, 'iommu_sva_lock');
+    lock(k, m);
+    unlock(k, m);
     expect(fingerprint(s)).toBe(before);
-    // A lock still held is state, dependencies or not.
-    mutex_lock(s.world.kernel, 'iommu_sva_lock');
-    expect(fingerprint(s)).not.toBe(before);
-    mutex_unlock(s.world.kernel, 'iommu_sva_lock');
   });
 
   test("A driver's own per-kernel state counts: an ASID leaked in SMMUv3's arm_smmu_asid_xa changes it", () => {

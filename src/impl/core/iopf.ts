@@ -12,12 +12,11 @@
  * them (the PRQ drain, iopf_queue_flush_dev): a flush runs them in place, oldest first.
  * Partial requests wait on the device's partial list until their group's LAST arrives.
  */
-import { type Co, type Task, schedOf, spawn, wait } from './sched.js';
+import { type Co, type Task, hideSchedState as hide, spawn, wait } from './sched.js';
 import { type Errno, type IopfCounts, type PageResponseCode, zeroIopfCounts } from '../../shared/index.js';
 import { iommu_attach_handle_get } from './iommu.js';
 import { noteFinding, warn } from './kernel.js';
-import { LockBlocked, ctxName, lockdep_forget } from './lockdep.js';
-import { type Mutex, lock_map_acquire, lockdep_release_all, lock_map_release, lockdep_map, mutex_init, mutex_lock, mutex_unlock } from './locking.js';
+import { type Mutex, lock_map_acquire, lock_map_release, lockdep_map, mutex_init, mutex_lock, mutex_unlock } from './locking.js';
 import type { LockInstance } from './sched.js';
 import type { Device, IommuSva, Kernel } from './types.js';
 
@@ -79,8 +78,6 @@ export interface IopfWork {
   readonly group: IopfGroup;
   task: Task | undefined;
   finished: boolean;
-  /** The item sleeps for good on a lock a waiter holds (lockdep.ts's deadlock shape). */
-  hung: LockBlocked | undefined;
 }
 
 /** include/linux/iommu.h: struct iommu_fault_param (dev->iommu->fault_param). */
@@ -129,15 +126,6 @@ export const dev_fault_param = (dev: Device): IommuFaultParam | undefined => fau
 
 export function iopf_queues(kernel: Kernel): readonly IopfQueue[] {
   return queuesOf.get(kernel) ?? [];
-}
-
-/**
- * Scheduling bookkeeping (lock objects, free at every quiescent point; kworker tasks; the
- * instance counter that names them) is no part of the state the explorer fingerprints
- * (src/explore/fingerprint.ts hashes enumerable fields): a counter would make every state new.
- */
-function hide(obj: object, key: string, value: unknown): void {
-  Object.defineProperty(obj, key, { value, writable: true, enumerable: false });
 }
 
 /** io-pgfault.c: iopf_queue_alloc. `irq_thread` stands for the driver's threaded fault IRQ. */
@@ -352,7 +340,7 @@ export function* iopf_group_response(group: IopfGroup, status: PageResponseCode)
 export function iopf_queue_work(group: IopfGroup, work: (group: IopfGroup) => Co): Errno | 0 {
   const queue = group.fault_param.queue;
   group.work = work;
-  const item: IopfWork = { group, task: undefined, finished: false, hung: undefined };
+  const item: IopfWork = { group, task: undefined, finished: false };
   item.task = spawn(queue.kernel, `kworker/${queue.name}:${++queue.nwork}`, 'kworker', process_one_work(queue, item));
   queue.works.push(item);
   queue.wq.push(group);
@@ -361,12 +349,11 @@ export function iopf_queue_work(group: IopfGroup, work: (group: IopfGroup) => Co
 
 /**
  * kernel/workqueue.c: process_one_work: the item runs with the workqueue's lockdep map held.
- * An item that would sleep for good on a string-named lock (lockdep.ts) a waiter holds is
- * left hung: it never finishes, and whoever flushes reports the deadlock.
+ * An item that sleeps for good on a lock its flusher holds never finishes: the flush's wait
+ * reports the deadlock (sched.ts `wait`, or the group's deadlock report).
  */
 function* process_one_work(queue: IopfQueue, item: IopfWork): Co {
   const kernel = queue.kernel;
-  const self = schedOf(kernel).current;
   const group = item.group;
   if (group.freed) warn(kernel, `${queue.name}: iopf work runs on a freed group (PASID ${group.last_fault.prm.pasid})`);
   // The work's first access is group->attach_handle->domain (iommu_sva_handle_iopf: ->mm):
@@ -382,13 +369,8 @@ function* process_one_work(queue: IopfQueue, item: IopfWork): Co {
     const i = queue.works.indexOf(item);
     queue.works.splice(i, 1);
     queue.wq.splice(i, 1);
-  } catch (e) {
-    if (!(e instanceof LockBlocked)) throw e;
-    item.hung = e;
-    lockdep_release_all(self);
   } finally {
     lock_map_release(kernel, queue.map);
-    lockdep_forget(kernel, self);
   }
 }
 
@@ -396,8 +378,9 @@ function* process_one_work(queue: IopfQueue, item: IopfWork): Co {
  * kernel/workqueue.c: flush_workqueue (v7.0-rc5): takes the workqueue's lockdep map for a
  * moment (a flusher depends on every item), then waits until every item queued before the
  * flush has finished, naming the oldest unfinished one as the task it waits for: the
- * sequential path runs them in place in queue order. An item hung on a lock the flusher holds
- * never finishes: the deadlock is reported and the flush does not complete (returns false).
+ * sequential path runs them in place in queue order. An item that sleeps for good on a lock the
+ * flusher holds never finishes: the wait reports the deadlock and the flush does not complete
+ * (returns false).
  */
 export function* flush_workqueue(queue: IopfQueue): Co<boolean> {
   const kernel = queue.kernel;
@@ -408,14 +391,7 @@ export function* flush_workqueue(queue: IopfQueue): Co<boolean> {
   const what = `flush_workqueue(${queue.name})`;
   while (!last.finished) {
     const oldest = queue.works[0]!;
-    if (oldest.hung === undefined) {
-      const ok = yield* wait(kernel, what, () => oldest.finished || oldest.hung !== undefined, () => oldest.task);
-      if (!ok) return false;
-    }
-    if (oldest.hung !== undefined) {
-      warn(kernel, `possible deadlock: ${ctxName(schedOf(kernel).current)} waits in ${what} for kworker/${queue.name}, which sleeps on ${oldest.hung.lock} held by ${oldest.hung.owner}`);
-      return false;
-    }
+    if (!(yield* wait(kernel, what, () => oldest.finished, () => oldest.task))) return false;
   }
   return true;
 }
@@ -432,20 +408,6 @@ export function* iopf_queue_flush_dev(dev: Device): Co<Errno | 0> {
   return 0;
 }
 
-/** The driver's threaded fault IRQ, woken: `hung` when it would sleep for good on a lock. */
-function* irq_thread_fn(q: IopfQueue, out: { hung: LockBlocked | undefined }): Co {
-  const self = schedOf(q.kernel).current;
-  try {
-    yield* q.irq_thread();
-  } catch (e) {
-    if (!(e instanceof LockBlocked)) throw e;
-    out.hung = e;
-    lockdep_release_all(self);
-  } finally {
-    lockdep_forget(q.kernel, self);
-  }
-}
-
 /**
  * No kernel counterpart: the scheduler giving the fault machinery CPU time. Each queue's fault
  * thread runs as a task (reporting what its hardware queued), then its workqueue is flushed.
@@ -454,12 +416,9 @@ function* irq_thread_fn(q: IopfQueue, out: { hung: LockBlocked | undefined }): C
 export function* iopf_run_all(kernel: Kernel): Co<number> {
   const before = successes.get(kernel) ?? 0;
   for (const q of iopf_queues(kernel)) {
-    const out = { hung: undefined as LockBlocked | undefined };
-    const irq = spawn(kernel, `irq/${q.name}`, 'irq', irq_thread_fn(q, out));
+    // The driver's threaded fault IRQ, woken.
+    const irq = spawn(kernel, `irq/${q.name}`, 'irq', q.irq_thread());
     yield* wait(kernel, 'the scheduler', () => irq.done, () => irq);
-    if (out.hung !== undefined) {
-      warn(kernel, `possible deadlock: ${ctxName(schedOf(kernel).current)} waits in the scheduler for irq/${q.name}, which sleeps on ${out.hung.lock} held by ${out.hung.owner}`);
-    }
     yield* flush_workqueue(q);
   }
   return (successes.get(kernel) ?? 0) - before;

@@ -11,7 +11,7 @@ import { KernelSpace } from '../../hw/pagetable.js';
 import type { IommuDomain, IommuMmData, IommuSva, Kernel, MmuNotifier } from './types.js';
 import { type Arch, archFor } from './arch/index.js';
 import { ContentCounters } from './content.js';
-import { type Co, schedOf } from './sched.js';
+import type { Co } from './sched.js';
 
 export interface CoreOptions {
   /** arm64 only: FEAT_TLBIRANGE (system_supports_tlb_range). Default false: the MAX_DVM_OPS rule applies. */
@@ -36,8 +36,6 @@ export interface CoreGlobals {
   readonly warnings: string[];
   /** Fault injection (src/shared/failSite.ts); see should_fail. */
   readonly inject: FailInject;
-  /** Spinlocks held by the one modelled CPU, innermost last: preempt_count's lock part. */
-  readonly atomic: string[];
 }
 
 const globals = new WeakMap<Kernel, CoreGlobals>();
@@ -51,7 +49,6 @@ const makeGlobals = (kernel: Kernel, options: CoreOptions): CoreGlobals => ({
   live: { domains: new Set(), handles: new Set(), notifiers: new Set() },
   warnings: [],
   inject: { armed: undefined, nth: 0, calls: 0, injected: undefined, failed: new Set() },
-  atomic: [],
 });
 
 /** The kernel services of a new world: fresh memory, empty SRCU queue, nothing armed. */
@@ -162,37 +159,3 @@ export function* srcu_grace_period(kernel: Kernel): Co {
   for (const cb of batch) yield* cb();
 }
 
-/**
- * spin_lock / spin_lock_irqsave (include/linux/spinlock.h, v6.17), as far as sleeping goes:
- * the CPU is in atomic context until the matching unlock. One CPU is modelled, so there is no
- * contention, only the preempt_count that might_sleep reads.
- */
-export function spin_lock(kernel: Kernel, lock: string): void {
-  coreOf(kernel).atomic.push(lock);
-}
-
-/** spin_unlock / spin_unlock_irqrestore: locks are released innermost first (WARN otherwise). */
-export function spin_unlock(kernel: Kernel, lock: string): void {
-  const held = coreOf(kernel).atomic;
-  if (held[held.length - 1] !== lock) warn(kernel, `spin_unlock(${lock}) but the innermost lock held is ${held[held.length - 1] ?? 'none'}`);
-  const i = held.lastIndexOf(lock);
-  if (i >= 0) held.splice(i, 1);
-}
-
-/**
- * in_atomic(): a spinlock is held, by the string-named helpers here or by a locking.ts
- * spinlock of the current task (both kinds coexist while the drivers convert).
- */
-export const in_atomic = (kernel: Kernel): boolean => coreOf(kernel).atomic.length > 0 || schedOf(kernel).current.atomic > 0;
-
-/**
- * kernel/sched/core.c: __might_sleep (v6.17), called by every sleeping allocation (GFP_KERNEL,
- * kmalloc, dma_alloc_coherent) and mutex_lock: sleeping while a spinlock is held is the
- * "sleeping function called from invalid context" splat of CONFIG_DEBUG_ATOMIC_SLEEP.
- */
-export function might_sleep(kernel: Kernel, where: string): void {
-  const t = schedOf(kernel).current;
-  if (coreOf(kernel).atomic.length === 0 && t.atomic === 0) return;
-  const held = [...coreOf(kernel).atomic, ...t.held.filter((l) => !l.sleeps).map((l) => l.name)];
-  warn(kernel, `BUG: sleeping function called from invalid context at ${where} (in_atomic(): 1, holding ${held.join(', ')})`);
-}

@@ -8,7 +8,8 @@
  * - include/linux/lockdep.h: lock_map_acquire / lock_map_release (pseudo locks such as a
  *   workqueue's "(wq_completion)name" map: dependencies only, never contended).
  *
- * Every acquire and release is a yield point. A contended lock blocks its task (sched.ts:
+ * Every acquire and release is a yield point where a scheduler can switch (sched.ts `preempts`:
+ * not on the sequential path, which passes over them). A contended lock blocks its task (sched.ts:
  * `wait`), naming the owner as the task it waits for. Lockdep (after kernel/locking/lockdep.c:
  * check_prevs_add, check_deadlock, print_usage_bug) learns class dependencies A → B (B taken
  * while A held), reports a new edge that closes a cycle, a task taking a lock it already holds,
@@ -18,7 +19,7 @@
  * lockdep. Allocation-free on the common path (known edge, no contention).
  */
 import { warn } from './kernel.js';
-import { type Co, type LockInstance, type Sched, type Task, TaskHung, preemptPoint, preempts, schedOf, setReleaseAll, wait } from './sched.js';
+import { type Co, type LockInstance, type Sched, type Task, TaskHung, hideSchedState, preemptPoint, preempts, schedOf, setReleaseAll, wait } from './sched.js';
 import type { Kernel } from './types.js';
 
 interface LockBase extends LockInstance {
@@ -76,9 +77,8 @@ function make<K extends Lock['kind']>(kernel: Kernel, kind: K, name: string, sle
     releasePoint: preemptPoint(`${kind === 'spin' ? 'spin_unlock' : kind === 'mutex' ? 'mutex_unlock' : 'up'}(${name})`),
     ...(kind === 'rwsem' ? { readers: [] } : {}),
   } as unknown as Lock & { kind: K };
-  // Not enumerable: the explorer's fingerprint walks enumerable keys, and the scheduler state
-  // (task ids, the current task) is not world state.
-  Object.defineProperty(lock, 'sched', { value: schedOf(kernel), enumerable: false });
+  // The scheduler state (task ids, the current task) is not world state.
+  hideSchedState(lock, 'sched', schedOf(kernel));
   return lock;
 }
 
@@ -321,10 +321,7 @@ export const lockdep_map = (name: string): LockInstance => ({ name, sleeps: true
 /** The task can never take the lock (a deadlock, reported by `wait`): it hangs there for good. */
 const hung = (t: Task, what: string): TaskHung => new TaskHung(`${t.name} hung in ${what}`);
 
-/**
- * The learned class dependencies (deps.get(A) has B): lockdep.ts's string-named locks learn
- * into the same graph, so a cycle through an old-style lock and a lock object is still seen.
- */
+/** The learned class dependencies (deps.get(A) has B), for tests. */
 export const lockdep_deps = (kernel: Kernel): Map<string, Set<string>> => lockdepOf(kernel).deps;
 
 /** Locks the current task holds, oldest first: for tests and traces. */
@@ -334,7 +331,7 @@ export const lockdep_held = (kernel: Kernel): readonly string[] => schedOf(kerne
  * The learned dependencies, for the explorer's state fingerprint (state that decides later
  * reports lives here, out of the world's object graph). Undefined before the first lock.
  */
-export const lockdep_state = (kernel: Kernel): object | undefined => lockdeps.get(kernel)?.deps;
+export const lockdep_state = (kernel: Kernel): ReadonlyMap<string, ReadonlySet<string>> | undefined => lockdeps.get(kernel)?.deps;
 
 /**
  * A task that hangs for good (a deadlock, reported once) loses its locks from the owners'
@@ -395,12 +392,12 @@ export function* synchronize_srcu(ssp: SrcuStruct): Co<boolean> {
  * the wake-up is). munmap downgrades before it zaps (mm/vma.c: vms_complete_munmap_vmas).
  */
 export function* downgrade_write(sem: RwSem): Co {
-  const t = schedOf(sem.kernel).current;
+  const t = sem.sched.current;
   if (sem.owner !== t) {
     warn(sem.kernel, `DEBUG_RWSEMS_WARN_ON: downgrade_write(${sem.name}) by ${t.name}, which does not hold it for writing`);
     return;
   }
   sem.owner = undefined;
   sem.readers.push(t);
-  yield sem.releasePoint;
+  if (preempts(sem.sched)) yield sem.releasePoint;
 }

@@ -6,7 +6,8 @@
  */
 import { type Co, schedOf } from './sched.js';
 import { coreOf, srcu_grace_period, warn } from './kernel.js';
-import { type SrcuStruct, down_write, init_srcu, srcu_read_lock, srcu_read_unlock, synchronize_srcu, up_write } from './locking.js';
+import { type SrcuStruct, init_srcu, srcu_read_lock, srcu_read_unlock, synchronize_srcu } from './locking.js';
+import { mmap_write_lock, mmap_write_unlock } from './mmapLock.js';
 import { mmdrop, mmgrab } from './mm.js';
 import type { Errno } from '../../shared/index.js';
 import type { Kernel, MmStruct, MmuNotifier } from './types.js';
@@ -45,9 +46,9 @@ const subscribed = new WeakSet<MmStruct>();
  * iommu_sva_lock → &mm->mmap_lock).
  */
 export function* mmu_notifier_register(sub: MmuNotifier, mm: MmStruct): Co<Errno | 0> {
-  yield* down_write(mm.mmap_lock);
+  yield* mmap_write_lock(mm);
   const ret = __mmu_notifier_register(sub, mm);
-  yield* up_write(mm.mmap_lock);
+  yield* mmap_write_unlock(mm);
   return ret;
 }
 

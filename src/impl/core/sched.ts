@@ -119,6 +119,15 @@ export const preempts = (s: Sched): boolean => s.bridges === 0 && s.inline.lengt
 /** preempts for a kernel: `if (preempting(kernel)) yield POINT;` at a hot preempt point. */
 export const preempting = (kernel: Kernel): boolean => preempts(schedOf(kernel));
 
+/**
+ * Scheduling bookkeeping on a kernel object (a lock, a task, the counter that names kworkers)
+ * as a non-enumerable field: no part of the state the explorer fingerprints
+ * (src/explore/fingerprint.ts hashes enumerable fields), where it would make every state new.
+ */
+export function hideSchedState(obj: object, key: string, value: unknown): void {
+  Object.defineProperty(obj, key, { value, writable: true, enumerable: false, configurable: true });
+}
+
 /** kthread_run / queue_work / a threaded IRQ waking: a new runnable task, not started yet. */
 export function spawn(kernel: Kernel, name: string, kind: TaskKind, body: Co<unknown>): Task {
   const s = schedOf(kernel);
@@ -184,8 +193,8 @@ export function sync<T>(kernel: Kernel, co: Co<T>): T {
 /**
  * Wait until `until()` holds. Concurrent: yield a block and let the scheduler pick. Sequential
  * (sync): run the task it waits for in place. Returns false when the wait can never end (a
- * deadlock: reported); the caller then carries on as the old run_waited callers did, which is
- * what the harness needs to report one deadlock once instead of hanging.
+ * deadlock: reported); the caller then carries on, which is what the harness needs to report
+ * one deadlock once instead of hanging.
  */
 export function* wait(kernel: Kernel, what: string, until: () => boolean, waitsFor?: () => Task | undefined, spins = false): Co<boolean> {
   if (until()) return true;

@@ -9,7 +9,7 @@ import { pteFrame } from '../../hw/mem.js';
 import { userVpn } from '../../shared/index.js';
 import { tlb_flush_pte_range, tlb_remove_page, type MmuGather } from './mmuGather.js';
 import { pte_offset } from './pgtable.js';
-import type { Co, Yield } from './sched.js';
+import { type Co, type Yield, preempting } from './sched.js';
 
 // sched.ts's preemptPoint, spelled out: this module is evaluated inside the import cycle
 // kernel.ts → arch → mmuNotifier.ts → mm.ts → exitMmap.ts, before sched.ts's body has run.
@@ -28,5 +28,5 @@ export function* unmap_page_range(tlb: MmuGather, first: number, end: number): C
     tlb_remove_page(tlb, pteFrame(e));
     tlb_flush_pte_range(tlb, vpn);
   }
-  yield zapResched;
+  if (preempting(mm.kernel)) yield zapResched;
 }

@@ -9,7 +9,7 @@ import type { Device, IommuDevice, IommuDomain, Kernel, MmuNotifier } from '../c
 import type { IommuOps } from '../core/ops.js';
 import { warn } from '../core/kernel.js';
 import { type Completion, type Mutex, type Spinlock, init_completion, mutex_init, spin_lock_init } from '../core/locking.js';
-import type { Task } from '../core/sched.js';
+import { type Task, hideSchedState as hide } from '../core/sched.js';
 import type { PasidTable } from '../../hw/vtd/pasidTable.js';
 import type { Radix } from '../../hw/radix.js';
 import type { VtdUnit } from '../../hw/vtd/unit.js';
@@ -82,14 +82,6 @@ export class IntelIommu implements IommuDevice {
     hide(this, 'prq_thread', undefined);
     hide(this, 'prq_rerun', false);
   }
-}
-
-/**
- * Lock objects and the PRQ thread's task are scheduling state: hidden from the explorer's state
- * fingerprint (src/explore/fingerprint.ts hashes enumerable fields), as core/iopf.ts hides its.
- */
-function hide(obj: object, key: string, value: unknown): void {
-  Object.defineProperty(obj, key, { value, writable: true, enumerable: false, configurable: true });
 }
 
 /** struct device_domain_info: the driver's per-device state (dev_iommu_priv_get). */

@@ -162,8 +162,8 @@ export function* intel_pasid_tear_down_entry(iommu: IntelIommu, dev: Device, pas
           return;
         }
         noteFinding(iommu.kernel, 'vtd-teardown-race');
+        WARN_ON(iommu, true, `tear_down: PASID ${pasid} entry not clear`);
       }
-      WARN_ON(iommu, pte !== CLEAR_PASID_ENTRY, `tear_down: PASID ${pasid} entry not clear`);
       // An attached PASID whose entry is clear was released without FPD: its PRQ is not
       // drained here any more (cf08ca81d08a's drain needs FPD; finding vtd-release-fpd-lost).
       // It matters when the skipped drain had work: requests in the PRQ or faults unanswered.

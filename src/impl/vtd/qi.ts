@@ -7,7 +7,7 @@ import type { QiDesc } from '../../hw/vtd/descriptor.js';
 import { QI_LENGTH } from '../../hw/vtd/invQueue.js';
 import { warn } from '../core/kernel.js';
 import { spin_lock, spin_unlock } from '../core/locking.js';
-import { type Co, preemptPoint } from '../core/sched.js';
+import { type Co, preemptPoint, preempting } from '../core/sched.js';
 import { type IntelIommu, WARN_ON } from './dmar.js';
 
 export const VTD_PAGE_SHIFT = 12n;
@@ -99,7 +99,7 @@ export function* qi_submit_sync(iommu: IntelIommu, descs: readonly QiDesc[], opt
   const ok = !unit.ite || qi_check_fault(iommu) === 0;
   if (ok) {
     yield* spin_unlock(qi.q_lock);
-    yield QI_POLL;
+    if (preempting(iommu.kernel)) yield QI_POLL;
     yield* spin_lock(qi.q_lock);
   }
   // QI_DONE (or aborted), then reclaim_free_desc: the slots are free again.
