@@ -99,7 +99,12 @@ describe('implStep', () => {
           // Aim touches and DMAs at mapped pages most of the time, so memory is really reached.
           else if (op === 3) w.step(touch(slot, mapped(mm.vmas, page), flag));
           else if (op === 4) w.step({ kind: 'munmap', mm: slot, first: page, count: 1 + (dev % 2) * 2 });
-          else if (op === 5 && mm.iommu_mm) reached.dmaOk += w.step(dma(dev, slot, mapped(mm.vmas, page), flag)).ok ? 1 : 0;
+          else if (op === 5 && mm.iommu_mm) {
+            // Touch first: without PRI the mock device reaches only pages the CPU has faulted in.
+            const p = mapped(mm.vmas, page);
+            w.step(touch(slot, p));
+            reached.dmaOk += w.step(dma(dev, slot, p, flag)).ok ? 1 : 0;
+          }
           else if (op === 6) w.step(grace);
           else if (op === 7 && mm.vmas.some((v) => page >= v.first && page < v.first + v.count)) w.step({ kind: 'mprotect', mm: slot, page, prot: flag ? 'rw' : page < 2 ? 'none' : 'r' });
           else if (op === 8 && flag && page < 2) w.step(exit(slot));
@@ -120,12 +125,14 @@ describe('implStep', () => {
         expect(w.world.core.pasidIda.size).toBe(0);
         expect(w.world.kernel.mem.liveFrames('data')).toEqual([]);
       }),
-      { numRuns: 150 },
+      // A fixed seed: the counts below are then a fact of this test, not a draw (with a random
+      // seed and no touch before the DMA, 150 runs reached memory 3-9 times; CI once drew 0).
+      { numRuns: 150, seed: 0x5a },
     );
     // Not vacuous: the sequences did bind, unbind and reach memory through a device.
     expect(reached.binds).toBeGreaterThan(50);
     expect(reached.unbinds).toBeGreaterThan(10);
-    expect(reached.dmaOk).toBeGreaterThan(0);
+    expect(reached.dmaOk).toBeGreaterThan(10);
   });
 });
 

@@ -29,24 +29,24 @@ describe('the compiled tables behave exactly like xstate', () => {
     fc.assert(fc.property(
       eventsOf(simple('spawn'), simple('fork'), simple('exit'), simple('unpin'), fc.boolean().map((pinned) => ({ type: 'mmdrop', pinned }))),
       (evs) => sameRun(mmTable as unknown as AnyTable, mmTable.machine, evs),
-    ), { numRuns: 300 });
+    ), { numRuns: 300, seed: 300 });
   });
 
   test('pasid', () => {
     fc.assert(fc.property(
       eventsOf(simple('free'), fc.integer({ min: 1, max: 99 }).map((pasid) => ({ type: 'assign', pasid }))),
       (evs) => sameRun(pasidTable as unknown as AnyTable, pasidTable.machine, evs),
-    ), { numRuns: 300 });
+    ), { numRuns: 300, seed: 300 });
   });
 
   test('bond', () => {
     fc.assert(fc.property(eventsOf(simple('bind'), simple('unbind'), simple('exit')),
-      (evs) => sameRun(bondTable as unknown as AnyTable, bondTable.machine, evs)), { numRuns: 300 });
+      (evs) => sameRun(bondTable as unknown as AnyTable, bondTable.machine, evs)), { numRuns: 300, seed: 300 });
   });
 
   test('domain', () => {
     fc.assert(fc.property(eventsOf(simple('alloc'), simple('discard'), simple('attach'), simple('detach')),
-      (evs) => sameRun(domainTable as unknown as AnyTable, domainTable.machine, evs)), { numRuns: 300 });
+      (evs) => sameRun(domainTable as unknown as AnyTable, domainTable.machine, evs)), { numRuns: 300, seed: 300 });
   });
 
   test('send returns the id of the transition taken, or -1 when none is enabled', () => {
