@@ -85,6 +85,37 @@ describe.each(PLATFORMS)('PRI invariants fire on crafted bad states on %s', (pla
   });
 });
 
+describe.each(PLATFORMS)('what I-PRI-RETRY and I-PRI-EXIT accept, and no more, on %s', (platform) => {
+  test('I-PRI-RETRY matches retried accesses by page: two answers in the other order hold, a wrong token still fires', () => {
+    const b = priSetup(platform);
+    b.run(dma(0), dma(1), serviceFaults);
+    const pri = b.world.devices[0]!.hw.priState!;
+    expect(pri.completions.map((c) => c.vpn)).toEqual([userVpn(0), userVpn(1)]);
+    expect(b.check(priRetry)).toEqual([]);
+    // The unordered IOPF workqueue may answer the second group first.
+    pri.completions.reverse();
+    expect(b.check(priRetry)).toEqual([]);
+    pri.completions[0] = { ...pri.completions[0]!, token: 12345 };
+    expect(b.check(priRetry).map((x) => x.message)).toEqual([expect.stringMatching(/^dev0: retried access to mm0 page 1 read .*, the spec expects it read mm0\.p1#1$/)]);
+  });
+
+  test('I-PRI-EXIT accepts a success the spec gave too (before the exit in its order), once per spec answer', () => {
+    const b = priSetup(platform);
+    b.run(dma(0), serviceFaults);
+    const pri = b.world.devices[0]!.hw.priState!;
+    expect(pri.completions).toEqual([expect.objectContaining({ code: 'success', ok: true })]);
+    // As a group's probe sees it when the exit (its exit_mmap unmapping the page) linearizes
+    // after the fault's answer.
+    const mm = b.world.mms[0]!;
+    mm.pgd.unmap(userVpn(0));
+    mm.exited = true;
+    expect(b.check(priExit)).toEqual([]);
+    // A second success for the same page is one the spec never gave.
+    pri.completions.push({ ...pri.completions[0]! });
+    expect(b.check(priExit).map((x) => x.message)).toEqual(['dev0 PRG on PASID 1 of exited mm0 was answered success and completed']);
+  });
+});
+
 describe('I-PRI-ONCE on page request groups (VT-d)', () => {
   test('holds on a two-request group through its one answer', () => {
     const b = priSetup('vtd');
