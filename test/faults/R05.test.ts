@@ -19,10 +19,10 @@ import { domain_id_iommu, intel_domain_is_fs_paging } from '../../src/impl/vtd/c
  * second-stage hwpt 0 (SLPTPTR in val[0], FLPTR 0) by the first-stage hwpt 1: a fetch after the
  * val[0] store sees P with PGTT = FL and the old val[2], FLPTR 0, so the walk starts at frame 0.
  *
- * The harness's replacePasid cannot interleave yet (core iommu_replace_device_pasid and VT-d
- * intel_iommu_set_dev_pasid still bridge with sync, and dmaIova is addressed by HWPT, so no
- * {replacePasid, dmaIova} group is legal in both orders): the driver-level replace
- * (__domain_setup_first_level with an old domain) is stepped by hand against a device task.
+ * Here the driver-level replace (__domain_setup_first_level with an old domain) is stepped by
+ * hand against a device task, so each store of the torn window can be named. The same race
+ * through whole commands, a {replacePasid, dmaPasid} group under the harness's schedulers and
+ * its linearizability check, is test/harness/groupReplace.test.ts.
  */
 const PASID = 5;
 const PREFIX: readonly Command[] = [
