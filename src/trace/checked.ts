@@ -10,3 +10,9 @@ export const bad = <T = never>(error: string): Checked<T> => ({ ok: false, error
 
 /** Control characters (a newline in a file name, a hostile string) must not split the line. */
 export const oneLine = (s: string): string => s.replace(/[\u0000-\u001f\u007f]+/g, ' ');
+
+/**
+ * A message the harness writes on several lines (a non-linearizable history lists every order
+ * it tried): one printable line per line of it, each made safe as oneLine makes it.
+ */
+export const messageLines = (s: string): string[] => s.split('\n').map(oneLine);

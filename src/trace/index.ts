@@ -1,6 +1,6 @@
 /** The trace format: the only entry other folders import from src/trace. */
 export type { Checked } from './checked.js';
-export { bad, good, oneLine } from './checked.js';
+export { bad, good, messageLines, oneLine } from './checked.js';
 export type { GroupEvent, Trace, TraceGroup, TracePoint, TraceStep, TraceSwitch, TraceTask, TraceViolation } from './trace.js';
 export { newTrace } from './trace.js';
 export { TRACE_FORMAT_VERSION, harnessVersion } from './version.js';

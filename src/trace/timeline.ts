@@ -1,7 +1,7 @@
 import { match } from 'ts-pattern';
 import { formatToken, sameObservation } from '../shared/index.js';
 import type { Command, Observation, TraceEvent } from '../shared/index.js';
-import { oneLine } from './checked.js';
+import { messageLines, oneLine } from './checked.js';
 import type { GroupEvent, Trace, TraceGroup, TraceStep, TraceViolation } from './trace.js';
 
 /** A replayable call, as fast-check's `Command.toString()` prints it: `dma(d2,mm0,p3,w)`. */
@@ -73,7 +73,9 @@ export const formatViolation = (v: TraceViolation): string => {
   // Sorted, as the serialiser stores them: a trace prints the same from memory and from disk.
   const objects = Object.entries(v.objects).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, n]) => `${k}=${n}`).join(' ');
   const title = v.title === '' ? '' : ` (${oneLine(v.title)})`;
-  return `  ✗ VIOLATION ${oneLine(v.invariant)}${title} at step #${v.step}: ${oneLine(v.message)}${objects === '' ? '' : ` [${objects}]`}`;
+  const [first, ...rest] = messageLines(v.message);
+  const head = `  ✗ VIOLATION ${oneLine(v.invariant)}${title} at step #${v.step}: ${first}${objects === '' ? '' : ` [${objects}]`}`;
+  return [head, ...rest.map((l) => `      ${l}`)].join('\n');
 };
 
 /**

@@ -8,7 +8,7 @@ import { INVARIANTS } from '../../properties/registry.js';
 import { EXC_ID, OBS_ID } from '../harness/violation.js';
 import { FAULTS } from '../shared/index.js';
 import type { Platform, TraceEvent } from '../shared/index.js';
-import { formatCommand, oneLine } from '../trace/index.js';
+import { formatCommand, messageLines, oneLine } from '../trace/index.js';
 import type { Trace } from '../trace/index.js';
 import { kernelName, objectLabel } from './kernelNames.js';
 
@@ -89,8 +89,9 @@ export const violationBlock = (trace: Trace, fixed?: Trace): string[] => {
   const lines = [
     `VIOLATION ${oneLine(v.invariant)}: ${oneLine(rule?.title ?? v.title)}`,
     `  at step   #${v.step} ${cmd === undefined ? '' : formatCommand(cmd)}`,
-    `  found     ${oneLine(v.message)}`,
   ];
+  const [first, ...rest] = messageLines(v.message);
+  lines.push(`  found     ${first}`, ...rest.map((l) => `            ${l}`));
   if (rule !== undefined) lines.push(`  rule      ${oneLine(rule.kernelRule)}`, `  source    ${oneLine(rule.source)}`);
   const objects = objectLines(trace.topology.platform, v.objects);
   if (objects.length > 0) lines.push('  objects', ...objects.map((o) => `    ${o}`));

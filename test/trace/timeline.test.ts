@@ -55,6 +55,14 @@ topology: vtd, 1 IOMMU(s), 4 device(s), 2 mm slot(s), 4 page(s), 1 kernel page(s
 `);
   });
 
+  test('A violation message on several lines prints them indented under the violation, none at a step\'s column', () => {
+    const t = sampleTrace();
+    const lines = formatTimeline({ ...t, violation: { ...t.violation!, message: 'not linearizable\n#6 bind(d0,mm0) → ok\n  a\u0007b' } }).split('\n');
+    const at = lines.findIndex((l) => l.startsWith('  ✗ VIOLATION'));
+    expect(lines[at]).toBe('  ✗ VIOLATION SVA001 (no stale translation after unbind) at step #5: not linearizable [dev=0 mm=0 pasid=1]');
+    expect(lines.slice(at + 1, at + 3)).toEqual(['      #6 bind(d0,mm0) → ok', '        a b']);
+  });
+
   test('Steps not run, a fault name and hostile newlines stay one line each', () => {
     const { violation: _, ...t } = sampleTrace();
     const lines = formatTimeline({ ...t, fault: 'skip-atc\ninv', commands: t.commands.slice(0, 2), steps: t.steps.slice(0, 1) }).split('\n');

@@ -25,6 +25,14 @@ describe('The violation block', () => {
     expect(block).toMatch(/\n {4}vtd0: iotlb_(psi|dsi) did=1 [^|]*\| vtd0: piotlb did=1 pasid=1/);
   });
 
+  test('A message on several lines (a non-linearizable history) keeps its lines, each made printable', () => {
+    const t = example('B14-vtd');
+    const lin: Trace = { ...t, violation: { ...t.violation!, invariant: 'LIN', message: 'not linearizable\n  bind ; unbind: illegal\n  x\u001b[2Jy' } };
+    const block = violationBlock(lin);
+    const at = block.findIndex((l) => l.startsWith('  found'));
+    expect(block.slice(at, at + 3)).toEqual(['  found     not linearizable', '              bind ; unbind: illegal', '              x [2Jy']);
+  });
+
   test('B11 on SMMUv3: one TLBI too many beside the fixed kernel\'s single page', () => {
     const t = example('B11-smmuv3');
     const hw = hardwareComparison(t, fixedRun(harnessRunner, t))!;
