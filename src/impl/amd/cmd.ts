@@ -117,6 +117,16 @@ export function* device_flush_iotlb(dev_data: IommuDevData, address: bigint, siz
 export const iommu_flush_dte = (iommu: AmdIommu, devid: number): Co<0> => iommu_queue_command(iommu, { kind: 'INVALIDATE_DEVTAB_ENTRY', devid });
 
 /**
+ * iommu_flush_dte_sync (v6.14+, "iommu/amd: Introduce helper function to update 256-bit DTE"):
+ * one DTE's invalidation and a completion wait. The C waits only if the queueing succeeded;
+ * iommu_queue_command cannot fail here (the command buffer never fills).
+ */
+export function* iommu_flush_dte_sync(iommu: AmdIommu, devid: number): Co {
+  yield* iommu_flush_dte(iommu, devid);
+  yield* iommu_completion_wait(iommu);
+}
+
+/**
  * device_flush_dte (v6.19-rc): the DTE (no aliases here: each endpoint is its own requester
  * id), then the whole ATC of an ATS device.
  */

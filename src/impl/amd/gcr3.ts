@@ -12,7 +12,7 @@ import { CLEAR_DTE, Gcr3Table, type Dte } from '../../hw/amd/index.js';
 import type { Errno } from '../../shared/index.js';
 import { spin_lock, spin_unlock } from '../core/locking.js';
 import { preemptPoint, type Co } from '../core/sched.js';
-import { amd_iommu_dev_flush_pasid_all, build_inv_iommu_pages, device_flush_dte, iommu_completion_wait, iommu_queue_command, ALL_PAGES, IOMMU_NO_PASID } from './cmd.js';
+import { amd_iommu_dev_flush_pasid_all, build_inv_iommu_pages, device_flush_dte, iommu_completion_wait, iommu_flush_dte_sync, iommu_queue_command, ALL_PAGES, IOMMU_NO_PASID } from './cmd.js';
 import { amd_iommu_max_glx_val, amd_iommu_pdom_id_alloc, amd_iommu_pdom_id_free } from './pdomIds.js';
 import type { Gcr3TblInfo, IommuDevData } from './structs.js';
 
@@ -131,36 +131,43 @@ function* write_dte_lower128(dev_data: IommuDevData, dte: Dte): Co {
  * update_dte256 (v6.14+, unchanged to v7.0-rc5), under dev_data->dte_lock: the IOMMU reads the
  * entry in one 256-bit transaction but the driver writes two 128-bit halves, so V and GV (in
  * the lower half) go last when set and first when cleared; a change of guest paging level
- * with GV kept clears the lower half first. The C follows most cases with
- * iommu_flush_dte_sync; the port leaves those out (amd_iommu_update_dte's device_flush_dte and
- * completion wait follow at once), which keeps the command stream of the sequential traces.
+ * with GV kept clears the lower half and flushes first. Every branch but the last (the lower
+ * half alone) ends with iommu_flush_dte_sync, and amd_iommu_update_dte flushes the same DTE
+ * again after: the C invalidates each updated DTE twice.
  */
 function* update_dte256(dev_data: IommuDevData, dte: Dte): Co {
+  const iommu = dev_data.iommu;
   yield* spin_lock(dev_data.dte_lock);
-  const ptr = dev_data.iommu.unit.devTable.get(dev_data.devid);
+  const ptr = iommu.unit.devTable.get(dev_data.devid);
   if (!ptr.v) {
     // Existing DTE is not valid.
     yield* write_dte_upper128(dev_data, dte);
     yield* write_dte_lower128(dev_data, dte);
+    yield* iommu_flush_dte_sync(iommu, dev_data.devid);
   } else if (!dte.v) {
     // Existing DTE is valid, the new one is not.
     yield* write_dte_lower128(dev_data, dte);
     yield* write_dte_upper128(dev_data, dte);
+    yield* iommu_flush_dte_sync(iommu, dev_data.devid);
   } else if (!ptr.gv) {
     // Both valid; the existing one has no guest page table.
     yield* write_dte_upper128(dev_data, dte);
     yield* write_dte_lower128(dev_data, dte);
+    yield* iommu_flush_dte_sync(iommu, dev_data.devid);
   } else if (!dte.gv) {
     // Both valid; the existing one has a guest page table, the new one none.
     yield* write_dte_lower128(dev_data, dte);
     yield* write_dte_upper128(dev_data, dte);
+    yield* iommu_flush_dte_sync(iommu, dev_data.devid);
   } else if (ptr.gptLevels !== dte.gptLevels) {
-    // Both have guest page tables of different levels: disable first, then write both.
+    // Both have guest page tables of different levels: disable and flush first, then write both.
     yield* write_dte_lower128(dev_data, CLEAR_DTE);
+    yield* iommu_flush_dte_sync(iommu, dev_data.devid);
     yield* write_dte_upper128(dev_data, dte);
     yield* write_dte_lower128(dev_data, dte);
+    yield* iommu_flush_dte_sync(iommu, dev_data.devid);
   } else {
-    // Same guest paging level: the lower half alone.
+    // Same guest paging level: the lower half alone, no flush here.
     yield* write_dte_lower128(dev_data, dte);
   }
   yield* spin_unlock(dev_data.dte_lock);

@@ -163,8 +163,12 @@ describe('AMD driver tasks: yield points and locks (amd/iommu.c, pasid.c, v6.19-
     stepAll(detach_device(dev_data), (what) => {
       if (what.includes('MMIO_CMD_TAIL')) held.add(lockdep_held(w.kernel).join(' > '));
     });
-    // The DTE flush runs outside pdom->lock, the domain's TLB flush inside it; all under the mutex.
-    expect([...held]).toEqual(['&dev_data->mutex > &iommu->lock', '&dev_data->mutex > &pdom->lock > &iommu->lock']);
+    // update_dte256's flush runs under &dev_data->dte_lock, amd_iommu_update_dte's second one
+    // after it is dropped, both outside pdom->lock; the domain's TLB flush inside it; all under
+    // the mutex.
+    expect([...held]).toEqual([
+      '&dev_data->mutex > &dev_data->dte_lock > &iommu->lock', '&dev_data->mutex > &iommu->lock', '&dev_data->mutex > &pdom->lock > &iommu->lock',
+    ]);
     expect(domain.dev_list).not.toContain(dev_data);
     expect(dev_data.domain).toBeUndefined();
     expect((w.iommus[0]!.unit as AmdIommuUnit).devTable.get(0)).toMatchObject({ v: true, tv: false, gv: false });
