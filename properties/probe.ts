@@ -84,6 +84,11 @@ export interface FailFootprint {
   /** The mm's PASID then, if it had one, and the hardware entries at it (else at every pasid_array PASID). */
   readonly pasid: number | undefined;
   readonly entries: readonly string[];
+  /**
+   * With no PASID yet: the one the bind will allocate (the global ida's smallest free id, as
+   * iommu_alloc_global_pasid takes it) and the entries already at it.
+   */
+  readonly next?: { readonly pasid: number; readonly entries: readonly string[] };
 }
 
 export interface StepProbe {

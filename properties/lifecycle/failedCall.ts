@@ -111,8 +111,21 @@ const pasidOf = (world: World, slot: number): number | undefined => {
 /** The footprint of `world` as a bind of `slot`'s mm is about to run. */
 export function failFootprint(world: World, slot: number): FailFootprint {
   const pasid = pasidOf(world, slot);
-  return { objects: objects(world), pasid, entries: entries(world, pasid) };
+  const fp = { objects: objects(world), pasid, entries: entries(world, pasid) };
+  if (pasid !== undefined) return fp;
+  const next = nextGlobalPasid(world);
+  const at: string[] = [];
+  platformOf(world).entriesAt(world, next, at);
+  return { ...fp, next: { pasid: next, entries: at } };
 }
+
+/** The id ida_alloc_range hands out next from the global PASID ida (iommu_alloc_global_pasid's range starts at 1). */
+const nextGlobalPasid = (world: World): number => {
+  const ida = world.core.pasidIda;
+  let id = 1;
+  while (ida.has(id)) id++;
+  return id;
+};
 
 /** Lines of `after` that `before` lacks: what the call left in hardware (a flush may drop entries). */
 function added(before: readonly string[], after: readonly string[]): string[] {
@@ -133,9 +146,13 @@ function check({ cmd, actual, world, probe }: CheckContext): readonly Violation[
   const before = probe.before;
   if (before === undefined) return NO_VIOLATIONS;
   const after = failFootprint(world, cmd.mm);
-  // A PASID this bind allocated was free in the global ida before: only iommufd attachments'
-  // entries could be at it then, and the before footprint lists those.
-  const was = before.pasid === undefined || before.pasid === after.pasid ? before.entries : [];
+  // A PASID this bind allocated was free in the global ida before, yet entries may sit at it:
+  // an iommufd attachment's (the before footprint lists those), or one a kernel bug left
+  // behind at a freed PASID (smmuv3-release-vs-detach-cd's quiet CD). Neither is this call's.
+  const next = before.next;
+  const was = before.pasid === after.pasid ? before.entries
+    : next !== undefined && next.pasid === after.pasid ? [...before.entries, ...next.entries]
+    : before.pasid === undefined ? before.entries : [];
   const diff = [...differences(before.objects, after.objects), ...added(was, after.entries)];
   if (diff.length === 0) return NO_VIOLATIONS;
   const objs: Record<string, number> = { dev: cmd.dev, mm: cmd.mm };

@@ -11,8 +11,9 @@ import { amd_iommu_pdom_id_alloc } from '../../../src/impl/amd/pdomIds.js';
 import { PLATFORMS, bind, pair, spawn } from '../helpers.js';
 
 /** A failed bind(0, 0) of a fresh mm (the handle's kzalloc fails), its context built by hand. */
-function failedBind(platform: Platform) {
+function failedBind(platform: Platform, beforeBind?: (w: ReturnType<typeof pair>['world']) => void) {
   const p = pair(platform).run(spawn(0), { kind: 'failNext', site: 'kzalloc@iommu_sva_bind_device' });
+  beforeBind?.(p.world);
   const before = failFootprint(p.world, 0);
   const cmd: Command = bind(0, 0);
   const actual = implStep(p.world, cmd);
@@ -71,6 +72,17 @@ test('I-FAIL fires when a failed VT-d bind left a PASID-cache entry at the new P
   const info = dev_iommu_priv_get(dev);
   info.iommu.unit.pasidCache.fill(info.sid, 1, { present: true, fpd: false, pgtt: 'FL', flptr: 1, did: 1, fl5lp: false } as never);
   expect(failedCall.check(ctx())[0]?.message).toMatch(/PASID cache .*:1 \(new\)/);
+});
+
+test('I-FAIL holds when the entry at the new PASID was there before the bind (left at a freed PASID), and says which one the bind gets', () => {
+  const fill = (w: ReturnType<typeof pair>['world']): void => {
+    const info = dev_iommu_priv_get(w.devices[0]!);
+    info.iommu.unit.pasidCache.fill(info.sid, 1, { present: true, fpd: false, pgtt: 'FL', flptr: 1, did: 1, fl5lp: false } as never);
+  };
+  const { p, ctx } = failedBind('vtd', fill);
+  expect(ctx().probe.before!.next).toEqual({ pasid: 1, entries: [expect.stringMatching(/PASID cache .*:1/)] });
+  expect(p.world.mms[0]!.iommu_mm?.pasid).toBe(1);
+  expect(failedCall.check(ctx())).toEqual([]);
 });
 
 test('I-FAIL fires when a failed AMD bind left a valid GCR3 entry at the new PASID', () => {
