@@ -13,7 +13,7 @@ import { coreOf, type World } from '../impl/index.js';
 import { implTask } from '../impl/dispatch.js';
 import type { Command, Observation, TraceEvent } from '../shared/index.js';
 import { sameObservation } from '../shared/index.js';
-import { abstractView, cloneSpec, diffViews, linPoints, precondition, specPoint, type SpecState } from '../spec/index.js';
+import { abstractView, cloneSpec, diffViews, linPoints, precondition, servicePasses, specPoint, type SpecState } from '../spec/index.js';
 import { abstract } from '../../properties/abstraction.js';
 import { matchesSpec } from '../../properties/lifecycle/refinementMatch.js';
 import { runGroup } from '../sched/group.js';
@@ -68,13 +68,18 @@ const specInPoints = (spec: SpecState, cmds: readonly Command[], seq: readonly L
   const retired: SpecState['retired'][number][] = [];
   for (const { member: i, point } of seq) {
     const cmd = cmds[i]!;
-    // A two-point member that failed at its first point (an allocation before the teardown) is done.
-    if (out[i] !== undefined) continue;
     if (point === 0) {
       if (!precondition(c, cmd)) return undefined;
       c.retired.length = 0;
     }
-    out[i] = specPoint(c, cmd, point);
+    if (cmd.kind === 'serviceFaults') {
+      // One handler pass: its answers add to the passes before it (spec/points.ts).
+      const pass = specPoint(c, cmd, point)!;
+      out[i] = servicePasses(out[i], pass);
+    } else if (out[i] === undefined) {
+      // A two-point member that failed at its first point (an allocation before the teardown) is done.
+      out[i] = specPoint(c, cmd, point);
+    }
     for (const r of c.retired) retired.push(r);
     c.retired.length = 0;
   }
@@ -90,7 +95,7 @@ const isAtomic = (seq: readonly LinPoint[]): boolean => seq.every((p, k) => p.po
 /** A member order as points: each member's points back to back (the atomic sequential order). */
 const atomicPoints = (spec: SpecState, cmds: readonly Command[], order: readonly number[]): LinPoint[] => {
   const seq: LinPoint[] = [];
-  for (const i of order) for (let p = 0; p < linPoints(spec, cmds[i]!); p++) seq.push({ member: i, point: p });
+  for (const i of order) for (let p = 0; p < linPoints(spec, cmds[i]!, cmds.length); p++) seq.push({ member: i, point: p });
   return seq;
 };
 
@@ -165,12 +170,13 @@ const threw = (e: unknown): Observation => ({ ok: false, errno: 'EFAULT', fault:
 
 /**
  * The linearization rules of a group: each member's points (spec/points.ts), and which members
- * may linearize inside another's window: device accesses only, as the kernel's own paths that
+ * may linearize inside another's window: device accesses only. The kernel's own paths that
  * could observe a replace half done (attach, detach, another replace of that PASID) wait on
- * the &group->mutex it holds, and the others do not read the PASID's entry.
+ * the &group->mutex it holds, and the others do not read the PASID's entry; between two
+ * handler passes of serviceFaults what matters is a request arriving, which a device sends.
  */
 const pointRules = (spec: SpecState, cmds: readonly Command[]): PointRules => ({
-  points: cmds.map((c) => linPoints(spec, c)),
+  points: cmds.map((c) => linPoints(spec, c, cmds.length)),
   mayEnterWindow: (i) => DEVICE_SIDE.has(cmds[i]!.kind),
 });
 
@@ -346,9 +352,9 @@ const linViolation = (specBefore: SpecState, cmds: readonly Command[], run: Grou
     if (!isAtomic(seq)) windows.push(seq.slice());
     return false;
   });
-  if (windows.length > 0) lines.push('Inside a window (X.1: the old entry torn down, X.2: the new one set up):');
+  if (windows.length > 0) lines.push('Inside a window (replacePasid X.1: the old entry torn down, X.2: the new one set up; serviceFaults X.k: its k-th handler pass):');
   for (const seq of windows) {
-    const label = seq.map((p) => `${run.tasks[p.member]!.name}${rules.points[p.member] === 2 ? `.${p.point + 1}` : ''}`).join(' ; ');
+    const label = seq.map((p) => `${run.tasks[p.member]!.name}${rules.points[p.member]! > 1 ? `.${p.point + 1}` : ''}`).join(' ; ');
     const obs = specInPointsSafe(specBefore, cmds, seq);
     const order = completionOrder(seq);
     lines.push(`  ${label}: ${obs === undefined ? 'illegal' : order.map((i) => `${run.tasks[i]!.name} ${formatObservation(cmds[i]!, obs[i]!)}`).join(', ')}`);

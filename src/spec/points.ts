@@ -3,23 +3,36 @@
  * commands take effect at one point; a replace on a platform whose mainline has a window
  * (paging.ts replaceHasWindow) takes effect at two, the old entry's teardown and the new
  * entry's setup, and a device access linearized between them sees no present entry.
+ *
+ * serviceFaults is a loop, not one instant: the PRQ thread runs again while its interrupt
+ * fired during the run (IRQTF_RUNTHREAD: prq_event_thread reports what came in before it
+ * sleeps), and the IOPF workqueue runs every item queued meanwhile. Each pass answers what is
+ * queued at it, so in a group it has a pass for every member (each device-side member sends its
+ * requests once, so that many passes cover every arrival order). Its value is the requests
+ * answered Success over all passes; a pass that finds nothing queued changes nothing, so the
+ * passes back to back are the sequential command.
  */
 import type { Command, Observation } from '../shared/index.js';
 import { replaceHasWindow, replaceSetup, replaceTeardown } from './paging.js';
 import type { SpecState } from './state.js';
 import { specStep } from './step.js';
 
-/** How many linearization points `cmd` has: 1 or 2. */
-export const linPoints = (s: SpecState, cmd: Command): number =>
-  cmd.kind === 'replacePasid' && replaceHasWindow(s.t.topology.platform) ? 2 : 1;
+/** How many linearization points `cmd` has in a group of `size` commands (1 alone). */
+export const linPoints = (s: SpecState, cmd: Command, size = 1): number =>
+  cmd.kind === 'replacePasid' && replaceHasWindow(s.t.topology.platform) ? 2 : cmd.kind === 'serviceFaults' ? size : 1;
 
 /**
  * Point `point` of `cmd` (the caller checked the precondition before point 0): the command's
  * observation, or undefined when it goes on at its next point. A two-point command is never
  * in a group with an injection armed (groupLegal), so its points skip specStep's injection
- * bookkeeping; one point, or both back to back, is exactly specStep.
+ * bookkeeping; one point, or both back to back, is exactly specStep. A serviceFaults pass
+ * gives that pass's observation: the caller adds the passes up (servicePasses).
  */
 export const specPoint = (s: SpecState, cmd: Command, point: number): Observation | undefined => {
   if (cmd.kind !== 'replacePasid' || linPoints(s, cmd) === 1) return specStep(s, cmd);
   return point === 0 ? replaceTeardown(s, cmd.dev, cmd.hwpt, cmd.from) : replaceSetup(s, cmd.dev, cmd.hwpt);
 };
+
+/** serviceFaults' observation over its passes so far: the Success answers of each, added. */
+export const servicePasses = (sofar: Observation | undefined, pass: Observation): Observation =>
+  sofar === undefined || !sofar.ok || !pass.ok ? pass : { ok: true, value: (sofar.value ?? 0) + (pass.value ?? 0) };
