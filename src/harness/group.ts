@@ -170,14 +170,26 @@ const threw = (e: unknown): Observation => ({ ok: false, errno: 'EFAULT', fault:
 
 /**
  * The linearization rules of a group: each member's points (spec/points.ts), and which members
- * may linearize inside another's window: device accesses only. The kernel's own paths that
- * could observe a replace half done (attach, detach, another replace of that PASID) wait on
- * the &group->mutex it holds, and the others do not read the PASID's entry; between two
- * handler passes of serviceFaults what matters is a request arriving, which a device sends.
+ * may linearize inside another's window. A replace's: device accesses and another replace (of
+ * another group's PASID: the two run under two group mutexes); the kernel's own paths that could
+ * observe a replace half done (attach, detach, another replace of that PASID) wait on the
+ * &group->mutex it holds, and the others do not read the PASID's entry. A migration's: device
+ * accesses; the CPU's fault, munmap and mprotect wait (the entry, mmap_lock). Between two
+ * handler passes of serviceFaults anything: a loop that handles what is queued hides no state.
  */
 const pointRules = (spec: SpecState, cmds: readonly Command[]): PointRules => ({
   points: cmds.map((c) => linPoints(spec, c, cmds.length)),
-  mayEnterWindow: (i) => DEVICE_SIDE.has(cmds[i]!.kind),
+  mayEnter: (i, owner) => {
+    const kind = cmds[i]!.kind;
+    switch (cmds[owner]!.kind) {
+      case 'serviceFaults':
+        return true;
+      case 'replacePasid':
+        return DEVICE_SIDE.has(kind) || kind === 'replacePasid';
+      default:
+        return DEVICE_SIDE.has(kind);
+    }
+  },
 });
 
 /** Members in the order their last point takes effect (where each completes). */

@@ -7,11 +7,12 @@
  * the search enumerates them in lexicographic order and asks `accepts` (the harness replays the
  * spec in that order and compares observations) until one holds.
  *
- * A member may have two linearization points (a replace whose mainline tears the old entry
- * down before it sets the new one up: src/spec/paging.ts replaceHasWindow). Its points take
- * effect in order, both inside its interval; between them only a member that `mayEnterWindow`
- * (a device access: the kernel's other paths wait on the lock the replace holds) or another
- * two-point member's point may linearize. The search is then over sequences of points.
+ * A member may have several linearization points (a replace whose mainline tears the old entry
+ * down before it sets the new one up: src/spec/paging.ts replaceHasWindow; a migration's
+ * unmap and remap; serviceFaults' handler passes). Its points take effect in order, all inside
+ * its interval; between two of them (its window) another member's point may linearize only if
+ * the owner's rule lets it in (`mayEnter`: for a replace, a device access, as the kernel's other
+ * paths wait on the lock the replace holds). The search is then over sequences of points.
  */
 import type { GroupRun } from './types.js';
 
@@ -22,10 +23,10 @@ export interface LinPoint {
 }
 
 export interface PointRules {
-  /** Linearization points per member: 1 or 2. */
+  /** Linearization points per member (1 for most). */
   readonly points: readonly number[];
-  /** Whether member i's (single) point may sit between another member's two points. */
-  readonly mayEnterWindow: (i: number) => boolean;
+  /** Whether a point of member i may sit inside the window of member `owner` (between two of its points). */
+  readonly mayEnter: (i: number, owner: number) => boolean;
 }
 
 /**
@@ -41,20 +42,20 @@ export function linearizePoints(tasks: GroupRun['tasks'], rules: PointRules, acc
   const placed: number[] = new Array<number>(n).fill(0);
   const total = rules.points.reduce((a, b) => a + b, 0);
   const seq: LinPoint[] = [];
-  const open = (): boolean => {
-    for (let j = 0; j < n; j++) if (placed[j]! > 0 && placed[j]! < rules.points[j]!) return true;
-    return false;
+  // Whether every window open now, but i's own, lets a point of i in.
+  const admitted = (i: number): boolean => {
+    for (let j = 0; j < n; j++) if (j !== i && placed[j]! > 0 && placed[j]! < rules.points[j]! && !rules.mayEnter(i, j)) return false;
+    return true;
   };
   const extend = (): boolean => {
     if (seq.length === total) return accepts(seq);
-    const inWindow = open();
     for (let i = 0; i < n; i++) {
       if (placed[i] === rules.points[i]) continue;
       // i's first point may go next only if every member that finished before i started is fully placed.
       let ok = true;
       if (placed[i] === 0) for (let j = 0; j < n && ok; j++) if (j !== i && placed[j]! < rules.points[j]! && end(j) < start(i)) ok = false;
-      // Inside a window: the window's own points, other two-point members, or what may enter it.
-      if (ok && inWindow && rules.points[i] === 1 && !rules.mayEnterWindow(i)) ok = false;
+      // Inside a window: the window's own points, or what its owner lets in.
+      if (ok && !admitted(i)) ok = false;
       if (!ok) continue;
       seq.push({ member: i, point: placed[i]! });
       placed[i]!++;
@@ -69,6 +70,6 @@ export function linearizePoints(tasks: GroupRun['tasks'], rules: PointRules, acc
 
 /** The first real-time-respecting order of members 0..n−1 that `accepts`, or undefined. */
 export function linearize(tasks: GroupRun['tasks'], n: number, accepts: (order: readonly number[]) => boolean): readonly number[] | undefined {
-  const rules: PointRules = { points: new Array<number>(n).fill(1), mayEnterWindow: () => true };
+  const rules: PointRules = { points: new Array<number>(n).fill(1), mayEnter: () => true };
   return linearizePoints(tasks, rules, (seq) => accepts(seq.map((p) => p.member)))?.map((p) => p.member);
 }

@@ -2,7 +2,9 @@
  * Linearization points of a command, for the concurrent oracle (src/harness/group.ts): most
  * commands take effect at one point; a replace on a platform whose mainline has a window
  * (paging.ts replaceHasWindow) takes effect at two, the old entry's teardown and the new
- * entry's setup, and a device access linearized between them sees no present entry.
+ * entry's setup, and a device access linearized between them sees no present entry. A
+ * migrate takes effect at two as well, its migration entry and the new frame's PTE
+ * (migrate.ts): a device access between them finds the page absent.
  *
  * serviceFaults is a loop, not one instant: the PRQ thread runs again while its interrupt
  * fired during the run (IRQTF_RUNTHREAD: prq_event_thread reports what came in before it
@@ -13,13 +15,24 @@
  * passes back to back are the sequential command.
  */
 import type { Command, Observation } from '../shared/index.js';
+import { migrateRemap, migrateUnmap } from './migrate.js';
 import { replaceHasWindow, replaceSetup, replaceTeardown } from './paging.js';
 import type { SpecState } from './state.js';
 import { specStep } from './step.js';
 
 /** How many linearization points `cmd` has in a group of `size` commands (1 alone). */
-export const linPoints = (s: SpecState, cmd: Command, size = 1): number =>
-  cmd.kind === 'replacePasid' && replaceHasWindow(s.t.topology.platform) ? 2 : cmd.kind === 'serviceFaults' ? size : 1;
+export const linPoints = (s: SpecState, cmd: Command, size = 1): number => {
+  switch (cmd.kind) {
+    case 'replacePasid':
+      return replaceHasWindow(s.t.topology.platform) ? 2 : 1;
+    case 'migrate':
+      return 2;
+    case 'serviceFaults':
+      return size;
+    default:
+      return 1;
+  }
+};
 
 /**
  * Point `point` of `cmd` (the caller checked the precondition before point 0): the command's
@@ -29,6 +42,7 @@ export const linPoints = (s: SpecState, cmd: Command, size = 1): number =>
  * gives that pass's observation: the caller adds the passes up (servicePasses).
  */
 export const specPoint = (s: SpecState, cmd: Command, point: number): Observation | undefined => {
+  if (cmd.kind === 'migrate') return point === 0 ? migrateUnmap(s, cmd.mm, cmd.page) : migrateRemap(s, cmd.mm, cmd.page);
   if (cmd.kind !== 'replacePasid' || linPoints(s, cmd) === 1) return specStep(s, cmd);
   return point === 0 ? replaceTeardown(s, cmd.dev, cmd.hwpt, cmd.from) : replaceSetup(s, cmd.dev, cmd.hwpt);
 };

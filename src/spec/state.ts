@@ -92,6 +92,13 @@ export interface SpecRetired {
   readonly token: number;
 }
 
+/** A page whose PTE a migration entry replaced (try_to_migrate_one), until remove_migration_ptes. */
+export interface SpecMigration {
+  readonly slot: number;
+  readonly page: number;
+  readonly pte: number;
+}
+
 export interface SpecState {
   readonly t: SpecTopo;
   readonly slots: SpecSlot[];
@@ -137,6 +144,8 @@ export interface SpecState {
   readonly unplugged: Uint8Array;
   /** iommufd paging domains by HWPT id. */
   readonly hwpts: SpecHwpt[];
+  /** Pages between a concurrent migrate's two points: the PTE a migration entry stands in for (migrate.ts). */
+  readonly migrating: SpecMigration[];
   /** Shared, not cloned: a run's coverage. */
   coverage: CoverageRecorder | undefined;
 }
@@ -214,6 +223,7 @@ export const initSpec = (topology: Topology, coverage?: CoverageRecorder): SpecS
     retired: [],
     unplugged: new Uint8Array(topology.devices.length),
     hwpts: newHwpts(t.groupId.length),
+    migrating: [],
     coverage,
   };
 };
@@ -261,6 +271,7 @@ export const cloneSpec = (s: SpecState): SpecState => {
     retired: [...s.retired],
     unplugged: s.unplugged.slice(),
     hwpts: cloneHwpts(s.hwpts),
+    migrating: s.migrating.map((m) => ({ ...m })),
     coverage: s.coverage,
   };
 };
