@@ -5,6 +5,7 @@
  */
 import { CD_ZERO, CTXDESC_L2_ENTRIES, type Cd } from '../../hw/smmuv3/index.js';
 import type { Errno } from '../../shared/index.js';
+import { noteFinding } from '../core/kernel.js';
 import { might_sleep } from '../core/locking.js';
 import { type Co, preemptPoint } from '../core/sched.js';
 import type { MmStruct } from '../core/types.js';
@@ -111,11 +112,23 @@ export function* arm_smmu_alloc_cd_ptr(master: ArmSmmuMaster, ssid: number): Co<
   return arm_smmu_get_cd_ptr(master, ssid);
 }
 
+/**
+ * CDs with a write in progress, per master. Mainline has no lock common to every writer of
+ * one CD: arm_smmu_mm_release holds devices_lock, arm_smmu_clear_cd under a detach
+ * arm_smmu_asid_lock. Two writers at once (finding smmuv3-release-vs-detach-cd) mix their
+ * stores and their used_ssids updates: each counted from the CD it read before the other wrote.
+ */
+const writing = new WeakMap<ArmSmmuMaster, Set<number>>();
+
 /** arm_smmu_write_cd_entry (v6.17): keep used_ssids, then the hitless write. */
 export function* arm_smmu_write_cd_entry(master: ArmSmmuMaster, ssid: number, target: Cd): Co {
   const table = master.cd_table.table!;
   const cur = table.read(ssid);
   if (ssid !== IOMMU_NO_PASID && cur.v !== target.v) master.cd_table.used_ssids += cur.v ? -1 : 1;
+  let busy = writing.get(master);
+  if (busy === undefined) writing.set(master, (busy = new Set()));
+  if (busy.has(ssid)) noteFinding(master.smmu.kernel, 'smmuv3-release-vs-detach-cd');
+  busy.add(ssid);
   yield* arm_smmu_write_entry(
     {
       layout: CD_LAYOUT,
@@ -125,6 +138,7 @@ export function* arm_smmu_write_cd_entry(master: ArmSmmuMaster, ssid: number, ta
     },
     target,
   );
+  busy.delete(ssid);
 }
 
 /** arm_smmu_clear_cd (v6.17): write an all-zero CD, if the table exists. */
