@@ -60,6 +60,14 @@ export const FINDINGS: readonly FindingInfo[] = [
       { invariant: 'I-PRI-STALE', ends: true },
       { invariant: 'I-PRI-RETRY', ends: true },
       { invariant: 'REF', ends: true },
+      // With the PRQ thread running beside the unbind: the undrained request is reported after
+      // the detach dropped the device's IOPF queue and before its xa_erase, so
+      // iommu_report_device_fault finds the handle and no iopf_param (WARN_ON(!iopf_param)).
+      { invariant: 'I-SPLAT', message: 'has no iopf_param', ends: true },
+      // Or reported just before the detach: its work outlives the unbind and reads the freed
+      // handle, or the group iopf_queue_remove_device freed as pending.
+      { invariant: 'I-SPLAT', message: 'use-after-free in iommu_sva_handle_iopf', ends: true },
+      { invariant: 'I-SPLAT', message: 'iopf work runs on a freed group', ends: true },
     ],
     where: 'intel/pasid.c: intel_pasid_tear_down_entry → intel_pasid_clear_entry (after 75ed00055c05); svm.c: intel_mm_release',
     trace: 'regressions/upstream/vtd-release-fpd-lost.json',
