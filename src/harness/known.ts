@@ -33,7 +33,10 @@ export const excuseKnown = (s: Session, step: number, found: readonly Violation[
   for (const name of hits) {
     const invariants: string[] = [];
     for (let i = 0; i < found.length; i++) if (by[i] === name && !invariants.includes(found[i]!.invariant)) invariants.push(found[i]!.invariant);
-    if (invariants.length > 0) s.known.push({ finding: name, step, invariants: invariants.sort() });
+    // A path whose state a persistent excuse covers is met even when nothing broke yet: the
+    // wrong state may show only at a later check (I11 at the next quiescent point).
+    const lasting = invariants.length === 0 && !metNames.includes(name) && findingInfo(name).excuses.some((e) => e.persistent === true);
+    if (invariants.length > 0 || lasting) s.known.push({ finding: name, step, invariants: invariants.sort() });
   }
   if (left.length > 0) s.ended = false;
   // The excused splats leave the kernel log; any other entry stays for I-SPLAT to report.

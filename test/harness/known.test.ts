@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { checkedStep, openSession, runSequence } from '../../src/harness/index.js';
+import { checkedStep, excuseKnown, openSession, runSequence } from '../../src/harness/index.js';
 import type { VtdUnit } from '../../src/hw/vtd/unit.js';
 import { type Command, type Topology, defaultTopology } from '../../src/shared/index.js';
 
@@ -32,6 +32,25 @@ describe('Known upstream findings at the checked step (src/harness/known.ts)', (
     // The SMMUv3 driver never takes the VT-d path: its splats are never the finding's.
     const r = runSequence(defaultTopology('smmuv3'), BIND_UNBIND);
     expect(r.ok && r.value.session.known).toEqual([]);
+  });
+
+  test('A path with a persistent excuse that ran in a step where nothing broke is met: a later step\'s matching violation is excused, another is not', () => {
+    const s = openSession(defaultTopology('smmuv3'));
+    const i11 = { invariant: 'I11', objects: {}, message: 'driver: dev0: 1 SSIDs still in use (valid CDs)' };
+    // Before the path ran, the later report fails.
+    expect(excuseKnown(s, 3, [i11])).toEqual([i11]);
+    s.world.kernel.findingHits.push('smmuv3-release-vs-detach-cd');
+    expect(excuseKnown(s, 4, [])).toEqual([]);
+    expect(s.known).toEqual([{ finding: 'smmuv3-release-vs-detach-cd', step: 4, invariants: [] }]);
+    s.world.kernel.findingHits.length = 0;
+    expect(excuseKnown(s, 9, [i11])).toEqual([]);
+    const other = { invariant: 'I11', objects: {}, message: 'ASID 1 still allocated in arm_smmu_asid_xa' };
+    expect(excuseKnown(s, 9, [other])).toEqual([other]);
+    // A finding with no persistent excuse is not recorded for a step where it explained nothing.
+    const v = openSession(vtd);
+    v.world.kernel.findingHits.push('vtd-iopf-remove-nonpri');
+    expect(excuseKnown(v, 2, [])).toEqual([]);
+    expect(v.known).toEqual([]);
   });
 
   test('With its fix switched on, the finding is gone; nothing is excused for it', () => {
