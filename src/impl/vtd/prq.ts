@@ -16,8 +16,9 @@ import type { Device, Kernel } from '../core/types.js';
 import { FLPT_DEFAULT_DID, type IntelIommu, WARN_ON, dev_iommu_priv_get } from './dmar.js';
 import { NPAGES_ALL, qi_desc_dev_iotlb_pasid, qi_desc_piotlb, qi_submit_sync } from './qi.js';
 
-/** prq.c: prq_to_iommu_prot: the request's R/W bits (no execute or privileged requests here). */
-const prq_to_iommu_prot = (req: PageRequest): number => IOMMU_FAULT_PERM_READ | (req.write ? IOMMU_FAULT_PERM_WRITE : 0);
+/** prq.c: prq_to_iommu_prot: the request's R/W bits (no execute or privileged requests here; `read` absent is R set). */
+const prq_to_iommu_prot = (req: PageRequest): number =>
+  (req.read !== false ? IOMMU_FAULT_PERM_READ : 0) | (req.write ? IOMMU_FAULT_PERM_WRITE : 0);
 
 /** prq.c: handle_bad_prq_event: a request nobody can handle gets INVALID if it ends its group. */
 function* handle_bad_prq_event(iommu: IntelIommu, req: PageRequest): Co {
@@ -42,7 +43,8 @@ function* intel_prq_report(iommu: IntelIommu, dev: Device, req: PageRequest): Co
 /**
  * prq.c: prq_event_thread (v7.0-rc5): read the tail, then every descriptor between head and
  * that tail is reported to the IOPF core under &iommu->iopf_lock (a source id no device owns is
- * a bad request), and the head is written back to the tail read (requests that arrived since
+ * a bad request; a Stop Marker, LPIG with neither RD_REQ nor WR_REQ, is dropped before the
+ * device lookup, unanswered: da8669ff41fa), and the head is written back to the tail read (requests that arrived since
  * stay queued: their interrupt runs the thread again). Then, if the hardware reports an
  * overflow (DMA_PRS_PRO), and only once head == tail, the partial requests of every device on
  * the queue are discarded (their LAST may be among the dropped) and PRO is cleared. Last, every
@@ -55,6 +57,12 @@ export function* prq_event_thread(iommu: IntelIommu): Co {
   const reqs = prq.pending.slice(0, tail);
   for (const req of reqs) {
     // Canonical address, privileged and execute requests are never generated here.
+    // "Drop Stop Marker message. No need for a response." (goto prq_advance). Before
+    // da8669ff41fa (B52) the check did not exist: the marker was reported as a page request.
+    if (req.lpig && req.read === false && !req.write && iommu.kernel.fault !== 'B52') {
+      if (iommu.kernel.trace) iommu.kernel.trace.event('driver', iommu.name, `stop marker sid=${req.sid} pasid=${req.pasid} dropped`);
+      continue;
+    }
     yield* mutex_lock(iommu.iopf_lock);
     const dev = iommu.device_rbtree.get(req.sid);
     if (dev === undefined) {
