@@ -60,6 +60,8 @@ export const FINDINGS: readonly FindingInfo[] = [
       { invariant: 'I-PRI-STALE', ends: true },
       { invariant: 'I-PRI-RETRY', ends: true },
       { invariant: 'REF', ends: true },
+      // A Stop Marker the skipped drain left in the PRQ.
+      { invariant: 'I-PRI-STOP', message: 'Stop Marker(s), the spec', ends: true },
     ],
     where: 'intel/pasid.c: intel_pasid_tear_down_entry → intel_pasid_clear_entry (after 75ed00055c05); svm.c: intel_mm_release',
     trace: 'regressions/upstream/vtd-release-fpd-lost.json',
