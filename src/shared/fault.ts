@@ -73,7 +73,7 @@ export const FAULTS: readonly FaultInfo[] = [
 
 export const FAULT_IDS: readonly FaultId[] = FAULTS.map((f) => f.id);
 
-/** The corpus's ids as runs of consecutive numbers, for messages: `B01-B19, B30-B31, B50-B51, B60-B61`. */
+/** The corpus's ids as runs of consecutive numbers, for messages: `B01-B19, B30-B31, B50-B52, B60-B61`. */
 export const faultIdRanges = (): string => {
   // Runs never cross a prefix: B19 and R01 are not consecutive.
   const nums = FAULT_IDS.map((id) => Number(id.slice(1)));
