@@ -13,8 +13,9 @@ import {
 } from '../core/iopf.js';
 import { noteFinding } from '../core/kernel.js';
 import type { Device, Kernel } from '../core/types.js';
-import { FLPT_DEFAULT_DID, type IntelIommu, WARN_ON, dev_iommu_priv_get } from './dmar.js';
-import { NPAGES_ALL, qi_desc_dev_iotlb_pasid, qi_desc_piotlb, qi_submit_sync } from './qi.js';
+import { FLPT_DEFAULT_DID, IOMMU_NO_PASID, type IntelIommu, WARN_ON, dev_iommu_priv_get } from './dmar.js';
+import { NPAGES_ALL, qi_desc_dev_iotlb, qi_desc_dev_iotlb_pasid, qi_desc_iotlb, qi_desc_piotlb, qi_submit_sync } from './qi.js';
+import { MAX_AGAW_PFN_WIDTH } from '../../hw/vtd/descriptor.js';
 
 /** prq.c: prq_to_iommu_prot: the request's R/W bits (no execute or privileged requests here; `read` absent is R set). */
 const prq_to_iommu_prot = (req: PageRequest): number =>
@@ -199,7 +200,8 @@ export const pci_device_is_present = (dev: Device): boolean => !dev.hw.disconnec
  * between head and tail, wait_for_completion (the PRQ thread completes it once it has written
  * the head back) and look again. Then iopf_queue_flush_dev waits for the IOPF work, and the
  * hardware is drained as VT-d spec 7.10 says: a fenced wait, a PASID-selective P_IOTLB and a
- * full PASID devTLB invalidation, submitted with a page-request-drain wait, repeated (after
+ * full PASID devTLB invalidation (for the RID, IOMMU_NO_PASID: a domain-selective IOTLB and a
+ * full devTLB invalidation without PASID), submitted with a page-request-drain wait, repeated (after
  * waiting for the thread again) while the PRQ reports an overflow. A wait that can never end
  * (a deadlock, reported) ends the drain there.
  */
@@ -227,10 +229,11 @@ export function* intel_iommu_drain_pasid_prq(dev: Device, pasid: number): Co {
   }
   WARN_ON(iommu, (yield* iopf_queue_flush_dev(dev)) !== 0, `iopf_queue_flush_dev: ${dev.hw.name} has no fault queue`);
   iopf_queue_discard_dev_pasid(kernel, dev, pasid); // finding iopf-stale-partial: mainline has no such step
+  const rid = pasid === IOMMU_NO_PASID;
   const descs = [
     { kind: 'wait', fence: true, drain: false } as const,
-    qi_desc_piotlb(iommu, did, pasid, 0n, NPAGES_ALL, false),
-    qi_desc_dev_iotlb_pasid(info.sid, pasid, 0n, 52),
+    rid ? qi_desc_iotlb(did, 0n, 0, 'DSI') : qi_desc_piotlb(iommu, did, pasid, 0n, NPAGES_ALL, false),
+    rid ? qi_desc_dev_iotlb(info.sid, 0n, MAX_AGAW_PFN_WIDTH) : qi_desc_dev_iotlb_pasid(info.sid, pasid, 0n, MAX_AGAW_PFN_WIDTH),
   ];
   // desc[2] goes out even to a device that is gone (a surprise-removed PRI device whose driver's
   // remove unbinds): it can never complete (finding vtd-drain-devtlb-absent). The proposed fix

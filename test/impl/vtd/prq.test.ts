@@ -4,6 +4,8 @@ import type { VtdUnit } from '../../../src/hw/vtd/unit.js';
 import { dev_fault_param, iopf_counts } from '../../../src/impl/core/iopf.js';
 import { defaultTopology, userVpn } from '../../../src/shared/index.js';
 import { vtdWorld } from './fixture.js';
+import { sync } from '../../../src/impl/core/sched.js';
+import { intel_iommu_drain_pasid_prq } from '../../../src/impl/vtd/prq.js';
 import type { Command, Topology } from '../../../src/shared/index.js';
 
 /** dev0 a PRI endpoint behind a VT-d unit whose PRQ holds `prqSize` requests. */
@@ -195,5 +197,23 @@ describe('Stop Markers (PCIe 10.4.1.2): prq_event_thread drops them unanswered (
     const s = r.value.session;
     expect(s.violation).toMatchObject({ invariant: 'I-PRI-ONCE', step: 4 });
     expect(s.world.devices[0]!.hw.priState!.protocolErrors).toEqual(['dev0: invalid response to PRG 0 PASID 1 with no such request outstanding']);
+  });
+});
+
+describe('intel_iommu_drain_pasid_prq on the RID (add43c4fbc92)', () => {
+  test('IOMMU_NO_PASID: a RID request in the ring is waited for, then a domain-selective IOTLB and a devTLB invalidation without PASID; a PASID gets the PASID forms', () => {
+    const w = vtdWorld(topo());
+    w.run(...start, prg(0, 1, true));
+    const dev = w.world.devices[0]!;
+    w.takeQueue(0);
+    sync(w.world.kernel, intel_iommu_drain_pasid_prq(dev, 0));
+    expect((dev.iommu.unit as VtdUnit).prq.pending).toEqual([]);
+    // The RID request had no handler: answered Invalid by the thread the drain ran.
+    expect(dev.hw.counters.get('pri.response.invalid')).toBe(1);
+    const rid = w.takeQueue(0).filter((d) => !d.startsWith('prs') && !d.startsWith('wait'));
+    expect(rid).toEqual(['iotlb_dsi did=1', 'devtlb sid=0 pasid=0 addr=0 size=2^52']);
+    sync(w.world.kernel, intel_iommu_drain_pasid_prq(dev, 1));
+    const pasid = w.takeQueue(0).filter((d) => !d.startsWith('wait'));
+    expect(pasid).toEqual(['piotlb did=1 pasid=1 all', 'devtlb sid=0 pasid=1 addr=0 size=2^52']);
   });
 });
