@@ -45,8 +45,8 @@ function* intel_prq_report(iommu: IntelIommu, dev: Device, req: PageRequest): Co
  * prq.c: prq_event_thread (v7.0-rc5): read the tail, then every descriptor between head and
  * that tail is reported to the IOPF core under &iommu->iopf_lock (a source id no device owns is
  * a bad request; a Stop Marker, LPIG with neither RD_REQ nor WR_REQ, is dropped before the
- * device lookup, unanswered: da8669ff41fa), and the head is written back to the tail read (requests that arrived since
- * stay queued: their interrupt runs the thread again). Then, if the hardware reports an
+ * device lookup, unanswered: da8669ff41fa), and the head is written back to the tail read
+ * (requests that arrived since stay queued: their interrupt runs the thread again). Then, if the hardware reports an
  * overflow (DMA_PRS_PRO), and only once head == tail, the partial requests of every device on
  * the queue are discarded (their LAST may be among the dropped) and PRO is cleared. Last, every
  * waiter on prq_complete is woken.
@@ -201,8 +201,8 @@ export const pci_device_is_present = (dev: Device): boolean => !dev.hw.disconnec
  * the head back) and look again. Then iopf_queue_flush_dev waits for the IOPF work, and the
  * hardware is drained as VT-d spec 7.10 says: a fenced wait, a PASID-selective P_IOTLB and a
  * full PASID devTLB invalidation (for the RID, IOMMU_NO_PASID: a domain-selective IOTLB and a
- * full devTLB invalidation without PASID), submitted with a page-request-drain wait, repeated (after
- * waiting for the thread again) while the PRQ reports an overflow. A wait that can never end
+ * full devTLB invalidation without PASID), submitted with a page-request-drain wait, repeated
+ * (after waiting for the thread again) while the PRQ reports an overflow. A wait that can never end
  * (a deadlock, reported) ends the drain there.
  */
 export function* intel_iommu_drain_pasid_prq(dev: Device, pasid: number): Co {
