@@ -138,7 +138,9 @@ export const drawOfKind = (s: SpecState, kind: CommandKind, rng: Rng): Command |
     case 'detachPasid':
     case 'iommuMap':
     case 'iommuUnmap':
-    case 'dmaIova': {
+    case 'dmaIova':
+    // A PRI device's bonds whose groups are finished: a handful at most.
+    case 'stopMarker': {
       const all = enabledOfKind(s, kind);
       return all.length === 0 ? undefined : rng.pick(all);
     }

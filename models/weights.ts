@@ -42,4 +42,7 @@ export const DEFAULT_WEIGHTS: Weights = {
   // Drawn only inside concurrent groups (models/groups.ts), racing a replace of its PASID: a
   // sequential weight would change every seed's sequence.
   dmaPasid: 0,
+  // A PRI device stops a PASID with a Stop Marker (VT-d only: elsewhere never possible, so the
+  // other platforms' sequences are unchanged).
+  stopMarker: 2,
 };

@@ -22,6 +22,7 @@ import { munmapCommand } from './munmap.js';
 import { prefetchCommand } from './prefetch.js';
 import { prefetchKernelCommand } from './prefetchKernel.js';
 import { prgCommand } from './prg.js';
+import { stopMarkerCommand } from './stopMarker.js';
 import { unplugCommand } from './unplug.js';
 import { spawnCommand } from './spawn.js';
 import { touchCommand } from './touch.js';
@@ -62,6 +63,7 @@ const BUILDERS: Readonly<Record<CommandKind, (t: Topology) => fc.Arbitrary<SvaCo
   migrate: migrateCommand,
   replacePasid: replacePasidCommand,
   dmaPasid: dmaPasidCommand,
+  stopMarker: stopMarkerCommand,
 };
 
 /** One weighted arbitrary over every kind that can be legal in `t`. */

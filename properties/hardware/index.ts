@@ -13,6 +13,7 @@ import { priExit } from './priExit.js';
 import { priResponses } from './priResponses.js';
 import { priRetry } from './priRetry.js';
 import { priStale } from './priStale.js';
+import { priStop } from './priStop.js';
 import { uafDma } from './uafDma.js';
 
 /** Invariants over the emulated hardware's tables, caches and queues. */
@@ -31,5 +32,6 @@ export const HARDWARE_INVARIANTS: readonly Invariant[] = [
   priStale,
   priExit,
   priRetry,
+  priStop,
   iopfCount,
 ];

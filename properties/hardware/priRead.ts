@@ -5,6 +5,7 @@
  */
 import type { SmmuV3 } from '../../src/hw/smmuv3/index.js';
 import type { VtdUnit } from '../../src/hw/vtd/unit.js';
+import { isStopMarker } from '../../src/hw/vtd/prq.js';
 import type { AmdIommuUnit } from '../../src/hw/amd/index.js';
 import { IOMMU_FAULT_PAGE_REQUEST_PASID_VALID, type IopfFault, dev_fault_param } from '../../src/impl/core/iopf.js';
 import type { Device, World } from '../../src/impl/index.js';
@@ -15,6 +16,8 @@ export interface QueuedRequest {
   readonly prgi: number;
   /** The LAST of its group: the one a response answers (a kernel group is always last). */
   readonly last: boolean;
+  /** A Stop Marker (VT-d PRQ): LAST set, yet nothing answers it. */
+  readonly stop?: true;
 }
 
 /** The fault's PASID as the endpoint names it: -1 without PASID_VALID. */
@@ -32,7 +35,11 @@ export function hwQueued(world: World, dev: Device): QueuedRequest[] {
   const out: QueuedRequest[] = [];
   const sid = dev.hw.sid;
   if (world.topology.platform === 'vtd') {
-    for (const r of (dev.iommu.unit as VtdUnit).prq.pending) if (r.sid === sid) out.push({ pasid: r.pasidPresent ? r.pasid : -1, prgi: r.prgi, last: r.lpig });
+    for (const r of (dev.iommu.unit as VtdUnit).prq.pending) {
+      if (r.sid !== sid) continue;
+      const q: QueuedRequest = { pasid: r.pasidPresent ? r.pasid : -1, prgi: r.prgi, last: r.lpig };
+      out.push(isStopMarker(r) ? { ...q, stop: true } : q);
+    }
   } else if (world.topology.platform === 'amd') {
     for (const e of (dev.iommu.unit as AmdIommuUnit).pprLog.pending) if (e.devid === sid) out.push({ pasid: e.gn ? e.pasid : -1, prgi: e.tag, last: e.last });
   } else {

@@ -23,7 +23,8 @@ const check: PlatformCheck = (ctx, out) => {
     for (const e of pri.protocolErrors) out.add({ dev: dev.id }, `response protocol error: ${e}`);
     // Nothing pending anywhere: the common step, checked without allocating.
     if (pri.outstanding.length === 0 && spec.outstanding[dev.id] === 0 && (dev_fault_param(dev)?.faults.length ?? 0) === 0 && hwQueueEmpty(world, dev)) continue;
-    const held = [...hwQueued(world, dev), ...kernelPending(dev)].filter((h) => h.last);
+    // A Stop Marker in the PRQ is no group: I-PRI-STOP has it.
+    const held = [...hwQueued(world, dev), ...kernelPending(dev)].filter((h) => h.last && h.stop === undefined);
     const seen = new Set<string>();
     for (const r of pri.outstanding) {
       const key = `${r.pasid}/${r.prgi}`;

@@ -58,7 +58,7 @@ const mmsOf = (c: Command): number => {
       // A group on the RID names no mm (the generators give it mm 0, unused).
       return c.rid ? 0 : 1 << c.mm;
     case 'bind': case 'unbind': case 'mmap': case 'touch': case 'munmap': case 'mprotect': case 'dma':
-    case 'prefetch': case 'prefetchKernel': case 'exit': case 'mmdrop': case 'spawn': case 'migrate':
+    case 'prefetch': case 'prefetchKernel': case 'exit': case 'mmdrop': case 'spawn': case 'migrate': case 'stopMarker':
       return 1 << c.mm;
     case 'gracePeriod': case 'serviceFaults': case 'vmalloc': case 'vfree': case 'failNext': case 'failNth': case 'unplug':
     case 'attachPasid': case 'replacePasid': case 'detachPasid': case 'iommuMap': case 'iommuUnmap': case 'dmaIova': case 'dmaPasid':
@@ -68,7 +68,7 @@ const mmsOf = (c: Command): number => {
 
 const devsOf = (c: Command): number => {
   switch (c.kind) {
-    case 'bind': case 'unbind': case 'dma': case 'prefetch': case 'prefetchKernel': case 'unplug': case 'prg':
+    case 'bind': case 'unbind': case 'dma': case 'prefetch': case 'prefetchKernel': case 'unplug': case 'prg': case 'stopMarker':
     case 'attachPasid': case 'replacePasid': case 'detachPasid': case 'dmaIova': case 'dmaPasid':
       return 1 << c.dev;
     case 'mmap': case 'touch': case 'munmap': case 'mprotect': case 'exit': case 'mmdrop': case 'spawn':

@@ -12,6 +12,7 @@ import { MM } from '../spec/index.js';
 import type { SpecState } from '../spec/index.js';
 import { hasPagingDomains } from '../spec/paging.js';
 import { priOnPaging } from '../spec/precondition.js';
+import { openPrgi } from '../spec/pri.js';
 import { PTE_ABSENT } from '../spec/state.js';
 
 /** mm machine states as bit sets, as precondition.ts has them. */
@@ -104,7 +105,7 @@ export const possibleKind = (kind: CommandKind, t: Topology): boolean =>
   kind === 'fork' ? t.mms > 1
     : kind === 'vmalloc' || kind === 'vfree' || kind === 'prefetchKernel' ? t.kpages > 0
     : kind === 'unplug' ? unpluggable(t).length > 0
-    : kind === 'prg' ? prgDevices(t).length > 0
+    : kind === 'prg' || kind === 'stopMarker' ? prgDevices(t).length > 0
     // Without paging domains attachPasid is -EOPNOTSUPP and nothing can use one.
     : kind === 'detachPasid' || kind === 'replacePasid' || kind === 'iommuMap' || kind === 'iommuUnmap' || kind === 'dmaIova' ? hasPagingDomains(t.platform)
     : true;
@@ -231,6 +232,13 @@ export const enabledOfKind = (s: SpecState, kind: CommandKind): Command[] => {
             }
           }
         }
+      }
+      return out;
+    case 'stopMarker':
+      // Every bond of a PRI device (the mm live or exited), once its groups there are finished.
+      for (const dev of prgDevices(t)) {
+        if (s.unplugged[dev] !== 0 || s.t.devMax[dev]! === 0) continue;
+        for (let mm = 0; mm < t.mms; mm++) if (s.bonds[dev * t.mms + mm]!.ctx.n > 0 && openPrgi(s, dev, mm) < 0) out.push({ kind, dev, mm });
       }
       return out;
     case 'exit':

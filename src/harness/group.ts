@@ -136,7 +136,7 @@ function* guarded(task: MemberTask, world: World, cmd: Command): Co<Outcome> {
 }
 
 /** Device-side commands run on a device's lane (the hardware issuing DMA and page requests). */
-const DEVICE_SIDE = new Set<Command['kind']>(['dma', 'dmaIova', 'dmaPasid', 'prefetch', 'prefetchKernel', 'prg']);
+const DEVICE_SIDE = new Set<Command['kind']>(['dma', 'dmaIova', 'dmaPasid', 'prefetch', 'prefetchKernel', 'prg', 'stopMarker']);
 const memberKind = (cmd: Command): TaskKind => (DEVICE_SIDE.has(cmd.kind) ? 'hw' : 'cpu');
 const memberName = (cmd: Command, i: number): string => `${memberKind(cmd) === 'hw' ? 'dev' : 'cpu'}${i}`;
 

@@ -147,12 +147,35 @@ export class PciDevice {
   }
 
   /**
+   * The function stops using `pasid` with a Stop Marker (PCIe r4.0 and later, 10.4.1.2, "to
+   * stop with the use of a Stop Marker Message"): it has finished its groups there (the
+   * caller's contract: none is open, step 2), marks its outstanding requests of the PASID stale
+   * (step 3: their responses return the credits and PRG indexes and are otherwise ignored), and
+   * sends the Stop Marker (step 5: later requests on the PASID are a new use of it). The marker
+   * holds no credit and awaits no response: PRG responses are what return credits, and a Stop
+   * Marker gets none. Undefined when the IOMMU does not take page requests from the endpoint
+   * or its PRI was disabled by a Response Failure; 'dropped' when its queue was full.
+   */
+  stopMarker(pasid: number): 'queued' | 'dropped' | undefined {
+    const pri = this.priState;
+    if (pri === undefined) throw new HwError(this.name, 'stop marker from a device without PRI');
+    if (pri.openPrgi(pasid) >= 0) throw new HwError(this.name, `stop marker on PASID ${pasid} with PRG ${pri.openPrgi(pasid)} still open (PCIe 10.4.1.2: groups are finished first)`);
+    if (pri.responseFailure || !this.canEmit(pasid)) return undefined;
+    const r = this.iommu.stopMarker?.(this, pasid);
+    if (r === undefined) return undefined;
+    this.counters.bump('pri.stop_marker');
+    pri.markStale(pasid);
+    return r;
+  }
+
+  /**
    * A page response (VT-d page group response descriptor, SMMU CMD_RESUME) as the IOMMU
    * delivers it: it answers the whole group. One that names no outstanding request is a
    * protocol error, logged. Success makes the endpoint retry each request of the group: an ATS
    * translation request, then the access; Invalid ends the accesses with an error (the endpoint
    * does not retry); Response Failure ends them too and disables the function's PRI for good.
-   * A request without a PASID has nothing to retry through here. A surprise-removed endpoint
+   * A request without a PASID has nothing to retry through here, nor has a stale one (the
+   * function stopped its PASID with a Stop Marker). A surprise-removed endpoint
    * receives nothing: its accesses are simply lost (no retry, nothing cached).
    */
   pageResponse(pasid: number | undefined, prgi: number, code: PageResponseCode): void {
@@ -173,7 +196,7 @@ export class PciDevice {
 
   private retry(pri: PriEndpoint, req: OutstandingRequest, code: PageResponseCode): void {
     const failed = { pasid: req.pasid, vpn: req.vpn, write: req.write, code, ok: false, token: -1, root: req.root };
-    if (code !== 'success' || req.pasid < 0 || this.disconnected) return pri.record(failed);
+    if (code !== 'success' || req.pasid < 0 || this.disconnected || req.stale === true) return pri.record(failed);
     const t = this.iommu.translate(this, req.pasid, req.vpn, req.write);
     if (!t.ok) return pri.record(failed);
     if (this.atsEnabled) this.fill(req.pasid, req.vpn, t);

@@ -36,6 +36,12 @@ export interface IommuUnit {
    * the access fails as an ordinary fault.
    */
   pageRequest?(dev: PciDevice, pasid: number, vpn: number, write: boolean, prgi: number, last: boolean): PageRequestOutcome | undefined;
+  /**
+   * A PRI endpoint's Stop Marker on `pasid` (where the unit delivers them: VT-d writes them into
+   * the PRQ): 'queued', 'dropped' (a full queue, silently), or undefined when the unit does not
+   * accept page requests from the endpoint.
+   */
+  stopMarker?(dev: PciDevice, pasid: number): 'queued' | 'dropped' | undefined;
 }
 
 /** What became of a page request the unit accepted: the table root it was made against; dropped on a full queue. */

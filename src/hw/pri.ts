@@ -16,6 +16,11 @@ export interface OutstandingRequest {
   readonly root: number;
   /** Last request of its group (LAST / LPIG). */
   readonly last: boolean;
+  /**
+   * Marked stale when the function stopped the PASID with a Stop Marker: the group's response
+   * still returns the credit and the PRG index, and is otherwise ignored (no retry).
+   */
+  readonly stale?: true;
 }
 
 /** What happened to a request once answered: a retried access (its token) or a given-up one. */
@@ -71,6 +76,18 @@ export class PriEndpoint {
       if (!open) this.outstanding[kept++] = r;
     }
     this.outstanding.length = kept;
+  }
+
+  /**
+   * The function stops using `pasid` with a Stop Marker (PCIe 10.4.1.2, step 3): every
+   * outstanding request of the PASID is marked stale. It keeps its credit and PRG index until
+   * its group's response returns them.
+   */
+  markStale(pasid: number): void {
+    for (let i = 0; i < this.outstanding.length; i++) {
+      const r = this.outstanding[i]!;
+      if (r.pasid === pasid && r.stale === undefined) this.outstanding[i] = { ...r, stale: true };
+    }
   }
 
   /** The lowest PRG index no outstanding request uses. */

@@ -248,6 +248,14 @@ export function* implTask(world: World, cmd: Command): Co<Observation> {
     case 'migrate':
       yield* migrate_misplaced_page(mmOf(world, cmd.mm), cmd.page);
       return OK;
+    case 'stopMarker': {
+      // The device-side half of a PASID stop its driver asked for (PCIe 10.4.1.2): one message.
+      const dev = devOf(world, cmd.dev);
+      yield devicePoint(dev, cmd.kind);
+      if (dev.hw.priState === undefined) return { ok: false, errno: 'EFAULT', fault: `${dev.hw.name}: no PRI` };
+      const r = dev.hw.stopMarker(pasidOf(world, cmd.mm));
+      return r === undefined ? { ok: false, errno: 'EFAULT', fault: 'stop marker refused' } : OK;
+    }
     default: {
       const never: never = cmd;
       throw new Error(`implStep: unknown command ${JSON.stringify(never)}`);

@@ -102,7 +102,14 @@ export type Command =
    * flush (x86: the secondary TLBs get (0, -1)), content moved to a new frame, PTE restored,
    * old frame freed. Nothing observable changes; a secondary TLB that kept the old frame is stale.
    */
-  | { readonly kind: 'migrate'; readonly mm: number; readonly page: number };
+  | { readonly kind: 'migrate'; readonly mm: number; readonly page: number }
+  /**
+   * The PRI device stops using the mm's PASID with a Stop Marker (PCIe 10.4.1.2; VT-d): its
+   * groups there finished (none open), its outstanding requests turn stale (their responses
+   * are ignored) and it sends a Stop Marker (L = 1, R = W = 0), which holds no credit and gets
+   * no response. Later requests on the PASID are a new use of it.
+   */
+  | { readonly kind: 'stopMarker'; readonly dev: number; readonly mm: number };
 
 export type CommandKind = Command['kind'];
 
@@ -117,4 +124,5 @@ export const COMMAND_KINDS: readonly CommandKind[] = [
   'bind', 'unbind', 'mmap', 'touch', 'munmap', 'mprotect', 'dma', 'exit', 'mmdrop', 'fork',
   'spawn', 'gracePeriod', 'prefetch', 'vmalloc', 'vfree', 'failNext', 'serviceFaults', 'prefetchKernel', 'unplug', 'prg',
   'attachPasid', 'detachPasid', 'iommuMap', 'iommuUnmap', 'dmaIova', 'migrate', 'replacePasid', 'failNth', 'dmaPasid',
+  'stopMarker',
 ];

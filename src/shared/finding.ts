@@ -68,6 +68,8 @@ export const FINDINGS: readonly FindingInfo[] = [
       // handle, or the group iopf_queue_remove_device freed as pending.
       { invariant: 'I-SPLAT', message: 'use-after-free in iommu_sva_handle_iopf', ends: true },
       { invariant: 'I-SPLAT', message: 'iopf work runs on a freed group', ends: true },
+      // A Stop Marker the skipped drain left in the PRQ.
+      { invariant: 'I-PRI-STOP', message: 'Stop Marker(s), the spec', ends: true },
     ],
     where: 'intel/pasid.c: intel_pasid_tear_down_entry → intel_pasid_clear_entry (after 75ed00055c05); svm.c: intel_mm_release',
     trace: 'regressions/upstream/vtd-release-fpd-lost.json',

@@ -5,6 +5,7 @@
 import { type Command, IOVA_PAGES, MAX_HWPTS, PRG_MAX_REQUESTS } from '../shared/index.js';
 import { MM, PTE_ABSENT, VMA_NONE } from './state.js';
 import { pagingAt } from './paging.js';
+import { openPrgi } from './pri.js';
 
 /** PASIDs are 20 bits (PCIe). */
 const PASID_LIMIT = 2 ** 20;
@@ -73,6 +74,12 @@ export const precondition = (s: SpecState, cmd: Command): boolean => {
       if (rid) return last;
       return s.t.devMax[dev]! > 0 && slotIn(s, mm, LIVE) && s.bonds[dev * mms + mm]!.ctx.n > 0;
     }
+    case 'stopMarker':
+      // VT-d PRI (where the hardware queues Stop Markers), a device using the mm's PASID (a bond,
+      // whatever the mm's state: its driver may stop the PASID after exit, before the unbind),
+      // and, as PCIe 10.4.1.2 has the function finish its groups first, none of them open.
+      return s.t.topology.platform === 'vtd' && present(s, cmd.dev) && s.t.devPri[cmd.dev] === true && inRange(cmd.mm, mms) &&
+        s.t.devMax[cmd.dev]! > 0 && s.bonds[cmd.dev * mms + cmd.mm]!.ctx.n > 0 && openPrgi(s, cmd.dev, cmd.mm) < 0;
     case 'prefetchKernel':
       return present(s, cmd.dev) && inRange(cmd.kpage, kpages) &&
         slotIn(s, cmd.mm, UNFREED) && s.slots[cmd.mm]!.pasid.ctx.pasid !== 0;

@@ -60,21 +60,26 @@ const respond = (s: SpecState, dev: number, slot: number, prgi: number, code: Pa
       continue;
     }
     s.outstanding[dev]! -= 1;
-    // A surprise-removed device never sees its response: its accesses are lost.
-    const ok = code === 'success' && attached && s.unplugged[dev] === 0 && translates(s, w);
+    // A surprise-removed device never sees its response: its accesses are lost. A stale
+    // request's answer only returns its credit (spec/stopMarker.ts).
+    const ok = code === 'success' && attached && s.unplugged[dev] === 0 && w.stale !== true && translates(s, w);
     s.retired.push({ dev, slot: w.slot, page: w.page, ok, token: ok ? s.slots[w.slot]!.token[w.page]! : -1 });
   }
   s.waiting.length = kept;
 };
 
-/** The request enters its IOMMU's queue, or overflows it (VT-d): dropped, a LAST answered Success. */
-const send = (s: SpecState, r: SpecRequest): void => {
+/**
+ * The request enters its IOMMU's queue, or overflows it (VT-d): dropped, a LAST answered
+ * Success; a Stop Marker that finds the queue full is dropped silently (spec/stopMarker.ts).
+ */
+export const send = (s: SpecState, r: SpecRequest): void => {
   const topo = s.t.topology;
   const iommu = topo.devices[r.dev]!.iommu;
   if (topo.platform === 'vtd') {
     let queued = 0;
     for (const q of s.prq) if (topo.devices[q.dev]!.iommu === iommu) queued++;
     if (queued >= prqEntries(topo.iommus[iommu]!)) {
+      if (r.stop === true) return;
       s.prqOverflow[iommu] = 1;
       if (r.last) respond(s, r.dev, r.slot, r.prgi, 'success', true);
       return;
@@ -84,7 +89,7 @@ const send = (s: SpecState, r: SpecRequest): void => {
 };
 
 /** The PRG index of the device's open group on `slot` (requests sent, LAST not yet), or -1. */
-const openPrgi = (s: SpecState, dev: number, slot: number): number => {
+export const openPrgi = (s: SpecState, dev: number, slot: number): number => {
   for (const w of s.waiting) {
     if (w.dev === dev && w.slot === slot && !s.waiting.some((o) => o.dev === dev && o.slot === slot && o.prgi === w.prgi && o.last)) return w.prgi;
   }
@@ -172,6 +177,8 @@ const faultThread = (s: SpecState, iommu: number): SpecGroup[] => {
   }
   queued.length = kept;
   for (const r of mine) {
+    // prq_event_thread drops a Stop Marker before the device lookup, unanswered.
+    if (r.stop === true) continue;
     if (!hasHandler(s, r)) {
       if (r.last) respond(s, r.dev, r.slot, r.prgi, 'invalid', true);
       continue;

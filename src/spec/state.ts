@@ -80,6 +80,10 @@ export interface SpecRequest {
   readonly write: boolean;
   readonly prgi: number;
   readonly last: boolean;
+  /** A Stop Marker in a hardware queue (spec/stopMarker.ts): never waited on, never answered. */
+  readonly stop?: true;
+  /** A waiting request of a PASID its device stopped with a Stop Marker: its answer is ignored. */
+  readonly stale?: true;
 }
 
 /** What answering one request must lead to at the device: a retried access that read `token`, or none. */

@@ -10,6 +10,7 @@ import { dmaPasid } from './dmaPasid.js';
 import { gracePeriod, mmdrop, newIncarnation } from './lifetime.js';
 import { OK_OBS } from './observe.js';
 import { prg, serviceFaults } from './pri.js';
+import { stopMarker } from './stopMarker.js';
 import { unplug } from './hotplug.js';
 import { attachPasid, detachPasid, dmaIova, iommuMap, iommuUnmap, replacePasid } from './paging.js';
 import type { SpecState } from './state.js';
@@ -112,6 +113,8 @@ const step = (s: SpecState, cmd: Command): Observation => {
     case 'migrate':
       // Same content, same permissions: the abstract state does not change.
       return OK_OBS;
+    case 'stopMarker':
+      return stopMarker(s, cmd.dev, cmd.mm);
     default: {
       const never: never = cmd;
       throw new Error(`specStep: unknown command ${JSON.stringify(never)}`);

@@ -48,6 +48,7 @@ const callOf = (cmd: Command): { from: Lane; to: Lane } => {
     case 'prefetch':
     case 'prefetchKernel':
     case 'prg':
+    case 'stopMarker':
       return { from: 'device', to: 'cache' };
     case 'unplug':
       return { from: 'device', to: 'device' };

@@ -32,6 +32,7 @@ export const commandRangeError = (cmd: Command, t: Topology): string | undefined
     .with({ kind: 'dmaIova' }, (c) => [dev(c.dev), hwpt(c.hwpt), iova(c.page)])
     // Any PASID number is a legal request (a device may tag with any; the spec says what it gets).
     .with({ kind: 'dmaPasid' }, (c) => [dev(c.dev), page(c.page)])
+    .with({ kind: 'stopMarker' }, (c) => [dev(c.dev), mm(c.mm)])
     // The site is an enum: the schema has already refused an unknown one.
     .with({ kind: 'gracePeriod' }, { kind: 'failNext' }, { kind: 'serviceFaults' }, () => [])
     // n is checked by the schema (a positive integer); a call count beyond the command's calls fails nothing.

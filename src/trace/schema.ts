@@ -54,6 +54,7 @@ export const commandSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('migrate'), mm: id, page: id }),
   z.strictObject({ kind: z.literal('replacePasid'), dev: id, hwpt: id, from: id }),
   z.strictObject({ kind: z.literal('dmaPasid'), dev: id, pasid: id, page: id, write: z.boolean() }),
+  z.strictObject({ kind: z.literal('stopMarker'), dev: id, mm: id }),
 ]);
 
 const observationSchema = z.discriminatedUnion('ok', [

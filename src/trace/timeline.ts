@@ -30,6 +30,7 @@ export const formatCommand = (cmd: Command): string =>
     .with({ kind: 'iommuUnmap' }, (c) => `iommuUnmap(hwpt${c.hwpt},iova${c.page})`)
     .with({ kind: 'dmaIova' }, (c) => `dmaIova(d${c.dev},hwpt${c.hwpt},iova${c.page},${c.write ? 'w' : 'r'})`)
     .with({ kind: 'dmaPasid' }, (c) => `dmaPasid(d${c.dev},pasid ${c.pasid},p${c.page},${c.write ? 'w' : 'r'})`)
+    .with({ kind: 'stopMarker' }, (c) => `stopMarker(d${c.dev},mm${c.mm})`)
     .with({ kind: 'migrate' }, (c) => `migrate(mm${c.mm},p${c.page})`)
     .with({ kind: 'replacePasid' }, (c) => `replacePasid(d${c.dev},hwpt${c.from}→hwpt${c.hwpt})`)
     .exhaustive();
@@ -53,6 +54,7 @@ export const formatObservation = (cmd: Command, obs: Observation): string => {
       { kind: 'vmalloc' }, { kind: 'vfree' }, { kind: 'failNext' }, { kind: 'prefetchKernel' }, { kind: 'unplug' },
       { kind: 'failNth' },
       { kind: 'prg' }, { kind: 'detachPasid' }, { kind: 'iommuMap' }, { kind: 'iommuUnmap' }, { kind: 'migrate' }, { kind: 'replacePasid' },
+      { kind: 'stopMarker' },
       () => `ok ${v}`,
     )
     .exhaustive();

@@ -174,6 +174,11 @@ const callLines = (cmd: Command): { lines: string[]; ret: string } => {
         lines: [`\tret = sva_repro_dma(r->dev[${cmd.dev}], ${cmd.pasid}, SVA_REPRO_PAGE(${cmd.page}), ${cmd.write}); /* TODO: helper */`],
         ret: 'ret',
       };
+    case 'stopMarker':
+      return {
+        lines: [`\tsva_repro_stop_pasid(r->dev[${cmd.dev}], r->pasid[${cmd.mm}]); /* TODO: the device-specific PASID stop, with a Stop Marker (PCIe 10.4.1.2) */`],
+        ret: '',
+      };
     case 'migrate':
       return { lines: [`\t/* TODO: migrate SVA_REPRO_PAGE(${cmd.page}) of mm${cmd.mm} (move_pages() from a user task, or migrate_pages() on its folio) */`], ret: '' };
     default: {

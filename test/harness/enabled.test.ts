@@ -37,6 +37,7 @@ const domain = (t: Topology, kind: CommandKind): Command[] => {
       }
       break;
     case 'migrate': for (const mm of M) for (const page of P) out.push({ kind, mm, page }); break;
+    case 'stopMarker': for (const dev of D) for (const mm of M) out.push({ kind, dev, mm }); break;
     case 'attachPasid': for (const dev of D) for (const hwpt of H) for (const pasid of S) out.push({ kind, dev, hwpt, pasid }); break;
     case 'replacePasid': for (const dev of D) for (const hwpt of H) for (const from of H) out.push({ kind, dev, hwpt, from }); break;
     case 'detachPasid': for (const dev of D) for (const hwpt of H) out.push({ kind, dev, hwpt }); break;

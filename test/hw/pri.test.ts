@@ -23,6 +23,11 @@ class FakeUnit implements IommuUnit {
     this.lasts.push(last);
     return { root: 42, dropped: false };
   }
+  markers: number[] = [];
+  stopMarker(_d: PciDevice, pasid: number): 'queued' {
+    this.markers.push(pasid);
+    return 'queued';
+  }
 }
 
 const setup = (pri = true) => {
@@ -134,6 +139,36 @@ describe('PRI endpoint', () => {
     expect(unit.requests).toEqual([0, 0]);
     expect(unit.lasts).toEqual([false, true]);
     expect(dev.priState!.openPrgi(1)).toBe(-1);
+  });
+
+  test('a Stop Marker takes no credit and marks the PASID\'s outstanding requests stale: their Success is not retried, other PASIDs\' still is', () => {
+    const { mem, unit, dev } = setup();
+    dev.dma(1, 0x40000, false);
+    dev.dma(2, 0x40000, false);
+    expect(dev.stopMarker(1)).toBe('queued');
+    expect(unit.markers).toEqual([1]);
+    // Both credits are still held by the two requests; the marker holds none.
+    expect(dev.priState!.outstanding.map((r) => [r.pasid, r.stale ?? false])).toEqual([[1, true], [2, false]]);
+    unit.frame = mem.alloc('data', 0, 7);
+    dev.pageResponse(1, 0, 'success');
+    dev.pageResponse(2, 1, 'success');
+    expect(dev.priState!.outstanding).toEqual([]);
+    expect(dev.priState!.protocolErrors).toEqual([]);
+    expect(dev.priState!.completions.map((c) => [c.pasid, c.ok])).toEqual([[1, false], [2, true]]);
+    // A later request on PASID 1 is a new use of it: not stale.
+    unit.frame = -1;
+    expect(dev.dma(1, 0x40001, false)).toBe(DMA_PENDING);
+    expect(dev.priState!.outstanding.map((r) => r.stale ?? false)).toEqual([false]);
+  });
+
+  test('a Stop Marker with a group still open is the caller\'s error (PCIe: groups are finished first); none is sent without PRI or after a Response Failure', () => {
+    const { unit, dev } = setup();
+    dev.pageRequestGroup(1, [0x40000], false, false);
+    expect(() => dev.stopMarker(1)).toThrow(/PRG 0 still open/);
+    expect(() => setup(false).dev.stopMarker(1)).toThrow(/without PRI/);
+    dev.pageResponse(1, 0, 'failure');
+    expect(dev.stopMarker(2)).toBeUndefined();
+    expect(unit.markers).toEqual([]);
   });
 
   test('a Success response to a surprise-removed endpoint is lost: no retry, nothing cached, the access failed', () => {

@@ -30,6 +30,7 @@ describe('implStep', () => {
     expect(step({ kind: 'prefetch', dev: 1, mm: 0, page: 0 })).toEqual({ ok: true });
     expect(step({ kind: 'prefetchKernel', dev: 1, mm: 0, kpage: 0 })).toEqual({ ok: true });
     expect(step({ kind: 'prg', dev: 1, mm: 0, page: 0, count: 2, write: false, rid: false, last: true })).toMatchObject({ ok: false, errno: 'EFAULT', fault: 'dev1: no PRI' });
+    expect(step({ kind: 'stopMarker', dev: 1, mm: 0 })).toMatchObject({ ok: false, errno: 'EFAULT', fault: 'dev1: no PRI' });
     expect(step({ kind: 'mprotect', mm: 0, page: 1, prot: 'r' })).toEqual({ ok: true });
     expect(step({ kind: 'migrate', mm: 0, page: 0 })).toEqual({ ok: true });
     expect(step({ kind: 'munmap', mm: 0, first: 1, count: 1 })).toEqual({ ok: true });

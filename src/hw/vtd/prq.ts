@@ -7,12 +7,20 @@ export interface PageRequest {
   readonly pasidPresent: boolean;
   readonly pasid: number;
   readonly vpn: number;
+  /**
+   * Read Requested (rd_req). Absent: set, as every page request here asks read access; only a
+   * Stop Marker has it clear.
+   */
+  readonly read?: boolean;
   readonly write: boolean;
-  /** Last request of its page request group: needs a page response. */
+  /** Last request of its page request group: needs a page response (unless it is a Stop Marker: R = W = 0). */
   readonly lpig: boolean;
   /** Page Request Group index. */
   readonly prgi: number;
 }
+
+/** PCIe: a Page Request Message with L = 1 and R = W = 0 is a Stop Marker, not a page request. */
+export const isStopMarker = (req: PageRequest): boolean => req.lpig && req.read === false && !req.write;
 
 /**
  * The page request queue (PRQ) of a VT-d unit: a ring of `size` descriptors that hardware
@@ -38,6 +46,18 @@ export class PageRequestQueue {
     return true;
   }
 
+  /**
+   * Hardware: a Stop Marker arrives. It takes a ring slot like a page request; a full ring drops
+   * it silently, PRO untouched (ecap SMS = 1: "If remapping hardware is unable to write a Stop
+   * Marker Message into the Page Request Queue (due to the queue being full ...), it will
+   * silently drop the Stop Marker Message"). False when dropped.
+   */
+  appendStopMarker(req: PageRequest): boolean {
+    if (this.ring.length >= this.size) return false;
+    this.ring.push(req);
+    return true;
+  }
+
   /** Requests between head and tail, oldest first. */
   get pending(): readonly PageRequest[] {
     return this.ring;
@@ -45,7 +65,8 @@ export class PageRequestQueue {
 
   /**
    * Whether a pending request comes from (sid, pasid): what the drain waits on. The RID is
-   * PASID 0 (IOMMU_NO_PASID): it matches the requests without a PASID.
+   * PASID 0 (IOMMU_NO_PASID): it matches the requests without a PASID. A Stop Marker matches
+   * like any descriptor (the drain compares rid and PASID only).
    */
   hasPending(sid: number, pasid: number): boolean {
     return this.ring.some((r) => r.sid === sid && (r.pasidPresent ? r.pasid === pasid : pasid === 0));

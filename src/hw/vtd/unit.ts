@@ -97,6 +97,26 @@ export class VtdUnit implements IommuUnit, WalkCaches {
     return { root, dropped: false };
   }
 
+  /**
+   * A Stop Marker from `dev` on `pasid` (PCIe: a Page Request Message with L = 1, R = W = 0; as
+   * we read PCIe its PRG index and address are reserved, sent as 0): with PRE set it becomes a
+   * PRQ descriptor (LPIG set, RD_REQ and WR_REQ clear) and raises the PRQ interrupt like a page
+   * request; a full ring drops it silently (ecap SMS = 1). Undefined without PRE.
+   */
+  stopMarker(dev: PciDevice, pasid: number): 'queued' | 'dropped' | undefined {
+    const ctx = this.contexts.get(dev.sid);
+    if (ctx === undefined || !ctx.pre) return undefined;
+    this.counters.bump('prq.stop_marker');
+    if (!this.prq.appendStopMarker({ sid: dev.sid, pasidPresent: true, pasid, vpn: 0, read: false, write: false, lpig: true, prgi: 0 })) {
+      this.counters.bump('prq.stop_marker_dropped');
+      if (this.trace) this.trace.event('queue', this.name, `PRQ full: ${dev.name} stop marker pasid=${pasid} dropped silently`);
+      return 'dropped';
+    }
+    if (this.trace) this.trace.event('queue', this.name, `PRQ: ${dev.name} stop marker pasid=${pasid}`);
+    this.prqInterrupt?.();
+    return 'queued';
+  }
+
   /** The PASID table a source id's context entry points at. */
   pasidTable(sid: number): PasidTable | undefined {
     return this.contexts.get(sid)?.table;

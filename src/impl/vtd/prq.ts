@@ -13,11 +13,13 @@ import {
 } from '../core/iopf.js';
 import { noteFinding } from '../core/kernel.js';
 import type { Device, Kernel } from '../core/types.js';
-import { FLPT_DEFAULT_DID, type IntelIommu, WARN_ON, dev_iommu_priv_get } from './dmar.js';
-import { NPAGES_ALL, qi_desc_dev_iotlb_pasid, qi_desc_piotlb, qi_submit_sync } from './qi.js';
+import { FLPT_DEFAULT_DID, IOMMU_NO_PASID, type IntelIommu, WARN_ON, dev_iommu_priv_get } from './dmar.js';
+import { NPAGES_ALL, qi_desc_dev_iotlb, qi_desc_dev_iotlb_pasid, qi_desc_iotlb, qi_desc_piotlb, qi_submit_sync } from './qi.js';
+import { MAX_AGAW_PFN_WIDTH } from '../../hw/vtd/descriptor.js';
 
-/** prq.c: prq_to_iommu_prot: the request's R/W bits (no execute or privileged requests here). */
-const prq_to_iommu_prot = (req: PageRequest): number => IOMMU_FAULT_PERM_READ | (req.write ? IOMMU_FAULT_PERM_WRITE : 0);
+/** prq.c: prq_to_iommu_prot: the request's R/W bits (no execute or privileged requests here; `read` absent is R set). */
+const prq_to_iommu_prot = (req: PageRequest): number =>
+  (req.read !== false ? IOMMU_FAULT_PERM_READ : 0) | (req.write ? IOMMU_FAULT_PERM_WRITE : 0);
 
 /** prq.c: handle_bad_prq_event: a request nobody can handle gets INVALID if it ends its group. */
 function* handle_bad_prq_event(iommu: IntelIommu, req: PageRequest): Co {
@@ -42,8 +44,9 @@ function* intel_prq_report(iommu: IntelIommu, dev: Device, req: PageRequest): Co
 /**
  * prq.c: prq_event_thread (v7.0-rc5): read the tail, then every descriptor between head and
  * that tail is reported to the IOPF core under &iommu->iopf_lock (a source id no device owns is
- * a bad request), and the head is written back to the tail read (requests that arrived since
- * stay queued: their interrupt runs the thread again). Then, if the hardware reports an
+ * a bad request; a Stop Marker, LPIG with neither RD_REQ nor WR_REQ, is dropped before the
+ * device lookup, unanswered: da8669ff41fa), and the head is written back to the tail read
+ * (requests that arrived since stay queued: their interrupt runs the thread again). Then, if the hardware reports an
  * overflow (DMA_PRS_PRO), and only once head == tail, the partial requests of every device on
  * the queue are discarded (their LAST may be among the dropped) and PRO is cleared. Last, every
  * waiter on prq_complete is woken.
@@ -55,6 +58,12 @@ export function* prq_event_thread(iommu: IntelIommu): Co {
   const reqs = prq.pending.slice(0, tail);
   for (const req of reqs) {
     // Canonical address, privileged and execute requests are never generated here.
+    // "Drop Stop Marker message. No need for a response." (goto prq_advance). Before
+    // da8669ff41fa (B52) the check did not exist: the marker was reported as a page request.
+    if (req.lpig && req.read === false && !req.write && iommu.kernel.fault !== 'B52') {
+      if (iommu.kernel.trace) iommu.kernel.trace.event('driver', iommu.name, `stop marker sid=${req.sid} pasid=${req.pasid} dropped`);
+      continue;
+    }
     yield* mutex_lock(iommu.iopf_lock);
     const dev = iommu.device_rbtree.get(req.sid);
     if (dev === undefined) {
@@ -191,8 +200,9 @@ export const pci_device_is_present = (dev: Device): boolean => !dev.hw.disconnec
  * between head and tail, wait_for_completion (the PRQ thread completes it once it has written
  * the head back) and look again. Then iopf_queue_flush_dev waits for the IOPF work, and the
  * hardware is drained as VT-d spec 7.10 says: a fenced wait, a PASID-selective P_IOTLB and a
- * full PASID devTLB invalidation, submitted with a page-request-drain wait, repeated (after
- * waiting for the thread again) while the PRQ reports an overflow. A wait that can never end
+ * full PASID devTLB invalidation (for the RID, IOMMU_NO_PASID: a domain-selective IOTLB and a
+ * full devTLB invalidation without PASID), submitted with a page-request-drain wait, repeated
+ * (after waiting for the thread again) while the PRQ reports an overflow. A wait that can never end
  * (a deadlock, reported) ends the drain there.
  */
 export function* intel_iommu_drain_pasid_prq(dev: Device, pasid: number): Co {
@@ -219,10 +229,11 @@ export function* intel_iommu_drain_pasid_prq(dev: Device, pasid: number): Co {
   }
   WARN_ON(iommu, (yield* iopf_queue_flush_dev(dev)) !== 0, `iopf_queue_flush_dev: ${dev.hw.name} has no fault queue`);
   iopf_queue_discard_dev_pasid(kernel, dev, pasid); // finding iopf-stale-partial: mainline has no such step
+  const rid = pasid === IOMMU_NO_PASID;
   const descs = [
     { kind: 'wait', fence: true, drain: false } as const,
-    qi_desc_piotlb(iommu, did, pasid, 0n, NPAGES_ALL, false),
-    qi_desc_dev_iotlb_pasid(info.sid, pasid, 0n, 52),
+    rid ? qi_desc_iotlb(did, 0n, 0, 'DSI') : qi_desc_piotlb(iommu, did, pasid, 0n, NPAGES_ALL, false),
+    rid ? qi_desc_dev_iotlb(info.sid, 0n, MAX_AGAW_PFN_WIDTH) : qi_desc_dev_iotlb_pasid(info.sid, pasid, 0n, MAX_AGAW_PFN_WIDTH),
   ];
   // desc[2] goes out even to a device that is gone (a surprise-removed PRI device whose driver's
   // remove unbinds): it can never complete (finding vtd-drain-devtlb-absent). The proposed fix

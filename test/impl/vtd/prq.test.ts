@@ -4,6 +4,8 @@ import type { VtdUnit } from '../../../src/hw/vtd/unit.js';
 import { dev_fault_param, iopf_counts } from '../../../src/impl/core/iopf.js';
 import { defaultTopology, userVpn } from '../../../src/shared/index.js';
 import { vtdWorld } from './fixture.js';
+import { sync } from '../../../src/impl/core/sched.js';
+import { intel_iommu_drain_pasid_prq } from '../../../src/impl/vtd/prq.js';
 import type { Command, Topology } from '../../../src/shared/index.js';
 
 /** dev0 a PRI endpoint behind a VT-d unit whose PRQ holds `prqSize` requests. */
@@ -142,5 +144,76 @@ describe('partial requests of a PASID that goes away (finding iopf-stale-partial
     expect(fixed.violation).toBeUndefined();
     expect(fixed.known.map((k) => k.finding)).toContain('vtd-release-fpd-lost');
     expect(dev_fault_param(fixed.world.devices[0]!)!.partial.length).toBe(1);
+  });
+});
+
+describe('Stop Markers (PCIe 10.4.1.2): prq_event_thread drops them unanswered (da8669ff41fa)', () => {
+  const stop: Command = { kind: 'stopMarker', dev: 0, mm: 0 };
+
+  test('the thread consumes the marker: no response, no protocol error, nothing reported to the IOPF core', () => {
+    const s = run(topo(), [...start, stop, { kind: 'serviceFaults' }]);
+    expect(s.violation).toBeUndefined();
+    const dev = s.world.devices[0]!;
+    const unit = s.world.iommus[0]!.unit as VtdUnit;
+    expect(unit.counters.get('prq.stop_marker')).toBe(1);
+    expect(unit.prq.pending).toEqual([]);
+    expect(dev.hw.priState!.responses).toBe(0);
+    expect(dev.hw.priState!.protocolErrors).toEqual([]);
+    expect(dev.hw.priState!.outstanding).toEqual([]);
+    expect(iopf_counts(s.world.kernel).noHandler).toBe(0);
+    expect(s.steps.at(-1)!.actual).toEqual({ ok: true, value: 0 });
+  });
+
+  test('a group sent before the marker is still handled and answered once; the device ignores the answer (stale: no retry)', () => {
+    const s = run(topo(), [...start, prg(0, 1), stop, { kind: 'serviceFaults' }]);
+    expect(s.violation).toBeUndefined();
+    const dev = s.world.devices[0]!;
+    expect(s.steps.at(-1)!.actual).toEqual({ ok: true, value: 1 });
+    expect(dev.hw.counters.get('pri.response.success')).toBe(1);
+    expect(dev.hw.priState!.completions.map((c) => [c.code, c.ok])).toEqual([['success', false]]);
+    expect(dev.hw.priState!.outstanding).toEqual([]);
+  });
+
+  test('the unbind\'s drain finds the marker in the ring, waits for the thread to consume it and completes', () => {
+    const s = run(topo(), [...start, stop, { kind: 'unbind', dev: 0, mm: 0 }]);
+    expect(s.violation).toBeUndefined();
+    expect(iopf_counts(s.world.kernel).drainsWithQueued).toBe(1);
+    expect((s.world.iommus[0]!.unit as VtdUnit).prq.pending).toEqual([]);
+    expect(s.world.devices[0]!.hw.priState!.responses).toBe(0);
+  });
+
+  test('a full PRQ drops the marker silently: PRO stays clear, nothing is answered', () => {
+    const s = run(topo(1), [...start, prg(0, 1), stop]);
+    expect(s.violation).toBeUndefined();
+    const unit = s.world.iommus[0]!.unit as VtdUnit;
+    expect(unit.counters.get('prq.stop_marker_dropped')).toBe(1);
+    expect(unit.prq.overflow).toBe(false);
+    expect(unit.prq.pending.map((r) => r.lpig && r.read !== false)).toEqual([true]);
+  });
+
+  test('B52 (before da8669ff41fa): the marker is reported as a page request of no access and answered Invalid, a response the device never asked for', () => {
+    const r = runSequence(topo(), [...start, stop, { kind: 'serviceFaults' }], { fault: 'B52' });
+    if (!r.ok) throw new Error(r.error);
+    const s = r.value.session;
+    expect(s.violation).toMatchObject({ invariant: 'I-PRI-ONCE', step: 4 });
+    expect(s.world.devices[0]!.hw.priState!.protocolErrors).toEqual(['dev0: invalid response to PRG 0 PASID 1 with no such request outstanding']);
+  });
+});
+
+describe('intel_iommu_drain_pasid_prq on the RID (add43c4fbc92)', () => {
+  test('IOMMU_NO_PASID: a RID request in the ring is waited for, then a domain-selective IOTLB and a devTLB invalidation without PASID; a PASID gets the PASID forms', () => {
+    const w = vtdWorld(topo());
+    w.run(...start, prg(0, 1, true));
+    const dev = w.world.devices[0]!;
+    w.takeQueue(0);
+    sync(w.world.kernel, intel_iommu_drain_pasid_prq(dev, 0));
+    expect((dev.iommu.unit as VtdUnit).prq.pending).toEqual([]);
+    // The RID request had no handler: answered Invalid by the thread the drain ran.
+    expect(dev.hw.counters.get('pri.response.invalid')).toBe(1);
+    const rid = w.takeQueue(0).filter((d) => !d.startsWith('prs') && !d.startsWith('wait'));
+    expect(rid).toEqual(['iotlb_dsi did=1', 'devtlb sid=0 pasid=0 addr=0 size=2^52']);
+    sync(w.world.kernel, intel_iommu_drain_pasid_prq(dev, 1));
+    const pasid = w.takeQueue(0).filter((d) => !d.startsWith('wait'));
+    expect(pasid).toEqual(['piotlb did=1 pasid=1 all', 'devtlb sid=0 pasid=1 addr=0 size=2^52']);
   });
 });
