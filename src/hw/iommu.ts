@@ -42,4 +42,6 @@ export interface IommuUnit {
 export interface PageRequestOutcome {
   readonly root: number;
   readonly dropped: boolean;
+  /** Discarded with no answer from the unit (AMD PPR log overflow): the request waits for good. */
+  readonly lost?: boolean;
 }

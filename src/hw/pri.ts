@@ -16,6 +16,8 @@ export interface OutstandingRequest {
   readonly root: number;
   /** Last request of its group (LAST / LPIG). */
   readonly last: boolean;
+  /** The IOMMU discarded it without an answer (harness bookkeeping; the endpoint cannot tell). */
+  readonly lost?: true;
 }
 
 /** What happened to a request once answered: a retried access (its token) or a given-up one. */
