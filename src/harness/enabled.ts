@@ -62,15 +62,18 @@ export const unpluggable = (t: Topology): number[] => {
 export const injectionIdle = (s: SpecState): boolean => s.failArmed === undefined && s.failNth === 0;
 
 /**
- * The devices that can send page request groups in `t`: PRI devices on VT-d. An SMMUv3 stall
- * is one transaction, not a group. AMD's PPR log has the protocol's fields (the tag's LAST bit,
- * GN = 0 for PASID-less requests; drivers/iommu/amd/ppr.c iommu_call_iopf_notifier, v6.19-rc)
- * and the emulated unit and the port carry them, but the spec's AMD half of `prg` (every GN = 0
- * request answered FAILURE at once, which disables the endpoint's PRI) is not written yet, so
- * the generators do not send groups there.
+ * The devices that can send page request groups in `t`: PRI devices on VT-d and AMD. An SMMUv3
+ * stall is one transaction, not a group. AMD's PPR log has the protocol's fields (the tag's LAST
+ * bit, GN = 0 for PASID-less requests; drivers/iommu/amd/ppr.c iommu_call_iopf_notifier,
+ * v6.19-rc); PASID groups are sent there, RID ones not yet: the spec's AMD half of a RID `prg`
+ * (every GN = 0 request answered FAILURE at once, which disables the endpoint's PRI) is not
+ * written (ridGroups).
  */
 export const prgDevices = (t: Topology): number[] =>
-  t.platform !== 'vtd' ? [] : t.devices.flatMap((d, i) => (d.pri ? [i] : []));
+  t.platform === 'smmuv3' ? [] : t.devices.flatMap((d, i) => (d.pri ? [i] : []));
+
+/** Whether `prg` may send a group on the RID (no PASID) in `t`: VT-d only (prgDevices). */
+export const ridGroups = (t: Topology): boolean => t.platform === 'vtd';
 
 /** Devices a generated unplug may remove now: unpluggable, present, no iommufd attachment on its group. */
 export const unplugNow = (s: SpecState): number[] => {
@@ -227,7 +230,7 @@ export const enabledOfKind = (s: SpecState, kind: CommandKind): Command[] => {
           for (let count = 1; count <= PRG_MAX_REQUESTS && page + count <= t.pages; count++) {
             for (const write of [false, true]) {
               for (const mm of bound) for (const last of [false, true]) out.push({ kind, dev, mm, page, count, write, rid: false, last });
-              out.push({ kind, dev, mm: 0, page, count, write, rid: true, last: true });
+              if (ridGroups(t)) out.push({ kind, dev, mm: 0, page, count, write, rid: true, last: true });
             }
           }
         }

@@ -95,6 +95,7 @@ export class PciDevice {
         const r = this.pageRequest(this.priState, pasid, vpn, write);
         if (r !== undefined) return r;
       }
+      if (!this.atsEnabled) this.iommu.terminated?.(this, pasid, vpn, write, t.fault);
       return { ok: false, fault: `${this.iommu.name}: ${t.fault}` };
     }
     if (this.atsEnabled) this.fill(pasid, vpn, t);

@@ -36,6 +36,8 @@ export interface IommuUnit {
    * the access fails as an ordinary fault.
    */
   pageRequest?(dev: PciDevice, pasid: number, vpn: number, write: boolean, prgi: number, last: boolean): PageRequestOutcome | undefined;
+  /** An untranslated access (no ATS) ended in a fault the unit may record (SMMUv3: an event-queue record). */
+  terminated?(dev: PciDevice, pasid: number, vpn: number, write: boolean, reason: FaultReason): void;
 }
 
 /** What became of a page request the unit accepted: the table root it was made against; dropped on a full queue. */
