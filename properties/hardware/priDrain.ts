@@ -1,12 +1,7 @@
 import type { Invariant } from '../invariant.js';
 import { lastUnbind } from './lastUnbind.js';
 import { perPlatform, type PlatformCheck } from './platform.js';
-import { hwQueued, kernelPending, workQueued } from './priRead.js';
-import type { OutstandingRequest } from '../../src/hw/pri.js';
-
-/** Whether `r`'s group has a LAST the IOMMU discarded unanswered. */
-const lostGroup = (outstanding: readonly OutstandingRequest[], r: OutstandingRequest): boolean =>
-  outstanding.some((o) => o.pasid === r.pasid && o.prgi === r.prgi && o.last && o.lost === true);
+import { hwQueued, kernelPending, lostGroup, workQueued } from './priRead.js';
 
 /** Every platform alike: after the last unbind, nothing of (dev, PASID) is left anywhere. */
 const check: PlatformCheck = (ctx, out) => {
