@@ -11,7 +11,7 @@
  */
 import { type Co } from '../core/sched.js';
 import { err, ok, type Errno, type Result } from '../../shared/index.js';
-import { dev_fault_param, iopf_queue_flush_dev } from '../core/iopf.js';
+import { dev_fault_param, iopf_queue_discard_dev_pasid, iopf_queue_flush_dev } from '../core/iopf.js';
 import { noteFinding, warn } from '../core/kernel.js';
 import { spin_lock, spin_unlock } from '../core/locking.js';
 import { mmu_notifier_register, mmu_notifier_unregister } from '../core/mmuNotifier.js';
@@ -130,6 +130,8 @@ export function* amd_iommu_remove_dev_pasid(dev: Device, pasid: number, domain: 
     // Through the PPR IRQ handler, so that an overflow is restarted as a poll alone would not.
     yield* amd_iommu_int_thread_pprlog(dev_data.iommu);
     if ((yield* iopf_queue_flush_dev(dev)) !== 0) warn(kernel, `iopf_queue_flush_dev: ${dev.hw.name} has no fault queue`);
+    // As VT-d's drain: the partial requests of the PASID stay unless iopf-stale-partial's fix is on.
+    iopf_queue_discard_dev_pasid(kernel, dev, pasid);
   } else if (iopf_pending(dev_data.iommu)) noteFinding(kernel, 'amd-remove-pasid-no-iopf-flush');
 }
 
