@@ -54,7 +54,7 @@ export const IOPF_COUNT_APPLIES: Readonly<Record<Platform, Readonly<Record<keyof
     multiGroups: true,
     overflows: true,
     drainsWithQueued: 'mainline drains no PPR log at a PASID removal (finding amd-remove-pasid-no-iopf-flush); detach_device flushes the IOPF workqueue only',
-    noHandler: 'a PASID request reaches the IOPF core only while its SVA domain is attached (one outliving the removal is finding amd-remove-pasid-no-iopf-flush); the PASID-less ones ppr.c answers FAILURE itself are not generated (the spec has no AMD RID group yet)',
+    noHandler: 'a PASID request reaches the IOPF core only while its SVA domain is attached (one outliving the removal is finding amd-remove-pasid-no-iopf-flush); PASID-less groups, which ppr.c answers FAILURE itself, are not generated on AMD (prgDevices)',
     disablesWithoutPri: 'detach_device takes a device off the IOPF queue only when dev_data->ppr is set, which only a PRI-enabled device gets',
   },
 };
