@@ -13,6 +13,8 @@
  * condition is not already present; software acknowledges by writing OVACKFLG = OVFLG.
  */
 
+import { PRQ_DEFAULT_ENTRIES } from '../../shared/index.js';
+
 /** An event-queue record of a stalled transaction (the fields arm_smmu_decode_event reads). */
 export interface StallEvent {
   readonly sid: number;
@@ -40,9 +42,6 @@ export interface TerminatedEvent {
 /** A queue record as software reads it. */
 export type EvtqRecord = ({ readonly stall: true } & StallEvent) | ({ readonly stall: false } & TerminatedEvent);
 
-/** Event queue entries of an SMMU whose topology gives none (the PRQ default). */
-export const EVTQ_DEFAULT_ENTRIES = 64;
-
 /** 1 << LOG2SIZE: the largest power of two not above `entries` (queue sizes are powers of two). */
 export const evtqEntries = (entries: number): number => 2 ** Math.floor(Math.log2(Math.max(1, entries)));
 
@@ -58,7 +57,7 @@ export class EventQueue {
   /** Records discarded so far (harness bookkeeping). */
   discarded = 0;
 
-  constructor(entries: number = EVTQ_DEFAULT_ENTRIES) {
+  constructor(entries: number = PRQ_DEFAULT_ENTRIES) {
     this.size = evtqEntries(entries);
   }
 
