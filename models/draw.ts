@@ -6,7 +6,7 @@
  * arbitraries in models/commands/ use (page ranges of 1–3 pages mostly, sometimes the whole
  * tail). `undefined` when no command of the kind is legal now.
  */
-import { DMA_PASIDS, EXITED, FREE, LIVE, MMAP_PROTS, MPROTECT_PROTS, enabledOfKind, injectionIdle, pasidSlots, prgDevices, presentDevs, slotsIn, unplugNow } from '../src/harness/enabled.js';
+import { DMA_PASIDS, EXITED, FREE, LIVE, MMAP_PROTS, MPROTECT_PROTS, enabledOfKind, injectionIdle, pasidSlots, prgDevices, presentDevs, ridGroups, slotsIn, unplugNow } from '../src/harness/enabled.js';
 import type { Command, CommandKind } from '../src/shared/index.js';
 import { FAIL_NTH_MAX, PRG_MAX_REQUESTS, failSitesOf } from '../src/shared/index.js';
 import type { SpecState } from '../src/spec/index.js';
@@ -95,7 +95,9 @@ export const drawOfKind = (s: SpecState, kind: CommandKind, rng: Rng): Command |
       const count = Math.min(1 + rng.below(PRG_MAX_REQUESTS), t.pages - page);
       const write = rng.bool();
       const bound = s.t.devMax[dev]! > 0 ? slotsIn(s, LIVE).filter((mm) => s.bonds[dev * t.mms + mm]!.ctx.n > 0) : [];
-      if (bound.length === 0 || rng.below(5) === 0) return { kind, dev, mm: 0, page, count, write, rid: true, last: true };
+      if (!ridGroups(t)) {
+        if (bound.length === 0) return undefined;
+      } else if (bound.length === 0 || rng.below(5) === 0) return { kind, dev, mm: 0, page, count, write, rid: true, last: true };
       return { kind, dev, mm: rng.pick(bound), page, count, write, rid: false, last: rng.below(5) !== 0 };
     }
     case 'exit':

@@ -9,6 +9,7 @@ import { isStopMarker } from '../../src/hw/vtd/prq.js';
 import type { AmdIommuUnit } from '../../src/hw/amd/index.js';
 import { IOMMU_FAULT_PAGE_REQUEST_PASID_VALID, type IopfFault, dev_fault_param } from '../../src/impl/core/iopf.js';
 import type { Device, World } from '../../src/impl/index.js';
+import type { OutstandingRequest } from '../../src/hw/pri.js';
 
 export interface QueuedRequest {
   /** -1: a request without a PASID (on the RID). */
@@ -47,6 +48,13 @@ export function hwQueued(world: World, dev: Device): QueuedRequest[] {
   }
   return out;
 }
+
+/**
+ * Whether `r`'s group has a LAST the IOMMU discarded unanswered (AMD PPR log overflow): no
+ * response will ever come for it, whatever the kernel does.
+ */
+export const lostGroup = (outstanding: readonly OutstandingRequest[], r: OutstandingRequest): boolean =>
+  outstanding.some((o) => o.pasid === r.pasid && o.prgi === r.prgi && o.last && o.lost === true);
 
 /** Groups of `dev` the kernel has reported and not answered (iommu_fault_param.faults). */
 export function kernelPending(dev: Device): QueuedRequest[] {

@@ -3,6 +3,7 @@ import { perPlatform, type PlatformCheck } from './platform.js';
 import { dev_fault_param } from '../../src/impl/core/iopf.js';
 import { hwQueueEmpty, hwQueued, kernelPending } from './priRead.js';
 import type { VtdUnit } from '../../src/hw/vtd/unit.js';
+import type { AmdIommuUnit } from '../../src/hw/amd/index.js';
 
 /**
  * Both platforms alike, for every PRI endpoint, group by group (a group is the requests with
@@ -12,8 +13,10 @@ import type { VtdUnit } from '../../src/hw/vtd/unit.js';
  * group in the kernel (a lost one would never be answered, a duplicate answered twice); a group
  * whose LAST was not sent is held as no answerable group at all (an answer before the LAST is a
  * protocol violation); the kernel holds nothing the endpoint is not waiting for; and the
- * endpoint waits for as many requests as the spec says are pending. On VT-d each PRQ holds as
- * many requests as the spec says, with the same overflow state (a skipped drain shows here).
+ * endpoint waits for as many requests as the spec says are pending. A group whose LAST the
+ * IOMMU discarded unanswered (AMD PPR log overflow) is held nowhere: an answer to it would come
+ * from a kernel that never saw it. On VT-d each PRQ, on AMD each PPR log, holds as many
+ * requests as the spec says, with the same overflow state (a skipped drain shows here).
  */
 const check: PlatformCheck = (ctx, out) => {
   const { world, spec } = ctx;
@@ -31,11 +34,15 @@ const check: PlatformCheck = (ctx, out) => {
       if (seen.has(key)) continue;
       seen.add(key);
       const lastSent = pri.outstanding.some((o) => o.pasid === r.pasid && o.prgi === r.prgi && o.last);
+      // A LAST the IOMMU discarded unanswered (AMD PPR log overflow) reached neither it nor the kernel.
+      const lastLost = pri.outstanding.some((o) => o.pasid === r.pasid && o.prgi === r.prgi && o.last && o.lost === true);
       const n = held.filter((h) => h.pasid === r.pasid && h.prgi === r.prgi).length;
-      if (n === (lastSent ? 1 : 0)) continue;
-      out.add({ dev: dev.id, pasid: r.pasid, prg: r.prgi }, lastSent
-        ? `${dev.hw.name} waits for PRG ${r.prgi} (PASID ${r.pasid}), which the IOMMU and kernel hold ${n} times: it will get ${n} responses`
-        : `${dev.hw.name} has not sent the LAST of PRG ${r.prgi} (PASID ${r.pasid}), yet the IOMMU and kernel hold it as answerable`);
+      if (n === (lastSent && !lastLost ? 1 : 0)) continue;
+      out.add({ dev: dev.id, pasid: r.pasid, prg: r.prgi }, lastLost
+        ? `the IOMMU discarded the LAST of ${dev.hw.name}'s PRG ${r.prgi} (PASID ${r.pasid}), yet the IOMMU and kernel hold it ${n} times`
+        : lastSent
+          ? `${dev.hw.name} waits for PRG ${r.prgi} (PASID ${r.pasid}), which the IOMMU and kernel hold ${n} times: it will get ${n} responses`
+          : `${dev.hw.name} has not sent the LAST of PRG ${r.prgi} (PASID ${r.pasid}), yet the IOMMU and kernel hold it as answerable`);
     }
     for (const h of held) {
       if (!pri.outstanding.some((r) => r.pasid === h.pasid && r.prgi === h.prgi)) {
@@ -54,6 +61,7 @@ const check: PlatformCheck = (ctx, out) => {
       if (have !== want) out.add({ dev: dev.id }, `the kernel keeps ${have} partial page requests of ${dev.hw.name}, the spec ${want}`);
     }
   }
+  if (world.topology.platform === 'amd') return checkPprLogs(ctx, out);
   if (world.topology.platform !== 'vtd') return;
   const devices = world.topology.devices;
   for (const iommu of world.iommus) {
@@ -62,6 +70,20 @@ const check: PlatformCheck = (ctx, out) => {
     const want = spec.prq.filter((r) => devices[r.dev]!.iommu === iommu.index).length;
     if (prq.pending.length !== want) out.add({ iommu: iommu.index }, `${iommu.unit.name}: the PRQ holds ${prq.pending.length} page requests, the spec ${want}`);
     if (prq.overflow !== (spec.prqOverflow[iommu.index] === 1)) out.add({ iommu: iommu.index }, `${iommu.unit.name}: PRO is ${prq.overflow ? 'set' : 'clear'}, the spec has it ${prq.overflow ? 'clear' : 'set'}`);
+  }
+};
+
+/** AMD: each PPR log holds as many requests as the spec says, and is stopped (overflowed, not restarted) when the spec says. */
+const checkPprLogs: PlatformCheck = (ctx, out) => {
+  const { world, spec } = ctx;
+  const devices = world.topology.devices;
+  for (const iommu of world.iommus) {
+    const log = (iommu.unit as AmdIommuUnit).pprLog;
+    const halted = log.halted;
+    if (log.pending.length === 0 && spec.prq.length === 0 && !halted && spec.prqOverflow[iommu.index] === 0) continue;
+    const want = spec.prq.filter((r) => devices[r.dev]!.iommu === iommu.index).length;
+    if (log.pending.length !== want) out.add({ iommu: iommu.index }, `${iommu.unit.name}: the PPR log holds ${log.pending.length} page requests, the spec ${want}`);
+    if (halted !== (spec.prqOverflow[iommu.index] === 1)) out.add({ iommu: iommu.index }, `${iommu.unit.name}: PPR logging is ${halted ? 'stopped by an overflow' : 'running'}, the spec has it ${halted ? 'running' : 'stopped'}`);
   }
 };
 

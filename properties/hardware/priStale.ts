@@ -1,6 +1,6 @@
 import type { Invariant } from '../invariant.js';
 import { perPlatform, type PlatformCheck } from './platform.js';
-import { boundRoot } from './priRead.js';
+import { boundRoot, lostGroup } from './priRead.js';
 
 /**
  * Both platforms alike: every request a device still waits for was made against the address
@@ -13,6 +13,8 @@ const check: PlatformCheck = (ctx, out) => {
     const pri = dev.hw.priState;
     if (pri === undefined || pri.outstanding.length === 0) continue;
     for (const r of pri.outstanding) {
+      // A group whose LAST the IOMMU discarded gets no response: none can reach the wrong mm.
+      if (lostGroup(pri.outstanding, r)) continue;
       const root = boundRoot(dev, r.pasid);
       if (root === r.root) continue;
       out.add({ dev: dev.id, pasid: r.pasid, prg: r.prgi },

@@ -1,4 +1,4 @@
-import { COMMAND_KINDS, FAULTS, FINDINGS, IOPF_COUNT_NAMES, type IopfCounts, failSitesOf } from '../shared/index.js';
+import { COMMAND_KINDS, FAULTS, FINDINGS, IOPF_COUNT_NAMES, type IopfCounts, failSitesOf, iopfCountApplies } from '../shared/index.js';
 import { groupDigits, stepsPerSecond } from './progress.js';
 import type { PlatformRunSummary, RunSummary } from '../harness/index.js';
 
@@ -58,9 +58,13 @@ const formatSchedule = (s: RunSummary): string[] =>
       `preemptions ${groupDigits(c.preemptions)}, deadlocks ${groupDigits(c.deadlocks)}, LIN violations ${groupDigits(c.lin)}`];
   });
 
-/** One line per platform: the I/O page-fault protocol parts its runs reached. */
+/**
+ * One line per platform: the I/O page-fault protocol parts its runs reached; a part the
+ * platform does not have is n/a (shared/pri.ts IOPF_COUNT_APPLIES says why), not a 0.
+ */
 const formatIopf = (s: RunSummary): string[] =>
-  s.platforms.map((p) => `iopf ${p.platform}: ${(Object.keys(IOPF_COUNT_NAMES) as (keyof IopfCounts)[]).map((k) => `${IOPF_COUNT_NAMES[k]} ${groupDigits(p.iopf[k])}`).join(', ')}`);
+  s.platforms.map((p) => `iopf ${p.platform}: ${(Object.keys(IOPF_COUNT_NAMES) as (keyof IopfCounts)[])
+    .map((k) => `${IOPF_COUNT_NAMES[k]} ${iopfCountApplies(p.platform, k) ? groupDigits(p.iopf[k]) : 'n/a'}`).join(', ')}`);
 
 /** The fault-injection sites a platform's run never failed, when there are any. */
 const formatUnfailed = (s: RunSummary): string[] =>

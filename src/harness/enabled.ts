@@ -63,15 +63,21 @@ export const unpluggable = (t: Topology): number[] => {
 export const injectionIdle = (s: SpecState): boolean => s.failArmed === undefined && s.failNth === 0;
 
 /**
- * The devices that can send page request groups in `t`: PRI devices on VT-d. An SMMUv3 stall
- * is one transaction, not a group. AMD's PPR log has the protocol's fields (the tag's LAST bit,
- * GN = 0 for PASID-less requests; drivers/iommu/amd/ppr.c iommu_call_iopf_notifier, v6.19-rc)
- * and the emulated unit and the port carry them, but the spec's AMD half of `prg` (every GN = 0
- * request answered FAILURE at once, which disables the endpoint's PRI) is not written yet, so
- * the generators do not send groups there.
+ * The devices that can send page request groups in `t`: PRI devices on VT-d and AMD. An SMMUv3
+ * stall is one transaction, not a group. AMD's PPR log has the protocol's fields (the tag's LAST
+ * bit, GN = 0 for PASID-less requests; drivers/iommu/amd/ppr.c iommu_call_iopf_notifier,
+ * v6.19-rc); PASID groups are sent there, RID ones not yet: the spec's AMD half of a RID `prg`
+ * (every GN = 0 request answered FAILURE at once, which disables the endpoint's PRI) is not
+ * written (ridGroups).
  */
 export const prgDevices = (t: Topology): number[] =>
-  t.platform !== 'vtd' ? [] : t.devices.flatMap((d, i) => (d.pri ? [i] : []));
+  t.platform === 'smmuv3' ? [] : t.devices.flatMap((d, i) => (d.pri ? [i] : []));
+
+/** Whether `prg` may send a group on the RID (no PASID) in `t`: VT-d only (prgDevices). */
+export const ridGroups = (t: Topology): boolean => t.platform === 'vtd';
+
+/** The devices that may send a Stop Marker: VT-d's PRI endpoints (the unit that queues them; docs/stop-markers.md). */
+export const stopMarkerDevices = (t: Topology): number[] => (t.platform === 'vtd' ? prgDevices(t) : []);
 
 /** Devices a generated unplug may remove now: unpluggable, present, no iommufd attachment on its group. */
 export const unplugNow = (s: SpecState): number[] => {
@@ -105,7 +111,8 @@ export const possibleKind = (kind: CommandKind, t: Topology): boolean =>
   kind === 'fork' ? t.mms > 1
     : kind === 'vmalloc' || kind === 'vfree' || kind === 'prefetchKernel' ? t.kpages > 0
     : kind === 'unplug' ? unpluggable(t).length > 0
-    : kind === 'prg' || kind === 'stopMarker' ? prgDevices(t).length > 0
+    : kind === 'prg' ? prgDevices(t).length > 0
+    : kind === 'stopMarker' ? stopMarkerDevices(t).length > 0
     // Without paging domains attachPasid is -EOPNOTSUPP and nothing can use one.
     : kind === 'detachPasid' || kind === 'replacePasid' || kind === 'iommuMap' || kind === 'iommuUnmap' || kind === 'dmaIova' ? hasPagingDomains(t.platform)
     : true;
@@ -228,7 +235,7 @@ export const enabledOfKind = (s: SpecState, kind: CommandKind): Command[] => {
           for (let count = 1; count <= PRG_MAX_REQUESTS && page + count <= t.pages; count++) {
             for (const write of [false, true]) {
               for (const mm of bound) for (const last of [false, true]) out.push({ kind, dev, mm, page, count, write, rid: false, last });
-              out.push({ kind, dev, mm: 0, page, count, write, rid: true, last: true });
+              if (ridGroups(t)) out.push({ kind, dev, mm: 0, page, count, write, rid: true, last: true });
             }
           }
         }
@@ -236,7 +243,7 @@ export const enabledOfKind = (s: SpecState, kind: CommandKind): Command[] => {
       return out;
     case 'stopMarker':
       // Every bond of a PRI device (the mm live or exited), once its groups there are finished.
-      for (const dev of prgDevices(t)) {
+      for (const dev of stopMarkerDevices(t)) {
         if (s.unplugged[dev] !== 0 || s.t.devMax[dev]! === 0) continue;
         for (let mm = 0; mm < t.mms; mm++) if (s.bonds[dev * t.mms + mm]!.ctx.n > 0 && openPrgi(s, dev, mm) < 0) out.push({ kind, dev, mm });
       }

@@ -95,6 +95,7 @@ export class PciDevice {
         const r = this.pageRequest(this.priState, pasid, vpn, write);
         if (r !== undefined) return r;
       }
+      if (!this.atsEnabled) this.iommu.terminated?.(this, pasid, vpn, write, t.fault);
       return { ok: false, fault: `${this.iommu.name}: ${t.fault}` };
     }
     if (this.atsEnabled) this.fill(pasid, vpn, t);
@@ -124,7 +125,7 @@ export class PciDevice {
       const r = this.iommu.pageRequest?.(this, pasid, vpn, write, prgi, last);
       if (r === undefined) return undefined;
       this.counters.bump('pri.request');
-      pri.outstanding.push({ pasid, vpn, write, prgi, root: r.root, last });
+      pri.outstanding.push(r.lost === true ? { pasid, vpn, write, prgi, root: r.root, last, lost: true } : { pasid, vpn, write, prgi, root: r.root, last });
       if (r.dropped && last) this.pageResponse(pasid, prgi, 'success');
     }
     return DMA_PENDING;
@@ -188,6 +189,8 @@ export class PciDevice {
       pri.protocolErrors.push(what);
       return;
     }
+    // The kernel never saw a request the IOMMU discarded: an answer to its group is not one.
+    if (reqs.some((r) => r.lost === true && r.last)) pri.protocolErrors.push(`${this.name}: ${code} response to PRG ${prgi} whose LAST the IOMMU discarded`);
     pri.responses++;
     this.counters.bump(`pri.response.${code}`);
     if (code === 'failure') pri.responseFailure = true;

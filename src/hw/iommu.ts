@@ -42,10 +42,14 @@ export interface IommuUnit {
    * accept page requests from the endpoint.
    */
   stopMarker?(dev: PciDevice, pasid: number): 'queued' | 'dropped' | undefined;
+  /** An untranslated access (no ATS) ended in a fault the unit may record (SMMUv3: an event-queue record). */
+  terminated?(dev: PciDevice, pasid: number, vpn: number, write: boolean, reason: FaultReason): void;
 }
 
 /** What became of a page request the unit accepted: the table root it was made against; dropped on a full queue. */
 export interface PageRequestOutcome {
   readonly root: number;
   readonly dropped: boolean;
+  /** Discarded with no answer from the unit (AMD PPR log overflow): the request waits for good. */
+  readonly lost?: boolean;
 }

@@ -21,6 +21,8 @@ export interface OutstandingRequest {
    * still returns the credit and the PRG index, and is otherwise ignored (no retry).
    */
   readonly stale?: true;
+  /** The IOMMU discarded it without an answer (harness bookkeeping; the endpoint cannot tell). */
+  readonly lost?: true;
 }
 
 /** What happened to a request once answered: a retried access (its token) or a given-up one. */

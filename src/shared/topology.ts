@@ -30,7 +30,10 @@ export interface IommuSpec {
   readonly asidBits: number;
   /** SMMUv3: RANGE_INV (range TLBI) supported. */
   readonly rangeInv: boolean;
-  /** VT-d: page request queue entries (PQA_REG.PQS); absent = PRQ_DEFAULT_ENTRIES. Tiny values make overflow reachable. */
+  /**
+   * The fault ring's entries: VT-d page request queue (PQA_REG.PQS), AMD PPR log, SMMUv3 event
+   * queue (rounded down to a power of two); absent = PRQ_DEFAULT_ENTRIES. Tiny values make overflow reachable.
+   */
   readonly prqSize?: number;
 }
 

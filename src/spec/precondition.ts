@@ -64,14 +64,15 @@ export const precondition = (s: SpecState, cmd: Command): boolean => {
       return present(s, cmd.dev) && inRange(cmd.page, pages) &&
         slotIn(s, cmd.mm, UNFREED) && s.slots[cmd.mm]!.pasid.ctx.pasid !== 0 && !priOnPaging(s, cmd.dev, cmd.mm);
     case 'prg': {
-      // VT-d PRI only (an SMMUv3 stall is one transaction, not a group); a PASID group needs
+      // VT-d and AMD PRI (an SMMUv3 stall is one transaction, not a group; on AMD PASID groups
+      // only, as prgDevices says); a PASID group needs
       // the device bound to a live mm: a device is given a PASID only once it is attached, and
       // (as for a DMA) a request after exit_mmap cleared the entry is not made against any table.
       const { dev, mm, page, count, rid, last } = cmd;
-      if (s.t.topology.platform !== 'vtd' || !present(s, dev) || !s.t.devPri[dev] || !Number.isInteger(count) || count < 1 || count > PRG_MAX_REQUESTS) return false;
+      if (s.t.topology.platform === 'smmuv3' || !present(s, dev) || !s.t.devPri[dev] || !Number.isInteger(count) || count < 1 || count > PRG_MAX_REQUESTS) return false;
       if (!inRange(page, pages) || page + count > pages || !inRange(mm, mms)) return false;
       // The RID is never unbound: a group there that stayed open would hold its credits forever.
-      if (rid) return last;
+      if (rid) return last && s.t.topology.platform === 'vtd';
       return s.t.devMax[dev]! > 0 && slotIn(s, mm, LIVE) && s.bonds[dev * mms + mm]!.ctx.n > 0;
     }
     case 'stopMarker':

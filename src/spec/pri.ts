@@ -8,14 +8,15 @@
  * The protocol, as PCIe, VT-d and io-pgfault.c define it:
  * - Each request enters its IOMMU's hardware queue. A full VT-d PRQ sets PRO and drops the
  *   request; a dropped LAST is answered Success by the hardware, so the device retries (and,
- *   nothing having been faulted in, the retry fails).
+ *   nothing having been faulted in, the retry fails). A full AMD PPR log discards it and stops
+ *   logging until the thread restarts it; nothing answers a discarded request.
  * - When the IOMMU's fault thread runs (serviceFaults, or a teardown's drain), each queued
  *   request is reported in order: one with no fault handler at its PASID (or on the RID, which
  *   SVA never gives one) ends its group with Invalid if it is the LAST and is otherwise dropped;
  *   a non-last one is kept until its group's LAST; the LAST takes every kept request of the
  *   device with its PRG index and PASID and the group is handled in order as iommu_sva_handle_iopf does
  *   (errors sticky) against the mm of the LAST's handler, then answered once. After the thread,
- *   an overflow is cleared, and the kept requests discarded, once the queue is empty.
+ *   an overflow is cleared, and (VT-d) the kept requests discarded, once the queue is empty.
  * - A group's answer retires every request of it the device waits on; after Success the device
  *   retries each, reading the page's token if it now translates. A group whose LAST was not sent
  *   stays open; the device abandons it when it stops using the PASID (its last unbind of the
@@ -69,19 +70,21 @@ const respond = (s: SpecState, dev: number, slot: number, prgi: number, code: Pa
 };
 
 /**
- * The request enters its IOMMU's queue, or overflows it (VT-d): dropped, a LAST answered
- * Success; a Stop Marker that finds the queue full is dropped silently (spec/stopMarker.ts).
+ * The request enters its IOMMU's queue, or overflows it: on VT-d dropped, a LAST answered
+ * Success by the unit; on AMD discarded unanswered, and so is every request until the PPR
+ * thread restarts the log (the device waits for it for good). An SMMUv3 stall is never lost.
+ * A Stop Marker (VT-d) that finds the queue full is dropped silently (spec/stopMarker.ts).
  */
 export const send = (s: SpecState, r: SpecRequest): void => {
   const topo = s.t.topology;
   const iommu = topo.devices[r.dev]!.iommu;
-  if (topo.platform === 'vtd') {
+  if (topo.platform !== 'smmuv3') {
     let queued = 0;
     for (const q of s.prq) if (topo.devices[q.dev]!.iommu === iommu) queued++;
-    if (queued >= prqEntries(topo.iommus[iommu]!)) {
+    if (queued >= prqEntries(topo.iommus[iommu]!) || (topo.platform === 'amd' && s.prqOverflow[iommu] === 1)) {
       if (r.stop === true) return;
       s.prqOverflow[iommu] = 1;
-      if (r.last) respond(s, r.dev, r.slot, r.prgi, 'success', true);
+      if (r.last && topo.platform === 'vtd') respond(s, r.dev, r.slot, r.prgi, 'success', true);
       return;
     }
   }
@@ -201,6 +204,8 @@ const faultThread = (s: SpecState, iommu: number): SpecGroup[] => {
   }
   if (s.prqOverflow[iommu] === 1) {
     s.prqOverflow[iommu] = 0;
+    // AMD's restart (amd_iommu_restart_log) keeps the partial requests.
+    if (s.t.topology.platform === 'amd') return groups;
     let p = 0;
     for (const q of s.partial) if (devices[q.dev]!.iommu !== iommu) s.partial[p++] = q;
     s.partial.length = p;

@@ -62,14 +62,15 @@ export class AmdIommuUnit implements IommuUnit, WalkCaches {
   /** The page-directory cache (PDE entries of guest walks), named psc for the shared walker. */
   readonly psc = new PagingStructureCache();
   readonly cmdBuf: CommandBuffer;
-  readonly pprLog = new LogRing<PprEntry>();
+  readonly pprLog: LogRing<PprEntry>;
   readonly eventLog = new LogRing<AmdEvent>();
   observer: AmdObserver | undefined;
   /** Endpoints by DevID: where IOTLB invalidations and PPR completions go. */
   private readonly endpoints = new Map<number, PciDevice>();
 
-  constructor(readonly index: number, readonly mem: PhysMem, readonly trace?: TraceSink) {
+  constructor(readonly index: number, readonly mem: PhysMem, readonly trace?: TraceSink, pprEntries?: number) {
     this.name = `amd${index}`;
+    this.pprLog = new LogRing<PprEntry>(pprEntries);
     this.devTable = new DevTable(this.name);
     this.cmdBuf = new CommandBuffer(this.name, this.counters, (c) => this.execute(c), trace);
   }
@@ -143,9 +144,9 @@ export class AmdIommuUnit implements IommuUnit, WalkCaches {
    * now: requests of a torn-down PASID still arrive); `pasid` -1 is a request without a PASID
    * (GN = 0, logged with PASID 0); bit 9 of the logged tag is LAST. Returns the guest CR3 the
    * request was made against (-1 when none is present); undefined when the DTE does not take
-   * page requests (logged as INVALID_PPR_REQUEST). A full PPR log discards the entry (48882
-   * §2.6, PPRLogOverflow); with LOG_ENTRIES far above PRI_CREDITS per device it is not reached
-   * here, and the request is refused rather than answered (AMD has no VT-d-style auto response).
+   * page requests (logged as INVALID_PPR_REQUEST). A full PPR log discards the entry and stops
+   * logging until software restarts it (48882 §2.6.2, PPRLogOverflow; LogRing): the endpoint's
+   * request is then `lost`, never answered (no auto response: LogRing).
    */
   pageRequest(dev: PciDevice, pasid: number, vpn: number, write: boolean, prgi: number, last: boolean): PageRequestOutcome | undefined {
     const gn = pasid >= 0;
@@ -155,7 +156,11 @@ export class AmdIommuUnit implements IommuUnit, WalkCaches {
       return undefined;
     }
     const e = gn && dte.gv && dte.gcr3 !== undefined ? this.gcr3(dte, pasid) : undefined;
-    if (!this.pprLog.append({ devid: dev.sid, pasid: gn ? pasid : 0, gn, vpn, write, tag: prgi, last })) return undefined;
+    if (!this.pprLog.append({ devid: dev.sid, pasid: gn ? pasid : 0, gn, vpn, write, tag: prgi, last })) {
+      this.counters.bump('ppr.overflow');
+      if (this.trace) this.trace.event('queue', this.name, `PPR log ${this.pprLog.overflow ? 'full' : 'stopped'}: ${dev.name} tag=${prgi} discarded, PPROverflow set`);
+      return { root: e?.cr3 ?? -1, dropped: false, lost: true };
+    }
     this.counters.bump('ppr.request');
     if (this.trace) this.trace.event('queue', this.name, `PPR: ${dev.name} ${gn ? `pasid=${pasid}` : 'rid'} vpn=0x${vpn.toString(16)}${write ? ' w' : ' r'} tag=${prgi}${last ? '' : ' (not last)'}`);
     return { root: e?.cr3 ?? -1, dropped: false };

@@ -6,3 +6,4 @@ export * from './configCache.js';
 export * from './tlb.js';
 export * from './walkCache.js';
 export * from './smmuV3.js';
+export * from './evtq.js';

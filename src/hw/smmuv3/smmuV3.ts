@@ -1,4 +1,4 @@
-import type { IommuSpec, TraceSink } from '../../shared/index.js';
+import { type IommuSpec, type TraceSink, prqEntries } from '../../shared/index.js';
 import { Counters } from '../counters.js';
 import type { PciDevice } from '../device.js';
 import { HwError } from '../errors.js';
@@ -13,19 +13,10 @@ import { SmmuCmdq, type SmmuObserver, type SyncStatus } from './cmdq.js';
 import { StreamTable } from './streamTable.js';
 import { SmmuTlb, type TlbEntry } from './tlb.js';
 import { WalkCache } from './walkCache.js';
+import { EventQueue, type TerminatedEventId } from './evtq.js';
 
 const fault = (reason: FaultReason): Translation => ({ ok: false, fault: reason });
 
-/** An event-queue record of a stalled transaction (the fields arm_smmu_decode_event reads). */
-export interface StallEvent {
-  readonly sid: number;
-  readonly ssv: boolean;
-  readonly ssid: number;
-  readonly vpn: number;
-  /** RnW: the access was a read. */
-  readonly read: boolean;
-  readonly stag: number;
-}
 const F_STREAM = fault('stream-abort');
 const F_NO_CD = fault('no-pasid-entry');
 const F_EPD0 = fault('fault-disabled');
@@ -51,17 +42,18 @@ export class SmmuV3 implements IommuUnit {
   private readonly cmdq: SmmuCmdq;
   /** Commands consumed with a command error (GERROR.CMDQ_ERR, CERROR_ILL) and skipped, oldest first. */
   readonly cmdqErrors: SmmuCmd[] = [];
-  /** The event queue's stall records (EVT_ID_TRANSLATION/PERMISSION_FAULT with STALL = 1), oldest first. */
-  readonly evtq: StallEvent[] = [];
+  /** The event queue (sized by the topology's prqSize, rounded down to a power of two). */
+  readonly evtq: EventQueue;
   /** Endpoints by StreamID: where ATC invalidations are delivered. */
   private readonly streams = new Map<number, PciDevice>();
 
   constructor(
     readonly name: string,
     private readonly mem: PhysMem,
-    spec: Pick<IommuSpec, 'asidBits' | 'pasidBits' | 'rangeInv'>,
+    spec: Pick<IommuSpec, 'asidBits' | 'pasidBits' | 'rangeInv' | 'prqSize'>,
     sidBits = 16,
   ) {
+    this.evtq = new EventQueue(prqEntries(spec));
     this.caps = { sidBits, ssidBits: spec.pasidBits, asidBits: spec.asidBits, rangeInv: spec.rangeInv };
     this.streamTable = new StreamTable(name, sidBits, spec.pasidBits);
     this.cmdq = new SmmuCmdq(this.counters, (cmd) => this.execute(cmd));
@@ -159,9 +151,37 @@ export class SmmuV3 implements IommuUnit {
     const cd = this.config.cd(dev.sid, pasid) ?? ste.cdTable.fetch(pasid);
     if (cd === undefined || !cd.v || cd.epd0 || !cd.s) return undefined;
     this.counters.bump('evtq.stall');
-    this.evtq.push({ sid: dev.sid, ssv: true, ssid: pasid, vpn, read: !write, stag });
+    this.evtq.stall({ sid: dev.sid, ssv: true, ssid: pasid, vpn, read: !write, stag });
     if (this.trace) this.trace.event('queue', this.name, `EVTQ stall: ${dev.name} ssid=${pasid} vpn=0x${vpn.toString(16)}${write ? ' w' : ' r'} stag=${stag}`);
     return { root: cd.ttb0, dropped: false };
+  }
+
+  /**
+   * An untranslated access of `dev` ended in `reason` (no ATS: a Translation Request's fault is
+   * answered in its completion, not recorded): the record the SMMU writes, if any. An invalid
+   * STE, an SSID out of range and an invalid CD are configuration errors, always recorded; a
+   * translation or permission fault is recorded when the CD has R and not S (with S the access
+   * stalled instead, pageRequest's record); an abort or bypass STE records nothing. A full queue
+   * discards the record and flags an overflow (EventQueue).
+   */
+  terminated(dev: PciDevice, pasid: number, vpn: number, write: boolean, reason: FaultReason): void {
+    const id = this.terminatedId(dev.sid, pasid, reason);
+    if (id === undefined) return;
+    const ssv = pasid > 0;
+    const kept = this.evtq.terminated({ id, sid: dev.sid, ssv, ssid: ssv ? pasid : 0, vpn, read: !write });
+    this.counters.bump(kept ? 'evtq.terminated' : 'evtq.discarded');
+    if (this.trace) this.trace.event('queue', this.name, `EVTQ ${id}: ${dev.name} ssid=${pasid} vpn=0x${vpn.toString(16)}${kept ? '' : ' discarded (queue full), overflow'}`);
+  }
+
+  /** Which record a terminated access leaves (the config the access used, read without counting). */
+  private terminatedId(sid: number, pasid: number, reason: FaultReason): TerminatedEventId | undefined {
+    const ste = this.config.ste(sid) ?? this.streamTable.fetch(sid);
+    if (!ste.v) return 'C_BAD_STE';
+    if (reason === 'stream-abort' || reason === 'no-pasid-cap' || ste.cdTable === undefined) return undefined;
+    if (reason === 'no-pasid-entry') return pasid >= 2 ** ste.s1cdmax ? 'C_BAD_SUBSTREAMID' : 'C_BAD_CD';
+    const cd = this.config.cd(sid, pasid) ?? ste.cdTable.fetch(pasid);
+    if (cd === undefined || !cd.r || cd.s) return undefined;
+    return reason === 'no-permission' ? 'F_PERMISSION' : 'F_TRANSLATION';
   }
 
   private walk(asid: number, ttb0: number, levels: number, vpn: number, write: boolean): Translation {

@@ -9,7 +9,7 @@
 import { sync, type Co } from '../core/sched.js';
 import { mutex_init, mutex_lock, mutex_unlock, spin_lock, spin_lock_init, spin_unlock } from '../core/locking.js';
 import { AmdIommuUnit } from '../../hw/amd/index.js';
-import type { Errno } from '../../shared/index.js';
+import { type Errno, prqEntries } from '../../shared/index.js';
 import { iopf_queue_flush_dev } from '../core/iopf.js';
 import { warn } from '../core/kernel.js';
 import type { IommuDomainOps, IommuOps } from '../core/ops.js';
@@ -180,7 +180,7 @@ export function* detach_device(dev_data: IommuDevData): Co {
  */
 function amd_iommu_probe_iommu(ctx: ProbeContext, index: number): AmdIommu {
   const spec = ctx.topology.iommus[index]!;
-  const unit = new AmdIommuUnit(index, ctx.mem, ctx.trace);
+  const unit = new AmdIommuUnit(index, ctx.mem, ctx.trace, prqEntries(spec));
   const iommu: AmdIommu = {
     index, ops: amd_iommu_ops, max_pasids: 2 ** spec.pasidBits - 1, unit, kernel: ctx, lock: spin_lock_init(ctx, '&iommu->lock'),
     cmd_sem_val: 0, need_sync: false, iopf_queue: undefined, devices: new Map(),

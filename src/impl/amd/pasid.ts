@@ -11,7 +11,7 @@
  */
 import { type Co } from '../core/sched.js';
 import { err, ok, type Errno, type Result } from '../../shared/index.js';
-import { dev_fault_param, iopf_queue_flush_dev } from '../core/iopf.js';
+import { dev_fault_param, iopf_queue_discard_dev_pasid, iopf_queue_flush_dev } from '../core/iopf.js';
 import { noteFinding, warn } from '../core/kernel.js';
 import { spin_lock, spin_unlock } from '../core/locking.js';
 import { mmu_notifier_register, mmu_notifier_unregister } from '../core/mmuNotifier.js';
@@ -19,7 +19,7 @@ import type { IommuDomainOps, MmuNotifierOps } from '../core/ops.js';
 import type { Device, IommuDomain, MmStruct, MmuNotifier } from '../core/types.js';
 import { amd_iommu_dev_flush_pasid_pages } from './cmd.js';
 import { amd_iommu_clear_gcr3, amd_iommu_set_gcr3 } from './gcr3.js';
-import { amd_iommu_poll_ppr_log } from './ppr.js';
+import { amd_iommu_int_thread_pprlog } from './ppr.js';
 import { amd_iommu_domain_free, protection_domain_alloc } from './iommu.js';
 import { dev_iommu_priv_get, to_pdomain, type AmdIommu, type IommuDevData, type PdomDevData, type ProtectionDomain } from './structs.js';
 
@@ -127,8 +127,11 @@ export function* amd_iommu_remove_dev_pasid(dev: Device, pasid: number, domain: 
   yield* spin_unlock(sva_pdom.lock);
   if (!dev_data.ppr) return;
   if (kernel.fixes.has('amd-remove-pasid-no-iopf-flush')) {
-    yield* amd_iommu_poll_ppr_log(dev_data.iommu);
+    // Through the PPR IRQ handler, so that an overflow is restarted as a poll alone would not.
+    yield* amd_iommu_int_thread_pprlog(dev_data.iommu);
     if ((yield* iopf_queue_flush_dev(dev)) !== 0) warn(kernel, `iopf_queue_flush_dev: ${dev.hw.name} has no fault queue`);
+    // As VT-d's drain: the partial requests of the PASID stay unless iopf-stale-partial's fix is on.
+    iopf_queue_discard_dev_pasid(kernel, dev, pasid);
   } else if (iopf_pending(dev_data.iommu)) noteFinding(kernel, 'amd-remove-pasid-no-iopf-flush');
 }
 

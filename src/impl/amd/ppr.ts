@@ -8,7 +8,7 @@ import type { Co } from '../core/sched.js';
 import type { PprEntry } from '../../hw/amd/index.js';
 import {
   IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE, IOMMU_FAULT_PAGE_REQUEST_PASID_VALID, IOMMU_FAULT_PAGE_RESPONSE_NEEDS_PASID,
-  IOMMU_FAULT_PERM_READ, IOMMU_FAULT_PERM_WRITE, iopf_queue_add_device, iopf_queue_alloc, iopf_queue_remove_device,
+  IOMMU_FAULT_PERM_READ, IOMMU_FAULT_PERM_WRITE, iopf_counts, iopf_queue_add_device, iopf_queue_alloc, iopf_queue_remove_device,
   iommu_report_device_fault, type IommuPageResponse, type IopfFault,
 } from '../core/iopf.js';
 import type { Errno } from '../../shared/index.js';
@@ -46,18 +46,56 @@ function* iommu_call_iopf_notifier(iommu: AmdIommu, e: PprEntry): Co {
 }
 
 /**
- * amd_iommu_poll_ppr_log (v6.19-rc): every entry between head and tail, head moved past each.
- * The PPR log's threaded IRQ handler; each entry's handling takes iommu->lock (a FAILURE
- * response) or the IOPF core's locks, so another task can run between two entries.
+ * amd_iommu_poll_ppr_log (v6.19-rc): every entry between head and tail, the head written past
+ * each before it is handled. The PPR log's threaded IRQ handler calls it; each entry's handling
+ * takes iommu->lock (a FAILURE response) or the IOPF core's locks, so another task can run
+ * between two entries.
  */
 export function* amd_iommu_poll_ppr_log(iommu: AmdIommu): Co {
-  for (const e of iommu.unit.pprLog.consumeAll()) yield* iommu_call_iopf_notifier(iommu, e);
+  const log = iommu.unit.pprLog;
+  // head and tail read once: what the IOMMU logs meanwhile waits for the next pass (PPRInt).
+  for (let n = log.pending.length; n > 0; n--) yield* iommu_call_iopf_notifier(iommu, log.shift()!);
 }
 
-/** amd_iommu_iopf_init (v6.19-rc): the IOMMU's IOPF queue; its IRQ thread is the PPR log's. */
+/**
+ * init.c: amd_iommu_restart_log (v6.19-rc; 274c2218b8b2 / 386ae59bd7db), via
+ * ppr.c amd_iommu_restart_ppr_log: if the log still runs, nothing to do; else stop logging and
+ * its interrupt, clear PPROverflow (RW1C), enable both again. The requests the IOMMU discarded
+ * meanwhile are gone: nothing here answers them (and, unlike VT-d's prq_event_thread, nothing
+ * discards the partial requests whose LAST may be among them).
+ */
+function amd_iommu_restart_ppr_log(iommu: AmdIommu): void {
+  const log = iommu.unit.pprLog;
+  if (log.running) return; // status & MMIO_STATUS_PPR_RUN_MASK
+  if (iommu.kernel.trace) iommu.kernel.trace.event('driver', `amd${iommu.index}`, 'IOMMU PPR log restarting');
+  log.setEnabled(false); // iommu_feature_disable(CONTROL_PPRLOG_EN), (CONTROL_PPRINT_EN)
+  log.clearStatus(false, true); // writel(MMIO_STATUS_PPR_OVERFLOW_MASK)
+  log.setEnabled(true); // iommu_feature_enable(CONTROL_PPRINT_EN), (CONTROL_PPRLOG_EN)
+}
+
+/**
+ * iommu.c: amd_iommu_int_thread_pprlog → amd_iommu_handle_irq (v6.19-rc): while the status
+ * shows PPRInt or PPROverflow, clear both (RW1C), poll the log, and on an overflow restart it;
+ * then read the status again (erratum ERBT1312: a bit set while it was being cleared). The PPR
+ * log's threaded IRQ handler: an 'irq' task when spawned.
+ */
+export function* amd_iommu_int_thread_pprlog(iommu: AmdIommu): Co {
+  const log = iommu.unit.pprLog;
+  while (log.interrupt || log.overflow) {
+    const overflow = log.overflow;
+    log.clearStatus(true, true); // writel(mask, MMIO_STATUS_OFFSET)
+    yield* amd_iommu_poll_ppr_log(iommu);
+    if (overflow) {
+      iopf_counts(iommu.kernel).overflows++;
+      amd_iommu_restart_ppr_log(iommu);
+    }
+  }
+}
+
+/** amd_iommu_iopf_init (v6.19-rc): the IOMMU's IOPF queue; its IRQ thread is the PPR log's (amd_iommu_int_thread_pprlog). */
 export function amd_iommu_iopf_init(iommu: AmdIommu): void {
   if (iommu.iopf_queue !== undefined) return;
-  iommu.iopf_queue = iopf_queue_alloc(iommu.kernel, `amdiommu-${iommu.index}-iopfq`, () => amd_iommu_poll_ppr_log(iommu));
+  iommu.iopf_queue = iopf_queue_alloc(iommu.kernel, `amdiommu-${iommu.index}-iopfq`, () => amd_iommu_int_thread_pprlog(iommu));
 }
 
 /** amd_iommu_page_response (v6.19-rc). */

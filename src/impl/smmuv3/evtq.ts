@@ -1,7 +1,8 @@
 /**
  * Recoverable faults on SMMUv3, after drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c (v6.17): the
- * event-queue thread turning stall events into iopf faults (arm_smmu_handle_event), the page
- * response (CMD_RESUME), and the per-master IOPF enable/disable.
+ * event-queue thread turning stall events into iopf faults (arm_smmu_handle_event), logging the
+ * rest and noticing an overflow (queue_sync_prod_in), the page response (CMD_RESUME), and the
+ * per-master IOPF enable/disable.
  *
  * v6.17 SVA takes I/O page faults on SMMUv3 only through stalls: arm_smmu_enable_iopf needs
  * master->stall_enabled, and PCI PRI requests land in the PRI queue where arm_smmu_handle_ppr
@@ -10,6 +11,7 @@
  */
 import { type Co, preemptPoint } from '../core/sched.js';
 import type { Errno } from '../../shared/index.js';
+import type { EvtqRecord } from '../../hw/smmuv3/index.js';
 import {
   IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE, IOMMU_FAULT_PAGE_REQUEST_PASID_VALID, IOMMU_FAULT_PERM_READ, IOMMU_FAULT_PERM_WRITE,
   type IommuPageResponse, type IopfFault, iopf_counts, iommu_report_device_fault, iopf_queue_add_device, iopf_queue_remove_device,
@@ -30,23 +32,55 @@ const arm_smmu_find_master = (smmu: ArmSmmuDevice, sid: number): ArmSmmuMaster |
 const EVTQ_CONS_STORE = preemptPoint('arm_smmu_evtq_thread: queue_sync_cons_out(EVTQ_CONS)');
 
 /**
- * arm_smmu_evtq_thread + arm_smmu_handle_event (v6.17), for the stall events the model
- * produces: each becomes a last-page iopf fault with grpid = STAG, PASID valid when SSV, and
- * is reported for the master's device. The threaded IRQ handler: an 'irq' task when spawned.
+ * The driver's copy of PROD.OVFLG (llq->prod's Q_OVF bit, arm_smmu_ll_queue): what
+ * queue_sync_prod_in compares the register with. Per SMMU; starts clear, as the queue does.
+ */
+const llqOvf = new WeakMap<ArmSmmuDevice, boolean>();
+
+/**
+ * arm_smmu_handle_event (v6.17) for one record: a stall becomes a last-page iopf fault with
+ * grpid = STAG, PASID valid when SSV, reported for the master's device; anything else is no
+ * recoverable fault (-EOPNOTSUPP: "Unhandled events should be pinned"), and a stall of no
+ * master is -EINVAL (dumped; the stall is never resumed).
+ */
+function* arm_smmu_handle_event(smmu: ArmSmmuDevice, evt: EvtqRecord): Co<Errno | 0> {
+  if (!evt.stall) return 'EOPNOTSUPP';
+  const perm = evt.read ? IOMMU_FAULT_PERM_READ : IOMMU_FAULT_PERM_WRITE;
+  let flags = IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE;
+  if (evt.ssv) flags |= IOMMU_FAULT_PAGE_REQUEST_PASID_VALID;
+  const fault: IopfFault = { prm: { flags, grpid: evt.stag, perm, addr: BigInt(evt.vpn) << 12n, pasid: evt.ssv ? evt.ssid : 0 } };
+  const master = arm_smmu_find_master(smmu, evt.sid);
+  if (master === undefined) return 'EINVAL';
+  yield* iommu_report_device_fault(smmu.kernel, master.dev, fault);
+  return 0;
+}
+
+/**
+ * arm_smmu_evtq_thread (v6.17): take every record between CONS and PROD (queue_remove_raw,
+ * each CONS write a yield point), handle it, dump what was not handled (ratelimited); then
+ * queue_sync_prod_in: PROD.OVFLG differing from the driver's copy is "EVTQ overflow detected --
+ * events lost" (the copy is updated); again while the queue is not empty. Last,
+ * queue_sync_cons_ovf acknowledges the overflow (CONS.OVACKFLG = the copy). Nothing else is
+ * done about lost records: only terminated-transaction records are ever lost (stall records
+ * wait in the SMMU, IHI0070 7.4). The threaded IRQ handler: an 'irq' task when spawned.
  */
 export function* arm_smmu_evtq_thread(smmu: ArmSmmuDevice): Co {
   const q = smmu.unit.evtq;
-  while (q.length > 0) {
-    const evt = q.shift()!;
-    yield EVTQ_CONS_STORE;
-    const perm = evt.read ? IOMMU_FAULT_PERM_READ : IOMMU_FAULT_PERM_WRITE;
-    let flags = IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE;
-    if (evt.ssv) flags |= IOMMU_FAULT_PAGE_REQUEST_PASID_VALID;
-    const fault: IopfFault = { prm: { flags, grpid: evt.stag, perm, addr: BigInt(evt.vpn) << 12n, pasid: evt.ssv ? evt.ssid : 0 } };
-    const master = arm_smmu_find_master(smmu, evt.sid);
-    if (master === undefined) continue; // -EINVAL: dumped, the stall is never resumed
-    yield* iommu_report_device_fault(smmu.kernel, master.dev, fault);
-  }
+  const kernel = smmu.kernel;
+  do {
+    for (let evt = q.remove(); evt !== undefined; evt = q.remove()) {
+      yield EVTQ_CONS_STORE;
+      const ret = yield* arm_smmu_handle_event(smmu, evt);
+      if (ret !== 0 && kernel.trace) kernel.trace.event('driver', smmu.unit.name, `event ${evt.stall ? 'stall' : evt.id} received: sid ${evt.sid} ssid ${evt.ssid} vpn 0x${evt.vpn.toString(16)}`);
+    }
+    const ovf = q.ovflg;
+    if (ovf !== (llqOvf.get(smmu) ?? false)) {
+      iopf_counts(kernel).overflows++;
+      if (kernel.trace) kernel.trace.event('driver', smmu.unit.name, 'EVTQ overflow detected -- events lost');
+    }
+    llqOvf.set(smmu, ovf);
+  } while (q.records.length > 0);
+  q.ovackflg = llqOvf.get(smmu) ?? false; // queue_sync_cons_ovf
 }
 
 /** arm_smmu_page_response (v6.17): a stall master gets CMD_RESUME (retry on success, else abort), no CMD_SYNC. */

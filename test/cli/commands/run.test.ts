@@ -54,6 +54,14 @@ describe('run', () => {
     expect(seen[1]).toMatchObject({ platforms: ['smmuv3'], topology: { mode: 'default' }, budget: DEFAULT_BUDGET, seed: 16 });
   });
 
+  test('A count the platform does not have prints n/a, not 0 (shared/pri.ts IOPF_COUNT_APPLIES)', async () => {
+    const base = summary(0);
+    const iopf = { multiGroups: 0, overflows: 7, drainsWithQueued: 0, noHandler: 0, disablesWithoutPri: 9 };
+    const s: RunSummary = { ...base, platforms: [{ ...base.platforms[0]!, platform: 'smmuv3', iopf, sitesFailed: failSitesOf('smmuv3'), sitesTotal: failSitesOf('smmuv3').length }] };
+    const r = await runMain(['run'], { runner: fakeRunner(s, []) });
+    expect(r.stdout).toContain('iopf smmuv3: multi-request groups n/a, overflows 7, drains with requests queued n/a, no-handler requests n/a, IOPF disables without PRI 9\n');
+  });
+
   test('A clean run prints the summary table and exits 0; a violation prints the trace path and exits 1', async () => {
     const clean = await runMain(['run'], { runner: fakeRunner(summary(0), []) });
     expect(clean.code).toBe(0);

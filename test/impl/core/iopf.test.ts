@@ -44,7 +44,7 @@ describe.each(['vtd', 'smmuv3'] as const)('I/O page faults on %s (issue 7 exampl
     expect(hw.priState!.completions.map((c) => [c.code, c.ok])).toEqual([['success', false], ['success', false]]);
     const unit = b.world.devices[0]!.iommu.unit;
     if (platform === 'vtd') expect((unit as VtdUnit).prq.pending).toEqual([]);
-    else expect((unit as SmmuV3).evtq).toEqual([]);
+    else expect((unit as SmmuV3).evtq.stalls).toEqual([]);
     expect(dev_fault_param(b.world.devices[0]!)).toBeUndefined();
     expect(violations(b)).toEqual([]);
     expect(b.run(serviceFaults).actual).toEqual({ ok: true, value: 0 });
@@ -106,7 +106,7 @@ describe('the page response path of each platform', () => {
     const b = priSetup('smmuv3');
     b.run(dma(0, true));
     const unit = b.world.devices[0]!.iommu.unit as SmmuV3;
-    expect(unit.evtq).toEqual([{ sid: 0, ssv: true, ssid: 1, vpn: userVpn(0), read: false, stag: 0 }]);
+    expect(unit.evtq.stalls).toEqual([{ sid: 0, ssv: true, ssid: 1, vpn: userVpn(0), read: false, stag: 0 }]);
     b.run(serviceFaults);
     const log = b.probe.units[0]!;
     const resume = log.events.slice(0, log.n).findIndex((e) => e.kind === 'CMD_RESUME');
