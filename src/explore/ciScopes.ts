@@ -46,8 +46,8 @@ export const CI_SCOPES: Readonly<Partial<Record<Platform, CiScope>>> = {
   // 8,172/16,712, 3,269/14,559, 2,804/12,600 until the IOPF group allocation joined the fault
   // sites (kzalloc@iopf_group_alloc, issue 13's abort-group path): failNext may arm it too, and
   // these scopes have no PRI device to reach it, so an armed one stays armed: one more armed
-  // state per idle one. No other state changed (the trace digests with the site left out of the
-  // registry are the old ones).
+  // state per idle state short of the depth bound. No other state changed (the trace digests
+  // with the site left out of the registry are the old ones).
   vtd: { scope: SMALL, depth: 3, distinctStates: 8416, transitions: 17311 },
   // 755 states and 2,823 transitions before migrate (it moves a page's frame: +12 states) and
   // attachPasid (-EOPNOTSUPP here: transitions only) were generated.
