@@ -68,8 +68,9 @@ describe('B52: a page request nobody handles is answered Failure, or never (fixe
     expect(r.ok && r.value.session.violation).toBeUndefined();
   });
 
+  // Within the clean budget of test/faults/clean.ts (200 runs): bench:faults finds it in 1-5 runs.
   test.each([1, 2, 3])('findFault finds it on seed %i with an expected invariant, shrunk to at most the hand-written length', (seed) => {
-    const f = findFault('B52', { platform: 'vtd', seed, runs: 1000 });
+    const f = findFault('B52', { platform: 'vtd', seed, runs: 200 });
     expect(f).toMatchObject({ found: true, expected: true });
     expect(f.shrunkLength).toBeLessThanOrEqual(HAND.length);
   });
