@@ -300,8 +300,9 @@ export function* iommu_report_device_fault(kernel: Kernel, dev: Device, evt: Iop
 
 /**
  * io-pgfault.c: iommu_report_device_fault's err_abort (v7.0-rc5): "iopf with pasid %d
- * aborted", the group answered Response Failure (the endpoint disables its PRI), then freed;
- * the abort group only of what it holds.
+ * aborted", the group answered Response Failure, then freed (the abort group only of what it
+ * holds). Failure, not Invalid: a PCIe endpoint stops sending page requests for good (VT-d and
+ * AMD pass the code on; SMMUv3 aborts the stall).
  */
 function* iopf_abort(kernel: Kernel, dev: Device, group: IopfGroup, aborted: boolean): Co {
   if (kernel.trace) kernel.trace.event('core', 'iopf', `${dev.hw.name}: iopf with pasid ${group.last_fault.prm.pasid} aborted`);
