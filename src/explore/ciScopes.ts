@@ -43,15 +43,10 @@ export const CI_SCOPES: Readonly<Partial<Record<Platform, CiScope>>> = {
   // munmap or mprotect), so states that differ only in what lockdep has learned are distinct.
   // With lockdep's records left out of the fingerprint the old counts come back exactly: the
   // world's partition is unchanged.
-  // 8,172/16,712, 3,269/14,559, 2,804/12,600 until the IOPF group allocation joined the fault
-  // sites (kzalloc@iopf_group_alloc, issue 13's abort-group path): failNext may arm it too, and
-  // these scopes have no PRI device to reach it, so an armed one stays armed: one more armed
-  // state per idle state short of the depth bound. No other state changed (the trace digests
-  // with the site left out of the registry are the old ones).
-  vtd: { scope: SMALL, depth: 3, distinctStates: 8416, transitions: 17311 },
+  vtd: { scope: SMALL, depth: 3, distinctStates: 8172, transitions: 16712 },
   // 755 states and 2,823 transitions before migrate (it moves a page's frame: +12 states) and
   // attachPasid (-EOPNOTSUPP here: transitions only) were generated.
-  smmuv3: { scope: SMALL, depth: 4, distinctStates: 3376, transitions: 15044 },
+  smmuv3: { scope: SMALL, depth: 4, distinctStates: 3269, transitions: 14559 },
   // 788 and 2,873 before migrate and attachPasid (-EOPNOTSUPP: AMD has no paging domain at a PASID).
-  amd: { scope: SMALL, depth: 4, distinctStates: 2910, transitions: 13084 },
+  amd: { scope: SMALL, depth: 4, distinctStates: 2804, transitions: 12600 },
 };
