@@ -55,7 +55,8 @@ const key = (c: Command): string => JSON.stringify(c, Object.keys(c).sort());
 const generatable = (t: Topology, s: SpecState, c: Command): boolean =>
   precondition(s, c) && (c.kind !== 'unplug' || unpluggable(t).includes(c.dev)) && (c.kind !== 'prg' || !c.rid || c.mm === 0) &&
   (c.kind !== 'attachPasid' || ATTACH_PASIDS.includes(c.pasid)) && (c.kind !== 'dmaPasid' || DMA_PASIDS.includes(c.pasid)) &&
-  (c.kind !== 'failNext' || failSitesOf(t.platform).includes(c.site)) && (c.kind !== 'failNth' || c.n <= FAIL_NTH_MAX);
+  (c.kind !== 'failNext' || (failSitesOf(t.platform).includes(c.site) && (c.site !== 'kzalloc@iopf_group_alloc' || s.prq.some((r) => r.last && r.slot >= 0)))) &&
+  (c.kind !== 'failNth' || c.n <= FAIL_NTH_MAX);
 
 /** Random legal walks (drawn from the brute-force domain); `visit` sees every state on the way. */
 const walk = (t: Topology, walks: number, length: number, visit: (s: SpecState) => void): number => {
@@ -88,6 +89,29 @@ describe('Enabled commands', () => {
       expect(visited).toBeGreaterThan(200);
     });
   }
+
+  test('failNext offers the IOPF group allocation only while a LAST page request of a PASID is queued (nothing else reaches it)', () => {
+    const base = defaultTopology('vtd');
+    const t: Topology = { ...base, devices: base.devices.map((d, i) => (i === 0 ? { ...d, pri: true } : d)) };
+    const s = openSession(t);
+    const offered = (): boolean => enabledOfKind(s.spec, 'failNext').some((c) => c.kind === 'failNext' && c.site === 'kzalloc@iopf_group_alloc');
+    const step = (c: Command): void => expect(checkedStep(s, c)).toEqual([]);
+    step({ kind: 'spawn', mm: 0 });
+    step({ kind: 'mmap', mm: 0, first: 0, count: 2, prot: 'rw' });
+    step({ kind: 'bind', dev: 0, mm: 0 });
+    expect(offered()).toBe(false);
+    // A RID request has no handler to allocate a group for; a held-back LAST ends no group.
+    step({ kind: 'prg', dev: 0, mm: 0, page: 0, count: 1, write: false, rid: true, last: true });
+    expect(offered()).toBe(false);
+    step({ kind: 'serviceFaults' });
+    step({ kind: 'prg', dev: 0, mm: 0, page: 0, count: 1, write: false, rid: false, last: false });
+    expect(offered()).toBe(false);
+    // The miss continues the open group and ends it.
+    step({ kind: 'dma', dev: 0, mm: 0, page: 1, write: false });
+    expect(offered()).toBe(true);
+    step({ kind: 'serviceFaults' });
+    expect(offered()).toBe(false);
+  });
 
   test('SMMUv3 never unplugs (the fixed v6.17 unbind path times out on a removed master); VT-d unplugs lone non-PRI devices', () => {
     expect(unpluggable(defaultTopology('smmuv3'))).toEqual([]);
