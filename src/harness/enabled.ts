@@ -62,15 +62,25 @@ export const unpluggable = (t: Topology): number[] => {
 export const injectionIdle = (s: SpecState): boolean => s.failArmed === undefined && s.failNth === 0;
 
 /**
- * failNext's sites in `s`: the platform's, less the IOPF group allocation while no LAST page
- * request of a PASID is queued. Only a fault thread reporting one makes that call, and a
- * failNext armed where nothing will reach it would block every other injection for the rest
- * of the run (a topology without PRI devices never reaches it).
+ * failNext's sites in `s`: the platform's, less the IOPF group allocation while nothing is on
+ * its way to reach it: only a fault thread reporting a LAST page request of a PASID makes that
+ * call, so it needs one queued or a PRI endpoint bound to a live mm (its next miss sends one).
+ * A failNext armed where nothing will reach it would block every other injection for the rest
+ * of the run (a topology without PRI endpoints never reaches it).
  */
 export const failNextSites = (s: SpecState): readonly FailSite[] => {
   const sites = failSitesOf(s.t.topology.platform);
-  if (s.prq.some((r) => r.last && r.slot >= 0)) return sites;
-  return sites.filter((site) => site !== 'kzalloc@iopf_group_alloc');
+  return iopfGroupAllocNear(s) ? sites : sites.filter((site) => site !== 'kzalloc@iopf_group_alloc');
+};
+
+const iopfGroupAllocNear = (s: SpecState): boolean => {
+  if (s.prq.some((r) => r.last && r.slot >= 0)) return true;
+  const mms = s.t.topology.mms;
+  for (let dev = 0; dev < s.t.devPri.length; dev++) {
+    if (!s.t.devPri[dev] || s.unplugged[dev] === 1 || s.priFailed[dev] === 1) continue;
+    for (let mm = 0; mm < mms; mm++) if (s.bonds[dev * mms + mm]!.ctx.n > 0 && s.slots[mm]!.mm.state === MM.live) return true;
+  }
+  return false;
 };
 
 /**
