@@ -265,7 +265,7 @@ function __iopf_free_group(_group: IopfGroup): void {}
  * answers only the LAST, as VT-d's handle_bad_prq_event always has.
  */
 export function* iommu_report_device_fault(kernel: Kernel, dev: Device, evt: IopfFault): Co<Errno | 0> {
-  if (kernel.fault === 'B52') return yield* iommu_report_device_fault_before_b58b133e680b(kernel, dev, evt);
+  if (kernel.fault === 'B53') return yield* iommu_report_device_fault_before_b58b133e680b(kernel, dev, evt);
   const handle = find_fault_handler(dev, evt);
   const param = handle === undefined ? undefined : faultParams.get(dev);
   // WARN_ON: "a fault capable domain is attached but no iopf_param is setup"
@@ -312,7 +312,7 @@ function* iopf_abort(kernel: Kernel, dev: Device, group: IopfGroup, aborted: boo
 }
 
 /**
- * B52: io-pgfault.c: iommu_report_device_fault as v6.11-rc4 had it, before b58b133e680b
+ * B53: io-pgfault.c: iommu_report_device_fault as v6.11-rc4 had it, before b58b133e680b
  * ("iommu: Handle iommu faults for a bad iopf setup", v6.11-rc5): the fault parameter is looked
  * up first and a device without one is only WARNed about (no answer: the endpoint waits for
  * good, an SMMU stall is never resumed); a non-last request goes to the partial list whether or

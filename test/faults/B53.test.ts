@@ -32,9 +32,9 @@ const BOUND: readonly Command[] = [
 const vtd = defaultTopology('vtd');
 const t: Topology = { ...vtd, devices: vtd.devices.map((d, i) => (i === 0 ? { ...d, pri: true } : d)) };
 
-describe('B52: a page request nobody handles is answered Failure, or never (fixed by b58b133e680b)', () => {
+describe('B53: a page request nobody handles is answered Failure, or never (fixed by b58b133e680b)', () => {
   test('Without a fault parameter the request is only WARNed about (I-SPLAT) and never answered; mainline answers it Invalid', () => {
-    const bad = runSequence(t, HAND, { fault: 'B52' });
+    const bad = runSequence(t, HAND, { fault: 'B53' });
     if (!bad.ok) throw new Error(bad.error);
     expect(bad.value.session.violation).toMatchObject({ invariant: 'I-SPLAT', step: 1 });
     expect(bad.value.session.violation!.message).toContain('dev0 has no iopf_param');
@@ -50,7 +50,7 @@ describe('B52: a page request nobody handles is answered Failure, or never (fixe
   });
 
   test('With a fault parameter the RID request is answered Response Failure and the next miss faults (OBS); mainline answers Invalid and the miss is a page request', () => {
-    const bad = runSequence(t, BOUND, { fault: 'B52' });
+    const bad = runSequence(t, BOUND, { fault: 'B53' });
     if (!bad.ok) throw new Error(bad.error);
     expect(bad.value.session.violation).toMatchObject({ invariant: 'OBS', step: 5 });
     expect(bad.value.session.world.devices[0]!.hw.counters.get('pri.response.failure')).toBe(1);
@@ -64,13 +64,13 @@ describe('B52: a page request nobody handles is answered Failure, or never (fixe
 
   test('A request its PASID\'s SVA domain handles is unaffected: only the unhandled paths changed', () => {
     const handled = BOUND.map((c) => (c.kind === 'prg' ? { ...c, rid: false } : c));
-    const r = runSequence(t, handled, { fault: 'B52' });
+    const r = runSequence(t, handled, { fault: 'B53' });
     expect(r.ok && r.value.session.violation).toBeUndefined();
   });
 
   // Within the clean budget of test/faults/clean.ts (200 runs): bench:faults finds it in 1-5 runs.
   test.each([1, 2, 3])('findFault finds it on seed %i with an expected invariant, shrunk to at most the hand-written length', (seed) => {
-    const f = findFault('B52', { platform: 'vtd', seed, runs: 200 });
+    const f = findFault('B53', { platform: 'vtd', seed, runs: 200 });
     expect(f).toMatchObject({ found: true, expected: true });
     expect(f.shrunkLength).toBeLessThanOrEqual(HAND.length);
   });
