@@ -6,9 +6,9 @@
  * arbitraries in models/commands/ use (page ranges of 1–3 pages mostly, sometimes the whole
  * tail). `undefined` when no command of the kind is legal now.
  */
-import { DMA_PASIDS, EXITED, FREE, LIVE, MMAP_PROTS, MPROTECT_PROTS, enabledOfKind, injectionIdle, pasidSlots, prgDevices, presentDevs, ridGroups, slotsIn, unplugNow } from '../src/harness/enabled.js';
+import { DMA_PASIDS, EXITED, FREE, LIVE, MMAP_PROTS, MPROTECT_PROTS, enabledOfKind, failNextSites, injectionIdle, pasidSlots, prgDevices, presentDevs, ridGroups, slotsIn, unplugNow } from '../src/harness/enabled.js';
 import type { Command, CommandKind } from '../src/shared/index.js';
-import { FAIL_NTH_MAX, PRG_MAX_REQUESTS, failSitesOf } from '../src/shared/index.js';
+import { FAIL_NTH_MAX, PRG_MAX_REQUESTS } from '../src/shared/index.js';
 import type { SpecState } from '../src/spec/index.js';
 import { priOnPaging } from '../src/spec/precondition.js';
 import type { Rng } from './rng.js';
@@ -122,7 +122,7 @@ export const drawOfKind = (s: SpecState, kind: CommandKind, rng: Rng): Command |
       return ks.length === 0 ? undefined : { kind, kpage: rng.pick(ks) };
     }
     case 'failNext':
-      return injectionIdle(s) ? { kind, site: rng.pick(failSitesOf(t.platform)) } : undefined;
+      return injectionIdle(s) ? { kind, site: rng.pick(failNextSites(s)) } : undefined;
     case 'failNth':
       return injectionIdle(s) ? { kind, n: 1 + rng.below(FAIL_NTH_MAX) } : undefined;
     case 'dmaPasid': {

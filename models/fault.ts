@@ -33,7 +33,7 @@ export const platformsForFault = (fault: FaultId | undefined, requested: readonl
     : bad(`fault ${fault} applies to ${platformWords(applies)}, not to ${requested.join(', ')}`);
 };
 
-/** `unknown fault 'x' (known: B01-B19, B30-B31, B40-B41, B50-B52, B60-B61)`: the one line for a name that is not in the corpus. */
+/** `unknown fault 'x' (known: B01-B19, B30-B31, B40-B41, B50-B53, B60-B61)`: the one line for a name that is not in the corpus. */
 export const unknownFault = (name: string): string =>
   `unknown fault '${name}' (known: ${faultIdRanges()})`;
 

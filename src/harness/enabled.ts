@@ -6,7 +6,7 @@
  * generator draws from the same sets (models/draw.ts), so neither ever produces a command a
  * precondition would reject.
  */
-import type { Command, CommandKind, Prot, Topology } from '../shared/index.js';
+import type { Command, CommandKind, FailSite, Prot, Topology } from '../shared/index.js';
 import { FAIL_NTH_MAX, IOVA_PAGES, MAX_HWPTS, PRG_MAX_REQUESTS, failSitesOf } from '../shared/index.js';
 import { MM } from '../spec/index.js';
 import type { SpecState } from '../spec/index.js';
@@ -61,6 +61,28 @@ export const unpluggable = (t: Topology): number[] => {
  * failNth to n in [1, FAIL_NTH_MAX] (no command makes more fallible calls).
  */
 export const injectionIdle = (s: SpecState): boolean => s.failArmed === undefined && s.failNth === 0;
+
+/**
+ * failNext's sites in `s`: the platform's, less the IOPF group allocation while nothing is on
+ * its way to reach it: only a fault thread reporting a LAST page request of a PASID makes that
+ * call, so it needs one queued or a PRI endpoint bound to a live mm (its next miss sends one).
+ * A failNext armed where nothing will reach it would block every other injection for the rest
+ * of the run (a topology without PRI endpoints never reaches it).
+ */
+export const failNextSites = (s: SpecState): readonly FailSite[] => {
+  const sites = failSitesOf(s.t.topology.platform);
+  return iopfGroupAllocNear(s) ? sites : sites.filter((site) => site !== 'kzalloc@iopf_group_alloc');
+};
+
+const iopfGroupAllocNear = (s: SpecState): boolean => {
+  if (s.prq.some((r) => r.last && r.slot >= 0)) return true;
+  const mms = s.t.topology.mms;
+  for (let dev = 0; dev < s.t.devPri.length; dev++) {
+    if (!s.t.devPri[dev] || s.unplugged[dev] === 1 || s.priFailed[dev] === 1) continue;
+    for (let mm = 0; mm < mms; mm++) if (s.bonds[dev * mms + mm]!.ctx.n > 0 && s.slots[mm]!.mm.state === MM.live) return true;
+  }
+  return false;
+};
 
 /**
  * The devices that can send page request groups in `t`: PRI devices on VT-d and AMD. An SMMUv3
@@ -269,7 +291,7 @@ export const enabledOfKind = (s: SpecState, kind: CommandKind): Command[] => {
       for (let kpage = 0; kpage < t.kpages; kpage++) if (s.kMapped[kpage] === (kind === 'vfree' ? 1 : 0)) out.push({ kind, kpage });
       return out;
     case 'failNext':
-      if (injectionIdle(s)) for (const site of failSitesOf(t.platform)) out.push({ kind, site });
+      if (injectionIdle(s)) for (const site of failNextSites(s)) out.push({ kind, site });
       return out;
     case 'failNth':
       if (injectionIdle(s)) for (let n = 1; n <= FAIL_NTH_MAX; n++) out.push({ kind, n });

@@ -84,8 +84,8 @@ const injectedStep = (s: Session, step: number, cmd: Command): readonly Violatio
 };
 
 /**
- * Opportunities a bind has to make one call (per attempted domain, per group device) bound how
- * far the search goes.
+ * Opportunities a bind has to make one call (per attempted domain, per group device), or any
+ * command to allocate an IOPF group (one per reported LAST), bound how far the search goes.
  */
 const MAX_ATTEMPTS = 16;
 
@@ -96,7 +96,7 @@ const MAX_ATTEMPTS = 16;
  * chosen one.
  */
 const failedAttempt = (spec: SpecState, world: World, cmd: Command, site: FailSite, actual: Observation): number => {
-  if (cmd.kind !== 'bind') return 0;
+  if (cmd.kind !== 'bind' && site !== 'kzalloc@iopf_group_alloc') return 0;
   let byObservation = -1;
   for (let k = 0; k < MAX_ATTEMPTS; k++) {
     const c = cloneSpec(spec);

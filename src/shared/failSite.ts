@@ -17,6 +17,7 @@ export type FailSite =
   | 'xa_insert@iommu_attach_device_pasid'
   | 'kzalloc@__mmu_notifier_register'
   | 'kzalloc@iopf_queue_add_device'
+  | 'kzalloc@iopf_group_alloc'
   // drivers/iommu/intel/{svm,iommu,cache,pasid}.c
   | 'kzalloc@intel_svm_domain_alloc'
   | 'kzalloc@domain_add_dev_pasid'
@@ -60,6 +61,10 @@ export const FAIL_SITE_INFO: readonly FailSiteInfo[] = [
   // A core call that only VT-d and SMMUv3 make per PASID attach (their set_dev_pasid enables
   // IOPF); AMD adds a PRI device to its IOPF queue once, at attach_device (amd/iommu.c v6.19-rc).
   on(['vtd', 'smmuv3'], 'kzalloc@iopf_queue_add_device', 'ENOMEM', 'drivers/iommu/io-pgfault.c (v7.0-rc5): the fault parameter'),
+  // Reached by every driver's fault thread (VT-d PRQ, SMMUv3 stalls, AMD PPR log) at a group's
+  // LAST, not by a bind: the static abort group stands in, the group is answered Response
+  // Failure and iommu_report_device_fault still returns 0 (the errno is the allocation's).
+  all('kzalloc@iopf_group_alloc', 'ENOMEM', 'drivers/iommu/io-pgfault.c (v7.0-rc5): the iopf_group; the abort_group fallback of the v6.9 iopf rework (3dfa64aecbaf and its series)'),
   on('vtd', 'kzalloc@intel_svm_domain_alloc', 'ENOMEM', 'drivers/iommu/intel/svm.c (v7.0-rc5)'),
   on('vtd', 'kzalloc@domain_add_dev_pasid', 'ENOMEM', 'drivers/iommu/intel/iommu.c (v7.0-rc5): the dev_pasid'),
   on('vtd', 'kzalloc@domain_qi_batch_alloc', 'ENOMEM', 'drivers/iommu/intel/cache.c (v7.0-rc5): GFP_ATOMIC, first tag of the domain'),

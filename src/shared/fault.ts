@@ -11,7 +11,7 @@ export type FaultId =
   | 'B17' | 'B18' | 'B19'
   | 'B30' | 'B31'
   | 'B40' | 'B41'
-  | 'B50' | 'B51' | 'B52'
+  | 'B50' | 'B51' | 'B52' | 'B53'
   | 'B60' | 'B61'
   | 'R01' | 'R02' | 'R03' | 'R04' | 'R05';
 
@@ -55,6 +55,7 @@ export const FAULTS: readonly FaultInfo[] = [
   { id: 'B50', title: 'a non-last page request is handled and answered as a group of its own', fix: 'fca5b78511e9 (v6.11-rc, 2024; lost return from 3dfa64aecbaf)', platform: 'vtd', expected: ['I-PRI-ONCE', 'I-PRI-RETRY', 'REF', 'OBS'] },
   { id: 'B51', title: 'PASID teardown returns at a non-present entry: FPD left, PRQ drained at mm release instead of unbind', fix: 'cf08ca81d08a (v6.13-rc, Dec 2024)', platform: 'vtd', expected: ['I5', 'I11', 'I-PRI-ONCE', 'I-PRI-RETRY', 'I-PRI-DRAIN', 'REF'] },
   { id: 'B52', title: 'a PCIe Stop Marker is reported to the IOPF core as a page request and answered', fix: 'da8669ff41fa (v5.18-rc5; Fixes d5b9e4bfe0d8, v5.14)', platform: 'vtd', expected: ['I-PRI-STOP', 'I-PRI-ONCE'] },
+  { id: 'B53', title: 'a page request nobody handles is answered Response Failure (PRI off for good), or not at all on a device without a fault queue', fix: 'b58b133e680b (v6.11-rc5, Aug 2024; "iommu: Handle iommu faults for a bad iopf setup")', platform: 'vtd', expected: ['I-SPLAT', 'I-PRI-ONCE', 'OBS', 'REF'] },
   { id: 'B60', title: 'PASID replacement rewrites the present entry in place', fix: 'c3b1edea3791 (v7.0-rc)', platform: 'vtd', expected: ['I7', 'I6'] },
   { id: 'B61', title: 'flush-all sends the device-TLB invalidation without the PASID', fix: '3141153816bf (v6.17)', platform: 'vtd', expected: ['I6', 'I-UAF-DMA'] },
   // Races (issue 11).
@@ -73,7 +74,7 @@ export const FAULTS: readonly FaultInfo[] = [
 
 export const FAULT_IDS: readonly FaultId[] = FAULTS.map((f) => f.id);
 
-/** The corpus's ids as runs of consecutive numbers, for messages: `B01-B19, B30-B31, B50-B52, B60-B61`. */
+/** The corpus's ids as runs of consecutive numbers, for messages: `B01-B19, B30-B31, B50-B53, B60-B61`. */
 export const faultIdRanges = (): string => {
   // Runs never cross a prefix: B19 and R01 are not consecutive.
   const nums = FAULT_IDS.map((id) => Number(id.slice(1)));

@@ -32,7 +32,7 @@ export const dma = (s: SpecState, dev: number, slot: number, page: number, write
   }
   if (sl.mm.state !== MM.live) return dmaFault('mm exited');
   const pte = sl.pte[page]!;
-  if (s.t.devPri[dev] && (pte === PTE_ABSENT || pte === PTE_PROTNONE || (write && pte !== PTE_RW))) {
+  if (s.t.devPri[dev] && s.priFailed[dev] === 0 && (pte === PTE_ABSENT || pte === PTE_PROTNONE || (write && pte !== PTE_RW))) {
     return pageRequest(s, dev, slot, page, write);
   }
   if (pte === PTE_ABSENT) return dmaFault('page not present');

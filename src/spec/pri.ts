@@ -15,7 +15,9 @@
  *   SVA never gives one) ends its group with Invalid if it is the LAST and is otherwise dropped;
  *   a non-last one is kept until its group's LAST; the LAST takes every kept request of the
  *   device with its PRG index and PASID and the group is handled in order as iommu_sva_handle_iopf does
- *   (errors sticky) against the mm of the LAST's handler, then answered once. After the thread,
+ *   (errors sticky) against the mm of the LAST's handler, then answered once; a group whose
+ *   allocation fails (the abort group) is answered Response Failure at once, which on VT-d and
+ *   AMD turns the endpoint's PRI off for good (its misses fault, its prgs are refused). After the thread,
  *   an overflow is cleared, and (VT-d) the kept requests discarded, once the queue is empty.
  * - A group's answer retires every request of it the device waits on; after Success the device
  *   retries each, reading the page's token if it now translates. A group whose LAST was not sent
@@ -29,11 +31,15 @@
 import type { Observation, PageResponseCode } from '../shared/index.js';
 import { PRI_CREDITS, PRG_INDEX_LIMIT, prqEntries } from '../shared/index.js';
 import { touch } from './addressSpace.js';
+import { consumeFail } from './lifetime.js';
 import { dmaFault } from './observe.js';
 import { MM, PTE_ABSENT, PTE_PROTNONE, PTE_RW, type SpecRequest, type SpecState } from './state.js';
 
 /** The observation of an access that became a page request: done, no value yet. */
 export const PRI_QUEUED: Observation = Object.freeze({ ok: true });
+
+/** A `prg` from an endpoint whose PRI a Response Failure turned off: nothing is sent. */
+const PRI_REFUSED: Observation = Object.freeze({ ok: false, errno: 'EFAULT', fault: 'page requests refused' });
 
 /** The lowest PRG index none of the device's waiting requests uses (as the endpoint allocates). */
 const allocPrgi = (s: SpecState, dev: number): number => {
@@ -67,6 +73,8 @@ const respond = (s: SpecState, dev: number, slot: number, prgi: number, code: Pa
     s.retired.push({ dev, slot: w.slot, page: w.page, ok, token: ok ? s.slots[w.slot]!.token[w.page]! : -1 });
   }
   s.waiting.length = kept;
+  // A Response Failure disables the endpoint's PRI (SMMUv3's CMD_RESUME has no such code: an abort).
+  if (code === 'failure' && s.t.topology.platform !== 'smmuv3') s.priFailed[dev] = 1;
 };
 
 /**
@@ -104,6 +112,7 @@ export const openPrgi = (s: SpecState, dev: number, slot: number): number => {
  * there or a new one, LAST on the final one when `last`; or fail without the credits.
  */
 const sendGroup = (s: SpecState, dev: number, slot: number, page: number, count: number, write: boolean, last = true): Observation => {
+  if (s.priFailed[dev] === 1) return PRI_REFUSED;
   if (s.outstanding[dev]! + count > PRI_CREDITS) return dmaFault('no PRI credit');
   const open = openPrgi(s, dev, slot);
   const prgi = open >= 0 ? open : allocPrgi(s, dev);
@@ -199,6 +208,12 @@ const faultThread = (s: SpecState, iommu: number): SpecGroup[] => {
       else s.partial[p++] = q;
     }
     s.partial.length = p;
+    // iopf_group_alloc's kzalloc failed: the abort group takes the same requests and is
+    // answered Response Failure at once, before any queued work runs.
+    if (consumeFail(s, 'kzalloc@iopf_group_alloc')) {
+      respond(s, r.dev, r.slot, r.prgi, 'failure', true);
+      continue;
+    }
     faults.push(r);
     groups.push({ faults, last: r });
   }

@@ -146,6 +146,13 @@ export interface SpecState {
   readonly retired: SpecRetired[];
   /** Per device: 1 once surprise-removed (unplug); no later command may name it. */
   readonly unplugged: Uint8Array;
+  /**
+   * Per device, 1 once a group was answered Response Failure on VT-d or AMD: the endpoint's
+   * PRI is off for good (the endpoint model's Response Failure, src/hw/device.ts), its misses
+   * fault instead of sending requests.
+   * SMMUv3 aborts a stall instead (CMD_RESUME without retry): no such state there.
+   */
+  readonly priFailed: Uint8Array;
   /** iommufd paging domains by HWPT id. */
   readonly hwpts: SpecHwpt[];
   /** Pages between a concurrent migrate's two points: the PTE a migration entry stands in for (migrate.ts). */
@@ -226,6 +233,7 @@ export const initSpec = (topology: Topology, coverage?: CoverageRecorder): SpecS
     prqOverflow: new Uint8Array(topology.iommus.length),
     retired: [],
     unplugged: new Uint8Array(topology.devices.length),
+    priFailed: new Uint8Array(topology.devices.length),
     hwpts: newHwpts(t.groupId.length),
     migrating: [],
     coverage,
@@ -274,6 +282,7 @@ export const cloneSpec = (s: SpecState): SpecState => {
     prqOverflow: s.prqOverflow.slice(),
     retired: [...s.retired],
     unplugged: s.unplugged.slice(),
+    priFailed: s.priFailed.slice(),
     hwpts: cloneHwpts(s.hwpts),
     migrating: s.migrating.map((m) => ({ ...m })),
     coverage: s.coverage,

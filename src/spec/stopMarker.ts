@@ -19,8 +19,12 @@ import { send } from './pri.js';
 import type { Observation } from '../shared/index.js';
 import type { SpecState } from './state.js';
 
+/** An endpoint whose PRI a Response Failure turned off (spec/pri.ts priFailed) sends no Stop Marker either. */
+const REFUSED: Observation = Object.freeze({ ok: false, errno: 'EFAULT', fault: 'stop marker refused' });
+
 /** stopMarker(dev, mm): the device's requests on the mm's PASID turn stale, then its Stop Marker is queued. */
 export const stopMarker = (s: SpecState, dev: number, slot: number): Observation => {
+  if (s.priFailed[dev] === 1) return REFUSED;
   for (let i = 0; i < s.waiting.length; i++) {
     const w = s.waiting[i]!;
     if (w.dev === dev && w.slot === slot && w.stale === undefined) s.waiting[i] = { ...w, stale: true };

@@ -47,7 +47,7 @@ describe('run --config files', () => {
   });
 
   test.each([
-    ['{"fault": "B99"}', 'fault: expected a fault id B01-B19, B30-B31, B40-B41, B50-B52, B60-B61, R01-R05'],
+    ['{"fault": "B99"}', 'fault: expected a fault id B01-B19, B30-B31, B40-B41, B50-B53, B60-B61, R01-R05'],
     ['{"platform": "arm"}', 'platform: expected "vtd", "smmuv3", "amd" or "all"'],
     ['{"runs": 0}', 'runs: expected a positive integer'],
     ['{"runs": "10"}', 'runs: expected a positive integer'],

@@ -3,7 +3,7 @@ import { ATTACH_PASIDS, DMA_PASIDS, enabledOfKind, possibleKind, unpluggable } f
 import { checkedStep, openSession } from '../../src/harness/index.js';
 import { COMMAND_KINDS, FAIL_NTH_MAX, FAIL_SITES, IOVA_PAGES, MAX_HWPTS, PRG_MAX_REQUESTS, defaultTopology, failSitesOf } from '../../src/shared/index.js';
 import type { Command, CommandKind, Topology } from '../../src/shared/index.js';
-import { precondition } from '../../src/spec/index.js';
+import { MM, precondition } from '../../src/spec/index.js';
 import type { SpecState } from '../../src/spec/index.js';
 import { Rng } from '../../models/rng.js';
 
@@ -53,10 +53,17 @@ const domain = (t: Topology, kind: CommandKind): Command[] => {
 const key = (c: Command): string => JSON.stringify(c, Object.keys(c).sort());
 
 /** The generation policy on top of the preconditions: which devices unplug; a RID group names mm 0. */
+/** A LAST page request of a PASID queued, or a PRI endpoint (PRI not failed) bound to a live mm. */
+const groupAllocNear = (t: Topology, s: SpecState): boolean =>
+  s.prq.some((r) => r.last && r.slot >= 0) ||
+  t.devices.some((d, dev) => d.pri && s.unplugged[dev] === 0 && s.priFailed[dev] === 0 &&
+    s.slots.some((sl, mm) => sl.mm.state === MM.live && s.bonds[dev * t.mms + mm]!.ctx.n > 0));
+
 const generatable = (t: Topology, s: SpecState, c: Command): boolean =>
   precondition(s, c) && (c.kind !== 'unplug' || unpluggable(t).includes(c.dev)) && (c.kind !== 'prg' || !c.rid || c.mm === 0) &&
   (c.kind !== 'attachPasid' || ATTACH_PASIDS.includes(c.pasid)) && (c.kind !== 'dmaPasid' || DMA_PASIDS.includes(c.pasid)) &&
-  (c.kind !== 'failNext' || failSitesOf(t.platform).includes(c.site)) && (c.kind !== 'failNth' || c.n <= FAIL_NTH_MAX);
+  (c.kind !== 'failNext' || (failSitesOf(t.platform).includes(c.site) && (c.site !== 'kzalloc@iopf_group_alloc' || groupAllocNear(t, s)))) &&
+  (c.kind !== 'failNth' || c.n <= FAIL_NTH_MAX);
 
 /** Random legal walks (drawn from the brute-force domain); `visit` sees every state on the way. */
 const walk = (t: Topology, walks: number, length: number, visit: (s: SpecState) => void): number => {
@@ -89,6 +96,25 @@ describe('Enabled commands', () => {
       expect(visited).toBeGreaterThan(200);
     });
   }
+
+  test('failNext offers the IOPF group allocation only while a fault thread will reach it: a LAST queued, or a PRI endpoint bound to a live mm', () => {
+    const base = defaultTopology('vtd');
+    const t: Topology = { ...base, devices: base.devices.map((d, i) => (i === 0 ? { ...d, pri: true } : d)) };
+    const s = openSession(t);
+    const offered = (): boolean => enabledOfKind(s.spec, 'failNext').some((c) => c.kind === 'failNext' && c.site === 'kzalloc@iopf_group_alloc');
+    const step = (c: Command): void => expect(checkedStep(s, c)).toEqual([]);
+    step({ kind: 'spawn', mm: 0 });
+    step({ kind: 'mmap', mm: 0, first: 0, count: 2, prot: 'rw' });
+    expect(offered()).toBe(false);
+    step({ kind: 'bind', dev: 0, mm: 0 });
+    expect(offered()).toBe(true);
+    // The miss's LAST stays queued past the exit (mm release does not drain the PRQ).
+    step({ kind: 'dma', dev: 0, mm: 0, page: 1, write: false });
+    step({ kind: 'exit', mm: 0 });
+    expect(offered()).toBe(true);
+    step({ kind: 'serviceFaults' });
+    expect(offered()).toBe(false);
+  });
 
   test('SMMUv3 never unplugs (the fixed v6.17 unbind path times out on a removed master); VT-d unplugs lone non-PRI devices', () => {
     expect(unpluggable(defaultTopology('smmuv3'))).toEqual([]);

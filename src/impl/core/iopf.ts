@@ -213,14 +213,18 @@ function* iopf_error_response(dev: Device, evt: IopfFault): Co {
 const faultPasid = (f: IopfFault): number => ((f.prm.flags & IOMMU_FAULT_PAGE_REQUEST_PASID_VALID) !== 0 ? f.prm.pasid : -1);
 
 /**
- * io-pgfault.c: iopf_group_alloc: the last fault plus the partial ones of its group, now
- * pending. The partial ones are matched by PRG index alone, so a request of another PASID
- * left there (finding iopf-stale-partial) joins the group and is handled against its mm; the
- * proposed fix matches the PASID too.
+ * io-pgfault.c: iopf_group_alloc (v7.0-rc5): the last fault plus the partial ones of its
+ * group, now pending. When the group's kzalloc fails the caller's static abort group stands in
+ * (returned with `aborted`): it is built and made pending the same way, because the request
+ * must still be answered through it. The partial ones are matched by PRG index alone, so a
+ * request of another PASID left there (finding iopf-stale-partial) joins the group and is
+ * handled against its mm; the proposed fix matches the PASID too.
  */
-function* iopf_group_alloc(param: IommuFaultParam, evt: IopfFault): Co<IopfGroup> {
+function* iopf_group_alloc(param: IommuFaultParam, evt: IopfFault): Co<{ group: IopfGroup; aborted: boolean }> {
   const faults: IopfFault[] = [];
   const kernel = param.queue.kernel;
+  // kzalloc(sizeof(*group), GFP_KERNEL); NULL: group = abort_group.
+  const aborted = kernel.shouldFail('kzalloc@iopf_group_alloc');
   // The partial list and the pending list change under iopf_param->lock: an answer or a
   // device removal on another CPU walks them under it.
   yield* mutex_lock(param.lock);
@@ -239,8 +243,15 @@ function* iopf_group_alloc(param: IommuFaultParam, evt: IopfFault): Co<IopfGroup
   const group: IopfGroup = { last_fault: evt, faults, fault_param: param, attach_handle: undefined, work: undefined, freed: false };
   param.faults.unshift(group); // list_add(&group->pending_node, &iopf_param->faults)
   yield* mutex_unlock(param.lock);
-  return group;
+  return { group, aborted };
 }
+
+/**
+ * io-pgfault.c: __iopf_free_group (v7.0-rc5): the group's partial faults are kfree()d and its
+ * fault_param reference put, the group itself is not: the abort group lives on the reporter's
+ * stack. (Neither the faults nor the reference are objects here.)
+ */
+function __iopf_free_group(_group: IopfGroup): void {}
 
 /**
  * io-pgfault.c: iommu_report_device_fault (v7.0-rc5); `kernel` is the reporting driver's world
@@ -254,6 +265,7 @@ function* iopf_group_alloc(param: IommuFaultParam, evt: IopfFault): Co<IopfGroup
  * answers only the LAST, as VT-d's handle_bad_prq_event always has.
  */
 export function* iommu_report_device_fault(kernel: Kernel, dev: Device, evt: IopfFault): Co<Errno | 0> {
+  if (kernel.fault === 'B53') return yield* iommu_report_device_fault_before_b58b133e680b(kernel, dev, evt);
   const handle = find_fault_handler(dev, evt);
   const param = handle === undefined ? undefined : faultParams.get(dev);
   // WARN_ON: "a fault capable domain is attached but no iopf_param is setup"
@@ -277,21 +289,74 @@ export function* iommu_report_device_fault(kernel: Kernel, dev: Device, evt: Iop
     // went on to become the last of a group of its own, handled and answered before its LAST.
     if (kernel.fault !== 'B50') return 0;
   }
-  const group = yield* iopf_group_alloc(param, evt);
-  group.attach_handle = handle;
-  if (handle.domain.iopf_handler!(group) !== 0) {
-    yield* iopf_group_response(group, 'failure');
-    iopf_free_group(group);
+  const { group, aborted } = yield* iopf_group_alloc(param, evt);
+  if (!aborted) {
+    group.attach_handle = handle;
+    if (handle.domain.iopf_handler!(group) === 0) return 0;
   }
+  yield* iopf_abort(kernel, dev, group, aborted);
+  return 0;
+}
+
+/**
+ * io-pgfault.c: iommu_report_device_fault's err_abort (v7.0-rc5): "iopf with pasid %d
+ * aborted", the group answered Response Failure, then freed (the abort group only of what it
+ * holds). Failure, not Invalid: a PCIe endpoint stops sending page requests for good (VT-d and
+ * AMD pass the code on; SMMUv3 aborts the stall).
+ */
+function* iopf_abort(kernel: Kernel, dev: Device, group: IopfGroup, aborted: boolean): Co {
+  if (kernel.trace) kernel.trace.event('core', 'iopf', `${dev.hw.name}: iopf with pasid ${group.last_fault.prm.pasid} aborted`);
+  yield* iopf_group_response(group, 'failure');
+  if (aborted) __iopf_free_group(group);
+  else iopf_free_group(group);
+}
+
+/**
+ * B53: io-pgfault.c: iommu_report_device_fault as v6.11-rc4 had it, before b58b133e680b
+ * ("iommu: Handle iommu faults for a bad iopf setup", v6.11-rc5): the fault parameter is looked
+ * up first and a device without one is only WARNed about (no answer: the endpoint waits for
+ * good, an SMMU stall is never resumed); a non-last request goes to the partial list whether or
+ * not anything handles its PASID; the attach handle is looked up only after the group is
+ * allocated, and a group nothing handles takes the err_abort path: answered Response Failure,
+ * which disables the endpoint's PRI, where the fix answers Invalid.
+ */
+function* iommu_report_device_fault_before_b58b133e680b(kernel: Kernel, dev: Device, evt: IopfFault): Co<Errno | 0> {
+  const param = faultParams.get(dev);
+  if (param === undefined) {
+    warn(kernel, `iommu_report_device_fault: ${dev.hw.name} has no iopf_param`);
+    return 0;
+  }
+  if ((evt.prm.flags & IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE) === 0) {
+    yield* mutex_lock(param.lock);
+    param.partial.unshift(evt);
+    yield* mutex_unlock(param.lock);
+    return 0;
+  }
+  const { group, aborted } = yield* iopf_group_alloc(param, evt);
+  const handle = aborted ? undefined : find_fault_handler(dev, evt);
+  if (handle !== undefined) {
+    group.attach_handle = handle;
+    if (handle.domain.iopf_handler!(group) === 0) return 0;
+  }
+  yield* iopf_abort(kernel, dev, group, aborted);
   return 0;
 }
 
 /**
  * io-pgfault.c: iopf_queue_discard_partial (v7.0-rc5): after a hardware queue overflow the
- * LAST of a group may be lost, so every device's partial requests go.
+ * LAST of a group may be lost, so every device's partial requests go: under queue->lock (the
+ * device list) and each device's iopf_param->lock (its partial list), the locking of
+ * cc7338e9d807. The VT-d PRQ thread is its only caller.
  */
-export function iopf_queue_discard_partial(queue: IopfQueue): void {
-  for (const param of queue.devices) param.partial.length = 0;
+export function* iopf_queue_discard_partial(queue: IopfQueue): Co<Errno | 0> {
+  yield* mutex_lock(queue.lock);
+  for (const param of queue.devices) {
+    yield* mutex_lock(param.lock);
+    param.partial.length = 0;
+    yield* mutex_unlock(param.lock);
+  }
+  yield* mutex_unlock(queue.lock);
+  return 0;
 }
 
 /** Harness-side query, no kernel counterpart: whether the device keeps partial requests of `pasid`. */

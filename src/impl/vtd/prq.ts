@@ -79,7 +79,7 @@ export function* prq_event_thread(iommu: IntelIommu): Co {
     iopf_counts(iommu.kernel).overflows++;
     if (iommu.kernel.trace) iommu.kernel.trace.event('driver', iommu.name, 'PRQ overflow detected');
     if (prq.pending.length === 0) {
-      if (iommu.iopf_queue !== undefined) iopf_queue_discard_partial(iommu.iopf_queue);
+      if (iommu.iopf_queue !== undefined) yield* iopf_queue_discard_partial(iommu.iopf_queue);
       prq.overflow = false; // writel(DMA_PRS_PRO, DMAR_PRS_REG): RW1C
     }
   }

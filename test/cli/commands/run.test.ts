@@ -69,7 +69,7 @@ describe('run', () => {
 seed 7
 platform  runs   steps  steps/s  distinct commands  transitions covered  sites failed  violations
 --------  ----  ------  -------  -----------------  -------------------  ------------  ----------
-vtd         10  12,345   24,690              16/${COMMAND_KINDS.length}                40/45         11/11           0
+vtd         10  12,345   24,690              16/${COMMAND_KINDS.length}                40/45         12/12           0
 iopf vtd: multi-request groups 3, overflows 2, drains with requests queued 1, no-handler requests 4, IOPF disables without PRI 5
 `);
     const found = await runMain(['run'], { runner: fakeRunner(summary(1), []) });
@@ -116,7 +116,7 @@ iopf vtd: multi-request groups 3, overflows 2, drains with requests queued 1, no
   test('--fault takes a corpus id; anything else is one line and exit 2, before the runner is asked', async () => {
     const seen: RunOptions[] = [];
     const r = await runMain(['run', '--fault', 'skip-atc-inv'], { runner: fakeRunner(summary(0), seen) });
-    expect(r).toMatchObject({ code: 2, errLines: ["sva-harness run: bad --fault 'skip-atc-inv': expected a fault id B01-B19, B30-B31, B40-B41, B50-B52, B60-B61, R01-R05"] });
+    expect(r).toMatchObject({ code: 2, errLines: ["sva-harness run: bad --fault 'skip-atc-inv': expected a fault id B01-B19, B30-B31, B40-B41, B50-B53, B60-B61, R01-R05"] });
     expect(seen).toEqual([]);
   });
 
@@ -148,7 +148,7 @@ iopf vtd: multi-request groups 3, overflows 2, drains with requests queued 1, no
       const bad = join(dir, 'bad.json');
       writeFileSync(bad, '{"fault": "B77"}');
       const refused = await runMain(['run', '--config', bad], { runner: fakeRunner(summary(0), seen) });
-      expect(refused).toMatchObject({ code: 2, errLines: [`sva-harness run: ${bad}: fault: expected a fault id B01-B19, B30-B31, B40-B41, B50-B52, B60-B61, R01-R05`] });
+      expect(refused).toMatchObject({ code: 2, errLines: [`sva-harness run: ${bad}: fault: expected a fault id B01-B19, B30-B31, B40-B41, B50-B53, B60-B61, R01-R05`] });
       const missing = await runMain(['run', '--config', join(dir, 'none.json')], { runner: fakeRunner(summary(0), seen) });
       expect(missing).toMatchObject({ code: 2, errLines: [`sva-harness run: ${join(dir, 'none.json')}: cannot read: no such file or directory`] });
       expect(seen).toHaveLength(1);
