@@ -239,3 +239,16 @@ export function* arm_smmu_atc_inv_domain(smmu_domain: ArmSmmuDomain, iova: bigin
   yield* cmds.submit();
   return 0;
 }
+
+/**
+ * arm_smmu_tlb_inv_range_domain (v7.0-rc5): a paging domain's range TLBI (stage 1: TLBI_NH_VA
+ * by its ASID; stage 2: TLBI_S2_IPA by its VMID, and TLBI_NH_ALL after it for a nest parent),
+ * then the ATC of every ATS master it is installed on, which "can't be leaf-only since we may
+ * have zapped an entire table". The emulated SMMU implements stage 1 only, so no stage-2
+ * domain exists to flush (arm_smmu_domain_alloc_paging_flags refuses a nest parent).
+ */
+export function* arm_smmu_tlb_inv_range_domain(iova: bigint, size: bigint, granule: bigint, leaf: boolean, smmu_domain: ArmSmmuDomain): Co {
+  if (smmu_domain.stage !== 'S1') throw new Error('arm_smmu_tlb_inv_range_domain: a stage-2 domain on an SMMU without stage 2');
+  yield* __arm_smmu_tlb_inv_range(smmu_domain.cd.asid, leaf, iova, size, granule, smmu_domain);
+  yield* arm_smmu_atc_inv_domain(smmu_domain, iova, size);
+}
