@@ -7,6 +7,7 @@
  *   invalidated, by then with the CD no longer translating;
  * - release (exit): each CD is made quiet (CFGI_CD) before TLBI_NH_ASID + sync, and the ATC of
  *   each ATS master is invalidated after that sync;
+ * - an iommufd unmap: TLBI + sync, then the ATC of each ATS master_domain (pagingSmmu.ts);
  * - a bind returns with nothing left queued.
  */
 import type { SmmuCmd } from '../../src/hw/smmuv3/index.js';
@@ -18,6 +19,7 @@ import { completionAfter, eachInvalidationSlice, findEvent, insideInvalidation, 
 import { lastUnbind } from './lastUnbind.js';
 import type { Sink } from './platform.js';
 import { memoryCd, smmuUnits } from './smmuRead.js';
+import { checkSmmuUnmapOrder } from './pagingSmmu.js';
 
 const isTlbi = (e: { kind: string }): e is Extract<SmmuCmd, { kind: 'TLBI_NH_ASID' | 'TLBI_NH_VA' }> =>
   e.kind === 'TLBI_NH_ASID' || e.kind === 'TLBI_NH_VA';
@@ -122,6 +124,7 @@ export function checkSmmuOrdering(ctx: CheckContext, out: Sink): void {
   const { probe, world, cmd } = ctx;
   eachInvalidationSlice(ctx, out, atcAfterTlbiInInvalidation);
   atcAfterConfigElsewhere(probe, out);
+  checkSmmuUnmapOrder(ctx, out);
   if (cmd.kind === 'unbind') {
     const gone = lastUnbind(ctx);
     for (const d of gone?.devs ?? []) detach(ctx, d, gone!.pasid, out);
