@@ -45,6 +45,7 @@ function pagingCdProblem(dev: Device, pasid: number, domain: IommuDomain): strin
 }
 
 export const smmuv3Lifecycle: LifecyclePlatform = Object.freeze({
+  checksPaging: true,
   hasEntry(dev: Device, pasid: number): boolean {
     return cdAt(dev, pasid)?.v === true;
   },
