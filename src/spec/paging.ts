@@ -119,13 +119,14 @@ const setDevPasidError = (s: SpecState): Errno | undefined => {
 /**
  * set_dev_pasid for each PASID-capable device of the group, in order. SMMUv3's
  * arm_smmu_s1_set_dev_pasid first refuses a master of another SMMU than the one the domain was
- * finalised for (-EINVAL), before any allocation.
+ * finalised for, and then any domain that is not stage 1 (-EINVAL both), before any allocation.
  */
 const groupSetError = (s: SpecState, hwpt: number, group: number): Errno | undefined => {
   if (s.t.topology.platform !== 'smmuv3') return setDevPasidError(s);
   for (const d of s.t.groupDevs[group]!) {
     if (s.t.devMax[d] === 0) continue;
-    if (s.t.topology.devices[d]!.iommu !== s.hwpts[hwpt]!.iommu) return 'EINVAL';
+    // The domain's SMMU, then its stage: HWPT 0 is a stage-2 nest parent, never at a PASID.
+    if (s.t.topology.devices[d]!.iommu !== s.hwpts[hwpt]!.iommu || hwpt === 0) return 'EINVAL';
     const e = setDevPasidError(s);
     if (e !== undefined) return e;
   }
@@ -141,21 +142,23 @@ const allocLowest = (used: ReadonlySet<number>, min: number, max: number): numbe
 /**
  * iommu_paging_domain_alloc_flags for HWPT `hwpt`'s first use, by dev (IOMMU_HWPT_ALLOC_NEST_PARENT
  * for HWPT 0). VT-d always allocates (first stage, or second stage for the nest parent).
- * SMMUv3 (arm_smmu_domain_alloc_paging_flags): the kzalloc, then a nest parent needs
- * ARM_SMMU_FEAT_NESTING, which the stage-1-only emulated SMMU lacks (-EOPNOTSUPP); a plain
- * domain is stage 1 and takes an ASID from the global arm_smmu_asid_xa in [1, 2^asid_bits - 1]
- * of dev's SMMU (-EBUSY when none is free), kept while the HWPT lives.
+ * SMMUv3 (arm_smmu_domain_alloc_paging_flags): the kzalloc, then the nest parent is stage 2
+ * (the emulated SMMU has ARM_SMMU_FEAT_NESTING) with a VMID; a plain domain is stage 1 and
+ * takes an ASID from the global arm_smmu_asid_xa in [1, 2^asid_bits - 1] of dev's SMMU
+ * (-EBUSY when none is free), kept while the HWPT lives. Either is tied to dev's SMMU.
  */
 const hwptAlloc = (s: SpecState, dev: number, hwpt: number): Errno | undefined => {
   const h = s.hwpts[hwpt]!;
   if (h.allocated) return undefined;
   if (s.t.topology.platform === 'smmuv3') {
     if (consumeFail(s, 'kzalloc@arm_smmu_domain_alloc')) return 'ENOMEM';
-    if (hwpt === 0) return 'EOPNOTSUPP';
     const iommu = s.t.topology.devices[dev]!.iommu;
-    const asid = allocLowest(s.asids, 1, 2 ** s.t.topology.iommus[iommu]!.asidBits - 1);
-    if (asid < 0) return 'EBUSY';
-    s.asids.add(asid);
+    // The nest parent's VMID comes from the SMMU's own 16-bit vmid_map: never exhausted here.
+    if (hwpt !== 0) {
+      const asid = allocLowest(s.asids, 1, 2 ** s.t.topology.iommus[iommu]!.asidBits - 1);
+      if (asid < 0) return 'EBUSY';
+      s.asids.add(asid);
+    }
     h.iommu = iommu;
   }
   h.allocated = true;

@@ -64,8 +64,8 @@ function arm_smmu_probe_iommu(ctx: ProbeContext, index: number): ArmSmmuDevice {
     max_pasids: 2 ** spec.pasidBits,
     unit,
     kernel: ctx,
-    // The emulated unit implements stage 1 only (IDR0.S1P, not S2P): no NESTING.
-    features: { range_inv: spec.rangeInv, ats: true, sva: true, two_lvl_cdtab: true, trans_s1: true, trans_s2: false, nesting: false },
+    // IDR0.S1P and S2P: both stages, so ARM_SMMU_FEAT_NESTING (arm_smmu_device_hw_probe).
+    features: { range_inv: spec.rangeInv, ats: true, sva: true, two_lvl_cdtab: true, trans_s1: true, trans_s2: true, nesting: true },
     asid_bits: spec.asidBits,
     ssid_bits: spec.pasidBits,
     vmid_bits: 16,

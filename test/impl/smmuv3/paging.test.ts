@@ -44,10 +44,28 @@ describe('SMMUv3 paging domains at a PASID (arm_smmu_domain_alloc_paging_flags, 
     expect(d.devices.map((md) => md.using_iopf)).toEqual([false]);
   });
 
-  test('HWPT 0 (a nest parent) is -EOPNOTSUPP: the emulated SMMU has no stage 2, so no ARM_SMMU_FEAT_NESTING', () => {
-    const { s, obs } = run([{ kind: 'attachPasid', dev: 0, hwpt: 0, pasid: 3 }]);
-    expect(obs[0]).toEqual({ ok: false, errno: 'EOPNOTSUPP' });
-    expect(s.world.hwpts[0]!.domain).toBeUndefined();
+  test('HWPT 0 is a stage-2 nest parent with a VMID: -EINVAL at a PASID, and its unmap is TLBI_S2_IPA then TLBI_NH_ALL', () => {
+    const { s, obs } = run([
+      { kind: 'attachPasid', dev: 0, hwpt: 0, pasid: 3 },
+      { kind: 'iommuMap', hwpt: 0, page: 1, write: true },
+    ]);
+    expect(obs[0]).toEqual({ ok: false, errno: 'EINVAL' });
+    const d = to_smmu_domain(s.world.hwpts[0]!.domain!);
+    expect([d.stage, d.nest_parent, d.s2_cfg.vmid, d.cd.asid]).toEqual(['S2', true, 1, 0]);
+    expect((s.world.iommus[0] as ArmSmmuDevice).vmid_map).toEqual(new Set([1]));
+    expect(dev_iommu_priv_get(s.world.devices[0]!).cd_table.used_ssids).toBe(0);
+    expect(checkedStep(s, { kind: 'iommuUnmap', hwpt: 0, page: 1 })).toEqual([]);
+    expect(cmdsOf(s, 0)).toEqual(['TLBI_S2_IPA', 'CMD_SYNC', 'completion', 'TLBI_NH_ALL', 'CMD_SYNC', 'completion']);
+  });
+
+  test('A replace onto the nest parent is -EINVAL and leaves the PASID on HWPT 1', () => {
+    const { s, obs } = run([
+      { kind: 'attachPasid', dev: 0, hwpt: 1, pasid: 3 },
+      { kind: 'replacePasid', dev: 0, hwpt: 0, from: 1 },
+    ]);
+    expect(obs[1]).toEqual({ ok: false, errno: 'EINVAL' });
+    expect(s.world.hwpts[1]!.pasid.get(s.world.devices[0]!.group)).toBe(3);
+    expect(dev_iommu_priv_get(s.world.devices[0]!).cd_table.table!.read(3).asid).toBe(to_smmu_domain(s.world.hwpts[1]!.domain!).cd.asid);
   });
 
   test('A master of another SMMU is -EINVAL (the domain was finalised for smmu0)', () => {

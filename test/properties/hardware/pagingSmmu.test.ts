@@ -19,6 +19,7 @@ const mapped = (devs: number[]): Bench => {
 };
 const unitOf = (b: Bench): SmmuV3 => b.world.iommus[0]!.unit as SmmuV3;
 const unmap = (b: Bench) => b.run({ kind: 'iommuUnmap', hwpt: 1, page: 0 });
+const unmap0 = (b: Bench) => b.run({ kind: 'iommuUnmap', hwpt: 0, page: 0 });
 
 describe('SMMUv3 iommufd unmap: I7 order and I12 cost (pagingSmmu.ts)', () => {
   test('hold on an unmap seen by an ATS master and a master without ATS', () => {
@@ -68,6 +69,29 @@ describe('SMMUv3 iommufd unmap: I7 order and I12 cost (pagingSmmu.ts)', () => {
     unmap(b);
     const msgs = b.check(invalidationCost).map((v) => v.message);
     expect(msgs).toEqual([expect.stringMatching(/1 TLBI_NH_ASID.*ATS off or not attached: sid \d+ SSID 4/)]);
+  });
+});
+
+describe('SMMUv3 nest-parent unmap (stage 2)', () => {
+  const nestParent = (): Bench => {
+    const b = bench('smmuv3');
+    b.run({ kind: 'attachPasid', dev: 0, hwpt: 0, pasid: 3 }, { kind: 'iommuMap', hwpt: 0, page: 0, write: true });
+    return b;
+  };
+
+  test('I7 and I12 hold on TLBI_S2_IPA + sync, TLBI_NH_ALL + sync', () => {
+    const b = nestParent();
+    unmap0(b);
+    expect(b.check(ordering)).toEqual([]);
+    expect(b.check(invalidationCost)).toEqual([]);
+  });
+
+  test('I7 and I12 fire when the nested stage-1 entries are not flushed (no TLBI_NH_ALL)', () => {
+    const b = nestParent();
+    wrapSubmit<SmmuCmd>(unitOf(b), (c, submit) => (c.kind === 'TLBI_NH_ALL' ? undefined : submit(c)));
+    unmap0(b);
+    expect(b.check(ordering).map((v) => v.message)).toEqual([expect.stringContaining('without a completed TLBI_NH_ALL of VMID 1')]);
+    expect(b.check(invalidationCost).map((v) => v.message)).toEqual([expect.stringContaining('0 TLBI_NH_ALL')]);
   });
 });
 
