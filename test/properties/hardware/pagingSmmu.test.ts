@@ -72,6 +72,38 @@ describe('SMMUv3 iommufd unmap: I7 order and I12 cost (pagingSmmu.ts)', () => {
   });
 });
 
+describe('SMMUv3 iommufd PASID detach: I7', () => {
+  test('holds: CD cleared with CFGI_CD + sync, then the SSID\'s ATC invalidated', () => {
+    const b = mapped([0]);
+    b.run({ kind: 'detachPasid', dev: 0, hwpt: 1 });
+    expect(b.check(ordering)).toEqual([]);
+  });
+
+  test('fires when the CD is cleared without CFGI_CD', () => {
+    const b = mapped([0]);
+    wrapSubmit<SmmuCmd>(unitOf(b), (c, submit) => (c.kind === 'CFGI_CD' ? undefined : submit(c)));
+    b.run({ kind: 'detachPasid', dev: 0, hwpt: 1 });
+    expect(b.check(ordering).map((v) => v.message)).toContainEqual(expect.stringContaining('PASID detach of HWPT 1 without a CFGI_CD'));
+  });
+
+  test('fires when the ATC is invalidated before the CD is cleared', () => {
+    const b = mapped([0]);
+    const held: SmmuCmd[] = [];
+    wrapSubmit<SmmuCmd>(unitOf(b), (c, submit) => {
+      if (c.kind === 'CFGI_CD' && held.length === 0) return void held.push(c);
+      if (c.kind === 'ATC_INV' && held.length > 0) {
+        submit(c);
+        submit({ kind: 'CMD_SYNC' });
+        for (const h of held.splice(0)) submit(h);
+        return;
+      }
+      submit(c);
+    });
+    b.run({ kind: 'detachPasid', dev: 0, hwpt: 1 });
+    expect(b.check(ordering).map((v) => v.message)).toContainEqual(expect.stringContaining('before the CD was cleared and synced'));
+  });
+});
+
 describe('SMMUv3 nest-parent unmap (stage 2)', () => {
   const nestParent = (): Bench => {
     const b = bench('smmuv3');
