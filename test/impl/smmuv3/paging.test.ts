@@ -2,6 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { checkedStep, openSession } from '../../../src/harness/index.js';
 import { defaultTopology, iovaToken, iovaVpn, type Command } from '../../../src/shared/index.js';
 import { dev_iommu_priv_get, to_smmu_domain, type ArmSmmuDevice } from '../../../src/impl/smmuv3/structs.js';
+import { sync } from '../../../src/impl/core/sched.js';
 
 // dev0: ATS behind smmu0; dev1: no ATS behind smmu0; dev2: ATS behind smmu1 (asidBits 4 on both).
 const t = defaultTopology('smmuv3');
@@ -129,5 +130,21 @@ describe('SMMUv3 paging domains at a PASID (arm_smmu_domain_alloc_paging_flags, 
     ]);
     expect(obs[1]).toEqual({ ok: true, value: 1 });
     expect(obs[2]).toEqual({ ok: false, errno: 'EBUSY' });
+  });
+
+  test('arm_smmu_domain_free_paging gives the ASID back to arm_smmu_asid_xa and the VMID to vmid_map (iommufd never frees a HWPT here)', () => {
+    const { s } = run([
+      { kind: 'attachPasid', dev: 0, hwpt: 0, pasid: 3 },
+      { kind: 'attachPasid', dev: 0, hwpt: 1, pasid: 4 },
+      { kind: 'detachPasid', dev: 0, hwpt: 1 },
+    ]);
+    const smmu = s.world.iommus[0] as ArmSmmuDevice;
+    for (const h of [0, 1]) {
+      const domain = s.world.hwpts[h]!.domain!;
+      sync(smmu.kernel, domain.ops.free(domain));
+      expect(domain.freed).toBe(true);
+    }
+    expect(smmu.asid_xa.indices()).toEqual([]);
+    expect(smmu.vmid_map.size).toBe(0);
   });
 });
