@@ -73,8 +73,10 @@ function* arm_smmu_remove_master_domain(master: ArmSmmuMaster, smmu_domain: ArmS
 }
 
 /**
- * arm_smmu_attach_prepare (v6.17): decide ATS, and put the new domain on the devices list
- * before any hardware changes so that both old and new domains send ATC invalidations.
+ * arm_smmu_attach_prepare (v6.17; as read in v7.0-rc5, IOPF is enabled only for a domain with
+ * an iopf_handler, so a paging domain never takes an IOPF reference): decide ATS, and put the
+ * new domain on the devices list before any hardware changes so that both old and new domains
+ * send ATC invalidations.
  */
 function* arm_smmu_attach_prepare(state: ArmSmmuAttachState, smmu_domain: ArmSmmuDomain | undefined): Co<Errno | 0> {
   const master = state.master;
