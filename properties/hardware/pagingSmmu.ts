@@ -76,18 +76,25 @@ export function checkSmmuUnmapOrder(ctx: CheckContext, out: Sink): void {
   }
 }
 
-function countKinds(log: UnitLog, d: ArmSmmuDomain): { tlbi: number; wide: number; foreign: number; nhAll: number; atc: AtcInv[]; syncs: number; other: number } {
-  const r = { tlbi: 0, wide: 0, foreign: 0, nhAll: 0, atc: [] as AtcInv[], syncs: 0, other: 0 };
+type RangeTlbi = Extract<SmmuCmd, { kind: 'TLBI_NH_VA' | 'TLBI_S2_IPA' }>;
+
+function countKinds(log: UnitLog, d: ArmSmmuDomain): { tlbi: number; ranges: RangeTlbi[]; wide: number; foreign: number; nhAll: number; atc: AtcInv[]; syncs: number; other: number } {
+  const r = { tlbi: 0, ranges: [] as RangeTlbi[], wide: 0, foreign: 0, nhAll: 0, atc: [] as AtcInv[], syncs: 0, other: 0 };
   const s2 = d.stage === 'S2';
   for (let k = 0; k < log.n; k++) {
     const e = log.events[k]!;
     if (e.kind === 'TLBI_NH_ASID' || e.kind === 'TLBI_NH_VA') {
       if (s2 || e.asid !== d.cd.asid) r.foreign++;
       else if (e.kind === 'TLBI_NH_ASID') r.wide++;
-      else r.tlbi++;
+      else {
+        r.tlbi++;
+        r.ranges.push(e);
+      }
     } else if (e.kind === 'TLBI_S2_IPA') {
-      if (s2 && e.vmid === d.s2_cfg.vmid) r.tlbi++;
-      else r.foreign++;
+      if (s2 && e.vmid === d.s2_cfg.vmid) {
+        r.tlbi++;
+        r.ranges.push(e);
+      } else r.foreign++;
     } else if (e.kind === 'TLBI_NH_ALL') {
       if (d.nest_parent && e.vmid === d.s2_cfg.vmid) r.nhAll++;
       else r.foreign++;
@@ -110,6 +117,17 @@ export function checkSmmuUnmapCost(ctx: CheckContext, out: Sink): void {
   const got = new Set(c.atc.map((e) => `${e.sid}:${e.ssid}`));
   const extra = c.atc.filter((e) => !wanted.has(`${e.sid}:${e.ssid}`)).map((e) => `sid ${e.sid} SSID ${e.ssid}`);
   const syncsWanted = 1 + nest + (wanted.size > 0 ? 1 : 0);
+  // Breadth: arm_smmu_atc_inv_to_cmd gives a one-page range a span of 2^0 at the page, and a
+  // one-page TLBI range is one page (tg 0, or NUM 0 SCALE 0), so anything wider flushes more
+  // than the unmap changed.
+  const vpn = iovaVpn(ctx.cmd.page);
+  const wide = [
+    ...c.atc.filter((e) => e.size !== 0 || e.addr !== vpn).map((e) => `ATC_INV sid ${e.sid} of 2^${e.size} pages at 0x${e.addr.toString(16)}`),
+    ...c.ranges.filter((e) => e.addr !== vpn || tlbiPages(e) !== 1).map((e) => `${e.kind} of ${tlbiPages(e)} pages at 0x${e.addr.toString(16)}`),
+  ];
+  if (wide.length > 0) {
+    out.add({ iommu: u, hwpt: ctx.cmd.hwpt, vpn }, `${log.name}: a one-page unmap of IOVA 0x${vpn.toString(16)} sent invalidations broader than the page: ${wide.join(', ')}`);
+  }
   if (c.tlbi === 1 && c.wide === 0 && c.nhAll === nest && c.foreign === 0 && c.atc.length === wanted.size && got.size === wanted.size && extra.length === 0 && c.syncs === syncsWanted && c.other === 0) return;
   out.add({ iommu: u, hwpt: ctx.cmd.hwpt, tlbi: c.tlbi, atc: c.atc.length, syncs: c.syncs },
     `${log.name}: unmap of HWPT ${ctx.cmd.hwpt} cost ${c.tlbi} range TLBI, ${c.wide} TLBI_NH_ASID, ${c.nhAll} TLBI_NH_ALL (${c.foreign} TLBI of other tags), ${c.atc.length} ATC_INV, ${c.syncs} CMD_SYNC, ${c.other} other` +

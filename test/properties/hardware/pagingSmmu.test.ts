@@ -4,7 +4,7 @@ import { noStaleTranslation } from '../../../properties/hardware/noStaleTranslat
 import { ordering } from '../../../properties/hardware/ordering.js';
 import { quiescence } from '../../../properties/lifecycle/quiescence.js';
 import { consistency } from '../../../properties/lifecycle/consistency.js';
-import type { SmmuCmd, SmmuV3 } from '../../../src/hw/smmuv3/index.js';
+import { ATC_INV_SIZE_ALL, type SmmuCmd, type SmmuV3 } from '../../../src/hw/smmuv3/index.js';
 import { iovaVpn } from '../../../src/shared/index.js';
 import { dev_iommu_priv_get, to_smmu_domain } from '../../../src/impl/smmuv3/structs.js';
 import { bench, ids, wrapSubmit, type Bench } from './helpers.js';
@@ -69,6 +69,23 @@ describe('SMMUv3 iommufd unmap: I7 order and I12 cost (pagingSmmu.ts)', () => {
     unmap(b);
     const msgs = b.check(invalidationCost).map((v) => v.message);
     expect(msgs).toEqual([expect.stringMatching(/1 TLBI_NH_ASID.*ATS off or not attached: sid \d+ SSID 4/)]);
+  });
+});
+
+describe('SMMUv3 iommufd unmap: I12 breadth', () => {
+  test('fires when the ATC of the ATS master is flushed whole for a one-page unmap', () => {
+    const b = mapped([0]);
+    wrapSubmit<SmmuCmd>(unitOf(b), (c, submit) => submit(c.kind === 'ATC_INV' ? { ...c, addr: 0, size: ATC_INV_SIZE_ALL } : c));
+    unmap(b);
+    expect(b.check(invalidationCost).map((v) => v.message)).toEqual([expect.stringContaining('broader than the page: ATC_INV sid')]);
+    expect(b.check(ordering)).toEqual([]);
+  });
+
+  test('fires when the TLBI range spans two pages', () => {
+    const b = mapped([0]);
+    wrapSubmit<SmmuCmd>(unitOf(b), (c, submit) => submit(c.kind === 'TLBI_NH_VA' ? { ...c, tg: 1, num: 1, scale: 0, ttl: 0 } : c));
+    unmap(b);
+    expect(b.check(invalidationCost).map((v) => v.message)).toEqual([expect.stringContaining('TLBI_NH_VA of 2 pages')]);
   });
 });
 
