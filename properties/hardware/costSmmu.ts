@@ -3,11 +3,13 @@
  * there: one TLBI sequence of the domain's ASID (at least one, fewer than CMDQ_MAX_TLBI_OPS
  * commands) closed by one CMD_SYNC, then one ATC_INV per stream of each ATS master_domain
  * closed by one more CMD_SYNC, and no other command and no stream invalidated twice. The
- * domains are those the probe read when the notifier was called (invalidationInputs.ts).
+ * domains are those the probe read when the notifier was called (invalidationInputs.ts). An
+ * iommufd unmap's cost is pagingSmmu.ts's.
  */
 import type { CheckContext } from '../invariant.js';
 import { eachInvalidationSlice, type InvalidationSlice } from './events.js';
 import type { Sink } from './platform.js';
+import { checkSmmuUnmapCost } from './pagingSmmu.js';
 
 /**
  * The kernel's rule, stated here rather than taken from the impl: arm-smmu-v3.h (v6.17)
@@ -48,4 +50,7 @@ function sliceCost(ctx: CheckContext, { i, u, at, mm, log, from, to }: Invalidat
     `${dup >= 0 ? ` (sid ${dup} twice)` : ''}; the domains ask for 1..${MAX_TLBI} TLBI per domain (${domains}), ${atcStreams} ATC_INV, ${syncsWanted} CMD_SYNC`);
 }
 
-export const checkSmmuCost = (ctx: CheckContext, out: Sink): void => eachInvalidationSlice(ctx, out, sliceCost);
+export const checkSmmuCost = (ctx: CheckContext, out: Sink): void => {
+  eachInvalidationSlice(ctx, out, sliceCost);
+  checkSmmuUnmapCost(ctx, out);
+};

@@ -8,6 +8,7 @@ import type { PhysMem } from '../../src/hw/mem.js';
 import type { MmStruct, World } from '../../src/impl/index.js';
 import type { IommuDevice, IommuDomain, IommuGroup } from '../../src/impl/core/types.js';
 import { type IntelIommu, to_dmar_domain } from '../../src/impl/vtd/dmar.js';
+import { ArmSmmuDomain, to_smmu_domain } from '../../src/impl/smmuv3/structs.js';
 
 /** The not-freed mm whose iommu_mm holds `pasid`, or undefined (the PASID is free or orphaned). */
 export function mmOfPasid(world: World, pasid: number): MmStruct | undefined {
@@ -62,7 +63,9 @@ export function pagingTableOfTag(world: World, iommu: IommuDevice, did: number, 
   return undefined;
 }
 
-const pagingRadix = (d: IommuDomain): Radix | undefined => to_dmar_domain(d).pgtable?.radix;
+/** The domain's page table: VT-d's dmar_domain pgtable or SMMUv3's io-pgtable (by the driver that owns it). */
+export const pagingRadix = (d: IommuDomain): Radix | undefined =>
+  d.container instanceof ArmSmmuDomain ? to_smmu_domain(d).pgtbl?.radix : to_dmar_domain(d).pgtable?.radix;
 
 /** leafIsStale against a paging domain's table (the present bit is read permission). */
 export function ioLeafIsStale(pt: Radix, vpn: number, frame: number, write: boolean): boolean {

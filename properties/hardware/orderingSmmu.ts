@@ -3,10 +3,11 @@
  * - within a notifier invalidation, every ATC_INV comes after a TLBI of the domain's ASID whose
  *   CMD_SYNC has completed (arm_smmu_atc_inv_domain runs after the TLB invalidation);
  * - any other ATC_INV comes after a completed CFGI_CD/CFGI_STE of its stream or a TLBI;
- * - detach (last unbind): the CD is cleared with CFGI_CD + sync, then the ATC of the SSID is
- *   invalidated, by then with the CD no longer translating;
+ * - detach (last unbind, or an iommufd PASID detach): the CD is cleared with CFGI_CD + sync,
+ *   then the ATC of the SSID is invalidated, by then with the CD no longer translating;
  * - release (exit): each CD is made quiet (CFGI_CD) before TLBI_NH_ASID + sync, and the ATC of
  *   each ATS master is invalidated after that sync;
+ * - an iommufd unmap: TLBI + sync, then the ATC of each ATS master_domain (pagingSmmu.ts);
  * - a bind returns with nothing left queued.
  */
 import type { SmmuCmd } from '../../src/hw/smmuv3/index.js';
@@ -18,6 +19,7 @@ import { completionAfter, eachInvalidationSlice, findEvent, insideInvalidation, 
 import { lastUnbind } from './lastUnbind.js';
 import type { Sink } from './platform.js';
 import { memoryCd, smmuUnits } from './smmuRead.js';
+import { checkSmmuUnmapOrder } from './pagingSmmu.js';
 
 const isTlbi = (e: { kind: string }): e is Extract<SmmuCmd, { kind: 'TLBI_NH_ASID' | 'TLBI_NH_VA' }> =>
   e.kind === 'TLBI_NH_ASID' || e.kind === 'TLBI_NH_VA';
@@ -122,11 +124,22 @@ export function checkSmmuOrdering(ctx: CheckContext, out: Sink): void {
   const { probe, world, cmd } = ctx;
   eachInvalidationSlice(ctx, out, atcAfterTlbiInInvalidation);
   atcAfterConfigElsewhere(probe, out);
+  checkSmmuUnmapOrder(ctx, out);
   if (cmd.kind === 'unbind') {
     const gone = lastUnbind(ctx);
     for (const d of gone?.devs ?? []) detach(ctx, d, gone!.pasid, out);
   } else if (cmd.kind === 'exit') {
     for (const domain of world.mms[cmd.mm]?.iommu_mm?.sva_domains ?? []) release(ctx, to_smmu_domain(domain), out);
+  } else if (cmd.kind === 'detachPasid' && ctx.actual.ok && world.hwpts[cmd.hwpt]?.domain !== undefined) {
+    // The PASID is gone from the HWPT after the step: the CFGI_CD of the cleared CD names it.
+    for (const d of world.devices[cmd.dev]!.group.devices) {
+      if (d.max_pasids === 0) continue;
+      const log = probe.units[d.iommu.index]!;
+      const k = findEvent(log, 0, log.n, (e) => e.kind === 'CFGI_CD' && e.sid === d.hw.sid && e.leaf);
+      const e = k < 0 ? undefined : log.events[k]!;
+      if (e === undefined || e.kind !== 'CFGI_CD') out.add({ dev: d.id, hwpt: cmd.hwpt }, `${d.hw.name}: PASID detach of HWPT ${cmd.hwpt} without a CFGI_CD`);
+      else detach(ctx, d, e.ssid, out);
+    }
   } else if (cmd.kind === 'bind') {
     const units = smmuUnits(world);
     for (let u = 0; u < units.length; u++) {

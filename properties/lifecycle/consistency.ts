@@ -22,7 +22,7 @@ function check({ world }: CheckContext): readonly Violation[] {
         f.add({ group: g.id, pasid }, `group ${g.id} PASID ${pasid}: reservation left behind`);
         continue;
       }
-      if (dom.type !== 'SVA' || dom.freed) continue; // I10 reports a freed domain
+      if (dom.freed || !(dom.type === 'SVA' || (dom.type === 'PAGING' && p.checksPaging === true))) continue; // I10 reports a freed domain
       for (const dev of g.devices) {
         if (dev.max_pasids === 0) continue;
         const why = p.entryProblem(dev, pasid, dom);

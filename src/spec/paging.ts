@@ -6,7 +6,9 @@
  * each group's pasid_array, so a PASID taken by one is -EBUSY for the other.
  * Sources: drivers/iommu/iommu.c: iommu_attach_device_pasid, iommu_detach_device_pasid,
  * iommu_paging_domain_alloc_flags, iommu_map, iommu_unmap; drivers/iommu/intel/iommu.c:
- * intel_iommu_domain_alloc_paging_flags, intel_iommu_set_dev_pasid (v7.0-rc5).
+ * intel_iommu_domain_alloc_paging_flags, intel_iommu_set_dev_pasid;
+ * drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c: arm_smmu_domain_alloc_paging_flags,
+ * arm_smmu_domain_finalise_s1, arm_smmu_s1_set_dev_pasid, arm_smmu_set_pasid (v7.0-rc5).
  */
 import { IOVA_PAGES, MAX_HWPTS, failSiteInfo, iovaToken, type Errno, type FailSite, type Observation, type Platform } from '../shared/index.js';
 import { consumeAnyFail, consumeFail } from './lifetime.js';
@@ -31,29 +33,32 @@ export interface SpecHwpt {
    * concurrent oracle, src/harness/group.ts): a quiescent state never holds one.
    */
   readonly settingUp: Int32Array;
+  /** SMMUv3: the SMMU the domain was finalised for (smmu_domain->smmu), -1 before; its ASID is in SpecState.asids. */
+  iommu: number;
 }
 
 export const newHwpts = (groups: number): SpecHwpt[] =>
   Array.from({ length: MAX_HWPTS }, () => ({
     allocated: false, pte: new Uint8Array(IOVA_PAGES), token: new Int32Array(IOVA_PAGES),
-    gen: new Int32Array(IOVA_PAGES), pasid: new Int32Array(groups), settingUp: new Int32Array(groups),
+    gen: new Int32Array(IOVA_PAGES), pasid: new Int32Array(groups), settingUp: new Int32Array(groups), iommu: -1,
   }));
 
 export const cloneHwpts = (h: readonly SpecHwpt[]): SpecHwpt[] =>
   h.map((x) => ({
     allocated: x.allocated, pte: x.pte.slice(), token: x.token.slice(), gen: x.gen.slice(), pasid: x.pasid.slice(), settingUp: x.settingUp.slice(),
+    iommu: x.iommu,
   }));
 
 /**
- * Whether the platform's driver allocates paging domains for iommufd (domain_alloc_paging_flags):
- * VT-d does here; the SMMUv3 port has none yet and AMD none at a PASID, so the core answers -EOPNOTSUPP.
+ * Whether the platform's driver allocates paging domains for iommufd (domain_alloc_paging_flags)
+ * and attaches them at a PASID: VT-d and SMMUv3 do; AMD has none at a PASID, so the core
+ * answers -EOPNOTSUPP.
  */
 export const hasPagingDomains = (p: Platform): boolean => {
   switch (p) {
     case 'vtd':
-      return true;
     case 'smmuv3':
-      return false;
+      return true;
     case 'amd':
       // AMD has no counterpart: only amd_sva_domain_ops (amd/pasid.c, v6.19-rc) has
       // set_dev_pasid; its paging domains' ops (amd/iommu.c default_domain_ops) have none, so
@@ -83,28 +88,88 @@ const svaHolds = (s: SpecState, group: number, pasid: number): boolean => {
 };
 
 /**
- * The fallible calls of intel_iommu_set_dev_pasid for a paging domain (fault injection):
- * domain_add_dev_pasid's kzalloc, the domain's qi_batch and cache tags, and a PASID-table leaf
- * for the entry. No IOPF: a paging domain has no fault handler. Any one of them may be the
- * failing call at any PASID-capable device of the group; the driver unwinds its own steps and
- * the core the devices before it, so the attachment is as before.
+ * The fallible calls of the driver's set_dev_pasid for a paging domain (fault injection). No
+ * IOPF: a paging domain has no fault handler. Any one of them may be the failing call at any
+ * PASID-capable device of the group; the driver unwinds its own steps and the core the devices
+ * before it, so the attachment is as before.
+ * - VT-d (intel_iommu_set_dev_pasid): domain_add_dev_pasid's kzalloc, the domain's qi_batch and
+ *   cache tags, and a PASID-table leaf for the entry.
+ * - SMMUv3 (arm_smmu_set_pasid): arm_smmu_alloc_cd_ptr's CD table (kcalloc, dma_alloc_coherent)
+ *   and leaf, then arm_smmu_attach_prepare's master_domain.
  */
-const PAGING_SET_SITES: ReadonlySet<FailSite> = new Set<FailSite>([
-  'kzalloc@domain_add_dev_pasid', 'kzalloc@domain_qi_batch_alloc', 'kzalloc@cache_tag_assign',
-  'iommu_alloc_pages_node@intel_pasid_get_entry',
-]);
+const PAGING_SET_SITES: Readonly<Record<'vtd' | 'smmuv3', ReadonlySet<FailSite>>> = {
+  vtd: new Set<FailSite>([
+    'kzalloc@domain_add_dev_pasid', 'kzalloc@domain_qi_batch_alloc', 'kzalloc@cache_tag_assign',
+    'iommu_alloc_pages_node@intel_pasid_get_entry',
+  ]),
+  smmuv3: new Set<FailSite>([
+    'kcalloc@arm_smmu_alloc_cd_tables', 'dma_alloc_coherent@arm_smmu_alloc_cd_tables',
+    'dma_alloc_coherent@arm_smmu_alloc_cd_leaf_table', 'kzalloc@arm_smmu_attach_prepare',
+  ]),
+};
+
+const pagingPlatform = (s: SpecState): 'vtd' | 'smmuv3' => (s.t.topology.platform === 'vtd' ? 'vtd' : 'smmuv3');
 
 /** An injected failure in set_dev_pasid: the errno its caller returns, else undefined. */
 const setDevPasidError = (s: SpecState): Errno | undefined => {
-  const site = consumeAnyFail(s, PAGING_SET_SITES);
+  const site = consumeAnyFail(s, PAGING_SET_SITES[pagingPlatform(s)]);
   return site === undefined ? undefined : failSiteInfo(site).errno;
+};
+
+/**
+ * set_dev_pasid for each PASID-capable device of the group, in order. SMMUv3's
+ * arm_smmu_s1_set_dev_pasid first refuses a master of another SMMU than the one the domain was
+ * finalised for, and then any domain that is not stage 1 (-EINVAL both), before any allocation.
+ */
+const groupSetError = (s: SpecState, hwpt: number, group: number): Errno | undefined => {
+  if (s.t.topology.platform !== 'smmuv3') return setDevPasidError(s);
+  for (const d of s.t.groupDevs[group]!) {
+    if (s.t.devMax[d] === 0) continue;
+    // The domain's SMMU, then its stage: HWPT 0 is a stage-2 nest parent, never at a PASID.
+    if (s.t.topology.devices[d]!.iommu !== s.hwpts[hwpt]!.iommu || hwpt === 0) return 'EINVAL';
+    const e = setDevPasidError(s);
+    if (e !== undefined) return e;
+  }
+  return undefined;
+};
+
+/** ida/xa_alloc of the lowest free id in [min, max], or -1. */
+const allocLowest = (used: ReadonlySet<number>, min: number, max: number): number => {
+  for (let id = min; id <= max; id++) if (!used.has(id)) return id;
+  return -1;
+};
+
+/**
+ * iommu_paging_domain_alloc_flags for HWPT `hwpt`'s first use, by dev (IOMMU_HWPT_ALLOC_NEST_PARENT
+ * for HWPT 0). VT-d always allocates (first stage, or second stage for the nest parent).
+ * SMMUv3 (arm_smmu_domain_alloc_paging_flags): the kzalloc, then the nest parent is stage 2
+ * (the emulated SMMU has ARM_SMMU_FEAT_NESTING) with a VMID; a plain domain is stage 1 and
+ * takes an ASID from the global arm_smmu_asid_xa in [1, 2^asid_bits - 1] of dev's SMMU
+ * (-EBUSY when none is free), kept while the HWPT lives. Either is tied to dev's SMMU.
+ */
+const hwptAlloc = (s: SpecState, dev: number, hwpt: number): Errno | undefined => {
+  const h = s.hwpts[hwpt]!;
+  if (h.allocated) return undefined;
+  if (s.t.topology.platform === 'smmuv3') {
+    if (consumeFail(s, 'kzalloc@arm_smmu_domain_alloc')) return 'ENOMEM';
+    const iommu = s.t.topology.devices[dev]!.iommu;
+    // The nest parent's VMID comes from the SMMU's own 16-bit vmid_map: never exhausted here.
+    if (hwpt !== 0) {
+      const asid = allocLowest(s.asids, 1, 2 ** s.t.topology.iommus[iommu]!.asidBits - 1);
+      if (asid < 0) return 'EBUSY';
+      s.asids.add(asid);
+    }
+    h.iommu = iommu;
+  }
+  h.allocated = true;
+  return undefined;
 };
 
 /**
  * iommu_attach_device_pasid's checks for a paging domain: PASID 0, range, then xa_insert
  * (-EBUSY on a held slot, else its node allocation may fail), then the driver's set_dev_pasid.
  */
-const attachError = (s: SpecState, group: number, pasid: number): Errno | undefined => {
+const attachError = (s: SpecState, hwpt: number, group: number, pasid: number): Errno | undefined => {
   if (pasid === 0) return 'EINVAL';
   for (const d of s.t.groupDevs[group]!) {
     const max = s.t.devMax[d]!;
@@ -112,16 +177,17 @@ const attachError = (s: SpecState, group: number, pasid: number): Errno | undefi
   }
   if (svaHolds(s, group, pasid) || pagingHolds(s, group, pasid)) return 'EBUSY';
   if (consumeFail(s, 'xa_insert@iommu_attach_device_pasid')) return 'ENOMEM';
-  return setDevPasidError(s);
+  return groupSetError(s, hwpt, group);
 };
 
 /** attachPasid(dev, hwpt, pasid). Precondition: hwpt is not attached to dev's group. */
 export const attachPasid = (s: SpecState, dev: number, hwpt: number, pasid: number): Observation => {
   if (!hasPagingDomains(s.t.topology.platform)) return fail('EOPNOTSUPP');
   const h = s.hwpts[hwpt]!;
-  h.allocated = true;
+  const a = hwptAlloc(s, dev, hwpt);
+  if (a !== undefined) return fail(a);
   const group = s.t.devGroup[dev]!;
-  const e = attachError(s, group, pasid);
+  const e = attachError(s, hwpt, group, pasid);
   if (e !== undefined) return fail(e);
   h.pasid[group] = pasid;
   return { ok: true, value: pasid };
@@ -151,8 +217,7 @@ export const detachPasid = (s: SpecState, dev: number, hwpt: number): Observatio
  * - VT-d: yes. Since c3b1edea3791 (v7.0-rc1) intel_iommu_set_dev_pasid's replace tears the old
  *   entry down (P cleared, PASID cache, IOTLB and device TLB flushed) and only then writes the
  *   new one, P last (pasid.c: intel_pasid_tear_down_entry, then intel_pasid_setup_*).
- * - SMMUv3: yes, though no run reaches it (the port has no paging domains at a PASID, so no
- *   replace is legal): arm_smmu_write_cd_entry's entry writer (arm_smmu_write_entry, v7.0-rc5)
+ * - SMMUv3: yes: arm_smmu_write_cd_entry's entry writer (arm_smmu_write_entry, v7.0-rc5)
  *   is hitless only when one qword's used bits change; a CD-to-CD switch changes ASID (qword 0)
  *   and TTB0 (qword 1), so it first writes V = 0 and syncs: a breaking update.
  * - AMD: no. A GCR3 entry is one 64-bit store (amd/pasid.c via update_gcr3: set_gcr3), and AMD
@@ -173,19 +238,24 @@ export const replaceHasWindow = (p: Platform): boolean => {
 };
 
 /**
- * replacePasid's first linearization point: intel_iommu_set_dev_pasid allocates before it
- * touches the old entry (a failure there leaves the PASID on `from`, nothing torn down), then
- * tears the old entry down, which drains as a detach does. Returns the failure, or undefined
+ * replacePasid's first linearization point: the HWPT's domain is allocated on first use, and
+ * the driver's set_dev_pasid allocates before it touches the old entry (a failure there leaves
+ * the PASID on `from`, nothing torn down); VT-d then tears the old entry down, which drains as
+ * a detach does, and SMMUv3's breaking CD update clears V first. Returns the failure, or undefined
  * when the PASID is now between the two HWPTs (settingUp).
  */
 export const replaceTeardown = (s: SpecState, dev: number, hwpt: number, from: number): Observation | undefined => {
   const group = s.t.devGroup[dev]!;
   const pasid = s.hwpts[from]!.pasid[group]!;
   s.retired.length = 0;
-  s.hwpts[hwpt]!.allocated = true;
-  const e = setDevPasidError(s);
+  const a = hwptAlloc(s, dev, hwpt);
+  if (a !== undefined) return fail(a);
+  const e = groupSetError(s, hwpt, group);
   if (e !== undefined) return fail(e);
-  detachPasid(s, dev, from);
+  // SMMUv3's replace (arm_smmu_set_pasid with the old domain) rewrites the CD in place and
+  // tears nothing down, so nothing is drained; VT-d's tears the old entry down as a detach does.
+  if (s.t.topology.platform === 'smmuv3') s.hwpts[from]!.pasid[group] = 0;
+  else detachPasid(s, dev, from);
   s.hwpts[hwpt]!.settingUp[group] = pasid;
   return undefined;
 };

@@ -93,10 +93,12 @@ describe('iommufd paging domains at a PASID (VT-d)', () => {
     expect(iovaVpn(0)).toBeGreaterThan(0);
   });
 
-  test('On SMMUv3 the driver offers no paging domain here: -EOPNOTSUPP', () => {
+  test('On SMMUv3 the nest parent (HWPT 0) is stage 2: -EINVAL at a PASID; HWPT 1 (stage 1) attaches', () => {
     const s = openSession(defaultTopology('smmuv3'));
     expect(checkedStep(s, { kind: 'attachPasid', dev: 0, hwpt: 0, pasid: 1 })).toEqual([]);
-    expect(s.steps[0]!.actual).toEqual({ ok: false, errno: 'EOPNOTSUPP' });
+    expect(s.steps[0]!.actual).toEqual({ ok: false, errno: 'EINVAL' });
+    expect(checkedStep(s, { kind: 'attachPasid', dev: 0, hwpt: 1, pasid: 1 })).toEqual([]);
+    expect(s.steps[1]!.actual).toEqual({ ok: true, value: 1 });
   });
 });
 

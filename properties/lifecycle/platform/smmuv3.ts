@@ -25,11 +25,32 @@ function bookkeepingProblem(domain: IommuDomain): string | undefined {
   return undefined;
 }
 
+/** A domain an iommufd HWPT slot holds (allocated on first attach, kept for the world's life). */
+const isHwptDomain = (world: World, domain: IommuDomain | undefined): boolean =>
+  domain !== undefined && !domain.freed && world.hwpts.some((h) => h.domain === domain);
+
+/**
+ * A paging domain's CD (arm_smmu_make_s1_cd): valid, walking TTB0 = the domain's io-pgtable
+ * root with its depth, tagged with the domain's ASID.
+ */
+function pagingCdProblem(dev: Device, pasid: number, domain: IommuDomain): string | undefined {
+  const d = to_smmu_domain(domain);
+  const cd = cdAt(dev, pasid);
+  if (cd === undefined || !cd.v) return 'CD not valid';
+  if (cd.asid !== d.cd.asid) return `CD ASID ${cd.asid}, the paging domain's is ${d.cd.asid}`;
+  if (cd.epd0) return 'EPD0 set on a paging domain\'s CD';
+  const pt = d.pgtbl;
+  if (pt === undefined || cd.ttb0 !== pt.radix.root || cd.levels !== pt.levels) return `TTB0 ${cd.ttb0} is not the paging domain's table root ${pt?.radix.root}`;
+  return undefined;
+}
+
 export const smmuv3Lifecycle: LifecyclePlatform = Object.freeze({
+  checksPaging: true,
   hasEntry(dev: Device, pasid: number): boolean {
     return cdAt(dev, pasid)?.v === true;
   },
   entryProblem(dev: Device, pasid: number, domain: IommuDomain): string | undefined {
+    if (domain.type === 'PAGING') return pagingCdProblem(dev, pasid, domain);
     const mm = domain.mm;
     const cd = cdAt(dev, pasid);
     if (mm === undefined || cd === undefined || !cd.v) return 'CD not valid';
@@ -63,10 +84,13 @@ export const smmuv3Lifecycle: LifecyclePlatform = Object.freeze({
   // The SMMUv3 driver has no leakCheck hook, so findLeaks cannot see ASIDs or CDs.
   quiescenceLeaks(world: World): string[] {
     const out: string[] = [];
-    for (const a of smmuv3Lifecycle.asids(world)) out.push(`ASID ${a} still allocated in arm_smmu_asid_xa`);
+    const xa = (world.iommus[0] as ArmSmmuDevice).asid_xa;
+    // An iommufd HWPT's stage-1 domain keeps its ASID and its attached PASIDs' CDs while it lives.
+    for (const a of smmuv3Lifecycle.asids(world)) if (!isHwptDomain(world, xa.xa_load(a)?.domain)) out.push(`ASID ${a} still allocated in arm_smmu_asid_xa`);
     for (const dev of world.devices) {
       const cd = dev_iommu_priv_get(dev).cd_table;
-      if (cd.used_ssids !== 0) out.push(`${dev.hw.name}: ${cd.used_ssids} SSIDs still in use (valid CDs)`);
+      const paging = dev.max_pasids === 0 ? 0 : world.hwpts.filter((h) => h.domain !== undefined && h.pasid.has(dev.group)).length;
+      if (cd.used_ssids !== paging) out.push(`${dev.hw.name}: ${cd.used_ssids} SSIDs still in use (valid CDs), ${paging} of attached HWPTs`);
       if (cd.table !== undefined && cd.table.fetch(IOMMU_NO_PASID)?.v === true) out.push(`${dev.hw.name}: CD 0 valid`);
     }
     return out;

@@ -17,6 +17,8 @@ export interface LifecyclePlatform {
   listed(domain: IommuDomain, dev: Device, pasid: number): number;
   /** The notifier's release takes the exited mm's attachments off the device list (AMD). */
   readonly releaseUnlists?: boolean;
+  /** entryProblem and listed also read iommufd paging domains' entries (SMMUv3's CD and master_domain). */
+  readonly checksPaging?: boolean;
   /**
    * The first (dev, pasid) of the domain's device list that its group's pasid_array does not
    * attach to the domain, or undefined when every one is attached.

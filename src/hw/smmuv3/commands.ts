@@ -51,19 +51,37 @@ export type SmmuCmd =
       readonly addr: number;
       readonly size: number;
     }
+  /**
+   * Invalidate stage-2 entries by IPA within a VMID: the same page/range encoding as
+   * TLBI_NH_VA, `addr` an IPA page number.
+   */
+  | {
+      readonly kind: 'TLBI_S2_IPA';
+      readonly vmid: number;
+      readonly addr: number;
+      readonly leaf: boolean;
+      readonly num: number;
+      readonly scale: number;
+      readonly tg: number;
+      readonly ttl: number;
+    }
+  /** Invalidate every stage-1 (NH) entry tagged with a VMID, whatever its ASID. */
+  | { readonly kind: 'TLBI_NH_ALL'; readonly vmid: number }
   /** Complete every earlier command; their effects become visible here. */
   | { readonly kind: 'CMD_SYNC' }
   /** Resume the stalled transaction `stag` of stream `sid`: retry its translation, or abort it. */
   | { readonly kind: 'CMD_RESUME'; readonly sid: number; readonly stag: number; readonly retry: boolean };
 
 export type SmmuCmdKind = SmmuCmd['kind'];
-export const SMMU_CMD_KINDS: readonly SmmuCmdKind[] = ['CFGI_STE', 'CFGI_CD', 'TLBI_NH_ASID', 'TLBI_NH_VA', 'ATC_INV', 'CMD_SYNC', 'CMD_RESUME'];
+export const SMMU_CMD_KINDS: readonly SmmuCmdKind[] = ['CFGI_STE', 'CFGI_CD', 'TLBI_NH_ASID', 'TLBI_NH_VA', 'TLBI_S2_IPA', 'TLBI_NH_ALL', 'ATC_INV', 'CMD_SYNC', 'CMD_RESUME'];
 
 /** What the unit supports; commands are checked against it when submitted. */
 export interface SmmuCaps {
   readonly sidBits: number;
   readonly ssidBits: number;
   readonly asidBits: number;
+  /** IDR0.VMID16: 16-bit VMIDs (stage 2). */
+  readonly vmidBits: number;
   readonly rangeInv: boolean;
 }
 
@@ -76,6 +94,26 @@ const field = (unit: string, cmd: string, what: string, v: number, lo: number, h
 const sidMax = (caps: SmmuCaps): number => 2 ** caps.sidBits - 1;
 const ssidMax = (caps: SmmuCaps): number => 2 ** caps.ssidBits - 1;
 const asidMax = (caps: SmmuCaps): number => 2 ** caps.asidBits - 1;
+const vmidMax = (caps: SmmuCaps): number => 2 ** caps.vmidBits - 1;
+
+/** The range fields shared by TLBI_NH_VA and TLBI_S2_IPA (IHI0070 §4.4: TG, NUM, SCALE, TTL). */
+const validateRange = (unit: string, caps: SmmuCaps, cmd: Extract<SmmuCmd, { kind: 'TLBI_NH_VA' | 'TLBI_S2_IPA' }>): void => {
+  field(unit, cmd.kind, 'address vpn', cmd.addr, 0, VPN_LIMIT - 1);
+  field(unit, cmd.kind, 'TTL', cmd.ttl, 0, 3);
+  if (cmd.tg === 0) {
+    if (cmd.num !== 0 || cmd.scale !== 0 || cmd.ttl !== 0) {
+      throw new HwError(unit, `${cmd.kind}: NUM/SCALE/TTL (${cmd.num}/${cmd.scale}/${cmd.ttl}) need a TG`);
+    }
+    return;
+  }
+  if (!caps.rangeInv) throw new HwError(unit, `${cmd.kind}: range command (TG ${cmd.tg}) without RANGE_INV`);
+  // TG is a 2-bit field: 16K and 64K are encodable, but this SMMU implements only 4K
+  // (SMMU_IDR5.GRAN4K); such a command is consumed as CERROR_ILL (SmmuV3.apply), not here.
+  field(unit, cmd.kind, 'TG', cmd.tg, 1, 3);
+  if (cmd.num < 0) throw new HwError(unit, `${cmd.kind}: zero-size range (NUM ${cmd.num})`);
+  field(unit, cmd.kind, 'NUM', cmd.num, 0, CMDQ_TLBI_RANGE_NUM_MAX);
+  field(unit, cmd.kind, 'SCALE', cmd.scale, 0, CMDQ_TLBI_RANGE_SCALE_MAX);
+};
 
 /** Reject a malformed command as the SMMU would (CERROR_ILL): a typed HwError. */
 export const validateCmd = (unit: string, caps: SmmuCaps, cmd: SmmuCmd): void => {
@@ -94,21 +132,14 @@ export const validateCmd = (unit: string, caps: SmmuCaps, cmd: SmmuCmd): void =>
       return;
     case 'TLBI_NH_VA':
       field(unit, cmd.kind, 'ASID', cmd.asid, 0, asidMax(caps));
-      field(unit, cmd.kind, 'address vpn', cmd.addr, 0, VPN_LIMIT - 1);
-      field(unit, cmd.kind, 'TTL', cmd.ttl, 0, 3);
-      if (cmd.tg === 0) {
-        if (cmd.num !== 0 || cmd.scale !== 0 || cmd.ttl !== 0) {
-          throw new HwError(unit, `TLBI_NH_VA: NUM/SCALE/TTL (${cmd.num}/${cmd.scale}/${cmd.ttl}) need a TG`);
-        }
-        return;
-      }
-      if (!caps.rangeInv) throw new HwError(unit, `TLBI_NH_VA: range command (TG ${cmd.tg}) without RANGE_INV`);
-      // TG is a 2-bit field: 16K and 64K are encodable, but this SMMU implements only 4K
-      // (SMMU_IDR5.GRAN4K); such a command is consumed as CERROR_ILL (SmmuV3.apply), not here.
-      field(unit, cmd.kind, 'TG', cmd.tg, 1, 3);
-      if (cmd.num < 0) throw new HwError(unit, `TLBI_NH_VA: zero-size range (NUM ${cmd.num})`);
-      field(unit, cmd.kind, 'NUM', cmd.num, 0, CMDQ_TLBI_RANGE_NUM_MAX);
-      field(unit, cmd.kind, 'SCALE', cmd.scale, 0, CMDQ_TLBI_RANGE_SCALE_MAX);
+      validateRange(unit, caps, cmd);
+      return;
+    case 'TLBI_S2_IPA':
+      field(unit, cmd.kind, 'VMID', cmd.vmid, 0, vmidMax(caps));
+      validateRange(unit, caps, cmd);
+      return;
+    case 'TLBI_NH_ALL':
+      field(unit, cmd.kind, 'VMID', cmd.vmid, 0, vmidMax(caps));
       return;
     case 'ATC_INV':
       field(unit, cmd.kind, 'SID', cmd.sid, 0, sidMax(caps));
@@ -130,8 +161,8 @@ export const validateCmd = (unit: string, caps: SmmuCaps, cmd: SmmuCmd): void =>
   }
 };
 
-/** Pages a TLBI_NH_VA covers. */
-export const tlbiPages = (c: Extract<SmmuCmd, { kind: 'TLBI_NH_VA' }>): number => (c.tg === 0 ? 1 : (c.num + 1) * 2 ** c.scale);
+/** Pages a TLBI_NH_VA or TLBI_S2_IPA covers. */
+export const tlbiPages = (c: Extract<SmmuCmd, { kind: 'TLBI_NH_VA' | 'TLBI_S2_IPA' }>): number => (c.tg === 0 ? 1 : (c.num + 1) * 2 ** c.scale);
 
 /** One line for traces: `TLBI_NH_VA asid=3 vpn=0x40000 pages=2 leaf=0`. */
 export const formatCmd = (cmd: SmmuCmd): string =>
@@ -140,6 +171,8 @@ export const formatCmd = (cmd: SmmuCmd): string =>
     .with({ kind: 'CFGI_CD' }, (c) => `CFGI_CD sid=${c.sid} ssid=${c.ssid}${c.leaf ? '' : ' leaf=0'}`)
     .with({ kind: 'TLBI_NH_ASID' }, (c) => `TLBI_NH_ASID asid=${c.asid}`)
     .with({ kind: 'TLBI_NH_VA' }, (c) => `TLBI_NH_VA asid=${c.asid} vpn=0x${c.addr.toString(16)} pages=${tlbiPages(c)} leaf=${c.leaf ? 1 : 0}`)
+    .with({ kind: 'TLBI_S2_IPA' }, (c) => `TLBI_S2_IPA vmid=${c.vmid} ipa=0x${c.addr.toString(16)} pages=${tlbiPages(c)} leaf=${c.leaf ? 1 : 0}`)
+    .with({ kind: 'TLBI_NH_ALL' }, (c) => `TLBI_NH_ALL vmid=${c.vmid}`)
     .with({ kind: 'ATC_INV' }, (c) =>
       `ATC_INV sid=${c.sid}${c.ssv ? ` ssid=${c.ssid}` : ''} ${c.size === ATC_INV_SIZE_ALL ? 'all' : `vpn=0x${c.addr.toString(16)} pages=2^${c.size}`}`)
     .with({ kind: 'CMD_SYNC' }, () => 'CMD_SYNC')

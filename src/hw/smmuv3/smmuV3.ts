@@ -24,7 +24,9 @@ const F_NOT_PRESENT = fault('not-present');
 const F_PERM = fault('no-permission');
 
 /**
- * An emulated SMMUv3 (stage 1 only, 4K granule): stream table, per-master CD tables, an
+ * An emulated SMMUv3 (4K granule; stage 2 is implemented as far as the driver's stage-2 domains
+ * reach it: VMIDs and the stage-2 TLBIs, but no STE here selects stage 2, so nothing walks or
+ * caches a stage-2 table): stream table, per-master CD tables, an
  * STE/CD configuration cache, a TLB keyed by (ASID, page), a walk cache, and a command queue
  * whose effects apply at CMD_SYNC. Passive: it knows nothing of SVA, it only obeys its tables
  * and commands. FEAT_ATS is always present; whether a stream uses an ATC is the endpoint's
@@ -54,7 +56,7 @@ export class SmmuV3 implements IommuUnit {
     sidBits = 16,
   ) {
     this.evtq = new EventQueue(prqEntries(spec));
-    this.caps = { sidBits, ssidBits: spec.pasidBits, asidBits: spec.asidBits, rangeInv: spec.rangeInv };
+    this.caps = { sidBits, ssidBits: spec.pasidBits, asidBits: spec.asidBits, vmidBits: 16, rangeInv: spec.rangeInv };
     this.streamTable = new StreamTable(name, sidBits, spec.pasidBits);
     this.cmdq = new SmmuCmdq(this.counters, (cmd) => this.execute(cmd));
   }
@@ -273,6 +275,19 @@ export class SmmuV3 implements IommuUnit {
         if (!cmd.leaf) this.walkCache.invalidateRange(cmd.asid, cmd.addr, pages);
         return true;
       }
+      case 'TLBI_S2_IPA':
+        // No STE here selects stage 2 (config 's1', 'bypass' or 'abort' only), so nothing is
+        // ever cached under a stage-2 translation: the command has nothing to evict.
+        if (cmd.tg > TLBI_TG_4K) this.cerrorIll(cmd);
+        return true;
+      case 'TLBI_NH_ALL':
+        // Stage-1-only STEs tag their entries with VMID 0 (STE.S2VMID is 0 in every STE the
+        // kernel writes for them): only VMID 0 names the cached stage-1 entries.
+        if (cmd.vmid === 0) {
+          this.tlb.invalidateAll();
+          this.walkCache.invalidateAll();
+        }
+        return true;
       case 'ATC_INV': {
         const dev = this.streams.get(cmd.sid)!;
         if (dev.disconnected) return false;

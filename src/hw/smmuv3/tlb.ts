@@ -25,6 +25,11 @@ export class SmmuTlb {
     this.byAsid.delete(asid);
   }
 
+  /** Every entry (TLBI_NH_ALL of the VMID they carry). */
+  invalidateAll(): void {
+    this.byAsid.clear();
+  }
+
   /** Drop the ASID's entries for pages [first, first + pages). */
   invalidateRange(asid: number, first: number, pages: number): void {
     const m = this.byAsid.get(asid);

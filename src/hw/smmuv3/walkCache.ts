@@ -22,6 +22,11 @@ export class WalkCache {
     this.byAsid.delete(asid);
   }
 
+  /** Every entry (TLBI_NH_ALL of the VMID they carry). */
+  invalidateAll(): void {
+    this.byAsid.clear();
+  }
+
   /** Drop the ASID's entries whose span (512^level pages) meets pages [first, first + pages). */
   invalidateRange(asid: number, first: number, pages: number): void {
     const m = this.byAsid.get(asid);

@@ -36,6 +36,8 @@ export interface IommuDomainOps {
 export interface IommuIotlbGather {
   start: bigint;
   end: bigint;
+  /** The granule of the gathered pages (iommu_iotlb_gather_add_page); 0 when none was added that way. */
+  pgsize: bigint;
   /** Page-table pages the unmap freed, to go after the flush (the freelist). */
   readonly freelist: number[];
 }

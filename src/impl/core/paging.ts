@@ -23,7 +23,7 @@ export function* iommu_map(domain: IommuDomain, iova: number, frame: number, wri
 }
 
 /** include/linux/iommu.h: iommu_iotlb_gather_init: an empty range (start = ULONG_MAX, end = 0). */
-const iommu_iotlb_gather_init = (): IommuIotlbGather => ({ start: (1n << 64n) - 1n, end: 0n, freelist: [] });
+const iommu_iotlb_gather_init = (): IommuIotlbGather => ({ start: (1n << 64n) - 1n, end: 0n, pgsize: 0n, freelist: [] });
 
 /** include/linux/iommu.h: iommu_iotlb_gather_add_range. */
 export function iommu_iotlb_gather_add_range(gather: IommuIotlbGather, iova: number, size: bigint): void {
@@ -31,6 +31,26 @@ export function iommu_iotlb_gather_add_range(gather: IommuIotlbGather, iova: num
   const end = start + size - 1n;
   if (start < gather.start) gather.start = start;
   if (end > gather.end) gather.end = end;
+}
+
+/** include/linux/iommu.h: iommu_iotlb_gather_is_disjoint (byte addresses). */
+const iommu_iotlb_gather_is_disjoint = (gather: IommuIotlbGather, start: bigint, size: bigint): boolean => {
+  const end = start + size - 1n;
+  return gather.end !== 0n && (end + 1n < gather.start || start > gather.end + 1n);
+};
+
+/**
+ * include/linux/iommu.h: iommu_iotlb_gather_add_page (v7.0-rc5): a page disjoint from the
+ * gathered range, or of another granule, first syncs what was gathered.
+ */
+export function* iommu_iotlb_gather_add_page(domain: IommuDomain, gather: IommuIotlbGather, iova: number, size: bigint): Co {
+  const start = BigInt(iova) << BigInt(PAGE_SHIFT);
+  if ((gather.pgsize !== 0n && gather.pgsize !== size) || iommu_iotlb_gather_is_disjoint(gather, start, size)) {
+    yield* domain.ops.iotlb_sync!(domain, gather);
+    Object.assign(gather, iommu_iotlb_gather_init());
+  }
+  gather.pgsize = size;
+  iommu_iotlb_gather_add_range(gather, iova, size);
 }
 
 /**

@@ -73,8 +73,10 @@ function* arm_smmu_remove_master_domain(master: ArmSmmuMaster, smmu_domain: ArmS
 }
 
 /**
- * arm_smmu_attach_prepare (v6.17): decide ATS, and put the new domain on the devices list
- * before any hardware changes so that both old and new domains send ATC invalidations.
+ * arm_smmu_attach_prepare (v6.17; as read in v7.0-rc5, IOPF is enabled only for a domain with
+ * an iopf_handler, so a paging domain never takes an IOPF reference): decide ATS, and put the
+ * new domain on the devices list before any hardware changes so that both old and new domains
+ * send ATC invalidations.
  */
 function* arm_smmu_attach_prepare(state: ArmSmmuAttachState, smmu_domain: ArmSmmuDomain | undefined): Co<Errno | 0> {
   const master = state.master;
@@ -85,9 +87,11 @@ function* arm_smmu_attach_prepare(state: ArmSmmuAttachState, smmu_domain: ArmSmm
   if (smmu_domain !== undefined) {
     if (master.smmu.kernel.shouldFail('kzalloc@arm_smmu_attach_prepare')) return 'ENOMEM';
     const master_domain: ArmSmmuMasterDomain = { master, domain: smmu_domain, ssid: state.ssid, using_iopf: false };
-    // Every domain tracked here is an SVA domain: it takes I/O page faults.
-    const ret = yield* arm_smmu_enable_iopf(master, master_domain);
-    if (ret !== 0) return ret; // err_free_master_domain: the kfree
+    // Only a domain with a fault handler takes I/O page faults (SVA's; never a paging domain here).
+    if (smmu_domain.domain.iopf_handler !== undefined) {
+      const ret = yield* arm_smmu_enable_iopf(master, master_domain);
+      if (ret !== 0) return ret; // err_free_master_domain: the kfree
+    }
     yield* spin_lock(smmu_domain.devices_lock);
     // R03 moves this atomic_inc after pci_enable_ats (into commit): the order cdb8a3c34635's
     // diagram in arm_smmu_atc_inv_domain forbids.

@@ -45,6 +45,8 @@ const CMDQ_STORE: Readonly<Record<SmmuCmd['kind'], Yield>> = {
   CFGI_CD: preemptPoint('arm_smmu_cmdq_issue_cmdlist: store CFGI_CD'),
   TLBI_NH_ASID: preemptPoint('arm_smmu_cmdq_issue_cmdlist: store TLBI_NH_ASID'),
   TLBI_NH_VA: preemptPoint('arm_smmu_cmdq_issue_cmdlist: store TLBI_NH_VA'),
+  TLBI_S2_IPA: preemptPoint('arm_smmu_cmdq_issue_cmdlist: store TLBI_S2_IPA'),
+  TLBI_NH_ALL: preemptPoint('arm_smmu_cmdq_issue_cmdlist: store TLBI_NH_ALL'),
   ATC_INV: preemptPoint('arm_smmu_cmdq_issue_cmdlist: store ATC_INV'),
   CMD_SYNC: preemptPoint('arm_smmu_cmdq_issue_cmdlist: store CMD_SYNC'),
   CMD_RESUME: preemptPoint('arm_smmu_cmdq_issue_cmdlist: store CMD_RESUME'),
@@ -124,6 +126,8 @@ export function* __arm_smmu_tlb_inv_range(
   size: bigint,
   granule: bigint,
   smmu_domain: ArmSmmuDomain,
+  /** A stage-2 range (TLBI_S2_IPA of this VMID) instead of TLBI_NH_VA of `asid`. */
+  vmid?: number,
 ): Co {
   const smmu = smmu_domain.smmu;
   const kernel = smmu.kernel;
@@ -162,7 +166,8 @@ export function* __arm_smmu_tlb_inv_range(
       inv_range = shl64(kernel, '__arm_smmu_tlb_inv_range: inv_range = num << (scale + tg)', n, s + tg);
       num_pages = (num_pages - shl64(kernel, '__arm_smmu_tlb_inv_range: num_pages -= num << scale', n, s)) & U64;
     }
-    cmds.add({ kind: 'TLBI_NH_VA', asid, addr: vpn(iova), leaf, num, scale, tg: smmu.features.range_inv ? cmd_tg : 0, ttl });
+    const range = { addr: vpn(iova), leaf, num, scale, tg: smmu.features.range_inv ? cmd_tg : 0, ttl };
+    cmds.add(vmid === undefined ? { kind: 'TLBI_NH_VA', asid, ...range } : { kind: 'TLBI_S2_IPA', vmid, ...range });
     issued++;
     iova = (iova + inv_range) & U64;
   }
@@ -238,4 +243,18 @@ export function* arm_smmu_atc_inv_domain(smmu_domain: ArmSmmuDomain, iova: bigin
   yield* spin_unlock(smmu_domain.devices_lock);
   yield* cmds.submit();
   return 0;
+}
+
+/**
+ * arm_smmu_tlb_inv_range_domain (v7.0-rc5): a paging domain's range TLBI (stage 1: TLBI_NH_VA
+ * by its ASID; stage 2: TLBI_S2_IPA by its VMID, and for a nest parent TLBI_NH_ALL of the VMID
+ * with its own sync, since "all the nested S1 ASIDs have to be flushed too"), then the ATC of
+ * every ATS master it is installed on, which "can't be leaf-only since we may have zapped an
+ * entire table".
+ */
+export function* arm_smmu_tlb_inv_range_domain(iova: bigint, size: bigint, granule: bigint, leaf: boolean, smmu_domain: ArmSmmuDomain): Co {
+  const s2 = smmu_domain.stage === 'S2';
+  yield* __arm_smmu_tlb_inv_range(smmu_domain.cd.asid, leaf, iova, size, granule, smmu_domain, s2 ? smmu_domain.s2_cfg.vmid : undefined);
+  if (smmu_domain.nest_parent) yield* arm_smmu_cmdq_issue_cmd_with_sync(smmu_domain.smmu, { kind: 'TLBI_NH_ALL', vmid: smmu_domain.s2_cfg.vmid });
+  yield* arm_smmu_atc_inv_domain(smmu_domain, iova, size);
 }

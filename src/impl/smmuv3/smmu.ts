@@ -11,6 +11,7 @@ import type { Device, IommuDomain, IommuDriver, Kernel, ProbeContext } from '../
 import { arm_smmu_attach_dev_sid_domain, arm_smmu_blocking_set_dev_pasid } from './attach.js';
 import { iopf_queue_alloc } from '../core/iopf.js';
 import { arm_smmu_evtq_thread, arm_smmu_page_response } from './evtq.js';
+import { arm_smmu_domain_alloc_paging_flags } from './paging.js';
 import { arm_smmu_sva_domain_alloc } from './sva.js';
 import { ArmSmmuDomain, type ArmSmmuDevice, type ArmSmmuMaster } from './structs.js';
 import { XArrayAlloc } from './xarray.js';
@@ -31,10 +32,11 @@ const arm_smmu_blocked_ops: IommuDomainOps = Object.freeze({
   free: function* () {}, // a static domain
 });
 
-/** arm_smmu_ops (v6.17), the members SVA uses. */
+/** arm_smmu_ops (v7.0-rc5), the members SVA and iommufd's PASID attach use. */
 export const arm_smmu_ops: IommuOps = Object.freeze({
   name: 'arm-smmu-v3',
   domain_alloc_sva: arm_smmu_sva_domain_alloc,
+  domain_alloc_paging_flags: arm_smmu_domain_alloc_paging_flags,
   page_response: arm_smmu_page_response,
   get blocked_domain(): IommuDomain {
     return arm_smmu_blocked_domain;
@@ -62,9 +64,12 @@ function arm_smmu_probe_iommu(ctx: ProbeContext, index: number): ArmSmmuDevice {
     max_pasids: 2 ** spec.pasidBits,
     unit,
     kernel: ctx,
-    features: { range_inv: spec.rangeInv, ats: true, sva: true, two_lvl_cdtab: true },
+    // IDR0.S1P and S2P: both stages, so ARM_SMMU_FEAT_NESTING (arm_smmu_device_hw_probe).
+    features: { range_inv: spec.rangeInv, ats: true, sva: true, two_lvl_cdtab: true, trans_s1: true, trans_s2: true, nesting: true },
     asid_bits: spec.asidBits,
     ssid_bits: spec.pasidBits,
+    vmid_bits: 16,
+    vmid_map: new Set(),
     asid_xa: arm_smmu_asid_xa(ctx),
     evtq: { iopf: undefined },
     masters: [],

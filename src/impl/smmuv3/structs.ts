@@ -8,6 +8,7 @@ import type { IommuDomainOps, IommuOps, MmuNotifierOps } from '../core/ops.js';
 import type { Device, IommuDevice, IommuDomain, Kernel, MmStruct, MmuNotifier } from '../core/types.js';
 import type { XArrayAlloc } from './xarray.js';
 import type { IopfQueue } from '../core/iopf.js';
+import type { Radix } from '../../hw/radix.js';
 import { mutex_init, spin_lock_init, type Mutex, type Spinlock } from '../core/locking.js';
 
 /** IOMMU_NO_PASID: SSID 0, the RID's own context. */
@@ -18,9 +19,16 @@ export interface ArmSmmuDevice extends IommuDevice {
   readonly unit: SmmuV3;
   readonly kernel: Kernel;
   /** ARM_SMMU_FEAT_*: RANGE_INV from the IDR, ATS/SVA/2_LVL_CDTAB always present here. */
-  readonly features: { readonly range_inv: boolean; readonly ats: boolean; readonly sva: boolean; readonly two_lvl_cdtab: boolean };
+  readonly features: {
+    readonly range_inv: boolean; readonly ats: boolean; readonly sva: boolean; readonly two_lvl_cdtab: boolean;
+    /** ARM_SMMU_FEAT_TRANS_S1 / _S2; NESTING needs both (arm_smmu_device_hw_probe). */
+    readonly trans_s1: boolean; readonly trans_s2: boolean; readonly nesting: boolean;
+  };
   readonly asid_bits: number;
   readonly ssid_bits: number;
+  /** smmu->vmid_bits (IDR0.VMID16) and smmu->vmid_map, the stage-2 VMID ida. */
+  readonly vmid_bits: number;
+  readonly vmid_map: Set<number>;
   /** arm_smmu_asid_xa: one per world, shared by every SMMU instance, as the kernel's is global. */
   readonly asid_xa: XArrayAlloc<ArmSmmuDomain>;
   /** smmu->evtq.iopf: the fault queue stall events are reported to (arm_smmu_init_queues). */
@@ -70,12 +78,34 @@ export interface ArmSmmuMasterDomain {
   using_iopf: boolean;
 }
 
-/** struct arm_smmu_domain, SVA flavour, with its embedded iommu_domain and mmu_notifier. */
+/** enum arm_smmu_domain_stage (v7.0-rc5): an SVA domain is kzalloc'd, so S1 (0). */
+export type ArmSmmuDomainStage = 'S1' | 'S2';
+
+/**
+ * smmu_domain->pgtbl_ops of a paging domain: the io-pgtable-arm table (ARM_64_LPAE_S1 at a 4K
+ * granule, 48-bit IAS: four levels) that iommu_map fills and the SMMU walks through CD.TTB0.
+ */
+export interface ArmLpaePgtable {
+  readonly radix: Radix;
+  readonly levels: number;
+}
+
+/**
+ * struct arm_smmu_domain with its embedded iommu_domain: an SVA domain (with its mmu_notifier)
+ * or an iommufd paging domain (with its io-pgtable and ASID, or for stage 2 its VMID).
+ */
 export class ArmSmmuDomain {
   readonly domain: IommuDomain;
-  readonly mmu_notifier: MmuNotifier;
+  /** The SVA domain's notifier; undefined for a paging domain. */
+  readonly mmu_notifier: MmuNotifier | undefined;
   /** smmu_domain->cd.asid. */
   readonly cd = { asid: 0 };
+  /** smmu_domain->s2_cfg.vmid (stage 2 only; 0 = none). */
+  readonly s2_cfg = { vmid: 0 };
+  stage: ArmSmmuDomainStage = 'S1';
+  nest_parent = false;
+  /** smmu_domain->pgtbl_ops (paging domains, set by arm_smmu_domain_finalise). */
+  pgtbl: ArmLpaePgtable | undefined = undefined;
   /** smmu_domain->devices under devices_lock; list_add puts the newest first. */
   readonly devices: ArmSmmuMasterDomain[] = [];
   /** &smmu_domain->devices_lock: taken with spin_lock_irqsave around every walk of `devices`. */
@@ -84,7 +114,7 @@ export class ArmSmmuDomain {
   nr_ats_masters = 0;
   /** domain.pgsize_bitmap (PAGE_SIZE for SVA since 12f78021973a). */
   pgsize_bitmap = 0n;
-  /** kfree'd by the notifier's free_notifier: a tombstone. */
+  /** kfree'd (SVA: by the notifier's free_notifier): a tombstone. */
   freed = false;
 
   constructor(
@@ -92,12 +122,15 @@ export class ArmSmmuDomain {
     id: number,
     ops: IommuDomainOps,
     owner: IommuOps,
-    notifierOps: MmuNotifierOps,
-    mm: MmStruct,
+    notifier: { readonly ops: MmuNotifierOps; readonly mm: MmStruct } | undefined,
+    type: 'SVA' | 'PAGING' = 'SVA',
   ) {
     this.devices_lock = spin_lock_init(smmu.kernel, '&smmu_domain->devices_lock');
-    this.domain = { id, type: 'SVA', ops, owner, mm: undefined, users: 0, container: this, freed: false };
-    this.mmu_notifier = { ops: notifierOps, mm, container: this, users: 0, hooked: false, freed: false };
+    // Only a paging domain names its kernel (it has no mm to reach it through).
+    this.domain = type === 'PAGING'
+      ? { id, type, ops, owner, mm: undefined, kernel: smmu.kernel, users: 0, container: this, freed: false }
+      : { id, type, ops, owner, mm: undefined, users: 0, container: this, freed: false };
+    this.mmu_notifier = notifier === undefined ? undefined : { ops: notifier.ops, mm: notifier.mm, container: this, users: 0, hooked: false, freed: false };
   }
 }
 

@@ -125,7 +125,7 @@ function* arm_smmu_sva_domain_free(domain: IommuDomain): Co {
   const smmu_domain = to_smmu_domain(domain);
   yield* arm_smmu_tlb_inv_asid(smmu_domain.smmu, smmu_domain.cd.asid);
   smmu_domain.smmu.asid_xa.xa_erase(smmu_domain.cd.asid);
-  yield* mmu_notifier_put(smmu_domain.mmu_notifier);
+  yield* mmu_notifier_put(smmu_domain.mmu_notifier!);
 }
 
 export const arm_smmu_sva_domain_ops: IommuDomainOps = Object.freeze({
@@ -143,7 +143,7 @@ export function* arm_smmu_sva_domain_alloc(dev: Device, mm: MmStruct): Co<Result
   const smmu = master.smmu;
   if (!smmu.features.sva) return err('EOPNOTSUPP');
   if (smmu.kernel.shouldFail('kzalloc@arm_smmu_domain_alloc')) return err('ENOMEM');
-  const smmu_domain = new ArmSmmuDomain(smmu, smmu.kernel.nextId('domain'), arm_smmu_sva_domain_ops, smmu.ops, arm_smmu_mmu_notifier_ops, mm);
+  const smmu_domain = new ArmSmmuDomain(smmu, smmu.kernel.nextId('domain'), arm_smmu_sva_domain_ops, smmu.ops, { ops: arm_smmu_mmu_notifier_ops, mm });
   // Until 12f78021973a (2025) the SVA domain never set its pgsize_bitmap: it stayed 0, and
   // __arm_smmu_tlb_inv_range's __ffs(0) = 64 became the range TLBI's page shift (B12).
   if (smmu.kernel.fault !== 'B12') smmu_domain.pgsize_bitmap = PAGE_SIZE;
@@ -152,7 +152,7 @@ export function* arm_smmu_sva_domain_alloc(dev: Device, mm: MmStruct): Co<Result
   const asid = smmu.asid_xa.xa_alloc(smmu_domain, 1, 2 ** smmu.asid_bits - 1);
   if (asid === 'EBUSY') return err('EBUSY');
   smmu_domain.cd.asid = asid;
-  const ret = yield* mmu_notifier_register(smmu_domain.mmu_notifier, mm);
+  const ret = yield* mmu_notifier_register(smmu_domain.mmu_notifier!, mm);
   if (ret !== 0) {
     smmu.asid_xa.xa_erase(asid);
     return err(ret);

@@ -16,7 +16,7 @@ const setup = (rangeInv: boolean): { w: SmmuWorld; sd: ArmSmmuDomain; inv: (star
   const sd = to_smmu_domain(r.value.domain);
   w.take();
   const inv = (start: bigint, end: bigint): SmmuCmd[] => {
-    sync(mm.kernel, arm_smmu_mmu_notifier_ops.arch_invalidate_secondary_tlbs(sd.mmu_notifier, mm, start, end));
+    sync(mm.kernel, arm_smmu_mmu_notifier_ops.arch_invalidate_secondary_tlbs(sd.mmu_notifier!, mm, start, end));
     return w.take();
   };
   return { w, sd, inv };

@@ -150,11 +150,11 @@ describe('SMMUv3 SVA domains', () => {
     const cmds = w.take();
     expect(cmds.slice(-2)).toEqual([{ kind: 'TLBI_NH_ASID', asid }, { kind: 'CMD_SYNC' }]);
     expect(w.smmus[0]!.asid_xa.indices()).toEqual([]);
-    expect(sd.mmu_notifier.hooked).toBe(false);
+    expect(sd.mmu_notifier!.hooked).toBe(false);
     expect(sd.freed).toBe(false);
     sync(w.kernel, srcu_grace_period(w.kernel));
     expect(sd.freed).toBe(true);
-    expect(sd.mmu_notifier.freed).toBe(true);
+    expect(sd.mmu_notifier!.freed).toBe(true);
   });
 
   test('with one ASID left, a second mm cannot get a domain: -EBUSY, and nothing changes', () => {

@@ -117,7 +117,7 @@ describe('SMMUv3 tasks: locks at yields', () => {
     const table = master(w.devs[0]!).cd_table.table!;
     const pasid = mm.iommu_mm!.pasid;
     const old = table.fetch(pasid)!;
-    const t = spawn(w.kernel, 'exit', 'cpu', arm_smmu_mm_release(d.mmu_notifier, mm));
+    const t = spawn(w.kernel, 'exit', 'cpu', arm_smmu_mm_release(d.mmu_notifier!, mm));
     let stores = 0;
     runTask(w.kernel, t, (y, task) => {
       if (y.what !== CD_STORE) return;
