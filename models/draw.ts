@@ -131,13 +131,15 @@ export const drawOfKind = (s: SpecState, kind: CommandKind, rng: Rng): Command |
       const mms = slotsIn(s, LIVE);
       return mms.length === 0 ? undefined : { kind, mm: rng.pick(mms), page: rng.below(t.pages) };
     }
-    // The paging-domain commands: their sets are a few dozen commands at most (two HWPTs, four
+    // The paging-domain commands: their sets are a few dozen commands at most (three HWPTs, four
     // IOVA pages), so they are drawn from the enumeration itself.
     case 'attachPasid':
     case 'replacePasid':
     case 'detachPasid':
     case 'iommuMap':
     case 'iommuUnmap':
+    case 'guestMap':
+    case 'guestUnmap':
     case 'dmaIova': {
       const all = enabledOfKind(s, kind);
       return all.length === 0 ? undefined : rng.pick(all);

@@ -96,7 +96,8 @@ const viaMatch = (c: Command): number =>
     .with({ kind: 'prefetchKernel' }, () => 18).with({ kind: 'unplug' }, () => 19).with({ kind: 'prg' }, () => 20)
     .with({ kind: 'attachPasid' }, () => 21).with({ kind: 'detachPasid' }, () => 22).with({ kind: 'iommuMap' }, () => 23)
     .with({ kind: 'iommuUnmap' }, () => 24).with({ kind: 'dmaIova' }, () => 25).with({ kind: 'migrate' }, () => 26).with({ kind: 'replacePasid' }, () => 27)
-    .with({ kind: 'failNth' }, () => 28).with({ kind: 'dmaPasid' }, () => 29).exhaustive();
+    .with({ kind: 'failNth' }, () => 28).with({ kind: 'dmaPasid' }, () => 29)
+    .with({ kind: 'guestMap' }, () => 30).with({ kind: 'guestUnmap' }, () => 31).exhaustive();
 const viaSwitch = (c: Command): number => {
   switch (c.kind) {
     case 'bind': return 1; case 'unbind': return 2; case 'mmap': return 3; case 'touch': return 4;
@@ -106,7 +107,7 @@ const viaSwitch = (c: Command): number => {
     case 'prefetchKernel': return 18; case 'unplug': return 19; case 'prg': return 20;
     case 'attachPasid': return 21; case 'detachPasid': return 22; case 'iommuMap': return 23;
     case 'iommuUnmap': return 24; case 'dmaIova': return 25; case 'migrate': return 26; case 'replacePasid': return 27;
-    case 'failNth': return 28; case 'dmaPasid': return 29;
+    case 'failNth': return 28; case 'dmaPasid': return 29; case 'guestMap': return 30; case 'guestUnmap': return 31;
     default: { const never: never = c; return never; }
   }
 };

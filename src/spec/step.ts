@@ -11,7 +11,7 @@ import { gracePeriod, mmdrop, newIncarnation } from './lifetime.js';
 import { OK_OBS } from './observe.js';
 import { prg, serviceFaults } from './pri.js';
 import { unplug } from './hotplug.js';
-import { attachPasid, detachPasid, dmaIova, iommuMap, iommuUnmap, replacePasid } from './paging.js';
+import { attachPasid, detachPasid, dmaIova, guestMap, guestUnmap, iommuMap, iommuUnmap, replacePasid } from './paging.js';
 import type { SpecState } from './state.js';
 
 /**
@@ -105,6 +105,10 @@ const step = (s: SpecState, cmd: Command): Observation => {
       return iommuMap(s, cmd.hwpt, cmd.page, cmd.write);
     case 'iommuUnmap':
       return iommuUnmap(s, cmd.hwpt, cmd.page);
+    case 'guestMap':
+      return guestMap(s, cmd.page, cmd.gpa, cmd.write);
+    case 'guestUnmap':
+      return guestUnmap(s, cmd.page);
     case 'dmaIova':
       return dmaIova(s, cmd.dev, cmd.hwpt, cmd.page, cmd.write);
     case 'dmaPasid':

@@ -54,6 +54,8 @@ export const commandSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('migrate'), mm: id, page: id }),
   z.strictObject({ kind: z.literal('replacePasid'), dev: id, hwpt: id, from: id }),
   z.strictObject({ kind: z.literal('dmaPasid'), dev: id, pasid: id, page: id, write: z.boolean() }),
+  z.strictObject({ kind: z.literal('guestMap'), page: id, gpa: id, write: z.boolean() }),
+  z.strictObject({ kind: z.literal('guestUnmap'), page: id }),
 ]);
 
 const observationSchema = z.discriminatedUnion('ok', [

@@ -32,6 +32,8 @@ export const formatCommand = (cmd: Command): string =>
     .with({ kind: 'dmaPasid' }, (c) => `dmaPasid(d${c.dev},pasid ${c.pasid},p${c.page},${c.write ? 'w' : 'r'})`)
     .with({ kind: 'migrate' }, (c) => `migrate(mm${c.mm},p${c.page})`)
     .with({ kind: 'replacePasid' }, (c) => `replacePasid(d${c.dev},hwpt${c.from}→hwpt${c.hwpt})`)
+    .with({ kind: 'guestMap' }, (c) => `guestMap(iova${c.page}→gpa${c.gpa},${c.write ? 'rw' : 'r'})`)
+    .with({ kind: 'guestUnmap' }, (c) => `guestUnmap(iova${c.page})`)
     .exhaustive();
 
 const pageRange = (first: number, count: number): string =>
@@ -53,6 +55,7 @@ export const formatObservation = (cmd: Command, obs: Observation): string => {
       { kind: 'vmalloc' }, { kind: 'vfree' }, { kind: 'failNext' }, { kind: 'prefetchKernel' }, { kind: 'unplug' },
       { kind: 'failNth' },
       { kind: 'prg' }, { kind: 'detachPasid' }, { kind: 'iommuMap' }, { kind: 'iommuUnmap' }, { kind: 'migrate' }, { kind: 'replacePasid' },
+      { kind: 'guestMap' }, { kind: 'guestUnmap' },
       () => `ok ${v}`,
     )
     .exhaustive();

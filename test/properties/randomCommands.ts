@@ -68,6 +68,8 @@ function candidate(t: Topology, r: () => number): Command {
     case 'migrate': return { kind, mm, page };
     case 'replacePasid': return { kind, dev, hwpt: int(MAX_HWPTS), from: int(MAX_HWPTS) };
     case 'dmaPasid': return { kind, dev, pasid: 1 + int(8), page, write: r() < 0.5 };
+    case 'guestMap': return { kind, page: int(IOVA_PAGES), gpa: int(IOVA_PAGES), write: r() < 0.5 };
+    case 'guestUnmap': return { kind, page: int(IOVA_PAGES) };
   }
 }
 
