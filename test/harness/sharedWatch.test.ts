@@ -18,6 +18,7 @@ const EVERY_KIND: Command[] = [
   { kind: 'detachPasid', dev: 3, hwpt: 1 }, { kind: 'iommuMap', hwpt: 1, page: 3, write: true },
   { kind: 'iommuUnmap', hwpt: 0, page: 0 }, { kind: 'dmaIova', dev: 0, hwpt: 1, page: 2, write: false },
   { kind: 'migrate', mm: 1, page: 2 }, { kind: 'dmaPasid', dev: 1, pasid: 5, page: 3, write: true },
+  { kind: 'guestMap', page: 1, gpa: 3, write: true }, { kind: 'guestUnmap', page: 2 },
 ];
 
 describe('The shared-memory step watch', () => {

@@ -14,8 +14,19 @@ const run = (cmds: readonly Command[], platform: Platform = 'vtd') => {
   const obs = cmds.map((c) => {
     const unit = s.world.iommus[0]!.unit as VtdUnit;
     const sent: string[] = [];
-    if (platform === 'vtd') unit.observer = { onSubmit: (_u, d: QiDesc) => void sent.push(formatDesc(d)) };
+    // Beside the probe's observer (the invariants read the same descriptors), for this step only.
+    const probe = unit.observer;
+    if (platform === 'vtd') {
+      unit.observer = {
+        onSubmit: (u, d: QiDesc) => {
+          sent.push(formatDesc(d));
+          probe?.onSubmit?.(u, d);
+        },
+        ...(probe?.onWait === undefined ? {} : { onWait: probe.onWait.bind(probe) }),
+      };
+    }
     expect(checkedStep(s, c)).toEqual([]);
+    if (platform === 'vtd') unit.observer = probe;
     descs.push(sent);
     return s.steps[s.steps.length - 1]?.actual;
   });
