@@ -127,4 +127,22 @@ describe('nested domains at a PASID (VT-d, nested.c)', () => {
     const { obs } = run([attach(5)], platform);
     expect(obs[0]).toEqual({ ok: false, errno: 'EOPNOTSUPP' });
   });
+
+  test('a parent attached after its nested user: the NESTING_DEVTLB tag widens the rest of the walk (cache.c sets addr/mask for the loop)', () => {
+    // Tags on the parent: [NESTING_IOTLB, NESTING_DEVTLB] of the nested attach, then its own pair
+    // after them (cache_tag_assign adds after the IOMMU's last tag). A one-page unmap then flushes
+    // the parent's own PASID domain-selectively and its device TLB whole: more than the page
+    // (an over-invalidation, not a stale entry; proposed as an upstream note in the report).
+    const { s, descs } = run([
+      attach(5), { kind: 'attachPasid', dev: 0, hwpt: 0, pasid: 6 }, { kind: 'iommuMap', hwpt: 0, page: 2, write: true },
+      { kind: 'iommuUnmap', hwpt: 0, page: 2 },
+    ]);
+    const iommu = s.world.iommus[0] as IntelIommu;
+    const nestedDid = to_dmar_domain(s.world.hwpts[NESTED_HWPT]!.domain!).iommu_array!.get(iommu)!.did;
+    const parentDid = to_dmar_domain(s.world.hwpts[0]!.domain!).iommu_array!.get(iommu)!.did;
+    expect(descs[3]).toEqual([
+      `iotlb_psi did=${nestedDid} addr=${iovaVpn(2).toString(16)} am=0`, 'devtlb sid=0 pasid=5 addr=0 size=2^52',
+      `iotlb_dsi did=${parentDid}`, 'devtlb sid=0 pasid=6 addr=0 size=2^52', 'wait',
+    ]);
+  });
 });
