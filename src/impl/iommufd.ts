@@ -10,7 +10,7 @@
 import type { Co } from './core/sched.js';
 import type { Errno, Observation } from '../shared/index.js';
 import { NESTED_HWPT, NEST_PARENT_HWPT, OK, iovaVpn } from '../shared/index.js';
-import { IOMMU_VTD_INV_FLAGS_LEAF, type IommuUserDataArray } from './core/ops.js';
+import { IOMMU_VTD_INV_FLAGS_LEAF, type IommuOps, type IommuUserDataArray } from './core/ops.js';
 import { GUEST_S1_LEVELS, GuestS1Table } from './guestS1.js';
 import { KERNEL_OWNER } from '../hw/mem.js';
 import { iommu_attach_device_pasid, iommu_detach_device_pasid, iommu_replace_device_pasid } from './core/iommu.js';
@@ -56,6 +56,8 @@ function* nestedDomain(world: World, dev: Device): Co<IommuDomain | Errno> {
   }
   const r = yield* alloc(dev, parent, 0, { pgtbl_addr: slot.guest.root, addr_width: GUEST_S1_LEVELS === 4 ? 48 : 57, flags: 0 });
   if (!r.ok) return r.errno;
+  // hwpt->domain->owner = ops: iommufd, not the driver, names the nested domain's owner.
+  (r.value as { owner: IommuOps }).owner = dev.iommu.ops;
   slot.domain = r.value;
   return r.value;
 }

@@ -113,6 +113,7 @@ const intel_nested_domain_ops: IommuDomainOps = Object.freeze({
  * with a flag other than ALLOC_PASID; -EINVAL unless the parent is a second-stage domain
  * allocated as a nest parent. The domain goes on the parent's s1_domains. (Its kzalloc is no
  * fault-injection site here: iommufd allocates HWPTs outside the bind path the sites cover.)
+ * domain->owner is iommufd's to set (iommufd_hwpt_nested_alloc); it starts as this driver's.
  */
 export function* intel_iommu_domain_alloc_nested(dev: Device, parent: IommuDomain, flags: number, data: IommuHwptVtdS1): Co<Result<IommuDomain>> {
   const iommu: IntelIommu = dev_iommu_priv_get(dev).iommu;
