@@ -8,13 +8,21 @@
  */
 import { DMA_PASIDS, EXITED, FREE, LIVE, MMAP_PROTS, MPROTECT_PROTS, enabledOfKind, failNextSites, injectionIdle, pasidSlots, prgDevices, presentDevs, ridGroups, slotsIn, unplugNow } from '../src/harness/enabled.js';
 import type { Command, CommandKind } from '../src/shared/index.js';
-import { FAIL_NTH_MAX, PRG_MAX_REQUESTS } from '../src/shared/index.js';
+import { FAIL_NTH_MAX, IOVA_PAGES, NESTED_HWPT, NEST_PARENT_HWPT, PRG_MAX_REQUESTS } from '../src/shared/index.js';
+import { PTE_ABSENT } from '../src/spec/state.js';
 import type { SpecState } from '../src/spec/index.js';
 import { priOnPaging } from '../src/spec/precondition.js';
 import type { Rng } from './rng.js';
 
 /** 1–3 pages four times in five, else the whole tail (models/ids.ts pageRange). */
 const rangeCount = (rng: Rng, pages: number): number => (rng.below(5) < 4 ? 1 + rng.below(3) : pages);
+
+/** IOVA page `page` of HWPT `hwpt` has a leaf (at both stages for the nested HWPT). */
+const iovaTranslates = (s: SpecState, hwpt: number, page: number): boolean => {
+  const h = s.hwpts[hwpt]!;
+  if (h.pte[page] === PTE_ABSENT) return false;
+  return hwpt !== NESTED_HWPT || s.hwpts[NEST_PARENT_HWPT]!.pte[h.gpa[page]!] !== PTE_ABSENT;
+};
 
 export const drawOfKind = (s: SpecState, kind: CommandKind, rng: Rng): Command | undefined => {
   const t = s.t.topology;
@@ -133,14 +141,37 @@ export const drawOfKind = (s: SpecState, kind: CommandKind, rng: Rng): Command |
       const mms = slotsIn(s, LIVE);
       return mms.length === 0 ? undefined : { kind, mm: rng.pick(mms), page: rng.below(t.pages) };
     }
-    // The paging-domain commands: their sets are a few dozen commands at most (two HWPTs, four
+    case 'guestMap': {
+      // Aimed, three times in four, at a GPA page the parent maps: a guest leaf over an unmapped
+      // GPA only ever faults, and the parent's unmap reaches nested entries only if one was cached.
+      const h = s.hwpts[NESTED_HWPT]!;
+      if (!h.allocated) return undefined;
+      const pages: number[] = [];
+      const backed: number[] = [];
+      for (let p = 0; p < IOVA_PAGES; p++) {
+        if (h.pte[p] === PTE_ABSENT) pages.push(p);
+        if (s.hwpts[NEST_PARENT_HWPT]!.pte[p] !== PTE_ABSENT) backed.push(p);
+      }
+      if (pages.length === 0) return undefined;
+      const gpa = backed.length > 0 && rng.below(4) !== 0 ? rng.pick(backed) : rng.below(IOVA_PAGES);
+      return { kind, page: rng.pick(pages), gpa, write: rng.bool() };
+    }
+    case 'dmaIova': {
+      // Aimed, three times in four, at a page its HWPT translates (through both stages for the
+      // nested one): a guest table is sparse, and a stale entry shows only once one was cached.
+      const all = enabledOfKind(s, kind);
+      if (all.length === 0) return undefined;
+      const mapped = all.filter((c) => c.kind === 'dmaIova' && iovaTranslates(s, c.hwpt, c.page));
+      return mapped.length > 0 && rng.below(4) !== 0 ? rng.pick(mapped) : rng.pick(all);
+    }
+    // The paging-domain commands: their sets are a few dozen commands at most (three HWPTs, four
     // IOVA pages), so they are drawn from the enumeration itself.
     case 'attachPasid':
     case 'replacePasid':
     case 'detachPasid':
     case 'iommuMap':
     case 'iommuUnmap':
-    case 'dmaIova':
+    case 'guestUnmap':
     // A PRI device's bonds whose groups are finished: a handful at most.
     case 'stopMarker': {
       const all = enabledOfKind(s, kind);

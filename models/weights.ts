@@ -39,6 +39,9 @@ export const DEFAULT_WEIGHTS: Weights = {
   dmaIova: 4,
   migrate: 2,
   replacePasid: 2,
+  // The guest's stage-1 table of the nested HWPT (VT-d; never legal elsewhere: no nested HWPT).
+  guestMap: 3,
+  guestUnmap: 2,
   // Drawn only inside concurrent groups (models/groups.ts), racing a replace of its PASID: a
   // sequential weight would change every seed's sequence.
   dmaPasid: 0,

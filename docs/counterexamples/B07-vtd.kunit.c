@@ -4,8 +4,8 @@
  * Platform vtd, 1 IOMMU(s), 1 device(s), 1 mm(s), 1 user page(s), 0 vmalloc page(s).
  * Fault B07: SVA domains get second-stage IOTLB flushes; fixed by 04b1b069f151 (Dec 2025).
  * The harness found I7 (Invalidation and teardown ordering) at step 4: vtd0: device-TLB invalidation of sid 0 PASID 1 (descriptor 1) without a P_IOTLB invalidation of the PASID before it
- * Rule: The IOMMU's TLB invalidation (and its wait/sync) precedes the device-TLB/ATC invalidation; teardown clears the entry, then flushes the PASID cache or CD, the IOTLB, the device TLB, then drains the PRQ; attach returns only once the entry is visible.
- * Source: drivers/iommu/intel/pasid.c: intel_pasid_tear_down_entry; drivers/iommu/intel/cache.c: cache_tag_flush_range; drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c: arm_smmu_mm_arch_invalidate_secondary_tlbs, arm_smmu_mm_release; arm-smmu-v3.c: arm_smmu_blocking_set_dev_pasid (v6.17); drivers/iommu/amd/iommu.c: update_gcr3, amd_iommu_dev_flush_pasid_pages (v6.19-rc); bug B06
+ * Rule: The IOMMU's TLB invalidation (and its wait/sync) precedes the device-TLB/ATC invalidation; teardown clears the entry, then flushes the PASID cache or CD, the IOTLB, the device TLB, then drains the PRQ; attach returns only once the entry is visible. On VT-d a nest parent's flush invalidates each nested user's IOTLB entries (its nested DID) before that user's device TLB.
+ * Source: drivers/iommu/intel/pasid.c: intel_pasid_tear_down_entry; drivers/iommu/intel/cache.c: cache_tag_flush_range; drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c: arm_smmu_mm_arch_invalidate_secondary_tlbs, arm_smmu_mm_release; arm-smmu-v3.c: arm_smmu_blocking_set_dev_pasid (v6.17); drivers/iommu/amd/iommu.c: update_gcr3, amd_iommu_dev_flush_pasid_pages (v6.19-rc); drivers/iommu/intel/cache.c: cache_tag_flush_range (NESTING_* tags, v7.0); bug B06
  *
  * Needs: CONFIG_KUNIT=y, CONFIG_IOMMU_SVA=y, the platform's IOMMU driver, and the test
  * built in (=y: mm_alloc, kthread_use_mm and the IOMMU internals are not all exported).
@@ -35,9 +35,9 @@ struct sva_repro {
 	ioasid_t pasid[1];
 	void *kpage[1];
 	/* iommufd paging domains (HWPTs), the PASID each is attached at per device, their IOVA pages */
-	struct iommu_domain *hwpt[2];
-	ioasid_t hwpt_pasid[2][1];
-	void *iova_buf[2][4];
+	struct iommu_domain *hwpt[3];
+	ioasid_t hwpt_pasid[3][1];
+	void *iova_buf[3][4];
 };
 
 /* ---- helpers: what KUnit cannot do for you is marked TODO ---- */

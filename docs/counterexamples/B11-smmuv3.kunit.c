@@ -4,8 +4,8 @@
  * Platform smmuv3, 1 IOMMU(s), 1 device(s), 1 mm(s), 1 user page(s), 0 vmalloc page(s).
  * Fault B11: invalidation size = end - start + 1; fixed by arm_smmu_mm_invalidate_range size fix (~v5.18-rc).
  * The harness found I14 (Invalidation ranges) at step 4: smmu0: TLBI_NH_VA of vpn 0x40001 beyond the range's last page 0x40000: size is end - start
- * Rule: VT-d flushes cover [start, end - 1] (inclusive end) and treat (0, ULONG_MAX) as flush-all without overflow; SMMUv3 uses size = end - start (no +1) and falls back to TLBI by ASID for everything.
- * Source: drivers/iommu/intel/svm.c: intel_arch_invalidate_secondary_tlbs; drivers/iommu/intel/cache.c: calculate_psi_aligned_address; drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c: arm_smmu_mm_arch_invalidate_secondary_tlbs (v6.17); bugs B11, B12
+ * Rule: VT-d flushes cover [start, end - 1] (inclusive end) and treat (0, ULONG_MAX) as flush-all without overflow; SMMUv3 uses size = end - start (no +1) and falls back to TLBI by ASID for everything. VT-d nesting: the guest's invalidation covers its IOVA page (P_IOTLB with the nested DID, then the devTLB); a nest parent's unmap sends each nested user an IOTLB DSI/PSI of its nested DID covering the GPA and a whole device-TLB invalidation of its PASID.
+ * Source: drivers/iommu/intel/svm.c: intel_arch_invalidate_secondary_tlbs; drivers/iommu/intel/cache.c: calculate_psi_aligned_address; drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c: arm_smmu_mm_arch_invalidate_secondary_tlbs (v6.17); drivers/iommu/intel/nested.c: intel_nested_cache_invalidate_user, cache.c: cache_tag_flush_range (NESTING_DEVTLB, v7.0); bugs B11, B12
  *
  * Needs: CONFIG_KUNIT=y, CONFIG_IOMMU_SVA=y, the platform's IOMMU driver, and the test
  * built in (=y: mm_alloc, kthread_use_mm and the IOMMU internals are not all exported).
@@ -35,9 +35,9 @@ struct sva_repro {
 	ioasid_t pasid[1];
 	void *kpage[1];
 	/* iommufd paging domains (HWPTs), the PASID each is attached at per device, their IOVA pages */
-	struct iommu_domain *hwpt[2];
-	ioasid_t hwpt_pasid[2][1];
-	void *iova_buf[2][4];
+	struct iommu_domain *hwpt[3];
+	ioasid_t hwpt_pasid[3][1];
+	void *iova_buf[3][4];
 };
 
 /* ---- helpers: what KUnit cannot do for you is marked TODO ---- */

@@ -35,9 +35,9 @@ struct sva_repro {
 	ioasid_t pasid[1];
 	void *kpage[1];
 	/* iommufd paging domains (HWPTs), the PASID each is attached at per device, their IOVA pages */
-	struct iommu_domain *hwpt[2];
-	ioasid_t hwpt_pasid[2][1];
-	void *iova_buf[2][4];
+	struct iommu_domain *hwpt[3];
+	ioasid_t hwpt_pasid[3][1];
+	void *iova_buf[3][4];
 };
 
 /* ---- helpers: what KUnit cannot do for you is marked TODO ---- */

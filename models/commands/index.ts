@@ -31,7 +31,10 @@ import { vfreeCommand } from './vfree.js';
 import { vmallocCommand } from './vmalloc.js';
 import { migrateCommand } from './migrate.js';
 import { possibleKind } from '../../src/harness/enabled.js';
-import { attachPasidCommand, detachPasidCommand, dmaIovaCommand, dmaPasidCommand, iommuMapCommand, iommuUnmapCommand, replacePasidCommand } from './paging.js';
+import {
+  attachPasidCommand, detachPasidCommand, dmaIovaCommand, dmaPasidCommand, guestMapCommand, guestUnmapCommand, iommuMapCommand,
+  iommuUnmapCommand, replacePasidCommand,
+} from './paging.js';
 
 const BUILDERS: Readonly<Record<CommandKind, (t: Topology) => fc.Arbitrary<SvaCommand>>> = {
   bind: bindCommand,
@@ -64,6 +67,8 @@ const BUILDERS: Readonly<Record<CommandKind, (t: Topology) => fc.Arbitrary<SvaCo
   replacePasid: replacePasidCommand,
   dmaPasid: dmaPasidCommand,
   stopMarker: stopMarkerCommand,
+  guestMap: guestMapCommand,
+  guestUnmap: guestUnmapCommand,
 };
 
 /** One weighted arbitrary over every kind that can be legal in `t`. */

@@ -5,11 +5,13 @@
  * the top of small devices' ranges (so -EINVAL on a narrower group member is reached).
  */
 import fc from 'fast-check';
-import { IOVA_PAGES, MAX_HWPTS, type Topology } from '../../src/shared/index.js';
+import { IOVA_PAGES, MAX_HWPTS, PAGING_HWPTS, type Topology } from '../../src/shared/index.js';
 import { devId } from '../ids.js';
 import { SvaCommand } from '../model.js';
 
 const hwptId = fc.integer({ min: 0, max: MAX_HWPTS - 1 });
+/** HWPTs with a host page table (the nested one's is the guest's: guestMap/guestUnmap). */
+const pagingHwptId = fc.integer({ min: 0, max: PAGING_HWPTS - 1 });
 const iovaPage = fc.integer({ min: 0, max: IOVA_PAGES - 1 });
 const pasidId = fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 1, max: 4 }) }, { weight: 1, arbitrary: fc.integer({ min: 5, max: 16 }) });
 
@@ -20,10 +22,17 @@ export const detachPasidCommand = (t: Topology): fc.Arbitrary<SvaCommand> =>
   fc.tuple(devId(t), hwptId).map(([dev, hwpt]) => new SvaCommand({ kind: 'detachPasid', dev, hwpt }));
 
 export const iommuMapCommand = (_t: Topology): fc.Arbitrary<SvaCommand> =>
-  fc.tuple(hwptId, iovaPage, fc.boolean()).map(([hwpt, page, write]) => new SvaCommand({ kind: 'iommuMap', hwpt, page, write }));
+  fc.tuple(pagingHwptId, iovaPage, fc.boolean()).map(([hwpt, page, write]) => new SvaCommand({ kind: 'iommuMap', hwpt, page, write }));
 
 export const iommuUnmapCommand = (_t: Topology): fc.Arbitrary<SvaCommand> =>
-  fc.tuple(hwptId, iovaPage).map(([hwpt, page]) => new SvaCommand({ kind: 'iommuUnmap', hwpt, page }));
+  fc.tuple(pagingHwptId, iovaPage).map(([hwpt, page]) => new SvaCommand({ kind: 'iommuUnmap', hwpt, page }));
+
+/** The guest's stage-1 leaf of the nested HWPT: IOVA page → GPA page (the parent's IOVA page). */
+export const guestMapCommand = (_t: Topology): fc.Arbitrary<SvaCommand> =>
+  fc.tuple(iovaPage, iovaPage, fc.boolean()).map(([page, gpa, write]) => new SvaCommand({ kind: 'guestMap', page, gpa, write }));
+
+export const guestUnmapCommand = (_t: Topology): fc.Arbitrary<SvaCommand> =>
+  iovaPage.map((page) => new SvaCommand({ kind: 'guestUnmap', page }));
 
 export const dmaIovaCommand = (t: Topology): fc.Arbitrary<SvaCommand> =>
   fc.tuple(devId(t), hwptId, iovaPage, fc.boolean()).map(([dev, hwpt, page, write]) => new SvaCommand({ kind: 'dmaIova', dev, hwpt, page, write }));

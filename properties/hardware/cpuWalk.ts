@@ -2,8 +2,10 @@
  * The reference side of the cache comparisons: what the CPU page tables say now, read the way
  * software reads them (never through a cache), and which mm owns a PASID. Allocation-free.
  */
-import { PTE_P, PTE_U, PTE_W, pteFrame } from '../../src/hw/mem.js';
+import { PTE_P, PTE_U, PTE_W, makePte, pteFrame } from '../../src/hw/mem.js';
 import { type Radix, levelSpan, tableOnPath } from '../../src/hw/radix.js';
+import { NESTED_HWPT, NEST_PARENT_HWPT } from '../../src/shared/index.js';
+import type { HwptSlot } from '../../src/impl/world.js';
 import type { PhysMem } from '../../src/hw/mem.js';
 import type { MmStruct, World } from '../../src/impl/index.js';
 import type { IommuDevice, IommuDomain, IommuGroup } from '../../src/impl/core/types.js';
@@ -41,24 +43,57 @@ export function pointerIsStale(mm: MmStruct, level: number, prefix: number, fram
   return tableOnPath(mm.kernel.mem, pgd.root, pgd.levels, prefixVpn(level, prefix), level) !== frame;
 }
 
+/** What an IOVA page translates to now, as a PTE (host frame, P, W): a HWPT's table read by software. */
+export interface IoTable {
+  lookup(vpn: number): number;
+}
+
 /**
- * The page table behind an iommufd paging domain: the live HWPT whose domain is attached at
- * (group of dev, pasid), or for an IOTLB tag, attached anywhere at pasid with DID `did` on
- * `iommu` (undefined when none: the tag is orphaned).
+ * The nested HWPT's reference: the composition of the guest's stage-1 leaf (GPA page) and the
+ * parent's leaf for that GPA page, writable only if both are (VT-d spec 3.8). One per world.
  */
-export function pagingTableAt(world: World, group: IommuGroup, pasid: number): Radix | undefined {
+class NestedTable implements IoTable {
+  constructor(private readonly world: World) {}
+
+  lookup(vpn: number): number {
+    const guest = this.world.hwpts[NESTED_HWPT]!.guest;
+    const parent = this.world.hwpts[NEST_PARENT_HWPT]!.domain;
+    const s2 = parent === undefined ? undefined : pagingRadix(parent);
+    const s1 = guest?.lookup(vpn) ?? 0;
+    if (s2 === undefined || (s1 & PTE_P) === 0) return 0;
+    const leaf = s2.lookup(pteFrame(s1));
+    if ((leaf & PTE_P) === 0) return 0;
+    return makePte(pteFrame(leaf), PTE_P | PTE_U | (s1 & leaf & PTE_W));
+  }
+}
+const nestedTables = new WeakMap<World, NestedTable>();
+
+const ioTableOf = (world: World, h: HwptSlot): IoTable | undefined => {
+  if (h.domain === undefined) return undefined;
+  if (h.domain.type !== 'NESTED') return pagingRadix(h.domain);
+  let t = nestedTables.get(world);
+  if (t === undefined) nestedTables.set(world, (t = new NestedTable(world)));
+  return t;
+};
+
+/**
+ * The table behind an iommufd HWPT (a paging domain's own, or a nested one's composition): the
+ * live HWPT whose domain is attached at (group of dev, pasid), or for an IOTLB tag, attached
+ * anywhere at pasid with DID `did` on `iommu` (undefined when none: the tag is orphaned).
+ */
+export function pagingTableAt(world: World, group: IommuGroup, pasid: number): IoTable | undefined {
   for (const h of world.hwpts) {
-    if (h.domain !== undefined && h.pasid.get(group) === pasid) return pagingRadix(h.domain);
+    if (h.domain !== undefined && h.pasid.get(group) === pasid) return ioTableOf(world, h);
   }
   return undefined;
 }
 
-export function pagingTableOfTag(world: World, iommu: IommuDevice, did: number, pasid: number | undefined): Radix | undefined {
+export function pagingTableOfTag(world: World, iommu: IommuDevice, did: number, pasid: number | undefined): IoTable | undefined {
   for (const h of world.hwpts) {
     const d = h.domain;
     if (d === undefined || to_dmar_domain(d).iommu_array?.get(iommu as IntelIommu)?.did !== did) continue;
-    if (pasid === undefined) return pagingRadix(d);
-    for (const p of h.pasid.values()) if (p === pasid) return pagingRadix(d);
+    if (pasid === undefined) return ioTableOf(world, h);
+    for (const p of h.pasid.values()) if (p === pasid) return ioTableOf(world, h);
   }
   return undefined;
 }
@@ -68,7 +103,7 @@ export const pagingRadix = (d: IommuDomain): Radix | undefined =>
   d.container instanceof ArmSmmuDomain ? to_smmu_domain(d).pgtbl?.radix : to_dmar_domain(d).pgtable?.radix;
 
 /** leafIsStale against a paging domain's table (the present bit is read permission). */
-export function ioLeafIsStale(pt: Radix, vpn: number, frame: number, write: boolean): boolean {
+export function ioLeafIsStale(pt: IoTable, vpn: number, frame: number, write: boolean): boolean {
   const pte = pt.lookup(vpn);
   if ((pte & PTE_P) === 0 || pteFrame(pte) !== frame) return true;
   return write && (pte & PTE_W) === 0;

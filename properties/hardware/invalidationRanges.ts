@@ -5,6 +5,7 @@ import { invRange } from '../../src/hw/amd/index.js';
 import type { CheckContext, Invariant } from '../invariant.js';
 import { eachInvalidationSlice, type InvalidationSlice } from './events.js';
 import { perPlatform, type Sink } from './platform.js';
+import { checkNestedRanges } from './nestedFlush.js';
 
 /** Whether the aligned block [addr, addr + 2^order) covers vpns [first, last]. */
 const covers = (addr: number, order: number, first: number, last: number): boolean =>
@@ -65,7 +66,10 @@ function smmuSlice(ctx: CheckContext, { i, u, at, mm, log, from, to }: Invalidat
   if (beyond >= 0) out.add(objects, `${log.name}: TLBI_NH_VA of vpn 0x${beyond.toString(16)} beyond the range's last page 0x${last.toString(16)}: size is end - start`);
 }
 
-const vtd = (ctx: CheckContext, out: Sink): void => eachInvalidationSlice(ctx, out, vtdSlice);
+const vtd = (ctx: CheckContext, out: Sink): void => {
+  eachInvalidationSlice(ctx, out, vtdSlice);
+  checkNestedRanges(ctx, out);
+};
 const smmuv3 = (ctx: CheckContext, out: Sink): void => eachInvalidationSlice(ctx, out, smmuSlice);
 
 /** AMD: every IOMMU and IOTLB invalidation covers the range (the whole-mm form: all pages). */
@@ -89,8 +93,8 @@ export const invalidationRanges: Invariant = {
   id: 'I14',
   title: 'Invalidation ranges',
   kernelRule:
-    'VT-d flushes cover [start, end - 1] (inclusive end) and treat (0, ULONG_MAX) as flush-all without overflow; SMMUv3 uses size = end - start (no +1) and falls back to TLBI by ASID for everything.',
+    'VT-d flushes cover [start, end - 1] (inclusive end) and treat (0, ULONG_MAX) as flush-all without overflow; SMMUv3 uses size = end - start (no +1) and falls back to TLBI by ASID for everything. VT-d nesting: the guest\'s invalidation covers its IOVA page (P_IOTLB with the nested DID, then the devTLB); a nest parent\'s unmap sends each nested user an IOTLB DSI/PSI of its nested DID covering the GPA and a whole device-TLB invalidation of its PASID.',
   source:
-    'drivers/iommu/intel/svm.c: intel_arch_invalidate_secondary_tlbs; drivers/iommu/intel/cache.c: calculate_psi_aligned_address; drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c: arm_smmu_mm_arch_invalidate_secondary_tlbs (v6.17); bugs B11, B12',
+    'drivers/iommu/intel/svm.c: intel_arch_invalidate_secondary_tlbs; drivers/iommu/intel/cache.c: calculate_psi_aligned_address; drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-sva.c: arm_smmu_mm_arch_invalidate_secondary_tlbs (v6.17); drivers/iommu/intel/nested.c: intel_nested_cache_invalidate_user, cache.c: cache_tag_flush_range (NESTING_DEVTLB, v7.0); bugs B11, B12',
   check: perPlatform('I14', { vtd, smmuv3, amd }),
 };

@@ -130,7 +130,8 @@ export function checkVtdOrdering(ctx: CheckContext, out: Sink): void {
   } else if (cmd.kind === 'detachPasid') {
     const domain = world.hwpts[cmd.hwpt]?.domain;
     if (domain === undefined) return;
-    const secondStage = to_dmar_domain(domain).pgtable?.first_stage === false;
+    // intel_pasid_tear_down_entry: DSI for a second-level or nested entry (PGTT 010b, 011b).
+    const secondStage = domain.type === 'NESTED' || to_dmar_domain(domain).pgtable?.first_stage === false;
     for (const d of world.devices[cmd.dev]!.group.devices) {
       if (d.max_pasids === 0) continue;
       // The PASID is gone from the HWPT after the step: its PASID-cache invalidation names it.

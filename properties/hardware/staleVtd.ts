@@ -1,7 +1,8 @@
 /**
  * I6 on VT-d: each unit's IOTLB and paging-structure cache against the page tables of the mm
  * owning the PASID tag (or of the iommufd paging domain attached there with that DID; the
- * second-stage-only IOTLB entries against the domain holding their DID), and its PASID cache
+ * second-stage-only IOTLB entries against the domain holding their DID; the nested entries
+ * against the nested domain attached there with that DID, both stages composed), and its PASID cache
  * against the PASID tables in memory. Each cache is
  * walked once; a tag is resolved to its mm once per (DID, PASID).
  */
@@ -9,9 +10,10 @@ import { pscFrame } from '../../src/hw/vtd/psc.js';
 import type { World } from '../../src/impl/index.js';
 import { ioLeafIsStale, ioPointerIsStale, leafIsStale, mmOfPasid, pagingTableOfTag, pointerIsStale } from './cpuWalk.js';
 import type { Sink } from './platform.js';
-import { PASID_SPACE, iotlbOf, pasidCacheOf, pscOf, samePasidEntry, slIotlbOf, vtdUnits } from './vtdRead.js';
+import { PASID_SPACE, iotlbOf, nestedIotlbOf, pasidCacheOf, pscOf, samePasidEntry, slIotlbOf, vtdUnits } from './vtdRead.js';
 import { walkKeyLevel, walkKeyPrefix } from '../../src/hw/walkKey.js';
 import { IDA_START_DID } from '../../src/impl/vtd/did.js';
+import { Radix } from '../../src/hw/radix.js';
 
 export function checkVtdCaches(world: World, out: Sink): void {
   const units = vtdUnits(world);
@@ -58,6 +60,11 @@ export function checkVtdCaches(world: World, out: Sink): void {
           out.add({ iommu: i, did, pasid, entries: m.size }, `${u.name} paging-structure cache keeps ${m.size} entries tagged DID ${did} PASID ${pasid}, which no mm or attached paging domain owns`);
           continue;
         }
+        // A nested walk caches no paging structure (walk.ts: nestedTranslate): any is foreign.
+        if (!(pt instanceof Radix)) {
+          out.add({ iommu: i, did, pasid, entries: m.size }, `${u.name} paging-structure cache keeps ${m.size} entries tagged with the nested DID ${did} PASID ${pasid}, which no walk fills`);
+          continue;
+        }
         for (const [k, packed] of m) {
           const level = walkKeyLevel(k);
           const prefix = walkKeyPrefix(k);
@@ -74,6 +81,25 @@ export function checkVtdCaches(world: World, out: Sink): void {
         if (pointerIsStale(mm, level, prefix, frame)) {
           out.add({ iommu: i, did, pasid, mm: mm.slot, level, frame },
             `${u.name} paging-structure cache DID ${did} PASID ${pasid} level ${level} prefix 0x${prefix.toString(16)} → table ${frame} is no longer mm${mm.slot}'s table there`);
+        }
+      }
+    }
+    // Nested (combined) entries, tagged (DID, PASID): against the guest's stage-1 leaf composed
+    // with the parent's leaf for its GPA, whichever changed last (the guest's unmap with its
+    // invalidation, or the host's unmap from the parent with the parent's flush).
+    for (const [key, m] of nestedIotlbOf(u)) {
+      if (m.size === 0) continue;
+      const did = Math.floor(key / PASID_SPACE);
+      const pasid = key % PASID_SPACE;
+      const pt = pagingTableOfTag(world, units[i]!, did, pasid);
+      if (pt === undefined || pt instanceof Radix) {
+        out.add({ iommu: i, did, pasid, entries: m.size }, `${u.name} IOTLB keeps ${m.size} nested entries tagged DID ${did} PASID ${pasid}, which no attached nested domain owns`);
+        continue;
+      }
+      for (const [vpn, t] of m) {
+        if (ioLeafIsStale(pt, vpn, t.frame, t.write)) {
+          out.add({ iommu: i, did, pasid, vpn, frame: t.frame },
+            `${u.name} IOTLB nested entry DID ${did} PASID ${pasid} IOVA 0x${vpn.toString(16)} → frame ${t.frame}${t.write ? ' rw' : ' ro'} disagrees with the guest's stage-1 table composed with the parent's`);
         }
       }
     }

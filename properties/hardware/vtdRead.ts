@@ -16,6 +16,8 @@ export const PASID_SPACE = 2 ** 20;
 export const iotlbOf = (u: Pick<VtdUnit, 'iotlb'>): ReadonlyMap<number, ReadonlyMap<number, CachedTranslation>> => u.iotlb['map'];
 /** IOTLB, second-stage-only entries: DID → vpn → translation (no PASID tag). */
 export const slIotlbOf = (u: Pick<VtdUnit, 'iotlb'>): ReadonlyMap<number, ReadonlyMap<number, CachedTranslation>> => u.iotlb['sl'];
+/** IOTLB, nested (combined) entries: (DID, PASID) key → vpn → translation. */
+export const nestedIotlbOf = (u: Pick<VtdUnit, 'iotlb'>): ReadonlyMap<number, ReadonlyMap<number, CachedTranslation>> => u.iotlb['nested'];
 /** PSC: (DID, PASID) key → (prefix * 8 + level) → packed (frame * 4 + flags). */
 export const pscOf = (u: Pick<VtdUnit, 'psc'>): ReadonlyMap<number, ReadonlyMap<number, number>> => u.psc['map'];
 /** PASID cache: (sid * 2^20 + PASID) → snapshot. */

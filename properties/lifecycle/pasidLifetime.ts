@@ -46,8 +46,8 @@ function check({ world }: CheckContext): readonly Violation[] {
   }
   for (const g of world.groups) {
     for (const [pasid, e] of g.pasid_array) {
-      // An iommufd paging domain sits at the PASID its caller chose, outside the global IDA.
-      if (e.kind === 'domain' && e.domain.type === 'PAGING') continue;
+      // An iommufd paging or nested domain sits at the PASID its caller chose, outside the global IDA.
+      if (e.kind === 'domain' && (e.domain.type === 'PAGING' || e.domain.type === 'NESTED')) continue;
       if (!ida.has(pasid)) {
         f.add({ group: g.id, pasid }, `group ${g.id} has a ${e.kind} entry at freed PASID ${pasid}`);
         continue;

@@ -7,7 +7,7 @@
  * precondition would reject.
  */
 import type { Command, CommandKind, FailSite, Prot, Topology } from '../shared/index.js';
-import { FAIL_NTH_MAX, IOVA_PAGES, MAX_HWPTS, PRG_MAX_REQUESTS, failSitesOf } from '../shared/index.js';
+import { FAIL_NTH_MAX, IOVA_PAGES, MAX_HWPTS, NESTED_HWPT, PAGING_HWPTS, PRG_MAX_REQUESTS, failSitesOf } from '../shared/index.js';
 import { MM } from '../spec/index.js';
 import type { SpecState } from '../spec/index.js';
 import { hasPagingDomains } from '../spec/paging.js';
@@ -136,7 +136,8 @@ export const possibleKind = (kind: CommandKind, t: Topology): boolean =>
     : kind === 'prg' ? prgDevices(t).length > 0
     : kind === 'stopMarker' ? stopMarkerDevices(t).length > 0
     // Without paging domains attachPasid is -EOPNOTSUPP and nothing can use one.
-    : kind === 'detachPasid' || kind === 'replacePasid' || kind === 'iommuMap' || kind === 'iommuUnmap' || kind === 'dmaIova' ? hasPagingDomains(t.platform)
+    : kind === 'detachPasid' || kind === 'replacePasid' || kind === 'iommuMap' || kind === 'iommuUnmap' || kind === 'dmaIova' ||
+      kind === 'guestMap' || kind === 'guestUnmap' ? hasPagingDomains(t.platform)
     : true;
 
 /**
@@ -223,14 +224,26 @@ export const enabledOfKind = (s: SpecState, kind: CommandKind): Command[] => {
       for (let dev = 0; dev < t.devices.length; dev++) for (let hwpt = 0; hwpt < MAX_HWPTS; hwpt++) if (attachedIn(s, dev, hwpt) !== 0) out.push({ kind, dev, hwpt });
       return out;
     case 'iommuMap':
-      for (let hwpt = 0; hwpt < MAX_HWPTS; hwpt++) {
+      for (let hwpt = 0; hwpt < PAGING_HWPTS; hwpt++) {
         const h = s.hwpts[hwpt]!;
         if (!h.allocated) continue;
         for (let page = 0; page < IOVA_PAGES; page++) if (h.pte[page] === PTE_ABSENT) for (const write of [false, true]) out.push({ kind, hwpt, page, write });
       }
       return out;
     case 'iommuUnmap':
-      for (let hwpt = 0; hwpt < MAX_HWPTS; hwpt++) for (let page = 0; page < IOVA_PAGES; page++) if (s.hwpts[hwpt]!.pte[page] !== PTE_ABSENT) out.push({ kind, hwpt, page });
+      for (let hwpt = 0; hwpt < PAGING_HWPTS; hwpt++) for (let page = 0; page < IOVA_PAGES; page++) if (s.hwpts[hwpt]!.pte[page] !== PTE_ABSENT) out.push({ kind, hwpt, page });
+      return out;
+    case 'guestMap': {
+      const h = s.hwpts[NESTED_HWPT]!;
+      if (!h.allocated) return out;
+      for (let page = 0; page < IOVA_PAGES; page++) {
+        if (h.pte[page] !== PTE_ABSENT) continue;
+        for (let gpa = 0; gpa < IOVA_PAGES; gpa++) for (const write of [false, true]) out.push({ kind, page, gpa, write });
+      }
+      return out;
+    }
+    case 'guestUnmap':
+      for (let page = 0; page < IOVA_PAGES; page++) if (s.hwpts[NESTED_HWPT]!.pte[page] !== PTE_ABSENT) out.push({ kind, page });
       return out;
     case 'dmaIova':
       // Devices without PRI only (the precondition's reason: no IOPF handler behind the PASID).

@@ -26,7 +26,7 @@ const TOPO_BYTES = 8192;
 export const WATCH_MAX_COMMANDS = 4096;
 
 /** One command: its kind and every field a command may have, -1 where it has none. */
-const FIELDS = ['dev', 'mm', 'page', 'first', 'count', 'child', 'kpage', 'n', 'hwpt', 'pasid', 'from'] as const;
+const FIELDS = ['dev', 'mm', 'page', 'first', 'count', 'child', 'kpage', 'n', 'hwpt', 'pasid', 'from', 'gpa'] as const;
 const WRITE = 1 + FIELDS.length;
 const PROT = WRITE + 1;
 const SITE = PROT + 1;
@@ -53,7 +53,7 @@ const KIND_FIELDS: Readonly<Record<CommandKind, readonly string[]>> = {
   prg: ['dev', 'mm', 'page', 'count', 'write', 'rid', 'last'],
   attachPasid: ['dev', 'hwpt', 'pasid'], replacePasid: ['dev', 'hwpt', 'from'], detachPasid: ['dev', 'hwpt'],
   iommuMap: ['hwpt', 'page', 'write'], iommuUnmap: ['hwpt', 'page'], dmaIova: ['dev', 'hwpt', 'page', 'write'], migrate: ['mm', 'page'],
-  dmaPasid: ['dev', 'pasid', 'page', 'write'], stopMarker: ['dev', 'mm'],
+  dmaPasid: ['dev', 'pasid', 'page', 'write'], stopMarker: ['dev', 'mm'], guestMap: ['page', 'gpa', 'write'], guestUnmap: ['page'],
 };
 const KIND_SLOTS: readonly (readonly (readonly [string, number])[])[] =
   COMMAND_KINDS.map((k) => KIND_FIELDS[k].map((f) => [f, SLOT_OF[f]!] as const));

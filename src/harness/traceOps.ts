@@ -142,7 +142,7 @@ export const tracingDriver = (driver: IommuDriver, sink: TraceSink): IommuDriver
       const tracedOps = tracer.table(ops, (member, r, args) => {
         // Paging domains (iommufd) as SVA ones: the core's domain->owner == ops check must
         // see the traced table, or every PASID attach of a traced session is -EINVAL.
-        if ((member !== 'domain_alloc_sva' && member !== 'domain_alloc_paging_flags') || !hasKeys(r, 'ok') || r.ok !== true) return;
+        if ((member !== 'domain_alloc_sva' && member !== 'domain_alloc_paging_flags' && member !== 'domain_alloc_nested') || !hasKeys(r, 'ok') || r.ok !== true) return;
         tracer.adopt(r.value as IommuDomain, ops, box.ops!);
         if (member === 'domain_alloc_sva') tracer.adoptNotifiers(args[1] as MmStruct);
       });

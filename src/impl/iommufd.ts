@@ -3,11 +3,15 @@
  * to what reaches the IOMMU core): a HWPT's paging domain is allocated on its first PASID
  * attach (IOMMU_HWPT_ALLOC; HWPT 0 as a nest parent, HWPT 1 plain) and kept; IOAS map/unmap
  * become iommu_map / iommu_unmap of one page backed by a kernel buffer, freed only after the
- * unmap has flushed (iopt_unmap_iova unpins after iommu_unmap returns).
+ * unmap has flushed (iopt_unmap_iova unpins after iommu_unmap returns). HWPT 2 is a nested
+ * HWPT over HWPT 0 (IOMMU_HWPT_ALLOC with pt_id = HWPT 0 and IOMMU_HWPT_DATA_VTD_S1), whose
+ * stage-1 table the guest writes and invalidates (IOMMU_HWPT_INVALIDATE).
  */
 import type { Co } from './core/sched.js';
 import type { Errno, Observation } from '../shared/index.js';
-import { OK, iovaVpn } from '../shared/index.js';
+import { NESTED_HWPT, NEST_PARENT_HWPT, OK, iovaVpn } from '../shared/index.js';
+import { IOMMU_VTD_INV_FLAGS_LEAF, type IommuOps, type IommuUserDataArray } from './core/ops.js';
+import { GUEST_S1_LEVELS, GuestS1Table } from './guestS1.js';
 import { KERNEL_OWNER } from '../hw/mem.js';
 import { iommu_attach_device_pasid, iommu_detach_device_pasid, iommu_replace_device_pasid } from './core/iommu.js';
 import { IOMMU_HWPT_ALLOC_NEST_PARENT } from './core/ops.js';
@@ -21,10 +25,67 @@ const fail = (errno: Errno): Observation => ({ ok: false, errno });
 function* hwptDomain(world: World, hwpt: number, dev: Device): Co<IommuDomain | Errno> {
   const slot = world.hwpts[hwpt]!;
   if (slot.domain !== undefined) return slot.domain;
-  const r = yield* iommu_paging_domain_alloc_flags(dev, hwpt === 0 ? IOMMU_HWPT_ALLOC_NEST_PARENT : 0);
+  if (hwpt === NESTED_HWPT) return yield* nestedDomain(world, dev);
+  const r = yield* iommu_paging_domain_alloc_flags(dev, hwpt === NEST_PARENT_HWPT ? IOMMU_HWPT_ALLOC_NEST_PARENT : 0);
   if (!r.ok) return r.errno;
   slot.domain = r.value;
   return r.value;
+}
+
+/**
+ * iommufd/hw_pagetable.c: iommufd_hwpt_nested_alloc (v7.0) for HWPT 2 over HWPT 0 (allocated
+ * first if need be, as the VMM does). Before it, the VMM has mapped guest RAM into the parent:
+ * here the guest's stage-1 table pages, at their GPAs. -EOPNOTSUPP when the driver has no
+ * domain_alloc_nested (SMMUv3 and AMD nest only under a vIOMMU: arm_vsmmu_alloc_domain_nested,
+ * amd_iommu_alloc_domain_nested), or already when the parent cannot be allocated (no
+ * domain_alloc_paging_flags in those ports).
+ */
+function* nestedDomain(world: World, dev: Device): Co<IommuDomain | Errno> {
+  const slot = world.hwpts[NESTED_HWPT]!;
+  const parent = yield* hwptDomain(world, NEST_PARENT_HWPT, dev);
+  if (typeof parent === 'string') return parent;
+  const alloc = dev.iommu.ops.domain_alloc_nested;
+  if (alloc === undefined) return 'EOPNOTSUPP';
+  if (slot.guest === undefined) {
+    const guest = new GuestS1Table(world.kernel.mem);
+    for (const [gpa, frame] of guest.tables) {
+      const ret = yield* iommu_map(parent, gpa, frame, true);
+      if (ret !== 0) throw new Error(`the VMM's map of guest RAM at GPA page 0x${gpa.toString(16)} failed: ${ret}`);
+    }
+    slot.guest = guest;
+  }
+  const r = yield* alloc(dev, parent, 0, { pgtbl_addr: slot.guest.root, addr_width: GUEST_S1_LEVELS === 4 ? 48 : 57, flags: 0 });
+  if (!r.ok) return r.errno;
+  // hwpt->domain->owner = ops: iommufd, not the driver, names the nested domain's owner.
+  (r.value as { owner: IommuOps }).owner = dev.iommu.ops;
+  slot.domain = r.value;
+  return r.value;
+}
+
+/** The guest writes a stage-1 leaf of HWPT 2: IOVA page → GPA page (HWPT 0's IOVA page gpa). */
+export function guestMap(world: World, page: number, gpa: number, write: boolean): Observation {
+  const guest = world.hwpts[NESTED_HWPT]!.guest;
+  if (guest === undefined || guest.lookup(iovaVpn(page)) !== 0) throw new Error(`guestMap(${page}): caller contract`);
+  guest.map(iovaVpn(page), iovaVpn(gpa), write);
+  return OK;
+}
+
+/**
+ * The guest clears a stage-1 leaf, then its invalidation arrives as IOMMU_HWPT_INVALIDATE
+ * (iommufd_hwpt_invalidate → the nested domain's cache_invalidate_user): one page, LEAF.
+ */
+export function* guestUnmap(world: World, page: number): Co<Observation> {
+  const slot = world.hwpts[NESTED_HWPT]!;
+  const guest = slot.guest;
+  if (guest === undefined || slot.domain === undefined || guest.unmap(iovaVpn(page)) === 0) throw new Error(`guestUnmap(${page}): caller contract`);
+  const inv = slot.domain.ops.cache_invalidate_user;
+  if (inv === undefined) return fail('EOPNOTSUPP');
+  const array: IommuUserDataArray = {
+    type: 'IOMMU_HWPT_INVALIDATE_DATA_VTD_S1', entry_num: 0,
+    entries: [{ addr: BigInt(iovaVpn(page)) << 12n, npages: 1n, flags: IOMMU_VTD_INV_FLAGS_LEAF }],
+  };
+  const ret = yield* inv(slot.domain, array);
+  return ret === 0 ? OK : fail(ret);
 }
 
 /** iommufd_device_attach at a PASID (iommufd_hw_pagetable_attach → iommu_attach_device_pasid). */

@@ -16,9 +16,9 @@ export interface Leak {
   readonly what: string;
 }
 
-/** A pasid_array entry an iommufd HWPT accounts for: its paging domain, attached there. */
+/** A pasid_array entry an iommufd HWPT accounts for: its paging or nested domain, attached there. */
 export function isHwptEntry(world: World, group: IommuGroup, pasid: number, e: PasidArrayEntry): boolean {
-  if (e.kind !== 'domain' || e.domain.type !== 'PAGING') return false;
+  if (e.kind !== 'domain' || (e.domain.type !== 'PAGING' && e.domain.type !== 'NESTED')) return false;
   for (const h of world.hwpts) if (h.domain === e.domain && h.pasid.get(group) === pasid) return true;
   return false;
 }

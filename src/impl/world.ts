@@ -8,6 +8,7 @@ import { PciDevice } from '../hw/device.js';
 import type { KernelSpace } from '../hw/pagetable.js';
 import type { Topology, TraceSink } from '../shared/index.js';
 import { IOVA_PAGES, MAX_HWPTS, topologyError } from '../shared/index.js';
+import type { GuestS1Table } from './guestS1.js';
 import type { ContentCounters } from './core/content.js';
 import { type CoreGlobals, type CoreOptions, coreOf, createKernel } from './core/kernel.js';
 import type { Device, IommuDevice, IommuDomain, IommuDriver, IommuGroup, IommuSva, Kernel, MmStruct } from './core/types.js';
@@ -26,6 +27,8 @@ export interface HwptSlot {
   domain: IommuDomain | undefined;
   readonly frames: (number | undefined)[];
   readonly pasid: Map<IommuGroup, number>;
+  /** The nested HWPT (NESTED_HWPT): the guest's stage-1 table, made with the domain. */
+  guest?: GuestS1Table;
 }
 
 export type SlotState = 'unborn' | 'live' | 'exited' | 'dropped' | 'freed';

@@ -89,6 +89,18 @@ export type Command =
   | { readonly kind: 'iommuMap'; readonly hwpt: number; readonly page: number; readonly write: boolean }
   /** iommu_unmap of IOVA page `page` of hwpt (flush, then the buffer is freed). */
   | { readonly kind: 'iommuUnmap'; readonly hwpt: number; readonly page: number }
+  /**
+   * The guest writes a stage-1 leaf in its own table (HWPT 2, nested over HWPT 0): IOVA page
+   * `page` → GPA page `gpa` (HWPT 0's IOVA page `gpa`), read-only or read-write. A new
+   * mapping needs no invalidation (the hardware caches no non-present first-stage entry).
+   */
+  | { readonly kind: 'guestMap'; readonly page: number; readonly gpa: number; readonly write: boolean }
+  /**
+   * The guest clears the stage-1 leaf of IOVA page `page`, then asks for its invalidation: the
+   * VMM passes the guest's PASID-based IOTLB invalidation through IOMMU_HWPT_INVALIDATE
+   * (intel_nested_cache_invalidate_user, one page, IOMMU_VTD_INV_FLAGS_LEAF).
+   */
+  | { readonly kind: 'guestUnmap'; readonly page: number }
   /** The device accesses IOVA page `page` through the PASID hwpt is attached at in its group. */
   | { readonly kind: 'dmaIova'; readonly dev: number; readonly hwpt: number; readonly page: number; readonly write: boolean }
   /**
@@ -125,4 +137,5 @@ export const COMMAND_KINDS: readonly CommandKind[] = [
   'spawn', 'gracePeriod', 'prefetch', 'vmalloc', 'vfree', 'failNext', 'serviceFaults', 'prefetchKernel', 'unplug', 'prg',
   'attachPasid', 'detachPasid', 'iommuMap', 'iommuUnmap', 'dmaIova', 'migrate', 'replacePasid', 'failNth', 'dmaPasid',
   'stopMarker',
+  'guestMap', 'guestUnmap',
 ];

@@ -49,8 +49,23 @@ export const kernelToken = (kpage: number, gen: number): number =>
  * IOVA page is backed by a kernel buffer of its own (a DMA allocation, not a user page), so
  * its tokens live in the kernel half's spare page ids, above the vmalloc pages.
  */
-export const MAX_HWPTS = 2;
+export const MAX_HWPTS = 3;
 export const IOVA_PAGES = 4;
+/**
+ * HWPT 2 is a nested domain (IOMMU_HWPT_DATA_VTD_S1) over HWPT 0, the nest parent: its IOVA
+ * pages are the guest's stage-1 table (IOVA → GPA), and a GPA page g is HWPT 0's IOVA page g.
+ * It maps no buffer of its own (iommuMap/iommuUnmap name HWPTs below it; guestMap/guestUnmap it).
+ */
+export const NESTED_HWPT = 2;
+export const NEST_PARENT_HWPT = 0;
+/** HWPTs with a page table of their own (iommuMap/iommuUnmap). */
+export const PAGING_HWPTS = 2;
+/**
+ * Where the guest keeps its stage-1 table pages in its physical address space (GPA vpns, 2 GiB
+ * up): guest RAM the VMM maps into the nest parent when it creates the nested HWPT, away from
+ * the IOVA pages so that iommuUnmap never reaches them.
+ */
+export const GUEST_PT_GPA_VPN = 0x80000;
 /** IOVA page p sits where user page p would: pairs share a leaf table (a range spans tables). */
 export const iovaVpn = (page: number): number => userVpn(page);
 const iovaId = (hwpt: number, page: number): number => MAX_KPAGES + hwpt * IOVA_PAGES + page;

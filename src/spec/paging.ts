@@ -10,7 +10,9 @@
  * drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c: arm_smmu_domain_alloc_paging_flags,
  * arm_smmu_domain_finalise_s1, arm_smmu_s1_set_dev_pasid, arm_smmu_set_pasid (v7.0-rc5).
  */
-import { IOVA_PAGES, MAX_HWPTS, failSiteInfo, iovaToken, type Errno, type FailSite, type Observation, type Platform } from '../shared/index.js';
+import {
+  IOVA_PAGES, MAX_HWPTS, NESTED_HWPT, NEST_PARENT_HWPT, failSiteInfo, iovaToken, type Errno, type FailSite, type Observation, type Platform,
+} from '../shared/index.js';
 import { consumeAnyFail, consumeFail } from './lifetime.js';
 import { OK_OBS, dmaFault, fail } from './observe.js';
 import { drainIommu } from './pri.js';
@@ -19,8 +21,10 @@ import { PTE_ABSENT, PTE_RO, PTE_RW, type SpecState } from './state.js';
 export interface SpecHwpt {
   /** The paging domain exists (the first attach on a platform that has them allocated it). */
   allocated: boolean;
-  /** Per IOVA page: PTE_ABSENT, PTE_RO or PTE_RW. */
+  /** Per IOVA page: PTE_ABSENT, PTE_RO or PTE_RW (the nested HWPT: the guest's stage-1 leaf). */
   readonly pte: Uint8Array;
+  /** The nested HWPT only: the GPA page (the parent's IOVA page) each mapped IOVA page points at. */
+  readonly gpa: Int32Array;
   /** Content token of each mapped page. */
   readonly token: Int32Array;
   /** Population counters per IOVA page: never reset. */
@@ -39,13 +43,13 @@ export interface SpecHwpt {
 
 export const newHwpts = (groups: number): SpecHwpt[] =>
   Array.from({ length: MAX_HWPTS }, () => ({
-    allocated: false, pte: new Uint8Array(IOVA_PAGES), token: new Int32Array(IOVA_PAGES),
+    allocated: false, pte: new Uint8Array(IOVA_PAGES), gpa: new Int32Array(IOVA_PAGES), token: new Int32Array(IOVA_PAGES),
     gen: new Int32Array(IOVA_PAGES), pasid: new Int32Array(groups), settingUp: new Int32Array(groups), iommu: -1,
   }));
 
 export const cloneHwpts = (h: readonly SpecHwpt[]): SpecHwpt[] =>
   h.map((x) => ({
-    allocated: x.allocated, pte: x.pte.slice(), token: x.token.slice(), gen: x.gen.slice(), pasid: x.pasid.slice(), settingUp: x.settingUp.slice(),
+    allocated: x.allocated, pte: x.pte.slice(), gpa: x.gpa.slice(), token: x.token.slice(), gen: x.gen.slice(), pasid: x.pasid.slice(), settingUp: x.settingUp.slice(),
     iommu: x.iommu,
   }));
 
@@ -148,6 +152,13 @@ const allocLowest = (used: ReadonlySet<number>, min: number, max: number): numbe
  * (-EBUSY when none is free), kept while the HWPT lives. Either is tied to dev's SMMU.
  */
 const hwptAlloc = (s: SpecState, dev: number, hwpt: number): Errno | undefined => {
+  if (hwpt === NESTED_HWPT) {
+    // The VMM allocates the nest parent first (iommufd_hwpt_nested_alloc needs it); only VT-d
+    // has domain_alloc_nested for a PASID's nested domain (SMMUv3 and AMD nest under a vIOMMU).
+    const p = hwptAlloc(s, dev, NEST_PARENT_HWPT);
+    if (p !== undefined) return p;
+    if (s.t.topology.platform !== 'vtd') return 'EOPNOTSUPP';
+  }
   const h = s.hwpts[hwpt]!;
   if (h.allocated) return undefined;
   if (s.t.topology.platform === 'smmuv3') {
@@ -180,7 +191,19 @@ const attachError = (s: SpecState, hwpt: number, group: number, pasid: number): 
   return groupSetError(s, hwpt, group);
 };
 
-/** attachPasid(dev, hwpt, pasid). Precondition: hwpt is not attached to dev's group. */
+/**
+ * The HWPT's first use allocates it; the nested HWPT's allocates its parent first (the VMM's
+ * IOMMU_HWPT_ALLOC of the nest parent, then the nested one with pt_id = the parent). On VT-d
+ * neither allocation can fail here (SLTS and nesting are supported, and neither is a fault
+ * injection site).
+ */
+/**
+ * attachPasid(dev, hwpt, pasid). Precondition: hwpt is not attached to dev's group. Where the
+ * driver has no paging domains at a PASID it has no nested ones either: SMMUv3 and AMD nest only
+ * under a vIOMMU (no domain_alloc_nested in their iommu_ops, so iommufd_hwpt_nested_alloc is
+ * -EOPNOTSUPP), and their nested domains have no set_dev_pasid (arm_smmu_nested_ops,
+ * amd nested_domain_ops), which iommu_attach_device_pasid answers with -EOPNOTSUPP.
+ */
 export const attachPasid = (s: SpecState, dev: number, hwpt: number, pasid: number): Observation => {
   if (!hasPagingDomains(s.t.topology.platform)) return fail('EOPNOTSUPP');
   const h = s.hwpts[hwpt]!;
@@ -294,11 +317,33 @@ export const iommuUnmap = (s: SpecState, hwpt: number, page: number): Observatio
   return OK_OBS;
 };
 
-/** dmaIova(dev, hwpt, page, write). Precondition: hwpt attached to dev's group; dev without PRI. */
+/**
+ * dmaIova(dev, hwpt, page, write). Precondition: hwpt attached to dev's group; dev without PRI.
+ * Through the nested HWPT the access is the composition of both stages (VT-d spec 3.8): the
+ * guest's leaf for the IOVA page names a GPA page, which the parent maps to a buffer; a write
+ * needs write permission at both. The guest's table pages are always reachable (guest RAM the
+ * VMM keeps mapped), so only the leaves decide.
+ */
 export const dmaIova = (s: SpecState, dev: number, hwpt: number, page: number, write: boolean): Observation => {
   if (s.t.devMax[dev] === 0) return dmaFault('no PASID capability');
-  const pte = page < IOVA_PAGES ? s.hwpts[hwpt]!.pte[page]! : PTE_ABSENT;
+  const h = s.hwpts[hwpt]!;
+  const pte = page < IOVA_PAGES ? h.pte[page]! : PTE_ABSENT;
   if (pte === PTE_ABSENT) return dmaFault('IOVA not mapped');
   if (write && pte !== PTE_RW) return dmaFault('IOVA read-only');
-  return { ok: true, value: s.hwpts[hwpt]!.token[page]! };
+  if (hwpt !== NESTED_HWPT) return { ok: true, value: h.token[page]! };
+  return dmaIova(s, dev, NEST_PARENT_HWPT, h.gpa[page]!, write);
+};
+
+/** guestMap(page, gpa, write): the guest's stage-1 leaf. */
+export const guestMap = (s: SpecState, page: number, gpa: number, write: boolean): Observation => {
+  const h = s.hwpts[NESTED_HWPT]!;
+  h.pte[page] = write ? PTE_RW : PTE_RO;
+  h.gpa[page] = gpa;
+  return OK_OBS;
+};
+
+/** guestUnmap(page): the leaf goes and its invalidation succeeds; the page no longer translates. */
+export const guestUnmap = (s: SpecState, page: number): Observation => {
+  s.hwpts[NESTED_HWPT]!.pte[page] = PTE_ABSENT;
+  return OK_OBS;
 };

@@ -2,7 +2,7 @@
  * The kernel's caller contracts (contracts.md "Caller contracts"): a command is legal in a
  * state iff this holds. Generators use it as fast-check `check`; the step assumes it.
  */
-import { type Command, IOVA_PAGES, MAX_HWPTS, PRG_MAX_REQUESTS } from '../shared/index.js';
+import { type Command, IOVA_PAGES, MAX_HWPTS, NESTED_HWPT, PAGING_HWPTS, PRG_MAX_REQUESTS } from '../shared/index.js';
 import { MM, PTE_ABSENT, VMA_NONE } from './state.js';
 import { pagingAt } from './paging.js';
 import { openPrgi } from './pri.js';
@@ -105,10 +105,16 @@ export const precondition = (s: SpecState, cmd: Command): boolean => {
       return inRange(cmd.dev, devices.length) && inRange(cmd.hwpt, MAX_HWPTS) &&
         s.hwpts[cmd.hwpt]!.pasid[s.t.devGroup[cmd.dev]!] !== 0;
     case 'iommuMap':
-      return inRange(cmd.hwpt, MAX_HWPTS) && inRange(cmd.page, IOVA_PAGES) && s.hwpts[cmd.hwpt]!.allocated &&
+      // The nested HWPT has no table of its own for the host to map: the guest writes its own.
+      return inRange(cmd.hwpt, PAGING_HWPTS) && inRange(cmd.page, IOVA_PAGES) && s.hwpts[cmd.hwpt]!.allocated &&
         s.hwpts[cmd.hwpt]!.pte[cmd.page] === PTE_ABSENT;
     case 'iommuUnmap':
-      return inRange(cmd.hwpt, MAX_HWPTS) && inRange(cmd.page, IOVA_PAGES) && s.hwpts[cmd.hwpt]!.pte[cmd.page] !== PTE_ABSENT;
+      return inRange(cmd.hwpt, PAGING_HWPTS) && inRange(cmd.page, IOVA_PAGES) && s.hwpts[cmd.hwpt]!.pte[cmd.page] !== PTE_ABSENT;
+    case 'guestMap':
+      return inRange(cmd.page, IOVA_PAGES) && inRange(cmd.gpa, IOVA_PAGES) && s.hwpts[NESTED_HWPT]!.allocated &&
+        s.hwpts[NESTED_HWPT]!.pte[cmd.page] === PTE_ABSENT;
+    case 'guestUnmap':
+      return inRange(cmd.page, IOVA_PAGES) && s.hwpts[NESTED_HWPT]!.pte[cmd.page] !== PTE_ABSENT;
     case 'dmaIova':
       // A PRI device's miss would send a page request with no IOPF handler behind the PASID
       // (the no-handler response path is not modelled here): only devices without PRI.

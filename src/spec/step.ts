@@ -12,7 +12,7 @@ import { OK_OBS } from './observe.js';
 import { prg, serviceFaults } from './pri.js';
 import { stopMarker } from './stopMarker.js';
 import { unplug } from './hotplug.js';
-import { attachPasid, detachPasid, dmaIova, iommuMap, iommuUnmap, replacePasid } from './paging.js';
+import { attachPasid, detachPasid, dmaIova, guestMap, guestUnmap, iommuMap, iommuUnmap, replacePasid } from './paging.js';
 import type { SpecState } from './state.js';
 
 /**
@@ -106,6 +106,10 @@ const step = (s: SpecState, cmd: Command): Observation => {
       return iommuMap(s, cmd.hwpt, cmd.page, cmd.write);
     case 'iommuUnmap':
       return iommuUnmap(s, cmd.hwpt, cmd.page);
+    case 'guestMap':
+      return guestMap(s, cmd.page, cmd.gpa, cmd.write);
+    case 'guestUnmap':
+      return guestUnmap(s, cmd.page);
     case 'dmaIova':
       return dmaIova(s, cmd.dev, cmd.hwpt, cmd.page, cmd.write);
     case 'dmaPasid':

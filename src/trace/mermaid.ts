@@ -41,6 +41,8 @@ const callOf = (cmd: Command): { from: Lane; to: Lane } => {
     case 'detachPasid':
     case 'iommuMap':
     case 'iommuUnmap':
+    case 'guestMap':
+    case 'guestUnmap':
       return { from: 'cpu', to: 'core' };
     case 'dma':
     case 'dmaIova':

@@ -55,6 +55,8 @@ export const commandSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('replacePasid'), dev: id, hwpt: id, from: id }),
   z.strictObject({ kind: z.literal('dmaPasid'), dev: id, pasid: id, page: id, write: z.boolean() }),
   z.strictObject({ kind: z.literal('stopMarker'), dev: id, mm: id }),
+  z.strictObject({ kind: z.literal('guestMap'), page: id, gpa: id, write: z.boolean() }),
+  z.strictObject({ kind: z.literal('guestUnmap'), page: id }),
 ]);
 
 const observationSchema = z.discriminatedUnion('ok', [

@@ -33,6 +33,8 @@ export const formatCommand = (cmd: Command): string =>
     .with({ kind: 'stopMarker' }, (c) => `stopMarker(d${c.dev},mm${c.mm})`)
     .with({ kind: 'migrate' }, (c) => `migrate(mm${c.mm},p${c.page})`)
     .with({ kind: 'replacePasid' }, (c) => `replacePasid(d${c.dev},hwpt${c.from}→hwpt${c.hwpt})`)
+    .with({ kind: 'guestMap' }, (c) => `guestMap(iova${c.page}→gpa${c.gpa},${c.write ? 'rw' : 'r'})`)
+    .with({ kind: 'guestUnmap' }, (c) => `guestUnmap(iova${c.page})`)
     .exhaustive();
 
 const pageRange = (first: number, count: number): string =>
@@ -55,6 +57,7 @@ export const formatObservation = (cmd: Command, obs: Observation): string => {
       { kind: 'failNth' },
       { kind: 'prg' }, { kind: 'detachPasid' }, { kind: 'iommuMap' }, { kind: 'iommuUnmap' }, { kind: 'migrate' }, { kind: 'replacePasid' },
       { kind: 'stopMarker' },
+      { kind: 'guestMap' }, { kind: 'guestUnmap' },
       () => `ok ${v}`,
     )
     .exhaustive();

@@ -7,7 +7,7 @@
  * The user-page layout is the harness's (src/shared/layout.ts): page p at
  * 0x40000000 + (p >> 1) * 2 MiB + (p & 1) * 4 KiB, so pages land in the same page tables.
  */
-import { FAULTS, IOVA_PAGES, MAX_HWPTS, formatToken } from '../shared/index.js';
+import { FAULTS, IOVA_PAGES, MAX_HWPTS, NESTED_HWPT, formatToken } from '../shared/index.js';
 import type { Command, Observation } from '../shared/index.js';
 import { formatCommand, oneLine } from '../trace/index.js';
 import type { Trace } from '../trace/index.js';
@@ -56,6 +56,11 @@ const expectLines = (cmd: Command, exp: Observation | undefined, ret: string): s
 const h = (c: { mm: number; dev: number }): string => `r->handle[${c.mm}][${c.dev}]`;
 
 /** The calls of one command. */
+/** The allocation of HWPT h on first use; the nested one needs its parent and the guest's table. */
+const hwptAllocLine = (hwpt: number, dev: number): string => hwpt === NESTED_HWPT
+  ? `\t\tr->hwpt[${hwpt}] = sva_repro_alloc_nested(r->dev[${dev}], r->hwpt[0]); /* TODO: helper (allocates hwpt[0] too; ops->domain_alloc_nested with IOMMU_HWPT_DATA_VTD_S1) */`
+  : `\t\tr->hwpt[${hwpt}] = iommu_paging_domain_alloc_flags(r->dev[${dev}], ${hwpt === 0 ? 'IOMMU_HWPT_ALLOC_NEST_PARENT' : '0'});`;
+
 const callLines = (cmd: Command): { lines: string[]; ret: string } => {
   switch (cmd.kind) {
     case 'spawn':
@@ -129,8 +134,8 @@ const callLines = (cmd: Command): { lines: string[]; ret: string } => {
     case 'attachPasid':
       return {
         lines: [
-          `\tif (!r->hwpt[${cmd.hwpt}]) /* IOMMU_HWPT_ALLOC on first use: hwpt 0 is a nest parent, 1 first-stage */`,
-          `\t\tr->hwpt[${cmd.hwpt}] = iommu_paging_domain_alloc_flags(r->dev[${cmd.dev}], ${cmd.hwpt === 0 ? 'IOMMU_HWPT_ALLOC_NEST_PARENT' : '0'});`,
+          `\tif (!r->hwpt[${cmd.hwpt}]) /* IOMMU_HWPT_ALLOC on first use: hwpt 0 is a nest parent, 1 first-stage, 2 nested over 0 */`,
+          hwptAllocLine(cmd.hwpt, cmd.dev),
           `\tret = iommu_attach_device_pasid(r->hwpt[${cmd.hwpt}], r->dev[${cmd.dev}], ${cmd.pasid}, NULL);`,
           `\tif (!ret) r->hwpt_pasid[${cmd.hwpt}][${cmd.dev}] = ${cmd.pasid};`,
         ],
@@ -140,7 +145,7 @@ const callLines = (cmd: Command): { lines: string[]; ret: string } => {
       return {
         lines: [
           `\tif (!r->hwpt[${cmd.hwpt}])`,
-          `\t\tr->hwpt[${cmd.hwpt}] = iommu_paging_domain_alloc_flags(r->dev[${cmd.dev}], ${cmd.hwpt === 0 ? 'IOMMU_HWPT_ALLOC_NEST_PARENT' : '0'});`,
+          hwptAllocLine(cmd.hwpt, cmd.dev),
           `\tret = iommu_replace_device_pasid(r->hwpt[${cmd.hwpt}], r->dev[${cmd.dev}], r->hwpt_pasid[${cmd.from}][${cmd.dev}], NULL);`,
           `\tif (!ret) r->hwpt_pasid[${cmd.hwpt}][${cmd.dev}] = r->hwpt_pasid[${cmd.from}][${cmd.dev}];`,
         ],
@@ -178,6 +183,16 @@ const callLines = (cmd: Command): { lines: string[]; ret: string } => {
       return {
         lines: [`\tsva_repro_stop_pasid(r->dev[${cmd.dev}], r->pasid[${cmd.mm}]); /* TODO: the device-specific PASID stop, with a Stop Marker (PCIe 10.4.1.2) */`],
         ret: '',
+      };
+    case 'guestMap':
+      return { lines: [`\t/* TODO: the guest writes its stage-1 leaf: IOVA page ${cmd.page} -> GPA page ${cmd.gpa} (${cmd.write ? 'rw' : 'r'}) in the table of r->hwpt[2] */`], ret: '' };
+    case 'guestUnmap':
+      return {
+        lines: [
+          `\t/* TODO: the guest clears its stage-1 leaf of IOVA page ${cmd.page}, then: */`,
+          `\tret = sva_repro_hwpt_invalidate(r->hwpt[2], SVA_REPRO_IOVA(${cmd.page}), 1, IOMMU_VTD_INV_FLAGS_LEAF); /* TODO: helper (domain->ops->cache_invalidate_user) */`,
+        ],
+        ret: 'ret',
       };
     case 'migrate':
       return { lines: [`\t/* TODO: migrate SVA_REPRO_PAGE(${cmd.page}) of mm${cmd.mm} (move_pages() from a user task, or migrate_pages() on its folio) */`], ret: '' };

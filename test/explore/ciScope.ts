@@ -15,7 +15,7 @@ export const checkCiScope = (platform: Platform): void => {
   const t = scopeTopology(platform, ci.scope);
   if (!t.ok) throw new Error(t.error);
   const started = performance.now();
-  const r = exploreTopology(t.value, { depth: ci.depth });
+  const r = exploreTopology(t.value, { depth: ci.depth, ...(ci.kinds === undefined ? {} : { kinds: ci.kinds }) });
   const s = (performance.now() - started) / 1000;
   console.log(`[explore] ${platform} CI scope depth ${ci.depth}: ${r.distinctStates} distinct states, ${r.transitions} transitions, ${s.toFixed(1)} s`);
   expect(r.violation).toBeUndefined();

@@ -44,6 +44,8 @@ const domain = (t: Topology, kind: CommandKind): Command[] => {
     case 'iommuMap': for (const hwpt of H) for (const page of I) for (const write of B) out.push({ kind, hwpt, page, write }); break;
     case 'iommuUnmap': for (const hwpt of H) for (const page of I) out.push({ kind, hwpt, page }); break;
     case 'dmaIova': for (const dev of D) for (const hwpt of H) for (const page of I) for (const write of B) out.push({ kind, dev, hwpt, page, write }); break;
+    case 'guestMap': for (const page of I) for (const gpa of I) for (const write of B) out.push({ kind, page, gpa, write }); break;
+    case 'guestUnmap': for (const page of I) out.push({ kind, page }); break;
     case 'dmaPasid': for (const dev of D) for (const pasid of S) for (const page of P) for (const write of B) out.push({ kind, dev, pasid, page, write }); break;
     default: { const never: never = kind; throw new Error(String(never)); }
   }

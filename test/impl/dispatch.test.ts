@@ -50,8 +50,9 @@ describe('implStep', () => {
     expect(step({ kind: 'serviceFaults' })).toEqual({ ok: true, value: 0 });
     // The mock driver allocates no paging domains: iommufd's PASID attach stops at the core.
     expect(step({ kind: 'attachPasid', dev: 0, hwpt: 0, pasid: 3 })).toEqual({ ok: false, errno: 'EOPNOTSUPP' });
-    // The other paging-domain commands need an attached domain: test/impl/iommufd.test.ts (VT-d).
-    const needDomain = ['detachPasid', 'replacePasid', 'iommuMap', 'iommuUnmap', 'dmaIova'];
+    // The other paging-domain commands need an attached domain: test/impl/iommufd.test.ts and
+    // test/impl/vtd/nested.test.ts (VT-d).
+    const needDomain = ['detachPasid', 'replacePasid', 'iommuMap', 'iommuUnmap', 'dmaIova', 'guestMap', 'guestUnmap'];
     expect([...seen, ...needDomain].sort()).toEqual([...COMMAND_KINDS].sort());
     expect(slotState(w.world, 0)).toBe('freed');
     expect(slotState(w.world, 2)).toBe('live');

@@ -69,6 +69,8 @@ function candidate(t: Topology, r: () => number): Command {
     case 'replacePasid': return { kind, dev, hwpt: int(MAX_HWPTS), from: int(MAX_HWPTS) };
     case 'dmaPasid': return { kind, dev, pasid: 1 + int(8), page, write: r() < 0.5 };
     case 'stopMarker': return { kind, dev, mm };
+    case 'guestMap': return { kind, page: int(IOVA_PAGES), gpa: int(IOVA_PAGES), write: r() < 0.5 };
+    case 'guestUnmap': return { kind, page: int(IOVA_PAGES) };
   }
 }
 

@@ -10,6 +10,7 @@ export const vtdCacheLines = (u: VtdUnit, d: QiDesc): string[] => {
   const out: string[] = [];
   for (const e of u.pasidCache.entries()) out.push(`PASID cache sid ${e.sid} PASID ${e.pasid}`);
   for (const e of u.iotlb.entries()) out.push(`IOTLB DID ${e.did} PASID ${e.pasid} vpn 0x${e.vpn.toString(16)}`);
+  for (const e of u.iotlb.nestedEntries()) out.push(`IOTLB nested DID ${e.did} PASID ${e.pasid} vpn 0x${e.vpn.toString(16)}`);
   for (const e of u.psc.entries()) out.push(`PSC DID ${e.did} PASID ${e.pasid} level ${e.level} prefix 0x${e.prefix.toString(16)} → table ${e.frame}`);
   if (d.kind === 'devtlb') {
     const dev = u.deviceOf(d.sid);

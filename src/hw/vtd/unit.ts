@@ -11,7 +11,7 @@ import { PasidCache } from './pasidCache.js';
 import type { PasidTable } from './pasidTable.js';
 import { PageRequestQueue } from './prq.js';
 import { PagingStructureCache } from './psc.js';
-import { FAULTS, firstLevelTranslate, secondLevelTranslate, type WalkCaches } from './walk.js';
+import { FAULTS, firstLevelTranslate, nestedTranslate, secondLevelTranslate, type WalkCaches } from './walk.js';
 import { vtdCacheLines } from './cacheLines.js';
 
 /** What submitting a wait did: run the queue up to it, stopped at an ITE, or left it queued. */
@@ -161,10 +161,12 @@ export class VtdUnit implements IommuUnit, WalkCaches {
       this.pasidCache.fill(dev.sid, pasid, entry);
       if (this.trace) this.trace.event('cache', this.name, `PASID cache fill sid ${dev.sid} PASID ${pasid} (DID ${entry.did})`);
     }
-    // First-level (SVA, first-stage paging domains) and second-stage-only (second-stage paging
-    // domains) entries are walked; nested and pass-through entries are not programmed.
+    // First-level (SVA, first-stage paging domains), second-stage-only (second-stage paging
+    // domains) and nested (iommufd nested domains) entries are walked; pass-through entries
+    // are not programmed.
     if (entry.pgtt === 'FL') return firstLevelTranslate(this, entry, pasid, vpn, write);
     if (entry.pgtt === 'SL') return secondLevelTranslate(this, entry, vpn, write);
+    if (entry.pgtt === 'NESTED') return nestedTranslate(this, entry, pasid, vpn, write);
     return FAULTS['no-pasid-entry'];
   }
 
@@ -199,8 +201,9 @@ export class VtdUnit implements IommuUnit, WalkCaches {
         if (!d.ih) this.psc.invalidateRange(d.did, d.pasid, d.addr, pages);
         return 'done';
       }
-      // Second-stage invalidations match only second-stage-only entries (DID-tagged); the
-      // first-level, PASID-tagged entries need P_IOTLB (VT-d spec 6.5.2.3, 6.5.2.4).
+      // Second-stage invalidations match second-stage-only entries (DID-tagged, PSI by address)
+      // and every nested entry of the DID; the first-level, PASID-tagged entries need P_IOTLB
+      // here (VT-d spec 6.5.2.3, 6.5.2.4; iotlb.ts says where the model departs from 6.5.2.3).
       case 'iotlb_dsi':
         this.iotlb.invalidateDomain(d.did);
         return 'done';

@@ -129,3 +129,66 @@ export const secondLevelTranslate = (c: WalkCaches, entry: PasidEntry, vpn: numb
   c.iotlb.slFill(did, vpn, t);
   return t;
 };
+
+/**
+ * The second-stage walk of one GPA vpn from SLPTPTR, as a nested walk uses it for every
+ * first-stage table access and for the output address: the host frame and its W bit, or
+ * undefined when the GPA is not mapped. Nothing is cached (no second-stage PSC is modelled).
+ */
+const stage2 = (c: WalkCaches, entry: PasidEntry, gpa: number): { frame: number; write: boolean } | undefined => {
+  let table = entry.slptr;
+  for (let level: number = entry.levels; level > 1; level--) {
+    const e = c.mem.hwEntry(table, levelIndex(gpa, level), c.name);
+    if ((e & PTE_P) === 0) return undefined;
+    table = pteFrame(e);
+  }
+  const leaf = c.mem.hwEntry(table, levelIndex(gpa, 1), c.name);
+  return (leaf & PTE_P) === 0 ? undefined : { frame: pteFrame(leaf), write: (leaf & PTE_W) !== 0 };
+};
+
+/**
+ * Nested translation (PGTT = NESTED, VT-d spec 3.8): the guest's first-stage table from FSPTPTR
+ * (a GPA), each table it reads reached through the second stage from SLPTPTR, then the
+ * first-stage output (a GPA) translated by the second stage. The combined translation is
+ * cached in the IOTLB tagged (DID, PASID); a write needs W at both stages, and a cached
+ * read-only entry is re-walked for a write, as a first-level one. No paging-structure cache is
+ * filled (a cache may hold less than the spec allows, never more).
+ */
+export const nestedTranslate = (c: WalkCaches, entry: PasidEntry, pasid: number, vpn: number, write: boolean): Translation => {
+  const did = entry.did;
+  const hit = c.iotlb.nestedLookup(did, pasid, vpn);
+  if (hit !== undefined) {
+    if (hit.write || !write) {
+      c.counters.bump('iotlb.hit');
+      return hit;
+    }
+    c.counters.bump('iotlb.rewalk');
+    c.iotlb.nestedDrop(did, pasid, vpn);
+  } else {
+    c.counters.bump('iotlb.miss');
+  }
+  let gpa = entry.flptr;
+  let flags = PSC_W | PSC_U;
+  for (let level: number = entry.levels; level > 1; level--) {
+    const table = stage2(c, entry, gpa);
+    if (table === undefined) return FAULTS['not-present'];
+    const e = c.mem.hwEntry(table.frame, levelIndex(vpn, level), c.name);
+    if ((e & PTE_P) === 0) return FAULTS['not-present'];
+    flags &= ((e & PTE_W) !== 0 ? PSC_W : 0) | ((e & PTE_U) !== 0 ? PSC_U : 0);
+    gpa = pteFrame(e);
+  }
+  const last = stage2(c, entry, gpa);
+  if (last === undefined) return FAULTS['not-present'];
+  const leaf = c.mem.hwEntry(last.frame, levelIndex(vpn, 1), c.name);
+  if ((leaf & PTE_P) === 0) return FAULTS['not-present'];
+  if ((leaf & PTE_U) === 0 || (flags & PSC_U) === 0) return FAULTS['no-permission'];
+  const s1Write = (leaf & PTE_W) !== 0 && (flags & PSC_W) !== 0;
+  if (write && !s1Write) return FAULTS['no-permission'];
+  const out = stage2(c, entry, pteFrame(leaf));
+  if (out === undefined) return FAULTS['not-present'];
+  if (write && !out.write) return FAULTS['no-permission'];
+  const t: CachedTranslation = { ok: true, frame: out.frame, write: s1Write && out.write };
+  c.iotlb.nestedFill(did, pasid, vpn, t);
+  if (c.trace) c.trace.event('cache', c.name, `IOTLB fill (nested) DID ${did} PASID ${pasid} vpn 0x${vpn.toString(16)} → frame ${t.frame}${t.write ? ' rw' : ' r'}`);
+  return t;
+};

@@ -30,6 +30,41 @@ export interface IommuDomainOps {
   unmap_pages?(domain: IommuDomain, iova: number, gather: IommuIotlbGather): Co<number>;
   /** Paging domains: flush what the gather collected (the driver's TLB sync). */
   iotlb_sync?(domain: IommuDomain, gather: IommuIotlbGather): Co;
+  /**
+   * Nested domains: IOMMU_HWPT_INVALIDATE's requests, passed through as the user wrote them
+   * (array->entry_num is set to the requests processed). Absent: iommufd answers -EOPNOTSUPP.
+   */
+  cache_invalidate_user?(domain: IommuDomain, array: IommuUserDataArray): Co<Errno | 0>;
+}
+
+/**
+ * include/uapi/linux/iommufd.h: struct iommu_hwpt_vtd_s1_invalidate, one request:
+ * `npages` pages from `addr` (U64_MAX: everything), `flags` IOMMU_VTD_INV_FLAGS_LEAF.
+ */
+export interface IommuHwptVtdS1Invalidate {
+  readonly addr: bigint;
+  readonly npages: bigint;
+  readonly flags: number;
+}
+
+/** include/linux/iommu.h: struct iommu_user_data_array, reduced to the VT-d stage-1 form. */
+export interface IommuUserDataArray {
+  readonly type: 'IOMMU_HWPT_INVALIDATE_DATA_VTD_S1';
+  readonly entries: readonly IommuHwptVtdS1Invalidate[];
+  entry_num: number;
+}
+
+/** include/uapi/linux/iommufd.h: IOMMU_VTD_INV_FLAGS_LEAF: only leaf entries changed. */
+export const IOMMU_VTD_INV_FLAGS_LEAF = 1;
+
+/**
+ * include/uapi/linux/iommufd.h: struct iommu_hwpt_vtd_s1: the guest's stage-1 table, as a GPA
+ * page number (pgtbl_addr >> 12), and its address width (48: 4 levels).
+ */
+export interface IommuHwptVtdS1 {
+  readonly pgtbl_addr: number;
+  readonly addr_width: 48 | 57;
+  readonly flags: number;
 }
 
 /** include/linux/iommu.h: struct iommu_iotlb_gather: [start, end] inclusive byte addresses. */
@@ -57,6 +92,12 @@ export interface IommuOps {
    * offers none here (the core answers -EOPNOTSUPP).
    */
   domain_alloc_paging_flags?(dev: Device, flags: number): Co<Result<IommuDomain>>;
+  /**
+   * Allocate a nested domain over `parent` from the user's IOMMU_HWPT_DATA_* (here always
+   * IOMMU_HWPT_DATA_VTD_S1); absent when the driver nests only under a vIOMMU or not at all
+   * (iommufd_hwpt_nested_alloc answers -EOPNOTSUPP).
+   */
+  domain_alloc_nested?(dev: Device, parent: IommuDomain, flags: number, data: IommuHwptVtdS1): Co<Result<IommuDomain>>;
   /** Send a page response for `evt` to the hardware (absent: the driver cannot take IOPF). */
   page_response?(dev: Device, evt: IopfFault, msg: IommuPageResponse): Co;
 }

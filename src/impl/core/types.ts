@@ -106,8 +106,11 @@ export interface MmuNotifier {
   freed: boolean;
 }
 
-/** IOMMU_DOMAIN_SVA, IOMMU_DOMAIN_BLOCKED, IOMMU_DOMAIN_IDENTITY, IOMMU_DOMAIN_UNMANAGED (an iommufd paging domain). */
-export type DomainType = 'SVA' | 'BLOCKED' | 'IDENTITY' | 'PAGING';
+/**
+ * IOMMU_DOMAIN_SVA, IOMMU_DOMAIN_BLOCKED, IOMMU_DOMAIN_IDENTITY, IOMMU_DOMAIN_UNMANAGED (an
+ * iommufd paging domain), IOMMU_DOMAIN_NESTED (an iommufd nested domain over a nest parent).
+ */
+export type DomainType = 'SVA' | 'BLOCKED' | 'IDENTITY' | 'PAGING' | 'NESTED';
 
 /** include/linux/iommu.h: struct iommu_domain. Drivers keep theirs in `container`. */
 export interface IommuDomain {
@@ -115,7 +118,7 @@ export interface IommuDomain {
   readonly id: number;
   readonly type: DomainType;
   readonly ops: IommuDomainOps;
-  /** domain->owner: the iommu_ops that allocated it. */
+  /** domain->owner: the iommu_ops that allocated it (iommufd sets it for a nested domain). */
   readonly owner: IommuOps;
   /** domain->mm for SVA domains (mmgrab'd at alloc). */
   mm: MmStruct | undefined;

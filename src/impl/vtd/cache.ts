@@ -1,7 +1,9 @@
 /**
  * Cache tags and the range/all flushes built on them, after drivers/iommu/intel/cache.c
- * (v6.17, with 04b1b069f151 "Flush piotlb for SVM and Nested domain"). The only place that
- * turns a change of a domain's mappings into invalidation descriptors.
+ * (v6.17, with 04b1b069f151 "Flush piotlb for SVM and Nested domain"; the nested-domain tags
+ * read in a v7.0-era cache.c: cache_tag_assign_domain's parent half, the NESTING_* cases of
+ * cache_tag_flush_range). The only place that turns a change of a domain's mappings into
+ * invalidation descriptors.
  */
 import { match } from 'ts-pattern';
 import { ULONG_MAX, type Errno } from '../../shared/index.js';
@@ -15,7 +17,15 @@ import {
   qi_submit_sync, roundup_pow_of_two,
 } from './qi.js';
 
-export type CacheTagType = 'IOTLB' | 'DEVTLB';
+/**
+ * enum cache_tag_type. NESTING_IOTLB and NESTING_DEVTLB sit on a nest parent, one pair per
+ * (device, PASID) of each nested domain over it, with the nested domain's DID: where a change
+ * of the parent's second stage is cached in nested (combined) form.
+ */
+export type CacheTagType = 'IOTLB' | 'DEVTLB' | 'NESTING_IOTLB' | 'NESTING_DEVTLB';
+
+/** The tag lives in the IOMMU (matched by unit) rather than in the device (matched by device). */
+const inIommu = (type: CacheTagType): boolean => type === 'IOTLB' || type === 'NESTING_IOTLB';
 
 /** struct cache_tag: where a domain's translations may be cached. */
 export interface CacheTag {
@@ -42,7 +52,7 @@ const MAX_AGAW_PFN_WIDTH = 52;
 /** cache.c: cache_tage_match (sic). */
 const cache_tage_match = (tag: CacheTag, did: number, iommu: IntelIommu, dev: Device, pasid: number, type: CacheTagType): boolean =>
   tag.type === type && tag.domain_id === did && tag.pasid === pasid &&
-  (type === 'IOTLB' ? tag.iommu === iommu : tag.dev === dev);
+  (inIommu(type) ? tag.iommu === iommu : tag.dev === dev);
 
 /**
  * cache.c: cache_tag_assign (v7.0-rc5). The tag is kzalloc'd first (-ENOMEM); an existing
@@ -63,7 +73,7 @@ export function* cache_tag_assign(domain: DmarDomain, did: number, dev: Device, 
     }
     if (tag.iommu === iommu) prev = i;
   }
-  const tag: CacheTag = { type, iommu, domain_id: did, pasid, dev: type === 'DEVTLB' ? dev : undefined, users: 1 };
+  const tag: CacheTag = { type, iommu, domain_id: did, pasid, dev: inIommu(type) ? undefined : dev, users: 1 };
   domain.cache_tags.splice(prev + 1, 0, tag);
   yield* spin_unlock(domain.cache_lock);
   if (iommu.kernel.trace) iommu.kernel.trace.event('driver', iommu.name, `cache_tag_assign ${type} did=${did} pasid=${pasid}`);
@@ -106,26 +116,46 @@ function* domain_qi_batch_alloc(domain: DmarDomain, dev: Device): Co<Errno | 0> 
 }
 
 /**
- * cache.c: cache_tag_assign_domain + __cache_tag_assign_domain (v7.0-rc5): the batch, the
- * IOTLB tag, then (with ATS) the devTLB tag, whose failure unassigns the IOTLB tag again.
- * (The nested-parent half is not reached: neither SVA nor these paging domains are nested.)
+ * cache.c: __cache_tag_assign_domain and __cache_tag_assign_parent_domain (v7.0): the batch,
+ * the IOTLB tag, then (with ATS) the devTLB tag, whose failure unassigns the IOTLB tag again;
+ * the parent's pair is the NESTING_* one.
  */
-export function* cache_tag_assign_domain(domain: DmarDomain, dev: Device, pasid: number): Co<Errno | 0> {
-  const did = domain_get_id_for_dev(domain, dev);
+function* __cache_tag_assign_domain(domain: DmarDomain, did: number, dev: Device, pasid: number, parent: boolean): Co<Errno | 0> {
+  const [iotlb, devtlb]: readonly [CacheTagType, CacheTagType] = parent ? ['NESTING_IOTLB', 'NESTING_DEVTLB'] : ['IOTLB', 'DEVTLB'];
   let ret = yield* domain_qi_batch_alloc(domain, dev);
   if (ret !== 0) return ret;
-  ret = yield* cache_tag_assign(domain, did, dev, pasid, 'IOTLB');
+  ret = yield* cache_tag_assign(domain, did, dev, pasid, iotlb);
   if (ret !== 0 || !dev_iommu_priv_get(dev).ats_enabled) return ret;
-  ret = yield* cache_tag_assign(domain, did, dev, pasid, 'DEVTLB');
-  if (ret !== 0) yield* cache_tag_unassign(domain, did, dev, pasid, 'IOTLB');
+  ret = yield* cache_tag_assign(domain, did, dev, pasid, devtlb);
+  if (ret !== 0) yield* cache_tag_unassign(domain, did, dev, pasid, iotlb);
   return ret;
 }
 
-/** cache.c: cache_tag_unassign_domain. */
+/** cache.c: __cache_tag_unassign_domain and __cache_tag_unassign_parent_domain (v7.0). */
+function* __cache_tag_unassign_domain(domain: DmarDomain, did: number, dev: Device, pasid: number, parent: boolean): Co {
+  yield* cache_tag_unassign(domain, did, dev, pasid, parent ? 'NESTING_IOTLB' : 'IOTLB');
+  if (dev_iommu_priv_get(dev).ats_enabled) yield* cache_tag_unassign(domain, did, dev, pasid, parent ? 'NESTING_DEVTLB' : 'DEVTLB');
+}
+
+/**
+ * cache.c: cache_tag_assign_domain (v7.0): the domain's own tags, then for a nested domain the
+ * same pair on its parent, tagged with the nested domain's DID (the one in the PASID entry,
+ * which tags the combined translations); a failure there unassigns the nested domain's tags.
+ */
+export function* cache_tag_assign_domain(domain: DmarDomain, dev: Device, pasid: number): Co<Errno | 0> {
+  const did = domain_get_id_for_dev(domain, dev);
+  let ret = yield* __cache_tag_assign_domain(domain, did, dev, pasid, false);
+  if (ret !== 0 || domain.domain.type !== 'NESTED') return ret;
+  ret = yield* __cache_tag_assign_domain(domain.s2_domain!, did, dev, pasid, true);
+  if (ret !== 0) yield* __cache_tag_unassign_domain(domain, did, dev, pasid, false);
+  return ret;
+}
+
+/** cache.c: cache_tag_unassign_domain (v7.0): the domain's tags, and a nested domain's on its parent. */
 export function* cache_tag_unassign_domain(domain: DmarDomain, dev: Device, pasid: number): Co {
   const did = domain_get_id_for_dev(domain, dev);
-  yield* cache_tag_unassign(domain, did, dev, pasid, 'IOTLB');
-  if (dev_iommu_priv_get(dev).ats_enabled) yield* cache_tag_unassign(domain, did, dev, pasid, 'DEVTLB');
+  yield* __cache_tag_unassign_domain(domain, did, dev, pasid, false);
+  if (domain.domain.type === 'NESTED') yield* __cache_tag_unassign_domain(domain.s2_domain!, did, dev, pasid, true);
 }
 
 /**
@@ -177,11 +207,13 @@ const intel_domain_use_piotlb = (domain: DmarDomain): boolean => {
     // domain has intel_svm_domain_ops, so it fell through to the second-stage descriptors.
     return intel_domain_is_fs_paging(domain);
   }
-  return domain.domain.type === 'SVA' || intel_domain_is_fs_paging(domain);
+  return domain.domain.type === 'SVA' || domain.domain.type === 'NESTED' || intel_domain_is_fs_paging(domain);
 };
 
 /** iommu.h: intel_domain_is_fs_paging: ops == &intel_fs_paging_domain_ops, a first-stage paging domain. */
 export const intel_domain_is_fs_paging = (domain: DmarDomain): boolean => domain.pgtable?.first_stage === true;
+/** iommu.h: intel_domain_is_ss_paging: ops == &intel_ss_paging_domain_ops, a second-stage paging domain. */
+export const intel_domain_is_ss_paging = (domain: DmarDomain): boolean => domain.pgtable?.first_stage === false;
 
 /** cache.c: cache_tag_flush_iotlb. */
 function* cache_tag_flush_iotlb(domain: DmarDomain, tag: CacheTag, addr: bigint, pages: bigint, mask: number, ih: boolean): Co {
@@ -216,6 +248,11 @@ function* cache_tag_flush_devtlb_psi(domain: DmarDomain, tag: CacheTag, addr: bi
  * tags, batched, with one wait per IOMMU (the batch is submitted when the IOMMU changes). The
  * walk and the submissions run under &domain->cache_lock (spin_lock_irqsave), so a tag
  * assignment on another CPU waits for the flush; the QI waits inside it are yield points.
+ * On a nest parent, a NESTING_IOTLB tag is flushed as the parent's own (second-stage
+ * descriptors with the nested DID) and a NESTING_DEVTLB tag flushes the device's whole PASID
+ * ("no easy way to identify the exact set of nested translations affected by a change in
+ * S2"); the C widens `addr`/`mask` themselves there, so every later tag of the same walk is
+ * flushed whole too, as ported.
  */
 export function* cache_tag_flush_range(domain: DmarDomain, start: bigint, end: bigint, ih: boolean): Co {
   let addr = 0n;
@@ -227,9 +264,14 @@ export function* cache_tag_flush_range(domain: DmarDomain, start: bigint, end: b
   for (const tag of domain.cache_tags) {
     if (iommu !== undefined && iommu !== tag.iommu) yield* qi_batch_flush_descs(iommu, domain.qi_batch!);
     iommu = tag.iommu;
+    if (tag.type === 'NESTING_DEVTLB') {
+      addr = 0n;
+      pages = NPAGES_ALL;
+      mask = MAX_AGAW_PFN_WIDTH;
+    }
     yield* match(tag)
-      .with({ type: 'IOTLB' }, (t) => cache_tag_flush_iotlb(domain, t, addr, pages, mask, ih))
-      .with({ type: 'DEVTLB' }, (t) => cache_tag_flush_devtlb_psi(domain, t, addr, mask))
+      .with({ type: 'IOTLB' }, { type: 'NESTING_IOTLB' }, (t) => cache_tag_flush_iotlb(domain, t, addr, pages, mask, ih))
+      .with({ type: 'DEVTLB' }, { type: 'NESTING_DEVTLB' }, (t) => cache_tag_flush_devtlb_psi(domain, t, addr, mask))
       .exhaustive();
     if (iommu.kernel.trace) {
       iommu.kernel.trace.event('driver', iommu.name,
@@ -263,7 +305,7 @@ function* cache_tag_flush_all_v6_10(domain: DmarDomain): Co {
   for (const tag of domain.cache_tags) {
     if (iommu !== undefined && iommu !== tag.iommu) yield* qi_batch_flush_descs(iommu, batch);
     iommu = tag.iommu;
-    if (tag.type === 'IOTLB') {
+    if (tag.type === 'IOTLB' || tag.type === 'NESTING_IOTLB') {
       yield* cache_tag_flush_iotlb(domain, tag, 0n, NPAGES_ALL, 0, false);
       continue;
     }

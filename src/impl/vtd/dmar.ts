@@ -6,7 +6,7 @@
  */
 import { QI_LENGTH } from '../../hw/vtd/invQueue.js';
 import type { Device, IommuDevice, IommuDomain, Kernel, MmuNotifier } from '../core/types.js';
-import type { IommuOps } from '../core/ops.js';
+import type { IommuHwptVtdS1, IommuOps } from '../core/ops.js';
 import { warn } from '../core/kernel.js';
 import { type Completion, type Mutex, type Spinlock, init_completion, mutex_init, spin_lock_init } from '../core/locking.js';
 import { type Task, hideSchedState as hide } from '../core/sched.js';
@@ -62,6 +62,8 @@ export class IntelIommu implements IommuDevice {
   readonly domain_ida = new Set<number>();
   /** ecap_slts: second-level translation. */
   readonly slts = true;
+  /** ecap_nest (nested_supported): nested translation, first stage over second stage. */
+  readonly nest = true;
   /** iommu->lock: pasid.c takes it around reading and writing PASID entries. */
   readonly lock: Spinlock;
 
@@ -143,8 +145,16 @@ export interface DmarDomain {
   qi_batch: QiBatch | undefined;
   /** Paging domains: the IOVA page table (undefined for SVA, which walks the mm's). */
   readonly pgtable?: DmarPgtable;
-  /** Paging domains: domain->iommu_array, the DID per IOMMU it is attached through. */
+  /** Paging and nested domains: domain->iommu_array, the DID per IOMMU it is attached through. */
   readonly iommu_array?: Map<IntelIommu, IommuDomainInfo>;
+  /** A second-stage domain allocated with IOMMU_HWPT_ALLOC_NEST_PARENT. */
+  readonly nested_parent?: boolean;
+  /** A nest parent: domain->s1_domains (s2_link, under s1_lock), its nested domains, newest first. */
+  readonly s1_domains?: DmarDomain[];
+  readonly s1_lock?: Spinlock;
+  /** Nested domains: domain->s2_domain, the parent, and domain->s1_cfg, the user's stage-1 data. */
+  readonly s2_domain?: DmarDomain;
+  readonly s1_cfg?: IommuHwptVtdS1;
   /** kfree'd by intel_mm_free_notifier: a tombstone. */
   freed: boolean;
 }

@@ -20,6 +20,7 @@ import { noteFinding } from '../core/kernel.js';
 import { intel_svm_domain_alloc } from './svm.js';
 import { domain_attach_iommu, domain_detach_iommu } from './did.js';
 import { intel_iommu_domain_alloc_paging_flags } from './paging.js';
+import { intel_iommu_domain_alloc_nested } from './nested.js';
 
 
 /**
@@ -91,6 +92,7 @@ export const intel_iommu_ops: IommuOps = {
   name: 'intel-iommu',
   domain_alloc_sva: (dev, mm) => intel_svm_domain_alloc(dev, mm),
   domain_alloc_paging_flags: (dev, flags) => intel_iommu_domain_alloc_paging_flags(dev, flags),
+  domain_alloc_nested: (dev, parent, flags, data) => intel_iommu_domain_alloc_nested(dev, parent, flags, data),
   page_response: intel_iommu_page_response,
   get blocked_domain(): IommuDomain {
     return blocking_domain;

@@ -13,7 +13,11 @@ const attached = (dev: Device, pasid: number): IommuDomain | undefined => {
   return domain !== undefined && domain.type !== 'BLOCKED' && !domain.freed ? domain : undefined;
 };
 
-/** Tags a domain should have for its dev_pasids, keyed like cache_tage_match, with users. */
+/**
+ * Tags a domain should have for its dev_pasids, keyed like cache_tage_match, with users; a nest
+ * parent also holds a NESTING pair per dev_pasid of each nested domain over it, with that
+ * domain's DID.
+ */
 const expectedTags = (dmar: DmarDomain): Map<string, number> => {
   const want = new Map<string, number>();
   const add = (k: string): void => void want.set(k, (want.get(k) ?? 0) + 1);
@@ -22,7 +26,28 @@ const expectedTags = (dmar: DmarDomain): Map<string, number> => {
     add(`IOTLB ${info.iommu.name} pasid=${pasid}`);
     if (info.ats_enabled) add(`DEVTLB ${dev.hw.name} pasid=${pasid}`);
   }
+  for (const s1 of dmar.s1_domains ?? []) {
+    for (const { dev, pasid } of s1.dev_pasids) {
+      const info = dev_iommu_priv_get(dev);
+      const did = s1.iommu_array?.get(info.iommu)?.did ?? 0;
+      add(`NESTING_IOTLB ${info.iommu.name} pasid=${pasid} did=${did}`);
+      if (info.ats_enabled) add(`NESTING_DEVTLB ${dev.hw.name} pasid=${pasid} did=${did}`);
+    }
+  }
   return want;
+};
+
+const tagKey = (t: DmarDomain['cache_tags'][number]): string => {
+  switch (t.type) {
+    case 'IOTLB': return `IOTLB ${t.iommu.name} pasid=${t.pasid}`;
+    case 'DEVTLB': return `DEVTLB ${t.dev!.hw.name} pasid=${t.pasid}`;
+    case 'NESTING_IOTLB': return `NESTING_IOTLB ${t.iommu.name} pasid=${t.pasid} did=${t.domain_id}`;
+    case 'NESTING_DEVTLB': return `NESTING_DEVTLB ${t.dev!.hw.name} pasid=${t.pasid} did=${t.domain_id}`;
+    default: {
+      const never: never = t.type;
+      throw new Error(`tagKey: ${String(never)}`);
+    }
+  }
 };
 
 export function intel_leak_check(iommus: readonly IommuDevice[], devices: readonly Device[]): string[] {
@@ -43,8 +68,7 @@ export function intel_leak_check(iommus: readonly IommuDevice[], devices: readon
     const want = expectedTags(dmar);
     const have = new Map<string, number>();
     for (const t of dmar.cache_tags) {
-      const k = t.type === 'IOTLB' ? `IOTLB ${t.iommu.name} pasid=${t.pasid}` : `DEVTLB ${t.dev!.hw.name} pasid=${t.pasid}`;
-      have.set(k, t.users);
+      have.set(tagKey(t), t.users);
     }
     for (const [k, n] of have) if (want.get(k) !== n) out.push(`domain ${dmar.domain.id}: tag ${k} has ${n} users, ${want.get(k) ?? 0} expected`);
     for (const k of want.keys()) if (!have.has(k)) out.push(`domain ${dmar.domain.id}: tag ${k} missing`);

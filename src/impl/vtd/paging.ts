@@ -81,6 +81,19 @@ function* intel_iommu_tlb_sync(domain: IommuDomain, gather: IommuIotlbGather): C
   yield* cache_tag_flush_range(to_dmar_domain(domain), gather.start, gather.end, gather.freelist.length === 0);
 }
 
+/**
+ * iommu.c: paging_domain_compatible (v7.0), its second-stage half as the nested attach asks it
+ * of the parent: a nest parent needs nesting support (ecap_nest) and SLTS on this IOMMU. Every
+ * emulated unit has both, and the same coherency and page sizes, so it answers 0 here; the
+ * first-stage half and the dirty-tracking and super-page checks are not reached.
+ */
+export function paging_domain_compatible(domain: DmarDomain, dev: Device): Errno | 0 {
+  const iommu = dev_iommu_priv_get(dev).iommu;
+  if (domain.nested_parent === true && !iommu.nest) return 'EINVAL';
+  if (!iommu.slts) return 'EINVAL';
+  return 0;
+}
+
 /** iommu.c: intel_fs_paging_domain_ops / intel_ss_paging_domain_ops: the same members here. */
 const intel_paging_domain_ops: IommuDomainOps = Object.freeze({
   set_dev_pasid: intel_iommu_set_dev_pasid,
@@ -111,6 +124,10 @@ export function* intel_iommu_domain_alloc_paging_flags(dev: Device, flags: numbe
     domain, notifier: undefined, dev_pasids: [], cache_tags: [], qi_batch: undefined, freed: false,
     cache_lock: spin_lock_init(iommu.kernel, '&domain->cache_lock'), lock: spin_lock_init(iommu.kernel, '&domain->lock'),
     pgtable: { radix, levels: PAGING_LEVELS, first_stage: first }, iommu_array: new Map(),
+    // intel_iommu_domain_alloc_second_stage: dmar_domain->nested_parent = flags & NEST_PARENT.
+    ...(first ? {} : {
+      nested_parent: (flags & IOMMU_HWPT_ALLOC_NEST_PARENT) !== 0, s1_domains: [], s1_lock: spin_lock_init(iommu.kernel, '&domain->s1_lock'),
+    }),
   };
   domain.container = dmar;
   return ok(domain);

@@ -341,3 +341,62 @@ function* intel_pasid_replace_v6_x(iommu: IntelIommu, dev: Device, pasid: number
   yield* intel_iommu_drain_pasid_prq(dev, pasid);
   return 0;
 }
+
+/**
+ * pasid_pte_config_nestd's stores as words: pasid_set_flptr (val[2]), then pasid_set_slptr and
+ * pasid_set_fault_enable (val[0]), pasid_set_domain_id (val[1]), pasid_set_address_width and
+ * pasid_set_translation_type (val[0] again), pasid_set_present last.
+ */
+const NESTED_ORDER: readonly PasidWord[] = [2, 0, 1, 0, 'P'];
+
+/**
+ * pasid.c: pasid_pte_config_nestd (v7.0): FSPTPTR = the guest's stage-1 table (a GPA, taken
+ * from the user as it is: every address it leads to goes through the second stage), SLPTPTR
+ * and AW from the parent's table, the nested domain's DID, PGTT = nested.
+ */
+const pasid_pte_config_nestd = (pgtbl_addr: number, slptr: number, did: number, levels: 4 | 5): PasidEntry => ({
+  present: true, fpd: false, pgtt: 'NESTED', flptr: pgtbl_addr, slptr, did, levels,
+});
+
+/**
+ * pasid.c: intel_pasid_setup_nested (v7.0): the stage-1 address width must be 4- or 5-level
+ * (5 only with FL5LP), else -EINVAL (SRE/EAFE flags are never asked here); -ENODEV without a
+ * table leaf, -EBUSY when the entry is present; the caches as for any new entry.
+ */
+export function* intel_pasid_setup_nested(
+  iommu: IntelIommu, dev: Device, pasid: number, did: number, pgtbl_addr: number, addr_width: 48 | 57, slptr: number, levels: 4 | 5,
+): Co<Errno | 0> {
+  if (addr_width === 57 && !iommu.fl5lp) return 'EINVAL';
+  yield* spin_lock(iommu.lock);
+  const table = intel_pasid_get_entry(dev, pasid);
+  if (table === undefined) {
+    yield* spin_unlock(iommu.lock);
+    return 'ENODEV';
+  }
+  if (table.read(pasid).present) {
+    yield* spin_unlock(iommu.lock);
+    return 'EBUSY';
+  }
+  yield* pasid_clear_for_setup(table, pasid);
+  yield* pasid_store(table, pasid, pasid_pte_config_nestd(pgtbl_addr, slptr, did, levels), NESTED_ORDER);
+  yield* spin_unlock(iommu.lock);
+  yield* pasid_flush_caches(iommu, pasid, did);
+  return 0;
+}
+
+/**
+ * nested.c: domain_setup_nested (v7.0, after c3b1edea3791): a replacement tears the old entry
+ * down, then sets the nested one up. Under B60/R05 the pre-fix intel_pasid_replace_nested
+ * (7543ee63e811 to c3b1edea3791) wrote it over the present entry, as the other replace helpers.
+ */
+export function* domain_setup_nested(
+  iommu: IntelIommu, dev: Device, pasid: number, did: number, pgtbl_addr: number, addr_width: 48 | 57,
+  slptr: number, levels: 4 | 5, old: boolean,
+): Co<Errno | 0> {
+  if (old && replacesInPlace(iommu)) {
+    if (addr_width === 57 && !iommu.fl5lp) return 'EINVAL';
+    return yield* intel_pasid_replace_v6_x(iommu, dev, pasid, pasid_pte_config_nestd(pgtbl_addr, slptr, did, levels));
+  }
+  if (old) yield* intel_pasid_tear_down_entry(iommu, dev, pasid, false);
+  return yield* intel_pasid_setup_nested(iommu, dev, pasid, did, pgtbl_addr, addr_width, slptr, levels);
+}

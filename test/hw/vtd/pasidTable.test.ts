@@ -41,7 +41,7 @@ describe('PASID table', () => {
     expect(r.devs[0]!.dma(5, userVpn(0), false)).toEqual({ ok: false, fault: 'vtd0: no-pasid-entry' });
     r.tables[0]!.write(5, FPD_PASID_ENTRY);
     expect(r.devs[0]!.dma(5, userVpn(0), false)).toEqual({ ok: false, fault: 'vtd0: fault-disabled' });
-    r.tables[0]!.write(5, { ...flEntry(r), pgtt: 'NESTED' });
+    r.tables[0]!.write(5, { ...flEntry(r), pgtt: 'PT' });
     expect(r.devs[0]!.dma(5, userVpn(0), false)).toEqual({ ok: false, fault: 'vtd0: no-pasid-entry' });
     expect(r.devs[0]!.dma(300, userVpn(0), false)).toEqual({ ok: false, fault: 'dev0: no-pasid-cap' });
     expect(r.unit.pasidCache.size).toBe(1);

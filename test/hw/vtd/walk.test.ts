@@ -1,7 +1,8 @@
 import { describe, expect, test } from 'vitest';
-import { kernelVpn, userVpn } from '../../../src/shared/index.js';
+import { iovaVpn, kernelVpn, userVpn } from '../../../src/shared/index.js';
 import { makePte, PTE_P, PTE_W } from '../../../src/hw/mem.js';
-import { levelIndex } from '../../../src/hw/radix.js';
+import { Radix, levelIndex } from '../../../src/hw/radix.js';
+import { GuestS1Table } from '../../../src/impl/guestS1.js';
 import { bindAll, mapPage, rig, wait } from './fixture.js';
 
 describe('first-level walk', () => {
@@ -120,5 +121,68 @@ describe('first-level walk', () => {
     r.mem.setEntry(r.pt.pgd, i, makePte(e >>> 3, (e & 7) & ~PTE_W) | PTE_P);
     expect(r.devs[0]!.dma(5, userVpn(0), true)).toEqual({ ok: false, fault: 'vtd0: no-permission' });
     expect(r.devs[0]!.dma(5, userVpn(0), false)).toEqual({ ok: true, token: 3 });
+  });
+});
+
+describe('nested walk (PGTT nested, VT-d spec 3.8)', () => {
+  /**
+   * A stage-2 table (host) and a guest stage-1 table whose pages are mapped at GPAs in it: IOVA
+   * userVpn(0) → GPA gpaData → frame `data` (token 55), every stage-1 table access through stage 2.
+   */
+  const nestedRig = (s1Write: boolean, s2Write: boolean) => {
+    const r = rig({ ats: false });
+    const s2 = new Radix(r.mem, r.mem.alloc('table', -1), 4, -1);
+    const s1 = new GuestS1Table(r.mem);
+    for (const [gpa, frame] of s1.tables) s2.map(gpa, frame, false);
+    const gpaData = iovaVpn(3);
+    const data = r.mem.alloc('data', -1, 55);
+    s2.map(gpaData, data, s2Write);
+    s1.map(userVpn(0), gpaData, s1Write);
+    r.tables[0]!.allocLeaf(5);
+    r.tables[0]!.write(5, { present: true, fpd: false, pgtt: 'NESTED', flptr: s1.root, slptr: s2.root, did: 9, levels: 4 });
+    return { r, s1, s2, gpaData };
+  };
+
+  test('the combined translation is cached tagged (DID, PASID); a write needs W at both stages', () => {
+    const { r } = nestedRig(true, false);
+    expect(r.devs[0]!.dma(5, userVpn(0), false)).toEqual({ ok: true, token: 55 });
+    expect(r.unit.iotlb.nestedEntries()).toEqual([expect.objectContaining({ did: 9, pasid: 5, vpn: userVpn(0), write: false })]);
+    expect(r.devs[0]!.dma(5, userVpn(0), true)).toEqual({ ok: false, fault: 'vtd0: no-permission' });
+    expect(nestedRig(false, true).r.devs[0]!.dma(5, userVpn(0), true)).toEqual({ ok: false, fault: 'vtd0: no-permission' });
+    expect(r.unit.psc.entries()).toEqual([]);
+  });
+
+  test('a stage-1 table page the second stage does not map faults as not present', () => {
+    const { r, s1, s2 } = nestedRig(true, true);
+    s2.unmap([...s1.tables.keys()][1]!);
+    expect(r.devs[0]!.dma(5, userVpn(0), false)).toEqual({ ok: false, fault: 'vtd0: not-present' });
+  });
+
+  test('P_IOTLB of (DID, PASID), IOTLB DSI and PSI of the DID (any address) drop nested entries; another DID\'s do not', () => {
+    for (const desc of [
+      { kind: 'piotlb', granularity: 'page', did: 9, pasid: 5, addr: userVpn(0), am: 0, ih: true },
+      { kind: 'iotlb_dsi', did: 9 },
+      { kind: 'iotlb_psi', did: 9, addr: 0, am: 0 },
+    ] as const) {
+      const { r } = nestedRig(true, true);
+      r.devs[0]!.dma(5, userVpn(0), false);
+      r.unit.submit({ kind: 'iotlb_dsi', did: 8 });
+      r.unit.submit({ kind: 'piotlb', granularity: 'pasid', did: 9, pasid: 6 });
+      r.unit.submit(wait);
+      expect(r.unit.iotlb.nestedEntries()).toHaveLength(1);
+      r.unit.submit(desc);
+      r.unit.submit(wait);
+      expect(r.unit.iotlb.nestedEntries()).toEqual([]);
+    }
+  });
+
+  test('an IOTLB PSI leaves first-level entries of its DID alone (the model keeps them to P_IOTLB)', () => {
+    const r = rig({ ats: false });
+    bindAll(r, 5, 9);
+    mapPage(r, 0, true);
+    r.devs[0]!.dma(5, userVpn(0), false);
+    r.unit.submit({ kind: 'iotlb_psi', did: 9, addr: 0, am: 0 });
+    r.unit.submit(wait);
+    expect(r.unit.iotlb.entries()).toHaveLength(1);
   });
 });

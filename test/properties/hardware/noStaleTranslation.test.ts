@@ -6,7 +6,9 @@ import type { VtdUnit } from '../../../src/hw/vtd/unit.js';
 import { Gcr3Table, type AmdIommuUnit } from '../../../src/hw/amd/index.js';
 import { didPasidKey } from '../../../src/hw/vtd/iotlb.js';
 import { dev_iommu_priv_get as amdDevData } from '../../../src/impl/amd/structs.js';
-import { userVpn } from '../../../src/shared/index.js';
+import { NESTED_HWPT, userVpn } from '../../../src/shared/index.js';
+import { to_dmar_domain } from '../../../src/impl/vtd/dmar.js';
+import type { Bench } from './helpers.js';
 import { bench, holdsOnRandomWalks, ids, muteNotifier, pasidOf, setup } from './helpers.js';
 
 const dma = (dev: number, mm: number, page: number, write = false) => ({ kind: 'dma', dev, mm, page, write }) as const;
@@ -114,5 +116,54 @@ describe('I6 on AMD', () => {
       expect.stringContaining('holds an entry of a freed GCR3 table'),
       expect.stringContaining('DTE cache for DevID 0 differs'),
     ]);
+  });
+
+  describe('nested entries (VT-d): the guest\'s stage-1 table composed with the parent\'s', () => {
+    /** HWPT 2 at PASID 5 of dev0, the guest mapping IOVA page 1 to GPA page 2 (the parent's page 2), cached by a DMA. */
+    const nested = (): Bench => {
+      const b = bench('vtd');
+      b.run(
+        { kind: 'attachPasid', dev: 0, hwpt: NESTED_HWPT, pasid: 5 }, { kind: 'iommuMap', hwpt: 0, page: 2, write: true },
+        { kind: 'guestMap', page: 1, gpa: 2, write: true }, { kind: 'dmaIova', dev: 0, hwpt: NESTED_HWPT, page: 1, write: true },
+      );
+      expect((b.world.iommus[0]!.unit as VtdUnit).iotlb.nestedEntries()).toHaveLength(1);
+      return b;
+    };
+
+    test('holds after the guest\'s unmap and after the host\'s unmap from the parent', () => {
+      const b = nested();
+      b.run({ kind: 'guestUnmap', page: 1 });
+      expect(b.check(noStaleTranslation)).toEqual([]);
+      const c = nested();
+      c.run({ kind: 'iommuUnmap', hwpt: 0, page: 2 });
+      expect(c.check(noStaleTranslation)).toEqual([]);
+    });
+
+    test('fires when the guest\'s invalidation request is dropped (IOMMU_HWPT_INVALIDATE does nothing)', () => {
+      const b = nested();
+      const domain = b.world.hwpts[NESTED_HWPT]!.domain! as { ops: object };
+      domain.ops = { ...domain.ops, cache_invalidate_user: function* () { return 0 as const; } };
+      b.run({ kind: 'guestUnmap', page: 1 });
+      const v = b.check(noStaleTranslation);
+      expect(ids(v)).toEqual(['I6']);
+      expect(v.some((x) => x.message.includes('IOTLB nested entry'))).toBe(true);
+      expect(v.some((x) => x.message.includes('ATC'))).toBe(true);
+    });
+
+    test('fires when the parent\'s flush does not reach its nested users (no NESTING tags)', () => {
+      const b = nested();
+      const parent = to_dmar_domain(b.world.hwpts[0]!.domain!);
+      parent.cache_tags.splice(0, parent.cache_tags.length);
+      b.run({ kind: 'iommuUnmap', hwpt: 0, page: 2 });
+      const v = b.check(noStaleTranslation);
+      expect(ids(v)).toEqual(['I6']);
+      expect(v.some((x) => x.message.includes('IOTLB nested entry'))).toBe(true);
+    });
+
+    test('fires on a planted nested entry whose DID no nested domain holds', () => {
+      const b = nested();
+      (b.world.iommus[0]!.unit as VtdUnit).iotlb.nestedFill(77, 5, userVpn(0), { ok: true, frame: 1, write: false });
+      expect(b.check(noStaleTranslation).map((x) => x.objects['did'])).toEqual([77]);
+    });
   });
 });
