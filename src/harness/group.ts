@@ -211,15 +211,16 @@ export const runChecked = (s: Session, cmds: readonly Command[], policy: Policy,
   s.probe.before = undefined;
   world.kernel.findingHits.length = 0;
 
-  // Events by the task that emitted them: members' go to their own step, kernel tasks' to the last.
+  // Events by the task that emitted them: members' go to their own step, a kernel task's to the
+  // member it works for (sched/group.ts memberOf).
   const buckets: GroupEvent[][] | undefined = log === undefined ? undefined : Array.from({ length: n }, () => []);
   const mark: AtYieldMark = { warnings: coreOf(world.kernel).warnings.length, anomalies: world.kernel.mem.anomalies.length };
   let atYield: Violation | undefined;
   let names: readonly string[] = cmds.map(memberName);
-  const onPoint = (p: GroupPoint): void => {
+  const onPoint = (p: GroupPoint, member: number): void => {
     if (p.switched) s.probe.noteSwitch();
     if (buckets !== undefined) {
-      const bucket = buckets[Math.min(p.task, n - 1)]!;
+      const bucket = buckets[member]!;
       for (const e of log!.take()) bucket.push({ ...e, task: p.task, at: p.at });
     }
     if (atYield === undefined) atYield = checkAtYield(world, s.probe, mark, p.at, p.task, names[p.task] ?? `task ${p.task}`);

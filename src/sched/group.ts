@@ -19,6 +19,7 @@ import { warn } from '../impl/core/kernel.js';
 import { type Task, TaskHung, type Yield, schedOf, spawn, stepTask } from '../impl/core/sched.js';
 import type { Kernel } from '../impl/core/types.js';
 import { owned, parkTask } from './park.js';
+import { defaultPick } from './policies.js';
 import type { GroupMember, GroupOptions, GroupPoint, GroupRun, GroupTask, Policy, Switch } from './types.js';
 
 /** Run `members` concurrently under `policy` until every task of the group is done or stuck. */
@@ -72,9 +73,11 @@ export function runGroup(kernel: Kernel, members: readonly GroupMember[], policy
         for (const t of tasks) if (!t.done) parkTask(t);
         break;
       }
-      const pick = policy.pick(at, current, runnable);
+      const dep = current < 0 && last >= 0 ? tasks[last]!.blocked?.waitsFor?.() : undefined;
+      const waited = dep === undefined ? undefined : tasks.indexOf(dep);
+      const pick = policy.pick(at, current, runnable, waited !== undefined && waited >= 0 ? waited : undefined);
       if (!runnable.includes(pick)) throw new Error(`scheduler picked task ${pick}, not runnable at point ${at} (runnable: ${runnable.join(',')})`);
-      if (pick !== (current >= 0 ? current : runnable[0])) switches.push({ at, to: pick });
+      if (pick !== defaultPick(current, runnable, waited !== undefined && waited >= 0 ? waited : undefined)) switches.push({ at, to: pick });
       if (current >= 0 && pick !== current) preemptions++;
       if (firstAt[pick]! < 0) firstAt[pick] = at;
       const t = tasks[pick]!;
@@ -93,7 +96,7 @@ export function runGroup(kernel: Kernel, members: readonly GroupMember[], policy
       if (trace !== undefined || onPoint !== undefined) {
         const p: GroupPoint = { at, task: pick, what: y === undefined ? 'done' : y === null ? 'hung' : y.what, switched: last >= 0 && pick !== last };
         trace?.push(p);
-        onPoint?.(p);
+        onPoint?.(p, memberOf(tasks, members.length, pick));
       }
       last = pick;
       at++;
@@ -105,6 +108,16 @@ export function runGroup(kernel: Kernel, members: readonly GroupMember[], policy
   for (let i = 0; i < members.length; i++) results.push(tasks[i]!.done ? tasks[i]!.result : undefined);
   const info: GroupTask[] = tasks.map((t, i) => ({ name: t.name, kind: t.kind, firstAt: firstAt[i]!, doneAt: doneAt[i]! }));
   return { results, tasks: info, schedule: { switches }, points: at, preemptions, deadlock, trace };
+}
+
+/** The member task `i` works for: a member itself, or the member up its spawner chain, else the last member. */
+function memberOf(tasks: readonly Task[], n: number, i: number): number {
+  if (i < n) return i;
+  for (let t = tasks[i]!.spawner; t !== undefined; t = t.spawner) {
+    const k = tasks.indexOf(t);
+    if (k >= 0 && k < n) return k;
+  }
+  return n - 1;
 }
 
 /** Tasks spawned since id `from` that are still alive join the group in spawn order. */

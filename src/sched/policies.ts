@@ -1,7 +1,8 @@
 /**
  * Scheduling policies: who runs at each scheduling point of a group (see types.ts: Policy).
  *
- * - default: never switches away from a runnable task; members run one after another.
+ * - default: never switches away from a runnable task; a task blocked on another runs that one
+ *   next (as `sync` runs a wait's target in place); members run one after another.
  * - replay: the default rule except at the recorded switches (a schedule replays exactly).
  * - random: uniform among the runnable tasks at every point.
  * - PCT (Burckhardt, Kothari, Musuvathi, Nagarakatte, "A Randomized Scheduler with Probabilistic
@@ -20,12 +21,16 @@
 import { Rng } from './rng.js';
 import type { Policy, Schedule } from './types.js';
 
-/** The default rule: keep the current task if runnable, else the lowest-index runnable one. */
-export const defaultPick = (current: number, runnable: readonly number[]): number => (current >= 0 ? current : runnable[0]!);
+/**
+ * The default rule: keep the current task if runnable; else the task the last one blocked
+ * waiting for, as `sync` runs a wait's target in place; else the lowest-index runnable one.
+ */
+export const defaultPick = (current: number, runnable: readonly number[], waited?: number): number =>
+  current >= 0 ? current : waited !== undefined && runnable.includes(waited) ? waited : runnable[0]!;
 
 /** Never switches: members run one after another (the sequential order). */
 export function defaultPolicy(): Policy {
-  return { pick: (_at, current, runnable) => defaultPick(current, runnable) };
+  return { pick: (_at, current, runnable, waited) => defaultPick(current, runnable, waited) };
 }
 
 /** Applies s's switches at their points; a switch to a task not runnable there is ignored. */
@@ -33,13 +38,13 @@ export function replayPolicy(s: Schedule): Policy {
   const sw = s.switches;
   let i = 0;
   return {
-    pick(at, current, runnable) {
+    pick(at, current, runnable, waited) {
       while (i < sw.length && sw[i]!.at < at) i++;
       if (i < sw.length && sw[i]!.at === at) {
         const to = sw[i++]!.to;
         if (runnable.includes(to)) return to;
       }
-      return defaultPick(current, runnable);
+      return defaultPick(current, runnable, waited);
     },
   };
 }

@@ -20,8 +20,9 @@ export interface Schedule { readonly switches: readonly Switch[] }
 export interface Policy {
   /** At scheduling point `at` (0, 1, 2, ... one per task step), with `current` (index, or -1 at the
    *  start and after the current task finished or blocked) and `runnable` (ascending indices, never
-   *  empty), the index of the task to run next. */
-  pick(at: number, current: number, runnable: readonly number[]): number;
+   *  empty), the index of the task to run next. `waited`: when the last task blocked waiting for
+   *  a runnable task of the group (a flush, an IRQ thread, a work item), that task. */
+  pick(at: number, current: number, runnable: readonly number[], waited?: number): number;
 }
 
 export interface GroupMember { readonly name: string; readonly kind: TaskKind; readonly body: Co<unknown> }
@@ -51,7 +52,12 @@ export interface GroupOptions {
   /** Keep every point in `trace` (for the timeline); off on the fast path. */
   readonly record?: boolean;
   /** Called after every point, e.g. to check the at-yield invariants. */
-  readonly onPoint?: (p: GroupPoint) => void;
+  /**
+   * Each point as it happens, with the member the running task works for: itself, or for a
+   * kernel task the member whose task spawned it (a work item its IRQ thread queued), else the
+   * last member (a task spawned before the group).
+   */
+  readonly onPoint?: (p: GroupPoint, member: number) => void;
   /** A group still running after this many points is reported as a livelock (default 100000). */
   readonly maxPoints?: number;
 }

@@ -60,8 +60,9 @@ describe('the linearization is the order the invariants accept', () => {
     expect(checkedStep(s, { kind: 'serviceFaults' })).toEqual([]);
     const group: Command[] = [{ kind: 'prg', dev: 0, mm: 0, page: 1, count: 1, write: true, last: true, rid: true }, { kind: 'serviceFaults' }];
     expect(groupLegal(s.spec, group)).toBe(true);
-    // cpu1 wakes the IRQ thread; the device sends while it runs; then cpu1 flushes.
-    const switches = [{ at: 0, to: 1 }, { at: 1, to: 2 }];
+    // cpu1 wakes the fault IRQ thread, which waits for the PRQ thread; the device sends before
+    // the PRQ thread reads the queue (the default rule would run the awaited thread first).
+    const switches = [{ at: 0, to: 1 }, { at: 1, to: 2 }, { at: 2, to: 0 }];
     expect(checkedGroup(s, group, { scheduler: 'pct', seed: 1, depth: 3, switches })).toEqual([]);
     expect(s.steps.at(-1)!.actual).toEqual({ ok: true, value: 0 });
     // The spec took the prg first: the request is answered, as on the device.

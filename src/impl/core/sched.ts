@@ -52,6 +52,8 @@ export class Task {
   result: unknown = undefined;
   /** The block it stopped at, until `until()` holds. */
   blocked: Yield | undefined = undefined;
+  /** The task that was running when this one was spawned (queue_work's caller, an IRQ's waker). */
+  spawner: Task | undefined = undefined;
   constructor(
     readonly id: number,
     readonly name: string,
@@ -132,6 +134,7 @@ export function hideSchedState(obj: object, key: string, value: unknown): void {
 export function spawn(kernel: Kernel, name: string, kind: TaskKind, body: Co<unknown>): Task {
   const s = schedOf(kernel);
   const t = new Task(s.nextId++, name, kind, body);
+  t.spawner = s.current;
   s.tasks.push(t);
   return t;
 }

