@@ -83,7 +83,10 @@ function* wp_page_reuse(mm: MmStruct, page: number, slot: PteSlot, e: number): C
  * the page: no SVA subscription implements them) the old PTE is cleared and flushed first
  * (ptep_clear_flush → flush_tlb_page: the secondary TLBs drop the shared page), then the new
  * writable one set; only then does the old page lose this mapping's reference (folio_put),
- * which frees it if no other mm still maps it.
+ * which frees it if no other mm still maps it. DEVIATION: the PTE lock (pte_offset_map_lock
+ * and the pte_same recheck) is not modelled, as in migrate.ts: a second fault on the same
+ * page interleaved at the flush's yield points would see the cleared PTE; the kernel's would
+ * wait for the PTL and find the new one.
  */
 function* wp_page_copy(mm: MmStruct, page: number, slot: PteSlot, e: number): Co {
   const kernel = mm.kernel;

@@ -2,7 +2,7 @@ import { sync } from '../../../src/impl/core/sched.js';
 import { describe, expect, test } from 'vitest';
 import { mmget_not_zero, mmgrab, mmdrop, mmput } from '../../../src/impl/core/mm.js';
 import { slotState } from '../../../src/impl/world.js';
-import { bind, exit, mmap, mmdrop as mmdropCmd, mockWorld, spawn, touch } from './helpers.js';
+import { exit, mmap, mmdrop as mmdropCmd, mockWorld, spawn, touch } from './helpers.js';
 
 describe('mm_struct lifecycle', () => {
   test('spawn, exit and mmdrop walk the slot through live, exited and freed, releasing every frame', () => {
