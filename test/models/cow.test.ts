@@ -2,7 +2,8 @@ import { describe, expect, test } from 'vitest';
 import { checkedStep, driverFor, openSession } from '../../src/harness/index.js';
 import { defaultTopology, PLATFORMS, userVpn } from '../../src/shared/index.js';
 import type { Command, Topology } from '../../src/shared/index.js';
-import { withoutWholeRangeFlush } from './brokenDriver.js';
+import { findLeaks } from '../../src/impl/quiesce.js';
+import { withoutSecondaryTlbFlush, withoutWholeRangeFlush } from './brokenDriver.js';
 
 /**
  * Fork's copy-on-write write-protects the parent's writable PTEs and tells the parent's
@@ -69,5 +70,39 @@ describe('a device write through PRI breaks copy-on-write (iommu_sva_handle_mm â
     expect(s.world.kernel.mem.owners(shared)).toEqual([1]);
     expect(checkedStep(s, WRITE)).toEqual([]);
     expect(s.steps.at(-1)!.actual).toMatchObject({ ok: true });
+  });
+});
+
+describe('a shared frame and the use-after-free and leak checks (I-UAF-DMA, findLeaks)', () => {
+  /** The child's device reads the page it shares with the parent; then each side unmaps it. */
+  const SHARED: readonly Command[] = [
+    { kind: 'spawn', mm: 0 },
+    { kind: 'mmap', mm: 0, first: 0, count: 1, prot: 'rw' },
+    { kind: 'touch', mm: 0, page: 0, write: true },
+    { kind: 'fork', mm: 0, child: 1 },
+    { kind: 'bind', dev: 0, mm: 1 },
+    { kind: 'dma', dev: 0, mm: 1, page: 0, write: false },
+    { kind: 'munmap', mm: 0, first: 0, count: 1 },
+    { kind: 'dma', dev: 0, mm: 1, page: 0, write: false },
+    { kind: 'munmap', mm: 1, first: 0, count: 1 },
+  ];
+  const READ: Command = { kind: 'dma', dev: 0, mm: 1, page: 0, write: false };
+
+  test('the parent\'s unmap leaves the child\'s page readable and live; the child\'s frees it; nothing leaks', () => {
+    const s = openSession(defaultTopology('vtd'));
+    for (const c of SHARED) expect(checkedStep(s, c)).toEqual([]);
+    // The child read the parent's content both times, before and after the parent's munmap.
+    expect(s.steps[5]!.actual).toEqual(s.steps[7]!.actual);
+    expect(s.steps[5]!.actual).toMatchObject({ ok: true });
+    expect(checkedStep(s, READ)).toEqual([]);
+    expect(findLeaks(s.world).filter((l) => l.kind === 'frame')).toEqual([]);
+  });
+
+  test('a driver that forgets its invalidations lets the child\'s device read the frame once the last mapping freed it: I-UAF-DMA', () => {
+    const s = openSession(defaultTopology('vtd'), { driver: withoutSecondaryTlbFlush(driverFor('vtd')) });
+    // Until the child's own munmap every access is legitimate: the parent's unmap freed nothing.
+    for (const c of SHARED.slice(0, 8)) expect(checkedStep(s, c).map((v) => v.invariant)).not.toContain('I-UAF-DMA');
+    checkedStep(s, SHARED[8]!);
+    expect(checkedStep(s, READ).map((v) => v.invariant)).toContain('I-UAF-DMA');
   });
 });
