@@ -38,7 +38,8 @@ function pagesOf(world: World, mm: MmStruct | undefined): PageView[] {
     const vma = vmaProt(mm, page);
     const pte = pteProt(e);
     if (vma === null && pte === null) continue;
-    pages.push({ page, vma, pte, token: e === 0 ? null : world.kernel.mem.token(pteFrame(e)) });
+    const mem = world.kernel.mem;
+    pages.push({ page, vma, pte, token: e === 0 ? null : mem.token(pteFrame(e)), exclusive: e === 0 ? null : mem.anonExclusive(pteFrame(e)) });
   }
   return pages;
 }

@@ -87,7 +87,7 @@ function slotsMatch(world: World, s: SpecState, pending: Int32Array, idx: Int32A
       if ((page & 1) === 0) leaf = leafTable(mem, root, levels, idx, page);
       const e = leaf < 0 ? 0 : mem.entry(leaf, idx[page * LEVELS + 1]!);
       if (vmaCode(vmaProt(mm, page)) !== sl.vma[page] || pteCode(e) !== sl.pte[page]) return false;
-      if (e !== 0 && mem.token(pteFrame(e)) !== sl.token[page]) return false;
+      if (e !== 0 && (mem.token(pteFrame(e)) !== sl.token[page] || mem.anonExclusive(pteFrame(e)) !== (sl.exclusive[page] === 1))) return false;
     }
   }
   return true;

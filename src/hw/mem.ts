@@ -38,10 +38,17 @@ export interface Anomaly {
  * Physical memory: frames with a kind, an owner and a content token; page-table frames hold
  * 512 entries. Freed frames go on a LIFO free list, so the next allocation reuses the most
  * recently freed one: a stale translation then reaches somebody else's data, as in the kernel.
+ *
+ * A data frame may be shared by several owners (a copy-on-write page after fork): each holds
+ * one reference (struct page's _refcount, one per mapping here), and the frame is freed only
+ * when the last is put (folio_put), so one mm's unmap never frees a page another still maps.
  */
 export class PhysMem {
   private readonly kinds: FrameKind[] = [];
-  private readonly owners: number[] = [];
+  /** The owners holding a reference, in the order they took it; [0] is the allocator. */
+  private readonly holders: number[][] = [];
+  /** PageAnonExclusive (include/linux/page-flags.h): the page is mapped by one mm only. */
+  private readonly exclusive: boolean[] = [];
   private readonly tokens: number[] = [];
   private readonly entries: (Int32Array | undefined)[] = [];
   private readonly used: number[] = [];
@@ -56,7 +63,8 @@ export class PhysMem {
   alloc(kind: 'data' | 'table', owner: number, token = 0): number {
     const frame = this.freeList.pop() ?? this.kinds.length;
     this.kinds[frame] = kind;
-    this.owners[frame] = owner;
+    this.holders[frame] = [owner];
+    this.exclusive[frame] = false;
     this.tokens[frame] = token;
     // A reused table frame's old entries are unreachable once it is reallocated, so zero its
     // array in place rather than allocating 2 KiB afresh (page-table churn drives the GC).
@@ -72,8 +80,53 @@ export class PhysMem {
   free(frame: number): void {
     this.check(frame);
     if (this.kinds[frame] === 'free') throw new HwError('mem', `double free of frame ${frame}`);
+    if (this.holders[frame]!.length > 1) throw new HwError('mem', `free of frame ${frame}, still shared by owners ${this.holders[frame]!.join(', ')}`);
     this.kinds[frame] = 'free';
     this.freeList.push(frame);
+  }
+
+  /** folio_get for a new mapping by `owner` (fork's copy_present_pte shares the page). */
+  get(frame: number, owner: number): void {
+    this.check(frame);
+    if (this.kinds[frame] !== 'data') throw new HwError('mem', `get of frame ${frame}, which is ${this.kinds[frame]}`);
+    this.holders[frame]!.push(owner);
+  }
+
+  /** folio_put of `owner`'s reference: the frame is freed with the last one. Returns true when it was. */
+  put(frame: number, owner: number): boolean {
+    this.check(frame);
+    const h = this.holders[frame]!;
+    const i = h.indexOf(owner);
+    if (this.kinds[frame] !== 'data' || i < 0) throw new HwError('mem', `put of frame ${frame} by owner ${owner}, which holds no reference`);
+    if (h.length === 1) {
+      this.free(frame);
+      return true;
+    }
+    h.splice(i, 1);
+    return false;
+  }
+
+  /** folio_ref_count: the references held. */
+  refCount(frame: number): number {
+    this.check(frame);
+    return this.kinds[frame] === 'free' ? 0 : this.holders[frame]!.length;
+  }
+
+  /** Every owner holding a reference, in the order they took it (the leak check's view). */
+  owners(frame: number): readonly number[] {
+    this.check(frame);
+    return this.holders[frame]!;
+  }
+
+  anonExclusive(frame: number): boolean {
+    this.check(frame);
+    return this.exclusive[frame]!;
+  }
+
+  /** SetPageAnonExclusive / ClearPageAnonExclusive. */
+  setAnonExclusive(frame: number, value: boolean): void {
+    this.check(frame);
+    this.exclusive[frame] = value;
   }
 
   kind(frame: number): FrameKind {
@@ -81,9 +134,10 @@ export class PhysMem {
     return this.kinds[frame]!;
   }
 
+  /** The owner that allocated the frame (the first holder, for a shared page). */
   owner(frame: number): number {
     this.check(frame);
-    return this.owners[frame]!;
+    return this.holders[frame]![0]!;
   }
 
   token(frame: number): number {

@@ -90,8 +90,8 @@ export function findLeaks(world: World): Leak[] {
   if (owners.size > 0) {
     for (const kind of ['data', 'table'] as const) {
       for (const f of kernel.mem.liveFrames(kind)) {
-        const o = kernel.mem.owner(f);
-        if (owners.has(o)) out.push({ kind: 'frame', what: `${kind} frame ${f} of freed mm slot ${o}` });
+        // A copy-on-write page is held by every mm that maps it: each must still be alive.
+        for (const o of kernel.mem.owners(f)) if (owners.has(o)) out.push({ kind: 'frame', what: `${kind} frame ${f} of freed mm slot ${o}` });
       }
     }
   }

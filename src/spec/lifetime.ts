@@ -97,6 +97,7 @@ export const newIncarnation = (s: SpecState, slot: number, how: 'spawn' | 'fork'
   sl.vma.fill(0);
   sl.pte.fill(0);
   sl.token.fill(0);
+  sl.exclusive.fill(0);
   return sl;
 };
 

@@ -44,6 +44,12 @@ export interface SpecSlot {
   readonly pte: Uint8Array;
   /** Content token of each present page (valid when pte != PTE_ABSENT). */
   readonly token: Int32Array;
+  /**
+   * 1: the present page is this mm's alone (PageAnonExclusive); 0 once a fork shared it
+   * copy-on-write, until a write fault claims it again. mprotect(rw) makes only such a page
+   * writable (can_change_pte_writable).
+   */
+  readonly exclusive: Uint8Array;
   /** Population counters: never reset, survive slot reuse (contracts.md "Content tokens"). */
   readonly popGen: Int32Array;
   /** mm->iommu_mm->sva_domains, newest first (list_add). */
@@ -192,6 +198,7 @@ const newSlot = (pages: number, groups: number): SpecSlot => ({
   vma: new Uint8Array(pages),
   pte: new Uint8Array(pages),
   token: new Int32Array(pages),
+  exclusive: new Uint8Array(pages),
   popGen: new Int32Array(pages),
   domains: [],
   handles: new Array<SpecHandle | undefined>(groups).fill(undefined),
@@ -260,6 +267,7 @@ export const cloneSpec = (s: SpecState): SpecState => {
       vma: sl.vma.slice(),
       pte: sl.pte.slice(),
       token: sl.token.slice(),
+      exclusive: sl.exclusive.slice(),
       popGen: sl.popGen.slice(),
       domains: sl.domains.map(copyDomain),
       handles: sl.handles.map((h) => (h === undefined ? undefined : { domain: copyDomain(h.domain), users: h.users })),

@@ -9,7 +9,8 @@
  * - slots[i].pasid: mm->iommu_mm->pasid, null without iommu_mm (and once freed).
  * - slots[i].pages: one entry per page that has a VMA or a PTE, sorted by page:
  *   vma = VMA protection or null, pte = 'none' (PROT_NONE, frame kept) | 'r' | 'rw' | null,
- *   token = content token of the mapped frame or null.
+ *   token = content token of the mapped frame or null, exclusive = PageAnonExclusive of that
+ *   frame (false while a fork shares it copy-on-write) or null.
  * - slots[i].pendingNotifiers: mmu_notifiers put but not yet freed (awaiting a grace period).
  * - domains: the SVA domains on each mm's sva_domains list, sorted by (mm, iommus[0]);
  *   iommus = sorted distinct IOMMU indexes of the groups attached through it, users =
@@ -33,6 +34,7 @@ export interface PageView {
   readonly vma: Prot | null;
   readonly pte: Prot | null;
   readonly token: number | null;
+  readonly exclusive: boolean | null;
 }
 export interface SlotView {
   readonly slot: number;
@@ -80,7 +82,10 @@ export const abstractView = (s: SpecState): AbstractView => {
     for (let page = 0; page < sl.vma.length; page++) {
       if (sl.vma[page] === VMA_NONE && sl.pte[page] === PTE_ABSENT) continue;
       const present = sl.pte[page] !== PTE_ABSENT;
-      pages.push({ page, vma: vmaProt(sl.vma[page]!), pte: pteProt(sl.pte[page]!), token: present ? sl.token[page]! : null });
+      pages.push({
+        page, vma: vmaProt(sl.vma[page]!), pte: pteProt(sl.pte[page]!),
+        token: present ? sl.token[page]! : null, exclusive: present ? sl.exclusive[page] === 1 : null,
+      });
     }
     const pasid = sl.pasid.ctx.pasid;
     return {

@@ -84,4 +84,45 @@ describe('PhysMem', () => {
     expect(m.liveFrames('table')).toEqual([t]);
     expect(m.liveFrames('data')).toEqual([2]);
   });
+
+  test('a shared frame is freed only at its last put, whoever allocated it', () => {
+    const m = new PhysMem();
+    const f = m.alloc('data', 0, 7);
+    m.get(f, 1);
+    m.get(f, 2);
+    expect(m.refCount(f)).toBe(3);
+    expect(m.owners(f)).toEqual([0, 1, 2]);
+    expect(m.put(f, 0)).toBe(false);
+    expect(m.owner(f)).toBe(1);
+    expect(m.put(f, 2)).toBe(false);
+    expect(m.kind(f)).toBe('data');
+    expect(m.put(f, 1)).toBe(true);
+    expect(m.kind(f)).toBe('free');
+    expect(m.refCount(f)).toBe(0);
+  });
+
+  test('freeing a shared frame, a put by an owner without a reference, or sharing a table is a hardware-model error', () => {
+    const m = new PhysMem();
+    const f = m.alloc('data', 0, 7);
+    m.get(f, 1);
+    expect(() => m.free(f)).toThrow(/still shared/);
+    expect(() => m.put(f, 3)).toThrow(/holds no reference/);
+    const t = m.alloc('table', 0);
+    expect(() => m.get(t, 1)).toThrow(HwError);
+    m.put(f, 0);
+    m.put(f, 1);
+    expect(() => m.put(f, 1)).toThrow(/holds no reference/);
+  });
+
+  test('PageAnonExclusive is per frame and cleared when the frame is reused', () => {
+    const m = new PhysMem();
+    const f = m.alloc('data', 0, 7);
+    expect(m.anonExclusive(f)).toBe(false);
+    m.setAnonExclusive(f, true);
+    expect(m.anonExclusive(f)).toBe(true);
+    m.put(f, 0);
+    expect(m.alloc('data', 1, 8)).toBe(f);
+    expect(m.anonExclusive(f)).toBe(false);
+    expect(m.owners(f)).toEqual([1]);
+  });
 });

@@ -18,7 +18,7 @@ describe('abstractView', () => {
     expect(JSON.parse(JSON.stringify(v))).toEqual(v);
     expect(v.slots[1]).toEqual({
       slot: 1, state: 'live', gen: 1, pasid: 1, pendingNotifiers: 0,
-      pages: [{ page: 2, vma: 'rw', pte: null, token: null }, { page: 3, vma: 'rw', pte: 'rw', token: userToken(1, 3, 1) }],
+      pages: [{ page: 2, vma: 'rw', pte: null, token: null, exclusive: null }, { page: 3, vma: 'rw', pte: 'rw', token: userToken(1, 3, 1), exclusive: true }],
     });
     expect(v.domains).toEqual([
       { mm: 0, iommus: [0], users: 1, asid: 3 },

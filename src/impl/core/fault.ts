@@ -1,13 +1,13 @@
 /**
- * mm/memory.c: handle_mm_fault for a CPU access to one harness page (v6.17), with the
+ * mm/memory.c: handle_mm_fault for a CPU or device (IOPF) access to one harness page (v7.0-rc5), with the
  * harness's anonymous-memory rules (contracts.md, "Content tokens"): no zero page, so a read
  * fault populates a fresh frame mapped read-only.
  */
-import { PTE_P, PTE_U, PTE_W, makePte } from '../../hw/mem.js';
+import { PTE_P, PTE_U, PTE_W, makePte, pteFrame, type PhysMem } from '../../hw/mem.js';
 import type { Errno } from '../../shared/index.js';
 import { userVpn } from '../../shared/index.js';
 import { coreOf } from './kernel.js';
-import { pte_offset_alloc } from './pgtable.js';
+import { pte_offset_alloc, type PteSlot } from './pgtable.js';
 import type { MmStruct } from './types.js';
 import { find_vma } from './vma.js';
 import { mmap_read_lock, mmap_read_unlock } from './mmapLock.js';
@@ -16,10 +16,10 @@ import type { Co } from './sched.js';
 /**
  * The caller holds mm_users (the process is live). Outside a VMA, into a PROT_NONE VMA or a
  * write to a read-only VMA: -EFAULT (the SIGSEGV of arch do_page_fault / access_error).
- * - absent PTE: do_anonymous_page: page tables first, then the page; writable only for a write
+ * - absent PTE: do_anonymous_page: anon_vma_prepare, page tables, then the page (an exclusive
+ *   anonymous folio, folio_add_new_anon_rmap with RMAP_EXCLUSIVE); writable only for a write
  *   fault in an 'rw' VMA. A not-present → present change needs no flush.
- * - present read-only PTE, write fault: do_wp_page → wp_page_reuse (the page is exclusive):
- *   the PTE becomes writable in place, same page, and the arch's upgrade flush runs.
+ * - present read-only PTE, write fault: do_wp_page (copy-on-write, below).
  * - anything else: a spurious fault, nothing to do.
  * The caller holds mmap_lock for reading.
  */
@@ -33,18 +33,72 @@ export function* handle_mm_fault(mm: MmStruct, page: number, write: boolean): Co
   const slot = pte_offset_alloc(mem, mm.pgd.root, mm.pgd.levels, mm.slot, vpn);
   const e = mem.entry(slot.table, slot.index);
   if (e === 0) {
+    vma.anon_vma = true; // anon_vma_prepare
     const token = coreOf(kernel).content.populateUser(mm.slot, page);
     const frame = mem.alloc('data', mm.slot, token);
+    mem.setAnonExclusive(frame, true);
     mem.setEntry(slot.table, slot.index, makePte(frame, PTE_P | PTE_U | (write ? PTE_W : 0)));
     if (kernel.trace) kernel.trace.event('cpu', `mm${mm.slot}`, `fault page ${page}: frame ${frame}${write ? ' rw' : ' r'}`);
     return 0;
   }
-  if (write && (e & PTE_W) === 0) {
-    mem.setEntry(slot.table, slot.index, e | PTE_W);
-    if (kernel.trace) kernel.trace.event('cpu', `mm${mm.slot}`, `write fault page ${page}: upgrade to rw`);
-    yield* coreOf(kernel).arch.flush_tlb_upgrade(mm, vpn);
-  }
+  if (write && (e & PTE_W) === 0) yield* do_wp_page(mm, page, slot, e);
   return 0;
+}
+
+/**
+ * mm/memory.c: do_wp_page (v7.0-rc5), private anonymous mapping: an exclusive page
+ * (PageAnonExclusive), or one wp_can_reuse_anon_folio finds unshared, is reused in place
+ * (wp_page_reuse, setting PageAnonExclusive first); a page still shared with another mm (fork)
+ * is copied (wp_page_copy).
+ */
+function* do_wp_page(mm: MmStruct, page: number, slot: PteSlot, e: number): Co {
+  const mem = mm.kernel.mem;
+  const frame = pteFrame(e);
+  if (mem.anonExclusive(frame) || wp_can_reuse_anon_folio(mem, frame)) {
+    mem.setAnonExclusive(frame, true);
+    yield* wp_page_reuse(mm, page, slot, e);
+    return;
+  }
+  yield* wp_page_copy(mm, page, slot, e);
+}
+
+/**
+ * mm/memory.c: wp_can_reuse_anon_folio (v7.0-rc5), small folio: reusable only while the
+ * faulting mapping holds the only reference (folio_ref_count == 1: the other sharers have
+ * copied or unmapped it); folio_move_anon_rmap is rmap bookkeeping with no effect here.
+ */
+const wp_can_reuse_anon_folio = (mem: PhysMem, frame: number): boolean => mem.refCount(frame) === 1;
+
+/** mm/memory.c: wp_page_reuse (v7.0-rc5): the same page made writable in place, and the arch's upgrade flush. */
+function* wp_page_reuse(mm: MmStruct, page: number, slot: PteSlot, e: number): Co {
+  const kernel = mm.kernel;
+  kernel.mem.setEntry(slot.table, slot.index, e | PTE_W);
+  if (kernel.trace) kernel.trace.event('cpu', `mm${mm.slot}`, `write fault page ${page}: upgrade to rw`);
+  yield* coreOf(kernel).arch.flush_tlb_upgrade(mm, userVpn(page));
+}
+
+/**
+ * mm/memory.c: wp_page_copy (v7.0-rc5): a new exclusive page with the old one's content
+ * (__wp_page_copy_user); under mmu_notifier_invalidate_range_start/end (MMU_NOTIFY_CLEAR on
+ * the page: no SVA subscription implements them) the old PTE is cleared and flushed first
+ * (ptep_clear_flush → flush_tlb_page: the secondary TLBs drop the shared page), then the new
+ * writable one set; only then does the old page lose this mapping's reference (folio_put),
+ * which frees it if no other mm still maps it. DEVIATION: the PTE lock (pte_offset_map_lock
+ * and the pte_same recheck) is not modelled, as in migrate.ts: a second fault on the same
+ * page interleaved at the flush's yield points would see the cleared PTE; the kernel's would
+ * wait for the PTL and find the new one.
+ */
+function* wp_page_copy(mm: MmStruct, page: number, slot: PteSlot, e: number): Co {
+  const kernel = mm.kernel;
+  const mem = kernel.mem;
+  const old = pteFrame(e);
+  const frame = mem.alloc('data', mm.slot, mem.token(old));
+  mem.setEntry(slot.table, slot.index, 0);
+  yield* coreOf(kernel).arch.flush_tlb_page(mm, userVpn(page));
+  mem.setAnonExclusive(frame, true);
+  mem.setEntry(slot.table, slot.index, makePte(frame, PTE_P | PTE_U | PTE_W));
+  if (kernel.trace) kernel.trace.event('cpu', `mm${mm.slot}`, `write fault page ${page}: copy-on-write, frame ${old} → ${frame}`);
+  mem.put(old, mm.slot);
 }
 
 /**

@@ -8,7 +8,7 @@
 import type { FailSite, FaultId, FindingName, Topology, TraceSink } from '../../shared/index.js';
 import { PhysMem } from '../../hw/mem.js';
 import { KernelSpace } from '../../hw/pagetable.js';
-import type { IommuDomain, IommuMmData, IommuSva, Kernel, MmuNotifier } from './types.js';
+import type { IommuDomain, IommuMmData, IommuSva, Kernel, MmStruct, MmuNotifier } from './types.js';
 import { type Arch, archFor } from './arch/index.js';
 import { ContentCounters } from './content.js';
 import type { Co } from './sched.js';
@@ -36,6 +36,11 @@ export interface CoreGlobals {
   readonly warnings: string[];
   /** Fault injection (src/shared/failSite.ts); see should_fail. */
   readonly inject: FailInject;
+  /**
+   * The newest mm_struct of each slot (mm_alloc): what a frame's owner numbers name, for the
+   * anonymous rmap walk (a copy-on-write page's anon_vma chain reaches every mm mapping it).
+   */
+  readonly mms: (MmStruct | undefined)[];
 }
 
 const globals = new WeakMap<Kernel, CoreGlobals>();
@@ -49,6 +54,7 @@ const makeGlobals = (kernel: Kernel, options: CoreOptions): CoreGlobals => ({
   live: { domains: new Set(), handles: new Set(), notifiers: new Set() },
   warnings: [],
   inject: { armed: undefined, nth: 0, calls: 0, injected: undefined, failed: new Set() },
+  mms: [],
 });
 
 /** The kernel services of a new world: fresh memory, empty SRCU queue, nothing armed. */

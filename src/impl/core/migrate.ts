@@ -17,7 +17,7 @@
 import { PTE_P, makePte, pteFrame } from '../../hw/mem.js';
 import { userVpn } from '../../shared/index.js';
 import { coreOf } from './kernel.js';
-import { pte_offset } from './pgtable.js';
+import { pte_offset, type PteSlot } from './pgtable.js';
 import type { MmStruct } from './types.js';
 import type { Co } from './sched.js';
 import { mmap_read_lock, mmap_read_unlock } from './mmapLock.js';
@@ -37,7 +37,16 @@ export function* migrate_misplaced_page(mm: MmStruct, page: number): Co {
   yield* mmap_read_unlock(mm);
 }
 
-/** Migrate the page at harness page `page` of a live mm; an absent page is skipped (nothing to migrate). */
+/**
+ * Migrate the page at harness page `page` of a live mm; an absent page is skipped (nothing to
+ * migrate). try_to_migrate's rmap_walk visits every mm mapping the folio (a copy-on-write page
+ * after fork is mapped by the parent and its children, in anon_vma order: oldest first), clearing
+ * each PTE with its flush deferred; a PROT_NONE mapping is cleared but sends no flush
+ * (set_tlb_ubc_flush_pending: !pte_accessible). folio_migrate_mapping then needs the folio's
+ * references to be exactly those mappings: an extra one (a zap whose mmu_gather has not yet
+ * dropped its reference) fails the move with -EAGAIN, and remove_migration_ptes(src, src)
+ * restores the old PTEs.
+ */
 export function* migrate_page(mm: MmStruct, page: number): Co {
   const kernel = mm.kernel;
   const mem = kernel.mem;
@@ -47,14 +56,31 @@ export function* migrate_page(mm: MmStruct, page: number): Co {
   const pteval = mem.entry(slot.table, slot.index);
   if ((pteval & PTE_P) === 0) return;
   const core = coreOf(kernel);
-  // try_to_migrate_one: ptep_get_and_clear, then set_tlb_ubc_flush_pending (the migration
-  // entry that replaces the PTE is not present: a walker faults on it).
-  mem.setEntry(slot.table, slot.index, 0);
-  yield* core.arch.tlbbatch_add_pending(mm, vpn);
-  // try_to_unmap_flush → arch_tlbbatch_flush: the CPUs' TLBs only.
   const old = pteFrame(pteval);
-  const frame = mem.alloc('data', mm.slot, mem.token(old)); // folio_copy
-  mem.setEntry(slot.table, slot.index, makePte(frame, pteval & PTE_FLAG_MASK)); // remove_migration_ptes
+  const mapped: { mm: MmStruct; slot: PteSlot; pteval: number }[] = [];
+  for (const owner of [...mem.owners(old)]) {
+    const m = core.mms[owner];
+    if (m === undefined || m.freed || mapped.some((x) => x.mm === m)) continue;
+    const s = pte_offset(mem, m.pgd.root, m.pgd.levels, vpn);
+    if (s === undefined) continue;
+    const e = mem.entry(s.table, s.index);
+    if (e === 0 || pteFrame(e) !== old) continue;
+    // try_to_migrate_one: ptep_get_and_clear, then set_tlb_ubc_flush_pending (the migration
+    // entry that replaces the PTE is not present: a walker faults on it).
+    mem.setEntry(s.table, s.index, 0);
+    mapped.push({ mm: m, slot: s, pteval: e });
+    if ((e & PTE_P) !== 0) yield* core.arch.tlbbatch_add_pending(m, vpn);
+  }
+  // try_to_unmap_flush → arch_tlbbatch_flush: the CPUs' TLBs only.
+  if (mem.refCount(old) !== mapped.length) {
+    for (const x of mapped) mem.setEntry(x.slot.table, x.slot.index, x.pteval);
+    if (kernel.trace) kernel.trace.event('cpu', `mm${mm.slot}`, `migrate page ${page}: frame ${old} busy, -EAGAIN`);
+    return;
+  }
+  const frame = mem.alloc('data', mapped[0]!.mm.slot, mem.token(old)); // folio_copy
+  for (let i = 1; i < mapped.length; i++) mem.get(frame, mapped[i]!.mm.slot);
+  mem.setAnonExclusive(frame, mem.anonExclusive(old)); // the migration entry keeps PageAnonExclusive
+  for (const x of mapped) mem.setEntry(x.slot.table, x.slot.index, makePte(frame, x.pteval & PTE_FLAG_MASK)); // remove_migration_ptes
   if (kernel.trace) kernel.trace.event('cpu', `mm${mm.slot}`, `migrate page ${page}: frame ${old} → ${frame}`);
-  mem.free(old);
+  for (const x of mapped) mem.put(old, x.mm.slot);
 }

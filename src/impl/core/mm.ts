@@ -25,6 +25,7 @@ export function mm_alloc(kernel: Kernel, slot: number, gen: number): MmStruct {
     iommu_mm: undefined, // mm_pasid_init
     notifiers: [], exited: false, freed: false,
   };
+  core.mms[slot] = mm;
   kernel.trace?.event('cpu', `mm${slot}`, `mm_alloc (incarnation ${gen}, pgd frame ${pgd.pgd})`);
   return mm;
 }

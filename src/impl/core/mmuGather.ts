@@ -20,7 +20,7 @@ export interface MmuGather {
   cleared_pmds: boolean;
   cleared_puds: boolean;
   cleared_p4ds: boolean;
-  /** Data frames to free after the flush (tlb_remove_page batch). */
+  /** Data frames whose reference to drop after the flush (tlb_remove_page batch). */
   readonly pages: number[];
   /** Page-table frames to free after the flush (tlb_remove_table batch). */
   readonly tables: number[];
@@ -79,7 +79,9 @@ export function* tlb_finish_mmu(tlb: MmuGather): Co {
     yield* coreOf(tlb.mm.kernel).arch.tlb_flush(tlb);
   }
   for (const f of tlb.tables) mem.free(f);
-  for (const f of tlb.pages) mem.free(f);
+  // free_pages_and_swap_cache: each gathered page loses this mm's reference; a page another
+  // mm still maps (copy-on-write after fork) survives.
+  for (const f of tlb.pages) mem.put(f, tlb.mm.slot);
   tlb.tables.length = 0;
   tlb.pages.length = 0;
 }

@@ -16,12 +16,14 @@ import { mmap_write_lock, mmap_write_unlock } from './mmapLock.js';
 import type { Co } from './sched.js';
 
 /**
- * The PTE change_pte_range writes: pte_modify to the new protection, and for 'rw' the
- * MM_CP_TRY_CHANGE_WRITABLE upgrade, since can_change_pte_writable holds for an exclusive
- * anonymous page (every page here: fork copies eagerly, there is no COW sharing).
+ * The PTE change_pte_range writes: pte_modify to the new protection (a private mapping's
+ * vm_page_prot is never writable), and for 'rw' the MM_CP_TRY_CHANGE_WRITABLE upgrade when
+ * can_change_pte_writable holds (v7.0-rc5): for a private mapping only on an exclusive
+ * anonymous page (PageAnonExclusive). A page still shared copy-on-write since a fork stays
+ * read-only; its next write fault breaks the sharing.
  */
-const newPte = (frame: number, prot: Prot): number =>
-  prot === 'none' ? pte_mkprotnone(frame) : makePte(frame, PTE_P | PTE_U | (prot === 'rw' ? PTE_W : 0));
+const newPte = (frame: number, prot: Prot, exclusive: boolean): number =>
+  prot === 'none' ? pte_mkprotnone(frame) : makePte(frame, PTE_P | PTE_U | (prot === 'rw' && exclusive ? PTE_W : 0));
 
 export function* do_mprotect(mm: MmStruct, page: number, prot: Prot): Co {
   yield* mmap_write_lock(mm);
@@ -44,7 +46,7 @@ function* mprotect_fixup(tlb: MmuGather, mm: MmStruct, i: number, page: number, 
   if (slot === undefined) return;
   const old = mem.entry(slot.table, slot.index);
   if (old === 0) return;
-  const ptent = newPte(pteFrame(old), prot);
+  const ptent = newPte(pteFrame(old), prot, mem.anonExclusive(pteFrame(old)));
   mem.setEntry(slot.table, slot.index, ptent);
   // pte_needs_flush: x86 (arch/x86/include/asm/tlbflush.h) flushes when a flush_on_clear flag
   // went away or a flush_on_change flag (RW, PROTNONE/GLOBAL ...) changed: any change here.

@@ -22,6 +22,11 @@ export interface Vma {
   first: number;
   count: number;
   prot: Prot;
+  /**
+   * vma->anon_vma is set: anon_vma_prepare ran at the VMA's first fault (or anon_vma_fork
+   * gave the child's copy one). fork copies the page tables of such VMAs only (vma_needs_copy).
+   */
+  anon_vma: boolean;
 }
 
 /**

@@ -25,7 +25,7 @@ function split_vma_at(mm: MmStruct, at: number): void {
   if (i < 0) return;
   const v = mm.vmas[i]!;
   if (v.first === at) return;
-  const tail: Vma = { first: at, count: v.first + v.count - at, prot: v.prot };
+  const tail: Vma = { first: at, count: v.first + v.count - at, prot: v.prot, anon_vma: v.anon_vma };
   v.count = at - v.first;
   mm.vmas.splice(i + 1, 0, tail);
 }
@@ -54,7 +54,7 @@ export function do_mmap(mm: MmStruct, first: number, count: number, prot: Prot):
   if ((prev && prev.first + prev.count > first) || (next && next.first < end)) {
     throw new Error(`mmap [${first}, ${end}) overlaps a VMA of mm${mm.slot} (caller contract)`);
   }
-  mm.vmas.splice(i, 0, { first, count, prot });
+  mm.vmas.splice(i, 0, { first, count, prot, anon_vma: false });
   mm.kernel.trace?.event('cpu', `mm${mm.slot}`, `mmap pages [${first}, ${end}) ${prot}`);
 }
 

@@ -38,7 +38,7 @@ describe('handle_mm_fault and mprotect', () => {
     w.run(spawn(0), mmap(0, 0, 4), touch(0, 1), bind(0, 0));
     const mm = w.world.mms[0]!;
     w.step({ kind: 'mprotect', mm: 0, page: 1, prot: 'r' });
-    expect(mm.vmas).toEqual([{ first: 0, count: 1, prot: 'rw' }, { first: 1, count: 1, prot: 'r' }, { first: 2, count: 2, prot: 'rw' }]);
+    expect(mm.vmas).toEqual([{ first: 0, count: 1, prot: 'rw', anon_vma: true }, { first: 1, count: 1, prot: 'r', anon_vma: true }, { first: 2, count: 2, prot: 'rw', anon_vma: true }]);
     expect(mm.pgd.translate(userVpn(1))!.write).toBe(false);
     const v = vpnToVa(userVpn(1));
     expect(w.driver.events('invalidate').map((e) => [e.start, e.end])).toEqual([[v, v + 4096n]]);

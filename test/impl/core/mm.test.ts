@@ -2,7 +2,7 @@ import { sync } from '../../../src/impl/core/sched.js';
 import { describe, expect, test } from 'vitest';
 import { mmget_not_zero, mmgrab, mmdrop, mmput } from '../../../src/impl/core/mm.js';
 import { slotState } from '../../../src/impl/world.js';
-import { bind, exit, mmap, mmdrop as mmdropCmd, mockWorld, spawn, touch } from './helpers.js';
+import { exit, mmap, mmdrop as mmdropCmd, mockWorld, spawn, touch } from './helpers.js';
 
 describe('mm_struct lifecycle', () => {
   test('spawn, exit and mmdrop walk the slot through live, exited and freed, releasing every frame', () => {
@@ -39,29 +39,6 @@ describe('mm_struct lifecycle', () => {
     mmdrop(mm);
     expect(mm.freed).toBe(true);
     expect(() => mmdrop(mm)).toThrow(/underflow/);
-  });
-
-  test('fork copies VMAs and pages with their tokens into fresh frames, and the child has no iommu_mm', () => {
-    const w = mockWorld();
-    w.run(spawn(0), mmap(0, 0, 2), touch(0, 0), touch(0, 1, false), bind(0, 0));
-    expect(w.step({ kind: 'fork', mm: 0, child: 1 })).toEqual({ ok: true, value: 1 });
-    const parent = w.world.mms[0]!;
-    const child = w.world.mms[1]!;
-    expect(child.iommu_mm).toBeUndefined();
-    expect(child.notifiers).toEqual([]);
-    expect(child.vmas).toEqual(parent.vmas);
-    const mem = w.world.kernel.mem;
-    for (const p of [0, 1]) {
-      const vpn = 0x40000 + p;
-      const a = parent.pgd.translate(vpn)!;
-      const b = child.pgd.translate(vpn)!;
-      expect(b.frame).not.toBe(a.frame);
-      expect(mem.token(b.frame)).toBe(mem.token(a.frame));
-      expect(b.write).toBe(a.write);
-      expect(mem.owner(b.frame)).toBe(1);
-    }
-    // dup_mmap's flush_tlb_mm(oldmm): the bound parent's secondary TLBs are flushed whole.
-    expect(w.driver.events('invalidate').map((e) => [e.mm, e.start, e.end])).toEqual([[0, 0n, (1n << 64n) - 1n]]);
   });
 
   test('a freed slot is reused by a new incarnation with fresh counters for nothing but the incarnation', () => {

@@ -35,6 +35,14 @@ describe.each(PLATFORMS)('REF refinement on %s', (platform) => {
     expect(check(refinement, p)[0]!.objects).toEqual({ mm: 0 });
   });
 
+  test('fires when a page\'s PageAnonExclusive differs from the spec\'s (a fork shared it, or a write fault claimed it)', () => {
+    const p = busy(platform);
+    const e = p.world.mms[0]!.pgd.lookup(0x40000); // page 0 (layout.ts userVpn(0))
+    const frame = e >>> 3;
+    p.world.kernel.mem.setAnonExclusive(frame, !p.world.kernel.mem.anonExclusive(frame));
+    diverges(p, /view\.slots\[0\]\.pages\[0\]\.exclusive/);
+  });
+
   test('fires when a handle refcount drifts', () => {
     const p = busy(platform);
     p.world.fds[0]![0]!.handle.users = 5;

@@ -53,6 +53,14 @@ export function makeArm64(levels: 4 | 5, tlbRange: boolean): Arch {
     },
     flush_tlb_mm,
     /**
+     * tlbflush.h: flush_tlb_page → __flush_tlb_page_nosync (v7.0-rc5): TLBI VALE1IS for the
+     * page, then the hook for [addr, addr + PAGE_SIZE).
+     */
+    *flush_tlb_page(mm: MmStruct, vpn: number): Co {
+      const va = vpnToVa(vpn);
+      yield* mmu_notifier_arch_invalidate_secondary_tlbs(mm, va, va + PAGE_SIZE);
+    },
+    /**
      * arch/arm64/mm/fault.c: __ptep_set_access_flags (v6.17): "Invalidate a stale read-only
      * entry" → flush_tlb_page → __flush_tlb_page_nosync: the hook for [addr, addr + PAGE_SIZE).
      */

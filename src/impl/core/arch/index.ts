@@ -32,6 +32,8 @@ export interface Arch {
   tlb_flush(tlb: MmuGather): Co;
   /** flush_tlb_mm(mm): the whole address space, (0, ULONG_MAX) for secondary TLBs. */
   flush_tlb_mm(mm: MmStruct): Co;
+  /** flush_tlb_page(vma, addr): one page (ptep_clear_flush: the COW break's old PTE). */
+  flush_tlb_page(mm: MmStruct, vpn: number): Co;
   /** The flush (if any) after a write fault made a present read-only PTE writable. */
   flush_tlb_upgrade(mm: MmStruct, vpn: number): Co;
   /**

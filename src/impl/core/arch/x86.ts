@@ -40,6 +40,14 @@ export function makeX86(levels: 4 | 5): Arch {
       yield* flush_tlb_mm_range(mm, 0n, TLB_FLUSH_ALL);
     },
     /**
+     * arch/x86/include/asm/tlbflush.h: flush_tlb_page (v7.0-rc5) =
+     * flush_tlb_mm_range(vma->vm_mm, a, a + PAGE_SIZE, PAGE_SHIFT, false).
+     */
+    *flush_tlb_page(mm: MmStruct, vpn: number): Co {
+      const va = vpnToVa(vpn);
+      yield* flush_tlb_mm_range(mm, va, va + PAGE_SIZE);
+    },
+    /**
      * DEVIATION (issue 3 requires upgrades to reach secondary TLBs): x86's
      * ptep_set_access_flags (arch/x86/mm/pgtable.c) only writes the PTE and relies on spurious
      * CPU faults, so the kernel sends nothing here. We flush the one page as arm64's
