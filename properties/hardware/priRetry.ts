@@ -7,7 +7,7 @@ import { perPlatform, type PlatformCheck } from './platform.js';
  * are, device by device and in order, the ones the spec answered (spec.retired): the same
  * outcome and, for a completed one, the same content token. Only commands that run the fault
  * machinery (serviceFaults, and the drains of unbind, of a PASID detach or replacement, of
- * unplug's unbinds and of a failed bind's unwind) answer any.
+ * unplug's unbinds and of a failed bind's or PASID attach's unwind) answer any.
  */
 const check: PlatformCheck = (ctx, out) => {
   const { world, spec, cmd } = ctx;
@@ -15,7 +15,7 @@ const check: PlatformCheck = (ctx, out) => {
   // overflow answers a dropped LAST at once.
   const answers =
     cmd.kind === 'serviceFaults' || cmd.kind === 'unbind' || cmd.kind === 'bind' || cmd.kind === 'unplug' ||
-    cmd.kind === 'dma' || cmd.kind === 'prg' || cmd.kind === 'detachPasid' || cmd.kind === 'replacePasid';
+    cmd.kind === 'dma' || cmd.kind === 'prg' || cmd.kind === 'detachPasid' || cmd.kind === 'replacePasid' || cmd.kind === 'attachPasid';
   for (const dev of world.devices) {
     const got = dev.hw.priState?.completions;
     if (got === undefined) continue;

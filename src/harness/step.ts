@@ -96,7 +96,11 @@ const MAX_ATTEMPTS = 16;
  * chosen one.
  */
 const failedAttempt = (spec: SpecState, world: World, cmd: Command, site: FailSite, actual: Observation): number => {
-  if (cmd.kind !== 'bind' && site !== 'kzalloc@iopf_group_alloc') return 0;
+  // A group's PASID attach (bind, or iommufd's attach and replace) tries each device in turn;
+  // a serviceFaults allocates one IOPF group per LAST: which attempt failed decides what the
+  // unwind drained.
+  const perAttempt = cmd.kind === 'bind' || cmd.kind === 'attachPasid' || cmd.kind === 'replacePasid';
+  if (!perAttempt && site !== 'kzalloc@iopf_group_alloc') return 0;
   let byObservation = -1;
   for (let k = 0; k < MAX_ATTEMPTS; k++) {
     const c = cloneSpec(spec);

@@ -126,7 +126,22 @@ const setDevPasidError = (s: SpecState): Errno | undefined => {
  * finalised for, and then any domain that is not stage 1 (-EINVAL both), before any allocation.
  */
 const groupSetError = (s: SpecState, hwpt: number, group: number): Errno | undefined => {
-  if (s.t.topology.platform !== 'smmuv3') return setDevPasidError(s);
+  if (s.t.topology.platform !== 'smmuv3') {
+    // VT-d: __iommu_set_group_pasid attaches each PASID-capable device in turn; a failure
+    // unwinds the ones attached before it with the blocked domain, whose teardown drains a PRI
+    // device's IOMMU as a detach does (detachPasid).
+    const done: number[] = [];
+    for (const d of s.t.groupDevs[group]!) {
+      if (s.t.devMax[d] === 0) continue;
+      const e = setDevPasidError(s);
+      if (e !== undefined) {
+        drainDetached(s, group, done);
+        return e;
+      }
+      done.push(d);
+    }
+    return undefined;
+  }
   for (const d of s.t.groupDevs[group]!) {
     if (s.t.devMax[d] === 0) continue;
     // The domain's SMMU, then its stage: HWPT 0 is a stage-2 nest parent, never at a PASID.
@@ -225,13 +240,15 @@ export const attachPasid = (s: SpecState, dev: number, hwpt: number, pasid: numb
 export const detachPasid = (s: SpecState, dev: number, hwpt: number): Observation => {
   s.retired.length = 0;
   const group = s.t.devGroup[dev]!;
-  if (s.prq.length > 0 && s.slots.some((sl) => sl.handles[group] !== undefined)) {
-    for (const d of s.t.groupDevs[group]!) {
-      if (s.t.devMax[d]! > 0 && s.t.devPri[d]) drainIommu(s, s.t.topology.devices[d]!.iommu, [], -1);
-    }
-  }
+  drainDetached(s, group, s.t.groupDevs[group]!.filter((d) => s.t.devMax[d]! > 0));
   s.hwpts[hwpt]!.pasid[group] = 0;
   return OK_OBS;
+};
+
+/** The PASID teardown of `devs` in `group`: a PRI device's drain, once an SVA handle on the group enabled its IOPF. */
+const drainDetached = (s: SpecState, group: number, devs: readonly number[]): void => {
+  if (s.prq.length === 0 || !s.slots.some((sl) => sl.handles[group] !== undefined)) return;
+  for (const d of devs) if (s.t.devPri[d]) drainIommu(s, s.t.topology.devices[d]!.iommu, [], -1);
 };
 
 /**
