@@ -116,10 +116,13 @@ const failedAttempt = (spec: SpecState, world: World, cmd: Command, site: FailSi
 
 /**
  * The page requests still outstanding per device agree (a group attach undone after its
- * first device drains that device's page requests; the abstract view does not hold them).
+ * first device drains that device's page requests; the abstract view does not hold them), and
+ * so does which endpoints a Response Failure turned off (the abort group's; VT-d and AMD: an
+ * SMMUv3 stall master is resumed with an abort instead).
  */
 const priMatches = (world: World, spec: SpecState): boolean =>
-  world.devices.every((d) => (d.hw.priState?.outstanding.length ?? 0) === spec.outstanding[d.id]);
+  world.devices.every((d) => (d.hw.priState?.outstanding.length ?? 0) === spec.outstanding[d.id] &&
+    (spec.t.topology.platform === 'smmuv3' || (d.hw.priState?.responseFailure === true ? 1 : 0) === spec.priFailed[d.id]));
 
 /** Whether the next command runs with a fault injection armed (failNext or failNth). */
 export const injectionArmed = (spec: SpecState): boolean => spec.failArmed !== undefined || spec.failNth > 0;
