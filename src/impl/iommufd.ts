@@ -16,7 +16,8 @@ import { KERNEL_OWNER } from '../hw/mem.js';
 import { iommu_attach_device_pasid, iommu_detach_device_pasid, iommu_replace_device_pasid } from './core/iommu.js';
 import { IOMMU_HWPT_ALLOC_NEST_PARENT } from './core/ops.js';
 import { iommu_map, iommu_paging_domain_alloc_flags, iommu_unmap } from './core/paging.js';
-import type { Device, IommuDomain } from './core/types.js';
+import { type Mutex, mutex_init, mutex_lock, mutex_unlock } from './core/locking.js';
+import type { Device, IommuDomain, IommuGroup } from './core/types.js';
 import type { HwptSlot, World } from './world.js';
 
 const fail = (errno: Errno): Observation => ({ ok: false, errno });
@@ -88,8 +89,33 @@ export function* guestUnmap(world: World, page: number): Co<Observation> {
   return ret === 0 ? OK : fail(ret);
 }
 
+/**
+ * iommufd/device.c: the iommufd_group's lock (`&igroup->lock`), which iommufd_device_change_pt
+ * holds across an attach, replace or detach of any device of the group: two of them on one
+ * group never run at once (nor their lazy HWPT allocation here, which stands in for the
+ * IOMMU_HWPT_ALLOC the VMM made before).
+ */
+const igroupLocks = new WeakMap<IommuGroup, Mutex>();
+const igroupLock = (world: World, group: IommuGroup): Mutex => {
+  let m = igroupLocks.get(group);
+  if (m === undefined) igroupLocks.set(group, (m = mutex_init(world.kernel, '&igroup->lock')));
+  return m;
+};
+
+/** `body` under the group's &igroup->lock. */
+function* underIgroup(world: World, dev: Device, body: Co<Observation>): Co<Observation> {
+  const lock = igroupLock(world, dev.group);
+  yield* mutex_lock(lock);
+  const r = yield* body;
+  yield* mutex_unlock(lock);
+  return r;
+}
+
 /** iommufd_device_attach at a PASID (iommufd_hw_pagetable_attach → iommu_attach_device_pasid). */
-export function* attachPasid(world: World, dev: Device, hwpt: number, pasid: number): Co<Observation> {
+export const attachPasid = (world: World, dev: Device, hwpt: number, pasid: number): Co<Observation> =>
+  underIgroup(world, dev, doAttachPasid(world, dev, hwpt, pasid));
+
+function* doAttachPasid(world: World, dev: Device, hwpt: number, pasid: number): Co<Observation> {
   const slot = world.hwpts[hwpt]!;
   if (slot.pasid.has(dev.group)) throw new Error(`hwpt ${hwpt} already attached to group ${dev.group.id} (caller contract)`);
   const domain = yield* hwptDomain(world, hwpt, dev);
@@ -104,7 +130,10 @@ export function* attachPasid(world: World, dev: Device, hwpt: number, pasid: num
  * iommufd_device_replace at the PASID (iommufd_hw_pagetable_replace → iommu_replace_device_pasid):
  * the PASID HWPT `from` is attached at in dev's group takes HWPT `hwpt`'s domain.
  */
-export function* replacePasid(world: World, dev: Device, hwpt: number, from: number): Co<Observation> {
+export const replacePasid = (world: World, dev: Device, hwpt: number, from: number): Co<Observation> =>
+  underIgroup(world, dev, doReplacePasid(world, dev, hwpt, from));
+
+function* doReplacePasid(world: World, dev: Device, hwpt: number, from: number): Co<Observation> {
   const old = world.hwpts[from]!;
   const pasid = old.pasid.get(dev.group);
   if (pasid === undefined || world.hwpts[hwpt]!.pasid.has(dev.group)) throw new Error(`replacePasid(hwpt ${from} → ${hwpt}): caller contract`);
@@ -118,7 +147,10 @@ export function* replacePasid(world: World, dev: Device, hwpt: number, from: num
 }
 
 /** iommufd_device_detach at the PASID (iommu_detach_device_pasid). */
-export function* detachPasid(world: World, dev: Device, hwpt: number): Co<Observation> {
+export const detachPasid = (world: World, dev: Device, hwpt: number): Co<Observation> =>
+  underIgroup(world, dev, doDetachPasid(world, dev, hwpt));
+
+function* doDetachPasid(world: World, dev: Device, hwpt: number): Co<Observation> {
   const slot = world.hwpts[hwpt]!;
   const pasid = slot.pasid.get(dev.group);
   if (pasid === undefined || slot.domain === undefined) throw new Error(`hwpt ${hwpt} not attached to group ${dev.group.id} (caller contract)`);

@@ -55,7 +55,7 @@ export const FAULTS: readonly FaultInfo[] = [
   { id: 'B50', title: 'a non-last page request is handled and answered as a group of its own', fix: 'fca5b78511e9 (v6.11-rc, 2024; lost return from 3dfa64aecbaf)', platform: 'vtd', expected: ['I-PRI-ONCE', 'I-PRI-RETRY', 'REF', 'OBS'] },
   // B51's I-SPLAT: the pre-fix drain at mm release sleeps (wait_for_completion) under intel_mm_release's &domain->lock.
   { id: 'B51', title: 'PASID teardown returns at a non-present entry: FPD left, PRQ drained at mm release instead of unbind', fix: 'cf08ca81d08a (v6.13-rc, Dec 2024)', platform: 'vtd', expected: ['I5', 'I11', 'I-PRI-ONCE', 'I-PRI-RETRY', 'I-PRI-DRAIN', 'REF', 'I-SPLAT'] },
-  { id: 'B52', title: 'a PCIe Stop Marker is reported to the IOPF core as a page request and answered', fix: 'da8669ff41fa (v5.18-rc5; Fixes d5b9e4bfe0d8, v5.14)', platform: 'vtd', expected: ['I-PRI-STOP', 'I-PRI-ONCE'] },
+  { id: 'B52', title: 'a PCIe Stop Marker is reported to the IOPF core as a page request and answered', fix: 'da8669ff41fa (v5.18-rc5; Fixes d5b9e4bfe0d8, v5.14)', platform: 'vtd', expected: ['I-PRI-STOP', 'I-PRI-ONCE', 'OBS'] },
   { id: 'B53', title: 'a page request nobody handles is answered Response Failure (PRI off for good), or not at all on a device without a fault queue', fix: 'b58b133e680b (v6.11-rc5, Aug 2024; "iommu: Handle iommu faults for a bad iopf setup")', platform: 'vtd', expected: ['I-SPLAT', 'I-PRI-ONCE', 'OBS', 'REF'] },
   { id: 'B60', title: 'PASID replacement rewrites the present entry in place', fix: 'c3b1edea3791 (v7.0-rc)', platform: 'vtd', expected: ['I7', 'I6'] },
   { id: 'B61', title: 'flush-all sends the device-TLB invalidation without the PASID', fix: '3141153816bf (v6.17)', platform: 'vtd', expected: ['I6', 'I-UAF-DMA'] },
