@@ -96,9 +96,10 @@ describe('LIN over {replacePasid, dmaPasid} on VT-d (R05)', () => {
     expect(r.lin).toBeUndefined();
     expect(r).toMatchObject({ complete: true, found: undefined });
     // The schedule count and what the DMA saw over them (the tree is fixed: a change is a change of the port).
-    expect(r.schedules).toBe(126);
+    // 126 until the replace held &igroup->lock (iommufd_device_change_pt): its acquire and release are yield points.
+    expect(r.schedules).toBe(132);
     expect(r.seen).toEqual({ 'hwpt0.iova0#1': expect.any(Number), 'hwpt1.iova0#1': expect.any(Number), 'pasid-not-present': expect.any(Number) });
-    expect(exploreGroup(t, PREFIX, GROUP, 2, 10_000)).toEqual({ schedules: 126, complete: true, found: undefined, invariant: undefined });
+    expect(exploreGroup(t, PREFIX, GROUP, 2, 10_000)).toEqual({ schedules: 132, complete: true, found: undefined, invariant: undefined });
   });
 
   test('R05 on: LIN fires on the torn schedule, and prints the history and the spec\'s window orders', () => {
