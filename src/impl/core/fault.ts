@@ -7,7 +7,8 @@ import { PTE_P, PTE_U, PTE_W, makePte, pteFrame, type PhysMem } from '../../hw/m
 import type { Errno } from '../../shared/index.js';
 import { userVpn } from '../../shared/index.js';
 import { coreOf } from './kernel.js';
-import { pte_offset_alloc, type PteSlot } from './pgtable.js';
+import { is_migration_entry, pte_offset, pte_offset_alloc, type PteSlot } from './pgtable.js';
+import { migration_entry_wait } from './migrate.js';
 import type { MmStruct } from './types.js';
 import { find_vma } from './vma.js';
 import { mmap_read_lock, mmap_read_unlock } from './mmapLock.js';
@@ -19,6 +20,8 @@ import type { Co } from './sched.js';
  * - absent PTE: do_anonymous_page: anon_vma_prepare, page tables, then the page (an exclusive
  *   anonymous folio, folio_add_new_anon_rmap with RMAP_EXCLUSIVE); writable only for a write
  *   fault in an 'rw' VMA. A not-present → present change needs no flush.
+ * - a migration entry (a concurrent migrate's): do_swap_page → migration_entry_wait, then
+ *   return; the access faults again if it still needs to.
  * - present read-only PTE, write fault: do_wp_page (copy-on-write, below).
  * - anything else: a spurious fault, nothing to do.
  * The caller holds mmap_lock for reading.
@@ -39,6 +42,10 @@ export function* handle_mm_fault(mm: MmStruct, page: number, write: boolean): Co
     mem.setAnonExclusive(frame, true);
     mem.setEntry(slot.table, slot.index, makePte(frame, PTE_P | PTE_U | (write ? PTE_W : 0)));
     if (kernel.trace) kernel.trace.event('cpu', `mm${mm.slot}`, `fault page ${page}: frame ${frame}${write ? ' rw' : ' r'}`);
+    return 0;
+  }
+  if (is_migration_entry(e)) {
+    yield* migration_entry_wait(kernel, pteFrame(e));
     return 0;
   }
   if (write && (e & PTE_W) === 0) yield* do_wp_page(mm, page, slot, e);
@@ -110,8 +117,22 @@ function* wp_page_copy(mm: MmStruct, page: number, slot: PteSlot, e: number): Co
  * VMA they touch under mmap_write_lock.
  */
 export function* do_user_addr_fault(mm: MmStruct, page: number, write: boolean): Co<Errno | 0> {
-  yield* mmap_read_lock(mm);
-  const ret = yield* handle_mm_fault(mm, page, write);
-  yield* mmap_read_unlock(mm);
-  return ret;
+  // The CPU re-executes the access after the fault returns, and faults again while the PTE
+  // still does not allow it (a fault that waited in migration_entry_wait). A correct mm needs
+  // two passes at most per concurrent migration; the bound turns a livelock into an error.
+  for (let pass = 0; pass < 16; pass++) {
+    yield* mmap_read_lock(mm);
+    const ret = yield* handle_mm_fault(mm, page, write);
+    yield* mmap_read_unlock(mm);
+    if (ret !== 0 || pte_allows(mm, page, write)) return ret;
+  }
+  throw new Error(`do_user_addr_fault(mm${mm.slot}, page ${page}): the access faults forever`);
+}
+
+/** Whether the CPU's access now goes through: a present PTE, writable for a write. */
+function pte_allows(mm: MmStruct, page: number, write: boolean): boolean {
+  const mem = mm.kernel.mem;
+  const slot = pte_offset(mem, mm.pgd.root, mm.pgd.levels, userVpn(page));
+  const e = slot === undefined ? 0 : mem.entry(slot.table, slot.index);
+  return (e & PTE_P) !== 0 && (!write || (e & PTE_W) !== 0);
 }

@@ -17,14 +17,37 @@
 import { PTE_P, makePte, pteFrame } from '../../hw/mem.js';
 import { userVpn } from '../../shared/index.js';
 import { coreOf } from './kernel.js';
-import { pte_offset, type PteSlot } from './pgtable.js';
-import type { MmStruct } from './types.js';
-import type { Co } from './sched.js';
+import { make_migration_entry, pte_offset, type PteSlot } from './pgtable.js';
+import type { Kernel, MmStruct } from './types.js';
+import { type Co, type Task, schedOf, wait } from './sched.js';
 import { mmap_read_lock, mmap_read_unlock } from './mmapLock.js';
 import { find_vma } from './vma.js';
 
 /** PTE flag bits below the frame number (pte_pgprot). */
 const PTE_FLAG_MASK = 0b111;
+
+/**
+ * The folios under migration (PG_locked, held by migrate_pages_batch from before
+ * try_to_migrate until after remove_migration_ptes), each with the task migrating it: the one
+ * a migration_entry_wait waits for.
+ */
+const lockedFolios = new WeakMap<Kernel, Map<number, Task>>();
+const foliosOf = (kernel: Kernel): Map<number, Task> => {
+  let m = lockedFolios.get(kernel);
+  if (m === undefined) lockedFolios.set(kernel, (m = new Map()));
+  return m;
+};
+
+/**
+ * mm/migrate.c: migration_entry_wait (v7.0-rc5), from do_swap_page on a migration entry: sleep
+ * until the folio the entry names is unlocked (migration_entry_wait_on_locked), then return to
+ * let the access fault again. Only a concurrent task can meet an entry: outside a group a
+ * migrate runs to its end.
+ */
+export function* migration_entry_wait(kernel: Kernel, frame: number): Co {
+  const folios = foliosOf(kernel);
+  yield* wait(kernel, `migration_entry_wait(frame ${frame})`, () => !folios.has(frame), () => folios.get(frame));
+}
 
 /**
  * The NUMA-hinting fault's migration of one page: under mmap_read_lock, the fault finds the
@@ -57,6 +80,10 @@ export function* migrate_page(mm: MmStruct, page: number): Co {
   if ((pteval & PTE_P) === 0) return;
   const core = coreOf(kernel);
   const old = pteFrame(pteval);
+  // folio_trylock (MIGRATE_ASYNC): a folio another migration holds is skipped.
+  const folios = foliosOf(kernel);
+  if (folios.has(old)) return;
+  folios.set(old, schedOf(kernel).current);
   const mapped: { mm: MmStruct; slot: PteSlot; pteval: number }[] = [];
   for (const owner of [...mem.owners(old)]) {
     const m = core.mms[owner];
@@ -65,9 +92,10 @@ export function* migrate_page(mm: MmStruct, page: number): Co {
     if (s === undefined) continue;
     const e = mem.entry(s.table, s.index);
     if (e === 0 || pteFrame(e) !== old) continue;
-    // try_to_migrate_one: ptep_get_and_clear, then set_tlb_ubc_flush_pending (the migration
-    // entry that replaces the PTE is not present: a walker faults on it).
-    mem.setEntry(s.table, s.index, 0);
+    // try_to_migrate_one: ptep_get_and_clear, then set_tlb_ubc_flush_pending, and the
+    // migration entry in the PTE's place (not present: a walker faults on it, a CPU or IOPF
+    // fault waits on it in migration_entry_wait).
+    mem.setEntry(s.table, s.index, make_migration_entry(old));
     mapped.push({ mm: m, slot: s, pteval: e });
     if ((e & PTE_P) !== 0) yield* core.arch.tlbbatch_add_pending(m, vpn);
   }
@@ -75,6 +103,7 @@ export function* migrate_page(mm: MmStruct, page: number): Co {
   if (mem.refCount(old) !== mapped.length) {
     for (const x of mapped) mem.setEntry(x.slot.table, x.slot.index, x.pteval);
     if (kernel.trace) kernel.trace.event('cpu', `mm${mm.slot}`, `migrate page ${page}: frame ${old} busy, -EAGAIN`);
+    folios.delete(old); // folio_unlock
     return;
   }
   const frame = mem.alloc('data', mapped[0]!.mm.slot, mem.token(old)); // folio_copy
@@ -82,5 +111,6 @@ export function* migrate_page(mm: MmStruct, page: number): Co {
   mem.setAnonExclusive(frame, mem.anonExclusive(old)); // the migration entry keeps PageAnonExclusive
   for (const x of mapped) mem.setEntry(x.slot.table, x.slot.index, makePte(frame, x.pteval & PTE_FLAG_MASK)); // remove_migration_ptes
   if (kernel.trace) kernel.trace.event('cpu', `mm${mm.slot}`, `migrate page ${page}: frame ${old} → ${frame}`);
+  folios.delete(old); // folio_unlock: migration_entry_wait's sleepers wake
   for (const x of mapped) mem.put(old, x.mm.slot);
 }

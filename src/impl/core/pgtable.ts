@@ -49,5 +49,16 @@ export function pte_offset_alloc(mem: PhysMem, root: number, levels: number, own
  */
 export const pte_mkprotnone = (frame: number): number => makePte(frame, PTE_U);
 
-/** pte_present() in Linux's sense: a hardware-present or a PROT_NONE entry. */
-export const pte_present = (e: number): boolean => e !== 0;
+/**
+ * A migration entry (include/linux/swapops.h: make_readable/writable_migration_entry, a
+ * non-present swap-type PTE naming the folio under migration): not present to any walker, and
+ * told apart from PROT_NONE and from an empty entry here by its bits (W alone, no P or U).
+ * Its read/write flavour is not encoded: migrate.ts restores each PTE from the value it cleared.
+ */
+export const make_migration_entry = (frame: number): number => makePte(frame, PTE_W);
+
+/** is_migration_entry(pte_to_swp_entry(e)) for a non-present, non-empty PTE. */
+export const is_migration_entry = (e: number): boolean => (e & (PTE_P | PTE_W | PTE_U)) === PTE_W;
+
+/** pte_present() in Linux's sense: a hardware-present or a PROT_NONE entry (a swap-type entry is not). */
+export const pte_present = (e: number): boolean => e !== 0 && !is_migration_entry(e);
