@@ -19,7 +19,7 @@ import type { IommuDomainOps, MmuNotifierOps } from '../core/ops.js';
 import type { Device, IommuDomain, MmStruct, MmuNotifier } from '../core/types.js';
 import { amd_iommu_dev_flush_pasid_pages } from './cmd.js';
 import { amd_iommu_clear_gcr3, amd_iommu_set_gcr3 } from './gcr3.js';
-import { amd_iommu_int_thread_pprlog } from './ppr.js';
+import { amd_iommu_int_thread_pprlog, ppr_entries_in_flight } from './ppr.js';
 import { amd_iommu_domain_free, protection_domain_alloc } from './iommu.js';
 import { dev_iommu_priv_get, to_pdomain, type AmdIommu, type IommuDevData, type PdomDevData, type ProtectionDomain } from './structs.js';
 
@@ -95,13 +95,15 @@ export function* iommu_sva_set_dev_pasid(domain: IommuDomain, dev: Device, pasid
 }
 
 /**
- * Whether the proposed fix's drain would answer a page request now: one still in the IOMMU's
- * PPR log (the poll reports them all), or one reported to the IOPF core and not yet responded
- * to on a device of this IOMMU (the IOPF queue's workqueue is per IOMMU). Iterated in devid
- * order (a Map keeps insertion order, the probe's).
+ * Whether a page request is still on its way: one in the IOMMU's PPR log (the proposed fix's
+ * poll reports them all), one an IRQ thread has taken from the log and is reporting (which
+ * that poll does not wait for: a concurrent unbind answered it after the GCR3 entry was gone,
+ * run --groups 0.15), or one reported to the IOPF core and not yet responded to on a device of
+ * this IOMMU (the IOPF queue's workqueue is per IOMMU). Iterated in devid order (a Map keeps
+ * insertion order, the probe's).
  */
 function iopf_pending(iommu: AmdIommu): boolean {
-  if (iommu.unit.pprLog.pending.length > 0) return true;
+  if (iommu.unit.pprLog.pending.length > 0 || ppr_entries_in_flight(iommu) > 0) return true;
   for (const d of iommu.devices.values()) {
     const param = dev_fault_param(d);
     if (param !== undefined && (param.faults.length > 0 || param.partial.length > 0)) return true;
@@ -122,6 +124,9 @@ export function* amd_iommu_remove_dev_pasid(dev: Device, pasid: number, domain: 
   if (!is_pasid_valid(dev_data, pasid) || domain === undefined) return;
   const sva_pdom = to_pdomain(domain);
   const kernel = dev_data.iommu.kernel;
+  // A request on its way when the removal starts may be answered while it runs, after the GCR3
+  // entry is gone: the finding's path too, though nothing is pending at the end.
+  const pendingBefore = dev_data.ppr && iopf_pending(dev_data.iommu);
   yield* spin_lock(sva_pdom.lock);
   yield* remove_pdom_dev_pasid(sva_pdom, dev, pasid);
   yield* spin_unlock(sva_pdom.lock);
@@ -132,7 +137,7 @@ export function* amd_iommu_remove_dev_pasid(dev: Device, pasid: number, domain: 
     if ((yield* iopf_queue_flush_dev(dev)) !== 0) warn(kernel, `iopf_queue_flush_dev: ${dev.hw.name} has no fault queue`);
     // As VT-d's drain: the partial requests of the PASID stay unless iopf-stale-partial's fix is on.
     iopf_queue_discard_dev_pasid(kernel, dev, pasid);
-  } else if (iopf_pending(dev_data.iommu)) noteFinding(kernel, 'amd-remove-pasid-no-iopf-flush');
+  } else if (pendingBefore || iopf_pending(dev_data.iommu)) noteFinding(kernel, 'amd-remove-pasid-no-iopf-flush');
 }
 
 /**

@@ -54,8 +54,21 @@ function* iommu_call_iopf_notifier(iommu: AmdIommu, e: PprEntry): Co {
 export function* amd_iommu_poll_ppr_log(iommu: AmdIommu): Co {
   const log = iommu.unit.pprLog;
   // head and tail read once: what the IOMMU logs meanwhile waits for the next pass (PPRInt).
-  for (let n = log.pending.length; n > 0; n--) yield* iommu_call_iopf_notifier(iommu, log.shift()!);
+  for (let n = log.pending.length; n > 0; n--) {
+    const e = log.shift()!;
+    reporting.set(iommu, (reporting.get(iommu) ?? 0) + 1);
+    yield* iommu_call_iopf_notifier(iommu, e);
+    reporting.set(iommu, reporting.get(iommu)! - 1);
+  }
 }
+
+/**
+ * Harness bookkeeping, no kernel state: PPR entries an IRQ thread has taken from the log (head
+ * written past them) and not yet reported. Neither the log nor the IOPF queue shows them, yet
+ * they are the PASID's page requests (finding amd-remove-pasid-no-iopf-flush).
+ */
+const reporting = new WeakMap<AmdIommu, number>();
+export const ppr_entries_in_flight = (iommu: AmdIommu): number => reporting.get(iommu) ?? 0;
 
 /**
  * init.c: amd_iommu_restart_log (v6.19-rc; 274c2218b8b2 / 386ae59bd7db), via

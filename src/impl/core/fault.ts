@@ -7,7 +7,7 @@ import { PTE_P, PTE_U, PTE_W, makePte, pteFrame, type PhysMem } from '../../hw/m
 import type { Errno } from '../../shared/index.js';
 import { userVpn } from '../../shared/index.js';
 import { coreOf } from './kernel.js';
-import { is_migration_entry, pte_offset, pte_offset_alloc, type PteSlot } from './pgtable.js';
+import { is_migration_entry, pte_offset_alloc, type PteSlot } from './pgtable.js';
 import { migration_entry_wait } from './migrate.js';
 import type { MmStruct } from './types.js';
 import { find_vma } from './vma.js';
@@ -27,6 +27,15 @@ import type { Co } from './sched.js';
  * The caller holds mmap_lock for reading.
  */
 export function* handle_mm_fault(mm: MmStruct, page: number, write: boolean): Co<Errno | 0> {
+  const ret = yield* handle_pte_fault(mm, page, write);
+  return ret === MIGRATION_WAITED ? 0 : ret;
+}
+
+/** do_swap_page's return after migration_entry_wait (0 in the kernel): the access has not been made. */
+const MIGRATION_WAITED = 'migration-waited';
+
+/** The body of handle_mm_fault (__handle_mm_fault → handle_pte_fault), telling a migration wait apart. */
+function* handle_pte_fault(mm: MmStruct, page: number, write: boolean): Co<Errno | 0 | typeof MIGRATION_WAITED> {
   const i = find_vma(mm, page);
   const vma = i < 0 ? undefined : mm.vmas[i]!;
   if (vma === undefined || vma.prot === 'none' || (write && vma.prot !== 'rw')) return 'EFAULT';
@@ -46,7 +55,7 @@ export function* handle_mm_fault(mm: MmStruct, page: number, write: boolean): Co
   }
   if (is_migration_entry(e)) {
     yield* migration_entry_wait(kernel, pteFrame(e));
-    return 0;
+    return MIGRATION_WAITED;
   }
   if (write && (e & PTE_W) === 0) yield* do_wp_page(mm, page, slot, e);
   return 0;
@@ -117,22 +126,14 @@ function* wp_page_copy(mm: MmStruct, page: number, slot: PteSlot, e: number): Co
  * VMA they touch under mmap_write_lock.
  */
 export function* do_user_addr_fault(mm: MmStruct, page: number, write: boolean): Co<Errno | 0> {
-  // The CPU re-executes the access after the fault returns, and faults again while the PTE
-  // still does not allow it (a fault that waited in migration_entry_wait). A correct mm needs
-  // two passes at most per concurrent migration; the bound turns a livelock into an error.
+  // After migration_entry_wait the CPU re-executes the access and faults again. A fault that
+  // handled the PTE made the access: `touch` ends there (a zap after it is ordered after the
+  // touch). The bound turns a livelock of the port into an error.
   for (let pass = 0; pass < 16; pass++) {
     yield* mmap_read_lock(mm);
-    const ret = yield* handle_mm_fault(mm, page, write);
+    const ret = yield* handle_pte_fault(mm, page, write);
     yield* mmap_read_unlock(mm);
-    if (ret !== 0 || pte_allows(mm, page, write)) return ret;
+    if (ret !== MIGRATION_WAITED) return ret;
   }
   throw new Error(`do_user_addr_fault(mm${mm.slot}, page ${page}): the access faults forever`);
-}
-
-/** Whether the CPU's access now goes through: a present PTE, writable for a write. */
-function pte_allows(mm: MmStruct, page: number, write: boolean): boolean {
-  const mem = mm.kernel.mem;
-  const slot = pte_offset(mem, mm.pgd.root, mm.pgd.levels, userVpn(page));
-  const e = slot === undefined ? 0 : mem.entry(slot.table, slot.index);
-  return (e & PTE_P) !== 0 && (!write || (e & PTE_W) !== 0);
 }
