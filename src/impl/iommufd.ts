@@ -7,7 +7,7 @@
  * HWPT over HWPT 0 (IOMMU_HWPT_ALLOC with pt_id = HWPT 0 and IOMMU_HWPT_DATA_VTD_S1), whose
  * stage-1 table the guest writes and invalidates (IOMMU_HWPT_INVALIDATE).
  */
-import type { Co } from './core/sched.js';
+import { type Co, type Task, schedOf, wait } from './core/sched.js';
 import type { Errno, Observation } from '../shared/index.js';
 import { NESTED_HWPT, NEST_PARENT_HWPT, OK, iovaVpn } from '../shared/index.js';
 import { IOMMU_VTD_INV_FLAGS_LEAF, type IommuOps, type IommuUserDataArray } from './core/ops.js';
@@ -22,10 +22,29 @@ import type { HwptSlot, World } from './world.js';
 
 const fail = (errno: Errno): Observation => ({ ok: false, errno });
 
+/**
+ * The task allocating a HWPT's domain. The lazy allocation stands in for the VMM's one
+ * IOMMU_HWPT_ALLOC before any attach, so two attaches (of two groups: &igroup->lock is per
+ * group) must not both allocate it: the second waits for the first (a harness rule, no kernel
+ * lock, so lockdep learns nothing from it).
+ */
+const allocating = new WeakMap<HwptSlot, Task>();
+
 /** The HWPT's domain, allocating it for dev on first use. */
 function* hwptDomain(world: World, hwpt: number, dev: Device): Co<IommuDomain | Errno> {
   const slot = world.hwpts[hwpt]!;
+  yield* wait(world.kernel, `the VMM's IOMMU_HWPT_ALLOC of hwpt ${hwpt}`, () => !allocating.has(slot), () => allocating.get(slot));
   if (slot.domain !== undefined) return slot.domain;
+  allocating.set(slot, schedOf(world.kernel).current);
+  try {
+    return yield* allocHwptDomain(world, hwpt, dev);
+  } finally {
+    allocating.delete(slot);
+  }
+}
+
+function* allocHwptDomain(world: World, hwpt: number, dev: Device): Co<IommuDomain | Errno> {
+  const slot = world.hwpts[hwpt]!;
   if (hwpt === NESTED_HWPT) return yield* nestedDomain(world, dev);
   const r = yield* iommu_paging_domain_alloc_flags(dev, hwpt === NEST_PARENT_HWPT ? IOMMU_HWPT_ALLOC_NEST_PARENT : 0);
   if (!r.ok) return r.errno;

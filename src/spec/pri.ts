@@ -70,7 +70,7 @@ const respond = (s: SpecState, dev: number, slot: number, prgi: number, code: Pa
     // A surprise-removed device never sees its response: its accesses are lost. A stale
     // request's answer only returns its credit (spec/stopMarker.ts).
     const ok = code === 'success' && attached && s.unplugged[dev] === 0 && w.stale !== true && translates(s, w);
-    s.retired.push({ dev, slot: w.slot, page: w.page, ok, token: ok ? s.slots[w.slot]!.token[w.page]! : -1 });
+    s.retired.push({ dev, slot: w.slot, page: w.page, write: w.write, ok, token: ok ? s.slots[w.slot]!.token[w.page]! : -1 });
   }
   s.waiting.length = kept;
   // A Response Failure disables the endpoint's PRI (SMMUv3's CMD_RESUME has no such code: an abort).

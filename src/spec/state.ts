@@ -97,6 +97,8 @@ export interface SpecRetired {
   readonly dev: number;
   readonly slot: number;
   readonly page: number;
+  /** The request's access: two requests on one page, a read and a write, may end differently. */
+  readonly write: boolean;
   readonly ok: boolean;
   /** Content token the retry reads; -1 when it does not complete. */
   readonly token: number;

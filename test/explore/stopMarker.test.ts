@@ -17,10 +17,12 @@ const t: Topology = {
 const kinds: readonly CommandKind[] = ['spawn', 'bind', 'unbind', 'prg', 'stopMarker', 'serviceFaults', 'dma', 'mmap'];
 
 describe('exhaustive exploration with Stop Markers (VT-d PRI scope)', () => {
-  test('every sequence of at most 4 commands is clean: 210 distinct states, 398 transitions', () => {
+  // 210/398 until the spec's answers (retired, kept until the next answering step) named the
+  // request's access: a read and a write answered on one page are now two states.
+  test('every sequence of at most 4 commands is clean: 216 distinct states, 404 transitions', () => {
     const r = exploreTopology(t, { depth: 4, kinds });
     expect(r.violation).toBeUndefined();
-    expect(r).toMatchObject({ depthComplete: 4, distinctStates: 210, transitions: 398 });
+    expect(r).toMatchObject({ depthComplete: 4, distinctStates: 216, transitions: 404 });
   });
 
   test('B52: the shortest counterexample is bind, Stop Marker, unbind (the drain runs the thread, the marker is answered)', () => {

@@ -99,6 +99,19 @@ describe.each(PLATFORMS)('what I-PRI-RETRY and I-PRI-EXIT accept, and no more, o
     expect(b.check(priRetry).map((x) => x.message)).toEqual([expect.stringMatching(/^dev0: retried access to mm0 page 1 read .*, the spec expects it read mm0\.p1#1$/)]);
   });
 
+  test('I-PRI-RETRY matches by page and access: a read and a write on one read-only page end differently, in either order', () => {
+    const b = priSetup(platform);
+    b.run({ kind: 'mprotect', mm: 0, page: 0, prot: 'r' }, dma(0), dma(0, true), serviceFaults);
+    const pri = b.world.devices[0]!.hw.priState!;
+    expect(pri.completions.map((c) => [c.write, c.ok])).toEqual([[false, true], [true, false]]);
+    expect(b.check(priRetry)).toEqual([]);
+    // The write's Invalid answered first (the unordered workqueue): not the read's answer.
+    pri.completions.reverse();
+    expect(b.check(priRetry)).toEqual([]);
+    pri.completions[1] = { ...pri.completions[1]!, ok: false, token: -1 };
+    expect(b.check(priRetry).map((x) => x.message)).toEqual([expect.stringMatching(/^dev0: retried access to mm0 page 0 failed, the spec expects it read mm0\.p0#1$/)]);
+  });
+
   test('I-PRI-EXIT accepts a success the spec gave too (before the exit in its order), once per spec answer', () => {
     const b = priSetup(platform);
     b.run(dma(0), serviceFaults);
