@@ -1,4 +1,5 @@
 import { userVpn } from '../../src/shared/index.js';
+import { retriedAfterExit } from './priExitWindow.js';
 import type { Invariant } from '../invariant.js';
 import { perPlatform, type PlatformCheck } from './platform.js';
 
@@ -18,9 +19,11 @@ const check: PlatformCheck = (ctx, out) => {
       if (mm === undefined || !mm.exited) continue;
       if (c.code === 'success' || c.ok) {
         // A concurrent group's probe spans its members: a response the spec gave too, in its
-        // linearization, came before the exit (the spec answers none after it).
+        // linearization, came before the exit (the spec answers none after it). Its retry may
+        // still fail: the handler ran before exit_mmap, the response went out after the mm
+        // release had cleared the translation (retriedAfterExit).
         sanctioned ??= new Array<boolean>(spec.retired.length).fill(false);
-        const k = spec.retired.findIndex((r, j) => !sanctioned![j] && r.dev === dev.id && r.slot === mm.slot && userVpn(r.page) === c.vpn && r.ok === c.ok);
+        const k = spec.retired.findIndex((r, j) => !sanctioned![j] && r.dev === dev.id && r.slot === mm.slot && userVpn(r.page) === c.vpn && (r.ok === c.ok || retriedAfterExit(spec, r, c.ok)));
         if (k >= 0) {
           sanctioned[k] = true;
           continue;

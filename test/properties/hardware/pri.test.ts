@@ -6,6 +6,7 @@ import { priRetry } from '../../../properties/hardware/priRetry.js';
 import { priStale } from '../../../properties/hardware/priStale.js';
 import type { OutstandingRequest } from '../../../src/hw/pri.js';
 import { userVpn } from '../../../src/shared/index.js';
+import { MM } from '../../../src/spec/state.js';
 import type { VtdUnit } from '../../../src/hw/vtd/unit.js';
 import { ids } from './helpers.js';
 import { priHoldsOnRandomWalks, priSetup } from './priHelpers.js';
@@ -110,6 +111,27 @@ describe.each(PLATFORMS)('what I-PRI-RETRY and I-PRI-EXIT accept, and no more, o
     expect(b.check(priRetry)).toEqual([]);
     pri.completions[1] = { ...pri.completions[1]!, ok: false, token: -1 };
     expect(b.check(priRetry).map((x) => x.message)).toEqual([expect.stringMatching(/^dev0: retried access to mm0 page 0 failed, the spec expects it read mm0\.p0#1$/)]);
+  });
+
+  test('a spec-given success whose retry failed is accepted only when the mm has exited in the spec too (the response went out after exit_mmap)', () => {
+    const b = priSetup(platform);
+    b.run(dma(0), serviceFaults);
+    const pri = b.world.devices[0]!.hw.priState!;
+    expect(pri.completions).toEqual([expect.objectContaining({ code: 'success', ok: true })]);
+    // As a group leaves it: the handler answered before the exit, the retry came after the release.
+    pri.completions[0] = { ...pri.completions[0]!, ok: false, token: -1 };
+    const mm = b.world.mms[0]!;
+    mm.pgd.unmap(userVpn(0));
+    mm.exited = true;
+    // The spec's mm still live: its order has no exit, so nothing explains the failed retry.
+    expect(b.check(priRetry).map((x) => x.message)).toEqual([expect.stringMatching(/^dev0: retried access to mm0 page 0 failed, the spec expects it read /)]);
+    expect(b.check(priExit).map((x) => x.message)).toEqual(['dev0 PRG on PASID 1 of exited mm0 was answered success']);
+    b.spec.slots[0]!.mm.state = MM.exited;
+    expect(b.check(priRetry)).toEqual([]);
+    expect(b.check(priExit)).toEqual([]);
+    // A retry that read a token the spec does not give still fires.
+    pri.completions[0] = { ...pri.completions[0]!, ok: true, token: 12345 };
+    expect(b.check(priRetry)).not.toEqual([]);
   });
 
   test('I-PRI-EXIT accepts a success the spec gave too (before the exit in its order), once per spec answer', () => {
