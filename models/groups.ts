@@ -17,11 +17,7 @@ import { drawOfKind } from './draw.js';
 import type { Rng } from './rng.js';
 import type { RunStats } from './stats.js';
 
-/**
- * Share of steps that are groups in `sva-harness run` unless --groups says otherwise: 0 while
- * bridges remain (the mm paths are tasks now; VT-d's svm.c, prq.c, qi.c and a few IOPF calls
- * are not: src/cli/runOptions.ts DEFAULT_GROUPS says why).
- */
+/** Share of steps that are groups in `sva-harness run` unless --groups says otherwise (src/cli/runOptions.ts DEFAULT_GROUPS says why it is 0). */
 export const DEFAULT_GROUP_RATE = 0;
 /** The schedulers a generated group may use; `mix` = half PCT, half random. */
 export type GroupScheduler = 'random' | 'pct' | 'mix';
