@@ -33,6 +33,7 @@ const allocating = new WeakMap<HwptSlot, Task>();
 /** The HWPT's domain, allocating it for dev on first use. */
 function* hwptDomain(world: World, hwpt: number, dev: Device): Co<IommuDomain | Errno> {
   const slot = world.hwpts[hwpt]!;
+  if (slot.domain !== undefined) return slot.domain;
   yield* wait(world.kernel, `the VMM's IOMMU_HWPT_ALLOC of hwpt ${hwpt}`, () => !allocating.has(slot), () => allocating.get(slot));
   if (slot.domain !== undefined) return slot.domain;
   allocating.set(slot, schedOf(world.kernel).current);
