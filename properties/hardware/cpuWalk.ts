@@ -7,6 +7,7 @@ import { type Radix, levelSpan, tableOnPath } from '../../src/hw/radix.js';
 import { NESTED_HWPT, NEST_PARENT_HWPT } from '../../src/shared/index.js';
 import type { HwptSlot } from '../../src/impl/world.js';
 import type { PhysMem } from '../../src/hw/mem.js';
+import type { Sink } from './platform.js';
 import type { MmStruct, World } from '../../src/impl/index.js';
 import type { IommuDevice, IommuDomain, IommuGroup } from '../../src/impl/core/types.js';
 import { type IntelIommu, to_dmar_domain } from '../../src/impl/vtd/dmar.js';
@@ -107,6 +108,21 @@ export function ioLeafIsStale(pt: IoTable, vpn: number, frame: number, write: bo
   const pte = pt.lookup(vpn);
   if ((pte & PTE_P) === 0 || pteFrame(pte) !== frame) return true;
   return write && (pte & PTE_W) === 0;
+}
+
+/**
+ * Every cached leaf of `entries` (vpn → frame, write) that `pt` no longer gives: one violation
+ * each, named `what` (the cache and its tag; built only for a violation, this runs every step)
+ * and `against` (the table it disagrees with).
+ */
+export function reportStaleIoLeaves(
+  pt: IoTable, entries: ReadonlyMap<number, { readonly frame: number; readonly write: boolean }>,
+  objects: Readonly<Record<string, number>>, what: () => string, against: string, out: Sink,
+): void {
+  for (const [vpn, t] of entries) {
+    if (!ioLeafIsStale(pt, vpn, t.frame, t.write)) continue;
+    out.add({ ...objects, vpn, frame: t.frame }, `${what()} IOVA 0x${vpn.toString(16)} → frame ${t.frame}${t.write ? ' rw' : ' ro'} disagrees with ${against}`);
+  }
 }
 
 /** pointerIsStale against a paging domain's table. */

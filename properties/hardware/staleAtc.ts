@@ -3,7 +3,7 @@
  * the page tables of the mm that owns its PASID, and no entry may carry a PASID that is free.
  */
 import type { World } from '../../src/impl/index.js';
-import { ioLeafIsStale, leafIsStale, mmOfPasid, pagingTableAt } from './cpuWalk.js';
+import { leafIsStale, mmOfPasid, pagingTableAt, reportStaleIoLeaves } from './cpuWalk.js';
 import type { Sink } from './platform.js';
 import { atcOf } from './vtdRead.js';
 
@@ -18,12 +18,7 @@ export function checkAtcs(world: World, out: Sink): void {
       const pt = pagingTableAt(world, devices[d]!.group, pasid);
       const mm = pt === undefined ? mmOfPasid(world, pasid) : undefined;
       if (pt !== undefined) {
-        for (const [vpn, e] of m) {
-          if (ioLeafIsStale(pt, vpn, e.frame, e.write)) {
-            out.add({ dev: d, pasid, vpn, frame: e.frame },
-              `${hw.name} ATC entry PASID ${pasid} IOVA 0x${vpn.toString(16)} → frame ${e.frame}${e.write ? ' rw' : ' ro'} disagrees with the paging domain's table`);
-          }
-        }
+        reportStaleIoLeaves(pt, m, { dev: d, pasid }, () => `${hw.name} ATC entry PASID ${pasid}`, "the paging domain's table", out);
         continue;
       }
       if (mm === undefined) {

@@ -7,7 +7,7 @@
 import type { World } from '../../src/impl/index.js';
 import type { ArmSmmuDomain } from '../../src/impl/smmuv3/structs.js';
 import type { SmmuV3 } from '../../src/hw/smmuv3/index.js';
-import { ioLeafIsStale, ioPointerIsStale, leafIsStale, pointerIsStale } from './cpuWalk.js';
+import { ioPointerIsStale, leafIsStale, pointerIsStale, reportStaleIoLeaves } from './cpuWalk.js';
 import type { Sink } from './platform.js';
 import { SSID_SPACE, asidOwner, cdCacheOf, memoryCd, sameCd, sameSte, smmuUnits, steCacheOf, tlbOf, walkCacheOf } from './smmuRead.js';
 import { walkKeyLevel, walkKeyPrefix } from '../../src/hw/walkKey.js';
@@ -39,12 +39,7 @@ export function checkSmmuCaches(world: World, out: Sink): void {
       const pt = d === undefined ? undefined : pagingTable(d);
       if (pt !== undefined) {
         // A paging domain's ASID: its entries are checked against its io-pgtable.
-        for (const [vpn, t] of m) {
-          if (ioLeafIsStale(pt, vpn, t.frame, t.write)) {
-            out.add({ iommu: i, asid, vpn, frame: t.frame },
-              `${u.name} TLB entry ASID ${asid} IOVA 0x${vpn.toString(16)} → frame ${t.frame}${t.write ? ' rw' : ' ro'} disagrees with the paging domain's table`);
-          }
-        }
+        reportStaleIoLeaves(pt, m, { iommu: i, asid }, () => `${u.name} TLB entry ASID ${asid}`, "the paging domain's table", out);
         continue;
       }
       const mm = d?.domain.mm;

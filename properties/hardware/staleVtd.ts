@@ -8,7 +8,7 @@
  */
 import { pscFrame } from '../../src/hw/vtd/psc.js';
 import type { World } from '../../src/impl/index.js';
-import { ioLeafIsStale, ioPointerIsStale, leafIsStale, mmOfPasid, pagingTableOfTag, pointerIsStale } from './cpuWalk.js';
+import { ioPointerIsStale, leafIsStale, mmOfPasid, pagingTableOfTag, pointerIsStale, reportStaleIoLeaves } from './cpuWalk.js';
 import type { Sink } from './platform.js';
 import { PASID_SPACE, iotlbOf, nestedIotlbOf, pasidCacheOf, pscOf, samePasidEntry, slIotlbOf, vtdUnits } from './vtdRead.js';
 import { walkKeyLevel, walkKeyPrefix } from '../../src/hw/walkKey.js';
@@ -33,12 +33,7 @@ export function checkVtdCaches(world: World, out: Sink): void {
           out.add({ iommu: i, did, pasid, entries: m.size }, `${u.name} IOTLB keeps ${m.size} entries tagged DID ${did} PASID ${pasid}, which no mm or attached paging domain owns`);
           continue;
         }
-        for (const [vpn, t] of m) {
-          if (ioLeafIsStale(pt, vpn, t.frame, t.write)) {
-            out.add({ iommu: i, did, pasid, vpn, frame: t.frame },
-              `${u.name} IOTLB entry DID ${did} PASID ${pasid} IOVA 0x${vpn.toString(16)} → frame ${t.frame}${t.write ? ' rw' : ' ro'} disagrees with the paging domain's table`);
-          }
-        }
+        reportStaleIoLeaves(pt, m, { iommu: i, did, pasid }, () => `${u.name} IOTLB entry DID ${did} PASID ${pasid}`, "the paging domain's table", out);
         continue;
       }
       for (const [vpn, t] of m) {
@@ -96,12 +91,7 @@ export function checkVtdCaches(world: World, out: Sink): void {
         out.add({ iommu: i, did, pasid, entries: m.size }, `${u.name} IOTLB keeps ${m.size} nested entries tagged DID ${did} PASID ${pasid}, which no attached nested domain owns`);
         continue;
       }
-      for (const [vpn, t] of m) {
-        if (ioLeafIsStale(pt, vpn, t.frame, t.write)) {
-          out.add({ iommu: i, did, pasid, vpn, frame: t.frame },
-            `${u.name} IOTLB nested entry DID ${did} PASID ${pasid} IOVA 0x${vpn.toString(16)} → frame ${t.frame}${t.write ? ' rw' : ' ro'} disagrees with the guest's stage-1 table composed with the parent's`);
-        }
-      }
+      reportStaleIoLeaves(pt, m, { iommu: i, did, pasid }, () => `${u.name} IOTLB nested entry DID ${did} PASID ${pasid}`, "the guest's stage-1 table composed with the parent's", out);
     }
     // Second-stage-only entries (DID-tagged): a DID no attached paging domain holds on this unit
     // is free and will be handed to the next domain, which would then hit these entries.
@@ -112,12 +102,7 @@ export function checkVtdCaches(world: World, out: Sink): void {
         out.add({ iommu: i, did, entries: m.size }, `${u.name} IOTLB keeps ${m.size} second-stage entries tagged DID ${did}, which no attached paging domain holds`);
         continue;
       }
-      for (const [vpn, t] of m) {
-        if (ioLeafIsStale(pt, vpn, t.frame, t.write)) {
-          out.add({ iommu: i, did, vpn, frame: t.frame },
-            `${u.name} IOTLB second-stage entry DID ${did} IOVA 0x${vpn.toString(16)} → frame ${t.frame}${t.write ? ' rw' : ' ro'} disagrees with the paging domain's table`);
-        }
-      }
+      reportStaleIoLeaves(pt, m, { iommu: i, did }, () => `${u.name} IOTLB second-stage entry DID ${did}`, "the paging domain's table", out);
     }
     for (const [key, e] of pasidCacheOf(u)) {
       const sid = Math.floor(key / PASID_SPACE);

@@ -11,6 +11,16 @@ export const TLBI_TG_4K = 1;
 export const CMDQ_TLBI_RANGE_NUM_MAX = 31;
 export const CMDQ_TLBI_RANGE_SCALE_MAX = 31;
 
+/** The page/range encoding TLBI_NH_VA and TLBI_S2_IPA share (arm_smmu_cmdq_ent.tlbi). */
+export interface TlbiRange {
+  readonly addr: number;
+  readonly leaf: boolean;
+  readonly num: number;
+  readonly scale: number;
+  readonly tg: number;
+  readonly ttl: number;
+}
+
 /**
  * A command-queue entry (IHI0070 §4), the subset SVA uses, as arm_smmu_cmdq_ent is: one
  * discriminant and per-command fields. Addresses are page numbers (VA >> 12), exact in a JS
@@ -28,16 +38,7 @@ export type SmmuCmd =
    * only): (num + 1) << scale pages from `addr`. leaf = true spares walk-cache entries; ttl is
    * the level hint of a range command (0 = none).
    */
-  | {
-      readonly kind: 'TLBI_NH_VA';
-      readonly asid: number;
-      readonly addr: number;
-      readonly leaf: boolean;
-      readonly num: number;
-      readonly scale: number;
-      readonly tg: number;
-      readonly ttl: number;
-    }
+  | ({ readonly kind: 'TLBI_NH_VA'; readonly asid: number } & TlbiRange)
   /**
    * Forward an ATS invalidation to the endpoint on `sid`: 2^size pages from `addr` (aligned on
    * the span), size 52 = everything. ssv = false sends it without a PASID prefix, which hits
@@ -55,16 +56,7 @@ export type SmmuCmd =
    * Invalidate stage-2 entries by IPA within a VMID: the same page/range encoding as
    * TLBI_NH_VA, `addr` an IPA page number.
    */
-  | {
-      readonly kind: 'TLBI_S2_IPA';
-      readonly vmid: number;
-      readonly addr: number;
-      readonly leaf: boolean;
-      readonly num: number;
-      readonly scale: number;
-      readonly tg: number;
-      readonly ttl: number;
-    }
+  | ({ readonly kind: 'TLBI_S2_IPA'; readonly vmid: number } & TlbiRange)
   /** Invalidate every stage-1 (NH) entry tagged with a VMID, whatever its ASID. */
   | { readonly kind: 'TLBI_NH_ALL'; readonly vmid: number }
   /** Complete every earlier command; their effects become visible here. */
