@@ -43,7 +43,15 @@ export class InvalidationInputs {
   asid: Int32Array;
   /** SMMUv3: streams of the ATS-enabled masters over those domains' master_domains. */
   atsStreams: Int32Array;
-  /** SMMUv3: those domains with at least one such stream (each costs a second batch). */
+  /**
+   * SMMUv3: those domains whose ATC batch arm_smmu_atc_inv_domain submits (each costs a second
+   * CMD_SYNC): any with such a stream, and one whose nr_ats_masters is already raised for a
+   * master whose ATS is not yet on. That is the attach window between arm_smmu_attach_prepare's
+   * atomic_inc and arm_smmu_enable_ats, which the C orders that way on purpose (the smp_mb()
+   * diagram): the gate is the count, so the batch goes out empty, one CMD_SYNC alone. The
+   * count's agreement with the ATS master_domains outside that window is the consistency
+   * rule's (lifecycle/platform/smmuv3.ts), so following it here excuses no leak.
+   */
   atsDomains: Int32Array;
   /** SMMUv3, per invalidation: the ASIDs of all of the mm's domains are asids[asidFrom[i], asidFrom[i + 1]). */
   asids: Int32Array;
@@ -153,7 +161,7 @@ export class InvalidationInputs {
       let streams = 0;
       for (const md of d.devices) if (md.master.ats_enabled) streams += md.master.streams.length;
       this.atsStreams[at]! += streams;
-      if (streams > 0) this.atsDomains[at]!++;
+      if (streams > 0 || d.nr_ats_masters > 0) this.atsDomains[at]!++;
     }
     this.asidFrom[i + 1] = a;
   }

@@ -4,6 +4,7 @@ import { invalidationCost } from '../../../properties/hardware/invalidationCost.
 import { invalidationRanges } from '../../../properties/hardware/invalidationRanges.js';
 import { ordering } from '../../../properties/hardware/ordering.js';
 import type { SmmuCmd, SmmuV3 } from '../../../src/hw/smmuv3/index.js';
+import { dev_iommu_priv_get, type ArmSmmuDomain } from '../../../src/impl/smmuv3/structs.js';
 import type { QiDesc } from '../../../src/hw/vtd/descriptor.js';
 import { INV_ALL_PAGES_ADDRESS, type AmdCmd, type AmdIommuUnit } from '../../../src/hw/amd/index.js';
 import type { VtdUnit } from '../../../src/hw/vtd/unit.js';
@@ -100,6 +101,46 @@ describe('I12 invalidation cost', () => {
     });
     b.run({ kind: 'munmap', mm: 0, first: 0, count: 1 });
     expect(b.check(invalidationCost)[0]!.objects).toEqual({ iommu: 0, mm: 0, asid: 1, tlbi: 1, atc: 2, syncs: 4 });
+  });
+
+  /**
+   * The attach window of arm_smmu_attach_prepare .. arm_smmu_enable_ats: dev0's master_domain is
+   * counted in nr_ats_masters but its ATS is not on yet (a {migrate, bind} group reached it,
+   * regressions/smmuv3-group-migrate-bind-empty-atc-batch.json). The driver gates its ATC batch
+   * on the count, so the batch goes out with no ATC_INV and its own CMD_SYNC.
+   */
+  const attachWindow = (): Bench => {
+    const b = bench('smmuv3');
+    setup(b, 0, [0]);
+    const m = dev_iommu_priv_get(b.world.devices[0]!);
+    m.ats_enabled = false;
+    b.world.devices[0]!.hw.atsEnabled = false;
+    return b;
+  };
+
+  test('holds on the attach window: nr_ats_masters raised, ATS not yet on, the ATC batch goes out empty (SMMUv3)', () => {
+    const b = attachWindow();
+    b.run({ kind: 'munmap', mm: 0, first: 0, count: 1 });
+    const kinds = b.probe.units[0]!.events.slice(0, b.probe.units[0]!.n).map((e) => e.kind);
+    expect(kinds).toEqual(['TLBI_NH_VA', 'CMD_SYNC', 'completion', 'CMD_SYNC', 'completion']);
+    expect(b.check(invalidationCost)).toEqual([]);
+  });
+
+  test('fires on a second CMD_SYNC in that window, and on an empty batch outside it (SMMUv3)', () => {
+    const extraSyncAfter = (b: Bench, kind: SmmuCmd['kind']): void => wrapSubmit<SmmuCmd>(b.world.iommus[0]!.unit as SmmuV3, (c, submit) => {
+      submit(c);
+      if (c.kind === kind) submit({ kind: 'CMD_SYNC' });
+    });
+    const inWindow = attachWindow();
+    extraSyncAfter(inWindow, 'TLBI_NH_VA');
+    inWindow.run({ kind: 'munmap', mm: 0, first: 0, count: 1 });
+    expect(inWindow.check(invalidationCost)[0]!.objects).toEqual({ iommu: 0, mm: 0, asid: 1, tlbi: 1, atc: 0, syncs: 3 });
+    // Outside the window the count is 0 with ATS off: the driver skips the batch, and so must the sync.
+    const outside = attachWindow();
+    (outside.world.mms[0]!.notifiers[0]!.container as ArmSmmuDomain).nr_ats_masters = 0;
+    extraSyncAfter(outside, 'TLBI_NH_VA');
+    outside.run({ kind: 'munmap', mm: 0, first: 0, count: 1 });
+    expect(outside.check(invalidationCost)[0]!.objects).toEqual({ iommu: 0, mm: 0, asid: 1, tlbi: 1, atc: 0, syncs: 2 });
   });
 
   test.each(PLATFORMS)('holds on random legal walks with PRI endpoints on %s', (platform) => {
