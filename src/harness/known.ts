@@ -67,3 +67,17 @@ function excusedBy(s: Session, hits: readonly FindingName[], metNames: readonly 
   }
   return undefined;
 }
+
+/**
+ * Whether a known finding would excuse `v` at this point (a group's linearization asks it of a
+ * member's observation before any check runs): a path that ran in this group, or a finding met
+ * earlier whose persistent excuse explains it. Asks only; excuseKnown records.
+ */
+export const knownExplains = (s: Session, v: Violation): boolean => {
+  if (s.strict) return false;
+  for (const name of s.world.kernel.findingHits) if (findingInfo(name).excuses.some((e) => explains(e, v))) return true;
+  for (let i = 0; i < s.known.length; i++) {
+    if (findingInfo(s.known[i]!.finding).excuses.some((e) => e.persistent === true && explains(e, v))) return true;
+  }
+  return false;
+};
