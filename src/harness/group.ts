@@ -13,7 +13,7 @@ import { coreOf, type World } from '../impl/index.js';
 import { implTask } from '../impl/dispatch.js';
 import type { Command, Observation, TraceEvent } from '../shared/index.js';
 import { sameObservation } from '../shared/index.js';
-import { abstractView, cloneSpec, diffViews, linPoints, precondition, servicePasses, specPoint, type SpecState } from '../spec/index.js';
+import { abstractView, allocatesFirst, cloneSpec, diffViews, linPoints, precondition, servicePasses, specPoint, type SpecState } from '../spec/index.js';
 import { abstract } from '../../properties/abstraction.js';
 import { matchesSpec } from '../../properties/lifecycle/refinementMatch.js';
 import { runGroup } from '../sched/group.js';
@@ -66,6 +66,8 @@ const specInPoints = (spec: SpecState, cmds: readonly Command[], seq: readonly L
   if (!inPlace) c.coverage = undefined;
   const out: (Observation | undefined)[] = new Array<Observation | undefined>(cmds.length);
   const retired: SpecState['retired'][number][] = [];
+  // Which members were given their HWPT allocation as point 0: decided on the state before the group.
+  const alloc = cmds.map((cmd) => allocatesFirst(c, cmd, cmds.length));
   for (const { member: i, point } of seq) {
     const cmd = cmds[i]!;
     if (point === 0) {
@@ -78,7 +80,7 @@ const specInPoints = (spec: SpecState, cmds: readonly Command[], seq: readonly L
       out[i] = servicePasses(out[i], pass);
     } else if (out[i] === undefined) {
       // A two-point member that failed at its first point (an allocation before the teardown) is done.
-      out[i] = specPoint(c, cmd, point);
+      out[i] = specPoint(c, cmd, point, alloc[i]);
     }
     for (const r of c.retired) retired.push(r);
     c.retired.length = 0;
@@ -179,8 +181,10 @@ const threw = (e: unknown): Observation => ({ ok: false, errno: 'EFAULT', fault:
  */
 const pointRules = (spec: SpecState, cmds: readonly Command[]): PointRules => ({
   points: cmds.map((c) => linPoints(spec, c, cmds.length)),
-  mayEnter: (i, owner) => {
+  mayEnter: (i, owner, after) => {
     const kind = cmds[i]!.kind;
+    // Between the VMM's HWPT allocation and its attach or replace no lock is held.
+    if (after === 1 && allocatesFirst(spec, cmds[owner]!, cmds.length)) return true;
     switch (cmds[owner]!.kind) {
       case 'serviceFaults':
         return true;

@@ -25,8 +25,11 @@ export interface LinPoint {
 export interface PointRules {
   /** Linearization points per member (1 for most). */
   readonly points: readonly number[];
-  /** Whether a point of member i may sit inside the window of member `owner` (between two of its points). */
-  readonly mayEnter: (i: number, owner: number) => boolean;
+  /**
+   * Whether a point of member i may sit inside the window of member `owner` that follows the
+   * owner's first `after` points (between its point after − 1 and point after).
+   */
+  readonly mayEnter: (i: number, owner: number, after: number) => boolean;
 }
 
 /**
@@ -44,7 +47,7 @@ export function linearizePoints(tasks: GroupRun['tasks'], rules: PointRules, acc
   const seq: LinPoint[] = [];
   // Whether every window open now, but i's own, lets a point of i in.
   const admitted = (i: number): boolean => {
-    for (let j = 0; j < n; j++) if (j !== i && placed[j]! > 0 && placed[j]! < rules.points[j]! && !rules.mayEnter(i, j)) return false;
+    for (let j = 0; j < n; j++) if (j !== i && placed[j]! > 0 && placed[j]! < rules.points[j]! && !rules.mayEnter(i, j, placed[j]!)) return false;
     return true;
   };
   const extend = (): boolean => {

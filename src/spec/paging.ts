@@ -192,6 +192,20 @@ const hwptAlloc = (s: SpecState, dev: number, hwpt: number): Errno | undefined =
 };
 
 /**
+ * Whether `hwpt`'s first use still has to allocate it. In a group that allocation is a
+ * linearization point of its own (spec/points.ts): it stands in for the VMM's IOMMU_HWPT_ALLOC,
+ * an ioctl before the attach, so a bind may take an ASID between the two.
+ */
+export const hwptUnallocated = (s: SpecState, hwpt: number): boolean =>
+  hasPagingDomains(s.t.topology.platform) && !s.hwpts[hwpt]!.allocated;
+
+/** That allocation point: its failure, or undefined when the command goes on to its attach. */
+export const hwptAllocPoint = (s: SpecState, dev: number, hwpt: number): Observation | undefined => {
+  const a = hwptAlloc(s, dev, hwpt);
+  return a === undefined ? undefined : fail(a);
+};
+
+/**
  * iommu_attach_device_pasid's checks for a paging domain: PASID 0, range, then xa_insert
  * (-EBUSY on a held slot, else its node allocation may fail), then the driver's set_dev_pasid.
  */

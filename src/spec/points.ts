@@ -13,37 +13,53 @@
  * requests once, so that many passes cover every arrival order). Its value is the requests
  * answered Success over all passes; a pass that finds nothing queued changes nothing, so the
  * passes back to back are the sequential command.
+ *
+ * In a group, an attach or replace whose HWPT is not allocated yet first allocates it at a
+ * point of its own: the harness allocates lazily what the VMM allocates by an ioctl before the
+ * attach (src/impl/iommufd.ts hwptDomain), so its ASID may come before a concurrent bind's while
+ * the attach itself linearizes after it.
  */
 import type { Command, Observation } from '../shared/index.js';
 import { migrateRemap, migrateUnmap } from './migrate.js';
-import { replaceHasWindow, replaceSetup, replaceTeardown } from './paging.js';
+import { hwptAllocPoint, hwptUnallocated, replaceHasWindow, replaceSetup, replaceTeardown } from './paging.js';
 import type { SpecState } from './state.js';
 import { specStep } from './step.js';
 
+/** Whether `cmd`, in a group of `size`, starts with its HWPT's allocation point (paging.ts hwptUnallocated). */
+export const allocatesFirst = (s: SpecState, cmd: Command, size: number): boolean =>
+  size > 1 && (cmd.kind === 'attachPasid' || cmd.kind === 'replacePasid') && hwptUnallocated(s, cmd.hwpt);
+
 /** How many linearization points `cmd` has in a group of `size` commands (1 alone). */
 export const linPoints = (s: SpecState, cmd: Command, size = 1): number => {
+  const alloc = allocatesFirst(s, cmd, size) ? 1 : 0;
   switch (cmd.kind) {
     case 'replacePasid':
-      return replaceHasWindow(s.t.topology.platform) ? 2 : 1;
+      return alloc + (replaceHasWindow(s.t.topology.platform) ? 2 : 1);
     case 'migrate':
       return 2;
     case 'serviceFaults':
       return size;
     default:
-      return 1;
+      return alloc + 1;
   }
 };
 
 /**
- * Point `point` of `cmd` (the caller checked the precondition before point 0): the command's
- * observation, or undefined when it goes on at its next point. A two-point command is never
+ * Point `point` of `cmd` (the caller checked the precondition before point 0; `alloc`: the
+ * command was given its HWPT allocation as point 0 when the group began): the command's
+ * observation, or undefined when it goes on at its next point. A multi-point command is never
  * in a group with an injection armed (groupLegal), so its points skip specStep's injection
- * bookkeeping; one point, or both back to back, is exactly specStep. A serviceFaults pass
- * gives that pass's observation: the caller adds the passes up (servicePasses).
+ * bookkeeping; one point, or all back to back, is exactly specStep (an allocation done at point
+ * 0 is not repeated: hwptAlloc keeps an allocated HWPT). A serviceFaults pass gives that pass's
+ * observation: the caller adds the passes up (servicePasses).
  */
-export const specPoint = (s: SpecState, cmd: Command, point: number): Observation | undefined => {
+export const specPoint = (s: SpecState, cmd: Command, point: number, alloc = false): Observation | undefined => {
+  if (alloc && (cmd.kind === 'attachPasid' || cmd.kind === 'replacePasid')) {
+    if (point === 0) return hwptAllocPoint(s, cmd.dev, cmd.hwpt);
+    point--;
+  }
   if (cmd.kind === 'migrate') return point === 0 ? migrateUnmap(s, cmd.mm, cmd.page) : migrateRemap(s, cmd.mm, cmd.page);
-  if (cmd.kind !== 'replacePasid' || linPoints(s, cmd) === 1) return specStep(s, cmd);
+  if (cmd.kind !== 'replacePasid' || !replaceHasWindow(s.t.topology.platform)) return specStep(s, cmd);
   return point === 0 ? replaceTeardown(s, cmd.dev, cmd.hwpt, cmd.from) : replaceSetup(s, cmd.dev, cmd.hwpt);
 };
 

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { checkedStep, openSession } from '../../src/harness/index.js';
 import { PLATFORMS, defaultTopology, faultKindOf } from '../../src/shared/index.js';
 import type { Command, Observation } from '../../src/shared/index.js';
-import { initSpec, linPoints, specPoint } from '../../src/spec/index.js';
+import { allocatesFirst, initSpec, linPoints, specPoint } from '../../src/spec/index.js';
 import { run } from './helpers.js';
 
 const dmaPasid = (dev: number, pasid: number, page = 0, write = false): Command => ({ kind: 'dmaPasid', dev, pasid, page, write });
@@ -43,6 +43,23 @@ describe('dmaPasid: the spec answers from what holds (device, PASID) now', () =>
     expect(kind(run(s, dmaPasid(0, 5)))).toBe('translation-not-present');
     // A platform without the window has one point.
     expect(linPoints(initSpec(defaultTopology('amd')), replace)).toBe(1);
+  });
+
+  test('SMMUv3 in a group: an unallocated HWPT is allocated at a point of its own, before the attach (a bind may take an ASID between)', () => {
+    const s = initSpec(defaultTopology('smmuv3'));
+    run(s, { kind: 'spawn', mm: 0 });
+    const attach: Command = { kind: 'attachPasid', dev: 0, hwpt: 1, pasid: 1 };
+    expect([linPoints(s, attach), linPoints(s, attach, 2)]).toEqual([1, 2]);
+    expect(allocatesFirst(s, attach, 2)).toBe(true);
+    // The VMM's IOMMU_HWPT_ALLOC takes ASID 1; the bind then takes ASID 2 and PASID 1; the attach finds PASID 1 held.
+    expect(specPoint(s, attach, 0, true)).toBeUndefined();
+    expect(s.hwpts[1]!.allocated).toBe(true);
+    expect(run(s, { kind: 'bind', dev: 0, mm: 0 })).toEqual({ ok: true, value: 1 });
+    expect(specPoint(s, attach, 1, true)).toEqual({ ok: false, errno: 'EBUSY' });
+    expect([...s.asids].sort()).toEqual([1, 2]);
+    // Once allocated, an attach has one point again, and on AMD (no paging domains at a PASID) never more.
+    expect(linPoints(s, { kind: 'attachPasid', dev: 0, hwpt: 1, pasid: 2 }, 2)).toBe(1);
+    expect(linPoints(initSpec(defaultTopology('amd')), attach, 2)).toBe(1);
   });
 
   test.each(PLATFORMS)('%s: sequentially, the kernel\'s dmaPasid refines the spec (SVA bound, unbound, exited)', (platform) => {
