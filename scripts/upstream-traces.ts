@@ -39,7 +39,7 @@ const SEQUENCES: Record<FindingName, { topology: Topology; commands: Command[]; 
     // The unbind is switched out in its teardown's QI wait (P clear, the rest not yet zeroed);
     // the exit's release tears the same entry down.
     commands: [{ kind: 'spawn', mm: 0 }, { kind: 'bind', dev: 0, mm: 0 }, { kind: 'unbind', dev: 0, mm: 0 }, { kind: 'exit', mm: 0 }],
-    groups: race(2, [{ at: 4, to: 1 }]),
+    groups: race(2, [{ at: 5, to: 1 }]),
   },
   'smmuv3-release-vs-detach-cd': {
     topology: smmu,

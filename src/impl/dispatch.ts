@@ -22,6 +22,7 @@ import { vm_mmap } from './core/vma.js';
 import { pciehp_surprise_remove } from './pciehp.js';
 import { attachPasid, detachPasid, dmaIova, guestMap, guestUnmap, ioasMap, ioasUnmap, replacePasid } from './iommufd.js';
 import { type Co, type Yield, preemptPoint, sync } from './core/sched.js';
+import { type Mutex, mutex_init, mutex_lock, mutex_unlock } from './core/locking.js';
 import type { World } from './world.js';
 
 const mmOf = (world: World, slot: number): MmStruct => {
@@ -90,6 +91,20 @@ function devicePoint(dev: Device, kind: string): Yield {
 }
 
 /**
+ * The device driver's own lock (drivers/misc/uacce/uacce.c: &uacce->mutex, v6.17), which
+ * uacce_fops_open holds across uacce_bind_queue and uacce_fops_release across
+ * uacce_put_queue (the queue stops using the PASID) and uacce_unbind_queue. The driver's count
+ * of its binds of an mm, and whether an unbind is its last, are decided under it: a concurrent
+ * bind of the same device cannot revive a bond whose queue already stopped using the PASID.
+ */
+const uacceMutexes = new WeakMap<Device, Mutex>();
+const uacceMutex = (world: World, dev: Device): Mutex => {
+  let m = uacceMutexes.get(dev);
+  if (m === undefined) uacceMutexes.set(dev, (m = mutex_init(world.kernel, '&uacce->mutex')));
+  return m;
+};
+
+/**
  * One command as a task body: what the harness spawns to run commands concurrently (the
  * sequential implStep drives it with `sync`). Commands whose kernel paths are not converted yet
  * run to completion without a yield.
@@ -98,26 +113,35 @@ export function* implTask(world: World, cmd: Command): Co<Observation> {
   switch (cmd.kind) {
     case 'bind': {
       const { dev, mm } = cmd;
+      const lock = uacceMutex(world, devOf(world, dev));
+      yield* mutex_lock(lock);
       const r = yield* iommu_sva_bind_device(devOf(world, dev), mmOf(world, mm));
-      if (!r.ok) return { ok: false, errno: r.errno };
+      if (!r.ok) {
+        yield* mutex_unlock(lock);
+        return { ok: false, errno: r.errno };
+      }
       const row = world.fds[mm]!;
       const fd = row[dev];
       if (fd === undefined) row[dev] = { handle: r.value, binds: 1 };
       else if (fd.handle === r.value) fd.binds++;
       else throw new Error(`bind(dev${dev}, mm${mm}) returned a second handle for one bond`);
+      yield* mutex_unlock(lock);
       return { ok: true, value: iommu_sva_get_pasid(r.value) };
     }
     case 'unbind': {
       const { dev, mm } = cmd;
+      const lock = uacceMutex(world, devOf(world, dev));
+      yield* mutex_lock(lock);
       const row = world.fds[mm]!;
       const fd = row[dev];
       if (fd === undefined) throw new Error(`unbind(dev${dev}, mm${mm}) without a bond (caller contract)`);
       if (--fd.binds === 0) {
         row[dev] = undefined;
-        // Its driver's last unbind of the mm: the device stopped using the PASID first.
+        // Its driver's last unbind of the mm: the device stopped using the PASID first (uacce_put_queue).
         devOf(world, dev).hw.stopPasid(pasidOf(world, mm));
       }
       yield* iommu_sva_unbind_device(fd.handle);
+      yield* mutex_unlock(lock);
       return OK;
     }
     case 'mmap': {

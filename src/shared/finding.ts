@@ -135,6 +135,9 @@ export const FINDINGS: readonly FindingInfo[] = [
       { invariant: 'I-PRI-STALE', ends: true },
       { invariant: 'I-PRI-RETRY', ends: true },
       { invariant: 'REF', ends: true },
+      // With serviceFaults beside the unbind: the request's IOPF work, queued before the
+      // removal, runs after iommu_sva_unbind_device freed the attach handle it reads.
+      { invariant: 'I-SPLAT', message: 'use-after-free in iommu_sva_handle_iopf', ends: true },
     ],
     where: 'amd/pasid.c: amd_iommu_remove_dev_pasid (no amd_iommu_poll_ppr_log, no iopf_queue_flush_dev; io-pgfault.c asks for both)',
     trace: 'regressions/upstream/amd-remove-pasid-no-iopf-flush.json',
