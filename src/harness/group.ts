@@ -22,6 +22,7 @@ import { defaultPolicy, pctPolicy, randomPolicy, replayPolicy } from '../sched/p
 import type { GroupMember, GroupPoint, GroupRun, GroupTask, Policy, SchedulerName, Switch } from '../sched/types.js';
 import { formatCommand, formatObservation } from '../trace/index.js';
 import type { GroupEvent, TraceStep } from '../trace/index.js';
+import { adoptAllocatedIds } from './adoptIds.js';
 import { type AtYieldMark, checkAtYield } from './atYield.js';
 import { excuseKnown, knownExplains } from './known.js';
 import type { MemberTask, Session } from './session.js';
@@ -275,7 +276,7 @@ export const runChecked = (s: Session, cmds: readonly Command[], policy: Policy,
       const obs = specInPointsSafe(c, cmds, seq, true);
       if (obs === undefined || !obs.every((x, i) => same(cmds[i]!, x, actual[i]!))) return false;
       byObservation ??= seq.slice();
-      if (!matchesSpec(world, c) && diffViews(abstractView(c), abstract(world)).length > 0) return false;
+      if (!matchesSpec(world, c) && diffViews(abstractView(c), abstract(world)).length > 0 && !adoptAllocatedIds(c, abstract(world))) return false;
       const o = completionOrder(seq);
       const last = o[n - 1]!;
       const count = violationCount(s, c, step0 + last, cmds[last]!, obs[last]!, actual[last]!, others(o, obs));
@@ -300,6 +301,8 @@ export const runChecked = (s: Session, cmds: readonly Command[], policy: Policy,
   try {
     const obs = specInPoints(s.spec, cmds, adoptedPoints, true);
     if (obs === undefined) throw new Error('a precondition failed in the adopted order');
+    // The IDs the kernel's interleaving allocated, where the order was accepted under a renaming.
+    if (order !== undefined && !matchesSpec(world, s.spec)) adoptAllocatedIds(s.spec, abstract(world));
     for (const i of adopted) expected[i] = obs[i]!;
   } catch (e) {
     const steps = cmds.map((_, i): TraceStep => ({ expected: expected[i] ?? threw(e), actual: actual[i]! }));
