@@ -22,7 +22,8 @@ import { vm_mmap } from './core/vma.js';
 import { pciehp_surprise_remove } from './pciehp.js';
 import { attachPasid, detachPasid, dmaIova, guestMap, guestUnmap, ioasMap, ioasUnmap, replacePasid } from './iommufd.js';
 import { type Co, type Yield, preemptPoint, sync } from './core/sched.js';
-import { type Mutex, mutex_init, mutex_lock, mutex_unlock } from './core/locking.js';
+import { mutex_lock, mutex_unlock } from './core/locking.js';
+import { uacceMutex } from './uacce.js';
 import type { World } from './world.js';
 
 const mmOf = (world: World, slot: number): MmStruct => {
@@ -89,20 +90,6 @@ function devicePoint(dev: Device, kind: string): Yield {
   if (y === undefined) m.set(kind, (y = preemptPoint(`device ${dev.hw.name} issues ${kind}`)));
   return y;
 }
-
-/**
- * The device driver's own lock (drivers/misc/uacce/uacce.c: &uacce->mutex, v6.17), which
- * uacce_fops_open holds across uacce_bind_queue and uacce_fops_release across
- * uacce_put_queue (the queue stops using the PASID) and uacce_unbind_queue. The driver's count
- * of its binds of an mm, and whether an unbind is its last, are decided under it: a concurrent
- * bind of the same device cannot revive a bond whose queue already stopped using the PASID.
- */
-const uacceMutexes = new WeakMap<Device, Mutex>();
-const uacceMutex = (world: World, dev: Device): Mutex => {
-  let m = uacceMutexes.get(dev);
-  if (m === undefined) uacceMutexes.set(dev, (m = mutex_init(world.kernel, '&uacce->mutex')));
-  return m;
-};
 
 /**
  * One command as a task body: what the harness spawns to run commands concurrently (the
