@@ -42,6 +42,7 @@ export type ProbeEvent = QiDesc | SmmuCmd | AmdCmd | Completion;
  * entry write matters (0 for every other event):
  * - VT-d `pc` (PASID granularity): bit d set when device d behind the unit still had a present
  *   PASID entry for that PASID (the entry must be cleared before its cache is invalidated);
+ * - VT-d `devtlb` with a PASID: 1 when the device's entry for the PASID was present;
  * - SMMU `ATC_INV` with a PASID: 1 when the CD for (sid, ssid) still translated;
  * - AMD `INVALIDATE_IOMMU_PAGES` with GN: 1 when the GCR3 entry its (DomainID, PASID) tags was
  *   still valid in memory (the entry must be cleared before it is flushed).
@@ -239,7 +240,8 @@ export function attachProbe(world: World): StepProbe {
         (iommu.unit as VtdUnit).observer = {
           onSubmit: (u, desc) => {
             probe.noteEvent();
-            record(log, desc, desc.kind === 'pc' && desc.granularity === 'pasid' ? presentMask(behind, u, desc.pasid) : 0);
+            record(log, desc, desc.kind === 'pc' && desc.granularity === 'pasid' ? presentMask(behind, u, desc.pasid)
+              : desc.kind === 'devtlb' && desc.pasid !== 0 && u.pasidTable(desc.sid)?.fetch(desc.pasid)?.present === true ? 1 : 0);
           },
           onWait: (_u, status) => {
             probe.noteEvent();

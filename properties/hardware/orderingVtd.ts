@@ -30,17 +30,22 @@ const contains = (a: number, ao: number, b: number, bo: number): boolean =>
   ao >= MAX_AGAW_PFN_WIDTH || (bo <= ao && b >= a && b + 2 ** bo <= a + 2 ** ao);
 
 /**
- * `gone(sid, pasid)`: the PASID entry is not present at the end of the step. Its teardown
- * flushed the whole PASID from the IOTLB after clearing P, so nothing can refill it: a later,
- * narrower device-TLB flush (another CPU's munmap in cache_tag_unassign_domain's window, where
- * the IOTLB tag is gone and the DEVTLB tag not yet) is redundant, not out of order.
+ * A device-TLB invalidation sent while the device's PASID entry was not present (aux 0: its
+ * teardown cleared P, then flushed the whole PASID from the IOTLB, so nothing can refill it)
+ * needs no IOTLB flush of its own after an earlier device-TLB flush: in a teardown the IOTLB
+ * and device-TLB flushes are two batches, and another CPU's flush of the same PASID may run
+ * between them (a munmap in cache_tag_unassign_domain's window, where the IOTLB tag is gone and
+ * the DEVTLB tag not yet; a fork's whole-range flush between the unbind's two batches). Read at
+ * the submission, not at the end of the step: a concurrent attach may make the PASID present
+ * again by then.
  */
-function iotlbBeforeDevtlb(log: UnitLog, unit: number, out: Sink, gone: (sid: number, pasid: number) => boolean): void {
+function iotlbBeforeDevtlb(log: UnitLog, unit: number, out: Sink): void {
   const ev = log.events;
   for (let k = 0; k < log.n; k++) {
     const e = ev[k]!;
     // A non-PASID (RID) invalidation flushes no PASID's translations: not a PASID flush's step.
     if (e.kind !== 'devtlb' || e.global || e.pasid === 0) continue;
+    const present = log.aux[k] === 1;
     let ok = false;
     for (let j = k - 1; j >= 0; j--) {
       const f = ev[j]!;
@@ -51,7 +56,7 @@ function iotlbBeforeDevtlb(log: UnitLog, unit: number, out: Sink, gone: (sid: nu
         ok = true;
         break;
       }
-      if (f.kind === 'devtlb' && f.sid === e.sid && f.pasid === e.pasid && (f.global || contains(f.addr, f.sizeOrder, e.addr, e.sizeOrder)) && !gone(e.sid, e.pasid)) break;
+      if (f.kind === 'devtlb' && f.sid === e.sid && f.pasid === e.pasid && (f.global || contains(f.addr, f.sizeOrder, e.addr, e.sizeOrder)) && present) break;
     }
     if (!ok) out.add({ iommu: unit, sid: e.sid, pasid: e.pasid, at: k }, `${log.name}: device-TLB invalidation of sid ${e.sid} PASID ${e.pasid} (descriptor ${k}) without an IOTLB invalidation of the PASID before it`);
   }
@@ -111,11 +116,7 @@ function liveRewrites(ctx: CheckContext, out: Sink): void {
 
 export function checkVtdOrdering(ctx: CheckContext, out: Sink): void {
   const { probe, world, cmd } = ctx;
-  const gone = (sid: number, pasid: number): boolean => {
-    const dev = world.devices.find((d) => dev_iommu_priv_get(d).sid === sid);
-    return dev !== undefined && dev_iommu_priv_get(dev).pasid_table?.fetch(pasid)?.present !== true;
-  };
-  for (let u = 0; u < probe.units.length; u++) iotlbBeforeDevtlb(probe.units[u]!, u, out, gone);
+  for (let u = 0; u < probe.units.length; u++) iotlbBeforeDevtlb(probe.units[u]!, u, out);
   liveRewrites(ctx, out);
   if (cmd.kind === 'unbind') {
     const gone = lastUnbind(ctx);

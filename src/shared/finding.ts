@@ -102,6 +102,13 @@ export const FINDINGS: readonly FindingInfo[] = [
       { invariant: 'I-PRI-STALE', ends: true },
       { invariant: 'I-PRI-RETRY', ends: true },
       { invariant: 'REF', ends: true },
+      // With the evtq thread running beside the unbind (as for vtd-release-fpd-lost): the stall
+      // is reported after the detach took the master off the IOPF queue and before its xa_erase
+      // (the handle is found, no iopf_param: WARN_ON(!iopf_param)), or just before it, and its
+      // work outlives the unbind on a group iopf_queue_remove_device freed, or on the freed handle.
+      { invariant: 'I-SPLAT', message: 'has no iopf_param', ends: true },
+      { invariant: 'I-SPLAT', message: 'iopf work runs on a freed group', ends: true },
+      { invariant: 'I-SPLAT', message: 'use-after-free in iommu_sva_handle_iopf', ends: true },
     ],
     where: 'arm-smmu-v3.c: arm_smmu_blocking_set_dev_pasid (no evtq drain, no iopf_queue_flush_dev; io-pgfault.c asks for both)',
     trace: 'regressions/upstream/smmuv3-detach-no-iopf-flush.json',

@@ -69,6 +69,26 @@ describe('I7 ordering', () => {
     expect(b.check(ordering)).toEqual([]);
   });
 
+  test("holds when another CPU's whole-range flush lands between a teardown's two batches, the entry already cleared (VT-d)", () => {
+    // A fork's write-protect flush (0, ULONG_MAX) between the unbind's P_IOTLB and its device-TLB
+    // batch covers the teardown's own device-TLB flush; P was clear at both, so nothing refilled
+    // the IOTLB. regressions/vtd-group-unbind-fork-attach-devtlb.json has it in a group, where a
+    // concurrent attach makes the PASID present again by the end of the step.
+    const b = bench('vtd');
+    setup(b, 0, [0]);
+    let once = false;
+    wrapSubmit<QiDesc>(b.world.iommus[0]!.unit as VtdUnit, (d, submit) => {
+      submit(d);
+      if (once || d.kind !== 'piotlb' || d.granularity !== 'pasid') return;
+      once = true;
+      submit({ ...d });
+      submit({ kind: 'devtlb', sid: 0, pasid: d.pasid, global: false, addr: 0, sizeOrder: 52 });
+    });
+    b.run({ kind: 'unbind', dev: 0, mm: 0 });
+    expect(once).toBe(true);
+    expect(b.check(ordering)).toEqual([]);
+  });
+
   test("holds for a redundant device-TLB flush after the PASID's teardown (cache_tag_unassign_domain's window) (VT-d)", () => {
     const b = bench('vtd');
     setup(b, 0, [0]);
