@@ -69,6 +69,7 @@ const specInPoints = (spec: SpecState, cmds: readonly Command[], seq: readonly L
   const retired: SpecState['retired'][number][] = [];
   // Which members were given their HWPT allocation as point 0: decided on the state before the group.
   const alloc = cmds.map((cmd) => allocatesFirst(c, cmd, cmds.length));
+  const points = cmds.map((cmd) => linPoints(c, cmd, cmds.length));
   for (const { member: i, point } of seq) {
     const cmd = cmds[i]!;
     if (point === 0) {
@@ -81,7 +82,7 @@ const specInPoints = (spec: SpecState, cmds: readonly Command[], seq: readonly L
       out[i] = servicePasses(out[i], pass);
     } else if (out[i] === undefined) {
       // A two-point member that failed at its first point (an allocation before the teardown) is done.
-      out[i] = specPoint(c, cmd, point, alloc[i]);
+      out[i] = specPoint(c, cmd, point, alloc[i], points[i]);
     }
     for (const r of c.retired) retired.push(r);
     c.retired.length = 0;
@@ -189,6 +190,10 @@ const pointRules = (spec: SpecState, cmds: readonly Command[]): PointRules => ({
     switch (cmds[owner]!.kind) {
       case 'serviceFaults':
         return true;
+      case 'bind':
+        // Between the attempts on the mm's domains and the new domain's: iommu_sva_lock is held,
+        // &group->mutex is not (iommufd's paging commands take it), nor is the device stopped.
+        return DEVICE_SIDE.has(kind) || kind === 'attachPasid' || kind === 'replacePasid' || kind === 'detachPasid';
       case 'replacePasid':
         return DEVICE_SIDE.has(kind) || kind === 'replacePasid';
       default:

@@ -137,8 +137,14 @@ const domainAlloc = (s: SpecState, slot: number, dev: number): SpecDomain | Errn
   return { slot, iommu: spec.iommu, asid, groups: [], m: domainTable.create() };
 };
 
-/** iommu_sva_bind_device(dev, mm). Precondition: the slot is live. */
-export const bind = (s: SpecState, dev: number, slot: number): Observation => {
+/**
+ * iommu_sva_bind_device(dev, mm), up to and including its attempts on the mm's existing
+ * domains: the observation, or undefined when it goes on to allocate a new domain (bindNew).
+ * Each attempt is an iommu_attach_device_pasid of its own under &group->mutex, so in a group an
+ * iommufd attach may take the PASID between the attempts and the allocation (spec/points.ts).
+ * Precondition: the slot is live.
+ */
+export const bindExisting = (s: SpecState, dev: number, slot: number): Observation | undefined => {
   const { t } = s;
   const sl: SpecSlot = s.slots[slot]!;
   const max = t.devMax[dev]!;
@@ -172,31 +178,43 @@ export const bind = (s: SpecState, dev: number, slot: number): Observation => {
   if (consumeFail(s, 'kzalloc@iommu_sva_bind_device')) return fail('ENOMEM');
 
   // Try every existing domain of the mm (newest first); any error just moves on.
-  let domain: SpecDomain | undefined;
   for (const d of sl.domains) {
     if (attachError(s, d, group, pasid) === undefined) {
-      domain = d;
       domainTable.send(d.m, { type: 'attach' }, cov);
-      break;
+      return bound(s, dev, slot, d);
     }
   }
-  if (domain === undefined) {
-    const d = domainAlloc(s, slot, dev);
-    if (typeof d === 'string') return fail(d);
-    const e = attachError(s, d, group, pasid);
-    if (e !== undefined) {
-      discardDomain(s, d);
-      return fail(e);
-    }
-    domainTable.send(d.m, { type: 'alloc' }, cov);
-    sl.domains.unshift(d);
-    domain = d;
+  return undefined;
+};
+
+/** The rest of iommu_sva_bind_device: a new domain for dev, attached at the mm's PASID. */
+export const bindNew = (s: SpecState, dev: number, slot: number): Observation => {
+  const group = s.t.devGroup[dev]!;
+  const sl = s.slots[slot]!;
+  const d = domainAlloc(s, slot, dev);
+  if (typeof d === 'string') return fail(d);
+  const e = attachError(s, d, group, sl.pasid.ctx.pasid);
+  if (e !== undefined) {
+    discardDomain(s, d);
+    return fail(e);
   }
+  domainTable.send(d.m, { type: 'alloc' }, s.coverage);
+  sl.domains.unshift(d);
+  return bound(s, dev, slot, d);
+};
+
+/** The handle of (group, mm) on `domain`: the bind succeeded. */
+const bound = (s: SpecState, dev: number, slot: number, domain: SpecDomain): Observation => {
+  const group = s.t.devGroup[dev]!;
+  const sl = s.slots[slot]!;
   domain.groups.push(group);
   sl.handles[group] = { domain, users: 1 };
-  bondTable.send(bond, { type: 'bind' }, cov);
-  return { ok: true, value: pasid };
+  bondTable.send(s.bonds[dev * s.t.topology.mms + slot]!, { type: 'bind' }, s.coverage);
+  return { ok: true, value: sl.pasid.ctx.pasid };
 };
+
+/** iommu_sva_bind_device(dev, mm) as one atomic step. Precondition: the slot is live. */
+export const bind = (s: SpecState, dev: number, slot: number): Observation => bindExisting(s, dev, slot) ?? bindNew(s, dev, slot);
 
 /** iommu_sva_unbind_device on the pair's (group-shared) handle. Precondition: a bond exists. */
 export const unbind = (s: SpecState, dev: number, slot: number): void => {

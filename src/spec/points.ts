@@ -20,6 +20,7 @@
  * the attach itself linearizes after it.
  */
 import type { Command, Observation } from '../shared/index.js';
+import { bindExisting, bindNew } from './bind.js';
 import { migrateRemap, migrateUnmap } from './migrate.js';
 import { hwptAllocPoint, hwptUnallocated, replaceHasWindow, replaceSetup, replaceTeardown } from './paging.js';
 import type { SpecState } from './state.js';
@@ -29,10 +30,22 @@ import { specStep } from './step.js';
 export const allocatesFirst = (s: SpecState, cmd: Command, size: number): boolean =>
   size > 1 && (cmd.kind === 'attachPasid' || cmd.kind === 'replacePasid') && hwptUnallocated(s, cmd.hwpt);
 
+/**
+ * Whether a bind in a group of `size` tries the mm's existing domains before it allocates one:
+ * each attempt is an iommu_attach_device_pasid of its own, so the allocation is a second point
+ * (bind.ts bindExisting, bindNew). Not when the group already holds a handle (users++ only).
+ */
+const bindRetries = (s: SpecState, cmd: Command & { kind: 'bind' }, size: number): boolean => {
+  const sl = s.slots[cmd.mm]!;
+  return size > 1 && sl.domains.length > 0 && sl.handles[s.t.devGroup[cmd.dev]!] === undefined;
+};
+
 /** How many linearization points `cmd` has in a group of `size` commands (1 alone). */
 export const linPoints = (s: SpecState, cmd: Command, size = 1): number => {
   const alloc = allocatesFirst(s, cmd, size) ? 1 : 0;
   switch (cmd.kind) {
+    case 'bind':
+      return bindRetries(s, cmd, size) ? 2 : 1;
     case 'replacePasid':
       return alloc + (replaceHasWindow(s.t.topology.platform) ? 2 : 1);
     case 'migrate':
@@ -46,19 +59,25 @@ export const linPoints = (s: SpecState, cmd: Command, size = 1): number => {
 
 /**
  * Point `point` of `cmd` (the caller checked the precondition before point 0; `alloc`: the
- * command was given its HWPT allocation as point 0 when the group began): the command's
+ * command was given its HWPT allocation as point 0 when the group began; `points`: how many it
+ * was given then, linPoints on the state before the group): the command's
  * observation, or undefined when it goes on at its next point. A multi-point command is never
  * in a group with an injection armed (groupLegal), so its points skip specStep's injection
  * bookkeeping; one point, or all back to back, is exactly specStep (an allocation done at point
  * 0 is not repeated: hwptAlloc keeps an allocated HWPT). A serviceFaults pass gives that pass's
  * observation: the caller adds the passes up (servicePasses).
  */
-export const specPoint = (s: SpecState, cmd: Command, point: number, alloc = false): Observation | undefined => {
+export const specPoint = (s: SpecState, cmd: Command, point: number, alloc = false, points = 1): Observation | undefined => {
   if (alloc && (cmd.kind === 'attachPasid' || cmd.kind === 'replacePasid')) {
     if (point === 0) return hwptAllocPoint(s, cmd.dev, cmd.hwpt);
     point--;
   }
   if (cmd.kind === 'migrate') return point === 0 ? migrateUnmap(s, cmd.mm, cmd.page) : migrateRemap(s, cmd.mm, cmd.page);
+  if (cmd.kind === 'bind' && points > 1) {
+    if (point === 1) return bindNew(s, cmd.dev, cmd.mm);
+    s.retired.length = 0; // a failed attempt's unwind may drain page requests
+    return bindExisting(s, cmd.dev, cmd.mm);
+  }
   if (cmd.kind !== 'replacePasid' || !replaceHasWindow(s.t.topology.platform)) return specStep(s, cmd);
   return point === 0 ? replaceTeardown(s, cmd.dev, cmd.hwpt, cmd.from) : replaceSetup(s, cmd.dev, cmd.hwpt);
 };

@@ -1,9 +1,29 @@
 import { describe, expect, test } from 'vitest';
 import { defaultTopology } from '../../src/shared/index.js';
-import { abstractView, initSpec } from '../../src/spec/index.js';
+import { abstractView, initSpec, linPoints, specPoint } from '../../src/spec/index.js';
 import { bind, dma, run, spawn, topo, unbind } from './helpers.js';
 
 describe('bind and unbind follow iommu-sva.c', () => {
+  test('in a group, a bind that tries the mm\'s domains first allocates at a second point, where the PASID may be taken meanwhile', () => {
+    // dev0 on SMMU 0 made mm0's domain; dev1, on SMMU 1, cannot use it (arm_smmu_set_pasid: -EINVAL).
+    const s = initSpec(topo('smmuv3', [{}, {}], [[0, {}], [1, {}]]));
+    run(s, spawn(0));
+    run(s, bind(0, 0));
+    const second = bind(1, 0);
+    expect([linPoints(s, second), linPoints(s, second, 2)]).toEqual([1, 2]);
+    expect(specPoint(s, second, 0, false, 2)).toBeUndefined();
+    // An iommufd attach of dev1's group at the mm's PASID between the attempts and the allocation.
+    run(s, { kind: 'attachPasid', dev: 1, hwpt: 1, pasid: 1 });
+    expect(specPoint(s, second, 1, false, 2)).toEqual({ ok: false, errno: 'EBUSY' });
+    expect(abstractView(s).domains).toHaveLength(1);
+    // Alone, the two points are the one step: the attempt fails, the new domain attaches.
+    const alone = initSpec(topo('smmuv3', [{}, {}], [[0, {}], [1, {}]]));
+    run(alone, spawn(0));
+    run(alone, bind(0, 0));
+    expect(run(alone, bind(1, 0))).toEqual({ ok: true, value: 1 });
+    expect(abstractView(alone).domains).toHaveLength(2);
+  });
+
   test('a second bind of the same pair shares the handle and the PASID', () => {
     const s = initSpec(defaultTopology('vtd'));
     run(s, spawn(0));
