@@ -6,7 +6,7 @@ import type { SmmuCmd, SmmuV3 } from '../../../src/hw/smmuv3/index.js';
 import type { QiDesc } from '../../../src/hw/vtd/descriptor.js';
 import type { PasidEntry } from '../../../src/hw/vtd/pasidTable.js';
 import type { VtdUnit } from '../../../src/hw/vtd/unit.js';
-import { bench, holdsOnRandomWalks, ids, setup, wrapSubmit } from './helpers.js';
+import { type Bench, bench, holdsOnRandomWalks, ids, setup, wrapSubmit } from './helpers.js';
 
 const dma = (dev: number, mm: number, page: number) => ({ kind: 'dma', dev, mm, page, write: false }) as const;
 
@@ -51,21 +51,29 @@ describe('I7 ordering', () => {
     expect(b.check(ordering)[0]!.message).toContain('without an IOTLB invalidation');
   });
 
-  test("holds when another CPU's flush batch lands between a teardown's P_IOTLB and its device-TLB flush (VT-d)", () => {
+  /** An unbind with another CPU's batch (`batch(the teardown's P_IOTLB)`) queued right after the teardown's P_IOTLB. */
+  const teardownWithBatchBetween = (batch: (piotlb: QiDesc & { kind: 'piotlb' }) => QiDesc[]): Bench => {
     const b = bench('vtd');
     setup(b, 0, [0]);
-    // What a concurrent munmap's cache_tag_flush_range queues under qi->q_lock: one page's
-    // P_IOTLB and device-TLB invalidations, between the unbind's two batches.
     let once = false;
     wrapSubmit<QiDesc>(b.world.iommus[0]!.unit as VtdUnit, (d, submit) => {
       submit(d);
       if (once || d.kind !== 'piotlb' || d.granularity !== 'pasid') return;
       once = true;
-      submit({ kind: 'piotlb', granularity: 'page', did: d.did, pasid: d.pasid, addr: 0x40000, am: 0, ih: false });
-      submit({ kind: 'devtlb', sid: 0, pasid: d.pasid, global: false, addr: 0x40000, sizeOrder: 0 });
+      for (const x of batch(d)) submit(x);
     });
     b.run({ kind: 'unbind', dev: 0, mm: 0 });
     expect(once).toBe(true);
+    return b;
+  };
+
+  test("holds when another CPU's flush batch lands between a teardown's P_IOTLB and its device-TLB flush (VT-d)", () => {
+    // What a concurrent munmap's cache_tag_flush_range queues under qi->q_lock: one page's
+    // P_IOTLB and device-TLB invalidations, between the unbind's two batches.
+    const b = teardownWithBatchBetween((d) => [
+      { kind: 'piotlb', granularity: 'page', did: d.did, pasid: d.pasid, addr: 0x40000, am: 0, ih: false },
+      { kind: 'devtlb', sid: 0, pasid: d.pasid, global: false, addr: 0x40000, sizeOrder: 0 },
+    ]);
     expect(b.check(ordering)).toEqual([]);
   });
 
@@ -74,18 +82,7 @@ describe('I7 ordering', () => {
     // batch covers the teardown's own device-TLB flush; P was clear at both, so nothing refilled
     // the IOTLB. regressions/vtd-group-unbind-fork-attach-devtlb.json has it in a group, where a
     // concurrent attach makes the PASID present again by the end of the step.
-    const b = bench('vtd');
-    setup(b, 0, [0]);
-    let once = false;
-    wrapSubmit<QiDesc>(b.world.iommus[0]!.unit as VtdUnit, (d, submit) => {
-      submit(d);
-      if (once || d.kind !== 'piotlb' || d.granularity !== 'pasid') return;
-      once = true;
-      submit({ ...d });
-      submit({ kind: 'devtlb', sid: 0, pasid: d.pasid, global: false, addr: 0, sizeOrder: 52 });
-    });
-    b.run({ kind: 'unbind', dev: 0, mm: 0 });
-    expect(once).toBe(true);
+    const b = teardownWithBatchBetween((d) => [{ ...d }, { kind: 'devtlb', sid: 0, pasid: d.pasid, global: false, addr: 0, sizeOrder: 52 }]);
     expect(b.check(ordering)).toEqual([]);
   });
 
