@@ -13,7 +13,7 @@ import { coreOf, type World } from '../impl/index.js';
 import { implTask } from '../impl/dispatch.js';
 import type { Command, Observation, TraceEvent } from '../shared/index.js';
 import { sameObservation } from '../shared/index.js';
-import { abstractView, allocatesFirst, cloneSpec, diffViews, linPoints, precondition, servicePasses, specPoint, type SpecState } from '../spec/index.js';
+import { type AbstractView, abstractView, allocatesFirst, cloneSpec, diffViews, linPoints, precondition, servicePasses, specPoint, type SpecState } from '../spec/index.js';
 import { abstract } from '../../properties/abstraction.js';
 import { matchesSpec } from '../../properties/lifecycle/refinementMatch.js';
 import { runGroup } from '../sched/group.js';
@@ -67,8 +67,7 @@ const specInPoints = (spec: SpecState, cmds: readonly Command[], seq: readonly L
   if (!inPlace) c.coverage = undefined;
   const out: (Observation | undefined)[] = new Array<Observation | undefined>(cmds.length);
   const retired: SpecState['retired'][number][] = [];
-  // Which members were given their HWPT allocation as point 0: decided on the state before the group.
-  const alloc = cmds.map((cmd) => allocatesFirst(c, cmd, cmds.length));
+  // Each member's points are decided on the state before the group.
   const points = cmds.map((cmd) => linPoints(c, cmd, cmds.length));
   for (const { member: i, point } of seq) {
     const cmd = cmds[i]!;
@@ -82,7 +81,7 @@ const specInPoints = (spec: SpecState, cmds: readonly Command[], seq: readonly L
       out[i] = servicePasses(out[i], pass);
     } else if (out[i] === undefined) {
       // A two-point member that failed at its first point (an allocation before the teardown) is done.
-      out[i] = specPoint(c, cmd, point, alloc[i], points[i]);
+      out[i] = specPoint(c, cmd, point, points[i]);
     }
     for (const r of c.retired) retired.push(r);
     c.retired.length = 0;
@@ -181,26 +180,29 @@ const threw = (e: unknown): Observation => ({ ok: false, errno: 'EFAULT', fault:
  * accesses; the CPU's fault, munmap and mprotect wait (the entry, mmap_lock). Between two
  * handler passes of serviceFaults anything: a loop that handles what is queued hides no state.
  */
-const pointRules = (spec: SpecState, cmds: readonly Command[]): PointRules => ({
-  points: cmds.map((c) => linPoints(spec, c, cmds.length)),
-  mayEnter: (i, owner, after) => {
-    const kind = cmds[i]!.kind;
-    // Between the VMM's HWPT allocation and its attach or replace no lock is held.
-    if (after === 1 && allocatesFirst(spec, cmds[owner]!, cmds.length)) return true;
-    switch (cmds[owner]!.kind) {
-      case 'serviceFaults':
-        return true;
-      case 'bind':
-        // Between the attempts on the mm's domains and the new domain's: iommu_sva_lock is held,
-        // &group->mutex is not (iommufd's paging commands take it), nor is the device stopped.
-        return DEVICE_SIDE.has(kind) || kind === 'attachPasid' || kind === 'replacePasid' || kind === 'detachPasid';
-      case 'replacePasid':
-        return DEVICE_SIDE.has(kind) || kind === 'replacePasid';
-      default:
-        return DEVICE_SIDE.has(kind);
-    }
-  },
-});
+const pointRules = (spec: SpecState, cmds: readonly Command[]): PointRules => {
+  const alloc = cmds.map((c) => allocatesFirst(spec, c, cmds.length));
+  return { points: cmds.map((c) => linPoints(spec, c, cmds.length)), mayEnter: (i, owner, after) => mayEnter(cmds, alloc, i, owner, after) };
+};
+
+/** pointRules' mayEnter; `alloc[m]`: member m's point 0 is its HWPT allocation. */
+const mayEnter = (cmds: readonly Command[], alloc: readonly boolean[], i: number, owner: number, after: number): boolean => {
+  const kind = cmds[i]!.kind;
+  // Between the VMM's HWPT allocation and its attach or replace no lock is held.
+  if (after === 1 && alloc[owner]) return true;
+  switch (cmds[owner]!.kind) {
+    case 'serviceFaults':
+      return true;
+    case 'bind':
+      // Between the attempts on the mm's domains and the new domain's: iommu_sva_lock is held,
+      // &group->mutex is not (iommufd's paging commands take it), nor is the device stopped.
+      return DEVICE_SIDE.has(kind) || kind === 'attachPasid' || kind === 'replacePasid' || kind === 'detachPasid';
+    case 'replacePasid':
+      return DEVICE_SIDE.has(kind) || kind === 'replacePasid';
+    default:
+      return DEVICE_SIDE.has(kind);
+  }
+};
 
 /** Members in the order their last point takes effect (where each completes). */
 const completionOrder = (seq: readonly LinPoint[]): number[] => {
@@ -274,6 +276,9 @@ export const runChecked = (s: Session, cmds: readonly Command[], policy: Policy,
   // aborts) is held to the spec only in a second pass, taken when no order matches exactly: the
   // quiescent checks then report its OBS, which the finding excuses as it would sequentially.
   const rules = thrownAt >= 0 ? undefined : pointRules(s.spec, cmds);
+  // The kernel's abstract state after the group: the same for every candidate order.
+  let kernelView: AbstractView | undefined;
+  const viewOfWorld = (): AbstractView => (kernelView ??= abstract(world));
   const linearizeBy = (same: (cmd: Command, expected: Observation, got: Observation) => boolean): readonly LinPoint[] | undefined =>
     linearizePoints(run.tasks, rules!, (seq: readonly LinPoint[]) => {
       const c = cloneSpec(s.spec);
@@ -281,7 +286,7 @@ export const runChecked = (s: Session, cmds: readonly Command[], policy: Policy,
       const obs = specInPointsSafe(c, cmds, seq, true);
       if (obs === undefined || !obs.every((x, i) => same(cmds[i]!, x, actual[i]!))) return false;
       byObservation ??= seq.slice();
-      if (!matchesSpec(world, c) && diffViews(abstractView(c), abstract(world)).length > 0 && !adoptAllocatedIds(c, abstract(world))) return false;
+      if (!matchesSpec(world, c) && diffViews(abstractView(c), viewOfWorld()).length > 0 && !adoptAllocatedIds(c, viewOfWorld())) return false;
       const o = completionOrder(seq);
       const last = o[n - 1]!;
       const count = violationCount(s, c, step0 + last, cmds[last]!, obs[last]!, actual[last]!, others(o, obs));
@@ -307,7 +312,7 @@ export const runChecked = (s: Session, cmds: readonly Command[], policy: Policy,
     const obs = specInPoints(s.spec, cmds, adoptedPoints, true);
     if (obs === undefined) throw new Error('a precondition failed in the adopted order');
     // The IDs the kernel's interleaving allocated, where the order was accepted under a renaming.
-    if (order !== undefined && !matchesSpec(world, s.spec)) adoptAllocatedIds(s.spec, abstract(world));
+    if (order !== undefined && !matchesSpec(world, s.spec)) adoptAllocatedIds(s.spec, viewOfWorld());
     for (const i of adopted) expected[i] = obs[i]!;
   } catch (e) {
     const steps = cmds.map((_, i): TraceStep => ({ expected: expected[i] ?? threw(e), actual: actual[i]! }));

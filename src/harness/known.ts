@@ -52,32 +52,32 @@ export const excuseKnown = (s: Session, step: number, found: readonly Violation[
 };
 
 /**
- * The finding that excuses `v`: one whose buggy path ran in this step and explains it (an
- * excuse that ends the run says so), else one met earlier whose persistent excuse explains it.
+ * The finding whose excuse explains `v`, and that excuse: one whose buggy path ran in this step
+ * (`hits`), else one met earlier (`metNames`) whose persistent excuse does.
  */
-function excusedBy(s: Session, hits: readonly FindingName[], metNames: readonly FindingName[], v: Violation): FindingName | undefined {
+function findExcuse(hits: readonly FindingName[], metNames: readonly FindingName[], v: Violation): { name: FindingName; excuse: FindingExcuse; hit: boolean } | undefined {
   for (const name of hits) {
-    const e = findingInfo(name).excuses.find((x) => explains(x, v));
-    if (e === undefined) continue;
-    if (e.ends === true) s.ended = true;
-    return name;
+    const excuse = findingInfo(name).excuses.find((x) => explains(x, v));
+    if (excuse !== undefined) return { name, excuse, hit: true };
   }
   for (const name of metNames) {
-    if (findingInfo(name).excuses.some((e) => e.persistent === true && explains(e, v))) return name;
+    const excuse = findingInfo(name).excuses.find((e) => e.persistent === true && explains(e, v));
+    if (excuse !== undefined) return { name, excuse, hit: false };
   }
   return undefined;
 }
 
+/** The finding that excuses `v` (an excuse that ends the run says so). */
+function excusedBy(s: Session, hits: readonly FindingName[], metNames: readonly FindingName[], v: Violation): FindingName | undefined {
+  const found = findExcuse(hits, metNames, v);
+  if (found === undefined) return undefined;
+  if (found.hit && found.excuse.ends === true) s.ended = true;
+  return found.name;
+}
+
 /**
  * Whether a known finding would excuse `v` at this point (a group's linearization asks it of a
- * member's observation before any check runs): a path that ran in this group, or a finding met
- * earlier whose persistent excuse explains it. Asks only; excuseKnown records.
+ * member's observation before any check runs). Asks only; excuseKnown records.
  */
-export const knownExplains = (s: Session, v: Violation): boolean => {
-  if (s.strict) return false;
-  for (const name of s.world.kernel.findingHits) if (findingInfo(name).excuses.some((e) => explains(e, v))) return true;
-  for (let i = 0; i < s.known.length; i++) {
-    if (findingInfo(s.known[i]!.finding).excuses.some((e) => e.persistent === true && explains(e, v))) return true;
-  }
-  return false;
-};
+export const knownExplains = (s: Session, v: Violation): boolean =>
+  !s.strict && findExcuse(s.world.kernel.findingHits, s.known.map((k) => k.finding), v) !== undefined;

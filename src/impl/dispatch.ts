@@ -100,9 +100,10 @@ export function* implTask(world: World, cmd: Command): Co<Observation> {
   switch (cmd.kind) {
     case 'bind': {
       const { dev, mm } = cmd;
-      const lock = uacceMutex(world, devOf(world, dev));
+      const device = devOf(world, dev);
+      const lock = uacceMutex(world, device);
       yield* mutex_lock(lock);
-      const r = yield* iommu_sva_bind_device(devOf(world, dev), mmOf(world, mm));
+      const r = yield* iommu_sva_bind_device(device, mmOf(world, mm));
       if (!r.ok) {
         yield* mutex_unlock(lock);
         return { ok: false, errno: r.errno };
@@ -117,7 +118,8 @@ export function* implTask(world: World, cmd: Command): Co<Observation> {
     }
     case 'unbind': {
       const { dev, mm } = cmd;
-      const lock = uacceMutex(world, devOf(world, dev));
+      const device = devOf(world, dev);
+      const lock = uacceMutex(world, device);
       yield* mutex_lock(lock);
       const row = world.fds[mm]!;
       const fd = row[dev];
@@ -125,7 +127,7 @@ export function* implTask(world: World, cmd: Command): Co<Observation> {
       if (--fd.binds === 0) {
         row[dev] = undefined;
         // Its driver's last unbind of the mm: the device stopped using the PASID first (uacce_put_queue).
-        devOf(world, dev).hw.stopPasid(pasidOf(world, mm));
+        device.hw.stopPasid(pasidOf(world, mm));
       }
       yield* iommu_sva_unbind_device(fd.handle);
       yield* mutex_unlock(lock);

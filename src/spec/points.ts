@@ -30,6 +30,11 @@ import { specStep } from './step.js';
 export const allocatesFirst = (s: SpecState, cmd: Command, size: number): boolean =>
   size > 1 && (cmd.kind === 'attachPasid' || cmd.kind === 'replacePasid') && hwptUnallocated(s, cmd.hwpt);
 
+/** Whether an attach or replace given `points` has its HWPT allocation as point 0: one more than its own. */
+const allocatedFirst = (s: SpecState, cmd: Command, points: number): cmd is Command & { kind: 'attachPasid' | 'replacePasid' } =>
+  (cmd.kind === 'attachPasid' && points === 2) ||
+  (cmd.kind === 'replacePasid' && points === (replaceHasWindow(s.t.topology.platform) ? 3 : 2));
+
 /**
  * Whether a bind in a group of `size` tries the mm's existing domains before it allocates one:
  * each attempt is an iommu_attach_device_pasid of its own, so the allocation is a second point
@@ -58,17 +63,16 @@ export const linPoints = (s: SpecState, cmd: Command, size = 1): number => {
 };
 
 /**
- * Point `point` of `cmd` (the caller checked the precondition before point 0; `alloc`: the
- * command was given its HWPT allocation as point 0 when the group began; `points`: how many it
- * was given then, linPoints on the state before the group): the command's
+ * Point `point` of `cmd` (the caller checked the precondition before point 0; `points`: how
+ * many it was given when the group began, linPoints on the state before it): the command's
  * observation, or undefined when it goes on at its next point. A multi-point command is never
  * in a group with an injection armed (groupLegal), so its points skip specStep's injection
  * bookkeeping; one point, or all back to back, is exactly specStep (an allocation done at point
  * 0 is not repeated: hwptAlloc keeps an allocated HWPT). A serviceFaults pass gives that pass's
  * observation: the caller adds the passes up (servicePasses).
  */
-export const specPoint = (s: SpecState, cmd: Command, point: number, alloc = false, points = 1): Observation | undefined => {
-  if (alloc && (cmd.kind === 'attachPasid' || cmd.kind === 'replacePasid')) {
+export const specPoint = (s: SpecState, cmd: Command, point: number, points = 1): Observation | undefined => {
+  if (allocatedFirst(s, cmd, points)) {
     if (point === 0) return hwptAllocPoint(s, cmd.dev, cmd.hwpt);
     point--;
   }

@@ -11,10 +11,10 @@ describe('bind and unbind follow iommu-sva.c', () => {
     run(s, bind(0, 0));
     const second = bind(1, 0);
     expect([linPoints(s, second), linPoints(s, second, 2)]).toEqual([1, 2]);
-    expect(specPoint(s, second, 0, false, 2)).toBeUndefined();
+    expect(specPoint(s, second, 0, 2)).toBeUndefined();
     // An iommufd attach of dev1's group at the mm's PASID between the attempts and the allocation.
     run(s, { kind: 'attachPasid', dev: 1, hwpt: 1, pasid: 1 });
-    expect(specPoint(s, second, 1, false, 2)).toEqual({ ok: false, errno: 'EBUSY' });
+    expect(specPoint(s, second, 1, 2)).toEqual({ ok: false, errno: 'EBUSY' });
     expect(abstractView(s).domains).toHaveLength(1);
     // Alone, the two points are the one step: the attempt fails, the new domain attaches.
     const alone = initSpec(topo('smmuv3', [{}, {}], [[0, {}], [1, {}]]));

@@ -52,10 +52,10 @@ describe('dmaPasid: the spec answers from what holds (device, PASID) now', () =>
     expect([linPoints(s, attach), linPoints(s, attach, 2)]).toEqual([1, 2]);
     expect(allocatesFirst(s, attach, 2)).toBe(true);
     // The VMM's IOMMU_HWPT_ALLOC takes ASID 1; the bind then takes ASID 2 and PASID 1; the attach finds PASID 1 held.
-    expect(specPoint(s, attach, 0, true)).toBeUndefined();
+    expect(specPoint(s, attach, 0, 2)).toBeUndefined();
     expect(s.hwpts[1]!.allocated).toBe(true);
     expect(run(s, { kind: 'bind', dev: 0, mm: 0 })).toEqual({ ok: true, value: 1 });
-    expect(specPoint(s, attach, 1, true)).toEqual({ ok: false, errno: 'EBUSY' });
+    expect(specPoint(s, attach, 1, 2)).toEqual({ ok: false, errno: 'EBUSY' });
     expect([...s.asids].sort()).toEqual([1, 2]);
     // Once allocated, an attach has one point again, and on AMD (no paging domains at a PASID) never more.
     expect(linPoints(s, { kind: 'attachPasid', dev: 0, hwpt: 1, pasid: 2 }, 2)).toBe(1);
