@@ -13,7 +13,7 @@ import { coreOf, type World } from '../impl/index.js';
 import { implTask } from '../impl/dispatch.js';
 import type { Command, Observation, TraceEvent } from '../shared/index.js';
 import { sameObservation } from '../shared/index.js';
-import { type AbstractView, abstractView, allocatesFirst, cloneSpec, diffViews, linPoints, precondition, servicePasses, specPoint, type SpecState } from '../spec/index.js';
+import { type AbstractView, abstractView, allocatesFirst, bindUnlockedWindow, cloneSpec, diffViews, linPoints, precondition, servicePasses, specPoint, type SpecState } from '../spec/index.js';
 import { abstract } from '../../properties/abstraction.js';
 import { matchesSpec } from '../../properties/lifecycle/refinementMatch.js';
 import { runGroup } from '../sched/group.js';
@@ -182,11 +182,15 @@ const threw = (e: unknown): Observation => ({ ok: false, errno: 'EFAULT', fault:
  */
 const pointRules = (spec: SpecState, cmds: readonly Command[]): PointRules => {
   const alloc = cmds.map((c) => allocatesFirst(spec, c, cmds.length));
-  return { points: cmds.map((c) => linPoints(spec, c, cmds.length)), mayEnter: (i, owner, after) => mayEnter(cmds, alloc, i, owner, after) };
+  const unlocked = cmds.map((c) => bindUnlockedWindow(spec, c, cmds.length));
+  return { points: cmds.map((c) => linPoints(spec, c, cmds.length)), mayEnter: (i, owner, after) => mayEnter(cmds, alloc, unlocked, i, owner, after) };
 };
 
-/** pointRules' mayEnter; `alloc[m]`: member m's point 0 is its HWPT allocation. */
-const mayEnter = (cmds: readonly Command[], alloc: readonly boolean[], i: number, owner: number, after: number): boolean => {
+/**
+ * pointRules' mayEnter; `alloc[m]`: member m's point 0 is its HWPT allocation; `unlocked[m]`:
+ * the point that member m's bind window without &group->mutex precedes (-1: none).
+ */
+const mayEnter = (cmds: readonly Command[], alloc: readonly boolean[], unlocked: readonly number[], i: number, owner: number, after: number): boolean => {
   const kind = cmds[i]!.kind;
   // Between the VMM's HWPT allocation and its attach or replace no lock is held.
   if (after === 1 && alloc[owner]) return true;
@@ -196,7 +200,8 @@ const mayEnter = (cmds: readonly Command[], alloc: readonly boolean[], i: number
     case 'bind':
       // Between the attempts on the mm's domains and the new domain's: iommu_sva_lock is held,
       // &group->mutex is not (iommufd's paging commands take it), nor is the device stopped.
-      return DEVICE_SIDE.has(kind) || kind === 'attachPasid' || kind === 'replacePasid' || kind === 'detachPasid';
+      // Inside an attempt set up partway (spec/attaching.ts) the mutex is held: devices only.
+      return DEVICE_SIDE.has(kind) || (after === unlocked[owner] && (kind === 'attachPasid' || kind === 'replacePasid' || kind === 'detachPasid'));
     case 'replacePasid':
       return DEVICE_SIDE.has(kind) || kind === 'replacePasid';
     default:

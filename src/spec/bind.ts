@@ -7,6 +7,7 @@
  */
 import type { Errno, FailSite, Observation, Platform } from '../shared/index.js';
 import { failSiteInfo } from '../shared/index.js';
+import { attachPartway, beginAttaching } from './attaching.js';
 import { bondTable, domainTable, pasidTable } from './machines/index.js';
 import { pagingHolds } from './paging.js';
 import { consumeAnyFail, consumeFail, discardDomain, freeDomain } from './lifetime.js';
@@ -211,6 +212,23 @@ const bound = (s: SpecState, dev: number, slot: number, domain: SpecDomain): Obs
   sl.handles[group] = { domain, users: 1 };
   bondTable.send(s.bonds[dev * s.t.topology.mms + slot]!, { type: 'bind' }, s.coverage);
   return { ok: true, value: sl.pasid.ctx.pasid };
+};
+
+/**
+ * In a group, where the bind's next attempt, on the mm's domains (`existing`) or on a new one,
+ * has set up the devices before the one that refuses it (attaching.ts); nothing when that
+ * attempt would not stop partway. bindExisting or bindNew then makes the attempt and unwinds.
+ */
+export const bindPartway = (s: SpecState, dev: number, slot: number, existing: boolean): undefined => {
+  const group = s.t.devGroup[dev]!;
+  const sl = s.slots[slot]!;
+  const pasid = sl.pasid.ctx.pasid;
+  if (pasid === 0 || pasid >= s.t.devMax[dev]! || sl.handles[group] !== undefined) return undefined;
+  // The new domain's: intel_svm_domain_alloc refuses a device without ATS before any attach.
+  if (existing ? sl.domains.length === 0 : !s.t.topology.devices[dev]!.ats) return undefined;
+  const devs = attachPartway(s, group, pasid);
+  if (devs !== undefined) beginAttaching(s, group, slot, devs);
+  return undefined;
 };
 
 /** iommu_sva_bind_device(dev, mm) as one atomic step. Precondition: the slot is live. */

@@ -7,8 +7,10 @@
  * page, PROT_NONE, or a write to a read-only PTE) in that bound, live mm sends a page request
  * instead (pri.ts). Unbound, the PASID may still be an iommufd paging domain's in the group
  * (a caller-chosen PASID the global IDA does not know): the access then translates through it.
+ * In a group, a bind's attempt set up on the device and not yet unwound counts as bound.
  */
 import type { Observation } from '../shared/index.js';
+import { attachingAt } from './attaching.js';
 import { dmaFault } from './observe.js';
 import { pageRequest } from './pri.js';
 import { dmaIova, pagingAt } from './paging.js';
@@ -25,7 +27,8 @@ export const canEmit = (s: SpecState, dev: number, pasid: number): boolean => pa
 export const dma = (s: SpecState, dev: number, slot: number, page: number, write: boolean): Observation => {
   const sl = s.slots[slot]!;
   if (s.t.devMax[dev] === 0 || !canEmit(s, dev, sl.pasid.ctx.pasid)) return dmaFault('no PASID capability');
-  if (sl.handles[s.t.devGroup[dev]!] === undefined) {
+  // A concurrent bind's attempt set up partway translates for the devices it reached (attaching.ts).
+  if (sl.handles[s.t.devGroup[dev]!] === undefined && attachingAt(s, dev, sl.pasid.ctx.pasid) !== slot) {
     // The PASID number may be an iommufd paging domain's in this group: the access is an IOVA one.
     const h = pagingAt(s, s.t.devGroup[dev]!, sl.pasid.ctx.pasid);
     return h === undefined ? dmaFault('not bound') : dmaIova(s, dev, h, page, write);

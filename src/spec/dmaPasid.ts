@@ -5,11 +5,13 @@
  * - a replace onto a HWPT has torn the entry down and not set the new one up (the window of
  *   replaceHasWindow): the entry is not present;
  * - an iommufd paging domain: its IOVA mapping (dmaIova);
- * - an SVA handle of an mm with that PASID: the mm's page (dma);
+ * - an SVA handle of an mm with that PASID, or a concurrent bind's attempt set up on the device
+ *   (attaching.ts): the mm's page (dma);
  * - nothing: the entry is not present.
  * The PASID space is one per group (the pasid_array), so at most one of these holds.
  */
 import type { Observation } from '../shared/index.js';
+import { attachingAt } from './attaching.js';
 import { canEmit, dma } from './dma.js';
 import { dmaFault } from './observe.js';
 import { dmaIova, pagingAt, settingUpAt } from './paging.js';
@@ -30,6 +32,6 @@ export const dmaPasid = (s: SpecState, dev: number, pasid: number, page: number,
   if (settingUpAt(s, group, pasid) !== undefined) return dmaFault('PASID entry torn down by the replace');
   const h = pagingAt(s, group, pasid);
   if (h !== undefined) return dmaIova(s, dev, h, page, write);
-  const slot = svaSlotAt(s, group, pasid);
+  const slot = svaSlotAt(s, group, pasid) ?? attachingAt(s, dev, pasid);
   return slot === undefined ? dmaFault('not bound') : dma(s, dev, slot, page, write);
 };

@@ -20,7 +20,8 @@
  * the attach itself linearizes after it.
  */
 import type { Command, Observation } from '../shared/index.js';
-import { bindExisting, bindNew } from './bind.js';
+import { endAttaching, mayAttachPartway } from './attaching.js';
+import { bindExisting, bindNew, bindPartway } from './bind.js';
 import { migrateRemap, migrateUnmap } from './migrate.js';
 import { hwptAllocPoint, hwptUnallocated, replaceHasWindow, replaceSetup, replaceTeardown } from './paging.js';
 import type { SpecState } from './state.js';
@@ -45,12 +46,23 @@ const bindRetries = (s: SpecState, cmd: Command & { kind: 'bind' }, size: number
   return size > 1 && sl.domains.length > 0 && sl.handles[s.t.devGroup[cmd.dev]!] === undefined;
 };
 
+/** Whether a bind in a group of `size` can stop partway on its group: each attempt then has a point where it is set up that far. */
+const bindStopsPartway = (s: SpecState, cmd: Command & { kind: 'bind' }, size: number): boolean =>
+  size > 1 && mayAttachPartway(s.t, s.t.devGroup[cmd.dev]!);
+
+/**
+ * The window of a bind in a group of `size` where it holds no &group->mutex, between its
+ * attempts on the mm's domains and the new domain's: the point it precedes, or -1 (no such window).
+ */
+export const bindUnlockedWindow = (s: SpecState, cmd: Command, size: number): number =>
+  cmd.kind !== 'bind' || !bindRetries(s, cmd, size) ? -1 : bindStopsPartway(s, cmd, size) ? 2 : 1;
+
 /** How many linearization points `cmd` has in a group of `size` commands (1 alone). */
 export const linPoints = (s: SpecState, cmd: Command, size = 1): number => {
   const alloc = allocatesFirst(s, cmd, size) ? 1 : 0;
   switch (cmd.kind) {
     case 'bind':
-      return bindRetries(s, cmd, size) ? 2 : 1;
+      return (bindRetries(s, cmd, size) ? 2 : 1) * (bindStopsPartway(s, cmd, size) ? 2 : 1);
     case 'replacePasid':
       return alloc + (replaceHasWindow(s.t.topology.platform) ? 2 : 1);
     case 'migrate':
@@ -77,13 +89,26 @@ export const specPoint = (s: SpecState, cmd: Command, point: number, points = 1)
     point--;
   }
   if (cmd.kind === 'migrate') return point === 0 ? migrateUnmap(s, cmd.mm, cmd.page) : migrateRemap(s, cmd.mm, cmd.page);
-  if (cmd.kind === 'bind' && points > 1) {
-    if (point === 1) return bindNew(s, cmd.dev, cmd.mm);
-    s.retired.length = 0; // a failed attempt's unwind may drain page requests
-    return bindExisting(s, cmd.dev, cmd.mm);
-  }
+  if (cmd.kind === 'bind' && points > 1) return bindPoint(s, cmd, point, points);
   if (cmd.kind !== 'replacePasid' || !replaceHasWindow(s.t.topology.platform)) return specStep(s, cmd);
   return point === 0 ? replaceTeardown(s, cmd.dev, cmd.hwpt, cmd.from) : replaceSetup(s, cmd.dev, cmd.hwpt);
+};
+
+/**
+ * Point `point` of a bind given `points` (> 1): the attempts on the mm's domains, then the new
+ * domain's, as two points when it retries; each preceded by its set-up-partway point when the
+ * group can stop partway (bindPartway). So 2 points are [existing, new] or [existing then the
+ * new one's set-up, new], and 4 are [set-up, existing, set-up, new].
+ */
+const bindPoint = (s: SpecState, cmd: Command & { kind: 'bind' }, point: number, points: number): Observation | undefined => {
+  const group = s.t.devGroup[cmd.dev]!;
+  const partway = mayAttachPartway(s.t, group);
+  if (partway && points === 4 && (point === 0 || point === 2)) return bindPartway(s, cmd.dev, cmd.mm, point === 0);
+  endAttaching(s, group);
+  const phase = partway && points === 4 ? point >> 1 : point;
+  if (phase === 1) return bindNew(s, cmd.dev, cmd.mm);
+  s.retired.length = 0; // a failed attempt's unwind may drain page requests
+  return bindExisting(s, cmd.dev, cmd.mm) ?? (partway && points === 2 ? bindPartway(s, cmd.dev, cmd.mm, false) : undefined);
 };
 
 /** serviceFaults' observation over its passes so far: the Success answers of each, added. */

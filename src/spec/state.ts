@@ -104,6 +104,16 @@ export interface SpecRetired {
   readonly token: number;
 }
 
+/**
+ * A group attach stopped partway (spec/attaching.ts): `devs` of the group have their PASID
+ * entry for `slot`'s PASID present until __iommu_set_group_pasid's unwind.
+ */
+export interface SpecAttaching {
+  readonly group: number;
+  readonly slot: number;
+  readonly devs: readonly number[];
+}
+
 /** A page whose PTE a migration entry replaced (try_to_migrate_one), until remove_migration_ptes. */
 export interface SpecMigration {
   readonly slot: number;
@@ -165,6 +175,8 @@ export interface SpecState {
   readonly hwpts: SpecHwpt[];
   /** Pages between a concurrent migrate's two points: the PTE a migration entry stands in for (migrate.ts). */
   readonly migrating: SpecMigration[];
+  /** Group attaches between a concurrent bind's device-by-device setup and its unwind (attaching.ts). */
+  readonly attaching: SpecAttaching[];
   /** Shared, not cloned: a run's coverage. */
   coverage: CoverageRecorder | undefined;
 }
@@ -245,6 +257,7 @@ export const initSpec = (topology: Topology, coverage?: CoverageRecorder): SpecS
     priFailed: new Uint8Array(topology.devices.length),
     hwpts: newHwpts(t.groupId.length),
     migrating: [],
+    attaching: [],
     coverage,
   };
 };
@@ -295,6 +308,7 @@ export const cloneSpec = (s: SpecState): SpecState => {
     priFailed: s.priFailed.slice(),
     hwpts: cloneHwpts(s.hwpts),
     migrating: s.migrating.map((m) => ({ ...m })),
+    attaching: [...s.attaching],
     coverage: s.coverage,
   };
 };
