@@ -44,6 +44,7 @@ export type ProbeEvent = QiDesc | SmmuCmd | AmdCmd | Completion;
  *   PASID entry for that PASID (the entry must be cleared before its cache is invalidated);
  * - VT-d `devtlb` with a PASID: 1 when the device's entry for the PASID was present;
  * - SMMU `ATC_INV` with a PASID: 1 when the CD for (sid, ssid) still translated;
+ * - SMMU `CFGI_CD`: 1 when the endpoint of `sid` had ATS enabled (its ATC in use);
  * - AMD `INVALIDATE_IOMMU_PAGES` with GN: 1 when the GCR3 entry its (DomainID, PASID) tags was
  *   still valid in memory (the entry must be cleared before it is flushed).
  */
@@ -253,10 +254,12 @@ export function attachProbe(world: World): StepProbe {
     .with('smmuv3', () => {
       world.iommus.forEach((iommu, i) => {
         const log = probe.units[i]!;
+        const bySid = new Map(world.devices.filter((d) => d.iommu === iommu).map((d) => [d.hw.sid, d.hw]));
         (iommu.unit as SmmuV3).observer = {
           onSubmit: (u, cmd) => {
             probe.noteEvent();
-            record(log, cmd, cmd.kind === 'ATC_INV' && cmd.ssv && cdTranslates(memoryCd(u, cmd.sid, cmd.ssid)) ? 1 : 0);
+            record(log, cmd, cmd.kind === 'ATC_INV' ? (cmd.ssv && cdTranslates(memoryCd(u, cmd.sid, cmd.ssid)) ? 1 : 0)
+              : cmd.kind === 'CFGI_CD' && bySid.get(cmd.sid)?.atsEnabled === true ? 1 : 0);
           },
           onSync: (_u, status) => {
             probe.noteEvent();

@@ -87,7 +87,10 @@ function detach(ctx: CheckContext, dev: Device, pasid: number, out: Sink): void 
     out.add(objects, `${dev.hw.name} SSID ${pasid}: CD cleared without CFGI_CD + CMD_SYNC`);
     return;
   }
-  if (!dev.hw.ats) return;
+  // With ATS off at the endpoint when the CD was cleared (arm_smmu_disable_ats invalidated its
+  // whole ATC before clearing Enable, and the detach skips the ATC_INV when !master->ats_enabled)
+  // an SSID with nothing cached has nothing to go stale, now or after a later enable.
+  if (log.aux[cfgi] === 0 && !dev.hw.atcEntries().some((e) => e.pasid === pasid)) return;
   // An ATC_INV inside a notifier invalidation (e.g. a fault drained during the unbind upgraded a
   // PTE) belongs to that invalidation, not to this device's teardown; I7's first rule covers it.
   let atc = -1;

@@ -117,10 +117,12 @@ export const FINDINGS: readonly FindingInfo[] = [
     name: 'smmuv3-release-vs-detach-cd',
     title: 'An mm release between an unbind\'s CD clear and its master_domain removal writes a valid quiet CD back into the cleared slot',
     platform: 'smmuv3',
-    // The CD stays valid at an SSID nothing attaches (used_ssids never returns to 0, the STE keeps
-    // its CD table, the freed ASID is in it): the state is wrong from then on.
-    // The master's SSID accounting is wrong from then on: a later DMA at a PASID that is attached
-    // may stream-abort (run --groups 0.15 --seed 4242, smmuv3 run seed 4266: clean with the fix).
+    // The CD stays valid at an SSID nothing attaches, the freed ASID in it, and used_ssids, which
+    // both writers count from the CD each read before the other wrote, is off by one from then
+    // on: it never returns to 0 (the STE keeps its CD table), or it reaches 0 while an SSID is
+    // attached (the STE drops its CD table and ATS: a later DMA at that PASID stream-aborts, run
+    // --groups 0.15 --seed 4242, smmuv3 run seed 4266; its detach then has no ATC to invalidate,
+    // seed 3: regressions/smmuv3-group-release-cd-ats-off-detach.json). Clean with the fix.
     excuses: [
       { invariant: 'I5', persistent: true },
       { invariant: 'I11', message: 'SSIDs still in use', persistent: true },

@@ -170,6 +170,32 @@ describe('I7 ordering', () => {
     expect(msgs).toContain('dev0 SSID 1: CD cleared without CFGI_CD + CMD_SYNC');
   });
 
+  test('fires when detach sends no ATC_INV for the SSID (SMMUv3)', () => {
+    const b = bench('smmuv3');
+    setup(b, 0, [0]);
+    b.run(dma(0, 0, 0));
+    wrapSubmit<SmmuCmd>(b.world.iommus[0]!.unit as SmmuV3, (c, submit) => (c.kind === 'ATC_INV' ? undefined : submit(c)));
+    b.run({ kind: 'unbind', dev: 0, mm: 0 });
+    expect(b.check(ordering).map((x) => x.message)).toContain('dev0 SSID 1: no ATC invalidation on detach');
+  });
+
+  test('with ATS off at the endpoint, detach needs no ATC_INV unless the SSID is still cached (SMMUv3)', () => {
+    const detachWithAtsOff = (cached: boolean): string[] => {
+      const b = bench('smmuv3');
+      setup(b, 0, [0]);
+      if (cached) b.run(dma(0, 0, 0));
+      const dev = b.world.devices[0]!.hw;
+      dev.atsEnabled = false;
+      expect(dev.atcEntries().length > 0).toBe(cached);
+      wrapSubmit<SmmuCmd>(b.world.iommus[0]!.unit as SmmuV3, (c, submit) => (c.kind === 'ATC_INV' ? undefined : submit(c)));
+      b.run({ kind: 'unbind', dev: 0, mm: 0 });
+      return b.check(ordering).map((x) => x.message);
+    };
+    expect(detachWithAtsOff(false)).not.toContain('dev0 SSID 1: no ATC invalidation on detach');
+    // An entry left in a disabled ATC is used again once Enable is set: it must still go.
+    expect(detachWithAtsOff(true)).toContain('dev0 SSID 1: no ATC invalidation on detach');
+  });
+
   test('fires when release flushes the ASID before making the CD quiet (SMMUv3)', () => {
     const b = bench('smmuv3');
     setup(b, 0, [0]);
