@@ -17,8 +17,12 @@ import { drawOfKind } from './draw.js';
 import type { Rng } from './rng.js';
 import type { RunStats } from './stats.js';
 
-/** Share of steps that are groups in `sva-harness run` unless --groups says otherwise (src/cli/runOptions.ts DEFAULT_GROUPS says why it is 0). */
-export const DEFAULT_GROUP_RATE = 0;
+/**
+ * Share of steps that are groups in `sva-harness run` and `npm run bench:faults` unless --groups
+ * says otherwise. At 0.15 a run of 60 commands holds about eight groups, and the sequential
+ * steps between them still build the states the groups race in.
+ */
+export const DEFAULT_GROUP_RATE = 0.15;
 /** The schedulers a generated group may use; `mix` = half PCT, half random. */
 export type GroupScheduler = 'random' | 'pct' | 'mix';
 export const GROUP_SCHEDULERS: readonly GroupScheduler[] = ['random', 'pct', 'mix'];

@@ -136,7 +136,7 @@ const mdEscape = (s: string): string => s.replace(/\|/g, '\\|');
 export const groupsLine = (g: NonNullable<BenchContext['groups']>): string =>
   g.rate > 0
     ? `Concurrent groups: ${g.rate} of the generated steps are groups of 2-3 commands, scheduler \`${g.scheduler}\` (\`run --groups ${g.rate} --sched ${g.scheduler}\`).`
-    : 'Concurrent groups: none (`run`\'s default today, `--groups 0`): a race fault (R ids) can fire only in a sequential run.';
+    : 'Concurrent groups: none (`--groups 0`, the sequential runs): a race fault (R ids) can fire only in a sequential run.';
 
 /** bench/faults.md: what was run where, then one row per fault and platform. */
 export const renderFaultsMarkdown = (ctx: BenchContext, rows: readonly FaultRow[]): string => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { parseArgs } from '../../src/cli/args.js';
 import { loadRunConfig, withRunConfig } from '../../src/cli/runConfig.js';
-import { RUN_OPTIONS, toRunOptions } from '../../src/cli/runOptions.js';
+import { DEFAULT_GROUPS, RUN_OPTIONS, toRunOptions } from '../../src/cli/runOptions.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sva-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -27,6 +27,7 @@ describe('run --config files', () => {
     expect(cli.ok && toRunOptions(cli.value)).toEqual(fromFile);
     expect(fromFile).toEqual({ ok: true, value: {
       platforms: ['vtd'], topology: { mode: 'default', mms: 2, ptLevels: 5 }, budget: { kind: 'runs', runs: 40 }, tracesDir: 'out', seed: -3, fault: 'B07',
+      concurrency: { groupRate: DEFAULT_GROUPS, scheduler: 'mix' },
     } });
   });
 

@@ -79,7 +79,7 @@ describe('The fault benchmark\'s tables', () => {
   test('The page states the concurrent groups the runs drew, when the bench recorded them', () => {
     expect(renderFaultsMarkdown(ctx, [clean])).not.toContain('Concurrent groups');
     const off = renderFaultsMarkdown({ ...ctx, groups: { rate: 0, scheduler: 'mix' } }, [clean]);
-    expect(off).toContain('Concurrent groups: none (`run`\'s default today, `--groups 0`)');
+    expect(off).toContain('Concurrent groups: none (`--groups 0`, the sequential runs)');
     const on = renderFaultsMarkdown({ ...ctx, groups: { rate: 0.15, scheduler: 'mix' } }, [clean]);
     expect(on).toContain('Concurrent groups: 0.15 of the generated steps are groups of 2-3 commands, scheduler `mix` (`run --groups 0.15 --sched mix`).');
   });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import type { HarnessRunner, Progress, RunOptions, RunSummary } from '../../../src/harness/index.js';
 import { runMain } from '../captureIo.js';
-import { DEFAULT_BUDGET } from '../../../src/cli/runOptions.js';
+import { DEFAULT_BUDGET, DEFAULT_GROUPS } from '../../../src/cli/runOptions.js';
 import { COMMAND_KINDS, FINDING_NAMES, failSitesOf } from '../../../src/shared/index.js';
 
 const summary = (violations: number): RunSummary => ({
@@ -48,6 +48,7 @@ describe('run', () => {
       tracesDir: 'traces',
       seed: -12,
       fault: 'B01',
+      concurrency: { groupRate: DEFAULT_GROUPS, scheduler: 'mix' },
     });
     const d = await runMain(['run', '--platform', 'smmuv3', '--topology', 'default', '--seed', '0x10'], { runner: fakeRunner(summary(0), seen) });
     expect(d.code).toBe(0);
@@ -144,7 +145,7 @@ iopf vtd: multi-request groups 3, overflows 2, drains with requests queued 1, no
       const r = await runMain(['run', '--config', good, '--seed', '6'], { runner: fakeRunner(summary(0), seen) });
       expect(r.code).toBe(0);
       const { progress: _, ...opts } = seen[0]!;
-      expect(opts).toEqual({ platforms: ['smmuv3'], topology: { mode: 'default' }, budget: { kind: 'runs', runs: 20 }, tracesDir: 'traces', seed: 6, fault: 'B01' });
+      expect(opts).toEqual({ platforms: ['smmuv3'], topology: { mode: 'default' }, budget: { kind: 'runs', runs: 20 }, tracesDir: 'traces', seed: 6, fault: 'B01', concurrency: { groupRate: DEFAULT_GROUPS, scheduler: 'mix' } });
       const bad = join(dir, 'bad.json');
       writeFileSync(bad, '{"fault": "B77"}');
       const refused = await runMain(['run', '--config', bad], { runner: fakeRunner(summary(0), seen) });
