@@ -11,6 +11,7 @@
  *                 them (pasid_array handles), asid from the driver (SMMUv3 cd.asid)
  *   handles     ← the groups' pasid_array handle entries; bonds ← the callers' fds
  *   pasids      ← iommu_global_pasid_ida; asids ← arm_smmu_asid_xa; kpages ← the kernel half
+ *   hwpts       ← the iommufd HWPTs with a domain, and the SMMU it is tied to (domainInstance)
  */
 import { PTE_P, PTE_W, pteFrame } from '../src/hw/mem.js';
 import { slotState, type IommuDomain, type MmStruct, type World } from '../src/impl/index.js';
@@ -108,5 +109,6 @@ export function abstract(world: World): AbstractView {
     asids: p.asids(world),
     kpages,
     failArmed: world.core.inject.armed ?? null,
+    hwpts: world.hwpts.flatMap((h, hwpt) => (h.domain === undefined ? [] : [{ hwpt, iommu: p.domainInstance(h.domain) ?? null }])),
   };
 }

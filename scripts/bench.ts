@@ -2,7 +2,7 @@
  * Benchmark (npm run bench): checked steps/s next to an impl-only loop on the same commands,
  * on the default topology of each platform, and where the time of a checked step goes; then
  * the end-to-end `run` loop (generation, checking and bookkeeping: what `sva-harness run`
- * does) for both generators, and the exhaustive explorer's states/s.
+ * does) with `run`'s default concurrent groups and sequentially for both generators, and the exhaustive explorer's states/s.
  *
  * Commands are generated once (fixed seed) and filtered through the spec's preconditions
  * BEFORE any timing, so every loop sees exactly the same legal commands. Each loop is warmed
@@ -22,6 +22,7 @@ import type { CheckContext } from '../properties/invariant.js';
 import { attachProbe } from '../properties/probe.js';
 import { INVARIANTS } from '../properties/registry.js';
 import { RunStats, searchForViolation, topologyFor } from '../models/index.js';
+import { DEFAULT_GROUP_RATE, type GroupOptions } from '../models/groups.js';
 import type { Generator } from '../models/property.js';
 import { CI_SCOPES, DEFAULT_SCOPE, exploreTopology, scopeTopology } from '../src/explore/index.js';
 import { checkedStep, driverFor, injectedExpectation, injectionArmed, openSession } from '../src/harness/index.js';
@@ -209,17 +210,20 @@ const cpuSeconds = (since: NodeJS.CpuUsage): number => {
   return (u.user + u.system) / 1e6;
 };
 
+/** The groups of a default `run` (src/cli/runOptions.ts DEFAULT_GROUPS, --sched mix). */
+const RUN_GROUPS: GroupOptions = { rate: DEFAULT_GROUP_RATE, scheduler: 'mix' };
+
 interface LoopRate {
   readonly rate: number;
   readonly cpuRate: number;
   readonly executed: number;
 }
 
-const runLoop = (platform: Platform, generator: Generator, mode: 'random' | 'default', runs: number): LoopRate => {
+const runLoop = (platform: Platform, generator: Generator, mode: 'random' | 'default', runs: number, groups?: GroupOptions): LoopRate => {
   const once = (): LoopRate => {
     const stats = new RunStats();
     const cpu = process.cpuUsage();
-    const out = searchForViolation({ topologies: topologyFor(platform, { mode }), seed: SEED, budget: { runs }, stats, generator });
+    const out = searchForViolation({ topologies: topologyFor(platform, { mode }), seed: SEED, budget: { runs }, stats, generator, ...(groups === undefined ? {} : { groups }) });
     if (out.counterexample !== undefined) throw new Error(`bench: the correct impl failed on ${platform}`);
     return { rate: (stats.steps * 1000) / out.elapsedMs, cpuRate: stats.steps / cpuSeconds(cpu), executed: stats.executedFraction() };
   };
@@ -232,9 +236,11 @@ const runLoops = (): void => {
   console.log('\nend-to-end run loop (generation included), median of 3 after a warm-up, 500 runs each:');
   for (const platform of PLATFORMS) {
     for (const mode of ['default', 'random'] as const) {
-      for (const generator of ['state', 'commands'] as const) {
-        const r = runLoop(platform, generator, mode, 500);
-        console.log(`  ${platform.padEnd(7)} ${mode.padEnd(8)} topology  ${generator.padEnd(9)} ${Math.round(r.rate).toLocaleString('en-US').padStart(9)} checked steps/s  ` +
+      // `run`'s default: the state-aware generator with concurrent groups; then each generator sequentially.
+      const loops = [['state+groups', 'state', RUN_GROUPS], ['state', 'state', undefined], ['commands', 'commands', undefined]] as const;
+      for (const [label, generator, groups] of loops) {
+        const r = runLoop(platform, generator, mode, 500, groups);
+        console.log(`  ${platform.padEnd(7)} ${mode.padEnd(8)} topology  ${label.padEnd(12)} ${Math.round(r.rate).toLocaleString('en-US').padStart(9)} checked steps/s  ` +
           `(${Math.round(r.cpuRate).toLocaleString('en-US').padStart(9)} per CPU second; ${(r.executed * 100).toFixed(1)}% of generated commands executed)`);
       }
     }

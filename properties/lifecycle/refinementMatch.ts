@@ -176,7 +176,13 @@ function globalsMatch(world: World, s: SpecState, idx: Int32Array): boolean {
   if ((core.inject.armed ?? null) !== (s.failArmed ?? null)) return false;
   if (core.pasidIda.size !== s.pasids.size) return false;
   for (const p of core.pasidIda) if (!s.pasids.has(p)) return false;
-  if (!platformOf(world).asidsAre(world, s.asids)) return false;
+  const p = platformOf(world);
+  if (!p.asidsAre(world, s.asids)) return false;
+  for (let h = 0; h < world.hwpts.length; h++) {
+    const domain = world.hwpts[h]!.domain;
+    const want = s.hwpts[h]!;
+    if ((domain !== undefined) !== want.allocated || (domain !== undefined && (p.domainInstance(domain) ?? -1) !== want.iommu)) return false;
+  }
   const mms = world.mms.length;
   for (let dev = 0; dev < world.devices.length; dev++) {
     for (let slot = 0; slot < mms; slot++) {

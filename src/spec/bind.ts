@@ -234,15 +234,29 @@ export const bindPartway = (s: SpecState, dev: number, slot: number, existing: b
 /** iommu_sva_bind_device(dev, mm) as one atomic step. Precondition: the slot is live. */
 export const bind = (s: SpecState, dev: number, slot: number): Observation => bindExisting(s, dev, slot) ?? bindNew(s, dev, slot);
 
+/**
+ * The caller's last unbind of the pair starts with its device no longer using the PASID
+ * (uacce_put_queue stops the queue under &uacce->mutex before iommu_sva_unbind_device): the
+ * device's open groups there are abandoned. In a group this is a point of its own (spec/points.ts):
+ * until the unbind proper, the entry is still present and a device access still translates.
+ */
+export const unbindStop = (s: SpecState, dev: number, slot: number): void => {
+  if (s.bonds[dev * s.t.topology.mms + slot]!.ctx.n === 1 && s.t.devPri[dev] && s.outstanding[dev]! > 0) abandonOpen(s, dev, slot);
+};
+
 /** iommu_sva_unbind_device on the pair's (group-shared) handle. Precondition: a bond exists. */
 export const unbind = (s: SpecState, dev: number, slot: number): void => {
+  unbindStop(s, dev, slot);
+  unbindHandle(s, dev, slot);
+};
+
+/** iommu_sva_unbind_device itself, after unbindStop. */
+export const unbindHandle = (s: SpecState, dev: number, slot: number): void => {
   const { t } = s;
   const sl = s.slots[slot]!;
   const cov = s.coverage;
   const bond = s.bonds[dev * t.topology.mms + slot]!;
   bondTable.send(bond, { type: 'unbind' }, cov);
-  // The caller's last unbind: the device stopped using the PASID first.
-  if (bond.ctx.n === 0 && t.devPri[dev] && s.outstanding[dev]! > 0) abandonOpen(s, dev, slot);
   const group = t.devGroup[dev]!;
   const h = sl.handles[group]!;
   h.users -= 1;

@@ -4,7 +4,9 @@
  * (paging.ts replaceHasWindow) takes effect at two, the old entry's teardown and the new
  * entry's setup, and a device access linearized between them sees no present entry. A
  * migrate takes effect at two as well, its migration entry and the new frame's PTE
- * (migrate.ts): a device access between them finds the page absent.
+ * (migrate.ts): a device access between them finds the page absent. A PRI device's last unbind
+ * by its caller first stops the device's use of the PASID (bind.ts unbindStop), then unbinds:
+ * an access between finds its credits back and the entry still present.
  *
  * serviceFaults is a loop, not one instant: the PRQ thread runs again while its interrupt
  * fired during the run (IRQTF_RUNTHREAD: prq_event_thread reports what came in before it
@@ -21,7 +23,8 @@
  */
 import type { Command, Observation } from '../shared/index.js';
 import { endAttaching, mayAttachPartway } from './attaching.js';
-import { bindExisting, bindNew, bindPartway } from './bind.js';
+import { OK_OBS } from './observe.js';
+import { bindExisting, bindNew, bindPartway, unbindHandle, unbindStop } from './bind.js';
 import { migrateRemap, migrateUnmap } from './migrate.js';
 import { hwptAllocPoint, hwptUnallocated, replaceHasWindow, replaceSetup, replaceTeardown } from './paging.js';
 import type { SpecState } from './state.js';
@@ -57,6 +60,14 @@ const bindStopsPartway = (s: SpecState, cmd: Command & { kind: 'bind' }, size: n
 export const bindUnlockedWindow = (s: SpecState, cmd: Command, size: number): number =>
   cmd.kind !== 'bind' || !bindRetries(s, cmd, size) ? -1 : bindStopsPartway(s, cmd, size) ? 2 : 1;
 
+/**
+ * Whether an unbind in a group of `size` is its caller's last of a PRI device: the device stops
+ * using the PASID (its open groups abandoned, their credits back) at a point before the unbind
+ * proper (bind.ts unbindStop), and a device access in between still translates.
+ */
+const unbindStops = (s: SpecState, cmd: Command & { kind: 'unbind' }, size: number): boolean =>
+  size > 1 && s.t.devPri[cmd.dev]! && s.bonds[cmd.dev * s.t.topology.mms + cmd.mm]!.ctx.n === 1;
+
 /** How many linearization points `cmd` has in a group of `size` commands (1 alone). */
 export const linPoints = (s: SpecState, cmd: Command, size = 1): number => {
   const alloc = allocatesFirst(s, cmd, size) ? 1 : 0;
@@ -65,6 +76,8 @@ export const linPoints = (s: SpecState, cmd: Command, size = 1): number => {
       return (bindRetries(s, cmd, size) ? 2 : 1) * (bindStopsPartway(s, cmd, size) ? 2 : 1);
     case 'replacePasid':
       return alloc + (replaceHasWindow(s.t.topology.platform) ? 2 : 1);
+    case 'unbind':
+      return unbindStops(s, cmd, size) ? 2 : 1;
     case 'migrate':
       return 2;
     case 'serviceFaults':
@@ -90,6 +103,15 @@ export const specPoint = (s: SpecState, cmd: Command, point: number, points = 1)
   }
   if (cmd.kind === 'migrate') return point === 0 ? migrateUnmap(s, cmd.mm, cmd.page) : migrateRemap(s, cmd.mm, cmd.page);
   if (cmd.kind === 'bind' && points > 1) return bindPoint(s, cmd, point, points);
+  if (cmd.kind === 'unbind' && points > 1) {
+    if (point === 0) {
+      unbindStop(s, cmd.dev, cmd.mm);
+      return undefined;
+    }
+    s.retired.length = 0;
+    unbindHandle(s, cmd.dev, cmd.mm);
+    return OK_OBS;
+  }
   if (cmd.kind !== 'replacePasid' || !replaceHasWindow(s.t.topology.platform)) return specStep(s, cmd);
   return point === 0 ? replaceTeardown(s, cmd.dev, cmd.hwpt, cmd.from) : replaceSetup(s, cmd.dev, cmd.hwpt);
 };

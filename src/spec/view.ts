@@ -22,6 +22,8 @@
  * - pasids: the global PASID IDA, sorted. asids: arm_smmu_asid_xa, sorted (empty on VT-d).
  * - kpages: mapped kernel vmalloc pages with their tokens, sorted.
  * - failArmed: the armed fault-injection site, or null.
+ * - hwpts: the iommufd HWPTs whose domain is allocated, by id; iommu = the SMMU its domain is
+ *   tied to (SMMUv3's smmu_domain->smmu), null where a domain spans IOMMUs (VT-d).
  */
 import type { FailSite, Prot } from '../shared/index.js';
 import { mmTable } from './machines/index.js';
@@ -60,6 +62,10 @@ export interface BondView {
   readonly mm: number;
   readonly n: number;
 }
+export interface HwptView {
+  readonly hwpt: number;
+  readonly iommu: number | null;
+}
 export interface AbstractView {
   readonly slots: readonly SlotView[];
   readonly domains: readonly DomainView[];
@@ -69,6 +75,7 @@ export interface AbstractView {
   readonly asids: readonly number[];
   readonly kpages: readonly { readonly kpage: number; readonly token: number }[];
   readonly failArmed: FailSite | null;
+  readonly hwpts: readonly HwptView[];
 }
 
 const vmaProt = (c: number): Prot | null => (c === VMA_NONE ? null : c === VMA_PROTNONE ? 'none' : c === VMA_R ? 'r' : 'rw');
@@ -121,7 +128,16 @@ export const abstractView = (s: SpecState): AbstractView => {
     asids: [...s.asids].sort(byNum),
     kpages,
     failArmed: s.failArmed ?? null,
+    hwpts: hwptViews(s),
   };
+};
+
+const hwptViews = (s: SpecState): HwptView[] => {
+  const out: HwptView[] = [];
+  s.hwpts.forEach((h, hwpt) => {
+    if (h.allocated) out.push({ hwpt, iommu: h.iommu < 0 ? null : h.iommu });
+  });
+  return out;
 };
 
 /** Human-readable differences between two views (empty when equal), for violation messages. */

@@ -24,6 +24,22 @@ describe('bind and unbind follow iommu-sva.c', () => {
     expect(abstractView(alone).domains).toHaveLength(2);
   });
 
+  test('in a group, a PRI device\'s last unbind first stops its use of the PASID: an access between still translates', () => {
+    const s = initSpec(topo('vtd', [{}], [[0, { pri: true }]]));
+    run(s, spawn(0));
+    run(s, bind(0, 0));
+    // An open group of two requests holds both PRI credits.
+    run(s, { kind: 'prg', dev: 0, mm: 0, page: 0, count: 2, write: false, rid: false, last: false });
+    expect(run(s, dma(0, 0, 0, false))).toMatchObject({ ok: false, fault: 'no PRI credit' });
+    const u = unbind(0, 0);
+    expect([linPoints(s, u), linPoints(s, u, 2)]).toEqual([1, 2]);
+    expect(specPoint(s, u, 0, 2)).toBeUndefined();
+    // The open group was abandoned (credits back); the entry is still present: a new request goes out.
+    expect(run(s, dma(0, 0, 0, false))).toEqual({ ok: true });
+    expect(specPoint(s, u, 1, 2)).toEqual({ ok: true });
+    expect(run(s, dma(0, 0, 0, false))).toMatchObject({ ok: false, fault: 'not bound' });
+  });
+
   test('a second bind of the same pair shares the handle and the PASID', () => {
     const s = initSpec(defaultTopology('vtd'));
     run(s, spawn(0));

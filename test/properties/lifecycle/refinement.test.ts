@@ -13,7 +13,7 @@ import { platformOf } from '../../../properties/lifecycle/platform/index.js';
 import { amd_iommu_pdom_id_alloc } from '../../../src/impl/amd/pdomIds.js';
 import { arm_smmu_asid_xa } from '../../../src/impl/smmuv3/smmu.js';
 import type { ArmSmmuDomain } from '../../../src/impl/smmuv3/structs.js';
-import { PLATFORMS, busy, check, exit, expectFires, expectHolds, mprotect, munmap, poke, topology, type Pair } from '../helpers.js';
+import { PLATFORMS, busy, check, exit, expectFires, expectHolds, mprotect, munmap, pair, poke, topology, type Pair } from '../helpers.js';
 
 /** The fast path must see every crafted divergence, not only the full diff. */
 const diverges = (p: Pair, what: RegExp): void => {
@@ -108,6 +108,18 @@ describe.each(PLATFORMS)('REF refinement on %s', (platform) => {
     poke(p.world.mms[1]!, 'freed', true);
     diverges(p, /view\.slots\[1\]\.state: "live" expected, "freed" actual/);
   });
+});
+
+test('fires when an iommufd HWPT\'s domain is on another SMMU than the spec allocated it for (SMMUv3), or allocated behind it', () => {
+  // dev0 is behind SMMU 0: HWPT 1's stage-1 domain is allocated for it there.
+  const p = pair('smmuv3').run({ kind: 'attachPasid', dev: 0, hwpt: 1, pasid: 5 });
+  expectHolds(refinement, p);
+  expect(abstract(p.world).hwpts).toEqual([{ hwpt: 1, iommu: 0 }]);
+  p.spec.hwpts[1]!.iommu = 1;
+  diverges(p, /view\.hwpts\[0\]\.iommu: 1 expected, 0 actual/);
+  p.spec.hwpts[1]!.iommu = 0;
+  p.spec.hwpts[1]!.allocated = false;
+  diverges(p, /view\.hwpts: length 0 expected, 1 actual/);
 });
 
 test.each(PLATFORMS)('on random legal runs (%s) the fast path agrees with the full views and REF never fires', (platform) => {
