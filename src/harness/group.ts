@@ -204,6 +204,9 @@ const mayEnter = (cmds: readonly Command[], alloc: readonly boolean[], unlocked:
       return DEVICE_SIDE.has(kind) || (after === unlocked[owner] && (kind === 'attachPasid' || kind === 'replacePasid' || kind === 'detachPasid'));
     case 'replacePasid':
       return DEVICE_SIDE.has(kind) || kind === 'replacePasid';
+    case 'unbind':
+      // The fault path takes no lock the unbind holds (iommu_sva_handle_iopf: mmap_lock only).
+      return DEVICE_SIDE.has(kind) || kind === 'serviceFaults';
     default:
       return DEVICE_SIDE.has(kind);
   }

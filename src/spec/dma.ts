@@ -7,10 +7,12 @@
  * page, PROT_NONE, or a write to a read-only PTE) in that bound, live mm sends a page request
  * instead (pri.ts). Unbound, the PASID may still be an iommufd paging domain's in the group
  * (a caller-chosen PASID the global IDA does not know): the access then translates through it.
- * In a group, a bind's attempt set up on the device and not yet unwound counts as bound.
+ * In a group, a bind's attempt set up on the device and not yet unwound counts as bound, and
+ * a handle whose entries an unbind has torn down does not.
  */
 import type { Observation } from '../shared/index.js';
 import { attachingAt } from './attaching.js';
+import { tornDown } from './detaching.js';
 import { dmaFault } from './observe.js';
 import { pageRequest } from './pri.js';
 import { dmaIova, pagingAt } from './paging.js';
@@ -28,9 +30,11 @@ export const dma = (s: SpecState, dev: number, slot: number, page: number, write
   const sl = s.slots[slot]!;
   if (s.t.devMax[dev] === 0 || !canEmit(s, dev, sl.pasid.ctx.pasid)) return dmaFault('no PASID capability');
   // A concurrent bind's attempt set up partway translates for the devices it reached (attaching.ts).
-  if (sl.handles[s.t.devGroup[dev]!] === undefined && attachingAt(s, dev, sl.pasid.ctx.pasid) !== slot) {
+  const group = s.t.devGroup[dev]!;
+  // So does a concurrent unbind's teardown of the entries, before the handle goes (detaching.ts).
+  if ((sl.handles[group] === undefined && attachingAt(s, dev, sl.pasid.ctx.pasid) !== slot) || (s.detaching.length > 0 && tornDown(s, group, slot))) {
     // The PASID number may be an iommufd paging domain's in this group: the access is an IOVA one.
-    const h = pagingAt(s, s.t.devGroup[dev]!, sl.pasid.ctx.pasid);
+    const h = pagingAt(s, group, sl.pasid.ctx.pasid);
     return h === undefined ? dmaFault('not bound') : dmaIova(s, dev, h, page, write);
   }
   if (sl.mm.state !== MM.live) return dmaFault('mm exited');

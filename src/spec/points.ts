@@ -5,8 +5,11 @@
  * entry's setup, and a device access linearized between them sees no present entry. A
  * migrate takes effect at two as well, its migration entry and the new frame's PTE
  * (migrate.ts): a device access between them finds the page absent. A PRI device's last unbind
- * by its caller first stops the device's use of the PASID (bind.ts unbindStop), then unbinds:
- * an access between finds its credits back and the entry still present.
+ * by its caller first stops the device's use of the PASID (bind.ts unbindStop); an unbind that
+ * drops its handle's last user tears the entries down before it erases the handle
+ * (detaching.ts): in a group it has three points, an access between the first two finding its
+ * credits back and the entry present, one after the second no entry, and a serviceFaults pass
+ * after the second handling a request whose retry then fails.
  *
  * serviceFaults is a loop, not one instant: the PRQ thread runs again while its interrupt
  * fired during the run (IRQTF_RUNTHREAD: prq_event_thread reports what came in before it
@@ -23,6 +26,7 @@
  */
 import type { Command, Observation } from '../shared/index.js';
 import { endAttaching, mayAttachPartway } from './attaching.js';
+import { endDetaching, unbindTeardown } from './detaching.js';
 import { OK_OBS } from './observe.js';
 import { bindExisting, bindNew, bindPartway, unbindHandle, unbindStop } from './bind.js';
 import { migrateRemap, migrateUnmap } from './migrate.js';
@@ -61,12 +65,16 @@ export const bindUnlockedWindow = (s: SpecState, cmd: Command, size: number): nu
   cmd.kind !== 'bind' || !bindRetries(s, cmd, size) ? -1 : bindStopsPartway(s, cmd, size) ? 2 : 1;
 
 /**
- * Whether an unbind in a group of `size` is its caller's last of a PRI device: the device stops
+ * Whether an unbind is its caller's last of a PRI device: the device stops
  * using the PASID (its open groups abandoned, their credits back) at a point before the unbind
  * proper (bind.ts unbindStop), and a device access in between still translates.
  */
-const unbindStops = (s: SpecState, cmd: Command & { kind: 'unbind' }, size: number): boolean =>
-  size > 1 && s.t.devPri[cmd.dev]! && s.bonds[cmd.dev * s.t.topology.mms + cmd.mm]!.ctx.n === 1;
+const unbindStops = (s: SpecState, cmd: Command & { kind: 'unbind' }): boolean =>
+  s.t.devPri[cmd.dev]! && s.bonds[cmd.dev * s.t.topology.mms + cmd.mm]!.ctx.n === 1;
+
+/** Whether an unbind drops its group handle's last user: its detach tears the entries down before the erase (detaching.ts). */
+const unbindDetaches = (s: SpecState, cmd: Command & { kind: 'unbind' }): boolean =>
+  s.slots[cmd.mm]!.handles[s.t.devGroup[cmd.dev]!]?.users === 1;
 
 /** How many linearization points `cmd` has in a group of `size` commands (1 alone). */
 export const linPoints = (s: SpecState, cmd: Command, size = 1): number => {
@@ -77,7 +85,7 @@ export const linPoints = (s: SpecState, cmd: Command, size = 1): number => {
     case 'replacePasid':
       return alloc + (replaceHasWindow(s.t.topology.platform) ? 2 : 1);
     case 'unbind':
-      return unbindStops(s, cmd, size) ? 2 : 1;
+      return size > 1 && (unbindStops(s, cmd) || unbindDetaches(s, cmd)) ? 3 : 1;
     case 'migrate':
       return 2;
     case 'serviceFaults':
@@ -104,13 +112,16 @@ export const specPoint = (s: SpecState, cmd: Command, point: number, points = 1)
   if (cmd.kind === 'migrate') return point === 0 ? migrateUnmap(s, cmd.mm, cmd.page) : migrateRemap(s, cmd.mm, cmd.page);
   if (cmd.kind === 'bind' && points > 1) return bindPoint(s, cmd, point, points);
   if (cmd.kind === 'unbind' && points > 1) {
-    if (point === 0) {
-      unbindStop(s, cmd.dev, cmd.mm);
-      return undefined;
+    // [the device stops, the entries are torn down, the rest]: either of the first two may be a no-op.
+    if (point === 0) unbindStop(s, cmd.dev, cmd.mm);
+    else if (point === 1) unbindTeardown(s, cmd.dev, cmd.mm);
+    else {
+      s.retired.length = 0;
+      unbindHandle(s, cmd.dev, cmd.mm);
+      endDetaching(s, s.t.devGroup[cmd.dev]!, cmd.mm);
+      return OK_OBS;
     }
-    s.retired.length = 0;
-    unbindHandle(s, cmd.dev, cmd.mm);
-    return OK_OBS;
+    return undefined;
   }
   if (cmd.kind !== 'replacePasid' || !replaceHasWindow(s.t.topology.platform)) return specStep(s, cmd);
   return point === 0 ? replaceTeardown(s, cmd.dev, cmd.hwpt, cmd.from) : replaceSetup(s, cmd.dev, cmd.hwpt);

@@ -31,6 +31,7 @@
 import type { Observation, PageResponseCode } from '../shared/index.js';
 import { PRI_CREDITS, PRG_INDEX_LIMIT, prqEntries } from '../shared/index.js';
 import { touch } from './addressSpace.js';
+import { tornDown } from './detaching.js';
 import { consumeFail } from './lifetime.js';
 import { dmaFault } from './observe.js';
 import { MM, PTE_ABSENT, PTE_PROTNONE, PTE_RW, type SpecRequest, type SpecState } from './state.js';
@@ -252,7 +253,9 @@ export const serviceFaults = (s: SpecState): Observation => {
   s.retired.length = 0;
   let success = 0;
   const n = s.t.topology.iommus.length;
-  for (let iommu = 0; iommu < n; iommu++) success += runGroups(s, faultThread(s, iommu), ALWAYS);
+  // A handle whose entries a concurrent unbind tore down still handles its faults; the retries fail.
+  const attached = s.detaching.length === 0 ? ALWAYS : (r: SpecRequest): boolean => !tornDown(s, s.t.devGroup[r.dev]!, r.slot);
+  for (let iommu = 0; iommu < n; iommu++) success += runGroups(s, faultThread(s, iommu), attached);
   return { ok: true, value: success };
 };
 

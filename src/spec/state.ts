@@ -114,6 +114,12 @@ export interface SpecAttaching {
   readonly devs: readonly number[];
 }
 
+/** An SVA handle whose entries a concurrent unbind has torn down before erasing it (spec/detaching.ts). */
+export interface SpecDetaching {
+  readonly group: number;
+  readonly slot: number;
+}
+
 /** A page whose PTE a migration entry replaced (try_to_migrate_one), until remove_migration_ptes. */
 export interface SpecMigration {
   readonly slot: number;
@@ -177,6 +183,8 @@ export interface SpecState {
   readonly migrating: SpecMigration[];
   /** Group attaches between a concurrent bind's device-by-device setup and its unwind (attaching.ts). */
   readonly attaching: SpecAttaching[];
+  /** Handles between a concurrent unbind's entry teardown and its erase (detaching.ts). */
+  readonly detaching: SpecDetaching[];
   /** Shared, not cloned: a run's coverage. */
   coverage: CoverageRecorder | undefined;
 }
@@ -258,6 +266,7 @@ export const initSpec = (topology: Topology, coverage?: CoverageRecorder): SpecS
     hwpts: newHwpts(t.groupId.length),
     migrating: [],
     attaching: [],
+    detaching: [],
     coverage,
   };
 };
@@ -309,6 +318,7 @@ export const cloneSpec = (s: SpecState): SpecState => {
     hwpts: cloneHwpts(s.hwpts),
     migrating: s.migrating.map((m) => ({ ...m })),
     attaching: [...s.attaching],
+    detaching: [...s.detaching],
     coverage: s.coverage,
   };
 };

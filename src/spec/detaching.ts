@@ -1,0 +1,35 @@
+/**
+ * An SVA detach seen from the devices while it runs. iommu_sva_unbind_device's last reference
+ * goes through iommu_detach_device_pasid (drivers/iommu/iommu.c, v6.17): each device's entry is
+ * torn down (the blocking domain's set_dev_pasid: entry cleared, caches flushed, the PRQ
+ * drained), and only then is the handle erased from the pasid_array. Between the two the
+ * handle still answers the fault path (a queued request is handled against the mm and
+ * answered), but the device's access, and its retry after a Success, no longer translates.
+ * Sequentially the unbind is one step; in a group it has a point where the entries are torn
+ * down (spec/points.ts), and serviceFaults may run a pass between it and the rest.
+ *
+ * The group's devices are torn down at that one point together, where the kernel takes them in
+ * turn: a device access between two devices' teardowns linearizes before or after it.
+ */
+import type { SpecState } from './state.js';
+
+/**
+ * The teardown point of dev's unbind of `slot`: when it drops the group handle's last user
+ * (iommu_detach_device_pasid follows), the handle's entries are torn down until endDetaching.
+ */
+export const unbindTeardown = (s: SpecState, dev: number, slot: number): void => {
+  const group = s.t.devGroup[dev]!;
+  if (s.slots[slot]!.handles[group]?.users === 1 && !tornDown(s, group, slot)) s.detaching.push({ group, slot });
+};
+
+/** The handle's erase: the detach is over. */
+export const endDetaching = (s: SpecState, group: number, slot: number): void => {
+  const i = s.detaching.findIndex((d) => d.group === group && d.slot === slot);
+  if (i >= 0) s.detaching.splice(i, 1);
+};
+
+/** Whether `slot`'s entries on `group` are torn down by a detach still holding its handle. */
+export const tornDown = (s: SpecState, group: number, slot: number): boolean => {
+  for (const d of s.detaching) if (d.group === group && d.slot === slot) return true;
+  return false;
+};
