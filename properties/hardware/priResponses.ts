@@ -51,6 +51,12 @@ const check: PlatformCheck = (ctx, out) => {
     }
     if (pri.outstanding.length !== spec.outstanding[dev.id]) {
       out.add({ dev: dev.id }, `${dev.hw.name} has ${pri.outstanding.length} page requests outstanding, the spec ${spec.outstanding[dev.id]}`);
+    } else {
+      // The same requests in groups still open (LAST not sent): which group a request joined
+      // decides what one response retires (a concurrent miss and prg may group either way).
+      const hwOpen = pri.outstanding.filter((r) => !pri.outstanding.some((o) => o.pasid === r.pasid && o.prgi === r.prgi && o.last)).length;
+      const specOpen = spec.waiting.filter((w) => w.dev === dev.id && !spec.waiting.some((o) => o.dev === w.dev && o.slot === w.slot && o.prgi === w.prgi && o.last)).length;
+      if (hwOpen !== specOpen) out.add({ dev: dev.id }, `${dev.hw.name} has ${hwOpen} page requests in groups whose LAST it has not sent, the spec ${specOpen}`);
     }
   }
   // The kernel's partial lists hold what the spec says: none outlives its PASID's detach.

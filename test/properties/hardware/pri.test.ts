@@ -52,6 +52,16 @@ describe.each(PLATFORMS)('PRI invariants fire on crafted bad states on %s', (pla
     ]);
   });
 
+  test('I-PRI-ONCE fires when the spec groups a request differently (closed where the device left it open)', () => {
+    const b = priSetup(platform);
+    b.run(dma(1));
+    expect(b.check(priResponses)).toEqual([]);
+    // The device's one request is its group's LAST; make the spec's an open group's member.
+    const w = b.spec.waiting[0]!;
+    b.spec.waiting[0] = { ...w, last: false };
+    expect(b.check(priResponses).map((x) => x.message)).toContain('dev0 has 0 page requests in groups whose LAST it has not sent, the spec 1');
+  });
+
   test('I-PRI-STALE fires when a pending request outlives its binding', () => {
     const b = priSetup(platform);
     b.run(dma(2));
