@@ -7,8 +7,8 @@
  *
  * Concurrent groups are `run`'s: its default rate (models/groups.ts DEFAULT_GROUP_RATE) unless
  * --groups F [--sched S] say otherwise, so the race faults (every registry id R..) are measured
- * as the default `run` would find them, and again with groups on:
- *   npm run bench:faults -- --only races,clean --groups 0.15 --sched mix --name faults-groups
+ * as the default `run` would find them; sequentially:
+ *   npm run bench:faults -- --groups 0 --name faults-sequential
  *
  * Usage: npm run bench:faults [-- --runs N] [--seconds S] [--seeds N] [--topology random|default]
  *          [--only B07,B10,races,clean] [--groups F] [--sched random|pct|mix] [--name STEM]
