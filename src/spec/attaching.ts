@@ -16,15 +16,15 @@
 import { pagingHolds } from './paging.js';
 import type { SpecState, SpecTopo } from './state.js';
 
-/** Whether intel_iommu_sva_supported refuses `dev`: no ATS. */
-const refused = (t: SpecTopo, dev: number): boolean => t.topology.platform === 'vtd' && !t.topology.devices[dev]!.ats;
+/** Whether intel_iommu_sva_supported refuses `dev` (VT-d: no ATS), at domain_alloc_sva and at set_dev_pasid alike. */
+export const svaRefuses = (t: SpecTopo, dev: number): boolean => t.topology.platform === 'vtd' && !t.topology.devices[dev]!.ats;
 
 /** Whether some attach to `group` can stop partway: a PASID device accepted before one refused. Topology only. */
 export const mayAttachPartway = (t: SpecTopo, group: number): boolean => {
   let accepted = false;
   for (const dev of t.groupDevs[group]!) {
     if (t.devMax[dev]! === 0) continue;
-    if (refused(t, dev)) return accepted;
+    if (svaRefuses(t, dev)) return accepted;
     accepted = true;
   }
   return false;
@@ -43,7 +43,7 @@ export const attachPartway = (s: SpecState, group: number, pasid: number): reado
   const accepted: number[] = [];
   for (const dev of devs) {
     if (t.devMax[dev]! === 0) continue;
-    if (refused(t, dev)) return accepted.length > 0 ? accepted : undefined;
+    if (svaRefuses(t, dev)) return accepted.length > 0 ? accepted : undefined;
     accepted.push(dev);
   }
   return undefined;

@@ -7,7 +7,7 @@
  */
 import type { Errno, FailSite, Observation, Platform } from '../shared/index.js';
 import { failSiteInfo } from '../shared/index.js';
-import { attachPartway, beginAttaching } from './attaching.js';
+import { attachPartway, beginAttaching, svaRefuses } from './attaching.js';
 import { bondTable, domainTable, pasidTable } from './machines/index.js';
 import { pagingHolds } from './paging.js';
 import { consumeAnyFail, consumeFail, discardDomain, freeDomain } from './lifetime.js';
@@ -86,7 +86,7 @@ const attachError = (s: SpecState, d: SpecDomain, group: number, pasid: number):
     if (t.topology.platform === 'vtd') {
       // intel_svm_set_dev_pasid → intel_iommu_sva_supported: PASID and ATS must be enabled,
       // and PRI too when the device supports it (pri here means supported and enabled).
-      if (!spec.ats) {
+      if (svaRefuses(t, dev)) {
         rollbackDrain(s, devs, dev);
         return 'EINVAL';
       }
@@ -111,7 +111,7 @@ const domainAlloc = (s: SpecState, slot: number, dev: number): SpecDomain | Errn
   let asid = 0;
   if (s.t.topology.platform === 'vtd') {
     // intel_svm_domain_alloc: intel_iommu_sva_supported(dev) first, then kzalloc.
-    if (!spec.ats) return 'EINVAL';
+    if (svaRefuses(s.t, dev)) return 'EINVAL';
     if (consumeAnyFail(s, DOMAIN_SITES.vtd) !== undefined) return 'ENOMEM';
   } else if (s.t.topology.platform === 'amd') {
     // amd_iommu_domain_alloc_sva → protection_domain_alloc: kzalloc, then a domain ID from
@@ -225,7 +225,7 @@ export const bindPartway = (s: SpecState, dev: number, slot: number, existing: b
   const pasid = sl.pasid.ctx.pasid;
   if (pasid === 0 || pasid >= s.t.devMax[dev]! || sl.handles[group] !== undefined) return undefined;
   // The new domain's: intel_svm_domain_alloc refuses a device without ATS before any attach.
-  if (existing ? sl.domains.length === 0 : !s.t.topology.devices[dev]!.ats) return undefined;
+  if (existing ? sl.domains.length === 0 : svaRefuses(s.t, dev)) return undefined;
   const devs = attachPartway(s, group, pasid);
   if (devs !== undefined) beginAttaching(s, group, slot, devs);
   return undefined;
@@ -241,8 +241,12 @@ export const bind = (s: SpecState, dev: number, slot: number): Observation => bi
  * until the unbind proper, the entry is still present and a device access still translates.
  */
 export const unbindStop = (s: SpecState, dev: number, slot: number): void => {
-  if (s.bonds[dev * s.t.topology.mms + slot]!.ctx.n === 1 && s.t.devPri[dev] && s.outstanding[dev]! > 0) abandonOpen(s, dev, slot);
+  if (stopsDevice(s, dev, slot) && s.outstanding[dev]! > 0) abandonOpen(s, dev, slot);
 };
+
+/** Whether dev's unbind of `slot` is its caller's last of a PRI device (unbindStop then abandons its open groups). */
+export const stopsDevice = (s: SpecState, dev: number, slot: number): boolean =>
+  s.t.devPri[dev]! && s.bonds[dev * s.t.topology.mms + slot]!.ctx.n === 1;
 
 /** iommu_sva_unbind_device on the pair's (group-shared) handle. Precondition: a bond exists. */
 export const unbind = (s: SpecState, dev: number, slot: number): void => {

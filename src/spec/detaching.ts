@@ -18,9 +18,11 @@ import type { SpecState } from './state.js';
  * (iommu_detach_device_pasid follows), the handle's entries are torn down until endDetaching.
  */
 export const unbindTeardown = (s: SpecState, dev: number, slot: number): void => {
-  const group = s.t.devGroup[dev]!;
-  if (s.slots[slot]!.handles[group]?.users === 1 && !tornDown(s, group, slot)) s.detaching.push({ group, slot });
+  if (detaches(s, dev, slot)) s.detaching.push({ group: s.t.devGroup[dev]!, slot });
 };
+
+/** Whether dev's unbind of `slot` drops its group handle's last user. */
+export const detaches = (s: SpecState, dev: number, slot: number): boolean => s.slots[slot]!.handles[s.t.devGroup[dev]!]?.users === 1;
 
 /** The handle's erase: the detach is over. */
 export const endDetaching = (s: SpecState, group: number, slot: number): void => {

@@ -26,13 +26,20 @@ import type { SpecState } from './state.js';
  */
 export const canEmit = (s: SpecState, dev: number, pasid: number): boolean => pasid < 2 ** s.t.topology.devices[dev]!.pasidBits;
 
+/**
+ * Whether dev's entry at `slot`'s PASID is `slot`'s: its group holds the mm's handle, or a
+ * concurrent bind's attempt set it up partway (attaching.ts); not once a concurrent unbind tore
+ * the handle's entries down (detaching.ts).
+ */
+const translatesVia = (s: SpecState, dev: number, group: number, slot: number): boolean =>
+  (s.slots[slot]!.handles[group] !== undefined || attachingAt(s, dev, s.slots[slot]!.pasid.ctx.pasid) === slot) &&
+  (s.detaching.length === 0 || !tornDown(s, group, slot));
+
 export const dma = (s: SpecState, dev: number, slot: number, page: number, write: boolean): Observation => {
   const sl = s.slots[slot]!;
   if (s.t.devMax[dev] === 0 || !canEmit(s, dev, sl.pasid.ctx.pasid)) return dmaFault('no PASID capability');
-  // A concurrent bind's attempt set up partway translates for the devices it reached (attaching.ts).
   const group = s.t.devGroup[dev]!;
-  // So does a concurrent unbind's teardown of the entries, before the handle goes (detaching.ts).
-  if ((sl.handles[group] === undefined && attachingAt(s, dev, sl.pasid.ctx.pasid) !== slot) || (s.detaching.length > 0 && tornDown(s, group, slot))) {
+  if (!translatesVia(s, dev, group, slot)) {
     // The PASID number may be an iommufd paging domain's in this group: the access is an IOVA one.
     const h = pagingAt(s, group, sl.pasid.ctx.pasid);
     return h === undefined ? dmaFault('not bound') : dmaIova(s, dev, h, page, write);

@@ -26,9 +26,9 @@
  */
 import type { Command, Observation } from '../shared/index.js';
 import { endAttaching, mayAttachPartway } from './attaching.js';
-import { endDetaching, unbindTeardown } from './detaching.js';
+import { detaches, endDetaching, unbindTeardown } from './detaching.js';
 import { OK_OBS } from './observe.js';
-import { bindExisting, bindNew, bindPartway, unbindHandle, unbindStop } from './bind.js';
+import { bindExisting, bindNew, bindPartway, stopsDevice, unbindHandle, unbindStop } from './bind.js';
 import { migrateRemap, migrateUnmap } from './migrate.js';
 import { hwptAllocPoint, hwptUnallocated, replaceHasWindow, replaceSetup, replaceTeardown } from './paging.js';
 import type { SpecState } from './state.js';
@@ -64,18 +64,6 @@ const bindStopsPartway = (s: SpecState, cmd: Command & { kind: 'bind' }, size: n
 export const bindUnlockedWindow = (s: SpecState, cmd: Command, size: number): number =>
   cmd.kind !== 'bind' || !bindRetries(s, cmd, size) ? -1 : bindStopsPartway(s, cmd, size) ? 2 : 1;
 
-/**
- * Whether an unbind is its caller's last of a PRI device: the device stops
- * using the PASID (its open groups abandoned, their credits back) at a point before the unbind
- * proper (bind.ts unbindStop), and a device access in between still translates.
- */
-const unbindStops = (s: SpecState, cmd: Command & { kind: 'unbind' }): boolean =>
-  s.t.devPri[cmd.dev]! && s.bonds[cmd.dev * s.t.topology.mms + cmd.mm]!.ctx.n === 1;
-
-/** Whether an unbind drops its group handle's last user: its detach tears the entries down before the erase (detaching.ts). */
-const unbindDetaches = (s: SpecState, cmd: Command & { kind: 'unbind' }): boolean =>
-  s.slots[cmd.mm]!.handles[s.t.devGroup[cmd.dev]!]?.users === 1;
-
 /** How many linearization points `cmd` has in a group of `size` commands (1 alone). */
 export const linPoints = (s: SpecState, cmd: Command, size = 1): number => {
   const alloc = allocatesFirst(s, cmd, size) ? 1 : 0;
@@ -85,7 +73,8 @@ export const linPoints = (s: SpecState, cmd: Command, size = 1): number => {
     case 'replacePasid':
       return alloc + (replaceHasWindow(s.t.topology.platform) ? 2 : 1);
     case 'unbind':
-      return size > 1 && (unbindStops(s, cmd) || unbindDetaches(s, cmd)) ? 3 : 1;
+      // The device stops (bind.ts stopsDevice), the entries go (detaching.ts detaches), the rest.
+      return size > 1 && (stopsDevice(s, cmd.dev, cmd.mm) || detaches(s, cmd.dev, cmd.mm)) ? 3 : 1;
     case 'migrate':
       return 2;
     case 'serviceFaults':
