@@ -76,8 +76,8 @@ const specInPoints = (spec: SpecState, cmds: readonly Command[], seq: readonly L
       c.retired.length = 0;
     }
     if (cmd.kind === 'serviceFaults') {
-      // One handler pass: its answers add to the passes before it (spec/points.ts).
-      const pass = specPoint(c, cmd, point)!;
+      // One work item: its answers add to the points before it (spec/points.ts).
+      const pass = specPoint(c, cmd, point, points[i])!;
       out[i] = servicePasses(out[i], pass);
     } else if (out[i] === undefined) {
       // A two-point member that failed at its first point (an allocation before the teardown) is done.
@@ -178,7 +178,7 @@ const threw = (e: unknown): Observation => ({ ok: false, errno: 'EFAULT', fault:
  * observe a replace half done (attach, detach, another replace of that PASID) wait on the
  * &group->mutex it holds, and the others do not read the PASID's entry. A migration's: device
  * accesses; the CPU's fault, munmap and mprotect wait (the entry, mmap_lock). Between two
- * handler passes of serviceFaults anything: a loop that handles what is queued hides no state.
+ * work items of serviceFaults anything: a loop that handles what is queued hides no state.
  */
 const pointRules = (spec: SpecState, cmds: readonly Command[]): PointRules => {
   const alloc = cmds.map((c) => allocatesFirst(spec, c, cmds.length));
@@ -400,7 +400,7 @@ const linViolation = (specBefore: SpecState, cmds: readonly Command[], run: Grou
     if (!isAtomic(seq)) windows.push(seq.slice());
     return false;
   });
-  if (windows.length > 0) lines.push('Inside a window (replacePasid X.1: the old entry torn down, X.2: the new one set up; serviceFaults X.k: its k-th handler pass):');
+  if (windows.length > 0) lines.push('Inside a window (replacePasid X.1: the old entry torn down, X.2: the new one set up; serviceFaults X.k: its k-th work item):');
   for (const seq of windows) {
     const label = seq.map((p) => `${run.tasks[p.member]!.name}${rules.points[p.member]! > 1 ? `.${p.point + 1}` : ''}`).join(' ; ');
     const obs = specInPointsSafe(specBefore, cmds, seq);

@@ -9,7 +9,7 @@
  *
  * A member may have several linearization points (a replace whose mainline tears the old entry
  * down before it sets the new one up: src/spec/paging.ts replaceHasWindow; a migration's
- * unmap and remap; serviceFaults' handler passes). Its points take effect in order, all inside
+ * unmap and remap; serviceFaults' work items). Its points take effect in order, all inside
  * its interval; between two of them (its window) another member's point may linearize only if
  * the owner's rule lets it in (`mayEnter`: for a replace, a device access, as the kernel's other
  * paths wait on the lock the replace holds). The search is then over sequences of points.

@@ -13,11 +13,13 @@
  *
  * serviceFaults is a loop, not one instant: the PRQ thread runs again while its interrupt
  * fired during the run (IRQTF_RUNTHREAD: prq_event_thread reports what came in before it
- * sleeps), and the IOPF workqueue runs every item queued meanwhile. Each pass answers what is
- * queued at it, so in a group it has a pass for every member (each device-side member sends its
- * requests once, so that many passes cover every arrival order). Its value is the requests
- * answered Success over all passes; a pass that finds nothing queued changes nothing, so the
- * passes back to back are the sequential command.
+ * sleeps), and the IOPF workqueue runs every item queued meanwhile, each on a kworker of its
+ * own, so another task may run between two items. In a group each of its points runs one work
+ * item (pri.ts servicePoint): one for every group queued when it starts (a LAST in the queues)
+ * and one for every member (each device-side member sends its requests once, so that many cover
+ * every arrival order). Its value is the requests answered Success over all points; a point
+ * that finds nothing queued changes nothing, so the points back to back are the sequential
+ * command.
  *
  * In a group, an attach or replace whose HWPT is not allocated yet first allocates it at a
  * point of its own: the harness allocates lazily what the VMM allocates by an ioctl before the
@@ -30,6 +32,7 @@ import { detaches, endDetaching, unbindTeardown } from './detaching.js';
 import { OK_OBS } from './observe.js';
 import { bindExisting, bindNew, bindPartway, stopsDevice, unbindHandle, unbindStop } from './bind.js';
 import { migrateRemap, migrateUnmap } from './migrate.js';
+import { queuedLasts, servicePoint } from './pri.js';
 import { hwptAllocPoint, hwptUnallocated, replaceHasWindow, replaceSetup, replaceTeardown } from './paging.js';
 import type { SpecState } from './state.js';
 import { specStep } from './step.js';
@@ -78,7 +81,7 @@ export const linPoints = (s: SpecState, cmd: Command, size = 1): number => {
     case 'migrate':
       return 2;
     case 'serviceFaults':
-      return size;
+      return size > 1 ? size + queuedLasts(s) : 1;
     default:
       return alloc + 1;
   }
@@ -90,14 +93,15 @@ export const linPoints = (s: SpecState, cmd: Command, size = 1): number => {
  * observation, or undefined when it goes on at its next point. A multi-point command is never
  * in a group with an injection armed (groupLegal), so its points skip specStep's injection
  * bookkeeping; one point, or all back to back, is exactly specStep (an allocation done at point
- * 0 is not repeated: hwptAlloc keeps an allocated HWPT). A serviceFaults pass gives that pass's
- * observation: the caller adds the passes up (servicePasses).
+ * 0 is not repeated: hwptAlloc keeps an allocated HWPT). A serviceFaults point gives that
+ * point's observation: the caller adds the points up (servicePasses).
  */
 export const specPoint = (s: SpecState, cmd: Command, point: number, points = 1): Observation | undefined => {
   if (allocatedFirst(s, cmd, points)) {
     if (point === 0) return hwptAllocPoint(s, cmd.dev, cmd.hwpt);
     point--;
   }
+  if (cmd.kind === 'serviceFaults' && points > 1) return servicePoint(s, point === points - 1);
   if (cmd.kind === 'migrate') return point === 0 ? migrateUnmap(s, cmd.mm, cmd.page) : migrateRemap(s, cmd.mm, cmd.page);
   if (cmd.kind === 'bind' && points > 1) return bindPoint(s, cmd, point, points);
   if (cmd.kind === 'unbind' && points > 1) {
@@ -133,6 +137,6 @@ const bindPoint = (s: SpecState, cmd: Command & { kind: 'bind' }, point: number,
   return bindExisting(s, cmd.dev, cmd.mm) ?? (partway && points === 2 ? bindPartway(s, cmd.dev, cmd.mm, false) : undefined);
 };
 
-/** serviceFaults' observation over its passes so far: the Success answers of each, added. */
+/** serviceFaults' observation over its points so far: the Success answers of each, added. */
 export const servicePasses = (sofar: Observation | undefined, pass: Observation): Observation =>
   sofar === undefined || !sofar.ok || !pass.ok ? pass : { ok: true, value: (sofar.value ?? 0) + (pass.value ?? 0) };

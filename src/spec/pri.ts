@@ -34,7 +34,7 @@ import { touch } from './addressSpace.js';
 import { tornDown } from './detaching.js';
 import { consumeFail } from './lifetime.js';
 import { dmaFault } from './observe.js';
-import { MM, PTE_ABSENT, PTE_PROTNONE, PTE_RW, type SpecRequest, type SpecState } from './state.js';
+import { MM, PTE_ABSENT, PTE_PROTNONE, PTE_RW, type SpecGroup, type SpecRequest, type SpecState } from './state.js';
 
 /** The observation of an access that became a page request: done, no value yet. */
 export const PRI_QUEUED: Observation = Object.freeze({ ok: true });
@@ -163,12 +163,6 @@ const handleFault = (s: SpecState, slot: number, r: SpecRequest): boolean => {
   return sl.mm.state === MM.live && touch(sl, slot, r.page, r.write).ok;
 };
 
-/** A group the thread reported with a handler, in the order its work runs: its faults, and the handler's slot. */
-interface SpecGroup {
-  readonly faults: readonly SpecRequest[];
-  readonly last: SpecRequest;
-}
-
 /** The fault handler at the request's PASID: an attach handle of the device's group for that mm. */
 const hasHandler = (s: SpecState, r: SpecRequest): boolean =>
   r.slot >= 0 && s.slots[r.slot]!.handles[s.t.devGroup[r.dev]!] !== undefined;
@@ -248,14 +242,46 @@ const runGroups = (s: SpecState, groups: readonly SpecGroup[], attached: (r: Spe
 
 const ALWAYS = (): boolean => true;
 
+/** Whether the retry of a group's LAST can translate: a handle whose entries a concurrent unbind tore down still handles its faults, but the retries fail. */
+const attachedNow = (s: SpecState): ((r: SpecRequest) => boolean) =>
+  s.detaching.length === 0 ? ALWAYS : (r: SpecRequest): boolean => !tornDown(s, s.t.devGroup[r.dev]!, r.slot);
+
 /** serviceFaults: each IOMMU's fault thread, then its workqueue. Value: requests answered Success. */
 export const serviceFaults = (s: SpecState): Observation => {
   s.retired.length = 0;
   let success = 0;
   const n = s.t.topology.iommus.length;
-  // A handle whose entries a concurrent unbind tore down still handles its faults; the retries fail.
-  const attached = s.detaching.length === 0 ? ALWAYS : (r: SpecRequest): boolean => !tornDown(s, s.t.devGroup[r.dev]!, r.slot);
+  const attached = attachedNow(s);
   for (let iommu = 0; iommu < n; iommu++) success += runGroups(s, faultThread(s, iommu), attached);
+  return { ok: true, value: success };
+};
+
+/** How many groups the fault threads could hand the workqueue from what is queued now: one per LAST. */
+export const queuedLasts = (s: SpecState): number => {
+  let n = 0;
+  for (const r of s.prq) if (r.last && r.stop !== true) n++;
+  return n;
+};
+
+/**
+ * One point of a serviceFaults in a concurrent group: one IOPF work item runs. The workqueue is
+ * unbound (iopf_queue_work: a kworker per item), so another task may run between two items of
+ * one pass, as between two passes. With no work pending, the next IOMMU's fault thread reports
+ * its queue first (a new pass once every IOMMU's has run); the `final` point finishes the pass
+ * under way, or runs a whole one, so nothing the command took is left half done. Its points back
+ * to back are serviceFaults: the same threads and items in the same order, and the points
+ * after the last item find nothing queued. Value: requests answered Success at this point.
+ */
+export const servicePoint = (s: SpecState, final: boolean): Observation => {
+  s.retired.length = 0;
+  const sv = s.servicing;
+  const n = s.t.topology.iommus.length;
+  if (sv.pending.length === 0 && sv.iommu === n) sv.iommu = 0;
+  let success = 0;
+  do {
+    while (sv.pending.length === 0 && sv.iommu < n) for (const g of faultThread(s, sv.iommu++)) sv.pending.push(g);
+    if (sv.pending.length > 0) success += runGroups(s, [sv.pending.shift()!], attachedNow(s));
+  } while (final && (sv.pending.length > 0 || sv.iommu < n));
   return { ok: true, value: success };
 };
 

@@ -120,6 +120,22 @@ export interface SpecDetaching {
   readonly slot: number;
 }
 
+/** A group the fault thread reported with a handler, as its work runs: its faults in order, and the LAST (the handler's slot). */
+export interface SpecGroup {
+  readonly faults: readonly SpecRequest[];
+  readonly last: SpecRequest;
+}
+
+/**
+ * A serviceFaults of a concurrent group between its points (spec/pri.ts servicePoint): the IOMMU
+ * whose fault thread runs next (the IOMMU count: no pass under way), and the IOPF work the
+ * threads queued that has not run yet, in queue order.
+ */
+export interface SpecServicing {
+  iommu: number;
+  readonly pending: SpecGroup[];
+}
+
 /** A page whose PTE a migration entry replaced (try_to_migrate_one), until remove_migration_ptes. */
 export interface SpecMigration {
   readonly slot: number;
@@ -185,6 +201,8 @@ export interface SpecState {
   readonly attaching: SpecAttaching[];
   /** Handles between a concurrent unbind's entry teardown and its erase (detaching.ts). */
   readonly detaching: SpecDetaching[];
+  /** A concurrent serviceFaults' pass under way (pri.ts servicePoint). */
+  readonly servicing: SpecServicing;
   /** Shared, not cloned: a run's coverage. */
   coverage: CoverageRecorder | undefined;
 }
@@ -267,6 +285,7 @@ export const initSpec = (topology: Topology, coverage?: CoverageRecorder): SpecS
     migrating: [],
     attaching: [],
     detaching: [],
+    servicing: { iommu: topology.iommus.length, pending: [] },
     coverage,
   };
 };
@@ -319,6 +338,7 @@ export const cloneSpec = (s: SpecState): SpecState => {
     migrating: s.migrating.map((m) => ({ ...m })),
     attaching: [...s.attaching],
     detaching: [...s.detaching],
+    servicing: { iommu: s.servicing.iommu, pending: [...s.servicing.pending] },
     coverage: s.coverage,
   };
 };

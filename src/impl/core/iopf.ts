@@ -228,13 +228,17 @@ function* iopf_group_alloc(param: IommuFaultParam, evt: IopfFault): Co<{ group: 
   // The partial list and the pending list change under iopf_param->lock: an answer or a
   // device removal on another CPU walks them under it.
   yield* mutex_lock(param.lock);
-  for (let i = param.partial.length - 1; i >= 0; i--) {
+  // list_for_each_entry_safe from the partial list's head (newest first: report_partial_fault
+  // list_adds), each list_move'd to the head of group->faults: the group holds them oldest first.
+  for (let i = 0; i < param.partial.length;) {
     const p = param.partial[i]!;
-    if (p.prm.grpid !== evt.prm.grpid) continue;
-    if (faultPasid(p) !== faultPasid(evt)) {
-      if (kernel.fixes.has('iopf-stale-partial')) continue;
-      noteFinding(kernel, 'iopf-stale-partial');
+    const mine = p.prm.grpid === evt.prm.grpid &&
+      (faultPasid(p) === faultPasid(evt) || !kernel.fixes.has('iopf-stale-partial'));
+    if (!mine) {
+      i++;
+      continue;
     }
+    if (faultPasid(p) !== faultPasid(evt)) noteFinding(kernel, 'iopf-stale-partial');
     param.partial.splice(i, 1);
     faults.unshift(p);
   }

@@ -4,6 +4,8 @@ import type { SmmuV3 } from '../../../src/hw/smmuv3/index.js';
 import type { VtdUnit } from '../../../src/hw/vtd/unit.js';
 import { dev_fault_param } from '../../../src/impl/core/iopf.js';
 import { formatToken, userVpn } from '../../../src/shared/index.js';
+import { loadTrace } from '../../../src/trace/index.js';
+import { bench } from '../../properties/hardware/helpers.js';
 import { priSetup } from '../../properties/hardware/priHelpers.js';
 
 const dma = (page: number, write = false) => ({ kind: 'dma', dev: 0, mm: 0, page, write }) as const;
@@ -115,4 +117,18 @@ describe('the page response path of each platform', () => {
     unit.submit({ kind: 'CMD_RESUME', sid: 0, stag: 3, retry: false });
     expect(b.world.devices[0]!.hw.priState!.protocolErrors).toEqual(['dev0: invalid response to PRG 3 with no such request outstanding']);
   });
+});
+
+test('iopf_group_alloc: the partial requests join their group in arrival order, before the LAST (amd)', () => {
+  // Three requests of PRG 0: two partial ones left by an abandoned group (the group's other
+  // device keeps the handle), then a LAST. report_partial_fault list_adds (newest first) and
+  // iopf_group_alloc list_moves each to the group's head: page 0, page 1 (unmapped: sticky
+  // INVALID), page 1 again. So page 0 is faulted in.
+  const t = loadTrace(new URL('../../../regressions/amd-iopf-group-partials-in-arrival-order.json', import.meta.url).pathname);
+  if (!t.ok) throw new Error(t.error);
+  const b = bench('amd', t.value.topology);
+  b.run(...t.value.commands);
+  expect(b.world.mms[0]!.pgd.lookup(userVpn(0))).not.toBe(0);
+  expect(b.world.mms[0]!.pgd.lookup(userVpn(1))).toBe(0);
+  expect(violations(b)).toEqual([]);
 });

@@ -1,0 +1,57 @@
+import { describe, expect, test } from 'vitest';
+import type { SpecState } from '../../src/spec/index.js';
+import { cloneSpec, initSpec, linPoints, specPoint, specStep } from '../../src/spec/index.js';
+import { bind, dma, run, spawn, topo } from './helpers.js';
+
+const SERVICE = { kind: 'serviceFaults' } as const;
+
+/** A bound PRI device with two page requests queued, one group each (pages 0 and 1 missing). */
+const twoQueued = (): SpecState => {
+  const s = initSpec(topo('vtd', [{}], [[0, { pri: true }]]));
+  run(s, spawn(0));
+  run(s, { kind: 'mmap', mm: 0, first: 0, count: 2, prot: 'rw' });
+  run(s, bind(0, 0));
+  expect(run(s, dma(0, 0, 0, false))).toEqual({ ok: true });
+  expect(run(s, dma(0, 0, 1, false))).toEqual({ ok: true });
+  return s;
+};
+
+describe('serviceFaults in a group: one IOPF work item per point (spec/pri.ts servicePoint)', () => {
+  test('it has a point per queued group and per member; alone, one', () => {
+    const s = twoQueued();
+    expect([linPoints(s, SERVICE), linPoints(s, SERVICE, 2), linPoints(s, SERVICE, 3)]).toEqual([1, 4, 5]);
+  });
+
+  test('its points back to back are the sequential command: the same answers, in the same order', () => {
+    const a = twoQueued();
+    const b = cloneSpec(a);
+    expect(specStep(a, SERVICE)).toEqual({ ok: true, value: 2 });
+    const values = [0, 1, 2, 3].map((p) => specPoint(b, SERVICE, p, 4));
+    expect(values).toEqual([1, 1, 0, 0].map((value) => ({ ok: true, value })));
+    expect(b.waiting).toEqual(a.waiting);
+    expect(b.slots[0]!.pte).toEqual(a.slots[0]!.pte);
+    expect(b.servicing).toEqual({ iommu: 1, pending: [] });
+  });
+
+  test('an exit between two work items: the first group is answered Success, the second finds the mm gone', () => {
+    // The kernel's IOPF workqueue is unbound: kworker 1 runs, the exit runs, kworker 2 runs.
+    const s = twoQueued();
+    expect(specPoint(s, SERVICE, 0, 4)).toEqual({ ok: true, value: 1 });
+    expect(s.servicing.pending).toHaveLength(1);
+    run(s, { kind: 'exit', mm: 0 });
+    expect(specPoint(s, SERVICE, 1, 4)).toEqual({ ok: true, value: 0 });
+    // Atomically either order answers both groups the same way: 2 or 0, never 1.
+    const before = twoQueued();
+    const after = twoQueued();
+    run(after, { kind: 'exit', mm: 0 });
+    expect([specStep(before, SERVICE), specStep(after, SERVICE)]).toEqual([{ ok: true, value: 2 }, { ok: true, value: 0 }]);
+  });
+
+  test('the final point finishes the pass under way, so nothing is left pending', () => {
+    const s = twoQueued();
+    expect(specPoint(s, SERVICE, 0, 2)).toEqual({ ok: true, value: 1 });
+    expect(specPoint(s, SERVICE, 1, 2)).toEqual({ ok: true, value: 1 });
+    expect(s.servicing).toEqual({ iommu: 1, pending: [] });
+    expect(s.waiting).toEqual([]);
+  });
+});
