@@ -15,6 +15,7 @@ import { sameObservation } from '../shared/index.js';
 import { abstractView, cloneSpec, diffViews, specStep, type SpecState } from '../spec/index.js';
 import type { World } from '../impl/index.js';
 import { abstract } from '../../properties/abstraction.js';
+import { hwQueued } from '../../properties/hardware/priRead.js';
 import { matchesSpec } from '../../properties/lifecycle/refinementMatch.js';
 import type { TraceStep } from '../trace/index.js';
 import { excuseKnown } from './known.js';
@@ -115,14 +116,22 @@ const failedAttempt = (spec: SpecState, world: World, cmd: Command, site: FailSi
 };
 
 /**
- * The page requests still outstanding per device agree (a group attach undone after its
- * first device drains that device's page requests; the abstract view does not hold them), and
- * so does which endpoints a Response Failure turned off (the abort group's; VT-d and AMD: an
- * SMMUv3 stall master is resumed with an abort instead).
+ * The page requests still outstanding per device agree, and so do those still in the IOMMUs'
+ * hardware queues (a group attach undone after its first device drains that device's IOMMU:
+ * a request with no answer to wait for, on the RID, is only taken off the queue; the abstract
+ * view holds neither), and which endpoints a Response Failure turned off (the abort group's;
+ * VT-d and AMD: an SMMUv3 stall master is resumed with an abort instead).
  */
 const priMatches = (world: World, spec: SpecState): boolean =>
   world.devices.every((d) => (d.hw.priState?.outstanding.length ?? 0) === spec.outstanding[d.id] &&
+    hwQueued(world, d).length === specQueued(spec, d.id) &&
     (spec.t.topology.platform === 'smmuv3' || (d.hw.priState?.responseFailure === true ? 1 : 0) === spec.priFailed[d.id]));
+
+const specQueued = (spec: SpecState, dev: number): number => {
+  let n = 0;
+  for (const r of spec.prq) if (r.dev === dev) n++;
+  return n;
+};
 
 /** Whether the next command runs with a fault injection armed (failNext or failNth). */
 export const injectionArmed = (spec: SpecState): boolean => spec.failArmed !== undefined || spec.failNth > 0;

@@ -36,3 +36,33 @@ describe('the failed attempt of an injected serviceFaults', () => {
     expect(s.steps.at(-1)!.actual).toMatchObject({ ok: false, errno: 'EFAULT' });
   });
 });
+
+/**
+ * VT-d: a bind's attempt on the mm's domain fails at dev1 (the group's second device) and its
+ * unwind drains dev0's IOMMU, taking the RID request that a full PRQ left there (its LAST was
+ * dropped). Both candidates, dev0's attach or dev1's, leave the same requests outstanding at
+ * the endpoint; only the PRQ tells them apart (bench seed 801767 once took the first and
+ * expected the request still queued).
+ */
+const vtd: Topology = {
+  platform: 'vtd',
+  iommus: [{ pasidBits: 2, didBits: 16, asidBits: 2, rangeInv: false, prqSize: 1 }, { pasidBits: 3, didBits: 16, asidBits: 3, rangeInv: true, prqSize: 2 }],
+  devices: [{ iommu: 0, group: 0, pasidBits: 20, ats: true, pri: true }, { iommu: 0, group: 0, pasidBits: 20, ats: true, pri: false }, { iommu: 1, group: 1, pasidBits: 3, ats: true, pri: false }],
+  mms: 1, pages: 2, kpages: 0, ptLevels: 4,
+};
+const vtdCmds: Command[] = [
+  { kind: 'spawn', mm: 0 }, { kind: 'exit', mm: 0 }, { kind: 'prg', dev: 0, mm: 0, page: 0, count: 2, write: false, last: true, rid: true },
+  { kind: 'mmdrop', mm: 0 }, { kind: 'spawn', mm: 0 }, { kind: 'bind', dev: 2, mm: 0 }, { kind: 'failNth', n: 9 }, { kind: 'bind', dev: 0, mm: 0 },
+];
+
+describe('the failed attempt of an injected bind', () => {
+  test('VT-d: the attach failed at dev1, so dev0\'s unwind drained the PRQ in the kernel and the spec', () => {
+    const r = runSequence(vtd, vtdCmds);
+    if (!r.ok) throw new Error(r.error);
+    const s = r.value.session;
+    expect(s.violation).toBeUndefined();
+    expect(s.steps.at(-1)!.actual).toEqual({ ok: true, value: 1 });
+    expect(s.spec.prq).toEqual([]);
+    expect(s.spec.prqOverflow[0]).toBe(0);
+  });
+});

@@ -22,7 +22,7 @@ const PREFIX: readonly Command[] = [
 ];
 const GROUP: readonly Command[] = [prg(2, 1), { kind: 'serviceFaults' }];
 
-describe('serviceFaults in a group: one handler pass per member', () => {
+describe('serviceFaults in a group: a point per member (and per queued group)', () => {
   test('alone it has one point, in a group of n one per member; passes add their Success answers', () => {
     const s = initSpec(defaultTopology('vtd'));
     expect(linPoints(s, { kind: 'serviceFaults' })).toBe(1);
