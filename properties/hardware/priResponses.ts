@@ -1,4 +1,5 @@
 import type { Invariant } from '../invariant.js';
+import { userVpn } from '../../src/shared/index.js';
 import { perPlatform, type PlatformCheck } from './platform.js';
 import { dev_fault_param } from '../../src/impl/core/iopf.js';
 import { hwQueueEmpty, hwQueued, kernelPending } from './priRead.js';
@@ -57,6 +58,15 @@ const check: PlatformCheck = (ctx, out) => {
       const hwOpen = pri.outstanding.filter((r) => !pri.outstanding.some((o) => o.pasid === r.pasid && o.prgi === r.prgi && o.last)).length;
       const specOpen = spec.waiting.filter((w) => w.dev === dev.id && !spec.waiting.some((o) => o.dev === w.dev && o.slot === w.slot && o.prgi === w.prgi && o.last)).length;
       if (hwOpen !== specOpen) out.add({ dev: dev.id }, `${dev.hw.name} has ${hwOpen} page requests in groups whose LAST it has not sent, the spec ${specOpen}`);
+      // And for the same pages: which of two concurrent misses the full queue dropped decides
+      // which page the kernel will fault in.
+      else if (pri.outstanding.length > 0) {
+        const hwPages = pri.outstanding.map((r) => accessKey(r.vpn, r.write)).sort(byNumber);
+        const specPages = spec.waiting.filter((w) => w.dev === dev.id).map((w) => accessKey(userVpn(w.page), w.write)).sort(byNumber);
+        if (hwPages.some((k, i) => k !== specPages[i])) {
+          out.add({ dev: dev.id }, `${dev.hw.name} waits on ${hwPages.map(formatAccess).join(', ')}, the spec on ${specPages.map(formatAccess).join(', ')}`);
+        }
+      }
     }
   }
   // The kernel's partial lists hold what the spec says: none outlives its PASID's detach.
@@ -78,6 +88,11 @@ const check: PlatformCheck = (ctx, out) => {
     if (prq.overflow !== (spec.prqOverflow[iommu.index] === 1)) out.add({ iommu: iommu.index }, `${iommu.unit.name}: PRO is ${prq.overflow ? 'set' : 'clear'}, the spec has it ${prq.overflow ? 'clear' : 'set'}`);
   }
 };
+
+/** One outstanding access, as a number that sorts by page then read before write. */
+const accessKey = (vpn: number, write: boolean): number => vpn * 2 + (write ? 1 : 0);
+const byNumber = (a: number, b: number): number => a - b;
+const formatAccess = (k: number): string => `vpn 0x${Math.floor(k / 2).toString(16)} ${k % 2 === 1 ? 'w' : 'r'}`;
 
 /** AMD: each PPR log holds as many requests as the spec says, and is stopped (overflowed, not restarted) when the spec says. */
 const checkPprLogs: PlatformCheck = (ctx, out) => {

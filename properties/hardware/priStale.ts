@@ -11,7 +11,9 @@ import { boundRoot, lostGroup } from './priRead.js';
 const check: PlatformCheck = (ctx, out) => {
   for (const dev of ctx.world.devices) {
     const pri = dev.hw.priState;
-    if (pri === undefined || pri.outstanding.length === 0) continue;
+    // A surprise-removed endpoint retries nothing (hw/device.ts retry): no answer it waits for
+    // can reach an address space, and nothing could stop its open groups before it went.
+    if (pri === undefined || pri.outstanding.length === 0 || dev.hw.disconnected) continue;
     for (const r of pri.outstanding) {
       // A group whose LAST the IOMMU discarded gets no response: none can reach the wrong mm.
       if (lostGroup(pri.outstanding, r)) continue;

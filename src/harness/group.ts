@@ -205,8 +205,10 @@ const mayEnter = (cmds: readonly Command[], alloc: readonly boolean[], unlocked:
     case 'replacePasid':
       return DEVICE_SIDE.has(kind) || kind === 'replacePasid';
     case 'unbind':
-      // The fault path takes no lock the unbind holds (iommu_sva_handle_iopf: mmap_lock only).
-      return DEVICE_SIDE.has(kind) || kind === 'serviceFaults';
+      // The fault path takes no lock the unbind holds (iommu_sva_handle_iopf: mmap_lock only),
+      // nor does a grace period (synchronize_srcu, then the SRCU callbacks: free_notifier of
+      // notifiers put before it), which touches nothing the unbind's window half holds.
+      return DEVICE_SIDE.has(kind) || kind === 'serviceFaults' || kind === 'gracePeriod';
     default:
       return DEVICE_SIDE.has(kind);
   }

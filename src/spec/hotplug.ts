@@ -5,7 +5,7 @@
  * (drivers/misc/uacce/uacce.c: uacce_remove → uacce_put_queue → uacce_unbind_queue, v6.17),
  * in mm-slot order. Afterwards the device is gone: nothing may name it again.
  */
-import { unbind } from './bind.js';
+import { unbindHandle } from './bind.js';
 import type { SpecState } from './state.js';
 
 export const unplug = (s: SpecState, dev: number): void => {
@@ -15,6 +15,7 @@ export const unplug = (s: SpecState, dev: number): void => {
   const mms = s.t.topology.mms;
   for (let slot = 0; slot < mms; slot++) {
     const bond = s.bonds[dev * mms + slot]!;
-    while (bond.ctx.n > 0) unbind(s, dev, slot);
+    // No unbindStop: nothing can stop a device that is gone, so its open groups stay open.
+    while (bond.ctx.n > 0) unbindHandle(s, dev, slot);
   }
 };

@@ -88,7 +88,7 @@ export const send = (s: SpecState, r: SpecRequest): void => {
   const topo = s.t.topology;
   const iommu = topo.devices[r.dev]!.iommu;
   if (topo.platform !== 'smmuv3') {
-    let queued = 0;
+    let queued = s.servicing.held === iommu ? s.servicing.heldCount : 0;
     for (const q of s.prq) if (topo.devices[q.dev]!.iommu === iommu) queued++;
     if (queued >= prqEntries(topo.iommus[iommu]!) || (topo.platform === 'amd' && s.prqOverflow[iommu] === 1)) {
       if (r.stop === true) return;
@@ -169,10 +169,17 @@ const hasHandler = (s: SpecState, r: SpecRequest): boolean =>
 
 /**
  * The IOMMU's fault thread: report every queued request of `iommu` in order (prq_event_thread,
- * iommu_report_device_fault), then clear an overflow with the queue empty (discarding the kept
- * partial requests of its devices). Returns the groups handed to the workqueue.
+ * iommu_report_device_fault), then release the queue (faultRelease). Returns the groups handed
+ * to the workqueue.
  */
 const faultThread = (s: SpecState, iommu: number): SpecGroup[] => {
+  const groups = faultReport(s, iommu);
+  faultRelease(s, iommu);
+  return groups;
+};
+
+/** The fault thread's loop over the requests of `iommu` it found queued: the groups for the workqueue. */
+const faultReport = (s: SpecState, iommu: number): SpecGroup[] => {
   const devices = s.t.topology.devices;
   const groups: SpecGroup[] = [];
   let kept = 0;
@@ -212,15 +219,30 @@ const faultThread = (s: SpecState, iommu: number): SpecGroup[] => {
     faults.push(r);
     groups.push({ faults, last: r });
   }
-  if (s.prqOverflow[iommu] === 1) {
-    s.prqOverflow[iommu] = 0;
-    // AMD's restart (amd_iommu_restart_log) keeps the partial requests.
-    if (s.t.topology.platform === 'amd') return groups;
-    let p = 0;
-    for (const q of s.partial) if (devices[q.dev]!.iommu !== iommu) s.partial[p++] = q;
-    s.partial.length = p;
-  }
   return groups;
+};
+
+/** Requests queued at `iommu`. */
+const queuedOn = (s: SpecState, iommu: number): number => {
+  const devices = s.t.topology.devices;
+  let n = 0;
+  for (const r of s.prq) if (devices[r.dev]!.iommu === iommu) n++;
+  return n;
+};
+
+/**
+ * The end of the fault thread's loop: the queue's slots are free (VT-d: PQH written), and an
+ * overflow is cleared if nothing came in meanwhile (VT-d: head == tail), discarding the kept
+ * partial requests of its devices (AMD's restart, amd_iommu_restart_log, keeps them).
+ */
+const faultRelease = (s: SpecState, iommu: number): void => {
+  if (s.prqOverflow[iommu] === 0 || queuedOn(s, iommu) > 0) return;
+  s.prqOverflow[iommu] = 0;
+  const devices = s.t.topology.devices;
+  if (s.t.topology.platform === 'amd') return;
+  let p = 0;
+  for (const q of s.partial) if (devices[q.dev]!.iommu !== iommu) s.partial[p++] = q;
+  s.partial.length = p;
 };
 
 /** The workqueue runs the groups in order; `attached(r)`: the LAST's device can still translate its retry. Value: requests answered Success. */
@@ -267,21 +289,39 @@ export const queuedLasts = (s: SpecState): number => {
  * One point of a serviceFaults in a concurrent group: one IOPF work item runs. The workqueue is
  * unbound (iopf_queue_work: a kworker per item), so another task may run between two items of
  * one pass, as between two passes. With no work pending, the next IOMMU's fault thread reports
- * its queue first (a new pass once every IOMMU's has run); the `final` point finishes the pass
- * under way, or runs a whole one, so nothing the command took is left half done. Its points back
- * to back are serviceFaults: the same threads and items in the same order, and the points
+ * its queue first (a new pass once every IOMMU's has run). VT-d's thread frees the queue's slots
+ * only after its loop (prq_event_thread writes PQH = tail once): until the next point the
+ * requests it reported still fill the PRQ, so one sent meanwhile may overflow it, and the
+ * overflow then stays set (head != tail) or is cleared. The `final` point finishes the pass
+ * under way, or runs a whole one, so nothing the command took is left half done. Its points
+ * back to back are serviceFaults: the same threads and items in the same order, and the points
  * after the last item find nothing queued. Value: requests answered Success at this point.
  */
 export const servicePoint = (s: SpecState, final: boolean): Observation => {
   s.retired.length = 0;
   const sv = s.servicing;
   const n = s.t.topology.iommus.length;
-  if (sv.pending.length === 0 && sv.iommu === n) sv.iommu = 0;
+  if (sv.pending.length === 0 && sv.held < 0 && sv.iommu === n) sv.iommu = 0;
   let success = 0;
   do {
-    while (sv.pending.length === 0 && sv.iommu < n) for (const g of faultThread(s, sv.iommu++)) sv.pending.push(g);
+    if (sv.held >= 0) {
+      faultRelease(s, sv.held);
+      sv.held = -1;
+      sv.heldCount = 0;
+    }
+    while (sv.pending.length === 0 && sv.iommu < n) {
+      const iommu = sv.iommu++;
+      const taken = queuedOn(s, iommu);
+      for (const g of faultReport(s, iommu)) sv.pending.push(g);
+      if (s.t.topology.platform === 'vtd' && taken > 0 && !final) {
+        sv.held = iommu;
+        sv.heldCount = taken;
+        break;
+      }
+      faultRelease(s, iommu);
+    }
     if (sv.pending.length > 0) success += runGroups(s, [sv.pending.shift()!], attachedNow(s));
-  } while (final && (sv.pending.length > 0 || sv.iommu < n));
+  } while (final && (sv.pending.length > 0 || sv.iommu < n || sv.held >= 0));
   return { ok: true, value: success };
 };
 

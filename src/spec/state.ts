@@ -128,12 +128,15 @@ export interface SpecGroup {
 
 /**
  * A serviceFaults of a concurrent group between its points (spec/pri.ts servicePoint): the IOMMU
- * whose fault thread runs next (the IOMMU count: no pass under way), and the IOPF work the
- * threads queued that has not run yet, in queue order.
+ * whose fault thread runs next (the IOMMU count: no pass under way), the IOPF work the threads
+ * queued that has not run yet, in queue order, and the VT-d IOMMU whose thread has reported
+ * `heldCount` requests without freeing their PRQ slots yet (-1: none).
  */
 export interface SpecServicing {
   iommu: number;
   readonly pending: SpecGroup[];
+  held: number;
+  heldCount: number;
 }
 
 /** A page whose PTE a migration entry replaced (try_to_migrate_one), until remove_migration_ptes. */
@@ -285,7 +288,7 @@ export const initSpec = (topology: Topology, coverage?: CoverageRecorder): SpecS
     migrating: [],
     attaching: [],
     detaching: [],
-    servicing: { iommu: topology.iommus.length, pending: [] },
+    servicing: { iommu: topology.iommus.length, pending: [], held: -1, heldCount: 0 },
     coverage,
   };
 };
@@ -338,7 +341,7 @@ export const cloneSpec = (s: SpecState): SpecState => {
     migrating: s.migrating.map((m) => ({ ...m })),
     attaching: [...s.attaching],
     detaching: [...s.detaching],
-    servicing: { iommu: s.servicing.iommu, pending: [...s.servicing.pending] },
+    servicing: { ...s.servicing, pending: [...s.servicing.pending] },
     coverage: s.coverage,
   };
 };

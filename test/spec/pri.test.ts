@@ -30,7 +30,7 @@ describe('serviceFaults in a group: one IOPF work item per point (spec/pri.ts se
     expect(values).toEqual([1, 1, 0, 0].map((value) => ({ ok: true, value })));
     expect(b.waiting).toEqual(a.waiting);
     expect(b.slots[0]!.pte).toEqual(a.slots[0]!.pte);
-    expect(b.servicing).toEqual({ iommu: 1, pending: [] });
+    expect(b.servicing).toEqual({ iommu: 1, pending: [], held: -1, heldCount: 0 });
   });
 
   test('an exit between two work items: the first group is answered Success, the second finds the mm gone', () => {
@@ -51,7 +51,28 @@ describe('serviceFaults in a group: one IOPF work item per point (spec/pri.ts se
     const s = twoQueued();
     expect(specPoint(s, SERVICE, 0, 2)).toEqual({ ok: true, value: 1 });
     expect(specPoint(s, SERVICE, 1, 2)).toEqual({ ok: true, value: 1 });
-    expect(s.servicing).toEqual({ iommu: 1, pending: [] });
+    expect(s.servicing).toEqual({ iommu: 1, pending: [], held: -1, heldCount: 0 });
     expect(s.waiting).toEqual([]);
+  });
+});
+
+describe('VT-d: the fault thread frees its PRQ slots only after its loop (prq_event_thread writes PQH once)', () => {
+  test('a request sent between the thread\'s report and its release finds the PRQ full: dropped, its LAST answered Success by the unit, and the overflow cleared at the release', () => {
+    const s = initSpec(topo('vtd', [{ prqSize: 2 }], [[0, { pri: true }]]));
+    run(s, spawn(0));
+    // Two requests on the RID fill the queue and take both credits.
+    run(s, { kind: 'prg', dev: 0, mm: 0, page: 0, count: 1, write: false, rid: true, last: true });
+    run(s, { kind: 'prg', dev: 0, mm: 0, page: 1, count: 1, write: true, rid: true, last: true });
+    run(s, bind(0, 0));
+    run(s, { kind: 'mmap', mm: 0, first: 0, count: 2, prot: 'r' });
+    const cmd = { kind: 'prg', dev: 0, mm: 0, page: 1, count: 1, write: false, rid: false, last: true } as const;
+    expect(linPoints(s, SERVICE, 2)).toBe(4);
+    // The thread answers both (no handler on the RID: Invalid) and returns the credits; the slots stay taken.
+    expect(specPoint(s, SERVICE, 0, 4)).toEqual({ ok: true, value: 0 });
+    expect([s.outstanding[0], s.prq.length, s.servicing.held, s.servicing.heldCount]).toEqual([0, 0, 0, 2]);
+    expect(run(s, cmd)).toEqual({ ok: true });
+    expect([s.outstanding[0], s.prq.length, s.prqOverflow[0]]).toEqual([0, 0, 1]);
+    expect(specPoint(s, SERVICE, 1, 4)).toEqual({ ok: true, value: 0 });
+    expect([s.prqOverflow[0], s.servicing.held]).toEqual([0, -1]);
   });
 });

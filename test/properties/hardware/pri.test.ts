@@ -62,6 +62,14 @@ describe.each(PLATFORMS)('PRI invariants fire on crafted bad states on %s', (pla
     expect(b.check(priResponses).map((x) => x.message)).toContain('dev0 has 0 page requests in groups whose LAST it has not sent, the spec 1');
   });
 
+  test('I-PRI-ONCE fires when the device and the spec wait on different pages (a full queue dropped the other miss)', () => {
+    const b = priSetup(platform);
+    b.run(dma(1));
+    const w = b.spec.waiting[0]!;
+    b.spec.waiting[0] = { ...w, page: 2 };
+    expect(b.check(priResponses).map((x) => x.message)).toEqual(['dev0 waits on vpn 0x40001 r, the spec on vpn 0x40200 r']);
+  });
+
   test('I-PRI-STALE fires when a pending request outlives its binding', () => {
     const b = priSetup(platform);
     b.run(dma(2));
