@@ -41,6 +41,27 @@ const SEQUENCES: Record<FindingName, { topology: Topology; commands: Command[]; 
     commands: [{ kind: 'spawn', mm: 0 }, { kind: 'bind', dev: 0, mm: 0 }, { kind: 'unbind', dev: 0, mm: 0 }, { kind: 'exit', mm: 0 }],
     groups: race(2, [{ at: 5, to: 1 }]),
   },
+  'vtd-drain-completion-race': {
+    // Two PRI devices in two groups on one IOMMU (IOPF on through their SVA binds), each with an
+    // iommufd domain at a PASID; two RID requests overflow the one-entry PRQ (PRO set). The two
+    // replaces drain the PRQ at once: dev0's drain runs the PRQ thread, dev1's finds PRO still
+    // set after its drain wait and sleeps on prq_complete, the thread completes it, and dev0's
+    // reinit_completion takes it back: dev1's replace never finishes.
+    topology: {
+      platform: 'vtd',
+      iommus: [{ pasidBits: 11, didBits: 16, asidBits: 2, rangeInv: true, prqSize: 1 }],
+      devices: [{ iommu: 0, group: 0, pasidBits: 20, ats: true, pri: true }, { iommu: 0, group: 1, pasidBits: 20, ats: true, pri: true }],
+      mms: 1, pages: 2, kpages: 0, ptLevels: 4,
+    },
+    commands: [
+      { kind: 'spawn', mm: 0 }, { kind: 'bind', dev: 0, mm: 0 }, { kind: 'bind', dev: 1, mm: 0 },
+      { kind: 'attachPasid', dev: 0, hwpt: 1, pasid: 8 }, { kind: 'attachPasid', dev: 1, hwpt: 1, pasid: 2 },
+      { kind: 'prg', dev: 0, mm: 0, page: 0, count: 1, write: true, last: true, rid: true },
+      { kind: 'prg', dev: 1, mm: 0, page: 0, count: 1, write: true, last: true, rid: true },
+      { kind: 'replacePasid', dev: 0, from: 1, hwpt: 0 }, { kind: 'replacePasid', dev: 1, from: 1, hwpt: 0 },
+    ],
+    groups: race(7, [{ at: 30, to: 1 }]),
+  },
   'smmuv3-release-vs-detach-cd': {
     topology: smmu,
     // The unbind is switched out after its CD clear; the exit's release rewrites the CD.

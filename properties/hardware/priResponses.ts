@@ -61,8 +61,8 @@ const check: PlatformCheck = (ctx, out) => {
       // And for the same pages: which of two concurrent misses the full queue dropped decides
       // which page the kernel will fault in.
       else if (pri.outstanding.length > 0) {
-        const hwPages = pri.outstanding.map((r) => accessKey(r.vpn, r.write)).sort(byNumber);
-        const specPages = spec.waiting.filter((w) => w.dev === dev.id).map((w) => accessKey(userVpn(w.page), w.write)).sort(byNumber);
+        const hwPages = pri.outstanding.map((r) => accessKey(r.vpn, r.write, r.lost === true)).sort(byNumber);
+        const specPages = spec.waiting.filter((w) => w.dev === dev.id).map((w) => accessKey(userVpn(w.page), w.write, w.lost === true)).sort(byNumber);
         if (hwPages.some((k, i) => k !== specPages[i])) {
           out.add({ dev: dev.id }, `${dev.hw.name} waits on ${hwPages.map(formatAccess).join(', ')}, the spec on ${specPages.map(formatAccess).join(', ')}`);
         }
@@ -89,10 +89,10 @@ const check: PlatformCheck = (ctx, out) => {
   }
 };
 
-/** One outstanding access, as a number that sorts by page then read before write. */
-const accessKey = (vpn: number, write: boolean): number => vpn * 2 + (write ? 1 : 0);
+/** One outstanding access, as a number that sorts by page, then read before write, then answerable before lost (AMD: its PPR log discarded it). */
+const accessKey = (vpn: number, write: boolean, lost: boolean): number => vpn * 4 + (write ? 2 : 0) + (lost ? 1 : 0);
 const byNumber = (a: number, b: number): number => a - b;
-const formatAccess = (k: number): string => `vpn 0x${Math.floor(k / 2).toString(16)} ${k % 2 === 1 ? 'w' : 'r'}`;
+const formatAccess = (k: number): string => `vpn 0x${Math.floor(k / 4).toString(16)} ${(k & 2) !== 0 ? 'w' : 'r'}${(k & 1) !== 0 ? ' (lost)' : ''}`;
 
 /** AMD: each PPR log holds as many requests as the spec says, and is stopped (overflowed, not restarted) when the spec says. */
 const checkPprLogs: PlatformCheck = (ctx, out) => {

@@ -8,7 +8,8 @@
  * the finding itself once its fix is switched on.
  */
 export type FindingName =
-  | 'vtd-iopf-remove-nonpri' | 'vtd-release-fpd-lost' | 'vtd-drain-devtlb-absent' | 'vtd-teardown-race' | 'smmuv3-detach-no-iopf-flush'
+  | 'vtd-iopf-remove-nonpri' | 'vtd-release-fpd-lost' | 'vtd-drain-devtlb-absent' | 'vtd-teardown-race' | 'vtd-drain-completion-race'
+  | 'smmuv3-detach-no-iopf-flush'
   | 'smmuv3-release-vs-detach-cd'
   | 'amd-remove-pasid-no-iopf-flush'
   | 'iopf-partial-error-response' | 'iopf-stale-partial';
@@ -89,6 +90,16 @@ export const FINDINGS: readonly FindingInfo[] = [
     excuses: [{ invariant: 'I-SPLAT', message: 'entry not clear' }],
     where: 'intel/pasid.c: intel_pasid_tear_down_entry (the !present && !FPD WARN_ON(val[0] != 0) against 75ed00055c05\'s clear-P-flush-zero window); svm.c: intel_mm_release (under &domain->lock) vs intel/iommu.c: blocking_domain_set_dev_pasid (no &domain->lock until domain_remove_dev_pasid)',
     trace: 'regressions/upstream/vtd-teardown-race.json',
+  },
+  {
+    name: 'vtd-drain-completion-race',
+    title: 'Two PRQ drains on one IOMMU share prq_complete: one drain\'s reinit_completion takes the completion the other\'s waiter was woken for, and that waiter sleeps on, holding &group->mutex, until some later page request runs the PRQ thread',
+    platform: 'vtd',
+    // The waiter's member never finishes: its observation is no order's, and the world is left
+    // with a task asleep holding the group's mutex, so the run cannot go on.
+    excuses: [{ invariant: 'LIN', message: 'wait_for_completion(&iommu->prq_complete)', ends: true }],
+    where: 'intel/prq.c: intel_iommu_drain_pasid_prq (reinit_completion at prq_retry and qi_retry, no lock across drains of two groups) vs prq_event_thread (one complete(): "wake up all threads" wakes one)',
+    trace: 'regressions/upstream/vtd-drain-completion-race.json',
   },
   {
     name: 'smmuv3-detach-no-iopf-flush',

@@ -94,10 +94,17 @@ export const send = (s: SpecState, r: SpecRequest): void => {
       if (r.stop === true) return;
       s.prqOverflow[iommu] = 1;
       if (r.last && topo.platform === 'vtd') respond(s, r.dev, r.slot, r.prgi, 'success', true);
+      else if (topo.platform === 'amd') markLost(s, r);
       return;
     }
   }
   s.prq.push(r);
+};
+
+/** The device's waiting copy of `r`, which the AMD PPR log discarded: lost. */
+const markLost = (s: SpecState, r: SpecRequest): void => {
+  const i = s.waiting.indexOf(r);
+  if (i >= 0) s.waiting[i] = { ...r, lost: true };
 };
 
 /** The PRG index of the device's open group on `slot` (requests sent, LAST not yet), or -1. */

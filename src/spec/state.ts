@@ -90,6 +90,8 @@ export interface SpecRequest {
   readonly stop?: true;
   /** A waiting request of a PASID its device stopped with a Stop Marker: its answer is ignored. */
   readonly stale?: true;
+  /** A waiting request a full AMD PPR log discarded: nothing will answer it (hw/pri.ts `lost`). */
+  readonly lost?: true;
 }
 
 /** What answering one request must lead to at the device: a retried access that read `token`, or none. */

@@ -53,6 +53,8 @@ export interface RwSem extends LockBase {
 export interface Completion {
   readonly name: string;
   done: number;
+  /** Tasks asleep in wait_for_completion on it (swait queue length). */
+  waiters: number;
 }
 
 type Lock = Mutex | Spinlock | RwSem;
@@ -89,7 +91,7 @@ export const spin_lock_init = (kernel: Kernel, name: string): Spinlock => make(k
 /** init_rwsem. */
 export const init_rwsem = (kernel: Kernel, name: string): RwSem => make(kernel, 'rwsem', name, true);
 /** init_completion. */
-export const init_completion = (name: string): Completion => ({ name, done: 0 });
+export const init_completion = (name: string): Completion => ({ name, done: 0, waiters: 0 });
 
 /** Whether `to` is reachable from `from` in the learned dependencies (depth-first). */
 export function lockdep_reaches(deps: Map<string, Set<string>>, from: string, to: string, seen: Set<string>): boolean {
@@ -293,9 +295,25 @@ export function* up_write(sem: RwSem): Co {
  */
 export function* wait_for_completion(kernel: Kernel, c: Completion, by: () => Task | undefined): Co<boolean> {
   might_sleep(kernel, `wait_for_completion(${c.name})`);
-  const ok = yield* wait(kernel, `wait_for_completion(${c.name})`, () => c.done > 0, by);
-  if (ok) c.done--;
-  return ok;
+  c.waiters++;
+  try {
+    // do_wait_for_common: a waiter woken to find done == 0 again sleeps again.
+    const ok = yield* wait(kernel, `wait_for_completion(${c.name})`, () => c.done > 0, by);
+    if (ok) c.done--;
+    return ok;
+  } finally {
+    c.waiters--;
+  }
+}
+
+/**
+ * kernel/sched/completion.c: reinit_completion: done = 0, unlocked. Returns whether that took a
+ * completion a sleeping waiter had been woken for and not yet seen: the waiter sleeps on.
+ */
+export function reinit_completion(c: Completion): boolean {
+  const eaten = c.done > 0 && c.waiters > 0;
+  c.done = 0;
+  return eaten;
 }
 
 /** kernel/sched/completion.c: complete. */

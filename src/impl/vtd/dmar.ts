@@ -46,6 +46,8 @@ export class IntelIommu implements IommuDevice {
   declare readonly iopf_lock: Mutex;
   /** iommu->prq_complete: completed by prq_event_thread, waited for by the PASID drain. */
   declare readonly prq_complete: Completion;
+  /** No kernel counterpart: the proposed fix of finding vtd-drain-completion-race serializes the drains on it. */
+  declare readonly prq_drain_lock: Mutex;
   /**
    * The PRQ's threaded IRQ handler (request_threaded_irq(prq_event_thread), IRQF_ONESHOT): the
    * task woken by the last page request interrupt, while it has not finished. A request that
@@ -81,6 +83,7 @@ export class IntelIommu implements IommuDevice {
     this.qi = qi as typeof this.qi;
     hide(this, 'iopf_lock', mutex_init(kernel, '&iommu->iopf_lock'));
     hide(this, 'prq_complete', init_completion('&iommu->prq_complete'));
+    hide(this, 'prq_drain_lock', mutex_init(kernel, '&iommu->prq_drain_lock'));
     hide(this, 'prq_thread', undefined);
     hide(this, 'prq_rerun', false);
   }

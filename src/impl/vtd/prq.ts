@@ -4,7 +4,7 @@
  * overflow, the page group response, and the PASID drain that ends a PASID teardown (pasid.c).
  */
 import { type Co, type Task, spawn, wait } from '../core/sched.js';
-import { type Mutex, complete, might_sleep, mutex_init, mutex_lock, mutex_unlock, wait_for_completion } from '../core/locking.js';
+import { type Mutex, complete, might_sleep, mutex_init, mutex_lock, mutex_unlock, reinit_completion, wait_for_completion } from '../core/locking.js';
 import type { PageRequest } from '../../hw/vtd/prq.js';
 import {
   IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE, IOMMU_FAULT_PAGE_REQUEST_PASID_VALID, IOMMU_FAULT_PAGE_RESPONSE_NEEDS_PASID,
@@ -13,7 +13,7 @@ import {
 } from '../core/iopf.js';
 import { noteFinding } from '../core/kernel.js';
 import type { Device, Kernel } from '../core/types.js';
-import { FLPT_DEFAULT_DID, IOMMU_NO_PASID, type IntelIommu, WARN_ON, dev_iommu_priv_get } from './dmar.js';
+import { type DeviceDomainInfo, FLPT_DEFAULT_DID, IOMMU_NO_PASID, type IntelIommu, WARN_ON, dev_iommu_priv_get } from './dmar.js';
 import { NPAGES_ALL, qi_desc_dev_iotlb, qi_desc_dev_iotlb_pasid, qi_desc_iotlb, qi_desc_piotlb, qi_submit_sync } from './qi.js';
 import { MAX_AGAW_PFN_WIDTH } from '../../hw/vtd/descriptor.js';
 
@@ -208,6 +208,25 @@ export const pci_device_is_present = (dev: Device): boolean => !dev.hw.disconnec
 export function* intel_iommu_drain_pasid_prq(dev: Device, pasid: number): Co {
   const info = dev_iommu_priv_get(dev);
   if (info.iopf_refcount === 0) return;
+  // The proposed fix of finding vtd-drain-completion-race: one drain at a time per IOMMU, so no
+  // drain's reinit_completion takes the completion another drain's waiter was woken for.
+  const serialized = info.iommu.kernel.fixes.has('vtd-drain-completion-race');
+  if (serialized) yield* mutex_lock(info.iommu.prq_drain_lock);
+  try {
+    yield* drain_pasid_prq(dev, pasid, info);
+  } finally {
+    if (serialized) yield* mutex_unlock(info.iommu.prq_drain_lock);
+  }
+}
+
+/** prq.c: reinit_completion(&iommu->prq_complete), at prq_retry and qi_retry. */
+const reinit_prq_complete = (iommu: IntelIommu): void => {
+  // Two drains on one IOMMU (two groups' teardowns) share the completion: the PRQ thread's one
+  // complete() woke the other's waiter, and this reinit takes it away before it looks.
+  if (reinit_completion(iommu.prq_complete)) noteFinding(iommu.kernel, 'vtd-drain-completion-race');
+};
+
+function* drain_pasid_prq(dev: Device, pasid: number, info: DeviceDomainInfo): Co {
   const iommu = info.iommu;
   const kernel = iommu.kernel;
   const did = FLPT_DEFAULT_DID; // info.domain is the RID domain; SVA devices have none
@@ -222,7 +241,7 @@ export function* intel_iommu_drain_pasid_prq(dev: Device, pasid: number): Co {
     if (!(yield* prq_run_thread(iommu))) return;
   }
   for (;;) {
-    iommu.prq_complete.done = 0; // reinit_completion
+    reinit_prq_complete(iommu);
     if (!prq.hasPending(info.sid, pasid)) break;
     const thread = prq_thread_for_waiter(iommu);
     if (!(yield* wait_for_completion(kernel, iommu.prq_complete, () => (thread.done ? iommu.prq_thread : thread)))) return;
@@ -243,7 +262,7 @@ export function* intel_iommu_drain_pasid_prq(dev: Device, pasid: number): Co {
     else noteFinding(kernel, 'vtd-drain-devtlb-absent');
   }
   for (;;) {
-    iommu.prq_complete.done = 0; // qi_retry: reinit_completion
+    reinit_prq_complete(iommu); // qi_retry
     yield* qi_submit_sync(iommu, descs, { drain: true });
     if (!prq.overflow) return;
     const thread = prq_thread_for_waiter(iommu);

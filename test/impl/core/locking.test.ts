@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { coreOf, createKernel } from '../../../src/impl/core/kernel.js';
 import {
   complete, down_read, down_write, in_atomic, init_completion, init_rwsem, lock_map_acquire, lock_map_release, lockdep_map, might_sleep, mutex_init, mutex_lock, mutex_unlock, spin_lock, spin_lock_init,
-  spin_unlock, up_read, up_write, wait_for_completion,
+  reinit_completion, spin_unlock, up_read, up_write, wait_for_completion,
 } from '../../../src/impl/core/locking.js';
 import { type Co, preemptPoint, schedOf, spawn, stepTask, sync } from '../../../src/impl/core/sched.js';
 import { defaultTopology } from '../../../src/shared/index.js';
@@ -138,6 +138,32 @@ describe('locking.ts: tasks interleaving at lock boundaries', () => {
     const w2 = spawn(k, 'kworker/q:2', 'kworker', worker());
     expect(sync(k, wait_for_completion(k, c, () => w2))).toBe(true);
     expect(ran).toBe(true);
+  });
+});
+
+describe('locking.ts: a completion shared by two waiters (finding vtd-drain-completion-race)', () => {
+  test('reinit_completion after complete() but before the woken waiter runs takes its wakeup: it sleeps on', () => {
+    const k = kernel();
+    schedOf(k).concurrent = true;
+    const c = init_completion('&iommu->prq_complete');
+    let woke = false;
+    function* waiter(): Co { woke = yield* wait_for_completion(k, c, () => undefined); }
+    const w = spawn(k, 'cpu1', 'cpu', waiter());
+    stepTask(k, w); // asleep: done == 0
+    expect(c.waiters).toBe(1);
+    complete(c);
+    // Another drain's retry resets the completion before the waiter is scheduled.
+    expect(reinit_completion(c)).toBe(true);
+    expect(c.done).toBe(0);
+    expect(reinit_completion(c)).toBe(false); // nothing left to take
+    expect(woke).toBe(false);
+    expect(c.waiters).toBe(1);
+  });
+
+  test('with no waiter asleep, a reinit takes nothing anyone was owed', () => {
+    const c = init_completion('&iommu->prq_complete');
+    complete(c);
+    expect(reinit_completion(c)).toBe(false);
   });
 });
 

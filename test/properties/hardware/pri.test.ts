@@ -70,6 +70,13 @@ describe.each(PLATFORMS)('PRI invariants fire on crafted bad states on %s', (pla
     expect(b.check(priResponses).map((x) => x.message)).toEqual(['dev0 waits on vpn 0x40001 r, the spec on vpn 0x40200 r']);
   });
 
+  test('I-PRI-ONCE fires when the spec holds a request as discarded (AMD PPR log full) that the device can still get answered', () => {
+    const b = priSetup(platform);
+    b.run(dma(1));
+    b.spec.waiting[0] = { ...b.spec.waiting[0]!, lost: true };
+    expect(b.check(priResponses).map((x) => x.message)).toContain('dev0 waits on vpn 0x40001 r, the spec on vpn 0x40001 r (lost)');
+  });
+
   test('I-PRI-STALE fires when a pending request outlives its binding', () => {
     const b = priSetup(platform);
     b.run(dma(2));
