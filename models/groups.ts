@@ -98,11 +98,32 @@ const aimedPartner = (session: Session, first: Command, kinds: ReadonlySet<Comma
   return { kind: 'dmaPasid', dev: first.dev, pasid, page, write: rng.bool() };
 };
 
+/**
+ * A bind's natural partners when its mm already has a domain and a page mapped: the device's
+ * DMA at that page and another CPU's munmap of it (R03's shape, the two columns of
+ * arm_smmu_atc_inv_domain's diagram: an ATC the device fills while the attach enables ATS, and
+ * an invalidation that must reach it). Undefined for any other first member, a device without
+ * ATS, or half the time.
+ */
+const aimedTriple = (session: Session, first: Command, kinds: ReadonlySet<CommandKind>, rng: Rng): Command[] | undefined => {
+  if (first.kind !== 'bind' || !kinds.has('dma') || !kinds.has('munmap') || !rng.bool()) return undefined;
+  const s = session.spec;
+  const sl = s.slots[first.mm]!;
+  if (!s.t.topology.devices[first.dev]!.ats || sl.domains.length === 0) return undefined;
+  const mapped: number[] = [];
+  for (let p = 0; p < sl.pte.length; p++) if (sl.pte[p] !== PTE_ABSENT) mapped.push(p);
+  if (mapped.length === 0) return undefined;
+  const page = rng.pick(mapped);
+  return [first, { kind: 'dma', dev: first.dev, mm: first.mm, page, write: rng.bool() }, { kind: 'munmap', mm: first.mm, first: page, count: 1 }];
+};
+
 /** 2–3 commands that groupLegal accepts, or undefined after a few tries. */
 export const drawGroup = (session: Session, kinds: ReadonlySet<CommandKind>, rng: Rng): Command[] | undefined => {
   for (let t = 0; t < GROUP_TRIES; t++) {
     const first = drawRacy(session, kinds, rng);
     if (first === undefined) continue;
+    const aimed = aimedTriple(session, first, kinds, rng);
+    if (aimed !== undefined && groupLegal(session.spec, aimed)) return aimed;
     const cmds = [first];
     const size = rng.below(4) === 0 ? 3 : 2;
     while (cmds.length < size) {

@@ -71,7 +71,8 @@ function findExcuse(hits: readonly FindingName[], metNames: readonly FindingName
 function excusedBy(s: Session, hits: readonly FindingName[], metNames: readonly FindingName[], v: Violation): FindingName | undefined {
   const found = findExcuse(hits, metNames, v);
   if (found === undefined) return undefined;
-  if (found.hit && found.excuse.ends === true) s.ended = true;
+  // A lasting state that makes spec and kernel part ways later ends the run there too.
+  if (found.excuse.ends === true) s.ended = true;
   return found.name;
 }
 
