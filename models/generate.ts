@@ -11,7 +11,7 @@
  *
  * With `groups`, a step is now and then 2–3 commands run concurrently (models/groups.ts).
  */
-import { checkedStep } from '../src/harness/index.js';
+import { checkedStep, injectionArmed } from '../src/harness/index.js';
 import type { Session } from '../src/harness/index.js';
 import { possibleKind } from '../src/harness/enabled.js';
 import { COMMAND_KINDS } from '../src/shared/index.js';
@@ -71,7 +71,9 @@ export const runGenerated = (session: Session, rng: Rng, opts: GenerateOptions, 
   const enabled = groups === undefined ? undefined : new Set(kinds);
   const pacer = groups === undefined ? undefined : new GroupPacer();
   for (let n = 0; n < length; n++) {
-    if (groups !== undefined && rng.below(1 << 16) < groups.rate * (1 << 16)) {
+    // An armed injection makes the next step a group more often: a failure inside a concurrent
+    // attach is where R04's window is.
+    if (groups !== undefined && (rng.below(1 << 16) < groups.rate * (1 << 16) || (injectionArmed(session.spec) && rng.below(4) === 0))) {
       const cmds = drawGroup(session, enabled!, rng);
       if (cmds !== undefined) {
         if (runDrawnGroup(session, cmds, groups, rng, pacer!, stats) || session.ended) return;

@@ -12,7 +12,9 @@ import { LIN_ID, groupLegal, runChecked } from '../src/harness/group.js';
 import { pctPolicy, randomPolicy } from '../src/sched/policies.js';
 import type { Policy } from '../src/sched/types.js';
 import { IOVA_PAGES, type Command, type CommandKind } from '../src/shared/index.js';
-import { PTE_ABSENT } from '../src/spec/state.js';
+import { MM, PTE_ABSENT } from '../src/spec/state.js';
+import { injectionArmed } from '../src/harness/index.js';
+import { prgDevices } from '../src/harness/enabled.js';
 import { drawOfKind } from './draw.js';
 import type { Rng } from './rng.js';
 import type { RunStats } from './stats.js';
@@ -99,31 +101,80 @@ const aimedPartner = (session: Session, first: Command, kinds: ReadonlySet<Comma
 };
 
 /**
- * A bind's natural partners when its mm already has a domain and a page mapped: the device's
- * DMA at that page and another CPU's munmap of it (R03's shape, the two columns of
- * arm_smmu_atc_inv_domain's diagram: an ATC the device fills while the attach enables ATS, and
- * an invalidation that must reach it). Undefined for any other first member, a device without
- * ATS, or half the time.
+ * R03's shape, found from the state: an ATS device's bind to an mm whose domain on that IOMMU
+ * already serves other devices (the attach joins a live domain, raising its ATS count), with
+ * the device's DMA at a mapped page and another CPU's munmap of it: the two columns of
+ * arm_smmu_atc_inv_domain's diagram (an ATC filled while the attach enables ATS, and an
+ * invalidation that must reach it). A domain without an ATS master yet first. Undefined when
+ * the state has no such pair.
  */
-const aimedTriple = (session: Session, first: Command, kinds: ReadonlySet<CommandKind>, rng: Rng): Command[] | undefined => {
-  if (first.kind !== 'bind' || !kinds.has('dma') || !kinds.has('munmap') || !rng.bool()) return undefined;
+const atsAttachRace = (session: Session, kinds: ReadonlySet<CommandKind>, rng: Rng): Command[] | undefined => {
+  if (!kinds.has('dma') || !kinds.has('munmap')) return undefined;
   const s = session.spec;
-  const sl = s.slots[first.mm]!;
-  if (!s.t.topology.devices[first.dev]!.ats || sl.domains.length === 0) return undefined;
+  const t = s.t.topology;
+  const best: [number, number][] = [];
+  const other: [number, number][] = [];
+  for (let mm = 0; mm < t.mms; mm++) {
+    const sl = s.slots[mm]!;
+    if (sl.mm.state !== MM.live || sl.domains.length === 0 || !sl.pte.some((p) => p !== PTE_ABSENT)) continue;
+    for (let dev = 0; dev < t.devices.length; dev++) {
+      const d = t.devices[dev]!;
+      if (!d.ats || s.unplugged[dev] !== 0 || s.t.devMax[dev] === 0 || s.bonds[dev * t.mms + mm]!.ctx.n > 0) continue;
+      const domain = sl.domains.find((x) => t.platform !== 'smmuv3' || x.iommu === d.iommu);
+      if (domain === undefined || domain.groups.includes(s.t.devGroup[dev]!)) continue;
+      const atsMaster = t.devices.some((o, i) => o.ats && domain.groups.includes(s.t.devGroup[i]!));
+      (atsMaster ? other : best).push([dev, mm]);
+    }
+  }
+  const pool = best.length > 0 ? best : other;
+  if (pool.length === 0) return undefined;
+  const [dev, mm] = rng.pick(pool);
   const mapped: number[] = [];
-  for (let p = 0; p < sl.pte.length; p++) if (sl.pte[p] !== PTE_ABSENT) mapped.push(p);
-  if (mapped.length === 0) return undefined;
+  const pte = s.slots[mm]!.pte;
+  for (let p = 0; p < pte.length; p++) if (pte[p] !== PTE_ABSENT) mapped.push(p);
   const page = rng.pick(mapped);
-  return [first, { kind: 'dma', dev: first.dev, mm: first.mm, page, write: rng.bool() }, { kind: 'munmap', mm: first.mm, first: page, count: 1 }];
+  return [{ kind: 'bind', dev, mm }, { kind: 'dma', dev, mm, page, write: rng.bool() }, { kind: 'munmap', mm, first: page, count: 1 }];
+};
+
+/**
+ * R04's shape, with an injection armed: a PRI device's bind to a live mm that holds a PASID it
+ * is not bound to, which the injection may fail inside its attach, the device's page request
+ * at that PASID (an endpoint may send one before the bind returns: spec/precondition.ts prg),
+ * and serviceFaults to report and handle it. Undefined when the state has no such pair.
+ */
+const failedAttachRace = (session: Session, kinds: ReadonlySet<CommandKind>, rng: Rng): Command[] | undefined => {
+  const s = session.spec;
+  if (!injectionArmed(s) || !kinds.has('prg')) return undefined;
+  const t = s.t.topology;
+  const pairs: [number, number][] = [];
+  for (const dev of prgDevices(t)) {
+    if (s.unplugged[dev] !== 0 || s.t.devMax[dev] === 0) continue;
+    for (let mm = 0; mm < t.mms; mm++) {
+      const sl = s.slots[mm]!;
+      if (sl.mm.state === MM.live && sl.pasid.ctx.pasid !== 0 && s.bonds[dev * t.mms + mm]!.ctx.n === 0) pairs.push([dev, mm]);
+    }
+  }
+  if (pairs.length === 0) return undefined;
+  const [dev, mm] = rng.pick(pairs);
+  const page = rng.below(t.pages);
+  return [{ kind: 'bind', dev, mm }, { kind: 'prg', dev, mm, page, count: 1, write: rng.bool(), rid: false, last: true }, { kind: 'serviceFaults' }];
+};
+
+/** A group of a race shape the state allows (half the time each, R04's first), or undefined. */
+const aimedGroup = (session: Session, kinds: ReadonlySet<CommandKind>, rng: Rng): Command[] | undefined => {
+  const failed = rng.bool() ? failedAttachRace(session, kinds, rng) : undefined;
+  if (failed !== undefined && groupLegal(session.spec, failed)) return failed;
+  const ats = rng.below(4) === 0 ? atsAttachRace(session, kinds, rng) : undefined;
+  return ats !== undefined && groupLegal(session.spec, ats) ? ats : undefined;
 };
 
 /** 2–3 commands that groupLegal accepts, or undefined after a few tries. */
 export const drawGroup = (session: Session, kinds: ReadonlySet<CommandKind>, rng: Rng): Command[] | undefined => {
+  const aimed = aimedGroup(session, kinds, rng);
+  if (aimed !== undefined) return aimed;
   for (let t = 0; t < GROUP_TRIES; t++) {
     const first = drawRacy(session, kinds, rng);
     if (first === undefined) continue;
-    const aimed = aimedTriple(session, first, kinds, rng);
-    if (aimed !== undefined && groupLegal(session.spec, aimed)) return aimed;
     const cmds = [first];
     const size = rng.below(4) === 0 ? 3 : 2;
     while (cmds.length < size) {

@@ -17,6 +17,9 @@ const check: PlatformCheck = (ctx, out) => {
     for (const r of pri.outstanding) {
       // A group whose LAST the IOMMU discarded gets no response: none can reach the wrong mm.
       if (lostGroup(pri.outstanding, r)) continue;
+      // A request made at a PASID the device was never given, against no table, was owed no
+      // address space: a later binding's table is what its retry walks, as a DMA there would.
+      if (r.unbound === true && r.root < 0) continue;
       const root = boundRoot(dev, r.pasid);
       if (root === r.root) continue;
       out.add({ dev: dev.id, pasid: r.pasid, prg: r.prgi },

@@ -9,9 +9,9 @@
 import type { Violation } from '../../properties/invariant.js';
 import { STEP_WORK_BUDGET, SoftLockup, armWorkMeter, disarmWorkMeter } from '../hw/work.js';
 import type { Co, TaskKind } from '../impl/core/sched.js';
-import { coreOf, type World } from '../impl/index.js';
+import { coreOf, inject_end, inject_group_begin, inject_task, injected_site, type World } from '../impl/index.js';
 import { implTask } from '../impl/dispatch.js';
-import type { Command, Observation, TraceEvent } from '../shared/index.js';
+import type { Command, FailSite, Observation, TraceEvent } from '../shared/index.js';
 import { sameObservation } from '../shared/index.js';
 import { type AbstractView, abstractView, allocatesFirst, bindUnlockedWindow, cloneSpec, diffViews, linPoints, precondition, servicePasses, specPoint, type SpecState } from '../spec/index.js';
 import { abstract } from '../../properties/abstraction.js';
@@ -26,7 +26,7 @@ import { adoptAllocatedIds } from './adoptIds.js';
 import { type AtYieldMark, checkAtYield } from './atYield.js';
 import { excuseKnown, knownExplains } from './known.js';
 import type { MemberTask, Session } from './session.js';
-import { type OtherMember, injectionArmed, quiescentChecks, violationCount } from './step.js';
+import { type OtherMember, injectAttempts, injectionArmed, quiescentChecks, violationCount } from './step.js';
 import { exceptionViolation, firstLine, lockupViolation, observationViolation, toTraceViolation } from './violation.js';
 
 export interface GroupSchedule {
@@ -51,8 +51,36 @@ const POINTS_PER_MEMBER = 64;
 /** Every order of 0..n-1, n <= MAX_GROUP, in lexicographic order (identity first). */
 const PERMS: readonly (readonly (readonly number[])[])[] = [[[]], [[0]], [[0, 1], [1, 0]], [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]]];
 
-/** A command the spec cannot place in a concurrent group: an armed injection fails whichever task calls first. */
+/**
+ * Arming an injection is a command of its own, before the group. A failNth armed there counts
+ * the calls of the group's first member (fail-nth is current's: lib/fault-inject.c); a failNext
+ * fails the first call at its site, whichever member makes it.
+ */
 const SEQUENTIAL_ONLY = new Set<Command['kind']>(['failNext', 'failNth']);
+
+/** The injected failure the kernel reported (FAULT_INJECTION): which member made it, at which of its opportunities. */
+interface MemberInjection {
+  readonly site: FailSite;
+  readonly skip: number;
+  readonly member: number;
+}
+
+/**
+ * What a linearization chooses besides the order of points: the injected failure's member and
+ * opportunity, and how many work items a serviceFaults member runs before each fault thread's
+ * loop ends (spec/pri.ts servicePoint).
+ */
+interface LinChoice {
+  readonly inj?: MemberInjection;
+  readonly early: number;
+}
+
+/** The early work items a serviceFaults member is tried with: the thread's loop may outlast the first two. */
+const EARLY_ITEMS: readonly number[] = [0, 1, 2];
+
+/** The members an armed injection may fail: the first (failNth), or any (failNext). */
+const failable = (spec: SpecState, n: number): readonly number[] =>
+  spec.failArmed !== undefined ? Array.from({ length: n }, (_, i) => i) : spec.failNth > 0 ? [0] : [];
 
 /**
  * The spec's observations for `cmds` linearized at the points `seq` (each member's points in
@@ -62,18 +90,30 @@ const SEQUENTIAL_ONLY = new Set<Command['kind']>(['failNext', 'failNth']);
  * group's are every member's, in the sequence's order, as the devices' completions hold every
  * member's: `retired` is left holding them all.
  */
-const specInPoints = (spec: SpecState, cmds: readonly Command[], seq: readonly LinPoint[], inPlace = false): Observation[] | undefined => {
+const specInPoints = (
+  spec: SpecState, cmds: readonly Command[], seq: readonly LinPoint[], inPlace = false, choice?: LinChoice,
+): Observation[] | undefined => {
   const c = inPlace ? spec : cloneSpec(spec);
+  c.servicing.early = choice?.early ?? 0;
   if (!inPlace) c.coverage = undefined;
   const out: (Observation | undefined)[] = new Array<Observation | undefined>(cmds.length);
   const retired: SpecState['retired'][number][] = [];
   // Each member's points are decided on the state before the group.
   const points = cmds.map((cmd) => linPoints(c, cmd, cmds.length));
+  // The injection is the spec's only at the failing member's points: another member linearized
+  // in between makes its own calls, none of which fails.
+  let pending = choice?.inj;
+  const takes = (i: number): boolean => pending !== undefined && i === pending.member;
   for (const { member: i, point } of seq) {
     const cmd = cmds[i]!;
     if (point === 0) {
       if (!precondition(c, cmd)) return undefined;
       c.retired.length = 0;
+    }
+    const injecting = takes(i);
+    if (injecting) {
+      c.injected = pending!.site;
+      c.injectSkip = pending!.skip;
     }
     if (cmd.kind === 'serviceFaults') {
       // One work item: its answers add to the points before it (spec/points.ts).
@@ -83,12 +123,21 @@ const specInPoints = (spec: SpecState, cmds: readonly Command[], seq: readonly L
       // A two-point member that failed at its first point (an allocation before the teardown) is done.
       out[i] = specPoint(c, cmd, point, points[i]);
     }
+    if (injecting) {
+      pending = c.injected === undefined ? undefined : { ...pending!, skip: c.injectSkip };
+      c.injected = undefined;
+      c.injectSkip = 0;
+    }
     for (const r of c.retired) retired.push(r);
     c.retired.length = 0;
   }
   for (const r of retired) c.retired.push(r);
   // A sequence that left a member without its last point gives no history to compare.
   for (let i = 0; i < cmds.length; i++) if (out[i] === undefined) return undefined;
+  // An injected failure no member's spec path reached (as specStep says sequentially).
+  if (pending !== undefined) out[pending.member] = { ok: false, errno: 'EFAULT', fault: `spec: ${cmds[pending.member]!.kind} makes no call at ${pending.site} here` };
+  c.failNth = 0;
+  c.servicing.early = 0;
   return out as Observation[];
 };
 
@@ -105,9 +154,11 @@ const atomicPoints = (spec: SpecState, cmds: readonly Command[], order: readonly
 const specInOrderSafe = (spec: SpecState, cmds: readonly Command[], order: readonly number[]): Observation[] | undefined =>
   specInPointsSafe(spec, cmds, atomicPoints(spec, cmds, order));
 
-const specInPointsSafe = (spec: SpecState, cmds: readonly Command[], seq: readonly LinPoint[], inPlace = false): Observation[] | undefined => {
+const specInPointsSafe = (
+  spec: SpecState, cmds: readonly Command[], seq: readonly LinPoint[], inPlace = false, choice?: LinChoice,
+): Observation[] | undefined => {
   try {
-    return specInPoints(spec, cmds, seq, inPlace);
+    return specInPoints(spec, cmds, seq, inPlace, choice);
   } catch {
     return undefined;
   }
@@ -120,17 +171,34 @@ const specInPointsSafe = (spec: SpecState, cmds: readonly Command[], seq: readon
  * same answer and no order explains them: a property of the observation, not of the kernel.
  */
 export const groupLegal = (spec: SpecState, cmds: readonly Command[]): boolean => {
-  if (cmds.length < 2 || cmds.length > MAX_GROUP || injectionArmed(spec)) return false;
+  if (cmds.length < 2 || cmds.length > MAX_GROUP) return false;
   if (cmds.some((c) => SEQUENTIAL_ONLY.has(c.kind))) return false;
   if (cmds.filter((c) => c.kind === 'serviceFaults').length > 1) return false;
-  return PERMS[cmds.length]!.every((order) => specInOrderSafe(spec, cmds, order) !== undefined);
+  // Nor a migration and serviceFaults: a work item whose fault meets the migration entry waits
+  // in do_swap_page (migration_entry_wait) and returns 0 without the fault, so the IOPF core
+  // answers Success for a fault not taken (the retry faults again). The spec has no such answer.
+  if (cmds.some((c) => c.kind === 'migrate') && cmds.some((c) => c.kind === 'serviceFaults')) return false;
+  if (!PERMS[cmds.length]!.every((order) => specInOrderSafe(spec, cmds, order) !== undefined)) return false;
+  // With an injection armed, a failed member's rollback (a notifier put, a PASID kept) is
+  // linearized with the rest of it, at its one point: the others are the devices' accesses and
+  // the fault service, which read what the failed call exposed but undo nothing it did. A CPU
+  // command beside it (a grace period between a failed bind's PASID allocation and its
+  // notifier put) would need the rollback as a point of its own.
+  if (injectionArmed(spec) && !cmds.every((c, i) => i === 0 || DEVICE_SIDE.has(c.kind) || c.kind === 'serviceFaults')) return false;
+  // A member may fail and leave the state as it found it: the others must be legal in every
+  // order without it too.
+  return failable(spec, cmds.length).every((j) => {
+    const rest = cmds.filter((_, i) => i !== j);
+    return PERMS[rest.length]!.every((order) => specInOrderSafe(spec, rest, order) !== undefined);
+  });
 };
 
 /** What a member task did: its observation, or what it threw. */
 type Outcome = Observation | { readonly thrown: unknown };
 const isThrown = (o: Outcome | undefined): o is { readonly thrown: unknown } => o !== undefined && 'thrown' in o;
 
-function* guarded(task: MemberTask, world: World, cmd: Command): Co<Outcome> {
+function* guarded(task: MemberTask, world: World, cmd: Command, injected = false): Co<Outcome> {
+  if (injected) inject_task(world.kernel);
   try {
     return yield* task(world, cmd);
   } catch (e) {
@@ -248,8 +316,11 @@ export const runChecked = (s: Session, cmds: readonly Command[], policy: Policy,
     if (atYield === undefined) atYield = checkAtYield(world, s.probe, mark, p.at, p.task, names[p.task] ?? `task ${p.task}`);
   };
 
-  const members: GroupMember[] = cmds.map((cmd, i) => ({ name: memberName(cmd, i), kind: memberKind(cmd), body: guarded(task, world, cmd) }));
+  const armed = injectionArmed(s.spec);
+  const members: GroupMember[] = cmds.map((cmd, i) => ({ name: memberName(cmd, i), kind: memberKind(cmd), body: guarded(task, world, cmd, armed && i === 0) }));
   let run: GroupRun;
+  let site: FailSite | undefined;
+  if (armed) inject_group_begin(world.kernel);
   armWorkMeter(STEP_WORK_BUDGET * n);
   try {
     run = runGroup(world.kernel, members, policy, { record: log !== undefined, onPoint });
@@ -261,6 +332,10 @@ export const runChecked = (s: Session, cmds: readonly Command[], policy: Policy,
     return { found: finishGroup(s, step0, steps, buckets, sched, undefined, [v], 0), run: undefined };
   } finally {
     disarmWorkMeter();
+    if (armed) {
+      site = injected_site(world.kernel);
+      inject_end(world.kernel);
+    }
   }
   names = run.tasks.map((t) => t.name);
 
@@ -280,6 +355,13 @@ export const runChecked = (s: Session, cmds: readonly Command[], policy: Policy,
   let byObservation: readonly LinPoint[] | undefined;
   let byState: readonly LinPoint[] | undefined;
   let fewest = Infinity;
+  // The failed call's opportunity, for the sequence it was accepted with (as failedAttempt picks it sequentially).
+  const injections: readonly (MemberInjection | undefined)[] = site === undefined ? [undefined]
+    : failable(s.spec, n).flatMap((member) => Array.from({ length: injectAttempts(cmds[member]!, site!) }, (_, skip) => ({ site: site!, skip, member })));
+  const earlies = cmds.some((c) => c.kind === 'serviceFaults') ? EARLY_ITEMS : [0];
+  const candidates: readonly LinChoice[] = earlies.flatMap((early) => injections.map((inj) => (inj === undefined ? { early } : { inj, early })));
+  let injOfObservation: LinChoice | undefined;
+  let injOfState: LinChoice | undefined;
   const others = (o: readonly number[], exp: readonly Observation[]): OtherMember[] =>
     o.slice(0, n - 1).map((i) => ({ cmd: cmds[i]!, expected: exp[i]!, actual: actual[i]! }));
   // A member whose observation a known finding explains (a DMA the finding's lasting state
@@ -289,28 +371,48 @@ export const runChecked = (s: Session, cmds: readonly Command[], policy: Policy,
   // The kernel's abstract state after the group: the same for every candidate order.
   let kernelView: AbstractView | undefined;
   const viewOfWorld = (): AbstractView => (kernelView ??= abstract(world));
+  const accepts = (same: (cmd: Command, expected: Observation, got: Observation) => boolean, seq: readonly LinPoint[], inj: LinChoice): boolean => {
+    const c = cloneSpec(s.spec);
+    c.coverage = undefined;
+    const obs = specInPointsSafe(c, cmds, seq, true, inj);
+    if (obs === undefined || !obs.every((x, i) => same(cmds[i]!, x, actual[i]!))) return false;
+    if (byObservation === undefined) {
+      byObservation = seq.slice();
+      injOfObservation = inj;
+    }
+    if (!matchesSpec(world, c) && diffViews(abstractView(c), viewOfWorld()).length > 0 && !adoptAllocatedIds(c, viewOfWorld())) return false;
+    const o = completionOrder(seq);
+    const last = o[n - 1]!;
+    const count = violationCount(s, c, step0 + last, cmds[last]!, obs[last]!, actual[last]!, others(o, obs));
+    if (count < fewest) {
+      fewest = count;
+      byState = seq.slice();
+      injOfState = inj;
+    }
+    return count === 0;
+  };
+  let injOfOrder: LinChoice | undefined;
   const linearizeBy = (same: (cmd: Command, expected: Observation, got: Observation) => boolean): readonly LinPoint[] | undefined =>
     linearizePoints(run.tasks, rules!, (seq: readonly LinPoint[]) => {
-      const c = cloneSpec(s.spec);
-      c.coverage = undefined;
-      const obs = specInPointsSafe(c, cmds, seq, true);
-      if (obs === undefined || !obs.every((x, i) => same(cmds[i]!, x, actual[i]!))) return false;
-      byObservation ??= seq.slice();
-      if (!matchesSpec(world, c) && diffViews(abstractView(c), viewOfWorld()).length > 0 && !adoptAllocatedIds(c, viewOfWorld())) return false;
-      const o = completionOrder(seq);
-      const last = o[n - 1]!;
-      const count = violationCount(s, c, step0 + last, cmds[last]!, obs[last]!, actual[last]!, others(o, obs));
-      if (count < fewest) {
-        fewest = count;
-        byState = seq.slice();
+      for (const inj of candidates) {
+        if (accepts(same, seq, inj)) {
+          injOfOrder = inj;
+          return true;
+        }
       }
-      return count === 0;
+      return false;
     });
   const exact = (_: Command, expected: Observation, got: Observation): boolean => sameObservation(expected, got);
   const excusable = (cmd: Command, expected: Observation, got: Observation): boolean =>
     sameObservation(expected, got) || knownExplains(s, observationViolation(cmd, expected, got));
-  const order = rules === undefined ? undefined
-    : linearizeBy(exact) ?? byState ?? byObservation ?? (s.strict ? undefined : linearizeBy(excusable) ?? byState ?? byObservation);
+  let order: readonly LinPoint[] | undefined;
+  let orderInj: LinChoice | undefined;
+  /** The first of: the pass's exact order, the fewest-violations one, the first by observation. */
+  const choose = (found: readonly LinPoint[] | undefined): boolean => {
+    [order, orderInj] = found !== undefined ? [found, injOfOrder] : byState !== undefined ? [byState, injOfState] : [byObservation, injOfObservation];
+    return order !== undefined;
+  };
+  if (rules !== undefined && !choose(linearizeBy(exact)) && !s.strict) choose(linearizeBy(excusable));
   // Adopt it on the session's own spec (its coverage sees the chosen order only); without one,
   // the command order, so the record still says what the spec expects.
   const adoptedPoints = order ?? atomicPoints(s.spec, cmds, PERMS[n]![0]!);
@@ -319,7 +421,7 @@ export const runChecked = (s: Session, cmds: readonly Command[], policy: Policy,
   const specBefore = order === undefined && thrownAt < 0 ? cloneSpec(s.spec) : undefined;
   const expected: Observation[] = new Array<Observation>(n);
   try {
-    const obs = specInPoints(s.spec, cmds, adoptedPoints, true);
+    const obs = specInPoints(s.spec, cmds, adoptedPoints, true, order === undefined ? candidates[0] : orderInj);
     if (obs === undefined) throw new Error('a precondition failed in the adopted order');
     // The IDs the kernel's interleaving allocated, where the order was accepted under a renaming.
     if (order !== undefined && !matchesSpec(world, s.spec)) adoptAllocatedIds(s.spec, viewOfWorld());
@@ -339,7 +441,7 @@ export const runChecked = (s: Session, cmds: readonly Command[], policy: Policy,
   } else if (order === undefined) {
     at = step0 + lastToFinish(run.tasks, n);
     // A known finding whose path ran may explain the history (a member it left asleep).
-    found = excuseKnown(s, at, [linViolation(specBefore!, cmds, run, actual)]);
+    found = excuseKnown(s, at, [linViolation(specBefore!, cmds, run, actual, candidates[0])]);
     if (atYield !== undefined && excuseKnown(s, at, [atYield]).length > 0) found = [atYield, ...found];
   } else {
     found = quiescentChecks(s, at, cmds[last]!, expected[last]!, actual[last]!, others(adopted, expected));
@@ -378,7 +480,7 @@ const respectsRealTime = (tasks: readonly GroupTask[], order: readonly number[])
  * LIN: the history (each member's command, lane, first and last point, observation) and what
  * the spec says for each order, so the reader sees which observation no order explains.
  */
-const linViolation = (specBefore: SpecState, cmds: readonly Command[], run: GroupRun, actual: readonly Observation[]): Violation => {
+const linViolation = (specBefore: SpecState, cmds: readonly Command[], run: GroupRun, actual: readonly Observation[], inj: LinChoice | undefined): Violation => {
   const n = cmds.length;
   const lines = ['no sequential order of the group gives its observations (not linearizable). History:'];
   for (let i = 0; i < n; i++) {
@@ -393,7 +495,7 @@ const linViolation = (specBefore: SpecState, cmds: readonly Command[], run: Grou
       lines.push(`  ${label}: excluded by real time`);
       continue;
     }
-    const obs = specInPointsSafe(specBefore, cmds, atomicPoints(specBefore, cmds, order));
+    const obs = specInPointsSafe(specBefore, cmds, atomicPoints(specBefore, cmds, order), false, inj);
     lines.push(`  ${label}: ${obs === undefined ? 'illegal' : order.map((i) => `${run.tasks[i]!.name} ${formatObservation(cmds[i]!, obs[i]!)}`).join(', ')}`);
   }
   // The sequences that put a device access inside a two-point member's window.
@@ -406,7 +508,7 @@ const linViolation = (specBefore: SpecState, cmds: readonly Command[], run: Grou
   if (windows.length > 0) lines.push('Inside a window (replacePasid X.1: the old entry torn down, X.2: the new one set up; serviceFaults X.k: its k-th work item):');
   for (const seq of windows) {
     const label = seq.map((p) => `${run.tasks[p.member]!.name}${rules.points[p.member]! > 1 ? `.${p.point + 1}` : ''}`).join(' ; ');
-    const obs = specInPointsSafe(specBefore, cmds, seq);
+    const obs = specInPointsSafe(specBefore, cmds, seq, false, inj);
     const order = completionOrder(seq);
     lines.push(`  ${label}: ${obs === undefined ? 'illegal' : order.map((i) => `${run.tasks[i]!.name} ${formatObservation(cmds[i]!, obs[i]!)}`).join(', ')}`);
   }

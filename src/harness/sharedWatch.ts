@@ -82,38 +82,46 @@ export class SharedStepWatch implements StepWatch {
     this.header[SEED] = seed;
   }
 
-  enter(s: Session, cmd: Command): void {
+  enter(s: Session, _cmd: Command): void {
     const h = this.header;
+    let from = h[COUNT]!;
     if (s !== this.session) {
       this.session = s;
       const text = JSON.stringify(s.topology);
       const n = this.topo.write(text, 0, 'utf8');
       h[TOPO_LEN] = n === Buffer.byteLength(text) ? n : -1;
       h[OVERFLOW] = 0;
+      from = 0;
     }
-    const i = s.commands.length - 1;
-    if (i >= WATCH_MAX_COMMANDS) h[OVERFLOW] = 1;
-    else {
-      const c = this.cmds;
-      const at = i * CMD_INTS;
-      const any = cmd as unknown as Record<string, unknown>;
-      c.fill(-1, at, at + CMD_INTS);
-      const kind = KIND_INDEX.get(cmd.kind)!;
-      c[at] = kind;
-      // Only the fields this kind has: the step pays for two or three reads, not ten.
-      const slots = KIND_SLOTS[kind]!;
-      for (let f = 0; f < slots.length; f++) {
-        const [name, slot] = slots[f]!;
-        const v = any[name];
-        c[at + slot] = slot === WRITE || slot === RID || slot === LAST ? (v === true ? 1 : 0)
-          : slot === PROT ? PROTS.indexOf(v as (typeof PROTS)[number])
-          : slot === SITE ? FAIL_SITES.indexOf(v as (typeof FAIL_SITES)[number])
-          : (v as number);
-      }
-    }
-    h[COUNT] = i + 1;
+    // Every command since the last step: a concurrent group enters once, with all its members.
+    const count = s.commands.length;
+    for (let i = Math.min(from, count - 1); i < count; i++) this.write(i, s.commands[i]!);
+    h[COUNT] = count;
     h[IN_STEP] = 1;
     h[BEATS] = (h[BEATS]! + 1) | 0;
+  }
+
+  private write(i: number, cmd: Command): void {
+    if (i >= WATCH_MAX_COMMANDS) {
+      this.header[OVERFLOW] = 1;
+      return;
+    }
+    const c = this.cmds;
+    const at = i * CMD_INTS;
+    const any = cmd as unknown as Record<string, unknown>;
+    c.fill(-1, at, at + CMD_INTS);
+    const kind = KIND_INDEX.get(cmd.kind)!;
+    c[at] = kind;
+    // Only the fields this kind has: the step pays for two or three reads, not ten.
+    const slots = KIND_SLOTS[kind]!;
+    for (let f = 0; f < slots.length; f++) {
+      const [name, slot] = slots[f]!;
+      const v = any[name];
+      c[at + slot] = slot === WRITE || slot === RID || slot === LAST ? (v === true ? 1 : 0)
+        : slot === PROT ? PROTS.indexOf(v as (typeof PROTS)[number])
+        : slot === SITE ? FAIL_SITES.indexOf(v as (typeof FAIL_SITES)[number])
+        : (v as number);
+    }
   }
 
   leave(): void {

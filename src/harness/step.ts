@@ -97,13 +97,10 @@ const MAX_ATTEMPTS = 16;
  * chosen one.
  */
 const failedAttempt = (spec: SpecState, world: World, cmd: Command, site: FailSite, actual: Observation): number => {
-  // A group's PASID attach (bind, or iommufd's attach and replace) tries each device in turn;
-  // a serviceFaults allocates one IOPF group per LAST: which attempt failed decides what the
-  // unwind drained.
-  const perAttempt = cmd.kind === 'bind' || cmd.kind === 'attachPasid' || cmd.kind === 'replacePasid';
-  if (!perAttempt && site !== 'kzalloc@iopf_group_alloc') return 0;
+  const attempts = injectAttempts(cmd, site);
+  if (attempts === 1) return 0;
   let byObservation = -1;
-  for (let k = 0; k < MAX_ATTEMPTS; k++) {
+  for (let k = 0; k < attempts; k++) {
     const c = cloneSpec(spec);
     c.coverage = undefined;
     c.injected = site;
@@ -114,6 +111,15 @@ const failedAttempt = (spec: SpecState, world: World, cmd: Command, site: FailSi
   }
   return Math.max(byObservation, 0);
 };
+
+/**
+ * How many opportunities `cmd` has to make the failed call at `site`: a group's PASID attach
+ * (bind, or iommufd's attach and replace) tries each device in turn, and a serviceFaults
+ * allocates one IOPF group per LAST; which attempt failed decides what the unwind drained.
+ * Any other command makes its one call there.
+ */
+export const injectAttempts = (cmd: Command, site: FailSite): number =>
+  cmd.kind === 'bind' || cmd.kind === 'attachPasid' || cmd.kind === 'replacePasid' || site === 'kzalloc@iopf_group_alloc' ? MAX_ATTEMPTS : 1;
 
 /**
  * The page requests still outstanding per device agree, and so do those still in the IOMMUs'

@@ -114,7 +114,7 @@ export class PciDevice {
    * A LAST the IOMMU drops on a full queue is answered Success by the IOMMU itself (VT-d 3.x
    * §7.5): that response is delivered here, once the request is outstanding.
    */
-  sendGroup(pri: PriEndpoint, pasid: number, vpns: readonly number[], write: boolean, groupLast = true): DmaResult | undefined {
+  sendGroup(pri: PriEndpoint, pasid: number, vpns: readonly number[], write: boolean, groupLast = true, unbound = false): DmaResult | undefined {
     if (pri.responseFailure) return undefined;
     if (pri.outstanding.length + vpns.length > pri.credits) return NO_CREDIT;
     const open = pri.openPrgi(pasid);
@@ -125,7 +125,8 @@ export class PciDevice {
       const r = this.iommu.pageRequest?.(this, pasid, vpn, write, prgi, last);
       if (r === undefined) return undefined;
       this.counters.bump('pri.request');
-      pri.outstanding.push(r.lost === true ? { pasid, vpn, write, prgi, root: r.root, last, lost: true } : { pasid, vpn, write, prgi, root: r.root, last });
+      const req: OutstandingRequest = { pasid, vpn, write, prgi, root: r.root, last };
+      pri.outstanding.push(r.lost === true || unbound ? { ...req, ...(r.lost === true ? { lost: true } : {}), ...(unbound ? { unbound: true } : {}) } : req);
       if (r.dropped && last) this.pageResponse(pasid, prgi, 'success');
     }
     return DMA_PENDING;
@@ -135,11 +136,11 @@ export class PciDevice {
    * `prg`: the device sends requests of one Page Request Group (continuing its open group on
    * the PASID, if any); `last` false holds the LAST back. Undefined when the IOMMU refuses.
    */
-  pageRequestGroup(pasid: number, vpns: readonly number[], write: boolean, last = true): DmaResult | undefined {
+  pageRequestGroup(pasid: number, vpns: readonly number[], write: boolean, last = true, unbound = false): DmaResult | undefined {
     const pri = this.priState;
     if (pri === undefined) throw new HwError(this.name, 'page request group from a device without PRI');
     if (pasid >= 0 && !this.canEmit(pasid)) return { ok: false, fault: `${this.name}: no-pasid-cap` };
-    return this.sendGroup(pri, pasid, vpns, write, last);
+    return this.sendGroup(pri, pasid, vpns, write, last, unbound);
   }
 
   /** The device's driver stops the device using `pasid` (before its unbind): open groups are abandoned. */

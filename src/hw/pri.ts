@@ -23,6 +23,8 @@ export interface OutstandingRequest {
   readonly stale?: true;
   /** The IOMMU discarded it without an answer (harness bookkeeping; the endpoint cannot tell). */
   readonly lost?: true;
+  /** Sent at a PASID the device was never given: not bound to that mm (harness bookkeeping, as `lost`). */
+  readonly unbound?: true;
 }
 
 /** What happened to a request once answered: a retried access (its token) or a given-up one. */

@@ -167,7 +167,9 @@ export function* implTask(world: World, cmd: Command): Co<Observation> {
       // A device without PRI has no page requests to send (the spec's precondition keeps it out).
       if (hw.priState === undefined) return { ok: false, errno: 'EFAULT', fault: `${hw.name}: no PRI` };
       const vpns = Array.from({ length: count }, (_, i) => userVpn(page + i));
-      const r = hw.pageRequestGroup(rid ? -1 : pasidOf(world, mm), vpns, write, cmd.last);
+      // Whether the device was given the PASID is the user's knowledge, not the kernel's: the invariants' bookkeeping.
+      const unbound = !rid && world.fds[mm]![dev] === undefined;
+      const r = hw.pageRequestGroup(rid ? -1 : pasidOf(world, mm), vpns, write, cmd.last, unbound);
       if (r === undefined) return { ok: false, errno: 'EFAULT', fault: 'page requests refused' };
       return r.ok ? { ok: true, value: r.token } : r.pending === true ? OK : { ok: false, errno: 'EFAULT', fault: r.fault };
     }

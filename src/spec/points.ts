@@ -11,15 +11,14 @@
  * credits back and the entry present, one after the second no entry, and a serviceFaults pass
  * after the second handling a request whose retry then fails.
  *
- * serviceFaults is a loop, not one instant: the PRQ thread runs again while its interrupt
- * fired during the run (IRQTF_RUNTHREAD: prq_event_thread reports what came in before it
- * sleeps), and the IOPF workqueue runs every item queued meanwhile, each on a kworker of its
- * own, so another task may run between two items. In a group each of its points runs one work
- * item (pri.ts servicePoint): one for every group queued when it starts (a LAST in the queues)
- * and one for every member (each device-side member sends its requests once, so that many cover
- * every arrival order). Its value is the requests answered Success over all points; a point
- * that finds nothing queued changes nothing, so the points back to back are the sequential
- * command.
+ * serviceFaults is a loop, not one instant: each IOMMU's fault thread reads its queue and, at
+ * the end of its loop, takes what came in meanwhile (two points), and the IOPF workqueue runs
+ * each item on a kworker of its own, so another task may run between two items (pri.ts
+ * servicePoint). In a group it has both points of every IOMMU's thread and a point per work
+ * item: one for every group queued when it starts (a LAST in the queues) and one for every
+ * member (each device-side member sends its requests once, so that many cover every arrival
+ * order). Its value is the requests answered Success over all points; a point that finds
+ * nothing queued changes nothing, so the points back to back are the sequential command.
  *
  * In a group, an attach or replace whose HWPT is not allocated yet first allocates it at a
  * point of its own: the harness allocates lazily what the VMM allocates by an ioctl before the
@@ -81,7 +80,8 @@ export const linPoints = (s: SpecState, cmd: Command, size = 1): number => {
     case 'migrate':
       return 2;
     case 'serviceFaults':
-      return size > 1 ? size + queuedLasts(s) : 1;
+      // Each fault thread's two points, then a work item per point (pri.ts servicePoint).
+      return size > 1 ? 2 * s.t.topology.iommus.length + size + queuedLasts(s) : 1;
     default:
       return alloc + 1;
   }
@@ -90,10 +90,10 @@ export const linPoints = (s: SpecState, cmd: Command, size = 1): number => {
 /**
  * Point `point` of `cmd` (the caller checked the precondition before point 0; `points`: how
  * many it was given when the group began, linPoints on the state before it): the command's
- * observation, or undefined when it goes on at its next point. A multi-point command is never
- * in a group with an injection armed (groupLegal), so its points skip specStep's injection
- * bookkeeping; one point, or all back to back, is exactly specStep (an allocation done at point
- * 0 is not repeated: hwptAlloc keeps an allocated HWPT). A serviceFaults point gives that
+ * observation, or undefined when it goes on at its next point. In a group with an injection
+ * armed, the harness carries the injection across the failing member's points (group.ts
+ * specInPoints) in place of specStep's bookkeeping; one point, or all back to back, is exactly
+ * specStep (an allocation done at point 0 is not repeated: hwptAlloc keeps an allocated HWPT). A serviceFaults point gives that
  * point's observation: the caller adds the points up (servicePasses).
  */
 export const specPoint = (s: SpecState, cmd: Command, point: number, points = 1): Observation | undefined => {
@@ -101,7 +101,7 @@ export const specPoint = (s: SpecState, cmd: Command, point: number, points = 1)
     if (point === 0) return hwptAllocPoint(s, cmd.dev, cmd.hwpt);
     point--;
   }
-  if (cmd.kind === 'serviceFaults' && points > 1) return servicePoint(s, point === points - 1);
+  if (cmd.kind === 'serviceFaults' && points > 1) return servicePoint(s, point, point === points - 1);
   if (cmd.kind === 'migrate') return point === 0 ? migrateUnmap(s, cmd.mm, cmd.page) : migrateRemap(s, cmd.mm, cmd.page);
   if (cmd.kind === 'bind' && points > 1) return bindPoint(s, cmd, point, points);
   if (cmd.kind === 'unbind' && points > 1) {

@@ -6,6 +6,7 @@ import { type Command, IOVA_PAGES, MAX_HWPTS, NESTED_HWPT, PAGING_HWPTS, PRG_MAX
 import { MM, PTE_ABSENT, VMA_NONE } from './state.js';
 import { pagingAt } from './paging.js';
 import { openPrgi } from './pri.js';
+import { canEmit } from './dma.js';
 
 /** PASIDs are 20 bits (PCIe). */
 const PASID_LIMIT = 2 ** 20;
@@ -73,7 +74,14 @@ export const precondition = (s: SpecState, cmd: Command): boolean => {
       if (!inRange(page, pages) || page + count > pages || !inRange(mm, mms)) return false;
       // The RID is never unbound: a group there that stayed open would hold its credits forever.
       if (rid) return last && s.t.topology.platform === 'vtd';
-      return s.t.devMax[dev]! > 0 && slotIn(s, mm, LIVE) && s.bonds[dev * mms + mm]!.ctx.n > 0;
+      if (s.t.devMax[dev]! === 0 || !slotIn(s, mm, LIVE)) return false;
+      if (s.bonds[dev * mms + mm]!.ctx.n > 0) return true;
+      // A device not bound to the mm may still send a whole group at its PASID (as it may DMA
+      // there): an endpoint its user drives (a guest's, through iommufd), or one told the PASID
+      // before the bind returned. The kernel must answer it, not trust it: the attach window of
+      // 5e9f822c9c68 (R04). Whole groups only, as on the RID: nothing unbinds to close one.
+      const pasid = s.slots[mm]!.pasid.ctx.pasid;
+      return last && pasid !== 0 && pasid < s.t.devMax[dev]! && canEmit(s, dev, pasid) && !priOnPaging(s, dev, mm);
     }
     case 'stopMarker':
       // VT-d PRI (where the hardware queues Stop Markers), a device using the mm's PASID (a bond,

@@ -93,7 +93,9 @@ export const send = (s: SpecState, r: SpecRequest): void => {
     if (queued >= prqEntries(topo.iommus[iommu]!) || (topo.platform === 'amd' && s.prqOverflow[iommu] === 1)) {
       if (r.stop === true) return;
       s.prqOverflow[iommu] = 1;
-      if (r.last && topo.platform === 'vtd') respond(s, r.dev, r.slot, r.prgi, 'success', true);
+      // The retry translates only where the device's group has the PASID attached (a device
+      // not bound to the mm may send there: spec/precondition.ts prg).
+      if (r.last && topo.platform === 'vtd') respond(s, r.dev, r.slot, r.prgi, 'success', r.slot < 0 || hasHandler(s, r));
       else if (topo.platform === 'amd') markLost(s, r);
       return;
     }
@@ -293,42 +295,65 @@ export const queuedLasts = (s: SpecState): number => {
 };
 
 /**
- * One point of a serviceFaults in a concurrent group: one IOPF work item runs. The workqueue is
- * unbound (iopf_queue_work: a kworker per item), so another task may run between two items of
- * one pass, as between two passes. With no work pending, the next IOMMU's fault thread reports
- * its queue first (a new pass once every IOMMU's has run). VT-d's thread frees the queue's slots
- * only after its loop (prq_event_thread writes PQH = tail once): until the next point the
- * requests it reported still fill the PRQ, so one sent meanwhile may overflow it, and the
- * overflow then stays set (head != tail) or is cleared. The `final` point finishes the pass
- * under way, or runs a whole one, so nothing the command took is left half done. Its points
- * back to back are serviceFaults: the same threads and items in the same order, and the points
- * after the last item find nothing queued. Value: requests answered Success at this point.
+ * One point of a serviceFaults in a concurrent group. Each IOMMU's fault thread runs once
+ * (core/iopf.ts iopf_run_all), then its workqueue is flushed, IOMMU after IOMMU. The thread's run
+ * is two points: its first read of the queue, and the end of its loop, which takes what came in
+ * meanwhile (VT-d: IRQTF_RUNTHREAD; AMD: the status re-read; SMMUv3: until the queue is empty);
+ * a request sent after that waits for the next serviceFaults (vtd run --groups seed 801741,
+ * amd seed 901735). VT-d's thread frees the queue's slots only at the end of its loop
+ * (prq_event_thread writes PQH = tail once): in between, the requests it took still fill the
+ * PRQ, so one sent meanwhile may overflow it, and the overflow then stays set (head != tail) or
+ * is cleared. Then each point runs one IOPF work item: the workqueue is unbound (a kworker per
+ * item), so another task may run between two items, or between the thread's end and the first
+ * (AMD seed 1756: a DMA that misses before the fault is taken). Items may also run while the
+ * thread still loops: `servicing.early` of them come before its loop's end (the linearization
+ * tries 0 to 2: a request sent with the credits an early answer gave back is taken by the same
+ * run). The `final` point finishes the
+ * pass, so nothing the command took is left half done; the points back to back are
+ * serviceFaults. Value: requests answered Success at this point.
  */
-export const servicePoint = (s: SpecState, final: boolean): Observation => {
+export const servicePoint = (s: SpecState, point: number, final: boolean): Observation => {
   s.retired.length = 0;
   const sv = s.servicing;
   const n = s.t.topology.iommus.length;
-  if (sv.pending.length === 0 && sv.held < 0 && sv.iommu === n) sv.iommu = 0;
+  if (point === 0) {
+    sv.iommu = 0;
+    sv.phase = 'read';
+  }
   let success = 0;
-  do {
-    if (sv.held >= 0) {
-      faultRelease(s, sv.held);
-      sv.held = -1;
-      sv.heldCount = 0;
-    }
-    while (sv.pending.length === 0 && sv.iommu < n) {
-      const iommu = sv.iommu++;
+  while (sv.iommu < n) {
+    const iommu = sv.iommu;
+    if (sv.phase === 'read') {
       const taken = queuedOn(s, iommu);
       for (const g of faultReport(s, iommu)) sv.pending.push(g);
-      if (s.t.topology.platform === 'vtd' && taken > 0 && !final) {
+      if (s.t.topology.platform === 'vtd') {
         sv.held = iommu;
         sv.heldCount = taken;
-        break;
       }
+      sv.phase = 'early';
+      sv.earlyLeft = sv.early;
+    } else if (sv.phase === 'early') {
+      if (sv.earlyLeft === 0 || sv.pending.length === 0) {
+        sv.phase = 'loop';
+        continue;
+      }
+      sv.earlyLeft--;
+      success += runGroups(s, [sv.pending.shift()!], attachedNow(s));
+    } else if (sv.phase === 'loop') {
+      for (const g of faultReport(s, iommu)) sv.pending.push(g);
+      sv.held = -1;
+      sv.heldCount = 0;
       faultRelease(s, iommu);
+      sv.phase = 'work';
+    } else if (sv.pending.length > 0) {
+      success += runGroups(s, [sv.pending.shift()!], attachedNow(s));
+    } else {
+      sv.iommu++;
+      sv.phase = 'read';
+      continue;
     }
-    if (sv.pending.length > 0) success += runGroups(s, [sv.pending.shift()!], attachedNow(s));
-  } while (final && (sv.pending.length > 0 || sv.iommu < n || sv.held >= 0));
+    if (!final) break;
+  }
   return { ok: true, value: success };
 };
 

@@ -136,6 +136,15 @@ export interface SpecGroup {
  */
 export interface SpecServicing {
   iommu: number;
+  /**
+   * Where the fault thread of `iommu` is (pri.ts servicePoint): its first read, work items run
+   * while it still loops (`early`, of which `earlyLeft` remain), the end of its loop, the rest
+   * of its work items.
+   */
+  phase: 'read' | 'early' | 'loop' | 'work';
+  /** How many work items of a pass run before its thread's loop ends: the linearization's choice (harness/group.ts). */
+  early: number;
+  earlyLeft: number;
   readonly pending: SpecGroup[];
   held: number;
   heldCount: number;
@@ -290,7 +299,7 @@ export const initSpec = (topology: Topology, coverage?: CoverageRecorder): SpecS
     migrating: [],
     attaching: [],
     detaching: [],
-    servicing: { iommu: topology.iommus.length, pending: [], held: -1, heldCount: 0 },
+    servicing: { iommu: topology.iommus.length, phase: 'work', early: 0, earlyLeft: 0, pending: [], held: -1, heldCount: 0 },
     coverage,
   };
 };

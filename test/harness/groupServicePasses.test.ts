@@ -5,9 +5,10 @@ import { defaultTopology } from '../../src/shared/index.js';
 import type { Command, Topology } from '../../src/shared/index.js';
 
 /**
- * serviceFaults is a loop of handler passes (spec/points.ts): VT-d's PRQ thread runs again when
- * its interrupt fired during the run, so a page request a device sends while the command runs is
- * answered by it, after the requests queued before it have returned their PRI credits. With the
+ * serviceFaults is a loop (spec/points.ts): VT-d's PRQ thread runs again when its interrupt
+ * fired during the run, so a page request a device sends while the thread still runs is answered
+ * by it, after the work items of the requests queued before it have returned their PRI credits
+ * (an early item: spec/pri.ts servicePoint). With the
  * device's two credits taken by a queued group, neither atomic order explains that: the request
  * first finds no credit; serviceFaults first leaves it queued.
  */
@@ -23,10 +24,11 @@ const PREFIX: readonly Command[] = [
 const GROUP: readonly Command[] = [prg(2, 1), { kind: 'serviceFaults' }];
 
 describe('serviceFaults in a group: a point per member (and per queued group)', () => {
-  test('alone it has one point, in a group of n one per member; passes add their Success answers', () => {
+  test('alone it has one point, in a group of n two per IOMMU and one per member; points add their Success answers', () => {
     const s = initSpec(defaultTopology('vtd'));
+    const iommus = defaultTopology('vtd').iommus.length;
     expect(linPoints(s, { kind: 'serviceFaults' })).toBe(1);
-    expect(linPoints(s, { kind: 'serviceFaults' }, 3)).toBe(3);
+    expect(linPoints(s, { kind: 'serviceFaults' }, 3)).toBe(2 * iommus + 3);
     expect(linPoints(s, { kind: 'touch', mm: 0, page: 0, write: false }, 3)).toBe(1);
     expect(servicePasses(undefined, { ok: true, value: 2 })).toEqual({ ok: true, value: 2 });
     expect(servicePasses({ ok: true, value: 2 }, { ok: true, value: 1 })).toEqual({ ok: true, value: 3 });

@@ -82,4 +82,18 @@ describe('The shared-memory step watch', () => {
     expect(reader.inStep()).toBe(false);
     expect(reader.run()?.commands).toEqual([{ kind: 'spawn', mm: 0 }]);
   });
+
+  test('A concurrent group enters once with all its members: every member is read back, not only the last', () => {
+    const buffer = newWatchBuffer();
+    const watch = new SharedStepWatch(buffer);
+    const reader = new WatchReader(buffer);
+    const s = openSession(defaultTopology('vtd'));
+    const group: Command[] = [{ kind: 'bind', dev: 0, mm: 0 }, { kind: 'dma', dev: 0, mm: 0, page: 1, write: false }, { kind: 'serviceFaults' }];
+    s.commands.push({ kind: 'spawn', mm: 0 });
+    watch.enter(s, { kind: 'spawn', mm: 0 });
+    watch.leave();
+    s.commands.push(...group);
+    watch.enter(s, group[2]!);
+    expect(reader.run()?.commands).toEqual([{ kind: 'spawn', mm: 0 }, ...group]);
+  });
 });

@@ -4,7 +4,7 @@ export type * from './ops.js';
 export type { Arch } from './arch/index.js';
 export type { MmuGather } from './mmuGather.js';
 export { ContentCounters } from './content.js';
-export { type CoreGlobals, type CoreOptions, coreOf, createKernel, failNext, injected_site, srcu_grace_period, warn } from './kernel.js';
+export { type CoreGlobals, type CoreOptions, coreOf, createKernel, failNext, inject_end, inject_group_begin, inject_task, injected_site, srcu_grace_period, warn } from './kernel.js';
 export { __mmdrop, mm_alloc, mmdrop, mmget, mmget_not_zero, mmgrab, mmput } from './mm.js';
 export { exit_mm, mmdrop_lazy_tlb } from './exit.js';
 export { dup_mm } from './fork.js';

@@ -455,12 +455,13 @@ export function* flush_workqueue(queue: IopfQueue): Co<boolean> {
   const kernel = queue.kernel;
   lock_map_acquire(kernel, queue.map);
   lock_map_release(kernel, queue.map);
-  const last = queue.works[queue.works.length - 1];
-  if (last === undefined) return true;
   const what = `flush_workqueue(${queue.name})`;
-  while (!last.finished) {
-    const oldest = queue.works[0]!;
-    if (!(yield* wait(kernel, what, () => oldest.finished, () => oldest.task))) return false;
+  // Every item queued before the flush, not only the last: an unbound workqueue may finish the
+  // last before an earlier one (amd run --groups seed 901745: serviceFaults returned while a
+  // work item was still to answer).
+  const queued = queue.works.slice();
+  for (const item of queued) {
+    if (!item.finished && !(yield* wait(kernel, what, () => item.finished, () => item.task))) return false;
   }
   return true;
 }

@@ -11,7 +11,7 @@ import { KernelSpace } from '../../hw/pagetable.js';
 import type { IommuDomain, IommuMmData, IommuSva, Kernel, MmStruct, MmuNotifier } from './types.js';
 import { type Arch, archFor } from './arch/index.js';
 import { ContentCounters } from './content.js';
-import type { Co } from './sched.js';
+import { type Co, type Task, schedOf } from './sched.js';
 
 export interface CoreOptions {
   /** arm64 only: FEAT_TLBIRANGE (system_supports_tlb_range). Default false: the MAX_DVM_OPS rule applies. */
@@ -53,7 +53,7 @@ const makeGlobals = (kernel: Kernel, options: CoreOptions): CoreGlobals => ({
   sva: { mms: [], present: false },
   live: { domains: new Set(), handles: new Set(), notifiers: new Set() },
   warnings: [],
-  inject: { armed: undefined, nth: 0, calls: 0, injected: undefined, failed: new Set() },
+  inject: { armed: undefined, nth: 0, calls: 0, injected: undefined, failed: new Set(), task: undefined },
   mms: [],
 });
 
@@ -99,7 +99,20 @@ export interface FailInject {
   calls: number;
   injected: FailSite | undefined;
   readonly failed: Set<FailSite>;
+  /**
+   * In a concurrent group: whose calls failNth counts. fail-nth is a task attribute
+   * (current->fail_nth), so only the first member's calls, and those of the kernel tasks it
+   * spawns (its command's work, as a sequential command's are), count; null until the member
+   * first runs. Undefined outside a group: every call is the command's.
+   */
+  task: Task | null | undefined;
 }
+
+/** Whether `t` is `owner` or was spawned, directly or not, by it. */
+const spawnedBy = (t: Task | undefined, owner: Task): boolean => {
+  for (; t !== undefined; t = t.spawner) if (t === owner) return true;
+  return false;
+};
 
 /**
  * lib/fault-inject.c: should_fail (v7.0-rc5), as failslab and fail_page_alloc call it at each
@@ -107,10 +120,12 @@ export interface FailInject {
  */
 function should_fail(kernel: Kernel, site: FailSite): boolean {
   const f = coreOf(kernel).inject;
-  f.calls++;
+  const counted = f.task === undefined || (f.task !== null && spawnedBy(schedOf(kernel).current, f.task));
+  if (counted) f.calls++;
   if (f.injected !== undefined) return false;
+  // failNext is a site filter, whoever calls (as failslab's debugfs knobs are); fail-nth is the task's.
   if (f.armed === site) f.armed = undefined;
-  else if (f.nth !== f.calls) return false;
+  else if (!counted || f.nth !== f.calls) return false;
   f.nth = 0;
   f.injected = site;
   f.failed.add(site);
@@ -137,7 +152,24 @@ export function inject_begin(kernel: Kernel): void {
 
 /** A command ended: failNth applied to it only (reading fail-nth back resets it). */
 export function inject_end(kernel: Kernel): void {
-  coreOf(kernel).inject.nth = 0;
+  const f = coreOf(kernel).inject;
+  f.nth = 0;
+  f.task = undefined;
+}
+
+/**
+ * A concurrent group starts with an injection armed for its first member: no call counts until
+ * that member runs (inject_task), and then only its own.
+ */
+export function inject_group_begin(kernel: Kernel): void {
+  inject_begin(kernel);
+  coreOf(kernel).inject.task = null;
+}
+
+/** The armed member's first step: from now on its calls (and its spawned tasks') count. */
+export function inject_task(kernel: Kernel): void {
+  const f = coreOf(kernel).inject;
+  if (f.task === null) f.task = schedOf(kernel).current;
 }
 
 /** The site that failed during the last command, if any. */

@@ -73,4 +73,24 @@ describe('The IOPF workqueue as kworker tasks (WQ_UNBOUND)', () => {
     expect(q.works.length).toBe(1);
     expect(coreOf(k).warnings).toEqual([]);
   });
+
+  test('A concurrent flush waits for a middle item still running when the oldest and the last are done', () => {
+    const { k, q, queue } = setup();
+    schedOf(k).concurrent = true;
+    queue(1);
+    queue(2);
+    queue(3);
+    const [w1, w2, w3] = q.works.map((w) => w.task!);
+    const flusher = spawn(k, 'flusher', 'cpu', flush_workqueue(q));
+    expect(stepTask(k, flusher)?.kind).toBe('block');
+    stepTask(k, w2!); // item 2 halfway
+    while (stepTask(k, w3!) !== undefined);
+    while (stepTask(k, w1!) !== undefined);
+    expect(flusher.runnable()).toBe(true);
+    expect(stepTask(k, flusher)?.kind).toBe('block'); // item 2 still runs
+    while (stepTask(k, w2!) !== undefined);
+    expect(stepTask(k, flusher)).toBeUndefined();
+    expect(flusher.result).toBe(true);
+    expect(q.works).toEqual([]);
+  });
 });

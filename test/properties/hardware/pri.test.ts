@@ -6,7 +6,7 @@ import { priRetry } from '../../../properties/hardware/priRetry.js';
 import { priStale } from '../../../properties/hardware/priStale.js';
 import type { OutstandingRequest } from '../../../src/hw/pri.js';
 import { userVpn } from '../../../src/shared/index.js';
-import { MM } from '../../../src/spec/state.js';
+import { MM, PTE_ABSENT, PTE_RO } from '../../../src/spec/state.js';
 import type { VtdUnit } from '../../../src/hw/vtd/unit.js';
 import { ids } from './helpers.js';
 import { priHoldsOnRandomWalks, priSetup } from './priHelpers.js';
@@ -154,6 +154,25 @@ describe.each(PLATFORMS)('what I-PRI-RETRY and I-PRI-EXIT accept, and no more, o
     b.spec.slots[0]!.mm.state = MM.exited;
     expect(b.check(priRetry)).toEqual([]);
     expect(b.check(priExit)).toEqual([]);
+    // A retry that read a token the spec does not give still fires.
+    pri.completions[0] = { ...pri.completions[0]!, ok: true, token: 12345 };
+    expect(b.check(priRetry)).not.toEqual([]);
+  });
+
+  test('a spec-given success whose retry failed is accepted only when the page no longer allows the access in the spec either (unmapped or mprotected before the response)', () => {
+    const b = priSetup(platform);
+    b.run(dma(0, true), serviceFaults);
+    const pri = b.world.devices[0]!.hw.priState!;
+    expect(pri.completions).toEqual([expect.objectContaining({ code: 'success', ok: true, write: true })]);
+    // As a group leaves it: the handler faulted the page in, a munmap or mprotect came before the response.
+    pri.completions[0] = { ...pri.completions[0]!, ok: false, token: -1 };
+    // The spec's page is still writable: nothing explains the failed retry.
+    expect(b.check(priRetry).map((x) => x.message)).toEqual([expect.stringMatching(/^dev0: retried access to mm0 page 0 failed, the spec expects it /)]);
+    const pte = b.spec.slots[0]!.pte;
+    pte[0] = PTE_RO;
+    expect(b.check(priRetry)).toEqual([]);
+    pte[0] = PTE_ABSENT;
+    expect(b.check(priRetry)).toEqual([]);
     // A retry that read a token the spec does not give still fires.
     pri.completions[0] = { ...pri.completions[0]!, ok: true, token: 12345 };
     expect(b.check(priRetry)).not.toEqual([]);
