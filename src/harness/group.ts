@@ -26,7 +26,7 @@ import { adoptAllocatedIds } from './adoptIds.js';
 import { type AtYieldMark, checkAtYield } from './atYield.js';
 import { excuseKnown, knownExplains } from './known.js';
 import type { MemberTask, Session } from './session.js';
-import { type OtherMember, injectAttempts, injectionArmed, quiescentChecks, violationCount } from './step.js';
+import { type OtherMember, injectAttempts, injectionArmed, priMatches, quiescentChecks, violationCount } from './step.js';
 import { exceptionViolation, firstLine, lockupViolation, observationViolation, toTraceViolation } from './violation.js';
 
 export interface GroupSchedule {
@@ -380,6 +380,9 @@ export const runChecked = (s: Session, cmds: readonly Command[], policy: Policy,
       byObservation = seq.slice();
       injOfObservation = inj;
     }
+    // The page-request state the abstract view does not hold is the order's too: which group
+    // an injected allocation failure aborted decides whose PRI a Response Failure turned off.
+    if (!priMatches(world, c)) return false;
     if (!matchesSpec(world, c) && diffViews(abstractView(c), viewOfWorld()).length > 0 && !adoptAllocatedIds(c, viewOfWorld())) return false;
     const o = completionOrder(seq);
     const last = o[n - 1]!;

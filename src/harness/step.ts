@@ -128,7 +128,7 @@ export const injectAttempts = (cmd: Command, site: FailSite): number =>
  * view holds neither), and which endpoints a Response Failure turned off (the abort group's;
  * VT-d and AMD: an SMMUv3 stall master is resumed with an abort instead).
  */
-const priMatches = (world: World, spec: SpecState): boolean =>
+export const priMatches = (world: World, spec: SpecState): boolean =>
   world.devices.every((d) => (d.hw.priState?.outstanding.length ?? 0) === spec.outstanding[d.id] &&
     hwQueued(world, d).length === specQueued(spec, d.id) &&
     (spec.t.topology.platform === 'smmuv3' || (d.hw.priState?.responseFailure === true ? 1 : 0) === spec.priFailed[d.id]));

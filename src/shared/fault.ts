@@ -65,7 +65,11 @@ export const FAULTS: readonly FaultInfo[] = [
   { id: 'R02', title: 'ATC invalidated before the main TLB, a device refills its ATC from the stale TLB (the 2019 bug was on the ->unmap path; the variant carries it on the SVA notifier)', fix: '353e3cf8590c (v5.4-rc1)', platform: 'smmuv3', expected: ['I6', 'I-UAF-DMA'] },
   //
   { id: 'R03', title: 'nr_ats_masters raised only after ATS is enabled: a concurrent invalidation skips the new ATS master', fix: 'none: constructed from the ordering rule of cdb8a3c34635 (v5.4-rc1), which no commit ever had to fix', platform: 'smmuv3', expected: ['I6', 'I-UAF-DMA'] },
-  //
+  // R04 on VT-d: the failed attach frees the handle under the fault work (I-SPLAT); on AMD the
+  // request is answered Success before the GCR3 entry exists and the retry faults (I-PRI-RETRY).
+  // SMMUv3 is 0/10: the driver takes no PRI, and a stall is raised only through a written CD, so
+  // the window is reachable only on a multi-device group whose second attach fails after the
+  // first's CD went live, with a stall DMA from the first: the generator draws no such group.
   { id: 'R04', title: 'attach handle stored in the pasid_array before the driver attach: a page request queued meanwhile outlives the failed attach (handle and domain freed under the fault work)', fix: '5e9f822c9c68 (v6.15-rc1; the order dates from the attach handle of v6.11)', platform: 'core', expected: ['I-SPLAT', 'LIN', 'I-PRI-RETRY'] },
   //
   // R05: the run interleaves inside replacePasid (VT-d's entry setup is a task) and dmaPasid races it: LIN sees a torn
