@@ -13,7 +13,7 @@ import { coreOf, inject_end, inject_group_begin, inject_task, injected_site, typ
 import { implTask } from '../impl/dispatch.js';
 import type { Command, FailSite, Observation, TraceEvent } from '../shared/index.js';
 import { sameObservation } from '../shared/index.js';
-import { type AbstractView, abstractView, allocatesFirst, bindUnlockedWindow, cloneSpec, diffViews, linPoints, precondition, servicePasses, specPoint, type SpecState } from '../spec/index.js';
+import { type AbstractView, allocatesFirst, bindUnlockedWindow, cloneSpec, linPoints, precondition, servicePasses, specPoint, type SpecState } from '../spec/index.js';
 import { abstract } from '../../properties/abstraction.js';
 import { matchesSpec } from '../../properties/lifecycle/refinementMatch.js';
 import { runGroup } from '../sched/group.js';
@@ -26,7 +26,7 @@ import { adoptAllocatedIds } from './adoptIds.js';
 import { type AtYieldMark, checkAtYield } from './atYield.js';
 import { excuseKnown, knownExplains } from './known.js';
 import type { MemberTask, Session } from './session.js';
-import { type OtherMember, injectAttempts, injectionArmed, priMatches, quiescentChecks, violationCount } from './step.js';
+import { type OtherMember, injectAttempts, injectionArmed, kernelStateIs, quiescentChecks, violationCount } from './step.js';
 import { exceptionViolation, firstLine, lockupViolation, observationViolation, toTraceViolation } from './violation.js';
 
 export interface GroupSchedule {
@@ -380,10 +380,7 @@ export const runChecked = (s: Session, cmds: readonly Command[], policy: Policy,
       byObservation = seq.slice();
       injOfObservation = inj;
     }
-    // The page-request state the abstract view does not hold is the order's too: which group
-    // an injected allocation failure aborted decides whose PRI a Response Failure turned off.
-    if (!priMatches(world, c)) return false;
-    if (!matchesSpec(world, c) && diffViews(abstractView(c), viewOfWorld()).length > 0 && !adoptAllocatedIds(c, viewOfWorld())) return false;
+    if (!kernelStateIs(world, c, viewOfWorld, (spec) => adoptAllocatedIds(spec, viewOfWorld()))) return false;
     const o = completionOrder(seq);
     const last = o[n - 1]!;
     const count = violationCount(s, c, step0 + last, cmds[last]!, obs[last]!, actual[last]!, others(o, obs));

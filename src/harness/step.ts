@@ -12,7 +12,7 @@ import { STEP_WORK_BUDGET, SoftLockup, armWorkMeter, disarmWorkMeter } from '../
 import { implStep, injected_site } from '../impl/index.js';
 import type { Command, FailSite, Observation } from '../shared/index.js';
 import { sameObservation } from '../shared/index.js';
-import { abstractView, cloneSpec, diffViews, specStep, type SpecState } from '../spec/index.js';
+import { type AbstractView, abstractView, cloneSpec, diffViews, specStep, type SpecState } from '../spec/index.js';
 import type { World } from '../impl/index.js';
 import { abstract } from '../../properties/abstraction.js';
 import { hwQueued } from '../../properties/hardware/priRead.js';
@@ -106,7 +106,7 @@ const failedAttempt = (spec: SpecState, world: World, cmd: Command, site: FailSi
     c.injected = site;
     c.injectSkip = k;
     if (!sameObservation(specStep(c, cmd), actual)) continue;
-    if (priMatches(world, c) && (matchesSpec(world, c) || diffViews(abstractView(c), abstract(world)).length === 0)) return k;
+    if (kernelStateIs(world, c, () => abstract(world))) return k;
     if (byObservation < 0) byObservation = k;
   }
   return Math.max(byObservation, 0);
@@ -128,7 +128,17 @@ export const injectAttempts = (cmd: Command, site: FailSite): number =>
  * view holds neither), and which endpoints a Response Failure turned off (the abort group's;
  * VT-d and AMD: an SMMUv3 stall master is resumed with an abort instead).
  */
-export const priMatches = (world: World, spec: SpecState): boolean =>
+/**
+ * Whether the kernel's state after a command is the spec's `spec`: the page-request state the
+ * abstract view does not hold (which endpoints a Response Failure turned off: the group an
+ * injected allocation failure aborted), and the abstract view, by the fast path or built
+ * (`view`: the kernel's, built once by the caller), or after `renamed` adopts the IDs the
+ * kernel allocated in another order.
+ */
+export const kernelStateIs = (world: World, spec: SpecState, view: () => AbstractView, renamed?: (spec: SpecState) => boolean): boolean =>
+  priMatches(world, spec) && (matchesSpec(world, spec) || diffViews(abstractView(spec), view()).length === 0 || (renamed?.(spec) ?? false));
+
+const priMatches = (world: World, spec: SpecState): boolean =>
   world.devices.every((d) => (d.hw.priState?.outstanding.length ?? 0) === spec.outstanding[d.id] &&
     hwQueued(world, d).length === specQueued(spec, d.id) &&
     (spec.t.topology.platform === 'smmuv3' || (d.hw.priState?.responseFailure === true ? 1 : 0) === spec.priFailed[d.id]));
