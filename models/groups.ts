@@ -105,15 +105,25 @@ const aimedPartner = (session: Session, first: Command, kinds: ReadonlySet<Comma
  * already serves other devices (the attach joins a live domain, raising its ATS count), with
  * the device's DMA at a mapped page and another CPU's munmap of it: the two columns of
  * arm_smmu_atc_inv_domain's diagram (an ATC filled while the attach enables ATS, and an
- * invalidation that must reach it). A domain without an ATS master yet first. Undefined when
- * the state has no such pair.
+ * invalidation that must reach it). A domain without an ATS master yet first, and among those a
+ * device that already uses a PASID elsewhere: its ATS is on from that attach (SMMUv3 enables
+ * it with the CD table), so the window is the whole attach from the devices-list add on, not
+ * the one lock between pci_enable_ats and the count. Undefined when the state has no such pair.
  */
+/** The device holds some PASID now: a bond to a live or exiting mm, or a paging HWPT at a PASID. */
+const usesPasid = (s: Session['spec'], dev: number): boolean => {
+  const t = s.t.topology;
+  for (let mm = 0; mm < t.mms; mm++) if (s.bonds[dev * t.mms + mm]!.ctx.n > 0) return true;
+  const group = s.t.devGroup[dev]!;
+  return s.hwpts.some((h) => h.pasid[group] !== 0);
+};
+
 const atsAttachRace = (session: Session, kinds: ReadonlySet<CommandKind>, rng: Rng): Command[] | undefined => {
   if (!kinds.has('dma') || !kinds.has('munmap')) return undefined;
   const s = session.spec;
   const t = s.t.topology;
-  const best: [number, number][] = [];
-  const other: [number, number][] = [];
+  // Tiers: no ATS master and the device's ATS already on; no ATS master; the rest.
+  const tiers: [number, number][][] = [[], [], []];
   for (let mm = 0; mm < t.mms; mm++) {
     const sl = s.slots[mm]!;
     if (sl.mm.state !== MM.live || sl.domains.length === 0 || !sl.pte.some((p) => p !== PTE_ABSENT)) continue;
@@ -123,11 +133,11 @@ const atsAttachRace = (session: Session, kinds: ReadonlySet<CommandKind>, rng: R
       const domain = sl.domains.find((x) => t.platform !== 'smmuv3' || x.iommu === d.iommu);
       if (domain === undefined || domain.groups.includes(s.t.devGroup[dev]!)) continue;
       const atsMaster = t.devices.some((o, i) => o.ats && domain.groups.includes(s.t.devGroup[i]!));
-      (atsMaster ? other : best).push([dev, mm]);
+      tiers[atsMaster ? 2 : usesPasid(s, dev) ? 0 : 1]!.push([dev, mm]);
     }
   }
-  const pool = best.length > 0 ? best : other;
-  if (pool.length === 0) return undefined;
+  const pool = tiers.find((x) => x.length > 0);
+  if (pool === undefined) return undefined;
   const [dev, mm] = rng.pick(pool);
   const mapped: number[] = [];
   const pte = s.slots[mm]!.pte;
@@ -160,11 +170,15 @@ const failedAttachRace = (session: Session, kinds: ReadonlySet<CommandKind>, rng
   return [{ kind: 'bind', dev, mm }, { kind: 'prg', dev, mm, page, count: 1, write: rng.bool(), rid: false, last: true }, { kind: 'serviceFaults' }];
 };
 
-/** A group of a race shape the state allows (half the time each, R04's first), or undefined. */
+/**
+ * A group of a race shape the state allows, or undefined: R04's half the time when an injection
+ * is armed, else R03's whenever the state holds its pair (rare: an ATS device joining a domain
+ * with no ATS master yet).
+ */
 const aimedGroup = (session: Session, kinds: ReadonlySet<CommandKind>, rng: Rng): Command[] | undefined => {
   const failed = rng.bool() ? failedAttachRace(session, kinds, rng) : undefined;
   if (failed !== undefined && groupLegal(session.spec, failed)) return failed;
-  const ats = rng.below(4) === 0 ? atsAttachRace(session, kinds, rng) : undefined;
+  const ats = atsAttachRace(session, kinds, rng);
   return ats !== undefined && groupLegal(session.spec, ats) ? ats : undefined;
 };
 

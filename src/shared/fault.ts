@@ -64,7 +64,11 @@ export const FAULTS: readonly FaultInfo[] = [
   //
   { id: 'R02', title: 'ATC invalidated before the main TLB, a device refills its ATC from the stale TLB (the 2019 bug was on the ->unmap path; the variant carries it on the SVA notifier)', fix: '353e3cf8590c (v5.4-rc1)', platform: 'smmuv3', expected: ['I6', 'I-UAF-DMA'] },
   //
-  { id: 'R03', title: 'nr_ats_masters raised only after ATS is enabled: a concurrent invalidation skips the new ATS master', fix: 'none: constructed from the ordering rule of cdb8a3c34635 (v5.4-rc1), which no commit ever had to fix', platform: 'smmuv3', expected: ['I6', 'I-UAF-DMA'] },
+  // R03: I6 when the device filled its ATC in the window; I12 when it did not: the invalidation
+  // still sent no ATC_INV to a master on the domain's list with ATS on (the cost rule's "one
+  // ATC_INV per ATS stream", which mainline meets exactly since the count and the list change
+  // together under devices_lock).
+  { id: 'R03', title: 'nr_ats_masters raised only after ATS is enabled: a concurrent invalidation skips the new ATS master', fix: 'none: constructed from the ordering rule of cdb8a3c34635 (v5.4-rc1), which no commit ever had to fix', platform: 'smmuv3', expected: ['I6', 'I-UAF-DMA', 'I12'] },
   // R04 on VT-d: the failed attach frees the handle under the fault work (I-SPLAT); on AMD the
   // request is answered Success before the GCR3 entry exists and the retry faults (I-PRI-RETRY).
   // SMMUv3 is 0/10: the driver takes no PRI, and a stall is raised only through a written CD, so

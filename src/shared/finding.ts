@@ -183,6 +183,9 @@ export const FINDINGS: readonly FindingInfo[] = [
       // still counts its requests outstanding (for good, if the LAST was discarded).
       { invariant: 'I-PRI-ONCE', message: 'page requests outstanding', ends: true },
       { invariant: 'I-PRI-RETRY', message: 'page request(s) answered, the spec answered', ends: true },
+      // The same credits in a group: a request the device sends beside the fault thread that
+      // answered early goes out, where the spec still finds every credit taken (amd seed 201740).
+      { invariant: 'LIN', message: 'EFAULT (no PRI credit)', ends: true },
     ],
     where: 'io-pgfault.c: iommu_report_device_fault → err_bad_iopf → iopf_error_response (since 3dfa64aecbafc moved the answer into the core; VT-d\'s handle_bad_prq_event answers only LPIG)',
     trace: 'regressions/upstream/iopf-partial-error-response.json',

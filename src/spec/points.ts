@@ -27,9 +27,9 @@
  */
 import type { Command, Observation } from '../shared/index.js';
 import { endAttaching, mayAttachPartway } from './attaching.js';
-import { detaches, endDetaching, unbindTeardown } from './detaching.js';
+import { endDetaching, unbindTeardown } from './detaching.js';
 import { OK_OBS } from './observe.js';
-import { bindExisting, bindNew, bindPartway, stopsDevice, unbindHandle, unbindStop } from './bind.js';
+import { bindExisting, bindNew, bindPartway, unbindHandle, unbindStop } from './bind.js';
 import { migrateRemap, migrateUnmap } from './migrate.js';
 import { queuedLasts, servicePoint } from './pri.js';
 import { hwptAllocPoint, hwptUnallocated, replaceHasWindow, replaceSetup, replaceTeardown } from './paging.js';
@@ -66,6 +66,15 @@ const bindStopsPartway = (s: SpecState, cmd: Command & { kind: 'bind' }, size: n
 export const bindUnlockedWindow = (s: SpecState, cmd: Command, size: number): number =>
   cmd.kind !== 'bind' || !bindRetries(s, cmd, size) ? -1 : bindStopsPartway(s, cmd, size) ? 2 : 1;
 
+/**
+ * Whether dev's unbind of `slot` may, in a group of `size`, be its caller's last of a PRI device
+ * or drop its handle's last user: each other member can take one count away first.
+ */
+const mayBeLastUnbind = (s: SpecState, dev: number, slot: number, size: number): boolean => {
+  const users = s.slots[slot]!.handles[s.t.devGroup[dev]!]?.users;
+  return (s.t.devPri[dev]! && s.bonds[dev * s.t.topology.mms + slot]!.ctx.n <= size) || (users !== undefined && users <= size);
+};
+
 /** How many linearization points `cmd` has in a group of `size` commands (1 alone). */
 export const linPoints = (s: SpecState, cmd: Command, size = 1): number => {
   const alloc = allocatesFirst(s, cmd, size) ? 1 : 0;
@@ -75,8 +84,11 @@ export const linPoints = (s: SpecState, cmd: Command, size = 1): number => {
     case 'replacePasid':
       return alloc + (replaceHasWindow(s.t.topology.platform) ? 2 : 1);
     case 'unbind':
-      // The device stops (bind.ts stopsDevice), the entries go (detaching.ts detaches), the rest.
-      return size > 1 && (stopsDevice(s, cmd.dev, cmd.mm) || detaches(s, cmd.dev, cmd.mm)) ? 3 : 1;
+      // The device stops (bind.ts stopsDevice), the entries go (detaching.ts detaches), the rest;
+      // checked again at each point, so a member that is the last only after the other members'
+      // unbinds of the pair or the handle (vtd seed 201740: two unbinds of a bond made twice)
+      // has the points too.
+      return size > 1 && mayBeLastUnbind(s, cmd.dev, cmd.mm, size) ? 3 : 1;
     case 'migrate':
       return 2;
     case 'serviceFaults':

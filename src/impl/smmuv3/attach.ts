@@ -14,7 +14,7 @@ import type { Device, IommuDomain } from '../core/types.js';
 import { arm_smmu_alloc_cd_ptr, arm_smmu_alloc_cd_tables, arm_smmu_clear_cd, arm_smmu_make_sva_cd, arm_smmu_ssids_in_use, arm_smmu_write_cd_entry } from './cd.js';
 import { dev_fault_param, iopf_queue_flush_dev } from '../core/iopf.js';
 import { noteFinding, warn } from '../core/kernel.js';
-import { arm_smmu_disable_iopf, arm_smmu_enable_iopf, arm_smmu_evtq_thread } from './evtq.js';
+import { arm_smmu_disable_iopf, arm_smmu_enable_iopf, arm_smmu_evtq_thread, evtq_records_in_hand } from './evtq.js';
 import { arm_smmu_atc_inv_master } from './inv.js';
 import { arm_smmu_install_ste_for_dev, arm_smmu_make_abort_ste, arm_smmu_make_bypass_ste, arm_smmu_make_cdtable_ste } from './ste.js';
 import {
@@ -218,12 +218,12 @@ export function* arm_smmu_attach_dev_sid_domain(master: ArmSmmuMaster, type: Sid
 }
 
 /**
- * Whether the flush would have had anything to do: a stall still in this SMMU's EVTQ, or one
- * reported and unanswered (the EVTQ thread and the fault workqueue are per SMMU, so the drain
- * answers every master's, not only this PASID's).
+ * Whether the flush would have had anything to do: a stall still in this SMMU's EVTQ, one its
+ * EVTQ thread is handling on another CPU, or one reported and unanswered (the EVTQ thread and
+ * the fault workqueue are per SMMU, so the drain answers every master's, not only this PASID's).
  */
 const faults_pending = (smmu: ArmSmmuDevice): boolean =>
-  smmu.unit.evtq.length > 0 || smmu.masters.some((d) => (dev_fault_param(d)?.faults.length ?? 0) > 0);
+  smmu.unit.evtq.length > 0 || evtq_records_in_hand(smmu) > 0 || smmu.masters.some((d) => (dev_fault_param(d)?.faults.length ?? 0) > 0);
 
 /**
  * arm_smmu_blocking_set_dev_pasid (v6.17; in v7.0-rc5 only iommu_get_domain_for_dev_locked
