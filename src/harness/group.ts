@@ -73,7 +73,42 @@ interface MemberInjection {
 interface LinChoice {
   readonly inj?: MemberInjection;
   readonly early: number;
+  /** Bit m: member m's device access inside an exit's release finds its device released (spec/releasing.ts). */
+  readonly release?: number;
+  /** Base-3 digit m: what member m's access inside a failing attach's window finds (spec/pagingPartway.ts). */
+  readonly partway?: number;
 }
+
+/**
+ * The release choices a group is tried with: with an exit that has a release window, every
+ * subset of its device accesses (dma) finding their device released; else none.
+ */
+const releaseChoices = (spec: SpecState, cmds: readonly Command[]): readonly number[] => {
+  if (!cmds.some((c) => c.kind === 'exit' && linPoints(spec, c, cmds.length) > 1)) return [0];
+  let mask = 0;
+  cmds.forEach((c, i) => {
+    if (c.kind === 'dma') mask |= 1 << i;
+  });
+  const out: number[] = [];
+  for (let m = mask; ; m = (m - 1) & mask) {
+    out.push(m);
+    if (m === 0) break;
+  }
+  return out.reverse();
+};
+
+/**
+ * With an injected failure and an attach or replace at a PASID: every combination of what the
+ * accesses by PASID (dmaPasid) find inside its window if it fails partway (old, none, new).
+ */
+const partwayChoices = (cmds: readonly Command[]): readonly number[] => {
+  if (!cmds.some((c) => c.kind === 'attachPasid' || c.kind === 'replacePasid')) return [0];
+  let out = [0];
+  cmds.forEach((c, i) => {
+    if (c.kind === 'dmaPasid') out = out.flatMap((v) => [v, v + 3 ** i, v + 2 * 3 ** i]);
+  });
+  return out;
+};
 
 /** The early work items a serviceFaults member is tried with: the thread's loop may outlast the first two. */
 const EARLY_ITEMS: readonly number[] = [0, 1, 2];
@@ -110,6 +145,8 @@ const specInPoints = (
       if (!precondition(c, cmd)) return undefined;
       c.retired.length = 0;
     }
+    c.releaseSeen = choice?.release !== undefined && ((choice.release >> i) & 1) === 1;
+    c.partwaySeen = choice?.partway === undefined ? 0 : Math.floor(choice.partway / 3 ** i) % 3;
     const injecting = takes(i);
     if (injecting) {
       c.injected = pending!.site;
@@ -138,6 +175,8 @@ const specInPoints = (
   if (pending !== undefined) out[pending.member] = { ok: false, errno: 'EFAULT', fault: `spec: ${cmds[pending.member]!.kind} makes no call at ${pending.site} here` };
   c.failNth = 0;
   c.servicing.early = 0;
+  c.releaseSeen = false;
+  c.partwaySeen = 0;
   return out as Observation[];
 };
 
@@ -359,7 +398,11 @@ export const runChecked = (s: Session, cmds: readonly Command[], policy: Policy,
   const injections: readonly (MemberInjection | undefined)[] = site === undefined ? [undefined]
     : failable(s.spec, n).flatMap((member) => Array.from({ length: injectAttempts(cmds[member]!, site!) }, (_, skip) => ({ site: site!, skip, member })));
   const earlies = cmds.some((c) => c.kind === 'serviceFaults') ? EARLY_ITEMS : [0];
-  const candidates: readonly LinChoice[] = earlies.flatMap((early) => injections.map((inj) => (inj === undefined ? { early } : { inj, early })));
+  const releases = releaseChoices(s.spec, cmds);
+  const partways = site === undefined ? [0] : partwayChoices(cmds);
+  const candidates: readonly LinChoice[] = partways.flatMap((partway) => releases.flatMap((release) => earlies.flatMap((early) => injections.map((inj) => ({
+    early, ...(inj === undefined ? {} : { inj }), ...(release === 0 ? {} : { release }), ...(partway === 0 ? {} : { partway }),
+  })))));
   let injOfObservation: LinChoice | undefined;
   let injOfState: LinChoice | undefined;
   const others = (o: readonly number[], exp: readonly Observation[]): OtherMember[] =>
@@ -505,7 +548,7 @@ const linViolation = (specBefore: SpecState, cmds: readonly Command[], run: Grou
     if (!isAtomic(seq)) windows.push(seq.slice());
     return false;
   });
-  if (windows.length > 0) lines.push('Inside a window (replacePasid X.1: the old entry torn down, X.2: the new one set up; serviceFaults X.k: its k-th work item):');
+  if (windows.length > 0) lines.push('Inside a window (replacePasid X.1: the old entry torn down, X.2: the new one set up; exit X.1: its release begun; serviceFaults X.k: its k-th work item):');
   for (const seq of windows) {
     const label = seq.map((p) => `${run.tasks[p.member]!.name}${rules.points[p.member]! > 1 ? `.${p.point + 1}` : ''}`).join(' ; ');
     const obs = specInPointsSafe(specBefore, cmds, seq, false, inj);

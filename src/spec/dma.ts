@@ -8,12 +8,14 @@
  * instead (pri.ts). Unbound, the PASID may still be an iommufd paging domain's in the group
  * (a caller-chosen PASID the global IDA does not know): the access then translates through it.
  * In a group, a bind's attempt set up on the device and not yet unwound counts as bound, and
- * a handle whose entries an unbind has torn down does not.
+ * a handle whose entries an unbind has torn down does not; inside an exit's release the device
+ * may find its entries torn down already (releasing.ts).
  */
 import type { Observation } from '../shared/index.js';
 import { attachingAt } from './attaching.js';
 import { tornDown } from './detaching.js';
 import { dmaFault } from './observe.js';
+import { releasedFor } from './releasing.js';
 import { pageRequest } from './pri.js';
 import { dmaIova, pagingAt } from './paging.js';
 import { MM, PTE_ABSENT, PTE_PROTNONE, PTE_RW } from './state.js';
@@ -44,7 +46,7 @@ export const dma = (s: SpecState, dev: number, slot: number, page: number, write
     const h = pagingAt(s, group, sl.pasid.ctx.pasid);
     return h === undefined ? dmaFault('not bound') : dmaIova(s, dev, h, page, write);
   }
-  if (sl.mm.state !== MM.live) return dmaFault('mm exited');
+  if (sl.mm.state !== MM.live || (s.releasing.length > 0 && releasedFor(s, dev, slot))) return dmaFault('mm exited');
   const pte = sl.pte[page]!;
   if (s.t.devPri[dev] && s.priFailed[dev] === 0 && (pte === PTE_ABSENT || pte === PTE_PROTNONE || (write && pte !== PTE_RW))) {
     return pageRequest(s, dev, slot, page, write);

@@ -2,6 +2,8 @@
  * The expected result of a device access addressed by (device, PASID) rather than by what is
  * attached there: whatever the spec says holds that PASID in the device's group decides it.
  * - a PASID past the device's own width (or a device without PASID): no-pasid-cap;
+ * - an attach or replace failing partway through the group has reached the device
+ *   (pagingPartway.ts): the old entry, none or the new one, as the linearization chose;
  * - a replace onto a HWPT has torn the entry down and not set the new one up (the window of
  *   replaceHasWindow): the entry is not present;
  * - an iommufd paging domain: its IOVA mapping (dmaIova);
@@ -15,6 +17,7 @@ import { attachingAt } from './attaching.js';
 import { canEmit, dma } from './dma.js';
 import { dmaFault } from './observe.js';
 import { dmaIova, pagingAt, settingUpAt } from './paging.js';
+import { partwayFinds } from './pagingPartway.js';
 import type { SpecState } from './state.js';
 
 /** The mm slot whose SVA handle holds (group, pasid), or undefined. */
@@ -29,6 +32,8 @@ const svaSlotAt = (s: SpecState, group: number, pasid: number): number | undefin
 export const dmaPasid = (s: SpecState, dev: number, pasid: number, page: number, write: boolean): Observation => {
   if (s.t.devMax[dev] === 0 || !canEmit(s, dev, pasid)) return dmaFault('no PASID capability');
   const group = s.t.devGroup[dev]!;
+  const partway = s.pagingPartway.length === 0 ? undefined : partwayFinds(s, dev, group, pasid);
+  if (partway !== undefined) return partway < 0 ? dmaFault('PASID entry torn down by the replace') : dmaIova(s, dev, partway, page, write);
   if (settingUpAt(s, group, pasid) !== undefined) return dmaFault('PASID entry torn down by the replace');
   const h = pagingAt(s, group, pasid);
   if (h !== undefined) return dmaIova(s, dev, h, page, write);

@@ -15,6 +15,7 @@ import {
 } from '../shared/index.js';
 import { consumeAnyFail, consumeFail } from './lifetime.js';
 import { OK_OBS, dmaFault, fail } from './observe.js';
+import { partwayBegin, partwayEnd } from './pagingPartway.js';
 import { drainIommu } from './pri.js';
 import { PTE_ABSENT, PTE_RO, PTE_RW, type SpecState } from './state.js';
 
@@ -125,12 +126,11 @@ const setDevPasidError = (s: SpecState): Errno | undefined => {
  * arm_smmu_s1_set_dev_pasid first refuses a master of another SMMU than the one the domain was
  * finalised for, and then any domain that is not stage 1 (-EINVAL both), before any allocation.
  */
-const groupSetError = (s: SpecState, hwpt: number, group: number): Errno | undefined => {
+const groupSetError = (s: SpecState, hwpt: number, group: number, done: number[] = []): Errno | undefined => {
   if (s.t.topology.platform !== 'smmuv3') {
     // VT-d: __iommu_set_group_pasid attaches each PASID-capable device in turn; a failure
     // unwinds the ones attached before it with the blocked domain, whose teardown drains a PRI
     // device's IOMMU as a detach does (detachPasid).
-    const done: number[] = [];
     for (const d of s.t.groupDevs[group]!) {
       if (s.t.devMax[d] === 0) continue;
       const e = setDevPasidError(s);
@@ -148,6 +148,7 @@ const groupSetError = (s: SpecState, hwpt: number, group: number): Errno | undef
     if (s.t.topology.devices[d]!.iommu !== s.hwpts[hwpt]!.iommu || hwpt === 0) return 'EINVAL';
     const e = setDevPasidError(s);
     if (e !== undefined) return e;
+    done.push(d);
   }
   return undefined;
 };
@@ -209,7 +210,7 @@ export const hwptAllocPoint = (s: SpecState, dev: number, hwpt: number): Observa
  * iommu_attach_device_pasid's checks for a paging domain: PASID 0, range, then xa_insert
  * (-EBUSY on a held slot, else its node allocation may fail), then the driver's set_dev_pasid.
  */
-const attachError = (s: SpecState, hwpt: number, group: number, pasid: number): Errno | undefined => {
+const attachError = (s: SpecState, hwpt: number, group: number, pasid: number, done: number[]): Errno | undefined => {
   if (pasid === 0) return 'EINVAL';
   for (const d of s.t.groupDevs[group]!) {
     const max = s.t.devMax[d]!;
@@ -217,7 +218,7 @@ const attachError = (s: SpecState, hwpt: number, group: number, pasid: number): 
   }
   if (svaHolds(s, group, pasid) || pagingHolds(s, group, pasid)) return 'EBUSY';
   if (consumeFail(s, 'xa_insert@iommu_attach_device_pasid')) return 'ENOMEM';
-  return groupSetError(s, hwpt, group);
+  return groupSetError(s, hwpt, group, done);
 };
 
 /**
@@ -233,17 +234,33 @@ const attachError = (s: SpecState, hwpt: number, group: number, pasid: number): 
  * -EOPNOTSUPP), and their nested domains have no set_dev_pasid (arm_smmu_nested_ops,
  * amd nested_domain_ops), which iommu_attach_device_pasid answers with -EOPNOTSUPP.
  */
-export const attachPasid = (s: SpecState, dev: number, hwpt: number, pasid: number): Observation => {
+export const attachPasid = (s: SpecState, dev: number, hwpt: number, pasid: number): Observation =>
+  attachPasidTry(s, dev, hwpt, pasid) ?? attachPasidUnwound(s, dev);
+
+/**
+ * attachPasid up to its result, or undefined when set_dev_pasid failed past the group's first
+ * PASID device: the devices before it hold the new entry until the rollback
+ * (pagingPartway.ts), which attachPasidUnwound ends.
+ */
+export const attachPasidTry = (s: SpecState, dev: number, hwpt: number, pasid: number): Observation | undefined => {
   if (!hasPagingDomains(s.t.topology.platform)) return fail('EOPNOTSUPP');
   const h = s.hwpts[hwpt]!;
   const a = hwptAlloc(s, dev, hwpt);
   if (a !== undefined) return fail(a);
   const group = s.t.devGroup[dev]!;
-  const e = attachError(s, hwpt, group, pasid);
+  const done: number[] = [];
+  const e = attachError(s, hwpt, group, pasid, done);
+  if (e !== undefined && done.length > 0) {
+    partwayBegin(s, group, pasid, done, -1, hwpt, e);
+    return undefined;
+  }
   if (e !== undefined) return fail(e);
   h.pasid[group] = pasid;
   return { ok: true, value: pasid };
 };
+
+/** The rollback of an attach or replace that failed partway: its errno. */
+export const attachPasidUnwound = (s: SpecState, dev: number): Observation => fail(partwayEnd(s, s.t.devGroup[dev]!)!);
 
 /**
  * detachPasid(dev, hwpt): every PASID-capable device of the group is torn down; the teardown
@@ -296,7 +313,8 @@ export const replaceHasWindow = (p: Platform): boolean => {
  * the driver's set_dev_pasid allocates before it touches the old entry (a failure there leaves
  * the PASID on `from`, nothing torn down); VT-d then tears the old entry down, which drains as
  * a detach does, and SMMUv3's breaking CD update clears V first. Returns the failure, or undefined
- * when the PASID is now between the two HWPTs (settingUp).
+ * when the PASID is now between the two HWPTs (settingUp), or when set_dev_pasid failed past the
+ * group's first PASID device (pagingPartway.ts; replaceSetup then returns the failure).
  */
 export const replaceTeardown = (s: SpecState, dev: number, hwpt: number, from: number): Observation | undefined => {
   const group = s.t.devGroup[dev]!;
@@ -304,7 +322,13 @@ export const replaceTeardown = (s: SpecState, dev: number, hwpt: number, from: n
   s.retired.length = 0;
   const a = hwptAlloc(s, dev, hwpt);
   if (a !== undefined) return fail(a);
-  const e = groupSetError(s, hwpt, group);
+  const done: number[] = [];
+  const e = groupSetError(s, hwpt, group, done);
+  if (e !== undefined && done.length > 0) {
+    // The devices before the failing one were replaced and are replaced back (pagingPartway.ts).
+    partwayBegin(s, group, pasid, done, from, hwpt, e);
+    return undefined;
+  }
   if (e !== undefined) return fail(e);
   // SMMUv3's replace (arm_smmu_set_pasid with the old domain) rewrites the CD in place and
   // tears nothing down, so nothing is drained; VT-d's tears the old entry down as a detach does.
@@ -317,6 +341,8 @@ export const replaceTeardown = (s: SpecState, dev: number, hwpt: number, from: n
 /** replacePasid's second linearization point: the new entry is present (P set). */
 export const replaceSetup = (s: SpecState, dev: number, hwpt: number): Observation => {
   const group = s.t.devGroup[dev]!;
+  const failed = partwayEnd(s, group);
+  if (failed !== undefined) return fail(failed);
   const h = s.hwpts[hwpt]!;
   h.pasid[group] = h.settingUp[group]!;
   h.settingUp[group] = 0;

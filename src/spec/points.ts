@@ -9,7 +9,9 @@
  * drops its handle's last user tears the entries down before it erases the handle
  * (detaching.ts): in a group it has three points, an access between the first two finding its
  * credits back and the entry present, one after the second no entry, and a serviceFaults pass
- * after the second handling a request whose retry then fails.
+ * after the second handling a request whose retry then fails. An exit of an mm some device has
+ * the PASID of takes effect at two, its release begun and the rest (releasing.ts): a device
+ * access between them may find its own device released already.
  *
  * serviceFaults is a loop, not one instant: each IOMMU's fault thread reads its queue and, at
  * the end of its loop, takes what came in meanwhile (two points), and the IOPF workqueue runs
@@ -28,11 +30,12 @@
 import type { Command, Observation } from '../shared/index.js';
 import { endAttaching, mayAttachPartway } from './attaching.js';
 import { endDetaching, unbindTeardown } from './detaching.js';
+import { releaseBegin, releaseEnd } from './releasing.js';
 import { OK_OBS } from './observe.js';
 import { bindExisting, bindNew, bindPartway, unbindHandle, unbindStop } from './bind.js';
 import { migrateRemap, migrateUnmap } from './migrate.js';
 import { queuedLasts, servicePoint } from './pri.js';
-import { hwptAllocPoint, hwptUnallocated, replaceHasWindow, replaceSetup, replaceTeardown } from './paging.js';
+import { attachPasidTry, attachPasidUnwound, hasPagingDomains, hwptAllocPoint, hwptUnallocated, replaceHasWindow, replaceSetup, replaceTeardown } from './paging.js';
 import type { SpecState } from './state.js';
 import { specStep } from './step.js';
 
@@ -42,7 +45,7 @@ export const allocatesFirst = (s: SpecState, cmd: Command, size: number): boolea
 
 /** Whether an attach or replace given `points` has its HWPT allocation as point 0: one more than its own. */
 const allocatedFirst = (s: SpecState, cmd: Command, points: number): cmd is Command & { kind: 'attachPasid' | 'replacePasid' } =>
-  (cmd.kind === 'attachPasid' && points === 2) ||
+  (cmd.kind === 'attachPasid' && points >= 2) ||
   (cmd.kind === 'replacePasid' && points === (replaceHasWindow(s.t.topology.platform) ? 3 : 2));
 
 /**
@@ -75,6 +78,14 @@ const mayBeLastUnbind = (s: SpecState, dev: number, slot: number, size: number):
   return (s.t.devPri[dev]! && s.bonds[dev * s.t.topology.mms + slot]!.ctx.n <= size) || (users !== undefined && users <= size);
 };
 
+/**
+ * Whether an attach by dev may fail past its group's first PASID device: the platform has paging
+ * domains at a PASID, an injection is armed and the group has two PASID devices (pagingPartway.ts).
+ */
+const mayFailPartway = (s: SpecState, dev: number): boolean =>
+  hasPagingDomains(s.t.topology.platform) && (s.failArmed !== undefined || s.failNth > 0) &&
+  s.t.groupDevs[s.t.devGroup[dev]!]!.filter((d) => s.t.devMax[d]! > 0).length > 1;
+
 /** How many linearization points `cmd` has in a group of `size` commands (1 alone). */
 export const linPoints = (s: SpecState, cmd: Command, size = 1): number => {
   const alloc = allocatesFirst(s, cmd, size) ? 1 : 0;
@@ -83,12 +94,19 @@ export const linPoints = (s: SpecState, cmd: Command, size = 1): number => {
       return (bindRetries(s, cmd, size) ? 2 : 1) * (bindStopsPartway(s, cmd, size) ? 2 : 1);
     case 'replacePasid':
       return alloc + (replaceHasWindow(s.t.topology.platform) ? 2 : 1);
+    case 'attachPasid':
+      // With an injection armed: the allocation (a no-op once allocated), the failure met and
+      // the rollback (pagingPartway.ts).
+      return size > 1 && mayFailPartway(s, cmd.dev) ? 3 : alloc + 1;
     case 'unbind':
       // The device stops (bind.ts stopsDevice), the entries go (detaching.ts detaches), the rest;
       // checked again at each point, so a member that is the last only after the other members'
       // unbinds of the pair or the handle (vtd seed 201740: two unbinds of a bond made twice)
       // has the points too.
       return size > 1 && mayBeLastUnbind(s, cmd.dev, cmd.mm, size) ? 3 : 1;
+    case 'exit':
+      // The release begun (releasing.ts), the rest: only where some device has the mm's PASID.
+      return size > 1 && s.slots[cmd.mm]!.handles.some((h) => h !== undefined) ? 2 : 1;
     case 'migrate':
       return 2;
     case 'serviceFaults':
@@ -115,6 +133,21 @@ export const specPoint = (s: SpecState, cmd: Command, point: number, points = 1)
   }
   if (cmd.kind === 'serviceFaults' && points > 1) return servicePoint(s, point, point === points - 1);
   if (cmd.kind === 'migrate') return point === 0 ? migrateUnmap(s, cmd.mm, cmd.page) : migrateRemap(s, cmd.mm, cmd.page);
+  if (cmd.kind === 'attachPasid' && points === 3) {
+    if (point === 0) {
+      s.retired.length = 0;
+      return attachPasidTry(s, cmd.dev, cmd.hwpt, cmd.pasid);
+    }
+    return attachPasidUnwound(s, cmd.dev);
+  }
+  if (cmd.kind === 'exit' && points > 1) {
+    if (point === 0) {
+      releaseBegin(s, cmd.mm);
+      return undefined;
+    }
+    releaseEnd(s, cmd.mm);
+    return specStep(s, cmd);
+  }
   if (cmd.kind === 'bind' && points > 1) return bindPoint(s, cmd, point, points);
   if (cmd.kind === 'unbind' && points > 1) {
     // [the device stops, the entries are torn down, the rest]: either of the first two may be a no-op.

@@ -4,7 +4,7 @@
  * in place; the step is on the hot path); `cloneSpec` gives an independent copy for traces
  * and the refinement check.
  */
-import type { FailSite, Topology } from '../shared/index.js';
+import type { Errno, FailSite, Topology } from '../shared/index.js';
 import { bondTable, domainTable, mmTable, pasidTable } from './machines/index.js';
 import type { BondContext, DomainContext, Instance, MmContext, PasidContext } from './machines/index.js';
 import type { CoverageRecorder } from './coverage.js';
@@ -122,6 +122,28 @@ export interface SpecDetaching {
   readonly slot: number;
 }
 
+/**
+ * An mm whose exit has begun its mmu_notifier_release and not yet unmapped (spec/releasing.ts):
+ * `released` are the devices whose SVA entries for `slot` the drivers' release callbacks have
+ * torn down so far, in the order a linearization met them.
+ */
+export interface SpecReleasing {
+  readonly slot: number;
+  readonly released: number[];
+}
+
+/** A paging attach or replace failing partway through its group, before its rollback (spec/pagingPartway.ts). */
+export interface SpecPagingPartway {
+  readonly group: number;
+  readonly pasid: number;
+  /** The devices set to `to` before the one that failed. */
+  readonly devs: readonly number[];
+  /** The HWPT the PASID held before (a replace), or -1 (an attach). */
+  readonly from: number;
+  readonly to: number;
+  readonly errno: Errno;
+}
+
 /** A group the fault thread reported with a handler, as its work runs: its faults in order, and the LAST (the handler's slot). */
 export interface SpecGroup {
   readonly faults: readonly SpecRequest[];
@@ -215,6 +237,17 @@ export interface SpecState {
   readonly attaching: SpecAttaching[];
   /** Handles between a concurrent unbind's entry teardown and its erase (detaching.ts). */
   readonly detaching: SpecDetaching[];
+  /** mms between a concurrent exit's release begun and its unmap (releasing.ts). */
+  readonly releasing: SpecReleasing[];
+  /**
+   * Set by the concurrent oracle for the point it runs: whether a device access inside an
+   * exit's release window finds its device released (a linearization's choice; releasing.ts).
+   */
+  releaseSeen: boolean;
+  /** Paging attaches failing partway, before their rollback (pagingPartway.ts). */
+  readonly pagingPartway: SpecPagingPartway[];
+  /** Set by the concurrent oracle for the point it runs: what an access inside such a window finds (pagingPartway.ts). */
+  partwaySeen: number;
   /** A concurrent serviceFaults' pass under way (pri.ts servicePoint). */
   readonly servicing: SpecServicing;
   /** Shared, not cloned: a run's coverage. */
@@ -299,6 +332,10 @@ export const initSpec = (topology: Topology, coverage?: CoverageRecorder): SpecS
     migrating: [],
     attaching: [],
     detaching: [],
+    releasing: [],
+    releaseSeen: false,
+    pagingPartway: [],
+    partwaySeen: 0,
     servicing: { iommu: topology.iommus.length, phase: 'work', early: 0, earlyLeft: 0, pending: [], held: -1, heldCount: 0 },
     coverage,
   };
@@ -352,6 +389,10 @@ export const cloneSpec = (s: SpecState): SpecState => {
     migrating: s.migrating.map((m) => ({ ...m })),
     attaching: [...s.attaching],
     detaching: [...s.detaching],
+    releasing: s.releasing.map((r) => ({ slot: r.slot, released: [...r.released] })),
+    releaseSeen: s.releaseSeen,
+    pagingPartway: [...s.pagingPartway],
+    partwaySeen: s.partwaySeen,
     servicing: { ...s.servicing, pending: [...s.servicing.pending] },
     coverage: s.coverage,
   };
