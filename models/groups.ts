@@ -171,12 +171,12 @@ const failedAttachRace = (session: Session, kinds: ReadonlySet<CommandKind>, rng
 };
 
 /**
- * A group of a race shape the state allows, or undefined: R04's half the time when an injection
- * is armed, else R03's whenever the state holds its pair (rare: an ATS device joining a domain
- * with no ATS master yet).
+ * A group of a race shape the state allows, or undefined: R04's when an injection is armed,
+ * else R03's whenever the state holds its pair (rare: an ATS device joining a domain with no
+ * ATS master yet).
  */
 const aimedGroup = (session: Session, kinds: ReadonlySet<CommandKind>, rng: Rng): Command[] | undefined => {
-  const failed = rng.bool() ? failedAttachRace(session, kinds, rng) : undefined;
+  const failed = failedAttachRace(session, kinds, rng);
   if (failed !== undefined && groupLegal(session.spec, failed)) return failed;
   const ats = atsAttachRace(session, kinds, rng);
   return ats !== undefined && groupLegal(session.spec, ats) ? ats : undefined;

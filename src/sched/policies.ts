@@ -4,7 +4,8 @@
  * - default: never switches away from a runnable task; a task blocked on another runs that one
  *   next (as `sync` runs a wait's target in place); members run one after another.
  * - replay: the default rule except at the recorded switches (a schedule replays exactly).
- * - random: uniform among the runnable tasks at every point.
+ * - random: the running task goes on with a probability drawn per schedule, else uniform among
+ *   the runnable tasks.
  * - PCT (Burckhardt, Kothari, Musuvathi, Nagarakatte, "A Randomized Scheduler with Probabilistic
  *   Guarantees of Finding Bugs", ASPLOS 2010). Every task gets a distinct random priority
  *   ≥ depth; the highest-priority runnable task runs. depth−1 change points are drawn uniformly
@@ -49,10 +50,19 @@ export function replayPolicy(s: Schedule): Policy {
   };
 }
 
-/** Uniform among runnable at every point. */
+/**
+ * Random with a stickiness drawn per schedule: at each point the running task goes on with
+ * probability q (uniform in [0, 1) from the seed), else the pick is uniform among the runnable.
+ * q = 0 is the uniform random walk, which switches at about half of all points, so that a short
+ * task finishes within the first few points of a long one and a race deep inside the long one
+ * is almost never met (R03: 1 schedule in 300); q near 1 preempts rarely, as PCT does.
+ */
 export function randomPolicy(seed: number): Policy {
   const rng = new Rng(seed);
-  return { pick: (_at, _current, runnable) => runnable[rng.below(runnable.length)]! };
+  const stay = rng.next();
+  return {
+    pick: (_at, current, runnable) => (current >= 0 && rng.next() < stay ? current : runnable[rng.below(runnable.length)]!),
+  };
 }
 
 /** PCT with bug depth `depth` (≥ 1) over about `expectedPoints` scheduling points. */

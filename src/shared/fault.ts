@@ -62,7 +62,9 @@ export const FAULTS: readonly FaultInfo[] = [
   // Races (issue 11).
   { id: 'R01', title: 'B05 on its two-thread path: a page request arrives while the unbind holds pasid_mutex; the drain waits for the fault work, which sleeps on pasid_mutex', fix: '6ef0505158f7 (v5.15-rc1; lore 20210826215918.4073446-1-fenghua.yu@intel.com, reported by Dave Jiang), the lock order of d5b9e4bfe0d8', platform: 'vtd', expected: ['I-SPLAT'] },
   //
-  { id: 'R02', title: 'ATC invalidated before the main TLB, a device refills its ATC from the stale TLB (the 2019 bug was on the ->unmap path; the variant carries it on the SVA notifier)', fix: '353e3cf8590c (v5.4-rc1)', platform: 'smmuv3', expected: ['I6', 'I-UAF-DMA'] },
+  // R02: I7 is its rule broken outright (the TLB invalidation and its sync before the ATC's),
+  // seen at the notifier's own command batch; I6 when a device refilled its ATC in between.
+  { id: 'R02', title: 'ATC invalidated before the main TLB, a device refills its ATC from the stale TLB (the 2019 bug was on the ->unmap path; the variant carries it on the SVA notifier)', fix: '353e3cf8590c (v5.4-rc1)', platform: 'smmuv3', expected: ['I6', 'I-UAF-DMA', 'I7'] },
   //
   // R03: I6 when the device filled its ATC in the window; I12 when it did not: the invalidation
   // still sent no ATC_INV to a master on the domain's list with ATS on (the cost rule's "one

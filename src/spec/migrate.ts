@@ -11,23 +11,40 @@ import type { Observation } from '../shared/index.js';
 import { OK_OBS } from './observe.js';
 import { PTE_ABSENT, PTE_RO, PTE_RW, type SpecState } from './state.js';
 
-/** migrate's first point: a present page (PROT_NONE and absent ones are not migrated) is absent until the second. */
+/**
+ * migrate's first point: a present page (PROT_NONE and absent ones are not migrated) is absent
+ * until the second, and so is every copy-on-write sharer's mapping of the same folio:
+ * try_to_migrate walks the folio's anon_vma and puts a migration entry in each mapping
+ * (mm/rmap.c: try_to_migrate_one per VMA; a fork maps the child's page at the parent's address,
+ * and the sharers hold the same content token). A device access through a sharer's PASID
+ * meanwhile finds its page absent too (smmuv3 R04 bench seed 901729: the child's migrate, the
+ * parent's DMA).
+ */
 export const migrateUnmap = (s: SpecState, slot: number, page: number): undefined => {
   const sl = s.slots[slot]!;
   const pte = sl.pte[page]!;
-  if (pte === PTE_RO || pte === PTE_RW) {
-    s.migrating.push({ slot, page, pte });
-    sl.pte[page] = PTE_ABSENT;
+  if (pte !== PTE_RO && pte !== PTE_RW) return undefined;
+  s.migrating.push({ slot, page, pte, by: slot });
+  sl.pte[page] = PTE_ABSENT;
+  if (sl.exclusive[page] === 1) return undefined;
+  const token = sl.token[page]!;
+  for (let o = 0; o < s.slots.length; o++) {
+    const other = s.slots[o]!;
+    const p = other.pte[page]!;
+    if (o === slot || (p !== PTE_RO && p !== PTE_RW) || other.exclusive[page] === 1 || other.token[page] !== token) continue;
+    s.migrating.push({ slot: o, page, pte: p, by: slot });
+    other.pte[page] = PTE_ABSENT;
   }
   return undefined;
 };
 
-/** migrate's second point: the page is mapped again, its PTE as before. */
+/** migrate's second point: the page is mapped again in every mapping it unmapped, each PTE as before. */
 export const migrateRemap = (s: SpecState, slot: number, page: number): Observation => {
-  const k = s.migrating.findIndex((m) => m.slot === slot && m.page === page);
-  if (k >= 0) {
-    s.slots[slot]!.pte[page] = s.migrating[k]!.pte;
-    s.migrating.splice(k, 1);
+  let k = 0;
+  for (const m of s.migrating) {
+    if (m.by === slot && m.page === page) s.slots[m.slot]!.pte[page] = m.pte;
+    else s.migrating[k++] = m;
   }
+  s.migrating.length = k;
   return OK_OBS;
 };

@@ -177,6 +177,8 @@ export interface SpecMigration {
   readonly slot: number;
   readonly page: number;
   readonly pte: number;
+  /** The slot whose migrate unmapped it: `slot`, or a copy-on-write sharer of the folio (migrate.ts). */
+  readonly by: number;
 }
 
 export interface SpecState {

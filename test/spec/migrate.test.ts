@@ -40,3 +40,25 @@ describe.each(PLATFORMS)('migrate\'s two linearization points on %s', (platform)
     expect(s.migrating).toEqual([]);
   });
 });
+
+describe('migrate of a folio a fork shares copy-on-write (try_to_migrate walks every mapping)', () => {
+  test('the child\'s migrate unmaps the parent\'s mapping of the same page until its second point; an exclusive page of another mm is left alone', () => {
+    const s = initSpec(defaultTopology('vtd'));
+    for (const c of setup) specStep(s, c);
+    expect(specStep(s, { kind: 'fork', mm: 0, child: 1 })).toEqual({ ok: true, value: 1 });
+    const parent = specStep(cloneSpec(s), dma);
+    expect(parent).toMatchObject({ ok: true });
+    const child: Command = { kind: 'migrate', mm: 1, page: 0 };
+    expect(specPoint(s, child, 0)).toBeUndefined();
+    expect(s.slots[0]!.pte[0]).toBe(0);
+    expect(specStep(cloneSpec(s), dma)).toMatchObject({ ok: false, errno: 'EFAULT', fault: 'page not present' });
+    expect(specPoint(s, child, 1)).toEqual({ ok: true });
+    expect(s.migrating).toEqual([]);
+    expect(specStep(s, dma)).toEqual(parent);
+    // After the parent's write fault claims its own copy, the child's migrate leaves it mapped.
+    specStep(s, { kind: 'touch', mm: 0, page: 0, write: true });
+    expect(specPoint(s, child, 0)).toBeUndefined();
+    expect(specStep(cloneSpec(s), dma)).toMatchObject({ ok: true });
+    expect(specPoint(s, child, 1)).toEqual({ ok: true });
+  });
+});
