@@ -17,7 +17,7 @@ import { possibleKind } from '../src/harness/enabled.js';
 import { COMMAND_KINDS } from '../src/shared/index.js';
 import type { CommandKind } from '../src/shared/index.js';
 import { drawOfKind } from './draw.js';
-import { GroupPacer, type GroupOptions, drawGroup, runDrawnGroup } from './groups.js';
+import { GroupPacer, type GroupOptions, atsRaceReady, drawGroup, runDrawnGroup } from './groups.js';
 import type { Rng } from './rng.js';
 import type { RunStats } from './stats.js';
 import type { Weights } from './weights.js';
@@ -72,8 +72,10 @@ export const runGenerated = (session: Session, rng: Rng, opts: GenerateOptions, 
   const pacer = groups === undefined ? undefined : new GroupPacer();
   for (let n = 0; n < length; n++) {
     // An armed injection makes the next step a group more often: a failure inside a concurrent
-    // attach is where R04's window is.
-    if (groups !== undefined && (rng.below(1 << 16) < groups.rate * (1 << 16) || (injectionArmed(session.spec) && rng.below(4) === 0))) {
+    // attach is where R04's window is; so does R03's rare state (an ATS device that may join a
+    // domain with no ATS master).
+    if (groups !== undefined && (rng.below(1 << 16) < groups.rate * (1 << 16) ||
+      (injectionArmed(session.spec) && rng.below(4) === 0) || (atsRaceReady(session, enabled!) && rng.bool()))) {
       const cmds = drawGroup(session, enabled!, rng);
       if (cmds !== undefined) {
         if (runDrawnGroup(session, cmds, groups, rng, pacer!, stats) || session.ended) return;

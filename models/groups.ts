@@ -118,11 +118,12 @@ const usesPasid = (s: Session['spec'], dev: number): boolean => {
   return s.hwpts.some((h) => h.pasid[group] !== 0);
 };
 
-const atsAttachRace = (session: Session, kinds: ReadonlySet<CommandKind>, rng: Rng): Command[] | undefined => {
-  if (!kinds.has('dma') || !kinds.has('munmap')) return undefined;
-  const s = session.spec;
+/**
+ * The (device, mm) pairs of R03's shape by tier: no ATS master on the domain and the device's
+ * ATS already on; no ATS master; the rest. With `firstOnly`, stops at the first tier-0 pair.
+ */
+const atsRacePairs = (s: Session['spec'], firstOnly: boolean): [number, number][][] => {
   const t = s.t.topology;
-  // Tiers: no ATS master and the device's ATS already on; no ATS master; the rest.
   const tiers: [number, number][][] = [[], [], []];
   for (let mm = 0; mm < t.mms; mm++) {
     const sl = s.slots[mm]!;
@@ -133,9 +134,25 @@ const atsAttachRace = (session: Session, kinds: ReadonlySet<CommandKind>, rng: R
       const domain = sl.domains.find((x) => t.platform !== 'smmuv3' || x.iommu === d.iommu);
       if (domain === undefined || domain.groups.includes(s.t.devGroup[dev]!)) continue;
       const atsMaster = t.devices.some((o, i) => o.ats && domain.groups.includes(s.t.devGroup[i]!));
-      tiers[atsMaster ? 2 : usesPasid(s, dev) ? 0 : 1]!.push([dev, mm]);
+      const tier = atsMaster ? 2 : usesPasid(s, dev) ? 0 : 1;
+      tiers[tier]!.push([dev, mm]);
+      if (firstOnly && tier === 0) return tiers;
     }
   }
+  return tiers;
+};
+
+/**
+ * Whether the state holds R03's best pair (tier 0): the generator then makes the step a group
+ * more often, as it does with an injection armed, since such states are rare and pass quickly.
+ */
+export const atsRaceReady = (session: Session, kinds: ReadonlySet<CommandKind>): boolean =>
+  kinds.has('dma') && kinds.has('munmap') && atsRacePairs(session.spec, true)[0]!.length > 0;
+
+const atsAttachRace = (session: Session, kinds: ReadonlySet<CommandKind>, rng: Rng): Command[] | undefined => {
+  if (!kinds.has('dma') || !kinds.has('munmap')) return undefined;
+  const s = session.spec;
+  const tiers = atsRacePairs(s, false);
   const pool = tiers.find((x) => x.length > 0);
   if (pool === undefined) return undefined;
   const [dev, mm] = rng.pick(pool);

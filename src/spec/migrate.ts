@@ -24,7 +24,7 @@ export const migrateUnmap = (s: SpecState, slot: number, page: number): undefine
   const sl = s.slots[slot]!;
   const pte = sl.pte[page]!;
   if (pte !== PTE_RO && pte !== PTE_RW) return undefined;
-  s.migrating.push({ slot, page, pte, by: slot });
+  s.migrating.push({ slot, page, pte, by: slot, token: sl.token[page]! });
   sl.pte[page] = PTE_ABSENT;
   if (sl.exclusive[page] === 1) return undefined;
   const token = sl.token[page]!;
@@ -32,18 +32,22 @@ export const migrateUnmap = (s: SpecState, slot: number, page: number): undefine
     const other = s.slots[o]!;
     const p = other.pte[page]!;
     if (o === slot || (p !== PTE_RO && p !== PTE_RW) || other.exclusive[page] === 1 || other.token[page] !== token) continue;
-    s.migrating.push({ slot: o, page, pte: p, by: slot });
+    s.migrating.push({ slot: o, page, pte: p, by: slot, token });
     other.pte[page] = PTE_ABSENT;
   }
   return undefined;
 };
 
-/** migrate's second point: the page is mapped again in every mapping it unmapped, each PTE as before. */
+/**
+ * migrate's second point: the page is mapped again in every mapping it unmapped, each PTE as
+ * before; not in one a concurrent munmap or exit of a sharer zapped meanwhile (its token is
+ * gone: remove_migration_ptes finds no migration entry there).
+ */
 export const migrateRemap = (s: SpecState, slot: number, page: number): Observation => {
   let k = 0;
   for (const m of s.migrating) {
-    if (m.by === slot && m.page === page) s.slots[m.slot]!.pte[page] = m.pte;
-    else s.migrating[k++] = m;
+    if (m.by !== slot || m.page !== page) s.migrating[k++] = m;
+    else if (s.slots[m.slot]!.token[page] === m.token) s.slots[m.slot]!.pte[page] = m.pte;
   }
   s.migrating.length = k;
   return OK_OBS;

@@ -179,6 +179,8 @@ export interface SpecMigration {
   readonly pte: number;
   /** The slot whose migrate unmapped it: `slot`, or a copy-on-write sharer of the folio (migrate.ts). */
   readonly by: number;
+  /** The page's content token then: a munmap or exit meanwhile clears it, and the page stays unmapped. */
+  readonly token: number;
 }
 
 export interface SpecState {

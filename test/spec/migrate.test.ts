@@ -62,3 +62,16 @@ describe('migrate of a folio a fork shares copy-on-write (try_to_migrate walks e
     expect(specPoint(s, child, 1)).toEqual({ ok: true });
   });
 });
+
+test('a sharer\'s munmap between the migrate\'s points is not undone by the remap (remove_migration_ptes finds no entry there)', () => {
+  const s = initSpec(defaultTopology('vtd'));
+  for (const c of setup) specStep(s, c);
+  specStep(s, { kind: 'fork', mm: 0, child: 1 });
+  const child: Command = { kind: 'migrate', mm: 1, page: 0 };
+  expect(specPoint(s, child, 0)).toBeUndefined();
+  specStep(s, { kind: 'munmap', mm: 0, first: 0, count: 1 });
+  expect(specPoint(s, child, 1)).toEqual({ ok: true });
+  expect(s.slots[0]!.pte[0]).toBe(0);
+  expect(s.slots[1]!.pte[0]).not.toBe(0);
+  expect(s.migrating).toEqual([]);
+});

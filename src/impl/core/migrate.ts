@@ -10,9 +10,11 @@
  *
  * The harness's migrate is the NUMA-hinting fault's (mm/memory.c: do_numa_page →
  * migrate_misplaced_folio, MIGRATE_ASYNC, so TTU_BATCH_FLUSH), which runs under the fault's
- * mmap_read_lock: no munmap or mprotect (writers) can change the VMA or the page tables while
- * the migration entry stands. The rmap walk's own locks (anon_vma, folio lock, PTL) are not
- * modelled; against the other mm paths here the read lock excludes the same writers.
+ * mmap_read_lock: no munmap or mprotect (writers) of that mm can change the VMA or the page
+ * tables while the migration entry stands. Another mm sharing the folio copy-on-write is not
+ * under that lock: its munmap or exit may zap the migration entry meanwhile, which
+ * remove_migration_ptes then does not map again. The rmap walk's own locks (anon_vma, folio
+ * lock, PTL) are not modelled: each step here is atomic between yields.
  */
 import { PTE_P, makePte, pteFrame } from '../../hw/mem.js';
 import { userVpn } from '../../shared/index.js';
@@ -100,17 +102,28 @@ export function* migrate_page(mm: MmStruct, page: number): Co {
     if ((e & PTE_P) !== 0) yield* core.arch.tlbbatch_add_pending(m, vpn);
   }
   // try_to_unmap_flush → arch_tlbbatch_flush: the CPUs' TLBs only.
+  const entry = make_migration_entry(old);
+  // page_vma_mapped_walk's test: the mapping still holds this folio's migration entry (a table
+  // another mm's munmap freed meanwhile holds none).
+  const still = (x: { slot: PteSlot }): boolean => mem.kind(x.slot.table) === 'table' && mem.entry(x.slot.table, x.slot.index) === entry;
   if (mem.refCount(old) !== mapped.length) {
-    for (const x of mapped) mem.setEntry(x.slot.table, x.slot.index, x.pteval);
+    // remove_migration_ptes(src, src): only the entries still there (see below).
+    for (const x of mapped) if (still(x)) mem.setEntry(x.slot.table, x.slot.index, x.pteval);
     if (kernel.trace) kernel.trace.event('cpu', `mm${mm.slot}`, `migrate page ${page}: frame ${old} busy, -EAGAIN`);
     folios.delete(old); // folio_unlock
     return;
   }
-  const frame = mem.alloc('data', mapped[0]!.mm.slot, mem.token(old)); // folio_copy
-  for (let i = 1; i < mapped.length; i++) mem.get(frame, mapped[i]!.mm.slot);
-  mem.setAnonExclusive(frame, mem.anonExclusive(old)); // the migration entry keeps PageAnonExclusive
-  for (const x of mapped) mem.setEntry(x.slot.table, x.slot.index, makePte(frame, x.pteval & PTE_FLAG_MASK)); // remove_migration_ptes
-  if (kernel.trace) kernel.trace.event('cpu', `mm${mm.slot}`, `migrate page ${page}: frame ${old} → ${frame}`);
+  // remove_migration_ptes: page_vma_mapped_walk finds each migration entry still there; one
+  // another mm's munmap or exit zapped meanwhile (it walks that mm's tables, not under this
+  // fault's mmap_lock) is not mapped again.
+  const live = mapped.filter(still);
+  if (live.length > 0) {
+    const frame = mem.alloc('data', live[0]!.mm.slot, mem.token(old)); // folio_copy
+    for (let i = 1; i < live.length; i++) mem.get(frame, live[i]!.mm.slot);
+    mem.setAnonExclusive(frame, mem.anonExclusive(old)); // the migration entry keeps PageAnonExclusive
+    for (const x of live) mem.setEntry(x.slot.table, x.slot.index, makePte(frame, x.pteval & PTE_FLAG_MASK));
+    if (kernel.trace) kernel.trace.event('cpu', `mm${mm.slot}`, `migrate page ${page}: frame ${old} → ${frame}`);
+  }
   folios.delete(old); // folio_unlock: migration_entry_wait's sleepers wake
   for (const x of mapped) mem.put(old, x.mm.slot);
 }
