@@ -26,11 +26,11 @@ const idaAllocRange = (used: Set<number>, min: number, max: number): number => {
  * back through the blocking domain; a PRI device's teardown drains its IOMMU's page requests
  * (none of them for this new PASID, so every retry can complete).
  */
-const rollbackDrain = (s: SpecState, devs: readonly number[], failed: number): void => {
+const rollbackDrain = (s: SpecState, devs: readonly number[], failed: number, slot: number): void => {
   if (s.prq.length === 0) return;
   for (const d of devs) {
     if (d === failed) return;
-    if (s.t.devMax[d]! > 0 && s.t.devPri[d]) drainIommu(s, s.t.topology.devices[d]!.iommu, [], -1);
+    if (s.t.devMax[d]! > 0 && s.t.devPri[d]) drainIommu(s, s.t.topology.devices[d]!.iommu, [], -1, { dev: d, slot });
   }
 };
 
@@ -87,7 +87,7 @@ const attachError = (s: SpecState, d: SpecDomain, group: number, pasid: number):
       // intel_svm_set_dev_pasid → intel_iommu_sva_supported: PASID and ATS must be enabled,
       // and PRI too when the device supports it (pri here means supported and enabled).
       if (svaRefuses(t, dev)) {
-        rollbackDrain(s, devs, dev);
+        rollbackDrain(s, devs, dev, d.slot);
         return 'EINVAL';
       }
     } else if (t.topology.platform === 'smmuv3' && d.iommu !== spec.iommu) {
@@ -98,7 +98,7 @@ const attachError = (s: SpecState, d: SpecDomain, group: number, pasid: number):
     // is valid and the device has its GCR3 table (a PASID-capable device always does).
     const site = consumeAnyFail(s, ATTACH_SITES[t.topology.platform]);
     if (site !== undefined) {
-      rollbackDrain(s, devs, dev);
+      rollbackDrain(s, devs, dev, d.slot);
       return failSiteInfo(site).errno;
     }
   }
@@ -272,7 +272,7 @@ export const unbindHandle = (s: SpecState, dev: number, slot: number): void => {
     for (const d of t.groupDevs[group]!) {
       if (t.devMax[d]! === 0) continue;
       detached.push(d);
-      if (t.devPri[d]) drainIommu(s, t.topology.devices[d]!.iommu, detached, slot);
+      if (t.devPri[d]) drainIommu(s, t.topology.devices[d]!.iommu, detached, slot, { dev: d, slot });
     }
   }
   if (s.partial.length > 0) for (const d of t.groupDevs[group]!) if (t.devPri[d] && t.devMax[d]! > 0) dropPasidPartials(s, d, slot);

@@ -110,8 +110,9 @@ export const linPoints = (s: SpecState, cmd: Command, size = 1): number => {
     case 'migrate':
       return 2;
     case 'serviceFaults':
-      // Each fault thread's two points, then a work item per point (pri.ts servicePoint).
-      return size > 1 ? 2 * s.t.topology.iommus.length + size + queuedLasts(s) : 1;
+      // Each fault thread's two points (four on VT-d: its wake-up and its first pass's PQH
+      // write), then a work item per point (pri.ts servicePoint).
+      return size > 1 ? (s.t.topology.platform === 'vtd' ? 4 : 2) * s.t.topology.iommus.length + size + queuedLasts(s) : 1;
     default:
       return alloc + 1;
   }

@@ -298,7 +298,9 @@ export const queuedLasts = (s: SpecState): number => {
 /**
  * One point of a serviceFaults in a concurrent group. Each IOMMU's fault thread runs once
  * (core/iopf.ts iopf_run_all), then its workqueue is flushed, IOMMU after IOMMU. The thread's run
- * is two points: its first read of the queue, and the end of its loop, which takes what came in
+ * is two points (three on VT-d, whose first pass's PQH write frees the slots before the loop ends:
+ * a request sent between the two is queued, not dropped, and taken at the end; vtd seed 601740):
+ * its first read of the queue, and the end of its loop, which takes what came in
  * meanwhile (VT-d: IRQTF_RUNTHREAD; AMD: the status re-read; SMMUv3: until the queue is empty);
  * a request sent after that waits for the next serviceFaults (vtd run --groups seed 801741,
  * amd seed 901735). VT-d's thread frees the queue's slots only at the end of its loop
@@ -317,14 +319,19 @@ export const servicePoint = (s: SpecState, point: number, final: boolean): Obser
   s.retired.length = 0;
   const sv = s.servicing;
   const n = s.t.topology.iommus.length;
+  const vtd = s.t.topology.platform === 'vtd';
   if (point === 0) {
     sv.iommu = 0;
-    sv.phase = 'read';
+    sv.phase = vtd ? 'wake' : 'read';
   }
   let success = 0;
   while (sv.iommu < n) {
     const iommu = sv.iommu;
-    if (sv.phase === 'read') {
+    if (sv.phase === 'wake') {
+      // VT-d: irq_wake_thread has started the PRQ thread, which has not read the queue yet; a
+      // PASID drain meanwhile waits for it only if a request of its own is queued (drainIommu).
+      sv.phase = 'read';
+    } else if (sv.phase === 'read') {
       const taken = queuedOn(s, iommu);
       for (const g of faultReport(s, iommu)) sv.pending.push(g);
       if (s.t.topology.platform === 'vtd') {
@@ -335,11 +342,19 @@ export const servicePoint = (s: SpecState, point: number, final: boolean): Obser
       sv.earlyLeft = sv.early;
     } else if (sv.phase === 'early') {
       if (sv.earlyLeft === 0 || sv.pending.length === 0) {
-        sv.phase = 'loop';
+        sv.phase = s.t.topology.platform === 'vtd' ? 'release' : 'loop';
         continue;
       }
       sv.earlyLeft--;
       success += runGroups(s, [sv.pending.shift()!], attachedNow(s));
+    } else if (sv.phase === 'release') {
+      // VT-d: the first pass writes PQH = tail and handles PRO (cleared when nothing came in):
+      // a request sent after this finds the slots free, and the thread, woken again
+      // (IRQTF_RUNTHREAD), takes it at the end of its loop.
+      sv.held = -1;
+      sv.heldCount = 0;
+      faultRelease(s, iommu);
+      sv.phase = 'loop';
     } else if (sv.phase === 'loop') {
       for (const g of faultReport(s, iommu)) sv.pending.push(g);
       sv.held = -1;
@@ -350,7 +365,7 @@ export const servicePoint = (s: SpecState, point: number, final: boolean): Obser
       success += runGroups(s, [sv.pending.shift()!], attachedNow(s));
     } else {
       sv.iommu++;
-      sv.phase = 'read';
+      sv.phase = vtd ? 'wake' : 'read';
       continue;
     }
     if (!final) break;
@@ -359,12 +374,25 @@ export const servicePoint = (s: SpecState, point: number, final: boolean): Obser
 };
 
 /**
- * The PRQ drain of a teardown: the fault thread of `iommu` runs, then its workqueue; the retry
- * of a request of a device in `detached` (torn down already) for `slot`'s PASID fails.
+ * The PRQ drain of a teardown of `drained`'s PASID (the slot's; -1: a PASID no page request is
+ * for, an iommufd one): the fault thread of `iommu` runs, then its workqueue; the retry of a
+ * request of a device in `detached` (torn down already) for `slot`'s PASID fails. Not while a
+ * concurrent serviceFaults has woken the thread and it has not read yet, and no request of the
+ * drained device and PASID is queued: intel_iommu_drain_pasid_prq then waits for nothing
+ * (its scan skips other devices' requests, other PASIDs' and RID ones), and the woken thread
+ * takes the queue later (vtd seed 801749: a failed bind's unwind beside serviceFaults and a prg).
  */
-export const drainIommu = (s: SpecState, iommu: number, detached: readonly number[], slot: number): void => {
+export const drainIommu = (s: SpecState, iommu: number, detached: readonly number[], slot: number, drained: DrainedPasid): void => {
+  const sv = s.servicing;
+  if (sv.iommu === iommu && sv.phase === 'read' && (drained.slot < 0 || !s.prq.some((r) => r.slot === drained.slot && r.dev === drained.dev))) return;
   runGroups(s, faultThread(s, iommu), (r) => r.slot !== slot || !detached.includes(r.dev));
 };
+
+/** The device and mm slot whose PASID a drain is for (slot -1: no page request's). */
+export interface DrainedPasid {
+  readonly dev: number;
+  readonly slot: number;
+}
 
 /** iopf_queue_remove_device: the device's kept partial requests are freed. */
 export const dropPartials = (s: SpecState, dev: number): void => {

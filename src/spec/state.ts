@@ -159,11 +159,11 @@ export interface SpecGroup {
 export interface SpecServicing {
   iommu: number;
   /**
-   * Where the fault thread of `iommu` is (pri.ts servicePoint): its first read, work items run
-   * while it still loops (`early`, of which `earlyLeft` remain), the end of its loop, the rest
-   * of its work items.
+   * Where the fault thread of `iommu` is (pri.ts servicePoint): VT-d's thread woken and not yet
+   * run, its first read, work items run while it still loops (`early`, of which `earlyLeft`
+   * remain), VT-d's PQH write of its first pass, the end of its loop, the rest of its work items.
    */
-  phase: 'read' | 'early' | 'loop' | 'work';
+  phase: 'wake' | 'read' | 'early' | 'release' | 'loop' | 'work';
   /** How many work items of a pass run before its thread's loop ends: the linearization's choice (harness/group.ts). */
   early: number;
   earlyLeft: number;

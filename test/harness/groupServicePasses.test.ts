@@ -24,11 +24,13 @@ const PREFIX: readonly Command[] = [
 const GROUP: readonly Command[] = [prg(2, 1), { kind: 'serviceFaults' }];
 
 describe('serviceFaults in a group: a point per member (and per queued group)', () => {
-  test('alone it has one point, in a group of n two per IOMMU and one per member; points add their Success answers', () => {
+  test('alone it has one point, in a group of n four per VT-d IOMMU (two elsewhere) and one per member; points add their Success answers', () => {
     const s = initSpec(defaultTopology('vtd'));
     const iommus = defaultTopology('vtd').iommus.length;
     expect(linPoints(s, { kind: 'serviceFaults' })).toBe(1);
-    expect(linPoints(s, { kind: 'serviceFaults' }, 3)).toBe(2 * iommus + 3);
+    expect(linPoints(s, { kind: 'serviceFaults' }, 3)).toBe(4 * iommus + 3);
+    const amd = initSpec(defaultTopology('amd'));
+    expect(linPoints(amd, { kind: 'serviceFaults' }, 3)).toBe(2 * defaultTopology('amd').iommus.length + 3);
     expect(linPoints(s, { kind: 'touch', mm: 0, page: 0, write: false }, 3)).toBe(1);
     expect(servicePasses(undefined, { ok: true, value: 2 })).toEqual({ ok: true, value: 2 });
     expect(servicePasses({ ok: true, value: 2 }, { ok: true, value: 1 })).toEqual({ ok: true, value: 3 });

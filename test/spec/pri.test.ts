@@ -16,20 +16,20 @@ const twoQueued = (): SpecState => {
   return s;
 };
 
-const IDLE = { iommu: 1, phase: 'read', early: 0, earlyLeft: 0, pending: [], held: -1, heldCount: 0 };
+const IDLE = { iommu: 1, phase: 'wake', early: 0, earlyLeft: 0, pending: [], held: -1, heldCount: 0 };
 
-describe('serviceFaults in a group: the fault thread\'s two points, then one IOPF work item per point (spec/pri.ts servicePoint)', () => {
-  test('it has two points per IOMMU, a point per queued group and one per member; alone, one', () => {
+describe('serviceFaults in a group: the fault thread\'s points (VT-d: wake, read, PQH write, loop end), then one IOPF work item per point (spec/pri.ts servicePoint)', () => {
+  test('it has four points per VT-d IOMMU, a point per queued group and one per member; alone, one', () => {
     const s = twoQueued();
-    expect([linPoints(s, SERVICE), linPoints(s, SERVICE, 2), linPoints(s, SERVICE, 3)]).toEqual([1, 6, 7]);
+    expect([linPoints(s, SERVICE), linPoints(s, SERVICE, 2), linPoints(s, SERVICE, 3)]).toEqual([1, 8, 9]);
   });
 
   test('its points back to back are the sequential command: the same answers, in the same order', () => {
     const a = twoQueued();
     const b = cloneSpec(a);
     expect(specStep(a, SERVICE)).toEqual({ ok: true, value: 2 });
-    const values = [0, 1, 2, 3, 4, 5].map((p) => specPoint(b, SERVICE, p, 6));
-    expect(values).toEqual([0, 0, 1, 1, 0, 0].map((value) => ({ ok: true, value })));
+    const values = [0, 1, 2, 3, 4, 5, 6, 7].map((p) => specPoint(b, SERVICE, p, 8));
+    expect(values).toEqual([0, 0, 0, 0, 1, 1, 0, 0].map((value) => ({ ok: true, value })));
     expect(b.waiting).toEqual(a.waiting);
     expect(b.slots[0]!.pte).toEqual(a.slots[0]!.pte);
     expect(b.servicing).toEqual(IDLE);
@@ -38,10 +38,10 @@ describe('serviceFaults in a group: the fault thread\'s two points, then one IOP
   test('an exit between two work items: the first group is answered Success, the second finds the mm gone', () => {
     // The kernel's IOPF workqueue is unbound: kworker 1 runs, the exit runs, kworker 2 runs.
     const s = twoQueued();
-    expect([0, 1, 2].map((p) => specPoint(s, SERVICE, p, 6))).toEqual([0, 0, 1].map((value) => ({ ok: true, value })));
+    expect([0, 1, 2, 3, 4].map((p) => specPoint(s, SERVICE, p, 8))).toEqual([0, 0, 0, 0, 1].map((value) => ({ ok: true, value })));
     expect(s.servicing.pending).toHaveLength(1);
     run(s, { kind: 'exit', mm: 0 });
-    expect(specPoint(s, SERVICE, 3, 6)).toEqual({ ok: true, value: 0 });
+    expect(specPoint(s, SERVICE, 5, 8)).toEqual({ ok: true, value: 0 });
     // Atomically either order answers both groups the same way: 2 or 0, never 1.
     const before = twoQueued();
     const after = twoQueued();
@@ -67,28 +67,32 @@ describe('serviceFaults in a group: the fault thread\'s two points, then one IOP
       return s;
     };
     const late = dma(0, 0, 1, false);
-    const sum = (s: SpecState, points: readonly number[]): number => points.reduce((n, p) => n + (specPoint(s, SERVICE, p, 5) as { value: number }).value, 0);
+    const sum = (s: SpecState, points: readonly number[]): number => points.reduce((n, p) => n + (specPoint(s, SERVICE, p, 7) as { value: number }).value, 0);
     const after = oneQueued();
-    expect(sum(after, [0, 1])).toBe(0);
+    expect(sum(after, [0, 1, 2, 3])).toBe(0);
     expect(run(after, late)).toEqual({ ok: true });
-    expect(sum(after, [2, 3, 4])).toBe(1);
+    expect(sum(after, [4, 5, 6])).toBe(1);
     expect(after.prq).toHaveLength(1);
-    const before = oneQueued();
-    expect(sum(before, [0])).toBe(0);
-    expect(run(before, late)).toEqual({ ok: true });
-    expect(sum(before, [1, 2, 3, 4])).toBe(2);
-    expect(before.prq).toHaveLength(0);
+    // Sent after the read, or after the first pass's PQH write: the end of the loop takes it.
+    for (const upTo of [[0, 1], [0, 1, 2]]) {
+      const before = oneQueued();
+      expect(sum(before, upTo)).toBe(0);
+      expect(run(before, late)).toEqual({ ok: true });
+      expect(sum(before, [2, 3, 4, 5, 6].filter((p) => p > upTo.at(-1)!))).toBe(2);
+      expect(before.prq).toHaveLength(0);
+    }
   });
 
   test('early work items: with early = 1 the first group is answered before the thread\'s loop ends, which takes a request its answer made room for', () => {
     const s = twoQueued();
     s.servicing.early = 1;
-    expect(specPoint(s, SERVICE, 0, 6)).toEqual({ ok: true, value: 0 });
-    expect(specPoint(s, SERVICE, 1, 6)).toEqual({ ok: true, value: 1 });
+    expect(specPoint(s, SERVICE, 0, 8)).toEqual({ ok: true, value: 0 });
+    expect(specPoint(s, SERVICE, 1, 8)).toEqual({ ok: true, value: 0 });
+    expect(specPoint(s, SERVICE, 2, 8)).toEqual({ ok: true, value: 1 });
     expect(s.servicing.phase).toBe('early');
     run(s, { kind: 'mmap', mm: 0, first: 2, count: 1, prot: 'rw' });
     expect(run(s, dma(0, 0, 2, false))).toEqual({ ok: true });
-    expect([2, 3, 4, 5].reduce((n, p) => n + ((specPoint(s, SERVICE, p, 6) as { value: number }).value), 0)).toBe(2);
+    expect([3, 4, 5, 6, 7].reduce((n, p) => n + ((specPoint(s, SERVICE, p, 8) as { value: number }).value), 0)).toBe(2);
     expect(s.prq).toHaveLength(0);
     expect(s.waiting).toEqual([]);
   });
@@ -104,13 +108,44 @@ describe('VT-d: the fault thread frees its PRQ slots only after its loop (prq_ev
     run(s, bind(0, 0));
     run(s, { kind: 'mmap', mm: 0, first: 0, count: 2, prot: 'r' });
     const cmd = { kind: 'prg', dev: 0, mm: 0, page: 1, count: 1, write: false, rid: false, last: true } as const;
-    expect(linPoints(s, SERVICE, 2)).toBe(6);
-    // The thread answers both (no handler on the RID: Invalid) and returns the credits; the slots stay taken.
-    expect(specPoint(s, SERVICE, 0, 6)).toEqual({ ok: true, value: 0 });
+    expect(linPoints(s, SERVICE, 2)).toBe(8);
+    // Woken, then the thread answers both (no handler on the RID: Invalid) and returns the credits; the slots stay taken.
+    expect(specPoint(s, SERVICE, 0, 8)).toEqual({ ok: true, value: 0 });
+    expect(specPoint(s, SERVICE, 1, 8)).toEqual({ ok: true, value: 0 });
     expect([s.outstanding[0], s.prq.length, s.servicing.held, s.servicing.heldCount]).toEqual([0, 0, 0, 2]);
     expect(run(s, cmd)).toEqual({ ok: true });
     expect([s.outstanding[0], s.prq.length, s.prqOverflow[0]]).toEqual([0, 0, 1]);
-    expect(specPoint(s, SERVICE, 1, 6)).toEqual({ ok: true, value: 0 });
+    // The first pass's PQH write frees the slots and clears the overflow.
+    expect(specPoint(s, SERVICE, 2, 8)).toEqual({ ok: true, value: 0 });
     expect([s.prqOverflow[0], s.servicing.held]).toEqual([0, -1]);
+  });
+});
+
+describe('VT-d: a PASID drain beside a woken PRQ thread (intel_iommu_drain_pasid_prq scans for its own requests)', () => {
+  /** dev0 (PRI) bound to mm0, with a request on its RID queued; a serviceFaults has woken the thread. */
+  const woken = (): SpecState => {
+    const s = initSpec(topo('vtd', [{}], [[0, { pri: true }]]));
+    run(s, spawn(0));
+    run(s, { kind: 'prg', dev: 0, mm: 0, page: 0, count: 1, write: false, rid: true, last: true });
+    run(s, bind(0, 0));
+    expect(specPoint(s, SERVICE, 0, 8)).toEqual({ ok: true, value: 0 });
+    expect(s.servicing.phase).toBe('read');
+    return s;
+  };
+
+  test('no request of the drained PASID queued: the unbind\'s drain waits for nothing and the RID request stays for the woken thread', () => {
+    const s = woken();
+    run(s, { kind: 'unbind', dev: 0, mm: 0 });
+    expect([s.prq.length, s.outstanding[0]]).toEqual([1, 1]);
+    expect(specPoint(s, SERVICE, 1, 8)).toEqual({ ok: true, value: 0 });
+    expect([s.prq.length, s.outstanding[0]]).toEqual([0, 0]);
+  });
+
+  test('one of its own queued: the drain waits for the thread, which takes the whole queue', () => {
+    const s = woken();
+    run(s, { kind: 'mmap', mm: 0, first: 0, count: 1, prot: 'rw' });
+    expect(run(s, dma(0, 0, 0, false))).toEqual({ ok: true });
+    run(s, { kind: 'unbind', dev: 0, mm: 0 });
+    expect([s.prq.length, s.outstanding[0]]).toEqual([0, 0]);
   });
 });
