@@ -13,7 +13,7 @@ import { coreOf, inject_end, inject_group_begin, inject_task, injected_site, typ
 import { implTask } from '../impl/dispatch.js';
 import type { Command, FailSite, Observation, TraceEvent } from '../shared/index.js';
 import { sameObservation } from '../shared/index.js';
-import { type AbstractView, allocatesFirst, bindUnlockedWindow, cloneSpec, linPoints, precondition, servicePasses, specPoint, type SpecState } from '../spec/index.js';
+import { type AbstractView, allocatesFirst, bindUnlockedWindow, cloneSpec, linPoints, precondition, servicePasses, serviceThreadPoints, specPoint, type SpecState } from '../spec/index.js';
 import { abstract } from '../../properties/abstraction.js';
 import { matchesSpec } from '../../properties/lifecycle/refinementMatch.js';
 import { runGroup } from '../sched/group.js';
@@ -84,7 +84,7 @@ interface LinChoice {
  * subset of its device accesses (dma) finding their device released; else none.
  */
 const releaseChoices = (spec: SpecState, cmds: readonly Command[]): readonly number[] => {
-  if (!cmds.some((c) => c.kind === 'exit' && linPoints(spec, c, cmds.length) > 1)) return [0];
+  if (!cmds.some((c) => c.kind === 'exit' && linPoints(spec, c, cmds.length, cmds) > 1)) return [0];
   let mask = 0;
   cmds.forEach((c, i) => {
     if (c.kind === 'dma') mask |= 1 << i;
@@ -134,7 +134,10 @@ const specInPoints = (
   const out: (Observation | undefined)[] = new Array<Observation | undefined>(cmds.length);
   const retired: SpecState['retired'][number][] = [];
   // Each member's points are decided on the state before the group.
-  const points = cmds.map((cmd) => linPoints(c, cmd, cmds.length));
+  const points = cmds.map((cmd) => linPoints(c, cmd, cmds.length, cmds));
+  const th = serviceThreadPoints(c, cmds);
+  c.servicing.wakes = th.wakes;
+  c.servicing.releases = th.releases;
   // The injection is the spec's only at the failing member's points: another member linearized
   // in between makes its own calls, none of which fails.
   let pending = choice?.inj;
@@ -177,6 +180,8 @@ const specInPoints = (
   c.servicing.early = 0;
   c.releaseSeen = false;
   c.partwaySeen = 0;
+  c.servicing.wakes = true;
+  c.servicing.releases = true;
   return out as Observation[];
 };
 
@@ -186,7 +191,7 @@ const isAtomic = (seq: readonly LinPoint[]): boolean => seq.every((p, k) => p.po
 /** A member order as points: each member's points back to back (the atomic sequential order). */
 const atomicPoints = (spec: SpecState, cmds: readonly Command[], order: readonly number[]): LinPoint[] => {
   const seq: LinPoint[] = [];
-  for (const i of order) for (let p = 0; p < linPoints(spec, cmds[i]!, cmds.length); p++) seq.push({ member: i, point: p });
+  for (const i of order) for (let p = 0; p < linPoints(spec, cmds[i]!, cmds.length, cmds); p++) seq.push({ member: i, point: p });
   return seq;
 };
 
@@ -290,7 +295,7 @@ const threw = (e: unknown): Observation => ({ ok: false, errno: 'EFAULT', fault:
 const pointRules = (spec: SpecState, cmds: readonly Command[]): PointRules => {
   const alloc = cmds.map((c) => allocatesFirst(spec, c, cmds.length));
   const unlocked = cmds.map((c) => bindUnlockedWindow(spec, c, cmds.length));
-  return { points: cmds.map((c) => linPoints(spec, c, cmds.length)), mayEnter: (i, owner, after) => mayEnter(cmds, alloc, unlocked, i, owner, after) };
+  return { points: cmds.map((c) => linPoints(spec, c, cmds.length, cmds)), mayEnter: (i, owner, after) => mayEnter(cmds, alloc, unlocked, i, owner, after) };
 };
 
 /**

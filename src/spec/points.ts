@@ -86,8 +86,29 @@ const mayFailPartway = (s: SpecState, dev: number): boolean =>
   hasPagingDomains(s.t.topology.platform) && (s.failArmed !== undefined || s.failNth > 0) &&
   s.t.groupDevs[s.t.devGroup[dev]!]!.filter((d) => s.t.devMax[d]! > 0).length > 1;
 
-/** How many linearization points `cmd` has in a group of `size` commands (1 alone). */
-export const linPoints = (s: SpecState, cmd: Command, size = 1): number => {
+/** Members that may drain a VT-d PRQ (a PASID teardown of a PRI device) or send it requests. */
+const DRAINS = new Set<Command['kind']>(['bind', 'unbind', 'attachPasid', 'replacePasid', 'detachPasid']);
+const REQUESTS = new Set<Command['kind']>(['dma', 'dmaPasid', 'prg', 'stopMarker']);
+
+/**
+ * VT-d's fault-thread points of a serviceFaults in `group` (every command of it; undefined: any
+ * group): its wake-up, which only a drain can tell from its first read, and its first pass's
+ * PQH write, which only a device's request can tell from the end of its loop. Fewer points,
+ * fewer orders for the oracle to try.
+ */
+export const serviceThreadPoints = (s: SpecState, group?: readonly Command[]): { readonly wakes: boolean; readonly releases: boolean } => {
+  const vtd = s.t.topology.platform === 'vtd';
+  return {
+    wakes: vtd && (group === undefined || group.some((c) => DRAINS.has(c.kind))),
+    releases: vtd && (group === undefined || group.some((c) => REQUESTS.has(c.kind))),
+  };
+};
+
+/**
+ * How many linearization points `cmd` has in a group of `size` commands (1 alone); `group`, the
+ * group's commands, where a point count depends on the other members (serviceFaults).
+ */
+export const linPoints = (s: SpecState, cmd: Command, size = 1, group?: readonly Command[]): number => {
   const alloc = allocatesFirst(s, cmd, size) ? 1 : 0;
   switch (cmd.kind) {
     case 'bind':
@@ -109,10 +130,13 @@ export const linPoints = (s: SpecState, cmd: Command, size = 1): number => {
       return size > 1 && s.slots[cmd.mm]!.handles.some((h) => h !== undefined) ? 2 : 1;
     case 'migrate':
       return 2;
-    case 'serviceFaults':
-      // Each fault thread's two points (four on VT-d: its wake-up and its first pass's PQH
-      // write), then a work item per point (pri.ts servicePoint).
-      return size > 1 ? (s.t.topology.platform === 'vtd' ? 4 : 2) * s.t.topology.iommus.length + size + queuedLasts(s) : 1;
+    case 'serviceFaults': {
+      // Each fault thread's two points (on VT-d also its wake-up and its first pass's PQH write
+      // where the group can meet them), then a work item per point (pri.ts servicePoint).
+      if (size <= 1) return 1;
+      const th = serviceThreadPoints(s, group);
+      return (2 + (th.wakes ? 1 : 0) + (th.releases ? 1 : 0)) * s.t.topology.iommus.length + size + queuedLasts(s);
+    }
     default:
       return alloc + 1;
   }

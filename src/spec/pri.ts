@@ -320,9 +320,10 @@ export const servicePoint = (s: SpecState, point: number, final: boolean): Obser
   const sv = s.servicing;
   const n = s.t.topology.iommus.length;
   const vtd = s.t.topology.platform === 'vtd';
+  const first = vtd && sv.wakes ? 'wake' : 'read';
   if (point === 0) {
     sv.iommu = 0;
-    sv.phase = vtd ? 'wake' : 'read';
+    sv.phase = first;
   }
   let success = 0;
   while (sv.iommu < n) {
@@ -342,7 +343,7 @@ export const servicePoint = (s: SpecState, point: number, final: boolean): Obser
       sv.earlyLeft = sv.early;
     } else if (sv.phase === 'early') {
       if (sv.earlyLeft === 0 || sv.pending.length === 0) {
-        sv.phase = s.t.topology.platform === 'vtd' ? 'release' : 'loop';
+        sv.phase = vtd && sv.releases ? 'release' : 'loop';
         continue;
       }
       sv.earlyLeft--;
@@ -365,7 +366,7 @@ export const servicePoint = (s: SpecState, point: number, final: boolean): Obser
       success += runGroups(s, [sv.pending.shift()!], attachedNow(s));
     } else {
       sv.iommu++;
-      sv.phase = vtd ? 'wake' : 'read';
+      sv.phase = first;
       continue;
     }
     if (!final) break;

@@ -170,6 +170,12 @@ export interface SpecServicing {
   readonly pending: SpecGroup[];
   held: number;
   heldCount: number;
+  /**
+   * Whether VT-d's thread has its wake-up and its first pass's PQH write as points of their own
+   * (points.ts serviceThreadPoints: only where a member can meet them); true outside a group.
+   */
+  wakes: boolean;
+  releases: boolean;
 }
 
 /** A page whose PTE a migration entry replaced (try_to_migrate_one), until remove_migration_ptes. */
@@ -340,7 +346,7 @@ export const initSpec = (topology: Topology, coverage?: CoverageRecorder): SpecS
     releaseSeen: false,
     pagingPartway: [],
     partwaySeen: 0,
-    servicing: { iommu: topology.iommus.length, phase: 'work', early: 0, earlyLeft: 0, pending: [], held: -1, heldCount: 0 },
+    servicing: { iommu: topology.iommus.length, phase: 'work', early: 0, earlyLeft: 0, pending: [], held: -1, heldCount: 0, wakes: true, releases: true },
     coverage,
   };
 };

@@ -48,3 +48,14 @@ describe('serviceFaults in a group: a point per member (and per queued group)', 
     expect(r.schedules).toBeGreaterThan(100);
   });
 });
+
+test('VT-d: the thread\'s wake-up and PQH-write points only where a member can meet them (a drain, a device\'s request)', () => {
+  const s = initSpec(defaultTopology('vtd'));
+  const n = defaultTopology('vtd').iommus.length;
+  const sf = { kind: 'serviceFaults' } as const;
+  const group = (c: Command): Command[] => [sf, c];
+  expect(linPoints(s, sf, 2, group({ kind: 'touch', mm: 0, page: 0, write: false }))).toBe(2 * n + 2);
+  expect(linPoints(s, sf, 2, group({ kind: 'unbind', dev: 0, mm: 0 }))).toBe(3 * n + 2);
+  expect(linPoints(s, sf, 2, group({ kind: 'dma', dev: 0, mm: 0, page: 0, write: false }))).toBe(3 * n + 2);
+  expect(linPoints(s, sf, 3, [sf, { kind: 'unbind', dev: 0, mm: 0 }, { kind: 'dma', dev: 0, mm: 0, page: 0, write: false }])).toBe(4 * n + 3);
+});

@@ -16,7 +16,7 @@ const twoQueued = (): SpecState => {
   return s;
 };
 
-const IDLE = { iommu: 1, phase: 'wake', early: 0, earlyLeft: 0, pending: [], held: -1, heldCount: 0 };
+const IDLE = { iommu: 1, phase: 'wake', early: 0, earlyLeft: 0, pending: [], held: -1, heldCount: 0, wakes: true, releases: true };
 
 describe('serviceFaults in a group: the fault thread\'s points (VT-d: wake, read, PQH write, loop end), then one IOPF work item per point (spec/pri.ts servicePoint)', () => {
   test('it has four points per VT-d IOMMU, a point per queued group and one per member; alone, one', () => {
