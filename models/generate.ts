@@ -17,7 +17,7 @@ import { possibleKind } from '../src/harness/enabled.js';
 import { COMMAND_KINDS } from '../src/shared/index.js';
 import type { CommandKind } from '../src/shared/index.js';
 import { drawOfKind } from './draw.js';
-import { GroupPacer, type GroupOptions, atsRaceReady, drawGroup, runDrawnGroup } from './groups.js';
+import { GroupPacer, type GroupOptions, atsRaceReady, drawGroup, failedAttachArming, runDrawnGroup } from './groups.js';
 import type { Rng } from './rng.js';
 import type { RunStats } from './stats.js';
 import type { Weights } from './weights.js';
@@ -74,6 +74,14 @@ export const runGenerated = (session: Session, rng: Rng, opts: GenerateOptions, 
     // An armed injection makes the next step a group more often: a failure inside a concurrent
     // attach is where R04's window is; so does R03's rare state (an ATS device that may join a
     // domain with no ATS master).
+    // R04's state: now and then arm a failure inside the driver attach its group needs.
+    const arming = groups === undefined || rng.below(8) !== 0 ? undefined : failedAttachArming(session, enabled!, rng);
+    if (arming !== undefined) {
+      stats.noteCheck(arming.kind, true);
+      stats.noteRun(arming.kind);
+      if (checkedStep(session, arming).length > 0 || session.ended) return;
+      continue;
+    }
     if (groups !== undefined && (rng.below(1 << 16) < groups.rate * (1 << 16) ||
       (injectionArmed(session.spec) && rng.below(4) === 0) || (atsRaceReady(session, enabled!) && rng.bool()))) {
       const cmds = drawGroup(session, enabled!, rng);

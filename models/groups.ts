@@ -13,8 +13,9 @@ import { pctPolicy, randomPolicy } from '../src/sched/policies.js';
 import type { Policy } from '../src/sched/types.js';
 import { IOVA_PAGES, type Command, type CommandKind } from '../src/shared/index.js';
 import { MM, PTE_ABSENT } from '../src/spec/state.js';
+import { ATTACH_SITES } from '../src/spec/index.js';
 import { injectionArmed } from '../src/harness/index.js';
-import { prgDevices } from '../src/harness/enabled.js';
+import { injectionIdle, prgDevices } from '../src/harness/enabled.js';
 import { drawOfKind } from './draw.js';
 import type { Rng } from './rng.js';
 import type { RunStats } from './stats.js';
@@ -143,11 +144,13 @@ const atsRacePairs = (s: Session['spec'], firstOnly: boolean): [number, number][
 };
 
 /**
- * Whether the state holds R03's best pair (tier 0): the generator then makes the step a group
- * more often, as it does with an injection armed, since such states are rare and pass quickly.
+ * Whether the state holds R03's best pair (tier 0) on SMMUv3, whose invalidation reads the ATS
+ * count without the devices lock (arm_smmu_atc_inv_domain): the generator then makes the step a
+ * group more often, as it does with an injection armed, since such states are rare and pass
+ * quickly. VT-d and AMD walk their device lists under a lock and have no such count.
  */
 export const atsRaceReady = (session: Session, kinds: ReadonlySet<CommandKind>): boolean =>
-  kinds.has('dma') && kinds.has('munmap') && atsRacePairs(session.spec, true)[0]!.length > 0;
+  session.spec.t.topology.platform === 'smmuv3' && kinds.has('dma') && kinds.has('munmap') && atsRacePairs(session.spec, true)[0]!.length > 0;
 
 const atsAttachRace = (session: Session, kinds: ReadonlySet<CommandKind>, rng: Rng): Command[] | undefined => {
   if (!kinds.has('dma') || !kinds.has('munmap')) return undefined;
@@ -173,18 +176,41 @@ const failedAttachRace = (session: Session, kinds: ReadonlySet<CommandKind>, rng
   const s = session.spec;
   if (!injectionArmed(s) || !kinds.has('prg')) return undefined;
   const t = s.t.topology;
+  const pairs = failedAttachPairs(s, false);
+  if (pairs.length === 0) return undefined;
+  const [dev, mm] = rng.pick(pairs);
+  const page = rng.below(t.pages);
+  return [{ kind: 'bind', dev, mm }, { kind: 'prg', dev, mm, page, count: 1, write: rng.bool(), rid: false, last: true }, { kind: 'serviceFaults' }];
+};
+
+/** R04's (PRI device, mm) pairs: the mm is live and holds a PASID the device is not bound to. With `firstOnly`, at most one. */
+const failedAttachPairs = (s: Session['spec'], firstOnly: boolean): [number, number][] => {
+  const t = s.t.topology;
   const pairs: [number, number][] = [];
   for (const dev of prgDevices(t)) {
     if (s.unplugged[dev] !== 0 || s.t.devMax[dev] === 0) continue;
     for (let mm = 0; mm < t.mms; mm++) {
       const sl = s.slots[mm]!;
-      if (sl.mm.state === MM.live && sl.pasid.ctx.pasid !== 0 && s.bonds[dev * t.mms + mm]!.ctx.n === 0) pairs.push([dev, mm]);
+      if (sl.mm.state !== MM.live || sl.pasid.ctx.pasid === 0 || s.bonds[dev * t.mms + mm]!.ctx.n !== 0) continue;
+      pairs.push([dev, mm]);
+      if (firstOnly) return pairs;
     }
   }
-  if (pairs.length === 0) return undefined;
-  const [dev, mm] = rng.pick(pairs);
-  const page = rng.below(t.pages);
-  return [{ kind: 'bind', dev, mm }, { kind: 'prg', dev, mm, page, count: 1, write: rng.bool(), rid: false, last: true }, { kind: 'serviceFaults' }];
+  return pairs;
+};
+
+/**
+ * R04's arming: with no injection armed and a pair of its shape in the state, a failNext at one
+ * of the driver's set_dev_pasid calls (spec/bind.ts ATTACH_SITES), where the window is: a
+ * failure there comes after the handle is in the pasid_array. Undefined otherwise. The
+ * generator takes it now and then, so that its group (failedAttachRace) follows an injection
+ * that can open the window, not one the bind never reaches.
+ */
+export const failedAttachArming = (session: Session, kinds: ReadonlySet<CommandKind>, rng: Rng): Command | undefined => {
+  const s = session.spec;
+  if (!kinds.has('prg') || !kinds.has('failNext') || !injectionIdle(s) || failedAttachPairs(s, true).length === 0) return undefined;
+  const sites = [...ATTACH_SITES[s.t.topology.platform]];
+  return { kind: 'failNext', site: rng.pick(sites) };
 };
 
 /**

@@ -40,7 +40,7 @@ const rollbackDrain = (s: SpecState, devs: readonly number[], failed: number, sl
  * arm_smmu_set_pasid: the CD table and leaf, the master_domain, IOPF). Each one's failure
  * is unwound by the driver, so the attach fails with the site's errno and nothing else.
  */
-const ATTACH_SITES: Readonly<Record<Platform, ReadonlySet<FailSite>>> = {
+export const ATTACH_SITES: Readonly<Record<Platform, ReadonlySet<FailSite>>> = {
   vtd: new Set<FailSite>([
     'kzalloc@domain_add_dev_pasid', 'kzalloc@domain_qi_batch_alloc', 'kzalloc@cache_tag_assign',
     'kzalloc@iopf_queue_add_device', 'iommu_alloc_pages_node@intel_pasid_get_entry',

@@ -9,6 +9,7 @@ export { initSpec, cloneSpec, MM } from './state.js';
 export type { SpecState, SpecSlot, SpecDomain, SpecHandle, SpecTopo } from './state.js';
 export { specStep } from './step.js';
 export { allocatesFirst, bindUnlockedWindow, linPoints, servicePasses, serviceThreadPoints, specPoint } from './points.js';
+export { ATTACH_SITES } from './bind.js';
 export { precondition } from './precondition.js';
 export { abstractView, diffViews } from './view.js';
 export type { AbstractView, SlotView, PageView, DomainView, HandleView, BondView } from './view.js';
