@@ -71,9 +71,6 @@ export const runGenerated = (session: Session, rng: Rng, opts: GenerateOptions, 
   const enabled = groups === undefined ? undefined : new Set(kinds);
   const pacer = groups === undefined ? undefined : new GroupPacer();
   for (let n = 0; n < length; n++) {
-    // An armed injection makes the next step a group more often: a failure inside a concurrent
-    // attach is where R04's window is; so does R03's rare state (an ATS device that may join a
-    // domain with no ATS master).
     // R04's state: now and then arm a failure inside the driver attach its group needs.
     const arming = groups === undefined || rng.below(8) !== 0 ? undefined : failedAttachArming(session, enabled!, rng);
     if (arming !== undefined) {
@@ -82,6 +79,9 @@ export const runGenerated = (session: Session, rng: Rng, opts: GenerateOptions, 
       if (checkedStep(session, arming).length > 0 || session.ended) return;
       continue;
     }
+    // An armed injection makes the step a group more often: a failure inside a concurrent attach
+    // is where R04's window is; so does R03's rare state (an ATS device that may join a domain
+    // with no ATS master).
     if (groups !== undefined && (rng.below(1 << 16) < groups.rate * (1 << 16) ||
       (injectionArmed(session.spec) && rng.below(4) === 0) || (atsRaceReady(session, enabled!) && rng.bool()))) {
       const cmds = drawGroup(session, enabled!, rng);

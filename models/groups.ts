@@ -101,16 +101,6 @@ const aimedPartner = (session: Session, first: Command, kinds: ReadonlySet<Comma
   return { kind: 'dmaPasid', dev: first.dev, pasid, page, write: rng.bool() };
 };
 
-/**
- * R03's shape, found from the state: an ATS device's bind to an mm whose domain on that IOMMU
- * already serves other devices (the attach joins a live domain, raising its ATS count), with
- * the device's DMA at a mapped page and another CPU's munmap of it: the two columns of
- * arm_smmu_atc_inv_domain's diagram (an ATC filled while the attach enables ATS, and an
- * invalidation that must reach it). A domain without an ATS master yet first, and among those a
- * device that already uses a PASID elsewhere: its ATS is on from that attach (SMMUv3 enables
- * it with the CD table), so the window is the whole attach from the devices-list add on, not
- * the one lock between pci_enable_ats and the count. Undefined when the state has no such pair.
- */
 /** The device holds some PASID now: a bond to a live or exiting mm, or a paging HWPT at a PASID. */
 const usesPasid = (s: Session['spec'], dev: number): boolean => {
   const t = s.t.topology;
@@ -152,6 +142,16 @@ const atsRacePairs = (s: Session['spec'], firstOnly: boolean): [number, number][
 export const atsRaceReady = (session: Session, kinds: ReadonlySet<CommandKind>): boolean =>
   session.spec.t.topology.platform === 'smmuv3' && kinds.has('dma') && kinds.has('munmap') && atsRacePairs(session.spec, true)[0]!.length > 0;
 
+/**
+ * R03's shape, found from the state: an ATS device's bind to an mm whose domain on that IOMMU
+ * already serves other devices (the attach joins a live domain, raising its ATS count), with
+ * the device's DMA at a mapped page and another CPU's munmap of it: the two columns of
+ * arm_smmu_atc_inv_domain's diagram (an ATC filled while the attach enables ATS, and an
+ * invalidation that must reach it). A domain without an ATS master yet first, and among those a
+ * device that already uses a PASID elsewhere: its ATS is on from that attach (SMMUv3 enables
+ * it with the CD table), so the window is the whole attach from the devices-list add on, not
+ * the one lock between pci_enable_ats and the count. Undefined when the state has no such pair.
+ */
 const atsAttachRace = (session: Session, kinds: ReadonlySet<CommandKind>, rng: Rng): Command[] | undefined => {
   if (!kinds.has('dma') || !kinds.has('munmap')) return undefined;
   const s = session.spec;

@@ -30,7 +30,7 @@ const rollbackDrain = (s: SpecState, devs: readonly number[], failed: number, sl
   if (s.prq.length === 0) return;
   for (const d of devs) {
     if (d === failed) return;
-    if (s.t.devMax[d]! > 0 && s.t.devPri[d]) drainIommu(s, s.t.topology.devices[d]!.iommu, [], -1, { dev: d, slot });
+    if (s.t.devMax[d]! > 0 && s.t.devPri[d]) drainIommu(s, d, slot);
   }
 };
 
@@ -272,7 +272,7 @@ export const unbindHandle = (s: SpecState, dev: number, slot: number): void => {
     for (const d of t.groupDevs[group]!) {
       if (t.devMax[d]! === 0) continue;
       detached.push(d);
-      if (t.devPri[d]) drainIommu(s, t.topology.devices[d]!.iommu, detached, slot, { dev: d, slot });
+      if (t.devPri[d]) drainIommu(s, d, slot, detached);
     }
   }
   if (s.partial.length > 0) for (const d of t.groupDevs[group]!) if (t.devPri[d] && t.devMax[d]! > 0) dropPasidPartials(s, d, slot);

@@ -279,7 +279,7 @@ export const detachPasid = (s: SpecState, dev: number, hwpt: number): Observatio
 /** The PASID teardown of `devs` in `group`: a PRI device's drain, once an SVA handle on the group enabled its IOPF. */
 const drainDetached = (s: SpecState, group: number, devs: readonly number[]): void => {
   if (s.prq.length === 0 || !s.slots.some((sl) => sl.handles[group] !== undefined)) return;
-  for (const d of devs) if (s.t.devPri[d]) drainIommu(s, s.t.topology.devices[d]!.iommu, [], -1, { dev: d, slot: -1 });
+  for (const d of devs) if (s.t.devPri[d]) drainIommu(s, d, -1);
 };
 
 /**

@@ -375,25 +375,20 @@ export const servicePoint = (s: SpecState, point: number, final: boolean): Obser
 };
 
 /**
- * The PRQ drain of a teardown of `drained`'s PASID (the slot's; -1: a PASID no page request is
- * for, an iommufd one): the fault thread of `iommu` runs, then its workqueue; the retry of a
- * request of a device in `detached` (torn down already) for `slot`'s PASID fails. Not while a
- * concurrent serviceFaults has woken the thread and it has not read yet, and no request of the
- * drained device and PASID is queued: intel_iommu_drain_pasid_prq then waits for nothing
- * (its scan skips other devices' requests, other PASIDs' and RID ones), and the woken thread
- * takes the queue later (vtd seed 801749: a failed bind's unwind beside serviceFaults and a prg).
+ * The PRQ drain of dev's teardown of `slot`'s PASID (-1: a PASID no page request is for, an
+ * iommufd one): the fault thread of dev's IOMMU runs, then its workqueue; the retry of a request
+ * of a device in `detached` (torn down already) for `slot`'s PASID fails. Not while a concurrent
+ * serviceFaults has woken the thread and it has not read yet, and no request of dev at that
+ * PASID is queued: intel_iommu_drain_pasid_prq then waits for nothing (its scan skips other
+ * devices' requests, other PASIDs' and RID ones), and the woken thread takes the queue later
+ * (vtd seed 801749: a failed bind's unwind beside serviceFaults and a prg).
  */
-export const drainIommu = (s: SpecState, iommu: number, detached: readonly number[], slot: number, drained: DrainedPasid): void => {
+export const drainIommu = (s: SpecState, dev: number, slot: number, detached: readonly number[] = []): void => {
+  const iommu = s.t.topology.devices[dev]!.iommu;
   const sv = s.servicing;
-  if (sv.iommu === iommu && sv.phase === 'read' && (drained.slot < 0 || !s.prq.some((r) => r.slot === drained.slot && r.dev === drained.dev))) return;
+  if (sv.iommu === iommu && sv.phase === 'read' && (slot < 0 || !s.prq.some((r) => r.slot === slot && r.dev === dev))) return;
   runGroups(s, faultThread(s, iommu), (r) => r.slot !== slot || !detached.includes(r.dev));
 };
-
-/** The device and mm slot whose PASID a drain is for (slot -1: no page request's). */
-export interface DrainedPasid {
-  readonly dev: number;
-  readonly slot: number;
-}
 
 /** iopf_queue_remove_device: the device's kept partial requests are freed. */
 export const dropPartials = (s: SpecState, dev: number): void => {
