@@ -13,7 +13,7 @@ import { coreOf, inject_end, inject_group_begin, inject_task, injected_site, typ
 import { implTask } from '../impl/dispatch.js';
 import type { Command, FailSite, Observation, TraceEvent } from '../shared/index.js';
 import { sameObservation } from '../shared/index.js';
-import { type AbstractView, allocatesFirst, bindUnlockedWindow, cloneSpec, linPoints, precondition, servicePasses, serviceThreadPoints, specPoint, type SpecState } from '../spec/index.js';
+import { type AbstractView, allocatesFirst, beginRestall, bindUnlockedWindow, cloneSpec, linPoints, precondition, restallPossible, servicePasses, serviceThreadPoints, specPoint, type SpecState } from '../spec/index.js';
 import { abstract } from '../../properties/abstraction.js';
 import { matchesSpec } from '../../properties/lifecycle/refinementMatch.js';
 import { runGroup } from '../sched/group.js';
@@ -77,7 +77,12 @@ interface LinChoice {
   readonly release?: number;
   /** Base-3 digit m: what member m's access inside a failing attach's window finds (spec/pagingPartway.ts). */
   readonly partway?: number;
+  /** Bit k: the k-th resumed SMMUv3 stall that may stall again does (spec/pri.ts restalls). */
+  readonly restall?: number;
 }
+
+/** Where a retry may stall again (spec/pri.ts restallPossible): whether the first and the second such retry do (a third does not). */
+const restallChoices = (spec: SpecState, cmds: readonly Command[]): readonly number[] => (restallPossible(spec, cmds) ? [0, 1, 2, 3] : [0]);
 
 /**
  * The release choices a group is tried with: with an exit that has a release window, every
@@ -138,6 +143,7 @@ const specInPoints = (
   const th = serviceThreadPoints(c, cmds);
   c.servicing.wakes = th.wakes;
   c.servicing.releases = th.releases;
+  beginRestall(c, choice?.restall ?? 0);
   // The injection is the spec's only at the failing member's points: another member linearized
   // in between makes its own calls, none of which fails.
   let pending = choice?.inj;
@@ -182,6 +188,7 @@ const specInPoints = (
   c.partwaySeen = 0;
   c.servicing.wakes = true;
   c.servicing.releases = true;
+  beginRestall(c, 0);
   return out as Observation[];
 };
 
@@ -405,9 +412,10 @@ export const runChecked = (s: Session, cmds: readonly Command[], policy: Policy,
   const earlies = cmds.some((c) => c.kind === 'serviceFaults') ? EARLY_ITEMS : [0];
   const releases = releaseChoices(s.spec, cmds);
   const partways = site === undefined ? [0] : partwayChoices(cmds);
-  const candidates: readonly LinChoice[] = partways.flatMap((partway) => releases.flatMap((release) => earlies.flatMap((early) => injections.map((inj) => ({
-    early, ...(inj === undefined ? {} : { inj }), ...(release === 0 ? {} : { release }), ...(partway === 0 ? {} : { partway }),
-  })))));
+  const restalls = restallChoices(s.spec, cmds);
+  const candidates: readonly LinChoice[] = restalls.flatMap((restall) => partways.flatMap((partway) => releases.flatMap((release) => earlies.flatMap((early) => injections.map((inj) => ({
+    early, ...(inj === undefined ? {} : { inj }), ...(release === 0 ? {} : { release }), ...(partway === 0 ? {} : { partway }), ...(restall === 0 ? {} : { restall }),
+  }))))));
   let injOfObservation: LinChoice | undefined;
   let injOfState: LinChoice | undefined;
   const others = (o: readonly number[], exp: readonly Observation[]): OtherMember[] =>

@@ -140,13 +140,30 @@ export class PciDevice {
     const pri = this.priState;
     if (pri === undefined) throw new HwError(this.name, 'page request group from a device without PRI');
     if (pasid >= 0 && !this.canEmit(pasid)) return { ok: false, fault: `${this.name}: no-pasid-cap` };
+    if (pasid >= 0 && this.stopped.length > 0 && this.stopped.includes(pasid)) return { ok: false, fault: `${this.name}: stopped` };
     return this.sendGroup(pri, pasid, vpns, write, last, unbound);
   }
 
-  /** The device's driver stops the device using `pasid` (before its unbind): open groups are abandoned. */
+  /**
+   * The device's driver stops the device using `pasid` (before its unbind): open groups are
+   * abandoned, and until resumePasid the device sends no page request there.
+   * iommu_sva_unbind_device's caller contract ("The device should not be issuing any more
+   * transaction for this PASID") is what makes the window between the detach's iopf removal and
+   * its xa_erase safe: a request there finds the handle and no iopf_param, and WARNs.
+   */
   stopPasid(pasid: number): void {
     this.priState?.abandon(pasid);
+    this.stopped.push(pasid);
   }
+
+  /** The unbind that stopped `pasid` has returned: the PASID is free again, to the device's next user. */
+  resumePasid(pasid: number): void {
+    const i = this.stopped.indexOf(pasid);
+    if (i >= 0) this.stopped.splice(i, 1);
+  }
+
+  /** PASIDs between stopPasid and resumePasid: empty outside a concurrent group's unbind. */
+  private readonly stopped: number[] = [];
 
   /**
    * The function stops using `pasid` with a Stop Marker (PCIe r4.0 and later, 10.4.1.2, "to
@@ -202,7 +219,15 @@ export class PciDevice {
     const failed = { pasid: req.pasid, vpn: req.vpn, write: req.write, code, ok: false, token: -1, root: req.root };
     if (code !== 'success' || req.pasid < 0 || this.disconnected || req.stale === true) return pri.record(failed);
     const t = this.iommu.translate(this, req.pasid, req.vpn, req.write);
-    if (!t.ok) return pri.record(failed);
+    if (!t.ok) {
+      // A stale TLB entry (an invalidation still in flight) can fault the resumed transaction.
+      if (this.iommu.stallsRetries === true && (t.fault === 'not-present' || t.fault === 'no-permission') &&
+          this.pageRequest(pri, req.pasid, req.vpn, req.write) === DMA_PENDING) {
+        this.counters.bump('pri.restall');
+        return;
+      }
+      return pri.record(failed);
+    }
     if (this.atsEnabled) this.fill(req.pasid, req.vpn, t);
     const token = this.mem.hwAccess(t.frame, this.name);
     pri.record({ pasid: req.pasid, vpn: req.vpn, write: req.write, code, ok: true, token, root: req.root });

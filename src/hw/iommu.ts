@@ -37,6 +37,13 @@ export interface IommuUnit {
    */
   pageRequest?(dev: PciDevice, pasid: number, vpn: number, write: boolean, prgi: number, last: boolean): PageRequestOutcome | undefined;
   /**
+   * Whether the unit, not the endpoint, retries the access after a Success (SMMUv3: CMD_RESUME
+   * with Retry resumes the stalled transaction, which is translated as if just received): a
+   * recoverable fault of the retry then stalls it again, a new event. A PRI endpoint's own
+   * retry (VT-d, AMD) that fails is over.
+   */
+  readonly stallsRetries?: boolean;
+  /**
    * A PRI endpoint's Stop Marker on `pasid` (where the unit delivers them: VT-d writes them into
    * the PRQ): 'queued', 'dropped' (a full queue, silently), or undefined when the unit does not
    * accept page requests from the endpoint.

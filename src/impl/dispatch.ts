@@ -124,12 +124,15 @@ export function* implTask(world: World, cmd: Command): Co<Observation> {
       const row = world.fds[mm]!;
       const fd = row[dev];
       if (fd === undefined) throw new Error(`unbind(dev${dev}, mm${mm}) without a bond (caller contract)`);
-      if (--fd.binds === 0) {
+      const last = --fd.binds === 0;
+      const pasid = pasidOf(world, mm);
+      if (last) {
         row[dev] = undefined;
         // Its driver's last unbind of the mm: the device stopped using the PASID first (uacce_put_queue).
-        device.hw.stopPasid(pasidOf(world, mm));
+        device.hw.stopPasid(pasid);
       }
       yield* iommu_sva_unbind_device(fd.handle);
+      if (last) device.hw.resumePasid(pasid);
       yield* mutex_unlock(lock);
       return OK;
     }

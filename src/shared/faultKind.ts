@@ -10,12 +10,14 @@
  * - `translation-not-present`: the PASID context is there, the page walk found no leaf;
  * - `permission`: a write to a read-only leaf;
  * - `no-pasid-cap`: the device cannot tag the request with that PASID;
- * - `pri-no-credit`: a PRI device had no page-request credit left.
+ * - `pri-no-credit`: a PRI device had no page-request credit left;
+ * - `device-stopped`: a PRI device asked for a page-request group at a PASID its driver has
+ *   stopped for an unbind still under way (src/hw/device.ts stopPasid).
  * Strings outside both tables (a thrown member, a spec injection note) have no kind.
  */
-export type FaultKind = 'pasid-not-present' | 'translation-not-present' | 'permission' | 'no-pasid-cap' | 'pri-no-credit';
+export type FaultKind = 'pasid-not-present' | 'translation-not-present' | 'permission' | 'no-pasid-cap' | 'pri-no-credit' | 'device-stopped';
 
-export const FAULT_KINDS: readonly FaultKind[] = ['pasid-not-present', 'translation-not-present', 'permission', 'no-pasid-cap', 'pri-no-credit'];
+export const FAULT_KINDS: readonly FaultKind[] = ['pasid-not-present', 'translation-not-present', 'permission', 'no-pasid-cap', 'pri-no-credit', 'device-stopped'];
 
 /** The hardware's fault reasons (src/hw/iommu.ts FaultReason), as `<unit>: <reason>` in an impl observation. */
 const HW_KIND: ReadonlyMap<string, FaultKind> = new Map<string, FaultKind>([
@@ -25,12 +27,13 @@ const HW_KIND: ReadonlyMap<string, FaultKind> = new Map<string, FaultKind>([
   ['not-present', 'translation-not-present'],
   ['no-permission', 'permission'],
   ['no-pasid-cap', 'no-pasid-cap'],
+  ['stopped', 'device-stopped'],
 ]);
 
 /** The spec's fault reasons (src/spec dmaFault). */
 export type SpecFaultReason =
   | 'no PASID capability' | 'not bound' | 'mm exited' | 'page not present' | 'PROT_NONE' | 'read-only'
-  | 'IOVA not mapped' | 'IOVA read-only' | 'no PRI credit' | 'PASID entry torn down by the replace';
+  | 'IOVA not mapped' | 'IOVA read-only' | 'no PRI credit' | 'PASID entry torn down by the replace' | 'device stopped';
 
 const SPEC_KIND: Readonly<Record<SpecFaultReason, FaultKind>> = {
   'no PASID capability': 'no-pasid-cap',
@@ -45,6 +48,7 @@ const SPEC_KIND: Readonly<Record<SpecFaultReason, FaultKind>> = {
   'read-only': 'permission',
   'IOVA read-only': 'permission',
   'no PRI credit': 'pri-no-credit',
+  'device stopped': 'device-stopped',
 };
 
 /** The PRI endpoint's own refusals (src/hw/device.ts). */

@@ -244,6 +244,21 @@ export const unbindStop = (s: SpecState, dev: number, slot: number): void => {
   if (stopsDevice(s, dev, slot) && s.outstanding[dev]! > 0) abandonOpen(s, dev, slot);
 };
 
+/**
+ * unbindStop as a group's point of its own: from here until the unbind returns (endStopping)
+ * the stopped device sends no page-request group at the PASID (src/hw/device.ts stopPasid).
+ */
+export const unbindStopping = (s: SpecState, dev: number, slot: number): void => {
+  if (stopsDevice(s, dev, slot)) s.stopping.push(dev * s.t.topology.mms + slot);
+  unbindStop(s, dev, slot);
+};
+
+/** The unbind that stopped dev's use of `slot` has returned. */
+export const endStopping = (s: SpecState, dev: number, slot: number): void => {
+  const i = s.stopping.indexOf(dev * s.t.topology.mms + slot);
+  if (i >= 0) s.stopping.splice(i, 1);
+};
+
 /** Whether dev's unbind of `slot` is its caller's last of a PRI device (unbindStop then abandons its open groups). */
 export const stopsDevice = (s: SpecState, dev: number, slot: number): boolean =>
   s.t.devPri[dev]! && s.bonds[dev * s.t.topology.mms + slot]!.ctx.n === 1;

@@ -35,3 +35,7 @@ export const tornDown = (s: SpecState, group: number, slot: number): boolean => 
   for (const d of s.detaching) if (d.group === group && d.slot === slot) return true;
   return false;
 };
+
+/** Whether dev is stopped at `slot`'s PASID by a concurrent unbind still under way (bind.ts unbindStopping). */
+export const stoppedAt = (s: SpecState, dev: number, slot: number): boolean =>
+  s.stopping.length > 0 && s.stopping.includes(dev * s.t.topology.mms + slot);

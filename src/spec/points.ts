@@ -32,7 +32,7 @@ import { endAttaching, mayAttachPartway } from './attaching.js';
 import { endDetaching, unbindTeardown } from './detaching.js';
 import { releaseBegin, releaseEnd } from './releasing.js';
 import { OK_OBS } from './observe.js';
-import { bindExisting, bindNew, bindPartway, unbindHandle, unbindStop } from './bind.js';
+import { bindExisting, bindNew, bindPartway, endStopping, unbindHandle, unbindStopping } from './bind.js';
 import { migrateRemap, migrateUnmap } from './migrate.js';
 import { queuedLasts, servicePoint } from './pri.js';
 import { attachPasidTry, attachPasidUnwound, hasPagingDomains, hwptAllocPoint, hwptUnallocated, replaceHasWindow, replaceSetup, replaceTeardown } from './paging.js';
@@ -176,12 +176,13 @@ export const specPoint = (s: SpecState, cmd: Command, point: number, points = 1)
   if (cmd.kind === 'bind' && points > 1) return bindPoint(s, cmd, point, points);
   if (cmd.kind === 'unbind' && points > 1) {
     // [the device stops, the entries are torn down, the rest]: either of the first two may be a no-op.
-    if (point === 0) unbindStop(s, cmd.dev, cmd.mm);
+    if (point === 0) unbindStopping(s, cmd.dev, cmd.mm);
     else if (point === 1) unbindTeardown(s, cmd.dev, cmd.mm);
     else {
       s.retired.length = 0;
       unbindHandle(s, cmd.dev, cmd.mm);
       endDetaching(s, s.t.devGroup[cmd.dev]!, cmd.mm);
+      endStopping(s, cmd.dev, cmd.mm);
       return OK_OBS;
     }
     return undefined;

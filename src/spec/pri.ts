@@ -28,13 +28,13 @@
  * prq_event_thread, intel_iommu_drain_pasid_prq (v7.0-rc5); VT-d 3.x §7.5 (page request queue
  * overflow); PCIe r6.0 §10.4.
  */
-import type { Observation, PageResponseCode } from '../shared/index.js';
+import type { Command, Observation, PageResponseCode } from '../shared/index.js';
 import { PRI_CREDITS, PRG_INDEX_LIMIT, prqEntries } from '../shared/index.js';
 import { touch } from './addressSpace.js';
-import { tornDown } from './detaching.js';
+import { stoppedAt, tornDown } from './detaching.js';
 import { consumeFail } from './lifetime.js';
 import { dmaFault } from './observe.js';
-import { MM, PTE_ABSENT, PTE_PROTNONE, PTE_RW, type SpecGroup, type SpecRequest, type SpecState } from './state.js';
+import { MM, NO_RESTALL, PTE_ABSENT, PTE_PROTNONE, PTE_RO, PTE_RW, type SpecGroup, type SpecRequest, type SpecState } from './state.js';
 
 /** The observation of an access that became a page request: done, no value yet. */
 export const PRI_QUEUED: Observation = Object.freeze({ ok: true });
@@ -57,23 +57,61 @@ const translates = (s: SpecState, r: SpecRequest): boolean => {
 };
 
 /**
+ * Whether the retry of `w`, resumed after a Success that the spec says translates, stalls again
+ * (SMMUv3: CMD_RESUME retries the transaction as if just received). Only a write to a page whose
+ * PTE a member of the group upgraded from read-only can: the SMMU's TLB may still hold the
+ * read-only leaf until the upgrade's TLBI completes, while another stall's handler finds the PTE
+ * writable and answers Success (smmuv3 seed 101729: two stalls of one page). A choice of the
+ * linearization, the k-th such retry taking bit k of the mask.
+ */
+const restalls = (s: SpecState, w: SpecRequest): boolean => {
+  const r = s.restall;
+  if (r.before === undefined || !w.write || r.before[w.slot]![w.page] !== PTE_RO || s.slots[w.slot]!.pte[w.page] !== PTE_RW) return false;
+  return ((r.mask >> r.seen++) & 1) === 1;
+};
+
+/**
+ * Whether a concurrent group of `cmds` may have a retry that restalls: on SMMUv3, with a
+ * serviceFaults and a read-only page of a live mm.
+ */
+export const restallPossible = (s: SpecState, cmds: readonly Command[]): boolean =>
+  s.t.topology.platform === 'smmuv3' && cmds.some((c) => c.kind === 'serviceFaults') &&
+  s.slots.some((sl) => sl.mm.state === MM.live && sl.pte.includes(PTE_RO));
+
+/** The oracle's run of a group begins with `mask` (restalls), on the state before the group. */
+export const beginRestall = (s: SpecState, mask: number): void => {
+  s.restall = mask === 0 ? NO_RESTALL : { before: s.slots.map((sl) => sl.pte.slice()), mask, seen: 0 };
+};
+
+/**
  * A PRG response reaches the device: every request it waits on with this PASID (slot) and PRG
  * index is retired; after Success each is retried (`attached`: the retry can still translate).
  */
 const respond = (s: SpecState, dev: number, slot: number, prgi: number, code: PageResponseCode, attached: boolean): void => {
   let kept = 0;
+  let again: SpecRequest[] | undefined;
   for (const w of s.waiting) {
     if (w.dev !== dev || w.slot !== slot || w.prgi !== prgi) {
       s.waiting[kept++] = w;
       continue;
     }
-    s.outstanding[dev]! -= 1;
     // A surprise-removed device never sees its response: its accesses are lost. A stale
     // request's answer only returns its credit (spec/stopMarker.ts).
     const ok = code === 'success' && attached && s.unplugged[dev] === 0 && w.stale !== true && translates(s, w);
+    if (ok && s.restall.mask !== 0 && restalls(s, w)) {
+      (again ??= []).push(w);
+      continue;
+    }
+    s.outstanding[dev]! -= 1;
     s.retired.push({ dev, slot: w.slot, page: w.page, write: w.write, ok, token: ok ? s.slots[w.slot]!.token[w.page]! : -1 });
   }
   s.waiting.length = kept;
+  // The resumed transaction faulted and stalled again: a new stall, its credit still held.
+  for (const w of again ?? []) {
+    const r: SpecRequest = { ...w, prgi: allocPrgi(s, dev) };
+    s.waiting.push(r);
+    send(s, r);
+  }
   // A Response Failure disables the endpoint's PRI (SMMUv3's CMD_RESUME has no such code: an abort).
   if (code === 'failure' && s.t.topology.platform !== 'smmuv3') s.priFailed[dev] = 1;
 };
@@ -142,6 +180,7 @@ export const pageRequest = (s: SpecState, dev: number, slot: number, page: numbe
 /** prg: the device sends one Page Request Group. */
 export const prg = (s: SpecState, dev: number, slot: number, page: number, count: number, write: boolean, rid: boolean, last: boolean): Observation => {
   s.retired.length = 0;
+  if (!rid && stoppedAt(s, dev, slot)) return dmaFault('device stopped');
   return sendGroup(s, dev, rid ? -1 : slot, page, count, write, last);
 };
 

@@ -132,6 +132,19 @@ export interface SpecReleasing {
   readonly released: number[];
 }
 
+/**
+ * The choice of a concurrent group on SMMUv3: bit k of `mask` says whether the k-th retry that
+ * may stall again does (pri.ts restalls); `before`, the PTEs of each slot before the group.
+ */
+export interface SpecRestall {
+  before: readonly Uint8Array[] | undefined;
+  mask: number;
+  seen: number;
+}
+
+/** No retry stalls again (mask 0: restalls is never asked). */
+export const NO_RESTALL: SpecRestall = Object.freeze({ before: undefined, mask: 0, seen: 0 });
+
 /** A paging attach or replace failing partway through its group, before its rollback (spec/pagingPartway.ts). */
 export interface SpecPagingPartway {
   readonly group: number;
@@ -247,6 +260,11 @@ export interface SpecState {
   readonly attaching: SpecAttaching[];
   /** Handles between a concurrent unbind's entry teardown and its erase (detaching.ts). */
   readonly detaching: SpecDetaching[];
+  /**
+   * Bonds (dev * mms + slot) whose device a concurrent last unbind has stopped and whose
+   * unbind has not returned: the caller's contract holds the device quiet there (bind.ts unbindStop).
+   */
+  readonly stopping: number[];
   /** mms between a concurrent exit's release begun and its unmap (releasing.ts). */
   readonly releasing: SpecReleasing[];
   /**
@@ -254,6 +272,8 @@ export interface SpecState {
    * exit's release window finds its device released (a linearization's choice; releasing.ts).
    */
   releaseSeen: boolean;
+  /** Set by the concurrent oracle for the run it makes: which resumed SMMUv3 stalls stall again (pri.ts restalls). */
+  restall: SpecRestall;
   /** Paging attaches failing partway, before their rollback (pagingPartway.ts). */
   readonly pagingPartway: SpecPagingPartway[];
   /** Set by the concurrent oracle for the point it runs: what an access inside such a window finds (pagingPartway.ts). */
@@ -342,8 +362,10 @@ export const initSpec = (topology: Topology, coverage?: CoverageRecorder): SpecS
     migrating: [],
     attaching: [],
     detaching: [],
+    stopping: [],
     releasing: [],
     releaseSeen: false,
+    restall: NO_RESTALL,
     pagingPartway: [],
     partwaySeen: 0,
     servicing: { iommu: topology.iommus.length, phase: 'work', early: 0, earlyLeft: 0, pending: [], held: -1, heldCount: 0, wakes: true, releases: true },
@@ -399,8 +421,10 @@ export const cloneSpec = (s: SpecState): SpecState => {
     migrating: s.migrating.map((m) => ({ ...m })),
     attaching: [...s.attaching],
     detaching: [...s.detaching],
+    stopping: [...s.stopping],
     releasing: s.releasing.map((r) => ({ slot: r.slot, released: [...r.released] })),
     releaseSeen: s.releaseSeen,
+    restall: s.restall.mask === 0 ? NO_RESTALL : { ...s.restall },
     pagingPartway: [...s.pagingPartway],
     partwaySeen: s.partwaySeen,
     servicing: { ...s.servicing, pending: [...s.servicing.pending] },

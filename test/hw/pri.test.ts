@@ -83,6 +83,41 @@ describe('PRI endpoint', () => {
     expect(unit.requests.length).toBe(2);
   });
 
+  test('a unit that retries a resumed access itself (SMMUv3) stalls it again on a recoverable fault; an endpoint retry that fails is over', () => {
+    for (const stallsRetries of [true, false]) {
+      const mem = new PhysMem();
+      const unit = Object.assign(new FakeUnit(), { stallsRetries });
+      const dev = new PciDevice(0, 0, unit, 5, false, true, mem);
+      dev.dma(1, 0x40000, true);
+      // Success, but the translation still faults (a stale read-only TLB entry, say).
+      dev.pageResponse(1, 0, 'success');
+      if (stallsRetries) {
+        expect(unit.requests).toEqual([0, 0]);
+        expect(dev.priState!.outstanding).toHaveLength(1);
+        expect(dev.priState!.completions).toEqual([]);
+        expect(dev.counters.get('pri.restall')).toBe(1);
+        unit.frame = mem.alloc('data', 0, 77);
+        dev.pageResponse(1, 0, 'success');
+        expect(dev.priState!.completions.map((c) => [c.ok, c.token])).toEqual([[true, 77]]);
+      } else {
+        expect(unit.requests).toEqual([0]);
+        expect(dev.priState!.outstanding).toEqual([]);
+        expect(dev.priState!.completions.map((c) => c.ok)).toEqual([false]);
+      }
+    }
+  });
+
+  test('a device its driver stopped at a PASID sends no group there until the unbind returns; other PASIDs are unaffected', () => {
+    const { unit, dev } = setup();
+    dev.stopPasid(1);
+    expect(dev.pageRequestGroup(1, [0x40000], false)).toEqual({ ok: false, fault: 'dev0: stopped' });
+    expect(unit.requests).toEqual([]);
+    expect(dev.pageRequestGroup(2, [0x40000], false)).toBe(DMA_PENDING);
+    dev.resumePasid(1);
+    expect(dev.pageRequestGroup(1, [0x40001], false)).toBe(DMA_PENDING);
+    expect(unit.requests.length).toBe(2);
+  });
+
   test('one response answers the whole group; a second names nothing outstanding and is a protocol error', () => {
     const { mem, unit, dev } = setup();
     dev.pageRequestGroup(1, [0x40000, 0x40001], false);

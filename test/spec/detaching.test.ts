@@ -22,6 +22,40 @@ describe('an SVA detach seen while it runs (spec/detaching.ts)', () => {
     expect(s.detaching).toEqual([]);
   });
 
+  test('in a group, a PRI device its last unbind has stopped sends no page-request group at the PASID until the unbind returns', () => {
+    const s = initSpec(topo('vtd', [{}], [[0, { pri: true }]]));
+    run(s, spawn(0));
+    run(s, bind(0, 0));
+    const u = { kind: 'unbind', dev: 0, mm: 0 } as const;
+    const prg = { kind: 'prg', dev: 0, mm: 0, page: 0, count: 1, write: false, rid: false, last: true } as const;
+    expect(specPoint(s, u, 0, 3)).toBeUndefined();
+    expect(specStep(s, prg)).toEqual({ ok: false, errno: 'EFAULT', fault: 'device stopped' });
+    expect(s.outstanding[0]).toBe(0);
+    expect(specPoint(s, u, 1, 3)).toBeUndefined();
+    expect(specStep(s, prg)).toMatchObject({ fault: 'device stopped' });
+    expect(specPoint(s, u, 2, 3)).toEqual({ ok: true });
+    expect(s.stopping).toEqual([]);
+    // Unbound now: as any device not bound to the mm, it may send a whole group at the PASID.
+    expect(specStep(s, prg)).toEqual({ ok: true });
+  });
+
+  test('in a group, a LAST the full PRQ drops inside an unbind\'s teardown window is answered Success by VT-d, and its retry fails', () => {
+    // dev1 shares dev0's group and is not bound itself: not stopped by dev0's unbind, it may send at the PASID.
+    const s = initSpec(topo('vtd', [{ prqSize: 1 }], [[0, { group: 0, pri: true }], [0, { group: 0, pri: true }]]));
+    run(s, spawn(0));
+    run(s, { kind: 'mmap', mm: 0, first: 0, count: 2, prot: 'rw' });
+    run(s, { kind: 'touch', mm: 0, page: 0, write: true });
+    run(s, bind(0, 0));
+    const prg = (page: number) => ({ kind: 'prg', dev: 1, mm: 0, page, count: 1, write: false, rid: false, last: true }) as const;
+    expect(run(s, prg(1))).toEqual({ ok: true });
+    const u = { kind: 'unbind', dev: 0, mm: 0 } as const;
+    expect(specPoint(s, u, 0, 3)).toBeUndefined();
+    expect(specPoint(s, u, 1, 3)).toBeUndefined();
+    // The PRQ is full: the LAST is dropped and answered Success at once; the entry is torn down, so the retry fails.
+    expect(specStep(s, prg(0))).toEqual({ ok: true });
+    expect(s.retired).toEqual([expect.objectContaining({ dev: 1, page: 0, ok: false })]);
+  });
+
   test('alone, the same serviceFaults before the unbind retries into the page', () => {
     const s = initSpec(topo('vtd', [{}], [[0, { pri: true }]]));
     run(s, spawn(0));

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import type { SpecState } from '../../src/spec/index.js';
-import { cloneSpec, initSpec, linPoints, specPoint, specStep } from '../../src/spec/index.js';
+import { beginRestall, cloneSpec, initSpec, linPoints, restallPossible, specPoint, specStep } from '../../src/spec/index.js';
 import { bind, dma, run, spawn, topo } from './helpers.js';
 
 const SERVICE = { kind: 'serviceFaults' } as const;
@@ -147,5 +147,52 @@ describe('VT-d: a PASID drain beside a woken PRQ thread (intel_iommu_drain_pasid
     expect(run(s, dma(0, 0, 0, false))).toEqual({ ok: true });
     run(s, { kind: 'unbind', dev: 0, mm: 0 });
     expect([s.prq.length, s.outstanding[0]]).toEqual([0, 0]);
+  });
+});
+
+describe('SMMUv3: a resumed stall that may stall again (spec/pri.ts restalls)', () => {
+  /** A stall master bound to mm0, page 0 read-only present, a write to it stalled. */
+  const stalledWrite = (): SpecState => {
+    const s = initSpec(topo('smmuv3', [{}], [[0, { pri: true, ats: false }]], 1));
+    run(s, spawn(0));
+    run(s, { kind: 'mmap', mm: 0, first: 0, count: 1, prot: 'rw' });
+    run(s, { kind: 'touch', mm: 0, page: 0, write: false });
+    run(s, bind(0, 0));
+    expect(run(s, dma(0, 0, 0, true))).toEqual({ ok: true });
+    return s;
+  };
+
+  test('with the choice made, the write to a page upgraded from read-only in the group stalls again and the next pass retires it', () => {
+    const s = stalledWrite();
+    expect(restallPossible(s, [SERVICE, dma(0, 0, 0, true)])).toBe(true);
+    beginRestall(s, 1);
+    expect(specStep(s, SERVICE)).toEqual({ ok: true, value: 1 });
+    expect(s.retired).toEqual([]);
+    expect(s.prq).toHaveLength(1);
+    expect(s.outstanding[0]).toBe(1);
+    beginRestall(s, 0);
+    expect(specStep(s, SERVICE)).toEqual({ ok: true, value: 1 });
+    expect(s.retired).toEqual([expect.objectContaining({ dev: 0, page: 0, write: true, ok: true })]);
+    expect(s.outstanding[0]).toBe(0);
+  });
+
+  test('without the choice, or for a page that was writable before the group, the retry completes', () => {
+    for (const mask of [0, 1]) {
+      const s = stalledWrite();
+      if (mask === 1) run(s, { kind: 'touch', mm: 0, page: 0, write: true });
+      beginRestall(s, mask);
+      specStep(s, SERVICE);
+      expect(s.retired.map((r) => r.ok)).toEqual([true]);
+    }
+  });
+
+  test('only on SMMUv3, beside a serviceFaults', () => {
+    const s = stalledWrite();
+    expect(restallPossible(s, [dma(0, 0, 0, true), dma(0, 0, 0, true)])).toBe(false);
+    const v = initSpec(topo('vtd', [{}], [[0, { pri: true }]], 1));
+    run(v, spawn(0));
+    run(v, { kind: 'mmap', mm: 0, first: 0, count: 1, prot: 'rw' });
+    run(v, { kind: 'touch', mm: 0, page: 0, write: false });
+    expect(restallPossible(v, [SERVICE, dma(0, 0, 0, true)])).toBe(false);
   });
 });

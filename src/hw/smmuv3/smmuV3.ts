@@ -33,6 +33,7 @@ const F_PERM = fault('no-permission');
  * business (STE.EATS is recorded for invariants but not enforced).
  */
 export class SmmuV3 implements IommuUnit {
+  readonly stallsRetries = true;
   readonly counters = new Counters();
   readonly caps: SmmuCaps;
   readonly streamTable: StreamTable;
