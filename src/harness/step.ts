@@ -128,20 +128,26 @@ export const injectAttempts = (cmd: Command, site: FailSite): number =>
  * view holds neither), and which endpoints a Response Failure turned off (the abort group's;
  * VT-d and AMD: an SMMUv3 stall master is resumed with an abort instead).
  */
-/**
- * Whether the kernel's state after a command is the spec's `spec`: the page-request state the
- * abstract view does not hold (which endpoints a Response Failure turned off: the group an
- * injected allocation failure aborted), and the abstract view, by the fast path or built
- * (`view`: the kernel's, built once by the caller), or after `renamed` adopts the IDs the
- * kernel allocated in another order.
- */
-export const kernelStateIs = (world: World, spec: SpecState, view: () => AbstractView, renamed?: (spec: SpecState) => boolean): boolean =>
-  priMatches(world, spec) && (matchesSpec(world, spec) || diffViews(abstractView(spec), view()).length === 0 || (renamed?.(spec) ?? false));
-
-const priMatches = (world: World, spec: SpecState): boolean =>
+export const priMatches = (world: World, spec: SpecState): boolean =>
   world.devices.every((d) => (d.hw.priState?.outstanding.length ?? 0) === spec.outstanding[d.id] &&
     hwQueued(world, d).length === specQueued(spec, d.id) &&
     (spec.t.topology.platform === 'smmuv3' || (d.hw.priState?.responseFailure === true ? 1 : 0) === spec.priFailed[d.id]));
+
+/**
+ * Whether the kernel's abstract view is the spec's, by the fast path or built (`view`: the
+ * kernel's, built once by the caller), or after `renamed` adopts the IDs the kernel allocated
+ * in another order.
+ */
+export const viewIs = (world: World, spec: SpecState, view: () => AbstractView, renamed?: (spec: SpecState) => boolean): boolean =>
+  matchesSpec(world, spec) || diffViews(abstractView(spec), view()).length === 0 || (renamed?.(spec) ?? false);
+
+/**
+ * Whether the kernel's state after a command is the spec's `spec`: the page-request state the
+ * abstract view does not hold (which endpoints a Response Failure turned off: the group an
+ * injected allocation failure aborted; priMatches), and the abstract view (viewIs).
+ */
+export const kernelStateIs = (world: World, spec: SpecState, view: () => AbstractView, renamed?: (spec: SpecState) => boolean): boolean =>
+  priMatches(world, spec) && viewIs(world, spec, view, renamed);
 
 const specQueued = (spec: SpecState, dev: number): number => {
   let n = 0;
