@@ -17,7 +17,7 @@ import { possibleKind } from '../src/harness/enabled.js';
 import { COMMAND_KINDS } from '../src/shared/index.js';
 import type { CommandKind } from '../src/shared/index.js';
 import { drawOfKind } from './draw.js';
-import { GroupPacer, type GroupOptions, atsRaceReady, drawGroup, failedAttachArming, runDrawnGroup } from './groups.js';
+import { GroupPacer, type GroupOptions, atsRaceReady, atsRaceSetup, drawGroup, failedAttachArming, runDrawnGroup } from './groups.js';
 import type { Rng } from './rng.js';
 import type { RunStats } from './stats.js';
 import type { Weights } from './weights.js';
@@ -71,8 +71,9 @@ export const runGenerated = (session: Session, rng: Rng, opts: GenerateOptions, 
   const enabled = groups === undefined ? undefined : new Set(kinds);
   const pacer = groups === undefined ? undefined : new GroupPacer();
   for (let n = 0; n < length; n++) {
-    // R04's state: now and then arm a failure inside the driver attach its group needs.
-    const arming = groups === undefined || rng.below(8) !== 0 ? undefined : failedAttachArming(session, enabled!, rng);
+    // R04's state: now and then arm a failure inside the driver attach its group needs; R03's:
+    // now and then turn a device's ATS on through another mm first.
+    const arming = groups === undefined ? undefined : failedAttachArming(session, enabled!, rng) ?? atsRaceSetup(session, enabled!, rng);
     if (arming !== undefined) {
       stats.noteCheck(arming.kind, true);
       stats.noteRun(arming.kind);
@@ -80,10 +81,10 @@ export const runGenerated = (session: Session, rng: Rng, opts: GenerateOptions, 
       continue;
     }
     // An armed injection makes the step a group more often: a failure inside a concurrent attach
-    // is where R04's window is; so does R03's rare state (an ATS device that may join a domain
-    // with no ATS master).
+    // is where R04's window is; R03's rare state (an ATS device that may join a domain with no
+    // ATS master) makes it a group always.
     if (groups !== undefined && (rng.below(1 << 16) < groups.rate * (1 << 16) ||
-      (injectionArmed(session.spec) && rng.below(4) === 0) || (atsRaceReady(session, enabled!) && rng.bool()))) {
+      (injectionArmed(session.spec) && rng.below(4) === 0) || atsRaceReady(session, enabled!))) {
       const cmds = drawGroup(session, enabled!, rng);
       if (cmds !== undefined) {
         if (runDrawnGroup(session, cmds, groups, rng, pacer!, stats) || session.ended) return;

@@ -13,7 +13,7 @@ import { pctPolicy, randomPolicy } from '../src/sched/policies.js';
 import type { Policy } from '../src/sched/types.js';
 import { IOVA_PAGES, type Command, type CommandKind } from '../src/shared/index.js';
 import { MM, PTE_ABSENT } from '../src/spec/state.js';
-import { ATTACH_SITES } from '../src/spec/index.js';
+import { ATTACH_SITES, precondition } from '../src/spec/index.js';
 import { injectionArmed } from '../src/harness/index.js';
 import { injectionIdle, prgDevices } from '../src/harness/enabled.js';
 import { drawOfKind } from './draw.js';
@@ -143,6 +143,27 @@ export const atsRaceReady = (session: Session, kinds: ReadonlySet<CommandKind>):
   session.spec.t.topology.platform === 'smmuv3' && kinds.has('dma') && kinds.has('munmap') && atsRacePairs(session.spec, true)[0]!.length > 0;
 
 /**
+ * R03's set-up, now and then (one step in two of those whose state allows it): with no
+ * tier-0 pair but a tier-1 one (an ATS device that uses no PASID yet, an mm whose domain has no
+ * ATS master), the device's bind to another live mm it is not bound to. SMMUv3 turns ATS on
+ * with the device's first CD table, so the pair becomes tier 0, whose window is the whole
+ * attach (atsAttachRace). Undefined otherwise.
+ */
+export const atsRaceSetup = (session: Session, kinds: ReadonlySet<CommandKind>, rng: Rng): Command | undefined => {
+  const s = session.spec;
+  if (s.t.topology.platform !== 'smmuv3' || !kinds.has('bind') || !kinds.has('dma') || !kinds.has('munmap')) return undefined;
+  const tiers = atsRacePairs(s, false);
+  if (tiers[0]!.length > 0 || tiers[1]!.length === 0 || rng.below(2) !== 0) return undefined;
+  const [dev, mm] = rng.pick(tiers[1]!);
+  const t = s.t.topology;
+  const others: number[] = [];
+  for (let o = 0; o < t.mms; o++) if (o !== mm && s.slots[o]!.mm.state === MM.live && s.bonds[dev * t.mms + o]!.ctx.n === 0) others.push(o);
+  if (others.length === 0) return undefined;
+  const bind: Command = { kind: 'bind', dev, mm: rng.pick(others) };
+  return precondition(s, bind) ? bind : undefined;
+};
+
+/**
  * R03's shape, found from the state: an ATS device's bind to an mm whose domain on that IOMMU
  * already serves other devices (the attach joins a live domain, raising its ATS count), with
  * the device's DMA at a mapped page and another CPU's munmap of it: the two columns of
@@ -200,11 +221,11 @@ const failedAttachPairs = (s: Session['spec'], firstOnly: boolean): [number, num
 };
 
 /**
- * R04's arming: with no injection armed and a pair of its shape in the state, a failNext at one
- * of the driver's set_dev_pasid calls (spec/bind.ts ATTACH_SITES), where the window is: a
- * failure there comes after the handle is in the pasid_array. Undefined otherwise. The
- * generator takes it now and then, so that its group (failedAttachRace) follows an injection
- * that can open the window, not one the bind never reaches. On AMD only, where R04's window is
+ * R04's arming: with no injection armed and a pair of its shape in the state, now and then a
+ * failNext at one of the driver's set_dev_pasid calls (spec/bind.ts ATTACH_SITES), where the
+ * window is: a failure there comes after the handle is in the pasid_array. Undefined otherwise.
+ * Its group (failedAttachRace) then follows an injection that can open the window, not one the
+ * bind never reaches. On AMD only, where R04's window is
  * two calls wide (VT-d's default draws already find it on every seed; armed there as often,
  * the grouped runs met spec gaps not yet closed: clean I-PRI-ONCE and LIN, and linearizations
  * of injected groups that doubled the run's time).
@@ -213,6 +234,8 @@ export const failedAttachArming = (session: Session, kinds: ReadonlySet<CommandK
   const s = session.spec;
   if (s.t.topology.platform !== 'amd') return undefined;
   if (!kinds.has('prg') || !kinds.has('failNext') || !injectionIdle(s) || failedAttachPairs(s, true).length === 0) return undefined;
+  // One step in eight of those whose state allows it: drawn only here, so other platforms' runs make no draw.
+  if (rng.below(8) !== 0) return undefined;
   const sites = [...ATTACH_SITES[s.t.topology.platform]];
   return { kind: 'failNext', site: rng.pick(sites) };
 };

@@ -26,7 +26,7 @@ import { adoptAllocatedIds } from './adoptIds.js';
 import { type AtYieldMark, checkAtYield } from './atYield.js';
 import { excuseKnown, knownExplains } from './known.js';
 import type { MemberTask, Session } from './session.js';
-import { type OtherMember, injectAttempts, injectionArmed, priMatches, quiescentChecks, viewIs, violationCount } from './step.js';
+import { type OtherMember, injectAttempts, injectionArmed, populationMatches, priMatches, quiescentChecks, viewIs, violationCount } from './step.js';
 import { exceptionViolation, firstLine, lockupViolation, observationViolation, toTraceViolation } from './violation.js';
 
 export interface GroupSchedule {
@@ -404,7 +404,8 @@ export const runChecked = (s: Session, cmds: readonly Command[], policy: Policy,
   // queued according to the order, which the refinement's view does not hold but the PRI
   // invariants do. With no order matching, the quiescent checks report the difference.
   let byObservation: readonly LinPoint[] | undefined;
-  // Observations and the abstract view, not the page-request state: a known finding's lasting
+  // Observations and the abstract view, not the state the view does not hold (page requests,
+  // population counts; kernelStateIs): a known finding's lasting
   // divergence (amd-remove-pasid-no-iopf-flush: the kernel left a request the spec drained;
   // amd seed 701729) must not make the order of the group's lifecycle commands the first by
   // observation alone.
@@ -442,9 +443,9 @@ export const runChecked = (s: Session, cmds: readonly Command[], policy: Policy,
       byObservation = seq.slice();
       injOfObservation = inj;
     }
-    const pri = priMatches(world, c);
+    const hidden = priMatches(world, c) && populationMatches(world, c);
     if (!viewIs(world, c, viewOfWorld, (spec) => adoptAllocatedIds(spec, viewOfWorld()))) return false;
-    if (!pri) {
+    if (!hidden) {
       if (byView === undefined) {
         byView = seq.slice();
         injOfView = inj;

@@ -142,12 +142,28 @@ export const viewIs = (world: World, spec: SpecState, view: () => AbstractView, 
   matchesSpec(world, spec) || diffViews(abstractView(spec), view()).length === 0 || (renamed?.(spec) ?? false);
 
 /**
+ * How often each user page was populated agrees: the abstract view shows a page's content token
+ * only while it is mapped, so a page a group's fault handler populated and its munmap then
+ * unmapped looks the same as one never populated, until the next population's token differs
+ * (amd seed 801729: serviceFaults beside a munmap of the faulted page).
+ */
+export const populationMatches = (world: World, spec: SpecState): boolean => {
+  const pages = spec.t.topology.pages;
+  for (let slot = 0; slot < spec.slots.length; slot++) {
+    const gen = spec.slots[slot]!.popGen;
+    for (let p = 0; p < pages; p++) if (world.content.userGen(slot, p) !== gen[p]) return false;
+  }
+  return true;
+};
+
+/**
  * Whether the kernel's state after a command is the spec's `spec`: the page-request state the
  * abstract view does not hold (which endpoints a Response Failure turned off: the group an
- * injected allocation failure aborted; priMatches), and the abstract view (viewIs).
+ * injected allocation failure aborted; priMatches), the pages' population counts
+ * (populationMatches), and the abstract view (viewIs).
  */
 export const kernelStateIs = (world: World, spec: SpecState, view: () => AbstractView, renamed?: (spec: SpecState) => boolean): boolean =>
-  priMatches(world, spec) && viewIs(world, spec, view, renamed);
+  priMatches(world, spec) && populationMatches(world, spec) && viewIs(world, spec, view, renamed);
 
 const specQueued = (spec: SpecState, dev: number): number => {
   let n = 0;

@@ -34,7 +34,7 @@ import { releaseBegin, releaseEnd } from './releasing.js';
 import { OK_OBS } from './observe.js';
 import { bindExisting, bindNew, bindPartway, endStopping, unbindHandle, unbindStopping } from './bind.js';
 import { migrateRemap, migrateUnmap } from './migrate.js';
-import { queuedLasts, servicePoint } from './pri.js';
+import { queuedFaults, servicePoint } from './pri.js';
 import { attachPasidTry, attachPasidUnwound, hasPagingDomains, hwptAllocPoint, hwptUnallocated, replaceHasWindow, replaceSetup, replaceTeardown } from './paging.js';
 import type { SpecState } from './state.js';
 import { specStep } from './step.js';
@@ -132,10 +132,13 @@ export const linPoints = (s: SpecState, cmd: Command, size = 1, group?: readonly
       return 2;
     case 'serviceFaults': {
       // Each fault thread's two points (on VT-d also its wake-up and its first pass's PQH write
-      // where the group can meet them), then a work item per point (pri.ts servicePoint).
+      // where the group can meet them), then a fault of a work item per point (pri.ts
+      // servicePoint): one for each queued, and for each a member may send (a prg's count).
       if (size <= 1) return 1;
       const th = serviceThreadPoints(s, group);
-      return (2 + (th.wakes ? 1 : 0) + (th.releases ? 1 : 0)) * s.t.topology.iommus.length + size + queuedLasts(s);
+      let sent = size;
+      for (const c of group ?? []) if (c.kind === 'prg') sent += c.count - 1;
+      return (2 + (th.wakes ? 1 : 0) + (th.releases ? 1 : 0)) * s.t.topology.iommus.length + sent + queuedFaults(s);
     }
     default:
       return alloc + 1;

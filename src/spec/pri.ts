@@ -305,10 +305,34 @@ const runGroups = (s: SpecState, groups: readonly SpecGroup[], attached: (r: Spe
         break;
       }
     }
-    if (ok) success += g.faults.length;
-    respond(s, g.last.dev, g.last.slot, g.last.prgi, ok ? 'success' : 'invalid', attached(g.last));
+    success += answer(s, g, ok, attached);
   }
   return success;
+};
+
+/** iopf_group_response after the group's loop: Success when every fault was handled. Value: requests answered Success. */
+const answer = (s: SpecState, g: SpecGroup, ok: boolean, attached: (r: SpecRequest) => boolean): number => {
+  respond(s, g.last.dev, g.last.slot, g.last.prgi, ok ? 'success' : 'invalid', attached(g.last));
+  return ok ? g.faults.length : 0;
+};
+
+/**
+ * One fault of the work item under way (the next pending group's first, when none is): the
+ * errors are sticky, so a fault not handled ends the item, answered Invalid; its last fault
+ * handled, Success. Value: requests answered Success.
+ */
+const workFault = (s: SpecState, attached: (r: SpecRequest) => boolean): number => {
+  const sv = s.servicing;
+  const g = sv.item ?? sv.pending.shift()!;
+  const ok = handleFault(s, g.last.slot, g.faults[sv.itemAt]!);
+  if (ok && sv.itemAt + 1 < g.faults.length) {
+    sv.item = g;
+    sv.itemAt++;
+    return 0;
+  }
+  sv.item = undefined;
+  sv.itemAt = 0;
+  return answer(s, g, ok, attached);
 };
 
 const ALWAYS = (): boolean => true;
@@ -327,10 +351,13 @@ export const serviceFaults = (s: SpecState): Observation => {
   return { ok: true, value: success };
 };
 
-/** How many groups the fault threads could hand the workqueue from what is queued now: one per LAST. */
-export const queuedLasts = (s: SpecState): number => {
-  let n = 0;
-  for (const r of s.prq) if (r.last && r.stop !== true) n++;
+/**
+ * How many faults the work items the fault threads could hand the workqueue hold, from what is
+ * queued now: every request but Stop Markers, and the partial requests kept for a LAST to come.
+ */
+export const queuedFaults = (s: SpecState): number => {
+  let n = s.partial.length;
+  for (const r of s.prq) if (r.stop !== true) n++;
   return n;
 };
 
@@ -345,9 +372,10 @@ export const queuedLasts = (s: SpecState): number => {
  * amd seed 901735). VT-d's thread frees the queue's slots only at the end of its loop
  * (prq_event_thread writes PQH = tail once): in between, the requests it took still fill the
  * PRQ, so one sent meanwhile may overflow it, and the overflow then stays set (head != tail) or
- * is cleared. Then each point runs one IOPF work item: the workqueue is unbound (a kworker per
- * item), so another task may run between two items, or between the thread's end and the first
- * (AMD seed 1756: a DMA that misses before the fault is taken). Items may also run while the
+ * is cleared. Then each point runs one fault of an IOPF work item: the workqueue is unbound (a
+ * kworker per item), so another task may run between two items, or between the thread's end and
+ * the first (AMD seed 1756: a DMA that misses before the fault is taken); and an item takes the
+ * mmap lock per fault, so a munmap may come between two faults of one group (amd seed 801729). Items may also run while the
  * thread still loops: `servicing.early` of them come before its loop's end (the linearization
  * tries 0 to 2: a request sent with the credits an early answer gave back is taken by the same
  * run). The `final` point finishes the
@@ -401,8 +429,8 @@ export const servicePoint = (s: SpecState, point: number, final: boolean): Obser
       sv.heldCount = 0;
       faultRelease(s, iommu);
       sv.phase = 'work';
-    } else if (sv.pending.length > 0) {
-      success += runGroups(s, [sv.pending.shift()!], attachedNow(s));
+    } else if (sv.item !== undefined || sv.pending.length > 0) {
+      success += workFault(s, attachedNow(s));
     } else {
       sv.iommu++;
       sv.phase = first;

@@ -181,6 +181,12 @@ export interface SpecServicing {
   early: number;
   earlyLeft: number;
   readonly pending: SpecGroup[];
+  /**
+   * The work item under way and its next fault: iommu_sva_handle_iopf takes the mmap lock per
+   * fault (iommu_sva_handle_mm), so a group's faults are points of their own.
+   */
+  item: SpecGroup | undefined;
+  itemAt: number;
   held: number;
   heldCount: number;
   /**
@@ -368,7 +374,7 @@ export const initSpec = (topology: Topology, coverage?: CoverageRecorder): SpecS
     restall: NO_RESTALL,
     pagingPartway: [],
     partwaySeen: 0,
-    servicing: { iommu: topology.iommus.length, phase: 'work', early: 0, earlyLeft: 0, pending: [], held: -1, heldCount: 0, wakes: true, releases: true },
+    servicing: { iommu: topology.iommus.length, phase: 'work', early: 0, earlyLeft: 0, pending: [], item: undefined, itemAt: 0, held: -1, heldCount: 0, wakes: true, releases: true },
     coverage,
   };
 };

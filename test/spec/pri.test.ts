@@ -16,9 +16,9 @@ const twoQueued = (): SpecState => {
   return s;
 };
 
-const IDLE = { iommu: 1, phase: 'wake', early: 0, earlyLeft: 0, pending: [], held: -1, heldCount: 0, wakes: true, releases: true };
+const IDLE = { iommu: 1, phase: 'wake', early: 0, earlyLeft: 0, pending: [], item: undefined, itemAt: 0, held: -1, heldCount: 0, wakes: true, releases: true };
 
-describe('serviceFaults in a group: the fault thread\'s points (VT-d: wake, read, PQH write, loop end), then one IOPF work item per point (spec/pri.ts servicePoint)', () => {
+describe('serviceFaults in a group: the fault thread\'s points (VT-d: wake, read, PQH write, loop end), then one fault of an IOPF work item per point (spec/pri.ts servicePoint)', () => {
   test('it has four points per VT-d IOMMU, a point per queued group and one per member; alone, one', () => {
     const s = twoQueued();
     expect([linPoints(s, SERVICE), linPoints(s, SERVICE, 2), linPoints(s, SERVICE, 3)]).toEqual([1, 8, 9]);
@@ -47,6 +47,30 @@ describe('serviceFaults in a group: the fault thread\'s points (VT-d: wake, read
     const after = twoQueued();
     run(after, { kind: 'exit', mm: 0 });
     expect([specStep(before, SERVICE), specStep(after, SERVICE)]).toEqual([{ ok: true, value: 2 }, { ok: true, value: 0 }]);
+  });
+
+  test('a work item takes the mmap lock per fault: a munmap between two faults of one group leaves the first populated and the group answered Invalid', () => {
+    const s = initSpec(topo('vtd', [{}], [[0, { pri: true }]]));
+    run(s, spawn(0));
+    run(s, { kind: 'mmap', mm: 0, first: 0, count: 2, prot: 'rw' });
+    run(s, bind(0, 0));
+    run(s, { kind: 'prg', dev: 0, mm: 0, page: 0, count: 2, write: true, rid: false, last: true });
+    const points = linPoints(s, SERVICE, 2, [SERVICE, { kind: 'munmap', mm: 0, first: 0, count: 2 }]);
+    // The thread's read and loop end (no member wakes or refills the PRQ), one per member, one per
+    // queued request; the oracle sets the thread's points as it counted them (harness/group.ts).
+    expect(points).toBe(6);
+    s.servicing.wakes = false;
+    s.servicing.releases = false;
+    expect([0, 1].map((p) => specPoint(s, SERVICE, p, points))).toEqual([0, 0].map((value) => ({ ok: true, value })));
+    // The group's first fault.
+    expect(specPoint(s, SERVICE, 2, points)).toEqual({ ok: true, value: 0 });
+    expect(s.slots[0]!.popGen[0]).toBe(1);
+    run(s, { kind: 'munmap', mm: 0, first: 0, count: 2 });
+    expect(specPoint(s, SERVICE, 3, points)).toEqual({ ok: true, value: 0 });
+    expect(s.retired).toEqual([expect.objectContaining({ page: 0, ok: false }), expect.objectContaining({ page: 1, ok: false })]);
+    expect(s.slots[0]!.popGen[1]).toBe(0);
+    expect([4, 5].map((p) => specPoint(s, SERVICE, p, points))).toEqual([0, 0].map((value) => ({ ok: true, value })));
+    expect(s.servicing).toEqual({ ...IDLE, phase: 'read', wakes: false, releases: false });
   });
 
   test('the final point finishes the pass under way, so nothing is left pending', () => {
