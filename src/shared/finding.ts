@@ -67,7 +67,7 @@ export const FINDINGS: readonly FindingInfo[] = [
       { invariant: 'I-SPLAT', message: 'has no iopf_param', ends: true },
       // Or reported just before the detach: its work outlives the unbind and reads the freed
       // handle, or the group iopf_queue_remove_device freed as pending.
-      { invariant: 'I-SPLAT', message: 'use-after-free in iommu_sva_handle_iopf', ends: true },
+      { invariant: 'I-SPLAT', message: 'use-after-free in iommu_sva_handle_iopf:', ends: true },
       { invariant: 'I-SPLAT', message: 'iopf work runs on a freed group', ends: true },
       // A Stop Marker the skipped drain left in the PRQ.
       { invariant: 'I-PRI-STOP', message: 'Stop Marker(s), the spec', ends: true },
@@ -119,7 +119,7 @@ export const FINDINGS: readonly FindingInfo[] = [
       // work outlives the unbind on a group iopf_queue_remove_device freed, or on the freed handle.
       { invariant: 'I-SPLAT', message: 'has no iopf_param', ends: true },
       { invariant: 'I-SPLAT', message: 'iopf work runs on a freed group', ends: true },
-      { invariant: 'I-SPLAT', message: 'use-after-free in iommu_sva_handle_iopf', ends: true },
+      { invariant: 'I-SPLAT', message: 'use-after-free in iommu_sva_handle_iopf:', ends: true },
       // In a group the first to see it is the serviceFaults beside the unbind: it answers a stall
       // the spec's drain answered inside the detach (smmuv3 bench:faults seed 301759).
       { invariant: 'LIN', message: 'answered success', ends: true },
@@ -167,7 +167,7 @@ export const FINDINGS: readonly FindingInfo[] = [
       { invariant: 'REF', ends: true },
       // With serviceFaults beside the unbind: the request's IOPF work, queued before the
       // removal, runs after iommu_sva_unbind_device freed the attach handle it reads.
-      { invariant: 'I-SPLAT', message: 'use-after-free in iommu_sva_handle_iopf', ends: true },
+      { invariant: 'I-SPLAT', message: 'use-after-free in iommu_sva_handle_iopf:', ends: true },
       // A device member after the removal meets the PRI credit the drain would have given back
       // (amd run --groups seed 201745): no order of the spec, which drained, gives its observation.
       { invariant: 'LIN', ends: true },

@@ -39,7 +39,7 @@ const PREFIX: readonly Command[] = [
 const DEVICE_POINT = preemptPoint('device dev0 sends a page request (R04 test)');
 /** Where the failed attach gives the slot back: R04's xa_erase of the handle, mainline's xa_release of the reservation. */
 const UNDO = /^xa_(erase|release)\(&group->pasid_array\)$/;
-const KASAN = /^BUG: KASAN: slab-use-after-free in iommu_sva_handle_iopf: attach handle \d+ freed \(PASID \d+\)$/;
+const KASAN = /^BUG: KASAN: slab-use-after-free in iommu_sva_handle_iopf on attach handle \d+, freed by the failed iommu_sva_bind_device \(PASID \d+\)$/;
 /**
  * The k = 1 explorer's counts. It backtracks from the deepest decision, so it tries every
  * single preemption late in the default run first; the 77th schedule preempts the bind at its

@@ -53,6 +53,16 @@ describe('Known upstream findings at the checked step (src/harness/known.ts)', (
     expect(v.known).toEqual([]);
   });
 
+  test('A use-after-free of a handle the failed bind freed is no finding\'s: only a handle an unbind freed is excused', () => {
+    const byUnbind = { invariant: 'I-SPLAT', objects: {}, message: 'kernel splat: BUG: KASAN: slab-use-after-free in iommu_sva_handle_iopf: attach handle 3 freed (PASID 1)' };
+    const byBind = { invariant: 'I-SPLAT', objects: {}, message: 'kernel splat: BUG: KASAN: slab-use-after-free in iommu_sva_handle_iopf on attach handle 3, freed by the failed iommu_sva_bind_device (PASID 1)' };
+    for (const finding of ['smmuv3-detach-no-iopf-flush', 'amd-remove-pasid-no-iopf-flush', 'vtd-release-fpd-lost'] as const) {
+      const s = openSession(defaultTopology('smmuv3'));
+      s.world.kernel.findingHits.push(finding);
+      expect(excuseKnown(s, 5, [byUnbind, byBind])).toEqual([byBind]);
+    }
+  });
+
   test('With its fix switched on, the finding is gone; nothing is excused for it', () => {
     const r = runSequence(vtd, BIND_UNBIND, { strict: true, fixes: ['vtd-iopf-remove-nonpri'] });
     expect(r.ok && r.value.session.violation).toBeUndefined();

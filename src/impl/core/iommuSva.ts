@@ -54,8 +54,9 @@ function* iommu_sva_domain_alloc(dev: Device, mm: MmStruct): Co<Result<IommuDoma
   return r;
 }
 
-function kfree_handle(kernel: Kernel, handle: IommuSva): void {
+function kfree_handle(kernel: Kernel, handle: IommuSva, by: NonNullable<IommuSva['freedBy']>): void {
   handle.freed = true;
+  handle.freedBy = by;
   coreOf(kernel).live.handles.delete(handle);
 }
 
@@ -118,14 +119,14 @@ function* bind_locked(dev: Device, mm: MmStruct): Co<Result<IommuSva>> {
   if (attached === undefined) {
     const r = yield* iommu_sva_domain_alloc(dev, mm);
     if (!r.ok) {
-      kfree_handle(kernel, handle);
+      kfree_handle(kernel, handle, 'iommu_sva_bind_device');
       return err(r.errno);
     }
     const domain = r.value;
     const ret = yield* iommu_attach_device_pasid(domain, dev, iommu_mm.pasid, handle);
     if (ret !== 0) {
       yield* iommu_domain_free(domain);
-      kfree_handle(kernel, handle);
+      kfree_handle(kernel, handle, 'iommu_sva_bind_device');
       return err(ret);
     }
     domain.users = 1;
@@ -178,7 +179,7 @@ export function* iommu_sva_unbind_device(handle: IommuSva): Co {
   }
   kernel.trace?.event('core', 'sva', `unbind dev${dev.id} mm${mm.slot}: handle ${handle.id} freed, domain ${domain.id} users ${domain.users}`);
   yield* mutex_unlock(lock);
-  kfree_handle(kernel, handle);
+  kfree_handle(kernel, handle, 'iommu_sva_unbind_device');
 }
 
 /**

@@ -147,6 +147,8 @@ export interface IommuSva {
   /** refcount_t users: binds of the same (dev, mm) share this handle. */
   users: number;
   freed: boolean;
+  /** Which path's kfree freed it (no kernel counterpart: KASAN's "freed by task" stack). */
+  freedBy?: 'iommu_sva_bind_device' | 'iommu_sva_unbind_device';
 }
 
 /** group->pasid_array entry: XA_ZERO_ENTRY reservation, or a tagged handle/domain pointer. */
