@@ -7,7 +7,11 @@
  * tail). `undefined` when no command of the kind is legal now.
  */
 import { DMA_PASIDS, EXITED, FREE, LIVE, MMAP_PROTS, MPROTECT_PROTS, enabledOfKind, failNextSites, injectionIdle, pasidSlots, prgDevices, presentDevs, ridGroups, slotsIn, unplugNow } from '../src/harness/enabled.js';
-import type { Command, CommandKind } from '../src/shared/index.js';
+import type { Session } from '../src/harness/index.js';
+import { CTXDESC_L2_ENTRIES } from '../src/hw/smmuv3/cdTable.js';
+import type { World } from '../src/impl/index.js';
+import type { ArmSmmuMaster } from '../src/impl/smmuv3/structs.js';
+import type { Command, CommandKind, FailSite } from '../src/shared/index.js';
 import { FAIL_NTH_MAX, IOVA_PAGES, NESTED_HWPT, NEST_PARENT_HWPT, PRG_MAX_REQUESTS } from '../src/shared/index.js';
 import { PTE_ABSENT } from '../src/spec/state.js';
 import type { SpecState } from '../src/spec/index.js';
@@ -22,6 +26,42 @@ const iovaTranslates = (s: SpecState, hwpt: number, page: number): boolean => {
   const h = s.hwpts[hwpt]!;
   if (h.pte[page] === PTE_ABSENT) return false;
   return hwpt !== NESTED_HWPT || s.hwpts[NEST_PARENT_HWPT]!.pte[h.gpa[page]!] !== PTE_ABSENT;
+};
+
+const LEAF_SITE: FailSite = 'dma_alloc_coherent@arm_smmu_alloc_cd_leaf_table';
+
+/**
+ * Whether some SMMUv3 master's next PASID attach allocates a CD leaf: its SSID space needs a
+ * two-level table and leaf 0 (the small PASIDs the harness allocates) is not there yet. Read off
+ * the world: the spec does not hold the driver's CD tables, and a leaf, once allocated, stays
+ * until the master's release.
+ */
+const cdLeafAhead = (world: World): boolean => {
+  for (const dev of world.devices) {
+    const m = dev.priv as ArmSmmuMaster | undefined;
+    if (m === undefined || 2 ** m.ssid_bits <= CTXDESC_L2_ENTRIES || dev.hw.disconnected) continue;
+    if (m.cd_table.table === undefined || !m.cd_table.table.hasLeaf(1)) return true;
+  }
+  return false;
+};
+
+/**
+ * failNext in `session`: one of failNextSites, the CD leaf-table allocation (SMMUv3) only while
+ * a master has a leaf to allocate (a failNext armed where no call will come blocks every other
+ * injection for the rest of the run; the leaf is allocated once per master, on the few
+ * topologies whose SSID space needs two levels). One that neither this run nor the chunk's runs
+ * before it (`failed`) have failed yet, while there is one: coverage feedback, so that the rare
+ * sites (the leaf, the IOPF group allocation a stall's report makes) are not left to a uniform
+ * pick among 13 (the default run failed 12 of SMMUv3's 13 with one).
+ */
+export const drawFailNext = (session: Session, rng: Rng, failed: ReadonlySet<FailSite>): Command | undefined => {
+  const s = session.spec;
+  if (!injectionIdle(s)) return undefined;
+  let sites = failNextSites(s);
+  if (s.t.topology.platform === 'smmuv3' && !cdLeafAhead(session.world)) sites = sites.filter((site) => site !== LEAF_SITE);
+  const now = session.world.core.inject.failed;
+  const untried = sites.filter((site) => !failed.has(site) && !now.has(site));
+  return { kind: 'failNext', site: rng.pick(untried.length > 0 ? untried : sites) };
 };
 
 export const drawOfKind = (s: SpecState, kind: CommandKind, rng: Rng): Command | undefined => {

@@ -15,8 +15,8 @@ import { checkedStep, injectionArmed } from '../src/harness/index.js';
 import type { Session } from '../src/harness/index.js';
 import { possibleKind } from '../src/harness/enabled.js';
 import { COMMAND_KINDS } from '../src/shared/index.js';
-import type { CommandKind } from '../src/shared/index.js';
-import { drawOfKind } from './draw.js';
+import type { CommandKind, FailSite } from '../src/shared/index.js';
+import { drawFailNext, drawOfKind } from './draw.js';
 import { GroupPacer, type GroupOptions, atsRaceReady, atsRaceSetup, drawGroup, failedAttachArming, runDrawnGroup } from './groups.js';
 import type { Rng } from './rng.js';
 import type { RunStats } from './stats.js';
@@ -30,7 +30,15 @@ export interface GenerateOptions {
   readonly swarm: number;
   /** Concurrent groups (models/groups.ts); absent or rate 0: the Rng is consumed exactly as before groups existed. */
   readonly groups?: GroupOptions;
+  /**
+   * Fault-injection sites the earlier runs of this chunk failed (failNext's coverage feedback,
+   * draw.ts drawFailNext): the chunk's own, so that a chunk's runs do not depend on which
+   * chunks a slice ran before it.
+   */
+  readonly failed?: ReadonlySet<FailSite>;
 }
+
+const NONE_FAILED: ReadonlySet<FailSite> = new Set<FailSite>();
 
 const NEVER_OFF: ReadonlySet<CommandKind> = new Set(['spawn', 'bind']);
 
@@ -103,7 +111,7 @@ export const runGenerated = (session: Session, rng: Rng, opts: GenerateOptions, 
         i++;
       }
       const kind = kinds[i]!;
-      const cmd = drawOfKind(session.spec, kind, rng);
+      const cmd = kind === 'failNext' ? drawFailNext(session, rng, opts.failed ?? NONE_FAILED) : drawOfKind(session.spec, kind, rng);
       if (cmd === undefined) {
         // Nothing of this kind is legal now: draw again among the others (costs no step).
         blocked[i] = 1;

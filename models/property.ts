@@ -15,7 +15,7 @@ import { type Session, type StepWatch, minimizeCommands, minimizeCounterexample,
 import type { SessionOptions } from '../src/harness/index.js';
 import type { IommuDriver } from '../src/impl/index.js';
 import { iopf_counts } from '../src/impl/core/iopf.js';
-import type { Command, FaultId, FindingName, Topology } from '../src/shared/index.js';
+import type { Command, FailSite, FaultId, FindingName, Topology } from '../src/shared/index.js';
 import type { CoverageRecorder } from '../src/spec/index.js';
 import { newTrace } from '../src/trace/index.js';
 import type { Trace, TraceViolation } from '../src/trace/index.js';
@@ -116,8 +116,9 @@ const RUN_SEED = fc.integer({ min: -0x80000000, max: 0x7fffffff });
 
 const checkStateAware = (cfg: PropertyConfig): PropertyOutcome => {
   const stats = cfg.stats ?? new RunStats();
+  const failed = new Set<FailSite>();
   const gen = { weights: cfg.weights ?? DEFAULT_WEIGHTS, maxCommands: cfg.maxCommands ?? DEFAULT_DRAWN_COMMANDS, swarm: cfg.swarm ?? DEFAULT_SWARM,
-    ...(cfg.groups === undefined ? {} : { groups: cfg.groups }) };
+    ...(cfg.groups === undefined ? {} : { groups: cfg.groups }), failed };
   const opts = sessionOptions(cfg);
   let lastFailing: Session | undefined;
   cfg.watch?.chunk(cfg.seed);
@@ -127,6 +128,7 @@ const checkStateAware = (cfg: PropertyConfig): PropertyOutcome => {
       runGenerated(session, new Rng(runSeed), gen, stats);
     } finally {
       noteRunEnd(stats, session);
+      for (const site of session.world.core.inject.failed) failed.add(site);
       if (session.violation !== undefined) lastFailing = session;
       cfg.afterRun?.(stats, session.violation);
     }
