@@ -13,7 +13,7 @@ import { coreOf, inject_end, inject_group_begin, inject_task, injected_site, typ
 import { implTask } from '../impl/dispatch.js';
 import type { Command, FailSite, Observation, TraceEvent } from '../shared/index.js';
 import { sameObservation } from '../shared/index.js';
-import { type AbstractView, allocatesFirst, beginRestall, bindUnlockedWindow, cloneSpec, linPoints, precondition, restallPossible, servicePasses, serviceThreadPoints, specPoint, type SpecState } from '../spec/index.js';
+import { ALL_THREADS, type AbstractView, allocatesFirst, beginRestall, bindUnlockedWindow, cloneSpec, linPoints, precondition, restallPossible, servicePasses, serviceThreadPoints, specPoint, type SpecState } from '../spec/index.js';
 import { abstract } from '../../properties/abstraction.js';
 import { matchesSpec } from '../../properties/lifecycle/refinementMatch.js';
 import { runGroup } from '../sched/group.js';
@@ -141,6 +141,8 @@ const specInPoints = (
   // Each member's points are decided on the state before the group.
   const points = cmds.map((cmd) => linPoints(c, cmd, cmds.length, cmds));
   const th = serviceThreadPoints(c, cmds);
+  c.servicing.threads = th.threads;
+  c.servicing.split = th.split;
   c.servicing.wakes = th.wakes;
   c.servicing.releases = th.releases;
   beginRestall(c, choice?.restall ?? 0);
@@ -186,8 +188,10 @@ const specInPoints = (
   c.servicing.early = 0;
   c.releaseSeen = false;
   c.partwaySeen = 0;
-  c.servicing.wakes = true;
-  c.servicing.releases = true;
+  c.servicing.threads = ALL_THREADS;
+  c.servicing.split = ALL_THREADS;
+  c.servicing.wakes = ALL_THREADS;
+  c.servicing.releases = ALL_THREADS;
   beginRestall(c, 0);
   return out as Observation[];
 };

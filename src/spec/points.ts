@@ -36,7 +36,7 @@ import { bindExisting, bindNew, bindPartway, endStopping, unbindHandle, unbindSt
 import { migrateRemap, migrateUnmap } from './migrate.js';
 import { queuedFaults, servicePoint } from './pri.js';
 import { attachPasidTry, attachPasidUnwound, hasPagingDomains, hwptAllocPoint, hwptUnallocated, replaceHasWindow, replaceSetup, replaceTeardown } from './paging.js';
-import type { SpecState } from './state.js';
+import { ALL_THREADS, type SpecState } from './state.js';
 import { specStep } from './step.js';
 
 /** Whether `cmd`, in a group of `size`, starts with its HWPT's allocation point (paging.ts hwptUnallocated). */
@@ -90,18 +90,74 @@ const mayFailPartway = (s: SpecState, dev: number): boolean =>
 const DRAINS = new Set<Command['kind']>(['bind', 'unbind', 'attachPasid', 'replacePasid', 'detachPasid']);
 const REQUESTS = new Set<Command['kind']>(['dma', 'dmaPasid', 'prg', 'stopMarker']);
 
+/** Which points each IOMMU's fault thread has in a concurrent serviceFaults (bit i: IOMMU i; SpecServicing). */
+export interface ThreadPoints {
+  readonly threads: number;
+  readonly split: number;
+  readonly wakes: number;
+  readonly releases: number;
+}
+
+const ALL_VTD: ThreadPoints = { threads: ALL_THREADS, split: ALL_THREADS, wakes: ALL_THREADS, releases: ALL_THREADS };
+const ALL_OTHER: ThreadPoints = { threads: ALL_THREADS, split: ALL_THREADS, wakes: 0, releases: 0 };
+
 /**
- * VT-d's fault-thread points of a serviceFaults in `group` (every command of it; undefined: any
- * group): its wake-up, which only a drain can tell from its first read, and its first pass's
- * PQH write, which only a device's request can tell from the end of its loop. Fewer points,
- * fewer orders for the oracle to try.
+ * The fault-thread points of a serviceFaults in `group` (every command of it; undefined: any
+ * group), IOMMU by IOMMU. A thread has points only on an IOMMU with requests queued or kept,
+ * or behind a device a member names: any other finds nothing, and nothing reaches it while the
+ * group runs, so its pass runs at once. Its first read and its loop's end are apart only behind
+ * a member's device (nothing else can send it a request in between). VT-d's wake-up only where
+ * a member drains (the drain can tell it from the first read), its first pass's PQH write only
+ * where a member sends requests (one can tell it from the loop's end). Fewer points, fewer
+ * orders for the oracle to try (vtd seed 1729: a {serviceFaults, unbind, dma} group on three
+ * IOMMUs, 17 points, took 1.5 s).
  */
-export const serviceThreadPoints = (s: SpecState, group?: readonly Command[]): { readonly wakes: boolean; readonly releases: boolean } => {
+export const serviceThreadPoints = (s: SpecState, group?: readonly Command[]): ThreadPoints => {
   const vtd = s.t.topology.platform === 'vtd';
-  return {
-    wakes: vtd && (group === undefined || group.some((c) => DRAINS.has(c.kind))),
-    releases: vtd && (group === undefined || group.some((c) => REQUESTS.has(c.kind))),
-  };
+  if (group === undefined) return vtd ? ALL_VTD : ALL_OTHER;
+  const devices = s.t.topology.devices;
+  let queued = 0, split = 0, wakes = 0, releases = 0;
+  for (const r of s.prq) queued |= 1 << devices[r.dev]!.iommu;
+  for (const r of s.partial) queued |= 1 << devices[r.dev]!.iommu;
+  for (const c of group) {
+    if (!('dev' in c)) continue;
+    const bit = 1 << devices[c.dev]!.iommu;
+    split |= bit;
+    if (vtd && DRAINS.has(c.kind)) wakes |= bit;
+    if (vtd && REQUESTS.has(c.kind)) releases |= bit;
+  }
+  return { threads: queued | split, split, wakes, releases };
+};
+
+const has = (mask: number, i: number): boolean => ((mask >> i) & 1) === 1;
+
+/**
+ * How many page requests `c` may send while the group runs: a prg its count, a PRI device's (or
+ * stall master's) access its miss; on SMMUv3 one more per member, a stall that a resumed access
+ * raises again (pri.ts restalls). Nothing else sends one.
+ */
+const requestsOf = (s: SpecState, c: Command): number => {
+  const restall = s.t.topology.platform === 'smmuv3' ? 1 : 0;
+  switch (c.kind) {
+    case 'prg':
+      return c.count + restall;
+    case 'dma':
+    case 'dmaPasid':
+    case 'dmaIova':
+      return (s.t.devPri[c.dev] ? 1 : 0) + restall;
+    default:
+      return restall;
+  }
+};
+
+/** How many points the fault threads have in all (serviceThreadPoints). */
+const threadPointCount = (s: SpecState, th: ThreadPoints): number => {
+  let n = 0;
+  for (let i = 0; i < s.t.topology.iommus.length; i++) {
+    if (!has(th.threads, i)) continue;
+    n += has(th.split, i) ? 2 + (has(th.wakes, i) ? 1 : 0) + (has(th.releases, i) ? 1 : 0) : 1;
+  }
+  return n;
 };
 
 /**
@@ -131,14 +187,16 @@ export const linPoints = (s: SpecState, cmd: Command, size = 1, group?: readonly
     case 'migrate':
       return 2;
     case 'serviceFaults': {
-      // Each fault thread's two points (on VT-d also its wake-up and its first pass's PQH write
-      // where the group can meet them), then a fault of a work item per point (pri.ts
-      // servicePoint): one for each queued, and for each a member may send (a prg's count).
+      // The fault threads' points where the group can meet them, then a fault of a work item
+      // per point (pri.ts servicePoint): one for each request queued or kept, and for each a
+      // member may send.
       if (size <= 1) return 1;
       const th = serviceThreadPoints(s, group);
-      let sent = size;
-      for (const c of group ?? []) if (c.kind === 'prg') sent += c.count - 1;
-      return (2 + (th.wakes ? 1 : 0) + (th.releases ? 1 : 0)) * s.t.topology.iommus.length + sent + queuedFaults(s);
+      let sent = 0;
+      if (group === undefined) sent = size;
+      else for (const c of group) sent += requestsOf(s, c);
+      // At least one point: the final one finishes whatever the pass finds.
+      return Math.max(1, threadPointCount(s, th) + sent + queuedFaults(s));
     }
     default:
       return alloc + 1;

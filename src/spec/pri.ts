@@ -387,14 +387,23 @@ export const servicePoint = (s: SpecState, point: number, final: boolean): Obser
   const sv = s.servicing;
   const n = s.t.topology.iommus.length;
   const vtd = s.t.topology.platform === 'vtd';
-  const first = vtd && sv.wakes ? 'wake' : 'read';
+  // Which points each IOMMU's thread has (points.ts serviceThreadPoints).
+  const has = (mask: number, iommu: number): boolean => ((mask >> iommu) & 1) === 1;
+  const firstOf = (iommu: number): 'wake' | 'read' => (vtd && has(sv.wakes, iommu) ? 'wake' : 'read');
   if (point === 0) {
     sv.iommu = 0;
-    sv.phase = first;
+    sv.phase = firstOf(0);
   }
   let success = 0;
   while (sv.iommu < n) {
     const iommu = sv.iommu;
+    if (sv.phase === firstOf(iommu) && !has(sv.threads, iommu)) {
+      // A thread the group cannot meet: its whole pass now.
+      success += runGroups(s, faultThread(s, iommu), attachedNow(s));
+      sv.iommu++;
+      sv.phase = firstOf(sv.iommu);
+      continue;
+    }
     if (sv.phase === 'wake') {
       // VT-d: irq_wake_thread has started the PRQ thread, which has not read the queue yet; a
       // PASID drain meanwhile waits for it only if a request of its own is queued (drainIommu).
@@ -408,9 +417,14 @@ export const servicePoint = (s: SpecState, point: number, final: boolean): Obser
       }
       sv.phase = 'early';
       sv.earlyLeft = sv.early;
+      if (!has(sv.split, iommu)) {
+        // No member can send this IOMMU a request: the loop's end is the read's point.
+        sv.phase = 'loop';
+        continue;
+      }
     } else if (sv.phase === 'early') {
       if (sv.earlyLeft === 0 || sv.pending.length === 0) {
-        sv.phase = vtd && sv.releases ? 'release' : 'loop';
+        sv.phase = vtd && has(sv.releases, iommu) ? 'release' : 'loop';
         continue;
       }
       sv.earlyLeft--;
@@ -433,7 +447,7 @@ export const servicePoint = (s: SpecState, point: number, final: boolean): Obser
       success += workFault(s, attachedNow(s));
     } else {
       sv.iommu++;
-      sv.phase = first;
+      sv.phase = firstOf(sv.iommu);
       continue;
     }
     if (!final) break;

@@ -142,6 +142,9 @@ export interface SpecRestall {
   seen: number;
 }
 
+/** servicing's masks outside a group: every IOMMU's fault thread has all its points. */
+export const ALL_THREADS = -1;
+
 /** No retry stalls again (mask 0: restalls is never asked). */
 export const NO_RESTALL: SpecRestall = Object.freeze({ before: undefined, mask: 0, seen: 0 });
 
@@ -190,11 +193,15 @@ export interface SpecServicing {
   held: number;
   heldCount: number;
   /**
-   * Whether VT-d's thread has its wake-up and its first pass's PQH write as points of their own
-   * (points.ts serviceThreadPoints: only where a member can meet them); true outside a group.
+   * Which IOMMUs' fault threads have which points of their own (bit i: IOMMU i), as
+   * points.ts serviceThreadPoints decides for the group (ALL_THREADS outside one): `threads`,
+   * any; `split`, the first read apart from the loop's end; `wakes` and `releases`, VT-d's
+   * wake-up and its first pass's PQH write.
    */
-  wakes: boolean;
-  releases: boolean;
+  threads: number;
+  split: number;
+  wakes: number;
+  releases: number;
 }
 
 /** A page whose PTE a migration entry replaced (try_to_migrate_one), until remove_migration_ptes. */
@@ -374,7 +381,7 @@ export const initSpec = (topology: Topology, coverage?: CoverageRecorder): SpecS
     restall: NO_RESTALL,
     pagingPartway: [],
     partwaySeen: 0,
-    servicing: { iommu: topology.iommus.length, phase: 'work', early: 0, earlyLeft: 0, pending: [], item: undefined, itemAt: 0, held: -1, heldCount: 0, wakes: true, releases: true },
+    servicing: { iommu: topology.iommus.length, phase: 'work', early: 0, earlyLeft: 0, pending: [], item: undefined, itemAt: 0, held: -1, heldCount: 0, threads: ALL_THREADS, split: ALL_THREADS, wakes: ALL_THREADS, releases: ALL_THREADS },
     coverage,
   };
 };

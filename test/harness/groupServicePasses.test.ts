@@ -49,13 +49,22 @@ describe('serviceFaults in a group: a point per member (and per queued group)', 
   });
 });
 
-test('VT-d: the thread\'s wake-up and PQH-write points only where a member can meet them (a drain, a device\'s request)', () => {
-  const s = initSpec(defaultTopology('vtd'));
-  const n = defaultTopology('vtd').iommus.length;
+test('VT-d: the thread\'s wake-up and PQH-write points only where a member can meet them (a drain, a device\'s request); threads only on IOMMUs the group can meet', () => {
+  const t = defaultTopology('vtd');
+  const s = initSpec(t);
+  const n = t.iommus.length;
+  expect(n).toBeGreaterThan(1);
   const sf = { kind: 'serviceFaults' } as const;
   const group = (c: Command): Command[] => [sf, c];
-  expect(linPoints(s, sf, 2, group({ kind: 'touch', mm: 0, page: 0, write: false }))).toBe(2 * n + 2);
-  expect(linPoints(s, sf, 2, group({ kind: 'unbind', dev: 0, mm: 0 }))).toBe(3 * n + 2);
-  expect(linPoints(s, sf, 2, group({ kind: 'dma', dev: 0, mm: 0, page: 0, write: false }))).toBe(3 * n + 2);
-  expect(linPoints(s, sf, 3, [sf, { kind: 'unbind', dev: 0, mm: 0 }, { kind: 'dma', dev: 0, mm: 0, page: 0, write: false }])).toBe(4 * n + 3);
+  // Nothing queued, no member names a device: no thread has points; the one point finishes the pass.
+  expect(linPoints(s, sf, 2, group({ kind: 'touch', mm: 0, page: 0, write: false }))).toBe(1);
+  // dev0's IOMMU only: its read, loop end and wake-up (a drain) or PQH write (a request); a work
+  // item point for the request a PRI device's miss may send.
+  const miss = s.t.devPri[0] ? 1 : 0;
+  expect(linPoints(s, sf, 2, group({ kind: 'unbind', dev: 0, mm: 0 }))).toBe(3);
+  expect(linPoints(s, sf, 2, group({ kind: 'dma', dev: 0, mm: 0, page: 0, write: false }))).toBe(3 + miss);
+  expect(linPoints(s, sf, 3, [sf, { kind: 'unbind', dev: 0, mm: 0 }, { kind: 'dma', dev: 0, mm: 0, page: 0, write: false }])).toBe(4 + miss);
+  // A device behind another IOMMU adds that IOMMU's thread, with the points its member can meet.
+  const other = t.devices.findIndex((d) => d.iommu !== t.devices[0]!.iommu);
+  expect(linPoints(s, sf, 3, [sf, { kind: 'unbind', dev: 0, mm: 0 }, { kind: 'dma', dev: other, mm: 0, page: 0, write: false }])).toBe(3 + 3 + (s.t.devPri[other] ? 1 : 0));
 });

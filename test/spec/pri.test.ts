@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import type { SpecState } from '../../src/spec/index.js';
-import { beginRestall, cloneSpec, initSpec, linPoints, restallPossible, specPoint, specStep } from '../../src/spec/index.js';
+import { beginRestall, cloneSpec, initSpec, linPoints, restallPossible, serviceThreadPoints, specPoint, specStep } from '../../src/spec/index.js';
 import { bind, dma, run, spawn, topo } from './helpers.js';
 
 const SERVICE = { kind: 'serviceFaults' } as const;
@@ -16,7 +16,7 @@ const twoQueued = (): SpecState => {
   return s;
 };
 
-const IDLE = { iommu: 1, phase: 'wake', early: 0, earlyLeft: 0, pending: [], item: undefined, itemAt: 0, held: -1, heldCount: 0, wakes: true, releases: true };
+const IDLE = { iommu: 1, phase: 'wake', early: 0, earlyLeft: 0, pending: [], item: undefined, itemAt: 0, held: -1, heldCount: 0, threads: -1, split: -1, wakes: -1, releases: -1 };
 
 describe('serviceFaults in a group: the fault thread\'s points (VT-d: wake, read, PQH write, loop end), then one fault of an IOPF work item per point (spec/pri.ts servicePoint)', () => {
   test('it has four points per VT-d IOMMU, a point per queued group and one per member; alone, one', () => {
@@ -55,22 +55,22 @@ describe('serviceFaults in a group: the fault thread\'s points (VT-d: wake, read
     run(s, { kind: 'mmap', mm: 0, first: 0, count: 2, prot: 'rw' });
     run(s, bind(0, 0));
     run(s, { kind: 'prg', dev: 0, mm: 0, page: 0, count: 2, write: true, rid: false, last: true });
-    const points = linPoints(s, SERVICE, 2, [SERVICE, { kind: 'munmap', mm: 0, first: 0, count: 2 }]);
-    // The thread's read and loop end (no member wakes or refills the PRQ), one per member, one per
-    // queued request; the oracle sets the thread's points as it counted them (harness/group.ts).
-    expect(points).toBe(6);
-    s.servicing.wakes = false;
-    s.servicing.releases = false;
-    expect([0, 1].map((p) => specPoint(s, SERVICE, p, points))).toEqual([0, 0].map((value) => ({ ok: true, value })));
+    const group = [SERVICE, { kind: 'munmap', mm: 0, first: 0, count: 2 }] as const;
+    const points = linPoints(s, SERVICE, 2, group);
+    // The thread's read and loop end as one point (no member names a device behind it), one
+    // per queued request; the oracle sets the threads' points as it counted them.
+    expect(points).toBe(1 + 2);
+    const th = serviceThreadPoints(s, group);
+    Object.assign(s.servicing, th);
+    expect(specPoint(s, SERVICE, 0, points)).toEqual({ ok: true, value: 0 });
     // The group's first fault.
-    expect(specPoint(s, SERVICE, 2, points)).toEqual({ ok: true, value: 0 });
+    expect(specPoint(s, SERVICE, 1, points)).toEqual({ ok: true, value: 0 });
     expect(s.slots[0]!.popGen[0]).toBe(1);
     run(s, { kind: 'munmap', mm: 0, first: 0, count: 2 });
-    expect(specPoint(s, SERVICE, 3, points)).toEqual({ ok: true, value: 0 });
+    expect(specPoint(s, SERVICE, 2, points)).toEqual({ ok: true, value: 0 });
     expect(s.retired).toEqual([expect.objectContaining({ page: 0, ok: false }), expect.objectContaining({ page: 1, ok: false })]);
     expect(s.slots[0]!.popGen[1]).toBe(0);
-    expect([4, 5].map((p) => specPoint(s, SERVICE, p, points))).toEqual([0, 0].map((value) => ({ ok: true, value })));
-    expect(s.servicing).toEqual({ ...IDLE, phase: 'read', wakes: false, releases: false });
+    expect(s.servicing).toEqual({ ...IDLE, ...th, phase: 'read' });
   });
 
   test('the final point finishes the pass under way, so nothing is left pending', () => {
@@ -218,5 +218,27 @@ describe('SMMUv3: a resumed stall that may stall again (spec/pri.ts restalls)', 
     run(v, { kind: 'mmap', mm: 0, first: 0, count: 1, prot: 'rw' });
     run(v, { kind: 'touch', mm: 0, page: 0, write: false });
     expect(restallPossible(v, [SERVICE, dma(0, 0, 0, true)])).toBe(false);
+  });
+});
+
+describe('serviceFaults in a group: a fault thread the group cannot meet has no points (points.ts serviceThreadPoints)', () => {
+  test('with a request queued behind IOMMU 0 only and no member naming a device, IOMMU 1\'s pass runs inside a point of IOMMU 0\'s', () => {
+    const s = initSpec(topo('vtd', [{}, {}], [[0, { pri: true }], [1, { pri: true }]]));
+    run(s, spawn(0));
+    run(s, { kind: 'mmap', mm: 0, first: 0, count: 1, prot: 'rw' });
+    run(s, bind(0, 0));
+    run(s, dma(0, 0, 0, false));
+    const group = [SERVICE, { kind: 'touch', mm: 0, page: 0, write: false }] as const;
+    const points = linPoints(s, SERVICE, 2, group);
+    // IOMMU 0's read and loop end as one point, one per queued request (a touch sends none).
+    expect(points).toBe(1 + 1);
+    const whole = cloneSpec(s);
+    Object.assign(s.servicing, serviceThreadPoints(s, group));
+    expect(s.servicing.threads).toBe(1);
+    const values = Array.from({ length: points }, (_, p) => specPoint(s, SERVICE, p, points));
+    expect(values).toEqual([0, 1].map((value) => ({ ok: true, value })));
+    expect(specStep(whole, SERVICE)).toEqual({ ok: true, value: 1 });
+    expect(s.waiting).toEqual(whole.waiting);
+    expect(s.servicing.pending).toEqual([]);
   });
 });
