@@ -143,6 +143,7 @@ const specInPoints = (
   const th = serviceThreadPoints(c, cmds);
   c.servicing.threads = th.threads;
   c.servicing.split = th.split;
+  c.servicing.answers = th.answers;
   c.servicing.wakes = th.wakes;
   c.servicing.releases = th.releases;
   beginRestall(c, choice?.restall ?? 0);
@@ -190,6 +191,7 @@ const specInPoints = (
   c.partwaySeen = 0;
   c.servicing.threads = ALL_THREADS;
   c.servicing.split = ALL_THREADS;
+  c.servicing.answers = 0;
   c.servicing.wakes = ALL_THREADS;
   c.servicing.releases = ALL_THREADS;
   beginRestall(c, 0);

@@ -34,7 +34,7 @@ import { touch } from './addressSpace.js';
 import { stoppedAt, tornDown } from './detaching.js';
 import { consumeFail } from './lifetime.js';
 import { dmaFault } from './observe.js';
-import { MM, NO_RESTALL, PTE_ABSENT, PTE_PROTNONE, PTE_RO, PTE_RW, type SpecGroup, type SpecRequest, type SpecState } from './state.js';
+import { MM, NO_RESTALL, PTE_ABSENT, PTE_PROTNONE, PTE_RO, PTE_RW, type SpecAnswer, type SpecGroup, type SpecRequest, type SpecState } from './state.js';
 
 /** The observation of an access that became a page request: done, no value yet. */
 export const PRI_QUEUED: Observation = Object.freeze({ ok: true });
@@ -227,8 +227,12 @@ const faultThread = (s: SpecState, iommu: number): SpecGroup[] => {
   return groups;
 };
 
-/** The fault thread's loop over the requests of `iommu` it found queued: the groups for the workqueue. */
-const faultReport = (s: SpecState, iommu: number): SpecGroup[] => {
+/**
+ * The fault thread's loop over the requests of `iommu` it found queued: the groups for the
+ * workqueue. The answers it makes itself (no handler, the abort group) go out now, or, with
+ * `later`, are kept there for a later point of the same loop (servicePoint).
+ */
+const faultReport = (s: SpecState, iommu: number, later?: SpecAnswer[]): SpecGroup[] => {
   const devices = s.t.topology.devices;
   const groups: SpecGroup[] = [];
   let kept = 0;
@@ -243,7 +247,7 @@ const faultReport = (s: SpecState, iommu: number): SpecGroup[] => {
     // prq_event_thread drops a Stop Marker before the device lookup, unanswered.
     if (r.stop === true) continue;
     if (!hasHandler(s, r)) {
-      if (r.last) respond(s, r.dev, r.slot, r.prgi, 'invalid', true);
+      if (r.last) answerInLoop(s, { r, code: 'invalid' }, later);
       continue;
     }
     if (!r.last) {
@@ -262,13 +266,25 @@ const faultReport = (s: SpecState, iommu: number): SpecGroup[] => {
     // iopf_group_alloc's kzalloc failed: the abort group takes the same requests and is
     // answered Response Failure at once, before any queued work runs.
     if (consumeFail(s, 'kzalloc@iopf_group_alloc')) {
-      respond(s, r.dev, r.slot, r.prgi, 'failure', true);
+      answerInLoop(s, { r, code: 'failure' }, later);
       continue;
     }
     faults.push(r);
     groups.push({ faults, last: r });
   }
   return groups;
+};
+
+const answerInLoop = (s: SpecState, a: SpecAnswer, later: SpecAnswer[] | undefined): void => {
+  if (later !== undefined) later.push(a);
+  else respond(s, a.r.dev, a.r.slot, a.r.prgi, a.code, true);
+};
+
+/** The thread's answers kept since its read go out. */
+const sendAnswers = (s: SpecState): void => {
+  const kept = s.servicing.unanswered;
+  for (const a of kept) respond(s, a.r.dev, a.r.slot, a.r.prgi, a.code, true);
+  kept.length = 0;
 };
 
 /** Requests queued at `iommu`. */
@@ -410,7 +426,9 @@ export const servicePoint = (s: SpecState, point: number, final: boolean): Obser
       sv.phase = 'read';
     } else if (sv.phase === 'read') {
       const taken = queuedOn(s, iommu);
-      for (const g of faultReport(s, iommu)) sv.pending.push(g);
+      // Behind a member's device, the answers the thread makes itself may reach the device after
+      // the member ran (vtd seed 901729: a prg finds no credit though the thread had decided).
+      for (const g of faultReport(s, iommu, has(sv.answers, iommu) ? sv.unanswered : undefined)) sv.pending.push(g);
       if (s.t.topology.platform === 'vtd') {
         sv.held = iommu;
         sv.heldCount = taken;
@@ -424,20 +442,26 @@ export const servicePoint = (s: SpecState, point: number, final: boolean): Obser
       }
     } else if (sv.phase === 'early') {
       if (sv.earlyLeft === 0 || sv.pending.length === 0) {
-        sv.phase = vtd && has(sv.releases, iommu) ? 'release' : 'loop';
+        sv.phase = has(sv.answers, iommu) ? 'answer' : vtd && has(sv.releases, iommu) ? 'release' : 'loop';
         continue;
       }
       sv.earlyLeft--;
       success += runGroups(s, [sv.pending.shift()!], attachedNow(s));
+    } else if (sv.phase === 'answer') {
+      // The answers the read decided reach their devices, their credits back.
+      sendAnswers(s);
+      sv.phase = vtd && has(sv.releases, iommu) ? 'release' : 'loop';
     } else if (sv.phase === 'release') {
       // VT-d: the first pass writes PQH = tail and handles PRO (cleared when nothing came in):
       // a request sent after this finds the slots free, and the thread, woken again
       // (IRQTF_RUNTHREAD), takes it at the end of its loop.
+      sendAnswers(s);
       sv.held = -1;
       sv.heldCount = 0;
       faultRelease(s, iommu);
       sv.phase = 'loop';
     } else if (sv.phase === 'loop') {
+      sendAnswers(s);
       for (const g of faultReport(s, iommu)) sv.pending.push(g);
       sv.held = -1;
       sv.heldCount = 0;

@@ -161,6 +161,12 @@ export interface SpecPagingPartway {
 }
 
 /** A group the fault thread reported with a handler, as its work runs: its faults in order, and the LAST (the handler's slot). */
+/** An answer the fault thread has decided and not yet sent (SpecServicing.unanswered). */
+export interface SpecAnswer {
+  readonly r: SpecRequest;
+  readonly code: 'invalid' | 'failure';
+}
+
 export interface SpecGroup {
   readonly faults: readonly SpecRequest[];
   readonly last: SpecRequest;
@@ -179,11 +185,17 @@ export interface SpecServicing {
    * run, its first read, work items run while it still loops (`early`, of which `earlyLeft`
    * remain), VT-d's PQH write of its first pass, the end of its loop, the rest of its work items.
    */
-  phase: 'wake' | 'read' | 'early' | 'release' | 'loop' | 'work';
+  phase: 'wake' | 'read' | 'early' | 'answer' | 'release' | 'loop' | 'work';
   /** How many work items of a pass run before its thread's loop ends: the linearization's choice (harness/group.ts). */
   early: number;
   earlyLeft: number;
   readonly pending: SpecGroup[];
+  /**
+   * Requests the thread's read found no handler for (or aborted), whose answer it sends later in
+   * its loop (prq_event_thread answers inline, one by one, before its PQH write): the device's
+   * credits come back only then.
+   */
+  readonly unanswered: SpecAnswer[];
   /**
    * The work item under way and its next fault: iommu_sva_handle_iopf takes the mmap lock per
    * fault (iommu_sva_handle_mm), so a group's faults are points of their own.
@@ -195,11 +207,13 @@ export interface SpecServicing {
   /**
    * Which IOMMUs' fault threads have which points of their own (bit i: IOMMU i), as
    * points.ts serviceThreadPoints decides for the group (ALL_THREADS outside one): `threads`,
-   * any; `split`, the first read apart from the loop's end; `wakes` and `releases`, VT-d's
-   * wake-up and its first pass's PQH write.
+   * any; `split`, the first read apart from the loop's end; `answers`, the answers the thread
+   * makes itself (no handler, the abort group) apart from its read; `wakes` and `releases`,
+   * VT-d's wake-up and its first pass's PQH write.
    */
   threads: number;
   split: number;
+  answers: number;
   wakes: number;
   releases: number;
 }
@@ -381,7 +395,7 @@ export const initSpec = (topology: Topology, coverage?: CoverageRecorder): SpecS
     restall: NO_RESTALL,
     pagingPartway: [],
     partwaySeen: 0,
-    servicing: { iommu: topology.iommus.length, phase: 'work', early: 0, earlyLeft: 0, pending: [], item: undefined, itemAt: 0, held: -1, heldCount: 0, threads: ALL_THREADS, split: ALL_THREADS, wakes: ALL_THREADS, releases: ALL_THREADS },
+    servicing: { iommu: topology.iommus.length, phase: 'work', early: 0, earlyLeft: 0, pending: [], unanswered: [], item: undefined, itemAt: 0, held: -1, heldCount: 0, threads: ALL_THREADS, split: ALL_THREADS, answers: 0, wakes: ALL_THREADS, releases: ALL_THREADS },
     coverage,
   };
 };
@@ -440,7 +454,7 @@ export const cloneSpec = (s: SpecState): SpecState => {
     restall: s.restall.mask === 0 ? NO_RESTALL : { ...s.restall },
     pagingPartway: [...s.pagingPartway],
     partwaySeen: s.partwaySeen,
-    servicing: { ...s.servicing, pending: [...s.servicing.pending] },
+    servicing: { ...s.servicing, pending: [...s.servicing.pending], unanswered: [...s.servicing.unanswered] },
     coverage: s.coverage,
   };
 };

@@ -16,7 +16,7 @@ const twoQueued = (): SpecState => {
   return s;
 };
 
-const IDLE = { iommu: 1, phase: 'wake', early: 0, earlyLeft: 0, pending: [], item: undefined, itemAt: 0, held: -1, heldCount: 0, threads: -1, split: -1, wakes: -1, releases: -1 };
+const IDLE = { iommu: 1, phase: 'wake', early: 0, earlyLeft: 0, pending: [], unanswered: [], item: undefined, itemAt: 0, held: -1, heldCount: 0, threads: -1, split: -1, answers: 0, wakes: -1, releases: -1 };
 
 describe('serviceFaults in a group: the fault thread\'s points (VT-d: wake, read, PQH write, loop end), then one fault of an IOPF work item per point (spec/pri.ts servicePoint)', () => {
   test('it has four points per VT-d IOMMU, a point per queued group and one per member; alone, one', () => {
@@ -240,5 +240,29 @@ describe('serviceFaults in a group: a fault thread the group cannot meet has no 
     expect(specStep(whole, SERVICE)).toEqual({ ok: true, value: 1 });
     expect(s.waiting).toEqual(whole.waiting);
     expect(s.servicing.pending).toEqual([]);
+  });
+});
+
+describe('VT-d: the answers the fault thread makes itself reach the device at a point of their own (points.ts serviceThreadPoints answers)', () => {
+  test('a request with no handler queued behind a member\'s device: decided at the read, its credit back only at the answer point', () => {
+    const s = initSpec(topo('vtd', [{ prqSize: 4 }], [[0, { pri: true }]]));
+    run(s, spawn(0));
+    run(s, { kind: 'prg', dev: 0, mm: 0, page: 0, count: 1, write: false, rid: true, last: true });
+    const group = [SERVICE, { kind: 'prg', dev: 0, mm: 0, page: 1, count: 1, write: false, rid: true, last: true }] as const;
+    const th = serviceThreadPoints(s, group);
+    expect(th.answers).toBe(1);
+    // Read, answer, PQH write, loop end; one work point for the member's request, one for the queued one.
+    const points = linPoints(s, SERVICE, 2, group);
+    expect(points).toBe(4 + 1 + 1);
+    Object.assign(s.servicing, th);
+    expect(specPoint(s, SERVICE, 0, points)).toEqual({ ok: true, value: 0 });
+    expect([s.prq.length, s.outstanding[0], s.servicing.unanswered.length]).toEqual([0, 1, 1]);
+    expect(specPoint(s, SERVICE, 1, points)).toEqual({ ok: true, value: 0 });
+    expect([s.outstanding[0], s.servicing.unanswered.length]).toEqual([0, 0]);
+    // Without a member behind the IOMMU, the read answers at once (one point: read and loop end).
+    const alone = initSpec(topo('vtd', [{ prqSize: 4 }], [[0, { pri: true }]]));
+    run(alone, spawn(0));
+    run(alone, { kind: 'prg', dev: 0, mm: 0, page: 0, count: 1, write: false, rid: true, last: true });
+    expect(serviceThreadPoints(alone, [SERVICE, { kind: 'touch', mm: 0, page: 0, write: false }]).answers).toBe(0);
   });
 });
