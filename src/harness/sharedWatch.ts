@@ -19,6 +19,8 @@ const COUNT = 3;
 const SEED = 4;
 const TOPO_LEN = 5;
 const OVERFLOW = 6;
+/** The index of the first command of the step in progress: a concurrent group's first member. */
+const STEP_AT = 7;
 const HEADER = 8;
 
 const TOPO_BYTES = 8192;
@@ -96,6 +98,7 @@ export class SharedStepWatch implements StepWatch {
     // Every command since the last step: a concurrent group enters once, with all its members.
     const count = s.commands.length;
     for (let i = Math.min(from, count - 1); i < count; i++) this.write(i, s.commands[i]!);
+    h[STEP_AT] = Math.min(from, count - 1);
     h[COUNT] = count;
     h[IN_STEP] = 1;
     h[BEATS] = (h[BEATS]! + 1) | 0;
@@ -155,10 +158,11 @@ export class WatchReader {
   }
 
   /**
-   * The current run: its chunk's seed, topology and commands, the last one being the step in
-   * progress; undefined when the run is not fully recorded (a topology or a run too large).
+   * The current run: its chunk's seed, topology and commands, the last ones (from `stepAt`) being
+   * the step in progress, a command or a concurrent group's members; undefined when the run is
+   * not fully recorded (a topology or a run too large).
    */
-  run(): { readonly seed: number; readonly topology: Topology; readonly commands: Command[] } | undefined {
+  run(): { readonly seed: number; readonly topology: Topology; readonly commands: Command[]; readonly stepAt: number } | undefined {
     const h = this.header;
     const len = h[TOPO_LEN]!;
     const count = h[COUNT]!;
@@ -166,7 +170,7 @@ export class WatchReader {
     const topology = JSON.parse(this.topo.toString('utf8', 0, len)) as Topology;
     const commands: Command[] = [];
     for (let i = 0; i < count; i++) commands.push(this.command(i));
-    return { seed: h[SEED]!, topology, commands };
+    return { seed: h[SEED]!, topology, commands, stepAt: h[STEP_AT]! };
   }
 
   private command(i: number): Command {

@@ -109,8 +109,9 @@ const lockupTrace = (reader: WatchReader, opts: PlainRunOptions): Trace | undefi
       title: invariantTitle(LOCKUP_ID),
       step: run.commands.length - 1,
       objects: commandObjects(last),
-      // No timing in the text: the same hang gives the same trace, byte for byte.
-      message: `watchdog: BUG: soft lockup: ${formatCommand(last)} did not return within the step timeout (wall clock); the search thread was stopped`,
+      // No timing in the text: the same hang gives the same trace, byte for byte. A concurrent
+      // group that never returned is named whole: which member hung the watchdog cannot tell.
+      message: `watchdog: BUG: soft lockup: ${run.commands.slice(run.stepAt).map(formatCommand).join(' | ')} did not return within the step timeout (wall clock); the search thread was stopped`,
     },
   });
 };

@@ -35,7 +35,20 @@ describe('The shared-memory step watch', () => {
       watch.enter(s, cmd);
       watch.leave();
     }
-    expect(reader.run()).toEqual({ seed: -7, topology: defaultTopology('smmuv3'), commands: EVERY_KIND });
+    expect(reader.run()).toEqual({ seed: -7, topology: defaultTopology('smmuv3'), commands: EVERY_KIND, stepAt: EVERY_KIND.length - 1 });
+  });
+
+  test('A concurrent group enters once with all its members: the step in progress starts at its first', () => {
+    const buffer = newWatchBuffer();
+    const watch = new SharedStepWatch(buffer);
+    const reader = new WatchReader(buffer);
+    const s = openSession(defaultTopology('vtd'));
+    s.commands.push({ kind: 'spawn', mm: 0 });
+    watch.enter(s, { kind: 'spawn', mm: 0 });
+    watch.leave();
+    s.commands.push({ kind: 'bind', dev: 0, mm: 0 }, { kind: 'gracePeriod' });
+    watch.enter(s, { kind: 'gracePeriod' });
+    expect(reader.run()).toMatchObject({ stepAt: 1, commands: [{ kind: 'spawn' }, { kind: 'bind' }, { kind: 'gracePeriod' }] });
   });
 
   test('The heartbeat moves at each step and says whether a step is in progress', () => {
