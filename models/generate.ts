@@ -81,11 +81,11 @@ export const runGenerated = (session: Session, rng: Rng, opts: GenerateOptions, 
   for (let n = 0; n < length; n++) {
     // R04's state: now and then arm a failure inside the driver attach its group needs; R03's:
     // now and then turn a device's ATS on through another mm first.
-    const arming = groups === undefined ? undefined : failedAttachArming(session, enabled!, rng) ?? atsRaceSetup(session, enabled!, rng);
-    if (arming !== undefined) {
-      stats.noteCheck(arming.kind, true);
-      stats.noteRun(arming.kind);
-      if (checkedStep(session, arming).length > 0 || session.ended) return;
+    const setup = groups === undefined ? undefined : failedAttachArming(session, enabled!, rng) ?? atsRaceSetup(session, enabled!, rng);
+    if (setup !== undefined) {
+      stats.noteCheck(setup.kind, true);
+      stats.noteRun(setup.kind);
+      if (checkedStep(session, setup).length > 0 || session.ended) return;
       continue;
     }
     // An armed injection makes the step a group more often: a failure inside a concurrent attach
