@@ -225,10 +225,10 @@ const failedAttachPairs = (s: Session['spec'], firstOnly: boolean): [number, num
  * failNext at one of the driver's set_dev_pasid calls (spec/bind.ts ATTACH_SITES), where the
  * window is: a failure there comes after the handle is in the pasid_array. Undefined otherwise.
  * Its group (failedAttachRace) then follows an injection that can open the window, not one the
- * bind never reaches. On AMD only, where R04's window is
- * two calls wide (VT-d's default draws already find it on every seed; armed there as often,
- * the grouped runs met spec gaps not yet closed: clean I-PRI-ONCE and LIN, and linearizations
- * of injected groups that doubled the run's time).
+ * bind never reaches. On AMD only, where R04's window is two calls wide (VT-d's default draws
+ * already find it on every seed; armed there as often, the grouped runs met spec gaps not yet
+ * closed then, clean I-PRI-ONCE and LIN, and linearizations of injected groups that doubled the
+ * run's time).
  */
 export const failedAttachArming = (session: Session, kinds: ReadonlySet<CommandKind>, rng: Rng): Command | undefined => {
   const s = session.spec;

@@ -13,7 +13,7 @@ import { coreOf, inject_end, inject_group_begin, inject_task, injected_site, typ
 import { implTask } from '../impl/dispatch.js';
 import type { Command, FailSite, Observation, TraceEvent } from '../shared/index.js';
 import { sameObservation } from '../shared/index.js';
-import { ALL_THREADS, type AbstractView, allocatesFirst, beginRestall, bindUnlockedWindow, cloneSpec, linPoints, precondition, restallPossible, servicePasses, serviceThreadPoints, specPoint, type SpecState } from '../spec/index.js';
+import { ALL_THREAD_POINTS, type AbstractView, allocatesFirst, beginRestall, bindUnlockedWindow, cloneSpec, linPoints, precondition, restallPossible, servicePasses, serviceThreadPoints, specPoint, type SpecState } from '../spec/index.js';
 import { abstract } from '../../properties/abstraction.js';
 import { matchesSpec } from '../../properties/lifecycle/refinementMatch.js';
 import { runGroup } from '../sched/group.js';
@@ -26,7 +26,7 @@ import { adoptAllocatedIds } from './adoptIds.js';
 import { type AtYieldMark, checkAtYield } from './atYield.js';
 import { excuseKnown, knownExplains } from './known.js';
 import type { MemberTask, Session } from './session.js';
-import { type OtherMember, injectAttempts, injectionArmed, populationMatches, priMatches, quiescentChecks, viewIs, violationCount } from './step.js';
+import { type OtherMember, hiddenStateIs, injectAttempts, injectionArmed, quiescentChecks, viewIs, violationCount } from './step.js';
 import { exceptionViolation, firstLine, lockupViolation, observationViolation, toTraceViolation } from './violation.js';
 
 export interface GroupSchedule {
@@ -140,12 +140,7 @@ const specInPoints = (
   const retired: SpecState['retired'][number][] = [];
   // Each member's points are decided on the state before the group.
   const points = cmds.map((cmd) => linPoints(c, cmd, cmds.length, cmds));
-  const th = serviceThreadPoints(c, cmds);
-  c.servicing.threads = th.threads;
-  c.servicing.split = th.split;
-  c.servicing.answers = th.answers;
-  c.servicing.wakes = th.wakes;
-  c.servicing.releases = th.releases;
+  c.servicing.points = serviceThreadPoints(c, cmds);
   beginRestall(c, choice?.restall ?? 0);
   // The injection is the spec's only at the failing member's points: another member linearized
   // in between makes its own calls, none of which fails.
@@ -189,11 +184,7 @@ const specInPoints = (
   c.servicing.early = 0;
   c.releaseSeen = false;
   c.partwaySeen = 0;
-  c.servicing.threads = ALL_THREADS;
-  c.servicing.split = ALL_THREADS;
-  c.servicing.answers = 0;
-  c.servicing.wakes = ALL_THREADS;
-  c.servicing.releases = ALL_THREADS;
+  c.servicing.points = ALL_THREAD_POINTS;
   beginRestall(c, 0);
   return out as Observation[];
 };
@@ -410,11 +401,10 @@ export const runChecked = (s: Session, cmds: readonly Command[], policy: Policy,
   // queued according to the order, which the refinement's view does not hold but the PRI
   // invariants do. With no order matching, the quiescent checks report the difference.
   let byObservation: readonly LinPoint[] | undefined;
-  // Observations and the abstract view, not the state the view does not hold (page requests,
-  // population counts; kernelStateIs): a known finding's lasting
-  // divergence (amd-remove-pasid-no-iopf-flush: the kernel left a request the spec drained;
-  // amd seed 701729) must not make the order of the group's lifecycle commands the first by
-  // observation alone.
+  // Observations and the abstract view, not the state the view does not hold (hiddenStateIs):
+  // a known finding's lasting divergence (amd-remove-pasid-no-iopf-flush: the kernel left a
+  // request the spec drained; amd seed 701729) must not make the order of the group's lifecycle
+  // commands the first by observation alone.
   let byView: readonly LinPoint[] | undefined;
   let byState: readonly LinPoint[] | undefined;
   let fewest = Infinity;
@@ -425,9 +415,11 @@ export const runChecked = (s: Session, cmds: readonly Command[], policy: Policy,
   const releases = releaseChoices(s.spec, cmds);
   const partways = site === undefined ? [0] : partwayChoices(cmds);
   const restalls = restallChoices(s.spec, cmds);
-  const candidates: readonly LinChoice[] = restalls.flatMap((restall) => partways.flatMap((partway) => releases.flatMap((release) => earlies.flatMap((early) => injections.map((inj) => ({
-    early, ...(inj === undefined ? {} : { inj }), ...(release === 0 ? {} : { release }), ...(partway === 0 ? {} : { partway }), ...(restall === 0 ? {} : { restall }),
-  }))))));
+  // Every combination, the injection's opportunity varying fastest (the order the search tries them).
+  const candidates: LinChoice[] = [];
+  for (const restall of restalls) for (const partway of partways) for (const release of releases) for (const early of earlies) for (const inj of injections) {
+    candidates.push({ early, ...(inj === undefined ? {} : { inj }), ...(release === 0 ? {} : { release }), ...(partway === 0 ? {} : { partway }), ...(restall === 0 ? {} : { restall }) });
+  }
   let injOfObservation: LinChoice | undefined;
   let injOfView: LinChoice | undefined;
   let injOfState: LinChoice | undefined;
@@ -449,9 +441,8 @@ export const runChecked = (s: Session, cmds: readonly Command[], policy: Policy,
       byObservation = seq.slice();
       injOfObservation = inj;
     }
-    const hidden = priMatches(world, c) && populationMatches(world, c);
     if (!viewIs(world, c, viewOfWorld, (spec) => adoptAllocatedIds(spec, viewOfWorld()))) return false;
-    if (!hidden) {
+    if (!hiddenStateIs(world, c)) {
       if (byView === undefined) {
         byView = seq.slice();
         injOfView = inj;

@@ -128,7 +128,7 @@ export const injectAttempts = (cmd: Command, site: FailSite): number =>
  * view holds neither), and which endpoints a Response Failure turned off (the abort group's;
  * VT-d and AMD: an SMMUv3 stall master is resumed with an abort instead).
  */
-export const priMatches = (world: World, spec: SpecState): boolean =>
+const priMatches = (world: World, spec: SpecState): boolean =>
   world.devices.every((d) => (d.hw.priState?.outstanding.length ?? 0) === spec.outstanding[d.id] &&
     hwQueued(world, d).length === specQueued(spec, d.id) &&
     (spec.t.topology.platform === 'smmuv3' || (d.hw.priState?.responseFailure === true ? 1 : 0) === spec.priFailed[d.id]));
@@ -147,7 +147,7 @@ export const viewIs = (world: World, spec: SpecState, view: () => AbstractView, 
  * unmapped looks the same as one never populated, until the next population's token differs
  * (amd seed 801729: serviceFaults beside a munmap of the faulted page).
  */
-export const populationMatches = (world: World, spec: SpecState): boolean => {
+const populationMatches = (world: World, spec: SpecState): boolean => {
   const pages = spec.t.topology.pages;
   for (let slot = 0; slot < spec.slots.length; slot++) {
     const gen = spec.slots[slot]!.popGen;
@@ -157,13 +157,15 @@ export const populationMatches = (world: World, spec: SpecState): boolean => {
 };
 
 /**
- * Whether the kernel's state after a command is the spec's `spec`: the page-request state the
- * abstract view does not hold (which endpoints a Response Failure turned off: the group an
- * injected allocation failure aborted; priMatches), the pages' population counts
- * (populationMatches), and the abstract view (viewIs).
+ * The kernel's state the abstract view does not hold is the spec's: the page-request state
+ * (which endpoints a Response Failure turned off: the group an injected allocation failure
+ * aborted; priMatches) and the pages' population counts (populationMatches).
  */
+export const hiddenStateIs = (world: World, spec: SpecState): boolean => priMatches(world, spec) && populationMatches(world, spec);
+
+/** Whether the kernel's state after a command is the spec's `spec`: hiddenStateIs, then the abstract view (viewIs). */
 export const kernelStateIs = (world: World, spec: SpecState, view: () => AbstractView, renamed?: (spec: SpecState) => boolean): boolean =>
-  priMatches(world, spec) && populationMatches(world, spec) && viewIs(world, spec, view, renamed);
+  hiddenStateIs(world, spec) && viewIs(world, spec, view, renamed);
 
 const specQueued = (spec: SpecState, dev: number): number => {
   let n = 0;

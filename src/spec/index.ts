@@ -5,7 +5,7 @@
  *   if (precondition(s, cmd)) { const expected = specStep(s, cmd); ... }   // mutates s
  *   abstractView(s)  // compare with the impl's abstraction (view.ts documents the shape)
  */
-export { initSpec, cloneSpec, MM, ALL_THREADS } from './state.js';
+export { initSpec, cloneSpec, MM, ALL_THREAD_POINTS } from './state.js';
 export type { SpecState, SpecSlot, SpecDomain, SpecHandle, SpecTopo } from './state.js';
 export { specStep } from './step.js';
 export { allocatesFirst, bindUnlockedWindow, linPoints, servicePasses, serviceThreadPoints, specPoint } from './points.js';

@@ -36,7 +36,7 @@ import { bindExisting, bindNew, bindPartway, endStopping, unbindHandle, unbindSt
 import { migrateRemap, migrateUnmap } from './migrate.js';
 import { queuedFaults, servicePoint } from './pri.js';
 import { attachPasidTry, attachPasidUnwound, hasPagingDomains, hwptAllocPoint, hwptUnallocated, replaceHasWindow, replaceSetup, replaceTeardown } from './paging.js';
-import { ALL_THREADS, type SpecState } from './state.js';
+import { ALL_THREAD_POINTS, type SpecState, type ThreadPoints, inMask } from './state.js';
 import { specStep } from './step.js';
 
 /** Whether `cmd`, in a group of `size`, starts with its HWPT's allocation point (paging.ts hwptUnallocated). */
@@ -90,17 +90,7 @@ const mayFailPartway = (s: SpecState, dev: number): boolean =>
 const DRAINS = new Set<Command['kind']>(['bind', 'unbind', 'attachPasid', 'replacePasid', 'detachPasid']);
 const REQUESTS = new Set<Command['kind']>(['dma', 'dmaPasid', 'prg', 'stopMarker']);
 
-/** Which points each IOMMU's fault thread has in a concurrent serviceFaults (bit i: IOMMU i; SpecServicing). */
-export interface ThreadPoints {
-  readonly threads: number;
-  readonly split: number;
-  readonly answers: number;
-  readonly wakes: number;
-  readonly releases: number;
-}
-
-const ALL_VTD: ThreadPoints = { threads: ALL_THREADS, split: ALL_THREADS, answers: 0, wakes: ALL_THREADS, releases: ALL_THREADS };
-const ALL_OTHER: ThreadPoints = { threads: ALL_THREADS, split: ALL_THREADS, answers: 0, wakes: 0, releases: 0 };
+const ALL_OTHER: ThreadPoints = { ...ALL_THREAD_POINTS, wakes: 0, releases: 0 };
 
 /**
  * The fault-thread points of a serviceFaults in `group` (every command of it; undefined: any
@@ -115,7 +105,7 @@ const ALL_OTHER: ThreadPoints = { threads: ALL_THREADS, split: ALL_THREADS, answ
  */
 export const serviceThreadPoints = (s: SpecState, group?: readonly Command[]): ThreadPoints => {
   const vtd = s.t.topology.platform === 'vtd';
-  if (group === undefined) return vtd ? ALL_VTD : ALL_OTHER;
+  if (group === undefined) return vtd ? ALL_THREAD_POINTS : ALL_OTHER;
   const devices = s.t.topology.devices;
   let queued = 0, split = 0, wakes = 0, releases = 0;
   for (const r of s.prq) queued |= 1 << devices[r.dev]!.iommu;
@@ -132,8 +122,6 @@ export const serviceThreadPoints = (s: SpecState, group?: readonly Command[]): T
   // answer Invalid; vtd seed 601740: one finds the credit the answer gave back).
   return { threads: queued | split, split, answers: queued & split, wakes, releases };
 };
-
-const has = (mask: number, i: number): boolean => ((mask >> i) & 1) === 1;
 
 /**
  * How many page requests `c` may send while the group runs: a prg its count, a PRI device's (or
@@ -158,8 +146,8 @@ const requestsOf = (s: SpecState, c: Command): number => {
 const threadPointCount = (s: SpecState, th: ThreadPoints): number => {
   let n = 0;
   for (let i = 0; i < s.t.topology.iommus.length; i++) {
-    if (!has(th.threads, i)) continue;
-    n += has(th.split, i) ? 2 + (has(th.answers, i) ? 1 : 0) + (has(th.wakes, i) ? 1 : 0) + (has(th.releases, i) ? 1 : 0) : 1;
+    if (!inMask(th.threads, i)) continue;
+    n += inMask(th.split, i) ? 2 + (inMask(th.answers, i) ? 1 : 0) + (inMask(th.wakes, i) ? 1 : 0) + (inMask(th.releases, i) ? 1 : 0) : 1;
   }
   return n;
 };

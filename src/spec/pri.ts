@@ -34,7 +34,7 @@ import { touch } from './addressSpace.js';
 import { stoppedAt, tornDown } from './detaching.js';
 import { consumeFail } from './lifetime.js';
 import { dmaFault } from './observe.js';
-import { MM, NO_RESTALL, PTE_ABSENT, PTE_PROTNONE, PTE_RO, PTE_RW, type SpecAnswer, type SpecGroup, type SpecRequest, type SpecState } from './state.js';
+import { MM, NO_RESTALL, PTE_ABSENT, PTE_PROTNONE, PTE_RO, PTE_RW, type SpecAnswer, type SpecGroup, type SpecRequest, type SpecState, inMask } from './state.js';
 
 /** The observation of an access that became a page request: done, no value yet. */
 export const PRI_QUEUED: Observation = Object.freeze({ ok: true });
@@ -379,10 +379,12 @@ export const queuedFaults = (s: SpecState): number => {
 
 /**
  * One point of a serviceFaults in a concurrent group. Each IOMMU's fault thread runs once
- * (core/iopf.ts iopf_run_all), then its workqueue is flushed, IOMMU after IOMMU. The thread's run
- * is two points (three on VT-d, whose first pass's PQH write frees the slots before the loop ends:
- * a request sent between the two is queued, not dropped, and taken at the end; vtd seed 601740):
- * its first read of the queue, and the end of its loop, which takes what came in
+ * (core/iopf.ts iopf_run_all), then its workqueue is flushed, IOMMU after IOMMU. Which points a
+ * thread's run has is the group's (points.ts serviceThreadPoints; none where the group cannot
+ * meet it): VT-d's wake-up, its first read of the queue, the answers it makes itself, VT-d's
+ * first pass's PQH write (which frees the slots before the loop ends: a request sent between the
+ * two is queued, not dropped, and taken at the end; vtd seed 601740), and the end of its loop,
+ * which takes what came in
  * meanwhile (VT-d: IRQTF_RUNTHREAD; AMD: the status re-read; SMMUv3: until the queue is empty);
  * a request sent after that waits for the next serviceFaults (vtd run --groups seed 801741,
  * amd seed 901735). VT-d's thread frees the queue's slots only at the end of its loop
@@ -391,12 +393,12 @@ export const queuedFaults = (s: SpecState): number => {
  * is cleared. Then each point runs one fault of an IOPF work item: the workqueue is unbound (a
  * kworker per item), so another task may run between two items, or between the thread's end and
  * the first (AMD seed 1756: a DMA that misses before the fault is taken); and an item takes the
- * mmap lock per fault, so a munmap may come between two faults of one group (amd seed 801729). Items may also run while the
- * thread still loops: `servicing.early` of them come before its loop's end (the linearization
- * tries 0 to 2: a request sent with the credits an early answer gave back is taken by the same
- * run). The `final` point finishes the
- * pass, so nothing the command took is left half done; the points back to back are
- * serviceFaults. Value: requests answered Success at this point.
+ * mmap lock per fault, so a munmap may come between two faults of one group (amd seed 801729).
+ * Items may also run while the thread still loops: `servicing.early` of them come before its
+ * loop's end (the linearization tries 0 to 2: a request sent with the credits an early answer
+ * gave back is taken by the same run). The `final` point finishes the pass, so nothing the
+ * command took is left half done; the points back to back are serviceFaults. Value: requests
+ * answered Success at this point.
  */
 export const servicePoint = (s: SpecState, point: number, final: boolean): Observation => {
   s.retired.length = 0;
@@ -404,8 +406,9 @@ export const servicePoint = (s: SpecState, point: number, final: boolean): Obser
   const n = s.t.topology.iommus.length;
   const vtd = s.t.topology.platform === 'vtd';
   // Which points each IOMMU's thread has (points.ts serviceThreadPoints).
-  const has = (mask: number, iommu: number): boolean => ((mask >> iommu) & 1) === 1;
-  const firstOf = (iommu: number): 'wake' | 'read' => (vtd && has(sv.wakes, iommu) ? 'wake' : 'read');
+  const th = sv.points;
+  const firstOf = (iommu: number): 'wake' | 'read' => (vtd && inMask(th.wakes, iommu) ? 'wake' : 'read');
+  const afterAnswers = (iommu: number): 'release' | 'loop' => (vtd && inMask(th.releases, iommu) ? 'release' : 'loop');
   if (point === 0) {
     sv.iommu = 0;
     sv.phase = firstOf(0);
@@ -413,7 +416,7 @@ export const servicePoint = (s: SpecState, point: number, final: boolean): Obser
   let success = 0;
   while (sv.iommu < n) {
     const iommu = sv.iommu;
-    if (sv.phase === firstOf(iommu) && !has(sv.threads, iommu)) {
+    if (sv.phase === firstOf(iommu) && !inMask(th.threads, iommu)) {
       // A thread the group cannot meet: its whole pass now.
       success += runGroups(s, faultThread(s, iommu), attachedNow(s));
       sv.iommu++;
@@ -428,21 +431,21 @@ export const servicePoint = (s: SpecState, point: number, final: boolean): Obser
       const taken = queuedOn(s, iommu);
       // Behind a member's device, the answers the thread makes itself may reach the device after
       // the member ran (vtd seed 901729: a prg finds no credit though the thread had decided).
-      for (const g of faultReport(s, iommu, has(sv.answers, iommu) ? sv.unanswered : undefined)) sv.pending.push(g);
-      if (s.t.topology.platform === 'vtd') {
+      for (const g of faultReport(s, iommu, inMask(th.answers, iommu) ? sv.unanswered : undefined)) sv.pending.push(g);
+      if (vtd) {
         sv.held = iommu;
         sv.heldCount = taken;
       }
       sv.phase = 'early';
       sv.earlyLeft = sv.early;
-      if (!has(sv.split, iommu)) {
+      if (!inMask(th.split, iommu)) {
         // No member can send this IOMMU a request: the loop's end is the read's point.
         sv.phase = 'loop';
         continue;
       }
     } else if (sv.phase === 'early') {
       if (sv.earlyLeft === 0 || sv.pending.length === 0) {
-        sv.phase = has(sv.answers, iommu) ? 'answer' : vtd && has(sv.releases, iommu) ? 'release' : 'loop';
+        sv.phase = inMask(th.answers, iommu) ? 'answer' : afterAnswers(iommu);
         continue;
       }
       sv.earlyLeft--;
@@ -450,18 +453,16 @@ export const servicePoint = (s: SpecState, point: number, final: boolean): Obser
     } else if (sv.phase === 'answer') {
       // The answers the read decided reach their devices, their credits back.
       sendAnswers(s);
-      sv.phase = vtd && has(sv.releases, iommu) ? 'release' : 'loop';
+      sv.phase = afterAnswers(iommu);
     } else if (sv.phase === 'release') {
       // VT-d: the first pass writes PQH = tail and handles PRO (cleared when nothing came in):
       // a request sent after this finds the slots free, and the thread, woken again
       // (IRQTF_RUNTHREAD), takes it at the end of its loop.
-      sendAnswers(s);
       sv.held = -1;
       sv.heldCount = 0;
       faultRelease(s, iommu);
       sv.phase = 'loop';
     } else if (sv.phase === 'loop') {
-      sendAnswers(s);
       for (const g of faultReport(s, iommu)) sv.pending.push(g);
       sv.held = -1;
       sv.heldCount = 0;

@@ -142,8 +142,29 @@ export interface SpecRestall {
   seen: number;
 }
 
-/** servicing's masks outside a group: every IOMMU's fault thread has all its points. */
+/**
+ * Which points each IOMMU's fault thread has in a concurrent serviceFaults (bit i: IOMMU i), as
+ * points.ts serviceThreadPoints decides for the group: `threads`, any; `split`, the first read
+ * apart from the loop's end; `answers`, the answers the thread makes itself (no handler, the
+ * abort group) apart from its read; `wakes` and `releases`, VT-d's wake-up and its first pass's
+ * PQH write.
+ */
+export interface ThreadPoints {
+  readonly threads: number;
+  readonly split: number;
+  readonly answers: number;
+  readonly wakes: number;
+  readonly releases: number;
+}
+
+/** Every bit of a ThreadPoints mask: every IOMMU. */
 export const ALL_THREADS = -1;
+
+/** Outside a group: every IOMMU's fault thread has all its points (VT-d's own only on VT-d), its answers at its read. */
+export const ALL_THREAD_POINTS: ThreadPoints = Object.freeze({ threads: ALL_THREADS, split: ALL_THREADS, answers: 0, wakes: ALL_THREADS, releases: ALL_THREADS });
+
+/** Whether IOMMU `iommu`'s bit is set in a ThreadPoints mask. */
+export const inMask = (mask: number, iommu: number): boolean => ((mask >> iommu) & 1) === 1;
 
 /** No retry stalls again (mask 0: restalls is never asked). */
 export const NO_RESTALL: SpecRestall = Object.freeze({ before: undefined, mask: 0, seen: 0 });
@@ -160,13 +181,13 @@ export interface SpecPagingPartway {
   readonly errno: Errno;
 }
 
-/** A group the fault thread reported with a handler, as its work runs: its faults in order, and the LAST (the handler's slot). */
 /** An answer the fault thread has decided and not yet sent (SpecServicing.unanswered). */
 export interface SpecAnswer {
   readonly r: SpecRequest;
   readonly code: 'invalid' | 'failure';
 }
 
+/** A group the fault thread reported with a handler, as its work runs: its faults in order, and the LAST (the handler's slot). */
 export interface SpecGroup {
   readonly faults: readonly SpecRequest[];
   readonly last: SpecRequest;
@@ -204,18 +225,8 @@ export interface SpecServicing {
   itemAt: number;
   held: number;
   heldCount: number;
-  /**
-   * Which IOMMUs' fault threads have which points of their own (bit i: IOMMU i), as
-   * points.ts serviceThreadPoints decides for the group (ALL_THREADS outside one): `threads`,
-   * any; `split`, the first read apart from the loop's end; `answers`, the answers the thread
-   * makes itself (no handler, the abort group) apart from its read; `wakes` and `releases`,
-   * VT-d's wake-up and its first pass's PQH write.
-   */
-  threads: number;
-  split: number;
-  answers: number;
-  wakes: number;
-  releases: number;
+  /** The threads' points, set by the concurrent oracle for the group it runs (ALL_THREAD_POINTS outside one). */
+  points: ThreadPoints;
 }
 
 /** A page whose PTE a migration entry replaced (try_to_migrate_one), until remove_migration_ptes. */
@@ -289,7 +300,7 @@ export interface SpecState {
   readonly detaching: SpecDetaching[];
   /**
    * Bonds (dev * mms + slot) whose device a concurrent last unbind has stopped and whose
-   * unbind has not returned: the caller's contract holds the device quiet there (bind.ts unbindStop).
+   * unbind has not returned: the caller's contract holds the device quiet there (bind.ts unbindStopping).
    */
   readonly stopping: number[];
   /** mms between a concurrent exit's release begun and its unmap (releasing.ts). */
@@ -395,7 +406,7 @@ export const initSpec = (topology: Topology, coverage?: CoverageRecorder): SpecS
     restall: NO_RESTALL,
     pagingPartway: [],
     partwaySeen: 0,
-    servicing: { iommu: topology.iommus.length, phase: 'work', early: 0, earlyLeft: 0, pending: [], unanswered: [], item: undefined, itemAt: 0, held: -1, heldCount: 0, threads: ALL_THREADS, split: ALL_THREADS, answers: 0, wakes: ALL_THREADS, releases: ALL_THREADS },
+    servicing: { iommu: topology.iommus.length, phase: 'work', early: 0, earlyLeft: 0, pending: [], unanswered: [], item: undefined, itemAt: 0, held: -1, heldCount: 0, points: ALL_THREAD_POINTS },
     coverage,
   };
 };

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import type { SpecState } from '../../src/spec/index.js';
-import { beginRestall, cloneSpec, initSpec, linPoints, restallPossible, serviceThreadPoints, specPoint, specStep } from '../../src/spec/index.js';
+import { ALL_THREAD_POINTS, beginRestall, cloneSpec, initSpec, linPoints, restallPossible, serviceThreadPoints, specPoint, specStep } from '../../src/spec/index.js';
 import { bind, dma, run, spawn, topo } from './helpers.js';
 
 const SERVICE = { kind: 'serviceFaults' } as const;
@@ -16,7 +16,7 @@ const twoQueued = (): SpecState => {
   return s;
 };
 
-const IDLE = { iommu: 1, phase: 'wake', early: 0, earlyLeft: 0, pending: [], unanswered: [], item: undefined, itemAt: 0, held: -1, heldCount: 0, threads: -1, split: -1, answers: 0, wakes: -1, releases: -1 };
+const IDLE = { iommu: 1, phase: 'wake', early: 0, earlyLeft: 0, pending: [], unanswered: [], item: undefined, itemAt: 0, held: -1, heldCount: 0, points: ALL_THREAD_POINTS };
 
 describe('serviceFaults in a group: the fault thread\'s points (VT-d: wake, read, PQH write, loop end), then one fault of an IOPF work item per point (spec/pri.ts servicePoint)', () => {
   test('it has four points per VT-d IOMMU, a point per queued group and one per member; alone, one', () => {
@@ -61,7 +61,7 @@ describe('serviceFaults in a group: the fault thread\'s points (VT-d: wake, read
     // per queued request; the oracle sets the threads' points as it counted them.
     expect(points).toBe(1 + 2);
     const th = serviceThreadPoints(s, group);
-    Object.assign(s.servicing, th);
+    s.servicing.points = th;
     expect(specPoint(s, SERVICE, 0, points)).toEqual({ ok: true, value: 0 });
     // The group's first fault.
     expect(specPoint(s, SERVICE, 1, points)).toEqual({ ok: true, value: 0 });
@@ -70,7 +70,7 @@ describe('serviceFaults in a group: the fault thread\'s points (VT-d: wake, read
     expect(specPoint(s, SERVICE, 2, points)).toEqual({ ok: true, value: 0 });
     expect(s.retired).toEqual([expect.objectContaining({ page: 0, ok: false }), expect.objectContaining({ page: 1, ok: false })]);
     expect(s.slots[0]!.popGen[1]).toBe(0);
-    expect(s.servicing).toEqual({ ...IDLE, ...th, phase: 'read' });
+    expect(s.servicing).toEqual({ ...IDLE, points: th, phase: 'read' });
   });
 
   test('the final point finishes the pass under way, so nothing is left pending', () => {
@@ -233,8 +233,8 @@ describe('serviceFaults in a group: a fault thread the group cannot meet has no 
     // IOMMU 0's read and loop end as one point, one per queued request (a touch sends none).
     expect(points).toBe(1 + 1);
     const whole = cloneSpec(s);
-    Object.assign(s.servicing, serviceThreadPoints(s, group));
-    expect(s.servicing.threads).toBe(1);
+    s.servicing.points = serviceThreadPoints(s, group);
+    expect(s.servicing.points.threads).toBe(1);
     const values = Array.from({ length: points }, (_, p) => specPoint(s, SERVICE, p, points));
     expect(values).toEqual([0, 1].map((value) => ({ ok: true, value })));
     expect(specStep(whole, SERVICE)).toEqual({ ok: true, value: 1 });
@@ -254,7 +254,7 @@ describe('VT-d: the answers the fault thread makes itself reach the device at a 
     // Read, answer, PQH write, loop end; one work point for the member's request, one for the queued one.
     const points = linPoints(s, SERVICE, 2, group);
     expect(points).toBe(4 + 1 + 1);
-    Object.assign(s.servicing, th);
+    s.servicing.points = th;
     expect(specPoint(s, SERVICE, 0, points)).toEqual({ ok: true, value: 0 });
     expect([s.prq.length, s.outstanding[0], s.servicing.unanswered.length]).toEqual([0, 1, 1]);
     expect(specPoint(s, SERVICE, 1, points)).toEqual({ ok: true, value: 0 });
