@@ -17,7 +17,7 @@ import { possibleKind } from '../src/harness/enabled.js';
 import { COMMAND_KINDS } from '../src/shared/index.js';
 import type { CommandKind, FailSite } from '../src/shared/index.js';
 import { drawFailNext, drawOfKind } from './draw.js';
-import { GroupPacer, type GroupOptions, atsRaceReady, atsRaceSetup, drawGroup, failedAttachArming, runDrawnGroup } from './groups.js';
+import { GroupPacer, type GroupOptions, atsRaceReady, atsRaceSetup, drawGroup, failedAttachArming, failedAttachReady, runDrawnGroup } from './groups.js';
 import type { Rng } from './rng.js';
 import type { RunStats } from './stats.js';
 import type { Weights } from './weights.js';
@@ -81,7 +81,8 @@ export const runGenerated = (session: Session, rng: Rng, opts: GenerateOptions, 
   for (let n = 0; n < length; n++) {
     // R04's state: now and then arm a failure inside the driver attach its group needs; R03's:
     // now and then turn a device's ATS on through another mm first.
-    const setup = groups === undefined ? undefined : failedAttachArming(session, enabled!, rng) ?? atsRaceSetup(session, enabled!, rng);
+    const r04Ready = groups !== undefined && failedAttachReady(session, enabled!);
+    const setup = groups === undefined || r04Ready ? undefined : failedAttachArming(session, enabled!, rng) ?? atsRaceSetup(session, enabled!, rng);
     if (setup !== undefined) {
       stats.noteCheck(setup.kind, true);
       stats.noteRun(setup.kind);
@@ -92,7 +93,7 @@ export const runGenerated = (session: Session, rng: Rng, opts: GenerateOptions, 
     // is where R04's window is; R03's rare state (an ATS device that may join a domain with no
     // ATS master) makes it a group always.
     if (groups !== undefined && (rng.below(1 << 16) < groups.rate * (1 << 16) ||
-      (injectionArmed(session.spec) && rng.below(4) === 0) || atsRaceReady(session, enabled!))) {
+      (injectionArmed(session.spec) && rng.below(4) === 0) || atsRaceReady(session, enabled!) || r04Ready)) {
       const cmds = drawGroup(session, enabled!, rng);
       if (cmds !== undefined) {
         if (runDrawnGroup(session, cmds, groups, rng, pacer!, stats) || session.ended) return;

@@ -191,28 +191,62 @@ const atsAttachRace = (session: Session, kinds: ReadonlySet<CommandKind>, rng: R
  * R04's shape, with an injection armed: a PRI device's bind to a live mm that holds a PASID it
  * is not bound to, which the injection may fail inside its attach, the device's page request
  * at that PASID (an endpoint may send one before the bind returns: spec/precondition.ts prg),
- * and serviceFaults to report and handle it. Undefined when the state has no such pair.
+ * and serviceFaults to report and handle it. On SMMUv3 the request is the stall master's own
+ * access: a stall is raised only through the CD that the group's first master has live while
+ * the second one's attach fails (spec/attaching.ts). Undefined when the state has no such pair.
  */
 const failedAttachRace = (session: Session, kinds: ReadonlySet<CommandKind>, rng: Rng): Command[] | undefined => {
   const s = session.spec;
-  if (!injectionArmed(s) || !kinds.has('prg')) return undefined;
+  const smmu = s.t.topology.platform === 'smmuv3';
+  if (!injectionArmed(s) || !kinds.has(smmu ? 'dma' : 'prg')) return undefined;
   const t = s.t.topology;
   const pairs = failedAttachPairs(s, false);
   if (pairs.length === 0) return undefined;
-  const [dev, mm] = rng.pick(pairs);
+  // SMMUv3: the pair the arming counted its failNth for (failedAttachNth).
+  const [dev, mm] = smmu ? pairs[0]! : rng.pick(pairs);
+  if (smmu) {
+    // A page the CPU has not populated, so that the access stalls rather than translates.
+    const pte = s.slots[mm]!.pte;
+    const absent: number[] = [];
+    for (let p = 0; p < pte.length; p++) if (pte[p] === PTE_ABSENT) absent.push(p);
+    const page = absent.length > 0 ? rng.pick(absent) : rng.below(t.pages);
+    return [{ kind: 'bind', dev, mm }, { kind: 'dma', dev, mm, page, write: rng.bool() }, { kind: 'serviceFaults' }];
+  }
   const page = rng.below(t.pages);
   return [{ kind: 'bind', dev, mm }, { kind: 'prg', dev, mm, page, count: 1, write: rng.bool(), rid: false, last: true }, { kind: 'serviceFaults' }];
 };
 
-/** R04's (PRI device, mm) pairs: the mm is live and holds a PASID the device is not bound to. With `firstOnly`, at most one. */
+/**
+ * The devices R04's request can come from. VT-d and AMD: every PRI endpoint. SMMUv3: a stall
+ * master that is its group's first PASID device with another after it, whose attach an
+ * injection can fail after the master's CD went live.
+ */
+const failedAttachDevices = (s: Session['spec']): number[] => {
+  const t = s.t.topology;
+  if (t.platform !== 'smmuv3') return prgDevices(t);
+  const out: number[] = [];
+  for (const group of s.t.groupDevs) {
+    const pasidDevs = group.filter((d) => s.t.devMax[d]! > 0);
+    if (pasidDevs.length > 1 && s.t.devPri[pasidDevs[0]!]) out.push(pasidDevs[0]!);
+  }
+  return out;
+};
+
+/** R04's (device, mm) pairs: the mm is live and holds a PASID the device's group is not bound to. With `firstOnly`, at most one. */
 const failedAttachPairs = (s: Session['spec'], firstOnly: boolean): [number, number][] => {
   const t = s.t.topology;
   const pairs: [number, number][] = [];
-  for (const dev of prgDevices(t)) {
+  for (const dev of failedAttachDevices(s)) {
     if (s.unplugged[dev] !== 0 || s.t.devMax[dev] === 0) continue;
     for (let mm = 0; mm < t.mms; mm++) {
       const sl = s.slots[mm]!;
-      if (sl.mm.state !== MM.live || sl.pasid.ctx.pasid === 0 || s.bonds[dev * t.mms + mm]!.ctx.n !== 0) continue;
+      const pasid = sl.pasid.ctx.pasid;
+      const group = s.t.devGroup[dev]!;
+      if (sl.mm.state !== MM.live || pasid === 0 || sl.handles[group] !== undefined) continue;
+      // A PASID past a group device's max_pasids fails the attach before any driver call (-EINVAL).
+      if (s.t.groupDevs[group]!.some((d) => s.t.devMax[d]! > 0 && pasid >= s.t.devMax[d]!)) continue;
+      // SMMUv3 with no domain of the mm on the group's SMMU and no ASID left: the new domain fails first (-EBUSY).
+      if (t.platform === 'smmuv3' && !sl.domains.some((d) => d.iommu === t.devices[dev]!.iommu) && s.asids.size >= 2 ** t.iommus[t.devices[dev]!.iommu]!.asidBits - 1) continue;
       pairs.push([dev, mm]);
       if (firstOnly) return pairs;
     }
@@ -221,23 +255,65 @@ const failedAttachPairs = (s: Session['spec'], firstOnly: boolean): [number, num
 };
 
 /**
- * R04's arming: with no injection armed and a pair of its shape in the state, now and then a
- * failNext at one of the driver's set_dev_pasid calls (spec/bind.ts ATTACH_SITES), where the
- * window is: a failure there comes after the handle is in the pasid_array. Undefined otherwise.
- * Its group (failedAttachRace) then follows an injection that can open the window, not one the
- * bind never reaches. On AMD only, where R04's window is two calls wide (VT-d's default draws
- * already find it on every seed; armed there as often, the grouped runs met spec gaps not yet
- * closed then, clean I-PRI-ONCE and LIN, and linearizations of injected groups that doubled the
- * run's time).
+ * Whether the step after SMMUv3's R04 arming must be its group: the failNth armed counts only
+ * the next command's calls, so a sequential step would spend it (the state is rare: a stall
+ * master first in a group of two PASID devices, and an mm with a PASID they do not use).
+ */
+export const failedAttachReady = (session: Session, kinds: ReadonlySet<CommandKind>): boolean =>
+  session.spec.t.topology.platform === 'smmuv3' && session.spec.failNth > 0 && kinds.has('dma') && failedAttachPairs(session.spec, true).length > 0;
+
+/**
+ * failNth's n for SMMUv3's R04 arming: a call of the second master's arm_smmu_set_pasid in a
+ * bind by `dev` (its group's first master) to `mm`, counted as iommu_sva_bind_device makes
+ * them (a script's failNth sweep over a pair of stall masters saw 7 and 8 there): the handle;
+ * an xa_insert per attempt on the mm's domains until one of the group's SMMU, which attaches;
+ * else the new domain and its ASID, and its xa_insert; the first master's master_domain and,
+ * for a stall master not yet on its IOPF queue, iopf_queue_add_device. What the spec cannot
+ * see (whether the masters have CD tables yet, whether the mm's notifier subscriptions exist)
+ * adds 0 to 3 calls before: drawn, 0 one time in two.
+ */
+const failedAttachNth = (s: Session['spec'], dev: number, mm: number, rng: Rng): number => {
+  const sl = s.slots[mm]!;
+  const iommu = s.t.topology.devices[dev]!.iommu;
+  let n = 1;
+  let attached = false;
+  for (const d of sl.domains) {
+    n++;
+    if (d.iommu === iommu) {
+      attached = true;
+      break;
+    }
+  }
+  if (!attached) n += 3;
+  const group = s.t.devGroup[dev]!;
+  n += 1 + (s.t.devPri[dev] && s.slots.every((o) => o.handles[group] === undefined) ? 1 : 0);
+  // Mostly none unseen (a master keeps its CD table from its first attach on).
+  return n + 1 + (rng.bool() ? 0 : rng.below(4));
+};
+
+/**
+ * R04's arming: with no injection armed and a pair of its shape in the state, now and then an
+ * injection past the handle's publication. On AMD a failNext at one of the driver's
+ * set_dev_pasid calls (spec/attaching.ts ATTACH_SITES), where the window is two calls wide;
+ * on SMMUv3 a failNth aimed at the second master's attach (a failNext at any of its sites fails
+ * the first master's, which makes the same calls). Not on VT-d: its default draws already find
+ * it on every seed; armed there as often, the grouped runs met spec gaps not yet closed then,
+ * clean I-PRI-ONCE and LIN, and linearizations of injected groups that doubled the run's time.
+ * Its group (failedAttachRace) then follows an injection that can open the window.
  */
 export const failedAttachArming = (session: Session, kinds: ReadonlySet<CommandKind>, rng: Rng): Command | undefined => {
   const s = session.spec;
-  if (s.t.topology.platform !== 'amd') return undefined;
-  if (!kinds.has('prg') || !kinds.has('failNext') || !injectionIdle(s) || failedAttachPairs(s, true).length === 0) return undefined;
-  // One step in eight of those whose state allows it: drawn only here, so other platforms' runs make no draw.
-  if (rng.below(8) !== 0) return undefined;
-  const sites = [...ATTACH_SITES[s.t.topology.platform]];
-  return { kind: 'failNext', site: rng.pick(sites) };
+  const platform = s.t.topology.platform;
+  if (platform === 'vtd') return undefined;
+  const smmu = platform === 'smmuv3';
+  if (!kinds.has(smmu ? 'dma' : 'prg') || !kinds.has(smmu ? 'failNth' : 'failNext') || !injectionIdle(s)) return undefined;
+  const pairs = failedAttachPairs(s, true);
+  if (pairs.length === 0) return undefined;
+  // One step in eight of those whose state allows it (SMMUv3's rarer state: one in two): drawn
+  // only here, so VT-d's runs make no draw.
+  if (rng.below(smmu ? 2 : 8) !== 0) return undefined;
+  if (smmu) return { kind: 'failNth', n: failedAttachNth(s, pairs[0]![0], pairs[0]![1], rng) };
+  return { kind: 'failNext', site: rng.pick([...ATTACH_SITES[platform]]) };
 };
 
 /**

@@ -13,7 +13,7 @@ import { coreOf, inject_end, inject_group_begin, inject_task, injected_site, typ
 import { implTask } from '../impl/dispatch.js';
 import type { Command, FailSite, Observation, TraceEvent } from '../shared/index.js';
 import { sameObservation } from '../shared/index.js';
-import { ALL_THREAD_POINTS, type AbstractView, allocatesFirst, beginRestall, bindUnlockedWindow, cloneSpec, linPoints, precondition, restallPossible, servicePasses, serviceThreadPoints, specPoint, type SpecState } from '../spec/index.js';
+import { ALL_THREAD_POINTS, type AbstractView, allocatesFirst, beginRestall, bindPointsBegin, bindPointsEnd, bindSetUpWindows, bindUnlockedWindow, cloneSpec, inMask, linPoints, precondition, restallPossible, servicePasses, serviceThreadPoints, specPoint, type SpecState } from '../spec/index.js';
 import { abstract } from '../../properties/abstraction.js';
 import { matchesSpec } from '../../properties/lifecycle/refinementMatch.js';
 import { runGroup } from '../sched/group.js';
@@ -141,6 +141,7 @@ const specInPoints = (
   // Each member's points are decided on the state before the group.
   const points = cmds.map((cmd) => linPoints(c, cmd, cmds.length, cmds));
   c.servicing.points = serviceThreadPoints(c, cmds);
+  bindPointsBegin(c, cmds);
   beginRestall(c, choice?.restall ?? 0);
   // The injection is the spec's only at the failing member's points: another member linearized
   // in between makes its own calls, none of which fails.
@@ -185,6 +186,7 @@ const specInPoints = (
   c.releaseSeen = false;
   c.partwaySeen = 0;
   c.servicing.points = ALL_THREAD_POINTS;
+  bindPointsEnd(c);
   beginRestall(c, 0);
   return out as Observation[];
 };
@@ -298,15 +300,19 @@ const threw = (e: unknown): Observation => ({ ok: false, errno: 'EFAULT', fault:
  */
 const pointRules = (spec: SpecState, cmds: readonly Command[]): PointRules => {
   const alloc = cmds.map((c) => allocatesFirst(spec, c, cmds.length));
-  const unlocked = cmds.map((c) => bindUnlockedWindow(spec, c, cmds.length));
-  return { points: cmds.map((c) => linPoints(spec, c, cmds.length, cmds)), mayEnter: (i, owner, after) => mayEnter(cmds, alloc, unlocked, i, owner, after) };
+  const unlocked = cmds.map((c) => bindUnlockedWindow(spec, c, cmds));
+  const setUp = cmds.map((c) => bindSetUpWindows(spec, c, cmds));
+  return { points: cmds.map((c) => linPoints(spec, c, cmds.length, cmds)), mayEnter: (i, owner, after) => mayEnter(cmds, alloc, unlocked, setUp, i, owner, after) };
 };
 
 /**
  * pointRules' mayEnter; `alloc[m]`: member m's point 0 is its HWPT allocation; `unlocked[m]`:
- * the point that member m's bind window without &group->mutex precedes (-1: none).
+ * the point that member m's bind window without &group->mutex precedes (-1: none); `setUp[m]`:
+ * member m's bind windows with its attempt set up (spec/points.ts bindSetUpWindows).
  */
-const mayEnter = (cmds: readonly Command[], alloc: readonly boolean[], unlocked: readonly number[], i: number, owner: number, after: number): boolean => {
+const mayEnter = (
+  cmds: readonly Command[], alloc: readonly boolean[], unlocked: readonly number[], setUp: readonly number[], i: number, owner: number, after: number,
+): boolean => {
   const kind = cmds[i]!.kind;
   // Between the VMM's HWPT allocation and its attach or replace no lock is held.
   if (after === 1 && alloc[owner]) return true;
@@ -316,8 +322,11 @@ const mayEnter = (cmds: readonly Command[], alloc: readonly boolean[], unlocked:
     case 'bind':
       // Between the attempts on the mm's domains and the new domain's: iommu_sva_lock is held,
       // &group->mutex is not (iommufd's paging commands take it), nor is the device stopped.
-      // Inside an attempt set up partway (spec/attaching.ts) the mutex is held: devices only.
-      return DEVICE_SIDE.has(kind) || (after === unlocked[owner] && (kind === 'attachPasid' || kind === 'replacePasid' || kind === 'detachPasid'));
+      // Inside an attempt set up (spec/attaching.ts) the mutex is held: devices, and the fault
+      // path, which takes neither lock (iommu_report_device_fault reads the pasid_array under
+      // its own xa_lock, and the work only mmap_lock, which the bind does not hold there).
+      return DEVICE_SIDE.has(kind) || (kind === 'serviceFaults' && inMask(setUp[owner]!, after)) ||
+        (after === unlocked[owner] && (kind === 'attachPasid' || kind === 'replacePasid' || kind === 'detachPasid'));
     case 'replacePasid':
       return DEVICE_SIDE.has(kind) || kind === 'replacePasid';
     case 'unbind':

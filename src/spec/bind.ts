@@ -5,9 +5,9 @@
  * intel_svm_domain_alloc, intel_iommu_sva_supported; arm-smmu-v3-sva.c:
  * arm_smmu_sva_domain_alloc; arm-smmu-v3.c: arm_smmu_set_pasid.
  */
-import type { Errno, FailSite, Observation, Platform } from '../shared/index.js';
+import type { Errno, FailSite, Observation } from '../shared/index.js';
 import { failSiteInfo } from '../shared/index.js';
-import { attachPartway, beginAttaching, svaRefuses } from './attaching.js';
+import { ATTACH_SITES, attachSetUp, beginAttaching, svaRefuses } from './attaching.js';
 import { bondTable, domainTable, pasidTable } from './machines/index.js';
 import { pagingHolds } from './paging.js';
 import { consumeAnyFail, consumeFail, discardDomain, freeDomain } from './lifetime.js';
@@ -32,27 +32,6 @@ const rollbackDrain = (s: SpecState, devs: readonly number[], failed: number, sl
     if (d === failed) return;
     if (s.t.devMax[d]! > 0 && s.t.devPri[d]) drainIommu(s, d, slot);
   }
-};
-
-/**
- * The fallible calls of a driver's set_dev_pasid for one device (intel_svm_set_dev_pasid:
- * domain_add_dev_pasid, the cache tags and their batch, IOPF, the PASID-table leaf;
- * arm_smmu_set_pasid: the CD table and leaf, the master_domain, IOPF). Each one's failure
- * is unwound by the driver, so the attach fails with the site's errno and nothing else.
- */
-export const ATTACH_SITES: Readonly<Record<Platform, ReadonlySet<FailSite>>> = {
-  vtd: new Set<FailSite>([
-    'kzalloc@domain_add_dev_pasid', 'kzalloc@domain_qi_batch_alloc', 'kzalloc@cache_tag_assign',
-    'kzalloc@iopf_queue_add_device', 'iommu_alloc_pages_node@intel_pasid_get_entry',
-  ]),
-  smmuv3: new Set<FailSite>([
-    'kcalloc@arm_smmu_alloc_cd_tables', 'dma_alloc_coherent@arm_smmu_alloc_cd_tables',
-    'dma_alloc_coherent@arm_smmu_alloc_cd_leaf_table', 'kzalloc@arm_smmu_attach_prepare', 'kzalloc@iopf_queue_add_device',
-  ]),
-  // amd/pasid.c iommu_sva_set_dev_pasid: pdom_dev_data (its failure returns -EINVAL), then
-  // update_gcr3's missing GCR3 levels. No IOPF here: AMD adds a PRI device to its IOPF queue
-  // at attach_device (amd/iommu.c, probe time), not per PASID.
-  amd: new Set<FailSite>(['kzalloc@iommu_sva_set_dev_pasid', 'iommu_alloc_pages_node@__get_gcr3_pte']),
 };
 
 /** ops->domain_alloc_sva's fallible calls before the ASID (SMMUv3) and the notifier's. */
@@ -216,20 +195,26 @@ const bound = (s: SpecState, dev: number, slot: number, domain: SpecDomain): Obs
 
 /**
  * In a group, where the bind's next attempt, on the mm's domains (`existing`) or on a new one,
- * has set up the devices before the one that refuses it (attaching.ts); nothing when that
- * attempt would not stop partway. bindExisting or bindNew then makes the attempt and unwinds.
+ * has set up its devices (attaching.ts attachSetUp): all of them with the handle not yet
+ * published, or those before the one it stops at. bindExisting or bindNew then makes the
+ * attempt, and publishes or unwinds.
  */
-export const bindPartway = (s: SpecState, dev: number, slot: number, existing: boolean): undefined => {
+export const bindSetUp = (s: SpecState, dev: number, slot: number, existing: boolean): undefined => {
   const group = s.t.devGroup[dev]!;
   const sl = s.slots[slot]!;
   const pasid = sl.pasid.ctx.pasid;
   if (pasid === 0 || pasid >= s.t.devMax[dev]! || sl.handles[group] !== undefined) return undefined;
   // The new domain's: intel_svm_domain_alloc refuses a device without ATS before any attach.
-  if (existing ? sl.domains.length === 0 : svaRefuses(s.t, dev)) return undefined;
-  const devs = attachPartway(s, group, pasid);
+  // The existing ones': on SMMUv3 only a domain of the group's SMMU gets past the first device.
+  if (existing ? !sl.domains.some((d) => reachesDevices(s, d, dev)) : svaRefuses(s.t, dev)) return undefined;
+  const devs = attachSetUp(s, group, pasid);
   if (devs !== undefined) beginAttaching(s, group, slot, devs);
   return undefined;
 };
+
+/** Whether an attempt on `d` gets to dev's group's set_dev_pasid calls: arm_smmu_set_pasid refuses another SMMU's domain first. */
+const reachesDevices = (s: SpecState, d: SpecDomain, dev: number): boolean =>
+  s.t.topology.platform !== 'smmuv3' || d.iommu === s.t.topology.devices[dev]!.iommu;
 
 /** iommu_sva_bind_device(dev, mm) as one atomic step. Precondition: the slot is live. */
 export const bind = (s: SpecState, dev: number, slot: number): Observation => bindExisting(s, dev, slot) ?? bindNew(s, dev, slot);

@@ -5,11 +5,11 @@
  *   if (precondition(s, cmd)) { const expected = specStep(s, cmd); ... }   // mutates s
  *   abstractView(s)  // compare with the impl's abstraction (view.ts documents the shape)
  */
-export { initSpec, cloneSpec, MM, ALL_THREAD_POINTS } from './state.js';
+export { initSpec, cloneSpec, inMask, MM, ALL_THREAD_POINTS } from './state.js';
 export type { SpecState, SpecSlot, SpecDomain, SpecHandle, SpecTopo } from './state.js';
 export { specStep } from './step.js';
-export { allocatesFirst, bindUnlockedWindow, linPoints, servicePasses, serviceThreadPoints, specPoint } from './points.js';
-export { ATTACH_SITES } from './bind.js';
+export { allocatesFirst, bindPointsBegin, bindPointsEnd, bindSetUpWindows, bindUnlockedWindow, linPoints, servicePasses, serviceThreadPoints, specPoint } from './points.js';
+export { ATTACH_SITES } from './attaching.js';
 export { beginRestall, restallPossible } from './pri.js';
 export { precondition } from './precondition.js';
 export { abstractView, diffViews } from './view.js';

@@ -28,11 +28,11 @@
  * the attach itself linearizes after it.
  */
 import type { Command, Observation } from '../shared/index.js';
-import { endAttaching, mayAttachPartway } from './attaching.js';
+import { endAttaching, mayStopPartway } from './attaching.js';
 import { endDetaching, unbindTeardown } from './detaching.js';
 import { releaseBegin, releaseEnd } from './releasing.js';
 import { OK_OBS } from './observe.js';
-import { bindExisting, bindNew, bindPartway, endStopping, unbindHandle, unbindStopping } from './bind.js';
+import { bindExisting, bindNew, bindSetUp, endStopping, unbindHandle, unbindStopping } from './bind.js';
 import { migrateRemap, migrateUnmap } from './migrate.js';
 import { queuedFaults, servicePoint } from './pri.js';
 import { attachPasidTry, attachPasidUnwound, hasPagingDomains, hwptAllocPoint, hwptUnallocated, replaceHasWindow, replaceSetup, replaceTeardown } from './paging.js';
@@ -58,16 +58,54 @@ const bindRetries = (s: SpecState, cmd: Command & { kind: 'bind' }, size: number
   return size > 1 && sl.domains.length > 0 && sl.handles[s.t.devGroup[cmd.dev]!] === undefined;
 };
 
-/** Whether a bind in a group of `size` can stop partway on its group: each attempt then has a point where it is set up that far. */
-const bindStopsPartway = (s: SpecState, cmd: Command & { kind: 'bind' }, size: number): boolean =>
-  size > 1 && mayAttachPartway(s.t, s.t.devGroup[cmd.dev]!);
+/**
+ * Whether a bind in `group` (its commands) has a point before each attempt where the attempt
+ * has set up its devices (attaching.ts): where it can stop partway (mayStopPartway), and where
+ * a member's access by a PRI device (or stall master) of its group may raise a request that a
+ * serviceFaults member answers before the handle is published: the request finds the
+ * reservation and is answered Invalid (smmuv3 seed 301729: a stall raised through the CD before
+ * xa_store, aborted by the event-queue thread, while the bind succeeded). Elsewhere the
+ * window shows nothing an order of the members does not.
+ */
+const bindSetsUp = (s: SpecState, cmd: Command & { kind: 'bind' }, group: readonly Command[] | undefined): boolean => {
+  if (group === undefined || group.length <= 1) return false;
+  const g = s.t.devGroup[cmd.dev]!;
+  if (mayStopPartway(s, g)) return true;
+  let access = false, answers = false;
+  for (const c of group) {
+    if ((c.kind === 'dma' || c.kind === 'dmaPasid') && s.t.devGroup[c.dev] === g && s.t.devPri[c.dev]) access = true;
+    else if (c.kind === 'serviceFaults') answers = true;
+  }
+  return access && answers;
+};
+
+/** A group run begins: which groups' binds have set-up points (bindSetsUp), fixed for the run. */
+export const bindPointsBegin = (s: SpecState, group: readonly Command[]): void => {
+  let mask = 0;
+  for (const c of group) if (c.kind === 'bind' && bindSetsUp(s, c, group)) mask |= 1 << s.t.devGroup[c.dev]!;
+  s.bindSetUp = mask;
+};
+
+/** The group run is over. */
+export const bindPointsEnd = (s: SpecState): void => {
+  s.bindSetUp = 0;
+};
 
 /**
- * The window of a bind in a group of `size` where it holds no &group->mutex, between its
- * attempts on the mm's domains and the new domain's: the point it precedes, or -1 (no such window).
+ * The windows of a bind in `group` where its attempt is set up: bit k, between its k-th and
+ * (k+1)-th points (the layouts of bindPoint).
  */
-export const bindUnlockedWindow = (s: SpecState, cmd: Command, size: number): number =>
-  cmd.kind !== 'bind' || !bindRetries(s, cmd, size) ? -1 : bindStopsPartway(s, cmd, size) ? 2 : 1;
+export const bindSetUpWindows = (s: SpecState, cmd: Command, group: readonly Command[]): number => {
+  if (cmd.kind !== 'bind' || !bindSetsUp(s, cmd, group)) return 0;
+  return bindRetries(s, cmd, group.length) ? (1 << 1) | (1 << 3) : 1 << 1;
+};
+
+/**
+ * The window of a bind in `group` where it holds no &group->mutex, between its attempts on the
+ * mm's domains and the new domain's: the point it precedes, or -1 (no such window).
+ */
+export const bindUnlockedWindow = (s: SpecState, cmd: Command, group: readonly Command[]): number =>
+  cmd.kind !== 'bind' || !bindRetries(s, cmd, group.length) ? -1 : bindSetsUp(s, cmd, group) ? 2 : 1;
 
 /**
  * Whether dev's unbind of `slot` may, in a group of `size`, be its caller's last of a PRI device
@@ -160,7 +198,7 @@ export const linPoints = (s: SpecState, cmd: Command, size = 1, group?: readonly
   const alloc = allocatesFirst(s, cmd, size) ? 1 : 0;
   switch (cmd.kind) {
     case 'bind':
-      return (bindRetries(s, cmd, size) ? 2 : 1) * (bindStopsPartway(s, cmd, size) ? 2 : 1);
+      return (bindRetries(s, cmd, size) ? 2 : 1) * (bindSetsUp(s, cmd, group) ? 2 : 1);
     case 'replacePasid':
       return alloc + (replaceHasWindow(s.t.topology.platform) ? 2 : 1);
     case 'attachPasid':
@@ -246,19 +284,19 @@ export const specPoint = (s: SpecState, cmd: Command, point: number, points = 1)
 
 /**
  * Point `point` of a bind given `points` (> 1): the attempts on the mm's domains, then the new
- * domain's, as two points when it retries; each preceded by its set-up-partway point when the
- * group can stop partway (bindPartway). So 2 points are [existing, new] or [existing then the
- * new one's set-up, new], and 4 are [set-up, existing, set-up, new].
+ * domain's, as two points when it retries; each preceded by its set-up point when the run gives
+ * the bind's group one (bindPointsBegin, bindSetUp). So 2 points are [existing, new] or
+ * [existing then the new one's set-up, new], and 4 are [set-up, existing, set-up, new].
  */
 const bindPoint = (s: SpecState, cmd: Command & { kind: 'bind' }, point: number, points: number): Observation | undefined => {
   const group = s.t.devGroup[cmd.dev]!;
-  const partway = mayAttachPartway(s.t, group);
-  if (partway && points === 4 && (point === 0 || point === 2)) return bindPartway(s, cmd.dev, cmd.mm, point === 0);
+  const setUp = inMask(s.bindSetUp, group);
+  if (setUp && points === 4 && (point === 0 || point === 2)) return bindSetUp(s, cmd.dev, cmd.mm, point === 0);
   endAttaching(s, group);
-  const phase = partway && points === 4 ? point >> 1 : point;
+  const phase = setUp && points === 4 ? point >> 1 : point;
   if (phase === 1) return bindNew(s, cmd.dev, cmd.mm);
   s.retired.length = 0; // a failed attempt's unwind may drain page requests
-  return bindExisting(s, cmd.dev, cmd.mm) ?? (partway && points === 2 ? bindPartway(s, cmd.dev, cmd.mm, false) : undefined);
+  return bindExisting(s, cmd.dev, cmd.mm) ?? (setUp && points === 2 ? bindSetUp(s, cmd.dev, cmd.mm, false) : undefined);
 };
 
 /** serviceFaults' observation over its points so far: the Success answers of each, added. */

@@ -163,8 +163,8 @@ export const ALL_THREADS = -1;
 /** Outside a group: every IOMMU's fault thread has all its points (VT-d's own only on VT-d), its answers at its read. */
 export const ALL_THREAD_POINTS: ThreadPoints = Object.freeze({ threads: ALL_THREADS, split: ALL_THREADS, answers: 0, wakes: ALL_THREADS, releases: ALL_THREADS });
 
-/** Whether IOMMU `iommu`'s bit is set in a ThreadPoints mask. */
-export const inMask = (mask: number, iommu: number): boolean => ((mask >> iommu) & 1) === 1;
+/** Whether bit `bit` is set in `mask` (an IOMMU's in a ThreadPoints mask, a group's in SpecState.bindSetUp). */
+export const inMask = (mask: number, bit: number): boolean => ((mask >> bit) & 1) === 1;
 
 /** No retry stalls again (mask 0: restalls is never asked). */
 export const NO_RESTALL: SpecRestall = Object.freeze({ before: undefined, mask: 0, seen: 0 });
@@ -296,6 +296,12 @@ export interface SpecState {
   readonly migrating: SpecMigration[];
   /** Group attaches between a concurrent bind's device-by-device setup and its unwind (attaching.ts). */
   readonly attaching: SpecAttaching[];
+  /**
+   * Set by the concurrent oracle for the run it makes (points.ts bindPointsBegin): bit g, a bind
+   * on group g has a set-up point before each attempt. Fixed for the run: an armed failNext that
+   * makes it so is spent once met.
+   */
+  bindSetUp: number;
   /** Handles between a concurrent unbind's entry teardown and its erase (detaching.ts). */
   readonly detaching: SpecDetaching[];
   /**
@@ -399,6 +405,7 @@ export const initSpec = (topology: Topology, coverage?: CoverageRecorder): SpecS
     hwpts: newHwpts(t.groupId.length),
     migrating: [],
     attaching: [],
+    bindSetUp: 0,
     detaching: [],
     stopping: [],
     releasing: [],
@@ -458,6 +465,7 @@ export const cloneSpec = (s: SpecState): SpecState => {
     hwpts: cloneHwpts(s.hwpts),
     migrating: s.migrating.map((m) => ({ ...m })),
     attaching: [...s.attaching],
+    bindSetUp: s.bindSetUp,
     detaching: [...s.detaching],
     stopping: [...s.stopping],
     releasing: s.releasing.map((r) => ({ slot: r.slot, released: [...r.released] })),

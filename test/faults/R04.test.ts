@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { runSequence } from '../../src/harness/index.js';
-import { failNext, coreOf } from '../../src/impl/core/kernel.js';
+import { coreOf, failNext, failNth, inject_group_begin, inject_task } from '../../src/impl/core/kernel.js';
 import { iommu_sva_bind_device } from '../../src/impl/core/iommuSva.js';
 import { iopf_run_all } from '../../src/impl/core/iopf.js';
 import { type Co, preemptPoint } from '../../src/impl/core/sched.js';
@@ -144,5 +144,106 @@ describe('R04: the attach handle visible before the attach succeeds (5e9f822c9c6
     expect(found.schedules).toBe(R04_SCHEDULES_TO_FIND);
     const clean = explorePreemptionBounded((p) => runR04(undefined, p), 1, 2000);
     expect(clean).toMatchObject({ complete: true, found: undefined, schedules: MAINLINE_SCHEDULES });
+  });
+});
+
+/**
+ * SMMUv3: the driver takes no PRI, and a stall master raises a stall only through a live CD, so
+ * R04's window there is a group of two masters: the first master's CD is live when the second
+ * one's arm_smmu_set_pasid fails (here its master_domain's kzalloc, the bind's 7th fallible
+ * call: failNth(7)), until __iommu_set_group_pasid's unwind clears it. The first master's
+ * access stalls; the event-queue thread reports it, finds the handle (R04) and queues the work;
+ * the bind then frees the handle under it.
+ */
+const SMMU_TOPOLOGY: Topology = {
+  platform: 'smmuv3',
+  iommus: [{ pasidBits: 4, didBits: 16, asidBits: 4, rangeInv: true, prqSize: 3 }],
+  devices: [{ iommu: 0, group: 0, pasidBits: 20, ats: true, pri: true }, { iommu: 0, group: 0, pasidBits: 20, ats: true, pri: false }],
+  mms: 1, pages: 4, kpages: 1, ptLevels: 4,
+};
+/** The second master's attach begins: the first one's CD and STE are written. */
+const SECOND_ATTACH = 'mutex_lock(arm_smmu_asid_lock)';
+/** The k = 1 explorer's counts for the SMMUv3 group (measured; see R04_SCHEDULES_TO_FIND). */
+const SMMU_SCHEDULES_TO_FIND = 493;
+const SMMU_MAINLINE_SCHEDULES = 2380;
+
+function runR04Smmu(fault: FaultId | undefined, policy: Policy, onPoint?: (p: GroupPoint) => void): R04Run & { dma: unknown } {
+  const r = runSequence(SMMU_TOPOLOGY, PREFIX, fault === undefined ? {} : { fault });
+  if (!r.ok) throw new Error(r.error);
+  const w = r.value.session.world;
+  const mm = w.mms[0]!;
+  const dev = w.devices[0]!;
+  const pasid = mm.iommu_mm!.pasid;
+  const kernel = w.kernel;
+  const before = coreOf(kernel).warnings.length;
+  // fail-nth is the bind task's (as a group's first member's: src/harness/group.ts).
+  inject_group_begin(kernel);
+  failNth(kernel, 7);
+  let dma: unknown;
+  const access = function* (): Co {
+    yield DEVICE_POINT;
+    dma = dev.hw.dma(pasid, userVpn(1), true);
+  };
+  const bind = function* (): Co<unknown> {
+    inject_task(kernel);
+    return yield* iommu_sva_bind_device(dev, mm);
+  };
+  const run = runGroup(kernel, [
+    { name: 'cpu0:bind', kind: 'cpu', body: bind() },
+    { name: 'hw:dev0', kind: 'hw', body: access() },
+    { name: 'cpu1:serviceFaults', kind: 'cpu', body: iopf_run_all(kernel) },
+  ], policy, { record: true, ...(onPoint === undefined ? {} : { onPoint }) });
+  const splats = coreOf(kernel).warnings.slice(before);
+  return { run, bad: splats.length > 0, splats, bind: run.results[0], handles: coreOf(kernel).live.handles.size, dma };
+}
+
+/** The hand schedule: the bind runs to its second master's attach; the access, serviceFaults and the event-queue thread; then the bind. */
+function atSecondAttach(): { policy: Policy; onPoint: (p: GroupPoint) => void } {
+  let seen = 0;
+  let irqDone = false;
+  return {
+    policy: {
+      pick(_at, current, runnable) {
+        if (seen < 2 && runnable.includes(0)) return 0;
+        if (!irqDone) for (const t of [1, 3, 2]) if (runnable.includes(t)) return t;
+        if (runnable.includes(0)) return 0;
+        return defaultPick(current, runnable);
+      },
+    },
+    onPoint: (p) => {
+      if (p.task === 0 && p.what === SECOND_ATTACH) seen++;
+      if (p.task === 2 && p.what.startsWith('flush_workqueue')) irqDone = true;
+    },
+  };
+}
+
+describe('R04 on SMMUv3: a stall through the first master\'s CD while the second master\'s attach fails', () => {
+  test('the event-queue thread queues the stall with the handle; the failed bind frees it under the work: KASAN fires', () => {
+    const h = atSecondAttach();
+    const bad = runR04Smmu('R04', h.policy, h.onPoint);
+    expect(bad.bind).toEqual({ ok: false, errno: 'ENOMEM' });
+    expect(bad.dma).toMatchObject({ ok: false, pending: true });
+    expect(bad.splats.at(-1)).toMatch(KASAN);
+    expect(bad.run.tasks.map((t) => t.kind)).toEqual(['cpu', 'hw', 'cpu', 'irq', 'kworker']);
+    const again = runR04Smmu('R04', replayPolicy(bad.run.schedule));
+    expect(again.splats).toEqual(bad.splats);
+  });
+
+  test('mainline on the same schedule: the stall finds the reservation and is aborted; no work, no handle left', () => {
+    const h = atSecondAttach();
+    const good = runR04Smmu(undefined, h.policy, h.onPoint);
+    expect(good.bind).toEqual({ ok: false, errno: 'ENOMEM' });
+    expect(good.dma).toMatchObject({ ok: false, pending: true });
+    expect(good.splats).toEqual([]);
+    expect(good.run.tasks.map((t) => t.kind)).toEqual(['cpu', 'hw', 'cpu', 'irq']);
+    expect(good.handles).toBe(0);
+  });
+
+  test('preemption-bounded exploration (k = 1) finds it; mainline explores every schedule clean', () => {
+    const found = explorePreemptionBounded((p) => runR04Smmu('R04', p), 1, 5000);
+    expect(found.found).toBeDefined();
+    expect(found.schedules).toBe(SMMU_SCHEDULES_TO_FIND);
+    const clean = explorePreemptionBounded((p) => runR04Smmu(undefined, p), 1, 5000);
+    expect(clean).toMatchObject({ complete: true, found: undefined, schedules: SMMU_MAINLINE_SCHEDULES });
   });
 });
