@@ -12,6 +12,7 @@ import { migration_entry_wait } from './migrate.js';
 import type { MmStruct } from './types.js';
 import { find_vma } from './vma.js';
 import { mmap_read_lock, mmap_read_unlock } from './mmapLock.js';
+import { spin_lock, spin_unlock } from './locking.js';
 import type { Co } from './sched.js';
 
 /**
@@ -34,7 +35,13 @@ export function* handle_mm_fault(mm: MmStruct, page: number, write: boolean): Co
 /** do_swap_page's return after migration_entry_wait (0 in the kernel): the access has not been made. */
 const MIGRATION_WAITED = 'migration-waited';
 
-/** The body of handle_mm_fault (__handle_mm_fault → handle_pte_fault), telling a migration wait apart. */
+/**
+ * The body of handle_mm_fault (__handle_mm_fault → handle_pte_fault), telling a migration wait
+ * apart. The PTE is read and changed under the page-table lock (pte_offset_map_lock), so a
+ * second fault on the same page waits for a first one's change and then finds it (a device's
+ * IOPF work beside another's write fault: amd seed 201729, two work items on one page, one
+ * copying it on write while the other would have found its PTE cleared mid-flush).
+ */
 function* handle_pte_fault(mm: MmStruct, page: number, write: boolean): Co<Errno | 0 | typeof MIGRATION_WAITED> {
   const i = find_vma(mm, page);
   const vma = i < 0 ? undefined : mm.vmas[i]!;
@@ -43,29 +50,42 @@ function* handle_pte_fault(mm: MmStruct, page: number, write: boolean): Co<Errno
   const mem = kernel.mem;
   const vpn = userVpn(page);
   const slot = pte_offset_alloc(mem, mm.pgd.root, mm.pgd.levels, mm.slot, vpn);
+  const ptl = mm.page_table_lock;
+  yield* spin_lock(ptl);
   const e = mem.entry(slot.table, slot.index);
   if (e === 0) {
+    // do_anonymous_page. The kernel allocates the folio before it takes the lock and drops it
+    // when the PTE is no longer none; here it is allocated under the lock, once the PTE is
+    // found none, so that a fault that backs off populates nothing (content tokens count).
     vma.anon_vma = true; // anon_vma_prepare
     const token = coreOf(kernel).content.populateUser(mm.slot, page);
     const frame = mem.alloc('data', mm.slot, token);
     mem.setAnonExclusive(frame, true);
     mem.setEntry(slot.table, slot.index, makePte(frame, PTE_P | PTE_U | (write ? PTE_W : 0)));
     if (kernel.trace) kernel.trace.event('cpu', `mm${mm.slot}`, `fault page ${page}: frame ${frame}${write ? ' rw' : ' r'}`);
+    yield* spin_unlock(ptl);
     return 0;
   }
   if (is_migration_entry(e)) {
+    yield* spin_unlock(ptl);
     yield* migration_entry_wait(kernel, pteFrame(e));
     return MIGRATION_WAITED;
   }
-  if (write && (e & PTE_W) === 0) yield* do_wp_page(mm, page, slot, e);
+  if (write && (e & PTE_W) === 0) {
+    yield* do_wp_page(mm, page, slot, e);
+    return 0;
+  }
+  // A spurious fault: another one made the PTE what this access needs.
+  yield* spin_unlock(ptl);
   return 0;
 }
 
 /**
- * mm/memory.c: do_wp_page (v7.0-rc5), private anonymous mapping: an exclusive page
- * (PageAnonExclusive), or one wp_can_reuse_anon_folio finds unshared, is reused in place
- * (wp_page_reuse, setting PageAnonExclusive first); a page still shared with another mm (fork)
- * is copied (wp_page_copy).
+ * mm/memory.c: do_wp_page (v7.0-rc5), private anonymous mapping, entered with the page-table
+ * lock held: an exclusive page (PageAnonExclusive), or one wp_can_reuse_anon_folio finds
+ * unshared, is reused in place (wp_page_reuse, setting PageAnonExclusive first, under the
+ * lock); a page still shared with another mm (fork) is copied (wp_page_copy, after the lock
+ * is dropped).
  */
 function* do_wp_page(mm: MmStruct, page: number, slot: PteSlot, e: number): Co {
   const mem = mm.kernel.mem;
@@ -73,8 +93,10 @@ function* do_wp_page(mm: MmStruct, page: number, slot: PteSlot, e: number): Co {
   if (mem.anonExclusive(frame) || wp_can_reuse_anon_folio(mem, frame)) {
     mem.setAnonExclusive(frame, true);
     yield* wp_page_reuse(mm, page, slot, e);
+    yield* spin_unlock(mm.page_table_lock);
     return;
   }
+  yield* spin_unlock(mm.page_table_lock);
   yield* wp_page_copy(mm, page, slot, e);
 }
 
@@ -95,25 +117,32 @@ function* wp_page_reuse(mm: MmStruct, page: number, slot: PteSlot, e: number): C
 
 /**
  * mm/memory.c: wp_page_copy (v7.0-rc5): a new exclusive page with the old one's content
- * (__wp_page_copy_user); under mmu_notifier_invalidate_range_start/end (MMU_NOTIFY_CLEAR on
- * the page: no SVA subscription implements them) the old PTE is cleared and flushed first
- * (ptep_clear_flush → flush_tlb_page: the secondary TLBs drop the shared page), then the new
- * writable one set; only then does the old page lose this mapping's reference (folio_put),
- * which frees it if no other mm still maps it. DEVIATION: the PTE lock (pte_offset_map_lock
- * and the pte_same recheck) is not modelled, as in migrate.ts: a second fault on the same
- * page interleaved at the flush's yield points would see the cleared PTE; the kernel's would
- * wait for the PTL and find the new one.
+ * (__wp_page_copy_user); then, under the page-table lock taken again, only if the PTE is still
+ * the one the fault found (pte_same: else another fault handled it, and the new page is
+ * dropped), the old PTE is cleared and flushed (ptep_clear_flush → flush_tlb_page: the
+ * secondary TLBs drop the shared page) and the new writable one set; only then does the old
+ * page lose this mapping's reference (folio_put), which frees it if no other mm still maps it.
+ * The mmu_notifier_invalidate_range_start/end around it (MMU_NOTIFY_CLEAR on the page) reach
+ * no SVA subscription: none implements them.
  */
 function* wp_page_copy(mm: MmStruct, page: number, slot: PteSlot, e: number): Co {
   const kernel = mm.kernel;
   const mem = kernel.mem;
   const old = pteFrame(e);
   const frame = mem.alloc('data', mm.slot, mem.token(old));
+  const ptl = mm.page_table_lock;
+  yield* spin_lock(ptl);
+  if (mem.entry(slot.table, slot.index) !== e) {
+    yield* spin_unlock(ptl);
+    mem.put(frame, mm.slot);
+    return;
+  }
   mem.setEntry(slot.table, slot.index, 0);
   yield* coreOf(kernel).arch.flush_tlb_page(mm, userVpn(page));
   mem.setAnonExclusive(frame, true);
   mem.setEntry(slot.table, slot.index, makePte(frame, PTE_P | PTE_U | PTE_W));
   if (kernel.trace) kernel.trace.event('cpu', `mm${mm.slot}`, `write fault page ${page}: copy-on-write, frame ${old} → ${frame}`);
+  yield* spin_unlock(ptl);
   mem.put(old, mm.slot);
 }
 

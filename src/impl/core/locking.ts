@@ -28,6 +28,8 @@ interface LockBase extends LockInstance {
   readonly sched: Sched;
   readonly acquirePoint: ReturnType<typeof preemptPoint>;
   readonly releasePoint: ReturnType<typeof preemptPoint>;
+  /** Whether its acquire and release are scheduling points (spin_lock_init's `points`). */
+  readonly points: boolean;
 }
 
 /** struct mutex. */
@@ -72,9 +74,9 @@ function lockdepOf(kernel: Kernel): Lockdep {
   return l;
 }
 
-function make<K extends Lock['kind']>(kernel: Kernel, kind: K, name: string, sleeps: boolean): Lock & { kind: K } {
+function make<K extends Lock['kind']>(kernel: Kernel, kind: K, name: string, sleeps: boolean, points = true): Lock & { kind: K } {
   const lock = {
-    kind, name, sleeps, kernel, owner: undefined,
+    kind, name, sleeps, kernel, owner: undefined, points,
     acquirePoint: preemptPoint(`${kind === 'spin' ? 'spin_lock' : kind === 'mutex' ? 'mutex_lock' : 'down'}(${name})`),
     releasePoint: preemptPoint(`${kind === 'spin' ? 'spin_unlock' : kind === 'mutex' ? 'mutex_unlock' : 'up'}(${name})`),
     ...(kind === 'rwsem' ? { readers: [] } : {}),
@@ -86,8 +88,14 @@ function make<K extends Lock['kind']>(kernel: Kernel, kind: K, name: string, sle
 
 /** mutex_init / DEFINE_MUTEX. */
 export const mutex_init = (kernel: Kernel, name: string): Mutex => make(kernel, 'mutex', name, true);
-/** spin_lock_init / DEFINE_SPINLOCK. */
-export const spin_lock_init = (kernel: Kernel, name: string): Spinlock => make(kernel, 'spin', name, false);
+/**
+ * spin_lock_init / DEFINE_SPINLOCK. `points` false: its uncontended acquire and its release are
+ * no scheduling points (a contended acquire still waits), for a lock whose holder reads and
+ * writes nothing another task reads without it between its points before and after: any
+ * interleaving there equals one at those points, and leaving them out keeps the schedules of
+ * the paths around it as they were (the page-table lock: mm.ts).
+ */
+export const spin_lock_init = (kernel: Kernel, name: string, points = true): Spinlock => make(kernel, 'spin', name, false, points);
 /** init_rwsem. */
 export const init_rwsem = (kernel: Kernel, name: string): RwSem => make(kernel, 'rwsem', name, true);
 /** init_completion. */
@@ -179,7 +187,7 @@ function acquireChecks(lock: Mutex | Spinlock, t: Task): void {
 
 function* acquire(lock: Mutex | Spinlock): Co {
   const kernel = lock.kernel;
-  if (preempts(lock.sched)) yield lock.acquirePoint;
+  if (lock.points && preempts(lock.sched)) yield lock.acquirePoint;
   const t = lock.sched.current;
   acquireChecks(lock, t);
   if (lock.owner === t) return; // recursive: reported; the real kernel would hang here
@@ -205,7 +213,7 @@ function acquireNow(lock: Mutex | Spinlock): Co {
   return DONE;
 }
 
-const lock = (l: Mutex | Spinlock): Co => (l.owner === undefined && !preempts(l.sched) ? acquireNow(l) : acquire(l));
+const lock = (l: Mutex | Spinlock): Co => (l.owner === undefined && (!l.points || !preempts(l.sched)) ? acquireNow(l) : acquire(l));
 
 function releaseLock(lock: Mutex | Spinlock): void {
   const t = lock.sched.current;
@@ -221,7 +229,7 @@ function* release(lock: Mutex | Spinlock): Co {
 }
 
 const unlock = (l: Mutex | Spinlock): Co => {
-  if (preempts(l.sched)) return release(l);
+  if (l.points && preempts(l.sched)) return release(l);
   releaseLock(l);
   return DONE;
 };

@@ -8,7 +8,7 @@ import type { Co } from './sched.js';
 import { CpuPageTable } from '../../hw/pagetable.js';
 import { exit_mmap } from './exitMmap.js';
 import { coreOf } from './kernel.js';
-import { init_rwsem } from './locking.js';
+import { init_rwsem, spin_lock_init } from './locking.js';
 import { mm_pasid_drop } from './pasid.js';
 import type { Kernel, MmStruct } from './types.js';
 
@@ -22,6 +22,9 @@ export function mm_alloc(kernel: Kernel, slot: number, gen: number): MmStruct {
   const mm: MmStruct = {
     kernel, slot, gen, mm_users: 1, mm_count: 1, pgd, vmas: [],
     mmap_lock: init_rwsem(kernel, '&mm->mmap_lock'), // mmap_init_lock
+    // No scheduling points of its own: the fault reads the PTE only under it, and nothing of
+    // what it does between its mmap_lock and the lock is read by another task (locking.ts).
+    page_table_lock: spin_lock_init(kernel, '&mm->page_table_lock', false),
     iommu_mm: undefined, // mm_pasid_init
     notifiers: [], exited: false, freed: false,
   };

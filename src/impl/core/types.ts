@@ -11,7 +11,7 @@ import type { IommuUnit } from '../../hw/iommu.js';
 import type { CpuPageTable } from '../../hw/pagetable.js';
 import type { IommuDomainOps, IommuOps, MmuNotifierOps } from './ops.js';
 import type { IopfGroup } from './iopf.js';
-import type { RwSem } from './locking.js';
+import type { RwSem, Spinlock } from './locking.js';
 import type { Co } from './sched.js';
 
 /**
@@ -76,6 +76,12 @@ export interface MmStruct {
    * mmu_notifier_register; read by the page fault, iommu_sva_handle_mm and exit_mmap's unmap.
    */
   readonly mmap_lock: RwSem;
+  /**
+   * The page-table lock of the mm's user PTEs. The kernel splits it per page-table page
+   * (USE_SPLIT_PTE_PTLOCKS, pte_lockptr); one per mm (mm->page_table_lock, the unsplit
+   * configuration's) serializes the same faults and more: only the fault path takes it here.
+   */
+  readonly page_table_lock: Spinlock;
   /** Sorted by `first`, non-overlapping. */
   vmas: Vma[];
   /** mm->iommu_mm: NULL until the first SVA bind; set to NULL by mm_pasid_init in dup_mm. */
