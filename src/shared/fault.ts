@@ -73,15 +73,13 @@ export const FAULTS: readonly FaultInfo[] = [
   { id: 'R03', title: 'nr_ats_masters raised only after ATS is enabled: a concurrent invalidation skips the new ATS master', fix: 'none: constructed from the ordering rule of cdb8a3c34635 (v5.4-rc1), which no commit ever had to fix', platform: 'smmuv3', expected: ['I6', 'I-UAF-DMA', 'I12'] },
   // R04 on VT-d: the failed attach frees the handle under the fault work (I-SPLAT); on AMD the
   // request is answered Success before the GCR3 entry exists and the retry faults (I-PRI-RETRY).
-  // SMMUv3 is 0/10: the driver takes no PRI, and a stall is raised only through a written CD, so
-  // the window is reachable only on a multi-device group whose second attach fails after the
-  // first's CD went live, with a stall DMA from the first: the generator draws no such group,
-  // and the spec has no window for an SVA bind an injection stops partway (attaching.ts models
-  // VT-d's static refusal only). There the work item outlives the handle because the unwind's
-  // detach flushes no fault work (finding smmuv3-detach-no-iopf-flush); the finding's
-  // use-after-free excuse covers only a handle an unbind freed, so KASAN's report on the failed
-  // bind's handle would be R04's (an analysis, not a run; with the finding's fix the retry
-  // would fault instead).
+  // SMMUv3: the driver takes no PRI, and a stall is raised only through a written CD, so the
+  // window is a multi-device group whose second master's attach fails after the first's CD went
+  // live, with a stall from the first (spec/attaching.ts; models/groups.ts failedAttachRace).
+  // LIN when the work answers Success before the unwind (the spec's stall finds only the
+  // reservation and is aborted); I-SPLAT when the failed bind frees the handle under the work,
+  // which outlives it because the unwind's detach flushes no fault work (finding
+  // smmuv3-detach-no-iopf-flush; its use-after-free excuse covers only a handle an unbind freed).
   { id: 'R04', title: 'attach handle stored in the pasid_array before the driver attach: a page request queued meanwhile outlives the failed attach (handle and domain freed under the fault work)', fix: '5e9f822c9c68 (v6.15-rc1; the order dates from the attach handle of v6.11)', platform: 'core', expected: ['I-SPLAT', 'LIN', 'I-PRI-RETRY'] },
   //
   // R05: the run interleaves inside replacePasid (VT-d's entry setup is a task) and dmaPasid races it: LIN sees a torn
