@@ -269,26 +269,29 @@ export const failedAttachReady = (session: Session, kinds: ReadonlySet<CommandKi
  * an xa_insert per attempt on the mm's domains until one of the group's SMMU, which attaches;
  * else the new domain and its ASID, and its xa_insert; the first master's master_domain and,
  * for a stall master not yet on its IOPF queue, iopf_queue_add_device. What the spec cannot
- * see (whether the masters have CD tables yet, whether the mm's notifier subscriptions exist)
- * adds 0 to 3 calls before: drawn, 0 one time in two.
+ * see adds calls before: a master's first CD table, the mm's first notifier subscriptions.
+ * Both outlive a failed bind, so the failure then falls on an earlier call, the state is as
+ * before, and the next arming's n meets the second master. A guess past the bind's last call
+ * instead would let the bind succeed and end the state.
  */
-const failedAttachNth = (s: Session['spec'], dev: number, mm: number, rng: Rng): number => {
+const failedAttachNth = (s: Session['spec'], dev: number, mm: number): number => {
   const sl = s.slots[mm]!;
   const iommu = s.t.topology.devices[dev]!.iommu;
-  let n = 1;
-  let attached = false;
+  let calls = 1; // kzalloc@iommu_sva_bind_device: the handle
+  let attaches = false;
   for (const d of sl.domains) {
-    n++;
+    calls++; // this attempt's xa_insert@iommu_attach_device_pasid
     if (d.iommu === iommu) {
-      attached = true;
+      attaches = true;
       break;
     }
   }
-  if (!attached) n += 3;
+  // A new domain: arm_smmu_domain_alloc, its ASID's xa_alloc, its attach's xa_insert.
+  if (!attaches) calls += 3;
+  // The first master's master_domain, and its IOPF queue while no SVA domain has put it there.
   const group = s.t.devGroup[dev]!;
-  n += 1 + (s.t.devPri[dev] && s.slots.every((o) => o.handles[group] === undefined) ? 1 : 0);
-  // Mostly none unseen (a master keeps its CD table from its first attach on).
-  return n + 1 + (rng.bool() ? 0 : rng.below(4));
+  calls += 1 + (s.t.devPri[dev] && s.slots.every((o) => o.handles[group] === undefined) ? 1 : 0);
+  return calls + 1; // the second master's first
 };
 
 /**
@@ -309,10 +312,10 @@ export const failedAttachArming = (session: Session, kinds: ReadonlySet<CommandK
   if (!kinds.has(smmu ? 'dma' : 'prg') || !kinds.has(smmu ? 'failNth' : 'failNext') || !injectionIdle(s)) return undefined;
   const pairs = failedAttachPairs(s, true);
   if (pairs.length === 0) return undefined;
-  // One step in eight of those whose state allows it (SMMUv3's rarer state: one in two): drawn
-  // only here, so VT-d's runs make no draw.
-  if (rng.below(smmu ? 2 : 8) !== 0) return undefined;
-  if (smmu) return { kind: 'failNth', n: failedAttachNth(s, pairs[0]![0], pairs[0]![1], rng) };
+  // One step in eight of those whose state allows it (SMMUv3's rarer state, which a failed bind
+  // leaves as it was: every one): drawn only here, so VT-d's runs make no draw.
+  if (!smmu && rng.below(8) !== 0) return undefined;
+  if (smmu) return { kind: 'failNth', n: failedAttachNth(s, pairs[0]![0], pairs[0]![1]) };
   return { kind: 'failNext', site: rng.pick([...ATTACH_SITES[platform]]) };
 };
 
