@@ -3,6 +3,7 @@ import { runSequence } from '../../src/harness/index.js';
 import { coreOf, failNext, failNth, inject_group_begin, inject_task } from '../../src/impl/core/kernel.js';
 import { iommu_sva_bind_device } from '../../src/impl/core/iommuSva.js';
 import { iopf_run_all } from '../../src/impl/core/iopf.js';
+import type { World } from '../../src/impl/index.js';
 import { type Co, preemptPoint } from '../../src/impl/core/sched.js';
 import { explorePreemptionBounded, replayPolicy, runGroup } from '../../src/sched/index.js';
 import type { GroupPoint, GroupRun, Policy } from '../../src/sched/index.js';
@@ -51,9 +52,19 @@ const MAINLINE_SCHEDULES = 466;
 
 interface R04Run { run: GroupRun; bad: boolean; splats: string[]; bind: unknown; handles: number }
 
-/** The group on a fresh world after the prefix: the failing bind, the device's request, serviceFaults. */
-function runR04(fault: FaultId | undefined, policy: Policy, onPoint?: (p: GroupPoint) => void): R04Run {
-  const r = runSequence(TOPOLOGY, PREFIX, fault === undefined ? {} : { fault });
+/** How a platform's R04 group is set up: its topology, its injection, and the device's side. */
+interface R04Setup {
+  readonly topology: Topology;
+  /** Arms the injection the bind meets; `inBind` runs as the bind task's first step. */
+  readonly arm: (kernel: World['kernel']) => void;
+  readonly inBind?: (kernel: World['kernel']) => void;
+  /** The device's side, at its one point: returns what it observed. */
+  readonly device: (dev: World['devices'][number], pasid: number) => unknown;
+}
+
+/** The group on a fresh world after the prefix: the failing bind, the device's side, serviceFaults. */
+function runFailedBind(setup: R04Setup, fault: FaultId | undefined, policy: Policy, onPoint?: (p: GroupPoint) => void): R04Run & { dma: unknown } {
+  const r = runSequence(setup.topology, PREFIX, fault === undefined ? {} : { fault });
   if (!r.ok) throw new Error(r.error);
   const s = r.value.session;
   expect(s.violation).toBeUndefined();
@@ -63,19 +74,32 @@ function runR04(fault: FaultId | undefined, policy: Policy, onPoint?: (p: GroupP
   const pasid = mm.iommu_mm!.pasid;
   const kernel = w.kernel;
   const before = coreOf(kernel).warnings.length;
-  failNext(kernel, 'kzalloc@iommu_sva_set_dev_pasid');
-  const request = function* (): Co {
+  setup.arm(kernel);
+  let dma: unknown;
+  const device = function* (): Co {
     yield DEVICE_POINT;
-    dev.hw.pageRequestGroup(pasid, [userVpn(0)], false);
+    dma = setup.device(dev, pasid);
+  };
+  const bind = function* (): Co<unknown> {
+    setup.inBind?.(kernel);
+    return yield* iommu_sva_bind_device(dev, mm);
   };
   const run = runGroup(kernel, [
-    { name: 'cpu0:bind', kind: 'cpu', body: iommu_sva_bind_device(dev, mm) },
-    { name: 'hw:dev0', kind: 'hw', body: request() },
+    { name: 'cpu0:bind', kind: 'cpu', body: bind() },
+    { name: 'hw:dev0', kind: 'hw', body: device() },
     { name: 'cpu1:serviceFaults', kind: 'cpu', body: iopf_run_all(kernel) },
   ], policy, { record: true, ...(onPoint === undefined ? {} : { onPoint }) });
   const splats = coreOf(kernel).warnings.slice(before);
-  return { run, bad: splats.length > 0, splats, bind: run.results[0], handles: coreOf(kernel).live.handles.size };
+  return { run, bad: splats.length > 0, splats, bind: run.results[0], handles: coreOf(kernel).live.handles.size, dma };
 }
+
+/** AMD: the attach fails at pdom_dev_data's kzalloc; the device sends a page request at the PASID. */
+const AMD_SETUP: R04Setup = {
+  topology: TOPOLOGY,
+  arm: (kernel) => failNext(kernel, 'kzalloc@iommu_sva_set_dev_pasid'),
+  device: (dev, pasid) => dev.hw.pageRequestGroup(pasid, [userVpn(0)], false),
+};
+const runR04 = (fault: FaultId | undefined, policy: Policy, onPoint?: (p: GroupPoint) => void): R04Run => runFailedBind(AMD_SETUP, fault, policy, onPoint);
 
 /**
  * The hand schedule, by named points: the bind runs until its attach has failed and is about
@@ -167,35 +191,18 @@ const SECOND_ATTACH = 'mutex_lock(arm_smmu_asid_lock)';
 const SMMU_SCHEDULES_TO_FIND = 493;
 const SMMU_MAINLINE_SCHEDULES = 2380;
 
-function runR04Smmu(fault: FaultId | undefined, policy: Policy, onPoint?: (p: GroupPoint) => void): R04Run & { dma: unknown } {
-  const r = runSequence(SMMU_TOPOLOGY, PREFIX, fault === undefined ? {} : { fault });
-  if (!r.ok) throw new Error(r.error);
-  const w = r.value.session.world;
-  const mm = w.mms[0]!;
-  const dev = w.devices[0]!;
-  const pasid = mm.iommu_mm!.pasid;
-  const kernel = w.kernel;
-  const before = coreOf(kernel).warnings.length;
-  // fail-nth is the bind task's (as a group's first member's: src/harness/group.ts).
-  inject_group_begin(kernel);
-  failNth(kernel, 7);
-  let dma: unknown;
-  const access = function* (): Co {
-    yield DEVICE_POINT;
-    dma = dev.hw.dma(pasid, userVpn(1), true);
-  };
-  const bind = function* (): Co<unknown> {
-    inject_task(kernel);
-    return yield* iommu_sva_bind_device(dev, mm);
-  };
-  const run = runGroup(kernel, [
-    { name: 'cpu0:bind', kind: 'cpu', body: bind() },
-    { name: 'hw:dev0', kind: 'hw', body: access() },
-    { name: 'cpu1:serviceFaults', kind: 'cpu', body: iopf_run_all(kernel) },
-  ], policy, { record: true, ...(onPoint === undefined ? {} : { onPoint }) });
-  const splats = coreOf(kernel).warnings.slice(before);
-  return { run, bad: splats.length > 0, splats, bind: run.results[0], handles: coreOf(kernel).live.handles.size, dma };
-}
+/** fail-nth is the bind task's (as a group's first member's: src/harness/group.ts). */
+const SMMU_SETUP: R04Setup = {
+  topology: SMMU_TOPOLOGY,
+  arm: (kernel) => {
+    inject_group_begin(kernel);
+    failNth(kernel, 7);
+  },
+  inBind: inject_task,
+  device: (dev, pasid) => dev.hw.dma(pasid, userVpn(1), true),
+};
+const runR04Smmu = (fault: FaultId | undefined, policy: Policy, onPoint?: (p: GroupPoint) => void): R04Run & { dma: unknown } =>
+  runFailedBind(SMMU_SETUP, fault, policy, onPoint);
 
 /** The hand schedule: the bind runs to its second master's attach; the access, serviceFaults and the event-queue thread; then the bind. */
 function atSecondAttach(): { policy: Policy; onPoint: (p: GroupPoint) => void } {
