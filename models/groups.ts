@@ -12,7 +12,7 @@ import { LIN_ID, groupLegal, runChecked } from '../src/harness/group.js';
 import { pctPolicy, randomPolicy } from '../src/sched/policies.js';
 import type { Policy } from '../src/sched/types.js';
 import { IOVA_PAGES, type Command, type CommandKind } from '../src/shared/index.js';
-import { MM, PTE_ABSENT } from '../src/spec/state.js';
+import { MM, PTE_ABSENT, VMA_R, VMA_RW } from '../src/spec/state.js';
 import { ATTACH_SITES, precondition } from '../src/spec/index.js';
 import { injectionArmed } from '../src/harness/index.js';
 import { injectionIdle, prgDevices } from '../src/harness/enabled.js';
@@ -205,12 +205,20 @@ const failedAttachRace = (session: Session, kinds: ReadonlySet<CommandKind>, rng
   // SMMUv3: the pair the arming counted its failNth for (failedAttachNth).
   const [dev, mm] = smmu ? pairs[0]! : rng.pick(pairs);
   if (smmu) {
-    // A page the CPU has not populated, so that the access stalls rather than translates.
-    const pte = s.slots[mm]!.pte;
+    // A page the CPU has not populated, so that the access stalls rather than translates; in a
+    // VMA that allows it, so that the handle's work resolves it and answers Success where
+    // mainline aborts the stall (LIN) even when the work runs before the unwind frees the handle.
+    const { pte, vma } = s.slots[mm]!;
+    const resolvable: number[] = [];
     const absent: number[] = [];
-    for (let p = 0; p < pte.length; p++) if (pte[p] === PTE_ABSENT) absent.push(p);
-    const page = absent.length > 0 ? rng.pick(absent) : rng.below(t.pages);
-    return [{ kind: 'bind', dev, mm }, { kind: 'dma', dev, mm, page, write: rng.bool() }, { kind: 'serviceFaults' }];
+    for (let p = 0; p < pte.length; p++) {
+      if (pte[p] !== PTE_ABSENT) continue;
+      absent.push(p);
+      if (vma[p] === VMA_R || vma[p] === VMA_RW) resolvable.push(p);
+    }
+    const page = resolvable.length > 0 ? rng.pick(resolvable) : absent.length > 0 ? rng.pick(absent) : rng.below(t.pages);
+    const write = vma[page] === VMA_RW ? rng.bool() : vma[page] === VMA_R ? false : rng.bool();
+    return [{ kind: 'bind', dev, mm }, { kind: 'dma', dev, mm, page, write }, { kind: 'serviceFaults' }];
   }
   const page = rng.below(t.pages);
   return [{ kind: 'bind', dev, mm }, { kind: 'prg', dev, mm, page, count: 1, write: rng.bool(), rid: false, last: true }, { kind: 'serviceFaults' }];
