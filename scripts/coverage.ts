@@ -1,8 +1,8 @@
 /**
  * Branch coverage of the ported kernel code and the emulated hardware (src/impl + src/hw) from
  * a fixed-budget run: `npm run coverage [-- RUN OPTIONS]` runs `sva-harness run` (default: the
- * default budget, seed 1729, both platforms) under c8 (V8 coverage, mapped back to the
- * TypeScript sources through tsx's source maps), then prints branch, function and line
+ * default budget, seed 1729, every platform; a 60 s step timeout unless given) under c8 (V8
+ * coverage, mapped back to the TypeScript sources through tsx's source maps), then prints branch, function and line
  * coverage and every function the run never entered. Not part of `npm test`: coverage is a
  * figure about the generators, not a pass/fail check.
  */
@@ -23,7 +23,11 @@ interface FileCoverage {
 
 const root = process.cwd();
 const args = process.argv.slice(2);
-const runArgs = args.length > 0 ? args : ['--seed', '1729'];
+// c8's instrumentation makes a step several times slower; on a loaded machine a grouped VT-d
+// step then passes run's 1 s wall-clock watchdog, the run reports a false I-LOCKUP and stops
+// that platform early, and the figure covers fewer runs than the default run makes.
+const STEP_TIMEOUT = ['--step-timeout', '60s'];
+const runArgs = [...(args.length > 0 ? args : ['--seed', '1729']), ...(args.includes('--step-timeout') ? [] : STEP_TIMEOUT)];
 const dir = mkdtempSync(join(tmpdir(), 'sva-coverage-'));
 try {
   const r = spawnSync('npx', [
