@@ -17,6 +17,8 @@ export const pteFrame = (e: number): number => e >>> PTE_FLAGS;
 export const makePte = (frame: number, flags: number): number => (frame << PTE_FLAGS) | flags;
 
 export const ENTRIES = 1 << PT_BITS;
+/** Table frames carved from one backing buffer (tableArray). */
+const TABLES_PER_CHUNK = 16;
 
 /** Something the hardware did that no correct kernel allows: the evidence of a use-after-free. */
 export type AnomalyKind =
@@ -53,6 +55,9 @@ export class PhysMem {
   private readonly entries: (Int32Array | undefined)[] = [];
   private readonly used: number[] = [];
   private readonly freeList: number[] = [];
+  /** Backing store for table frames, TABLES_PER_CHUNK at a time (see tableArray). */
+  private chunk: Int32Array | undefined;
+  private chunkUsed = TABLES_PER_CHUNK;
   private anomalyLog: Anomaly[] = [];
 
   get frameCount(): number {
@@ -71,9 +76,23 @@ export class PhysMem {
     const old = this.entries[frame];
     if (kind !== 'table') this.entries[frame] = undefined;
     else if (old !== undefined) old.fill(0);
-    else this.entries[frame] = new Int32Array(ENTRIES);
+    else this.entries[frame] = this.tableArray();
     this.used[frame] = 0;
     return frame;
+  }
+
+  /**
+   * A fresh zeroed 512-entry array. Each ArrayBuffer of this size lives outside the JS heap
+   * and costs an external allocation and a sweep; carving tables out of one buffer per
+   * TABLES_PER_CHUNK keeps a world's page-table churn off that path.
+   */
+  private tableArray(): Int32Array {
+    if (this.chunkUsed === TABLES_PER_CHUNK) {
+      this.chunk = new Int32Array(TABLES_PER_CHUNK * ENTRIES);
+      this.chunkUsed = 0;
+    }
+    const start = this.chunkUsed++ * ENTRIES;
+    return this.chunk!.subarray(start, start + ENTRIES);
   }
 
   /** Free a frame; its content (token, or table entries) stays readable by stale walkers. */

@@ -19,7 +19,7 @@
  * lockdep. Allocation-free on the common path (known edge, no contention).
  */
 import { warn } from './kernel.js';
-import { type Co, type LockInstance, type Sched, type Task, TaskHung, hideSchedState, preemptPoint, preempts, schedOf, setReleaseAll, wait } from './sched.js';
+import { type Co, type LockInstance, type Sched, type Task, TaskHung, preemptPoint, preempts, schedOf, setReleaseAll, wait } from './sched.js';
 import type { Kernel } from './types.js';
 
 interface LockBase extends LockInstance {
@@ -74,16 +74,55 @@ function lockdepOf(kernel: Kernel): Lockdep {
   return l;
 }
 
+/** One preempt point per text: locks of one class share theirs (the point names the class). */
+const lockPoints = new Map<string, ReturnType<typeof preemptPoint>>();
+
+function lockPoint(what: string): ReturnType<typeof preemptPoint> {
+  let p = lockPoints.get(what);
+  if (p === undefined) lockPoints.set(what, (p = preemptPoint(what)));
+  return p;
+}
+
+/**
+ * A lock instance. The scheduler state (task ids, the current task) is not world state, so it
+ * sits in a private field behind a getter: the explorer's fingerprint hashes own enumerable
+ * fields only, and a class keeps every lock on one hidden class (defineProperty per instance
+ * did not, and cost a few per cent of a step: locks are made with each domain and device).
+ */
+class LockObject {
+  readonly kind: Lock['kind'];
+  readonly name: string;
+  readonly sleeps: boolean;
+  readonly kernel: Kernel;
+  owner: Task | undefined = undefined;
+  readonly points: boolean;
+  readonly acquirePoint: ReturnType<typeof preemptPoint>;
+  readonly releasePoint: ReturnType<typeof preemptPoint>;
+  readonly #sched: Sched;
+
+  constructor(kernel: Kernel, kind: Lock['kind'], name: string, sleeps: boolean, points: boolean) {
+    this.kind = kind;
+    this.name = name;
+    this.sleeps = sleeps;
+    this.kernel = kernel;
+    this.points = points;
+    this.acquirePoint = lockPoint(`${kind === 'spin' ? 'spin_lock' : kind === 'mutex' ? 'mutex_lock' : 'down'}(${name})`);
+    this.releasePoint = lockPoint(`${kind === 'spin' ? 'spin_unlock' : kind === 'mutex' ? 'mutex_unlock' : 'up'}(${name})`);
+    this.#sched = schedOf(kernel);
+  }
+
+  get sched(): Sched {
+    return this.#sched;
+  }
+}
+
+class RwSemObject extends LockObject {
+  readonly readers: Task[] = [];
+}
+
 function make<K extends Lock['kind']>(kernel: Kernel, kind: K, name: string, sleeps: boolean, points = true): Lock & { kind: K } {
-  const lock = {
-    kind, name, sleeps, kernel, owner: undefined, points,
-    acquirePoint: preemptPoint(`${kind === 'spin' ? 'spin_lock' : kind === 'mutex' ? 'mutex_lock' : 'down'}(${name})`),
-    releasePoint: preemptPoint(`${kind === 'spin' ? 'spin_unlock' : kind === 'mutex' ? 'mutex_unlock' : 'up'}(${name})`),
-    ...(kind === 'rwsem' ? { readers: [] } : {}),
-  } as unknown as Lock & { kind: K };
-  // The scheduler state (task ids, the current task) is not world state.
-  hideSchedState(lock, 'sched', schedOf(kernel));
-  return lock;
+  const lock = kind === 'rwsem' ? new RwSemObject(kernel, kind, name, sleeps, points) : new LockObject(kernel, kind, name, sleeps, points);
+  return lock as unknown as Lock & { kind: K };
 }
 
 /** mutex_init / DEFINE_MUTEX. */
