@@ -60,10 +60,6 @@ export class PriEndpoint {
 
   constructor(readonly credits: number) {}
 
-  get hasCredit(): boolean {
-    return this.outstanding.length < this.credits;
-  }
-
   /** The PRG index of `pasid`'s open group (requests sent, LAST not yet), or -1. */
   openPrgi(pasid: number): number {
     for (const r of this.outstanding) {

@@ -40,8 +40,4 @@ export class ContentCounters {
   userGen(slot: number, page: number): number {
     return this.user[slot * MAX_PAGES + page]!;
   }
-
-  kernelGen(kpage: number): number {
-    return this.kernel[kpage]!;
-  }
 }

@@ -74,12 +74,18 @@ function lockdepOf(kernel: Kernel): Lockdep {
   return l;
 }
 
-/** One preempt point per text: locks of one class share theirs (the point names the class). */
-const lockPoints = new Map<string, ReturnType<typeof preemptPoint>>();
+type LockPoints = readonly [acquire: ReturnType<typeof preemptPoint>, release: ReturnType<typeof preemptPoint>];
 
-function lockPoint(what: string): ReturnType<typeof preemptPoint> {
-  let p = lockPoints.get(what);
-  if (p === undefined) lockPoints.set(what, (p = preemptPoint(what)));
+/** One pair of preempt points per lock class: locks of one class share theirs (the point names the class). */
+const lockPoints: Record<Lock['kind'], Map<string, LockPoints>> = { mutex: new Map(), spin: new Map(), rwsem: new Map() };
+
+function pointsOf(kind: Lock['kind'], name: string): LockPoints {
+  const byName = lockPoints[kind];
+  let p = byName.get(name);
+  if (p === undefined) {
+    const [acquire, release] = kind === 'spin' ? ['spin_lock', 'spin_unlock'] : kind === 'mutex' ? ['mutex_lock', 'mutex_unlock'] : ['down', 'up'];
+    byName.set(name, (p = [preemptPoint(`${acquire}(${name})`), preemptPoint(`${release}(${name})`)]));
+  }
   return p;
 }
 
@@ -106,8 +112,9 @@ class LockObject {
     this.sleeps = sleeps;
     this.kernel = kernel;
     this.points = points;
-    this.acquirePoint = lockPoint(`${kind === 'spin' ? 'spin_lock' : kind === 'mutex' ? 'mutex_lock' : 'down'}(${name})`);
-    this.releasePoint = lockPoint(`${kind === 'spin' ? 'spin_unlock' : kind === 'mutex' ? 'mutex_unlock' : 'up'}(${name})`);
+    const [acquire, release] = pointsOf(kind, name);
+    this.acquirePoint = acquire;
+    this.releasePoint = release;
     this.#sched = schedOf(kernel);
   }
 

@@ -17,9 +17,10 @@ export const NPAGES_ALL = -1n;
 
 /** include/linux/log2.h: __roundup_pow_of_two on u64 (0 rounds to 1, as x86's masked shift does). */
 export const roundup_pow_of_two = (n: bigint): bigint => {
-  let p = 1n;
-  while (p < n && p < 1n << 63n) p <<= 1n;
-  return p;
+  if (n <= 1n) return 1n;
+  // By bit length, not a doubling loop: a whole-range flush asks for 2^64 pages.
+  const bits = (n - 1n).toString(2).length;
+  return bits >= 63 ? 1n << 63n : 1n << BigInt(bits);
 };
 export const ilog2 = (n: bigint): number => n.toString(2).length - 1;
 
