@@ -212,6 +212,7 @@ export const drawOfKind = (s: SpecState, kind: CommandKind, rng: Rng): Command |
     case 'iommuMap':
     case 'iommuUnmap':
     case 'guestUnmap':
+    case 'destroyHwpt':
     // A PRI device's bonds whose groups are finished: a handful at most.
     case 'stopMarker': {
       const all = enabledOfKind(s, kind);

@@ -45,6 +45,9 @@ export const DEFAULT_WEIGHTS: Weights = {
   // The guest's stage-1 table of the nested HWPT (VT-d; never legal elsewhere: no nested HWPT).
   guestMap: 3,
   guestUnmap: 2,
+  // IOMMU_DESTROY of a HWPT (VT-d and SMMUv3): rare, so that attachments and mappings build up
+  // between two destroys; legal only while the HWPT is allocated.
+  destroyHwpt: 1,
   // Drawn only inside concurrent groups (models/groups.ts), racing a replace of its PASID: a
   // sequential weight would change every seed's sequence.
   dmaPasid: 0,

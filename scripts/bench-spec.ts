@@ -97,7 +97,7 @@ const viaMatch = (c: Command): number =>
     .with({ kind: 'attachPasid' }, () => 21).with({ kind: 'detachPasid' }, () => 22).with({ kind: 'iommuMap' }, () => 23)
     .with({ kind: 'iommuUnmap' }, () => 24).with({ kind: 'dmaIova' }, () => 25).with({ kind: 'migrate' }, () => 26).with({ kind: 'replacePasid' }, () => 27)
     .with({ kind: 'failNth' }, () => 28).with({ kind: 'dmaPasid' }, () => 29)
-    .with({ kind: 'stopMarker' }, () => 30).with({ kind: 'guestMap' }, () => 31).with({ kind: 'guestUnmap' }, () => 32).exhaustive();
+    .with({ kind: 'stopMarker' }, () => 30).with({ kind: 'guestMap' }, () => 31).with({ kind: 'guestUnmap' }, () => 32).with({ kind: 'destroyHwpt' }, () => 33).exhaustive();
 const viaSwitch = (c: Command): number => {
   switch (c.kind) {
     case 'bind': return 1; case 'unbind': return 2; case 'mmap': return 3; case 'touch': return 4;
@@ -107,7 +107,7 @@ const viaSwitch = (c: Command): number => {
     case 'prefetchKernel': return 18; case 'unplug': return 19; case 'prg': return 20;
     case 'attachPasid': return 21; case 'detachPasid': return 22; case 'iommuMap': return 23;
     case 'iommuUnmap': return 24; case 'dmaIova': return 25; case 'migrate': return 26; case 'replacePasid': return 27;
-    case 'failNth': return 28; case 'dmaPasid': return 29; case 'stopMarker': return 30; case 'guestMap': return 31; case 'guestUnmap': return 32;
+    case 'failNth': return 28; case 'dmaPasid': return 29; case 'stopMarker': return 30; case 'guestMap': return 31; case 'guestUnmap': return 32; case 'destroyHwpt': return 33;
     default: { const never: never = c; return never; }
   }
 };

@@ -32,7 +32,7 @@ import { vmallocCommand } from './vmalloc.js';
 import { migrateCommand } from './migrate.js';
 import { possibleKind } from '../../src/harness/enabled.js';
 import {
-  attachPasidCommand, detachPasidCommand, dmaIovaCommand, dmaPasidCommand, guestMapCommand, guestUnmapCommand, iommuMapCommand,
+  attachPasidCommand, destroyHwptCommand, detachPasidCommand, dmaIovaCommand, dmaPasidCommand, guestMapCommand, guestUnmapCommand, iommuMapCommand,
   iommuUnmapCommand, replacePasidCommand,
 } from './paging.js';
 
@@ -69,6 +69,7 @@ const BUILDERS: Readonly<Record<CommandKind, (t: Topology) => fc.Arbitrary<SvaCo
   stopMarker: stopMarkerCommand,
   guestMap: guestMapCommand,
   guestUnmap: guestUnmapCommand,
+  destroyHwpt: destroyHwptCommand,
 };
 
 /** One weighted arbitrary over every kind that can be legal in `t`. */

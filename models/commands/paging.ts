@@ -34,6 +34,10 @@ export const guestMapCommand = (_t: Topology): fc.Arbitrary<SvaCommand> =>
 export const guestUnmapCommand = (_t: Topology): fc.Arbitrary<SvaCommand> =>
   iovaPage.map((page) => new SvaCommand({ kind: 'guestUnmap', page }));
 
+/** IOMMU_DESTROY of a HWPT (legal only while it is allocated). */
+export const destroyHwptCommand = (_t: Topology): fc.Arbitrary<SvaCommand> =>
+  hwptId.map((hwpt) => new SvaCommand({ kind: 'destroyHwpt', hwpt }));
+
 export const dmaIovaCommand = (t: Topology): fc.Arbitrary<SvaCommand> =>
   fc.tuple(devId(t), hwptId, iovaPage, fc.boolean()).map(([dev, hwpt, page, write]) => new SvaCommand({ kind: 'dmaIova', dev, hwpt, page, write }));
 

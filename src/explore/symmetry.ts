@@ -62,7 +62,7 @@ const mmsOf = (c: Command): number => {
       return 1 << c.mm;
     case 'gracePeriod': case 'serviceFaults': case 'vmalloc': case 'vfree': case 'failNext': case 'failNth': case 'unplug':
     case 'attachPasid': case 'replacePasid': case 'detachPasid': case 'iommuMap': case 'iommuUnmap': case 'dmaIova': case 'dmaPasid':
-    case 'guestMap': case 'guestUnmap':
+    case 'guestMap': case 'guestUnmap': case 'destroyHwpt':
       return 0;
   }
 };
@@ -74,7 +74,7 @@ const devsOf = (c: Command): number => {
       return 1 << c.dev;
     case 'mmap': case 'touch': case 'munmap': case 'mprotect': case 'exit': case 'mmdrop': case 'spawn':
     case 'fork': case 'gracePeriod': case 'serviceFaults': case 'vmalloc': case 'vfree': case 'failNext': case 'failNth':
-    case 'iommuMap': case 'iommuUnmap': case 'migrate': case 'guestMap': case 'guestUnmap':
+    case 'iommuMap': case 'iommuUnmap': case 'migrate': case 'guestMap': case 'guestUnmap': case 'destroyHwpt':
       return 0;
   }
 };

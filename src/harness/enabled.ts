@@ -136,7 +136,7 @@ export const possibleKind = (kind: CommandKind, t: Topology): boolean =>
     : kind === 'stopMarker' ? stopMarkerDevices(t).length > 0
     // Without paging domains attachPasid is -EOPNOTSUPP and nothing can use one.
     : kind === 'detachPasid' || kind === 'replacePasid' || kind === 'iommuMap' || kind === 'iommuUnmap' || kind === 'dmaIova' ||
-      kind === 'guestMap' || kind === 'guestUnmap' ? hasPagingDomains(t.platform)
+      kind === 'guestMap' || kind === 'guestUnmap' || kind === 'destroyHwpt' ? hasPagingDomains(t.platform)
     : true;
 
 /**
@@ -242,7 +242,11 @@ export const enabledOfKind = (s: SpecState, kind: CommandKind): Command[] => {
       return out;
     }
     case 'guestUnmap':
+      if (!s.hwpts[NESTED_HWPT]!.allocated) return out;
       for (let page = 0; page < IOVA_PAGES; page++) if (s.hwpts[NESTED_HWPT]!.pte[page] !== PTE_ABSENT) out.push({ kind, page });
+      return out;
+    case 'destroyHwpt':
+      for (let hwpt = 0; hwpt < MAX_HWPTS; hwpt++) if (s.hwpts[hwpt]!.allocated) out.push({ kind, hwpt });
       return out;
     case 'dmaIova':
       // Devices without PRI only (the precondition's reason: no IOPF handler behind the PASID).

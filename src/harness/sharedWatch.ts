@@ -55,7 +55,7 @@ const KIND_FIELDS: Readonly<Record<CommandKind, readonly string[]>> = {
   prg: ['dev', 'mm', 'page', 'count', 'write', 'rid', 'last'],
   attachPasid: ['dev', 'hwpt', 'pasid'], replacePasid: ['dev', 'hwpt', 'from'], detachPasid: ['dev', 'hwpt'],
   iommuMap: ['hwpt', 'page', 'write'], iommuUnmap: ['hwpt', 'page'], dmaIova: ['dev', 'hwpt', 'page', 'write'], migrate: ['mm', 'page'],
-  dmaPasid: ['dev', 'pasid', 'page', 'write'], stopMarker: ['dev', 'mm'], guestMap: ['page', 'gpa', 'write'], guestUnmap: ['page'],
+  dmaPasid: ['dev', 'pasid', 'page', 'write'], stopMarker: ['dev', 'mm'], guestMap: ['page', 'gpa', 'write'], guestUnmap: ['page'], destroyHwpt: ['hwpt'],
 };
 const KIND_SLOTS: readonly (readonly (readonly [string, number])[])[] =
   COMMAND_KINDS.map((k) => KIND_FIELDS[k].map((f) => [f, SLOT_OF[f]!] as const));

@@ -98,6 +98,30 @@ export class Radix {
     return freed;
   }
 
+  /**
+   * Free every table of the tree, the root included, children before their parent: a domain's
+   * page-table teardown (io-pgtable-arm __arm_lpae_free_pgtable, VT-d pt_iommu_deinit). Leaves
+   * are not touched: the frames they map belong to whoever mapped them. A freed table keeps
+   * its entries, readable by a stale walker. Returns the freed frames.
+   */
+  freeTables(): number[] {
+    const freed: number[] = [];
+    this.freeBelow(this.root, this.rootLevel, freed);
+    return freed;
+  }
+
+  private freeBelow(table: number, level: number, freed: number[]): void {
+    if (this.mem.owner(table) !== this.owner) return;
+    if (level > 1) {
+      for (let i = 0; i < 512; i++) {
+        const e = this.mem.entry(table, i);
+        if ((e & PTE_P) !== 0) this.freeBelow(pteFrame(e), level - 1, freed);
+      }
+    }
+    this.mem.free(table);
+    freed.push(table);
+  }
+
   /** The level-1 table for vpn, allocating missing levels when `create`. */
   private leafTable(vpn: number, create: boolean): number | undefined {
     let table = this.root;

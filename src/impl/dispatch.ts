@@ -20,7 +20,7 @@ import type { Device, MmStruct } from './core/types.js';
 import { vfree, vmalloc } from './core/vmalloc.js';
 import { vm_mmap } from './core/vma.js';
 import { pciehp_surprise_remove } from './pciehp.js';
-import { attachPasid, detachPasid, dmaIova, guestMap, guestUnmap, ioasMap, ioasUnmap, replacePasid } from './iommufd.js';
+import { attachPasid, destroyHwpt, detachPasid, dmaIova, guestMap, guestUnmap, ioasMap, ioasUnmap, replacePasid } from './iommufd.js';
 import { type Co, type Yield, preemptPoint, sync } from './core/sched.js';
 import { mutex_lock, mutex_unlock } from './core/locking.js';
 import { uacceMutex } from './uacce.js';
@@ -253,6 +253,8 @@ export function* implTask(world: World, cmd: Command): Co<Observation> {
       return yield* ioasMap(world, cmd.hwpt, cmd.page, cmd.write);
     case 'iommuUnmap':
       return yield* ioasUnmap(world, cmd.hwpt, cmd.page);
+    case 'destroyHwpt':
+      return yield* destroyHwpt(world, cmd.hwpt);
     case 'guestMap':
       return guestMap(world, cmd.page, cmd.gpa, cmd.write);
     case 'guestUnmap':

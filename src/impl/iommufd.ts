@@ -13,7 +13,7 @@ import { NESTED_HWPT, NEST_PARENT_HWPT, OK, iovaVpn } from '../shared/index.js';
 import { IOMMU_VTD_INV_FLAGS_LEAF, type IommuOps, type IommuUserDataArray } from './core/ops.js';
 import { GUEST_S1_LEVELS, GuestS1Table } from './guestS1.js';
 import { KERNEL_OWNER } from '../hw/mem.js';
-import { iommu_attach_device_pasid, iommu_detach_device_pasid, iommu_replace_device_pasid } from './core/iommu.js';
+import { iommu_attach_device_pasid, iommu_detach_device_pasid, iommu_domain_free, iommu_replace_device_pasid } from './core/iommu.js';
 import { IOMMU_HWPT_ALLOC_NEST_PARENT } from './core/ops.js';
 import { iommu_map, iommu_paging_domain_alloc_flags, iommu_unmap } from './core/paging.js';
 import { type Mutex, mutex_init, mutex_lock, mutex_unlock } from './core/locking.js';
@@ -176,6 +176,52 @@ function* doDetachPasid(world: World, dev: Device, hwpt: number): Co<Observation
   if (pasid === undefined || slot.domain === undefined) throw new Error(`hwpt ${hwpt} not attached to group ${dev.group.id} (caller contract)`);
   yield* iommu_detach_device_pasid(slot.domain, dev, pasid);
   slot.pasid.delete(dev.group);
+  return OK;
+}
+
+/**
+ * IOMMU_DESTROY of HWPT `hwpt` (iommufd/main.c: iommufd_destroy → iommufd_object_remove,
+ * v7.0-rc5): -EBUSY while another reference is held: each attachment holds one, and a nested
+ * HWPT holds its parent's. Then the object's destroy:
+ * - iommufd_hwpt_paging_destroy (hw_pagetable.c): iopt_table_remove_domain takes the domain
+ *   out of its IOAS, unmapping every area from it (iopt_area_unfill_domain: iommu_unmap, each
+ *   flushed), then __iommufd_hwpt_destroy → iommu_domain_free. The IOAS goes next (its own
+ *   IOMMU_DESTROY: the pages are unpinned, here the buffers are freed), and the nest parent's
+ *   IOAS held the guest's RAM, so the guest's stage-1 table goes with it;
+ * - iommufd_hwpt_nested_destroy: __iommufd_hwpt_destroy, then the parent's reference is
+ *   dropped; the guest's table stays in guest RAM for a later nested HWPT over the same parent.
+ */
+export function* destroyHwpt(world: World, hwpt: number): Co<Observation> {
+  const slot = world.hwpts[hwpt]!;
+  const domain = slot.domain;
+  if (domain === undefined || allocating.has(slot)) throw new Error(`destroyHwpt(${hwpt}): caller contract`);
+  const nested = world.hwpts[NESTED_HWPT]!;
+  if (slot.pasid.size > 0 || (hwpt === NEST_PARENT_HWPT && nested.domain !== undefined)) return fail('EBUSY');
+  slot.domain = undefined;
+  if (hwpt === NESTED_HWPT) {
+    yield* iommu_domain_free(domain);
+    return OK;
+  }
+  // iopt_table_remove_domain: the IOAS's areas, then (nest parent) the guest RAM mapped into it.
+  for (let page = 0; page < slot.frames.length; page++) {
+    if (slot.frames[page] !== undefined && (yield* iommu_unmap(domain, iovaVpn(page))) === 0n) {
+      throw new Error(`iopt_table_remove_domain(hwpt ${hwpt}): IOVA page ${page} was not mapped`);
+    }
+  }
+  const guest = hwpt === NEST_PARENT_HWPT ? nested.guest : undefined;
+  if (guest !== undefined) for (const gpa of guest.tables.keys()) yield* iommu_unmap(domain, gpa);
+  yield* iommu_domain_free(domain);
+  const mem = world.kernel.mem;
+  for (let page = 0; page < slot.frames.length; page++) {
+    const frame = slot.frames[page];
+    if (frame === undefined) continue;
+    mem.free(frame);
+    slot.frames[page] = undefined;
+  }
+  if (guest !== undefined) {
+    for (const frame of guest.tables.values()) mem.free(frame);
+    nested.guest = undefined;
+  }
   return OK;
 }
 

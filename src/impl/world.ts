@@ -27,8 +27,8 @@ export interface HwptSlot {
   domain: IommuDomain | undefined;
   readonly frames: (number | undefined)[];
   readonly pasid: Map<IommuGroup, number>;
-  /** The nested HWPT (NESTED_HWPT): the guest's stage-1 table, made with the domain. */
-  guest?: GuestS1Table;
+  /** The nested HWPT (NESTED_HWPT): the guest's stage-1 table, made with the first domain; gone with the nest parent's IOAS. */
+  guest?: GuestS1Table | undefined;
 }
 
 export type SlotState = 'unborn' | 'live' | 'exited' | 'dropped' | 'freed';

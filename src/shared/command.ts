@@ -85,6 +85,13 @@ export type Command =
   | { readonly kind: 'replacePasid'; readonly dev: number; readonly hwpt: number; readonly from: number }
   /** iommu_detach_device_pasid of hwpt from dev's group (at the PASID it was attached at). */
   | { readonly kind: 'detachPasid'; readonly dev: number; readonly hwpt: number }
+  /**
+   * IOMMU_DESTROY of HWPT `hwpt` (allocated; -EBUSY while attached anywhere, or, for the nest
+   * parent, while the nested HWPT lives). A paging HWPT goes with its IOAS: every mapping is
+   * unmapped from the domain and flushed, the domain freed, then the buffers (and, for the nest
+   * parent, the guest's RAM). The nested HWPT's domain goes alone: the guest's table stays.
+   */
+  | { readonly kind: 'destroyHwpt'; readonly hwpt: number }
   /** iommu_map of IOVA page `page` of hwpt to a fresh kernel buffer (IOMMU_READ, | IOMMU_WRITE). */
   | { readonly kind: 'iommuMap'; readonly hwpt: number; readonly page: number; readonly write: boolean }
   /** iommu_unmap of IOVA page `page` of hwpt (flush, then the buffer is freed). */
@@ -137,5 +144,5 @@ export const COMMAND_KINDS: readonly CommandKind[] = [
   'spawn', 'gracePeriod', 'prefetch', 'vmalloc', 'vfree', 'failNext', 'serviceFaults', 'prefetchKernel', 'unplug', 'prg',
   'attachPasid', 'detachPasid', 'iommuMap', 'iommuUnmap', 'dmaIova', 'migrate', 'replacePasid', 'failNth', 'dmaPasid',
   'stopMarker',
-  'guestMap', 'guestUnmap',
+  'guestMap', 'guestUnmap', 'destroyHwpt',
 ];

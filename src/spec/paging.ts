@@ -40,18 +40,20 @@ export interface SpecHwpt {
   readonly settingUp: Int32Array;
   /** SMMUv3: the SMMU the domain was finalised for (smmu_domain->smmu), -1 before; its ASID is in SpecState.asids. */
   iommu: number;
+  /** SMMUv3, stage 1: the ASID it took from the global arm_smmu_asid_xa (0: none), released with the domain. */
+  asid: number;
 }
 
 export const newHwpts = (groups: number): SpecHwpt[] =>
   Array.from({ length: MAX_HWPTS }, () => ({
     allocated: false, pte: new Uint8Array(IOVA_PAGES), gpa: new Int32Array(IOVA_PAGES), token: new Int32Array(IOVA_PAGES),
-    gen: new Int32Array(IOVA_PAGES), pasid: new Int32Array(groups), settingUp: new Int32Array(groups), iommu: -1,
+    gen: new Int32Array(IOVA_PAGES), pasid: new Int32Array(groups), settingUp: new Int32Array(groups), iommu: -1, asid: 0,
   }));
 
 export const cloneHwpts = (h: readonly SpecHwpt[]): SpecHwpt[] =>
   h.map((x) => ({
     allocated: x.allocated, pte: x.pte.slice(), gpa: x.gpa.slice(), token: x.token.slice(), gen: x.gen.slice(), pasid: x.pasid.slice(), settingUp: x.settingUp.slice(),
-    iommu: x.iommu,
+    iommu: x.iommu, asid: x.asid,
   }));
 
 /**
@@ -185,6 +187,7 @@ const hwptAlloc = (s: SpecState, dev: number, hwpt: number): Errno | undefined =
       const asid = allocLowest(s.asids, 1, 2 ** s.t.topology.iommus[iommu]!.asidBits - 1);
       if (asid < 0) return 'EBUSY';
       s.asids.add(asid);
+      h.asid = asid;
     }
     h.iommu = iommu;
   }
@@ -402,5 +405,30 @@ export const guestMap = (s: SpecState, page: number, gpa: number, write: boolean
 /** guestUnmap(page): the leaf goes and its invalidation succeeds; the page no longer translates. */
 export const guestUnmap = (s: SpecState, page: number): Observation => {
   s.hwpts[NESTED_HWPT]!.pte[page] = PTE_ABSENT;
+  return OK_OBS;
+};
+
+/**
+ * destroyHwpt(hwpt). Precondition: allocated. iommufd_object_remove answers -EBUSY while an
+ * attachment holds the HWPT (in any group, or between a replace's two points), and for the
+ * nest parent while the nested HWPT holds it. Otherwise the domain is freed (SMMUv3: its ASID
+ * goes back to arm_smmu_asid_xa), and:
+ * - a paging HWPT's IOAS goes with it: no IOVA page is mapped any more, and the nest parent's
+ *   IOAS held the guest's RAM, so the guest's stage-1 leaves go too;
+ * - the nested HWPT's leaves stay: they are the guest's, in guest RAM the parent still maps.
+ * Sources: iommufd/main.c: iommufd_destroy; iommufd/hw_pagetable.c: iommufd_hwpt_paging_destroy,
+ * iommufd_hwpt_nested_destroy; arm-smmu-v3.c: arm_smmu_domain_free_paging (v7.0-rc5).
+ */
+export const destroyHwpt = (s: SpecState, hwpt: number): Observation => {
+  const h = s.hwpts[hwpt]!;
+  if (h.pasid.some((p) => p !== 0) || h.settingUp.some((p) => p !== 0)) return fail('EBUSY');
+  if (hwpt === NEST_PARENT_HWPT && s.hwpts[NESTED_HWPT]!.allocated) return fail('EBUSY');
+  h.allocated = false;
+  h.iommu = -1;
+  if (h.asid !== 0) s.asids.delete(h.asid);
+  h.asid = 0;
+  if (hwpt === NESTED_HWPT) return OK_OBS;
+  h.pte.fill(PTE_ABSENT);
+  if (hwpt === NEST_PARENT_HWPT) s.hwpts[NESTED_HWPT]!.pte.fill(PTE_ABSENT);
   return OK_OBS;
 };

@@ -122,7 +122,10 @@ export const precondition = (s: SpecState, cmd: Command): boolean => {
       return inRange(cmd.page, IOVA_PAGES) && inRange(cmd.gpa, IOVA_PAGES) && s.hwpts[NESTED_HWPT]!.allocated &&
         s.hwpts[NESTED_HWPT]!.pte[cmd.page] === PTE_ABSENT;
     case 'guestUnmap':
-      return inRange(cmd.page, IOVA_PAGES) && s.hwpts[NESTED_HWPT]!.pte[cmd.page] !== PTE_ABSENT;
+      // Its invalidation goes through the nested HWPT (IOMMU_HWPT_INVALIDATE): it must exist.
+      return inRange(cmd.page, IOVA_PAGES) && s.hwpts[NESTED_HWPT]!.allocated && s.hwpts[NESTED_HWPT]!.pte[cmd.page] !== PTE_ABSENT;
+    case 'destroyHwpt':
+      return inRange(cmd.hwpt, MAX_HWPTS) && s.hwpts[cmd.hwpt]!.allocated;
     case 'dmaIova':
       // A PRI device's miss would send a page request with no IOPF handler behind the PASID
       // (the no-handler response path is not modelled here): only devices without PRI.

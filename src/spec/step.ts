@@ -12,7 +12,7 @@ import { OK_OBS } from './observe.js';
 import { prg, serviceFaults } from './pri.js';
 import { stopMarker } from './stopMarker.js';
 import { unplug } from './hotplug.js';
-import { attachPasid, detachPasid, dmaIova, guestMap, guestUnmap, iommuMap, iommuUnmap, replacePasid } from './paging.js';
+import { attachPasid, destroyHwpt, detachPasid, dmaIova, guestMap, guestUnmap, iommuMap, iommuUnmap, replacePasid } from './paging.js';
 import type { SpecState } from './state.js';
 
 /**
@@ -106,6 +106,8 @@ const step = (s: SpecState, cmd: Command): Observation => {
       return iommuMap(s, cmd.hwpt, cmd.page, cmd.write);
     case 'iommuUnmap':
       return iommuUnmap(s, cmd.hwpt, cmd.page);
+    case 'destroyHwpt':
+      return destroyHwpt(s, cmd.hwpt);
     case 'guestMap':
       return guestMap(s, cmd.page, cmd.gpa, cmd.write);
     case 'guestUnmap':

@@ -43,6 +43,7 @@ const callOf = (cmd: Command): { from: Lane; to: Lane } => {
     case 'iommuUnmap':
     case 'guestMap':
     case 'guestUnmap':
+    case 'destroyHwpt':
       return { from: 'cpu', to: 'core' };
     case 'dma':
     case 'dmaIova':

@@ -32,6 +32,7 @@ export const commandRangeError = (cmd: Command, t: Topology): string | undefined
     .with({ kind: 'dmaIova' }, (c) => [dev(c.dev), hwpt(c.hwpt), iova(c.page)])
     .with({ kind: 'guestMap' }, (c) => [iova(c.page), iova(c.gpa)])
     .with({ kind: 'guestUnmap' }, (c) => [iova(c.page)])
+    .with({ kind: 'destroyHwpt' }, (c) => [hwpt(c.hwpt)])
     // Any PASID number is a legal request (a device may tag with any; the spec says what it gets).
     .with({ kind: 'dmaPasid' }, (c) => [dev(c.dev), page(c.page)])
     .with({ kind: 'stopMarker' }, (c) => [dev(c.dev), mm(c.mm)])

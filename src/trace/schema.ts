@@ -57,6 +57,7 @@ export const commandSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('stopMarker'), dev: id, mm: id }),
   z.strictObject({ kind: z.literal('guestMap'), page: id, gpa: id, write: z.boolean() }),
   z.strictObject({ kind: z.literal('guestUnmap'), page: id }),
+  z.strictObject({ kind: z.literal('destroyHwpt'), hwpt: id }),
 ]);
 
 const observationSchema = z.discriminatedUnion('ok', [

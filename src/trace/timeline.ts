@@ -35,6 +35,7 @@ export const formatCommand = (cmd: Command): string =>
     .with({ kind: 'replacePasid' }, (c) => `replacePasid(d${c.dev},hwpt${c.from}→hwpt${c.hwpt})`)
     .with({ kind: 'guestMap' }, (c) => `guestMap(iova${c.page}→gpa${c.gpa},${c.write ? 'rw' : 'r'})`)
     .with({ kind: 'guestUnmap' }, (c) => `guestUnmap(iova${c.page})`)
+    .with({ kind: 'destroyHwpt' }, (c) => `destroyHwpt(hwpt${c.hwpt})`)
     .exhaustive();
 
 const pageRange = (first: number, count: number): string =>
@@ -57,7 +58,7 @@ export const formatObservation = (cmd: Command, obs: Observation): string => {
       { kind: 'failNth' },
       { kind: 'prg' }, { kind: 'detachPasid' }, { kind: 'iommuMap' }, { kind: 'iommuUnmap' }, { kind: 'migrate' }, { kind: 'replacePasid' },
       { kind: 'stopMarker' },
-      { kind: 'guestMap' }, { kind: 'guestUnmap' },
+      { kind: 'guestMap' }, { kind: 'guestUnmap' }, { kind: 'destroyHwpt' },
       () => `ok ${v}`,
     )
     .exhaustive();

@@ -194,6 +194,8 @@ const callLines = (cmd: Command): { lines: string[]; ret: string } => {
         ],
         ret: 'ret',
       };
+    case 'destroyHwpt':
+      return { lines: [`\tsva_repro_hwpt_destroy(r, ${cmd.hwpt}); /* TODO: helper: iommu_unmap of every IOVA page mapped, then iommu_domain_free(r->hwpt[${cmd.hwpt}]) (-EBUSY while attached) */`], ret: '' };
     case 'migrate':
       return { lines: [`\t/* TODO: migrate SVA_REPRO_PAGE(${cmd.page}) of mm${cmd.mm} (move_pages() from a user task, or migrate_pages() on its folio) */`], ret: '' };
     default: {

@@ -46,6 +46,7 @@ const domain = (t: Topology, kind: CommandKind): Command[] => {
     case 'dmaIova': for (const dev of D) for (const hwpt of H) for (const page of I) for (const write of B) out.push({ kind, dev, hwpt, page, write }); break;
     case 'guestMap': for (const page of I) for (const gpa of I) for (const write of B) out.push({ kind, page, gpa, write }); break;
     case 'guestUnmap': for (const page of I) out.push({ kind, page }); break;
+    case 'destroyHwpt': for (const hwpt of H) out.push({ kind, hwpt }); break;
     case 'dmaPasid': for (const dev of D) for (const pasid of S) for (const page of P) for (const write of B) out.push({ kind, dev, pasid, page, write }); break;
     default: { const never: never = kind; throw new Error(String(never)); }
   }

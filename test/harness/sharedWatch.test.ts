@@ -19,7 +19,7 @@ const EVERY_KIND: Command[] = [
   { kind: 'iommuUnmap', hwpt: 0, page: 0 }, { kind: 'dmaIova', dev: 0, hwpt: 1, page: 2, write: false },
   { kind: 'migrate', mm: 1, page: 2 }, { kind: 'dmaPasid', dev: 1, pasid: 5, page: 3, write: true },
   { kind: 'stopMarker', dev: 0, mm: 1 },
-  { kind: 'guestMap', page: 1, gpa: 3, write: true }, { kind: 'guestUnmap', page: 2 },
+  { kind: 'guestMap', page: 1, gpa: 3, write: true }, { kind: 'guestUnmap', page: 2 }, { kind: 'destroyHwpt', hwpt: 2 },
 ];
 
 describe('The shared-memory step watch', () => {

@@ -51,8 +51,8 @@ describe('implStep', () => {
     // The mock driver allocates no paging domains: iommufd's PASID attach stops at the core.
     expect(step({ kind: 'attachPasid', dev: 0, hwpt: 0, pasid: 3 })).toEqual({ ok: false, errno: 'EOPNOTSUPP' });
     // The other paging-domain commands need an attached domain: test/impl/iommufd.test.ts and
-    // test/impl/vtd/nested.test.ts (VT-d).
-    const needDomain = ['detachPasid', 'replacePasid', 'iommuMap', 'iommuUnmap', 'dmaIova', 'guestMap', 'guestUnmap'];
+    // test/impl/vtd/nested.test.ts (VT-d), test/impl/iommufdDestroy.test.ts.
+    const needDomain = ['detachPasid', 'replacePasid', 'iommuMap', 'iommuUnmap', 'dmaIova', 'guestMap', 'guestUnmap', 'destroyHwpt'];
     expect([...seen, ...needDomain].sort()).toEqual([...COMMAND_KINDS].sort());
     expect(slotState(w.world, 0)).toBe('freed');
     expect(slotState(w.world, 2)).toBe('live');

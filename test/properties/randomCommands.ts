@@ -21,7 +21,7 @@ export const rng = (seed: number): (() => number) => {
 const KINDS: readonly [Command['kind'], number][] = [
   ['bind', 6], ['unbind', 4], ['mmap', 3], ['touch', 5], ['munmap', 2], ['mprotect', 2], ['dma', 5], ['prefetch', 1],
   ['exit', 1], ['mmdrop', 2], ['fork', 1], ['spawn', 3], ['gracePeriod', 2], ['vmalloc', 1], ['vfree', 1], ['failNext', 1], ['failNth', 1],
-  ['attachPasid', 2], ['detachPasid', 1], ['iommuMap', 2], ['iommuUnmap', 1], ['dmaIova', 3], ['migrate', 2], ['replacePasid', 2],
+  ['attachPasid', 2], ['detachPasid', 1], ['iommuMap', 2], ['iommuUnmap', 1], ['dmaIova', 3], ['migrate', 2], ['replacePasid', 2], ['destroyHwpt', 1],
 ];
 const TOTAL = KINDS.reduce((n, [, w]) => n + w, 0);
 
@@ -71,6 +71,7 @@ function candidate(t: Topology, r: () => number): Command {
     case 'stopMarker': return { kind, dev, mm };
     case 'guestMap': return { kind, page: int(IOVA_PAGES), gpa: int(IOVA_PAGES), write: r() < 0.5 };
     case 'guestUnmap': return { kind, page: int(IOVA_PAGES) };
+    case 'destroyHwpt': return { kind, hwpt: int(MAX_HWPTS) };
   }
 }
 

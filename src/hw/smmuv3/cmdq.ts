@@ -15,7 +15,7 @@ export interface SmmuObserver {
 /** Counter names per command kind, built once: the submit path builds no strings. */
 const SUBMITTED: Readonly<Record<SmmuCmdKind, string>> = {
   CFGI_STE: 'cmdq.CFGI_STE', CFGI_CD: 'cmdq.CFGI_CD', TLBI_NH_ASID: 'cmdq.TLBI_NH_ASID', TLBI_NH_VA: 'cmdq.TLBI_NH_VA',
-  TLBI_S2_IPA: 'cmdq.TLBI_S2_IPA', TLBI_NH_ALL: 'cmdq.TLBI_NH_ALL',
+  TLBI_S2_IPA: 'cmdq.TLBI_S2_IPA', TLBI_NH_ALL: 'cmdq.TLBI_NH_ALL', TLBI_S12_VMALL: 'cmdq.TLBI_S12_VMALL',
   ATC_INV: 'cmdq.ATC_INV', CMD_SYNC: 'cmdq.CMD_SYNC', CMD_RESUME: 'cmdq.CMD_RESUME',
 };
 

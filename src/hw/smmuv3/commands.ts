@@ -59,13 +59,15 @@ export type SmmuCmd =
   | ({ readonly kind: 'TLBI_S2_IPA'; readonly vmid: number } & TlbiRange)
   /** Invalidate every stage-1 (NH) entry tagged with a VMID, whatever its ASID. */
   | { readonly kind: 'TLBI_NH_ALL'; readonly vmid: number }
+  /** Invalidate every entry, stage 1 and stage 2, tagged with a VMID (SMMUv3 4.4.2.1 CMD_TLBI_S12_VMALL). */
+  | { readonly kind: 'TLBI_S12_VMALL'; readonly vmid: number }
   /** Complete every earlier command; their effects become visible here. */
   | { readonly kind: 'CMD_SYNC' }
   /** Resume the stalled transaction `stag` of stream `sid`: retry its translation, or abort it. */
   | { readonly kind: 'CMD_RESUME'; readonly sid: number; readonly stag: number; readonly retry: boolean };
 
 export type SmmuCmdKind = SmmuCmd['kind'];
-export const SMMU_CMD_KINDS: readonly SmmuCmdKind[] = ['CFGI_STE', 'CFGI_CD', 'TLBI_NH_ASID', 'TLBI_NH_VA', 'TLBI_S2_IPA', 'TLBI_NH_ALL', 'ATC_INV', 'CMD_SYNC', 'CMD_RESUME'];
+export const SMMU_CMD_KINDS: readonly SmmuCmdKind[] = ['CFGI_STE', 'CFGI_CD', 'TLBI_NH_ASID', 'TLBI_NH_VA', 'TLBI_S2_IPA', 'TLBI_NH_ALL', 'TLBI_S12_VMALL', 'ATC_INV', 'CMD_SYNC', 'CMD_RESUME'];
 
 /** What the unit supports; commands are checked against it when submitted. */
 export interface SmmuCaps {
@@ -131,6 +133,7 @@ export const validateCmd = (unit: string, caps: SmmuCaps, cmd: SmmuCmd): void =>
       validateRange(unit, caps, cmd);
       return;
     case 'TLBI_NH_ALL':
+    case 'TLBI_S12_VMALL':
       field(unit, cmd.kind, 'VMID', cmd.vmid, 0, vmidMax(caps));
       return;
     case 'ATC_INV':
@@ -165,6 +168,7 @@ export const formatCmd = (cmd: SmmuCmd): string =>
     .with({ kind: 'TLBI_NH_VA' }, (c) => `TLBI_NH_VA asid=${c.asid} vpn=0x${c.addr.toString(16)} pages=${tlbiPages(c)} leaf=${c.leaf ? 1 : 0}`)
     .with({ kind: 'TLBI_S2_IPA' }, (c) => `TLBI_S2_IPA vmid=${c.vmid} ipa=0x${c.addr.toString(16)} pages=${tlbiPages(c)} leaf=${c.leaf ? 1 : 0}`)
     .with({ kind: 'TLBI_NH_ALL' }, (c) => `TLBI_NH_ALL vmid=${c.vmid}`)
+    .with({ kind: 'TLBI_S12_VMALL' }, (c) => `TLBI_S12_VMALL vmid=${c.vmid}`)
     .with({ kind: 'ATC_INV' }, (c) =>
       `ATC_INV sid=${c.sid}${c.ssv ? ` ssid=${c.ssid}` : ''} ${c.size === ATC_INV_SIZE_ALL ? 'all' : `vpn=0x${c.addr.toString(16)} pages=2^${c.size}`}`)
     .with({ kind: 'CMD_SYNC' }, () => 'CMD_SYNC')

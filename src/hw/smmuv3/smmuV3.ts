@@ -289,6 +289,14 @@ export class SmmuV3 implements IommuUnit {
           this.walkCache.invalidateAll();
         }
         return true;
+      case 'TLBI_S12_VMALL':
+        // Stage-2 entries are never cached here (see TLBI_S2_IPA), so only VMID 0's stage-1
+        // entries can go, as with TLBI_NH_ALL.
+        if (cmd.vmid === 0) {
+          this.tlb.invalidateAll();
+          this.walkCache.invalidateAll();
+        }
+        return true;
       case 'ATC_INV': {
         const dev = this.streams.get(cmd.sid)!;
         if (dev.disconnected) return false;

@@ -47,6 +47,7 @@ const CMDQ_STORE: Readonly<Record<SmmuCmd['kind'], Yield>> = {
   TLBI_NH_VA: preemptPoint('arm_smmu_cmdq_issue_cmdlist: store TLBI_NH_VA'),
   TLBI_S2_IPA: preemptPoint('arm_smmu_cmdq_issue_cmdlist: store TLBI_S2_IPA'),
   TLBI_NH_ALL: preemptPoint('arm_smmu_cmdq_issue_cmdlist: store TLBI_NH_ALL'),
+  TLBI_S12_VMALL: preemptPoint('arm_smmu_cmdq_issue_cmdlist: store TLBI_S12_VMALL'),
   ATC_INV: preemptPoint('arm_smmu_cmdq_issue_cmdlist: store ATC_INV'),
   CMD_SYNC: preemptPoint('arm_smmu_cmdq_issue_cmdlist: store CMD_SYNC'),
   CMD_RESUME: preemptPoint('arm_smmu_cmdq_issue_cmdlist: store CMD_RESUME'),

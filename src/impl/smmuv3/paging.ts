@@ -19,7 +19,7 @@ import { iommu_iotlb_gather_add_page } from '../core/paging.js';
 import type { Co } from '../core/sched.js';
 import type { Device, IommuDomain } from '../core/types.js';
 import { arm_smmu_set_pasid } from './attach.js';
-import { arm_smmu_tlb_inv_range_domain } from './inv.js';
+import { arm_smmu_atc_inv_domain, arm_smmu_cmdq_issue_cmd_with_sync, arm_smmu_tlb_inv_asid, arm_smmu_tlb_inv_range_domain } from './inv.js';
 import { ArmSmmuDomain, arm_smmu_asid_lock, dev_iommu_priv_get, to_smmu_domain, type ArmSmmuDevice, type ArmSmmuMaster } from './structs.js';
 
 /** ARM_64_LPAE_S1 at 4K with ias = min(48, VA_BITS): a level-0 table and three below it. */
@@ -81,14 +81,41 @@ function* arm_smmu_iotlb_sync(domain: IommuDomain, gather: IommuIotlbGather): Co
 }
 
 /**
- * arm_smmu_domain_free_paging (v7.0-rc5): the io-pgtable goes, then the ASID (under
- * arm_smmu_asid_lock, so SVA cannot touch the CD meanwhile) or the VMID. No TLB flush: the
- * domain is detached everywhere and every unmap flushed before iommufd frees it.
+ * arm_smmu_tlb_inv_context (v7.0-rc5; the per-domain invalidation arrays replace it in v7.1):
+ * the io-pgtable's tlb_flush_all. Stage 1: every TLB entry of the ASID (arm_smmu_tlb_inv_asid);
+ * stage 2: CMD_TLBI_S12_VMALL of the VMID, with a sync; then the ATCs of the domain's ATS
+ * masters (none once it is detached everywhere).
+ */
+function* arm_smmu_tlb_inv_context(smmu_domain: ArmSmmuDomain): Co {
+  const smmu = smmu_domain.smmu;
+  if (smmu_domain.stage === 'S1') yield* arm_smmu_tlb_inv_asid(smmu, smmu_domain.cd.asid);
+  else yield* arm_smmu_cmdq_issue_cmd_with_sync(smmu, { kind: 'TLBI_S12_VMALL', vmid: smmu_domain.s2_cfg.vmid });
+  yield* arm_smmu_atc_inv_domain(smmu_domain, 0n, 0n);
+}
+
+/**
+ * io-pgtable.c: free_io_pgtable_ops (v7.0-rc5): io_pgtable_tlb_flush_all, then the format's
+ * free (io-pgtable-arm.c: arm_lpae_free_pgtable, every table page from the root down). The
+ * flush is what lets the ASID or VMID be reused: a detach clears the CD and leaves the TLB
+ * entries tagged with the ASID, and nothing else drops them.
+ */
+function* free_io_pgtable_ops(smmu_domain: ArmSmmuDomain): Co {
+  const pgtbl = smmu_domain.pgtbl;
+  if (pgtbl === undefined) return;
+  yield* arm_smmu_tlb_inv_context(smmu_domain);
+  pgtbl.radix.freeTables();
+  smmu_domain.pgtbl = undefined;
+}
+
+/**
+ * arm_smmu_domain_free_paging (v7.0-rc5): the io-pgtable goes (free_io_pgtable_ops, which
+ * flushes the domain's TLB entries first), then the ASID (under arm_smmu_asid_lock, so SVA
+ * cannot touch the CD meanwhile) or the VMID.
  */
 function* arm_smmu_domain_free_paging(domain: IommuDomain): Co {
   const smmu_domain = to_smmu_domain(domain);
   const smmu = smmu_domain.smmu;
-  smmu_domain.pgtbl = undefined; // free_io_pgtable_ops: tables are kernel memory, not tracked here
+  yield* free_io_pgtable_ops(smmu_domain);
   if (smmu_domain.stage === 'S1') {
     const asid_lock = arm_smmu_asid_lock(smmu.kernel);
     yield* mutex_lock(asid_lock);

@@ -7,6 +7,7 @@
  */
 import { err, ok, type Errno, type Result } from '../../shared/index.js';
 import type { Co } from '../core/sched.js';
+import { warn } from '../core/kernel.js';
 import { spin_lock_init } from '../core/locking.js';
 import { KERNEL_OWNER } from '../../hw/mem.js';
 import { Radix } from '../../hw/radix.js';
@@ -94,12 +95,30 @@ export function paging_domain_compatible(domain: DmarDomain, dev: Device): Errno
   return 0;
 }
 
+/**
+ * iommu.c: intel_iommu_domain_free (v7.0-rc5): a nest parent that still has nested domains on
+ * its s1_domains list is a WARN and stays (so is a domain with devices on its RID list, which
+ * no command here makes); else every page-table page goes, with no flush (iommufd frees only
+ * a domain attached nowhere, and every detach flushed its PASID), then the qi_batch and the
+ * domain.
+ */
+function* intel_iommu_domain_free(domain: IommuDomain): Co {
+  const dmar = to_dmar_domain(domain);
+  const kernel = domain.kernel!;
+  if (dmar.nested_parent === true && dmar.s1_domains!.length > 0) {
+    warn(kernel, `intel_iommu_domain_free: nest parent ${domain.id} still has ${dmar.s1_domains!.length} nested domains`);
+    return;
+  }
+  const pt = dmar.pgtable!;
+  pt.radix.freeTables();
+  dmar.qi_batch = undefined;
+  dmar.freed = true;
+}
+
 /** iommu.c: intel_fs_paging_domain_ops / intel_ss_paging_domain_ops: the same members here. */
 const intel_paging_domain_ops: IommuDomainOps = Object.freeze({
   set_dev_pasid: intel_iommu_set_dev_pasid,
-  free: function* (domain: IommuDomain): Co {
-    to_dmar_domain(domain).freed = true;
-  },
+  free: intel_iommu_domain_free,
   map_pages: intel_iommu_map_pages,
   unmap_pages: intel_iommu_unmap_pages,
   iotlb_sync: intel_iommu_tlb_sync,
