@@ -44,5 +44,7 @@ export const adoptAllocatedIds = (spec: SpecState, kernel: AbstractView): boolea
   spec.asids.clear();
   for (const b of kernel.asids) spec.asids.add(b);
   for (const sl of spec.slots) for (const d of sl.domains) if (d.asid !== 0) (d as { asid: number }).asid = map.get(d.asid)!;
+  // A HWPT's ASID is released by its destroy: it must name the kernel's ID too.
+  for (const h of spec.hwpts) if (h.asid !== 0) h.asid = map.get(h.asid)!;
   return true;
 };

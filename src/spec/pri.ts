@@ -165,8 +165,9 @@ const sendGroup = (s: SpecState, dev: number, slot: number, page: number, count:
   if (s.outstanding[dev]! + count > PRI_CREDITS) return dmaFault('no PRI credit');
   const open = openPrgi(s, dev, slot);
   const prgi = open >= 0 ? open : allocPrgi(s, dev);
+  const pasid = slot < 0 ? -1 : s.slots[slot]!.pasid.ctx.pasid;
   for (let i = 0; i < count; i++) {
-    const r: SpecRequest = { dev, slot, page: page + i, write, prgi, last: last && i === count - 1 };
+    const r: SpecRequest = { dev, slot, pasid, page: page + i, write, prgi, last: last && i === count - 1 };
     s.outstanding[dev]! += 1;
     s.waiting.push(r);
     send(s, r);
@@ -212,9 +213,25 @@ const handleFault = (s: SpecState, slot: number, r: SpecRequest): boolean => {
   return sl.mm.state === MM.live && touch(sl, slot, r.page, r.write).ok;
 };
 
-/** The fault handler at the request's PASID: an attach handle of the device's group for that mm. */
-const hasHandler = (s: SpecState, r: SpecRequest): boolean =>
-  r.slot >= 0 && s.slots[r.slot]!.handles[s.t.devGroup[r.dev]!] !== undefined;
+/**
+ * The slot whose attach handle the kernel finds for the request, or -1 (none: the RID, or no
+ * mm's SVA handle at that PASID of the device's group). iommu_report_device_fault looks the
+ * PASID number up in the group's pasid_array when the fault thread reports the request: a
+ * request that waited in the queue while its mm was freed and the number went to another mm
+ * bound there is that mm's fault (which the device could as well have sent it afresh).
+ */
+const handlerOf = (s: SpecState, r: SpecRequest): number => {
+  if (r.slot < 0) return -1;
+  const g = s.t.devGroup[r.dev]!;
+  if (s.slots[r.slot]!.pasid.ctx.pasid === r.pasid) return s.slots[r.slot]!.handles[g] !== undefined ? r.slot : -1;
+  for (let slot = 0; slot < s.slots.length; slot++) {
+    const sl = s.slots[slot]!;
+    if (sl.pasid.ctx.pasid === r.pasid && sl.handles[g] !== undefined) return slot;
+  }
+  return -1;
+};
+
+const hasHandler = (s: SpecState, r: SpecRequest): boolean => handlerOf(s, r) >= 0;
 
 /**
  * The IOMMU's fault thread: report every queued request of `iommu` in order (prq_event_thread,
@@ -246,7 +263,8 @@ const faultReport = (s: SpecState, iommu: number, later?: SpecAnswer[]): SpecGro
   for (const r of mine) {
     // prq_event_thread drops a Stop Marker before the device lookup, unanswered.
     if (r.stop === true) continue;
-    if (!hasHandler(s, r)) {
+    const handler = handlerOf(s, r);
+    if (handler < 0) {
       if (r.last) answerInLoop(s, { r, code: 'invalid' }, later);
       continue;
     }
@@ -270,7 +288,7 @@ const faultReport = (s: SpecState, iommu: number, later?: SpecAnswer[]): SpecGro
       continue;
     }
     faults.push(r);
-    groups.push({ faults, last: r });
+    groups.push({ faults, last: r, handler });
   }
   return groups;
 };
@@ -316,7 +334,7 @@ const runGroups = (s: SpecState, groups: readonly SpecGroup[], attached: (r: Spe
   for (const g of groups) {
     let ok = true;
     for (const f of g.faults) {
-      if (!handleFault(s, g.last.slot, f)) {
+      if (!handleFault(s, g.handler, f)) {
         ok = false;
         break;
       }
@@ -340,7 +358,7 @@ const answer = (s: SpecState, g: SpecGroup, ok: boolean, attached: (r: SpecReque
 const workFault = (s: SpecState, attached: (r: SpecRequest) => boolean): number => {
   const sv = s.servicing;
   const g = sv.item ?? sv.pending.shift()!;
-  const ok = handleFault(s, g.last.slot, g.faults[sv.itemAt]!);
+  const ok = handleFault(s, g.handler, g.faults[sv.itemAt]!);
   if (ok && sv.itemAt + 1 < g.faults.length) {
     sv.item = g;
     sv.itemAt++;

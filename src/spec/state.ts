@@ -81,7 +81,14 @@ export interface SpecTopo {
  */
 export interface SpecRequest {
   readonly dev: number;
+  /** The mm whose PASID the device tagged it with, as the device knows it (its waits and retries); -1: the RID. */
   readonly slot: number;
+  /**
+   * The PASID number the request carries (-1: the RID). The kernel finds the handler by this
+   * number when it reports the request, so a request still queued when the PASID has gone to
+   * another mm is that mm's fault (pri.ts handlerOf).
+   */
+  readonly pasid: number;
   readonly page: number;
   readonly write: boolean;
   readonly prgi: number;
@@ -191,6 +198,8 @@ export interface SpecAnswer {
 export interface SpecGroup {
   readonly faults: readonly SpecRequest[];
   readonly last: SpecRequest;
+  /** The slot whose attach handle the fault thread found (pri.ts handlerOf): the mm its work faults pages into. */
+  readonly handler: number;
 }
 
 /**

@@ -29,6 +29,6 @@ export const stopMarker = (s: SpecState, dev: number, slot: number): Observation
     const w = s.waiting[i]!;
     if (w.dev === dev && w.slot === slot && w.stale === undefined) s.waiting[i] = { ...w, stale: true };
   }
-  send(s, { dev, slot, page: -1, write: false, prgi: 0, last: true, stop: true });
+  send(s, { dev, slot, pasid: s.slots[slot]!.pasid.ctx.pasid, page: -1, write: false, prgi: 0, last: true, stop: true });
   return OK_OBS;
 };

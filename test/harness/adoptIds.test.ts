@@ -31,6 +31,18 @@ describe('adoptAllocatedIds: a group may allocate other free IDs than the spec\'
     expect(abstractView(s).asids).toEqual([1, 2, 3, 4]);
   });
 
+  test('renames the ASID a HWPT holds too, so that its destroy frees the kernel\'s ID', () => {
+    const s = bound();
+    const v = abstractView(s);
+    // The group took ASID 1 for a bind that failed and gave it back: HWPT 1 has 4, not 3.
+    const kernel: AbstractView = { ...v, asids: [1, 2, 4] };
+    expect(adoptAllocatedIds(s, kernel)).toBe(true);
+    expect(s.hwpts[1]!.asid).toBe(4);
+    run(s, { kind: 'detachPasid', dev: 1, hwpt: 1 });
+    run(s, { kind: 'destroyHwpt', hwpt: 1 });
+    expect(abstractView(s).asids).toEqual([1, 2]);
+  });
+
   test('refuses two domains on one ID, a different count, and any other difference, leaving the spec as it was', () => {
     const s = bound();
     const v = abstractView(s);

@@ -49,7 +49,7 @@ describe('a LAST the AMD IOMMU discarded', () => {
     log.clearStatus(true, true);
     log.setEnabled(true);
     log.append({ devid: d2.hw.sid, pasid: 1, gn: true, vpn: userVpn(1), write: false, tag: 0, last: true });
-    b2.spec.prq.push({ dev: 0, slot: 0, page: 1, write: false, prgi: 0, last: true });
+    b2.spec.prq.push({ dev: 0, slot: 0, pasid: 1, page: 1, write: false, prgi: 0, last: true });
     b2.spec.prqOverflow[0] = 0;
     expect(b2.check(priResponses).map((x) => x.message)).toContainEqual(expect.stringMatching(/the IOMMU discarded the LAST of dev0's PRG 0 \(PASID 1\), yet the IOMMU and kernel hold it 1 times/));
   });
