@@ -1,7 +1,8 @@
 /**
  * The iommufd side of the paging-domain commands (drivers/iommu/iommufd/, v7.0-rc5, reduced
  * to what reaches the IOMMU core): a HWPT's paging domain is allocated on its first PASID
- * attach (IOMMU_HWPT_ALLOC; HWPT 0 as a nest parent, HWPT 1 plain) and kept; IOAS map/unmap
+ * attach (IOMMU_HWPT_ALLOC; HWPT 0 as a nest parent, HWPT 1 plain) and kept until its
+ * IOMMU_DESTROY (destroyHwpt); IOAS map/unmap
  * become iommu_map / iommu_unmap of one page backed by a kernel buffer, freed only after the
  * unmap has flushed (iopt_unmap_iova unpins after iommu_unmap returns). HWPT 2 is a nested
  * HWPT over HWPT 0 (IOMMU_HWPT_ALLOC with pt_id = HWPT 0 and IOMMU_HWPT_DATA_VTD_S1), whose

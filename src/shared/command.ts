@@ -74,7 +74,7 @@ export type Command =
   | { readonly kind: 'serviceFaults' }
   /**
    * iommufd PASID attach (IOMMU_HWPT_ALLOC + iommu_attach_device_pasid): paging domain `hwpt`
-   * (0: a second-stage nest parent, 1: first-stage; allocated on first use, kept afterwards)
+   * (0: a second-stage nest parent, 1: first-stage; allocated on first use, kept until destroyHwpt)
    * is attached to dev's group at the caller-chosen `pasid`.
    */
   | { readonly kind: 'attachPasid'; readonly dev: number; readonly hwpt: number; readonly pasid: number }

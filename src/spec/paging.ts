@@ -1,6 +1,6 @@
 /**
  * iommufd paging domains at a PASID, as the spec sees them: HWPT h is one paging domain
- * (allocated by its first attach, then kept), mapping IOVA pages to kernel buffers, attached
+ * (allocated by its first attach, kept until destroyHwpt), mapping IOVA pages to kernel buffers, attached
  * to at most one PASID per group. A device's access at that PASID reads the buffer's token iff
  * the page is mapped with the access's permission; the PASID space is shared with SVA through
  * each group's pasid_array, so a PASID taken by one is -EBUSY for the other.
