@@ -24,7 +24,7 @@ interface FileCoverage {
 const root = process.cwd();
 const args = process.argv.slice(2);
 // c8's instrumentation makes a step several times slower; on a loaded machine a grouped VT-d
-// step then passes run's 1 s wall-clock watchdog, the run reports a false I-LOCKUP and stops
+// step passed run's wall-clock watchdog when it was 1 s (10 s now), the run reports a false I-LOCKUP and stops
 // that platform early, and the figure covers fewer runs than the default run makes.
 const STEP_TIMEOUT = ['--step-timeout', '60s'];
 const runArgs = [...(args.length > 0 ? args : ['--seed', '1729']), ...(args.includes('--step-timeout') ? [] : STEP_TIMEOUT)];

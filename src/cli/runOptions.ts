@@ -3,6 +3,7 @@ import type { FaultId, FindingName, Platform } from '../shared/index.js';
 import { type Checked, bad, good } from '../trace/index.js';
 import type { OptionDef, ParsedArgs } from './args.js';
 import type { Budget, RunOptions, TopologyChoice } from '../harness/index.js';
+import { DEFAULT_STEP_TIMEOUT_MS } from '../harness/supervise.js';
 import { parseChoice, parseCount, parseDuration, parsePlatforms, parseSeed, parseSlice } from './values.js';
 
 /** The budget when neither --runs nor --time is given. */
@@ -33,7 +34,7 @@ export const RUN_OPTIONS: readonly OptionDef[] = [
   { name: 'runs', value: 'N', help: `budget: number of command sequences per platform (default: ${DEFAULT_BUDGET.kind === 'runs' ? DEFAULT_BUDGET.runs : ''})` },
   { name: 'time', value: 'DURATION', help: 'budget: wall time of the whole run instead (shared by the platforms), e.g. 90s, 10m; a hard bound' },
   { name: 'slice', value: 'I/N', help: 'run part I of N of the search: N slices are the whole search (--runs split, --time each), e.g. 2/4' },
-  { name: 'step-timeout', value: 'DURATION', help: 'wall time one step may take before it is a soft lockup (I-LOCKUP; default: 1s)' },
+  { name: 'step-timeout', value: 'DURATION', help: 'wall time one step may take before it is a soft lockup (I-LOCKUP; default: 10s)' },
   { name: 'traces', value: 'DIR', help: `folder for counterexample traces (default: ${DEFAULT_TRACES_DIR})` },
   { name: 'fault', value: 'ID', help: `switch one historical bug back on (${faultIdRanges()}); runs only on the platforms it applies to` },
   { name: 'json', help: 'print the summary as one JSON document on stdout (for CI) instead of the table' },
@@ -167,7 +168,7 @@ export interface RunOutputOptions {
   readonly stepTimeoutMs: number;
 }
 
-export const DEFAULT_STEP_TIMEOUT_S = 1;
+export const DEFAULT_STEP_TIMEOUT_S = DEFAULT_STEP_TIMEOUT_MS / 1000;
 
 export const toRunOutputOptions = (args: ParsedArgs): Checked<RunOutputOptions> => {
   const t = str(args, 'step-timeout');

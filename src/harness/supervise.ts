@@ -27,8 +27,13 @@ import type { PlainRunOptions, WorkerData, WorkerMessage } from './workerProtoco
 export const TOLERANCE_MS = 500;
 /** After a stop request, how long the search has to reach the end of its chunk. */
 export const STOP_GRACE_MS = 500;
-/** A step of this harness takes microseconds; one that takes a second is stuck. */
-export const DEFAULT_STEP_TIMEOUT_MS = 1000;
+/**
+ * A sequential step takes microseconds and a concurrent group's linearization milliseconds, but
+ * on a loaded 2-core host a grouped step has passed 1 s of wall time (a false I-LOCKUP from the
+ * README's first command, 2026-12-07, SMMUv3 seed 1736, which replays clean): ten seconds is
+ * still nothing next to a loop that never ends, and far from any step that does.
+ */
+export const DEFAULT_STEP_TIMEOUT_MS = 10_000;
 /**
  * Under a time budget a step may take at most a quarter of its platform's share (so a hung
  * step is caught, with its trace, before the share ends), but never less than this: far above
