@@ -84,4 +84,30 @@ describe('Radix', () => {
     expect(r.freeEmptyTables(512 ** 3 + 7)).toEqual([]);
     expect(m.kind(shared.root)).toBe('table');
   });
+
+  test('freeTables frees every table of the tree, children before their parent, the root last, and no leaf frame', () => {
+    const { m, r } = tree(3);
+    const a = m.alloc('data', 3);
+    const b = m.alloc('data', 3);
+    r.map(5, a, true);
+    r.map(512 * 512 + 9, b, false);
+    const freed = r.freeTables();
+    // Root, then two paths of two tables below it: five tables, the root freed last.
+    expect(freed).toHaveLength(5);
+    expect(freed.at(-1)).toBe(r.root);
+    for (const f of freed) expect(m.kind(f)).toBe('free');
+    expect([m.kind(a), m.kind(b)]).toEqual(['data', 'data']);
+    // A freed table keeps its entries for a stale walker.
+    expect(pteFrame(m.hwEntry(r.root, 0, 'test'))).toBe(freed[1]);
+  });
+
+  test('freeTables leaves a table of another owner (the shared kernel half) alone', () => {
+    const m = new PhysMem();
+    const shared = new Radix(m, m.alloc('table', -1), 3, -1);
+    const r = new Radix(m, m.alloc('table', 3), 4, 3);
+    shared.map(7, m.alloc('data', -1), true);
+    m.setEntry(r.root, 1, (shared.root << 3) | PTE_P | PTE_W);
+    expect(r.freeTables()).toEqual([r.root]);
+    expect(m.kind(shared.root)).toBe('table');
+  });
 });
