@@ -122,7 +122,8 @@ export const preempts = (s: Sched): boolean => s.bridges === 0 && s.inline.lengt
 export const preempting = (kernel: Kernel): boolean => preempts(schedOf(kernel));
 
 /**
- * Scheduling bookkeeping on a kernel object (a lock, a task, the counter that names kworkers)
+ * Scheduling bookkeeping on a kernel object (an IOMMU's PRQ thread state, an IOPF queue's locks
+ * and work list; locks keep theirs in a private field, core/locking.ts)
  * as a non-enumerable field: no part of the state the explorer fingerprints
  * (src/explore/fingerprint.ts hashes enumerable fields), where it would make every state new.
  */
