@@ -24,8 +24,8 @@ interface FileCoverage {
 const root = process.cwd();
 const args = process.argv.slice(2);
 // c8's instrumentation makes a step several times slower; on a loaded machine a grouped VT-d
-// step passed run's wall-clock watchdog when it was 1 s (10 s now), the run reports a false I-LOCKUP and stops
-// that platform early, and the figure covers fewer runs than the default run makes.
+// step once passed run's wall-clock watchdog (1 s then, 10 s now): the run reported a false
+// I-LOCKUP and stopped that platform early, and the figure covered fewer runs than the default run makes.
 const STEP_TIMEOUT = ['--step-timeout', '60s'];
 const runArgs = [...(args.length > 0 ? args : ['--seed', '1729']), ...(args.includes('--step-timeout') ? [] : STEP_TIMEOUT)];
 const dir = mkdtempSync(join(tmpdir(), 'sva-coverage-'));

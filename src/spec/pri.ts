@@ -156,6 +156,9 @@ export const openPrgi = (s: SpecState, dev: number, slot: number): number => {
   return -1;
 };
 
+/** The PASID number a request tagged for `slot`'s mm carries now (-1: the RID). */
+export const requestPasid = (s: SpecState, slot: number): number => (slot < 0 ? -1 : s.slots[slot]!.pasid.ctx.pasid);
+
 /**
  * Send `count` requests for pages page.. of `slot` (-1: on the RID) in the device's open group
  * there or a new one, LAST on the final one when `last`; or fail without the credits.
@@ -165,7 +168,7 @@ const sendGroup = (s: SpecState, dev: number, slot: number, page: number, count:
   if (s.outstanding[dev]! + count > PRI_CREDITS) return dmaFault('no PRI credit');
   const open = openPrgi(s, dev, slot);
   const prgi = open >= 0 ? open : allocPrgi(s, dev);
-  const pasid = slot < 0 ? -1 : s.slots[slot]!.pasid.ctx.pasid;
+  const pasid = requestPasid(s, slot);
   for (let i = 0; i < count; i++) {
     const r: SpecRequest = { dev, slot, pasid, page: page + i, write, prgi, last: last && i === count - 1 };
     s.outstanding[dev]! += 1;
@@ -223,7 +226,7 @@ const handleFault = (s: SpecState, slot: number, r: SpecRequest): boolean => {
 const handlerOf = (s: SpecState, r: SpecRequest): number => {
   if (r.slot < 0) return -1;
   const g = s.t.devGroup[r.dev]!;
-  if (s.slots[r.slot]!.pasid.ctx.pasid === r.pasid) return s.slots[r.slot]!.handles[g] !== undefined ? r.slot : -1;
+  // A freed mm keeps no handle, so at most one slot with the number has one.
   for (let slot = 0; slot < s.slots.length; slot++) {
     const sl = s.slots[slot]!;
     if (sl.pasid.ctx.pasid === r.pasid && sl.handles[g] !== undefined) return slot;

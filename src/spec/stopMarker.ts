@@ -15,7 +15,7 @@
  * thread to consume it like any descriptor of (RID, PASID).
  */
 import { OK_OBS } from './observe.js';
-import { send } from './pri.js';
+import { requestPasid, send } from './pri.js';
 import type { Observation } from '../shared/index.js';
 import type { SpecState } from './state.js';
 
@@ -29,6 +29,6 @@ export const stopMarker = (s: SpecState, dev: number, slot: number): Observation
     const w = s.waiting[i]!;
     if (w.dev === dev && w.slot === slot && w.stale === undefined) s.waiting[i] = { ...w, stale: true };
   }
-  send(s, { dev, slot, pasid: s.slots[slot]!.pasid.ctx.pasid, page: -1, write: false, prgi: 0, last: true, stop: true });
+  send(s, { dev, slot, pasid: requestPasid(s, slot), page: -1, write: false, prgi: 0, last: true, stop: true });
   return OK_OBS;
 };

@@ -8,6 +8,16 @@ const tree = (levels: number): { m: PhysMem; r: Radix } => {
   return { m, r: new Radix(m, m.alloc('table', 3), levels, 3) };
 };
 
+/** A 4-level tree of owner 3 whose root entry 1 points at a 3-level table of owner -1 (a shared kernel half) mapping vpn 7. */
+const withSharedHalf = (): { m: PhysMem; shared: Radix; r: Radix } => {
+  const m = new PhysMem();
+  const shared = new Radix(m, m.alloc('table', -1), 3, -1);
+  const r = new Radix(m, m.alloc('table', 3), 4, 3);
+  shared.map(7, m.alloc('data', -1), true);
+  m.setEntry(r.root, 1, (shared.root << 3) | PTE_P | PTE_W);
+  return { m, shared, r };
+};
+
 describe('Radix', () => {
   test('levelIndex, levelPrefix and levelSpan split a vpn 9 bits per level, beyond 32 bits', () => {
     const vpn = 0x1_2345_6789_a; // > 2^32
@@ -75,11 +85,7 @@ describe('Radix', () => {
   });
 
   test('tables of another owner are never freed', () => {
-    const m = new PhysMem();
-    const shared = new Radix(m, m.alloc('table', -1), 3, -1);
-    const r = new Radix(m, m.alloc('table', 3), 4, 3);
-    shared.map(7, m.alloc('data', -1), true);
-    m.setEntry(r.root, 1, (shared.root << 3) | PTE_P | PTE_W);
+    const { m, shared, r } = withSharedHalf();
     shared.unmap(7);
     expect(r.freeEmptyTables(512 ** 3 + 7)).toEqual([]);
     expect(m.kind(shared.root)).toBe('table');
@@ -102,11 +108,7 @@ describe('Radix', () => {
   });
 
   test('freeTables leaves a table of another owner (the shared kernel half) alone', () => {
-    const m = new PhysMem();
-    const shared = new Radix(m, m.alloc('table', -1), 3, -1);
-    const r = new Radix(m, m.alloc('table', 3), 4, 3);
-    shared.map(7, m.alloc('data', -1), true);
-    m.setEntry(r.root, 1, (shared.root << 3) | PTE_P | PTE_W);
+    const { m, shared, r } = withSharedHalf();
     expect(r.freeTables()).toEqual([r.root]);
     expect(m.kind(shared.root)).toBe('table');
   });

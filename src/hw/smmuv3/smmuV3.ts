@@ -282,16 +282,10 @@ export class SmmuV3 implements IommuUnit {
         if (cmd.tg > TLBI_TG_4K) this.cerrorIll(cmd);
         return true;
       case 'TLBI_NH_ALL':
-        // Stage-1-only STEs tag their entries with VMID 0 (STE.S2VMID is 0 in every STE the
-        // kernel writes for them): only VMID 0 names the cached stage-1 entries.
-        if (cmd.vmid === 0) {
-          this.tlb.invalidateAll();
-          this.walkCache.invalidateAll();
-        }
-        return true;
       case 'TLBI_S12_VMALL':
-        // Stage-2 entries are never cached here (see TLBI_S2_IPA), so only VMID 0's stage-1
-        // entries can go, as with TLBI_NH_ALL.
+        // Stage-1-only STEs tag their entries with VMID 0 (STE.S2VMID is 0 in every STE the
+        // kernel writes for them): only VMID 0 names the cached stage-1 entries. Stage-2
+        // entries are never cached here (see TLBI_S2_IPA), so S12_VMALL drops no more.
         if (cmd.vmid === 0) {
           this.tlb.invalidateAll();
           this.walkCache.invalidateAll();

@@ -21,29 +21,17 @@ describe('SMMUv3 stage-2 invalidations (TLBI_S2_IPA, TLBI_NH_ALL, TLBI_S12_VMALL
     expect(r.smmu.counters.snapshot()['cmdq.TLBI_S2_IPA']).toBe(1);
   });
 
-  test('TLBI_NH_ALL of a nest parent\'s VMID leaves the VMID-0 stage-1 entries; of VMID 0 it drops them all', () => {
+  test.each(['TLBI_NH_ALL', 'TLBI_S12_VMALL'] as const)('%s of a nest parent\'s VMID leaves the VMID-0 stage-1 entries; of VMID 0 it drops them all', (kind) => {
     const r = rig();
     warm(r);
-    r.smmu.submit({ kind: 'TLBI_NH_ALL', vmid: 1 });
+    r.smmu.submit({ kind, vmid: 1 });
     sync(r.smmu);
     expect(r.smmu.tlb.entries()).toHaveLength(4);
-    r.smmu.submit({ kind: 'TLBI_NH_ALL', vmid: 0 });
+    r.smmu.submit({ kind, vmid: 0 });
     sync(r.smmu);
     expect(r.smmu.tlb.entries()).toEqual([]);
     expect(r.smmu.walkCache.entries()).toEqual([]);
-  });
-
-  test('TLBI_S12_VMALL of a nest parent\'s VMID leaves the VMID-0 stage-1 entries; of VMID 0 it drops them all', () => {
-    const r = rig();
-    warm(r);
-    r.smmu.submit({ kind: 'TLBI_S12_VMALL', vmid: 2 });
-    sync(r.smmu);
-    expect(r.smmu.tlb.entries()).toHaveLength(4);
-    r.smmu.submit({ kind: 'TLBI_S12_VMALL', vmid: 0 });
-    sync(r.smmu);
-    expect(r.smmu.tlb.entries()).toEqual([]);
-    expect(r.smmu.walkCache.entries()).toEqual([]);
-    expect(r.smmu.counters.snapshot()['cmdq.TLBI_S12_VMALL']).toBe(2);
+    expect(r.smmu.counters.snapshot()[`cmdq.${kind}`]).toBe(2);
   });
 
   test('malformed stage-2 commands are refused as CERROR_ILL would: VMID width, a range without RANGE_INV', () => {
