@@ -63,7 +63,7 @@ export function* domain_remove_dev_pasid(domain: IommuDomain | undefined, dev: D
  * the entry down (flushes and PRQ drain included), stop IOPF for the old domain, then forget the
  * attachment. Since 39c20c4e83b9 the attach enables IOPF only on a PRI device, but this still
  * disables it for every SVA domain: on a device without PRI intel_iommu_disable_iopf WARNs
- * (finding vtd-iopf-remove-nonpri; the proposed fix skips it as the attach does).
+ * (finding vtd-iopf-remove-nonpri, fixed upstream by 534b5f98ab73 in the iopf helpers).
  */
 function* blocking_domain_set_dev_pasid(_domain: IommuDomain, dev: Device, pasid: number, old: IommuDomain | undefined): Co<Errno | 0> {
   const info = dev_iommu_priv_get(dev);
@@ -76,13 +76,9 @@ function* blocking_domain_set_dev_pasid(_domain: IommuDomain, dev: Device, pasid
   if (old_locking) yield* mutex_lock(pasid_mutex(kernel));
   yield* intel_pasid_tear_down_entry(info.iommu, dev, pasid, false);
   if (old_locking) yield* mutex_unlock(pasid_mutex(kernel));
-  if (kernel.fixes.has('vtd-iopf-remove-nonpri')) {
-    // The proposed fix: disable IOPF only where the attach enabled it (39c20c4e83b9's test).
-    if (info.pri_supported) yield* iopf_for_domain_remove(old, dev);
-  } else {
-    if (!info.pri_supported && old?.type === 'SVA') noteFinding(kernel, 'vtd-iopf-remove-nonpri');
-    yield* iopf_for_domain_remove(old, dev);
-  }
+  // With the fix on (534b5f98ab73) iopf_for_domain_remove itself skips what the attach skipped.
+  if (!kernel.fixes.has('vtd-iopf-remove-nonpri') && !info.pri_supported && old?.type === 'SVA') noteFinding(kernel, 'vtd-iopf-remove-nonpri');
+  yield* iopf_for_domain_remove(old, dev);
   yield* domain_remove_dev_pasid(old, dev, pasid);
   return 0;
 }

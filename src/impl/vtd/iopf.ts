@@ -30,22 +30,37 @@ export function* intel_iommu_disable_iopf(dev: Device): Co {
 }
 
 /**
- * Only domains with an iopf handler take part; the core gives every SVA domain one. The helpers
- * do not look at the device: since 39c20c4e83b9 intel_svm_set_dev_pasid skips them for a device
- * without PRI, but the PASID detach (blocking_domain_set_dev_pasid) does not (finding
- * vtd-iopf-remove-nonpri, docs/upstream-findings.md).
+ * Only domains with an iopf handler take part; the core gives every SVA domain one. In v7.0-rc5
+ * the helpers do not look at the device: since 39c20c4e83b9 intel_svm_set_dev_pasid skips them
+ * for a device without PRI, but the PASID detach (blocking_domain_set_dev_pasid) does not
+ * (finding vtd-iopf-remove-nonpri, docs/upstream-findings.md).
  */
 const has_iopf_handler = (domain: IommuDomain | undefined): domain is IommuDomain =>
   domain !== undefined && domain.type === 'SVA';
 
-/** iommu.h: iopf_for_domain_set (v6.17). */
-export function* iopf_for_domain_set(domain: IommuDomain | undefined, dev: Device): Co<Errno | 0> {
-  return has_iopf_handler(domain) ? yield* intel_iommu_enable_iopf(dev) : 0;
+/**
+ * The fix of finding vtd-iopf-remove-nonpri, as upstream took it (534b5f98ab73, "iommu/vt-d:
+ * Avoid WARNING in sva unbind path", iommu tree intel/vt-d after v7.0): the helpers themselves
+ * skip an SVA domain on a device without PRI ("SVA with non-IOMMU/PRI IOPF handling is
+ * allowed"), so the attach and the detach agree. B17 is the kernel before 39c20c4e83b9, which
+ * had no such test anywhere.
+ */
+function sva_iopf_bypassed(domain: IommuDomain, dev: Device): boolean {
+  const info = dev_iommu_priv_get(dev);
+  const kernel = info.iommu.kernel;
+  return kernel.fixes.has('vtd-iopf-remove-nonpri') && kernel.fault !== 'B17' && domain.type === 'SVA' && !info.pri_supported;
 }
 
-/** iommu.h: iopf_for_domain_remove (v6.17). */
+/** iommu.h: iopf_for_domain_set (v6.17; with the fix on, 534b5f98ab73). */
+export function* iopf_for_domain_set(domain: IommuDomain | undefined, dev: Device): Co<Errno | 0> {
+  if (!has_iopf_handler(domain) || sva_iopf_bypassed(domain, dev)) return 0;
+  return yield* intel_iommu_enable_iopf(dev);
+}
+
+/** iommu.h: iopf_for_domain_remove (v6.17; with the fix on, 534b5f98ab73). */
 export function* iopf_for_domain_remove(domain: IommuDomain | undefined, dev: Device): Co {
-  if (has_iopf_handler(domain)) yield* intel_iommu_disable_iopf(dev);
+  if (!has_iopf_handler(domain) || sva_iopf_bypassed(domain, dev)) return;
+  yield* intel_iommu_disable_iopf(dev);
 }
 
 /** iommu.h: iopf_for_domain_replace. */

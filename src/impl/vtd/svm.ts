@@ -87,7 +87,8 @@ function* intel_svm_set_dev_pasid(domain: IommuDomain, dev: Device, pasid: numbe
   if (added !== 0) return added;
   // B17: before 39c20c4e83b9 (v7.0-rc5) IOPF was set up for every device, and a device without
   // PRI (device-specific IOPF, a86fb7717320) failed the attach with -ENODEV.
-  const iopf = info.pri_supported || iommu.kernel.fault === 'B17';
+  // With the fix of vtd-iopf-remove-nonpri on (534b5f98ab73) the test lives in the helpers.
+  const iopf = info.pri_supported || iommu.kernel.fault === 'B17' || iommu.kernel.fixes.has('vtd-iopf-remove-nonpri');
   if (iopf) {
     const r = yield* iopf_for_domain_replace(domain, old, dev);
     if (r !== 0) {

@@ -47,11 +47,27 @@ describe('intel SVA domain and set_dev_pasid', () => {
     expect(dmar.freed).toBe(true);
     expect(dmar.qi_batch).toBeUndefined();
     // Mainline: each PASID detach of a device without PRI disables IOPF it never enabled
-    // (finding vtd-iopf-remove-nonpri); the proposed fix leaves the log empty.
+    // (finding vtd-iopf-remove-nonpri); its fix leaves the log empty.
     expect(w.world.core.warnings).toEqual(['dmar0: intel_iommu_disable_iopf: not enabled', 'dmar0: intel_iommu_disable_iopf: not enabled']);
     const fixed = vtdWorld(seedThreadTopology(), ['vtd-iopf-remove-nonpri']);
     fixed.run(...populated(1), ...bindAll([0, 1]), { kind: 'unbind', dev: 0, mm: 0 }, { kind: 'unbind', dev: 1, mm: 0 });
     expect(fixed.world.core.warnings).toEqual([]);
+  });
+
+  test('the fix as upstream took it (534b5f98ab73): the iopf helpers skip SVA on a device without PRI, a PRI device still takes and drops its reference', () => {
+    const t = defaultTopology('vtd');
+    const topo: Topology = { ...t, devices: t.devices.map((d, i) => (i === 0 ? { ...d, pri: true } : d)) };
+    const w = vtdWorld(topo, ['vtd-iopf-remove-nonpri']);
+    const withPri = dev_iommu_priv_get(w.world.devices[0]!);
+    w.run(...populated(1), ...bindAll([0]));
+    expect(withPri.iopf_refcount).toBe(1);
+    w.run({ kind: 'unbind', dev: 0, mm: 0 });
+    expect(withPri.iopf_refcount).toBe(0);
+    const nonPri = vtdWorld(seedThreadTopology(), ['vtd-iopf-remove-nonpri']);
+    expect(nonPri.run(...populated(1), ...bindAll([0])).at(-1)).toEqual({ ok: true, value: 1 });
+    expect(dev_iommu_priv_get(nonPri.world.devices[0]!).iopf_refcount).toBe(0);
+    nonPri.run({ kind: 'unbind', dev: 0, mm: 0 });
+    expect(nonPri.world.core.warnings).toEqual([]);
   });
 
   test('a device without ATS cannot do SVA on 6.17 (intel_iommu_sva_supported: -EINVAL)', () => {
