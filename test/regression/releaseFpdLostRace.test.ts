@@ -57,3 +57,38 @@ describe('vtd-release-fpd-lost: the undrained request against a concurrent unbin
     expect(out.every((o) => o.excused === undefined && o.left === 0 && !o.noted && o.unexcused === 0)).toBe(true);
   });
 });
+
+/**
+ * The proposed fix against the race it must survive: the mm release's teardown (fault_ignore)
+ * beside the unbind's. Its first form wrote the FPD entry after the flushes from fault_ignore
+ * alone; when the unbind's teardown ran in between (meeting the non-present entry) and finished
+ * the detach, that late write left an FPD entry at a PASID nobody attached (I5, one preemption,
+ * found by `run --fix all`). The fix now sets FPD with the P clear and keeps it at the end only
+ * if the entry still has it, under iommu->lock.
+ */
+describe('vtd-release-fpd-lost, its fix: the mm release beside the unbind', () => {
+  const solo: Topology = {
+    platform: 'vtd', iommus: [{ pasidBits: 2, didBits: 16, asidBits: 4, rangeInv: true, prqSize: 2 }],
+    devices: [{ iommu: 0, group: 0, pasidBits: 20, ats: true, pri: false }], mms: 1, pages: 1, kpages: 0, ptLevels: 4,
+  };
+  const prefix: Command[] = [{ kind: 'spawn', mm: 0 }, { kind: 'bind', dev: 0, mm: 0 }, { kind: 'bind', dev: 0, mm: 0 }, { kind: 'unbind', dev: 0, mm: 0 }];
+  const group: Command[] = [{ kind: 'exit', mm: 0 }, { kind: 'unbind', dev: 0, mm: 0 }];
+
+  test('every schedule with at most one preemption ends with the entry clear and no violation', () => {
+    const fixes: FindingName[] = ['vtd-release-fpd-lost', 'vtd-teardown-race', 'vtd-iopf-remove-nonpri'];
+    const found: string[] = [];
+    let schedules = 0;
+    const r = explorePreemptionBounded((policy) => {
+      const pre = runSequence(solo, prefix, { fixes });
+      if (!pre.ok) throw new Error(pre.error);
+      const s = pre.value.session;
+      const c = runChecked(s, group, policy, { scheduler: 'exhaustive', seed: 0 });
+      schedules++;
+      for (const v of c.found) found.push(`${v.invariant}: ${v.message}`);
+      return { run: c.run!, bad: false };
+    }, 1, 20_000);
+    expect(r.complete).toBe(true);
+    expect(schedules).toBeGreaterThan(10);
+    expect(found).toEqual([]);
+  });
+});

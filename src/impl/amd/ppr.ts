@@ -4,7 +4,7 @@
  * to the IOPF core, the page response (COMPLETE_PPR_REQUEST) and the per-IOMMU IOPF queue
  * (amd_iommu_iopf_add_device / remove_device as ppr.c 3c6a2bac1524 has them: no iommu->lock).
  */
-import type { Co } from '../core/sched.js';
+import { type Co, type Task, schedOf } from '../core/sched.js';
 import type { PprEntry } from '../../hw/amd/index.js';
 import {
   IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE, IOMMU_FAULT_PAGE_REQUEST_PASID_VALID, IOMMU_FAULT_PAGE_RESPONSE_NEEDS_PASID,
@@ -56,9 +56,12 @@ export function* amd_iommu_poll_ppr_log(iommu: AmdIommu): Co {
   // head and tail read once: what the IOMMU logs meanwhile waits for the next pass (PPRInt).
   for (let n = log.pending.length; n > 0; n--) {
     const e = log.shift()!;
-    reporting.set(iommu, (reporting.get(iommu) ?? 0) + 1);
+    const tasks = reporting.get(iommu) ?? [];
+    reporting.set(iommu, tasks);
+    const me = schedOf(iommu.kernel).current;
+    tasks.push(me);
     yield* iommu_call_iopf_notifier(iommu, e);
-    reporting.set(iommu, reporting.get(iommu)! - 1);
+    tasks.splice(tasks.indexOf(me), 1);
   }
 }
 
@@ -67,8 +70,10 @@ export function* amd_iommu_poll_ppr_log(iommu: AmdIommu): Co {
  * written past them) and not yet reported. Neither the log nor the IOPF queue shows them, yet
  * they are the PASID's page requests (finding amd-remove-pasid-no-iopf-flush).
  */
-const reporting = new WeakMap<AmdIommu, number>();
-export const ppr_entries_in_flight = (iommu: AmdIommu): number => reporting.get(iommu) ?? 0;
+const reporting = new WeakMap<AmdIommu, Task[]>();
+export const ppr_entries_in_flight = (iommu: AmdIommu): number => reporting.get(iommu)?.length ?? 0;
+/** The task holding the oldest such entry: what synchronize_irq on the PPR interrupt waits for. */
+export const ppr_reporter = (iommu: AmdIommu): Task | undefined => reporting.get(iommu)?.[0];
 
 /**
  * init.c: amd_iommu_restart_log (v6.19-rc; 274c2218b8b2 / 386ae59bd7db), via

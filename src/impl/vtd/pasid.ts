@@ -167,6 +167,9 @@ export function* intel_pasid_tear_down_entry(iommu: IntelIommu, dev: Device, pas
       // An attached PASID whose entry is clear was released without FPD: its PRQ is not
       // drained here any more (cf08ca81d08a's drain needs FPD; finding vtd-release-fpd-lost).
       // It matters when the skipped drain had work: requests in the PRQ or faults unanswered.
+      // Only a caller that asked for the drain skips one: the mm release (fault_ignore) meeting
+      // the entry an unbind already cleared asked for none.
+      if (fault_ignore) return;
       if (dev_iommu_priv_get(dev).iopf_refcount > 0 && prq_work_pending(iommu)) noteFinding(iommu.kernel, 'vtd-release-fpd-lost');
       // Partial requests of the PASID outlive it here as they do after a drain (mainline keeps
       // them: iopf-stale-partial); with that finding's fix, the skipped drain skips its discard.
@@ -182,8 +185,9 @@ export function* intel_pasid_tear_down_entry(iommu: IntelIommu, dev: Device, pas
   // B18: before 75ed00055c05 the whole entry was zeroed here, while the hardware may still be
   // fetching it (several 64-bit stores to a present 512-bit entry: a torn read).
   const b18 = iommu.kernel.fault === 'B18';
+  const fpdFix = iommu.kernel.fixes.has('vtd-release-fpd-lost') && !b51;
   if (b18) yield* intel_pasid_clear_entry(dev, pasid, fault_ignore);
-  else pasid_clear_present(table, pasid);
+  else pasid_clear_present(table, pasid, fault_ignore && fpdFix);
   yield* spin_unlock(iommu.lock);
   if (iommu.kernel.trace) iommu.kernel.trace.event('driver', iommu.name, `pasid tear down ${dev.hw.name} pasid=${pasid}`);
   yield* qi_flush_pasid_cache(iommu, did, pasid);
@@ -196,7 +200,8 @@ export function* intel_pasid_tear_down_entry(iommu: IntelIommu, dev: Device, pas
   else yield* qi_flush_iotlb(iommu, did, 0n, 0, 'DSI');
   yield* devtlb_invalidation_with_pasid(iommu, dev, pasid);
   if (!b18) {
-    if (fault_ignore && (b51 || iommu.kernel.fixes.has('vtd-release-fpd-lost'))) yield* pasid_store(table, pasid, FPD_PASID_ENTRY, CLEAR_ORDER);
+    if (fault_ignore && b51) yield* pasid_store(table, pasid, FPD_PASID_ENTRY, CLEAR_ORDER);
+    else if (fpdFix) yield* pasid_clear_entry_keep_fpd(iommu, table, pasid);
     else {
       if (fault_ignore) noteFinding(iommu.kernel, 'vtd-release-fpd-lost');
       yield* intel_pasid_clear_entry(dev, pasid, fault_ignore);
@@ -210,10 +215,31 @@ const prq_work_pending = (iommu: IntelIommu): boolean =>
   iommu.unit.prq.pending.length > 0 ||
   [...iommu.device_rbtree.values()].some((d) => (dev_fault_param(d)?.faults.length ?? 0) > 0);
 
-/** pasid.h: pasid_clear_present (75ed00055c05): only P goes; the hardware gives the entry up. */
-function pasid_clear_present(table: PasidTable, pasid: number): void {
-  // One store of val[0]; the entry object changes once, so a fetch sees it before or after.
-  table.write(pasid, { ...table.read(pasid), present: false });
+/**
+ * pasid.h: pasid_clear_present (75ed00055c05): only P goes; the hardware gives the entry up.
+ * With the fix of vtd-release-fpd-lost on, a teardown that ignores faults sets FPD in the same
+ * store (both bits are in val[0]), so the entry says "faults ignored" from the moment it stops
+ * being present, as the pre-75ed00055c05 single clear did.
+ */
+function pasid_clear_present(table: PasidTable, pasid: number, fpd: boolean): void {
+  // One store of val[0] (P and FPD both live there): the entry object changes once, so a fetch
+  // sees it before or after, and no torn rewrite is possible (the write is judged here).
+  const pte = table.read(pasid);
+  table.write(pasid, { ...pte, present: false, fpd: pte.fpd || fpd }, true);
+}
+
+/**
+ * The proposed fix of vtd-release-fpd-lost, its second half: the final zeroing keeps FPD only if
+ * the entry still has it, read and written under iommu->lock. A teardown racing this one (the
+ * unbind's, beside the mm release's) may have cleared the FPD entry meanwhile (its
+ * non-present-with-FPD path, which also drains); writing the FPD form from fault_ignore alone
+ * would bring it back on a PASID nobody attaches any more (the first form of this fix did:
+ * I5, found by a grouped run with --fix all).
+ */
+function* pasid_clear_entry_keep_fpd(iommu: IntelIommu, table: PasidTable, pasid: number): Co {
+  yield* spin_lock(iommu.lock);
+  yield* pasid_store(table, pasid, table.read(pasid).fpd ? FPD_PASID_ENTRY : CLEAR_PASID_ENTRY, CLEAR_ORDER);
+  yield* spin_unlock(iommu.lock);
 }
 
 /** pasid.c: pasid_pte_config_first_level. */
