@@ -232,10 +232,17 @@ function* cache_tag_flush_iotlb(domain: DmarDomain, tag: CacheTag, addr: bigint,
 /** cap_max_amask_val of the emulated unit (MAMV). */
 const MAX_AMASK_VAL = 18;
 
-/** cache.c: cache_tag_flush_devtlb_psi, PASID form (SVA never uses PASID 0). */
+/**
+ * cache.c: cache_tag_flush_devtlb_psi, PASID form (SVA never uses PASID 0). Mainline asks
+ * nothing of the device. The fix of vtd-drain-devtlb-absent, in its complete form, also skips
+ * a surprise-removed device here (pci_dev_is_disconnected): a fault the unplug's drain serves can
+ * invalidate, and the removed device's DEVTLB tag is still assigned until
+ * domain_remove_dev_pasid, so the flush would time out as the drain's own devTLB did.
+ */
 function* cache_tag_flush_devtlb_psi(domain: DmarDomain, tag: CacheTag, addr: bigint, mask: number): Co {
   const iommu = tag.iommu;
   if (!iommu.translation_enabled) return;
+  if (tag.dev!.hw.disconnected && iommu.kernel.fixes.has('vtd-drain-devtlb-absent')) return;
   const info = dev_iommu_priv_get(tag.dev!);
   const desc = qi_desc_dev_iotlb_pasid(info.sid, tag.pasid, addr, mask);
   yield* qi_batch_add(iommu, domain.qi_batch!, desc);

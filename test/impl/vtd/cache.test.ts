@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { ULONG_MAX, seedThreadTopology, userVpn, vpnToVa, type Topology } from '../../../src/shared/index.js';
+import { ULONG_MAX, seedThreadTopology, userVpn, vpnToVa, type Command, type Topology } from '../../../src/shared/index.js';
+import { runSequence } from '../../../src/harness/index.js';
 import { calculate_psi_aligned_address, cache_tag_flush_range, cache_tag_flush_all } from '../../../src/impl/vtd/cache.js';
 import { mmu_notifier_arch_invalidate_secondary_tlbs } from '../../../src/impl/core/mmuNotifier.js';
 import { sync } from '../../../src/impl/core/sched.js';
@@ -117,5 +118,34 @@ describe('calculate_psi_aligned_address', () => {
     const r = calculate_psi_aligned_address(start, ULONG_MAX - 1n);
     expect(r).toEqual({ addr: 0xffffc00000000000n, pages: 1n << 34n, mask: 34 });
     expect(r.addr + (1n << 46n) - 1n).toBe(ULONG_MAX);
+  });
+});
+
+describe('cache_tag_flush_devtlb_psi and a surprise-removed device (finding vtd-drain-devtlb-absent)', () => {
+  // dev0 a PRI device; its page request is still queued when it is unplugged, so the unplug's
+  // drain serves it, and the write fault it handles invalidates the mm: dev0's DEVTLB tag is
+  // still assigned then (domain_remove_dev_pasid comes after the drain).
+  const t: Topology = {
+    platform: 'vtd', iommus: [{ pasidBits: 11, didBits: 16, asidBits: 4, rangeInv: true, prqSize: 3 }],
+    devices: [{ iommu: 0, group: 0, pasidBits: 3, ats: true, pri: true }], mms: 1, pages: 1, kpages: 0, ptLevels: 4,
+  };
+  const cmds: Command[] = [
+    { kind: 'spawn', mm: 0 }, { kind: 'mmap', mm: 0, first: 0, count: 1, prot: 'r' }, { kind: 'bind', dev: 0, mm: 0 },
+    { kind: 'mprotect', mm: 0, page: 0, prot: 'rw' }, { kind: 'prg', dev: 0, mm: 0, page: 0, count: 1, write: false, rid: false, last: true },
+    { kind: 'dma', dev: 0, mm: 0, page: 0, write: true }, { kind: 'unplug', dev: 0 },
+  ];
+
+  test('mainline sends it a devTLB invalidation, which times out: the finding, excused', () => {
+    const r = runSequence(t, cmds);
+    if (!r.ok) throw new Error(r.error);
+    expect(r.value.session.violation).toBeUndefined();
+    expect(r.value.session.known.map((k) => k.finding)).toEqual(['vtd-drain-devtlb-absent']);
+  });
+
+  test('the complete fix skips the removed device here too: no time-out at all, strictly clean', () => {
+    const r = runSequence(t, cmds, { fixes: ['vtd-drain-devtlb-absent'], strict: true });
+    if (!r.ok) throw new Error(r.error);
+    expect(r.value.session.violation).toBeUndefined();
+    expect(r.value.session.known).toEqual([]);
   });
 });
