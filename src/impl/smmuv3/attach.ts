@@ -6,7 +6,7 @@
  * (a mutex) is held across prepare .. commit; the devices list and nr_ats_masters change only
  * under &smmu_domain->devices_lock (spin_lock_irqsave), where the C takes them.
  */
-import { type Co } from '../core/sched.js';
+import { type Co, wait } from '../core/sched.js';
 import { lockdep_assert_held, mutex_lock, mutex_unlock, spin_lock, spin_unlock } from '../core/locking.js';
 import type { Cd, Ste } from '../../hw/smmuv3/index.js';
 import type { Errno } from '../../shared/index.js';
@@ -14,7 +14,7 @@ import type { Device, IommuDomain } from '../core/types.js';
 import { arm_smmu_alloc_cd_ptr, arm_smmu_alloc_cd_tables, arm_smmu_clear_cd, arm_smmu_make_sva_cd, arm_smmu_ssids_in_use, arm_smmu_write_cd_entry } from './cd.js';
 import { dev_fault_param, iopf_queue_flush_dev } from '../core/iopf.js';
 import { noteFinding, warn } from '../core/kernel.js';
-import { arm_smmu_disable_iopf, arm_smmu_enable_iopf, arm_smmu_evtq_thread, evtq_records_in_hand } from './evtq.js';
+import { arm_smmu_disable_iopf, arm_smmu_enable_iopf, arm_smmu_evtq_thread, evtq_holder, evtq_records_in_hand } from './evtq.js';
 import { arm_smmu_atc_inv_master } from './inv.js';
 import { arm_smmu_install_ste_for_dev, arm_smmu_make_abort_ste, arm_smmu_make_bypass_ste, arm_smmu_make_cdtable_ste } from './ste.js';
 import {
@@ -251,6 +251,11 @@ export function* arm_smmu_blocking_set_dev_pasid(_new: IommuDomain, dev: Device,
   if (master.iopf_refcount > 0) {
     if (kernel.fixes.has('smmuv3-detach-no-iopf-flush')) {
       yield* arm_smmu_evtq_thread(master.smmu);
+      // synchronize_irq on the EVTQ interrupt: a record the IRQ thread took before the CD was
+      // cleared may not be reported yet (the queue above no longer shows it). Without this wait
+      // its fault work ran on the freed handle (I-SPLAT, KASAN, under `run --fix all`, seed 7).
+      const smmu = master.smmu;
+      yield* wait(kernel, 'synchronize_irq(EVTQ)', () => evtq_records_in_hand(smmu) === 0, () => evtq_holder(smmu));
       if ((yield* iopf_queue_flush_dev(dev)) !== 0) warn(kernel, `iopf_queue_flush_dev: ${dev.hw.name} has no fault queue`);
     } else if (faults_pending(master.smmu)) noteFinding(kernel, 'smmuv3-detach-no-iopf-flush');
   }

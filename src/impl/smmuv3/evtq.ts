@@ -9,7 +9,7 @@
  * logs "unexpected PRI request" and denies them. So a `pri` endpoint of the topology is a
  * stall-capable master here (firmware "dma-can-stall"), and its faults stall (CD.S).
  */
-import { type Co, preemptPoint } from '../core/sched.js';
+import { type Co, type Task, preemptPoint, schedOf } from '../core/sched.js';
 import type { Errno } from '../../shared/index.js';
 import type { EvtqRecord } from '../../hw/smmuv3/index.js';
 import {
@@ -43,8 +43,10 @@ const llqOvf = new WeakMap<ArmSmmuDevice, boolean>();
  * A PASID detach meanwhile leaves a stall pending that neither the queue nor the fault
  * parameter shows (finding smmuv3-detach-no-iopf-flush). Zero at every quiescent point.
  */
-const inHand = new WeakMap<ArmSmmuDevice, number>();
-export const evtq_records_in_hand = (smmu: ArmSmmuDevice): number => inHand.get(smmu) ?? 0;
+const inHand = new WeakMap<ArmSmmuDevice, Task[]>();
+export const evtq_records_in_hand = (smmu: ArmSmmuDevice): number => inHand.get(smmu)?.length ?? 0;
+/** The task holding the oldest such record: what synchronize_irq on the EVTQ interrupt waits for. */
+export const evtq_holder = (smmu: ArmSmmuDevice): Task | undefined => inHand.get(smmu)?.[0];
 
 /**
  * arm_smmu_handle_event (v6.17) for one record: a stall becomes a last-page iopf fault with
@@ -78,13 +80,16 @@ export function* arm_smmu_evtq_thread(smmu: ArmSmmuDevice): Co {
   const kernel = smmu.kernel;
   do {
     for (let evt = q.remove(); evt !== undefined; evt = q.remove()) {
-      inHand.set(smmu, evtq_records_in_hand(smmu) + 1);
+      const holders = inHand.get(smmu) ?? [];
+      inHand.set(smmu, holders);
+      const me = schedOf(kernel).current;
+      holders.push(me);
       let ret: Errno | 0;
       try {
         yield EVTQ_CONS_STORE;
         ret = yield* arm_smmu_handle_event(smmu, evt);
       } finally {
-        inHand.set(smmu, evtq_records_in_hand(smmu) - 1);
+        holders.splice(holders.indexOf(me), 1);
       }
       if (ret !== 0 && kernel.trace) kernel.trace.event('driver', smmu.unit.name, `event ${evt.stall ? 'stall' : evt.id} received: sid ${evt.sid} ssid ${evt.ssid} vpn 0x${evt.vpn.toString(16)}`);
     }
