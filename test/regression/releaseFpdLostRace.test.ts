@@ -4,6 +4,7 @@ import { runChecked } from '../../src/harness/group.js';
 import { coreOf } from '../../src/impl/core/kernel.js';
 import { explorePreemptionBounded } from '../../src/sched/exhaustive.js';
 import type { Command, FindingName, Topology } from '../../src/shared/index.js';
+import { exploreGroup } from './exploreGroup.js';
 
 /**
  * vtd-release-fpd-lost with the PRQ thread beside the unbind (docs/upstream-findings.md, item 3
@@ -76,18 +77,8 @@ describe('vtd-release-fpd-lost, its fix: the mm release beside the unbind', () =
 
   test('every schedule with at most one preemption ends with the entry clear and no violation', () => {
     const fixes: FindingName[] = ['vtd-release-fpd-lost', 'vtd-teardown-race', 'vtd-iopf-remove-nonpri'];
-    const found: string[] = [];
-    let schedules = 0;
-    const r = explorePreemptionBounded((policy) => {
-      const pre = runSequence(solo, prefix, { fixes });
-      if (!pre.ok) throw new Error(pre.error);
-      const s = pre.value.session;
-      const c = runChecked(s, group, policy, { scheduler: 'exhaustive', seed: 0 });
-      schedules++;
-      for (const v of c.found) found.push(`${v.invariant}: ${v.message}`);
-      return { run: c.run!, bad: false };
-    }, 1, 20_000);
-    expect(r.complete).toBe(true);
+    const { found, schedules, complete } = exploreGroup(solo, prefix, group, fixes);
+    expect(complete).toBe(true);
     expect(schedules).toBeGreaterThan(10);
     expect(found).toEqual([]);
   });

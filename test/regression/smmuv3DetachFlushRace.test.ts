@@ -1,7 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { runSequence } from '../../src/harness/index.js';
-import { runChecked } from '../../src/harness/group.js';
-import { explorePreemptionBounded } from '../../src/sched/exhaustive.js';
+import { exploreGroup } from './exploreGroup.js';
 import type { Command, FindingName, Topology } from '../../src/shared/index.js';
 
 /**
@@ -23,17 +21,8 @@ const GROUP: Command[] = [{ kind: 'unbind', dev: 0, mm: 0 }, { kind: 'serviceFau
 describe('smmuv3-detach-no-iopf-flush, its fix: the PASID detach beside the EVTQ IRQ thread', () => {
   test('every schedule with at most one preemption ends with no splat and no violation', () => {
     const fixes: FindingName[] = ['smmuv3-detach-no-iopf-flush', 'smmuv3-release-vs-detach-cd', 'iopf-stale-partial', 'iopf-partial-error-response'];
-    const found: string[] = [];
-    let schedules = 0;
-    const r = explorePreemptionBounded((policy) => {
-      const pre = runSequence(t, PREFIX, { fixes });
-      if (!pre.ok) throw new Error(pre.error);
-      const c = runChecked(pre.value.session, GROUP, policy, { scheduler: 'exhaustive', seed: 0 });
-      schedules++;
-      for (const v of c.found) found.push(`${v.invariant}: ${v.message}`);
-      return { run: c.run!, bad: false };
-    }, 1, 20_000);
-    expect(r.complete).toBe(true);
+    const { found, schedules, complete } = exploreGroup(t, PREFIX, GROUP, fixes);
+    expect(complete).toBe(true);
     expect(schedules).toBeGreaterThan(10);
     expect(found).toEqual([]);
   });
