@@ -9,7 +9,7 @@
  * pdom_dev_data's own device), so the core's iommu_sva_bind_device reuses the mm's domain on
  * every AMD IOMMU: one SVA domain per mm.
  */
-import { type Co, wait } from '../core/sched.js';
+import { type Co } from '../core/sched.js';
 import { err, ok, type Errno, type Result } from '../../shared/index.js';
 import { dev_fault_param, iopf_queue_discard_dev_pasid, iopf_queue_flush_dev } from '../core/iopf.js';
 import { noteFinding, warn } from '../core/kernel.js';
@@ -19,7 +19,7 @@ import type { IommuDomainOps, MmuNotifierOps } from '../core/ops.js';
 import type { Device, IommuDomain, MmStruct, MmuNotifier } from '../core/types.js';
 import { amd_iommu_dev_flush_pasid_pages } from './cmd.js';
 import { amd_iommu_clear_gcr3, amd_iommu_set_gcr3 } from './gcr3.js';
-import { amd_iommu_int_thread_pprlog, ppr_entries_in_flight, ppr_reporter } from './ppr.js';
+import { amd_iommu_int_thread_pprlog, ppr_irq } from './ppr.js';
 import { amd_iommu_domain_free, protection_domain_alloc } from './iommu.js';
 import { dev_iommu_priv_get, to_pdomain, type AmdIommu, type IommuDevData, type PdomDevData, type ProtectionDomain } from './structs.js';
 
@@ -103,7 +103,7 @@ export function* iommu_sva_set_dev_pasid(domain: IommuDomain, dev: Device, pasid
  * insertion order, the probe's).
  */
 function iopf_pending(iommu: AmdIommu): boolean {
-  if (iommu.unit.pprLog.pending.length > 0 || ppr_entries_in_flight(iommu) > 0) return true;
+  if (iommu.unit.pprLog.pending.length > 0 || ppr_irq(iommu).inFlight > 0) return true;
   for (const d of iommu.devices.values()) {
     const param = dev_fault_param(d);
     if (param !== undefined && (param.faults.length > 0 || param.partial.length > 0)) return true;
@@ -138,8 +138,7 @@ export function* amd_iommu_remove_dev_pasid(dev: Device, pasid: number, domain: 
     // it reports it, so an entry taken before the GCR3 entry went may not be reported yet (the
     // poll above cannot see it). Without this wait its partial request outlived the discard
     // below (I-PRI-ONCE under `run --fix all`, a one-preemption schedule).
-    const iommu = dev_data.iommu;
-    yield* wait(kernel, 'synchronize_irq(PPR log)', () => ppr_entries_in_flight(iommu) === 0, () => ppr_reporter(iommu));
+    yield* ppr_irq(dev_data.iommu).synchronize(kernel);
     if ((yield* iopf_queue_flush_dev(dev)) !== 0) warn(kernel, `iopf_queue_flush_dev: ${dev.hw.name} has no fault queue`);
     // As VT-d's drain: the partial requests of the PASID stay unless iopf-stale-partial's fix is on.
     iopf_queue_discard_dev_pasid(kernel, dev, pasid);

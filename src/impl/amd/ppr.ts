@@ -4,7 +4,8 @@
  * to the IOPF core, the page response (COMPLETE_PPR_REQUEST) and the per-IOMMU IOPF queue
  * (amd_iommu_iopf_add_device / remove_device as ppr.c 3c6a2bac1524 has them: no iommu->lock).
  */
-import { type Co, type Task, schedOf } from '../core/sched.js';
+import type { Co } from '../core/sched.js';
+import { ThreadedIrq } from '../core/irq.js';
 import type { PprEntry } from '../../hw/amd/index.js';
 import {
   IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE, IOMMU_FAULT_PAGE_REQUEST_PASID_VALID, IOMMU_FAULT_PAGE_RESPONSE_NEEDS_PASID,
@@ -56,24 +57,21 @@ export function* amd_iommu_poll_ppr_log(iommu: AmdIommu): Co {
   // head and tail read once: what the IOMMU logs meanwhile waits for the next pass (PPRInt).
   for (let n = log.pending.length; n > 0; n--) {
     const e = log.shift()!;
-    const tasks = reporting.get(iommu) ?? [];
-    reporting.set(iommu, tasks);
-    const me = schedOf(iommu.kernel).current;
-    tasks.push(me);
-    yield* iommu_call_iopf_notifier(iommu, e);
-    tasks.splice(tasks.indexOf(me), 1);
+    yield* ppr_irq(iommu).handle(iommu.kernel, iommu_call_iopf_notifier(iommu, e));
   }
 }
 
 /**
- * Harness bookkeeping, no kernel state: PPR entries an IRQ thread has taken from the log (head
+ * The PPR log's threaded interrupt: the entries its thread has taken from the log (head
  * written past them) and not yet reported. Neither the log nor the IOPF queue shows them, yet
  * they are the PASID's page requests (finding amd-remove-pasid-no-iopf-flush).
  */
-const reporting = new WeakMap<AmdIommu, Task[]>();
-export const ppr_entries_in_flight = (iommu: AmdIommu): number => reporting.get(iommu)?.length ?? 0;
-/** The task holding the oldest such entry: what synchronize_irq on the PPR interrupt waits for. */
-export const ppr_reporter = (iommu: AmdIommu): Task | undefined => reporting.get(iommu)?.[0];
+const pprIrqs = new WeakMap<AmdIommu, ThreadedIrq>();
+export function ppr_irq(iommu: AmdIommu): ThreadedIrq {
+  let irq = pprIrqs.get(iommu);
+  if (irq === undefined) pprIrqs.set(iommu, (irq = new ThreadedIrq(`AMD-Vi${iommu.index}-PPR`)));
+  return irq;
+}
 
 /**
  * init.c: amd_iommu_restart_log (v6.19-rc; 274c2218b8b2 / 386ae59bd7db), via

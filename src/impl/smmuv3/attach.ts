@@ -6,7 +6,7 @@
  * (a mutex) is held across prepare .. commit; the devices list and nr_ats_masters change only
  * under &smmu_domain->devices_lock (spin_lock_irqsave), where the C takes them.
  */
-import { type Co, wait } from '../core/sched.js';
+import { type Co } from '../core/sched.js';
 import { lockdep_assert_held, mutex_lock, mutex_unlock, spin_lock, spin_unlock } from '../core/locking.js';
 import type { Cd, Ste } from '../../hw/smmuv3/index.js';
 import type { Errno } from '../../shared/index.js';
@@ -14,7 +14,7 @@ import type { Device, IommuDomain } from '../core/types.js';
 import { arm_smmu_alloc_cd_ptr, arm_smmu_alloc_cd_tables, arm_smmu_clear_cd, arm_smmu_make_sva_cd, arm_smmu_ssids_in_use, arm_smmu_write_cd_entry } from './cd.js';
 import { dev_fault_param, iopf_queue_flush_dev } from '../core/iopf.js';
 import { noteFinding, warn } from '../core/kernel.js';
-import { arm_smmu_disable_iopf, arm_smmu_enable_iopf, arm_smmu_evtq_thread, evtq_holder, evtq_records_in_hand } from './evtq.js';
+import { arm_smmu_disable_iopf, arm_smmu_enable_iopf, arm_smmu_evtq_thread, evtq_irq } from './evtq.js';
 import { arm_smmu_atc_inv_master } from './inv.js';
 import { arm_smmu_install_ste_for_dev, arm_smmu_make_abort_ste, arm_smmu_make_bypass_ste, arm_smmu_make_cdtable_ste } from './ste.js';
 import {
@@ -223,7 +223,7 @@ export function* arm_smmu_attach_dev_sid_domain(master: ArmSmmuMaster, type: Sid
  * the fault workqueue are per SMMU, so the drain answers every master's, not only this PASID's).
  */
 const faults_pending = (smmu: ArmSmmuDevice): boolean =>
-  smmu.unit.evtq.length > 0 || evtq_records_in_hand(smmu) > 0 || smmu.masters.some((d) => (dev_fault_param(d)?.faults.length ?? 0) > 0);
+  smmu.unit.evtq.length > 0 || evtq_irq(smmu).inFlight > 0 || smmu.masters.some((d) => (dev_fault_param(d)?.faults.length ?? 0) > 0);
 
 /**
  * arm_smmu_blocking_set_dev_pasid (v6.17; in v7.0-rc5 only iommu_get_domain_for_dev_locked
@@ -254,8 +254,7 @@ export function* arm_smmu_blocking_set_dev_pasid(_new: IommuDomain, dev: Device,
       // synchronize_irq on the EVTQ interrupt: a record the IRQ thread took before the CD was
       // cleared may not be reported yet (the queue above no longer shows it). Without this wait
       // its fault work ran on the freed handle (I-SPLAT, KASAN, under `run --fix all`, seed 7).
-      const smmu = master.smmu;
-      yield* wait(kernel, 'synchronize_irq(EVTQ)', () => evtq_records_in_hand(smmu) === 0, () => evtq_holder(smmu));
+      yield* evtq_irq(master.smmu).synchronize(kernel);
       if ((yield* iopf_queue_flush_dev(dev)) !== 0) warn(kernel, `iopf_queue_flush_dev: ${dev.hw.name} has no fault queue`);
     } else if (faults_pending(master.smmu)) noteFinding(kernel, 'smmuv3-detach-no-iopf-flush');
   }

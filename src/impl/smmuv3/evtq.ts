@@ -9,7 +9,8 @@
  * logs "unexpected PRI request" and denies them. So a `pri` endpoint of the topology is a
  * stall-capable master here (firmware "dma-can-stall"), and its faults stall (CD.S).
  */
-import { type Co, type Task, preemptPoint, schedOf } from '../core/sched.js';
+import { type Co, preemptPoint } from '../core/sched.js';
+import { ThreadedIrq } from '../core/irq.js';
 import type { Errno } from '../../shared/index.js';
 import type { EvtqRecord } from '../../hw/smmuv3/index.js';
 import {
@@ -38,15 +39,17 @@ const EVTQ_CONS_STORE = preemptPoint('arm_smmu_evtq_thread: queue_sync_cons_out(
 const llqOvf = new WeakMap<ArmSmmuDevice, boolean>();
 
 /**
- * No kernel counterpart: the records this SMMU's EVTQ thread has taken off the queue and not yet
+ * The EVTQ's threaded interrupt: the records its thread has taken off the queue and not yet
  * handed to the IOPF core (between queue_remove_raw and iommu_report_device_fault's return).
  * A PASID detach meanwhile leaves a stall pending that neither the queue nor the fault
- * parameter shows (finding smmuv3-detach-no-iopf-flush). Zero at every quiescent point.
+ * parameter shows (finding smmuv3-detach-no-iopf-flush). None in flight at a quiescent point.
  */
-const inHand = new WeakMap<ArmSmmuDevice, Task[]>();
-export const evtq_records_in_hand = (smmu: ArmSmmuDevice): number => inHand.get(smmu)?.length ?? 0;
-/** The task holding the oldest such record: what synchronize_irq on the EVTQ interrupt waits for. */
-export const evtq_holder = (smmu: ArmSmmuDevice): Task | undefined => inHand.get(smmu)?.[0];
+const evtqIrqs = new WeakMap<ArmSmmuDevice, ThreadedIrq>();
+export function evtq_irq(smmu: ArmSmmuDevice): ThreadedIrq {
+  let irq = evtqIrqs.get(smmu);
+  if (irq === undefined) evtqIrqs.set(smmu, (irq = new ThreadedIrq(`${smmu.unit.name}-evtq`)));
+  return irq;
+}
 
 /**
  * arm_smmu_handle_event (v6.17) for one record: a stall becomes a last-page iopf fault with
@@ -66,6 +69,12 @@ function* arm_smmu_handle_event(smmu: ArmSmmuDevice, evt: EvtqRecord): Co<Errno 
   return 0;
 }
 
+/** queue_sync_cons_out past the record (another task may run there), then its handling. */
+function* consume(smmu: ArmSmmuDevice, evt: EvtqRecord): Co<Errno | 0> {
+  yield EVTQ_CONS_STORE;
+  return yield* arm_smmu_handle_event(smmu, evt);
+}
+
 /**
  * arm_smmu_evtq_thread (v6.17): take every record between CONS and PROD (queue_remove_raw,
  * each CONS write a yield point), handle it, dump what was not handled (ratelimited); then
@@ -80,17 +89,7 @@ export function* arm_smmu_evtq_thread(smmu: ArmSmmuDevice): Co {
   const kernel = smmu.kernel;
   do {
     for (let evt = q.remove(); evt !== undefined; evt = q.remove()) {
-      const holders = inHand.get(smmu) ?? [];
-      inHand.set(smmu, holders);
-      const me = schedOf(kernel).current;
-      holders.push(me);
-      let ret: Errno | 0;
-      try {
-        yield EVTQ_CONS_STORE;
-        ret = yield* arm_smmu_handle_event(smmu, evt);
-      } finally {
-        holders.splice(holders.indexOf(me), 1);
-      }
+      const ret = yield* evtq_irq(smmu).handle(kernel, consume(smmu, evt));
       if (ret !== 0 && kernel.trace) kernel.trace.event('driver', smmu.unit.name, `event ${evt.stall ? 'stall' : evt.id} received: sid ${evt.sid} ssid ${evt.ssid} vpn 0x${evt.vpn.toString(16)}`);
     }
     const ovf = q.ovflg;

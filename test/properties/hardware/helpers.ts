@@ -10,7 +10,7 @@ import { driverFor } from '../../../src/harness/platforms.js';
 import { stepBoth } from '../../../src/harness/index.js';
 import { createWorld, type IommuDriver, type MmuNotifierOps, type World } from '../../../src/impl/index.js';
 import type { Command, DeviceSpec, IommuSpec, Platform, Topology } from '../../../src/shared/index.js';
-import { failSitesOf, FINDING_NAMES, defaultTopology, seedThreadTopology } from '../../../src/shared/index.js';
+import { failSitesOf, FINDING_NAMES, defaultTopology, seedThreadTopology, type FindingName } from '../../../src/shared/index.js';
 import { initSpec, precondition, type SpecState } from '../../../src/spec/index.js';
 import { rng } from '../randomCommands.js';
 
@@ -43,8 +43,8 @@ export const smallTopology = (platform: Platform, over: Partial<Topology> = {}):
 });
 
 /** The real impl with the known upstream findings' proposed fixes on (as pair() in ../helpers.ts). */
-export function bench(platform: Platform, topology: Topology = smallTopology(platform), driver?: IommuDriver): Bench {
-  const world = createWorld(topology, driver ?? driverFor(platform), undefined, { fixes: FINDING_NAMES });
+export function bench(platform: Platform, topology: Topology = smallTopology(platform), driver?: IommuDriver, fixes: readonly FindingName[] = FINDING_NAMES): Bench {
+  const world = createWorld(topology, driver ?? driverFor(platform), undefined, { fixes });
   const spec = initSpec(topology);
   const probe = attachProbe(world);
   const b: Bench = {
