@@ -7,14 +7,14 @@
  *   slot pasid  ← mm->iommu_mm->pasid (null without one, or once __mmdrop dropped it)
  *   pages       ← the VMA list and a software walk of mm->pgd (PROT_NONE = U without P)
  *   pending     ← mmu_notifiers put to users 0 but not yet freed by the grace period
- *   domains     ← each mm's iommu_mm->sva_domains; iommus from the groups attached through
- *                 them (pasid_array handles), asid from the driver (SMMUv3 cd.asid)
+ *   domains     ← each mm's iommu_mm->sva_domains in list order; groups (and their iommus)
+ *                 attached through them (pasid_array handles), asid from the driver (SMMUv3 cd.asid)
  *   handles     ← the groups' pasid_array handle entries; bonds ← the callers' fds
  *   pasids      ← iommu_global_pasid_ida; asids ← arm_smmu_asid_xa; kpages ← the kernel half
  *   hwpts       ← the iommufd HWPTs with a domain, and the SMMU it is tied to (domainInstance)
  */
 import { PTE_P, PTE_W, pteFrame } from '../src/hw/mem.js';
-import { slotState, type IommuDomain, type MmStruct, type World } from '../src/impl/index.js';
+import { slotState, type IommuDomain, type IommuGroup, type MmStruct, type World } from '../src/impl/index.js';
 import { kernelVpn, userVpn, type Prot } from '../src/shared/index.js';
 import type { AbstractView, DomainView, HandleView, PageView, SlotView } from '../src/spec/index.js';
 import { platformOf } from './lifecycle/platform/index.js';
@@ -52,16 +52,16 @@ export function pendingNotifiers(world: World, mm: MmStruct): number {
   return n;
 }
 
+/** The groups whose pasid_array attaches `domain`, in group order. */
+const domainGroups = (world: World, domain: IommuDomain): IommuGroup[] =>
+  world.groups.filter((g) => {
+    for (const e of g.pasid_array.values()) if (e.kind === 'handle' && e.handle.domain === domain) return true;
+    return false;
+  });
+
 /** Sorted distinct IOMMU indexes of the groups whose pasid_array attaches `domain`. */
-export function domainIommus(world: World, domain: IommuDomain): number[] {
-  const out = new Set<number>();
-  for (const g of world.groups) {
-    for (const e of g.pasid_array.values()) {
-      if (e.kind === 'handle' && e.handle.domain === domain) out.add(g.devices[0]!.iommu.index);
-    }
-  }
-  return [...out].sort(byNum);
-}
+const domainIommus = (world: World, domain: IommuDomain): number[] =>
+  [...new Set(domainGroups(world, domain).map((g) => g.devices[0]!.iommu.index))].sort(byNum);
 
 export function abstract(world: World): AbstractView {
   const p = platformOf(world);
@@ -80,10 +80,10 @@ export function abstract(world: World): AbstractView {
   for (const mm of world.mms) {
     for (const dom of mm?.iommu_mm?.sva_domains ?? []) {
       const asid = p.asid(dom);
-      domains.push({ mm: mm!.slot, iommus: domainIommus(world, dom), users: dom.users, asid: asid === 0 ? null : asid });
+      const groups = domainGroups(world, dom).map((g) => g.id).sort(byNum);
+      domains.push({ mm: mm!.slot, groups, iommus: domainIommus(world, dom), users: dom.users, asid: asid === 0 ? null : asid });
     }
   }
-  domains.sort((a, b) => a.mm - b.mm || (a.iommus[0] ?? -1) - (b.iommus[0] ?? -1));
   const handles: HandleView[] = [];
   for (const g of world.groups) {
     for (const e of g.pasid_array.values()) {

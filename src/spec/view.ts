@@ -12,8 +12,9 @@
  *   token = content token of the mapped frame or null, exclusive = PageAnonExclusive of that
  *   frame (false while a fork shares it copy-on-write) or null.
  * - slots[i].pendingNotifiers: mmu_notifiers put but not yet freed (awaiting a grace period).
- * - domains: the SVA domains on each mm's sva_domains list, sorted by (mm, iommus[0]);
- *   iommus = sorted distinct IOMMU indexes of the groups attached through it, users =
+ * - domains: the SVA domains of each mm by mm, each mm's in sva_domains list order (newest
+ *   first: a bind tries them in that order, so the order is state); groups = sorted topology
+ *   group numbers attached through it, iommus = their sorted distinct IOMMU indexes, users =
  *   domain->users, asid = SMMUv3 cd.asid (null on VT-d).
  * - handles: the SVA attach handles in the groups' pasid_array, sorted by (mm, group); group is
  *   the topology's group number, users = handle refcount.
@@ -48,6 +49,7 @@ export interface SlotView {
 }
 export interface DomainView {
   readonly mm: number;
+  readonly groups: readonly number[];
   readonly iommus: readonly number[];
   readonly users: number;
   readonly asid: number | null;
@@ -104,14 +106,14 @@ export const abstractView = (s: SpecState): AbstractView => {
   const handles: HandleView[] = [];
   s.slots.forEach((sl, mm) => {
     for (const d of sl.domains) {
+      const groups = d.groups.map((g) => t.groupId[g]!).sort(byNum);
       const iommus = [...new Set(d.groups.map((g) => t.topology.devices[t.groupDevs[g]![0]!]!.iommu))].sort(byNum);
-      domains.push({ mm, iommus, users: d.m.ctx.users, asid: d.asid === 0 ? null : d.asid });
+      domains.push({ mm, groups, iommus, users: d.m.ctx.users, asid: d.asid === 0 ? null : d.asid });
     }
     sl.handles.forEach((h, g) => {
       if (h !== undefined) handles.push({ mm, group: t.groupId[g]!, users: h.users });
     });
   });
-  domains.sort((a, b) => a.mm - b.mm || (a.iommus[0] ?? -1) - (b.iommus[0] ?? -1));
   handles.sort((a, b) => a.mm - b.mm || a.group - b.group);
   const bonds: BondView[] = [];
   const { mms } = t.topology;

@@ -49,7 +49,7 @@ describe('bind and unbind follow iommu-sva.c', () => {
     const v = abstractView(s);
     expect(v.handles).toEqual([{ mm: 0, group: 0, users: 2 }]);
     expect(v.bonds).toEqual([{ dev: 0, mm: 0, n: 2 }]);
-    expect(v.domains).toEqual([{ mm: 0, iommus: [0], users: 1, asid: null }]);
+    expect(v.domains).toEqual([{ mm: 0, groups: [0], iommus: [0], users: 1, asid: null }]);
     run(s, unbind(0, 0));
     expect(abstractView(s).handles).toEqual([{ mm: 0, group: 0, users: 1 }]);
     expect(abstractView(s).domains).toHaveLength(1);
@@ -115,14 +115,15 @@ describe('bind and unbind follow iommu-sva.c', () => {
     run(smmu, bind(1, 0));
     run(smmu, bind(2, 0));
     expect(abstractView(smmu).domains).toEqual([
-      { mm: 0, iommus: [0], users: 2, asid: 1 },
-      { mm: 0, iommus: [1], users: 1, asid: 2 },
+      // Newest first, the order a bind tries them in (list_add).
+      { mm: 0, groups: [2], iommus: [1], users: 1, asid: 2 },
+      { mm: 0, groups: [0, 1], iommus: [0], users: 2, asid: 1 },
     ]);
     const vtd = initSpec(defaultTopology('vtd'));
     run(vtd, spawn(0));
     run(vtd, bind(0, 0));
     run(vtd, bind(2, 0));
-    expect(abstractView(vtd).domains).toEqual([{ mm: 0, iommus: [0, 1], users: 2, asid: null }]);
+    expect(abstractView(vtd).domains).toEqual([{ mm: 0, groups: [0, 2], iommus: [0, 1], users: 2, asid: null }]);
   });
 
   test('VT-d refuses a device without ATS with EINVAL but keeps the PASID', () => {

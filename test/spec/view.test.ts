@@ -21,9 +21,9 @@ describe('abstractView', () => {
       pages: [{ page: 2, vma: 'rw', pte: null, token: null, exclusive: null }, { page: 3, vma: 'rw', pte: 'rw', token: userToken(1, 3, 1), exclusive: true }],
     });
     expect(v.domains).toEqual([
-      { mm: 0, iommus: [0], users: 1, asid: 3 },
-      { mm: 1, iommus: [0], users: 1, asid: 2 },
-      { mm: 1, iommus: [1], users: 1, asid: 1 },
+      { mm: 0, groups: [0], iommus: [0], users: 1, asid: 3 },
+      { mm: 1, groups: [0], iommus: [0], users: 1, asid: 2 },
+      { mm: 1, groups: [2], iommus: [1], users: 1, asid: 1 },
     ]);
     expect(v.handles.map((h) => [h.mm, h.group])).toEqual([[0, 0], [1, 0], [1, 2]]);
     expect(v.bonds.map((b) => [b.dev, b.mm])).toEqual([[0, 0], [0, 1], [2, 1]]);
