@@ -13,7 +13,7 @@ import { coreOf, inject_end, inject_group_begin, inject_task, injected_site, typ
 import { implTask } from '../impl/dispatch.js';
 import type { Command, FailSite, Observation, TraceEvent } from '../shared/index.js';
 import { sameObservation } from '../shared/index.js';
-import { ALL_THREAD_POINTS, type AbstractView, allocatesFirst, beginRestall, bindPointsBegin, bindPointsEnd, bindSetUpWindows, bindUnlockedWindow, cloneSpec, inMask, linPoints, precondition, restallPossible, servicePasses, serviceThreadPoints, specPoint, type SpecState } from '../spec/index.js';
+import { ALL_THREAD_POINTS, type AbstractView, allocatesFirst, beginRestall, bindPointsBegin, bindPointsEnd, bindSetUpWindows, bindUnlockedWindow, cloneSpec, inMask, linPoints, precondition, restallPossible, servicePasses, serviceThreadPoints, specPoint, type SpecState, workItemsPossible } from '../spec/index.js';
 import { abstract } from '../../properties/abstraction.js';
 import { matchesSpec } from '../../properties/lifecycle/refinementMatch.js';
 import { runGroup } from '../sched/group.js';
@@ -79,7 +79,19 @@ interface LinChoice {
   readonly partway?: number;
   /** Bit k: the k-th resumed SMMUv3 stall that may stall again does (spec/pri.ts restalls). */
   readonly restall?: number;
+  /** The order a serviceFaults member's work items run in (SpecServicing.pick). */
+  readonly pick?: number;
 }
+
+/**
+ * The work-item orders a group is tried with: queue order, and with two or more items possible
+ * every other order of the first two or three (the workqueue is unbound: amd run --fix all seed
+ * 1729, run 1951, a write's item ran before a munmap and an older read's after it).
+ */
+const pickChoices = (spec: SpecState, cmds: readonly Command[]): readonly number[] => {
+  const items = workItemsPossible(spec, cmds);
+  return items >= 3 ? [0, 1, 2, 3, 4, 5] : items === 2 ? [0, 1] : [0];
+};
 
 /** Where a retry may stall again (spec/pri.ts restallPossible): whether the first and the second such retry do (a third does not). */
 const restallChoices = (spec: SpecState, cmds: readonly Command[]): readonly number[] => (restallPossible(spec, cmds) ? [0, 1, 2, 3] : [0]);
@@ -135,6 +147,8 @@ const specInPoints = (
 ): Observation[] | undefined => {
   const c = inPlace ? spec : cloneSpec(spec);
   c.servicing.early = choice?.early ?? 0;
+  c.servicing.pick = choice?.pick ?? 0;
+  c.servicing.taken = 0;
   if (!inPlace) c.coverage = undefined;
   const out: (Observation | undefined)[] = new Array<Observation | undefined>(cmds.length);
   const retired: SpecState['retired'][number][] = [];
@@ -183,6 +197,8 @@ const specInPoints = (
   if (pending !== undefined) out[pending.member] = { ok: false, errno: 'EFAULT', fault: `spec: ${cmds[pending.member]!.kind} makes no call at ${pending.site} here` };
   c.failNth = 0;
   c.servicing.early = 0;
+  c.servicing.pick = 0;
+  c.servicing.taken = 0;
   c.releaseSeen = false;
   c.partwaySeen = 0;
   c.servicing.points = ALL_THREAD_POINTS;
@@ -424,10 +440,14 @@ export const runChecked = (s: Session, cmds: readonly Command[], policy: Policy,
   const releases = releaseChoices(s.spec, cmds);
   const partways = site === undefined ? [0] : partwayChoices(cmds);
   const restalls = restallChoices(s.spec, cmds);
+  const picks = pickChoices(s.spec, cmds);
   // Every combination, the injection's opportunity varying fastest (the order the search tries them).
   const candidates: LinChoice[] = [];
-  for (const restall of restalls) for (const partway of partways) for (const release of releases) for (const early of earlies) for (const inj of injections) {
-    candidates.push({ early, ...(inj === undefined ? {} : { inj }), ...(release === 0 ? {} : { release }), ...(partway === 0 ? {} : { partway }), ...(restall === 0 ? {} : { restall }) });
+  for (const pick of picks) for (const restall of restalls) for (const partway of partways) for (const release of releases) for (const early of earlies) for (const inj of injections) {
+    candidates.push({
+      early, ...(inj === undefined ? {} : { inj }), ...(release === 0 ? {} : { release }), ...(partway === 0 ? {} : { partway }),
+      ...(restall === 0 ? {} : { restall }), ...(pick === 0 ? {} : { pick }),
+    });
   }
   let injOfObservation: LinChoice | undefined;
   let injOfView: LinChoice | undefined;

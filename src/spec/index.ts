@@ -10,7 +10,7 @@ export type { SpecState, SpecSlot, SpecDomain, SpecHandle, SpecTopo } from './st
 export { specStep } from './step.js';
 export { allocatesFirst, bindPointsBegin, bindPointsEnd, bindSetUpWindows, bindUnlockedWindow, linPoints, servicePasses, serviceThreadPoints, specPoint } from './points.js';
 export { ATTACH_SITES } from './attaching.js';
-export { beginRestall, restallPossible } from './pri.js';
+export { beginRestall, restallPossible, workItemsPossible } from './pri.js';
 export { precondition } from './precondition.js';
 export { abstractView, diffViews } from './view.js';
 export type { AbstractView, SlotView, PageView, DomainView, HandleView, BondView } from './view.js';

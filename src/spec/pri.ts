@@ -34,7 +34,7 @@ import { touch } from './addressSpace.js';
 import { stoppedAt, tornDown } from './detaching.js';
 import { consumeFail } from './lifetime.js';
 import { dmaFault } from './observe.js';
-import { MM, NO_RESTALL, PTE_ABSENT, PTE_PROTNONE, PTE_RO, PTE_RW, type SpecAnswer, type SpecGroup, type SpecRequest, type SpecState, inMask } from './state.js';
+import { MM, NO_RESTALL, PTE_ABSENT, PTE_PROTNONE, PTE_RO, PTE_RW, type SpecAnswer, type SpecGroup, type SpecRequest, type SpecServicing, type SpecState, inMask } from './state.js';
 
 /** The observation of an access that became a page request: done, no value yet. */
 export const PRI_QUEUED: Observation = Object.freeze({ ok: true });
@@ -353,6 +353,26 @@ const answer = (s: SpecState, g: SpecGroup, ok: boolean, attached: (r: SpecReque
   return ok ? g.faults.length : 0;
 };
 
+/** The next work item a kworker starts: the oldest pending, or the one the linearization's pick names. */
+const takeItem = (sv: SpecServicing): SpecGroup => {
+  if (sv.pick === 0) return sv.pending.shift()!;
+  const k = Math.min(Math.floor(sv.pick / 3 ** sv.taken++) % 3, sv.pending.length - 1);
+  return sv.pending.splice(k, 1)[0]!;
+};
+
+/**
+ * Whether a serviceFaults in group `cmds` may run two or more work items, whose order then is
+ * the linearization's to choose (SpecServicing.pick): a LAST already queued or kept is one item,
+ * and each device-side member may send one more.
+ */
+export const workItemsPossible = (s: SpecState, cmds: readonly Command[]): number => {
+  if (!cmds.some((c) => c.kind === 'serviceFaults')) return 0;
+  let n = s.servicing.pending.length;
+  for (const r of s.prq) if (r.last && r.stop !== true) n++;
+  for (const c of cmds) if (c.kind === 'dma' || c.kind === 'dmaPasid' || c.kind === 'prg') n++;
+  return n;
+};
+
 /**
  * One fault of the work item under way (the next pending group's first, when none is): the
  * errors are sticky, so a fault not handled ends the item, answered Invalid; its last fault
@@ -360,7 +380,7 @@ const answer = (s: SpecState, g: SpecGroup, ok: boolean, attached: (r: SpecReque
  */
 const workFault = (s: SpecState, attached: (r: SpecRequest) => boolean): number => {
   const sv = s.servicing;
-  const g = sv.item ?? sv.pending.shift()!;
+  const g = sv.item ?? takeItem(sv);
   const ok = handleFault(s, g.handler, g.faults[sv.itemAt]!);
   if (ok && sv.itemAt + 1 < g.faults.length) {
     sv.item = g;
@@ -470,7 +490,7 @@ export const servicePoint = (s: SpecState, point: number, final: boolean): Obser
         continue;
       }
       sv.earlyLeft--;
-      success += runGroups(s, [sv.pending.shift()!], attachedNow(s));
+      success += runGroups(s, [takeItem(sv)], attachedNow(s));
     } else if (sv.phase === 'answer') {
       // The answers the read decided reach their devices, their credits back.
       sendAnswers(s);

@@ -219,6 +219,14 @@ export interface SpecServicing {
   /** How many work items of a pass run before its thread's loop ends: the linearization's choice (harness/group.ts). */
   early: number;
   earlyLeft: number;
+  /**
+   * Which pending item each work point takes: iopf_queue_alloc's workqueue is WQ_UNBOUND ("the
+   * high-level function can handle groups out of order"), so its items run in any order. Base-3
+   * digit j names the index in `pending` of the j-th item taken (0: the oldest, queue order);
+   * the linearization's choice (harness/group.ts), 0 outside a group. `taken` counts them.
+   */
+  pick: number;
+  taken: number;
   readonly pending: SpecGroup[];
   /**
    * Requests the thread's read found no handler for (or aborted), whose answer it sends later in
@@ -422,7 +430,7 @@ export const initSpec = (topology: Topology, coverage?: CoverageRecorder): SpecS
     restall: NO_RESTALL,
     pagingPartway: [],
     partwaySeen: 0,
-    servicing: { iommu: topology.iommus.length, phase: 'work', early: 0, earlyLeft: 0, pending: [], unanswered: [], item: undefined, itemAt: 0, held: -1, heldCount: 0, points: ALL_THREAD_POINTS },
+    servicing: { iommu: topology.iommus.length, phase: 'work', early: 0, earlyLeft: 0, pick: 0, taken: 0, pending: [], unanswered: [], item: undefined, itemAt: 0, held: -1, heldCount: 0, points: ALL_THREAD_POINTS },
     coverage,
   };
 };

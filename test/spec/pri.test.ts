@@ -16,7 +16,7 @@ const twoQueued = (): SpecState => {
   return s;
 };
 
-const IDLE = { iommu: 1, phase: 'wake', early: 0, earlyLeft: 0, pending: [], unanswered: [], item: undefined, itemAt: 0, held: -1, heldCount: 0, points: ALL_THREAD_POINTS };
+const IDLE = { iommu: 1, phase: 'wake', early: 0, earlyLeft: 0, pick: 0, taken: 0, pending: [], unanswered: [], item: undefined, itemAt: 0, held: -1, heldCount: 0, points: ALL_THREAD_POINTS };
 
 describe('serviceFaults in a group: the fault thread\'s points (VT-d: wake, read, PQH write, loop end), then one fault of an IOPF work item per point (spec/pri.ts servicePoint)', () => {
   test('it has four points per VT-d IOMMU, a point per queued group and one per member; alone, one', () => {
@@ -71,6 +71,27 @@ describe('serviceFaults in a group: the fault thread\'s points (VT-d: wake, read
     expect(s.retired).toEqual([expect.objectContaining({ page: 0, ok: false }), expect.objectContaining({ page: 1, ok: false })]);
     expect(s.slots[0]!.popGen[1]).toBe(0);
     expect(s.servicing).toEqual({ ...IDLE, points: th, phase: 'read' });
+  });
+
+  test('the workqueue is unordered: with pick 1 the newer group runs first, and a munmap after it fails only the older', () => {
+    const s = twoQueued();
+    const group = [SERVICE, { kind: 'munmap', mm: 0, first: 0, count: 2 }] as const;
+    const points = linPoints(s, SERVICE, 2, group);
+    s.servicing.points = serviceThreadPoints(s, group);
+    s.servicing.pick = 1;
+    // The thread's points come first; the first work point then takes page 1's group.
+    let p = 0;
+    while (s.retired.length === 0 && p < points) specPoint(s, SERVICE, p++, points);
+    expect(s.retired).toEqual([expect.objectContaining({ page: 1, ok: true })]);
+    run(s, { kind: 'munmap', mm: 0, first: 0, count: 2 });
+    s.retired.length = 0;
+    while (p < points) specPoint(s, SERVICE, p++, points);
+    expect(s.retired).toEqual([expect.objectContaining({ page: 0, ok: false })]);
+    // Queue order (pick 0) answers page 0 first.
+    const q = twoQueued();
+    q.servicing.points = serviceThreadPoints(q, group);
+    for (let k = 0; q.retired.length === 0; k++) specPoint(q, SERVICE, k, points);
+    expect(q.retired).toEqual([expect.objectContaining({ page: 0, ok: true })]);
   });
 
   test('the final point finishes the pass under way, so nothing is left pending', () => {
