@@ -311,23 +311,34 @@ const threw = (e: unknown): Observation => ({ ok: false, errno: 'EFAULT', fault:
  * another group's PASID: the two run under two group mutexes); the kernel's own paths that could
  * observe a replace half done (attach, detach, another replace of that PASID) wait on the
  * &group->mutex it holds, and the others do not read the PASID's entry. A migration's: device
- * accesses; the CPU's fault, munmap and mprotect wait (the entry, mmap_lock). Between two
- * work items of serviceFaults anything: a loop that handles what is queued hides no state.
+ * accesses; the CPU's fault, munmap and mprotect wait (the entry, mmap_lock). Between an
+ * unbind's device stop and its teardown anything but the device's own commands (mayEnter).
+ * Between two work items of serviceFaults anything: a loop that handles what is queued hides
+ * no state.
  */
 const pointRules = (spec: SpecState, cmds: readonly Command[]): PointRules => {
   const alloc = cmds.map((c) => allocatesFirst(spec, c, cmds.length));
   const unlocked = cmds.map((c) => bindUnlockedWindow(spec, c, cmds));
   const setUp = cmds.map((c) => bindSetUpWindows(spec, c, cmds));
-  return { points: cmds.map((c) => linPoints(spec, c, cmds.length, cmds)), mayEnter: (i, owner, after) => mayEnter(cmds, alloc, unlocked, setUp, i, owner, after) };
+  const points = cmds.map((c) => linPoints(spec, c, cmds.length, cmds));
+  // An unbind with its stop point (spec/points.ts: [stop, teardown, rest]).
+  const stops = cmds.map((c, m) => c.kind === 'unbind' && points[m] === 3);
+  return { points, mayEnter: (i, owner, after) => mayEnter(cmds, alloc, unlocked, setUp, stops, i, owner, after) };
 };
+
+/** Whether `cmd` takes device `dev`'s &uacce->mutex (src/impl/uacce.ts). */
+const takesUacce = (cmd: Command, dev: number): boolean =>
+  (cmd.kind === 'bind' || cmd.kind === 'unbind' || cmd.kind === 'unplug') && cmd.dev === dev;
 
 /**
  * pointRules' mayEnter; `alloc[m]`: member m's point 0 is its HWPT allocation; `unlocked[m]`:
  * the point that member m's bind window without &group->mutex precedes (-1: none); `setUp[m]`:
- * member m's bind windows with its attempt set up (spec/points.ts bindSetUpWindows).
+ * member m's bind windows with its attempt set up (spec/points.ts bindSetUpWindows); `stops[m]`:
+ * member m is an unbind whose first window follows its device's stop.
  */
 const mayEnter = (
-  cmds: readonly Command[], alloc: readonly boolean[], unlocked: readonly number[], setUp: readonly number[], i: number, owner: number, after: number,
+  cmds: readonly Command[], alloc: readonly boolean[], unlocked: readonly number[], setUp: readonly number[], stops: readonly boolean[],
+  i: number, owner: number, after: number,
 ): boolean => {
   const kind = cmds[i]!.kind;
   // Between the VMM's HWPT allocation and its attach or replace no lock is held.
@@ -346,6 +357,12 @@ const mayEnter = (
     case 'replacePasid':
       return DEVICE_SIDE.has(kind) || kind === 'replacePasid';
     case 'unbind':
+      // Between the device's stop and the teardown (uacce_put_queue's stop_queue, then
+      // uacce_unbind_queue) only the device's &uacce->mutex is held: any command but one of
+      // that device (its bind, unbind and unplug take the mutex) runs there (amd run --fix all
+      // --seed 7, run 244: another device of the group bound before the unbind took
+      // iommu_sva_lock, so the unbind dropped a user and did not tear down).
+      if (after === 1 && stops[owner] && !takesUacce(cmds[i]!, cmds[owner]!.dev)) return true;
       // The fault path takes no lock the unbind holds (iommu_sva_handle_iopf: mmap_lock only),
       // nor does a grace period (synchronize_srcu, then the SRCU callbacks: free_notifier of
       // notifiers put before it), which touches nothing the unbind's window half holds.
