@@ -13,7 +13,7 @@ import { coreOf, inject_end, inject_group_begin, inject_task, injected_site, typ
 import { implTask } from '../impl/dispatch.js';
 import type { Command, FailSite, Observation, TraceEvent } from '../shared/index.js';
 import { sameObservation } from '../shared/index.js';
-import { ALL_THREAD_POINTS, type AbstractView, allocatesFirst, beginRestall, bindPointsBegin, bindPointsEnd, bindSetUpWindows, bindUnlockedWindow, cloneSpec, inMask, linPoints, precondition, restallPossible, servicePasses, serviceThreadPoints, specPoint, type SpecState, workItemsPossible } from '../spec/index.js';
+import { ALL_THREAD_POINTS, type AbstractView, allocatesFirst, beginRestall, bindPasidWindow, bindPointsBegin, bindPointsEnd, bindSetUpWindows, bindUnlockedWindow, cloneSpec, inMask, linPoints, precondition, restallPossible, servicePasses, serviceThreadPoints, specPoint, type SpecState, workItemsPossible } from '../spec/index.js';
 import { abstract } from '../../properties/abstraction.js';
 import { matchesSpec } from '../../properties/lifecycle/refinementMatch.js';
 import { runGroup } from '../sched/group.js';
@@ -320,26 +320,35 @@ const pointRules = (spec: SpecState, cmds: readonly Command[]): PointRules => {
   const alloc = cmds.map((c) => allocatesFirst(spec, c, cmds.length));
   const unlocked = cmds.map((c) => bindUnlockedWindow(spec, c, cmds));
   const setUp = cmds.map((c) => bindSetUpWindows(spec, c, cmds));
+  const pasid = cmds.map((c) => bindPasidWindow(spec, c, cmds));
   const points = cmds.map((c) => linPoints(spec, c, cmds.length, cmds));
   // An unbind with its stop point (spec/points.ts: [stop, teardown, rest]).
   const stops = cmds.map((c, m) => c.kind === 'unbind' && points[m] === 3);
-  return { points, mayEnter: (i, owner, after) => mayEnter(cmds, alloc, unlocked, setUp, stops, i, owner, after) };
+  const windows: MemberWindows = { alloc, unlocked, setUp, pasid, stops };
+  return { points, mayEnter: (i, owner, after) => mayEnter(cmds, windows, i, owner, after) };
 };
 
 /** Whether `cmd` takes device `dev`'s &uacce->mutex (src/impl/uacce.ts). */
 const takesUacce = (cmd: Command, dev: number): boolean =>
   (cmd.kind === 'bind' || cmd.kind === 'unbind' || cmd.kind === 'unplug') && cmd.dev === dev;
 
-/**
- * pointRules' mayEnter; `alloc[m]`: member m's point 0 is its HWPT allocation; `unlocked[m]`:
- * the point that member m's bind window without &group->mutex precedes (-1: none); `setUp[m]`:
- * member m's bind windows with its attempt set up (spec/points.ts bindSetUpWindows); `stops[m]`:
- * member m is an unbind whose first window follows its device's stop.
- */
-const mayEnter = (
-  cmds: readonly Command[], alloc: readonly boolean[], unlocked: readonly number[], setUp: readonly number[], stops: readonly boolean[],
-  i: number, owner: number, after: number,
-): boolean => {
+/** The windows of each member m that pointRules' mayEnter reads. */
+interface MemberWindows {
+  /** Member m's point 0 is its HWPT allocation. */
+  readonly alloc: readonly boolean[];
+  /** The point that member m's bind window without &group->mutex precedes (-1: none). */
+  readonly unlocked: readonly number[];
+  /** Member m's bind windows with its attempt set up (spec/points.ts bindSetUpWindows). */
+  readonly setUp: readonly number[];
+  /** The point that member m's bind window after its PASID allocation precedes (-1: none; bindPasidWindow). */
+  readonly pasid: readonly number[];
+  /** Member m is an unbind whose first window follows its device's stop. */
+  readonly stops: readonly boolean[];
+}
+
+/** pointRules' mayEnter: whether member i may linearize in owner's window before its point `after`. */
+const mayEnter = (cmds: readonly Command[], w: MemberWindows, i: number, owner: number, after: number): boolean => {
+  const { alloc, unlocked, setUp, stops } = w;
   const kind = cmds[i]!.kind;
   // Between the VMM's HWPT allocation and its attach or replace no lock is held.
   if (after === 1 && alloc[owner]) return true;
@@ -352,6 +361,9 @@ const mayEnter = (
       // Inside an attempt set up (spec/attaching.ts) the mutex is held: devices, and the fault
       // path, which takes neither lock (iommu_report_device_fault reads the pasid_array under
       // its own xa_lock, and the work only mmap_lock, which the bind does not hold there).
+      // After its PASID allocation: iommu_sva_lock only, which a grace period and an mmdrop
+      // (mm_pasid_drop) do not take.
+      if (after === w.pasid[owner] && (kind === 'gracePeriod' || kind === 'mmdrop')) return true;
       return DEVICE_SIDE.has(kind) || (kind === 'serviceFaults' && inMask(setUp[owner]!, after)) ||
         (after === unlocked[owner] && (kind === 'attachPasid' || kind === 'replacePasid' || kind === 'detachPasid'));
     case 'replacePasid':

@@ -127,23 +127,10 @@ const domainAlloc = (s: SpecState, slot: number, dev: number): SpecDomain | Errn
 export const bindExisting = (s: SpecState, dev: number, slot: number): Observation | undefined => {
   const { t } = s;
   const sl: SpecSlot = s.slots[slot]!;
-  const max = t.devMax[dev]!;
   const cov = s.coverage;
-
-  // iommu_alloc_mm_data: reuse iommu_mm (-EOVERFLOW if its PASID is beyond this device), or
-  // kzalloc it and take a PASID; never rolled back when a later step fails.
-  let pasid = sl.pasid.ctx.pasid;
-  if (pasid !== 0) {
-    if (pasid >= max) return fail('EOVERFLOW');
-  } else {
-    if (consumeFail(s, 'kzalloc@iommu_alloc_mm_data')) return fail('ENOMEM');
-    // iommu_alloc_global_pasid: max_pasids 0 means no PASID at all; ida_alloc_range's
-    // -ENOMEM, like a full range, is IOMMU_PASID_INVALID and so -ENOSPC.
-    pasid = max === 0 ? -1 : consumeFail(s, 'ida_alloc_range@iommu_alloc_global_pasid') ? -1 : idaAllocRange(s.pasids, 1, max - 1);
-    if (pasid < 0) return fail('ENOSPC');
-    s.pasids.add(pasid);
-    pasidTable.send(sl.pasid, { type: 'assign', pasid }, cov);
-  }
+  const failed = bindPasid(s, dev, slot);
+  if (failed !== undefined) return failed;
+  const pasid = sl.pasid.ctx.pasid;
 
   // iommu_attach_handle_get(group, pasid, SVA): the group's handle is shared (refcount_inc).
   const group = t.devGroup[dev]!;
@@ -164,6 +151,26 @@ export const bindExisting = (s: SpecState, dev: number, slot: number): Observati
       return bound(s, dev, slot, d);
     }
   }
+  return undefined;
+};
+
+/**
+ * iommu_alloc_mm_data, the first step of iommu_sva_bind_device under iommu_sva_lock: reuse
+ * iommu_mm (-EOVERFLOW if its PASID is beyond this device), or kzalloc it and take a PASID;
+ * never rolled back when a later step fails. The failure, or undefined.
+ */
+export const bindPasid = (s: SpecState, dev: number, slot: number): Observation | undefined => {
+  const sl: SpecSlot = s.slots[slot]!;
+  const max = s.t.devMax[dev]!;
+  let pasid = sl.pasid.ctx.pasid;
+  if (pasid !== 0) return pasid >= max ? fail('EOVERFLOW') : undefined;
+  if (consumeFail(s, 'kzalloc@iommu_alloc_mm_data')) return fail('ENOMEM');
+  // iommu_alloc_global_pasid: max_pasids 0 means no PASID at all; ida_alloc_range's -ENOMEM,
+  // like a full range, is IOMMU_PASID_INVALID and so -ENOSPC.
+  pasid = max === 0 ? -1 : consumeFail(s, 'ida_alloc_range@iommu_alloc_global_pasid') ? -1 : idaAllocRange(s.pasids, 1, max - 1);
+  if (pasid < 0) return fail('ENOSPC');
+  s.pasids.add(pasid);
+  pasidTable.send(sl.pasid, { type: 'assign', pasid }, s.coverage);
   return undefined;
 };
 

@@ -8,7 +8,7 @@
 export { initSpec, cloneSpec, inMask, MM, ALL_THREAD_POINTS } from './state.js';
 export type { SpecState, SpecSlot, SpecDomain, SpecHandle, SpecTopo } from './state.js';
 export { specStep } from './step.js';
-export { allocatesFirst, bindPointsBegin, bindPointsEnd, bindSetUpWindows, bindUnlockedWindow, linPoints, servicePasses, serviceThreadPoints, specPoint } from './points.js';
+export { allocatesFirst, bindPasidWindow, bindPointsBegin, bindPointsEnd, bindSetUpWindows, bindUnlockedWindow, linPoints, servicePasses, serviceThreadPoints, specPoint } from './points.js';
 export { ATTACH_SITES } from './attaching.js';
 export { beginRestall, restallPossible, workItemsPossible } from './pri.js';
 export { precondition } from './precondition.js';

@@ -32,7 +32,7 @@ import { endAttaching, mayStopPartway } from './attaching.js';
 import { endDetaching, unbindTeardown } from './detaching.js';
 import { releaseBegin, releaseEnd } from './releasing.js';
 import { OK_OBS } from './observe.js';
-import { bindExisting, bindNew, bindSetUp, endStopping, unbindHandle, unbindStopping } from './bind.js';
+import { bind, bindExisting, bindNew, bindPasid, bindSetUp, endStopping, unbindHandle, unbindStopping } from './bind.js';
 import { migrateRemap, migrateUnmap } from './migrate.js';
 import { queuedFaults, servicePoint } from './pri.js';
 import { attachPasidTry, attachPasidUnwound, hasPagingDomains, hwptAllocPoint, hwptUnallocated, replaceHasWindow, replaceSetup, replaceTeardown } from './paging.js';
@@ -79,17 +79,39 @@ const bindSetsUp = (s: SpecState, cmd: Command & { kind: 'bind' }, group: readon
   return access && answers;
 };
 
-/** A group run begins: which groups' binds have set-up points (bindSetsUp), fixed for the run. */
+/**
+ * Whether a bind in `group` takes its mm's first PASID at a point of its own (bind.ts
+ * bindPasid): iommu_alloc_mm_data runs under iommu_sva_lock, which neither __mmdrop's
+ * mm_pasid_drop nor the SRCU callbacks that end in it take, so a grace period or an mmdrop
+ * member may free another mm's PASID between the bind's allocation and the rest of it (vtd run
+ * --groups 0.5 --seed 99, run 148: the bind took PASID 2 while mm0 still held 1, the grace
+ * period then freed mm0 and ran before the failed bind put its notifier).
+ */
+const bindTakesPasidFirst = (s: SpecState, cmd: Command & { kind: 'bind' }, group: readonly Command[] | undefined): boolean =>
+  group !== undefined && group.length > 1 && s.slots[cmd.mm]!.pasid.ctx.pasid === 0 &&
+  group.some((c) => c.kind === 'gracePeriod' || c.kind === 'mmdrop');
+
+/** A group run begins: which groups' binds have set-up points (bindSetsUp) or a PASID point (bindTakesPasidFirst), fixed for the run. */
 export const bindPointsBegin = (s: SpecState, group: readonly Command[]): void => {
-  let mask = 0;
-  for (const c of group) if (c.kind === 'bind' && bindSetsUp(s, c, group)) mask |= 1 << s.t.devGroup[c.dev]!;
-  s.bindSetUp = mask;
+  let setUp = 0, pasid = 0;
+  for (const c of group) {
+    if (c.kind !== 'bind') continue;
+    if (bindSetsUp(s, c, group)) setUp |= 1 << s.t.devGroup[c.dev]!;
+    if (bindTakesPasidFirst(s, c, group)) pasid |= 1 << s.t.devGroup[c.dev]!;
+  }
+  s.bindSetUp = setUp;
+  s.bindPasid = pasid;
 };
 
 /** The group run is over. */
 export const bindPointsEnd = (s: SpecState): void => {
   s.bindSetUp = 0;
+  s.bindPasid = 0;
 };
+
+/** The window after a bind's PASID point, where a grace period or an mmdrop may run (bindTakesPasidFirst): the point it precedes, or -1. */
+export const bindPasidWindow = (s: SpecState, cmd: Command, group: readonly Command[]): number =>
+  cmd.kind === 'bind' && bindTakesPasidFirst(s, cmd, group) ? 1 : -1;
 
 /**
  * The windows of a bind in `group` where its attempt is set up: bit k, between its k-th and
@@ -97,7 +119,8 @@ export const bindPointsEnd = (s: SpecState): void => {
  */
 export const bindSetUpWindows = (s: SpecState, cmd: Command, group: readonly Command[]): number => {
   if (cmd.kind !== 'bind' || !bindSetsUp(s, cmd, group)) return 0;
-  return bindRetries(s, cmd, group.length) ? (1 << 1) | (1 << 3) : 1 << 1;
+  const windows = bindRetries(s, cmd, group.length) ? (1 << 1) | (1 << 3) : 1 << 1;
+  return bindTakesPasidFirst(s, cmd, group) ? windows << 1 : windows;
 };
 
 /**
@@ -105,7 +128,7 @@ export const bindSetUpWindows = (s: SpecState, cmd: Command, group: readonly Com
  * mm's domains and the new domain's: the point it precedes, or -1 (no such window).
  */
 export const bindUnlockedWindow = (s: SpecState, cmd: Command, group: readonly Command[]): number =>
-  cmd.kind !== 'bind' || !bindRetries(s, cmd, group.length) ? -1 : bindSetsUp(s, cmd, group) ? 2 : 1;
+  cmd.kind !== 'bind' || !bindRetries(s, cmd, group.length) ? -1 : (bindSetsUp(s, cmd, group) ? 2 : 1) + (bindTakesPasidFirst(s, cmd, group) ? 1 : 0);
 
 /**
  * Whether dev's unbind of `slot` may, in a group of `size`, be its caller's last of a PRI device
@@ -198,7 +221,7 @@ export const linPoints = (s: SpecState, cmd: Command, size = 1, group?: readonly
   const alloc = allocatesFirst(s, cmd, size) ? 1 : 0;
   switch (cmd.kind) {
     case 'bind':
-      return (bindRetries(s, cmd, size) ? 2 : 1) * (bindSetsUp(s, cmd, group) ? 2 : 1);
+      return (bindTakesPasidFirst(s, cmd, group) ? 1 : 0) + (bindRetries(s, cmd, size) ? 2 : 1) * (bindSetsUp(s, cmd, group) ? 2 : 1);
     case 'replacePasid':
       return alloc + (replaceHasWindow(s.t.topology.platform) ? 2 : 1);
     case 'attachPasid':
@@ -290,6 +313,16 @@ export const specPoint = (s: SpecState, cmd: Command, point: number, points = 1)
  */
 const bindPoint = (s: SpecState, cmd: Command & { kind: 'bind' }, point: number, points: number): Observation | undefined => {
   const group = s.t.devGroup[cmd.dev]!;
+  if (inMask(s.bindPasid, group)) {
+    // [PASID, then the layout below].
+    if (point === 0) return bindPasid(s, cmd.dev, cmd.mm);
+    point--;
+    points--;
+    if (points === 1) {
+      s.retired.length = 0; // a failed attach's unwind may drain page requests
+      return bind(s, cmd.dev, cmd.mm);
+    }
+  }
   const setUp = inMask(s.bindSetUp, group);
   if (setUp && points === 4 && (point === 0 || point === 2)) return bindSetUp(s, cmd.dev, cmd.mm, point === 0);
   endAttaching(s, group);

@@ -319,6 +319,8 @@ export interface SpecState {
    * makes it so is spent once met.
    */
   bindSetUp: number;
+  /** Set with bindSetUp (points.ts bindTakesPasidFirst): bit g, a bind on group g takes the mm's PASID at a point of its own. */
+  bindPasid: number;
   /** Handles between a concurrent unbind's entry teardown and its erase (detaching.ts). */
   readonly detaching: SpecDetaching[];
   /**
@@ -423,6 +425,7 @@ export const initSpec = (topology: Topology, coverage?: CoverageRecorder): SpecS
     migrating: [],
     attaching: [],
     bindSetUp: 0,
+    bindPasid: 0,
     detaching: [],
     stopping: [],
     releasing: [],
@@ -483,6 +486,7 @@ export const cloneSpec = (s: SpecState): SpecState => {
     migrating: s.migrating.map((m) => ({ ...m })),
     attaching: [...s.attaching],
     bindSetUp: s.bindSetUp,
+    bindPasid: s.bindPasid,
     detaching: [...s.detaching],
     stopping: [...s.stopping],
     releasing: s.releasing.map((r) => ({ slot: r.slot, released: [...r.released] })),

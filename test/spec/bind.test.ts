@@ -1,9 +1,30 @@
 import { describe, expect, test } from 'vitest';
 import { defaultTopology } from '../../src/shared/index.js';
-import { abstractView, initSpec, linPoints, specPoint } from '../../src/spec/index.js';
+import { abstractView, bindPointsBegin, bindPointsEnd, initSpec, linPoints, specPoint } from '../../src/spec/index.js';
 import { bind, dma, run, spawn, topo, unbind } from './helpers.js';
 
 describe('bind and unbind follow iommu-sva.c', () => {
+  test('in a group with a grace period or an mmdrop, a bind of an mm without a PASID takes it at a point of its own', () => {
+    const s = initSpec(defaultTopology('vtd'));
+    run(s, spawn(0));
+    const b = bind(0, 0);
+    const grace = [b, { kind: 'gracePeriod' }] as const;
+    expect(linPoints(s, b, 2, grace)).toBe(2);
+    expect(linPoints(s, b, 2, [b, { kind: 'mmdrop', mm: 0 }])).toBe(2);
+    expect(linPoints(s, b, 2, [b, { kind: 'touch', mm: 0, page: 0, write: false }])).toBe(1);
+    bindPointsBegin(s, grace);
+    expect(specPoint(s, b, 0, 2)).toBeUndefined();
+    // The PASID is the mm's already; nothing is attached yet.
+    expect(abstractView(s).slots[0]!.pasid).toBe(1);
+    expect(abstractView(s).handles).toEqual([]);
+    expect(specPoint(s, b, 1, 2)).toEqual({ ok: true, value: 1 });
+    bindPointsEnd(s);
+    expect(abstractView(s).handles).toEqual([{ mm: 0, group: 0, users: 1 }]);
+    // With its PASID taken, a later group's bind has no such point.
+    const later = bind(1, 0);
+    expect(linPoints(s, later, 2, [later, { kind: 'gracePeriod' }])).toBe(linPoints(s, later, 2, [later, { kind: 'touch', mm: 0, page: 0, write: false }]));
+  });
+
   test('in a group, a bind that tries the mm\'s domains first allocates at a second point, where the PASID may be taken meanwhile', () => {
     // dev0 on SMMU 0 made mm0's domain; dev1, on SMMU 1, cannot use it (arm_smmu_set_pasid: -EINVAL).
     const s = initSpec(topo('smmuv3', [{}, {}], [[0, {}], [1, {}]]));
