@@ -59,9 +59,6 @@ const domainGroups = (world: World, domain: IommuDomain): IommuGroup[] =>
     return false;
   });
 
-/** Sorted distinct IOMMU indexes of the groups whose pasid_array attaches `domain`. */
-const domainIommus = (world: World, domain: IommuDomain): number[] =>
-  [...new Set(domainGroups(world, domain).map((g) => g.devices[0]!.iommu.index))].sort(byNum);
 
 export function abstract(world: World): AbstractView {
   const p = platformOf(world);
@@ -80,8 +77,10 @@ export function abstract(world: World): AbstractView {
   for (const mm of world.mms) {
     for (const dom of mm?.iommu_mm?.sva_domains ?? []) {
       const asid = p.asid(dom);
-      const groups = domainGroups(world, dom).map((g) => g.id).sort(byNum);
-      domains.push({ mm: mm!.slot, groups, iommus: domainIommus(world, dom), users: dom.users, asid: asid === 0 ? null : asid });
+      const attached = domainGroups(world, dom);
+      const groups = attached.map((g) => g.id).sort(byNum);
+      const iommus = [...new Set(attached.map((g) => g.devices[0]!.iommu.index))].sort(byNum);
+      domains.push({ mm: mm!.slot, groups, iommus, users: dom.users, asid: asid === 0 ? null : asid });
     }
   }
   const handles: HandleView[] = [];

@@ -93,20 +93,23 @@ const bindTakesPasidFirst = (s: SpecState, cmd: Command & { kind: 'bind' }, grou
 
 /** A group run begins: which groups' binds have set-up points (bindSetsUp) or a PASID point (bindTakesPasidFirst), fixed for the run. */
 export const bindPointsBegin = (s: SpecState, group: readonly Command[]): void => {
-  let setUp = 0, pasid = 0;
+  let setUp = 0;
+  const pasid: number[] = [];
   for (const c of group) {
     if (c.kind !== 'bind') continue;
     if (bindSetsUp(s, c, group)) setUp |= 1 << s.t.devGroup[c.dev]!;
-    if (bindTakesPasidFirst(s, c, group)) pasid |= 1 << s.t.devGroup[c.dev]!;
+    if (bindTakesPasidFirst(s, c, group)) pasid.push(c.dev * s.t.topology.mms + c.mm);
   }
   s.bindSetUp = setUp;
   s.bindPasid = pasid;
 };
 
+const NO_BONDS: readonly number[] = [];
+
 /** The group run is over. */
 export const bindPointsEnd = (s: SpecState): void => {
   s.bindSetUp = 0;
-  s.bindPasid = 0;
+  s.bindPasid = NO_BONDS;
 };
 
 /** The window after a bind's PASID point, where a grace period or an mmdrop may run (bindTakesPasidFirst): the point it precedes, or -1. */
@@ -313,7 +316,7 @@ export const specPoint = (s: SpecState, cmd: Command, point: number, points = 1)
  */
 const bindPoint = (s: SpecState, cmd: Command & { kind: 'bind' }, point: number, points: number): Observation | undefined => {
   const group = s.t.devGroup[cmd.dev]!;
-  if (inMask(s.bindPasid, group)) {
+  if (s.bindPasid.length > 0 && s.bindPasid.includes(cmd.dev * s.t.topology.mms + cmd.mm)) {
     // [PASID, then the layout below].
     if (point === 0) return bindPasid(s, cmd.dev, cmd.mm);
     point--;

@@ -319,8 +319,12 @@ export interface SpecState {
    * makes it so is spent once met.
    */
   bindSetUp: number;
-  /** Set with bindSetUp (points.ts bindTakesPasidFirst): bit g, a bind on group g takes the mm's PASID at a point of its own. */
-  bindPasid: number;
+  /**
+   * Set with bindSetUp (points.ts bindTakesPasidFirst): the bonds (dev * mms + mm) whose bind
+   * takes the mm's PASID at a point of its own; it depends on the mm, so a group mask cannot say.
+   * Fixed for the run (copies share it).
+   */
+  bindPasid: readonly number[];
   /** Handles between a concurrent unbind's entry teardown and its erase (detaching.ts). */
   readonly detaching: SpecDetaching[];
   /**
@@ -425,7 +429,7 @@ export const initSpec = (topology: Topology, coverage?: CoverageRecorder): SpecS
     migrating: [],
     attaching: [],
     bindSetUp: 0,
-    bindPasid: 0,
+    bindPasid: [],
     detaching: [],
     stopping: [],
     releasing: [],

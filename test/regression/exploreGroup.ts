@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 import { runSequence } from '../../src/harness/index.js';
 import { runChecked } from '../../src/harness/group.js';
 import { explorePreemptionBounded } from '../../src/sched/exhaustive.js';
@@ -20,4 +21,12 @@ export function exploreGroup(t: Topology, prefix: readonly Command[], group: rea
     return { run: c.run!, bad: false };
   }, bound, limit);
   return { found, schedules, complete: r.complete };
+}
+
+/** The fix-race tests' claim: the bounded space is exhausted, has more than 10 schedules, and none of them finds a violation. */
+export function expectEveryScheduleClean(t: Topology, prefix: readonly Command[], group: readonly Command[], fixes: readonly FindingName[]): void {
+  const { found, schedules, complete } = exploreGroup(t, prefix, group, fixes);
+  expect(complete).toBe(true);
+  expect(schedules).toBeGreaterThan(10);
+  expect(found).toEqual([]);
 }
