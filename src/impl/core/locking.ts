@@ -294,7 +294,18 @@ export function lockdep_assert_held(kernel: Kernel, lock: LockInstance): void {
 }
 
 /** kernel/locking/rwsem.c: down_read: shares the lock with readers; waits for a writer. */
-export function* down_read(sem: RwSem): Co {
+export const down_read = (sem: RwSem): Co => (sem.owner === undefined && !preempts(sem.sched) ? downReadNow(sem) : downRead(sem));
+
+/** down_read with no preempt point to stop at and no writer: done on the call (as acquireNow). */
+function downReadNow(sem: RwSem): Co {
+  const t = sem.sched.current;
+  if (t.atomic > 0) might_sleep(sem.kernel, `down_read(${sem.name})`);
+  lock_acquire(sem.kernel, t, sem);
+  sem.readers.push(t);
+  return DONE;
+}
+
+function* downRead(sem: RwSem): Co {
   const kernel = sem.kernel;
   if (preempts(sem.sched)) yield sem.acquirePoint;
   const t = sem.sched.current;
@@ -310,24 +321,45 @@ export function* down_read(sem: RwSem): Co {
   sem.readers.push(t);
 }
 
-/** kernel/locking/rwsem.c: up_read. */
-export function* up_read(sem: RwSem): Co {
+function upReadNow(sem: RwSem): void {
   const t = sem.sched.current;
   const i = sem.readers.indexOf(t);
   if (lock_release(sem.kernel, t, sem) && i >= 0) sem.readers.splice(i, 1);
-  if (preempts(sem.sched)) yield sem.releasePoint;
 }
 
+/** kernel/locking/rwsem.c: up_read. */
+export const up_read = (sem: RwSem): Co => {
+  upReadNow(sem);
+  return preempts(sem.sched) ? releasePoint(sem) : DONE;
+};
+
+/** The preempt point after a release, for a scheduler that may switch there. */
+function* releasePoint(sem: RwSem): Co {
+  yield sem.releasePoint;
+}
+
+const writeFree = (sem: RwSem): boolean => sem.owner === undefined && sem.readers.length === 0;
+
 /** kernel/locking/rwsem.c: down_write: waits for the writer and every reader. */
-export function* down_write(sem: RwSem): Co {
+export const down_write = (sem: RwSem): Co => (writeFree(sem) && !preempts(sem.sched) ? downWriteNow(sem) : downWrite(sem));
+
+/** down_write with no preempt point to stop at and the lock free: done on the call. */
+function downWriteNow(sem: RwSem): Co {
+  const t = sem.sched.current;
+  if (t.atomic > 0) might_sleep(sem.kernel, `down_write(${sem.name})`);
+  lock_acquire(sem.kernel, t, sem);
+  sem.owner = t;
+  return DONE;
+}
+
+function* downWrite(sem: RwSem): Co {
   const kernel = sem.kernel;
   if (preempts(sem.sched)) yield sem.acquirePoint;
   const t = sem.sched.current;
   if (t.atomic > 0) might_sleep(kernel, `down_write(${sem.name})`);
   lock_acquire(kernel, t, sem);
-  const free = (): boolean => sem.owner === undefined && sem.readers.length === 0;
-  if (!free()) {
-    const ok = yield* wait(kernel, `down_write(${sem.name})`, free, () => sem.owner ?? sem.readers[0]);
+  if (!writeFree(sem)) {
+    const ok = yield* wait(kernel, `down_write(${sem.name})`, () => writeFree(sem), () => sem.owner ?? sem.readers[0]);
     if (!ok) {
       t.held.pop();
       throw hung(t, `down_write(${sem.name})`);
@@ -337,11 +369,11 @@ export function* down_write(sem: RwSem): Co {
 }
 
 /** kernel/locking/rwsem.c: up_write. */
-export function* up_write(sem: RwSem): Co {
+export const up_write = (sem: RwSem): Co => {
   const t = sem.sched.current;
   if (lock_release(sem.kernel, t, sem) && sem.owner === t) sem.owner = undefined;
-  if (preempts(sem.sched)) yield sem.releasePoint;
-}
+  return preempts(sem.sched) ? releasePoint(sem) : DONE;
+};
 
 /**
  * kernel/sched/completion.c: wait_for_completion. `by` names the task that will complete it
@@ -463,13 +495,13 @@ export function* synchronize_srcu(ssp: SrcuStruct): Co<boolean> {
  * reader without letting another writer in; waiting readers may now run (a yield point, as
  * the wake-up is). munmap downgrades before it zaps (mm/vma.c: vms_complete_munmap_vmas).
  */
-export function* downgrade_write(sem: RwSem): Co {
+export const downgrade_write = (sem: RwSem): Co => {
   const t = sem.sched.current;
   if (sem.owner !== t) {
     warn(sem.kernel, `DEBUG_RWSEMS_WARN_ON: downgrade_write(${sem.name}) by ${t.name}, which does not hold it for writing`);
-    return;
+    return DONE;
   }
   sem.owner = undefined;
   sem.readers.push(t);
-  if (preempts(sem.sched)) yield sem.releasePoint;
-}
+  return preempts(sem.sched) ? releasePoint(sem) : DONE;
+};
