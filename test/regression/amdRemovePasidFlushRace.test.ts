@@ -25,6 +25,6 @@ const GROUP: Command[] = [{ kind: 'unbind', dev: 0, mm: 0 }, { kind: 'serviceFau
 describe('amd-remove-pasid-no-iopf-flush, its fix: the PASID removal beside the PPR IRQ thread', () => {
   test('every schedule with at most one preemption leaves no partial request and no violation', () => {
     const fixes: FindingName[] = ['amd-remove-pasid-no-iopf-flush', 'iopf-stale-partial', 'iopf-partial-error-response'];
-    expectEveryScheduleClean(t, PREFIX, GROUP, fixes);
+    expectEveryScheduleClean(t, PREFIX, GROUP, fixes, 150);
   });
 });
