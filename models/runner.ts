@@ -137,7 +137,8 @@ export const harnessRunner: HarnessRunner = {
     const r = replayTrace(trace, opts.value);
     // A recorded violation that now replays clean is a known upstream finding's trace
     // (regressions/upstream/): show it as the violation it is.
-    if (r.ok && trace.violation !== undefined && r.value.trace.violation === undefined) return replayTrace(trace, { ...opts.value, strict: true });
-    return r;
+    if (!r.ok || trace.violation === undefined || r.value.trace.violation !== undefined) return r;
+    const strict = replayTrace(trace, { ...opts.value, strict: true });
+    return strict.ok ? good({ ...strict.value, excusedClean: true }) : strict;
   },
 };

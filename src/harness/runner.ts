@@ -160,4 +160,10 @@ export interface ReplayResult {
   /** Abstract state (plain JSON) before and after the failing step, for the state diff. */
   readonly stateBefore?: unknown;
   readonly stateAfter?: unknown;
+  /**
+   * The trace replayed clean with the known findings excused, and this is its re-run with them
+   * reported (how an upstream finding's trace shows its finding). Its violation may then not be
+   * the recorded one: a trace recorded before an oracle mend shows a known finding instead.
+   */
+  readonly excusedClean?: true;
 }

@@ -34,9 +34,12 @@ export const replayCommand: CliCommand = {
     }
     const recorded = loaded.value.violation;
     const same = recorded !== undefined && now !== undefined && recorded.invariant === now.invariant && recorded.step === now.step;
+    // A known finding shown only because the run with findings excused was clean: say so when
+    // it is not the recorded violation (a trace an oracle mend has since fixed).
+    const excused = result.value.excusedClean === true && !same ? '; with known findings excused it replays clean' : '';
     const outcome = now === undefined
       ? `replay: no violation${recorded === undefined ? '' : ` (recorded: ${describe(recorded)}: not reproduced)`}`
-      : `replay: violation ${describe(now)}${same ? ' (reproduced as recorded)' : ` (recorded: ${describe(recorded)})`}`;
+      : `replay: violation ${describe(now)}${same ? ' (reproduced as recorded)' : ` (recorded: ${describe(recorded)}${excused})`}`;
     io.out(`${outcome}\n`);
     return now === undefined ? EXIT_OK : EXIT_VIOLATION;
   },

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
@@ -68,6 +68,21 @@ replay: violation SVA001 at step #5 (reproduced as recorded)
     const r = await runMain(['replay', '--quiet', saved], { runner: replaying({ trace: clean as Trace }) });
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('replay: no violation (recorded: SVA001 at step #5: not reproduced)\n');
+  });
+
+  test('A replay that is clean only with known findings excused says so when the finding it then shows is not the recorded one', async () => {
+    // A trace recorded before an oracle mend: its recorded REF no longer happens, and the
+    // strict re-run shows the known finding vtd-iopf-remove-nonpri's splat instead.
+    const upstream = new URL('../../../regressions/upstream/vtd-iopf-remove-nonpri.json', import.meta.url).pathname;
+    const loaded = JSON.parse(readFileSync(upstream, 'utf8')) as Trace;
+    const mended = join(dir, 'mended.json');
+    expect(writeTrace(mended, { ...loaded, violation: { ...loaded.violation!, invariant: 'REF', step: 2 } }).ok).toBe(true);
+    const r = await runMain(['replay', '--quiet', mended], { runner: harnessRunner });
+    expect(r.code).toBe(1);
+    expect(r.stdout.trim().split('\n').at(-1)).toBe('replay: violation I-SPLAT at step #2 (recorded: REF at step #2; with known findings excused it replays clean)');
+    // The finding's own trace is reproduced as recorded, with no such remark.
+    const own = await runMain(['replay', '--quiet', upstream], { runner: harnessRunner });
+    expect(own.stdout.trim().split('\n').at(-1)).toBe('replay: violation I-SPLAT at step #2 (reproduced as recorded)');
   });
 
   test('A trace naming a test-only fault is one line and exit 2 through the real runner', async () => {
