@@ -98,13 +98,16 @@ const restallChoices = (spec: SpecState, cmds: readonly Command[]): readonly num
 
 /**
  * The release choices a group is tried with: with an exit that has a release window, every
- * subset of its device accesses (dma) finding their device released; else none.
+ * subset of its device accesses finding their device released; else none. An access by PASID
+ * (dmaPasid) at the exiting mm's PASID meets the same per-device release as one by mm (amd
+ * seed 7 --fix all --groups 0.5: the exit's release cleared dev1's GCR3 entry before dev0's, and
+ * a dmaPasid by dev1 between them found no entry while dev0's dma still walked the page table).
  */
 const releaseChoices = (spec: SpecState, cmds: readonly Command[]): readonly number[] => {
   if (!cmds.some((c) => c.kind === 'exit' && linPoints(spec, c, cmds.length, cmds) > 1)) return [0];
   let mask = 0;
   cmds.forEach((c, i) => {
-    if (c.kind === 'dma') mask |= 1 << i;
+    if (c.kind === 'dma' || c.kind === 'dmaPasid') mask |= 1 << i;
   });
   const out: number[] = [];
   for (let m = mask; ; m = (m - 1) & mask) {
