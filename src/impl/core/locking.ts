@@ -330,11 +330,11 @@ function upReadNow(sem: RwSem): void {
 /** kernel/locking/rwsem.c: up_read. */
 export const up_read = (sem: RwSem): Co => {
   upReadNow(sem);
-  return preempts(sem.sched) ? releasePoint(sem) : DONE;
+  return preempts(sem.sched) ? afterRelease(sem) : DONE;
 };
 
 /** The preempt point after a release, for a scheduler that may switch there. */
-function* releasePoint(sem: RwSem): Co {
+function* afterRelease(sem: RwSem): Co {
   yield sem.releasePoint;
 }
 
@@ -372,7 +372,7 @@ function* downWrite(sem: RwSem): Co {
 export const up_write = (sem: RwSem): Co => {
   const t = sem.sched.current;
   if (lock_release(sem.kernel, t, sem) && sem.owner === t) sem.owner = undefined;
-  return preempts(sem.sched) ? releasePoint(sem) : DONE;
+  return preempts(sem.sched) ? afterRelease(sem) : DONE;
 };
 
 /**
@@ -503,5 +503,5 @@ export const downgrade_write = (sem: RwSem): Co => {
   }
   sem.owner = undefined;
   sem.readers.push(t);
-  return preempts(sem.sched) ? releasePoint(sem) : DONE;
+  return preempts(sem.sched) ? afterRelease(sem) : DONE;
 };
