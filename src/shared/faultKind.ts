@@ -60,21 +60,9 @@ const TEXT_KIND: ReadonlyMap<string, FaultKind> = new Map<string, FaultKind>([..
 /** `vtd0: not-present`, `smmu1: stream-abort`, `dev2: no-pasid-cap`. */
 const UNIT_PREFIX = /^[a-z]+\d+: /;
 
-/**
- * Kinds already worked out, by text: the same few dozen fault texts recur on every DMA that
- * faults, and the regex and slice per comparison were half a per cent of a checked step.
- * Bounded, since a thrown member's text may carry addresses.
- */
-const known = new Map<string, FaultKind | null>();
-const KNOWN_MAX = 4096;
-
 /** The kind a fault's text names, or undefined when it names none. */
 export const faultKindOf = (fault: string | undefined): FaultKind | undefined => {
   if (fault === undefined) return undefined;
-  const k = known.get(fault);
-  if (k !== undefined) return k ?? undefined;
   const unit = UNIT_PREFIX.exec(fault);
-  const kind = unit !== null ? HW_KIND.get(fault.slice(unit[0].length)) : TEXT_KIND.get(fault);
-  if (known.size < KNOWN_MAX) known.set(fault, kind ?? null);
-  return kind;
+  return unit !== null ? HW_KIND.get(fault.slice(unit[0].length)) : TEXT_KIND.get(fault);
 };
