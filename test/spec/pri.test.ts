@@ -1,7 +1,8 @@
 import { describe, expect, test } from 'vitest';
 import type { SpecState } from '../../src/spec/index.js';
 import { ALL_THREAD_POINTS, beginRestall, cloneSpec, initSpec, linPoints, restallPossible, serviceThreadPoints, specPoint, specStep } from '../../src/spec/index.js';
-import { bind, dma, run, spawn, topo } from './helpers.js';
+import { beginAttaching } from '../../src/spec/attaching.js';
+import { bind, dma, run, spawn, topo, unbind } from './helpers.js';
 
 const SERVICE = { kind: 'serviceFaults' } as const;
 
@@ -326,5 +327,35 @@ describe('A request that waited in the queue while its PASID went to another mm'
     expect(run(s, SERVICE)).toEqual({ ok: true, value: 0 });
     expect(s.failArmed).toBeUndefined();
     expect(s.priFailed[0]).toBe(1);
+  });
+});
+
+describe('VT-d: a LAST dropped by a full PRQ is answered Success by the unit, whatever handles the PASID', () => {
+  /** dev0 (PRI) with mm0's page 0 present and mm0's PASID kept after an unbind; the PRQ (2 slots) full of dev1's RID requests. */
+  const full = (): SpecState => {
+    const s = initSpec(topo('vtd', [{ prqSize: 2 }], [[0, { pri: true }], [0, { pri: true }]]));
+    run(s, spawn(0));
+    run(s, bind(0, 0));
+    run(s, unbind(0, 0));
+    run(s, { kind: 'mmap', mm: 0, first: 0, count: 1, prot: 'rw' });
+    run(s, { kind: 'touch', mm: 0, page: 0, write: false });
+    run(s, { kind: 'prg', dev: 1, mm: 0, page: 0, count: 1, write: false, rid: true, last: true });
+    run(s, { kind: 'prg', dev: 1, mm: 0, page: 0, count: 1, write: true, rid: true, last: true });
+    expect([s.prq.length, s.slots[0]!.pasid.ctx.pasid]).toEqual([2, 1]);
+    return s;
+  };
+  const third = { kind: 'prg', dev: 0, mm: 0, page: 0, count: 1, write: false, rid: false, last: true } as const;
+
+  test('with no handle and no attempt at the PASID the retry fails', () => {
+    const s = full();
+    expect(specStep(s, third)).toEqual({ ok: true });
+    expect(s.retired).toEqual([{ dev: 0, slot: 0, page: 0, write: false, ok: false, token: -1 }]);
+  });
+
+  test('inside a concurrent bind\'s attempt set up on the device the retry walks that entry and reads the page (vtd run --seed 42, run 220)', () => {
+    const s = full();
+    beginAttaching(s, 0, 0, [0]);
+    expect(specStep(s, third)).toEqual({ ok: true });
+    expect(s.retired).toEqual([{ dev: 0, slot: 0, page: 0, write: false, ok: true, token: s.slots[0]!.token[0] }]);
   });
 });
