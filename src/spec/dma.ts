@@ -33,7 +33,7 @@ export const canEmit = (s: SpecState, dev: number, pasid: number): boolean => pa
  * concurrent bind's attempt set it up partway (attaching.ts); not once a concurrent unbind tore
  * the handle's entries down (detaching.ts).
  */
-const translatesVia = (s: SpecState, dev: number, group: number, slot: number): boolean =>
+export const translatesVia = (s: SpecState, dev: number, group: number, slot: number): boolean =>
   (s.slots[slot]!.handles[group] !== undefined || attachingAt(s, dev, s.slots[slot]!.pasid.ctx.pasid) === slot) &&
   (s.detaching.length === 0 || !tornDown(s, group, slot));
 

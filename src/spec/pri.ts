@@ -31,8 +31,8 @@
 import type { Command, Observation, PageResponseCode } from '../shared/index.js';
 import { PRI_CREDITS, PRG_INDEX_LIMIT, prqEntries } from '../shared/index.js';
 import { touch } from './addressSpace.js';
-import { attachingAt } from './attaching.js';
 import { stoppedAt, tornDown } from './detaching.js';
+import { translatesVia } from './dma.js';
 import { consumeFail } from './lifetime.js';
 import { dmaFault } from './observe.js';
 import { MM, NO_RESTALL, PTE_ABSENT, PTE_PROTNONE, PTE_RO, PTE_RW, type SpecAnswer, type SpecGroup, type SpecRequest, type SpecServicing, type SpecState, inMask } from './state.js';
@@ -132,17 +132,14 @@ export const send = (s: SpecState, r: SpecRequest): void => {
     if (queued >= prqEntries(topo.iommus[iommu]!) || (topo.platform === 'amd' && s.prqOverflow[iommu] === 1)) {
       if (r.stop === true) return;
       s.prqOverflow[iommu] = 1;
-      // The retry translates only where the device's entry holds the mm's PASID: its group has
-      // the handle (a device not bound to the mm may send there: spec/precondition.ts prg), not
+      // The unit's Success needs no handler: the retry walks the device's entry as it stands, so
+      // it translates where an access by the device would (dma.ts translatesVia): its group has
+      // the handle (a device not bound to the mm may send there: spec/precondition.ts prg) not
       // yet torn down by an unbind it came inside (vtd random-topology seed 4243: the drain then
-      // takes the rest), or a concurrent bind's attempt has set the entry up (attaching.ts): the
-      // unit's Success needs no handler, and the retry walks the entry as it stands (vtd run
-      // --seed 42, run 220: a prg beside a bind failing at the group's second device read the
-      // page through the first device's entry).
-      if (r.last && topo.platform === 'vtd') {
-        const held = r.slot < 0 || (hasHandler(s, r) && attachedNow(s)(r)) || attachingAt(s, r.dev, requestPasid(s, r.slot)) === r.slot;
-        respond(s, r.dev, r.slot, r.prgi, 'success', held);
-      }
+      // takes the rest), or a concurrent bind's attempt has set the entry up (vtd run --seed 42,
+      // run 220: a prg beside a bind failing at the group's second device read the page through
+      // the first device's entry).
+      if (r.last && topo.platform === 'vtd') respond(s, r.dev, r.slot, r.prgi, 'success', r.slot < 0 || translatesVia(s, r.dev, s.t.devGroup[r.dev]!, r.slot));
       else if (topo.platform === 'amd') markLost(s, r);
       return;
     }
@@ -242,7 +239,6 @@ const handlerOf = (s: SpecState, r: SpecRequest): number => {
   return -1;
 };
 
-const hasHandler = (s: SpecState, r: SpecRequest): boolean => handlerOf(s, r) >= 0;
 
 /**
  * The IOMMU's fault thread: report every queued request of `iommu` in order (prq_event_thread,

@@ -293,14 +293,19 @@ export function lockdep_assert_held(kernel: Kernel, lock: LockInstance): void {
   if (!schedOf(kernel).current.held.includes(lock)) warn(kernel, `WARNING: lockdep_assert_held(${lock.name}) failed in ${schedOf(kernel).current.name}`);
 }
 
+/** What a down_read or down_write checks after its preempt point, before it may wait (acquireChecks for a mutex). */
+function rwsemAcquireChecks(sem: RwSem, t: Task, op: 'down_read' | 'down_write'): void {
+  if (t.atomic > 0) might_sleep(sem.kernel, `${op}(${sem.name})`);
+  lock_acquire(sem.kernel, t, sem);
+}
+
 /** kernel/locking/rwsem.c: down_read: shares the lock with readers; waits for a writer. */
 export const down_read = (sem: RwSem): Co => (sem.owner === undefined && !preempts(sem.sched) ? downReadNow(sem) : downRead(sem));
 
 /** down_read with no preempt point to stop at and no writer: done on the call (as acquireNow). */
 function downReadNow(sem: RwSem): Co {
   const t = sem.sched.current;
-  if (t.atomic > 0) might_sleep(sem.kernel, `down_read(${sem.name})`);
-  lock_acquire(sem.kernel, t, sem);
+  rwsemAcquireChecks(sem, t, 'down_read');
   sem.readers.push(t);
   return DONE;
 }
@@ -309,8 +314,7 @@ function* downRead(sem: RwSem): Co {
   const kernel = sem.kernel;
   if (preempts(sem.sched)) yield sem.acquirePoint;
   const t = sem.sched.current;
-  if (t.atomic > 0) might_sleep(kernel, `down_read(${sem.name})`);
-  lock_acquire(kernel, t, sem);
+  rwsemAcquireChecks(sem, t, 'down_read');
   if (sem.owner !== undefined) {
     const ok = yield* wait(kernel, `down_read(${sem.name})`, () => sem.owner === undefined, () => sem.owner);
     if (!ok) {
@@ -321,15 +325,11 @@ function* downRead(sem: RwSem): Co {
   sem.readers.push(t);
 }
 
-function upReadNow(sem: RwSem): void {
+/** kernel/locking/rwsem.c: up_read. */
+export const up_read = (sem: RwSem): Co => {
   const t = sem.sched.current;
   const i = sem.readers.indexOf(t);
   if (lock_release(sem.kernel, t, sem) && i >= 0) sem.readers.splice(i, 1);
-}
-
-/** kernel/locking/rwsem.c: up_read. */
-export const up_read = (sem: RwSem): Co => {
-  upReadNow(sem);
   return preempts(sem.sched) ? afterRelease(sem) : DONE;
 };
 
@@ -346,8 +346,7 @@ export const down_write = (sem: RwSem): Co => (writeFree(sem) && !preempts(sem.s
 /** down_write with no preempt point to stop at and the lock free: done on the call. */
 function downWriteNow(sem: RwSem): Co {
   const t = sem.sched.current;
-  if (t.atomic > 0) might_sleep(sem.kernel, `down_write(${sem.name})`);
-  lock_acquire(sem.kernel, t, sem);
+  rwsemAcquireChecks(sem, t, 'down_write');
   sem.owner = t;
   return DONE;
 }
@@ -356,8 +355,7 @@ function* downWrite(sem: RwSem): Co {
   const kernel = sem.kernel;
   if (preempts(sem.sched)) yield sem.acquirePoint;
   const t = sem.sched.current;
-  if (t.atomic > 0) might_sleep(kernel, `down_write(${sem.name})`);
-  lock_acquire(kernel, t, sem);
+  rwsemAcquireChecks(sem, t, 'down_write');
   if (!writeFree(sem)) {
     const ok = yield* wait(kernel, `down_write(${sem.name})`, () => writeFree(sem), () => sem.owner ?? sem.readers[0]);
     if (!ok) {
