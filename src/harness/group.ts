@@ -13,16 +13,17 @@ import { coreOf, inject_end, inject_group_begin, inject_task, injected_site, typ
 import { implTask } from '../impl/dispatch.js';
 import type { Command, FailSite, Observation, TraceEvent } from '../shared/index.js';
 import { sameObservation } from '../shared/index.js';
-import { ALL_THREAD_POINTS, type AbstractView, allocatesFirst, beginRestall, bindPasidWindow, bindPointsBegin, bindPointsEnd, bindSetUpWindows, bindUnlockedWindow, cloneSpec, inMask, linPoints, precondition, restallPossible, servicePasses, serviceThreadPoints, specPoint, type SpecState, workItemsPossible } from '../spec/index.js';
+import { type AbstractView, allocatesFirst, bindPasidWindow, bindSetUpWindows, bindUnlockedWindow, cloneSpec, inMask, linPoints, restallPossible, type SpecState, workItemsPossible } from '../spec/index.js';
 import { abstract } from '../../properties/abstraction.js';
 import { matchesSpec } from '../../properties/lifecycle/refinementMatch.js';
 import { runGroup } from '../sched/group.js';
-import { type LinPoint, type PointRules, linearizePoints } from '../sched/linearize.js';
+import { type LinPoint, type PointRules, linearizePoints, searchPoints } from '../sched/linearize.js';
 import { defaultPolicy, pctPolicy, randomPolicy, replayPolicy } from '../sched/policies.js';
 import type { GroupMember, GroupPoint, GroupRun, GroupTask, Policy, SchedulerName, Switch } from '../sched/types.js';
 import { formatCommand, formatObservation } from '../trace/index.js';
 import type { GroupEvent, TraceStep } from '../trace/index.js';
 import { adoptAllocatedIds } from './adoptIds.js';
+import { type LinChoice, type MemberInjection, type SpecRun, beginSpecRun, endSpecRun, finalObservation, forkSpecRun, specInPoints, specRunKey, stepSpecRun } from './specRun.js';
 import { type AtYieldMark, checkAtYield } from './atYield.js';
 import { excuseKnown, knownExplains } from './known.js';
 import type { MemberTask, Session } from './session.js';
@@ -57,31 +58,6 @@ const PERMS: readonly (readonly (readonly number[])[])[] = [[[]], [[0]], [[0, 1]
  * fails the first call at its site, whichever member makes it.
  */
 const SEQUENTIAL_ONLY = new Set<Command['kind']>(['failNext', 'failNth']);
-
-/** The injected failure the kernel reported (FAULT_INJECTION): which member made it, at which of its opportunities. */
-interface MemberInjection {
-  readonly site: FailSite;
-  readonly skip: number;
-  readonly member: number;
-}
-
-/**
- * What a linearization chooses besides the order of points: the injected failure's member and
- * opportunity, and how many work items a serviceFaults member runs before each fault thread's
- * loop ends (spec/pri.ts servicePoint).
- */
-interface LinChoice {
-  readonly inj?: MemberInjection;
-  readonly early: number;
-  /** Bit m: member m's device access inside an exit's release finds its device released (spec/releasing.ts). */
-  readonly release?: number;
-  /** Base-3 digit m: what member m's access inside a failing attach's window finds (spec/pagingPartway.ts). */
-  readonly partway?: number;
-  /** Bit k: the k-th resumed SMMUv3 stall that may stall again does (spec/pri.ts restalls). */
-  readonly restall?: number;
-  /** The order a serviceFaults member's work items run in (SpecServicing.pick). */
-  readonly pick?: number;
-}
 
 /**
  * The work-item orders a group is tried with: queue order, and with two or more items possible
@@ -137,77 +113,18 @@ const EARLY_ITEMS: readonly number[] = [0, 1, 2];
 const failable = (spec: SpecState, n: number): readonly number[] =>
   spec.failArmed !== undefined ? Array.from({ length: n }, (_, i) => i) : spec.failNth > 0 ? [0] : [];
 
-/**
- * The spec's observations for `cmds` linearized at the points `seq` (each member's points in
- * its order; spec/points.ts) on a copy of `spec` (or on `spec` itself, a copy already), or
- * undefined when a precondition fails or the spec throws. A member's precondition is checked
- * at its first point. The page requests the spec answered are a per-command output; the
- * group's are every member's, in the sequence's order, as the devices' completions hold every
- * member's: `retired` is left holding them all.
- */
-const specInPoints = (
-  spec: SpecState, cmds: readonly Command[], seq: readonly LinPoint[], inPlace = false, choice?: LinChoice,
-): Observation[] | undefined => {
-  const c = inPlace ? spec : cloneSpec(spec);
-  c.servicing.early = choice?.early ?? 0;
-  c.servicing.pick = choice?.pick ?? 0;
-  c.servicing.taken = 0;
-  if (!inPlace) c.coverage = undefined;
-  const out: (Observation | undefined)[] = new Array<Observation | undefined>(cmds.length);
-  const retired: SpecState['retired'][number][] = [];
-  // Each member's points are decided on the state before the group.
-  const points = cmds.map((cmd) => linPoints(c, cmd, cmds.length, cmds));
-  c.servicing.points = serviceThreadPoints(c, cmds);
-  bindPointsBegin(c, cmds);
-  beginRestall(c, choice?.restall ?? 0);
-  // The injection is the spec's only at the failing member's points: another member linearized
-  // in between makes its own calls, none of which fails.
-  let pending = choice?.inj;
-  const takes = (i: number): boolean => pending !== undefined && i === pending.member;
-  for (const { member: i, point } of seq) {
-    const cmd = cmds[i]!;
-    if (point === 0) {
-      if (!precondition(c, cmd)) return undefined;
-      c.retired.length = 0;
-    }
-    c.releaseSeen = choice?.release !== undefined && ((choice.release >> i) & 1) === 1;
-    c.partwaySeen = choice?.partway === undefined ? 0 : Math.floor(choice.partway / 3 ** i) % 3;
-    const injecting = takes(i);
-    if (injecting) {
-      c.injected = pending!.site;
-      c.injectSkip = pending!.skip;
-    }
-    if (cmd.kind === 'serviceFaults') {
-      // One work item: its answers add to the points before it (spec/points.ts).
-      const pass = specPoint(c, cmd, point, points[i])!;
-      out[i] = servicePasses(out[i], pass);
-    } else if (out[i] === undefined) {
-      // A two-point member that failed at its first point (an allocation before the teardown) is done.
-      out[i] = specPoint(c, cmd, point, points[i]);
-    }
-    if (injecting) {
-      pending = c.injected === undefined ? undefined : { ...pending!, skip: c.injectSkip };
-      c.injected = undefined;
-      c.injectSkip = 0;
-    }
-    for (const r of c.retired) retired.push(r);
-    c.retired.length = 0;
+/** Spec runs a linearization tries one at a time before it shares prefixes (runChecked). */
+const QUICK_RUNS = 64;
+
+/** The spec run along all of `seq` (undefined when a precondition fails or the spec throws), before its end. */
+const specRunAlong = (spec: SpecState, cmds: readonly Command[], seq: readonly LinPoint[], choice: LinChoice): SpecRun | undefined => {
+  try {
+    const r = beginSpecRun(spec, cmds, choice);
+    for (const p of seq) if (!stepSpecRun(r, cmds, p)) return undefined;
+    return r;
+  } catch {
+    return undefined;
   }
-  for (const r of retired) c.retired.push(r);
-  // A sequence that left a member without its last point gives no history to compare.
-  for (let i = 0; i < cmds.length; i++) if (out[i] === undefined) return undefined;
-  // An injected failure no member's spec path reached (as specStep says sequentially).
-  if (pending !== undefined) out[pending.member] = { ok: false, errno: 'EFAULT', fault: `spec: ${cmds[pending.member]!.kind} makes no call at ${pending.site} here` };
-  c.failNth = 0;
-  c.servicing.early = 0;
-  c.servicing.pick = 0;
-  c.servicing.taken = 0;
-  c.releaseSeen = false;
-  c.partwaySeen = 0;
-  c.servicing.points = ALL_THREAD_POINTS;
-  bindPointsEnd(c);
-  beginRestall(c, 0);
-  return out as Observation[];
 };
 
 /** Each member's points back to back: no member inside another's window. */
@@ -493,10 +410,16 @@ export const runChecked = (s: Session, cmds: readonly Command[], policy: Policy,
   // The kernel's abstract state after the group: the same for every candidate order.
   let kernelView: AbstractView | undefined;
   const viewOfWorld = (): AbstractView => (kernelView ??= abstract(world));
-  const accepts = (same: (cmd: Command, expected: Observation, got: Observation) => boolean, seq: readonly LinPoint[], inj: LinChoice): boolean => {
-    const c = cloneSpec(s.spec);
-    c.coverage = undefined;
-    const obs = specInPointsSafe(c, cmds, seq, true, inj);
+  type Same = (cmd: Command, expected: Observation, got: Observation) => boolean;
+  // At a full sequence, a candidate's run whose every member observed what the kernel returned.
+  const accepts = (same: Same, seq: readonly LinPoint[], r: SpecRun): boolean => {
+    const { c, choice: inj } = r;
+    let obs: Observation[] | undefined;
+    try {
+      obs = endSpecRun(r, cmds);
+    } catch {
+      return false;
+    }
     if (obs === undefined || !obs.every((x, i) => same(cmds[i]!, x, actual[i]!))) return false;
     if (byObservation === undefined) {
       byObservation = seq.slice();
@@ -521,16 +444,59 @@ export const runChecked = (s: Session, cmds: readonly Command[], policy: Policy,
     return count === 0;
   };
   let injOfOrder: LinChoice | undefined;
-  const linearizeBy = (same: (cmd: Command, expected: Observation, got: Observation) => boolean): readonly LinPoint[] | undefined =>
-    linearizePoints(run.tasks, rules!, (seq: readonly LinPoint[]) => {
+  // Every sequence of points, with every candidate choice at each (the choice varying fastest).
+  // Most groups are linearized by one of their first few: those are run one spec run each, from
+  // the state before the group; past QUICK_RUNS, the search starts again sharing prefixes (it
+  // meets the same first pairs in the same order, so what it records first is the same).
+  const linearizeBy = (same: Same): readonly LinPoint[] | undefined => {
+    let runs = 0;
+    let over = false;
+    const quick = linearizePoints(run.tasks, rules!, (seq) => {
       for (const inj of candidates) {
-        if (accepts(same, seq, inj)) {
+        if (runs++ === QUICK_RUNS) return (over = true);
+        const r = specRunAlong(s.spec, cmds, seq, inj);
+        if (r !== undefined && accepts(same, seq, r)) {
           injOfOrder = inj;
           return true;
         }
       }
       return false;
     });
+    if (!over) return quick;
+    // The rest shares every prefix among the sequences through it; a candidate whose member has
+    // ended with another observation than the kernel's is not run further there.
+    const roots: SpecRun[] = [];
+    for (const inj of candidates) {
+      try {
+        roots.push(beginSpecRun(s.spec, cmds, inj));
+      } catch {
+        // The spec throws on this choice before any point: no sequence gives a history under it.
+      }
+    }
+    return searchPoints(run.tasks, rules!, roots, {
+      fork: forkSpecRun,
+      key: specRunKey,
+      step: (r, p) => {
+        try {
+          if (!stepSpecRun(r, cmds, p)) return false;
+        } catch {
+          return false;
+        }
+        if (p.point < rules!.points[p.member]! - 1) return true;
+        const got = finalObservation(r, cmds, p.member);
+        return got !== undefined && same(cmds[p.member]!, got, actual[p.member]!);
+      },
+      accept: (seq, live) => {
+        for (const r of live) {
+          if (accepts(same, seq, r)) {
+            injOfOrder = r.choice;
+            return true;
+          }
+        }
+        return false;
+      },
+    });
+  };
   const exact = (_: Command, expected: Observation, got: Observation): boolean => sameObservation(expected, got);
   const excusable = (cmd: Command, expected: Observation, got: Observation): boolean =>
     sameObservation(expected, got) || knownExplains(s, observationViolation(cmd, expected, got));

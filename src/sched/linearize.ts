@@ -33,11 +33,56 @@ export interface PointRules {
 }
 
 /**
- * The first real-time-respecting sequence of points that `accepts`, or undefined. Sequences are
- * tried depth first, members in index order at each position: with one point per member this
- * is the lexicographic order of member orders.
+ * How a search carries what a prefix of points gives (the spec's state after it) from a
+ * sequence to the next that shares the prefix: `fork` copies a state so that stepping the copy
+ * leaves it as it was; `step` takes one point on a state, in place, false when no sequence
+ * through the prefix can be accepted; `accept` is asked at each full sequence with the states
+ * still live, in the order of the roots they came from.
  */
-export function linearizePoints(tasks: GroupRun['tasks'], rules: PointRules, accepts: (seq: readonly LinPoint[]) => boolean): readonly LinPoint[] | undefined {
+export interface PointSearch<S> {
+  readonly fork: (s: S) => S;
+  readonly step: (s: S, p: LinPoint) => boolean;
+  readonly accept: (seq: readonly LinPoint[], live: readonly S[]) => boolean;
+  /**
+   * A hash of everything in a state that the rest of a sequence can depend on, its root's
+   * choices included. Given, a state equal to one met earlier with the same points placed and
+   * the same members completed in the same order (WGL's memo: Lowe, "Testing for
+   * linearizability", 2017) is not stepped below: an earlier prefix's was searched to the end
+   * in vain, and an earlier root's at this prefix meets what this one would, and is asked first.
+   */
+  readonly key?: (s: S) => string;
+}
+
+/**
+ * A state is hashed for the memo only where the orders of the points still to place are at
+ * least this many: below, stepping the few sequences left costs less than hashing the state
+ * (a spec state's hash costs about as much as a dozen points).
+ */
+const MEMO_MIN_ORDERS = 4;
+
+/** The orders of `counts` points of each member, ignoring the windows' rules: (Σ c)! / Π c_i!, up to `cap`. */
+const orders = (counts: readonly number[], cap: number): number => {
+  let out = 1;
+  let total = 0;
+  for (const c of counts) {
+    // C(total + c, c), built one factor at a time so each step stays an integer.
+    for (let k = 1; k <= c; k++) out = (out * (total + k)) / k;
+    total += c;
+    if (out >= cap) return out;
+  }
+  return out;
+};
+
+/**
+ * The first real-time-respecting sequence of points that `search` accepts, or undefined.
+ * Sequences are tried depth first, members in index order at each position: with one point
+ * per member this is the lexicographic order of member orders. Each root is stepped once per
+ * prefix, not once per sequence, and is forked only where the sequences through a prefix part
+ * (its last branch takes the prefix's own state); a root no longer live is not stepped below.
+ * A state the memo has seen is dropped there: which sequence and root are accepted, and the
+ * first sequence and root of every kind `accept` meets, stay as without it.
+ */
+export function searchPoints<S>(tasks: GroupRun['tasks'], rules: PointRules, roots: readonly S[], search: PointSearch<S>): readonly LinPoint[] | undefined {
   const n = rules.points.length;
   // A member that never started or never finished constrains nothing after it.
   const start = (i: number): number => (tasks[i]!.firstAt < 0 ? Infinity : tasks[i]!.firstAt);
@@ -50,25 +95,60 @@ export function linearizePoints(tasks: GroupRun['tasks'], rules: PointRules, acc
     for (let j = 0; j < n; j++) if (j !== i && placed[j]! > 0 && placed[j]! < rules.points[j]! && !rules.mayEnter(i, j, placed[j]!)) return false;
     return true;
   };
-  const extend = (): boolean => {
-    if (seq.length === total) return accepts(seq);
-    for (let i = 0; i < n; i++) {
-      if (placed[i] === rules.points[i]) continue;
-      // i's first point may go next only if every member that finished before i started is fully placed.
-      let ok = true;
-      if (placed[i] === 0) for (let j = 0; j < n && ok; j++) if (j !== i && placed[j]! < rules.points[j]! && end(j) < start(i)) ok = false;
-      // Inside a window: the window's own points, or what its owner lets in.
-      if (ok && !admitted(i)) ok = false;
-      if (!ok) continue;
-      seq.push({ member: i, point: placed[i]! });
+  // i's first point may go next only if every member that finished before i started is fully placed.
+  const inRealTime = (i: number): boolean => {
+    if (placed[i] !== 0) return true;
+    for (let j = 0; j < n; j++) if (j !== i && placed[j]! < rules.points[j]! && end(j) < start(i)) return false;
+    return true;
+  };
+  const { key } = search;
+  const seen = new Set<string>();
+  // The members completed so far, in completion order: the part of a prefix the rest sees.
+  const completed: number[] = [];
+  const extend = (live: readonly S[], roots: readonly number[]): boolean => {
+    if (seq.length === total) return search.accept(seq, live);
+    // Inside a window: the window's own points, or what its owner lets in.
+    const next: number[] = [];
+    for (let i = 0; i < n; i++) if (placed[i] !== rules.points[i] && inRealTime(i) && admitted(i)) next.push(i);
+    for (let k = 0; k < next.length; k++) {
+      const i = next[k]!;
+      const p: LinPoint = { member: i, point: placed[i]! };
+      const own = k === next.length - 1;
       placed[i]!++;
-      if (extend()) return true;
+      const completes = placed[i] === rules.points[i];
+      if (completes) completed.push(i);
+      // Worth a hash where another order of the points placed could reach this prefix, and many orders remain after it.
+      const keyed = key !== undefined && orders(placed, 2) >= 2 && orders(rules.points.map((p, m) => p - placed[m]!), MEMO_MIN_ORDERS) >= MEMO_MIN_ORDERS;
+      const prefix = keyed ? `${placed.join(',')}/${completed.join(',')}/` : '';
+      const after: S[] = [];
+      const afterRoots: number[] = [];
+      for (let r = 0; r < live.length; r++) {
+        const t = own ? live[r]! : search.fork(live[r]!);
+        if (!search.step(t, p)) continue;
+        if (keyed) {
+          const k = prefix + key!(t);
+          if (seen.has(k)) continue;
+          seen.add(k);
+        }
+        after.push(t);
+        afterRoots.push(roots[r]!);
+      }
+      if (after.length > 0) {
+        seq.push(p);
+        if (extend(after, afterRoots)) return true;
+        seq.pop();
+      }
+      if (completes) completed.pop();
       placed[i]!--;
-      seq.pop();
     }
     return false;
   };
-  return extend() ? seq.slice() : undefined;
+  return extend(roots, roots.map((_, r) => r)) ? seq.slice() : undefined;
+}
+
+/** The first real-time-respecting sequence of points that `accepts`, or undefined (searchPoints' order). */
+export function linearizePoints(tasks: GroupRun['tasks'], rules: PointRules, accepts: (seq: readonly LinPoint[]) => boolean): readonly LinPoint[] | undefined {
+  return searchPoints(tasks, rules, [0], { fork: (s) => s, step: () => true, accept: (seq) => accepts(seq) });
 }
 
 /** The first real-time-respecting order of members 0..n−1 that `accepts`, or undefined. */
