@@ -242,8 +242,8 @@ const pointRules = (spec: SpecState, cmds: readonly Command[]): PointRules => {
   const setUp = cmds.map((c) => bindSetUpWindows(spec, c, cmds));
   const pasid = cmds.map((c) => bindPasidWindow(spec, c, cmds));
   const points = cmds.map((c) => linPoints(spec, c, cmds.length, cmds));
-  // An unbind with its stop point (spec/points.ts: [stop, teardown, rest]).
-  const stops = cmds.map((c, m) => c.kind === 'unbind' && points[m] === 3);
+  // An unbind with its stop point (spec/points.ts: [stop, teardown, (drain's pass, PQH,) rest]).
+  const stops = cmds.map((c, m) => c.kind === 'unbind' && points[m]! >= 3);
   const windows: MemberWindows = { alloc, unlocked, setUp, pasid, stops };
   return { points, mayEnter: (i, owner, after) => mayEnter(cmds, windows, i, owner, after) };
 };

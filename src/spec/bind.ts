@@ -9,10 +9,11 @@ import type { Errno, FailSite, Observation } from '../shared/index.js';
 import { failSiteInfo } from '../shared/index.js';
 import { ATTACH_SITES, attachSetUp, beginAttaching, svaRefuses } from './attaching.js';
 import { bondTable, domainTable, pasidTable } from './machines/index.js';
+import { tornDown } from './detaching.js';
 import { pagingHolds } from './paging.js';
 import { consumeAnyFail, consumeFail, discardDomain, freeDomain } from './lifetime.js';
 import { fail } from './observe.js';
-import { abandonOpen, drainIommu, dropPartials, dropPasidPartials } from './pri.js';
+import { abandonOpen, drainEnd, drainIommu, drainRead, drainRelease, dropPartials, dropPasidPartials } from './pri.js';
 import type { SpecDomain, SpecSlot, SpecState } from './state.js';
 
 /** ida_alloc_range(min, max): the smallest free id in [min, max], or -1 (-ENOSPC). */
@@ -255,6 +256,22 @@ export const endStopping = (s: SpecState, dev: number, slot: number): void => {
 export const stopsDevice = (s: SpecState, dev: number, slot: number): boolean =>
   s.t.devPri[dev]! && s.bonds[dev * s.t.topology.mms + slot]!.ctx.n === 1;
 
+/**
+ * The drain's first pass inside a concurrent unbind that tears its entries down (points.ts
+ * unbindDrainSplits: dev is its group's one PASID device): the fault thread reads the queue and
+ * answers what has no handler (pri.ts drainRead). A no-op for an unbind that is not the last.
+ */
+export const unbindDrainRead = (s: SpecState, dev: number, slot: number): void => {
+  if (!tornDown(s, s.t.devGroup[dev]!, slot)) return;
+  drainRead(s, dev);
+  s.draining = dev * s.t.topology.mms + slot;
+};
+
+/** The drain's thread writes PQH (pri.ts drainRelease), where unbindDrainRead ran. */
+export const unbindDrainRelease = (s: SpecState, dev: number, slot: number): void => {
+  if (s.draining === dev * s.t.topology.mms + slot) drainRelease(s, dev);
+};
+
 /** iommu_sva_unbind_device on the pair's (group-shared) handle. Precondition: a bond exists. */
 export const unbind = (s: SpecState, dev: number, slot: number): void => {
   unbindStop(s, dev, slot);
@@ -273,14 +290,20 @@ export const unbindHandle = (s: SpecState, dev: number, slot: number): void => {
   h.users -= 1;
   if (h.users > 0) return;
   // iommu_detach_device_pasid: each PASID-capable device of the group is torn down in turn; a
-  // PRI device's teardown ends with the drain of its IOMMU's page requests (pri.ts).
-  if (s.prq.length > 0) {
+  // PRI device's teardown ends with the drain of its IOMMU's page requests (pri.ts). A drain
+  // whose thread ran its first pass at the unbind's own points (unbindDrainRead) ends here.
+  const draining = s.draining === dev * t.topology.mms + slot;
+  if (s.prq.length > 0 || draining) {
     const detached: number[] = [];
     for (const d of t.groupDevs[group]!) {
       if (t.devMax[d]! === 0) continue;
       detached.push(d);
-      if (t.devPri[d]) drainIommu(s, d, slot, detached);
+      if (t.devPri[d]) {
+        if (draining) drainEnd(s, d, slot, detached);
+        else drainIommu(s, d, slot, detached);
+      }
     }
+    s.draining = -1;
   }
   if (s.partial.length > 0) for (const d of t.groupDevs[group]!) if (t.devPri[d] && t.devMax[d]! > 0) dropPasidPartials(s, d, slot);
   // Then --domain->users; at 0 list_del + iommu_domain_free.

@@ -32,7 +32,7 @@ import { endAttaching, mayStopPartway } from './attaching.js';
 import { endDetaching, unbindTeardown } from './detaching.js';
 import { releaseBegin, releaseEnd } from './releasing.js';
 import { OK_OBS } from './observe.js';
-import { bind, bindExisting, bindNew, bindPasid, bindSetUp, endStopping, unbindHandle, unbindStopping } from './bind.js';
+import { bind, bindExisting, bindNew, bindPasid, bindSetUp, endStopping, unbindDrainRead, unbindDrainRelease, unbindHandle, unbindStopping } from './bind.js';
 import { migrateRemap, migrateUnmap } from './migrate.js';
 import { queuedFaults, servicePoint } from './pri.js';
 import { attachPasidTry, attachPasidUnwound, hasPagingDomains, hwptAllocPoint, hwptUnallocated, replaceHasWindow, replaceSetup, replaceTeardown } from './paging.js';
@@ -188,6 +188,21 @@ export const serviceThreadPoints = (s: SpecState, group?: readonly Command[]): T
 };
 
 /**
+ * Whether a VT-d unbind in `group` has its PRQ drain's thread as points of its own (bind.ts
+ * unbindDrainRead): another member may send page requests to its IOMMU, which the thread's
+ * first pass can give credits back for and its re-run take (pri.ts drainRead). Only for a device
+ * that is its group's one PASID device (one drain), and with no serviceFaults in the group,
+ * whose thread points are the fault thread's own (spec/pri.ts servicePoint).
+ */
+const unbindDrainSplits = (s: SpecState, cmd: Command & { kind: 'unbind' }, group: readonly Command[]): boolean => {
+  const { t } = s;
+  if (t.topology.platform !== 'vtd' || !t.devPri[cmd.dev] || group.some((c) => c.kind === 'serviceFaults')) return false;
+  if (t.groupDevs[t.devGroup[cmd.dev]!]!.some((d) => d !== cmd.dev && t.devMax[d]! > 0)) return false;
+  const iommu = t.topology.devices[cmd.dev]!.iommu;
+  return group.some((c) => c !== cmd && REQUESTS.has(c.kind) && 'dev' in c && t.topology.devices[c.dev]!.iommu === iommu);
+};
+
+/**
  * How many page requests `c` may send while the group runs: a prg its count, a PRI device's (or
  * stall master's) access its miss; on SMMUv3 one more per member, a stall that a resumed access
  * raises again (pri.ts restalls). Nothing else sends one.
@@ -235,8 +250,10 @@ export const linPoints = (s: SpecState, cmd: Command, size = 1, group?: readonly
       // The device stops (bind.ts stopsDevice), the entries go (detaching.ts detaches), the rest;
       // checked again at each point, so a member that is the last only after the other members'
       // unbinds of the pair or the handle (vtd seed 201740: two unbinds of a bond made twice)
-      // has the points too.
-      return size > 1 && mayBeLastUnbind(s, cmd.dev, cmd.mm, size) ? 3 : 1;
+      // has the points too. Before the rest, where the drain's thread may meet a member's
+      // request, its first pass and its PQH write (unbindDrainSplits).
+      if (size <= 1 || !mayBeLastUnbind(s, cmd.dev, cmd.mm, size)) return 1;
+      return group !== undefined && unbindDrainSplits(s, cmd, group) ? 5 : 3;
     case 'exit':
       // The release begun (releasing.ts), the rest: only where some device has the mm's PASID.
       return size > 1 && s.slots[cmd.mm]!.handles.some((h) => h !== undefined) ? 2 : 1;
@@ -292,10 +309,15 @@ export const specPoint = (s: SpecState, cmd: Command, point: number, points = 1)
   }
   if (cmd.kind === 'bind' && points > 1) return bindPoint(s, cmd, point, points);
   if (cmd.kind === 'unbind' && points > 1) {
-    // [the device stops, the entries are torn down, the rest]: either of the first two may be a no-op.
+    // [the device stops, the entries are torn down, (the drain's first pass, its PQH write,) the
+    // rest]: any but the last may be a no-op.
     if (point === 0) unbindStopping(s, cmd.dev, cmd.mm);
     else if (point === 1) unbindTeardown(s, cmd.dev, cmd.mm);
-    else {
+    else if (point < points - 1) {
+      s.retired.length = 0;
+      if (point === 2) unbindDrainRead(s, cmd.dev, cmd.mm);
+      else unbindDrainRelease(s, cmd.dev, cmd.mm);
+    } else {
       s.retired.length = 0;
       unbindHandle(s, cmd.dev, cmd.mm);
       endDetaching(s, s.t.devGroup[cmd.dev]!, cmd.mm);

@@ -541,6 +541,43 @@ export const drainIommu = (s: SpecState, dev: number, slot: number, detached: re
   runGroups(s, faultThread(s, iommu), (r) => r.slot !== slot || !detached.includes(r.dev));
 };
 
+/**
+ * A concurrent unbind's PRQ drain, the fault thread's first pass (points.ts unbindDrainSplits):
+ * intel_iommu_drain_pasid_prq runs the thread, which reads the queue and answers what has no
+ * handler itself, so those requests' credits are back before its loop ends; their PRQ slots
+ * stay taken until its PQH write (drainRelease). A request the device sends meanwhile is taken
+ * by the thread's re-run (IRQTF_RUNTHREAD) before the drain returns (vtd --fix all --groups 0.5
+ * seed 1729, run 1289: {prg on the RID, unbind} with two RID requests holding the device's two
+ * credits; the impl's thread answered the first, the prg sent with its credit, the re-run
+ * answered that too). The work items wait for drainEnd.
+ */
+export const drainRead = (s: SpecState, dev: number): void => {
+  const iommu = s.t.topology.devices[dev]!.iommu;
+  const sv = s.servicing;
+  const taken = queuedOn(s, iommu);
+  for (const g of faultReport(s, iommu)) sv.pending.push(g);
+  sv.held = iommu;
+  sv.heldCount = taken;
+};
+
+/** The drain's thread writes PQH: the slots it read are free (prq_event_thread), an overflow cleared if nothing came in. */
+export const drainRelease = (s: SpecState, dev: number): void => {
+  const sv = s.servicing;
+  sv.held = -1;
+  sv.heldCount = 0;
+  faultRelease(s, s.t.topology.devices[dev]!.iommu);
+};
+
+/** The drain's end: the thread's re-run takes what came in since its read, then the workqueue runs every group, as drainIommu's. */
+export const drainEnd = (s: SpecState, dev: number, slot: number, detached: readonly number[]): void => {
+  const sv = s.servicing;
+  sv.held = -1;
+  sv.heldCount = 0;
+  const groups = [...sv.pending, ...faultThread(s, s.t.topology.devices[dev]!.iommu)];
+  sv.pending.length = 0;
+  runGroups(s, groups, (r) => r.slot !== slot || !detached.includes(r.dev));
+};
+
 /** iopf_queue_remove_device: the device's kept partial requests are freed. */
 export const dropPartials = (s: SpecState, dev: number): void => {
   let p = 0;

@@ -325,6 +325,12 @@ export interface SpecState {
    * Fixed for the run (copies share it).
    */
   bindPasid: readonly number[];
+  /**
+   * The bond (dev * mms + slot) of a concurrent unbind whose PRQ drain has run the fault
+   * thread's first pass and not yet its re-run (pri.ts drainRead, points.ts unbindDrainSplits);
+   * -1: none.
+   */
+  draining: number;
   /** Handles between a concurrent unbind's entry teardown and its erase (detaching.ts). */
   readonly detaching: SpecDetaching[];
   /**
@@ -430,6 +436,7 @@ export const initSpec = (topology: Topology, coverage?: CoverageRecorder): SpecS
     attaching: [],
     bindSetUp: 0,
     bindPasid: [],
+    draining: -1,
     detaching: [],
     stopping: [],
     releasing: [],
@@ -491,6 +498,7 @@ export const cloneSpec = (s: SpecState): SpecState => {
     attaching: [...s.attaching],
     bindSetUp: s.bindSetUp,
     bindPasid: s.bindPasid,
+    draining: s.draining,
     detaching: [...s.detaching],
     stopping: [...s.stopping],
     releasing: s.releasing.map((r) => ({ slot: r.slot, released: [...r.released] })),

@@ -21,7 +21,12 @@ describe('Saved regression traces', () => {
       // A recorded fault must be one of the corpus's (FAULT_IDS): switched on in the ported kernel.
       const fault = trace.fault;
       if (fault !== undefined && !isFaultId(fault)) throw new Error(`${file}: unknown fault ${fault}`);
-      const r = replayTrace(trace, fault === undefined ? {} : { fault });
+      // Recorded with proposed fixes switched on (run --fix): replayed with them, as `replay` does.
+      const names = trace.fixes ?? [];
+      const unknown = names.find((f) => !isFindingName(f));
+      if (unknown !== undefined) throw new Error(`${file}: unknown fix ${unknown}`);
+      const fixes = names.length === 0 ? {} : { fixes: names.filter(isFindingName) };
+      const r = replayTrace(trace, fault === undefined ? fixes : { ...fixes, fault });
       if (!r.ok) throw new Error(r.error);
       const now = r.value.trace.violation;
       expect(now === undefined ? undefined : { invariant: now.invariant, step: now.step })
@@ -30,7 +35,7 @@ describe('Saved regression traces', () => {
       expect(r.value.trace.steps.map((s) => [s.expected, s.actual])).toEqual(trace.steps.map((s) => [s.expected, s.actual]));
       if (fault !== undefined) {
         // Without the bug the same commands run clean (the fault is switched on only through the options).
-        const fixed = replayTrace(trace);
+        const fixed = replayTrace(trace, fixes);
         expect(fixed.ok && fixed.value.trace.violation).toBeUndefined();
       }
     });

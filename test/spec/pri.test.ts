@@ -359,3 +359,52 @@ describe('VT-d: a LAST dropped by a full PRQ is answered Success by the unit, wh
     expect(s.retired).toEqual([{ dev: 0, slot: 0, page: 0, write: false, ok: true, token: s.slots[0]!.token[0] }]);
   });
 });
+
+describe('a VT-d unbind in a group with a request sender on its IOMMU: the PRQ drain\'s thread as points of its own (bind.ts unbindDrainRead, pri.ts drainRead)', () => {
+  /** A bound PRI device whose two credits two RID requests hold, queued. */
+  const ridQueued = (): SpecState => {
+    const s = initSpec(topo('vtd', [{}], [[0, { pri: true }]]));
+    run(s, spawn(0));
+    run(s, bind(0, 0));
+    for (const page of [0, 1]) expect(run(s, { ...ridPrg, page })).toEqual({ ok: true });
+    expect(s.outstanding[0]).toBe(2);
+    return s;
+  };
+  const ridPrg = { kind: 'prg', dev: 0, mm: 0, page: 0, count: 1, write: false, rid: true, last: true } as const;
+  const u = unbind(0, 0);
+
+  test('five points beside a request sender on its IOMMU, three beside anything else or beside serviceFaults', () => {
+    const s = ridQueued();
+    expect(linPoints(s, u, 2, [u, ridPrg])).toBe(5);
+    expect(linPoints(s, u, 2, [u, { kind: 'gracePeriod' }])).toBe(3);
+    expect(linPoints(s, u, 3, [u, ridPrg, SERVICE])).toBe(3);
+    expect(linPoints(s, u)).toBe(1);
+  });
+
+  test('a request sent after the first pass answered the queued ones finds a credit, and the re-run answers it before the unbind returns', () => {
+    const s = ridQueued();
+    expect(specPoint(s, u, 0, 5)).toBeUndefined();
+    expect(specPoint(s, u, 1, 5)).toBeUndefined();
+    expect(specPoint(s, u, 2, 5)).toBeUndefined();
+    // The thread's own Invalid answers have given both credits back.
+    expect(s.outstanding[0]).toBe(0);
+    expect(specStep(s, ridPrg)).toEqual({ ok: true });
+    expect(specPoint(s, u, 3, 5)).toBeUndefined();
+    expect(specPoint(s, u, 4, 5)).toEqual({ ok: true });
+    expect([s.outstanding[0], s.prq.length, s.draining, s.servicing.held, s.servicing.pending.length]).toEqual([0, 0, -1, -1, 0]);
+  });
+
+  test('the points back to back are the atomic drain: a request after them stays queued, one before finds no credit', () => {
+    const after = ridQueued();
+    for (let p = 0; p < 5; p++) specPoint(after, u, p, 5);
+    expect(specStep(after, ridPrg)).toEqual({ ok: true });
+    expect(after.outstanding[0]).toBe(1);
+    const atomic = ridQueued();
+    specStep(atomic, u);
+    expect(specStep(atomic, ridPrg)).toEqual({ ok: true });
+    expect(atomic.outstanding).toEqual(after.outstanding);
+    expect(atomic.prq).toEqual(after.prq);
+    const before = ridQueued();
+    expect(specStep(before, ridPrg)).toMatchObject({ ok: false, fault: 'no PRI credit' });
+  });
+});
