@@ -107,6 +107,8 @@ const lockupTrace = (reader: WatchReader, opts: PlainRunOptions): Trace | undefi
     topology: run.topology,
     seed: run.seed,
     ...(fault === undefined ? {} : { fault }),
+    // The fixes the run had on: without them the replay runs another kernel.
+    ...(opts.fixes === undefined || opts.fixes.length === 0 ? {} : { fixes: opts.fixes }),
     commands: run.commands,
     steps: [],
     violation: {

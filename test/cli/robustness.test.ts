@@ -138,12 +138,16 @@ describe('A step that never returns', () => {
     expect(r.stderr).toMatch(/watchdog: step #\d+ did not return within [\d.]+ s of wall time \(soft lockup\)/);
   }, 30_000);
 
-  test('Without a time budget, the step timeout alone ends it', async () => {
+  test('Without a time budget, the step timeout alone ends it; the trace keeps the run\'s fixes', async () => {
     const traces = fresh();
-    const r = await start(['run', '--runs', '100', '--platform', 'smmuv3', '--step-timeout', '1s', '--traces', traces],
+    const r = await start(['run', '--runs', '100', '--platform', 'smmuv3', '--step-timeout', '1s', '--fix', 'smmuv3-detach-no-iopf-flush', '--traces', traces],
       { entry: looping, env: { SVA_TEST_FAULT: 'test:step-never-returns' } }).done;
     expect(r.code).toBe(1);
-    expect(readdirSync(traces).filter((f) => f.includes('I-LOCKUP'))).toHaveLength(1);
+    const hung = readdirSync(traces).filter((f) => f.includes('I-LOCKUP'));
+    expect(hung).toHaveLength(1);
+    const t = loadTrace(join(traces, hung[0]!));
+    if (!t.ok) throw new Error(t.error);
+    expect(t.value.fixes).toEqual(['smmuv3-detach-no-iopf-flush']);
   }, 30_000);
 });
 
