@@ -316,6 +316,7 @@ export const runChecked = (s: Session, cmds: readonly Command[], policy: Policy,
   const step0 = s.commands.length;
   for (const c of cmds) s.commands.push(c);
   s.watch?.enter(s, cmds[n - 1]!);
+  s.watch?.group({ at: step0, size: n, scheduler: sched.scheduler, seed: sched.seed, ...(sched.depth === undefined ? {} : { depth: sched.depth }) });
   const world = s.world;
   const task = s.task ?? implTask;
   const log = s.log;
@@ -345,7 +346,8 @@ export const runChecked = (s: Session, cmds: readonly Command[], policy: Policy,
   if (armed) inject_group_begin(world.kernel);
   armWorkMeter(STEP_WORK_BUDGET * n);
   try {
-    run = runGroup(world.kernel, members, policy, { record: log !== undefined, onPoint });
+    const watch = s.watch;
+    run = runGroup(world.kernel, members, policy, { record: log !== undefined, onPoint, ...(watch === undefined ? {} : { onSwitch: (sw: Switch) => watch.groupSwitch(sw) }) });
   } catch (e) {
     // Out of the scheduler itself (the work meter's soft lockup, a bug of ours): the group has
     // no history to check; the world is half-done, so the invariants are not run.

@@ -8,6 +8,8 @@
  */
 import { COMMAND_KINDS, FAIL_SITES } from '../shared/index.js';
 import type { Command, CommandKind, Topology } from '../shared/index.js';
+import type { Switch } from '../sched/types.js';
+import type { TraceGroup } from '../trace/index.js';
 import type { Session } from './session.js';
 import type { StepWatch } from './watch.js';
 
@@ -21,7 +23,11 @@ const TOPO_LEN = 5;
 const OVERFLOW = 6;
 /** The index of the first command of the step in progress: a concurrent group's first member. */
 const STEP_AT = 7;
-const HEADER = 8;
+/** Concurrent groups recorded, switches in the pool, and whether either ran out of room. */
+const GROUP_COUNT = 8;
+const SWITCH_COUNT = 9;
+const GROUP_OVERFLOW = 10;
+const HEADER = 11;
 
 const TOPO_BYTES = 8192;
 /** Longer than any generated run (400 commands plus the starting spawns, shrinking included). */
@@ -37,9 +43,22 @@ const LAST = RID + 1;
 const CMD_INTS = LAST + 1;
 const PROTS = ['none', 'r', 'rw'] as const;
 
+/**
+ * One group: at, size, scheduler, seed, depth (-1: none), and its switches' first index and
+ * count in the switch pool. A group's switches are appended as its scheduler forces them, so the
+ * group in progress when a step hangs has those it made so far (replay forces the same).
+ */
+const GROUP_INTS = 7;
+const MAX_GROUPS = WATCH_MAX_COMMANDS / 2;
+/** (at, to) pairs for every group of a run: a random schedule switches at about one point in two. */
+const SWITCH_POOL = 1 << 15;
+const SCHEDULERS = ['random', 'pct', 'exhaustive', 'replay'] as const;
+
 const TOPO_OFFSET = HEADER * 4;
 const CMDS_OFFSET = TOPO_OFFSET + TOPO_BYTES;
-const BYTES = CMDS_OFFSET + WATCH_MAX_COMMANDS * CMD_INTS * 4;
+const GROUPS_OFFSET = CMDS_OFFSET + WATCH_MAX_COMMANDS * CMD_INTS * 4;
+const SWITCHES_OFFSET = GROUPS_OFFSET + MAX_GROUPS * GROUP_INTS * 4;
+const BYTES = SWITCHES_OFFSET + SWITCH_POOL * 2 * 4;
 
 const KIND_INDEX = new Map(COMMAND_KINDS.map((k, i) => [k, i]));
 
@@ -67,12 +86,16 @@ export class SharedStepWatch implements StepWatch {
   private readonly header: Int32Array;
   private readonly cmds: Int32Array;
   private readonly topo: Buffer;
+  private readonly groups: Int32Array;
+  private readonly switches: Int32Array;
   private session: Session | undefined;
 
   constructor(buffer: SharedArrayBuffer) {
     this.header = new Int32Array(buffer, 0, HEADER);
     this.topo = Buffer.from(buffer, TOPO_OFFSET, TOPO_BYTES);
     this.cmds = new Int32Array(buffer, CMDS_OFFSET, WATCH_MAX_COMMANDS * CMD_INTS);
+    this.groups = new Int32Array(buffer, GROUPS_OFFSET, MAX_GROUPS * GROUP_INTS);
+    this.switches = new Int32Array(buffer, SWITCHES_OFFSET, SWITCH_POOL * 2);
   }
 
   /** The supervisor asked the search to stop (between chunks). */
@@ -93,6 +116,9 @@ export class SharedStepWatch implements StepWatch {
       const n = this.topo.write(text, 0, 'utf8');
       h[TOPO_LEN] = n === Buffer.byteLength(text) ? n : -1;
       h[OVERFLOW] = 0;
+      h[GROUP_COUNT] = 0;
+      h[SWITCH_COUNT] = 0;
+      h[GROUP_OVERFLOW] = 0;
       from = 0;
     }
     // Every command since the last step: a concurrent group enters once, with all its members.
@@ -102,6 +128,38 @@ export class SharedStepWatch implements StepWatch {
     h[COUNT] = count;
     h[IN_STEP] = 1;
     h[BEATS] = (h[BEATS]! + 1) | 0;
+  }
+
+  group(g: Pick<TraceGroup, 'at' | 'size' | 'scheduler' | 'seed' | 'depth'>): void {
+    const h = this.header;
+    const i = h[GROUP_COUNT]!;
+    if (i >= MAX_GROUPS) {
+      h[GROUP_OVERFLOW] = 1;
+      return;
+    }
+    const at = i * GROUP_INTS;
+    const r = this.groups;
+    r[at] = g.at;
+    r[at + 1] = g.size;
+    r[at + 2] = SCHEDULERS.indexOf(g.scheduler);
+    r[at + 3] = g.seed;
+    r[at + 4] = g.depth ?? -1;
+    r[at + 5] = h[SWITCH_COUNT]!;
+    r[at + 6] = 0;
+    h[GROUP_COUNT] = i + 1;
+  }
+
+  groupSwitch(sw: Switch): void {
+    const h = this.header;
+    const n = h[SWITCH_COUNT]!;
+    if (n >= SWITCH_POOL || h[GROUP_COUNT] === 0) {
+      h[GROUP_OVERFLOW] = 1;
+      return;
+    }
+    this.switches[2 * n] = sw.at;
+    this.switches[2 * n + 1] = sw.to;
+    h[SWITCH_COUNT] = n + 1;
+    this.groups[(h[GROUP_COUNT]! - 1) * GROUP_INTS + 6]! += 1;
   }
 
   private write(i: number, cmd: Command): void {
@@ -137,11 +195,15 @@ export class WatchReader {
   private readonly header: Int32Array;
   private readonly cmds: Int32Array;
   private readonly topo: Buffer;
+  private readonly groups: Int32Array;
+  private readonly switches: Int32Array;
 
   constructor(buffer: SharedArrayBuffer) {
     this.header = new Int32Array(buffer, 0, HEADER);
     this.topo = Buffer.from(buffer, TOPO_OFFSET, TOPO_BYTES);
     this.cmds = new Int32Array(buffer, CMDS_OFFSET, WATCH_MAX_COMMANDS * CMD_INTS);
+    this.groups = new Int32Array(buffer, GROUPS_OFFSET, MAX_GROUPS * GROUP_INTS);
+    this.switches = new Int32Array(buffer, SWITCHES_OFFSET, SWITCH_POOL * 2);
   }
 
   requestStop(): void {
@@ -159,10 +221,11 @@ export class WatchReader {
 
   /**
    * The current run: its chunk's seed, topology and commands, the last ones (from `stepAt`) being
-   * the step in progress, a command or a concurrent group's members; undefined when the run is
-   * not fully recorded (a topology or a run too large).
+   * the step in progress, a command or a concurrent group's members, and its concurrent groups
+   * (the one in progress with the switches forced so far; undefined when they did not fit);
+   * undefined when the run is not fully recorded (a topology or a run too large).
    */
-  run(): { readonly seed: number; readonly topology: Topology; readonly commands: Command[]; readonly stepAt: number } | undefined {
+  run(): { readonly seed: number; readonly topology: Topology; readonly commands: Command[]; readonly stepAt: number; readonly groups: TraceGroup[] | undefined } | undefined {
     const h = this.header;
     const len = h[TOPO_LEN]!;
     const count = h[COUNT]!;
@@ -170,7 +233,23 @@ export class WatchReader {
     const topology = JSON.parse(this.topo.toString('utf8', 0, len)) as Topology;
     const commands: Command[] = [];
     for (let i = 0; i < count; i++) commands.push(this.command(i));
-    return { seed: h[SEED]!, topology, commands, stepAt: h[STEP_AT]! };
+    return { seed: h[SEED]!, topology, commands, stepAt: h[STEP_AT]!, groups: h[GROUP_OVERFLOW] !== 0 ? undefined : this.readGroups() };
+  }
+
+  private readGroups(): TraceGroup[] {
+    const out: TraceGroup[] = [];
+    const r = this.groups;
+    for (let i = 0; i < this.header[GROUP_COUNT]!; i++) {
+      const at = i * GROUP_INTS;
+      const first = r[at + 5]!;
+      const switches: Switch[] = [];
+      for (let k = first; k < first + r[at + 6]!; k++) switches.push({ at: this.switches[2 * k]!, to: this.switches[2 * k + 1]! });
+      out.push({
+        at: r[at]!, size: r[at + 1]!, scheduler: SCHEDULERS[r[at + 2]!]!, seed: r[at + 3]!,
+        ...(r[at + 4]! >= 0 ? { depth: r[at + 4]! } : {}), switches,
+      });
+    }
+    return out;
   }
 
   private command(i: number): Command {

@@ -110,6 +110,9 @@ const lockupTrace = (reader: WatchReader, opts: PlainRunOptions): Trace | undefi
     // The fixes the run had on: without them the replay runs another kernel.
     ...(opts.fixes === undefined || opts.fixes.length === 0 ? {} : { fixes: opts.fixes }),
     commands: run.commands,
+    // The groups with the switches their schedulers forced, the hung one's up to the hang:
+    // replay runs the same schedules.
+    ...(run.groups === undefined || run.groups.length === 0 ? {} : { groups: run.groups }),
     steps: [],
     violation: {
       invariant: LOCKUP_ID,

@@ -77,7 +77,11 @@ export function runGroup(kernel: Kernel, members: readonly GroupMember[], policy
       const waited = dep === undefined ? undefined : tasks.indexOf(dep);
       const pick = policy.pick(at, current, runnable, waited !== undefined && waited >= 0 ? waited : undefined);
       if (!runnable.includes(pick)) throw new Error(`scheduler picked task ${pick}, not runnable at point ${at} (runnable: ${runnable.join(',')})`);
-      if (pick !== defaultPick(current, runnable, waited !== undefined && waited >= 0 ? waited : undefined)) switches.push({ at, to: pick });
+      if (pick !== defaultPick(current, runnable, waited !== undefined && waited >= 0 ? waited : undefined)) {
+        const sw = { at, to: pick };
+        switches.push(sw);
+        opts.onSwitch?.(sw);
+      }
       if (current >= 0 && pick !== current) preemptions++;
       if (firstAt[pick]! < 0) firstAt[pick] = at;
       const t = tasks[pick]!;

@@ -58,6 +58,8 @@ export interface GroupOptions {
    * last member (a task spawned before the group).
    */
   readonly onPoint?: (p: GroupPoint, member: number) => void;
+  /** Each switch the policy forces, as it decides it (before the task it picked runs: a watchdog sees it even if that task never yields). */
+  readonly onSwitch?: (sw: Switch) => void;
   /** A group still running after this many points is reported as a livelock (default 100000). */
   readonly maxPoints?: number;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { WatchReader, SharedStepWatch, newWatchBuffer } from '../../src/harness/sharedWatch.js';
-import { checkedStep, openSession } from '../../src/harness/index.js';
+import { checkedGroup, checkedStep, openSession } from '../../src/harness/index.js';
+import type { TraceGroup } from '../../src/trace/index.js';
 import { COMMAND_KINDS, defaultTopology } from '../../src/shared/index.js';
 import type { Command } from '../../src/shared/index.js';
 
@@ -35,7 +36,7 @@ describe('The shared-memory step watch', () => {
       watch.enter(s, cmd);
       watch.leave();
     }
-    expect(reader.run()).toEqual({ seed: -7, topology: defaultTopology('smmuv3'), commands: EVERY_KIND, stepAt: EVERY_KIND.length - 1 });
+    expect(reader.run()).toEqual({ seed: -7, topology: defaultTopology('smmuv3'), commands: EVERY_KIND, stepAt: EVERY_KIND.length - 1, groups: [] });
   });
 
   test('A concurrent group enters once with all its members: the step in progress starts at its first', () => {
@@ -88,7 +89,7 @@ describe('The shared-memory step watch', () => {
     const watch = new SharedStepWatch(buffer);
     let inStepDuringImpl: boolean | undefined;
     const s = openSession(defaultTopology('vtd'), {
-      watch: { chunk: () => {}, enter: (x, c) => { watch.enter(x, c); inStepDuringImpl = reader.inStep(); }, leave: () => watch.leave() },
+      watch: { chunk: () => {}, enter: (x, c) => { watch.enter(x, c); inStepDuringImpl = reader.inStep(); }, leave: () => watch.leave(), group: () => {}, groupSwitch: () => {} },
     });
     checkedStep(s, { kind: 'spawn', mm: 0 });
     expect(inStepDuringImpl).toBe(true);
@@ -108,5 +109,48 @@ describe('The shared-memory step watch', () => {
     s.commands.push(...group);
     watch.enter(s, group[2]!);
     expect(reader.run()?.commands).toEqual([{ kind: 'spawn', mm: 0 }, ...group]);
+  });
+});
+
+describe('Concurrent groups through the watch', () => {
+  test('Each group is read back with the switches its scheduler forced; the one in progress with those so far', () => {
+    const buffer = newWatchBuffer();
+    const watch = new SharedStepWatch(buffer);
+    const reader = new WatchReader(buffer);
+    const s = openSession(defaultTopology('vtd'), { watch });
+    for (const c of [{ kind: 'spawn', mm: 0 }, { kind: 'mmap', mm: 0, first: 0, count: 2, prot: 'rw' }, { kind: 'bind', dev: 0, mm: 0 }] as const) checkedStep(s, c);
+    const members: Command[] = [{ kind: 'munmap', mm: 0, first: 0, count: 1 }, { kind: 'dma', dev: 0, mm: 0, page: 0, write: false }];
+    let forced = 0;
+    for (let seed = 1; forced === 0 && seed < 50; seed++) {
+      checkedGroup(s, members, { scheduler: 'random', seed });
+      forced = s.groups[s.groups.length - 1]!.switches.length;
+    }
+    expect(forced).toBeGreaterThan(0);
+    const strip = ({ tasks: _t, points: _p, ...g }: TraceGroup) => g;
+    expect(reader.run()!.groups).toEqual(s.groups.map(strip));
+    // A group that never returns: what was entered, and the switches forced before the hang.
+    s.commands.push(...members);
+    watch.enter(s, members[1]!);
+    watch.group({ at: s.commands.length - 2, size: 2, scheduler: 'pct', seed: 9, depth: 3 });
+    watch.groupSwitch({ at: 4, to: 1 });
+    const hung = reader.run()!;
+    expect(hung.stepAt).toBe(s.commands.length - 2);
+    expect(hung.groups![hung.groups!.length - 1]).toEqual({ at: s.commands.length - 2, size: 2, scheduler: 'pct', seed: 9, depth: 3, switches: [{ at: 4, to: 1 }] });
+    expect(hung.groups!.slice(0, -1)).toEqual(s.groups.map(strip));
+  });
+
+  test('A new session starts the groups afresh', () => {
+    const buffer = newWatchBuffer();
+    const watch = new SharedStepWatch(buffer);
+    const reader = new WatchReader(buffer);
+    const a = openSession(defaultTopology('vtd'), { watch });
+    a.commands.push({ kind: 'spawn', mm: 0 }, { kind: 'spawn', mm: 1 });
+    watch.enter(a, { kind: 'spawn', mm: 1 });
+    watch.group({ at: 0, size: 2, scheduler: 'random', seed: 1 });
+    watch.leave();
+    const b = openSession(defaultTopology('vtd'), { watch });
+    b.commands.push({ kind: 'spawn', mm: 0 });
+    watch.enter(b, { kind: 'spawn', mm: 0 });
+    expect(reader.run()!.groups).toEqual([]);
   });
 });

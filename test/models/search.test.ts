@@ -9,6 +9,8 @@ const recordRuns = (slice?: { index: number; count: number }, runs = 110): strin
   const seen = new Map<Session, { seed: number }>();
   let seed = 0;
   const watch: StepWatch = {
+    group: () => {},
+    groupSwitch: () => {},
     chunk: (s) => {
       seed = s;
     },
