@@ -2,7 +2,8 @@ import { describe, expect, test } from 'vitest';
 import { exploreGroup, groupLegal, runSequence } from '../../src/harness/index.js';
 import { initSpec, linPoints, servicePasses } from '../../src/spec/index.js';
 import { defaultTopology } from '../../src/shared/index.js';
-import type { Command, Topology } from '../../src/shared/index.js';
+import type { Command } from '../../src/shared/index.js';
+import { GROUP, PREFIX, withPri } from './servicePassesGroup.js';
 
 /**
  * serviceFaults is a loop (spec/points.ts): VT-d's PRQ thread runs again when its interrupt
@@ -12,16 +13,6 @@ import type { Command, Topology } from '../../src/shared/index.js';
  * device's two credits taken by a queued group, neither atomic order explains that: the request
  * first finds no credit; serviceFaults first leaves it queued.
  */
-/** VT-d (the platform with page request groups) with dev0 a PRI endpoint. */
-const withPri = (): Topology => {
-  const t = defaultTopology('vtd');
-  return { ...t, devices: t.devices.map((d, i) => (i === 0 ? { ...d, ats: true, pri: true } : d)) };
-};
-const prg = (page: number, count: number): Command => ({ kind: 'prg', dev: 0, mm: 0, page, count, write: false, rid: false, last: true });
-const PREFIX: readonly Command[] = [
-  { kind: 'spawn', mm: 0 }, { kind: 'mmap', mm: 0, first: 0, count: 4, prot: 'rw' }, { kind: 'bind', dev: 0, mm: 0 }, prg(0, 2),
-];
-const GROUP: readonly Command[] = [prg(2, 1), { kind: 'serviceFaults' }];
 
 describe('serviceFaults in a group: a point per member (and per queued group)', () => {
   test('alone it has one point, in a group of n four per VT-d IOMMU (two elsewhere) and one per member; points add their Success answers', () => {

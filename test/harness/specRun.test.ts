@@ -2,23 +2,11 @@ import { describe, expect, test } from 'vitest';
 import { runSequence } from '../../src/harness/index.js';
 import { beginSpecRun, endSpecRun, finalObservation, forkSpecRun, specInPoints, specRunKey, stepSpecRun } from '../../src/harness/specRun.js';
 import type { LinPoint } from '../../src/sched/linearize.js';
-import { defaultTopology } from '../../src/shared/index.js';
-import type { Command, Observation, Topology } from '../../src/shared/index.js';
+import type { Command, Observation } from '../../src/shared/index.js';
 import type { SpecState } from '../../src/spec/index.js';
+import { GROUP, PREFIX, withPri } from './servicePassesGroup.js';
 
-/**
- * The group of groupServicePasses.test.ts: on VT-d with dev0 a PRI endpoint whose two credits a
- * queued group holds, a page request beside serviceFaults (whose points are the fault thread's).
- */
-const withPri = (): Topology => {
-  const t = defaultTopology('vtd');
-  return { ...t, devices: t.devices.map((d, i) => (i === 0 ? { ...d, ats: true, pri: true } : d)) };
-};
-const prg = (page: number, count: number): Command => ({ kind: 'prg', dev: 0, mm: 0, page, count, write: false, rid: false, last: true });
-const PREFIX: readonly Command[] = [
-  { kind: 'spawn', mm: 0 }, { kind: 'mmap', mm: 0, first: 0, count: 4, prot: 'rw' }, { kind: 'bind', dev: 0, mm: 0 }, prg(0, 2),
-];
-const GROUP: readonly Command[] = [prg(2, 1), { kind: 'serviceFaults' }];
+/** The group of groupServicePasses.test.ts: a page request beside serviceFaults, the device's credits held. */
 
 const before = (): SpecState => {
   const pre = runSequence(withPri(), PREFIX);
