@@ -105,7 +105,7 @@ export function searchPoints<S>(tasks: GroupRun['tasks'], rules: PointRules, roo
   const seen = new Set<string>();
   // The members completed so far, in completion order: the part of a prefix the rest sees.
   const completed: number[] = [];
-  const extend = (live: readonly S[], roots: readonly number[]): boolean => {
+  const extend = (live: readonly S[]): boolean => {
     if (seq.length === total) return search.accept(seq, live);
     // Inside a window: the window's own points, or what its owner lets in.
     const next: number[] = [];
@@ -121,9 +121,8 @@ export function searchPoints<S>(tasks: GroupRun['tasks'], rules: PointRules, roo
       const keyed = key !== undefined && orders(placed, 2) >= 2 && orders(rules.points.map((p, m) => p - placed[m]!), MEMO_MIN_ORDERS) >= MEMO_MIN_ORDERS;
       const prefix = keyed ? `${placed.join(',')}/${completed.join(',')}/` : '';
       const after: S[] = [];
-      const afterRoots: number[] = [];
-      for (let r = 0; r < live.length; r++) {
-        const t = own ? live[r]! : search.fork(live[r]!);
+      for (const s of live) {
+        const t = own ? s : search.fork(s);
         if (!search.step(t, p)) continue;
         if (keyed) {
           const k = prefix + key!(t);
@@ -131,11 +130,10 @@ export function searchPoints<S>(tasks: GroupRun['tasks'], rules: PointRules, roo
           seen.add(k);
         }
         after.push(t);
-        afterRoots.push(roots[r]!);
       }
       if (after.length > 0) {
         seq.push(p);
-        if (extend(after, afterRoots)) return true;
+        if (extend(after)) return true;
         seq.pop();
       }
       if (completes) completed.pop();
@@ -143,7 +141,7 @@ export function searchPoints<S>(tasks: GroupRun['tasks'], rules: PointRules, roo
     }
     return false;
   };
-  return extend(roots, roots.map((_, r) => r)) ? seq.slice() : undefined;
+  return extend(roots) ? seq.slice() : undefined;
 }
 
 /** The first real-time-respecting sequence of points that `accepts`, or undefined (searchPoints' order). */
