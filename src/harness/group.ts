@@ -23,7 +23,7 @@ import type { GroupMember, GroupPoint, GroupRun, GroupTask, Policy, SchedulerNam
 import { formatCommand, formatObservation } from '../trace/index.js';
 import type { GroupEvent, TraceStep } from '../trace/index.js';
 import { adoptAllocatedIds } from './adoptIds.js';
-import { type LinChoice, type MemberInjection, type SpecRun, beginSpecRun, endSpecRun, finalObservation, forkSpecRun, specInPoints, specRunKey, stepSpecRun } from './specRun.js';
+import { type LinChoice, type MemberInjection, type SpecRun, beginSpecRun, endSpecRun, finalObservation, forkSpecRun, safely, specInPoints, specRunAlong, specRunKey, stepSpecRun } from './specRun.js';
 import { type AtYieldMark, checkAtYield } from './atYield.js';
 import { excuseKnown, knownExplains } from './known.js';
 import type { MemberTask, Session } from './session.js';
@@ -116,17 +116,6 @@ const failable = (spec: SpecState, n: number): readonly number[] =>
 /** Spec runs a linearization tries one at a time before it shares prefixes (runChecked). */
 const QUICK_RUNS = 64;
 
-/** The spec run along all of `seq` (undefined when a precondition fails or the spec throws), before its end. */
-const specRunAlong = (spec: SpecState, cmds: readonly Command[], seq: readonly LinPoint[], choice: LinChoice): SpecRun | undefined => {
-  try {
-    const r = beginSpecRun(spec, cmds, choice);
-    for (const p of seq) if (!stepSpecRun(r, cmds, p)) return undefined;
-    return r;
-  } catch {
-    return undefined;
-  }
-};
-
 /** Each member's points back to back: no member inside another's window. */
 const isAtomic = (seq: readonly LinPoint[]): boolean => seq.every((p, k) => p.point === 0 || seq[k - 1]!.member === p.member);
 
@@ -142,13 +131,7 @@ const specInOrderSafe = (spec: SpecState, cmds: readonly Command[], order: reado
 
 const specInPointsSafe = (
   spec: SpecState, cmds: readonly Command[], seq: readonly LinPoint[], inPlace = false, choice?: LinChoice,
-): Observation[] | undefined => {
-  try {
-    return specInPoints(spec, cmds, seq, inPlace, choice);
-  } catch {
-    return undefined;
-  }
-};
+): Observation[] | undefined => safely(() => specInPoints(spec, cmds, seq, inPlace, choice));
 
 /**
  * Every order of the group meets the spec's preconditions: whatever the schedule, each member is a legal call.
@@ -416,12 +399,7 @@ export const runChecked = (s: Session, cmds: readonly Command[], policy: Policy,
   // At a full sequence, a candidate's run whose every member observed what the kernel returned.
   const accepts = (same: Same, seq: readonly LinPoint[], r: SpecRun): boolean => {
     const { c, choice: inj } = r;
-    let obs: Observation[] | undefined;
-    try {
-      obs = endSpecRun(r, cmds);
-    } catch {
-      return false;
-    }
+    const obs = safely(() => endSpecRun(r, cmds));
     if (obs === undefined || !obs.every((x, i) => same(cmds[i]!, x, actual[i]!))) return false;
     if (byObservation === undefined) {
       byObservation = seq.slice();
@@ -456,7 +434,7 @@ export const runChecked = (s: Session, cmds: readonly Command[], policy: Policy,
     const quick = linearizePoints(run.tasks, rules!, (seq) => {
       for (const inj of candidates) {
         if (runs++ === QUICK_RUNS) return (over = true);
-        const r = specRunAlong(s.spec, cmds, seq, inj);
+        const r = safely(() => specRunAlong(s.spec, cmds, seq, false, inj));
         if (r !== undefined && accepts(same, seq, r)) {
           injOfOrder = inj;
           return true;
@@ -467,23 +445,17 @@ export const runChecked = (s: Session, cmds: readonly Command[], policy: Policy,
     if (!over) return quick;
     // The rest shares every prefix among the sequences through it; a candidate whose member has
     // ended with another observation than the kernel's is not run further there.
+    // A choice the spec throws on before any point gives no history.
     const roots: SpecRun[] = [];
     for (const inj of candidates) {
-      try {
-        roots.push(beginSpecRun(s.spec, cmds, inj));
-      } catch {
-        // The spec throws on this choice before any point: no sequence gives a history under it.
-      }
+      const r = safely(() => beginSpecRun(s.spec, cmds, inj));
+      if (r !== undefined) roots.push(r);
     }
     return searchPoints(run.tasks, rules!, roots, {
       fork: forkSpecRun,
       key: specRunKey,
       step: (r, p) => {
-        try {
-          if (!stepSpecRun(r, cmds, p)) return false;
-        } catch {
-          return false;
-        }
+        if (safely(() => stepSpecRun(r, cmds, p)) !== true) return false;
         if (p.point < rules!.points[p.member]! - 1) return true;
         const got = finalObservation(r, cmds, p.member);
         return got !== undefined && same(cmds[p.member]!, got, actual[p.member]!);

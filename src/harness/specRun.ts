@@ -158,6 +158,15 @@ export const endSpecRun = (r: SpecRun, cmds: readonly Command[]): Observation[] 
   return r.out as Observation[];
 };
 
+/** The run along all of `seq` (undefined when a precondition fails), before its end; what the spec throws goes to the caller. */
+export const specRunAlong = (
+  spec: SpecState, cmds: readonly Command[], seq: readonly LinPoint[], inPlace = false, choice?: LinChoice,
+): SpecRun | undefined => {
+  const r = beginSpecRun(spec, cmds, choice, inPlace);
+  for (const p of seq) if (!stepSpecRun(r, cmds, p)) return undefined;
+  return r;
+};
+
 /**
  * The spec's observations for `cmds` linearized at the points `seq` (each member's points in
  * its order) on a copy of `spec` (or on `spec` itself, a copy already), or undefined when a
@@ -166,7 +175,15 @@ export const endSpecRun = (r: SpecRun, cmds: readonly Command[]): Observation[] 
 export const specInPoints = (
   spec: SpecState, cmds: readonly Command[], seq: readonly LinPoint[], inPlace = false, choice?: LinChoice,
 ): Observation[] | undefined => {
-  const r = beginSpecRun(spec, cmds, choice, inPlace);
-  for (const p of seq) if (!stepSpecRun(r, cmds, p)) return undefined;
-  return endSpecRun(r, cmds);
+  const r = specRunAlong(spec, cmds, seq, inPlace, choice);
+  return r === undefined ? undefined : endSpecRun(r, cmds);
+};
+
+/** `f()`, or undefined where the spec throws: a sequence the spec cannot run gives no history. */
+export const safely = <T>(f: () => T | undefined): T | undefined => {
+  try {
+    return f();
+  } catch {
+    return undefined;
+  }
 };

@@ -239,7 +239,6 @@ const handlerOf = (s: SpecState, r: SpecRequest): number => {
   return -1;
 };
 
-
 /**
  * The IOMMU's fault thread: report every queued request of `iommu` in order (prq_event_thread,
  * iommu_report_device_fault), then release the queue (faultRelease). Returns the groups handed
@@ -334,6 +333,37 @@ const faultRelease = (s: SpecState, iommu: number): void => {
   for (const q of s.partial) if (devices[q.dev]!.iommu !== iommu) s.partial[p++] = q;
   s.partial.length = p;
 };
+
+/**
+ * A fault thread's read of `iommu`'s queue in a run with points (servicePoint, drainRead): the
+ * groups go to the pending work, the answers it makes itself out now or, with `later`, kept;
+ * on VT-d the slots it read stay taken until its PQH write (threadRelease).
+ */
+const threadRead = (s: SpecState, iommu: number, later: SpecAnswer[] | undefined, holds: boolean): void => {
+  const sv = s.servicing;
+  const taken = queuedOn(s, iommu);
+  for (const g of faultReport(s, iommu, later)) sv.pending.push(g);
+  if (holds) {
+    sv.held = iommu;
+    sv.heldCount = taken;
+  }
+};
+
+/** The thread writes PQH (VT-d) and handles an overflow: the slots it read are free (faultRelease). */
+const threadRelease = (s: SpecState, iommu: number): void => {
+  s.servicing.held = -1;
+  s.servicing.heldCount = 0;
+  faultRelease(s, iommu);
+};
+
+/** The end of the thread's loop: what came in since its read is taken (IRQTF_RUNTHREAD, the status re-read), then the queue released. */
+const threadLoopEnd = (s: SpecState, iommu: number): void => {
+  for (const g of faultReport(s, iommu)) s.servicing.pending.push(g);
+  threadRelease(s, iommu);
+};
+
+/** A drain's `attached`: the retry of a request of a device in `detached` (torn down already) for `slot`'s PASID fails. */
+const retryAttached = (slot: number, detached: readonly number[]) => (r: SpecRequest): boolean => r.slot !== slot || !detached.includes(r.dev);
 
 /** The workqueue runs the groups in order; `attached(r)`: the LAST's device can still translate its retry. Value: requests answered Success. */
 const runGroups = (s: SpecState, groups: readonly SpecGroup[], attached: (r: SpecRequest) => boolean): number => {
@@ -473,14 +503,9 @@ export const servicePoint = (s: SpecState, point: number, final: boolean): Obser
       // PASID drain meanwhile waits for it only if a request of its own is queued (drainIommu).
       sv.phase = 'read';
     } else if (sv.phase === 'read') {
-      const taken = queuedOn(s, iommu);
       // Behind a member's device, the answers the thread makes itself may reach the device after
       // the member ran (vtd seed 901729: a prg finds no credit though the thread had decided).
-      for (const g of faultReport(s, iommu, inMask(th.answers, iommu) ? sv.unanswered : undefined)) sv.pending.push(g);
-      if (vtd) {
-        sv.held = iommu;
-        sv.heldCount = taken;
-      }
+      threadRead(s, iommu, inMask(th.answers, iommu) ? sv.unanswered : undefined, vtd);
       sv.phase = 'early';
       sv.earlyLeft = sv.early;
       if (!inMask(th.split, iommu)) {
@@ -503,15 +528,10 @@ export const servicePoint = (s: SpecState, point: number, final: boolean): Obser
       // VT-d: the first pass writes PQH = tail and handles PRO (cleared when nothing came in):
       // a request sent after this finds the slots free, and the thread, woken again
       // (IRQTF_RUNTHREAD), takes it at the end of its loop.
-      sv.held = -1;
-      sv.heldCount = 0;
-      faultRelease(s, iommu);
+      threadRelease(s, iommu);
       sv.phase = 'loop';
     } else if (sv.phase === 'loop') {
-      for (const g of faultReport(s, iommu)) sv.pending.push(g);
-      sv.held = -1;
-      sv.heldCount = 0;
-      faultRelease(s, iommu);
+      threadLoopEnd(s, iommu);
       sv.phase = 'work';
     } else if (sv.item !== undefined || sv.pending.length > 0) {
       success += workFault(s, attachedNow(s));
@@ -538,7 +558,7 @@ export const drainIommu = (s: SpecState, dev: number, slot: number, detached: re
   const iommu = s.t.topology.devices[dev]!.iommu;
   const sv = s.servicing;
   if (sv.iommu === iommu && sv.phase === 'read' && (slot < 0 || !s.prq.some((r) => r.slot === slot && r.dev === dev))) return;
-  runGroups(s, faultThread(s, iommu), (r) => r.slot !== slot || !detached.includes(r.dev));
+  runGroups(s, faultThread(s, iommu), retryAttached(slot, detached));
 };
 
 /**
@@ -551,31 +571,15 @@ export const drainIommu = (s: SpecState, dev: number, slot: number, detached: re
  * credits; the impl's thread answered the first, the prg sent with its credit, the re-run
  * answered that too). The work items wait for drainEnd.
  */
-export const drainRead = (s: SpecState, dev: number): void => {
-  const iommu = s.t.topology.devices[dev]!.iommu;
-  const sv = s.servicing;
-  const taken = queuedOn(s, iommu);
-  for (const g of faultReport(s, iommu)) sv.pending.push(g);
-  sv.held = iommu;
-  sv.heldCount = taken;
-};
+export const drainRead = (s: SpecState, dev: number): void => threadRead(s, s.t.topology.devices[dev]!.iommu, undefined, true);
 
-/** The drain's thread writes PQH: the slots it read are free (prq_event_thread), an overflow cleared if nothing came in. */
-export const drainRelease = (s: SpecState, dev: number): void => {
-  const sv = s.servicing;
-  sv.held = -1;
-  sv.heldCount = 0;
-  faultRelease(s, s.t.topology.devices[dev]!.iommu);
-};
+/** The drain's thread writes PQH: the slots it read are free, an overflow cleared if nothing came in. */
+export const drainRelease = (s: SpecState, dev: number): void => threadRelease(s, s.t.topology.devices[dev]!.iommu);
 
 /** The drain's end: the thread's re-run takes what came in since its read, then the workqueue runs every group, as drainIommu's. */
 export const drainEnd = (s: SpecState, dev: number, slot: number, detached: readonly number[]): void => {
-  const sv = s.servicing;
-  sv.held = -1;
-  sv.heldCount = 0;
-  const groups = [...sv.pending, ...faultThread(s, s.t.topology.devices[dev]!.iommu)];
-  sv.pending.length = 0;
-  runGroups(s, groups, (r) => r.slot !== slot || !detached.includes(r.dev));
+  threadLoopEnd(s, s.t.topology.devices[dev]!.iommu);
+  runGroups(s, s.servicing.pending.splice(0), retryAttached(slot, detached));
 };
 
 /** iopf_queue_remove_device: the device's kept partial requests are freed. */
