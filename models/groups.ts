@@ -17,6 +17,7 @@ import { ATTACH_SITES, precondition } from '../src/spec/index.js';
 import { injectionArmed } from '../src/harness/index.js';
 import { injectionIdle, prgDevices } from '../src/harness/enabled.js';
 import { drawOfKind } from './draw.js';
+import { atRid } from '../src/spec/rid.js';
 import type { Rng } from './rng.js';
 import type { RunStats } from './stats.js';
 
@@ -74,7 +75,9 @@ const groupEnables = (kinds: ReadonlySet<CommandKind>, k: CommandKind): boolean 
 /** One racy command of a kind the run enables, or undefined. */
 const drawRacy = (session: Session, kinds: ReadonlySet<CommandKind>, rng: Rng): Command | undefined => {
   const k = RACY[rng.below(RACY.length)]!;
-  return groupEnables(kinds, k) ? drawOfKind(session.spec, k, rng) : undefined;
+  if (!groupEnables(kinds, k)) return undefined;
+  const c = drawOfKind(session.spec, k, rng);
+  return c === undefined || atRid(session.spec, c) ? undefined : c;
 };
 
 /**

@@ -97,7 +97,7 @@ export interface StepProbe {
   readonly platform: Platform;
   readonly units: readonly UnitLog[];
   readonly invalidations: InvalidationLog;
-  /** Set by the step before a bind runs (undefined for other commands). */
+  /** Set by the step before a bind, an iommufd attach or a replace runs (undefined for other commands). */
   before: FailFootprint | undefined;
   /** Start a new step: forget what the previous step recorded. */
   begin(): void;

@@ -41,6 +41,16 @@ const SEQUENCES: Record<FindingName, { topology: Topology; commands: Command[]; 
     commands: [{ kind: 'spawn', mm: 0 }, { kind: 'bind', dev: 0, mm: 0 }, { kind: 'unbind', dev: 0, mm: 0 }, { kind: 'exit', mm: 0 }],
     groups: race(2, [{ at: 5, to: 1 }]),
   },
+  'vtd-rid-replace-blocks': {
+    // HWPT 0 at dev0's RID, mapped; the replace onto HWPT 1 fails at its first tag's batch (HWPT
+    // 1 has none yet). The core keeps HWPT 0 attached; the device's RID entry is gone.
+    topology: vtd,
+    commands: [
+      { kind: 'attachPasid', dev: 0, hwpt: 0, pasid: 0 }, { kind: 'iommuMap', hwpt: 0, page: 0, write: true },
+      { kind: 'failNext', site: 'kzalloc@domain_qi_batch_alloc' }, { kind: 'replacePasid', dev: 0, hwpt: 1, from: 0 },
+      { kind: 'dmaIova', dev: 0, hwpt: 0, page: 0, write: false },
+    ],
+  },
   'vtd-drain-completion-race': {
     // Two PRI devices in two groups on one IOMMU (IOPF on through their SVA binds), each with an
     // iommufd domain at a PASID; two RID requests overflow the one-entry PRQ (PRO set). The two

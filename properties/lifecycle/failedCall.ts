@@ -13,10 +13,15 @@
  * driver keeps for the device or domain's life (VT-d PASID-table leaves and the domain's
  * qi_batch, SMMUv3 CD tables and leaves).
  *
- * The step records the footprint before every bind (StepProbe.before); the check compares it
- * with the one after a failed bind.
+ * An iommufd attach or replace (PASID or RID) that fails owes the same, and also keeps what it
+ * found: the entries at its PASID are those from before the call (a failed replace leaves the
+ * old domain attached, as iommufd_device_replace documents).
+ *
+ * The step records the footprint before every bind, attach and replace (StepProbe.before); the
+ * check compares it with the one after the failed call.
  */
 import type { World } from '../../src/impl/index.js';
+import type { Command } from '../../src/shared/index.js';
 import type { CheckContext, Invariant, Violation } from '../invariant.js';
 import type { FailFootprint } from '../probe.js';
 import { platformOf } from './platform/index.js';
@@ -141,10 +146,41 @@ function differences(a: readonly string[], b: readonly string[]): string[] {
   return out;
 }
 
+/**
+ * The footprint of `world` as an iommufd attach or replace is about to run: the objects, and the
+ * hardware entries at the PASID it works on (the attach's, or the one `from` holds; 0 is the RID's).
+ */
+export function iommufdFootprint(world: World, cmd: Command & { kind: 'attachPasid' | 'replacePasid' }): FailFootprint {
+  const pasid = cmd.kind === 'attachPasid' ? cmd.pasid : world.hwpts[cmd.from]!.pasid.get(world.devices[cmd.dev]!.group);
+  return { objects: pasidArrays(world), pasid, entries: pasid === undefined ? [] : entries(world, pasid) };
+}
+
+/**
+ * The groups' pasid_array lines of objects(): what an attach may change. The HWPT's domain
+ * (and an SMMUv3 ASID) that its first use allocated stays either way: it stands in for the
+ * VMM's IOMMU_HWPT_ALLOC, which succeeded before the attach.
+ */
+const pasidArrays = (world: World): string[] => objects(world).filter((l) => l.startsWith('group '));
+
+/**
+ * A failed iommufd attach or replace leaves the PASID as it found it: the same objects, and the
+ * same entries at the PASID, none new and none gone (a failed replace keeps the old domain's).
+ */
+function checkIommufd(cmd: Command & { kind: 'attachPasid' | 'replacePasid' }, errno: string, world: World, before: FailFootprint): readonly Violation[] {
+  const after = before.pasid === undefined ? [] : entries(world, before.pasid);
+  const diff = [...differences(before.objects, pasidArrays(world)), ...differences(before.entries, after)];
+  if (diff.length === 0) return NO_VIOLATIONS;
+  const objs: Record<string, number> = { dev: cmd.dev, hwpt: cmd.hwpt };
+  if (before.pasid !== undefined) objs.pasid = before.pasid;
+  return [{ invariant: 'I-FAIL', objects: objs, message: `${cmd.kind}(dev${cmd.dev}, hwpt ${cmd.hwpt}) failed with ${errno} but changed: ${diff.join('; ')}` }];
+}
+
 function check({ cmd, actual, world, probe }: CheckContext): readonly Violation[] {
-  if (cmd.kind !== 'bind' || actual.ok) return NO_VIOLATIONS;
+  if (actual.ok) return NO_VIOLATIONS;
   const before = probe.before;
   if (before === undefined) return NO_VIOLATIONS;
+  if (cmd.kind === 'attachPasid' || cmd.kind === 'replacePasid') return checkIommufd(cmd, actual.errno, world, before);
+  if (cmd.kind !== 'bind') return NO_VIOLATIONS;
   const after = failFootprint(world, cmd.mm);
   // A PASID this bind allocated was free in the global ida before, yet entries may sit at it:
   // an iommufd attachment's (the before footprint lists those), or one a kernel bug left
@@ -167,7 +203,7 @@ function check({ cmd, actual, world, probe }: CheckContext): readonly Violation[
 export const failedCall: Invariant = {
   id: 'I-FAIL',
   title: 'A failed call leaves nothing behind',
-  kernelRule: 'A bind that returns an errno has freed every object it allocated, dropped every reference it took and removed every hardware entry it wrote (iommu_mm and its PASID excepted: kept until __mmdrop).',
-  source: 'drivers/iommu/iommu-sva.c: iommu_sva_bind_device; iommu.c: iommu_attach_device_pasid, __iommu_set_group_pasid; intel/svm.c: intel_svm_set_dev_pasid; arm-smmu-v3.c: arm_smmu_set_pasid (v7.0-rc5)',
+  kernelRule: 'A bind that returns an errno has freed every object it allocated, dropped every reference it took and removed every hardware entry it wrote (iommu_mm and its PASID excepted: kept until __mmdrop). An iommufd attach or replace that returns an errno leaves its PASID (or the RID) with the entries it had: iommufd_device_replace "If it fails then no change is made".',
+  source: 'drivers/iommu/iommu-sva.c: iommu_sva_bind_device; iommu.c: iommu_attach_device_pasid, __iommu_set_group_pasid, __iommu_group_set_domain_internal; iommufd/device.c: iommufd_device_replace; intel/svm.c: intel_svm_set_dev_pasid; arm-smmu-v3.c: arm_smmu_set_pasid (v7.0-rc5)',
   check,
 };

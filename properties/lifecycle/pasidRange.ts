@@ -13,7 +13,9 @@ const findings = new Findings('I2');
 function check({ world }: CheckContext): readonly Violation[] {
   const f = findings.begin();
   for (const g of world.groups) {
-    for (const pasid of g.pasid_array.keys()) {
+    for (const [pasid, e] of g.pasid_array) {
+      // IOMMU_NO_PASID's slot is the RID's: iommu_attach_group_handle stores the group's domain there.
+      if (pasid === 0 && e.kind === 'domain' && e.domain === g.domain) continue;
       if (!Number.isInteger(pasid) || pasid < 1) f.add({ group: g.id, pasid }, `group ${g.id} has an entry at PASID ${pasid}`);
       for (const d of g.devices) {
         if (d.max_pasids > 0 && pasid >= d.max_pasids) f.add({ group: g.id, dev: d.id, pasid }, `group ${g.id} attaches PASID ${pasid} but dev${d.id} has max_pasids ${d.max_pasids}`);
@@ -47,7 +49,7 @@ export const pasidRange: Invariant = {
   id: 'I2',
   title: 'PASID range: within [1, max_pasids − 1] of every device that uses it',
   kernelRule:
-    'A PASID is allocated in [1, dev max_pasids − 1] and attached only where every PASID-capable device of the group has pasid < max_pasids; devices without PASID support hold no PASID state.',
-  source: 'drivers/iommu/iommu.c: iommu_alloc_global_pasid, iommu_attach_device_pasid; iommu-sva.c: iommu_alloc_mm_data (v6.17); c20ecf7bb615 (B09); B16 thread',
+    'A PASID is allocated in [1, dev max_pasids − 1] and attached only where every PASID-capable device of the group has pasid < max_pasids; devices without PASID support hold no PASID state. The IOMMU_NO_PASID slot holds only the RID domain of the group (iommu_attach_group_handle).',
+  source: 'drivers/iommu/iommu.c: iommu_alloc_global_pasid, iommu_attach_device_pasid, iommu_attach_group_handle (v7.0); iommu-sva.c: iommu_alloc_mm_data (v6.17); c20ecf7bb615 (B09); B16 thread',
   check,
 };

@@ -11,6 +11,7 @@ import { FAIL_NTH_MAX, IOVA_PAGES, MAX_HWPTS, NESTED_HWPT, PAGING_HWPTS, PRG_MAX
 import { MM } from '../spec/index.js';
 import type { SpecState } from '../spec/index.js';
 import { hasPagingDomains } from '../spec/paging.js';
+import { RID, ridTakes } from '../spec/rid.js';
 import { priOnPaging } from '../spec/precondition.js';
 import { openPrgi } from '../spec/pri.js';
 import { PTE_ABSENT } from '../spec/state.js';
@@ -27,7 +28,8 @@ export const MPROTECT_PROTS: readonly Prot[] = ['none', 'r', 'rw'];
 /**
  * The PASIDs an iommufd attach is generated at (any PASID is legal; these are the ones that
  * matter): 1 and 2, where SVA's global IDA allocates first (a collision is -EBUSY either way),
- * and 8, past a 3-bit device's range (-EINVAL on a narrower group member).
+ * and 8, past a 3-bit device's range (-EINVAL on a narrower group member). PASID 0, the RID's,
+ * is generated where the harness builds RID attach (spec/rid.ts ridTakes).
  */
 export const ATTACH_PASIDS: readonly number[] = [1, 2, 8];
 
@@ -208,14 +210,21 @@ export const enabledOfKind = (s: SpecState, kind: CommandKind): Command[] => {
       return out;
     case 'attachPasid':
       for (const dev of presentDevs(s)) {
-        for (let hwpt = 0; hwpt < MAX_HWPTS; hwpt++) if (attachedIn(s, dev, hwpt) === 0) for (const pasid of ATTACH_PASIDS) out.push({ kind, dev, hwpt, pasid });
+        for (let hwpt = 0; hwpt < MAX_HWPTS; hwpt++) {
+          if (attachedIn(s, dev, hwpt) !== 0) continue;
+          if (ridTakes(s, dev, hwpt, true)) out.push({ kind, dev, hwpt, pasid: 0 });
+          for (const pasid of ATTACH_PASIDS) out.push({ kind, dev, hwpt, pasid });
+        }
       }
       return out;
     case 'replacePasid':
       for (const dev of presentDevs(s)) {
         for (let hwpt = 0; hwpt < MAX_HWPTS; hwpt++) {
           if (attachedIn(s, dev, hwpt) !== 0) continue;
-          for (let from = 0; from < MAX_HWPTS; from++) if (from !== hwpt && attachedIn(s, dev, from) !== 0) out.push({ kind, dev, hwpt, from });
+          for (let from = 0; from < MAX_HWPTS; from++) {
+            const at = attachedIn(s, dev, from);
+            if (from !== hwpt && at !== 0 && (at !== RID || ridTakes(s, dev, hwpt, false))) out.push({ kind, dev, hwpt, from });
+          }
         }
       }
       return out;

@@ -5,7 +5,7 @@
  * check fails or a trace sink is attached.
  */
 import type { CheckContext, Violation } from '../../properties/invariant.js';
-import { failFootprint } from '../../properties/lifecycle/failedCall.js';
+import { failFootprint, iommufdFootprint } from '../../properties/lifecycle/failedCall.js';
 import { INVARIANTS } from '../../properties/registry.js';
 import type { Anomaly } from '../hw/mem.js';
 import { STEP_WORK_BUDGET, SoftLockup, armWorkMeter, disarmWorkMeter } from '../hw/work.js';
@@ -56,7 +56,8 @@ export const checkedStep = (s: Session, cmd: Command): readonly Violation[] => {
  */
 const implHalf = (s: Session, step: number, cmd: Command, expected: Observation | undefined): Observation | readonly Violation[] => {
   s.probe.begin();
-  s.probe.before = cmd.kind === 'bind' ? failFootprint(s.world, cmd.mm) : undefined;
+  s.probe.before = cmd.kind === 'bind' ? failFootprint(s.world, cmd.mm)
+    : cmd.kind === 'attachPasid' || cmd.kind === 'replacePasid' ? iommufdFootprint(s.world, cmd) : undefined;
   s.world.kernel.findingHits.length = 0;
   armWorkMeter(STEP_WORK_BUDGET);
   try {

@@ -281,11 +281,15 @@ export class PciDevice {
     if (trace) trace.event('device', this.name, `ATC fill PASID ${pasid} vpn 0x${vpn.toString(16)} → frame ${t.frame}${t.write ? ' rw' : ' r'}`);
   }
 
-  /** The PCIe PASID prefix is as wide as the device's capability: it cannot send a larger one. */
+  /**
+   * The PCIe PASID prefix is as wide as the device's capability: it cannot send a larger one.
+   * PASID 0 stands for a request without the prefix (IOMMU_NO_PASID, the RID's), which every
+   * endpoint sends.
+   */
   private canEmit(pasid: number): boolean {
     if (!Number.isInteger(pasid) || pasid < 0 || pasid >= 2 ** 20) {
       throw new HwError(this.name, `PASID ${pasid} out of range [0, 2^20 - 1]`);
     }
-    return pasid < this.maxPasids;
+    return pasid === 0 || pasid < this.maxPasids;
   }
 }

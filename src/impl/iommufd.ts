@@ -14,7 +14,8 @@ import { NESTED_HWPT, NEST_PARENT_HWPT, OK, iovaVpn } from '../shared/index.js';
 import { IOMMU_VTD_INV_FLAGS_LEAF, type IommuOps, type IommuUserDataArray } from './core/ops.js';
 import { GUEST_S1_LEVELS, GuestS1Table } from './guestS1.js';
 import { KERNEL_OWNER } from '../hw/mem.js';
-import { iommu_attach_device_pasid, iommu_detach_device_pasid, iommu_domain_free, iommu_replace_device_pasid } from './core/iommu.js';
+import { IOMMU_NO_PASID, iommu_attach_device_pasid, iommu_detach_device_pasid, iommu_domain_free, iommu_replace_device_pasid } from './core/iommu.js';
+import { iommu_attach_group_handle, iommu_detach_group_handle, iommu_device_claim_dma_owner, iommu_replace_group_handle } from './core/groupDomain.js';
 import { IOMMU_HWPT_ALLOC_NEST_PARENT } from './core/ops.js';
 import { iommu_map, iommu_paging_domain_alloc_flags, iommu_unmap } from './core/paging.js';
 import { type Mutex, mutex_init, mutex_lock, mutex_unlock } from './core/locking.js';
@@ -132,24 +133,36 @@ function* underIgroup(world: World, dev: Device, body: Co<Observation>): Co<Obse
   return r;
 }
 
-/** iommufd_device_attach at a PASID (iommufd_hw_pagetable_attach → iommu_attach_device_pasid). */
+/**
+ * iommufd_device_attach at a PASID (iommufd_hw_pagetable_attach → iommu_attach_device_pasid),
+ * or at IOMMU_NO_PASID, the group's RID (→ iommu_attach_group_handle). Every HWPT is allocated
+ * with IOMMU_HWPT_ALLOC_PASID, so iommufd_hwpt_pasid_compat never refuses a mix of the two.
+ */
 export const attachPasid = (world: World, dev: Device, hwpt: number, pasid: number): Co<Observation> =>
   underIgroup(world, dev, doAttachPasid(world, dev, hwpt, pasid));
 
 function* doAttachPasid(world: World, dev: Device, hwpt: number, pasid: number): Co<Observation> {
   const slot = world.hwpts[hwpt]!;
   if (slot.pasid.has(dev.group)) throw new Error(`hwpt ${hwpt} already attached to group ${dev.group.id} (caller contract)`);
+  if (pasid === IOMMU_NO_PASID) {
+    // iommufd_device_bind, which the VMM made before its first RID attach: the group's DMA
+    // ownership (kept from then on: the harness's VMM never unbinds).
+    const owned = yield* iommu_device_claim_dma_owner(dev);
+    if (owned !== 0) return fail(owned);
+  }
   const domain = yield* hwptDomain(world, hwpt, dev);
   if (typeof domain === 'string') return fail(domain);
-  const ret = yield* iommu_attach_device_pasid(domain, dev, pasid);
+  // iommufd_hwpt_attach_device: the group's RID, or the device's PASID.
+  const ret = pasid === IOMMU_NO_PASID ? yield* iommu_attach_group_handle(domain, dev.group) : yield* iommu_attach_device_pasid(domain, dev, pasid);
   if (ret !== 0) return fail(ret);
   slot.pasid.set(dev.group, pasid);
   return { ok: true, value: pasid };
 }
 
 /**
- * iommufd_device_replace at the PASID (iommufd_hw_pagetable_replace → iommu_replace_device_pasid):
- * the PASID HWPT `from` is attached at in dev's group takes HWPT `hwpt`'s domain.
+ * iommufd_device_replace at the PASID (iommufd_hw_pagetable_replace → iommu_replace_device_pasid,
+ * or iommu_replace_group_handle for the RID): the PASID HWPT `from` is attached at in dev's
+ * group takes HWPT `hwpt`'s domain.
  */
 export const replacePasid = (world: World, dev: Device, hwpt: number, from: number): Co<Observation> =>
   underIgroup(world, dev, doReplacePasid(world, dev, hwpt, from));
@@ -160,7 +173,8 @@ function* doReplacePasid(world: World, dev: Device, hwpt: number, from: number):
   if (pasid === undefined || world.hwpts[hwpt]!.pasid.has(dev.group)) throw new Error(`replacePasid(hwpt ${from} → ${hwpt}): caller contract`);
   const domain = yield* hwptDomain(world, hwpt, dev);
   if (typeof domain === 'string') return fail(domain);
-  const ret = yield* iommu_replace_device_pasid(domain, dev, pasid);
+  // iommufd_hwpt_replace_device: the group's RID, or the device's PASID.
+  const ret = pasid === IOMMU_NO_PASID ? yield* iommu_replace_group_handle(dev.group, domain) : yield* iommu_replace_device_pasid(domain, dev, pasid);
   if (ret !== 0) return fail(ret);
   old.pasid.delete(dev.group);
   world.hwpts[hwpt]!.pasid.set(dev.group, pasid);
@@ -175,7 +189,9 @@ function* doDetachPasid(world: World, dev: Device, hwpt: number): Co<Observation
   const slot = world.hwpts[hwpt]!;
   const pasid = slot.pasid.get(dev.group);
   if (pasid === undefined || slot.domain === undefined) throw new Error(`hwpt ${hwpt} not attached to group ${dev.group.id} (caller contract)`);
-  yield* iommu_detach_device_pasid(slot.domain, dev, pasid);
+  // iommufd_hwpt_detach_device: the group's RID goes back to the blocking domain.
+  if (pasid === IOMMU_NO_PASID) yield* iommu_detach_group_handle(slot.domain, dev.group);
+  else yield* iommu_detach_device_pasid(slot.domain, dev, pasid);
   slot.pasid.delete(dev.group);
   return OK;
 }

@@ -75,7 +75,7 @@ export function createWorld(topology: Topology, driver: IommuDriver, trace?: Tra
     const iommu = iommus[spec.iommu]!;
     let group = byNumber.get(spec.group);
     if (group === undefined) {
-      group = { id: spec.group, devices: [], pasid_array: new Map() };
+      group = { id: spec.group, devices: [], pasid_array: new Map(), domain: undefined, default_domain: undefined, blocking_domain: undefined, owner_cnt: 0 };
       byNumber.set(spec.group, group);
       groups.push(group);
     }
@@ -85,6 +85,10 @@ export function createWorld(topology: Topology, driver: IommuDriver, trace?: Tra
     group.devices.push(dev);
     devices.push(dev);
     driver.probeDevice(kernel, dev);
+    // iommu_setup_default_domain: every driver here defaults to its identity domain, which the
+    // driver's probe has already set the device up for (VT-d writes no pass-through entry).
+    group.default_domain ??= iommu.ops.identity_domain;
+    group.domain ??= group.default_domain;
   }
   const slots = topology.mms;
   return {

@@ -9,6 +9,7 @@
  */
 export type FindingName =
   | 'vtd-iopf-remove-nonpri' | 'vtd-release-fpd-lost' | 'vtd-drain-devtlb-absent' | 'vtd-teardown-race' | 'vtd-drain-completion-race'
+  | 'vtd-rid-replace-blocks'
   | 'smmuv3-detach-no-iopf-flush'
   | 'smmuv3-release-vs-detach-cd'
   | 'amd-remove-pasid-no-iopf-flush'
@@ -104,6 +105,17 @@ export const FINDINGS: readonly FindingInfo[] = [
     excuses: [{ invariant: 'LIN', message: 'wait_for_completion(&iommu->prq_complete)', ends: true }],
     where: 'intel/prq.c: intel_iommu_drain_pasid_prq (reinit_completion at prq_retry and qi_retry, no lock across drains of two groups) vs prq_event_thread (one complete(): "wake up all threads" wakes one)',
     trace: 'regressions/upstream/vtd-drain-completion-race.json',
+  },
+  {
+    name: 'vtd-rid-replace-blocks',
+    title: 'A RID replace that fails leaves the failing device blocked, while the core and iommufd keep the old domain attached',
+    platform: 'vtd',
+    // The failed replace took the device's RID entry away (I-FAIL). From then on the device's
+    // RID translates nothing where the spec still reads the old HWPT, and its later teardowns
+    // drain nothing: the spec holds no per-device RID state to follow it, so the run ends.
+    excuses: [{ invariant: 'I-FAIL', message: 'replacePasid', ends: true }],
+    where: 'intel/iommu.c: intel_iommu_attach_device (device_block_translation before paging_domain_compatible, iopf_for_domain_set and dmar_domain_attach_device, which can fail) vs iommu.c: __iommu_group_set_domain_internal (err_revert skips the device that failed; group->domain unchanged)',
+    trace: 'regressions/upstream/vtd-rid-replace-blocks.json',
   },
   {
     name: 'smmuv3-detach-no-iopf-flush',

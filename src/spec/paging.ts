@@ -17,6 +17,7 @@ import { consumeAnyFail, consumeFail } from './lifetime.js';
 import { OK_OBS, dmaFault, fail } from './observe.js';
 import { partwayBegin, partwayEnd } from './pagingPartway.js';
 import { drainIommu } from './pri.js';
+import { RID, ridAttach, ridDetach, ridReplace } from './rid.js';
 import { PTE_ABSENT, PTE_RO, PTE_RW, type SpecState } from './state.js';
 
 export interface SpecHwpt {
@@ -30,7 +31,7 @@ export interface SpecHwpt {
   readonly token: Int32Array;
   /** Population counters per IOVA page: never reset. */
   readonly gen: Int32Array;
-  /** PASID attached at, per dense group; 0 = not attached. */
+  /** PASID attached at, per dense group; 0 = not attached, RID (-1) = at the group's RID (rid.ts). */
   readonly pasid: Int32Array;
   /**
    * PASID whose entry a replace onto this HWPT has torn down and not yet set up, per dense
@@ -169,7 +170,7 @@ const allocLowest = (used: ReadonlySet<number>, min: number, max: number): numbe
  * takes an ASID from the global arm_smmu_asid_xa in [1, 2^asid_bits - 1] of dev's SMMU
  * (-EBUSY when none is free), kept while the HWPT lives. Either is tied to dev's SMMU.
  */
-const hwptAlloc = (s: SpecState, dev: number, hwpt: number): Errno | undefined => {
+export const hwptAlloc = (s: SpecState, dev: number, hwpt: number): Errno | undefined => {
   if (hwpt === NESTED_HWPT) {
     // The VMM allocates the nest parent first (iommufd_hwpt_nested_alloc needs it); only VT-d
     // has domain_alloc_nested for a PASID's nested domain (SMMUv3 and AMD nest under a vIOMMU).
@@ -210,11 +211,10 @@ export const hwptAllocPoint = (s: SpecState, dev: number, hwpt: number): Observa
 };
 
 /**
- * iommu_attach_device_pasid's checks for a paging domain: PASID 0, range, then xa_insert
+ * iommu_attach_device_pasid's checks for a paging domain (PASID 0 is the RID's: rid.ts): range, then xa_insert
  * (-EBUSY on a held slot, else its node allocation may fail), then the driver's set_dev_pasid.
  */
 const attachError = (s: SpecState, hwpt: number, group: number, pasid: number, done: number[]): Errno | undefined => {
-  if (pasid === 0) return 'EINVAL';
   for (const d of s.t.groupDevs[group]!) {
     const max = s.t.devMax[d]!;
     if (max > 0 && pasid >= max) return 'EINVAL';
@@ -247,6 +247,7 @@ export const attachPasid = (s: SpecState, dev: number, hwpt: number, pasid: numb
  */
 export const attachPasidTry = (s: SpecState, dev: number, hwpt: number, pasid: number): Observation | undefined => {
   if (!hasPagingDomains(s.t.topology.platform)) return fail('EOPNOTSUPP');
+  if (pasid === 0) return ridAttach(s, dev, hwpt);
   const h = s.hwpts[hwpt]!;
   const a = hwptAlloc(s, dev, hwpt);
   if (a !== undefined) return fail(a);
@@ -274,13 +275,14 @@ export const attachPasidUnwound = (s: SpecState, dev: number): Observation => fa
 export const detachPasid = (s: SpecState, dev: number, hwpt: number): Observation => {
   s.retired.length = 0;
   const group = s.t.devGroup[dev]!;
+  if (s.hwpts[hwpt]!.pasid[group] === RID) return ridDetach(s, dev, hwpt);
   drainDetached(s, group, s.t.groupDevs[group]!.filter((d) => s.t.devMax[d]! > 0));
   s.hwpts[hwpt]!.pasid[group] = 0;
   return OK_OBS;
 };
 
-/** The PASID teardown of `devs` in `group`: a PRI device's drain, once an SVA handle on the group enabled its IOPF. */
-const drainDetached = (s: SpecState, group: number, devs: readonly number[]): void => {
+/** The PASID (or RID) teardown of `devs` in `group`: a PRI device's drain, once an SVA handle on the group enabled its IOPF. */
+export const drainDetached = (s: SpecState, group: number, devs: readonly number[]): void => {
   if (s.prq.length === 0 || !s.slots.some((sl) => sl.handles[group] !== undefined)) return;
   for (const d of devs) if (s.t.devPri[d]) drainIommu(s, d, -1);
 };
@@ -360,8 +362,13 @@ export const settingUpAt = (s: SpecState, group: number, pasid: number): number 
 };
 
 /** replacePasid(dev, hwpt, from) as one atomic step: both points back to back. */
-export const replacePasid = (s: SpecState, dev: number, hwpt: number, from: number): Observation =>
-  replaceTeardown(s, dev, hwpt, from) ?? replaceSetup(s, dev, hwpt);
+export const replacePasid = (s: SpecState, dev: number, hwpt: number, from: number): Observation => {
+  if (s.hwpts[from]!.pasid[s.t.devGroup[dev]!] === RID) {
+    s.retired.length = 0;
+    return ridReplace(s, dev, hwpt, from);
+  }
+  return replaceTeardown(s, dev, hwpt, from) ?? replaceSetup(s, dev, hwpt);
+};
 
 /** iommuMap(hwpt, page, write): a fresh buffer, read-only or read-write. */
 export const iommuMap = (s: SpecState, hwpt: number, page: number, write: boolean): Observation => {
@@ -385,7 +392,8 @@ export const iommuUnmap = (s: SpecState, hwpt: number, page: number): Observatio
  * VMM keeps mapped), so only the leaves decide.
  */
 export const dmaIova = (s: SpecState, dev: number, hwpt: number, page: number, write: boolean): Observation => {
-  if (s.t.devMax[dev] === 0) return dmaFault('no PASID capability');
+  // At the RID the access carries no PASID: any device can make it.
+  if (s.t.devMax[dev] === 0 && s.hwpts[hwpt]!.pasid[s.t.devGroup[dev]!] !== RID) return dmaFault('no PASID capability');
   const h = s.hwpts[hwpt]!;
   const pte = page < IOVA_PAGES ? h.pte[page]! : PTE_ABSENT;
   if (pte === PTE_ABSENT) return dmaFault('IOVA not mapped');

@@ -5,6 +5,7 @@
 import { type Command, IOVA_PAGES, MAX_HWPTS, NESTED_HWPT, PAGING_HWPTS, PRG_MAX_REQUESTS } from '../shared/index.js';
 import { MM, PTE_ABSENT, VMA_NONE } from './state.js';
 import { pagingAt } from './paging.js';
+import { RID, ridTakes } from './rid.js';
 import { openPrgi } from './pri.js';
 import { canEmit } from './dma.js';
 
@@ -103,11 +104,13 @@ export const precondition = (s: SpecState, cmd: Command): boolean => {
       return slotIn(s, cmd.mm, LIVE) && inRange(cmd.page, pages);
     case 'attachPasid':
       return present(s, cmd.dev) && inRange(cmd.hwpt, MAX_HWPTS) && Number.isInteger(cmd.pasid) &&
-        cmd.pasid >= 0 && cmd.pasid < PASID_LIMIT && s.hwpts[cmd.hwpt]!.pasid[s.t.devGroup[cmd.dev]!] === 0;
+        cmd.pasid >= 0 && cmd.pasid < PASID_LIMIT && s.hwpts[cmd.hwpt]!.pasid[s.t.devGroup[cmd.dev]!] === 0 &&
+        (cmd.pasid !== 0 || ridTakes(s, cmd.dev, cmd.hwpt, true));
     case 'replacePasid': {
       if (!present(s, cmd.dev) || !inRange(cmd.hwpt, MAX_HWPTS) || !inRange(cmd.from, MAX_HWPTS) || cmd.hwpt === cmd.from) return false;
       const g = s.t.devGroup[cmd.dev]!;
-      return s.hwpts[cmd.from]!.pasid[g] !== 0 && s.hwpts[cmd.hwpt]!.pasid[g] === 0;
+      return s.hwpts[cmd.from]!.pasid[g] !== 0 && s.hwpts[cmd.hwpt]!.pasid[g] === 0 &&
+        (s.hwpts[cmd.from]!.pasid[g] !== RID || ridTakes(s, cmd.dev, cmd.hwpt, false));
     }
     case 'detachPasid':
       return inRange(cmd.dev, devices.length) && inRange(cmd.hwpt, MAX_HWPTS) &&

@@ -286,6 +286,8 @@ export interface SpecState {
   readonly kMapped: Uint8Array;
   readonly kToken: Int32Array;
   readonly kGen: Int32Array;
+  /** Per dense group: iommufd holds its DMA ownership (taken by its first RID attach, kept; spec/rid.ts). */
+  readonly ridOwned: Uint8Array;
   /** Page requests in the IOMMUs' hardware queues (VT-d PRQ, SMMUv3 event queue), in arrival order. */
   readonly prq: SpecRequest[];
   /** Non-last requests the kernel holds until their group's last one (iommu_fault_param.partial), every device. */
@@ -423,6 +425,7 @@ export const initSpec = (topology: Topology, coverage?: CoverageRecorder): SpecS
     kMapped: new Uint8Array(topology.kpages),
     kToken: new Int32Array(topology.kpages),
     kGen: new Int32Array(topology.kpages),
+    ridOwned: new Uint8Array(t.groupId.length),
     prq: [],
     partial: [],
     waiting: [],
@@ -485,6 +488,7 @@ export const cloneSpec = (s: SpecState): SpecState => {
     kMapped: s.kMapped.slice(),
     kToken: s.kToken.slice(),
     kGen: s.kGen.slice(),
+    ridOwned: s.ridOwned.slice(),
     prq: [...s.prq],
     partial: [...s.partial],
     waiting: [...s.waiting],

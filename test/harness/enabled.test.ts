@@ -64,7 +64,7 @@ const groupAllocNear = (t: Topology, s: SpecState): boolean =>
 
 const generatable = (t: Topology, s: SpecState, c: Command): boolean =>
   precondition(s, c) && (c.kind !== 'unplug' || unpluggable(t).includes(c.dev)) && (c.kind !== 'prg' || !c.rid || c.mm === 0) &&
-  (c.kind !== 'attachPasid' || ATTACH_PASIDS.includes(c.pasid)) && (c.kind !== 'dmaPasid' || DMA_PASIDS.includes(c.pasid)) &&
+  (c.kind !== 'attachPasid' || c.pasid === 0 || ATTACH_PASIDS.includes(c.pasid)) && (c.kind !== 'dmaPasid' || DMA_PASIDS.includes(c.pasid)) &&
   (c.kind !== 'failNext' || (failSitesOf(t.platform).includes(c.site) && (c.site !== 'kzalloc@iopf_group_alloc' || groupAllocNear(t, s)))) &&
   (c.kind !== 'failNth' || c.n <= FAIL_NTH_MAX);
 

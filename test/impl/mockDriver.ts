@@ -187,7 +187,7 @@ export class MockDriver implements IommuDriver {
     const spec = ctx.topology.iommus[index]!;
     const unit = new MockUnit(`mock${index}`, ctx.mem);
     this.units.push(unit);
-    return { index, ops: this.ops, max_pasids: 2 ** spec.pasidBits, unit };
+    return { index, ops: this.ops, max_pasids: 2 ** spec.pasidBits, unit, kernel: ctx };
   }
 
   probeDevice(_ctx: ProbeContext, dev: Device): void {

@@ -22,14 +22,14 @@ const hasOp = (f: unknown): boolean => typeof f === 'function';
 /** IOMMU_NO_PASID. */
 export const IOMMU_NO_PASID = 0;
 
-/** drivers/iommu/iommu.c: domain_iommu_ops_compatible (v6.17): same driver, or its static domain. */
-function domain_iommu_ops_compatible(ops: IommuOps, domain: IommuDomain): boolean {
-  return domain.owner === ops || domain === ops.blocked_domain;
+/** drivers/iommu/iommu.c: domain_iommu_ops_compatible (v7.0): same driver, or one of its static domains. */
+export function domain_iommu_ops_compatible(ops: IommuOps, domain: IommuDomain): boolean {
+  return domain.owner === ops || domain === ops.blocked_domain || domain === ops.identity_domain;
 }
 
 /** struct iommu_group's mutex, made with the group (lockdep class "&group->mutex"). */
 const groupMutexes = new WeakMap<IommuGroup, Mutex>();
-function groupMutex(group: IommuGroup, kernel: Kernel): Mutex {
+export function groupMutex(group: IommuGroup, kernel: Kernel): Mutex {
   let m = groupMutexes.get(group);
   if (m === undefined) groupMutexes.set(group, (m = mutex_init(kernel, '&group->mutex')));
   return m;

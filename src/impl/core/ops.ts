@@ -22,6 +22,11 @@ export interface IommuDomainOps {
    * at run time and PASID attach returns -EOPNOTSUPP.
    */
   set_dev_pasid(domain: IommuDomain, dev: Device, pasid: number, old: IommuDomain | undefined): Co<Errno | 0>;
+  /**
+   * Attach `domain` to dev's RID (requests without PASID), `old` the group's domain until now
+   * (v7.0's attach_dev argument). Absent (NULL in C): __iommu_attach_device answers -ENODEV.
+   */
+  attach_dev?(domain: IommuDomain, dev: Device, old: IommuDomain | undefined): Co<Errno | 0>;
   /** Free the domain; SVA drivers defer the memory to the notifier's free_notifier. */
   free(domain: IommuDomain): Co;
   /** Paging domains: install one 4 KiB IOVA page (iova as a vpn) → frame. */
@@ -87,6 +92,8 @@ export interface IommuOps {
   domain_alloc_sva(dev: Device, mm: MmStruct): Co<Result<IommuDomain>>;
   /** The static blocking domain; `undefined` set_dev_pasid means PASID is unsupported. */
   readonly blocked_domain: IommuDomain;
+  /** The static identity domain, the group's default domain (absent: the group starts with none). */
+  readonly identity_domain?: IommuDomain;
   /**
    * Allocate a paging domain for dev (flags: IOMMU_HWPT_ALLOC_*); absent when the driver
    * offers none here (the core answers -EOPNOTSUPP).

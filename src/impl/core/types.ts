@@ -169,6 +169,14 @@ export interface IommuGroup {
   readonly devices: Device[];
   /** xarray indexed by PASID; Map insertion order is deterministic. */
   readonly pasid_array: Map<number, PasidArrayEntry>;
+  /** group->domain: the domain the RID traffic of every device of the group is attached to. */
+  domain: IommuDomain | undefined;
+  /** group->default_domain: the kernel's DMA domain (the driver's identity domain here). */
+  default_domain: IommuDomain | undefined;
+  /** group->blocking_domain, set when DMA ownership is first taken. */
+  blocking_domain: IommuDomain | undefined;
+  /** group->owner_cnt: iommufd's claims of DMA ownership (one owner, the harness's VMM). */
+  owner_cnt: number;
 }
 
 /** include/linux/iommu.h: struct iommu_device, extended by each driver (intel_iommu, arm_smmu_device). */
@@ -180,6 +188,8 @@ export interface IommuDevice {
   readonly max_pasids: number;
   /** The emulated hardware unit this driver instance programs. */
   readonly unit: IommuUnit;
+  /** The kernel the instance was probed into (where a group's WARNs and locks live). */
+  readonly kernel: Kernel;
 }
 
 /** struct device with dev->iommu (struct dev_iommu). */

@@ -11,7 +11,7 @@ import type { Device } from '../core/types.js';
 import type { Co } from '../core/sched.js';
 import { spin_lock, spin_unlock } from '../core/locking.js';
 import type { QiDesc } from '../../hw/vtd/descriptor.js';
-import { type DmarDomain, FLPT_DEFAULT_DID, type IntelIommu, dev_iommu_priv_get } from './dmar.js';
+import { type DmarDomain, FLPT_DEFAULT_DID, IOMMU_NO_PASID, type IntelIommu, dev_iommu_priv_get } from './dmar.js';
 import {
   NPAGES_ALL, U64, VTD_PAGE_SHIFT, ilog2, qi_desc_dev_iotlb, qi_desc_dev_iotlb_pasid, qi_desc_iotlb, qi_desc_piotlb,
   qi_submit_sync, roundup_pow_of_two,
@@ -233,7 +233,7 @@ function* cache_tag_flush_iotlb(domain: DmarDomain, tag: CacheTag, addr: bigint,
 const MAX_AMASK_VAL = 18;
 
 /**
- * cache.c: cache_tag_flush_devtlb_psi, PASID form (SVA never uses PASID 0). Mainline asks
+ * cache.c: cache_tag_flush_devtlb_psi: the PASID form, or without PASID for a RID tag. Mainline asks
  * nothing of the device. The fix of vtd-drain-devtlb-absent, in its complete form, also skips
  * a surprise-removed device here (pci_dev_is_disconnected): a fault the unplug's drain serves can
  * invalidate, and the removed device's DEVTLB tag is still assigned until
@@ -244,7 +244,7 @@ function* cache_tag_flush_devtlb_psi(domain: DmarDomain, tag: CacheTag, addr: bi
   if (!iommu.translation_enabled) return;
   if (tag.dev!.hw.disconnected && iommu.kernel.fixes.has('vtd-drain-devtlb-absent')) return;
   const info = dev_iommu_priv_get(tag.dev!);
-  const desc = qi_desc_dev_iotlb_pasid(info.sid, tag.pasid, addr, mask);
+  const desc = tag.pasid === IOMMU_NO_PASID ? qi_desc_dev_iotlb(info.sid, addr, mask) : qi_desc_dev_iotlb_pasid(info.sid, tag.pasid, addr, mask);
   yield* qi_batch_add(iommu, domain.qi_batch!, desc);
   if (info.dtlb_extra_inval) yield* qi_batch_add(iommu, domain.qi_batch!, desc);
 }

@@ -108,8 +108,10 @@ export interface DeviceDomainInfo {
   iopf_refcount: number;
   /** Errata: send every device-TLB invalidation twice. */
   readonly dtlb_extra_inval: boolean;
-  /** The RID (PASID 0) domain: never set by SVA. */
+  /** The RID (IOMMU_NO_PASID) paging domain; undefined while blocked or on the identity domain. */
   domain: DmarDomain | undefined;
+  /** The RID is attached to some domain (identity included); false once blocked. */
+  domain_attached: boolean;
 }
 
 /** struct dev_pasid_info: one (device, PASID) attachment of a domain. */
@@ -139,11 +141,13 @@ export interface DmarDomain {
   notifier: MmuNotifier | undefined;
   /** domain->dev_pasids, list_add order (newest first). */
   readonly dev_pasids: DevPasidInfo[];
+  /** domain->devices: the devices whose RID it is attached to (info->link), newest first. */
+  readonly devices: DeviceDomainInfo[];
   /** domain->cache_tags: tags of one IOMMU kept together so flushes batch per IOMMU. */
   readonly cache_tags: CacheTag[];
   /** domain->cache_lock: guards cache_tags and the batch (spin_lock_irqsave in cache.c). */
   readonly cache_lock: Spinlock;
-  /** domain->lock: guards dev_pasids (iommu.c's domain_add/remove_dev_pasid). */
+  /** domain->lock: guards dev_pasids and devices (iommu.c's domain_add/remove_dev_pasid, dmar_domain_attach_device). */
   readonly lock: Spinlock;
   qi_batch: QiBatch | undefined;
   /** Paging domains: the IOVA page table (undefined for SVA, which walks the mm's). */

@@ -21,6 +21,7 @@ import { intel_svm_domain_alloc } from './svm.js';
 import { domain_attach_iommu, domain_detach_iommu } from './did.js';
 import { intel_iommu_domain_alloc_paging_flags } from './paging.js';
 import { intel_iommu_domain_alloc_nested } from './nested.js';
+import { blocking_domain_attach_dev } from './rid.js';
 
 
 /**
@@ -93,13 +94,26 @@ export const intel_iommu_ops: IommuOps = {
   get blocked_domain(): IommuDomain {
     return blocking_domain;
   },
+  get identity_domain(): IommuDomain {
+    return identity_domain;
+  },
 };
 
 /** iommu.c: blocking_domain (static; never freed, never holds state). */
 const blocking_domain: IommuDomain = Object.freeze({
   id: -1, type: 'BLOCKED', owner: intel_iommu_ops, mm: undefined, users: 0, container: undefined, freed: false,
-  ops: Object.freeze({ set_dev_pasid: blocking_domain_set_dev_pasid, free: function* (): Co {} }),
+  ops: Object.freeze({ set_dev_pasid: blocking_domain_set_dev_pasid, attach_dev: blocking_domain_attach_dev, free: function* (): Co {} }),
 }) as IommuDomain;
+
+/**
+ * iommu.c: identity_domain (static), the default domain. The harness never attaches it again
+ * (DMA ownership, once iommufd takes it, is kept), so it has no attach_dev here: its
+ * intel_pasid_setup_pass_through would write the pass-through entry no emulated DMA uses.
+ */
+const identity_domain: IommuDomain = Object.freeze({
+  id: -2, type: 'IDENTITY', owner: intel_iommu_ops, mm: undefined, users: 0, container: undefined, freed: false,
+  ops: Object.freeze({ set_dev_pasid: undefined, free: function* (): Co {} }),
+}) as unknown as IommuDomain;
 
 /**
  * The VT-d platform: probing a DMAR unit creates its emulated hardware; probing a device
@@ -125,6 +139,8 @@ export const intelIommuDriver: IommuDriver = Object.freeze({
       ats_supported: hw.ats, ats_enabled: hw.ats, ats_qdep: 32,
       pri_supported: hw.pri, pri_enabled: hw.pri && hw.ats, iopf_refcount: 0,
       dtlb_extra_inval: false, domain: undefined,
+      // identity_domain_attach_dev: the default domain is attached (no pass-through entry is written here).
+      domain_attached: true,
     };
     dev.priv = info;
     intel_pasid_alloc_table(info, hw.maxPasids);

@@ -1,10 +1,11 @@
 /**
  * The VT-d driver's leak check (no kernel counterpart; src/impl/quiesce.ts asks for it): every
  * PASID-table entry, dev_pasid and cache tag must be accounted for by an SVA or paging domain that is
- * still attached through a group's pasid_array, and no invalidation may be left half done.
+ * still attached through a group's pasid_array (the IOMMU_NO_PASID entry: the group's RID domain,
+ * on the device's list), and no invalidation may be left half done.
  */
 import type { Device, IommuDevice, IommuDomain } from '../core/types.js';
-import { type DmarDomain, type IntelIommu, dev_iommu_priv_get, to_dmar_domain } from './dmar.js';
+import { type DmarDomain, IOMMU_NO_PASID, type IntelIommu, dev_iommu_priv_get, to_dmar_domain } from './dmar.js';
 
 /** The live SVA or paging domain the group has at (dev, pasid), if any. */
 const attached = (dev: Device, pasid: number): IommuDomain | undefined => {
@@ -21,7 +22,8 @@ const attached = (dev: Device, pasid: number): IommuDomain | undefined => {
 const expectedTags = (dmar: DmarDomain): Map<string, number> => {
   const want = new Map<string, number>();
   const add = (k: string): void => void want.set(k, (want.get(k) ?? 0) + 1);
-  for (const { dev, pasid } of dmar.dev_pasids) {
+  const rid = dmar.devices.map((info) => ({ dev: info.dev, pasid: IOMMU_NO_PASID }));
+  for (const { dev, pasid } of [...dmar.dev_pasids, ...rid]) {
     const info = dev_iommu_priv_get(dev);
     add(`IOTLB ${info.iommu.name} pasid=${pasid}`);
     if (info.ats_enabled) add(`DEVTLB ${dev.hw.name} pasid=${pasid}`);
@@ -56,6 +58,12 @@ export function intel_leak_check(iommus: readonly IommuDevice[], devices: readon
   for (const dev of devices) {
     const table = dev_iommu_priv_get(dev).pasid_table;
     for (const { pasid, entry } of table?.entries() ?? []) {
+      // The RID's entry belongs to the device's RID domain (dmar_domain_attach_device).
+      const info = dev_iommu_priv_get(dev);
+      if (pasid === IOMMU_NO_PASID && info.domain !== undefined && info.domain.devices.includes(info) && dev.group.domain === info.domain.domain) {
+        domains.add(info.domain);
+        continue;
+      }
       const domain = attached(dev, pasid);
       const dmar = domain === undefined ? undefined : to_dmar_domain(domain);
       if (dmar === undefined || !dmar.dev_pasids.some((p) => p.dev === dev && p.pasid === pasid)) {

@@ -125,7 +125,7 @@ export function* intel_iommu_domain_alloc_nested(dev: Device, parent: IommuDomai
     mm: undefined, kernel: iommu.kernel, users: 0, container: undefined, freed: false,
   };
   const dmar: DmarDomain = {
-    domain, notifier: undefined, dev_pasids: [], cache_tags: [], qi_batch: undefined, freed: false,
+    domain, notifier: undefined, dev_pasids: [], devices: [], cache_tags: [], qi_batch: undefined, freed: false,
     cache_lock: spin_lock_init(iommu.kernel, '&domain->cache_lock'), lock: spin_lock_init(iommu.kernel, '&domain->lock'),
     iommu_array: new Map(), s2_domain: s2, s1_cfg: data,
   };

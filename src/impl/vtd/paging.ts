@@ -15,6 +15,7 @@ import { IOMMU_HWPT_ALLOC_NEST_PARENT, type IommuDomainOps, type IommuIotlbGathe
 import { iommu_iotlb_gather_add_range } from '../core/paging.js';
 import type { Device, IommuDomain } from '../core/types.js';
 import { cache_tag_flush_range, domain_id_iommu, intel_domain_is_fs_paging } from './cache.js';
+import { intel_iommu_attach_device } from './rid.js';
 import { type DmarDomain, type IntelIommu, WARN_ON, dev_iommu_priv_get, to_dmar_domain } from './dmar.js';
 import { domain_add_dev_pasid, domain_remove_dev_pasid, intel_iommu_ops } from './iommu.js';
 import { iopf_for_domain_replace } from './iopf.js';
@@ -83,13 +84,18 @@ function* intel_iommu_tlb_sync(domain: IommuDomain, gather: IommuIotlbGather): C
 }
 
 /**
- * iommu.c: paging_domain_compatible (v7.0), its second-stage half as the nested attach asks it
- * of the parent: a nest parent needs nesting support (ecap_nest) and SLTS on this IOMMU. Every
- * emulated unit has both, and the same coherency and page sizes, so it answers 0 here; the
- * first-stage half and the dirty-tracking and super-page checks are not reached.
+ * iommu.c: paging_domain_compatible (v7.0): paging_domain_compatible_first_stage (FLTS in
+ * scalable mode; a nest parent is never first stage) or _second_stage (nesting support for a
+ * nest parent, SLTS). Every emulated unit has the same coherency, widths and page sizes, no
+ * dirty tracking is asked for and no context entry is copied from a previous kernel, so the
+ * other checks always pass and are left out.
  */
 export function paging_domain_compatible(domain: DmarDomain, dev: Device): Errno | 0 {
   const iommu = dev_iommu_priv_get(dev).iommu;
+  if (intel_domain_is_fs_paging(domain)) {
+    if (WARN_ON(iommu, domain.nested_parent === true, 'paging_domain_compatible_first_stage: nest parent')) return 'EINVAL';
+    return iommu.flts ? 0 : 'EINVAL';
+  }
   if (domain.nested_parent === true && !iommu.nest) return 'EINVAL';
   if (!iommu.slts) return 'EINVAL';
   return 0;
@@ -97,8 +103,8 @@ export function paging_domain_compatible(domain: DmarDomain, dev: Device): Errno
 
 /**
  * iommu.c: intel_iommu_domain_free (v7.0-rc5): a nest parent that still has nested domains on
- * its s1_domains list is a WARN and stays (so is a domain with devices on its RID list, which
- * no command here makes); else every page-table page goes, with no flush (iommufd frees only
+ * its s1_domains list is a WARN and stays, and so is a domain with devices on its RID list
+ * (iommufd frees only a domain attached nowhere); else every page-table page goes, with no flush (iommufd frees only
  * a domain attached nowhere, and every detach flushed its PASID), then the qi_batch and the
  * domain.
  */
@@ -109,6 +115,10 @@ function* intel_iommu_domain_free(domain: IommuDomain): Co {
     warn(kernel, `intel_iommu_domain_free: nest parent ${domain.id} still has ${dmar.s1_domains!.length} nested domains`);
     return;
   }
+  if (dmar.devices.length > 0) {
+    warn(kernel, `intel_iommu_domain_free: domain ${domain.id} still attached to ${dmar.devices.length} RIDs`);
+    return;
+  }
   const pt = dmar.pgtable!;
   pt.radix.freeTables();
   dmar.qi_batch = undefined;
@@ -117,6 +127,7 @@ function* intel_iommu_domain_free(domain: IommuDomain): Co {
 
 /** iommu.c: intel_fs_paging_domain_ops / intel_ss_paging_domain_ops: the same members here. */
 const intel_paging_domain_ops: IommuDomainOps = Object.freeze({
+  attach_dev: intel_iommu_attach_device,
   set_dev_pasid: intel_iommu_set_dev_pasid,
   free: intel_iommu_domain_free,
   map_pages: intel_iommu_map_pages,
@@ -140,7 +151,7 @@ export function* intel_iommu_domain_alloc_paging_flags(dev: Device, flags: numbe
     mm: undefined, kernel: iommu.kernel, users: 0, container: undefined, freed: false,
   };
   const dmar: DmarDomain = {
-    domain, notifier: undefined, dev_pasids: [], cache_tags: [], qi_batch: undefined, freed: false,
+    domain, notifier: undefined, dev_pasids: [], devices: [], cache_tags: [], qi_batch: undefined, freed: false,
     cache_lock: spin_lock_init(iommu.kernel, '&domain->cache_lock'), lock: spin_lock_init(iommu.kernel, '&domain->lock'),
     pgtable: { radix, levels: PAGING_LEVELS, first_stage: first }, iommu_array: new Map(),
     // intel_iommu_domain_alloc_second_stage: dmar_domain->nested_parent = flags & NEST_PARENT.

@@ -13,7 +13,7 @@ import { type DeviceDomainInfo, type IntelIommu, IOMMU_NO_PASID, WARN_ON, dev_io
 import { dev_fault_param, iopf_has_partial } from '../core/iopf.js';
 import { noteFinding } from '../core/kernel.js';
 import { intel_iommu_drain_pasid_prq, pci_device_is_present } from './prq.js';
-import { NPAGES_ALL, qi_flush_dev_iotlb_pasid, qi_flush_iotlb, qi_flush_pasid_cache, qi_flush_piotlb } from './qi.js';
+import { NPAGES_ALL, qi_flush_dev_iotlb, qi_flush_dev_iotlb_pasid, qi_flush_iotlb, qi_flush_pasid_cache, qi_flush_piotlb } from './qi.js';
 
 /** PASID_MAX: the system-wide PASID space (intel_pasid_max_id). */
 export const PASID_MAX = 0x100000;
@@ -117,9 +117,9 @@ function* devtlb_invalidation_with_pasid(iommu: IntelIommu, dev: Device, pasid: 
       // disconnected", 2024) there was no such check: the descriptor went out regardless.
     } else return;
   }
-  // SVA never uses PASID 0 (RID2PASID): always the PASID form, whole address space (64 - 12).
-  WARN_ON(iommu, pasid === IOMMU_NO_PASID, 'devtlb_invalidation_with_pasid: PASID 0');
-  yield* qi_flush_dev_iotlb_pasid(iommu, info.sid, pasid, 0n, 64 - 12);
+  // The whole address space (64 - VTD_PAGE_SHIFT): without PASID for the RID's entry.
+  if (pasid === IOMMU_NO_PASID) yield* qi_flush_dev_iotlb(iommu, info.sid, 0n, 64 - 12);
+  else yield* qi_flush_dev_iotlb_pasid(iommu, info.sid, pasid, 0n, 64 - 12);
 }
 
 /**
@@ -169,7 +169,8 @@ export function* intel_pasid_tear_down_entry(iommu: IntelIommu, dev: Device, pas
       // It matters when the skipped drain had work: requests in the PRQ or faults unanswered.
       // Only a caller that asked for the drain skips one: the mm release (fault_ignore) meeting
       // the entry an unbind already cleared asked for none.
-      if (fault_ignore) return;
+      // A clear RID entry is a blocked RID, not a released PASID: nothing was skipped.
+      if (fault_ignore || pasid === IOMMU_NO_PASID) return;
       if (dev_iommu_priv_get(dev).iopf_refcount > 0 && prq_work_pending(iommu)) noteFinding(iommu.kernel, 'vtd-release-fpd-lost');
       // Partial requests of the PASID outlive it here as they do after a drain (mainline keeps
       // them: iopf-stale-partial); with that finding's fix, the skipped drain skips its discard.

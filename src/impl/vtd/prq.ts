@@ -14,6 +14,7 @@ import {
 import { noteFinding } from '../core/kernel.js';
 import type { Device, Kernel } from '../core/types.js';
 import { type DeviceDomainInfo, FLPT_DEFAULT_DID, IOMMU_NO_PASID, type IntelIommu, WARN_ON, dev_iommu_priv_get } from './dmar.js';
+import { domain_id_iommu } from './cache.js';
 import { NPAGES_ALL, qi_desc_dev_iotlb, qi_desc_dev_iotlb_pasid, qi_desc_iotlb, qi_desc_piotlb, qi_submit_sync } from './qi.js';
 import { MAX_AGAW_PFN_WIDTH } from '../../hw/vtd/descriptor.js';
 
@@ -229,7 +230,7 @@ const reinit_prq_complete = (iommu: IntelIommu): void => {
 function* drain_pasid_prq(dev: Device, pasid: number, info: DeviceDomainInfo): Co {
   const iommu = info.iommu;
   const kernel = iommu.kernel;
-  const did = FLPT_DEFAULT_DID; // info.domain is the RID domain; SVA devices have none
+  const did = info.domain !== undefined ? domain_id_iommu(info.domain, iommu) : FLPT_DEFAULT_DID;
   if (kernel.trace) kernel.trace.event('driver', iommu.name, `drain prq ${dev.hw.name} pasid=${pasid}`);
   const prq = iommu.unit.prq;
   if (prq.pending.length > 0) iopf_counts(kernel).drainsWithQueued++;

@@ -157,6 +157,12 @@ export function* qi_flush_iotlb(iommu: IntelIommu, did: number, addr: bigint, si
   yield* qi_submit_sync(iommu, [qi_desc_iotlb(did, addr, size_order, type)]);
 }
 
+/** dmar.c: qi_flush_dev_iotlb, without PASID. Not sent while translation is disabled (VT-d spec 4.3). */
+export function* qi_flush_dev_iotlb(iommu: IntelIommu, sid: number, addr: bigint, mask: number): Co {
+  if (!iommu.translation_enabled) return;
+  yield* qi_submit_sync(iommu, [qi_desc_dev_iotlb(sid, addr, mask)]);
+}
+
 /** dmar.c: qi_flush_dev_iotlb_pasid. Not sent while translation is disabled (VT-d spec 4.3). */
 export function* qi_flush_dev_iotlb_pasid(iommu: IntelIommu, sid: number, pasid: number, addr: bigint, size_order: number): Co {
   if (!iommu.translation_enabled) return;

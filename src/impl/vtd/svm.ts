@@ -132,7 +132,7 @@ export function* intel_svm_domain_alloc(dev: Device, mm: MmStruct): Co<Result<Io
     mm: undefined, users: 0, container: undefined, freed: false,
   };
   const dmar: DmarDomain = {
-    domain, notifier: undefined, dev_pasids: [], cache_tags: [], qi_batch: undefined, freed: false,
+    domain, notifier: undefined, dev_pasids: [], devices: [], cache_tags: [], qi_batch: undefined, freed: false,
     cache_lock: spin_lock_init(mm.kernel, '&domain->cache_lock'), lock: spin_lock_init(mm.kernel, '&domain->lock'),
   };
   domain.container = dmar;

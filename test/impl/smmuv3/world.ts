@@ -38,7 +38,7 @@ export const smmuWorld = (iommus: IommuSpec[], devices: DeviceSpec[], options: C
     const iommu = smmus[d.iommu]!;
     const hw = new PciDevice(id, id, iommu.unit, d.pasidBits, d.ats, d.pri, kernel.mem);
     let group = groups.get(d.group);
-    if (group === undefined) groups.set(d.group, (group = { id: d.group, devices: [], pasid_array: new Map() }));
+    if (group === undefined) groups.set(d.group, (group = { id: d.group, devices: [], pasid_array: new Map(), domain: undefined, default_domain: undefined, blocking_domain: undefined, owner_cnt: 0 }));
     const max_pasids = d.pasidBits === 0 ? 0 : Math.min(2 ** d.pasidBits, iommu.max_pasids);
     const dev: Device = { id, hw, iommu, group, max_pasids, priv: undefined };
     group.devices.push(dev);

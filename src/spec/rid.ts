@@ -1,0 +1,137 @@
+/**
+ * iommufd HWPTs at a group's RID (IOMMU_NO_PASID), as the spec sees them: attachPasid,
+ * replacePasid and detachPasid with PASID 0. The first RID attach of a group takes its DMA
+ * ownership (iommufd_device_bind: the group leaves its identity default domain for the
+ * blocking one, -EBUSY while any PASID of the group is attached) and keeps it; a detach goes
+ * back to blocking. HWPT h at the RID of group g is `hwpts[h].pasid[g] === RID`, and an
+ * access at the RID reads it as dmaIova reads a PASID's.
+ * Sources: drivers/iommu/iommu.c: iommu_device_claim_dma_owner, iommu_attach_group_handle,
+ * iommu_replace_group_handle, iommu_detach_group_handle, __iommu_group_set_domain_internal;
+ * drivers/iommu/intel/iommu.c: intel_iommu_attach_device, dmar_domain_attach_device,
+ * device_block_translation, blocking_domain_attach_dev (v7.0).
+ */
+import { NESTED_HWPT, failSiteInfo, type Command, type Errno, type FailSite, type Observation, type Platform } from '../shared/index.js';
+import { consumeAnyFail, consumeFail } from './lifetime.js';
+import { OK_OBS, fail } from './observe.js';
+import { drainDetached, hwptAlloc } from './paging.js';
+import type { SpecState } from './state.js';
+
+/** hwpts[h].pasid[g] of a HWPT attached at group g's RID. */
+export const RID = -1;
+
+/**
+ * Whether the harness builds RID attach on the platform: VT-d. SMMUv3's arm_smmu_attach_dev
+ * and AMD's paging domains are not ported yet, so PASID 0 is refused there by the precondition.
+ */
+export const hasRidAttach = (p: Platform): boolean => p === 'vtd';
+
+/** The HWPT at group's RID, or undefined (blocking or identity). */
+export const ridAt = (s: SpecState, group: number): number | undefined => {
+  for (let h = 0; h < s.hwpts.length; h++) if (s.hwpts[h]!.pasid[group] === RID) return h;
+  return undefined;
+};
+
+/**
+ * Whether HWPT hwpt may go to dev's group's RID (attachPasid at 0, or replacePasid from the
+ * RID): on a platform that builds it, and not the nested HWPT, whose attach_dev
+ * (intel_nested_attach_dev) is not ported; an attach needs the RID free of HWPTs (iommufd's
+ * way from one to another is the replace).
+ */
+export const ridTakes = (s: SpecState, dev: number, hwpt: number, attach: boolean): boolean =>
+  hasRidAttach(s.t.topology.platform) && hwpt !== NESTED_HWPT && (!attach || ridAt(s, s.t.devGroup[dev]!) === undefined);
+
+/**
+ * Whether `cmd` works on its group's RID: such commands are sequential only (the concurrent
+ * oracle's points, spec/points.ts, know PASID attachments alone), so groups leave them out.
+ */
+export const atRid = (s: SpecState, cmd: Command): boolean => {
+  switch (cmd.kind) {
+    case 'attachPasid':
+      return cmd.pasid === 0;
+    case 'replacePasid':
+      return s.hwpts[cmd.from]!.pasid[s.t.devGroup[cmd.dev]!] === RID;
+    case 'detachPasid':
+      return s.hwpts[cmd.hwpt]!.pasid[s.t.devGroup[cmd.dev]!] === RID;
+    default:
+      return false;
+  }
+};
+
+/** Anything in the group's pasid_array: an SVA handle, a HWPT at a PASID or at the RID. */
+const pasidArrayInUse = (s: SpecState, group: number): boolean =>
+  s.slots.some((sl) => sl.handles[group] !== undefined) || s.hwpts.some((h) => h.pasid[group] !== 0);
+
+/** intel_pasid_get_entry's leaf allocation: a teardown that fails it returns, a setup returns -ENODEV. */
+const GET_ENTRY: FailSite = 'iommu_alloc_pages_node@intel_pasid_get_entry';
+
+/**
+ * The fallible calls of intel_iommu_attach_device on one device: the IOMMU_NO_PASID entry's
+ * leaf (reached only when no earlier call allocated it), then cache_tag_assign_domain's batch
+ * and tags. Any failure blocks the device again (out_block_translation).
+ */
+const ATTACH_DEV_SITES: ReadonlySet<FailSite> = new Set<FailSite>([GET_ENTRY, 'kzalloc@domain_qi_batch_alloc', 'kzalloc@cache_tag_assign']);
+
+/**
+ * Every device of the group takes the domain, in order (each teardown of a present RID entry
+ * drains: drainDetached). The first failure ends it: the devices before the failing one go back
+ * to what the group had, and the attachment is as before, which is what the core promises
+ * (err_revert). VT-d keeps that promise only for an attach: its intel_iommu_attach_device blocks
+ * the device before it can fail, and err_revert skips the device that failed, so a failed RID
+ * replace leaves that device blocked (finding vtd-rid-replace-blocks). Returns the errno, or
+ * undefined when every device took the domain.
+ */
+const setGroupDomain = (s: SpecState, group: number, replacing: boolean): Errno | undefined => {
+  const devs = s.t.groupDevs[group]!;
+  for (let i = 0; i < devs.length; i++) {
+    if (replacing) drainDetached(s, group, [devs[i]!]);
+    const site = consumeAnyFail(s, ATTACH_DEV_SITES);
+    if (site === undefined) continue;
+    // A tag failure tears down the entry just written; a leaf failure wrote none.
+    if (site !== GET_ENTRY) drainDetached(s, group, [devs[i]!]);
+    drainDetached(s, group, devs.slice(0, i));
+    return failSiteInfo(site).errno;
+  }
+  return undefined;
+};
+
+/**
+ * attachPasid(dev, hwpt, 0). Precondition: no HWPT at the group's RID, the platform builds it.
+ * The HWPT's first-use allocation comes after the ownership claim: the VMM binds the device
+ * before it allocates.
+ */
+export const ridAttach = (s: SpecState, dev: number, hwpt: number): Observation => {
+  const group = s.t.devGroup[dev]!;
+  if (s.ridOwned[group] === 0) {
+    if (pasidArrayInUse(s, group)) return fail('EBUSY');
+    // blocking_domain_attach_dev of each device: the identity entry it tears down was never
+    // written, so its leaf may still be missing, and a failure to allocate it is swallowed.
+    for (let i = 0; i < s.t.groupDevs[group]!.length; i++) consumeFail(s, GET_ENTRY);
+    s.ridOwned[group] = 1;
+  }
+  const a = hwptAlloc(s, dev, hwpt);
+  if (a !== undefined) return fail(a);
+  const e = setGroupDomain(s, group, false);
+  if (e !== undefined) return fail(e);
+  s.hwpts[hwpt]!.pasid[group] = RID;
+  return { ok: true, value: 0 };
+};
+
+/** replacePasid(dev, hwpt, from) with `from` at the group's RID: iommu_replace_group_handle. */
+export const ridReplace = (s: SpecState, dev: number, hwpt: number, from: number): Observation => {
+  const group = s.t.devGroup[dev]!;
+  const a = hwptAlloc(s, dev, hwpt);
+  if (a !== undefined) return fail(a);
+  const e = setGroupDomain(s, group, true);
+  if (e !== undefined) return fail(e);
+  s.hwpts[from]!.pasid[group] = 0;
+  s.hwpts[hwpt]!.pasid[group] = RID;
+  return OK_OBS;
+};
+
+/** detachPasid(dev, hwpt) at the RID: every device is blocked (its entry torn down, drained). */
+export const ridDetach = (s: SpecState, dev: number, hwpt: number): Observation => {
+  const group = s.t.devGroup[dev]!;
+  drainDetached(s, group, s.t.groupDevs[group]!);
+  s.hwpts[hwpt]!.pasid[group] = 0;
+  return OK_OBS;
+};
