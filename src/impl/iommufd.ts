@@ -124,6 +124,9 @@ const igroupLock = (world: World, group: IommuGroup): Mutex => {
   return m;
 };
 
+/** The devices the VMM has bound to iommufd (iommufd_device_bind: one DMA-ownership claim each). */
+const bound = new WeakSet<Device>();
+
 /** `body` under the group's &igroup->lock. */
 function* underIgroup(world: World, dev: Device, body: Co<Observation>): Co<Observation> {
   const lock = igroupLock(world, dev.group);
@@ -144,11 +147,12 @@ export const attachPasid = (world: World, dev: Device, hwpt: number, pasid: numb
 function* doAttachPasid(world: World, dev: Device, hwpt: number, pasid: number): Co<Observation> {
   const slot = world.hwpts[hwpt]!;
   if (slot.pasid.has(dev.group)) throw new Error(`hwpt ${hwpt} already attached to group ${dev.group.id} (caller contract)`);
-  if (pasid === IOMMU_NO_PASID) {
-    // iommufd_device_bind, which the VMM made before its first RID attach: the group's DMA
-    // ownership (kept from then on: the harness's VMM never unbinds).
+  if (pasid === IOMMU_NO_PASID && !bound.has(dev)) {
+    // iommufd_device_bind, which the VMM makes before the device's first RID attach: the
+    // group's DMA ownership (kept from then on: the harness's VMM never unbinds).
     const owned = yield* iommu_device_claim_dma_owner(dev);
     if (owned !== 0) return fail(owned);
+    bound.add(dev);
   }
   const domain = yield* hwptDomain(world, hwpt, dev);
   if (typeof domain === 'string') return fail(domain);

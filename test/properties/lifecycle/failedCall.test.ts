@@ -1,10 +1,10 @@
 import { describe, expect, test } from 'vitest';
-import { failFootprint, failedCall } from '../../../properties/lifecycle/failedCall.js';
+import { failFootprint, failedCall, iommufdFootprint } from '../../../properties/lifecycle/failedCall.js';
 import type { CheckContext } from '../../../properties/invariant.js';
 import type { StepProbe } from '../../../properties/probe.js';
 import { runSequence } from '../../../src/harness/index.js';
 import { implStep } from '../../../src/impl/index.js';
-import { type Command, type Platform, defaultTopology, failSitesOf } from '../../../src/shared/index.js';
+import { type Command, type FindingName, type Platform, defaultTopology, failSitesOf } from '../../../src/shared/index.js';
 import { dev_iommu_priv_get } from '../../../src/impl/vtd/dmar.js';
 import { dev_iommu_priv_get as amd_dev_data } from '../../../src/impl/amd/structs.js';
 import { amd_iommu_pdom_id_alloc } from '../../../src/impl/amd/pdomIds.js';
@@ -97,4 +97,34 @@ test('I-FAIL fires when a failed AMD bind kept a protection-domain ID', () => {
   const { p, ctx } = failedBind('amd');
   expect(amd_iommu_pdom_id_alloc(p.world.kernel)).toBeGreaterThan(0);
   expect(failedCall.check(ctx())[0]?.message).toMatch(/pdom_ids [\d,]+ → pdom_ids [\d,]+/);
+});
+
+describe('I-FAIL on a failed iommufd attach or replace (VT-d RID)', () => {
+  /** HWPT 0 at dev0's RID, then a replace onto HWPT 1 whose first tag batch fails, its context built by hand. */
+  const failedReplace = (fixes: readonly FindingName[]) => {
+    const p = pair('vtd', fixes).run({ kind: 'attachPasid', dev: 0, hwpt: 0, pasid: 0 }, { kind: 'failNext', site: 'kzalloc@domain_qi_batch_alloc' });
+    const cmd: Command = { kind: 'replacePasid', dev: 0, hwpt: 1, from: 0 };
+    const before = iommufdFootprint(p.world, cmd);
+    const actual = implStep(p.world, cmd);
+    expect(actual).toEqual({ ok: false, errno: 'ENOMEM' });
+    const ctx: CheckContext = {
+      step: 2, cmd, expected: actual, actual, spec: p.spec, world: p.world, anomalies: [],
+      probe: { begin: () => undefined, before } as unknown as StepProbe,
+    };
+    return { p, ctx };
+  };
+
+  test('holds when the failed replace left the RID entry as it was (the fix of vtd-rid-replace-blocks)', () => {
+    expect(failedCall.check(failedReplace(['vtd-rid-replace-blocks']).ctx)).toEqual([]);
+  });
+
+  test('fires when the failed replace took the RID entry away (mainline: the finding)', () => {
+    expect(failedCall.check(failedReplace([]).ctx)[0]?.message).toMatch(/replacePasid\(dev0, hwpt 1\) failed with ENOMEM but changed: dev0 PASID entry 0 P → \(none\)/);
+  });
+
+  test('fires on a crafted pasid_array change behind a failed replace', () => {
+    const { p, ctx } = failedReplace(['vtd-rid-replace-blocks']);
+    p.world.devices[0]!.group.pasid_array.set(3, { kind: 'reserved' });
+    expect(failedCall.check(ctx)[0]?.message).toMatch(/group 0 pasid_array 0:domain → group 0 pasid_array 0:domain,3:reserved/);
+  });
 });

@@ -29,6 +29,16 @@ describe.each(PLATFORMS)('I2 PASID range on %s', (platform) => {
   });
 });
 
+describe('I2 PASID range at the RID (vtd)', () => {
+  test('holds on a HWPT at the RID (IOMMU_NO_PASID holds the group\'s domain), fires on any other entry there', () => {
+    const p = pair('vtd').run({ kind: 'attachPasid', dev: 0, hwpt: 1, pasid: 0 });
+    expect(check(pasidRange, p)).toEqual([]);
+    const g = p.world.devices[0]!.group;
+    g.pasid_array.set(0, { kind: 'domain', domain: g.blocking_domain! });
+    expectFires(pasidRange, p, /group 0 has an entry at PASID 0/);
+  });
+});
+
 describe('I2 PASID range on vtd hardware', () => {
   test('fires when a non-PASID device has a PASID entry', () => {
     const p = pair('vtd').run(spawn(0), bind(0, 0));
