@@ -72,8 +72,16 @@ const GET_ENTRY: FailSite = 'iommu_alloc_pages_node@intel_pasid_get_entry';
 const ATTACH_DEV_SITES: ReadonlySet<FailSite> = new Set<FailSite>([GET_ENTRY, 'kzalloc@domain_qi_batch_alloc', 'kzalloc@cache_tag_assign']);
 
 /**
+ * The PRQ drains of RID teardowns of `devs` (intel_pasid_tear_down_entry of a present
+ * IOMMU_NO_PASID entry): intel_iommu_drain_pasid_prq returns at once for a device whose IOPF is
+ * off, and only an SVA attach turns it on, which a device without PASID support never gets.
+ */
+const drainRid = (s: SpecState, group: number, devs: readonly number[]): void =>
+  drainDetached(s, group, devs.filter((d) => s.t.devMax[d]! > 0));
+
+/**
  * Every device of the group takes the domain, in order (each teardown of a present RID entry
- * drains: drainDetached). The first failure ends it: the devices before the failing one go back
+ * drains: drainRid). The first failure ends it: the devices before the failing one go back
  * to what the group had, and the attachment is as before, which is what the core promises
  * (err_revert). VT-d keeps that promise only for an attach: its intel_iommu_attach_device blocks
  * the device before it can fail, and err_revert skips the device that failed, so a failed RID
@@ -83,12 +91,12 @@ const ATTACH_DEV_SITES: ReadonlySet<FailSite> = new Set<FailSite>([GET_ENTRY, 'k
 const setGroupDomain = (s: SpecState, group: number, replacing: boolean): Errno | undefined => {
   const devs = s.t.groupDevs[group]!;
   for (let i = 0; i < devs.length; i++) {
-    if (replacing) drainDetached(s, group, [devs[i]!]);
+    if (replacing) drainRid(s, group, [devs[i]!]);
     const site = consumeAnyFail(s, ATTACH_DEV_SITES);
     if (site === undefined) continue;
     // A tag failure tears down the entry just written; a leaf failure wrote none.
-    if (site !== GET_ENTRY) drainDetached(s, group, [devs[i]!]);
-    drainDetached(s, group, devs.slice(0, i));
+    if (site !== GET_ENTRY) drainRid(s, group, [devs[i]!]);
+    drainRid(s, group, devs.slice(0, i));
     return failSiteInfo(site).errno;
   }
   return undefined;
@@ -131,7 +139,7 @@ export const ridReplace = (s: SpecState, dev: number, hwpt: number, from: number
 /** detachPasid(dev, hwpt) at the RID: every device is blocked (its entry torn down, drained). */
 export const ridDetach = (s: SpecState, dev: number, hwpt: number): Observation => {
   const group = s.t.devGroup[dev]!;
-  drainDetached(s, group, s.t.groupDevs[group]!);
+  drainRid(s, group, s.t.groupDevs[group]!);
   s.hwpts[hwpt]!.pasid[group] = 0;
   return OK_OBS;
 };
