@@ -51,6 +51,18 @@ const SEQUENCES: Record<FindingName, { topology: Topology; commands: Command[]; 
       { kind: 'dmaIova', dev: 0, hwpt: 0, page: 0, write: false },
     ],
   },
+  'vtd-rid-attach-tags-twice': {
+    // dev2 and dev3 (ATS) behind IOMMU 1: HWPT 1 at dev2's RID holds the IOTLB tag (IOMMU 1, DID,
+    // PASID 0); dev3's RID attach shares it, and its own devTLB tag's kzalloc fails. The unmap
+    // then flushes dev2's devTLB but not the IOTLB entry dev2's next DMA left.
+    topology: vtd,
+    commands: [
+      { kind: 'attachPasid', dev: 2, hwpt: 1, pasid: 0 }, { kind: 'iommuMap', hwpt: 1, page: 0, write: true },
+      { kind: 'failNext', site: 'kzalloc@cache_tag_assign' }, { kind: 'attachPasid', dev: 3, hwpt: 1, pasid: 0 },
+      { kind: 'dmaIova', dev: 2, hwpt: 1, page: 0, write: false },
+      { kind: 'iommuUnmap', hwpt: 1, page: 0 }, { kind: 'dmaIova', dev: 2, hwpt: 1, page: 0, write: false },
+    ],
+  },
   'vtd-drain-completion-race': {
     // Two PRI devices in two groups on one IOMMU (IOPF on through their SVA binds), each with an
     // iommufd domain at a PASID; two RID requests overflow the one-entry PRQ (PRO set). The two

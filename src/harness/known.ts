@@ -30,6 +30,18 @@ export const excuseKnown = (s: Session, step: number, found: readonly Violation[
     by[i] = name;
     if (name === undefined) left.push(v);
   }
+  // A finding met earlier whose persistent excuse explains an invariant not yet recorded for it
+  // (the wrong state showing only later: a stale IOTLB entry at the next unmap) is recorded at
+  // this step, with that invariant.
+  for (const name of metNames) {
+    if (hits.includes(name)) continue;
+    const invariants: string[] = [];
+    for (let i = 0; i < found.length; i++) {
+      const inv = found[i]!.invariant;
+      if (by[i] === name && !invariants.includes(inv) && !s.known.some((k) => k.finding === name && k.invariants.includes(inv))) invariants.push(inv);
+    }
+    if (invariants.length > 0) s.known.push({ finding: name, step, invariants: invariants.sort() });
+  }
   for (const name of hits) {
     const invariants: string[] = [];
     for (let i = 0; i < found.length; i++) if (by[i] === name && !invariants.includes(found[i]!.invariant)) invariants.push(found[i]!.invariant);

@@ -43,13 +43,26 @@ export function* device_block_translation(dev: Device): Co {
 /**
  * iommu.c: dmar_domain_attach_device (v7.0): the DID, the device on the domain's list, the
  * IOMMU_NO_PASID entry in the domain's form, then the cache tags; a failure after the DID
- * blocks the device again (out_block_translation), which undoes all of it.
+ * blocks the device again (out_block_translation). When the tags are what failed,
+ * cache_tag_assign_domain has already unassigned the ones it took, and device_block_translation
+ * unassigns the RID's tags once more: an IOTLB tag is shared by every device of the domain at
+ * that (IOMMU, DID, PASID), so the second unassign drops another device's reference, and with it
+ * the last one (finding vtd-rid-attach-tags-twice). The proposed fix assigns the tags right
+ * after the DID, as domain_add_dev_pasid does, and undoes only the DID when they fail.
  */
 function* dmar_domain_attach_device(domain: DmarDomain, dev: Device): Co<Errno | 0> {
   const info = dev_iommu_priv_get(dev);
   const iommu = info.iommu;
   let ret = domain_attach_iommu(domain, iommu);
   if (ret !== 0) return ret;
+  const fixed = iommu.kernel.fixes.has('vtd-rid-attach-tags-twice');
+  if (fixed) {
+    ret = yield* cache_tag_assign_domain(domain, dev, IOMMU_NO_PASID);
+    if (ret !== 0) {
+      domain_detach_iommu(domain, iommu);
+      return ret;
+    }
+  }
   info.domain = domain;
   info.domain_attached = true;
   yield* spin_lock(domain.lock);
@@ -62,10 +75,24 @@ function* dmar_domain_attach_device(domain: DmarDomain, dev: Device): Co<Errno |
   } else if (intel_domain_is_ss_paging(domain)) {
     ret = yield* domain_setup_second_level(iommu, dev, IOMMU_NO_PASID, did, pt.radix.root, pt.levels, false);
   } else if (WARN_ON(iommu, true, 'dmar_domain_attach_device: not a paging domain')) ret = 'EINVAL';
-  if (ret === 0) ret = yield* cache_tag_assign_domain(domain, dev, IOMMU_NO_PASID);
-  if (ret !== 0) yield* device_block_translation(dev);
+  if (ret !== 0 || fixed) {
+    if (ret !== 0) yield* device_block_translation(dev);
+    return ret;
+  }
+  ret = yield* cache_tag_assign_domain(domain, dev, IOMMU_NO_PASID);
+  if (ret !== 0) {
+    if (sharesIotlbTag(domain, dev)) noteFinding(iommu.kernel, 'vtd-rid-attach-tags-twice');
+    yield* device_block_translation(dev);
+  }
   return ret;
 }
+
+/** Another device of `domain` holds the RID's IOTLB tag on dev's IOMMU (cache_tage_match: IOMMU, DID, PASID). */
+const sharesIotlbTag = (domain: DmarDomain, dev: Device): boolean => {
+  const iommu = dev_iommu_priv_get(dev).iommu;
+  const did = domain_id_iommu(domain, iommu);
+  return domain.cache_tags.some((t) => t.type === 'IOTLB' && t.iommu === iommu && t.domain_id === did && t.pasid === IOMMU_NO_PASID);
+};
 
 /**
  * iommu.c: intel_iommu_attach_device (v7.0), a paging domain's attach_dev. It blocks the device

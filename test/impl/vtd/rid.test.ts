@@ -125,3 +125,31 @@ describe('finding vtd-rid-replace-blocks', () => {
     expect(r.value.session.steps[4]!.actual).toEqual({ ok: true, value: iovaToken(0, 0, 1) });
   });
 });
+
+describe('finding vtd-rid-attach-tags-twice', () => {
+  // dev2 and dev3 (ATS) behind IOMMU 1, in two groups; dev3's devTLB tag fails.
+  const cmds: Command[] = [
+    attachRid(2, 1), map(1, 0), { kind: 'failNext', site: 'kzalloc@cache_tag_assign' }, attachRid(3, 1),
+    dma(2, 1, 0), { kind: 'iommuUnmap', hwpt: 1, page: 0 }, dma(2, 1, 0),
+  ];
+  const tags = (r: ReturnType<typeof runSequence>) => {
+    if (!r.ok) throw new Error(r.error);
+    return to_dmar_domain(r.value.session.world.hwpts[1]!.domain!).cache_tags.map((t) => `${t.type}/${t.iommu.name}/${t.pasid}/${t.dev?.id ?? '-'}x${t.users}`);
+  };
+
+  test('mainline: the failed attach drops dev2\'s IOTLB tag; the unmap leaves the IOTLB entry (I6, strict)', () => {
+    const r = runSequence(defaultTopology('vtd'), cmds.slice(0, 4), { strict: true });
+    expect(tags(r)).toEqual(['DEVTLB/dmar1/0/2x1']);
+    const full = runSequence(defaultTopology('vtd'), cmds, { strict: true });
+    if (!full.ok) throw new Error(full.error);
+    expect(full.value.session.violation).toMatchObject({ invariant: 'I6', step: 5 });
+  });
+
+  test('with the proposed fix the tags are as before the failed attach and the unmap flushes', () => {
+    const r = runSequence(defaultTopology('vtd'), cmds, { strict: true, fixes: ['vtd-rid-attach-tags-twice'] });
+    expect(tags(r)).toEqual(['IOTLB/dmar1/0/-x1', 'DEVTLB/dmar1/0/2x1']);
+    if (!r.ok) throw new Error(r.error);
+    expect(r.value.session.violation).toBeUndefined();
+    expect(r.value.session.steps[6]!.actual).toMatchObject({ ok: false, errno: 'EFAULT' });
+  });
+});
