@@ -258,7 +258,7 @@ export const stopsDevice = (s: SpecState, dev: number, slot: number): boolean =>
 
 /**
  * The drain's first pass inside a concurrent unbind that tears its entries down (points.ts
- * unbindDrainSplits: dev is its group's one PASID device): the fault thread reads the queue and
+ * drainSplits: dev is its group's one PASID device): the fault thread reads the queue and
  * answers what has no handler (pri.ts drainRead). A no-op for an unbind that is not the last.
  */
 export const unbindDrainRead = (s: SpecState, dev: number, slot: number): void => {

@@ -16,7 +16,7 @@ import {
 import { consumeAnyFail, consumeFail } from './lifetime.js';
 import { OK_OBS, dmaFault, fail } from './observe.js';
 import { partwayBegin, partwayEnd } from './pagingPartway.js';
-import { drainIommu } from './pri.js';
+import { drainEnd, drainIommu, drainRead, drainRelease } from './pri.js';
 import { RID, ridAttach, ridDetach, ridReplace } from './rid.js';
 import { PTE_ABSENT, PTE_RO, PTE_RW, type SpecState } from './state.js';
 
@@ -321,7 +321,7 @@ export const replaceHasWindow = (p: Platform): boolean => {
  * when the PASID is now between the two HWPTs (settingUp), or when set_dev_pasid failed past the
  * group's first PASID device (pagingPartway.ts; replaceSetup then returns the failure).
  */
-export const replaceTeardown = (s: SpecState, dev: number, hwpt: number, from: number): Observation | undefined => {
+export const replaceTeardown = (s: SpecState, dev: number, hwpt: number, from: number, drainSplit = false): Observation | undefined => {
   const group = s.t.devGroup[dev]!;
   const pasid = s.hwpts[from]!.pasid[group]!;
   s.retired.length = 0;
@@ -337,10 +337,36 @@ export const replaceTeardown = (s: SpecState, dev: number, hwpt: number, from: n
   if (e !== undefined) return fail(e);
   // SMMUv3's replace (arm_smmu_set_pasid with the old domain) rewrites the CD in place and
   // tears nothing down, so nothing is drained; VT-d's tears the old entry down as a detach does.
-  if (s.t.topology.platform === 'smmuv3') s.hwpts[from]!.pasid[group] = 0;
+  if (s.t.topology.platform === 'smmuv3' || drainSplit) s.hwpts[from]!.pasid[group] = 0;
   else detachPasid(s, dev, from);
   s.hwpts[hwpt]!.settingUp[group] = pasid;
   return undefined;
+};
+
+/**
+ * A concurrent VT-d replace's drain of its old entry, as points of its own (points.ts
+ * drainSplits): the fault thread's first pass (pri.ts drainRead), where drainDetached would
+ * drain, that is once an SVA handle on the group has turned the device's IOPF on.
+ */
+export const replaceDrainRead = (s: SpecState, dev: number): undefined => {
+  s.retired.length = 0;
+  if (!s.slots.some((sl) => sl.handles[s.t.devGroup[dev]!] !== undefined)) return undefined;
+  drainRead(s, dev);
+  s.replaceDraining = dev;
+  return undefined;
+};
+
+/** The drain's thread writes PQH (pri.ts drainRelease), where replaceDrainRead ran. */
+export const replaceDrainRelease = (s: SpecState, dev: number): undefined => {
+  if (s.replaceDraining === dev) drainRelease(s, dev);
+  return undefined;
+};
+
+/** The drain ends (pri.ts drainEnd): the re-run, then the work items; no retry is for the PASID. */
+export const replaceDrainEnd = (s: SpecState, dev: number): void => {
+  if (s.replaceDraining !== dev) return;
+  drainEnd(s, dev, -1, [dev]);
+  s.replaceDraining = -1;
 };
 
 /** replacePasid's second linearization point: the new entry is present (P set). */

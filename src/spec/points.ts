@@ -35,7 +35,10 @@ import { OK_OBS } from './observe.js';
 import { bind, bindExisting, bindNew, bindPasid, bindSetUp, endStopping, unbindDrainRead, unbindDrainRelease, unbindHandle, unbindStopping } from './bind.js';
 import { migrateRemap, migrateUnmap } from './migrate.js';
 import { queuedFaults, servicePoint } from './pri.js';
-import { attachPasidTry, attachPasidUnwound, hasPagingDomains, hwptAllocPoint, hwptUnallocated, replaceHasWindow, replaceSetup, replaceTeardown } from './paging.js';
+import {
+  attachPasidTry, attachPasidUnwound, hasPagingDomains, hwptAllocPoint, hwptUnallocated, replaceDrainEnd, replaceDrainRead, replaceDrainRelease, replaceHasWindow,
+  replaceSetup, replaceTeardown,
+} from './paging.js';
 import { ALL_THREAD_POINTS, type SpecState, type ThreadPoints, inMask } from './state.js';
 import { specStep } from './step.js';
 
@@ -46,7 +49,8 @@ export const allocatesFirst = (s: SpecState, cmd: Command, size: number): boolea
 /** Whether an attach or replace given `points` has its HWPT allocation as point 0: one more than its own. */
 const allocatedFirst = (s: SpecState, cmd: Command, points: number): cmd is Command & { kind: 'attachPasid' | 'replacePasid' } =>
   (cmd.kind === 'attachPasid' && points >= 2) ||
-  (cmd.kind === 'replacePasid' && points === (replaceHasWindow(s.t.topology.platform) ? 3 : 2));
+  // A windowed replace has 2 points of its own, or 4 with its drain's (replaceDrainSplits).
+  (cmd.kind === 'replacePasid' && (replaceHasWindow(s.t.topology.platform) ? points === 3 || points === 5 : points === 2));
 
 /**
  * Whether a bind in a group of `size` tries the mm's existing domains before it allocates one:
@@ -188,13 +192,14 @@ export const serviceThreadPoints = (s: SpecState, group?: readonly Command[]): T
 };
 
 /**
- * Whether a VT-d unbind in `group` has its PRQ drain's thread as points of its own (bind.ts
- * unbindDrainRead): another member may send page requests to its IOMMU, which the thread's
- * first pass can give credits back for and its re-run take (pri.ts drainRead). Only for a device
- * that is its group's one PASID device (one drain), and with no serviceFaults in the group,
- * whose thread points are the fault thread's own (spec/pri.ts servicePoint).
+ * Whether a VT-d unbind or replace in `group` has its PRQ drain's thread as points of its own
+ * (bind.ts unbindDrainRead, paging.ts replaceDrainRead): another member may send page requests
+ * to its IOMMU, which the thread's first pass can give credits back for and its re-run take
+ * (pri.ts drainRead). Only for a device that is its group's one PASID device (one drain), and
+ * with no serviceFaults in the group, whose thread points are the fault thread's own
+ * (spec/pri.ts servicePoint).
  */
-const unbindDrainSplits = (s: SpecState, cmd: Command & { kind: 'unbind' }, group: readonly Command[]): boolean => {
+const drainSplits = (s: SpecState, cmd: Command & { kind: 'unbind' | 'replacePasid' }, group: readonly Command[]): boolean => {
   const { t } = s;
   if (t.topology.platform !== 'vtd' || !t.devPri[cmd.dev] || group.some((c) => c.kind === 'serviceFaults')) return false;
   if (t.groupDevs[t.devGroup[cmd.dev]!]!.some((d) => d !== cmd.dev && t.devMax[d]! > 0)) return false;
@@ -241,7 +246,10 @@ export const linPoints = (s: SpecState, cmd: Command, size = 1, group?: readonly
     case 'bind':
       return (bindTakesPasidFirst(s, cmd, group) ? 1 : 0) + (bindRetries(s, cmd, size) ? 2 : 1) * (bindSetsUp(s, cmd, group) ? 2 : 1);
     case 'replacePasid':
-      return alloc + (replaceHasWindow(s.t.topology.platform) ? 2 : 1);
+      // VT-d's teardown of the old entry drains as an unbind's does: its thread's first pass and
+      // PQH write are points too where a member may send page requests (replaceDrainSplits).
+      if (!replaceHasWindow(s.t.topology.platform)) return alloc + 1;
+      return alloc + (size > 1 && group !== undefined && drainSplits(s, cmd, group) ? 4 : 2);
     case 'attachPasid':
       // With an injection armed: the allocation (a no-op once allocated), the failure met and
       // the rollback (pagingPartway.ts).
@@ -251,9 +259,9 @@ export const linPoints = (s: SpecState, cmd: Command, size = 1, group?: readonly
       // checked again at each point, so a member that is the last only after the other members'
       // unbinds of the pair or the handle (vtd seed 201740: two unbinds of a bond made twice)
       // has the points too. Before the rest, where the drain's thread may meet a member's
-      // request, its first pass and its PQH write (unbindDrainSplits).
+      // request, its first pass and its PQH write (drainSplits).
       if (size <= 1 || !mayBeLastUnbind(s, cmd.dev, cmd.mm, size)) return 1;
-      return group !== undefined && unbindDrainSplits(s, cmd, group) ? 5 : 3;
+      return group !== undefined && drainSplits(s, cmd, group) ? 5 : 3;
     case 'exit':
       // The release begun (releasing.ts), the rest: only where some device has the mm's PASID.
       return size > 1 && s.slots[cmd.mm]!.handles.some((h) => h !== undefined) ? 2 : 1;
@@ -327,6 +335,16 @@ export const specPoint = (s: SpecState, cmd: Command, point: number, points = 1)
     return undefined;
   }
   if (cmd.kind !== 'replacePasid' || !replaceHasWindow(s.t.topology.platform)) return specStep(s, cmd);
+  const own = allocatedFirst(s, cmd, points) ? points - 1 : points;
+  if (own === 4) {
+    // [the old entry torn down (its drain left to the next points), the drain's first pass, its
+    // PQH write, the drain's end and the new entry set up].
+    if (point === 0) return replaceTeardown(s, cmd.dev, cmd.hwpt, cmd.from, true);
+    if (point === 1) return replaceDrainRead(s, cmd.dev);
+    if (point === 2) return replaceDrainRelease(s, cmd.dev);
+    replaceDrainEnd(s, cmd.dev);
+    return replaceSetup(s, cmd.dev, cmd.hwpt);
+  }
   return point === 0 ? replaceTeardown(s, cmd.dev, cmd.hwpt, cmd.from) : replaceSetup(s, cmd.dev, cmd.hwpt);
 };
 

@@ -562,7 +562,7 @@ export const drainIommu = (s: SpecState, dev: number, slot: number, detached: re
 };
 
 /**
- * A concurrent unbind's PRQ drain, the fault thread's first pass (points.ts unbindDrainSplits):
+ * A concurrent unbind's PRQ drain, the fault thread's first pass (points.ts drainSplits):
  * intel_iommu_drain_pasid_prq runs the thread, which reads the queue and answers what has no
  * handler itself, so those requests' credits are back before its loop ends; their PRQ slots
  * stay taken until its PQH write (drainRelease). A request the device sends meanwhile is taken

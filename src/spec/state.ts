@@ -329,10 +329,12 @@ export interface SpecState {
   bindPasid: readonly number[];
   /**
    * The bond (dev * mms + slot) of a concurrent unbind whose PRQ drain has run the fault
-   * thread's first pass and not yet its re-run (pri.ts drainRead, points.ts unbindDrainSplits);
+   * thread's first pass and not yet its re-run (pri.ts drainRead, points.ts drainSplits);
    * -1: none.
    */
   draining: number;
+  /** The device of a concurrent VT-d replace whose old entry's PRQ drain is at that stage (paging.ts replaceDrainRead); -1: none. */
+  replaceDraining: number;
   /** Handles between a concurrent unbind's entry teardown and its erase (detaching.ts). */
   readonly detaching: SpecDetaching[];
   /**
@@ -440,6 +442,7 @@ export const initSpec = (topology: Topology, coverage?: CoverageRecorder): SpecS
     bindSetUp: 0,
     bindPasid: [],
     draining: -1,
+    replaceDraining: -1,
     detaching: [],
     stopping: [],
     releasing: [],
@@ -503,6 +506,7 @@ export const cloneSpec = (s: SpecState): SpecState => {
     bindSetUp: s.bindSetUp,
     bindPasid: s.bindPasid,
     draining: s.draining,
+    replaceDraining: s.replaceDraining,
     detaching: [...s.detaching],
     stopping: [...s.stopping],
     releasing: s.releasing.map((r) => ({ slot: r.slot, released: [...r.released] })),

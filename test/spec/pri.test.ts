@@ -408,3 +408,45 @@ describe('a VT-d unbind in a group with a request sender on its IOMMU: the PRQ d
     expect(specStep(before, ridPrg)).toMatchObject({ ok: false, fault: 'no PRI credit' });
   });
 });
+
+describe('a VT-d replace in a group with a request sender on its IOMMU: its old entry\'s PRQ drain as points of its own (paging.ts replaceDrainRead)', () => {
+  /** A bound PRI device (IOPF on) with a HWPT at PASID 8 and two RID requests holding both its credits. */
+  const ridQueued = (): SpecState => {
+    const s = initSpec(topo('vtd', [{}], [[0, { pri: true }]]));
+    run(s, spawn(0));
+    run(s, bind(0, 0));
+    run(s, { kind: 'attachPasid', dev: 0, hwpt: 1, pasid: 8 });
+    for (const page of [0, 1]) expect(run(s, { ...ridPrg, page })).toEqual({ ok: true });
+    expect(s.outstanding[0]).toBe(2);
+    return s;
+  };
+  const ridPrg = { kind: 'prg', dev: 0, mm: 0, page: 0, count: 1, write: false, rid: true, last: true } as const;
+  const r = { kind: 'replacePasid', dev: 0, hwpt: 0, from: 1 } as const;
+
+  test('four points of its own beside a request sender on its IOMMU (five with the allocation), two beside anything else', () => {
+    const s = ridQueued();
+    expect(linPoints(s, r, 2, [r, ridPrg])).toBe(5);
+    expect(linPoints(s, r, 2, [r, { kind: 'gracePeriod' }])).toBe(3);
+    expect(linPoints(s, r, 3, [r, ridPrg, SERVICE])).toBe(3);
+    expect(linPoints(s, r)).toBe(2);
+  });
+
+  test('a request sent after the first pass finds a credit, and the re-run answers it before the new entry is set up', () => {
+    const s = ridQueued();
+    for (let p = 0; p < 3; p++) expect(specPoint(s, r, p, 5)).toBeUndefined();
+    expect(s.outstanding[0]).toBe(0);
+    expect(s.replaceDraining).toBe(0);
+    expect(specStep(s, ridPrg)).toEqual({ ok: true });
+    expect(specPoint(s, r, 3, 5)).toBeUndefined();
+    expect(specPoint(s, r, 4, 5)).toEqual({ ok: true });
+    expect([s.outstanding[0], s.prq.length, s.replaceDraining, s.hwpts[0]!.pasid[0]]).toEqual([0, 0, -1, 8]);
+  });
+
+  test('the points back to back are the atomic replace', () => {
+    const split = ridQueued();
+    for (let p = 0; p < 5; p++) specPoint(split, r, p, 5);
+    const atomic = ridQueued();
+    specStep(atomic, r);
+    expect([split.outstanding, split.prq, split.hwpts]).toEqual([atomic.outstanding, atomic.prq, atomic.hwpts]);
+  });
+});
