@@ -102,6 +102,27 @@ function detach(ctx: CheckContext, dev: Device, pasid: number, out: Sink): void 
   else if (atc < synced || log.aux[atc] === 1) out.add(objects, `${dev.hw.name} SSID ${pasid}: ATC invalidated (command ${atc}) before the CD was cleared and synced`);
 }
 
+/**
+ * A RID detach (arm_smmu_attach_dev_blocked, through arm_smmu_attach_dev_ste): untagged traffic
+ * stops at the STE first (abort, or S1DSS terminate while SSIDs are in use: CFGI_STE + CMD_SYNC),
+ * then the ATC goes, and only then is CD 0 cleared (after arm_smmu_asid_lock is dropped).
+ */
+function detachRid(ctx: CheckContext, dev: Device, out: Sink): void {
+  const u = dev.iommu.index;
+  const log = ctx.probe.units[u]!;
+  const sid = dev.hw.sid;
+  const objects = { dev: dev.id, pasid: 0, iommu: u };
+  if (memoryCd(dev_iommu_priv_get(dev).smmu.unit, sid, 0)?.v === true) out.add(objects, `${dev.hw.name}: CD 0 still valid after the RID detach`);
+  const ste = findEvent(log, 0, log.n, (e) => e.kind === 'CFGI_STE' && e.sid === sid);
+  const synced = ste < 0 ? -1 : completionAfter(log, ste, log.n);
+  if (synced < 0) {
+    out.add(objects, `${dev.hw.name}: RID detach without CFGI_STE + CMD_SYNC`);
+    return;
+  }
+  const atc = findEvent(log, 0, log.n, (e, k) => e.kind === 'ATC_INV' && e.sid === sid && !e.ssv && insideInvalidation(ctx.probe, u, k) < 0);
+  if (atc >= 0 && atc < synced) out.add(objects, `${dev.hw.name}: RID ATC invalidated (command ${atc}) before the STE stopped using CD 0`);
+}
+
 function release(ctx: CheckContext, d: ArmSmmuDomain, out: Sink): void {
   const u = d.smmu.index;
   const log = ctx.probe.units[u]!;
@@ -141,6 +162,7 @@ export function checkSmmuOrdering(ctx: CheckContext, out: Sink): void {
       const k = findEvent(log, 0, log.n, (e) => e.kind === 'CFGI_CD' && e.sid === d.hw.sid && e.leaf);
       const e = k < 0 ? undefined : log.events[k]!;
       if (e === undefined || e.kind !== 'CFGI_CD') out.add({ dev: d.id, hwpt: cmd.hwpt }, `${d.hw.name}: PASID detach of HWPT ${cmd.hwpt} without a CFGI_CD`);
+      else if (e.ssid === 0) detachRid(ctx, d, out);
       else detach(ctx, d, e.ssid, out);
     }
   } else if (cmd.kind === 'bind') {

@@ -43,6 +43,16 @@ function check({ world }: CheckContext): readonly Violation[] {
     const why = p.bookkeepingProblem(dom);
     if (why !== undefined) f.add({ domain: dom.id }, `domain ${dom.id}: ${why}`);
   }
+  // The HWPTs' paging domains too, where the platform's reads cover them (their RID and PASID
+  // master_domains and nr_ats_masters, on SMMUv3).
+  if (p.checksPaging === true) {
+    for (const h of world.hwpts) {
+      const dom = h.domain;
+      if (dom === undefined || dom.freed || dom.type !== 'PAGING') continue;
+      const why = p.bookkeepingProblem(dom);
+      if (why !== undefined) f.add({ domain: dom.id }, `domain ${dom.id}: ${why}`);
+    }
+  }
   // Hardware entry → pasid_array (stray entries, e.g. left at a freed PASID).
   const top = pasidWatermark(world);
   for (const dev of world.devices) {

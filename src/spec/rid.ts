@@ -8,7 +8,8 @@
  * Sources: drivers/iommu/iommu.c: iommu_device_claim_dma_owner, iommu_attach_group_handle,
  * iommu_replace_group_handle, iommu_detach_group_handle, __iommu_group_set_domain_internal;
  * drivers/iommu/intel/iommu.c: intel_iommu_attach_device, dmar_domain_attach_device,
- * device_block_translation, blocking_domain_attach_dev (v7.0).
+ * device_block_translation, blocking_domain_attach_dev (v7.0); arm-smmu-v3.c:
+ * arm_smmu_attach_dev, arm_smmu_attach_dev_blocked (v6.17, as v7.0-rc5).
  */
 import { NESTED_HWPT, failSiteInfo, type Command, type Errno, type FailSite, type Observation, type Platform } from '../shared/index.js';
 import { consumeAnyFail, consumeFail } from './lifetime.js';
@@ -20,10 +21,10 @@ import type { SpecState } from './state.js';
 export const RID = -1;
 
 /**
- * Whether the harness builds RID attach on the platform: VT-d. SMMUv3's arm_smmu_attach_dev
- * and AMD's paging domains are not ported yet, so PASID 0 is refused there by the precondition.
+ * Whether the harness builds RID attach on the platform: VT-d and SMMUv3. AMD's paging domains
+ * are not ported, so PASID 0 is refused there by the precondition.
  */
-export const hasRidAttach = (p: Platform): boolean => p === 'vtd';
+export const hasRidAttach = (p: Platform): boolean => p === 'vtd' || p === 'smmuv3';
 
 /** The HWPT at group's RID, or undefined (blocking or identity). */
 export const ridAt = (s: SpecState, group: number): number | undefined => {
@@ -38,7 +39,10 @@ export const ridAt = (s: SpecState, group: number): number | undefined => {
  * way from one to another is the replace).
  */
 export const ridTakes = (s: SpecState, dev: number, hwpt: number, attach: boolean): boolean =>
-  hasRidAttach(s.t.topology.platform) && hwpt !== NESTED_HWPT && (!attach || ridAt(s, s.t.devGroup[dev]!) === undefined);
+  hasRidAttach(s.t.topology.platform) && hwpt !== NESTED_HWPT && (!attach || ridAt(s, s.t.devGroup[dev]!) === undefined) &&
+  // SMMUv3's HWPT 0 is a stage-2 nest parent, whose RID attach writes an S2 STE: the emulated
+  // SMMU implements stage 1 only (hw/smmuv3/streamTable.ts), so only HWPT 1 goes to a RID.
+  (s.t.topology.platform !== 'smmuv3' || hwpt === 1);
 
 /**
  * Whether `cmd` works on its group's RID: such commands are sequential only (the concurrent
@@ -72,6 +76,15 @@ const GET_ENTRY: FailSite = 'iommu_alloc_pages_node@intel_pasid_get_entry';
 const ATTACH_DEV_SITES: ReadonlySet<FailSite> = new Set<FailSite>([GET_ENTRY, 'kzalloc@domain_qi_batch_alloc', 'kzalloc@cache_tag_assign']);
 
 /**
+ * The fallible calls of SMMUv3's arm_smmu_attach_dev for a stage-1 domain: SSID 0's CD
+ * (arm_smmu_alloc_cd_ptr: the table, a leaf), then arm_smmu_attach_prepare's master_domain.
+ * Each fails before the STE or a CD changes: the device keeps what it had.
+ */
+const SMMU_ATTACH_DEV_SITES: ReadonlySet<FailSite> = new Set<FailSite>([
+  'kcalloc@arm_smmu_alloc_cd_tables', 'dma_alloc_coherent@arm_smmu_alloc_cd_tables', 'dma_alloc_coherent@arm_smmu_alloc_cd_leaf_table', 'kzalloc@arm_smmu_attach_prepare',
+]);
+
+/**
  * The PRQ drains of RID teardowns of `devs` (intel_pasid_tear_down_entry of a present
  * IOMMU_NO_PASID entry): intel_iommu_drain_pasid_prq returns at once for a device whose IOPF is
  * off, and only an SVA attach turns it on, which a device without PASID support never gets.
@@ -88,8 +101,18 @@ const drainRid = (s: SpecState, group: number, devs: readonly number[]): void =>
  * replace leaves that device blocked (finding vtd-rid-replace-blocks). Returns the errno, or
  * undefined when every device took the domain.
  */
-const setGroupDomain = (s: SpecState, group: number, replacing: boolean): Errno | undefined => {
+const setGroupDomain = (s: SpecState, group: number, hwpt: number, replacing: boolean): Errno | undefined => {
   const devs = s.t.groupDevs[group]!;
+  if (s.t.topology.platform === 'smmuv3') {
+    // arm_smmu_attach_dev: the domain's SMMU first (-EINVAL), then its allocations; the
+    // devices before go back to blocking, which drains nothing on SMMUv3.
+    for (const d of devs) {
+      if (s.t.topology.devices[d]!.iommu !== s.hwpts[hwpt]!.iommu) return 'EINVAL';
+      const site = consumeAnyFail(s, SMMU_ATTACH_DEV_SITES);
+      if (site !== undefined) return failSiteInfo(site).errno;
+    }
+    return undefined;
+  }
   for (let i = 0; i < devs.length; i++) {
     if (replacing) drainRid(s, group, [devs[i]!]);
     const site = consumeAnyFail(s, ATTACH_DEV_SITES);
@@ -111,14 +134,15 @@ export const ridAttach = (s: SpecState, dev: number, hwpt: number): Observation 
   const group = s.t.devGroup[dev]!;
   if (s.ridOwned[group] === 0) {
     if (pasidArrayInUse(s, group)) return fail('EBUSY');
-    // blocking_domain_attach_dev of each device: the identity entry it tears down was never
-    // written, so its leaf may still be missing, and a failure to allocate it is swallowed.
-    for (let i = 0; i < s.t.groupDevs[group]!.length; i++) consumeFail(s, GET_ENTRY);
+    // VT-d's blocking_domain_attach_dev of each device: the identity entry it tears down was
+    // never written, so its leaf may still be missing, and a failure to allocate it is
+    // swallowed. SMMUv3's arm_smmu_attach_dev_blocked allocates nothing.
+    if (s.t.topology.platform === 'vtd') for (let i = 0; i < s.t.groupDevs[group]!.length; i++) consumeFail(s, GET_ENTRY);
     s.ridOwned[group] = 1;
   }
   const a = hwptAlloc(s, dev, hwpt);
   if (a !== undefined) return fail(a);
-  const e = setGroupDomain(s, group, false);
+  const e = setGroupDomain(s, group, hwpt, false);
   if (e !== undefined) return fail(e);
   s.hwpts[hwpt]!.pasid[group] = RID;
   return { ok: true, value: 0 };
@@ -129,7 +153,7 @@ export const ridReplace = (s: SpecState, dev: number, hwpt: number, from: number
   const group = s.t.devGroup[dev]!;
   const a = hwptAlloc(s, dev, hwpt);
   if (a !== undefined) return fail(a);
-  const e = setGroupDomain(s, group, true);
+  const e = setGroupDomain(s, group, hwpt, true);
   if (e !== undefined) return fail(e);
   s.hwpts[from]!.pasid[group] = 0;
   s.hwpts[hwpt]!.pasid[group] = RID;
@@ -139,7 +163,8 @@ export const ridReplace = (s: SpecState, dev: number, hwpt: number, from: number
 /** detachPasid(dev, hwpt) at the RID: every device is blocked (its entry torn down, drained). */
 export const ridDetach = (s: SpecState, dev: number, hwpt: number): Observation => {
   const group = s.t.devGroup[dev]!;
-  drainRid(s, group, s.t.groupDevs[group]!);
+  // SMMUv3's arm_smmu_attach_dev_blocked flushes no fault: nothing drains.
+  if (s.t.topology.platform === 'vtd') drainRid(s, group, s.t.groupDevs[group]!);
   s.hwpts[hwpt]!.pasid[group] = 0;
   return OK_OBS;
 };

@@ -21,7 +21,8 @@ function bookkeepingProblem(domain: IommuDomain): string | undefined {
     if (md.master.ats_enabled) ats++;
   }
   if (ats !== d.nr_ats_masters) return `nr_ats_masters ${d.nr_ats_masters}, ${ats} ATS master_domains`;
-  if (!domain.freed && d.smmu.asid_xa.xa_load(d.cd.asid) !== d) return `ASID ${d.cd.asid} is not this domain's in arm_smmu_asid_xa`;
+  // A stage-2 domain has a VMID instead (arm_smmu_domain_finalise_s2).
+  if (!domain.freed && d.stage !== 'S2' && d.smmu.asid_xa.xa_load(d.cd.asid) !== d) return `ASID ${d.cd.asid} is not this domain's in arm_smmu_asid_xa`;
   return undefined;
 }
 
@@ -89,9 +90,12 @@ export const smmuv3Lifecycle: LifecyclePlatform = Object.freeze({
     for (const a of smmuv3Lifecycle.asids(world)) if (!isHwptDomain(world, xa.xa_load(a)?.domain)) out.push(`ASID ${a} still allocated in arm_smmu_asid_xa`);
     for (const dev of world.devices) {
       const cd = dev_iommu_priv_get(dev).cd_table;
-      const paging = dev.max_pasids === 0 ? 0 : world.hwpts.filter((h) => h.domain !== undefined && h.pasid.has(dev.group)).length;
+      // HWPTs at a PASID hold an SSID each; one at the RID holds CD 0 instead (arm_smmu_attach_dev).
+      const atPasid = (h: (typeof world.hwpts)[number]): boolean => h.domain !== undefined && h.pasid.has(dev.group) && h.pasid.get(dev.group) !== IOMMU_NO_PASID;
+      const paging = dev.max_pasids === 0 ? 0 : world.hwpts.filter(atPasid).length;
       if (cd.used_ssids !== paging) out.push(`${dev.hw.name}: ${cd.used_ssids} SSIDs still in use (valid CDs), ${paging} of attached HWPTs`);
-      if (cd.table !== undefined && cd.table.fetch(IOMMU_NO_PASID)?.v === true) out.push(`${dev.hw.name}: CD 0 valid`);
+      const rid = world.hwpts.some((h) => h.domain !== undefined && h.pasid.get(dev.group) === IOMMU_NO_PASID);
+      if (!rid && cd.table !== undefined && cd.table.fetch(IOMMU_NO_PASID)?.v === true) out.push(`${dev.hw.name}: CD 0 valid`);
     }
     return out;
   },

@@ -12,6 +12,7 @@ import type { Cd, Ste } from '../../hw/smmuv3/index.js';
 import type { Errno } from '../../shared/index.js';
 import type { Device, IommuDomain } from '../core/types.js';
 import { arm_smmu_alloc_cd_ptr, arm_smmu_alloc_cd_tables, arm_smmu_clear_cd, arm_smmu_make_sva_cd, arm_smmu_ssids_in_use, arm_smmu_write_cd_entry } from './cd.js';
+import { arm_smmu_make_s1_cd } from './paging.js';
 import { dev_fault_param, iopf_queue_flush_dev } from '../core/iopf.js';
 import { noteFinding, warn } from '../core/kernel.js';
 import { arm_smmu_disable_iopf, arm_smmu_enable_iopf, arm_smmu_evtq_thread, evtq_irq } from './evtq.js';
@@ -127,6 +128,7 @@ function* arm_smmu_attach_commit(state: ArmSmmuAttachState): Co {
 /** arm_smmu_update_ste (v6.17): switch the STE to the CD table (S1DSS from the RID domain). */
 function* arm_smmu_update_ste(master: ArmSmmuMaster, sid_domain: SidDomainType, ats_enabled: boolean): Co {
   if (master.cd_table.in_ste && master.ste_ats_enabled === ats_enabled) return;
+  if (sid_domain === 'PAGING') warn(master.smmu.kernel, `arm_smmu_update_ste: ${master.dev.hw.name}: RID domain not blocked`);
   const s1dss = sid_domain === 'IDENTITY' ? 'bypass' : 'terminate';
   yield* arm_smmu_install_ste_for_dev(master, arm_smmu_make_cdtable_ste(master, ats_enabled, s1dss));
 }
@@ -145,6 +147,9 @@ export function* arm_smmu_set_pasid(
   const sid_domain = master.sid_domain;
   const asid_lock = arm_smmu_asid_lock(master.smmu.kernel);
   if (smmu_domain.smmu !== master.smmu) return 'EINVAL';
+  // Only an identity or blocked RID leaves the STE to a PASID's CD table; a paging one has it in
+  // place already (a stage-1 RID), or cannot have one (a stage-2 RID).
+  if (!master.cd_table.in_ste && sid_domain !== 'IDENTITY' && sid_domain !== 'BLOCKED') return 'EINVAL';
   const b13 = master.smmu.kernel.fault === 'B13';
   // The CD's memory is allocated here, before anything takes a spinlock (b5bf7778b722). Under
   // B13 only the table is (the old code had it from the RID attach); the leaf comes later.
@@ -192,8 +197,10 @@ function* arm_smmu_write_ctx_desc_devices(smmu_domain: ArmSmmuDomain, pasid: num
  * it; arm_smmu_asid_lock keeps ASIDs still while the STE changes, and SSID 0's CD is cleared
  * only after the unlock (after the master left the old domain's list).
  */
-function* arm_smmu_attach_dev_ste(master: ArmSmmuMaster, ste: Ste, s1dss: 'bypass' | 'terminate'): Co {
-  const state: ArmSmmuAttachState = { master, old_domain: undefined, ssid: IOMMU_NO_PASID, cd_needs_ats: false, ats_enabled: false };
+function* arm_smmu_attach_dev_ste(master: ArmSmmuMaster, ste: Ste, s1dss: 'bypass' | 'terminate', old: IommuDomain | undefined): Co {
+  // .old_domain = iommu_get_domain_for_dev(dev): only a paging domain is tracked (to_smmu_domain_devices).
+  const old_domain = old?.type === 'PAGING' ? to_smmu_domain(old) : undefined;
+  const state: ArmSmmuAttachState = { master, old_domain, ssid: IOMMU_NO_PASID, cd_needs_ats: false, ats_enabled: false };
   const asid_lock = arm_smmu_asid_lock(master.smmu.kernel);
   let target = ste;
   yield* mutex_lock(asid_lock);
@@ -210,11 +217,61 @@ function* arm_smmu_attach_dev_ste(master: ArmSmmuMaster, ste: Ste, s1dss: 'bypas
   yield* arm_smmu_clear_cd(master, IOMMU_NO_PASID);
 }
 
-/** arm_smmu_attach_dev_identity / arm_smmu_attach_dev_blocked (v6.17). */
-export function* arm_smmu_attach_dev_sid_domain(master: ArmSmmuMaster, type: SidDomainType): Co {
+/**
+ * arm_smmu_attach_dev_identity / arm_smmu_attach_dev_blocked (v6.17); `old` the RID's domain
+ * until now (a paging one leaves its master_domain list here).
+ */
+export function* arm_smmu_attach_dev_sid_domain(master: ArmSmmuMaster, type: 'IDENTITY' | 'BLOCKED', old?: IommuDomain): Co {
   master.sid_domain = type;
-  if (type === 'IDENTITY') yield* arm_smmu_attach_dev_ste(master, arm_smmu_make_bypass_ste(), 'bypass');
-  else yield* arm_smmu_attach_dev_ste(master, arm_smmu_make_abort_ste(), 'terminate');
+  if (type === 'IDENTITY') yield* arm_smmu_attach_dev_ste(master, arm_smmu_make_bypass_ste(), 'bypass', old);
+  else yield* arm_smmu_attach_dev_ste(master, arm_smmu_make_abort_ste(), 'terminate', old);
+}
+
+/** arm_smmu_attach_dev_identity (v6.17), the identity domain's attach_dev. */
+export function* arm_smmu_attach_dev_identity(_domain: IommuDomain, dev: Device, old: IommuDomain | undefined): Co<Errno | 0> {
+  yield* arm_smmu_attach_dev_sid_domain(dev_iommu_priv_get(dev), 'IDENTITY', old);
+  return 0;
+}
+
+/** arm_smmu_attach_dev_blocked (v6.17), the blocked domain's attach_dev. */
+export function* arm_smmu_attach_dev_blocked(_domain: IommuDomain, dev: Device, old: IommuDomain | undefined): Co<Errno | 0> {
+  yield* arm_smmu_attach_dev_sid_domain(dev_iommu_priv_get(dev), 'BLOCKED', old);
+  return 0;
+}
+
+/**
+ * arm_smmu_attach_dev (v6.17; 685ca577b408's commit order is in arm_smmu_attach_commit), a
+ * paging domain's attach_dev at the RID. A stage-1 domain gets SSID 0's CD (allocated before
+ * anything changes) and a CD-table STE with S1DSS = SSID0; a stage-2 domain is refused while
+ * SSIDs are in use (-EBUSY) and gets an S2 STE, which the emulated SMMU does not implement:
+ * the harness never generates it (spec/rid.ts ridTakes).
+ */
+export function* arm_smmu_attach_dev(domain: IommuDomain, dev: Device, old: IommuDomain | undefined): Co<Errno | 0> {
+  const master = dev_iommu_priv_get(dev);
+  const smmu_domain = to_smmu_domain(domain);
+  const state: ArmSmmuAttachState = {
+    master, old_domain: old?.type === 'PAGING' ? to_smmu_domain(old) : undefined, ssid: IOMMU_NO_PASID, cd_needs_ats: false, ats_enabled: false,
+  };
+  if (smmu_domain.smmu !== master.smmu) return 'EINVAL';
+  if (smmu_domain.stage === 'S1') {
+    if (!(yield* arm_smmu_alloc_cd_ptr(master, IOMMU_NO_PASID))) return 'ENOMEM';
+  } else if (arm_smmu_ssids_in_use(master)) return 'EBUSY';
+  else throw new Error(`arm_smmu_attach_dev: ${dev.hw.name}: a stage-2 STE (arm_smmu_make_s2_domain_ste), which the emulated SMMU does not implement`);
+  // "Prevent arm_smmu_share_asid() from trying to change the ASID of either the old or new
+  // domain while we are working on it."
+  const asid_lock = arm_smmu_asid_lock(master.smmu.kernel);
+  yield* mutex_lock(asid_lock);
+  const ret = yield* arm_smmu_attach_prepare(state, smmu_domain);
+  if (ret !== 0) {
+    yield* mutex_unlock(asid_lock);
+    return ret;
+  }
+  master.sid_domain = 'PAGING';
+  yield* arm_smmu_write_cd_entry(master, IOMMU_NO_PASID, arm_smmu_make_s1_cd(master, smmu_domain));
+  yield* arm_smmu_install_ste_for_dev(master, arm_smmu_make_cdtable_ste(master, state.ats_enabled, 'ssid0'));
+  yield* arm_smmu_attach_commit(state);
+  yield* mutex_unlock(asid_lock);
+  return 0;
 }
 
 /**
@@ -262,7 +319,9 @@ export function* arm_smmu_blocking_set_dev_pasid(_new: IommuDomain, dev: Device,
   // The CD this detach cleared is valid again: an mm release rewrote it in between.
   if (master.cd_table.table?.read(pasid).v === true) noteFinding(kernel, 'smmuv3-release-vs-detach-cd');
   yield* mutex_unlock(asid_lock);
-  // The last SSID gone: downgrade the STE by re-attaching the RID domain (outside the lock).
-  if (!arm_smmu_ssids_in_use(master)) yield* arm_smmu_attach_dev_sid_domain(master, master.sid_domain);
+  // The last SSID gone: downgrade the STE by re-attaching the RID domain (outside the lock),
+  // when that is the identity or blocked one; a paging RID domain keeps the CD table for SSID 0.
+  const sid = master.sid_domain;
+  if (!arm_smmu_ssids_in_use(master) && sid !== 'PAGING') yield* arm_smmu_attach_dev_sid_domain(master, sid);
   return 0;
 }

@@ -18,7 +18,7 @@ import { IOMMU_HWPT_ALLOC_NEST_PARENT, type IommuDomainOps, type IommuIotlbGathe
 import { iommu_iotlb_gather_add_page } from '../core/paging.js';
 import type { Co } from '../core/sched.js';
 import type { Device, IommuDomain } from '../core/types.js';
-import { arm_smmu_set_pasid } from './attach.js';
+import { arm_smmu_set_pasid, arm_smmu_attach_dev } from './attach.js';
 import { arm_smmu_atc_inv_domain, arm_smmu_cmdq_issue_cmd_with_sync, arm_smmu_tlb_inv_asid, arm_smmu_tlb_inv_range_domain } from './inv.js';
 import { ArmSmmuDomain, arm_smmu_asid_lock, dev_iommu_priv_get, to_smmu_domain, type ArmSmmuDevice, type ArmSmmuMaster } from './structs.js';
 
@@ -128,6 +128,7 @@ function* arm_smmu_domain_free_paging(domain: IommuDomain): Co {
 
 /** arm_smmu_ops.default_domain_ops (v7.0-rc5), the members a PASID attach and iommufd use. */
 export const arm_smmu_paging_domain_ops: IommuDomainOps = Object.freeze({
+  attach_dev: arm_smmu_attach_dev,
   set_dev_pasid: arm_smmu_s1_set_dev_pasid,
   free: arm_smmu_domain_free_paging,
   map_pages: arm_smmu_map_pages,

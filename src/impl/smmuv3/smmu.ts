@@ -8,7 +8,7 @@ import { SmmuV3 } from '../../hw/smmuv3/index.js';
 import { sync } from '../core/sched.js';
 import type { IommuDomainOps, IommuOps } from '../core/ops.js';
 import type { Device, IommuDomain, IommuDriver, Kernel, ProbeContext } from '../core/types.js';
-import { arm_smmu_attach_dev_sid_domain, arm_smmu_blocking_set_dev_pasid } from './attach.js';
+import { arm_smmu_attach_dev_blocked, arm_smmu_attach_dev_identity, arm_smmu_attach_dev_sid_domain, arm_smmu_blocking_set_dev_pasid } from './attach.js';
 import { iopf_queue_alloc } from '../core/iopf.js';
 import { arm_smmu_evtq_thread, arm_smmu_page_response } from './evtq.js';
 import { arm_smmu_domain_alloc_paging_flags } from './paging.js';
@@ -28,9 +28,16 @@ export const arm_smmu_asid_xa = (kernel: Kernel): XArrayAlloc<ArmSmmuDomain> => 
 };
 
 const arm_smmu_blocked_ops: IommuDomainOps = Object.freeze({
+  attach_dev: arm_smmu_attach_dev_blocked,
   set_dev_pasid: arm_smmu_blocking_set_dev_pasid,
   free: function* () {}, // a static domain
 });
+
+/** arm_smmu_identity_ops: attach_dev only (the probe's default domain; the harness never returns to it). */
+const arm_smmu_identity_ops = Object.freeze({
+  attach_dev: arm_smmu_attach_dev_identity,
+  free: function* () {},
+}) as unknown as IommuDomainOps;
 
 /** arm_smmu_ops (v7.0-rc5), the members SVA and iommufd's PASID attach use. */
 export const arm_smmu_ops: IommuOps = Object.freeze({
@@ -41,7 +48,15 @@ export const arm_smmu_ops: IommuOps = Object.freeze({
   get blocked_domain(): IommuDomain {
     return arm_smmu_blocked_domain;
   },
+  get identity_domain(): IommuDomain {
+    return arm_smmu_identity_domain;
+  },
 });
+
+/** arm_smmu_identity_domain (v6.17): static (id -2). */
+const arm_smmu_identity_domain: IommuDomain = {
+  id: -2, type: 'IDENTITY', ops: arm_smmu_identity_ops, owner: arm_smmu_ops, mm: undefined, users: 0, container: undefined, freed: false,
+};
 
 /** arm_smmu_blocked_domain (v6.17): static (id -1: never from nextId); its set_dev_pasid removes a PASID. */
 const arm_smmu_blocked_domain: IommuDomain = {

@@ -48,8 +48,11 @@ export interface ArmSmmuCtxDescCfg {
   in_ste: boolean;
 }
 
-/** The RID (SSID 0) domain's type: the harness's devices sit in an identity default domain. */
-export type SidDomainType = 'IDENTITY' | 'BLOCKED';
+/**
+ * The RID (SSID 0) domain's type: the harness's devices sit in an identity default domain,
+ * until iommufd blocks them and attaches a stage-1 paging domain (arm_smmu_attach_dev).
+ */
+export type SidDomainType = 'IDENTITY' | 'BLOCKED' | 'PAGING';
 
 /** struct arm_smmu_master. One stream per endpoint here (num_streams = 1). */
 export interface ArmSmmuMaster {
