@@ -1,37 +1,12 @@
 import { describe, expect, test } from 'vitest';
-import { checkedStep, openSession } from '../../../src/harness/index.js';
-import { GUEST_PT_GPA_VPN, NESTED_HWPT, defaultTopology, iovaToken, iovaVpn, type Command, type Platform } from '../../../src/shared/index.js';
+import { GUEST_PT_GPA_VPN, NESTED_HWPT, iovaToken, iovaVpn, type Command } from '../../../src/shared/index.js';
 import { dev_iommu_priv_get, to_dmar_domain, type IntelIommu } from '../../../src/impl/vtd/dmar.js';
 import { IOMMU_VTD_INV_FLAGS_LEAF, type IommuUserDataArray } from '../../../src/impl/core/ops.js';
 import { sync } from '../../../src/impl/core/sched.js';
 import type { VtdUnit } from '../../../src/hw/vtd/unit.js';
-import { formatDesc, type QiDesc } from '../../../src/hw/vtd/descriptor.js';
+import { checkedRun } from './checkedRun.js';
 
-/** Every checked step clean (spec, invariants), the observations and each step's descriptors. */
-const run = (cmds: readonly Command[], platform: Platform = 'vtd') => {
-  const s = openSession(defaultTopology(platform));
-  const descs: string[][] = [];
-  const obs = cmds.map((c) => {
-    const unit = s.world.iommus[0]!.unit as VtdUnit;
-    const sent: string[] = [];
-    // Beside the probe's observer (the invariants read the same descriptors), for this step only.
-    const probe = unit.observer;
-    if (platform === 'vtd') {
-      unit.observer = {
-        onSubmit: (u, d: QiDesc) => {
-          sent.push(formatDesc(d));
-          probe?.onSubmit?.(u, d);
-        },
-        ...(probe?.onWait === undefined ? {} : { onWait: probe.onWait.bind(probe) }),
-      };
-    }
-    expect(checkedStep(s, c)).toEqual([]);
-    if (platform === 'vtd') unit.observer = probe;
-    descs.push(sent);
-    return s.steps[s.steps.length - 1]?.actual;
-  });
-  return { s, obs, descs };
-};
+const run = checkedRun;
 
 const attach = (pasid: number, hwpt = NESTED_HWPT): Command => ({ kind: 'attachPasid', dev: 0, hwpt, pasid });
 const dma = (page: number, write: boolean, hwpt = NESTED_HWPT): Command => ({ kind: 'dmaIova', dev: 0, hwpt, page, write });

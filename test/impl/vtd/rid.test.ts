@@ -1,32 +1,10 @@
 import { describe, expect, test } from 'vitest';
-import { checkedStep, openSession, runSequence } from '../../../src/harness/index.js';
+import { runSequence } from '../../../src/harness/index.js';
 import { defaultTopology, iovaToken, type Command } from '../../../src/shared/index.js';
 import { dev_iommu_priv_get, to_dmar_domain, type IntelIommu } from '../../../src/impl/vtd/dmar.js';
-import type { VtdUnit } from '../../../src/hw/vtd/unit.js';
-import { formatDesc, type QiDesc } from '../../../src/hw/vtd/descriptor.js';
+import { checkedRun } from './checkedRun.js';
 
-/** Every checked step clean (spec, invariants); the observations and each step's descriptors on unit 0. */
-const run = (cmds: readonly Command[]) => {
-  const s = openSession(defaultTopology('vtd'));
-  const descs: string[][] = [];
-  const obs = cmds.map((c) => {
-    const unit = s.world.iommus[0]!.unit as VtdUnit;
-    const sent: string[] = [];
-    const probe = unit.observer;
-    unit.observer = {
-      onSubmit: (u, d: QiDesc) => {
-        sent.push(formatDesc(d));
-        probe?.onSubmit?.(u, d);
-      },
-      ...(probe?.onWait === undefined ? {} : { onWait: probe.onWait.bind(probe) }),
-    };
-    expect(checkedStep(s, c)).toEqual([]);
-    unit.observer = probe;
-    descs.push(sent);
-    return s.steps[s.steps.length - 1]?.actual;
-  });
-  return { s, obs, descs };
-};
+const run = (cmds: readonly Command[]) => checkedRun(cmds);
 
 const attachRid = (dev: number, hwpt: number): Command => ({ kind: 'attachPasid', dev, hwpt, pasid: 0 });
 const map = (hwpt: number, page: number): Command => ({ kind: 'iommuMap', hwpt, page, write: true });
