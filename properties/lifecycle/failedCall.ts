@@ -76,16 +76,22 @@ function objects(world: World): string[] {
     sep = ',';
   }
   out.push(line);
+  pasidArrays(world, out);
+  platformOf(world).footprint(world, out);
+  return out;
+}
+
+/** One line per group: its pasid_array slots and what each holds. */
+function pasidArrays(world: World, out: string[] = []): string[] {
   for (const g of world.groups) {
-    line = 'group ' + g.id + ' pasid_array ';
-    sep = '';
+    let line = 'group ' + g.id + ' pasid_array ';
+    let sep = '';
     for (const [p, e] of g.pasid_array) {
       line += sep + p + ':' + e.kind;
       sep = ',';
     }
     out.push(line);
   }
-  platformOf(world).footprint(world, out);
   return out;
 }
 
@@ -147,20 +153,16 @@ function differences(a: readonly string[], b: readonly string[]): string[] {
 }
 
 /**
- * The footprint of `world` as an iommufd attach or replace is about to run: the objects, and the
- * hardware entries at the PASID it works on (the attach's, or the one `from` holds; 0 is the RID's).
+ * The footprint of `world` as an iommufd attach or replace is about to run: the groups'
+ * pasid_arrays, and the hardware entries at the PASID it works on (the attach's, or the one
+ * `from` holds; 0 is the RID's). Of objects() only the pasid_array lines: the HWPT's domain (and
+ * an SMMUv3 ASID) that its first use allocated stays either way, standing in for the VMM's
+ * IOMMU_HWPT_ALLOC, which succeeded before the attach.
  */
 export function iommufdFootprint(world: World, cmd: Command & { kind: 'attachPasid' | 'replacePasid' }): FailFootprint {
   const pasid = cmd.kind === 'attachPasid' ? cmd.pasid : world.hwpts[cmd.from]!.pasid.get(world.devices[cmd.dev]!.group);
   return { objects: pasidArrays(world), pasid, entries: pasid === undefined ? [] : entries(world, pasid) };
 }
-
-/**
- * The groups' pasid_array lines of objects(): what an attach may change. The HWPT's domain
- * (and an SMMUv3 ASID) that its first use allocated stays either way: it stands in for the
- * VMM's IOMMU_HWPT_ALLOC, which succeeded before the attach.
- */
-const pasidArrays = (world: World): string[] => objects(world).filter((l) => l.startsWith('group '));
 
 /**
  * A failed iommufd attach or replace leaves the PASID as it found it: the same objects, and the

@@ -276,15 +276,25 @@ export const detachPasid = (s: SpecState, dev: number, hwpt: number): Observatio
   s.retired.length = 0;
   const group = s.t.devGroup[dev]!;
   if (s.hwpts[hwpt]!.pasid[group] === RID) return ridDetach(s, dev, hwpt);
-  drainDetached(s, group, s.t.groupDevs[group]!.filter((d) => s.t.devMax[d]! > 0));
+  drainDetached(s, group, s.t.groupDevs[group]!);
   s.hwpts[hwpt]!.pasid[group] = 0;
   return OK_OBS;
 };
 
-/** The PASID (or RID) teardown of `devs` in `group`: a PRI device's drain, once an SVA handle on the group enabled its IOPF. */
+/**
+ * Whether the group's PRI devices have IOPF on: only an SVA attach turns it on (on each
+ * PASID-capable device of the group), and it stays on while an SVA handle of the group lives.
+ */
+const iopfOn = (s: SpecState, group: number): boolean => s.slots.some((sl) => sl.handles[group] !== undefined);
+
+/**
+ * The PASID (or RID) teardown of `devs` in `group`: the drain of each PRI device whose IOPF is
+ * on (intel_iommu_drain_pasid_prq returns at once for any other), so never of a device without
+ * PASID support.
+ */
 export const drainDetached = (s: SpecState, group: number, devs: readonly number[]): void => {
-  if (s.prq.length === 0 || !s.slots.some((sl) => sl.handles[group] !== undefined)) return;
-  for (const d of devs) if (s.t.devPri[d]) drainIommu(s, d, -1);
+  if (s.prq.length === 0 || !iopfOn(s, group)) return;
+  for (const d of devs) if (s.t.devPri[d] && s.t.devMax[d]! > 0) drainIommu(s, d, -1);
 };
 
 /**
@@ -348,18 +358,16 @@ export const replaceTeardown = (s: SpecState, dev: number, hwpt: number, from: n
  * drainSplits): the fault thread's first pass (pri.ts drainRead), where drainDetached would
  * drain, that is once an SVA handle on the group has turned the device's IOPF on.
  */
-export const replaceDrainRead = (s: SpecState, dev: number): undefined => {
+export const replaceDrainRead = (s: SpecState, dev: number): void => {
   s.retired.length = 0;
-  if (!s.slots.some((sl) => sl.handles[s.t.devGroup[dev]!] !== undefined)) return undefined;
+  if (!iopfOn(s, s.t.devGroup[dev]!)) return;
   drainRead(s, dev);
   s.replaceDraining = dev;
-  return undefined;
 };
 
 /** The drain's thread writes PQH (pri.ts drainRelease), where replaceDrainRead ran. */
-export const replaceDrainRelease = (s: SpecState, dev: number): undefined => {
+export const replaceDrainRelease = (s: SpecState, dev: number): void => {
   if (s.replaceDraining === dev) drainRelease(s, dev);
-  return undefined;
 };
 
 /** The drain ends (pri.ts drainEnd): the re-run, then the work items; no retry is for the PASID. */
@@ -389,10 +397,7 @@ export const settingUpAt = (s: SpecState, group: number, pasid: number): number 
 
 /** replacePasid(dev, hwpt, from) as one atomic step: both points back to back. */
 export const replacePasid = (s: SpecState, dev: number, hwpt: number, from: number): Observation => {
-  if (s.hwpts[from]!.pasid[s.t.devGroup[dev]!] === RID) {
-    s.retired.length = 0;
-    return ridReplace(s, dev, hwpt, from);
-  }
+  if (s.hwpts[from]!.pasid[s.t.devGroup[dev]!] === RID) return ridReplace(s, dev, hwpt, from);
   return replaceTeardown(s, dev, hwpt, from) ?? replaceSetup(s, dev, hwpt);
 };
 

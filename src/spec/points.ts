@@ -49,7 +49,7 @@ export const allocatesFirst = (s: SpecState, cmd: Command, size: number): boolea
 /** Whether an attach or replace given `points` has its HWPT allocation as point 0: one more than its own. */
 const allocatedFirst = (s: SpecState, cmd: Command, points: number): cmd is Command & { kind: 'attachPasid' | 'replacePasid' } =>
   (cmd.kind === 'attachPasid' && points >= 2) ||
-  // A windowed replace has 2 points of its own, or 4 with its drain's (replaceDrainSplits).
+  // A windowed replace has 2 points of its own, or 4 with its drain's (drainSplits).
   (cmd.kind === 'replacePasid' && (replaceHasWindow(s.t.topology.platform) ? points === 3 || points === 5 : points === 2));
 
 /**
@@ -247,7 +247,7 @@ export const linPoints = (s: SpecState, cmd: Command, size = 1, group?: readonly
       return (bindTakesPasidFirst(s, cmd, group) ? 1 : 0) + (bindRetries(s, cmd, size) ? 2 : 1) * (bindSetsUp(s, cmd, group) ? 2 : 1);
     case 'replacePasid':
       // VT-d's teardown of the old entry drains as an unbind's does: its thread's first pass and
-      // PQH write are points too where a member may send page requests (replaceDrainSplits).
+      // PQH write are points too where a member may send page requests (drainSplits).
       if (!replaceHasWindow(s.t.topology.platform)) return alloc + 1;
       return alloc + (size > 1 && group !== undefined && drainSplits(s, cmd, group) ? 4 : 2);
     case 'attachPasid':
@@ -340,8 +340,9 @@ export const specPoint = (s: SpecState, cmd: Command, point: number, points = 1)
     // [the old entry torn down (its drain left to the next points), the drain's first pass, its
     // PQH write, the drain's end and the new entry set up].
     if (point === 0) return replaceTeardown(s, cmd.dev, cmd.hwpt, cmd.from, true);
-    if (point === 1) return replaceDrainRead(s, cmd.dev);
-    if (point === 2) return replaceDrainRelease(s, cmd.dev);
+    if (point === 1) replaceDrainRead(s, cmd.dev);
+    else if (point === 2) replaceDrainRelease(s, cmd.dev);
+    if (point < 3) return undefined;
     replaceDrainEnd(s, cmd.dev);
     return replaceSetup(s, cmd.dev, cmd.hwpt);
   }

@@ -85,16 +85,8 @@ const SMMU_ATTACH_DEV_SITES: ReadonlySet<FailSite> = new Set<FailSite>([
 ]);
 
 /**
- * The PRQ drains of RID teardowns of `devs` (intel_pasid_tear_down_entry of a present
- * IOMMU_NO_PASID entry): intel_iommu_drain_pasid_prq returns at once for a device whose IOPF is
- * off, and only an SVA attach turns it on, which a device without PASID support never gets.
- */
-const drainRid = (s: SpecState, group: number, devs: readonly number[]): void =>
-  drainDetached(s, group, devs.filter((d) => s.t.devMax[d]! > 0));
-
-/**
  * Every device of the group takes the domain, in order (each teardown of a present RID entry
- * drains: drainRid). The first failure ends it: the devices before the failing one go back
+ * drains: paging.ts drainDetached). The first failure ends it: the devices before the failing one go back
  * to what the group had, and the attachment is as before, which is what the core promises
  * (err_revert). VT-d keeps that promise only for an attach: its intel_iommu_attach_device blocks
  * the device before it can fail, and err_revert skips the device that failed, so a failed RID
@@ -114,12 +106,12 @@ const setGroupDomain = (s: SpecState, group: number, hwpt: number, replacing: bo
     return undefined;
   }
   for (let i = 0; i < devs.length; i++) {
-    if (replacing) drainRid(s, group, [devs[i]!]);
+    if (replacing) drainDetached(s, group, [devs[i]!]);
     const site = consumeAnyFail(s, ATTACH_DEV_SITES);
     if (site === undefined) continue;
     // A tag failure tears down the entry just written; a leaf failure wrote none.
-    if (site !== GET_ENTRY) drainRid(s, group, [devs[i]!]);
-    drainRid(s, group, devs.slice(0, i));
+    if (site !== GET_ENTRY) drainDetached(s, group, [devs[i]!]);
+    drainDetached(s, group, devs.slice(0, i));
     return failSiteInfo(site).errno;
   }
   return undefined;
@@ -150,6 +142,7 @@ export const ridAttach = (s: SpecState, dev: number, hwpt: number): Observation 
 
 /** replacePasid(dev, hwpt, from) with `from` at the group's RID: iommu_replace_group_handle. */
 export const ridReplace = (s: SpecState, dev: number, hwpt: number, from: number): Observation => {
+  s.retired.length = 0;
   const group = s.t.devGroup[dev]!;
   const a = hwptAlloc(s, dev, hwpt);
   if (a !== undefined) return fail(a);
@@ -164,7 +157,7 @@ export const ridReplace = (s: SpecState, dev: number, hwpt: number, from: number
 export const ridDetach = (s: SpecState, dev: number, hwpt: number): Observation => {
   const group = s.t.devGroup[dev]!;
   // SMMUv3's arm_smmu_attach_dev_blocked flushes no fault: nothing drains.
-  if (s.t.topology.platform === 'vtd') drainRid(s, group, s.t.groupDevs[group]!);
+  if (s.t.topology.platform === 'vtd') drainDetached(s, group, s.t.groupDevs[group]!);
   s.hwpts[hwpt]!.pasid[group] = 0;
   return OK_OBS;
 };

@@ -91,10 +91,14 @@ export const smmuv3Lifecycle: LifecyclePlatform = Object.freeze({
     for (const dev of world.devices) {
       const cd = dev_iommu_priv_get(dev).cd_table;
       // HWPTs at a PASID hold an SSID each; one at the RID holds CD 0 instead (arm_smmu_attach_dev).
-      const atPasid = (h: (typeof world.hwpts)[number]): boolean => h.domain !== undefined && h.pasid.has(dev.group) && h.pasid.get(dev.group) !== IOMMU_NO_PASID;
-      const paging = dev.max_pasids === 0 ? 0 : world.hwpts.filter(atPasid).length;
+      let paging = 0;
+      let rid = false;
+      for (const h of world.hwpts) {
+        const at = h.domain === undefined ? undefined : h.pasid.get(dev.group);
+        if (at === IOMMU_NO_PASID) rid = true;
+        else if (at !== undefined && dev.max_pasids > 0) paging++;
+      }
       if (cd.used_ssids !== paging) out.push(`${dev.hw.name}: ${cd.used_ssids} SSIDs still in use (valid CDs), ${paging} of attached HWPTs`);
-      const rid = world.hwpts.some((h) => h.domain !== undefined && h.pasid.get(dev.group) === IOMMU_NO_PASID);
       if (!rid && cd.table !== undefined && cd.table.fetch(IOMMU_NO_PASID)?.v === true) out.push(`${dev.hw.name}: CD 0 valid`);
     }
     return out;

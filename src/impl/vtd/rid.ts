@@ -75,10 +75,11 @@ function* dmar_domain_attach_device(domain: DmarDomain, dev: Device): Co<Errno |
   } else if (intel_domain_is_ss_paging(domain)) {
     ret = yield* domain_setup_second_level(iommu, dev, IOMMU_NO_PASID, did, pt.radix.root, pt.levels, false);
   } else if (WARN_ON(iommu, true, 'dmar_domain_attach_device: not a paging domain')) ret = 'EINVAL';
-  if (ret !== 0 || fixed) {
-    if (ret !== 0) yield* device_block_translation(dev);
+  if (ret !== 0) {
+    yield* device_block_translation(dev);
     return ret;
   }
+  if (fixed) return 0;
   ret = yield* cache_tag_assign_domain(domain, dev, IOMMU_NO_PASID);
   if (ret !== 0) {
     if (sharesIotlbTag(domain, dev)) noteFinding(iommu.kernel, 'vtd-rid-attach-tags-twice');

@@ -170,6 +170,19 @@ describe('I7 ordering', () => {
     expect(msgs).toContain('dev0 SSID 1: CD cleared without CFGI_CD + CMD_SYNC');
   });
 
+  test('a RID detach: the STE first, then the ATC, then CD 0; fires when the ATC goes before the STE or CD 0 stays (SMMUv3)', () => {
+    const ridDetach = (tamper: (c: SmmuCmd, submit: (c: SmmuCmd) => unknown) => unknown): string[] => {
+      const b = bench('smmuv3');
+      b.run({ kind: 'attachPasid', dev: 0, hwpt: 1, pasid: 0 });
+      wrapSubmit<SmmuCmd>(b.world.iommus[0]!.unit as SmmuV3, tamper);
+      b.run({ kind: 'detachPasid', dev: 0, hwpt: 1 });
+      return b.check(ordering).map((x) => x.message);
+    };
+    expect(ridDetach((c, submit) => submit(c))).toEqual([]);
+    // The CFGI_STE dropped: the STE's stop is never synced before the ATC_INV.
+    expect(ridDetach((c, submit) => (c.kind === 'CFGI_STE' ? undefined : submit(c)))).toContain('dev0: RID detach without CFGI_STE + CMD_SYNC');
+  });
+
   test('fires when detach sends no ATC_INV for the SSID (SMMUv3)', () => {
     const b = bench('smmuv3');
     setup(b, 0, [0]);

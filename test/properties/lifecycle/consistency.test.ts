@@ -6,7 +6,7 @@ import { dev_iommu_priv_get as smmuMaster, to_smmu_domain } from '../../../src/i
 import { dev_iommu_priv_get as vtdInfo, to_dmar_domain } from '../../../src/impl/vtd/dmar.js';
 import { dev_iommu_priv_get as amdDevData, to_pdomain } from '../../../src/impl/amd/structs.js';
 import { consistency } from '../../../properties/lifecycle/consistency.js';
-import { PLATFORMS, bind, busy, check, exit, expectFires, expectHolds, unbind } from '../helpers.js';
+import { PLATFORMS, bind, busy, check, exit, expectFires, expectHolds, pair, unbind } from '../helpers.js';
 
 /** Overwrite the driver-written entry of dev at pasid with an empty one. */
 const clearEntry = (world: World, dev: number, pasid: number): void => {
@@ -109,6 +109,15 @@ describe('I5 invalidation bookkeeping', () => {
     const p = busy('smmuv3');
     to_smmu_domain(p.world.mms[0]!.iommu_mm!.sva_domains[0]!).nr_ats_masters += 1;
     expectFires(consistency, p, /nr_ats_masters \d+, \d+ ATS master_domains/);
+  });
+
+  test('holds on a HWPT at a RID (SMMUv3), fires when the HWPT domain\'s nr_ats_masters drifts', () => {
+    const p = pair('smmuv3').run({ kind: 'attachPasid', dev: 0, hwpt: 1, pasid: 0 });
+    const d = to_smmu_domain(p.world.hwpts[1]!.domain!);
+    expect(d.devices.map((md) => md.ssid)).toEqual([0]);
+    expect(check(consistency, p)).toEqual([]);
+    d.nr_ats_masters += 1;
+    expectFires(consistency, p, new RegExp(`domain ${d.domain.id}: nr_ats_masters \\d+, \\d+ ATS master_domains`));
   });
 
   test('fires on smmuv3 when the domain\'s ASID is not its own in arm_smmu_asid_xa', () => {
