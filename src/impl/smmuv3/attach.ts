@@ -22,6 +22,13 @@ import {
   IOMMU_NO_PASID, arm_smmu_asid_lock, dev_iommu_priv_get, to_smmu_domain, type ArmSmmuDevice, type ArmSmmuDomain, type ArmSmmuMaster, type ArmSmmuMasterDomain, type SidDomainType,
 } from './structs.js';
 
+/**
+ * to_smmu_domain_devices (v6.17): the domain whose devices list an attachment sits on, for a
+ * paging or SVA domain; none for the static identity and blocked ones (nor before the first attach).
+ */
+const to_smmu_domain_devices = (domain: IommuDomain | undefined): ArmSmmuDomain | undefined =>
+  domain !== undefined && (domain.type === 'PAGING' || domain.type === 'SVA') ? to_smmu_domain(domain) : undefined;
+
 /** struct arm_smmu_attach_state. Domains are the tracked (SVA) ones; RID domains are untracked. */
 interface ArmSmmuAttachState {
   readonly master: ArmSmmuMaster;
@@ -198,9 +205,7 @@ function* arm_smmu_write_ctx_desc_devices(smmu_domain: ArmSmmuDomain, pasid: num
  * only after the unlock (after the master left the old domain's list).
  */
 function* arm_smmu_attach_dev_ste(master: ArmSmmuMaster, ste: Ste, s1dss: 'bypass' | 'terminate', old: IommuDomain | undefined): Co {
-  // .old_domain = iommu_get_domain_for_dev(dev): only a paging domain is tracked (to_smmu_domain_devices).
-  const old_domain = old?.type === 'PAGING' ? to_smmu_domain(old) : undefined;
-  const state: ArmSmmuAttachState = { master, old_domain, ssid: IOMMU_NO_PASID, cd_needs_ats: false, ats_enabled: false };
+  const state: ArmSmmuAttachState = { master, old_domain: to_smmu_domain_devices(old), ssid: IOMMU_NO_PASID, cd_needs_ats: false, ats_enabled: false };
   const asid_lock = arm_smmu_asid_lock(master.smmu.kernel);
   let target = ste;
   yield* mutex_lock(asid_lock);
@@ -249,9 +254,7 @@ export function* arm_smmu_attach_dev_blocked(_domain: IommuDomain, dev: Device, 
 export function* arm_smmu_attach_dev(domain: IommuDomain, dev: Device, old: IommuDomain | undefined): Co<Errno | 0> {
   const master = dev_iommu_priv_get(dev);
   const smmu_domain = to_smmu_domain(domain);
-  const state: ArmSmmuAttachState = {
-    master, old_domain: old?.type === 'PAGING' ? to_smmu_domain(old) : undefined, ssid: IOMMU_NO_PASID, cd_needs_ats: false, ats_enabled: false,
-  };
+  const state: ArmSmmuAttachState = { master, old_domain: to_smmu_domain_devices(old), ssid: IOMMU_NO_PASID, cd_needs_ats: false, ats_enabled: false };
   if (smmu_domain.smmu !== master.smmu) return 'EINVAL';
   if (smmu_domain.stage === 'S1') {
     if (!(yield* arm_smmu_alloc_cd_ptr(master, IOMMU_NO_PASID))) return 'ENOMEM';
