@@ -7,7 +7,7 @@
  */
 import type { Errno, FailSite, Observation } from '../shared/index.js';
 import { failSiteInfo } from '../shared/index.js';
-import { ATTACH_SITES, attachSetUp, beginAttaching, svaRefuses } from './attaching.js';
+import { ATTACH_SITES, attachSetUp, beginAttaching, endAttaching, svaRefuses } from './attaching.js';
 import { bondTable, domainTable, pasidTable } from './machines/index.js';
 import { tornDown } from './detaching.js';
 import { pagingHolds } from './paging.js';
@@ -203,11 +203,11 @@ const bound = (s: SpecState, dev: number, slot: number, domain: SpecDomain): Obs
 
 /**
  * In a group, where the bind's next attempt, on the mm's domains (`existing`) or on a new one,
- * has set up its devices (attaching.ts attachSetUp): all of them with the handle not yet
- * published, or those before the one it stops at. bindExisting or bindNew then makes the
- * attempt, and publishes or unwinds.
+ * has set up the first `upTo` of the devices it sets up (attaching.ts attachSetUp): all of them
+ * with the handle not yet published, or those before the one it stops at. bindExisting or
+ * bindNew then makes the attempt, and publishes or unwinds.
  */
-export const bindSetUp = (s: SpecState, dev: number, slot: number, existing: boolean): undefined => {
+export const bindSetUp = (s: SpecState, dev: number, slot: number, existing: boolean, upTo: number): undefined => {
   const group = s.t.devGroup[dev]!;
   const sl = s.slots[slot]!;
   const pasid = sl.pasid.ctx.pasid;
@@ -216,7 +216,8 @@ export const bindSetUp = (s: SpecState, dev: number, slot: number, existing: boo
   // The existing ones': on SMMUv3 only a domain of the group's SMMU gets past the first device.
   if (existing ? !sl.domains.some((d) => reachesDevices(s, d, dev)) : svaRefuses(s.t, dev)) return undefined;
   const devs = attachSetUp(s, group, pasid);
-  if (devs !== undefined) beginAttaching(s, group, slot, devs);
+  endAttaching(s, group);
+  if (devs !== undefined) beginAttaching(s, group, slot, devs.length > upTo ? devs.slice(0, upTo) : devs);
   return undefined;
 };
 

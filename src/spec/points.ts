@@ -28,7 +28,7 @@
  * the attach itself linearizes after it.
  */
 import type { Command, Observation } from '../shared/index.js';
-import { endAttaching, mayStopPartway } from './attaching.js';
+import { endAttaching, mayStopPartway, svaRefuses } from './attaching.js';
 import { endDetaching, unbindTeardown } from './detaching.js';
 import { releaseBegin, releaseEnd } from './releasing.js';
 import { OK_OBS } from './observe.js';
@@ -63,24 +63,45 @@ const bindRetries = (s: SpecState, cmd: Command & { kind: 'bind' }, size: number
 };
 
 /**
- * Whether a bind in `group` (its commands) has a point before each attempt where the attempt
- * has set up its devices (attaching.ts): where it can stop partway (mayStopPartway), and where
+ * Whether a bind in `group` (its commands) has points before each attempt where the attempt
+ * has set up its devices (attaching.ts): where it can stop partway (mayStopPartway); where
  * a member's access by a PRI device (or stall master) of its group may raise a request that a
  * serviceFaults member answers before the handle is published: the request finds the
  * reservation and is answered Invalid (smmuv3 seed 301729: a stall raised through the CD before
- * xa_store, aborted by the event-queue thread, while the bind succeeded). Elsewhere the
- * window shows nothing an order of the members does not.
+ * xa_store, aborted by the event-queue thread, while the bind succeeded); and where two members
+ * access from two devices of its group, which may see one device set up and the other not yet
+ * (bench:faults R03, smmuv3 seed 2501730: dev0's DMA walked its new CD, then dev1's found no CD
+ * at the PASID, and the bind succeeded). Elsewhere the window shows nothing an order of the
+ * members does not.
  */
 const bindSetsUp = (s: SpecState, cmd: Command & { kind: 'bind' }, group: readonly Command[] | undefined): boolean => {
   if (group === undefined || group.length <= 1) return false;
   const g = s.t.devGroup[cmd.dev]!;
   if (mayStopPartway(s, g)) return true;
-  let access = false, answers = false;
+  let access = false, answers = false, accessor = -1;
   for (const c of group) {
-    if ((c.kind === 'dma' || c.kind === 'dmaPasid') && s.t.devGroup[c.dev] === g && s.t.devPri[c.dev]) access = true;
-    else if (c.kind === 'serviceFaults') answers = true;
+    if ((c.kind === 'dma' || c.kind === 'dmaPasid') && s.t.devGroup[c.dev] === g && s.t.devMax[c.dev]! > 0) {
+      if (accessor >= 0 && accessor !== c.dev) return true;
+      accessor = c.dev;
+      if (s.t.devPri[c.dev]) access = true;
+    } else if (c.kind === 'serviceFaults') answers = true;
   }
   return access && answers;
+};
+
+/**
+ * The set-up points of each attempt of a bind that has them: one per PASID device of its group
+ * up to the first that the driver refuses (attaching.ts svaRefuses), since
+ * __iommu_set_group_pasid sets the devices up one after the other.
+ */
+const setUpPoints = (s: SpecState, group: number): number => {
+  let n = 0;
+  for (const dev of s.t.groupDevs[group]!) {
+    if (s.t.devMax[dev]! === 0) continue;
+    if (svaRefuses(s.t, dev)) break;
+    n++;
+  }
+  return Math.max(n, 1);
 };
 
 /**
@@ -121,12 +142,14 @@ export const bindPasidWindow = (s: SpecState, cmd: Command, group: readonly Comm
   cmd.kind === 'bind' && bindTakesPasidFirst(s, cmd, group) ? 1 : -1;
 
 /**
- * The windows of a bind in `group` where its attempt is set up: bit k, between its k-th and
- * (k+1)-th points (the layouts of bindPoint).
+ * The windows of a bind in `group` where its attempt is set up on some of its devices: bit w,
+ * the window before its point w (the layouts of bindPoint).
  */
 export const bindSetUpWindows = (s: SpecState, cmd: Command, group: readonly Command[]): number => {
   if (cmd.kind !== 'bind' || !bindSetsUp(s, cmd, group)) return 0;
-  const windows = bindRetries(s, cmd, group.length) ? (1 << 1) | (1 << 3) : 1 << 1;
+  const k = setUpPoints(s, s.t.devGroup[cmd.dev]!);
+  const attempt = (1 << (k + 1)) - 2; // bits 1..k: after each set-up point, up to the attempt
+  const windows = bindRetries(s, cmd, group.length) ? attempt | (attempt << (k + 1)) : attempt;
   return bindTakesPasidFirst(s, cmd, group) ? windows << 1 : windows;
 };
 
@@ -135,7 +158,8 @@ export const bindSetUpWindows = (s: SpecState, cmd: Command, group: readonly Com
  * mm's domains and the new domain's: the point it precedes, or -1 (no such window).
  */
 export const bindUnlockedWindow = (s: SpecState, cmd: Command, group: readonly Command[]): number =>
-  cmd.kind !== 'bind' || !bindRetries(s, cmd, group.length) ? -1 : (bindSetsUp(s, cmd, group) ? 2 : 1) + (bindTakesPasidFirst(s, cmd, group) ? 1 : 0);
+  cmd.kind !== 'bind' || !bindRetries(s, cmd, group.length) ? -1
+    : (bindSetsUp(s, cmd, group) ? setUpPoints(s, s.t.devGroup[cmd.dev]!) + 1 : 1) + (bindTakesPasidFirst(s, cmd, group) ? 1 : 0);
 
 /**
  * Whether dev's unbind of `slot` may, in a group of `size`, be its caller's last of a PRI device
@@ -244,7 +268,7 @@ export const linPoints = (s: SpecState, cmd: Command, size = 1, group?: readonly
   const alloc = allocatesFirst(s, cmd, size) ? 1 : 0;
   switch (cmd.kind) {
     case 'bind':
-      return (bindTakesPasidFirst(s, cmd, group) ? 1 : 0) + (bindRetries(s, cmd, size) ? 2 : 1) * (bindSetsUp(s, cmd, group) ? 2 : 1);
+      return (bindTakesPasidFirst(s, cmd, group) ? 1 : 0) + (bindRetries(s, cmd, size) ? 2 : 1) * (bindSetsUp(s, cmd, group) ? setUpPoints(s, s.t.devGroup[cmd.dev]!) + 1 : 1);
     case 'replacePasid':
       // VT-d's teardown of the old entry drains as an unbind's does: its thread's first pass and
       // PQH write are points too where a member may send page requests (drainSplits).
@@ -351,9 +375,11 @@ export const specPoint = (s: SpecState, cmd: Command, point: number, points = 1)
 
 /**
  * Point `point` of a bind given `points` (> 1): the attempts on the mm's domains, then the new
- * domain's, as two points when it retries; each preceded by its set-up point when the run gives
- * the bind's group one (bindPointsBegin, bindSetUp). So 2 points are [existing, new] or
- * [existing then the new one's set-up, new], and 4 are [set-up, existing, set-up, new].
+ * domain's, as two points when it retries; each preceded by its k set-up points (setUpPoints:
+ * device j set up at the j-th) when the run gives the bind's group them (bindPointsBegin,
+ * bindSetUp). So without them 2 points are [existing, new]; with them k + 1 are [existing
+ * then the new one's first set-up, its other set-ups, new], and 2(k + 1) are [set-ups,
+ * existing, set-ups, new].
  */
 const bindPoint = (s: SpecState, cmd: Command & { kind: 'bind' }, point: number, points: number): Observation | undefined => {
   const group = s.t.devGroup[cmd.dev]!;
@@ -367,13 +393,18 @@ const bindPoint = (s: SpecState, cmd: Command & { kind: 'bind' }, point: number,
       return bind(s, cmd.dev, cmd.mm);
     }
   }
-  const setUp = inMask(s.bindSetUp, group);
-  if (setUp && points === 4 && (point === 0 || point === 2)) return bindSetUp(s, cmd.dev, cmd.mm, point === 0);
+  const k = inMask(s.bindSetUp, group) ? setUpPoints(s, group) : 0;
+  let phase = point;
+  if (k > 0 && points === 2 * (k + 1)) {
+    const sub = point % (k + 1);
+    phase = (point - sub) / (k + 1);
+    if (sub < k) return bindSetUp(s, cmd.dev, cmd.mm, phase === 0, sub + 1);
+  } else if (k > 0 && point > 0 && point < k) return bindSetUp(s, cmd.dev, cmd.mm, false, point + 1);
+  else if (k > 0 && point === k) phase = 1;
   endAttaching(s, group);
-  const phase = setUp && points === 4 ? point >> 1 : point;
   if (phase === 1) return bindNew(s, cmd.dev, cmd.mm);
   s.retired.length = 0; // a failed attempt's unwind may drain page requests
-  return bindExisting(s, cmd.dev, cmd.mm) ?? (setUp && points === 2 ? bindSetUp(s, cmd.dev, cmd.mm, false) : undefined);
+  return bindExisting(s, cmd.dev, cmd.mm) ?? (k > 0 && points === k + 1 ? bindSetUp(s, cmd.dev, cmd.mm, false, 1) : undefined);
 };
 
 /** serviceFaults' observation over its points so far: the Success answers of each, added. */

@@ -56,22 +56,26 @@ describe('a group attach stopped partway (spec/attaching.ts)', () => {
     run(s, { kind: 'failNext', site: 'kzalloc@arm_smmu_attach_prepare' });
     const b = bind(0, 0);
     const group = [b, dma(0, 0, 0, false)];
-    expect([linPoints(s, b), linPoints(s, b, 2, group)]).toEqual([1, 2]);
+    // One set-up point per master, then the attempt.
+    expect([linPoints(s, b), linPoints(s, b, 2, group)]).toEqual([1, 3]);
     // The oracle's choice: the injection meets the second master (skip 1); it is the spec's at the bind's points only.
     bindPointsBegin(s, group);
     const atPoint = (p: number) => {
       s.injected = 'kzalloc@arm_smmu_attach_prepare';
       s.injectSkip = 1;
-      const obs = specPoint(s, b, p, 2);
-      expect(s.injected).toBe(p === 0 ? 'kzalloc@arm_smmu_attach_prepare' : undefined);
+      const obs = specPoint(s, b, p, 3);
+      expect(s.injected).toBe(p < 2 ? 'kzalloc@arm_smmu_attach_prepare' : undefined);
       s.injected = undefined;
       s.injectSkip = 0;
       return obs;
     };
-    expect(atPoint(0)).toBeUndefined();
-    expect(specStep(s, dma(0, 0, 0, false)).ok).toBe(true);
-    expect(specStep(s, dma(1, 0, 0, false))).toMatchObject({ ok: false, fault: 'not bound' });
-    expect(atPoint(1)).toEqual({ ok: false, errno: 'ENOMEM' });
+    for (const p of [0, 1]) {
+      expect(atPoint(p)).toBeUndefined();
+      expect(specStep(s, dma(0, 0, 0, false)).ok).toBe(true);
+      // The second master's set-up is where the injection fails it: never set up.
+      expect(specStep(s, dma(1, 0, 0, false))).toMatchObject({ ok: false, fault: 'not bound' });
+    }
+    expect(atPoint(2)).toEqual({ ok: false, errno: 'ENOMEM' });
     expect(s.failArmed).toBeUndefined();
     bindPointsEnd(s);
     expect(s.attaching).toEqual([]);
@@ -140,6 +144,27 @@ describe('a group attach stopped partway (spec/attaching.ts)', () => {
     expect(specStep(s, dma(0, 0, 0, false))).toEqual({ ok: true });
     expect(specStep(s, service)).toEqual({ ok: true, value: 0 });
     expect(specPoint(s, b, 1, 2)).toEqual({ ok: true, value: 1 });
+    bindPointsEnd(s);
+    expect(s.attaching).toEqual([]);
+  });
+
+  test('a bind that succeeds on a group of two masters sets them up one at a time where both DMA: one may translate while the other finds no CD', () => {
+    // bench:faults R03, smmuv3 seed 2501730: dev0 walked its new CD, then dev1 found none, and the bind succeeded.
+    const s = initSpec(stallPair());
+    run(s, spawn(0));
+    run(s, { kind: 'mmap', mm: 0, first: 0, count: 1, prot: 'r' });
+    run(s, { kind: 'touch', mm: 0, page: 0, write: false });
+    const b = bind(1, 0);
+    const group = [b, dma(0, 0, 0, false), dma(1, 0, 0, false)];
+    // One access alone shows nothing an order does not.
+    expect([linPoints(s, b, 2, group.slice(0, 2)), linPoints(s, b, 3, group)]).toEqual([1, 3]);
+    bindPointsBegin(s, group);
+    expect(specPoint(s, b, 0, 3)).toBeUndefined();
+    expect(specStep(s, dma(0, 0, 0, false)).ok).toBe(true);
+    expect(specStep(s, dma(1, 0, 0, false))).toMatchObject({ ok: false, fault: 'not bound' });
+    expect(specPoint(s, b, 1, 3)).toBeUndefined();
+    expect(specStep(s, dma(1, 0, 0, false)).ok).toBe(true);
+    expect(specPoint(s, b, 2, 3)).toEqual({ ok: true, value: 1 });
     bindPointsEnd(s);
     expect(s.attaching).toEqual([]);
   });
