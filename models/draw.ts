@@ -45,11 +45,14 @@ const cdLeafAhead = (world: World): boolean => {
   return false;
 };
 
+/** The RID attach's own site, which SMMUv3's runs never reach: they draw no RID attach (drawOfKind). */
+const RID_INSERT_SITE: FailSite = 'xa_insert@iommu_attach_group_handle';
+
 /**
  * failNext in `session`: one of failNextSites, the CD leaf-table allocation (SMMUv3) only while
- * a master has a leaf to allocate (a failNext armed where no call will come blocks every other
- * injection for the rest of the run; the leaf is allocated once per master, on the few
- * topologies whose SSID space needs two levels). One that neither this run nor the chunk's runs
+ * a master has a leaf to allocate, and not the RID's xa_insert on SMMUv3 (a failNext armed
+ * where no call will come blocks every other injection for the rest of the run; the leaf is
+ * allocated once per master, on the few topologies whose SSID space needs two levels). One that neither this run nor the chunk's runs
  * before it (`failed`) have failed yet, while there is one: coverage feedback, so that the rare
  * sites (the leaf, the IOPF group allocation a stall's report makes) are not left to a uniform
  * pick among 13 (the default run failed 12 of SMMUv3's 13 with one).
@@ -58,7 +61,7 @@ export const drawFailNext = (session: Session, rng: Rng, failed: ReadonlySet<Fai
   const s = session.spec;
   if (!injectionIdle(s)) return undefined;
   let sites = failNextSites(s);
-  if (s.t.topology.platform === 'smmuv3' && !cdLeafAhead(session.world)) sites = sites.filter((site) => site !== LEAF_SITE);
+  if (s.t.topology.platform === 'smmuv3') sites = sites.filter((site) => site !== RID_INSERT_SITE && (site !== LEAF_SITE || cdLeafAhead(session.world)));
   const now = session.world.core.inject.failed;
   const untried = sites.filter((site) => !failed.has(site) && !now.has(site));
   return { kind: 'failNext', site: rng.pick(untried.length > 0 ? untried : sites) };

@@ -156,7 +156,8 @@ function* doAttachPasid(world: World, dev: Device, hwpt: number, pasid: number):
   }
   const domain = yield* hwptDomain(world, hwpt, dev);
   if (typeof domain === 'string') return fail(domain);
-  // iommufd_hwpt_attach_device: the group's RID, or the device's PASID.
+  // iommufd_hwpt_attach_device: the handle, then the group's RID or the device's PASID.
+  if (world.kernel.shouldFail('kzalloc@iommufd_hwpt_attach_device')) return fail('ENOMEM');
   const ret = pasid === IOMMU_NO_PASID ? yield* iommu_attach_group_handle(domain, dev.group) : yield* iommu_attach_device_pasid(domain, dev, pasid);
   if (ret !== 0) return fail(ret);
   slot.pasid.set(dev.group, pasid);
@@ -177,7 +178,8 @@ function* doReplacePasid(world: World, dev: Device, hwpt: number, from: number):
   if (pasid === undefined || world.hwpts[hwpt]!.pasid.has(dev.group)) throw new Error(`replacePasid(hwpt ${from} → ${hwpt}): caller contract`);
   const domain = yield* hwptDomain(world, hwpt, dev);
   if (typeof domain === 'string') return fail(domain);
-  // iommufd_hwpt_replace_device: the group's RID, or the device's PASID.
+  // iommufd_hwpt_replace_device: the new handle, then the group's RID or the device's PASID.
+  if (world.kernel.shouldFail('kzalloc@iommufd_hwpt_replace_device')) return fail('ENOMEM');
   const ret = pasid === IOMMU_NO_PASID ? yield* iommu_replace_group_handle(dev.group, domain) : yield* iommu_replace_device_pasid(domain, dev, pasid);
   if (ret !== 0) return fail(ret);
   old.pasid.delete(dev.group);

@@ -18,6 +18,10 @@ export type FailSite =
   | 'kzalloc@__mmu_notifier_register'
   | 'kzalloc@iopf_queue_add_device'
   | 'kzalloc@iopf_group_alloc'
+  | 'xa_insert@iommu_attach_group_handle'
+  // drivers/iommu/iommufd/device.c
+  | 'kzalloc@iommufd_hwpt_attach_device'
+  | 'kzalloc@iommufd_hwpt_replace_device'
   // drivers/iommu/intel/{svm,iommu,cache,pasid}.c
   | 'kzalloc@intel_svm_domain_alloc'
   | 'kzalloc@domain_add_dev_pasid'
@@ -65,6 +69,13 @@ export const FAIL_SITE_INFO: readonly FailSiteInfo[] = [
   // LAST, not by a bind: the static abort group stands in, the group is answered Response
   // Failure and iommu_report_device_fault still returns 0 (the errno is the allocation's).
   all('kzalloc@iopf_group_alloc', 'ENOMEM', 'drivers/iommu/io-pgfault.c (v7.0-rc5): the iopf_group; the abort_group fallback of the v6.9 iopf rework (3dfa64aecbaf and its series)'),
+  // The RID's and iommufd's: reached by an iommufd attach or replace, so only where paging
+  // domains are ported (AMD's are not). iommu_replace_group_handle's xa_reserve and
+  // iommu_replace_device_pasid's xa_cmpxchg are not sites: a replace finds its slot occupied,
+  // so neither allocates a node.
+  on(['vtd', 'smmuv3'], 'xa_insert@iommu_attach_group_handle', 'ENOMEM', 'drivers/iommu/iommu.c (v7.0): IOMMU_NO_PASID\'s pasid_array slot'),
+  on(['vtd', 'smmuv3'], 'kzalloc@iommufd_hwpt_attach_device', 'ENOMEM', 'drivers/iommu/iommufd/device.c (v7.0): the iommufd_attach_handle, before the core attach'),
+  on(['vtd', 'smmuv3'], 'kzalloc@iommufd_hwpt_replace_device', 'ENOMEM', 'drivers/iommu/iommufd/device.c (v7.0): the new handle, before the core replace'),
   on('vtd', 'kzalloc@intel_svm_domain_alloc', 'ENOMEM', 'drivers/iommu/intel/svm.c (v7.0-rc5)'),
   on('vtd', 'kzalloc@domain_add_dev_pasid', 'ENOMEM', 'drivers/iommu/intel/iommu.c (v7.0-rc5): the dev_pasid'),
   on('vtd', 'kzalloc@domain_qi_batch_alloc', 'ENOMEM', 'drivers/iommu/intel/cache.c (v7.0-rc5): GFP_ATOMIC, first tag of the domain'),

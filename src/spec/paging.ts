@@ -210,6 +210,10 @@ export const hwptAllocPoint = (s: SpecState, dev: number, hwpt: number): Observa
   return a === undefined ? undefined : fail(a);
 };
 
+/** iommufd's handle allocations, before the core's attach and replace (iommufd/device.c v7.0). */
+export const ATTACH_HANDLE: FailSite = 'kzalloc@iommufd_hwpt_attach_device';
+export const REPLACE_HANDLE: FailSite = 'kzalloc@iommufd_hwpt_replace_device';
+
 /**
  * iommu_attach_device_pasid's checks for a paging domain (PASID 0 is the RID's: rid.ts): range, then xa_insert
  * (-EBUSY on a held slot, else its node allocation may fail), then the driver's set_dev_pasid.
@@ -251,6 +255,7 @@ export const attachPasidTry = (s: SpecState, dev: number, hwpt: number, pasid: n
   const h = s.hwpts[hwpt]!;
   const a = hwptAlloc(s, dev, hwpt);
   if (a !== undefined) return fail(a);
+  if (consumeFail(s, ATTACH_HANDLE)) return fail('ENOMEM');
   const group = s.t.devGroup[dev]!;
   const done: number[] = [];
   const e = attachError(s, hwpt, group, pasid, done);
@@ -337,6 +342,7 @@ export const replaceTeardown = (s: SpecState, dev: number, hwpt: number, from: n
   s.retired.length = 0;
   const a = hwptAlloc(s, dev, hwpt);
   if (a !== undefined) return fail(a);
+  if (consumeFail(s, REPLACE_HANDLE)) return fail('ENOMEM');
   const done: number[] = [];
   const e = groupSetError(s, hwpt, group, done);
   if (e !== undefined && done.length > 0) {

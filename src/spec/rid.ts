@@ -14,7 +14,7 @@
 import { NESTED_HWPT, failSiteInfo, type Command, type Errno, type FailSite, type Observation, type Platform } from '../shared/index.js';
 import { consumeAnyFail, consumeFail } from './lifetime.js';
 import { OK_OBS, fail } from './observe.js';
-import { drainDetached, hwptAlloc } from './paging.js';
+import { ATTACH_HANDLE, REPLACE_HANDLE, drainDetached, hwptAlloc } from './paging.js';
 import type { SpecState } from './state.js';
 
 /** hwpts[h].pasid[g] of a HWPT attached at group g's RID. */
@@ -134,6 +134,7 @@ export const ridAttach = (s: SpecState, dev: number, hwpt: number): Observation 
   }
   const a = hwptAlloc(s, dev, hwpt);
   if (a !== undefined) return fail(a);
+  if (consumeFail(s, ATTACH_HANDLE) || consumeFail(s, 'xa_insert@iommu_attach_group_handle')) return fail('ENOMEM');
   const e = setGroupDomain(s, group, hwpt, false);
   if (e !== undefined) return fail(e);
   s.hwpts[hwpt]!.pasid[group] = RID;
@@ -146,6 +147,7 @@ export const ridReplace = (s: SpecState, dev: number, hwpt: number, from: number
   const group = s.t.devGroup[dev]!;
   const a = hwptAlloc(s, dev, hwpt);
   if (a !== undefined) return fail(a);
+  if (consumeFail(s, REPLACE_HANDLE)) return fail('ENOMEM');
   const e = setGroupDomain(s, group, hwpt, true);
   if (e !== undefined) return fail(e);
   s.hwpts[from]!.pasid[group] = 0;

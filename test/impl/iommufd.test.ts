@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { openSession, checkedStep } from '../../src/harness/index.js';
+import { checkedStep, openSession, runSequence } from '../../src/harness/index.js';
 import { defaultTopology, iovaToken, iovaVpn } from '../../src/shared/index.js';
 import type { Command } from '../../src/shared/index.js';
 import { dev_iommu_priv_get, to_dmar_domain } from '../../src/impl/vtd/dmar.js';
@@ -131,4 +131,50 @@ describe('PASID replacement (iommu_replace_device_pasid, VT-d replace branch)', 
     expect(obs[2]).toEqual({ ok: true, value: iovaToken(1, 0, 1) });
     expect(obs[4]).toMatchObject({ ok: false, errno: 'EFAULT' });
   });
+});
+
+describe('iommufd\'s and the RID\'s fallible calls: each fails before anything changes', () => {
+  const failed = (platform: 'vtd' | 'smmuv3', cmds: readonly Command[]) => {
+    const r = runSequence(defaultTopology(platform), cmds, { strict: true });
+    if (!r.ok) throw new Error(r.error);
+    expect(r.value.session.violation).toBeUndefined();
+    return r.value.session;
+  };
+  const map: Command = { kind: 'iommuMap', hwpt: 1, page: 0, write: false };
+  const dma: Command = { kind: 'dmaIova', dev: 0, hwpt: 1, page: 0, write: false };
+
+  for (const platform of ['vtd', 'smmuv3'] as const) {
+    for (const pasid of [0, 2]) {
+      test(`${platform}: kzalloc@iommufd_hwpt_attach_device at PASID ${pasid} is -ENOMEM with the slot left empty; the retry attaches`, () => {
+        const s = failed(platform, [
+          { kind: 'failNext', site: 'kzalloc@iommufd_hwpt_attach_device' }, { kind: 'attachPasid', dev: 0, hwpt: 1, pasid },
+          { kind: 'attachPasid', dev: 0, hwpt: 1, pasid }, map, dma,
+        ]);
+        expect(s.steps[1]!.actual).toEqual({ ok: false, errno: 'ENOMEM' });
+        expect(s.steps[2]!.actual).toEqual({ ok: true, value: pasid });
+        expect(s.steps[4]!.actual).toEqual({ ok: true, value: iovaToken(1, 0, 1) });
+      });
+    }
+
+    test(`${platform}: xa_insert@iommu_attach_group_handle is -ENOMEM; the group stays on its blocking domain, owned`, () => {
+      const s = failed(platform, [{ kind: 'failNext', site: 'xa_insert@iommu_attach_group_handle' }, { kind: 'attachPasid', dev: 0, hwpt: 1, pasid: 0 }]);
+      expect(s.steps[1]!.actual).toEqual({ ok: false, errno: 'ENOMEM' });
+      const group = s.world.devices[0]!.group;
+      expect(group.pasid_array.has(0)).toBe(false);
+      expect([group.domain, group.owner_cnt]).toEqual([group.blocking_domain, 1]);
+    });
+
+    // SMMUv3's RID takes HWPT 1 only (its HWPT 0 is stage 2): no replace there.
+    for (const pasid of platform === 'vtd' ? [0, 2] : [2]) {
+      test(`${platform}: kzalloc@iommufd_hwpt_replace_device at PASID ${pasid} is -ENOMEM; the old domain keeps the slot and translates`, () => {
+        const s = failed(platform, [
+          { kind: 'attachPasid', dev: 0, hwpt: 1, pasid }, map,
+          { kind: 'failNext', site: 'kzalloc@iommufd_hwpt_replace_device' }, { kind: 'replacePasid', dev: 0, hwpt: 0, from: 1 }, dma,
+        ]);
+        expect(s.steps[3]!.actual).toEqual({ ok: false, errno: 'ENOMEM' });
+        expect(s.world.devices[0]!.group.pasid_array.get(pasid)).toEqual({ kind: 'domain', domain: s.world.hwpts[1]!.domain });
+        expect(s.steps[4]!.actual).toEqual({ ok: true, value: iovaToken(1, 0, 1) });
+      });
+    }
+  }
 });

@@ -124,22 +124,31 @@ function* __iommu_take_dma_ownership(group: IommuGroup, dev: Device): Co<Errno |
 }
 
 /**
- * iommu_attach_group_handle (v7.0): reserve IOMMU_NO_PASID's slot (xa_insert: -EBUSY when
- * taken), attach, then store the entry. iommufd's handle carries no fault data here, so the
- * harness stores the bare domain, as for its PASID attaches.
+ * iommu_attach_group_handle (v7.0): reserve IOMMU_NO_PASID's slot, attach, then store the
+ * entry. iommufd's handle carries no fault data here, so the harness stores the bare domain,
+ * as for its PASID attaches.
  */
 export function* iommu_attach_group_handle(domain: IommuDomain, group: IommuGroup): Co<Errno | 0> {
   const mutex = groupMutex(group, kernelOfGroup(group));
   yield* mutex_lock(mutex);
-  let ret: Errno | 0 = 'EBUSY';
-  if (!group.pasid_array.has(IOMMU_NO_PASID)) {
-    group.pasid_array.set(IOMMU_NO_PASID, RESERVED);
-    ret = yield* __iommu_attach_group(domain, group);
-    if (ret !== 0) group.pasid_array.delete(IOMMU_NO_PASID); // xa_release
-    else group.pasid_array.set(IOMMU_NO_PASID, { kind: 'domain', domain });
-  }
+  const ret = yield* attach_group_handle_locked(domain, group);
   yield* mutex_unlock(mutex);
   return ret;
+}
+
+/** iommu_attach_group_handle's body under &group->mutex, its goto ladder as returns. */
+function* attach_group_handle_locked(domain: IommuDomain, group: IommuGroup): Co<Errno | 0> {
+  // xa_insert: -EBUSY on a taken slot, -ENOMEM when its node cannot be allocated.
+  if (group.pasid_array.has(IOMMU_NO_PASID)) return 'EBUSY';
+  if (kernelOfGroup(group).shouldFail('xa_insert@iommu_attach_group_handle')) return 'ENOMEM';
+  group.pasid_array.set(IOMMU_NO_PASID, RESERVED);
+  const ret = yield* __iommu_attach_group(domain, group);
+  if (ret !== 0) {
+    group.pasid_array.delete(IOMMU_NO_PASID); // err_erase
+    return ret;
+  }
+  group.pasid_array.set(IOMMU_NO_PASID, { kind: 'domain', domain });
+  return 0;
 }
 
 /**

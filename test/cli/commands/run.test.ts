@@ -70,7 +70,7 @@ describe('run', () => {
 seed 7
 platform  runs   steps  steps/s  distinct commands  transitions covered  sites failed  violations
 --------  ----  ------  -------  -----------------  -------------------  ------------  ----------
-vtd         10  12,345   24,690              16/${COMMAND_KINDS.length}                40/45         12/12           0
+vtd         10  12,345   24,690              16/${COMMAND_KINDS.length}                40/45         15/15           0
 iopf vtd: multi-request groups 3, overflows 2, drains with requests queued 1, no-handler requests 4, IOPF disables without PRI 5
 `);
     const found = await runMain(['run'], { runner: fakeRunner(summary(1), []) });
