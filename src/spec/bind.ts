@@ -263,7 +263,7 @@ export const stopsDevice = (s: SpecState, dev: number, slot: number): boolean =>
  * answers what has no handler (pri.ts drainRead). A no-op for an unbind that is not the last.
  */
 export const unbindDrainRead = (s: SpecState, dev: number, slot: number): void => {
-  if (!tornDown(s, s.t.devGroup[dev]!, slot)) return;
+  if (!tornDown(s, dev, slot)) return;
   drainRead(s, dev);
   s.draining = dev * s.t.topology.mms + slot;
 };

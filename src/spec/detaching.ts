@@ -8,17 +8,27 @@
  * Sequentially the unbind is one step; in a group it has a point where the entries are torn
  * down (spec/points.ts), and serviceFaults may run a pass between it and the rest.
  *
- * The group's devices are torn down at that one point together, where the kernel takes them in
- * turn: a device access between two devices' teardowns linearizes before or after it.
+ * The kernel takes the group's PASID devices in turn. One access between two devices' teardowns
+ * linearizes before or after them all, so the group's devices go at one point together; where
+ * two members access from two devices of the group, each device goes at a point of its own
+ * (spec/points.ts), since one access may find its device's entry gone and a later one its
+ * device's still there.
  */
 import type { SpecState } from './state.js';
 
 /**
- * The teardown point of dev's unbind of `slot`: when it drops the group handle's last user
- * (iommu_detach_device_pasid follows), the handle's entries are torn down until endDetaching.
+ * A teardown point of dev's unbind of `slot`: when it drops the group handle's last user
+ * (iommu_detach_device_pasid follows), the entries of the group's first `upTo` PASID devices
+ * (all of them by default) are torn down until endDetaching.
  */
-export const unbindTeardown = (s: SpecState, dev: number, slot: number): void => {
-  if (detaches(s, dev, slot)) s.detaching.push({ group: s.t.devGroup[dev]!, slot });
+export const unbindTeardown = (s: SpecState, dev: number, slot: number, upTo = Infinity): void => {
+  if (!detaches(s, dev, slot)) return;
+  const group = s.t.devGroup[dev]!;
+  const devs = s.t.groupDevs[group]!.filter((d) => s.t.devMax[d]! > 0);
+  const entry = { group, slot, devs: devs.length > upTo ? devs.slice(0, upTo) : devs };
+  const i = s.detaching.findIndex((d) => d.group === group && d.slot === slot);
+  if (i >= 0) s.detaching[i] = entry;
+  else s.detaching.push(entry);
 };
 
 /** Whether dev's unbind of `slot` drops its group handle's last user. */
@@ -30,9 +40,9 @@ export const endDetaching = (s: SpecState, group: number, slot: number): void =>
   if (i >= 0) s.detaching.splice(i, 1);
 };
 
-/** Whether `slot`'s entries on `group` are torn down by a detach still holding its handle. */
-export const tornDown = (s: SpecState, group: number, slot: number): boolean => {
-  for (const d of s.detaching) if (d.group === group && d.slot === slot) return true;
+/** Whether dev's entry at `slot`'s PASID is torn down by a detach still holding its handle. */
+export const tornDown = (s: SpecState, dev: number, slot: number): boolean => {
+  for (const d of s.detaching) if (d.slot === slot && d.devs.includes(dev)) return true;
   return false;
 };
 

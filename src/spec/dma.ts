@@ -35,7 +35,7 @@ export const canEmit = (s: SpecState, dev: number, pasid: number): boolean => pa
  */
 export const translatesVia = (s: SpecState, dev: number, group: number, slot: number): boolean =>
   (s.slots[slot]!.handles[group] !== undefined || attachingAt(s, dev, s.slots[slot]!.pasid.ctx.pasid) === slot) &&
-  (s.detaching.length === 0 || !tornDown(s, group, slot));
+  (s.detaching.length === 0 || !tornDown(s, dev, slot));
 
 export const dma = (s: SpecState, dev: number, slot: number, page: number, write: boolean): Observation => {
   const sl = s.slots[slot]!;

@@ -9,7 +9,9 @@
  * drops its handle's last user tears the entries down before it erases the handle
  * (detaching.ts): in a group it has three points, an access between the first two finding its
  * credits back and the entry present, one after the second no entry, and a serviceFaults pass
- * after the second handling a request whose retry then fails. An exit of an mm some device has
+ * after the second handling a request whose retry then fails; where two members access from two
+ * devices of its group, a teardown point per PASID device (a bind's attempt likewise sets them
+ * up one per point: attaching.ts). An exit of an mm some device has
  * the PASID of takes effect at two, its release begun and the rest (releasing.ts): a device
  * access between them may find its own device released already.
  *
@@ -77,16 +79,31 @@ const bindRetries = (s: SpecState, cmd: Command & { kind: 'bind' }, size: number
 const bindSetsUp = (s: SpecState, cmd: Command & { kind: 'bind' }, group: readonly Command[] | undefined): boolean => {
   if (group === undefined || group.length <= 1) return false;
   const g = s.t.devGroup[cmd.dev]!;
-  if (mayStopPartway(s, g)) return true;
-  let access = false, answers = false, accessor = -1;
+  if (mayStopPartway(s, g) || accessedFromTwo(s, g, group)) return true;
+  let access = false, answers = false;
   for (const c of group) {
-    if ((c.kind === 'dma' || c.kind === 'dmaPasid') && s.t.devGroup[c.dev] === g && s.t.devMax[c.dev]! > 0) {
-      if (accessor >= 0 && accessor !== c.dev) return true;
-      accessor = c.dev;
-      if (s.t.devPri[c.dev]) access = true;
-    } else if (c.kind === 'serviceFaults') answers = true;
+    if ((c.kind === 'dma' || c.kind === 'dmaPasid') && s.t.devGroup[c.dev] === g && s.t.devPri[c.dev]) access = true;
+    else if (c.kind === 'serviceFaults') answers = true;
   }
   return access && answers;
+};
+
+/** Whether two members of `group` access (dma, dmaPasid) from two PASID devices of iommu group g. */
+const accessedFromTwo = (s: SpecState, g: number, group: readonly Command[]): boolean => {
+  let accessor = -1;
+  for (const c of group) {
+    if ((c.kind !== 'dma' && c.kind !== 'dmaPasid') || s.t.devGroup[c.dev] !== g || s.t.devMax[c.dev] === 0) continue;
+    if (accessor >= 0 && accessor !== c.dev) return true;
+    accessor = c.dev;
+  }
+  return false;
+};
+
+/** The PASID devices of iommu group g. */
+const pasidDevCount = (s: SpecState, g: number): number => {
+  let n = 0;
+  for (const dev of s.t.groupDevs[g]!) if (s.t.devMax[dev]! > 0) n++;
+  return n;
 };
 
 /**
@@ -283,9 +300,12 @@ export const linPoints = (s: SpecState, cmd: Command, size = 1, group?: readonly
       // checked again at each point, so a member that is the last only after the other members'
       // unbinds of the pair or the handle (vtd seed 201740: two unbinds of a bond made twice)
       // has the points too. Before the rest, where the drain's thread may meet a member's
-      // request, its first pass and its PQH write (drainSplits).
+      // request, its first pass and its PQH write (drainSplits: a group of one PASID device).
+      // Where two members access from two devices of the group, one teardown point per PASID
+      // device (detaching.ts).
       if (size <= 1 || !mayBeLastUnbind(s, cmd.dev, cmd.mm, size)) return 1;
-      return group !== undefined && drainSplits(s, cmd, group) ? 5 : 3;
+      if (group !== undefined && drainSplits(s, cmd, group)) return 5;
+      return group !== undefined && accessedFromTwo(s, s.t.devGroup[cmd.dev]!, group) ? 2 + pasidDevCount(s, s.t.devGroup[cmd.dev]!) : 3;
     case 'exit':
       // The release begun (releasing.ts), the rest: only where some device has the mm's PASID.
       return size > 1 && s.slots[cmd.mm]!.handles.some((h) => h !== undefined) ? 2 : 1;
@@ -343,8 +363,12 @@ export const specPoint = (s: SpecState, cmd: Command, point: number, points = 1)
   if (cmd.kind === 'unbind' && points > 1) {
     // [the device stops, the entries are torn down, (the drain's first pass, its PQH write,) the
     // rest]: any but the last may be a no-op.
+    // With two PASID devices or more, the points between the stop and the rest are each one
+    // device's teardown (drainSplits needs a group of one).
+    const g = s.t.devGroup[cmd.dev]!;
+    const teardowns = pasidDevCount(s, g) >= 2 ? points - 2 : 1;
     if (point === 0) unbindStopping(s, cmd.dev, cmd.mm);
-    else if (point === 1) unbindTeardown(s, cmd.dev, cmd.mm);
+    else if (point <= teardowns) unbindTeardown(s, cmd.dev, cmd.mm, teardowns === 1 ? Infinity : point);
     else if (point < points - 1) {
       s.retired.length = 0;
       if (point === 2) unbindDrainRead(s, cmd.dev, cmd.mm);
@@ -352,7 +376,7 @@ export const specPoint = (s: SpecState, cmd: Command, point: number, points = 1)
     } else {
       s.retired.length = 0;
       unbindHandle(s, cmd.dev, cmd.mm);
-      endDetaching(s, s.t.devGroup[cmd.dev]!, cmd.mm);
+      endDetaching(s, g, cmd.mm);
       endStopping(s, cmd.dev, cmd.mm);
       return OK_OBS;
     }

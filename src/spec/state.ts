@@ -127,6 +127,8 @@ export interface SpecAttaching {
 export interface SpecDetaching {
   readonly group: number;
   readonly slot: number;
+  /** The group's PASID devices whose entries are torn down so far, in the group's order. */
+  readonly devs: readonly number[];
 }
 
 /**

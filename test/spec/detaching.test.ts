@@ -56,6 +56,27 @@ describe('an SVA detach seen while it runs (spec/detaching.ts)', () => {
     expect(s.retired).toEqual([expect.objectContaining({ dev: 1, page: 0, ok: false })]);
   });
 
+  test('in a group where two members access from two devices of the unbind\'s group, each device\'s entry goes at a point of its own', () => {
+    // vtd --fix all --groups 0.5 --seed 7, run 55: dev0's DMA found no PASID entry, then dev1's still walked its entry.
+    const s = initSpec(topo('vtd', [{}], [[0, { group: 0 }], [0, { group: 0 }]]));
+    run(s, spawn(0));
+    run(s, { kind: 'mmap', mm: 0, first: 0, count: 1, prot: 'r' });
+    run(s, { kind: 'touch', mm: 0, page: 0, write: false });
+    run(s, bind(1, 0));
+    const u = { kind: 'unbind', dev: 1, mm: 0 } as const;
+    const group = [u, dma(0, 0, 0, false), dma(1, 0, 0, false)];
+    // One access alone shows nothing an order does not: stop, teardown, rest.
+    expect([linPoints(s, u, 2, group.slice(0, 2)), linPoints(s, u, 3, group)]).toEqual([3, 4]);
+    expect(specPoint(s, u, 0, 4)).toBeUndefined();
+    expect(specPoint(s, u, 1, 4)).toBeUndefined();
+    expect(specStep(s, dma(0, 0, 0, false))).toMatchObject({ ok: false, fault: 'not bound' });
+    expect(specStep(s, dma(1, 0, 0, false))).toMatchObject({ ok: true });
+    expect(specPoint(s, u, 2, 4)).toBeUndefined();
+    expect(specStep(s, dma(1, 0, 0, false))).toMatchObject({ ok: false, fault: 'not bound' });
+    expect(specPoint(s, u, 3, 4)).toEqual({ ok: true });
+    expect(s.detaching).toEqual([]);
+  });
+
   test('alone, the same serviceFaults before the unbind retries into the page', () => {
     const s = initSpec(topo('vtd', [{}], [[0, { pri: true }]]));
     run(s, spawn(0));
