@@ -84,7 +84,9 @@ export class VtdUnit implements IommuUnit, WalkCaches {
     const ctx = this.contexts.get(dev.sid);
     if (ctx === undefined || !ctx.pre) return undefined;
     const pasidPresent = pasid >= 0;
-    const e = pasidPresent ? ctx.table.fetch(pasid) : undefined;
+    // The entry a walk uses: the PASID cache's, until an invalidation takes it out (as the
+    // SMMU's config cache for a stall: smmuV3.ts pageRequest).
+    const e = pasidPresent ? this.pasidCache.lookup(dev.sid, pasid) ?? ctx.table.fetch(pasid) : undefined;
     const root = e?.present === true ? e.flptr : -1;
     this.counters.bump('prq.request');
     if (!this.prq.append({ sid: dev.sid, pasidPresent, pasid: pasidPresent ? pasid : 0, vpn, write, lpig: last, prgi })) {
