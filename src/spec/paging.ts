@@ -431,12 +431,17 @@ export const iommuUnmap = (s: SpecState, hwpt: number, page: number): Observatio
 export const dmaIova = (s: SpecState, dev: number, hwpt: number, page: number, write: boolean): Observation => {
   // At the RID the access carries no PASID: any device can make it.
   if (s.t.devMax[dev] === 0 && s.hwpts[hwpt]!.pasid[s.t.devGroup[dev]!] !== RID) return dmaFault('no PASID capability');
+  return iovaWalk(s, hwpt, page, write);
+};
+
+/** HWPT hwpt's translation of IOVA page `page`, the nested one's through its parent. */
+const iovaWalk = (s: SpecState, hwpt: number, page: number, write: boolean): Observation => {
   const h = s.hwpts[hwpt]!;
   const pte = page < IOVA_PAGES ? h.pte[page]! : PTE_ABSENT;
   if (pte === PTE_ABSENT) return dmaFault('IOVA not mapped');
   if (write && pte !== PTE_RW) return dmaFault('IOVA read-only');
   if (hwpt !== NESTED_HWPT) return { ok: true, value: h.token[page]! };
-  return dmaIova(s, dev, NEST_PARENT_HWPT, h.gpa[page]!, write);
+  return iovaWalk(s, NEST_PARENT_HWPT, h.gpa[page]!, write);
 };
 
 /** guestMap(page, gpa, write): the guest's stage-1 leaf. */

@@ -34,12 +34,12 @@ export const ridAt = (s: SpecState, group: number): number | undefined => {
 
 /**
  * Whether HWPT hwpt may go to dev's group's RID (attachPasid at 0, or replacePasid from the
- * RID): on a platform that builds it, and not the nested HWPT, whose attach_dev
- * (intel_nested_attach_dev) is not ported; an attach needs the RID free of HWPTs (iommufd's
- * way from one to another is the replace).
+ * RID): on a platform that builds it (the nested HWPT on VT-d only: SMMUv3 and AMD nest under a
+ * vIOMMU); an attach needs the RID free of HWPTs (iommufd's way from one to another is the
+ * replace).
  */
 export const ridTakes = (s: SpecState, dev: number, hwpt: number, attach: boolean): boolean =>
-  hasRidAttach(s.t.topology.platform) && hwpt !== NESTED_HWPT && (!attach || ridAt(s, s.t.devGroup[dev]!) === undefined) &&
+  hasRidAttach(s.t.topology.platform) && (!attach || ridAt(s, s.t.devGroup[dev]!) === undefined) &&
   // SMMUv3's HWPT 0 is a stage-2 nest parent, whose RID attach writes an S2 STE: the emulated
   // SMMU implements stage 1 only (hw/smmuv3/streamTable.ts), so only HWPT 1 goes to a RID.
   (s.t.topology.platform !== 'smmuv3' || hwpt === 1);
@@ -69,9 +69,11 @@ const pasidArrayInUse = (s: SpecState, group: number): boolean =>
 const GET_ENTRY: FailSite = 'iommu_alloc_pages_node@intel_pasid_get_entry';
 
 /**
- * The fallible calls of intel_iommu_attach_device on one device: the IOMMU_NO_PASID entry's
- * leaf (reached only when no earlier call allocated it), then cache_tag_assign_domain's batch
- * and tags. Any failure blocks the device again (out_block_translation).
+ * The fallible calls of VT-d's attach_dev on one device: for a paging domain
+ * (intel_iommu_attach_device) the IOMMU_NO_PASID entry's leaf (reached only when no earlier
+ * call allocated it), then cache_tag_assign_domain's batch and tags, any failure blocking the
+ * device again (out_block_translation); for the nested one (intel_nested_attach_dev) the tags
+ * (the parent's NESTING ones too), then the leaf, each failure leaving nothing written.
  */
 const ATTACH_DEV_SITES: ReadonlySet<FailSite> = new Set<FailSite>([GET_ENTRY, 'kzalloc@domain_qi_batch_alloc', 'kzalloc@cache_tag_assign']);
 
@@ -109,8 +111,9 @@ const setGroupDomain = (s: SpecState, group: number, hwpt: number, replacing: bo
     if (replacing) drainDetached(s, group, [devs[i]!]);
     const site = consumeAnyFail(s, ATTACH_DEV_SITES);
     if (site === undefined) continue;
-    // A tag failure tears down the entry just written; a leaf failure wrote none.
-    if (site !== GET_ENTRY) drainDetached(s, group, [devs[i]!]);
+    // A paging domain's tag failure tears down the entry just written; a leaf failure, and any
+    // of the nested domain's, wrote none.
+    if (site !== GET_ENTRY && hwpt !== NESTED_HWPT) drainDetached(s, group, [devs[i]!]);
     drainDetached(s, group, devs.slice(0, i));
     return failSiteInfo(site).errno;
   }

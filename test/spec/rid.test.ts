@@ -39,13 +39,14 @@ describe('the spec of HWPTs at a group\'s RID (spec/rid.ts)', () => {
     expect(run(s, attachRid(0, 0))).toEqual({ ok: true, value: 0 });
   });
 
-  test('preconditions: VT-d and SMMUv3 (stage 1 only), not the nested HWPT, one HWPT at the RID (a second goes through replace)', () => {
+  test('preconditions: VT-d (the nested HWPT too) and SMMUv3 (stage 1 only), one HWPT at the RID (a second goes through replace)', () => {
     const s = initSpec(defaultTopology('vtd'));
-    expect(precondition(s, attachRid(0, 2))).toBe(false);
+    expect(precondition(s, attachRid(0, 2))).toBe(true);
     run(s, attachRid(0, 1));
     expect(precondition(s, attachRid(0, 0))).toBe(false);
     expect(precondition(s, { kind: 'replacePasid', dev: 0, hwpt: 0, from: 1 })).toBe(true);
-    expect(precondition(s, { kind: 'replacePasid', dev: 0, hwpt: 2, from: 1 })).toBe(false);
+    expect(precondition(s, { kind: 'replacePasid', dev: 0, hwpt: 2, from: 1 })).toBe(true);
+    expect(precondition(initSpec(defaultTopology('smmuv3')), attachRid(0, 2))).toBe(false);
     expect(precondition(initSpec(defaultTopology('amd')), attachRid(0, 1))).toBe(false);
     const smmu = initSpec(defaultTopology('smmuv3'));
     expect([precondition(smmu, attachRid(0, 1)), precondition(smmu, attachRid(0, 0))]).toEqual([true, false]);

@@ -22,14 +22,13 @@ const attached = (dev: Device, pasid: number): IommuDomain | undefined => {
 const expectedTags = (dmar: DmarDomain): Map<string, number> => {
   const want = new Map<string, number>();
   const add = (k: string): void => void want.set(k, (want.get(k) ?? 0) + 1);
-  const rid = dmar.devices.map((info) => ({ dev: info.dev, pasid: IOMMU_NO_PASID }));
-  for (const { dev, pasid } of [...dmar.dev_pasids, ...rid]) {
+  for (const { dev, pasid } of attachments(dmar)) {
     const info = dev_iommu_priv_get(dev);
     add(`IOTLB ${info.iommu.name} pasid=${pasid}`);
     if (info.ats_enabled) add(`DEVTLB ${dev.hw.name} pasid=${pasid}`);
   }
   for (const s1 of dmar.s1_domains ?? []) {
-    for (const { dev, pasid } of s1.dev_pasids) {
+    for (const { dev, pasid } of attachments(s1)) {
       const info = dev_iommu_priv_get(dev);
       const did = s1.iommu_array?.get(info.iommu)?.did ?? 0;
       add(`NESTING_IOTLB ${info.iommu.name} pasid=${pasid} did=${did}`);
@@ -38,6 +37,10 @@ const expectedTags = (dmar: DmarDomain): Map<string, number> => {
   }
   return want;
 };
+
+/** Where the domain is attached: its dev_pasids, and IOMMU_NO_PASID of each device on its list (the RID). */
+const attachments = (dmar: DmarDomain): { dev: Device; pasid: number }[] =>
+  [...dmar.dev_pasids, ...dmar.devices.map((info) => ({ dev: info.dev, pasid: IOMMU_NO_PASID }))];
 
 const tagKey = (t: DmarDomain['cache_tags'][number]): string => {
   switch (t.type) {

@@ -19,6 +19,7 @@ import { domain_add_dev_pasid, domain_remove_dev_pasid, intel_iommu_ops } from '
 import { iopf_for_domain_replace } from './iopf.js';
 import { domain_setup_nested } from './pasid.js';
 import { paging_domain_compatible } from './paging.js';
+import { intel_nested_attach_dev } from './rid.js';
 
 /** include/uapi/linux/iommufd.h: IOMMU_HWPT_ALLOC_PASID, the only flag a nested domain takes. */
 const IOMMU_HWPT_ALLOC_PASID = 1 << 3;
@@ -101,8 +102,9 @@ function* intel_nested_cache_invalidate_user(domain: IommuDomain, array: IommuUs
   return ret;
 }
 
-/** nested.c: intel_nested_domain_ops (attach_dev is the RID's: the harness attaches at PASIDs only). */
+/** nested.c: intel_nested_domain_ops; attach_dev, the RID's, is in rid.ts with the paging domains'. */
 const intel_nested_domain_ops: IommuDomainOps = Object.freeze({
+  attach_dev: intel_nested_attach_dev,
   set_dev_pasid: intel_nested_set_dev_pasid,
   free: intel_nested_domain_free,
   cache_invalidate_user: intel_nested_cache_invalidate_user,

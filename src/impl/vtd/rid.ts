@@ -15,7 +15,7 @@ import { cache_tag_assign_domain, cache_tag_unassign_domain, domain_id_iommu, in
 import { type DmarDomain, IOMMU_NO_PASID, WARN_ON, dev_iommu_priv_get, to_dmar_domain } from './dmar.js';
 import { domain_attach_iommu, domain_detach_iommu } from './did.js';
 import { iopf_for_domain_remove, iopf_for_domain_set } from './iopf.js';
-import { PASID_FLAG_FL5LP, __domain_setup_first_level, domain_setup_second_level, intel_pasid_tear_down_entry } from './pasid.js';
+import { PASID_FLAG_FL5LP, __domain_setup_first_level, domain_setup_second_level, intel_pasid_setup_nested, intel_pasid_tear_down_entry } from './pasid.js';
 import { paging_domain_compatible } from './paging.js';
 
 /**
@@ -96,19 +96,70 @@ const sharesIotlbTag = (domain: DmarDomain, dev: Device): boolean => {
 };
 
 /**
- * iommu.c: intel_iommu_attach_device (v7.0), a paging domain's attach_dev. It blocks the device
- * before anything that can fail, and __iommu_group_set_domain_internal's err_revert does not
- * revert the device that failed: a failed RID replace leaves that device blocked while
- * group->domain (and iommufd) still say the old domain (finding vtd-rid-replace-blocks). The
- * proposed fix puts the device back on the paging domain it was blocked from.
+ * iommu.c: intel_iommu_attach_device (v7.0), a paging domain's attach_dev, and nested.c:
+ * intel_nested_attach_dev (v7.0), a nested domain's. Each blocks the device before anything
+ * that can fail, and __iommu_group_set_domain_internal's err_revert does not revert the device
+ * that failed: a failed RID replace leaves that device blocked while group->domain (and
+ * iommufd) still say the old domain (finding vtd-rid-replace-blocks). The proposed fix puts the
+ * device back on the domain it was blocked from.
  */
 export function* intel_iommu_attach_device(domain: IommuDomain, dev: Device, old: IommuDomain | undefined): Co<Errno | 0> {
+  return yield* blockedOnFailure(dev, attach_device(domain, dev, old));
+}
+
+export function* intel_nested_attach_dev(domain: IommuDomain, dev: Device, _old: IommuDomain | undefined): Co<Errno | 0> {
+  return yield* blockedOnFailure(dev, nested_attach_dev(to_dmar_domain(domain), dev));
+}
+
+/** The attach `body` of dev, and finding vtd-rid-replace-blocks when it fails on a device that had a domain. */
+function* blockedOnFailure(dev: Device, body: Co<Errno | 0>): Co<Errno | 0> {
   const prev = dev_iommu_priv_get(dev).domain;
-  const ret = yield* attach_device(domain, dev, old);
+  const ret = yield* body;
   if (ret === 0 || prev === undefined) return ret;
   const kernel = dev_iommu_priv_get(dev).iommu.kernel;
   if (!kernel.fixes.has('vtd-rid-replace-blocks')) noteFinding(kernel, 'vtd-rid-replace-blocks');
-  else WARN_ON(dev_iommu_priv_get(dev).iommu, (yield* dmar_domain_attach_device(prev, dev)) !== 0, 'intel_iommu_attach_device: old domain not restored');
+  else {
+    const back = prev.domain.type === 'NESTED' ? yield* nested_attach_dev(prev, dev) : yield* dmar_domain_attach_device(prev, dev);
+    WARN_ON(dev_iommu_priv_get(dev).iommu, back !== 0, 'intel_iommu_attach_device: old domain not restored');
+  }
+  return ret;
+}
+
+/**
+ * The mainline body of intel_nested_attach_dev after its device_block_translation: the parent's
+ * compatibility with this IOMMU (a stage-1 domain cannot work alone), the DID, the cache tags
+ * (the parent's NESTING ones with them), IOPF, then the nested IOMMU_NO_PASID entry, with a goto
+ * ladder back; only then the device's domain and the domain's device list.
+ */
+function* nested_attach_dev(domain: DmarDomain, dev: Device): Co<Errno | 0> {
+  const info = dev_iommu_priv_get(dev);
+  const iommu = info.iommu;
+  yield* device_block_translation(dev);
+  const s2 = domain.s2_domain!;
+  let ret = paging_domain_compatible(s2, dev);
+  if (ret !== 0) return ret;
+  ret = domain_attach_iommu(domain, iommu);
+  if (ret !== 0) return ret;
+  ret = yield* cache_tag_assign_domain(domain, dev, IOMMU_NO_PASID);
+  if (ret === 0) {
+    ret = yield* iopf_for_domain_set(domain.domain, dev);
+    if (ret === 0) {
+      const cfg = domain.s1_cfg!;
+      const pt = s2.pgtable!;
+      ret = yield* intel_pasid_setup_nested(iommu, dev, IOMMU_NO_PASID, domain_id_iommu(domain, iommu), cfg.pgtbl_addr, cfg.addr_width, pt.radix.root, pt.levels);
+      if (ret === 0) {
+        info.domain = domain;
+        info.domain_attached = true;
+        yield* spin_lock(domain.lock);
+        domain.devices.unshift(info);
+        yield* spin_unlock(domain.lock);
+        return 0;
+      }
+      yield* iopf_for_domain_remove(domain.domain, dev); // disable_iopf
+    }
+    yield* cache_tag_unassign_domain(domain, dev, IOMMU_NO_PASID); // unassign_tag
+  }
+  domain_detach_iommu(domain, iommu); // detach_iommu
   return ret;
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { runSequence } from '../../../src/harness/index.js';
-import { defaultTopology, iovaToken, type Command } from '../../../src/shared/index.js';
+import { NESTED_HWPT, defaultTopology, iovaToken, type Command } from '../../../src/shared/index.js';
 import { dev_iommu_priv_get, to_dmar_domain, type IntelIommu } from '../../../src/impl/vtd/dmar.js';
 import { checkedRun } from './checkedRun.js';
 
@@ -129,5 +129,51 @@ describe('finding vtd-rid-attach-tags-twice', () => {
     if (!r.ok) throw new Error(r.error);
     expect(r.value.session.violation).toBeUndefined();
     expect(r.value.session.steps[6]!.actual).toMatchObject({ ok: false, errno: 'EFAULT' });
+  });
+});
+
+describe('RID attach of the nested HWPT (VT-d, intel_nested_attach_dev, v7.0)', () => {
+  const guest: Command[] = [map(0, 2), { kind: 'guestMap', page: 1, gpa: 2, write: true }];
+
+  test('the IOMMU_NO_PASID entry is PGTT nested with the nested domain\'s DID; a DMA without PASID composes both stages', () => {
+    const { s, obs } = run([attachRid(0, NESTED_HWPT), ...guest, dma(0, NESTED_HWPT, 1), { kind: 'guestUnmap', page: 1 }, dma(0, NESTED_HWPT, 1)]);
+    const w = s.world;
+    const nested = to_dmar_domain(w.hwpts[NESTED_HWPT]!.domain!);
+    const parent = to_dmar_domain(w.hwpts[0]!.domain!);
+    const did = nested.iommu_array!.get(w.iommus[0] as IntelIommu)!.did;
+    expect(dev_iommu_priv_get(w.devices[0]!).pasid_table!.read(0)).toMatchObject({ present: true, pgtt: 'NESTED', slptr: parent.pgtable!.radix.root, did });
+    expect(dev_iommu_priv_get(w.devices[0]!).domain).toBe(nested);
+    expect(nested.cache_tags.map((t) => `${t.type}/${t.pasid}`)).toEqual(['IOTLB/0', 'DEVTLB/0']);
+    expect(parent.cache_tags.map((t) => `${t.type}/${t.pasid}`)).toEqual(['NESTING_IOTLB/0', 'NESTING_DEVTLB/0']);
+    expect(obs[3]).toEqual({ ok: true, value: iovaToken(0, 2, 1) });
+    // The guest's invalidation reaches the RID's IOTLB and ATC entries: the second DMA faults.
+    expect(obs[5]).toMatchObject({ ok: false, errno: 'EFAULT' });
+  });
+
+  test('replace paging → nested → paging at the RID, then detach: the tags and DIDs follow; the parent\'s NESTING tags go with the nested one', () => {
+    const { s, obs } = run([
+      attachRid(0, 1), map(1, 0), dma(0, 1, 0),
+      { kind: 'replacePasid', dev: 0, hwpt: NESTED_HWPT, from: 1 }, ...guest, dma(0, NESTED_HWPT, 1),
+      { kind: 'replacePasid', dev: 0, hwpt: 1, from: NESTED_HWPT }, dma(0, 1, 0), { kind: 'detachPasid', dev: 0, hwpt: 1 },
+    ]);
+    expect(obs[6]).toEqual({ ok: true, value: iovaToken(0, 2, 1) });
+    expect(obs[8]).toEqual({ ok: true, value: iovaToken(1, 0, 1) });
+    const w = s.world;
+    expect(to_dmar_domain(w.hwpts[0]!.domain!).cache_tags).toEqual([]);
+    expect(to_dmar_domain(w.hwpts[NESTED_HWPT]!.domain!).iommu_array!.size).toBe(0);
+  });
+
+  test('a failed nested replace (its tag) leaves the device blocked: finding vtd-rid-replace-blocks; the fix puts it back on the paging domain', () => {
+    const cmds: Command[] = [
+      attachRid(0, 1), map(1, 0), { kind: 'failNext', site: 'kzalloc@cache_tag_assign' },
+      { kind: 'replacePasid', dev: 0, hwpt: NESTED_HWPT, from: 1 }, dma(0, 1, 0),
+    ];
+    const mainline = runSequence(defaultTopology('vtd'), cmds, { strict: true });
+    if (!mainline.ok) throw new Error(mainline.error);
+    expect(mainline.value.session.violation).toMatchObject({ invariant: 'I-FAIL', step: 3 });
+    const fixed = runSequence(defaultTopology('vtd'), cmds, { strict: true, fixes: ['vtd-rid-replace-blocks'] });
+    if (!fixed.ok) throw new Error(fixed.error);
+    expect(fixed.value.session.violation).toBeUndefined();
+    expect(fixed.value.session.steps[4]!.actual).toEqual({ ok: true, value: iovaToken(1, 0, 1) });
   });
 });
