@@ -99,7 +99,7 @@ const accessedFromTwo = (s: SpecState, g: number, group: readonly Command[]): bo
   return false;
 };
 
-/** The PASID devices of iommu group g. */
+/** How many PASID devices iommu group g has. */
 const pasidDevCount = (s: SpecState, g: number): number => {
   let n = 0;
   for (const dev of s.t.groupDevs[g]!) if (s.t.devMax[dev]! > 0) n++;

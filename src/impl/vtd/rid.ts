@@ -48,7 +48,10 @@ export function* device_block_translation(dev: Device): Co {
  * unassigns the RID's tags once more: an IOTLB tag is shared by every device of the domain at
  * that (IOMMU, DID, PASID), so the second unassign drops another device's reference, and with it
  * the last one (finding vtd-rid-attach-tags-twice). The proposed fix assigns the tags right
- * after the DID, as domain_add_dev_pasid does, and undoes only the DID when they fail.
+ * after the DID, as domain_add_dev_pasid does, and undoes only the DID when they fail. The same
+ * order closes a race: with ATS on from probe, the entry is live before the tags, so a concurrent
+ * unmap's flush misses what the device caches meanwhile (docs/upstream-findings.md, "A race not
+ * yet in the registry"; test/impl/vtd/ridAttachRace.test.ts).
  */
 function* dmar_domain_attach_device(domain: DmarDomain, dev: Device): Co<Errno | 0> {
   const info = dev_iommu_priv_get(dev);
