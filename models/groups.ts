@@ -11,13 +11,13 @@ import type { Session } from '../src/harness/index.js';
 import { LIN_ID, groupLegal, runChecked } from '../src/harness/group.js';
 import { pctPolicy, randomPolicy } from '../src/sched/policies.js';
 import type { Policy } from '../src/sched/types.js';
-import { IOVA_PAGES, type Command, type CommandKind } from '../src/shared/index.js';
+import { IOVA_PAGES, NESTED_HWPT, type Command, type CommandKind } from '../src/shared/index.js';
 import { MM, PTE_ABSENT, VMA_R, VMA_RW } from '../src/spec/state.js';
 import { ATTACH_SITES, precondition } from '../src/spec/index.js';
 import { injectionArmed } from '../src/harness/index.js';
 import { injectionIdle, prgDevices } from '../src/harness/enabled.js';
 import { drawOfKind } from './draw.js';
-import { atRid } from '../src/spec/rid.js';
+import { atRid, ridAt, ridGroupable, ridTakes } from '../src/spec/rid.js';
 import type { Rng } from './rng.js';
 import type { RunStats } from './stats.js';
 
@@ -331,15 +331,46 @@ export const failedAttachArming = (session: Session, kinds: ReadonlySet<CommandK
 };
 
 /**
+ * A VT-d RID attach's race, whenever the state allows it: an ATS device without PRI, alone in its
+ * group, with no HWPT at its RID and nothing attached at its PASIDs unless its ownership is taken
+ * already (the claim would refuse it), its RID attach of a paging HWPT that maps a page, its DMA
+ * at the RID (dmaPasid at PASID 0) on that page, and the unmap of it: the entry the attach writes
+ * is live before its cache tags (finding vtd-rid-attach-tags-after-entry). Undefined otherwise.
+ */
+const ridAttachRace = (session: Session, kinds: ReadonlySet<CommandKind>, rng: Rng): Command[] | undefined => {
+  const s = session.spec;
+  const t = s.t.topology;
+  if (t.platform !== 'vtd' || !kinds.has('attachPasid') || !kinds.has('iommuUnmap') || !groupEnables(kinds, 'dmaPasid')) return undefined;
+  const pairs: [number, number, number][] = [];
+  for (let dev = 0; dev < t.devices.length; dev++) {
+    if (!t.devices[dev]!.ats || s.t.devPri[dev] || s.unplugged[dev] !== 0) continue;
+    const group = s.t.devGroup[dev]!;
+    const attach: Command = { kind: 'attachPasid', dev, hwpt: 0, pasid: 0 };
+    if (!ridGroupable(s, attach, [attach]) || ridAt(s, group) !== undefined) continue;
+    if (s.ridOwned[group] === 0 && (s.slots.some((sl) => sl.handles[group] !== undefined) || s.hwpts.some((h) => h.pasid[group] !== 0))) continue;
+    for (let hwpt = 0; hwpt < s.hwpts.length; hwpt++) {
+      const h = s.hwpts[hwpt]!;
+      if (hwpt === NESTED_HWPT || !h.allocated || !ridTakes(s, dev, hwpt, true)) continue;
+      for (let page = 0; page < IOVA_PAGES; page++) if (h.pte[page] !== PTE_ABSENT && page < t.pages) pairs.push([dev, hwpt, page]);
+    }
+  }
+  if (pairs.length === 0) return undefined;
+  const [dev, hwpt, page] = rng.pick(pairs);
+  return [{ kind: 'attachPasid', dev, hwpt, pasid: 0 }, { kind: 'dmaPasid', dev, pasid: 0, page, write: false }, { kind: 'iommuUnmap', hwpt, page }];
+};
+
+/**
  * A group of a race shape the state allows, or undefined: R04's when an injection is armed,
  * else R03's whenever the state holds its pair (rare: an ATS device joining a domain with no
- * ATS master yet).
+ * ATS master yet), else now and then a VT-d RID attach's (ridAttachRace).
  */
 const aimedGroup = (session: Session, kinds: ReadonlySet<CommandKind>, rng: Rng): Command[] | undefined => {
   const failed = failedAttachRace(session, kinds, rng);
   if (failed !== undefined && groupLegal(session.spec, failed)) return failed;
   const ats = atsAttachRace(session, kinds, rng);
-  return ats !== undefined && groupLegal(session.spec, ats) ? ats : undefined;
+  if (ats !== undefined && groupLegal(session.spec, ats)) return ats;
+  const rid = ridAttachRace(session, kinds, rng);
+  return rid !== undefined && groupLegal(session.spec, rid) ? rid : undefined;
 };
 
 /** 2–3 commands that groupLegal accepts, or undefined after a few tries. */

@@ -19,8 +19,16 @@ const amd = defaultTopology('amd');
 /** dev0 a PRI endpoint (DTE.PPR set at probe). */
 const amdPri: Topology = { ...amd, devices: amd.devices.map((d, i) => (i === 0 ? { ...d, pri: true } : d)) };
 
-/** A race: two commands from `at` run as one concurrent group, switched as `switches` says. */
-const race = (at: number, switches: TraceGroup['switches']): TraceGroup[] => [{ at, size: 2, scheduler: 'exhaustive', seed: 0, switches }];
+/** A race: `size` commands from `at` run as one concurrent group, switched as `switches` says. */
+const race = (at: number, switches: TraceGroup['switches'], size = 2): TraceGroup[] => [{ at, size, scheduler: 'exhaustive', seed: 0, switches }];
+
+/** Two ATS endpoints in two groups behind one VT-d unit. */
+const vtdTwoGroups: Topology = {
+  platform: 'vtd',
+  iommus: [{ pasidBits: 4, didBits: 16, asidBits: 4, rangeInv: true, prqSize: 8 }],
+  devices: [{ iommu: 0, group: 0, pasidBits: 4, ats: true, pri: false }, { iommu: 0, group: 1, pasidBits: 4, ats: true, pri: false }],
+  mms: 1, pages: 1, kpages: 0, ptLevels: 4,
+};
 
 const SEQUENCES: Record<FindingName, { topology: Topology; commands: Command[]; groups?: TraceGroup[] }> = {
   'vtd-iopf-remove-nonpri': {
@@ -62,6 +70,20 @@ const SEQUENCES: Record<FindingName, { topology: Topology; commands: Command[]; 
       { kind: 'dmaIova', dev: 2, hwpt: 1, page: 0, write: false },
       { kind: 'iommuUnmap', hwpt: 1, page: 0 }, { kind: 'dmaIova', dev: 2, hwpt: 1, page: 0, write: false },
     ],
+  },
+  'vtd-rid-attach-tags-after-entry': {
+    // dev0's group owned (a RID attach and detach), HWPT 1 at dev1's RID with IOVA page 0 mapped.
+    // The group: dev0's RID attach of HWPT 1, switched out once its IOMMU_NO_PASID entry is
+    // present (before cache_tag_assign_domain); dev0's DMA without PASID fills its ATC; the unmap
+    // flushes the tags, which have no DEVTLB one for dev0 yet; then the attach ends.
+    topology: vtdTwoGroups,
+    commands: [
+      { kind: 'attachPasid', dev: 0, hwpt: 0, pasid: 0 }, { kind: 'detachPasid', dev: 0, hwpt: 0 },
+      { kind: 'attachPasid', dev: 1, hwpt: 1, pasid: 0 }, { kind: 'iommuMap', hwpt: 1, page: 0, write: false },
+      { kind: 'attachPasid', dev: 0, hwpt: 1, pasid: 0 }, { kind: 'dmaPasid', dev: 0, pasid: 0, page: 0, write: false },
+      { kind: 'iommuUnmap', hwpt: 1, page: 0 },
+    ],
+    groups: race(4, [{ at: 9, to: 1 }, { at: 11, to: 2 }], 3),
   },
   'vtd-drain-completion-race': {
     // Two PRI devices in two groups on one IOMMU (IOPF on through their SVA binds), each with an

@@ -14,7 +14,7 @@ import { implTask } from '../impl/dispatch.js';
 import type { Command, FailSite, Observation, TraceEvent } from '../shared/index.js';
 import { sameObservation } from '../shared/index.js';
 import { type AbstractView, allocatesFirst, bindPasidWindow, bindSetUpWindows, bindUnlockedWindow, cloneSpec, inMask, linPoints, restallPossible, type SpecState, workItemsPossible } from '../spec/index.js';
-import { atRid } from '../spec/rid.js';
+import { atRid, ridGroupable } from '../spec/rid.js';
 import { abstract } from '../../properties/abstraction.js';
 import { matchesSpec } from '../../properties/lifecycle/refinementMatch.js';
 import { runGroup } from '../sched/group.js';
@@ -142,7 +142,7 @@ const specInPointsSafe = (
  */
 export const groupLegal = (spec: SpecState, cmds: readonly Command[]): boolean => {
   if (cmds.length < 2 || cmds.length > MAX_GROUP) return false;
-  if (cmds.some((c) => SEQUENTIAL_ONLY.has(c.kind) || atRid(spec, c))) return false;
+  if (cmds.some((c) => SEQUENTIAL_ONLY.has(c.kind) || (atRid(spec, c) && !ridGroupable(spec, c, cmds)))) return false;
   if (cmds.filter((c) => c.kind === 'serviceFaults').length > 1) return false;
   // Nor a migration and serviceFaults: a work item whose fault meets the migration entry waits
   // in do_swap_page (migration_entry_wait) and returns 0 without the fault, so the IOPF core

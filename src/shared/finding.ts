@@ -9,7 +9,7 @@
  */
 export type FindingName =
   | 'vtd-iopf-remove-nonpri' | 'vtd-release-fpd-lost' | 'vtd-drain-devtlb-absent' | 'vtd-teardown-race' | 'vtd-drain-completion-race'
-  | 'vtd-rid-replace-blocks' | 'vtd-rid-attach-tags-twice'
+  | 'vtd-rid-replace-blocks' | 'vtd-rid-attach-tags-twice' | 'vtd-rid-attach-tags-after-entry'
   | 'smmuv3-detach-no-iopf-flush'
   | 'smmuv3-release-vs-detach-cd'
   | 'amd-remove-pasid-no-iopf-flush'
@@ -132,6 +132,20 @@ export const FINDINGS: readonly FindingInfo[] = [
     ],
     where: 'intel/iommu.c: dmar_domain_attach_device (out_block_translation after cache_tag_assign_domain failed) → device_block_translation → cache.c: cache_tag_unassign_domain (a second time; cache_tag_unassign matches an IOTLB tag by IOMMU, DID and PASID, not device)',
     trace: 'regressions/upstream/vtd-rid-attach-tags-twice.json',
+  },
+  {
+    name: 'vtd-rid-attach-tags-after-entry',
+    title: 'A RID attach writes the IOMMU_NO_PASID entry before it assigns the cache tags: a DMA in between fills the ATC, which a concurrent unmap\'s flush misses',
+    platform: 'vtd',
+    // The ATC entry the DMA left outlives the unmap (I6) until something flushes the device
+    // TLB; a DMA through it reads the freed buffer (I-UAF-DMA, OBS).
+    excuses: [
+      { invariant: 'I6', persistent: true, ends: true },
+      { invariant: 'I-UAF-DMA', persistent: true, ends: true },
+      { invariant: 'OBS', persistent: true, ends: true },
+    ],
+    where: 'intel/iommu.c: dmar_domain_attach_device (domain_setup_first_level / domain_setup_second_level, then cache_tag_assign_domain; ATS on since intel_iommu_probe_finalize) beside cache.c: cache_tag_flush_range of an unmap',
+    trace: 'regressions/upstream/vtd-rid-attach-tags-after-entry.json',
   },
   {
     name: 'smmuv3-detach-no-iopf-flush',

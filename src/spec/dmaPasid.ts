@@ -10,7 +10,8 @@
  * - an SVA handle of an mm with that PASID, or a concurrent bind's attempt set up on the device
  *   (attaching.ts): the mm's page (dma);
  * - nothing: the entry is not present.
- * The PASID space is one per group (the pasid_array), so at most one of these holds.
+ * The PASID space is one per group (the pasid_array), so at most one of these holds. PASID 0
+ * is an access without PASID, at the group's RID: the HWPT there (rid.ts), else no entry.
  */
 import type { Observation } from '../shared/index.js';
 import { attachingAt } from './attaching.js';
@@ -18,6 +19,7 @@ import { canEmit, dma } from './dma.js';
 import { dmaFault } from './observe.js';
 import { dmaIova, pagingAt, settingUpAt } from './paging.js';
 import { partwayFinds } from './pagingPartway.js';
+import { ridAt } from './rid.js';
 import type { SpecState } from './state.js';
 
 /** The mm slot whose SVA handle holds (group, pasid), or undefined. */
@@ -30,8 +32,12 @@ const svaSlotAt = (s: SpecState, group: number, pasid: number): number | undefin
 };
 
 export const dmaPasid = (s: SpecState, dev: number, pasid: number, page: number, write: boolean): Observation => {
-  if (s.t.devMax[dev] === 0 || !canEmit(s, dev, pasid)) return dmaFault('no PASID capability');
   const group = s.t.devGroup[dev]!;
+  if (pasid === 0) {
+    const h = ridAt(s, group);
+    return h === undefined ? dmaFault('not bound') : dmaIova(s, dev, h, page, write);
+  }
+  if (s.t.devMax[dev] === 0 || !canEmit(s, dev, pasid)) return dmaFault('no PASID capability');
   const partway = s.pagingPartway.length === 0 ? undefined : partwayFinds(s, dev, group, pasid);
   if (partway !== undefined) return partway < 0 ? dmaFault('PASID entry torn down by the replace') : dmaIova(s, dev, partway, page, write);
   if (settingUpAt(s, group, pasid) !== undefined) return dmaFault('PASID entry torn down by the replace');

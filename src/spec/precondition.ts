@@ -135,8 +135,10 @@ export const precondition = (s: SpecState, cmd: Command): boolean => {
       return present(s, cmd.dev) && !s.t.devPri[cmd.dev] && inRange(cmd.hwpt, MAX_HWPTS) &&
         inRange(cmd.page, IOVA_PAGES) && s.hwpts[cmd.hwpt]!.pasid[s.t.devGroup[cmd.dev]!] !== 0;
     case 'dmaPasid':
-      // Devices without PRI (dmaIova's reason); PASID 0 is the RID's (no PASID-tagged access).
-      return present(s, cmd.dev) && !s.t.devPri[cmd.dev] && Number.isInteger(cmd.pasid) && cmd.pasid >= 1 &&
+      // Devices without PRI (dmaIova's reason). PASID 0 is an access without PASID, at the RID:
+      // on VT-d only, where a RID with no HWPT has no entry (the identity domain writes none
+      // here); SMMUv3's identity RID is a bypass STE, which the emulated SMMU has no target for.
+      return present(s, cmd.dev) && !s.t.devPri[cmd.dev] && Number.isInteger(cmd.pasid) && cmd.pasid >= (s.t.topology.platform === 'vtd' ? 0 : 1) &&
         cmd.pasid < PASID_LIMIT && inRange(cmd.page, s.t.topology.pages);
     case 'exit':
       return slotIn(s, cmd.mm, LIVE);

@@ -61,6 +61,27 @@ export const atRid = (s: SpecState, cmd: Command): boolean => {
   }
 };
 
+/**
+ * Whether `cmd`, a RID command, may run in the concurrent group `cmds`: a VT-d RID attach of a
+ * group of one device, with no injection armed, and, unless the group's DMA ownership is taken
+ * already, no other member that changes the group's pasid_array (the claim, which the kernel
+ * makes before the HWPT's allocation point and the spec at the attach's, reads it). Its one point
+ * (after the allocation's, if it has one) is where the entry and the tags are all there: a member
+ * may reach the device's entry before its tags are (dmar_domain_attach_device writes the entry
+ * first), which no order of the members shows but I6 does. A replace's block-then-attach, a
+ * detach's drain and a group's device-by-device switch would need points of their own, so those
+ * stay sequential.
+ */
+export const ridGroupable = (s: SpecState, cmd: Command, cmds: readonly Command[]): boolean => {
+  if (cmd.kind !== 'attachPasid' || cmd.pasid !== 0 || s.t.topology.platform !== 'vtd') return false;
+  const group = s.t.devGroup[cmd.dev]!;
+  if (s.t.groupDevs[group]!.length !== 1 || s.failArmed !== undefined || s.failNth > 0) return false;
+  return s.ridOwned[group] === 1 || !cmds.some((c) => c !== cmd && PASID_ARRAY_KINDS.has(c.kind) && 'dev' in c && s.t.devGroup[c.dev] === group);
+};
+
+/** The commands that change a group's pasid_array. */
+const PASID_ARRAY_KINDS: ReadonlySet<Command['kind']> = new Set<Command['kind']>(['bind', 'unbind', 'attachPasid', 'replacePasid', 'detachPasid']);
+
 /** Anything in the group's pasid_array: an SVA handle, a HWPT at a PASID or at the RID. */
 const pasidArrayInUse = (s: SpecState, group: number): boolean =>
   s.slots.some((sl) => sl.handles[group] !== undefined) || s.hwpts.some((h) => h.pasid[group] !== 0);

@@ -1,8 +1,8 @@
 import { describe, expect, test } from 'vitest';
 import { runSequence } from '../../src/harness/index.js';
-import { type Command, type Topology, defaultTopology } from '../../src/shared/index.js';
+import { type Command, type Topology, defaultTopology, iovaToken } from '../../src/shared/index.js';
 import { initSpec, precondition } from '../../src/spec/index.js';
-import { RID, atRid, ridAt } from '../../src/spec/rid.js';
+import { RID, atRid, ridAt, ridGroupable } from '../../src/spec/rid.js';
 import { run } from './helpers.js';
 
 const attachRid = (dev: number, hwpt: number): Command => ({ kind: 'attachPasid', dev, hwpt, pasid: 0 });
@@ -80,5 +80,33 @@ describe('the spec of HWPTs at a group\'s RID (spec/rid.ts)', () => {
     // The fault of dev0's DMA was queued; the replace's teardown of dev0's RID entry drained it.
     expect(session.spec.prq).toEqual([]);
     expect(session.spec.outstanding[0]).toBe(0);
+  });
+
+  test('ridGroupable: a VT-d RID attach of a one-device group, no injection armed, and no member beside it on the group\'s pasid_array until it is owned', () => {
+    const s = initSpec(defaultTopology('vtd'));
+    const a = attachRid(2, 1);
+    const bind: Command = { kind: 'bind', dev: 2, mm: 0 };
+    expect(ridGroupable(s, a, [a, { kind: 'iommuUnmap', hwpt: 1, page: 0 }])).toBe(true);
+    // The claim reads the pasid_array, which the bind changes: not before the group is owned.
+    expect(ridGroupable(s, a, [a, bind])).toBe(false);
+    s.ridOwned[s.t.devGroup[2]!] = 1;
+    expect(ridGroupable(s, a, [a, bind])).toBe(true);
+    s.failNth = 2;
+    expect(ridGroupable(s, a, [a])).toBe(false);
+    s.failNth = 0;
+    expect(ridGroupable(s, { kind: 'replacePasid', dev: 2, hwpt: 0, from: 1 }, [])).toBe(false);
+    expect(ridGroupable(initSpec(twoInGroup), attachRid(0, 1), [])).toBe(false);
+    expect(ridGroupable(initSpec(defaultTopology('smmuv3')), attachRid(0, 1), [])).toBe(false);
+  });
+
+  test('dmaPasid at PASID 0 is an access without PASID: the RID\'s HWPT translates it, no HWPT is no entry; VT-d only', () => {
+    const session = clean(defaultTopology('vtd'), [
+      { kind: 'dmaPasid', dev: 2, pasid: 0, page: 0, write: false }, attachRid(2, 1), { kind: 'iommuMap', hwpt: 1, page: 0, write: true },
+      { kind: 'dmaPasid', dev: 2, pasid: 0, page: 0, write: true },
+    ]);
+    const obs = session.steps.map((st) => st.actual);
+    expect(obs[0]).toMatchObject({ ok: false, errno: 'EFAULT' });
+    expect(obs[3]).toEqual({ ok: true, value: iovaToken(1, 0, 1) });
+    expect(precondition(initSpec(defaultTopology('smmuv3')), { kind: 'dmaPasid', dev: 0, pasid: 0, page: 0, write: false })).toBe(false);
   });
 });

@@ -10,6 +10,7 @@ import { ULONG_MAX, type Errno } from '../../shared/index.js';
 import type { Device } from '../core/types.js';
 import type { Co } from '../core/sched.js';
 import { spin_lock, spin_unlock } from '../core/locking.js';
+import { noteFinding } from '../core/kernel.js';
 import type { QiDesc } from '../../hw/vtd/descriptor.js';
 import { type DmarDomain, FLPT_DEFAULT_DID, IOMMU_NO_PASID, type IntelIommu, dev_iommu_priv_get } from './dmar.js';
 import {
@@ -261,7 +262,21 @@ function* cache_tag_flush_devtlb_psi(domain: DmarDomain, tag: CacheTag, addr: bi
  * S2"); the C widens `addr`/`mask` themselves there, so every later tag of the same walk is
  * flushed whole too, as ported.
  */
+/**
+ * Harness bookkeeping, no kernel counterpart: finding vtd-rid-attach-tags-after-entry when a flush
+ * of `domain` runs while one of its RID devices has its IOMMU_NO_PASID entry present and no DEVTLB
+ * tag (dmar_domain_attach_device between its entry setup and cache_tag_assign_domain).
+ */
+const noteUntaggedRid = (domain: DmarDomain): void => {
+  for (const info of domain.devices) {
+    if (!info.ats_enabled || info.pasid_table?.fetch(IOMMU_NO_PASID)?.present !== true) continue;
+    if (domain.cache_tags.some((t) => t.type === 'DEVTLB' && t.dev === info.dev && t.pasid === IOMMU_NO_PASID)) continue;
+    noteFinding(info.iommu.kernel, 'vtd-rid-attach-tags-after-entry');
+  }
+};
+
 export function* cache_tag_flush_range(domain: DmarDomain, start: bigint, end: bigint, ih: boolean): Co {
+  noteUntaggedRid(domain);
   let addr = 0n;
   let pages = NPAGES_ALL;
   let mask = MAX_AGAW_PFN_WIDTH;

@@ -47,18 +47,19 @@ export function* device_block_translation(dev: Device): Co {
  * cache_tag_assign_domain has already unassigned the ones it took, and device_block_translation
  * unassigns the RID's tags once more: an IOTLB tag is shared by every device of the domain at
  * that (IOMMU, DID, PASID), so the second unassign drops another device's reference, and with it
- * the last one (finding vtd-rid-attach-tags-twice). The proposed fix assigns the tags right
- * after the DID, as domain_add_dev_pasid does, and undoes only the DID when they fail. The same
- * order closes a race: with ATS on from probe, the entry is live before the tags, so a concurrent
- * unmap's flush misses what the device caches meanwhile (docs/upstream-findings.md, "A race not
- * yet in the registry"; test/impl/vtd/ridAttachRace.test.ts).
+ * the last one (finding vtd-rid-attach-tags-twice). And with ATS on from probe, the entry is live
+ * before the tags: a concurrent unmap's flush misses what the device caches meanwhile (finding
+ * vtd-rid-attach-tags-after-entry, noted by cache.ts cache_tag_flush_range). The proposed fix of
+ * both assigns the tags right after the DID, as domain_add_dev_pasid does, and undoes only the
+ * DID when they fail.
  */
 function* dmar_domain_attach_device(domain: DmarDomain, dev: Device): Co<Errno | 0> {
   const info = dev_iommu_priv_get(dev);
   const iommu = info.iommu;
   let ret = domain_attach_iommu(domain, iommu);
   if (ret !== 0) return ret;
-  const fixed = iommu.kernel.fixes.has('vtd-rid-attach-tags-twice');
+  // One proposed fix for two findings: the tags right after the DID.
+  const fixed = iommu.kernel.fixes.has('vtd-rid-attach-tags-twice') || iommu.kernel.fixes.has('vtd-rid-attach-tags-after-entry');
   if (fixed) {
     ret = yield* cache_tag_assign_domain(domain, dev, IOMMU_NO_PASID);
     if (ret !== 0) {
