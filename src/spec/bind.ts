@@ -13,7 +13,7 @@ import { tornDown } from './detaching.js';
 import { pagingHolds } from './paging.js';
 import { consumeAnyFail, consumeFail, discardDomain, freeDomain } from './lifetime.js';
 import { fail } from './observe.js';
-import { abandonOpen, drainEnd, drainIommu, drainRead, drainRelease, dropPartials, dropPasidPartials } from './pri.js';
+import { abandonOpen, answerPendingAborts, drainEnd, drainIommu, drainRead, drainRelease, dropPartials, dropPasidPartials } from './pri.js';
 import type { SpecDomain, SpecSlot, SpecState } from './state.js';
 
 /** ida_alloc_range(min, max): the smallest free id in [min, max], or -1 (-ENOSPC). */
@@ -310,9 +310,13 @@ export const unbindHandle = (s: SpecState, dev: number, slot: number): void => {
   // Then --domain->users; at 0 list_del + iommu_domain_free.
   sl.handles[group] = undefined;
   // The group's last IOPF-capable attachment gone: each PRI device leaves its fault queue
-  // (iopf_queue_remove_device), its kept partial requests freed.
-  if (s.partial.length > 0 && s.slots.every((o) => o.handles[group] === undefined)) {
-    for (const d of t.groupDevs[group]!) if (t.devPri[d]) dropPartials(s, d);
+  // (iopf_queue_remove_device), its kept partial requests freed and its pending groups answered.
+  if ((s.partial.length > 0 || s.servicing.unanswered.length > 0) && s.slots.every((o) => o.handles[group] === undefined)) {
+    for (const d of t.groupDevs[group]!) {
+      if (!t.devPri[d]) continue;
+      dropPartials(s, d);
+      answerPendingAborts(s, d);
+    }
   }
   const d = h.domain;
   d.groups.splice(d.groups.indexOf(group), 1);

@@ -582,6 +582,24 @@ export const drainEnd = (s: SpecState, dev: number, slot: number, detached: read
   runGroups(s, s.servicing.pending.splice(0), retryAttached(slot, detached));
 };
 
+/**
+ * iopf_queue_remove_device answers every group on the device's pending list Invalid and takes it
+ * off (list_del_init). A fault thread that met an iopf_group_alloc failure has put the abort
+ * group on that list and not yet answered it Response Failure (kept in servicing.unanswered):
+ * the removal answers it Invalid, and the thread's iopf_group_response then finds nothing pending
+ * (io-pgfault.c, v7.0-rc5), so the endpoint's PRI stays on (bench:faults clean row, vtd seed
+ * 801729: the unbind answered the abort group before the PRQ thread).
+ */
+export const answerPendingAborts = (s: SpecState, dev: number): void => {
+  const kept = s.servicing.unanswered;
+  let k = 0;
+  for (const a of kept) {
+    if (a.r.dev === dev && a.code === 'failure') respond(s, a.r.dev, a.r.slot, a.r.prgi, 'invalid', true);
+    else kept[k++] = a;
+  }
+  kept.length = k;
+};
+
 /** iopf_queue_remove_device: the device's kept partial requests are freed. */
 export const dropPartials = (s: SpecState, dev: number): void => {
   let p = 0;
