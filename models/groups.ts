@@ -17,7 +17,7 @@ import { ATTACH_SITES, precondition } from '../src/spec/index.js';
 import { injectionArmed } from '../src/harness/index.js';
 import { injectionIdle, prgDevices } from '../src/harness/enabled.js';
 import { drawOfKind } from './draw.js';
-import { atRid, ridAt, ridGroupable, ridTakes } from '../src/spec/rid.js';
+import { atRid, pasidArrayInUse, ridAt, ridGroupable, ridTakes } from '../src/spec/rid.js';
 import type { Rng } from './rng.js';
 import type { RunStats } from './stats.js';
 
@@ -347,7 +347,7 @@ const ridAttachRace = (session: Session, kinds: ReadonlySet<CommandKind>, rng: R
     const group = s.t.devGroup[dev]!;
     const attach: Command = { kind: 'attachPasid', dev, hwpt: 0, pasid: 0 };
     if (!ridGroupable(s, attach, [attach]) || ridAt(s, group) !== undefined) continue;
-    if (s.ridOwned[group] === 0 && (s.slots.some((sl) => sl.handles[group] !== undefined) || s.hwpts.some((h) => h.pasid[group] !== 0))) continue;
+    if (s.ridOwned[group] === 0 && pasidArrayInUse(s, group)) continue;
     for (let hwpt = 0; hwpt < s.hwpts.length; hwpt++) {
       const h = s.hwpts[hwpt]!;
       if (hwpt === NESTED_HWPT || !h.allocated || !ridTakes(s, dev, hwpt, true)) continue;
@@ -362,7 +362,7 @@ const ridAttachRace = (session: Session, kinds: ReadonlySet<CommandKind>, rng: R
 /**
  * A group of a race shape the state allows, or undefined: R04's when an injection is armed,
  * else R03's whenever the state holds its pair (rare: an ATS device joining a domain with no
- * ATS master yet), else now and then a VT-d RID attach's (ridAttachRace).
+ * ATS master yet), else a VT-d RID attach's whenever the state allows one (ridAttachRace).
  */
 const aimedGroup = (session: Session, kinds: ReadonlySet<CommandKind>, rng: Rng): Command[] | undefined => {
   const failed = failedAttachRace(session, kinds, rng);

@@ -83,7 +83,7 @@ export const ridGroupable = (s: SpecState, cmd: Command, cmds: readonly Command[
 const PASID_ARRAY_KINDS: ReadonlySet<Command['kind']> = new Set<Command['kind']>(['bind', 'unbind', 'attachPasid', 'replacePasid', 'detachPasid']);
 
 /** Anything in the group's pasid_array: an SVA handle, a HWPT at a PASID or at the RID. */
-const pasidArrayInUse = (s: SpecState, group: number): boolean =>
+export const pasidArrayInUse = (s: SpecState, group: number): boolean =>
   s.slots.some((sl) => sl.handles[group] !== undefined) || s.hwpts.some((h) => h.pasid[group] !== 0);
 
 /** intel_pasid_get_entry's leaf allocation: a teardown that fails it returns, a setup returns -ENODEV. */
