@@ -14,7 +14,7 @@ import { pagingHolds } from './paging.js';
 import { consumeAnyFail, consumeFail, discardDomain, freeDomain } from './lifetime.js';
 import { fail } from './observe.js';
 import { abandonOpen, answerPendingAborts, drainEnd, drainIommu, drainRead, drainRelease, dropPartials, dropPasidPartials } from './pri.js';
-import type { SpecDomain, SpecSlot, SpecState } from './state.js';
+import { type SpecDomain, type SpecSlot, type SpecState, inMask } from './state.js';
 
 /** ida_alloc_range(min, max): the smallest free id in [min, max], or -1 (-ENOSPC). */
 const idaAllocRange = (used: Set<number>, min: number, max: number): number => {
@@ -28,10 +28,19 @@ const idaAllocRange = (used: Set<number>, min: number, max: number): number => {
  * (none of them for this new PASID, so every retry can complete).
  */
 const rollbackDrain = (s: SpecState, devs: readonly number[], failed: number, slot: number): void => {
-  if (s.prq.length === 0) return;
+  const split = inMask(s.bindRollbackSplit, s.t.devGroup[failed]!);
+  if (s.prq.length === 0 && !split) return;
   for (const d of devs) {
     if (d === failed) return;
-    if (s.t.devMax[d]! > 0 && s.t.devPri[d]) drainIommu(s, d, slot);
+    if (s.t.devMax[d]! === 0 || !s.t.devPri[d]) continue;
+    if (!split) {
+      drainIommu(s, d, slot);
+      continue;
+    }
+    // The drain as points of its own (points.ts bindRollbackSplits): its first pass now, its
+    // PQH write and its end at the bind's next points, where the bind's failure is returned.
+    drainRead(s, d);
+    s.bindRollback = { dev: d, slot, obs: undefined };
   }
 };
 

@@ -35,6 +35,7 @@ import { endDetaching, unbindTeardown } from './detaching.js';
 import { releaseBegin, releaseEnd } from './releasing.js';
 import { OK_OBS } from './observe.js';
 import { bind, bindExisting, bindNew, bindPasid, bindSetUp, endStopping, unbindDrainRead, unbindDrainRelease, unbindHandle, unbindStopping } from './bind.js';
+import { drainEnd, drainRelease } from './pri.js';
 import { migrateRemap, migrateUnmap } from './migrate.js';
 import { queuedFaults, servicePoint } from './pri.js';
 import {
@@ -136,13 +137,16 @@ const bindTakesPasidFirst = (s: SpecState, cmd: Command & { kind: 'bind' }, grou
 /** A group run begins: which groups' binds have set-up points (bindSetsUp) or a PASID point (bindTakesPasidFirst), fixed for the run. */
 export const bindPointsBegin = (s: SpecState, group: readonly Command[]): void => {
   let setUp = 0;
+  let rollback = 0;
   const pasid: number[] = [];
   for (const c of group) {
     if (c.kind !== 'bind') continue;
     if (bindSetsUp(s, c, group)) setUp |= 1 << s.t.devGroup[c.dev]!;
+    if (bindRollbackSplits(s, c, group)) rollback |= 1 << s.t.devGroup[c.dev]!;
     if (bindTakesPasidFirst(s, c, group)) pasid.push(c.dev * s.t.topology.mms + c.mm);
   }
   s.bindSetUp = setUp;
+  s.bindRollbackSplit = rollback;
   s.bindPasid = pasid;
 };
 
@@ -151,6 +155,8 @@ const NO_BONDS: readonly number[] = [];
 /** The group run is over. */
 export const bindPointsEnd = (s: SpecState): void => {
   s.bindSetUp = 0;
+  s.bindRollbackSplit = 0;
+  s.bindRollback = undefined;
   s.bindPasid = NO_BONDS;
 };
 
@@ -249,6 +255,33 @@ const drainSplits = (s: SpecState, cmd: Command & { kind: 'unbind' | 'replacePas
 };
 
 /**
+ * Whether a VT-d bind in `group` that no existing domain retries has its unwind's PRQ drain as
+ * points of its own, after its attempt (bind.ts rollbackDrain): its group stops partway by
+ * itself (one PRI device accepted, then one refused: attaching.ts mayStopPartway with no
+ * injection armed), and another member may send page requests to that IOMMU, which the drain's
+ * first pass and its re-run can meet as an unbind's do (drainSplits); not beside serviceFaults
+ * (vtd --groups 0.5 --runs 3000 --seed 2026, run 2106: a prg beside such a bind found the PRQ
+ * full between the thread's first pass and its PQH write).
+ */
+const bindRollbackSplits = (s: SpecState, cmd: Command & { kind: 'bind' }, group: readonly Command[] | undefined): boolean => {
+  const { t } = s;
+  if (group === undefined || group.length <= 1 || t.topology.platform !== 'vtd' || s.failArmed !== undefined || s.failNth > 0) return false;
+  if (bindRetries(s, cmd, group.length) || group.some((c) => c.kind === 'serviceFaults')) return false;
+  const g = t.devGroup[cmd.dev]!;
+  if (!mayStopPartway(s, g)) return false;
+  // The devices the unwind tears down: the PASID devices before the first refused one; one drain.
+  const drained: number[] = [];
+  for (const d of t.groupDevs[g]!) {
+    if (t.devMax[d]! === 0) continue;
+    if (svaRefuses(t, d)) break;
+    drained.push(d);
+  }
+  if (drained.length !== 1 || !t.devPri[drained[0]!]) return false;
+  const iommu = t.topology.devices[drained[0]!]!.iommu;
+  return group.some((c) => c !== cmd && REQUESTS.has(c.kind) && 'dev' in c && t.topology.devices[c.dev]!.iommu === iommu);
+};
+
+/**
  * How many page requests `c` may send while the group runs: a prg its count, a PRI device's (or
  * stall master's) access its miss; on SMMUv3 one more per member, a stall that a resumed access
  * raises again (pri.ts restalls). Nothing else sends one.
@@ -285,7 +318,8 @@ export const linPoints = (s: SpecState, cmd: Command, size = 1, group?: readonly
   const alloc = allocatesFirst(s, cmd, size) ? 1 : 0;
   switch (cmd.kind) {
     case 'bind':
-      return (bindTakesPasidFirst(s, cmd, group) ? 1 : 0) + (bindRetries(s, cmd, size) ? 2 : 1) * (bindSetsUp(s, cmd, group) ? setUpPoints(s, s.t.devGroup[cmd.dev]!) + 1 : 1);
+      return (bindTakesPasidFirst(s, cmd, group) ? 1 : 0) + (bindRetries(s, cmd, size) ? 2 : 1) * (bindSetsUp(s, cmd, group) ? setUpPoints(s, s.t.devGroup[cmd.dev]!) + 1 : 1) +
+        (bindRollbackSplits(s, cmd, group) ? 2 : 0);
     case 'replacePasid':
       // VT-d's teardown of the old entry drains as an unbind's does: its thread's first pass and
       // PQH write are points too where a member may send page requests (drainSplits).
@@ -417,6 +451,26 @@ const bindPoint = (s: SpecState, cmd: Command & { kind: 'bind' }, point: number,
       return bind(s, cmd.dev, cmd.mm);
     }
   }
+  if (inMask(s.bindRollbackSplit, group)) {
+    // [the layout below, then the unwind's drain: its PQH write, its end and the bind's result].
+    const r = s.bindRollback;
+    if (point === points - 2) {
+      if (r !== undefined) drainRelease(s, r.dev);
+      return undefined;
+    }
+    if (point === points - 1) {
+      if (r === undefined) return undefined;
+      s.retired.length = 0;
+      drainEnd(s, r.dev, r.slot, []);
+      s.bindRollback = undefined;
+      return r.obs;
+    }
+    points -= 2;
+    if (points === 1) {
+      s.retired.length = 0; // a failed attach's unwind may drain page requests
+      return stashRollback(s, bind(s, cmd.dev, cmd.mm));
+    }
+  }
   const k = inMask(s.bindSetUp, group) ? setUpPoints(s, group) : 0;
   let phase = point;
   if (k > 0 && points === 2 * (k + 1)) {
@@ -426,9 +480,17 @@ const bindPoint = (s: SpecState, cmd: Command & { kind: 'bind' }, point: number,
   } else if (k > 0 && point > 0 && point < k) return bindSetUp(s, cmd.dev, cmd.mm, false, point + 1);
   else if (k > 0 && point === k) phase = 1;
   endAttaching(s, group);
-  if (phase === 1) return bindNew(s, cmd.dev, cmd.mm);
+  if (phase === 1) return stashRollback(s, bindNew(s, cmd.dev, cmd.mm));
   s.retired.length = 0; // a failed attempt's unwind may drain page requests
-  return bindExisting(s, cmd.dev, cmd.mm) ?? (k > 0 && points === k + 1 ? bindSetUp(s, cmd.dev, cmd.mm, false, 1) : undefined);
+  return stashRollback(s, bindExisting(s, cmd.dev, cmd.mm)) ?? (k > 0 && points === k + 1 ? bindSetUp(s, cmd.dev, cmd.mm, false, 1) : undefined);
+};
+
+/** An attempt's observation, kept for the bind's last point while its unwind's drain is split (rollbackDrain). */
+const stashRollback = (s: SpecState, obs: Observation | undefined): Observation | undefined => {
+  const r = s.bindRollback;
+  if (r === undefined || r.obs !== undefined || obs === undefined) return obs;
+  s.bindRollback = { ...r, obs };
+  return undefined;
 };
 
 /** serviceFaults' observation over its points so far: the Success answers of each, added. */

@@ -4,7 +4,7 @@
  * in place; the step is on the hot path); `cloneSpec` gives an independent copy for traces
  * and the refinement check.
  */
-import type { Errno, FailSite, Topology } from '../shared/index.js';
+import type { Errno, FailSite, Observation, Topology } from '../shared/index.js';
 import { bondTable, domainTable, mmTable, pasidTable } from './machines/index.js';
 import type { BondContext, DomainContext, Instance, MmContext, PasidContext } from './machines/index.js';
 import type { CoverageRecorder } from './coverage.js';
@@ -121,6 +121,13 @@ export interface SpecAttaching {
   readonly group: number;
   readonly slot: number;
   readonly devs: readonly number[];
+}
+
+/** A concurrent bind's unwind between its drain's first pass and its end (SpecState.bindRollback). */
+export interface SpecBindRollback {
+  readonly dev: number;
+  readonly slot: number;
+  readonly obs: Observation | undefined;
 }
 
 /** An SVA handle whose entries a concurrent unbind has torn down before erasing it (spec/detaching.ts). */
@@ -337,6 +344,17 @@ export interface SpecState {
   draining: number;
   /** The device of a concurrent VT-d replace whose old entry's PRQ drain is at that stage (paging.ts replaceDrainRead); -1: none. */
   replaceDraining: number;
+  /**
+   * Set by the concurrent oracle for the run (points.ts bindPointsBegin): bit g, a bind on group
+   * g whose attempt unwinds a device has that device's PRQ drain as points of its own.
+   */
+  bindRollbackSplit: number;
+  /**
+   * A concurrent bind whose failed attempt's unwind has run its drain's first pass (bind.ts
+   * rollbackDrain, pri.ts drainRead) and not yet its PQH write and re-run: the drained device,
+   * the PASID's slot and the bind's observation, returned at its last point.
+   */
+  bindRollback: SpecBindRollback | undefined;
   /** Handles between a concurrent unbind's entry teardown and its erase (detaching.ts). */
   readonly detaching: SpecDetaching[];
   /**
@@ -445,6 +463,8 @@ export const initSpec = (topology: Topology, coverage?: CoverageRecorder): SpecS
     bindPasid: [],
     draining: -1,
     replaceDraining: -1,
+    bindRollbackSplit: 0,
+    bindRollback: undefined,
     detaching: [],
     stopping: [],
     releasing: [],
@@ -509,6 +529,8 @@ export const cloneSpec = (s: SpecState): SpecState => {
     bindPasid: s.bindPasid,
     draining: s.draining,
     replaceDraining: s.replaceDraining,
+    bindRollbackSplit: s.bindRollbackSplit,
+    bindRollback: s.bindRollback,
     detaching: [...s.detaching],
     stopping: [...s.stopping],
     releasing: s.releasing.map((r) => ({ slot: r.slot, released: [...r.released] })),

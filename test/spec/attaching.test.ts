@@ -169,6 +169,28 @@ describe('a group attach stopped partway (spec/attaching.ts)', () => {
     expect(s.attaching).toEqual([]);
   });
 
+  test('a VT-d bind that unwinds its PRI device beside a page-request sender has the unwind\'s drain as points of its own; its failure comes at the last', () => {
+    // vtd --groups 0.5 --runs 3000 --seed 2026, run 2106: a prg met the drain's thread between its first pass and its PQH write.
+    const s = initSpec(topo('vtd', [{ prqSize: 2 }], [[0, { group: 0, pri: true }], [0, { group: 0, ats: false }]]));
+    run(s, spawn(0));
+    const b = bind(0, 0);
+    const prg: Command = { kind: 'prg', dev: 0, mm: 0, page: 0, count: 2, write: false, rid: true, last: true };
+    const group = [b, prg];
+    // Set-up, attempt (its unwind's first pass), the drain's PQH write, its end with the result.
+    expect([linPoints(s, b), linPoints(s, b, 2, group)]).toEqual([1, 4]);
+    bindPointsBegin(s, group);
+    expect(specPoint(s, b, 0, 4)).toBeUndefined();
+    expect(specPoint(s, b, 1, 4)).toBeUndefined();
+    expect(s.bindRollback).toMatchObject({ dev: 0, obs: { ok: false, errno: 'EINVAL' } });
+    expect(specStep(s, prg)).toEqual({ ok: true });
+    expect(specPoint(s, b, 2, 4)).toBeUndefined();
+    expect(specPoint(s, b, 3, 4)).toEqual({ ok: false, errno: 'EINVAL' });
+    expect(s.bindRollback).toBeUndefined();
+    bindPointsEnd(s);
+    // Without a member that may send page requests beside it, the drain stays inside the attempt.
+    expect(linPoints(s, b, 2, [b, { kind: 'gracePeriod' }])).toBe(2);
+  });
+
   test('alone, the bind is one step and no access sees its attempt', () => {
     const s = initSpec(mixedGroup());
     run(s, spawn(0));
