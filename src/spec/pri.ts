@@ -430,7 +430,7 @@ const ALWAYS = (): boolean => true;
 
 /** Whether the retry of a group's LAST can translate: a handle whose entries a concurrent unbind tore down still handles its faults, but the retries fail. */
 const attachedNow = (s: SpecState): ((r: SpecRequest) => boolean) =>
-  s.detaching.length === 0 ? ALWAYS : (r: SpecRequest): boolean => !tornDown(s, s.t.devGroup[r.dev]!, r.slot);
+  s.detaching.length === 0 ? ALWAYS : (r: SpecRequest): boolean => !tornDown(s, r.dev, r.slot);
 
 /** serviceFaults: each IOMMU's fault thread, then its workqueue. Value: requests answered Success. */
 export const serviceFaults = (s: SpecState): Observation => {
