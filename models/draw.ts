@@ -61,7 +61,10 @@ export const drawFailNext = (session: Session, rng: Rng, failed: ReadonlySet<Fai
   const s = session.spec;
   if (!injectionIdle(s)) return undefined;
   let sites = failNextSites(s);
-  if (s.t.topology.platform === 'smmuv3') sites = sites.filter((site) => site !== RID_INSERT_SITE && (site !== LEAF_SITE || cdLeafAhead(session.world)));
+  if (s.t.topology.platform === 'smmuv3') {
+    const leaf = cdLeafAhead(session.world);
+    sites = sites.filter((site) => site !== RID_INSERT_SITE && (site !== LEAF_SITE || leaf));
+  }
   const now = session.world.core.inject.failed;
   const untried = sites.filter((site) => !failed.has(site) && !now.has(site));
   return { kind: 'failNext', site: rng.pick(untried.length > 0 ? untried : sites) };

@@ -46,15 +46,20 @@ export const ATTACH_SITES: Readonly<Record<Platform, ReadonlySet<FailSite>>> = {
 /** Whether intel_iommu_sva_supported refuses `dev` (VT-d: no ATS), at domain_alloc_sva and at set_dev_pasid alike. */
 export const svaRefuses = (t: SpecTopo, dev: number): boolean => t.topology.platform === 'vtd' && !t.topology.devices[dev]!.ats;
 
+/** The PASID devices of `group`, in group order: those __iommu_set_group_pasid calls set_dev_pasid on. */
+export const pasidDevs = (t: SpecTopo, group: number): number[] => t.groupDevs[group]!.filter((d) => t.devMax[d]! > 0);
+
+/** The PASID devices of `group` an SVA attach sets up before the first that the driver refuses (svaRefuses). Topology only. */
+export const svaAccepted = (t: SpecTopo, group: number): number[] => {
+  const devs = pasidDevs(t, group);
+  const refused = devs.findIndex((d) => svaRefuses(t, d));
+  return refused < 0 ? devs : devs.slice(0, refused);
+};
+
 /** Whether some attach to `group` can stop partway statically: a PASID device accepted before one refused. Topology only. */
 const mayAttachPartway = (t: SpecTopo, group: number): boolean => {
-  let accepted = false;
-  for (const dev of t.groupDevs[group]!) {
-    if (t.devMax[dev]! === 0) continue;
-    if (svaRefuses(t, dev)) return accepted;
-    accepted = true;
-  }
-  return false;
+  const accepted = svaAccepted(t, group).length;
+  return accepted > 0 && accepted < pasidDevs(t, group).length;
 };
 
 /** An injection that may fail a set_dev_pasid call: a failNth (any call), or a failNext at one of ATTACH_SITES. */

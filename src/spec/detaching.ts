@@ -14,6 +14,7 @@
  * (spec/points.ts), since one access may find its device's entry gone and a later one its
  * device's still there.
  */
+import { pasidDevs } from './attaching.js';
 import type { SpecState } from './state.js';
 
 /**
@@ -24,7 +25,7 @@ import type { SpecState } from './state.js';
 export const unbindTeardown = (s: SpecState, dev: number, slot: number, upTo = Infinity): void => {
   if (!detaches(s, dev, slot)) return;
   const group = s.t.devGroup[dev]!;
-  const devs = s.t.groupDevs[group]!.filter((d) => s.t.devMax[d]! > 0);
+  const devs = pasidDevs(s.t, group);
   const entry = { group, slot, devs: devs.length > upTo ? devs.slice(0, upTo) : devs };
   const i = s.detaching.findIndex((d) => d.group === group && d.slot === slot);
   if (i >= 0) s.detaching[i] = entry;

@@ -30,7 +30,7 @@
  * the attach itself linearizes after it.
  */
 import type { Command, Observation } from '../shared/index.js';
-import { endAttaching, mayStopPartway, svaRefuses } from './attaching.js';
+import { endAttaching, mayStopPartway, pasidDevs, svaAccepted } from './attaching.js';
 import { endDetaching, unbindTeardown } from './detaching.js';
 import { releaseBegin, releaseEnd } from './releasing.js';
 import { OK_OBS } from './observe.js';
@@ -100,27 +100,11 @@ const accessedFromTwo = (s: SpecState, g: number, group: readonly Command[]): bo
   return false;
 };
 
-/** How many PASID devices iommu group g has. */
-const pasidDevCount = (s: SpecState, g: number): number => {
-  let n = 0;
-  for (const dev of s.t.groupDevs[g]!) if (s.t.devMax[dev]! > 0) n++;
-  return n;
-};
-
 /**
- * The set-up points of each attempt of a bind that has them: one per PASID device of its group
- * up to the first that the driver refuses (attaching.ts svaRefuses), since
- * __iommu_set_group_pasid sets the devices up one after the other.
+ * The set-up points of each attempt of a bind that has them: one per device the attach sets up
+ * (attaching.ts svaAccepted), since __iommu_set_group_pasid sets them up one after the other.
  */
-const setUpPoints = (s: SpecState, group: number): number => {
-  let n = 0;
-  for (const dev of s.t.groupDevs[group]!) {
-    if (s.t.devMax[dev]! === 0) continue;
-    if (svaRefuses(s.t, dev)) break;
-    n++;
-  }
-  return Math.max(n, 1);
-};
+const setUpPoints = (s: SpecState, group: number): number => Math.max(svaAccepted(s.t, group).length, 1);
 
 /**
  * Whether a bind in `group` takes its mm's first PASID at a point of its own (bind.ts
@@ -266,16 +250,13 @@ const drainSplits = (s: SpecState, cmd: Command & { kind: 'unbind' | 'replacePas
 const bindRollbackSplits = (s: SpecState, cmd: Command & { kind: 'bind' }, group: readonly Command[] | undefined): boolean => {
   const { t } = s;
   if (group === undefined || group.length <= 1 || t.topology.platform !== 'vtd' || s.failArmed !== undefined || s.failNth > 0) return false;
-  if (bindRetries(s, cmd, group.length) || group.some((c) => c.kind === 'serviceFaults')) return false;
+  // No existing domain to retry, and no other bind that could make one meanwhile: the unwind is
+  // the new domain's attempt's, at the one point stashRollback watches.
+  if (bindRetries(s, cmd, group.length) || group.some((c) => c.kind === 'serviceFaults' || (c !== cmd && c.kind === 'bind' && c.mm === cmd.mm))) return false;
   const g = t.devGroup[cmd.dev]!;
   if (!mayStopPartway(s, g)) return false;
-  // The devices the unwind tears down: the PASID devices before the first refused one; one drain.
-  const drained: number[] = [];
-  for (const d of t.groupDevs[g]!) {
-    if (t.devMax[d]! === 0) continue;
-    if (svaRefuses(t, d)) break;
-    drained.push(d);
-  }
+  // The devices the unwind tears down: those set up before the refused one; one drain.
+  const drained = svaAccepted(t, g);
   if (drained.length !== 1 || !t.devPri[drained[0]!]) return false;
   const iommu = t.topology.devices[drained[0]!]!.iommu;
   return group.some((c) => c !== cmd && REQUESTS.has(c.kind) && 'dev' in c && t.topology.devices[c.dev]!.iommu === iommu);
@@ -339,7 +320,7 @@ export const linPoints = (s: SpecState, cmd: Command, size = 1, group?: readonly
       // device (detaching.ts).
       if (size <= 1 || !mayBeLastUnbind(s, cmd.dev, cmd.mm, size)) return 1;
       if (group !== undefined && drainSplits(s, cmd, group)) return 5;
-      return group !== undefined && accessedFromTwo(s, s.t.devGroup[cmd.dev]!, group) ? 2 + pasidDevCount(s, s.t.devGroup[cmd.dev]!) : 3;
+      return group !== undefined && accessedFromTwo(s, s.t.devGroup[cmd.dev]!, group) ? 2 + pasidDevs(s.t, s.t.devGroup[cmd.dev]!).length : 3;
     case 'exit':
       // The release begun (releasing.ts), the rest: only where some device has the mm's PASID.
       return size > 1 && s.slots[cmd.mm]!.handles.some((h) => h !== undefined) ? 2 : 1;
@@ -400,7 +381,7 @@ export const specPoint = (s: SpecState, cmd: Command, point: number, points = 1)
     // With two PASID devices or more, the points between the stop and the rest are each one
     // device's teardown (drainSplits needs a group of one).
     const g = s.t.devGroup[cmd.dev]!;
-    const teardowns = pasidDevCount(s, g) >= 2 ? points - 2 : 1;
+    const teardowns = pasidDevs(s.t, g).length >= 2 ? points - 2 : 1;
     if (point === 0) unbindStopping(s, cmd.dev, cmd.mm);
     else if (point <= teardowns) unbindTeardown(s, cmd.dev, cmd.mm, teardowns === 1 ? Infinity : point);
     else if (point < points - 1) {
@@ -482,7 +463,8 @@ const bindPoint = (s: SpecState, cmd: Command & { kind: 'bind' }, point: number,
   endAttaching(s, group);
   if (phase === 1) return stashRollback(s, bindNew(s, cmd.dev, cmd.mm));
   s.retired.length = 0; // a failed attempt's unwind may drain page requests
-  return stashRollback(s, bindExisting(s, cmd.dev, cmd.mm)) ?? (k > 0 && points === k + 1 ? bindSetUp(s, cmd.dev, cmd.mm, false, 1) : undefined);
+  // A split unwind (bindRollbackSplits) has no existing domain to try: this attempt never unwinds.
+  return bindExisting(s, cmd.dev, cmd.mm) ?? (k > 0 && points === k + 1 ? bindSetUp(s, cmd.dev, cmd.mm, false, 1) : undefined);
 };
 
 /** An attempt's observation, kept for the bind's last point while its unwind's drain is split (rollbackDrain). */
